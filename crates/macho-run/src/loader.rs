@@ -1,0 +1,217 @@
+//! Mapping segments into this process and writing fixups into them.
+//!
+//! The whole image range is reserved first (PROT_NONE), at the preferred
+//! address when it is free and anywhere else otherwise (a slide, allowed for
+//! PIE images only). Each segment then becomes read-write, receives its file
+//! bytes, and gets its final protection once fixups are written.
+
+use crate::error::LoadError;
+use crate::fixups::{Action, Plan};
+use crate::macho::{Image, Segment};
+use object::macho;
+use std::io;
+
+/// Mach-O x86_64 segments are aligned to 4 KiB, like Linux x86_64 pages.
+pub const PAGE_SIZE: u64 = 4096;
+
+fn page_round_up(v: u64) -> u64 {
+    v.div_ceil(PAGE_SIZE) * PAGE_SIZE
+}
+
+/// The image as mapped: where it landed and how far it slid.
+#[derive(Debug)]
+pub struct Mapped {
+    /// Runtime address minus preferred address (wrapping).
+    pub slide: u64,
+    /// Runtime address of the mach header.
+    pub base: u64,
+    range: (u64, u64),
+}
+
+impl Mapped {
+    /// Runtime address of an unslid address.
+    pub fn addr(&self, vmaddr: u64) -> u64 {
+        vmaddr.wrapping_add(self.slide)
+    }
+
+    /// Stores a pointer into the image.
+    ///
+    /// # Safety
+    /// `vmaddr..vmaddr+8` must lie in a mapped, writable segment; the fixup
+    /// decoders check every slot against the segments before it gets here.
+    pub unsafe fn write_u64(&self, vmaddr: u64, value: u64) {
+        std::ptr::write_unaligned(self.addr(vmaddr) as *mut u64, value)
+    }
+
+    /// Reads a pointer-sized value from the mapped image.
+    ///
+    /// # Safety
+    /// As for [`Mapped::write_u64`], for reading.
+    pub unsafe fn read_u64(&self, vmaddr: u64) -> u64 {
+        std::ptr::read_unaligned(self.addr(vmaddr) as *const u64)
+    }
+
+    pub fn contains(&self, runtime_addr: u64, len: u64) -> bool {
+        runtime_addr >= self.range.0 && runtime_addr.saturating_add(len) <= self.range.1
+    }
+}
+
+fn mapped_segments<'a>(image: &'a Image) -> impl Iterator<Item = &'a Segment> {
+    image
+        .segments
+        .iter()
+        .filter(|s| s.vmsize > 0 && !s.is_page_zero())
+}
+
+/// Reserves address space and copies every segment's file bytes into it.
+pub fn map(image: &Image) -> Result<Mapped, LoadError> {
+    let lo = mapped_segments(image).map(|s| s.vmaddr).min();
+    let hi = mapped_segments(image).map(|s| s.vm_end()).max();
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Err(image.blame.whole("no segment to map"));
+    };
+    let size = page_round_up(hi - lo);
+    let map_err = |what: &str| LoadError::Map {
+        file: image.blame.file.clone(),
+        what: what.into(),
+        source: io::Error::last_os_error(),
+    };
+    // SAFETY: an anonymous PROT_NONE reservation touches no existing mapping
+    // (MAP_FIXED_NOREPLACE fails instead of replacing).
+    let at = unsafe {
+        libc::mmap(
+            lo as *mut libc::c_void,
+            size as usize,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    let start = if at != libc::MAP_FAILED && at as u64 == lo {
+        lo
+    } else {
+        if at != libc::MAP_FAILED {
+            // SAFETY: we just created this mapping and nothing refers to it.
+            unsafe { libc::munmap(at, size as usize) };
+        }
+        if !image.pie {
+            return Err(image.blame.whole(format!(
+                "non-PIE image needs {lo:#x}..{hi:#x}, which is taken in this process"
+            )));
+        }
+        // SAFETY: as above, without a fixed address.
+        let any = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size as usize,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if any == libc::MAP_FAILED {
+            return Err(map_err("the image's address range"));
+        }
+        any as u64
+    };
+    let slide = start.wrapping_sub(lo);
+    let mapped = Mapped {
+        slide,
+        base: image.preferred_base().wrapping_add(slide),
+        range: (start, start + size),
+    };
+    if slide == 0 {
+        reserve_page_zero(image);
+    }
+    for seg in mapped_segments(image) {
+        let addr = mapped.addr(seg.vmaddr);
+        let len = page_round_up(seg.vmsize) as usize;
+        // SAFETY: the range lies inside our reservation.
+        if unsafe { libc::mprotect(addr as *mut libc::c_void, len, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
+            return Err(map_err(&format!("segment {}", seg.name)));
+        }
+        let bytes = &image.data[seg.fileoff as usize..(seg.fileoff + seg.filesize) as usize];
+        // SAFETY: the destination is writable and at least vmsize >= filesize long.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), addr as *mut u8, bytes.len()) };
+    }
+    Ok(mapped)
+}
+
+/// Keeps low addresses inaccessible as __PAGEZERO asks, so a null pointer
+/// dereference faults as on macOS. Best effort: the kernel never maps the
+/// first `mmap_min_addr` bytes anyway, and anything else already mapped
+/// there stays.
+fn reserve_page_zero(image: &Image) {
+    let Some(zero) = image.segments.iter().find(|s| s.is_page_zero()) else {
+        return;
+    };
+    let min_addr = std::fs::read_to_string("/proc/sys/vm/mmap_min_addr")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(0x10000);
+    let start = page_round_up(min_addr.max(zero.vmaddr));
+    let end = zero.vm_end();
+    if end > start {
+        // SAFETY: NOREPLACE never clobbers an existing mapping.
+        unsafe {
+            libc::mmap(
+                start as *mut libc::c_void,
+                (end - start) as usize,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            );
+        }
+    }
+}
+
+/// Writes every fixup: rebases slid, binds to the resolved addresses.
+pub fn apply(mapped: &Mapped, plan: &Plan, resolved: &[u64]) {
+    for f in &plan.fixups {
+        let value = match f.action {
+            Action::Rebase { target, high8 } => mapped.addr(target) | (u64::from(high8) << 56),
+            Action::Bind { import, addend } => {
+                let import_addr = resolved[import as usize];
+                if import_addr == 0 {
+                    0 // a missing weak import reads as null
+                } else {
+                    import_addr
+                        .wrapping_add(plan.imports[import as usize].addend as u64)
+                        .wrapping_add(addend as u64)
+                }
+            }
+        };
+        // SAFETY: every slot was checked against the segments when decoded.
+        unsafe { mapped.write_u64(f.vmaddr, value) };
+    }
+}
+
+/// Gives every segment its final protection: initprot, and read-only where
+/// the segment asks for it after fixups (SG_READ_ONLY, as __DATA_CONST).
+pub fn protect(image: &Image, mapped: &Mapped) -> Result<(), LoadError> {
+    for seg in mapped_segments(image) {
+        let mut prot = 0;
+        if seg.initprot & macho::VM_PROT_READ != 0 {
+            prot |= libc::PROT_READ;
+        }
+        if seg.initprot & macho::VM_PROT_WRITE != 0 && seg.flags & macho::SG_READ_ONLY == 0 {
+            prot |= libc::PROT_WRITE;
+        }
+        if seg.initprot & macho::VM_PROT_EXECUTE != 0 {
+            prot |= libc::PROT_EXEC;
+        }
+        let addr = mapped.addr(seg.vmaddr) as *mut libc::c_void;
+        // SAFETY: the segment lies inside our reservation.
+        if unsafe { libc::mprotect(addr, page_round_up(seg.vmsize) as usize, prot) } != 0 {
+            return Err(LoadError::Map {
+                file: image.blame.file.clone(),
+                what: format!("segment {} with its final protection", seg.name),
+                source: io::Error::last_os_error(),
+            });
+        }
+    }
+    Ok(())
+}

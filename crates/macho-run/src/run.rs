@@ -1,0 +1,122 @@
+//! Running a loaded image: initialisers, then `main` through LC_MAIN.
+
+use crate::error::LoadError;
+use crate::macho::Image;
+use crate::shims::{self, Host};
+use crate::{binder, fixups, loader};
+use object::macho;
+use std::ffi::{c_char, c_int, CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+
+type Main = extern "C" fn(c_int, *const *mut c_char, *const *mut c_char, *const *mut c_char) -> c_int;
+type Initializer = extern "C" fn(
+    c_int,
+    *const *mut c_char,
+    *const *mut c_char,
+    *const *mut c_char,
+    *const shims::ProgramVars,
+);
+
+/// A program ready to run: mapped, fixed up and bound.
+pub struct Loaded {
+    entry: u64,
+    initializers: Vec<u64>,
+}
+
+/// Parses, maps, fixes up and binds `data`, the contents of `file`.
+pub fn load(data: &[u8], file: &str) -> Result<Loaded, LoadError> {
+    let image = Image::parse(data, file)?;
+    let plan = fixups::plan(&image)?;
+    let entry = image
+        .fileoff_to_vmaddr(image.entryoff)
+        .filter(|&a| image.segment_at(a).is_some_and(|s| s.initprot & macho::VM_PROT_EXECUTE != 0))
+        .ok_or_else(|| {
+            image.blame.whole(format!(
+                "LC_MAIN entry offset {:#x} is not inside an executable segment",
+                image.entryoff
+            ))
+        })?;
+    let host = Host::new();
+    let mapped = loader::map(&image)?;
+    let addrs = binder::bind(&image, &plan, &mapped, &host)?;
+    loader::apply(&mapped, &plan, &addrs);
+    shims::tlv::setup(&image, &mapped);
+    loader::protect(&image, &mapped)?;
+    Ok(Loaded {
+        entry: mapped.addr(entry),
+        initializers: initializers(&image, &mapped)?,
+    })
+}
+
+/// Addresses of `__mod_init_func` pointers and `__init_offsets` entries, in
+/// section order, read from fixed-up memory.
+fn initializers(image: &Image, mapped: &loader::Mapped) -> Result<Vec<u64>, LoadError> {
+    let mut out = Vec::new();
+    for s in image.sections() {
+        match s.kind() {
+            macho::S_MOD_INIT_FUNC_POINTERS => {
+                for i in 0..s.size / 8 {
+                    // SAFETY: the section lies inside a mapped segment.
+                    out.push(unsafe { mapped.read_u64(s.addr + i * 8) });
+                }
+            }
+            macho::S_INIT_FUNC_OFFSETS => {
+                for i in 0..s.size / 4 {
+                    // SAFETY: as above.
+                    let off = unsafe { (mapped.addr(s.addr + i * 4) as *const u32).read_unaligned() };
+                    out.push(mapped.base + u64::from(off));
+                }
+            }
+            _ => continue,
+        }
+    }
+    for &f in &out {
+        if !mapped.contains(f, 1) {
+            return Err(image
+                .blame
+                .whole(format!("initializer address {f:#x} is outside the image")));
+        }
+    }
+    Ok(out)
+}
+
+fn c_strings(items: impl IntoIterator<Item = Vec<u8>>) -> Vec<*mut c_char> {
+    items
+        .into_iter()
+        .map(|mut s| {
+            s.retain(|&b| b != 0);
+            CString::new(s).unwrap().into_raw()
+        })
+        .chain(std::iter::once(std::ptr::null_mut()))
+        .collect()
+}
+
+impl Loaded {
+    /// Runs initialisers and `main(argc, argv, envp, apple)`, then exits the
+    /// process through the C library's `exit`, so atexit handlers run and
+    /// stdio is flushed, as on macOS.
+    pub fn run(self, program: &str, args: &[OsString]) -> ! {
+        let argv = c_strings(
+            std::iter::once(program.as_bytes().to_vec()).chain(args.iter().map(|a| a.as_bytes().to_vec())),
+        );
+        let argc = argv.len() - 1;
+        // Leaked on purpose: the program may keep pointers into argv forever.
+        let argv: &'static mut [*mut c_char] = Vec::leak(argv);
+        shims::set_args(argc, argv.as_mut_ptr());
+        let apple: &'static mut [*mut c_char] = Vec::leak(c_strings([format!("executable_path={program}").into_bytes()]));
+        extern "C" {
+            static environ: *const *mut c_char;
+        }
+        // SAFETY: the addresses were checked to lie in the mapped image and
+        // the program was linked to be called with these C signatures.
+        unsafe {
+            for &f in &self.initializers {
+                let init: Initializer = std::mem::transmute(f as usize);
+                init(argc as c_int, argv.as_ptr(), environ, apple.as_ptr(), &raw const shims::VARS);
+            }
+            let main: Main = std::mem::transmute(self.entry as usize);
+            let status = main(argc as c_int, argv.as_ptr(), environ, apple.as_ptr());
+            libc::exit(status)
+        }
+    }
+}

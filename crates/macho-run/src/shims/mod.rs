@@ -1,0 +1,122 @@
+//! The stand-in for libSystem: macOS symbol names resolved to the host C
+//! library, with shims wherever macOS and glibc differ in name, layout or
+//! constants.
+
+mod ctype;
+mod fs;
+mod libc_extras;
+mod process;
+mod pthread;
+mod setjmp;
+pub mod tlv;
+
+pub use process::{set_args, ProgramVars, VARS};
+
+use std::collections::HashMap;
+use std::ffi::CString;
+
+/// macOS names whose glibc counterpart has another name but the same
+/// meaning and layout (data symbols included: their address is what binds).
+const RENAMES: &[(&str, &str)] = &[
+    ("___error", "__errno_location"),
+    ("___stdinp", "stdin"),
+    ("___stdoutp", "stdout"),
+    ("___stderrp", "stderr"),
+    ("___exp10", "exp10"),
+    ("___exp10f", "exp10f"),
+];
+
+/// `$INODE64` variants whose arguments do not depend on the inode size, so
+/// the glibc function of the base name is right. Every other `$INODE64`
+/// symbol needs a layout-converting shim (or stays unbound).
+const INODE64_SAFE: &[&str] = &[
+    "opendir", "fdopendir", "rewinddir", "seekdir", "telldir", "dirfd",
+];
+
+/// Resolves macOS symbol names to addresses in this process.
+pub struct Host {
+    shims: HashMap<&'static str, usize>,
+}
+
+impl Default for Host {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Host {
+    pub fn new() -> Host {
+        // libSystem includes the math library; glibc keeps it apart.
+        // SAFETY: dlopen of a system library by its soname.
+        unsafe {
+            libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
+        }
+        let shims = [
+            ctype::table(),
+            fs::table(),
+            libc_extras::table(),
+            process::table(),
+            pthread::table(),
+            setjmp::table(),
+            tlv::table(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Host { shims }
+    }
+
+    /// The address for a macOS symbol (`_printf`, `___stdoutp`, ...), or
+    /// None when neither a shim nor the host C library has it.
+    pub fn lookup(&self, name: &str) -> Option<u64> {
+        if let Some(&addr) = self.shims.get(name) {
+            return Some(addr as u64);
+        }
+        if let Some((_, to)) = RENAMES.iter().find(|(from, _)| *from == name) {
+            return dlsym(to);
+        }
+        // C symbols carry a leading underscore on macOS; others (rare in
+        // libSystem) have no glibc equivalent.
+        let c_name = name.strip_prefix('_')?;
+        let (base, suffix) = match c_name.split_once('$') {
+            Some((base, suffix)) => (base, Some(suffix)),
+            None => (c_name, None),
+        };
+        if let Some(suffix) = suffix {
+            if suffix.contains("INODE64") && !INODE64_SAFE.contains(&base) {
+                return None;
+            }
+            // `$UNIX2003`, `$NOCANCEL`, `$DARWIN_EXTSN`, `$1050`: variants
+            // of the same function, which glibc has under the plain name.
+            if let Some(&addr) = self.shims.get(format!("_{base}").as_str()) {
+                return Some(addr as u64);
+            }
+        }
+        dlsym(base)
+    }
+}
+
+fn dlsym(name: &str) -> Option<u64> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: RTLD_DEFAULT searches the global scope; c is NUL-terminated.
+    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c.as_ptr()) };
+    (!p.is_null()).then_some(p as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_plain_renamed_suffixed_and_shimmed_names() {
+        let host = Host::new();
+        assert!(host.lookup("_printf").is_some());
+        assert!(host.lookup("_sqrt").is_some(), "libm must be searched");
+        assert_eq!(host.lookup("___stdoutp"), dlsym("stdout"));
+        assert_eq!(host.lookup("_fopen$UNIX2003"), dlsym("fopen"));
+        assert_ne!(host.lookup("_stat$INODE64"), dlsym("stat"));
+        assert!(host.lookup("_glob$INODE64").is_none());
+        assert!(host.lookup("_no_such_function_anywhere").is_none());
+        assert!(host.lookup("printf").is_none(), "no underscore: not a C symbol");
+    }
+}

@@ -1,0 +1,186 @@
+//! Thread-local variables, the way dyld provides them.
+//!
+//! The compiler reaches a `_Thread_local` through a descriptor in
+//! `__thread_vars`: `{ thunk, key, offset }`. Code calls `thunk(desc)` and
+//! gets the variable's address in rax. That call must preserve every
+//! register but rax and rdi (Darwin's TLS calling convention), so the thunk
+//! is assembly that saves what a C call may clobber and calls
+//! [`tlv_lookup`]. Each thread's block is allocated on first use, filled
+//! from the image's template (`__thread_data` bytes, `__thread_bss` zeros)
+//! and freed by the pthread key's destructor when the thread exits.
+
+use crate::loader::Mapped;
+use crate::macho::Image;
+use object::macho;
+use std::arch::global_asm;
+use std::sync::OnceLock;
+
+global_asm!(
+    ".globl macho_run_tlv_get_addr",
+    "macho_run_tlv_get_addr:",
+    "    push rbp",
+    "    mov rbp, rsp",
+    "    push rcx",
+    "    push rdx",
+    "    push rsi",
+    "    push r8",
+    "    push r9",
+    "    push r10",
+    "    push r11",
+    "    push rdi",
+    // rsp is now 16-byte aligned (entry was 8 mod 16, then 9 pushes).
+    "    sub rsp, 256",
+    "    movdqu [rsp], xmm0",
+    "    movdqu [rsp + 16], xmm1",
+    "    movdqu [rsp + 32], xmm2",
+    "    movdqu [rsp + 48], xmm3",
+    "    movdqu [rsp + 64], xmm4",
+    "    movdqu [rsp + 80], xmm5",
+    "    movdqu [rsp + 96], xmm6",
+    "    movdqu [rsp + 112], xmm7",
+    "    movdqu [rsp + 128], xmm8",
+    "    movdqu [rsp + 144], xmm9",
+    "    movdqu [rsp + 160], xmm10",
+    "    movdqu [rsp + 176], xmm11",
+    "    movdqu [rsp + 192], xmm12",
+    "    movdqu [rsp + 208], xmm13",
+    "    movdqu [rsp + 224], xmm14",
+    "    movdqu [rsp + 240], xmm15",
+    "    call {lookup}",
+    "    movdqu xmm0, [rsp]",
+    "    movdqu xmm1, [rsp + 16]",
+    "    movdqu xmm2, [rsp + 32]",
+    "    movdqu xmm3, [rsp + 48]",
+    "    movdqu xmm4, [rsp + 64]",
+    "    movdqu xmm5, [rsp + 80]",
+    "    movdqu xmm6, [rsp + 96]",
+    "    movdqu xmm7, [rsp + 112]",
+    "    movdqu xmm8, [rsp + 128]",
+    "    movdqu xmm9, [rsp + 144]",
+    "    movdqu xmm10, [rsp + 160]",
+    "    movdqu xmm11, [rsp + 176]",
+    "    movdqu xmm12, [rsp + 192]",
+    "    movdqu xmm13, [rsp + 208]",
+    "    movdqu xmm14, [rsp + 224]",
+    "    movdqu xmm15, [rsp + 240]",
+    "    add rsp, 256",
+    "    pop rdi",
+    "    pop r11",
+    "    pop r10",
+    "    pop r9",
+    "    pop r8",
+    "    pop rsi",
+    "    pop rdx",
+    "    pop rcx",
+    "    pop rbp",
+    "    ret",
+    lookup = sym tlv_lookup,
+);
+
+extern "C" {
+    fn macho_run_tlv_get_addr();
+}
+
+/// A `__thread_vars` entry, as laid out in the image.
+#[repr(C)]
+struct Descriptor {
+    thunk: usize,
+    key: usize,
+    offset: usize,
+}
+
+/// The per-thread initial image of all thread-locals.
+struct Template {
+    /// Runtime address of the first thread-local section.
+    start: usize,
+    size: usize,
+    align: usize,
+    key: libc::pthread_key_t,
+}
+
+static TEMPLATE: OnceLock<Template> = OnceLock::new();
+
+extern "C" fn free_block(block: *mut libc::c_void) {
+    // SAFETY: blocks come from posix_memalign in tlv_lookup.
+    unsafe { libc::free(block) }
+}
+
+/// Returns this thread's address of the variable `desc` describes.
+extern "C" fn tlv_lookup(desc: *const Descriptor) -> *mut u8 {
+    let t = TEMPLATE.get().expect("thread-local accessed before setup");
+    // SAFETY: desc points at a descriptor in the mapped image; the block is
+    // allocated with the template's size and alignment and filled from it.
+    unsafe {
+        let mut block = libc::pthread_getspecific(t.key) as *mut u8;
+        if block.is_null() {
+            let mut p: *mut libc::c_void = std::ptr::null_mut();
+            if libc::posix_memalign(&mut p, t.align, t.size.max(1)) != 0 {
+                eprintln!("macho-run: out of memory for thread-local storage");
+                libc::abort();
+            }
+            block = p as *mut u8;
+            std::ptr::copy_nonoverlapping(t.start as *const u8, block, t.size);
+            libc::pthread_setspecific(t.key, block as *const libc::c_void);
+        }
+        block.add((*desc).offset)
+    }
+}
+
+/// Called if a descriptor's thunk was never replaced: a loader bug, not a
+/// program bug, so say so loudly.
+extern "C" fn tlv_bootstrap() {
+    eprintln!("macho-run: __tlv_bootstrap called: thread-local descriptor was not initialised");
+    // SAFETY: abort is always safe to call.
+    unsafe { libc::abort() }
+}
+
+pub fn table() -> Vec<(&'static str, usize)> {
+    vec![("__tlv_bootstrap", tlv_bootstrap as *const () as usize)]
+}
+
+/// Builds the template from the thread-local sections and points every
+/// descriptor's thunk at our getter. Must run after fixups (the template is
+/// copied from fixed-up memory, so pointers in `__thread_data` are slid)
+/// and before protections are final.
+pub fn setup(image: &Image, mapped: &Mapped) {
+    let is_tls_data = |k| k == macho::S_THREAD_LOCAL_REGULAR || k == macho::S_THREAD_LOCAL_ZEROFILL;
+    let data: Vec<_> = image.sections().filter(|s| is_tls_data(s.kind())).collect();
+    let descriptors: Vec<_> = image
+        .sections()
+        .filter(|s| s.kind() == macho::S_THREAD_LOCAL_VARIABLES)
+        .collect();
+    if descriptors.is_empty() {
+        return;
+    }
+    let start = data.iter().map(|s| s.addr).min().unwrap_or(0);
+    let end = data.iter().map(|s| s.addr + s.size).max().unwrap_or(start);
+    let align = data
+        .iter()
+        .map(|s| 1usize << s.align.min(12))
+        .max()
+        .unwrap_or(1)
+        .max(std::mem::size_of::<usize>());
+    let template = TEMPLATE.get_or_init(|| {
+        let mut key: libc::pthread_key_t = 0;
+        // SAFETY: key is a valid out-pointer; the destructor frees blocks.
+        unsafe { libc::pthread_key_create(&mut key, Some(free_block)) };
+        Template {
+            start: mapped.addr(start) as usize,
+            size: (end - start) as usize,
+            align,
+            key,
+        }
+    });
+    for section in descriptors {
+        let count = section.size / std::mem::size_of::<Descriptor>() as u64;
+        for i in 0..count {
+            let d = mapped.addr(section.addr) as *mut Descriptor;
+            // SAFETY: the section lies in a mapped, still-writable segment.
+            unsafe {
+                let d = d.add(i as usize);
+                (*d).thunk = macho_run_tlv_get_addr as *const () as usize;
+                (*d).key = template.key as usize;
+            }
+        }
+    }
+}
