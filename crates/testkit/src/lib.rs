@@ -1,1 +1,217 @@
-fn main(){}
+//! Shared test support for machlink's crates: finding the toolchain that
+//! `scripts/setup.sh` installs, compiling C for macOS (zig cc) and for
+//! Linux (gcc), linking with the reference linkers, and running programs.
+//!
+//! A missing tool is a test failure that names the setup command, never a
+//! silent skip.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The command that installs everything the tests need.
+pub const SETUP: &str = "scripts/setup.sh";
+
+/// Target triple zig uses for macOS objects and links.
+pub const ZIG_TARGET: &str = "x86_64-macos";
+/// Deployment target and SDK version passed to ld64.lld-19.
+pub const MACOS_VERSION: &str = "15.0";
+
+/// The workspace root (where Cargo.toml with `[workspace]` lives).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("testkit lives at crates/testkit")
+        .to_path_buf()
+}
+
+/// A fresh scratch directory under target/, unique per name.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = workspace_root().join("target/test-scratch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Fails the test, naming the setup command, when `tool` is not on PATH.
+pub fn require_tool(tool: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(tool))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| panic!("`{tool}` is not installed: run `{SETUP}` first"))
+}
+
+/// The -syslibroot that holds the filtered libSystem.tbd.
+pub fn sdk_root() -> PathBuf {
+    let sdk = workspace_root().join(".toolchain/sdk");
+    assert!(
+        sdk.join("usr/lib/libSystem.tbd").is_file(),
+        "{} has no usr/lib/libSystem.tbd: run `{SETUP}` first",
+        sdk.display()
+    );
+    sdk
+}
+
+/// The captured result of running a program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Exit code, or 128 + signal number when killed by a signal.
+    pub code: i32,
+}
+
+impl Outcome {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// Runs `cmd` to completion with no stdin and captures its output.
+pub fn capture(cmd: &mut Command) -> Outcome {
+    use std::os::unix::process::ExitStatusExt;
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let code = out
+        .status
+        .code()
+        .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+    Outcome {
+        stdout: out.stdout,
+        stderr: out.stderr,
+        code,
+    }
+}
+
+/// Runs a build step; panics with its output when it fails.
+pub fn check(cmd: &mut Command) {
+    let out = capture(cmd);
+    assert!(
+        out.code == 0,
+        "command failed ({}): {cmd:?}\n{}{}",
+        out.code,
+        out.stdout_str(),
+        out.stderr_str()
+    );
+}
+
+/// `python3 -m ziglang cc` — the macOS C compiler (and zig's own linker).
+pub fn zig_cc() -> Command {
+    require_tool("python3");
+    let probe = capture(Command::new("python3").args(["-m", "ziglang", "version"]));
+    assert!(
+        probe.code == 0,
+        "zig is not installed (python3 -m ziglang failed): run `{SETUP}` first"
+    );
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "ziglang", "cc", "-target", ZIG_TARGET]);
+    cmd
+}
+
+/// Compiles one C file to a macOS x86_64 object.
+pub fn compile_macos(src: &Path, obj: &Path, flags: &[&str]) {
+    check(zig_cc().args(flags).arg("-c").arg(src).arg("-o").arg(obj));
+}
+
+/// Compiles and links C sources natively with gcc.
+pub fn build_native(srcs: &[PathBuf], exe: &Path, flags: &[&str]) {
+    require_tool("gcc");
+    check(
+        Command::new("gcc")
+            .args(flags)
+            .args(srcs)
+            .args(["-lm", "-lpthread", "-o"])
+            .arg(exe),
+    );
+}
+
+/// How an executable is linked from macOS objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Linker {
+    /// ld64.lld-19 with its default for macOS 15: chained fixups.
+    LldChained,
+    /// ld64.lld-19 -no_fixup_chains: classic LC_DYLD_INFO opcodes.
+    LldClassic,
+    /// zig's own Mach-O linker.
+    Zig,
+}
+
+impl Linker {
+    pub const ALL: [Linker; 3] = [Linker::LldChained, Linker::LldClassic, Linker::Zig];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Linker::LldChained => "lld-chained",
+            Linker::LldClassic => "lld-classic",
+            Linker::Zig => "zig",
+        }
+    }
+}
+
+/// The ld64.lld-19 command line for an executable, minus the objects.
+pub fn lld_command(out: &Path) -> Command {
+    let mut cmd = Command::new(require_tool("ld64.lld-19"));
+    cmd.args(["-arch", "x86_64", "-platform_version", "macos", MACOS_VERSION, MACOS_VERSION])
+        .arg("-syslibroot")
+        .arg(sdk_root())
+        .args(["-lSystem", "-o"])
+        .arg(out);
+    cmd
+}
+
+/// Links macOS objects into an executable with the given linker.
+pub fn link(linker: Linker, objs: &[PathBuf], out: &Path, extra: &[&str]) {
+    let mut cmd = match linker {
+        Linker::LldChained => lld_command(out),
+        Linker::LldClassic => {
+            let mut c = lld_command(out);
+            c.arg("-no_fixup_chains");
+            c
+        }
+        Linker::Zig => {
+            let mut c = zig_cc();
+            c.arg("-o").arg(out);
+            c
+        }
+    };
+    check(cmd.args(extra).args(objs));
+}
+
+/// The C sources (`*.c`) of a directory, sorted.
+pub fn c_sources(dir: &Path) -> Vec<PathBuf> {
+    let mut srcs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension() == Some(OsStr::new("c")))
+        .collect();
+    srcs.sort();
+    srcs
+}
+
+/// Compiles every source to `out_dir/<stem>.o` for macOS, two at a time.
+pub fn compile_all_macos(srcs: &[PathBuf], out_dir: &Path, flags: &[&str]) -> Vec<PathBuf> {
+    let objs: Vec<PathBuf> = srcs
+        .iter()
+        .map(|s| out_dir.join(s.file_stem().unwrap()).with_extension("o"))
+        .collect();
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(src) = srcs.get(i) else { break };
+                compile_macos(src, &objs[i], flags);
+            });
+        }
+    });
+    objs
+}
