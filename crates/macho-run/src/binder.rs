@@ -21,7 +21,12 @@ const MAIN_EXECUTABLE: i32 = -1;
 const WEAK_LOOKUP: i32 = -3;
 
 /// Addresses of every import (0 for a missing weak import).
-pub fn bind(image: &Image, plan: &Plan, mapped: &Mapped, host: &Host) -> Result<Vec<u64>, LoadError> {
+pub fn bind(
+    image: &Image,
+    plan: &Plan,
+    mapped: &Mapped,
+    host: &Host,
+) -> Result<Vec<u64>, LoadError> {
     let call_slots = call_only_slots(image);
     let mut data_uses = vec![false; plan.imports.len()];
     for f in &plan.fixups {
@@ -73,7 +78,9 @@ fn call_only_slots(image: &Image) -> HashSet<u64> {
                 slots.extend((0..s.size / 8).map(|i| s.addr + i * 8));
             }
             macho::S_SYMBOL_STUBS if s.reserved2 >= 6 => {
-                let Some(bytes) = section_bytes(image, s) else { continue };
+                let Some(bytes) = section_bytes(image, s) else {
+                    continue;
+                };
                 for (i, stub) in bytes.chunks_exact(s.reserved2 as usize).enumerate() {
                     if stub[..2] == [0xff, 0x25] {
                         let disp = i32::from_le_bytes(stub[2..6].try_into().unwrap());
@@ -144,7 +151,7 @@ impl Traps {
         code.extend_from_slice(&[0x48, 0xb8]); // movabs rax, unbound_called
         code.extend_from_slice(&(unbound_called as *const () as u64).to_le_bytes());
         code.extend_from_slice(&[0xff, 0xe0]); // jmp rax
-        // SAFETY: the trap page has room for one more trap (checked above).
+                                               // SAFETY: the trap page has room for one more trap (checked above).
         let at = unsafe { page.add(self.used) };
         unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), at, TRAP_SIZE) };
         self.used += TRAP_SIZE;

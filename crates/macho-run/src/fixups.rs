@@ -62,14 +62,32 @@ pub fn plan(image: &Image) -> Result<Plan, LoadError> {
     if let Some(info) = image.dyld_info {
         let mut imports = ImportTable::default();
         rebase_opcodes(image, info.rebase, &mut plan)?;
-        bind_opcodes(image, info.bind, BindStream::Regular, &mut imports, &mut plan)?;
-        bind_opcodes(image, info.lazy_bind, BindStream::Lazy, &mut imports, &mut plan)?;
+        bind_opcodes(
+            image,
+            info.bind,
+            BindStream::Regular,
+            &mut imports,
+            &mut plan,
+        )?;
+        bind_opcodes(
+            image,
+            info.lazy_bind,
+            BindStream::Lazy,
+            &mut imports,
+            &mut plan,
+        )?;
         // Weak binds coalesce weak definitions across images. The executable
         // is the first image searched, and its own slots already point at its
         // own definitions (through rebases) or at the import (through binds),
         // so weak binds change nothing here; they are still decoded so a
         // malformed stream is reported.
-        bind_opcodes(image, info.weak_bind, BindStream::Weak, &mut ImportTable::default(), &mut Plan::default())?;
+        bind_opcodes(
+            image,
+            info.weak_bind,
+            BindStream::Weak,
+            &mut ImportTable::default(),
+            &mut Plan::default(),
+        )?;
         plan.imports.extend(imports.list);
     }
     Ok(plan)
@@ -100,7 +118,9 @@ impl<'a> Cursor<'a> {
     }
 
     fn err(&self, what: impl std::fmt::Display) -> LoadError {
-        self.image.blame.at(self.offset(), format!("{}: {what}", self.what))
+        self.image
+            .blame
+            .at(self.offset(), format!("{}: {what}", self.what))
     }
 
     fn at_end(&self) -> bool {
@@ -108,7 +128,10 @@ impl<'a> Cursor<'a> {
     }
 
     fn u8(&mut self) -> Result<u8, LoadError> {
-        let b = *self.bytes.get(self.pos).ok_or_else(|| self.err("truncated"))?;
+        let b = *self
+            .bytes
+            .get(self.pos)
+            .ok_or_else(|| self.err("truncated"))?;
         self.pos += 1;
         Ok(b)
     }
@@ -120,7 +143,10 @@ impl<'a> Cursor<'a> {
         loop {
             let b = self.u8()?;
             if shift >= 64 && b & 0x7f != 0 {
-                return Err(self.image.blame.at(start, format!("{}: ULEB128 overflows 64 bits", self.what)));
+                return Err(self
+                    .image
+                    .blame
+                    .at(start, format!("{}: ULEB128 overflows 64 bits", self.what)));
             }
             if shift < 64 {
                 value |= u64::from(b & 0x7f) << shift;
@@ -243,7 +269,8 @@ impl<'a> Chained<'a> {
         }
         let first_import = plan.imports.len() as u32;
         for i in 0..imports_count as usize {
-            plan.imports.push(self.import(imports_offset, symbols_offset, imports_format, i)?);
+            plan.imports
+                .push(self.import(imports_offset, symbols_offset, imports_format, i)?);
         }
         let seg_count = self.u32(starts_offset, "starts_in_image")? as usize;
         if seg_count > self.image.segments.len() {
@@ -265,7 +292,13 @@ impl<'a> Chained<'a> {
         Ok(())
     }
 
-    fn import(&self, table: usize, symbols: usize, format: u32, i: usize) -> Result<Import, LoadError> {
+    fn import(
+        &self,
+        table: usize,
+        symbols: usize,
+        format: u32,
+        i: usize,
+    ) -> Result<Import, LoadError> {
         let (lib_ordinal, weak, name_offset, addend, at) = match format {
             DYLD_CHAINED_IMPORT | DYLD_CHAINED_IMPORT_ADDEND => {
                 let size = if format == DYLD_CHAINED_IMPORT { 4 } else { 8 };
@@ -277,15 +310,33 @@ impl<'a> Chained<'a> {
                     0
                 };
                 // An 8-bit ordinal: 0xF0..0xFF are the negative special values.
-                (i32::from(raw as u8 as i8), raw & 0x100 != 0, raw >> 9, addend, at)
+                (
+                    i32::from(raw as u8 as i8),
+                    raw & 0x100 != 0,
+                    raw >> 9,
+                    addend,
+                    at,
+                )
             }
             DYLD_CHAINED_IMPORT_ADDEND64 => {
                 let at = table + i * 16;
-                let raw = read_u64(self.bytes, at).ok_or_else(|| self.err(at, "import entry is out of range"))?;
-                let addend = read_u64(self.bytes, at + 8).ok_or_else(|| self.err(at, "import addend is out of range"))?;
+                let raw = read_u64(self.bytes, at)
+                    .ok_or_else(|| self.err(at, "import entry is out of range"))?;
+                let addend = read_u64(self.bytes, at + 8)
+                    .ok_or_else(|| self.err(at, "import addend is out of range"))?;
                 let ordinal = raw as u16;
-                let ordinal = if ordinal >= 0xFFF0 { i32::from(ordinal as i16) } else { i32::from(ordinal) };
-                (ordinal, raw & 0x1_0000 != 0, (raw >> 32) as u32, addend as i64, at)
+                let ordinal = if ordinal >= 0xFFF0 {
+                    i32::from(ordinal as i16)
+                } else {
+                    i32::from(ordinal)
+                };
+                (
+                    ordinal,
+                    raw & 0x1_0000 != 0,
+                    (raw >> 32) as u32,
+                    addend as i64,
+                    at,
+                )
             }
             other => return Err(self.err(20, format!("unsupported imports_format {other}"))),
         };
@@ -294,7 +345,12 @@ impl<'a> Chained<'a> {
             .bytes
             .get(name_at..)
             .and_then(|rest| rest.iter().position(|&b| b == 0).map(|n| &rest[..n]))
-            .ok_or_else(|| self.err(at, format!("import #{i} name offset {name_offset:#x} is out of range")))?;
+            .ok_or_else(|| {
+                self.err(
+                    at,
+                    format!("import #{i} name offset {name_offset:#x} is out of range"),
+                )
+            })?;
         Ok(Import {
             name: String::from_utf8_lossy(name).into_owned(),
             lib_ordinal,
@@ -304,11 +360,21 @@ impl<'a> Chained<'a> {
     }
 
     /// Walks the chains of one `dyld_chained_starts_in_segment`.
-    fn segment_starts(&self, at: usize, imports: u32, first_import: u32, plan: &mut Plan) -> Result<(), LoadError> {
-        let page_size = read_u16(self.bytes, at + 4).ok_or_else(|| self.err(at, "starts_in_segment is truncated"))?;
-        let format = read_u16(self.bytes, at + 6).ok_or_else(|| self.err(at, "starts_in_segment is truncated"))?;
-        let segment_offset = read_u64(self.bytes, at + 8).ok_or_else(|| self.err(at, "starts_in_segment is truncated"))?;
-        let page_count = read_u16(self.bytes, at + 20).ok_or_else(|| self.err(at, "starts_in_segment is truncated"))?;
+    fn segment_starts(
+        &self,
+        at: usize,
+        imports: u32,
+        first_import: u32,
+        plan: &mut Plan,
+    ) -> Result<(), LoadError> {
+        let page_size = read_u16(self.bytes, at + 4)
+            .ok_or_else(|| self.err(at, "starts_in_segment is truncated"))?;
+        let format = read_u16(self.bytes, at + 6)
+            .ok_or_else(|| self.err(at, "starts_in_segment is truncated"))?;
+        let segment_offset = read_u64(self.bytes, at + 8)
+            .ok_or_else(|| self.err(at, "starts_in_segment is truncated"))?;
+        let page_count = read_u16(self.bytes, at + 20)
+            .ok_or_else(|| self.err(at, "starts_in_segment is truncated"))?;
         if format != DYLD_CHAINED_PTR_64 && format != DYLD_CHAINED_PTR_64_OFFSET {
             return Err(self.err(at + 6, format!("unsupported pointer_format {format}")));
         }
@@ -318,12 +384,16 @@ impl<'a> Chained<'a> {
         let base = self.image.preferred_base();
         for page in 0..usize::from(page_count) {
             let start_at = at + 22 + page * 2;
-            let start = read_u16(self.bytes, start_at).ok_or_else(|| self.err(start_at, "page_start is out of range"))?;
+            let start = read_u16(self.bytes, start_at)
+                .ok_or_else(|| self.err(start_at, "page_start is out of range"))?;
             if start == DYLD_CHAINED_PTR_START_NONE {
                 continue;
             }
             if start & DYLD_CHAINED_PTR_START_MULTI != 0 {
-                return Err(self.err(start_at, "DYLD_CHAINED_PTR_START_MULTI is only valid for 32-bit formats"));
+                return Err(self.err(
+                    start_at,
+                    "DYLD_CHAINED_PTR_START_MULTI is only valid for 32-bit formats",
+                ));
             }
             let mut offset = segment_offset + page as u64 * u64::from(page_size) + u64::from(start);
             // A chain advances at least 4 bytes per link, so a page holds at
@@ -350,7 +420,11 @@ impl<'a> Chained<'a> {
                     }
                 } else {
                     let target = raw & 0xF_FFFF_FFFF;
-                    let target = if format == DYLD_CHAINED_PTR_64_OFFSET { base + target } else { target };
+                    let target = if format == DYLD_CHAINED_PTR_64_OFFSET {
+                        base + target
+                    } else {
+                        target
+                    };
                     Action::Rebase {
                         target,
                         high8: ((raw >> 36) & 0xFF) as u8,
@@ -461,7 +535,12 @@ struct ImportTable {
 
 impl ImportTable {
     fn intern(&mut self, first: usize, import: Import) -> u32 {
-        let key = (import.name.clone(), import.lib_ordinal, import.weak, import.addend);
+        let key = (
+            import.name.clone(),
+            import.lib_ordinal,
+            import.weak,
+            import.addend,
+        );
         let next = (first + self.list.len()) as u32;
         *self.index.entry(key).or_insert_with(|| {
             self.list.push(import);
@@ -490,30 +569,33 @@ fn bind_opcodes(
     let mut kind = macho::BIND_TYPE_POINTER;
     let mut addend = 0i64;
     let (mut seg, mut off) = (usize::MAX, 0u64);
-    let mut bind = |c: &Cursor, name: &Option<String>, ordinal, flags: u8, kind, addend, seg, off| {
-        let name = name.clone().ok_or_else(|| c.err("bind before any symbol name was set"))?;
-        if kind != macho::BIND_TYPE_POINTER {
-            return Err(c.err(format!("unsupported bind type {kind}")));
-        }
-        let vmaddr = opcode_slot(c, seg, off)?;
-        if stream == BindStream::Weak {
-            return Ok(());
-        }
-        let import = imports.intern(
-            first,
-            Import {
-                name,
-                lib_ordinal: ordinal,
-                weak: flags & macho::BIND_SYMBOL_FLAGS_WEAK_IMPORT != 0,
-                addend: 0,
-            },
-        );
-        plan.fixups.push(Fixup {
-            vmaddr,
-            action: Action::Bind { import, addend },
-        });
-        Ok(())
-    };
+    let mut bind =
+        |c: &Cursor, name: &Option<String>, ordinal, flags: u8, kind, addend, seg, off| {
+            let name = name
+                .clone()
+                .ok_or_else(|| c.err("bind before any symbol name was set"))?;
+            if kind != macho::BIND_TYPE_POINTER {
+                return Err(c.err(format!("unsupported bind type {kind}")));
+            }
+            let vmaddr = opcode_slot(c, seg, off)?;
+            if stream == BindStream::Weak {
+                return Ok(());
+            }
+            let import = imports.intern(
+                first,
+                Import {
+                    name,
+                    lib_ordinal: ordinal,
+                    weak: flags & macho::BIND_SYMBOL_FLAGS_WEAK_IMPORT != 0,
+                    addend: 0,
+                },
+            );
+            plan.fixups.push(Fixup {
+                vmaddr,
+                action: Action::Bind { import, addend },
+            });
+            Ok(())
+        };
     while !c.at_end() {
         let byte = c.u8()?;
         let imm = byte & macho::BIND_IMMEDIATE_MASK;
@@ -530,7 +612,11 @@ fn bind_opcodes(
                 ordinal = i32::try_from(c.uleb()?).map_err(|_| c.err("dylib ordinal too large"))?
             }
             macho::BIND_OPCODE_SET_DYLIB_SPECIAL_IMM => {
-                ordinal = if imm == 0 { 0 } else { i32::from((imm | 0xF0) as i8) }
+                ordinal = if imm == 0 {
+                    0
+                } else {
+                    i32::from((imm | 0xF0) as i8)
+                }
             }
             macho::BIND_OPCODE_SET_SYMBOL_TRAILING_FLAGS_IMM => {
                 flags = imm;
@@ -583,7 +669,10 @@ pub fn lookup_export(image: &Image, name: &str) -> Option<u64> {
     let (mut node, mut matched) = (0usize, 0usize);
     // Each step consumes at least one byte of the name, so the walk ends.
     loop {
-        let mut c = TrieCursor { bytes: trie, pos: node };
+        let mut c = TrieCursor {
+            bytes: trie,
+            pos: node,
+        };
         let terminal_size = c.uleb()?;
         let children_at = c.pos.checked_add(terminal_size as usize)?;
         if matched == want.len() {

@@ -76,6 +76,9 @@ pub fn map(image: &Image) -> Result<Mapped, LoadError> {
         what: what.into(),
         source: io::Error::last_os_error(),
     };
+    if std::env::var_os(FORCE_SLIDE_ENV).is_some() {
+        occupy(lo, size);
+    }
     // SAFETY: an anonymous PROT_NONE reservation touches no existing mapping
     // (MAP_FIXED_NOREPLACE fails instead of replacing).
     let at = unsafe {
@@ -83,7 +86,10 @@ pub fn map(image: &Image) -> Result<Mapped, LoadError> {
             lo as *mut libc::c_void,
             size as usize,
             libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE,
+            libc::MAP_PRIVATE
+                | libc::MAP_ANONYMOUS
+                | libc::MAP_NORESERVE
+                | libc::MAP_FIXED_NOREPLACE,
             -1,
             0,
         )
@@ -129,7 +135,14 @@ pub fn map(image: &Image) -> Result<Mapped, LoadError> {
         let addr = mapped.addr(seg.vmaddr);
         let len = page_round_up(seg.vmsize) as usize;
         // SAFETY: the range lies inside our reservation.
-        if unsafe { libc::mprotect(addr as *mut libc::c_void, len, libc::PROT_READ | libc::PROT_WRITE) } != 0 {
+        if unsafe {
+            libc::mprotect(
+                addr as *mut libc::c_void,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        } != 0
+        {
             return Err(map_err(&format!("segment {}", seg.name)));
         }
         let bytes = &image.data[seg.fileoff as usize..(seg.fileoff + seg.filesize) as usize];
@@ -137,6 +150,29 @@ pub fn map(image: &Image) -> Result<Mapped, LoadError> {
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), addr as *mut u8, bytes.len()) };
     }
     Ok(mapped)
+}
+
+/// Set in the environment, makes macho-run occupy the image's preferred
+/// address range before mapping, so a PIE image must slide. The tests use
+/// it to check that every fixup honours the slide.
+pub const FORCE_SLIDE_ENV: &str = "MACHO_RUN_FORCE_SLIDE";
+
+/// Maps an inaccessible placeholder over `lo..lo+size` (left in place).
+fn occupy(lo: u64, size: u64) {
+    // SAFETY: NOREPLACE never clobbers an existing mapping.
+    unsafe {
+        libc::mmap(
+            lo as *mut libc::c_void,
+            size as usize,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE
+                | libc::MAP_ANONYMOUS
+                | libc::MAP_NORESERVE
+                | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        );
+    }
 }
 
 /// Keeps low addresses inaccessible as __PAGEZERO asks, so a null pointer
@@ -160,7 +196,10 @@ fn reserve_page_zero(image: &Image) {
                 start as *mut libc::c_void,
                 (end - start) as usize,
                 libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE,
+                libc::MAP_PRIVATE
+                    | libc::MAP_ANONYMOUS
+                    | libc::MAP_NORESERVE
+                    | libc::MAP_FIXED_NOREPLACE,
                 -1,
                 0,
             );

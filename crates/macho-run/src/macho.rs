@@ -215,7 +215,8 @@ impl<'a> Image<'a> {
         let mut offset = HEADER_SIZE;
         let end = HEADER_SIZE + sizeofcmds;
         for index in 0..header.ncmds.get(LE) {
-            let lc = read_pod::<macho::LoadCommand<LE>>(data, offset, &image.blame, "load command")?;
+            let lc =
+                read_pod::<macho::LoadCommand<LE>>(data, offset, &image.blame, "load command")?;
             let (cmd, cmdsize) = (lc.cmd.get(LE), u64::from(lc.cmdsize.get(LE)));
             if cmdsize < 8 || cmdsize % 8 != 0 || offset + cmdsize > end {
                 return Err(image.blame.at(
@@ -266,11 +267,12 @@ impl<'a> Image<'a> {
                 let dylib = read_pod::<macho::DylibCommand<LE>>(body, 0, &blame, "dylib command")
                     .map_err(|_| blame.at(at, "LC_LOAD_DYLIB is truncated"))?;
                 let name_off = dylib.dylib.name.offset.get(LE) as usize;
-                let raw = body
-                    .get(name_off..)
-                    .ok_or_else(|| blame.at(at, "LC_LOAD_DYLIB name offset is outside the command"))?;
+                let raw = body.get(name_off..).ok_or_else(|| {
+                    blame.at(at, "LC_LOAD_DYLIB name offset is outside the command")
+                })?;
                 let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-                self.dylibs.push(String::from_utf8_lossy(&raw[..end]).into_owned());
+                self.dylibs
+                    .push(String::from_utf8_lossy(&raw[..end]).into_owned());
             }
             macho::LC_SYMTAB => self.symtab_cmd(body, at)?,
             macho::LC_DYSYMTAB => self.dysymtab_cmd(body, at)?,
@@ -293,8 +295,13 @@ impl<'a> Image<'a> {
                 return Err(blame.at(at, "32-bit LC_SEGMENT in a 64-bit Mach-O is not supported"))
             }
             macho::LC_ENCRYPTION_INFO_64 => {
-                let enc = read_pod::<macho::EncryptionInfoCommand64<LE>>(body, 0, &blame, "LC_ENCRYPTION_INFO_64")
-                    .map_err(|_| blame.at(at, "LC_ENCRYPTION_INFO_64 is truncated"))?;
+                let enc = read_pod::<macho::EncryptionInfoCommand64<LE>>(
+                    body,
+                    0,
+                    &blame,
+                    "LC_ENCRYPTION_INFO_64",
+                )
+                .map_err(|_| blame.at(at, "LC_ENCRYPTION_INFO_64 is truncated"))?;
                 if enc.cryptid.get(LE) != 0 {
                     return Err(blame.at(at, "encrypted executables are not supported"));
                 }
@@ -306,7 +313,10 @@ impl<'a> Image<'a> {
             // LC_REQ_DYLD; everything else (LC_UUID, LC_BUILD_VERSION, LC_RPATH,
             // LC_SOURCE_VERSION, LC_LOAD_DYLINKER, ...) does not affect running.
             _ if cmd & macho::LC_REQ_DYLD != 0 => {
-                return Err(blame.at(at, format!("unsupported load command {cmd:#x} (required by dyld)")))
+                return Err(blame.at(
+                    at,
+                    format!("unsupported load command {cmd:#x} (required by dyld)"),
+                ))
             }
             _ => {}
         }
@@ -344,7 +354,10 @@ impl<'a> Image<'a> {
         let vm_ok = segment.vmaddr.checked_add(segment.vmsize).is_some();
         let file_end = segment.fileoff.checked_add(segment.filesize);
         if !vm_ok {
-            return Err(blame.at(at, format!("segment {}: vmaddr + vmsize overflows", segment.name)));
+            return Err(blame.at(
+                at,
+                format!("segment {}: vmaddr + vmsize overflows", segment.name),
+            ));
         }
         if file_end.is_none_or(|e| e > self.data.len() as u64) {
             return Err(blame.at(
@@ -446,8 +459,18 @@ impl<'a> Image<'a> {
         let c = read_pod::<macho::SymtabCommand<LE>>(body, 0, &self.blame, "LC_SYMTAB")
             .map_err(|_| self.blame.at(at, "LC_SYMTAB is truncated"))?;
         let nsyms = c.nsyms.get(LE);
-        let syms = self.range(u64::from(c.symoff.get(LE)), u64::from(nsyms) * 16, at, "symbol table")?;
-        let strs = self.range(u64::from(c.stroff.get(LE)), u64::from(c.strsize.get(LE)), at, "string table")?;
+        let syms = self.range(
+            u64::from(c.symoff.get(LE)),
+            u64::from(nsyms) * 16,
+            at,
+            "symbol table",
+        )?;
+        let strs = self.range(
+            u64::from(c.stroff.get(LE)),
+            u64::from(c.strsize.get(LE)),
+            at,
+            "string table",
+        )?;
         let t = self.symtab.get_or_insert_with(SymbolTables::default);
         t.symoff = syms.offset;
         t.nsyms = nsyms;
@@ -460,7 +483,12 @@ impl<'a> Image<'a> {
         let c = read_pod::<macho::DysymtabCommand<LE>>(body, 0, &self.blame, "LC_DYSYMTAB")
             .map_err(|_| self.blame.at(at, "LC_DYSYMTAB is truncated"))?;
         let n = c.nindirectsyms.get(LE);
-        let r = self.range(u64::from(c.indirectsymoff.get(LE)), u64::from(n) * 4, at, "indirect symbol table")?;
+        let r = self.range(
+            u64::from(c.indirectsymoff.get(LE)),
+            u64::from(n) * 4,
+            at,
+            "indirect symbol table",
+        )?;
         let t = self.symtab.get_or_insert_with(SymbolTables::default);
         t.indirectsymoff = r.offset;
         t.nindirectsyms = n;
@@ -485,7 +513,8 @@ impl<'a> Image<'a> {
             }
         }
         for s in &mapped {
-            if s.vmaddr % crate::loader::PAGE_SIZE != 0 || s.fileoff % crate::loader::PAGE_SIZE != 0 {
+            if s.vmaddr % crate::loader::PAGE_SIZE != 0 || s.fileoff % crate::loader::PAGE_SIZE != 0
+            {
                 return Err(self.blame.whole(format!(
                     "segment {} is not page aligned (vmaddr {:#x}, fileoff {:#x})",
                     s.name, s.vmaddr, s.fileoff

@@ -8,7 +8,8 @@ use object::macho;
 use std::ffi::{c_char, c_int, CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 
-type Main = extern "C" fn(c_int, *const *mut c_char, *const *mut c_char, *const *mut c_char) -> c_int;
+type Main =
+    extern "C" fn(c_int, *const *mut c_char, *const *mut c_char, *const *mut c_char) -> c_int;
 type Initializer = extern "C" fn(
     c_int,
     *const *mut c_char,
@@ -29,7 +30,11 @@ pub fn load(data: &[u8], file: &str) -> Result<Loaded, LoadError> {
     let plan = fixups::plan(&image)?;
     let entry = image
         .fileoff_to_vmaddr(image.entryoff)
-        .filter(|&a| image.segment_at(a).is_some_and(|s| s.initprot & macho::VM_PROT_EXECUTE != 0))
+        .filter(|&a| {
+            image
+                .segment_at(a)
+                .is_some_and(|s| s.initprot & macho::VM_PROT_EXECUTE != 0)
+        })
         .ok_or_else(|| {
             image.blame.whole(format!(
                 "LC_MAIN entry offset {:#x} is not inside an executable segment",
@@ -63,7 +68,8 @@ fn initializers(image: &Image, mapped: &loader::Mapped) -> Result<Vec<u64>, Load
             macho::S_INIT_FUNC_OFFSETS => {
                 for i in 0..s.size / 4 {
                     // SAFETY: as above.
-                    let off = unsafe { (mapped.addr(s.addr + i * 4) as *const u32).read_unaligned() };
+                    let off =
+                        unsafe { (mapped.addr(s.addr + i * 4) as *const u32).read_unaligned() };
                     out.push(mapped.base + u64::from(off));
                 }
             }
@@ -97,22 +103,36 @@ impl Loaded {
     /// stdio is flushed, as on macOS.
     pub fn run(self, program: &str, args: &[OsString]) -> ! {
         let argv = c_strings(
-            std::iter::once(program.as_bytes().to_vec()).chain(args.iter().map(|a| a.as_bytes().to_vec())),
+            std::iter::once(program.as_bytes().to_vec())
+                .chain(args.iter().map(|a| a.as_bytes().to_vec())),
         );
         let argc = argv.len() - 1;
         // Leaked on purpose: the program may keep pointers into argv forever.
         let argv: &'static mut [*mut c_char] = Vec::leak(argv);
-        shims::set_args(argc, argv.as_mut_ptr());
-        let apple: &'static mut [*mut c_char] = Vec::leak(c_strings([format!("executable_path={program}").into_bytes()]));
+        // SAFETY: argv is leaked, NUL-terminated C strings plus a null.
+        unsafe { shims::set_args(argc, argv.as_mut_ptr()) };
+        let apple: &'static mut [*mut c_char] =
+            Vec::leak(c_strings([
+                format!("executable_path={program}").into_bytes()
+            ]));
         extern "C" {
             static environ: *const *mut c_char;
         }
         // SAFETY: the addresses were checked to lie in the mapped image and
         // the program was linked to be called with these C signatures.
         unsafe {
+            // Rust ignores SIGPIPE for its own sake; the program expects the
+            // default disposition, under which writing to a closed pipe kills it.
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
             for &f in &self.initializers {
                 let init: Initializer = std::mem::transmute(f as usize);
-                init(argc as c_int, argv.as_ptr(), environ, apple.as_ptr(), &raw const shims::VARS);
+                init(
+                    argc as c_int,
+                    argv.as_ptr(),
+                    environ,
+                    apple.as_ptr(),
+                    &raw const shims::VARS,
+                );
             }
             let main: Main = std::mem::transmute(self.entry as usize);
             let status = main(argc as c_int, argv.as_ptr(), environ, apple.as_ptr());

@@ -36,22 +36,26 @@ fn check_program(dir: &Path) -> Vec<String> {
     let srcs = testkit::c_sources(dir);
     assert!(!srcs.is_empty(), "{}: no .c files", dir.display());
     let native = work.join("native");
-    let mut gcc_flags = CFLAGS.to_vec();
-    gcc_flags.push("-I");
-    let dir_str = dir.to_string_lossy().into_owned();
-    gcc_flags.push(&dir_str);
-    testkit::build_native(&srcs, &native, &gcc_flags);
+    testkit::build_native(&srcs, &native, CFLAGS);
     let expected = run_with_test_env(&mut Command::new(&native));
     let objs = testkit::compile_all_macos(&srcs, &work, CFLAGS);
     let mut problems = Vec::new();
     for linker in Linker::ALL {
         let exe = work.join(format!("prog-{}", linker.name()));
         testkit::link(linker, &objs, &exe, &[]);
-        let got = run_with_test_env(&mut macho_run(&exe));
-        if got != expected {
+        for slide in [false, true] {
+            let mut cmd = macho_run(&exe);
+            if slide {
+                cmd.env(macho_run::loader::FORCE_SLIDE_ENV, "1");
+            }
+            let got = run_with_test_env(&mut cmd);
+            if got == expected {
+                continue;
+            }
             problems.push(format!(
-                "{name} linked by {}: expected exit {} stdout {:?} stderr {:?}\n   got exit {} stdout {:?} stderr {:?}",
+                "{name} linked by {}{}: expected exit {} stdout {:?} stderr {:?}\n   got exit {} stdout {:?} stderr {:?}",
                 linker.name(),
+                if slide { " (slid)" } else { "" },
                 expected.code,
                 expected.stdout_str(),
                 expected.stderr_str(),
@@ -78,17 +82,21 @@ fn corpus_dirs() -> Vec<PathBuf> {
 #[test]
 fn corpus_programs_behave_as_native_builds() {
     let dirs = corpus_dirs();
-    assert!(dirs.len() >= 15, "corpus too small: {} programs", dirs.len());
+    assert!(
+        dirs.len() >= 15,
+        "corpus too small: {} programs",
+        dirs.len()
+    );
     let problems: Vec<String> = dirs.iter().flat_map(|d| check_program(d)).collect();
     assert!(
         problems.is_empty(),
         "{} of {} runs differ from the native build:\n{}",
         problems.len(),
-        dirs.len() * Linker::ALL.len(),
+        dirs.len() * Linker::ALL.len() * 2,
         problems.join("\n")
     );
     eprintln!(
-        "corpus: {} programs x {} linkers match their native builds",
+        "corpus: {} programs x {} linkers, at the preferred address and slid, match their native builds",
         dirs.len(),
         Linker::ALL.len()
     );

@@ -30,8 +30,18 @@ fn good() -> &'static (PathBuf, PathBuf) {
         testkit::compile_macos(&src, &obj, &["-O1"]);
         let chained = dir.join("hello-chained");
         let classic = dir.join("hello-classic");
-        testkit::link(Linker::LldChained, std::slice::from_ref(&obj), &chained, &[]);
-        testkit::link(Linker::LldClassic, std::slice::from_ref(&obj), &classic, &[]);
+        testkit::link(
+            Linker::LldChained,
+            std::slice::from_ref(&obj),
+            &chained,
+            &[],
+        );
+        testkit::link(
+            Linker::LldClassic,
+            std::slice::from_ref(&obj),
+            &classic,
+            &[],
+        );
         (chained, classic)
     })
 }
@@ -50,11 +60,27 @@ fn run_bytes(name: &str, bytes: &[u8]) -> (PathBuf, Outcome) {
 /// naming the file and containing `what`.
 fn assert_refused(path: &Path, out: &Outcome, status: i32, what: &str) {
     let err = out.stderr_str();
-    assert_eq!(out.code, status, "{}: wrong exit status; stderr: {err}", path.display());
-    assert!(out.stdout.is_empty(), "nothing may run: stdout {:?}", out.stdout_str());
-    assert_eq!(err.lines().count(), 1, "one error line expected, got: {err}");
+    assert_eq!(
+        out.code,
+        status,
+        "{}: wrong exit status; stderr: {err}",
+        path.display()
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing may run: stdout {:?}",
+        out.stdout_str()
+    );
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "one error line expected, got: {err}"
+    );
     assert!(err.starts_with("macho-run: error: "), "{err}");
-    assert!(err.contains(&*path.to_string_lossy()), "error must name the file: {err}");
+    assert!(
+        err.contains(&*path.to_string_lossy()),
+        "error must name the file: {err}"
+    );
     assert!(err.contains(what), "error must say {what:?}: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
@@ -90,7 +116,12 @@ fn the_good_builds_run() {
     let (chained, classic) = good();
     for exe in [chained, classic] {
         let out = macho_run(exe);
-        assert_eq!((out.code, out.stdout_str()), (0, "hello 5\n".to_string()), "{}", out.stderr_str());
+        assert_eq!(
+            (out.code, out.stdout_str()),
+            (0, "hello 5\n".to_string()),
+            "{}",
+            out.stderr_str()
+        );
     }
 }
 
@@ -114,7 +145,11 @@ fn a_load_command_with_a_bad_size_is_refused() {
     put_u32(&mut bytes, first + 4, 12);
     let (p, out) = run_bytes("bad-cmdsize", &bytes);
     assert_refused(&p, &out, 126, "bad size 12");
-    assert!(out.stderr_str().contains("at file offset 0x20"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("at file offset 0x20"),
+        "{}",
+        out.stderr_str()
+    );
 
     let mut bytes = read(&good().0);
     put_u32(&mut bytes, first + 4, 0x10_0000);
@@ -126,7 +161,11 @@ fn a_load_command_with_a_bad_size_is_refused() {
 fn an_out_of_range_segment_is_refused() {
     let mut bytes = read(&good().0);
     let image = Image::parse(&bytes, "x").unwrap();
-    let data_index = image.segments.iter().position(|s| s.name == "__DATA").expect("__DATA");
+    let data_index = image
+        .segments
+        .iter()
+        .position(|s| s.name == "__DATA")
+        .expect("__DATA");
     let (at, _) = load_commands(&bytes)
         .into_iter()
         .filter(|&(_, cmd)| cmd == object::macho::LC_SEGMENT_64)
@@ -142,9 +181,13 @@ fn an_out_of_range_segment_is_refused() {
 fn a_fixup_chain_pointing_outside_any_segment_is_refused() {
     let mut bytes = read(&good().0);
     let image = Image::parse(&bytes, "x").unwrap();
-    let fixups = image.chained_fixups.expect("lld's default output has chained fixups").offset as usize;
+    let fixups = image
+        .chained_fixups
+        .expect("lld's default output has chained fixups")
+        .offset as usize;
     drop(image);
-    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+    let u32_at =
+        |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
     let starts = fixups + u32_at(&bytes, fixups + 4);
     let seg_count = u32_at(&bytes, starts);
     let seg_info = (0..seg_count)
@@ -222,7 +265,12 @@ fn unbound_program(flags: &[&str], name: &str) -> PathBuf {
     let obj = dir.join("unbound.o");
     testkit::compile_macos(&src, &obj, flags);
     let exe = dir.join("unbound");
-    testkit::link(Linker::LldChained, &[obj], &exe, &["-undefined", "dynamic_lookup"]);
+    testkit::link(
+        Linker::LldChained,
+        &[obj],
+        &exe,
+        &["-undefined", "dynamic_lookup"],
+    );
     exe
 }
 
@@ -240,10 +288,24 @@ fn unbound_imports_used_as_data_are_listed_at_load_time() {
 fn an_unbound_function_traps_only_when_called() {
     let exe = unbound_program(&["-O1"], "unbound-call");
     let out = macho_run(&exe);
-    assert_eq!((out.code, out.stdout_str()), (0, "never called it\n".into()), "{}", out.stderr_str());
+    assert_eq!(
+        (out.code, out.stdout_str()),
+        (0, "never called it\n".into()),
+        "{}",
+        out.stderr_str()
+    );
 
-    let out = capture(Command::new(env!("CARGO_BIN_EXE_macho-run")).arg(&exe).env("MODE", "call-missing"));
+    let out = capture(
+        Command::new(env!("CARGO_BIN_EXE_macho-run"))
+            .arg(&exe)
+            .env("MODE", "call-missing"),
+    );
     assert_eq!(out.code, 127, "{}", out.stderr_str());
     assert_eq!(out.stdout_str(), "about to call\n");
-    assert!(out.stderr_str().contains("called _machlink_missing_function, which is not bound"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str()
+            .contains("called _machlink_missing_function, which is not bound"),
+        "{}",
+        out.stderr_str()
+    );
 }

@@ -105,10 +105,13 @@ pub fn check(cmd: &mut Command) {
 
 /// `python3 -m ziglang cc` — the macOS C compiler (and zig's own linker).
 pub fn zig_cc() -> Command {
-    require_tool("python3");
-    let probe = capture(Command::new("python3").args(["-m", "ziglang", "version"]));
+    static PROBED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let installed = *PROBED.get_or_init(|| {
+        require_tool("python3");
+        capture(Command::new("python3").args(["-m", "ziglang", "version"])).code == 0
+    });
     assert!(
-        probe.code == 0,
+        installed,
         "zig is not installed (python3 -m ziglang failed): run `{SETUP}` first"
     );
     let mut cmd = Command::new("python3");
@@ -121,13 +124,26 @@ pub fn compile_macos(src: &Path, obj: &Path, flags: &[&str]) {
     check(zig_cc().args(flags).arg("-c").arg(src).arg("-o").arg(obj));
 }
 
-/// Compiles and links C sources natively with gcc.
+/// Compiles C sources natively with gcc (each to an object beside `exe`,
+/// in parallel) and links them.
 pub fn build_native(srcs: &[PathBuf], exe: &Path, flags: &[&str]) {
     require_tool("gcc");
+    let dir = exe.with_extension("native-objs");
+    std::fs::create_dir_all(&dir).expect("create object dir");
+    let objs = objects_for(srcs, &dir);
+    parallel_for(srcs.len(), |i| {
+        check(
+            Command::new("gcc")
+                .args(flags)
+                .arg("-c")
+                .arg(&srcs[i])
+                .arg("-o")
+                .arg(&objs[i]),
+        )
+    });
     check(
         Command::new("gcc")
-            .args(flags)
-            .args(srcs)
+            .args(&objs)
             .args(["-lm", "-lpthread", "-o"])
             .arg(exe),
     );
@@ -159,11 +175,18 @@ impl Linker {
 /// The ld64.lld-19 command line for an executable, minus the objects.
 pub fn lld_command(out: &Path) -> Command {
     let mut cmd = Command::new(require_tool("ld64.lld-19"));
-    cmd.args(["-arch", "x86_64", "-platform_version", "macos", MACOS_VERSION, MACOS_VERSION])
-        .arg("-syslibroot")
-        .arg(sdk_root())
-        .args(["-lSystem", "-o"])
-        .arg(out);
+    cmd.args([
+        "-arch",
+        "x86_64",
+        "-platform_version",
+        "macos",
+        MACOS_VERSION,
+        MACOS_VERSION,
+    ])
+    .arg("-syslibroot")
+    .arg(sdk_root())
+    .args(["-lSystem", "-o"])
+    .arg(out);
     cmd
 }
 
@@ -196,22 +219,33 @@ pub fn c_sources(dir: &Path) -> Vec<PathBuf> {
     srcs
 }
 
-/// Compiles every source to `out_dir/<stem>.o` for macOS, two at a time.
-pub fn compile_all_macos(srcs: &[PathBuf], out_dir: &Path, flags: &[&str]) -> Vec<PathBuf> {
-    let objs: Vec<PathBuf> = srcs
-        .iter()
+/// `out_dir/<stem>.o` for every source.
+fn objects_for(srcs: &[PathBuf], out_dir: &Path) -> Vec<PathBuf> {
+    srcs.iter()
         .map(|s| out_dir.join(s.file_stem().unwrap()).with_extension("o"))
-        .collect();
-    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+        .collect()
+}
+
+/// Runs `job(0..count)` on as many threads as there are cores.
+pub fn parallel_for(count: usize, job: impl Fn(usize) + Sync) {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..jobs {
+        for _ in 0..threads.min(count) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(src) = srcs.get(i) else { break };
-                compile_macos(src, &objs[i], flags);
+                if i >= count {
+                    break;
+                }
+                job(i);
             });
         }
     });
+}
+
+/// Compiles every source to `out_dir/<stem>.o` for macOS, in parallel.
+pub fn compile_all_macos(srcs: &[PathBuf], out_dir: &Path, flags: &[&str]) -> Vec<PathBuf> {
+    let objs = objects_for(srcs, out_dir);
+    parallel_for(srcs.len(), |i| compile_macos(&srcs[i], &objs[i], flags));
     objs
 }

@@ -107,8 +107,15 @@ fn at_flags(flags: c_int) -> c_int {
     out
 }
 
-unsafe extern "C" fn fstatat(fd: c_int, path: *const c_char, out: *mut MacStat, flags: c_int) -> c_int {
-    stat_into(out, |st| libc::fstatat(at_fd(fd), path, st, at_flags(flags)))
+unsafe extern "C" fn fstatat(
+    fd: c_int,
+    path: *const c_char,
+    out: *mut MacStat,
+    flags: c_int,
+) -> c_int {
+    stat_into(out, |st| {
+        libc::fstatat(at_fd(fd), path, st, at_flags(flags))
+    })
 }
 
 /// macOS `open` flag bits and their Linux equivalents (the access mode,
@@ -164,16 +171,19 @@ unsafe extern "C" fn readdir(dir: *mut libc::DIR) -> *mut MacDirent {
     }
     let name = std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()).to_bytes();
     let mut guard = DIRENTS.lock().unwrap_or_else(|e| e.into_inner());
-    let slot = guard.get_or_insert_with(HashMap::new).entry(dir as usize).or_insert_with(|| {
-        Box::new(MacDirent {
-            ino: 0,
-            seekoff: 0,
-            reclen: 0,
-            namlen: 0,
-            kind: 0,
-            name: [0; 1024],
-        })
-    });
+    let slot = guard
+        .get_or_insert_with(HashMap::new)
+        .entry(dir as usize)
+        .or_insert_with(|| {
+            Box::new(MacDirent {
+                ino: 0,
+                seekoff: 0,
+                reclen: 0,
+                namlen: 0,
+                kind: 0,
+                name: [0; 1024],
+            })
+        });
     let n = name.len().min(1023);
     slot.ino = (*ent).d_ino;
     slot.seekoff = (*ent).d_off as u64;
@@ -213,7 +223,10 @@ mod tests {
 
     #[test]
     fn open_flags_translate_bit_by_bit() {
-        assert_eq!(linux_open_flags(0x601), libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC);
+        assert_eq!(
+            linux_open_flags(0x601),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC
+        );
         assert_eq!(linux_open_flags(0x0a), libc::O_RDWR | libc::O_APPEND);
         assert_eq!(linux_open_flags(0), libc::O_RDONLY);
     }

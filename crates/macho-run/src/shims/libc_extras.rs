@@ -131,7 +131,10 @@ extern "C" {
 
 pub fn table() -> Vec<(&'static str, usize)> {
     vec![
-        ("___chkstk_darwin", macho_run_chkstk_darwin as *const () as usize),
+        (
+            "___chkstk_darwin",
+            macho_run_chkstk_darwin as *const () as usize,
+        ),
         ("_strlcpy", strlcpy as *const () as usize),
         ("_strlcat", strlcat as *const () as usize),
         ("_reallocf", reallocf as *const () as usize),

@@ -30,7 +30,12 @@ const RENAMES: &[(&str, &str)] = &[
 /// the glibc function of the base name is right. Every other `$INODE64`
 /// symbol needs a layout-converting shim (or stays unbound).
 const INODE64_SAFE: &[&str] = &[
-    "opendir", "fdopendir", "rewinddir", "seekdir", "telldir", "dirfd",
+    "opendir",
+    "fdopendir",
+    "rewinddir",
+    "seekdir",
+    "telldir",
+    "dirfd",
 ];
 
 /// Resolves macOS symbol names to addresses in this process.
@@ -117,6 +122,9 @@ mod tests {
         assert_ne!(host.lookup("_stat$INODE64"), dlsym("stat"));
         assert!(host.lookup("_glob$INODE64").is_none());
         assert!(host.lookup("_no_such_function_anywhere").is_none());
-        assert!(host.lookup("printf").is_none(), "no underscore: not a C symbol");
+        assert!(
+            host.lookup("printf").is_none(),
+            "no underscore: not a C symbol"
+        );
     }
 }

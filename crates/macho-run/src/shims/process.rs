@@ -31,7 +31,11 @@ extern "C" {
 }
 
 /// Records the arguments for the `_NSGet*` accessors.
-pub fn set_args(argc: usize, argv: *mut *mut c_char) {
+///
+/// # Safety
+/// `argv` must hold `argc` valid C strings followed by a null pointer, and
+/// live for the rest of the process.
+pub unsafe fn set_args(argc: usize, argv: *mut *mut c_char) {
     ARGC.store(argc as u64, Ordering::Relaxed);
     ARGV.store(argv, Ordering::Relaxed);
     // SAFETY: argv[0] is a valid C string when argc > 0; VARS is written
@@ -107,7 +111,12 @@ extern "C" fn stack_chk_fail() -> ! {
 }
 
 /// `__assert_rtn(func, file, line, expr)`, with macOS's message.
-extern "C" fn assert_rtn(func: *const c_char, file: *const c_char, line: c_int, expr: *const c_char) -> ! {
+extern "C" fn assert_rtn(
+    func: *const c_char,
+    file: *const c_char,
+    line: c_int,
+    expr: *const c_char,
+) -> ! {
     let s = |p: *const c_char| {
         if p.is_null() {
             String::new()
@@ -117,7 +126,12 @@ extern "C" fn assert_rtn(func: *const c_char, file: *const c_char, line: c_int, 
         }
     };
     if func.is_null() {
-        eprintln!("Assertion failed: ({}), file {}, line {}.", s(expr), s(file), line);
+        eprintln!(
+            "Assertion failed: ({}), file {}, line {}.",
+            s(expr),
+            s(file),
+            line
+        );
     } else {
         eprintln!(
             "Assertion failed: ({}), function {}, file {}, line {}.",
@@ -153,7 +167,10 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("__NSGetArgv", ns_get_argv as *const () as usize),
         ("__NSGetEnviron", ns_get_environ as *const () as usize),
         ("__NSGetProgname", ns_get_progname as *const () as usize),
-        ("__NSGetExecutablePath", ns_get_executable_path as *const () as usize),
+        (
+            "__NSGetExecutablePath",
+            ns_get_executable_path as *const () as usize,
+        ),
         // SAFETY (all three): only addresses are taken.
         ("_NXArgc", unsafe { &raw mut VARS.nx_argc } as usize),
         ("_NXArgv", unsafe { &raw mut VARS.nx_argv } as usize),

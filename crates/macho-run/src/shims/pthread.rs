@@ -31,18 +31,63 @@ macro_rules! adopting {
 }
 
 adopting!(mutex_lock, MUTEX_SIG_INIT, libc::pthread_mutex_lock, ());
-adopting!(mutex_trylock, MUTEX_SIG_INIT, libc::pthread_mutex_trylock, ());
+adopting!(
+    mutex_trylock,
+    MUTEX_SIG_INIT,
+    libc::pthread_mutex_trylock,
+    ()
+);
 adopting!(mutex_unlock, MUTEX_SIG_INIT, libc::pthread_mutex_unlock, ());
-adopting!(mutex_destroy, MUTEX_SIG_INIT, libc::pthread_mutex_destroy, ());
+adopting!(
+    mutex_destroy,
+    MUTEX_SIG_INIT,
+    libc::pthread_mutex_destroy,
+    ()
+);
 adopting!(cond_signal, COND_SIG_INIT, libc::pthread_cond_signal, ());
-adopting!(cond_broadcast, COND_SIG_INIT, libc::pthread_cond_broadcast, ());
+adopting!(
+    cond_broadcast,
+    COND_SIG_INIT,
+    libc::pthread_cond_broadcast,
+    ()
+);
 adopting!(cond_destroy, COND_SIG_INIT, libc::pthread_cond_destroy, ());
-adopting!(rwlock_rdlock, RWLOCK_SIG_INIT, libc::pthread_rwlock_rdlock, ());
-adopting!(rwlock_wrlock, RWLOCK_SIG_INIT, libc::pthread_rwlock_wrlock, ());
-adopting!(rwlock_tryrdlock, RWLOCK_SIG_INIT, libc::pthread_rwlock_tryrdlock, ());
-adopting!(rwlock_trywrlock, RWLOCK_SIG_INIT, libc::pthread_rwlock_trywrlock, ());
-adopting!(rwlock_unlock, RWLOCK_SIG_INIT, libc::pthread_rwlock_unlock, ());
-adopting!(rwlock_destroy, RWLOCK_SIG_INIT, libc::pthread_rwlock_destroy, ());
+adopting!(
+    rwlock_rdlock,
+    RWLOCK_SIG_INIT,
+    libc::pthread_rwlock_rdlock,
+    ()
+);
+adopting!(
+    rwlock_wrlock,
+    RWLOCK_SIG_INIT,
+    libc::pthread_rwlock_wrlock,
+    ()
+);
+adopting!(
+    rwlock_tryrdlock,
+    RWLOCK_SIG_INIT,
+    libc::pthread_rwlock_tryrdlock,
+    ()
+);
+adopting!(
+    rwlock_trywrlock,
+    RWLOCK_SIG_INIT,
+    libc::pthread_rwlock_trywrlock,
+    ()
+);
+adopting!(
+    rwlock_unlock,
+    RWLOCK_SIG_INIT,
+    libc::pthread_rwlock_unlock,
+    ()
+);
+adopting!(
+    rwlock_destroy,
+    RWLOCK_SIG_INIT,
+    libc::pthread_rwlock_destroy,
+    ()
+);
 
 unsafe extern "C" fn cond_wait(cond: *mut c_void, mutex: *mut c_void) -> c_int {
     adopt(cond, COND_SIG_INIT);
@@ -50,7 +95,11 @@ unsafe extern "C" fn cond_wait(cond: *mut c_void, mutex: *mut c_void) -> c_int {
     libc::pthread_cond_wait(cond.cast(), mutex.cast())
 }
 
-unsafe extern "C" fn cond_timedwait(cond: *mut c_void, mutex: *mut c_void, t: *const libc::timespec) -> c_int {
+unsafe extern "C" fn cond_timedwait(
+    cond: *mut c_void,
+    mutex: *mut c_void,
+    t: *const libc::timespec,
+) -> c_int {
     adopt(cond, COND_SIG_INIT);
     adopt(mutex, MUTEX_SIG_INIT);
     libc::pthread_cond_timedwait(cond.cast(), mutex.cast(), t)
@@ -80,23 +129,62 @@ unsafe extern "C" fn mutexattr_settype(attr: *mut libc::pthread_mutexattr_t, kin
 pub fn table() -> Vec<(&'static str, usize)> {
     vec![
         ("_pthread_mutex_lock", mutex_lock as *const () as usize),
-        ("_pthread_mutex_trylock", mutex_trylock as *const () as usize),
+        (
+            "_pthread_mutex_trylock",
+            mutex_trylock as *const () as usize,
+        ),
         ("_pthread_mutex_unlock", mutex_unlock as *const () as usize),
-        ("_pthread_mutex_destroy", mutex_destroy as *const () as usize),
+        (
+            "_pthread_mutex_destroy",
+            mutex_destroy as *const () as usize,
+        ),
         ("_pthread_cond_signal", cond_signal as *const () as usize),
-        ("_pthread_cond_broadcast", cond_broadcast as *const () as usize),
+        (
+            "_pthread_cond_broadcast",
+            cond_broadcast as *const () as usize,
+        ),
         ("_pthread_cond_destroy", cond_destroy as *const () as usize),
         ("_pthread_cond_wait", cond_wait as *const () as usize),
-        ("_pthread_cond_wait$UNIX2003", cond_wait as *const () as usize),
-        ("_pthread_cond_timedwait", cond_timedwait as *const () as usize),
-        ("_pthread_cond_timedwait$UNIX2003", cond_timedwait as *const () as usize),
-        ("_pthread_rwlock_rdlock", rwlock_rdlock as *const () as usize),
-        ("_pthread_rwlock_wrlock", rwlock_wrlock as *const () as usize),
-        ("_pthread_rwlock_tryrdlock", rwlock_tryrdlock as *const () as usize),
-        ("_pthread_rwlock_trywrlock", rwlock_trywrlock as *const () as usize),
-        ("_pthread_rwlock_unlock", rwlock_unlock as *const () as usize),
-        ("_pthread_rwlock_destroy", rwlock_destroy as *const () as usize),
+        (
+            "_pthread_cond_wait$UNIX2003",
+            cond_wait as *const () as usize,
+        ),
+        (
+            "_pthread_cond_timedwait",
+            cond_timedwait as *const () as usize,
+        ),
+        (
+            "_pthread_cond_timedwait$UNIX2003",
+            cond_timedwait as *const () as usize,
+        ),
+        (
+            "_pthread_rwlock_rdlock",
+            rwlock_rdlock as *const () as usize,
+        ),
+        (
+            "_pthread_rwlock_wrlock",
+            rwlock_wrlock as *const () as usize,
+        ),
+        (
+            "_pthread_rwlock_tryrdlock",
+            rwlock_tryrdlock as *const () as usize,
+        ),
+        (
+            "_pthread_rwlock_trywrlock",
+            rwlock_trywrlock as *const () as usize,
+        ),
+        (
+            "_pthread_rwlock_unlock",
+            rwlock_unlock as *const () as usize,
+        ),
+        (
+            "_pthread_rwlock_destroy",
+            rwlock_destroy as *const () as usize,
+        ),
         ("_pthread_once", once as *const () as usize),
-        ("_pthread_mutexattr_settype", mutexattr_settype as *const () as usize),
+        (
+            "_pthread_mutexattr_settype",
+            mutexattr_settype as *const () as usize,
+        ),
     ]
 }

@@ -116,7 +116,10 @@ extern "C" fn restore_mask(buf: *const u8) {
 pub fn table() -> Vec<(&'static str, usize)> {
     vec![
         ("_setjmp", macho_run_setjmp as *const () as usize),
-        ("__setjmp", macho_run_underscore_setjmp as *const () as usize),
+        (
+            "__setjmp",
+            macho_run_underscore_setjmp as *const () as usize,
+        ),
         ("_sigsetjmp", macho_run_sigsetjmp as *const () as usize),
         ("_longjmp", macho_run_longjmp as *const () as usize),
         ("__longjmp", macho_run_longjmp as *const () as usize),
