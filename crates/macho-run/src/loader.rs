@@ -77,50 +77,17 @@ pub fn map(image: &Image) -> Result<Mapped, LoadError> {
         source: io::Error::last_os_error(),
     };
     if std::env::var_os(FORCE_SLIDE_ENV).is_some() {
-        occupy(lo, size);
+        // A placeholder, left in place, over the preferred range.
+        reserve(Some(lo), size);
     }
-    // SAFETY: an anonymous PROT_NONE reservation touches no existing mapping
-    // (MAP_FIXED_NOREPLACE fails instead of replacing).
-    let at = unsafe {
-        libc::mmap(
-            lo as *mut libc::c_void,
-            size as usize,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE
-                | libc::MAP_ANONYMOUS
-                | libc::MAP_NORESERVE
-                | libc::MAP_FIXED_NOREPLACE,
-            -1,
-            0,
-        )
-    };
-    let start = if at != libc::MAP_FAILED && at as u64 == lo {
-        lo
-    } else {
-        if at != libc::MAP_FAILED {
-            // SAFETY: we just created this mapping and nothing refers to it.
-            unsafe { libc::munmap(at, size as usize) };
-        }
-        if !image.pie {
+    let start = match reserve(Some(lo), size) {
+        Some(start) => start,
+        None if !image.pie => {
             return Err(image.blame.whole(format!(
                 "non-PIE image needs {lo:#x}..{hi:#x}, which is taken in this process"
-            )));
+            )))
         }
-        // SAFETY: as above, without a fixed address.
-        let any = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                size as usize,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if any == libc::MAP_FAILED {
-            return Err(map_err("the image's address range"));
-        }
-        any as u64
+        None => reserve(None, size).ok_or_else(|| map_err("the image's address range"))?,
     };
     let slide = start.wrapping_sub(lo);
     let mapped = Mapped {
@@ -157,22 +124,28 @@ pub fn map(image: &Image) -> Result<Mapped, LoadError> {
 /// it to check that every fixup honours the slide.
 pub const FORCE_SLIDE_ENV: &str = "MACHO_RUN_FORCE_SLIDE";
 
-/// Maps an inaccessible placeholder over `lo..lo+size` (left in place).
-fn occupy(lo: u64, size: u64) {
-    // SAFETY: NOREPLACE never clobbers an existing mapping.
-    unsafe {
-        libc::mmap(
-            lo as *mut libc::c_void,
-            size as usize,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE
-                | libc::MAP_ANONYMOUS
-                | libc::MAP_NORESERVE
-                | libc::MAP_FIXED_NOREPLACE,
-            -1,
-            0,
-        );
+/// Maps `size` bytes of inaccessible, unbacked address space: at exactly
+/// `at` (never replacing an existing mapping), or anywhere when `at` is
+/// None. Returns where it landed.
+fn reserve(at: Option<u64>, size: u64) -> Option<u64> {
+    let mut flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+    if at.is_some() {
+        flags |= libc::MAP_FIXED_NOREPLACE;
     }
+    let hint = at.unwrap_or(0) as *mut libc::c_void;
+    // SAFETY: an anonymous PROT_NONE mapping; with MAP_FIXED_NOREPLACE the
+    // kernel fails instead of replacing anything already there.
+    let p = unsafe { libc::mmap(hint, size as usize, libc::PROT_NONE, flags, -1, 0) };
+    if p == libc::MAP_FAILED {
+        return None;
+    }
+    if at.is_some_and(|a| a != p as u64) {
+        // A kernel without MAP_FIXED_NOREPLACE treats the address as a hint.
+        // SAFETY: we just created this mapping and nothing refers to it.
+        unsafe { libc::munmap(p, size as usize) };
+        return None;
+    }
+    Some(p as u64)
 }
 
 /// Keeps low addresses inaccessible as __PAGEZERO asks, so a null pointer
@@ -190,20 +163,7 @@ fn reserve_page_zero(image: &Image) {
     let start = page_round_up(min_addr.max(zero.vmaddr));
     let end = zero.vm_end();
     if end > start {
-        // SAFETY: NOREPLACE never clobbers an existing mapping.
-        unsafe {
-            libc::mmap(
-                start as *mut libc::c_void,
-                (end - start) as usize,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE
-                    | libc::MAP_ANONYMOUS
-                    | libc::MAP_NORESERVE
-                    | libc::MAP_FIXED_NOREPLACE,
-                -1,
-                0,
-            );
-        }
+        reserve(Some(start), end - start);
     }
 }
 

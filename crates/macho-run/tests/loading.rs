@@ -2,6 +2,8 @@
 //! import format, the 64-bit-offset pointer format, sliding, and weak
 //! imports that stay unbound.
 
+mod common;
+
 use macho_run::fixups::{self, Action};
 use macho_run::macho::Image;
 use std::path::{Path, PathBuf};
@@ -37,16 +39,18 @@ fn assert_runs(out: &Outcome, stdout: &str) {
 }
 
 /// `imports_format` from the image's LC_DYLD_CHAINED_FIXUPS header.
-fn imports_format(exe: &Path) -> u32 {
+fn imports_format(exe: &Path) -> usize {
     let bytes = std::fs::read(exe).unwrap();
     let image = Image::parse(&bytes, "x").unwrap();
-    let at = image.chained_fixups.expect("chained fixups").offset as usize + 20;
-    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+    common::u32_at(
+        &bytes,
+        image.chained_fixups.expect("chained fixups").offset as usize + 20,
+    )
 }
 
 #[test]
 fn all_three_chained_import_formats_bind_with_their_addends() {
-    let cases: [(&str, u32, &str); 3] = [
+    let cases: [(&str, usize, &str); 3] = [
         ("", 1, ""),
         ("-DWIDE_ADDEND", 2, "maplower['Q'] = q\n"),
         ("-DHUGE_ADDEND", 3, "far - magic = 100000000\n"),
@@ -86,18 +90,11 @@ fn dyld_chained_ptr_64_offset_rebases_from_the_image_base() {
         }
     }
     assert!(edits.len() >= 2, "where_am_i has pointers in data");
-    let fixups_at = image.chained_fixups.unwrap().offset as usize;
     drop(image);
-    let u32_at =
-        |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
-    let starts = fixups_at + u32_at(&bytes, fixups_at + 4);
-    for i in 0..u32_at(&bytes, starts) {
-        let seg_info = u32_at(&bytes, starts + 4 + 4 * i);
-        if seg_info != 0 {
-            let fmt = starts + seg_info + 6;
-            assert_eq!(u16::from_le_bytes([bytes[fmt], bytes[fmt + 1]]), 2);
-            bytes[fmt..fmt + 2].copy_from_slice(&6u16.to_le_bytes());
-        }
+    for seg_start in common::chained_segment_starts(&bytes) {
+        let fmt = seg_start + 6;
+        assert_eq!(u16::from_le_bytes([bytes[fmt], bytes[fmt + 1]]), 2);
+        bytes[fmt..fmt + 2].copy_from_slice(&6u16.to_le_bytes());
     }
     for (at, raw) in edits {
         bytes[at..at + 8].copy_from_slice(&raw.to_le_bytes());

@@ -2,6 +2,8 @@
 //! file, what is wrong and where, and exit 126 (127 for unbound imports);
 //! never a panic or a crash.
 
+mod common;
+
 use macho_run::macho::Image;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -180,22 +182,10 @@ fn an_out_of_range_segment_is_refused() {
 #[test]
 fn a_fixup_chain_pointing_outside_any_segment_is_refused() {
     let mut bytes = read(&good().0);
-    let image = Image::parse(&bytes, "x").unwrap();
-    let fixups = image
-        .chained_fixups
-        .expect("lld's default output has chained fixups")
-        .offset as usize;
-    drop(image);
-    let u32_at =
-        |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
-    let starts = fixups + u32_at(&bytes, fixups + 4);
-    let seg_count = u32_at(&bytes, starts);
-    let seg_info = (0..seg_count)
-        .map(|i| u32_at(&bytes, starts + 4 + 4 * i))
-        .find(|&off| off != 0)
-        .expect("some segment has fixups");
+    let seg_starts = common::chained_segment_starts(&bytes);
+    let first = *seg_starts.first().expect("some segment has fixups");
     // dyld_chained_starts_in_segment.segment_offset: move the chain far away.
-    put_u64(&mut bytes, starts + seg_info + 8, 0x40_0000_0000);
+    put_u64(&mut bytes, first + 8, 0x40_0000_0000);
     let (p, out) = run_bytes("chain-outside", &bytes);
     assert_refused(&p, &out, 126, "fixup chain points outside any segment");
 }
