@@ -1,2 +1,314 @@
-//! Assigning addresses: sections into segments, atoms into sections, with
-//! slot headroom and reserved address space when linking incrementally.
+//! Assigning addresses: input sections to output sections, output sections
+//! to segments, atoms to addresses.
+//!
+//! Segment order is that of ld64/lld: `__PAGEZERO`, `__TEXT`,
+//! `__DATA_CONST`, `__DATA`, any other segments, `__LINKEDIT`. Within a
+//! segment, code comes first, then other sections in the order inputs
+//! first mention them, zero-fill last (thread-local zero-fill before the
+//! rest, so the thread-local template is one contiguous range).
+
+use crate::input::object::ObjectFile;
+use object::macho;
+
+/// Page size of x86_64 images.
+pub const PAGE_SIZE: u64 = 0x1000;
+/// Where an executable's __TEXT starts (after the 4 GiB __PAGEZERO).
+pub const IMAGE_BASE: u64 = 0x1_0000_0000;
+
+pub fn align_up(v: u64, align: u64) -> u64 {
+    v.div_ceil(align) * align
+}
+
+/// What fills an output section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// Atoms from object files, as (file, atom), in address order.
+    Atoms(Vec<(u32, u32)>),
+    /// Synthetic sections: entries are laid out by the synthetic module.
+    Stubs,
+    Got,
+    ThreadPtrs,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutSection {
+    pub segname: String,
+    pub sectname: String,
+    pub flags: u32,
+    pub align_log2: u8,
+    pub addr: u64,
+    pub size: u64,
+    /// File offset (0 for zero-fill).
+    pub offset: u64,
+    pub reserved1: u32,
+    pub reserved2: u32,
+    pub content: Content,
+}
+
+impl OutSection {
+    pub fn kind(&self) -> u32 {
+        self.flags & macho::SECTION_TYPE
+    }
+    pub fn is_zerofill(&self) -> bool {
+        matches!(
+            self.kind(),
+            macho::S_ZEROFILL | macho::S_GB_ZEROFILL | macho::S_THREAD_LOCAL_ZEROFILL
+        )
+    }
+    pub fn is_code(&self) -> bool {
+        self.flags & (macho::S_ATTR_PURE_INSTRUCTIONS | macho::S_ATTR_SOME_INSTRUCTIONS) != 0
+    }
+    pub fn is_tlv_template(&self) -> bool {
+        matches!(
+            self.kind(),
+            macho::S_THREAD_LOCAL_REGULAR | macho::S_THREAD_LOCAL_ZEROFILL
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub name: String,
+    pub vmaddr: u64,
+    pub vmsize: u64,
+    pub fileoff: u64,
+    pub filesize: u64,
+    pub maxprot: u32,
+    pub initprot: u32,
+    pub flags: u32,
+    /// Indices into `Layout::sections`.
+    pub sections: std::ops::Range<usize>,
+}
+
+/// The laid-out image.
+#[derive(Debug, Default)]
+pub struct Layout {
+    pub segments: Vec<Segment>,
+    pub sections: Vec<OutSection>,
+    /// Address of every atom, per file ([file][atom]); 0 = not placed.
+    pub atom_addr: Vec<Vec<u64>>,
+    /// Output section index of every placed atom, per file.
+    pub atom_section: Vec<Vec<u32>>,
+    /// Start of the thread-local template (first __thread_data/bss byte).
+    pub tlv_start: u64,
+}
+
+/// Which output section an input section goes to (lld's mapping).
+pub fn output_section_name(segname: &str, sectname: &str) -> (String, String) {
+    match (segname, sectname) {
+        ("__TEXT", "__StaticInit") => ("__TEXT".into(), "__text".into()),
+        ("__DATA", "__const" | "__mod_init_func" | "__mod_term_func" | "__cfstring") => {
+            ("__DATA_CONST".into(), sectname.into())
+        }
+        _ => (segname.into(), sectname.into()),
+    }
+}
+
+fn segment_rank(name: &str) -> u32 {
+    match name {
+        "__PAGEZERO" => 0,
+        "__TEXT" => 1,
+        "__DATA_CONST" => 2,
+        "__DATA" => 3,
+        "__LINKEDIT" => 5,
+        _ => 4,
+    }
+}
+
+/// Orders sections within a segment: code, then stubs, then data in
+/// first-seen order; thread-local zero-fill, then other zero-fill, last.
+fn section_rank(s: &OutSection) -> u32 {
+    match (s.sectname.as_str(), &s.content) {
+        ("__text", _) => 0,
+        (_, Content::Stubs) => 2,
+        (_, Content::Got) => 3,
+        _ if s.kind() == macho::S_THREAD_LOCAL_ZEROFILL => 8,
+        _ if s.is_zerofill() => 9,
+        _ if s.is_code() => 1,
+        _ if s.kind() == macho::S_THREAD_LOCAL_REGULAR => 6,
+        (_, Content::ThreadPtrs) => 5,
+        _ => 4,
+    }
+}
+
+/// Collects output sections from every kept input section, adds the
+/// synthetic ones, and sorts them into segment order.
+pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<OutSection> {
+    let mut sections: Vec<OutSection> = Vec::new();
+    let mut index: rustc_hash::FxHashMap<(String, String), usize> = Default::default();
+    for (fi, obj) in objects.iter().enumerate() {
+        for sec in obj.sections.iter().filter(|s| s.kept && s.atoms_len > 0) {
+            let key = output_section_name(&sec.segname, &sec.sectname);
+            let idx = *index.entry(key.clone()).or_insert_with(|| {
+                sections.push(OutSection {
+                    segname: key.0,
+                    sectname: key.1,
+                    flags: sec.flags,
+                    align_log2: 0,
+                    addr: 0,
+                    size: 0,
+                    offset: 0,
+                    reserved1: 0,
+                    reserved2: 0,
+                    content: Content::Atoms(Vec::new()),
+                });
+                sections.len() - 1
+            });
+            let out = &mut sections[idx];
+            // Merged sections keep the attributes of all their inputs.
+            out.flags |= sec.flags & macho::SECTION_ATTRIBUTES;
+            if let Content::Atoms(list) = &mut out.content {
+                for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
+                    if obj.atoms[a as usize].alias_of.is_none() {
+                        list.push((fi as u32, a));
+                    }
+                }
+            }
+        }
+    }
+    sections.extend(synthetic);
+    // Stable: equal ranks keep first-seen order.
+    sections.sort_by_key(|s| (segment_rank(&s.segname), s.segname.clone(), section_rank(s)));
+    sections
+}
+
+/// Assigns addresses and file offsets. `header_size` is the Mach-O header
+/// plus load commands plus header padding; `synthetic_size` gives the size
+/// and alignment of a synthetic section.
+pub fn assign_addresses(
+    objects: &[ObjectFile],
+    mut sections: Vec<OutSection>,
+    header_size: u64,
+    synthetic_size: impl Fn(&Content) -> u64,
+) -> Layout {
+    let mut layout = Layout {
+        atom_addr: objects.iter().map(|o| vec![0; o.atoms.len()]).collect(),
+        atom_section: objects
+            .iter()
+            .map(|o| vec![u32::MAX; o.atoms.len()])
+            .collect(),
+        ..Default::default()
+    };
+    layout.segments.push(Segment {
+        name: "__PAGEZERO".into(),
+        vmaddr: 0,
+        vmsize: IMAGE_BASE,
+        fileoff: 0,
+        filesize: 0,
+        maxprot: 0,
+        initprot: 0,
+        flags: 0,
+        sections: 0..0,
+    });
+    let mut vm = IMAGE_BASE;
+    let mut fileoff = 0u64;
+    let mut i = 0;
+    while i < sections.len() {
+        let segname = sections[i].segname.clone();
+        let start = i;
+        while i < sections.len() && sections[i].segname == segname {
+            i += 1;
+        }
+        let seg_vm = vm;
+        let seg_file = fileoff;
+        let mut cursor = if segname == "__TEXT" { header_size } else { 0 };
+        let mut file_end = cursor;
+        for s in &mut sections[start..i] {
+            let mut align = s.align_log2;
+            let mut size = 0u64;
+            if let Content::Atoms(list) = &s.content {
+                // First pass: alignment of the section is that of its atoms.
+                for &(f, a) in list {
+                    align = align.max(objects[f as usize].atoms[a as usize].align_log2);
+                }
+                cursor = align_up(cursor, 1 << align);
+                for &(f, a) in list {
+                    let atom = &objects[f as usize].atoms[a as usize];
+                    size = align_up(size, 1 << atom.align_log2);
+                    layout.atom_addr[f as usize][a as usize] = seg_vm + cursor + size;
+                    size += u64::from(atom.size);
+                }
+            } else {
+                align = align.max(3);
+                cursor = align_up(cursor, 1 << align);
+                size = synthetic_size(&s.content);
+            }
+            s.align_log2 = align;
+            s.addr = seg_vm + cursor;
+            s.size = size;
+            s.offset = if s.is_zerofill() {
+                0
+            } else {
+                seg_file + cursor
+            };
+            cursor += size;
+            if !s.is_zerofill() {
+                file_end = cursor;
+            }
+        }
+        let (maxprot, initprot, flags) = match segname.as_str() {
+            "__TEXT" => (5, 5, 0),
+            "__DATA_CONST" => (3, 3, macho::SG_READ_ONLY),
+            _ => (3, 3, 0),
+        };
+        layout.segments.push(Segment {
+            name: segname,
+            vmaddr: seg_vm,
+            vmsize: align_up(cursor.max(1), PAGE_SIZE),
+            fileoff: seg_file,
+            filesize: align_up(file_end, PAGE_SIZE),
+            maxprot,
+            initprot,
+            flags,
+            sections: start..i,
+        });
+        vm = seg_vm + align_up(cursor.max(1), PAGE_SIZE);
+        fileoff = seg_file + align_up(file_end, PAGE_SIZE);
+    }
+    for (si, s) in sections.iter().enumerate() {
+        if let Content::Atoms(list) = &s.content {
+            for &(f, a) in list {
+                layout.atom_section[f as usize][a as usize] = si as u32;
+            }
+        }
+    }
+    // Deduplicated literals live at their canonical copy's address.
+    for (f, obj) in objects.iter().enumerate() {
+        for (a, atom) in obj.atoms.iter().enumerate() {
+            if let Some((cf, ca)) = atom.alias_of {
+                layout.atom_addr[f][a] = layout.atom_addr[cf as usize][ca as usize];
+                layout.atom_section[f][a] = layout.atom_section[cf as usize][ca as usize];
+            }
+        }
+    }
+    layout.tlv_start = sections
+        .iter()
+        .filter(|s| s.is_tlv_template())
+        .map(|s| s.addr)
+        .min()
+        .unwrap_or(0);
+    layout.sections = sections;
+    layout
+}
+
+impl Layout {
+    /// The segment holding an address.
+    pub fn segment_of(&self, addr: u64) -> Option<usize> {
+        self.segments
+            .iter()
+            .position(|s| addr >= s.vmaddr && addr < s.vmaddr + s.vmsize && s.name != "__PAGEZERO")
+    }
+
+    /// File offset of an address in a file-backed part of a segment.
+    pub fn file_offset(&self, addr: u64) -> Option<u64> {
+        let seg = &self.segments[self.segment_of(addr)?];
+        let off = addr - seg.vmaddr;
+        (off < seg.filesize).then_some(seg.fileoff + off)
+    }
+
+    /// First byte of LINKEDIT (file and vm): after the last segment.
+    pub fn linkedit_start(&self) -> (u64, u64) {
+        let last = self.segments.last().unwrap();
+        (last.fileoff + last.filesize, last.vmaddr + last.vmsize)
+    }
+}

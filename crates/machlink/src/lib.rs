@@ -16,10 +16,14 @@
 
 pub mod arch;
 pub mod atom;
+pub mod error;
 pub mod incremental;
 pub mod input;
 pub mod layout;
+pub mod link;
 pub mod linkedit;
+pub mod options;
+pub mod output;
 pub mod symbols;
 pub mod synthetic;
 

@@ -1,3 +1,186 @@
 //! The global symbol table and resolution: strong, weak and tentative
-//! definitions, private externs, weak imports, and the lld-style reporting of
+//! (common) definitions, private externs, weak imports, archive members
+//! pulled on demand, dylib exports, and the lld-style reporting of
 //! undefined and duplicate symbols.
+
+use crate::atom::{Target, NONE};
+use crate::input::object::ObjectFile;
+use rustc_hash::FxHashMap;
+
+pub type SymId = u32;
+
+/// Where a global symbol's winning definition is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Def {
+    Undefined,
+    /// In an atom of an object file (commons become such atoms too).
+    Defined {
+        file: u32,
+        atom: u32,
+        /// Offset of the symbol within its atom.
+        offset: u32,
+        weak: bool,
+        private_extern: bool,
+    },
+    /// A tentative definition, before commons are allocated.
+    Common {
+        file: u32,
+        sym: u32,
+        size: u64,
+        align_log2: u8,
+    },
+    Absolute {
+        value: u64,
+    },
+    /// Exported by a dylib: `dylib` indexes the link's dylib list.
+    Dylib {
+        dylib: u32,
+        weak: bool,
+        thread_local: bool,
+    },
+    /// Left for dyld to find at run time (`-undefined dynamic_lookup`, `-U`).
+    DynamicLookup,
+    /// Defined by the linker itself (`__mh_execute_header`, `___dso_handle`).
+    Header,
+}
+
+#[derive(Clone, Debug)]
+pub struct Symbol<'a> {
+    pub name: &'a [u8],
+    pub def: Def,
+    /// Every reference is weak (`N_WEAK_REF`): a missing definition is null.
+    pub weak_ref: bool,
+    /// Some object references it (not just defines it).
+    pub referenced: bool,
+}
+
+/// All global symbols of a link.
+#[derive(Default)]
+pub struct SymbolTable<'a> {
+    pub map: FxHashMap<&'a [u8], SymId>,
+    pub syms: Vec<Symbol<'a>>,
+    /// For each object file, its nlist index → global symbol (or NONE).
+    pub file_globals: Vec<Vec<SymId>>,
+    /// Duplicate strong definitions: (symbol, file that defined it first,
+    /// file that defined it again).
+    pub duplicates: Vec<(SymId, u32, u32)>,
+}
+
+impl<'a> SymbolTable<'a> {
+    pub fn intern(&mut self, name: &'a [u8]) -> SymId {
+        if let Some(&id) = self.map.get(name) {
+            return id;
+        }
+        let id = self.syms.len() as SymId;
+        self.syms.push(Symbol {
+            name,
+            def: Def::Undefined,
+            weak_ref: true,
+            referenced: false,
+        });
+        self.map.insert(name, id);
+        id
+    }
+
+    pub fn get(&self, name: &[u8]) -> Option<SymId> {
+        self.map.get(name).copied()
+    }
+
+    /// Adds the global symbols of object file `file_idx`.
+    pub fn add_object(&mut self, file_idx: u32, obj: &ObjectFile<'a>) {
+        let mut globals = vec![NONE; obj.symbols.len()];
+        for (i, s) in obj.symbols.iter().enumerate() {
+            if !s.is_external() {
+                continue;
+            }
+            let id = self.intern(s.name);
+            globals[i] = id;
+            let candidate = if s.is_defined_in_section() {
+                if s.atom == NONE {
+                    continue; // defined in a section we do not keep (debug info)
+                }
+                let a = &obj.atoms[s.atom as usize];
+                let sec = &obj.sections[a.section as usize];
+                Def::Defined {
+                    file: file_idx,
+                    atom: s.atom,
+                    offset: (s.n_value - sec.addr - u64::from(a.offset)) as u32,
+                    weak: s.is_weak_def(),
+                    private_extern: s.is_private_extern(),
+                }
+            } else if s.is_common() {
+                Def::Common {
+                    file: file_idx,
+                    sym: i as u32,
+                    size: s.n_value,
+                    align_log2: ((s.n_desc >> 8) & 0x0f) as u8,
+                }
+            } else if s.kind() == object::macho::N_ABS {
+                Def::Absolute { value: s.n_value }
+            } else {
+                let sym = &mut self.syms[id as usize];
+                sym.referenced = true;
+                sym.weak_ref &= s.is_weak_ref();
+                continue;
+            };
+            self.merge(id, candidate);
+        }
+        if self.file_globals.len() <= file_idx as usize {
+            self.file_globals.resize(file_idx as usize + 1, Vec::new());
+        }
+        self.file_globals[file_idx as usize] = globals;
+    }
+
+    /// Applies the precedence rules: strong definition > weak definition >
+    /// common (largest wins) > dylib export > undefined. Two strong
+    /// definitions are a duplicate-symbol error, reported later with all
+    /// others.
+    fn merge(&mut self, id: SymId, new: Def) {
+        let cur = self.syms[id as usize].def;
+        let replace = match (cur, new) {
+            (Def::Undefined | Def::Dylib { .. } | Def::DynamicLookup, _) => true,
+            (
+                Def::Defined {
+                    weak: false, file, ..
+                },
+                Def::Defined {
+                    weak: false,
+                    file: again,
+                    ..
+                },
+            ) => {
+                self.duplicates.push((id, file, again));
+                false
+            }
+            (Def::Defined { weak: true, .. }, Def::Defined { weak: false, .. }) => true,
+            (Def::Common { .. }, Def::Defined { .. } | Def::Absolute { .. }) => true,
+            (Def::Common { size, .. }, Def::Common { size: bigger, .. }) => bigger > size,
+            _ => false,
+        };
+        if replace {
+            self.syms[id as usize].def = new;
+        }
+    }
+
+    /// Symbols still undefined, in id order.
+    pub fn undefined(&self) -> impl Iterator<Item = SymId> + '_ {
+        self.syms
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.def == Def::Undefined)
+            .map(|(i, _)| i as SymId)
+    }
+
+    /// The global a relocation target of `file` resolves to, if any.
+    pub fn global_of(&self, file: u32, target: Target) -> Option<SymId> {
+        match target {
+            Target::Symbol(i) => self
+                .file_globals
+                .get(file as usize)
+                .and_then(|g| g.get(i as usize))
+                .copied()
+                .filter(|&id| id != NONE),
+            Target::Atom(_) => None,
+        }
+    }
+}

@@ -1,2 +1,147 @@
-//! Synthetic sections the linker creates: __stubs, __got, __la_symbol_ptr
-//! and __stub_helper, __thread_ptrs, merged literals and __unwind_info.
+//! Synthetic sections the linker creates from relocations: `__stubs` (calls
+//! to dylib functions), `__got` (pointers loaded through the GOT) and
+//! `__thread_ptrs` (thread-local variables of dylibs).
+//!
+//! With chained fixups a stub jumps through its symbol's GOT slot, which
+//! dyld binds at load time; the classic format binds the same slots with
+//! bind opcodes.
+
+use crate::atom::NONE;
+use crate::input::object::ObjectFile;
+use crate::layout::{Content, OutSection};
+use crate::symbols::{Def, SymId, SymbolTable};
+use object::macho;
+
+/// Size of an x86_64 stub: `jmp *disp32(%rip)`.
+pub const STUB_SIZE: u64 = 6;
+
+/// One synthetic table: the symbols it holds, in first-use order.
+#[derive(Debug, Default)]
+pub struct Table {
+    pub entries: Vec<SymId>,
+    /// Symbol → entry index (NONE when absent).
+    index: Vec<u32>,
+}
+
+impl Table {
+    fn new(nsyms: usize) -> Table {
+        Table {
+            entries: Vec::new(),
+            index: vec![NONE; nsyms],
+        }
+    }
+
+    fn add(&mut self, sym: SymId) {
+        if self.index[sym as usize] == NONE {
+            self.index[sym as usize] = self.entries.len() as u32;
+            self.entries.push(sym);
+        }
+    }
+
+    pub fn get(&self, sym: SymId) -> Option<u32> {
+        self.index.get(sym as usize).copied().filter(|&i| i != NONE)
+    }
+}
+
+/// The stubs, GOT and thread-pointer tables of a link.
+#[derive(Debug, Default)]
+pub struct Synthetic {
+    pub stubs: Table,
+    pub got: Table,
+    pub thread_ptrs: Table,
+}
+
+/// Whether references to a symbol must go through dyld.
+pub fn is_imported(def: Def) -> bool {
+    matches!(def, Def::Dylib { .. } | Def::DynamicLookup)
+}
+
+impl Synthetic {
+    /// Scans every relocation for the entries it needs.
+    pub fn scan(objects: &[ObjectFile], symtab: &SymbolTable) -> Synthetic {
+        let n = symtab.syms.len();
+        let mut s = Synthetic {
+            stubs: Table::new(n),
+            got: Table::new(n),
+            thread_ptrs: Table::new(n),
+        };
+        for (fi, obj) in objects.iter().enumerate() {
+            for r in &obj.relocs {
+                let Some(g) = symtab.global_of(fi as u32, r.target) else {
+                    continue;
+                };
+                let imported = is_imported(symtab.syms[g as usize].def);
+                match r.kind {
+                    macho::X86_64_RELOC_BRANCH if imported => s.stubs.add(g),
+                    macho::X86_64_RELOC_GOT_LOAD if imported => s.got.add(g),
+                    macho::X86_64_RELOC_GOT => s.got.add(g),
+                    macho::X86_64_RELOC_TLV if imported => s.thread_ptrs.add(g),
+                    _ => {}
+                }
+            }
+        }
+        // Every stub jumps through a GOT slot of its own symbol.
+        for i in 0..s.stubs.entries.len() {
+            let sym = s.stubs.entries[i];
+            s.got.add(sym);
+        }
+        s
+    }
+
+    /// The output sections to create (only non-empty ones).
+    pub fn sections(&self) -> Vec<OutSection> {
+        let mk = |seg: &str, sect: &str, flags: u32, content: Content, reserved2: u32| OutSection {
+            segname: seg.into(),
+            sectname: sect.into(),
+            flags,
+            align_log2: if content == Content::Stubs { 1 } else { 3 },
+            addr: 0,
+            size: 0,
+            offset: 0,
+            reserved1: 0,
+            reserved2,
+            content,
+        };
+        let mut out = Vec::new();
+        if !self.stubs.entries.is_empty() {
+            out.push(mk(
+                "__TEXT",
+                "__stubs",
+                macho::S_SYMBOL_STUBS
+                    | macho::S_ATTR_PURE_INSTRUCTIONS
+                    | macho::S_ATTR_SOME_INSTRUCTIONS,
+                Content::Stubs,
+                STUB_SIZE as u32,
+            ));
+        }
+        if !self.got.entries.is_empty() {
+            out.push(mk(
+                "__DATA_CONST",
+                "__got",
+                macho::S_NON_LAZY_SYMBOL_POINTERS,
+                Content::Got,
+                0,
+            ));
+        }
+        if !self.thread_ptrs.entries.is_empty() {
+            out.push(mk(
+                "__DATA",
+                "__thread_ptrs",
+                macho::S_THREAD_LOCAL_VARIABLE_POINTERS,
+                Content::ThreadPtrs,
+                0,
+            ));
+        }
+        out
+    }
+
+    /// Size in bytes of a synthetic section.
+    pub fn size_of(&self, content: &Content) -> u64 {
+        match content {
+            Content::Stubs => self.stubs.entries.len() as u64 * STUB_SIZE,
+            Content::Got => self.got.entries.len() as u64 * 8,
+            Content::ThreadPtrs => self.thread_ptrs.entries.len() as u64 * 8,
+            Content::Atoms(_) => 0,
+        }
+    }
+}

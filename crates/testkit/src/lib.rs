@@ -158,23 +158,49 @@ pub enum Linker {
     LldClassic,
     /// zig's own Mach-O linker.
     Zig,
+    /// machlink with its default for macOS 15: chained fixups.
+    MachlinkChained,
+    /// machlink -no_fixup_chains.
+    MachlinkClassic,
 }
 
 impl Linker {
+    /// The reference linkers.
     pub const ALL: [Linker; 3] = [Linker::LldChained, Linker::LldClassic, Linker::Zig];
+    /// machlink in both fixup formats.
+    pub const MACHLINK: [Linker; 2] = [Linker::MachlinkChained, Linker::MachlinkClassic];
 
     pub fn name(self) -> &'static str {
         match self {
             Linker::LldChained => "lld-chained",
             Linker::LldClassic => "lld-classic",
             Linker::Zig => "zig",
+            Linker::MachlinkChained => "machlink-chained",
+            Linker::MachlinkClassic => "machlink-classic",
         }
     }
 }
 
-/// The ld64.lld-19 command line for an executable, minus the objects.
-pub fn lld_command(out: &Path) -> Command {
-    let mut cmd = Command::new(require_tool("ld64.lld-19"));
+/// A binary built from this workspace (`machlink`, `macho-run`), found
+/// beside the running test's own target directory.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>/deps");
+    let bin = dir.join(name);
+    assert!(
+        bin.is_file(),
+        "{} is not built: run `cargo build --release --workspace` (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The ld64-style command line for an executable, minus the objects.
+fn ld64_command(linker: &Path, out: &Path) -> Command {
+    let mut cmd = Command::new(linker);
     cmd.args([
         "-arch",
         "x86_64",
@@ -190,6 +216,16 @@ pub fn lld_command(out: &Path) -> Command {
     cmd
 }
 
+/// The ld64.lld-19 command line for an executable, minus the objects.
+pub fn lld_command(out: &Path) -> Command {
+    ld64_command(&require_tool("ld64.lld-19"), out)
+}
+
+/// The machlink command line for an executable, minus the objects.
+pub fn machlink_command(out: &Path) -> Command {
+    ld64_command(&workspace_bin("machlink"), out)
+}
+
 /// Links macOS objects into an executable with the given linker.
 pub fn link(linker: Linker, objs: &[PathBuf], out: &Path, extra: &[&str]) {
     let mut cmd = match linker {
@@ -202,6 +238,12 @@ pub fn link(linker: Linker, objs: &[PathBuf], out: &Path, extra: &[&str]) {
         Linker::Zig => {
             let mut c = zig_cc();
             c.arg("-o").arg(out);
+            c
+        }
+        Linker::MachlinkChained => machlink_command(out),
+        Linker::MachlinkClassic => {
+            let mut c = machlink_command(out);
+            c.arg("-no_fixup_chains");
             c
         }
     };

@@ -1,0 +1,78 @@
+//! Every C program under tests/corpus, compiled for macOS and linked by
+//! machlink in both fixup formats, must behave under macho-run exactly as
+//! the same C compiled natively with gcc, and as ld64.lld-19's link does.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use testkit::{capture, Linker, Outcome};
+
+const CFLAGS: &[&str] = &["-O1", "-fcommon", "-w"];
+const ARGS: &[&str] = &["alpha", "beta", "gamma delta"];
+
+fn run(exe: &Path, under_macho_run: bool) -> Outcome {
+    let mut cmd = if under_macho_run {
+        let mut c = Command::new(testkit::workspace_bin("macho-run"));
+        c.arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    };
+    capture(
+        cmd.args(ARGS)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LC_ALL", "C")
+            .env("MACHLINK_TEST_ENV", "hello-env"),
+    )
+}
+
+fn check_program(dir: &Path) -> Vec<String> {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let work = testkit::scratch_dir(&format!("machlink-corpus/{name}"));
+    let srcs = testkit::c_sources(dir);
+    let native = work.join("native");
+    testkit::build_native(&srcs, &native, CFLAGS);
+    let expected = run(&native, false);
+    let objs = testkit::compile_all_macos(&srcs, &work, CFLAGS);
+    let mut problems = Vec::new();
+    for linker in Linker::MACHLINK.into_iter().chain([Linker::LldChained]) {
+        let exe = work.join(format!("prog-{}", linker.name()));
+        testkit::link(linker, &objs, &exe, &[]);
+        let got = run(&exe, true);
+        if got != expected {
+            problems.push(format!(
+                "{name} linked by {}: expected exit {} stdout {:?} stderr {:?}\n   got exit {} stdout {:?} stderr {:?}",
+                linker.name(),
+                expected.code,
+                expected.stdout_str(),
+                expected.stderr_str(),
+                got.code,
+                got.stdout_str(),
+                got.stderr_str()
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn corpus_programs_linked_by_machlink_behave_as_native_builds() {
+    let root = testkit::workspace_root().join("tests/corpus");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let problems: Vec<String> = dirs.iter().flat_map(|d| check_program(d)).collect();
+    assert!(
+        problems.is_empty(),
+        "{} runs differ:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    eprintln!(
+        "machlink corpus: {} programs x 2 fixup formats match their native builds",
+        dirs.len()
+    );
+}

@@ -1,0 +1,627 @@
+//! MH_OBJECT files: sections, symbols and relocations, split into atoms.
+//!
+//! With `MH_SUBSECTIONS_VIA_SYMBOLS` every symbol starts an atom (except
+//! `N_ALT_ENTRY` ones); without it a section is one atom. C-string and
+//! fixed-size literal sections are split per literal so they can be merged.
+//! Relocations are decoded once here into atom-relative [`Reloc`]s, so
+//! every later pass (and every incremental update) works on atoms only.
+
+use crate::atom::{Atom, Reloc, Target, NONE};
+use crate::error::{LinkError, Result};
+use object::macho;
+use object::pod;
+use object::LittleEndian as LE;
+
+/// A section header of an object file, with its bytes.
+#[derive(Clone, Debug)]
+pub struct InputSection<'a> {
+    pub segname: String,
+    pub sectname: String,
+    pub addr: u64,
+    pub size: u64,
+    pub align_log2: u8,
+    pub flags: u32,
+    /// Empty for zero-fill sections.
+    pub data: &'a [u8],
+    /// First atom of this section in the file's atom list, and how many.
+    pub atoms_start: u32,
+    pub atoms_len: u32,
+    /// Whether the section goes into the output at all (debug info and
+    /// `__LD` metadata are consumed, not copied).
+    pub kept: bool,
+}
+
+impl InputSection<'_> {
+    pub fn kind(&self) -> u32 {
+        self.flags & macho::SECTION_TYPE
+    }
+
+    pub fn is_zerofill(&self) -> bool {
+        matches!(
+            self.kind(),
+            macho::S_ZEROFILL | macho::S_GB_ZEROFILL | macho::S_THREAD_LOCAL_ZEROFILL
+        )
+    }
+}
+
+/// An nlist entry.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjSymbol<'a> {
+    pub name: &'a [u8],
+    pub n_type: u8,
+    /// 1-based section ordinal, 0 = none.
+    pub n_sect: u8,
+    pub n_desc: u16,
+    pub n_value: u64,
+    /// For symbols defined in a section: the atom holding it, else [`NONE`].
+    pub atom: u32,
+}
+
+impl ObjSymbol<'_> {
+    pub fn is_stab(&self) -> bool {
+        self.n_type & macho::N_STAB != 0
+    }
+    pub fn is_external(&self) -> bool {
+        !self.is_stab() && self.n_type & macho::N_EXT != 0
+    }
+    pub fn is_private_extern(&self) -> bool {
+        !self.is_stab() && self.n_type & macho::N_PEXT != 0
+    }
+    pub fn kind(&self) -> u8 {
+        self.n_type & macho::N_TYPE
+    }
+    pub fn is_defined_in_section(&self) -> bool {
+        !self.is_stab() && self.kind() == macho::N_SECT
+    }
+    pub fn is_undefined(&self) -> bool {
+        !self.is_stab() && self.kind() == macho::N_UNDF && self.n_value == 0
+    }
+    /// An undefined symbol with a size: a tentative (common) definition.
+    pub fn is_common(&self) -> bool {
+        !self.is_stab() && self.kind() == macho::N_UNDF && self.n_value != 0 && self.is_external()
+    }
+    pub fn is_weak_def(&self) -> bool {
+        self.n_desc & macho::N_WEAK_DEF != 0
+    }
+    pub fn is_weak_ref(&self) -> bool {
+        self.n_desc & macho::N_WEAK_REF != 0
+    }
+    pub fn no_dead_strip(&self) -> bool {
+        self.n_desc & macho::N_NO_DEAD_STRIP != 0
+    }
+}
+
+/// A parsed object file.
+#[derive(Debug)]
+pub struct ObjectFile<'a> {
+    /// How diagnostics name this file: `path` or `archive.a(member.o)`.
+    pub name: String,
+    pub sections: Vec<InputSection<'a>>,
+    pub symbols: Vec<ObjSymbol<'a>>,
+    pub atoms: Vec<Atom>,
+    pub relocs: Vec<Reloc>,
+}
+
+const N_ALT_ENTRY: u16 = 0x200;
+
+struct Reader<'a, 'n> {
+    data: &'a [u8],
+    name: &'n str,
+}
+
+impl<'a> Reader<'a, '_> {
+    fn err(&self, what: impl std::fmt::Display) -> LinkError {
+        LinkError::file(self.name, what)
+    }
+
+    fn pod<T: pod::Pod>(&self, offset: u64, what: &str) -> Result<&'a T> {
+        let tail = usize::try_from(offset)
+            .ok()
+            .and_then(|o| self.data.get(o..))
+            .ok_or_else(|| {
+                self.err(format!(
+                    "{what} at offset {offset:#x} is past the end of the file"
+                ))
+            })?;
+        pod::from_bytes::<T>(tail)
+            .map(|(v, _)| v)
+            .map_err(|()| self.err(format!("{what} at offset {offset:#x} is truncated")))
+    }
+
+    fn bytes(&self, offset: u64, size: u64, what: &str) -> Result<&'a [u8]> {
+        let end = offset.checked_add(size);
+        match end {
+            Some(end) if end <= self.data.len() as u64 => {
+                Ok(&self.data[offset as usize..end as usize])
+            }
+            _ => Err(self.err(format!(
+                "{what} ({offset:#x}+{size:#x}) extends past the end of the file ({:#x} bytes)",
+                self.data.len()
+            ))),
+        }
+    }
+}
+
+fn fixed_name(raw: &[u8; 16]) -> String {
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(16);
+    String::from_utf8_lossy(&raw[..end]).into_owned()
+}
+
+/// Whether a section is metadata the linker consumes rather than copies.
+fn consumed(segname: &str, sectname: &str, flags: u32) -> bool {
+    flags & macho::S_ATTR_DEBUG != 0
+        || segname == "__DWARF"
+        || segname == "__LD"
+        // Unwinding is not emitted yet: __eh_frame is dropped with
+        // __compact_unwind until __unwind_info is written.
+        || (segname == "__TEXT" && sectname == "__eh_frame")
+        || segname == "__LLVM"
+}
+
+impl<'a> ObjectFile<'a> {
+    /// Parses an x86_64 MH_OBJECT.
+    pub fn parse(data: &'a [u8], name: String) -> Result<ObjectFile<'a>> {
+        let r = Reader { data, name: &name };
+        let header = r.pod::<macho::MachHeader64<LE>>(0, "Mach-O header")?;
+        if header.magic.get(object::BigEndian) != macho::MH_CIGAM_64 {
+            return Err(r.err("not a 64-bit little-endian Mach-O object"));
+        }
+        if header.cputype.get(LE) != macho::CPU_TYPE_X86_64 {
+            return Err(r.err(format!(
+                "wrong architecture: cputype {:#x}, but the link is for x86_64",
+                header.cputype.get(LE)
+            )));
+        }
+        if header.filetype.get(LE) != macho::MH_OBJECT {
+            return Err(r.err(format!(
+                "not an object file (filetype {})",
+                header.filetype.get(LE)
+            )));
+        }
+        let subsections = header.flags.get(LE) & macho::MH_SUBSECTIONS_VIA_SYMBOLS != 0;
+        let mut file = ObjectFile {
+            name: name.clone(),
+            sections: Vec::new(),
+            symbols: Vec::new(),
+            atoms: Vec::new(),
+            relocs: Vec::new(),
+        };
+        let mut raw_relocs: Vec<&'a [u8]> = Vec::new();
+        let mut offset = 32u64;
+        let end = 32 + u64::from(header.sizeofcmds.get(LE));
+        for _ in 0..header.ncmds.get(LE) {
+            let lc = r.pod::<macho::LoadCommand<LE>>(offset, "load command")?;
+            let size = u64::from(lc.cmdsize.get(LE));
+            if size < 8 || offset + size > end {
+                return Err(r.err(format!(
+                    "load command at offset {offset:#x} has bad size {size}"
+                )));
+            }
+            match lc.cmd.get(LE) {
+                macho::LC_SEGMENT_64 => file.read_sections(&r, offset, &mut raw_relocs)?,
+                macho::LC_SYMTAB => file.read_symbols(&r, offset)?,
+                _ => {}
+            }
+            offset += size;
+        }
+        file.split_atoms(subsections);
+        file.assign_symbols_to_atoms(&r)?;
+        file.read_relocs(&r, &raw_relocs)?;
+        Ok(file)
+    }
+
+    fn read_sections(
+        &mut self,
+        r: &Reader<'a, '_>,
+        at: u64,
+        raw_relocs: &mut Vec<&'a [u8]>,
+    ) -> Result<()> {
+        let seg = r.pod::<macho::SegmentCommand64<LE>>(at, "LC_SEGMENT_64")?;
+        let head = std::mem::size_of::<macho::SegmentCommand64<LE>>() as u64;
+        for i in 0..u64::from(seg.nsects.get(LE)) {
+            let s = r.pod::<macho::Section64<LE>>(at + head + i * 80, "section header")?;
+            let (segname, sectname) = (fixed_name(&s.segname), fixed_name(&s.sectname));
+            let flags = s.flags.get(LE);
+            let size = s.size.get(LE);
+            let kind = flags & macho::SECTION_TYPE;
+            let zerofill = matches!(
+                kind,
+                macho::S_ZEROFILL | macho::S_GB_ZEROFILL | macho::S_THREAD_LOCAL_ZEROFILL
+            );
+            let what = format!("section {segname},{sectname}");
+            let data = if zerofill {
+                &[][..]
+            } else {
+                r.bytes(u64::from(s.offset.get(LE)), size, &what)?
+            };
+            let nreloc = u64::from(s.nreloc.get(LE));
+            raw_relocs.push(r.bytes(
+                u64::from(s.reloff.get(LE)),
+                nreloc * 8,
+                &format!("relocations of {what}"),
+            )?);
+            let align = s.align.get(LE);
+            if align > 15 {
+                return Err(r.err(format!("{what}: alignment 2^{align} is too large")));
+            }
+            if size > u64::from(u32::MAX) {
+                return Err(r.err(format!("{what}: size {size:#x} is too large")));
+            }
+            self.sections.push(InputSection {
+                kept: !consumed(&segname, &sectname, flags),
+                segname,
+                sectname,
+                addr: s.addr.get(LE),
+                size,
+                align_log2: align as u8,
+                flags,
+                data,
+                atoms_start: 0,
+                atoms_len: 0,
+            });
+        }
+        Ok(())
+    }
+
+    fn read_symbols(&mut self, r: &Reader<'a, '_>, at: u64) -> Result<()> {
+        let st = r.pod::<macho::SymtabCommand<LE>>(at, "LC_SYMTAB")?;
+        let nsyms = u64::from(st.nsyms.get(LE));
+        let syms = r.bytes(u64::from(st.symoff.get(LE)), nsyms * 16, "symbol table")?;
+        let strs = r.bytes(
+            u64::from(st.stroff.get(LE)),
+            u64::from(st.strsize.get(LE)),
+            "string table",
+        )?;
+        self.symbols.reserve(nsyms as usize);
+        for (i, raw) in syms.chunks_exact(16).enumerate() {
+            let n = pod::from_bytes::<macho::Nlist64<LE>>(raw).unwrap().0;
+            let strx = n.n_strx.get(LE) as usize;
+            let name = strs
+                .get(strx..)
+                .and_then(|s| s.iter().position(|&b| b == 0).map(|e| &s[..e]))
+                .ok_or_else(|| {
+                    r.err(format!(
+                        "symbol #{i}: name offset {strx:#x} is outside the string table"
+                    ))
+                })?;
+            self.symbols.push(ObjSymbol {
+                name,
+                n_type: n.n_type,
+                n_sect: n.n_sect,
+                n_desc: n.n_desc.get(LE),
+                n_value: n.n_value.get(LE),
+                atom: NONE,
+            });
+        }
+        Ok(())
+    }
+
+    /// Cuts every kept section into atoms.
+    fn split_atoms(&mut self, subsections: bool) {
+        // Symbol start offsets per section, for splitting at symbols.
+        let mut starts: Vec<Vec<u64>> = vec![Vec::new(); self.sections.len()];
+        if subsections {
+            for s in &self.symbols {
+                if s.is_defined_in_section() && s.n_desc & N_ALT_ENTRY == 0 {
+                    if let Some(sec) = self.sections.get(usize::from(s.n_sect).wrapping_sub(1)) {
+                        if s.n_value >= sec.addr && s.n_value < sec.addr + sec.size {
+                            starts[usize::from(s.n_sect) - 1].push(s.n_value - sec.addr);
+                        }
+                    }
+                }
+            }
+        }
+        for (i, sec) in self.sections.iter_mut().enumerate() {
+            sec.atoms_start = self.atoms.len() as u32;
+            if !sec.kept {
+                continue;
+            }
+            let cuts = match sec.kind() {
+                macho::S_CSTRING_LITERALS => cstring_cuts(sec.data),
+                macho::S_4BYTE_LITERALS => (0..sec.size).step_by(4).collect(),
+                macho::S_8BYTE_LITERALS => (0..sec.size).step_by(8).collect(),
+                macho::S_16BYTE_LITERALS => (0..sec.size).step_by(16).collect(),
+                _ => {
+                    let mut c = std::mem::take(&mut starts[i]);
+                    c.push(0);
+                    c.sort_unstable();
+                    c.dedup();
+                    c
+                }
+            };
+            for (k, &start) in cuts.iter().enumerate() {
+                let end = cuts.get(k + 1).copied().unwrap_or(sec.size);
+                // An offset's own alignment caps what the atom may promise.
+                let natural = if start == 0 {
+                    15
+                } else {
+                    start.trailing_zeros().min(15) as u8
+                };
+                self.atoms.push(Atom {
+                    section: i as u32,
+                    offset: start as u32,
+                    size: (end - start) as u32,
+                    align_log2: sec.align_log2.min(natural),
+                    relocs_start: 0,
+                    relocs_end: 0,
+                    symbol: NONE,
+                    alias_of: None,
+                });
+            }
+            sec.atoms_len = self.atoms.len() as u32 - sec.atoms_start;
+        }
+    }
+
+    /// The atom of section `sect` (0-based) that contains section offset
+    /// `off`; an offset at the very end belongs to the last atom.
+    pub fn atom_at(&self, sect: usize, off: u64) -> Option<u32> {
+        let sec = self.sections.get(sect)?;
+        if !sec.kept || sec.atoms_len == 0 || off > sec.size {
+            return None;
+        }
+        let atoms =
+            &self.atoms[sec.atoms_start as usize..(sec.atoms_start + sec.atoms_len) as usize];
+        let idx = atoms.partition_point(|a| u64::from(a.offset) <= off);
+        Some(sec.atoms_start + idx.saturating_sub(1) as u32)
+    }
+
+    fn assign_symbols_to_atoms(&mut self, r: &Reader<'a, '_>) -> Result<()> {
+        for i in 0..self.symbols.len() {
+            let s = self.symbols[i];
+            if !s.is_defined_in_section() {
+                continue;
+            }
+            let sect = usize::from(s.n_sect).wrapping_sub(1);
+            let Some(sec) = self.sections.get(sect) else {
+                return Err(r.err(format!(
+                    "symbol {} refers to section #{} which does not exist",
+                    String::from_utf8_lossy(s.name),
+                    s.n_sect
+                )));
+            };
+            if !sec.kept {
+                continue;
+            }
+            let off = s.n_value.wrapping_sub(sec.addr);
+            let atom = self.atom_at(sect, off).ok_or_else(|| {
+                r.err(format!(
+                    "symbol {} (address {:#x}) lies outside its section {},{}",
+                    String::from_utf8_lossy(s.name),
+                    s.n_value,
+                    sec.segname,
+                    sec.sectname
+                ))
+            })?;
+            self.symbols[i].atom = atom;
+            let a = &mut self.atoms[atom as usize];
+            if a.symbol == NONE && u64::from(a.offset) == off {
+                a.symbol = i as u32;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_relocs(&mut self, r: &Reader<'a, '_>, raw_relocs: &[&'a [u8]]) -> Result<()> {
+        let mut per_atom: Vec<(u32, Reloc)> = Vec::new();
+        for (sect, raw) in raw_relocs.iter().enumerate() {
+            if !self.sections[sect].kept || raw.is_empty() {
+                continue;
+            }
+            let infos: Vec<macho::RelocationInfo> = raw
+                .chunks_exact(8)
+                .map(|c| {
+                    pod::from_bytes::<macho::Relocation<LE>>(c)
+                        .unwrap()
+                        .0
+                        .info(LE)
+                })
+                .collect();
+            let mut i = 0;
+            while i < infos.len() {
+                let (atom, reloc, used) = self.decode_reloc(r, sect, &infos[i..])?;
+                per_atom.push((atom, reloc));
+                i += used;
+            }
+        }
+        per_atom.sort_by_key(|&(atom, ref rel)| (atom, rel.offset));
+        self.relocs = Vec::with_capacity(per_atom.len());
+        let mut k = 0;
+        for (idx, atom) in self.atoms.iter_mut().enumerate() {
+            atom.relocs_start = self.relocs.len() as u32;
+            while k < per_atom.len() && per_atom[k].0 == idx as u32 {
+                self.relocs.push(per_atom[k].1);
+                k += 1;
+            }
+            atom.relocs_end = self.relocs.len() as u32;
+        }
+        Ok(())
+    }
+
+    /// Decodes the relocation at `infos[0]` (and its pair, for SUBTRACTOR);
+    /// returns its atom, the decoded form and how many entries it used.
+    fn decode_reloc(
+        &self,
+        r: &Reader<'a, '_>,
+        sect: usize,
+        infos: &[macho::RelocationInfo],
+    ) -> Result<(u32, Reloc, usize)> {
+        let sec = &self.sections[sect];
+        let info = infos[0];
+        let where_ = || {
+            format!(
+                "{},{} offset {:#x}",
+                sec.segname, sec.sectname, info.r_address
+            )
+        };
+        let bad = |what: &str| r.err(format!("bad relocation at {}: {what}", where_()));
+        let (info, subtrahend_info, used) = if info.r_type == macho::X86_64_RELOC_SUBTRACTOR {
+            let pair = infos
+                .get(1)
+                .copied()
+                .ok_or_else(|| bad("SUBTRACTOR without its UNSIGNED pair"))?;
+            if pair.r_type != macho::X86_64_RELOC_UNSIGNED || pair.r_address != info.r_address {
+                return Err(bad(
+                    "SUBTRACTOR must be followed by an UNSIGNED at the same address",
+                ));
+            }
+            (pair, Some(info), 2)
+        } else {
+            (info, None, 1)
+        };
+        let size = 1u64 << info.r_length;
+        let off = u64::from(info.r_address);
+        if off + size > sec.size || sec.data.len() < (off + size) as usize {
+            return Err(bad("field extends past the end of the section"));
+        }
+        if info.r_type > macho::X86_64_RELOC_TLV {
+            return Err(bad(&format!("unknown relocation type {}", info.r_type)));
+        }
+        let atom = self
+            .atom_at(sect, off)
+            .ok_or_else(|| bad("no atom holds the field"))?;
+        let atom_off = (off - u64::from(self.atoms[atom as usize].offset)) as u32;
+        let field = &sec.data[off as usize..(off + size) as usize];
+        let embedded: i64 = match info.r_length {
+            0 => i64::from(field[0] as i8),
+            1 => i64::from(i16::from_le_bytes([field[0], field[1]])),
+            2 => i64::from(i32::from_le_bytes(field.try_into().unwrap())),
+            _ => i64::from_le_bytes(field.try_into().unwrap()),
+        };
+        let bias = pcrel_bias(info.r_type);
+        let mut addend = embedded + if info.r_pcrel { bias } else { 0 };
+        let target = if info.r_extern {
+            self.extern_target(info.r_symbolnum, &mut addend)
+                .ok_or_else(|| bad("symbol index out of range"))?
+        } else {
+            // Section-relative: the field holds the referent's address in the
+            // input file's address space; find the atom that holds it.
+            let referent = if info.r_pcrel {
+                (sec.addr + off + 4).wrapping_add(addend as u64)
+            } else if let Some(sub) = subtrahend_info {
+                let sub_addr = self
+                    .referent_address(sub)
+                    .ok_or_else(|| bad("bad SUBTRACTOR symbol"))?;
+                (embedded as u64).wrapping_add(sub_addr)
+            } else {
+                embedded as u64
+            };
+            let tsect = (info.r_symbolnum as usize).wrapping_sub(1);
+            let tsec = self
+                .sections
+                .get(tsect)
+                .ok_or_else(|| bad("section ordinal out of range"))?;
+            let toff = referent.wrapping_sub(tsec.addr);
+            let t = self.atom_at(tsect, toff).ok_or_else(|| {
+                bad(&format!(
+                    "target address {referent:#x} is outside {},{}",
+                    tsec.segname, tsec.sectname
+                ))
+            })?;
+            addend = toff as i64 - i64::from(self.atoms[t as usize].offset);
+            Target::Atom(t)
+        };
+        // A SUBTRACTOR pair computes `minuend - subtrahend + addend`. With an
+        // external minuend the field holds just the addend; with a
+        // section-relative one it holds `minuend - subtrahend` in input
+        // addresses, and the minuend's atom and offset were found above.
+        let subtrahend = match subtrahend_info {
+            Some(sub) => {
+                let mut sub_addend = 0i64;
+                let t = if sub.r_extern {
+                    self.extern_target(sub.r_symbolnum, &mut sub_addend)
+                } else {
+                    None
+                }
+                .ok_or_else(|| bad("SUBTRACTOR must name a symbol"))?;
+                addend -= sub_addend;
+                Some(t)
+            }
+            None => None,
+        };
+        Ok((
+            atom,
+            Reloc {
+                offset: atom_off,
+                kind: info.r_type,
+                length: info.r_length,
+                pcrel: info.r_pcrel,
+                target,
+                addend,
+                subtrahend,
+            },
+            used,
+        ))
+    }
+
+    /// The target of an external relocation: a global symbol stays a symbol
+    /// (resolution decides where it lands); a local one becomes its atom,
+    /// with the symbol's offset in the atom folded into `addend`.
+    fn extern_target(&self, index: u32, addend: &mut i64) -> Option<Target> {
+        let s = self.symbols.get(index as usize)?;
+        if s.is_external() || !s.is_defined_in_section() || s.atom == NONE {
+            return Some(Target::Symbol(index));
+        }
+        let a = &self.atoms[s.atom as usize];
+        let sec = &self.sections[a.section as usize];
+        *addend += (s.n_value - sec.addr - u64::from(a.offset)) as i64;
+        Some(Target::Atom(s.atom))
+    }
+
+    /// Input-file address a SUBTRACTOR's symbol stands for.
+    fn referent_address(&self, sub: macho::RelocationInfo) -> Option<u64> {
+        if !sub.r_extern {
+            return None;
+        }
+        let s = self.symbols.get(sub.r_symbolnum as usize)?;
+        s.is_defined_in_section().then_some(s.n_value)
+    }
+
+    /// The input section of an atom.
+    pub fn section_of(&self, atom: u32) -> &InputSection<'a> {
+        &self.sections[self.atoms[atom as usize].section as usize]
+    }
+
+    /// The bytes of an atom (empty for zero-fill).
+    pub fn atom_data(&self, atom: u32) -> &'a [u8] {
+        let a = &self.atoms[atom as usize];
+        let sec = &self.sections[a.section as usize];
+        if sec.data.is_empty() {
+            return &[];
+        }
+        &sec.data[a.offset as usize..(a.offset + a.size) as usize]
+    }
+
+    /// `_name+0xOFF` for diagnostics about a place inside an atom.
+    pub fn describe(&self, atom: u32, offset: u32) -> String {
+        let a = &self.atoms[atom as usize];
+        if a.symbol != NONE {
+            let name = String::from_utf8_lossy(self.symbols[a.symbol as usize].name);
+            format!("symbol {name}+{offset:#x}")
+        } else {
+            let sec = &self.sections[a.section as usize];
+            format!("{},{}+{:#x}", sec.segname, sec.sectname, a.offset + offset)
+        }
+    }
+}
+
+/// Offsets where each NUL-terminated string of a C-string section starts.
+fn cstring_cuts(data: &[u8]) -> Vec<u64> {
+    let mut cuts = vec![0u64];
+    for (i, &b) in data.iter().enumerate() {
+        if b == 0 && i + 1 < data.len() {
+            cuts.push(i as u64 + 1);
+        }
+    }
+    cuts
+}
+
+/// Distance from the end of a pc-relative field to the end of the
+/// instruction for `X86_64_RELOC_SIGNED_1/2/4`.
+pub fn pcrel_bias(kind: u8) -> i64 {
+    match kind {
+        macho::X86_64_RELOC_SIGNED_1 => 1,
+        macho::X86_64_RELOC_SIGNED_2 => 2,
+        macho::X86_64_RELOC_SIGNED_4 => 4,
+        _ => 0,
+    }
+}

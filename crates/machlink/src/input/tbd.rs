@@ -1,0 +1,1092 @@
+//! Reader for Apple TAPI text stubs (`.tbd`).
+//!
+//! A text stub describes a dylib (install name, versions, re-exported
+//! libraries, exported symbols) without its code, which is all a static
+//! linker needs to bind against it. Two formats exist in the wild and both are
+//! read here:
+//!
+//! * **v4**: YAML, one `--- !tapi-tbd` document per library, several
+//!   documents per file (an umbrella such as libSystem inlines its
+//!   sub-libraries), the stream ending with `...`. Parsed with `yaml-rust2`.
+//! * **v5**: JSON, one object with `main_library` and an optional
+//!   `libraries` array of inlined libraries. Parsed with `serde_json`.
+//!
+//! Versions 1–3 (YAML with `archs`/`platform` instead of `targets`) are
+//! rejected: current SDKs ship v4 or v5 only.
+//!
+//! Every list in a stub is keyed by *targets* (`x86_64-macos`,
+//! `arm64e-macos`, …). [`parse_tbd`] keeps only what applies to the one
+//! target being linked, matching target strings exactly: `arm64` is not
+//! `arm64e`, and `x86_64-macos` is not `x86_64-maccatalyst`.
+//!
+//! Symbol names come out as Mach-O symbol names, the way ld64 and llvm's
+//! TextAPI see them: plain symbols keep the leading underscore written in the
+//! file (in both v4 and v5), Objective-C entries, written bare, are expanded
+//! to the symbols the objc2 ABI defines for them.
+
+use std::collections::HashSet;
+use std::fmt;
+
+/// One library described by a .tbd document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TbdLibrary {
+    pub install_name: String,
+    /// Packed as ld64 does: X.Y.Z -> (X << 16) | (Y << 8) | Z; missing -> 1.0.0 = 0x10000.
+    pub current_version: u32,
+    /// Same packing; missing -> 0x10000.
+    pub compatibility_version: u32,
+    /// Install names of libraries this one re-exports (for the requested target).
+    pub reexported_libraries: Vec<String>,
+    /// Exported symbols for the requested target, with Mach-O names (leading underscore as in the file;
+    /// objc classes expanded to `_OBJC_CLASS_$_X` and `_OBJC_METACLASS_$_X`, objc-eh-types to `_OBJC_EHTYPE_$_X`,
+    /// objc-ivars to `_OBJC_IVAR_$_X`). Symbols a library re-exports from others (`re-exports` or `reexports` in v4,
+    /// `reexported_symbols` in v5) are included. Each name appears once, with the flags of its first listing.
+    pub exports: Vec<TbdSymbol>,
+}
+
+/// One exported symbol of a [`TbdLibrary`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TbdSymbol {
+    pub name: String,
+    /// A weak definition (listed under `weak-symbols` / `weak`).
+    pub weak: bool,
+    /// A thread-local variable (listed under `thread-local-symbols` / `thread_local`).
+    pub thread_local: bool,
+}
+
+/// Why a .tbd file could not be read. `what` names the place: the document
+/// (1-based, "document 3 of 40") or JSON library, the key, and a line number
+/// where one is known.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct TbdError {
+    pub what: String,
+}
+
+impl TbdError {
+    fn new(what: impl Into<String>) -> Self {
+        TbdError { what: what.into() }
+    }
+}
+
+/// The version ld64 assumes when a stub gives none: 1.0.0.
+const DEFAULT_VERSION: u32 = 0x1_0000;
+
+/// Parses every document of a .tbd file and keeps what applies to `target` (e.g. "x86_64-macos", "arm64-macos").
+/// Documents that do not list `target` are omitted from the result. Returns an error for malformed input
+/// (bad YAML/JSON, missing install-name, unsupported tbd-version such as 1-3, wrong types), never panics.
+pub fn parse_tbd(text: &[u8], target: &str) -> Result<Vec<TbdLibrary>, TbdError> {
+    let text = std::str::from_utf8(text).map_err(|e| {
+        TbdError::new(format!(
+            "tbd: not UTF-8 text (invalid byte at offset {})",
+            e.valid_up_to()
+        ))
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // A v5 stub is a JSON object; a v4 stub starts with `--- !tapi-tbd`. YAML
+    // could in principle also start with a flow mapping `{`, but no TAPI
+    // version writes one, so the first character decides.
+    if text.trim_start().starts_with('{') {
+        v5::parse(text, target)
+    } else {
+        v4::parse(text, target)
+    }
+}
+
+/// Packs a version string the way ld64 and llvm's `PackedVersion::parse32` do:
+/// `X[.Y[.Z]]` with X < 2^16 and Y, Z < 2^8, into `X << 16 | Y << 8 | Z`.
+/// Returns `None` when the string is not of that form.
+fn parse_packed_version(text: &str) -> Option<u32> {
+    let mut parts = text.split('.');
+    let major: u32 = parse_decimal(parts.next()?)?;
+    if major > 0xffff {
+        return None;
+    }
+    let mut packed = major << 16;
+    for shift in [8, 0] {
+        let Some(part) = parts.next() else { break };
+        let value = parse_decimal(part)?;
+        if value > 0xff {
+            return None;
+        }
+        packed |= value << shift;
+    }
+    // A fourth component does not fit in 32 bits.
+    parts.next().is_none().then_some(packed)
+}
+
+/// Digits only: `str::parse` would also accept a leading `+`.
+fn parse_decimal(text: &str) -> Option<u32> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// How a name listed in a stub turns into Mach-O symbols.
+#[derive(Debug, Clone, Copy)]
+enum SymbolKind {
+    Global,
+    Weak,
+    ThreadLocal,
+    ObjcClass,
+    ObjcEhType,
+    ObjcIvar,
+}
+
+/// Collects the exports of one library, expanding Objective-C names.
+#[derive(Default)]
+struct ExportSink {
+    exports: Vec<TbdSymbol>,
+}
+
+impl ExportSink {
+    fn add(&mut self, kind: SymbolKind, name: &str) {
+        match kind {
+            SymbolKind::Global => self.push(name.to_owned(), false, false),
+            SymbolKind::Weak => self.push(name.to_owned(), true, false),
+            SymbolKind::ThreadLocal => self.push(name.to_owned(), false, true),
+            // The objc2 ABI (every 64-bit target) defines a class through
+            // both its class and its metaclass object.
+            SymbolKind::ObjcClass => {
+                self.push(format!("_OBJC_CLASS_$_{name}"), false, false);
+                self.push(format!("_OBJC_METACLASS_$_{name}"), false, false);
+            }
+            SymbolKind::ObjcEhType => self.push(format!("_OBJC_EHTYPE_$_{name}"), false, false),
+            SymbolKind::ObjcIvar => self.push(format!("_OBJC_IVAR_$_{name}"), false, false),
+        }
+    }
+
+    fn push(&mut self, name: String, weak: bool, thread_local: bool) {
+        self.exports.push(TbdSymbol {
+            name,
+            weak,
+            thread_local,
+        });
+    }
+
+    /// The exports with each name once, keeping the first listing: a name may
+    /// be listed in several sections (say, one per target set) and the linker
+    /// wants one definition. Duplicates are rare, so a sort finds whether
+    /// there are any before paying for an order-keeping pass.
+    fn finish(mut self) -> Vec<TbdSymbol> {
+        let mut names: Vec<&str> = self.exports.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        if names.windows(2).all(|pair| pair[0] != pair[1]) {
+            return self.exports;
+        }
+        let mut seen = HashSet::new();
+        self.exports
+            .retain(|symbol| seen.insert(symbol.name.clone()));
+        self.exports
+    }
+}
+
+/// Version 4: YAML documents.
+mod v4 {
+    use super::*;
+    use yaml_rust2::yaml::Hash;
+    use yaml_rust2::{Yaml, YamlLoader};
+
+    /// The symbol lists of an `exports` / `re-exports` section.
+    const SYMBOL_KEYS: [(&str, SymbolKind); 6] = [
+        ("symbols", SymbolKind::Global),
+        ("weak-symbols", SymbolKind::Weak),
+        ("thread-local-symbols", SymbolKind::ThreadLocal),
+        ("objc-classes", SymbolKind::ObjcClass),
+        ("objc-eh-types", SymbolKind::ObjcEhType),
+        ("objc-ivars", SymbolKind::ObjcIvar),
+    ];
+
+    pub(super) fn parse(text: &str, target: &str) -> Result<Vec<TbdLibrary>, TbdError> {
+        let docs = YamlLoader::load_from_str(text)
+            .map_err(|e| TbdError::new(format!("tbd: invalid YAML: {e}")))?;
+        if docs.is_empty() {
+            return Err(TbdError::new("tbd: the file holds no document"));
+        }
+        let spans = document_spans(text, docs.len());
+        let mut libraries = Vec::new();
+        for (index, yaml) in docs.iter().enumerate() {
+            let doc = Doc {
+                index,
+                count: docs.len(),
+                span: spans.get(index).copied(),
+                text,
+            };
+            if let Some(library) = parse_document(&doc, yaml, target)? {
+                libraries.push(library);
+            }
+        }
+        Ok(libraries)
+    }
+
+    /// Where one document sits in the file, for error messages: its first
+    /// line (1-based) and its byte range.
+    #[derive(Clone, Copy)]
+    struct Span {
+        line: usize,
+        start: usize,
+        end: usize,
+    }
+
+    /// Finds the documents' spans from their `---` markers. The YAML library
+    /// returns plain values without positions, so semantic errors (a missing
+    /// key, a wrong type) get their line from here. YAML forbids `---` at the
+    /// start of a line inside content, so the markers are unambiguous; the
+    /// first document may also start without one.
+    fn document_spans(text: &str, count: usize) -> Vec<Span> {
+        let mut starts = Vec::new(); // (line, byte offset) of each marker
+        let mut offset = 0;
+        for (number, line) in text.split_inclusive('\n').enumerate() {
+            let rest = line.strip_prefix("---");
+            if rest.is_some_and(|r| r.is_empty() || r.starts_with(|c: char| c.is_whitespace())) {
+                starts.push((number + 1, offset));
+            }
+            offset += line.len();
+        }
+        if starts.len() + 1 == count {
+            starts.insert(0, (1, 0));
+        }
+        if starts.len() != count {
+            return Vec::new(); // Unusual layout: report errors without lines.
+        }
+        let ends = starts
+            .iter()
+            .skip(1)
+            .map(|&(_, start)| start)
+            .chain([text.len()]);
+        starts
+            .iter()
+            .zip(ends)
+            .map(|(&(line, start), end)| Span { line, start, end })
+            .collect()
+    }
+
+    /// The document being read, to word errors.
+    struct Doc<'t> {
+        index: usize,
+        count: usize,
+        span: Option<Span>,
+        text: &'t str,
+    }
+
+    impl Doc<'_> {
+        /// An error about `key` (a path such as `exports[2].objc-classes`).
+        fn error(&self, key: &str, message: impl fmt::Display) -> TbdError {
+            let line = self.key_line(key).or(self.span.map(|s| s.line));
+            self.error_at(line, format!(", key `{key}`: {message}"))
+        }
+
+        /// An error about the document as a whole.
+        fn document_error(&self, message: impl fmt::Display) -> TbdError {
+            self.error_at(self.span.map(|s| s.line), format!(": {message}"))
+        }
+
+        fn error_at(&self, line: Option<usize>, rest: String) -> TbdError {
+            let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+            TbdError::new(format!(
+                "tbd document {} of {}{at}{rest}",
+                self.index + 1,
+                self.count
+            ))
+        }
+
+        /// The line of the top-level key that `path` starts with.
+        fn key_line(&self, path: &str) -> Option<usize> {
+            let span = self.span?;
+            let key = path.split(['[', '.']).next()?;
+            let body = self.text.get(span.start..span.end)?;
+            body.lines()
+                .position(|line| line.strip_prefix(key).is_some_and(|r| r.starts_with(':')))
+                .map(|i| span.line + i)
+        }
+    }
+
+    fn parse_document(
+        doc: &Doc,
+        yaml: &Yaml,
+        target: &str,
+    ) -> Result<Option<TbdLibrary>, TbdError> {
+        let Yaml::Hash(map) = yaml else {
+            return Err(doc.document_error(format!(
+                "expected a mapping of tbd keys, found {}",
+                describe(yaml)
+            )));
+        };
+        check_version(doc, map)?;
+        let targets = string_list(doc, "targets", required(doc, map, "targets")?)?;
+        let install_name = string(doc, "install-name", required(doc, map, "install-name")?)?;
+        let current_version = version(doc, map, "current-version")?;
+        let compatibility_version = version(doc, map, "compatibility-version")?;
+        let reexported_libraries = reexported_libraries(doc, map, target)?;
+        let mut sink = ExportSink::default();
+        for key in ["exports", "re-exports", "reexports"] {
+            collect_exports(doc, map, key, target, &mut sink)?;
+        }
+        // The whole document is validated before deciding it does not
+        // apply, so a broken stub is reported whatever the target.
+        if !targets.contains(&target) {
+            return Ok(None);
+        }
+        Ok(Some(TbdLibrary {
+            install_name: install_name.to_owned(),
+            current_version,
+            compatibility_version,
+            reexported_libraries,
+            exports: sink.finish(),
+        }))
+    }
+
+    fn check_version(doc: &Doc, map: &Hash) -> Result<(), TbdError> {
+        match get(map, "tbd-version") {
+            Some(Yaml::Integer(4)) => Ok(()),
+            None => Err(doc.error(
+                "tbd-version",
+                "missing; tbd versions 1-3 are not supported (expected `tbd-version: 4`)",
+            )),
+            Some(other) => Err(doc.error(
+                "tbd-version",
+                format!(
+                    "unsupported version {} (YAML stubs must be version 4, JSON stubs version 5)",
+                    describe(other)
+                ),
+            )),
+        }
+    }
+
+    fn reexported_libraries(doc: &Doc, map: &Hash, target: &str) -> Result<Vec<String>, TbdError> {
+        let mut libraries = Vec::new();
+        for (path, section) in sections(doc, map, "reexported-libraries")? {
+            let applies = section_applies(doc, &path, section, target)?;
+            let names = match get(section, "libraries") {
+                Some(list) => string_list(doc, &format!("{path}.libraries"), list)?,
+                None => Vec::new(),
+            };
+            if applies {
+                libraries.extend(names.into_iter().map(str::to_owned));
+            }
+        }
+        Ok(libraries)
+    }
+
+    fn collect_exports(
+        doc: &Doc,
+        map: &Hash,
+        key: &str,
+        target: &str,
+        sink: &mut ExportSink,
+    ) -> Result<(), TbdError> {
+        for (path, section) in sections(doc, map, key)? {
+            let applies = section_applies(doc, &path, section, target)?;
+            for (list_key, kind) in SYMBOL_KEYS {
+                let Some(list) = get(section, list_key) else {
+                    continue;
+                };
+                let names = string_list(doc, &format!("{path}.{list_key}"), list)?;
+                if applies {
+                    names.into_iter().for_each(|name| sink.add(kind, name));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The mappings of a list-of-sections key such as `exports`, each with
+    /// its path for error messages. A missing key is an empty list.
+    fn sections<'y>(
+        doc: &Doc,
+        map: &'y Hash,
+        key: &str,
+    ) -> Result<Vec<(String, &'y Hash)>, TbdError> {
+        let Some(value) = get(map, key) else {
+            return Ok(Vec::new());
+        };
+        let Yaml::Array(items) = value else {
+            return Err(doc.error(
+                key,
+                format!("expected a list of sections, found {}", describe(value)),
+            ));
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let path = format!("{key}[{i}]");
+                match item {
+                    Yaml::Hash(section) => Ok((path, section)),
+                    other => Err(doc.error(
+                        &path,
+                        format!("expected a mapping, found {}", describe(other)),
+                    )),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether a section's own `targets` list names `target`.
+    fn section_applies(
+        doc: &Doc,
+        path: &str,
+        section: &Hash,
+        target: &str,
+    ) -> Result<bool, TbdError> {
+        let path = format!("{path}.targets");
+        let Some(list) = get(section, "targets") else {
+            return Err(doc.error(&path, "missing"));
+        };
+        Ok(string_list(doc, &path, list)?.contains(&target))
+    }
+
+    /// A version key: YAML reads `1359` as an integer, `1.2` as a float
+    /// (kept as its source text, so `1.10` stays 1.10) and `1.2.3` as a
+    /// string; all are the same dotted notation.
+    fn version(doc: &Doc, map: &Hash, key: &str) -> Result<u32, TbdError> {
+        let text = match get(map, key) {
+            None => return Ok(DEFAULT_VERSION),
+            Some(Yaml::Integer(n)) => n.to_string(),
+            Some(Yaml::Real(s) | Yaml::String(s)) => s.clone(),
+            Some(other) => {
+                return Err(doc.error(
+                    key,
+                    format!("expected a version, found {}", describe(other)),
+                ))
+            }
+        };
+        parse_packed_version(&text).ok_or_else(|| {
+            doc.error(
+                key,
+                format!(
+                    "invalid version `{text}` (expected X[.Y[.Z]] with X < 65536 and Y, Z < 256)"
+                ),
+            )
+        })
+    }
+
+    fn required<'y>(doc: &Doc, map: &'y Hash, key: &str) -> Result<&'y Yaml, TbdError> {
+        get(map, key).ok_or_else(|| doc.error(key, "missing"))
+    }
+
+    fn get<'y>(map: &'y Hash, key: &str) -> Option<&'y Yaml> {
+        map.get(&Yaml::String(key.to_owned()))
+    }
+
+    fn string<'y>(doc: &Doc, key: &str, value: &'y Yaml) -> Result<&'y str, TbdError> {
+        match value {
+            Yaml::String(s) => Ok(s),
+            other => Err(doc.error(key, format!("expected a string, found {}", describe(other)))),
+        }
+    }
+
+    /// A list of strings. Names are taken only from YAML strings: a plain
+    /// scalar that YAML reads as a number or boolean is not a symbol name
+    /// and is reported rather than silently reformatted.
+    fn string_list<'y>(doc: &Doc, key: &str, value: &'y Yaml) -> Result<Vec<&'y str>, TbdError> {
+        let Yaml::Array(items) = value else {
+            return Err(doc.error(
+                key,
+                format!("expected a list of strings, found {}", describe(value)),
+            ));
+        };
+        // The element's path is formatted only on error: lists hold
+        // thousands of symbols.
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Yaml::String(s) => Ok(s.as_str()),
+                other => Err(doc.error(
+                    &format!("{key}[{i}]"),
+                    format!("expected a string, found {}", describe(other)),
+                )),
+            })
+            .collect()
+    }
+
+    fn describe(value: &Yaml) -> String {
+        match value {
+            Yaml::Real(s) => format!("number {s}"),
+            Yaml::Integer(n) => format!("integer {n}"),
+            Yaml::String(s) => format!("string {s:?}"),
+            Yaml::Boolean(b) => format!("boolean {b}"),
+            Yaml::Array(_) => "a list".to_owned(),
+            Yaml::Hash(_) => "a mapping".to_owned(),
+            Yaml::Alias(_) => "an alias".to_owned(),
+            Yaml::Null => "null".to_owned(),
+            Yaml::BadValue => "nothing".to_owned(),
+        }
+    }
+}
+
+/// Version 5: one JSON object (see llvm's `TextStubV5.cpp` for the format).
+mod v5 {
+    use super::*;
+    use serde::Deserialize;
+
+    /// Only the version, read first so that another version's layout is
+    /// reported as such rather than as a confusing missing field.
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        tapi_tbd_version: Option<serde_json::Value>,
+    }
+
+    #[derive(Deserialize)]
+    struct File {
+        main_library: Library,
+        #[serde(default)]
+        libraries: Vec<Library>,
+    }
+
+    /// One library. Keys we do not use (`flags`, `rpaths`,
+    /// `parent_umbrellas`, `allowable_clients`, `swift_abi`,
+    /// `undefined_symbols`, …) are skipped by serde.
+    #[derive(Deserialize)]
+    struct Library {
+        target_info: Vec<TargetInfo>,
+        install_names: Vec<InstallName>,
+        #[serde(default)]
+        current_versions: Vec<Version>,
+        #[serde(default)]
+        compatibility_versions: Vec<Version>,
+        #[serde(default)]
+        reexported_libraries: Vec<LibrarySection>,
+        #[serde(default)]
+        exported_symbols: Vec<SymbolSection>,
+        #[serde(default)]
+        reexported_symbols: Vec<SymbolSection>,
+    }
+
+    #[derive(Deserialize)]
+    struct TargetInfo {
+        target: String,
+    }
+
+    #[derive(Deserialize)]
+    struct InstallName {
+        name: String,
+    }
+
+    #[derive(Deserialize)]
+    struct Version {
+        version: VersionValue,
+    }
+
+    /// llvm writes versions as strings; a bare integer is accepted too.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum VersionValue {
+        Text(String),
+        Number(u64),
+    }
+
+    /// Sections without `targets` apply to all of the library's targets.
+    #[derive(Deserialize)]
+    struct LibrarySection {
+        targets: Option<Vec<String>>,
+        names: Vec<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct SymbolSection {
+        targets: Option<Vec<String>>,
+        data: Option<Segment>,
+        text: Option<Segment>,
+    }
+
+    /// The symbols of one segment. Which segment a symbol lives in does not
+    /// matter to a linker binding against the library.
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Segment {
+        global: Vec<String>,
+        weak: Vec<String>,
+        thread_local: Vec<String>,
+        objc_class: Vec<String>,
+        objc_eh_type: Vec<String>,
+        objc_ivar: Vec<String>,
+    }
+
+    pub(super) fn parse(text: &str, target: &str) -> Result<Vec<TbdLibrary>, TbdError> {
+        let version: VersionOnly = serde_json::from_str(text)
+            .map_err(|e| TbdError::new(format!("tbd: invalid JSON: {e}")))?;
+        match version.tapi_tbd_version {
+            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(5) => {}
+            None => return Err(TbdError::new("tbd (JSON): missing `tapi_tbd_version`")),
+            Some(other) => {
+                return Err(TbdError::new(format!(
+                    "tbd (JSON): key `tapi_tbd_version`: unsupported version {other} (JSON stubs must be version 5)"
+                )))
+            }
+        }
+        let file: File = serde_json::from_str(text)
+            .map_err(|e| TbdError::new(format!("tbd (JSON, version 5): {e}")))?;
+        let named = std::iter::once(("main_library".to_owned(), &file.main_library)).chain(
+            file.libraries
+                .iter()
+                .enumerate()
+                .map(|(i, library)| (format!("libraries[{i}]"), library)),
+        );
+        let mut libraries = Vec::new();
+        for (path, library) in named {
+            if let Some(library) = convert(&path, library, target)? {
+                libraries.push(library);
+            }
+        }
+        Ok(libraries)
+    }
+
+    /// Turns one deserialized library into a [`TbdLibrary`] for `target`, or
+    /// `None` when the library is not built for it.
+    fn convert(
+        path: &str,
+        library: &Library,
+        target: &str,
+    ) -> Result<Option<TbdLibrary>, TbdError> {
+        let error = |key: &str, message: &str| {
+            TbdError::new(format!("tbd (JSON): `{path}.{key}`: {message}"))
+        };
+        // Like llvm, the first entry is the library's install name and version.
+        let install_name = library
+            .install_names
+            .first()
+            .ok_or_else(|| error("install_names", "empty"))?;
+        let current_version = first_version(&library.current_versions)
+            .map_err(|message| error("current_versions", &message))?;
+        let compatibility_version = first_version(&library.compatibility_versions)
+            .map_err(|message| error("compatibility_versions", &message))?;
+        if !library.target_info.iter().any(|info| info.target == target) {
+            return Ok(None);
+        }
+        let reexported_libraries = library
+            .reexported_libraries
+            .iter()
+            .filter(|section| applies(&section.targets, target))
+            .flat_map(|section| section.names.iter().cloned())
+            .collect();
+        let mut sink = ExportSink::default();
+        let sections = library
+            .exported_symbols
+            .iter()
+            .chain(&library.reexported_symbols);
+        for section in sections.filter(|section| applies(&section.targets, target)) {
+            for segment in [&section.data, &section.text].into_iter().flatten() {
+                add_segment(&mut sink, segment);
+            }
+        }
+        Ok(Some(TbdLibrary {
+            install_name: install_name.name.clone(),
+            current_version,
+            compatibility_version,
+            reexported_libraries,
+            exports: sink.finish(),
+        }))
+    }
+
+    /// A section applies when its targets name `target`; one without targets
+    /// applies to the whole library, which is only converted for its own
+    /// targets.
+    fn applies(targets: &Option<Vec<String>>, target: &str) -> bool {
+        targets
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|t| t == target))
+    }
+
+    /// The packed first version of a list, or why it is invalid.
+    fn first_version(versions: &[Version]) -> Result<u32, String> {
+        let text = match versions.first().map(|v| &v.version) {
+            None => return Ok(DEFAULT_VERSION),
+            Some(VersionValue::Text(text)) => text.clone(),
+            Some(VersionValue::Number(n)) => n.to_string(),
+        };
+        parse_packed_version(&text).ok_or_else(|| {
+            format!("invalid version `{text}` (expected X[.Y[.Z]] with X < 65536 and Y, Z < 256)")
+        })
+    }
+
+    fn add_segment(sink: &mut ExportSink, segment: &Segment) {
+        let lists = [
+            (&segment.global, SymbolKind::Global),
+            (&segment.weak, SymbolKind::Weak),
+            (&segment.thread_local, SymbolKind::ThreadLocal),
+            (&segment.objc_class, SymbolKind::ObjcClass),
+            (&segment.objc_eh_type, SymbolKind::ObjcEhType),
+            (&segment.objc_ivar, SymbolKind::ObjcIvar),
+        ];
+        for (names, kind) in lists {
+            names.iter().for_each(|name| sink.add(kind, name));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V4_SAMPLE: &str = "--- !tapi-tbd
+tbd-version:     4
+targets:         [ x86_64-macos, arm64-macos, arm64e-macos ]
+uuids:
+  - target:          x86_64-macos
+    value:           00000000-0000-0000-0000-000000000000
+install-name:    '/usr/lib/libFoo.dylib'
+current-version: 1359
+compatibility-version: 1.2
+flags:           [ not_app_extension_safe ]
+reexported-libraries:
+  - targets:         [ x86_64-macos, arm64-macos ]
+    libraries:       [ '/usr/lib/system/libbar.dylib' ]
+  - targets:         [ arm64e-macos ]
+    libraries:       [ '/usr/lib/system/libbar_e.dylib' ]
+exports:
+  - targets:         [ x86_64-macos, arm64-macos, arm64e-macos ]
+    symbols:         [ _foo, _bar ]
+    weak-symbols:    [ _weakling ]
+    thread-local-symbols: [ _tls_var ]
+    objc-classes:    [ NSThing ]
+    objc-eh-types:   [ NSThing ]
+    objc-ivars:      [ NSThing._field ]
+  - targets:         [ x86_64-macos ]
+    symbols:         [ _x86_only, _foo ]
+  - targets:         [ arm64e-macos ]
+    symbols:         [ _arm64e_only ]
+re-exports:
+  - targets:         [ x86_64-macos, arm64-macos ]
+    symbols:         [ _reexported ]
+--- !tapi-tbd
+tbd-version:     4
+targets:         [ x86_64-macos, x86_64-maccatalyst ]
+install-name:    '/usr/lib/system/libbar.dylib'
+current-version: '1.2.3'
+parent-umbrella:
+  - targets:         [ x86_64-macos, x86_64-maccatalyst ]
+    umbrella:        System
+allowable-clients:
+  - targets:         [ x86_64-macos ]
+    clients:         [ Foo ]
+swift-abi-version: 5
+exports:
+  - targets:         [ x86_64-macos ]
+    symbols:         [ _bar_func, dyld_stub_binder ]
+  - targets:         [ x86_64-maccatalyst ]
+    symbols:         [ _catalyst_only ]
+--- !tapi-tbd
+tbd-version:     4
+targets:         [ arm64e-macos ]
+install-name:    '/usr/lib/system/libbar_e.dylib'
+exports:
+  - targets:         [ arm64e-macos ]
+    symbols:         [ _e ]
+...
+";
+
+    const V5_SAMPLE: &str = r#"{
+"tapi_tbd_version": 5,
+"main_library": {
+  "target_info": [
+    { "target": "x86_64-macos", "min_deployment": "10.14" },
+    { "target": "arm64-macos", "min_deployment": "11.0" }
+  ],
+  "flags": [ { "attributes": [ "not_app_extension_safe" ] } ],
+  "install_names": [ { "name": "/S/L/F/Foo.framework/Foo" } ],
+  "current_versions": [ { "version": "1.2" } ],
+  "compatibility_versions": [ { "version": "1.1.5" } ],
+  "parent_umbrellas": [ { "umbrella": "System" } ],
+  "reexported_libraries": [
+    { "names": [ "/u/l/l/libboth.dylib" ] },
+    { "targets": [ "arm64-macos" ], "names": [ "/u/l/l/libarm.dylib" ] }
+  ],
+  "exported_symbols": [
+    {
+      "targets": [ "x86_64-macos", "arm64-macos" ],
+      "data": { "global": [ "_global" ], "objc_class": [ "ClassA" ], "weak": [], "thread_local": [ "_tlv" ] },
+      "text": { "global": [ "_func" ], "weak": [ "_weak_func" ] }
+    },
+    {
+      "targets": [ "x86_64-macos" ],
+      "data": { "objc_eh_type": [ "ClassB" ], "objc_ivar": [ "ClassA.ivar1" ] },
+      "text": { "global": [ "_x86_func" ] }
+    }
+  ],
+  "reexported_symbols": [ { "text": { "global": [ "_funcA" ] } } ],
+  "undefined_symbols": [ { "data": { "global": [ "_undefined" ] } } ]
+},
+"libraries": [
+  {
+    "target_info": [ { "target": "arm64-macos", "min_deployment": "11.0" } ],
+    "install_names": [ { "name": "/u/l/l/libarm.dylib" } ],
+    "exported_symbols": [ { "text": { "global": [ "_arm_func" ] } } ]
+  }
+]
+}"#;
+
+    fn names(library: &TbdLibrary) -> Vec<&str> {
+        library.exports.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    fn symbol<'l>(library: &'l TbdLibrary, name: &str) -> &'l TbdSymbol {
+        library
+            .exports
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name} not exported by {}", library.install_name))
+    }
+
+    fn error_of(text: &str) -> String {
+        match parse_tbd(text.as_bytes(), "x86_64-macos") {
+            Ok(libraries) => panic!("expected an error, parsed {libraries:?}"),
+            Err(e) => {
+                eprintln!("error: {}", e.what);
+                e.what
+            }
+        }
+    }
+
+    #[test]
+    fn tbd_packed_versions() {
+        assert_eq!(parse_packed_version("1359"), Some(1359 << 16));
+        assert_eq!(parse_packed_version("1.2"), Some(0x1_0200));
+        assert_eq!(parse_packed_version("1.2.3"), Some(0x1_0203));
+        assert_eq!(parse_packed_version("65535.255.255"), Some(0xffff_ffff));
+        for bad in [
+            "", "1.", ".1", "1.2.3.4", "65536", "1.256", "+1", "1.x", "-1",
+        ] {
+            assert_eq!(parse_packed_version(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tbd_v4_multi_document_x86_64() {
+        let libraries = parse_tbd(V4_SAMPLE.as_bytes(), "x86_64-macos").unwrap();
+        let install_names: Vec<_> = libraries.iter().map(|l| l.install_name.as_str()).collect();
+        assert_eq!(
+            install_names,
+            ["/usr/lib/libFoo.dylib", "/usr/lib/system/libbar.dylib"]
+        );
+
+        let foo = &libraries[0];
+        assert_eq!(foo.current_version, 1359 << 16);
+        assert_eq!(foo.compatibility_version, 0x1_0200);
+        assert_eq!(foo.reexported_libraries, ["/usr/lib/system/libbar.dylib"]);
+        assert_eq!(
+            names(foo),
+            [
+                "_foo",
+                "_bar",
+                "_weakling",
+                "_tls_var",
+                "_OBJC_CLASS_$_NSThing",
+                "_OBJC_METACLASS_$_NSThing",
+                "_OBJC_EHTYPE_$_NSThing",
+                "_OBJC_IVAR_$_NSThing._field",
+                "_x86_only",
+                "_reexported",
+            ]
+        );
+        assert!(symbol(foo, "_weakling").weak);
+        assert!(!symbol(foo, "_weakling").thread_local);
+        assert!(symbol(foo, "_tls_var").thread_local);
+        assert!(!symbol(foo, "_foo").weak && !symbol(foo, "_foo").thread_local);
+
+        let bar = &libraries[1];
+        assert_eq!(bar.current_version, 0x1_0203);
+        assert_eq!(bar.compatibility_version, DEFAULT_VERSION);
+        assert!(bar.reexported_libraries.is_empty());
+        // The maccatalyst section is not x86_64-macos.
+        assert_eq!(names(bar), ["_bar_func", "dyld_stub_binder"]);
+    }
+
+    #[test]
+    fn tbd_v4_target_filtering() {
+        // arm64 is not arm64e: only documents listing arm64-macos itself.
+        let arm64 = parse_tbd(V4_SAMPLE.as_bytes(), "arm64-macos").unwrap();
+        assert_eq!(arm64.len(), 1);
+        assert_eq!(
+            arm64[0].reexported_libraries,
+            ["/usr/lib/system/libbar.dylib"]
+        );
+        assert!(!names(&arm64[0]).contains(&"_x86_only"));
+        assert!(!names(&arm64[0]).contains(&"_arm64e_only"));
+        assert!(names(&arm64[0]).contains(&"_reexported"));
+
+        let arm64e = parse_tbd(V4_SAMPLE.as_bytes(), "arm64e-macos").unwrap();
+        let install_names: Vec<_> = arm64e.iter().map(|l| l.install_name.as_str()).collect();
+        assert_eq!(
+            install_names,
+            ["/usr/lib/libFoo.dylib", "/usr/lib/system/libbar_e.dylib"]
+        );
+        assert_eq!(
+            arm64e[0].reexported_libraries,
+            ["/usr/lib/system/libbar_e.dylib"]
+        );
+        assert!(names(&arm64e[0]).contains(&"_arm64e_only"));
+        assert!(!names(&arm64e[0]).contains(&"_reexported"));
+
+        let catalyst = parse_tbd(V4_SAMPLE.as_bytes(), "x86_64-maccatalyst").unwrap();
+        assert_eq!(catalyst.len(), 1);
+        assert_eq!(names(&catalyst[0]), ["_catalyst_only"]);
+
+        assert!(parse_tbd(V4_SAMPLE.as_bytes(), "arm64-ios")
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn tbd_v4_float_like_version_keeps_its_digits() {
+        // `1.10` must be 1.10.0, not the float 1.1.
+        let text = "--- !tapi-tbd\ntbd-version: 4\ntargets: [ x86_64-macos ]\n\
+                    install-name: /usr/lib/libA.dylib\ncurrent-version: 1.10\n...\n";
+        let libraries = parse_tbd(text.as_bytes(), "x86_64-macos").unwrap();
+        assert_eq!(libraries[0].current_version, 0x1_0a00);
+        assert!(libraries[0].exports.is_empty());
+    }
+
+    #[test]
+    fn tbd_v5_json() {
+        let libraries = parse_tbd(V5_SAMPLE.as_bytes(), "x86_64-macos").unwrap();
+        assert_eq!(libraries.len(), 1, "the inlined library is arm64 only");
+        let foo = &libraries[0];
+        assert_eq!(foo.install_name, "/S/L/F/Foo.framework/Foo");
+        assert_eq!(foo.current_version, 0x1_0200);
+        assert_eq!(foo.compatibility_version, 0x1_0105);
+        assert_eq!(foo.reexported_libraries, ["/u/l/l/libboth.dylib"]);
+        assert_eq!(
+            names(foo),
+            [
+                "_global",
+                "_tlv",
+                "_OBJC_CLASS_$_ClassA",
+                "_OBJC_METACLASS_$_ClassA",
+                "_func",
+                "_weak_func",
+                "_OBJC_EHTYPE_$_ClassB",
+                "_OBJC_IVAR_$_ClassA.ivar1",
+                "_x86_func",
+                "_funcA",
+            ]
+        );
+        assert!(symbol(foo, "_weak_func").weak);
+        assert!(symbol(foo, "_tlv").thread_local);
+        assert!(!names(foo).contains(&"_undefined"));
+
+        let arm64 = parse_tbd(V5_SAMPLE.as_bytes(), "arm64-macos").unwrap();
+        assert_eq!(arm64.len(), 2);
+        assert_eq!(
+            arm64[0].reexported_libraries,
+            ["/u/l/l/libboth.dylib", "/u/l/l/libarm.dylib"]
+        );
+        assert!(!names(&arm64[0]).contains(&"_x86_func"));
+        assert_eq!(arm64[1].install_name, "/u/l/l/libarm.dylib");
+        assert_eq!(arm64[1].current_version, DEFAULT_VERSION);
+        assert_eq!(names(&arm64[1]), ["_arm_func"]);
+    }
+
+    #[test]
+    fn tbd_errors_for_malformed_input() {
+        let bad_yaml =
+            error_of("--- !tapi-tbd\ntbd-version: 4\ntargets: [ x86_64-macos\ninstall-name: x\n");
+        assert!(
+            bad_yaml.contains("invalid YAML") && bad_yaml.contains("line"),
+            "{bad_yaml}"
+        );
+
+        let v3 = error_of(
+            "--- !tapi-tbd-v3\narchs: [ x86_64 ]\nplatform: macosx\ninstall-name: /usr/lib/libA.dylib\n...\n",
+        );
+        assert!(
+            v3.contains("tbd-version") && v3.contains("document 1 of 1"),
+            "{v3}"
+        );
+        let v3 =
+            error_of("--- !tapi-tbd\ntbd-version: 3\ntargets: [ x86_64-macos ]\ninstall-name: a\n");
+        assert!(v3.contains("unsupported version integer 3"), "{v3}");
+
+        // The error names the second document and, its key being absent, its first line.
+        let missing_name =
+            V4_SAMPLE.replace("install-name:    '/usr/lib/system/libbar.dylib'\n", "");
+        let missing_name = error_of(&missing_name);
+        assert!(missing_name.contains("document 2 of 3") && missing_name.contains("install-name"));
+        assert!(
+            missing_name.contains("missing") && missing_name.contains("(line 31)"),
+            "{missing_name}"
+        );
+
+        let wrong_type = V4_SAMPLE.replace("symbols:         [ _e ]", "symbols:         _e");
+        let wrong_type = error_of(&wrong_type);
+        assert!(
+            wrong_type.contains("exports[0].symbols") && wrong_type.contains("line 52"),
+            "{wrong_type}"
+        );
+
+        let bad_version = V4_SAMPLE.replace("current-version: 1359", "current-version: 1.2.3.4");
+        assert!(error_of(&bad_version).contains("invalid version `1.2.3.4`"));
+
+        assert!(error_of("").contains("no document"));
+        assert!(error_of("--- !tapi-tbd\n- a\n- b\n").contains("expected a mapping"));
+        assert!(parse_tbd(b"\xff\xfe", "x86_64-macos")
+            .unwrap_err()
+            .what
+            .contains("UTF-8"));
+
+        let json = error_of(r#"{ "tapi_tbd_version": 5, "main_library": { "target_info": [] } }"#);
+        assert!(
+            json.contains("install_names") && json.contains("line 1"),
+            "{json}"
+        );
+        let json =
+            error_of(&V5_SAMPLE.replace("\"tapi_tbd_version\": 5", "\"tapi_tbd_version\": 4"));
+        assert!(json.contains("unsupported version 4"), "{json}");
+        let json = error_of(&V5_SAMPLE.replace("\"1.2\"", "\"1.x\""));
+        assert!(
+            json.contains("main_library.current_versions") && json.contains("`1.x`"),
+            "{json}"
+        );
+        let json = error_of(&V5_SAMPLE.replace("[ \"_x86_func\" ]", "[ 7 ]"));
+        assert!(json.contains("line 26"), "{json}");
+        assert!(error_of("{ \"tapi_tbd_version\": 5, ").contains("invalid JSON"));
+    }
+
+    #[test]
+    fn tbd_truncated_input_never_panics() {
+        for sample in [V4_SAMPLE, V5_SAMPLE] {
+            for end in (0..sample.len()).filter(|&end| sample.is_char_boundary(end)) {
+                let _ = parse_tbd(&sample.as_bytes()[..end], "x86_64-macos");
+            }
+        }
+    }
+
+    /// The zig-derived libSystem stub that scripts/setup.sh installs.
+    #[test]
+    fn tbd_real_libsystem() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../.toolchain/sdk/usr/lib/libSystem.tbd"
+        );
+        let text =
+            std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}; run scripts/setup.sh"));
+        let start = std::time::Instant::now();
+        let libraries = parse_tbd(&text, "x86_64-macos").unwrap();
+        let elapsed = start.elapsed();
+        let symbol_count: usize = libraries.iter().map(|l| l.exports.len()).sum();
+        eprintln!(
+            "parsed libSystem.tbd ({} bytes) for x86_64-macos in {elapsed:?}: {} documents, {symbol_count} symbols",
+            text.len(),
+            libraries.len()
+        );
+
+        assert_eq!(libraries[0].install_name, "/usr/lib/libSystem.B.dylib");
+        assert_eq!(libraries[0].current_version, 1359 << 16);
+        assert!(libraries[0]
+            .reexported_libraries
+            .iter()
+            .any(|l| l == "/usr/lib/system/libsystem_c.dylib"));
+        let all: HashSet<&str> = libraries.iter().flat_map(names).collect();
+        for name in [
+            "_printf",
+            "_malloc",
+            "___stdoutp",
+            "__tlv_bootstrap",
+            "dyld_stub_binder",
+        ] {
+            assert!(all.contains(name), "{name} missing");
+        }
+    }
+}

@@ -1,0 +1,914 @@
+//! The full link, phase by phase. Each phase borrows what earlier phases
+//! built, so data flows one way:
+//!
+//! map inputs → parse (parallel) → resolve (pulling archive members) →
+//! allocate commons → scan for stubs/GOT → lay out → write atoms and apply
+//! relocations (parallel) → LINKEDIT → header → file.
+
+use crate::atom::{Atom, NONE};
+use crate::error::{LinkError, Result};
+use crate::input::archive::Archive;
+use crate::input::dylib::Dylib;
+use crate::input::object::{InputSection, ObjectFile};
+use crate::input::{self, FileKind, MappedFile};
+use crate::layout::{self, Content, Layout, IMAGE_BASE};
+use crate::linkedit::fixups::{self, Fixup, FixupKind, Import};
+use crate::linkedit::symtab::{Nlist, SymbolGroups};
+use crate::linkedit::{trie, uleb};
+use crate::options::{Options, OutputKind, UndefinedTreatment};
+use crate::output;
+use crate::symbols::{Def, SymId, SymbolTable};
+use crate::synthetic::{is_imported, Synthetic, STUB_SIZE};
+use object::macho;
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// Figures a link reports under `-v` / `-print_statistics`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub objects: usize,
+    pub atoms: usize,
+    pub relocs: usize,
+    pub output_size: u64,
+    pub phases: Vec<(&'static str, f64)>,
+}
+
+struct Timer {
+    start: Instant,
+    phases: Vec<(&'static str, f64)>,
+}
+
+impl Timer {
+    fn lap(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.phases
+            .push((name, (now - self.start).as_secs_f64() * 1e3));
+        self.start = now;
+    }
+}
+
+/// Everything parsed from the inputs, borrowing their maps.
+pub struct Inputs<'a> {
+    pub objects: Vec<ObjectFile<'a>>,
+    pub archives: Vec<Archive<'a>>,
+    pub dylibs: Vec<Dylib>,
+    /// Archives and dylibs in command-line order, for symbol lookup.
+    libraries: Vec<Library>,
+    /// Archive members already loaded: (archive, member).
+    loaded_members: rustc_hash::FxHashSet<(u32, u32)>,
+}
+
+#[derive(Clone, Copy)]
+enum Library {
+    Archive(u32),
+    Dylib(u32),
+}
+
+/// Links according to `opts`; writes the output file atomically.
+pub fn link(opts: &Options) -> Result<Stats> {
+    if opts.output_kind == OutputKind::Dylib {
+        return Err(LinkError::usage(
+            "-dylib output is not implemented yet".to_string(),
+        ));
+    }
+    let mut timer = Timer {
+        start: Instant::now(),
+        phases: Vec::new(),
+    };
+    let files = input::map_inputs(opts)?;
+    timer.lap("map inputs");
+    let mut inputs = parse_inputs(&files)?;
+    timer.lap("parse");
+    let symtab = resolve(opts, &mut inputs)?;
+    timer.lap("resolve");
+    let mut stats = Stats {
+        objects: inputs.objects.len(),
+        atoms: inputs.objects.iter().map(|o| o.atoms.len()).sum(),
+        relocs: inputs.objects.iter().map(|o| o.relocs.len()).sum(),
+        ..Default::default()
+    };
+    let image = write_image(opts, &inputs, &symtab, &mut timer)?;
+    stats.output_size = image.len() as u64;
+    output::write_atomically(&opts.output, &image)?;
+    timer.lap("write file");
+    stats.phases = timer.phases;
+    Ok(stats)
+}
+
+/// Parses every mapped input; objects in parallel.
+fn parse_inputs(files: &[MappedFile]) -> Result<Inputs<'_>> {
+    let mut kinds = Vec::with_capacity(files.len());
+    let mut errors = Vec::new();
+    for f in files {
+        let name = f.name();
+        match input::thin(&f.map, &name).and_then(|d| input::kind_of(d, &name).map(|k| (d, k))) {
+            Ok((data, kind)) => kinds.push((f, data, kind)),
+            Err(e) => errors.extend(e.messages),
+        }
+    }
+    if let Some(e) = LinkError::many(errors) {
+        return Err(e);
+    }
+    let parsed: Vec<Result<ObjectFile>> = kinds
+        .par_iter()
+        .filter(|(_, _, k)| *k == FileKind::Object)
+        .map(|(f, data, _)| ObjectFile::parse(data, f.name()))
+        .collect();
+    let mut inputs = Inputs {
+        objects: Vec::new(),
+        archives: Vec::new(),
+        dylibs: Vec::new(),
+        libraries: Vec::new(),
+        loaded_members: Default::default(),
+    };
+    let mut errors = Vec::new();
+    for r in parsed {
+        match r {
+            Ok(o) => inputs.objects.push(o),
+            Err(e) => errors.extend(e.messages),
+        }
+    }
+    for (f, data, kind) in &kinds {
+        let name = f.name();
+        let r = match kind {
+            FileKind::Object => Ok(()),
+            FileKind::Archive => Archive::parse(data, name).map(|a| {
+                let idx = inputs.archives.len() as u32;
+                if f.force_load {
+                    for m in 0..a.members.len() as u32 {
+                        inputs.loaded_members.insert((idx, m));
+                    }
+                }
+                inputs.archives.push(a);
+                inputs.libraries.push(Library::Archive(idx));
+            }),
+            FileKind::Tbd => {
+                Dylib::from_tbd(data, name, "x86_64-macos").map(|d| add_dylib(&mut inputs, d))
+            }
+            FileKind::Dylib => Dylib::from_macho(data, name).map(|d| add_dylib(&mut inputs, d)),
+        };
+        if let Err(e) = r {
+            errors.extend(e.messages);
+        }
+    }
+    // Force-loaded archive members are parsed now, in parallel.
+    let forced: Vec<(u32, u32)> = {
+        let mut v: Vec<_> = inputs.loaded_members.iter().copied().collect();
+        v.sort_unstable();
+        v
+    };
+    let members: Vec<Result<ObjectFile>> = forced
+        .par_iter()
+        .map(|&(a, m)| parse_member(&inputs.archives[a as usize], m))
+        .collect();
+    for r in members {
+        match r {
+            Ok(o) => inputs.objects.push(o),
+            Err(e) => errors.extend(e.messages),
+        }
+    }
+    match LinkError::many(errors) {
+        Some(e) => Err(e),
+        None => Ok(inputs),
+    }
+}
+
+fn add_dylib(inputs: &mut Inputs, d: Dylib) {
+    let idx = inputs.dylibs.len() as u32;
+    inputs.dylibs.push(d);
+    inputs.libraries.push(Library::Dylib(idx));
+}
+
+fn parse_member<'a>(ar: &Archive<'a>, member: u32) -> Result<ObjectFile<'a>> {
+    let data = ar.members[member as usize].1;
+    let name = ar.member_name(member);
+    match input::kind_of(data, &name)? {
+        FileKind::Object => ObjectFile::parse(data, name),
+        _ => Err(LinkError::file(
+            name,
+            "archive member is not an object file",
+        )),
+    }
+}
+
+/// Resolves symbols: objects first, then archive members pulled for
+/// undefined symbols until nothing changes, then dylib exports. Reports all
+/// duplicate and undefined symbols at once.
+fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<SymbolTable<'a>> {
+    let mut symtab = SymbolTable::default();
+    for (i, obj) in inputs.objects.iter().enumerate() {
+        symtab.add_object(i as u32, obj);
+    }
+    for name in &opts.force_undefined {
+        let id = symtab.intern(leak(name));
+        symtab.syms[id as usize].referenced = true;
+        symtab.syms[id as usize].weak_ref = false;
+    }
+    let entry = symtab.intern(leak(&opts.entry));
+    symtab.syms[entry as usize].referenced = true;
+    symtab.syms[entry as usize].weak_ref = false;
+    // Pull archive members until no undefined symbol names one.
+    let mut archive_index: rustc_hash::FxHashMap<&'a [u8], (u32, u32)> = Default::default();
+    for lib in &inputs.libraries {
+        if let Library::Archive(a) = *lib {
+            for &(name, member) in &inputs.archives[a as usize].symbols {
+                archive_index.entry(name).or_insert((a, member));
+            }
+        }
+    }
+    loop {
+        let wanted: Vec<(u32, u32)> = symtab
+            .undefined()
+            .filter_map(|id| archive_index.get(symtab.syms[id as usize].name).copied())
+            .filter(|m| !inputs.loaded_members.contains(m))
+            .collect::<rustc_hash::FxHashSet<_>>()
+            .into_iter()
+            .collect();
+        if wanted.is_empty() {
+            break;
+        }
+        let mut wanted = wanted;
+        wanted.sort_unstable();
+        let parsed: Vec<Result<ObjectFile<'a>>> = wanted
+            .par_iter()
+            .map(|&(a, m)| parse_member(&inputs.archives[a as usize], m))
+            .collect();
+        for (m, obj) in wanted.into_iter().zip(parsed) {
+            inputs.loaded_members.insert(m);
+            let obj = obj?;
+            let idx = inputs.objects.len() as u32;
+            inputs.objects.push(obj);
+            symtab.add_object(idx, &inputs.objects[idx as usize]);
+        }
+    }
+    // What is still undefined may come from a dylib (first in command-line order).
+    let undefined: Vec<SymId> = symtab.undefined().collect();
+    for id in undefined {
+        let name = symtab.syms[id as usize].name;
+        for lib in &inputs.libraries {
+            if let Library::Dylib(d) = *lib {
+                if let Some(s) = inputs.dylibs[d as usize].exports.get(name) {
+                    symtab.syms[id as usize].def = Def::Dylib {
+                        dylib: d,
+                        weak: s.weak,
+                        thread_local: s.thread_local,
+                    };
+                    break;
+                }
+            }
+        }
+    }
+    for name in [&b"__mh_execute_header"[..], b"___dso_handle"] {
+        if let Some(id) = symtab.get(name) {
+            if symtab.syms[id as usize].def == Def::Undefined {
+                symtab.syms[id as usize].def = Def::Header;
+            }
+        }
+    }
+    let mut errors = duplicate_errors(&symtab, &inputs.objects);
+    errors.extend(undefined_errors(opts, &mut symtab, &inputs.objects, entry));
+    if let Some(e) = LinkError::many(errors) {
+        return Err(e);
+    }
+    allocate_commons(&mut symtab, &mut inputs.objects);
+    Ok(symtab)
+}
+
+/// Command-line names live as long as the link; interning needs `'a`.
+fn leak(s: &str) -> &'static [u8] {
+    Box::leak(s.as_bytes().to_vec().into_boxed_slice())
+}
+
+fn duplicate_errors(symtab: &SymbolTable, objects: &[ObjectFile]) -> Vec<String> {
+    symtab
+        .duplicates
+        .iter()
+        .map(|&(id, first, again)| {
+            format!(
+                "duplicate symbol: {}\n>>> defined in {}\n>>> defined in {}",
+                String::from_utf8_lossy(symtab.syms[id as usize].name),
+                objects[first as usize].name,
+                objects[again as usize].name
+            )
+        })
+        .collect()
+}
+
+/// Undefined symbols, lld-style: the symbol, then where it is referenced.
+fn undefined_errors(
+    opts: &Options,
+    symtab: &mut SymbolTable,
+    objects: &[ObjectFile],
+    entry: SymId,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    let undefined: Vec<SymId> = symtab.undefined().collect();
+    let mut missing = Vec::new();
+    for id in undefined {
+        let sym = &mut symtab.syms[id as usize];
+        let allowed = opts
+            .allowed_undefined
+            .iter()
+            .any(|n| n.as_bytes() == sym.name);
+        if id != entry && (allowed || opts.undefined != UndefinedTreatment::Error) {
+            if opts.undefined == UndefinedTreatment::Warning && !allowed {
+                eprintln!(
+                    "warning: undefined symbol: {}",
+                    String::from_utf8_lossy(sym.name)
+                );
+            }
+            sym.def = Def::DynamicLookup;
+            continue;
+        }
+        if !sym.referenced && id != entry {
+            continue;
+        }
+        missing.push(id);
+    }
+    if missing.is_empty() {
+        return errors;
+    }
+    let missing_set: rustc_hash::FxHashSet<SymId> = missing.iter().copied().collect();
+    let mut refs: rustc_hash::FxHashMap<SymId, Vec<String>> = Default::default();
+    for (fi, obj) in objects.iter().enumerate() {
+        for (ai, atom) in obj.atoms.iter().enumerate() {
+            for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+                for t in [Some(r.target), r.subtrahend].into_iter().flatten() {
+                    if let Some(g) = symtab.global_of(fi as u32, t) {
+                        if missing_set.contains(&g) {
+                            refs.entry(g).or_default().push(format!(
+                                "{}:({})",
+                                obj.name,
+                                obj.describe(ai as u32, r.offset)
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for id in missing {
+        let name = String::from_utf8_lossy(symtab.syms[id as usize].name);
+        let mut msg = format!("undefined symbol: {name}");
+        let list = refs.remove(&id).unwrap_or_default();
+        for r in list.iter().take(3) {
+            msg.push_str(&format!("\n>>> referenced by {r}"));
+        }
+        if list.len() > 3 {
+            msg.push_str(&format!("\n>>> referenced {} more times", list.len() - 3));
+        }
+        if list.is_empty() {
+            msg.push_str(if id == entry {
+                "\n>>> referenced by the entry point (-e)"
+            } else {
+                "\n>>> referenced by the command line (-u)"
+            });
+        }
+        errors.push(msg);
+    }
+    errors
+}
+
+/// Turns each winning tentative definition into a zero-fill atom in
+/// `__DATA,__common` of the file that defined it.
+fn allocate_commons(symtab: &mut SymbolTable, objects: &mut [ObjectFile]) {
+    // The section each file's commons go to: a new one, appended after the
+    // file's own sections so its atoms stay contiguous.
+    let mut common_section: rustc_hash::FxHashMap<u32, usize> = Default::default();
+    for id in 0..symtab.syms.len() {
+        let Def::Common {
+            file,
+            sym,
+            size,
+            align_log2,
+        } = symtab.syms[id].def
+        else {
+            continue;
+        };
+        let obj = &mut objects[file as usize];
+        let sect = *common_section.entry(file).or_insert_with(|| {
+            obj.sections.push(InputSection {
+                segname: "__DATA".into(),
+                sectname: "__common".into(),
+                addr: 0,
+                size: 0,
+                align_log2: 0,
+                flags: macho::S_ZEROFILL,
+                data: &[],
+                atoms_start: obj.atoms.len() as u32,
+                atoms_len: 0,
+                kept: true,
+            });
+            obj.sections.len() - 1
+        });
+        let atom = obj.atoms.len() as u32;
+        let sec = &mut obj.sections[sect];
+        let offset = layout::align_up(sec.size, 1 << align_log2);
+        sec.size = offset + size;
+        sec.align_log2 = sec.align_log2.max(align_log2);
+        sec.atoms_len += 1;
+        obj.atoms.push(Atom {
+            section: sect as u32,
+            offset: offset as u32,
+            size: size as u32,
+            align_log2,
+            relocs_start: obj.relocs.len() as u32,
+            relocs_end: obj.relocs.len() as u32,
+            symbol: sym,
+            alias_of: None,
+        });
+        symtab.syms[id].def = Def::Defined {
+            file,
+            atom,
+            offset: 0,
+            weak: false,
+            private_extern: false,
+        };
+        if symtab.file_globals[file as usize].len() <= sym as usize {
+            continue;
+        }
+        symtab.file_globals[file as usize][sym as usize] = id as SymId;
+    }
+}
+
+/// Addresses the relocation pass needs, beyond the layout.
+pub(crate) struct Resolved<'l> {
+    pub layout: &'l Layout,
+    synth: &'l Synthetic,
+    stubs_addr: u64,
+    got_addr: u64,
+    thread_ptrs_addr: u64,
+}
+
+impl Resolved<'_> {
+    pub fn symbol_addr(&self, symtab: &SymbolTable, id: SymId) -> Option<u64> {
+        match symtab.syms[id as usize].def {
+            Def::Defined {
+                file, atom, offset, ..
+            } => Some(self.layout.atom_addr[file as usize][atom as usize] + u64::from(offset)),
+            Def::Absolute { value } => Some(value),
+            Def::Header => Some(IMAGE_BASE),
+            _ => None,
+        }
+    }
+
+    pub fn got_slot(&self, id: SymId) -> Option<u64> {
+        self.synth
+            .got
+            .get(id)
+            .map(|i| self.got_addr + u64::from(i) * 8)
+    }
+
+    pub fn stub(&self, id: SymId) -> Option<u64> {
+        self.synth
+            .stubs
+            .get(id)
+            .map(|i| self.stubs_addr + u64::from(i) * STUB_SIZE)
+    }
+
+    pub fn thread_ptr(&self, id: SymId) -> Option<u64> {
+        self.synth
+            .thread_ptrs
+            .get(id)
+            .map(|i| self.thread_ptrs_addr + u64::from(i) * 8)
+    }
+}
+
+/// Per-file results of the relocation pass.
+#[derive(Default)]
+struct FileOut {
+    fixups: Vec<Fixup>,
+    errors: Vec<String>,
+}
+
+/// Raw output buffer shared by the parallel writers; every atom writes
+/// only its own disjoint range.
+#[derive(Clone, Copy)]
+struct OutPtr(*mut u8, usize);
+// SAFETY: writers touch disjoint ranges (each atom has its own bytes).
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// # Safety
+    /// The range must be in bounds and written by one thread only.
+    unsafe fn slice(self, off: usize, len: usize) -> &'static mut [u8] {
+        assert!(off + len <= self.1);
+        std::slice::from_raw_parts_mut(self.0.add(off), len)
+    }
+}
+
+fn write_image(
+    opts: &Options,
+    inputs: &Inputs,
+    symtab: &SymbolTable,
+    timer: &mut Timer,
+) -> Result<Vec<u8>> {
+    let objects = &inputs.objects;
+    let synth = Synthetic::scan(objects, symtab);
+    let sections = layout::plan_sections(objects, synth.sections());
+    let chained = opts.use_chained_fixups();
+    let used_dylibs: Vec<&Dylib> = inputs.dylibs.iter().collect();
+    let mut lc_plan = output::LoadCommandPlan::new(opts, &sections, &used_dylibs, chained);
+    let header_size = lc_plan.header_and_commands_size() + u64::from(opts.headerpad);
+    let layout = layout::assign_addresses(objects, sections, header_size, |c| synth.size_of(c));
+    timer.lap("layout");
+    let section_addr = |c: Content| {
+        layout
+            .sections
+            .iter()
+            .find(|s| s.content == c)
+            .map_or(0, |s| s.addr)
+    };
+    let res = Resolved {
+        layout: &layout,
+        synth: &synth,
+        stubs_addr: section_addr(Content::Stubs),
+        got_addr: section_addr(Content::Got),
+        thread_ptrs_addr: section_addr(Content::ThreadPtrs),
+    };
+    let (linkedit_off, linkedit_vm) = layout.linkedit_start();
+    let mut image = vec![0u8; linkedit_off as usize];
+
+    // Atoms and their relocations, in parallel per file.
+    let out = OutPtr(image.as_mut_ptr(), image.len());
+    let per_file: Vec<FileOut> = objects
+        .par_iter()
+        .enumerate()
+        .map(|(fi, obj)| write_file_atoms(fi as u32, obj, symtab, &res, out))
+        .collect();
+    let mut fixup_list = Vec::new();
+    let mut errors = Vec::new();
+    for f in per_file {
+        fixup_list.extend(f.fixups);
+        errors.extend(f.errors);
+    }
+    if let Some(e) = LinkError::many(errors) {
+        return Err(e);
+    }
+    timer.lap("write atoms");
+
+    // Imports: one per imported symbol that a slot binds.
+    let mut imports: Vec<Import> = Vec::new();
+    let mut import_of: rustc_hash::FxHashMap<SymId, u32> = Default::default();
+    let mut import_for = |id: SymId| -> u32 {
+        *import_of.entry(id).or_insert_with(|| {
+            let sym = &symtab.syms[id as usize];
+            let ordinal = match sym.def {
+                Def::Dylib { dylib, .. } => dylib as i32 + 1,
+                _ => i32::from(macho::BIND_SPECIAL_DYLIB_FLAT_LOOKUP),
+            };
+            imports.push(Import {
+                name: sym.name.to_vec(),
+                ordinal,
+                weak: sym.weak_ref,
+            });
+            imports.len() as u32 - 1
+        })
+    };
+    // Deferred binds from atoms carry the symbol id in `import` for now.
+    for f in &mut fixup_list {
+        if let FixupKind::Bind { import, .. } = &mut f.kind {
+            *import = import_for(*import);
+        }
+    }
+    write_synthetic(&res, symtab, &mut image, &mut fixup_list, &mut import_for);
+    fixup_list.sort_unstable_by_key(|f| f.addr);
+
+    // LINKEDIT pieces.
+    let mut linkedit = Vec::new();
+    let mut ranges = output::LinkeditRanges::default();
+    let put = |blob: &[u8], linkedit: &mut Vec<u8>| -> (u32, u32) {
+        let off = linkedit_off + linkedit.len() as u64;
+        linkedit.extend_from_slice(blob);
+        (off as u32, blob.len() as u32)
+    };
+    let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
+    if chained {
+        let blob =
+            fixups::encode_chained(&fixup_list, &imports, &layout, &mut image).map_err(err)?;
+        ranges.chained_fixups = put(&blob, &mut linkedit);
+        ranges.exports_trie = put(&exports_trie(symtab, &layout, objects), &mut linkedit);
+    } else {
+        let (rebase, bind) =
+            fixups::encode_opcodes(&fixup_list, &imports, &layout, &mut image).map_err(err)?;
+        ranges.rebase = put(&rebase, &mut linkedit);
+        ranges.bind = put(&bind, &mut linkedit);
+        ranges.exports_trie = put(&exports_trie(symtab, &layout, objects), &mut linkedit);
+    }
+    ranges.function_starts = put(&function_starts(&layout, objects), &mut linkedit);
+    ranges.data_in_code = put(&[], &mut linkedit);
+    let groups = symbol_groups(opts, symtab, &layout, objects);
+    let undefined_names: Vec<Vec<u8>> = {
+        let mut v: Vec<Vec<u8>> = groups.undefined.iter().map(|n| n.name.clone()).collect();
+        v.sort();
+        v
+    };
+    let written = groups.write();
+    ranges.symtab = put(&written.symbols, &mut linkedit);
+    ranges.nsyms = written.nlocal + written.nextdef + written.nundef;
+    ranges.nlocal = written.nlocal;
+    ranges.nextdef = written.nextdef;
+    ranges.nundef = written.nundef;
+    let undef_base = written.nlocal + written.nextdef;
+    let mut indirect = Vec::new();
+    let mut indirect_starts = Vec::new();
+    for s in &layout.sections {
+        let table = match s.content {
+            Content::Stubs => &synth.stubs,
+            Content::Got => &synth.got,
+            Content::ThreadPtrs => &synth.thread_ptrs,
+            Content::Atoms(_) => continue,
+        };
+        indirect_starts.push((indirect.len() / 4) as u32);
+        for &id in &table.entries {
+            let sym = &symtab.syms[id as usize];
+            let idx = if is_imported(sym.def) {
+                SymbolGroups::undefined_index(&undefined_names, undef_base, sym.name)
+                    .unwrap_or(macho::INDIRECT_SYMBOL_LOCAL)
+            } else {
+                macho::INDIRECT_SYMBOL_LOCAL
+            };
+            indirect.extend_from_slice(&idx.to_le_bytes());
+        }
+    }
+    crate::linkedit::pad_to(&mut indirect, 8);
+    ranges.indirect = put(&indirect, &mut linkedit);
+    ranges.strtab = put(&written.strings, &mut linkedit);
+    timer.lap("linkedit");
+
+    image.extend_from_slice(&linkedit);
+    let linkedit_seg = layout::Segment {
+        name: "__LINKEDIT".into(),
+        vmaddr: linkedit_vm,
+        vmsize: layout::align_up(linkedit.len() as u64, layout::PAGE_SIZE),
+        fileoff: linkedit_off,
+        filesize: linkedit.len() as u64,
+        maxprot: 1,
+        initprot: 1,
+        flags: 0,
+        sections: 0..0,
+    };
+    let entry = symtab
+        .get(opts.entry.as_bytes())
+        .and_then(|id| res.symbol_addr(symtab, id))
+        .ok_or_else(|| LinkError::usage(format!("entry point {} is not defined", opts.entry)))?;
+    let mut sections_with_indirect = layout.sections.clone();
+    let mut k = 0;
+    for s in &mut sections_with_indirect {
+        if !matches!(s.content, Content::Atoms(_)) {
+            s.reserved1 = indirect_starts[k];
+            k += 1;
+        }
+    }
+    let header = lc_plan.write(&output::HeaderInputs {
+        segments: &layout.segments,
+        linkedit: &linkedit_seg,
+        sections: &sections_with_indirect,
+        entry_offset: entry - IMAGE_BASE,
+        ranges: &ranges,
+        has_tlv: layout.tlv_start != 0,
+    });
+    if header.len() as u64 > header_size {
+        return Err(LinkError::usage(
+            "internal error: load commands outgrew their reserved size".to_string(),
+        ));
+    }
+    image[..header.len()].copy_from_slice(&header);
+    output::fill_uuid(&mut image, lc_plan.uuid_offset());
+    timer.lap("header");
+    Ok(image)
+}
+
+/// Copies a file's atoms into the image and applies their relocations.
+fn write_file_atoms(
+    fi: u32,
+    obj: &ObjectFile,
+    symtab: &SymbolTable,
+    res: &Resolved,
+    out: OutPtr,
+) -> FileOut {
+    let mut result = FileOut::default();
+    let layout = res.layout;
+    for (ai, atom) in obj.atoms.iter().enumerate() {
+        let addr = layout.atom_addr[fi as usize][ai];
+        if addr == 0 || atom.alias_of.is_some() {
+            continue;
+        }
+        let sec = &layout.sections[layout.atom_section[fi as usize][ai] as usize];
+        if sec.is_zerofill() {
+            continue;
+        }
+        let off = (sec.offset + (addr - sec.addr)) as usize;
+        // SAFETY: each atom owns [off, off+size) of the image.
+        let bytes = unsafe { out.slice(off, atom.size as usize) };
+        bytes.copy_from_slice(obj.atom_data(ai as u32));
+        for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+            let mut place = crate::arch::x86_64::Place {
+                file: fi,
+                obj,
+                atom_addr: addr,
+                section: sec,
+                bytes: &mut *bytes,
+            };
+            if let Err(e) =
+                crate::arch::x86_64::relocate(&mut place, r, symtab, res, &mut result.fixups)
+            {
+                result.errors.push(format!(
+                    "{}: {} in {}",
+                    obj.name,
+                    e,
+                    obj.describe(ai as u32, r.offset)
+                ));
+            }
+        }
+    }
+    result
+}
+
+/// Stub code and GOT / thread-pointer slot fixups.
+fn write_synthetic(
+    res: &Resolved,
+    symtab: &SymbolTable,
+    image: &mut [u8],
+    fixups: &mut Vec<Fixup>,
+    import_for: &mut impl FnMut(SymId) -> u32,
+) {
+    let layout = res.layout;
+    for s in &layout.sections {
+        match s.content {
+            Content::Stubs => {
+                for (i, &id) in res.synth.stubs.entries.iter().enumerate() {
+                    let at = s.addr + i as u64 * STUB_SIZE;
+                    let slot = res.got_slot(id).expect("every stub has a GOT slot");
+                    let disp = (slot as i64 - (at + STUB_SIZE) as i64) as i32;
+                    let off = (s.offset + i as u64 * STUB_SIZE) as usize;
+                    image[off..off + 2].copy_from_slice(&[0xff, 0x25]);
+                    image[off + 2..off + 6].copy_from_slice(&disp.to_le_bytes());
+                }
+            }
+            Content::Got | Content::ThreadPtrs => {
+                let table = if s.content == Content::Got {
+                    &res.synth.got
+                } else {
+                    &res.synth.thread_ptrs
+                };
+                for (i, &id) in table.entries.iter().enumerate() {
+                    let addr = s.addr + i as u64 * 8;
+                    let kind = if is_imported(symtab.syms[id as usize].def) {
+                        FixupKind::Bind {
+                            import: import_for(id),
+                            addend: 0,
+                        }
+                    } else {
+                        FixupKind::Rebase {
+                            target: res.symbol_addr(symtab, id).unwrap_or(0),
+                        }
+                    };
+                    fixups.push(Fixup { addr, kind });
+                }
+            }
+            Content::Atoms(_) => {}
+        }
+    }
+}
+
+/// Exported symbols: every defined, non-private external, plus the header.
+fn exports_trie(symtab: &SymbolTable, layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
+    let mut exports = vec![trie::Export::regular(b"__mh_execute_header", 0)];
+    for sym in &symtab.syms {
+        if let Def::Defined {
+            file,
+            atom,
+            offset,
+            weak,
+            private_extern: false,
+        } = sym.def
+        {
+            if sym.name == b"__mh_execute_header" {
+                continue;
+            }
+            let addr = layout.atom_addr[file as usize][atom as usize] + u64::from(offset);
+            let sec = &layout.sections[layout.atom_section[file as usize][atom as usize] as usize];
+            let _ = objects;
+            let mut e = trie::Export::regular(sym.name, addr - IMAGE_BASE);
+            if weak {
+                e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION);
+            }
+            if sec.kind() == macho::S_THREAD_LOCAL_VARIABLES {
+                e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_THREAD_LOCAL);
+            }
+            exports.push(e);
+        }
+    }
+    trie::build(&exports)
+}
+
+/// LC_FUNCTION_STARTS: ULEB deltas between the starts of code atoms.
+fn function_starts(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
+    let mut starts: Vec<u64> = Vec::new();
+    for s in layout.sections.iter().filter(|s| s.is_code()) {
+        if let Content::Atoms(list) = &s.content {
+            for &(f, a) in list {
+                if objects[f as usize].atoms[a as usize].symbol != NONE {
+                    starts.push(layout.atom_addr[f as usize][a as usize]);
+                }
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    let mut out = Vec::new();
+    let mut prev = IMAGE_BASE;
+    for s in starts {
+        uleb::write_uleb(&mut out, s - prev);
+        prev = s;
+    }
+    out.push(0);
+    crate::linkedit::pad_to(&mut out, 8);
+    out
+}
+
+/// The symbol table: locals (unless -x), defined externals, imports.
+fn symbol_groups(
+    opts: &Options,
+    symtab: &SymbolTable,
+    layout: &Layout,
+    objects: &[ObjectFile],
+) -> SymbolGroups {
+    let mut g = SymbolGroups::default();
+    let sect_ordinal = |f: usize, a: usize| (layout.atom_section[f][a] + 1) as u8;
+    for (fi, obj) in objects.iter().enumerate() {
+        for (si, s) in obj.symbols.iter().enumerate() {
+            if s.is_stab() || !s.is_defined_in_section() || s.atom == NONE {
+                continue;
+            }
+            let private = s.is_private_extern();
+            if s.is_external() && !private {
+                continue; // written once below, from the global table
+            }
+            if s.is_external() && symtab.file_globals[fi].get(si).is_some_and(|&id| {
+                !matches!(symtab.syms[id as usize].def, Def::Defined { file, .. } if file == fi as u32)
+            }) {
+                continue; // a private extern that lost to another definition
+            }
+            let temp = s.name.first().is_some_and(|&c| c == b'L' || c == b'l') || s.name.is_empty();
+            if temp || (opts.strip_locals && !private) {
+                continue;
+            }
+            let a = s.atom as usize;
+            let atom = &obj.atoms[a];
+            let sec = &obj.sections[atom.section as usize];
+            let addr = layout.atom_addr[fi][a] + (s.n_value - sec.addr - u64::from(atom.offset));
+            g.locals.push(Nlist {
+                name: s.name.to_vec(),
+                n_type: macho::N_SECT | if private { macho::N_PEXT } else { 0 },
+                n_sect: sect_ordinal(fi, a),
+                n_desc: 0,
+                n_value: addr,
+            });
+        }
+    }
+    g.externals.push(Nlist {
+        name: b"__mh_execute_header".to_vec(),
+        n_type: macho::N_SECT | macho::N_EXT,
+        n_sect: 1,
+        n_desc: macho::REFERENCED_DYNAMICALLY,
+        n_value: IMAGE_BASE,
+    });
+    for sym in &symtab.syms {
+        match sym.def {
+            Def::Defined {
+                file,
+                atom,
+                offset,
+                weak,
+                private_extern: false,
+            } => g.externals.push(Nlist {
+                name: sym.name.to_vec(),
+                n_type: macho::N_SECT | macho::N_EXT,
+                n_sect: sect_ordinal(file as usize, atom as usize),
+                n_desc: if weak { macho::N_WEAK_DEF } else { 0 },
+                n_value: layout.atom_addr[file as usize][atom as usize] + u64::from(offset),
+            }),
+            Def::Dylib { dylib, .. } if sym.referenced => g.undefined.push(Nlist {
+                name: sym.name.to_vec(),
+                n_type: macho::N_UNDF | macho::N_EXT,
+                n_sect: 0,
+                n_desc: ((dylib + 1) as u16) << 8
+                    | if sym.weak_ref { macho::N_WEAK_REF } else { 0 },
+                n_value: 0,
+            }),
+            Def::DynamicLookup if sym.referenced => g.undefined.push(Nlist {
+                name: sym.name.to_vec(),
+                n_type: macho::N_UNDF | macho::N_EXT,
+                n_sect: 0,
+                n_desc: (u16::from(macho::DYNAMIC_LOOKUP_ORDINAL) << 8)
+                    | if sym.weak_ref { macho::N_WEAK_REF } else { 0 },
+                n_value: 0,
+            }),
+            _ => {}
+        }
+    }
+    g
+}

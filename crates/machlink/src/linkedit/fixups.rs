@@ -1,0 +1,281 @@
+//! Dyld fixups of the output: which pointer slots dyld must rebase (slide)
+//! or bind (to an imported symbol), encoded either as chained fixups
+//! (LC_DYLD_CHAINED_FIXUPS) or as classic rebase/bind opcode streams
+//! (LC_DYLD_INFO_ONLY).
+
+use super::uleb::{write_sleb, write_uleb};
+use crate::layout::{Layout, IMAGE_BASE, PAGE_SIZE};
+use object::macho;
+
+/// What dyld writes into one 8-byte slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixupKind {
+    /// The unslid address `target`, slid at load time.
+    Rebase { target: u64 },
+    /// The address of `imports[import]` plus `addend`.
+    Bind { import: u32, addend: i64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fixup {
+    pub addr: u64,
+    pub kind: FixupKind,
+}
+
+/// An imported symbol as dyld sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    pub name: Vec<u8>,
+    /// 1-based LC_LOAD_DYLIB ordinal, or BIND_SPECIAL_DYLIB_FLAT_LOOKUP (-2).
+    pub ordinal: i32,
+    pub weak: bool,
+}
+
+const DYLD_CHAINED_PTR_64: u16 = 2;
+const DYLD_CHAINED_PTR_START_NONE: u16 = 0xFFFF;
+
+/// Encodes LC_DYLD_CHAINED_FIXUPS: writes each slot's chained pointer into
+/// `image` (the output file bytes) and returns the LINKEDIT blob.
+/// `fixups` must be sorted by address.
+pub fn encode_chained(
+    fixups: &[Fixup],
+    imports: &[Import],
+    layout: &Layout,
+    image: &mut [u8],
+) -> Result<Vec<u8>, String> {
+    // Which import format: inline 8-bit addends fit DYLD_CHAINED_IMPORT;
+    // wider ones need an addend table.
+    let needs_addend_table = fixups
+        .iter()
+        .any(|f| matches!(f.kind, FixupKind::Bind { addend, .. } if !(0..=255).contains(&addend)));
+    // Binds with a wide addend get an import entry of their own.
+    let mut imports_out: Vec<(usize, i64)> = (0..imports.len()).map(|i| (i, 0)).collect();
+    let mut wide: rustc_hash::FxHashMap<(u32, i64), u32> = Default::default();
+    let mut slots: Vec<(u64, u64)> = Vec::with_capacity(fixups.len()); // (addr, raw pointer minus `next`)
+    for f in fixups {
+        let raw = match f.kind {
+            FixupKind::Rebase { target } => {
+                if target >> 36 != 0 {
+                    return Err(format!(
+                        "rebase target {target:#x} does not fit a 36-bit chained pointer"
+                    ));
+                }
+                target
+            }
+            FixupKind::Bind { import, addend } => {
+                let (ordinal, inline) = if (0..=255).contains(&addend) {
+                    (import, addend as u64)
+                } else {
+                    let next = imports_out.len() as u32;
+                    let id = *wide.entry((import, addend)).or_insert_with(|| {
+                        imports_out.push((import as usize, addend));
+                        next
+                    });
+                    (id, 0)
+                };
+                (1u64 << 63) | (inline << 24) | u64::from(ordinal)
+            }
+        };
+        if f.addr % 4 != 0 {
+            return Err(format!(
+                "pointer at {:#x} is not 4-byte aligned; chained fixups need that",
+                f.addr
+            ));
+        }
+        slots.push((f.addr, raw));
+    }
+    let format = if !needs_addend_table {
+        1
+    } else if imports_out.iter().all(|&(_, a)| i32::try_from(a).is_ok()) {
+        2
+    } else {
+        3
+    };
+    // Thread chains page by page: `next` is the distance to the next slot
+    // in the same page, in 4-byte units.
+    for (i, &(addr, raw)) in slots.iter().enumerate() {
+        let next = slots
+            .get(i + 1)
+            .filter(|&&(n, _)| n / PAGE_SIZE == addr / PAGE_SIZE)
+            .map_or(0, |&(n, _)| (n - addr) / 4);
+        let value = raw | (next << 51);
+        let off = layout
+            .file_offset(addr)
+            .ok_or_else(|| format!("fixup at {addr:#x} is not in a file-backed segment"))?
+            as usize;
+        image[off..off + 8].copy_from_slice(&value.to_le_bytes());
+    }
+
+    let mut out = vec![0u8; 32]; // header, padded to 8
+    let starts_offset = out.len();
+    let nsegs = layout.segments.len() + 1; // + __LINKEDIT
+    out.extend_from_slice(&(nsegs as u32).to_le_bytes());
+    let seg_info_at = out.len();
+    out.resize(out.len() + 4 * nsegs, 0);
+    super::pad_to(&mut out, 8);
+    for (si, seg) in layout.segments.iter().enumerate() {
+        let in_seg: Vec<&(u64, u64)> = slots
+            .iter()
+            .filter(|(a, _)| *a >= seg.vmaddr && *a < seg.vmaddr + seg.vmsize)
+            .collect();
+        if in_seg.is_empty() {
+            continue;
+        }
+        let info = out.len() - starts_offset;
+        out[seg_info_at + 4 * si..seg_info_at + 4 * si + 4]
+            .copy_from_slice(&(info as u32).to_le_bytes());
+        let page_count = seg.vmsize.div_ceil(PAGE_SIZE) as usize;
+        let mut starts = vec![DYLD_CHAINED_PTR_START_NONE; page_count];
+        for &&(addr, _) in &in_seg {
+            let page = ((addr - seg.vmaddr) / PAGE_SIZE) as usize;
+            if starts[page] == DYLD_CHAINED_PTR_START_NONE {
+                starts[page] = ((addr - seg.vmaddr) % PAGE_SIZE) as u16;
+            }
+        }
+        let size = 22 + 2 * page_count;
+        out.extend_from_slice(&(size as u32).to_le_bytes());
+        out.extend_from_slice(&(PAGE_SIZE as u16).to_le_bytes());
+        out.extend_from_slice(&DYLD_CHAINED_PTR_64.to_le_bytes());
+        out.extend_from_slice(&(seg.vmaddr - IMAGE_BASE).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes()); // max_valid_pointer
+        out.extend_from_slice(&(page_count as u16).to_le_bytes());
+        for s in starts {
+            out.extend_from_slice(&s.to_le_bytes());
+        }
+        super::pad_to(&mut out, 8);
+    }
+    let imports_offset = out.len();
+    let mut names = Vec::new();
+    for &(i, addend) in &imports_out {
+        let imp = &imports[i];
+        let name_offset = names.len() as u64;
+        names.extend_from_slice(&imp.name);
+        names.push(0);
+        let ordinal = imp.ordinal;
+        match format {
+            1 | 2 => {
+                if name_offset >= 1 << 23 {
+                    return Err("import names exceed the 8 MiB DYLD_CHAINED_IMPORT limit".into());
+                }
+                let raw = (ordinal as u8 as u32)
+                    | (u32::from(imp.weak) << 8)
+                    | ((name_offset as u32) << 9);
+                out.extend_from_slice(&raw.to_le_bytes());
+                if format == 2 {
+                    out.extend_from_slice(&(addend as i32).to_le_bytes());
+                }
+            }
+            _ => {
+                let raw =
+                    u64::from(ordinal as u16) | (u64::from(imp.weak) << 16) | (name_offset << 32);
+                out.extend_from_slice(&raw.to_le_bytes());
+                out.extend_from_slice(&addend.to_le_bytes());
+            }
+        }
+    }
+    let symbols_offset = out.len();
+    out.extend_from_slice(&names);
+    super::pad_to(&mut out, 8);
+    let header = [
+        0u32, // fixups_version
+        starts_offset as u32,
+        imports_offset as u32,
+        symbols_offset as u32,
+        imports_out.len() as u32,
+        format,
+        0, // symbols_format: uncompressed
+    ];
+    for (i, v) in header.iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    Ok(out)
+}
+
+/// Writes rebased and bound slots' unslid contents into the image for the
+/// classic format (dyld adds the slide / overwrites binds), and returns the
+/// (rebase, bind) opcode streams.
+pub fn encode_opcodes(
+    fixups: &[Fixup],
+    imports: &[Import],
+    layout: &Layout,
+    image: &mut [u8],
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let seg_of = |addr: u64| -> Result<(usize, u64), String> {
+        let si = layout
+            .segment_of(addr)
+            .ok_or_else(|| format!("fixup at {addr:#x} is outside every segment"))?;
+        Ok((si, addr - layout.segments[si].vmaddr))
+    };
+    let mut rebase = vec![macho::REBASE_OPCODE_SET_TYPE_IMM | macho::REBASE_TYPE_POINTER];
+    let mut binds: Vec<(u32, i64, u64)> = Vec::new();
+    let mut last: Option<(usize, u64)> = None;
+    for f in fixups {
+        let off = layout
+            .file_offset(f.addr)
+            .ok_or_else(|| format!("fixup at {:#x} is not in a file-backed segment", f.addr))?
+            as usize;
+        match f.kind {
+            FixupKind::Rebase { target } => {
+                image[off..off + 8].copy_from_slice(&target.to_le_bytes());
+                let (si, so) = seg_of(f.addr)?;
+                match last {
+                    Some((ls, lo)) if ls == si && so >= lo => {
+                        if so > lo {
+                            rebase.push(macho::REBASE_OPCODE_ADD_ADDR_ULEB);
+                            write_uleb(&mut rebase, so - lo);
+                        }
+                    }
+                    _ => {
+                        rebase.push(macho::REBASE_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB | si as u8);
+                        write_uleb(&mut rebase, so);
+                    }
+                }
+                rebase.push(macho::REBASE_OPCODE_DO_REBASE_IMM_TIMES | 1);
+                last = Some((si, so + 8));
+            }
+            FixupKind::Bind { import, addend } => {
+                image[off..off + 8].copy_from_slice(&0u64.to_le_bytes());
+                binds.push((import, addend, f.addr));
+            }
+        }
+    }
+    rebase.push(macho::REBASE_OPCODE_DONE);
+    binds.sort_by_key(|&(i, a, addr)| (i, a, addr));
+    let mut bind = Vec::new();
+    let mut cur: Option<(u32, i64)> = None;
+    for &(import, addend, addr) in &binds {
+        let imp = &imports[import as usize];
+        if cur.map(|c| c.0) != Some(import) {
+            if imp.ordinal <= 0 {
+                bind.push(macho::BIND_OPCODE_SET_DYLIB_SPECIAL_IMM | (imp.ordinal as u8 & 0x0f));
+            } else if imp.ordinal < 16 {
+                bind.push(macho::BIND_OPCODE_SET_DYLIB_ORDINAL_IMM | imp.ordinal as u8);
+            } else {
+                bind.push(macho::BIND_OPCODE_SET_DYLIB_ORDINAL_ULEB);
+                write_uleb(&mut bind, imp.ordinal as u64);
+            }
+            let flags = if imp.weak {
+                macho::BIND_SYMBOL_FLAGS_WEAK_IMPORT
+            } else {
+                0
+            };
+            bind.push(macho::BIND_OPCODE_SET_SYMBOL_TRAILING_FLAGS_IMM | flags);
+            bind.extend_from_slice(&imp.name);
+            bind.push(0);
+            bind.push(macho::BIND_OPCODE_SET_TYPE_IMM | macho::BIND_TYPE_POINTER);
+        }
+        if cur != Some((import, addend)) {
+            bind.push(macho::BIND_OPCODE_SET_ADDEND_SLEB);
+            write_sleb(&mut bind, addend);
+        }
+        cur = Some((import, addend));
+        let (si, so) = seg_of(addr)?;
+        bind.push(macho::BIND_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB | si as u8);
+        write_uleb(&mut bind, so);
+        bind.push(macho::BIND_OPCODE_DO_BIND);
+    }
+    bind.push(macho::BIND_OPCODE_DONE);
+    super::pad_to(&mut rebase, 8);
+    super::pad_to(&mut bind, 8);
+    Ok((rebase, bind))
+}

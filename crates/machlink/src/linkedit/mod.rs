@@ -1,0 +1,12 @@
+//! Writing __LINKEDIT: chained fixups or dyld-info opcodes, the exports
+//! trie, symbol tables, function starts, data-in-code and the code signature.
+
+pub mod fixups;
+pub mod symtab;
+pub mod trie;
+pub mod uleb;
+
+/// Pads a LINKEDIT blob with zeros to a multiple of `align` bytes.
+pub fn pad_to(blob: &mut Vec<u8>, align: usize) {
+    blob.resize(blob.len().div_ceil(align) * align, 0);
+}

@@ -1,0 +1,998 @@
+//! The Mach-O export trie (`LC_DYLD_EXPORTS_TRIE`, or `export_off` of
+//! `LC_DYLD_INFO_ONLY`): the table dyld searches to resolve a name to an
+//! exported symbol of an image.
+//!
+//! # Format
+//!
+//! A stream of nodes; the root is the node at offset 0. Each node is
+//!
+//! ```text
+//! uleb128  terminal_size      0 when no symbol ends at this node
+//! [terminal_size bytes]       symbol info, when terminal_size != 0:
+//!     uleb128 flags           EXPORT_SYMBOL_FLAGS_*
+//!     REEXPORT:               uleb128 dylib ordinal, then the name in that
+//!                             dylib as a C string ("" = the same name)
+//!     STUB_AND_RESOLVER:      uleb128 stub offset, uleb128 resolver offset
+//!     otherwise:              uleb128 address (offset from the mach header)
+//! u8       child_count
+//! child_count times:
+//!     C string                edge label: the next bytes of the name
+//!     uleb128                 offset of the child node from the trie start
+//! ```
+//!
+//! A name is found by starting at the root and following, at each node, the
+//! edge whose label is a prefix of the rest of the name; the symbol is the
+//! terminal info of the node reached when the whole name is consumed.
+//!
+//! # Layout produced by [`build`]
+//!
+//! The trie is the compressed (radix) trie of the names: an edge carries the
+//! whole common prefix of the names under it, so every node except the root
+//! either ends a name or has at least two children, and sibling labels start
+//! with different bytes. The root is always a node of its own, even when all
+//! names share a prefix (`_`), exactly as in ld64 and lld.
+//!
+//! Order, chosen to follow **lld** (`lld/MachO/ExportTrie.cpp`):
+//! nodes are written in depth-first pre-order (a node, then each child's
+//! whole subtree in edge order), which is the order in which lld creates
+//! them. lld's *edge* order is a by-product of its three-way radix quicksort
+//! over the symbol-table order, so it depends on input order; ours is
+//! canonical instead: edges in ascending unsigned byte order of their labels.
+//! The output is therefore a function of the set of exports alone, and equals
+//! lld's byte for byte whenever lld's edges happen to come out sorted (for
+//! instance any trie whose nodes have at most two children, with lld seeing
+//! the names in sorted order). ld64 differs again: it lays nodes out in
+//! the order in which the exports, sorted by address, first reach them.
+//!
+//! Child offsets are ULEB128, so a node's size depends on the offsets of its
+//! children; offsets are recomputed over the pre-order until none changes
+//! (sizes only grow from the all-zero start, so this terminates, in a few
+//! passes). The result is zero-padded to a multiple of 8 bytes.
+//!
+//! # Cost
+//!
+//! [`build`] sorts the names once (`O(n log n)` comparisons, most decided by
+//! a cached 8-byte prefix), computes the longest common prefix of
+//! neighbours, and derives the whole trie from those lengths without
+//! touching name bytes again: a node over sorted names `[lo, hi)` at depth
+//! `d` splits where the common prefix of neighbours is exactly `d`. Nodes
+//! live in one arena of plain indices; nothing is allocated per node.
+
+use super::uleb::{read_uleb, uleb_len, write_uleb};
+
+/// Mask of the symbol kind in the flags.
+pub const EXPORT_SYMBOL_FLAGS_KIND_MASK: u64 = 0x03;
+pub const EXPORT_SYMBOL_FLAGS_KIND_REGULAR: u64 = 0x00;
+pub const EXPORT_SYMBOL_FLAGS_KIND_THREAD_LOCAL: u64 = 0x01;
+pub const EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE: u64 = 0x02;
+pub const EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION: u64 = 0x04;
+/// The symbol lives in another dylib; `address` holds that dylib's ordinal.
+pub const EXPORT_SYMBOL_FLAGS_REEXPORT: u64 = 0x08;
+/// `address` is a stub, `resolver` the function that returns the real one.
+pub const EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER: u64 = 0x10;
+
+/// One exported symbol, as [`build`] takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export<'a> {
+    /// Mach-O symbol name, e.g. `b"_main"`. Must not contain a NUL byte.
+    pub name: &'a [u8],
+    /// `EXPORT_SYMBOL_FLAGS_*`.
+    pub flags: u64,
+    /// Offset from the image's mach header; for `REEXPORT`, the dylib
+    /// ordinal; for `STUB_AND_RESOLVER`, the stub's offset.
+    pub address: u64,
+    /// Only with `REEXPORT`: the name in the other library; `None` (or an
+    /// empty name) means the same name.
+    pub reexport_name: Option<&'a [u8]>,
+    /// Only with `STUB_AND_RESOLVER`: the resolver's offset.
+    pub resolver: u64,
+}
+
+impl<'a> Export<'a> {
+    /// A regular (non-weak, non-thread-local) symbol at `address`.
+    pub fn regular(name: &'a [u8], address: u64) -> Self {
+        Export {
+            name,
+            flags: EXPORT_SYMBOL_FLAGS_KIND_REGULAR,
+            address,
+            reexport_name: None,
+            resolver: 0,
+        }
+    }
+}
+
+/// One exported symbol, as [`parse`] and [`lookup`] return it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedExport {
+    pub name: Vec<u8>,
+    pub flags: u64,
+    pub address: u64,
+    /// `None` when absent or empty (re-exported under the same name).
+    pub reexport_name: Option<Vec<u8>>,
+    pub resolver: u64,
+}
+
+impl OwnedExport {
+    /// Borrows this as an [`Export`], e.g. to feed a parsed trie back to
+    /// [`build`].
+    pub fn as_export(&self) -> Export<'_> {
+        Export {
+            name: &self.name,
+            flags: self.flags,
+            address: self.address,
+            reexport_name: self.reexport_name.as_deref(),
+            resolver: self.resolver,
+        }
+    }
+}
+
+/// Byte size of the symbol info of `e` (the value of `terminal_size`).
+#[inline]
+fn terminal_info_size(e: &Export<'_>) -> usize {
+    let mut size = uleb_len(e.flags);
+    if e.flags & EXPORT_SYMBOL_FLAGS_REEXPORT != 0 {
+        size += uleb_len(e.address) + e.reexport_name.map_or(0, <[u8]>::len) + 1;
+    } else {
+        size += uleb_len(e.address);
+        if e.flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER != 0 {
+            size += uleb_len(e.resolver);
+        }
+    }
+    size
+}
+
+fn write_terminal_info(out: &mut Vec<u8>, e: &Export<'_>) {
+    write_uleb(out, e.flags);
+    write_uleb(out, e.address);
+    if e.flags & EXPORT_SYMBOL_FLAGS_REEXPORT != 0 {
+        out.extend_from_slice(e.reexport_name.unwrap_or_default());
+        out.push(0);
+    } else if e.flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER != 0 {
+        write_uleb(out, e.resolver);
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Runs of names shorter than this are sorted by comparing keys, not radix.
+const SMALL_RUN: usize = 64;
+
+/// The 8 bytes of `name` at `offset`, zero-padded, as a big-endian integer.
+/// Among names that agree before `offset` (and hold no NUL), a smaller key
+/// means a smaller name; equal keys need the following bytes.
+#[inline]
+fn chunk_key(name: &[u8], offset: usize) -> u64 {
+    let rest = name.get(offset..).unwrap_or_default();
+    match rest.first_chunk::<8>() {
+        Some(chunk) => u64::from_be_bytes(*chunk),
+        None => {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            u64::from_be_bytes(buf)
+        }
+    }
+}
+
+/// A name being sorted: its index, its length and the chunk of it that is
+/// the current sort key.
+#[derive(Clone, Copy, Default)]
+struct SortItem {
+    key: u64,
+    idx: u32,
+    len: u32,
+}
+
+/// Stable LSD radix sort of `items` by key, a byte per pass; bytes equal in
+/// every key cost no pass.
+fn radix_sort(items: &mut [SortItem], scratch: &mut Vec<SortItem>) {
+    let mut counts = [[0u32; 256]; 8];
+    for item in items.iter() {
+        for (byte, count) in counts.iter_mut().enumerate() {
+            count[((item.key >> (8 * byte)) & 0xff) as usize] += 1;
+        }
+    }
+    let first_key = items[0].key;
+    scratch.clear();
+    scratch.resize(items.len(), SortItem::default());
+    let mut in_scratch = false;
+    for (byte, count) in counts.iter_mut().enumerate() {
+        let shift = 8 * byte;
+        if count[((first_key >> shift) & 0xff) as usize] as usize == items.len() {
+            continue;
+        }
+        let mut sum = 0;
+        for c in count.iter_mut() {
+            let here = *c;
+            *c = sum;
+            sum += here;
+        }
+        let (src, dst) = if in_scratch {
+            (&scratch[..], &mut *items)
+        } else {
+            (&*items, &mut scratch[..])
+        };
+        for &item in src {
+            let slot = &mut count[((item.key >> shift) & 0xff) as usize];
+            dst[*slot as usize] = item;
+            *slot += 1;
+        }
+        in_scratch = !in_scratch;
+    }
+    if in_scratch {
+        items.copy_from_slice(scratch);
+    }
+}
+
+/// Names sorted in ascending byte order, as parallel arrays over sorted
+/// positions.
+struct SortedNames {
+    /// Index into the input of each position.
+    idx: Vec<u32>,
+    /// Length of each name.
+    len: Vec<u32>,
+    /// Longest common prefix of each name with the previous one; `lcp[0]`
+    /// is 0.
+    lcp: Vec<u32>,
+}
+
+/// Sorts `names`: an MSD radix sort over 8-byte chunks, each chunk sorted by
+/// [`radix_sort`] (short runs by comparing keys), runs that tie on a chunk
+/// refined by the next one. The common prefix of neighbours falls out of
+/// the keys where they first differ, so name bytes are read once, chunk by
+/// chunk, and only as far as needed to tell the names apart.
+fn sort_names(names: &[&[u8]]) -> SortedNames {
+    let n = names.len();
+    let mut items: Vec<SortItem> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| SortItem {
+            key: chunk_key(name, 0),
+            idx: i as u32,
+            len: u32::try_from(name.len()).expect("symbol name over 4 GiB"),
+        })
+        .collect();
+    let mut lcp = vec![0u32; n];
+    let mut scratch = Vec::new();
+    // items[start..end] agree on their first `offset` bytes and are keyed by
+    // the chunk at `offset`; lcp at start and end is already known.
+    let mut work = vec![(0usize, n, 0usize)];
+    while let Some((start, end, offset)) = work.pop() {
+        let run = &mut items[start..end];
+        if run.len() < SMALL_RUN {
+            run.sort_unstable_by_key(|item| item.key);
+        } else {
+            radix_sort(run, &mut scratch);
+        }
+        let next = offset + 8;
+        let mut prev_key = 0; // this level's key of run[i - 1]
+        let mut i = 0;
+        while i < run.len() {
+            let key = run[i].key;
+            if i > 0 {
+                let differ = offset + ((prev_key ^ key).leading_zeros() / 8) as usize;
+                lcp[start + i] = (differ as u32).min(run[i - 1].len).min(run[i].len);
+            }
+            prev_key = key;
+            let mut longer = run[i].len as usize > next;
+            let mut j = i + 1;
+            while j < run.len() && run[j].key == key {
+                longer |= run[j].len as usize > next;
+                j += 1;
+            }
+            if j - i > 1 {
+                if longer {
+                    for item in &mut run[i..j] {
+                        item.key = chunk_key(names[item.idx as usize], next);
+                    }
+                    work.push((start + i, start + j, next));
+                } else {
+                    // All end within this chunk: equal (duplicates), unless
+                    // they differ in NUL bytes.
+                    let tie = &mut run[i..j];
+                    tie.sort_unstable_by(|a, b| names[a.idx as usize].cmp(names[b.idx as usize]));
+                    for t in 1..tie.len() {
+                        let l = common_prefix(
+                            names[tie[t - 1].idx as usize],
+                            names[tie[t].idx as usize],
+                        );
+                        lcp[start + i + t] = l as u32;
+                    }
+                }
+            }
+            i = j;
+        }
+    }
+    SortedNames {
+        idx: items.iter().map(|item| item.idx).collect(),
+        len: items.iter().map(|item| item.len).collect(),
+        lcp,
+    }
+}
+
+/// Length of the longest common prefix of `a` and `b`.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// A node of the trie under construction, in layout (pre-)order.
+#[derive(Clone, Copy)]
+struct Node {
+    /// Index (in `exports`) of the name ending here, or `NONE`.
+    terminal: u32,
+    /// Outgoing edges are `edges[first_edge..first_edge + edge_count]`.
+    first_edge: u32,
+    edge_count: u32,
+    /// Size of the node without its child offsets.
+    fixed_size: u32,
+}
+
+/// An edge: its label is `sorted[name][start..end]`.
+#[derive(Clone, Copy)]
+struct Edge {
+    child: u32,
+    name: u32,
+    start: u32,
+    end: u32,
+}
+
+/// A node still to be expanded: sorted names `[lo, hi)` below a prefix of
+/// length `depth`, reached through `edge` (`NONE` for the root).
+struct Pending {
+    lo: u32,
+    hi: u32,
+    depth: u32,
+    edge: u32,
+}
+
+/// Builds the export trie of `exports` (any order, unique names). See the
+/// module documentation for the layout. Returns an empty vector when there
+/// is nothing to export, as linkers omit the trie then.
+pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
+    let n = exports.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    assert!(n < NONE as usize, "too many exports for one trie");
+
+    // 1. One sequential pass over the exports (random access to them later
+    // would miss the cache on every node): their names, and their terminal
+    // parts (`terminal_size` and the info) encoded into one buffer, export
+    // i's at `terminal[terminal_end[i]..terminal_end[i + 1]]`.
+    let mut names: Vec<&[u8]> = Vec::with_capacity(n);
+    let mut terminal: Vec<u8> = Vec::with_capacity(n * 5);
+    let mut terminal_end: Vec<u32> = Vec::with_capacity(n + 1);
+    terminal_end.push(0);
+    for e in exports {
+        debug_assert!(!e.name.contains(&0), "export name with a NUL byte");
+        names.push(e.name);
+        write_uleb(&mut terminal, terminal_info_size(e) as u64);
+        write_terminal_info(&mut terminal, e);
+        terminal_end.push(u32::try_from(terminal.len()).expect("export info over 4 GiB"));
+    }
+    let terminal_part = |i: u32| {
+        let i = i as usize;
+        &terminal[terminal_end[i] as usize..terminal_end[i + 1] as usize]
+    };
+
+    // 2. Sort by name; gather the names and terminal part sizes in sorted
+    // order.
+    let SortedNames {
+        idx: sorted_idx,
+        len: lens,
+        lcp,
+    } = sort_names(&names);
+    debug_assert!(
+        (1..n).all(|s| !(lcp[s] == lens[s] && lens[s] == lens[s - 1])),
+        "duplicate export names"
+    );
+    let sorted: Vec<&[u8]> = sorted_idx.iter().map(|&i| names[i as usize]).collect();
+    drop(names);
+    let terminal_len: Vec<u32> = sorted_idx
+        .iter()
+        .map(|&i| terminal_end[i as usize + 1] - terminal_end[i as usize])
+        .collect();
+
+    // 3. Expand depth-first, so nodes are numbered in pre-order. A node over
+    // sorted names [lo, hi) at depth d: the name of length d (sorted first)
+    // ends here; the rest split into groups where neighbours share exactly
+    // d bytes; a group's child sits at the group's longest common prefix.
+    let mut nodes: Vec<Node> = Vec::with_capacity(n * 2);
+    let mut edges: Vec<Edge> = Vec::with_capacity(n * 2);
+    let mut stack = vec![Pending {
+        lo: 0,
+        hi: n as u32,
+        depth: 0,
+        edge: NONE,
+    }];
+    while let Some(Pending {
+        lo,
+        hi,
+        depth,
+        edge,
+    }) = stack.pop()
+    {
+        let k = nodes.len() as u32;
+        if edge != NONE {
+            edges[edge as usize].child = k;
+        }
+        let (lo, hi) = (lo as usize, hi as usize);
+        let mut i = lo;
+        let mut ends_here = NONE;
+        let mut size = 1; // terminal_size 0
+        if lens[i] == depth {
+            ends_here = sorted_idx[i];
+            size = terminal_len[i] as usize;
+            i += 1;
+            // Duplicates (a caller bug) keep the first.
+            while i < hi && lens[i] == depth {
+                i += 1;
+            }
+        }
+        size += 1; // child count
+        let first_edge = edges.len() as u32;
+        let base = stack.len();
+        while i < hi {
+            let mut j = i + 1;
+            let mut child_depth = u32::MAX;
+            while j < hi && lcp[j] > depth {
+                child_depth = child_depth.min(lcp[j]);
+                j += 1;
+            }
+            if j == i + 1 {
+                child_depth = lens[i];
+            }
+            size += (child_depth - depth) as usize + 1; // label and its NUL
+            stack.push(Pending {
+                lo: i as u32,
+                hi: j as u32,
+                depth: child_depth,
+                edge: edges.len() as u32,
+            });
+            edges.push(Edge {
+                child: NONE,
+                name: i as u32,
+                start: depth,
+                end: child_depth,
+            });
+            i = j;
+        }
+        // First child on top: it is expanded (numbered) next.
+        stack[base..].reverse();
+        let edge_count = edges.len() as u32 - first_edge;
+        debug_assert!(edge_count <= 255, "more than 255 edges from a node");
+        nodes.push(Node {
+            terminal: ends_here,
+            first_edge,
+            edge_count,
+            fixed_size: u32::try_from(size).expect("export trie node over 4 GiB"),
+        });
+    }
+
+    // 4. Offsets to a fixed point. Children follow their parent, so a pass
+    // sizes each node with its children's offsets from the previous pass.
+    // The first pass has none and guesses from the parent's end instead, a
+    // lower bound; iterating from below converges to the least (compact)
+    // layout, as iterating from all-zero offsets would. Once no offset
+    // changes its ULEB length from one pass to the next, sizes are exact.
+    // Offsets are u32, like the load command's `datasize`.
+    let too_big = "export trie over 4 GiB";
+    let mut offsets = vec![0u32; nodes.len()];
+    let mut offset = 0u64;
+    for (k, node) in nodes.iter().enumerate() {
+        offsets[k] = u32::try_from(offset).expect(too_big);
+        let end = offset + u64::from(node.fixed_size) + u64::from(node.edge_count);
+        offset += u64::from(node.fixed_size) + uleb_len(end) as u64 * u64::from(node.edge_count);
+    }
+    let total = loop {
+        let mut offset = 0u64;
+        let mut stable = true;
+        for (k, node) in nodes.iter().enumerate() {
+            let new = u32::try_from(offset).expect(too_big);
+            stable &= uleb_len(offsets[k].into()) == uleb_len(new.into());
+            offsets[k] = new;
+            let node_edges = node.first_edge as usize..(node.first_edge + node.edge_count) as usize;
+            let mut size = node.fixed_size as usize;
+            for e in &edges[node_edges] {
+                size += uleb_len(offsets[e.child as usize].into());
+            }
+            offset += size as u64;
+        }
+        if stable {
+            break usize::try_from(offset).expect(too_big);
+        }
+    };
+
+    // 5. Write.
+    let mut out = Vec::with_capacity(total.next_multiple_of(8));
+    for (k, node) in nodes.iter().enumerate() {
+        debug_assert_eq!(out.len(), offsets[k] as usize);
+        if node.terminal == NONE {
+            out.push(0);
+        } else {
+            out.extend_from_slice(terminal_part(node.terminal));
+        }
+        out.push(node.edge_count as u8);
+        let node_edges = node.first_edge as usize..(node.first_edge + node.edge_count) as usize;
+        for e in &edges[node_edges] {
+            out.extend_from_slice(&sorted[e.name as usize][e.start as usize..e.end as usize]);
+            out.push(0);
+            write_uleb(&mut out, offsets[e.child as usize].into());
+        }
+    }
+    debug_assert_eq!(out.len(), total);
+    out.resize(total.next_multiple_of(8), 0);
+    out
+}
+
+/// Position of the first NUL at or after `pos`.
+#[inline]
+fn find_nul(data: &[u8], pos: usize) -> Option<usize> {
+    data.get(pos..)?
+        .iter()
+        .position(|&b| b == 0)
+        .map(|i| pos + i)
+}
+
+/// Decodes symbol info from `info` (exactly the `terminal_size` bytes).
+fn read_terminal_info(info: &[u8], name: &[u8]) -> Option<OwnedExport> {
+    let mut p = 0;
+    let flags = read_uleb(info, &mut p)?;
+    let address = read_uleb(info, &mut p)?;
+    let mut reexport_name = None;
+    let mut resolver = 0;
+    if flags & EXPORT_SYMBOL_FLAGS_REEXPORT != 0 {
+        let end = find_nul(info, p)?;
+        if end > p {
+            reexport_name = Some(info[p..end].to_vec());
+        }
+    } else if flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER != 0 {
+        resolver = read_uleb(info, &mut p)?;
+    }
+    Some(OwnedExport {
+        name: name.to_vec(),
+        flags,
+        address,
+        reexport_name,
+        resolver,
+    })
+}
+
+/// Reads the node header at `offset`: its symbol info bytes (empty when not
+/// terminal) and the position of its child count.
+#[inline]
+fn read_node_header(trie: &[u8], offset: usize) -> Option<(&[u8], usize)> {
+    let mut p = offset;
+    let terminal_size = usize::try_from(read_uleb(trie, &mut p)?).ok()?;
+    let end = p.checked_add(terminal_size)?;
+    // The child count byte must follow the info.
+    if end >= trie.len() {
+        return None;
+    }
+    Some((&trie[p..end], end))
+}
+
+/// Parses a whole trie into its exports, sorted by name. Returns `None` when
+/// the trie is malformed: anything out of bounds, a node reached twice (a
+/// cycle, or a shared subtree, which no linker writes), a name longer than
+/// the trie, or the same name twice. Trailing padding is ignored; an empty
+/// trie has no exports. Never panics; each node is visited at most once.
+pub fn parse(trie: &[u8]) -> Option<Vec<OwnedExport>> {
+    let mut out = Vec::new();
+    if trie.is_empty() {
+        return Some(out);
+    }
+    let mut visited = vec![false; trie.len()];
+    visited[0] = true;
+    let mut name: Vec<u8> = Vec::new();
+    // (node offset, length of the parent's name, label range)
+    let mut stack: Vec<(usize, usize, usize, usize)> = vec![(0, 0, 0, 0)];
+    while let Some((offset, parent_len, label_start, label_end)) = stack.pop() {
+        name.truncate(parent_len);
+        name.extend_from_slice(&trie[label_start..label_end]);
+        if name.len() > trie.len() {
+            return None;
+        }
+        let (info, mut p) = read_node_header(trie, offset)?;
+        if !info.is_empty() {
+            out.push(read_terminal_info(info, &name)?);
+        }
+        let child_count = trie[p];
+        p += 1;
+        for _ in 0..child_count {
+            let label_start = p;
+            let label_end = find_nul(trie, p)?;
+            p = label_end + 1;
+            let child = usize::try_from(read_uleb(trie, &mut p)?).ok()?;
+            if *visited.get(child)? {
+                return None;
+            }
+            visited[child] = true;
+            stack.push((child, name.len(), label_start, label_end));
+        }
+    }
+    out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    if out.windows(2).any(|w| w[0].name == w[1].name) {
+        return None;
+    }
+    Some(out)
+}
+
+/// Looks `name` up by walking edges from the root, as dyld does: at each
+/// node, the first edge whose (non-empty) label is a prefix of the rest of
+/// the name. `None` when absent or when the walk meets malformed data. Each
+/// step consumes at least one byte of `name`, so the walk always ends.
+pub fn lookup(trie: &[u8], name: &[u8]) -> Option<OwnedExport> {
+    let mut offset = 0usize;
+    let mut rest = name;
+    loop {
+        let (info, mut p) = read_node_header(trie, offset)?;
+        if rest.is_empty() {
+            if info.is_empty() {
+                return None;
+            }
+            return read_terminal_info(info, name);
+        }
+        let child_count = trie[p];
+        p += 1;
+        let mut next = None;
+        for _ in 0..child_count {
+            let label_start = p;
+            let label_end = find_nul(trie, p)?;
+            p = label_end + 1;
+            let child = read_uleb(trie, &mut p)?;
+            let label = &trie[label_start..label_end];
+            if !label.is_empty() && rest.starts_with(label) {
+                next = Some((child, label.len()));
+                break;
+            }
+        }
+        let (child, consumed) = next?;
+        offset = usize::try_from(child).ok()?;
+        rest = &rest[consumed..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn owned(e: &Export<'_>) -> OwnedExport {
+        OwnedExport {
+            name: e.name.to_vec(),
+            flags: e.flags,
+            address: e.address,
+            reexport_name: e
+                .reexport_name
+                .filter(|n| !n.is_empty())
+                .map(<[u8]>::to_vec),
+            resolver: if e.flags & EXPORT_SYMBOL_FLAGS_REEXPORT == 0
+                && e.flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER != 0
+            {
+                e.resolver
+            } else {
+                0
+            },
+        }
+    }
+
+    fn sorted_owned(exports: &[Export<'_>]) -> Vec<OwnedExport> {
+        let mut v: Vec<OwnedExport> = exports.iter().map(owned).collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// Deterministic shuffle (xorshift), so tests need no dependency.
+    fn shuffle<T>(v: &mut [T], mut seed: u64) {
+        for i in (1..v.len()).rev() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            v.swap(i, (seed % (i as u64 + 1)) as usize);
+        }
+    }
+
+    /// Walks the trie checking the layout `build` promises: pre-order with
+    /// no gaps, sibling labels non-empty and in ascending order of distinct
+    /// first bytes, every node but the root terminal or branching, and
+    /// zero padding to 8 bytes.
+    fn check_layout(trie: &[u8]) {
+        assert_eq!(trie.len() % 8, 0);
+        let mut next = 0usize; // where the next pre-order node must start
+        let mut stack = vec![(0usize, true)];
+        while let Some((offset, is_root)) = stack.pop() {
+            assert_eq!(offset, next, "nodes not contiguous in pre-order");
+            let (info, mut p) = read_node_header(trie, offset).unwrap();
+            let count = trie[p] as usize;
+            p += 1;
+            assert!(
+                is_root || !info.is_empty() || count >= 2,
+                "non-compact node at {offset}"
+            );
+            let mut children = Vec::new();
+            let mut prev_first: Option<u8> = None;
+            for _ in 0..count {
+                let end = find_nul(trie, p).unwrap();
+                assert!(end > p, "empty label");
+                let first = trie[p];
+                if let Some(prev) = prev_first {
+                    assert!(prev < first, "labels out of order at node {offset}");
+                }
+                prev_first = Some(first);
+                p = end + 1;
+                children.push(read_uleb(trie, &mut p).unwrap() as usize);
+            }
+            next = p;
+            stack.extend(children.into_iter().rev().map(|c| (c, false)));
+        }
+        assert!(trie[next..].iter().all(|&b| b == 0));
+        assert!(trie.len() - next < 8);
+    }
+
+    /// The two exports of a minimal executable, derived by hand.
+    ///
+    /// Sorted: `__mh_execute_header` < `_main` (`_` 0x5f < `m` 0x6d). They
+    /// share `_`, so: root --"_"--> A; A --"_mh_execute_header"--> B (flags
+    /// 0, address 0); A --"main"--> C (flags 0, address 0x3f0 = ULEB f0 07).
+    /// Pre-order: root, A, B, C.
+    ///
+    /// ```text
+    /// root @0x00: 00 | 01 | "_" 00 05                       5 bytes
+    /// A    @0x05: 00 | 02 | "_mh_execute_header" 00 21      1+1+20
+    ///                     | "main" 00 25                    +6 = 28 bytes
+    /// B    @0x21: 02 00 00 | 00                             4 bytes
+    /// C    @0x25: 03 00 f0 07 | 00                          5 bytes
+    /// end  @0x2a (42), zero-padded to 48
+    /// ```
+    ///
+    /// (ld64.lld-19 writes these same bytes for an executable that exports
+    /// just these two symbols.)
+    #[test]
+    fn tiny_trie_byte_exact() {
+        let exports = [
+            Export::regular(b"_main", 0x3f0),
+            Export::regular(b"__mh_execute_header", 0),
+        ];
+        let mut expected = vec![0x00, 0x01, b'_', 0x00, 0x05];
+        expected.extend([0x00, 0x02]);
+        expected.extend(b"_mh_execute_header\0");
+        expected.push(0x21);
+        expected.extend(b"main\0");
+        expected.push(0x25);
+        expected.extend([0x02, 0x00, 0x00, 0x00]);
+        expected.extend([0x03, 0x00, 0xf0, 0x07, 0x00]);
+        assert_eq!(expected.len(), 42);
+        expected.resize(48, 0);
+
+        let trie = build(&exports);
+        assert_eq!(trie, expected);
+        check_layout(&trie);
+        assert_eq!(parse(&trie).unwrap(), sorted_owned(&exports));
+        assert_eq!(lookup(&trie, b"_main").unwrap(), owned(&exports[0]));
+        assert_eq!(
+            lookup(&trie, b"__mh_execute_header").unwrap(),
+            owned(&exports[1])
+        );
+        assert_eq!(lookup(&trie, b"_"), None);
+        assert_eq!(lookup(&trie, b""), None);
+        assert_eq!(lookup(&trie, b"_mai"), None);
+        assert_eq!(lookup(&trie, b"_mainx"), None);
+    }
+
+    #[test]
+    fn empty_and_single() {
+        assert!(build(&[]).is_empty());
+        assert_eq!(parse(&[]), Some(vec![]));
+        assert_eq!(lookup(&[], b"_x"), None);
+
+        // root --"_x"--> {flags 0, address 0x10}
+        let trie = build(&[Export::regular(b"_x", 0x10)]);
+        assert_eq!(
+            trie,
+            [0, 1, b'_', b'x', 0, 6, 2, 0, 0x10, 0, 0, 0, 0, 0, 0, 0]
+        );
+        // The empty name ends at the root.
+        let trie = build(&[Export::regular(b"", 7)]);
+        assert_eq!(trie, [2, 0, 7, 0, 0, 0, 0, 0]);
+        assert_eq!(lookup(&trie, b"").unwrap().address, 7);
+    }
+
+    #[test]
+    fn all_kinds_round_trip() {
+        let exports = vec![
+            Export::regular(b"_foo", 0x1000),
+            Export::regular(b"_foobar", 0x1010),
+            Export::regular(b"_fo", 0x1020),
+            Export::regular(b"_fop", 0x1030),
+            Export {
+                flags: EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION,
+                ..Export::regular(b"_weak", 0x2000)
+            },
+            Export {
+                flags: EXPORT_SYMBOL_FLAGS_KIND_THREAD_LOCAL,
+                ..Export::regular(b"_tlv", 0x3000)
+            },
+            Export {
+                flags: EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE,
+                ..Export::regular(b"_abs", 0xdead_beef)
+            },
+            Export {
+                flags: EXPORT_SYMBOL_FLAGS_REEXPORT,
+                address: 2,
+                reexport_name: Some(b"_other_name"),
+                ..Export::regular(b"_alias", 0)
+            },
+            Export {
+                flags: EXPORT_SYMBOL_FLAGS_REEXPORT,
+                address: 1,
+                ..Export::regular(b"_same", 0)
+            },
+            Export {
+                flags: EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER,
+                address: 0x4000,
+                resolver: 0x4100,
+                ..Export::regular(b"_resolved", 0)
+            },
+            Export::regular(b"_big", u64::MAX),
+            Export::regular(b"\xff\xfe", 1),
+            Export::regular(b"a", 2),
+            Export::regular(b"_", 3),
+        ];
+        let trie = build(&exports);
+        check_layout(&trie);
+        assert_eq!(parse(&trie).unwrap(), sorted_owned(&exports));
+        for e in &exports {
+            assert_eq!(
+                lookup(&trie, e.name).as_ref(),
+                Some(&owned(e)),
+                "{:?}",
+                e.name
+            );
+        }
+        for absent in [
+            &b"_f"[..],
+            b"_foob",
+            b"_foobarx",
+            b"_x",
+            b"b",
+            b"\xff",
+            b"__",
+        ] {
+            assert_eq!(lookup(&trie, absent), None);
+        }
+        // Same set, other orders: same bytes.
+        for seed in 1..20 {
+            let mut v = exports.clone();
+            shuffle(&mut v, seed);
+            assert_eq!(build(&v), trie);
+        }
+        // And a parsed trie rebuilds to itself.
+        let parsed = parse(&trie).unwrap();
+        let again: Vec<Export<'_>> = parsed.iter().map(OwnedExport::as_export).collect();
+        assert_eq!(build(&again), trie);
+    }
+
+    #[test]
+    fn offsets_reach_a_fixed_point() {
+        // Enough nodes that child offsets cross the 1- and 2-byte ULEB
+        // boundaries, with long labels and large terminal info.
+        let names: Vec<Vec<u8>> = (0..3000u32)
+            .map(|i| {
+                let mut s = format!("_sym{}", i % 97).into_bytes();
+                s.extend(std::iter::repeat_n(b'x', (i % 13) as usize * 20));
+                s.extend(format!("_{i}").bytes());
+                s
+            })
+            .collect();
+        let exports: Vec<Export<'_>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Export::regular(n, (i as u64) << (i % 50)))
+            .collect();
+        let trie = build(&exports);
+        assert!(trie.len() > 20_000);
+        check_layout(&trie);
+        assert_eq!(parse(&trie).unwrap(), sorted_owned(&exports));
+        for e in exports.iter().step_by(37) {
+            assert_eq!(lookup(&trie, e.name).unwrap(), owned(e));
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_rejected_without_panicking() {
+        // A child pointing back at the root: a cycle.
+        let cycle = [0x00, 0x01, b'a', 0x00, 0x00];
+        assert_eq!(parse(&cycle), None);
+        assert_eq!(lookup(&cycle, b"aaaaaaaa"), None);
+        // A node pointing at itself through an empty label.
+        let self_loop = [0x00, 0x01, 0x00, 0x00];
+        assert_eq!(parse(&self_loop), None);
+        assert_eq!(lookup(&self_loop, b"a"), None);
+        // Two parents sharing a child.
+        let shared = [
+            0x00, 0x02, b'a', 0x00, 0x09, b'b', 0x00, 0x09, 0x00, 0x02, 0x00, 0x01, 0x00,
+        ];
+        assert_eq!(parse(&shared), None);
+        // Child offset out of bounds; terminal size past the end; no child
+        // count; unterminated label; overlong ULEB.
+        assert_eq!(parse(&[0x00, 0x01, b'a', 0x00, 0x40]), None);
+        assert_eq!(parse(&[0x05, 0x00, 0x00]), None);
+        assert_eq!(parse(&[0x00]), None);
+        assert_eq!(parse(&[0x00, 0x01, b'a', b'b']), None);
+        assert_eq!(parse(&[0xff; 12]), None);
+        // Padding-only trie: a root with no symbols.
+        assert_eq!(parse(&[0; 8]), Some(vec![]));
+
+        // Every truncation and many byte corruptions of a real trie.
+        let names: Vec<Vec<u8>> = (0..200)
+            .map(|i| format!("_n{}_{}", i % 7, i).into_bytes())
+            .collect();
+        let exports: Vec<Export<'_>> = names.iter().map(|n| Export::regular(n, 0x1000)).collect();
+        let trie = build(&exports);
+        for cut in 0..trie.len() {
+            let _ = parse(&trie[..cut]);
+            let _ = lookup(&trie[..cut], b"_n3_10");
+        }
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        for _ in 0..3000 {
+            let mut t = trie.clone();
+            for _ in 0..3 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = (seed % t.len() as u64) as usize;
+                t[at] = (seed >> 32) as u8;
+            }
+            let _ = parse(&t);
+            let _ = lookup(&t, b"_n3_10");
+            let _ = lookup(&t, b"_n6_199");
+        }
+    }
+
+    /// 100k exports named like the benchmark's functions; prints the build
+    /// time (meaningful with `--release`).
+    #[test]
+    fn hundred_thousand_exports() {
+        let mut names: Vec<Vec<u8>> = Vec::with_capacity(100_000);
+        for obj in 0..100 {
+            for idx in 0..1000 {
+                names.push(format!("_f_{obj}_{idx}").into_bytes());
+            }
+        }
+        let mut exports: Vec<Export<'_>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Export::regular(n, 0x1000 + 16 * i as u64))
+            .collect();
+        shuffle(&mut exports, 42);
+
+        let start = Instant::now();
+        let trie = build(&exports);
+        let first = start.elapsed();
+        let mut best = first;
+        for _ in 0..5 {
+            let start = Instant::now();
+            let again = build(&exports);
+            best = best.min(start.elapsed());
+            assert_eq!(again, trie);
+        }
+        let start = Instant::now();
+        let parsed = parse(&trie).unwrap();
+        let parse_time = start.elapsed();
+        eprintln!(
+            "export trie: {} names -> {} bytes; build {:?} (first {:?}), parse {:?}",
+            exports.len(),
+            trie.len(),
+            best,
+            first,
+            parse_time
+        );
+        check_layout(&trie);
+        assert_eq!(parsed, sorted_owned(&exports));
+        for e in exports.iter().step_by(997) {
+            assert_eq!(lookup(&trie, e.name).unwrap(), owned(e));
+        }
+        assert_eq!(lookup(&trie, b"_f_100_0"), None);
+        assert_eq!(lookup(&trie, b"_f_1_"), None);
+    }
+}

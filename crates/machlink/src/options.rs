@@ -1,0 +1,457 @@
+//! The ld64-compatible command line: parsing arguments (and `@response`
+//! files) into [`Options`].
+//!
+//! Flags that clang passes but that do not change our output are accepted
+//! and ignored; unknown flags are an error naming the flag, since silently
+//! ignoring one could produce a different binary than the user asked for.
+
+use crate::error::LinkError;
+use std::path::PathBuf;
+
+/// What kind of file to produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputKind {
+    Executable,
+    Dylib,
+}
+
+/// How undefined symbols are treated (`-undefined`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UndefinedTreatment {
+    Error,
+    Warning,
+    DynamicLookup,
+}
+
+/// One input in command-line order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputArg {
+    /// A file named on the command line.
+    File(PathBuf),
+    /// `-lNAME`: searched in the library paths.
+    Library(String),
+    /// `-framework NAME`.
+    Framework(String),
+    /// `-force_load PATH`: every member of the archive is loaded.
+    ForceLoad(PathBuf),
+}
+
+/// Everything the command line asks for.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub output: PathBuf,
+    pub arch: String,
+    pub output_kind: OutputKind,
+    /// Minimum OS version and SDK version, packed as X.Y.Z → X<<16 | Y<<8 | Z.
+    pub platform_min: u32,
+    pub platform_sdk: u32,
+    pub syslibroots: Vec<PathBuf>,
+    pub library_paths: Vec<PathBuf>,
+    pub framework_paths: Vec<PathBuf>,
+    pub inputs: Vec<InputArg>,
+    pub entry: String,
+    pub force_undefined: Vec<String>,
+    pub allowed_undefined: Vec<String>,
+    pub undefined: UndefinedTreatment,
+    pub dead_strip: bool,
+    /// `-fixup_chains` / `-no_fixup_chains`; None = the default for the target.
+    pub fixup_chains: Option<bool>,
+    pub strip_debug: bool,
+    pub strip_locals: bool,
+    pub exported_symbols_list: Option<PathBuf>,
+    pub unexported_symbols_list: Option<PathBuf>,
+    pub map: Option<PathBuf>,
+    pub verbose: bool,
+    pub print_version: bool,
+    pub install_name: Option<String>,
+    pub current_version: u32,
+    pub compatibility_version: u32,
+    pub rpaths: Vec<String>,
+    pub headerpad: u32,
+    pub adhoc_codesign: Option<bool>,
+    pub all_load: bool,
+    pub incremental: bool,
+    /// Print the time of every phase (`-print_statistics`, `--time`).
+    pub print_statistics: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            output: PathBuf::from("a.out"),
+            arch: String::new(),
+            output_kind: OutputKind::Executable,
+            platform_min: 0,
+            platform_sdk: 0,
+            syslibroots: Vec::new(),
+            library_paths: Vec::new(),
+            framework_paths: Vec::new(),
+            inputs: Vec::new(),
+            entry: "_main".into(),
+            force_undefined: Vec::new(),
+            allowed_undefined: Vec::new(),
+            undefined: UndefinedTreatment::Error,
+            dead_strip: false,
+            fixup_chains: None,
+            strip_debug: false,
+            strip_locals: false,
+            exported_symbols_list: None,
+            unexported_symbols_list: None,
+            map: None,
+            verbose: false,
+            print_version: false,
+            install_name: None,
+            current_version: 0x10000,
+            compatibility_version: 0x10000,
+            rpaths: Vec::new(),
+            headerpad: 32,
+            adhoc_codesign: None,
+            all_load: false,
+            incremental: false,
+            print_statistics: false,
+        }
+    }
+}
+
+/// Flags that take no value and do not change machlink's output.
+const IGNORED_FLAGS: &[&str] = &[
+    "-demangle",
+    "-dynamic",
+    "-no_deduplicate",
+    "-deduplicate",
+    "-search_paths_first",
+    "-headerpad_max_install_names",
+    "-no_uuid_check",
+    "-mark_dead_strippable_dylib",
+    "-application_extension",
+    "-no_application_extension",
+    "-bind_at_load",
+    "-no_compact_unwind",
+    "-warn_commons",
+    "-no_warn_duplicate_libraries",
+    "-ObjC",
+    "-no_objc_category_merging",
+    "-objc_category_merging",
+    "-fatal_warnings",
+    "-execute",
+    "-twolevel_namespace",
+    "-no_implicit_dylibs",
+    "-dead_strip_dylibs",
+    "-random_uuid",
+    "-export_dynamic",
+    "-color_diagnostics",
+    "--color-diagnostics",
+];
+
+/// Flags that take one value and do not change machlink's output.
+const IGNORED_WITH_VALUE: &[&str] = &[
+    "-lto_library",
+    "-mllvm",
+    "-object_path_lto",
+    "-cache_path_lto",
+    "-prune_interval_lto",
+    "-prune_after_lto",
+    "-max_relative_cache_size_lto",
+    "-order_file",
+    "-source_version",
+    "-objc_abi_version",
+    "-sectalign_defaults",
+    "-oso_prefix",
+];
+
+/// Packs "X[.Y[.Z]]" as ld64 does: X << 16 | Y << 8 | Z.
+pub fn parse_version(s: &str) -> Option<u32> {
+    let mut parts = s.split('.');
+    let x: u32 = parts.next()?.parse().ok()?;
+    let y: u32 = parts.next().map_or(Some(0), |p| p.parse().ok())?;
+    let z: u32 = parts.next().map_or(Some(0), |p| p.parse().ok())?;
+    if parts.next().is_some() || x > 0xffff || y > 0xff || z > 0xff {
+        return None;
+    }
+    Some(x << 16 | y << 8 | z)
+}
+
+/// Splits a response file's text into arguments: whitespace separates,
+/// single and double quotes group, backslash escapes the next character.
+fn split_response(text: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut in_arg = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+                in_arg = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_arg = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_arg {
+                    args.push(std::mem::take(&mut cur));
+                    in_arg = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_arg = true;
+            }
+        }
+    }
+    if in_arg {
+        args.push(cur);
+    }
+    args
+}
+
+/// Expands `@file` arguments (recursively, with a depth bound against loops).
+fn expand_response_files(args: Vec<String>, depth: u32) -> Result<Vec<String>, LinkError> {
+    let mut out = Vec::with_capacity(args.len());
+    for arg in args {
+        match arg.strip_prefix('@') {
+            Some(path) if !path.is_empty() => {
+                if depth > 16 {
+                    return Err(LinkError::usage(format!(
+                        "response files nest too deeply at {arg}"
+                    )));
+                }
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    LinkError::usage(format!("cannot read response file {path}: {e}"))
+                })?;
+                out.extend(expand_response_files(split_response(&text), depth + 1)?);
+            }
+            _ => out.push(arg),
+        }
+    }
+    Ok(out)
+}
+
+struct ArgIter {
+    args: std::vec::IntoIter<String>,
+}
+
+impl ArgIter {
+    fn value(&mut self, flag: &str) -> Result<String, LinkError> {
+        self.args
+            .next()
+            .ok_or_else(|| LinkError::usage(format!("{flag} needs an argument")))
+    }
+
+    fn version(&mut self, flag: &str) -> Result<u32, LinkError> {
+        let v = self.value(flag)?;
+        parse_version(&v)
+            .ok_or_else(|| LinkError::usage(format!("{flag}: malformed version '{v}'")))
+    }
+}
+
+impl Options {
+    /// Parses ld64-style arguments (without the program name).
+    pub fn parse(args: Vec<String>) -> Result<Options, LinkError> {
+        let args = expand_response_files(args, 0)?;
+        let mut o = Options::default();
+        let mut it = ArgIter {
+            args: args.into_iter(),
+        };
+        while let Some(arg) = it.args.next() {
+            o.parse_one(&arg, &mut it)?;
+        }
+        if o.print_version {
+            return Ok(o);
+        }
+        if o.arch.is_empty() {
+            o.arch = "x86_64".into();
+        }
+        if o.arch != "x86_64" {
+            return Err(LinkError::usage(format!(
+                "unsupported architecture '{}' (machlink links x86_64)",
+                o.arch
+            )));
+        }
+        if o.inputs.is_empty() {
+            return Err(LinkError::usage("no input files".to_string()));
+        }
+        if o.platform_min == 0 {
+            o.platform_min = 0x000b_0000; // macOS 11, the oldest x86_64 target we default to
+        }
+        if o.platform_sdk == 0 {
+            o.platform_sdk = o.platform_min;
+        }
+        Ok(o)
+    }
+
+    /// Whether this link writes LC_DYLD_CHAINED_FIXUPS (the default from macOS 12 on).
+    pub fn use_chained_fixups(&self) -> bool {
+        self.fixup_chains
+            .unwrap_or(self.platform_min >= 0x000c_0000)
+    }
+
+    fn parse_one(&mut self, arg: &str, it: &mut ArgIter) -> Result<(), LinkError> {
+        match arg {
+            "-o" => self.output = it.value(arg)?.into(),
+            "-arch" => self.arch = it.value(arg)?,
+            "-platform_version" => {
+                let platform = it.value(arg)?;
+                if platform != "macos" && platform != "1" {
+                    return Err(LinkError::usage(format!(
+                        "-platform_version: unsupported platform '{platform}' (machlink targets macos)"
+                    )));
+                }
+                self.platform_min = it.version(arg)?;
+                self.platform_sdk = it.version(arg)?;
+            }
+            "-macos_version_min" | "-macosx_version_min" => self.platform_min = it.version(arg)?,
+            "-syslibroot" => self.syslibroots.push(it.value(arg)?.into()),
+            "-L" => self.library_paths.push(it.value(arg)?.into()),
+            "-F" => self.framework_paths.push(it.value(arg)?.into()),
+            "-l" => self.inputs.push(InputArg::Library(it.value(arg)?)),
+            "-framework" => self.inputs.push(InputArg::Framework(it.value(arg)?)),
+            "-force_load" => self.inputs.push(InputArg::ForceLoad(it.value(arg)?.into())),
+            "-all_load" => self.all_load = true,
+            "-noall_load" => self.all_load = false,
+            "-e" => self.entry = it.value(arg)?,
+            "-u" => self.force_undefined.push(it.value(arg)?),
+            "-U" => self.allowed_undefined.push(it.value(arg)?),
+            "-undefined" => {
+                self.undefined = match it.value(arg)?.as_str() {
+                    "error" => UndefinedTreatment::Error,
+                    "warning" | "suppress" => UndefinedTreatment::Warning,
+                    "dynamic_lookup" => UndefinedTreatment::DynamicLookup,
+                    other => {
+                        return Err(LinkError::usage(format!(
+                            "-undefined: unknown treatment '{other}'"
+                        )))
+                    }
+                }
+            }
+            "-dead_strip" => self.dead_strip = true,
+            "-no_dead_strip" => self.dead_strip = false,
+            "-fixup_chains" => self.fixup_chains = Some(true),
+            "-no_fixup_chains" => self.fixup_chains = Some(false),
+            "-pie" => {}
+            "-no_pie" => {
+                return Err(LinkError::usage(
+                    "-no_pie is not supported for x86_64: macOS requires PIE executables"
+                        .to_string(),
+                ))
+            }
+            "-S" => self.strip_debug = true,
+            "-x" => self.strip_locals = true,
+            "-exported_symbols_list" => self.exported_symbols_list = Some(it.value(arg)?.into()),
+            "-unexported_symbols_list" => {
+                self.unexported_symbols_list = Some(it.value(arg)?.into())
+            }
+            "-map" => self.map = Some(it.value(arg)?.into()),
+            "-v" => self.verbose = true,
+            "--version" | "-version_details" => self.print_version = true,
+            "-dylib" => self.output_kind = OutputKind::Dylib,
+            "-install_name" | "-dylib_install_name" => self.install_name = Some(it.value(arg)?),
+            "-current_version" | "-dylib_current_version" => {
+                self.current_version = it.version(arg)?
+            }
+            "-compatibility_version" | "-dylib_compatibility_version" => {
+                self.compatibility_version = it.version(arg)?
+            }
+            "-rpath" => self.rpaths.push(it.value(arg)?),
+            "-headerpad" => {
+                let v = it.value(arg)?;
+                let hex = v.trim_start_matches("0x").trim_start_matches("0X");
+                self.headerpad = u32::from_str_radix(hex, 16)
+                    .map_err(|_| LinkError::usage(format!("-headerpad: malformed size '{v}'")))?;
+            }
+            "-adhoc_codesign" => self.adhoc_codesign = Some(true),
+            "-no_adhoc_codesign" => self.adhoc_codesign = Some(false),
+            "-incremental" => self.incremental = true,
+            "-print_statistics" | "--time" => self.print_statistics = true,
+            _ if IGNORED_FLAGS.contains(&arg) => {}
+            _ if IGNORED_WITH_VALUE.contains(&arg) => {
+                it.value(arg)?;
+            }
+            _ if arg.starts_with("-l") && arg.len() > 2 => {
+                self.inputs.push(InputArg::Library(arg[2..].into()))
+            }
+            _ if arg.starts_with("-L") && arg.len() > 2 => self.library_paths.push(arg[2..].into()),
+            _ if arg.starts_with("-F") && arg.len() > 2 => {
+                self.framework_paths.push(arg[2..].into())
+            }
+            _ if arg.starts_with('-') && arg.len() > 1 => {
+                return Err(LinkError::usage(format!("unknown option: {arg}")))
+            }
+            _ => self.inputs.push(InputArg::File(arg.into())),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, LinkError> {
+        Options::parse(args.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn a_clang_style_command_line_parses() {
+        let o = parse(&[
+            "-demangle",
+            "-lto_library",
+            "/x/libLTO.dylib",
+            "-dynamic",
+            "-arch",
+            "x86_64",
+            "-platform_version",
+            "macos",
+            "15.0.0",
+            "15.0",
+            "-syslibroot",
+            "/sdk",
+            "-o",
+            "out",
+            "-L/usr/local/lib",
+            "a.o",
+            "-lSystem",
+            "-no_fixup_chains",
+        ])
+        .unwrap();
+        assert_eq!(o.output, PathBuf::from("out"));
+        assert_eq!(o.platform_min, 0x000f_0000);
+        assert_eq!(
+            o.inputs,
+            vec![
+                InputArg::File("a.o".into()),
+                InputArg::Library("System".into())
+            ]
+        );
+        assert!(!o.use_chained_fixups());
+    }
+
+    #[test]
+    fn unknown_flags_and_no_pie_are_errors() {
+        let e = parse(&["-frobnicate", "a.o"]).unwrap_err();
+        assert!(e.to_string().contains("unknown option: -frobnicate"), "{e}");
+        let e = parse(&["-no_pie", "a.o"]).unwrap_err();
+        assert!(e.to_string().contains("-no_pie"), "{e}");
+    }
+
+    #[test]
+    fn versions_pack_like_ld64() {
+        assert_eq!(parse_version("10.15.4"), Some(0x000a_0f04));
+        assert_eq!(parse_version("12"), Some(0x000c_0000));
+        assert_eq!(parse_version("1.x"), None);
+    }
+
+    #[test]
+    fn response_files_split_with_quotes() {
+        assert_eq!(
+            split_response("a 'b c' \"d e\" f\\ g\n"),
+            vec!["a", "b c", "d e", "f g"]
+        );
+    }
+}

@@ -1,0 +1,342 @@
+//! The Mach-O header and load commands of an executable, the content-hash
+//! UUID, and writing the file so that a failed link leaves nothing behind
+//! and never a half-written output.
+
+use crate::error::{LinkError, Result};
+use crate::input::dylib::Dylib;
+use crate::layout::{OutSection, Segment};
+use crate::options::Options;
+use object::macho;
+use std::path::Path;
+
+/// Offsets and sizes of the LINKEDIT pieces, as (file offset, size).
+#[derive(Debug, Default)]
+pub struct LinkeditRanges {
+    pub chained_fixups: (u32, u32),
+    pub exports_trie: (u32, u32),
+    pub rebase: (u32, u32),
+    pub bind: (u32, u32),
+    pub function_starts: (u32, u32),
+    pub data_in_code: (u32, u32),
+    pub symtab: (u32, u32),
+    pub nsyms: u32,
+    pub nlocal: u32,
+    pub nextdef: u32,
+    pub nundef: u32,
+    pub indirect: (u32, u32),
+    pub strtab: (u32, u32),
+}
+
+/// What the header needs once layout and LINKEDIT are known.
+pub struct HeaderInputs<'a> {
+    pub segments: &'a [Segment],
+    pub linkedit: &'a Segment,
+    pub sections: &'a [OutSection],
+    pub entry_offset: u64,
+    pub ranges: &'a LinkeditRanges,
+    pub has_tlv: bool,
+}
+
+/// The load commands' shape, fixed before layout so that their size is
+/// known when __TEXT's first section is placed.
+pub struct LoadCommandPlan {
+    chained: bool,
+    dylibs: Vec<(String, u32, u32)>,
+    rpaths: Vec<String>,
+    platform_min: u32,
+    platform_sdk: u32,
+    nsegments: usize,
+    nsections: usize,
+    uuid_offset: usize,
+}
+
+const DYLD_PATH: &str = "/usr/lib/dyld";
+
+fn padded_len(fixed: usize, s: &str) -> usize {
+    (fixed + s.len() + 1).div_ceil(8) * 8
+}
+
+impl LoadCommandPlan {
+    pub fn new(opts: &Options, sections: &[OutSection], dylibs: &[&Dylib], chained: bool) -> Self {
+        let mut segs: Vec<&str> = sections.iter().map(|s| s.segname.as_str()).collect();
+        segs.dedup();
+        LoadCommandPlan {
+            chained,
+            dylibs: dylibs
+                .iter()
+                .map(|d| {
+                    (
+                        d.install_name.clone(),
+                        d.current_version,
+                        d.compatibility_version,
+                    )
+                })
+                .collect(),
+            rpaths: opts.rpaths.clone(),
+            platform_min: opts.platform_min,
+            platform_sdk: opts.platform_sdk,
+            nsegments: segs.len() + 2, // + __PAGEZERO, __LINKEDIT
+            nsections: sections.len(),
+            uuid_offset: 0,
+        }
+    }
+
+    fn commands_size(&self) -> usize {
+        let mut n = self.nsegments * 72 + self.nsections * 80;
+        n += if self.chained { 16 + 16 } else { 48 };
+        n += 24 + 80; // symtab, dysymtab
+        n += padded_len(12, DYLD_PATH);
+        n += 24 + 32 + 16 + 24; // uuid, build version, source version, main
+        n += self
+            .dylibs
+            .iter()
+            .map(|(name, ..)| padded_len(24, name))
+            .sum::<usize>();
+        n += self.rpaths.iter().map(|p| padded_len(12, p)).sum::<usize>();
+        n += 16 + 16; // function starts, data in code
+        n
+    }
+
+    pub fn header_and_commands_size(&self) -> u64 {
+        (32 + self.commands_size()) as u64
+    }
+
+    pub fn uuid_offset(&self) -> usize {
+        self.uuid_offset
+    }
+
+    /// Serialises header and load commands.
+    pub fn write(&mut self, h: &HeaderInputs) -> Vec<u8> {
+        let mut cmds = Cmds::default();
+        for seg in h.segments.iter().chain(std::iter::once(h.linkedit)) {
+            cmds.segment(seg, &h.sections[seg.sections.clone()]);
+        }
+        let r = h.ranges;
+        if self.chained {
+            cmds.linkedit_data(macho::LC_DYLD_CHAINED_FIXUPS, r.chained_fixups);
+            cmds.linkedit_data(macho::LC_DYLD_EXPORTS_TRIE, r.exports_trie);
+        } else {
+            cmds.begin(macho::LC_DYLD_INFO_ONLY);
+            for (off, size) in [r.rebase, r.bind, (0, 0), (0, 0), r.exports_trie] {
+                cmds.u32(off);
+                cmds.u32(size);
+            }
+            cmds.end();
+        }
+        cmds.begin(macho::LC_SYMTAB);
+        for v in [r.symtab.0, r.nsyms, r.strtab.0, r.strtab.1] {
+            cmds.u32(v);
+        }
+        cmds.end();
+        cmds.begin(macho::LC_DYSYMTAB);
+        let dysym = [
+            0,
+            r.nlocal,
+            r.nlocal,
+            r.nextdef,
+            r.nlocal + r.nextdef,
+            r.nundef,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            r.indirect.0,
+            r.indirect.1 / 4,
+            0,
+            0,
+            0,
+            0,
+        ];
+        for v in dysym {
+            cmds.u32(v);
+        }
+        cmds.end();
+        cmds.begin(macho::LC_LOAD_DYLINKER);
+        cmds.u32(12);
+        cmds.cstr(DYLD_PATH);
+        cmds.end();
+        cmds.begin(macho::LC_UUID);
+        self.uuid_offset = 32 + cmds.buf.len();
+        cmds.buf.extend_from_slice(&[0; 16]);
+        cmds.end();
+        cmds.begin(macho::LC_BUILD_VERSION);
+        for v in [
+            macho::PLATFORM_MACOS,
+            self.platform_min,
+            self.platform_sdk,
+            1,
+            macho::TOOL_LD,
+            0x0001_0000,
+        ] {
+            cmds.u32(v);
+        }
+        cmds.end();
+        cmds.begin(macho::LC_SOURCE_VERSION);
+        cmds.u64(0);
+        cmds.end();
+        cmds.begin(macho::LC_MAIN);
+        cmds.u64(h.entry_offset);
+        cmds.u64(0);
+        cmds.end();
+        for (name, current, compat) in &self.dylibs {
+            cmds.begin(macho::LC_LOAD_DYLIB);
+            for v in [24, 2, *current, *compat] {
+                cmds.u32(v);
+            }
+            cmds.cstr(name);
+            cmds.end();
+        }
+        for path in &self.rpaths {
+            cmds.begin(macho::LC_RPATH);
+            cmds.u32(12);
+            cmds.cstr(path);
+            cmds.end();
+        }
+        cmds.linkedit_data(macho::LC_FUNCTION_STARTS, r.function_starts);
+        cmds.linkedit_data(macho::LC_DATA_IN_CODE, r.data_in_code);
+
+        let mut flags =
+            macho::MH_NOUNDEFS | macho::MH_DYLDLINK | macho::MH_TWOLEVEL | macho::MH_PIE;
+        if h.has_tlv {
+            flags |= macho::MH_HAS_TLV_DESCRIPTORS;
+        }
+        let mut out = Vec::with_capacity(32 + cmds.buf.len());
+        for v in [
+            macho::MH_MAGIC_64,
+            macho::CPU_TYPE_X86_64,
+            macho::CPU_SUBTYPE_X86_64_ALL,
+            macho::MH_EXECUTE,
+            cmds.count,
+            cmds.buf.len() as u32,
+            flags,
+            0,
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&cmds.buf);
+        out
+    }
+}
+
+/// A growing list of load commands.
+#[derive(Default)]
+struct Cmds {
+    buf: Vec<u8>,
+    count: u32,
+    start: usize,
+}
+
+impl Cmds {
+    fn begin(&mut self, cmd: u32) {
+        self.start = self.buf.len();
+        self.u32(cmd);
+        self.u32(0); // size, patched by end()
+    }
+
+    fn end(&mut self) {
+        let len = self.start + (self.buf.len() - self.start).div_ceil(8) * 8;
+        self.buf.resize(len, 0);
+        let size = (self.buf.len() - self.start) as u32;
+        self.buf[self.start + 4..self.start + 8].copy_from_slice(&size.to_le_bytes());
+        self.count += 1;
+    }
+
+    fn u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn u64(&mut self, v: u64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn name16(&mut self, s: &str) {
+        let mut raw = [0u8; 16];
+        raw[..s.len().min(16)].copy_from_slice(&s.as_bytes()[..s.len().min(16)]);
+        self.buf.extend_from_slice(&raw);
+    }
+
+    fn cstr(&mut self, s: &str) {
+        self.buf.extend_from_slice(s.as_bytes());
+        self.buf.push(0);
+    }
+
+    fn linkedit_data(&mut self, cmd: u32, (off, size): (u32, u32)) {
+        self.begin(cmd);
+        self.u32(off);
+        self.u32(size);
+        self.end();
+    }
+
+    fn segment(&mut self, seg: &Segment, sections: &[OutSection]) {
+        self.begin(macho::LC_SEGMENT_64);
+        self.name16(&seg.name);
+        for v in [seg.vmaddr, seg.vmsize, seg.fileoff, seg.filesize] {
+            self.u64(v);
+        }
+        for v in [seg.maxprot, seg.initprot, sections.len() as u32, seg.flags] {
+            self.u32(v);
+        }
+        for s in sections {
+            self.name16(&s.sectname);
+            self.name16(&s.segname);
+            self.u64(s.addr);
+            self.u64(s.size);
+            for v in [
+                s.offset as u32,
+                u32::from(s.align_log2),
+                0,
+                0,
+                s.flags,
+                s.reserved1,
+                s.reserved2,
+                0,
+            ] {
+                self.u32(v);
+            }
+        }
+        self.end();
+    }
+}
+
+/// Fills LC_UUID with a hash of the whole file (UUID bytes zero while
+/// hashing), so identical inputs give identical outputs.
+pub fn fill_uuid(image: &mut [u8], at: usize) {
+    let digest = xxhash_rust::xxh3::xxh3_128(image);
+    let mut uuid = digest.to_le_bytes();
+    // Mark it as an RFC 4122 name-based UUID, as ld64 does.
+    uuid[6] = (uuid[6] & 0x0f) | 0x30;
+    uuid[8] = (uuid[8] & 0x3f) | 0x80;
+    image[at..at + 16].copy_from_slice(&uuid);
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it into
+/// place: readers see the old file or the new one, never a mix, and a
+/// failure leaves the old file untouched.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.machlink-{}", std::process::id()));
+    let err =
+        |e: std::io::Error| LinkError::file(path.display(), format!("cannot write output: {e}"));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o755))?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    Ok(())
+}

@@ -1,0 +1,37 @@
+/* sqlite_cfg.h for the native (Linux, glibc) build: what SQLite's configure
+ * finds on Debian bookworm, less HAVE_MALLOC_USABLE_SIZE (Debian's patch
+ * 10-665363-disable-malloc-usable-size) and HAVE_ZLIB_H (no zlib: the
+ * shell's zipfile/sqlar commands stay out, as on a machine without zlib). */
+#define HAVE_DLFCN_H 1
+#define HAVE_FDATASYNC 1
+#define HAVE_GMTIME_R 1
+#define HAVE_INT16_T 1
+#define HAVE_INT32_T 1
+#define HAVE_INT64_T 1
+#define HAVE_INT8_T 1
+#define HAVE_INTPTR_T 1
+#define HAVE_INTTYPES_H 1
+#define HAVE_ISNAN 1
+#define HAVE_LOCALTIME_R 1
+#define HAVE_MALLOC_H 1
+#define HAVE_MEMORY_H 1
+#define HAVE_PREAD 1
+#define HAVE_PREAD64 1
+#define HAVE_PWRITE 1
+#define HAVE_PWRITE64 1
+#define HAVE_STDINT_H 1
+#define HAVE_STDLIB_H 1
+#define HAVE_STRCHRNUL 1
+#define HAVE_STRINGS_H 1
+#define HAVE_STRING_H 1
+#define HAVE_SYS_STAT_H 1
+#define HAVE_SYS_TYPES_H 1
+#define HAVE_UINT16_T 1
+#define HAVE_UINT32_T 1
+#define HAVE_UINT64_T 1
+#define HAVE_UINT8_T 1
+#define HAVE_UINTPTR_T 1
+#define HAVE_UNISTD_H 1
+#define HAVE_USLEEP 1
+#define HAVE_UTIME 1
+#define STDC_HEADERS 1
