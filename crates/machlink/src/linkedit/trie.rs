@@ -314,6 +314,20 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
+/// Appends `bytes`, which are mostly a few bytes long: cheaper than a call
+/// to `memcpy` then.
+#[inline]
+fn extend_small(out: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.len() <= 8 {
+        out.reserve(8);
+        for &b in bytes {
+            out.push(b);
+        }
+    } else {
+        out.extend_from_slice(bytes);
+    }
+}
+
 /// A node of the trie under construction, in layout (pre-)order.
 #[derive(Clone, Copy)]
 struct Node {
@@ -326,7 +340,8 @@ struct Node {
     fixed_size: u32,
 }
 
-/// An edge: its label is `sorted[name][start..end]`.
+/// An edge: its label is `names[name][start..end]` (`name` indexes the
+/// exports).
 #[derive(Clone, Copy)]
 struct Edge {
     child: u32,
@@ -359,7 +374,7 @@ pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
     // parts (`terminal_size` and the info) encoded into one buffer, export
     // i's at `terminal[terminal_end[i]..terminal_end[i + 1]]`.
     let mut names: Vec<&[u8]> = Vec::with_capacity(n);
-    let mut terminal: Vec<u8> = Vec::with_capacity(n * 5);
+    let mut terminal: Vec<u8> = Vec::with_capacity(n * 6);
     let mut terminal_end: Vec<u32> = Vec::with_capacity(n + 1);
     terminal_end.push(0);
     for e in exports {
@@ -374,8 +389,7 @@ pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
         &terminal[terminal_end[i] as usize..terminal_end[i + 1] as usize]
     };
 
-    // 2. Sort by name; gather the names and terminal part sizes in sorted
-    // order.
+    // 2. Sort by name.
     let SortedNames {
         idx: sorted_idx,
         len: lens,
@@ -385,12 +399,6 @@ pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
         (1..n).all(|s| !(lcp[s] == lens[s] && lens[s] == lens[s - 1])),
         "duplicate export names"
     );
-    let sorted: Vec<&[u8]> = sorted_idx.iter().map(|&i| names[i as usize]).collect();
-    drop(names);
-    let terminal_len: Vec<u32> = sorted_idx
-        .iter()
-        .map(|&i| terminal_end[i as usize + 1] - terminal_end[i as usize])
-        .collect();
 
     // 3. Expand depth-first, so nodes are numbered in pre-order. A node over
     // sorted names [lo, hi) at depth d: the name of length d (sorted first)
@@ -421,7 +429,7 @@ pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
         let mut size = 1; // terminal_size 0
         if lens[i] == depth {
             ends_here = sorted_idx[i];
-            size = terminal_len[i] as usize;
+            size = terminal_part(ends_here).len();
             i += 1;
             // Duplicates (a caller bug) keep the first.
             while i < hi && lens[i] == depth {
@@ -450,7 +458,7 @@ pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
             });
             edges.push(Edge {
                 child: NONE,
-                name: i as u32,
+                name: sorted_idx[i],
                 start: depth,
                 end: child_depth,
             });
@@ -509,12 +517,15 @@ pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
         if node.terminal == NONE {
             out.push(0);
         } else {
-            out.extend_from_slice(terminal_part(node.terminal));
+            extend_small(&mut out, terminal_part(node.terminal));
         }
         out.push(node.edge_count as u8);
         let node_edges = node.first_edge as usize..(node.first_edge + node.edge_count) as usize;
         for e in &edges[node_edges] {
-            out.extend_from_slice(&sorted[e.name as usize][e.start as usize..e.end as usize]);
+            extend_small(
+                &mut out,
+                &names[e.name as usize][e.start as usize..e.end as usize],
+            );
             out.push(0);
             write_uleb(&mut out, offsets[e.child as usize].into());
         }

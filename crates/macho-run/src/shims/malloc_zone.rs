@@ -120,12 +120,27 @@ extern "C" fn malloc_zone_from_ptr(_: *const c_void) -> *mut MallocZone {
 
 pub fn table() -> Vec<(&'static str, usize)> {
     vec![
-        ("_malloc_default_zone", malloc_default_zone as *const () as usize),
-        ("_malloc_create_zone", malloc_create_zone as *const () as usize),
+        (
+            "_malloc_default_zone",
+            malloc_default_zone as *const () as usize,
+        ),
+        (
+            "_malloc_create_zone",
+            malloc_create_zone as *const () as usize,
+        ),
         ("_malloc_destroy_zone", zone_destroy as *const () as usize),
-        ("_malloc_set_zone_name", malloc_set_zone_name as *const () as usize),
-        ("_malloc_get_zone_name", malloc_get_zone_name as *const () as usize),
-        ("_malloc_zone_from_ptr", malloc_zone_from_ptr as *const () as usize),
+        (
+            "_malloc_set_zone_name",
+            malloc_set_zone_name as *const () as usize,
+        ),
+        (
+            "_malloc_get_zone_name",
+            malloc_get_zone_name as *const () as usize,
+        ),
+        (
+            "_malloc_zone_from_ptr",
+            malloc_zone_from_ptr as *const () as usize,
+        ),
         ("_malloc_zone_malloc", zone_malloc as *const () as usize),
         ("_malloc_zone_calloc", zone_calloc as *const () as usize),
         ("_malloc_zone_valloc", zone_valloc as *const () as usize),

@@ -3,11 +3,17 @@
 //! constants.
 
 mod ctype;
+mod fcntl;
 mod fs;
 mod libc_extras;
+mod malloc_zone;
 mod process;
 mod pthread;
+mod pwd;
 mod setjmp;
+mod signal;
+mod statfs;
+mod sysinfo;
 pub mod tlv;
 
 pub use process::{set_args, ProgramVars, VARS};
@@ -58,11 +64,17 @@ impl Host {
         }
         let shims = [
             ctype::table(),
+            fcntl::table(),
             fs::table(),
             libc_extras::table(),
+            malloc_zone::table(),
             process::table(),
             pthread::table(),
+            pwd::table(),
             setjmp::table(),
+            signal::table(),
+            statfs::table(),
+            sysinfo::table(),
             tlv::table(),
         ]
         .into_iter()

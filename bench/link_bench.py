@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Link-time benchmark: machlink against ld64.lld-19 on the same objects.
+
+Generates the large program of tests/gen/genprog.py (default 200 objects x
+500 functions = 100k functions), compiles it once for x86_64-macos with zig
+cc (objects are cached under target/bench/), then links it alternately with
+machlink and ld64.lld-19, RUNS times each, and prints the median and spread
+of wall time, peak memory (max RSS of the linker process) and the ratio.
+Both outputs are checked to run under macho-run with the same checksum.
+
+usage: bench/link_bench.py [--objects N] [--functions M] [--runs R]
+Needs scripts/setup.sh and `cargo build --release --workspace` first.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SDK = os.path.join(ROOT, ".toolchain", "sdk")
+MACHLINK = os.path.join(ROOT, "target", "release", "machlink")
+MACHO_RUN = os.path.join(ROOT, "target", "release", "macho-run")
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def build_objects(objects, functions):
+    work = os.path.join(ROOT, "target", "bench", f"gen-{objects}x{functions}")
+    src = os.path.join(work, "src")
+    stamp = os.path.join(work, "objects.done")
+    objs_dir = os.path.join(work, "obj")
+    if not os.path.exists(stamp):
+        os.makedirs(objs_dir, exist_ok=True)
+        sh([sys.executable, os.path.join(ROOT, "tests", "gen", "genprog.py"),
+            "--objects", str(objects), "--functions", str(functions), "--out", src])
+        sources = sorted(f for f in os.listdir(src) if f.endswith(".c"))
+        print(f"compiling {len(sources)} sources for x86_64-macos (once; cached)...", flush=True)
+
+        def compile_one(f):
+            sh([sys.executable, "-m", "ziglang", "cc", "-target", "x86_64-macos", "-O1", "-fcommon", "-w",
+                "-c", os.path.join(src, f), "-o", os.path.join(objs_dir, f[:-2] + ".o")])
+
+        with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+            list(pool.map(compile_one, sources))
+        open(stamp, "w").close()
+    objs = sorted(os.path.join(objs_dir, f) for f in os.listdir(objs_dir) if f.endswith(".o"))
+    return work, objs
+
+
+def link_cmd(linker, out, objs):
+    return [linker, "-arch", "x86_64", "-platform_version", "macos", "15.0", "15.0",
+            "-syslibroot", SDK, "-lSystem", "-o", out] + objs
+
+
+def timed(cmd):
+    """Wall seconds and peak RSS (KiB) of one run."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"failed: {' '.join(cmd[:3])} ... (status {status})")
+    return wall, usage.ru_maxrss
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--objects", type=int, default=200)
+    ap.add_argument("--functions", type=int, default=500)
+    ap.add_argument("--runs", type=int, default=11)
+    args = ap.parse_args()
+    for tool in (MACHLINK, MACHO_RUN):
+        if not os.path.exists(tool):
+            sys.exit(f"{tool} missing: run `cargo build --release --workspace`")
+    work, objs = build_objects(args.objects, args.functions)
+    linkers = {"machlink": MACHLINK, "ld64.lld-19": "ld64.lld-19"}
+    results = {name: [] for name in linkers}
+    outputs = {name: os.path.join(work, f"prog-{name}") for name in linkers}
+    for name, exe in linkers.items():  # warm the page cache
+        timed(link_cmd(exe, outputs[name], objs))
+    for _ in range(args.runs):
+        for name, exe in linkers.items():
+            results[name].append(timed(link_cmd(exe, outputs[name], objs)))
+    sums = {}
+    for name in linkers:
+        out = subprocess.run([MACHO_RUN, outputs[name]], capture_output=True, text=True, check=True).stdout
+        sums[name] = out.strip().splitlines()[-1]
+    if len(set(sums.values())) != 1:
+        sys.exit(f"outputs differ: {sums}")
+    print(f"\n{len(objs)} objects ({args.objects} x {args.functions} functions), {args.runs} runs each, "
+          f"outputs agree ({sums['machlink']})")
+    print(f"{'linker':<14}{'median ms':>10}{'min ms':>9}{'max ms':>9}{'peak RSS MiB':>14}")
+    med = {}
+    for name, runs in results.items():
+        walls = [w * 1e3 for w, _ in runs]
+        rss = max(r for _, r in runs) / 1024
+        med[name] = statistics.median(walls)
+        print(f"{name:<14}{med[name]:>10.1f}{min(walls):>9.1f}{max(walls):>9.1f}{rss:>14.1f}")
+    print(f"\nmachlink / ld64.lld-19 median time ratio: {med['machlink'] / med['ld64.lld-19']:.2f} "
+          f"(lld takes {med['ld64.lld-19'] / med['machlink']:.2f}x as long)")
+
+
+if __name__ == "__main__":
+    main()
