@@ -112,7 +112,7 @@ fn parse_inputs(files: &[MappedFile]) -> Result<Inputs<'_>> {
     let parsed: Vec<Result<ObjectFile>> = kinds
         .par_iter()
         .filter(|(_, _, k)| *k == FileKind::Object)
-        .map(|(f, data, _)| ObjectFile::parse(data, f.name()))
+        .map(|(f, data, _)| parse_object(f, data))
         .collect();
     let mut inputs = Inputs {
         objects: Vec::new(),
@@ -180,15 +180,37 @@ fn add_dylib(inputs: &mut Inputs, d: Dylib) {
 }
 
 fn parse_member<'a>(ar: &Archive<'a>, member: u32) -> Result<ObjectFile<'a>> {
-    let data = ar.members[member as usize].1;
+    let (_, data, mtime) = ar.members[member as usize];
     let name = ar.member_name(member);
-    match input::kind_of(data, &name)? {
-        FileKind::Object => ObjectFile::parse(data, name),
-        _ => Err(LinkError::file(
-            name,
-            "archive member is not an object file",
-        )),
-    }
+    let mut obj = match input::kind_of(data, &name)? {
+        FileKind::Object => ObjectFile::parse(data, name)?,
+        _ => {
+            return Err(LinkError::file(
+                name,
+                "archive member is not an object file",
+            ))
+        }
+    };
+    obj.oso_path = format!("{}({})", absolute(&ar.name), ar.members[member as usize].0);
+    obj.mtime = mtime;
+    Ok(obj)
+}
+
+/// An absolute form of a path, for the debug map.
+fn absolute(path: &str) -> String {
+    std::path::absolute(path).map_or_else(|_| path.to_string(), |p| p.display().to_string())
+}
+
+/// Parses an object named on the command line, noting its path and time.
+fn parse_object<'a>(f: &MappedFile, data: &'a [u8]) -> Result<ObjectFile<'a>> {
+    let mut obj = ObjectFile::parse(data, f.name())?;
+    obj.oso_path = absolute(&f.name());
+    obj.mtime = std::fs::metadata(&f.path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    Ok(obj)
 }
 
 /// Resolves symbols: objects first, then archive members pulled for
@@ -271,7 +293,42 @@ fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<SymbolTable<'a
         return Err(e);
     }
     allocate_commons(&mut symtab, &mut inputs.objects);
+    merge_literals(&mut inputs.objects);
     Ok(symtab)
+}
+
+/// Deduplicates C strings and fixed-size literals across all objects: the
+/// first copy (in input order) is placed; later identical ones alias it.
+fn merge_literals(objects: &mut [ObjectFile]) {
+    let mut canonical: rustc_hash::FxHashMap<(u32, u8, &[u8]), (u32, u32)> = Default::default();
+    let mut aliases = Vec::new();
+    for (fi, obj) in objects.iter().enumerate() {
+        for sec in obj.sections.iter().filter(|s| s.kept) {
+            let kind = sec.kind();
+            if !matches!(
+                kind,
+                macho::S_CSTRING_LITERALS
+                    | macho::S_4BYTE_LITERALS
+                    | macho::S_8BYTE_LITERALS
+                    | macho::S_16BYTE_LITERALS
+            ) {
+                continue;
+            }
+            for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
+                let atom = &obj.atoms[a as usize];
+                let key = (kind, atom.align_log2, obj.atom_data(a));
+                match canonical.get(&key) {
+                    Some(&c) => aliases.push((fi, a, c)),
+                    None => {
+                        canonical.insert(key, (fi as u32, a));
+                    }
+                }
+            }
+        }
+    }
+    for (fi, a, c) in aliases {
+        objects[fi].atoms[a as usize].alias_of = Some(c);
+    }
 }
 
 /// Command-line names live as long as the link; interning needs `'a`.
@@ -837,6 +894,13 @@ fn symbol_groups(
     objects: &[ObjectFile],
 ) -> SymbolGroups {
     let mut g = SymbolGroups::default();
+    if !opts.strip_debug {
+        let oso: Vec<(String, u64)> = objects
+            .iter()
+            .map(|o| (o.oso_path.clone(), o.mtime))
+            .collect();
+        g.locals = crate::linkedit::stabs::debug_map(objects, layout, &oso);
+    }
     let sect_ordinal = |f: usize, a: usize| (layout.atom_section[f][a] + 1) as u8;
     for (fi, obj) in objects.iter().enumerate() {
         for (si, s) in obj.symbols.iter().enumerate() {

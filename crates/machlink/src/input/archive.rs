@@ -8,8 +8,8 @@ use object::read::archive::ArchiveFile;
 /// An archive's members and its symbol index.
 pub struct Archive<'a> {
     pub name: String,
-    /// (member name, member data), in archive order.
-    pub members: Vec<(String, &'a [u8])>,
+    /// (member name, member data, modification time), in archive order.
+    pub members: Vec<(String, &'a [u8], u64)>,
     /// (symbol name, index into `members`).
     pub symbols: Vec<(&'a [u8], u32)>,
 }
@@ -28,7 +28,7 @@ impl<'a> Archive<'a> {
             }
             let (offset, _) = m.file_range();
             by_offset.insert(offset, members.len() as u32);
-            members.push((mname, m.data(data).map_err(err)?));
+            members.push((mname, m.data(data).map_err(err)?, m.date().unwrap_or(0)));
         }
         let mut symbols = Vec::new();
         if let Some(table) = ar.symbols().map_err(err)? {

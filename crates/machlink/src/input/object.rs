@@ -100,6 +100,10 @@ pub struct ObjectFile<'a> {
     pub symbols: Vec<ObjSymbol<'a>>,
     pub atoms: Vec<Atom>,
     pub relocs: Vec<Reloc>,
+    /// For the debug map: the object's absolute path (`lib.a(member.o)` for
+    /// an archive member) and modification time; set by the driver.
+    pub oso_path: String,
+    pub mtime: u64,
 }
 
 const N_ALT_ENTRY: u16 = 0x200;
@@ -185,6 +189,8 @@ impl<'a> ObjectFile<'a> {
             symbols: Vec::new(),
             atoms: Vec::new(),
             relocs: Vec::new(),
+            oso_path: String::new(),
+            mtime: 0,
         };
         let mut raw_relocs: Vec<&'a [u8]> = Vec::new();
         let mut offset = 32u64;

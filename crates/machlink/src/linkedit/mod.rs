@@ -2,6 +2,7 @@
 //! trie, symbol tables, function starts, data-in-code and the code signature.
 
 pub mod fixups;
+pub mod stabs;
 pub mod symtab;
 pub mod trie;
 pub mod uleb;

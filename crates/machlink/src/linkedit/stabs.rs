@@ -1,0 +1,88 @@
+//! The debug map: STABS symbols that tell dsymutil which object file each
+//! function and variable came from (N_OSO) and where it ended up (N_FUN,
+//! N_STSYM), so it can link the objects' DWARF into a .dSYM. The DWARF
+//! itself stays in the object files, as with ld64.
+
+use super::symtab::Nlist;
+use crate::atom::NONE;
+use crate::input::object::ObjectFile;
+use crate::layout::Layout;
+use object::macho;
+
+/// The compile unit's source name and directory, from the object's DWARF.
+fn compile_unit(obj: &ObjectFile) -> Option<(Vec<u8>, Vec<u8>)> {
+    let section = |id: gimli::SectionId| -> Result<gimli::EndianSlice<'_, gimli::LittleEndian>, gimli::Error> {
+        // Mach-O spells `.debug_str_offsets` as `__debug_str_offs` (16 chars).
+        let mut name = format!("__{}", &id.name()[1..]);
+        name.truncate(16);
+        let data = obj
+            .sections
+            .iter()
+            .find(|s| s.segname == "__DWARF" && s.sectname == name)
+            .map_or(&[][..], |s| s.data);
+        Ok(gimli::EndianSlice::new(data, gimli::LittleEndian))
+    };
+    let dwarf = gimli::Dwarf::load(section).ok()?;
+    let header = dwarf.units().next().ok()??;
+    let unit = dwarf.unit(header).ok()?;
+    let name = unit.name?.slice().to_vec();
+    let dir = unit
+        .comp_dir
+        .map(|d| d.slice().to_vec())
+        .unwrap_or_default();
+    Some((name, dir))
+}
+
+fn stab(name: &[u8], n_type: u8, n_sect: u8, n_desc: u16, n_value: u64) -> Nlist {
+    Nlist {
+        name: name.to_vec(),
+        n_type,
+        n_sect,
+        n_desc,
+        n_value,
+    }
+}
+
+/// The debug map of every object that carries DWARF. `oso` gives each
+/// object's absolute path (`lib.a(member.o)` for archive members) and
+/// modification time.
+pub fn debug_map(objects: &[ObjectFile], layout: &Layout, oso: &[(String, u64)]) -> Vec<Nlist> {
+    let mut out = Vec::new();
+    for (fi, obj) in objects.iter().enumerate() {
+        let Some((name, mut dir)) = compile_unit(obj) else {
+            continue;
+        };
+        if !dir.is_empty() && !dir.ends_with(b"/") {
+            dir.push(b'/');
+        }
+        let (path, mtime) = &oso[fi];
+        out.push(stab(&dir, macho::N_SO, 0, 0, 0));
+        out.push(stab(&name, macho::N_SO, 0, 0, 0));
+        out.push(stab(path.as_bytes(), macho::N_OSO, 0, 1, *mtime));
+        for (ai, atom) in obj.atoms.iter().enumerate() {
+            let addr = layout.atom_addr[fi][ai];
+            if atom.symbol == NONE || addr == 0 || atom.alias_of.is_some() {
+                continue;
+            }
+            let sym = &obj.symbols[atom.symbol as usize];
+            if sym.name.first().is_some_and(|&c| c == b'L' || c == b'l') {
+                continue;
+            }
+            let si = layout.atom_section[fi][ai];
+            let sect = &layout.sections[si as usize];
+            let n_sect = (si + 1) as u8;
+            if sect.is_code() {
+                out.push(stab(b"", macho::N_BNSYM, n_sect, 0, addr));
+                out.push(stab(sym.name, macho::N_FUN, n_sect, 0, addr));
+                out.push(stab(b"", macho::N_FUN, 0, 0, u64::from(atom.size)));
+                out.push(stab(b"", macho::N_ENSYM, n_sect, 0, addr));
+            } else if sym.is_external() && !sym.is_private_extern() {
+                out.push(stab(sym.name, macho::N_GSYM, 0, 0, 0));
+            } else {
+                out.push(stab(sym.name, macho::N_STSYM, n_sect, 0, addr));
+            }
+        }
+        out.push(stab(b"", macho::N_SO, 1, 0, 0));
+    }
+    out
+}
