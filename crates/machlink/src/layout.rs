@@ -28,6 +28,10 @@ pub enum Content {
     Stubs,
     Got,
     ThreadPtrs,
+    /// Classic lazy binding: the code that calls dyld_stub_binder, and the
+    /// lazy pointers the stubs jump through until bound.
+    StubHelper,
+    LazyPointers,
 }
 
 #[derive(Clone, Debug)]
@@ -120,8 +124,8 @@ fn segment_rank(name: &str) -> u32 {
 fn section_rank(s: &OutSection) -> u32 {
     match (s.sectname.as_str(), &s.content) {
         ("__text", _) => 0,
-        (_, Content::Stubs) => 2,
-        (_, Content::Got) => 3,
+        (_, Content::Stubs | Content::StubHelper) => 2,
+        (_, Content::Got | Content::LazyPointers) => 3,
         _ if s.kind() == macho::S_THREAD_LOCAL_ZEROFILL => 8,
         _ if s.is_zerofill() => 9,
         _ if s.is_code() => 1,
@@ -229,7 +233,7 @@ pub fn assign_addresses(
                     size += u64::from(atom.size);
                 }
             } else {
-                align = align.max(3);
+                // Synthetic sections come with their alignment.
                 cursor = align_up(cursor, 1 << align);
                 size = synthetic_size(&s.content);
             }

@@ -18,7 +18,7 @@ use crate::linkedit::{trie, uleb};
 use crate::options::{Options, OutputKind, UndefinedTreatment};
 use crate::output;
 use crate::symbols::{Def, SymId, SymbolTable};
-use crate::synthetic::{is_imported, Synthetic, STUB_SIZE};
+use crate::synthetic::{is_imported, Synthetic, STUB_HELPER_ENTRY, STUB_HELPER_HEADER, STUB_SIZE};
 use object::macho;
 use rayon::prelude::*;
 use std::time::Instant;
@@ -56,6 +56,8 @@ pub struct Inputs<'a> {
     libraries: Vec<Library>,
     /// Archive members already loaded: (archive, member).
     loaded_members: rustc_hash::FxHashSet<(u32, u32)>,
+    /// The linker's own object holding `__dyld_private` (classic lazy binding).
+    pub dyld_private: Option<u32>,
 }
 
 #[derive(Clone, Copy)]
@@ -120,6 +122,7 @@ fn parse_inputs(files: &[MappedFile]) -> Result<Inputs<'_>> {
         dylibs: Vec::new(),
         libraries: Vec::new(),
         loaded_members: Default::default(),
+        dyld_private: None,
     };
     let mut errors = Vec::new();
     for r in parsed {
@@ -226,6 +229,12 @@ fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<SymbolTable<'a
         symtab.syms[id as usize].referenced = true;
         symtab.syms[id as usize].weak_ref = false;
     }
+    if !opts.use_chained_fixups() {
+        // Classic lazy binding calls dyld_stub_binder (from libSystem).
+        let binder = symtab.intern(b"dyld_stub_binder");
+        symtab.syms[binder as usize].referenced = true;
+        symtab.syms[binder as usize].weak_ref = false;
+    }
     let entry = symtab.intern(leak(&opts.entry));
     symtab.syms[entry as usize].referenced = true;
     symtab.syms[entry as usize].weak_ref = false;
@@ -294,7 +303,48 @@ fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<SymbolTable<'a
     }
     allocate_commons(&mut symtab, &mut inputs.objects);
     merge_literals(&mut inputs.objects);
+    if !opts.use_chained_fixups() {
+        let idx = inputs.objects.len() as u32;
+        inputs.objects.push(dyld_private_object());
+        symtab.add_object(idx, &inputs.objects[idx as usize]);
+        inputs.dyld_private = Some(idx);
+    }
     Ok(symtab)
+}
+
+/// An object of the linker's own with one 8-byte `__DATA,__data` atom:
+/// `__dyld_private`, which the stub helper hands to dyld_stub_binder.
+fn dyld_private_object() -> ObjectFile<'static> {
+    static ZEROS: [u8; 8] = [0; 8];
+    ObjectFile {
+        name: "<internal>".into(),
+        sections: vec![InputSection {
+            segname: "__DATA".into(),
+            sectname: "__data".into(),
+            addr: 0,
+            size: 8,
+            align_log2: 3,
+            flags: macho::S_REGULAR,
+            data: &ZEROS,
+            atoms_start: 0,
+            atoms_len: 1,
+            kept: true,
+        }],
+        symbols: Vec::new(),
+        atoms: vec![Atom {
+            section: 0,
+            offset: 0,
+            size: 8,
+            align_log2: 3,
+            relocs_start: 0,
+            relocs_end: 0,
+            symbol: NONE,
+            alias_of: None,
+        }],
+        relocs: Vec::new(),
+        oso_path: String::new(),
+        mtime: 0,
+    }
 }
 
 /// Deduplicates C strings and fixed-size literals across all objects: the
@@ -495,6 +545,8 @@ pub(crate) struct Resolved<'l> {
     stubs_addr: u64,
     got_addr: u64,
     thread_ptrs_addr: u64,
+    lazy_ptrs_addr: u64,
+    stub_helper_addr: u64,
 }
 
 impl Resolved<'_> {
@@ -562,7 +614,12 @@ fn write_image(
     timer: &mut Timer,
 ) -> Result<Vec<u8>> {
     let objects = &inputs.objects;
-    let synth = Synthetic::scan(objects, symtab);
+    let lazy_binder = if opts.use_chained_fixups() {
+        None
+    } else {
+        symtab.get(b"dyld_stub_binder")
+    };
+    let synth = Synthetic::scan(objects, symtab, lazy_binder);
     let sections = layout::plan_sections(objects, synth.sections());
     let chained = opts.use_chained_fixups();
     let used_dylibs: Vec<&Dylib> = inputs.dylibs.iter().collect();
@@ -583,6 +640,8 @@ fn write_image(
         stubs_addr: section_addr(Content::Stubs),
         got_addr: section_addr(Content::Got),
         thread_ptrs_addr: section_addr(Content::ThreadPtrs),
+        lazy_ptrs_addr: section_addr(Content::LazyPointers),
+        stub_helper_addr: section_addr(Content::StubHelper),
     };
     let (linkedit_off, linkedit_vm) = layout.linkedit_start();
     let mut image = vec![0u8; linkedit_off as usize];
@@ -630,6 +689,31 @@ fn write_image(
         }
     }
     write_synthetic(&res, symtab, &mut image, &mut fixup_list, &mut import_for);
+    let dyld_private = inputs
+        .dyld_private
+        .map_or(0, |f| layout.atom_addr[f as usize][0]);
+    let lazy_imports: Vec<u32> = synth
+        .stubs
+        .entries
+        .iter()
+        .map(|&id| import_for(id))
+        .collect();
+    let lazy_index: rustc_hash::FxHashMap<SymId, u32> = synth
+        .stubs
+        .entries
+        .iter()
+        .copied()
+        .zip(lazy_imports)
+        .collect();
+    let lazy_stream = write_lazy_binding(
+        &res,
+        dyld_private,
+        &mut image,
+        &mut fixup_list,
+        &imports,
+        &|id| lazy_index[&id],
+    )
+    .map_err(|e| LinkError::usage(format!("{}: {e}", opts.output.display())))?;
     fixup_list.sort_unstable_by_key(|f| f.addr);
 
     // LINKEDIT pieces.
@@ -651,6 +735,7 @@ fn write_image(
             fixups::encode_opcodes(&fixup_list, &imports, &layout, &mut image).map_err(err)?;
         ranges.rebase = put(&rebase, &mut linkedit);
         ranges.bind = put(&bind, &mut linkedit);
+        ranges.lazy_bind = put(&lazy_stream, &mut linkedit);
         ranges.exports_trie = put(&exports_trie(symtab, &layout, objects), &mut linkedit);
     }
     ranges.function_starts = put(&function_starts(&layout, objects), &mut linkedit);
@@ -669,15 +754,18 @@ fn write_image(
     ranges.nundef = written.nundef;
     let undef_base = written.nlocal + written.nextdef;
     let mut indirect = Vec::new();
-    let mut indirect_starts = Vec::new();
+    let mut indirect_starts: Vec<Option<u32>> = Vec::new();
     for s in &layout.sections {
         let table = match s.content {
-            Content::Stubs => &synth.stubs,
+            Content::Stubs | Content::LazyPointers => &synth.stubs,
             Content::Got => &synth.got,
             Content::ThreadPtrs => &synth.thread_ptrs,
-            Content::Atoms(_) => continue,
+            Content::Atoms(_) | Content::StubHelper => {
+                indirect_starts.push(None);
+                continue;
+            }
         };
-        indirect_starts.push((indirect.len() / 4) as u32);
+        indirect_starts.push(Some((indirect.len() / 4) as u32));
         for &id in &table.entries {
             let sym = &symtab.syms[id as usize];
             let idx = if is_imported(sym.def) {
@@ -711,11 +799,9 @@ fn write_image(
         .and_then(|id| res.symbol_addr(symtab, id))
         .ok_or_else(|| LinkError::usage(format!("entry point {} is not defined", opts.entry)))?;
     let mut sections_with_indirect = layout.sections.clone();
-    let mut k = 0;
-    for s in &mut sections_with_indirect {
-        if !matches!(s.content, Content::Atoms(_)) {
-            s.reserved1 = indirect_starts[k];
-            k += 1;
+    for (s, start) in sections_with_indirect.iter_mut().zip(&indirect_starts) {
+        if let Some(start) = start {
+            s.reserved1 = *start;
         }
     }
     let header = lc_plan.write(&output::HeaderInputs {
@@ -797,7 +883,11 @@ fn write_synthetic(
             Content::Stubs => {
                 for (i, &id) in res.synth.stubs.entries.iter().enumerate() {
                     let at = s.addr + i as u64 * STUB_SIZE;
-                    let slot = res.got_slot(id).expect("every stub has a GOT slot");
+                    let slot = if res.synth.lazy_binder.is_some() {
+                        res.lazy_ptrs_addr + i as u64 * 8
+                    } else {
+                        res.got_slot(id).expect("every stub has a GOT slot")
+                    };
                     let disp = (slot as i64 - (at + STUB_SIZE) as i64) as i32;
                     let off = (s.offset + i as u64 * STUB_SIZE) as usize;
                     image[off..off + 2].copy_from_slice(&[0xff, 0x25]);
@@ -825,9 +915,64 @@ fn write_synthetic(
                     fixups.push(Fixup { addr, kind });
                 }
             }
-            Content::Atoms(_) => {}
+            Content::Atoms(_) | Content::StubHelper | Content::LazyPointers => {}
         }
     }
+}
+
+/// Classic lazy binding: each lazy pointer starts out pointing at its stub
+/// helper entry, which pushes the offset of the symbol's record in the lazy
+/// bind stream and jumps to the helper header, which calls dyld_stub_binder.
+/// Returns the lazy bind stream.
+fn write_lazy_binding(
+    res: &Resolved,
+    dyld_private: u64,
+    image: &mut [u8],
+    fixups: &mut Vec<Fixup>,
+    imports: &[Import],
+    import_of: &impl Fn(SymId) -> u32,
+) -> std::result::Result<Vec<u8>, String> {
+    let layout = res.layout;
+    let Some(binder) = res.synth.lazy_binder else {
+        return Ok(Vec::new());
+    };
+    let entries: Vec<(u64, u32)> = res
+        .synth
+        .stubs
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| (res.lazy_ptrs_addr + i as u64 * 8, import_of(id)))
+        .collect();
+    let (stream, offsets) = fixups::encode_lazy_binds(&entries, imports, layout)?;
+    let helper = res.stub_helper_addr;
+    let off = layout
+        .file_offset(helper)
+        .ok_or("stub helper is not in the file")? as usize;
+    let rel = |from_end: u64, to: u64| ((to as i64) - (from_end as i64)) as i32;
+    let binder_slot = res
+        .got_slot(binder)
+        .ok_or("no GOT slot for dyld_stub_binder")?;
+    let mut code = Vec::with_capacity(16 + 10 * entries.len());
+    code.extend_from_slice(&[0x4c, 0x8d, 0x1d]); // lea __dyld_private(%rip), %r11
+    code.extend_from_slice(&rel(helper + 7, dyld_private).to_le_bytes());
+    code.extend_from_slice(&[0x41, 0x53]); // push %r11
+    code.extend_from_slice(&[0xff, 0x25]); // jmp *dyld_stub_binder@GOT(%rip)
+    code.extend_from_slice(&rel(helper + 15, binder_slot).to_le_bytes());
+    code.push(0x90);
+    for (i, &(slot, _)) in entries.iter().enumerate() {
+        let entry = helper + STUB_HELPER_HEADER + i as u64 * STUB_HELPER_ENTRY;
+        code.push(0x68); // push $offset
+        code.extend_from_slice(&offsets[i].to_le_bytes());
+        code.push(0xe9); // jmp header
+        code.extend_from_slice(&rel(entry + STUB_HELPER_ENTRY, helper).to_le_bytes());
+        fixups.push(Fixup {
+            addr: slot,
+            kind: FixupKind::Rebase { target: entry },
+        });
+    }
+    image[off..off + code.len()].copy_from_slice(&code);
+    Ok(stream)
 }
 
 /// Exported symbols: every defined, non-private external, plus the header.

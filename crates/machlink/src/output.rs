@@ -16,6 +16,7 @@ pub struct LinkeditRanges {
     pub exports_trie: (u32, u32),
     pub rebase: (u32, u32),
     pub bind: (u32, u32),
+    pub lazy_bind: (u32, u32),
     pub function_starts: (u32, u32),
     pub data_in_code: (u32, u32),
     pub symtab: (u32, u32),
@@ -117,7 +118,7 @@ impl LoadCommandPlan {
             cmds.linkedit_data(macho::LC_DYLD_EXPORTS_TRIE, r.exports_trie);
         } else {
             cmds.begin(macho::LC_DYLD_INFO_ONLY);
-            for (off, size) in [r.rebase, r.bind, (0, 0), (0, 0), r.exports_trie] {
+            for (off, size) in [r.rebase, r.bind, (0, 0), r.lazy_bind, r.exports_trie] {
                 cmds.u32(off);
                 cmds.u32(size);
             }

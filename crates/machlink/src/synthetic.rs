@@ -14,6 +14,10 @@ use object::macho;
 
 /// Size of an x86_64 stub: `jmp *disp32(%rip)`.
 pub const STUB_SIZE: u64 = 6;
+/// The stub helper's header (`lea __dyld_private; push; jmp *binder`).
+pub const STUB_HELPER_HEADER: u64 = 16;
+/// One stub helper entry: `push $lazy_bind_offset; jmp header`.
+pub const STUB_HELPER_ENTRY: u64 = 10;
 
 /// One synthetic table: the symbols it holds, in first-use order.
 #[derive(Debug, Default)]
@@ -49,6 +53,9 @@ pub struct Synthetic {
     pub stubs: Table,
     pub got: Table,
     pub thread_ptrs: Table,
+    /// Classic lazy binding: stubs jump through lazy pointers (one per stub)
+    /// that first lead to the stub helper; `Some` holds dyld_stub_binder.
+    pub lazy_binder: Option<SymId>,
 }
 
 /// Whether references to a symbol must go through dyld.
@@ -58,12 +65,19 @@ pub fn is_imported(def: Def) -> bool {
 
 impl Synthetic {
     /// Scans every relocation for the entries it needs.
-    pub fn scan(objects: &[ObjectFile], symtab: &SymbolTable) -> Synthetic {
+    /// `lazy_binder` is dyld_stub_binder for classic lazy binding, None
+    /// when stubs jump through GOT slots bound at load (chained fixups).
+    pub fn scan(
+        objects: &[ObjectFile],
+        symtab: &SymbolTable,
+        lazy_binder: Option<SymId>,
+    ) -> Synthetic {
         let n = symtab.syms.len();
         let mut s = Synthetic {
             stubs: Table::new(n),
             got: Table::new(n),
             thread_ptrs: Table::new(n),
+            lazy_binder,
         };
         for (fi, obj) in objects.iter().enumerate() {
             for r in &obj.relocs {
@@ -80,10 +94,17 @@ impl Synthetic {
                 }
             }
         }
-        // Every stub jumps through a GOT slot of its own symbol.
-        for i in 0..s.stubs.entries.len() {
-            let sym = s.stubs.entries[i];
-            s.got.add(sym);
+        match lazy_binder {
+            // The stub helper calls the binder through the GOT.
+            Some(binder) if !s.stubs.entries.is_empty() => s.got.add(binder),
+            Some(_) => s.lazy_binder = None,
+            // Every stub jumps through a GOT slot of its own symbol.
+            None => {
+                for i in 0..s.stubs.entries.len() {
+                    let sym = s.stubs.entries[i];
+                    s.got.add(sym);
+                }
+            }
         }
         s
     }
@@ -94,7 +115,11 @@ impl Synthetic {
             segname: seg.into(),
             sectname: sect.into(),
             flags,
-            align_log2: if content == Content::Stubs { 1 } else { 3 },
+            align_log2: match content {
+                Content::Stubs => 1,
+                Content::StubHelper => 2,
+                _ => 3,
+            },
             addr: 0,
             size: 0,
             offset: 0,
@@ -112,6 +137,24 @@ impl Synthetic {
                     | macho::S_ATTR_SOME_INSTRUCTIONS,
                 Content::Stubs,
                 STUB_SIZE as u32,
+            ));
+        }
+        if self.lazy_binder.is_some() {
+            out.push(mk(
+                "__TEXT",
+                "__stub_helper",
+                macho::S_REGULAR
+                    | macho::S_ATTR_PURE_INSTRUCTIONS
+                    | macho::S_ATTR_SOME_INSTRUCTIONS,
+                Content::StubHelper,
+                0,
+            ));
+            out.push(mk(
+                "__DATA",
+                "__la_symbol_ptr",
+                macho::S_LAZY_SYMBOL_POINTERS,
+                Content::LazyPointers,
+                0,
             ));
         }
         if !self.got.entries.is_empty() {
@@ -141,6 +184,10 @@ impl Synthetic {
             Content::Stubs => self.stubs.entries.len() as u64 * STUB_SIZE,
             Content::Got => self.got.entries.len() as u64 * 8,
             Content::ThreadPtrs => self.thread_ptrs.entries.len() as u64 * 8,
+            Content::StubHelper => {
+                STUB_HELPER_HEADER + self.stubs.entries.len() as u64 * STUB_HELPER_ENTRY
+            }
+            Content::LazyPointers => self.stubs.entries.len() as u64 * 8,
             Content::Atoms(_) => 0,
         }
     }

@@ -246,14 +246,7 @@ pub fn encode_opcodes(
     for &(import, addend, addr) in &binds {
         let imp = &imports[import as usize];
         if cur.map(|c| c.0) != Some(import) {
-            if imp.ordinal <= 0 {
-                bind.push(macho::BIND_OPCODE_SET_DYLIB_SPECIAL_IMM | (imp.ordinal as u8 & 0x0f));
-            } else if imp.ordinal < 16 {
-                bind.push(macho::BIND_OPCODE_SET_DYLIB_ORDINAL_IMM | imp.ordinal as u8);
-            } else {
-                bind.push(macho::BIND_OPCODE_SET_DYLIB_ORDINAL_ULEB);
-                write_uleb(&mut bind, imp.ordinal as u64);
-            }
+            write_ordinal(&mut bind, imp.ordinal);
             let flags = if imp.weak {
                 macho::BIND_SYMBOL_FLAGS_WEAK_IMPORT
             } else {
@@ -278,4 +271,51 @@ pub fn encode_opcodes(
     super::pad_to(&mut rebase, 8);
     super::pad_to(&mut bind, 8);
     Ok((rebase, bind))
+}
+
+/// Encodes the lazy bind stream: one record per lazy pointer, each ending
+/// in DONE. Returns the stream and each record's offset (the stub helper
+/// pushes it for dyld_stub_binder).
+pub fn encode_lazy_binds(
+    entries: &[(u64, u32)],
+    imports: &[Import],
+    layout: &Layout,
+) -> Result<(Vec<u8>, Vec<u32>), String> {
+    let mut out = Vec::new();
+    let mut offsets = Vec::with_capacity(entries.len());
+    for &(addr, import) in entries {
+        offsets.push(out.len() as u32);
+        let si = layout
+            .segment_of(addr)
+            .ok_or_else(|| format!("lazy pointer at {addr:#x} is outside every segment"))?;
+        out.push(macho::BIND_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB | si as u8);
+        write_uleb(&mut out, addr - layout.segments[si].vmaddr);
+        let imp = &imports[import as usize];
+        write_ordinal(&mut out, imp.ordinal);
+        let flags = if imp.weak {
+            macho::BIND_SYMBOL_FLAGS_WEAK_IMPORT
+        } else {
+            0
+        };
+        out.push(macho::BIND_OPCODE_SET_SYMBOL_TRAILING_FLAGS_IMM | flags);
+        out.extend_from_slice(&imp.name);
+        out.push(0);
+        out.push(macho::BIND_OPCODE_DO_BIND);
+        out.push(macho::BIND_OPCODE_DONE);
+    }
+    super::pad_to(&mut out, 8);
+    Ok((out, offsets))
+}
+
+/// The opcode that selects a dylib ordinal (or a special one: self, main
+/// executable, flat lookup).
+fn write_ordinal(out: &mut Vec<u8>, ordinal: i32) {
+    if ordinal <= 0 {
+        out.push(macho::BIND_OPCODE_SET_DYLIB_SPECIAL_IMM | (ordinal as u8 & 0x0f));
+    } else if ordinal < 16 {
+        out.push(macho::BIND_OPCODE_SET_DYLIB_ORDINAL_IMM | ordinal as u8);
+    } else {
+        out.push(macho::BIND_OPCODE_SET_DYLIB_ORDINAL_ULEB);
+        write_uleb(out, ordinal as u64);
+    }
 }

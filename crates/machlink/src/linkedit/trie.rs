@@ -36,16 +36,18 @@
 //! written in depth-first pre-order (a node, then each child's whole subtree
 //! in edge order), the order in which lld creates them. lld's *edge* order,
 //! though, falls out of its three-way radix quicksort (middle element as
-//! pivot; smaller, then larger, then equal characters) run over the symbol
+//! pivot; smaller, then larger, then equal characters) run over its symbol
 //! table's order, so it depends on input order and is not sorted in
 //! general. Ours is canonical: edges in ascending unsigned byte order of
 //! their labels. The output is therefore a function of the set of exports
-//! alone, and equals lld's byte for byte whenever lld's edges happen to come
-//! out sorted (as for `__mh_execute_header` + `_main`, checked against
-//! ld64.lld-19); otherwise it is the same nodes with siblings permuted, hence
-//! the same size give or take offsets' ULEB lengths. ld64 (Apple's) orders
-//! nodes differently again: by the first export, in its sorted-by-address
-//! export list, whose path reaches them.
+//! alone. It equals lld's byte for byte whenever lld's edges happen to come
+//! out sorted (see `same_bytes_as_lld_when_its_edges_are_sorted`);
+//! otherwise it has the same nodes with siblings permuted, so the same size
+//! give or take offsets' ULEB lengths. (For `_main` and
+//! `__mh_execute_header`, lld sees `_main` first and writes the `main` edge
+//! first.) Apple's ld64 orders nodes differently again: it sorts the exports
+//! by address and appends each node when the first export whose path
+//! passes through it is reached.
 //!
 //! Child offsets are ULEB128, so a node's size depends on the offsets of its
 //! children; offsets are recomputed over the pre-order until no ULEB length
@@ -747,8 +749,10 @@ mod tests {
     /// end  @0x2a (42), zero-padded to 48
     /// ```
     ///
-    /// (ld64.lld-19 writes these same bytes for an executable that exports
-    /// just these two symbols.)
+    /// ld64.lld-19 writes the same nodes for these two symbols but, seeing
+    /// `_main` first in its symbol table, puts A's `main` edge (and so node
+    /// C) first: `00 01 5f 00 05 | 00 02 "main" 00 21 "_mh_execute_header"
+    /// 00 26 | 03 00 f0 07 00 | 02 00 00 00`. Our edge order is sorted.
     #[test]
     fn tiny_trie_byte_exact() {
         let exports = [
@@ -779,6 +783,25 @@ mod tests {
         assert_eq!(lookup(&trie, b""), None);
         assert_eq!(lookup(&trie, b"_mai"), None);
         assert_eq!(lookup(&trie, b"_mainx"), None);
+    }
+
+    /// The export trie ld64.lld-19 wrote for `int Amain(void){return 0;}`
+    /// linked with `-e _Amain` (x86_64, `_Amain` at 0x360): lld's quicksort
+    /// happens to emit `A` (0x41) before `_` (0x5f) here, so the bytes agree.
+    #[test]
+    fn same_bytes_as_lld_when_its_edges_are_sorted() {
+        let lld: [u8; 48] = [
+            0x00, 0x01, 0x5f, 0x00, 0x05, 0x00, 0x02, 0x41, 0x6d, 0x61, 0x69, 0x6e, 0x00, 0x22,
+            0x5f, 0x6d, 0x68, 0x5f, 0x65, 0x78, 0x65, 0x63, 0x75, 0x74, 0x65, 0x5f, 0x68, 0x65,
+            0x61, 0x64, 0x65, 0x72, 0x00, 0x27, 0x03, 0x00, 0xe0, 0x06, 0x00, 0x02, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let exports = [
+            Export::regular(b"__mh_execute_header", 0),
+            Export::regular(b"_Amain", 0x360),
+        ];
+        assert_eq!(build(&exports), lld);
+        assert_eq!(parse(&lld).unwrap(), sorted_owned(&exports));
     }
 
     #[test]
@@ -828,6 +851,13 @@ mod tests {
                 flags: EXPORT_SYMBOL_FLAGS_REEXPORT,
                 address: 1,
                 ..Export::regular(b"_same", 0)
+            },
+            // Symbol info over 127 bytes: a two-byte terminal_size.
+            Export {
+                flags: EXPORT_SYMBOL_FLAGS_REEXPORT,
+                address: 300,
+                reexport_name: Some(&[b'y'; 200]),
+                ..Export::regular(b"_long_alias", 0)
             },
             Export {
                 flags: EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER,
@@ -898,6 +928,49 @@ mod tests {
         for e in exports.iter().step_by(37) {
             assert_eq!(lookup(&trie, e.name).unwrap(), owned(e));
         }
+    }
+
+    #[test]
+    fn random_names_with_long_shared_prefixes() {
+        // Names over a two-letter alphabet after long common prefixes: runs
+        // that tie past 16 and 32 bytes, names that are prefixes of others.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let stems: [&[u8]; 3] = [
+            b"__ZN4llvm12DenseMapBaseINS_",
+            b"__ZN4llvm12DenseMapBaseINS_8Dense",
+            b"_x",
+        ];
+        let mut names: Vec<Vec<u8>> = (0..5000)
+            .map(|_| {
+                let mut name = stems[rand(3) as usize].to_vec();
+                for _ in 0..rand(24) {
+                    name.push(if rand(2) == 0 { b'a' } else { b'b' });
+                }
+                name
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        let exports: Vec<Export<'_>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Export::regular(n, i as u64 * 4))
+            .collect();
+        let trie = build(&exports);
+        check_layout(&trie);
+        assert_eq!(parse(&trie).unwrap(), sorted_owned(&exports));
+        for e in exports.iter().step_by(7) {
+            assert_eq!(lookup(&trie, e.name).unwrap(), owned(e));
+        }
+        let mut shuffled = exports.clone();
+        shuffle(&mut shuffled, 7);
+        assert_eq!(build(&shuffled), trie);
     }
 
     #[test]
