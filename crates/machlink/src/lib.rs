@@ -17,15 +17,18 @@
 pub mod arch;
 pub mod atom;
 pub mod error;
+pub mod exports;
 pub mod incremental;
 pub mod input;
 pub mod layout;
 pub mod link;
 pub mod linkedit;
+pub mod map;
 pub mod options;
 pub mod output;
 pub mod symbols;
 pub mod synthetic;
+pub mod unwind_info;
 
 /// The version printed by `machlink --version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

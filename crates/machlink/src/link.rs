@@ -14,7 +14,7 @@ use crate::input::{self, FileKind, MappedFile};
 use crate::layout::{self, Content, Layout, IMAGE_BASE};
 use crate::linkedit::fixups::{self, Fixup, FixupKind, Import};
 use crate::linkedit::symtab::{Nlist, SymbolGroups};
-use crate::linkedit::{trie, uleb};
+use crate::linkedit::{codesign, trie, uleb};
 use crate::options::{Options, OutputKind, UndefinedTreatment};
 use crate::output;
 use crate::symbols::{Def, SymId, SymbolTable};
@@ -302,6 +302,7 @@ fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<SymbolTable<'a
         return Err(e);
     }
     allocate_commons(&mut symtab, &mut inputs.objects);
+    hide_unexported(opts, &mut symtab)?;
     merge_literals(&mut inputs.objects);
     if !opts.use_chained_fixups() {
         let idx = inputs.objects.len() as u32;
@@ -345,6 +346,23 @@ fn dyld_private_object() -> ObjectFile<'static> {
         oso_path: String::new(),
         mtime: 0,
     }
+}
+
+/// Applies -exported_symbols_list / -unexported_symbols_list: globals they
+/// leave out become private externs.
+fn hide_unexported(opts: &Options, symtab: &mut SymbolTable) -> Result<()> {
+    if opts.exported_symbols_list.is_none() && opts.unexported_symbols_list.is_none() {
+        return Ok(());
+    }
+    let filter = crate::exports::ExportFilter::from_options(opts)?;
+    for sym in &mut symtab.syms {
+        if let Def::Defined { private_extern, .. } = &mut sym.def {
+            if !*private_extern && !filter.exports(sym.name) {
+                *private_extern = true;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Deduplicates C strings and fixed-size literals across all objects: the
@@ -627,6 +645,9 @@ fn write_image(
     let header_size = lc_plan.header_and_commands_size() + u64::from(opts.headerpad);
     let layout = layout::assign_addresses(objects, sections, header_size, |c| synth.size_of(c));
     timer.lap("layout");
+    if let Some(map) = &opts.map {
+        crate::map::write_map(map, &opts.output, objects, &layout)?;
+    }
     let section_addr = |c: Content| {
         layout
             .sections
@@ -780,15 +801,31 @@ fn write_image(
     crate::linkedit::pad_to(&mut indirect, 8);
     ranges.indirect = put(&indirect, &mut linkedit);
     ranges.strtab = put(&written.strings, &mut linkedit);
+    // The ad-hoc signature comes last, 16-byte aligned, and covers
+    // everything before it.
+    let identifier = opts
+        .output
+        .file_name()
+        .map_or_else(|| "a.out".to_string(), |n| n.to_string_lossy().into_owned());
+    let signature_size = if lc_plan.codesign() {
+        crate::linkedit::pad_to(&mut linkedit, 16);
+        let code_limit = linkedit_off + linkedit.len() as u64;
+        let size = codesign::signature_size(code_limit, &identifier);
+        ranges.code_signature = (code_limit as u32, size as u32);
+        size
+    } else {
+        0
+    };
     timer.lap("linkedit");
 
     image.extend_from_slice(&linkedit);
+    let linkedit_size = linkedit.len() as u64 + signature_size;
     let linkedit_seg = layout::Segment {
         name: "__LINKEDIT".into(),
         vmaddr: linkedit_vm,
-        vmsize: layout::align_up(linkedit.len() as u64, layout::PAGE_SIZE),
+        vmsize: layout::align_up(linkedit_size, layout::PAGE_SIZE),
         fileoff: linkedit_off,
-        filesize: linkedit.len() as u64,
+        filesize: linkedit_size,
         maxprot: 1,
         initprot: 1,
         flags: 0,
@@ -819,6 +856,18 @@ fn write_image(
     }
     image[..header.len()].copy_from_slice(&header);
     output::fill_uuid(&mut image, lc_plan.uuid_offset());
+    if signature_size > 0 {
+        let text = &layout.segments[1];
+        let code_limit = image.len() as u64;
+        let sig = codesign::build_signature(
+            &image,
+            code_limit,
+            &identifier,
+            (text.fileoff, text.filesize),
+            true,
+        );
+        image.extend_from_slice(&sig);
+    }
     timer.lap("header");
     Ok(image)
 }
@@ -1052,15 +1101,24 @@ fn symbol_groups(
             if s.is_stab() || !s.is_defined_in_section() || s.atom == NONE {
                 continue;
             }
-            let private = s.is_private_extern();
-            if s.is_external() && !private {
-                continue; // written once below, from the global table
-            }
-            if s.is_external() && symtab.file_globals[fi].get(si).is_some_and(|&id| {
-                !matches!(symtab.syms[id as usize].def, Def::Defined { file, .. } if file == fi as u32)
-            }) {
-                continue; // a private extern that lost to another definition
-            }
+            // An external symbol is written here only when its winning
+            // definition is this one and it is not exported (private
+            // extern, or left out by an export list); exported ones are
+            // written once below, from the global table.
+            let private = if s.is_external() {
+                let id = symtab.file_globals[fi].get(si).copied().unwrap_or(NONE);
+                match symtab.syms.get(id as usize).map(|g| g.def) {
+                    Some(Def::Defined {
+                        file,
+                        atom,
+                        private_extern: true,
+                        ..
+                    }) if file == fi as u32 && atom == s.atom => true,
+                    _ => continue,
+                }
+            } else {
+                false
+            };
             let temp = s.name.first().is_some_and(|&c| c == b'L' || c == b'l') || s.name.is_empty();
             if temp || (opts.strip_locals && !private) {
                 continue;

@@ -211,36 +211,39 @@ fn split_response(text: &str) -> Vec<String> {
     args
 }
 
-/// Expands `@file` arguments (recursively, with a depth bound against loops).
-fn expand_response_files(args: Vec<String>, depth: u32) -> Result<Vec<String>, LinkError> {
-    let mut out = Vec::with_capacity(args.len());
-    for arg in args {
-        match arg.strip_prefix('@') {
-            Some(path) if !path.is_empty() => {
-                if depth > 16 {
-                    return Err(LinkError::usage(format!(
-                        "response files nest too deeply at {arg}"
-                    )));
-                }
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    LinkError::usage(format!("cannot read response file {path}: {e}"))
-                })?;
-                out.extend(expand_response_files(split_response(&text), depth + 1)?);
-            }
-            _ => out.push(arg),
-        }
-    }
-    Ok(out)
-}
-
 struct ArgIter {
-    args: std::vec::IntoIter<String>,
+    args: std::collections::VecDeque<String>,
+    /// Response files expanded so far, against include loops.
+    expanded: u32,
 }
 
 impl ArgIter {
+    /// The next argument in flag position; `@file` there is replaced by
+    /// the file's arguments (but not when it is the value of a flag, as in
+    /// `-rpath @loader_path/..`).
+    fn next_flag(&mut self) -> Result<Option<String>, LinkError> {
+        while let Some(arg) = self.args.pop_front() {
+            let Some(path) = arg.strip_prefix('@').filter(|p| !p.is_empty()) else {
+                return Ok(Some(arg));
+            };
+            self.expanded += 1;
+            if self.expanded > 1000 {
+                return Err(LinkError::usage(format!(
+                    "too many nested response files at {arg}"
+                )));
+            }
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| LinkError::usage(format!("cannot read response file {path}: {e}")))?;
+            for (i, a) in split_response(&text).into_iter().enumerate() {
+                self.args.insert(i, a);
+            }
+        }
+        Ok(None)
+    }
+
     fn value(&mut self, flag: &str) -> Result<String, LinkError> {
         self.args
-            .next()
+            .pop_front()
             .ok_or_else(|| LinkError::usage(format!("{flag} needs an argument")))
     }
 
@@ -254,12 +257,12 @@ impl ArgIter {
 impl Options {
     /// Parses ld64-style arguments (without the program name).
     pub fn parse(args: Vec<String>) -> Result<Options, LinkError> {
-        let args = expand_response_files(args, 0)?;
         let mut o = Options::default();
         let mut it = ArgIter {
-            args: args.into_iter(),
+            args: args.into(),
+            expanded: 0,
         };
-        while let Some(arg) = it.args.next() {
+        while let Some(arg) = it.next_flag()? {
             o.parse_one(&arg, &mut it)?;
         }
         if o.print_version {

@@ -26,6 +26,7 @@ pub struct LinkeditRanges {
     pub nundef: u32,
     pub indirect: (u32, u32),
     pub strtab: (u32, u32),
+    pub code_signature: (u32, u32),
 }
 
 /// What the header needs once layout and LINKEDIT are known.
@@ -49,6 +50,7 @@ pub struct LoadCommandPlan {
     nsegments: usize,
     nsections: usize,
     uuid_offset: usize,
+    codesign: bool,
 }
 
 const DYLD_PATH: &str = "/usr/lib/dyld";
@@ -79,6 +81,7 @@ impl LoadCommandPlan {
             nsegments: segs.len() + 2, // + __PAGEZERO, __LINKEDIT
             nsections: sections.len(),
             uuid_offset: 0,
+            codesign: opts.adhoc_codesign == Some(true),
         }
     }
 
@@ -95,7 +98,15 @@ impl LoadCommandPlan {
             .sum::<usize>();
         n += self.rpaths.iter().map(|p| padded_len(12, p)).sum::<usize>();
         n += 16 + 16; // function starts, data in code
+        if self.codesign {
+            n += 16;
+        }
         n
+    }
+
+    /// Whether the output gets an ad-hoc code signature.
+    pub fn codesign(&self) -> bool {
+        self.codesign
     }
 
     pub fn header_and_commands_size(&self) -> u64 {
@@ -197,6 +208,9 @@ impl LoadCommandPlan {
         }
         cmds.linkedit_data(macho::LC_FUNCTION_STARTS, r.function_starts);
         cmds.linkedit_data(macho::LC_DATA_IN_CODE, r.data_in_code);
+        if self.codesign {
+            cmds.linkedit_data(macho::LC_CODE_SIGNATURE, r.code_signature);
+        }
 
         let mut flags =
             macho::MH_NOUNDEFS | macho::MH_DYLDLINK | macho::MH_TWOLEVEL | macho::MH_PIE;

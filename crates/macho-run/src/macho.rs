@@ -309,6 +309,9 @@ impl<'a> Image<'a> {
             macho::LC_ID_DYLIB | macho::LC_ID_DYLINKER | macho::LC_FILESET_ENTRY => {
                 return Err(blame.at(at, format!("unsupported {}", name(lc_name(cmd)))))
             }
+            // Run-path search entries only matter for finding dylibs, which
+            // macho-run does not load.
+            macho::LC_RPATH => {}
             // dyld refuses a command it does not know only when it carries
             // LC_REQ_DYLD; everything else (LC_UUID, LC_BUILD_VERSION, LC_RPATH,
             // LC_SOURCE_VERSION, LC_LOAD_DYLINKER, ...) does not affect running.

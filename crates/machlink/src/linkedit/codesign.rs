@@ -176,12 +176,7 @@ pub fn build_signature(
 /// # Panics
 /// If `file` is shorter than `code_limit`, or `sig` is not a signature made
 /// for this `code_limit`.
-pub fn rehash_pages(
-    file: &[u8],
-    code_limit: u64,
-    sig: &mut [u8],
-    changed: &[Range<u64>],
-) -> usize {
+pub fn rehash_pages(file: &[u8], code_limit: u64, sig: &mut [u8], changed: &[Range<u64>]) -> usize {
     let code = covered(file, code_limit);
     let hashes = hash_slots_mut(sig, code_limit);
 
@@ -190,9 +185,8 @@ pub fn rehash_pages(
         .iter()
         .filter_map(|r| {
             let end = r.end.min(code_limit);
-            (r.start < end).then(|| {
-                (r.start >> PAGE_SHIFT) as usize..(end - 1) as usize / PAGE_SIZE + 1
-            })
+            (r.start < end)
+                .then(|| (r.start >> PAGE_SHIFT) as usize..(end - 1) as usize / PAGE_SIZE + 1)
         })
         .collect();
     pages.sort_unstable_by_key(|p| p.start);
@@ -266,7 +260,10 @@ fn hash_slots_mut(sig: &mut [u8], code_limit: u64) -> &mut [u8] {
     );
     let start = cd + get32(sig, cd + 16) as usize;
     let end = start + n_slots * HASH_SIZE;
-    assert!(end <= sig.len(), "code signature hash slots run past its end");
+    assert!(
+        end <= sig.len(),
+        "code signature hash slots run past its end"
+    );
     &mut sig[start..end]
 }
 
@@ -341,7 +338,7 @@ mod tests {
         exec: bool,
     ) {
         assert_eq!(sig.len() as u64, signature_size(code_limit, identifier));
-        assert_eq!(sig.len() % 16, 0);
+        assert!(sig.len().is_multiple_of(16));
         // SuperBlob.
         assert_eq!(get32(sig, 0), 0xfade0cc0);
         assert_eq!(get32(sig, 4) as usize, sig.len());
@@ -372,13 +369,17 @@ mod tests {
         assert_eq!(&ident[..identifier.len()], identifier.as_bytes());
         assert!(ident[identifier.len()..].iter().all(|&b| b == 0));
         assert!(ident.len() > identifier.len());
-        assert_eq!((cd + hash_offset) % 16, 0);
+        assert!((cd + hash_offset).is_multiple_of(16));
         assert!(ident.len() - identifier.len() <= 16);
         // Hashes, then only zero padding (less than 16 bytes).
         let hashes_end = cd + hash_offset + n_slots * 32;
         for (i, page) in file[..code_limit as usize].chunks(4096).enumerate() {
             let at = cd + hash_offset + i * 32;
-            assert_eq!(&sig[at..at + 32], Sha256::digest(page).as_slice(), "page {i}");
+            assert_eq!(
+                &sig[at..at + 32],
+                Sha256::digest(page).as_slice(),
+                "page {i}"
+            );
         }
         assert!(sig.len() - hashes_end < 16);
         assert!(sig[hashes_end..].iter().all(|&b| b == 0));
@@ -475,9 +476,20 @@ mod tests {
         // A change that is not reported stays stale: only reported pages are
         // rehashed.
         file[20 * 4096] ^= 1;
-        assert_eq!(rehash_pages(&file, limit, &mut sig, &[0..1]), 1);
+        assert_eq!(
+            rehash_pages(&file, limit, &mut sig, std::slice::from_ref(&(0..1))),
+            1
+        );
         assert_ne!(sig, build_signature(&file, limit, "prog", (0, 8192), true));
-        assert_eq!(rehash_pages(&file, limit, &mut sig, &[20 * 4096..20 * 4096 + 1]), 1);
+        assert_eq!(
+            rehash_pages(
+                &file,
+                limit,
+                &mut sig,
+                std::slice::from_ref(&(20 * 4096..20 * 4096 + 1))
+            ),
+            1
+        );
         assert_eq!(sig, build_signature(&file, limit, "prog", (0, 8192), true));
         assert_eq!(rehash_pages(&file, limit, &mut sig, &[]), 0);
     }
@@ -498,9 +510,15 @@ mod tests {
         }
         let count = rehash_pages(&file, limit, &mut sig, &changed);
         assert_eq!(count, 400, "two pages for each range");
-        assert_eq!(sig, build_signature(&file, limit, "big", (0, 1 << 20), false));
+        assert_eq!(
+            sig,
+            build_signature(&file, limit, "big", (0, 1 << 20), false)
+        );
         // Rehashing everything equals a rebuild, too.
-        assert_eq!(rehash_pages(&file, limit, &mut sig, &[0..u64::MAX]), 1001);
+        assert_eq!(
+            rehash_pages(&file, limit, &mut sig, std::slice::from_ref(&(0..u64::MAX))),
+            1001
+        );
     }
 
     #[test]
@@ -508,7 +526,7 @@ mod tests {
     fn codesign_rehash_rejects_other_limit() {
         let file = sample_file(3 * 4096, 1);
         let mut sig = build_signature(&file, 2 * 4096, "x", (0, 4096), true);
-        rehash_pages(&file, 3 * 4096, &mut sig, &[0..1]);
+        rehash_pages(&file, 3 * 4096, &mut sig, std::slice::from_ref(&(0..1)));
     }
 
     #[test]
@@ -544,8 +562,8 @@ mod tests {
         (text.expect("__TEXT"), signature.expect("LC_CODE_SIGNATURE"))
     }
 
-    /// Links a tiny program with ld64.lld-19 -adhoc_codesign and checks that
-    /// our signature over the same bytes is identical to lld's.
+    /// Links a tiny program and a dylib with ld64.lld-19 -adhoc_codesign and
+    /// checks that our signature over the same bytes is identical to lld's.
     #[test]
     fn codesign_matches_lld() {
         use std::path::Path;
@@ -561,7 +579,11 @@ mod tests {
         let dir = root.join("target/test-scratch/codesign_matches_lld");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("s.c"), "int main(void){return 0;}\n").unwrap();
+        std::fs::write(
+            dir.join("s.c"),
+            "static char big[10000] = {1};\nint f(int i){return big[i];}\nint main(void){return f(0)-1;}\n",
+        )
+        .unwrap();
         let run = |cmd: &mut Command, what: &str| {
             let out = cmd
                 .current_dir(&dir)
@@ -580,6 +602,7 @@ mod tests {
                 "cc",
                 "-target",
                 "x86_64-macos",
+                "-O2",
                 "-c",
                 "s.c",
                 "-o",
@@ -587,19 +610,32 @@ mod tests {
             ]),
             "zig cc",
         );
-        run(
-            Command::new("ld64.lld-19")
-                .args(["-arch", "x86_64", "-platform_version", "macos", "15.0", "15.0"])
-                .arg("-syslibroot")
-                .arg(&sdk)
-                .args(["-lSystem", "-adhoc_codesign", "-o", "s", "s.o"]),
-            "ld64.lld-19",
-        );
-        let linked = std::fs::read(dir.join("s")).unwrap();
-        let (text, (dataoff, datasize)) = macho_text_and_signature(&linked);
-        let theirs = &linked[dataoff as usize..(dataoff + datasize) as usize];
-        assert_eq!(signature_size(dataoff, "s"), datasize);
-        let ours = build_signature(&linked, dataoff, "s", text, true);
-        assert_eq!(ours, theirs);
+        for (output, extra, is_executable) in [
+            ("s", None, true),
+            ("libcodesign_check.dylib", Some("-dylib"), false),
+        ] {
+            run(
+                Command::new("ld64.lld-19")
+                    .args([
+                        "-arch",
+                        "x86_64",
+                        "-platform_version",
+                        "macos",
+                        "15.0",
+                        "15.0",
+                    ])
+                    .arg("-syslibroot")
+                    .arg(&sdk)
+                    .args(extra)
+                    .args(["-lSystem", "-adhoc_codesign", "-o", output, "s.o"]),
+                "ld64.lld-19",
+            );
+            let linked = std::fs::read(dir.join(output)).unwrap();
+            let (text, (dataoff, datasize)) = macho_text_and_signature(&linked);
+            let theirs = &linked[dataoff as usize..(dataoff + datasize) as usize];
+            assert_eq!(signature_size(dataoff, output), datasize, "{output}");
+            let ours = build_signature(&linked, dataoff, output, text, is_executable);
+            assert!(ours == theirs, "{output}: signature differs from lld's");
+        }
     }
 }

@@ -58,7 +58,6 @@ SELECT 'custom', 'separator';
 .schema items
 .tables
 .indexes
-.dbinfo
 .backup backup.db
 .open backup.db
 SELECT count(*) FROM items;

@@ -1,0 +1,1071 @@
+//! `__TEXT,__unwind_info`: the compact unwind table of a linked image, built
+//! from one compact unwind entry per function.
+//!
+//! Layout (all little-endian `u32`s unless noted; every offset below is a
+//! *section* offset except function, LSDA and personality offsets, which are
+//! relative to the image base, i.e. the Mach header):
+//!
+//! ```text
+//! header              version=1, common encodings {offset, count},
+//!                     personalities {offset, count}, index {offset, count}
+//! common encodings    up to 127 encodings, most frequent first
+//! personalities       image offsets of the personality pointers (GOT slots);
+//!                     an encoding's bits 0x30000000 hold a 1-based index
+//! first-level index   {functionOffset, secondLevelPagesSectionOffset,
+//!                      lsdaIndexArraySectionOffset} per second-level page,
+//!                     then a sentinel {end of the last function, 0, end of
+//!                     the LSDA array}
+//! LSDA index          {functionOffset, lsdaOffset}, sorted by function
+//! second-level pages  4096 bytes each, either
+//!                     compressed (kind 3): u32 kind, u16 entryPageOffset,
+//!                       u16 entryCount, u16 encodingsPageOffset,
+//!                       u16 encodingsCount, then entries
+//!                       `encoding_index << 24 | (function - page_base)` and
+//!                       the page-local encodings (indexes after the common
+//!                       ones); or
+//!                     regular (kind 2): u32 kind, u16 entryPageOffset,
+//!                       u16 entryCount, then {functionOffset, encoding}.
+//! ```
+//!
+//! The unwinder finds a pc's entry as the last one at or below it, so
+//! adjacent functions with identical unwind info share one entry (folding,
+//! as ld64 and lld do) unless they have an LSDA (the personality routine
+//! takes the entry's address as the function start), use DWARF (the encoding
+//! points at the function's own FDE) or, on x86, the `STACK_IND` mode (the
+//! unwinder reads the stack size out of the function's own prologue).
+//!
+//! Page splitting follows lld exactly, so a link's table is byte-identical to
+//! lld's for the same entries: a page is compressed as long as entries fit
+//! its 4 KiB, its 24-bit offset range and its 8-bit encoding indexes; a
+//! non-final page that would hold fewer than the 511 entries a regular page
+//! holds becomes a regular page instead. Pages are always padded to their
+//! full 4096 bytes.
+
+use rustc_hash::FxHashMap;
+
+/// One function's compact unwind entry, with final (output) addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnwindEntry {
+    /// Output address of the function start.
+    pub function_addr: u64,
+    /// Function length in bytes.
+    pub length: u32,
+    /// Compact unwind encoding (`UNWIND_X86_64_MODE_*` etc.; 0 = no unwind
+    /// info). Its personality bits are ignored: the index is assigned from
+    /// `personality_got`.
+    pub encoding: u32,
+    /// Output address of the personality function's GOT slot (the pointer to
+    /// the personality), or 0.
+    pub personality_got: u64,
+    /// Output address of the LSDA, or 0.
+    pub lsda: u64,
+}
+
+/// The section's format version.
+pub const UNWIND_SECTION_VERSION: u32 = 1;
+/// Second-level page of {functionOffset, encoding} pairs.
+pub const UNWIND_SECOND_LEVEL_REGULAR: u32 = 2;
+/// Second-level page of packed entries with page-local encodings.
+pub const UNWIND_SECOND_LEVEL_COMPRESSED: u32 = 3;
+/// Bits of an encoding holding the 1-based personality index.
+pub const UNWIND_PERSONALITY_MASK: u32 = 0x3000_0000;
+/// Bits of an encoding holding its mode.
+pub const UNWIND_MODE_MASK: u32 = 0x0F00_0000;
+/// x86_64: frameless with a stack size read from the function's `subq`.
+pub const UNWIND_X86_64_MODE_STACK_IND: u32 = 0x0300_0000;
+/// x86_64: unwind through DWARF; the low 24 bits are an `__eh_frame` offset.
+pub const UNWIND_X86_64_MODE_DWARF: u32 = 0x0400_0000;
+/// arm64: unwind through DWARF; the low 24 bits are an `__eh_frame` offset.
+pub const UNWIND_ARM64_MODE_DWARF: u32 = 0x0300_0000;
+/// Size of a second-level page.
+pub const SECOND_LEVEL_PAGE_BYTES: usize = 4096;
+/// At most this many personality functions can be encoded (2 bits, 1-based).
+pub const MAX_PERSONALITIES: usize = 3;
+
+const HEADER_BYTES: usize = 28;
+const INDEX_ENTRY_BYTES: usize = 12;
+const LSDA_ENTRY_BYTES: usize = 8;
+const REGULAR_HEADER_BYTES: usize = 8;
+const COMPRESSED_HEADER_BYTES: usize = 12;
+const COMMON_ENCODINGS_MAX: usize = 127;
+const COMPACT_ENCODINGS_MAX: usize = 256;
+const REGULAR_ENTRIES_MAX: usize = (SECOND_LEVEL_PAGE_BYTES - REGULAR_HEADER_BYTES) / 8;
+const COMPRESSED_FUNC_OFFSET_MASK: u64 = 0x00FF_FFFF;
+
+/// The target whose mode bits decide which encodings may not be folded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum UnwindArch {
+    #[default]
+    X86_64,
+    Arm64,
+}
+
+impl UnwindArch {
+    /// Whether adjacent entries with this (identical) encoding may share one
+    /// entry.
+    pub fn can_fold(self, encoding: u32) -> bool {
+        let mode = encoding & UNWIND_MODE_MASK;
+        match self {
+            UnwindArch::X86_64 => {
+                mode != UNWIND_X86_64_MODE_DWARF && mode != UNWIND_X86_64_MODE_STACK_IND
+            }
+            UnwindArch::Arm64 => mode != UNWIND_ARM64_MODE_DWARF,
+        }
+    }
+}
+
+/// Why a table cannot be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnwindInfoError {
+    #[error("too many personality functions ({0}) for compact unwind to encode (at most 3)")]
+    TooManyPersonalities(usize),
+    #[error("address {addr:#x} is not within 4 GiB above the image base {base:#x}")]
+    OutOfRange { addr: u64, base: u64 },
+}
+
+/// Builds the section contents. `image_base` is the mach header address
+/// (0x1_0000_0000 for executables); all offsets in `__unwind_info` are
+/// relative to it. `entries` may be unsorted; functions without entries
+/// (gaps) are fine, but note the unwinder attributes a gap to the entry
+/// before it, so (like ld64 and lld) pass an entry with encoding 0 for every
+/// function that has no unwind info. Entries at the same address collapse
+/// into one (the first with unwind info). `text_end` = end address of the
+/// last function (for the sentinel first-level entry). An empty `entries`
+/// gives an empty section, which the caller should omit.
+///
+/// Returns the bytes for x86_64; the caller places them at an address of its
+/// choosing (everything is image-base-relative). Panics when the table cannot
+/// be encoded (more than 3 personalities, addresses beyond 4 GiB of the
+/// image base); [`try_build_unwind_info`] reports those as errors.
+pub fn build_unwind_info(entries: &[UnwindEntry], image_base: u64, text_end: u64) -> Vec<u8> {
+    match try_build_unwind_info(entries, image_base, text_end, UnwindArch::X86_64) {
+        Ok(bytes) => bytes,
+        Err(e) => panic!("__unwind_info: {e}"),
+    }
+}
+
+/// Upper bound of the size [`build_unwind_info`] returns for these entries,
+/// whatever their final addresses.
+pub fn unwind_info_size_bound(entries: &[UnwindEntry]) -> u64 {
+    let n = entries.len() as u64;
+    if n == 0 {
+        return 0;
+    }
+    // Every page but the last holds at least REGULAR_ENTRIES_MAX entries (a
+    // compressed page holding fewer becomes a full regular page).
+    let pages = n.div_ceil(REGULAR_ENTRIES_MAX as u64);
+    let common = n.min(COMMON_ENCODINGS_MAX as u64);
+    let mut personalities: Vec<u64> = Vec::new();
+    for e in entries {
+        if e.personality_got != 0 && !personalities.contains(&e.personality_got) {
+            personalities.push(e.personality_got);
+            if personalities.len() == MAX_PERSONALITIES {
+                break;
+            }
+        }
+    }
+    let lsdas = entries.iter().filter(|e| e.lsda != 0).count() as u64;
+    HEADER_BYTES as u64
+        + 4 * common
+        + 4 * personalities.len() as u64
+        + INDEX_ENTRY_BYTES as u64 * (pages + 1)
+        + LSDA_ENTRY_BYTES as u64 * lsdas
+        + SECOND_LEVEL_PAGE_BYTES as u64 * pages
+}
+
+/// One folded entry, image-base-relative, with the personality index in its
+/// encoding.
+#[derive(Clone, Copy)]
+struct Folded {
+    offset: u32,
+    encoding: u32,
+    /// Image offset of the LSDA, when it has one.
+    lsda: Option<u32>,
+}
+
+struct Page {
+    kind: u32,
+    /// Index of the first entry in the folded list.
+    start: usize,
+    count: usize,
+    local_encodings: Vec<u32>,
+}
+
+/// [`build_unwind_info`] for a given target, reporting what cannot be
+/// encoded.
+pub fn try_build_unwind_info(
+    entries: &[UnwindEntry],
+    image_base: u64,
+    text_end: u64,
+    arch: UnwindArch,
+) -> Result<Vec<u8>, UnwindInfoError> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rel = |addr: u64| -> Result<u32, UnwindInfoError> {
+        addr.checked_sub(image_base)
+            .and_then(|o| u32::try_from(o).ok())
+            .ok_or(UnwindInfoError::OutOfRange {
+                addr,
+                base: image_base,
+            })
+    };
+
+    // Sort by address (stably, so among entries at one address the caller's
+    // order decides) and keep one entry per address.
+    let mut sorted: Vec<&UnwindEntry> = entries.iter().collect();
+    sorted.sort_by_key(|e| e.function_addr);
+    let has_info = |e: &UnwindEntry| e.encoding != 0 || e.lsda != 0 || e.personality_got != 0;
+    let mut unique: Vec<&UnwindEntry> = Vec::with_capacity(sorted.len());
+    for e in sorted {
+        match unique.last_mut() {
+            Some(last) if last.function_addr == e.function_addr => {
+                if !has_info(last) && has_info(e) {
+                    *last = e;
+                }
+            }
+            _ => unique.push(e),
+        }
+    }
+
+    let last = unique[unique.len() - 1];
+    let end = text_end.max(last.function_addr + u64::from(last.length));
+    let end_offset = rel(end)?;
+
+    // Personalities get 1-based indexes in address order of first use.
+    let mut personalities: Vec<u64> = Vec::new();
+    let mut folded: Vec<Folded> = Vec::with_capacity(unique.len());
+    for e in unique {
+        let mut encoding = e.encoding & !UNWIND_PERSONALITY_MASK;
+        if e.personality_got != 0 {
+            let index = match personalities.iter().position(|&p| p == e.personality_got) {
+                Some(i) => i + 1,
+                None => {
+                    personalities.push(e.personality_got);
+                    personalities.len()
+                }
+            };
+            if index > MAX_PERSONALITIES {
+                continue; // counted below
+            }
+            encoding |= (index as u32) << UNWIND_PERSONALITY_MASK.trailing_zeros();
+        }
+        let lsda = if e.lsda != 0 {
+            Some(rel(e.lsda)?)
+        } else {
+            None
+        };
+        let offset = rel(e.function_addr)?;
+        // Fold into the previous entry when both lack an LSDA and share an
+        // encoding (personality included) that may be folded.
+        if let Some(prev) = folded.last() {
+            if prev.encoding == encoding
+                && prev.lsda.is_none()
+                && lsda.is_none()
+                && arch.can_fold(encoding)
+            {
+                continue;
+            }
+        }
+        folded.push(Folded {
+            offset,
+            encoding,
+            lsda,
+        });
+    }
+    if personalities.len() > MAX_PERSONALITIES {
+        return Err(UnwindInfoError::TooManyPersonalities(personalities.len()));
+    }
+    let personality_offsets: Vec<u32> = personalities
+        .iter()
+        .map(|&p| rel(p))
+        .collect::<Result<_, _>>()?;
+
+    // Common encodings: most frequent first, ties by descending encoding
+    // (lld's order).
+    let mut frequency: FxHashMap<u32, usize> = FxHashMap::default();
+    for f in &folded {
+        *frequency.entry(f.encoding).or_insert(0) += 1;
+    }
+    let mut common: Vec<(u32, usize)> = frequency.into_iter().collect();
+    common.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    common.truncate(COMMON_ENCODINGS_MAX);
+    let common_index: FxHashMap<u32, u32> = common
+        .iter()
+        .enumerate()
+        .map(|(i, &(enc, _))| (enc, i as u32))
+        .collect();
+
+    let pages = split_pages(&folded, &common_index);
+
+    // Sizes and offsets.
+    let common_off = HEADER_BYTES;
+    let personality_off = common_off + 4 * common.len();
+    let index_off = personality_off + 4 * personality_offsets.len();
+    let index_count = pages.len() + 1;
+    let lsda_off = index_off + INDEX_ENTRY_BYTES * index_count;
+    let lsda_count = folded.iter().filter(|f| f.lsda.is_some()).count();
+    let pages_off = lsda_off + LSDA_ENTRY_BYTES * lsda_count;
+    let total = pages_off + SECOND_LEVEL_PAGE_BYTES * pages.len();
+
+    let mut out: Vec<u8> = Vec::with_capacity(total);
+    let put32 = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
+    let put16 = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&v.to_le_bytes());
+
+    // Header.
+    for v in [
+        UNWIND_SECTION_VERSION,
+        common_off as u32,
+        common.len() as u32,
+        personality_off as u32,
+        personality_offsets.len() as u32,
+        index_off as u32,
+        index_count as u32,
+    ] {
+        put32(&mut out, v);
+    }
+    for &(enc, _) in &common {
+        put32(&mut out, enc);
+    }
+    for &p in &personality_offsets {
+        put32(&mut out, p);
+    }
+
+    // First-level index; each page points at the LSDAs from its first entry.
+    let mut lsdas_before = 0usize;
+    let mut scanned = 0usize;
+    for (i, page) in pages.iter().enumerate() {
+        lsdas_before += folded[scanned..page.start]
+            .iter()
+            .filter(|f| f.lsda.is_some())
+            .count();
+        scanned = page.start;
+        put32(&mut out, folded[page.start].offset);
+        put32(&mut out, (pages_off + i * SECOND_LEVEL_PAGE_BYTES) as u32);
+        put32(
+            &mut out,
+            (lsda_off + LSDA_ENTRY_BYTES * lsdas_before) as u32,
+        );
+    }
+    put32(&mut out, end_offset);
+    put32(&mut out, 0);
+    put32(&mut out, (lsda_off + LSDA_ENTRY_BYTES * lsda_count) as u32);
+
+    // LSDA index.
+    for f in &folded {
+        if let Some(lsda) = f.lsda {
+            put32(&mut out, f.offset);
+            put32(&mut out, lsda);
+        }
+    }
+    debug_assert_eq!(out.len(), pages_off);
+
+    // Second-level pages.
+    for page in &pages {
+        let page_start = out.len();
+        let entries = &folded[page.start..page.start + page.count];
+        put32(&mut out, page.kind);
+        if page.kind == UNWIND_SECOND_LEVEL_COMPRESSED {
+            let entries_off = COMPRESSED_HEADER_BYTES;
+            put16(&mut out, entries_off as u16);
+            put16(&mut out, page.count as u16);
+            put16(&mut out, (entries_off + 4 * page.count) as u16);
+            put16(&mut out, page.local_encodings.len() as u16);
+            let base = entries[0].offset;
+            let local_index: FxHashMap<u32, u32> = page
+                .local_encodings
+                .iter()
+                .enumerate()
+                .map(|(i, &enc)| (enc, (common.len() + i) as u32))
+                .collect();
+            for f in entries {
+                let index = match common_index.get(&f.encoding) {
+                    Some(&i) => i,
+                    None => local_index[&f.encoding],
+                };
+                put32(&mut out, index << 24 | (f.offset - base));
+            }
+            for &enc in &page.local_encodings {
+                put32(&mut out, enc);
+            }
+        } else {
+            put16(&mut out, REGULAR_HEADER_BYTES as u16);
+            put16(&mut out, page.count as u16);
+            for f in entries {
+                put32(&mut out, f.offset);
+                put32(&mut out, f.encoding);
+            }
+        }
+        out.resize(page_start + SECOND_LEVEL_PAGE_BYTES, 0);
+    }
+    debug_assert_eq!(out.len(), total);
+    Ok(out)
+}
+
+/// Splits the folded entries into second-level pages (lld's algorithm).
+fn split_pages(folded: &[Folded], common_index: &FxHashMap<u32, u32>) -> Vec<Page> {
+    let mut pages = Vec::new();
+    let mut i = 0;
+    // Page-local encoding → index, reused across pages.
+    let mut local_index: FxHashMap<u32, usize> = FxHashMap::default();
+    while i < folded.len() {
+        let start = i;
+        let offset_limit = u64::from(folded[start].offset) + COMPRESSED_FUNC_OFFSET_MASK;
+        let mut next_index = common_index.len();
+        let mut words = (SECOND_LEVEL_PAGE_BYTES - COMPRESSED_HEADER_BYTES) / 4;
+        let mut local_encodings = Vec::new();
+        local_index.clear();
+        while words >= 1 && i < folded.len() {
+            let f = folded[i];
+            if u64::from(f.offset) >= offset_limit {
+                break;
+            }
+            if common_index.contains_key(&f.encoding) || local_index.contains_key(&f.encoding) {
+                i += 1;
+                words -= 1;
+            } else if words >= 2 && next_index < COMPACT_ENCODINGS_MAX {
+                local_index.insert(f.encoding, next_index);
+                local_encodings.push(f.encoding);
+                next_index += 1;
+                i += 1;
+                words -= 2;
+            } else {
+                break;
+            }
+        }
+        let count = i - start;
+        if i < folded.len() && count < REGULAR_ENTRIES_MAX {
+            let count = REGULAR_ENTRIES_MAX.min(folded.len() - start);
+            i = start + count;
+            pages.push(Page {
+                kind: UNWIND_SECOND_LEVEL_REGULAR,
+                start,
+                count,
+                local_encodings: Vec::new(),
+            });
+        } else {
+            pages.push(Page {
+                kind: UNWIND_SECOND_LEVEL_COMPRESSED,
+                start,
+                count,
+                local_encodings,
+            });
+        }
+    }
+    pages
+}
+
+/// One second-level page as parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedPage {
+    /// [`UNWIND_SECOND_LEVEL_REGULAR`] or [`UNWIND_SECOND_LEVEL_COMPRESSED`].
+    pub kind: u32,
+    /// The first-level index entry's function offset.
+    pub function_offset: u32,
+    /// Number of entries on the page.
+    pub entry_count: usize,
+    /// Page-local encodings (compressed pages).
+    pub local_encodings: Vec<u32>,
+}
+
+/// A whole `__unwind_info` section as parsed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParsedUnwindInfo {
+    pub common_encodings: Vec<u32>,
+    /// Image offsets of the personality pointers; index `i` is personality
+    /// `i + 1` in encodings.
+    pub personalities: Vec<u32>,
+    pub pages: Vec<ParsedPage>,
+    /// {function offset, LSDA offset}, as stored.
+    pub lsdas: Vec<(u32, u32)>,
+    /// The sentinel's function offset: the end of the covered range.
+    pub end_offset: u32,
+    /// (function_offset, encoding, personality_index, lsda_offset) per entry,
+    /// in order; the encoding is as stored (personality bits included) and
+    /// the LSDA offset is 0 for none.
+    pub rows: Vec<(u32, u32, u32, u32)>,
+}
+
+/// Parses an `__unwind_info` section back into (function_offset, encoding,
+/// personality_index, lsda_offset) rows, for tests and for the linker's
+/// `verify` command. None if malformed; never panics. An empty section
+/// parses as no rows.
+pub fn parse_unwind_info(data: &[u8]) -> Option<Vec<(u32, u32, u32, u32)>> {
+    parse_unwind_info_full(data).map(|p| p.rows)
+}
+
+fn read_u32(data: &[u8], off: usize) -> Option<u32> {
+    let bytes = data.get(off..off.checked_add(4)?)?;
+    Some(u32::from_le_bytes(bytes.try_into().ok()?))
+}
+
+fn read_u16(data: &[u8], off: usize) -> Option<u16> {
+    let bytes = data.get(off..off.checked_add(2)?)?;
+    Some(u16::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// Reads `count` u32s at `off`, checking the bounds first.
+fn read_u32_array(data: &[u8], off: usize, count: usize) -> Option<Vec<u32>> {
+    let end = count.checked_mul(4)?.checked_add(off)?;
+    let bytes = data.get(off..end)?;
+    Some(
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}
+
+/// [`parse_unwind_info`] with the section's tables as well as its rows.
+/// Checks the structure, that encoding and personality indexes resolve, and
+/// that the rows ascend.
+pub fn parse_unwind_info_full(data: &[u8]) -> Option<ParsedUnwindInfo> {
+    if data.is_empty() {
+        return Some(ParsedUnwindInfo::default());
+    }
+    let h = read_u32_array(data, 0, 7)?;
+    if h[0] != UNWIND_SECTION_VERSION {
+        return None;
+    }
+    let common_encodings = read_u32_array(data, h[1] as usize, h[2] as usize)?;
+    let personalities = read_u32_array(data, h[3] as usize, h[4] as usize)?;
+    let index_count = h[6] as usize;
+    if index_count == 0 {
+        return None;
+    }
+    let index = read_u32_array(data, h[5] as usize, index_count.checked_mul(3)?)?;
+    let index: Vec<[u32; 3]> = index.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    let sentinel = index[index_count - 1];
+
+    // The LSDA array runs from the first page's pointer to the sentinel's.
+    let lsda_start = index[0][2] as usize;
+    let lsda_end = sentinel[2] as usize;
+    if lsda_end < lsda_start || !(lsda_end - lsda_start).is_multiple_of(LSDA_ENTRY_BYTES) {
+        return None;
+    }
+    let raw = read_u32_array(data, lsda_start, (lsda_end - lsda_start) / 4)?;
+    let lsdas: Vec<(u32, u32)> = raw.chunks_exact(2).map(|c| (c[0], c[1])).collect();
+    let mut lsda_lookup = lsdas.clone();
+    lsda_lookup.sort_unstable();
+
+    let mut pages = Vec::with_capacity(index_count - 1);
+    let mut rows = Vec::new();
+    let push_row = |rows: &mut Vec<(u32, u32, u32, u32)>, func: u32, enc: u32| -> Option<()> {
+        let personality =
+            (enc & UNWIND_PERSONALITY_MASK) >> UNWIND_PERSONALITY_MASK.trailing_zeros();
+        if personality as usize > personalities.len() {
+            return None;
+        }
+        if let Some(&(prev, ..)) = rows.last() {
+            if func < prev {
+                return None;
+            }
+        }
+        let lsda = match lsda_lookup.binary_search_by_key(&func, |&(f, _)| f) {
+            Ok(i) => lsda_lookup[i].1,
+            Err(_) => 0,
+        };
+        rows.push((func, enc, personality, lsda));
+        Some(())
+    };
+    for &[function_offset, page_off, _] in &index[..index_count - 1] {
+        let page_off = page_off as usize;
+        if page_off == 0 {
+            return None;
+        }
+        let kind = read_u32(data, page_off)?;
+        let entry_off = page_off.checked_add(read_u16(data, page_off + 4)? as usize)?;
+        let entry_count = read_u16(data, page_off + 6)? as usize;
+        let mut local_encodings = Vec::new();
+        match kind {
+            UNWIND_SECOND_LEVEL_REGULAR => {
+                let raw = read_u32_array(data, entry_off, entry_count * 2)?;
+                for c in raw.chunks_exact(2) {
+                    push_row(&mut rows, c[0], c[1])?;
+                }
+            }
+            UNWIND_SECOND_LEVEL_COMPRESSED => {
+                let enc_off = page_off.checked_add(read_u16(data, page_off + 8)? as usize)?;
+                let enc_count = read_u16(data, page_off + 10)? as usize;
+                local_encodings = read_u32_array(data, enc_off, enc_count)?;
+                for e in read_u32_array(data, entry_off, entry_count)? {
+                    let i = (e >> 24) as usize;
+                    let enc = match common_encodings.get(i) {
+                        Some(&enc) => enc,
+                        None => *local_encodings.get(i - common_encodings.len())?,
+                    };
+                    let func = function_offset.checked_add(e & 0x00FF_FFFF)?;
+                    push_row(&mut rows, func, enc)?;
+                }
+            }
+            _ => return None,
+        }
+        pages.push(ParsedPage {
+            kind,
+            function_offset,
+            entry_count,
+            local_encodings,
+        });
+    }
+    Some(ParsedUnwindInfo {
+        common_encodings,
+        personalities,
+        pages,
+        lsdas,
+        end_offset: sentinel[0],
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: u64 = 0x1_0000_0000;
+    const RBP: u32 = 0x0100_0000;
+    const IMMD: u32 = 0x0200_0000;
+
+    fn entry(addr: u64, len: u32, encoding: u32) -> UnwindEntry {
+        UnwindEntry {
+            function_addr: BASE + addr,
+            length: len,
+            encoding,
+            personality_got: 0,
+            lsda: 0,
+        }
+    }
+
+    fn end_of(entries: &[UnwindEntry]) -> u64 {
+        entries
+            .iter()
+            .map(|e| e.function_addr + u64::from(e.length))
+            .max()
+            .unwrap_or(BASE)
+    }
+
+    /// Builds, checks the size bound, and parses back.
+    fn build_parse(entries: &[UnwindEntry]) -> (Vec<u8>, ParsedUnwindInfo) {
+        let bytes = build_unwind_info(entries, BASE, end_of(entries));
+        assert!(bytes.len() as u64 <= unwind_info_size_bound(entries));
+        let parsed = parse_unwind_info_full(&bytes).expect("parses");
+        assert_eq!(parse_unwind_info(&bytes).unwrap(), parsed.rows);
+        (bytes, parsed)
+    }
+
+    #[test]
+    fn unwind_round_trip_folds_as_expected() {
+        let dwarf = UNWIND_X86_64_MODE_DWARF;
+        let stack_ind = UNWIND_X86_64_MODE_STACK_IND | 0x10;
+        let mut entries = vec![
+            entry(0x1000, 0x10, RBP),
+            entry(0x1010, 0x10, RBP), // folds into 0x1000
+            entry(0x1020, 0x20, RBP), // folds into 0x1000
+            entry(0x1040, 0x10, IMMD | 0x20000),
+            entry(0x1050, 0x10, dwarf), // DWARF entries never fold
+            entry(0x1060, 0x10, dwarf),
+            entry(0x1070, 0x10, stack_ind), // nor STACK_IND ones
+            entry(0x1080, 0x10, stack_ind),
+            entry(0x1090, 0x10, 0),
+            entry(0x10a0, 0x10, 0), // folds
+            entry(0x10b0, 0x10, RBP),
+            entry(0x10c0, 0x10, RBP), // has an LSDA: its own entry
+            entry(0x10d0, 0x10, RBP), // follows an LSDA entry: its own entry
+        ];
+        entries[11].lsda = BASE + 0x8000;
+        entries.reverse(); // unsorted input
+        let (_, parsed) = build_parse(&entries);
+        let r = |off: u32, enc: u32| (off, enc, 0, 0);
+        assert_eq!(
+            parsed.rows,
+            vec![
+                r(0x1000, RBP),
+                r(0x1040, IMMD | 0x20000),
+                r(0x1050, dwarf),
+                r(0x1060, dwarf),
+                r(0x1070, stack_ind),
+                r(0x1080, stack_ind),
+                r(0x1090, 0),
+                r(0x10b0, RBP),
+                (0x10c0, RBP, 0, 0x8000),
+                r(0x10d0, RBP),
+            ]
+        );
+        assert_eq!(parsed.end_offset, 0x10e0);
+        assert_eq!(parsed.lsdas, vec![(0x10c0, 0x8000)]);
+        // Most frequent first: RBP (4), then ties by descending encoding.
+        assert_eq!(
+            parsed.common_encodings,
+            vec![RBP, dwarf, stack_ind, IMMD | 0x20000, 0]
+        );
+        assert_eq!(parsed.pages.len(), 1);
+        assert_eq!(parsed.pages[0].kind, UNWIND_SECOND_LEVEL_COMPRESSED);
+
+        // Rebuilding from the parsed rows gives the same bytes.
+        let (bytes, _) = build_parse(&entries);
+        let again: Vec<UnwindEntry> = rows_to_entries(&parsed);
+        assert_eq!(build_unwind_info(&again, BASE, BASE + 0x10e0), bytes);
+    }
+
+    fn rows_to_entries(p: &ParsedUnwindInfo) -> Vec<UnwindEntry> {
+        p.rows
+            .iter()
+            .enumerate()
+            .map(|(i, &(off, enc, pers, lsda))| {
+                let next = p.rows.get(i + 1).map_or(p.end_offset, |r| r.0);
+                UnwindEntry {
+                    function_addr: BASE + u64::from(off),
+                    length: next - off,
+                    encoding: enc & !UNWIND_PERSONALITY_MASK,
+                    personality_got: if pers == 0 {
+                        0
+                    } else {
+                        BASE + u64::from(p.personalities[pers as usize - 1])
+                    },
+                    lsda: if lsda == 0 { 0 } else { BASE + u64::from(lsda) },
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unwind_header_layout() {
+        let entries = [entry(0x1000, 0x10, RBP), entry(0x1010, 0x30, IMMD)];
+        let (bytes, _) = build_parse(&entries);
+        let words: Vec<u32> = bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        // version, common {28, 2}, personalities {36, 0}, index {36, 2}
+        assert_eq!(&words[..7], &[1, 28, 2, 36, 0, 36, 2]);
+        // common encodings (equal frequency: descending)
+        assert_eq!(&words[7..9], &[IMMD, RBP]);
+        // index: page at 60, LSDAs at 60; sentinel
+        assert_eq!(&words[9..15], &[0x1000, 60, 60, 0x1040, 0, 60]);
+        // compressed page: kind 3, entries at 12 (count 2), encodings at 20 (0)
+        assert_eq!(words[15], 3);
+        assert_eq!(&bytes[64..72], &[12, 0, 2, 0, 20, 0, 0, 0]);
+        assert_eq!(&words[18..20], &[1 << 24, 0x10]);
+        assert_eq!(bytes.len(), 60 + 4096);
+    }
+
+    #[test]
+    fn unwind_compressed_then_regular_pages() {
+        // Alternating encodings so nothing folds: 1100 entries fill one
+        // compressed page (1021 entries) and a final compressed one.
+        let entries: Vec<UnwindEntry> = (0..1100)
+            .map(|i| entry(0x1000 + 16 * i, 16, if i % 2 == 0 { RBP } else { IMMD }))
+            .collect();
+        let (_, p) = build_parse(&entries);
+        let kinds: Vec<(u32, usize)> = p.pages.iter().map(|p| (p.kind, p.entry_count)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (UNWIND_SECOND_LEVEL_COMPRESSED, 1021),
+                (UNWIND_SECOND_LEVEL_COMPRESSED, 79)
+            ]
+        );
+        assert_eq!(p.rows.len(), 1100);
+        assert_eq!(p.pages[1].function_offset, 0x1000 + 16 * 1021);
+
+        // 600 distinct encodings: 127 are common, the first page runs out of
+        // local encoding indexes after 129 entries and becomes a regular page
+        // of 511; the rest (all common) are compressed.
+        let entries: Vec<UnwindEntry> = (0..600)
+            .map(|i| entry(0x1000 + 16 * i as u64, 16, IMMD | i))
+            .collect();
+        let (_, p) = build_parse(&entries);
+        let kinds: Vec<(u32, usize)> = p.pages.iter().map(|p| (p.kind, p.entry_count)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (UNWIND_SECOND_LEVEL_REGULAR, 511),
+                (UNWIND_SECOND_LEVEL_COMPRESSED, 89)
+            ]
+        );
+        assert_eq!(p.common_encodings.len(), 127);
+        assert_eq!(p.common_encodings[0], IMMD | 599);
+        assert!(p.pages[1].local_encodings.is_empty());
+        let expect: Vec<(u32, u32, u32, u32)> = (0..600)
+            .map(|i| (0x1000 + 16 * i, IMMD | i, 0, 0))
+            .collect();
+        assert_eq!(p.rows, expect);
+
+        // A page with local encodings: 200 distinct encodings, 127 common
+        // (the highest), 73 local.
+        let entries: Vec<UnwindEntry> = (0..200)
+            .map(|i| entry(0x1000 + 16 * i as u64, 16, IMMD | i))
+            .collect();
+        let (_, p) = build_parse(&entries);
+        assert_eq!(p.pages.len(), 1);
+        assert_eq!(p.pages[0].kind, UNWIND_SECOND_LEVEL_COMPRESSED);
+        assert_eq!(
+            p.pages[0].local_encodings,
+            (0..73).map(|i| IMMD | i).collect::<Vec<_>>()
+        );
+        assert_eq!(p.rows.len(), 200);
+
+        // Beyond the 24-bit range: a regular page for everything left.
+        let entries = [
+            entry(0x1000, 16, RBP),
+            entry(0x1000 + 0x0100_0000, 16, IMMD),
+            entry(0x1010 + 0x0100_0000, 16, RBP),
+        ];
+        let (_, p) = build_parse(&entries);
+        assert_eq!(p.pages.len(), 1);
+        assert_eq!(p.pages[0].kind, UNWIND_SECOND_LEVEL_REGULAR);
+        assert_eq!(p.rows.len(), 3);
+        assert_eq!(p.rows[1].0, 0x0100_1000);
+
+        // Just inside the range stays compressed.
+        let entries = [
+            entry(0x1000, 16, RBP),
+            entry(0x1000 + 0x00FF_FFFE, 16, IMMD),
+        ];
+        let (_, p) = build_parse(&entries);
+        assert_eq!(p.pages[0].kind, UNWIND_SECOND_LEVEL_COMPRESSED);
+        assert_eq!(p.rows[1].0, 0x0100_0FFE);
+    }
+
+    #[test]
+    fn unwind_lsda_index() {
+        // 1100 unfoldable entries; every 100th has an LSDA.
+        let entries: Vec<UnwindEntry> = (0..1100u64)
+            .map(|i| {
+                let mut e = entry(0x1000 + 16 * i, 16, if i % 2 == 0 { RBP } else { IMMD });
+                if i % 100 == 0 {
+                    e.lsda = BASE + 0x10_0000 + 8 * i;
+                }
+                e
+            })
+            .collect();
+        let (bytes, p) = build_parse(&entries);
+        let expect: Vec<(u32, u32)> = (0..1100u32)
+            .step_by(100)
+            .map(|i| (0x1000 + 16 * i, 0x10_0000 + 8 * i))
+            .collect();
+        assert_eq!(p.lsdas, expect);
+        for (i, row) in p.rows.iter().enumerate() {
+            let want = if i % 100 == 0 {
+                0x10_0000 + 8 * i as u32
+            } else {
+                0
+            };
+            assert_eq!(row.3, want);
+        }
+        // Page 2 starts at entry 1021, after 11 LSDAs (0, 100, .., 1000).
+        let idx = read_u32(&bytes, 20).unwrap() as usize;
+        let lsda0 = read_u32(&bytes, idx + 8).unwrap();
+        let lsda1 = read_u32(&bytes, idx + 12 + 8).unwrap();
+        let lsda_end = read_u32(&bytes, idx + 24 + 8).unwrap();
+        assert_eq!(lsda1 - lsda0, 11 * 8);
+        assert_eq!(lsda_end - lsda0, 11 * 8);
+        assert_eq!(lsda0 as usize, idx + 3 * 12);
+    }
+
+    #[test]
+    fn unwind_personality_array() {
+        let got_a = BASE + 0x4000;
+        let got_b = BASE + 0x4008;
+        let mut entries = vec![
+            entry(0x1000, 0x10, RBP),
+            entry(0x1010, 0x10, RBP),
+            entry(0x1020, 0x10, RBP),
+            entry(0x1030, 0x10, RBP),
+        ];
+        entries[1].personality_got = got_b;
+        entries[1].lsda = BASE + 0x9000;
+        entries[2].personality_got = got_a;
+        entries[2].lsda = BASE + 0x9010;
+        entries[3].personality_got = got_b;
+        // Stray personality bits in the input are replaced.
+        entries[3].encoding |= UNWIND_PERSONALITY_MASK;
+        let (_, p) = build_parse(&entries);
+        assert_eq!(p.personalities, vec![0x4008, 0x4000]);
+        assert_eq!(
+            p.rows,
+            vec![
+                (0x1000, RBP, 0, 0),
+                (0x1010, RBP | 0x1000_0000, 1, 0x9000),
+                (0x1020, RBP | 0x2000_0000, 2, 0x9010),
+                (0x1030, RBP | 0x1000_0000, 1, 0),
+            ]
+        );
+        // Same personality, no LSDA: folds.
+        let mut folding = [entry(0x1000, 0x10, RBP), entry(0x1010, 0x10, RBP)];
+        folding[0].personality_got = got_a;
+        folding[1].personality_got = got_a;
+        let (_, p) = build_parse(&folding);
+        assert_eq!(p.rows, vec![(0x1000, RBP | 0x1000_0000, 1, 0)]);
+
+        // Four personalities cannot be encoded.
+        let many: Vec<UnwindEntry> = (0..4u64)
+            .map(|i| UnwindEntry {
+                personality_got: BASE + 0x4000 + 8 * i,
+                ..entry(0x1000 + 16 * i, 16, RBP)
+            })
+            .collect();
+        assert_eq!(
+            try_build_unwind_info(&many, BASE, BASE + 0x1040, UnwindArch::X86_64),
+            Err(UnwindInfoError::TooManyPersonalities(4))
+        );
+    }
+
+    #[test]
+    fn unwind_zero_entries() {
+        assert!(build_unwind_info(&[], BASE, BASE).is_empty());
+        assert_eq!(unwind_info_size_bound(&[]), 0);
+        assert_eq!(parse_unwind_info(&[]), Some(vec![]));
+    }
+
+    #[test]
+    fn unwind_duplicates_and_ranges() {
+        // Two entries at one address: the one with unwind info wins.
+        let entries = [entry(0x1000, 0x10, 0), entry(0x1000, 0x10, RBP)];
+        let (_, p) = build_parse(&entries);
+        assert_eq!(p.rows, vec![(0x1000, RBP, 0, 0)]);
+        // Below the image base or beyond 4 GiB of it.
+        let low = [UnwindEntry {
+            function_addr: 0x1000,
+            ..entry(0, 0x10, RBP)
+        }];
+        assert!(matches!(
+            try_build_unwind_info(&low, BASE, BASE, UnwindArch::X86_64),
+            Err(UnwindInfoError::OutOfRange { .. })
+        ));
+        let high = [entry(0x1_0000_0000, 0x10, RBP)];
+        assert!(try_build_unwind_info(&high, BASE, 0, UnwindArch::X86_64).is_err());
+        // arm64: its DWARF mode (3) does not fold, its frame mode (4) does.
+        let arm = [
+            entry(0x1000, 0x10, 0x0400_0000),
+            entry(0x1010, 0x10, 0x0400_0000),
+            entry(0x1020, 0x10, UNWIND_ARM64_MODE_DWARF),
+            entry(0x1030, 0x10, UNWIND_ARM64_MODE_DWARF),
+        ];
+        let bytes = try_build_unwind_info(&arm, BASE, BASE + 0x1040, UnwindArch::Arm64).unwrap();
+        assert_eq!(parse_unwind_info(&bytes).unwrap().len(), 3);
+    }
+
+    /// Deterministic pseudo-random numbers.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+    }
+
+    #[test]
+    fn unwind_10k_entries() {
+        let mut rng = Lcg(7);
+        let mut addr = 0x1000u64;
+        let encodings = [RBP, IMMD | 0x10000, IMMD | 0x20000, 0, RBP | 0x1];
+        let entries: Vec<UnwindEntry> = (0..10_000)
+            .map(|i| {
+                let len = 16 + 16 * (rng.next() % 20) as u32;
+                let mut enc = encodings[(rng.next() % 5) as usize];
+                if i % 37 == 0 {
+                    enc = UNWIND_X86_64_MODE_DWARF | (i * 24);
+                }
+                let mut e = entry(addr, len, enc);
+                addr += u64::from(len);
+                if i % 53 == 0 {
+                    e.lsda = BASE + 0x80_0000 + 16 * u64::from(i);
+                    e.personality_got = BASE + 0x90_0000;
+                }
+                e
+            })
+            .collect();
+        let mut shuffled = entries.clone();
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+        }
+        let start = std::time::Instant::now();
+        let bytes = build_unwind_info(&shuffled, BASE, BASE + addr);
+        let elapsed = start.elapsed();
+        println!(
+            "__unwind_info for 10k entries: {} bytes in {:?}",
+            bytes.len(),
+            elapsed
+        );
+        assert!(elapsed.as_millis() < 500);
+        assert!(bytes.len() as u64 <= unwind_info_size_bound(&shuffled));
+        let p = parse_unwind_info_full(&bytes).unwrap();
+        assert_eq!(p.end_offset as u64, addr);
+        // Every original function resolves (last row at or below it) to its
+        // own encoding.
+        for e in &entries {
+            let off = (e.function_addr - BASE) as u32;
+            let i = p.rows.partition_point(|r| r.0 <= off) - 1;
+            let row = p.rows[i];
+            assert_eq!(row.1 & !UNWIND_PERSONALITY_MASK, e.encoding);
+            assert_eq!(row.2 != 0, e.personality_got != 0);
+            if e.lsda != 0 {
+                assert_eq!(row.0, off);
+                assert_eq!(u64::from(row.3), e.lsda - BASE);
+            }
+        }
+        assert_eq!(build_unwind_info(&entries, BASE, BASE + addr), bytes);
+    }
+
+    #[test]
+    fn unwind_size_bound_holds_for_any_layout() {
+        let mut rng = Lcg(42);
+        for round in 0..40 {
+            let n = 1 + (rng.next() % 3000) as usize;
+            let spread = if round % 4 == 0 { 0x0100_0000 } else { 64 };
+            let distinct = 1 + rng.next() % if round % 3 == 0 { 400 } else { 4 };
+            let entries: Vec<UnwindEntry> = (0..n)
+                .map(|_| {
+                    let mut e = entry(
+                        rng.next() % (spread * n as u64 / 8 + 1),
+                        16,
+                        IMMD | (rng.next() % distinct) as u32,
+                    );
+                    if rng.next().is_multiple_of(10) {
+                        e.lsda = BASE + 0x1000 * (1 + rng.next() % 100);
+                    }
+                    e
+                })
+                .collect();
+            let bytes = build_unwind_info(&entries, BASE, end_of(&entries));
+            assert!(bytes.len() as u64 <= unwind_info_size_bound(&entries));
+            assert!(parse_unwind_info(&bytes).is_some());
+        }
+    }
+
+    #[test]
+    fn unwind_parse_rejects_garbage_without_panicking() {
+        let entries: Vec<UnwindEntry> = (0..700)
+            .map(|i| {
+                let mut e = entry(0x1000 + 16 * i as u64, 16, IMMD | (i % 300));
+                if i % 9 == 0 {
+                    e.lsda = BASE + 0x9000 + i as u64;
+                    e.personality_got = BASE + 0x4000;
+                }
+                e
+            })
+            .collect();
+        let (bytes, _) = build_parse(&entries);
+        for len in 0..200 {
+            let _ = parse_unwind_info(&bytes[..len]);
+        }
+        assert!(parse_unwind_info(&bytes[..bytes.len() - 4096]).is_none());
+        let mut rng = Lcg(3);
+        for _ in 0..2000 {
+            let mut bad = bytes.clone();
+            for _ in 0..4 {
+                let at = (rng.next() as usize) % 200.min(bad.len());
+                bad[at] = rng.next() as u8;
+            }
+            let at = (rng.next() as usize) % bad.len();
+            bad[at] ^= 0xFF;
+            let _ = parse_unwind_info(&bad);
+        }
+        let mut v2 = bytes.clone();
+        v2[0] = 2;
+        assert!(parse_unwind_info(&v2).is_none());
+    }
+}
