@@ -35,13 +35,19 @@ fn check_program(dir: &Path) -> Vec<String> {
     let expected = run(&native, false);
     let objs = testkit::compile_all_macos(&srcs, &work, CFLAGS);
     let mut problems = Vec::new();
-    for linker in Linker::MACHLINK.into_iter().chain([Linker::LldChained]) {
-        let exe = work.join(format!("prog-{}", linker.name()));
-        testkit::link(linker, &objs, &exe, &[]);
+    let configs: [(Linker, &[&str]); 4] = [
+        (Linker::MachlinkChained, &[]),
+        (Linker::MachlinkClassic, &[]),
+        (Linker::MachlinkChained, &["-dead_strip"]),
+        (Linker::LldChained, &[]),
+    ];
+    for (linker, flags) in configs {
+        let exe = work.join(format!("prog-{}{}", linker.name(), flags.join("")));
+        testkit::link(linker, &objs, &exe, flags);
         let got = run(&exe, true);
         if got != expected {
             problems.push(format!(
-                "{name} linked by {}: expected exit {} stdout {:?} stderr {:?}\n   got exit {} stdout {:?} stderr {:?}",
+                "{name} linked by {} {flags:?}: expected exit {} stdout {:?} stderr {:?}\n   got exit {} stdout {:?} stderr {:?}",
                 linker.name(),
                 expected.code,
                 expected.stdout_str(),
@@ -72,7 +78,7 @@ fn corpus_programs_linked_by_machlink_behave_as_native_builds() {
         problems.join("\n")
     );
     eprintln!(
-        "machlink corpus: {} programs x 2 fixup formats match their native builds",
+        "machlink corpus: {} programs x (2 fixup formats + -dead_strip) match their native builds",
         dirs.len()
     );
 }

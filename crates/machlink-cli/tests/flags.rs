@@ -146,3 +146,29 @@ fn response_files_strip_locals_and_version() {
         v.stdout_str()
     );
 }
+
+#[test]
+fn dead_strip_drops_unreachable_code_and_its_undefined_references() {
+    let dir = testkit::scratch_dir("flags/dead-strip");
+    let obj = compile(
+        &dir,
+        "d",
+        "#include <stdio.h>\nvoid never_defined(void);\n\
+         int unused_global(void) { never_defined(); return 2; }\n\
+         __attribute__((used)) static int kept(void) { return 3; }\n\
+         int main(void) { printf(\"dead strip\\n\"); return 0; }\n",
+    );
+    let exe = link(&dir, &[&obj], &["-dead_strip"]);
+    assert_eq!(run(&exe).stdout_str(), "dead strip\n");
+    let nm = tool("llvm-nm-19", &[], &exe);
+    assert!(
+        !nm.contains("_unused_global") && nm.contains("_kept") && nm.contains("_main"),
+        "{nm}"
+    );
+    let o = capture(testkit::machlink_command(&dir.join("out2")).arg(&obj));
+    assert!(
+        o.code == 1 && o.stderr_str().contains("undefined symbol: _never_defined"),
+        "{}",
+        o.stderr_str()
+    );
+}

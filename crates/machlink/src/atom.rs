@@ -21,6 +21,8 @@ pub struct Atom {
     pub symbol: u32,
     /// For a deduplicated literal: the canonical copy (file, atom) it aliases.
     pub alias_of: Option<(u32, u32)>,
+    /// False once `-dead_strip` found nothing that reaches it.
+    pub live: bool,
 }
 
 /// What a relocation points at, before symbol resolution.

@@ -163,7 +163,8 @@ pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<
             out.flags |= sec.flags & macho::SECTION_ATTRIBUTES;
             if let Content::Atoms(list) = &mut out.content {
                 for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
-                    if obj.atoms[a as usize].alias_of.is_none() {
+                    let atom = &obj.atoms[a as usize];
+                    if atom.alias_of.is_none() && atom.live {
                         list.push((fi as u32, a));
                     }
                 }

@@ -16,6 +16,7 @@
 
 pub mod arch;
 pub mod atom;
+pub mod dead_strip;
 pub mod error;
 pub mod exports;
 pub mod incremental;

@@ -297,10 +297,6 @@ fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<SymbolTable<'a
         }
     }
     let mut errors = duplicate_errors(&symtab, &inputs.objects);
-    errors.extend(undefined_errors(opts, &mut symtab, &inputs.objects, entry));
-    if let Some(e) = LinkError::many(errors) {
-        return Err(e);
-    }
     allocate_commons(&mut symtab, &mut inputs.objects);
     hide_unexported(opts, &mut symtab)?;
     merge_literals(&mut inputs.objects);
@@ -309,6 +305,14 @@ fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<SymbolTable<'a
         inputs.objects.push(dyld_private_object());
         symtab.add_object(idx, &inputs.objects[idx as usize]);
         inputs.dyld_private = Some(idx);
+    }
+    if opts.dead_strip {
+        crate::dead_strip::dead_strip(opts, &mut inputs.objects, &symtab);
+    }
+    // After dead stripping: a symbol only dead code references is no error.
+    errors.extend(undefined_errors(opts, &mut symtab, &inputs.objects, entry));
+    if let Some(e) = LinkError::many(errors) {
+        return Err(e);
     }
     Ok(symtab)
 }
@@ -341,6 +345,7 @@ fn dyld_private_object() -> ObjectFile<'static> {
             relocs_end: 0,
             symbol: NONE,
             alias_of: None,
+            live: true,
         }],
         relocs: Vec::new(),
         oso_path: String::new(),
@@ -456,7 +461,7 @@ fn undefined_errors(
     let missing_set: rustc_hash::FxHashSet<SymId> = missing.iter().copied().collect();
     let mut refs: rustc_hash::FxHashMap<SymId, Vec<String>> = Default::default();
     for (fi, obj) in objects.iter().enumerate() {
-        for (ai, atom) in obj.atoms.iter().enumerate() {
+        for (ai, atom) in obj.atoms.iter().enumerate().filter(|(_, a)| a.live) {
             for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
                 for t in [Some(r.target), r.subtrahend].into_iter().flatten() {
                     if let Some(g) = symtab.global_of(fi as u32, t) {
@@ -472,8 +477,14 @@ fn undefined_errors(
             }
         }
     }
+    let forced: Vec<&[u8]> = opts.force_undefined.iter().map(|n| n.as_bytes()).collect();
     for id in missing {
-        let name = String::from_utf8_lossy(symtab.syms[id as usize].name);
+        let sym_name = symtab.syms[id as usize].name;
+        if opts.dead_strip && id != entry && !refs.contains_key(&id) && !forced.contains(&sym_name)
+        {
+            continue; // referenced from stripped code only
+        }
+        let name = String::from_utf8_lossy(sym_name);
         let mut msg = format!("undefined symbol: {name}");
         let list = refs.remove(&id).unwrap_or_default();
         for r in list.iter().take(3) {
@@ -541,6 +552,7 @@ fn allocate_commons(symtab: &mut SymbolTable, objects: &mut [ObjectFile]) {
             relocs_end: obj.relocs.len() as u32,
             symbol: sym,
             alias_of: None,
+            live: true,
         });
         symtab.syms[id].def = Def::Defined {
             file,
@@ -1036,10 +1048,11 @@ fn exports_trie(symtab: &SymbolTable, layout: &Layout, objects: &[ObjectFile]) -
             private_extern: false,
         } = sym.def
         {
-            if sym.name == b"__mh_execute_header" {
-                continue;
+            let base = layout.atom_addr[file as usize][atom as usize];
+            if sym.name == b"__mh_execute_header" || base == 0 {
+                continue; // dead-stripped
             }
-            let addr = layout.atom_addr[file as usize][atom as usize] + u64::from(offset);
+            let addr = base + u64::from(offset);
             let sec = &layout.sections[layout.atom_section[file as usize][atom as usize] as usize];
             let _ = objects;
             let mut e = trie::Export::regular(sym.name, addr - IMAGE_BASE);
@@ -1124,6 +1137,9 @@ fn symbol_groups(
                 continue;
             }
             let a = s.atom as usize;
+            if layout.atom_addr[fi][a] == 0 {
+                continue; // dead-stripped
+            }
             let atom = &obj.atoms[a];
             let sec = &obj.sections[atom.section as usize];
             let addr = layout.atom_addr[fi][a] + (s.n_value - sec.addr - u64::from(atom.offset));
@@ -1151,7 +1167,7 @@ fn symbol_groups(
                 offset,
                 weak,
                 private_extern: false,
-            } => g.externals.push(Nlist {
+            } if layout.atom_addr[file as usize][atom as usize] != 0 => g.externals.push(Nlist {
                 name: sym.name.to_vec(),
                 n_type: macho::N_SECT | macho::N_EXT,
                 n_sect: sect_ordinal(file as usize, atom as usize),

@@ -80,7 +80,9 @@ impl Synthetic {
             lazy_binder,
         };
         for (fi, obj) in objects.iter().enumerate() {
-            for r in &obj.relocs {
+            let live = obj.atoms.iter().filter(|a| a.live);
+            for r in live.flat_map(|a| &obj.relocs[a.relocs_start as usize..a.relocs_end as usize])
+            {
                 let Some(g) = symtab.global_of(fi as u32, r.target) else {
                     continue;
                 };

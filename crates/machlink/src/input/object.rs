@@ -352,6 +352,7 @@ impl<'a> ObjectFile<'a> {
                     relocs_end: 0,
                     symbol: NONE,
                     alias_of: None,
+                    live: true,
                 });
             }
             sec.atoms_len = self.atoms.len() as u32 - sec.atoms_start;

@@ -1,0 +1,96 @@
+//! `-dead_strip`: only atoms reachable from the roots are kept. Roots are
+//! the entry point, `-u` symbols, everything exported from a dylib,
+//! `N_NO_DEAD_STRIP` symbols, sections marked `S_ATTR_NO_DEAD_STRIP`, and
+//! initialiser/terminator pointers. An atom is live when a live atom's
+//! relocation reaches it (directly or through a global symbol).
+
+use crate::atom::{Target, NONE};
+use crate::input::object::ObjectFile;
+use crate::options::{Options, OutputKind};
+use crate::symbols::{Def, SymbolTable};
+use object::macho;
+
+/// Marks every atom dead, then live from the roots; returns how many
+/// atoms were stripped.
+pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTable) -> usize {
+    let mut live: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
+    let mut work: Vec<(u32, u32)> = Vec::new();
+    let mark = |live: &mut Vec<Vec<bool>>, work: &mut Vec<(u32, u32)>, f: u32, a: u32| {
+        if !std::mem::replace(&mut live[f as usize][a as usize], true) {
+            work.push((f, a));
+        }
+    };
+    let root_symbol = |live: &mut Vec<Vec<bool>>, work: &mut Vec<(u32, u32)>, name: &[u8]| {
+        if let Some(id) = symtab.get(name) {
+            if let Def::Defined { file, atom, .. } = symtab.syms[id as usize].def {
+                mark(live, work, file, atom);
+            }
+        }
+    };
+    root_symbol(&mut live, &mut work, opts.entry.as_bytes());
+    for name in &opts.force_undefined {
+        root_symbol(&mut live, &mut work, name.as_bytes());
+    }
+    if opts.output_kind == OutputKind::Dylib {
+        for sym in &symtab.syms {
+            if let Def::Defined {
+                file,
+                atom,
+                private_extern: false,
+                ..
+            } = sym.def
+            {
+                mark(&mut live, &mut work, file, atom);
+            }
+        }
+    }
+    for (fi, obj) in objects.iter().enumerate() {
+        for (ai, atom) in obj.atoms.iter().enumerate() {
+            let sec = obj.section_of(ai as u32);
+            let pinned = sec.flags & macho::S_ATTR_NO_DEAD_STRIP != 0
+                || matches!(
+                    sec.kind(),
+                    macho::S_MOD_INIT_FUNC_POINTERS | macho::S_MOD_TERM_FUNC_POINTERS
+                )
+                || (atom.symbol != NONE && obj.symbols[atom.symbol as usize].no_dead_strip())
+                || obj.name == "<internal>";
+            if pinned {
+                mark(&mut live, &mut work, fi as u32, ai as u32);
+            }
+        }
+        for s in &obj.symbols {
+            if s.is_defined_in_section() && s.no_dead_strip() && s.atom != NONE {
+                mark(&mut live, &mut work, fi as u32, s.atom);
+            }
+        }
+    }
+    while let Some((f, a)) = work.pop() {
+        let obj = &objects[f as usize];
+        let atom = &obj.atoms[a as usize];
+        if let Some((cf, ca)) = atom.alias_of {
+            mark(&mut live, &mut work, cf, ca);
+        }
+        for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+            for t in [Some(r.target), r.subtrahend].into_iter().flatten() {
+                match t {
+                    Target::Atom(ta) => mark(&mut live, &mut work, f, ta),
+                    Target::Symbol(_) => {
+                        if let Some(g) = symtab.global_of(f, t) {
+                            if let Def::Defined { file, atom, .. } = symtab.syms[g as usize].def {
+                                mark(&mut live, &mut work, file, atom);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut stripped = 0;
+    for (obj, flags) in objects.iter_mut().zip(live) {
+        for (atom, is_live) in obj.atoms.iter_mut().zip(flags) {
+            atom.live = is_live;
+            stripped += usize::from(!is_live);
+        }
+    }
+    stripped
+}
