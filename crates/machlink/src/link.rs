@@ -708,7 +708,7 @@ fn write_image(
                 _ => i32::from(macho::BIND_SPECIAL_DYLIB_FLAT_LOOKUP),
             };
             imports.push(Import {
-                name: sym.name.to_vec(),
+                name: sym.name.into(),
                 ordinal,
                 weak: sym.weak_ref,
             });
@@ -748,6 +748,7 @@ fn write_image(
     )
     .map_err(|e| LinkError::usage(format!("{}: {e}", opts.output.display())))?;
     fixup_list.sort_unstable_by_key(|f| f.addr);
+    timer.lap("synthetic");
 
     // LINKEDIT pieces.
     let mut linkedit = Vec::new();
@@ -771,14 +772,21 @@ fn write_image(
         ranges.lazy_bind = put(&lazy_stream, &mut linkedit);
         ranges.exports_trie = put(&exports_trie(symtab, &layout, objects), &mut linkedit);
     }
+    timer.lap("fixups+exports");
     ranges.function_starts = put(&function_starts(&layout, objects), &mut linkedit);
     ranges.data_in_code = put(&[], &mut linkedit);
     let groups = symbol_groups(opts, symtab, &layout, objects);
-    let undefined_names: Vec<Vec<u8>> = {
-        let mut v: Vec<Vec<u8>> = groups.undefined.iter().map(|n| n.name.clone()).collect();
-        v.sort();
+    let undefined_names: Vec<&[u8]> = {
+        let mut v: Vec<&[u8]> = symtab
+            .syms
+            .iter()
+            .filter(|s| s.referenced && is_imported(s.def))
+            .map(|s| s.name)
+            .collect();
+        v.sort_unstable();
         v
     };
+    timer.lap("symbols");
     let written = groups.write();
     ranges.symtab = put(&written.symbols, &mut linkedit);
     ranges.nsyms = written.nlocal + written.nextdef + written.nundef;
@@ -1094,12 +1102,12 @@ fn function_starts(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
 }
 
 /// The symbol table: locals (unless -x), defined externals, imports.
-fn symbol_groups(
+fn symbol_groups<'a>(
     opts: &Options,
-    symtab: &SymbolTable,
+    symtab: &SymbolTable<'a>,
     layout: &Layout,
-    objects: &[ObjectFile],
-) -> SymbolGroups {
+    objects: &[ObjectFile<'a>],
+) -> SymbolGroups<'a> {
     let mut g = SymbolGroups::default();
     if !opts.strip_debug {
         let oso: Vec<(String, u64)> = objects
@@ -1144,7 +1152,7 @@ fn symbol_groups(
             let sec = &obj.sections[atom.section as usize];
             let addr = layout.atom_addr[fi][a] + (s.n_value - sec.addr - u64::from(atom.offset));
             g.locals.push(Nlist {
-                name: s.name.to_vec(),
+                name: s.name.into(),
                 n_type: macho::N_SECT | if private { macho::N_PEXT } else { 0 },
                 n_sect: sect_ordinal(fi, a),
                 n_desc: 0,
@@ -1153,7 +1161,7 @@ fn symbol_groups(
         }
     }
     g.externals.push(Nlist {
-        name: b"__mh_execute_header".to_vec(),
+        name: b"__mh_execute_header"[..].into(),
         n_type: macho::N_SECT | macho::N_EXT,
         n_sect: 1,
         n_desc: macho::REFERENCED_DYNAMICALLY,
@@ -1168,14 +1176,14 @@ fn symbol_groups(
                 weak,
                 private_extern: false,
             } if layout.atom_addr[file as usize][atom as usize] != 0 => g.externals.push(Nlist {
-                name: sym.name.to_vec(),
+                name: sym.name.into(),
                 n_type: macho::N_SECT | macho::N_EXT,
                 n_sect: sect_ordinal(file as usize, atom as usize),
                 n_desc: if weak { macho::N_WEAK_DEF } else { 0 },
                 n_value: layout.atom_addr[file as usize][atom as usize] + u64::from(offset),
             }),
             Def::Dylib { dylib, .. } if sym.referenced => g.undefined.push(Nlist {
-                name: sym.name.to_vec(),
+                name: sym.name.into(),
                 n_type: macho::N_UNDF | macho::N_EXT,
                 n_sect: 0,
                 n_desc: ((dylib + 1) as u16) << 8
@@ -1183,7 +1191,7 @@ fn symbol_groups(
                 n_value: 0,
             }),
             Def::DynamicLookup if sym.referenced => g.undefined.push(Nlist {
-                name: sym.name.to_vec(),
+                name: sym.name.into(),
                 n_type: macho::N_UNDF | macho::N_EXT,
                 n_sect: 0,
                 n_desc: (u16::from(macho::DYNAMIC_LOOKUP_ORDINAL) << 8)

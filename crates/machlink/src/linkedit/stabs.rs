@@ -33,9 +33,15 @@ fn compile_unit(obj: &ObjectFile) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((name, dir))
 }
 
-fn stab(name: &[u8], n_type: u8, n_sect: u8, n_desc: u16, n_value: u64) -> Nlist {
+fn stab<'a>(
+    name: impl Into<std::borrow::Cow<'a, [u8]>>,
+    n_type: u8,
+    n_sect: u8,
+    n_desc: u16,
+    n_value: u64,
+) -> Nlist<'a> {
     Nlist {
-        name: name.to_vec(),
+        name: name.into(),
         n_type,
         n_sect,
         n_desc,
@@ -46,7 +52,11 @@ fn stab(name: &[u8], n_type: u8, n_sect: u8, n_desc: u16, n_value: u64) -> Nlist
 /// The debug map of every object that carries DWARF. `oso` gives each
 /// object's absolute path (`lib.a(member.o)` for archive members) and
 /// modification time.
-pub fn debug_map(objects: &[ObjectFile], layout: &Layout, oso: &[(String, u64)]) -> Vec<Nlist> {
+pub fn debug_map<'a>(
+    objects: &[ObjectFile<'a>],
+    layout: &Layout,
+    oso: &[(String, u64)],
+) -> Vec<Nlist<'a>> {
     let mut out = Vec::new();
     for (fi, obj) in objects.iter().enumerate() {
         let Some((name, mut dir)) = compile_unit(obj) else {
@@ -56,9 +66,9 @@ pub fn debug_map(objects: &[ObjectFile], layout: &Layout, oso: &[(String, u64)])
             dir.push(b'/');
         }
         let (path, mtime) = &oso[fi];
-        out.push(stab(&dir, macho::N_SO, 0, 0, 0));
-        out.push(stab(&name, macho::N_SO, 0, 0, 0));
-        out.push(stab(path.as_bytes(), macho::N_OSO, 0, 1, *mtime));
+        out.push(stab(dir, macho::N_SO, 0, 0, 0));
+        out.push(stab(name, macho::N_SO, 0, 0, 0));
+        out.push(stab(path.as_bytes().to_vec(), macho::N_OSO, 0, 1, *mtime));
         for (ai, atom) in obj.atoms.iter().enumerate() {
             let addr = layout.atom_addr[fi][ai];
             if atom.symbol == NONE || addr == 0 || atom.alias_of.is_some() {
@@ -72,17 +82,17 @@ pub fn debug_map(objects: &[ObjectFile], layout: &Layout, oso: &[(String, u64)])
             let sect = &layout.sections[si as usize];
             let n_sect = (si + 1) as u8;
             if sect.is_code() {
-                out.push(stab(b"", macho::N_BNSYM, n_sect, 0, addr));
+                out.push(stab(&b""[..], macho::N_BNSYM, n_sect, 0, addr));
                 out.push(stab(sym.name, macho::N_FUN, n_sect, 0, addr));
-                out.push(stab(b"", macho::N_FUN, 0, 0, u64::from(atom.size)));
-                out.push(stab(b"", macho::N_ENSYM, n_sect, 0, addr));
+                out.push(stab(&b""[..], macho::N_FUN, 0, 0, u64::from(atom.size)));
+                out.push(stab(&b""[..], macho::N_ENSYM, n_sect, 0, addr));
             } else if sym.is_external() && !sym.is_private_extern() {
                 out.push(stab(sym.name, macho::N_GSYM, 0, 0, 0));
             } else {
                 out.push(stab(sym.name, macho::N_STSYM, n_sect, 0, addr));
             }
         }
-        out.push(stab(b"", macho::N_SO, 1, 0, 0));
+        out.push(stab(&b""[..], macho::N_SO, 1, 0, 0));
     }
     out
 }

@@ -3,10 +3,12 @@
 //! table, and the indirect symbol table that names the symbol behind each
 //! stub and GOT slot.
 
-/// One symbol to write.
+use std::borrow::Cow;
+
+/// One symbol to write; names borrow from the inputs where they can.
 #[derive(Clone, Debug)]
-pub struct Nlist {
-    pub name: Vec<u8>,
+pub struct Nlist<'a> {
+    pub name: Cow<'a, [u8]>,
     pub n_type: u8,
     pub n_sect: u8,
     pub n_desc: u16,
@@ -15,10 +17,10 @@ pub struct Nlist {
 
 /// The three groups of LC_DYSYMTAB, in order.
 #[derive(Default)]
-pub struct SymbolGroups {
-    pub locals: Vec<Nlist>,
-    pub externals: Vec<Nlist>,
-    pub undefined: Vec<Nlist>,
+pub struct SymbolGroups<'a> {
+    pub locals: Vec<Nlist<'a>>,
+    pub externals: Vec<Nlist<'a>>,
+    pub undefined: Vec<Nlist<'a>>,
 }
 
 /// Serialised symbol and string tables.
@@ -30,14 +32,22 @@ pub struct Written {
     pub nundef: u32,
 }
 
-impl SymbolGroups {
+impl SymbolGroups<'_> {
     /// Sorts externals and undefined symbols by name (as ld64 does, so
     /// tools can binary-search them) and serialises everything.
     pub fn write(mut self) -> Written {
         self.externals.sort_by(|a, b| a.name.cmp(&b.name));
         self.undefined.sort_by(|a, b| a.name.cmp(&b.name));
         // ld64 starts the string table with " \0" so offset 0 is never a name.
-        let mut strings = vec![b' ', 0];
+        let total: usize = self
+            .locals
+            .iter()
+            .chain(&self.externals)
+            .chain(&self.undefined)
+            .map(|n| n.name.len() + 1)
+            .sum();
+        let mut strings = Vec::with_capacity(total + 16);
+        strings.extend_from_slice(b" \0");
         let count = self.locals.len() + self.externals.len() + self.undefined.len();
         let mut symbols = Vec::with_capacity(count * 16);
         for n in self
@@ -67,9 +77,9 @@ impl SymbolGroups {
 
     /// Index in the written table of the undefined symbol `name`
     /// (after `write` sorted them); for the indirect symbol table.
-    pub fn undefined_index(sorted_undefined: &[Vec<u8>], base: u32, name: &[u8]) -> Option<u32> {
+    pub fn undefined_index(sorted_undefined: &[&[u8]], base: u32, name: &[u8]) -> Option<u32> {
         sorted_undefined
-            .binary_search_by(|n| n.as_slice().cmp(name))
+            .binary_search_by(|n| (*n).cmp(name))
             .ok()
             .map(|i| base + i as u32)
     }
