@@ -129,3 +129,40 @@ fn adhoc_signatures_hash_every_page() {
     let run = capture(Command::new(testkit::workspace_bin("macho-run")).arg(&exe));
     assert_eq!(run.code, 0, "{}", run.stderr_str());
 }
+
+/// `__unwind_info` rows (function offset, encoding) from llvm-objdump.
+fn unwind_rows(exe: &std::path::Path) -> Vec<String> {
+    let o = capture(
+        Command::new(testkit::require_tool("llvm-objdump-19"))
+            .args(["--macho", "--unwind-info"])
+            .arg(exe),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    o.stdout_str()
+        .lines()
+        .filter(|l| l.trim_start().starts_with('[') && l.contains("encoding"))
+        .map(|l| l.split("encoding").nth(1).unwrap().to_string())
+        .collect()
+}
+
+/// machlink's __unwind_info carries the same encodings, row for row, as
+/// ld64.lld-19's for the same objects (addresses differ with layout).
+#[test]
+fn unwind_info_matches_lld_row_for_row() {
+    for name in ["interp", "setjmp_longjmp", "xobj_calls", "qsort_bsearch"] {
+        let dir = testkit::workspace_root().join("tests/corpus").join(name);
+        let work = testkit::scratch_dir(&format!("machlink-unwind/{name}"));
+        let objs = testkit::compile_all_macos(
+            &testkit::c_sources(&dir),
+            &work,
+            &["-O1", "-fcommon", "-w"],
+        );
+        let ours = work.join("ours");
+        let lld = work.join("lld");
+        testkit::link(Linker::MachlinkChained, &objs, &ours, &[]);
+        testkit::link(Linker::LldChained, &objs, &lld, &[]);
+        let (a, b) = (unwind_rows(&ours), unwind_rows(&lld));
+        assert!(!a.is_empty(), "{name}: no unwind rows");
+        assert_eq!(a, b, "{name}: unwind encodings differ from lld's");
+    }
+}

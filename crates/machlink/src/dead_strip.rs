@@ -15,9 +15,20 @@ use object::macho;
 pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTable) -> usize {
     let mut live: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
     let mut work: Vec<(u32, u32)> = Vec::new();
+    // A function's compact unwind entry lives with it (and keeps its LSDA).
+    let unwind_of: rustc_hash::FxHashMap<(u32, u32), (u32, u32)> =
+        crate::unwind::entries(objects, symtab)
+            .into_iter()
+            .map(|(f, e, ff, fa)| ((ff, fa), (f, e)))
+            .collect();
     let mark = |live: &mut Vec<Vec<bool>>, work: &mut Vec<(u32, u32)>, f: u32, a: u32| {
         if !std::mem::replace(&mut live[f as usize][a as usize], true) {
             work.push((f, a));
+            if let Some(&(uf, ua)) = unwind_of.get(&(f, a)) {
+                if !std::mem::replace(&mut live[uf as usize][ua as usize], true) {
+                    work.push((uf, ua));
+                }
+            }
         }
     };
     let root_symbol = |live: &mut Vec<Vec<bool>>, work: &mut Vec<(u32, u32)>, name: &[u8]| {
@@ -47,7 +58,7 @@ pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTab
     for (fi, obj) in objects.iter().enumerate() {
         for (ai, atom) in obj.atoms.iter().enumerate() {
             let sec = obj.section_of(ai as u32);
-            let pinned = sec.flags & macho::S_ATTR_NO_DEAD_STRIP != 0
+            let pinned = (sec.flags & macho::S_ATTR_NO_DEAD_STRIP != 0 && !sec.metadata)
                 || matches!(
                     sec.kind(),
                     macho::S_MOD_INIT_FUNC_POINTERS | macho::S_MOD_TERM_FUNC_POINTERS

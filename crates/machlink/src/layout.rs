@@ -32,6 +32,8 @@ pub enum Content {
     /// lazy pointers the stubs jump through until bound.
     StubHelper,
     LazyPointers,
+    /// `__TEXT,__unwind_info`, built from the compact unwind entries.
+    UnwindInfo,
 }
 
 #[derive(Clone, Debug)]
@@ -125,6 +127,7 @@ fn section_rank(s: &OutSection) -> u32 {
     match (s.sectname.as_str(), &s.content) {
         ("__text", _) => 0,
         (_, Content::Stubs | Content::StubHelper) => 2,
+        (_, Content::UnwindInfo) => 7,
         (_, Content::Got | Content::LazyPointers) => 3,
         _ if s.kind() == macho::S_THREAD_LOCAL_ZEROFILL => 8,
         _ if s.is_zerofill() => 9,
@@ -141,7 +144,11 @@ pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<
     let mut sections: Vec<OutSection> = Vec::new();
     let mut index: rustc_hash::FxHashMap<(String, String), usize> = Default::default();
     for (fi, obj) in objects.iter().enumerate() {
-        for sec in obj.sections.iter().filter(|s| s.kept && s.atoms_len > 0) {
+        for sec in obj
+            .sections
+            .iter()
+            .filter(|s| s.kept && !s.metadata && s.atoms_len > 0)
+        {
             let key = output_section_name(&sec.segname, &sec.sectname);
             let idx = *index.entry(key.clone()).or_insert_with(|| {
                 sections.push(OutSection {

@@ -29,6 +29,7 @@ pub mod options;
 pub mod output;
 pub mod symbols;
 pub mod synthetic;
+pub mod unwind;
 pub mod unwind_info;
 
 /// The version printed by `machlink --version`.

@@ -334,6 +334,7 @@ fn dyld_private_object() -> ObjectFile<'static> {
             atoms_start: 0,
             atoms_len: 1,
             kept: true,
+            metadata: false,
         }],
         symbols: Vec::new(),
         atoms: vec![Atom {
@@ -524,6 +525,7 @@ fn allocate_commons(symtab: &mut SymbolTable, objects: &mut [ObjectFile]) {
         let obj = &mut objects[file as usize];
         let sect = *common_section.entry(file).or_insert_with(|| {
             obj.sections.push(InputSection {
+                metadata: false,
                 segname: "__DATA".into(),
                 sectname: "__common".into(),
                 addr: 0,
@@ -722,6 +724,8 @@ fn write_image(
         }
     }
     write_synthetic(&res, symtab, &mut image, &mut fixup_list, &mut import_for);
+    write_unwind_info(objects, symtab, &res, &mut image)
+        .map_err(|e| LinkError::usage(format!("{}: {e}", opts.output.display())))?;
     let dyld_private = inputs
         .dyld_private
         .map_or(0, |f| layout.atom_addr[f as usize][0]);
@@ -801,7 +805,7 @@ fn write_image(
             Content::Stubs | Content::LazyPointers => &synth.stubs,
             Content::Got => &synth.got,
             Content::ThreadPtrs => &synth.thread_ptrs,
-            Content::Atoms(_) | Content::StubHelper => {
+            Content::Atoms(_) | Content::StubHelper | Content::UnwindInfo => {
                 indirect_starts.push(None);
                 continue;
             }
@@ -984,9 +988,51 @@ fn write_synthetic(
                     fixups.push(Fixup { addr, kind });
                 }
             }
-            Content::Atoms(_) | Content::StubHelper | Content::LazyPointers => {}
+            Content::Atoms(_)
+            | Content::StubHelper
+            | Content::LazyPointers
+            | Content::UnwindInfo => {}
         }
     }
+}
+
+/// Builds `__unwind_info` from the compact unwind entries, now that every
+/// function and GOT slot has its address.
+fn write_unwind_info(
+    objects: &[ObjectFile],
+    symtab: &SymbolTable,
+    res: &Resolved,
+    image: &mut [u8],
+) -> std::result::Result<(), String> {
+    let layout = res.layout;
+    let Some(sec) = layout
+        .sections
+        .iter()
+        .find(|s| s.content == Content::UnwindInfo)
+    else {
+        return Ok(());
+    };
+    let rows = crate::unwind::rows(objects, symtab, Some(layout), &|g| res.got_slot(g));
+    // The end marker follows the last function (the builder takes the
+    // larger of this and the last row's end).
+    let text_end = 0;
+    let bytes = crate::unwind_info::try_build_unwind_info(
+        &rows,
+        IMAGE_BASE,
+        text_end,
+        crate::unwind_info::UnwindArch::X86_64,
+    )
+    .map_err(|e| format!("cannot build __unwind_info: {e}"))?;
+    if bytes.len() as u64 > sec.size {
+        return Err(format!(
+            "__unwind_info needs {} bytes, {} were reserved",
+            bytes.len(),
+            sec.size
+        ));
+    }
+    let off = sec.offset as usize;
+    image[off..off + bytes.len()].copy_from_slice(&bytes);
+    Ok(())
 }
 
 /// Classic lazy binding: each lazy pointer starts out pointing at its stub

@@ -56,6 +56,8 @@ pub struct Synthetic {
     /// Classic lazy binding: stubs jump through lazy pointers (one per stub)
     /// that first lead to the stub helper; `Some` holds dyld_stub_binder.
     pub lazy_binder: Option<SymId>,
+    /// Bytes reserved for `__unwind_info` (0: no section).
+    pub unwind_size: u64,
 }
 
 /// Whether references to a symbol must go through dyld.
@@ -78,6 +80,7 @@ impl Synthetic {
             got: Table::new(n),
             thread_ptrs: Table::new(n),
             lazy_binder,
+            unwind_size: 0,
         };
         for (fi, obj) in objects.iter().enumerate() {
             let live = obj.atoms.iter().filter(|a| a.live);
@@ -96,6 +99,17 @@ impl Synthetic {
                 }
             }
         }
+        // Personality routines are reached through GOT slots.
+        for (fi, e, _, _) in crate::unwind::entries(objects, symtab) {
+            let obj = &objects[fi as usize];
+            if obj.atoms[e as usize].live {
+                if let Some(g) = crate::unwind::personality(obj, fi, e, symtab) {
+                    s.got.add(g);
+                }
+            }
+        }
+        let rows = crate::unwind::rows(objects, symtab, None, &|_| None);
+        s.unwind_size = crate::unwind_info::unwind_info_size_bound(&rows);
         match lazy_binder {
             // The stub helper calls the binder through the GOT.
             Some(binder) if !s.stubs.entries.is_empty() => s.got.add(binder),
@@ -119,7 +133,7 @@ impl Synthetic {
             flags,
             align_log2: match content {
                 Content::Stubs => 1,
-                Content::StubHelper => 2,
+                Content::StubHelper | Content::UnwindInfo => 2,
                 _ => 3,
             },
             addr: 0,
@@ -159,6 +173,15 @@ impl Synthetic {
                 0,
             ));
         }
+        if self.unwind_size > 0 {
+            out.push(mk(
+                "__TEXT",
+                "__unwind_info",
+                macho::S_REGULAR,
+                Content::UnwindInfo,
+                0,
+            ));
+        }
         if !self.got.entries.is_empty() {
             out.push(mk(
                 "__DATA_CONST",
@@ -190,6 +213,7 @@ impl Synthetic {
                 STUB_HELPER_HEADER + self.stubs.entries.len() as u64 * STUB_HELPER_ENTRY
             }
             Content::LazyPointers => self.stubs.entries.len() as u64 * 8,
+            Content::UnwindInfo => self.unwind_size,
             Content::Atoms(_) => 0,
         }
     }

@@ -29,6 +29,9 @@ pub struct InputSection<'a> {
     /// Whether the section goes into the output at all (debug info and
     /// `__LD` metadata are consumed, not copied).
     pub kept: bool,
+    /// Split into atoms and relocated like a kept section, but read by the
+    /// linker instead of placed (`__LD,__compact_unwind`).
+    pub metadata: bool,
 }
 
 impl InputSection<'_> {
@@ -107,6 +110,9 @@ pub struct ObjectFile<'a> {
 }
 
 const N_ALT_ENTRY: u16 = 0x200;
+/// `__LD,__compact_unwind`: one 32-byte entry per function.
+pub const COMPACT_UNWIND: &str = "__compact_unwind";
+pub const COMPACT_UNWIND_ENTRY: u64 = 32;
 
 struct Reader<'a, 'n> {
     data: &'a [u8],
@@ -153,11 +159,14 @@ fn fixed_name(raw: &[u8; 16]) -> String {
 
 /// Whether a section is metadata the linker consumes rather than copies.
 fn consumed(segname: &str, sectname: &str, flags: u32) -> bool {
+    if segname == "__LD" && sectname == COMPACT_UNWIND {
+        return false; // marked S_ATTR_DEBUG, but read as metadata
+    }
     flags & macho::S_ATTR_DEBUG != 0
         || segname == "__DWARF"
-        || segname == "__LD"
-        // Unwinding is not emitted yet: __eh_frame is dropped with
-        // __compact_unwind until __unwind_info is written.
+        || (segname == "__LD" && sectname != COMPACT_UNWIND)
+        // DWARF unwind info is not carried over yet: functions whose compact
+        // unwind entry defers to __eh_frame get no unwind info.
         || (segname == "__TEXT" && sectname == "__eh_frame")
         || segname == "__LLVM"
 }
@@ -255,6 +264,7 @@ impl<'a> ObjectFile<'a> {
             }
             self.sections.push(InputSection {
                 kept: !consumed(&segname, &sectname, flags),
+                metadata: segname == "__LD" && sectname == COMPACT_UNWIND,
                 segname,
                 sectname,
                 addr: s.addr.get(LE),
@@ -323,6 +333,9 @@ impl<'a> ObjectFile<'a> {
                 continue;
             }
             let cuts = match sec.kind() {
+                _ if sec.metadata => (0..sec.size)
+                    .step_by(COMPACT_UNWIND_ENTRY as usize)
+                    .collect(),
                 macho::S_CSTRING_LITERALS => cstring_cuts(sec.data),
                 macho::S_4BYTE_LITERALS => (0..sec.size).step_by(4).collect(),
                 macho::S_8BYTE_LITERALS => (0..sec.size).step_by(8).collect(),

@@ -1,0 +1,147 @@
+//! Compact unwind: the `__LD,__compact_unwind` entries of the objects
+//! become the output's `__TEXT,__unwind_info` (built by
+//! [`crate::unwind_info`]). Every placed function gets a row; one without an
+//! entry gets encoding 0 ("no unwind info"), as ld64 does.
+//!
+//! Entry layout: function address (+0, relocated), length (+8), encoding
+//! (+12), personality pointer (+16, relocated), LSDA address (+24,
+//! relocated).
+
+use crate::atom::{Target, NONE};
+use crate::input::object::ObjectFile;
+use crate::layout::Layout;
+use crate::symbols::{Def, SymId, SymbolTable};
+use crate::unwind_info::UnwindEntry;
+
+/// x86_64 `UNWIND_X86_64_MODE_DWARF`: the entry defers to `__eh_frame`.
+const MODE_DWARF: u32 = 0x0400_0000;
+const MODE_MASK: u32 = 0x0f00_0000;
+
+/// The atom a relocation in a compact unwind entry points at, with its offset.
+fn reloc_target(
+    obj: &ObjectFile,
+    fi: u32,
+    entry: u32,
+    field: u32,
+    symtab: &SymbolTable,
+) -> Option<(u32, u32, i64)> {
+    let a = &obj.atoms[entry as usize];
+    let r = obj.relocs[a.relocs_start as usize..a.relocs_end as usize]
+        .iter()
+        .find(|r| r.offset == field)?;
+    match r.target {
+        Target::Atom(t) => Some((fi, t, r.addend)),
+        Target::Symbol(_) => match symtab.syms[symtab.global_of(fi, r.target)? as usize].def {
+            Def::Defined {
+                file, atom, offset, ..
+            } => Some((file, atom, r.addend + i64::from(offset))),
+            _ => None,
+        },
+    }
+}
+
+/// The global symbol an entry's personality pointer names.
+pub fn personality(obj: &ObjectFile, fi: u32, entry: u32, symtab: &SymbolTable) -> Option<SymId> {
+    let a = &obj.atoms[entry as usize];
+    let r = obj.relocs[a.relocs_start as usize..a.relocs_end as usize]
+        .iter()
+        .find(|r| r.offset == 16)?;
+    symtab.global_of(fi, r.target)
+}
+
+/// Every compact unwind entry atom: (file, entry atom, function file, function atom).
+pub fn entries(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<(u32, u32, u32, u32)> {
+    let mut out = Vec::new();
+    for (fi, obj) in objects.iter().enumerate() {
+        for sec in obj.sections.iter().filter(|s| s.metadata) {
+            for e in sec.atoms_start..sec.atoms_start + sec.atoms_len {
+                if let Some((ff, fa, _)) = reloc_target(obj, fi as u32, e, 0, symtab) {
+                    out.push((fi as u32, e, ff, fa));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn read_u32(data: &[u8], at: usize) -> u32 {
+    data.get(at..at + 4)
+        .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
+}
+
+/// The rows of `__unwind_info`. Before layout (`layout` None) addresses are
+/// placeholders, which is enough to size the section.
+pub fn rows(
+    objects: &[ObjectFile],
+    symtab: &SymbolTable,
+    layout: Option<&Layout>,
+    got_slot: &dyn Fn(SymId) -> Option<u64>,
+) -> Vec<UnwindEntry> {
+    let addr = |f: u32, a: u32| {
+        layout.map_or(1 + u64::from(a) + (u64::from(f) << 32), |l| {
+            l.atom_addr[f as usize][a as usize]
+        })
+    };
+    let mut covered = rustc_hash::FxHashSet::default();
+    let mut out = Vec::new();
+    for (fi, e, ff, fa) in entries(objects, symtab) {
+        let obj = &objects[fi as usize];
+        let func = &objects[ff as usize].atoms[fa as usize];
+        if !func.live || !obj.atoms[e as usize].live || addr(ff, fa) == 0 {
+            continue;
+        }
+        let data = obj.atom_data(e);
+        let mut encoding = read_u32(data, 12);
+        if encoding & MODE_MASK == MODE_DWARF {
+            encoding = 0; // its __eh_frame FDE is not carried over
+        }
+        let personality_got = personality(obj, fi, e, symtab).map_or(0, |g| {
+            if layout.is_some() {
+                got_slot(g).unwrap_or(0)
+            } else {
+                u64::from(g) + 1
+            }
+        });
+        let lsda = reloc_target(obj, fi, e, 24, symtab).map_or(0, |(lf, la, off)| {
+            let base = addr(lf, la);
+            if base == 0 {
+                0
+            } else {
+                (base as i64 + off) as u64
+            }
+        });
+        covered.insert((ff, fa));
+        out.push(UnwindEntry {
+            function_addr: addr(ff, fa),
+            length: read_u32(data, 8),
+            encoding,
+            personality_got,
+            lsda,
+        });
+    }
+    // Functions without an entry still get a row, so the unwinder does not
+    // attribute them to the function before.
+    for (fi, obj) in objects.iter().enumerate() {
+        for (ai, atom) in obj.atoms.iter().enumerate() {
+            let sec = obj.section_of(ai as u32);
+            let code = sec.flags
+                & (object::macho::S_ATTR_PURE_INSTRUCTIONS
+                    | object::macho::S_ATTR_SOME_INSTRUCTIONS)
+                != 0;
+            if !code || !sec.kept || sec.metadata || !atom.live || atom.symbol == NONE {
+                continue;
+            }
+            if covered.contains(&(fi as u32, ai as u32)) || addr(fi as u32, ai as u32) == 0 {
+                continue;
+            }
+            out.push(UnwindEntry {
+                function_addr: addr(fi as u32, ai as u32),
+                length: atom.size,
+                encoding: 0,
+                personality_got: 0,
+                lsda: 0,
+            });
+        }
+    }
+    out
+}
