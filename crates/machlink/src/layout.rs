@@ -12,7 +12,8 @@ use object::macho;
 
 /// Page size of x86_64 images.
 pub const PAGE_SIZE: u64 = 0x1000;
-/// Where an executable's __TEXT starts (after the 4 GiB __PAGEZERO).
+/// Where an executable's __TEXT starts (after the 4 GiB __PAGEZERO); a
+/// dylib's starts at 0.
 pub const IMAGE_BASE: u64 = 0x1_0000_0000;
 
 pub fn align_up(v: u64, align: u64) -> u64 {
@@ -97,6 +98,8 @@ pub struct Layout {
     pub atom_section: Vec<Vec<u32>>,
     /// Start of the thread-local template (first __thread_data/bss byte).
     pub tlv_start: u64,
+    /// Address of the mach header: 4 GiB for executables, 0 for dylibs.
+    pub image_base: u64,
 }
 
 /// Which output section an input section goes to (lld's mapping).
@@ -192,6 +195,7 @@ pub fn assign_addresses(
     mut sections: Vec<OutSection>,
     header_size: u64,
     synthetic_size: impl Fn(&Content) -> u64,
+    image_base: u64,
 ) -> Layout {
     let mut layout = Layout {
         atom_addr: objects.iter().map(|o| vec![0; o.atoms.len()]).collect(),
@@ -201,18 +205,22 @@ pub fn assign_addresses(
             .collect(),
         ..Default::default()
     };
-    layout.segments.push(Segment {
-        name: "__PAGEZERO".into(),
-        vmaddr: 0,
-        vmsize: IMAGE_BASE,
-        fileoff: 0,
-        filesize: 0,
-        maxprot: 0,
-        initprot: 0,
-        flags: 0,
-        sections: 0..0,
-    });
-    let mut vm = IMAGE_BASE;
+    layout.image_base = image_base;
+    if image_base > 0 {
+        // Executables keep the low 4 GiB unmapped so null pointers fault.
+        layout.segments.push(Segment {
+            name: "__PAGEZERO".into(),
+            vmaddr: 0,
+            vmsize: image_base,
+            fileoff: 0,
+            filesize: 0,
+            maxprot: 0,
+            initprot: 0,
+            flags: 0,
+            sections: 0..0,
+        });
+    }
+    let mut vm = image_base;
     let mut fileoff = 0u64;
     let mut i = 0;
     while i < sections.len() {

@@ -68,11 +68,6 @@ enum Library {
 
 /// Links according to `opts`; writes the output file atomically.
 pub fn link(opts: &Options) -> Result<Stats> {
-    if opts.output_kind == OutputKind::Dylib {
-        return Err(LinkError::usage(
-            "-dylib output is not implemented yet".to_string(),
-        ));
-    }
     let mut timer = Timer {
         start: Instant::now(),
         phases: Vec::new(),
@@ -235,9 +230,15 @@ fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<SymbolTable<'a
         symtab.syms[binder as usize].referenced = true;
         symtab.syms[binder as usize].weak_ref = false;
     }
-    let entry = symtab.intern(leak(&opts.entry));
-    symtab.syms[entry as usize].referenced = true;
-    symtab.syms[entry as usize].weak_ref = false;
+    // A dylib has no entry point.
+    let entry = if opts.output_kind == OutputKind::Executable {
+        let entry = symtab.intern(leak(&opts.entry));
+        symtab.syms[entry as usize].referenced = true;
+        symtab.syms[entry as usize].weak_ref = false;
+        entry
+    } else {
+        NONE
+    };
     // Pull archive members until no undefined symbol names one.
     let mut archive_index: rustc_hash::FxHashMap<&'a [u8], (u32, u32)> = Default::default();
     for lib in &inputs.libraries {
@@ -588,7 +589,7 @@ impl Resolved<'_> {
                 file, atom, offset, ..
             } => Some(self.layout.atom_addr[file as usize][atom as usize] + u64::from(offset)),
             Def::Absolute { value } => Some(value),
-            Def::Header => Some(IMAGE_BASE),
+            Def::Header => Some(self.layout.image_base),
             _ => None,
         }
     }
@@ -657,7 +658,18 @@ fn write_image(
     let used_dylibs: Vec<&Dylib> = inputs.dylibs.iter().collect();
     let mut lc_plan = output::LoadCommandPlan::new(opts, &sections, &used_dylibs, chained);
     let header_size = lc_plan.header_and_commands_size() + u64::from(opts.headerpad);
-    let layout = layout::assign_addresses(objects, sections, header_size, |c| synth.size_of(c));
+    let image_base = if opts.output_kind == OutputKind::Executable {
+        IMAGE_BASE
+    } else {
+        0
+    };
+    let layout = layout::assign_addresses(
+        objects,
+        sections,
+        header_size,
+        |c| synth.size_of(c),
+        image_base,
+    );
     timer.lap("layout");
     if let Some(map) = &opts.map {
         crate::map::write_map(map, &opts.output, objects, &layout)?;
@@ -855,10 +867,17 @@ fn write_image(
         flags: 0,
         sections: 0..0,
     };
-    let entry = symtab
-        .get(opts.entry.as_bytes())
-        .and_then(|id| res.symbol_addr(symtab, id))
-        .ok_or_else(|| LinkError::usage(format!("entry point {} is not defined", opts.entry)))?;
+    let entry_offset = if opts.output_kind == OutputKind::Executable {
+        let entry = symtab
+            .get(opts.entry.as_bytes())
+            .and_then(|id| res.symbol_addr(symtab, id))
+            .ok_or_else(|| {
+                LinkError::usage(format!("entry point {} is not defined", opts.entry))
+            })?;
+        entry - layout.image_base
+    } else {
+        0
+    };
     let mut sections_with_indirect = layout.sections.clone();
     for (s, start) in sections_with_indirect.iter_mut().zip(&indirect_starts) {
         if let Some(start) = start {
@@ -869,7 +888,7 @@ fn write_image(
         segments: &layout.segments,
         linkedit: &linkedit_seg,
         sections: &sections_with_indirect,
-        entry_offset: entry - IMAGE_BASE,
+        entry_offset,
         ranges: &ranges,
         has_tlv: layout.tlv_start != 0,
     });
@@ -881,7 +900,11 @@ fn write_image(
     image[..header.len()].copy_from_slice(&header);
     output::fill_uuid(&mut image, lc_plan.uuid_offset());
     if signature_size > 0 {
-        let text = &layout.segments[1];
+        let text = layout
+            .segments
+            .iter()
+            .find(|s| s.name == "__TEXT")
+            .expect("__TEXT");
         let code_limit = image.len() as u64;
         let sig = codesign::build_signature(
             &image,
@@ -1018,7 +1041,7 @@ fn write_unwind_info(
     let text_end = 0;
     let bytes = crate::unwind_info::try_build_unwind_info(
         &rows,
-        IMAGE_BASE,
+        layout.image_base,
         text_end,
         crate::unwind_info::UnwindArch::X86_64,
     )
@@ -1092,7 +1115,11 @@ fn write_lazy_binding(
 
 /// Exported symbols: every defined, non-private external, plus the header.
 fn exports_trie(symtab: &SymbolTable, layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
-    let mut exports = vec![trie::Export::regular(b"__mh_execute_header", 0)];
+    // An executable exports its mach header; a dylib does not.
+    let mut exports = Vec::new();
+    if layout.image_base != 0 {
+        exports.push(trie::Export::regular(b"__mh_execute_header", 0));
+    }
     for sym in &symtab.syms {
         if let Def::Defined {
             file,
@@ -1109,7 +1136,7 @@ fn exports_trie(symtab: &SymbolTable, layout: &Layout, objects: &[ObjectFile]) -
             let addr = base + u64::from(offset);
             let sec = &layout.sections[layout.atom_section[file as usize][atom as usize] as usize];
             let _ = objects;
-            let mut e = trie::Export::regular(sym.name, addr - IMAGE_BASE);
+            let mut e = trie::Export::regular(sym.name, addr - layout.image_base);
             if weak {
                 e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION);
             }
@@ -1137,7 +1164,7 @@ fn function_starts(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
     starts.sort_unstable();
     starts.dedup();
     let mut out = Vec::new();
-    let mut prev = IMAGE_BASE;
+    let mut prev = layout.image_base;
     for s in starts {
         uleb::write_uleb(&mut out, s - prev);
         prev = s;
@@ -1206,13 +1233,15 @@ fn symbol_groups<'a>(
             });
         }
     }
-    g.externals.push(Nlist {
-        name: b"__mh_execute_header"[..].into(),
-        n_type: macho::N_SECT | macho::N_EXT,
-        n_sect: 1,
-        n_desc: macho::REFERENCED_DYNAMICALLY,
-        n_value: IMAGE_BASE,
-    });
+    if layout.image_base != 0 {
+        g.externals.push(Nlist {
+            name: b"__mh_execute_header"[..].into(),
+            n_type: macho::N_SECT | macho::N_EXT,
+            n_sect: 1,
+            n_desc: macho::REFERENCED_DYNAMICALLY,
+            n_value: layout.image_base,
+        });
+    }
     for sym in &symtab.syms {
         match sym.def {
             Def::Defined {

@@ -5,7 +5,7 @@
 use crate::error::{LinkError, Result};
 use crate::input::dylib::Dylib;
 use crate::layout::{OutSection, Segment};
-use crate::options::Options;
+use crate::options::{Options, OutputKind};
 use object::macho;
 use std::path::Path;
 
@@ -51,6 +51,8 @@ pub struct LoadCommandPlan {
     nsections: usize,
     uuid_offset: usize,
     codesign: bool,
+    /// For a dylib: (install name, current version, compatibility version).
+    id_dylib: Option<(String, u32, u32)>,
 }
 
 const DYLD_PATH: &str = "/usr/lib/dyld";
@@ -78,10 +80,23 @@ impl LoadCommandPlan {
             rpaths: opts.rpaths.clone(),
             platform_min: opts.platform_min,
             platform_sdk: opts.platform_sdk,
-            nsegments: segs.len() + 2, // + __PAGEZERO, __LINKEDIT
+            // + __LINKEDIT, and __PAGEZERO for an executable.
+            nsegments: segs.len()
+                + if opts.output_kind == OutputKind::Executable {
+                    2
+                } else {
+                    1
+                },
             nsections: sections.len(),
             uuid_offset: 0,
             codesign: opts.adhoc_codesign == Some(true),
+            id_dylib: (opts.output_kind == OutputKind::Dylib).then(|| {
+                let name = opts
+                    .install_name
+                    .clone()
+                    .unwrap_or_else(|| opts.output.display().to_string());
+                (name, opts.current_version, opts.compatibility_version)
+            }),
         }
     }
 
@@ -89,8 +104,11 @@ impl LoadCommandPlan {
         let mut n = self.nsegments * 72 + self.nsections * 80;
         n += if self.chained { 16 + 16 } else { 48 };
         n += 24 + 80; // symtab, dysymtab
-        n += padded_len(12, DYLD_PATH);
-        n += 24 + 32 + 16 + 24; // uuid, build version, source version, main
+        n += match &self.id_dylib {
+            Some((name, ..)) => padded_len(24, name),
+            None => padded_len(12, DYLD_PATH) + 24, // dylinker, main
+        };
+        n += 24 + 32 + 16; // uuid, build version, source version
         n += self
             .dylibs
             .iter()
@@ -165,10 +183,19 @@ impl LoadCommandPlan {
             cmds.u32(v);
         }
         cmds.end();
-        cmds.begin(macho::LC_LOAD_DYLINKER);
-        cmds.u32(12);
-        cmds.cstr(DYLD_PATH);
-        cmds.end();
+        if let Some((name, current, compat)) = &self.id_dylib {
+            cmds.begin(macho::LC_ID_DYLIB);
+            for v in [24, 2, *current, *compat] {
+                cmds.u32(v);
+            }
+            cmds.cstr(name);
+            cmds.end();
+        } else {
+            cmds.begin(macho::LC_LOAD_DYLINKER);
+            cmds.u32(12);
+            cmds.cstr(DYLD_PATH);
+            cmds.end();
+        }
         cmds.begin(macho::LC_UUID);
         self.uuid_offset = 32 + cmds.buf.len();
         cmds.buf.extend_from_slice(&[0; 16]);
@@ -188,10 +215,12 @@ impl LoadCommandPlan {
         cmds.begin(macho::LC_SOURCE_VERSION);
         cmds.u64(0);
         cmds.end();
-        cmds.begin(macho::LC_MAIN);
-        cmds.u64(h.entry_offset);
-        cmds.u64(0);
-        cmds.end();
+        if self.id_dylib.is_none() {
+            cmds.begin(macho::LC_MAIN);
+            cmds.u64(h.entry_offset);
+            cmds.u64(0);
+            cmds.end();
+        }
         for (name, current, compat) in &self.dylibs {
             cmds.begin(macho::LC_LOAD_DYLIB);
             for v in [24, 2, *current, *compat] {
@@ -212,8 +241,12 @@ impl LoadCommandPlan {
             cmds.linkedit_data(macho::LC_CODE_SIGNATURE, r.code_signature);
         }
 
-        let mut flags =
-            macho::MH_NOUNDEFS | macho::MH_DYLDLINK | macho::MH_TWOLEVEL | macho::MH_PIE;
+        let mut flags = macho::MH_NOUNDEFS | macho::MH_DYLDLINK | macho::MH_TWOLEVEL;
+        flags |= if self.id_dylib.is_some() {
+            macho::MH_NO_REEXPORTED_DYLIBS
+        } else {
+            macho::MH_PIE
+        };
         if h.has_tlv {
             flags |= macho::MH_HAS_TLV_DESCRIPTORS;
         }
@@ -222,7 +255,11 @@ impl LoadCommandPlan {
             macho::MH_MAGIC_64,
             macho::CPU_TYPE_X86_64,
             macho::CPU_SUBTYPE_X86_64_ALL,
-            macho::MH_EXECUTE,
+            if self.id_dylib.is_some() {
+                macho::MH_DYLIB
+            } else {
+                macho::MH_EXECUTE
+            },
             cmds.count,
             cmds.buf.len() as u32,
             flags,

@@ -95,11 +95,10 @@ impl Dylib {
         {
             match cmd.cmd() {
                 macho::LC_ID_DYLIB => {
+                    // (object's `dylib()` covers only the LC_LOAD_* kinds.)
                     let d = cmd
-                        .dylib()
-                        .ok()
-                        .flatten()
-                        .ok_or_else(|| err("malformed LC_ID_DYLIB".into()))?;
+                        .data::<macho::DylibCommand<LE>>()
+                        .map_err(|_| err("malformed LC_ID_DYLIB".into()))?;
                     let install = cmd
                         .string(LE, d.dylib.name)
                         .map_err(|e| err(format!("malformed LC_ID_DYLIB: {e}")))?;

@@ -4,7 +4,7 @@
 //! (LC_DYLD_INFO_ONLY).
 
 use super::uleb::{write_sleb, write_uleb};
-use crate::layout::{Layout, IMAGE_BASE, PAGE_SIZE};
+use crate::layout::{Layout, PAGE_SIZE};
 use object::macho;
 
 /// What dyld writes into one 8-byte slot.
@@ -136,7 +136,7 @@ pub fn encode_chained(
         out.extend_from_slice(&(size as u32).to_le_bytes());
         out.extend_from_slice(&(PAGE_SIZE as u16).to_le_bytes());
         out.extend_from_slice(&DYLD_CHAINED_PTR_64.to_le_bytes());
-        out.extend_from_slice(&(seg.vmaddr - IMAGE_BASE).to_le_bytes());
+        out.extend_from_slice(&(seg.vmaddr - layout.image_base).to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes()); // max_valid_pointer
         out.extend_from_slice(&(page_count as u16).to_le_bytes());
         for s in starts {
