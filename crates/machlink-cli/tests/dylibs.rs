@@ -45,9 +45,11 @@ fn imports(exe: &Path) -> Vec<(String, String)> {
     out
 }
 
-fn objects() -> (PathBuf, Vec<PathBuf>, PathBuf) {
+/// Compiles xobj_calls into its own scratch dir `name` (tests run in
+/// parallel): (dir, library objects, main.o).
+fn objects(name: &str) -> (PathBuf, Vec<PathBuf>, PathBuf) {
     let dir = testkit::workspace_root().join("tests/corpus/xobj_calls");
-    let work = testkit::scratch_dir("machlink-dylibs");
+    let work = testkit::scratch_dir(&format!("machlink-dylibs/{name}"));
     let objs = testkit::compile_all_macos(&testkit::c_sources(&dir), &work, &["-O1"]);
     let (main, lib): (Vec<PathBuf>, Vec<PathBuf>) =
         objs.into_iter().partition(|o| o.ends_with("main.o"));
@@ -56,7 +58,7 @@ fn objects() -> (PathBuf, Vec<PathBuf>, PathBuf) {
 
 #[test]
 fn a_dylib_built_by_machlink_links_like_lld_links_it() {
-    let (work, lib_objs, main) = objects();
+    let (work, lib_objs, main) = objects("binary");
     let dylib = work.join("libparts.dylib");
     let o = capture(
         testkit::machlink_command(&dylib)
@@ -126,7 +128,7 @@ fn a_dylib_built_by_machlink_links_like_lld_links_it() {
 
 #[test]
 fn a_tapi_v5_stub_stands_in_for_the_dylib() {
-    let (work, _, main) = objects();
+    let (work, _, main) = objects("tbd-v5");
     let tbd = work.join("libparts.tbd");
     std::fs::write(
         &tbd,
