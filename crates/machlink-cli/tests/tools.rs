@@ -166,3 +166,55 @@ fn unwind_info_matches_lld_row_for_row() {
         assert_eq!(a, b, "{name}: unwind encodings differ from lld's");
     }
 }
+
+/// `__eh_frame` is carried over with its implicit pointers rewritten: every
+/// FDE's pc range starts at a function of the output, and llvm-dwarfdump
+/// parses the section (CIE pointers intact) without complaint.
+#[test]
+fn eh_frame_fdes_point_at_their_functions() {
+    let dir = testkit::workspace_root().join("tests/corpus/setjmp_longjmp");
+    let work = testkit::scratch_dir("machlink-eh-frame");
+    let objs =
+        testkit::compile_all_macos(&testkit::c_sources(&dir), &work, &["-O1", "-fexceptions"]);
+    for (linker, flags) in [
+        (Linker::MachlinkChained, &[][..]),
+        (Linker::MachlinkChained, &["-dead_strip"][..]),
+    ] {
+        let exe = work.join(format!("prog{}", flags.join("")));
+        testkit::link(linker, &objs, &exe, flags);
+        let dump = capture(
+            Command::new(testkit::require_tool("llvm-dwarfdump-19"))
+                .arg("--eh-frame")
+                .arg(&exe),
+        );
+        assert!(
+            dump.code == 0 && dump.stderr.is_empty(),
+            "{}",
+            dump.stderr_str()
+        );
+        let nm = capture(Command::new(testkit::require_tool("llvm-nm-19")).arg(&exe)).stdout_str();
+        let functions: Vec<u64> = nm
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() == 3 && matches!(f[1], "T" | "t"))
+                    .then(|| u64::from_str_radix(f[0], 16).unwrap())
+            })
+            .collect();
+        let starts: Vec<u64> = dump
+            .stdout_str()
+            .lines()
+            .filter_map(|l| l.split("pc=").nth(1))
+            .map(|r| u64::from_str_radix(r.split("...").next().unwrap(), 16).unwrap())
+            .collect();
+        assert!(!starts.is_empty(), "no FDEs in the output");
+        for s in starts {
+            assert!(
+                functions.contains(&s),
+                "FDE at {s:#x} does not start a function"
+            );
+        }
+        let run = capture(Command::new(testkit::workspace_bin("macho-run")).arg(&exe));
+        assert_eq!(run.code, 0, "{}", run.stderr_str());
+    }
+}

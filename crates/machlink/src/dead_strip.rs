@@ -15,16 +15,19 @@ use object::macho;
 pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTable) -> usize {
     let mut live: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
     let mut work: Vec<(u32, u32)> = Vec::new();
-    // A function's compact unwind entry lives with it (and keeps its LSDA).
-    let unwind_of: rustc_hash::FxHashMap<(u32, u32), (u32, u32)> =
-        crate::unwind::entries(objects, symtab)
-            .into_iter()
-            .map(|(f, e, ff, fa)| ((ff, fa), (f, e)))
-            .collect();
+    // A function's compact unwind entry and FDE live with it (and keep its
+    // LSDA and CIE alive).
+    let mut unwind_of: rustc_hash::FxHashMap<(u32, u32), Vec<(u32, u32)>> = Default::default();
+    for (f, e, ff, fa) in crate::unwind::entries(objects, symtab) {
+        unwind_of.entry((ff, fa)).or_default().push((f, e));
+    }
+    for (f, fde, func) in crate::unwind::fdes(objects) {
+        unwind_of.entry((f, func)).or_default().push((f, fde));
+    }
     let mark = |live: &mut Vec<Vec<bool>>, work: &mut Vec<(u32, u32)>, f: u32, a: u32| {
         if !std::mem::replace(&mut live[f as usize][a as usize], true) {
             work.push((f, a));
-            if let Some(&(uf, ua)) = unwind_of.get(&(f, a)) {
+            for &(uf, ua) in unwind_of.get(&(f, a)).into_iter().flatten() {
                 if !std::mem::replace(&mut live[uf as usize][ua as usize], true) {
                     work.push((uf, ua));
                 }

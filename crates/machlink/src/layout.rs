@@ -131,6 +131,7 @@ fn section_rank(s: &OutSection) -> u32 {
         ("__text", _) => 0,
         (_, Content::Stubs | Content::StubHelper) => 2,
         (_, Content::UnwindInfo) => 7,
+        ("__eh_frame", _) => 8,
         (_, Content::Got | Content::LazyPointers) => 3,
         _ if s.kind() == macho::S_THREAD_LOCAL_ZEROFILL => 8,
         _ if s.is_zerofill() => 9,

@@ -64,6 +64,26 @@ pub fn entries(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<(u32, u32, u
     out
 }
 
+/// Every FDE of the `__eh_frame` sections: (file, FDE atom, function atom).
+pub fn fdes(objects: &[ObjectFile]) -> Vec<(u32, u32, u32)> {
+    let mut out = Vec::new();
+    for (fi, obj) in objects.iter().enumerate() {
+        let eh = obj.sections.iter().filter(|s| {
+            s.kept && s.segname == "__TEXT" && s.sectname == crate::input::object::EH_FRAME
+        });
+        for sec in eh {
+            for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
+                let atom = &obj.atoms[a as usize];
+                let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
+                if let Some(Target::Atom(func)) = crate::input::eh_frame::fde_function(relocs) {
+                    out.push((fi as u32, a, func));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn read_u32(data: &[u8], at: usize) -> u32 {
     data.get(at..at + 4)
         .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
@@ -82,6 +102,31 @@ pub fn rows(
             l.atom_addr[f as usize][a as usize]
         })
     };
+    // A function described by an FDE: its offset in the output __eh_frame.
+    let eh_frame_addr = layout.and_then(|l| {
+        l.sections
+            .iter()
+            .find(|s| s.segname == "__TEXT" && s.sectname == crate::input::object::EH_FRAME)
+            .map(|s| s.addr)
+    });
+    let fde_of: rustc_hash::FxHashMap<(u32, u32), u32> = fdes(objects)
+        .into_iter()
+        .filter(|&(f, fde, _)| objects[f as usize].atoms[fde as usize].live)
+        .map(|(f, fde, func)| {
+            let off = match (layout, eh_frame_addr) {
+                (Some(l), Some(base)) => {
+                    (l.atom_addr[f as usize][fde as usize].saturating_sub(base)) as u32
+                }
+                _ => 0,
+            };
+            ((f, func), off)
+        })
+        .collect();
+    let dwarf = |f: u32, a: u32| {
+        fde_of
+            .get(&(f, a))
+            .map(|&off| MODE_DWARF | (off & 0x00ff_ffff))
+    };
     let mut covered = rustc_hash::FxHashSet::default();
     let mut out = Vec::new();
     for (fi, e, ff, fa) in entries(objects, symtab) {
@@ -93,7 +138,8 @@ pub fn rows(
         let data = obj.atom_data(e);
         let mut encoding = read_u32(data, 12);
         if encoding & MODE_MASK == MODE_DWARF {
-            encoding = 0; // its __eh_frame FDE is not carried over
+            // Point at the FDE's place in the output __eh_frame.
+            encoding = dwarf(ff, fa).unwrap_or(0);
         }
         let personality_got = personality(obj, fi, e, symtab).map_or(0, |g| {
             if layout.is_some() {
@@ -137,7 +183,7 @@ pub fn rows(
             out.push(UnwindEntry {
                 function_addr: addr(fi as u32, ai as u32),
                 length: atom.size,
-                encoding: 0,
+                encoding: dwarf(fi as u32, ai as u32).unwrap_or(0),
                 personality_got: 0,
                 lsda: 0,
             });

@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod dylib;
+pub mod eh_frame;
 pub mod object;
 pub mod tbd;
 

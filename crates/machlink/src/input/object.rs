@@ -113,6 +113,8 @@ const N_ALT_ENTRY: u16 = 0x200;
 /// `__LD,__compact_unwind`: one 32-byte entry per function.
 pub const COMPACT_UNWIND: &str = "__compact_unwind";
 pub const COMPACT_UNWIND_ENTRY: u64 = 32;
+/// `__TEXT,__eh_frame`: DWARF call frame records.
+pub const EH_FRAME: &str = "__eh_frame";
 
 struct Reader<'a, 'n> {
     data: &'a [u8],
@@ -165,9 +167,6 @@ fn consumed(segname: &str, sectname: &str, flags: u32) -> bool {
     flags & macho::S_ATTR_DEBUG != 0
         || segname == "__DWARF"
         || (segname == "__LD" && sectname != COMPACT_UNWIND)
-        // DWARF unwind info is not carried over yet: functions whose compact
-        // unwind entry defers to __eh_frame get no unwind info.
-        || (segname == "__TEXT" && sectname == "__eh_frame")
         || segname == "__LLVM"
 }
 
@@ -219,7 +218,8 @@ impl<'a> ObjectFile<'a> {
             }
             offset += size;
         }
-        file.split_atoms(subsections);
+        file.split_atoms(subsections)
+            .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;
         file.assign_symbols_to_atoms(&r)?;
         file.read_relocs(&r, &raw_relocs)?;
         Ok(file)
@@ -313,7 +313,8 @@ impl<'a> ObjectFile<'a> {
     }
 
     /// Cuts every kept section into atoms.
-    fn split_atoms(&mut self, subsections: bool) {
+    fn split_atoms(&mut self, subsections: bool) -> std::result::Result<(), String> {
+        let mut eh_frame_error = None;
         // Symbol start offsets per section, for splitting at symbols.
         let mut starts: Vec<Vec<u64>> = vec![Vec::new(); self.sections.len()];
         if subsections {
@@ -332,7 +333,15 @@ impl<'a> ObjectFile<'a> {
             if !sec.kept {
                 continue;
             }
+            let is_eh_frame = sec.segname == "__TEXT" && sec.sectname == EH_FRAME;
             let cuts = match sec.kind() {
+                _ if is_eh_frame => match super::eh_frame::record_cuts(sec.data) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eh_frame_error.get_or_insert(e);
+                        vec![0]
+                    }
+                },
                 _ if sec.metadata => (0..sec.size)
                     .step_by(COMPACT_UNWIND_ENTRY as usize)
                     .collect(),
@@ -370,6 +379,7 @@ impl<'a> ObjectFile<'a> {
             }
             sec.atoms_len = self.atoms.len() as u32 - sec.atoms_start;
         }
+        eh_frame_error.map_or(Ok(()), Err)
     }
 
     /// The atom of section `sect` (0-based) that contains section offset
@@ -443,6 +453,7 @@ impl<'a> ObjectFile<'a> {
                 i += used;
             }
         }
+        self.add_eh_frame_relocs(r, &mut per_atom)?;
         per_atom.sort_by_key(|&(atom, ref rel)| (atom, rel.offset));
         self.relocs = Vec::with_capacity(per_atom.len());
         let mut k = 0;
@@ -453,6 +464,33 @@ impl<'a> ObjectFile<'a> {
                 k += 1;
             }
             atom.relocs_end = self.relocs.len() as u32;
+        }
+        Ok(())
+    }
+
+    /// Makes the implicit pointers of `__eh_frame` records explicit.
+    fn add_eh_frame_relocs(
+        &self,
+        r: &Reader<'a, '_>,
+        per_atom: &mut Vec<(u32, Reloc)>,
+    ) -> Result<()> {
+        for sec in self
+            .sections
+            .iter()
+            .filter(|s| s.kept && s.segname == "__TEXT" && s.sectname == EH_FRAME)
+        {
+            let atoms: Vec<(u32, u64)> = (sec.atoms_start..sec.atoms_start + sec.atoms_len)
+                .map(|a| (a, u64::from(self.atoms[a as usize].offset)))
+                .collect();
+            let explicit: Vec<u64> = per_atom
+                .iter()
+                .filter(|(a, _)| atoms.iter().any(|&(x, _)| x == *a))
+                .map(|(a, rel)| u64::from(self.atoms[*a as usize].offset) + u64::from(rel.offset))
+                .collect();
+            let implicit =
+                super::eh_frame::implicit_relocs(sec.data, sec.addr, &atoms, &explicit, self)
+                    .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;
+            per_atom.extend(implicit);
         }
         Ok(())
     }
@@ -643,5 +681,17 @@ pub fn pcrel_bias(kind: u8) -> i64 {
         macho::X86_64_RELOC_SIGNED_2 => 2,
         macho::X86_64_RELOC_SIGNED_4 => 4,
         _ => 0,
+    }
+}
+
+impl super::eh_frame::AtomLookup for ObjectFile<'_> {
+    fn atom_at_address(&self, addr: u64) -> Option<(u32, u64)> {
+        let (i, sec) = self
+            .sections
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.kept && addr >= s.addr && addr < s.addr + s.size.max(1))?;
+        let atom = self.atom_at(i, addr - sec.addr)?;
+        Some((atom, sec.addr + u64::from(self.atoms[atom as usize].offset)))
     }
 }

@@ -1,0 +1,243 @@
+//! `__TEXT,__eh_frame`: DWARF call frame information, one atom per record
+//! (CIE or FDE).
+//!
+//! On x86_64, Mach-O objects leave most eh_frame pointers without
+//! relocations: an FDE's CIE pointer is an offset back to its CIE, and its
+//! `pc_begin` and LSDA pointers are pc-relative to where they are written.
+//! Once records move independently those values go stale, so this module
+//! makes them explicit: each becomes a SUBTRACTOR-style [`Reloc`]
+//! (`target - field`), which the normal relocation pass rewrites.
+
+use crate::atom::{Reloc, Target};
+use object::macho;
+
+/// Offsets where each record starts; stops at a zero terminator.
+pub fn record_cuts(data: &[u8]) -> Result<Vec<u64>, String> {
+    let mut cuts = Vec::new();
+    let mut at = 0usize;
+    while at + 4 <= data.len() {
+        let len = u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
+        if len == 0xffff_ffff {
+            return Err(format!(
+                "64-bit eh_frame record at offset {at:#x} is not supported"
+            ));
+        }
+        if at + 4 + len > data.len() {
+            return Err(format!(
+                "eh_frame record at offset {at:#x} overruns the section"
+            ));
+        }
+        cuts.push(at as u64);
+        at += 4 + len;
+    }
+    if cuts.is_empty() {
+        cuts.push(0);
+    }
+    Ok(cuts)
+}
+
+/// Pointer encodings a CIE declares for its FDEs.
+#[derive(Clone, Copy, Debug, Default)]
+struct CieInfo {
+    /// 'R': encoding of pc_begin / pc_range.
+    fde_encoding: u8,
+    /// 'L': encoding of the LSDA pointer, if the CIE has one.
+    lsda_encoding: Option<u8>,
+}
+
+fn uleb(data: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = *data.get(*at)?;
+        *at += 1;
+        if shift < 64 {
+            v |= u64::from(b & 0x7f) << shift;
+        }
+        shift += 7;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+}
+
+/// Size in bytes of a pointer with DWARF encoding `enc` (64-bit target).
+fn pointer_size(enc: u8) -> Option<usize> {
+    match enc & 0x0f {
+        0x00 | 0x04 | 0x0c => Some(8),
+        0x02 | 0x0a => Some(2),
+        0x03 | 0x0b => Some(4),
+        _ => None,
+    }
+}
+
+/// Reads the augmentation of the CIE at `record` (its start offset).
+fn parse_cie(data: &[u8], record: usize) -> Option<CieInfo> {
+    let mut at = record + 8; // length, CIE id
+    let version = *data.get(at)?;
+    at += 1;
+    let aug_end = at + data.get(at..)?.iter().position(|&b| b == 0)?;
+    let aug = &data[at..aug_end];
+    at = aug_end + 1;
+    uleb(data, &mut at)?; // code alignment
+    uleb(data, &mut at)?; // data alignment (sleb, skipped as uleb)
+    if version == 1 {
+        at += 1;
+    } else {
+        uleb(data, &mut at)?;
+    }
+    let mut info = CieInfo::default();
+    if aug.first() != Some(&b'z') {
+        return Some(info);
+    }
+    uleb(data, &mut at)?; // augmentation data length
+    for &c in &aug[1..] {
+        match c {
+            b'P' => {
+                let enc = *data.get(at)?;
+                at += 1 + pointer_size(enc)?;
+            }
+            b'L' => {
+                info.lsda_encoding = Some(*data.get(at)?);
+                at += 1;
+            }
+            b'R' => {
+                info.fde_encoding = *data.get(at)?;
+                at += 1;
+            }
+            _ => return None,
+        }
+    }
+    Some(info)
+}
+
+fn read_signed(data: &[u8], at: usize, size: usize) -> Option<i64> {
+    let b = data.get(at..at + size)?;
+    Some(match size {
+        2 => i64::from(i16::from_le_bytes(b.try_into().ok()?)),
+        4 => i64::from(i32::from_le_bytes(b.try_into().ok()?)),
+        _ => i64::from_le_bytes(b.try_into().ok()?),
+    })
+}
+
+/// What the implicit relocations of one FDE need from its object: the
+/// atom holding an input address, and that atom's input start address.
+pub trait AtomLookup {
+    fn atom_at_address(&self, addr: u64) -> Option<(u32, u64)>;
+}
+
+/// The implicit relocations of the records of an `__eh_frame` section
+/// whose data is `data` at input address `sect_addr`; `atoms` are the
+/// record atoms (index, section offset). `explicit` lists section offsets
+/// that already carry a relocation (those are left alone).
+pub fn implicit_relocs(
+    data: &[u8],
+    sect_addr: u64,
+    atoms: &[(u32, u64)],
+    explicit: &[u64],
+    lookup: &dyn AtomLookup,
+) -> Result<Vec<(u32, Reloc)>, String> {
+    let atom_of_offset = |off: u64| {
+        atoms
+            .iter()
+            .find(|&&(_, start)| start == off)
+            .map(|&(a, _)| a)
+    };
+    let mut out = Vec::new();
+    for &(fde_atom, start) in atoms {
+        let rec = start as usize;
+        let cie_ptr = u32::from_le_bytes(data[rec + 4..rec + 8].try_into().unwrap());
+        if cie_ptr == 0 {
+            continue; // a CIE
+        }
+        let cie_off = (rec as u64 + 4)
+            .checked_sub(u64::from(cie_ptr))
+            .ok_or_else(|| format!("FDE at {rec:#x} points before the section"))?;
+        let cie_atom = atom_of_offset(cie_off)
+            .ok_or_else(|| format!("FDE at {rec:#x}: no CIE at {cie_off:#x}"))?;
+        let cie = parse_cie(data, cie_off as usize)
+            .ok_or_else(|| format!("malformed CIE at {cie_off:#x}"))?;
+        // The CIE pointer: (this field) - (CIE start).
+        out.push((
+            fde_atom,
+            Reloc {
+                offset: 4,
+                kind: macho::X86_64_RELOC_UNSIGNED,
+                length: 2,
+                pcrel: false,
+                target: Target::Atom(fde_atom),
+                addend: 4,
+                subtrahend: Some(Target::Atom(cie_atom)),
+            },
+        ));
+        let pc_size = pointer_size(cie.fde_encoding).ok_or("unsupported FDE pointer encoding")?;
+        let mut fields = vec![(8usize, cie.fde_encoding, pc_size)];
+        if let Some(enc) = cie.lsda_encoding {
+            let mut at = rec + 8 + 2 * pc_size;
+            uleb(data, &mut at).ok_or("truncated FDE")?;
+            if enc != 0xff {
+                let size = pointer_size(enc).ok_or("unsupported LSDA pointer encoding")?;
+                fields.push((at - rec, enc, size));
+            }
+        }
+        for (field, enc, size) in fields {
+            let field_off = start + field as u64;
+            if explicit.contains(&field_off) {
+                continue;
+            }
+            if enc & 0x70 != 0x10 {
+                return Err(format!(
+                    "FDE at {rec:#x}: only pc-relative pointers are supported (encoding {enc:#x})"
+                ));
+            }
+            let value = read_signed(data, field_off as usize, size).ok_or("truncated FDE")?;
+            let field_addr = sect_addr + field_off;
+            let target_addr = field_addr.wrapping_add(value as u64);
+            if value == 0 && field != 8 {
+                continue; // no LSDA
+            }
+            let (t, t_start) = lookup.atom_at_address(target_addr).ok_or_else(|| {
+                format!("FDE at {rec:#x} points at {target_addr:#x}, which no section holds")
+            })?;
+            // value = target - field = T + (target - T.start) - (FDE + field)
+            out.push((
+                fde_atom,
+                Reloc {
+                    offset: field as u32,
+                    kind: macho::X86_64_RELOC_UNSIGNED,
+                    length: if size == 8 { 3 } else { 2 },
+                    pcrel: false,
+                    target: Target::Atom(t),
+                    addend: (target_addr - t_start) as i64 - field as i64,
+                    subtrahend: Some(Target::Atom(fde_atom)),
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The function an FDE atom describes: the target of its `pc_begin`.
+pub fn fde_function(relocs: &[Reloc]) -> Option<Target> {
+    relocs.iter().find(|r| r.offset == 8).map(|r| r.target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_cut_at_their_lengths() {
+        let mut d = vec![0u8; 0];
+        d.extend_from_slice(&4u32.to_le_bytes());
+        d.extend_from_slice(&[0; 4]);
+        d.extend_from_slice(&8u32.to_le_bytes());
+        d.extend_from_slice(&[1; 8]);
+        d.extend_from_slice(&0u32.to_le_bytes());
+        assert_eq!(record_cuts(&d).unwrap(), vec![0, 8]);
+        assert!(record_cuts(&[0xff, 0, 0, 0]).is_err());
+    }
+}
