@@ -4,10 +4,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use testkit::{capture, Linker, Outcome};
+use testkit::{Linker, Outcome};
 
-const CFLAGS: &[&str] = &["-O1", "-fcommon", "-w"];
-const ARGS: &[&str] = &["alpha", "beta", "gamma delta"];
+use testkit::CORPUS_CFLAGS as CFLAGS;
 
 fn run(exe: &Path, under_macho_run: bool) -> Outcome {
     let mut cmd = if under_macho_run {
@@ -17,13 +16,7 @@ fn run(exe: &Path, under_macho_run: bool) -> Outcome {
     } else {
         Command::new(exe)
     };
-    capture(
-        cmd.args(ARGS)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("LC_ALL", "C")
-            .env("MACHLINK_TEST_ENV", "hello-env"),
-    )
+    testkit::run_corpus_program(&mut cmd)
 }
 
 fn check_program(dir: &Path) -> Vec<String> {

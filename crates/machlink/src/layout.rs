@@ -54,16 +54,13 @@ pub struct OutSection {
 
 impl OutSection {
     pub fn kind(&self) -> u32 {
-        self.flags & macho::SECTION_TYPE
+        crate::section_flags::kind(self.flags)
     }
     pub fn is_zerofill(&self) -> bool {
-        matches!(
-            self.kind(),
-            macho::S_ZEROFILL | macho::S_GB_ZEROFILL | macho::S_THREAD_LOCAL_ZEROFILL
-        )
+        crate::section_flags::is_zerofill(self.flags)
     }
     pub fn is_code(&self) -> bool {
-        self.flags & (macho::S_ATTR_PURE_INSTRUCTIONS | macho::S_ATTR_SOME_INSTRUCTIONS) != 0
+        crate::section_flags::is_code(self.flags)
     }
     pub fn is_tlv_template(&self) -> bool {
         matches!(

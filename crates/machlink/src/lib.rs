@@ -27,6 +27,7 @@ pub mod linkedit;
 pub mod map;
 pub mod options;
 pub mod output;
+pub mod section_flags;
 pub mod symbols;
 pub mod synthetic;
 pub mod unwind;

@@ -84,9 +84,8 @@ pub fn link(opts: &Options) -> Result<Stats> {
         relocs: inputs.objects.iter().map(|o| o.relocs.len()).sum(),
         ..Default::default()
     };
-    let image = write_image(opts, &inputs, &symtab, &mut timer)?;
-    stats.output_size = image.len() as u64;
-    output::write_atomically(&opts.output, &image)?;
+    let file = write_image(opts, &inputs, &symtab, &mut timer)?;
+    stats.output_size = file.commit()?;
     timer.lap("write file");
     stats.phases = timer.phases;
     Ok(stats)
@@ -640,12 +639,14 @@ impl OutPtr {
     }
 }
 
+/// Lays out and writes the output; returns it written but not yet moved
+/// into place.
 fn write_image(
     opts: &Options,
     inputs: &Inputs,
     symtab: &SymbolTable,
     timer: &mut Timer,
-) -> Result<Vec<u8>> {
+) -> Result<output::OutputFile> {
     let objects = &inputs.objects;
     let lazy_binder = if opts.use_chained_fixups() {
         None
@@ -691,7 +692,8 @@ fn write_image(
         stub_helper_addr: section_addr(Content::StubHelper),
     };
     let (linkedit_off, linkedit_vm) = layout.linkedit_start();
-    let mut image = vec![0u8; linkedit_off as usize];
+    let mut file = output::OutputFile::create(&opts.output, linkedit_off)?;
+    let image = file.bytes();
 
     // Atoms and their relocations, in parallel per file.
     let out = OutPtr(image.as_mut_ptr(), image.len());
@@ -735,8 +737,8 @@ fn write_image(
             *import = import_for(*import);
         }
     }
-    write_synthetic(&res, symtab, &mut image, &mut fixup_list, &mut import_for);
-    write_unwind_info(objects, symtab, &res, &mut image)
+    write_synthetic(&res, symtab, image, &mut fixup_list, &mut import_for);
+    write_unwind_info(objects, symtab, &res, image)
         .map_err(|e| LinkError::usage(format!("{}: {e}", opts.output.display())))?;
     let dyld_private = inputs
         .dyld_private
@@ -757,7 +759,7 @@ fn write_image(
     let lazy_stream = write_lazy_binding(
         &res,
         dyld_private,
-        &mut image,
+        image,
         &mut fixup_list,
         &imports,
         &|id| lazy_index[&id],
@@ -776,13 +778,12 @@ fn write_image(
     };
     let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
     if chained {
-        let blob =
-            fixups::encode_chained(&fixup_list, &imports, &layout, &mut image).map_err(err)?;
+        let blob = fixups::encode_chained(&fixup_list, &imports, &layout, image).map_err(err)?;
         ranges.chained_fixups = put(&blob, &mut linkedit);
         ranges.exports_trie = put(&exports_trie(symtab, &layout, objects), &mut linkedit);
     } else {
         let (rebase, bind) =
-            fixups::encode_opcodes(&fixup_list, &imports, &layout, &mut image).map_err(err)?;
+            fixups::encode_opcodes(&fixup_list, &imports, &layout, image).map_err(err)?;
         ranges.rebase = put(&rebase, &mut linkedit);
         ranges.bind = put(&bind, &mut linkedit);
         ranges.lazy_bind = put(&lazy_stream, &mut linkedit);
@@ -854,8 +855,10 @@ fn write_image(
     };
     timer.lap("linkedit");
 
-    image.extend_from_slice(&linkedit);
     let linkedit_size = linkedit.len() as u64 + signature_size;
+    file.resize(linkedit_off + linkedit_size)?;
+    let image = file.bytes();
+    image[linkedit_off as usize..][..linkedit.len()].copy_from_slice(&linkedit);
     let linkedit_seg = layout::Segment {
         name: "__LINKEDIT".into(),
         vmaddr: linkedit_vm,
@@ -898,25 +901,25 @@ fn write_image(
         ));
     }
     image[..header.len()].copy_from_slice(&header);
-    output::fill_uuid(&mut image, lc_plan.uuid_offset());
+    let code_limit = (linkedit_off + linkedit.len() as u64) as usize;
+    output::fill_uuid(&mut image[..code_limit], lc_plan.uuid_offset());
     if signature_size > 0 {
         let text = layout
             .segments
             .iter()
             .find(|s| s.name == "__TEXT")
             .expect("__TEXT");
-        let code_limit = image.len() as u64;
         let sig = codesign::build_signature(
-            &image,
-            code_limit,
+            image,
+            code_limit as u64,
             &identifier,
             (text.fileoff, text.filesize),
             true,
         );
-        image.extend_from_slice(&sig);
+        image[code_limit..code_limit + sig.len()].copy_from_slice(&sig);
     }
     timer.lap("header");
-    Ok(image)
+    Ok(file)
 }
 
 /// Copies a file's atoms into the image and applies their relocations.

@@ -363,32 +363,84 @@ pub fn fill_uuid(image: &mut [u8], at: usize) {
     image[at..at + 16].copy_from_slice(&uuid);
 }
 
-/// Writes `bytes` to a temporary file beside `path` and renames it into
-/// place: readers see the old file or the new one, never a mix, and a
-/// failure leaves the old file untouched.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.machlink-{}", std::process::id()));
-    let err =
-        |e: std::io::Error| LinkError::file(path.display(), format!("cannot write output: {e}"));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.set_permissions(std::fs::Permissions::from_mode(0o755))?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(e));
+/// The output being written: a temporary file beside the destination,
+/// memory-mapped so the link writes its bytes in place (in parallel), and
+/// renamed over the destination only by [`OutputFile::commit`]. Dropped
+/// uncommitted (a failed link), it removes itself: the previous output is
+/// never touched and no half-written file is left.
+pub struct OutputFile {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    file: std::fs::File,
+    map: Option<memmap2::MmapMut>,
+}
+
+impl OutputFile {
+    pub fn create(path: &Path, size: u64) -> Result<OutputFile> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.machlink-{}", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|e| LinkError::file(path.display(), format!("cannot create output: {e}")))?;
+        let mut out = OutputFile {
+            path: path.to_path_buf(),
+            tmp,
+            file,
+            map: None,
+        };
+        out.resize(size)?;
+        Ok(out)
     }
-    Ok(())
+
+    fn err(&self, e: std::io::Error) -> LinkError {
+        LinkError::file(self.path.display(), format!("cannot write output: {e}"))
+    }
+
+    /// Grows (or shrinks) the file and maps all of it; bytes already
+    /// written stay.
+    pub fn resize(&mut self, size: u64) -> Result<()> {
+        self.map = None;
+        self.file.set_len(size.max(1)).map_err(|e| self.err(e))?;
+        // SAFETY: the file is private to this link (a fresh temporary name);
+        // nothing else maps or truncates it while we hold the map.
+        let map = unsafe { memmap2::MmapMut::map_mut(&self.file) }.map_err(|e| self.err(e))?;
+        self.map = Some(map);
+        Ok(())
+    }
+
+    pub fn bytes(&mut self) -> &mut [u8] {
+        self.map.as_deref_mut().expect("output is mapped")
+    }
+
+    /// Makes the output executable and moves it into place.
+    pub fn commit(mut self) -> Result<u64> {
+        use std::os::unix::fs::PermissionsExt;
+        let len = self.map.as_ref().map_or(0, |m| m.len() as u64);
+        self.map = None;
+        let r = self
+            .file
+            .set_permissions(std::fs::Permissions::from_mode(0o755))
+            .and_then(|()| std::fs::rename(&self.tmp, &self.path));
+        r.map_err(|e| self.err(e))?;
+        Ok(len)
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        self.map = None;
+        // After a successful commit the temporary name is gone already.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
 }

@@ -170,10 +170,7 @@ pub fn rows(
     for (fi, obj) in objects.iter().enumerate() {
         for (ai, atom) in obj.atoms.iter().enumerate() {
             let sec = obj.section_of(ai as u32);
-            let code = sec.flags
-                & (object::macho::S_ATTR_PURE_INSTRUCTIONS
-                    | object::macho::S_ATTR_SOME_INSTRUCTIONS)
-                != 0;
+            let code = crate::section_flags::is_code(sec.flags);
             if !code || !sec.kept || sec.metadata || !atom.live || atom.symbol == NONE {
                 continue;
             }

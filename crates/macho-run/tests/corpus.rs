@@ -6,21 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use testkit::{capture, Linker, Outcome};
-
-/// Both compilers get -fcommon: the corpus tests tentative definitions.
-const CFLAGS: &[&str] = &["-O1", "-fcommon", "-w"];
-const ARGS: &[&str] = &["alpha", "beta", "gamma delta"];
-
-fn run_with_test_env(cmd: &mut Command) -> Outcome {
-    capture(
-        cmd.args(ARGS)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("LC_ALL", "C")
-            .env("MACHLINK_TEST_ENV", "hello-env"),
-    )
-}
+use testkit::{run_corpus_program, Linker, CORPUS_CFLAGS};
 
 fn macho_run(exe: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_macho-run"));
@@ -36,9 +22,9 @@ fn check_program(dir: &Path) -> Vec<String> {
     let srcs = testkit::c_sources(dir);
     assert!(!srcs.is_empty(), "{}: no .c files", dir.display());
     let native = work.join("native");
-    testkit::build_native(&srcs, &native, CFLAGS);
-    let expected = run_with_test_env(&mut Command::new(&native));
-    let objs = testkit::compile_all_macos(&srcs, &work, CFLAGS);
+    testkit::build_native(&srcs, &native, CORPUS_CFLAGS);
+    let expected = run_corpus_program(&mut Command::new(&native));
+    let objs = testkit::compile_all_macos(&srcs, &work, CORPUS_CFLAGS);
     let mut problems = Vec::new();
     for linker in Linker::ALL {
         let exe = work.join(format!("prog-{}", linker.name()));
@@ -48,7 +34,7 @@ fn check_program(dir: &Path) -> Vec<String> {
             if slide {
                 cmd.env(macho_run::loader::FORCE_SLIDE_ENV, "1");
             }
-            let got = run_with_test_env(&mut cmd);
+            let got = run_corpus_program(&mut cmd);
             if got == expected {
                 continue;
             }

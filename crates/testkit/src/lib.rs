@@ -73,6 +73,24 @@ impl Outcome {
     }
 }
 
+/// Arguments every corpus program is run with (see tests/corpus/README.md).
+pub const CORPUS_ARGS: &[&str] = &["alpha", "beta", "gamma delta"];
+/// Compiler flags for corpus programs, native and macOS alike (-fcommon:
+/// the corpus tests tentative definitions).
+pub const CORPUS_CFLAGS: &[&str] = &["-O1", "-fcommon", "-w"];
+
+/// Runs a corpus program (native, or under macho-run) with the corpus
+/// arguments and a fixed environment, so runs compare byte for byte.
+pub fn run_corpus_program(cmd: &mut Command) -> Outcome {
+    capture(
+        cmd.args(CORPUS_ARGS)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LC_ALL", "C")
+            .env("MACHLINK_TEST_ENV", "hello-env"),
+    )
+}
+
 /// Runs `cmd` to completion with no stdin and captures its output.
 pub fn capture(cmd: &mut Command) -> Outcome {
     use std::os::unix::process::ExitStatusExt;

@@ -36,14 +36,11 @@ pub struct InputSection<'a> {
 
 impl InputSection<'_> {
     pub fn kind(&self) -> u32 {
-        self.flags & macho::SECTION_TYPE
+        crate::section_flags::kind(self.flags)
     }
 
     pub fn is_zerofill(&self) -> bool {
-        matches!(
-            self.kind(),
-            macho::S_ZEROFILL | macho::S_GB_ZEROFILL | macho::S_THREAD_LOCAL_ZEROFILL
-        )
+        crate::section_flags::is_zerofill(self.flags)
     }
 }
 
@@ -238,11 +235,7 @@ impl<'a> ObjectFile<'a> {
             let (segname, sectname) = (fixed_name(&s.segname), fixed_name(&s.sectname));
             let flags = s.flags.get(LE);
             let size = s.size.get(LE);
-            let kind = flags & macho::SECTION_TYPE;
-            let zerofill = matches!(
-                kind,
-                macho::S_ZEROFILL | macho::S_GB_ZEROFILL | macho::S_THREAD_LOCAL_ZEROFILL
-            );
+            let zerofill = crate::section_flags::is_zerofill(flags);
             let what = format!("section {segname},{sectname}");
             let data = if zerofill {
                 &[][..]

@@ -51,48 +51,64 @@ fn stab<'a>(
 
 /// The debug map of every object that carries DWARF. `oso` gives each
 /// object's absolute path (`lib.a(member.o)` for archive members) and
-/// modification time.
+/// modification time. Objects are read in parallel (each parses its own
+/// DWARF compile unit).
 pub fn debug_map<'a>(
     objects: &[ObjectFile<'a>],
     layout: &Layout,
     oso: &[(String, u64)],
 ) -> Vec<Nlist<'a>> {
+    use rayon::prelude::*;
+    let per_object: Vec<Vec<Nlist<'a>>> = objects
+        .par_iter()
+        .enumerate()
+        .map(|(fi, obj)| object_map(fi, obj, layout, &oso[fi]))
+        .collect();
+    per_object.concat()
+}
+
+/// One object's stabs: N_SO (directory, file), N_OSO, then a group per
+/// function and a symbol per variable, closed by an empty N_SO.
+fn object_map<'a>(
+    fi: usize,
+    obj: &ObjectFile<'a>,
+    layout: &Layout,
+    oso: &(String, u64),
+) -> Vec<Nlist<'a>> {
     let mut out = Vec::new();
-    for (fi, obj) in objects.iter().enumerate() {
-        let Some((name, mut dir)) = compile_unit(obj) else {
-            continue;
-        };
-        if !dir.is_empty() && !dir.ends_with(b"/") {
-            dir.push(b'/');
-        }
-        let (path, mtime) = &oso[fi];
-        out.push(stab(dir, macho::N_SO, 0, 0, 0));
-        out.push(stab(name, macho::N_SO, 0, 0, 0));
-        out.push(stab(path.as_bytes().to_vec(), macho::N_OSO, 0, 1, *mtime));
-        for (ai, atom) in obj.atoms.iter().enumerate() {
-            let addr = layout.atom_addr[fi][ai];
-            if atom.symbol == NONE || addr == 0 || atom.alias_of.is_some() {
-                continue;
-            }
-            let sym = &obj.symbols[atom.symbol as usize];
-            if sym.name.first().is_some_and(|&c| c == b'L' || c == b'l') {
-                continue;
-            }
-            let si = layout.atom_section[fi][ai];
-            let sect = &layout.sections[si as usize];
-            let n_sect = (si + 1) as u8;
-            if sect.is_code() {
-                out.push(stab(&b""[..], macho::N_BNSYM, n_sect, 0, addr));
-                out.push(stab(sym.name, macho::N_FUN, n_sect, 0, addr));
-                out.push(stab(&b""[..], macho::N_FUN, 0, 0, u64::from(atom.size)));
-                out.push(stab(&b""[..], macho::N_ENSYM, n_sect, 0, addr));
-            } else if sym.is_external() && !sym.is_private_extern() {
-                out.push(stab(sym.name, macho::N_GSYM, 0, 0, 0));
-            } else {
-                out.push(stab(sym.name, macho::N_STSYM, n_sect, 0, addr));
-            }
-        }
-        out.push(stab(&b""[..], macho::N_SO, 1, 0, 0));
+    let Some((name, mut dir)) = compile_unit(obj) else {
+        return out;
+    };
+    if !dir.is_empty() && !dir.ends_with(b"/") {
+        dir.push(b'/');
     }
+    let (path, mtime) = oso;
+    out.push(stab(dir, macho::N_SO, 0, 0, 0));
+    out.push(stab(name, macho::N_SO, 0, 0, 0));
+    out.push(stab(path.as_bytes().to_vec(), macho::N_OSO, 0, 1, *mtime));
+    for (ai, atom) in obj.atoms.iter().enumerate() {
+        let addr = layout.atom_addr[fi][ai];
+        if atom.symbol == NONE || addr == 0 || atom.alias_of.is_some() {
+            continue;
+        }
+        let sym = &obj.symbols[atom.symbol as usize];
+        if sym.name.first().is_some_and(|&c| c == b'L' || c == b'l') {
+            continue;
+        }
+        let si = layout.atom_section[fi][ai];
+        let sect = &layout.sections[si as usize];
+        let n_sect = (si + 1) as u8;
+        if sect.is_code() {
+            out.push(stab(&b""[..], macho::N_BNSYM, n_sect, 0, addr));
+            out.push(stab(sym.name, macho::N_FUN, n_sect, 0, addr));
+            out.push(stab(&b""[..], macho::N_FUN, 0, 0, u64::from(atom.size)));
+            out.push(stab(&b""[..], macho::N_ENSYM, n_sect, 0, addr));
+        } else if sym.is_external() && !sym.is_private_extern() {
+            out.push(stab(sym.name, macho::N_GSYM, 0, 0, 0));
+        } else {
+            out.push(stab(sym.name, macho::N_STSYM, n_sect, 0, addr));
+        }
+    }
+    out.push(stab(&b""[..], macho::N_SO, 1, 0, 0));
     out
 }
