@@ -131,8 +131,9 @@ pub trait AtomLookup {
 
 /// The implicit relocations of the records of an `__eh_frame` section
 /// whose data is `data` at input address `sect_addr`; `atoms` are the
-/// record atoms (index, section offset). `explicit` lists section offsets
-/// that already carry a relocation (those are left alone).
+/// record atoms (index, section offset), in section order. `explicit` lists
+/// section offsets that already carry a relocation, sorted (those are left
+/// alone).
 pub fn implicit_relocs(
     data: &[u8],
     sect_addr: u64,
@@ -140,11 +141,12 @@ pub fn implicit_relocs(
     explicit: &[u64],
     lookup: &dyn AtomLookup,
 ) -> Result<Vec<(u32, Reloc)>, String> {
+    // Record atoms are in section order.
     let atom_of_offset = |off: u64| {
         atoms
-            .iter()
-            .find(|&&(_, start)| start == off)
-            .map(|&(a, _)| a)
+            .binary_search_by_key(&off, |&(_, start)| start)
+            .ok()
+            .map(|i| atoms[i].0)
     };
     let mut out = Vec::new();
     for &(fde_atom, start) in atoms {
@@ -185,7 +187,7 @@ pub fn implicit_relocs(
         }
         for (field, enc, size) in fields {
             let field_off = start + field as u64;
-            if explicit.contains(&field_off) {
+            if explicit.binary_search(&field_off).is_ok() {
                 continue;
             }
             if enc & 0x70 != 0x10 {
