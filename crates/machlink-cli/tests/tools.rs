@@ -167,21 +167,34 @@ fn unwind_info_matches_lld_row_for_row() {
     }
 }
 
-/// `__eh_frame` is carried over with its implicit pointers rewritten: every
-/// FDE's pc range starts at a function of the output, and llvm-dwarfdump
-/// parses the section (CIE pointers intact) without complaint.
+/// `__eh_frame` is carried over with its implicit pointers rewritten for
+/// objects whose compact unwind defers to DWARF: every FDE's pc range starts
+/// at a function of the output, llvm-dwarfdump parses the section (CIE
+/// pointers intact), and the DWARF-mode `__unwind_info` row of the function
+/// points at that function's FDE.
 #[test]
 fn eh_frame_fdes_point_at_their_functions() {
-    let dir = testkit::workspace_root().join("tests/corpus/setjmp_longjmp");
+    let programs = testkit::workspace_root().join("tests/programs");
     let work = testkit::scratch_dir("machlink-eh-frame");
-    let objs =
-        testkit::compile_all_macos(&testkit::c_sources(&dir), &work, &["-O1", "-fexceptions"]);
-    for (linker, flags) in [
-        (Linker::MachlinkChained, &[][..]),
-        (Linker::MachlinkChained, &["-dead_strip"][..]),
-    ] {
+    let asm = work.join("dwarf_unwind.o");
+    let main = work.join("main.o");
+    testkit::compile_macos(&programs.join("dwarf_unwind.s"), &asm, &[]);
+    testkit::compile_macos(&programs.join("dwarf_unwind_main.c"), &main, &["-O1"]);
+    for flags in [&[][..], &["-dead_strip"][..]] {
         let exe = work.join(format!("prog{}", flags.join("")));
-        testkit::link(linker, &objs, &exe, flags);
+        testkit::link(
+            Linker::MachlinkChained,
+            &[main.clone(), asm.clone()],
+            &exe,
+            flags,
+        );
+        let run = capture(Command::new(testkit::workspace_bin("macho-run")).arg(&exe));
+        assert_eq!(
+            (run.code, run.stdout_str()),
+            (0, "15 6\n".to_string()),
+            "{}",
+            run.stderr_str()
+        );
         let dump = capture(
             Command::new(testkit::require_tool("llvm-dwarfdump-19"))
                 .arg("--eh-frame")
@@ -193,28 +206,41 @@ fn eh_frame_fdes_point_at_their_functions() {
             dump.stderr_str()
         );
         let nm = capture(Command::new(testkit::require_tool("llvm-nm-19")).arg(&exe)).stdout_str();
-        let functions: Vec<u64> = nm
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                (f.len() == 3 && matches!(f[1], "T" | "t"))
-                    .then(|| u64::from_str_radix(f[0], 16).unwrap())
-            })
-            .collect();
-        let starts: Vec<u64> = dump
+        let symbol = |name: &str| {
+            nm.lines()
+                .find(|l| l.ends_with(name))
+                .map(|l| u64::from_str_radix(l.split_whitespace().next().unwrap(), 16).unwrap())
+                .unwrap_or_else(|| panic!("{name} missing: {nm}"))
+        };
+        // (record offset, pc start) of every FDE.
+        let fdes: Vec<(u64, u64)> = dump
             .stdout_str()
             .lines()
-            .filter_map(|l| l.split("pc=").nth(1))
-            .map(|r| u64::from_str_radix(r.split("...").next().unwrap(), 16).unwrap())
+            .filter(|l| l.contains(" FDE "))
+            .map(|l| {
+                let off = u64::from_str_radix(l.split_whitespace().next().unwrap(), 16).unwrap();
+                let pc = l.split("pc=").nth(1).unwrap().split("...").next().unwrap();
+                (off, u64::from_str_radix(pc, 16).unwrap())
+            })
             .collect();
-        assert!(!starts.is_empty(), "no FDEs in the output");
-        for s in starts {
+        let odd = symbol("_odd_frame");
+        assert!(
+            fdes.iter().any(|&(_, pc)| pc == odd),
+            "no FDE for _odd_frame: {fdes:?}"
+        );
+        for &(_, pc) in &fdes {
             assert!(
-                functions.contains(&s),
-                "FDE at {s:#x} does not start a function"
+                nm.lines().any(|l| l.starts_with(&format!("{pc:016x}"))),
+                "FDE at {pc:#x} starts no symbol"
             );
         }
-        let run = capture(Command::new(testkit::workspace_bin("macho-run")).arg(&exe));
-        assert_eq!(run.code, 0, "{}", run.stderr_str());
+        // The DWARF-mode row of _odd_frame names its FDE's offset.
+        let fde_off = fdes.iter().find(|&&(_, pc)| pc == odd).unwrap().0;
+        let rows = unwind_rows(&exe);
+        let want = format!("{:#010x}", 0x0400_0000 | fde_off);
+        assert!(
+            rows.iter().any(|r| r.ends_with(&want)),
+            "no row with {want}: {rows:?}"
+        );
     }
 }
