@@ -163,3 +163,42 @@ fn a_tapi_v5_stub_stands_in_for_the_dylib() {
     );
     assert_eq!(a, b);
 }
+
+/// A thread-local variable exported by a dylib is reached through
+/// `__thread_ptrs`, bound to the dylib's symbol, as lld does it.
+#[test]
+fn dylib_thread_locals_go_through_thread_pointers() {
+    let work = testkit::scratch_dir("machlink-dylibs/tlv");
+    let write = |name: &str, src: &str| {
+        let c = work.join(format!("{name}.c"));
+        std::fs::write(&c, src).unwrap();
+        let o = work.join(format!("{name}.o"));
+        testkit::compile_macos(&c, &o, &["-O1"]);
+        o
+    };
+    let lib = write("lib", "_Thread_local int shared_tlv = 7;\n");
+    let main = write(
+        "main",
+        "extern _Thread_local int shared_tlv;\nint main(void) { return shared_tlv; }\n",
+    );
+    let dylib = work.join("libtlv.dylib");
+    let o = capture(testkit::machlink_command(&dylib).arg("-dylib").arg(&lib));
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let exports = objdump(&["--macho", "--exports-trie"], &dylib);
+    assert!(
+        exports.contains("_shared_tlv") && exports.contains("[per-thread]"),
+        "{exports}"
+    );
+    let ours = work.join("ours");
+    let lld = work.join("lld");
+    testkit::link(
+        Linker::MachlinkChained,
+        &[main.clone(), dylib.clone()],
+        &ours,
+        &[],
+    );
+    testkit::link(Linker::LldChained, &[main, dylib], &lld, &[]);
+    let sections = objdump(&["--macho", "--section-headers"], &ours);
+    assert!(sections.contains("__thread_ptrs"), "{sections}");
+    assert_eq!(imports(&ours), imports(&lld));
+}

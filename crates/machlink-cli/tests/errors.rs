@@ -176,3 +176,51 @@ fn a_failed_link_leaves_the_previous_output_untouched() {
     assert_eq!(o.code, 1, "{}", o.stderr_str());
     assert_eq!(std::fs::read(&out).unwrap(), b"previous output");
 }
+
+#[test]
+fn universal_files_give_their_x86_64_slice_or_a_clear_error() {
+    let dir = testkit::scratch_dir("errors/fat");
+    let src = "#include <stdio.h>\nint main(void) { puts(\"fat\"); return 0; }\n";
+    let x86 = compile(&dir, "x86", src);
+    let c = dir.join("arm.c");
+    std::fs::write(&c, src).unwrap();
+    let arm = dir.join("arm.o");
+    testkit::check(
+        Command::new("python3")
+            .args(["-m", "ziglang", "cc", "-target", "aarch64-macos", "-c"])
+            .arg(&c)
+            .arg("-o")
+            .arg(&arm),
+    );
+    let lipo = testkit::require_tool("llvm-lipo-19");
+    let fat = dir.join("fat.o");
+    testkit::check(
+        Command::new(&lipo)
+            .arg("-create")
+            .arg(&x86)
+            .arg(&arm)
+            .arg("-output")
+            .arg(&fat),
+    );
+    let (out, o) = machlink(&dir, std::slice::from_ref(&fat), &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let run = capture(Command::new(testkit::workspace_bin("macho-run")).arg(&out));
+    assert_eq!(run.stdout_str(), "fat\n");
+    std::fs::remove_file(&out).unwrap();
+
+    let arm_only = dir.join("arm-only.o");
+    testkit::check(
+        Command::new(&lipo)
+            .arg("-create")
+            .arg(&arm)
+            .arg("-output")
+            .arg(&arm_only),
+    );
+    let (out, o) = machlink(&dir, &[arm_only], &[]);
+    assert_fails(
+        &dir,
+        &out,
+        &o,
+        &["arm-only.o: universal file has no x86_64 slice"],
+    );
+}
