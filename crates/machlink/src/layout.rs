@@ -93,8 +93,9 @@ pub struct Layout {
     pub atom_addr: Vec<Vec<u64>>,
     /// Output section index of every placed atom, per file.
     pub atom_section: Vec<Vec<u32>>,
-    /// Start of the thread-local template (first __thread_data/bss byte).
+    /// The thread-local template (`__thread_data` then `__thread_bss`).
     pub tlv_start: u64,
+    pub tlv_end: u64,
     /// Address of the mach header: 4 GiB for executables, 0 for dylibs.
     pub image_base: u64,
 }
@@ -299,12 +300,9 @@ pub fn assign_addresses(
             }
         }
     }
-    layout.tlv_start = sections
-        .iter()
-        .filter(|s| s.is_tlv_template())
-        .map(|s| s.addr)
-        .min()
-        .unwrap_or(0);
+    let template = sections.iter().filter(|s| s.is_tlv_template());
+    layout.tlv_start = template.clone().map(|s| s.addr).min().unwrap_or(0);
+    layout.tlv_end = template.map(|s| s.addr + s.size).max().unwrap_or(0);
     layout.sections = sections;
     layout
 }

@@ -56,7 +56,7 @@ pub(crate) struct Place<'p, 'a> {
 /// What a relocation's target turned out to be.
 enum Referent {
     /// An address in the image (slides with it).
-    Local { addr: u64, tlv_template: bool },
+    Local { addr: u64 },
     /// A fixed value that does not slide (absolute symbols).
     Absolute(u64),
     /// A symbol dyld binds.
@@ -76,11 +76,7 @@ fn referent(
             if addr == 0 {
                 return Err("reference to a section machlink does not keep".into());
             }
-            let sec = &layout.sections[layout.atom_section[p.file as usize][a as usize] as usize];
-            Ok(Referent::Local {
-                addr,
-                tlv_template: sec.is_tlv_template(),
-            })
+            Ok(Referent::Local { addr })
         }
         Target::Symbol(i) => {
             let Some(g) = symtab.global_of(p.file, t) else {
@@ -103,13 +99,7 @@ fn referent(
                     String::from_utf8_lossy(symtab.syms[g as usize].name)
                 )
             })?;
-            let tlv_template = match def {
-                Def::Defined { file, atom, .. } => layout.sections
-                    [layout.atom_section[file as usize][atom as usize] as usize]
-                    .is_tlv_template(),
-                _ => false,
-            };
-            Ok(Referent::Local { addr, tlv_template })
+            Ok(Referent::Local { addr })
         }
     }
 }
@@ -227,16 +217,15 @@ fn unsigned(
     // The `offset` word of a thread-local descriptor is relative to the
     // start of the thread-local template, and is not slid.
     if in_tlv_descriptors {
-        if let Referent::Local {
-            addr,
-            tlv_template: true,
-        } = target
-        {
-            return write_int(
-                field,
-                (addr - res.layout.tlv_start) as i64 + r.addend,
-                r.length,
-            );
+        let template = res.layout.tlv_start..res.layout.tlv_end;
+        if let Referent::Local { addr } = target {
+            if template.contains(&addr) {
+                return write_int(
+                    field,
+                    (addr - res.layout.tlv_start) as i64 + r.addend,
+                    r.length,
+                );
+            }
         }
     }
     match (target, r.length) {
