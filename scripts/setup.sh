@@ -13,7 +13,8 @@ as_root() {
 }
 
 missing=()
-for tool in clang-19 ld64.lld-19 llvm-objdump-19 llvm-readobj-19 dsymutil-19; do
+for tool in clang-19 ld64.lld-19 llvm-objdump-19 llvm-readobj-19 dsymutil-19 llvm-dwarfdump-19 \
+    llvm-nm-19 llvm-ar-19 llvm-lipo-19; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
