@@ -8,7 +8,8 @@ use testkit::{Linker, Outcome};
 
 use testkit::CORPUS_CFLAGS as CFLAGS;
 
-fn run(exe: &Path, under_macho_run: bool) -> Outcome {
+/// Runs natively, or under macho-run with the given environment variables.
+fn run(exe: &Path, under_macho_run: bool, env: &[(&str, &str)]) -> Outcome {
     let mut cmd = if under_macho_run {
         let mut c = Command::new(testkit::workspace_bin("macho-run"));
         c.arg(exe);
@@ -16,7 +17,7 @@ fn run(exe: &Path, under_macho_run: bool) -> Outcome {
     } else {
         Command::new(exe)
     };
-    testkit::run_corpus_program(&mut cmd)
+    testkit::run_corpus_program(&mut cmd, env)
 }
 
 fn check_program(dir: &Path) -> Vec<String> {
@@ -25,7 +26,7 @@ fn check_program(dir: &Path) -> Vec<String> {
     let srcs = testkit::c_sources(dir);
     let native = work.join("native");
     testkit::build_native(&srcs, &native, CFLAGS);
-    let expected = run(&native, false);
+    let expected = run(&native, false, &[]);
     let objs = testkit::compile_all_macos(&srcs, &work, CFLAGS);
     let mut problems = Vec::new();
     let configs: [(Linker, &[&str]); 4] = [
@@ -37,10 +38,18 @@ fn check_program(dir: &Path) -> Vec<String> {
     for (linker, flags) in configs {
         let exe = work.join(format!("prog-{}{}", linker.name(), flags.join("")));
         testkit::link(linker, &objs, &exe, flags);
-        let got = run(&exe, true);
-        if got != expected {
-            problems.push(format!(
-                "{name} linked by {} {flags:?}: expected exit {} stdout {:?} stderr {:?}\n   got exit {} stdout {:?} stderr {:?}",
+        // Classic outputs also run with lazy pointers bound on first call
+        // through machlink's stub helper.
+        let lazy: &[&[(&str, &str)]] = if linker == Linker::MachlinkClassic {
+            &[&[], &[("MACHO_RUN_LAZY", "1")]]
+        } else {
+            &[&[]]
+        };
+        for env in lazy {
+            let got = run(&exe, true, env);
+            if got != expected {
+                problems.push(format!(
+                "{name} linked by {} {flags:?} {env:?}: expected exit {} stdout {:?} stderr {:?}\n   got exit {} stdout {:?} stderr {:?}",
                 linker.name(),
                 expected.code,
                 expected.stdout_str(),
@@ -49,6 +58,7 @@ fn check_program(dir: &Path) -> Vec<String> {
                 got.stdout_str(),
                 got.stderr_str()
             ));
+            }
         }
     }
     problems

@@ -50,6 +50,10 @@ pub struct Fixup {
 pub struct Plan {
     pub imports: Vec<Import>,
     pub fixups: Vec<Fixup>,
+    /// Classic lazy binds: (offset of the record in the lazy bind stream,
+    /// index in `fixups`). The stub helper pushes that offset for
+    /// dyld_stub_binder.
+    pub lazy: Vec<(u32, usize)>,
 }
 
 /// Decodes whichever fixup encoding the image carries (none is fine: a
@@ -569,33 +573,45 @@ fn bind_opcodes(
     let mut kind = macho::BIND_TYPE_POINTER;
     let mut addend = 0i64;
     let (mut seg, mut off) = (usize::MAX, 0u64);
-    let mut bind =
-        |c: &Cursor, name: &Option<String>, ordinal, flags: u8, kind, addend, seg, off| {
-            let name = name
-                .clone()
-                .ok_or_else(|| c.err("bind before any symbol name was set"))?;
-            if kind != macho::BIND_TYPE_POINTER {
-                return Err(c.err(format!("unsupported bind type {kind}")));
-            }
-            let vmaddr = opcode_slot(c, seg, off)?;
-            if stream == BindStream::Weak {
-                return Ok(());
-            }
-            let import = imports.intern(
-                first,
-                Import {
-                    name,
-                    lib_ordinal: ordinal,
-                    weak: flags & macho::BIND_SYMBOL_FLAGS_WEAK_IMPORT != 0,
-                    addend: 0,
-                },
-            );
-            plan.fixups.push(Fixup {
-                vmaddr,
-                action: Action::Bind { import, addend },
-            });
-            Ok(())
-        };
+    // Where the current lazy record started (lazy records are independent).
+    let mut record_start = 0usize;
+    let mut bind = |c: &Cursor,
+                    name: &Option<String>,
+                    ordinal,
+                    flags: u8,
+                    kind,
+                    addend,
+                    seg,
+                    off,
+                    record: usize| {
+        let name = name
+            .clone()
+            .ok_or_else(|| c.err("bind before any symbol name was set"))?;
+        if kind != macho::BIND_TYPE_POINTER {
+            return Err(c.err(format!("unsupported bind type {kind}")));
+        }
+        let vmaddr = opcode_slot(c, seg, off)?;
+        if stream == BindStream::Weak {
+            return Ok(());
+        }
+        let import = imports.intern(
+            first,
+            Import {
+                name,
+                lib_ordinal: ordinal,
+                weak: flags & macho::BIND_SYMBOL_FLAGS_WEAK_IMPORT != 0,
+                addend: 0,
+            },
+        );
+        if stream == BindStream::Lazy {
+            plan.lazy.push((record as u32, plan.fixups.len()));
+        }
+        plan.fixups.push(Fixup {
+            vmaddr,
+            action: Action::Bind { import, addend },
+        });
+        Ok(())
+    };
     while !c.at_end() {
         let byte = c.u8()?;
         let imm = byte & macho::BIND_IMMEDIATE_MASK;
@@ -606,6 +622,7 @@ fn bind_opcodes(
                 if stream != BindStream::Lazy {
                     break;
                 }
+                record_start = c.pos;
             }
             macho::BIND_OPCODE_SET_DYLIB_ORDINAL_IMM => ordinal = i32::from(imm),
             macho::BIND_OPCODE_SET_DYLIB_ORDINAL_ULEB => {
@@ -630,22 +647,62 @@ fn bind_opcodes(
             }
             macho::BIND_OPCODE_ADD_ADDR_ULEB => off = off.wrapping_add(c.uleb()?),
             macho::BIND_OPCODE_DO_BIND => {
-                bind(&c, &name, ordinal, flags, kind, addend, seg, off)?;
+                bind(
+                    &c,
+                    &name,
+                    ordinal,
+                    flags,
+                    kind,
+                    addend,
+                    seg,
+                    off,
+                    record_start,
+                )?;
                 off = off.wrapping_add(8);
             }
             macho::BIND_OPCODE_DO_BIND_ADD_ADDR_ULEB => {
-                bind(&c, &name, ordinal, flags, kind, addend, seg, off)?;
+                bind(
+                    &c,
+                    &name,
+                    ordinal,
+                    flags,
+                    kind,
+                    addend,
+                    seg,
+                    off,
+                    record_start,
+                )?;
                 off = off.wrapping_add(c.uleb()?).wrapping_add(8);
             }
             macho::BIND_OPCODE_DO_BIND_ADD_ADDR_IMM_SCALED => {
-                bind(&c, &name, ordinal, flags, kind, addend, seg, off)?;
+                bind(
+                    &c,
+                    &name,
+                    ordinal,
+                    flags,
+                    kind,
+                    addend,
+                    seg,
+                    off,
+                    record_start,
+                )?;
                 off = off.wrapping_add(u64::from(imm) * 8 + 8);
             }
             macho::BIND_OPCODE_DO_BIND_ULEB_TIMES_SKIPPING_ULEB => {
                 let count = c.uleb()?;
                 let skip = c.uleb()?;
                 for _ in 0..count {
-                    bind(&c, &name, ordinal, flags, kind, addend, seg, off)?;
+                    bind(
+                        &c,
+                        &name,
+                        ordinal,
+                        flags,
+                        kind,
+                        addend,
+                        seg,
+                        off,
+                        record_start,
+                    )?;
                     off = off.wrapping_add(skip).wrapping_add(8);
                 }
             }

@@ -167,22 +167,30 @@ fn reserve_page_zero(image: &Image) {
     }
 }
 
-/// Writes every fixup: rebases slid, binds to the resolved addresses.
-pub fn apply(mapped: &Mapped, plan: &Plan, resolved: &[u64]) {
-    for f in &plan.fixups {
-        let value = match f.action {
-            Action::Rebase { target, high8 } => mapped.addr(target) | (u64::from(high8) << 56),
-            Action::Bind { import, addend } => {
-                let import_addr = resolved[import as usize];
-                if import_addr == 0 {
-                    0 // a missing weak import reads as null
-                } else {
-                    import_addr
-                        .wrapping_add(plan.imports[import as usize].addend as u64)
-                        .wrapping_add(addend as u64)
-                }
+/// The value a fixup stores: rebases slid, binds at the resolved address.
+pub fn value_of(mapped: &Mapped, plan: &Plan, resolved: &[u64], f: &crate::fixups::Fixup) -> u64 {
+    match f.action {
+        Action::Rebase { target, high8 } => mapped.addr(target) | (u64::from(high8) << 56),
+        Action::Bind { import, addend } => {
+            let import_addr = resolved[import as usize];
+            if import_addr == 0 {
+                0 // a missing weak import reads as null
+            } else {
+                import_addr
+                    .wrapping_add(plan.imports[import as usize].addend as u64)
+                    .wrapping_add(addend as u64)
             }
-        };
+        }
+    }
+}
+
+/// Writes every fixup except those `skip` marks (deferred lazy binds).
+pub fn apply(mapped: &Mapped, plan: &Plan, resolved: &[u64], skip: &[bool]) {
+    for (i, f) in plan.fixups.iter().enumerate() {
+        if skip.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let value = value_of(mapped, plan, resolved, f);
         // SAFETY: every slot was checked against the segments when decoded.
         unsafe { mapped.write_u64(f.vmaddr, value) };
     }

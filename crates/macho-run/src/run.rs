@@ -44,7 +44,25 @@ pub fn load(data: &[u8], file: &str) -> Result<Loaded, LoadError> {
     let host = Host::new();
     let mapped = loader::map(&image)?;
     let addrs = binder::bind(&image, &plan, &mapped, &host)?;
-    loader::apply(&mapped, &plan, &addrs);
+    // With MACHO_RUN_LAZY, lazy pointers keep pointing at the stub helper
+    // and are bound on first call, as dyld does.
+    let mut skip = vec![false; plan.fixups.len()];
+    if std::env::var_os(shims::lazy::LAZY_ENV).is_some() {
+        let mut records = std::collections::HashMap::new();
+        for &(offset, i) in &plan.lazy {
+            skip[i] = true;
+            let f = &plan.fixups[i];
+            records.insert(
+                offset,
+                (
+                    mapped.addr(f.vmaddr),
+                    loader::value_of(&mapped, &plan, &addrs, f),
+                ),
+            );
+        }
+        shims::lazy::defer(records);
+    }
+    loader::apply(&mapped, &plan, &addrs, &skip);
     shims::tlv::setup(&image, &mapped);
     loader::protect(&image, &mapped)?;
     Ok(Loaded {

@@ -4,6 +4,8 @@
 //! compiled natively with gcc: byte-identical stdout and stderr, same exit
 //! code.
 
+use macho_run::loader::FORCE_SLIDE_ENV;
+use macho_run::shims::lazy::LAZY_ENV;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use testkit::{run_corpus_program, Linker, CORPUS_CFLAGS};
@@ -23,25 +25,32 @@ fn check_program(dir: &Path) -> Vec<String> {
     assert!(!srcs.is_empty(), "{}: no .c files", dir.display());
     let native = work.join("native");
     testkit::build_native(&srcs, &native, CORPUS_CFLAGS);
-    let expected = run_corpus_program(&mut Command::new(&native));
+    let expected = run_corpus_program(&mut Command::new(&native), &[]);
     let objs = testkit::compile_all_macos(&srcs, &work, CORPUS_CFLAGS);
     let mut problems = Vec::new();
     for linker in Linker::ALL {
         let exe = work.join(format!("prog-{}", linker.name()));
         testkit::link(linker, &objs, &exe, &[]);
-        for slide in [false, true] {
-            let mut cmd = macho_run(&exe);
-            if slide {
-                cmd.env(macho_run::loader::FORCE_SLIDE_ENV, "1");
-            }
-            let got = run_corpus_program(&mut cmd);
+        // At the preferred address, slid, and (for classic lazy binding)
+        // with lazy pointers bound on first call through the stub helper.
+        let modes: &[(&str, Option<&str>)] = match linker {
+            Linker::LldChained => &[("", None), (" (slid)", Some(FORCE_SLIDE_ENV))],
+            _ => &[
+                ("", None),
+                (" (slid)", Some(FORCE_SLIDE_ENV)),
+                (" (lazy)", Some(LAZY_ENV)),
+            ],
+        };
+        for &(mode, env) in modes {
+            let extra: Vec<(&str, &str)> = env.iter().map(|&v| (v, "1")).collect();
+            let got = run_corpus_program(&mut macho_run(&exe), &extra);
             if got == expected {
                 continue;
             }
             problems.push(format!(
                 "{name} linked by {}{}: expected exit {} stdout {:?} stderr {:?}\n   got exit {} stdout {:?} stderr {:?}",
                 linker.name(),
-                if slide { " (slid)" } else { "" },
+                mode,
                 expected.code,
                 expected.stdout_str(),
                 expected.stderr_str(),
@@ -78,11 +87,11 @@ fn corpus_programs_behave_as_native_builds() {
         problems.is_empty(),
         "{} of {} runs differ from the native build:\n{}",
         problems.len(),
-        dirs.len() * Linker::ALL.len() * 2,
+        dirs.len() * 8,
         problems.join("\n")
     );
     eprintln!(
-        "corpus: {} programs x {} linkers, at the preferred address and slid, match their native builds",
+        "corpus: {} programs x {} linkers (at the preferred address, slid, and lazily bound) match their native builds",
         dirs.len(),
         Linker::ALL.len()
     );

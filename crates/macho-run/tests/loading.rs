@@ -141,3 +141,32 @@ fn missing_weak_imports_read_as_null() {
         );
     }
 }
+
+/// MACHO_RUN_LAZY really defers lazy binds to the stub helper: with the
+/// helper's code replaced by `ud2`, the eager default still runs, the lazy
+/// mode traps on the first call.
+#[test]
+fn lazy_mode_goes_through_the_stub_helper() {
+    let exe = build("where_am_i", "lazy", &["-O1"], Linker::LldClassic, &[]);
+    let expected = "preferred\ndata pointer ok: 1\nfunction pointer ok: 1\n";
+    let lazy = capture(macho_run(&exe).env(macho_run::shims::lazy::LAZY_ENV, "1"));
+    assert_runs(&lazy, expected);
+    let mut bytes = std::fs::read(&exe).unwrap();
+    let image = Image::parse(&bytes, "x").unwrap();
+    let helper = image
+        .sections()
+        .find(|s| s.sectname == "__stub_helper")
+        .expect("classic output has __stub_helper")
+        .clone();
+    drop(image);
+    let at = helper.offset as usize;
+    for pair in bytes[at..at + helper.size as usize].chunks_mut(2) {
+        pair.copy_from_slice(&[0x0f, 0x0b][..pair.len()]);
+    }
+    let broken = exe.with_file_name("where_am_i-ud2");
+    std::fs::write(&broken, &bytes).unwrap();
+    assert_runs(&capture(&mut macho_run(&broken)), expected);
+    let trapped = capture(macho_run(&broken).env(macho_run::shims::lazy::LAZY_ENV, "1"));
+    const SIGILL: i32 = 4;
+    assert_eq!(trapped.code, 128 + SIGILL, "{}", trapped.stderr_str());
+}

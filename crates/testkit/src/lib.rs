@@ -80,14 +80,16 @@ pub const CORPUS_ARGS: &[&str] = &["alpha", "beta", "gamma delta"];
 pub const CORPUS_CFLAGS: &[&str] = &["-O1", "-fcommon", "-w"];
 
 /// Runs a corpus program (native, or under macho-run) with the corpus
-/// arguments and a fixed environment, so runs compare byte for byte.
-pub fn run_corpus_program(cmd: &mut Command) -> Outcome {
+/// arguments and a fixed environment plus `extra_env` (e.g. macho-run's
+/// test switches), so runs compare byte for byte.
+pub fn run_corpus_program(cmd: &mut Command, extra_env: &[(&str, &str)]) -> Outcome {
     capture(
         cmd.args(CORPUS_ARGS)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LC_ALL", "C")
-            .env("MACHLINK_TEST_ENV", "hello-env"),
+            .env("MACHLINK_TEST_ENV", "hello-env")
+            .envs(extra_env.iter().copied()),
     )
 }
 

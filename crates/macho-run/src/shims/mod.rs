@@ -5,6 +5,7 @@
 mod ctype;
 mod fcntl;
 mod fs;
+pub mod lazy;
 mod libc_extras;
 mod malloc_zone;
 mod process;

@@ -179,6 +179,13 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("___stack_chk_guard", STACK_CHK_GUARD.as_ptr() as usize),
         ("___stack_chk_fail", stack_chk_fail as *const () as usize),
         ("___assert_rtn", assert_rtn as *const () as usize),
-        ("dyld_stub_binder", dyld_stub_binder as *const () as usize),
+        (
+            "dyld_stub_binder",
+            if std::env::var_os(super::lazy::LAZY_ENV).is_some() {
+                super::lazy::macho_run_stub_binder as *const () as usize
+            } else {
+                dyld_stub_binder as *const () as usize
+            },
+        ),
     ]
 }

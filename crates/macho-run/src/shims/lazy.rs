@@ -1,0 +1,89 @@
+//! Lazy binding the way dyld does it, for testing linkers' stub helpers.
+//!
+//! macho-run binds lazy pointers at load time. With `MACHO_RUN_LAZY=1` it
+//! leaves them pointing at the stub helper instead, and the first call
+//! through each stub reaches [`macho_run_stub_binder`] with the offset of
+//! its lazy bind record on the stack: it looks the record up, stores the
+//! bound address in the lazy pointer and jumps there, preserving every
+//! argument register, exactly as dyld_stub_binder must.
+
+use std::arch::global_asm;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Set in the environment, defers lazy binds to the first call.
+pub const LAZY_ENV: &str = "MACHO_RUN_LAZY";
+
+/// Lazy bind record offset → (runtime address of the lazy pointer, value).
+static RECORDS: Mutex<Option<HashMap<u32, (u64, u64)>>> = Mutex::new(None);
+
+/// Registers the lazy binds to resolve on first call.
+pub fn defer(records: HashMap<u32, (u64, u64)>) {
+    *RECORDS.lock().unwrap_or_else(|e| e.into_inner()) = Some(records);
+}
+
+// On entry (from the stub helper): [rsp] = __dyld_private, [rsp+8] = lazy
+// bind offset, [rsp+16] = return address of the original call.
+global_asm!(
+    ".globl macho_run_stub_binder",
+    "macho_run_stub_binder:",
+    "    push rbp",
+    "    mov rbp, rsp",
+    "    sub rsp, 192",
+    "    mov [rsp], rdi",
+    "    mov [rsp + 8], rsi",
+    "    mov [rsp + 16], rdx",
+    "    mov [rsp + 24], rcx",
+    "    mov [rsp + 32], r8",
+    "    mov [rsp + 40], r9",
+    "    mov [rsp + 48], rax",
+    "    movdqu [rsp + 64], xmm0",
+    "    movdqu [rsp + 80], xmm1",
+    "    movdqu [rsp + 96], xmm2",
+    "    movdqu [rsp + 112], xmm3",
+    "    movdqu [rsp + 128], xmm4",
+    "    movdqu [rsp + 144], xmm5",
+    "    movdqu [rsp + 160], xmm6",
+    "    movdqu [rsp + 176], xmm7",
+    "    mov rdi, [rbp + 16]",
+    "    call {resolve}",
+    "    mov r11, rax",
+    "    mov rdi, [rsp]",
+    "    mov rsi, [rsp + 8]",
+    "    mov rdx, [rsp + 16]",
+    "    mov rcx, [rsp + 24]",
+    "    mov r8, [rsp + 32]",
+    "    mov r9, [rsp + 40]",
+    "    mov rax, [rsp + 48]",
+    "    movdqu xmm0, [rsp + 64]",
+    "    movdqu xmm1, [rsp + 80]",
+    "    movdqu xmm2, [rsp + 96]",
+    "    movdqu xmm3, [rsp + 112]",
+    "    movdqu xmm4, [rsp + 128]",
+    "    movdqu xmm5, [rsp + 144]",
+    "    movdqu xmm6, [rsp + 160]",
+    "    movdqu xmm7, [rsp + 176]",
+    "    mov rsp, rbp",
+    "    pop rbp",
+    "    add rsp, 16",
+    "    jmp r11",
+    resolve = sym resolve,
+);
+
+extern "C" {
+    pub fn macho_run_stub_binder();
+}
+
+/// Binds the lazy pointer of record `offset` and returns its target.
+extern "C" fn resolve(offset: u64) -> u64 {
+    let guard = RECORDS.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(&(slot, value)) = guard.as_ref().and_then(|m| m.get(&(offset as u32))) else {
+        eprintln!("macho-run: dyld_stub_binder: no lazy bind record at offset {offset:#x}");
+        // SAFETY: ending the process.
+        unsafe { libc::_exit(crate::error::EXIT_UNBOUND) }
+    };
+    // SAFETY: the slot is a lazy pointer of the mapped image, in a
+    // writable segment (__DATA).
+    unsafe { (slot as *mut u64).write_unaligned(value) };
+    value
+}
