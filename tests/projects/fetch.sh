@@ -21,12 +21,17 @@ have() { compgen -G "$dest/${1}_*.dsc" >/dev/null && [ -n "$(find "$dest" -maxde
 
 missing=()
 for p in "${packages[@]}"; do have "$p" || missing+=("$p"); done
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && command -v tclsh >/dev/null && exit 0
 
-# apt-get source unpacks with dpkg-source (dpkg-dev).
-if ! command -v dpkg-source >/dev/null; then
+# apt-get source unpacks with dpkg-source (dpkg-dev); SQLite's build
+# generates sources with tclsh (tcl).
+tools=()
+command -v dpkg-source >/dev/null || tools+=(dpkg-dev)
+command -v tclsh >/dev/null || tools+=(tcl)
+if [ ${#tools[@]} -gt 0 ]; then
+    echo "fetch.sh: installing ${tools[*]}" >&2
     as_root apt-get update -qq >/dev/null
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg-dev >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tools[@]}" >/dev/null
 fi
 
 # deb-src entry: the deb822 stanzas of debian.sources with Types: deb-src,
@@ -54,7 +59,11 @@ fi
 
 mkdir -p "$dest"
 cd "$dest"
+# As root, apt downloads as user _apt unless told otherwise, and warns when
+# _apt cannot write here.
+sandbox=()
+[ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
 for p in "${missing[@]}"; do
     echo "fetch.sh: apt-get source $p" >&2
-    apt-get source -qq "$p" >/dev/null
+    apt-get source -qq "${sandbox[@]}" "$p" >/dev/null
 done

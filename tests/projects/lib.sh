@@ -23,7 +23,10 @@ build_args() {
 }
 
 # compile_all FLAGS... -- SOURCES...: each source to $OUT/<basename>.o, in
-# parallel, with the compiler of $MODE.
+# parallel, with the compiler of $MODE, run in $OUT (so paths inside OUT can
+# be given relative to it). An object newer than its source and made by the
+# same command line (kept in $OUT/.cmd/) is not rebuilt: a second build of
+# the same OUT_DIR, or of a copy of it, only relinks.
 compile_all() {
     local flags=()
     while [ "$1" != -- ]; do flags+=("$1"); shift; done
@@ -31,9 +34,14 @@ compile_all() {
     # -w: old-style C draws hundreds of warnings; code generation is unchanged.
     local cc=(gcc -O1 -w)
     [ "$MODE" = macos ] && cc=(python3 -m ziglang cc -target x86_64-macos -O1 -w)
+    mkdir -p "$OUT/.cmd"
     printf '%s\0' "$@" | xargs -0 -P "$(nproc)" -I{} \
-        bash -c 'src="$1"; out="$2"; shift 2; o="$out/$(basename "${src%.c}").o"
-                 "$@" -c "$src" -o "$o" || { echo "compile failed: $src" >&2; exit 255; }' \
+        bash -c 'src="$1"; cd "$2"; shift 2
+                 name="$(basename "${src%.c}")"; o="$name.o"; stamp=".cmd/$name"
+                 cmd="$* $src"
+                 if [ "$o" -nt "$src" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$cmd" ]; then exit 0; fi
+                 "$@" -c "$src" -o "$o" || { echo "compile failed: $src" >&2; exit 255; }
+                 printf "%s" "$cmd" > "$stamp"' \
         _ {} "$OUT" "${cc[@]}" "${flags[@]}"
 }
 

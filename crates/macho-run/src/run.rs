@@ -142,6 +142,9 @@ impl Loaded {
             // Rust ignores SIGPIPE for its own sake; the program expects the
             // default disposition, under which writing to a closed pipe kills it.
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            // The program starts with errno 0, whatever loading left there
+            // (a refused MAP_FIXED_NOREPLACE probe sets EEXIST when sliding).
+            *libc::__errno_location() = 0;
             for &f in &self.initializers {
                 let init: Initializer = std::mem::transmute(f as usize);
                 init(

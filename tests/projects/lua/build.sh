@@ -16,7 +16,7 @@ libs=(lauxlib lbaselib lcorolib ldblib liolib lmathlib loadlib loslib lstrlib
 # debian/rules generates; the same one serves both builds.
 mkdir -p "$OUT/include"
 echo '#define DEB_HOST_MULTIARCH "x86_64-linux-gnu"' > "$OUT/include/lua5.4-deb-multiarch.h"
-flags=(-std=gnu99 -DLUA_COMPAT_5_3 -I"$OUT/include")
+flags=(-std=gnu99 -DLUA_COMPAT_5_3 -Iinclude)
 if [ "$MODE" = native ]; then
     flags+=(-DLUA_USE_LINUX)
 else

@@ -60,8 +60,8 @@ objs=(alter analyze attach auth backup bitvec btmutex btree build callback
 core=() ext=()
 for o in "${objs[@]}"; do
     if [ -f "$SRC/src/$o.c" ]; then core+=("$SRC/src/$o.c")
-    elif [ "$o" = fts5 ]; then ext+=("$gen/$o.c")
-    elif [ -f "$gen/$o.c" ]; then core+=("$gen/$o.c")
+    elif [ "$o" = fts5 ]; then ext+=("gen/$o.c")
+    elif [ -f "$gen/$o.c" ]; then core+=("gen/$o.c")
     else
         for d in "$SRC"/ext/{fts3,icu,rtree,session,rbu,userauth,misc}; do
             if [ -f "$d/$o.c" ]; then ext+=("$d/$o.c"); continue 2; fi
@@ -73,7 +73,8 @@ done
 
 # Makefile.in TCC (configure puts -DSQLITE_OS_UNIX=1 in CFLAGS);
 # -fno-strict-aliasing from debian/rules.
-tcc=(-fno-strict-aliasing -DSQLITE_OS_UNIX=1 -I"$OUT/cfg" -I"$gen" -I"$SRC/src"
+# (Paths inside OUT_DIR are relative: compile_all runs in OUT_DIR.)
+tcc=(-fno-strict-aliasing -DSQLITE_OS_UNIX=1 -Icfg -Igen -I"$SRC/src"
     -I"$SRC/ext/rtree" -I"$SRC/ext/icu" -I"$SRC/ext/fts3" -I"$SRC/ext/async"
     -I"$SRC/ext/session" -I"$SRC/ext/userauth" -D_HAVE_SQLITE_CONFIG_H
     -DBUILD_sqlite -DNDEBUG "${features[@]}")
@@ -84,5 +85,5 @@ shell_opt=(-DSQLITE_ENABLE_FTS4 -DSQLITE_ENABLE_RTREE
     -DSQLITE_ENABLE_OFFSET_SQL_FUNC)
 compile_all "${tcc[@]}" -- "${core[@]}"
 compile_all "${tcc[@]}" -DSQLITE_CORE -- "${ext[@]}"
-compile_all "${tcc[@]}" "${shell_opt[@]}" -- "$gen/shell.c"
+compile_all "${tcc[@]}" "${shell_opt[@]}" -- gen/shell.c
 link sqlite3 shell.o "${objs[@]/%/.o}" -- -lm -ldl -lpthread

@@ -116,8 +116,8 @@ SELECT count(*) FROM dept;
 
 -- generate_series (the shell's built-in extension), and a bigger computation
 SELECT sum(value), count(*) FROM generate_series(1, 100000);
-SELECT value, (SELECT count(*) FROM generate_series(2, value - 1) AS d WHERE value % d.value = 0) = 0 AS prime
-  FROM generate_series(2, 30) WHERE prime ORDER BY value;
+SELECT o.value, (SELECT count(*) FROM generate_series(2, o.value - 1) AS d WHERE o.value % d.value = 0) = 0 AS prime
+  FROM generate_series(2, 30) AS o WHERE prime ORDER BY o.value;
 CREATE TABLE big AS SELECT value AS n, value * value % 1009 AS r, printf('row-%06d', value) AS label FROM generate_series(1, 20000);
 SELECT count(*), count(DISTINCT r), sum(r), min(label), max(label) FROM big;
 SELECT r, count(*) FROM big GROUP BY r ORDER BY count(*) DESC, r LIMIT 5;
