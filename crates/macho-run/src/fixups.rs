@@ -553,6 +553,19 @@ impl ImportTable {
     }
 }
 
+/// The registers of the bind opcode interpreter.
+struct BindState {
+    ordinal: i32,
+    name: Option<String>,
+    flags: u8,
+    kind: u8,
+    addend: i64,
+    seg: usize,
+    off: u64,
+    /// Where the current lazy record started (lazy records are independent).
+    record_start: usize,
+}
+
 fn bind_opcodes(
     image: &Image,
     range: FileRange,
@@ -567,30 +580,26 @@ fn bind_opcodes(
     };
     let mut c = Cursor::new(image, range, what);
     let first = plan.imports.len();
-    let mut ordinal = 0i32;
-    let mut name: Option<String> = None;
-    let mut flags = 0u8;
-    let mut kind = macho::BIND_TYPE_POINTER;
-    let mut addend = 0i64;
-    let (mut seg, mut off) = (usize::MAX, 0u64);
-    // Where the current lazy record started (lazy records are independent).
-    let mut record_start = 0usize;
-    let mut bind = |c: &Cursor,
-                    name: &Option<String>,
-                    ordinal,
-                    flags: u8,
-                    kind,
-                    addend,
-                    seg,
-                    off,
-                    record: usize| {
-        let name = name
+    let mut st = BindState {
+        ordinal: 0,
+        name: None,
+        flags: 0,
+        kind: macho::BIND_TYPE_POINTER,
+        addend: 0,
+        seg: usize::MAX,
+        off: 0,
+        record_start: 0,
+    };
+    // Binds the slot the state points at.
+    let mut bind = |c: &Cursor, st: &BindState| -> Result<(), LoadError> {
+        let name = st
+            .name
             .clone()
             .ok_or_else(|| c.err("bind before any symbol name was set"))?;
-        if kind != macho::BIND_TYPE_POINTER {
-            return Err(c.err(format!("unsupported bind type {kind}")));
+        if st.kind != macho::BIND_TYPE_POINTER {
+            return Err(c.err(format!("unsupported bind type {}", st.kind)));
         }
-        let vmaddr = opcode_slot(c, seg, off)?;
+        let vmaddr = opcode_slot(c, st.seg, st.off)?;
         if stream == BindStream::Weak {
             return Ok(());
         }
@@ -598,17 +607,20 @@ fn bind_opcodes(
             first,
             Import {
                 name,
-                lib_ordinal: ordinal,
-                weak: flags & macho::BIND_SYMBOL_FLAGS_WEAK_IMPORT != 0,
+                lib_ordinal: st.ordinal,
+                weak: st.flags & macho::BIND_SYMBOL_FLAGS_WEAK_IMPORT != 0,
                 addend: 0,
             },
         );
         if stream == BindStream::Lazy {
-            plan.lazy.push((record as u32, plan.fixups.len()));
+            plan.lazy.push((st.record_start as u32, plan.fixups.len()));
         }
         plan.fixups.push(Fixup {
             vmaddr,
-            action: Action::Bind { import, addend },
+            action: Action::Bind {
+                import,
+                addend: st.addend,
+            },
         });
         Ok(())
     };
@@ -622,88 +634,49 @@ fn bind_opcodes(
                 if stream != BindStream::Lazy {
                     break;
                 }
-                record_start = c.pos;
+                st.record_start = c.pos;
             }
-            macho::BIND_OPCODE_SET_DYLIB_ORDINAL_IMM => ordinal = i32::from(imm),
+            macho::BIND_OPCODE_SET_DYLIB_ORDINAL_IMM => st.ordinal = i32::from(imm),
             macho::BIND_OPCODE_SET_DYLIB_ORDINAL_ULEB => {
-                ordinal = i32::try_from(c.uleb()?).map_err(|_| c.err("dylib ordinal too large"))?
+                st.ordinal =
+                    i32::try_from(c.uleb()?).map_err(|_| c.err("dylib ordinal too large"))?
             }
             macho::BIND_OPCODE_SET_DYLIB_SPECIAL_IMM => {
-                ordinal = if imm == 0 {
+                st.ordinal = if imm == 0 {
                     0
                 } else {
                     i32::from((imm | 0xF0) as i8)
                 }
             }
             macho::BIND_OPCODE_SET_SYMBOL_TRAILING_FLAGS_IMM => {
-                flags = imm;
-                name = Some(c.cstr()?);
+                st.flags = imm;
+                st.name = Some(c.cstr()?);
             }
-            macho::BIND_OPCODE_SET_TYPE_IMM => kind = imm,
-            macho::BIND_OPCODE_SET_ADDEND_SLEB => addend = c.sleb()?,
+            macho::BIND_OPCODE_SET_TYPE_IMM => st.kind = imm,
+            macho::BIND_OPCODE_SET_ADDEND_SLEB => st.addend = c.sleb()?,
             macho::BIND_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB => {
-                seg = usize::from(imm);
-                off = c.uleb()?;
+                st.seg = usize::from(imm);
+                st.off = c.uleb()?;
             }
-            macho::BIND_OPCODE_ADD_ADDR_ULEB => off = off.wrapping_add(c.uleb()?),
+            macho::BIND_OPCODE_ADD_ADDR_ULEB => st.off = st.off.wrapping_add(c.uleb()?),
             macho::BIND_OPCODE_DO_BIND => {
-                bind(
-                    &c,
-                    &name,
-                    ordinal,
-                    flags,
-                    kind,
-                    addend,
-                    seg,
-                    off,
-                    record_start,
-                )?;
-                off = off.wrapping_add(8);
+                bind(&c, &st)?;
+                st.off = st.off.wrapping_add(8);
             }
             macho::BIND_OPCODE_DO_BIND_ADD_ADDR_ULEB => {
-                bind(
-                    &c,
-                    &name,
-                    ordinal,
-                    flags,
-                    kind,
-                    addend,
-                    seg,
-                    off,
-                    record_start,
-                )?;
-                off = off.wrapping_add(c.uleb()?).wrapping_add(8);
+                bind(&c, &st)?;
+                st.off = st.off.wrapping_add(c.uleb()?).wrapping_add(8);
             }
             macho::BIND_OPCODE_DO_BIND_ADD_ADDR_IMM_SCALED => {
-                bind(
-                    &c,
-                    &name,
-                    ordinal,
-                    flags,
-                    kind,
-                    addend,
-                    seg,
-                    off,
-                    record_start,
-                )?;
-                off = off.wrapping_add(u64::from(imm) * 8 + 8);
+                bind(&c, &st)?;
+                st.off = st.off.wrapping_add(u64::from(imm) * 8 + 8);
             }
             macho::BIND_OPCODE_DO_BIND_ULEB_TIMES_SKIPPING_ULEB => {
                 let count = c.uleb()?;
                 let skip = c.uleb()?;
                 for _ in 0..count {
-                    bind(
-                        &c,
-                        &name,
-                        ordinal,
-                        flags,
-                        kind,
-                        addend,
-                        seg,
-                        off,
-                        record_start,
-                    )?;
-                    off = off.wrapping_add(skip).wrapping_add(8);
+                    bind(&c, &st)?;
+                    st.off = st.off.wrapping_add(skip).wrapping_add(8);
                 }
             }
             macho::BIND_OPCODE_THREADED => {
