@@ -47,6 +47,23 @@ fn imports(exe: &Path) -> Vec<(String, String)> {
 
 /// Compiles xobj_calls into its own scratch dir `name` (tests run in
 /// parallel): (dir, library objects, main.o).
+/// Links `main` against `lib` with machlink and with lld (chained fixups);
+/// returns machlink's output and both import lists.
+fn link_both(
+    work: &Path,
+    tag: &str,
+    main: &Path,
+    lib: &Path,
+) -> (PathBuf, Vec<(String, String)>, Vec<(String, String)>) {
+    let ours = work.join(format!("ours-{tag}"));
+    let lld = work.join(format!("lld-{tag}"));
+    let inputs = [main.to_path_buf(), lib.to_path_buf()];
+    testkit::link(Linker::MachlinkChained, &inputs, &ours, &[]);
+    testkit::link(Linker::LldChained, &inputs, &lld, &[]);
+    let (a, b) = (imports(&ours), imports(&lld));
+    (ours, a, b)
+}
+
 fn objects(name: &str) -> (PathBuf, Vec<PathBuf>, PathBuf) {
     let dir = testkit::workspace_root().join("tests/corpus/xobj_calls");
     let work = testkit::scratch_dir(&format!("machlink-dylibs/{name}"));
@@ -90,21 +107,7 @@ fn a_dylib_built_by_machlink_links_like_lld_links_it() {
         assert!(exports.contains(sym), "{sym} not exported: {exports}");
     }
     // Link against the binary dylib with machlink and with lld: same imports.
-    let ours = work.join("ours");
-    let lld = work.join("lld");
-    testkit::link(
-        Linker::MachlinkChained,
-        &[main.clone(), dylib.clone()],
-        &ours,
-        &[],
-    );
-    testkit::link(
-        Linker::LldChained,
-        &[main.clone(), dylib.clone()],
-        &lld,
-        &[],
-    );
-    let (a, b) = (imports(&ours), imports(&lld));
+    let (ours, a, b) = link_both(&work, "binary", &main, &dylib);
     assert!(
         a.iter().any(|(l, s)| l == "libparts" && s == "_alpha_add"),
         "{a:?}"
@@ -147,16 +150,7 @@ fn a_tapi_v5_stub_stands_in_for_the_dylib() {
 }"#,
     )
     .unwrap();
-    let ours = work.join("ours-tbd");
-    let lld = work.join("lld-tbd");
-    testkit::link(
-        Linker::MachlinkChained,
-        &[main.clone(), tbd.clone()],
-        &ours,
-        &[],
-    );
-    testkit::link(Linker::LldChained, &[main, tbd], &lld, &[]);
-    let (a, b) = (imports(&ours), imports(&lld));
+    let (_, a, b) = link_both(&work, "tbd", &main, &tbd);
     assert!(
         a.iter().any(|(l, s)| l == "libparts" && s == "_gamma_fold"),
         "{a:?}"
@@ -189,16 +183,8 @@ fn dylib_thread_locals_go_through_thread_pointers() {
         exports.contains("_shared_tlv") && exports.contains("[per-thread]"),
         "{exports}"
     );
-    let ours = work.join("ours");
-    let lld = work.join("lld");
-    testkit::link(
-        Linker::MachlinkChained,
-        &[main.clone(), dylib.clone()],
-        &ours,
-        &[],
-    );
-    testkit::link(Linker::LldChained, &[main, dylib], &lld, &[]);
+    let (ours, a, b) = link_both(&work, "tlv", &main, &dylib);
     let sections = objdump(&["--macho", "--section-headers"], &ours);
     assert!(sections.contains("__thread_ptrs"), "{sections}");
-    assert_eq!(imports(&ours), imports(&lld));
+    assert_eq!(a, b);
 }
