@@ -17,8 +17,11 @@ fn objdump(args: &[&str], file: &Path) -> String {
     o.stdout_str()
 }
 
+/// (library, symbol) pairs an executable imports.
+type Imports = Vec<(String, String)>;
+
 /// Imports of an executable with chained fixups: (library, symbol) pairs.
-fn imports(exe: &Path) -> Vec<(String, String)> {
+fn imports(exe: &Path) -> Imports {
     let text = objdump(&["--macho", "--chained-fixups"], exe);
     let mut out = Vec::new();
     let mut lib = String::new();
@@ -49,12 +52,7 @@ fn imports(exe: &Path) -> Vec<(String, String)> {
 /// parallel): (dir, library objects, main.o).
 /// Links `main` against `lib` with machlink and with lld (chained fixups);
 /// returns machlink's output and both import lists.
-fn link_both(
-    work: &Path,
-    tag: &str,
-    main: &Path,
-    lib: &Path,
-) -> (PathBuf, Vec<(String, String)>, Vec<(String, String)>) {
+fn link_both(work: &Path, tag: &str, main: &Path, lib: &Path) -> (PathBuf, Imports, Imports) {
     let ours = work.join(format!("ours-{tag}"));
     let lld = work.join(format!("lld-{tag}"));
     let inputs = [main.to_path_buf(), lib.to_path_buf()];
