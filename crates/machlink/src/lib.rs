@@ -2,17 +2,16 @@
 //! near-instant incremental relinking through a *distributed jump table*
 //! (see `../shared/DESIGN.md` in the steering repository).
 //!
-//! The pipeline of a full link, one module per stage:
+//! The pipeline of a full link ([`link::link`] drives it), one module per
+//! stage:
 //!
-//! inputs ([`input`]) → symbols and resolution ([`symbols`]) → atoms
-//! ([`atom`]) → synthetic sections ([`synthetic`]) → layout ([`layout`]) →
-//! relocation through the target architecture ([`arch`]) → LINKEDIT
-//! ([`linkedit`]) → output file. The incremental engine ([`incremental`])
-//! keeps the laid-out image and replays only changed atoms through the
+//! inputs ([`input`]: objects split into [`atom`]s, archives, dylibs, TAPI
+//! stubs) → resolution (`resolve`, over [`symbols`]; then [`dead_strip`])
+//! → synthetic sections ([`synthetic`], [`unwind`]) → [`layout`] →
+//! writing (`write`: relocation through [`arch`], then [`linkedit`] and
+//! [`output`]). The incremental engine ([`incremental`], not built yet)
+//! will keep the laid-out image and replay only changed atoms through the
 //! same stages.
-//!
-//! Status: the architecture layer (trampoline encoding for x86_64) is in
-//! place; the other stages are being built issue by issue.
 
 pub mod arch;
 pub mod atom;
@@ -27,11 +26,13 @@ pub mod linkedit;
 pub mod map;
 pub mod options;
 pub mod output;
+pub(crate) mod resolve;
 pub mod section_flags;
 pub mod symbols;
 pub mod synthetic;
 pub mod unwind;
 pub mod unwind_info;
+pub(crate) mod write;
 
 /// The version printed by `machlink --version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -38,10 +38,10 @@ impl Arch for X86_64 {
 use crate::atom::{Reloc, Target};
 use crate::input::object::{pcrel_bias, ObjectFile};
 use crate::layout::OutSection;
-use crate::link::Resolved;
 use crate::linkedit::fixups::{Fixup, FixupKind};
 use crate::symbols::{Def, SymId, SymbolTable};
 use crate::synthetic::is_imported;
+use crate::write::Resolved;
 use object::macho;
 
 /// The atom being relocated: its file, address, output section and bytes.

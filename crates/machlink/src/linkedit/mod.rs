@@ -5,6 +5,7 @@ pub mod codesign;
 pub mod fixups;
 pub mod stabs;
 pub mod symtab;
+pub mod tables;
 pub mod trie;
 pub mod uleb;
 

@@ -1,0 +1,177 @@
+//! The LINKEDIT tables built from the symbol table and the layout: the
+//! export trie, function starts, and the symbol table's three groups.
+
+use crate::atom::NONE;
+use crate::input::object::ObjectFile;
+use crate::layout::{Content, Layout};
+use crate::linkedit::symtab::{Nlist, SymbolGroups};
+use crate::linkedit::{trie, uleb};
+use crate::options::Options;
+use crate::symbols::{Def, SymbolTable};
+use object::macho;
+
+/// Exported symbols: every defined, non-private external, plus the header.
+pub fn exports_trie(symtab: &SymbolTable, layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
+    // An executable exports its mach header; a dylib does not.
+    let mut exports = Vec::new();
+    if layout.image_base != 0 {
+        exports.push(trie::Export::regular(b"__mh_execute_header", 0));
+    }
+    for sym in &symtab.syms {
+        if let Def::Defined {
+            file,
+            atom,
+            offset,
+            weak,
+            private_extern: false,
+        } = sym.def
+        {
+            let base = layout.atom_addr[file as usize][atom as usize];
+            if sym.name == b"__mh_execute_header" || base == 0 {
+                continue; // dead-stripped
+            }
+            let addr = base + u64::from(offset);
+            let sec = &layout.sections[layout.atom_section[file as usize][atom as usize] as usize];
+            let _ = objects;
+            let mut e = trie::Export::regular(sym.name, addr - layout.image_base);
+            if weak {
+                e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION);
+            }
+            if sec.kind() == macho::S_THREAD_LOCAL_VARIABLES {
+                e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_THREAD_LOCAL);
+            }
+            exports.push(e);
+        }
+    }
+    trie::build(&exports)
+}
+
+/// LC_FUNCTION_STARTS: ULEB deltas between the starts of code atoms.
+pub fn function_starts(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
+    let mut starts: Vec<u64> = Vec::new();
+    for s in layout.sections.iter().filter(|s| s.is_code()) {
+        if let Content::Atoms(list) = &s.content {
+            for &(f, a) in list {
+                if objects[f as usize].atoms[a as usize].symbol != NONE {
+                    starts.push(layout.atom_addr[f as usize][a as usize]);
+                }
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    let mut out = Vec::new();
+    let mut prev = layout.image_base;
+    for s in starts {
+        uleb::write_uleb(&mut out, s - prev);
+        prev = s;
+    }
+    out.push(0);
+    crate::linkedit::pad_to(&mut out, 8);
+    out
+}
+
+/// The symbol table: locals (unless -x), defined externals, imports.
+pub fn symbol_groups<'a>(
+    opts: &Options,
+    symtab: &SymbolTable<'a>,
+    layout: &Layout,
+    objects: &[ObjectFile<'a>],
+) -> SymbolGroups<'a> {
+    let mut g = SymbolGroups::default();
+    if !opts.strip_debug {
+        let oso: Vec<(String, u64)> = objects
+            .iter()
+            .map(|o| (o.oso_path.clone(), o.mtime))
+            .collect();
+        g.locals = crate::linkedit::stabs::debug_map(objects, layout, &oso);
+    }
+    let sect_ordinal = |f: usize, a: usize| (layout.atom_section[f][a] + 1) as u8;
+    for (fi, obj) in objects.iter().enumerate() {
+        for (si, s) in obj.symbols.iter().enumerate() {
+            if s.is_stab() || !s.is_defined_in_section() || s.atom == NONE {
+                continue;
+            }
+            // An external symbol is written here only when its winning
+            // definition is this one and it is not exported (private
+            // extern, or left out by an export list); exported ones are
+            // written once below, from the global table.
+            let private = if s.is_external() {
+                let id = symtab.file_globals[fi].get(si).copied().unwrap_or(NONE);
+                match symtab.syms.get(id as usize).map(|g| g.def) {
+                    Some(Def::Defined {
+                        file,
+                        atom,
+                        private_extern: true,
+                        ..
+                    }) if file == fi as u32 && atom == s.atom => true,
+                    _ => continue,
+                }
+            } else {
+                false
+            };
+            let temp = s.name.first().is_some_and(|&c| c == b'L' || c == b'l') || s.name.is_empty();
+            if temp || (opts.strip_locals && !private) {
+                continue;
+            }
+            let a = s.atom as usize;
+            if layout.atom_addr[fi][a] == 0 {
+                continue; // dead-stripped
+            }
+            let atom = &obj.atoms[a];
+            let sec = &obj.sections[atom.section as usize];
+            let addr = layout.atom_addr[fi][a] + (s.n_value - sec.addr - u64::from(atom.offset));
+            g.locals.push(Nlist {
+                name: s.name.into(),
+                n_type: macho::N_SECT | if private { macho::N_PEXT } else { 0 },
+                n_sect: sect_ordinal(fi, a),
+                n_desc: 0,
+                n_value: addr,
+            });
+        }
+    }
+    if layout.image_base != 0 {
+        g.externals.push(Nlist {
+            name: b"__mh_execute_header"[..].into(),
+            n_type: macho::N_SECT | macho::N_EXT,
+            n_sect: 1,
+            n_desc: macho::REFERENCED_DYNAMICALLY,
+            n_value: layout.image_base,
+        });
+    }
+    for sym in &symtab.syms {
+        match sym.def {
+            Def::Defined {
+                file,
+                atom,
+                offset,
+                weak,
+                private_extern: false,
+            } if layout.atom_addr[file as usize][atom as usize] != 0 => g.externals.push(Nlist {
+                name: sym.name.into(),
+                n_type: macho::N_SECT | macho::N_EXT,
+                n_sect: sect_ordinal(file as usize, atom as usize),
+                n_desc: if weak { macho::N_WEAK_DEF } else { 0 },
+                n_value: layout.atom_addr[file as usize][atom as usize] + u64::from(offset),
+            }),
+            Def::Dylib { dylib, .. } if sym.referenced => g.undefined.push(Nlist {
+                name: sym.name.into(),
+                n_type: macho::N_UNDF | macho::N_EXT,
+                n_sect: 0,
+                n_desc: ((dylib + 1) as u16) << 8
+                    | if sym.weak_ref { macho::N_WEAK_REF } else { 0 },
+                n_value: 0,
+            }),
+            Def::DynamicLookup if sym.referenced => g.undefined.push(Nlist {
+                name: sym.name.into(),
+                n_type: macho::N_UNDF | macho::N_EXT,
+                n_sect: 0,
+                n_desc: (u16::from(macho::DYNAMIC_LOOKUP_ORDINAL) << 8)
+                    | if sym.weak_ref { macho::N_WEAK_REF } else { 0 },
+                n_value: 0,
+            }),
+            _ => {}
+        }
+    }
+    g
+}

@@ -1,0 +1,375 @@
+//! Symbol resolution for a link: objects first, archive members pulled for
+//! undefined symbols until nothing changes, dylib exports, then the
+//! fix-ups that need the winners: commons become atoms, export lists
+//! hide symbols, literals merge, `-dead_strip` runs, and every duplicate or
+//! undefined symbol is reported at once.
+
+use crate::atom::{Atom, NONE};
+use crate::error::{LinkError, Result};
+use crate::input::object::{InputSection, ObjectFile};
+use crate::layout;
+use crate::link::{parse_member, Inputs, Library};
+use crate::options::{Options, OutputKind, UndefinedTreatment};
+use crate::symbols::{Def, SymId, SymbolTable};
+use object::macho;
+use rayon::prelude::*;
+
+/// Resolves symbols: objects first, then archive members pulled for
+/// undefined symbols until nothing changes, then dylib exports. Reports all
+/// duplicate and undefined symbols at once.
+pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<SymbolTable<'a>> {
+    let mut symtab = SymbolTable::default();
+    for (i, obj) in inputs.objects.iter().enumerate() {
+        symtab.add_object(i as u32, obj);
+    }
+    for name in &opts.force_undefined {
+        let id = symtab.intern(leak(name));
+        symtab.syms[id as usize].referenced = true;
+        symtab.syms[id as usize].weak_ref = false;
+    }
+    if !opts.use_chained_fixups() {
+        // Classic lazy binding calls dyld_stub_binder (from libSystem).
+        let binder = symtab.intern(b"dyld_stub_binder");
+        symtab.syms[binder as usize].referenced = true;
+        symtab.syms[binder as usize].weak_ref = false;
+    }
+    // A dylib has no entry point.
+    let entry = if opts.output_kind == OutputKind::Executable {
+        let entry = symtab.intern(leak(&opts.entry));
+        symtab.syms[entry as usize].referenced = true;
+        symtab.syms[entry as usize].weak_ref = false;
+        entry
+    } else {
+        NONE
+    };
+    // Pull archive members until no undefined symbol names one.
+    let mut archive_index: rustc_hash::FxHashMap<&'a [u8], (u32, u32)> = Default::default();
+    for lib in &inputs.libraries {
+        if let Library::Archive(a) = *lib {
+            for &(name, member) in &inputs.archives[a as usize].symbols {
+                archive_index.entry(name).or_insert((a, member));
+            }
+        }
+    }
+    loop {
+        let wanted: Vec<(u32, u32)> = symtab
+            .undefined()
+            .filter_map(|id| archive_index.get(symtab.syms[id as usize].name).copied())
+            .filter(|m| !inputs.loaded_members.contains(m))
+            .collect::<rustc_hash::FxHashSet<_>>()
+            .into_iter()
+            .collect();
+        if wanted.is_empty() {
+            break;
+        }
+        let mut wanted = wanted;
+        wanted.sort_unstable();
+        let parsed: Vec<Result<ObjectFile<'a>>> = wanted
+            .par_iter()
+            .map(|&(a, m)| parse_member(&inputs.archives[a as usize], m))
+            .collect();
+        for (m, obj) in wanted.into_iter().zip(parsed) {
+            inputs.loaded_members.insert(m);
+            let obj = obj?;
+            let idx = inputs.objects.len() as u32;
+            inputs.objects.push(obj);
+            symtab.add_object(idx, &inputs.objects[idx as usize]);
+        }
+    }
+    // What is still undefined may come from a dylib (first in command-line order).
+    let undefined: Vec<SymId> = symtab.undefined().collect();
+    for id in undefined {
+        let name = symtab.syms[id as usize].name;
+        for lib in &inputs.libraries {
+            if let Library::Dylib(d) = *lib {
+                if let Some(s) = inputs.dylibs[d as usize].exports.get(name) {
+                    symtab.syms[id as usize].def = Def::Dylib {
+                        dylib: d,
+                        weak: s.weak,
+                        thread_local: s.thread_local,
+                    };
+                    break;
+                }
+            }
+        }
+    }
+    for name in [&b"__mh_execute_header"[..], b"___dso_handle"] {
+        if let Some(id) = symtab.get(name) {
+            if symtab.syms[id as usize].def == Def::Undefined {
+                symtab.syms[id as usize].def = Def::Header;
+            }
+        }
+    }
+    let mut errors = duplicate_errors(&symtab, &inputs.objects);
+    allocate_commons(&mut symtab, &mut inputs.objects);
+    hide_unexported(opts, &mut symtab)?;
+    merge_literals(&mut inputs.objects);
+    if !opts.use_chained_fixups() {
+        let idx = inputs.objects.len() as u32;
+        inputs.objects.push(dyld_private_object());
+        symtab.add_object(idx, &inputs.objects[idx as usize]);
+        inputs.dyld_private = Some(idx);
+    }
+    if opts.dead_strip {
+        crate::dead_strip::dead_strip(opts, &mut inputs.objects, &symtab);
+    }
+    // After dead stripping: a symbol only dead code references is no error.
+    errors.extend(undefined_errors(opts, &mut symtab, &inputs.objects, entry));
+    if let Some(e) = LinkError::many(errors) {
+        return Err(e);
+    }
+    Ok(symtab)
+}
+
+/// An object of the linker's own with one 8-byte `__DATA,__data` atom:
+/// `__dyld_private`, which the stub helper hands to dyld_stub_binder.
+fn dyld_private_object() -> ObjectFile<'static> {
+    static ZEROS: [u8; 8] = [0; 8];
+    ObjectFile {
+        name: "<internal>".into(),
+        sections: vec![InputSection {
+            segname: "__DATA".into(),
+            sectname: "__data".into(),
+            addr: 0,
+            size: 8,
+            align_log2: 3,
+            flags: macho::S_REGULAR,
+            data: &ZEROS,
+            atoms_start: 0,
+            atoms_len: 1,
+            kept: true,
+            metadata: false,
+        }],
+        symbols: Vec::new(),
+        atoms: vec![Atom {
+            section: 0,
+            offset: 0,
+            size: 8,
+            align_log2: 3,
+            relocs_start: 0,
+            relocs_end: 0,
+            symbol: NONE,
+            alias_of: None,
+            live: true,
+        }],
+        relocs: Vec::new(),
+        oso_path: String::new(),
+        mtime: 0,
+    }
+}
+
+/// Applies -exported_symbols_list / -unexported_symbols_list: globals they
+/// leave out become private externs.
+fn hide_unexported(opts: &Options, symtab: &mut SymbolTable) -> Result<()> {
+    if opts.exported_symbols_list.is_none() && opts.unexported_symbols_list.is_none() {
+        return Ok(());
+    }
+    let filter = crate::exports::ExportFilter::from_options(opts)?;
+    for sym in &mut symtab.syms {
+        if let Def::Defined { private_extern, .. } = &mut sym.def {
+            if !*private_extern && !filter.exports(sym.name) {
+                *private_extern = true;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deduplicates C strings and fixed-size literals across all objects: the
+/// first copy (in input order) is placed; later identical ones alias it.
+fn merge_literals(objects: &mut [ObjectFile]) {
+    let mut canonical: rustc_hash::FxHashMap<(u32, u8, &[u8]), (u32, u32)> = Default::default();
+    let mut aliases = Vec::new();
+    for (fi, obj) in objects.iter().enumerate() {
+        for sec in obj.sections.iter().filter(|s| s.kept) {
+            let kind = sec.kind();
+            if !matches!(
+                kind,
+                macho::S_CSTRING_LITERALS
+                    | macho::S_4BYTE_LITERALS
+                    | macho::S_8BYTE_LITERALS
+                    | macho::S_16BYTE_LITERALS
+            ) {
+                continue;
+            }
+            for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
+                let atom = &obj.atoms[a as usize];
+                let key = (kind, atom.align_log2, obj.atom_data(a));
+                match canonical.get(&key) {
+                    Some(&c) => aliases.push((fi, a, c)),
+                    None => {
+                        canonical.insert(key, (fi as u32, a));
+                    }
+                }
+            }
+        }
+    }
+    for (fi, a, c) in aliases {
+        objects[fi].atoms[a as usize].alias_of = Some(c);
+    }
+}
+
+/// Command-line names live as long as the link; interning needs `'a`.
+fn leak(s: &str) -> &'static [u8] {
+    Box::leak(s.as_bytes().to_vec().into_boxed_slice())
+}
+
+fn duplicate_errors(symtab: &SymbolTable, objects: &[ObjectFile]) -> Vec<String> {
+    symtab
+        .duplicates
+        .iter()
+        .map(|&(id, first, again)| {
+            format!(
+                "duplicate symbol: {}\n>>> defined in {}\n>>> defined in {}",
+                String::from_utf8_lossy(symtab.syms[id as usize].name),
+                objects[first as usize].name,
+                objects[again as usize].name
+            )
+        })
+        .collect()
+}
+
+/// Undefined symbols, lld-style: the symbol, then where it is referenced.
+fn undefined_errors(
+    opts: &Options,
+    symtab: &mut SymbolTable,
+    objects: &[ObjectFile],
+    entry: SymId,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    let undefined: Vec<SymId> = symtab.undefined().collect();
+    let mut missing = Vec::new();
+    for id in undefined {
+        let sym = &mut symtab.syms[id as usize];
+        let allowed = opts
+            .allowed_undefined
+            .iter()
+            .any(|n| n.as_bytes() == sym.name);
+        if id != entry && (allowed || opts.undefined != UndefinedTreatment::Error) {
+            if opts.undefined == UndefinedTreatment::Warning && !allowed {
+                eprintln!(
+                    "warning: undefined symbol: {}",
+                    String::from_utf8_lossy(sym.name)
+                );
+            }
+            sym.def = Def::DynamicLookup;
+            continue;
+        }
+        if !sym.referenced && id != entry {
+            continue;
+        }
+        missing.push(id);
+    }
+    if missing.is_empty() {
+        return errors;
+    }
+    let missing_set: rustc_hash::FxHashSet<SymId> = missing.iter().copied().collect();
+    let mut refs: rustc_hash::FxHashMap<SymId, Vec<String>> = Default::default();
+    for (fi, obj) in objects.iter().enumerate() {
+        for (ai, atom) in obj.atoms.iter().enumerate().filter(|(_, a)| a.live) {
+            for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+                for t in [Some(r.target), r.subtrahend].into_iter().flatten() {
+                    if let Some(g) = symtab.global_of(fi as u32, t) {
+                        if missing_set.contains(&g) {
+                            refs.entry(g).or_default().push(format!(
+                                "{}:({})",
+                                obj.name,
+                                obj.describe(ai as u32, r.offset)
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let forced: Vec<&[u8]> = opts.force_undefined.iter().map(|n| n.as_bytes()).collect();
+    for id in missing {
+        let sym_name = symtab.syms[id as usize].name;
+        if opts.dead_strip && id != entry && !refs.contains_key(&id) && !forced.contains(&sym_name)
+        {
+            continue; // referenced from stripped code only
+        }
+        let name = String::from_utf8_lossy(sym_name);
+        let mut msg = format!("undefined symbol: {name}");
+        let list = refs.remove(&id).unwrap_or_default();
+        for r in list.iter().take(3) {
+            msg.push_str(&format!("\n>>> referenced by {r}"));
+        }
+        if list.len() > 3 {
+            msg.push_str(&format!("\n>>> referenced {} more times", list.len() - 3));
+        }
+        if list.is_empty() {
+            msg.push_str(if id == entry {
+                "\n>>> referenced by the entry point (-e)"
+            } else {
+                "\n>>> referenced by the command line (-u)"
+            });
+        }
+        errors.push(msg);
+    }
+    errors
+}
+
+/// Turns each winning tentative definition into a zero-fill atom in
+/// `__DATA,__common` of the file that defined it.
+fn allocate_commons(symtab: &mut SymbolTable, objects: &mut [ObjectFile]) {
+    // The section each file's commons go to: a new one, appended after the
+    // file's own sections so its atoms stay contiguous.
+    let mut common_section: rustc_hash::FxHashMap<u32, usize> = Default::default();
+    for id in 0..symtab.syms.len() {
+        let Def::Common {
+            file,
+            sym,
+            size,
+            align_log2,
+        } = symtab.syms[id].def
+        else {
+            continue;
+        };
+        let obj = &mut objects[file as usize];
+        let sect = *common_section.entry(file).or_insert_with(|| {
+            obj.sections.push(InputSection {
+                metadata: false,
+                segname: "__DATA".into(),
+                sectname: "__common".into(),
+                addr: 0,
+                size: 0,
+                align_log2: 0,
+                flags: macho::S_ZEROFILL,
+                data: &[],
+                atoms_start: obj.atoms.len() as u32,
+                atoms_len: 0,
+                kept: true,
+            });
+            obj.sections.len() - 1
+        });
+        let atom = obj.atoms.len() as u32;
+        let sec = &mut obj.sections[sect];
+        let offset = layout::align_up(sec.size, 1 << align_log2);
+        sec.size = offset + size;
+        sec.align_log2 = sec.align_log2.max(align_log2);
+        sec.atoms_len += 1;
+        obj.atoms.push(Atom {
+            section: sect as u32,
+            offset: offset as u32,
+            size: size as u32,
+            align_log2,
+            relocs_start: obj.relocs.len() as u32,
+            relocs_end: obj.relocs.len() as u32,
+            symbol: sym,
+            alias_of: None,
+            live: true,
+        });
+        symtab.syms[id].def = Def::Defined {
+            file,
+            atom,
+            offset: 0,
+            weak: false,
+            private_extern: false,
+        };
+        if symtab.file_globals[file as usize].len() <= sym as usize {
+            continue;
+        }
+        symtab.file_globals[file as usize][sym as usize] = id as SymId;
+    }
+}
