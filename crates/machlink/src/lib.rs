@@ -5,7 +5,7 @@
 //! The pipeline of a full link ([`link::link`] drives it), one module per
 //! stage:
 //!
-//! inputs ([`input`]: objects split into [`atom`]s, archives, dylibs, TAPI
+//! inputs ([`input`]: objects split into atoms ([`atom`]), archives, dylibs, TAPI
 //! stubs) → resolution (`resolve`, over [`symbols`]; then [`dead_strip`])
 //! → synthetic sections ([`synthetic`], [`unwind`]) → [`layout`] →
 //! writing (`write`: relocation through [`arch`], then [`linkedit`] and
