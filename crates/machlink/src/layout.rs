@@ -89,7 +89,7 @@ pub struct Segment {
 pub struct Layout {
     pub segments: Vec<Segment>,
     pub sections: Vec<OutSection>,
-    /// Address of every atom, per file ([file][atom]); 0 = not placed.
+    /// Address of every atom, per file (`[file][atom]`); 0 = not placed.
     pub atom_addr: Vec<Vec<u64>>,
     /// Output section index of every placed atom, per file.
     pub atom_section: Vec<Vec<u32>>,
