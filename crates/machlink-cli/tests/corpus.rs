@@ -29,10 +29,11 @@ fn check_program(dir: &Path) -> Vec<String> {
     let expected = run(&native, false, &[]);
     let objs = testkit::compile_all_macos(&srcs, &work, CFLAGS);
     let mut problems = Vec::new();
-    let configs: [(Linker, &[&str]); 4] = [
+    let configs: [(Linker, &[&str]); 5] = [
         (Linker::MachlinkChained, &[]),
         (Linker::MachlinkClassic, &[]),
         (Linker::MachlinkChained, &["-dead_strip"]),
+        (Linker::MachlinkChained, &["-incremental"]),
         (Linker::LldChained, &[]),
     ];
     for (linker, flags) in configs {
@@ -81,7 +82,7 @@ fn corpus_programs_linked_by_machlink_behave_as_native_builds() {
         problems.join("\n")
     );
     eprintln!(
-        "machlink corpus: {} programs x (2 fixup formats + -dead_strip) match their native builds",
+        "machlink corpus: {} programs x (2 fixup formats, -dead_strip, -incremental) match their native builds",
         dirs.len()
     );
 }

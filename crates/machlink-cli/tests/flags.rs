@@ -172,3 +172,65 @@ fn dead_strip_drops_unreachable_code_and_its_undefined_references() {
         o.stderr_str()
     );
 }
+
+/// `(address, size)` of every function, from the debug map's N_FUN pairs.
+fn function_sizes(exe: &Path) -> Vec<(u64, u64)> {
+    // -p: symbol-table order, where each named N_FUN is followed by its size.
+    let nm = tool("llvm-nm-19", &["-a", "-p"], exe);
+    let mut out = Vec::new();
+    let mut start = None;
+    for line in nm.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() >= 5 && f[4] == "FUN" {
+            let value = u64::from_str_radix(f[0], 16).unwrap();
+            match (f.len(), start.take()) {
+                (6, _) => start = Some(value),
+                (5, Some(addr)) => out.push((addr, value)),
+                _ => {}
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+#[test]
+fn incremental_links_give_every_function_a_slot_with_headroom() {
+    let dir = testkit::workspace_root().join("tests/corpus/xobj_calls");
+    let work = testkit::scratch_dir("flags/incremental");
+    let objs = testkit::compile_all_macos(&testkit::c_sources(&dir), &work, &["-O1", "-g"]);
+    let refs: Vec<&Path> = objs.iter().map(|p| p.as_path()).collect();
+    let plain = link(&work, &refs, &[]);
+    let plain_text = text_size(&plain);
+    std::fs::rename(&plain, work.join("plain")).unwrap();
+    let inc = link(&work, &refs, &["-incremental"]);
+    assert_eq!(run(&inc).code, run(&work.join("plain")).code);
+    assert!(
+        text_size(&inc) >= plain_text + plain_text / 4 + 4096,
+        "no reserved space in __text"
+    );
+    let funcs = function_sizes(&inc);
+    assert!(funcs.len() >= 3, "{funcs:?}");
+    let bytes = std::fs::read(&inc).unwrap();
+    for pair in funcs.windows(2) {
+        let ((a, size), (b, _)) = (pair[0], pair[1]);
+        assert!(
+            b - a >= size + 16,
+            "function at {a:#x} ({size} bytes) has no headroom before {b:#x}"
+        );
+        // The headroom is int3.
+        let end = (a + size - 0x1_0000_0000) as usize;
+        assert!(
+            bytes[end..(b - 0x1_0000_0000) as usize]
+                .iter()
+                .all(|&x| x == 0xcc),
+            "padding after {a:#x}"
+        );
+    }
+}
+
+fn text_size(exe: &Path) -> u64 {
+    let sections = tool("llvm-objdump-19", &["--macho", "--section-headers"], exe);
+    let line = sections.lines().find(|l| l.contains("__text")).unwrap();
+    u64::from_str_radix(line.split_whitespace().nth(2).unwrap(), 16).unwrap()
+}

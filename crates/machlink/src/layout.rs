@@ -100,6 +100,45 @@ pub struct Layout {
     pub image_base: u64,
 }
 
+/// The room an incremental link leaves for growth (DESIGN.md: every
+/// function gets a slot with headroom, every section reserved space), so
+/// that later updates can overwrite in place or grow without moving
+/// neighbours.
+#[derive(Clone, Copy, Debug)]
+pub struct Headroom {
+    /// The largest trampoline: no function slot may be smaller.
+    pub min_slot: u64,
+}
+
+impl Headroom {
+    /// A function's slot: its size plus a quarter (at least 16 bytes).
+    pub fn slot(&self, size: u64) -> u64 {
+        (size + (size / 4).max(16)).max(self.min_slot)
+    }
+
+    /// Space reserved after a section's last atom: a quarter of what it
+    /// holds, at least a page.
+    pub fn reserve(&self, size: u64) -> u64 {
+        (size / 4).max(PAGE_SIZE)
+    }
+
+    /// Whether a section may carry reserved space: a pointer section would
+    /// hand dyld null pointers to call or bind, so only plain contents do.
+    pub fn reserves(section: &OutSection) -> bool {
+        matches!(
+            section.kind(),
+            macho::S_REGULAR
+                | macho::S_ZEROFILL
+                | macho::S_CSTRING_LITERALS
+                | macho::S_4BYTE_LITERALS
+                | macho::S_8BYTE_LITERALS
+                | macho::S_16BYTE_LITERALS
+                | macho::S_THREAD_LOCAL_REGULAR
+                | macho::S_THREAD_LOCAL_ZEROFILL
+        ) && matches!(section.content, Content::Atoms(_))
+    }
+}
+
 /// Which output section an input section goes to (lld's mapping).
 pub fn output_section_name(segname: &str, sectname: &str) -> (String, String) {
     match (segname, sectname) {
@@ -188,13 +227,15 @@ pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<
 
 /// Assigns addresses and file offsets. `header_size` is the Mach-O header
 /// plus load commands plus header padding; `synthetic_size` gives the size
-/// and alignment of a synthetic section.
+/// and alignment of a synthetic section; `headroom` is set for an
+/// incremental link.
 pub fn assign_addresses(
     objects: &[ObjectFile],
     mut sections: Vec<OutSection>,
     header_size: u64,
     synthetic_size: impl Fn(&Content) -> u64,
     image_base: u64,
+    headroom: Option<Headroom>,
 ) -> Layout {
     let mut layout = Layout {
         atom_addr: objects.iter().map(|o| vec![0; o.atoms.len()]).collect(),
@@ -241,11 +282,15 @@ pub fn assign_addresses(
                     align = align.max(objects[f as usize].atoms[a as usize].align_log2);
                 }
                 cursor = align_up(cursor, 1 << align);
+                let slots = headroom.filter(|_| s.is_code());
                 for &(f, a) in list {
                     let atom = &objects[f as usize].atoms[a as usize];
                     size = align_up(size, 1 << atom.align_log2);
                     layout.atom_addr[f as usize][a as usize] = seg_vm + cursor + size;
-                    size += u64::from(atom.size);
+                    size += slots.map_or(u64::from(atom.size), |h| h.slot(u64::from(atom.size)));
+                }
+                if let Some(h) = headroom.filter(|_| Headroom::reserves(s)) {
+                    size += h.reserve(size);
                 }
             } else {
                 // Synthetic sections come with their alignment.

@@ -118,6 +118,9 @@ pub(crate) fn write_image(
         header_size,
         |c| synth.size_of(c),
         image_base,
+        opts.incremental.then_some(layout::Headroom {
+            min_slot: <crate::arch::x86_64::X86_64 as crate::arch::Arch>::MAX_TRAMPOLINE as u64,
+        }),
     );
     timer.lap("layout");
     if let Some(map) = &opts.map {
@@ -142,6 +145,15 @@ pub(crate) fn write_image(
     let (linkedit_off, linkedit_vm) = layout.linkedit_start();
     let mut file = output::OutputFile::create(&opts.output, linkedit_off)?;
     let image = file.bytes();
+    // Code between functions (alignment, slot headroom, reserved space) is
+    // int3, so a stray jump traps instead of sliding into a neighbour.
+    for s in layout
+        .sections
+        .iter()
+        .filter(|s| s.is_code() && matches!(s.content, Content::Atoms(_)))
+    {
+        image[s.offset as usize..(s.offset + s.size) as usize].fill(0xcc);
+    }
 
     // Atoms and their relocations, in parallel per file.
     let out = OutPtr(image.as_mut_ptr(), image.len());
