@@ -99,17 +99,27 @@ impl Synthetic {
                 }
             }
         }
-        // Personality routines are reached through GOT slots.
+        // Personality routines are reached through GOT slots. The
+        // __unwind_info reservation needs only counts: at most one row per
+        // entry plus one per code atom (functions without an entry).
+        let (mut rows, mut lsdas) = (0u64, 0u64);
+        let mut personalities = rustc_hash::FxHashSet::default();
         for (fi, e, _, _) in crate::unwind::entries(objects, symtab) {
             let obj = &objects[fi as usize];
             if obj.atoms[e as usize].live {
+                rows += 1;
                 if let Some(g) = crate::unwind::personality(obj, fi, e, symtab) {
                     s.got.add(g);
+                    personalities.insert(g);
                 }
+                lsdas += u64::from(crate::unwind::has_lsda(obj, e));
             }
         }
-        let rows = crate::unwind::rows(objects, symtab, None, &|_| None);
-        s.unwind_size = crate::unwind_info::unwind_info_size_bound(&rows);
+        rows += crate::unwind::code_atoms(objects);
+        if rows > 0 {
+            s.unwind_size =
+                crate::unwind_info::size_bound_for_counts(rows, personalities.len() as u64, lsdas);
+        }
         match lazy_binder {
             // The stub helper calls the binder through the GOT.
             Some(binder) if !s.stubs.entries.is_empty() => s.got.add(binder),

@@ -84,43 +84,58 @@ pub fn fdes(objects: &[ObjectFile]) -> Vec<(u32, u32, u32)> {
     out
 }
 
+/// Whether an entry names an LSDA (a relocation at +24).
+pub fn has_lsda(obj: &ObjectFile, entry: u32) -> bool {
+    let a = &obj.atoms[entry as usize];
+    obj.relocs[a.relocs_start as usize..a.relocs_end as usize]
+        .iter()
+        .any(|r| r.offset == 24)
+}
+
+/// How many live code atoms start with a symbol (each may need a row).
+pub fn code_atoms(objects: &[ObjectFile]) -> u64 {
+    objects
+        .iter()
+        .map(|obj| {
+            obj.atoms
+                .iter()
+                .enumerate()
+                .filter(|(ai, a)| {
+                    let sec = obj.section_of(*ai as u32);
+                    a.live
+                        && a.symbol != NONE
+                        && sec.kept
+                        && !sec.metadata
+                        && crate::section_flags::is_code(sec.flags)
+                })
+                .count() as u64
+        })
+        .sum()
+}
+
 fn read_u32(data: &[u8], at: usize) -> u32 {
     data.get(at..at + 4)
         .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
 }
 
-/// The rows of `__unwind_info`. Before layout (`layout` None) addresses are
-/// placeholders, which is enough to size the section.
+/// The rows of `__unwind_info`, with output addresses.
 pub fn rows(
     objects: &[ObjectFile],
     symtab: &SymbolTable,
-    layout: Option<&Layout>,
+    layout: &Layout,
     got_slot: &dyn Fn(SymId) -> Option<u64>,
 ) -> Vec<UnwindEntry> {
-    let addr = |f: u32, a: u32| {
-        layout.map_or(1 + u64::from(a) + (u64::from(f) << 32), |l| {
-            l.atom_addr[f as usize][a as usize]
-        })
-    };
+    let addr = |f: u32, a: u32| layout.atom_addr[f as usize][a as usize];
     // A function described by an FDE: its offset in the output __eh_frame.
-    let eh_frame_addr = layout.and_then(|l| {
-        l.sections
-            .iter()
-            .find(|s| s.segname == "__TEXT" && s.sectname == crate::input::object::EH_FRAME)
-            .map(|s| s.addr)
-    });
+    let eh_frame_addr = layout
+        .sections
+        .iter()
+        .find(|s| s.segname == "__TEXT" && s.sectname == crate::input::object::EH_FRAME)
+        .map_or(0, |s| s.addr);
     let fde_of: rustc_hash::FxHashMap<(u32, u32), u32> = fdes(objects)
         .into_iter()
         .filter(|&(f, fde, _)| objects[f as usize].atoms[fde as usize].live)
-        .map(|(f, fde, func)| {
-            let off = match (layout, eh_frame_addr) {
-                (Some(l), Some(base)) => {
-                    (l.atom_addr[f as usize][fde as usize].saturating_sub(base)) as u32
-                }
-                _ => 0,
-            };
-            ((f, func), off)
-        })
+        .map(|(f, fde, func)| ((f, func), addr(f, fde).saturating_sub(eh_frame_addr) as u32))
         .collect();
     let dwarf = |f: u32, a: u32| {
         fde_of
@@ -141,13 +156,8 @@ pub fn rows(
             // Point at the FDE's place in the output __eh_frame.
             encoding = dwarf(ff, fa).unwrap_or(0);
         }
-        let personality_got = personality(obj, fi, e, symtab).map_or(0, |g| {
-            if layout.is_some() {
-                got_slot(g).unwrap_or(0)
-            } else {
-                u64::from(g) + 1
-            }
-        });
+        let personality_got =
+            personality(obj, fi, e, symtab).map_or(0, |g| got_slot(g).unwrap_or(0));
         let lsda = reloc_target(obj, fi, e, 24, symtab).map_or(0, |(lf, la, off)| {
             let base = addr(lf, la);
             if base == 0 {

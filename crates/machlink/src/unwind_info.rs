@@ -151,10 +151,6 @@ pub fn unwind_info_size_bound(entries: &[UnwindEntry]) -> u64 {
     if n == 0 {
         return 0;
     }
-    // Every page but the last holds at least REGULAR_ENTRIES_MAX entries (a
-    // compressed page holding fewer becomes a full regular page).
-    let pages = n.div_ceil(REGULAR_ENTRIES_MAX as u64);
-    let common = n.min(COMMON_ENCODINGS_MAX as u64);
     let mut personalities: Vec<u64> = Vec::new();
     for e in entries {
         if e.personality_got != 0 && !personalities.contains(&e.personality_got) {
@@ -165,9 +161,23 @@ pub fn unwind_info_size_bound(entries: &[UnwindEntry]) -> u64 {
         }
     }
     let lsdas = entries.iter().filter(|e| e.lsda != 0).count() as u64;
+    size_bound_for_counts(n, personalities.len() as u64, lsdas)
+}
+
+/// The same bound from counts alone: at most `n` entries, `personalities`
+/// distinct personalities and `lsdas` LSDAs. A linker can reserve the
+/// section before it builds any entry.
+pub fn size_bound_for_counts(n: u64, personalities: u64, lsdas: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    // Every page but the last holds at least REGULAR_ENTRIES_MAX entries (a
+    // compressed page holding fewer becomes a full regular page).
+    let pages = n.div_ceil(REGULAR_ENTRIES_MAX as u64);
+    let common = n.min(COMMON_ENCODINGS_MAX as u64);
     HEADER_BYTES as u64
         + 4 * common
-        + 4 * personalities.len() as u64
+        + 4 * personalities.min(MAX_PERSONALITIES as u64)
         + INDEX_ENTRY_BYTES as u64 * (pages + 1)
         + LSDA_ENTRY_BYTES as u64 * lsdas
         + SECOND_LEVEL_PAGE_BYTES as u64 * pages
