@@ -1,10 +1,57 @@
 //! `machlink`: the ld64-compatible command line over the machlink library.
 
+mod verify;
+
 use machlink::options::Options;
 use std::process::ExitCode;
 
+/// `machlink verify BINARY...`: exit 0 when every file keeps the
+/// invariants, 1 with the list of violations otherwise.
+fn verify_command(files: &[String]) -> ExitCode {
+    if files.is_empty() {
+        eprintln!("usage: machlink verify BINARY...");
+        return ExitCode::from(2);
+    }
+    let mut ok = true;
+    for f in files {
+        let data = match std::fs::read(f) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("machlink verify: {f}: cannot read: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        match verify::verify(&data, f) {
+            Err(e) => {
+                eprintln!("machlink verify: {e}");
+                ok = false;
+            }
+            Ok(r) if r.violations.is_empty() => println!(
+                "{f}: ok ({} functions, {} branches, {} trampolines, {} fixups, {} exports)",
+                r.functions, r.branches, r.trampolines, r.fixups, r.exports
+            ),
+            Ok(r) => {
+                ok = false;
+                println!("{f}: {} violation(s)", r.violations.len());
+                for v in r.violations {
+                    println!("  {v}");
+                }
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("verify") {
+        return verify_command(&args[1..]);
+    }
     if args.iter().any(|a| a == "--help" || a == "-help") {
         println!("usage: machlink [ld64 options] file...\nAn ld64-compatible Mach-O linker for x86_64 (see README.md for the flags).");
         return ExitCode::SUCCESS;
