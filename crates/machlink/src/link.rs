@@ -96,11 +96,27 @@ fn parse_inputs(files: &[MappedFile]) -> Result<Inputs<'_>> {
     if let Some(e) = LinkError::many(errors) {
         return Err(e);
     }
-    let parsed: Vec<Result<ObjectFile>> = kinds
-        .par_iter()
-        .filter(|(_, _, k)| *k == FileKind::Object)
-        .map(|(f, data, _)| parse_object(f, data))
-        .collect();
+    // Objects and dylib stubs parse in parallel (a large .tbd is a few ms
+    // of YAML on its own).
+    let (parsed, mut dylibs): (Vec<Result<ObjectFile>>, Vec<Option<Result<Dylib>>>) = rayon::join(
+        || {
+            kinds
+                .par_iter()
+                .filter(|(_, _, k)| *k == FileKind::Object)
+                .map(|(f, data, _)| parse_object(f, data))
+                .collect()
+        },
+        || {
+            kinds
+                .par_iter()
+                .map(|(f, data, kind)| match kind {
+                    FileKind::Tbd => Some(Dylib::from_tbd(data, f.name(), "x86_64-macos")),
+                    FileKind::Dylib => Some(Dylib::from_macho(data, f.name())),
+                    _ => None,
+                })
+                .collect()
+        },
+    );
     let mut inputs = Inputs {
         objects: Vec::new(),
         archives: Vec::new(),
@@ -116,7 +132,7 @@ fn parse_inputs(files: &[MappedFile]) -> Result<Inputs<'_>> {
             Err(e) => errors.extend(e.messages),
         }
     }
-    for (f, data, kind) in &kinds {
+    for (i, (f, data, kind)) in kinds.iter().enumerate() {
         let name = f.name();
         let r = match kind {
             FileKind::Object => Ok(()),
@@ -130,10 +146,10 @@ fn parse_inputs(files: &[MappedFile]) -> Result<Inputs<'_>> {
                 inputs.archives.push(a);
                 inputs.libraries.push(Library::Archive(idx));
             }),
-            FileKind::Tbd => {
-                Dylib::from_tbd(data, name, "x86_64-macos").map(|d| add_dylib(&mut inputs, d))
+            FileKind::Tbd | FileKind::Dylib => {
+                let parsed = dylibs[i].take().expect("parsed above");
+                parsed.map(|d| add_dylib(&mut inputs, d))
             }
-            FileKind::Dylib => Dylib::from_macho(data, name).map(|d| add_dylib(&mut inputs, d)),
         };
         if let Err(e) = r {
             errors.extend(e.messages);

@@ -36,8 +36,12 @@ impl SymbolGroups<'_> {
     /// Sorts externals and undefined symbols by name (as ld64 does, so
     /// tools can binary-search them) and serialises everything.
     pub fn write(mut self) -> Written {
-        self.externals.sort_by(|a, b| a.name.cmp(&b.name));
-        self.undefined.sort_by(|a, b| a.name.cmp(&b.name));
+        use rayon::slice::ParallelSliceMut;
+        // Names are unique within each group, so an unstable sort is exact.
+        self.externals
+            .par_sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        self.undefined
+            .par_sort_unstable_by(|a, b| a.name.cmp(&b.name));
         // ld64 starts the string table with " \0" so offset 0 is never a name.
         let total: usize = self
             .locals
