@@ -49,16 +49,8 @@ fn check_program(dir: &Path) -> Vec<String> {
         for env in lazy {
             let got = run(&exe, true, env);
             if got != expected {
-                problems.push(format!(
-                "{name} linked by {} {flags:?} {env:?}: expected exit {} stdout {:?} stderr {:?}\n   got exit {} stdout {:?} stderr {:?}",
-                linker.name(),
-                expected.code,
-                expected.stdout_str(),
-                expected.stderr_str(),
-                got.code,
-                got.stdout_str(),
-                got.stderr_str()
-            ));
+                let what = format!("{name} linked by {} {flags:?} {env:?}", linker.name());
+                problems.push(testkit::mismatch(&what, &expected, &got));
             }
         }
     }

@@ -47,17 +47,8 @@ fn check_program(dir: &Path) -> Vec<String> {
             if got == expected {
                 continue;
             }
-            problems.push(format!(
-                "{name} linked by {}{}: expected exit {} stdout {:?} stderr {:?}\n   got exit {} stdout {:?} stderr {:?}",
-                linker.name(),
-                mode,
-                expected.code,
-                expected.stdout_str(),
-                expected.stderr_str(),
-                got.code,
-                got.stdout_str(),
-                got.stderr_str()
-            ));
+            let what = format!("{name} linked by {}{mode}", linker.name());
+            problems.push(testkit::mismatch(&what, &expected, &got));
         }
     }
     problems

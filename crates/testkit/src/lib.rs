@@ -93,6 +93,19 @@ pub fn run_corpus_program(cmd: &mut Command, extra_env: &[(&str, &str)]) -> Outc
     )
 }
 
+/// One line pair saying how a run differed from the expected one.
+pub fn mismatch(what: &str, expected: &Outcome, got: &Outcome) -> String {
+    format!(
+        "{what}: expected exit {} stdout {:?} stderr {:?}\n   got exit {} stdout {:?} stderr {:?}",
+        expected.code,
+        expected.stdout_str(),
+        expected.stderr_str(),
+        got.code,
+        got.stdout_str(),
+        got.stderr_str()
+    )
+}
+
 /// Runs `cmd` to completion with no stdin and captures its output.
 pub fn capture(cmd: &mut Command) -> Outcome {
     use std::os::unix::process::ExitStatusExt;
