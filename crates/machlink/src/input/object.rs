@@ -73,9 +73,6 @@ impl ObjSymbol<'_> {
     pub fn is_defined_in_section(&self) -> bool {
         !self.is_stab() && self.kind() == macho::N_SECT
     }
-    pub fn is_undefined(&self) -> bool {
-        !self.is_stab() && self.kind() == macho::N_UNDF && self.n_value == 0
-    }
     /// An undefined symbol with a size: a tentative (common) definition.
     pub fn is_common(&self) -> bool {
         !self.is_stab() && self.kind() == macho::N_UNDF && self.n_value != 0 && self.is_external()
