@@ -74,7 +74,12 @@ fn main() -> ExitCode {
     }
     match machlink::link::link(&opts) {
         Ok(stats) => {
-            if opts.print_statistics || opts.verbose {
+            if opts.verbose {
+                if let Some(what) = &stats.incremental {
+                    eprintln!("machlink: incremental: {what}");
+                }
+            }
+            if (opts.print_statistics || opts.verbose) && stats.objects > 0 {
                 let phases: Vec<String> = stats
                     .phases
                     .iter()

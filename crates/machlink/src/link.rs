@@ -22,6 +22,8 @@ pub struct Stats {
     pub relocs: usize,
     pub output_size: u64,
     pub phases: Vec<(&'static str, f64)>,
+    /// For `-incremental`: what this run did and why (for `-v`).
+    pub incremental: Option<String>,
 }
 
 pub(crate) struct Timer {
@@ -59,6 +61,51 @@ pub(crate) enum Library {
 
 /// Links according to `opts`; writes the output file atomically.
 pub fn link(opts: &Options) -> Result<Stats> {
+    if !opts.incremental {
+        return full_link(opts);
+    }
+    use crate::incremental::{args_hash, Fingerprint, Lock, State};
+    let _lock = Lock::acquire(&opts.output)?;
+    let paths: Vec<std::path::PathBuf> = input::input_paths(opts)?
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let args = args_hash(opts);
+    let reason = match State::load(&opts.output) {
+        Some(state) => match state.change(args, &paths) {
+            None => {
+                return Ok(Stats {
+                    incremental: Some(format!(
+                        "nothing changed in {} inputs; output left as it is",
+                        paths.len()
+                    )),
+                    ..Default::default()
+                })
+            }
+            Some(reason) => reason,
+        },
+        None => "no usable incremental state (first link, or it was removed)".to_string(),
+    };
+    let mut stats = full_link(opts)?;
+    let fingerprint = |p: &std::path::Path| {
+        Fingerprint::of(p)
+            .map_err(|e| LinkError::file(p.display(), format!("cannot fingerprint: {e}")))
+    };
+    let state = State {
+        args,
+        output: fingerprint(&opts.output)?,
+        inputs: paths
+            .iter()
+            .map(|p| fingerprint(p))
+            .collect::<Result<_>>()?,
+    };
+    state.save(&opts.output)?;
+    stats.incremental = Some(format!("full link: {reason}"));
+    Ok(stats)
+}
+
+/// Links everything from scratch.
+fn full_link(opts: &Options) -> Result<Stats> {
     let mut timer = Timer {
         start: Instant::now(),
         phases: Vec::new(),

@@ -161,35 +161,39 @@ fn search_dirs(opts: &Options, user: &[PathBuf], defaults: &[&str]) -> Vec<PathB
     dirs
 }
 
-/// Maps every input the command line names, resolving `-l` and
-/// `-framework`; reports every missing one.
+/// The files the command line names, in order, with `-l` and `-framework`
+/// resolved, and whether each is force-loaded; reports every missing one.
+pub fn input_paths(opts: &Options) -> Result<Vec<(PathBuf, bool)>> {
+    let mut paths = Vec::new();
+    let mut errors = Vec::new();
+    for arg in &opts.inputs {
+        match arg {
+            InputArg::File(p) => paths.push((p.clone(), opts.all_load)),
+            InputArg::ForceLoad(p) => paths.push((p.clone(), true)),
+            InputArg::Library(name) => match find_library(opts, name) {
+                Some(p) => paths.push((p, opts.all_load)),
+                None => errors.push(format!("library not found for -l{name}")),
+            },
+            InputArg::Framework(name) => match find_framework(opts, name) {
+                Some(p) => paths.push((p, opts.all_load)),
+                None => errors.push(format!("framework not found for -framework {name}")),
+            },
+        }
+    }
+    match LinkError::many(errors) {
+        Some(e) => Err(e),
+        None => Ok(paths),
+    }
+}
+
+/// Maps every input the command line names (see [`input_paths`]).
 pub fn map_inputs(opts: &Options) -> Result<Vec<MappedFile>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    for arg in &opts.inputs {
-        let (path, force) = match arg {
-            InputArg::File(p) => (Some(p.clone()), false),
-            InputArg::ForceLoad(p) => (Some(p.clone()), true),
-            InputArg::Library(name) => {
-                let found = find_library(opts, name);
-                if found.is_none() {
-                    errors.push(format!("library not found for -l{name}"));
-                }
-                (found, false)
-            }
-            InputArg::Framework(name) => {
-                let found = find_framework(opts, name);
-                if found.is_none() {
-                    errors.push(format!("framework not found for -framework {name}"));
-                }
-                (found, false)
-            }
-        };
-        if let Some(path) = path {
-            match MappedFile::open(&path, force || opts.all_load) {
-                Ok(f) => files.push(f),
-                Err(e) => errors.extend(e.messages),
-            }
+    for (path, force) in input_paths(opts)? {
+        match MappedFile::open(&path, force) {
+            Ok(f) => files.push(f),
+            Err(e) => errors.extend(e.messages),
         }
     }
     match LinkError::many(errors) {
