@@ -70,6 +70,14 @@ fn unchanged_inputs_leave_the_output_alone_and_changes_relink_with_a_reason() {
     std::fs::write(&lib, std::fs::read(&lib).unwrap()).unwrap();
     let o = link(&out, &[&main, &lib], &[]);
     assert!(said(&o, "nothing changed"), "{}", o.stderr_str());
+    let recorded = std::fs::read_to_string(&state).unwrap();
+    let stamp = std::fs::metadata(&lib).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let mtime_ns = i128::from(stamp.mtime()) * 1_000_000_000 + i128::from(stamp.mtime_nsec());
+    assert!(
+        recorded.contains(&format!(" {mtime_ns} ")),
+        "the touched input's new stamp is recorded"
+    );
 
     // New contents: a full link that says which input changed.
     let lib2 = compile(&dir, "lib2", "int value(void) { return 2; }\n");

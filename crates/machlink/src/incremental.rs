@@ -152,6 +152,22 @@ impl State {
             .map_err(|e| err(&format!("cannot write incremental state: {e}")))
     }
 
+    /// Records the current stamps of files whose contents were found
+    /// unchanged by hash (touched, not edited), so the next run need not
+    /// read them again. Returns whether anything was updated.
+    pub fn refresh_stamps(&mut self) -> bool {
+        let mut updated = false;
+        for f in std::iter::once(&mut self.output).chain(self.inputs.iter_mut()) {
+            if let Ok((size, mtime_ns)) = stamp(&f.path) {
+                if (size, mtime_ns) != (f.size, f.mtime_ns) {
+                    (f.size, f.mtime_ns) = (size, mtime_ns);
+                    updated = true;
+                }
+            }
+        }
+        updated
+    }
+
     /// Why this state cannot be reused for `inputs` and `args`, or None
     /// when nothing changed.
     pub fn change(&self, args: u64, inputs: &[PathBuf]) -> Option<String> {

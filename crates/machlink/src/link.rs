@@ -72,15 +72,19 @@ pub fn link(opts: &Options) -> Result<Stats> {
         .collect();
     let args = args_hash(opts);
     let reason = match State::load(&opts.output) {
-        Some(state) => match state.change(args, &paths) {
+        Some(mut state) => match state.change(args, &paths) {
             None => {
+                // Touched but unchanged files keep their new stamps.
+                if state.refresh_stamps() {
+                    state.save(&opts.output)?;
+                }
                 return Ok(Stats {
                     incremental: Some(format!(
                         "nothing changed in {} inputs; output left as it is",
                         paths.len()
                     )),
                     ..Default::default()
-                })
+                });
             }
             Some(reason) => reason,
         },
