@@ -61,15 +61,13 @@ pub(crate) enum Library {
 
 /// Links according to `opts`; writes the output file atomically.
 pub fn link(opts: &Options) -> Result<Stats> {
+    let resolved = input::input_paths(opts)?;
     if !opts.incremental {
-        return full_link(opts);
+        return full_link(opts, &resolved);
     }
     use crate::incremental::{args_hash, Fingerprint, Lock, State};
     let _lock = Lock::acquire(&opts.output)?;
-    let paths: Vec<std::path::PathBuf> = input::input_paths(opts)?
-        .into_iter()
-        .map(|(p, _)| p)
-        .collect();
+    let paths: Vec<std::path::PathBuf> = resolved.iter().map(|(p, _)| p.clone()).collect();
     let args = args_hash(opts);
     let reason = match State::load(&opts.output) {
         Some(mut state) => match state.change(args, &paths) {
@@ -90,7 +88,7 @@ pub fn link(opts: &Options) -> Result<Stats> {
         },
         None => "no usable incremental state (first link, or it was removed)".to_string(),
     };
-    let mut stats = full_link(opts)?;
+    let mut stats = full_link(opts, &resolved)?;
     let fingerprint = |p: &std::path::Path| {
         Fingerprint::of(p)
             .map_err(|e| LinkError::file(p.display(), format!("cannot fingerprint: {e}")))
@@ -108,13 +106,14 @@ pub fn link(opts: &Options) -> Result<Stats> {
     Ok(stats)
 }
 
-/// Links everything from scratch.
-fn full_link(opts: &Options) -> Result<Stats> {
+/// Links everything from scratch; `paths` are the inputs as
+/// [`input::input_paths`] resolved them.
+fn full_link(opts: &Options, paths: &[(std::path::PathBuf, bool)]) -> Result<Stats> {
     let mut timer = Timer {
         start: Instant::now(),
         phases: Vec::new(),
     };
-    let files = input::map_inputs(opts)?;
+    let files = input::map_inputs(paths)?;
     timer.lap("map inputs");
     let mut inputs = parse_inputs(&files)?;
     timer.lap("parse");

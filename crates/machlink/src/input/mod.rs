@@ -186,12 +186,12 @@ pub fn input_paths(opts: &Options) -> Result<Vec<(PathBuf, bool)>> {
     }
 }
 
-/// Maps every input the command line names (see [`input_paths`]).
-pub fn map_inputs(opts: &Options) -> Result<Vec<MappedFile>> {
+/// Maps the inputs [`input_paths`] found, reporting every one that fails.
+pub fn map_inputs(paths: &[(PathBuf, bool)]) -> Result<Vec<MappedFile>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    for (path, force) in input_paths(opts)? {
-        match MappedFile::open(&path, force) {
+    for (path, force) in paths {
+        match MappedFile::open(path, *force) {
             Ok(f) => files.push(f),
             Err(e) => errors.extend(e.messages),
         }
