@@ -3,20 +3,7 @@
 //! every run must end with exit status 0 or 1 and no panic message.
 
 use std::process::Command;
-use testkit::capture;
-
-/// A small deterministic generator (64-bit LCG), so failures reproduce.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-}
+use testkit::{capture, Lcg};
 
 #[test]
 fn truncated_and_mutated_objects_never_panic() {
@@ -37,8 +24,8 @@ fn truncated_and_mutated_objects_never_panic() {
         let mut bytes = original.clone();
         let mut what = format!("mutation #{i}:");
         for _ in 0..4 {
-            let at = (rng.next() as usize) % bytes.len();
-            let value = rng.next() as u8;
+            let at = (rng.next_u64() as usize) % bytes.len();
+            let value = rng.next_u64() as u8;
             bytes[at] = value;
             what.push_str(&format!(" [{at:#x}]={value:#04x}"));
         }

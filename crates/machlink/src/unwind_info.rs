@@ -955,17 +955,7 @@ mod tests {
         assert_eq!(parse_unwind_info(&bytes).unwrap().len(), 3);
     }
 
-    /// Deterministic pseudo-random numbers.
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            self.0 >> 33
-        }
-    }
+    use testkit::Lcg;
 
     #[test]
     fn unwind_10k_entries() {
@@ -974,8 +964,8 @@ mod tests {
         let encodings = [RBP, IMMD | 0x10000, IMMD | 0x20000, 0, RBP | 0x1];
         let entries: Vec<UnwindEntry> = (0..10_000)
             .map(|i| {
-                let len = 16 + 16 * (rng.next() % 20) as u32;
-                let mut enc = encodings[(rng.next() % 5) as usize];
+                let len = 16 + 16 * (rng.next_u64() % 20) as u32;
+                let mut enc = encodings[(rng.next_u64() % 5) as usize];
                 if i % 37 == 0 {
                     enc = UNWIND_X86_64_MODE_DWARF | (i * 24);
                 }
@@ -990,7 +980,7 @@ mod tests {
             .collect();
         let mut shuffled = entries.clone();
         for i in (1..shuffled.len()).rev() {
-            shuffled.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+            shuffled.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
         }
         let start = std::time::Instant::now();
         let bytes = build_unwind_info(&shuffled, BASE, BASE + addr);
@@ -1024,18 +1014,18 @@ mod tests {
     fn unwind_size_bound_holds_for_any_layout() {
         let mut rng = Lcg(42);
         for round in 0..40 {
-            let n = 1 + (rng.next() % 3000) as usize;
+            let n = 1 + (rng.next_u64() % 3000) as usize;
             let spread = if round % 4 == 0 { 0x0100_0000 } else { 64 };
-            let distinct = 1 + rng.next() % if round % 3 == 0 { 400 } else { 4 };
+            let distinct = 1 + rng.next_u64() % if round % 3 == 0 { 400 } else { 4 };
             let entries: Vec<UnwindEntry> = (0..n)
                 .map(|_| {
                     let mut e = entry(
-                        rng.next() % (spread * n as u64 / 8 + 1),
+                        rng.next_u64() % (spread * n as u64 / 8 + 1),
                         16,
-                        IMMD | (rng.next() % distinct) as u32,
+                        IMMD | (rng.next_u64() % distinct) as u32,
                     );
-                    if rng.next().is_multiple_of(10) {
-                        e.lsda = BASE + 0x1000 * (1 + rng.next() % 100);
+                    if rng.next_u64().is_multiple_of(10) {
+                        e.lsda = BASE + 0x1000 * (1 + rng.next_u64() % 100);
                     }
                     e
                 })
@@ -1067,10 +1057,10 @@ mod tests {
         for _ in 0..2000 {
             let mut bad = bytes.clone();
             for _ in 0..4 {
-                let at = (rng.next() as usize) % 200.min(bad.len());
-                bad[at] = rng.next() as u8;
+                let at = (rng.next_u64() as usize) % 200.min(bad.len());
+                bad[at] = rng.next_u64() as u8;
             }
-            let at = (rng.next() as usize) % bad.len();
+            let at = (rng.next_u64() as usize) % bad.len();
             bad[at] ^= 0xFF;
             let _ = parse_unwind_info(&bad);
         }

@@ -324,3 +324,17 @@ pub fn compile_all_macos(srcs: &[PathBuf], out_dir: &Path, flags: &[&str]) -> Ve
     parallel_for(srcs.len(), |i| compile_macos(&srcs[i], &objs[i], flags));
     objs
 }
+
+/// A small deterministic pseudo-random generator (64-bit LCG), so that
+/// randomised tests reproduce from their seed.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
