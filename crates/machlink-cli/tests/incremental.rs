@@ -1,7 +1,9 @@
-//! The incremental driver so far (issue #4): a state file beside the
-//! output, change detection by stamp then content hash, a lock, and a full
-//! link with its reason under -v whenever something changed.
+//! Incremental relinking (issue #4): the driver (state, change detection,
+//! lock, fallbacks with their reasons) and the update scenarios, each run
+//! under macho-run before and after the update and checked with
+//! `machlink verify`.
 
+use object::{Object, ObjectSection, ObjectSymbol};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use testkit::{capture, Outcome};
@@ -25,18 +27,331 @@ fn link(out: &Path, objs: &[&Path], extra: &[&str]) -> Outcome {
     o
 }
 
-fn said(o: &Outcome, what: &str) -> bool {
+/// The `-v` line about the incremental run.
+fn incremental_line(o: &Outcome) -> String {
     o.stderr_str()
         .lines()
-        .any(|l| l.starts_with("machlink: incremental: ") && l.contains(what))
+        .find(|l| l.starts_with("machlink: incremental: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn said(o: &Outcome, what: &str) -> bool {
+    incremental_line(o).contains(what)
+}
+
+fn updated(o: &Outcome) {
+    assert!(
+        said(o, "updated 1 object(s)"),
+        "expected an in-place update: {}",
+        o.stderr_str()
+    );
 }
 
 fn run(exe: &Path) -> String {
-    capture(Command::new(testkit::workspace_bin("macho-run")).arg(exe)).stdout_str()
+    let o = capture(Command::new(testkit::workspace_bin("macho-run")).arg(exe));
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    o.stdout_str()
+}
+
+fn verify(exe: &Path) {
+    let o = capture(
+        Command::new(testkit::workspace_bin("machlink"))
+            .arg("verify")
+            .arg(exe),
+    );
+    assert_eq!(o.code, 0, "verify: {}{}", o.stdout_str(), o.stderr_str());
+}
+
+/// A function's address, and where the `jmp rel32` in its slot leads (None
+/// when the slot holds its body).
+fn slot_of(exe: &Path, sym: &str) -> (u64, Option<u64>) {
+    let data = std::fs::read(exe).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let s = file
+        .symbols()
+        .find(|s| s.name() == Ok(sym))
+        .unwrap_or_else(|| panic!("{sym} not in the symbol table"));
+    let addr = s.address();
+    let text = file.section_by_name("__text").unwrap();
+    let code = &text.data().unwrap()[(addr - text.address()) as usize..];
+    let target = (code[0] == 0xe9).then(|| {
+        let d = i32::from_le_bytes(code[1..5].try_into().unwrap());
+        (addr as i64 + 5 + i64::from(d)) as u64
+    });
+    (addr, target)
+}
+
+const MAIN: &str = r#"#include <stdio.h>
+int f(int);
+int g(int);
+int (*saved)(int) = f;
+int main(void) {
+    printf("f=%d g=%d same=%d at=%lx\n", f(3), g(4), saved == f, (unsigned long)saved);
+    return 0;
+}
+"#;
+
+/// A body for `f` of roughly `n` statements.
+fn f_body(n: usize) -> String {
+    let mut s = String::from("int f(int x) { volatile int s = x;");
+    for i in 0..n {
+        s.push_str(&format!(" s = s * {} + {};", i % 7 + 2, i));
+    }
+    s.push_str(" return s; }\n");
+    s
+}
+
+fn lib(f: &str) -> String {
+    format!("{f}int g(int x) {{ return x + 1; }}\n")
 }
 
 #[test]
-fn unchanged_inputs_leave_the_output_alone_and_changes_relink_with_a_reason() {
+fn functions_are_updated_in_place_moved_behind_trampolines_and_moved_back() {
+    let dir = testkit::scratch_dir("incremental/functions");
+    let main = compile(&dir, "main", MAIN);
+    let lib_o = compile(&dir, "lib", &lib(&f_body(1)));
+    let out = dir.join("prog");
+    let o = link(&out, &[&main, &lib_o], &[]);
+    assert!(said(&o, "full link: no usable incremental state"));
+    let first = run(&out);
+    let at = first.split("at=").nth(1).unwrap().to_string();
+    let (f_addr, none) = slot_of(&out, "_f");
+    assert_eq!(none, None);
+
+    // Edit in place: same size class, new behaviour, same address.
+    compile(&dir, "lib", &lib(&f_body(2)));
+    let o = link(&out, &[&main, &lib_o], &[]);
+    updated(&o);
+    assert!(said(&o, "1 atoms in place, 0 moved"), "{}", o.stderr_str());
+    let second = run(&out);
+    assert_ne!(first, second);
+    assert!(second.ends_with(&at), "&f moved: {second}");
+    verify(&out);
+
+    // Grow past the slot: a trampoline at f's address leads to the body.
+    compile(&dir, "lib", &lib(&f_body(40)));
+    let o = link(&out, &[&main, &lib_o], &[]);
+    updated(&o);
+    assert!(said(&o, "1 moved") && said(&o, "1 trampolines written"));
+    let (addr, body1) = slot_of(&out, "_f");
+    assert_eq!(addr, f_addr);
+    let body1 = body1.expect("a trampoline in f's slot");
+    let third = run(&out);
+    assert!(third.contains("same=1") && third.ends_with(&at), "{third}");
+    verify(&out);
+
+    // Grow again: the trampoline is rewritten (no chain) and the
+    // intermediate body freed, then reused by g when it grows.
+    compile(&dir, "lib", &lib(&f_body(120)));
+    let o = link(&out, &[&main, &lib_o], &[]);
+    updated(&o);
+    let (_, body2) = slot_of(&out, "_f");
+    let body2 = body2.unwrap();
+    assert_ne!(body1, body2);
+    let fourth = run(&out);
+    verify(&out);
+    let g_big = format!(
+        "{}int g(int x) {{ volatile int s = x;{} return s; }}\n",
+        f_body(120),
+        (0..30)
+            .map(|i| format!(" s = s * {} + {i};", i % 5 + 2))
+            .collect::<String>()
+    );
+    compile(&dir, "lib", &g_big);
+    let o = link(&out, &[&main, &lib_o], &[]);
+    updated(&o);
+    let (_, g_body) = slot_of(&out, "_g");
+    assert_eq!(
+        g_body,
+        Some(body1),
+        "g's new body reuses f's freed intermediate slot"
+    );
+    let fifth = run(&out);
+    assert_ne!(fourth, fifth);
+    verify(&out);
+
+    // Shrink: both bodies return to their slots.
+    compile(&dir, "lib", &lib(&f_body(1)));
+    let o = link(&out, &[&main, &lib_o], &[]);
+    updated(&o);
+    assert_eq!(slot_of(&out, "_f"), (f_addr, None));
+    assert_eq!(run(&out), first);
+    verify(&out);
+
+    // The updated image behaves like a fresh link of the same objects.
+    let fresh = dir.join("fresh");
+    testkit::check(testkit::machlink_command(&fresh).arg(&main).arg(&lib_o));
+    assert_eq!(
+        run(&fresh).split(" at=").next(),
+        run(&out).split(" at=").next()
+    );
+}
+
+#[test]
+fn literals_and_data_are_patched_and_pointers_rebased() {
+    let dir = testkit::scratch_dir("incremental/data");
+    let main_src = |msg: &str, table: &str| {
+        format!(
+            r#"#include <stdio.h>
+static int table[4] = {{{table}}};
+const char *greeting = "{msg}";
+int main(void) {{
+    int s = 0;
+    for (int i = 0; i < 4; i++) s += table[i];
+    printf("%s %d\n", greeting, s);
+    return 0;
+}}
+"#
+        )
+    };
+    let main = compile(&dir, "main", &main_src("hello", "1, 2, 3, 4"));
+    let out = dir.join("prog");
+    link(&out, &[&main], &[]);
+    assert_eq!(run(&out), "hello 10\n");
+
+    // Only a string literal changes: a new literal in __cstring's reserve,
+    // and the pointer to it rebased in place.
+    compile(&dir, "main", &main_src("bonjour", "1, 2, 3, 4"));
+    let o = link(&out, &[&main], &[]);
+    updated(&o);
+    assert_eq!(run(&out), "bonjour 10\n");
+    verify(&out);
+    // Slid, the rebased pointer still finds the new literal.
+    let o = capture(
+        Command::new(testkit::workspace_bin("macho-run"))
+            .env("MACHO_RUN_FORCE_SLIDE", "1")
+            .arg(&out),
+    );
+    assert_eq!(o.stdout_str(), "bonjour 10\n", "slid");
+
+    // Data edited in place.
+    compile(&dir, "main", &main_src("bonjour", "10, 20, 30, 40"));
+    let o = link(&out, &[&main], &[]);
+    updated(&o);
+    assert_eq!(run(&out), "bonjour 100\n");
+
+    // Back to a literal the image already has: merged with that copy.
+    compile(&dir, "main", &main_src("hello", "10, 20, 30, 40"));
+    let o = link(&out, &[&main], &[]);
+    updated(&o);
+    assert_eq!(run(&out), "hello 100\n");
+    verify(&out);
+}
+
+#[test]
+fn what_the_update_cannot_do_falls_back_to_a_full_link_with_its_reason() {
+    let dir = testkit::scratch_dir("incremental/fallbacks");
+    let out = dir.join("prog");
+    let main = compile(
+        &dir,
+        "main",
+        "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d\\n\", value()); return 0; }\n",
+    );
+    let weak_a = compile(
+        &dir,
+        "a",
+        "__attribute__((weak)) int value(void) { return 1; }\n",
+    );
+    let weak_b = compile(
+        &dir,
+        "b",
+        "__attribute__((weak)) int value(void) { return 2; }\n",
+    );
+    link(&out, &[&main, &weak_a, &weak_b], &[]);
+    assert_eq!(run(&out), "1\n");
+    // b's definition becomes strong: it now wins.
+    compile(&dir, "b", "int value(void) { return 2; }\n");
+    let o = link(&out, &[&main, &weak_a, &weak_b], &[]);
+    assert!(said(&o, "full link:"), "{}", o.stderr_str());
+    assert!(
+        said(&o, "b.o"),
+        "the reason names the object: {}",
+        o.stderr_str()
+    );
+    assert_eq!(run(&out), "2\n");
+
+    // A call to a libSystem function the image does not import yet.
+    let lib = compile(&dir, "lib", "int value(void) { return 3; }\n");
+    link(&out, &[&main, &lib], &[]);
+    compile(
+        &dir,
+        "lib",
+        "#include <stdio.h>\nint value(void) { puts(\"side\"); return 5; }\n",
+    );
+    let o = link(&out, &[&main, &lib], &[]);
+    assert!(
+        said(&o, "full link:") && said(&o, "_puts"),
+        "{}",
+        o.stderr_str()
+    );
+    assert_eq!(run(&out), "side\n5\n");
+
+    // Delete and re-add a function: the symbol table changes.
+    let with_helper = "int helper(int x) { return x * 2; }\nint value(void) { volatile int x = 3; return helper(x); }\n";
+    compile(&dir, "lib", with_helper);
+    link(&out, &[&main, &lib], &[]);
+    assert_eq!(run(&out), "6\n");
+    compile(
+        &dir,
+        "lib",
+        "int value(void) { volatile int x = 3; return x * 4; }\n",
+    );
+    let o = link(&out, &[&main, &lib], &[]);
+    assert!(
+        said(&o, "full link:") && said(&o, "symbols"),
+        "{}",
+        o.stderr_str()
+    );
+    assert_eq!(run(&out), "12\n");
+    compile(&dir, "lib", with_helper);
+    let o = link(&out, &[&main, &lib], &[]);
+    assert!(
+        said(&o, "full link:") && said(&o, "symbols"),
+        "{}",
+        o.stderr_str()
+    );
+    assert_eq!(run(&out), "6\n");
+
+    // A new thread-local variable.
+    compile(
+        &dir,
+        "lib",
+        "_Thread_local int counter = 41;\nint value(void) { return ++counter; }\n",
+    );
+    let o = link(&out, &[&main, &lib], &[]);
+    assert!(said(&o, "full link:"), "{}", o.stderr_str());
+    assert_eq!(run(&out), "42\n");
+    // ...and an edit of that object afterwards is an update again.
+    compile(
+        &dir,
+        "lib",
+        "_Thread_local int counter = 99;\nint value(void) { return ++counter; }\n",
+    );
+    let o = link(&out, &[&main, &lib], &[]);
+    updated(&o);
+    assert_eq!(run(&out), "100\n");
+
+    // A static array that outgrows its room.
+    let arr = |n: usize| {
+        format!(
+            "static volatile int t[{n}] = {{1}};\nint value(void) {{ int s = 0; for (int i = 0; i < {n}; i++) s += t[i] + i; return s; }}\n"
+        )
+    };
+    compile(&dir, "lib", &arr(4));
+    link(&out, &[&main, &lib], &[]);
+    compile(&dir, "lib", &arr(400));
+    let o = link(&out, &[&main, &lib], &[]);
+    assert!(
+        said(&o, "full link:") && said(&o, "outgrew"),
+        "{}",
+        o.stderr_str()
+    );
+    assert_eq!(run(&out), format!("{}\n", 1 + (0..400).sum::<i32>()));
+}
+
+#[test]
+fn unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reason() {
     let dir = testkit::scratch_dir("incremental/driver");
     let main = compile(&dir, "main", "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d\\n\", value()); return 0; }\n");
     let lib = compile(&dir, "lib", "int value(void) { return 1; }\n");
@@ -65,29 +380,19 @@ fn unchanged_inputs_leave_the_output_alone_and_changes_relink_with_a_reason() {
         "output rewritten"
     );
 
-    // A new stamp on the same contents: the hash says nothing changed.
+    // A new stamp on the same contents: the hash says nothing changed, and
+    // the new stamp is recorded in the delta.
     std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::write(&lib, std::fs::read(&lib).unwrap()).unwrap();
     let o = link(&out, &[&main, &lib], &[]);
     assert!(said(&o, "nothing changed"), "{}", o.stderr_str());
-    let recorded = std::fs::read_to_string(&state).unwrap();
-    let stamp = std::fs::metadata(&lib).unwrap();
-    use std::os::unix::fs::MetadataExt;
-    let mtime_ns = i128::from(stamp.mtime()) * 1_000_000_000 + i128::from(stamp.mtime_nsec());
-    assert!(
-        recorded.contains(&format!(" {mtime_ns} ")),
-        "the touched input's new stamp is recorded"
-    );
+    assert!(dir.join("prog.machlink-delta").is_file());
 
-    // New contents: a full link that says which input changed.
+    // New contents: an update.
     let lib2 = compile(&dir, "lib2", "int value(void) { return 2; }\n");
     std::fs::copy(&lib2, &lib).unwrap();
     let o = link(&out, &[&main, &lib], &[]);
-    assert!(
-        said(&o, "full link: 1 input(s) changed") && o.stderr_str().contains("lib.o"),
-        "{}",
-        o.stderr_str()
-    );
+    updated(&o);
     assert_eq!(run(&out), "2\n");
 
     // Other options, an output changed behind our back, a broken state.
@@ -106,6 +411,53 @@ fn unchanged_inputs_leave_the_output_alone_and_changes_relink_with_a_reason() {
     );
     let o = link(&out, &[&lib, &main], &["-dead_strip"]);
     assert!(said(&o, "the list of inputs changed"), "{}", o.stderr_str());
+}
+
+#[test]
+fn an_interrupted_update_is_finished_by_the_next_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = testkit::scratch_dir("incremental/journal");
+    let main = compile(&dir, "main", MAIN);
+    let lib_o = compile(&dir, "lib", &lib(&f_body(1)));
+    let out = dir.join("prog");
+    link(&out, &[&main, &lib_o], &[]);
+    let before = run(&out);
+    compile(&dir, "lib", &lib(&f_body(40)));
+
+    // The update dies after its first patch (a test hook standing in for
+    // a crash or kill -9): the output must not be runnable meanwhile.
+    let o = capture(
+        testkit::machlink_command(&out)
+            .args(["-incremental", "-v"])
+            .env("MACHLINK_TEST_CRASH", "mid-patch")
+            .arg(&main)
+            .arg(&lib_o),
+    );
+    assert_ne!(o.code, 0, "the hook did not fire: {}", o.stderr_str());
+    assert!(dir.join("prog.machlink-journal").is_file());
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o111,
+        0,
+        "a half-patched output must not be executable"
+    );
+
+    // The next run finishes it; nothing else changed, so nothing more to do.
+    let o = link(&out, &[&main, &lib_o], &[]);
+    assert!(
+        said(&o, "finished an interrupted update") && said(&o, "nothing changed"),
+        "{}",
+        o.stderr_str()
+    );
+    assert!(!dir.join("prog.machlink-journal").exists());
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111);
+    let after = run(&out);
+    assert_ne!(before, after);
+    verify(&out);
+    let fresh = dir.join("fresh");
+    testkit::check(testkit::machlink_command(&fresh).arg(&main).arg(&lib_o));
+    assert_eq!(run(&fresh).split(" at=").next(), after.split(" at=").next());
 }
 
 #[test]

@@ -93,6 +93,9 @@ pub struct Layout {
     pub atom_addr: Vec<Vec<u64>>,
     /// Output section index of every placed atom, per file.
     pub atom_section: Vec<Vec<u32>>,
+    /// Incremental updates only: where a moved function's body is, per
+    /// file (0 = at its canonical address). Empty in a full link.
+    pub atom_body: Vec<Vec<u64>>,
     /// The thread-local template (`__thread_data` then `__thread_bss`).
     pub tlv_start: u64,
     pub tlv_end: u64,
@@ -353,6 +356,25 @@ pub fn assign_addresses(
 }
 
 impl Layout {
+    /// Where an atom's bytes go: its body when it moved, else its address.
+    pub fn body_addr(&self, file: u32, atom: u32) -> u64 {
+        match self.atom_body.get(file as usize).map(|b| b[atom as usize]) {
+            Some(body) if body != 0 => body,
+            _ => self.atom_addr[file as usize][atom as usize],
+        }
+    }
+
+    /// The address a reference to an atom means: a function's canonical
+    /// address for its start (which stays valid when the body moves,
+    /// through the trampoline), its body for anything `interior` to it.
+    pub fn referenced_addr(&self, file: u32, atom: u32, interior: bool) -> u64 {
+        if !interior {
+            self.atom_addr[file as usize][atom as usize]
+        } else {
+            self.body_addr(file, atom)
+        }
+    }
+
     /// The segment holding an address.
     pub fn segment_of(&self, addr: u64) -> Option<usize> {
         self.segments

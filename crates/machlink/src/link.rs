@@ -12,6 +12,7 @@ use crate::input::object::ObjectFile;
 use crate::input::{self, FileKind, MappedFile};
 use crate::options::Options;
 use rayon::prelude::*;
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Figures a link reports under `-v` / `-print_statistics`.
@@ -63,52 +64,91 @@ pub(crate) enum Library {
 pub fn link(opts: &Options) -> Result<Stats> {
     let resolved = input::input_paths(opts)?;
     if !opts.incremental {
-        return full_link(opts, &resolved);
+        return full_link(opts, &resolved, None);
     }
-    use crate::incremental::{args_hash, Fingerprint, Lock, State};
+    incremental_link(opts, &resolved)
+}
+
+/// `-incremental`: update the image in place when the state allows it,
+/// else link in full and record a new state.
+fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stats> {
+    use crate::incremental::{args_hash, journal, update, Change, Lock, Session};
+    let start = Instant::now();
     let _lock = Lock::acquire(&opts.output)?;
-    let paths: Vec<std::path::PathBuf> = resolved.iter().map(|(p, _)| p.clone()).collect();
+    let io_err = |e: std::io::Error| {
+        LinkError::file(opts.output.display(), format!("incremental state: {e}"))
+    };
+    let recovered = journal::recover(&opts.output).map_err(io_err)?;
+    let paths: Vec<PathBuf> = resolved.iter().map(|(p, _)| p.clone()).collect();
     let args = args_hash(opts);
-    let reason = match State::load(&opts.output) {
-        Some(mut state) => match state.change(args, &paths) {
-            None => {
+    let done = |what: String| {
+        let what = match &recovered {
+            Some(r) => format!("{r}; {what}"),
+            None => what,
+        };
+        Ok(Stats {
+            incremental: Some(what),
+            ..Default::default()
+        })
+    };
+    let reason = match Session::open(&opts.output) {
+        Some(mut session) => match session.change(args, &paths) {
+            Change::Nothing => {
                 // Touched but unchanged files keep their new stamps.
-                if state.refresh_stamps() {
-                    state.save(&opts.output)?;
+                if session.refresh_stamps() {
+                    session.save_delta(&opts.output)?;
                 }
-                return Ok(Stats {
-                    incremental: Some(format!(
-                        "nothing changed in {} inputs; output left as it is",
-                        paths.len()
-                    )),
-                    ..Default::default()
-                });
+                return done(format!(
+                    "nothing changed in {} inputs; output left as it is",
+                    paths.len()
+                ));
             }
-            Some(reason) => reason,
+            Change::Inputs(changed) => match update::run(opts, &session, &changed)? {
+                update::Outcome::Updated(s) => {
+                    return done(format!(
+                        "updated {} object(s): {} atoms in place, {} moved, {} added, {} removed; \
+                         {} trampolines written; {} bytes in {} patches; {:.2} ms",
+                        s.objects,
+                        s.in_place,
+                        s.moved,
+                        s.added,
+                        s.removed,
+                        s.trampolines,
+                        s.bytes,
+                        s.patches,
+                        start.elapsed().as_secs_f64() * 1e3
+                    ))
+                }
+                update::Outcome::Fallback(why) => why,
+            },
+            Change::Other(why) => why,
         },
         None => "no usable incremental state (first link, or it was removed)".to_string(),
     };
-    let mut stats = full_link(opts, &resolved)?;
-    let fingerprint = |p: &std::path::Path| {
-        Fingerprint::of(p)
-            .map_err(|e| LinkError::file(p.display(), format!("cannot fingerprint: {e}")))
-    };
-    let state = State {
-        args,
-        output: fingerprint(&opts.output)?,
-        inputs: paths
-            .iter()
-            .map(|p| fingerprint(p))
-            .collect::<Result<_>>()?,
-    };
-    state.save(&opts.output)?;
-    stats.incremental = Some(format!("full link: {reason}"));
+    let inputs = paths
+        .iter()
+        .map(|p| {
+            crate::incremental::Fingerprint::of(p)
+                .map_err(|e| LinkError::file(p.display(), format!("cannot fingerprint: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut stats = full_link(opts, resolved, Some((args, inputs)))?;
+    stats.incremental = Some(match recovered {
+        Some(r) => format!("{r}; full link: {reason}"),
+        None => format!("full link: {reason}"),
+    });
     Ok(stats)
 }
 
 /// Links everything from scratch; `paths` are the inputs as
-/// [`input::input_paths`] resolved them.
-fn full_link(opts: &Options, paths: &[(std::path::PathBuf, bool)]) -> Result<Stats> {
+/// [`input::input_paths`] resolved them. With `record` (the options hash
+/// and input fingerprints of an incremental link) it also writes the
+/// incremental state.
+fn full_link(
+    opts: &Options,
+    paths: &[(PathBuf, bool)],
+    record: Option<(u64, Vec<crate::incremental::Fingerprint>)>,
+) -> Result<Stats> {
     let mut timer = Timer {
         start: Instant::now(),
         phases: Vec::new(),
@@ -125,9 +165,31 @@ fn full_link(opts: &Options, paths: &[(std::path::PathBuf, bool)]) -> Result<Sta
         relocs: inputs.objects.iter().map(|o| o.relocs.len()).sum(),
         ..Default::default()
     };
-    let file = crate::write::write_image(opts, &inputs, &symtab, &mut timer)?;
+    let (file, facts) = crate::write::write_image(opts, &inputs, &symtab, &mut timer)?;
+    if record.is_some() {
+        // The old state must not outlive the output it describes.
+        crate::incremental::forget(&opts.output)?;
+    }
     stats.output_size = file.commit()?;
     timer.lap("write file");
+    if let (Some((args, fingerprints)), Some(facts)) = (record, facts) {
+        crate::incremental::record::write_state(
+            &opts.output,
+            args,
+            fingerprints,
+            &inputs.objects,
+            &symtab,
+            &facts,
+            opts.use_chained_fixups(),
+        )
+        .map_err(|e| {
+            LinkError::file(
+                opts.output.display(),
+                format!("cannot write incremental state: {e}"),
+            )
+        })?;
+        timer.lap("incremental state");
+    }
     stats.phases = timer.phases;
     Ok(stats)
 }
@@ -152,8 +214,14 @@ fn parse_inputs(files: &[MappedFile]) -> Result<Inputs<'_>> {
         || {
             kinds
                 .par_iter()
-                .filter(|(_, _, k)| *k == FileKind::Object)
-                .map(|(f, data, _)| parse_object(f, data))
+                .enumerate()
+                .filter(|(_, (_, _, k))| *k == FileKind::Object)
+                .map(|(i, (f, data, _))| {
+                    parse_object(f, data).map(|mut o| {
+                        o.input = i as u32;
+                        o
+                    })
+                })
                 .collect()
         },
         || {
@@ -247,6 +315,7 @@ pub(crate) fn parse_member<'a>(ar: &Archive<'a>, member: u32) -> Result<ObjectFi
     };
     obj.oso_path = format!("{}({})", absolute(&ar.name), ar.members[member as usize].0);
     obj.mtime = mtime;
+    obj.member = true;
     Ok(obj)
 }
 
@@ -256,7 +325,7 @@ fn absolute(path: &str) -> String {
 }
 
 /// Parses an object named on the command line, noting its path and time.
-fn parse_object<'a>(f: &MappedFile, data: &'a [u8]) -> Result<ObjectFile<'a>> {
+pub(crate) fn parse_object<'a>(f: &MappedFile, data: &'a [u8]) -> Result<ObjectFile<'a>> {
     let mut obj = ObjectFile::parse(data, f.name())?;
     obj.oso_path = absolute(&f.name());
     obj.mtime = std::fs::metadata(&f.path)

@@ -155,6 +155,8 @@ fn dyld_private_object() -> ObjectFile<'static> {
         relocs: Vec::new(),
         oso_path: String::new(),
         mtime: 0,
+        input: u32::MAX,
+        member: false,
     }
 }
 

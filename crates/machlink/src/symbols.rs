@@ -42,6 +42,13 @@ pub enum Def {
     DynamicLookup,
     /// Defined by the linker itself (`__mh_execute_header`, `___dso_handle`).
     Header,
+    /// Defined in an unchanged part of an incrementally updated image, at a
+    /// recorded address: `addr` is the canonical (stable) address, `body`
+    /// where the code lives now (different once a function has moved).
+    Placed {
+        addr: u64,
+        body: u64,
+    },
 }
 
 #[derive(Clone, Debug)]

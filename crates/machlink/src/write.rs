@@ -27,14 +27,28 @@ pub(crate) struct Resolved<'l> {
     thread_ptrs_addr: u64,
     lazy_ptrs_addr: u64,
     stub_helper_addr: u64,
+    /// Incremental updates: import entries recorded by the earlier link.
+    placed: Option<&'l rustc_hash::FxHashMap<SymId, ImportSlots>>,
 }
 
 impl Resolved<'_> {
+    /// A symbol's (canonical) address.
     pub fn symbol_addr(&self, symtab: &SymbolTable, id: SymId) -> Option<u64> {
+        self.symbol_ref(symtab, id, false)
+    }
+
+    /// The address a reference to a symbol means; `interior` as for
+    /// [`Layout::referenced_addr`].
+    pub fn symbol_ref(&self, symtab: &SymbolTable, id: SymId, interior: bool) -> Option<u64> {
         match symtab.syms[id as usize].def {
             Def::Defined {
                 file, atom, offset, ..
-            } => Some(self.layout.atom_addr[file as usize][atom as usize] + u64::from(offset)),
+            } => Some(
+                self.layout
+                    .referenced_addr(file, atom, interior || offset != 0)
+                    + u64::from(offset),
+            ),
+            Def::Placed { addr, body } => Some(if interior { body } else { addr }),
             Def::Absolute { value } => Some(value),
             Def::Header => Some(self.layout.image_base),
             _ => None,
@@ -42,6 +56,9 @@ impl Resolved<'_> {
     }
 
     pub fn got_slot(&self, id: SymId) -> Option<u64> {
+        if let Some(p) = self.placed {
+            return p.get(&id).map(|s| s.got).filter(|&a| a != 0);
+        }
         self.synth
             .got
             .get(id)
@@ -49,6 +66,9 @@ impl Resolved<'_> {
     }
 
     pub fn stub(&self, id: SymId) -> Option<u64> {
+        if let Some(p) = self.placed {
+            return p.get(&id).map(|s| s.stub).filter(|&a| a != 0);
+        }
         self.synth
             .stubs
             .get(id)
@@ -56,6 +76,9 @@ impl Resolved<'_> {
     }
 
     pub fn thread_ptr(&self, id: SymId) -> Option<u64> {
+        if let Some(p) = self.placed {
+            return p.get(&id).map(|s| s.thread_ptr).filter(|&a| a != 0);
+        }
         self.synth
             .thread_ptrs
             .get(id)
@@ -63,22 +86,56 @@ impl Resolved<'_> {
     }
 }
 
+/// An imported symbol's synthetic entries as an earlier link placed them
+/// (0: none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImportSlots {
+    pub stub: u64,
+    pub got: u64,
+    pub thread_ptr: u64,
+}
+
+impl<'l> Resolved<'l> {
+    /// Addresses for relocating atoms into an image laid out earlier:
+    /// symbols are [`Def::Placed`] and imports' entries come from `placed`.
+    pub(crate) fn placed(
+        layout: &'l Layout,
+        synth: &'l Synthetic,
+        placed: &'l rustc_hash::FxHashMap<SymId, ImportSlots>,
+    ) -> Self {
+        Resolved {
+            layout,
+            synth,
+            stubs_addr: 0,
+            got_addr: 0,
+            thread_ptrs_addr: 0,
+            lazy_ptrs_addr: 0,
+            stub_helper_addr: 0,
+            placed: Some(placed),
+        }
+    }
+}
+
 /// Per-file results of the relocation pass.
 #[derive(Default)]
-struct FileOut {
-    fixups: Vec<Fixup>,
-    errors: Vec<String>,
+pub(crate) struct FileOut {
+    pub fixups: Vec<Fixup>,
+    pub errors: Vec<String>,
 }
 
 /// Raw output buffer shared by the parallel writers; every atom writes
 /// only its own disjoint range.
 #[derive(Clone, Copy)]
-struct OutPtr(*mut u8, usize);
+pub(crate) struct OutPtr(*mut u8, usize);
 // SAFETY: writers touch disjoint ranges (each atom has its own bytes).
 unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
 
 impl OutPtr {
+    pub(crate) fn new(image: &mut [u8]) -> OutPtr {
+        OutPtr(image.as_mut_ptr(), image.len())
+    }
+
     /// # Safety
     /// The range must be in bounds and written by one thread only.
     unsafe fn slice(self, off: usize, len: usize) -> &'static mut [u8] {
@@ -87,21 +144,43 @@ impl OutPtr {
     }
 }
 
+/// What an incremental link records about the image it wrote, beyond the
+/// inputs and symbols (see `incremental::record`).
+pub(crate) struct ImageFacts {
+    pub layout: Layout,
+    /// Every dyld fixup, sorted by address, and the imports binds name.
+    pub fixups: Vec<Fixup>,
+    pub imports: Vec<Import>,
+    /// Synthetic entries of every symbol that has any (by symbol id).
+    pub slots: Vec<ImportSlots>,
+    /// `__unwind_info` rows (function address → encoding).
+    pub unwind_rows: Vec<crate::unwind_info::UnwindEntry>,
+    pub uuid_offset: u64,
+    /// LC_FUNCTION_STARTS data: file offset and size (with reserve).
+    pub function_starts: (u64, u64),
+    /// (code limit, offset, size) of the ad-hoc signature, zeros if none.
+    pub signature: (u64, u64, u64),
+}
+
 /// Lays out and writes the output; returns it written but not yet moved
-/// into place.
+/// into place, and for an incremental link the facts its state records.
 pub(crate) fn write_image(
     opts: &Options,
     inputs: &Inputs,
     symtab: &SymbolTable,
     timer: &mut Timer,
-) -> Result<output::OutputFile> {
+) -> Result<(output::OutputFile, Option<ImageFacts>)> {
     let objects = &inputs.objects;
     let lazy_binder = if opts.use_chained_fixups() {
         None
     } else {
         symtab.get(b"dyld_stub_binder")
     };
-    let synth = Synthetic::scan(objects, symtab, lazy_binder);
+    let mut synth = Synthetic::scan(objects, symtab, lazy_binder);
+    if opts.incremental && synth.unwind_size > 0 {
+        // Room for the rows of functions that move or appear later.
+        synth.unwind_size += synth.unwind_size / 4 + layout::PAGE_SIZE;
+    }
     let sections = layout::plan_sections(objects, synth.sections());
     let chained = opts.use_chained_fixups();
     let used_dylibs: Vec<&Dylib> = inputs.dylibs.iter().collect();
@@ -141,6 +220,7 @@ pub(crate) fn write_image(
         thread_ptrs_addr: section_addr(Content::ThreadPtrs),
         lazy_ptrs_addr: section_addr(Content::LazyPointers),
         stub_helper_addr: section_addr(Content::StubHelper),
+        placed: None,
     };
     let (linkedit_off, linkedit_vm) = layout.linkedit_start();
     let mut file = output::OutputFile::create(&opts.output, linkedit_off)?;
@@ -198,7 +278,7 @@ pub(crate) fn write_image(
         }
     }
     write_synthetic(&res, symtab, image, &mut fixup_list, &mut import_for);
-    write_unwind_info(objects, symtab, &res, image)
+    let unwind_rows = write_unwind_info(objects, symtab, &res, image)
         .map_err(|e| LinkError::usage(format!("{}: {e}", opts.output.display())))?;
     let dyld_private = inputs
         .dyld_private
@@ -250,7 +330,13 @@ pub(crate) fn write_image(
         ranges.exports_trie = put(&exports_trie(symtab, &layout, objects), &mut linkedit);
     }
     timer.lap("fixups+exports");
-    ranges.function_starts = put(&function_starts(&layout, objects), &mut linkedit);
+    let mut starts = function_starts(&layout, objects);
+    if opts.incremental {
+        // Zeros after the terminator are harmless: room for functions that
+        // move or appear later, without moving the rest of LINKEDIT.
+        starts.resize(starts.len() + starts.len() / 4 + 64, 0);
+    }
+    ranges.function_starts = put(&starts, &mut linkedit);
     ranges.data_in_code = put(&[], &mut linkedit);
     let groups = symbol_groups(opts, symtab, &layout, objects);
     let undefined_names: Vec<&[u8]> = {
@@ -379,11 +465,39 @@ pub(crate) fn write_image(
         image[code_limit..code_limit + sig.len()].copy_from_slice(&sig);
     }
     timer.lap("header");
-    Ok(file)
+    if !opts.incremental {
+        return Ok((file, None));
+    }
+    let slots = (0..symtab.syms.len() as SymId)
+        .map(|id| ImportSlots {
+            stub: res.stub(id).unwrap_or(0),
+            got: res.got_slot(id).unwrap_or(0),
+            thread_ptr: res.thread_ptr(id).unwrap_or(0),
+        })
+        .collect();
+    let facts = ImageFacts {
+        fixups: fixup_list,
+        imports,
+        slots,
+        unwind_rows,
+        uuid_offset: lc_plan.uuid_offset() as u64,
+        function_starts: (
+            u64::from(ranges.function_starts.0),
+            u64::from(ranges.function_starts.1),
+        ),
+        signature: if signature_size > 0 {
+            (code_limit as u64, code_limit as u64, signature_size)
+        } else {
+            (0, 0, 0)
+        },
+        layout,
+    };
+    Ok((file, Some(facts)))
 }
 
 /// Copies a file's atoms into the image and applies their relocations.
-fn write_file_atoms(
+/// An atom goes to its body address (its own address unless it moved).
+pub(crate) fn write_file_atoms(
     fi: u32,
     obj: &ObjectFile,
     symtab: &SymbolTable,
@@ -393,8 +507,11 @@ fn write_file_atoms(
     let mut result = FileOut::default();
     let layout = res.layout;
     for (ai, atom) in obj.atoms.iter().enumerate() {
-        let addr = layout.atom_addr[fi as usize][ai];
-        if addr == 0 || atom.alias_of.is_some() {
+        if layout.atom_addr[fi as usize][ai] == 0 || atom.alias_of.is_some() {
+            continue;
+        }
+        let addr = layout.body_addr(fi, ai as u32);
+        if addr == 0 {
             continue;
         }
         let sec = &layout.sections[layout.atom_section[fi as usize][ai] as usize];
@@ -489,14 +606,14 @@ fn write_unwind_info(
     symtab: &SymbolTable,
     res: &Resolved,
     image: &mut [u8],
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Vec<crate::unwind_info::UnwindEntry>, String> {
     let layout = res.layout;
     let Some(sec) = layout
         .sections
         .iter()
         .find(|s| s.content == Content::UnwindInfo)
     else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let rows = crate::unwind::rows(objects, symtab, layout, &|g| res.got_slot(g));
     // The end marker follows the last function (the builder takes the
@@ -518,7 +635,7 @@ fn write_unwind_info(
     }
     let off = sec.offset as usize;
     image[off..off + bytes.len()].copy_from_slice(&bytes);
-    Ok(())
+    Ok(rows)
 }
 
 /// Classic lazy binding: each lazy pointer starts out pointing at its stub

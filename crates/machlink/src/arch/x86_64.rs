@@ -63,16 +63,20 @@ enum Referent {
     Imported(SymId),
 }
 
+/// `interior`: the reference means a place inside its target (a nonzero
+/// offset, or one side of a difference), which for a moved function is in
+/// its body rather than at its canonical address.
 fn referent(
     p: &Place,
     t: Target,
+    interior: bool,
     symtab: &SymbolTable,
     res: &Resolved,
 ) -> Result<Referent, String> {
     let layout = res.layout;
     match t {
         Target::Atom(a) => {
-            let addr = layout.atom_addr[p.file as usize][a as usize];
+            let addr = layout.referenced_addr(p.file, a, interior);
             if addr == 0 {
                 return Err("reference to a section machlink does not keep".into());
             }
@@ -93,7 +97,7 @@ fn referent(
             if let Def::Absolute { value } = def {
                 return Ok(Referent::Absolute(value));
             }
-            let addr = res.symbol_addr(symtab, g).ok_or_else(|| {
+            let addr = res.symbol_ref(symtab, g, interior).ok_or_else(|| {
                 format!(
                     "symbol {} has no address",
                     String::from_utf8_lossy(symtab.syms[g as usize].name)
@@ -119,15 +123,17 @@ pub(crate) fn relocate(
     fixups: &mut Vec<Fixup>,
 ) -> Result<(), String> {
     let at = r.offset as usize;
+    // The field's own address: where the bytes actually go.
     let pc = p.atom_addr + u64::from(r.offset);
     let size = 1usize << r.length;
     if at + size > p.bytes.len() {
         return Err("relocated field lies outside the atom".into());
     }
-    let target = referent(p, r.target, symtab, res)?;
+    let pair = r.subtrahend.is_some();
+    let target = referent(p, r.target, pair || r.addend != 0, symtab, res)?;
     let subtrahend = r
         .subtrahend
-        .map(|sub| referent(p, sub, symtab, res))
+        .map(|sub| referent(p, sub, true, symtab, res))
         .transpose()?;
     let field = &mut p.bytes[at..at + size];
     if let Some(sub) = subtrahend {

@@ -101,6 +101,10 @@ pub struct ObjectFile<'a> {
     /// an archive member) and modification time; set by the driver.
     pub oso_path: String,
     pub mtime: u64,
+    /// Which command-line input it came from (index into the resolved
+    /// input paths), and whether as an archive member; set by the driver.
+    pub input: u32,
+    pub member: bool,
 }
 
 const N_ALT_ENTRY: u16 = 0x200;
@@ -193,6 +197,8 @@ impl<'a> ObjectFile<'a> {
             relocs: Vec::new(),
             oso_path: String::new(),
             mtime: 0,
+            input: u32::MAX,
+            member: false,
         };
         let mut raw_relocs: Vec<&'a [u8]> = Vec::new();
         let mut offset = 32u64;

@@ -1,0 +1,261 @@
+//! The incremental engine: persistent state beside the output, change
+//! detection, in-place patching, slot moves with trampolines (the
+//! distributed jump table) and the journal that keeps an interrupted update
+//! from leaving a runnable mix.
+//!
+//! - [`state`]: the memory-mapped state of the last full link and the
+//!   delta of the updates since.
+//! - [`record`]: what a full link records, and the identities (atom keys,
+//!   symbol hashes, fixup shapes) both sides compare.
+//! - [`update`]: replaying changed objects into the image.
+//! - [`journal`]: writing an update so that a crash cannot leave a
+//!   runnable mix.
+
+pub mod journal;
+pub mod record;
+pub mod state;
+pub mod update;
+
+use crate::error::{LinkError, Result};
+use crate::options::Options;
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// What identifies a file's contents cheaply (stamp) and exactly (hash).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Fingerprint {
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub hash: u64,
+}
+
+fn stamp(path: &Path) -> std::io::Result<(u64, i128)> {
+    let m = std::fs::metadata(path)?;
+    Ok((
+        m.size(),
+        i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+    ))
+}
+
+fn hash_file(path: &Path) -> std::io::Result<u64> {
+    Ok(xxhash_rust::xxh3::xxh3_64(&std::fs::read(path)?))
+}
+
+impl Fingerprint {
+    pub fn of(path: &Path) -> std::io::Result<Fingerprint> {
+        let (size, mtime_ns) = stamp(path)?;
+        Ok(Fingerprint {
+            path: path.to_path_buf(),
+            size,
+            mtime_ns,
+            hash: hash_file(path)?,
+        })
+    }
+
+    /// A stamp without a hash (for the output, which only we write: any
+    /// other change to it means a full link).
+    pub fn stamp_of(path: &Path) -> std::io::Result<Fingerprint> {
+        let (size, mtime_ns) = stamp(path)?;
+        Ok(Fingerprint {
+            path: path.to_path_buf(),
+            size,
+            mtime_ns,
+            hash: 0,
+        })
+    }
+
+    /// Whether the file still has these contents: equal stamps say yes
+    /// without reading it; otherwise its hash decides.
+    pub fn unchanged(&self) -> bool {
+        match stamp(&self.path) {
+            Ok(s) if s == (self.size, self.mtime_ns) => true,
+            Ok((size, _)) if size != self.size => false,
+            Ok(_) if self.hash == 0 => false,
+            Ok(_) => hash_file(&self.path).is_ok_and(|h| h == self.hash),
+            Err(_) => false,
+        }
+    }
+}
+
+/// The state file and lock file that sit beside an output.
+pub fn state_path(output: &Path) -> PathBuf {
+    sibling(output, "machlink-state")
+}
+
+fn sibling(output: &Path, ext: &str) -> PathBuf {
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{ext}"));
+    output.with_file_name(name)
+}
+
+/// Everything in the options that can change the output, hashed; not
+/// `-v` or `-print_statistics`, and not the inputs, which the state lists
+/// (resolved to paths) on their own.
+pub fn args_hash(opts: &Options) -> u64 {
+    let mut o = opts.clone();
+    o.verbose = false;
+    o.print_statistics = false;
+    o.inputs.clear();
+    xxhash_rust::xxh3::xxh3_64(format!("{o:?}").as_bytes())
+}
+
+/// Writes a file beside the output atomically: a temporary file, synced,
+/// renamed into place.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut f = File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_data()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Removes the state and delta of an output (before a full link replaces it).
+pub fn forget(output: &Path) -> Result<()> {
+    for p in [delta_path(output), state_path(output)] {
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(LinkError::file(
+                    p.display(),
+                    format!("cannot remove stale incremental state: {e}"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn delta_path(output: &Path) -> PathBuf {
+    sibling(output, "machlink-delta")
+}
+
+pub fn journal_path(output: &Path) -> PathBuf {
+    sibling(output, "machlink-journal")
+}
+
+/// The state of an incremental image: the full link's, plus the updates since.
+pub struct Session {
+    pub base: state::Base,
+    pub delta: state::Delta,
+}
+
+/// What changed since the last run.
+pub enum Change {
+    Nothing,
+    /// These inputs (indexes) changed contents; everything else is as recorded.
+    Inputs(Vec<u32>),
+    /// Something that needs a full link, and why.
+    Other(String),
+}
+
+impl Session {
+    /// Opens the state beside `output`; None when there is none or it is
+    /// not ours (a corrupt or foreign state means a full link).
+    pub fn open(output: &Path) -> Option<Session> {
+        let base = state::Base::open(&state_path(output))?;
+        let delta = state::Delta::load(&delta_path(output))?;
+        Some(Session { base, delta })
+    }
+
+    pub fn input(&self, i: u32) -> &Fingerprint {
+        self.delta
+            .inputs
+            .get(&i)
+            .unwrap_or(&self.base.meta.inputs[i as usize])
+    }
+
+    pub fn output(&self) -> &Fingerprint {
+        self.delta.output.as_ref().unwrap_or(&self.base.meta.output)
+    }
+
+    /// What changed for a run with `args` over `inputs`.
+    pub fn change(&self, args: u64, inputs: &[PathBuf]) -> Change {
+        let meta = &self.base.meta;
+        if meta.args != args {
+            return Change::Other("the options changed".into());
+        }
+        if !self.output().unchanged() {
+            return Change::Other("the output was changed since the last link".into());
+        }
+        if meta.inputs.len() != inputs.len()
+            || meta.inputs.iter().zip(inputs).any(|(f, p)| &f.path != p)
+        {
+            return Change::Other("the list of inputs changed".into());
+        }
+        let changed: Vec<u32> = (0..inputs.len() as u32)
+            .filter(|&i| !self.input(i).unchanged())
+            .collect();
+        if changed.is_empty() {
+            Change::Nothing
+        } else {
+            Change::Inputs(changed)
+        }
+    }
+
+    /// Records the current stamps of inputs whose contents were found
+    /// unchanged by hash (touched, not edited), so the next run need not
+    /// read them again. Returns whether anything was updated.
+    pub fn refresh_stamps(&mut self) -> bool {
+        let mut updated = false;
+        for i in 0..self.base.meta.inputs.len() as u32 {
+            let f = self.input(i);
+            if let Ok((size, mtime_ns)) = stamp(&f.path) {
+                if (size, mtime_ns) != (f.size, f.mtime_ns) {
+                    let mut f = f.clone();
+                    (f.size, f.mtime_ns) = (size, mtime_ns);
+                    self.delta.inputs.insert(i, f);
+                    updated = true;
+                }
+            }
+        }
+        updated
+    }
+
+    pub fn save_delta(&self, output: &Path) -> Result<()> {
+        write_atomically(&delta_path(output), &self.delta.to_bytes()).map_err(|e| {
+            LinkError::file(
+                delta_path(output).display(),
+                format!("cannot write incremental state: {e}"),
+            )
+        })
+    }
+}
+
+/// An exclusive lock on an output, held for the whole run: concurrent
+/// incremental links of the same output wait for each other.
+pub struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    pub fn acquire(output: &Path) -> Result<Lock> {
+        let path = sibling(output, "machlink-lock");
+        let err = |e: std::io::Error| LinkError::file(path.display(), format!("cannot lock: {e}"));
+        let mut file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(err)?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a file descriptor we own; the lock ends with it.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            eprintln!(
+                "machlink: waiting for another link of {} to finish",
+                output.display()
+            );
+            // SAFETY: as above, blocking this time.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+                return Err(err(std::io::Error::last_os_error()));
+            }
+        }
+        let _ = writeln!(file, "{}", std::process::id());
+        Ok(Lock { _file: file })
+    }
+}

@@ -1,0 +1,425 @@
+//! What a full incremental link records for later updates, and the
+//! identities both sides agree on: an atom's key, an object's symbol-table
+//! hash, a literal's content hash, the shape of an atom's dyld fixups.
+
+use super::state::{
+    self, Allocation, AtomRecord, GlobalKind, GlobalRecord, LinkeditRecord, Meta, ObjectInfo,
+    ObjectRecord, SectionRecord, SegmentRecord,
+};
+use super::Fingerprint;
+use crate::atom::{Target, NONE};
+use crate::input::object::ObjectFile;
+use crate::layout::{Content, Headroom, Layout, OutSection};
+use crate::linkedit::fixups::{Fixup, FixupKind};
+use crate::symbols::{Def, SymbolTable};
+use crate::write::ImageFacts;
+use object::macho;
+use rayon::prelude::*;
+use std::hash::Hasher;
+use xxhash_rust::xxh3::Xxh3;
+
+/// The key that identifies atom `ai` of `obj` across versions of the
+/// object: its section and symbol name, or its section and its ordinal
+/// among the section's unnamed atoms.
+pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
+    let mut unnamed = vec![0u32; obj.sections.len()];
+    obj.atoms
+        .iter()
+        .map(|a| {
+            let sec = &obj.sections[a.section as usize];
+            let mut key = Vec::with_capacity(48);
+            key.extend_from_slice(sec.segname.as_bytes());
+            key.push(b',');
+            key.extend_from_slice(sec.sectname.as_bytes());
+            key.push(0);
+            if a.symbol != NONE {
+                key.extend_from_slice(obj.symbols[a.symbol as usize].name);
+            } else {
+                let n = &mut unnamed[a.section as usize];
+                key.extend_from_slice(format!("#{n}").as_bytes());
+                *n += 1;
+            }
+            key
+        })
+        .collect()
+}
+
+/// Hash of an object's definitions (name, type, description; no values):
+/// when it changes, the symbol table and exports would change too. Its
+/// references are checked one by one instead (they may grow freely as
+/// long as the image already defines or imports what they name).
+pub fn symbols_hash(obj: &ObjectFile) -> u64 {
+    let mut names: Vec<(&[u8], u8, u16)> = obj
+        .symbols
+        .iter()
+        .filter(|s| {
+            !s.is_stab() && (s.is_defined_in_section() || s.is_common() || s.kind() == macho::N_ABS)
+        })
+        .map(|s| (s.name, s.n_type, s.n_desc))
+        .collect();
+    names.sort_unstable();
+    let mut h = Xxh3::new();
+    for (name, t, d) in names {
+        h.write(name);
+        h.write_u8(0);
+        h.write_u8(t);
+        h.write_u16(d);
+    }
+    h.finish()
+}
+
+/// Whether an output section holds literals that are merged by content.
+pub fn is_literal(flags: u32) -> bool {
+    matches!(
+        crate::section_flags::kind(flags),
+        macho::S_CSTRING_LITERALS
+            | macho::S_4BYTE_LITERALS
+            | macho::S_8BYTE_LITERALS
+            | macho::S_16BYTE_LITERALS
+    )
+}
+
+pub fn literal_hash(section: u16, bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64_with_seed(bytes, u64::from(section))
+}
+
+/// Hash of the fixups inside `[addr, addr + size)`: their offsets, kinds,
+/// and for binds the import and addend (rebase targets may change; their
+/// places and kinds may not, without re-threading chains).
+pub fn fixup_shape<'a>(
+    fixups: &[Fixup],
+    import_name: &impl Fn(u32) -> &'a [u8],
+    addr: u64,
+    size: u64,
+) -> u64 {
+    let start = fixups.partition_point(|f| f.addr < addr);
+    let mut h = Xxh3::new();
+    let mut any = false;
+    for f in fixups[start..].iter().take_while(|f| f.addr < addr + size) {
+        any = true;
+        h.write_u64(f.addr - addr);
+        match f.kind {
+            FixupKind::Rebase { .. } => h.write_u8(0),
+            FixupKind::Bind { import, addend } => {
+                h.write_u8(1);
+                h.write(import_name(import));
+                h.write_u8(0);
+                h.write_i64(addend);
+            }
+        }
+    }
+    if any {
+        h.finish() | 1
+    } else {
+        0
+    }
+}
+
+/// Code atoms that some other atom refers to at a nonzero offset: they
+/// must not move (their body is reachable only through the canonical slot).
+fn interior_targets(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<Vec<bool>> {
+    let per_file: Vec<Vec<(u32, u32)>> = objects
+        .par_iter()
+        .enumerate()
+        .map(|(fi, obj)| {
+            let mut out = Vec::new();
+            for (ai, atom) in obj.atoms.iter().enumerate() {
+                if obj.section_of(ai as u32).metadata {
+                    continue;
+                }
+                for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+                    let pair = r.subtrahend.is_some();
+                    for (t, interior) in [
+                        (Some(r.target), pair || r.addend != 0),
+                        (r.subtrahend, true),
+                    ] {
+                        let target = match t {
+                            Some(Target::Atom(a)) => Some((fi as u32, a, 0)),
+                            Some(tg @ Target::Symbol(_)) => symtab
+                                .global_of(fi as u32, tg)
+                                .and_then(|g| match symtab.syms[g as usize].def {
+                                    Def::Defined {
+                                        file, atom, offset, ..
+                                    } => Some((file, atom, offset)),
+                                    _ => None,
+                                }),
+                            None => None,
+                        };
+                        if let Some((f, a, offset)) = target {
+                            if (interior || offset != 0) && (f, a) != (fi as u32, ai as u32) {
+                                out.push((f, a));
+                            }
+                        }
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    let mut marks: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
+    for (f, a) in per_file.into_iter().flatten() {
+        marks[f as usize][a as usize] = true;
+    }
+    marks
+}
+
+/// Room of every placed atom: up to the next atom of its section, or to
+/// the section's used end (a code slot with headroom, a data atom's size).
+fn slots_and_used_ends(
+    objects: &[ObjectFile],
+    layout: &Layout,
+    headroom: Headroom,
+) -> (Vec<Vec<u32>>, Vec<u64>) {
+    let mut slots: Vec<Vec<u32>> = objects.iter().map(|o| vec![0; o.atoms.len()]).collect();
+    let mut used = Vec::with_capacity(layout.sections.len());
+    for s in &layout.sections {
+        let Content::Atoms(list) = &s.content else {
+            used.push(s.addr + s.size);
+            continue;
+        };
+        let mut end = s.addr;
+        let mut placed: Vec<(u64, u32, u32)> = list
+            .iter()
+            .map(|&(f, a)| (layout.atom_addr[f as usize][a as usize], f, a))
+            .collect();
+        placed.sort_unstable();
+        for (i, &(addr, f, a)) in placed.iter().enumerate() {
+            let size = u64::from(objects[f as usize].atoms[a as usize].size);
+            let own = if s.is_code() {
+                headroom.slot(size)
+            } else {
+                size
+            };
+            end = end.max(addr + own);
+            let room = placed.get(i + 1).map_or(own, |n| n.0 - addr);
+            slots[f as usize][a as usize] = room as u32;
+        }
+        used.push(end);
+    }
+    (slots, used)
+}
+
+fn section_record(s: &OutSection) -> SectionRecord {
+    SectionRecord {
+        segname: s.segname.clone(),
+        sectname: s.sectname.clone(),
+        flags: s.flags,
+        align_log2: s.align_log2,
+        addr: s.addr,
+        size: s.size,
+        offset: s.offset,
+        synthetic: !matches!(s.content, Content::Atoms(_)),
+    }
+}
+
+fn global_record(symtab: &SymbolTable, id: usize, facts: &ImageFacts) -> Option<GlobalRecord> {
+    let sym = &symtab.syms[id];
+    let layout = &facts.layout;
+    let mut flags = if sym.weak_ref { state::WEAK_REF } else { 0 };
+    let (kind, definer, value, dylib) = match sym.def {
+        Def::Defined {
+            file,
+            atom,
+            offset,
+            weak,
+            private_extern,
+        } => {
+            let base = layout.atom_addr[file as usize][atom as usize];
+            if base == 0 {
+                return None;
+            }
+            flags |= if weak { state::WEAK_DEF } else { 0 };
+            flags |= if private_extern {
+                state::PRIVATE_EXTERN
+            } else {
+                0
+            };
+            (GlobalKind::Defined, file, base + u64::from(offset), 0)
+        }
+        Def::Absolute { value } => (GlobalKind::Absolute, NONE, value, 0),
+        Def::Header => (GlobalKind::Header, NONE, layout.image_base, 0),
+        Def::Dylib {
+            dylib,
+            weak,
+            thread_local,
+        } => {
+            flags |= if weak { state::WEAK_DEF } else { 0 };
+            flags |= if thread_local { state::THREAD_LOCAL } else { 0 };
+            (GlobalKind::Dylib, NONE, 0, dylib as u16)
+        }
+        Def::DynamicLookup => (GlobalKind::DynamicLookup, NONE, 0, 0),
+        Def::Undefined | Def::Common { .. } | Def::Placed { .. } => return None,
+    };
+    Some(GlobalRecord {
+        kind,
+        flags,
+        dylib,
+        definer,
+        value,
+        body: value,
+        slots: facts.slots[id],
+    })
+}
+
+/// Which globals some object other than their definer refers to.
+fn referenced_elsewhere(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<bool> {
+    let mut out = vec![false; symtab.syms.len()];
+    for (fi, obj) in objects.iter().enumerate() {
+        for (i, s) in obj.symbols.iter().enumerate() {
+            if !s.is_external() || s.is_defined_in_section() {
+                continue;
+            }
+            if let Some(g) = symtab.global_of(fi as u32, Target::Symbol(i as u32)) {
+                if !matches!(symtab.syms[g as usize].def, Def::Defined { file, .. } if file == fi as u32)
+                {
+                    out[g as usize] = true;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Writes the state of a full incremental link.
+pub(crate) fn write_state(
+    output: &std::path::Path,
+    args: u64,
+    inputs: Vec<Fingerprint>,
+    objects: &[ObjectFile],
+    symtab: &SymbolTable,
+    facts: &ImageFacts,
+    chained: bool,
+) -> std::io::Result<()> {
+    let layout = &facts.layout;
+    let headroom = Headroom {
+        min_slot: <crate::arch::x86_64::X86_64 as crate::arch::Arch>::MAX_TRAMPOLINE as u64,
+    };
+    let interior = interior_targets(objects, symtab);
+    let (slots, used) = slots_and_used_ends(objects, layout, headroom);
+    let unwind: rustc_hash::FxHashMap<u64, u32> = facts
+        .unwind_rows
+        .iter()
+        .map(|r| (r.function_addr, r.encoding))
+        .collect();
+    // Per object: its serialised record and its literals (hash, address).
+    type Recorded = (Vec<u8>, Vec<(u64, u64)>);
+    let records: Vec<Recorded> = objects
+        .par_iter()
+        .enumerate()
+        .map(|(fi, obj)| {
+            let keys = atom_keys(obj);
+            let mut literals = Vec::new();
+            let mut atoms = Vec::new();
+            for (ai, (atom, key)) in obj.atoms.iter().zip(keys).enumerate() {
+                let addr = layout.atom_addr[fi][ai];
+                if addr == 0 || atom.alias_of.is_some() {
+                    continue;
+                }
+                let si = layout.atom_section[fi][ai];
+                let sec = &layout.sections[si as usize];
+                let mut flags = 0;
+                if sec.is_code() {
+                    flags |= state::CODE;
+                }
+                if interior[fi][ai] {
+                    flags |= state::INTERIOR;
+                }
+                if is_literal(sec.flags) {
+                    flags |= state::LITERAL;
+                    literals.push((literal_hash(si as u16, obj.atom_data(ai as u32)), addr));
+                }
+                atoms.push(AtomRecord {
+                    key,
+                    section: si as u16,
+                    align_log2: atom.align_log2,
+                    flags,
+                    addr,
+                    slot: slots[fi][ai],
+                    body: 0,
+                    body_cap: 0,
+                    size: atom.size,
+                    fixups: fixup_shape(
+                        &facts.fixups,
+                        &|i| facts.imports[i as usize].name.as_slice(),
+                        addr,
+                        u64::from(atom.size),
+                    ),
+                    unwind: unwind.get(&addr).copied().unwrap_or(0),
+                });
+            }
+            let rec = ObjectRecord {
+                symbols: symbols_hash(obj),
+                atoms,
+            };
+            (
+                bincode::serialize(&rec).expect("records serialise"),
+                literals,
+            )
+        })
+        .collect();
+    let referenced = referenced_elsewhere(objects, symtab);
+    let globals: Vec<(&[u8], GlobalRecord)> = (0..symtab.syms.len())
+        .filter_map(|id| {
+            let mut g = global_record(symtab, id, facts)?;
+            if referenced[id] {
+                g.flags |= state::REFERENCED_ELSEWHERE;
+            }
+            Some((symtab.syms[id].name, g))
+        })
+        .collect();
+    let mut literals: Vec<(u64, u64)> = records.iter().flat_map(|r| r.1.iter().copied()).collect();
+    let output_fp = Fingerprint::stamp_of(output)?;
+    let meta = Meta {
+        args,
+        output: output_fp,
+        inputs,
+        objects: objects
+            .iter()
+            .map(|o| ObjectInfo {
+                input: o.input,
+                member: o.member,
+                name: o.name.clone(),
+                record: (0, 0),
+            })
+            .collect(),
+        sections: layout.sections.iter().map(section_record).collect(),
+        allocation: used
+            .iter()
+            .map(|&used_end| Allocation {
+                used_end,
+                free: Vec::new(),
+            })
+            .collect(),
+        segments: layout
+            .segments
+            .iter()
+            .map(|s| SegmentRecord {
+                vmaddr: s.vmaddr,
+                vmsize: s.vmsize,
+                fileoff: s.fileoff,
+                filesize: s.filesize,
+            })
+            .collect(),
+        image_base: layout.image_base,
+        tlv_start: layout.tlv_start,
+        tlv_end: layout.tlv_end,
+        chained,
+        linkedit: LinkeditRecord {
+            uuid_offset: facts.uuid_offset,
+            function_starts: facts.function_starts,
+            unwind_complex: facts
+                .unwind_rows
+                .iter()
+                .any(|r| r.personality_got != 0 || r.lsda != 0),
+            signature: facts.signature,
+        },
+    };
+    let blobs: Vec<Vec<u8>> = records.into_iter().map(|r| r.0).collect();
+    state::write_base(
+        &super::state_path(output),
+        meta,
+        &blobs,
+        &globals,
+        &mut literals,
+    )
+}

@@ -1,0 +1,1033 @@
+//! Replaying changed objects into an incrementally linked image.
+//!
+//! Each changed object is parsed again and its atoms matched to the
+//! recorded ones by key (section and symbol name). A function that still
+//! fits its slot is overwritten in place; one that outgrows it gets a body
+//! from the section's free list or reserve, and its slot becomes a
+//! `jmp rel32` trampoline (a function moved before has its trampoline
+//! rewritten and the old body freed: never a chain). Data is overwritten in
+//! place when it fits. Relocations are applied by the full link's own
+//! writer, against symbol addresses recorded in the state.
+//!
+//! Everything is written first into a private copy-on-write mapping of the
+//! output; the bytes that differ from the file become the patches of a
+//! journaled update. Anything this path cannot do correctly is a
+//! [`Outcome::Fallback`] with its reason: the caller links in full.
+
+use super::journal::Journal;
+use super::record::{atom_keys, fixup_shape, is_literal, literal_hash, symbols_hash};
+use super::state::{
+    self, Allocation, AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, SectionRecord,
+};
+use super::{Fingerprint, Session};
+use crate::arch::x86_64::X86_64;
+use crate::arch::Arch;
+use crate::error::{LinkError, Result};
+use crate::input::object::ObjectFile;
+use crate::layout::{Content, Headroom, Layout, OutSection, Segment};
+use crate::linkedit::fixups::FixupKind;
+use crate::options::Options;
+use crate::symbols::{Def, SymId, SymbolTable};
+use crate::synthetic::{is_imported, Synthetic};
+use crate::write::{ImportSlots, OutPtr, Resolved};
+use object::macho;
+use rustc_hash::FxHashMap;
+use std::ops::Range;
+
+/// What an update did, for `-v`.
+#[derive(Debug, Default)]
+pub struct UpdateStats {
+    pub objects: usize,
+    pub in_place: usize,
+    pub moved: usize,
+    pub added: usize,
+    pub removed: usize,
+    pub trampolines: usize,
+    pub bytes: u64,
+    pub patches: usize,
+}
+
+pub enum Outcome {
+    Updated(UpdateStats),
+    /// The update cannot be done correctly in place: link in full, because…
+    Fallback(String),
+}
+
+/// Early exit of an update that must fall back.
+type Step<T> = std::result::Result<T, Stop>;
+
+pub enum Stop {
+    Fallback(String),
+    Error(LinkError),
+}
+
+impl From<LinkError> for Stop {
+    fn from(e: LinkError) -> Stop {
+        Stop::Error(e)
+    }
+}
+
+fn fallback<T>(why: impl Into<String>) -> Step<T> {
+    Err(Stop::Fallback(why.into()))
+}
+
+fn name(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const INT3: u8 = 0xcc;
+
+fn headroom() -> Headroom {
+    Headroom {
+        min_slot: X86_64::MAX_TRAMPOLINE as u64,
+    }
+}
+
+/// Updates the image for the changed inputs `changed`.
+pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome> {
+    match Updater::new(opts, session).and_then(|mut u| {
+        for &i in changed {
+            u.object(i)?;
+        }
+        u.finish()
+    }) {
+        Ok((journal, mut stats)) => {
+            journal.commit(&opts.output).map_err(|e| {
+                LinkError::file(
+                    opts.output.display(),
+                    format!("cannot write the update: {e}"),
+                )
+            })?;
+            stats.bytes = journal.bytes();
+            stats.patches = journal.patches.len();
+            Ok(Outcome::Updated(stats))
+        }
+        Err(Stop::Fallback(why)) => Ok(Outcome::Fallback(why)),
+        Err(Stop::Error(e)) => Err(e),
+    }
+}
+
+/// A range of the output that an update wrote into its private copy.
+type Touched = Range<u64>;
+
+struct Updater<'s> {
+    opts: &'s Options,
+    session: &'s Session,
+    /// The output as it is on disk, and a private copy-on-write mapping of
+    /// it that the update writes (only touched pages are copied).
+    orig: memmap2::Mmap,
+    img: memmap2::MmapMut,
+    layout: Layout,
+    alloc: Vec<Allocation>,
+    delta: state::Delta,
+    touched: Vec<Touched>,
+    /// Changes to `__unwind_info` rows (address → encoding, None: remove)
+    /// and to function starts (address, added?).
+    unwind: Vec<(u64, Option<u32>)>,
+    starts: Vec<(u64, bool)>,
+    /// Canonical addresses of atoms this update moved or added (the rest
+    /// that changed bytes count as updated in place).
+    relocated: rustc_hash::FxHashSet<u64>,
+    stats: UpdateStats,
+}
+
+fn out_section(s: &SectionRecord) -> OutSection {
+    OutSection {
+        segname: s.segname.clone(),
+        sectname: s.sectname.clone(),
+        flags: s.flags,
+        align_log2: s.align_log2,
+        addr: s.addr,
+        size: s.size,
+        offset: s.offset,
+        reserved1: 0,
+        reserved2: 0,
+        content: Content::Atoms(Vec::new()),
+    }
+}
+
+impl<'s> Updater<'s> {
+    fn new(opts: &'s Options, session: &'s Session) -> Step<Updater<'s>> {
+        if opts.dead_strip {
+            return fallback("-dead_strip: an edit can change what is live");
+        }
+        let meta = &session.base.meta;
+        let err = |e: std::io::Error| {
+            Stop::Error(LinkError::file(
+                opts.output.display(),
+                format!("cannot map the output: {e}"),
+            ))
+        };
+        let file = std::fs::File::open(&opts.output).map_err(err)?;
+        // SAFETY: the output is only written under the lock we hold; the
+        // private mapping never writes back to the file.
+        let orig = unsafe { memmap2::Mmap::map(&file) }.map_err(err)?;
+        let img = unsafe { memmap2::MmapOptions::new().map_copy(&file) }.map_err(err)?;
+        let layout = Layout {
+            segments: meta
+                .segments
+                .iter()
+                .map(|s| Segment {
+                    name: String::new(),
+                    vmaddr: s.vmaddr,
+                    vmsize: s.vmsize,
+                    fileoff: s.fileoff,
+                    filesize: s.filesize,
+                    maxprot: 0,
+                    initprot: 0,
+                    flags: 0,
+                    sections: 0..0,
+                })
+                .collect(),
+            sections: meta.sections.iter().map(out_section).collect(),
+            tlv_start: meta.tlv_start,
+            tlv_end: meta.tlv_end,
+            image_base: meta.image_base,
+            ..Default::default()
+        };
+        let mut delta = session.delta.clone();
+        let alloc = if delta.allocation.is_empty() {
+            meta.allocation.clone()
+        } else {
+            std::mem::take(&mut delta.allocation)
+        };
+        Ok(Updater {
+            opts,
+            session,
+            orig,
+            img,
+            layout,
+            alloc,
+            delta,
+            touched: Vec::new(),
+            unwind: Vec::new(),
+            starts: Vec::new(),
+            relocated: Default::default(),
+            stats: UpdateStats::default(),
+        })
+    }
+
+    /// The global symbol as the image has it now.
+    fn global(&self, sym: &[u8]) -> Option<GlobalRecord> {
+        if let Some(g) = self.delta.globals.get(sym) {
+            return Some(*g);
+        }
+        let g = self.session.base.global(sym)?;
+        // A replaced object's symbols are all in the delta: one missing
+        // there was removed.
+        if g.kind == GlobalKind::Defined && self.delta.objects.contains_key(&g.definer) {
+            return None;
+        }
+        Some(g)
+    }
+
+    fn file_offset(&self, addr: u64) -> Step<usize> {
+        match self.layout.file_offset(addr) {
+            Some(o) if (o as usize) < self.img.len() => Ok(o as usize),
+            _ => Err(Stop::Error(LinkError::usage(format!(
+                "{}: incremental state names address {addr:#x} outside the file",
+                self.opts.output.display()
+            )))),
+        }
+    }
+
+    fn fill(&mut self, addr: u64, len: u64, byte: u8) -> Step<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let off = self.file_offset(addr)?;
+        let end = (off + len as usize).min(self.img.len());
+        self.img[off..end].fill(byte);
+        self.touched.push(off as u64..end as u64);
+        Ok(())
+    }
+
+    fn touch(&mut self, addr: u64, len: u64) -> Step<()> {
+        let off = self.file_offset(addr)? as u64;
+        self.touched.push(off..off + len);
+        Ok(())
+    }
+
+    /// Takes `size` bytes aligned to `align` from section `si`: first fit
+    /// in its free list, else from its reserve.
+    fn allocate(&mut self, si: usize, size: u64, align: u64) -> Step<u64> {
+        let sec = &self.session.base.meta.sections[si];
+        let a = &mut self.alloc[si];
+        for i in 0..a.free.len() {
+            let (start, len) = a.free[i];
+            let at = crate::layout::align_up(start, align);
+            if at + size <= start + len {
+                a.free.remove(i);
+                if at > start {
+                    a.free.push((start, at - start));
+                }
+                if at + size < start + len {
+                    a.free.push((at + size, start + len - at - size));
+                }
+                a.free.sort_unstable();
+                return Ok(at);
+            }
+        }
+        let at = crate::layout::align_up(a.used_end, align);
+        if at + size > sec.addr + sec.size {
+            return fallback(format!(
+                "section {},{} is out of reserved room ({} bytes needed)",
+                sec.segname, sec.sectname, size
+            ));
+        }
+        a.used_end = at + size;
+        Ok(at)
+    }
+
+    /// Returns a range to section `si`'s free list, merging neighbours.
+    fn free(&mut self, si: usize, start: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        let free = &mut self.alloc[si].free;
+        free.push((start, len));
+        free.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(free.len());
+        for &(s, l) in free.iter() {
+            match merged.last_mut() {
+                Some(last) if last.0 + last.1 >= s => {
+                    last.1 = last.1.max(s + l - last.0);
+                }
+                _ => merged.push((s, l)),
+            }
+        }
+        *free = merged;
+    }
+
+    /// Replays one changed input.
+    fn object(&mut self, input: u32) -> Step<()> {
+        let meta = &self.session.base.meta;
+        let path = meta.inputs[input as usize].path.clone();
+        let Some(oi) = meta
+            .objects
+            .iter()
+            .position(|o| o.input == input && !o.member)
+        else {
+            return fallback(format!(
+                "{} changed and is not an object file (archives and dylibs relink in full)",
+                path.display()
+            ));
+        };
+        let oi = oi as u32;
+        let mapped = crate::input::MappedFile::open(&path, false)?;
+        let name = mapped.name();
+        let data = crate::input::thin(&mapped.map, &name)?;
+        if crate::input::kind_of(data, &name)? != crate::input::FileKind::Object {
+            return fallback(format!("{} is no longer an object file", path.display()));
+        }
+        let mut obj = crate::link::parse_object(&mapped, data)?;
+        let old = match self.delta.objects.get(&oi) {
+            Some(r) => r.clone(),
+            None => self.session.base.object(oi).ok_or_else(|| {
+                Stop::Fallback(format!("the state has no record of {}", obj.name))
+            })?,
+        };
+        let record = self.replay(oi, &mut obj, &old)?;
+        self.delta.objects.insert(oi, record);
+        let fp = Fingerprint::of(&path)
+            .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?;
+        self.delta.inputs.insert(input, fp);
+        self.stats.objects += 1;
+        Ok(())
+    }
+
+    /// Resolves the changed object's symbols against the image: its own
+    /// definitions must be the ones that won before, and everything it
+    /// references must already be defined or imported.
+    fn resolve<'a>(
+        &mut self,
+        oi: u32,
+        obj: &ObjectFile<'a>,
+    ) -> Step<(SymbolTable<'a>, FxHashMap<SymId, ImportSlots>)> {
+        let mut symtab = SymbolTable::default();
+        symtab.add_object(0, obj);
+        let mut slots = FxHashMap::default();
+        for id in 0..symtab.syms.len() {
+            let sym = &symtab.syms[id];
+            let rec = self.global(sym.name);
+            let sname = name(sym.name);
+            match (sym.def, rec) {
+                (Def::Defined { .. }, Some(r))
+                    if r.kind == GlobalKind::Defined && r.definer == oi => {}
+                (Def::Defined { .. }, Some(r)) if r.kind == GlobalKind::Defined => {
+                    let other = &self.session.base.meta.objects[r.definer as usize].name;
+                    return fallback(format!(
+                        "{}: the definition of {sname} that wins is now in {other}",
+                        obj.name
+                    ));
+                }
+                (Def::Defined { .. }, _) => {
+                    return fallback(format!(
+                        "{}: {sname} now resolves to a different definition",
+                        obj.name
+                    ))
+                }
+                (Def::Common { .. }, _) => {
+                    return fallback(format!("{}: tentative definition {sname}", obj.name))
+                }
+                (Def::Absolute { .. }, _) => {
+                    return fallback(format!("{}: absolute symbol {sname}", obj.name))
+                }
+                (Def::Undefined, None) => {
+                    return fallback(format!(
+                        "{}: new reference to {sname}, which the image neither defines nor imports \
+                         (new imports are not placed in headroom yet)",
+                        obj.name
+                    ))
+                }
+                (Def::Undefined, Some(r)) => {
+                    let def = match r.kind {
+                        GlobalKind::Defined => Def::Placed {
+                            addr: r.value,
+                            body: r.body,
+                        },
+                        GlobalKind::Absolute => Def::Absolute { value: r.value },
+                        GlobalKind::Header => Def::Header,
+                        GlobalKind::Dylib => Def::Dylib {
+                            dylib: u32::from(r.dylib),
+                            weak: r.flags & state::WEAK_DEF != 0,
+                            thread_local: r.flags & state::THREAD_LOCAL != 0,
+                        },
+                        GlobalKind::DynamicLookup => Def::DynamicLookup,
+                    };
+                    if is_imported(def) && (r.flags & state::WEAK_REF != 0) != sym.weak_ref {
+                        return fallback(format!(
+                            "{}: {sname} changed between a weak and a strong import",
+                            obj.name
+                        ));
+                    }
+                    if r.kind == GlobalKind::Defined
+                        && r.definer != oi
+                        && r.flags & state::REFERENCED_ELSEWHERE == 0
+                    {
+                        self.delta.referenced.insert(sym.name.to_vec());
+                    }
+                    symtab.syms[id].def = def;
+                    slots.insert(id as SymId, r.slots);
+                }
+                (_, _) => return fallback(format!("{}: {sname} cannot be resolved", obj.name)),
+            }
+        }
+        // Imports must already have the entries these references use.
+        for atom in &obj.atoms {
+            for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+                let Some(g) = symtab.global_of(0, r.target) else {
+                    continue;
+                };
+                let def = symtab.syms[g as usize].def;
+                let s = slots.get(&g).copied().unwrap_or_default();
+                let missing = match r.kind {
+                    macho::X86_64_RELOC_BRANCH if is_imported(def) => s.stub == 0,
+                    macho::X86_64_RELOC_GOT_LOAD if is_imported(def) => s.got == 0,
+                    macho::X86_64_RELOC_GOT => s.got == 0,
+                    macho::X86_64_RELOC_TLV if is_imported(def) => s.thread_ptr == 0,
+                    _ => false,
+                };
+                if missing {
+                    return fallback(format!(
+                        "{}: {} needs a stub or GOT entry the image does not have yet",
+                        obj.name,
+                        name(symtab.syms[g as usize].name)
+                    ));
+                }
+            }
+        }
+        Ok((symtab, slots))
+    }
+
+    /// Places and writes one object's atoms; returns its new record.
+    fn replay(&mut self, oi: u32, obj: &mut ObjectFile, old: &ObjectRecord) -> Step<ObjectRecord> {
+        if symbols_hash(obj) != old.symbols {
+            return fallback(format!(
+                "{}: symbols were added, removed or changed kind \
+                 (the symbol table is not rewritten incrementally yet)",
+                obj.name
+            ));
+        }
+        if obj
+            .sections
+            .iter()
+            .any(|s| s.kept && s.sectname == crate::input::object::EH_FRAME)
+        {
+            return fallback(format!("{}: DWARF unwind (__eh_frame)", obj.name));
+        }
+        let (symtab, slots) = self.resolve(oi, obj)?;
+        let encodings = unwind_encodings(obj, &symtab)?;
+        let n = obj.atoms.len();
+        self.layout.atom_addr = vec![vec![0; n]];
+        self.layout.atom_section = vec![vec![u32::MAX; n]];
+        self.layout.atom_body = vec![vec![0; n]];
+        let keys = atom_keys(obj);
+        let old_by_key: FxHashMap<&[u8], usize> = old
+            .atoms
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.flags & state::LITERAL == 0)
+            .map(|(i, a)| (a.key.as_slice(), i))
+            .collect();
+        let mut seen = vec![false; old.atoms.len()];
+        let mut atoms = Vec::new();
+        for (ai, key) in keys.iter().enumerate() {
+            let sec = obj.section_of(ai as u32);
+            if !sec.kept || sec.metadata || !obj.atoms[ai].live {
+                continue;
+            }
+            let (seg, sect) = crate::layout::output_section_name(&sec.segname, &sec.sectname);
+            let Some(si) = self
+                .session
+                .base
+                .meta
+                .sections
+                .iter()
+                .position(|s| !s.synthetic && s.segname == seg && s.sectname == sect)
+            else {
+                return fallback(format!("{}: new output section {seg},{sect}", obj.name));
+            };
+            let old_atom = old_by_key.get(key.as_slice()).copied();
+            if let Some(o) = old_atom {
+                if seen[o] {
+                    // Two atoms with one identity: they cannot both own its slot.
+                    return fallback(format!("{}: two atoms named {}", obj.name, name(key)));
+                }
+                seen[o] = true;
+            }
+            let rec = self.place(
+                obj,
+                ai,
+                si,
+                key.clone(),
+                old_atom.map(|o| &old.atoms[o]),
+                encodings.get(&(ai as u32)).copied().unwrap_or(0),
+            )?;
+            if let Some(rec) = rec {
+                self.layout.atom_addr[0][ai] = rec.addr;
+                self.layout.atom_body[0][ai] = rec.body;
+                self.layout.atom_section[0][ai] = si as u32;
+                atoms.push((ai, rec));
+            }
+        }
+        for (o, rec) in old.atoms.iter().enumerate() {
+            if !seen[o] && rec.flags & state::LITERAL == 0 {
+                self.remove(rec)?;
+            }
+        }
+        self.write_atoms(obj, &symtab, &slots, &mut atoms)?;
+        self.record_globals(oi, &symtab);
+        Ok(ObjectRecord {
+            symbols: old.symbols,
+            atoms: atoms.into_iter().map(|(_, r)| r).collect(),
+        })
+    }
+
+    /// Decides where atom `ai` goes; None for a literal that already exists.
+    fn place(
+        &mut self,
+        obj: &mut ObjectFile,
+        ai: usize,
+        si: usize,
+        key: Vec<u8>,
+        old: Option<&AtomRecord>,
+        unwind: u32,
+    ) -> Step<Option<AtomRecord>> {
+        let sec = self.session.base.meta.sections[si].clone();
+        let atom = &obj.atoms[ai];
+        let (size, align) = (u64::from(atom.size), 1u64 << atom.align_log2);
+        let mut rec = AtomRecord {
+            key,
+            section: si as u16,
+            align_log2: atom.align_log2,
+            flags: 0,
+            addr: 0,
+            slot: 0,
+            body: 0,
+            body_cap: 0,
+            size: atom.size,
+            fixups: 0,
+            unwind,
+        };
+        if is_literal(sec.flags) {
+            rec.flags |= state::LITERAL;
+            let bytes = obj.atom_data(ai as u32);
+            let h = literal_hash(si as u16, bytes);
+            if let Some(addr) = self.find_literal(h, bytes)? {
+                // Merged with an existing copy: nothing to write.
+                obj.atoms[ai].alias_of = Some((0, ai as u32));
+                self.layout.atom_addr[0][ai] = addr;
+                self.layout.atom_section[0][ai] = si as u32;
+                return Ok(None);
+            }
+            rec.addr = self.allocate(si, size, align)?;
+            rec.slot = size as u32;
+            self.relocated.insert(rec.addr);
+            self.delta.literals.insert(h, rec.addr);
+            self.stats.added += 1;
+            return Ok(Some(rec));
+        }
+        let code = crate::section_flags::is_code(sec.flags);
+        let old = old.filter(|o| usize::from(o.section) == si);
+        let Some(o) = old else {
+            if !code && !reserves(sec.flags) {
+                return fallback(format!(
+                    "{}: new atom in {},{}, which has no reserve",
+                    obj.name, sec.segname, sec.sectname
+                ));
+            }
+            let room = if code { headroom().slot(size) } else { size };
+            rec.addr = self.allocate(si, room, align)?;
+            rec.slot = room as u32;
+            self.relocated.insert(rec.addr);
+            if code {
+                rec.flags |= state::CODE;
+                self.fill(rec.addr, room, INT3)?;
+                self.unwind.push((rec.addr, Some(unwind)));
+                self.starts.push((rec.addr, true));
+            }
+            self.stats.added += 1;
+            return Ok(Some(rec));
+        };
+        rec.flags = o.flags;
+        rec.addr = o.addr;
+        rec.slot = o.slot;
+        rec.fixups = o.fixups;
+        if !code {
+            if size > u64::from(o.slot) || o.addr % align != 0 {
+                return fallback(format!(
+                    "{}: data {} outgrew its room ({} > {} bytes); moving data needs its \
+                     references re-patched, which is not implemented yet",
+                    obj.name,
+                    name(&o.key),
+                    size,
+                    o.slot
+                ));
+            }
+            return Ok(Some(rec));
+        }
+        if size <= u64::from(o.slot) && o.addr % align == 0 {
+            // In place; a body it had elsewhere is freed.
+            if o.body != 0 {
+                self.drop_body(si, o)?;
+            }
+            self.fill(o.addr, u64::from(o.slot), INT3)?;
+            if o.unwind != unwind || o.body != 0 {
+                self.unwind.push((o.addr, Some(unwind)));
+            }
+            return Ok(Some(rec));
+        }
+        if o.body != 0 && size <= u64::from(o.body_cap) && o.body % align == 0 {
+            // Still fits the body it moved to.
+            rec.body = o.body;
+            rec.body_cap = o.body_cap;
+            self.fill(o.body, u64::from(o.body_cap), INT3)?;
+            if o.unwind != unwind {
+                self.unwind.push((o.body, Some(unwind)));
+            }
+            return Ok(Some(rec));
+        }
+        if o.flags & state::INTERIOR != 0 {
+            return fallback(format!(
+                "{}: {} must move, but other code refers to a place inside it",
+                obj.name,
+                name(&o.key)
+            ));
+        }
+        // Move: a new body with headroom, the slot becomes a trampoline
+        // (rewritten, never chained, when it already was one).
+        let cap = headroom().slot(size);
+        let body = self.allocate(si, cap, align)?;
+        if o.body != 0 {
+            self.drop_body(si, o)?;
+        }
+        self.fill(body, cap, INT3)?;
+        self.fill(o.addr, u64::from(o.slot), INT3)?;
+        let off = self.file_offset(o.addr)?;
+        X86_64::write_trampoline(&mut self.img[off..], o.addr, body).ok_or_else(|| {
+            Stop::Fallback(format!("{}: a trampoline cannot reach {body:#x}", obj.name))
+        })?;
+        rec.body = body;
+        rec.body_cap = cap as u32;
+        self.relocated.insert(rec.addr);
+        self.unwind.push((body, Some(unwind)));
+        self.starts.push((body, true));
+        self.stats.moved += 1;
+        self.stats.trampolines += 1;
+        Ok(Some(rec))
+    }
+
+    /// Frees a moved function's body.
+    fn drop_body(&mut self, si: usize, o: &AtomRecord) -> Step<()> {
+        self.fill(o.body, u64::from(o.body_cap), INT3)?;
+        self.free(si, o.body, u64::from(o.body_cap));
+        self.unwind.push((o.body, None));
+        self.starts.push((o.body, false));
+        Ok(())
+    }
+
+    /// An atom the new object no longer has.
+    fn remove(&mut self, o: &AtomRecord) -> Step<()> {
+        let si = usize::from(o.section);
+        if o.flags & state::CODE != 0 {
+            if o.body != 0 {
+                self.drop_body(si, o)?;
+            }
+            self.fill(o.addr, u64::from(o.slot), INT3)?;
+            self.free(si, o.addr, u64::from(o.slot));
+            self.unwind.push((o.addr, None));
+            self.starts.push((o.addr, false));
+        } else if o.fixups == 0 {
+            // Data with dyld fixups keeps its range: dyld still rebases or
+            // binds those words, so nothing else may live there.
+            self.free(si, o.addr, u64::from(o.slot));
+        }
+        self.stats.removed += 1;
+        Ok(())
+    }
+
+    fn find_literal(&self, h: u64, bytes: &[u8]) -> Step<Option<u64>> {
+        let candidates = self
+            .delta
+            .literals
+            .get(&h)
+            .copied()
+            .into_iter()
+            .chain(self.session.base.literal(h));
+        for addr in candidates {
+            let off = self.file_offset(addr)?;
+            if self.img.get(off..off + bytes.len()) == Some(bytes) {
+                return Ok(Some(addr));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Writes the placed atoms with the full link's writer and checks that
+    /// their dyld fixups kept their shape.
+    fn write_atoms(
+        &mut self,
+        obj: &ObjectFile,
+        symtab: &SymbolTable,
+        slots: &FxHashMap<SymId, ImportSlots>,
+        atoms: &mut [(usize, AtomRecord)],
+    ) -> Step<()> {
+        let synth = Synthetic::default();
+        let res = Resolved::placed(&self.layout, &synth, slots);
+        let out = crate::write::write_file_atoms(0, obj, symtab, &res, OutPtr::new(&mut self.img));
+        if let Some(e) = LinkError::many(out.errors) {
+            return Err(Stop::Error(e));
+        }
+        let mut fixups = out.fixups;
+        fixups.sort_unstable_by_key(|f| f.addr);
+        let import_name = |i: u32| symtab.syms[i as usize].name;
+        for (ai, rec) in atoms.iter_mut() {
+            let at = self.layout.body_addr(0, *ai as u32);
+            let size = u64::from(rec.size);
+            if !self.layout.sections[usize::from(rec.section)].is_zerofill() {
+                self.touch(at, size)?;
+                let off = self.file_offset(at)?;
+                let range = off..off + size as usize;
+                if !self.relocated.contains(&rec.addr)
+                    && self.orig[range.clone()] != self.img[range]
+                {
+                    self.stats.in_place += 1;
+                }
+            }
+            let shape = fixup_shape(&fixups, &import_name, at, size);
+            if shape != rec.fixups {
+                return fallback(format!(
+                    "{}: the pointers in {} changed (new dyld fixups are not threaded \
+                     incrementally yet)",
+                    obj.name,
+                    name(&rec.key)
+                ));
+            }
+        }
+        // Same places and kinds: rebases get their new targets, binds keep
+        // their words; chained entries keep their `next` links.
+        for f in &fixups {
+            let off = self.file_offset(f.addr)?;
+            let old = u64::from_le_bytes(self.orig[off..off + 8].try_into().unwrap());
+            let word = match f.kind {
+                FixupKind::Rebase { target } if self.session.base.meta.chained => {
+                    if target >> 36 != 0 {
+                        return fallback("a rebase target does not fit a chained pointer");
+                    }
+                    (old & (0xfff << 51)) | target
+                }
+                FixupKind::Rebase { target } => target,
+                FixupKind::Bind { .. } => old,
+            };
+            self.img[off..off + 8].copy_from_slice(&word.to_le_bytes());
+        }
+        Ok(())
+    }
+
+    /// The object's definitions at their (possibly new) addresses.
+    fn record_globals(&mut self, oi: u32, symtab: &SymbolTable) {
+        for sym in &symtab.syms {
+            let Def::Defined { atom, offset, .. } = sym.def else {
+                continue;
+            };
+            let base = self.global(sym.name);
+            let addr = self.layout.atom_addr[0][atom as usize];
+            if addr == 0 {
+                continue;
+            }
+            let body = self.layout.body_addr(0, atom);
+            let mut g = base.unwrap_or(GlobalRecord {
+                kind: GlobalKind::Defined,
+                flags: 0,
+                dylib: 0,
+                definer: oi,
+                value: 0,
+                body: 0,
+                slots: ImportSlots::default(),
+            });
+            if self.delta.referenced.contains(sym.name) {
+                g.flags |= state::REFERENCED_ELSEWHERE;
+            }
+            g.value = addr + u64::from(offset);
+            g.body = body + u64::from(offset);
+            self.delta.globals.insert(sym.name.to_vec(), g);
+        }
+    }
+
+    /// LINKEDIT and header pieces, then the patches.
+    fn finish(mut self) -> Step<(Journal, UpdateStats)> {
+        self.rewrite_unwind_info()?;
+        self.rewrite_function_starts()?;
+        let mut patches = diff(&self.orig, &self.img, &mut self.touched);
+        let meta = &self.session.base.meta;
+        // A new UUID: the old one and the patches hashed together.
+        if !patches.is_empty() {
+            let at = meta.linkedit.uuid_offset as usize;
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            h.update(&self.orig[at..at + 16]);
+            for (off, bytes) in &patches {
+                h.update(&off.to_le_bytes());
+                h.update(bytes);
+            }
+            let mut uuid = h.digest128().to_le_bytes();
+            uuid[6] = (uuid[6] & 0x0f) | 0x30;
+            uuid[8] = (uuid[8] & 0x3f) | 0x80;
+            self.img[at..at + 16].copy_from_slice(&uuid);
+            self.touched.clear();
+            self.touched.push(at as u64..at as u64 + 16);
+            patches.extend(diff(&self.orig, &self.img, &mut self.touched));
+        }
+        let (code_limit, sig_off, sig_len) = meta.linkedit.signature;
+        if sig_len > 0 && !patches.is_empty() {
+            let changed: Vec<Range<u64>> = patches
+                .iter()
+                .map(|(o, b)| *o..*o + b.len() as u64)
+                .collect();
+            let mut sig = self.img[sig_off as usize..(sig_off + sig_len) as usize].to_vec();
+            crate::linkedit::codesign::rehash_pages(&self.img, code_limit, &mut sig, &changed);
+            self.img[sig_off as usize..(sig_off + sig_len) as usize].copy_from_slice(&sig);
+            self.touched.clear();
+            self.touched.push(sig_off..sig_off + sig_len);
+            patches.extend(diff(&self.orig, &self.img, &mut self.touched));
+        }
+        let mode = std::fs::metadata(&self.opts.output)
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()))
+            .map_err(|e| LinkError::file(self.opts.output.display(), e.to_string()))?;
+        let mut delta = self.delta;
+        delta.allocation = self.alloc;
+        delta.updates += 1;
+        let journal = Journal {
+            mode,
+            copy: sig_len > 0,
+            patches,
+            delta,
+        };
+        Ok((journal, self.stats))
+    }
+
+    fn rewrite_unwind_info(&mut self) -> Step<()> {
+        if self.unwind.is_empty() {
+            return Ok(());
+        }
+        let meta = &self.session.base.meta;
+        let Some(sec) = meta
+            .sections
+            .iter()
+            .find(|s| s.synthetic && s.sectname == "__unwind_info")
+            .cloned()
+        else {
+            return Ok(());
+        };
+        if meta.linkedit.unwind_complex {
+            return fallback("__unwind_info has personalities or LSDAs (C++ exception tables)");
+        }
+        let range = sec.offset as usize..(sec.offset + sec.size) as usize;
+        let parsed = crate::unwind_info::parse_unwind_info_full(&self.img[range.clone()])
+            .ok_or_else(|| Stop::Fallback("the image's __unwind_info does not parse".into()))?;
+        let base = meta.image_base;
+        let mut rows: std::collections::BTreeMap<u64, u32> = parsed
+            .rows
+            .iter()
+            .map(|&(off, enc, _, _)| (base + u64::from(off), enc))
+            .collect();
+        let mut end = base + u64::from(parsed.end_offset);
+        for &(addr, enc) in &self.unwind {
+            match enc {
+                Some(e) => {
+                    rows.insert(addr, e);
+                }
+                None => {
+                    rows.remove(&addr);
+                }
+            }
+            end = end.max(addr + 1);
+        }
+        // Function ends extend to the next row (the format stores starts).
+        let entries: Vec<crate::unwind_info::UnwindEntry> = rows
+            .iter()
+            .zip(rows.keys().skip(1).chain(std::iter::once(&end)))
+            .map(
+                |((&addr, &encoding), &next)| crate::unwind_info::UnwindEntry {
+                    function_addr: addr,
+                    length: (next.max(addr + 1) - addr) as u32,
+                    encoding,
+                    personality_got: 0,
+                    lsda: 0,
+                },
+            )
+            .collect();
+        let bytes = crate::unwind_info::try_build_unwind_info(
+            &entries,
+            base,
+            end,
+            crate::unwind_info::UnwindArch::X86_64,
+        )
+        .map_err(|e| Stop::Fallback(format!("cannot rebuild __unwind_info: {e}")))?;
+        if bytes.len() as u64 > sec.size {
+            return fallback("__unwind_info is out of reserved room");
+        }
+        self.img[range.clone()].fill(0);
+        self.img[range.start..range.start + bytes.len()].copy_from_slice(&bytes);
+        self.touched.push(range.start as u64..range.end as u64);
+        Ok(())
+    }
+
+    fn rewrite_function_starts(&mut self) -> Step<()> {
+        if self.starts.is_empty() {
+            return Ok(());
+        }
+        let (off, cap) = self.session.base.meta.linkedit.function_starts;
+        let range = off as usize..(off + cap) as usize;
+        let blob = self
+            .img
+            .get(range.clone())
+            .ok_or_else(|| Stop::Fallback("function starts lie outside the file".into()))?;
+        let base = self.session.base.meta.image_base;
+        let mut starts = std::collections::BTreeSet::new();
+        let (mut pos, mut addr) = (0, base);
+        while let Some(d) = crate::linkedit::uleb::read_uleb(blob, &mut pos) {
+            if d == 0 {
+                break;
+            }
+            addr += d;
+            starts.insert(addr);
+        }
+        for &(a, add) in &self.starts {
+            if add {
+                starts.insert(a);
+            } else {
+                starts.remove(&a);
+            }
+        }
+        let mut out = Vec::new();
+        let mut prev = base;
+        for s in starts {
+            crate::linkedit::uleb::write_uleb(&mut out, s - prev);
+            prev = s;
+        }
+        out.push(0);
+        if out.len() as u64 > cap {
+            return fallback("function starts are out of reserved room");
+        }
+        out.resize(cap as usize, 0);
+        self.img[range.clone()].copy_from_slice(&out);
+        self.touched.push(range.start as u64..range.end as u64);
+        Ok(())
+    }
+}
+
+/// Sections that carry a reserve (see `Headroom::reserves`); thread-local
+/// templates are excluded because growing them moves every variable's offset.
+fn reserves(flags: u32) -> bool {
+    matches!(
+        crate::section_flags::kind(flags),
+        macho::S_REGULAR
+            | macho::S_ZEROFILL
+            | macho::S_CSTRING_LITERALS
+            | macho::S_4BYTE_LITERALS
+            | macho::S_8BYTE_LITERALS
+            | macho::S_16BYTE_LITERALS
+    )
+}
+
+/// Compact unwind encodings of the object's functions (atom → encoding).
+fn unwind_encodings(obj: &ObjectFile, symtab: &SymbolTable) -> Step<FxHashMap<u32, u32>> {
+    let mut out = FxHashMap::default();
+    for (_, e, ff, fa) in crate::unwind::entries(std::slice::from_ref(obj), symtab) {
+        if ff != 0 {
+            continue;
+        }
+        let data = obj.atom_data(e);
+        let encoding = data
+            .get(12..16)
+            .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()));
+        let atom = &obj.atoms[e as usize];
+        let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
+        if relocs.iter().any(|r| r.offset == 16 || r.offset == 24)
+            || encoding & crate::unwind_info::UNWIND_MODE_MASK
+                == crate::unwind_info::UNWIND_X86_64_MODE_DWARF
+        {
+            return fallback(format!(
+                "{}: unwind entries with personalities, LSDAs or DWARF",
+                obj.name
+            ));
+        }
+        out.insert(fa, encoding);
+    }
+    Ok(out)
+}
+
+/// The byte runs where `img` differs from `orig` inside the touched ranges
+/// (runs closer than 16 bytes are joined).
+fn diff(orig: &[u8], img: &[u8], touched: &mut Vec<Touched>) -> Vec<(u64, Vec<u8>)> {
+    touched.sort_unstable_by_key(|r| r.start);
+    let mut merged: Vec<Touched> = Vec::new();
+    for r in touched.drain(..) {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+    for r in merged {
+        let end = (r.end as usize).min(orig.len());
+        let mut i = r.start as usize;
+        while i < end {
+            if orig[i] == img[i] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut last = i;
+            while i < end && i - last < 16 {
+                if orig[i] != img[i] {
+                    last = i;
+                }
+                i += 1;
+            }
+            out.push((start as u64, img[start..=last].to_vec()));
+        }
+    }
+    out
+}
