@@ -93,6 +93,13 @@ fn main() -> ExitCode {
                     stats.output_size,
                     phases.join(", ")
                 );
+            } else if opts.print_statistics && !stats.phases.is_empty() {
+                let phases: Vec<String> = stats
+                    .phases
+                    .iter()
+                    .map(|(n, ms)| format!("{n} {ms:.2}ms"))
+                    .collect();
+                eprintln!("machlink: update phases: {}", phases.join(", "));
             }
             ExitCode::SUCCESS
         }

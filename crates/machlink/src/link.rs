@@ -104,8 +104,9 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                 ));
             }
             Change::Inputs(changed) => match update::run(opts, &session, &changed)? {
-                update::Outcome::Updated(s) => {
-                    return done(format!(
+                update::Outcome::Updated(mut s) => {
+                    let phases = std::mem::take(&mut s.phases);
+                    let mut stats = done(format!(
                         "updated {} object(s): {} atoms in place, {} moved, {} added, {} removed; \
                          {} trampolines written; {} bytes in {} patches; {:.2} ms",
                         s.objects,
@@ -117,7 +118,9 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                         s.bytes,
                         s.patches,
                         start.elapsed().as_secs_f64() * 1e3
-                    ))
+                    ))?;
+                    stats.phases = phases;
+                    return Ok(stats);
                 }
                 update::Outcome::Fallback(why) => why,
             },

@@ -526,6 +526,51 @@ fn read_u32_array(data: &[u8], off: usize, count: usize) -> Option<Vec<u32>> {
     )
 }
 
+/// Just the (function offset, encoding) rows and the end offset, read
+/// without the checks and tables of [`parse_unwind_info_full`]: the fast
+/// path for an incremental update, which rebuilds the section from them.
+/// Encodings keep their personality bits. None if malformed.
+pub fn read_rows(data: &[u8]) -> Option<(Vec<(u32, u32)>, u32)> {
+    if data.is_empty() {
+        return Some((Vec::new(), 0));
+    }
+    let h = read_u32_array(data, 0, 7)?;
+    if h[0] != UNWIND_SECTION_VERSION || h[6] == 0 {
+        return None;
+    }
+    let common = read_u32_array(data, h[1] as usize, h[2] as usize)?;
+    let index = read_u32_array(data, h[5] as usize, (h[6] as usize).checked_mul(3)?)?;
+    let mut rows = Vec::new();
+    for entry in index.chunks_exact(3) {
+        let (first, page) = (entry[0], entry[1] as usize);
+        if page == 0 {
+            continue; // the sentinel
+        }
+        let kind = read_u32(data, page)?;
+        let entries_at = page + read_u16(data, page + 4)? as usize;
+        let count = read_u16(data, page + 6)? as usize;
+        if kind == UNWIND_SECOND_LEVEL_REGULAR {
+            let raw = read_u32_array(data, entries_at, count.checked_mul(2)?)?;
+            rows.extend(raw.chunks_exact(2).map(|c| (c[0], c[1])));
+        } else if kind == UNWIND_SECOND_LEVEL_COMPRESSED {
+            let local_at = page + read_u16(data, page + 8)? as usize;
+            let local = read_u32_array(data, local_at, read_u16(data, page + 10)? as usize)?;
+            for e in read_u32_array(data, entries_at, count)? {
+                let i = (e >> 24) as usize;
+                let encoding = match common.get(i) {
+                    Some(&c) => c,
+                    None => *local.get(i - common.len())?,
+                };
+                rows.push((first.checked_add(e & 0x00ff_ffff)?, encoding));
+            }
+        } else {
+            return None;
+        }
+    }
+    let end = index[index.len() - 3];
+    Some((rows, end))
+}
+
 /// [`parse_unwind_info`] with the section's tables as well as its rows.
 /// Checks the structure, that encoding and personality indexes resolve, and
 /// that the rows ascend.

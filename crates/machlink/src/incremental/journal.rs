@@ -14,7 +14,7 @@
 //! the same as once.
 
 use super::state::Delta;
-use super::{delta_path, journal_path, write_atomically, Fingerprint};
+use super::{delta_path, journal_path, write_atomically, write_replacing, Fingerprint};
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::Path;
@@ -91,7 +91,9 @@ impl Journal {
         }
         let mut delta = self.delta.clone();
         delta.output = Some(Fingerprint::stamp_of(output)?);
-        write_atomically(&delta_path(output), &delta.to_bytes())?;
+        // Not synced: if it is lost, the output's stamp no longer matches
+        // the delta's, and the next run links in full.
+        write_replacing(&delta_path(output), &delta.to_bytes())?;
         std::fs::set_permissions(output, std::fs::Permissions::from_mode(mode))?;
         std::fs::remove_file(journal_path(output))
     }

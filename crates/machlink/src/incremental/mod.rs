@@ -105,12 +105,24 @@ pub fn args_hash(opts: &Options) -> u64 {
 /// Writes a file beside the output atomically: a temporary file, synced,
 /// renamed into place.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace(path, bytes, true)
+}
+
+/// [`write_atomically`] without the sync: for files whose loss is detected
+/// and repaired by the next run.
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace(path, bytes, false)
+}
+
+fn replace(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_os_string();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     let mut f = File::create(&tmp)?;
     f.write_all(bytes)?;
-    f.sync_data()?;
+    if sync {
+        f.sync_data()?;
+    }
     std::fs::rename(&tmp, path)
 }
 

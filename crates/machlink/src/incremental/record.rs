@@ -68,6 +68,10 @@ pub fn symbols_hash(obj: &ObjectFile) -> u64 {
     h.finish()
 }
 
+/// The key prefix of the atoms a link allocates for tentative definitions
+/// (they are not in the object's sections, so an update keeps them).
+pub const COMMON_KEY: &[u8] = b"__DATA,__common\0";
+
 /// Whether an output section holds literals that are merged by content.
 pub fn is_literal(flags: u32) -> bool {
     matches!(

@@ -15,7 +15,7 @@
 //! [`Outcome::Fallback`] with its reason: the caller links in full.
 
 use super::journal::Journal;
-use super::record::{atom_keys, fixup_shape, is_literal, literal_hash, symbols_hash};
+use super::record::{atom_keys, fixup_shape, is_literal, literal_hash, symbols_hash, COMMON_KEY};
 use super::state::{
     self, Allocation, AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, SectionRecord,
 };
@@ -45,6 +45,8 @@ pub struct UpdateStats {
     pub trampolines: usize,
     pub bytes: u64,
     pub patches: usize,
+    /// Wall time of each step, for `-print_statistics`.
+    pub phases: Vec<(&'static str, f64)>,
 }
 
 pub enum Outcome {
@@ -85,12 +87,21 @@ fn headroom() -> Headroom {
 
 /// Updates the image for the changed inputs `changed`.
 pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome> {
-    match Updater::new(opts, session).and_then(|mut u| {
+    let mut clock = std::time::Instant::now();
+    let mut lap = move |stats: &mut UpdateStats, name: &'static str| {
+        let now = std::time::Instant::now();
+        stats.phases.push((name, (now - clock).as_secs_f64() * 1e3));
+        clock = now;
+    };
+    let prepared = Updater::new(opts, session).and_then(|mut u| {
+        lap(&mut u.stats, "map output");
         for &i in changed {
             u.object(i)?;
         }
-        u.finish()
-    }) {
+        lap(&mut u.stats, "replay objects");
+        u.finish(&mut lap)
+    });
+    match prepared {
         Ok((journal, mut stats)) => {
             journal.commit(&opts.output).map_err(|e| {
                 LinkError::file(
@@ -98,6 +109,7 @@ pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome
                     format!("cannot write the update: {e}"),
                 )
             })?;
+            lap(&mut stats, "journal and patch");
             stats.bytes = journal.bytes();
             stats.patches = journal.patches.len();
             Ok(Outcome::Updated(stats))
@@ -121,9 +133,9 @@ struct Updater<'s> {
     alloc: Vec<Allocation>,
     delta: state::Delta,
     touched: Vec<Touched>,
-    /// Changes to `__unwind_info` rows (address → encoding, None: remove)
-    /// and to function starts (address, added?).
-    unwind: Vec<(u64, Option<u32>)>,
+    /// Changes to `__unwind_info` rows (address, length, encoding; None:
+    /// the range was freed) and to function starts (address, added?).
+    unwind: Vec<(u64, u64, Option<u32>)>,
     starts: Vec<(u64, bool)>,
     /// Canonical addresses of atoms this update moved or added (the rest
     /// that changed bytes count as updated in place).
@@ -367,6 +379,17 @@ impl<'s> Updater<'s> {
                         obj.name
                     ))
                 }
+                (Def::Common { .. }, Some(r)) if r.kind == GlobalKind::Defined => {
+                    // Its storage stays where the full link put it (a size
+                    // change shows in the symbols hash and falls back).
+                    if r.definer != oi && r.flags & state::REFERENCED_ELSEWHERE == 0 {
+                        self.delta.referenced.insert(sym.name.to_vec());
+                    }
+                    symtab.syms[id].def = Def::Placed {
+                        addr: r.value,
+                        body: r.value,
+                    };
+                }
                 (Def::Common { .. }, _) => {
                     return fallback(format!("{}: tentative definition {sname}", obj.name))
                 }
@@ -511,8 +534,12 @@ impl<'s> Updater<'s> {
                 atoms.push((ai, rec));
             }
         }
+        let mut kept = Vec::new();
         for (o, rec) in old.atoms.iter().enumerate() {
-            if !seen[o] && rec.flags & state::LITERAL == 0 {
+            if rec.key.starts_with(COMMON_KEY) {
+                // Storage of tentative definitions: the link's, not the object's.
+                kept.push(rec.clone());
+            } else if !seen[o] && rec.flags & state::LITERAL == 0 {
                 self.remove(rec)?;
             }
         }
@@ -520,7 +547,7 @@ impl<'s> Updater<'s> {
         self.record_globals(oi, &symtab);
         Ok(ObjectRecord {
             symbols: old.symbols,
-            atoms: atoms.into_iter().map(|(_, r)| r).collect(),
+            atoms: atoms.into_iter().map(|(_, r)| r).chain(kept).collect(),
         })
     }
 
@@ -584,7 +611,7 @@ impl<'s> Updater<'s> {
             if code {
                 rec.flags |= state::CODE;
                 self.fill(rec.addr, room, INT3)?;
-                self.unwind.push((rec.addr, Some(unwind)));
+                self.unwind.push((rec.addr, room, Some(unwind)));
                 self.starts.push((rec.addr, true));
             }
             self.stats.added += 1;
@@ -614,7 +641,7 @@ impl<'s> Updater<'s> {
             }
             self.fill(o.addr, u64::from(o.slot), INT3)?;
             if o.unwind != unwind || o.body != 0 {
-                self.unwind.push((o.addr, Some(unwind)));
+                self.unwind.push((o.addr, u64::from(o.slot), Some(unwind)));
             }
             return Ok(Some(rec));
         }
@@ -624,7 +651,8 @@ impl<'s> Updater<'s> {
             rec.body_cap = o.body_cap;
             self.fill(o.body, u64::from(o.body_cap), INT3)?;
             if o.unwind != unwind {
-                self.unwind.push((o.body, Some(unwind)));
+                self.unwind
+                    .push((o.body, u64::from(o.body_cap), Some(unwind)));
             }
             return Ok(Some(rec));
         }
@@ -651,7 +679,7 @@ impl<'s> Updater<'s> {
         rec.body = body;
         rec.body_cap = cap as u32;
         self.relocated.insert(rec.addr);
-        self.unwind.push((body, Some(unwind)));
+        self.unwind.push((body, cap, Some(unwind)));
         self.starts.push((body, true));
         self.stats.moved += 1;
         self.stats.trampolines += 1;
@@ -662,7 +690,7 @@ impl<'s> Updater<'s> {
     fn drop_body(&mut self, si: usize, o: &AtomRecord) -> Step<()> {
         self.fill(o.body, u64::from(o.body_cap), INT3)?;
         self.free(si, o.body, u64::from(o.body_cap));
-        self.unwind.push((o.body, None));
+        self.unwind.push((o.body, 0, None));
         self.starts.push((o.body, false));
         Ok(())
     }
@@ -676,7 +704,7 @@ impl<'s> Updater<'s> {
             }
             self.fill(o.addr, u64::from(o.slot), INT3)?;
             self.free(si, o.addr, u64::from(o.slot));
-            self.unwind.push((o.addr, None));
+            self.unwind.push((o.addr, 0, None));
             self.starts.push((o.addr, false));
         } else if o.fixups == 0 {
             // Data with dyld fixups keeps its range: dyld still rebases or
@@ -727,13 +755,6 @@ impl<'s> Updater<'s> {
             let size = u64::from(rec.size);
             if !self.layout.sections[usize::from(rec.section)].is_zerofill() {
                 self.touch(at, size)?;
-                let off = self.file_offset(at)?;
-                let range = off..off + size as usize;
-                if !self.relocated.contains(&rec.addr)
-                    && self.orig[range.clone()] != self.img[range]
-                {
-                    self.stats.in_place += 1;
-                }
             }
             let shape = fixup_shape(&fixups, &import_name, at, size);
             if shape != rec.fixups {
@@ -762,6 +783,18 @@ impl<'s> Updater<'s> {
             };
             self.img[off..off + 8].copy_from_slice(&word.to_le_bytes());
         }
+        for (ai, rec) in atoms.iter() {
+            if self.relocated.contains(&rec.addr)
+                || self.layout.sections[usize::from(rec.section)].is_zerofill()
+            {
+                continue;
+            }
+            let off = self.file_offset(self.layout.body_addr(0, *ai as u32))?;
+            let range = off..off + rec.size as usize;
+            if self.orig[range.clone()] != self.img[range] {
+                self.stats.in_place += 1;
+            }
+        }
         Ok(())
     }
 
@@ -769,6 +802,11 @@ impl<'s> Updater<'s> {
     fn record_globals(&mut self, oi: u32, symtab: &SymbolTable) {
         for sym in &symtab.syms {
             let Def::Defined { atom, offset, .. } = sym.def else {
+                // A tentative definition whose storage this object holds
+                // keeps its record.
+                if let Some(g) = self.global(sym.name).filter(|g| g.definer == oi) {
+                    self.delta.globals.insert(sym.name.to_vec(), g);
+                }
                 continue;
             };
             let base = self.global(sym.name);
@@ -796,9 +834,14 @@ impl<'s> Updater<'s> {
     }
 
     /// LINKEDIT and header pieces, then the patches.
-    fn finish(mut self) -> Step<(Journal, UpdateStats)> {
+    fn finish(
+        mut self,
+        lap: &mut impl FnMut(&mut UpdateStats, &'static str),
+    ) -> Step<(Journal, UpdateStats)> {
         self.rewrite_unwind_info()?;
+        lap(&mut self.stats, "unwind info");
         self.rewrite_function_starts()?;
+        lap(&mut self.stats, "function starts");
         let mut patches = diff(&self.orig, &self.img, &mut self.touched);
         let meta = &self.session.base.meta;
         // A new UUID: the old one and the patches hashed together.
@@ -831,6 +874,7 @@ impl<'s> Updater<'s> {
             self.touched.push(sig_off..sig_off + sig_len);
             patches.extend(diff(&self.orig, &self.img, &mut self.touched));
         }
+        lap(&mut self.stats, "diff, uuid, signature");
         let mode = std::fs::metadata(&self.opts.output)
             .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()))
             .map_err(|e| LinkError::file(self.opts.output.display(), e.to_string()))?;
@@ -863,39 +907,63 @@ impl<'s> Updater<'s> {
             return fallback("__unwind_info has personalities or LSDAs (C++ exception tables)");
         }
         let range = sec.offset as usize..(sec.offset + sec.size) as usize;
-        let parsed = crate::unwind_info::parse_unwind_info_full(&self.img[range.clone()])
+        let (rows, end_offset) = crate::unwind_info::read_rows(&self.img[range.clone()])
             .ok_or_else(|| Stop::Fallback("the image's __unwind_info does not parse".into()))?;
         let base = meta.image_base;
-        let mut rows: std::collections::BTreeMap<u64, u32> = parsed
-            .rows
-            .iter()
-            .map(|&(off, enc, _, _)| (base + u64::from(off), enc))
+        let mut rows: Vec<(u64, u32)> = rows
+            .into_iter()
+            .map(|(off, enc)| (base + u64::from(off), enc))
             .collect();
-        let mut end = base + u64::from(parsed.end_offset);
-        for &(addr, enc) in &self.unwind {
-            match enc {
-                Some(e) => {
-                    rows.insert(addr, e);
+        let mut end = base + u64::from(end_offset);
+        let mut changed = false;
+        for &(addr, len, enc) in &self.unwind {
+            let at = rows.partition_point(|r| r.0 < addr);
+            let present = rows.get(at).is_some_and(|r| r.0 == addr);
+            // The row that covers `addr` now (rows are folded: a run of
+            // functions with one foldable encoding is one row).
+            let covering = if present {
+                Some(rows[at].1)
+            } else {
+                at.checked_sub(1).map(|i| rows[i].1)
+            };
+            let covered = addr + len <= end;
+            match (enc, present) {
+                (Some(e), _)
+                    if covered
+                        && covering == Some(e)
+                        && crate::unwind_info::UnwindArch::X86_64.can_fold(e) => {}
+                (Some(e), true) => {
+                    rows[at].1 = e;
+                    changed = true;
                 }
-                None => {
-                    rows.remove(&addr);
+                (Some(e), false) => {
+                    rows.insert(at, (addr, e));
+                    changed = true;
                 }
+                // A freed range stays covered by its row: nothing runs there.
+                (None, _) => {}
             }
-            end = end.max(addr + 1);
+            if enc.is_some() {
+                end = end.max(addr + len);
+            }
+        }
+        if !changed {
+            return Ok(());
         }
         // Function ends extend to the next row (the format stores starts).
         let entries: Vec<crate::unwind_info::UnwindEntry> = rows
             .iter()
-            .zip(rows.keys().skip(1).chain(std::iter::once(&end)))
-            .map(
-                |((&addr, &encoding), &next)| crate::unwind_info::UnwindEntry {
+            .enumerate()
+            .map(|(i, &(addr, encoding))| {
+                let next = rows.get(i + 1).map_or(end, |r| r.0);
+                crate::unwind_info::UnwindEntry {
                     function_addr: addr,
                     length: (next.max(addr + 1) - addr) as u32,
                     encoding,
                     personality_got: 0,
                     lsda: 0,
-                },
-            )
+                }
+            })
             .collect();
         let bytes = crate::unwind_info::try_build_unwind_info(
             &entries,
@@ -913,6 +981,9 @@ impl<'s> Updater<'s> {
         Ok(())
     }
 
+    /// Rewrites LC_FUNCTION_STARTS from the first changed address on (the
+    /// ULEB deltas before it stay as they are): moved bodies land near the
+    /// end of their section, so the tail is short.
     fn rewrite_function_starts(&mut self) -> Step<()> {
         if self.starts.is_empty() {
             return Ok(());
@@ -923,36 +994,55 @@ impl<'s> Updater<'s> {
             .img
             .get(range.clone())
             .ok_or_else(|| Stop::Fallback("function starts lie outside the file".into()))?;
+        let first = self.starts.iter().map(|s| s.0).min().unwrap_or(0);
+        // Walk to the first entry at or after `first`.
         let base = self.session.base.meta.image_base;
-        let mut starts = std::collections::BTreeSet::new();
-        let (mut pos, mut addr) = (0, base);
-        while let Some(d) = crate::linkedit::uleb::read_uleb(blob, &mut pos) {
-            if d == 0 {
-                break;
+        let (mut pos, mut prev) = (0usize, base);
+        let mut tail: Vec<u64> = Vec::new();
+        let mut tail_pos = None;
+        loop {
+            let here = pos;
+            match crate::linkedit::uleb::read_uleb(blob, &mut pos) {
+                Some(d) if d != 0 => {
+                    let addr = prev + d;
+                    if addr >= first {
+                        tail_pos.get_or_insert((here, prev));
+                        tail.push(addr);
+                    } else {
+                        prev = addr;
+                    }
+                }
+                _ => {
+                    tail_pos.get_or_insert((here, prev));
+                    break;
+                }
             }
-            addr += d;
-            starts.insert(addr);
         }
+        let (write_at, mut prev) = tail_pos.expect("set before the loop ends");
+        let old_end = pos;
         for &(a, add) in &self.starts {
-            if add {
-                starts.insert(a);
-            } else {
-                starts.remove(&a);
+            let at = tail.partition_point(|&t| t < a);
+            let present = tail.get(at) == Some(&a);
+            if add && !present {
+                tail.insert(at, a);
+            } else if !add && present {
+                tail.remove(at);
             }
         }
-        let mut out = Vec::new();
-        let mut prev = base;
-        for s in starts {
-            crate::linkedit::uleb::write_uleb(&mut out, s - prev);
-            prev = s;
+        let mut out = Vec::with_capacity(tail.len() * 3 + 1);
+        for a in tail {
+            crate::linkedit::uleb::write_uleb(&mut out, a - prev);
+            prev = a;
         }
         out.push(0);
-        if out.len() as u64 > cap {
+        if write_at + out.len() > cap as usize {
             return fallback("function starts are out of reserved room");
         }
-        out.resize(cap as usize, 0);
-        self.img[range.clone()].copy_from_slice(&out);
-        self.touched.push(range.start as u64..range.end as u64);
+        // Clear what the old tail occupied beyond the new one.
+        out.resize(out.len().max(old_end.min(cap as usize) - write_at), 0);
+        let start = range.start + write_at;
+        self.img[start..start + out.len()].copy_from_slice(&out);
+        self.touched.push(start as u64..(start + out.len()) as u64);
         Ok(())
     }
 }
@@ -1014,6 +1104,11 @@ fn diff(orig: &[u8], img: &[u8], touched: &mut Vec<Touched>) -> Vec<(u64, Vec<u8
         let end = (r.end as usize).min(orig.len());
         let mut i = r.start as usize;
         while i < end {
+            // Skip equal stretches a chunk at a time.
+            if i + 64 <= end && orig[i..i + 64] == img[i..i + 64] {
+                i += 64;
+                continue;
+            }
             if orig[i] == img[i] {
                 i += 1;
                 continue;
