@@ -997,23 +997,22 @@ impl<'s> Updater<'s> {
         let first = self.starts.iter().map(|s| s.0).min().unwrap_or(0);
         // Walk to the first entry at or after `first`.
         let base = self.session.base.meta.image_base;
-        let (mut pos, mut prev) = (0usize, base);
+        let (mut pos, mut last) = (0usize, base);
         let mut tail: Vec<u64> = Vec::new();
         let mut tail_pos = None;
         loop {
             let here = pos;
             match crate::linkedit::uleb::read_uleb(blob, &mut pos) {
                 Some(d) if d != 0 => {
-                    let addr = prev + d;
+                    let addr = last + d;
                     if addr >= first {
-                        tail_pos.get_or_insert((here, prev));
+                        tail_pos.get_or_insert((here, last));
                         tail.push(addr);
-                    } else {
-                        prev = addr;
                     }
+                    last = addr;
                 }
                 _ => {
-                    tail_pos.get_or_insert((here, prev));
+                    tail_pos.get_or_insert((here, last));
                     break;
                 }
             }
