@@ -1,5 +1,6 @@
 //! `machlink`: the ld64-compatible command line over the machlink library.
 
+mod demo;
 mod verify;
 
 use machlink::options::Options;
@@ -51,6 +52,15 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("verify") {
         return verify_command(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("demo") {
+        return match demo::main() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("machlink demo: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if args.iter().any(|a| a == "--help" || a == "-help") {
         println!("usage: machlink [ld64 options] file...\nAn ld64-compatible Mach-O linker for x86_64 (see README.md for the flags).");

@@ -18,6 +18,7 @@ pub mod atom;
 pub mod dead_strip;
 pub mod error;
 pub mod exports;
+pub mod image;
 pub mod incremental;
 pub mod input;
 pub mod layout;

@@ -20,4 +20,4 @@ pub mod run;
 pub mod shims;
 
 pub use error::{LoadError, EXIT_CANNOT_EXECUTE, EXIT_UNBOUND};
-pub use run::{load, Loaded};
+pub use run::{load, run_file_in_child, Loaded};

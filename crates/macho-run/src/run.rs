@@ -161,3 +161,47 @@ impl Loaded {
         }
     }
 }
+
+/// Runs the Mach-O executable at `path` in a child process (the image is
+/// mapped into the process that runs it, and its exit ends that process)
+/// and returns its exit status, or 128 + the signal that ended it. Stdout
+/// and stderr are inherited.
+pub fn run_file_in_child(path: &std::path::Path, args: &[OsString]) -> std::io::Result<i32> {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: the child only loads and runs the image, then exits; it
+    // never returns into the caller's code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        let name = path.display().to_string();
+        let loaded = std::fs::read(path)
+            .map_err(|source| LoadError::Io {
+                file: name.clone(),
+                source,
+            })
+            .and_then(|data| load(&data, &name));
+        match loaded {
+            Ok(program) => program.run(&name, args),
+            Err(e) => {
+                eprintln!("macho-run: error: {e}");
+                // SAFETY: leave the child without running the parent's
+                // exit handlers.
+                unsafe { libc::_exit(e.exit_status()) }
+            }
+        }
+    }
+    let mut status = 0;
+    // SAFETY: waiting for the child we forked.
+    if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    })
+}
