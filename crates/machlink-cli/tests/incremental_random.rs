@@ -330,6 +330,9 @@ fn run_seed(seed: u64) -> (usize, usize, usize) {
             updates += 1;
         } else if line.contains("full link") {
             fulls += 1;
+            if step > 0 {
+                eprintln!("seed {seed} step {step} ({what}): {line}");
+            }
         }
         let f = capture(testkit::machlink_command(&fresh).args(format).args(&objs));
         assert_eq!(f.code, 0, "{ctx}: full link failed: {}", f.stderr_str());

@@ -162,7 +162,7 @@ fn dyld_private_object() -> ObjectFile<'static> {
 
 /// Applies -exported_symbols_list / -unexported_symbols_list: globals they
 /// leave out become private externs.
-fn hide_unexported(opts: &Options, symtab: &mut SymbolTable) -> Result<()> {
+pub(crate) fn hide_unexported(opts: &Options, symtab: &mut SymbolTable) -> Result<()> {
     if opts.exported_symbols_list.is_none() && opts.unexported_symbols_list.is_none() {
         return Ok(());
     }

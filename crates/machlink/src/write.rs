@@ -160,6 +160,11 @@ pub(crate) struct ImageFacts {
     pub function_starts: (u64, u64),
     /// (code limit, offset, size) of the ad-hoc signature, zeros if none.
     pub signature: (u64, u64, u64),
+    /// File offset and room (with reserve) of the exports trie, the symbol
+    /// table and the string table.
+    pub exports: (u64, u64),
+    pub symtab: (u64, u64),
+    pub strtab: (u64, u64),
 }
 
 /// Lays out and writes the output; returns it written but not yet moved
@@ -311,16 +316,28 @@ pub(crate) fn write_image(
     // LINKEDIT pieces.
     let mut linkedit = Vec::new();
     let mut ranges = output::LinkeditRanges::default();
+    // An incremental link leaves room after the pieces an update may
+    // rewrite with more entries (exports, symbols, strings): a quarter
+    // more, and at least `min`; the room is zeros outside their ranges.
+    let reserve = |linkedit: &mut Vec<u8>, used: usize, min: usize| -> u64 {
+        if opts.incremental {
+            linkedit.resize(linkedit.len() + (used / 4).max(min), 0);
+            crate::linkedit::pad_to(linkedit, 8);
+        }
+        (linkedit_off + linkedit.len() as u64) as u64
+    };
     let put = |blob: &[u8], linkedit: &mut Vec<u8>| -> (u32, u32) {
         let off = linkedit_off + linkedit.len() as u64;
         linkedit.extend_from_slice(blob);
         (off as u32, blob.len() as u32)
     };
     let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
+    let exports_end;
     if chained {
         let blob = fixups::encode_chained(&fixup_list, &imports, &layout, image).map_err(err)?;
         ranges.chained_fixups = put(&blob, &mut linkedit);
         ranges.exports_trie = put(&exports_trie(symtab, &layout, objects), &mut linkedit);
+        exports_end = reserve(&mut linkedit, ranges.exports_trie.1 as usize, 256);
     } else {
         let (rebase, bind) =
             fixups::encode_opcodes(&fixup_list, &imports, &layout, image).map_err(err)?;
@@ -328,6 +345,7 @@ pub(crate) fn write_image(
         ranges.bind = put(&bind, &mut linkedit);
         ranges.lazy_bind = put(&lazy_stream, &mut linkedit);
         ranges.exports_trie = put(&exports_trie(symtab, &layout, objects), &mut linkedit);
+        exports_end = reserve(&mut linkedit, ranges.exports_trie.1 as usize, 256);
     }
     timer.lap("fixups+exports");
     let mut starts = function_starts(&layout, objects);
@@ -352,6 +370,7 @@ pub(crate) fn write_image(
     timer.lap("symbols");
     let written = groups.write();
     ranges.symtab = put(&written.symbols, &mut linkedit);
+    let symtab_end = reserve(&mut linkedit, written.symbols.len(), 64 * 16);
     ranges.nsyms = written.nlocal + written.nextdef + written.nundef;
     ranges.nlocal = written.nlocal;
     ranges.nextdef = written.nextdef;
@@ -384,6 +403,7 @@ pub(crate) fn write_image(
     crate::linkedit::pad_to(&mut indirect, 8);
     ranges.indirect = put(&indirect, &mut linkedit);
     ranges.strtab = put(&written.strings, &mut linkedit);
+    let strtab_end = reserve(&mut linkedit, written.strings.len(), 2048);
     // The ad-hoc signature comes last, 16-byte aligned, and covers
     // everything before it.
     let identifier = opts
@@ -484,6 +504,18 @@ pub(crate) fn write_image(
         function_starts: (
             u64::from(ranges.function_starts.0),
             u64::from(ranges.function_starts.1),
+        ),
+        exports: (
+            u64::from(ranges.exports_trie.0),
+            exports_end - u64::from(ranges.exports_trie.0),
+        ),
+        symtab: (
+            u64::from(ranges.symtab.0),
+            symtab_end - u64::from(ranges.symtab.0),
+        ),
+        strtab: (
+            u64::from(ranges.strtab.0),
+            strtab_end - u64::from(ranges.strtab.0),
         ),
         signature: if signature_size > 0 {
             (code_limit as u64, code_limit as u64, signature_size)

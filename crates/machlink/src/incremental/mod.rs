@@ -14,6 +14,7 @@
 pub mod journal;
 pub mod record;
 pub mod state;
+pub mod symtab_edit;
 pub mod update;
 
 use crate::error::{LinkError, Result};

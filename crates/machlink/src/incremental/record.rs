@@ -265,6 +265,18 @@ fn global_record(symtab: &SymbolTable, id: usize, facts: &ImageFacts) -> Option<
     })
 }
 
+/// Names of the globals whose winning definition object `fi` holds.
+pub fn defined_globals(obj: &ObjectFile, fi: u32, symtab: &SymbolTable) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = (0..obj.symbols.len() as u32)
+        .filter_map(|i| symtab.global_of(fi, Target::Symbol(i)))
+        .filter(|&g| matches!(symtab.syms[g as usize].def, Def::Defined { file, .. } if file == fi))
+        .map(|g| symtab.syms[g as usize].name.to_vec())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Which globals some object other than their definer refers to.
 fn referenced_elsewhere(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<bool> {
     let mut out = vec![false; symtab.syms.len()];
@@ -354,6 +366,8 @@ pub(crate) fn write_state(
             let rec = ObjectRecord {
                 symbols: symbols_hash(obj),
                 atoms,
+                globals: defined_globals(obj, fi as u32, symtab),
+                oso: obj.oso_path.clone(),
             };
             (
                 bincode::serialize(&rec).expect("records serialise"),
@@ -416,6 +430,9 @@ pub(crate) fn write_state(
                 .iter()
                 .any(|r| r.personality_got != 0 || r.lsda != 0),
             signature: facts.signature,
+            exports: facts.exports,
+            symtab: facts.symtab,
+            strtab: facts.strtab,
         },
     };
     let blobs: Vec<Vec<u8>> = records.into_iter().map(|r| r.0).collect();

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const MAGIC: &[u8; 8] = b"MLSTATE3";
+const MAGIC: &[u8; 8] = b"MLSTATE4";
 const HEADER: usize = 64;
 /// One slot of the global symbol table.
 const GLOBAL: usize = 64;
@@ -93,6 +93,10 @@ pub struct ObjectRecord {
     /// Hash of its symbol table (names and kinds).
     pub symbols: u64,
     pub atoms: Vec<AtomRecord>,
+    /// The global symbols whose winning definition it holds.
+    pub globals: Vec<Vec<u8>>,
+    /// Its debug map key (the N_OSO path).
+    pub oso: String,
 }
 
 /// An output section: where it is and how much of its reserve is used.
@@ -137,6 +141,10 @@ pub struct LinkeditRecord {
     pub unwind_complex: bool,
     /// Ad-hoc signature: (code limit, signature offset, size); 0 if none.
     pub signature: (u64, u64, u64),
+    /// (file offset, room) of the exports trie, symbol and string tables.
+    pub exports: (u64, u64),
+    pub symtab: (u64, u64),
+    pub strtab: (u64, u64),
 }
 
 /// Each object of the link: which input it came from and where its record is.

@@ -19,6 +19,7 @@ use super::record::{atom_keys, fixup_shape, is_literal, literal_hash, symbols_ha
 use super::state::{
     self, Allocation, AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, SectionRecord,
 };
+use super::symtab_edit::SymbolEdit;
 use super::{Fingerprint, Session};
 use crate::arch::x86_64::X86_64;
 use crate::arch::Arch;
@@ -137,6 +138,8 @@ struct Updater<'s> {
     /// the range was freed) and to function starts (address, added?).
     unwind: Vec<(u64, u64, Option<u32>)>,
     starts: Vec<(u64, bool)>,
+    /// Symbol-table changes of objects whose symbols changed.
+    symbol_edits: Vec<SymbolEdit>,
     /// Canonical addresses of atoms this update moved or added (the rest
     /// that changed bytes count as updated in place).
     relocated: rustc_hash::FxHashSet<u64>,
@@ -215,6 +218,7 @@ impl<'s> Updater<'s> {
             unwind: Vec::new(),
             starts: Vec::new(),
             relocated: Default::default(),
+            symbol_edits: Vec::new(),
             stats: UpdateStats::default(),
         })
     }
@@ -358,6 +362,7 @@ impl<'s> Updater<'s> {
     ) -> Step<(SymbolTable<'a>, FxHashMap<SymId, ImportSlots>)> {
         let mut symtab = SymbolTable::default();
         symtab.add_object(0, obj);
+        crate::resolve::hide_unexported(self.opts, &mut symtab)?;
         let mut slots = FxHashMap::default();
         for id in 0..symtab.syms.len() {
             let sym = &symtab.syms[id];
@@ -373,6 +378,8 @@ impl<'s> Updater<'s> {
                         obj.name
                     ));
                 }
+                // A new global nothing else defines or imports.
+                (Def::Defined { .. }, None) => {}
                 (Def::Defined { .. }, _) => {
                     return fallback(format!(
                         "{}: {sname} now resolves to a different definition",
@@ -465,13 +472,7 @@ impl<'s> Updater<'s> {
 
     /// Places and writes one object's atoms; returns its new record.
     fn replay(&mut self, oi: u32, obj: &mut ObjectFile, old: &ObjectRecord) -> Step<ObjectRecord> {
-        if symbols_hash(obj) != old.symbols {
-            return fallback(format!(
-                "{}: symbols were added, removed or changed kind \
-                 (the symbol table is not rewritten incrementally yet)",
-                obj.name
-            ));
-        }
+        let symbols = symbols_hash(obj);
         if obj
             .sections
             .iter()
@@ -480,6 +481,27 @@ impl<'s> Updater<'s> {
             return fallback(format!("{}: DWARF unwind (__eh_frame)", obj.name));
         }
         let (symtab, slots) = self.resolve(oi, obj)?;
+        let globals = self.defined_globals(oi, &symtab);
+        for removed in old
+            .globals
+            .iter()
+            .filter(|g| globals.binary_search(g).is_err())
+        {
+            let referenced = self.delta.referenced.contains(removed)
+                || self
+                    .session
+                    .base
+                    .global(removed)
+                    .is_some_and(|g| g.flags & state::REFERENCED_ELSEWHERE != 0);
+            if referenced {
+                return fallback(format!(
+                    "{}: {} was removed and other objects refer to it",
+                    obj.name,
+                    name(removed)
+                ));
+            }
+            self.delta.globals.remove(removed);
+        }
         let encodings = unwind_encodings(obj, &symtab)?;
         let n = obj.atoms.len();
         self.layout.atom_addr = vec![vec![0; n]];
@@ -545,9 +567,34 @@ impl<'s> Updater<'s> {
         }
         self.write_atoms(obj, &symtab, &slots, &mut atoms)?;
         self.record_globals(oi, &symtab);
+        if symbols != old.symbols {
+            self.symbol_edits.push(SymbolEdit {
+                oso: old.oso.clone(),
+                old_ranges: old
+                    .atoms
+                    .iter()
+                    .filter(|a| a.flags & state::LITERAL == 0 && !a.key.starts_with(COMMON_KEY))
+                    .flat_map(|a| {
+                        [
+                            a.addr..a.addr + u64::from(a.slot),
+                            a.body..a.body + u64::from(a.body_cap),
+                        ]
+                    })
+                    .filter(|r| !r.is_empty())
+                    .collect(),
+                new: owned_groups(crate::linkedit::tables::symbol_groups(
+                    self.opts,
+                    &symtab,
+                    &self.layout,
+                    std::slice::from_ref(obj),
+                )),
+            });
+        }
         Ok(ObjectRecord {
-            symbols: old.symbols,
+            symbols,
             atoms: atoms.into_iter().map(|(_, r)| r).chain(kept).collect(),
+            globals,
+            oso: obj.oso_path.clone(),
         })
     }
 
@@ -798,6 +845,25 @@ impl<'s> Updater<'s> {
         Ok(())
     }
 
+    /// The globals the object's definitions win (sorted): its own
+    /// definitions, and tentative ones whose storage it holds.
+    fn defined_globals(&self, oi: u32, symtab: &SymbolTable) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = symtab
+            .syms
+            .iter()
+            .filter(|s| match s.def {
+                Def::Defined { .. } => true,
+                Def::Placed { .. } => self
+                    .global(s.name)
+                    .is_some_and(|g| g.kind == GlobalKind::Defined && g.definer == oi),
+                _ => false,
+            })
+            .map(|s| s.name.to_vec())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// The object's definitions at their (possibly new) addresses.
     fn record_globals(&mut self, oi: u32, symtab: &SymbolTable) {
         for sym in &symtab.syms {
@@ -842,6 +908,8 @@ impl<'s> Updater<'s> {
         lap(&mut self.stats, "unwind info");
         self.rewrite_function_starts()?;
         lap(&mut self.stats, "function starts");
+        self.rewrite_symbols()?;
+        lap(&mut self.stats, "symbols");
         let mut patches = diff(&self.orig, &self.img, &mut self.touched);
         let meta = &self.session.base.meta;
         // A new UUID: the old one and the patches hashed together.
@@ -981,6 +1049,38 @@ impl<'s> Updater<'s> {
         Ok(())
     }
 
+    fn rewrite_symbols(&mut self) -> Step<()> {
+        if self.symbol_edits.is_empty() {
+            return Ok(());
+        }
+        let meta = &self.session.base.meta;
+        let rooms = super::symtab_edit::Rooms {
+            exports: meta.linkedit.exports,
+            symtab: meta.linkedit.symtab,
+            strtab: meta.linkedit.strtab,
+        };
+        let sections = &meta.sections;
+        let is_tlv = |n_sect: u8| {
+            sections
+                .get(usize::from(n_sect).wrapping_sub(1))
+                .is_some_and(|s| {
+                    crate::section_flags::kind(s.flags) == macho::S_THREAD_LOCAL_VARIABLES
+                })
+        };
+        let edits = std::mem::take(&mut self.symbol_edits);
+        let touched = super::symtab_edit::rewrite(
+            &self.orig,
+            &mut self.img,
+            &rooms,
+            meta.image_base,
+            &is_tlv,
+            edits,
+        )
+        .map_err(|why| Stop::Fallback(format!("symbol table: {why}")))?;
+        self.touched.extend(touched);
+        Ok(())
+    }
+
     /// Rewrites LC_FUNCTION_STARTS from the first changed address on (the
     /// ULEB deltas before it stay as they are): moved bodies land near the
     /// end of their section, so the tail is short.
@@ -1043,6 +1143,26 @@ impl<'s> Updater<'s> {
         self.img[start..start + out.len()].copy_from_slice(&out);
         self.touched.push(start as u64..(start + out.len()) as u64);
         Ok(())
+    }
+}
+
+/// A changed object's symbol groups, owning their names (the object's
+/// mapping ends with the update of that object).
+fn owned_groups(
+    g: crate::linkedit::symtab::SymbolGroups,
+) -> crate::linkedit::symtab::SymbolGroups<'static> {
+    let own = |v: Vec<crate::linkedit::symtab::Nlist>| {
+        v.into_iter()
+            .map(|n| crate::linkedit::symtab::Nlist {
+                name: std::borrow::Cow::Owned(n.name.into_owned()),
+                ..n
+            })
+            .collect()
+    };
+    crate::linkedit::symtab::SymbolGroups {
+        locals: own(g.locals),
+        externals: own(g.externals),
+        undefined: own(g.undefined),
     }
 }
 

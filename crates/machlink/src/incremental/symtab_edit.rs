@@ -1,0 +1,288 @@
+//! Rewriting the symbol table, string table, indirect symbol table and
+//! exports trie when an update adds, removes or renames symbols.
+//!
+//! The old tables are read back from the output; each changed object's old
+//! entries (its debug-map group, found by its N_OSO path, and the symbols
+//! whose addresses lie in its old atoms) are replaced by its new ones, made
+//! by the full link's own `symbol_groups`. The tables are then written again
+//! whole, into the room the full link reserved after each. This costs time
+//! in proportion to the symbol table, and happens only when an edit changes
+//! which symbols exist (a plain edit of a function leaves every table as it
+//! is).
+
+use crate::linkedit::symtab::{Nlist, SymbolGroups};
+use crate::linkedit::trie;
+use object::macho;
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// One changed object's part of the tables.
+pub struct SymbolEdit {
+    /// Its N_OSO path: its debug-map group.
+    pub oso: String,
+    /// Where its old atoms were (addresses).
+    pub old_ranges: Vec<Range<u64>>,
+    /// Its new entries.
+    pub new: SymbolGroups<'static>,
+}
+
+/// Offsets of the load commands an edit patches.
+#[derive(Default)]
+struct Commands {
+    symtab: usize,
+    dysymtab: usize,
+    /// LC_DYLD_EXPORTS_TRIE (its datasize at +12), or LC_DYLD_INFO_ONLY
+    /// (export size at +44).
+    exports_size_at: usize,
+}
+
+fn u32_at(d: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn commands(image: &[u8]) -> Option<Commands> {
+    let ncmds = u32_at(image, 16)?;
+    let mut at = 32;
+    let mut c = Commands::default();
+    for _ in 0..ncmds {
+        let (cmd, size) = (u32_at(image, at)?, u32_at(image, at + 4)? as usize);
+        match cmd {
+            macho::LC_SYMTAB => c.symtab = at,
+            macho::LC_DYSYMTAB => c.dysymtab = at,
+            macho::LC_DYLD_EXPORTS_TRIE => c.exports_size_at = at + 12,
+            macho::LC_DYLD_INFO_ONLY => c.exports_size_at = at + 44,
+            _ => {}
+        }
+        at += size.max(8);
+    }
+    (c.symtab != 0 && c.dysymtab != 0 && c.exports_size_at != 0).then_some(c)
+}
+
+fn read_nlists<'a>(
+    image: &'a [u8],
+    symoff: usize,
+    n: usize,
+    strings: &'a [u8],
+) -> Option<Vec<Nlist<'a>>> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let e = image.get(symoff + i * 16..symoff + i * 16 + 16)?;
+        let strx = u32::from_le_bytes(e[0..4].try_into().ok()?) as usize;
+        let rest = strings.get(strx..)?;
+        let name = &rest[..rest.iter().position(|&b| b == 0)?];
+        out.push(Nlist {
+            name: Cow::Borrowed(name),
+            n_type: e[4],
+            n_sect: e[5],
+            n_desc: u16::from_le_bytes([e[6], e[7]]),
+            n_value: u64::from_le_bytes(e[8..16].try_into().ok()?),
+        });
+    }
+    Some(out)
+}
+
+fn in_ranges(ranges: &[Range<u64>], addr: u64) -> bool {
+    ranges.iter().any(|r| r.contains(&addr))
+}
+
+/// Room for each rewritten piece: (file offset, bytes).
+pub struct Rooms {
+    pub exports: (u64, u64),
+    pub symtab: (u64, u64),
+    pub strtab: (u64, u64),
+}
+
+/// Applies `edits` to the tables in `img` (a copy of `orig`); returns the
+/// file ranges written, or why it cannot.
+pub fn rewrite(
+    orig: &[u8],
+    img: &mut [u8],
+    rooms: &Rooms,
+    image_base: u64,
+    is_thread_local: &dyn Fn(u8) -> bool,
+    edits: Vec<SymbolEdit>,
+) -> Result<Vec<Range<u64>>, String> {
+    let c = commands(orig).ok_or("the output's load commands lack a symbol table")?;
+    let field = |at: usize| {
+        u32_at(orig, at)
+            .map(|v| v as usize)
+            .ok_or("truncated load command")
+    };
+    let (symoff, nsyms, stroff, strsize) = (
+        field(c.symtab + 8)?,
+        field(c.symtab + 12)?,
+        field(c.symtab + 16)?,
+        field(c.symtab + 20)?,
+    );
+    let d = c.dysymtab;
+    let (nlocal, nextdef, nundef) = (field(d + 12)?, field(d + 20)?, field(d + 28)?);
+    let (indirect_off, nindirect) = (field(d + 56)?, field(d + 60)?);
+    if nlocal + nextdef + nundef != nsyms {
+        return Err("the symbol table's groups do not add up".into());
+    }
+    let strings = orig
+        .get(stroff..stroff + strsize)
+        .ok_or("the string table lies outside the file")?;
+    let old = read_nlists(orig, symoff, nsyms, strings).ok_or("the symbol table does not parse")?;
+    let (locals, rest) = old.split_at(nlocal);
+    let (externals, undefined) = rest.split_at(nextdef);
+
+    // Old entries of the changed objects go; their new ones come in.
+    let mut dropped_exports: std::collections::HashSet<Vec<u8>> = Default::default();
+    let mut groups = SymbolGroups::default();
+    let mut skip_until_end_of_group = false;
+    let mut i = 0;
+    while i < locals.len() {
+        let n = &locals[i];
+        // A debug-map group: N_SO dir, N_SO name, N_OSO path ... N_SO "".
+        if n.n_type == macho::N_SO && !n.name.is_empty() {
+            let oso = locals.get(i + 2).filter(|o| o.n_type == macho::N_OSO);
+            skip_until_end_of_group =
+                oso.is_some_and(|o| edits.iter().any(|e| e.oso.as_bytes() == &*o.name));
+        }
+        let is_stab = n.n_type & macho::N_STAB != 0;
+        let drop = if is_stab {
+            skip_until_end_of_group
+        } else {
+            edits.iter().any(|e| in_ranges(&e.old_ranges, n.n_value))
+        };
+        if is_stab && n.n_type == macho::N_SO && n.name.is_empty() {
+            skip_until_end_of_group = false;
+        }
+        if !drop {
+            groups.locals.push(n.clone());
+        }
+        i += 1;
+    }
+    for n in externals {
+        if edits.iter().any(|e| in_ranges(&e.old_ranges, n.n_value))
+            && n.name.as_ref() != b"__mh_execute_header"
+        {
+            dropped_exports.insert(n.name.to_vec());
+        } else {
+            groups.externals.push(n.clone());
+        }
+    }
+    groups.undefined.extend(undefined.iter().cloned());
+    let undefined_before: Vec<Vec<u8>> = undefined.iter().map(|n| n.name.to_vec()).collect();
+    let mut new_exports: Vec<(Vec<u8>, u64, u64)> = Vec::new();
+    for e in edits {
+        groups.locals.extend(e.new.locals);
+        for n in e.new.externals {
+            if n.name.as_ref() == b"__mh_execute_header" {
+                continue;
+            }
+            let mut flags = trie::EXPORT_SYMBOL_FLAGS_KIND_REGULAR;
+            if n.n_desc & macho::N_WEAK_DEF != 0 {
+                flags |= trie::EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION;
+            }
+            if is_thread_local(n.n_sect) {
+                flags |= trie::EXPORT_SYMBOL_FLAGS_KIND_THREAD_LOCAL;
+            }
+            new_exports.push((n.name.to_vec(), n.n_value - image_base, flags));
+            groups.externals.push(n);
+        }
+        for n in e.new.undefined {
+            if !undefined_before.iter().any(|u| u[..] == *n.name) {
+                return Err(format!(
+                    "new import {} (the indirect symbol table would shift)",
+                    String::from_utf8_lossy(&n.name)
+                ));
+            }
+        }
+    }
+    let written = groups.write();
+    let mut touched = Vec::new();
+    let put = |img: &mut [u8],
+               touched: &mut Vec<Range<u64>>,
+               (off, room): (u64, u64),
+               bytes: &[u8],
+               what: &str| {
+        if bytes.len() as u64 > room {
+            return Err(format!("the {what} is out of reserved room"));
+        }
+        let off = off as usize;
+        img[off..off + room as usize].fill(0);
+        img[off..off + bytes.len()].copy_from_slice(bytes);
+        touched.push(off as u64..off as u64 + room);
+        Ok(())
+    };
+    if rooms.symtab.0 as usize != symoff || rooms.strtab.0 as usize != stroff {
+        return Err("the symbol tables are not where the state says".into());
+    }
+    put(
+        img,
+        &mut touched,
+        rooms.symtab,
+        &written.symbols,
+        "symbol table",
+    )?;
+    put(
+        img,
+        &mut touched,
+        rooms.strtab,
+        &written.strings,
+        "string table",
+    )?;
+
+    // Indirect entries name undefined symbols by index; the undefined
+    // group is unchanged, so they move by how much the groups before it did.
+    let old_base = (nlocal + nextdef) as u32;
+    let new_base = written.nlocal + written.nextdef;
+    for k in 0..nindirect {
+        let at = indirect_off + k * 4;
+        let v = u32_at(orig, at).ok_or("the indirect symbol table lies outside the file")?;
+        if v & (macho::INDIRECT_SYMBOL_LOCAL | macho::INDIRECT_SYMBOL_ABS) == 0 && v >= old_base {
+            img[at..at + 4].copy_from_slice(&(v - old_base + new_base).to_le_bytes());
+        }
+    }
+    touched.push(indirect_off as u64..(indirect_off + nindirect * 4) as u64);
+
+    // The exports trie, when the exported names changed.
+    let (trie_off, _) = rooms.exports;
+    let trie_size = u32_at(orig, c.exports_size_at).ok_or("truncated load command")? as usize;
+    let old_trie = orig
+        .get(trie_off as usize..trie_off as usize + trie_size)
+        .ok_or("the exports trie lies outside the file")?;
+    let mut exports = trie::parse(old_trie).ok_or("the exports trie does not parse")?;
+    exports.retain(|e| !dropped_exports.contains(&e.name));
+    exports.extend(
+        new_exports
+            .into_iter()
+            .map(|(name, address, flags)| trie::OwnedExport {
+                name,
+                flags,
+                address,
+                reexport_name: None,
+                resolver: 0,
+            }),
+    );
+    let list: Vec<trie::Export> = exports.iter().map(|e| e.as_export()).collect();
+    let trie_bytes = trie::build(&list);
+    put(
+        img,
+        &mut touched,
+        rooms.exports,
+        &trie_bytes,
+        "exports trie",
+    )?;
+
+    // Load commands: counts and sizes.
+    let mut patch = |at: usize, v: u32| {
+        img[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        touched.push(at as u64..at as u64 + 4);
+    };
+    patch(
+        c.symtab + 12,
+        written.nlocal + written.nextdef + written.nundef,
+    );
+    patch(c.symtab + 20, written.strings.len() as u32);
+    patch(d + 8, 0);
+    patch(d + 12, written.nlocal);
+    patch(d + 16, written.nlocal);
+    patch(d + 20, written.nextdef);
+    patch(d + 24, written.nlocal + written.nextdef);
+    patch(d + 28, written.nundef);
+    patch(c.exports_size_at, trie_bytes.len() as u32);
+    Ok(touched)
+}
