@@ -324,7 +324,7 @@ pub(crate) fn write_image(
             linkedit.resize(linkedit.len() + (used / 4).max(min), 0);
             crate::linkedit::pad_to(linkedit, 8);
         }
-        (linkedit_off + linkedit.len() as u64) as u64
+        linkedit_off + linkedit.len() as u64
     };
     let put = |blob: &[u8], linkedit: &mut Vec<u8>| -> (u32, u32) {
         let off = linkedit_off + linkedit.len() as u64;
