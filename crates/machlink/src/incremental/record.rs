@@ -4,14 +4,14 @@
 
 use super::state::{
     self, Allocation, AtomRecord, GlobalKind, GlobalRecord, LinkeditRecord, Meta, ObjectInfo,
-    ObjectRecord, SectionRecord, SegmentRecord,
+    ObjectRecord, SectionRecord, SegmentRecord, Site,
 };
 use super::Fingerprint;
 use crate::atom::{Target, NONE};
 use crate::input::object::ObjectFile;
 use crate::layout::{Content, Headroom, Layout, OutSection};
 use crate::linkedit::fixups::{Fixup, FixupKind};
-use crate::symbols::{Def, SymbolTable};
+use crate::symbols::{Def, SymId, SymbolTable};
 use crate::write::ImageFacts;
 use object::macho;
 use rayon::prelude::*;
@@ -262,6 +262,8 @@ fn global_record(symtab: &SymbolTable, id: usize, facts: &ImageFacts) -> Option<
         value,
         body: value,
         slots: facts.slots[id],
+        refs: 0,
+        sites: (0, 0),
     })
 }
 
@@ -277,24 +279,82 @@ pub fn defined_globals(obj: &ObjectFile, fi: u32, symtab: &SymbolTable) -> Vec<V
     out
 }
 
-/// Which globals some object other than their definer refers to.
-fn referenced_elsewhere(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<bool> {
-    let mut out = vec![false; symtab.syms.len()];
-    for (fi, obj) in objects.iter().enumerate() {
-        for (i, s) in obj.symbols.iter().enumerate() {
-            if !s.is_external() || s.is_defined_in_section() {
-                continue;
-            }
-            if let Some(g) = symtab.global_of(fi as u32, Target::Symbol(i as u32)) {
-                if !matches!(symtab.syms[g as usize].def, Def::Defined { file, .. } if file == fi as u32)
-                {
-                    out[g as usize] = true;
+/// The globals defined in other objects that object `fi` refers to (by an
+/// undefined or tentative symbol), sorted and unique.
+fn references(obj: &ObjectFile, fi: u32, symtab: &SymbolTable) -> Vec<SymId> {
+    let mut out: Vec<SymId> = obj
+        .symbols
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_external() && !s.is_defined_in_section())
+        .filter_map(|(i, _)| symtab.global_of(fi, Target::Symbol(i as u32)))
+        .filter(|&g| matches!(symtab.syms[g as usize].def, Def::Defined { file, .. } if file != fi))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Whether a global is defined in a data (not code) section of the image.
+pub fn is_data(symtab: &SymbolTable, layout: &Layout, g: SymId) -> bool {
+    match symtab.syms[g as usize].def {
+        Def::Defined { file, atom, .. } => {
+            let si = layout.atom_section[file as usize][atom as usize];
+            layout
+                .sections
+                .get(si as usize)
+                .is_some_and(|s| !s.is_code())
+        }
+        _ => false,
+    }
+}
+
+/// Where object `fi` refers to data globals of other objects: the sites to
+/// re-patch when such a global moves. A field that cannot be re-patched
+/// (a difference of addresses) is recorded with kind [`UNPATCHABLE`].
+fn data_sites(
+    obj: &ObjectFile,
+    fi: u32,
+    symtab: &SymbolTable,
+    layout: &Layout,
+) -> Vec<(SymId, Site)> {
+    let mut out = Vec::new();
+    for (ai, atom) in obj.atoms.iter().enumerate() {
+        let addr = layout.body_addr(fi, ai as u32);
+        if layout.atom_addr[fi as usize][ai] == 0 || atom.alias_of.is_some() {
+            continue;
+        }
+        for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+            for (t, pair) in [
+                (Some(r.target), r.subtrahend.is_some()),
+                (r.subtrahend, true),
+            ] {
+                let Some(g) = t.and_then(|t| symtab.global_of(fi, t)) else {
+                    continue;
+                };
+                let other =
+                    matches!(symtab.syms[g as usize].def, Def::Defined { file, .. } if file != fi);
+                if !other || !is_data(symtab, layout, g) || r.kind == macho::X86_64_RELOC_GOT {
+                    continue;
                 }
+                out.push((
+                    g,
+                    Site {
+                        object: fi,
+                        kind: if pair { UNPATCHABLE } else { r.kind },
+                        length: r.length,
+                        addend: r.addend,
+                        addr: addr + u64::from(r.offset),
+                    },
+                ));
             }
         }
     }
     out
 }
+
+/// Site kind of a reference an update cannot re-patch.
+pub const UNPATCHABLE: u8 = 0xff;
 
 /// Writes the state of a full incremental link.
 pub(crate) fn write_state(
@@ -317,8 +377,9 @@ pub(crate) fn write_state(
         .iter()
         .map(|r| (r.function_addr, r.encoding))
         .collect();
-    // Per object: its serialised record and its literals (hash, address).
-    type Recorded = (Vec<u8>, Vec<(u64, u64)>);
+    // Per object: its serialised record, its literals (hash, address), the
+    // globals it refers to and its sites.
+    type Recorded = (Vec<u8>, Vec<(u64, u64)>, Vec<SymId>, Vec<(SymId, Site)>);
     let records: Vec<Recorded> = objects
         .par_iter()
         .enumerate()
@@ -363,28 +424,51 @@ pub(crate) fn write_state(
                     unwind: unwind.get(&addr).copied().unwrap_or(0),
                 });
             }
+            let refs = references(obj, fi as u32, symtab);
+            let sites = data_sites(obj, fi as u32, symtab, layout);
+            let name = |g: SymId| symtab.syms[g as usize].name.to_vec();
             let rec = ObjectRecord {
                 symbols: symbols_hash(obj),
                 atoms,
                 globals: defined_globals(obj, fi as u32, symtab),
+                refs: refs.iter().map(|&g| name(g)).collect(),
+                sites: sites.iter().map(|&(g, s)| (name(g), s)).collect(),
                 oso: obj.oso_path.clone(),
             };
             (
                 bincode::serialize(&rec).expect("records serialise"),
                 literals,
+                refs,
+                sites,
             )
         })
         .collect();
-    let referenced = referenced_elsewhere(objects, symtab);
+    let mut refs = vec![0u32; symtab.syms.len()];
+    for &g in records.iter().flat_map(|r| &r.2) {
+        refs[g as usize] += 1;
+    }
+    let mut sites: Vec<(SymId, Site)> = records.iter().flat_map(|r| r.3.iter().copied()).collect();
+    sites.sort_unstable_by_key(|&(g, s)| (g, s.addr));
+    let mut site_range = vec![(0u32, 0u32); symtab.syms.len()];
+    for (i, &(g, _)) in sites.iter().enumerate() {
+        let r = &mut site_range[g as usize];
+        if r.1 == 0 {
+            r.0 = i as u32;
+        }
+        r.1 += 1;
+    }
     let globals: Vec<(&[u8], GlobalRecord)> = (0..symtab.syms.len())
         .filter_map(|id| {
             let mut g = global_record(symtab, id, facts)?;
-            if referenced[id] {
-                g.flags |= state::REFERENCED_ELSEWHERE;
+            if is_data(symtab, layout, id as SymId) {
+                g.flags |= state::DATA;
             }
+            g.refs = refs[id];
+            g.sites = site_range[id];
             Some((symtab.syms[id].name, g))
         })
         .collect();
+    let sites: Vec<Site> = sites.into_iter().map(|(_, s)| s).collect();
     let mut literals: Vec<(u64, u64)> = records.iter().flat_map(|r| r.1.iter().copied()).collect();
     let output_fp = Fingerprint::stamp_of(output)?;
     let meta = Meta {
@@ -442,5 +526,6 @@ pub(crate) fn write_state(
         &blobs,
         &globals,
         &mut literals,
+        &sites,
     )
 }

@@ -19,10 +19,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const MAGIC: &[u8; 8] = b"MLSTATE4";
-const HEADER: usize = 64;
+const MAGIC: &[u8; 8] = b"MLSTATE5";
+const HEADER: usize = 96;
 /// One slot of the global symbol table.
-const GLOBAL: usize = 64;
+const GLOBAL: usize = 80;
+/// One reference site.
+const SITE: usize = 24;
 
 /// What a global symbol is (`GlobalRecord::kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,10 +41,24 @@ pub enum GlobalKind {
 
 pub const WEAK_DEF: u8 = 1;
 pub const PRIVATE_EXTERN: u8 = 2;
-/// Some object other than the definer refers to it.
-pub const REFERENCED_ELSEWHERE: u8 = 4;
+/// Defined in a data section (its references are indexed as sites).
+pub const DATA: u8 = 4;
 pub const WEAK_REF: u8 = 8;
 pub const THREAD_LOCAL: u8 = 16;
+
+/// A place in another object that refers to a data global: what to
+/// re-patch when that global moves (invariant 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Site {
+    /// The referring object.
+    pub object: u32,
+    /// `X86_64_RELOC_*` and log2 of the field size.
+    pub kind: u8,
+    pub length: u8,
+    pub addend: i64,
+    /// Address of the field.
+    pub addr: u64,
+}
 
 /// A global symbol as the image has it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +72,10 @@ pub struct GlobalRecord {
     /// Where the code at `value` lives now (a moved function's body).
     pub body: u64,
     pub slots: ImportSlots,
+    /// How many objects other than the definer refer to it.
+    pub refs: u32,
+    /// Its reference sites in the state file (offset, count), data only.
+    pub sites: (u32, u32),
 }
 
 /// Atom flags.
@@ -95,6 +115,10 @@ pub struct ObjectRecord {
     pub atoms: Vec<AtomRecord>,
     /// The global symbols whose winning definition it holds.
     pub globals: Vec<Vec<u8>>,
+    /// Globals defined elsewhere that it refers to (sorted).
+    pub refs: Vec<Vec<u8>>,
+    /// Its references to data globals defined elsewhere.
+    pub sites: Vec<(Vec<u8>, Site)>,
     /// Its debug map key (the N_OSO path).
     pub oso: String,
 }
@@ -185,8 +209,8 @@ pub struct Delta {
     pub objects: BTreeMap<u32, ObjectRecord>,
     /// Globals defined by replaced objects (superseding the state's).
     pub globals: BTreeMap<Vec<u8>, GlobalRecord>,
-    /// Globals newly referenced from outside their definer.
-    pub referenced: std::collections::BTreeSet<Vec<u8>>,
+    /// Changes to globals' reference counts since the full link.
+    pub ref_adjust: BTreeMap<Vec<u8>, i64>,
     /// Current allocation per section (empty: the state's).
     pub allocation: Vec<Allocation>,
     /// Literals placed by updates: content hash → address.
@@ -202,6 +226,7 @@ pub struct Base {
     globals: (usize, usize),
     strings: usize,
     literals: (usize, usize),
+    sites: (usize, usize),
 }
 
 fn u64_at(data: &[u8], at: usize) -> Option<u64> {
@@ -252,6 +277,7 @@ impl Base {
         let globals = (field(2)?, field(3)?);
         let strings = field(4)?;
         let literals = (field(5)?, field(6)?);
+        let sites = (field(7)?, field(8)?);
         let end = map.len();
         let in_bounds = |off: usize, len: usize| off.checked_add(len).is_some_and(|e| e <= end);
         if !in_bounds(meta_off, meta_len)
@@ -259,6 +285,7 @@ impl Base {
             || !globals.1.is_power_of_two()
             || strings > end
             || !in_bounds(literals.0, literals.1.checked_mul(16)?)
+            || !in_bounds(sites.0, sites.1.checked_mul(SITE)?)
         {
             return None;
         }
@@ -269,7 +296,29 @@ impl Base {
             globals,
             strings,
             literals,
+            sites,
         })
+    }
+
+    /// The reference sites recorded for a global (by the full link).
+    pub fn sites(&self, g: &GlobalRecord) -> Vec<Site> {
+        let (off, n) = (g.sites.0 as usize, g.sites.1 as usize);
+        if off + n > self.sites.1 {
+            return Vec::new();
+        }
+        (off..off + n)
+            .filter_map(|i| {
+                let at = self.sites.0 + i * SITE;
+                let b = self.map.get(at..at + SITE)?;
+                Some(Site {
+                    object: u32_at(b, 0)?,
+                    kind: b[4],
+                    length: b[5],
+                    addend: u64_at(b, 8)? as i64,
+                    addr: u64_at(b, 16)?,
+                })
+            })
+            .collect()
     }
 
     /// The record of object `i` as the full link placed it.
@@ -338,6 +387,9 @@ fn encode_global(out: &mut [u8], hash: u64, name: (u32, u32), g: &GlobalRecord) 
     out[53] = g.flags;
     out[54..56].copy_from_slice(&g.dylib.to_le_bytes());
     out[56..64].copy_from_slice(&g.body.to_le_bytes());
+    out[64..68].copy_from_slice(&g.refs.to_le_bytes());
+    out[68..72].copy_from_slice(&g.sites.0.to_le_bytes());
+    out[72..76].copy_from_slice(&g.sites.1.to_le_bytes());
 }
 
 fn decode_global(b: &[u8]) -> Option<GlobalRecord> {
@@ -353,6 +405,8 @@ fn decode_global(b: &[u8]) -> Option<GlobalRecord> {
             got: u64_at(b, 32)?,
             thread_ptr: u64_at(b, 40)?,
         },
+        refs: u32_at(b, 64)?,
+        sites: (u32_at(b, 68)?, u32_at(b, 72)?),
     })
 }
 
@@ -364,6 +418,7 @@ pub fn write_base(
     records: &[Vec<u8>],
     globals: &[(&[u8], GlobalRecord)],
     literals: &mut [(u64, u64)],
+    sites: &[Site],
 ) -> std::io::Result<()> {
     // Object records first, after the header.
     let mut body: Vec<u8> = Vec::new();
@@ -399,6 +454,13 @@ pub fn write_base(
         body.extend_from_slice(&h.to_le_bytes());
         body.extend_from_slice(&a.to_le_bytes());
     }
+    let sites_off = HEADER + body.len();
+    for s in sites {
+        body.extend_from_slice(&s.object.to_le_bytes());
+        body.extend_from_slice(&[s.kind, s.length, 0, 0]);
+        body.extend_from_slice(&s.addend.to_le_bytes());
+        body.extend_from_slice(&s.addr.to_le_bytes());
+    }
     let mut out = Vec::with_capacity(HEADER + body.len());
     out.extend_from_slice(MAGIC);
     for v in [
@@ -409,6 +471,8 @@ pub fn write_base(
         strings_off,
         literals_off,
         literals.len(),
+        sites_off,
+        sites.len(),
     ] {
         out.extend_from_slice(&(v as u64).to_le_bytes());
     }

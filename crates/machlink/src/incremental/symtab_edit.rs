@@ -130,29 +130,27 @@ pub fn rewrite(
     // Old entries of the changed objects go; their new ones come in.
     let mut dropped_exports: std::collections::HashSet<Vec<u8>> = Default::default();
     let mut groups = SymbolGroups::default();
-    let mut skip_until_end_of_group = false;
-    let mut i = 0;
-    while i < locals.len() {
-        let n = &locals[i];
-        // A debug-map group: N_SO dir, N_SO name, N_OSO path ... N_SO "".
-        if n.n_type == macho::N_SO && !n.name.is_empty() {
-            let oso = locals.get(i + 2).filter(|o| o.n_type == macho::N_OSO);
-            skip_until_end_of_group =
-                oso.is_some_and(|o| edits.iter().any(|e| e.oso.as_bytes() == &*o.name));
+    // Debug-map groups of the changed objects: N_SO dir, N_SO name, N_OSO
+    // path, ..., then an empty N_SO.
+    let mut in_group = vec![false; locals.len()];
+    for (j, n) in locals.iter().enumerate() {
+        if n.n_type != macho::N_OSO || !edits.iter().any(|e| e.oso.as_bytes() == &*n.name) {
+            continue;
         }
-        let is_stab = n.n_type & macho::N_STAB != 0;
-        let drop = if is_stab {
-            skip_until_end_of_group
-        } else {
-            edits.iter().any(|e| in_ranges(&e.old_ranges, n.n_value))
-        };
-        if is_stab && n.n_type == macho::N_SO && n.name.is_empty() {
-            skip_until_end_of_group = false;
-        }
+        let start = j.saturating_sub(2);
+        let end = locals[j..]
+            .iter()
+            .position(|m| m.n_type == macho::N_SO && m.name.is_empty())
+            .map_or(locals.len(), |k| j + k + 1);
+        in_group[start..end].fill(true);
+    }
+    for (n, &stab_of_edit) in locals.iter().zip(&in_group) {
+        let drop = stab_of_edit
+            || (n.n_type & macho::N_STAB == 0
+                && edits.iter().any(|e| in_ranges(&e.old_ranges, n.n_value)));
         if !drop {
             groups.locals.push(n.clone());
         }
-        i += 1;
     }
     for n in externals {
         if edits.iter().any(|e| in_ranges(&e.old_ranges, n.n_value))

@@ -15,7 +15,9 @@
 //! [`Outcome::Fallback`] with its reason: the caller links in full.
 
 use super::journal::Journal;
-use super::record::{atom_keys, fixup_shape, is_literal, literal_hash, symbols_hash, COMMON_KEY};
+use super::record::{
+    atom_keys, fixup_shape, is_literal, literal_hash, symbols_hash, COMMON_KEY, UNPATCHABLE,
+};
 use super::state::{
     self, Allocation, AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, SectionRecord,
 };
@@ -120,6 +122,15 @@ pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome
     }
 }
 
+/// A changed object's symbols resolved against the image.
+struct Resolution<'a> {
+    symtab: SymbolTable<'a>,
+    /// Synthetic entries of the symbols it refers to.
+    slots: FxHashMap<SymId, ImportSlots>,
+    /// Globals it refers to that other objects define.
+    others: FxHashMap<SymId, GlobalRecord>,
+}
+
 /// A range of the output that an update wrote into its private copy.
 type Touched = Range<u64>;
 
@@ -140,6 +151,10 @@ struct Updater<'s> {
     starts: Vec<(u64, bool)>,
     /// Symbol-table changes of objects whose symbols changed.
     symbol_edits: Vec<SymbolEdit>,
+    /// Globals the changed objects no longer define, and by whom.
+    removed: Vec<(Vec<u8>, String)>,
+    /// Data atoms this update moved: (old address, new address).
+    moved_data: Vec<(u64, u64)>,
     /// Canonical addresses of atoms this update moved or added (the rest
     /// that changed bytes count as updated in place).
     relocated: rustc_hash::FxHashSet<u64>,
@@ -219,6 +234,8 @@ impl<'s> Updater<'s> {
             starts: Vec::new(),
             relocated: Default::default(),
             symbol_edits: Vec::new(),
+            removed: Vec::new(),
+            moved_data: Vec::new(),
             stats: UpdateStats::default(),
         })
     }
@@ -355,15 +372,12 @@ impl<'s> Updater<'s> {
     /// Resolves the changed object's symbols against the image: its own
     /// definitions must be the ones that won before, and everything it
     /// references must already be defined or imported.
-    fn resolve<'a>(
-        &mut self,
-        oi: u32,
-        obj: &ObjectFile<'a>,
-    ) -> Step<(SymbolTable<'a>, FxHashMap<SymId, ImportSlots>)> {
+    fn resolve<'a>(&mut self, oi: u32, obj: &ObjectFile<'a>) -> Step<Resolution<'a>> {
         let mut symtab = SymbolTable::default();
         symtab.add_object(0, obj);
         crate::resolve::hide_unexported(self.opts, &mut symtab)?;
         let mut slots = FxHashMap::default();
+        let mut others = FxHashMap::default();
         for id in 0..symtab.syms.len() {
             let sym = &symtab.syms[id];
             let rec = self.global(sym.name);
@@ -389,8 +403,8 @@ impl<'s> Updater<'s> {
                 (Def::Common { .. }, Some(r)) if r.kind == GlobalKind::Defined => {
                     // Its storage stays where the full link put it (a size
                     // change shows in the symbols hash and falls back).
-                    if r.definer != oi && r.flags & state::REFERENCED_ELSEWHERE == 0 {
-                        self.delta.referenced.insert(sym.name.to_vec());
+                    if r.definer != oi {
+                        others.insert(id as SymId, r);
                     }
                     symtab.syms[id].def = Def::Placed {
                         addr: r.value,
@@ -431,11 +445,8 @@ impl<'s> Updater<'s> {
                             obj.name
                         ));
                     }
-                    if r.kind == GlobalKind::Defined
-                        && r.definer != oi
-                        && r.flags & state::REFERENCED_ELSEWHERE == 0
-                    {
-                        self.delta.referenced.insert(sym.name.to_vec());
+                    if r.kind == GlobalKind::Defined && r.definer != oi {
+                        others.insert(id as SymId, r);
                     }
                     symtab.syms[id].def = def;
                     slots.insert(id as SymId, r.slots);
@@ -467,7 +478,11 @@ impl<'s> Updater<'s> {
                 }
             }
         }
-        Ok((symtab, slots))
+        Ok(Resolution {
+            symtab,
+            slots,
+            others,
+        })
     }
 
     /// Places and writes one object's atoms; returns its new record.
@@ -480,27 +495,34 @@ impl<'s> Updater<'s> {
         {
             return fallback(format!("{}: DWARF unwind (__eh_frame)", obj.name));
         }
-        let (symtab, slots) = self.resolve(oi, obj)?;
+        let Resolution {
+            symtab,
+            slots,
+            others,
+        } = self.resolve(oi, obj)?;
         let globals = self.defined_globals(oi, &symtab);
         for removed in old
             .globals
             .iter()
             .filter(|g| globals.binary_search(g).is_err())
         {
-            let referenced = self.delta.referenced.contains(removed)
-                || self
-                    .session
-                    .base
-                    .global(removed)
-                    .is_some_and(|g| g.flags & state::REFERENCED_ELSEWHERE != 0);
-            if referenced {
-                return fallback(format!(
-                    "{}: {} was removed and other objects refer to it",
-                    obj.name,
-                    name(removed)
-                ));
-            }
+            // Whether others still refer to it is known once every changed
+            // object is replayed (see `finish`).
+            self.removed.push((removed.clone(), obj.name.clone()));
             self.delta.globals.remove(removed);
+        }
+        // Reference counts follow what the object refers to now.
+        let mut refs: Vec<Vec<u8>> = others
+            .keys()
+            .map(|&g| symtab.syms[g as usize].name.to_vec())
+            .collect();
+        refs.sort_unstable();
+        refs.dedup();
+        for n in refs.iter().filter(|n| old.refs.binary_search(n).is_err()) {
+            *self.delta.ref_adjust.entry(n.clone()).or_default() += 1;
+        }
+        for n in old.refs.iter().filter(|n| refs.binary_search(n).is_err()) {
+            *self.delta.ref_adjust.entry(n.clone()).or_default() -= 1;
         }
         let encodings = unwind_encodings(obj, &symtab)?;
         let n = obj.atoms.len();
@@ -567,7 +589,9 @@ impl<'s> Updater<'s> {
         }
         self.write_atoms(obj, &symtab, &slots, &mut atoms)?;
         self.record_globals(oi, &symtab);
-        if symbols != old.symbols {
+        let sites = self.sites_of_object(oi, obj, &symtab, &others);
+        let moved_globals = self.repatch_moved_data(oi, &symtab)?;
+        if symbols != old.symbols || moved_globals {
             self.symbol_edits.push(SymbolEdit {
                 oso: old.oso.clone(),
                 old_ranges: old
@@ -594,8 +618,158 @@ impl<'s> Updater<'s> {
             symbols,
             atoms: atoms.into_iter().map(|(_, r)| r).chain(kept).collect(),
             globals,
+            refs,
+            sites,
             oso: obj.oso_path.clone(),
         })
+    }
+
+    /// The object's references to data globals of other objects (its
+    /// entries in the reverse-reference index).
+    fn sites_of_object(
+        &self,
+        oi: u32,
+        obj: &ObjectFile,
+        symtab: &SymbolTable,
+        others: &FxHashMap<SymId, GlobalRecord>,
+    ) -> Vec<(Vec<u8>, state::Site)> {
+        let mut out = Vec::new();
+        for (ai, atom) in obj.atoms.iter().enumerate() {
+            if self.layout.atom_addr[0][ai] == 0 || atom.alias_of.is_some() {
+                continue;
+            }
+            let at = self.layout.body_addr(0, ai as u32);
+            for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+                for (t, pair) in [
+                    (Some(r.target), r.subtrahend.is_some()),
+                    (r.subtrahend, true),
+                ] {
+                    let Some(g) = t.and_then(|t| symtab.global_of(0, t)) else {
+                        continue;
+                    };
+                    let data = others
+                        .get(&g)
+                        .is_some_and(|rec| rec.flags & state::DATA != 0);
+                    if !data || r.kind == macho::X86_64_RELOC_GOT {
+                        continue;
+                    }
+                    out.push((
+                        symtab.syms[g as usize].name.to_vec(),
+                        state::Site {
+                            object: oi,
+                            kind: if pair { UNPATCHABLE } else { r.kind },
+                            length: r.length,
+                            addend: r.addend,
+                            addr: at + u64::from(r.offset),
+                        },
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Where other objects refer to global `sym` (defined by `definer`).
+    fn sites_of(&self, sym: &[u8], definer: u32) -> Vec<state::Site> {
+        let mut out: Vec<state::Site> = self
+            .session
+            .base
+            .global(sym)
+            .map(|g| self.session.base.sites(&g))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| s.object != definer && !self.delta.objects.contains_key(&s.object))
+            .collect();
+        for (&o, rec) in &self.delta.objects {
+            if o != definer {
+                out.extend(rec.sites.iter().filter(|(n, _)| n == sym).map(|(_, s)| *s));
+            }
+        }
+        out
+    }
+
+    /// Re-patches other objects' references to the globals of data atoms
+    /// this replay moved; returns whether any global moved.
+    fn repatch_moved_data(&mut self, oi: u32, symtab: &SymbolTable) -> Step<bool> {
+        if self.moved_data.is_empty() {
+            return Ok(false);
+        }
+        let moved: Vec<(u64, u64)> = std::mem::take(&mut self.moved_data);
+        let mut any = false;
+        for sym in &symtab.syms {
+            let Def::Defined { atom, offset, .. } = sym.def else {
+                continue;
+            };
+            let addr = self.layout.atom_addr[0][atom as usize];
+            if !moved.iter().any(|&(_, new)| new == addr) {
+                continue;
+            }
+            any = true;
+            let target = addr + u64::from(offset);
+            for site in self.sites_of(sym.name, oi) {
+                self.repatch(&site, target, sym.name)?;
+            }
+            // A GOT slot that holds its address (X86_64_RELOC_GOT).
+            if let Some(g) = self.session.base.global(sym.name) {
+                if g.slots.got != 0 {
+                    let site = state::Site {
+                        object: u32::MAX,
+                        kind: macho::X86_64_RELOC_UNSIGNED,
+                        length: 3,
+                        addend: 0,
+                        addr: g.slots.got,
+                    };
+                    self.repatch(&site, target, sym.name)?;
+                }
+            }
+        }
+        Ok(any)
+    }
+
+    /// Points one reference site at `target`.
+    fn repatch(&mut self, site: &state::Site, target: u64, sym: &[u8]) -> Step<()> {
+        let off = self.file_offset(site.addr)?;
+        match (site.kind, site.length) {
+            (macho::X86_64_RELOC_UNSIGNED, 3) => {
+                let value = (target as i64).wrapping_add(site.addend) as u64;
+                let word = if self.session.base.meta.chained {
+                    if value >> 36 != 0 {
+                        return fallback("a moved data pointer does not fit a chained pointer");
+                    }
+                    let old = u64::from_le_bytes(self.img[off..off + 8].try_into().unwrap());
+                    (old & (0xfff << 51)) | value
+                } else {
+                    value
+                };
+                self.img[off..off + 8].copy_from_slice(&word.to_le_bytes());
+                self.touched.push(off as u64..off as u64 + 8);
+            }
+            (
+                macho::X86_64_RELOC_SIGNED
+                | macho::X86_64_RELOC_SIGNED_1
+                | macho::X86_64_RELOC_SIGNED_2
+                | macho::X86_64_RELOC_SIGNED_4
+                | macho::X86_64_RELOC_BRANCH
+                | macho::X86_64_RELOC_GOT_LOAD,
+                2,
+            ) => {
+                let v = (target as i64).wrapping_add(site.addend).wrapping_sub(
+                    (site.addr + 4) as i64 + crate::input::object::pcrel_bias(site.kind),
+                );
+                let v = i32::try_from(v).map_err(|_| {
+                    Stop::Fallback(format!("{} moved out of a reference's reach", name(sym)))
+                })?;
+                self.img[off..off + 4].copy_from_slice(&v.to_le_bytes());
+                self.touched.push(off as u64..off as u64 + 4);
+            }
+            _ => {
+                return fallback(format!(
+                    "{} moved, and a reference to it cannot be re-patched",
+                    name(sym)
+                ))
+            }
+        }
+        Ok(())
     }
 
     /// Decides where atom `ai` goes; None for a literal that already exists.
@@ -665,23 +839,48 @@ impl<'s> Updater<'s> {
             return Ok(Some(rec));
         };
         rec.flags = o.flags;
+        // An atom's alignment is inferred from its offset in its section, so
+        // it can look stricter only because neighbours changed; what the old
+        // place satisfied is what staying there must keep.
+        let stay_align = 1u64 << atom.align_log2.min(o.align_log2);
         rec.addr = o.addr;
         rec.slot = o.slot;
         rec.fixups = o.fixups;
         if !code {
-            if size > u64::from(o.slot) || o.addr % align != 0 {
+            if size <= u64::from(o.slot) && o.addr % stay_align == 0 {
+                rec.align_log2 = rec.align_log2.min(o.align_log2);
+                return Ok(Some(rec));
+            }
+            // Data has no trampolines: it moves, and every reference to it
+            // is re-patched (the object's own by its replay, other objects'
+            // from the reverse-reference index, after the replay).
+            if !reserves(sec.flags) {
                 return fallback(format!(
-                    "{}: data {} outgrew its room ({} > {} bytes); moving data needs its \
-                     references re-patched, which is not implemented yet",
+                    "{}: data {} outgrew its room in {},{}, which has no reserve",
                     obj.name,
                     name(&o.key),
-                    size,
-                    o.slot
+                    sec.segname,
+                    sec.sectname
                 ));
             }
+            if o.fixups != 0 {
+                // Its pointers would need new chain entries at the new place.
+                return fallback(format!(
+                    "{}: data {} with pointers outgrew its room",
+                    obj.name,
+                    name(&o.key)
+                ));
+            }
+            rec.addr = self.allocate(si, size, align)?;
+            rec.slot = size as u32;
+            self.relocated.insert(rec.addr);
+            self.moved_data.push((o.addr, rec.addr));
+            self.free(si, o.addr, u64::from(o.slot));
+            self.stats.moved += 1;
             return Ok(Some(rec));
         }
-        if size <= u64::from(o.slot) && o.addr % align == 0 {
+        if size <= u64::from(o.slot) && o.addr % stay_align == 0 {
+            rec.align_log2 = rec.align_log2.min(o.align_log2);
             // In place; a body it had elsewhere is freed.
             if o.body != 0 {
                 self.drop_body(si, o)?;
@@ -692,7 +891,7 @@ impl<'s> Updater<'s> {
             }
             return Ok(Some(rec));
         }
-        if o.body != 0 && size <= u64::from(o.body_cap) && o.body % align == 0 {
+        if o.body != 0 && size <= u64::from(o.body_cap) && o.body % stay_align == 0 {
             // Still fits the body it moved to.
             rec.body = o.body;
             rec.body_cap = o.body_cap;
@@ -867,7 +1066,14 @@ impl<'s> Updater<'s> {
     /// The object's definitions at their (possibly new) addresses.
     fn record_globals(&mut self, oi: u32, symtab: &SymbolTable) {
         for sym in &symtab.syms {
-            let Def::Defined { atom, offset, .. } = sym.def else {
+            let Def::Defined {
+                atom,
+                offset,
+                weak,
+                private_extern,
+                ..
+            } = sym.def
+            else {
                 // A tentative definition whose storage this object holds
                 // keeps its record.
                 if let Some(g) = self.global(sym.name).filter(|g| g.definer == oi) {
@@ -881,6 +1087,8 @@ impl<'s> Updater<'s> {
                 continue;
             }
             let body = self.layout.body_addr(0, atom);
+            let section = self.layout.atom_section[0][atom as usize];
+            let data = !self.layout.sections[section as usize].is_code();
             let mut g = base.unwrap_or(GlobalRecord {
                 kind: GlobalKind::Defined,
                 flags: 0,
@@ -889,10 +1097,17 @@ impl<'s> Updater<'s> {
                 value: 0,
                 body: 0,
                 slots: ImportSlots::default(),
+                refs: 0,
+                sites: (0, 0),
             });
-            if self.delta.referenced.contains(sym.name) {
-                g.flags |= state::REFERENCED_ELSEWHERE;
-            }
+            g.flags = (g.flags & (state::WEAK_REF | state::THREAD_LOCAL))
+                | if weak { state::WEAK_DEF } else { 0 }
+                | if private_extern {
+                    state::PRIVATE_EXTERN
+                } else {
+                    0
+                }
+                | if data { state::DATA } else { 0 };
             g.value = addr + u64::from(offset);
             g.body = body + u64::from(offset);
             self.delta.globals.insert(sym.name.to_vec(), g);
@@ -904,6 +1119,16 @@ impl<'s> Updater<'s> {
         mut self,
         lap: &mut impl FnMut(&mut UpdateStats, &'static str),
     ) -> Step<(Journal, UpdateStats)> {
+        for (g, by) in &self.removed {
+            let before = self.session.base.global(g).map_or(0, |r| i64::from(r.refs));
+            let adjust = self.delta.ref_adjust.get(g).copied().unwrap_or(0);
+            if before + adjust > 0 {
+                return fallback(format!(
+                    "{by}: {} was removed and other objects still refer to it",
+                    name(g)
+                ));
+            }
+        }
         self.rewrite_unwind_info()?;
         lap(&mut self.stats, "unwind info");
         self.rewrite_function_starts()?;
