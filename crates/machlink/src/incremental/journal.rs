@@ -38,7 +38,7 @@ const MAGIC: &[u8; 8] = b"MLJRNL01";
 impl Journal {
     fn to_bytes(&self) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
-        out.extend(bincode::serialize(self).expect("the journal serialises"));
+        out.extend(super::state::encode(self).expect("the journal serialises"));
         let sum = xxhash_rust::xxh3::xxh3_64(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         out
@@ -49,7 +49,7 @@ impl Journal {
         if !body.starts_with(MAGIC) || xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != sum[..] {
             return None;
         }
-        bincode::deserialize(&body[MAGIC.len()..]).ok()
+        super::state::decode(&body[MAGIC.len()..]).ok()
     }
 
     /// Bytes the update writes into the output.

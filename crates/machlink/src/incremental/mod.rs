@@ -115,12 +115,23 @@ pub fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     replace(path, bytes, false)
 }
 
+/// [`write_replacing`] of the concatenation of `parts`.
+pub fn write_parts(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
+    write_file(path, parts, false)
+}
+
 fn replace(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
+    write_file(path, &[bytes], sync)
+}
+
+fn write_file(path: &Path, parts: &[&[u8]], sync: bool) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_os_string();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
+    for p in parts {
+        f.write_all(p)?;
+    }
     if sync {
         f.sync_data()?;
     }

@@ -18,30 +18,30 @@ use rayon::prelude::*;
 use std::hash::Hasher;
 use xxhash_rust::xxh3::Xxh3;
 
-/// The key that identifies atom `ai` of `obj` across versions of the
-/// object: its section and symbol name, or its section and its ordinal
-/// among the section's unnamed atoms.
+/// The key that identifies each atom of `obj` across versions of the
+/// object, within its output section: its symbol name, or for an unnamed
+/// atom its input section's name and its ordinal among that section's
+/// unnamed atoms.
 pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
     let mut unnamed = vec![0u32; obj.sections.len()];
     obj.atoms
         .iter()
         .map(|a| {
-            let sec = &obj.sections[a.section as usize];
-            let mut key = Vec::with_capacity(48);
-            key.extend_from_slice(sec.segname.as_bytes());
-            key.push(b',');
-            key.extend_from_slice(sec.sectname.as_bytes());
-            key.push(0);
             if a.symbol != NONE {
-                key.extend_from_slice(obj.symbols[a.symbol as usize].name);
-            } else {
-                let n = &mut unnamed[a.section as usize];
-                key.extend_from_slice(format!("#{n}").as_bytes());
-                *n += 1;
+                return obj.symbols[a.symbol as usize].name.to_vec();
             }
-            key
+            let n = &mut unnamed[a.section as usize];
+            *n += 1;
+            format!("#{}#{}", obj.sections[a.section as usize].sectname, *n - 1).into_bytes()
         })
         .collect()
+}
+
+/// Whether atom `ai` is the storage the link allocated for a tentative
+/// definition (it is not in the object's sections, so updates keep it).
+pub fn is_common_storage(obj: &ObjectFile, ai: usize) -> bool {
+    let a = &obj.atoms[ai];
+    a.symbol != NONE && obj.symbols[a.symbol as usize].is_common()
 }
 
 /// Hash of an object's definitions (name, type, description; no values):
@@ -68,10 +68,6 @@ pub fn symbols_hash(obj: &ObjectFile) -> u64 {
     h.finish()
 }
 
-/// The key prefix of the atoms a link allocates for tentative definitions
-/// (they are not in the object's sections, so an update keeps them).
-pub const COMMON_KEY: &[u8] = b"__DATA,__common\0";
-
 /// Whether an output section holds literals that are merged by content.
 pub fn is_literal(flags: u32) -> bool {
     matches!(
@@ -97,10 +93,12 @@ pub fn fixup_shape<'a>(
     size: u64,
 ) -> u64 {
     let start = fixups.partition_point(|f| f.addr < addr);
+    let end = start + fixups[start..].partition_point(|f| f.addr < addr + size);
+    if start == end {
+        return 0;
+    }
     let mut h = Xxh3::new();
-    let mut any = false;
-    for f in fixups[start..].iter().take_while(|f| f.addr < addr + size) {
-        any = true;
+    for f in &fixups[start..end] {
         h.write_u64(f.addr - addr);
         match f.kind {
             FixupKind::Rebase { .. } => h.write_u8(0),
@@ -112,11 +110,7 @@ pub fn fixup_shape<'a>(
             }
         }
     }
-    if any {
-        h.finish() | 1
-    } else {
-        0
-    }
+    h.finish() | 1
 }
 
 /// Code atoms that some other atom refers to at a nonzero offset: they
@@ -394,6 +388,11 @@ pub(crate) fn write_state(
                 }
                 let si = layout.atom_section[fi][ai];
                 let sec = &layout.sections[si as usize];
+                if is_literal(sec.flags) {
+                    // Found by content (the literal table), not by key.
+                    literals.push((literal_hash(si as u16, obj.atom_data(ai as u32)), addr));
+                    continue;
+                }
                 let mut flags = 0;
                 if sec.is_code() {
                     flags |= state::CODE;
@@ -401,9 +400,8 @@ pub(crate) fn write_state(
                 if interior[fi][ai] {
                     flags |= state::INTERIOR;
                 }
-                if is_literal(sec.flags) {
-                    flags |= state::LITERAL;
-                    literals.push((literal_hash(si as u16, obj.atom_data(ai as u32)), addr));
+                if is_common_storage(obj, ai) {
+                    flags |= state::COMMON;
                 }
                 atoms.push(AtomRecord {
                     key,
@@ -436,7 +434,7 @@ pub(crate) fn write_state(
                 oso: obj.oso_path.clone(),
             };
             (
-                bincode::serialize(&rec).expect("records serialise"),
+                super::state::encode(&rec).expect("records serialise"),
                 literals,
                 refs,
                 sites,

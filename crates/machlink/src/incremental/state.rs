@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const MAGIC: &[u8; 8] = b"MLSTATE5";
+const MAGIC: &[u8; 8] = b"MLSTATE6";
 const HEADER: usize = 96;
 /// One slot of the global symbol table.
 const GLOBAL: usize = 80;
@@ -85,11 +85,14 @@ pub const CODE: u8 = 1;
 pub const INTERIOR: u8 = 2;
 /// It lives in a literal section and is found by content.
 pub const LITERAL: u8 = 4;
+/// Storage the link allocated for a tentative definition.
+pub const COMMON: u8 = 8;
 
 /// One atom of an object as placed in the image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AtomRecord {
-    /// Identity within its object: symbol name, or section and ordinal.
+    /// Identity within its object and output section: symbol name, or
+    /// input section and ordinal.
     pub key: Vec<u8>,
     pub section: u16,
     pub align_log2: u8,
@@ -223,10 +226,24 @@ pub struct Delta {
 pub struct Base {
     map: Mmap,
     pub meta: Meta,
+    /// The index (offset, capacity) and where the records start.
     globals: (usize, usize),
+    globals_records: usize,
     strings: usize,
     literals: (usize, usize),
     sites: (usize, usize),
+}
+
+/// The state's serialisation: bincode with variable-length integers
+/// (most addresses, sizes and counts are small or zero).
+pub fn encode<T: Serialize>(value: &T) -> bincode::Result<Vec<u8>> {
+    use bincode::Options;
+    bincode::DefaultOptions::new().serialize(value)
+}
+
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> bincode::Result<T> {
+    use bincode::Options;
+    bincode::DefaultOptions::new().deserialize(bytes)
 }
 
 fn u64_at(data: &[u8], at: usize) -> Option<u64> {
@@ -278,10 +295,12 @@ impl Base {
         let strings = field(4)?;
         let literals = (field(5)?, field(6)?);
         let sites = (field(7)?, field(8)?);
+        let globals_records = field(9)?;
         let end = map.len();
         let in_bounds = |off: usize, len: usize| off.checked_add(len).is_some_and(|e| e <= end);
         if !in_bounds(meta_off, meta_len)
-            || !in_bounds(globals.0, globals.1.checked_mul(GLOBAL)?)
+            || !in_bounds(globals.0, globals.1.checked_mul(4)?)
+            || globals_records > end
             || !globals.1.is_power_of_two()
             || strings > end
             || !in_bounds(literals.0, literals.1.checked_mul(16)?)
@@ -289,11 +308,12 @@ impl Base {
         {
             return None;
         }
-        let meta: Meta = bincode::deserialize(&map[meta_off..meta_off + meta_len]).ok()?;
+        let meta: Meta = decode(&map[meta_off..meta_off + meta_len]).ok()?;
         Some(Base {
             map,
             meta,
             globals,
+            globals_records,
             strings,
             literals,
             sites,
@@ -325,25 +345,27 @@ impl Base {
     pub fn object(&self, i: u32) -> Option<ObjectRecord> {
         let (off, len) = self.meta.objects.get(i as usize)?.record;
         let bytes = self.map.get(off as usize..(off + len) as usize)?;
-        bincode::deserialize(bytes).ok()
+        decode(bytes).ok()
     }
 
-    /// Looks a global symbol up in the open-addressed table.
+    /// Looks a global symbol up: an open-addressed index of u32 (record
+    /// number + 1, 0 for empty) over dense records.
     pub fn global(&self, name: &[u8]) -> Option<GlobalRecord> {
         let h = name_hash(name);
-        let mask = self.globals.1 - 1;
+        let (index, cap, records) = (self.globals.0, self.globals.1, self.globals_records);
+        let mask = cap - 1;
         let mut i = h as usize & mask;
-        for _ in 0..self.globals.1 {
-            let at = self.globals.0 + i * GLOBAL;
-            let slot_hash = u64_at(&self.map, at)?;
-            if slot_hash == 0 {
+        for _ in 0..cap {
+            let slot = u32_at(&self.map, index + i * 4)? as usize;
+            if slot == 0 {
                 return None;
             }
-            if slot_hash == h {
+            let at = records + (slot - 1) * GLOBAL;
+            if u64_at(&self.map, at)? == h {
                 let (off, len) = (u32_at(&self.map, at + 8)?, u32_at(&self.map, at + 12)?);
                 let start = self.strings + off as usize;
                 if self.map.get(start..start + len as usize)? == name {
-                    return decode_global(&self.map[at..at + GLOBAL]);
+                    return decode_global(self.map.get(at..at + GLOBAL)?);
                 }
             }
             i = (i + 1) & mask;
@@ -426,25 +448,29 @@ pub fn write_base(
         info.record = ((HEADER + body.len()) as u64, rec.len() as u64);
         body.extend_from_slice(rec);
     }
-    let meta_bytes = bincode::serialize(&meta).map_err(std::io::Error::other)?;
+    let meta_bytes = encode(&meta).map_err(std::io::Error::other)?;
     let meta_off = HEADER + body.len();
     body.extend_from_slice(&meta_bytes);
     crate::linkedit::pad_to(&mut body, 8);
-    let cap = (globals.len() * 2).next_power_of_two().max(16);
+    let cap = (globals.len() * 3 / 2).next_power_of_two().max(16);
     let globals_off = HEADER + body.len();
-    let mut table = vec![0u8; cap * GLOBAL];
+    let mut index = vec![0u8; cap * 4];
+    let mut records = vec![0u8; globals.len() * GLOBAL];
     let mut strings = Vec::new();
-    for (name, g) in globals {
+    for (n, (name, g)) in globals.iter().enumerate() {
         let h = name_hash(name);
         let mut i = h as usize & (cap - 1);
-        while u64_at(&table, i * GLOBAL) != Some(0) {
+        while u32_at(&index, i * 4) != Some(0) {
             i = (i + 1) & (cap - 1);
         }
+        index[i * 4..i * 4 + 4].copy_from_slice(&(n as u32 + 1).to_le_bytes());
         let name_ref = (strings.len() as u32, name.len() as u32);
         strings.extend_from_slice(name);
-        encode_global(&mut table[i * GLOBAL..(i + 1) * GLOBAL], h, name_ref, g);
+        encode_global(&mut records[n * GLOBAL..(n + 1) * GLOBAL], h, name_ref, g);
     }
-    body.extend_from_slice(&table);
+    body.extend_from_slice(&index);
+    let records_off = HEADER + body.len();
+    body.extend_from_slice(&records);
     let strings_off = HEADER + body.len();
     body.extend_from_slice(&strings);
     crate::linkedit::pad_to(&mut body, 8);
@@ -461,7 +487,7 @@ pub fn write_base(
         body.extend_from_slice(&s.addend.to_le_bytes());
         body.extend_from_slice(&s.addr.to_le_bytes());
     }
-    let mut out = Vec::with_capacity(HEADER + body.len());
+    let mut out = Vec::with_capacity(HEADER);
     out.extend_from_slice(MAGIC);
     for v in [
         meta_off,
@@ -473,24 +499,26 @@ pub fn write_base(
         literals.len(),
         sites_off,
         sites.len(),
+        records_off,
     ] {
         out.extend_from_slice(&(v as u64).to_le_bytes());
     }
     out.resize(HEADER, 0);
-    out.extend_from_slice(&body);
-    super::write_atomically(path, &out)
+    // Not synced, like the output it describes (neither linker syncs its
+    // output); a state that does not parse means a full link.
+    super::write_parts(path, &[&out, &body])
 }
 
 impl Delta {
     pub fn load(path: &Path) -> Option<Delta> {
         match std::fs::read(path) {
-            Ok(bytes) => bincode::deserialize(&bytes).ok(),
+            Ok(bytes) => decode(&bytes).ok(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Delta::default()),
             Err(_) => None,
         }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        bincode::serialize(self).expect("the delta serialises")
+        encode(self).expect("the delta serialises")
     }
 }

@@ -15,9 +15,7 @@
 //! [`Outcome::Fallback`] with its reason: the caller links in full.
 
 use super::journal::Journal;
-use super::record::{
-    atom_keys, fixup_shape, is_literal, literal_hash, symbols_hash, COMMON_KEY, UNPATCHABLE,
-};
+use super::record::{atom_keys, fixup_shape, is_literal, literal_hash, symbols_hash, UNPATCHABLE};
 use super::state::{
     self, Allocation, AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, SectionRecord,
 };
@@ -530,12 +528,12 @@ impl<'s> Updater<'s> {
         self.layout.atom_section = vec![vec![u32::MAX; n]];
         self.layout.atom_body = vec![vec![0; n]];
         let keys = atom_keys(obj);
-        let old_by_key: FxHashMap<&[u8], usize> = old
+        let old_by_key: FxHashMap<(u16, &[u8]), usize> = old
             .atoms
             .iter()
             .enumerate()
-            .filter(|(_, a)| a.flags & state::LITERAL == 0)
-            .map(|(i, a)| (a.key.as_slice(), i))
+            .filter(|(_, a)| a.flags & (state::LITERAL | state::COMMON) == 0)
+            .map(|(i, a)| ((a.section, a.key.as_slice()), i))
             .collect();
         let mut seen = vec![false; old.atoms.len()];
         let mut atoms = Vec::new();
@@ -555,7 +553,7 @@ impl<'s> Updater<'s> {
             else {
                 return fallback(format!("{}: new output section {seg},{sect}", obj.name));
             };
-            let old_atom = old_by_key.get(key.as_slice()).copied();
+            let old_atom = old_by_key.get(&(si as u16, key.as_slice())).copied();
             if let Some(o) = old_atom {
                 if seen[o] {
                     // Two atoms with one identity: they cannot both own its slot.
@@ -580,7 +578,7 @@ impl<'s> Updater<'s> {
         }
         let mut kept = Vec::new();
         for (o, rec) in old.atoms.iter().enumerate() {
-            if rec.key.starts_with(COMMON_KEY) {
+            if rec.flags & state::COMMON != 0 {
                 // Storage of tentative definitions: the link's, not the object's.
                 kept.push(rec.clone());
             } else if !seen[o] && rec.flags & state::LITERAL == 0 {
@@ -597,7 +595,7 @@ impl<'s> Updater<'s> {
                 old_ranges: old
                     .atoms
                     .iter()
-                    .filter(|a| a.flags & state::LITERAL == 0 && !a.key.starts_with(COMMON_KEY))
+                    .filter(|a| a.flags & (state::LITERAL | state::COMMON) == 0)
                     .flat_map(|a| {
                         [
                             a.addr..a.addr + u64::from(a.slot),
@@ -817,7 +815,7 @@ impl<'s> Updater<'s> {
             return Ok(Some(rec));
         }
         let code = crate::section_flags::is_code(sec.flags);
-        let old = old.filter(|o| usize::from(o.section) == si);
+        debug_assert!(old.is_none_or(|o| usize::from(o.section) == si));
         let Some(o) = old else {
             if !code && !reserves(sec.flags) {
                 return fallback(format!(
