@@ -373,6 +373,83 @@ int main(void) {
 }
 
 #[test]
+fn calls_to_new_libsystem_functions_get_stubs_and_binds_in_headroom() {
+    let dir = testkit::scratch_dir("incremental/imports");
+    let out = dir.join("prog");
+    let main = compile(
+        &dir,
+        "main",
+        "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d\\n\", value()); return 0; }\n",
+    );
+    let lib = compile(&dir, "lib", "int value(void) { return 3; }\n");
+    link(&out, &[&main, &lib], &[]);
+    assert_eq!(run(&out), "3\n");
+    compile(
+        &dir,
+        "lib",
+        "#include <stdio.h>\n#include <stdlib.h>\nint value(void) {\n    char buf[16];\n    snprintf(buf, sizeof buf, \"%d\", 40);\n    puts(\"side\");\n    return atoi(buf) + 2;\n}\n",
+    );
+    let o = link(&out, &[&main, &lib], &[]);
+    updated(&o);
+    assert!(said(&o, "3 new imports"), "{}", o.stderr_str());
+    assert_eq!(run(&out), "side\n42\n");
+    let slid = capture(
+        Command::new(testkit::workspace_bin("macho-run"))
+            .env("MACHO_RUN_FORCE_SLIDE", "1")
+            .arg(&out),
+    );
+    assert_eq!(slid.stdout_str(), "side\n42\n");
+    verify(&out);
+    let tools = capture(
+        Command::new(testkit::require_tool("llvm-objdump-19"))
+            .args(["--macho", "--dyld-info", "--indirect-symbols", "--syms"])
+            .arg(&out),
+    );
+    assert_eq!(tools.code, 0);
+    assert!(
+        !tools.stderr_str().contains("warning"),
+        "{}",
+        tools.stderr_str()
+    );
+    for import in ["_atoi", "_puts", "_snprintf"] {
+        assert!(
+            tools
+                .stdout_str()
+                .lines()
+                .any(|l| l.contains("bind") && l.ends_with(import)),
+            "no bind for {import}:\n{}",
+            tools.stdout_str()
+        );
+    }
+    // A later edit that uses them again finds them imported.
+    compile(
+        &dir,
+        "lib",
+        "#include <stdio.h>\nint value(void) { puts(\"again\"); return 5; }\n",
+    );
+    let o = link(&out, &[&main, &lib], &[]);
+    updated(&o);
+    assert!(said(&o, "0 new imports"), "{}", o.stderr_str());
+    assert_eq!(run(&out), "again\n5\n");
+
+    // The classic format has no room for them: a full link says so.
+    compile(&dir, "lib", "int value(void) { return 6; }\n");
+    link(&out, &[&main, &lib], &["-no_fixup_chains"]);
+    compile(
+        &dir,
+        "lib",
+        "#include <stdio.h>\nint value(void) { puts(\"x\"); return 7; }\n",
+    );
+    let o = link(&out, &[&main, &lib], &["-no_fixup_chains"]);
+    assert!(
+        said(&o, "full link") && said(&o, "_puts") && said(&o, "classic"),
+        "{}",
+        o.stderr_str()
+    );
+    assert_eq!(run(&out), "x\n7\n");
+}
+
+#[test]
 fn what_the_update_cannot_do_falls_back_to_a_full_link_with_its_reason() {
     let dir = testkit::scratch_dir("incremental/fallbacks");
     let out = dir.join("prog");
@@ -404,23 +481,9 @@ fn what_the_update_cannot_do_falls_back_to_a_full_link_with_its_reason() {
     );
     assert_eq!(run(&out), "2\n");
 
-    // A call to a libSystem function the image does not import yet.
+    // A new thread-local variable: the thread-local template would grow.
     let lib = compile(&dir, "lib", "int value(void) { return 3; }\n");
     link(&out, &[&main, &lib], &[]);
-    compile(
-        &dir,
-        "lib",
-        "#include <stdio.h>\nint value(void) { puts(\"side\"); return 5; }\n",
-    );
-    let o = link(&out, &[&main, &lib], &[]);
-    assert!(
-        said(&o, "full link:") && said(&o, "_puts"),
-        "{}",
-        o.stderr_str()
-    );
-    assert_eq!(run(&out), "side\n5\n");
-
-    // A new thread-local variable.
     compile(
         &dir,
         "lib",

@@ -108,13 +108,14 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                     let phases = std::mem::take(&mut s.phases);
                     let mut stats = done(format!(
                         "updated {} object(s): {} atoms in place, {} moved, {} added, {} removed; \
-                         {} trampolines written; {} bytes in {} patches; {:.2} ms",
+                         {} trampolines written; {} new imports; {} bytes in {} patches; {:.2} ms",
                         s.objects,
                         s.in_place,
                         s.moved,
                         s.added,
                         s.removed,
                         s.trampolines,
+                        s.imports,
                         s.bytes,
                         s.patches,
                         start.elapsed().as_secs_f64() * 1e3

@@ -160,8 +160,12 @@ pub(crate) struct ImageFacts {
     pub function_starts: (u64, u64),
     /// (code limit, offset, size) of the ad-hoc signature, zeros if none.
     pub signature: (u64, u64, u64),
-    /// File offset and room (with reserve) of the exports trie, the symbol
-    /// table and the string table.
+    /// File offset and room (with reserve) of the chained fixups, the
+    /// exports trie, the symbol table and the string table.
+    pub chained_fixups: (u64, u64),
+    /// Bytes of `__stubs` and `__got` in use (the rest is room).
+    pub stubs_used: u64,
+    pub got_used: u64,
     pub exports: (u64, u64),
     pub symtab: (u64, u64),
     pub strtab: (u64, u64),
@@ -187,6 +191,13 @@ pub(crate) fn write_image(
         synth.unwind_size += synth.unwind_size / 4 + layout::PAGE_SIZE;
     }
     let sections = layout::plan_sections(objects, synth.sections());
+    // Incremental links with chained fixups leave room for new imports
+    // (a stub and a GOT slot each) after the ones the link needs.
+    let import_reserve = if opts.incremental && opts.use_chained_fixups() {
+        (synth.stubs.entries.len() as u64 / 4).max(32)
+    } else {
+        0
+    };
     let chained = opts.use_chained_fixups();
     let used_dylibs: Vec<&Dylib> = inputs.dylibs.iter().collect();
     let mut lc_plan = output::LoadCommandPlan::new(opts, &sections, &used_dylibs, chained);
@@ -200,7 +211,14 @@ pub(crate) fn write_image(
         objects,
         sections,
         header_size,
-        |c| synth.size_of(c),
+        |c| {
+            synth.size_of(c)
+                + match c {
+                    Content::Stubs => import_reserve * STUB_SIZE,
+                    Content::Got => import_reserve * 8,
+                    _ => 0,
+                }
+        },
         image_base,
         opts.incremental.then_some(layout::Headroom {
             min_slot: <crate::arch::x86_64::X86_64 as crate::arch::Arch>::MAX_TRAMPOLINE as u64,
@@ -333,9 +351,11 @@ pub(crate) fn write_image(
     };
     let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
     let exports_end;
+    let mut chained_end = 0;
     if chained {
         let blob = fixups::encode_chained(&fixup_list, &imports, &layout, image).map_err(err)?;
         ranges.chained_fixups = put(&blob, &mut linkedit);
+        chained_end = reserve(&mut linkedit, blob.len(), 1024);
         ranges.exports_trie = put(&exports_trie(symtab, &layout, objects), &mut linkedit);
         exports_end = reserve(&mut linkedit, ranges.exports_trie.1 as usize, 256);
     } else {
@@ -398,6 +418,15 @@ pub(crate) fn write_image(
                 macho::INDIRECT_SYMBOL_LOCAL
             };
             indirect.extend_from_slice(&idx.to_le_bytes());
+        }
+        // Reserved entries (room for new imports) name no symbol yet.
+        let entry_size = if s.content == Content::Stubs {
+            STUB_SIZE
+        } else {
+            8
+        };
+        for _ in table.entries.len() as u64..s.size / entry_size {
+            indirect.extend_from_slice(&macho::INDIRECT_SYMBOL_ABS.to_le_bytes());
         }
     }
     crate::linkedit::pad_to(&mut indirect, 8);
@@ -505,6 +534,12 @@ pub(crate) fn write_image(
             u64::from(ranges.function_starts.0),
             u64::from(ranges.function_starts.1),
         ),
+        chained_fixups: (
+            u64::from(ranges.chained_fixups.0),
+            chained_end.saturating_sub(u64::from(ranges.chained_fixups.0)),
+        ),
+        stubs_used: synth.stubs.entries.len() as u64 * STUB_SIZE,
+        got_used: synth.got.entries.len() as u64 * 8,
         exports: (
             u64::from(ranges.exports_trie.0),
             exports_end - u64::from(ranges.exports_trie.0),
@@ -589,6 +624,8 @@ fn write_synthetic(
     for s in &layout.sections {
         match s.content {
             Content::Stubs => {
+                // Room for stubs of later imports traps until it is used.
+                image[s.offset as usize..(s.offset + s.size) as usize].fill(0xcc);
                 for (i, &id) in res.synth.stubs.entries.iter().enumerate() {
                     let at = s.addr + i as u64 * STUB_SIZE;
                     let slot = if res.synth.lazy_binder.is_some() {

@@ -483,10 +483,16 @@ pub(crate) fn write_state(
             })
             .collect(),
         sections: layout.sections.iter().map(section_record).collect(),
-        allocation: used
+        allocation: layout
+            .sections
             .iter()
-            .map(|&used_end| Allocation {
-                used_end,
+            .zip(&used)
+            .map(|(s, &used_end)| Allocation {
+                used_end: match s.content {
+                    Content::Stubs => s.addr + facts.stubs_used,
+                    Content::Got => s.addr + facts.got_used,
+                    _ => used_end,
+                },
                 free: Vec::new(),
             })
             .collect(),
@@ -512,6 +518,7 @@ pub(crate) fn write_state(
                 .iter()
                 .any(|r| r.personality_got != 0 || r.lsda != 0),
             signature: facts.signature,
+            chained_fixups: facts.chained_fixups,
             exports: facts.exports,
             symtab: facts.symtab,
             strtab: facts.strtab,

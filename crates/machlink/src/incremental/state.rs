@@ -168,7 +168,9 @@ pub struct LinkeditRecord {
     pub unwind_complex: bool,
     /// Ad-hoc signature: (code limit, signature offset, size); 0 if none.
     pub signature: (u64, u64, u64),
-    /// (file offset, room) of the exports trie, symbol and string tables.
+    /// (file offset, room) of the chained fixups, the exports trie, the
+    /// symbol and string tables.
+    pub chained_fixups: (u64, u64),
     pub exports: (u64, u64),
     pub symtab: (u64, u64),
     pub strtab: (u64, u64),

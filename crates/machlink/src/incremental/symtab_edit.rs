@@ -26,6 +26,57 @@ pub struct SymbolEdit {
     pub new: SymbolGroups<'static>,
 }
 
+/// An undefined symbol an update adds (a new import), and the stub and GOT
+/// slot addresses whose indirect entries must name it.
+pub struct NewUndefined {
+    pub name: Vec<u8>,
+    pub n_desc: u16,
+    pub slots: Vec<u64>,
+}
+
+/// File offset of the first load command `cmd`.
+pub fn load_command(image: &[u8], cmd: u32) -> Option<usize> {
+    let ncmds = u32_at(image, 16)?;
+    let mut at = 32;
+    for _ in 0..ncmds {
+        if u32_at(image, at)? == cmd {
+            return Some(at);
+        }
+        at += (u32_at(image, at + 4)? as usize).max(8);
+    }
+    None
+}
+
+/// The indirect-table index of the stub or pointer slot at `addr`: its
+/// section's `reserved1` plus its entry number.
+fn indirect_index(image: &[u8], addr: u64) -> Option<usize> {
+    let ncmds = u32_at(image, 16)?;
+    let mut at = 32;
+    for _ in 0..ncmds {
+        let (cmd, size) = (u32_at(image, at)?, u32_at(image, at + 4)? as usize);
+        if cmd == macho::LC_SEGMENT_64 {
+            let nsects = u32_at(image, at + 64)? as usize;
+            for k in 0..nsects {
+                let h = at + 72 + k * 80;
+                let sect_addr = u64::from_le_bytes(image.get(h + 32..h + 40)?.try_into().ok()?);
+                let sect_size = u64::from_le_bytes(image.get(h + 40..h + 48)?.try_into().ok()?);
+                let flags = u32_at(image, h + 64)?;
+                let entry = match flags & macho::SECTION_TYPE {
+                    macho::S_SYMBOL_STUBS => u64::from(u32_at(image, h + 72)?),
+                    macho::S_NON_LAZY_SYMBOL_POINTERS | macho::S_LAZY_SYMBOL_POINTERS => 8,
+                    _ => continue,
+                };
+                if entry > 0 && (sect_addr..sect_addr + sect_size).contains(&addr) {
+                    let reserved1 = u32_at(image, h + 68)? as usize;
+                    return Some(reserved1 + ((addr - sect_addr) / entry) as usize);
+                }
+            }
+        }
+        at += size.max(8);
+    }
+    None
+}
+
 /// Offsets of the load commands an edit patches.
 #[derive(Default)]
 struct Commands {
@@ -101,6 +152,7 @@ pub fn rewrite(
     image_base: u64,
     is_thread_local: &dyn Fn(u8) -> bool,
     edits: Vec<SymbolEdit>,
+    imports: &[NewUndefined],
 ) -> Result<Vec<Range<u64>>, String> {
     let c = commands(orig).ok_or("the output's load commands lack a symbol table")?;
     let field = |at: usize| {
@@ -181,13 +233,24 @@ pub fn rewrite(
             groups.externals.push(n);
         }
         for n in e.new.undefined {
-            if !undefined_before.iter().any(|u| u[..] == *n.name) {
+            let known = undefined_before.iter().any(|u| u[..] == *n.name)
+                || imports.iter().any(|i| i.name[..] == *n.name);
+            if !known {
                 return Err(format!(
-                    "new import {} (the indirect symbol table would shift)",
+                    "undefined symbol {} is neither imported nor new",
                     String::from_utf8_lossy(&n.name)
                 ));
             }
         }
+    }
+    for i in imports {
+        groups.undefined.push(Nlist {
+            name: Cow::Owned(i.name.clone()),
+            n_type: macho::N_UNDF | macho::N_EXT,
+            n_sect: 0,
+            n_desc: i.n_desc,
+            n_value: 0,
+        });
     }
     let written = groups.write();
     let mut touched = Vec::new();
@@ -223,26 +286,57 @@ pub fn rewrite(
         "string table",
     )?;
 
-    // Indirect entries name undefined symbols by index; the undefined
-    // group is unchanged, so they move by how much the groups before it did.
+    // Indirect entries name undefined symbols by index: each follows its
+    // name to its place in the rewritten (sorted) undefined group.
     let old_base = (nlocal + nextdef) as u32;
     let new_base = written.nlocal + written.nextdef;
+    let mut new_undefined: Vec<&[u8]> = undefined_before
+        .iter()
+        .map(|u| u.as_slice())
+        .chain(imports.iter().map(|i| i.name.as_slice()))
+        .collect();
+    new_undefined.sort_unstable();
+    let index_of = |name: &[u8]| {
+        new_undefined
+            .binary_search(&name)
+            .map(|i| new_base + i as u32)
+            .map_err(|_| "an indirect entry names an unknown symbol".to_string())
+    };
     for k in 0..nindirect {
         let at = indirect_off + k * 4;
         let v = u32_at(orig, at).ok_or("the indirect symbol table lies outside the file")?;
         if v & (macho::INDIRECT_SYMBOL_LOCAL | macho::INDIRECT_SYMBOL_ABS) == 0 && v >= old_base {
-            img[at..at + 4].copy_from_slice(&(v - old_base + new_base).to_le_bytes());
+            let name = undefined_before
+                .get((v - old_base) as usize)
+                .ok_or("an indirect entry is out of range")?;
+            img[at..at + 4].copy_from_slice(&index_of(name)?.to_le_bytes());
+        }
+    }
+    for i in imports {
+        for &slot in &i.slots {
+            let k =
+                indirect_index(orig, slot).ok_or("a new stub or GOT slot has no indirect entry")?;
+            if k >= nindirect {
+                return Err("a new stub or GOT slot is past the indirect symbol table".into());
+            }
+            let at = indirect_off + k * 4;
+            img[at..at + 4].copy_from_slice(&index_of(&i.name)?.to_le_bytes());
         }
     }
     touched.push(indirect_off as u64..(indirect_off + nindirect * 4) as u64);
 
     // The exports trie, when the exported names changed.
+    let exports_changed = !dropped_exports.is_empty() || !new_exports.is_empty();
     let (trie_off, _) = rooms.exports;
     let trie_size = u32_at(orig, c.exports_size_at).ok_or("truncated load command")? as usize;
     let old_trie = orig
         .get(trie_off as usize..trie_off as usize + trie_size)
         .ok_or("the exports trie lies outside the file")?;
-    let mut exports = trie::parse(old_trie).ok_or("the exports trie does not parse")?;
+    let mut exports = if exports_changed {
+        trie::parse(old_trie).ok_or("the exports trie does not parse")?
+    } else {
+        Vec::new()
+    };
     exports.retain(|e| !dropped_exports.contains(&e.name));
     exports.extend(
         new_exports
@@ -256,14 +350,13 @@ pub fn rewrite(
             }),
     );
     let list: Vec<trie::Export> = exports.iter().map(|e| e.as_export()).collect();
-    let trie_bytes = trie::build(&list);
-    put(
-        img,
-        &mut touched,
-        rooms.exports,
-        &trie_bytes,
-        "exports trie",
-    )?;
+    let trie_bytes = if exports_changed {
+        let bytes = trie::build(&list);
+        put(img, &mut touched, rooms.exports, &bytes, "exports trie")?;
+        bytes
+    } else {
+        old_trie.to_vec()
+    };
 
     // Load commands: counts and sizes.
     let mut patch = |at: usize, v: u32| {

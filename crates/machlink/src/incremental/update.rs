@@ -44,6 +44,8 @@ pub struct UpdateStats {
     pub added: usize,
     pub removed: usize,
     pub trampolines: usize,
+    /// New imports given a stub and GOT slot.
+    pub imports: usize,
     pub bytes: u64,
     pub patches: usize,
     /// Wall time of each step, for `-print_statistics`.
@@ -120,6 +122,15 @@ pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome
     }
 }
 
+/// An import an update adds.
+pub struct NewImport {
+    pub name: Vec<u8>,
+    /// LC_LOAD_DYLIB ordinal.
+    pub ordinal: u32,
+    pub weak_ref: bool,
+    pub slot: ImportSlots,
+}
+
 /// A changed object's symbols resolved against the image.
 struct Resolution<'a> {
     symtab: SymbolTable<'a>,
@@ -153,6 +164,9 @@ struct Updater<'s> {
     removed: Vec<(Vec<u8>, String)>,
     /// Data atoms this update moved: (old address, new address).
     moved_data: Vec<(u64, u64)>,
+    /// Imports this update adds, and once written, added.
+    new_imports: Vec<NewImport>,
+    imports_added: Vec<NewImport>,
     /// Canonical addresses of atoms this update moved or added (the rest
     /// that changed bytes count as updated in place).
     relocated: rustc_hash::FxHashSet<u64>,
@@ -234,6 +248,8 @@ impl<'s> Updater<'s> {
             symbol_edits: Vec::new(),
             removed: Vec::new(),
             moved_data: Vec::new(),
+            new_imports: Vec::new(),
+            imports_added: Vec::new(),
             stats: UpdateStats::default(),
         })
     }
@@ -416,11 +432,11 @@ impl<'s> Updater<'s> {
                     return fallback(format!("{}: absolute symbol {sname}", obj.name))
                 }
                 (Def::Undefined, None) => {
-                    return fallback(format!(
-                        "{}: new reference to {sname}, which the image neither defines nor imports \
-                         (new imports are not placed in headroom yet)",
-                        obj.name
-                    ))
+                    let weak_ref = sym.weak_ref;
+                    let name_bytes = sym.name;
+                    let (def, slot) = self.new_import(obj, name_bytes, weak_ref)?;
+                    symtab.syms[id].def = def;
+                    slots.insert(id as SymId, slot);
                 }
                 (Def::Undefined, Some(r)) => {
                     let def = match r.kind {
@@ -481,6 +497,82 @@ impl<'s> Updater<'s> {
             slots,
             others,
         })
+    }
+
+    /// A dylib symbol the image did not import yet: a stub and a GOT slot
+    /// from the room in `__stubs` and `__got` (written by `finish`).
+    fn new_import(
+        &mut self,
+        obj: &ObjectFile,
+        sym: &[u8],
+        weak_ref: bool,
+    ) -> Step<(Def, ImportSlots)> {
+        let meta = &self.session.base.meta;
+        if !meta.chained {
+            return fallback(format!(
+                "{}: new import {} (classic lazy binding has no room for it; chained fixups do)",
+                obj.name,
+                name(sym)
+            ));
+        }
+        let exporter = match super::imports::find_exporter(self.opts, sym)? {
+            Ok(e) if !e.thread_local => e,
+            Ok(_) => {
+                return fallback(format!(
+                    "{}: new thread-local import {}",
+                    obj.name,
+                    name(sym)
+                ))
+            }
+            Err(why) => return fallback(format!("{}: {why}", obj.name)),
+        };
+        let section = |n: &str| {
+            meta.sections
+                .iter()
+                .position(|s| s.synthetic && s.sectname == n)
+        };
+        let (Some(stubs), Some(got)) = (section("__stubs"), section("__got")) else {
+            return fallback(format!(
+                "{}: new import {}, and the image has no stubs to add to",
+                obj.name,
+                name(sym)
+            ));
+        };
+        let slot = ImportSlots {
+            stub: self.allocate(stubs, crate::synthetic::STUB_SIZE, 1)?,
+            got: self.allocate(got, 8, 8)?,
+            thread_ptr: 0,
+        };
+        self.delta.globals.insert(
+            sym.to_vec(),
+            GlobalRecord {
+                kind: GlobalKind::Dylib,
+                flags: if exporter.weak { state::WEAK_DEF } else { 0 }
+                    | if weak_ref { state::WEAK_REF } else { 0 },
+                dylib: exporter.dylib as u16,
+                definer: crate::atom::NONE,
+                value: 0,
+                body: 0,
+                slots: slot,
+                refs: 0,
+                sites: (0, 0),
+            },
+        );
+        self.new_imports.push(NewImport {
+            name: sym.to_vec(),
+            ordinal: exporter.dylib + 1,
+            weak_ref,
+            slot,
+        });
+        self.stats.imports += 1;
+        Ok((
+            Def::Dylib {
+                dylib: exporter.dylib,
+                weak: exporter.weak,
+                thread_local: false,
+            },
+            slot,
+        ))
     }
 
     /// Places and writes one object's atoms; returns its new record.
@@ -1131,6 +1223,7 @@ impl<'s> Updater<'s> {
         lap(&mut self.stats, "unwind info");
         self.rewrite_function_starts()?;
         lap(&mut self.stats, "function starts");
+        self.write_new_imports()?;
         self.rewrite_symbols()?;
         lap(&mut self.stats, "symbols");
         let mut patches = diff(&self.orig, &self.img, &mut self.touched);
@@ -1272,8 +1365,60 @@ impl<'s> Updater<'s> {
         Ok(())
     }
 
+    /// Stub code, GOT binds threaded into their page chains, and import
+    /// table entries for the imports this update adds.
+    fn write_new_imports(&mut self) -> Step<()> {
+        if self.new_imports.is_empty() {
+            return Ok(());
+        }
+        let meta = &self.session.base.meta;
+        let (offset, room) = meta.linkedit.chained_fixups;
+        let cmd = super::symtab_edit::load_command(&self.orig, macho::LC_DYLD_CHAINED_FIXUPS)
+            .ok_or_else(|| Stop::Fallback("no LC_DYLD_CHAINED_FIXUPS".into()))?;
+        let size = u32::from_le_bytes(self.orig[cmd + 12..cmd + 16].try_into().unwrap()) as usize;
+        let mut chained = super::imports::ChainedFixups {
+            offset: offset as usize,
+            room: room as usize,
+            size,
+        };
+        let imports = std::mem::take(&mut self.new_imports);
+        let segments = meta.segments.clone();
+        for imp in &imports {
+            // jmp *GOT(%rip)
+            let stub = self.file_offset(imp.slot.stub)?;
+            let disp = (imp.slot.got as i64 - (imp.slot.stub + 6) as i64) as i32;
+            self.img[stub..stub + 2].copy_from_slice(&[0xff, 0x25]);
+            self.img[stub + 2..stub + 6].copy_from_slice(&disp.to_le_bytes());
+            self.touched.push(stub as u64..stub as u64 + 6);
+            let ordinal = u8::try_from(imp.ordinal)
+                .map_err(|_| Stop::Fallback("dylib ordinal above 255".into()))?;
+            let index = chained
+                .add_import(&mut self.img, ordinal, imp.weak_ref, &imp.name)
+                .map_err(Stop::Fallback)?;
+            let got = self.file_offset(imp.slot.got)?;
+            let (seg, seg_info) = segments
+                .iter()
+                .enumerate()
+                .find(|(_, s)| imp.slot.got >= s.vmaddr && imp.slot.got < s.vmaddr + s.vmsize)
+                .ok_or_else(|| Stop::Fallback("the GOT is in no segment".into()))?;
+            // Chained starts count __PAGEZERO as segment 0 like the layout.
+            let raw = (1u64 << 63) | u64::from(index);
+            chained
+                .thread(&mut self.img, seg, seg_info.vmaddr, imp.slot.got, got, raw)
+                .map_err(Stop::Fallback)?;
+            let page = got - got % 4096;
+            self.touched
+                .push(page as u64..(page + 4096).min(self.img.len()) as u64);
+        }
+        self.touched.push(offset..offset + room);
+        self.img[cmd + 12..cmd + 16].copy_from_slice(&(chained.size as u32).to_le_bytes());
+        self.touched.push(cmd as u64 + 12..cmd as u64 + 16);
+        self.imports_added = imports;
+        Ok(())
+    }
+
     fn rewrite_symbols(&mut self) -> Step<()> {
-        if self.symbol_edits.is_empty() {
+        if self.symbol_edits.is_empty() && self.imports_added.is_empty() {
             return Ok(());
         }
         let meta = &self.session.base.meta;
@@ -1291,6 +1436,15 @@ impl<'s> Updater<'s> {
                 })
         };
         let edits = std::mem::take(&mut self.symbol_edits);
+        let imports: Vec<super::symtab_edit::NewUndefined> = self
+            .imports_added
+            .iter()
+            .map(|i| super::symtab_edit::NewUndefined {
+                name: i.name.clone(),
+                n_desc: ((i.ordinal as u16) << 8) | if i.weak_ref { macho::N_WEAK_REF } else { 0 },
+                slots: vec![i.slot.stub, i.slot.got],
+            })
+            .collect();
         let touched = super::symtab_edit::rewrite(
             &self.orig,
             &mut self.img,
@@ -1298,6 +1452,7 @@ impl<'s> Updater<'s> {
             meta.image_base,
             &is_tlv,
             edits,
+            &imports,
         )
         .map_err(|why| Stop::Fallback(format!("symbol table: {why}")))?;
         self.touched.extend(touched);

@@ -1,0 +1,223 @@
+//! New imports in headroom: when an edited object calls a dylib function the
+//! image did not import before, the update gives it a stub and a GOT slot
+//! from the room the full link left in `__stubs` and `__got`, appends it to
+//! the chained-fixups import table (in LINKEDIT room), threads the GOT
+//! slot's bind into its page's fixup chain, and adds the undefined symbol
+//! (and the slots' indirect entries) to the symbol table.
+//!
+//! Only chained fixups are handled; the classic format would also need a
+//! lazy pointer, a stub-helper entry and new opcode streams, and falls back.
+
+use crate::input::archive::Archive;
+use crate::input::dylib::Dylib;
+use crate::input::{self, FileKind};
+use crate::options::Options;
+
+/// The dylib that exports a symbol, as a full link would pick it.
+#[derive(Clone, Copy, Debug)]
+pub struct Exporter {
+    /// Index among the link's dylibs (the LC_LOAD_DYLIB ordinal is this + 1).
+    pub dylib: u32,
+    pub weak: bool,
+    pub thread_local: bool,
+}
+
+/// Which library a full link would resolve `name` from: archives first
+/// (a member would be pulled: the update cannot do that), then dylibs in
+/// command-line order. `Ok(Err(why))` says why the update cannot use it.
+pub fn find_exporter(
+    opts: &Options,
+    name: &[u8],
+) -> crate::error::Result<Result<Exporter, String>> {
+    let paths = input::input_paths(opts)?;
+    let files = input::map_inputs(&paths)?;
+    let mut dylib_index = 0u32;
+    let mut found = None;
+    for f in &files {
+        let fname = f.name();
+        let data = input::thin(&f.map, &fname)?;
+        match input::kind_of(data, &fname)? {
+            FileKind::Object => {}
+            FileKind::Archive => {
+                let ar = Archive::parse(data, fname.clone())?;
+                if ar.symbols.iter().any(|&(s, _)| s == name) {
+                    return Ok(Err(format!(
+                        "{} is defined in archive {fname}: a member would be pulled",
+                        String::from_utf8_lossy(name)
+                    )));
+                }
+            }
+            kind @ (FileKind::Tbd | FileKind::Dylib) => {
+                if found.is_none() {
+                    let d = if kind == FileKind::Tbd {
+                        Dylib::from_tbd(data, fname, "x86_64-macos")?
+                    } else {
+                        Dylib::from_macho(data, fname)?
+                    };
+                    if let Some(s) = d.exports.get(name) {
+                        found = Some(Exporter {
+                            dylib: dylib_index,
+                            weak: s.weak,
+                            thread_local: s.thread_local,
+                        });
+                    }
+                }
+                dylib_index += 1;
+            }
+        }
+    }
+    Ok(found.ok_or_else(|| {
+        format!(
+            "{} is not exported by any library (a full link reports it)",
+            String::from_utf8_lossy(name)
+        )
+    }))
+}
+
+fn u32_at(d: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u16_at(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(d.get(at..at + 2)?.try_into().ok()?))
+}
+
+/// The chained-fixups blob of an image, to be extended in place.
+pub struct ChainedFixups {
+    /// File offset of the blob and the room it may grow into.
+    pub offset: usize,
+    pub room: usize,
+    /// Current size (LC_DYLD_CHAINED_FIXUPS datasize).
+    pub size: usize,
+}
+
+const START_NONE: u16 = 0xffff;
+
+impl ChainedFixups {
+    fn header(&self, img: &[u8], field: usize) -> Result<usize, String> {
+        u32_at(img, self.offset + field * 4)
+            .map(|v| v as usize)
+            .ok_or_else(|| "the chained fixups header lies outside the file".into())
+    }
+
+    /// Appends an import (library ordinal, weak flag, name) and returns its
+    /// index; the caller patches the load command's datasize.
+    pub fn add_import(
+        &mut self,
+        img: &mut [u8],
+        ordinal: u8,
+        weak: bool,
+        name: &[u8],
+    ) -> Result<u32, String> {
+        let (imports_off, symbols_off) = (self.header(img, 2)?, self.header(img, 3)?);
+        let (count, format) = (self.header(img, 4)?, self.header(img, 5)?);
+        let entry = match format {
+            1 => 4,
+            2 => 8,
+            _ => return Err(format!("chained import format {format}")),
+        };
+        if imports_off + count * entry != symbols_off {
+            return Err("the chained imports are not followed by their names".into());
+        }
+        let blob = self.offset;
+        let pool = img[blob + symbols_off..blob + self.size].to_vec();
+        let name_offset = pool.len();
+        if name_offset >= 1 << 23 {
+            return Err("import names exceed the DYLD_CHAINED_IMPORT limit".into());
+        }
+        let new_size = (symbols_off + entry + pool.len() + name.len() + 1).div_ceil(8) * 8;
+        if new_size > self.room {
+            return Err("the chained fixups are out of reserved room".into());
+        }
+        let raw = u32::from(ordinal) | (u32::from(weak) << 8) | ((name_offset as u32) << 9);
+        let at = blob + symbols_off;
+        img[at..at + 4].copy_from_slice(&raw.to_le_bytes());
+        if entry == 8 {
+            img[at + 4..at + 8].fill(0); // addend 0
+        }
+        let pool_at = at + entry;
+        img[pool_at..pool_at + pool.len()].copy_from_slice(&pool);
+        let name_at = pool_at + pool.len();
+        img[name_at..name_at + name.len()].copy_from_slice(name);
+        img[name_at + name.len()..blob + new_size].fill(0);
+        let put = |img: &mut [u8], field: usize, v: usize| {
+            img[blob + field * 4..blob + field * 4 + 4].copy_from_slice(&(v as u32).to_le_bytes())
+        };
+        put(img, 3, symbols_off + entry);
+        put(img, 4, count + 1);
+        self.size = new_size;
+        Ok(count as u32)
+    }
+
+    /// Threads a new fixup at `addr` (file offset `file_off`, in segment
+    /// `segment` of the starts table, which begins at `seg_vmaddr`) into
+    /// its page's chain, and writes its word `raw` (without `next`).
+    pub fn thread(
+        &self,
+        img: &mut [u8],
+        segment: usize,
+        seg_vmaddr: u64,
+        addr: u64,
+        file_off: usize,
+        raw: u64,
+    ) -> Result<(), String> {
+        let starts = self.offset + self.header(img, 1)?;
+        let nsegs = u32_at(img, starts).ok_or("bad chained starts")? as usize;
+        if segment >= nsegs {
+            return Err("the segment has no chained starts".into());
+        }
+        let info = u32_at(img, starts + 4 + 4 * segment).ok_or("bad chained starts")? as usize;
+        if info == 0 {
+            return Err("the segment has no chained fixups yet".into());
+        }
+        let seg = starts + info;
+        let page_size = u64::from(u16_at(img, seg + 4).ok_or("bad chained starts")?);
+        let page_count = u16_at(img, seg + 20).ok_or("bad chained starts")? as u64;
+        let page = (addr - seg_vmaddr) / page_size;
+        if page >= page_count {
+            return Err("the fixup lies past its segment's pages".into());
+        }
+        let start_at = seg + 22 + 2 * page as usize;
+        let in_page = (addr - seg_vmaddr) % page_size;
+        let page_file = file_off - in_page as usize;
+        let next_of = |w: u64| (w >> 51) & 0xfff;
+        let word_at = |img: &[u8], off: u64| {
+            u64::from_le_bytes(
+                img[page_file + off as usize..page_file + off as usize + 8]
+                    .try_into()
+                    .unwrap(),
+            )
+        };
+        let set_next = |img: &mut [u8], off: u64, next: u64| {
+            let w = word_at(img, off);
+            let w = (w & !(0xfff << 51)) | (next << 51);
+            img[page_file + off as usize..page_file + off as usize + 8]
+                .copy_from_slice(&w.to_le_bytes());
+        };
+        let first = u16_at(img, start_at).ok_or("bad chained starts")?;
+        let mut next = 0u64;
+        if first == START_NONE || u64::from(first) > in_page {
+            // The new fixup starts the page's chain.
+            if first != START_NONE {
+                next = (u64::from(first) - in_page) / 4;
+            }
+            img[start_at..start_at + 2].copy_from_slice(&(in_page as u16).to_le_bytes());
+        } else {
+            // Walk to the last entry before it and link it in.
+            let mut at = u64::from(first);
+            loop {
+                let n = next_of(word_at(img, at));
+                if n == 0 || at + n * 4 > in_page {
+                    if n != 0 {
+                        next = (at + n * 4 - in_page) / 4;
+                    }
+                    set_next(img, at, (in_page - at) / 4);
+                    break;
+                }
+                at += n * 4;
+            }
+        }
+        img[file_off..file_off + 8].copy_from_slice(&(raw | (next << 51)).to_le_bytes());
+        Ok(())
+    }
+}
