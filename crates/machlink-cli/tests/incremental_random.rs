@@ -266,6 +266,35 @@ fn write_and_compile(dir: &Path, p: &Program, files: &[usize]) {
     });
 }
 
+/// Each function's compact unwind encoding, looked up in `__unwind_info` at
+/// its body (through a trampoline, if its slot holds one).
+fn unwind_encodings(exe: &Path) -> Vec<(String, Option<u32>)> {
+    use object::{Object, ObjectSection, ObjectSymbol};
+    let data = std::fs::read(exe).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let text = file.section_by_name("__text").unwrap();
+    let code = text.data().unwrap();
+    let unwind = file.section_by_name("__unwind_info").unwrap();
+    let unwind = unwind.data().unwrap();
+    let base = 0x1_0000_0000u64;
+    let mut out: Vec<(String, Option<u32>)> = file
+        .symbols()
+        .filter(|s| s.name().is_ok_and(|n| n.starts_with("_f_")))
+        .map(|s| {
+            let mut addr = s.address();
+            let at = (addr - text.address()) as usize;
+            if code[at] == 0xe9 {
+                let d = i32::from_le_bytes(code[at + 1..at + 5].try_into().unwrap());
+                addr = (addr as i64 + 5 + i64::from(d)) as u64;
+            }
+            let row = machlink::unwind_info::covering_row(unwind, (addr - base) as u32);
+            (s.name().unwrap().to_string(), row.map(|r| r.1))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 fn run(exe: &Path) -> (i32, String) {
     run_with(exe, &[])
 }
@@ -342,6 +371,11 @@ fn run_seed(seed: u64) -> (usize, usize, usize) {
             "{ctx}: the incrementally linked program differs from a fresh link\n{line}"
         );
         assert_eq!(a.0, 0, "{ctx}: {}", a.1);
+        assert_eq!(
+            unwind_encodings(&inc),
+            unwind_encodings(&fresh),
+            "{ctx}: a function's unwind encoding differs from a fresh link's\n{line}"
+        );
         // Slid, every rebased pointer of the patched image must still hold.
         let slid = run_with(&inc, &[("MACHO_RUN_FORCE_SLIDE", "1")]);
         assert_eq!(slid, b, "{ctx}: the slid program differs\n{line}");

@@ -9,9 +9,10 @@
 //! stubs) → resolution (`resolve`, over [`symbols`]; then [`dead_strip`])
 //! → synthetic sections ([`synthetic`], [`unwind`]) → [`layout`] →
 //! writing (`write`: relocation through [`arch`], then [`linkedit`] and
-//! [`output`]). The incremental engine ([`incremental`], not built yet)
-//! will keep the laid-out image and replay only changed atoms through the
-//! same stages.
+//! [`output`]). The incremental engine ([`incremental`]) keeps the
+//! laid-out image and a state beside it, and replays only changed objects
+//! through the same relocation writer; [`image`] offers it to compiler
+//! backends as a library.
 
 pub mod arch;
 pub mod atom;

@@ -526,6 +526,68 @@ fn read_u32_array(data: &[u8], off: usize, count: usize) -> Option<Vec<u32>> {
     )
 }
 
+/// Where the first-level index's sentinel keeps the end of the covered
+/// range (byte offset in the section), and that end.
+pub fn sentinel(data: &[u8]) -> Option<(usize, u32)> {
+    let h = read_u32_array(data, 0, 7)?;
+    if h[0] != UNWIND_SECTION_VERSION || h[6] == 0 {
+        return None;
+    }
+    let at = (h[5] as usize).checked_add((h[6] as usize - 1).checked_mul(12)?)?;
+    Some((at, read_u32(data, at)?))
+}
+
+/// The row covering image offset `offset`: (its function offset, its
+/// encoding), found through the first-level index and one second-level
+/// page without reading the rest; None when `offset` is outside the
+/// covered range or the section is malformed.
+pub fn covering_row(data: &[u8], offset: u32) -> Option<(u32, u32)> {
+    let h = read_u32_array(data, 0, 7)?;
+    if h[0] != UNWIND_SECTION_VERSION || h[6] < 2 {
+        return None;
+    }
+    let index = read_u32_array(data, h[5] as usize, (h[6] as usize).checked_mul(3)?)?;
+    let entries: Vec<[u32; 3]> = index.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    let sentinel = entries[entries.len() - 1][0];
+    if offset >= sentinel || offset < entries[0][0] {
+        return None;
+    }
+    let pages = &entries[..entries.len() - 1];
+    let [first, page, _] = pages[pages.partition_point(|e| e[0] <= offset) - 1];
+    let page = page as usize;
+    let kind = read_u32(data, page)?;
+    let entries_at = page + read_u16(data, page + 4)? as usize;
+    let count = read_u16(data, page + 6)? as usize;
+    if count == 0 {
+        return None;
+    }
+    if kind == UNWIND_SECOND_LEVEL_REGULAR {
+        let raw = read_u32_array(data, entries_at, count.checked_mul(2)?)?;
+        let rows: Vec<(u32, u32)> = raw.chunks_exact(2).map(|c| (c[0], c[1])).collect();
+        let i = rows.partition_point(|r| r.0 <= offset).checked_sub(1)?;
+        return Some(rows[i]);
+    }
+    if kind != UNWIND_SECOND_LEVEL_COMPRESSED {
+        return None;
+    }
+    let raw = read_u32_array(data, entries_at, count)?;
+    let i = raw
+        .partition_point(|&e| first + (e & 0x00ff_ffff) <= offset)
+        .checked_sub(1)?;
+    let e = raw[i];
+    let common = read_u32_array(data, h[1] as usize, h[2] as usize)?;
+    let enc_index = (e >> 24) as usize;
+    let encoding = match common.get(enc_index) {
+        Some(&c) => c,
+        None => {
+            let local_at = page + read_u16(data, page + 8)? as usize;
+            let local = read_u32_array(data, local_at, read_u16(data, page + 10)? as usize)?;
+            *local.get(enc_index - common.len())?
+        }
+    };
+    Some((first + (e & 0x00ff_ffff), encoding))
+}
+
 /// Just the (function offset, encoding) rows and the end offset, read
 /// without the checks and tables of [`parse_unwind_info_full`]: the fast
 /// path for an incremental update, which rebuilds the section from them.

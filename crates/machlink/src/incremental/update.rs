@@ -278,6 +278,18 @@ impl<'s> Updater<'s> {
         }
     }
 
+    /// The file offset of `len` bytes at `addr`, all inside the file.
+    fn span(&self, addr: u64, len: usize) -> Step<usize> {
+        let off = self.file_offset(addr)?;
+        if off + len > self.img.len() {
+            return Err(Stop::Error(LinkError::usage(format!(
+                "{}: incremental state names {len} bytes at {addr:#x}, past the end of the file",
+                self.opts.output.display()
+            ))));
+        }
+        Ok(off)
+    }
+
     fn fill(&mut self, addr: u64, len: u64, byte: u8) -> Step<()> {
         if len == 0 {
             return Ok(());
@@ -818,7 +830,7 @@ impl<'s> Updater<'s> {
 
     /// Points one reference site at `target`.
     fn repatch(&mut self, site: &state::Site, target: u64, sym: &[u8]) -> Step<()> {
-        let off = self.file_offset(site.addr)?;
+        let off = self.span(site.addr, 8)?;
         match (site.kind, site.length) {
             (macho::X86_64_RELOC_UNSIGNED, 3) => {
                 let value = (target as i64).wrapping_add(site.addend) as u64;
@@ -1105,7 +1117,7 @@ impl<'s> Updater<'s> {
         // Same places and kinds: rebases get their new targets, binds keep
         // their words; chained entries keep their `next` links.
         for f in &fixups {
-            let off = self.file_offset(f.addr)?;
+            let off = self.span(f.addr, 8)?;
             let old = u64::from_le_bytes(self.orig[off..off + 8].try_into().unwrap());
             let word = match f.kind {
                 FixupKind::Rebase { target } if self.session.base.meta.chained => {
@@ -1125,7 +1137,7 @@ impl<'s> Updater<'s> {
             {
                 continue;
             }
-            let off = self.file_offset(self.layout.body_addr(0, *ai as u32))?;
+            let off = self.span(self.layout.body_addr(0, *ai as u32), rec.size as usize)?;
             let range = off..off + rec.size as usize;
             if self.orig[range.clone()] != self.img[range] {
                 self.stats.in_place += 1;
@@ -1291,6 +1303,49 @@ impl<'s> Updater<'s> {
             return fallback("__unwind_info has personalities or LSDAs (C++ exception tables)");
         }
         let range = sec.offset as usize..(sec.offset + sec.size) as usize;
+        // The common case: every new body is already covered by a row with
+        // its encoding (rows fold runs of one encoding), or lies past the
+        // covered range where the last row has its encoding, so that moving
+        // the end marker covers it. Then no row changes.
+        let base = meta.image_base;
+        let data = &self.img[range.clone()];
+        let mut end_patch = crate::unwind_info::sentinel(data);
+        let covered = self.unwind.iter().all(|&(addr, len, enc)| {
+            let Some(e) = enc else {
+                return true; // a freed range keeps its row: nothing runs there
+            };
+            let rel = |a: u64| u32::try_from(a.wrapping_sub(base)).ok();
+            let (Some(start), Some(last)) = (rel(addr), rel(addr + len.max(1) - 1)) else {
+                return false;
+            };
+            if !crate::unwind_info::UnwindArch::X86_64.can_fold(e) {
+                return false;
+            }
+            match &mut end_patch {
+                Some((_, end)) if start >= *end => {
+                    let last_row = crate::unwind_info::covering_row(data, *end - 1);
+                    if last_row.is_some_and(|r| r.1 == e) {
+                        *end = (*end).max(last + 1);
+                        return true;
+                    }
+                    false
+                }
+                _ => {
+                    // One row, with its encoding, from first byte to last.
+                    let row = crate::unwind_info::covering_row(data, start);
+                    row.is_some_and(|r| r.1 == e)
+                        && crate::unwind_info::covering_row(data, last) == row
+                }
+            }
+        });
+        if covered {
+            if let Some((at, end)) = end_patch {
+                let at = range.start + at;
+                self.img[at..at + 4].copy_from_slice(&end.to_le_bytes());
+                self.touched.push(at as u64..at as u64 + 4);
+            }
+            return Ok(());
+        }
         let (rows, end_offset) = crate::unwind_info::read_rows(&self.img[range.clone()])
             .ok_or_else(|| Stop::Fallback("the image's __unwind_info does not parse".into()))?;
         let base = meta.image_base;
@@ -1299,40 +1354,25 @@ impl<'s> Updater<'s> {
             .map(|(off, enc)| (base + u64::from(off), enc))
             .collect();
         let mut end = base + u64::from(end_offset);
-        let mut changed = false;
         for &(addr, len, enc) in &self.unwind {
-            let at = rows.partition_point(|r| r.0 < addr);
-            let present = rows.get(at).is_some_and(|r| r.0 == addr);
-            // The row that covers `addr` now (rows are folded: a run of
-            // functions with one foldable encoding is one row).
-            let covering = if present {
-                Some(rows[at].1)
-            } else {
-                at.checked_sub(1).map(|i| rows[i].1)
-            };
-            let covered = addr + len <= end;
-            match (enc, present) {
-                (Some(e), _)
-                    if covered
-                        && covering == Some(e)
-                        && crate::unwind_info::UnwindArch::X86_64.can_fold(e) => {}
-                (Some(e), true) => {
-                    rows[at].1 = e;
-                    changed = true;
+            // A freed range keeps its row: nothing runs there.
+            let Some(e) = enc else { continue };
+            let after = addr + len.max(1);
+            // Whatever covered the first byte after the range still does
+            // (rows only mark starts, and a run of one encoding is one row).
+            if after < end {
+                let i = rows.partition_point(|r| r.0 <= after);
+                if i > 0 && rows[i - 1].0 != after {
+                    let enc_after = rows[i - 1].1;
+                    rows.insert(i, (after, enc_after));
                 }
-                (Some(e), false) => {
-                    rows.insert(at, (addr, e));
-                    changed = true;
-                }
-                // A freed range stays covered by its row: nothing runs there.
-                (None, _) => {}
             }
-            if enc.is_some() {
-                end = end.max(addr + len);
-            }
-        }
-        if !changed {
-            return Ok(());
+            // Rows inside the range belonged to what lived there before.
+            let lo = rows.partition_point(|r| r.0 < addr);
+            let hi = rows.partition_point(|r| r.0 < after);
+            rows.drain(lo..hi);
+            rows.insert(lo, (addr, e));
+            end = end.max(after);
         }
         // Function ends extend to the next row (the format stores starts).
         let entries: Vec<crate::unwind_info::UnwindEntry> = rows
@@ -1385,7 +1425,7 @@ impl<'s> Updater<'s> {
         let segments = meta.segments.clone();
         for imp in &imports {
             // jmp *GOT(%rip)
-            let stub = self.file_offset(imp.slot.stub)?;
+            let stub = self.span(imp.slot.stub, 6)?;
             let disp = (imp.slot.got as i64 - (imp.slot.stub + 6) as i64) as i32;
             self.img[stub..stub + 2].copy_from_slice(&[0xff, 0x25]);
             self.img[stub + 2..stub + 6].copy_from_slice(&disp.to_le_bytes());
@@ -1395,7 +1435,7 @@ impl<'s> Updater<'s> {
             let index = chained
                 .add_import(&mut self.img, ordinal, imp.weak_ref, &imp.name)
                 .map_err(Stop::Fallback)?;
-            let got = self.file_offset(imp.slot.got)?;
+            let got = self.span(imp.slot.got, 8)?;
             let (seg, seg_info) = segments
                 .iter()
                 .enumerate()
