@@ -614,6 +614,29 @@ fn an_interrupted_update_is_finished_by_the_next_run() {
 }
 
 #[test]
+fn signed_outputs_are_patched_on_a_copy_with_their_touched_pages_rehashed() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = testkit::scratch_dir("incremental/signed");
+    let main = compile(&dir, "main", MAIN);
+    let lib_o = compile(&dir, "lib", &lib(&f_body(1)));
+    let out = dir.join("prog");
+    link(&out, &[&main, &lib_o], &["-adhoc_codesign"]);
+    testkit::check_adhoc_signature(&std::fs::read(&out).unwrap());
+    let inode = std::fs::metadata(&out).unwrap().ino();
+    compile(&dir, "lib", &lib(&f_body(40)));
+    let o = link(&out, &[&main, &lib_o], &["-adhoc_codesign"]);
+    updated(&o);
+    testkit::check_adhoc_signature(&std::fs::read(&out).unwrap());
+    assert_ne!(
+        std::fs::metadata(&out).unwrap().ino(),
+        inode,
+        "a signed output is replaced by a patched copy, not modified in place"
+    );
+    assert!(run(&out).contains("same=1"));
+    verify(&out);
+}
+
+#[test]
 fn concurrent_incremental_links_of_one_output_take_turns() {
     let dir = testkit::scratch_dir("incremental/lock");
     let main = compile(&dir, "main", "int main(void) { return 7; }\n");

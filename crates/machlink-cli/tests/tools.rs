@@ -94,38 +94,12 @@ fn identical_inputs_give_identical_outputs() {
 /// CodeDirectory hashes every 4 KiB page before it with SHA-256.
 #[test]
 fn adhoc_signatures_hash_every_page() {
-    use sha2::Digest;
     let dir = testkit::workspace_root().join("tests/corpus/xobj_calls");
     let work = testkit::scratch_dir("machlink-codesign");
     let objs = testkit::compile_all_macos(&testkit::c_sources(&dir), &work, &["-O1"]);
     let exe = work.join("signed");
     testkit::link(Linker::MachlinkChained, &objs, &exe, &["-adhoc_codesign"]);
-    let bytes = std::fs::read(&exe).unwrap();
-    let u32le = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-    let u32be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-    let (mut at, mut sig) = (32, None);
-    for _ in 0..u32le(16) {
-        if u32le(at) == 0x1d {
-            sig = Some((u32le(at + 8), u32le(at + 12)));
-        }
-        at += u32le(at + 4);
-    }
-    let (off, size) = sig.expect("LC_CODE_SIGNATURE");
-    assert_eq!(off + size, bytes.len(), "the signature ends the file");
-    assert_eq!(u32be(off), 0xfade_0cc0, "SuperBlob magic");
-    let cd = off + u32be(off + 16);
-    assert_eq!(u32be(cd), 0xfade_0c02, "CodeDirectory magic");
-    let hash_offset = u32be(cd + 16);
-    let n_code_slots = u32be(cd + 28);
-    let code_limit = u32be(cd + 32);
-    assert_eq!(code_limit, off);
-    assert_eq!(n_code_slots, code_limit.div_ceil(4096));
-    for page in 0..n_code_slots {
-        let data = &bytes[page * 4096..((page + 1) * 4096).min(code_limit)];
-        let want = sha2::Sha256::digest(data);
-        let slot = cd + hash_offset + page * 32;
-        assert_eq!(&bytes[slot..slot + 32], want.as_slice(), "page {page}");
-    }
+    testkit::check_adhoc_signature(&std::fs::read(&exe).unwrap());
     let run = capture(Command::new(testkit::workspace_bin("macho-run")).arg(&exe));
     assert_eq!(run.code, 0, "{}", run.stderr_str());
 }

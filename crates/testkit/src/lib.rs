@@ -338,3 +338,35 @@ impl Lcg {
         self.0 >> 33
     }
 }
+
+/// Checks an ad-hoc code signature: LC_CODE_SIGNATURE ends the file and
+/// points at a SuperBlob whose CodeDirectory holds the SHA-256 of every
+/// 4 KiB page before it. Panics with the first page that does not match.
+pub fn check_adhoc_signature(bytes: &[u8]) {
+    use sha2::Digest;
+    let u32le = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let u32be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let (mut at, mut sig) = (32, None);
+    for _ in 0..u32le(16) {
+        if u32le(at) == 0x1d {
+            sig = Some((u32le(at + 8), u32le(at + 12)));
+        }
+        at += u32le(at + 4);
+    }
+    let (off, size) = sig.expect("LC_CODE_SIGNATURE");
+    assert_eq!(off + size, bytes.len(), "the signature ends the file");
+    assert_eq!(u32be(off), 0xfade_0cc0, "SuperBlob magic");
+    let cd = off + u32be(off + 16);
+    assert_eq!(u32be(cd), 0xfade_0c02, "CodeDirectory magic");
+    let hash_offset = u32be(cd + 16);
+    let n_code_slots = u32be(cd + 28);
+    let code_limit = u32be(cd + 32);
+    assert_eq!(code_limit, off);
+    assert_eq!(n_code_slots, code_limit.div_ceil(4096));
+    for page in 0..n_code_slots {
+        let data = &bytes[page * 4096..((page + 1) * 4096).min(code_limit)];
+        let want = sha2::Sha256::digest(data);
+        let slot = cd + hash_offset + page * 32;
+        assert_eq!(&bytes[slot..slot + 32], want.as_slice(), "page {page}");
+    }
+}
