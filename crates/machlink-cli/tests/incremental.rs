@@ -481,26 +481,32 @@ fn what_the_update_cannot_do_falls_back_to_a_full_link_with_its_reason() {
     );
     assert_eq!(run(&out), "2\n");
 
-    // A new thread-local variable: the thread-local template would grow.
+    // The first thread-local variable of a program: its sections are new.
     let lib = compile(&dir, "lib", "int value(void) { return 3; }\n");
     link(&out, &[&main, &lib], &[]);
     compile(
         &dir,
         "lib",
-        "_Thread_local int counter = 41;\nint value(void) { return ++counter; }\n",
+        "_Thread_local int counter = 41;\n_Thread_local int bump;\nint value(void) { return ++counter + bump++; }\n",
     );
     let o = link(&out, &[&main, &lib], &[]);
-    assert!(said(&o, "full link:"), "{}", o.stderr_str());
+    assert!(
+        said(&o, "full link:") && said(&o, "new output section"),
+        "{}",
+        o.stderr_str()
+    );
     assert_eq!(run(&out), "42\n");
-    // ...and an edit of that object afterwards is an update again.
+    // More thread-locals after that are updates: descriptors, template
+    // space and their binds to __tlv_bootstrap come from reserved room.
     compile(
         &dir,
         "lib",
-        "_Thread_local int counter = 99;\nint value(void) { return ++counter; }\n",
+        "_Thread_local int counter = 99;\n_Thread_local int bump;\n_Thread_local int step = 5;\n_Thread_local long zero;\nint value(void) { zero += 1; return (counter += step) + (int)zero + bump++; }\n",
     );
     let o = link(&out, &[&main, &lib], &[]);
     updated(&o);
-    assert_eq!(run(&out), "100\n");
+    assert_eq!(run(&out), "105\n");
+    verify(&out);
 }
 
 #[test]

@@ -115,6 +115,23 @@ impl Program {
             }
             s.push_str("    return (int)s;\n}\n");
         }
+        // Pointers to the object's functions: rebases whose number and
+        // places change as functions come and go.
+        let mine: Vec<String> = (0..FUNCTIONS)
+            .map(|f| gid(o, f))
+            .filter(|&g| self.funcs[g].exists)
+            .map(fname)
+            .collect();
+        s.push_str(&format!(
+            "int (*ptrs_{o}[{}])(int) = {{{}}};\nint nptrs_{o} = {};\n",
+            mine.len().max(1),
+            if mine.is_empty() {
+                "0".to_string()
+            } else {
+                mine.join(", ")
+            },
+            mine.len()
+        ));
         s
     }
 
@@ -122,7 +139,7 @@ impl Program {
         let mut s = String::from("#include <stdio.h>\n");
         for o in 0..OBJECTS {
             s.push_str(&format!(
-                "extern int tab_{o}[];\nextern int len_{o};\nextern const char *name_{o};\n"
+                "extern int tab_{o}[];\nextern int len_{o};\nextern const char *name_{o};\nextern int (*ptrs_{o}[])(int);\nextern int nptrs_{o};\n"
             ));
         }
         for (g, f) in self.funcs.iter().enumerate() {
@@ -133,7 +150,7 @@ impl Program {
         s.push_str("int main(void) {\n");
         for o in 0..OBJECTS {
             s.push_str(&format!(
-                "    {{ int t = 0; for (int i = 0; i < len_{o}; i++) t += tab_{o}[i]; printf(\"%s %d\\n\", name_{o}, t); }}\n"
+                "    {{ int t = 0; for (int i = 0; i < len_{o}; i++) t += tab_{o}[i]; printf(\"%s %d\\n\", name_{o}, t); }}\n    {{ int t = 0; for (int i = 0; i < nptrs_{o}; i++) t += ptrs_{o}[i](3); printf(\"ptrs_{o} %d\\n\", t); }}\n"
             ));
         }
         for (g, f) in self.funcs.iter().enumerate() {

@@ -126,7 +126,9 @@ impl Headroom {
     }
 
     /// Whether a section may carry reserved space: a pointer section would
-    /// hand dyld null pointers to call or bind, so only plain contents do.
+    /// hand dyld null pointers to call or bind, so only plain contents do
+    /// (and thread-local descriptors: a zero descriptor is never used, and
+    /// dyld just points its thunk at the getter like any other).
     pub fn reserves(section: &OutSection) -> bool {
         matches!(
             section.kind(),
@@ -138,6 +140,7 @@ impl Headroom {
                 | macho::S_16BYTE_LITERALS
                 | macho::S_THREAD_LOCAL_REGULAR
                 | macho::S_THREAD_LOCAL_ZEROFILL
+                | macho::S_THREAD_LOCAL_VARIABLES
         ) && matches!(section.content, Content::Atoms(_))
     }
 }

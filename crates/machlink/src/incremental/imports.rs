@@ -149,6 +149,110 @@ impl ChainedFixups {
         Ok(count as u32)
     }
 
+    /// The byte offset (in the image) of the page-start entry of page
+    /// `page` of segment `segment`, and the segment's page size.
+    fn page_start(&self, img: &[u8], segment: usize, page: u64) -> Result<(usize, u64), String> {
+        let starts = self.offset + self.header(img, 1)?;
+        let nsegs = u32_at(img, starts).ok_or("bad chained starts")? as usize;
+        if segment >= nsegs {
+            return Err("the segment has no chained starts".into());
+        }
+        let info = u32_at(img, starts + 4 + 4 * segment).ok_or("bad chained starts")? as usize;
+        if info == 0 {
+            return Err("the segment has no chained fixups".into());
+        }
+        let seg = starts + info;
+        let page_size = u64::from(u16_at(img, seg + 4).ok_or("bad chained starts")?);
+        let page_count = u64::from(u16_at(img, seg + 20).ok_or("bad chained starts")?);
+        if page >= page_count {
+            return Err("a fixup lies past its segment's pages".into());
+        }
+        Ok((seg + 22 + 2 * page as usize, page_size))
+    }
+
+    /// The fixups of one page: (offset in page, word without `next`).
+    /// `page_file` is the page's file offset.
+    pub fn read_page(
+        &self,
+        img: &[u8],
+        segment: usize,
+        page: u64,
+        page_file: usize,
+    ) -> Result<Vec<(u64, u64)>, String> {
+        let (start_at, page_size) = self.page_start(img, segment, page)?;
+        let first = u16_at(img, start_at).ok_or("bad chained starts")?;
+        let mut out = Vec::new();
+        if first == START_NONE {
+            return Ok(out);
+        }
+        let mut at = u64::from(first);
+        loop {
+            let w = img
+                .get(page_file + at as usize..page_file + at as usize + 8)
+                .ok_or("a fixup chain runs past the file")?;
+            let w = u64::from_le_bytes(w.try_into().unwrap());
+            out.push((at, w & !(0xfff << 51)));
+            let next = (w >> 51) & 0xfff;
+            if next == 0 {
+                return Ok(out);
+            }
+            at += next * 4;
+            if at + 8 > page_size {
+                return Err("a fixup chain leaves its page".into());
+            }
+        }
+    }
+
+    /// Rewrites one page's chain from its fixups (offset in page, word
+    /// without `next`), sorted by offset.
+    pub fn write_page(
+        &self,
+        img: &mut [u8],
+        segment: usize,
+        page: u64,
+        page_file: usize,
+        fixups: &[(u64, u64)],
+    ) -> Result<(), String> {
+        let (start_at, _) = self.page_start(img, segment, page)?;
+        let first = fixups.first().map_or(START_NONE, |f| f.0 as u16);
+        img[start_at..start_at + 2].copy_from_slice(&first.to_le_bytes());
+        for (i, &(at, raw)) in fixups.iter().enumerate() {
+            let next = fixups.get(i + 1).map_or(0, |n| (n.0 - at) / 4);
+            let off = page_file + at as usize;
+            img[off..off + 8].copy_from_slice(&(raw | (next << 51)).to_le_bytes());
+        }
+        Ok(())
+    }
+
+    /// The import-table index of `name` with a zero addend, if any.
+    pub fn find_import(&self, img: &[u8], name: &[u8]) -> Result<Option<u32>, String> {
+        let (imports_off, symbols_off) = (self.header(img, 2)?, self.header(img, 3)?);
+        let (count, format) = (self.header(img, 4)?, self.header(img, 5)?);
+        let entry = match format {
+            1 => 4,
+            2 => 8,
+            _ => return Err(format!("chained import format {format}")),
+        };
+        let pool = &img[self.offset + symbols_off..self.offset + self.size];
+        for i in 0..count {
+            let at = self.offset + imports_off + i * entry;
+            let raw = u32_at(img, at).ok_or("bad chained imports")?;
+            if entry == 8 && u32_at(img, at + 4) != Some(0) {
+                continue;
+            }
+            let start = (raw >> 9) as usize;
+            let rest = pool.get(start..).ok_or("bad chained import name")?;
+            let end = rest
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or("bad chained import name")?;
+            if &rest[..end] == name {
+                return Ok(Some(i as u32));
+            }
+        }
+        Ok(None)
+    }
+
     /// Threads a new fixup at `addr` (file offset `file_off`, in segment
     /// `segment` of the starts table, which begins at `seg_vmaddr`) into
     /// its page's chain, and writes its word `raw` (without `next`).

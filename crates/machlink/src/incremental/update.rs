@@ -164,6 +164,11 @@ struct Updater<'s> {
     removed: Vec<(Vec<u8>, String)>,
     /// Data atoms this update moved: (old address, new address).
     moved_data: Vec<(u64, u64)>,
+    /// The chained-fixups blob (opened on first use) and the fixup chains
+    /// of the pages this update edits: (segment, page) → (offset in page,
+    /// word without `next`), written back by `finish`.
+    chained: Option<super::imports::ChainedFixups>,
+    pages: std::collections::BTreeMap<(usize, u64), Vec<(u64, u64)>>,
     /// Imports this update adds, and once written, added.
     new_imports: Vec<NewImport>,
     imports_added: Vec<NewImport>,
@@ -250,6 +255,8 @@ impl<'s> Updater<'s> {
             moved_data: Vec::new(),
             new_imports: Vec::new(),
             imports_added: Vec::new(),
+            chained: None,
+            pages: Default::default(),
             stats: UpdateStats::default(),
         })
     }
@@ -689,7 +696,13 @@ impl<'s> Updater<'s> {
                 self.remove(rec)?;
             }
         }
-        self.write_atoms(obj, &symtab, &slots, &mut atoms)?;
+        let old_fixup_ranges: Vec<Range<u64>> = old
+            .atoms
+            .iter()
+            .filter(|a| a.fixups != 0)
+            .map(|a| a.addr..a.addr + u64::from(a.slot.max(a.size)))
+            .collect();
+        self.write_atoms(obj, &symtab, &slots, &mut atoms, &old_fixup_ranges)?;
         self.record_globals(oi, &symtab);
         let sites = self.sites_of_object(oi, obj, &symtab, &others);
         let moved_globals = self.repatch_moved_data(oi, &symtab)?;
@@ -724,6 +737,185 @@ impl<'s> Updater<'s> {
             sites,
             oso: obj.oso_path.clone(),
         })
+    }
+
+    /// The chained-fixups blob, opened on first use.
+    fn chained(&mut self) -> Step<&mut super::imports::ChainedFixups> {
+        if self.chained.is_none() {
+            let (offset, room) = self.session.base.meta.linkedit.chained_fixups;
+            let cmd = super::symtab_edit::load_command(&self.orig, macho::LC_DYLD_CHAINED_FIXUPS)
+                .ok_or_else(|| Stop::Fallback("no LC_DYLD_CHAINED_FIXUPS".into()))?;
+            let size =
+                u32::from_le_bytes(self.orig[cmd + 12..cmd + 16].try_into().unwrap()) as usize;
+            self.chained = Some(super::imports::ChainedFixups {
+                offset: offset as usize,
+                room: room as usize,
+                size,
+            });
+        }
+        Ok(self.chained.as_mut().expect("opened above"))
+    }
+
+    /// The segment (index in the chained starts, which count segments as
+    /// the layout does) and page of an address, and the page's address.
+    fn page_of(&self, addr: u64) -> Step<(usize, u64, u64)> {
+        let (seg, s) = self
+            .session
+            .base
+            .meta
+            .segments
+            .iter()
+            .enumerate()
+            .find(|(_, s)| addr >= s.vmaddr && addr < s.vmaddr + s.vmsize)
+            .ok_or_else(|| Stop::Fallback(format!("fixup at {addr:#x} is in no segment")))?;
+        let page = (addr - s.vmaddr) / crate::layout::PAGE_SIZE;
+        Ok((seg, page, s.vmaddr + page * crate::layout::PAGE_SIZE))
+    }
+
+    /// The fixups of a page as this update has them: the chain's places
+    /// as the file had them, with their current words.
+    fn page_entries(
+        &mut self,
+        seg: usize,
+        page: u64,
+        page_addr: u64,
+    ) -> Step<&mut Vec<(u64, u64)>> {
+        if !self.pages.contains_key(&(seg, page)) {
+            let file = self.file_offset(page_addr)?;
+            self.chained()?;
+            let places = self
+                .chained
+                .as_ref()
+                .expect("opened above")
+                .read_page(&self.orig, seg, page, file)
+                .map_err(Stop::Fallback)?;
+            let entries = places
+                .into_iter()
+                .map(|(at, _)| {
+                    let off = file + at as usize;
+                    let w = u64::from_le_bytes(self.img[off..off + 8].try_into().unwrap());
+                    (at, w & !(0xfff << 51))
+                })
+                .collect();
+            self.pages.insert((seg, page), entries);
+        }
+        Ok(self.pages.get_mut(&(seg, page)).expect("inserted above"))
+    }
+
+    /// Replaces the chained fixups in `old_ranges` (the object's old data
+    /// with pointers) with `fixups` (its new ones).
+    fn rethread(
+        &mut self,
+        old_ranges: &[Range<u64>],
+        fixups: &[crate::linkedit::fixups::Fixup],
+        symtab: &SymbolTable,
+    ) -> Step<()> {
+        let mut pages = std::collections::BTreeSet::new();
+        for r in old_ranges {
+            let mut a = r.start - r.start % crate::layout::PAGE_SIZE;
+            while a < r.end {
+                pages.insert(self.page_of(a)?);
+                a += crate::layout::PAGE_SIZE;
+            }
+        }
+        for f in fixups {
+            pages.insert(self.page_of(f.addr)?);
+        }
+        let mut raws = Vec::with_capacity(fixups.len());
+        for f in fixups {
+            let raw = match f.kind {
+                FixupKind::Rebase { target } => {
+                    if target >> 36 != 0 {
+                        return fallback("a rebase target does not fit a chained pointer");
+                    }
+                    target
+                }
+                FixupKind::Bind { import, addend } => {
+                    let sym = symtab.syms[import as usize].name;
+                    if !(0..=255).contains(&addend) {
+                        return fallback(format!(
+                            "a pointer to {} with addend {addend} needs the addend import format",
+                            name(sym)
+                        ));
+                    }
+                    let index = self.import_index(sym)?;
+                    (1u64 << 63) | ((addend as u64) << 24) | u64::from(index)
+                }
+            };
+            raws.push((f.addr, raw));
+        }
+        for (seg, page, page_addr) in pages {
+            let entries = self.page_entries(seg, page, page_addr)?;
+            entries.retain(|&(at, _)| {
+                let a = page_addr + at;
+                !old_ranges.iter().any(|r| r.contains(&a))
+                    && raws.binary_search_by_key(&a, |r| r.0).is_err()
+            });
+            for &(a, raw) in raws
+                .iter()
+                .filter(|r| r.0 >= page_addr && r.0 < page_addr + crate::layout::PAGE_SIZE)
+            {
+                entries.push((a - page_addr, raw));
+            }
+            entries.sort_unstable_by_key(|e| e.0);
+        }
+        Ok(())
+    }
+
+    /// The chained import index of an imported symbol, added to the import
+    /// table if no zero-addend entry names it yet.
+    fn import_index(&mut self, sym: &[u8]) -> Step<u32> {
+        let rec = self.global(sym);
+        self.chained()?;
+        let chained = self.chained.as_ref().expect("opened above");
+        if let Some(i) = chained
+            .find_import(&self.img, sym)
+            .map_err(Stop::Fallback)?
+        {
+            return Ok(i);
+        }
+        let Some(rec) = rec.filter(|r| r.kind == GlobalKind::Dylib) else {
+            return fallback(format!(
+                "a pointer binds {}, which is not an import",
+                name(sym)
+            ));
+        };
+        let ordinal = u8::try_from(u32::from(rec.dylib) + 1)
+            .map_err(|_| Stop::Fallback("dylib ordinal above 255".into()))?;
+        let chained = self.chained.as_mut().expect("opened above");
+        chained
+            .add_import(
+                &mut self.img,
+                ordinal,
+                rec.flags & state::WEAK_REF != 0,
+                sym,
+            )
+            .map_err(Stop::Fallback)
+    }
+
+    /// Writes the edited pages' chains and the blob's new size.
+    fn write_chains(&mut self) -> Step<()> {
+        let pages = std::mem::take(&mut self.pages);
+        for ((seg, page), entries) in pages {
+            let page_addr =
+                self.session.base.meta.segments[seg].vmaddr + page * crate::layout::PAGE_SIZE;
+            let file = self.file_offset(page_addr)?;
+            let chained = self.chained.as_ref().expect("pages come from the blob");
+            chained
+                .write_page(&mut self.img, seg, page, file, &entries)
+                .map_err(Stop::Fallback)?;
+            let end = (file + crate::layout::PAGE_SIZE as usize).min(self.img.len());
+            self.touched.push(file as u64..end as u64);
+        }
+        if let Some(chained) = &self.chained {
+            let (offset, room) = self.session.base.meta.linkedit.chained_fixups;
+            let cmd = super::symtab_edit::load_command(&self.orig, macho::LC_DYLD_CHAINED_FIXUPS)
+                .ok_or_else(|| Stop::Fallback("no LC_DYLD_CHAINED_FIXUPS".into()))?;
+            self.img[cmd + 12..cmd + 16].copy_from_slice(&(chained.size as u32).to_le_bytes());
+            self.touched.push(cmd as u64 + 12..cmd as u64 + 16);
+            self.touched.push(offset..offset + room);
+        }
+        Ok(())
     }
 
     /// The object's references to data globals of other objects (its
@@ -837,6 +1029,14 @@ impl<'s> Updater<'s> {
                 let word = if self.session.base.meta.chained {
                     if value >> 36 != 0 {
                         return fallback("a moved data pointer does not fit a chained pointer");
+                    }
+                    // A page whose chain this update rewrites takes the new
+                    // word from its entries.
+                    let (seg, page, page_addr) = self.page_of(site.addr)?;
+                    if let Some(entries) = self.pages.get_mut(&(seg, page)) {
+                        if let Some(e) = entries.iter_mut().find(|e| e.0 == site.addr - page_addr) {
+                            e.1 = value;
+                        }
                     }
                     let old = u64::from_le_bytes(self.img[off..off + 8].try_into().unwrap());
                     (old & (0xfff << 51)) | value
@@ -965,8 +1165,8 @@ impl<'s> Updater<'s> {
                     sec.sectname
                 ));
             }
-            if o.fixups != 0 {
-                // Its pointers would need new chain entries at the new place.
+            if o.fixups != 0 && !self.session.base.meta.chained {
+                // Its pointers would need new rebase and bind opcodes.
                 return fallback(format!(
                     "{}: data {} with pointers outgrew its room",
                     obj.name,
@@ -1054,9 +1254,10 @@ impl<'s> Updater<'s> {
             self.free(si, o.addr, u64::from(o.slot));
             self.unwind.push((o.addr, 0, None));
             self.starts.push((o.addr, false));
-        } else if o.fixups == 0 {
-            // Data with dyld fixups keeps its range: dyld still rebases or
-            // binds those words, so nothing else may live there.
+        } else if o.fixups == 0 || self.session.base.meta.chained {
+            // Chained fixups of removed data leave their chains (see
+            // `rethread`); the classic streams would still name its words,
+            // so then nothing else may live there.
             self.free(si, o.addr, u64::from(o.slot));
         }
         self.stats.removed += 1;
@@ -1088,6 +1289,7 @@ impl<'s> Updater<'s> {
         symtab: &SymbolTable,
         slots: &FxHashMap<SymId, ImportSlots>,
         atoms: &mut [(usize, AtomRecord)],
+        old_fixup_ranges: &[Range<u64>],
     ) -> Step<()> {
         let synth = Synthetic::default();
         let res = Resolved::placed(&self.layout, &synth, slots);
@@ -1098,6 +1300,7 @@ impl<'s> Updater<'s> {
         let mut fixups = out.fixups;
         fixups.sort_unstable_by_key(|f| f.addr);
         let import_name = |i: u32| symtab.syms[i as usize].name;
+        let chained = self.session.base.meta.chained;
         for (ai, rec) in atoms.iter_mut() {
             let at = self.layout.body_addr(0, *ai as u32);
             let size = u64::from(rec.size);
@@ -1105,31 +1308,32 @@ impl<'s> Updater<'s> {
                 self.touch(at, size)?;
             }
             let shape = fixup_shape(&fixups, &import_name, at, size);
-            if shape != rec.fixups {
+            if shape != rec.fixups && !chained {
                 return fallback(format!(
-                    "{}: the pointers in {} changed (new dyld fixups are not threaded \
-                     incrementally yet)",
+                    "{}: the pointers in {} changed (with -no_fixup_chains the rebase and \
+                     bind streams would be re-encoded: a full link does that)",
                     obj.name,
                     name(&rec.key)
                 ));
             }
+            rec.fixups = shape;
         }
-        // Same places and kinds: rebases get their new targets, binds keep
-        // their words; chained entries keep their `next` links.
-        for f in &fixups {
-            let off = self.span(f.addr, 8)?;
-            let old = u64::from_le_bytes(self.orig[off..off + 8].try_into().unwrap());
-            let word = match f.kind {
-                FixupKind::Rebase { target } if self.session.base.meta.chained => {
-                    if target >> 36 != 0 {
-                        return fallback("a rebase target does not fit a chained pointer");
-                    }
-                    (old & (0xfff << 51)) | target
-                }
-                FixupKind::Rebase { target } => target,
-                FixupKind::Bind { .. } => old,
-            };
-            self.img[off..off + 8].copy_from_slice(&word.to_le_bytes());
+        if chained {
+            // The object's old fixups leave their pages' chains; its new
+            // ones are threaded in.
+            self.rethread(old_fixup_ranges, &fixups, symtab)?;
+        } else {
+            // Same places and kinds: rebases get their new targets, binds
+            // keep their words.
+            for f in &fixups {
+                let off = self.span(f.addr, 8)?;
+                let old = u64::from_le_bytes(self.orig[off..off + 8].try_into().unwrap());
+                let word = match f.kind {
+                    FixupKind::Rebase { target } => target,
+                    FixupKind::Bind { .. } => old,
+                };
+                self.img[off..off + 8].copy_from_slice(&word.to_le_bytes());
+            }
         }
         for (ai, rec) in atoms.iter() {
             if self.relocated.contains(&rec.addr)
@@ -1236,6 +1440,7 @@ impl<'s> Updater<'s> {
         self.rewrite_function_starts()?;
         lap(&mut self.stats, "function starts");
         self.write_new_imports()?;
+        self.write_chains()?;
         self.rewrite_symbols()?;
         lap(&mut self.stats, "symbols");
         let mut patches = diff(&self.orig, &self.img, &mut self.touched);
@@ -1411,18 +1616,7 @@ impl<'s> Updater<'s> {
         if self.new_imports.is_empty() {
             return Ok(());
         }
-        let meta = &self.session.base.meta;
-        let (offset, room) = meta.linkedit.chained_fixups;
-        let cmd = super::symtab_edit::load_command(&self.orig, macho::LC_DYLD_CHAINED_FIXUPS)
-            .ok_or_else(|| Stop::Fallback("no LC_DYLD_CHAINED_FIXUPS".into()))?;
-        let size = u32::from_le_bytes(self.orig[cmd + 12..cmd + 16].try_into().unwrap()) as usize;
-        let mut chained = super::imports::ChainedFixups {
-            offset: offset as usize,
-            room: room as usize,
-            size,
-        };
         let imports = std::mem::take(&mut self.new_imports);
-        let segments = meta.segments.clone();
         for imp in &imports {
             // jmp *GOT(%rip)
             let stub = self.span(imp.slot.stub, 6)?;
@@ -1430,29 +1624,13 @@ impl<'s> Updater<'s> {
             self.img[stub..stub + 2].copy_from_slice(&[0xff, 0x25]);
             self.img[stub + 2..stub + 6].copy_from_slice(&disp.to_le_bytes());
             self.touched.push(stub as u64..stub as u64 + 6);
-            let ordinal = u8::try_from(imp.ordinal)
-                .map_err(|_| Stop::Fallback("dylib ordinal above 255".into()))?;
-            let index = chained
-                .add_import(&mut self.img, ordinal, imp.weak_ref, &imp.name)
-                .map_err(Stop::Fallback)?;
-            let got = self.span(imp.slot.got, 8)?;
-            let (seg, seg_info) = segments
-                .iter()
-                .enumerate()
-                .find(|(_, s)| imp.slot.got >= s.vmaddr && imp.slot.got < s.vmaddr + s.vmsize)
-                .ok_or_else(|| Stop::Fallback("the GOT is in no segment".into()))?;
-            // Chained starts count __PAGEZERO as segment 0 like the layout.
-            let raw = (1u64 << 63) | u64::from(index);
-            chained
-                .thread(&mut self.img, seg, seg_info.vmaddr, imp.slot.got, got, raw)
-                .map_err(Stop::Fallback)?;
-            let page = got - got % 4096;
-            self.touched
-                .push(page as u64..(page + 4096).min(self.img.len()) as u64);
+            let index = self.import_index(&imp.name)?;
+            self.span(imp.slot.got, 8)?;
+            let (seg, page, page_addr) = self.page_of(imp.slot.got)?;
+            let entries = self.page_entries(seg, page, page_addr)?;
+            entries.push((imp.slot.got - page_addr, (1u64 << 63) | u64::from(index)));
+            entries.sort_unstable_by_key(|e| e.0);
         }
-        self.touched.push(offset..offset + room);
-        self.img[cmd + 12..cmd + 16].copy_from_slice(&(chained.size as u32).to_le_bytes());
-        self.touched.push(cmd as u64 + 12..cmd as u64 + 16);
         self.imports_added = imports;
         Ok(())
     }
@@ -1584,8 +1762,9 @@ fn owned_groups(
     }
 }
 
-/// Sections that carry a reserve (see `Headroom::reserves`); thread-local
-/// templates are excluded because growing them moves every variable's offset.
+/// Sections that carry a reserve (see `Headroom::reserves`). A
+/// thread-local template's reserve is part of the template, so variables
+/// placed there keep offsets inside it.
 fn reserves(flags: u32) -> bool {
     matches!(
         crate::section_flags::kind(flags),
@@ -1595,6 +1774,9 @@ fn reserves(flags: u32) -> bool {
             | macho::S_4BYTE_LITERALS
             | macho::S_8BYTE_LITERALS
             | macho::S_16BYTE_LITERALS
+            | macho::S_THREAD_LOCAL_REGULAR
+            | macho::S_THREAD_LOCAL_ZEROFILL
+            | macho::S_THREAD_LOCAL_VARIABLES
     )
 }
 
