@@ -167,10 +167,10 @@ fn check_branches(data: &[u8], image: &Image, report: &mut Report) {
             .min(sec.addr + sec.size);
         (start >= sec.addr).then_some((start, end))
     };
-    // Where the instruction at `addr` jumps, if it is a `jmp rel32` to a
-    // place that is no function start or stub: a trampoline hop. (A moved
-    // body's extent is not in the file, so a body that itself starts with
-    // such a jump counts as a second hop.)
+    // Where the code at `addr` jumps, if it is a trampoline: a `jmp rel32`
+    // to a place that is no function start or stub, followed by int3
+    // padding (a function that starts with a jump into its own code has
+    // code after the jump, not padding).
     let hop = |addr: u64| -> Option<u64> {
         let sec = code
             .iter()
@@ -184,7 +184,10 @@ fn check_branches(data: &[u8], image: &Image, report: &mut Report) {
         );
         let i = d.decode();
         let to = i.near_branch_target();
-        (i.is_jmp_near() && i.len() == 5 && !is_start(to) && !is_stub(to)).then_some(to)
+        let padded = bytes
+            .get((addr - sec.addr) as usize + 5)
+            .is_none_or(|&b| b == 0xcc);
+        (i.is_jmp_near() && i.len() == 5 && padded && !is_start(to) && !is_stub(to)).then_some(to)
     };
     // Decode function by function: padding between functions need not
     // decode in step with the code.
@@ -219,7 +222,10 @@ fn check_branches(data: &[u8], image: &Image, report: &mut Report) {
             report.branches += 1;
             let at = instr.ip();
             let to = instr.near_branch_target();
-            if (lo..hi).contains(&to) || is_start(to) || is_stub(to) {
+            // A slot that holds a trampoline (the last function's slot runs
+            // to the section's end, so its body may lie "inside" it).
+            let trampoline = at == lo && hop(at) == Some(to);
+            if !trampoline && ((lo..hi).contains(&to) || is_start(to) || is_stub(to)) {
                 continue;
             }
             if at == lo {
@@ -234,7 +240,8 @@ fn check_branches(data: &[u8], image: &Image, report: &mut Report) {
                         "trampoline at {at:#x} leads to {to:#x}, which jumps on to {next:#x} (a chain: more than one hop)"
                     ));
                 }
-                continue;
+                // The rest of the slot is padding.
+                break;
             }
             report.violations.push(format!(
                 "branch at {at:#x} (in the function at {lo:#x}) lands at {to:#x}, which is no function start, stub or trampoline"

@@ -54,13 +54,14 @@ fn run(exe: &Path) -> String {
     o.stdout_str()
 }
 
-fn verify(exe: &Path) {
+fn verify(exe: &Path) -> String {
     let o = capture(
         Command::new(testkit::workspace_bin("machlink"))
             .arg("verify")
             .arg(exe),
     );
     assert_eq!(o.code, 0, "verify: {}{}", o.stdout_str(), o.stderr_str());
+    o.stdout_str()
 }
 
 /// A function's address, and where the `jmp rel32` in its slot leads (None
@@ -139,7 +140,8 @@ fn functions_are_updated_in_place_moved_behind_trampolines_and_moved_back() {
     let body1 = body1.expect("a trampoline in f's slot");
     let third = run(&out);
     assert!(third.contains("same=1") && third.ends_with(&at), "{third}");
-    verify(&out);
+    let report = verify(&out);
+    assert!(report.contains(" 1 trampolines"), "{report}");
 
     // Grow again: the trampoline is rewritten (no chain) and the
     // intermediate body freed, then reused by g when it grows.
