@@ -130,8 +130,15 @@ impl Headroom {
     /// (and thread-local descriptors: a zero descriptor is never used, and
     /// dyld just points its thunk at the getter like any other).
     pub fn reserves(section: &OutSection) -> bool {
+        Self::reserves_kind(section.flags) && matches!(section.content, Content::Atoms(_))
+    }
+
+    /// [`Headroom::reserves`] by section flags alone. A thread-local
+    /// template's reserve is part of the template, so variables placed
+    /// there later keep offsets inside it.
+    pub fn reserves_kind(flags: u32) -> bool {
         matches!(
-            section.kind(),
+            crate::section_flags::kind(flags),
             macho::S_REGULAR
                 | macho::S_ZEROFILL
                 | macho::S_CSTRING_LITERALS
@@ -141,7 +148,7 @@ impl Headroom {
                 | macho::S_THREAD_LOCAL_REGULAR
                 | macho::S_THREAD_LOCAL_ZEROFILL
                 | macho::S_THREAD_LOCAL_VARIABLES
-        ) && matches!(section.content, Content::Atoms(_))
+        )
     }
 }
 

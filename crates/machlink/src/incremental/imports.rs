@@ -100,6 +100,19 @@ impl ChainedFixups {
             .ok_or_else(|| "the chained fixups header lies outside the file".into())
     }
 
+    /// The import table: (imports offset, names offset, count, entry size)
+    /// for the formats an update extends (DYLD_CHAINED_IMPORT, _ADDEND).
+    fn import_table(&self, img: &[u8]) -> Result<(usize, usize, usize, usize), String> {
+        let (imports_off, symbols_off) = (self.header(img, 2)?, self.header(img, 3)?);
+        let (count, format) = (self.header(img, 4)?, self.header(img, 5)?);
+        let entry = match format {
+            1 => 4,
+            2 => 8,
+            _ => return Err(format!("chained import format {format}")),
+        };
+        Ok((imports_off, symbols_off, count, entry))
+    }
+
     /// Appends an import (library ordinal, weak flag, name) and returns its
     /// index; the caller patches the load command's datasize.
     pub fn add_import(
@@ -109,13 +122,7 @@ impl ChainedFixups {
         weak: bool,
         name: &[u8],
     ) -> Result<u32, String> {
-        let (imports_off, symbols_off) = (self.header(img, 2)?, self.header(img, 3)?);
-        let (count, format) = (self.header(img, 4)?, self.header(img, 5)?);
-        let entry = match format {
-            1 => 4,
-            2 => 8,
-            _ => return Err(format!("chained import format {format}")),
-        };
+        let (imports_off, symbols_off, count, entry) = self.import_table(img)?;
         if imports_off + count * entry != symbols_off {
             return Err("the chained imports are not followed by their names".into());
         }
@@ -226,13 +233,7 @@ impl ChainedFixups {
 
     /// The import-table index of `name` with a zero addend, if any.
     pub fn find_import(&self, img: &[u8], name: &[u8]) -> Result<Option<u32>, String> {
-        let (imports_off, symbols_off) = (self.header(img, 2)?, self.header(img, 3)?);
-        let (count, format) = (self.header(img, 4)?, self.header(img, 5)?);
-        let entry = match format {
-            1 => 4,
-            2 => 8,
-            _ => return Err(format!("chained import format {format}")),
-        };
+        let (imports_off, symbols_off, count, entry) = self.import_table(img)?;
         let pool = &img[self.offset + symbols_off..self.offset + self.size];
         for i in 0..count {
             let at = self.offset + imports_off + i * entry;
@@ -251,77 +252,5 @@ impl ChainedFixups {
             }
         }
         Ok(None)
-    }
-
-    /// Threads a new fixup at `addr` (file offset `file_off`, in segment
-    /// `segment` of the starts table, which begins at `seg_vmaddr`) into
-    /// its page's chain, and writes its word `raw` (without `next`).
-    pub fn thread(
-        &self,
-        img: &mut [u8],
-        segment: usize,
-        seg_vmaddr: u64,
-        addr: u64,
-        file_off: usize,
-        raw: u64,
-    ) -> Result<(), String> {
-        let starts = self.offset + self.header(img, 1)?;
-        let nsegs = u32_at(img, starts).ok_or("bad chained starts")? as usize;
-        if segment >= nsegs {
-            return Err("the segment has no chained starts".into());
-        }
-        let info = u32_at(img, starts + 4 + 4 * segment).ok_or("bad chained starts")? as usize;
-        if info == 0 {
-            return Err("the segment has no chained fixups yet".into());
-        }
-        let seg = starts + info;
-        let page_size = u64::from(u16_at(img, seg + 4).ok_or("bad chained starts")?);
-        let page_count = u16_at(img, seg + 20).ok_or("bad chained starts")? as u64;
-        let page = (addr - seg_vmaddr) / page_size;
-        if page >= page_count {
-            return Err("the fixup lies past its segment's pages".into());
-        }
-        let start_at = seg + 22 + 2 * page as usize;
-        let in_page = (addr - seg_vmaddr) % page_size;
-        let page_file = file_off - in_page as usize;
-        let next_of = |w: u64| (w >> 51) & 0xfff;
-        let word_at = |img: &[u8], off: u64| {
-            u64::from_le_bytes(
-                img[page_file + off as usize..page_file + off as usize + 8]
-                    .try_into()
-                    .unwrap(),
-            )
-        };
-        let set_next = |img: &mut [u8], off: u64, next: u64| {
-            let w = word_at(img, off);
-            let w = (w & !(0xfff << 51)) | (next << 51);
-            img[page_file + off as usize..page_file + off as usize + 8]
-                .copy_from_slice(&w.to_le_bytes());
-        };
-        let first = u16_at(img, start_at).ok_or("bad chained starts")?;
-        let mut next = 0u64;
-        if first == START_NONE || u64::from(first) > in_page {
-            // The new fixup starts the page's chain.
-            if first != START_NONE {
-                next = (u64::from(first) - in_page) / 4;
-            }
-            img[start_at..start_at + 2].copy_from_slice(&(in_page as u16).to_le_bytes());
-        } else {
-            // Walk to the last entry before it and link it in.
-            let mut at = u64::from(first);
-            loop {
-                let n = next_of(word_at(img, at));
-                if n == 0 || at + n * 4 > in_page {
-                    if n != 0 {
-                        next = (at + n * 4 - in_page) / 4;
-                    }
-                    set_next(img, at, (in_page - at) / 4);
-                    break;
-                }
-                at += n * 4;
-            }
-        }
-        img[file_off..file_off + 8].copy_from_slice(&(raw | (next << 51)).to_le_bytes());
-        Ok(())
     }
 }

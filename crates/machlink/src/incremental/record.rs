@@ -9,7 +9,7 @@ use super::state::{
 use super::Fingerprint;
 use crate::atom::{Target, NONE};
 use crate::input::object::ObjectFile;
-use crate::layout::{Content, Headroom, Layout, OutSection};
+use crate::layout::{Content, Headroom, Layout};
 use crate::linkedit::fixups::{Fixup, FixupKind};
 use crate::symbols::{Def, SymId, SymbolTable};
 use crate::write::ImageFacts;
@@ -197,19 +197,6 @@ fn slots_and_used_ends(
     (slots, used)
 }
 
-fn section_record(s: &OutSection) -> SectionRecord {
-    SectionRecord {
-        segname: s.segname.clone(),
-        sectname: s.sectname.clone(),
-        flags: s.flags,
-        align_log2: s.align_log2,
-        addr: s.addr,
-        size: s.size,
-        offset: s.offset,
-        synthetic: !matches!(s.content, Content::Atoms(_)),
-    }
-}
-
 fn global_record(symtab: &SymbolTable, id: usize, facts: &ImageFacts) -> Option<GlobalRecord> {
     let sym = &symtab.syms[id];
     let layout = &facts.layout;
@@ -303,21 +290,26 @@ pub fn is_data(symtab: &SymbolTable, layout: &Layout, g: SymId) -> bool {
     }
 }
 
-/// Where object `fi` refers to data globals of other objects: the sites to
-/// re-patch when such a global moves. A field that cannot be re-patched
-/// (a difference of addresses) is recorded with kind [`UNPATCHABLE`].
-fn data_sites(
+/// Where object `fi` (file index `fi` in `layout` and `symtab`) refers to
+/// data globals of other objects: the sites to re-patch when such a global
+/// moves. `site_object` is the object index recorded in each site, and
+/// `is_data_elsewhere` says whether a global is data another object
+/// defines. A field that cannot be re-patched (a difference of addresses)
+/// is recorded with kind [`UNPATCHABLE`].
+pub fn data_sites(
     obj: &ObjectFile,
     fi: u32,
+    site_object: u32,
     symtab: &SymbolTable,
     layout: &Layout,
+    is_data_elsewhere: &dyn Fn(SymId) -> bool,
 ) -> Vec<(SymId, Site)> {
     let mut out = Vec::new();
     for (ai, atom) in obj.atoms.iter().enumerate() {
-        let addr = layout.body_addr(fi, ai as u32);
         if layout.atom_addr[fi as usize][ai] == 0 || atom.alias_of.is_some() {
             continue;
         }
+        let addr = layout.body_addr(fi, ai as u32);
         for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
             for (t, pair) in [
                 (Some(r.target), r.subtrahend.is_some()),
@@ -326,15 +318,14 @@ fn data_sites(
                 let Some(g) = t.and_then(|t| symtab.global_of(fi, t)) else {
                     continue;
                 };
-                let other =
-                    matches!(symtab.syms[g as usize].def, Def::Defined { file, .. } if file != fi);
-                if !other || !is_data(symtab, layout, g) || r.kind == macho::X86_64_RELOC_GOT {
+                // A GOT reference goes through a slot that does not move.
+                if !is_data_elsewhere(g) || r.kind == macho::X86_64_RELOC_GOT {
                     continue;
                 }
                 out.push((
                     g,
                     Site {
-                        object: fi,
+                        object: site_object,
                         kind: if pair { UNPATCHABLE } else { r.kind },
                         length: r.length,
                         addend: r.addend,
@@ -423,7 +414,11 @@ pub(crate) fn write_state(
                 });
             }
             let refs = references(obj, fi as u32, symtab);
-            let sites = data_sites(obj, fi as u32, symtab, layout);
+            let elsewhere = |g: SymId| {
+                matches!(symtab.syms[g as usize].def, Def::Defined { file, .. } if file != fi as u32)
+                    && is_data(symtab, layout, g)
+            };
+            let sites = data_sites(obj, fi as u32, fi as u32, symtab, layout, &elsewhere);
             let name = |g: SymId| symtab.syms[g as usize].name.to_vec();
             let rec = ObjectRecord {
                 symbols: symbols_hash(obj),
@@ -482,7 +477,7 @@ pub(crate) fn write_state(
                 record: (0, 0),
             })
             .collect(),
-        sections: layout.sections.iter().map(section_record).collect(),
+        sections: layout.sections.iter().map(SectionRecord::of).collect(),
         allocation: layout
             .sections
             .iter()

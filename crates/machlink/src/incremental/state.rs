@@ -140,6 +140,38 @@ pub struct SectionRecord {
     pub synthetic: bool,
 }
 
+impl SectionRecord {
+    pub fn of(s: &crate::layout::OutSection) -> SectionRecord {
+        SectionRecord {
+            segname: s.segname.clone(),
+            sectname: s.sectname.clone(),
+            flags: s.flags,
+            align_log2: s.align_log2,
+            addr: s.addr,
+            size: s.size,
+            offset: s.offset,
+            synthetic: !matches!(s.content, crate::layout::Content::Atoms(_)),
+        }
+    }
+
+    /// The section as the relocation writer sees it (contents are the
+    /// update's business).
+    pub fn to_out_section(&self) -> crate::layout::OutSection {
+        crate::layout::OutSection {
+            segname: self.segname.clone(),
+            sectname: self.sectname.clone(),
+            flags: self.flags,
+            align_log2: self.align_log2,
+            addr: self.addr,
+            size: self.size,
+            offset: self.offset,
+            reserved1: 0,
+            reserved2: 0,
+            content: crate::layout::Content::Atoms(Vec::new()),
+        }
+    }
+}
+
 /// Allocation state of one section.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allocation {

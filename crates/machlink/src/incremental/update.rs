@@ -15,7 +15,7 @@
 //! [`Outcome::Fallback`] with its reason: the caller links in full.
 
 use super::journal::Journal;
-use super::record::{atom_keys, fixup_shape, is_literal, literal_hash, symbols_hash, UNPATCHABLE};
+use super::record::{atom_keys, fixup_shape, is_literal, literal_hash, symbols_hash};
 use super::state::{
     self, Allocation, AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, SectionRecord,
 };
@@ -25,7 +25,7 @@ use crate::arch::x86_64::X86_64;
 use crate::arch::Arch;
 use crate::error::{LinkError, Result};
 use crate::input::object::ObjectFile;
-use crate::layout::{Content, Headroom, Layout, OutSection, Segment};
+use crate::layout::{Headroom, Layout, Segment};
 use crate::linkedit::fixups::FixupKind;
 use crate::options::Options;
 use crate::symbols::{Def, SymId, SymbolTable};
@@ -178,21 +178,6 @@ struct Updater<'s> {
     stats: UpdateStats,
 }
 
-fn out_section(s: &SectionRecord) -> OutSection {
-    OutSection {
-        segname: s.segname.clone(),
-        sectname: s.sectname.clone(),
-        flags: s.flags,
-        align_log2: s.align_log2,
-        addr: s.addr,
-        size: s.size,
-        offset: s.offset,
-        reserved1: 0,
-        reserved2: 0,
-        content: Content::Atoms(Vec::new()),
-    }
-}
-
 impl<'s> Updater<'s> {
     fn new(opts: &'s Options, session: &'s Session) -> Step<Updater<'s>> {
         if opts.dead_strip {
@@ -226,7 +211,11 @@ impl<'s> Updater<'s> {
                     sections: 0..0,
                 })
                 .collect(),
-            sections: meta.sections.iter().map(out_section).collect(),
+            sections: meta
+                .sections
+                .iter()
+                .map(SectionRecord::to_out_section)
+                .collect(),
             tlv_start: meta.tlv_start,
             tlv_end: meta.tlv_end,
             image_base: meta.image_base,
@@ -927,40 +916,11 @@ impl<'s> Updater<'s> {
         symtab: &SymbolTable,
         others: &FxHashMap<SymId, GlobalRecord>,
     ) -> Vec<(Vec<u8>, state::Site)> {
-        let mut out = Vec::new();
-        for (ai, atom) in obj.atoms.iter().enumerate() {
-            if self.layout.atom_addr[0][ai] == 0 || atom.alias_of.is_some() {
-                continue;
-            }
-            let at = self.layout.body_addr(0, ai as u32);
-            for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
-                for (t, pair) in [
-                    (Some(r.target), r.subtrahend.is_some()),
-                    (r.subtrahend, true),
-                ] {
-                    let Some(g) = t.and_then(|t| symtab.global_of(0, t)) else {
-                        continue;
-                    };
-                    let data = others
-                        .get(&g)
-                        .is_some_and(|rec| rec.flags & state::DATA != 0);
-                    if !data || r.kind == macho::X86_64_RELOC_GOT {
-                        continue;
-                    }
-                    out.push((
-                        symtab.syms[g as usize].name.to_vec(),
-                        state::Site {
-                            object: oi,
-                            kind: if pair { UNPATCHABLE } else { r.kind },
-                            length: r.length,
-                            addend: r.addend,
-                            addr: at + u64::from(r.offset),
-                        },
-                    ));
-                }
-            }
-        }
-        out
+        let elsewhere = |g: SymId| others.get(&g).is_some_and(|r| r.flags & state::DATA != 0);
+        super::record::data_sites(obj, 0, oi, symtab, &self.layout, &elsewhere)
+            .into_iter()
+            .map(|(g, site)| (symtab.syms[g as usize].name.to_vec(), site))
+            .collect()
     }
 
     /// Where other objects refer to global `sym` (defined by `definer`).
@@ -1762,22 +1722,9 @@ fn owned_groups(
     }
 }
 
-/// Sections that carry a reserve (see `Headroom::reserves`). A
-/// thread-local template's reserve is part of the template, so variables
-/// placed there keep offsets inside it.
+/// Sections that carry a reserve (the full link's rule).
 fn reserves(flags: u32) -> bool {
-    matches!(
-        crate::section_flags::kind(flags),
-        macho::S_REGULAR
-            | macho::S_ZEROFILL
-            | macho::S_CSTRING_LITERALS
-            | macho::S_4BYTE_LITERALS
-            | macho::S_8BYTE_LITERALS
-            | macho::S_16BYTE_LITERALS
-            | macho::S_THREAD_LOCAL_REGULAR
-            | macho::S_THREAD_LOCAL_ZEROFILL
-            | macho::S_THREAD_LOCAL_VARIABLES
-    )
+    crate::layout::Headroom::reserves_kind(flags)
 }
 
 /// Compact unwind encodings of the object's functions (atom → encoding).
