@@ -233,9 +233,57 @@ pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<
         }
     }
     sections.extend(synthetic);
-    // Stable: equal ranks keep first-seen order.
-    sections.sort_by_key(|s| (segment_rank(&s.segname), s.segname.clone(), section_rank(s)));
+    sort_sections(&mut sections);
     sections
+}
+
+/// Puts sections in segment order (stable: equal ranks keep first-seen
+/// order).
+fn sort_sections(sections: &mut [OutSection]) {
+    sections.sort_by_key(|s| (segment_rank(&s.segname), s.segname.clone(), section_rank(s)));
+}
+
+/// For an incremental link: the sections a later edit most often needs
+/// that the inputs do not have yet (a program's first string, constant
+/// table, initialised or zeroed variable, thread-local variable), created
+/// empty so that their reserve can take new atoms instead of forcing a
+/// full link.
+pub fn add_reserved_sections(sections: &mut Vec<OutSection>) {
+    let wanted: [(&str, &str, u32); 8] = [
+        ("__TEXT", "__cstring", macho::S_CSTRING_LITERALS),
+        ("__TEXT", "__const", macho::S_REGULAR),
+        ("__DATA_CONST", "__const", macho::S_REGULAR),
+        ("__DATA", "__data", macho::S_REGULAR),
+        ("__DATA", "__bss", macho::S_ZEROFILL),
+        ("__DATA", "__thread_vars", macho::S_THREAD_LOCAL_VARIABLES),
+        ("__DATA", "__thread_data", macho::S_THREAD_LOCAL_REGULAR),
+        ("__DATA", "__thread_bss", macho::S_THREAD_LOCAL_ZEROFILL),
+    ];
+    let mut added = false;
+    for (seg, sect, flags) in wanted {
+        if sections
+            .iter()
+            .any(|s| s.segname == seg && s.sectname == sect)
+        {
+            continue;
+        }
+        sections.push(OutSection {
+            segname: seg.into(),
+            sectname: sect.into(),
+            flags,
+            align_log2: 3,
+            addr: 0,
+            size: 0,
+            offset: 0,
+            reserved1: 0,
+            reserved2: 0,
+            content: Content::Atoms(Vec::new()),
+        });
+        added = true;
+    }
+    if added {
+        sort_sections(sections);
+    }
 }
 
 /// Assigns addresses and file offsets. `header_size` is the Mach-O header

@@ -190,7 +190,10 @@ pub(crate) fn write_image(
         // Room for the rows of functions that move or appear later.
         synth.unwind_size += synth.unwind_size / 4 + layout::PAGE_SIZE;
     }
-    let sections = layout::plan_sections(objects, synth.sections());
+    let mut sections = layout::plan_sections(objects, synth.sections());
+    if opts.incremental {
+        layout::add_reserved_sections(&mut sections);
+    }
     // Incremental links with chained fixups leave room for new imports
     // (a stub and a GOT slot each) after the ones the link needs.
     let import_reserve = if opts.incremental && opts.use_chained_fixups() {
@@ -353,7 +356,8 @@ pub(crate) fn write_image(
     let exports_end;
     let mut chained_end = 0;
     if chained {
-        let blob = fixups::encode_chained(&fixup_list, &imports, &layout, image).map_err(err)?;
+        let blob = fixups::encode_chained(&fixup_list, &imports, &layout, image, opts.incremental)
+            .map_err(err)?;
         ranges.chained_fixups = put(&blob, &mut linkedit);
         chained_end = reserve(&mut linkedit, blob.len(), 1024);
         ranges.exports_trie = put(&exports_trie(symtab, &layout, objects), &mut linkedit);

@@ -36,12 +36,15 @@ const DYLD_CHAINED_PTR_START_NONE: u16 = 0xFFFF;
 
 /// Encodes LC_DYLD_CHAINED_FIXUPS: writes each slot's chained pointer into
 /// `image` (the output file bytes) and returns the LINKEDIT blob.
-/// `fixups` must be sorted by address.
+/// `fixups` must be sorted by address. With `all_data_segments` (an
+/// incremental link), every data segment gets a page table, even one
+/// without fixups yet, so that an update can start chains there.
 pub fn encode_chained(
     fixups: &[Fixup],
     imports: &[Import],
     layout: &Layout,
     image: &mut [u8],
+    all_data_segments: bool,
 ) -> Result<Vec<u8>, String> {
     // Which import format: inline 8-bit addends fit DYLD_CHAINED_IMPORT;
     // wider ones need an addend table.
@@ -118,7 +121,8 @@ pub fn encode_chained(
             .iter()
             .filter(|(a, _)| *a >= seg.vmaddr && *a < seg.vmaddr + seg.vmsize)
             .collect();
-        if in_seg.is_empty() {
+        let data_segment = seg.name != "__PAGEZERO" && seg.name != "__TEXT";
+        if in_seg.is_empty() && !(all_data_segments && data_segment) {
             continue;
         }
         let info = out.len() - starts_offset;
