@@ -714,3 +714,69 @@ fn the_demo_moves_a_function_behind_a_trampoline_without_a_compiler() {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
 }
+
+/// After updates, the debug map still leads dsymutil to every object's
+/// DWARF (the changed object's new modification time) and names where a
+/// moved function's code now is, so the .dSYM verifies and places it there.
+#[test]
+fn the_debug_map_follows_updates() {
+    let dir = testkit::scratch_dir("incremental/debug-map");
+    let compile_g = |name: &str, src: &str| {
+        let c = dir.join(format!("{name}.c"));
+        std::fs::write(&c, src).unwrap();
+        let o = dir.join(format!("{name}.o"));
+        testkit::compile_macos(&c, &o, &["-g", "-O1"]);
+        o
+    };
+    let main = compile_g("main", MAIN);
+    let lib_o = compile_g("lib", &lib(&f_body(1)));
+    let out = dir.join("prog");
+    link(&out, &[&main, &lib_o], &[]);
+    let dsym = |tag: &str| {
+        let d = dir.join(format!("prog-{tag}.dSYM"));
+        let o = capture(
+            Command::new(testkit::require_tool("dsymutil-19"))
+                .arg(&out)
+                .arg("-o")
+                .arg(&d),
+        );
+        assert!(
+            o.code == 0 && o.stderr.is_empty(),
+            "{tag}: dsymutil: {}{}",
+            o.stdout_str(),
+            o.stderr_str()
+        );
+        let v = capture(
+            Command::new(testkit::require_tool("llvm-dwarfdump-19"))
+                .arg("--verify")
+                .arg(&d),
+        );
+        assert!(
+            v.stdout_str().contains("No errors."),
+            "{tag}: {}",
+            v.stdout_str()
+        );
+        let info = capture(
+            Command::new(testkit::require_tool("llvm-dwarfdump-19"))
+                .args(["--debug-info", "--name=f"])
+                .arg(&d),
+        );
+        info.stdout_str()
+    };
+    dsym("first");
+    // Recompiled in place (a new timestamp), then grown past its slot.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    compile_g("lib", &lib(&f_body(2)));
+    updated(&link(&out, &[&main, &lib_o], &[]));
+    dsym("in-place");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    compile_g("lib", &lib(&f_body(40)));
+    updated(&link(&out, &[&main, &lib_o], &[]));
+    let (_, body) = slot_of(&out, "_f");
+    let body = body.expect("f moved behind a trampoline");
+    let info = dsym("moved");
+    assert!(
+        info.contains(&format!("DW_AT_low_pc\t(0x{body:016x})")),
+        "the dSYM places f at its body {body:#x}:\n{info}"
+    );
+}

@@ -136,6 +136,63 @@ fn in_ranges(ranges: &[Range<u64>], addr: u64) -> bool {
     ranges.iter().any(|r| r.contains(&addr))
 }
 
+/// Rewrites the values of one object's debug-map group in place (its
+/// N_OSO modification time, and the addresses and sizes of its functions
+/// and variables), when the group keeps its shape: `values` are the new
+/// group's (n_type, n_value) in order. Returns the range written, None when
+/// the image has no group for `oso`, or why the shape differs.
+pub fn patch_debug_map(
+    img: &mut [u8],
+    oso: &[u8],
+    values: &[(u8, u64)],
+) -> Result<Option<Range<u64>>, String> {
+    let (symoff, start) = {
+        let image: &[u8] = img;
+        let c = commands(image).ok_or("the output's load commands lack a symbol table")?;
+        let field = |at: usize| {
+            u32_at(image, at)
+                .map(|v| v as usize)
+                .ok_or("truncated load command")
+        };
+        let (symoff, stroff, strsize) = (
+            field(c.symtab + 8)?,
+            field(c.symtab + 16)?,
+            field(c.symtab + 20)?,
+        );
+        let nlocal = field(c.dysymtab + 12)?;
+        let strings = image
+            .get(stroff..stroff + strsize)
+            .ok_or("the string table lies outside the file")?;
+        let locals =
+            read_nlists(image, symoff, nlocal, strings).ok_or("the symbol table does not parse")?;
+        let Some(j) = locals
+            .iter()
+            .position(|n| n.n_type == macho::N_OSO && &*n.name == oso)
+        else {
+            return Ok(None);
+        };
+        let start = j
+            .checked_sub(2)
+            .ok_or("a debug-map group without its N_SO")?;
+        if locals.len() < start + values.len()
+            || locals[start..start + values.len()]
+                .iter()
+                .zip(values)
+                .any(|(n, &(t, _))| n.n_type != t)
+        {
+            return Err("an object's debug map changed shape".into());
+        }
+        (symoff, start)
+    };
+    for (k, &(_, v)) in values.iter().enumerate() {
+        let at = symoff + (start + k) * 16 + 8;
+        img[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    Ok(Some(
+        (symoff + start * 16) as u64..(symoff + (start + values.len()) * 16) as u64,
+    ))
+}
+
 /// Room for each rewritten piece: (file offset, bytes).
 pub struct Rooms {
     pub exports: (u64, u64),

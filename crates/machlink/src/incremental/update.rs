@@ -158,8 +158,10 @@ struct Updater<'s> {
     /// the range was freed) and to function starts (address, added?).
     unwind: Vec<(u64, u64, Option<u32>)>,
     starts: Vec<(u64, bool)>,
-    /// Symbol-table changes of objects whose symbols changed.
+    /// Symbol-table changes of objects whose symbols changed, and new
+    /// debug-map values of the others: (N_OSO path, (type, value) each).
     symbol_edits: Vec<SymbolEdit>,
+    stab_patches: Vec<(String, Vec<(u8, u64)>)>,
     /// Globals the changed objects no longer define, and by whom.
     removed: Vec<(Vec<u8>, String)>,
     /// Data atoms this update moved: (old address, new address).
@@ -240,6 +242,7 @@ impl<'s> Updater<'s> {
             starts: Vec::new(),
             relocated: Default::default(),
             symbol_edits: Vec::new(),
+            stab_patches: Vec::new(),
             removed: Vec::new(),
             moved_data: Vec::new(),
             new_imports: Vec::new(),
@@ -695,7 +698,39 @@ impl<'s> Updater<'s> {
         self.record_globals(oi, &symtab);
         let sites = self.sites_of_object(oi, obj, &symtab, &others);
         let moved_globals = self.repatch_moved_data(oi, &symtab)?;
+        // The debug map names where code is: a moved function's body.
+        let stabs = if self.opts.strip_debug {
+            Vec::new()
+        } else {
+            let mut at_bodies = self.layout.atom_addr.clone();
+            for (ai, a) in at_bodies[0].iter_mut().enumerate() {
+                if *a != 0 {
+                    *a = self.layout.body_addr(0, ai as u32);
+                }
+            }
+            let layout = Layout {
+                atom_addr: at_bodies,
+                atom_section: self.layout.atom_section.clone(),
+                sections: self.layout.sections.clone(),
+                ..Default::default()
+            };
+            crate::linkedit::stabs::debug_map(
+                std::slice::from_ref(obj),
+                &layout,
+                &[(obj.oso_path.clone(), obj.mtime)],
+            )
+        };
         if symbols != old.symbols || moved_globals {
+            let mut new = owned_groups(crate::linkedit::tables::symbol_groups(
+                self.opts,
+                &symtab,
+                &self.layout,
+                std::slice::from_ref(obj),
+            ));
+            // symbol_groups puts the debug map first.
+            for (n, s) in new.locals.iter_mut().zip(&stabs) {
+                n.n_value = s.n_value;
+            }
             self.symbol_edits.push(SymbolEdit {
                 oso: old.oso.clone(),
                 old_ranges: old
@@ -710,13 +745,13 @@ impl<'s> Updater<'s> {
                     })
                     .filter(|r| !r.is_empty())
                     .collect(),
-                new: owned_groups(crate::linkedit::tables::symbol_groups(
-                    self.opts,
-                    &symtab,
-                    &self.layout,
-                    std::slice::from_ref(obj),
-                )),
+                new,
             });
+        } else if !stabs.is_empty() {
+            // Applied once the tables are final (another object's edit may
+            // rewrite them).
+            let values = stabs.iter().map(|n| (n.n_type, n.n_value)).collect();
+            self.stab_patches.push((old.oso.clone(), values));
         }
         Ok(ObjectRecord {
             symbols,
@@ -1402,6 +1437,13 @@ impl<'s> Updater<'s> {
         self.write_new_imports()?;
         self.write_chains()?;
         self.rewrite_symbols()?;
+        for (oso, values) in std::mem::take(&mut self.stab_patches) {
+            match super::symtab_edit::patch_debug_map(&mut self.img, oso.as_bytes(), &values) {
+                Ok(Some(range)) => self.touched.push(range),
+                Ok(None) => {}
+                Err(why) => return fallback(format!("{oso}: {why}")),
+            }
+        }
         lap(&mut self.stats, "symbols");
         let mut patches = diff(&self.orig, &self.img, &mut self.touched);
         let meta = &self.session.base.meta;
