@@ -488,7 +488,7 @@ fn thread_local_variables_are_added_in_reserved_room() {
 }
 
 #[test]
-fn what_the_update_cannot_do_falls_back_to_a_full_link_with_its_reason() {
+fn a_new_weak_winner_falls_back_with_its_reason_and_new_commons_update() {
     let dir = testkit::scratch_dir("incremental/fallbacks");
     let out = dir.join("prog");
     let main = compile(
@@ -519,17 +519,32 @@ fn what_the_update_cannot_do_falls_back_to_a_full_link_with_its_reason() {
     );
     assert_eq!(run(&out), "2\n");
 
-    // A new tentative definition (a common): its storage is the link's.
+    // A new tentative definition (a common): storage from the reserve,
+    // recorded like the full link's commons, and a symbol for it.
     let lib = compile(&dir, "lib", "int value(void) { return 3; }\n");
     link(&out, &[&main, &lib], &[]);
-    compile(
-        &dir,
-        "lib",
-        "int (*hook)(void);\nint value(void) { return hook ? hook() : 8; }\n",
-    );
+    let common = dir.join("common.c");
+    std::fs::write(
+        &common,
+        "int (*hook)(void);\nint counter;\nint value(void) { counter += 2; return hook ? hook() : 6 + counter; }\n",
+    )
+    .unwrap();
+    testkit::compile_macos(&common, &lib, &["-O1", "-fcommon"]);
     let o = link(&out, &[&main, &lib], &[]);
-    assert!(said(&o, "full link:"), "{}", o.stderr_str());
+    updated(&o);
     assert_eq!(run(&out), "8\n");
+    assert!(has_symbol(&out, "_hook") && has_symbol(&out, "_counter"));
+    verify(&out);
+    // ...and later edits of that object keep the storage.
+    std::fs::write(
+        &common,
+        "int (*hook)(void);\nint counter;\nint value(void) { counter += 3; return hook ? hook() : 6 + counter; }\n",
+    )
+    .unwrap();
+    testkit::compile_macos(&common, &lib, &["-O1", "-fcommon"]);
+    let o = link(&out, &[&main, &lib], &[]);
+    updated(&o);
+    assert_eq!(run(&out), "9\n");
 }
 
 #[test]

@@ -171,6 +171,9 @@ struct Updater<'s> {
     /// word without `next`), written back by `finish`.
     chained: Option<super::imports::ChainedFixups>,
     pages: std::collections::BTreeMap<(usize, u64), Vec<(u64, u64)>>,
+    /// Tentative definitions the object being replayed adds: their storage
+    /// records and symbols.
+    new_commons: Vec<(AtomRecord, crate::linkedit::symtab::Nlist<'static>)>,
     /// Imports this update adds, and once written, added.
     new_imports: Vec<NewImport>,
     imports_added: Vec<NewImport>,
@@ -247,6 +250,7 @@ impl<'s> Updater<'s> {
             moved_data: Vec::new(),
             new_imports: Vec::new(),
             imports_added: Vec::new(),
+            new_commons: Vec::new(),
             chained: None,
             pages: Default::default(),
             stats: UpdateStats::default(),
@@ -436,6 +440,18 @@ impl<'s> Updater<'s> {
                         body: r.value,
                     };
                 }
+                (
+                    Def::Common {
+                        size, align_log2, ..
+                    },
+                    None,
+                ) => {
+                    // A new tentative definition nothing else has: storage
+                    // from the commons' (or zero-fill) reserve.
+                    let name_bytes = sym.name;
+                    let addr = self.new_common(oi, name_bytes, size, align_log2)?;
+                    symtab.syms[id].def = Def::Placed { addr, body: addr };
+                }
                 (Def::Common { .. }, _) => {
                     return fallback(format!("{}: tentative definition {sname}", obj.name))
                 }
@@ -508,6 +524,59 @@ impl<'s> Updater<'s> {
             slots,
             others,
         })
+    }
+
+    /// Storage for a new tentative definition, recorded as the link's (like
+    /// the full link's commons) and as a global of object `oi`.
+    fn new_common(&mut self, oi: u32, sym: &[u8], size: u64, align_log2: u8) -> Step<u64> {
+        let meta = &self.session.base.meta;
+        let find = |n: &str| {
+            meta.sections
+                .iter()
+                .position(|s| !s.synthetic && s.segname == "__DATA" && s.sectname == n)
+        };
+        let Some(si) = find("__common").or_else(|| find("__bss")) else {
+            return fallback(format!("new tentative definition {}", name(sym)));
+        };
+        let addr = self.allocate(si, size.max(1), 1 << align_log2)?;
+        self.delta.globals.insert(
+            sym.to_vec(),
+            GlobalRecord {
+                kind: GlobalKind::Defined,
+                flags: state::DATA,
+                dylib: 0,
+                definer: oi,
+                value: addr,
+                body: addr,
+                slots: ImportSlots::default(),
+                refs: 0,
+                sites: (0, 0),
+            },
+        );
+        self.new_commons.push((
+            AtomRecord {
+                key: sym.to_vec(),
+                section: si as u16,
+                align_log2,
+                flags: state::COMMON,
+                addr,
+                slot: size as u32,
+                body: 0,
+                body_cap: 0,
+                size: size as u32,
+                fixups: 0,
+                unwind: 0,
+            },
+            crate::linkedit::symtab::Nlist {
+                name: std::borrow::Cow::Owned(sym.to_vec()),
+                n_type: macho::N_SECT | macho::N_EXT,
+                n_sect: (si + 1) as u8,
+                n_desc: 0,
+                n_value: addr,
+            },
+        ));
+        self.stats.added += 1;
+        Ok(addr)
     }
 
     /// A dylib symbol the image did not import yet: a stub and a GOT slot
@@ -731,6 +800,8 @@ impl<'s> Updater<'s> {
             for (n, s) in new.locals.iter_mut().zip(&stabs) {
                 n.n_value = s.n_value;
             }
+            new.externals
+                .extend(self.new_commons.iter().map(|(_, n)| n.clone()));
             self.symbol_edits.push(SymbolEdit {
                 oso: old.oso.clone(),
                 old_ranges: old
@@ -753,9 +824,15 @@ impl<'s> Updater<'s> {
             let values = stabs.iter().map(|n| (n.n_type, n.n_value)).collect();
             self.stab_patches.push((old.oso.clone(), values));
         }
+        let commons = std::mem::take(&mut self.new_commons);
         Ok(ObjectRecord {
             symbols,
-            atoms: atoms.into_iter().map(|(_, r)| r).chain(kept).collect(),
+            atoms: atoms
+                .into_iter()
+                .map(|(_, r)| r)
+                .chain(kept)
+                .chain(commons.into_iter().map(|(r, _)| r))
+                .collect(),
             globals,
             refs,
             sites,
