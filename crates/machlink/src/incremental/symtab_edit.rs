@@ -139,8 +139,10 @@ fn in_ranges(ranges: &[Range<u64>], addr: u64) -> bool {
 /// Rewrites the values of one object's debug-map group in place (its
 /// N_OSO modification time, and the addresses and sizes of its functions
 /// and variables), when the group keeps its shape: `values` are the new
-/// group's (n_type, n_value) in order. Returns the range written, None when
-/// the image has no group for `oso`, or why the shape differs.
+/// group's (n_type, n_value) in order, without its closing N_SO (the
+/// image's group may go on with entries for the commons the link placed
+/// for the object, which keep their values). Returns the range written,
+/// None when the image has no group for `oso`, or why the shape differs.
 pub fn patch_debug_map(
     img: &mut [u8],
     oso: &[u8],
@@ -163,23 +165,27 @@ pub fn patch_debug_map(
         let strings = image
             .get(stroff..stroff + strsize)
             .ok_or("the string table lies outside the file")?;
-        let locals =
-            read_nlists(image, symoff, nlocal, strings).ok_or("the symbol table does not parse")?;
-        let Some(j) = locals
-            .iter()
-            .position(|n| n.n_type == macho::N_OSO && &*n.name == oso)
+        // Find the group's N_OSO by type byte first; names only for those.
+        let entry = |i: usize| image.get(symoff + i * 16..symoff + i * 16 + 16);
+        let name_of = |e: &[u8]| {
+            let strx = u32::from_le_bytes(e[0..4].try_into().unwrap()) as usize;
+            let rest = strings.get(strx..)?;
+            Some(&rest[..rest.iter().position(|&b| b == 0)?])
+        };
+        let Some(j) = (0..nlocal)
+            .find(|&i| entry(i).is_some_and(|e| e[4] == macho::N_OSO && name_of(e) == Some(oso)))
         else {
             return Ok(None);
         };
         let start = j
             .checked_sub(2)
             .ok_or("a debug-map group without its N_SO")?;
-        if locals.len() < start + values.len()
-            || locals[start..start + values.len()]
+        let shape_kept = start + values.len() <= nlocal
+            && values
                 .iter()
-                .zip(values)
-                .any(|(n, &(t, _))| n.n_type != t)
-        {
+                .enumerate()
+                .all(|(k, &(t, _))| entry(start + k).is_some_and(|e| e[4] == t));
+        if !shape_kept {
             return Err("an object's debug map changed shape".into());
         }
         (symoff, start)

@@ -171,6 +171,9 @@ struct Updater<'s> {
     /// word without `next`), written back by `finish`.
     chained: Option<super::imports::ChainedFixups>,
     pages: std::collections::BTreeMap<(usize, u64), Vec<(u64, u64)>>,
+    /// File ranges of atoms that stayed where they were (for the count of
+    /// atoms updated in place).
+    stayed: Vec<Range<usize>>,
     /// Tentative definitions the object being replayed adds: their storage
     /// records and symbols.
     new_commons: Vec<(AtomRecord, crate::linkedit::symtab::Nlist<'static>)>,
@@ -251,6 +254,7 @@ impl<'s> Updater<'s> {
             new_imports: Vec::new(),
             imports_added: Vec::new(),
             new_commons: Vec::new(),
+            stayed: Vec::new(),
             chained: None,
             pages: Default::default(),
             stats: UpdateStats::default(),
@@ -821,7 +825,8 @@ impl<'s> Updater<'s> {
         } else if !stabs.is_empty() {
             // Applied once the tables are final (another object's edit may
             // rewrite them).
-            let values = stabs.iter().map(|n| (n.n_type, n.n_value)).collect();
+            let body = &stabs[..stabs.len() - 1]; // without the closing N_SO
+            let values = body.iter().map(|n| (n.n_type, n.n_value)).collect();
             self.stab_patches.push((old.oso.clone(), values));
         }
         let commons = std::mem::take(&mut self.new_commons);
@@ -1407,6 +1412,8 @@ impl<'s> Updater<'s> {
                 self.img[off..off + 8].copy_from_slice(&word.to_le_bytes());
             }
         }
+        // Counted once chains are written (`finish`): atoms that stayed and
+        // whose bytes changed.
         for (ai, rec) in atoms.iter() {
             if self.relocated.contains(&rec.addr)
                 || self.layout.sections[usize::from(rec.section)].is_zerofill()
@@ -1414,10 +1421,7 @@ impl<'s> Updater<'s> {
                 continue;
             }
             let off = self.span(self.layout.body_addr(0, *ai as u32), rec.size as usize)?;
-            let range = off..off + rec.size as usize;
-            if self.orig[range.clone()] != self.img[range] {
-                self.stats.in_place += 1;
-            }
+            self.stayed.push(off..off + rec.size as usize);
         }
         Ok(())
     }
@@ -1513,6 +1517,11 @@ impl<'s> Updater<'s> {
         lap(&mut self.stats, "function starts");
         self.write_new_imports()?;
         self.write_chains()?;
+        self.stats.in_place = self
+            .stayed
+            .iter()
+            .filter(|r| self.orig[(*r).clone()] != self.img[(*r).clone()])
+            .count();
         self.rewrite_symbols()?;
         for (oso, values) in std::mem::take(&mut self.stab_patches) {
             match super::symtab_edit::patch_debug_map(&mut self.img, oso.as_bytes(), &values) {
