@@ -57,6 +57,17 @@ impl Fingerprint {
         })
     }
 
+    /// The fingerprint of a file whose contents are already in memory.
+    pub fn of_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<Fingerprint> {
+        let (size, mtime_ns) = stamp(path)?;
+        Ok(Fingerprint {
+            path: path.to_path_buf(),
+            size,
+            mtime_ns,
+            hash: xxhash_rust::xxh3::xxh3_64(bytes),
+        })
+    }
+
     /// A stamp without a hash (for the output, which only we write: any
     /// other change to it means a full link).
     pub fn stamp_of(path: &Path) -> std::io::Result<Fingerprint> {

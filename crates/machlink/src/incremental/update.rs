@@ -395,7 +395,7 @@ impl<'s> Updater<'s> {
         };
         let record = self.replay(oi, &mut obj, &old)?;
         self.delta.objects.insert(oi, record);
-        let fp = Fingerprint::of(&path)
+        let fp = Fingerprint::of_bytes(&path, &mapped.map)
             .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?;
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
@@ -787,10 +787,10 @@ impl<'s> Updater<'s> {
                 sections: self.layout.sections.clone(),
                 ..Default::default()
             };
-            crate::linkedit::stabs::debug_map(
-                std::slice::from_ref(obj),
+            crate::linkedit::stabs::object_map_values(
+                obj,
                 &layout,
-                &[(obj.oso_path.clone(), obj.mtime)],
+                &(obj.oso_path.clone(), obj.mtime),
             )
         };
         if symbols != old.symbols || moved_globals {
@@ -800,9 +800,12 @@ impl<'s> Updater<'s> {
                 &self.layout,
                 std::slice::from_ref(obj),
             ));
-            // symbol_groups puts the debug map first.
-            for (n, s) in new.locals.iter_mut().zip(&stabs) {
-                n.n_value = s.n_value;
+            // symbol_groups puts the debug map first (when the object has
+            // debug information).
+            if new.locals.first().is_some_and(|n| n.n_type == macho::N_SO) {
+                for (n, s) in new.locals.iter_mut().zip(&stabs) {
+                    n.n_value = s.n_value;
+                }
             }
             new.externals
                 .extend(self.new_commons.iter().map(|(_, n)| n.clone()));

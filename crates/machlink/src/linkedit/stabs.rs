@@ -75,10 +75,32 @@ fn object_map<'a>(
     layout: &Layout,
     oso: &(String, u64),
 ) -> Vec<Nlist<'a>> {
+    match compile_unit(obj) {
+        Some(unit) => object_map_for(fi, obj, layout, oso, unit),
+        None => Vec::new(),
+    }
+}
+
+/// One object's stabs without reading its DWARF: the N_SO names are left
+/// empty. For an incremental update, which rewrites only the values of a
+/// group already in the image (and finds none when the object has no
+/// debug information).
+pub fn object_map_values<'a>(
+    obj: &ObjectFile<'a>,
+    layout: &Layout,
+    oso: &(String, u64),
+) -> Vec<Nlist<'a>> {
+    object_map_for(0, obj, layout, oso, (Vec::new(), Vec::new()))
+}
+
+fn object_map_for<'a>(
+    fi: usize,
+    obj: &ObjectFile<'a>,
+    layout: &Layout,
+    oso: &(String, u64),
+    (name, mut dir): (Vec<u8>, Vec<u8>),
+) -> Vec<Nlist<'a>> {
     let mut out = Vec::new();
-    let Some((name, mut dir)) = compile_unit(obj) else {
-        return out;
-    };
     if !dir.is_empty() && !dir.ends_with(b"/") {
         dir.push(b'/');
     }
