@@ -1,0 +1,231 @@
+//! The `__TEXT` and LINKEDIT tables an update keeps current: unwind
+//! rows, function starts, and the symbol tables.
+
+use super::*;
+
+impl Updater<'_> {
+    pub(super) fn rewrite_unwind_info(&mut self) -> Step<()> {
+        if self.unwind.is_empty() {
+            return Ok(());
+        }
+        let meta = &self.session.base.meta;
+        let Some(sec) = meta
+            .sections
+            .iter()
+            .find(|s| s.synthetic && s.sectname == "__unwind_info")
+            .cloned()
+        else {
+            return Ok(());
+        };
+        if meta.linkedit.unwind_complex {
+            return fallback("__unwind_info has personalities or LSDAs (C++ exception tables)");
+        }
+        let range = sec.offset as usize..(sec.offset + sec.size) as usize;
+        // The common case: every new body is already covered by a row with
+        // its encoding (rows fold runs of one encoding), or lies past the
+        // covered range where the last row has its encoding, so that moving
+        // the end marker covers it. Then no row changes.
+        let base = meta.image_base;
+        let data = &self.img[range.clone()];
+        let mut end_patch = crate::unwind_info::sentinel(data);
+        let covered = self.unwind.iter().all(|&(addr, len, enc)| {
+            let Some(e) = enc else {
+                return true; // a freed range keeps its row: nothing runs there
+            };
+            let rel = |a: u64| u32::try_from(a.wrapping_sub(base)).ok();
+            let (Some(start), Some(last)) = (rel(addr), rel(addr + len.max(1) - 1)) else {
+                return false;
+            };
+            if !crate::unwind_info::UnwindArch::X86_64.can_fold(e) {
+                return false;
+            }
+            match &mut end_patch {
+                Some((_, end)) if start >= *end => {
+                    let last_row = crate::unwind_info::covering_row(data, *end - 1);
+                    if last_row.is_some_and(|r| r.1 == e) {
+                        *end = (*end).max(last + 1);
+                        return true;
+                    }
+                    false
+                }
+                _ => {
+                    // One row, with its encoding, from first byte to last.
+                    let row = crate::unwind_info::covering_row(data, start);
+                    row.is_some_and(|r| r.1 == e)
+                        && crate::unwind_info::covering_row(data, last) == row
+                }
+            }
+        });
+        if covered {
+            if let Some((at, end)) = end_patch {
+                let at = range.start + at;
+                self.img[at..at + 4].copy_from_slice(&end.to_le_bytes());
+                self.touched.push(at as u64..at as u64 + 4);
+            }
+            return Ok(());
+        }
+        let (rows, end_offset) = crate::unwind_info::read_rows(&self.img[range.clone()])
+            .ok_or_else(|| Stop::Fallback("the image's __unwind_info does not parse".into()))?;
+        let base = meta.image_base;
+        let mut rows: Vec<(u64, u32)> = rows
+            .into_iter()
+            .map(|(off, enc)| (base + u64::from(off), enc))
+            .collect();
+        let mut end = base + u64::from(end_offset);
+        for &(addr, len, enc) in &self.unwind {
+            // A freed range keeps its row: nothing runs there.
+            let Some(e) = enc else { continue };
+            let after = addr + len.max(1);
+            // Whatever covered the first byte after the range still does
+            // (rows only mark starts, and a run of one encoding is one row).
+            if after < end {
+                let i = rows.partition_point(|r| r.0 <= after);
+                if i > 0 && rows[i - 1].0 != after {
+                    let enc_after = rows[i - 1].1;
+                    rows.insert(i, (after, enc_after));
+                }
+            }
+            // Rows inside the range belonged to what lived there before.
+            let lo = rows.partition_point(|r| r.0 < addr);
+            let hi = rows.partition_point(|r| r.0 < after);
+            rows.drain(lo..hi);
+            rows.insert(lo, (addr, e));
+            end = end.max(after);
+        }
+        // Function ends extend to the next row (the format stores starts).
+        let entries: Vec<crate::unwind_info::UnwindEntry> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, &(addr, encoding))| {
+                let next = rows.get(i + 1).map_or(end, |r| r.0);
+                crate::unwind_info::UnwindEntry {
+                    function_addr: addr,
+                    length: (next.max(addr + 1) - addr) as u32,
+                    encoding,
+                    personality_got: 0,
+                    lsda: 0,
+                }
+            })
+            .collect();
+        let bytes = crate::unwind_info::try_build_unwind_info(
+            &entries,
+            base,
+            end,
+            crate::unwind_info::UnwindArch::X86_64,
+        )
+        .map_err(|e| Stop::Fallback(format!("cannot rebuild __unwind_info: {e}")))?;
+        if bytes.len() as u64 > sec.size {
+            return fallback("__unwind_info is out of reserved room");
+        }
+        self.img[range.clone()].fill(0);
+        self.img[range.start..range.start + bytes.len()].copy_from_slice(&bytes);
+        self.touched.push(range.start as u64..range.end as u64);
+        Ok(())
+    }
+
+    pub(super) fn rewrite_symbols(&mut self) -> Step<()> {
+        if self.symbol_edits.is_empty() && self.imports_added.is_empty() {
+            return Ok(());
+        }
+        let meta = &self.session.base.meta;
+        let rooms = crate::incremental::symtab_edit::Rooms {
+            exports: meta.linkedit.exports,
+            symtab: meta.linkedit.symtab,
+            strtab: meta.linkedit.strtab,
+        };
+        let sections = &meta.sections;
+        let is_tlv = |n_sect: u8| {
+            sections
+                .get(usize::from(n_sect).wrapping_sub(1))
+                .is_some_and(|s| {
+                    crate::section_flags::kind(s.flags) == macho::S_THREAD_LOCAL_VARIABLES
+                })
+        };
+        let edits = std::mem::take(&mut self.symbol_edits);
+        let imports: Vec<crate::incremental::symtab_edit::NewUndefined> = self
+            .imports_added
+            .iter()
+            .map(|i| crate::incremental::symtab_edit::NewUndefined {
+                name: i.name.clone(),
+                n_desc: ((i.ordinal as u16) << 8) | if i.weak_ref { macho::N_WEAK_REF } else { 0 },
+                slots: vec![i.slot.stub, i.slot.got],
+            })
+            .collect();
+        let touched = crate::incremental::symtab_edit::rewrite(
+            &self.orig,
+            &mut self.img,
+            &rooms,
+            meta.image_base,
+            &is_tlv,
+            edits,
+            &imports,
+        )
+        .map_err(|why| Stop::Fallback(format!("symbol table: {why}")))?;
+        self.touched.extend(touched);
+        Ok(())
+    }
+
+    /// Rewrites LC_FUNCTION_STARTS from the first changed address on (the
+    /// ULEB deltas before it stay as they are): moved bodies land near the
+    /// end of their section, so the tail is short.
+    pub(super) fn rewrite_function_starts(&mut self) -> Step<()> {
+        if self.starts.is_empty() {
+            return Ok(());
+        }
+        let (off, cap) = self.session.base.meta.linkedit.function_starts;
+        let range = off as usize..(off + cap) as usize;
+        let blob = self
+            .img
+            .get(range.clone())
+            .ok_or_else(|| Stop::Fallback("function starts lie outside the file".into()))?;
+        let first = self.starts.iter().map(|s| s.0).min().unwrap_or(0);
+        // Walk to the first entry at or after `first`.
+        let base = self.session.base.meta.image_base;
+        let (mut pos, mut last) = (0usize, base);
+        let mut tail: Vec<u64> = Vec::new();
+        let mut tail_pos = None;
+        loop {
+            let here = pos;
+            match crate::linkedit::uleb::read_uleb(blob, &mut pos) {
+                Some(d) if d != 0 => {
+                    let addr = last + d;
+                    if addr >= first {
+                        tail_pos.get_or_insert((here, last));
+                        tail.push(addr);
+                    }
+                    last = addr;
+                }
+                _ => {
+                    tail_pos.get_or_insert((here, last));
+                    break;
+                }
+            }
+        }
+        let (write_at, mut prev) = tail_pos.expect("set before the loop ends");
+        let old_end = pos;
+        for &(a, add) in &self.starts {
+            let at = tail.partition_point(|&t| t < a);
+            let present = tail.get(at) == Some(&a);
+            if add && !present {
+                tail.insert(at, a);
+            } else if !add && present {
+                tail.remove(at);
+            }
+        }
+        let mut out = Vec::with_capacity(tail.len() * 3 + 1);
+        for a in tail {
+            crate::linkedit::uleb::write_uleb(&mut out, a - prev);
+            prev = a;
+        }
+        out.push(0);
+        if write_at + out.len() > cap as usize {
+            return fallback("function starts are out of reserved room");
+        }
+        // Clear what the old tail occupied beyond the new one.
+        out.resize(out.len().max(old_end.min(cap as usize) - write_at), 0);
+        let start = range.start + write_at;
+        self.img[start..start + out.len()].copy_from_slice(&out);
+        self.touched.push(start as u64..(start + out.len()) as u64);
+        Ok(())
+    }
+}
