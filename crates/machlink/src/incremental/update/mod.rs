@@ -15,10 +15,10 @@
 //! journaled update. Anything this path cannot do correctly is a
 //! [`Outcome::Fallback`] with its reason: the caller links in full.
 //!
-//! This module drives an update (resolve, replay, finish); [`place`] decides
-//! where atoms go, [`references`] re-patches other objects' references to
-//! moved data, [`chains`] edits chained fixups and adds imports, and
-//! [`tables`] keeps unwind rows, function starts and symbol tables current.
+//! This module drives an update (resolve, replay, finish); `place` decides
+//! where atoms go, `references` re-patches other objects' references to
+//! moved data, `chains` edits chained fixups and adds imports, and
+//! `tables` keeps unwind rows, function starts and symbol tables current.
 
 mod chains;
 mod place;
