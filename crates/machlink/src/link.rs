@@ -129,8 +129,9 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
         },
         None => "no usable incremental state (first link, or it was removed)".to_string(),
     };
+    // Every input's content hash, for the next run's change detection.
     let inputs = paths
-        .iter()
+        .par_iter()
         .map(|p| {
             crate::incremental::Fingerprint::of(p)
                 .map_err(|e| LinkError::file(p.display(), format!("cannot fingerprint: {e}")))

@@ -26,6 +26,9 @@ pub struct Journal {
     pub mode: u32,
     /// Patch a copy and rename it (signed outputs), not the file itself.
     pub copy: bool,
+    /// Where the output's UUID is, and its value before and after the
+    /// update: a journal applies only to the image it was made for.
+    pub uuid: (u64, [u8; 16], [u8; 16]),
     /// (file offset, bytes).
     pub patches: Vec<(u64, Vec<u8>)>,
     /// The delta after the update; its output stamp is filled in once the
@@ -50,6 +53,21 @@ impl Journal {
             return None;
         }
         super::state::decode(&body[MAGIC.len()..]).ok()
+    }
+
+    /// Whether the output is the image this journal updates (before or
+    /// after its patches).
+    fn matches(&self, output: &Path) -> bool {
+        use std::io::Read;
+        use std::io::Seek;
+        let (at, before, after) = self.uuid;
+        let mut uuid = [0u8; 16];
+        std::fs::File::open(output)
+            .and_then(|mut f| {
+                f.seek(std::io::SeekFrom::Start(at))?;
+                f.read_exact(&mut uuid)
+            })
+            .is_ok_and(|()| uuid == before || uuid == after)
     }
 
     /// Bytes the update writes into the output.
@@ -111,12 +129,20 @@ pub fn recover(output: &Path) -> std::io::Result<Option<String>> {
         Err(e) => return Err(e),
     };
     match Journal::from_bytes(&bytes) {
-        Some(j) => {
+        Some(j) if j.matches(output) => {
             j.apply(output)?;
             Ok(Some(format!(
                 "finished an interrupted update ({} patches)",
                 j.patches.len()
             )))
+        }
+        Some(_) => {
+            // The output was replaced since (say, by a full link): the
+            // journal is for another image.
+            std::fs::remove_file(&path)?;
+            Ok(Some(
+                "discarded the journal of an interrupted update to another image".into(),
+            ))
         }
         None => {
             std::fs::remove_file(&path)?;

@@ -942,9 +942,15 @@ impl<'s> Updater<'s> {
         let mut delta = self.delta;
         delta.allocation = self.alloc;
         delta.updates += 1;
+        let at = meta.linkedit.uuid_offset as usize;
         let journal = Journal {
             mode,
             copy: sig_len > 0,
+            uuid: (
+                at as u64,
+                self.orig[at..at + 16].try_into().unwrap(),
+                self.img[at..at + 16].try_into().unwrap(),
+            ),
             patches,
             delta,
         };
