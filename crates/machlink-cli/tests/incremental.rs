@@ -64,6 +64,20 @@ fn verify(exe: &Path) -> String {
     o.stdout_str()
 }
 
+/// What `llvm-objdump-19 --macho ARGS` prints for an output; it must read
+/// it without a warning.
+fn objdump(exe: &Path, args: &[&str]) -> String {
+    let o = capture(
+        Command::new(testkit::require_tool("llvm-objdump-19"))
+            .arg("--macho")
+            .args(args)
+            .arg(exe),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    assert!(!o.stderr_str().contains("warning"), "{}", o.stderr_str());
+    o.stdout_str()
+}
+
 /// A function's address, and where the `jmp rel32` in its slot leads (None
 /// when the slot holds its body).
 fn slot_of(exe: &Path, sym: &str) -> (u64, Option<u64>) {
@@ -286,18 +300,8 @@ fn functions_are_deleted_and_added_back_with_the_symbol_table_rewritten() {
     assert_eq!(run(&out), "12\n");
     assert!(has_symbol(&out, "_helper") && has_symbol(&out, "_twice"));
     verify(&out);
-    let tools = capture(
-        Command::new(testkit::require_tool("llvm-objdump-19"))
-            .args(["--macho", "--syms", "--exports-trie", "--indirect-symbols"])
-            .arg(&out),
-    );
-    assert_eq!(tools.code, 0);
-    assert!(
-        !tools.stderr_str().contains("warning"),
-        "{}",
-        tools.stderr_str()
-    );
-    assert!(tools.stdout_str().contains("_helper"));
+    let tables = objdump(&out, &["--syms", "--exports-trie", "--indirect-symbols"]);
+    assert!(tables.contains("_helper"));
 
     // A function removed while another object still calls it: the same
     // undefined-symbol error as a full link.
@@ -402,25 +406,13 @@ fn calls_to_new_libsystem_functions_get_stubs_and_binds_in_headroom() {
     );
     assert_eq!(slid.stdout_str(), "side\n42\n");
     verify(&out);
-    let tools = capture(
-        Command::new(testkit::require_tool("llvm-objdump-19"))
-            .args(["--macho", "--dyld-info", "--indirect-symbols", "--syms"])
-            .arg(&out),
-    );
-    assert_eq!(tools.code, 0);
-    assert!(
-        !tools.stderr_str().contains("warning"),
-        "{}",
-        tools.stderr_str()
-    );
+    let tables = objdump(&out, &["--dyld-info", "--indirect-symbols", "--syms"]);
     for import in ["_atoi", "_puts", "_snprintf"] {
         assert!(
-            tools
-                .stdout_str()
+            tables
                 .lines()
                 .any(|l| l.contains("bind") && l.ends_with(import)),
-            "no bind for {import}:\n{}",
-            tools.stdout_str()
+            "no bind for {import}:\n{tables}"
         );
     }
     // A later edit that uses them again finds them imported.

@@ -53,6 +53,22 @@ pub struct OutSection {
 }
 
 impl OutSection {
+    /// An empty section for atoms, before layout.
+    pub fn for_atoms(segname: String, sectname: String, flags: u32, align_log2: u8) -> Self {
+        OutSection {
+            segname,
+            sectname,
+            flags,
+            align_log2,
+            addr: 0,
+            size: 0,
+            offset: 0,
+            reserved1: 0,
+            reserved2: 0,
+            content: Content::Atoms(Vec::new()),
+        }
+    }
+
     pub fn kind(&self) -> u32 {
         crate::section_flags::kind(self.flags)
     }
@@ -205,18 +221,7 @@ pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<
         {
             let key = output_section_name(&sec.segname, &sec.sectname);
             let idx = *index.entry(key.clone()).or_insert_with(|| {
-                sections.push(OutSection {
-                    segname: key.0,
-                    sectname: key.1,
-                    flags: sec.flags,
-                    align_log2: 0,
-                    addr: 0,
-                    size: 0,
-                    offset: 0,
-                    reserved1: 0,
-                    reserved2: 0,
-                    content: Content::Atoms(Vec::new()),
-                });
+                sections.push(OutSection::for_atoms(key.0, key.1, sec.flags, 0));
                 sections.len() - 1
             });
             let out = &mut sections[idx];
@@ -267,18 +272,7 @@ pub fn add_reserved_sections(sections: &mut Vec<OutSection>) {
         {
             continue;
         }
-        sections.push(OutSection {
-            segname: seg.into(),
-            sectname: sect.into(),
-            flags,
-            align_log2: 3,
-            addr: 0,
-            size: 0,
-            offset: 0,
-            reserved1: 0,
-            reserved2: 0,
-            content: Content::Atoms(Vec::new()),
-        });
+        sections.push(OutSection::for_atoms(seg.into(), sect.into(), flags, 3));
         added = true;
     }
     if added {
