@@ -254,6 +254,9 @@ pub struct Delta {
     pub literals: BTreeMap<u64, u64>,
     /// How many updates this delta holds.
     pub updates: u64,
+    /// Where each object's N_OSO debug-map entry was last found (symbol
+    /// index), so an update need not scan the symbol table for it.
+    pub oso_index: BTreeMap<String, u32>,
 }
 
 /// The memory-mapped state of the last full link.

@@ -143,11 +143,15 @@ fn in_ranges(ranges: &[Range<u64>], addr: u64) -> bool {
 /// image's group may go on with entries for the commons the link placed
 /// for the object, which keep their values). Returns the range written,
 /// None when the image has no group for `oso`, or why the shape differs.
+///
+/// `hint` is where the group's N_OSO was last time (checked before use);
+/// the index found is returned with the range, for the next time.
 pub fn patch_debug_map(
     img: &mut [u8],
     oso: &[u8],
     values: &[(u8, u64)],
-) -> Result<Option<Range<u64>>, String> {
+    hint: Option<u32>,
+) -> Result<Option<(Range<u64>, u32)>, String> {
     let (symoff, start) = {
         let image: &[u8] = img;
         let c = commands(image).ok_or("the output's load commands lack a symbol table")?;
@@ -172,9 +176,14 @@ pub fn patch_debug_map(
             let rest = strings.get(strx..)?;
             Some(&rest[..rest.iter().position(|&b| b == 0)?])
         };
-        let Some(j) = (0..nlocal)
-            .find(|&i| entry(i).is_some_and(|e| e[4] == macho::N_OSO && name_of(e) == Some(oso)))
-        else {
+        let is_ours = |i: usize| {
+            i < nlocal && entry(i).is_some_and(|e| e[4] == macho::N_OSO && name_of(e) == Some(oso))
+        };
+        let found = match hint.map(|h| h as usize) {
+            Some(h) if is_ours(h) => Some(h),
+            _ => (0..nlocal).find(|&i| is_ours(i)),
+        };
+        let Some(j) = found else {
             return Ok(None);
         };
         let start = j
@@ -194,9 +203,10 @@ pub fn patch_debug_map(
         let at = symoff + (start + k) * 16 + 8;
         img[at..at + 8].copy_from_slice(&v.to_le_bytes());
     }
-    Ok(Some(
+    Ok(Some((
         (symoff + start * 16) as u64..(symoff + (start + values.len()) * 16) as u64,
-    ))
+        (start + 2) as u32,
+    )))
 }
 
 /// Room for each rewritten piece: (file offset, bytes).

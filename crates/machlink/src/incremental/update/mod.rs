@@ -894,10 +894,18 @@ impl<'s> Updater<'s> {
             .iter()
             .filter(|r| self.orig[(*r).clone()] != self.img[(*r).clone()])
             .count();
-        self.rewrite_symbols()?;
+        if self.rewrite_symbols()? {
+            // The tables moved their entries: remembered places are stale.
+            self.delta.oso_index.clear();
+        }
         for (oso, values) in std::mem::take(&mut self.stab_patches) {
-            match super::symtab_edit::patch_debug_map(&mut self.img, oso.as_bytes(), &values) {
-                Ok(Some(range)) => self.touched.push(range),
+            let hint = self.delta.oso_index.get(&oso).copied();
+            match super::symtab_edit::patch_debug_map(&mut self.img, oso.as_bytes(), &values, hint)
+            {
+                Ok(Some((range, index))) => {
+                    self.touched.push(range);
+                    self.delta.oso_index.insert(oso, index);
+                }
                 Ok(None) => {}
                 Err(why) => return fallback(format!("{oso}: {why}")),
             }

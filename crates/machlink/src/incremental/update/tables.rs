@@ -123,9 +123,10 @@ impl Updater<'_> {
         Ok(())
     }
 
-    pub(super) fn rewrite_symbols(&mut self) -> Step<()> {
+    /// Returns whether the tables were rewritten.
+    pub(super) fn rewrite_symbols(&mut self) -> Step<bool> {
         if self.symbol_edits.is_empty() && self.imports_added.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let meta = &self.session.base.meta;
         let rooms = crate::incremental::symtab_edit::Rooms {
@@ -162,7 +163,7 @@ impl Updater<'_> {
         )
         .map_err(|why| Stop::Fallback(format!("symbol table: {why}")))?;
         self.touched.extend(touched);
-        Ok(())
+        Ok(true)
     }
 
     /// Rewrites LC_FUNCTION_STARTS from the first changed address on (the
