@@ -22,56 +22,71 @@ pub struct Exporter {
     pub thread_local: bool,
 }
 
-/// Which library a full link would resolve `name` from: archives first
-/// (a member would be pulled: the update cannot do that), then dylibs in
-/// command-line order. `Ok(Err(why))` says why the update cannot use it.
-pub fn find_exporter(
-    opts: &Options,
-    name: &[u8],
-) -> crate::error::Result<Result<Exporter, String>> {
-    let paths = input::input_paths(opts)?;
-    let files = input::map_inputs(&paths)?;
-    let mut dylib_index = 0u32;
-    let mut found = None;
-    for f in &files {
-        let fname = f.name();
-        let data = input::thin(&f.map, &fname)?;
-        match input::kind_of(data, &fname)? {
-            FileKind::Object => {}
-            FileKind::Archive => {
-                let ar = Archive::parse(data, fname.clone())?;
-                if ar.symbols.iter().any(|&(s, _)| s == name) {
-                    return Ok(Err(format!(
-                        "{} is defined in archive {fname}: a member would be pulled",
-                        String::from_utf8_lossy(name)
-                    )));
-                }
-            }
-            kind @ (FileKind::Tbd | FileKind::Dylib) => {
-                if found.is_none() {
-                    let d = if kind == FileKind::Tbd {
-                        Dylib::from_tbd(data, fname, "x86_64-macos")?
-                    } else {
-                        Dylib::from_macho(data, fname)?
-                    };
-                    if let Some(s) = d.exports.get(name) {
-                        found = Some(Exporter {
-                            dylib: dylib_index,
-                            weak: s.weak,
-                            thread_local: s.thread_local,
-                        });
+/// The link's libraries, read once per update that needs a new import.
+pub struct Libraries {
+    /// Names archives define (a member would be pulled), and the archive.
+    archive_symbols: rustc_hash::FxHashMap<Vec<u8>, String>,
+    /// Dylibs and TAPI stubs in command-line order.
+    dylibs: Vec<Dylib>,
+}
+
+impl Libraries {
+    pub fn load(opts: &Options) -> crate::error::Result<Libraries> {
+        let paths = input::input_paths(opts)?;
+        let files = input::map_inputs(&paths)?;
+        let mut libs = Libraries {
+            archive_symbols: Default::default(),
+            dylibs: Vec::new(),
+        };
+        for f in &files {
+            let fname = f.name();
+            let data = input::thin(&f.map, &fname)?;
+            match input::kind_of(data, &fname)? {
+                FileKind::Object => {}
+                FileKind::Archive => {
+                    let ar = Archive::parse(data, fname.clone())?;
+                    for &(sym, _) in &ar.symbols {
+                        libs.archive_symbols
+                            .entry(sym.to_vec())
+                            .or_insert_with(|| fname.clone());
                     }
                 }
-                dylib_index += 1;
+                FileKind::Tbd => libs
+                    .dylibs
+                    .push(Dylib::from_tbd(data, fname, "x86_64-macos")?),
+                FileKind::Dylib => libs.dylibs.push(Dylib::from_macho(data, fname)?),
             }
         }
+        Ok(libs)
     }
-    Ok(found.ok_or_else(|| {
-        format!(
-            "{} is not exported by any library (a full link reports it)",
-            String::from_utf8_lossy(name)
-        )
-    }))
+
+    /// Which library a full link would resolve `name` from: archives first
+    /// (a member would be pulled: the update cannot do that), then dylibs
+    /// in command-line order. `Err(why)` says why the update cannot use it.
+    pub fn exporter(&self, name: &[u8]) -> Result<Exporter, String> {
+        if let Some(archive) = self.archive_symbols.get(name) {
+            return Err(format!(
+                "{} is defined in archive {archive}: a member would be pulled",
+                String::from_utf8_lossy(name)
+            ));
+        }
+        self.dylibs
+            .iter()
+            .enumerate()
+            .find_map(|(i, d)| {
+                d.exports.get(name).map(|s| Exporter {
+                    dylib: i as u32,
+                    weak: s.weak,
+                    thread_local: s.thread_local,
+                })
+            })
+            .ok_or_else(|| {
+                format!(
+                    "{} is not exported by any library (a full link reports it)",
+                    String::from_utf8_lossy(name)
+                )
+            })
+    }
 }
 
 fn u32_at(d: &[u8], at: usize) -> Option<u32> {

@@ -188,6 +188,8 @@ struct Updater<'s> {
     /// Tentative definitions the object being replayed adds: their storage
     /// records and symbols.
     new_commons: Vec<(AtomRecord, crate::linkedit::symtab::Nlist<'static>)>,
+    /// The link's libraries, read when a first new import needs them.
+    libraries: Option<super::imports::Libraries>,
     /// Imports this update adds, and once written, added.
     new_imports: Vec<NewImport>,
     imports_added: Vec<NewImport>,
@@ -262,6 +264,7 @@ impl<'s> Updater<'s> {
             stab_patches: Vec::new(),
             removed: Vec::new(),
             moved_data: Vec::new(),
+            libraries: None,
             new_imports: Vec::new(),
             imports_added: Vec::new(),
             new_commons: Vec::new(),

@@ -80,7 +80,11 @@ impl Updater<'_> {
                 name(sym)
             ));
         }
-        let exporter = match crate::incremental::imports::find_exporter(self.opts, sym)? {
+        if self.libraries.is_none() {
+            self.libraries = Some(crate::incremental::imports::Libraries::load(self.opts)?);
+        }
+        let libraries = self.libraries.as_ref().expect("loaded above");
+        let exporter = match libraries.exporter(sym) {
             Ok(e) if !e.thread_local => e,
             Ok(_) => {
                 return fallback(format!(
