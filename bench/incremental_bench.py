@@ -20,7 +20,6 @@ the same checksum under macho-run, and `machlink verify` must pass.
 usage: bench/incremental_bench.py [--objects N] [--functions M] [--runs R]
 Needs scripts/setup.sh and `cargo build --release --workspace` first.
 """
-import argparse
 import os
 import re
 import shutil
@@ -29,15 +28,15 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from link_bench import MACHLINK, MACHO_RUN, build_objects, link_cmd, timed  # noqa: E402
+from link_bench import (  # noqa: E402
+    MACHLINK, MACHO_RUN, bench_args, build_objects, compile_macos, link_cmd, timed)
 
 
-def compile_variant(src_path, text, out):
+def compile_variant(text, out):
     tmp = out[:-2] + ".c"
     with open(tmp, "w") as f:
         f.write(text)
-    subprocess.run([sys.executable, "-m", "ziglang", "cc", "-target", "x86_64-macos", "-O1", "-fcommon",
-                    "-w", "-c", tmp, "-o", out], check=True)
+    compile_macos(tmp, out)
 
 
 def edits(source, obj_index, functions):
@@ -61,21 +60,14 @@ def checksum(exe):
     return out.strip().splitlines()[-1]
 
 
-def summary(name, runs):
+def summary(runs):
     walls = [w * 1e3 for w, _ in runs]
     rss = max(r for _, r in runs) / 1024
-    return statistics.median(walls), min(walls), max(walls), rss, len(walls)
+    return statistics.median(walls), min(walls), max(walls), rss
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--objects", type=int, default=200)
-    ap.add_argument("--functions", type=int, default=500)
-    ap.add_argument("--runs", type=int, default=11)
-    args = ap.parse_args()
-    for tool in (MACHLINK, MACHO_RUN):
-        if not os.path.exists(tool):
-            sys.exit(f"{tool} missing: run `cargo build --release --workspace`")
+    args = bench_args(__doc__)
     work, cached = build_objects(args.objects, args.functions)
     inc = os.path.join(work, "incremental")
     shutil.rmtree(inc, ignore_errors=True)
@@ -96,8 +88,8 @@ def main():
         "grown": os.path.join(inc, "v_grown.o"),
     }
     shutil.copy(target, variants["original"])
-    compile_variant(None, in_place, variants["in place"])
-    compile_variant(None, grown, variants["grown"])
+    compile_variant(in_place, variants["in place"])
+    compile_variant(grown, variants["grown"])
 
     exe = os.path.join(inc, "prog-incremental")
     ref = os.path.join(inc, "prog-lld")
@@ -139,7 +131,7 @@ def main():
         if kind == "grown":
             rows.insert(1, ("machlink -incremental (shrink back)", back))
         for label, runs in rows:
-            med, lo, hi, rss, _ = summary(label, runs)
+            med, lo, hi, rss = summary(runs)
             print(f"{label:<40}{med:>10.2f}{lo:>8.2f}{hi:>8.2f}{rss:>14.1f}")
         ratio = statistics.median(w for w, _ in reference) / statistics.median(w for w, _ in forward)
         print(f"  -> ld64.lld-19 takes {ratio:.1f}x as long as machlink's incremental relink ({kind})")

@@ -29,6 +29,12 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
+def compile_macos(src, out):
+    """One generated source to an x86_64-macos object, as the benchmarks build them."""
+    sh([sys.executable, "-m", "ziglang", "cc", "-target", "x86_64-macos", "-O1", "-fcommon", "-w",
+        "-c", src, "-o", out])
+
+
 def build_objects(objects, functions):
     work = os.path.join(ROOT, "target", "bench", f"gen-{objects}x{functions}")
     src = os.path.join(work, "src")
@@ -42,14 +48,26 @@ def build_objects(objects, functions):
         print(f"compiling {len(sources)} sources for x86_64-macos (once; cached)...", flush=True)
 
         def compile_one(f):
-            sh([sys.executable, "-m", "ziglang", "cc", "-target", "x86_64-macos", "-O1", "-fcommon", "-w",
-                "-c", os.path.join(src, f), "-o", os.path.join(objs_dir, f[:-2] + ".o")])
+            compile_macos(os.path.join(src, f), os.path.join(objs_dir, f[:-2] + ".o"))
 
         with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
             list(pool.map(compile_one, sources))
         open(stamp, "w").close()
     objs = sorted(os.path.join(objs_dir, f) for f in os.listdir(objs_dir) if f.endswith(".o"))
     return work, objs
+
+
+def bench_args(doc):
+    """The benchmarks' shared command line; also checks the binaries exist."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--objects", type=int, default=200)
+    ap.add_argument("--functions", type=int, default=500)
+    ap.add_argument("--runs", type=int, default=11)
+    args = ap.parse_args()
+    for tool in (MACHLINK, MACHO_RUN):
+        if not os.path.exists(tool):
+            sys.exit(f"{tool} missing: run `cargo build --release --workspace`")
+    return args
 
 
 def link_cmd(linker, out, objs):
@@ -69,14 +87,7 @@ def timed(cmd):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--objects", type=int, default=200)
-    ap.add_argument("--functions", type=int, default=500)
-    ap.add_argument("--runs", type=int, default=11)
-    args = ap.parse_args()
-    for tool in (MACHLINK, MACHO_RUN):
-        if not os.path.exists(tool):
-            sys.exit(f"{tool} missing: run `cargo build --release --workspace`")
+    args = bench_args(__doc__)
     work, objs = build_objects(args.objects, args.functions)
     linkers = {"machlink": MACHLINK, "ld64.lld-19": "ld64.lld-19"}
     results = {name: [] for name in linkers}

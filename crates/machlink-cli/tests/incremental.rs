@@ -54,6 +54,15 @@ fn run(exe: &Path) -> String {
     o.stdout_str()
 }
 
+/// Runs a program with its preferred address taken, so it must slide.
+fn run_slid(exe: &Path) -> Outcome {
+    capture(
+        Command::new(testkit::workspace_bin("macho-run"))
+            .env("MACHO_RUN_FORCE_SLIDE", "1")
+            .arg(exe),
+    )
+}
+
 fn verify(exe: &Path) -> String {
     let o = capture(
         Command::new(testkit::workspace_bin("machlink"))
@@ -96,6 +105,10 @@ fn slot_of(exe: &Path, sym: &str) -> (u64, Option<u64>) {
     });
     (addr, target)
 }
+
+/// A main that prints what `value()` in another object returns.
+const PRINT_VALUE: &str =
+    "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d\\n\", value()); return 0; }\n";
 
 const MAIN: &str = r#"#include <stdio.h>
 int f(int);
@@ -234,11 +247,7 @@ int main(void) {{
     assert_eq!(run(&out), "bonjour 10\n");
     verify(&out);
     // Slid, the rebased pointer still finds the new literal.
-    let o = capture(
-        Command::new(testkit::workspace_bin("macho-run"))
-            .env("MACHO_RUN_FORCE_SLIDE", "1")
-            .arg(&out),
-    );
+    let o = run_slid(&out);
     assert_eq!(o.stdout_str(), "bonjour 10\n", "slid");
 
     // Data edited in place.
@@ -266,11 +275,7 @@ fn has_symbol(exe: &Path, sym: &str) -> bool {
 fn functions_are_deleted_and_added_back_with_the_symbol_table_rewritten() {
     let dir = testkit::scratch_dir("incremental/symbols");
     let out = dir.join("prog");
-    let main = compile(
-        &dir,
-        "main",
-        "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d\\n\", value()); return 0; }\n",
-    );
+    let main = compile(&dir, "main", PRINT_VALUE);
     let with_helper = "int helper(int x) { return x * 2; }\n__attribute__((noinline)) static int twice(int x) { return helper(x) + helper(x); }\nint value(void) { volatile int x = 3; return twice(x); }\n";
     let lib = compile(&dir, "lib", with_helper);
     link(&out, &[&main, &lib], &[]);
@@ -367,11 +372,7 @@ int main(void) {
         let local = 1 + n * (n - 1) / 2;
         let expected = format!("{sum} 1 {n} {local}\n");
         assert_eq!(run(&out), expected);
-        let slid = capture(
-            Command::new(testkit::workspace_bin("macho-run"))
-                .env("MACHO_RUN_FORCE_SLIDE", "1")
-                .arg(&out),
-        );
+        let slid = run_slid(&out);
         assert_eq!(slid.stdout_str(), expected, "slid");
         verify(&out);
     }
@@ -382,11 +383,7 @@ int main(void) {
 fn calls_to_new_libsystem_functions_get_stubs_and_binds_in_headroom() {
     let dir = testkit::scratch_dir("incremental/imports");
     let out = dir.join("prog");
-    let main = compile(
-        &dir,
-        "main",
-        "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d\\n\", value()); return 0; }\n",
-    );
+    let main = compile(&dir, "main", PRINT_VALUE);
     let lib = compile(&dir, "lib", "int value(void) { return 3; }\n");
     link(&out, &[&main, &lib], &[]);
     assert_eq!(run(&out), "3\n");
@@ -399,11 +396,7 @@ fn calls_to_new_libsystem_functions_get_stubs_and_binds_in_headroom() {
     updated(&o);
     assert!(said(&o, "3 new imports"), "{}", o.stderr_str());
     assert_eq!(run(&out), "side\n42\n");
-    let slid = capture(
-        Command::new(testkit::workspace_bin("macho-run"))
-            .env("MACHO_RUN_FORCE_SLIDE", "1")
-            .arg(&out),
-    );
+    let slid = run_slid(&out);
     assert_eq!(slid.stdout_str(), "side\n42\n");
     verify(&out);
     let tables = objdump(&out, &["--dyld-info", "--indirect-symbols", "--syms"]);
@@ -447,11 +440,7 @@ fn calls_to_new_libsystem_functions_get_stubs_and_binds_in_headroom() {
 fn thread_local_variables_are_added_in_reserved_room() {
     let dir = testkit::scratch_dir("incremental/thread-locals");
     let out = dir.join("prog");
-    let main = compile(
-        &dir,
-        "main",
-        "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d\\n\", value()); return 0; }\n",
-    );
+    let main = compile(&dir, "main", PRINT_VALUE);
     // A program's first thread-local variables: their (empty) sections were
     // reserved, and __tlv_bootstrap becomes a new import. Then more of them:
     // descriptors, template space and their binds to __tlv_bootstrap come
@@ -483,11 +472,7 @@ fn thread_local_variables_are_added_in_reserved_room() {
 fn a_new_weak_winner_falls_back_with_its_reason_and_new_commons_update() {
     let dir = testkit::scratch_dir("incremental/fallbacks");
     let out = dir.join("prog");
-    let main = compile(
-        &dir,
-        "main",
-        "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d\\n\", value()); return 0; }\n",
-    );
+    let main = compile(&dir, "main", PRINT_VALUE);
     let weak_a = compile(
         &dir,
         "a",
@@ -542,7 +527,7 @@ fn a_new_weak_winner_falls_back_with_its_reason_and_new_commons_update() {
 #[test]
 fn unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reason() {
     let dir = testkit::scratch_dir("incremental/driver");
-    let main = compile(&dir, "main", "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d\\n\", value()); return 0; }\n");
+    let main = compile(&dir, "main", PRINT_VALUE);
     let lib = compile(&dir, "lib", "int value(void) { return 1; }\n");
     let out = dir.join("prog");
     let state = dir.join("prog.machlink-state");
