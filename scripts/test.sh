@@ -1,9 +1,53 @@
 #!/usr/bin/env bash
 # The one command that runs all of machlink's tests (README.md names it; .ci/run calls it).
-set -euo pipefail
+#
+#   scripts/test.sh             everything (some tests need the network: see README.md)
+#   scripts/test.sh --offline   everything but the tests that download sources
+#
+# Every step runs even when an earlier one fails (cargo test with
+# --no-fail-fast runs every test binary); the script ends with the list of
+# what failed and exits 1 if anything did.
+set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-scripts/setup.sh
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo build --workspace --release --quiet
-cargo test --workspace --release
+
+offline=""
+for arg in "$@"; do
+    case "$arg" in
+        --offline) offline=1 ;;
+        *) echo "usage: scripts/test.sh [--offline]" >&2; exit 2 ;;
+    esac
+done
+
+failures=()
+step() {
+    local name="$1"
+    shift
+    echo "== $name" >&2
+    "$@" || failures+=("$name")
+}
+
+# Setup installs the tools; without them every test would fail for the same
+# reason, so a failed setup stops here.
+if ! scripts/setup.sh; then
+    echo "test.sh: scripts/setup.sh failed; the tests need what it installs" >&2
+    exit 1
+fi
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "cargo build" cargo build --workspace --release --quiet
+skip=()
+if [ -n "$offline" ]; then
+    # The tests that fetch Debian source packages (tests/projects/fetch.sh).
+    skip=(-- --skip real_projects_ --skip fetch_)
+    echo "test.sh: --offline: not running the tests that download sources" \
+        "(real_projects_*, fetch_*)" >&2
+fi
+# cargo prints the failing test binaries at the end; the summary below
+# names the failed steps.
+step "cargo test" cargo test --workspace --release --no-fail-fast "${skip[@]}"
+
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "test.sh: FAILED: ${failures[*]}" >&2
+    exit 1
+fi
+echo "test.sh: all steps passed${offline:+ (offline: source-fetching tests not run)}" >&2

@@ -9,7 +9,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 dest="${PROJECTS_SRC:-$root/target/projects-src}"
-packages=(zlib lua5.4 sqlite3 bzip2)
+packages=(${MACHLINK_FETCH_PACKAGES:-zlib lua5.4 sqlite3 bzip2})
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -63,7 +63,58 @@ cd "$dest"
 # _apt cannot write here.
 sandbox=()
 [ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
-for p in "${missing[@]}"; do
-    echo "fetch.sh: apt-get source $p" >&2
-    apt-get source -qq "${sandbox[@]}" "$p" >/dev/null
-done
+
+# Every source version the archive lists for a package, newest first. The
+# newest is not always downloadable: a security update can stay listed after
+# the archive stops serving its files (404), so each is tried in turn.
+# MACHLINK_FETCH_TRY_FIRST="pkg=version ..." puts versions at the head of
+# their package's list (the tests use it to show the fallback).
+versions() {
+    local p="$1" v sorted=() out=() i j
+    for v in ${MACHLINK_FETCH_TRY_FIRST:-}; do
+        [ "${v%%=*}" = "$p" ] && out+=("${v#*=}")
+    done
+    while read -r v; do
+        # Insertion sort with Debian's version order.
+        for ((i = 0; i < ${#sorted[@]}; i++)); do
+            [ "${sorted[i]}" = "$v" ] && continue 2
+            dpkg --compare-versions "$v" gt "${sorted[i]}" && break
+        done
+        sorted=("${sorted[@]:0:i}" "$v" "${sorted[@]:i}")
+    done < <(apt-cache showsrc "$p" 2>/dev/null | awk '/^Version:/ { print $2 }')
+    for j in "${sorted[@]}"; do out+=("$j"); done
+    printf '%s\n' "${out[@]}"
+}
+
+# fetch PACKAGE: downloads and unpacks the newest version that downloads.
+fetch() {
+    local p="$1" v tried=() log
+    log="$(mktemp)"
+    while read -r v; do
+        [ -n "$v" ] || continue
+        tried+=("$v")
+        echo "fetch.sh: apt-get source $p=$v" >&2
+        if apt-get source -qq "${sandbox[@]}" "$p=$v" >"$log" 2>&1; then
+            rm -f "$log"
+            return 0
+        fi
+        echo "fetch.sh: $p $v could not be fetched, trying the next version:" >&2
+        sed 's/^/    /' "$log" | head -n 5 >&2
+        # Leave nothing of the failed attempt behind (partial downloads).
+        rm -f "${p}_"*"${v#*:}"* 2>/dev/null || true
+    done < <(versions "$p")
+    rm -f "$log"
+    if [ ${#tried[@]} -eq 0 ]; then
+        echo "fetch.sh: apt lists no source package $p (is there a deb-src entry? try: apt-get update)" >&2
+    else
+        echo "fetch.sh: no source version of $p could be downloaded (tried: ${tried[*]})" >&2
+    fi
+    return 1
+}
+
+failed=()
+for p in "${missing[@]}"; do fetch "$p" || failed+=("$p"); done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "fetch.sh: could not fetch the sources of: ${failed[*]}" >&2
+    exit 1
+fi

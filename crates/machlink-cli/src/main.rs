@@ -73,43 +73,32 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if opts.print_version || opts.verbose {
-        println!(
+    if opts.print_version {
+        let banner = format!(
             "machlink {} (ld64-compatible; targets: x86_64)",
             machlink::VERSION
         );
-        if opts.print_version {
-            return ExitCode::SUCCESS;
+        // --version answers on stdout; `-v` speaks on stderr.
+        if opts.verbose {
+            eprintln!("{banner}");
+        } else {
+            println!("{banner}");
         }
+        return ExitCode::SUCCESS;
     }
+    let start = std::time::Instant::now();
     match machlink::link::link(&opts) {
         Ok(stats) => {
             if opts.verbose {
-                if let Some(what) = &stats.incremental {
-                    eprintln!("machlink: incremental: {what}");
-                }
+                eprintln!("{}", verbose_line(&opts, &stats, start.elapsed()));
             }
-            if (opts.print_statistics || opts.verbose) && stats.objects > 0 {
+            if opts.print_statistics && !stats.phases.is_empty() {
                 let phases: Vec<String> = stats
                     .phases
                     .iter()
                     .map(|(n, ms)| format!("{n} {ms:.2}ms"))
                     .collect();
-                eprintln!(
-                    "machlink: {} objects, {} atoms, {} relocations, {} bytes written; {}",
-                    stats.objects,
-                    stats.atoms,
-                    stats.relocs,
-                    stats.output_size,
-                    phases.join(", ")
-                );
-            } else if opts.print_statistics && !stats.phases.is_empty() {
-                let phases: Vec<String> = stats
-                    .phases
-                    .iter()
-                    .map(|(n, ms)| format!("{n} {ms:.2}ms"))
-                    .collect();
-                eprintln!("machlink: update phases: {}", phases.join(", "));
+                eprintln!("machlink: phases: {}", phases.join(", "));
             }
             ExitCode::SUCCESS
         }
@@ -117,5 +106,27 @@ fn main() -> ExitCode {
             eprintln!("machlink: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The one line `-v` prints for a run: what the incremental engine did (and
+/// why, for a full link), and for a full link what it linked.
+fn verbose_line(
+    opts: &machlink::options::Options,
+    stats: &machlink::link::Stats,
+    took: std::time::Duration,
+) -> String {
+    let linked = format!(
+        "{} objects, {} atoms, {} relocations, {} bytes written in {:.2} ms",
+        stats.objects,
+        stats.atoms,
+        stats.relocs,
+        stats.output_size,
+        took.as_secs_f64() * 1e3
+    );
+    match &stats.incremental {
+        Some(what) if stats.objects > 0 => format!("machlink: incremental: {what}; {linked}"),
+        Some(what) => format!("machlink: incremental: {what}"),
+        None => format!("machlink: linked {}: {linked}", opts.output.display()),
     }
 }

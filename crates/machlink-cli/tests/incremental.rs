@@ -141,7 +141,7 @@ fn functions_are_updated_in_place_moved_behind_trampolines_and_moved_back() {
     let lib_o = compile(&dir, "lib", &lib(&f_body(1)));
     let out = dir.join("prog");
     let o = link(&out, &[&main, &lib_o], &[]);
-    assert!(said(&o, "full link: no usable incremental state"));
+    assert!(said(&o, "full link: first link (no output yet)"));
     let first = run(&out);
     let at = first.split("at=").nth(1).unwrap().to_string();
     let (f_addr, none) = slot_of(&out, "_f");
@@ -534,7 +534,7 @@ fn unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reaso
 
     let o = link(&out, &[&main, &lib], &[]);
     assert!(
-        said(&o, "full link: no usable incremental state"),
+        said(&o, "full link: first link (no output yet)"),
         "{}",
         o.stderr_str()
     );
@@ -579,7 +579,10 @@ fn unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reaso
     std::fs::write(&state, b"not a state").unwrap();
     let o = link(&out, &[&main, &lib], &["-dead_strip"]);
     assert!(
-        said(&o, "no usable incremental state"),
+        said(
+            &o,
+            "full link: the incremental state is damaged: its header is not"
+        ),
         "{}",
         o.stderr_str()
     );
@@ -694,7 +697,7 @@ fn the_demo_moves_a_function_behind_a_trampoline_without_a_compiler() {
     let out = o.stdout_str();
     assert_eq!(o.code, 0, "{out}{}", o.stderr_str());
     for expected in [
-        "full link: no usable incremental state",
+        "full link: first link (no output yet)",
         "hello, linker\nhello, world\n",
         "updated 1 object(s): 0 atoms in place, 1 moved",
         "is now a 5-byte `jmp` trampoline",

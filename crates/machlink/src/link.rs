@@ -72,15 +72,33 @@ pub fn link(opts: &Options) -> Result<Stats> {
 /// `-incremental`: update the image in place when the state allows it,
 /// else link in full and record a new state.
 fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stats> {
-    use crate::incremental::{args_hash, journal, update, Change, Lock, Session};
+    use crate::incremental::journal::{self, Recovery};
+    use crate::incremental::{args_hash, update, Change, Lock, Session};
     let start = Instant::now();
+    if let crate::output::OutputTarget::InPlace(what) = crate::output::output_target(&opts.output)?
+    {
+        // Nothing to update in place, and no state to keep beside it.
+        let mut stats = full_link(opts, resolved, None)?;
+        stats.incremental = Some(format!(
+            "full link: the output is {what}, not a regular file (written into; no \
+             incremental state kept)"
+        ));
+        return Ok(stats);
+    }
     let _lock = Lock::acquire(&opts.output)?;
-    let io_err = |e: std::io::Error| {
-        LinkError::file(opts.output.display(), format!("incremental state: {e}"))
-    };
-    let recovered = journal::recover(&opts.output).map_err(io_err)?;
+    let recovery = journal::recover(&opts.output).map_err(|e| {
+        LinkError::file(
+            opts.output.display(),
+            format!("cannot recover an interrupted update: {e}"),
+        )
+    })?;
     let paths: Vec<PathBuf> = resolved.iter().map(|(p, _)| p.clone()).collect();
     let args = args_hash(opts);
+    let (recovered, discarded) = match recovery {
+        Recovery::None => (None, None),
+        Recovery::Finished(what) => (Some(what), None),
+        Recovery::Discarded(why) => (None, Some(why)),
+    };
     let done = |what: String| {
         let what = match &recovered {
             Some(r) => format!("{r}; {what}"),
@@ -91,8 +109,10 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
             ..Default::default()
         })
     };
-    let reason = match Session::open(&opts.output) {
-        Some(mut session) => match session.change(args, &paths) {
+    let reason = match (discarded, Session::open(&opts.output)) {
+        (Some(why), _) => why,
+        (None, Err(why)) => why,
+        (None, Ok(mut session)) => match session.change(args, &paths) {
             Change::Nothing => {
                 // Touched but unchanged files keep their new stamps.
                 if session.refresh_stamps() {
@@ -127,7 +147,6 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
             },
             Change::Other(why) => why,
         },
-        None => "no usable incremental state (first link, or it was removed)".to_string(),
     };
     // Every input's content hash, for the next run's change detection.
     let inputs = paths
@@ -148,7 +167,9 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
 /// Links everything from scratch; `paths` are the inputs as
 /// [`input::input_paths`] resolved them. With `record` (the options hash
 /// and input fingerprints of an incremental link) it also writes the
-/// incremental state.
+/// incremental state: under a temporary name first, so that a failure
+/// (a full disk) leaves the old output and its state as they were; then
+/// the old state goes, the output moves into place and the state follows.
 fn full_link(
     opts: &Options,
     paths: &[(PathBuf, bool)],
@@ -170,31 +191,51 @@ fn full_link(
         relocs: inputs.objects.iter().map(|o| o.relocs.len()).sum(),
         ..Default::default()
     };
-    let (file, facts) = crate::write::write_image(opts, &inputs, &symtab, &mut timer)?;
-    if record.is_some() {
-        // The old state must not outlive the output it describes.
-        crate::incremental::forget(&opts.output)?;
-    }
+    let (mut file, facts) = crate::write::write_image(opts, &inputs, &symtab, &mut timer)?;
+    let state = match (record, facts) {
+        (Some((args, fingerprints)), Some(facts)) if file.replaces() => {
+            let at = facts.uuid_offset as usize;
+            let uuid: [u8; 16] = file.bytes()[at..at + 16].try_into().expect("16 bytes");
+            let (size, mtime_ns) = file.seal()?;
+            let output = crate::incremental::Fingerprint {
+                path: opts.output.clone(),
+                size,
+                mtime_ns,
+                hash: 0,
+            };
+            let pending = crate::incremental::record::write_state(
+                output,
+                uuid,
+                args,
+                fingerprints,
+                &inputs.objects,
+                &symtab,
+                &facts,
+                opts.use_chained_fixups(),
+            )
+            .map_err(|e| {
+                LinkError::file(
+                    opts.output.display(),
+                    format!("cannot write incremental state: {e}"),
+                )
+            })?;
+            timer.lap("incremental state");
+            // The old state must not outlive the output it describes.
+            crate::incremental::forget(&opts.output)?;
+            Some(pending)
+        }
+        _ => None,
+    };
     stats.output_size = file.commit()?;
-    timer.lap("write file");
-    if let (Some((args, fingerprints)), Some(facts)) = (record, facts) {
-        crate::incremental::record::write_state(
-            &opts.output,
-            args,
-            fingerprints,
-            &inputs.objects,
-            &symtab,
-            &facts,
-            opts.use_chained_fixups(),
-        )
-        .map_err(|e| {
+    if let Some(pending) = state {
+        pending.commit().map_err(|e| {
             LinkError::file(
                 opts.output.display(),
                 format!("cannot write incremental state: {e}"),
             )
         })?;
-        timer.lap("incremental state");
     }
+    timer.lap("write file");
     stats.phases = timer.phases;
     Ok(stats)
 }

@@ -265,7 +265,9 @@ impl Options {
         while let Some(arg) = it.next_flag()? {
             o.parse_one(&arg, &mut it)?;
         }
-        if o.print_version {
+        // `-v` alone asks for the version, as with ld64.
+        if o.print_version || (o.verbose && o.inputs.is_empty()) {
+            o.print_version = true;
             return Ok(o);
         }
         if o.arch.is_empty() {

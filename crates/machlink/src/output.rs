@@ -363,41 +363,120 @@ pub fn fill_uuid(image: &mut [u8], at: usize) {
     image[at..at + 16].copy_from_slice(&uuid);
 }
 
-/// The output being written: a temporary file beside the destination,
-/// memory-mapped so the link writes its bytes in place (in parallel), and
-/// renamed over the destination only by [`OutputFile::commit`]. Dropped
-/// uncommitted (a failed link), it removes itself: the previous output is
-/// never touched and no half-written file is left.
+/// How an output path is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// A regular file, or nothing yet: a temporary file beside it is
+    /// renamed over it (as ld64 and ld64.lld do; a symbolic link is
+    /// replaced by the file, and a hard link's other names keep the old
+    /// contents).
+    Replace,
+    /// Something that is not a regular file (`/dev/null`, a FIFO, a
+    /// terminal, a file reached through `/dev/stdout` or `/proc/*/fd`):
+    /// written into, never replaced. The string says what it is.
+    InPlace(String),
+}
+
+/// Decides how `path` is written. A directory is an error.
+pub fn output_target(path: &Path) -> Result<OutputTarget> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        // Missing (or unreadable: the write will say why).
+        Err(_) => return Ok(OutputTarget::Replace),
+    };
+    let t = meta.file_type();
+    let what = if t.is_dir() {
+        return Err(LinkError::file(
+            path.display(),
+            "cannot write output: it is a directory",
+        ));
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if through_descriptor_link(path) {
+        "a file reached through a file descriptor link"
+    } else {
+        return Ok(OutputTarget::Replace);
+    };
+    Ok(OutputTarget::InPlace(what.to_string()))
+}
+
+/// Whether `path` is, or leads through symbolic links to, a link to an
+/// open file descriptor (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`).
+/// Replacing such a link would replace the machine's `/dev/stdout`.
+fn through_descriptor_link(path: &Path) -> bool {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        let abs = std::path::absolute(&p).unwrap_or_else(|_| p.clone());
+        let s = abs.to_string_lossy();
+        if s.starts_with("/dev/fd/") || s.starts_with("/proc/") || s.starts_with("/dev/std") {
+            return true;
+        }
+        match std::fs::read_link(&abs) {
+            Ok(target) => p = abs.parent().unwrap_or(Path::new("/")).join(target),
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// The output being written. For a regular file: a temporary file beside
+/// the destination, memory-mapped so the link writes its bytes in place (in
+/// parallel), and renamed over the destination only by
+/// [`OutputFile::commit`]; dropped uncommitted (a failed link), it removes
+/// itself, so the previous output is never touched and no half-written file
+/// is left. For an output that is not a regular file: a buffer in memory,
+/// written into the path by `commit`.
 pub struct OutputFile {
     path: std::path::PathBuf,
-    tmp: std::path::PathBuf,
-    file: std::fs::File,
-    map: Option<memmap2::MmapMut>,
+    backing: Backing,
+    /// Size and modification time once [`OutputFile::seal`]ed.
+    sealed: Option<(u64, i128)>,
+}
+
+enum Backing {
+    Temp {
+        tmp: std::path::PathBuf,
+        file: std::fs::File,
+        map: Option<memmap2::MmapMut>,
+    },
+    InPlace(Vec<u8>),
 }
 
 impl OutputFile {
     pub fn create(path: &Path, size: u64) -> Result<OutputFile> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.machlink-{}", std::process::id()));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(|e| LinkError::file(path.display(), format!("cannot create output: {e}")))?;
+        let backing = match output_target(path)? {
+            OutputTarget::InPlace(_) => Backing::InPlace(Vec::new()),
+            OutputTarget::Replace => {
+                let tmp = temporary_beside(path, "machlink");
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .open(&tmp)
+                    .map_err(|e| {
+                        LinkError::file(
+                            path.display(),
+                            format!("cannot create output: cannot create {}: {e}", tmp.display()),
+                        )
+                    })?;
+                Backing::Temp {
+                    tmp,
+                    file,
+                    map: None,
+                }
+            }
+        };
         let mut out = OutputFile {
             path: path.to_path_buf(),
-            tmp,
-            file,
-            map: None,
+            backing,
+            sealed: None,
         };
         out.resize(size)?;
         Ok(out)
@@ -407,40 +486,134 @@ impl OutputFile {
         LinkError::file(self.path.display(), format!("cannot write output: {e}"))
     }
 
-    /// Grows (or shrinks) the file and maps all of it; bytes already
-    /// written stay.
+    /// Grows (or shrinks) the output and maps all of it; bytes already
+    /// written stay. The file's blocks are allocated here, so that a full
+    /// disk is an error now rather than a fault when the mapping is written.
     pub fn resize(&mut self, size: u64) -> Result<()> {
-        self.map = None;
-        self.file.set_len(size.max(1)).map_err(|e| self.err(e))?;
-        // SAFETY: the file is private to this link (a fresh temporary name);
-        // nothing else maps or truncates it while we hold the map.
-        let map = unsafe { memmap2::MmapMut::map_mut(&self.file) }.map_err(|e| self.err(e))?;
-        self.map = Some(map);
-        Ok(())
+        let r = match &mut self.backing {
+            Backing::InPlace(buf) => {
+                buf.resize(size as usize, 0);
+                Ok(())
+            }
+            Backing::Temp { file, map, .. } => {
+                *map = None;
+                let size = size.max(1);
+                file.set_len(size)
+                    .and_then(|()| allocate(file, size))
+                    .and_then(|()| {
+                        // SAFETY: the file is private to this link (a fresh
+                        // temporary name); nothing else maps or truncates it
+                        // while we hold the map.
+                        let m = unsafe { memmap2::MmapMut::map_mut(&*file) }?;
+                        *map = Some(m);
+                        Ok(())
+                    })
+            }
+        };
+        r.map_err(|e| self.err(e))
     }
 
     pub fn bytes(&mut self) -> &mut [u8] {
-        self.map.as_deref_mut().expect("output is mapped")
+        match &mut self.backing {
+            Backing::InPlace(buf) => buf,
+            Backing::Temp { map, .. } => map.as_deref_mut().expect("output is mapped"),
+        }
     }
 
-    /// Makes the output executable and moves it into place.
-    pub fn commit(mut self) -> Result<u64> {
+    /// Whether the output is a regular file that `commit` renames into place.
+    pub fn replaces(&self) -> bool {
+        matches!(self.backing, Backing::Temp { .. })
+    }
+
+    /// Ends the writing: unmaps the file, makes it executable and gives it
+    /// a modification time, which it returns with its size (the stamp an
+    /// incremental state records; renaming keeps both).
+    pub fn seal(&mut self) -> Result<(u64, i128)> {
         use std::os::unix::fs::PermissionsExt;
-        let len = self.map.as_ref().map_or(0, |m| m.len() as u64);
-        self.map = None;
-        let r = self
-            .file
-            .set_permissions(std::fs::Permissions::from_mode(0o755))
-            .and_then(|()| std::fs::rename(&self.tmp, &self.path));
+        if let Some(stamp) = self.sealed {
+            return Ok(stamp);
+        }
+        let r = match &mut self.backing {
+            Backing::InPlace(buf) => Ok((buf.len() as u64, 0)),
+            Backing::Temp { file, map, .. } => {
+                let len = map.as_ref().map_or(0, |m| m.len() as u64);
+                *map = None;
+                let now = std::time::SystemTime::now();
+                file.set_permissions(std::fs::Permissions::from_mode(0o755))
+                    .and_then(|()| file.set_modified(now))
+                    .map(|()| (len, crate::incremental::time_ns(now)))
+            }
+        };
+        let stamp = r.map_err(|e| self.err(e))?;
+        self.sealed = Some(stamp);
+        Ok(stamp)
+    }
+
+    /// Moves the output into place (or writes it into a path that is not
+    /// a regular file); returns its size.
+    pub fn commit(mut self) -> Result<u64> {
+        let (len, _) = self.seal()?;
+        let r = match &self.backing {
+            Backing::InPlace(buf) => write_into(&self.path, buf),
+            Backing::Temp { tmp, .. } => std::fs::rename(tmp, &self.path),
+        };
         r.map_err(|e| self.err(e))?;
         Ok(len)
     }
 }
 
+/// A temporary name beside `path` for this process.
+pub fn temporary_beside(path: &Path, what: &str) -> std::path::PathBuf {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.join(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+/// Reserves the blocks of a file's first `size` bytes. Filesystems that
+/// cannot (EOPNOTSUPP) are left to allocate on write.
+fn allocate(file: &std::fs::File, size: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let Ok(len) = libc::off_t::try_from(size) else {
+        return Err(std::io::Error::from_raw_os_error(libc::EFBIG));
+    };
+    // SAFETY: a plain system call on a descriptor we own.
+    match unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) } {
+        0 => Ok(()),
+        _ => {
+            let e = std::io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => Ok(()),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
+/// Writes `bytes` into an existing path that is not replaced: a device, a
+/// FIFO (this waits for its reader), a descriptor's file.
+fn write_into(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+    f.write_all(bytes)?;
+    if f.metadata()?.is_file() {
+        // A regular file behind a descriptor link: drop an older tail.
+        f.set_len(bytes.len() as u64)?;
+    }
+    Ok(())
+}
+
 impl Drop for OutputFile {
     fn drop(&mut self) {
-        self.map = None;
-        // After a successful commit the temporary name is gone already.
-        let _ = std::fs::remove_file(&self.tmp);
+        if let Backing::Temp { tmp, map, .. } = &mut self.backing {
+            *map = None;
+            // After a successful commit the temporary name is gone already.
+            let _ = std::fs::remove_file(tmp);
+        }
     }
 }

@@ -1,23 +1,32 @@
 //! Writing an update (DESIGN.md, "Writing an update"): the byte patches and
 //! the new delta go first to a journal beside the output, synced and renamed
-//! into place, so it exists whole or not at all. Then:
+//! into place, so it exists whole or not at all. Then everything that needs
+//! new disk space is written before the output is touched: the new delta
+//! under a temporary name, and for an update on a copy, the copy. Only then
+//! are the patches written:
 //!
 //! - an unsigned output is patched in place with its execute bits cleared
 //!   from before the first patch until the last one is synced, so nothing
 //!   can run a half-patched file;
 //! - a signed output (macOS kills a process whose signed file changed in
-//!   place) is patched on a copy that is renamed over it.
+//!   place), an output we may not write or change the mode of (read-only,
+//!   another owner's) and an output with other hard links (which ld64 would
+//!   not change either: it writes a new file) are patched on a copy that is
+//!   renamed over it.
 //!
-//! The delta follows, then the execute bits come back and the journal goes.
+//! The output gets the modification time the delta records, the delta is
+//! renamed into place, the execute bits come back and the journal goes.
+//!
 //! A run that finds a journal (the last one was interrupted) replays it:
 //! patches are absolute bytes at absolute offsets, so applying them twice is
-//! the same as once.
+//! the same as once. A journal that cannot be applied (damaged, for another
+//! image, or failing) is discarded with the state, and a full link follows.
 
 use super::state::Delta;
-use super::{delta_path, journal_path, write_atomically, write_replacing, Fingerprint};
+use super::{delta_path, journal_path, write_atomically, Pending};
 use serde::{Deserialize, Serialize};
-use std::os::unix::fs::{FileExt, PermissionsExt};
-use std::path::Path;
+use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 /// One update, as the journal holds it.
 #[derive(Serialize, Deserialize)]
@@ -29,14 +38,34 @@ pub struct Journal {
     /// Where the output's UUID is, and its value before and after the
     /// update: a journal applies only to the image it was made for.
     pub uuid: (u64, [u8; 16], [u8; 16]),
+    /// The output's size (updates do not change it).
+    pub size: u64,
     /// (file offset, bytes).
     pub patches: Vec<(u64, Vec<u8>)>,
-    /// The delta after the update; its output stamp is filled in once the
-    /// patches are on disk.
+    /// The delta after the update. Its output stamp is the size above and
+    /// the modification time the patched output is given.
     pub delta: Delta,
 }
 
-const MAGIC: &[u8; 8] = b"MLJRNL01";
+const MAGIC: &[u8; 8] = b"MLJRNL02";
+
+/// Test hooks standing in for a crash (`MACHLINK_TEST_CRASH=point`: the
+/// process aborts there) or an I/O error (`MACHLINK_TEST_FAIL=point`) at a
+/// point of an update. Points: `journal` (writing it), `after-journal`,
+/// `delta` (writing the new delta), `mid-patch` (after the first patch),
+/// `after-patch` (patches synced, delta not yet in place).
+fn fault(point: &str) -> std::io::Result<()> {
+    let is = |var: &str| std::env::var_os(var).is_some_and(|v| v == point);
+    if is("MACHLINK_TEST_CRASH") {
+        std::process::abort();
+    }
+    if is("MACHLINK_TEST_FAIL") {
+        return Err(std::io::Error::other(format!(
+            "injected failure at {point} (MACHLINK_TEST_FAIL)"
+        )));
+    }
+    Ok(())
+}
 
 impl Journal {
     fn to_bytes(&self) -> Vec<u8> {
@@ -55,19 +84,32 @@ impl Journal {
         super::state::decode(&body[MAGIC.len()..]).ok()
     }
 
-    /// Whether the output is the image this journal updates (before or
-    /// after its patches).
-    fn matches(&self, output: &Path) -> bool {
-        use std::io::Read;
-        use std::io::Seek;
+    /// Why the output is not the image this journal updates (before or
+    /// after its patches), if it is not.
+    fn mismatch(&self, output: &Path) -> Option<String> {
+        let meta = match std::fs::symlink_metadata(output) {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return Some("the output is no longer a regular file".into()),
+            Err(e) => return Some(format!("the output cannot be examined ({e})")),
+        };
+        if meta.size() != self.size {
+            return Some(format!(
+                "the output is {} bytes, the journal is for {} bytes",
+                meta.size(),
+                self.size
+            ));
+        }
         let (at, before, after) = self.uuid;
         let mut uuid = [0u8; 16];
-        std::fs::File::open(output)
-            .and_then(|mut f| {
-                f.seek(std::io::SeekFrom::Start(at))?;
-                f.read_exact(&mut uuid)
-            })
-            .is_ok_and(|()| uuid == before || uuid == after)
+        let read = std::fs::File::open(output).and_then(|f| f.read_exact_at(&mut uuid, at));
+        if read.is_err() || (uuid != before && uuid != after) {
+            return Some("it was made for another image".into());
+        }
+        let fits = self.patches.iter().all(|(off, b)| {
+            off.checked_add(b.len() as u64)
+                .is_some_and(|e| e <= self.size)
+        });
+        (!fits).then(|| "its patches lie outside the output".into())
     }
 
     /// Bytes the update writes into the output.
@@ -77,76 +119,149 @@ impl Journal {
 
     /// Records the journal, then applies it.
     pub fn commit(&self, output: &Path) -> std::io::Result<()> {
-        write_atomically(&journal_path(output), &self.to_bytes())?;
-        self.apply(output)
+        let journal = journal_path(output);
+        fault("journal")
+            .and_then(|()| write_atomically(&journal, &self.to_bytes()))
+            .map_err(|e| with_path(e, "cannot write the journal", &journal))?;
+        let mut started = false;
+        let r = fault("after-journal").and_then(|()| self.apply(output, &mut started));
+        if r.is_err() && !started {
+            // The output is untouched: the update did not happen, and the
+            // state still describes the output.
+            let _ = std::fs::remove_file(&journal);
+        }
+        r
     }
 
-    fn apply(&self, output: &Path) -> std::io::Result<()> {
-        let target = if self.copy {
+    /// Applies the journal; `started` is set once the output may differ
+    /// from what it was.
+    fn apply(&self, output: &Path, started: &mut bool) -> std::io::Result<()> {
+        let delta_file = delta_path(output);
+        let delta = fault("delta")
+            .and_then(|()| Pending::write(&delta_file, &[&self.delta.to_bytes()], false))
+            .map_err(|e| with_path(e, "cannot write the delta", &delta_file))?;
+        let mode = self.mode & 0o7777;
+        let copy = self.copy || !patchable_in_place(output);
+        let patching = if copy {
             let mut tmp = output.as_os_str().to_os_string();
             tmp.push(".machlink-patching");
-            let tmp = std::path::PathBuf::from(tmp);
-            std::fs::copy(output, &tmp)?;
-            tmp
+            let tmp = PathBuf::from(tmp);
+            let _ = std::fs::remove_file(&tmp);
+            // A guard, so that a failure leaves no copy behind.
+            let guard = Pending {
+                tmp: tmp.clone(),
+                path: output.to_path_buf(),
+            };
+            std::fs::copy(output, &tmp)
+                .map_err(|e| with_path(e, "cannot copy the output to patch it", &tmp))?;
+            Some(guard)
         } else {
-            output.to_path_buf()
+            None
         };
-        let mode = self.mode & 0o7777;
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode & !0o111))?;
-        let file = std::fs::OpenOptions::new().write(true).open(&target)?;
+        let target = patching.as_ref().map_or(output, |p| p.tmp.as_path());
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(target)
+            .map_err(|e| with_path(e, "cannot open the output to patch it", target))?;
+        *started = !copy;
+        // No execute bits while any patch is missing (on a copy, nothing
+        // can run it before the rename anyway).
+        file.set_permissions(std::fs::Permissions::from_mode(mode & !0o111))?;
         for (i, (offset, bytes)) in self.patches.iter().enumerate() {
             file.write_all_at(bytes, *offset)?;
-            if i == 0 && std::env::var_os("MACHLINK_TEST_CRASH").is_some_and(|v| v == "mid-patch") {
-                // Fault injection for the tests: die as a crash would.
-                std::process::abort();
+            if i == 0 {
+                fault("mid-patch")?;
             }
         }
-        file.sync_data()?;
-        drop(file);
-        if self.copy {
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))?;
-            std::fs::rename(&target, output)?;
+        if let Some(fp) = &self.delta.output {
+            file.set_modified(system_time(fp.mtime_ns))?;
         }
-        let mut delta = self.delta.clone();
-        delta.output = Some(Fingerprint::stamp_of(output)?);
+        file.sync_data()?;
+        if let Some(p) = patching {
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            drop(file);
+            *started = true;
+            p.commit()?;
+        } else {
+            drop(file);
+        }
+        fault("after-patch")?;
         // Not synced: if it is lost, the output's stamp no longer matches
         // the delta's, and the next run links in full.
-        write_replacing(&delta_path(output), &delta.to_bytes())?;
+        delta.commit()?;
         std::fs::set_permissions(output, std::fs::Permissions::from_mode(mode))?;
         std::fs::remove_file(journal_path(output))
     }
 }
 
-/// Finishes an update that an earlier run left half done. Returns what it
-/// did, for `-v`; an unreadable journal is removed (it was never applied:
-/// patching starts only once the journal is whole), and the state checks
-/// that follow decide whether the output can still be updated.
-pub fn recover(output: &Path) -> std::io::Result<Option<String>> {
+fn with_path(e: std::io::Error, what: &str, path: &Path) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
+}
+
+fn system_time(ns: i128) -> std::time::SystemTime {
+    let d = std::time::Duration::from_nanos(ns.unsigned_abs() as u64);
+    if ns >= 0 {
+        std::time::UNIX_EPOCH + d
+    } else {
+        std::time::UNIX_EPOCH - d
+    }
+}
+
+/// Whether the output may be patched where it is: a regular file with no
+/// other hard links that this process may write and change the mode of.
+fn patchable_in_place(output: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(meta) = std::fs::symlink_metadata(output) else {
+        return false;
+    };
+    let Ok(c) = std::ffi::CString::new(output.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: plain system calls on a NUL-terminated path.
+    let (writable, euid) = unsafe { (libc::access(c.as_ptr(), libc::W_OK) == 0, libc::geteuid()) };
+    meta.is_file() && meta.nlink() == 1 && writable && (euid == 0 || meta.uid() == euid)
+}
+
+/// What [`recover`] did with a journal an earlier run left behind.
+pub enum Recovery {
+    /// No journal.
+    None,
+    /// The interrupted update was finished.
+    Finished(String),
+    /// The journal was discarded, and the state with it: the caller links
+    /// in full, for this reason.
+    Discarded(String),
+}
+
+/// Finishes an update that an earlier run left half done, or discards its
+/// journal (and the state, whose image the journal may have half changed)
+/// when it cannot be applied. Errors only when the journal can be neither
+/// read nor removed.
+pub fn recover(output: &Path) -> std::io::Result<Recovery> {
     let path = journal_path(output);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovery::None),
+        Err(e) => return discard(output, format!("it cannot be read ({e})")),
     };
-    match Journal::from_bytes(&bytes) {
-        Some(j) if j.matches(output) => {
-            j.apply(output)?;
-            Ok(Some(format!(
-                "finished an interrupted update ({} patches)",
-                j.patches.len()
-            )))
-        }
-        Some(_) => {
-            // The output was replaced since (say, by a full link): the
-            // journal is for another image.
-            std::fs::remove_file(&path)?;
-            Ok(Some(
-                "discarded the journal of an interrupted update to another image".into(),
-            ))
-        }
-        None => {
-            std::fs::remove_file(&path)?;
-            Ok(Some("discarded an unreadable journal".into()))
-        }
+    let Some(journal) = Journal::from_bytes(&bytes) else {
+        return discard(output, "it is damaged".into());
+    };
+    if let Some(why) = journal.mismatch(output) {
+        return discard(output, why);
     }
+    match journal.apply(output, &mut false) {
+        Ok(()) => Ok(Recovery::Finished(format!(
+            "finished an interrupted update ({} patches)",
+            journal.patches.len()
+        ))),
+        Err(e) => discard(output, format!("it could not be applied ({e})")),
+    }
+}
+
+fn discard(output: &Path, why: String) -> std::io::Result<Recovery> {
+    super::forget(output).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(Recovery::Discarded(format!(
+        "discarded the journal of an interrupted update: {why}"
+    )))
 }

@@ -115,44 +115,65 @@ pub fn args_hash(opts: &Options) -> u64 {
     xxhash_rust::xxh3::xxh3_64(format!("{o:?}").as_bytes())
 }
 
+/// Nanoseconds since the epoch, as stamps hold them.
+pub fn time_ns(t: std::time::SystemTime) -> i128 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
+
+/// A file written under a temporary name beside its destination and moved
+/// into place by [`Pending::commit`]. Dropped uncommitted (a failed write,
+/// a failed link), it removes itself: nothing half-written is left.
+pub struct Pending {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Pending {
+    /// Writes the concatenation of `parts`, synced when `sync`.
+    pub fn write(path: &Path, parts: &[&[u8]], sync: bool) -> std::io::Result<Pending> {
+        let mut tmp = path.as_os_str().to_os_string();
+        // One name per destination: runs that write these files hold the
+        // output's lock, and a crash's leftover is simply overwritten.
+        tmp.push(".tmp");
+        let pending = Pending {
+            tmp: PathBuf::from(tmp),
+            path: path.to_path_buf(),
+        };
+        let mut f = File::create(&pending.tmp)?;
+        for p in parts {
+            f.write_all(p)?;
+        }
+        if sync {
+            f.sync_data()?;
+        }
+        Ok(pending)
+    }
+
+    pub fn commit(self) -> std::io::Result<()> {
+        std::fs::rename(&self.tmp, &self.path)
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // After a commit the temporary name is gone already.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
 /// Writes a file beside the output atomically: a temporary file, synced,
 /// renamed into place.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    replace(path, bytes, true)
+    Pending::write(path, &[bytes], true)?.commit()
 }
 
-/// [`write_atomically`] without the sync: for files whose loss is detected
-/// and repaired by the next run.
-pub fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    replace(path, bytes, false)
-}
-
-/// [`write_replacing`] of the concatenation of `parts`.
-pub fn write_parts(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
-    write_file(path, parts, false)
-}
-
-fn replace(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
-    write_file(path, &[bytes], sync)
-}
-
-fn write_file(path: &Path, parts: &[&[u8]], sync: bool) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_os_string();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut f = File::create(&tmp)?;
-    for p in parts {
-        f.write_all(p)?;
-    }
-    if sync {
-        f.sync_data()?;
-    }
-    std::fs::rename(&tmp, path)
-}
-
-/// Removes the state and delta of an output (before a full link replaces it).
+/// Removes the state, delta and journal of an output (before a full link
+/// replaces it, or when they cannot be used).
 pub fn forget(output: &Path) -> Result<()> {
-    for p in [delta_path(output), state_path(output)] {
+    for p in [journal_path(output), delta_path(output), state_path(output)] {
         match std::fs::remove_file(&p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -191,12 +212,28 @@ pub enum Change {
 }
 
 impl Session {
-    /// Opens the state beside `output`; None when there is none or it is
-    /// not ours (a corrupt or foreign state means a full link).
-    pub fn open(output: &Path) -> Option<Session> {
-        let base = state::Base::open(&state_path(output))?;
-        let delta = state::Delta::load(&delta_path(output))?;
-        Some(Session { base, delta })
+    /// Opens the state beside `output`, or says why it cannot be used (the
+    /// reason a full link gives under `-v`).
+    pub fn open(output: &Path) -> std::result::Result<Session, String> {
+        use state::Unusable;
+        let reason = |u: Unusable| match u {
+            Unusable::Missing if !output.exists() => "first link (no output yet)".to_string(),
+            Unusable::Missing => {
+                "no incremental state beside the output (its first -incremental link, \
+                 or the state was removed)"
+                    .to_string()
+            }
+            Unusable::OtherVersion => {
+                "the incremental state was written by another version of machlink".to_string()
+            }
+            Unusable::Damaged(what) => format!("the incremental state is damaged: {what}"),
+        };
+        let base = state::Base::open(&state_path(output)).map_err(reason)?;
+        let delta = state::Delta::load(&delta_path(output)).map_err(reason)?;
+        delta
+            .validate(&base.meta)
+            .map_err(|e| reason(Unusable::Damaged(e)))?;
+        Ok(Session { base, delta })
     }
 
     pub fn input(&self, i: u32) -> &Fingerprint {
@@ -216,8 +253,8 @@ impl Session {
         if meta.args != args {
             return Change::Other("the options changed".into());
         }
-        if !self.output().unchanged() {
-            return Change::Other("the output was changed since the last link".into());
+        if let Some(why) = self.output_changed() {
+            return Change::Other(why);
         }
         if meta.inputs.len() != inputs.len()
             || meta.inputs.iter().zip(inputs).any(|(f, p)| &f.path != p)
@@ -232,6 +269,39 @@ impl Session {
         } else {
             Change::Inputs(changed)
         }
+    }
+
+    /// Why the output is not the image the state describes, if it is not:
+    /// missing, replaced by a link, or modified (its stamp or UUID).
+    fn output_changed(&self) -> Option<String> {
+        let fp = self.output();
+        let m = match std::fs::symlink_metadata(&fp.path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Some("the output is missing (it was deleted since the last link)".into())
+            }
+            Err(e) => return Some(format!("the output cannot be examined ({e})")),
+        };
+        if m.file_type().is_symlink() {
+            return Some("the output was replaced by a symbolic link since the last link".into());
+        }
+        let mtime = i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec());
+        if (m.size(), mtime) != (fp.size, fp.mtime_ns) {
+            return Some("the output was changed since the last link".into());
+        }
+        let expected = self.delta.uuid.unwrap_or(self.base.meta.uuid);
+        let mut uuid = [0u8; 16];
+        let read = File::open(&fp.path).and_then(|f| {
+            use std::os::unix::fs::FileExt;
+            f.read_exact_at(&mut uuid, self.base.meta.linkedit.uuid_offset)
+        });
+        if read.is_err() || uuid != expected {
+            return Some(
+                "the output was changed since the last link (its UUID is not the recorded one)"
+                    .into(),
+            );
+        }
+        None
     }
 
     /// Records the current stamps of inputs whose contents were found
@@ -272,7 +342,15 @@ pub struct Lock {
 impl Lock {
     pub fn acquire(output: &Path) -> Result<Lock> {
         let path = sibling(output, "machlink-lock");
-        let err = |e: std::io::Error| LinkError::file(path.display(), format!("cannot lock: {e}"));
+        let err = |e: std::io::Error| {
+            LinkError::file(
+                path.display(),
+                format!(
+                    "cannot lock: {e} (-incremental keeps its state beside the output, \
+                     so its directory must be writable)"
+                ),
+            )
+        };
         let mut file = File::options()
             .create(true)
             .truncate(false)

@@ -342,15 +342,17 @@ pub fn data_sites(
 pub const UNPATCHABLE: u8 = 0xff;
 
 /// Writes the state of a full incremental link.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn write_state(
-    output: &std::path::Path,
+    output: Fingerprint,
+    uuid: [u8; 16],
     args: u64,
     inputs: Vec<Fingerprint>,
     objects: &[ObjectFile],
     symtab: &SymbolTable,
     facts: &ImageFacts,
     chained: bool,
-) -> std::io::Result<()> {
+) -> std::io::Result<super::Pending> {
     let layout = &facts.layout;
     let headroom = Headroom {
         min_slot: <crate::arch::x86_64::X86_64 as crate::arch::Arch>::MAX_TRAMPOLINE as u64,
@@ -463,10 +465,11 @@ pub(crate) fn write_state(
         .collect();
     let sites: Vec<Site> = sites.into_iter().map(|(_, s)| s).collect();
     let mut literals: Vec<(u64, u64)> = records.iter().flat_map(|r| r.1.iter().copied()).collect();
-    let output_fp = Fingerprint::stamp_of(output)?;
+    let path = super::state_path(&output.path);
     let meta = Meta {
         args,
-        output: output_fp,
+        output,
+        uuid,
         inputs,
         objects: objects
             .iter()
@@ -520,12 +523,5 @@ pub(crate) fn write_state(
         },
     };
     let blobs: Vec<Vec<u8>> = records.into_iter().map(|r| r.0).collect();
-    state::write_base(
-        &super::state_path(output),
-        meta,
-        &blobs,
-        &globals,
-        &mut literals,
-        &sites,
-    )
+    state::write_base(&path, meta, &blobs, &globals, &mut literals, &sites)
 }

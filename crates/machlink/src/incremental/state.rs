@@ -11,6 +11,16 @@
 //!   the full link (replaced objects, their symbols, allocations, new
 //!   literals, fingerprints). It grows with the edits, not the program, and
 //!   is read whole.
+//!
+//! Nothing in either file is trusted before it is checked. The state
+//! carries a checksum of its header and of the table of block checksums,
+//! verified when it is opened, and one checksum per 4 KiB block of its
+//! body, verified when a read first touches the block; so a run checks what
+//! it reads, in proportion to its change. The delta carries one checksum.
+//! Addresses, sizes and indexes are then checked against the image they
+//! describe ([`Meta::validate`], [`ObjectRecord::validate`],
+//! [`GlobalRecord::validate`]). Anything that does not check out is
+//! [`Unusable::Damaged`], and the caller links in full.
 
 use super::Fingerprint;
 use crate::write::ImportSlots;
@@ -18,9 +28,15 @@ use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-const MAGIC: &[u8; 8] = b"MLSTATE6";
-const HEADER: usize = 96;
+const MAGIC: &[u8; 8] = b"MLSTATE7";
+/// The magic without its version digit: a state of another version.
+const MAGIC_FAMILY: &[u8; 7] = b"MLSTATE";
+const HEADER: usize = 128;
+/// The body is checksummed in blocks of this size.
+const BLOCK: usize = 4096;
+const DELTA_MAGIC: &[u8; 8] = b"MLDELTA2";
 /// One slot of the global symbol table.
 const GLOBAL: usize = 80;
 /// One reference site.
@@ -234,6 +250,9 @@ pub struct Meta {
     pub tlv_end: u64,
     pub chained: bool,
     pub linkedit: LinkeditRecord,
+    /// The output's UUID when the full link wrote it: a state describes
+    /// one image.
+    pub uuid: [u8; 16],
 }
 
 /// What every update since the full link changed.
@@ -257,6 +276,29 @@ pub struct Delta {
     /// Where each object's N_OSO debug-map entry was last found (symbol
     /// index), so an update need not scan the symbol table for it.
     pub oso_index: BTreeMap<String, u32>,
+    /// The output's UUID after the last update (None: the full link's).
+    pub uuid: Option<[u8; 16]>,
+}
+
+/// Why there is no usable state.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unusable {
+    /// No state file.
+    Missing,
+    /// A state written by another version of machlink.
+    OtherVersion,
+    /// It does not check out: what is wrong and where.
+    Damaged(String),
+}
+
+/// A read of the state that did not check out (for the fallback reason).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Damage(pub String);
+
+impl From<Damage> for Unusable {
+    fn from(d: Damage) -> Unusable {
+        Unusable::Damaged(d.0)
+    }
 }
 
 /// The memory-mapped state of the last full link.
@@ -266,9 +308,432 @@ pub struct Base {
     /// The index (offset, capacity) and where the records start.
     globals: (usize, usize),
     globals_records: usize,
-    strings: usize,
+    /// The names of globals: (start, end).
+    strings: (usize, usize),
     literals: (usize, usize),
     sites: (usize, usize),
+    /// End of the checksummed body and where the block checksums are.
+    body_end: usize,
+    sums: usize,
+    /// One bit per body block: its checksum was verified.
+    verified: Vec<AtomicU64>,
+}
+
+/// Header fields, in order after the magic.
+const F_META_OFF: usize = 0;
+const F_META_LEN: usize = 1;
+const F_GLOBALS_OFF: usize = 2;
+const F_GLOBALS_CAP: usize = 3;
+const F_STRINGS_OFF: usize = 4;
+const F_LITERALS_OFF: usize = 5;
+const F_LITERALS_LEN: usize = 6;
+const F_SITES_OFF: usize = 7;
+const F_SITES_LEN: usize = 8;
+const F_RECORDS_OFF: usize = 9;
+const F_STRINGS_END: usize = 10;
+const F_BODY_END: usize = 11;
+const FIELDS: usize = 12;
+
+fn blocks(body_end: usize) -> usize {
+    (body_end - HEADER).div_ceil(BLOCK)
+}
+
+/// The checksum of a state's header: its fields and the block checksums.
+fn header_sum(header: &[u8], sums: &[u8]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&header[..HEADER - 8]);
+    h.update(sums);
+    h.digest()
+}
+
+impl Base {
+    /// Maps and checks the state file's header and header chunk.
+    pub fn open(path: &Path) -> Result<Base, Unusable> {
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Unusable::Missing),
+            Err(e) => return Err(Unusable::Damaged(format!("it cannot be read ({e})"))),
+        };
+        // SAFETY: the state is ours and only replaced by rename, never
+        // written in place, so the mapping does not change under us.
+        let map = unsafe { Mmap::map(&file) }
+            .map_err(|e| Unusable::Damaged(format!("it cannot be mapped ({e})")))?;
+        let damaged = |what: &str| Unusable::Damaged(what.to_string());
+        match map.get(..8) {
+            Some(m) if m == MAGIC => {}
+            Some(m) if m.starts_with(MAGIC_FAMILY) => return Err(Unusable::OtherVersion),
+            _ => return Err(damaged("its header is not a machlink state's")),
+        }
+        if map.len() < HEADER {
+            return Err(damaged("it is shorter than its header"));
+        }
+        let field = |i: usize| u64_at(&map, 8 + i * 8).map_or(usize::MAX, |v| v as usize);
+        let body_end = field(F_BODY_END);
+        if body_end < HEADER || body_end % 8 != 0 || body_end > map.len() {
+            return Err(damaged("its header's body size is wrong"));
+        }
+        let nblocks = blocks(body_end);
+        if map.len() != body_end + nblocks * 8 {
+            return Err(damaged("its length does not match its header"));
+        }
+        let sums = body_end;
+        if u64_at(&map, HEADER - 8) != Some(header_sum(&map[..HEADER], &map[sums..])) {
+            return Err(damaged("checksum mismatch in its header"));
+        }
+        let meta = (field(F_META_OFF), field(F_META_LEN));
+        let globals = (field(F_GLOBALS_OFF), field(F_GLOBALS_CAP));
+        let globals_records = field(F_RECORDS_OFF);
+        let strings = (field(F_STRINGS_OFF), field(F_STRINGS_END));
+        let literals = (field(F_LITERALS_OFF), field(F_LITERALS_LEN));
+        let sites = (field(F_SITES_OFF), field(F_SITES_LEN));
+        let within = |off: usize, len: Option<usize>| {
+            len.and_then(|l| off.checked_add(l))
+                .is_some_and(|e| off >= HEADER && e <= body_end)
+        };
+        // The checksum says these are what was written; the checks say
+        // what was written is sound.
+        if !within(meta.0, Some(meta.1))
+            || !globals.1.is_power_of_two()
+            || !within(globals.0, globals.1.checked_mul(4))
+            || !within(globals_records, Some(0))
+            || !within(strings.0, strings.1.checked_sub(strings.0))
+            || !within(literals.0, literals.1.checked_mul(16))
+            || !within(sites.0, sites.1.checked_mul(SITE))
+        {
+            return Err(damaged("its header names ranges outside the file"));
+        }
+        let mut base = Base {
+            map,
+            meta: Meta::placeholder(),
+            globals,
+            globals_records,
+            strings,
+            literals,
+            sites,
+            body_end,
+            sums,
+            verified: (0..nblocks.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        };
+        let bytes = base.read(meta.0, meta.1, "its header chunk")?;
+        let decoded: Meta = decode(bytes)
+            .map_err(|e| Unusable::Damaged(format!("its header chunk does not decode ({e})")))?;
+        decoded.validate().map_err(Unusable::Damaged)?;
+        base.meta = decoded;
+        Ok(base)
+    }
+
+    /// `len` bytes at `off` of the body, each block they touch checked
+    /// against its checksum (once per run).
+    fn read(&self, off: usize, len: usize, what: &str) -> Result<&[u8], Damage> {
+        let end = off
+            .checked_add(len)
+            .filter(|&e| off >= HEADER && e <= self.body_end)
+            .ok_or_else(|| Damage(format!("{what} lies outside the file")))?;
+        if len == 0 {
+            return Ok(&[]);
+        }
+        for b in (off - HEADER) / BLOCK..=(end - 1 - HEADER) / BLOCK {
+            let (word, bit) = (&self.verified[b / 64], 1u64 << (b % 64));
+            if word.load(Ordering::Relaxed) & bit != 0 {
+                continue;
+            }
+            let start = HEADER + b * BLOCK;
+            let block = &self.map[start..(start + BLOCK).min(self.body_end)];
+            if u64_at(&self.map, self.sums + b * 8) != Some(xxhash_rust::xxh3::xxh3_64(block)) {
+                return Err(Damage(format!(
+                    "checksum mismatch in {what} (bytes {start}..{} of the state)",
+                    start + block.len()
+                )));
+            }
+            word.fetch_or(bit, Ordering::Relaxed);
+        }
+        Ok(&self.map[off..end])
+    }
+
+    fn u32_at(&self, at: usize, what: &str) -> Result<u32, Damage> {
+        let b = self.read(at, 4, what)?;
+        Ok(u32::from_le_bytes(b.try_into().expect("4 bytes")))
+    }
+
+    fn u64_at(&self, at: usize, what: &str) -> Result<u64, Damage> {
+        let b = self.read(at, 8, what)?;
+        Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    }
+
+    /// The reference sites recorded for a global (by the full link).
+    pub fn sites(&self, g: &GlobalRecord) -> Result<Vec<Site>, Damage> {
+        let (first, n) = (g.sites.0 as usize, g.sites.1 as usize);
+        if first.checked_add(n).is_none_or(|e| e > self.sites.1) {
+            return Err(Damage(
+                "a global's reference sites lie outside the site table".into(),
+            ));
+        }
+        let bytes = self.read(self.sites.0 + first * SITE, n * SITE, "the reference sites")?;
+        bytes
+            .chunks_exact(SITE)
+            .map(|b| {
+                let site = Site {
+                    object: u32_at(b, 0).expect("in the chunk"),
+                    kind: b[4],
+                    length: b[5],
+                    addend: u64_at(b, 8).expect("in the chunk") as i64,
+                    addr: u64_at(b, 16).expect("in the chunk"),
+                };
+                site.validate(&self.meta).map_err(Damage)?;
+                Ok(site)
+            })
+            .collect()
+    }
+
+    /// The record of object `i` as the full link placed it.
+    pub fn object(&self, i: u32) -> Result<ObjectRecord, Damage> {
+        let info = self
+            .meta
+            .objects
+            .get(i as usize)
+            .ok_or_else(|| Damage(format!("it has no object {i}")))?;
+        let what = format!("the record of {}", info.name);
+        let (off, len) = info.record;
+        let (Ok(off), Ok(len)) = (usize::try_from(off), usize::try_from(len)) else {
+            return Err(Damage(format!("{what} lies outside the file")));
+        };
+        let rec: ObjectRecord = decode(self.read(off, len, &what)?)
+            .map_err(|e| Damage(format!("{what} does not decode ({e})")))?;
+        rec.validate(&self.meta)
+            .map_err(|e| Damage(format!("{what}: {e}")))?;
+        Ok(rec)
+    }
+
+    /// Looks a global symbol up: an open-addressed index of u32 (record
+    /// number + 1, 0 for empty) over dense records.
+    pub fn global(&self, name: &[u8]) -> Result<Option<GlobalRecord>, Damage> {
+        const WHAT: &str = "the global symbol table";
+        let h = name_hash(name);
+        let (index, cap, records) = (self.globals.0, self.globals.1, self.globals_records);
+        let mask = cap - 1;
+        let mut i = h as usize & mask;
+        for _ in 0..cap {
+            let slot = self.u32_at(index + i * 4, WHAT)? as usize;
+            if slot == 0 {
+                return Ok(None);
+            }
+            let at = (slot - 1)
+                .checked_mul(GLOBAL)
+                .and_then(|o| o.checked_add(records))
+                .ok_or_else(|| Damage(format!("{WHAT} names a record outside the file")))?;
+            if self.u64_at(at, WHAT)? == h {
+                let (off, len) = (self.u32_at(at + 8, WHAT)?, self.u32_at(at + 12, WHAT)?);
+                let start = self.strings.0 + off as usize;
+                if start + len as usize > self.strings.1 {
+                    return Err(Damage(format!("{WHAT} names a string outside its strings")));
+                }
+                if self.read(start, len as usize, WHAT)? == name {
+                    let g = decode_global(self.read(at, GLOBAL, WHAT)?)
+                        .ok_or_else(|| Damage(format!("{WHAT} has a record of no known kind")))?;
+                    g.validate(&self.meta).map_err(|e| {
+                        Damage(format!("{WHAT}: {}: {e}", String::from_utf8_lossy(name)))
+                    })?;
+                    return Ok(Some(g));
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        Ok(None)
+    }
+
+    /// The addresses of literals with this content hash that the full link
+    /// placed (the caller compares the bytes).
+    pub fn literal(&self, hash: u64) -> Result<Vec<u64>, Damage> {
+        const WHAT: &str = "the literal table";
+        let n = self.literals.1;
+        let key = |i: usize| self.u64_at(self.literals.0 + i * 16, WHAT);
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if key(mid)? < hash {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut out = Vec::new();
+        while lo < n && key(lo)? == hash {
+            out.push(self.u64_at(self.literals.0 + lo * 16 + 8, WHAT)?);
+            lo += 1;
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `len` bytes at `addr` lie in one segment of the image.
+fn in_image(meta: &Meta, addr: u64, len: u64) -> bool {
+    addr.checked_add(len).is_some_and(|end| {
+        meta.segments
+            .iter()
+            .any(|s| addr >= s.vmaddr && end <= s.vmaddr.saturating_add(s.vmsize))
+    })
+}
+
+impl Meta {
+    /// A stand-in until the real one is decoded.
+    fn placeholder() -> Meta {
+        Meta {
+            args: 0,
+            output: Fingerprint {
+                path: Default::default(),
+                size: 0,
+                mtime_ns: 0,
+                hash: 0,
+            },
+            inputs: Vec::new(),
+            objects: Vec::new(),
+            sections: Vec::new(),
+            allocation: Vec::new(),
+            segments: Vec::new(),
+            image_base: 0,
+            tlv_start: 0,
+            tlv_end: 0,
+            chained: false,
+            linkedit: LinkeditRecord::default(),
+            uuid: [0; 16],
+        }
+    }
+
+    /// Checks that everything the header chunk names lies in the image it
+    /// describes (whose size is the recorded output's: updates never change
+    /// it).
+    pub fn validate(&self) -> Result<(), String> {
+        let len = self.output.size;
+        let in_file = |what: &str, (off, size): (u64, u64)| {
+            if off.checked_add(size).is_some_and(|e| e <= len) {
+                Ok(())
+            } else {
+                Err(format!("{what} lies outside the output"))
+            }
+        };
+        for (i, s) in self.segments.iter().enumerate() {
+            in_file(&format!("segment {i}"), (s.fileoff, s.filesize))?;
+            if s.vmaddr.checked_add(s.vmsize).is_none() || s.filesize > s.vmsize {
+                return Err(format!("segment {i} has impossible bounds"));
+            }
+        }
+        if self.sections.len() >= usize::from(u16::MAX) {
+            return Err("it has too many sections".into());
+        }
+        for (i, s) in self.sections.iter().enumerate() {
+            let what = format!("section {},{}", s.segname, s.sectname);
+            if !in_image(self, s.addr, s.size) || s.align_log2 >= 64 {
+                return Err(format!("{what} (number {i}) lies outside the image"));
+            }
+            if !s.to_out_section().is_zerofill() {
+                in_file(&what, (s.offset, s.size))?;
+            }
+        }
+        if self.allocation.len() != self.sections.len() {
+            return Err("its allocation table does not match its sections".into());
+        }
+        validate_allocation(&self.sections, &self.allocation)?;
+        for o in &self.objects {
+            if o.input != u32::MAX && o.input as usize >= self.inputs.len() {
+                return Err(format!("object {} names an input it does not have", o.name));
+            }
+        }
+        let l = &self.linkedit;
+        in_file("the UUID", (l.uuid_offset, 16))?;
+        in_file("the function starts", l.function_starts)?;
+        in_file("the chained fixups", l.chained_fixups)?;
+        in_file("the exports trie", l.exports)?;
+        in_file("the symbol table", l.symtab)?;
+        in_file("the string table", l.strtab)?;
+        in_file("the code signature", (l.signature.1, l.signature.2))?;
+        if l.signature.0 > len || self.tlv_start > self.tlv_end {
+            return Err("its signature or thread-local bounds are impossible".into());
+        }
+        Ok(())
+    }
+}
+
+/// Checks that every used end and free range lies in its section.
+pub fn validate_allocation(
+    sections: &[SectionRecord],
+    allocation: &[Allocation],
+) -> Result<(), String> {
+    if allocation.len() != sections.len() {
+        return Err("its allocation table does not match the sections".into());
+    }
+    for (s, a) in sections.iter().zip(allocation) {
+        let end = s.addr + s.size;
+        let inside = |start: u64, len: u64| {
+            start >= s.addr && start.checked_add(len).is_some_and(|e| e <= end)
+        };
+        if !inside(a.used_end, 0) || a.free.iter().any(|&(f, l)| !inside(f, l)) {
+            return Err(format!(
+                "the allocation of section {},{} lies outside it",
+                s.segname, s.sectname
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl ObjectRecord {
+    /// Checks that its atoms lie in their sections and its sites in the image.
+    pub fn validate(&self, meta: &Meta) -> Result<(), String> {
+        for a in &self.atoms {
+            let key = String::from_utf8_lossy(&a.key);
+            let Some(s) = meta.sections.get(usize::from(a.section)) else {
+                return Err(format!("atom {key} names a section the image has not got"));
+            };
+            let inside = |start: u64, len: u64| {
+                start >= s.addr && start.checked_add(len).is_some_and(|e| e <= s.addr + s.size)
+            };
+            let room = u64::from(a.slot).max(u64::from(a.size));
+            let body_ok = a.body == 0 || inside(a.body, u64::from(a.body_cap));
+            if !inside(a.addr, room) || !body_ok || a.align_log2 >= 64 {
+                return Err(format!(
+                    "atom {key} lies outside its section {},{}",
+                    s.segname, s.sectname
+                ));
+            }
+        }
+        for (_, site) in &self.sites {
+            site.validate(meta)?;
+        }
+        Ok(())
+    }
+}
+
+impl Site {
+    pub fn validate(&self, meta: &Meta) -> Result<(), String> {
+        if self.length > 3 || !in_image(meta, self.addr, 1 << self.length) {
+            return Err(format!(
+                "a reference site at {:#x} lies outside the image",
+                self.addr
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl GlobalRecord {
+    /// Checks that its definer is an object and its addresses lie in the image.
+    pub fn validate(&self, meta: &Meta) -> Result<(), String> {
+        let addr_ok = |a: u64| a == 0 || in_image(meta, a, 1);
+        if self.kind == GlobalKind::Defined && self.definer as usize >= meta.objects.len() {
+            return Err("its definer is not an object of the link".into());
+        }
+        let code_or_data = matches!(self.kind, GlobalKind::Defined);
+        if (code_or_data && (!addr_ok(self.value) || !addr_ok(self.body)))
+            || !addr_ok(self.slots.stub)
+            || !addr_ok(self.slots.got)
+            || !addr_ok(self.slots.thread_ptr)
+        {
+            return Err("it names an address outside the image".into());
+        }
+        Ok(())
+    }
 }
 
 /// The state's serialisation: bincode with variable-length integers
@@ -316,123 +781,6 @@ fn kind_of_code(c: u8) -> Option<GlobalKind> {
     })
 }
 
-impl Base {
-    /// Maps and checks the state file; None when absent, foreign or corrupt.
-    pub fn open(path: &Path) -> Option<Base> {
-        let file = std::fs::File::open(path).ok()?;
-        // SAFETY: the state is ours and only replaced by rename, never
-        // written in place, so the mapping does not change under us.
-        let map = unsafe { Mmap::map(&file) }.ok()?;
-        if map.get(..8)? != MAGIC {
-            return None;
-        }
-        let field = |i: usize| u64_at(&map, 8 + i * 8).map(|v| v as usize);
-        let (meta_off, meta_len) = (field(0)?, field(1)?);
-        let globals = (field(2)?, field(3)?);
-        let strings = field(4)?;
-        let literals = (field(5)?, field(6)?);
-        let sites = (field(7)?, field(8)?);
-        let globals_records = field(9)?;
-        let end = map.len();
-        let in_bounds = |off: usize, len: usize| off.checked_add(len).is_some_and(|e| e <= end);
-        if !in_bounds(meta_off, meta_len)
-            || !in_bounds(globals.0, globals.1.checked_mul(4)?)
-            || globals_records > end
-            || !globals.1.is_power_of_two()
-            || strings > end
-            || !in_bounds(literals.0, literals.1.checked_mul(16)?)
-            || !in_bounds(sites.0, sites.1.checked_mul(SITE)?)
-        {
-            return None;
-        }
-        let meta: Meta = decode(&map[meta_off..meta_off + meta_len]).ok()?;
-        Some(Base {
-            map,
-            meta,
-            globals,
-            globals_records,
-            strings,
-            literals,
-            sites,
-        })
-    }
-
-    /// The reference sites recorded for a global (by the full link).
-    pub fn sites(&self, g: &GlobalRecord) -> Vec<Site> {
-        let (off, n) = (g.sites.0 as usize, g.sites.1 as usize);
-        if off + n > self.sites.1 {
-            return Vec::new();
-        }
-        (off..off + n)
-            .filter_map(|i| {
-                let at = self.sites.0 + i * SITE;
-                let b = self.map.get(at..at + SITE)?;
-                Some(Site {
-                    object: u32_at(b, 0)?,
-                    kind: b[4],
-                    length: b[5],
-                    addend: u64_at(b, 8)? as i64,
-                    addr: u64_at(b, 16)?,
-                })
-            })
-            .collect()
-    }
-
-    /// The record of object `i` as the full link placed it.
-    pub fn object(&self, i: u32) -> Option<ObjectRecord> {
-        let (off, len) = self.meta.objects.get(i as usize)?.record;
-        let bytes = self.map.get(off as usize..(off + len) as usize)?;
-        decode(bytes).ok()
-    }
-
-    /// Looks a global symbol up: an open-addressed index of u32 (record
-    /// number + 1, 0 for empty) over dense records.
-    pub fn global(&self, name: &[u8]) -> Option<GlobalRecord> {
-        let h = name_hash(name);
-        let (index, cap, records) = (self.globals.0, self.globals.1, self.globals_records);
-        let mask = cap - 1;
-        let mut i = h as usize & mask;
-        for _ in 0..cap {
-            let slot = u32_at(&self.map, index + i * 4)? as usize;
-            if slot == 0 {
-                return None;
-            }
-            let at = records + (slot - 1) * GLOBAL;
-            if u64_at(&self.map, at)? == h {
-                let (off, len) = (u32_at(&self.map, at + 8)?, u32_at(&self.map, at + 12)?);
-                let start = self.strings + off as usize;
-                if self.map.get(start..start + len as usize)? == name {
-                    return decode_global(self.map.get(at..at + GLOBAL)?);
-                }
-            }
-            i = (i + 1) & mask;
-        }
-        None
-    }
-
-    /// The address of a literal with this content hash, if the full link
-    /// placed one (the caller compares the bytes).
-    pub fn literal(&self, hash: u64) -> Vec<u64> {
-        let n = self.literals.1;
-        let key = |i: usize| u64_at(&self.map, self.literals.0 + i * 16).unwrap_or(u64::MAX);
-        let (mut lo, mut hi) = (0, n);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if key(mid) < hash {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let mut out = Vec::new();
-        while lo < n && key(lo) == hash {
-            out.extend(u64_at(&self.map, self.literals.0 + lo * 16 + 8));
-            lo += 1;
-        }
-        out
-    }
-}
-
 fn encode_global(out: &mut [u8], hash: u64, name: (u32, u32), g: &GlobalRecord) {
     out[0..8].copy_from_slice(&hash.to_le_bytes());
     out[8..12].copy_from_slice(&name.0.to_le_bytes());
@@ -469,8 +817,10 @@ fn decode_global(b: &[u8]) -> Option<GlobalRecord> {
     })
 }
 
-/// Writes a state file: `meta` (its object record ranges are filled in
-/// here), the object records, the globals and the literals.
+/// Writes a state file under a temporary name (moved into place by the
+/// caller, once the output it describes is): `meta` (its object record
+/// ranges are filled in here), the object records, the globals and the
+/// literals, then the block checksums.
 pub fn write_base(
     path: &Path,
     mut meta: Meta,
@@ -478,7 +828,7 @@ pub fn write_base(
     globals: &[(&[u8], GlobalRecord)],
     literals: &mut [(u64, u64)],
     sites: &[Site],
-) -> std::io::Result<()> {
+) -> std::io::Result<super::Pending> {
     // Object records first, after the header.
     let mut body: Vec<u8> = Vec::new();
     for (info, rec) in meta.objects.iter_mut().zip(records) {
@@ -510,6 +860,7 @@ pub fn write_base(
     body.extend_from_slice(&records);
     let strings_off = HEADER + body.len();
     body.extend_from_slice(&strings);
+    let strings_end = HEADER + body.len();
     crate::linkedit::pad_to(&mut body, 8);
     literals.sort_unstable();
     let literals_off = HEADER + body.len();
@@ -524,38 +875,98 @@ pub fn write_base(
         body.extend_from_slice(&s.addend.to_le_bytes());
         body.extend_from_slice(&s.addr.to_le_bytes());
     }
-    let mut out = Vec::with_capacity(HEADER);
-    out.extend_from_slice(MAGIC);
-    for v in [
-        meta_off,
-        meta_bytes.len(),
-        globals_off,
-        cap,
-        strings_off,
-        literals_off,
-        literals.len(),
-        sites_off,
-        sites.len(),
-        records_off,
-    ] {
-        out.extend_from_slice(&(v as u64).to_le_bytes());
+    let body_end = HEADER + body.len();
+    let sums: Vec<u8> = {
+        use rayon::prelude::*;
+        let per_block: Vec<u64> = body
+            .par_chunks(BLOCK)
+            .map(xxhash_rust::xxh3::xxh3_64)
+            .collect();
+        per_block.iter().flat_map(|h| h.to_le_bytes()).collect()
+    };
+    let mut fields = [0usize; FIELDS];
+    fields[F_META_OFF] = meta_off;
+    fields[F_META_LEN] = meta_bytes.len();
+    fields[F_GLOBALS_OFF] = globals_off;
+    fields[F_GLOBALS_CAP] = cap;
+    fields[F_STRINGS_OFF] = strings_off;
+    fields[F_LITERALS_OFF] = literals_off;
+    fields[F_LITERALS_LEN] = literals.len();
+    fields[F_SITES_OFF] = sites_off;
+    fields[F_SITES_LEN] = sites.len();
+    fields[F_RECORDS_OFF] = records_off;
+    fields[F_STRINGS_END] = strings_end;
+    fields[F_BODY_END] = body_end;
+    let mut header = Vec::with_capacity(HEADER);
+    header.extend_from_slice(MAGIC);
+    for v in fields {
+        header.extend_from_slice(&(v as u64).to_le_bytes());
     }
-    out.resize(HEADER, 0);
+    header.resize(HEADER, 0);
+    let sum = header_sum(&header, &sums);
+    header[HEADER - 8..].copy_from_slice(&sum.to_le_bytes());
     // Not synced, like the output it describes (neither linker syncs its
-    // output); a state that does not parse means a full link.
-    super::write_parts(path, &[&out, &body])
+    // output): a state that does not check out means a full link.
+    super::Pending::write(path, &[&header, &body, &sums], false)
 }
 
 impl Delta {
-    pub fn load(path: &Path) -> Option<Delta> {
-        match std::fs::read(path) {
-            Ok(bytes) => decode(&bytes).ok(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Delta::default()),
-            Err(_) => None,
+    /// The delta beside an output: empty when there is none (no update
+    /// since the full link).
+    pub fn load(path: &Path) -> Result<Delta, Unusable> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Delta::default()),
+            Err(e) => return Err(Unusable::Damaged(format!("its delta cannot be read ({e})"))),
+        };
+        Delta::from_bytes(&bytes).map_err(Unusable::Damaged)
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Delta, String> {
+        let Some(body_len) = bytes.len().checked_sub(8) else {
+            return Err("its delta is truncated".into());
+        };
+        let (body, sum) = bytes.split_at(body_len);
+        if !body.starts_with(DELTA_MAGIC) {
+            return Err("its delta's header is not a machlink delta's".into());
         }
+        if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != sum {
+            return Err("checksum mismatch in its delta".into());
+        }
+        decode(&body[DELTA_MAGIC.len()..]).map_err(|e| format!("its delta does not decode ({e})"))
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        encode(self).expect("the delta serialises")
+        let mut out = DELTA_MAGIC.to_vec();
+        out.extend(encode(self).expect("the delta serialises"));
+        let sum = xxhash_rust::xxh3::xxh3_64(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    /// Checks what it says against the state it extends.
+    pub fn validate(&self, meta: &Meta) -> Result<(), String> {
+        if !self.allocation.is_empty() {
+            validate_allocation(&meta.sections, &self.allocation)
+                .map_err(|e| format!("its delta: {e}"))?;
+        }
+        if self.inputs.keys().any(|&i| i as usize >= meta.inputs.len())
+            || self
+                .objects
+                .keys()
+                .any(|&i| i as usize >= meta.objects.len())
+        {
+            return Err("its delta names inputs or objects the state has not got".into());
+        }
+        for (i, rec) in &self.objects {
+            rec.validate(meta)
+                .map_err(|e| format!("its delta's record of object {i}: {e}"))?;
+        }
+        for (name, g) in &self.globals {
+            g.validate(meta).map_err(|e| {
+                format!("its delta's global {}: {e}", String::from_utf8_lossy(name))
+            })?;
+        }
+        Ok(())
     }
 }

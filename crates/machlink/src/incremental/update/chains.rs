@@ -134,7 +134,7 @@ impl Updater<'_> {
     /// The chained import index of an imported symbol, added to the import
     /// table if no zero-addend entry names it yet.
     pub(super) fn import_index(&mut self, sym: &[u8]) -> Step<u32> {
-        let rec = self.global(sym);
+        let rec = self.global(sym)?;
         self.chained()?;
         let chained = self.chained.as_ref().expect("opened above");
         if let Some(i) = chained

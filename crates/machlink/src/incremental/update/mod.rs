@@ -83,6 +83,17 @@ impl From<LinkError> for Stop {
     }
 }
 
+/// A read of the state that does not check out: a full link, with where.
+impl From<state::Damage> for Stop {
+    fn from(d: state::Damage) -> Stop {
+        damaged(d.0)
+    }
+}
+
+fn damaged(what: impl std::fmt::Display) -> Stop {
+    Stop::Fallback(format!("the incremental state is damaged: {what}"))
+}
+
 fn fallback<T>(why: impl Into<String>) -> Step<T> {
     Err(Stop::Fallback(why.into()))
 }
@@ -107,13 +118,28 @@ pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome
         stats.phases.push((name, (now - clock).as_secs_f64() * 1e3));
         clock = now;
     };
-    let prepared = Updater::new(opts, session).and_then(|mut u| {
-        lap(&mut u.stats, "map output");
-        for &i in changed {
-            u.object(i)?;
-        }
-        lap(&mut u.stats, "replay objects");
-        u.finish(&mut lap)
+    // Nothing is written before the journal is committed, so a panic in
+    // the planning (a state that passed its checks but is still wrong, or
+    // a bug) can fall back to a full link instead of ending the run.
+    let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Updater::new(opts, session).and_then(|mut u| {
+            lap(&mut u.stats, "map output");
+            for &i in changed {
+                u.object(i)?;
+            }
+            lap(&mut u.stats, "replay objects");
+            u.finish(&mut lap)
+        })
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic");
+        Err(Stop::Fallback(format!(
+            "the update stopped on an internal error ({what}); please report it"
+        )))
     });
     match prepared {
         Ok((journal, mut stats)) => {
@@ -276,26 +302,29 @@ impl<'s> Updater<'s> {
     }
 
     /// The global symbol as the image has it now.
-    fn global(&self, sym: &[u8]) -> Option<GlobalRecord> {
+    fn global(&self, sym: &[u8]) -> Step<Option<GlobalRecord>> {
         if let Some(g) = self.delta.globals.get(sym) {
-            return Some(*g);
+            return Ok(Some(*g));
         }
-        let g = self.session.base.global(sym)?;
+        let Some(g) = self.session.base.global(sym)? else {
+            return Ok(None);
+        };
         // A replaced object's symbols are all in the delta: one missing
         // there was removed.
         if g.kind == GlobalKind::Defined && self.delta.objects.contains_key(&g.definer) {
-            return None;
+            return Ok(None);
         }
-        Some(g)
+        Ok(Some(g))
     }
 
+    /// The file offset of an address; one the image does not map means the
+    /// state does not describe it.
     fn file_offset(&self, addr: u64) -> Step<usize> {
         match self.layout.file_offset(addr) {
             Some(o) if (o as usize) < self.img.len() => Ok(o as usize),
-            _ => Err(Stop::Error(LinkError::usage(format!(
-                "{}: incremental state names address {addr:#x} outside the file",
-                self.opts.output.display()
-            )))),
+            _ => Err(damaged(format_args!(
+                "it names address {addr:#x}, which is not in the output file"
+            ))),
         }
     }
 
@@ -303,10 +332,9 @@ impl<'s> Updater<'s> {
     fn span(&self, addr: u64, len: usize) -> Step<usize> {
         let off = self.file_offset(addr)?;
         if off + len > self.img.len() {
-            return Err(Stop::Error(LinkError::usage(format!(
-                "{}: incremental state names {len} bytes at {addr:#x}, past the end of the file",
-                self.opts.output.display()
-            ))));
+            return Err(damaged(format_args!(
+                "it names {len} bytes at {addr:#x}, past the end of the output file"
+            )));
         }
         Ok(off)
     }
@@ -403,9 +431,7 @@ impl<'s> Updater<'s> {
         let mut obj = crate::link::parse_object(&mapped, data)?;
         let old = match self.delta.objects.get(&oi) {
             Some(r) => r.clone(),
-            None => self.session.base.object(oi).ok_or_else(|| {
-                Stop::Fallback(format!("the state has no record of {}", obj.name))
-            })?,
+            None => self.session.base.object(oi)?,
         };
         let record = self.replay(oi, &mut obj, &old)?;
         self.delta.objects.insert(oi, record);
@@ -427,7 +453,7 @@ impl<'s> Updater<'s> {
         let mut others = FxHashMap::default();
         for id in 0..symtab.syms.len() {
             let sym = &symtab.syms[id];
-            let rec = self.global(sym.name);
+            let rec = self.global(sym.name)?;
             let sname = name(sym.name);
             match (sym.def, rec) {
                 (Def::Defined { .. }, Some(r))
@@ -559,7 +585,7 @@ impl<'s> Updater<'s> {
             slots,
             others,
         } = self.resolve(oi, obj)?;
-        let globals = self.defined_globals(oi, &symtab);
+        let globals = self.defined_globals(oi, &symtab)?;
         for removed in old
             .globals
             .iter()
@@ -653,7 +679,7 @@ impl<'s> Updater<'s> {
             .map(|a| a.addr..a.addr + u64::from(a.slot.max(a.size)))
             .collect();
         self.write_atoms(obj, &symtab, &slots, &mut atoms, &old_fixup_ranges)?;
-        self.record_globals(oi, &symtab);
+        self.record_globals(oi, &symtab)?;
         let sites = self.sites_of_object(oi, obj, &symtab, &others);
         let moved_globals = self.repatch_moved_data(oi, &symtab)?;
         // The debug map names where code is: a moved function's body.
@@ -803,25 +829,26 @@ impl<'s> Updater<'s> {
 
     /// The globals the object's definitions win (sorted): its own
     /// definitions, and tentative ones whose storage it holds.
-    fn defined_globals(&self, oi: u32, symtab: &SymbolTable) -> Vec<Vec<u8>> {
-        let mut out: Vec<Vec<u8>> = symtab
-            .syms
-            .iter()
-            .filter(|s| match s.def {
+    fn defined_globals(&self, oi: u32, symtab: &SymbolTable) -> Step<Vec<Vec<u8>>> {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for s in &symtab.syms {
+            let ours = match s.def {
                 Def::Defined { .. } => true,
                 Def::Placed { .. } => self
-                    .global(s.name)
+                    .global(s.name)?
                     .is_some_and(|g| g.kind == GlobalKind::Defined && g.definer == oi),
                 _ => false,
-            })
-            .map(|s| s.name.to_vec())
-            .collect();
+            };
+            if ours {
+                out.push(s.name.to_vec());
+            }
+        }
         out.sort_unstable();
-        out
+        Ok(out)
     }
 
     /// The object's definitions at their (possibly new) addresses.
-    fn record_globals(&mut self, oi: u32, symtab: &SymbolTable) {
+    fn record_globals(&mut self, oi: u32, symtab: &SymbolTable) -> Step<()> {
         for sym in &symtab.syms {
             let Def::Defined {
                 atom,
@@ -833,12 +860,12 @@ impl<'s> Updater<'s> {
             else {
                 // A tentative definition whose storage this object holds
                 // keeps its record.
-                if let Some(g) = self.global(sym.name).filter(|g| g.definer == oi) {
+                if let Some(g) = self.global(sym.name)?.filter(|g| g.definer == oi) {
                     self.delta.globals.insert(sym.name.to_vec(), g);
                 }
                 continue;
             };
-            let base = self.global(sym.name);
+            let base = self.global(sym.name)?;
             let addr = self.layout.atom_addr[0][atom as usize];
             if addr == 0 {
                 continue;
@@ -869,6 +896,7 @@ impl<'s> Updater<'s> {
             g.body = body + u64::from(offset);
             self.delta.globals.insert(sym.name.to_vec(), g);
         }
+        Ok(())
     }
 
     /// LINKEDIT and header pieces, then the patches.
@@ -877,7 +905,11 @@ impl<'s> Updater<'s> {
         lap: &mut impl FnMut(&mut UpdateStats, &'static str),
     ) -> Step<(Journal, UpdateStats)> {
         for (g, by) in &self.removed {
-            let before = self.session.base.global(g).map_or(0, |r| i64::from(r.refs));
+            let before = self
+                .session
+                .base
+                .global(g)?
+                .map_or(0, |r| i64::from(r.refs));
             let adjust = self.delta.ref_adjust.get(g).copied().unwrap_or(0);
             if before + adjust > 0 {
                 return fallback(format!(
@@ -950,18 +982,29 @@ impl<'s> Updater<'s> {
         let mode = std::fs::metadata(&self.opts.output)
             .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()))
             .map_err(|e| LinkError::file(self.opts.output.display(), e.to_string()))?;
+        let at = meta.linkedit.uuid_offset as usize;
+        let uuid: [u8; 16] = self.img[at..at + 16].try_into().expect("16 bytes");
         let mut delta = self.delta;
         delta.allocation = self.alloc;
         delta.updates += 1;
-        let at = meta.linkedit.uuid_offset as usize;
+        delta.uuid = Some(uuid);
+        // The patched output gets this modification time, so the delta can
+        // record its stamp before it is patched.
+        delta.output = Some(Fingerprint {
+            path: self.opts.output.clone(),
+            size: self.orig.len() as u64,
+            mtime_ns: super::time_ns(std::time::SystemTime::now()),
+            hash: 0,
+        });
         let journal = Journal {
             mode,
             copy: sig_len > 0,
             uuid: (
                 at as u64,
-                self.orig[at..at + 16].try_into().unwrap(),
-                self.img[at..at + 16].try_into().unwrap(),
+                self.orig[at..at + 16].try_into().expect("16 bytes"),
+                uuid,
             ),
+            size: self.orig.len() as u64,
             patches,
             delta,
         };

@@ -341,7 +341,7 @@ impl Updater<'_> {
             .get(&h)
             .copied()
             .into_iter()
-            .chain(self.session.base.literal(h));
+            .chain(self.session.base.literal(h)?);
         for addr in candidates {
             let off = self.file_offset(addr)?;
             if self.img.get(off..off + bytes.len()) == Some(bytes) {

@@ -21,13 +21,12 @@ impl Updater<'_> {
     }
 
     /// Where other objects refer to global `sym` (defined by `definer`).
-    pub(super) fn sites_of(&self, sym: &[u8], definer: u32) -> Vec<state::Site> {
-        let mut out: Vec<state::Site> = self
-            .session
-            .base
-            .global(sym)
-            .map(|g| self.session.base.sites(&g))
-            .unwrap_or_default()
+    pub(super) fn sites_of(&self, sym: &[u8], definer: u32) -> Step<Vec<state::Site>> {
+        let recorded = match self.session.base.global(sym)? {
+            Some(g) => self.session.base.sites(&g)?,
+            None => Vec::new(),
+        };
+        let mut out: Vec<state::Site> = recorded
             .into_iter()
             .filter(|s| s.object != definer && !self.delta.objects.contains_key(&s.object))
             .collect();
@@ -36,7 +35,7 @@ impl Updater<'_> {
                 out.extend(rec.sites.iter().filter(|(n, _)| n == sym).map(|(_, s)| *s));
             }
         }
-        out
+        Ok(out)
     }
 
     /// Re-patches other objects' references to the globals of data atoms
@@ -57,11 +56,11 @@ impl Updater<'_> {
             }
             any = true;
             let target = addr + u64::from(offset);
-            for site in self.sites_of(sym.name, oi) {
+            for site in self.sites_of(sym.name, oi)? {
                 self.repatch(&site, target, sym.name)?;
             }
             // A GOT slot that holds its address (X86_64_RELOC_GOT).
-            if let Some(g) = self.session.base.global(sym.name) {
+            if let Some(g) = self.session.base.global(sym.name)? {
                 if g.slots.got != 0 {
                     let site = state::Site {
                         object: u32::MAX,
