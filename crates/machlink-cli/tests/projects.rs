@@ -35,3 +35,42 @@ fn real_projects_linked_by_machlink_behave_as_native_builds() {
     }
     eprintln!("{log}");
 }
+
+/// The archive can list a source version it no longer serves (a security
+/// update's files are removed while the index still names them). fetch.sh
+/// tries every listed version, newest first; here an undownloadable version
+/// is put first and the fetch must fall back to a real one. Needs the
+/// network (see README.md, "Tests").
+#[test]
+fn fetch_falls_back_when_a_source_version_cannot_be_downloaded() {
+    let root = testkit::workspace_root();
+    let dest = testkit::scratch_dir("projects-fetch");
+    let out = testkit::capture(
+        Command::new("bash")
+            .arg(root.join("tests/projects/fetch.sh"))
+            .env("PROJECTS_SRC", &dest)
+            .env("MACHLINK_FETCH_PACKAGES", "bzip2")
+            .env("MACHLINK_FETCH_TRY_FIRST", "bzip2=99.0-1"),
+    );
+    let log = out.stderr_str();
+    assert_eq!(out.code, 0, "fetch.sh failed:\n{log}");
+    assert!(
+        log.contains("fetch.sh: apt-get source bzip2=99.0-1")
+            && log.contains("bzip2 99.0-1 could not be fetched, trying the next version"),
+        "the bad version was not tried first:\n{log}"
+    );
+    let fetched = log
+        .lines()
+        .filter(|l| l.starts_with("fetch.sh: apt-get source bzip2="))
+        .nth(1);
+    assert!(fetched.is_some(), "no second version was tried:\n{log}");
+    let unpacked = std::fs::read_dir(&dest)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.path().is_dir() && e.file_name().to_string_lossy().starts_with("bzip2-"));
+    assert!(
+        unpacked,
+        "no bzip2 source tree in {}:\n{log}",
+        dest.display()
+    );
+}

@@ -114,9 +114,11 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
         (None, Err(why)) => why,
         (None, Ok(mut session)) => match session.change(args, &paths) {
             Change::Nothing => {
-                // Touched but unchanged files keep their new stamps.
+                // Touched but unchanged files keep their new stamps. Only a
+                // saving of work: if the delta cannot be written (a
+                // read-only directory), the next run hashes them again.
                 if session.refresh_stamps() {
-                    session.save_delta(&opts.output)?;
+                    let _ = session.save_delta(&opts.output);
                 }
                 return done(format!(
                     "nothing changed in {} inputs; output left as it is",

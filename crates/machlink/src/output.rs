@@ -536,12 +536,12 @@ impl OutputFile {
         let r = match &mut self.backing {
             Backing::InPlace(buf) => Ok((buf.len() as u64, 0)),
             Backing::Temp { file, map, .. } => {
-                let len = map.as_ref().map_or(0, |m| m.len() as u64);
                 *map = None;
                 let now = std::time::SystemTime::now();
+                // What the file keeps (a filesystem may round the time).
                 file.set_permissions(std::fs::Permissions::from_mode(0o755))
                     .and_then(|()| file.set_modified(now))
-                    .map(|()| (len, crate::incremental::time_ns(now)))
+                    .and_then(|()| crate::incremental::stamp_of_file(file))
             }
         };
         let stamp = r.map_err(|e| self.err(e))?;

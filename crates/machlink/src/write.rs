@@ -169,6 +169,8 @@ pub(crate) struct ImageFacts {
     pub exports: (u64, u64),
     pub symtab: (u64, u64),
     pub strtab: (u64, u64),
+    /// How many dylibs the image loads (LC_LOAD_DYLIB).
+    pub dylibs: u32,
 }
 
 /// Lays out and writes the output; returns it written but not yet moved
@@ -529,6 +531,7 @@ pub(crate) fn write_image(
         })
         .collect();
     let facts = ImageFacts {
+        dylibs: used_dylibs.len() as u32,
         fixups: fixup_list,
         imports,
         slots,

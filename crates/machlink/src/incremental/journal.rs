@@ -26,7 +26,7 @@ use super::state::Delta;
 use super::{delta_path, journal_path, write_atomically, Pending};
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One update, as the journal holds it.
 #[derive(Serialize, Deserialize)]
@@ -137,15 +137,16 @@ impl Journal {
     /// from what it was.
     fn apply(&self, output: &Path, started: &mut bool) -> std::io::Result<()> {
         let delta_file = delta_path(output);
-        let delta = fault("delta")
-            .and_then(|()| Pending::write(&delta_file, &[&self.delta.to_bytes()], false))
-            .map_err(|e| with_path(e, "cannot write the delta", &delta_file))?;
+        let write_delta = |d: &Delta| {
+            fault("delta")
+                .and_then(|()| Pending::write(&delta_file, &[&d.to_bytes()], false))
+                .map_err(|e| with_path(e, "cannot write the delta", &delta_file))
+        };
+        let mut delta = Some(write_delta(&self.delta)?);
         let mode = self.mode & 0o7777;
         let copy = self.copy || !patchable_in_place(output);
         let patching = if copy {
-            let mut tmp = output.as_os_str().to_os_string();
-            tmp.push(".machlink-patching");
-            let tmp = PathBuf::from(tmp);
+            let tmp = super::patching_path(output);
             let _ = std::fs::remove_file(&tmp);
             // A guard, so that a failure leaves no copy behind.
             let guard = Pending {
@@ -153,6 +154,10 @@ impl Journal {
                 path: output.to_path_buf(),
             };
             std::fs::copy(output, &tmp)
+                .and_then(|_| {
+                    // The copy is ours to write, whatever the output's mode.
+                    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+                })
                 .map_err(|e| with_path(e, "cannot copy the output to patch it", &tmp))?;
             Some(guard)
         } else {
@@ -175,6 +180,20 @@ impl Journal {
         }
         if let Some(fp) = &self.delta.output {
             file.set_modified(system_time(fp.mtime_ns))?;
+            // A filesystem with coarser times keeps a rounded one: the
+            // delta must record what the file has.
+            let kept = super::stamp_of_file(&file)?;
+            if kept != (fp.size, fp.mtime_ns) {
+                let mut d = self.delta.clone();
+                d.output = Some(super::Fingerprint {
+                    size: kept.0,
+                    mtime_ns: kept.1,
+                    ..fp.clone()
+                });
+                // (The old one goes first: both have one temporary name.)
+                drop(delta.take());
+                delta = Some(write_delta(&d)?);
+            }
         }
         file.sync_data()?;
         if let Some(p) = patching {
@@ -188,7 +207,7 @@ impl Journal {
         fault("after-patch")?;
         // Not synced: if it is lost, the output's stamp no longer matches
         // the delta's, and the next run links in full.
-        delta.commit()?;
+        delta.expect("written above").commit()?;
         std::fs::set_permissions(output, std::fs::Permissions::from_mode(mode))?;
         std::fs::remove_file(journal_path(output))
     }

@@ -35,11 +35,19 @@ pub struct Fingerprint {
 }
 
 fn stamp(path: &Path) -> std::io::Result<(u64, i128)> {
-    let m = std::fs::metadata(path)?;
-    Ok((
+    Ok(stamp_of_meta(&std::fs::metadata(path)?))
+}
+
+/// The stamp (size, modification time in ns) of an open file.
+pub fn stamp_of_file(file: &File) -> std::io::Result<(u64, i128)> {
+    Ok(stamp_of_meta(&file.metadata()?))
+}
+
+fn stamp_of_meta(m: &std::fs::Metadata) -> (u64, i128) {
+    (
         m.size(),
         i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-    ))
+    )
 }
 
 fn hash_file(path: &Path) -> std::io::Result<u64> {
@@ -65,18 +73,6 @@ impl Fingerprint {
             size,
             mtime_ns,
             hash: xxhash_rust::xxh3::xxh3_64(bytes),
-        })
-    }
-
-    /// A stamp without a hash (for the output, which only we write: any
-    /// other change to it means a full link).
-    pub fn stamp_of(path: &Path) -> std::io::Result<Fingerprint> {
-        let (size, mtime_ns) = stamp(path)?;
-        Ok(Fingerprint {
-            path: path.to_path_buf(),
-            size,
-            mtime_ns,
-            hash: 0,
         })
     }
 
@@ -170,10 +166,22 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Pending::write(path, &[bytes], true)?.commit()
 }
 
-/// Removes the state, delta and journal of an output (before a full link
-/// replaces it, or when they cannot be used).
+/// Removes the state, delta and journal of an output, and what an
+/// interrupted run may have left of their temporaries (before a full link
+/// replaces the output, or when they cannot be used).
 pub fn forget(output: &Path) -> Result<()> {
-    for p in [journal_path(output), delta_path(output), state_path(output)] {
+    let with_tmp = |p: PathBuf| {
+        let mut t = p.clone().into_os_string();
+        t.push(".tmp");
+        [p, PathBuf::from(t)]
+    };
+    // (Not the state's temporary: a full link writes the new state there
+    // before it forgets the old one, and a leftover is overwritten then.)
+    let files = [journal_path(output), delta_path(output)]
+        .into_iter()
+        .flat_map(with_tmp)
+        .chain([state_path(output), patching_path(output)]);
+    for p in files {
         match std::fs::remove_file(&p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -194,6 +202,11 @@ pub fn delta_path(output: &Path) -> PathBuf {
 
 pub fn journal_path(output: &Path) -> PathBuf {
     sibling(output, "machlink-journal")
+}
+
+/// The copy an update of a signed (or read-only) output patches.
+pub fn patching_path(output: &Path) -> PathBuf {
+    sibling(output, "machlink-patching")
 }
 
 /// The state of an incremental image: the full link's, plus the updates since.
@@ -285,8 +298,7 @@ impl Session {
         if m.file_type().is_symlink() {
             return Some("the output was replaced by a symbolic link since the last link".into());
         }
-        let mtime = i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec());
-        if (m.size(), mtime) != (fp.size, fp.mtime_ns) {
+        if stamp_of_meta(&m) != (fp.size, fp.mtime_ns) {
             return Some("the output was changed since the last link".into());
         }
         let expected = self.delta.uuid.unwrap_or(self.base.meta.uuid);

@@ -470,6 +470,7 @@ pub(crate) fn write_state(
         args,
         output,
         uuid,
+        dylibs: facts.dylibs,
         inputs,
         objects: objects
             .iter()

@@ -253,6 +253,8 @@ pub struct Meta {
     /// The output's UUID when the full link wrote it: a state describes
     /// one image.
     pub uuid: [u8; 16],
+    /// How many dylibs the image loads (a dylib global's index is below).
+    pub dylibs: u32,
 }
 
 /// What every update since the full link changed.
@@ -598,6 +600,7 @@ impl Meta {
             chained: false,
             linkedit: LinkeditRecord::default(),
             uuid: [0; 16],
+            dylibs: 0,
         }
     }
 
@@ -723,6 +726,9 @@ impl GlobalRecord {
         let addr_ok = |a: u64| a == 0 || in_image(meta, a, 1);
         if self.kind == GlobalKind::Defined && self.definer as usize >= meta.objects.len() {
             return Err("its definer is not an object of the link".into());
+        }
+        if self.kind == GlobalKind::Dylib && u32::from(self.dylib) >= meta.dylibs {
+            return Err("it names a dylib the image does not load".into());
         }
         let code_or_data = matches!(self.kind, GlobalKind::Defined);
         if (code_or_data && (!addr_ok(self.value) || !addr_ok(self.body)))
