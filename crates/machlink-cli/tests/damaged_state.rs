@@ -271,23 +271,16 @@ fn cases(b: &Bench) -> Vec<Case> {
     b.set_version(0);
     b.link_ok();
     let s0 = b.snapshot();
-    b.set_version(1);
-    let o = b.link_ok();
-    assert!(
-        o.stderr_str().contains("updated 1 object(s)"),
-        "{}",
-        o.stderr_str()
-    );
-    let updated1 = b.output();
+    let update_to = |v: usize| {
+        b.set_version(v);
+        let o = b.link_ok();
+        let said = o.stderr_str();
+        assert!(said.contains("updated 1 object(s)"), "{said}");
+        b.output()
+    };
+    let updated1 = update_to(1);
     let s1 = b.snapshot();
-    b.set_version(2);
-    let o = b.link_ok();
-    assert!(
-        o.stderr_str().contains("updated 1 object(s)"),
-        "{}",
-        o.stderr_str()
-    );
-    let updated2 = b.output();
+    let updated2 = update_to(2);
 
     b.restore(&s1, None);
     let o = b.link(&[("MACHLINK_TEST_CRASH", "after-journal")]);
@@ -339,6 +332,8 @@ fn cases(b: &Bench) -> Vec<Case> {
 
 #[derive(Default)]
 struct Tally {
+    /// Size of the file flipped.
+    bytes: usize,
     flips: usize,
     same_as_update: usize,
     full_links: usize,
@@ -420,7 +415,10 @@ fn campaign(name: &str, program: &Program, offsets: impl Fn(&Case) -> Vec<usize>
                         // Worker w takes every workers-th offset.
                         let mine: Vec<usize> =
                             all.iter().copied().skip(w).step_by(workers).collect();
-                        let mut tally = Tally::default();
+                        let mut tally = Tally {
+                            bytes: case.start.side[case.file].as_ref().map_or(0, Vec::len),
+                            ..Default::default()
+                        };
                         flip_all(&b, &case, &mine, &mut tally);
                         out.push((case.name.to_string(), tally));
                     }
@@ -437,6 +435,7 @@ fn campaign(name: &str, program: &Program, offsets: impl Fn(&Case) -> Vec<usize>
     for case in ["state", "delta", "journal"] {
         let mut t = Tally::default();
         for (_, x) in tallies.iter().filter(|(n, _)| n == case) {
+            t.bytes = x.bytes;
             t.flips += x.flips;
             t.same_as_update += x.same_as_update;
             t.full_links += x.full_links;
@@ -447,9 +446,9 @@ fn campaign(name: &str, program: &Program, offsets: impl Fn(&Case) -> Vec<usize>
             wrong.extend(x.wrong.iter().cloned());
         }
         eprintln!(
-            "{name} {case}: {} flips: {} updated as undamaged, {} full links, {} failed once; \
-             full-link reasons: {:?}",
-            t.flips, t.same_as_update, t.full_links, t.errors, t.reasons
+            "{name} {case} ({} bytes): {} flips: {} updated as undamaged, {} full links, \
+             {} failed once; full-link reasons: {:?}",
+            t.bytes, t.flips, t.same_as_update, t.full_links, t.errors, t.reasons
         );
         assert!(t.flips > 0, "{name} {case}: nothing flipped");
     }

@@ -104,6 +104,16 @@ impl Prog {
         capture(&mut self.command(out, extra))
     }
 
+    /// Updates to version 1 with `-incremental`, crashing at `point`.
+    fn interrupted_update(&self, out: &Path, point: &str) {
+        self.set(1);
+        let o = capture(
+            self.command(out, &["-incremental"])
+                .env("MACHLINK_TEST_CRASH", point),
+        );
+        assert_ne!(o.code, 0, "the crash hook at {point} did not fire");
+    }
+
     /// Links as an unprivileged user (root ignores permissions).
     fn link_as_nobody(&self, out: &Path, extra: &[&str]) -> Outcome {
         use std::os::unix::process::CommandExt;
@@ -182,6 +192,23 @@ fn assert_clean(dir: &Path, allowed: &[&str]) {
     }
 }
 
+/// A run that failed saying `says`, and left the old output (`before`,
+/// which prints `prints`) and nothing else behind.
+fn failed_cleanly(o: &Outcome, says: &str, out: &Path, before: &[u8], prints: &str, also: &str) {
+    assert_eq!(o.code, 1, "{}", o.stderr_str());
+    assert!(
+        o.stderr_str().contains(says),
+        "expected {says:?} in: {}",
+        o.stderr_str()
+    );
+    assert!(
+        std::fs::read(out).unwrap() == before,
+        "the old output survives"
+    );
+    assert_eq!(run(out), prints);
+    assert_clean(out.parent().unwrap(), &["prog", also]);
+}
+
 fn chown_nobody(p: &Path) {
     if is_root() {
         std::os::unix::fs::chown(p, Some(NOBODY), Some(NOBODY)).unwrap();
@@ -224,26 +251,12 @@ fn a_read_only_directory_fails_cleanly_and_the_run_after_succeeds() {
 
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
     p.set(1);
+    // The error names the file it could not write.
     let o = p.link_as_nobody(&out, &["-incremental"]);
-    assert_eq!(o.code, 1, "{}", o.stderr_str());
-    assert!(
-        o.stderr_str().contains("prog.machlink-journal") && o.stderr_str().contains("denied"),
-        "the error names the journal it could not write: {}",
-        o.stderr_str()
-    );
+    let denied = "prog.machlink-journal: Permission denied";
+    failed_cleanly(&o, denied, &out, &before, ONE, "prog");
     let o = p.link_as_nobody(&out, &[]);
-    assert_eq!(o.code, 1, "{}", o.stderr_str());
-    assert!(
-        o.stderr_str().contains("cannot create output"),
-        "{}",
-        o.stderr_str()
-    );
-    assert!(
-        std::fs::read(&out).unwrap() == before,
-        "the old output survives"
-    );
-    assert_eq!(run(&out), ONE);
-    assert_clean(&dir, &["prog"]);
+    failed_cleanly(&o, "cannot create output", &out, &before, ONE, "prog");
 
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let said = ok(&p.link_as_nobody(&out, &["-incremental"]));
@@ -304,18 +317,7 @@ fn a_full_disk_fails_cleanly_and_the_run_after_succeeds() {
     fill(&filler);
     p.set(1);
     let o = p.link(&out, &["-incremental"]);
-    assert_eq!(o.code, 1, "{}", o.stderr_str());
-    assert!(
-        o.stderr_str().contains("No space left"),
-        "{}",
-        o.stderr_str()
-    );
-    assert!(
-        std::fs::read(&out).unwrap() == before,
-        "the old output survives"
-    );
-    assert_eq!(run(&out), ONE);
-    assert_clean(dir, &["prog", "filler"]);
+    failed_cleanly(&o, "No space left", &out, &before, ONE, "filler");
     std::fs::remove_file(&filler).unwrap();
     let said = ok(&p.link(&out, &["-incremental"]));
     assert!(said.contains("updated 1 object(s)"), "{said}");
@@ -328,18 +330,7 @@ fn a_full_disk_fails_cleanly_and_the_run_after_succeeds() {
     std::fs::remove_file(dir.join("prog.machlink-state")).unwrap();
     for extra in [&["-incremental"][..], &[]] {
         let o = p.link(&out, extra);
-        assert_eq!(o.code, 1, "{extra:?}: {}", o.stderr_str());
-        assert!(
-            o.stderr_str().contains("No space left"),
-            "{}",
-            o.stderr_str()
-        );
-        assert!(
-            std::fs::read(&out).unwrap() == updated,
-            "the old output survives"
-        );
-        assert_eq!(run(&out), two());
-        assert_clean(dir, &["prog", "filler"]);
+        failed_cleanly(&o, "No space left", &out, &updated, &two(), "filler");
     }
     std::fs::remove_file(&filler).unwrap();
     let said = ok(&p.link(&out, &["-incremental"]));
@@ -433,12 +424,7 @@ fn a_journal_that_cannot_be_applied_is_discarded_and_a_full_link_follows() {
 
     // The output was cut short after the journal was written.
     ok(&p.link(&out, &["-incremental"]));
-    p.set(1);
-    let o = capture(
-        p.command(&out, &["-incremental"])
-            .env("MACHLINK_TEST_CRASH", "after-journal"),
-    );
-    assert_ne!(o.code, 0);
+    p.interrupted_update(&out, "after-journal");
     assert!(journal.is_file());
     let len = std::fs::metadata(&out).unwrap().len();
     std::fs::File::options()
@@ -458,12 +444,7 @@ fn a_journal_that_cannot_be_applied_is_discarded_and_a_full_link_follows() {
     // A damaged journal, with the output half patched.
     p.set(0);
     ok(&p.link(&out, &["-incremental"]));
-    p.set(1);
-    let o = capture(
-        p.command(&out, &["-incremental"])
-            .env("MACHLINK_TEST_CRASH", "mid-patch"),
-    );
-    assert_ne!(o.code, 0);
+    p.interrupted_update(&out, "mid-patch");
     let mut bytes = std::fs::read(&journal).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x10;
@@ -482,12 +463,7 @@ fn deleting_the_state_and_journal_always_gives_a_clean_full_link() {
     let p = Prog::new("delete-state");
     let out = p.dir.join("prog");
     ok(&p.link(&out, &["-incremental"]));
-    p.set(1);
-    let o = capture(
-        p.command(&out, &["-incremental"])
-            .env("MACHLINK_TEST_CRASH", "mid-patch"),
-    );
-    assert_ne!(o.code, 0);
+    p.interrupted_update(&out, "mid-patch");
     assert_eq!(
         mode(&out) & 0o111,
         0,

@@ -455,11 +455,22 @@ impl OutputFile {
             OutputTarget::InPlace(_) => Backing::InPlace(Vec::new()),
             OutputTarget::Replace => {
                 let tmp = temporary_beside(path, "machlink");
-                let file = std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .open(&tmp)
+                let create = || {
+                    std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .create_new(true)
+                        .open(&tmp)
+                };
+                let file = create()
+                    .or_else(|e| {
+                        // A killed link's leftover under a reused process id.
+                        if e.kind() != std::io::ErrorKind::AlreadyExists {
+                            return Err(e);
+                        }
+                        std::fs::remove_file(&tmp)?;
+                        create()
+                    })
                     .map_err(|e| {
                         LinkError::file(
                             path.display(),
