@@ -109,10 +109,13 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
             ..Default::default()
         })
     };
-    let reason = match (discarded, Session::open(&opts.output)) {
-        (Some(why), _) => why,
-        (None, Err(why)) => why,
-        (None, Ok(mut session)) => match session.change(args, &paths) {
+    let session = match discarded {
+        Some(why) => Err(why),
+        None => Session::open(&opts.output),
+    };
+    let reason = match session {
+        Err(why) => why,
+        Ok(mut session) => match session.change(args, &paths) {
             Change::Nothing => {
                 // Touched but unchanged files keep their new stamps. Only a
                 // saving of work: if the delta cannot be written (a

@@ -14,7 +14,7 @@
 //!
 //! Nothing in either file is trusted before it is checked. The state
 //! carries a checksum of its header and of the table of block checksums,
-//! verified when it is opened, and one checksum per 4 KiB block of its
+//! verified when it is opened, and one checksum per 512-byte block of its
 //! body, verified when a read first touches the block; so a run checks what
 //! it reads, in proportion to its change. The delta carries one checksum.
 //! Addresses, sizes and indexes are then checked against the image they
@@ -34,8 +34,11 @@ const MAGIC: &[u8; 8] = b"MLSTATE7";
 /// The magic without its version digit: a state of another version.
 const MAGIC_FAMILY: &[u8; 7] = b"MLSTATE";
 const HEADER: usize = 128;
-/// The body is checksummed in blocks of this size.
-const BLOCK: usize = 4096;
+/// The body is checksummed in blocks of this size: small, because a
+/// symbol lookup touches a few scattered places (an index slot, a record, a
+/// name) and hashes the blocks around them; the table of block checksums
+/// (1/64 of the body) is hashed whole when the state is opened.
+const BLOCK: usize = 512;
 const DELTA_MAGIC: &[u8; 8] = b"MLDELTA2";
 /// One slot of the global symbol table.
 const GLOBAL: usize = 80;
@@ -525,14 +528,16 @@ impl Base {
                 .checked_mul(GLOBAL)
                 .and_then(|o| o.checked_add(records))
                 .ok_or_else(|| Damage(format!("{WHAT} names a record outside the file")))?;
-            if self.u64_at(at, WHAT)? == h {
-                let (off, len) = (self.u32_at(at + 8, WHAT)?, self.u32_at(at + 12, WHAT)?);
+            let record = self.read(at, GLOBAL, WHAT)?;
+            if u64_at(record, 0) == Some(h) {
+                let field = |at: usize| u32_at(record, at).expect("within a record");
+                let (off, len) = (field(8), field(12));
                 let start = self.strings.0 + off as usize;
                 if start + len as usize > self.strings.1 {
                     return Err(Damage(format!("{WHAT} names a string outside its strings")));
                 }
                 if self.read(start, len as usize, WHAT)? == name {
-                    let g = decode_global(self.read(at, GLOBAL, WHAT)?)
+                    let g = decode_global(record)
                         .ok_or_else(|| Damage(format!("{WHAT} has a record of no known kind")))?;
                     g.validate(&self.meta).map_err(|e| {
                         Damage(format!("{WHAT}: {}: {e}", String::from_utf8_lossy(name)))
