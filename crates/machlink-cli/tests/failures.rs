@@ -53,11 +53,63 @@ struct Prog {
     main: PathBuf,
     lib: PathBuf,
     versions: Vec<Vec<u8>>,
+    /// The machlink binary and -syslibroot the runs use.
+    machlink: PathBuf,
+    sdk: PathBuf,
+}
+
+/// Whether the unprivileged user may do `test FLAG path` (-r, -x).
+fn nobody_can(flag: &str, path: &Path) -> bool {
+    use std::os::unix::process::CommandExt;
+    Command::new("/usr/bin/test")
+        .arg(flag)
+        .arg(path)
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 impl Prog {
     fn new(name: &str) -> Prog {
         let dir = testkit::scratch_dir(&format!("failures/{name}"));
+        Prog::in_dir(dir, testkit::workspace_bin("machlink"), testkit::sdk_root())
+    }
+
+    /// A program that the unprivileged user can link: in the workspace's
+    /// scratch directory when that user can reach it (and run machlink and
+    /// read the SDK there), else under the system's temporary directory
+    /// with copies of machlink and the SDK's libSystem stub.
+    fn for_nobody(name: &str) -> Prog {
+        let (machlink, sdk) = (testkit::workspace_bin("machlink"), testkit::sdk_root());
+        let scratch = testkit::scratch_dir(&format!("failures/{name}"));
+        if !is_root()
+            || (nobody_can("-x", &machlink)
+                && nobody_can("-r", &sdk.join("usr/lib/libSystem.tbd"))
+                && nobody_can("-x", &scratch))
+        {
+            return Prog::in_dir(scratch, machlink, sdk);
+        }
+        let dir = std::env::temp_dir().join(format!("machlink-failures-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let lib = dir.join("sdk/usr/lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        for d in [&dir, &dir.join("sdk"), &lib] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::copy(sdk.join("usr/lib/libSystem.tbd"), lib.join("libSystem.tbd")).unwrap();
+        std::fs::copy(&machlink, dir.join("machlink")).unwrap();
+        let p = Prog::in_dir(dir.clone(), dir.join("machlink"), dir.join("sdk"));
+        assert!(
+            nobody_can("-x", &p.machlink),
+            "user nobody cannot run {} (is {} mounted noexec?)",
+            p.machlink.display(),
+            std::env::temp_dir().display()
+        );
+        p
+    }
+
+    fn in_dir(dir: PathBuf, machlink: PathBuf, sdk: PathBuf) -> Prog {
         let objs = dir.join("objs");
         std::fs::create_dir_all(&objs).unwrap();
         let compile = |stem: &str, src: &str| {
@@ -78,6 +130,8 @@ impl Prog {
             dir,
             main,
             versions,
+            machlink,
+            sdk,
         };
         p.set(0);
         p
@@ -95,8 +149,23 @@ impl Prog {
     }
 
     fn command(&self, out: &Path, extra: &[&str]) -> Command {
-        let mut cmd = testkit::machlink_command(out);
-        cmd.args(["-v"]).args(extra).arg(&self.main).arg(&self.lib);
+        let mut cmd = Command::new(&self.machlink);
+        cmd.args([
+            "-arch",
+            "x86_64",
+            "-platform_version",
+            "macos",
+            "15.0",
+            "15.0",
+        ])
+        .arg("-syslibroot")
+        .arg(&self.sdk)
+        .args(["-lSystem", "-o"])
+        .arg(out)
+        .args(["-v"])
+        .args(extra)
+        .arg(&self.main)
+        .arg(&self.lib);
         cmd
     }
 
@@ -217,7 +286,7 @@ fn chown_nobody(p: &Path) {
 
 #[test]
 fn a_read_only_output_is_replaced_as_plain_links_do_and_updates_go_on() {
-    let p = Prog::new("read-only-output");
+    let p = Prog::for_nobody("read-only-output");
     let dir = p.dir.join("out");
     std::fs::create_dir(&dir).unwrap();
     chown_nobody(&dir);
@@ -241,7 +310,7 @@ fn a_read_only_output_is_replaced_as_plain_links_do_and_updates_go_on() {
 
 #[test]
 fn a_read_only_directory_fails_cleanly_and_the_run_after_succeeds() {
-    let p = Prog::new("read-only-directory");
+    let p = Prog::for_nobody("read-only-directory");
     let dir = p.dir.join("out");
     std::fs::create_dir(&dir).unwrap();
     chown_nobody(&dir);
