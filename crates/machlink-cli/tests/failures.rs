@@ -149,23 +149,8 @@ impl Prog {
     }
 
     fn command(&self, out: &Path, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(&self.machlink);
-        cmd.args([
-            "-arch",
-            "x86_64",
-            "-platform_version",
-            "macos",
-            "15.0",
-            "15.0",
-        ])
-        .arg("-syslibroot")
-        .arg(&self.sdk)
-        .args(["-lSystem", "-o"])
-        .arg(out)
-        .args(["-v"])
-        .args(extra)
-        .arg(&self.main)
-        .arg(&self.lib);
+        let mut cmd = testkit::ld64_command_in(&self.machlink, &self.sdk, out);
+        cmd.args(["-v"]).args(extra).arg(&self.main).arg(&self.lib);
         cmd
     }
 

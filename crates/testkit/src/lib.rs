@@ -233,6 +233,11 @@ pub fn workspace_bin(name: &str) -> PathBuf {
 
 /// The ld64-style command line for an executable, minus the objects.
 fn ld64_command(linker: &Path, out: &Path) -> Command {
+    ld64_command_in(linker, &sdk_root(), out)
+}
+
+/// [`ld64_command`] with another linker binary and -syslibroot.
+pub fn ld64_command_in(linker: &Path, sdk: &Path, out: &Path) -> Command {
     let mut cmd = Command::new(linker);
     cmd.args([
         "-arch",
@@ -243,7 +248,7 @@ fn ld64_command(linker: &Path, out: &Path) -> Command {
         MACOS_VERSION,
     ])
     .arg("-syslibroot")
-    .arg(sdk_root())
+    .arg(sdk)
     .args(["-lSystem", "-o"])
     .arg(out);
     cmd
