@@ -22,7 +22,7 @@
 //! the same as once. A journal that cannot be applied (damaged, for another
 //! image, or failing) is discarded with the state, and a full link follows.
 
-use super::state::Delta;
+use super::state::{seal, unseal, Delta};
 use super::{delta_path, journal_path, write_atomically, Pending};
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
@@ -68,22 +68,6 @@ fn fault(point: &str) -> std::io::Result<()> {
 }
 
 impl Journal {
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
-        out.extend(super::state::encode(self).expect("the journal serialises"));
-        let sum = xxhash_rust::xxh3::xxh3_64(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
-        out
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Option<Journal> {
-        let (body, sum) = bytes.split_at(bytes.len().checked_sub(8)?);
-        if !body.starts_with(MAGIC) || xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != sum[..] {
-            return None;
-        }
-        super::state::decode(&body[MAGIC.len()..]).ok()
-    }
-
     /// Why the output is not the image this journal updates (before or
     /// after its patches), if it is not.
     fn mismatch(&self, output: &Path) -> Option<String> {
@@ -100,9 +84,7 @@ impl Journal {
             ));
         }
         let (at, before, after) = self.uuid;
-        let mut uuid = [0u8; 16];
-        let read = std::fs::File::open(output).and_then(|f| f.read_exact_at(&mut uuid, at));
-        if read.is_err() || (uuid != before && uuid != after) {
+        if !super::read_uuid(output, at).is_ok_and(|u| u == before || u == after) {
             return Some("it was made for another image".into());
         }
         let fits = self.patches.iter().all(|(off, b)| {
@@ -121,7 +103,7 @@ impl Journal {
     pub fn commit(&self, output: &Path) -> std::io::Result<()> {
         let journal = journal_path(output);
         fault("journal")
-            .and_then(|()| write_atomically(&journal, &self.to_bytes()))
+            .and_then(|()| write_atomically(&journal, &seal(MAGIC, self)))
             .map_err(|e| with_path(e, "cannot write the journal", &journal))?;
         let mut started = false;
         let r = fault("after-journal").and_then(|()| self.apply(output, &mut started));
@@ -263,8 +245,9 @@ pub fn recover(output: &Path) -> std::io::Result<Recovery> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovery::None),
         Err(e) => return discard(output, format!("it cannot be read ({e})")),
     };
-    let Some(journal) = Journal::from_bytes(&bytes) else {
-        return discard(output, "it is damaged".into());
+    let journal: Journal = match unseal(MAGIC, &bytes) {
+        Ok(j) => j,
+        Err(why) => return discard(output, format!("it is damaged ({why})")),
     };
     if let Some(why) = journal.mismatch(output) {
         return discard(output, why);

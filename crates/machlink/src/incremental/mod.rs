@@ -130,12 +130,8 @@ pub struct Pending {
 impl Pending {
     /// Writes the concatenation of `parts`, synced when `sync`.
     pub fn write(path: &Path, parts: &[&[u8]], sync: bool) -> std::io::Result<Pending> {
-        let mut tmp = path.as_os_str().to_os_string();
-        // One name per destination: runs that write these files hold the
-        // output's lock, and a crash's leftover is simply overwritten.
-        tmp.push(".tmp");
         let pending = Pending {
-            tmp: PathBuf::from(tmp),
+            tmp: tmp_path(path),
             path: path.to_path_buf(),
         };
         let mut f = File::create(&pending.tmp)?;
@@ -160,6 +156,23 @@ impl Drop for Pending {
     }
 }
 
+/// The temporary name a [`Pending`] file is written under. One name per
+/// destination: runs that write these files hold the output's lock, and a
+/// crash's leftover is simply overwritten.
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut tmp = path.as_os_str().to_os_string();
+    tmp.push(".tmp");
+    PathBuf::from(tmp)
+}
+
+/// The 16 bytes of the UUID at `at` in an output.
+pub fn read_uuid(output: &Path, at: u64) -> std::io::Result<[u8; 16]> {
+    use std::os::unix::fs::FileExt;
+    let mut uuid = [0u8; 16];
+    File::open(output)?.read_exact_at(&mut uuid, at)?;
+    Ok(uuid)
+}
+
 /// Writes a file beside the output atomically: a temporary file, synced,
 /// renamed into place.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -170,11 +183,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// interrupted run may have left of their temporaries (before a full link
 /// replaces the output, or when they cannot be used).
 pub fn forget(output: &Path) -> Result<()> {
-    let with_tmp = |p: PathBuf| {
-        let mut t = p.clone().into_os_string();
-        t.push(".tmp");
-        [p, PathBuf::from(t)]
-    };
+    let with_tmp = |p: PathBuf| [tmp_path(&p), p];
     // (Not the state's temporary: a full link writes the new state there
     // before it forgets the old one, and a leftover is overwritten then.)
     let files = [journal_path(output), delta_path(output)]
@@ -302,12 +311,8 @@ impl Session {
             return Some("the output was changed since the last link".into());
         }
         let expected = self.delta.uuid.unwrap_or(self.base.meta.uuid);
-        let mut uuid = [0u8; 16];
-        let read = File::open(&fp.path).and_then(|f| {
-            use std::os::unix::fs::FileExt;
-            f.read_exact_at(&mut uuid, self.base.meta.linkedit.uuid_offset)
-        });
-        if read.is_err() || uuid != expected {
+        let uuid = read_uuid(&fp.path, self.base.meta.linkedit.uuid_offset);
+        if uuid.ok() != Some(expected) {
             return Some(
                 "the output was changed since the last link (its UUID is not the recorded one)"
                     .into(),

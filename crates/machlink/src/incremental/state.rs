@@ -324,6 +324,31 @@ pub struct Base {
     verified: Vec<AtomicU64>,
 }
 
+/// A small file written whole: `magic`, the bincode of `value`, and an
+/// xxh3 checksum of both (the delta and the journal).
+pub fn seal<T: Serialize>(magic: &[u8; 8], value: &T) -> Vec<u8> {
+    let mut out = magic.to_vec();
+    out.extend(encode(value).expect("the value serialises"));
+    let sum = xxhash_rust::xxh3::xxh3_64(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out
+}
+
+/// The value of a [`seal`]ed file, or what is wrong with it.
+pub fn unseal<T: for<'a> Deserialize<'a>>(magic: &[u8; 8], bytes: &[u8]) -> Result<T, String> {
+    let Some(body_len) = bytes.len().checked_sub(8) else {
+        return Err("it is truncated".into());
+    };
+    let (body, sum) = bytes.split_at(body_len);
+    if !body.starts_with(magic) {
+        return Err("its header is not machlink's".into());
+    }
+    if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != sum {
+        return Err("checksum mismatch".into());
+    }
+    decode(&body[magic.len()..]).map_err(|e| format!("it does not decode ({e})"))
+}
+
 /// Header fields, in order after the magic.
 const F_META_OFF: usize = 0;
 const F_META_LEN: usize = 1;
@@ -639,9 +664,6 @@ impl Meta {
                 in_file(&what, (s.offset, s.size))?;
             }
         }
-        if self.allocation.len() != self.sections.len() {
-            return Err("its allocation table does not match its sections".into());
-        }
         validate_allocation(&self.sections, &self.allocation)?;
         for o in &self.objects {
             if o.input != u32::MAX && o.input as usize >= self.inputs.len() {
@@ -930,29 +952,11 @@ impl Delta {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Delta::default()),
             Err(e) => return Err(Unusable::Damaged(format!("its delta cannot be read ({e})"))),
         };
-        Delta::from_bytes(&bytes).map_err(Unusable::Damaged)
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Result<Delta, String> {
-        let Some(body_len) = bytes.len().checked_sub(8) else {
-            return Err("its delta is truncated".into());
-        };
-        let (body, sum) = bytes.split_at(body_len);
-        if !body.starts_with(DELTA_MAGIC) {
-            return Err("its delta's header is not a machlink delta's".into());
-        }
-        if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != sum {
-            return Err("checksum mismatch in its delta".into());
-        }
-        decode(&body[DELTA_MAGIC.len()..]).map_err(|e| format!("its delta does not decode ({e})"))
+        unseal(DELTA_MAGIC, &bytes).map_err(|e| Unusable::Damaged(format!("its delta: {e}")))
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = DELTA_MAGIC.to_vec();
-        out.extend(encode(self).expect("the delta serialises"));
-        let sum = xxhash_rust::xxh3::xxh3_64(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
-        out
+        seal(DELTA_MAGIC, self)
     }
 
     /// Checks what it says against the state it extends.
