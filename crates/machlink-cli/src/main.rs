@@ -93,12 +93,7 @@ fn main() -> ExitCode {
                 eprintln!("{}", verbose_line(&opts, &stats, start.elapsed()));
             }
             if opts.print_statistics && !stats.phases.is_empty() {
-                let phases: Vec<String> = stats
-                    .phases
-                    .iter()
-                    .map(|(n, ms)| format!("{n} {ms:.2}ms"))
-                    .collect();
-                eprintln!("machlink: phases: {}", phases.join(", "));
+                eprint!("{}", machlink::timing::table(&stats.phases));
             }
             ExitCode::SUCCESS
         }

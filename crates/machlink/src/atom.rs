@@ -36,22 +36,21 @@ pub enum Target {
     Atom(u32),
 }
 
-/// One relocation, decoded and made atom-relative.
+/// One relocation, decoded once when its object is parsed and made
+/// atom-relative; everything after parsing works on this form.
 ///
-/// The value it produces is `S + addend` for absolute kinds and
-/// `S + addend - (P + 4 + bias)` for pc-relative ones (bias: 1, 2, 4 for
-/// `SIGNED_1/2/4`), where S is the target's address and P the address of
-/// the relocated field. A SUBTRACTOR pair is one `Reloc` whose value is
-/// `S - subtrahend + addend`.
+/// It refers to the address `S + addend`, S being the target's address
+/// (or the GOT slot, stub or thread-pointer slot the kind asks for); the
+/// target layer ([`crate::arch::Arch::apply`]) encodes that into the
+/// field. A difference of two addresses (a SUBTRACTOR pair) is one
+/// `Reloc` with a `subtrahend`, whose value is `S - subtrahend + addend`.
 #[derive(Clone, Copy, Debug)]
 pub struct Reloc {
     /// Offset of the relocated field within the atom.
     pub offset: u32,
-    /// `X86_64_RELOC_*`.
-    pub kind: u8,
+    pub kind: crate::arch::RelocKind,
     /// log2 of the field size in bytes.
     pub length: u8,
-    pub pcrel: bool,
     pub target: Target,
     pub addend: i64,
     pub subtrahend: Option<Target>,

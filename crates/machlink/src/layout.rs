@@ -7,11 +7,9 @@
 //! first mention them, zero-fill last (thread-local zero-fill before the
 //! rest, so the thread-local template is one contiguous range).
 
+use crate::arch::Arch;
 use crate::input::object::ObjectFile;
 use object::macho;
-
-/// Page size of x86_64 images.
-pub const PAGE_SIZE: u64 = 0x1000;
 /// Where an executable's __TEXT starts (after the 4 GiB __PAGEZERO); a
 /// dylib's starts at 0.
 pub const IMAGE_BASE: u64 = 0x1_0000_0000;
@@ -117,6 +115,8 @@ pub struct Layout {
     pub tlv_end: u64,
     /// Address of the mach header: 4 GiB for executables, 0 for dylibs.
     pub image_base: u64,
+    /// The target's page size: segments start on one.
+    pub page_size: u64,
 }
 
 /// The room an incremental link leaves for growth (DESIGN.md: every
@@ -127,9 +127,19 @@ pub struct Layout {
 pub struct Headroom {
     /// The largest trampoline: no function slot may be smaller.
     pub min_slot: u64,
+    /// The least room left after a section: a page.
+    pub page_size: u64,
 }
 
 impl Headroom {
+    /// The headroom of `arch`'s images.
+    pub fn for_arch(arch: &dyn Arch) -> Headroom {
+        Headroom {
+            min_slot: arch.max_trampoline() as u64,
+            page_size: arch.page_size(),
+        }
+    }
+
     /// A function's slot: its size plus a quarter (at least 16 bytes).
     pub fn slot(&self, size: u64) -> u64 {
         (size + (size / 4).max(16)).max(self.min_slot)
@@ -138,7 +148,7 @@ impl Headroom {
     /// Space reserved after a section's last atom: a quarter of what it
     /// holds, at least a page.
     pub fn reserve(&self, size: u64) -> u64 {
-        (size / 4).max(PAGE_SIZE)
+        (size / 4).max(self.page_size)
     }
 
     /// Whether a section may carry reserved space: a pointer section would
@@ -165,6 +175,67 @@ impl Headroom {
                 | macho::S_THREAD_LOCAL_ZEROFILL
                 | macho::S_THREAD_LOCAL_VARIABLES
         )
+    }
+}
+
+/// The room an incremental link leaves for later updates, decided once
+/// here rather than at each place that writes: function slots with
+/// headroom and room after sections ([`Headroom`]), spare stubs and GOT
+/// slots for new imports, room in `__unwind_info`, and room after the
+/// LINKEDIT pieces an update rewrites. A full link reserves nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Reserve {
+    pub headroom: Option<Headroom>,
+    /// Spare stub and GOT entries (chained fixups only: classic lazy
+    /// binding would also need stub helper entries).
+    pub imports: u64,
+}
+
+impl Reserve {
+    /// What an incremental link of a program with `stubs` imported
+    /// functions reserves.
+    pub fn incremental(arch: &dyn Arch, stubs: usize, chained: bool) -> Reserve {
+        Reserve {
+            headroom: Some(Headroom::for_arch(arch)),
+            imports: if chained {
+                (stubs as u64 / 4).max(32)
+            } else {
+                0
+            },
+        }
+    }
+
+    pub fn is_incremental(&self) -> bool {
+        self.headroom.is_some()
+    }
+
+    /// Room after `__unwind_info`'s `used` bytes, for the rows of
+    /// functions that move or appear later.
+    pub fn unwind(&self, used: u64) -> u64 {
+        match self.headroom {
+            Some(h) if used > 0 => used / 4 + h.page_size,
+            _ => 0,
+        }
+    }
+
+    /// Room after a LINKEDIT piece (exports, symbols, strings, chained
+    /// fixups) of `used` bytes: a quarter more, and at least `min`.
+    pub fn linkedit(&self, used: usize, min: usize) -> usize {
+        if self.is_incremental() {
+            (used / 4).max(min)
+        } else {
+            0
+        }
+    }
+
+    /// Zeros after the function starts' terminator: room for functions
+    /// that move or appear later, without moving the rest of LINKEDIT.
+    pub fn function_starts(&self, used: usize) -> usize {
+        if self.is_incremental() {
+            used / 4 + 64
+        } else {
+            0
+        }
     }
 }
 
@@ -290,6 +361,7 @@ pub fn assign_addresses(
     header_size: u64,
     synthetic_size: impl Fn(&Content) -> u64,
     image_base: u64,
+    page_size: u64,
     headroom: Option<Headroom>,
 ) -> Layout {
     let mut layout = Layout {
@@ -301,6 +373,7 @@ pub fn assign_addresses(
         ..Default::default()
     };
     layout.image_base = image_base;
+    layout.page_size = page_size;
     if image_base > 0 {
         // Executables keep the low 4 GiB unmapped so null pointers fault.
         layout.segments.push(Segment {
@@ -373,16 +446,16 @@ pub fn assign_addresses(
         layout.segments.push(Segment {
             name: segname,
             vmaddr: seg_vm,
-            vmsize: align_up(cursor.max(1), PAGE_SIZE),
+            vmsize: align_up(cursor.max(1), page_size),
             fileoff: seg_file,
-            filesize: align_up(file_end, PAGE_SIZE),
+            filesize: align_up(file_end, page_size),
             maxprot,
             initprot,
             flags,
             sections: start..i,
         });
-        vm = seg_vm + align_up(cursor.max(1), PAGE_SIZE);
-        fileoff = seg_file + align_up(file_end, PAGE_SIZE);
+        vm = seg_vm + align_up(cursor.max(1), page_size);
+        fileoff = seg_file + align_up(file_end, page_size);
     }
     for (si, s) in sections.iter().enumerate() {
         if let Content::Atoms(list) = &s.content {

@@ -1,16 +1,23 @@
-//! The full link, phase by phase. Each phase borrows what earlier phases
-//! built, so data flows one way:
+//! The driver: a full link as a flat list of passes, each borrowing what
+//! the ones before it returned, so data flows one way:
 //!
-//! map inputs → parse (parallel) → resolve (pulling archive members) →
-//! allocate commons → scan for stubs/GOT → lay out → write atoms and apply
-//! relocations (parallel) → LINKEDIT → header → file.
+//! map inputs → parse (parallel) → resolve (pulling archive members,
+//! allocating commons) → plan (synthetic scan, sections, addresses) →
+//! write atoms and apply relocations (parallel) → synthetic sections →
+//! LINKEDIT → header, UUID, signature → incremental state → commit.
+//!
+//! `-incremental` first tries an update of the previous output
+//! ([`crate::incremental::update`]) and links in full when it cannot.
 
 use crate::error::{LinkError, Result};
-use crate::input::archive::Archive;
-use crate::input::dylib::Dylib;
-use crate::input::object::ObjectFile;
-use crate::input::{self, FileKind, MappedFile};
+use crate::input;
 use crate::options::Options;
+use crate::output;
+use crate::relocate::Resolved;
+use crate::symbols::SymId;
+use crate::synthetic::ImportSlots;
+use crate::timing::{Phase, Timer};
+use crate::write;
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -22,42 +29,9 @@ pub struct Stats {
     pub atoms: usize,
     pub relocs: usize,
     pub output_size: u64,
-    pub phases: Vec<(&'static str, f64)>,
+    pub phases: Vec<Phase>,
     /// For `-incremental`: what this run did and why (for `-v`).
     pub incremental: Option<String>,
-}
-
-pub(crate) struct Timer {
-    start: Instant,
-    phases: Vec<(&'static str, f64)>,
-}
-
-impl Timer {
-    pub(crate) fn lap(&mut self, name: &'static str) {
-        let now = Instant::now();
-        self.phases
-            .push((name, (now - self.start).as_secs_f64() * 1e3));
-        self.start = now;
-    }
-}
-
-/// Everything parsed from the inputs, borrowing their maps.
-pub struct Inputs<'a> {
-    pub objects: Vec<ObjectFile<'a>>,
-    pub archives: Vec<Archive<'a>>,
-    pub dylibs: Vec<Dylib>,
-    /// Archives and dylibs in command-line order, for symbol lookup.
-    pub(crate) libraries: Vec<Library>,
-    /// Archive members already loaded: (archive, member).
-    pub(crate) loaded_members: rustc_hash::FxHashSet<(u32, u32)>,
-    /// The linker's own object holding `__dyld_private` (classic lazy binding).
-    pub dyld_private: Option<u32>,
-}
-
-#[derive(Clone, Copy)]
-pub(crate) enum Library {
-    Archive(u32),
-    Dylib(u32),
 }
 
 /// Links according to `opts`; writes the output file atomically.
@@ -180,13 +154,11 @@ fn full_link(
     paths: &[(PathBuf, bool)],
     record: Option<(u64, Vec<crate::incremental::Fingerprint>)>,
 ) -> Result<Stats> {
-    let mut timer = Timer {
-        start: Instant::now(),
-        phases: Vec::new(),
-    };
+    let arch = opts.target();
+    let mut timer = Timer::new();
     let files = input::map_inputs(paths)?;
     timer.lap("map inputs");
-    let mut inputs = parse_inputs(&files)?;
+    let mut inputs = input::parse_inputs(&files, arch)?;
     timer.lap("parse");
     let symtab = crate::resolve::resolve(opts, &mut inputs)?;
     timer.lap("resolve");
@@ -196,11 +168,69 @@ fn full_link(
         relocs: inputs.objects.iter().map(|o| o.relocs.len()).sum(),
         ..Default::default()
     };
-    let (mut file, facts) = crate::write::write_image(opts, &inputs, &symtab, &mut timer)?;
-    let state = match (record, facts) {
-        (Some((args, fingerprints)), Some(facts)) if file.replaces() => {
-            let at = facts.uuid_offset as usize;
-            let uuid: [u8; 16] = file.bytes()[at..at + 16].try_into().expect("16 bytes");
+    let mut plan = write::plan(opts, &inputs, &symtab);
+    timer.lap("layout");
+    if let Some(map) = &opts.map {
+        crate::map::write_map(map, &opts.output, arch, &inputs.objects, &plan.layout)?;
+    }
+    timer.begin("write");
+    let (linkedit_off, _) = plan.layout.linkedit_start();
+    let mut file = output::OutputFile::create(&opts.output, linkedit_off)?;
+    let res = Resolved::new(arch, &plan.layout, &plan.synth);
+    write::fill_code_gaps(arch, &plan.layout, file.bytes());
+    let mut fixups = write::write_atoms(file.bytes(), &inputs.objects, &symtab, &res)?;
+    timer.lap("atoms");
+    let mut imports = write::ImportTable::new(&symtab);
+    imports.adopt_binds(&mut fixups);
+    let synthetic = write::write_synthetic(
+        opts,
+        &inputs,
+        &symtab,
+        &plan.synth,
+        &res,
+        file.bytes(),
+        &mut fixups,
+        &mut imports,
+    )?;
+    timer.lap("synthetic");
+    let entry = write::entry_point(opts, &symtab, &res)?;
+    let slots: Vec<ImportSlots> = match record {
+        Some(_) => (0..symtab.syms.len() as SymId)
+            .map(|id| res.slots(id))
+            .collect(),
+        None => Vec::new(),
+    };
+    let linkedit = write::build_linkedit(
+        opts,
+        &plan,
+        &inputs.objects,
+        &symtab,
+        &fixups,
+        &imports.list,
+        &synthetic.lazy_binds,
+        file.bytes(),
+        &mut timer,
+    )?;
+    file.resize(linkedit_off + linkedit.bytes.len() as u64 + linkedit.signature_size)?;
+    let uuid_offset = write::finish_image(opts, &mut plan, entry, &linkedit, file.bytes())?;
+    timer.lap("header+signature");
+    timer.end();
+    let state = match record {
+        Some((args, fingerprints)) if file.replaces() => {
+            let uuid: [u8; 16] = file.bytes()[uuid_offset..uuid_offset + 16]
+                .try_into()
+                .expect("16 bytes");
+            let facts = write::image_facts(
+                plan,
+                slots,
+                write::Written {
+                    fixups,
+                    imports: imports.list,
+                    unwind_rows: synthetic.unwind_rows,
+                    uuid_offset,
+                },
+                &linkedit,
+            );
             let (size, mtime_ns) = file.seal()?;
             let output = crate::incremental::Fingerprint {
                 path: opts.output.clone(),
@@ -240,149 +270,7 @@ fn full_link(
             )
         })?;
     }
-    timer.lap("write file");
-    stats.phases = timer.phases;
+    timer.lap("commit");
+    stats.phases = timer.finish();
     Ok(stats)
-}
-
-/// Parses every mapped input; objects in parallel.
-fn parse_inputs(files: &[MappedFile]) -> Result<Inputs<'_>> {
-    let mut kinds = Vec::with_capacity(files.len());
-    let mut errors = Vec::new();
-    for f in files {
-        let name = f.name();
-        match input::thin(&f.map, &name).and_then(|d| input::kind_of(d, &name).map(|k| (d, k))) {
-            Ok((data, kind)) => kinds.push((f, data, kind)),
-            Err(e) => errors.extend(e.messages),
-        }
-    }
-    if let Some(e) = LinkError::many(errors) {
-        return Err(e);
-    }
-    // Objects and dylib stubs parse in parallel (a large .tbd is a few ms
-    // of YAML on its own).
-    let (parsed, mut dylibs): (Vec<Result<ObjectFile>>, Vec<Option<Result<Dylib>>>) = rayon::join(
-        || {
-            kinds
-                .par_iter()
-                .enumerate()
-                .filter(|(_, (_, _, k))| *k == FileKind::Object)
-                .map(|(i, (f, data, _))| {
-                    parse_object(f, data).map(|mut o| {
-                        o.input = i as u32;
-                        o
-                    })
-                })
-                .collect()
-        },
-        || {
-            kinds
-                .par_iter()
-                .map(|(f, data, kind)| match kind {
-                    FileKind::Tbd => Some(Dylib::from_tbd(data, f.name(), "x86_64-macos")),
-                    FileKind::Dylib => Some(Dylib::from_macho(data, f.name())),
-                    _ => None,
-                })
-                .collect()
-        },
-    );
-    let mut inputs = Inputs {
-        objects: Vec::new(),
-        archives: Vec::new(),
-        dylibs: Vec::new(),
-        libraries: Vec::new(),
-        loaded_members: Default::default(),
-        dyld_private: None,
-    };
-    let mut errors = Vec::new();
-    for r in parsed {
-        match r {
-            Ok(o) => inputs.objects.push(o),
-            Err(e) => errors.extend(e.messages),
-        }
-    }
-    for (i, (f, data, kind)) in kinds.iter().enumerate() {
-        let name = f.name();
-        let r = match kind {
-            FileKind::Object => Ok(()),
-            FileKind::Archive => Archive::parse(data, name).map(|a| {
-                let idx = inputs.archives.len() as u32;
-                if f.force_load {
-                    for m in 0..a.members.len() as u32 {
-                        inputs.loaded_members.insert((idx, m));
-                    }
-                }
-                inputs.archives.push(a);
-                inputs.libraries.push(Library::Archive(idx));
-            }),
-            FileKind::Tbd | FileKind::Dylib => {
-                let parsed = dylibs[i].take().expect("parsed above");
-                parsed.map(|d| add_dylib(&mut inputs, d))
-            }
-        };
-        if let Err(e) = r {
-            errors.extend(e.messages);
-        }
-    }
-    // Force-loaded archive members are parsed now, in parallel.
-    let forced: Vec<(u32, u32)> = {
-        let mut v: Vec<_> = inputs.loaded_members.iter().copied().collect();
-        v.sort_unstable();
-        v
-    };
-    let members: Vec<Result<ObjectFile>> = forced
-        .par_iter()
-        .map(|&(a, m)| parse_member(&inputs.archives[a as usize], m))
-        .collect();
-    for r in members {
-        match r {
-            Ok(o) => inputs.objects.push(o),
-            Err(e) => errors.extend(e.messages),
-        }
-    }
-    match LinkError::many(errors) {
-        Some(e) => Err(e),
-        None => Ok(inputs),
-    }
-}
-
-fn add_dylib(inputs: &mut Inputs, d: Dylib) {
-    let idx = inputs.dylibs.len() as u32;
-    inputs.dylibs.push(d);
-    inputs.libraries.push(Library::Dylib(idx));
-}
-
-pub(crate) fn parse_member<'a>(ar: &Archive<'a>, member: u32) -> Result<ObjectFile<'a>> {
-    let (_, data, mtime) = ar.members[member as usize];
-    let name = ar.member_name(member);
-    let mut obj = match input::kind_of(data, &name)? {
-        FileKind::Object => ObjectFile::parse(data, name)?,
-        _ => {
-            return Err(LinkError::file(
-                name,
-                "archive member is not an object file",
-            ))
-        }
-    };
-    obj.oso_path = format!("{}({})", absolute(&ar.name), ar.members[member as usize].0);
-    obj.mtime = mtime;
-    obj.member = true;
-    Ok(obj)
-}
-
-/// An absolute form of a path, for the debug map.
-fn absolute(path: &str) -> String {
-    std::path::absolute(path).map_or_else(|_| path.to_string(), |p| p.display().to_string())
-}
-
-/// Parses an object named on the command line, noting its path and time.
-pub(crate) fn parse_object<'a>(f: &MappedFile, data: &'a [u8]) -> Result<ObjectFile<'a>> {
-    let mut obj = ObjectFile::parse(data, f.name())?;
-    obj.oso_path = absolute(&f.name());
-    obj.mtime = std::fs::metadata(&f.path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
-    Ok(obj)
 }

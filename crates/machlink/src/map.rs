@@ -11,12 +11,13 @@ use std::path::Path;
 pub fn write_map(
     path: &Path,
     output: &Path,
+    arch: &dyn crate::arch::Arch,
     objects: &[ObjectFile],
     layout: &Layout,
 ) -> Result<()> {
     let mut m = String::new();
     let _ = writeln!(m, "# Path: {}", output.display());
-    let _ = writeln!(m, "# Arch: x86_64");
+    let _ = writeln!(m, "# Arch: {}", arch.name());
     let _ = writeln!(m, "# Object files:");
     let _ = writeln!(m, "[{:>3}] linker synthesized", 0);
     for (i, o) in objects.iter().enumerate() {

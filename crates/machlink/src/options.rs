@@ -255,6 +255,12 @@ impl ArgIter {
 }
 
 impl Options {
+    /// The target `-arch` names (checked when the options were parsed;
+    /// x86_64 by default).
+    pub fn target(&self) -> &'static dyn crate::arch::Arch {
+        crate::arch::by_name(&self.arch).unwrap_or(&crate::arch::X86_64)
+    }
+
     /// Parses ld64-style arguments (without the program name).
     pub fn parse(args: Vec<String>) -> Result<Options, LinkError> {
         let mut o = Options::default();
@@ -273,10 +279,12 @@ impl Options {
         if o.arch.is_empty() {
             o.arch = "x86_64".into();
         }
-        if o.arch != "x86_64" {
+        if crate::arch::by_name(&o.arch).is_none() {
+            let known: Vec<&str> = crate::arch::ALL.iter().map(|a| a.name()).collect();
             return Err(LinkError::usage(format!(
-                "unsupported architecture '{}' (machlink links x86_64)",
-                o.arch
+                "unsupported architecture '{}' (machlink links {})",
+                o.arch,
+                known.join(", ")
             )));
         }
         if o.inputs.is_empty() {

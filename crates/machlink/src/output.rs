@@ -42,6 +42,8 @@ pub struct HeaderInputs<'a> {
 /// The load commands' shape, fixed before layout so that their size is
 /// known when __TEXT's first section is placed.
 pub struct LoadCommandPlan {
+    cpu_type: u32,
+    cpu_subtype: u32,
     chained: bool,
     dylibs: Vec<(String, u32, u32)>,
     rpaths: Vec<String>,
@@ -66,6 +68,8 @@ impl LoadCommandPlan {
         let mut segs: Vec<&str> = sections.iter().map(|s| s.segname.as_str()).collect();
         segs.dedup();
         LoadCommandPlan {
+            cpu_type: opts.target().cpu_type(),
+            cpu_subtype: opts.target().cpu_subtype(),
             chained,
             dylibs: dylibs
                 .iter()
@@ -253,8 +257,8 @@ impl LoadCommandPlan {
         let mut out = Vec::with_capacity(32 + cmds.buf.len());
         for v in [
             macho::MH_MAGIC_64,
-            macho::CPU_TYPE_X86_64,
-            macho::CPU_SUBTYPE_X86_64_ALL,
+            self.cpu_type,
+            self.cpu_subtype,
             if self.id_dylib.is_some() {
                 macho::MH_DYLIB
             } else {

@@ -7,8 +7,8 @@
 use crate::atom::{Atom, NONE};
 use crate::error::{LinkError, Result};
 use crate::input::object::{InputSection, ObjectFile};
+use crate::input::{parse_member, Inputs, Library};
 use crate::layout;
-use crate::link::{parse_member, Inputs, Library};
 use crate::options::{Options, OutputKind, UndefinedTreatment};
 use crate::symbols::{Def, SymId, SymbolTable};
 use object::macho;
@@ -66,7 +66,7 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
         wanted.sort_unstable();
         let parsed: Vec<Result<ObjectFile<'a>>> = wanted
             .par_iter()
-            .map(|&(a, m)| parse_member(&inputs.archives[a as usize], m))
+            .map(|&(a, m)| parse_member(&inputs.archives[a as usize], m, opts.target()))
             .collect();
         for (m, obj) in wanted.into_iter().zip(parsed) {
             inputs.loaded_members.insert(m);

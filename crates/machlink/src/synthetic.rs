@@ -6,18 +6,21 @@
 //! dyld binds at load time; the classic format binds the same slots with
 //! bind opcodes.
 
+use crate::arch::{Arch, Entry};
 use crate::atom::NONE;
 use crate::input::object::ObjectFile;
 use crate::layout::{Content, OutSection};
 use crate::symbols::{Def, SymId, SymbolTable};
 use object::macho;
 
-/// Size of an x86_64 stub: `jmp *disp32(%rip)`.
-pub const STUB_SIZE: u64 = 6;
-/// The stub helper's header (`lea __dyld_private; push; jmp *binder`).
-pub const STUB_HELPER_HEADER: u64 = 16;
-/// One stub helper entry: `push $lazy_bind_offset; jmp header`.
-pub const STUB_HELPER_ENTRY: u64 = 10;
+/// An imported symbol's synthetic entries as an earlier link placed them
+/// (0: none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImportSlots {
+    pub stub: u64,
+    pub got: u64,
+    pub thread_ptr: u64,
+}
 
 /// One synthetic table: the symbols it holds, in first-use order.
 #[derive(Debug, Default)]
@@ -48,8 +51,8 @@ impl Table {
 }
 
 /// The stubs, GOT and thread-pointer tables of a link.
-#[derive(Debug, Default)]
 pub struct Synthetic {
+    pub arch: &'static dyn Arch,
     pub stubs: Table,
     pub got: Table,
     pub thread_ptrs: Table,
@@ -70,12 +73,14 @@ impl Synthetic {
     /// `lazy_binder` is dyld_stub_binder for classic lazy binding, None
     /// when stubs jump through GOT slots bound at load (chained fixups).
     pub fn scan(
+        arch: &'static dyn Arch,
         objects: &[ObjectFile],
         symtab: &SymbolTable,
         lazy_binder: Option<SymId>,
     ) -> Synthetic {
         let n = symtab.syms.len();
         let mut s = Synthetic {
+            arch,
             stubs: Table::new(n),
             got: Table::new(n),
             thread_ptrs: Table::new(n),
@@ -89,13 +94,11 @@ impl Synthetic {
                 let Some(g) = symtab.global_of(fi as u32, r.target) else {
                     continue;
                 };
-                let imported = is_imported(symtab.syms[g as usize].def);
-                match r.kind {
-                    macho::X86_64_RELOC_BRANCH if imported => s.stubs.add(g),
-                    macho::X86_64_RELOC_GOT_LOAD if imported => s.got.add(g),
-                    macho::X86_64_RELOC_GOT => s.got.add(g),
-                    macho::X86_64_RELOC_TLV if imported => s.thread_ptrs.add(g),
-                    _ => {}
+                match r.kind.entry(is_imported(symtab.syms[g as usize].def)) {
+                    Some(Entry::Stub) => s.stubs.add(g),
+                    Some(Entry::Got) => s.got.add(g),
+                    Some(Entry::ThreadPtr) => s.thread_ptrs.add(g),
+                    None => {}
                 }
             }
         }
@@ -162,7 +165,7 @@ impl Synthetic {
                     | macho::S_ATTR_PURE_INSTRUCTIONS
                     | macho::S_ATTR_SOME_INSTRUCTIONS,
                 Content::Stubs,
-                STUB_SIZE as u32,
+                self.arch.stub_size() as u32,
             ));
         }
         if self.lazy_binder.is_some() {
@@ -216,11 +219,12 @@ impl Synthetic {
     /// Size in bytes of a synthetic section.
     pub fn size_of(&self, content: &Content) -> u64 {
         match content {
-            Content::Stubs => self.stubs.entries.len() as u64 * STUB_SIZE,
+            Content::Stubs => self.stubs.entries.len() as u64 * self.arch.stub_size(),
             Content::Got => self.got.entries.len() as u64 * 8,
             Content::ThreadPtrs => self.thread_ptrs.entries.len() as u64 * 8,
             Content::StubHelper => {
-                STUB_HELPER_HEADER + self.stubs.entries.len() as u64 * STUB_HELPER_ENTRY
+                self.arch.stub_helper_header_size()
+                    + self.stubs.entries.len() as u64 * self.arch.stub_helper_entry_size()
             }
             Content::LazyPointers => self.stubs.entries.len() as u64 * 8,
             Content::UnwindInfo => self.unwind_size,

@@ -1,23 +1,375 @@
-//! Architecture-specific code behind one small trait, so that adding arm64
-//! touches this folder only: relocation application and the trampolines
-//! that an incremental update writes into a moved function's old slot.
+//! The target layer: every fact and encoding that differs between
+//! architectures lives behind [`Arch`], so adding a target means adding a
+//! folder here and one line to [`ALL`].
+//!
+//! The rest of the linker works on arch-neutral relocations
+//! ([`RelocKind`] plus an addend, decoded once when an object is parsed)
+//! and asks the target to encode values into instructions and data
+//! ([`Arch::apply`]), to relax GOT loads, and to write stubs, the stub
+//! helper and trampolines.
 
 pub mod x86_64;
 
-/// What the linker needs to know about one target architecture.
-pub trait Arch {
-    /// The Mach-O `cputype`.
-    const CPU_TYPE: u32;
-    /// Size of the largest trampoline; every function slot is at least this
-    /// large (invariant 3: room for a trampoline).
-    const MAX_TRAMPOLINE: usize;
+use object::macho;
+use serde::{Deserialize, Serialize};
 
-    /// Encodes a jump placed at address `from` that lands on `to`.
-    /// Returns the number of bytes written into `out`, or `None` when this
-    /// architecture cannot reach `to` from `from`.
-    fn write_trampoline(out: &mut [u8], from: u64, to: u64) -> Option<usize>;
+pub use x86_64::X86_64;
 
-    /// Decodes a trampoline at `from`: the address it jumps to, if `code`
-    /// starts with one.
-    fn read_trampoline(code: &[u8], from: u64) -> Option<u64>;
+/// What a relocated field means, independent of the instruction set.
+///
+/// A relocation refers to an address `S + A` (its target plus addend);
+/// the kind says how the field expresses that address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RelocKind {
+    /// The address itself (or, with a subtrahend, a difference of two
+    /// addresses) in a 1-, 2-, 4- or 8-byte data field. An 8-byte pointer
+    /// to something that slides, or to an import, becomes a dyld fixup.
+    Absolute,
+    /// A call or jump. A target in a dylib is reached through its stub.
+    Branch,
+    /// A pc-relative data reference. `bias` is how far the end of the
+    /// instruction lies past the end of the field (x86_64 `SIGNED_1/2/4`).
+    PcRel { bias: u8 },
+    /// A pc-relative load of the target's GOT slot. For a target in the
+    /// image the load is relaxed into computing the address directly.
+    GotLoad,
+    /// A pc-relative reference to the target's GOT slot that is never
+    /// relaxed (personality pointers, `x@GOTPCREL` outside a load).
+    PointerToGot,
+    /// A pc-relative load of a thread-local variable's descriptor: through
+    /// a thread-pointer slot for a dylib's variable, relaxed for our own.
+    TlvLoad,
+    /// The 4 KiB page of an address (arm64 `adrp`).
+    Page(PageRef),
+    /// The offset of an address within its page (arm64 `add`/`ldr`).
+    PageOffset(PageRef),
+}
+
+/// What a page or page-offset relocation addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PageRef {
+    /// The target itself.
+    Direct,
+    /// The target's GOT slot.
+    Got,
+    /// The target's thread-local descriptor (or thread-pointer slot).
+    Tlv,
+}
+
+/// The synthetic entry a reference needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    Stub,
+    Got,
+    ThreadPtr,
+}
+
+impl RelocKind {
+    /// Whether the field's value depends on its own address.
+    pub fn is_pc_relative(self) -> bool {
+        !matches!(self, RelocKind::Absolute | RelocKind::PageOffset(_))
+    }
+
+    /// The synthetic entry a reference of this kind to a symbol needs:
+    /// `imported` when the symbol is defined in a dylib (or looked up
+    /// dynamically).
+    pub fn entry(self, imported: bool) -> Option<Entry> {
+        match self {
+            RelocKind::Branch if imported => Some(Entry::Stub),
+            RelocKind::GotLoad
+            | RelocKind::Page(PageRef::Got)
+            | RelocKind::PageOffset(PageRef::Got)
+                if imported =>
+            {
+                Some(Entry::Got)
+            }
+            RelocKind::PointerToGot => Some(Entry::Got),
+            RelocKind::TlvLoad
+            | RelocKind::Page(PageRef::Tlv)
+            | RelocKind::PageOffset(PageRef::Tlv)
+                if imported =>
+            {
+                Some(Entry::ThreadPtr)
+            }
+            _ => None,
+        }
+    }
+
+    /// A stable one-byte code for the incremental state (0xff is free).
+    pub fn code(self) -> u8 {
+        let page = |r: PageRef| match r {
+            PageRef::Direct => 0,
+            PageRef::Got => 1,
+            PageRef::Tlv => 2,
+        };
+        match self {
+            RelocKind::Absolute => 0,
+            RelocKind::Branch => 1,
+            RelocKind::GotLoad => 2,
+            RelocKind::PointerToGot => 3,
+            RelocKind::TlvLoad => 4,
+            RelocKind::PcRel { bias } => 0x10 | (bias & 0x0f),
+            RelocKind::Page(r) => 0x20 | page(r),
+            RelocKind::PageOffset(r) => 0x30 | page(r),
+        }
+    }
+
+    /// The kind of a [`RelocKind::code`].
+    pub fn from_code(code: u8) -> Option<RelocKind> {
+        let page = |c: u8| match c & 0x0f {
+            0 => Some(PageRef::Direct),
+            1 => Some(PageRef::Got),
+            2 => Some(PageRef::Tlv),
+            _ => None,
+        };
+        Some(match code {
+            0 => RelocKind::Absolute,
+            1 => RelocKind::Branch,
+            2 => RelocKind::GotLoad,
+            3 => RelocKind::PointerToGot,
+            4 => RelocKind::TlvLoad,
+            0x10..=0x1f => RelocKind::PcRel { bias: code & 0x0f },
+            0x20..=0x2f => RelocKind::Page(page(code)?),
+            0x30..=0x3f => RelocKind::PageOffset(page(code)?),
+            _ => return None,
+        })
+    }
+
+    /// Whether a reference of this kind to a symbol in the image is
+    /// rewritten to address the symbol directly (no GOT or descriptor
+    /// slot).
+    pub fn relaxes_when_local(self) -> bool {
+        matches!(
+            self,
+            RelocKind::GotLoad
+                | RelocKind::TlvLoad
+                | RelocKind::Page(PageRef::Got | PageRef::Tlv)
+                | RelocKind::PageOffset(PageRef::Got | PageRef::Tlv)
+        )
+    }
+}
+
+/// Why a value could not be encoded into its field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    #[error("value {value:#x} does not fit in a {bits}-bit field")]
+    OutOfRange { value: i64, bits: u32 },
+    #[error("{kind:?} relocation cannot have a {bytes}-byte field")]
+    BadLength { kind: RelocKind, bytes: usize },
+    #[error("relocated field lies outside the atom")]
+    OutsideAtom,
+    #[error("cannot relax instruction {found} (expected {expected})")]
+    UnexpectedInstruction {
+        expected: &'static str,
+        found: String,
+    },
+    #[error("{kind:?} relocations are not used by {arch}")]
+    Unsupported { kind: RelocKind, arch: &'static str },
+    #[error("address {value:#x} is not a multiple of {align}, as the instruction needs")]
+    Misaligned { value: u64, align: u64 },
+}
+
+/// A raw relocation entry decoded by a target: its arch-neutral kind, the
+/// raw entries it stands for, and how to read the addend the object file
+/// embedded in the field.
+#[derive(Clone, Copy, Debug)]
+pub struct DecodedReloc {
+    pub kind: RelocKind,
+    /// The entry naming the target (for a difference, the minuend).
+    pub info: macho::RelocationInfo,
+    /// A difference's subtrahend entry.
+    pub subtrahend: Option<macho::RelocationInfo>,
+    /// How many raw entries this relocation used.
+    pub used: usize,
+}
+
+/// What the linker needs to know about, and do for, one target.
+pub trait Arch: Sync + Send {
+    /// The name `-arch` takes and ld64 prints ("x86_64").
+    fn name(&self) -> &'static str;
+    /// Mach-O `cputype` and `cpusubtype` of images for this target.
+    fn cpu_type(&self) -> u32;
+    fn cpu_subtype(&self) -> u32;
+    /// The TAPI target of macOS dylib stubs (`x86_64-macos`).
+    fn tapi_target(&self) -> &'static str;
+    /// Page size of images: segment alignment and fixup-chain pages.
+    fn page_size(&self) -> u64;
+    /// The instruction that fills code gaps, so a stray jump traps.
+    fn trap(&self) -> &'static [u8];
+    /// Size of a stub, of the stub helper's header and of one of its
+    /// entries (classic lazy binding).
+    fn stub_size(&self) -> u64;
+    fn stub_helper_header_size(&self) -> u64;
+    fn stub_helper_entry_size(&self) -> u64;
+    /// Size of the largest trampoline; every function slot is at least
+    /// this large (invariant 3).
+    fn max_trampoline(&self) -> usize;
+    /// How far a direct branch reaches, either way.
+    fn branch_reach(&self) -> u64;
+    /// `UNWIND_*_MODE_DWARF`: a compact unwind encoding that defers to
+    /// `__eh_frame` (its low 24 bits are an FDE offset).
+    fn unwind_mode_dwarf(&self) -> u32;
+    /// Whether two adjacent functions with this encoding may share one
+    /// `__unwind_info` row (modes that carry per-function data may not).
+    fn unwind_can_fold(&self, encoding: u32) -> bool;
+
+    /// Decodes the relocation at `infos[0]` (and its pair, if it has one).
+    fn decode_reloc(&self, infos: &[macho::RelocationInfo]) -> Result<DecodedReloc, String>;
+    /// The addend an object file embedded in the relocated field.
+    fn embedded_addend(&self, kind: RelocKind, length: u8, field: &[u8]) -> i64;
+    /// For a section-relative pc-relative relocation: the input address it
+    /// refers to, given the field's input address and its addend.
+    fn pc_relative_referent(&self, kind: RelocKind, field_addr: u64, addend: i64) -> u64;
+
+    /// Encodes a relocation into `bytes[at..]`: `value` is the address the
+    /// relocation refers to (`S + A`) for pc-relative and page kinds, and
+    /// the field's whole value for [`RelocKind::Absolute`]; `pc` is the
+    /// field's address.
+    fn apply(
+        &self,
+        kind: RelocKind,
+        length: u8,
+        bytes: &mut [u8],
+        at: usize,
+        pc: u64,
+        value: u64,
+    ) -> Result<(), ApplyError>;
+    /// Rewrites the instruction of a GOT or thread-local load at
+    /// `bytes[at..]` so that it computes the address itself; [`Arch::apply`]
+    /// then encodes the address.
+    fn relax(&self, kind: RelocKind, bytes: &mut [u8], at: usize) -> Result<(), ApplyError>;
+
+    /// Writes the stub at `stub` that jumps through the pointer at `slot`.
+    fn write_stub(&self, out: &mut [u8], stub: u64, slot: u64) -> Result<(), ApplyError>;
+    /// The pointer slot a stub at `stub` jumps through, if `code` is one.
+    fn read_stub(&self, code: &[u8], stub: u64) -> Option<u64>;
+    /// Writes the stub helper (classic lazy binding): its header, which
+    /// passes `dyld_private` to the binder reached through `binder_slot`,
+    /// then one entry per lazy-bind offset, each jumping to the header.
+    fn write_stub_helper(
+        &self,
+        out: &mut [u8],
+        helper: u64,
+        dyld_private: u64,
+        binder_slot: u64,
+        lazy_bind_offsets: &[u32],
+    ) -> Result<(), ApplyError>;
+
+    /// Encodes a jump placed at `from` that lands on `to`. Returns the
+    /// bytes written, or `None` when `to` is out of reach or `out` is too
+    /// small.
+    fn write_trampoline(&self, out: &mut [u8], from: u64, to: u64) -> Option<usize>;
+    /// Decodes a trampoline at `from`: where it jumps, if `code` starts
+    /// with one.
+    fn read_trampoline(&self, code: &[u8], from: u64) -> Option<u64>;
+}
+
+/// Every target machlink links for.
+pub static ALL: &[&dyn Arch] = &[&X86_64];
+
+/// The target `-arch` names.
+pub fn by_name(name: &str) -> Option<&'static dyn Arch> {
+    ALL.iter().copied().find(|a| a.name() == name)
+}
+
+/// The target of a Mach-O `cputype`.
+pub fn by_cpu_type(cpu_type: u32) -> Option<&'static dyn Arch> {
+    ALL.iter().copied().find(|a| a.cpu_type() == cpu_type)
+}
+
+/// The architecture name of a `cputype`, for messages about inputs built
+/// for another one.
+pub fn cpu_name(cpu_type: u32) -> String {
+    match cpu_type {
+        macho::CPU_TYPE_X86_64 => "x86_64".into(),
+        macho::CPU_TYPE_ARM64 => "arm64".into(),
+        macho::CPU_TYPE_X86 => "i386".into(),
+        macho::CPU_TYPE_ARM => "arm".into(),
+        macho::CPU_TYPE_ARM64_32 => "arm64_32".into(),
+        other => format!("cputype {other:#x}"),
+    }
+}
+
+/// Writes `value` into a little-endian field of `1 << length` bytes. A
+/// 4-byte field must hold it as a signed number (pc-relative displacements
+/// and differences are signed); a 1- or 2-byte field as signed or unsigned.
+pub fn write_int(field: &mut [u8], value: i64, length: u8) -> Result<(), ApplyError> {
+    let bytes = 1usize << length;
+    let field = field.get_mut(..bytes).ok_or(ApplyError::OutsideAtom)?;
+    if bytes < 8 {
+        let bits = 8 * bytes as u32;
+        let max = if bits == 32 { 1i64 << 31 } else { 1i64 << bits };
+        let fits = value >= -(1i64 << (bits - 1)) && value < max;
+        if !fits {
+            return Err(ApplyError::OutOfRange { value, bits });
+        }
+    }
+    field.copy_from_slice(&value.to_le_bytes()[..bytes]);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_is_found_by_name_and_cpu_type() {
+        for a in ALL {
+            assert_eq!(by_name(a.name()).unwrap().cpu_type(), a.cpu_type());
+            assert_eq!(by_cpu_type(a.cpu_type()).unwrap().name(), a.name());
+            assert!(a.max_trampoline() as u64 <= a.stub_size() * 4);
+            assert!(a.page_size().is_power_of_two());
+        }
+        assert!(by_name("ppc").is_none());
+        assert_eq!(cpu_name(macho::CPU_TYPE_ARM64), "arm64");
+    }
+
+    #[test]
+    fn entries_follow_the_kind_and_where_the_symbol_lives() {
+        assert_eq!(RelocKind::Branch.entry(true), Some(Entry::Stub));
+        assert_eq!(RelocKind::Branch.entry(false), None);
+        assert_eq!(RelocKind::GotLoad.entry(true), Some(Entry::Got));
+        assert_eq!(RelocKind::GotLoad.entry(false), None);
+        assert_eq!(RelocKind::PointerToGot.entry(false), Some(Entry::Got));
+        assert_eq!(RelocKind::TlvLoad.entry(true), Some(Entry::ThreadPtr));
+        assert_eq!(RelocKind::Page(PageRef::Got).entry(true), Some(Entry::Got));
+        assert_eq!(RelocKind::Absolute.entry(true), None);
+        assert!(RelocKind::GotLoad.relaxes_when_local());
+        assert!(!RelocKind::PointerToGot.relaxes_when_local());
+    }
+
+    #[test]
+    fn state_codes_round_trip_and_unknown_ones_are_refused() {
+        let mut seen = std::collections::HashSet::new();
+        for code in 0..=255u8 {
+            if let Some(kind) = RelocKind::from_code(code) {
+                assert_eq!(kind.code(), code);
+                assert!(seen.insert(kind));
+            }
+        }
+        assert_eq!(seen.len(), 5 + 16 + 3 + 3);
+        assert!(RelocKind::from_code(0xff).is_none());
+        assert!(RelocKind::from_code(0x23).is_none());
+    }
+
+    #[test]
+    fn write_int_checks_the_width() {
+        let mut f = [0u8; 8];
+        write_int(&mut f, -1, 2).unwrap();
+        assert_eq!(f[..4], [0xff; 4]);
+        write_int(&mut f, i64::from(i32::MAX), 2).unwrap();
+        assert_eq!(
+            write_int(&mut f, 1 << 31, 2),
+            Err(ApplyError::OutOfRange {
+                value: 1 << 31,
+                bits: 32
+            })
+        );
+        write_int(&mut f, 0xffff, 1).unwrap();
+        assert!(write_int(&mut f, -129, 0).is_err());
+        write_int(&mut f, 0x1234, 1).unwrap();
+        assert_eq!(f[..2], [0x34, 0x12]);
+        write_int(&mut f, i64::MIN, 3).unwrap();
+        assert_eq!(write_int(&mut f[..3], 0, 2), Err(ApplyError::OutsideAtom));
+    }
 }

@@ -1,26 +1,291 @@
-//! x86_64: trampolines are `jmp rel32` (5 bytes), reaching ±2 GiB, which
-//! covers any image machlink lays out.
+//! x86_64: `X86_64_RELOC_*` relocations, rel32 fields relative to the end
+//! of the field, `jmp *disp32(%rip)` stubs, `jmp rel32` trampolines (5
+//! bytes, reaching ±2 GiB, which covers any image machlink lays out), int3
+//! between functions and 4 KiB pages.
 
-use super::Arch;
+use super::{write_int, ApplyError, Arch, DecodedReloc, RelocKind};
+use object::macho;
 
 pub struct X86_64;
 
 const JMP_REL32: u8 = 0xE9;
+const JMP_RIP_INDIRECT: [u8; 2] = [0xFF, 0x25];
+const MOVQ_LOAD: u8 = 0x8B;
+const LEAQ: u8 = 0x8D;
+const INT3: u8 = 0xCC;
+const STUB_SIZE: u64 = 6;
+const STUB_HELPER_HEADER: u64 = 16;
+const STUB_HELPER_ENTRY: u64 = 10;
+/// `UNWIND_X86_64_MODE_STACK_IND`: frameless, the stack size read from the
+/// function's `subq`.
+const UNWIND_MODE_STACK_IND: u32 = 0x0300_0000;
+const UNWIND_MODE_DWARF: u32 = 0x0400_0000;
+const UNWIND_MODE_MASK: u32 = 0x0F00_0000;
+
+/// The arch-neutral kind of an `X86_64_RELOC_*` type (SUBTRACTOR, which
+/// pairs with the UNSIGNED after it, is [`RelocKind::Absolute`]).
+fn kind_of(r_type: u8) -> Option<RelocKind> {
+    Some(match r_type {
+        macho::X86_64_RELOC_UNSIGNED | macho::X86_64_RELOC_SUBTRACTOR => RelocKind::Absolute,
+        macho::X86_64_RELOC_SIGNED => RelocKind::PcRel { bias: 0 },
+        macho::X86_64_RELOC_SIGNED_1 => RelocKind::PcRel { bias: 1 },
+        macho::X86_64_RELOC_SIGNED_2 => RelocKind::PcRel { bias: 2 },
+        macho::X86_64_RELOC_SIGNED_4 => RelocKind::PcRel { bias: 4 },
+        macho::X86_64_RELOC_BRANCH => RelocKind::Branch,
+        macho::X86_64_RELOC_GOT_LOAD => RelocKind::GotLoad,
+        macho::X86_64_RELOC_GOT => RelocKind::PointerToGot,
+        macho::X86_64_RELOC_TLV => RelocKind::TlvLoad,
+        _ => return None,
+    })
+}
+
+/// Distance from the end of a rel32 field to the end of its instruction.
+fn bias(kind: RelocKind) -> i64 {
+    match kind {
+        RelocKind::PcRel { bias } => i64::from(bias),
+        _ => 0,
+    }
+}
+
+fn rel32(
+    kind: RelocKind,
+    length: u8,
+    field: &mut [u8],
+    pc: u64,
+    to: u64,
+) -> Result<(), ApplyError> {
+    if length != 2 {
+        return Err(ApplyError::BadLength {
+            kind,
+            bytes: 1 << length,
+        });
+    }
+    let v = (to as i64).wrapping_sub(pc.wrapping_add(4) as i64 + bias(kind));
+    write_int(field, v, 2)
+}
 
 impl Arch for X86_64 {
-    const CPU_TYPE: u32 = 0x0100_0007;
-    const MAX_TRAMPOLINE: usize = 5;
+    fn name(&self) -> &'static str {
+        "x86_64"
+    }
+    fn cpu_type(&self) -> u32 {
+        macho::CPU_TYPE_X86_64
+    }
+    fn cpu_subtype(&self) -> u32 {
+        macho::CPU_SUBTYPE_X86_64_ALL
+    }
+    fn tapi_target(&self) -> &'static str {
+        "x86_64-macos"
+    }
+    fn page_size(&self) -> u64 {
+        0x1000
+    }
+    fn trap(&self) -> &'static [u8] {
+        &[INT3]
+    }
+    fn stub_size(&self) -> u64 {
+        STUB_SIZE
+    }
+    fn stub_helper_header_size(&self) -> u64 {
+        STUB_HELPER_HEADER
+    }
+    fn stub_helper_entry_size(&self) -> u64 {
+        STUB_HELPER_ENTRY
+    }
+    fn max_trampoline(&self) -> usize {
+        5
+    }
+    fn branch_reach(&self) -> u64 {
+        1 << 31
+    }
+    fn unwind_mode_dwarf(&self) -> u32 {
+        UNWIND_MODE_DWARF
+    }
+    fn unwind_can_fold(&self, encoding: u32) -> bool {
+        let mode = encoding & UNWIND_MODE_MASK;
+        mode != UNWIND_MODE_DWARF && mode != UNWIND_MODE_STACK_IND
+    }
 
-    fn write_trampoline(out: &mut [u8], from: u64, to: u64) -> Option<usize> {
-        let next = from.checked_add(5)?;
-        let disp = i32::try_from(to.wrapping_sub(next) as i64).ok()?;
+    fn decode_reloc(&self, infos: &[macho::RelocationInfo]) -> Result<DecodedReloc, String> {
+        let first = infos[0];
+        if first.r_type == macho::X86_64_RELOC_SUBTRACTOR {
+            let pair = infos
+                .get(1)
+                .copied()
+                .ok_or("SUBTRACTOR without its UNSIGNED pair")?;
+            if pair.r_type != macho::X86_64_RELOC_UNSIGNED || pair.r_address != first.r_address {
+                return Err(
+                    "SUBTRACTOR must be followed by an UNSIGNED at the same address".into(),
+                );
+            }
+            return Ok(DecodedReloc {
+                kind: RelocKind::Absolute,
+                info: pair,
+                subtrahend: Some(first),
+                used: 2,
+            });
+        }
+        let kind = kind_of(first.r_type)
+            .ok_or_else(|| format!("unknown relocation type {}", first.r_type))?;
+        Ok(DecodedReloc {
+            kind,
+            info: first,
+            subtrahend: None,
+            used: 1,
+        })
+    }
+
+    /// The field holds the addend (for SIGNED_1/2/4, relative to the end
+    /// of the instruction, which lies 1, 2 or 4 bytes past the field's end:
+    /// the bias makes it relative to the field's end like the others).
+    fn embedded_addend(&self, kind: RelocKind, length: u8, field: &[u8]) -> i64 {
+        let embedded = match (length, field) {
+            (0, [b, ..]) => i64::from(*b as i8),
+            (1, [a, b, ..]) => i64::from(i16::from_le_bytes([*a, *b])),
+            (2, [a, b, c, d, ..]) => i64::from(i32::from_le_bytes([*a, *b, *c, *d])),
+            (3, f) if f.len() >= 8 => i64::from_le_bytes(f[..8].try_into().unwrap()),
+            _ => 0,
+        };
+        embedded + bias(kind)
+    }
+
+    fn pc_relative_referent(&self, _kind: RelocKind, field_addr: u64, addend: i64) -> u64 {
+        (field_addr + 4).wrapping_add(addend as u64)
+    }
+
+    fn apply(
+        &self,
+        kind: RelocKind,
+        length: u8,
+        bytes: &mut [u8],
+        at: usize,
+        pc: u64,
+        value: u64,
+    ) -> Result<(), ApplyError> {
+        let field = bytes.get_mut(at..).ok_or(ApplyError::OutsideAtom)?;
+        match kind {
+            RelocKind::Absolute => write_int(field, value as i64, length),
+            RelocKind::Branch
+            | RelocKind::PcRel { .. }
+            | RelocKind::GotLoad
+            | RelocKind::PointerToGot
+            | RelocKind::TlvLoad => rel32(kind, length, field, pc, value),
+            RelocKind::Page(_) | RelocKind::PageOffset(_) => Err(ApplyError::Unsupported {
+                kind,
+                arch: "x86_64",
+            }),
+        }
+    }
+
+    /// `movq x@GOTPCREL(%rip), %reg` (or `x@TLVP`) becomes
+    /// `leaq x(%rip), %reg`.
+    fn relax(&self, kind: RelocKind, bytes: &mut [u8], at: usize) -> Result<(), ApplyError> {
+        if !matches!(kind, RelocKind::GotLoad | RelocKind::TlvLoad) {
+            return Err(ApplyError::Unsupported {
+                kind,
+                arch: "x86_64",
+            });
+        }
+        let opcode = at
+            .checked_sub(2)
+            .and_then(|o| bytes.get_mut(o))
+            .ok_or_else(|| ApplyError::UnexpectedInstruction {
+                expected: "movq",
+                found: "no instruction before the field".into(),
+            })?;
+        if *opcode != MOVQ_LOAD {
+            return Err(ApplyError::UnexpectedInstruction {
+                expected: "movq",
+                found: format!("with opcode {:#04x}", *opcode),
+            });
+        }
+        *opcode = LEAQ;
+        Ok(())
+    }
+
+    /// `jmp *slot(%rip)`.
+    fn write_stub(&self, out: &mut [u8], stub: u64, slot: u64) -> Result<(), ApplyError> {
+        let out = out
+            .get_mut(..STUB_SIZE as usize)
+            .ok_or(ApplyError::OutsideAtom)?;
+        out[..2].copy_from_slice(&JMP_RIP_INDIRECT);
+        rel32(RelocKind::GotLoad, 2, &mut out[2..], stub + 2, slot)
+    }
+
+    fn read_stub(&self, code: &[u8], stub: u64) -> Option<u64> {
+        match code {
+            [0xFF, 0x25, d0, d1, d2, d3, ..] => {
+                let disp = i32::from_le_bytes([*d0, *d1, *d2, *d3]);
+                Some((stub + STUB_SIZE).wrapping_add(disp as i64 as u64))
+            }
+            _ => None,
+        }
+    }
+
+    /// Header: `leaq dyld_private(%rip), %r11; pushq %r11; jmp
+    /// *binder(%rip); nop`. Entry: `pushq $lazy_bind_offset; jmp header`.
+    fn write_stub_helper(
+        &self,
+        out: &mut [u8],
+        helper: u64,
+        dyld_private: u64,
+        binder_slot: u64,
+        lazy_bind_offsets: &[u32],
+    ) -> Result<(), ApplyError> {
+        let size = STUB_HELPER_HEADER + STUB_HELPER_ENTRY * lazy_bind_offsets.len() as u64;
+        let out = out
+            .get_mut(..size as usize)
+            .ok_or(ApplyError::OutsideAtom)?;
+        out[..3].copy_from_slice(&[0x4c, LEAQ, 0x1d]);
+        rel32(
+            RelocKind::GotLoad,
+            2,
+            &mut out[3..],
+            helper + 3,
+            dyld_private,
+        )?;
+        out[7..9].copy_from_slice(&[0x41, 0x53]);
+        out[9..11].copy_from_slice(&JMP_RIP_INDIRECT);
+        rel32(
+            RelocKind::GotLoad,
+            2,
+            &mut out[11..],
+            helper + 11,
+            binder_slot,
+        )?;
+        out[15] = 0x90;
+        for (i, &offset) in lazy_bind_offsets.iter().enumerate() {
+            let at = (STUB_HELPER_HEADER + i as u64 * STUB_HELPER_ENTRY) as usize;
+            let entry = &mut out[at..at + STUB_HELPER_ENTRY as usize];
+            entry[0] = 0x68;
+            entry[1..5].copy_from_slice(&offset.to_le_bytes());
+            entry[5] = JMP_REL32;
+            rel32(
+                RelocKind::Branch,
+                2,
+                &mut entry[6..],
+                helper + at as u64 + 6,
+                helper,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_trampoline(&self, out: &mut [u8], from: u64, to: u64) -> Option<usize> {
         let out = out.get_mut(..5)?;
         out[0] = JMP_REL32;
-        out[1..].copy_from_slice(&disp.to_le_bytes());
+        rel32(
+            RelocKind::Branch,
+            2,
+            &mut out[1..],
+            from.checked_add(1)?,
+            to,
+        )
+        .ok()?;
         Some(5)
     }
 
-    fn read_trampoline(code: &[u8], from: u64) -> Option<u64> {
+    fn read_trampoline(&self, code: &[u8], from: u64) -> Option<u64> {
         match code {
             [JMP_REL32, d0, d1, d2, d3, ..] => {
                 let disp = i32::from_le_bytes([*d0, *d1, *d2, *d3]);
@@ -31,266 +296,22 @@ impl Arch for X86_64 {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Relocations
-// ---------------------------------------------------------------------------
-
-use crate::atom::{Reloc, Target};
-use crate::input::object::{pcrel_bias, ObjectFile};
-use crate::layout::OutSection;
-use crate::linkedit::fixups::{Fixup, FixupKind};
-use crate::symbols::{Def, SymId, SymbolTable};
-use crate::synthetic::is_imported;
-use crate::write::Resolved;
-use object::macho;
-
-/// The atom being relocated: its file, address, output section and bytes.
-pub(crate) struct Place<'p, 'a> {
-    pub file: u32,
-    pub obj: &'p ObjectFile<'a>,
-    pub atom_addr: u64,
-    pub section: &'p OutSection,
-    pub bytes: &'p mut [u8],
-}
-
-/// What a relocation's target turned out to be.
-enum Referent {
-    /// An address in the image (slides with it).
-    Local { addr: u64 },
-    /// A fixed value that does not slide (absolute symbols).
-    Absolute(u64),
-    /// A symbol dyld binds.
-    Imported(SymId),
-}
-
-/// `interior`: the reference means a place inside its target (a nonzero
-/// offset, or one side of a difference), which for a moved function is in
-/// its body rather than at its canonical address.
-fn referent(
-    p: &Place,
-    t: Target,
-    interior: bool,
-    symtab: &SymbolTable,
-    res: &Resolved,
-) -> Result<Referent, String> {
-    let layout = res.layout;
-    match t {
-        Target::Atom(a) => {
-            let addr = layout.referenced_addr(p.file, a, interior);
-            if addr == 0 {
-                return Err("reference to a section machlink does not keep".into());
-            }
-            Ok(Referent::Local { addr })
-        }
-        Target::Symbol(i) => {
-            let Some(g) = symtab.global_of(p.file, t) else {
-                let name = p.obj.symbols.get(i as usize).map_or(&b"?"[..], |s| s.name);
-                return Err(format!(
-                    "reference to local symbol {} in a section machlink does not keep",
-                    String::from_utf8_lossy(name)
-                ));
-            };
-            let def = symtab.syms[g as usize].def;
-            if is_imported(def) {
-                return Ok(Referent::Imported(g));
-            }
-            if let Def::Absolute { value } = def {
-                return Ok(Referent::Absolute(value));
-            }
-            let addr = res.symbol_ref(symtab, g, interior).ok_or_else(|| {
-                format!(
-                    "symbol {} has no address",
-                    String::from_utf8_lossy(symtab.syms[g as usize].name)
-                )
-            })?;
-            Ok(Referent::Local { addr })
-        }
-    }
-}
-
-fn name_of(symtab: &SymbolTable, g: SymId) -> String {
-    String::from_utf8_lossy(symtab.syms[g as usize].name).into_owned()
-}
-
-/// Applies one relocation to the atom's bytes; records the dyld fixup a
-/// pointer needs. Bind fixups carry the symbol id in `import` until the
-/// import table is built.
-pub(crate) fn relocate(
-    p: &mut Place,
-    r: &Reloc,
-    symtab: &SymbolTable,
-    res: &Resolved,
-    fixups: &mut Vec<Fixup>,
-) -> Result<(), String> {
-    let at = r.offset as usize;
-    // The field's own address: where the bytes actually go.
-    let pc = p.atom_addr + u64::from(r.offset);
-    let size = 1usize << r.length;
-    if at + size > p.bytes.len() {
-        return Err("relocated field lies outside the atom".into());
-    }
-    let pair = r.subtrahend.is_some();
-    let target = referent(p, r.target, pair || r.addend != 0, symtab, res)?;
-    let subtrahend = r
-        .subtrahend
-        .map(|sub| referent(p, sub, true, symtab, res))
-        .transpose()?;
-    let field = &mut p.bytes[at..at + size];
-    if let Some(sub) = subtrahend {
-        // SUBTRACTOR pair: a difference of two addresses in the image.
-        let (Referent::Local { addr: a, .. }, Referent::Local { addr: b, .. }) = (target, sub)
-        else {
-            return Err("SUBTRACTOR pair must name two symbols defined in the image".into());
-        };
-        let v = (a as i64).wrapping_sub(b as i64).wrapping_add(r.addend);
-        return write_int(field, v, r.length);
-    }
-    match r.kind {
-        macho::X86_64_RELOC_UNSIGNED => {
-            let code = p.section.is_code();
-            let tlv_vars = p.section.kind() == macho::S_THREAD_LOCAL_VARIABLES;
-            unsigned(code, tlv_vars, r, target, pc, field, res, fixups)
-        }
-        macho::X86_64_RELOC_SIGNED
-        | macho::X86_64_RELOC_SIGNED_1
-        | macho::X86_64_RELOC_SIGNED_2
-        | macho::X86_64_RELOC_SIGNED_4
-        | macho::X86_64_RELOC_BRANCH => {
-            let s = match target {
-                Referent::Local { addr, .. } | Referent::Absolute(addr) => addr,
-                Referent::Imported(g) if r.kind == macho::X86_64_RELOC_BRANCH => {
-                    res.stub(g).ok_or("no stub for call")?
-                }
-                Referent::Imported(g) => {
-                    return Err(format!(
-                    "{} is defined in a dylib and cannot be addressed directly (it needs the GOT)",
-                    name_of(symtab, g)
-                ))
-                }
-            };
-            pcrel(field, s, r, pc)
-        }
-        macho::X86_64_RELOC_GOT_LOAD | macho::X86_64_RELOC_TLV => {
-            let s = match target {
-                Referent::Imported(g) if r.kind == macho::X86_64_RELOC_GOT_LOAD => {
-                    res.got_slot(g).ok_or("no GOT slot")?
-                }
-                Referent::Imported(g) => res.thread_ptr(g).ok_or("no thread pointer slot")?,
-                Referent::Local { addr, .. } | Referent::Absolute(addr) => {
-                    // Relax `movq x@GOTPCREL(%rip), %reg` to `leaq x(%rip), %reg`.
-                    let opcode = at
-                        .checked_sub(2)
-                        .and_then(|o| p.bytes.get_mut(o))
-                        .ok_or("no instruction before the field")?;
-                    if *opcode != 0x8b {
-                        return Err(format!(
-                            "cannot relax instruction with opcode {:#04x} (expected movq)",
-                            opcode
-                        ));
-                    }
-                    *opcode = 0x8d;
-                    addr
-                }
-            };
-            let field = &mut p.bytes[at..at + size];
-            pcrel(field, s, r, pc)
-        }
-        macho::X86_64_RELOC_GOT => {
-            let g = match r.target {
-                Target::Symbol(_) => symtab
-                    .global_of(p.file, r.target)
-                    .ok_or("GOT reference to a local symbol")?,
-                Target::Atom(_) => return Err("GOT reference to a section".into()),
-            };
-            let slot = res.got_slot(g).ok_or("no GOT slot")?;
-            pcrel(field, slot, r, pc)
-        }
-        other => Err(format!("unsupported relocation type {other}")),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn unsigned(
-    in_code: bool,
-    in_tlv_descriptors: bool,
-    r: &Reloc,
-    target: Referent,
-    pc: u64,
-    field: &mut [u8],
-    res: &Resolved,
-    fixups: &mut Vec<Fixup>,
-) -> Result<(), String> {
-    // The `offset` word of a thread-local descriptor is relative to the
-    // start of the thread-local template, and is not slid.
-    if in_tlv_descriptors {
-        let template = res.layout.tlv_start..res.layout.tlv_end;
-        if let Referent::Local { addr } = target {
-            if template.contains(&addr) {
-                return write_int(
-                    field,
-                    (addr - res.layout.tlv_start) as i64 + r.addend,
-                    r.length,
-                );
-            }
-        }
-    }
-    match (target, r.length) {
-        (Referent::Absolute(v), _) => write_int(field, v as i64 + r.addend, r.length),
-        (_, 3) if in_code => {
-            Err("absolute 64-bit address in code would need a text relocation".into())
-        }
-        (Referent::Local { addr, .. }, 3) => {
-            let value = (addr as i64 + r.addend) as u64;
-            field.copy_from_slice(&value.to_le_bytes());
-            fixups.push(Fixup {
-                addr: pc,
-                kind: FixupKind::Rebase { target: value },
-            });
-            Ok(())
-        }
-        (Referent::Imported(g), 3) => {
-            field.copy_from_slice(&0u64.to_le_bytes());
-            fixups.push(Fixup {
-                addr: pc,
-                kind: FixupKind::Bind {
-                    import: g,
-                    addend: r.addend,
-                },
-            });
-            Ok(())
-        }
-        _ => Err("32-bit absolute address cannot be used in a position-independent image".into()),
-    }
-}
-
-/// Writes `S + A - (P + 4 + bias)` into a 32-bit pc-relative field.
-fn pcrel(field: &mut [u8], s: u64, r: &Reloc, pc: u64) -> Result<(), String> {
-    if r.length != 2 {
-        return Err("pc-relative relocation must be 4 bytes".into());
-    }
-    let v = (s as i64)
-        .wrapping_add(r.addend)
-        .wrapping_sub((pc + 4) as i64 + pcrel_bias(r.kind));
-    write_int(field, v, 2)
-}
-
-fn write_int(field: &mut [u8], v: i64, length: u8) -> Result<(), String> {
-    match length {
-        2 => {
-            let v =
-                i32::try_from(v).map_err(|_| format!("value {v:#x} does not fit in 32 bits"))?;
-            field.copy_from_slice(&v.to_le_bytes());
-        }
-        3 => field.copy_from_slice(&v.to_le_bytes()),
-        1 => field.copy_from_slice(&(v as i16).to_le_bytes()),
-        _ => field[0] = v as u8,
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const A: &X86_64 = &X86_64;
+
+    fn info(r_type: u8, address: i32, pcrel: bool, length: u8) -> macho::RelocationInfo {
+        macho::RelocationInfo {
+            r_address: address as u32,
+            r_symbolnum: 1,
+            r_pcrel: pcrel,
+            r_length: length,
+            r_extern: true,
+            r_type,
+        }
+    }
 
     #[test]
     fn trampolines_round_trip_forwards_and_backwards() {
@@ -300,21 +321,219 @@ mod tests {
             (0x1000_4000, 0x1000_0000),
             (0x2000, 0x2005),
         ] {
-            assert_eq!(X86_64::write_trampoline(&mut buf, from, to), Some(5));
-            assert_eq!(X86_64::read_trampoline(&buf, from), Some(to));
+            assert_eq!(A.write_trampoline(&mut buf, from, to), Some(5));
+            assert_eq!(A.read_trampoline(&buf, from), Some(to));
         }
         assert_eq!(buf[0], 0xE9);
     }
 
     #[test]
-    fn out_of_range_targets_are_refused() {
+    fn out_of_range_trampolines_are_refused() {
         let mut buf = [0u8; 5];
-        assert_eq!(X86_64::write_trampoline(&mut buf, 0, 0x1_0000_0000), None);
+        assert_eq!(A.write_trampoline(&mut buf, 0, 0x1_0000_0000), None);
         assert_eq!(
-            X86_64::write_trampoline(&mut [0u8; 4], 0, 16),
+            A.write_trampoline(&mut [0u8; 4], 0, 16),
             None,
             "too small a slot"
         );
-        assert_eq!(X86_64::read_trampoline(&[0x90; 5], 0), None);
+        assert_eq!(A.read_trampoline(&[0x90; 5], 0), None);
+    }
+
+    #[test]
+    fn every_relocation_type_decodes_to_a_kind() {
+        let cases = [
+            (macho::X86_64_RELOC_UNSIGNED, RelocKind::Absolute),
+            (macho::X86_64_RELOC_SIGNED, RelocKind::PcRel { bias: 0 }),
+            (macho::X86_64_RELOC_SIGNED_1, RelocKind::PcRel { bias: 1 }),
+            (macho::X86_64_RELOC_SIGNED_2, RelocKind::PcRel { bias: 2 }),
+            (macho::X86_64_RELOC_SIGNED_4, RelocKind::PcRel { bias: 4 }),
+            (macho::X86_64_RELOC_BRANCH, RelocKind::Branch),
+            (macho::X86_64_RELOC_GOT_LOAD, RelocKind::GotLoad),
+            (macho::X86_64_RELOC_GOT, RelocKind::PointerToGot),
+            (macho::X86_64_RELOC_TLV, RelocKind::TlvLoad),
+        ];
+        for (t, kind) in cases {
+            let d = A.decode_reloc(&[info(t, 8, true, 2)]).unwrap();
+            assert_eq!((d.kind, d.used), (kind, 1));
+        }
+        let pair = [
+            info(macho::X86_64_RELOC_SUBTRACTOR, 8, false, 3),
+            info(macho::X86_64_RELOC_UNSIGNED, 8, false, 3),
+        ];
+        let d = A.decode_reloc(&pair).unwrap();
+        assert_eq!(
+            (d.kind, d.used, d.subtrahend.is_some()),
+            (RelocKind::Absolute, 2, true)
+        );
+        assert!(A.decode_reloc(&pair[..1]).is_err());
+        assert!(A
+            .decode_reloc(&[pair[0], info(macho::X86_64_RELOC_UNSIGNED, 16, false, 3)])
+            .is_err());
+        assert!(A.decode_reloc(&[info(10, 0, false, 2)]).is_err());
+    }
+
+    #[test]
+    fn embedded_addends_count_from_the_end_of_the_field() {
+        let field = (-8i32).to_le_bytes();
+        assert_eq!(
+            A.embedded_addend(RelocKind::PcRel { bias: 0 }, 2, &field),
+            -8
+        );
+        assert_eq!(
+            A.embedded_addend(RelocKind::PcRel { bias: 4 }, 2, &field),
+            -4
+        );
+        assert_eq!(
+            A.embedded_addend(RelocKind::Absolute, 3, &7u64.to_le_bytes()),
+            7
+        );
+        assert_eq!(A.embedded_addend(RelocKind::Absolute, 0, &[0xff]), -1);
+        assert_eq!(
+            A.pc_relative_referent(RelocKind::Branch, 0x100, 0x10),
+            0x114
+        );
+    }
+
+    /// Applies one relocation at offset 2 of a 12-byte buffer at 0x1000.
+    fn apply(kind: RelocKind, length: u8, value: u64) -> Result<[u8; 12], ApplyError> {
+        let mut bytes = [0u8; 12];
+        A.apply(kind, length, &mut bytes, 2, 0x1002, value)?;
+        Ok(bytes)
+    }
+
+    fn rel32_at_2(bytes: &[u8; 12]) -> i32 {
+        i32::from_le_bytes(bytes[2..6].try_into().unwrap())
+    }
+
+    #[test]
+    fn pc_relative_kinds_count_from_the_end_of_the_instruction() {
+        for kind in [
+            RelocKind::Branch,
+            RelocKind::GotLoad,
+            RelocKind::PointerToGot,
+            RelocKind::TlvLoad,
+            RelocKind::PcRel { bias: 0 },
+        ] {
+            assert_eq!(
+                rel32_at_2(&apply(kind, 2, 0x2000).unwrap()),
+                0x2000 - 0x1006
+            );
+            assert_eq!(rel32_at_2(&apply(kind, 2, 0x1000).unwrap()), -6);
+        }
+        for bias in [1u8, 2, 4] {
+            let b = apply(RelocKind::PcRel { bias }, 2, 0x2000).unwrap();
+            assert_eq!(rel32_at_2(&b), 0x2000 - 0x1006 - i32::from(bias));
+        }
+    }
+
+    #[test]
+    fn pc_relative_kinds_out_of_range_or_the_wrong_size_fail() {
+        for kind in [
+            RelocKind::Branch,
+            RelocKind::GotLoad,
+            RelocKind::PointerToGot,
+            RelocKind::TlvLoad,
+            RelocKind::PcRel { bias: 2 },
+        ] {
+            assert!(matches!(
+                apply(kind, 2, 0x1_0000_2000),
+                Err(ApplyError::OutOfRange { bits: 32, .. })
+            ));
+            assert!(matches!(
+                apply(kind, 3, 0x2000),
+                Err(ApplyError::BadLength { bytes: 8, .. })
+            ));
+        }
+        let mut short = [0u8; 4];
+        assert_eq!(
+            A.apply(RelocKind::Branch, 2, &mut short, 2, 0, 0),
+            Err(ApplyError::OutsideAtom)
+        );
+    }
+
+    #[test]
+    fn absolute_fields_of_every_width() {
+        let b = apply(RelocKind::Absolute, 3, 0x1_0000_4000).unwrap();
+        assert_eq!(
+            u64::from_le_bytes(b[2..10].try_into().unwrap()),
+            0x1_0000_4000
+        );
+        let b = apply(RelocKind::Absolute, 2, (-16i64) as u64).unwrap();
+        assert_eq!(rel32_at_2(&b), -16);
+        let b = apply(RelocKind::Absolute, 1, 0x1234).unwrap();
+        assert_eq!(b[2..4], [0x34, 0x12]);
+        let b = apply(RelocKind::Absolute, 0, 0x7f).unwrap();
+        assert_eq!(b[2], 0x7f);
+        assert!(matches!(
+            apply(RelocKind::Absolute, 2, 0x1_0000_0000),
+            Err(ApplyError::OutOfRange { bits: 32, .. })
+        ));
+        assert!(matches!(
+            apply(RelocKind::Absolute, 0, 0x1ff),
+            Err(ApplyError::OutOfRange { bits: 8, .. })
+        ));
+        assert!(matches!(
+            apply(RelocKind::Page(super::super::PageRef::Direct), 2, 0),
+            Err(ApplyError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn got_loads_relax_to_lea_and_nothing_else_does() {
+        // movq x@GOTPCREL(%rip), %rax
+        let mut code = [0x48, 0x8b, 0x05, 0, 0, 0, 0];
+        A.relax(RelocKind::GotLoad, &mut code, 3).unwrap();
+        assert_eq!(code[1], 0x8d);
+        let mut code = [0x48, 0x8b, 0x05, 0, 0, 0, 0];
+        A.relax(RelocKind::TlvLoad, &mut code, 3).unwrap();
+        assert_eq!(code[1], 0x8d);
+        let mut call = [0x48, 0x03, 0x05, 0, 0, 0, 0];
+        assert!(matches!(
+            A.relax(RelocKind::GotLoad, &mut call, 3),
+            Err(ApplyError::UnexpectedInstruction { .. })
+        ));
+        assert!(A.relax(RelocKind::GotLoad, &mut [0u8; 4], 1).is_err());
+        assert!(A.relax(RelocKind::Branch, &mut [0x8b; 8], 3).is_err());
+    }
+
+    #[test]
+    fn stubs_round_trip_and_check_reach() {
+        let mut stub = [0u8; 6];
+        A.write_stub(&mut stub, 0x1_0000_1000, 0x1_0000_4008)
+            .unwrap();
+        assert_eq!(stub[..2], [0xff, 0x25]);
+        assert_eq!(A.read_stub(&stub, 0x1_0000_1000), Some(0x1_0000_4008));
+        assert!(A.write_stub(&mut stub, 0, 0x1_0000_0000).is_err());
+        assert!(A.write_stub(&mut [0u8; 5], 0, 8).is_err());
+        assert_eq!(A.read_stub(&[0xe9; 6], 0), None);
+    }
+
+    #[test]
+    fn stub_helper_entries_push_their_offset_and_jump_to_the_header() {
+        let helper = 0x1_0000_2000u64;
+        let mut out = vec![0u8; 16 + 2 * 10];
+        A.write_stub_helper(
+            &mut out,
+            helper,
+            0x1_0000_8000,
+            0x1_0000_4000,
+            &[0x10, 0x24],
+        )
+        .unwrap();
+        // leaq dyld_private(%rip), %r11: rel32 from the end of the lea.
+        assert_eq!(out[..3], [0x4c, 0x8d, 0x1d]);
+        let lea = i32::from_le_bytes(out[3..7].try_into().unwrap());
+        assert_eq!(helper + 7 + lea as u64, 0x1_0000_8000);
+        assert_eq!(A.read_stub(&out[9..], helper + 9), Some(0x1_0000_4000));
+        for (i, offset) in [0x10u32, 0x24].into_iter().enumerate() {
+            let e = &out[16 + 10 * i..];
+            assert_eq!(e[0], 0x68);
+            assert_eq!(u32::from_le_bytes(e[1..5].try_into().unwrap()), offset);
+            let at = helper + 16 + 10 * i as u64 + 5;
+            assert_eq!(A.read_trampoline(&e[5..], at), Some(helper));
+        }
+        assert!(A
+            .write_stub_helper(&mut [0u8; 20], helper, 0, 0, &[1])
+            .is_err());
     }
 }

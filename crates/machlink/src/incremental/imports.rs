@@ -11,6 +11,7 @@
 use crate::input::archive::Archive;
 use crate::input::dylib::Dylib;
 use crate::input::{self, FileKind};
+use crate::linkedit::chained;
 use crate::options::Options;
 
 /// The dylib that exports a symbol, as a full link would pick it.
@@ -32,6 +33,7 @@ pub struct Libraries {
 
 impl Libraries {
     pub fn load(opts: &Options) -> crate::error::Result<Libraries> {
+        let arch = opts.target();
         let paths = input::input_paths(opts)?;
         let files = input::map_inputs(&paths)?;
         let mut libs = Libraries {
@@ -40,7 +42,7 @@ impl Libraries {
         };
         for f in &files {
             let fname = f.name();
-            let data = input::thin(&f.map, &fname)?;
+            let data = input::thin(&f.map, &fname, arch)?;
             match input::kind_of(data, &fname)? {
                 FileKind::Object => {}
                 FileKind::Archive => {
@@ -51,10 +53,11 @@ impl Libraries {
                             .or_insert_with(|| fname.clone());
                     }
                 }
-                FileKind::Tbd => libs
-                    .dylibs
-                    .push(Dylib::from_tbd(data, fname, "x86_64-macos")?),
-                FileKind::Dylib => libs.dylibs.push(Dylib::from_macho(data, fname)?),
+                FileKind::Tbd => {
+                    libs.dylibs
+                        .push(Dylib::from_tbd(data, fname, arch.tapi_target())?)
+                }
+                FileKind::Dylib => libs.dylibs.push(Dylib::from_macho(data, fname, arch)?),
             }
         }
         Ok(libs)
@@ -105,8 +108,6 @@ pub struct ChainedFixups {
     /// Current size (LC_DYLD_CHAINED_FIXUPS datasize).
     pub size: usize,
 }
-
-const START_NONE: u16 = 0xffff;
 
 impl ChainedFixups {
     fn header(&self, img: &[u8], field: usize) -> Result<usize, String> {
@@ -204,7 +205,7 @@ impl ChainedFixups {
         let (start_at, page_size) = self.page_start(img, segment, page)?;
         let first = u16_at(img, start_at).ok_or("bad chained starts")?;
         let mut out = Vec::new();
-        if first == START_NONE {
+        if first == chained::START_NONE {
             return Ok(out);
         }
         let mut at = u64::from(first);
@@ -213,12 +214,12 @@ impl ChainedFixups {
                 .get(page_file + at as usize..page_file + at as usize + 8)
                 .ok_or("a fixup chain runs past the file")?;
             let w = u64::from_le_bytes(w.try_into().unwrap());
-            out.push((at, w & !(0xfff << 51)));
-            let next = (w >> 51) & 0xfff;
+            out.push((at, chained::without_next(w)));
+            let next = chained::next(w);
             if next == 0 {
                 return Ok(out);
             }
-            at += next * 4;
+            at += next * chained::STRIDE;
             if at + 8 > page_size {
                 return Err("a fixup chain leaves its page".into());
             }
@@ -236,12 +237,12 @@ impl ChainedFixups {
         fixups: &[(u64, u64)],
     ) -> Result<(), String> {
         let (start_at, _) = self.page_start(img, segment, page)?;
-        let first = fixups.first().map_or(START_NONE, |f| f.0 as u16);
+        let first = fixups.first().map_or(chained::START_NONE, |f| f.0 as u16);
         img[start_at..start_at + 2].copy_from_slice(&first.to_le_bytes());
         for (i, &(at, raw)) in fixups.iter().enumerate() {
-            let next = fixups.get(i + 1).map_or(0, |n| (n.0 - at) / 4);
+            let next = fixups.get(i + 1).map_or(0, |n| n.0 - at);
             let off = page_file + at as usize;
-            img[off..off + 8].copy_from_slice(&(raw | (next << 51)).to_le_bytes());
+            img[off..off + 8].copy_from_slice(&chained::with_next(raw, next).to_le_bytes());
         }
         Ok(())
     }

@@ -4,9 +4,10 @@
 
 use super::state::{
     self, Allocation, AtomRecord, GlobalKind, GlobalRecord, LinkeditRecord, Meta, ObjectInfo,
-    ObjectRecord, SectionRecord, SegmentRecord, Site,
+    ObjectRecord, SectionRecord, SegmentRecord, Site, SiteKind,
 };
 use super::Fingerprint;
+use crate::arch::RelocKind;
 use crate::atom::{Target, NONE};
 use crate::input::object::ObjectFile;
 use crate::layout::{Content, Headroom, Layout};
@@ -295,7 +296,7 @@ pub fn is_data(symtab: &SymbolTable, layout: &Layout, g: SymId) -> bool {
 /// moves. `site_object` is the object index recorded in each site, and
 /// `is_data_elsewhere` says whether a global is data another object
 /// defines. A field that cannot be re-patched (a difference of addresses)
-/// is recorded with kind [`UNPATCHABLE`].
+/// is recorded as [`SiteKind::Unpatchable`].
 pub fn data_sites(
     obj: &ObjectFile,
     fi: u32,
@@ -319,14 +320,18 @@ pub fn data_sites(
                     continue;
                 };
                 // A GOT reference goes through a slot that does not move.
-                if !is_data_elsewhere(g) || r.kind == macho::X86_64_RELOC_GOT {
+                if !is_data_elsewhere(g) || r.kind == RelocKind::PointerToGot {
                     continue;
                 }
                 out.push((
                     g,
                     Site {
                         object: site_object,
-                        kind: if pair { UNPATCHABLE } else { r.kind },
+                        kind: if pair {
+                            SiteKind::Unpatchable
+                        } else {
+                            SiteKind::Field(r.kind)
+                        },
                         length: r.length,
                         addend: r.addend,
                         addr: addr + u64::from(r.offset),
@@ -337,9 +342,6 @@ pub fn data_sites(
     }
     out
 }
-
-/// Site kind of a reference an update cannot re-patch.
-pub const UNPATCHABLE: u8 = 0xff;
 
 /// Writes the state of a full incremental link.
 #[allow(clippy::too_many_arguments)]
@@ -354,9 +356,10 @@ pub(crate) fn write_state(
     chained: bool,
 ) -> std::io::Result<super::Pending> {
     let layout = &facts.layout;
-    let headroom = Headroom {
-        min_slot: <crate::arch::x86_64::X86_64 as crate::arch::Arch>::MAX_TRAMPOLINE as u64,
-    };
+    let arch = crate::arch::by_cpu_type(facts.cpu_type).ok_or_else(|| {
+        std::io::Error::other(format!("no target for cputype {:#x}", facts.cpu_type))
+    })?;
+    let headroom = Headroom::for_arch(arch);
     let interior = interior_targets(objects, symtab);
     let (slots, used) = slots_and_used_ends(objects, layout, headroom);
     let unwind: rustc_hash::FxHashMap<u64, u32> = facts
@@ -471,6 +474,7 @@ pub(crate) fn write_state(
         output,
         uuid,
         dylibs: facts.dylibs,
+        cpu_type: facts.cpu_type,
         inputs,
         objects: objects
             .iter()

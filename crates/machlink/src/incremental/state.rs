@@ -23,14 +23,15 @@
 //! [`Unusable::Damaged`], and the caller links in full.
 
 use super::Fingerprint;
-use crate::write::ImportSlots;
+use crate::arch::RelocKind;
+use crate::synthetic::ImportSlots;
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-const MAGIC: &[u8; 8] = b"MLSTATE7";
+const MAGIC: &[u8; 8] = b"MLSTATE8";
 /// The magic without its version digit: a state of another version.
 const MAGIC_FAMILY: &[u8; 7] = b"MLSTATE";
 const HEADER: usize = 128;
@@ -71,12 +72,39 @@ pub const THREAD_LOCAL: u8 = 16;
 pub struct Site {
     /// The referring object.
     pub object: u32,
-    /// `X86_64_RELOC_*` and log2 of the field size.
-    pub kind: u8,
+    /// How the field refers to the global, and log2 of its size.
+    pub kind: SiteKind,
     pub length: u8,
     pub addend: i64,
     /// Address of the field.
     pub addr: u64,
+}
+
+/// How a reference site's field refers to its global.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SiteKind {
+    /// A relocation of this (arch-neutral) kind.
+    Field(RelocKind),
+    /// A field an update cannot re-patch (a difference of addresses): the
+    /// global may not move.
+    Unpatchable,
+}
+
+impl SiteKind {
+    /// The byte that stands for it in the site table.
+    fn code(self) -> u8 {
+        match self {
+            SiteKind::Field(k) => k.code(),
+            SiteKind::Unpatchable => 0xff,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<SiteKind> {
+        match code {
+            0xff => Some(SiteKind::Unpatchable),
+            c => RelocKind::from_code(c).map(SiteKind::Field),
+        }
+    }
 }
 
 /// A global symbol as the image has it.
@@ -258,6 +286,9 @@ pub struct Meta {
     pub uuid: [u8; 16],
     /// How many dylibs the image loads (a dylib global's index is below).
     pub dylibs: u32,
+    /// The Mach-O `cputype` the image was linked for: a state made for
+    /// another target is never used.
+    pub cpu_type: u32,
 }
 
 /// What every update since the full link changed.
@@ -504,9 +535,12 @@ impl Base {
         bytes
             .chunks_exact(SITE)
             .map(|b| {
+                let kind = SiteKind::from_code(b[4]).ok_or_else(|| {
+                    Damage(format!("a reference site has unknown kind {:#04x}", b[4]))
+                })?;
                 let site = Site {
                     object: u32_at(b, 0).expect("in the chunk"),
-                    kind: b[4],
+                    kind,
                     length: b[5],
                     addend: u64_at(b, 8).expect("in the chunk") as i64,
                     addr: u64_at(b, 16).expect("in the chunk"),
@@ -612,6 +646,7 @@ impl Meta {
     /// A stand-in until the real one is decoded.
     fn placeholder() -> Meta {
         Meta {
+            cpu_type: 0,
             args: 0,
             output: Fingerprint {
                 path: Default::default(),
@@ -904,7 +939,7 @@ pub fn write_base(
     let sites_off = HEADER + body.len();
     for s in sites {
         body.extend_from_slice(&s.object.to_le_bytes());
-        body.extend_from_slice(&[s.kind, s.length, 0, 0]);
+        body.extend_from_slice(&[s.kind.code(), s.length, 0, 0]);
         body.extend_from_slice(&s.addend.to_le_bytes());
         body.extend_from_slice(&s.addr.to_le_bytes());
     }

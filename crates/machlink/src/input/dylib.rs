@@ -74,14 +74,16 @@ impl Dylib {
     }
 
     /// Reads a binary MH_DYLIB: LC_ID_DYLIB and its export trie.
-    pub fn from_macho(data: &[u8], name: String) -> Result<Dylib> {
+    pub fn from_macho(data: &[u8], name: String, arch: &dyn crate::arch::Arch) -> Result<Dylib> {
         let err = |what: String| LinkError::file(&name, what);
         let header =
             MachHeader64::<LE>::parse(data, 0).map_err(|e| err(format!("malformed dylib: {e}")))?;
-        if header.cputype(LE) != macho::CPU_TYPE_X86_64 {
+        if header.cputype(LE) != arch.cpu_type() {
             return Err(err(format!(
-                "wrong architecture: cputype {:#x}, but the link is for x86_64",
-                header.cputype(LE)
+                "wrong architecture: the dylib is for {} (cputype {:#x}), but the link is for {}",
+                crate::arch::cpu_name(header.cputype(LE)),
+                header.cputype(LE),
+                arch.name()
             )));
         }
         let mut cmds = header

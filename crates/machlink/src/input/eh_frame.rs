@@ -8,8 +8,8 @@
 //! makes them explicit: each becomes a SUBTRACTOR-style [`Reloc`]
 //! (`target - field`), which the normal relocation pass rewrites.
 
+use crate::arch::RelocKind;
 use crate::atom::{Reloc, Target};
-use object::macho;
 
 /// Offsets where each record starts; stops at a zero terminator.
 pub fn record_cuts(data: &[u8]) -> Result<Vec<u64>, String> {
@@ -167,9 +167,8 @@ pub fn implicit_relocs(
             fde_atom,
             Reloc {
                 offset: 4,
-                kind: macho::X86_64_RELOC_UNSIGNED,
+                kind: RelocKind::Absolute,
                 length: 2,
-                pcrel: false,
                 target: Target::Atom(fde_atom),
                 addend: 4,
                 subtrahend: Some(Target::Atom(cie_atom)),
@@ -209,9 +208,8 @@ pub fn implicit_relocs(
                 fde_atom,
                 Reloc {
                     offset: field as u32,
-                    kind: macho::X86_64_RELOC_UNSIGNED,
+                    kind: RelocKind::Absolute,
                     length: if size == 8 { 3 } else { 2 },
-                    pcrel: false,
                     target: Target::Atom(t),
                     addend: (target_addr - t_start) as i64 - field as i64,
                     subtrahend: Some(Target::Atom(fde_atom)),

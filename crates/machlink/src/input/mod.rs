@@ -11,9 +11,14 @@ pub mod eh_frame;
 pub mod object;
 pub mod tbd;
 
+use crate::arch::Arch;
 use crate::error::{LinkError, Result};
 use crate::options::{InputArg, Options};
+use archive::Archive;
+use dylib::Dylib;
 use memmap2::Mmap;
+use object::ObjectFile;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// What a file turned out to be, by its magic number.
@@ -53,22 +58,25 @@ impl MappedFile {
     }
 }
 
-/// The x86_64 slice of a universal file, or the whole file.
-pub fn thin<'a>(data: &'a [u8], name: &str) -> Result<&'a [u8]> {
+/// The slice of a universal file for `arch`, or the whole file.
+pub fn thin<'a>(data: &'a [u8], name: &str, arch: &dyn Arch) -> Result<&'a [u8]> {
     if data.len() < 8 || data[..4] != [0xca, 0xfe, 0xba, 0xbe] {
         return Ok(data);
     }
     let fat = ::object::read::macho::MachOFatFile32::parse(data)
         .map_err(|e| LinkError::file(name, format!("malformed universal file: {e}")))?;
-    for arch in fat.arches() {
+    for slice in fat.arches() {
         use ::object::read::macho::FatArch;
-        if arch.cputype() == ::object::macho::CPU_TYPE_X86_64 {
-            return arch
+        if slice.cputype() == arch.cpu_type() {
+            return slice
                 .data(data)
                 .map_err(|e| LinkError::file(name, format!("malformed universal file: {e}")));
         }
     }
-    Err(LinkError::file(name, "universal file has no x86_64 slice"))
+    Err(LinkError::file(
+        name,
+        format!("universal file has no {} slice", arch.name()),
+    ))
 }
 
 /// Classifies a (thin) file by its first bytes.
@@ -96,7 +104,7 @@ pub fn kind_of(data: &[u8], name: &str) -> Result<FileKind> {
     if data.len() >= 8 && data[..4] == [0xce, 0xfa, 0xed, 0xfe] {
         return Err(LinkError::file(
             name,
-            "is a 32-bit Mach-O file; the link is for x86_64",
+            "is a 32-bit Mach-O file; machlink links 64-bit images",
         ));
     }
     Err(LinkError::file(
@@ -200,4 +208,174 @@ pub fn map_inputs(paths: &[(PathBuf, bool)]) -> Result<Vec<MappedFile>> {
         Some(e) => Err(e),
         None => Ok(files),
     }
+}
+
+/// Everything parsed from the inputs, borrowing their maps.
+pub struct Inputs<'a> {
+    pub objects: Vec<ObjectFile<'a>>,
+    pub archives: Vec<Archive<'a>>,
+    pub dylibs: Vec<Dylib>,
+    /// Archives and dylibs in command-line order, for symbol lookup.
+    pub(crate) libraries: Vec<Library>,
+    /// Archive members already loaded: (archive, member).
+    pub(crate) loaded_members: rustc_hash::FxHashSet<(u32, u32)>,
+    /// The linker's own object holding `__dyld_private` (classic lazy binding).
+    pub dyld_private: Option<u32>,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Library {
+    Archive(u32),
+    Dylib(u32),
+}
+
+/// Parses every mapped input; objects in parallel.
+pub fn parse_inputs<'f>(files: &'f [MappedFile], arch: &'static dyn Arch) -> Result<Inputs<'f>> {
+    let mut kinds = Vec::with_capacity(files.len());
+    let mut errors = Vec::new();
+    for f in files {
+        let name = f.name();
+        match thin(&f.map, &name, arch).and_then(|d| kind_of(d, &name).map(|k| (d, k))) {
+            Ok((data, kind)) => kinds.push((f, data, kind)),
+            Err(e) => errors.extend(e.messages),
+        }
+    }
+    if let Some(e) = LinkError::many(errors) {
+        return Err(e);
+    }
+    // Objects and dylib stubs parse in parallel (a large .tbd is a few ms
+    // of YAML on its own).
+    let (parsed, mut dylibs): (Vec<Result<ObjectFile>>, Vec<Option<Result<Dylib>>>) = rayon::join(
+        || {
+            kinds
+                .par_iter()
+                .enumerate()
+                .filter(|(_, (_, _, k))| *k == FileKind::Object)
+                .map(|(i, (f, data, _))| {
+                    parse_object(f, data, arch).map(|mut o| {
+                        o.input = i as u32;
+                        o
+                    })
+                })
+                .collect()
+        },
+        || {
+            kinds
+                .par_iter()
+                .map(|(f, data, kind)| match kind {
+                    FileKind::Tbd => Some(Dylib::from_tbd(data, f.name(), arch.tapi_target())),
+                    FileKind::Dylib => Some(Dylib::from_macho(data, f.name(), arch)),
+                    _ => None,
+                })
+                .collect()
+        },
+    );
+    let mut inputs = Inputs {
+        objects: Vec::new(),
+        archives: Vec::new(),
+        dylibs: Vec::new(),
+        libraries: Vec::new(),
+        loaded_members: Default::default(),
+        dyld_private: None,
+    };
+    let mut errors = Vec::new();
+    for r in parsed {
+        match r {
+            Ok(o) => inputs.objects.push(o),
+            Err(e) => errors.extend(e.messages),
+        }
+    }
+    for (i, (f, data, kind)) in kinds.iter().enumerate() {
+        let name = f.name();
+        let r = match kind {
+            FileKind::Object => Ok(()),
+            FileKind::Archive => Archive::parse(data, name).map(|a| {
+                let idx = inputs.archives.len() as u32;
+                if f.force_load {
+                    for m in 0..a.members.len() as u32 {
+                        inputs.loaded_members.insert((idx, m));
+                    }
+                }
+                inputs.archives.push(a);
+                inputs.libraries.push(Library::Archive(idx));
+            }),
+            FileKind::Tbd | FileKind::Dylib => {
+                let parsed = dylibs[i].take().expect("parsed above");
+                parsed.map(|d| add_dylib(&mut inputs, d))
+            }
+        };
+        if let Err(e) = r {
+            errors.extend(e.messages);
+        }
+    }
+    // Force-loaded archive members are parsed now, in parallel.
+    let forced: Vec<(u32, u32)> = {
+        let mut v: Vec<_> = inputs.loaded_members.iter().copied().collect();
+        v.sort_unstable();
+        v
+    };
+    let members: Vec<Result<ObjectFile>> = forced
+        .par_iter()
+        .map(|&(a, m)| parse_member(&inputs.archives[a as usize], m, arch))
+        .collect();
+    for r in members {
+        match r {
+            Ok(o) => inputs.objects.push(o),
+            Err(e) => errors.extend(e.messages),
+        }
+    }
+    match LinkError::many(errors) {
+        Some(e) => Err(e),
+        None => Ok(inputs),
+    }
+}
+
+fn add_dylib(inputs: &mut Inputs, d: Dylib) {
+    let idx = inputs.dylibs.len() as u32;
+    inputs.dylibs.push(d);
+    inputs.libraries.push(Library::Dylib(idx));
+}
+
+/// Parses archive member `member` (an object file).
+pub fn parse_member<'a>(
+    ar: &Archive<'a>,
+    member: u32,
+    arch: &'static dyn Arch,
+) -> Result<ObjectFile<'a>> {
+    let (_, data, mtime) = ar.members[member as usize];
+    let name = ar.member_name(member);
+    let mut obj = match kind_of(data, &name)? {
+        FileKind::Object => ObjectFile::parse(data, name, arch)?,
+        _ => {
+            return Err(LinkError::file(
+                name,
+                "archive member is not an object file",
+            ))
+        }
+    };
+    obj.oso_path = format!("{}({})", absolute(&ar.name), ar.members[member as usize].0);
+    obj.mtime = mtime;
+    obj.member = true;
+    Ok(obj)
+}
+
+/// An absolute form of a path, for the debug map.
+fn absolute(path: &str) -> String {
+    std::path::absolute(path).map_or_else(|_| path.to_string(), |p| p.display().to_string())
+}
+
+/// Parses an object named on the command line, noting its path and time.
+pub fn parse_object<'a>(
+    f: &MappedFile,
+    data: &'a [u8],
+    arch: &'static dyn Arch,
+) -> Result<ObjectFile<'a>> {
+    let mut obj = ObjectFile::parse(data, f.name(), arch)?;
+    obj.oso_path = absolute(&f.name());
+    obj.mtime = std::fs::metadata(&f.path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    Ok(obj)
 }

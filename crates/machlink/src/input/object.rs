@@ -6,6 +6,7 @@
 //! Relocations are decoded once here into atom-relative [`Reloc`]s, so
 //! every later pass (and every incremental update) works on atoms only.
 
+use crate::arch::{Arch, RelocKind};
 use crate::atom::{Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
 use object::macho;
@@ -117,6 +118,7 @@ pub const EH_FRAME: &str = "__eh_frame";
 struct Reader<'a, 'n> {
     data: &'a [u8],
     name: &'n str,
+    arch: &'static dyn Arch,
 }
 
 impl<'a> Reader<'a, '_> {
@@ -169,17 +171,23 @@ fn consumed(segname: &str, sectname: &str, flags: u32) -> bool {
 }
 
 impl<'a> ObjectFile<'a> {
-    /// Parses an x86_64 MH_OBJECT.
-    pub fn parse(data: &'a [u8], name: String) -> Result<ObjectFile<'a>> {
-        let r = Reader { data, name: &name };
+    /// Parses an MH_OBJECT for `arch`.
+    pub fn parse(data: &'a [u8], name: String, arch: &'static dyn Arch) -> Result<ObjectFile<'a>> {
+        let r = Reader {
+            data,
+            name: &name,
+            arch,
+        };
         let header = r.pod::<macho::MachHeader64<LE>>(0, "Mach-O header")?;
         if header.magic.get(object::BigEndian) != macho::MH_CIGAM_64 {
             return Err(r.err("not a 64-bit little-endian Mach-O object"));
         }
-        if header.cputype.get(LE) != macho::CPU_TYPE_X86_64 {
+        if header.cputype.get(LE) != arch.cpu_type() {
             return Err(r.err(format!(
-                "wrong architecture: cputype {:#x}, but the link is for x86_64",
-                header.cputype.get(LE)
+                "wrong architecture: the file is for {} (cputype {:#x}), but the link is for {}",
+                crate::arch::cpu_name(header.cputype.get(LE)),
+                header.cputype.get(LE),
+                arch.name()
             )));
         }
         if header.filetype.get(LE) != macho::MH_OBJECT {
@@ -534,41 +542,27 @@ impl<'a> ObjectFile<'a> {
             )
         };
         let bad = |what: &str| r.err(format!("bad relocation at {}: {what}", where_()));
-        let (info, subtrahend_info, used) = if info.r_type == macho::X86_64_RELOC_SUBTRACTOR {
-            let pair = infos
-                .get(1)
-                .copied()
-                .ok_or_else(|| bad("SUBTRACTOR without its UNSIGNED pair"))?;
-            if pair.r_type != macho::X86_64_RELOC_UNSIGNED || pair.r_address != info.r_address {
-                return Err(bad(
-                    "SUBTRACTOR must be followed by an UNSIGNED at the same address",
-                ));
-            }
-            (pair, Some(info), 2)
-        } else {
-            (info, None, 1)
-        };
+        let decoded = r.arch.decode_reloc(infos).map_err(|e| bad(&e))?;
+        let (info, subtrahend_info, used, kind) =
+            (decoded.info, decoded.subtrahend, decoded.used, decoded.kind);
         let size = 1u64 << info.r_length;
         let off = u64::from(info.r_address);
         if off + size > sec.size || sec.data.len() < (off + size) as usize {
             return Err(bad("field extends past the end of the section"));
-        }
-        if info.r_type > macho::X86_64_RELOC_TLV {
-            return Err(bad(&format!("unknown relocation type {}", info.r_type)));
         }
         let atom = self
             .atom_at(sect, off)
             .ok_or_else(|| bad("no atom holds the field"))?;
         let atom_off = (off - u64::from(self.atoms[atom as usize].offset)) as u32;
         let field = &sec.data[off as usize..(off + size) as usize];
-        let embedded: i64 = match info.r_length {
-            0 => i64::from(field[0] as i8),
-            1 => i64::from(i16::from_le_bytes([field[0], field[1]])),
-            2 => i64::from(i32::from_le_bytes(field.try_into().unwrap())),
-            _ => i64::from_le_bytes(field.try_into().unwrap()),
+        let embedded = r
+            .arch
+            .embedded_addend(RelocKind::Absolute, info.r_length, field);
+        let mut addend = if info.r_pcrel {
+            r.arch.embedded_addend(kind, info.r_length, field)
+        } else {
+            embedded
         };
-        let bias = pcrel_bias(info.r_type);
-        let mut addend = embedded + if info.r_pcrel { bias } else { 0 };
         let target = if info.r_extern {
             self.extern_target(info.r_symbolnum, &mut addend)
                 .ok_or_else(|| bad("symbol index out of range"))?
@@ -576,7 +570,7 @@ impl<'a> ObjectFile<'a> {
             // Section-relative: the field holds the referent's address in the
             // input file's address space; find the atom that holds it.
             let referent = if info.r_pcrel {
-                (sec.addr + off + 4).wrapping_add(addend as u64)
+                r.arch.pc_relative_referent(kind, sec.addr + off, addend)
             } else if let Some(sub) = subtrahend_info {
                 let sub_addr = self
                     .referent_address(sub)
@@ -622,9 +616,8 @@ impl<'a> ObjectFile<'a> {
             atom,
             Reloc {
                 offset: atom_off,
-                kind: info.r_type,
+                kind,
                 length: info.r_length,
-                pcrel: info.r_pcrel,
                 target,
                 addend,
                 subtrahend,
@@ -693,17 +686,6 @@ fn cstring_cuts(data: &[u8]) -> Vec<u64> {
         }
     }
     cuts
-}
-
-/// Distance from the end of a pc-relative field to the end of the
-/// instruction for `X86_64_RELOC_SIGNED_1/2/4`.
-pub fn pcrel_bias(kind: u8) -> i64 {
-    match kind {
-        macho::X86_64_RELOC_SIGNED_1 => 1,
-        macho::X86_64_RELOC_SIGNED_2 => 2,
-        macho::X86_64_RELOC_SIGNED_4 => 4,
-        _ => 0,
-    }
 }
 
 impl super::eh_frame::AtomLookup for ObjectFile<'_> {

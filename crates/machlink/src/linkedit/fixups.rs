@@ -3,8 +3,9 @@
 //! (LC_DYLD_CHAINED_FIXUPS) or as classic rebase/bind opcode streams
 //! (LC_DYLD_INFO_ONLY).
 
+use super::chained::{self, ChainedPtr, DYLD_CHAINED_PTR_64, START_NONE};
 use super::uleb::{write_sleb, write_uleb};
-use crate::layout::{Layout, PAGE_SIZE};
+use crate::layout::Layout;
 use object::macho;
 
 /// What dyld writes into one 8-byte slot.
@@ -31,9 +32,6 @@ pub struct Import {
     pub weak: bool,
 }
 
-const DYLD_CHAINED_PTR_64: u16 = 2;
-const DYLD_CHAINED_PTR_START_NONE: u16 = 0xFFFF;
-
 /// Encodes LC_DYLD_CHAINED_FIXUPS: writes each slot's chained pointer into
 /// `image` (the output file bytes) and returns the LINKEDIT blob.
 /// `fixups` must be sorted by address. With `all_data_segments` (an
@@ -57,14 +55,7 @@ pub fn encode_chained(
     let mut slots: Vec<(u64, u64)> = Vec::with_capacity(fixups.len()); // (addr, raw pointer minus `next`)
     for f in fixups {
         let raw = match f.kind {
-            FixupKind::Rebase { target } => {
-                if target >> 36 != 0 {
-                    return Err(format!(
-                        "rebase target {target:#x} does not fit a 36-bit chained pointer"
-                    ));
-                }
-                target
-            }
+            FixupKind::Rebase { target } => chained::rebase(target)?,
             FixupKind::Bind { import, addend } => {
                 let (ordinal, inline) = if (0..=255).contains(&addend) {
                     (import, addend as u64)
@@ -76,7 +67,11 @@ pub fn encode_chained(
                     });
                     (id, 0)
                 };
-                (1u64 << 63) | (inline << 24) | u64::from(ordinal)
+                ChainedPtr::Bind {
+                    ordinal,
+                    addend: inline as u8,
+                }
+                .encode()?
             }
         };
         if f.addr % 4 != 0 {
@@ -94,14 +89,15 @@ pub fn encode_chained(
     } else {
         3
     };
-    // Thread chains page by page: `next` is the distance to the next slot
-    // in the same page, in 4-byte units.
+    // Thread chains page by page: each slot links to the next one in the
+    // same page.
+    let page_size = layout.page_size;
     for (i, &(addr, raw)) in slots.iter().enumerate() {
         let next = slots
             .get(i + 1)
-            .filter(|&&(n, _)| n / PAGE_SIZE == addr / PAGE_SIZE)
-            .map_or(0, |&(n, _)| (n - addr) / 4);
-        let value = raw | (next << 51);
+            .filter(|&&(n, _)| n / page_size == addr / page_size)
+            .map_or(0, |&(n, _)| n - addr);
+        let value = chained::with_next(raw, next);
         let off = layout
             .file_offset(addr)
             .ok_or_else(|| format!("fixup at {addr:#x} is not in a file-backed segment"))?
@@ -128,17 +124,17 @@ pub fn encode_chained(
         let info = out.len() - starts_offset;
         out[seg_info_at + 4 * si..seg_info_at + 4 * si + 4]
             .copy_from_slice(&(info as u32).to_le_bytes());
-        let page_count = seg.vmsize.div_ceil(PAGE_SIZE) as usize;
-        let mut starts = vec![DYLD_CHAINED_PTR_START_NONE; page_count];
+        let page_count = seg.vmsize.div_ceil(page_size) as usize;
+        let mut starts = vec![START_NONE; page_count];
         for &&(addr, _) in &in_seg {
-            let page = ((addr - seg.vmaddr) / PAGE_SIZE) as usize;
-            if starts[page] == DYLD_CHAINED_PTR_START_NONE {
-                starts[page] = ((addr - seg.vmaddr) % PAGE_SIZE) as u16;
+            let page = ((addr - seg.vmaddr) / page_size) as usize;
+            if starts[page] == START_NONE {
+                starts[page] = ((addr - seg.vmaddr) % page_size) as u16;
             }
         }
         let size = 22 + 2 * page_count;
         out.extend_from_slice(&(size as u32).to_le_bytes());
-        out.extend_from_slice(&(PAGE_SIZE as u16).to_le_bytes());
+        out.extend_from_slice(&(page_size as u16).to_le_bytes());
         out.extend_from_slice(&DYLD_CHAINED_PTR_64.to_le_bytes());
         out.extend_from_slice(&(seg.vmaddr - layout.image_base).to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes()); // max_valid_pointer

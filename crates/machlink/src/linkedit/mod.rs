@@ -1,6 +1,7 @@
 //! Writing __LINKEDIT: chained fixups or dyld-info opcodes, the exports
 //! trie, symbol tables, function starts, data-in-code and the code signature.
 
+pub mod chained;
 pub mod codesign;
 pub mod fixups;
 pub mod stabs;

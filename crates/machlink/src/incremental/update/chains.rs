@@ -3,6 +3,7 @@
 //! object's new pointers), and the stubs and GOT binds of new imports.
 
 use super::*;
+use crate::linkedit::chained;
 
 impl Updater<'_> {
     /// The chained-fixups blob, opened on first use.
@@ -37,8 +38,9 @@ impl Updater<'_> {
             .enumerate()
             .find(|(_, s)| addr >= s.vmaddr && addr < s.vmaddr + s.vmsize)
             .ok_or_else(|| Stop::Fallback(format!("fixup at {addr:#x} is in no segment")))?;
-        let page = (addr - s.vmaddr) / crate::layout::PAGE_SIZE;
-        Ok((seg, page, s.vmaddr + page * crate::layout::PAGE_SIZE))
+        let page_size = self.layout.page_size;
+        let page = (addr - s.vmaddr) / page_size;
+        Ok((seg, page, s.vmaddr + page * page_size))
     }
 
     /// The fixups of a page as this update has them: the chain's places
@@ -63,7 +65,7 @@ impl Updater<'_> {
                 .map(|(at, _)| {
                     let off = file + at as usize;
                     let w = u64::from_le_bytes(self.img[off..off + 8].try_into().unwrap());
-                    (at, w & !(0xfff << 51))
+                    (at, chained::without_next(w))
                 })
                 .collect();
             self.pages.insert((seg, page), entries);
@@ -79,12 +81,13 @@ impl Updater<'_> {
         fixups: &[crate::linkedit::fixups::Fixup],
         symtab: &SymbolTable,
     ) -> Step<()> {
+        let page_size = self.layout.page_size;
         let mut pages = std::collections::BTreeSet::new();
         for r in old_ranges {
-            let mut a = r.start - r.start % crate::layout::PAGE_SIZE;
+            let mut a = r.start - r.start % page_size;
             while a < r.end {
                 pages.insert(self.page_of(a)?);
-                a += crate::layout::PAGE_SIZE;
+                a += page_size;
             }
         }
         for f in fixups {
@@ -93,12 +96,9 @@ impl Updater<'_> {
         let mut raws = Vec::with_capacity(fixups.len());
         for f in fixups {
             let raw = match f.kind {
-                FixupKind::Rebase { target } => {
-                    if target >> 36 != 0 {
-                        return fallback("a rebase target does not fit a chained pointer");
-                    }
-                    target
-                }
+                FixupKind::Rebase { target } => chained::rebase(target).map_err(|_| {
+                    Stop::Fallback("a rebase target does not fit a chained pointer".into())
+                })?,
                 FixupKind::Bind { import, addend } => {
                     let sym = symtab.syms[import as usize].name;
                     if !(0..=255).contains(&addend) {
@@ -107,8 +107,13 @@ impl Updater<'_> {
                             name(sym)
                         ));
                     }
-                    let index = self.import_index(sym)?;
-                    (1u64 << 63) | ((addend as u64) << 24) | u64::from(index)
+                    let ordinal = self.import_index(sym)?;
+                    chained::ChainedPtr::Bind {
+                        ordinal,
+                        addend: addend as u8,
+                    }
+                    .encode()
+                    .map_err(Stop::Fallback)?
                 }
             };
             raws.push((f.addr, raw));
@@ -122,7 +127,7 @@ impl Updater<'_> {
             });
             for &(a, raw) in raws
                 .iter()
-                .filter(|r| r.0 >= page_addr && r.0 < page_addr + crate::layout::PAGE_SIZE)
+                .filter(|r| r.0 >= page_addr && r.0 < page_addr + page_size)
             {
                 entries.push((a - page_addr, raw));
             }
@@ -166,14 +171,14 @@ impl Updater<'_> {
     pub(super) fn write_chains(&mut self) -> Step<()> {
         let pages = std::mem::take(&mut self.pages);
         for ((seg, page), entries) in pages {
-            let page_addr =
-                self.session.base.meta.segments[seg].vmaddr + page * crate::layout::PAGE_SIZE;
+            let page_size = self.layout.page_size;
+            let page_addr = self.session.base.meta.segments[seg].vmaddr + page * page_size;
             let file = self.file_offset(page_addr)?;
             let chained = self.chained.as_ref().expect("pages come from the blob");
             chained
                 .write_page(&mut self.img, seg, page, file, &entries)
                 .map_err(Stop::Fallback)?;
-            let end = (file + crate::layout::PAGE_SIZE as usize).min(self.img.len());
+            let end = (file + page_size as usize).min(self.img.len());
             self.touched.push(file as u64..end as u64);
         }
         if let Some(chained) = &self.chained {
@@ -198,17 +203,23 @@ impl Updater<'_> {
         }
         let imports = std::mem::take(&mut self.new_imports);
         for imp in &imports {
-            // jmp *GOT(%rip)
-            let stub = self.span(imp.slot.stub, 6)?;
-            let disp = (imp.slot.got as i64 - (imp.slot.stub + 6) as i64) as i32;
-            self.img[stub..stub + 2].copy_from_slice(&[0xff, 0x25]);
-            self.img[stub + 2..stub + 6].copy_from_slice(&disp.to_le_bytes());
-            self.touched.push(stub as u64..stub as u64 + 6);
+            let size = self.arch.stub_size();
+            let stub = self.span(imp.slot.stub, size as usize)?;
+            self.arch
+                .write_stub(&mut self.img[stub..], imp.slot.stub, imp.slot.got)
+                .map_err(|e| Stop::Fallback(format!("a new stub: {e}")))?;
+            self.touched.push(stub as u64..stub as u64 + size);
             let index = self.import_index(&imp.name)?;
             self.span(imp.slot.got, 8)?;
             let (seg, page, page_addr) = self.page_of(imp.slot.got)?;
             let entries = self.page_entries(seg, page, page_addr)?;
-            entries.push((imp.slot.got - page_addr, (1u64 << 63) | u64::from(index)));
+            let bind = chained::ChainedPtr::Bind {
+                ordinal: index,
+                addend: 0,
+            }
+            .encode()
+            .map_err(Stop::Fallback)?;
+            entries.push((imp.slot.got - page_addr, bind));
             entries.sort_unstable_by_key(|e| e.0);
         }
         self.imports_added = imports;

@@ -32,22 +32,22 @@ use super::state::{
 };
 use super::symtab_edit::SymbolEdit;
 use super::{Fingerprint, Session};
-use crate::arch::x86_64::X86_64;
 use crate::arch::Arch;
 use crate::error::{LinkError, Result};
 use crate::input::object::ObjectFile;
 use crate::layout::{Headroom, Layout, Segment};
 use crate::linkedit::fixups::FixupKind;
 use crate::options::Options;
+use crate::relocate::Resolved;
 use crate::symbols::{Def, SymId, SymbolTable};
-use crate::synthetic::{is_imported, Synthetic};
-use crate::write::{ImportSlots, OutPtr, Resolved};
+use crate::synthetic::{is_imported, ImportSlots};
+use crate::timing::{Phase, Timer};
 use object::macho;
 use rustc_hash::FxHashMap;
 use std::ops::Range;
 
 /// What an update did, for `-v`.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct UpdateStats {
     pub objects: usize,
     pub in_place: usize,
@@ -60,7 +60,8 @@ pub struct UpdateStats {
     pub bytes: u64,
     pub patches: usize,
     /// Wall time of each step, for `-print_statistics`.
-    pub phases: Vec<(&'static str, f64)>,
+    pub phases: Vec<Phase>,
+    timer: Timer,
 }
 
 pub enum Outcome {
@@ -102,22 +103,9 @@ fn name(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-const INT3: u8 = 0xcc;
-
-fn headroom() -> Headroom {
-    Headroom {
-        min_slot: X86_64::MAX_TRAMPOLINE as u64,
-    }
-}
-
 /// Updates the image for the changed inputs `changed`.
 pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome> {
-    let mut clock = std::time::Instant::now();
-    let mut lap = move |stats: &mut UpdateStats, name: &'static str| {
-        let now = std::time::Instant::now();
-        stats.phases.push((name, (now - clock).as_secs_f64() * 1e3));
-        clock = now;
-    };
+    let mut lap = |stats: &mut UpdateStats, name: &'static str| stats.timer.lap(name);
     // Nothing is written before the journal is committed, so a panic in
     // the planning (a state that passed its checks but is still wrong, or
     // a bug) can fall back to a full link instead of ending the run.
@@ -150,6 +138,7 @@ pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome
                 )
             })?;
             lap(&mut stats, "journal and patch");
+            stats.phases = std::mem::take(&mut stats.timer).finish();
             stats.bytes = journal.bytes();
             stats.patches = journal.patches.len();
             Ok(Outcome::Updated(stats))
@@ -182,6 +171,8 @@ type Touched = Range<u64>;
 
 struct Updater<'s> {
     opts: &'s Options,
+    /// The target the image was linked for.
+    arch: &'static dyn Arch,
     session: &'s Session,
     /// The output as it is on disk, and a private copy-on-write mapping of
     /// it that the update writes (only touched pages are copied).
@@ -231,6 +222,14 @@ impl<'s> Updater<'s> {
             return fallback("-dead_strip: an edit can change what is live");
         }
         let meta = &session.base.meta;
+        let arch = opts.target();
+        if meta.cpu_type != arch.cpu_type() {
+            return fallback(format!(
+                "the incremental state was made for {}, and the link is for {}",
+                crate::arch::cpu_name(meta.cpu_type),
+                arch.name()
+            ));
+        }
         let err = |e: std::io::Error| {
             Stop::Error(LinkError::file(
                 opts.output.display(),
@@ -266,6 +265,7 @@ impl<'s> Updater<'s> {
             tlv_start: meta.tlv_start,
             tlv_end: meta.tlv_end,
             image_base: meta.image_base,
+            page_size: arch.page_size(),
             ..Default::default()
         };
         let mut delta = session.delta.clone();
@@ -276,6 +276,7 @@ impl<'s> Updater<'s> {
         };
         Ok(Updater {
             opts,
+            arch,
             session,
             orig,
             img,
@@ -339,13 +340,17 @@ impl<'s> Updater<'s> {
         Ok(off)
     }
 
-    fn fill(&mut self, addr: u64, len: u64, byte: u8) -> Step<()> {
+    /// Fills code with the target's trap instruction.
+    fn trap(&mut self, addr: u64, len: u64) -> Step<()> {
         if len == 0 {
             return Ok(());
         }
         let off = self.file_offset(addr)?;
         let end = (off + len as usize).min(self.img.len());
-        self.img[off..end].fill(byte);
+        let trap = self.arch.trap();
+        for chunk in self.img[off..end].chunks_mut(trap.len()) {
+            chunk.copy_from_slice(&trap[..chunk.len()]);
+        }
         self.touched.push(off as u64..end as u64);
         Ok(())
     }
@@ -424,11 +429,11 @@ impl<'s> Updater<'s> {
         let oi = oi as u32;
         let mapped = crate::input::MappedFile::open(&path, false)?;
         let name = mapped.name();
-        let data = crate::input::thin(&mapped.map, &name)?;
+        let data = crate::input::thin(&mapped.map, &name, self.arch)?;
         if crate::input::kind_of(data, &name)? != crate::input::FileKind::Object {
             return fallback(format!("{} is no longer an object file", path.display()));
         }
-        let mut obj = crate::link::parse_object(&mapped, data)?;
+        let mut obj = crate::input::parse_object(&mapped, data, self.arch)?;
         let old = match self.delta.objects.get(&oi) {
             Some(r) => r.clone(),
             None => self.session.base.object(oi)?,
@@ -547,12 +552,11 @@ impl<'s> Updater<'s> {
                 };
                 let def = symtab.syms[g as usize].def;
                 let s = slots.get(&g).copied().unwrap_or_default();
-                let missing = match r.kind {
-                    macho::X86_64_RELOC_BRANCH if is_imported(def) => s.stub == 0,
-                    macho::X86_64_RELOC_GOT_LOAD if is_imported(def) => s.got == 0,
-                    macho::X86_64_RELOC_GOT => s.got == 0,
-                    macho::X86_64_RELOC_TLV if is_imported(def) => s.thread_ptr == 0,
-                    _ => false,
+                let missing = match r.kind.entry(is_imported(def)) {
+                    Some(crate::arch::Entry::Stub) => s.stub == 0,
+                    Some(crate::arch::Entry::Got) => s.got == 0,
+                    Some(crate::arch::Entry::ThreadPtr) => s.thread_ptr == 0,
+                    None => false,
                 };
                 if missing {
                     return fallback(format!(
@@ -609,7 +613,7 @@ impl<'s> Updater<'s> {
         for n in old.refs.iter().filter(|n| refs.binary_search(n).is_err()) {
             *self.delta.ref_adjust.entry(n.clone()).or_default() -= 1;
         }
-        let encodings = unwind_encodings(obj, &symtab)?;
+        let encodings = unwind_encodings(self.arch, obj, &symtab)?;
         let n = obj.atoms.len();
         self.layout.atom_addr = vec![vec![0; n]];
         self.layout.atom_section = vec![vec![u32::MAX; n]];
@@ -769,9 +773,21 @@ impl<'s> Updater<'s> {
         atoms: &mut [(usize, AtomRecord)],
         old_fixup_ranges: &[Range<u64>],
     ) -> Step<()> {
-        let synth = Synthetic::default();
-        let res = Resolved::placed(&self.layout, &synth, slots);
-        let out = crate::write::write_file_atoms(0, obj, symtab, &res, OutPtr::new(&mut self.img));
+        let res = Resolved::placed(self.arch, &self.layout, slots);
+        let bytes = crate::relocate::split_atoms(
+            &mut self.img,
+            &self.layout,
+            std::slice::from_ref(obj),
+            0..1,
+        )
+        .map_err(|e| damaged(format_args!("{e}")))?;
+        let out = crate::relocate::write_file_atoms(
+            0,
+            obj,
+            bytes.into_iter().next().unwrap_or_default(),
+            symtab,
+            &res,
+        );
         if let Some(e) = LinkError::many(out.errors) {
             return Err(Stop::Error(e));
         }
@@ -1038,7 +1054,11 @@ fn reserves(flags: u32) -> bool {
 }
 
 /// Compact unwind encodings of the object's functions (atom → encoding).
-fn unwind_encodings(obj: &ObjectFile, symtab: &SymbolTable) -> Step<FxHashMap<u32, u32>> {
+fn unwind_encodings(
+    arch: &dyn Arch,
+    obj: &ObjectFile,
+    symtab: &SymbolTable,
+) -> Step<FxHashMap<u32, u32>> {
     let mut out = FxHashMap::default();
     for (_, e, ff, fa) in crate::unwind::entries(std::slice::from_ref(obj), symtab) {
         if ff != 0 {
@@ -1051,8 +1071,7 @@ fn unwind_encodings(obj: &ObjectFile, symtab: &SymbolTable) -> Step<FxHashMap<u3
         let atom = &obj.atoms[e as usize];
         let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
         if relocs.iter().any(|r| r.offset == 16 || r.offset == 24)
-            || encoding & crate::unwind_info::UNWIND_MODE_MASK
-                == crate::unwind_info::UNWIND_X86_64_MODE_DWARF
+            || encoding & crate::unwind_info::UNWIND_MODE_MASK == arch.unwind_mode_dwarf()
         {
             return fallback(format!(
                 "{}: unwind entries with personalities, LSDAs or DWARF",

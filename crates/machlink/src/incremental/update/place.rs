@@ -108,7 +108,7 @@ impl Updater<'_> {
             ));
         };
         let slot = ImportSlots {
-            stub: self.allocate(stubs, crate::synthetic::STUB_SIZE, 1)?,
+            stub: self.allocate(stubs, self.arch.stub_size(), 1)?,
             got: self.allocate(got, 8, 8)?,
             thread_ptr: 0,
         };
@@ -197,13 +197,17 @@ impl Updater<'_> {
                     obj.name, sec.segname, sec.sectname
                 ));
             }
-            let room = if code { headroom().slot(size) } else { size };
+            let room = if code {
+                Headroom::for_arch(self.arch).slot(size)
+            } else {
+                size
+            };
             rec.addr = self.allocate(si, room, align)?;
             rec.slot = room as u32;
             self.relocated.insert(rec.addr);
             if code {
                 rec.flags |= state::CODE;
-                self.fill(rec.addr, room, INT3)?;
+                self.trap(rec.addr, room)?;
                 self.unwind.push((rec.addr, room, Some(unwind)));
                 self.starts.push((rec.addr, true));
             }
@@ -257,7 +261,7 @@ impl Updater<'_> {
             if o.body != 0 {
                 self.drop_body(si, o)?;
             }
-            self.fill(o.addr, u64::from(o.slot), INT3)?;
+            self.trap(o.addr, u64::from(o.slot))?;
             if o.unwind != unwind || o.body != 0 {
                 self.unwind.push((o.addr, u64::from(o.slot), Some(unwind)));
             }
@@ -267,7 +271,7 @@ impl Updater<'_> {
             // Still fits the body it moved to.
             rec.body = o.body;
             rec.body_cap = o.body_cap;
-            self.fill(o.body, u64::from(o.body_cap), INT3)?;
+            self.trap(o.body, u64::from(o.body_cap))?;
             if o.unwind != unwind {
                 self.unwind
                     .push((o.body, u64::from(o.body_cap), Some(unwind)));
@@ -283,17 +287,19 @@ impl Updater<'_> {
         }
         // Move: a new body with headroom, the slot becomes a trampoline
         // (rewritten, never chained, when it already was one).
-        let cap = headroom().slot(size);
+        let cap = Headroom::for_arch(self.arch).slot(size);
         let body = self.allocate(si, cap, align)?;
         if o.body != 0 {
             self.drop_body(si, o)?;
         }
-        self.fill(body, cap, INT3)?;
-        self.fill(o.addr, u64::from(o.slot), INT3)?;
+        self.trap(body, cap)?;
+        self.trap(o.addr, u64::from(o.slot))?;
         let off = self.file_offset(o.addr)?;
-        X86_64::write_trampoline(&mut self.img[off..], o.addr, body).ok_or_else(|| {
-            Stop::Fallback(format!("{}: a trampoline cannot reach {body:#x}", obj.name))
-        })?;
+        let arch = self.arch;
+        arch.write_trampoline(&mut self.img[off..], o.addr, body)
+            .ok_or_else(|| {
+                Stop::Fallback(format!("{}: a trampoline cannot reach {body:#x}", obj.name))
+            })?;
         rec.body = body;
         rec.body_cap = cap as u32;
         self.relocated.insert(rec.addr);
@@ -307,7 +313,7 @@ impl Updater<'_> {
 
     /// Frees a moved function's body.
     pub(super) fn drop_body(&mut self, si: usize, o: &AtomRecord) -> Step<()> {
-        self.fill(o.body, u64::from(o.body_cap), INT3)?;
+        self.trap(o.body, u64::from(o.body_cap))?;
         self.free(si, o.body, u64::from(o.body_cap));
         self.unwind.push((o.body, 0, None));
         Ok(())
@@ -320,7 +326,7 @@ impl Updater<'_> {
             if o.body != 0 {
                 self.drop_body(si, o)?;
             }
-            self.fill(o.addr, u64::from(o.slot), INT3)?;
+            self.trap(o.addr, u64::from(o.slot))?;
             self.free(si, o.addr, u64::from(o.slot));
             self.unwind.push((o.addr, 0, None));
             self.starts.push((o.addr, false));

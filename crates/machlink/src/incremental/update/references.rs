@@ -2,6 +2,8 @@
 //! data global, and re-patching those places when it moves (invariant 4).
 
 use super::*;
+use crate::arch::{ApplyError, RelocKind};
+use crate::linkedit::chained;
 
 impl Updater<'_> {
     /// The object's references to data globals of other objects (its
@@ -59,12 +61,12 @@ impl Updater<'_> {
             for site in self.sites_of(sym.name, oi)? {
                 self.repatch(&site, target, sym.name)?;
             }
-            // A GOT slot that holds its address (X86_64_RELOC_GOT).
+            // A GOT slot that holds its address.
             if let Some(g) = self.session.base.global(sym.name)? {
                 if g.slots.got != 0 {
                     let site = state::Site {
                         object: u32::MAX,
-                        kind: macho::X86_64_RELOC_UNSIGNED,
+                        kind: state::SiteKind::Field(RelocKind::Absolute),
                         length: 3,
                         addend: 0,
                         addr: g.slots.got,
@@ -76,57 +78,71 @@ impl Updater<'_> {
         Ok(any)
     }
 
-    /// Points one reference site at `target`.
+    /// Points one reference site at `target`, through the same encoder as
+    /// the full link's relocations; a pointer's dyld fixup follows.
     pub(super) fn repatch(&mut self, site: &state::Site, target: u64, sym: &[u8]) -> Step<()> {
-        let off = self.span(site.addr, 8)?;
-        match (site.kind, site.length) {
-            (macho::X86_64_RELOC_UNSIGNED, 3) => {
-                let value = (target as i64).wrapping_add(site.addend) as u64;
-                let word = if self.session.base.meta.chained {
-                    if value >> 36 != 0 {
-                        return fallback("a moved data pointer does not fit a chained pointer");
-                    }
-                    // A page whose chain this update rewrites takes the new
-                    // word from its entries.
-                    let (seg, page, page_addr) = self.page_of(site.addr)?;
-                    if let Some(entries) = self.pages.get_mut(&(seg, page)) {
-                        if let Some(e) = entries.iter_mut().find(|e| e.0 == site.addr - page_addr) {
-                            e.1 = value;
-                        }
-                    }
-                    let old = u64::from_le_bytes(self.img[off..off + 8].try_into().unwrap());
-                    (old & (0xfff << 51)) | value
-                } else {
-                    value
-                };
-                self.img[off..off + 8].copy_from_slice(&word.to_le_bytes());
-                self.touched.push(off as u64..off as u64 + 8);
-            }
-            (
-                macho::X86_64_RELOC_SIGNED
-                | macho::X86_64_RELOC_SIGNED_1
-                | macho::X86_64_RELOC_SIGNED_2
-                | macho::X86_64_RELOC_SIGNED_4
-                | macho::X86_64_RELOC_BRANCH
-                | macho::X86_64_RELOC_GOT_LOAD,
-                2,
-            ) => {
-                let v = (target as i64).wrapping_add(site.addend).wrapping_sub(
-                    (site.addr + 4) as i64 + crate::input::object::pcrel_bias(site.kind),
-                );
-                let v = i32::try_from(v).map_err(|_| {
-                    Stop::Fallback(format!("{} moved out of a reference's reach", name(sym)))
-                })?;
-                self.img[off..off + 4].copy_from_slice(&v.to_le_bytes());
-                self.touched.push(off as u64..off as u64 + 4);
-            }
-            _ => {
-                return fallback(format!(
-                    "{} moved, and a reference to it cannot be re-patched",
-                    name(sym)
-                ))
-            }
+        let state::SiteKind::Field(kind) = site.kind else {
+            return fallback(format!(
+                "{} moved, and a reference to it cannot be re-patched",
+                name(sym)
+            ));
+        };
+        let size = 1u64 << site.length;
+        let off = self.span(site.addr, size as usize)?;
+        let referenced = (target as i64).wrapping_add(site.addend) as u64;
+        if kind == RelocKind::Absolute && site.length == 3 {
+            return self.repatch_pointer(site.addr, off, referenced);
         }
+        if !kind.is_pc_relative() {
+            return fallback(format!(
+                "{} moved, and a reference to it cannot be re-patched",
+                name(sym)
+            ));
+        }
+        self.arch
+            .apply(
+                kind,
+                site.length,
+                &mut self.img[off..],
+                0,
+                site.addr,
+                referenced,
+            )
+            .map_err(|e| match e {
+                ApplyError::OutOfRange { .. } => {
+                    Stop::Fallback(format!("{} moved out of a reference's reach", name(sym)))
+                }
+                e => Stop::Fallback(format!(
+                    "{}: a reference cannot be re-patched: {e}",
+                    name(sym)
+                )),
+            })?;
+        self.touched.push(off as u64..off as u64 + size);
+        Ok(())
+    }
+
+    /// A data pointer now pointing at `value`: the word, and with chained
+    /// fixups its rebase (keeping its place in the page's chain).
+    fn repatch_pointer(&mut self, addr: u64, off: usize, value: u64) -> Step<()> {
+        let word = if self.session.base.meta.chained {
+            let fixup = chained::rebase(value).map_err(|_| {
+                Stop::Fallback("a moved data pointer does not fit a chained pointer".into())
+            })?;
+            // A page whose chain this update rewrites takes the new word
+            // from its entries.
+            let (seg, page, page_addr) = self.page_of(addr)?;
+            if let Some(entries) = self.pages.get_mut(&(seg, page)) {
+                if let Some(e) = entries.iter_mut().find(|e| e.0 == addr - page_addr) {
+                    e.1 = fixup;
+                }
+            }
+            let old = u64::from_le_bytes(self.img[off..off + 8].try_into().unwrap());
+            chained::replace_keeping_next(old, fixup)
+        } else {
+            value
+        };
+        self.img[off..off + 8].copy_from_slice(&word.to_le_bytes());
+        self.touched.push(off as u64..off as u64 + 8);
         Ok(())
     }
 }

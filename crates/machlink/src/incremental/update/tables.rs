@@ -26,6 +26,7 @@ impl Updater<'_> {
         // covered range where the last row has its encoding, so that moving
         // the end marker covers it. Then no row changes.
         let base = meta.image_base;
+        let arch = self.arch;
         let data = &self.img[range.clone()];
         let mut end_patch = crate::unwind_info::sentinel(data);
         let covered = self.unwind.iter().all(|&(addr, len, enc)| {
@@ -36,7 +37,7 @@ impl Updater<'_> {
             let (Some(start), Some(last)) = (rel(addr), rel(addr + len.max(1) - 1)) else {
                 return false;
             };
-            if !crate::unwind_info::UnwindArch::X86_64.can_fold(e) {
+            if !arch.unwind_can_fold(e) {
                 return false;
             }
             match &mut end_patch {

@@ -1,0 +1,430 @@
+//! Relocation: copying atoms into the image and making each relocation's
+//! field say what it means. This module decides *what* a field refers to
+//! (an address in the image, an absolute value, a stub, GOT or
+//! thread-pointer slot of an import) and which dyld fixup a pointer
+//! needs; the target ([`Arch::apply`]) decides how the value is encoded.
+//! Full links and incremental updates both write atoms through here: one
+//! code path writes bytes.
+
+use crate::arch::{Arch, RelocKind};
+use crate::atom::{Reloc, Target};
+use crate::input::object::ObjectFile;
+use crate::layout::{Layout, OutSection};
+use crate::linkedit::fixups::{Fixup, FixupKind};
+use crate::symbols::{Def, SymId, SymbolTable};
+use crate::synthetic::{is_imported, ImportSlots, Synthetic};
+use object::macho;
+
+/// Addresses the relocation pass needs, beyond the layout.
+pub(crate) struct Resolved<'l> {
+    pub arch: &'static dyn Arch,
+    pub layout: &'l Layout,
+    /// The synthetic tables of a full link (None for an update).
+    synth: Option<&'l Synthetic>,
+    stubs_addr: u64,
+    got_addr: u64,
+    thread_ptrs_addr: u64,
+    pub lazy_ptrs_addr: u64,
+    pub stub_helper_addr: u64,
+    /// Incremental updates: import entries recorded by the earlier link.
+    placed: Option<&'l rustc_hash::FxHashMap<SymId, ImportSlots>>,
+}
+
+impl<'l> Resolved<'l> {
+    /// Addresses for a full link: synthetic entries are where the layout
+    /// put their sections.
+    pub(crate) fn new(arch: &'static dyn Arch, layout: &'l Layout, synth: &'l Synthetic) -> Self {
+        let section_addr = |c: crate::layout::Content| {
+            layout
+                .sections
+                .iter()
+                .find(|s| s.content == c)
+                .map_or(0, |s| s.addr)
+        };
+        use crate::layout::Content;
+        Resolved {
+            arch,
+            layout,
+            synth: Some(synth),
+            stubs_addr: section_addr(Content::Stubs),
+            got_addr: section_addr(Content::Got),
+            thread_ptrs_addr: section_addr(Content::ThreadPtrs),
+            lazy_ptrs_addr: section_addr(Content::LazyPointers),
+            stub_helper_addr: section_addr(Content::StubHelper),
+            placed: None,
+        }
+    }
+
+    /// Addresses for relocating atoms into an image laid out earlier:
+    /// symbols are [`Def::Placed`] and imports' entries come from `placed`.
+    pub(crate) fn placed(
+        arch: &'static dyn Arch,
+        layout: &'l Layout,
+        placed: &'l rustc_hash::FxHashMap<SymId, ImportSlots>,
+    ) -> Self {
+        Resolved {
+            arch,
+            layout,
+            synth: None,
+            stubs_addr: 0,
+            got_addr: 0,
+            thread_ptrs_addr: 0,
+            lazy_ptrs_addr: 0,
+            stub_helper_addr: 0,
+            placed: Some(placed),
+        }
+    }
+
+    /// A symbol's (canonical) address.
+    pub fn symbol_addr(&self, symtab: &SymbolTable, id: SymId) -> Option<u64> {
+        self.symbol_ref(symtab, id, false)
+    }
+
+    /// The address a reference to a symbol means; `interior` as for
+    /// [`Layout::referenced_addr`].
+    pub fn symbol_ref(&self, symtab: &SymbolTable, id: SymId, interior: bool) -> Option<u64> {
+        match symtab.syms[id as usize].def {
+            Def::Defined {
+                file, atom, offset, ..
+            } => Some(
+                self.layout
+                    .referenced_addr(file, atom, interior || offset != 0)
+                    + u64::from(offset),
+            ),
+            Def::Placed { addr, body } => Some(if interior { body } else { addr }),
+            Def::Absolute { value } => Some(value),
+            Def::Header => Some(self.layout.image_base),
+            _ => None,
+        }
+    }
+
+    pub fn got_slot(&self, id: SymId) -> Option<u64> {
+        if let Some(p) = self.placed {
+            return p.get(&id).map(|s| s.got).filter(|&a| a != 0);
+        }
+        self.synth?
+            .got
+            .get(id)
+            .map(|i| self.got_addr + u64::from(i) * 8)
+    }
+
+    pub fn stub(&self, id: SymId) -> Option<u64> {
+        if let Some(p) = self.placed {
+            return p.get(&id).map(|s| s.stub).filter(|&a| a != 0);
+        }
+        self.synth?
+            .stubs
+            .get(id)
+            .map(|i| self.stubs_addr + u64::from(i) * self.arch.stub_size())
+    }
+
+    pub fn thread_ptr(&self, id: SymId) -> Option<u64> {
+        if let Some(p) = self.placed {
+            return p.get(&id).map(|s| s.thread_ptr).filter(|&a| a != 0);
+        }
+        self.synth?
+            .thread_ptrs
+            .get(id)
+            .map(|i| self.thread_ptrs_addr + u64::from(i) * 8)
+    }
+
+    /// The synthetic entries of a symbol (0: none).
+    pub fn slots(&self, id: SymId) -> ImportSlots {
+        ImportSlots {
+            stub: self.stub(id).unwrap_or(0),
+            got: self.got_slot(id).unwrap_or(0),
+            thread_ptr: self.thread_ptr(id).unwrap_or(0),
+        }
+    }
+}
+
+/// Per-file results of the relocation pass.
+#[derive(Default)]
+pub(crate) struct FileOut {
+    pub fixups: Vec<Fixup>,
+    pub errors: Vec<String>,
+}
+
+/// The output bytes of one atom: `(atom index, bytes)`.
+pub(crate) type AtomBytes<'i> = (u32, &'i mut [u8]);
+
+/// Splits `image` into the bytes of every atom that has some in the file
+/// (placed, not an alias of another, not zero-fill), grouped by file. An
+/// atom's bytes are at its body address (its own unless it moved). The
+/// ranges are disjoint by construction of the layout; this checks it, so
+/// the parallel writers below can never overlap.
+pub(crate) fn split_atoms<'i>(
+    image: &'i mut [u8],
+    layout: &Layout,
+    objects: &[ObjectFile],
+    files: std::ops::Range<u32>,
+) -> Result<Vec<Vec<AtomBytes<'i>>>, String> {
+    // (file offset, size, file, atom)
+    let mut ranges: Vec<(usize, usize, u32, u32)> = Vec::new();
+    for fi in files.clone() {
+        let obj = &objects[(fi - files.start) as usize];
+        for (ai, atom) in obj.atoms.iter().enumerate() {
+            if layout.atom_addr[fi as usize][ai] == 0 || atom.alias_of.is_some() {
+                continue;
+            }
+            let addr = layout.body_addr(fi, ai as u32);
+            let sec = &layout.sections[layout.atom_section[fi as usize][ai] as usize];
+            if addr == 0 || sec.is_zerofill() {
+                continue;
+            }
+            let off = sec.offset + (addr - sec.addr);
+            ranges.push((off as usize, atom.size as usize, fi, ai as u32));
+        }
+    }
+    if !ranges.is_sorted_by_key(|r| r.0) {
+        ranges.sort_unstable_by_key(|r| r.0);
+    }
+    let mut out: Vec<Vec<AtomBytes<'i>>> = files.clone().map(|_| Vec::new()).collect();
+    let mut rest = image;
+    let mut cursor = 0usize;
+    for (off, size, fi, ai) in ranges {
+        let gap = off.checked_sub(cursor).ok_or_else(|| {
+            format!("internal error: atom {ai} of file {fi} at file offset {off:#x} overlaps the atom before it")
+        })?;
+        if gap + size > rest.len() {
+            return Err(format!(
+                "internal error: atom {ai} of file {fi} at file offset {off:#x} lies past the end of the output"
+            ));
+        }
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(gap);
+        let (bytes, tail) = tail.split_at_mut(size);
+        out[(fi - files.start) as usize].push((ai, bytes));
+        rest = tail;
+        cursor = off + size;
+    }
+    Ok(out)
+}
+
+/// Copies a file's atoms into their bytes and applies their relocations.
+pub(crate) fn write_file_atoms(
+    fi: u32,
+    obj: &ObjectFile,
+    atoms: Vec<AtomBytes<'_>>,
+    symtab: &SymbolTable,
+    res: &Resolved,
+) -> FileOut {
+    let mut result = FileOut::default();
+    let layout = res.layout;
+    for (ai, bytes) in atoms {
+        let atom = &obj.atoms[ai as usize];
+        let sec = &layout.sections[layout.atom_section[fi as usize][ai as usize] as usize];
+        bytes.copy_from_slice(obj.atom_data(ai));
+        let mut place = Place {
+            file: fi,
+            obj,
+            atom_addr: layout.body_addr(fi, ai),
+            section: sec,
+            bytes,
+        };
+        for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+            if let Err(e) = relocate(&mut place, r, symtab, res, &mut result.fixups) {
+                result.errors.push(format!(
+                    "{}: {} in {}",
+                    obj.name,
+                    e,
+                    obj.describe(ai, r.offset)
+                ));
+            }
+        }
+    }
+    result
+}
+
+/// The atom being relocated: its file, address, output section and bytes.
+pub(crate) struct Place<'p, 'a> {
+    pub file: u32,
+    pub obj: &'p ObjectFile<'a>,
+    pub atom_addr: u64,
+    pub section: &'p OutSection,
+    pub bytes: &'p mut [u8],
+}
+
+/// What a relocation's target turned out to be.
+#[derive(Clone, Copy)]
+enum Referent {
+    /// An address in the image (slides with it).
+    Local { addr: u64 },
+    /// A fixed value that does not slide (absolute symbols).
+    Absolute(u64),
+    /// A symbol dyld binds.
+    Imported(SymId),
+}
+
+/// `interior`: the reference means a place inside its target (a nonzero
+/// offset, or one side of a difference), which for a moved function is in
+/// its body rather than at its canonical address.
+fn referent(
+    p: &Place,
+    t: Target,
+    interior: bool,
+    symtab: &SymbolTable,
+    res: &Resolved,
+) -> Result<Referent, String> {
+    match t {
+        Target::Atom(a) => {
+            let addr = res.layout.referenced_addr(p.file, a, interior);
+            if addr == 0 {
+                return Err("reference to a section machlink does not keep".into());
+            }
+            Ok(Referent::Local { addr })
+        }
+        Target::Symbol(i) => {
+            let Some(g) = symtab.global_of(p.file, t) else {
+                let name = p.obj.symbols.get(i as usize).map_or(&b"?"[..], |s| s.name);
+                return Err(format!(
+                    "reference to local symbol {} in a section machlink does not keep",
+                    String::from_utf8_lossy(name)
+                ));
+            };
+            let def = symtab.syms[g as usize].def;
+            if is_imported(def) {
+                return Ok(Referent::Imported(g));
+            }
+            if let Def::Absolute { value } = def {
+                return Ok(Referent::Absolute(value));
+            }
+            let addr = res
+                .symbol_ref(symtab, g, interior)
+                .ok_or_else(|| format!("symbol {} has no address", name_of(symtab, g)))?;
+            Ok(Referent::Local { addr })
+        }
+    }
+}
+
+fn name_of(symtab: &SymbolTable, g: SymId) -> String {
+    String::from_utf8_lossy(symtab.syms[g as usize].name).into_owned()
+}
+
+/// Applies one relocation to the atom's bytes; records the dyld fixup a
+/// pointer needs. Bind fixups carry the symbol id in `import` until the
+/// import table is built.
+pub(crate) fn relocate(
+    p: &mut Place,
+    r: &Reloc,
+    symtab: &SymbolTable,
+    res: &Resolved,
+    fixups: &mut Vec<Fixup>,
+) -> Result<(), String> {
+    let arch = res.arch;
+    let at = r.offset as usize;
+    // The field's own address: where the bytes actually go.
+    let pc = p.atom_addr + u64::from(r.offset);
+    if at + (1usize << r.length) > p.bytes.len() {
+        return Err("relocated field lies outside the atom".into());
+    }
+    let pair = r.subtrahend.is_some();
+    let target = referent(p, r.target, pair || r.addend != 0, symtab, res)?;
+    let subtrahend = r
+        .subtrahend
+        .map(|sub| referent(p, sub, true, symtab, res))
+        .transpose()?;
+    let apply = |bytes: &mut [u8], kind: RelocKind, value: u64| {
+        arch.apply(kind, r.length, bytes, at, pc, value)
+            .map_err(|e| e.to_string())
+    };
+    if let Some(sub) = subtrahend {
+        // A difference of two addresses in the image.
+        let (Referent::Local { addr: a }, Referent::Local { addr: b }) = (target, sub) else {
+            return Err("SUBTRACTOR pair must name two symbols defined in the image".into());
+        };
+        let v = (a as i64).wrapping_sub(b as i64).wrapping_add(r.addend);
+        return apply(p.bytes, RelocKind::Absolute, v as u64);
+    }
+    let plus_addend = |s: u64| (s as i64).wrapping_add(r.addend) as u64;
+    match r.kind {
+        RelocKind::Absolute => {
+            let value = absolute(p, r, target, pc, res, fixups)?;
+            apply(p.bytes, r.kind, value as u64)
+        }
+        RelocKind::Branch
+        | RelocKind::PcRel { .. }
+        | RelocKind::Page(crate::arch::PageRef::Direct)
+        | RelocKind::PageOffset(crate::arch::PageRef::Direct) => {
+            let s = match target {
+                Referent::Local { addr } | Referent::Absolute(addr) => addr,
+                Referent::Imported(g) if r.kind == RelocKind::Branch => {
+                    res.stub(g).ok_or("no stub for call")?
+                }
+                Referent::Imported(g) => return Err(format!(
+                    "{} is defined in a dylib and cannot be addressed directly (it needs the GOT)",
+                    name_of(symtab, g)
+                )),
+            };
+            apply(p.bytes, r.kind, plus_addend(s))
+        }
+        RelocKind::PointerToGot => {
+            let g = match r.target {
+                Target::Symbol(_) => symtab
+                    .global_of(p.file, r.target)
+                    .ok_or("GOT reference to a local symbol")?,
+                Target::Atom(_) => return Err("GOT reference to a section".into()),
+            };
+            let slot = res.got_slot(g).ok_or("no GOT slot")?;
+            apply(p.bytes, r.kind, plus_addend(slot))
+        }
+        RelocKind::GotLoad | RelocKind::TlvLoad | RelocKind::Page(_) | RelocKind::PageOffset(_) => {
+            let s = match (target, r.kind.entry(true)) {
+                (Referent::Imported(g), Some(crate::arch::Entry::Got)) => {
+                    res.got_slot(g).ok_or("no GOT slot")?
+                }
+                (Referent::Imported(g), _) => res.thread_ptr(g).ok_or("no thread pointer slot")?,
+                (Referent::Local { addr } | Referent::Absolute(addr), _) => {
+                    arch.relax(r.kind, p.bytes, at).map_err(|e| e.to_string())?;
+                    addr
+                }
+            };
+            apply(p.bytes, r.kind, plus_addend(s))
+        }
+    }
+}
+
+/// The value of an absolute field, recording the fixup a pointer needs.
+fn absolute(
+    p: &Place,
+    r: &Reloc,
+    target: Referent,
+    pc: u64,
+    res: &Resolved,
+    fixups: &mut Vec<Fixup>,
+) -> Result<i64, String> {
+    // The `offset` word of a thread-local descriptor is relative to the
+    // start of the thread-local template, and is not slid.
+    if p.section.kind() == macho::S_THREAD_LOCAL_VARIABLES {
+        let template = res.layout.tlv_start..res.layout.tlv_end;
+        if let Referent::Local { addr } = target {
+            if template.contains(&addr) {
+                return Ok((addr - res.layout.tlv_start) as i64 + r.addend);
+            }
+        }
+    }
+    match (target, r.length) {
+        (Referent::Absolute(v), _) => Ok(v as i64 + r.addend),
+        (_, 3) if p.section.is_code() => {
+            Err("absolute 64-bit address in code would need a text relocation".into())
+        }
+        (Referent::Local { addr }, 3) => {
+            let value = (addr as i64 + r.addend) as u64;
+            fixups.push(Fixup {
+                addr: pc,
+                kind: FixupKind::Rebase { target: value },
+            });
+            Ok(value as i64)
+        }
+        (Referent::Imported(g), 3) => {
+            fixups.push(Fixup {
+                addr: pc,
+                kind: FixupKind::Bind {
+                    import: g,
+                    addend: r.addend,
+                },
+            });
+            Ok(0)
+        }
+        _ => Err("32-bit absolute address cannot be used in a position-independent image".into()),
+    }
+}
