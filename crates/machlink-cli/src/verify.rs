@@ -47,7 +47,7 @@ fn function_starts(data: &[u8], text_vmaddr: u64) -> Option<Vec<u64>> {
             let mut starts = Vec::new();
             let (mut pos, mut addr) = (0usize, text_vmaddr);
             while pos < blob.len() {
-                let delta = machlink::linkedit::uleb::read_uleb(blob, &mut pos)?;
+                let delta = machlink::formats::uleb::read_uleb(blob, &mut pos)?;
                 if delta == 0 {
                     break;
                 }
@@ -257,7 +257,7 @@ fn check_exports(data: &[u8], image: &Image, report: &mut Report) {
     let Some(range) = range.filter(|r| r.size > 0) else {
         return;
     };
-    let Some(exports) = machlink::linkedit::trie::parse(image.bytes(range)) else {
+    let Some(exports) = machlink::formats::trie::parse(image.bytes(range)) else {
         report
             .violations
             .push("the exports trie does not parse".into());

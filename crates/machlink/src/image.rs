@@ -31,30 +31,18 @@
 //! image.flush().unwrap();
 //! ```
 
+use crate::arch::Arch;
 use crate::error::{LinkError, Result};
 use crate::link::Stats;
 use crate::options::Options;
 use object::write::{Object, Relocation, StandardSection, Symbol, SymbolId, SymbolSection};
-use object::{
-    Architecture, BinaryFormat, Endianness, RelocationEncoding, RelocationFlags, RelocationKind,
-    SymbolFlags, SymbolKind, SymbolScope,
-};
+use object::{BinaryFormat, Endianness, SymbolFlags, SymbolKind, SymbolScope};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// How a relocation patches its field (x86_64).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RelocKind {
-    /// The rel32 of a `call` or `jmp` (imports go through a stub).
-    Call,
-    /// A 32-bit RIP-relative displacement (`lea`, `mov` of a defined
-    /// symbol); the field ends the instruction.
-    PcRel32,
-    /// The rel32 of `movq sym@GOTPCREL(%rip), %reg`.
-    GotLoad,
-    /// A 64-bit absolute pointer in data (rebased or bound by dyld).
-    Abs64,
-}
+/// How a relocation patches its field (defined with the targets, which
+/// decide its encoding).
+pub use crate::arch::BackendRelocKind as RelocKind;
 
 /// A relocation of a definition: patch `offset` with the address of
 /// `target` (a symbol name) plus `addend`.
@@ -98,6 +86,8 @@ pub struct ImageConfig {
     pub libraries: Vec<String>,
     /// Further ld64 arguments (e.g. `-no_fixup_chains`).
     pub extra_args: Vec<String>,
+    /// `-arch` (default x86_64).
+    pub arch: String,
 }
 
 impl ImageConfig {
@@ -106,6 +96,7 @@ impl ImageConfig {
             syslibroot: syslibroot.into(),
             libraries: vec!["System".into()],
             extra_args: Vec::new(),
+            arch: "x86_64".into(),
         }
     }
 }
@@ -221,15 +212,18 @@ impl IncrementalImage {
     /// (incrementally when the engine can). `Stats::incremental` says what
     /// happened.
     pub fn flush(&mut self) -> Result<Stats> {
+        let arch = crate::arch::by_name(&self.config.arch).ok_or_else(|| {
+            LinkError::usage(format!("unsupported architecture '{}'", self.config.arch))
+        })?;
         for unit in std::mem::take(&mut self.dirty) {
-            let bytes = unit_object(&unit, &self.units[&unit])?;
+            let bytes = unit_object(&unit, &self.units[&unit], arch)?;
             let path = self.unit_path(&unit);
             crate::incremental::write_atomically(&path, &bytes)
                 .map_err(|e| LinkError::file(path.display(), format!("cannot write: {e}")))?;
         }
         let mut args: Vec<String> = vec![
             "-arch".into(),
-            "x86_64".into(),
+            self.config.arch.clone(),
             "-platform_version".into(),
             "macos".into(),
             "13.0".into(),
@@ -254,10 +248,10 @@ impl IncrementalImage {
 
 /// A unit as a Mach-O object: one atom per definition (subsections via
 /// symbols), relocations by symbol.
-fn unit_object(unit: &str, defs: &[Definition]) -> Result<Vec<u8>> {
+fn unit_object(unit: &str, defs: &[Definition], arch: &dyn Arch) -> Result<Vec<u8>> {
     let mut obj = Object::new(
         BinaryFormat::MachO,
-        Architecture::X86_64,
+        arch.object_architecture(),
         Endianness::Little,
     );
     obj.set_subsections_via_symbols();
@@ -319,44 +313,14 @@ fn unit_object(unit: &str, defs: &[Definition]) -> Result<Vec<u8>> {
                     id
                 }
             };
-            // x86_64 pc-relative fields are relative to their own end.
-            let (kind, encoding, size, addend) = match r.kind {
-                RelocKind::Call => (
-                    RelocationKind::Relative,
-                    RelocationEncoding::X86Branch,
-                    32,
-                    r.addend - 4,
-                ),
-                RelocKind::PcRel32 => (
-                    RelocationKind::Relative,
-                    RelocationEncoding::X86RipRelative,
-                    32,
-                    r.addend - 4,
-                ),
-                RelocKind::GotLoad => (
-                    RelocationKind::GotRelative,
-                    RelocationEncoding::X86RipRelativeMovq,
-                    32,
-                    r.addend - 4,
-                ),
-                RelocKind::Abs64 => (
-                    RelocationKind::Absolute,
-                    RelocationEncoding::Generic,
-                    64,
-                    r.addend,
-                ),
-            };
+            let (flags, addend) = arch.object_relocation(r.kind, r.addend);
             obj.add_relocation(
                 section,
                 Relocation {
                     offset: at + u64::from(r.offset),
                     symbol,
                     addend,
-                    flags: RelocationFlags::Generic {
-                        kind,
-                        encoding,
-                        size,
-                    },
+                    flags,
                 },
             )
             .map_err(|e| LinkError::usage(format!("unit {unit}: {e}")))?;
@@ -371,11 +335,11 @@ fn unit_object(unit: &str, defs: &[Definition]) -> Result<Vec<u8>> {
 /// to put at `SYSLIBROOT/usr/lib/libSystem.tbd`.
 pub const MINIMAL_LIBSYSTEM_TBD: &str = "--- !tapi-tbd
 tbd-version:     4
-targets:         [ x86_64-macos ]
+targets:         [ x86_64-macos, arm64-macos ]
 install-name:    '/usr/lib/libSystem.B.dylib'
 current-version: 1
 exports:
-  - targets:         [ x86_64-macos ]
+  - targets:         [ x86_64-macos, arm64-macos ]
     symbols:         [ _printf, _puts, _putchar, _exit, _strlen, _malloc, _free,
                        dyld_stub_binder ]
 ...

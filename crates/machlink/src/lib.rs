@@ -19,6 +19,7 @@ pub mod atom;
 pub mod dead_strip;
 pub mod error;
 pub mod exports;
+pub mod formats;
 pub mod image;
 pub mod incremental;
 pub mod input;

@@ -556,7 +556,7 @@ impl OutputFile {
                 // What the file keeps (a filesystem may round the time).
                 file.set_permissions(std::fs::Permissions::from_mode(0o755))
                     .and_then(|()| file.set_modified(now))
-                    .and_then(|()| crate::incremental::stamp_of_file(file))
+                    .and_then(|()| stamp_of_file(file))
             }
         };
         let stamp = r.map_err(|e| self.err(e))?;
@@ -631,4 +631,19 @@ impl Drop for OutputFile {
             let _ = std::fs::remove_file(tmp);
         }
     }
+}
+
+/// A file's size and modification time in nanoseconds, as the incremental
+/// engine fingerprints an output.
+pub fn stamp_of_file(file: &std::fs::File) -> std::io::Result<(u64, i128)> {
+    Ok(stamp_of_meta(&file.metadata()?))
+}
+
+/// [`stamp_of_file`] from metadata already read.
+pub fn stamp_of_meta(m: &std::fs::Metadata) -> (u64, i128) {
+    use std::os::unix::fs::MetadataExt;
+    (
+        m.size(),
+        i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+    )
 }

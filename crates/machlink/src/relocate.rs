@@ -350,10 +350,12 @@ pub(crate) fn relocate(
                 Referent::Imported(g) if r.kind == RelocKind::Branch => {
                     res.stub(g).ok_or("no stub for call")?
                 }
-                Referent::Imported(g) => return Err(format!(
+                Referent::Imported(g) => {
+                    return Err(format!(
                     "{} is defined in a dylib and cannot be addressed directly (it needs the GOT)",
                     name_of(symtab, g)
-                )),
+                ))
+                }
             };
             apply(p.bytes, r.kind, plus_addend(s))
         }

@@ -13,8 +13,7 @@ use crate::layout::Layout;
 use crate::symbols::{Def, SymId, SymbolTable};
 use crate::unwind_info::UnwindEntry;
 
-/// x86_64 `UNWIND_X86_64_MODE_DWARF`: the entry defers to `__eh_frame`.
-const MODE_DWARF: u32 = 0x0400_0000;
+/// The bits of a compact unwind encoding that hold its mode.
 const MODE_MASK: u32 = 0x0f00_0000;
 
 /// The atom a relocation in a compact unwind entry points at, with its offset.
@@ -120,6 +119,7 @@ fn read_u32(data: &[u8], at: usize) -> u32 {
 
 /// The rows of `__unwind_info`, with output addresses.
 pub fn rows(
+    arch: &dyn crate::arch::Arch,
     objects: &[ObjectFile],
     symtab: &SymbolTable,
     layout: &Layout,
@@ -137,10 +137,12 @@ pub fn rows(
         .filter(|&(f, fde, _)| objects[f as usize].atoms[fde as usize].live)
         .map(|(f, fde, func)| ((f, func), addr(f, fde).saturating_sub(eh_frame_addr) as u32))
         .collect();
+    // A DWARF-mode encoding defers to `__eh_frame`.
+    let mode_dwarf = arch.unwind_mode_dwarf();
     let dwarf = |f: u32, a: u32| {
         fde_of
             .get(&(f, a))
-            .map(|&off| MODE_DWARF | (off & 0x00ff_ffff))
+            .map(|&off| mode_dwarf | (off & 0x00ff_ffff))
     };
     let mut covered = rustc_hash::FxHashSet::default();
     let mut out = Vec::new();
@@ -152,7 +154,7 @@ pub fn rows(
         }
         let data = obj.atom_data(e);
         let mut encoding = read_u32(data, 12);
-        if encoding & MODE_MASK == MODE_DWARF {
+        if encoding & MODE_MASK == mode_dwarf {
             // Point at the FDE's place in the output __eh_frame.
             encoding = dwarf(ff, fa).unwrap_or(0);
         }

@@ -315,7 +315,7 @@ fn write_unwind_info(
     else {
         return Ok(Vec::new());
     };
-    let rows = crate::unwind::rows(objects, symtab, layout, &|g| res.got_slot(g));
+    let rows = crate::unwind::rows(res.arch, objects, symtab, layout, &|g| res.got_slot(g));
     // The end marker follows the last function (the builder takes the
     // larger of this and the last row's end).
     let text_end = 0;

@@ -183,6 +183,22 @@ pub struct DecodedReloc {
     pub used: usize,
 }
 
+/// A relocation as a compiler backend states it through
+/// [`crate::image`] (`image::RelocKind`); the target says how an object
+/// file expresses it ([`Arch::object_relocation`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendRelocKind {
+    /// The displacement of a call or jump (imports go through a stub).
+    Call,
+    /// A 32-bit pc-relative displacement that ends the instruction (`lea`,
+    /// `mov` of a defined symbol).
+    PcRel32,
+    /// The displacement of a load from the symbol's GOT slot.
+    GotLoad,
+    /// A 64-bit absolute pointer in data (rebased or bound by dyld).
+    Abs64,
+}
+
 /// What the linker needs to know about, and do for, one target.
 pub trait Arch: Sync + Send {
     /// The name `-arch` takes and ld64 prints ("x86_64").
@@ -262,6 +278,16 @@ pub trait Arch: Sync + Send {
     /// Decodes a trampoline at `from`: where it jumps, if `code` starts
     /// with one.
     fn read_trampoline(&self, code: &[u8], from: u64) -> Option<u64>;
+
+    /// For [`crate::image`], which writes a backend's code as objects with
+    /// the `object` crate: the architecture, and how one of its relocation
+    /// kinds is expressed (flags and the addend to store).
+    fn object_architecture(&self) -> object::Architecture;
+    fn object_relocation(
+        &self,
+        kind: BackendRelocKind,
+        addend: i64,
+    ) -> (object::RelocationFlags, i64);
 }
 
 /// Every target machlink links for.

@@ -3,6 +3,7 @@
 //! bytes, reaching ±2 GiB, which covers any image machlink lays out), int3
 //! between functions and 4 KiB pages.
 
+use super::BackendRelocKind as ImageReloc;
 use super::{write_int, ApplyError, Arch, DecodedReloc, RelocKind};
 use object::macho;
 
@@ -293,6 +294,29 @@ impl Arch for X86_64 {
             }
             _ => None,
         }
+    }
+
+    fn object_architecture(&self) -> object::Architecture {
+        object::Architecture::X86_64
+    }
+
+    /// rel32 fields are relative to their own end: 4 less than the addend.
+    fn object_relocation(&self, kind: ImageReloc, addend: i64) -> (object::RelocationFlags, i64) {
+        use object::{RelocationEncoding as E, RelocationKind as K};
+        let (kind, encoding, size, addend) = match kind {
+            ImageReloc::Call => (K::Relative, E::X86Branch, 32, addend - 4),
+            ImageReloc::PcRel32 => (K::Relative, E::X86RipRelative, 32, addend - 4),
+            ImageReloc::GotLoad => (K::GotRelative, E::X86RipRelativeMovq, 32, addend - 4),
+            ImageReloc::Abs64 => (K::Absolute, E::Generic, 64, addend),
+        };
+        (
+            object::RelocationFlags::Generic {
+                kind,
+                encoding,
+                size,
+            },
+            addend,
+        )
     }
 }
 

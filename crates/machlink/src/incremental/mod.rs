@@ -22,7 +22,6 @@ use crate::error::{LinkError, Result};
 use crate::options::Options;
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// What identifies a file's contents cheaply (stamp) and exactly (hash).
@@ -38,17 +37,7 @@ fn stamp(path: &Path) -> std::io::Result<(u64, i128)> {
     Ok(stamp_of_meta(&std::fs::metadata(path)?))
 }
 
-/// The stamp (size, modification time in ns) of an open file.
-pub fn stamp_of_file(file: &File) -> std::io::Result<(u64, i128)> {
-    Ok(stamp_of_meta(&file.metadata()?))
-}
-
-fn stamp_of_meta(m: &std::fs::Metadata) -> (u64, i128) {
-    (
-        m.size(),
-        i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-    )
-}
+pub use crate::output::{stamp_of_file, stamp_of_meta};
 
 fn hash_file(path: &Path) -> std::io::Result<u64> {
     Ok(xxhash_rust::xxh3::xxh3_64(&std::fs::read(path)?))

@@ -10,8 +10,8 @@
 //! which symbols exist (a plain edit of a function leaves every table as it
 //! is).
 
+use crate::formats::trie;
 use crate::linkedit::symtab::{Nlist, SymbolGroups};
-use crate::linkedit::trie;
 use object::macho;
 use std::borrow::Cow;
 use std::ops::Range;

@@ -4,8 +4,8 @@
 //! (that is how libSystem provides libsystem_c's `printf`).
 
 use crate::error::{LinkError, Result};
+use crate::formats::trie;
 use crate::input::tbd;
-use crate::linkedit::trie;
 use object::macho;
 use object::macho::MachHeader64;
 use object::read::macho::MachHeader;

@@ -226,7 +226,7 @@ impl<'a> ObjectFile<'a> {
             }
             offset += size;
         }
-        file.drop_redundant_eh_frame();
+        file.drop_redundant_eh_frame(arch);
         file.split_atoms(subsections)
             .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;
         file.assign_symbols_to_atoms(&r)?;
@@ -477,15 +477,17 @@ impl<'a> ObjectFile<'a> {
     /// to DWARF (the usual case for C), `__eh_frame` adds nothing the
     /// unwinder uses; ld64 and lld drop those FDEs too. Not reading it
     /// saves an atom and three relocations per function.
-    fn drop_redundant_eh_frame(&mut self) {
+    fn drop_redundant_eh_frame(&mut self, arch: &dyn Arch) {
         let Some(cu) = self.sections.iter().find(|s| s.metadata) else {
             return;
         };
+        let mode_mask = crate::unwind_info::UNWIND_MODE_MASK;
         let needs_dwarf = cu
             .data
             .chunks_exact(COMPACT_UNWIND_ENTRY as usize)
             .any(|e| {
-                u32::from_le_bytes(e[12..16].try_into().unwrap()) & 0x0f00_0000 == 0x0400_0000
+                u32::from_le_bytes(e[12..16].try_into().unwrap()) & mode_mask
+                    == arch.unwind_mode_dwarf()
             });
         if !needs_dwarf {
             for s in &mut self.sections {

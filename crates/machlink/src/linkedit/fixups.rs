@@ -4,7 +4,7 @@
 //! (LC_DYLD_INFO_ONLY).
 
 use super::chained::{self, ChainedPtr, DYLD_CHAINED_PTR_64, START_NONE};
-use super::uleb::{write_sleb, write_uleb};
+use crate::formats::uleb::{write_sleb, write_uleb};
 use crate::layout::Layout;
 use object::macho;
 

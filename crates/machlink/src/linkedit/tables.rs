@@ -2,10 +2,10 @@
 //! export trie, function starts, and the symbol table's three groups.
 
 use crate::atom::NONE;
+use crate::formats::{trie, uleb};
 use crate::input::object::ObjectFile;
 use crate::layout::{Content, Layout};
 use crate::linkedit::symtab::{Nlist, SymbolGroups};
-use crate::linkedit::{trie, uleb};
 use crate::options::Options;
 use crate::symbols::{Def, SymbolTable};
 use object::macho;

@@ -188,7 +188,7 @@ impl Updater<'_> {
         let mut tail_pos = None;
         loop {
             let here = pos;
-            match crate::linkedit::uleb::read_uleb(blob, &mut pos) {
+            match crate::formats::uleb::read_uleb(blob, &mut pos) {
                 Some(d) if d != 0 => {
                     let addr = last + d;
                     if addr >= first {
@@ -216,7 +216,7 @@ impl Updater<'_> {
         }
         let mut out = Vec::with_capacity(tail.len() * 3 + 1);
         for a in tail {
-            crate::linkedit::uleb::write_uleb(&mut out, a - prev);
+            crate::formats::uleb::write_uleb(&mut out, a - prev);
             prev = a;
         }
         out.push(0);
