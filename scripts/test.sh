@@ -38,6 +38,8 @@ step "cargo build" cargo build --workspace --release --quiet
 skip=()
 if [ -n "$offline" ]; then
     # The tests that fetch Debian source packages (tests/projects/fetch.sh).
+    # cargo matches these substrings anywhere in a test's full name, e.g.
+    # projects::real_projects_... in machlink-cli's one test binary `cli`.
     skip=(-- --skip real_projects_ --skip fetch_)
     echo "test.sh: --offline: not running the tests that download sources" \
         "(real_projects_*, fetch_*)" >&2

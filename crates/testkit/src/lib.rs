@@ -9,6 +9,8 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+pub mod cli;
+
 /// The command that installs everything the tests need.
 pub const SETUP: &str = "scripts/setup.sh";
 
@@ -26,8 +28,29 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A fresh scratch directory under target/, unique per name.
+/// A fresh scratch directory under target/test-scratch, unique per name.
+///
+/// Tests of one binary run concurrently in one process, and a scratch
+/// directory is wiped when claimed: a name may be claimed once per process,
+/// and never inside or around another claimed one ("x" and "x/y"). A clash
+/// panics, naming both, instead of letting two tests clobber each other.
 pub fn scratch_dir(name: &str) -> PathBuf {
+    static CLAIMED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let rel = PathBuf::from(name);
+    {
+        let mut claimed = CLAIMED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(other) = claimed
+            .iter()
+            .find(|c| c.starts_with(&rel) || rel.starts_with(c))
+        {
+            panic!(
+                "scratch directory {name:?} clashes with {:?}, claimed earlier in this \
+                 test process: give each test a name of its own",
+                other.display()
+            );
+        }
+        claimed.push(rel);
+    }
     let dir = workspace_root().join("target/test-scratch").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
@@ -297,6 +320,17 @@ pub fn c_sources(dir: &Path) -> Vec<PathBuf> {
         .collect();
     srcs.sort();
     srcs
+}
+
+/// A program of the C corpus: `tests/corpus/NAME`.
+pub fn corpus_dir(name: &str) -> PathBuf {
+    workspace_root().join("tests/corpus").join(name)
+}
+
+/// Compiles every source of the corpus program `name` for macOS into
+/// `out_dir`, in parallel.
+pub fn compile_corpus_macos(name: &str, out_dir: &Path, flags: &[&str]) -> Vec<PathBuf> {
+    compile_all_macos(&c_sources(&corpus_dir(name)), out_dir, flags)
 }
 
 /// `out_dir/<stem>.o` for every source.

@@ -5,14 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use testkit::capture;
-
-fn compile(dir: &Path, name: &str, src: &str) -> PathBuf {
-    let c = dir.join(format!("{name}.c"));
-    std::fs::write(&c, src).unwrap();
-    let o = dir.join(format!("{name}.o"));
-    testkit::compile_macos(&c, &o, &["-O1"]);
-    o
-}
+use testkit::cli::{compile, run_ok};
 
 fn archive(dir: &Path, name: &str, format: &str, members: &[PathBuf]) -> PathBuf {
     let lib = dir.join(format!("lib{name}-{format}.a"));
@@ -32,9 +25,7 @@ fn link_and_run(dir: &Path, main: &Path, args: &[&str]) -> String {
     let mut cmd = testkit::machlink_command(&out);
     let o = capture(cmd.arg(main).args(args));
     assert_eq!(o.code, 0, "link failed: {}", o.stderr_str());
-    let run = capture(Command::new(testkit::workspace_bin("macho-run")).arg(&out));
-    assert_eq!(run.code, 0, "{}", run.stderr_str());
-    run.stdout_str()
+    run_ok(&out)
 }
 
 #[test]

@@ -4,19 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use testkit::{capture, Linker, Outcome};
-
-fn verify(exe: &Path) -> Outcome {
-    capture(
-        Command::new(testkit::workspace_bin("machlink"))
-            .arg("verify")
-            .arg(exe),
-    )
-}
+use testkit::cli::machlink_verify;
+use testkit::{capture, Linker};
 
 fn build(work: &Path, linker: Linker, flags: &[&str], tag: &str) -> PathBuf {
-    let dir = testkit::workspace_root().join("tests/corpus/xobj_calls");
-    let objs = testkit::compile_all_macos(&testkit::c_sources(&dir), work, &["-O1"]);
+    let objs = testkit::compile_corpus_macos("xobj_calls", work, &["-O1"]);
     let exe = work.join(format!("prog-{tag}"));
     testkit::link(linker, &objs, &exe, flags);
     exe
@@ -36,7 +28,7 @@ fn outputs_of_both_linkers_verify() {
         (Linker::LldChained, &[][..], "lld"),
     ] {
         let exe = build(&work, linker, flags, tag);
-        let o = verify(&exe);
+        let o = machlink_verify(&exe);
         assert_eq!(o.code, 0, "{tag}: {}{}", o.stdout_str(), o.stderr_str());
         assert!(o.stdout_str().contains(": ok ("), "{}", o.stdout_str());
     }
@@ -90,7 +82,7 @@ fn bad_branches_trampolines_and_chains_are_told_apart() {
     write_jmp(&mut bytes, funcs[0] + 1, funcs[1] + 1);
     let bad = work.join("bad-branch");
     std::fs::write(&bad, &bytes).unwrap();
-    let o = verify(&bad);
+    let o = machlink_verify(&bad);
     assert_eq!(o.code, 1, "{}", o.stdout_str());
     assert!(
         o.stdout_str().contains("which is no function start"),
@@ -103,7 +95,7 @@ fn bad_branches_trampolines_and_chains_are_told_apart() {
     write_jmp(&mut bytes, funcs[0], spare);
     let tramp = work.join("trampoline");
     std::fs::write(&tramp, &bytes).unwrap();
-    let o = verify(&tramp);
+    let o = machlink_verify(&tramp);
     assert_eq!(o.code, 0, "{}", o.stdout_str());
     assert!(
         o.stdout_str().contains("1 trampolines"),
@@ -115,7 +107,7 @@ fn bad_branches_trampolines_and_chains_are_told_apart() {
     write_jmp(&mut bytes, spare, spare + 32);
     let chain = work.join("chain");
     std::fs::write(&chain, &bytes).unwrap();
-    let o = verify(&chain);
+    let o = machlink_verify(&chain);
     assert_eq!(o.code, 1, "{}", o.stdout_str());
     assert!(o.stdout_str().contains("a chain"), "{}", o.stdout_str());
 }

@@ -3,15 +3,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use testkit::cli::{compile, macho_run};
 use testkit::{capture, Outcome};
-
-fn compile(dir: &Path, name: &str, src: &str) -> PathBuf {
-    let c = dir.join(format!("{name}.c"));
-    std::fs::write(&c, src).unwrap();
-    let o = dir.join(format!("{name}.o"));
-    testkit::compile_macos(&c, &o, &["-O1"]);
-    o
-}
 
 /// Runs machlink on `objs` (plus `extra` flags) into `dir/out`.
 fn machlink(dir: &Path, objs: &[PathBuf], extra: &[&str]) -> (PathBuf, Outcome) {
@@ -204,7 +197,7 @@ fn universal_files_give_their_x86_64_slice_or_a_clear_error() {
     );
     let (out, o) = machlink(&dir, std::slice::from_ref(&fat), &[]);
     assert_eq!(o.code, 0, "{}", o.stderr_str());
-    let run = capture(Command::new(testkit::workspace_bin("macho-run")).arg(&out));
+    let run = macho_run(&out);
     assert_eq!(run.stdout_str(), "fat\n");
     std::fs::remove_file(&out).unwrap();
 

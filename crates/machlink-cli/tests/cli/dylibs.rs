@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use testkit::cli::compile;
 use testkit::{capture, Linker};
 
 fn objdump(args: &[&str], file: &Path) -> String {
@@ -63,9 +64,8 @@ fn link_both(work: &Path, tag: &str, main: &Path, lib: &Path) -> (PathBuf, Impor
 }
 
 fn objects(name: &str) -> (PathBuf, Vec<PathBuf>, PathBuf) {
-    let dir = testkit::workspace_root().join("tests/corpus/xobj_calls");
     let work = testkit::scratch_dir(&format!("machlink-dylibs/{name}"));
-    let objs = testkit::compile_all_macos(&testkit::c_sources(&dir), &work, &["-O1"]);
+    let objs = testkit::compile_corpus_macos("xobj_calls", &work, &["-O1"]);
     let (main, lib): (Vec<PathBuf>, Vec<PathBuf>) =
         objs.into_iter().partition(|o| o.ends_with("main.o"));
     (work, lib, main.into_iter().next().unwrap())
@@ -161,15 +161,9 @@ fn a_tapi_v5_stub_stands_in_for_the_dylib() {
 #[test]
 fn dylib_thread_locals_go_through_thread_pointers() {
     let work = testkit::scratch_dir("machlink-dylibs/tlv");
-    let write = |name: &str, src: &str| {
-        let c = work.join(format!("{name}.c"));
-        std::fs::write(&c, src).unwrap();
-        let o = work.join(format!("{name}.o"));
-        testkit::compile_macos(&c, &o, &["-O1"]);
-        o
-    };
-    let lib = write("lib", "_Thread_local int shared_tlv = 7;\n");
-    let main = write(
+    let lib = compile(&work, "lib", "_Thread_local int shared_tlv = 7;\n");
+    let main = compile(
+        &work,
         "main",
         "extern _Thread_local int shared_tlv;\nint main(void) { return shared_tlv; }\n",
     );

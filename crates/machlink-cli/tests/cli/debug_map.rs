@@ -6,7 +6,7 @@ use testkit::{capture, Linker};
 
 #[test]
 fn dsymutil_builds_a_valid_dsym_from_the_debug_map() {
-    let dir = testkit::workspace_root().join("tests/corpus/xobj_calls");
+    let dir = testkit::corpus_dir("xobj_calls");
     let work = testkit::scratch_dir("machlink-debug-map");
     let srcs = testkit::c_sources(&dir);
     let objs = testkit::compile_all_macos(&srcs, &work, &["-g", "-O1", "-fno-sanitize=undefined"]);

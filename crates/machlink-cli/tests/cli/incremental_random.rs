@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use testkit::cli::{incremental_command, incremental_line, machlink_verify, macho_run_with};
 use testkit::{capture, Lcg};
 
 const OBJECTS: usize = 4;
@@ -317,11 +318,7 @@ fn run(exe: &Path) -> (i32, String) {
 }
 
 fn run_with(exe: &Path, env: &[(&str, &str)]) -> (i32, String) {
-    let mut cmd = Command::new(testkit::workspace_bin("macho-run"));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let o = capture(cmd.arg(exe));
+    let o = macho_run_with(exe, env);
     (o.code, o.stdout_str() + &o.stderr_str())
 }
 
@@ -354,24 +351,14 @@ fn run_seed(seed: u64) -> (usize, usize, usize) {
             what
         };
         let ctx = format!("seed {seed}, step {step} ({what})");
-        let o = capture(
-            testkit::machlink_command(&inc)
-                .args(["-incremental", "-v"])
-                .args(format)
-                .args(&objs),
-        );
+        let o = capture(incremental_command(&inc).args(format).args(&objs));
         assert_eq!(
             o.code,
             0,
             "{ctx}: incremental link failed: {}",
             o.stderr_str()
         );
-        let line = o
-            .stderr_str()
-            .lines()
-            .find(|l| l.starts_with("machlink: incremental:"))
-            .unwrap_or_default()
-            .to_string();
+        let line = incremental_line(&o);
         if line.contains("updated") {
             updates += 1;
         } else if line.contains("full link") {
@@ -396,11 +383,7 @@ fn run_seed(seed: u64) -> (usize, usize, usize) {
         // Slid, every rebased pointer of the patched image must still hold.
         let slid = run_with(&inc, &[("MACHO_RUN_FORCE_SLIDE", "1")]);
         assert_eq!(slid, b, "{ctx}: the slid program differs\n{line}");
-        let v = capture(
-            Command::new(testkit::workspace_bin("machlink"))
-                .arg("verify")
-                .arg(&inc),
-        );
+        let v = machlink_verify(&inc);
         assert_eq!(
             v.code,
             0,

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use testkit::cli::{compile_with, incremental_command, interrupted, macho_run};
 use testkit::{capture, Outcome};
 
 /// One program: its objects (the last one is edited), and the versions of
@@ -48,11 +49,7 @@ const SMALL_LIB: [&str; 3] = [
 ];
 
 fn compile(dir: &Path, name: &str, src: &str) -> Vec<u8> {
-    let c = dir.join(format!("{name}.c"));
-    std::fs::write(&c, src).unwrap();
-    let o = dir.join(format!("{name}.o"));
-    testkit::compile_macos(&c, &o, &["-O1", "-g"]);
-    std::fs::read(&o).unwrap()
+    std::fs::read(compile_with(dir, name, src, &["-O1", "-g"])).unwrap()
 }
 
 fn small_program(dir: &Path) -> Program {
@@ -93,11 +90,8 @@ fn large_program(dir: &Path) -> Program {
     .iter()
     .enumerate()
     .map(|(i, t)| {
-        let c = dir.join(format!("edit_v{i}.c"));
-        std::fs::write(&c, t).unwrap();
-        let o = dir.join(format!("edit_v{i}.o"));
-        testkit::compile_macos(&c, &o, &["-O1", "-fcommon", "-w"]);
-        std::fs::read(&o).unwrap()
+        let o = compile_with(dir, &format!("edit_v{i}"), t, &["-O1", "-fcommon", "-w"]);
+        std::fs::read(o).unwrap()
     })
     .collect();
     let mut objects: Vec<(String, Vec<u8>)> = objs
@@ -173,17 +167,19 @@ impl Bench {
         write_with_time(edited, &self.versions[v], version_time(v + 1));
     }
 
-    fn link(&self, env: &[(&str, &str)]) -> Outcome {
-        capture(
-            testkit::machlink_command(&self.out)
-                .args(["-incremental", "-v"])
-                .args(&self.objects)
-                .envs(env.iter().copied()),
-        )
+    /// The incremental link (`-incremental -v`) of the bench's objects.
+    fn command(&self) -> Command {
+        let mut cmd = incremental_command(&self.out);
+        cmd.args(&self.objects);
+        cmd
+    }
+
+    fn link(&self) -> Outcome {
+        capture(&mut self.command())
     }
 
     fn link_ok(&self) -> Outcome {
-        let o = self.link(&[]);
+        let o = self.link();
         assert_eq!(o.code, 0, "{}", o.stderr_str());
         o
     }
@@ -239,10 +235,6 @@ impl Bench {
     }
 }
 
-fn run(exe: &Path) -> Outcome {
-    capture(Command::new(testkit::workspace_bin("macho-run")).arg(exe))
-}
-
 /// What one kind of damage is checked against: the snapshot it starts
 /// from, the version the update brings, and the two right answers.
 struct Case {
@@ -283,8 +275,7 @@ fn cases(b: &Bench) -> Vec<Case> {
     let updated2 = update_to(2);
 
     b.restore(&s1, None);
-    let o = b.link(&[("MACHLINK_TEST_CRASH", "after-journal")]);
-    assert_ne!(o.code, 0, "the crash hook did not fire");
+    interrupted(&mut b.command(), "after-journal");
     let sj = b.snapshot();
     assert!(sj.side[2].is_some(), "no journal after the crash");
 
@@ -298,7 +289,7 @@ fn cases(b: &Bench) -> Vec<Case> {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        let (ra, rf) = (run(&pa), run(&pf));
+        let (ra, rf) = (macho_run(&pa), macho_run(&pf));
         assert_eq!(ra.code, 0, "{}", ra.stderr_str());
         assert_eq!(ra.stdout, rf.stdout, "an update and a fresh link disagree");
     }
@@ -350,10 +341,10 @@ fn flip_all(b: &Bench, case: &Case, offsets: &[usize], tally: &mut Tally) {
     b.set_version(case.version);
     for &at in offsets {
         b.restore(&case.start, Some((case.file, at)));
-        let mut o = b.link(&[]);
+        let mut o = b.link();
         if o.code != 0 {
             tally.errors += 1;
-            let again = b.link(&[]);
+            let again = b.link();
             if again.code != 0 {
                 tally.wrong.push(format!(
                     "{} byte {at}: two failed runs in a row:\n{}\n{}",
@@ -385,7 +376,7 @@ fn flip_all(b: &Bench, case: &Case, offsets: &[usize], tally: &mut Tally) {
                 .unwrap_or_else(|| "?".into());
             *tally.reasons.entry(reason).or_default() += 1;
         } else {
-            let r = run(&b.out);
+            let r = macho_run(&b.out);
             tally.wrong.push(format!(
                 "{} byte {at}: the output is neither the update's nor a fresh link's \
                  (it runs with exit {} and prints {:?}); machlink said: {line}",

@@ -4,36 +4,18 @@
 //! `machlink verify`.
 
 use object::{Object, ObjectSection, ObjectSymbol};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+use testkit::cli::{
+    compile, compile_with, incremental_command, incremental_line, interrupted, machlink_verify,
+    macho_run, macho_run_with, run_ok,
+};
 use testkit::{capture, Outcome};
 
-fn compile(dir: &Path, name: &str, src: &str) -> PathBuf {
-    let c = dir.join(format!("{name}.c"));
-    std::fs::write(&c, src).unwrap();
-    let o = dir.join(format!("{name}.o"));
-    testkit::compile_macos(&c, &o, &["-O1"]);
-    o
-}
-
 fn link(out: &Path, objs: &[&Path], extra: &[&str]) -> Outcome {
-    let o = capture(
-        testkit::machlink_command(out)
-            .args(["-incremental", "-v"])
-            .args(extra)
-            .args(objs),
-    );
+    let o = capture(incremental_command(out).args(extra).args(objs));
     assert_eq!(o.code, 0, "{}", o.stderr_str());
     o
-}
-
-/// The `-v` line about the incremental run.
-fn incremental_line(o: &Outcome) -> String {
-    o.stderr_str()
-        .lines()
-        .find(|l| l.starts_with("machlink: incremental: "))
-        .unwrap_or_default()
-        .to_string()
 }
 
 fn said(o: &Outcome, what: &str) -> bool {
@@ -48,27 +30,14 @@ fn updated(o: &Outcome) {
     );
 }
 
-fn run(exe: &Path) -> String {
-    let o = capture(Command::new(testkit::workspace_bin("macho-run")).arg(exe));
-    assert_eq!(o.code, 0, "{}", o.stderr_str());
-    o.stdout_str()
-}
-
 /// Runs a program with its preferred address taken, so it must slide.
 fn run_slid(exe: &Path) -> Outcome {
-    capture(
-        Command::new(testkit::workspace_bin("macho-run"))
-            .env("MACHO_RUN_FORCE_SLIDE", "1")
-            .arg(exe),
-    )
+    macho_run_with(exe, &[("MACHO_RUN_FORCE_SLIDE", "1")])
 }
 
+/// `machlink verify`'s report on an output that must pass.
 fn verify(exe: &Path) -> String {
-    let o = capture(
-        Command::new(testkit::workspace_bin("machlink"))
-            .arg("verify")
-            .arg(exe),
-    );
+    let o = machlink_verify(exe);
     assert_eq!(o.code, 0, "verify: {}{}", o.stdout_str(), o.stderr_str());
     o.stdout_str()
 }
@@ -142,7 +111,7 @@ fn functions_are_updated_in_place_moved_behind_trampolines_and_moved_back() {
     let out = dir.join("prog");
     let o = link(&out, &[&main, &lib_o], &[]);
     assert!(said(&o, "full link: first link (no output yet)"));
-    let first = run(&out);
+    let first = run_ok(&out);
     let at = first.split("at=").nth(1).unwrap().to_string();
     let (f_addr, none) = slot_of(&out, "_f");
     assert_eq!(none, None);
@@ -152,7 +121,7 @@ fn functions_are_updated_in_place_moved_behind_trampolines_and_moved_back() {
     let o = link(&out, &[&main, &lib_o], &[]);
     updated(&o);
     assert!(said(&o, "1 atoms in place, 0 moved"), "{}", o.stderr_str());
-    let second = run(&out);
+    let second = run_ok(&out);
     assert_ne!(first, second);
     assert!(second.ends_with(&at), "&f moved: {second}");
     verify(&out);
@@ -165,7 +134,7 @@ fn functions_are_updated_in_place_moved_behind_trampolines_and_moved_back() {
     let (addr, body1) = slot_of(&out, "_f");
     assert_eq!(addr, f_addr);
     let body1 = body1.expect("a trampoline in f's slot");
-    let third = run(&out);
+    let third = run_ok(&out);
     assert!(third.contains("same=1") && third.ends_with(&at), "{third}");
     let report = verify(&out);
     assert!(report.contains(" 1 trampolines"), "{report}");
@@ -178,7 +147,7 @@ fn functions_are_updated_in_place_moved_behind_trampolines_and_moved_back() {
     let (_, body2) = slot_of(&out, "_f");
     let body2 = body2.unwrap();
     assert_ne!(body1, body2);
-    let fourth = run(&out);
+    let fourth = run_ok(&out);
     verify(&out);
     let g_big = format!(
         "{}int g(int x) {{ volatile int s = x;{} return s; }}\n",
@@ -196,7 +165,7 @@ fn functions_are_updated_in_place_moved_behind_trampolines_and_moved_back() {
         Some(body1),
         "g's new body reuses f's freed intermediate slot"
     );
-    let fifth = run(&out);
+    let fifth = run_ok(&out);
     assert_ne!(fourth, fifth);
     verify(&out);
 
@@ -205,15 +174,15 @@ fn functions_are_updated_in_place_moved_behind_trampolines_and_moved_back() {
     let o = link(&out, &[&main, &lib_o], &[]);
     updated(&o);
     assert_eq!(slot_of(&out, "_f"), (f_addr, None));
-    assert_eq!(run(&out), first);
+    assert_eq!(run_ok(&out), first);
     verify(&out);
 
     // The updated image behaves like a fresh link of the same objects.
     let fresh = dir.join("fresh");
     testkit::check(testkit::machlink_command(&fresh).arg(&main).arg(&lib_o));
     assert_eq!(
-        run(&fresh).split(" at=").next(),
-        run(&out).split(" at=").next()
+        run_ok(&fresh).split(" at=").next(),
+        run_ok(&out).split(" at=").next()
     );
 }
 
@@ -237,14 +206,14 @@ int main(void) {{
     let main = compile(&dir, "main", &main_src("hello", "1, 2, 3, 4"));
     let out = dir.join("prog");
     link(&out, &[&main], &[]);
-    assert_eq!(run(&out), "hello 10\n");
+    assert_eq!(run_ok(&out), "hello 10\n");
 
     // Only a string literal changes: a new literal in __cstring's reserve,
     // and the pointer to it rebased in place.
     compile(&dir, "main", &main_src("bonjour", "1, 2, 3, 4"));
     let o = link(&out, &[&main], &[]);
     updated(&o);
-    assert_eq!(run(&out), "bonjour 10\n");
+    assert_eq!(run_ok(&out), "bonjour 10\n");
     verify(&out);
     // Slid, the rebased pointer still finds the new literal.
     let o = run_slid(&out);
@@ -254,13 +223,13 @@ int main(void) {{
     compile(&dir, "main", &main_src("bonjour", "10, 20, 30, 40"));
     let o = link(&out, &[&main], &[]);
     updated(&o);
-    assert_eq!(run(&out), "bonjour 100\n");
+    assert_eq!(run_ok(&out), "bonjour 100\n");
 
     // Back to a literal the image already has: merged with that copy.
     compile(&dir, "main", &main_src("hello", "10, 20, 30, 40"));
     let o = link(&out, &[&main], &[]);
     updated(&o);
-    assert_eq!(run(&out), "hello 100\n");
+    assert_eq!(run_ok(&out), "hello 100\n");
     verify(&out);
 }
 
@@ -279,7 +248,7 @@ fn functions_are_deleted_and_added_back_with_the_symbol_table_rewritten() {
     let with_helper = "int helper(int x) { return x * 2; }\n__attribute__((noinline)) static int twice(int x) { return helper(x) + helper(x); }\nint value(void) { volatile int x = 3; return twice(x); }\n";
     let lib = compile(&dir, "lib", with_helper);
     link(&out, &[&main, &lib], &[]);
-    assert_eq!(run(&out), "12\n");
+    assert_eq!(run_ok(&out), "12\n");
     assert!(has_symbol(&out, "_helper"));
     let value_at = slot_of(&out, "_value").0;
 
@@ -292,7 +261,7 @@ fn functions_are_deleted_and_added_back_with_the_symbol_table_rewritten() {
     let o = link(&out, &[&main, &lib], &[]);
     updated(&o);
     assert!(said(&o, "removed"), "{}", o.stderr_str());
-    assert_eq!(run(&out), "15\n");
+    assert_eq!(run_ok(&out), "15\n");
     assert!(!has_symbol(&out, "_helper") && !has_symbol(&out, "_twice"));
     assert_eq!(slot_of(&out, "_value").0, value_at);
     verify(&out);
@@ -302,7 +271,7 @@ fn functions_are_deleted_and_added_back_with_the_symbol_table_rewritten() {
     let o = link(&out, &[&main, &lib], &[]);
     updated(&o);
     assert!(said(&o, "added"), "{}", o.stderr_str());
-    assert_eq!(run(&out), "12\n");
+    assert_eq!(run_ok(&out), "12\n");
     assert!(has_symbol(&out, "_helper") && has_symbol(&out, "_twice"));
     verify(&out);
     let tables = objdump(&out, &["--syms", "--exports-trie", "--indirect-symbols"]);
@@ -317,11 +286,7 @@ fn functions_are_deleted_and_added_back_with_the_symbol_table_rewritten() {
     );
     link(&out, &[&main, &lib, &caller], &[]);
     compile(&dir, "lib", "int value(void) { return 4; }\n");
-    let o = capture(
-        testkit::machlink_command(&out)
-            .args(["-incremental", "-v"])
-            .args([&main, &lib, &caller]),
-    );
+    let o = capture(incremental_command(&out).args([&main, &lib, &caller]));
     assert_eq!(o.code, 1);
     assert!(
         o.stderr_str().contains("undefined symbol: _helper") && o.stderr_str().contains("caller.o"),
@@ -362,7 +327,7 @@ int main(void) {
     };
     let lib = compile(&dir, "lib", &lib_src(4));
     link(&out, &[&main, &lib], &[]);
-    assert_eq!(run(&out), "10 1 4 7\n");
+    assert_eq!(run_ok(&out), "10 1 4 7\n");
     for n in [40, 400] {
         compile(&dir, "lib", &lib_src(n));
         let o = link(&out, &[&main, &lib], &[]);
@@ -371,7 +336,7 @@ int main(void) {
         let sum = n * (n + 1) / 2;
         let local = 1 + n * (n - 1) / 2;
         let expected = format!("{sum} 1 {n} {local}\n");
-        assert_eq!(run(&out), expected);
+        assert_eq!(run_ok(&out), expected);
         let slid = run_slid(&out);
         assert_eq!(slid.stdout_str(), expected, "slid");
         verify(&out);
@@ -386,7 +351,7 @@ fn calls_to_new_libsystem_functions_get_stubs_and_binds_in_headroom() {
     let main = compile(&dir, "main", PRINT_VALUE);
     let lib = compile(&dir, "lib", "int value(void) { return 3; }\n");
     link(&out, &[&main, &lib], &[]);
-    assert_eq!(run(&out), "3\n");
+    assert_eq!(run_ok(&out), "3\n");
     compile(
         &dir,
         "lib",
@@ -395,7 +360,7 @@ fn calls_to_new_libsystem_functions_get_stubs_and_binds_in_headroom() {
     let o = link(&out, &[&main, &lib], &[]);
     updated(&o);
     assert!(said(&o, "3 new imports"), "{}", o.stderr_str());
-    assert_eq!(run(&out), "side\n42\n");
+    assert_eq!(run_ok(&out), "side\n42\n");
     let slid = run_slid(&out);
     assert_eq!(slid.stdout_str(), "side\n42\n");
     verify(&out);
@@ -417,7 +382,7 @@ fn calls_to_new_libsystem_functions_get_stubs_and_binds_in_headroom() {
     let o = link(&out, &[&main, &lib], &[]);
     updated(&o);
     assert!(said(&o, "0 new imports"), "{}", o.stderr_str());
-    assert_eq!(run(&out), "again\n5\n");
+    assert_eq!(run_ok(&out), "again\n5\n");
 
     // The classic format has no room for them: a full link says so.
     compile(&dir, "lib", "int value(void) { return 6; }\n");
@@ -433,7 +398,7 @@ fn calls_to_new_libsystem_functions_get_stubs_and_binds_in_headroom() {
         "{}",
         o.stderr_str()
     );
-    assert_eq!(run(&out), "x\n7\n");
+    assert_eq!(run_ok(&out), "x\n7\n");
 }
 
 #[test]
@@ -455,7 +420,7 @@ fn thread_local_variables_are_added_in_reserved_room() {
     let o = link(&out, &[&main, &lib], &[]);
     updated(&o);
     assert!(said(&o, "1 new imports"), "{}", o.stderr_str());
-    assert_eq!(run(&out), "42\n");
+    assert_eq!(run_ok(&out), "42\n");
     verify(&out);
     compile(
         &dir,
@@ -464,7 +429,7 @@ fn thread_local_variables_are_added_in_reserved_room() {
     );
     let o = link(&out, &[&main, &lib], &[]);
     updated(&o);
-    assert_eq!(run(&out), "105\n");
+    assert_eq!(run_ok(&out), "105\n");
     verify(&out);
 }
 
@@ -484,7 +449,7 @@ fn a_new_weak_winner_falls_back_with_its_reason_and_new_commons_update() {
         "__attribute__((weak)) int value(void) { return 2; }\n",
     );
     link(&out, &[&main, &weak_a, &weak_b], &[]);
-    assert_eq!(run(&out), "1\n");
+    assert_eq!(run_ok(&out), "1\n");
     // b's definition becomes strong: it now wins.
     compile(&dir, "b", "int value(void) { return 2; }\n");
     let o = link(&out, &[&main, &weak_a, &weak_b], &[]);
@@ -494,7 +459,7 @@ fn a_new_weak_winner_falls_back_with_its_reason_and_new_commons_update() {
         "the reason names the object: {}",
         o.stderr_str()
     );
-    assert_eq!(run(&out), "2\n");
+    assert_eq!(run_ok(&out), "2\n");
 
     // A new tentative definition (a common): storage from the reserve,
     // recorded like the full link's commons, and a symbol for it.
@@ -509,7 +474,7 @@ fn a_new_weak_winner_falls_back_with_its_reason_and_new_commons_update() {
     testkit::compile_macos(&common, &lib, &["-O1", "-fcommon"]);
     let o = link(&out, &[&main, &lib], &[]);
     updated(&o);
-    assert_eq!(run(&out), "8\n");
+    assert_eq!(run_ok(&out), "8\n");
     assert!(has_symbol(&out, "_hook") && has_symbol(&out, "_counter"));
     verify(&out);
     // ...and later edits of that object keep the storage.
@@ -521,7 +486,7 @@ fn a_new_weak_winner_falls_back_with_its_reason_and_new_commons_update() {
     testkit::compile_macos(&common, &lib, &["-O1", "-fcommon"]);
     let o = link(&out, &[&main, &lib], &[]);
     updated(&o);
-    assert_eq!(run(&out), "9\n");
+    assert_eq!(run_ok(&out), "9\n");
 }
 
 #[test]
@@ -539,7 +504,7 @@ fn unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reaso
         o.stderr_str()
     );
     assert!(state.is_file());
-    assert_eq!(run(&out), "1\n");
+    assert_eq!(run_ok(&out), "1\n");
     let written = std::fs::metadata(&out).unwrap().modified().unwrap();
 
     let o = link(&out, &[&main, &lib], &[]);
@@ -567,7 +532,7 @@ fn unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reaso
     std::fs::copy(&lib2, &lib).unwrap();
     let o = link(&out, &[&main, &lib], &[]);
     updated(&o);
-    assert_eq!(run(&out), "2\n");
+    assert_eq!(run_ok(&out), "2\n");
 
     // Other options, an output changed behind our back, a broken state.
     let o = link(&out, &[&main, &lib], &["-dead_strip"]);
@@ -575,7 +540,7 @@ fn unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reaso
     std::fs::write(&out, b"tampered").unwrap();
     let o = link(&out, &[&main, &lib], &["-dead_strip"]);
     assert!(said(&o, "the output was changed"), "{}", o.stderr_str());
-    assert_eq!(run(&out), "2\n");
+    assert_eq!(run_ok(&out), "2\n");
     std::fs::write(&state, b"not a state").unwrap();
     let o = link(&out, &[&main, &lib], &["-dead_strip"]);
     assert!(
@@ -598,19 +563,15 @@ fn an_interrupted_update_is_finished_by_the_next_run() {
     let lib_o = compile(&dir, "lib", &lib(&f_body(1)));
     let out = dir.join("prog");
     link(&out, &[&main, &lib_o], &[]);
-    let before = run(&out);
+    let before = run_ok(&out);
     compile(&dir, "lib", &lib(&f_body(40)));
 
     // The update dies after its first patch (a test hook standing in for
     // a crash or kill -9): the output must not be runnable meanwhile.
-    let o = capture(
-        testkit::machlink_command(&out)
-            .args(["-incremental", "-v"])
-            .env("MACHLINK_TEST_CRASH", "mid-patch")
-            .arg(&main)
-            .arg(&lib_o),
+    interrupted(
+        incremental_command(&out).arg(&main).arg(&lib_o),
+        "mid-patch",
     );
-    assert_ne!(o.code, 0, "the hook did not fire: {}", o.stderr_str());
     assert!(dir.join("prog.machlink-journal").is_file());
     let mode = std::fs::metadata(&out).unwrap().permissions().mode();
     assert_eq!(
@@ -629,12 +590,15 @@ fn an_interrupted_update_is_finished_by_the_next_run() {
     assert!(!dir.join("prog.machlink-journal").exists());
     let mode = std::fs::metadata(&out).unwrap().permissions().mode();
     assert_eq!(mode & 0o111, 0o111);
-    let after = run(&out);
+    let after = run_ok(&out);
     assert_ne!(before, after);
     verify(&out);
     let fresh = dir.join("fresh");
     testkit::check(testkit::machlink_command(&fresh).arg(&main).arg(&lib_o));
-    assert_eq!(run(&fresh).split(" at=").next(), after.split(" at=").next());
+    assert_eq!(
+        run_ok(&fresh).split(" at=").next(),
+        after.split(" at=").next()
+    );
 }
 
 #[test]
@@ -656,7 +620,7 @@ fn signed_outputs_are_patched_on_a_copy_with_their_touched_pages_rehashed() {
         inode,
         "a signed output is replaced by a patched copy, not modified in place"
     );
-    assert!(run(&out).contains("same=1"));
+    assert!(run_ok(&out).contains("same=1"));
     verify(&out);
 }
 
@@ -681,7 +645,7 @@ fn concurrent_incremental_links_of_one_output_take_turns() {
         let o = r.wait_with_output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    let code = capture(Command::new(testkit::workspace_bin("macho-run")).arg(&out)).code;
+    let code = macho_run(&out).code;
     assert_eq!(code, 7);
     assert!(dir.join("prog.machlink-state").is_file());
 }
@@ -716,13 +680,7 @@ fn the_demo_moves_a_function_behind_a_trampoline_without_a_compiler() {
 #[test]
 fn the_debug_map_follows_updates() {
     let dir = testkit::scratch_dir("incremental/debug-map");
-    let compile_g = |name: &str, src: &str| {
-        let c = dir.join(format!("{name}.c"));
-        std::fs::write(&c, src).unwrap();
-        let o = dir.join(format!("{name}.o"));
-        testkit::compile_macos(&c, &o, &["-g", "-O1"]);
-        o
-    };
+    let compile_g = |name: &str, src: &str| compile_with(&dir, name, src, &["-g", "-O1"]);
     let main = compile_g("main", MAIN);
     let lib_o = compile_g("lib", &lib(&f_body(1)));
     let out = dir.join("prog");

@@ -14,6 +14,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
+use testkit::cli::{compile, interrupted, run_ok};
 use testkit::{capture, Outcome};
 
 const MAIN: &str = r#"#include <stdio.h>
@@ -98,7 +99,11 @@ impl Prog {
             std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
         std::fs::copy(sdk.join("usr/lib/libSystem.tbd"), lib.join("libSystem.tbd")).unwrap();
-        std::fs::copy(&machlink, dir.join("machlink")).unwrap();
+        // Copied by a child process: a copy written here could leave its
+        // write descriptor in a child that another test thread forks
+        // meanwhile, and running the copy would then fail with "Text file
+        // busy" (ETXTBSY).
+        testkit::check(Command::new("cp").arg(&machlink).arg(dir.join("machlink")));
         let p = Prog::in_dir(dir.clone(), dir.join("machlink"), dir.join("sdk"));
         assert!(
             nobody_can("-x", &p.machlink),
@@ -112,18 +117,11 @@ impl Prog {
     fn in_dir(dir: PathBuf, machlink: PathBuf, sdk: PathBuf) -> Prog {
         let objs = dir.join("objs");
         std::fs::create_dir_all(&objs).unwrap();
-        let compile = |stem: &str, src: &str| {
-            let c = objs.join(format!("{stem}.c"));
-            std::fs::write(&c, src).unwrap();
-            let o = objs.join(format!("{stem}.o"));
-            testkit::compile_macos(&c, &o, &["-O1"]);
-            o
-        };
-        let main = compile("main", MAIN);
+        let main = compile(&objs, "main", MAIN);
         let versions: Vec<Vec<u8>> = LIB
             .iter()
             .enumerate()
-            .map(|(i, src)| std::fs::read(compile(&format!("lib_v{i}"), src)).unwrap())
+            .map(|(i, src)| std::fs::read(compile(&objs, &format!("lib_v{i}"), src)).unwrap())
             .collect();
         let p = Prog {
             lib: objs.join("lib.o"),
@@ -161,11 +159,7 @@ impl Prog {
     /// Updates to version 1 with `-incremental`, crashing at `point`.
     fn interrupted_update(&self, out: &Path, point: &str) {
         self.set(1);
-        let o = capture(
-            self.command(out, &["-incremental"])
-                .env("MACHLINK_TEST_CRASH", point),
-        );
-        assert_ne!(o.code, 0, "the crash hook at {point} did not fire");
+        interrupted(&mut self.command(out, &["-incremental"]), point);
     }
 
     /// Links as an unprivileged user (root ignores permissions).
@@ -182,18 +176,6 @@ impl Prog {
 fn ok(o: &Outcome) -> String {
     assert_eq!(o.code, 0, "machlink failed: {}", o.stderr_str());
     o.stderr_str()
-}
-
-fn run(exe: &Path) -> String {
-    let o = capture(Command::new(testkit::workspace_bin("macho-run")).arg(exe));
-    assert_eq!(
-        o.code,
-        0,
-        "{} does not run: {}",
-        exe.display(),
-        o.stderr_str()
-    );
-    o.stdout_str()
 }
 
 const ONE: &str = "one 8\n";
@@ -259,7 +241,7 @@ fn failed_cleanly(o: &Outcome, says: &str, out: &Path, before: &[u8], prints: &s
         std::fs::read(out).unwrap() == before,
         "the old output survives"
     );
-    assert_eq!(run(out), prints);
+    assert_eq!(run_ok(out), prints);
     assert_clean(out.parent().unwrap(), &["prog", also]);
 }
 
@@ -277,20 +259,20 @@ fn a_read_only_output_is_replaced_as_plain_links_do_and_updates_go_on() {
     chown_nobody(&dir);
     let out = dir.join("prog");
     ok(&p.link_as_nobody(&out, &["-incremental"]));
-    assert_eq!(run(&out), ONE);
+    assert_eq!(run_ok(&out), ONE);
 
     std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o555)).unwrap();
     p.set(1);
     let said = ok(&p.link_as_nobody(&out, &["-incremental"]));
     assert!(said.contains("updated 1 object(s)"), "{said}");
-    assert_eq!(run(&out), two());
+    assert_eq!(run_ok(&out), two());
     assert_eq!(mode(&out), 0o555, "the output keeps its mode");
     assert_clean(&dir, &["prog"]);
 
     // A plain link replaces it too (as ld64.lld does).
     p.set(0);
     ok(&p.link_as_nobody(&out, &[]));
-    assert_eq!(run(&out), ONE);
+    assert_eq!(run_ok(&out), ONE);
 }
 
 #[test]
@@ -315,7 +297,7 @@ fn a_read_only_directory_fails_cleanly_and_the_run_after_succeeds() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let said = ok(&p.link_as_nobody(&out, &["-incremental"]));
     assert!(said.contains("updated 1 object(s)"), "{said}");
-    assert_eq!(run(&out), two());
+    assert_eq!(run_ok(&out), two());
 }
 
 /// A private tmpfs, unmounted when dropped.
@@ -375,7 +357,7 @@ fn a_full_disk_fails_cleanly_and_the_run_after_succeeds() {
     std::fs::remove_file(&filler).unwrap();
     let said = ok(&p.link(&out, &["-incremental"]));
     assert!(said.contains("updated 1 object(s)"), "{said}");
-    assert_eq!(run(&out), two());
+    assert_eq!(run_ok(&out), two());
 
     // A full link (plain, or -incremental without its state) on a full disk.
     let updated = std::fs::read(&out).unwrap();
@@ -389,7 +371,7 @@ fn a_full_disk_fails_cleanly_and_the_run_after_succeeds() {
     std::fs::remove_file(&filler).unwrap();
     let said = ok(&p.link(&out, &["-incremental"]));
     assert!(said.contains("full link"), "{said}");
-    assert_eq!(run(&out), ONE);
+    assert_eq!(run_ok(&out), ONE);
 }
 
 #[test]
@@ -463,7 +445,7 @@ fn a_crash_or_an_error_at_each_step_of_an_update_never_leaves_a_runnable_mix() {
                     std::fs::read(&out).unwrap() == new,
                     "{case}: not the update's output"
                 );
-                assert_eq!(run(&out), two(), "{case}");
+                assert_eq!(run_ok(&out), two(), "{case}");
                 assert_clean(&dir, &["prog"]);
             }
         }
@@ -492,7 +474,7 @@ fn a_journal_that_cannot_be_applied_is_discarded_and_a_full_link_follows() {
         said.contains("full link: discarded the journal of an interrupted update: the output is"),
         "{said}"
     );
-    assert_eq!(run(&out), two());
+    assert_eq!(run_ok(&out), two());
     assert!(!journal.exists());
 
     // A damaged journal, with the output half patched.
@@ -508,7 +490,7 @@ fn a_journal_that_cannot_be_applied_is_discarded_and_a_full_link_follows() {
         said.contains("full link: discarded the journal of an interrupted update: it is damaged"),
         "{said}"
     );
-    assert_eq!(run(&out), two());
+    assert_eq!(run_ok(&out), two());
     assert_clean(&p.dir, &["prog", "objs", "prog.machlink-lock"]);
 }
 
@@ -530,13 +512,13 @@ fn deleting_the_state_and_journal_always_gives_a_clean_full_link() {
         said.contains("full link: no incremental state beside the output"),
         "{said}"
     );
-    assert_eq!(run(&out), two());
+    assert_eq!(run_ok(&out), two());
     // A deleted output is reported as missing.
     std::fs::remove_file(&out).unwrap();
     p.set(0);
     let said = ok(&p.link(&out, &["-incremental"]));
     assert!(said.contains("full link: the output is missing"), "{said}");
-    assert_eq!(run(&out), ONE);
+    assert_eq!(run_ok(&out), ONE);
 }
 
 /// Reads a FIFO to its end on another thread.
@@ -637,7 +619,7 @@ fn symbolic_and_hard_links_at_the_output_are_replaced_as_ld64_does() {
     ok(&p.link(&out, &[]));
     assert!(std::fs::symlink_metadata(&out).unwrap().is_file());
     assert_eq!(std::fs::read(&target).unwrap(), b"old");
-    assert_eq!(run(&out), ONE);
+    assert_eq!(run_ok(&out), ONE);
 
     // A hard link's other name keeps the old contents.
     let other = dir.join("other");
@@ -646,7 +628,7 @@ fn symbolic_and_hard_links_at_the_output_are_replaced_as_ld64_does() {
     std::fs::hard_link(&other, &out).unwrap();
     ok(&p.link(&out, &[]));
     assert_eq!(std::fs::read(&other).unwrap(), b"old");
-    assert_eq!(run(&out), ONE);
+    assert_eq!(run_ok(&out), ONE);
 
     // The same for updates: a hard-linked output is updated on a copy.
     std::fs::remove_file(&out).unwrap();
@@ -657,7 +639,7 @@ fn symbolic_and_hard_links_at_the_output_are_replaced_as_ld64_does() {
     p.set(1);
     let said = ok(&p.link(&out, &["-incremental"]));
     assert!(said.contains("updated 1 object(s)"), "{said}");
-    assert_eq!(run(&out), two());
+    assert_eq!(run_ok(&out), two());
     assert!(
         std::fs::read(&keep).unwrap() == v0,
         "the other name keeps the old output"
@@ -679,7 +661,7 @@ fn symbolic_and_hard_links_at_the_output_are_replaced_as_ld64_does() {
         std::fs::read(&real).unwrap() == before,
         "the link target is untouched"
     );
-    assert_eq!(run(&out), ONE);
+    assert_eq!(run_ok(&out), ONE);
 }
 
 #[test]

@@ -7,9 +7,8 @@ use testkit::{capture, Lcg};
 
 #[test]
 fn truncated_and_mutated_objects_never_panic() {
-    let dir = testkit::workspace_root().join("tests/corpus/interp");
     let work = testkit::scratch_dir("machlink-robustness");
-    let objs = testkit::compile_all_macos(&testkit::c_sources(&dir), &work, &["-O1"]);
+    let objs = testkit::compile_corpus_macos("interp", &work, &["-O1"]);
     let original = std::fs::read(&objs[0]).unwrap();
     let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
     let step = (original.len() / 60).max(1);

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use testkit::cli::{macho_run, run_ok};
 use testkit::{capture, Linker};
 
 /// Links a few corpus programs covering TLVs, commons, constructors and
@@ -16,13 +17,8 @@ fn outputs() -> Vec<PathBuf> {
         "fnptr_tables",
         "interp",
     ] {
-        let dir = testkit::workspace_root().join("tests/corpus").join(name);
         let work = testkit::scratch_dir(&format!("machlink-tools/{name}"));
-        let objs = testkit::compile_all_macos(
-            &testkit::c_sources(&dir),
-            &work,
-            &["-O1", "-fcommon", "-w"],
-        );
+        let objs = testkit::compile_corpus_macos(name, &work, &["-O1", "-fcommon", "-w"]);
         for linker in Linker::MACHLINK {
             let exe = work.join(format!("prog-{}", linker.name()));
             testkit::link(linker, &objs, &exe, &[]);
@@ -74,9 +70,8 @@ fn llvm_tools_read_every_output_cleanly() {
 
 #[test]
 fn identical_inputs_give_identical_outputs() {
-    let dir = testkit::workspace_root().join("tests/corpus/xobj_calls");
     let work = testkit::scratch_dir("machlink-determinism");
-    let objs = testkit::compile_all_macos(&testkit::c_sources(&dir), &work, &["-O1"]);
+    let objs = testkit::compile_corpus_macos("xobj_calls", &work, &["-O1"]);
     for linker in Linker::MACHLINK {
         let a = work.join("a");
         let b = work.join("b");
@@ -94,14 +89,12 @@ fn identical_inputs_give_identical_outputs() {
 /// CodeDirectory hashes every 4 KiB page before it with SHA-256.
 #[test]
 fn adhoc_signatures_hash_every_page() {
-    let dir = testkit::workspace_root().join("tests/corpus/xobj_calls");
     let work = testkit::scratch_dir("machlink-codesign");
-    let objs = testkit::compile_all_macos(&testkit::c_sources(&dir), &work, &["-O1"]);
+    let objs = testkit::compile_corpus_macos("xobj_calls", &work, &["-O1"]);
     let exe = work.join("signed");
     testkit::link(Linker::MachlinkChained, &objs, &exe, &["-adhoc_codesign"]);
     testkit::check_adhoc_signature(&std::fs::read(&exe).unwrap());
-    let run = capture(Command::new(testkit::workspace_bin("macho-run")).arg(&exe));
-    assert_eq!(run.code, 0, "{}", run.stderr_str());
+    run_ok(&exe);
 }
 
 /// `__unwind_info` rows (function offset, encoding) from llvm-objdump.
@@ -124,13 +117,8 @@ fn unwind_rows(exe: &std::path::Path) -> Vec<String> {
 #[test]
 fn unwind_info_matches_lld_row_for_row() {
     for name in ["interp", "setjmp_longjmp", "xobj_calls", "qsort_bsearch"] {
-        let dir = testkit::workspace_root().join("tests/corpus").join(name);
         let work = testkit::scratch_dir(&format!("machlink-unwind/{name}"));
-        let objs = testkit::compile_all_macos(
-            &testkit::c_sources(&dir),
-            &work,
-            &["-O1", "-fcommon", "-w"],
-        );
+        let objs = testkit::compile_corpus_macos(name, &work, &["-O1", "-fcommon", "-w"]);
         let ours = work.join("ours");
         let lld = work.join("lld");
         testkit::link(Linker::MachlinkChained, &objs, &ours, &[]);
@@ -162,7 +150,7 @@ fn eh_frame_fdes_point_at_their_functions() {
             &exe,
             flags,
         );
-        let run = capture(Command::new(testkit::workspace_bin("macho-run")).arg(&exe));
+        let run = macho_run(&exe);
         assert_eq!(
             (run.code, run.stdout_str()),
             (0, "15 6\n".to_string()),

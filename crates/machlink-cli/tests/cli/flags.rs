@@ -3,15 +3,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use testkit::{capture, Outcome};
-
-fn compile(dir: &Path, name: &str, src: &str) -> PathBuf {
-    let c = dir.join(format!("{name}.c"));
-    std::fs::write(&c, src).unwrap();
-    let o = dir.join(format!("{name}.o"));
-    testkit::compile_macos(&c, &o, &["-O1"]);
-    o
-}
+use testkit::capture;
+use testkit::cli::{compile, macho_run};
 
 const PROGRAM: &str = "#include <stdio.h>\nint helper_one(void) { return 1; }\nint helper_two(void) { return 2; }\n\
                        int other_entry(void) { printf(\"other entry\\n\"); return 5; }\n\
@@ -32,10 +25,6 @@ fn tool(name: &str, args: &[&str], file: &Path) -> String {
     );
     assert_eq!(o.code, 0, "{name}: {}", o.stderr_str());
     o.stdout_str()
-}
-
-fn run(exe: &Path) -> Outcome {
-    capture(Command::new(testkit::workspace_bin("macho-run")).arg(exe))
 }
 
 #[test]
@@ -59,7 +48,7 @@ fn export_lists_decide_what_the_trie_exports() {
         nm.contains("non-external (was a private external) _helper_one"),
         "{nm}"
     );
-    assert_eq!(run(&exe).stdout_str(), "3\n");
+    assert_eq!(macho_run(&exe).stdout_str(), "3\n");
 
     std::fs::write(&list, "_helper_*\n").unwrap();
     let exe = link(
@@ -121,10 +110,10 @@ fn map_rpath_headerpad_and_entry() {
         text_addr - 0x1_0000_0000 >= 32 + sizeofcmds + 0x1000,
         "{text_addr:#x}"
     );
-    assert_eq!(run(&exe).stdout_str(), "3\n");
+    assert_eq!(macho_run(&exe).stdout_str(), "3\n");
 
     let exe = link(&dir, &[&obj], &["-e", "_other_entry"]);
-    let o = run(&exe);
+    let o = macho_run(&exe);
     assert_eq!((o.code, o.stdout_str()), (5, "other entry\n".to_string()));
 }
 
@@ -135,7 +124,7 @@ fn response_files_strip_locals_and_version() {
     let rsp = dir.join("args.rsp");
     std::fs::write(&rsp, format!("-x\n\"{}\"\n", obj.display())).unwrap();
     let exe = link(&dir, &[], &[&format!("@{}", rsp.display())]);
-    assert_eq!(run(&exe).code, 4);
+    assert_eq!(macho_run(&exe).code, 4);
     // (Stabs of the debug map may still name it: -x strips symbols, -S debug info.)
     let nm = tool("llvm-nm-19", &[], &exe);
     assert!(!nm.contains("_hidden"), "-x strips local symbols: {nm}");
@@ -159,7 +148,7 @@ fn dead_strip_drops_unreachable_code_and_its_undefined_references() {
          int main(void) { printf(\"dead strip\\n\"); return 0; }\n",
     );
     let exe = link(&dir, &[&obj], &["-dead_strip"]);
-    assert_eq!(run(&exe).stdout_str(), "dead strip\n");
+    assert_eq!(macho_run(&exe).stdout_str(), "dead strip\n");
     let nm = tool("llvm-nm-19", &[], &exe);
     assert!(
         !nm.contains("_unused_global") && nm.contains("_kept") && nm.contains("_main"),
@@ -196,15 +185,14 @@ fn function_sizes(exe: &Path) -> Vec<(u64, u64)> {
 
 #[test]
 fn incremental_links_give_every_function_a_slot_with_headroom() {
-    let dir = testkit::workspace_root().join("tests/corpus/xobj_calls");
     let work = testkit::scratch_dir("flags/incremental");
-    let objs = testkit::compile_all_macos(&testkit::c_sources(&dir), &work, &["-O1", "-g"]);
+    let objs = testkit::compile_corpus_macos("xobj_calls", &work, &["-O1", "-g"]);
     let refs: Vec<&Path> = objs.iter().map(|p| p.as_path()).collect();
     let plain = link(&work, &refs, &[]);
     let plain_text = text_size(&plain);
     std::fs::rename(&plain, work.join("plain")).unwrap();
     let inc = link(&work, &refs, &["-incremental"]);
-    assert_eq!(run(&inc).code, run(&work.join("plain")).code);
+    assert_eq!(macho_run(&inc).code, macho_run(&work.join("plain")).code);
     assert!(
         text_size(&inc) >= plain_text + plain_text / 4 + 4096,
         "no reserved space in __text"

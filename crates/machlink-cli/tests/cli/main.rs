@@ -1,0 +1,27 @@
+//! machlink end to end: every integration test of the `machlink` command,
+//! built as ONE test binary (`cargo test -p machlink-cli --test cli`), one
+//! module per subject. A test's name is `module::test_name`, so
+//! `cargo test --test cli incremental::` runs one module and the filters
+//! of `scripts/test.sh --offline` (`real_projects_`, `fetch_`) still match.
+//!
+//! The modules share one process and run concurrently (one test thread per
+//! core), so they must not touch process-global state: no
+//! `std::env::set_var`, no current-directory or umask changes, and a
+//! scratch directory name (`testkit::scratch_dir`) used by one test only;
+//! testkit panics when two tests claim the same or nested scratch names.
+//! Helpers used by several modules live in `testkit::cli`.
+
+mod archives;
+mod corpus;
+mod damaged_state;
+mod debug_map;
+mod dylibs;
+mod errors;
+mod failures;
+mod flags;
+mod incremental;
+mod incremental_random;
+mod projects;
+mod robustness;
+mod tools;
+mod verify;

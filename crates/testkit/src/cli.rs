@@ -1,0 +1,90 @@
+//! Helpers shared by the modules of machlink-cli's test binary
+//! (`crates/machlink-cli/tests/cli/`): compiling a C snippet, running an
+//! output under macho-run, `machlink verify`, and the `-incremental -v`
+//! command line, its `-v` line and its crash hook.
+
+use crate::{capture, compile_macos, machlink_command, workspace_bin, Outcome};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Writes `src` to `dir/NAME.c` and compiles it with -O1 to `dir/NAME.o`.
+pub fn compile(dir: &Path, name: &str, src: &str) -> PathBuf {
+    compile_with(dir, name, src, &["-O1"])
+}
+
+/// [`compile`] with other compiler flags.
+pub fn compile_with(dir: &Path, name: &str, src: &str, flags: &[&str]) -> PathBuf {
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, src).unwrap();
+    let o = dir.join(format!("{name}.o"));
+    compile_macos(&c, &o, flags);
+    o
+}
+
+/// Runs an output under macho-run.
+pub fn macho_run(exe: &Path) -> Outcome {
+    macho_run_with(exe, &[])
+}
+
+/// Runs an output under macho-run with extra environment variables (e.g.
+/// `MACHO_RUN_FORCE_SLIDE`).
+pub fn macho_run_with(exe: &Path, env: &[(&str, &str)]) -> Outcome {
+    capture(
+        Command::new(workspace_bin("macho-run"))
+            .envs(env.iter().copied())
+            .arg(exe),
+    )
+}
+
+/// What an output prints under macho-run; it must exit 0.
+pub fn run_ok(exe: &Path) -> String {
+    let o = macho_run(exe);
+    assert_eq!(
+        o.code,
+        0,
+        "{} does not run: {}",
+        exe.display(),
+        o.stderr_str()
+    );
+    o.stdout_str()
+}
+
+/// `machlink verify EXE`.
+pub fn machlink_verify(exe: &Path) -> Outcome {
+    capture(
+        Command::new(workspace_bin("machlink"))
+            .arg("verify")
+            .arg(exe),
+    )
+}
+
+/// The machlink command line for an incremental link with `-v`, minus the
+/// objects.
+pub fn incremental_command(out: &Path) -> Command {
+    let mut cmd = machlink_command(out);
+    cmd.args(["-incremental", "-v"]);
+    cmd
+}
+
+/// The `-v` line about the incremental run ("" when there is none).
+pub fn incremental_line(o: &Outcome) -> String {
+    o.stderr_str()
+        .lines()
+        .find(|l| l.starts_with("machlink: incremental: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Runs `cmd` (an incremental link) with machlink's crash hook at `point`
+/// (`MACHLINK_TEST_CRASH`: the run dies there, standing in for a crash or
+/// kill -9) and checks that the hook fired.
+pub fn interrupted(cmd: &mut Command, point: &str) -> Outcome {
+    let o = capture(cmd.env("MACHLINK_TEST_CRASH", point));
+    assert_ne!(
+        o.code,
+        0,
+        "the crash hook at {point} did not fire: {}",
+        o.stderr_str()
+    );
+    o
+}
