@@ -77,7 +77,7 @@ compare() {
 
 for p in "${projects[@]}"; do
     [ -n "${package[$p]:-}" ] || { echo "check.sh: unknown project $p" >&2; exit 2; }
-    src="$(find "$src_root" -maxdepth 1 -type d -name "${package[$p]}-*" | head -1)"
+    src="$(find -H "$src_root" -maxdepth 1 -type d -name "${package[$p]}-*" | head -1)"
     out="$out_root/$p"
     t=$(now)
     "$here/$p/build.sh" "$src" "$out/native" native

@@ -17,7 +17,7 @@ as_root() {
 }
 
 # An unpacked tree is <package>-<version>/ next to its .dsc.
-have() { compgen -G "$dest/${1}_*.dsc" >/dev/null && [ -n "$(find "$dest" -maxdepth 1 -type d -name "${1}-*" -print -quit)" ]; }
+have() { compgen -G "$dest/${1}_*.dsc" >/dev/null && [ -n "$(find -H "$dest" -maxdepth 1 -type d -name "${1}-*" -print -quit)" ]; }
 
 missing=()
 for p in "${packages[@]}"; do have "$p" || missing+=("$p"); done
