@@ -17,7 +17,7 @@ steps are the growing ones (original -> grown); the steps back (a shrink,
 in place) are reported separately. After each kind, both outputs must print
 the same checksum under macho-run, and `machlink verify` must pass.
 
-usage: bench/incremental_bench.py [--objects N] [--functions M] [--runs R]
+usage: bench/incremental_bench.py [--objects N] [--functions M] [--runs R] [--baseline PATH]
 Needs scripts/setup.sh and `cargo build --release --workspace` first.
 """
 import os
@@ -97,10 +97,15 @@ def main():
     lld = link_cmd("ld64.lld-19", ref, objs)
     full = timed(machlink)  # the first, full link with headroom
     print(f"full incremental-mode link by machlink: {full[0] * 1e3:.1f} ms, {full[1] / 1024:.1f} MiB")
+    # --baseline: another machlink keeps its own output (and state) beside ours.
+    base_exe = os.path.join(inc, "prog-baseline")
+    baseline = link_cmd(args.baseline, base_exe, objs) + ["-incremental"] if args.baseline else None
+    if baseline:
+        timed(baseline)
 
     results = {}
     for kind, variant in (("in place", variants["in place"]), ("grown", variants["grown"])):
-        forward, back, reference = [], [], []
+        forward, back, reference, base = [], [], [], []
         for _ in range(args.runs):
             for step, source_obj in (("forward", variant), ("back", variants["original"])):
                 shutil.copy(source_obj, target)
@@ -108,6 +113,10 @@ def main():
                 (forward if step == "forward" else back).append(t)
                 if step == "forward":
                     reference.append(timed(lld))
+                if baseline:
+                    b = timed(baseline)
+                    if step == "forward":
+                        base.append(b)
         # The last step left the original object: check both outputs agree
         # after an edited state too.
         shutil.copy(variant, target)
@@ -117,17 +126,21 @@ def main():
         if a != b:
             sys.exit(f"{kind}: incremental output differs from lld's: {a} vs {b}")
         subprocess.run([MACHLINK, "verify", exe], check=True, stdout=subprocess.DEVNULL)
-        results[kind] = (forward, back, reference, a)
+        results[kind] = (forward, back, reference, a, base)
         shutil.copy(variants["original"], target)
         timed(machlink)
+        if baseline:
+            timed(baseline)
 
     v = subprocess.run(machlink + ["-v"], capture_output=True, text=True).stderr
     print(f"\n{len(objs)} objects ({args.objects} x {args.functions} functions), "
           f"{args.runs} runs per step kind; outputs agree with ld64.lld-19")
     print(f"{'step':<40}{'median ms':>10}{'min':>8}{'max':>8}{'peak RSS MiB':>14}")
-    for kind, (forward, back, reference, _) in results.items():
+    for kind, (forward, back, reference, _, base) in results.items():
         rows = [(f"machlink -incremental ({kind} edit)", forward),
                 (f"ld64.lld-19 full relink ({kind} edit)", reference)]
+        if base:
+            rows.insert(1, (f"baseline -incremental ({kind} edit)", base))
         if kind == "grown":
             rows.insert(1, ("machlink -incremental (shrink back)", back))
         for label, runs in rows:

@@ -8,7 +8,9 @@ machlink and ld64.lld-19, RUNS times each, and prints the median and spread
 of wall time, peak memory (max RSS of the linker process) and the ratio.
 Both outputs are checked to run under macho-run with the same checksum.
 
-usage: bench/link_bench.py [--objects N] [--functions M] [--runs R]
+usage: bench/link_bench.py [--objects N] [--functions M] [--runs R] [--baseline PATH]
+--baseline adds another machlink binary (e.g. one built from an older commit)
+to the same alternating runs, for a before/after comparison on one machine.
 Needs scripts/setup.sh and `cargo build --release --workspace` first.
 """
 import argparse
@@ -63,8 +65,10 @@ def bench_args(doc):
     ap.add_argument("--objects", type=int, default=200)
     ap.add_argument("--functions", type=int, default=500)
     ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--baseline", metavar="PATH",
+                    help="another machlink binary to time in the same runs (before/after)")
     args = ap.parse_args()
-    for tool in (MACHLINK, MACHO_RUN):
+    for tool in (MACHLINK, MACHO_RUN) + ((args.baseline,) if args.baseline else ()):
         if not os.path.exists(tool):
             sys.exit(f"{tool} missing: run `cargo build --release --workspace`")
     return args
@@ -90,6 +94,8 @@ def main():
     args = bench_args(__doc__)
     work, objs = build_objects(args.objects, args.functions)
     linkers = {"machlink": MACHLINK, "ld64.lld-19": "ld64.lld-19"}
+    if args.baseline:
+        linkers["baseline"] = args.baseline
     results = {name: [] for name in linkers}
     outputs = {name: os.path.join(work, f"prog-{name}") for name in linkers}
     for name, exe in linkers.items():  # warm the page cache
@@ -114,6 +120,9 @@ def main():
         print(f"{name:<14}{med[name]:>10.1f}{min(walls):>9.1f}{max(walls):>9.1f}{rss:>14.1f}")
     print(f"\nmachlink / ld64.lld-19 median time ratio: {med['machlink'] / med['ld64.lld-19']:.2f} "
           f"(lld takes {med['ld64.lld-19'] / med['machlink']:.2f}x as long)")
+    if args.baseline:
+        print(f"machlink / baseline ({args.baseline}) median time ratio: "
+              f"{med['machlink'] / med['baseline']:.3f}")
 
 
 if __name__ == "__main__":
