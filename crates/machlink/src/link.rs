@@ -85,7 +85,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
     };
     let session = match discarded {
         Some(why) => Err(why),
-        None => Session::open(&opts.output),
+        None => Session::open(&opts.output, opts.target()),
     };
     let reason = match session {
         Err(why) => why,

@@ -225,7 +225,12 @@ pub enum Change {
 impl Session {
     /// Opens the state beside `output`, or says why it cannot be used (the
     /// reason a full link gives under `-v`).
-    pub fn open(output: &Path) -> std::result::Result<Session, String> {
+    /// Opens the state beside `output` for a link for `arch`; `Err` says
+    /// why there is none to use (a full link follows).
+    pub fn open(
+        output: &Path,
+        arch: &dyn crate::arch::Arch,
+    ) -> std::result::Result<Session, String> {
         use state::Unusable;
         let reason = |u: Unusable| match u {
             Unusable::Missing if !output.exists() => "first link (no output yet)".to_string(),
@@ -240,6 +245,13 @@ impl Session {
             Unusable::Damaged(what) => format!("the incremental state is damaged: {what}"),
         };
         let base = state::Base::open(&state_path(output)).map_err(reason)?;
+        if base.meta.cpu_type != arch.cpu_type() {
+            return Err(format!(
+                "the incremental state was made for {}, and the link is for {}",
+                crate::arch::cpu_name(base.meta.cpu_type),
+                arch.name()
+            ));
+        }
         let delta = state::Delta::load(&delta_path(output)).map_err(reason)?;
         delta
             .validate(&base.meta)
@@ -377,5 +389,32 @@ impl Lock {
         }
         let _ = writeln!(file, "{}", std::process::id());
         Ok(Lock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_made_for_another_architecture_is_not_used() {
+        let dir = std::env::temp_dir().join(format!("machlink-arch-state-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let output = dir.join("a.out");
+        std::fs::write(&output, [0u8; 4096]).unwrap();
+        let mut meta = state::Meta::placeholder();
+        meta.output.size = 4096;
+        meta.cpu_type = object::macho::CPU_TYPE_ARM64;
+        state::write_base(&state_path(&output), meta, &[], &[], &mut [], &[])
+            .unwrap()
+            .commit()
+            .unwrap();
+        let why = Session::open(&output, &crate::arch::X86_64).err().unwrap();
+        assert_eq!(
+            why,
+            "the incremental state was made for arm64, and the link is for x86_64"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -644,7 +644,7 @@ fn in_image(meta: &Meta, addr: u64, len: u64) -> bool {
 
 impl Meta {
     /// A stand-in until the real one is decoded.
-    fn placeholder() -> Meta {
+    pub(crate) fn placeholder() -> Meta {
         Meta {
             cpu_type: 0,
             args: 0,

@@ -222,14 +222,8 @@ impl<'s> Updater<'s> {
             return fallback("-dead_strip: an edit can change what is live");
         }
         let meta = &session.base.meta;
+        // Session::open checked that the state is for this target.
         let arch = opts.target();
-        if meta.cpu_type != arch.cpu_type() {
-            return fallback(format!(
-                "the incremental state was made for {}, and the link is for {}",
-                crate::arch::cpu_name(meta.cpu_type),
-                arch.name()
-            ));
-        }
         let err = |e: std::io::Error| {
             Stop::Error(LinkError::file(
                 opts.output.display(),
