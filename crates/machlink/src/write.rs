@@ -107,10 +107,10 @@ pub(crate) fn fill_code_gaps(arch: &dyn Arch, layout: &Layout, image: &mut [u8])
         .iter()
         .filter(|s| s.is_code() && matches!(s.content, Content::Atoms(_) | Content::Stubs))
     {
-        let range = &mut image[s.offset as usize..(s.offset + s.size) as usize];
-        for chunk in range.chunks_mut(trap.len()) {
-            chunk.copy_from_slice(&trap[..chunk.len()]);
-        }
+        crate::arch::fill_pattern(
+            &mut image[s.offset as usize..(s.offset + s.size) as usize],
+            trap,
+        );
     }
 }
 

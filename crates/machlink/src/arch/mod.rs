@@ -316,6 +316,23 @@ pub fn cpu_name(cpu_type: u32) -> String {
     }
 }
 
+/// Fills `out` with copies of `pattern` (a trap instruction), starting at
+/// its first byte.
+pub fn fill_pattern(out: &mut [u8], pattern: &[u8]) {
+    if let [byte] = pattern {
+        out.fill(*byte);
+        return;
+    }
+    let n = pattern.len().min(out.len());
+    out[..n].copy_from_slice(&pattern[..n]);
+    let mut filled = n;
+    while filled < out.len() && filled > 0 {
+        let more = filled.min(out.len() - filled);
+        out.copy_within(..more, filled);
+        filled += more;
+    }
+}
+
 /// Writes `value` into a little-endian field of `1 << length` bytes. A
 /// 4-byte field must hold it as a signed number (pc-relative displacements
 /// and differences are signed); a 1- or 2-byte field as signed or unsigned.
@@ -376,6 +393,20 @@ mod tests {
         assert_eq!(seen.len(), 5 + 16 + 3 + 3);
         assert!(RelocKind::from_code(0xff).is_none());
         assert!(RelocKind::from_code(0x23).is_none());
+    }
+
+    #[test]
+    fn patterns_fill_whole_and_partial_copies() {
+        let mut out = [0u8; 11];
+        fill_pattern(&mut out, &[1, 2, 3, 4]);
+        assert_eq!(out, [1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3]);
+        let mut out = [0u8; 3];
+        fill_pattern(&mut out, &[0xcc]);
+        assert_eq!(out, [0xcc; 3]);
+        fill_pattern(&mut [], &[1, 2]);
+        let mut short = [0u8; 1];
+        fill_pattern(&mut short, &[7, 8]);
+        assert_eq!(short, [7]);
     }
 
     #[test]

@@ -341,10 +341,7 @@ impl<'s> Updater<'s> {
         }
         let off = self.file_offset(addr)?;
         let end = (off + len as usize).min(self.img.len());
-        let trap = self.arch.trap();
-        for chunk in self.img[off..end].chunks_mut(trap.len()) {
-            chunk.copy_from_slice(&trap[..chunk.len()]);
-        }
+        crate::arch::fill_pattern(&mut self.img[off..end], self.arch.trap());
         self.touched.push(off as u64..end as u64);
         Ok(())
     }
