@@ -15,13 +15,15 @@
 //! journaled update. Anything this path cannot do correctly is a
 //! [`Outcome::Fallback`] with its reason: the caller links in full.
 //!
-//! This module drives an update (resolve, replay, finish); `place` decides
-//! where atoms go, `references` re-patches other objects' references to
+//! This module drives an update (resolve, replay, finish); `plan` decides
+//! where atoms go without touching the image, `place` applies those
+//! decisions, `references` re-patches other objects' references to
 //! moved data, `chains` edits chained fixups and adds imports, and
 //! `tables` keeps unwind rows, function starts and symbol tables current.
 
 mod chains;
 mod place;
+mod plan;
 mod references;
 mod tables;
 
@@ -371,11 +373,6 @@ impl<'s> Updater<'s> {
         }
     }
 
-    /// Returns a range to section `si`'s free list, merging neighbours.
-    fn free(&mut self, si: usize, start: u64, len: u64) {
-        self.alloc.free(si, start, len)
-    }
-
     /// Replays one changed input.
     fn object(&mut self, input: u32) -> Step<()> {
         let meta = &self.session.base.meta;
@@ -591,8 +588,9 @@ impl<'s> Updater<'s> {
             .filter(|(_, a)| a.flags & (state::LITERAL | state::COMMON) == 0)
             .map(|(i, a)| ((a.section, a.key.as_slice()), i))
             .collect();
+        // First where every atom goes (nothing written), then the patches.
         let mut seen = vec![false; old.atoms.len()];
-        let mut atoms = Vec::new();
+        let mut planned = Vec::new();
         for (ai, key) in keys.iter().enumerate() {
             let sec = obj.section_of(ai as u32);
             if !sec.kept || sec.metadata || !obj.atoms[ai].live {
@@ -617,29 +615,35 @@ impl<'s> Updater<'s> {
                 }
                 seen[o] = true;
             }
-            let rec = self.place(
+            planned.extend(self.plan(
                 obj,
                 ai,
                 si,
                 key.clone(),
                 old_atom.map(|o| &old.atoms[o]),
                 encodings.get(&(ai as u32)).copied().unwrap_or(0),
-            )?;
-            if let Some(rec) = rec {
-                self.layout.atom_addr[0][ai] = rec.addr;
-                self.layout.atom_body[0][ai] = rec.body;
-                self.layout.atom_section[0][ai] = si as u32;
-                atoms.push((ai, rec));
-            }
+            )?);
         }
         let mut kept = Vec::new();
+        let mut removals = Vec::new();
         for (o, rec) in old.atoms.iter().enumerate() {
             if rec.flags & state::COMMON != 0 {
                 // Storage of tentative definitions: the link's, not the object's.
                 kept.push(rec.clone());
             } else if !seen[o] && rec.flags & state::LITERAL == 0 {
-                self.remove(rec)?;
+                removals.push(self.plan_removal(rec));
             }
+        }
+        let mut atoms = Vec::with_capacity(planned.len());
+        for p in planned {
+            self.apply(&obj.name, &p)?;
+            self.layout.atom_addr[0][p.ai] = p.rec.addr;
+            self.layout.atom_body[0][p.ai] = p.rec.body;
+            self.layout.atom_section[0][p.ai] = u32::from(p.rec.section);
+            atoms.push((p.ai, p.rec));
+        }
+        for r in &removals {
+            self.apply_removal(r)?;
         }
         let old_fixup_ranges: Vec<Range<u64>> = old
             .atoms
