@@ -11,6 +11,7 @@
 //! - [`journal`]: writing an update so that a crash cannot leave a
 //!   runnable mix.
 
+pub mod alloc;
 pub mod imports;
 pub mod journal;
 pub mod record;

@@ -15,21 +15,22 @@
 //! journaled update. Anything this path cannot do correctly is a
 //! [`Outcome::Fallback`] with its reason: the caller links in full.
 //!
-//! This module drives an update (resolve, replay, finish); `place` decides
-//! where atoms go, `references` re-patches other objects' references to
+//! This module drives an update (resolve, replay, finish); `plan` decides
+//! where atoms go without touching the image, `place` applies those
+//! decisions, `references` re-patches other objects' references to
 //! moved data, `chains` edits chained fixups and adds imports, and
 //! `tables` keeps unwind rows, function starts and symbol tables current.
 
 mod chains;
 mod place;
+mod plan;
 mod references;
 mod tables;
 
+use super::alloc::Allocator;
 use super::journal::Journal;
 use super::record::{atom_keys, fixup_shape, is_literal, literal_hash, symbols_hash};
-use super::state::{
-    self, Allocation, AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, SectionRecord,
-};
+use super::state::{self, AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, SectionRecord};
 use super::symtab_edit::SymbolEdit;
 use super::{Fingerprint, Session};
 use crate::arch::Arch;
@@ -179,7 +180,7 @@ struct Updater<'s> {
     orig: memmap2::Mmap,
     img: memmap2::MmapMut,
     layout: Layout,
-    alloc: Vec<Allocation>,
+    alloc: Allocator,
     delta: state::Delta,
     touched: Vec<Touched>,
     /// Changes to `__unwind_info` rows (address, length, encoding; None:
@@ -263,11 +264,14 @@ impl<'s> Updater<'s> {
             ..Default::default()
         };
         let mut delta = session.delta.clone();
-        let alloc = if delta.allocation.is_empty() {
-            meta.allocation.clone()
-        } else {
-            std::mem::take(&mut delta.allocation)
-        };
+        let alloc = Allocator::new(
+            &meta.sections,
+            if delta.allocation.is_empty() {
+                meta.allocation.clone()
+            } else {
+                std::mem::take(&mut delta.allocation)
+            },
+        );
         Ok(Updater {
             opts,
             arch,
@@ -352,55 +356,17 @@ impl<'s> Updater<'s> {
         Ok(())
     }
 
-    /// Takes `size` bytes aligned to `align` from section `si`: first fit
-    /// in its free list, else from its reserve.
+    /// Takes `size` bytes aligned to `align` from section `si` (see
+    /// [`SectionSpace::allocate`](super::alloc::SectionSpace::allocate));
+    /// a section out of room falls back.
     fn allocate(&mut self, si: usize, size: u64, align: u64) -> Step<u64> {
-        let sec = &self.session.base.meta.sections[si];
-        let a = &mut self.alloc[si];
-        for i in 0..a.free.len() {
-            let (start, len) = a.free[i];
-            let at = crate::layout::align_up(start, align);
-            if at + size <= start + len {
-                a.free.remove(i);
-                if at > start {
-                    a.free.push((start, at - start));
-                }
-                if at + size < start + len {
-                    a.free.push((at + size, start + len - at - size));
-                }
-                a.free.sort_unstable();
-                return Ok(at);
+        match self.alloc.allocate(si, size, align) {
+            Some(at) => Ok(at),
+            None => {
+                let sec = &self.session.base.meta.sections[si];
+                fallback(out_of_room(sec, size))
             }
         }
-        let at = crate::layout::align_up(a.used_end, align);
-        if at + size > sec.addr + sec.size {
-            return fallback(format!(
-                "section {},{} is out of reserved room ({} bytes needed)",
-                sec.segname, sec.sectname, size
-            ));
-        }
-        a.used_end = at + size;
-        Ok(at)
-    }
-
-    /// Returns a range to section `si`'s free list, merging neighbours.
-    fn free(&mut self, si: usize, start: u64, len: u64) {
-        if len == 0 {
-            return;
-        }
-        let free = &mut self.alloc[si].free;
-        free.push((start, len));
-        free.sort_unstable();
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(free.len());
-        for &(s, l) in free.iter() {
-            match merged.last_mut() {
-                Some(last) if last.0 + last.1 >= s => {
-                    last.1 = last.1.max(s + l - last.0);
-                }
-                _ => merged.push((s, l)),
-            }
-        }
-        *free = merged;
     }
 
     /// Replays one changed input.
@@ -617,8 +583,9 @@ impl<'s> Updater<'s> {
             .filter(|(_, a)| a.flags & (state::LITERAL | state::COMMON) == 0)
             .map(|(i, a)| ((a.section, a.key.as_slice()), i))
             .collect();
+        // First where every atom goes (nothing written), then the patches.
         let mut seen = vec![false; old.atoms.len()];
-        let mut atoms = Vec::new();
+        let mut planned = Vec::new();
         for (ai, key) in keys.iter().enumerate() {
             let sec = obj.section_of(ai as u32);
             if !sec.kept || sec.metadata || !obj.atoms[ai].live {
@@ -643,29 +610,35 @@ impl<'s> Updater<'s> {
                 }
                 seen[o] = true;
             }
-            let rec = self.place(
+            planned.extend(self.plan(
                 obj,
                 ai,
                 si,
                 key.clone(),
                 old_atom.map(|o| &old.atoms[o]),
                 encodings.get(&(ai as u32)).copied().unwrap_or(0),
-            )?;
-            if let Some(rec) = rec {
-                self.layout.atom_addr[0][ai] = rec.addr;
-                self.layout.atom_body[0][ai] = rec.body;
-                self.layout.atom_section[0][ai] = si as u32;
-                atoms.push((ai, rec));
-            }
+            )?);
         }
         let mut kept = Vec::new();
+        let mut removals = Vec::new();
         for (o, rec) in old.atoms.iter().enumerate() {
             if rec.flags & state::COMMON != 0 {
                 // Storage of tentative definitions: the link's, not the object's.
                 kept.push(rec.clone());
             } else if !seen[o] && rec.flags & state::LITERAL == 0 {
-                self.remove(rec)?;
+                removals.push(self.plan_removal(rec));
             }
+        }
+        let mut atoms = Vec::with_capacity(planned.len());
+        for p in planned {
+            self.apply(&obj.name, &p)?;
+            self.layout.atom_addr[0][p.ai] = p.rec.addr;
+            self.layout.atom_body[0][p.ai] = p.rec.body;
+            self.layout.atom_section[0][p.ai] = u32::from(p.rec.section);
+            atoms.push((p.ai, p.rec));
+        }
+        for r in &removals {
+            self.apply_removal(r)?;
         }
         let old_fixup_ranges: Vec<Range<u64>> = old
             .atoms
@@ -992,7 +965,7 @@ impl<'s> Updater<'s> {
         let at = meta.linkedit.uuid_offset as usize;
         let uuid: [u8; 16] = self.img[at..at + 16].try_into().expect("16 bytes");
         let mut delta = self.delta;
-        delta.allocation = self.alloc;
+        delta.allocation = self.alloc.into_allocation();
         delta.updates += 1;
         delta.uuid = Some(uuid);
         // The patched output gets this modification time, so the delta can
@@ -1037,6 +1010,14 @@ fn owned_groups(
         externals: own(g.externals),
         undefined: own(g.undefined),
     }
+}
+
+/// Why an allocation in `sec` failed.
+fn out_of_room(sec: &SectionRecord, size: u64) -> String {
+    format!(
+        "section {},{} is out of reserved room ({} bytes needed)",
+        sec.segname, sec.sectname, size
+    )
 }
 
 /// Sections that carry a reserve (the full link's rule).

@@ -1,8 +1,46 @@
-//! Where atoms go: in place, into a moved body behind a trampoline, into
-//! the section's free list or reserve; freeing what an edit removes; new
-//! literals, tentative definitions and imports.
+//! Where atoms go: the planner's decisions (`plan`) taken for one
+//! object's atoms and applied to the image (trap fill, trampolines, unwind
+//! rows, function starts); new literals, tentative definitions and imports.
 
+use super::plan::{self, Decision, Kind, NewAtom, Refusal, Removal, Rules};
 use super::*;
+
+/// An atom's planned place: its new record, and what to patch.
+pub(super) struct Planned {
+    pub ai: usize,
+    pub rec: AtomRecord,
+    pub decision: Decision,
+    /// It is a function (its slot and body are trap-filled).
+    pub code: bool,
+    /// Its compact unwind encoding in the image (None: a new atom).
+    pub old_unwind: Option<u32>,
+}
+
+/// The fallback reason for a refusal of the planner.
+fn refusal(obj: &str, sec: &SectionRecord, old: Option<&AtomRecord>, r: Refusal) -> String {
+    let key = || name(old.map_or(&[][..], |o| &o.key));
+    match r {
+        Refusal::NewWithoutReserve => format!(
+            "{obj}: new atom in {},{}, which has no reserve",
+            sec.segname, sec.sectname
+        ),
+        Refusal::DataWithoutReserve => format!(
+            "{obj}: data {} outgrew its room in {},{}, which has no reserve",
+            key(),
+            sec.segname,
+            sec.sectname
+        ),
+        // Its pointers would need new rebase and bind opcodes.
+        Refusal::DataWithPointers => {
+            format!("{obj}: data {} with pointers outgrew its room", key())
+        }
+        Refusal::Interior => format!(
+            "{obj}: {} must move, but other code refers to a place inside it",
+            key()
+        ),
+        Refusal::OutOfRoom { size } => out_of_room(sec, size),
+    }
+}
 
 impl Updater<'_> {
     /// Storage for a new tentative definition, recorded as the link's (like
@@ -144,8 +182,10 @@ impl Updater<'_> {
         ))
     }
 
-    /// Decides where atom `ai` goes; None for a literal that already exists.
-    pub(super) fn place(
+    /// Decides where atom `ai` goes (see [`plan::plan_atom`]), taking and
+    /// freeing room but writing nothing; None for a literal that already
+    /// exists.
+    pub(super) fn plan(
         &mut self,
         obj: &mut ObjectFile,
         ai: usize,
@@ -153,25 +193,31 @@ impl Updater<'_> {
         key: Vec<u8>,
         old: Option<&AtomRecord>,
         unwind: u32,
-    ) -> Step<Option<AtomRecord>> {
-        let sec = self.session.base.meta.sections[si].clone();
+    ) -> Step<Option<Planned>> {
+        let sec = &self.session.base.meta.sections[si];
         let atom = &obj.atoms[ai];
-        let (size, align) = (u64::from(atom.size), 1u64 << atom.align_log2);
-        let mut rec = AtomRecord {
+        let new = NewAtom {
             key,
             section: si as u16,
-            align_log2: atom.align_log2,
-            flags: 0,
-            addr: 0,
-            slot: 0,
-            body: 0,
-            body_cap: 0,
             size: atom.size,
-            fixups: 0,
+            align_log2: atom.align_log2,
             unwind,
         };
-        if is_literal(sec.flags) {
-            rec.flags |= state::LITERAL;
+        let kind = if is_literal(sec.flags) {
+            Kind::Literal
+        } else if crate::section_flags::is_code(sec.flags) {
+            Kind::Code
+        } else {
+            Kind::Data
+        };
+        let rules = Rules {
+            kind,
+            reserves: reserves(sec.flags),
+            chained: self.session.base.meta.chained,
+            headroom: Headroom::for_arch(self.arch),
+        };
+        let mut literal = None;
+        if kind == Kind::Literal {
             let bytes = obj.atom_data(ai as u32);
             let h = literal_hash(si as u16, bytes);
             if let Some(addr) = self.find_literal(h, bytes)? {
@@ -181,161 +227,119 @@ impl Updater<'_> {
                 self.layout.atom_section[0][ai] = si as u32;
                 return Ok(None);
             }
-            rec.addr = self.allocate(si, size, align)?;
-            rec.slot = size as u32;
-            self.relocated.insert(rec.addr);
+            literal = Some(h);
+        }
+        let old = old.filter(|_| kind != Kind::Literal);
+        let (rec, decision) = plan::plan_atom(self.alloc.section(si), &rules, new, old)
+            .map_err(|r| Stop::Fallback(refusal(&obj.name, sec, old, r)))?;
+        if let Some(h) = literal {
             self.delta.literals.insert(h, rec.addr);
-            self.stats.added += 1;
-            return Ok(Some(rec));
         }
-        let code = crate::section_flags::is_code(sec.flags);
-        debug_assert!(old.is_none_or(|o| usize::from(o.section) == si));
-        let Some(o) = old else {
-            if !code && !reserves(sec.flags) {
-                return fallback(format!(
-                    "{}: new atom in {},{}, which has no reserve",
-                    obj.name, sec.segname, sec.sectname
-                ));
-            }
-            let room = if code {
-                Headroom::for_arch(self.arch).slot(size)
-            } else {
-                size
-            };
-            rec.addr = self.allocate(si, room, align)?;
-            rec.slot = room as u32;
-            self.relocated.insert(rec.addr);
-            if code {
-                rec.flags |= state::CODE;
-                self.trap(rec.addr, room)?;
-                self.unwind.push((rec.addr, room, Some(unwind)));
-                self.starts.push((rec.addr, true));
-            }
-            self.stats.added += 1;
-            return Ok(Some(rec));
-        };
-        rec.flags = o.flags;
-        // An atom's alignment is inferred from its offset in its section, so
-        // it can look stricter only because neighbours changed; what the old
-        // place satisfied is what staying there must keep.
-        let stay_align = 1u64 << atom.align_log2.min(o.align_log2);
-        rec.addr = o.addr;
-        rec.slot = o.slot;
-        rec.fixups = o.fixups;
-        if !code {
-            if size <= u64::from(o.slot) && o.addr % stay_align == 0 {
-                rec.align_log2 = rec.align_log2.min(o.align_log2);
-                return Ok(Some(rec));
-            }
-            // Data has no trampolines: it moves, and every reference to it
-            // is re-patched (the object's own by its replay, other objects'
-            // from the reverse-reference index, after the replay).
-            if !reserves(sec.flags) {
-                return fallback(format!(
-                    "{}: data {} outgrew its room in {},{}, which has no reserve",
-                    obj.name,
-                    name(&o.key),
-                    sec.segname,
-                    sec.sectname
-                ));
-            }
-            if o.fixups != 0 && !self.session.base.meta.chained {
-                // Its pointers would need new rebase and bind opcodes.
-                return fallback(format!(
-                    "{}: data {} with pointers outgrew its room",
-                    obj.name,
-                    name(&o.key)
-                ));
-            }
-            rec.addr = self.allocate(si, size, align)?;
-            rec.slot = size as u32;
-            self.relocated.insert(rec.addr);
-            self.moved_data.push((o.addr, rec.addr));
-            self.free(si, o.addr, u64::from(o.slot));
-            self.stats.moved += 1;
-            return Ok(Some(rec));
-        }
-        if size <= u64::from(o.slot) && o.addr % stay_align == 0 {
-            rec.align_log2 = rec.align_log2.min(o.align_log2);
-            // In place; a body it had elsewhere is freed.
-            if o.body != 0 {
-                self.drop_body(si, o)?;
-            }
-            self.trap(o.addr, u64::from(o.slot))?;
-            if o.unwind != unwind || o.body != 0 {
-                self.unwind.push((o.addr, u64::from(o.slot), Some(unwind)));
-            }
-            return Ok(Some(rec));
-        }
-        if o.body != 0 && size <= u64::from(o.body_cap) && o.body % stay_align == 0 {
-            // Still fits the body it moved to.
-            rec.body = o.body;
-            rec.body_cap = o.body_cap;
-            self.trap(o.body, u64::from(o.body_cap))?;
-            if o.unwind != unwind {
-                self.unwind
-                    .push((o.body, u64::from(o.body_cap), Some(unwind)));
-            }
-            return Ok(Some(rec));
-        }
-        if o.flags & state::INTERIOR != 0 {
-            return fallback(format!(
-                "{}: {} must move, but other code refers to a place inside it",
-                obj.name,
-                name(&o.key)
-            ));
-        }
-        // Move: a new body with headroom, the slot becomes a trampoline
-        // (rewritten, never chained, when it already was one).
-        let cap = Headroom::for_arch(self.arch).slot(size);
-        let body = self.allocate(si, cap, align)?;
-        if o.body != 0 {
-            self.drop_body(si, o)?;
-        }
-        self.trap(body, cap)?;
-        self.trap(o.addr, u64::from(o.slot))?;
-        let off = self.file_offset(o.addr)?;
-        let arch = self.arch;
-        arch.write_trampoline(&mut self.img[off..], o.addr, body)
-            .ok_or_else(|| {
-                Stop::Fallback(format!("{}: a trampoline cannot reach {body:#x}", obj.name))
-            })?;
-        rec.body = body;
-        rec.body_cap = cap as u32;
-        self.relocated.insert(rec.addr);
-        self.unwind.push((body, cap, Some(unwind)));
-        // Function starts keep naming the canonical address: the body is
-        // reached through it, which is what `machlink verify` checks.
-        self.stats.moved += 1;
-        self.stats.trampolines += 1;
-        Ok(Some(rec))
+        Ok(Some(Planned {
+            ai,
+            rec,
+            decision,
+            code: kind == Kind::Code,
+            old_unwind: old.map(|o| o.unwind),
+        }))
     }
 
-    /// Frees a moved function's body.
-    pub(super) fn drop_body(&mut self, si: usize, o: &AtomRecord) -> Step<()> {
-        self.trap(o.body, u64::from(o.body_cap))?;
-        self.free(si, o.body, u64::from(o.body_cap));
-        self.unwind.push((o.body, 0, None));
+    /// Patches the image as `p` says: slots and bodies filled with traps,
+    /// trampolines written, unwind rows and function starts noted.
+    pub(super) fn apply(&mut self, obj_name: &str, p: &Planned) -> Step<()> {
+        let unwind = p.rec.unwind;
+        match p.decision {
+            Decision::Add { addr, room } => {
+                self.relocated.insert(addr);
+                if p.code {
+                    self.trap(addr, room)?;
+                    self.unwind.push((addr, room, Some(unwind)));
+                    self.starts.push((addr, true));
+                }
+                self.stats.added += 1;
+            }
+            Decision::InPlace {
+                addr,
+                slot,
+                ref freed_body,
+            } => {
+                if p.code {
+                    if let Some(body) = freed_body {
+                        self.drop_body(body)?;
+                    }
+                    self.trap(addr, slot)?;
+                    if p.old_unwind != Some(unwind) || freed_body.is_some() {
+                        self.unwind.push((addr, slot, Some(unwind)));
+                    }
+                }
+            }
+            Decision::InBody { body, cap } => {
+                self.trap(body, cap)?;
+                if p.old_unwind != Some(unwind) {
+                    self.unwind.push((body, cap, Some(unwind)));
+                }
+            }
+            Decision::Move {
+                from,
+                slot,
+                to,
+                cap,
+                ref freed_body,
+            } => {
+                if let Some(body) = freed_body {
+                    self.drop_body(body)?;
+                }
+                self.trap(to, cap)?;
+                self.trap(from, slot)?;
+                let off = self.file_offset(from)?;
+                let arch = self.arch;
+                arch.write_trampoline(&mut self.img[off..], from, to)
+                    .ok_or_else(|| {
+                        Stop::Fallback(format!("{obj_name}: a trampoline cannot reach {to:#x}"))
+                    })?;
+                self.relocated.insert(from);
+                self.unwind.push((to, cap, Some(unwind)));
+                // Function starts keep naming the canonical address: the
+                // body is reached through it, which is what `machlink
+                // verify` checks.
+                self.stats.moved += 1;
+                self.stats.trampolines += 1;
+            }
+            Decision::MoveData { from, to } => {
+                self.relocated.insert(to);
+                self.moved_data.push((from, to));
+                self.stats.moved += 1;
+            }
+        }
         Ok(())
     }
 
-    /// An atom the new object no longer has.
-    pub(super) fn remove(&mut self, o: &AtomRecord) -> Step<()> {
-        let si = usize::from(o.section);
-        if o.flags & state::CODE != 0 {
-            if o.body != 0 {
-                self.drop_body(si, o)?;
+    /// Traps where a moved function's body was (its room is freed).
+    fn drop_body(&mut self, body: &Range<u64>) -> Step<()> {
+        self.trap(body.start, body.end - body.start)?;
+        self.unwind.push((body.start, 0, None));
+        Ok(())
+    }
+
+    /// An atom the new object no longer has: its room is freed (see
+    /// [`plan::plan_removal`]), nothing written yet.
+    pub(super) fn plan_removal(&mut self, o: &AtomRecord) -> Removal {
+        let chained = self.session.base.meta.chained;
+        plan::plan_removal(self.alloc.section(usize::from(o.section)), o, chained)
+    }
+
+    /// Traps where a removed function was.
+    pub(super) fn apply_removal(&mut self, r: &Removal) -> Step<()> {
+        if r.code {
+            if let Some(body) = &r.body {
+                self.drop_body(body)?;
             }
-            self.trap(o.addr, u64::from(o.slot))?;
-            self.free(si, o.addr, u64::from(o.slot));
-            self.unwind.push((o.addr, 0, None));
-            self.starts.push((o.addr, false));
-        } else if o.fixups == 0 || self.session.base.meta.chained {
-            // Chained fixups of removed data leave their chains (see
-            // `rethread`); the classic streams would still name its words,
-            // so then nothing else may live there.
-            self.free(si, o.addr, u64::from(o.slot));
+            self.trap(r.addr, r.slot)?;
+            self.unwind.push((r.addr, 0, None));
+            self.starts.push((r.addr, false));
         }
+        // Chained fixups of removed data leave their chains (see
+        // `rethread`).
         self.stats.removed += 1;
         Ok(())
     }
