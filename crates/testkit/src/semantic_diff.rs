@@ -32,6 +32,8 @@
 //!   LC_DATA_IN_CODE); every branch target and RIP-relative operand is
 //!   renamed; trailing alignment padding (nops, int3, zero bytes) of a
 //!   function is dropped. Stubs are decoded here (`jmp *slot(%rip)`).
+//!   A `movq` of a local definition's GOT slot is written as the `leaq`
+//!   ld64 relaxes it to (lld 19 does not relax).
 //!   `__stub_helper` is not compared instruction by instruction: its
 //!   `push $imm` operands are offsets into the lazy-binding opcode stream
 //!   (layout); what it binds is compared in the fixups.
@@ -1811,6 +1813,17 @@ fn normalize(text: &str, next: u64, namer: &Namer) -> String {
         };
         if let Some(v) = value {
             let target = next.wrapping_add(v as u64);
+            let name = namer.name(target);
+            // A load of a local definition's address from the GOT means the
+            // same as ld64's relaxed form, `leaq sym(%rip)`.
+            if let (Some(local), "movq", "") = (
+                name.strip_prefix("got(local ")
+                    .and_then(|n| n.strip_suffix(')')),
+                mnemonic,
+                &operands[..start],
+            ) {
+                return format!("leaq\t[{local}]{}", &operands[at..]);
+            }
             return format!(
                 "{mnemonic}\t{}[{}]{}",
                 &operands[..start],
