@@ -5,6 +5,8 @@
 //! A missing tool is a test failure that names the setup command, never a
 //! silent skip.
 
+pub mod semantic_diff;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

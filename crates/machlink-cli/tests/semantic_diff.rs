@@ -1,0 +1,408 @@
+//! machlink's output must *mean* the same as ld64.lld-19's for the same
+//! objects and flags: symbols, sections, load commands, fixups, unwind
+//! rows, code and data compared by testkit::semantic_diff (addresses named
+//! `symbol+offset`, never compared raw), in both fixup formats (chained and
+//! classic dyld info), for the corpus, a generated program and the real
+//! projects. Every accepted difference is in ALLOW with its reason.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use testkit::semantic_diff::{compare_files, Allow, Category};
+use testkit::Linker;
+
+/// The accepted differences between machlink and ld64.lld-19, each with
+/// why it does not change what the program means.
+const ALLOW: &[Allow] = &[
+    Allow {
+        category: Category::Symbols,
+        subject: "dyld_stub_binder",
+        ours: "(none)",
+        reference: "undefined from /usr/lib/libSystem.B.dylib, external",
+        reason: "with chained fixups nothing is bound lazily, so nothing calls dyld_stub_binder; \
+                 lld 19 still lists it as an undefined symbol with no fixup using it (ld64 does not)",
+    },
+    Allow {
+        category: Category::Symbols,
+        subject: "__dyld_private",
+        ours: "(none)",
+        reference: "defined in __DATA,__data",
+        reason: "lld names the stub helper's 8-byte dyld-private slot with a local symbol; \
+                 machlink reserves the same zeroed slot in __DATA,__data unnamed (as ld64 does, \
+                 whose label is a non-exported local too); what uses it is compared in the \
+                 `__stub_helper header` code fact",
+    },
+    Allow {
+        category: Category::Data,
+        subject: "__dyld_private",
+        ours: "(none)",
+        reference: "",
+        reason: "the dyld-private slot is all zero bytes; machlink's has no symbol, so its zeros \
+                 end the preceding atom (trailing zeros are not compared)",
+    },
+    Allow {
+        category: Category::Data,
+        subject: "__DATA,__data",
+        ours: "",
+        reference: "(none)",
+        reason: "machlink puts the zeroed dyld-private slot first in __DATA,__data, before any \
+                 symbol, so it is an unnamed all-zero atom; lld names it __dyld_private",
+    },
+    Allow {
+        category: Category::Code,
+        subject: "__stub_helper header",
+        ours: "leaq [*](%rip), %r11; pushq %r11; jmpq *[got(dyld_stub_binder)](%rip)",
+        reference: "leaq [__dyld_private](%rip), %r11; pushq %r11; jmpq *[got(dyld_stub_binder)](%rip)",
+        reason: "the same instruction sequence; the dyld-private slot it points at is named by \
+                 lld's local symbol and by the preceding data symbol in machlink's output",
+    },
+    Allow {
+        category: Category::Sections,
+        subject: "__TEXT,__eh_frame *",
+        ours: "(none)",
+        reference: "*",
+        reason: "lld keeps the CIEs of objects whose functions all have compact unwind, with no \
+                 FDE; a CIE without an FDE is never read. Every FDE is compared in the unwind \
+                 category (`eh_frame FDE for ...`)",
+    },
+    Allow {
+        category: Category::Sections,
+        subject: "__TEXT,__stubs align",
+        ours: "2^1",
+        reference: "2^2",
+        reason: "x86_64 stubs are 6-byte `jmp *slot(%rip)` and need no alignment; machlink uses \
+                 ld64's 2^1, lld 2^2. Stub contents are compared in the code category",
+    },
+    Allow {
+        category: Category::Sections,
+        subject: "__DATA_CONST,__mod_init_func *",
+        ours: "*",
+        reference: "(none)",
+        reason: "with chained fixups lld turns initializer pointers into __TEXT,__init_offsets \
+                 (32-bit offsets, no fixups); machlink keeps __mod_init_func pointers. dyld runs \
+                 both; the ordered initializer list is compared as the data fact `initializers`",
+    },
+    Allow {
+        category: Category::Sections,
+        subject: "__TEXT,__init_offsets *",
+        ours: "(none)",
+        reference: "*",
+        reason: "see __mod_init_func: the same initializers, as offsets",
+    },
+    Allow {
+        category: Category::Fixups,
+        subject: "__DATA_CONST,__mod_init_func*",
+        ours: "rebase -> *",
+        reference: "(none)",
+        reason: "the rebases of machlink's __mod_init_func pointers; lld's __init_offsets need \
+                 none. The targets are compared as the data fact `initializers`",
+    },
+    Allow {
+        category: Category::Sections,
+        subject: "__TEXT,__literal* *",
+        ours: "*",
+        reference: "(none)",
+        reason: "lld 19 puts 4/8/16-byte literals into one untyped __TEXT,__literals; machlink \
+                 keeps ld64's typed __literal4/8/16. Literal contents are compared as 4-byte \
+                 chunks (data) and every reference by content (code)",
+    },
+    Allow {
+        category: Category::Sections,
+        subject: "__TEXT,__literals *",
+        ours: "(none)",
+        reference: "*",
+        reason: "see __TEXT,__literal*: lld's untyped literal section",
+    },
+    Allow {
+        category: Category::Fixups,
+        subject: "got(local *)",
+        ours: "(none)",
+        reference: "rebase -> *",
+        reason: "machlink relaxes `movq sym@GOTPCREL(%rip)` of a definition in the image to \
+                 `leaq sym(%rip)` as ld64 does, so it needs no GOT slot; lld 19 keeps the slot. \
+                 The code category compares both forms as the `leaq`",
+    },
+    Allow {
+        category: Category::Sections,
+        subject: "__DATA_CONST,__got size",
+        ours: "*",
+        reference: "*",
+        reason: "the GOT slots of relaxed local loads (see `got(local *)`); every remaining slot \
+                 is compared by name in the fixups category",
+    },
+    Allow {
+        category: Category::LoadCommands,
+        subject: "LC_SOURCE_VERSION",
+        ours: "0x0",
+        reference: "(none)",
+        reason: "ld64 always writes LC_SOURCE_VERSION (0 without -source_version), as machlink \
+                 does; lld omits it. dyld does not read it",
+    },
+];
+
+/// Diffs machlink's and lld's links of `objs` in both fixup formats;
+/// returns the unexplained differences, and logs the explained ones.
+fn diff_links(work: &Path, label: &str, objs: &[PathBuf], flags: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let pairs = [
+        ("chained", Linker::MachlinkChained, Linker::LldChained),
+        ("classic", Linker::MachlinkClassic, Linker::LldClassic),
+    ];
+    for (format, ours, reference) in pairs {
+        let a = work.join(format!("{label}-{}", ours.name()));
+        let b = work.join(format!("{label}-{}", reference.name()));
+        testkit::link(ours, objs, &a, flags);
+        testkit::link(reference, objs, &b, flags);
+        problems.extend(diff_pair(&format!("{label} ({format})"), &a, &b));
+    }
+    problems
+}
+
+/// Diffs two linked files; returns the unexplained differences.
+fn diff_pair(label: &str, ours: &Path, reference: &Path) -> Vec<String> {
+    let cmp = match compare_files(ours, reference) {
+        Ok(c) => c,
+        Err(e) => return vec![format!("{label}: cannot compare: {e}")],
+    };
+    let unexplained = cmp.unexplained(ALLOW);
+    eprintln!(
+        "{label}: {} differences, {} allowed, {} unexplained",
+        cmp.differences.len(),
+        cmp.differences.len() - unexplained.len(),
+        unexplained.len()
+    );
+    unexplained
+        .iter()
+        .map(|d| format!("{label}: {d}"))
+        .collect()
+}
+
+fn assert_no_problems(what: &str, problems: &[String]) {
+    assert!(
+        problems.is_empty(),
+        "{what}: {} unexplained differences between machlink and ld64.lld-19 \
+         (accepted ones are listed in ALLOW with their reason):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+fn require_tools() {
+    testkit::require_tool("ld64.lld-19");
+    testkit::require_tool("llvm-objdump-19");
+    testkit::sdk_root();
+}
+
+#[test]
+fn semantic_diff_corpus_programs_mean_the_same_as_lld_links() {
+    require_tools();
+    let root = testkit::workspace_root().join("tests/corpus");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let results = std::sync::Mutex::new(Vec::new());
+    testkit::parallel_for(dirs.len(), |i| {
+        let name = dirs[i].file_name().unwrap().to_string_lossy().into_owned();
+        let work = testkit::scratch_dir(&format!("semdiff-corpus/{name}"));
+        let objs = testkit::compile_all_macos(
+            &testkit::c_sources(&dirs[i]),
+            &work,
+            testkit::CORPUS_CFLAGS,
+        );
+        let problems = diff_links(&work, &name, &objs, &[]);
+        results.lock().unwrap().push((name, problems));
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort();
+    let problems: Vec<String> = results.into_iter().flat_map(|r| r.1).collect();
+    assert_no_problems("corpus", &problems);
+}
+
+#[test]
+fn semantic_diff_generated_program_means_the_same_as_lld_link() {
+    require_tools();
+    let work = testkit::scratch_dir("semdiff-genprog");
+    let src = work.join("src");
+    testkit::check(
+        Command::new("python3")
+            .arg(testkit::workspace_root().join("tests/gen/genprog.py"))
+            .args(["--objects", "8", "--functions", "400", "--out"])
+            .arg(&src),
+    );
+    let objs =
+        testkit::compile_all_macos(&testkit::c_sources(&src), &work, &["-O1", "-fcommon", "-w"]);
+    let problems = diff_links(&work, "genprog", &objs, &[]);
+    assert_no_problems("generated program (8 x 400 functions)", &problems);
+}
+
+/// Executables at the top of a project's build directory.
+fn executables(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .filter(|e| {
+            std::fs::read(e.path())
+                .is_ok_and(|b| b.len() > 4 && b[..4] == [0xcf, 0xfa, 0xed, 0xfe] && b[12] == 2)
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn real_projects_semantic_diff_means_the_same_as_lld_links() {
+    require_tools();
+    let root = testkit::workspace_root();
+    testkit::check(Command::new("bash").arg(root.join("tests/projects/fetch.sh")));
+    let sdk = testkit::sdk_root();
+    let machlink = testkit::workspace_bin("machlink");
+    let ld = |linker: &str, extra: &str| {
+        format!(
+            "{linker} -arch x86_64 -platform_version macos {v} {v} -syslibroot {} -lSystem {extra} -o",
+            sdk.display(),
+            v = testkit::MACOS_VERSION
+        )
+    };
+    let lld = testkit::require_tool("ld64.lld-19");
+    let variants = [
+        ("lld-chained", ld(&lld.display().to_string(), "")),
+        (
+            "lld-classic",
+            ld(&lld.display().to_string(), "-no_fixup_chains"),
+        ),
+        ("machlink-chained", ld(&machlink.display().to_string(), "")),
+        (
+            "machlink-classic",
+            ld(&machlink.display().to_string(), "-no_fixup_chains"),
+        ),
+    ];
+    let packages = [
+        ("zlib", "zlib"),
+        ("bzip2", "bzip2"),
+        ("lua", "lua5.4"),
+        ("sqlite", "sqlite3"),
+    ];
+    let src_root = root.join("target/projects-src");
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for (project, package) in packages {
+        let src = std::fs::read_dir(&src_root)
+            .unwrap_or_else(|e| panic!("read {}: {e}", src_root.display()))
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| {
+                p.is_dir()
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{package}-")))
+            })
+            .unwrap_or_else(|| panic!("no {package} source under {}", src_root.display()));
+        let out = testkit::scratch_dir(&format!("semdiff-projects/{project}"));
+        for (i, (variant, link)) in variants.iter().enumerate() {
+            let dir = out.join(variant);
+            if i > 0 {
+                // Same objects for every link (build.sh only relinks).
+                testkit::check(
+                    Command::new("cp")
+                        .arg("-a")
+                        .arg(out.join(variants[0].0))
+                        .arg(&dir),
+                );
+            }
+            testkit::check(
+                Command::new("bash")
+                    .arg(root.join(format!("tests/projects/{project}/build.sh")))
+                    .arg(&src)
+                    .arg(&dir)
+                    .arg("macos")
+                    .env("MACHO_LINK", link),
+            );
+        }
+        let exes = executables(&out.join("lld-chained"));
+        assert!(!exes.is_empty(), "{project}: no executables were built");
+        for exe in exes {
+            for format in ["chained", "classic"] {
+                let ours = out.join(format!("machlink-{format}")).join(&exe);
+                let reference = out.join(format!("lld-{format}")).join(&exe);
+                problems.extend(diff_pair(
+                    &format!("{project}/{exe} ({format})"),
+                    &ours,
+                    &reference,
+                ));
+                compared += 1;
+            }
+        }
+    }
+    eprintln!("real projects: {compared} executable pairs compared");
+    assert_no_problems("real projects", &problems);
+}
+
+/// The diff itself: a file against itself has no differences; lld's
+/// chained link against its classic one differs in the fixup format and
+/// the fixups, and an edited constant shows up in the code.
+#[test]
+fn semantic_diff_finds_what_differs_and_nothing_else() {
+    require_tools();
+    let work = testkit::scratch_dir("semdiff-self");
+    let src = work.join("p.c");
+    let program = |k: u32| {
+        format!(
+            "#include <stdio.h>\nint table[] = {{1, 2, 3}};\nint *ptr = &table[1];\n\
+             int main(void) {{ printf(\"%d\\n\", *ptr + {k}); return 0; }}\n"
+        )
+    };
+    std::fs::write(&src, program(1)).unwrap();
+    let obj = work.join("p.o");
+    testkit::compile_macos(&src, &obj, &["-O1"]);
+    let (chained, classic) = (work.join("chained"), work.join("classic"));
+    testkit::link(
+        Linker::LldChained,
+        std::slice::from_ref(&obj),
+        &chained,
+        &[],
+    );
+    testkit::link(
+        Linker::LldClassic,
+        std::slice::from_ref(&obj),
+        &classic,
+        &[],
+    );
+    let same = compare_files(&chained, &chained).unwrap();
+    assert!(same.differences.is_empty(), "{}", same.report(&[]));
+    let formats = compare_files(&chained, &classic).unwrap();
+    let report = formats.report(&[]);
+    assert!(
+        report.contains("LC_DYLD_CHAINED_FIXUPS (chained fixups)")
+            && report.contains("LC_DYLD_INFO_ONLY (classic fixups)")
+            && report.contains("lazy-bind _printf from /usr/lib/libSystem.B.dylib"),
+        "{report}"
+    );
+    // The pointer's rebase is the same fact in both formats.
+    assert!(!report.contains("[fixups] _ptr"), "{report}");
+    std::fs::write(&src, program(2)).unwrap();
+    let edited = work.join("edited");
+    testkit::compile_macos(&src, &obj, &["-O1"]);
+    testkit::link(Linker::LldChained, &[obj], &edited, &[]);
+    let code = compare_files(&edited, &chained).unwrap();
+    assert!(
+        code.differences
+            .iter()
+            .any(|d| d.category == Category::Code && d.subject == "_main"),
+        "{}",
+        code.report(&[])
+    );
+    assert!(
+        bad_input_is_an_error(&work),
+        "a truncated file must be an error"
+    );
+}
+
+fn bad_input_is_an_error(work: &Path) -> bool {
+    let chained = std::fs::read(work.join("chained")).unwrap();
+    let cut = work.join("cut");
+    std::fs::write(&cut, &chained[..chained.len() / 3]).unwrap();
+    compare_files(&cut, &work.join("chained")).is_err()
+}
