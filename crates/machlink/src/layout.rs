@@ -292,7 +292,15 @@ pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<
         {
             let key = output_section_name(&sec.segname, &sec.sectname);
             let idx = *index.entry(key.clone()).or_insert_with(|| {
-                sections.push(OutSection::for_atoms(key.0, key.1, sec.flags, 0));
+                // Thread-local descriptors hold pointers dyld fixes up:
+                // 8-byte aligned whatever the objects say (as lld does).
+                let align =
+                    if crate::section_flags::kind(sec.flags) == macho::S_THREAD_LOCAL_VARIABLES {
+                        3
+                    } else {
+                        0
+                    };
+                sections.push(OutSection::for_atoms(key.0, key.1, sec.flags, align));
                 sections.len() - 1
             });
             let out = &mut sections[idx];

@@ -159,7 +159,45 @@ pub(crate) fn split_atoms<'i>(
     objects: &[ObjectFile],
     files: std::ops::Range<u32>,
 ) -> Result<Vec<Vec<AtomBytes<'i>>>, String> {
-    // (file offset, size, file, atom)
+    let mut out: Vec<Vec<AtomBytes<'i>>> = files.clone().map(|_| Vec::new()).collect();
+    let mut rest = image;
+    let mut cursor = 0usize;
+    let mut take = |off: usize, size: usize, fi: u32, ai: u32| -> Result<(), String> {
+        let gap = off.checked_sub(cursor).ok_or_else(|| {
+            format!(
+                "internal error: atom {ai} of file {fi} at file offset {off:#x} overlaps the \
+                 atom before it"
+            )
+        })?;
+        if gap + size > rest.len() {
+            return Err(format!(
+                "internal error: atom {ai} of file {fi} at file offset {off:#x} lies past the \
+                 end of the output"
+            ));
+        }
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(gap);
+        let (bytes, tail) = tail.split_at_mut(size);
+        out[(fi - files.start) as usize].push((ai, bytes));
+        rest = tail;
+        cursor = off + size;
+        Ok(())
+    };
+    if files.start == 0 && files.len() == layout.atom_addr.len() && layout.atom_body.is_empty() {
+        // A full link: the sections' atom lists are in address order, and
+        // the sections in file order, so the atoms come in file order.
+        for s in layout.sections.iter().filter(|s| !s.is_zerofill()) {
+            if let crate::layout::Content::Atoms(list) = &s.content {
+                for &(fi, ai) in list {
+                    let addr = layout.atom_addr[fi as usize][ai as usize];
+                    let size = objects[fi as usize].atoms[ai as usize].size;
+                    take((s.offset + (addr - s.addr)) as usize, size as usize, fi, ai)?;
+                }
+            }
+        }
+        return Ok(out);
+    }
+    // (file offset, size, file, atom), for some files of an image whose
+    // functions may have moved: sorted here.
     let mut ranges: Vec<(usize, usize, u32, u32)> = Vec::new();
     for fi in files.clone() {
         let obj = &objects[(fi - files.start) as usize];
@@ -169,33 +207,15 @@ pub(crate) fn split_atoms<'i>(
             }
             let addr = layout.body_addr(fi, ai as u32);
             let sec = &layout.sections[layout.atom_section[fi as usize][ai] as usize];
-            if addr == 0 || sec.is_zerofill() {
-                continue;
+            if addr != 0 && !sec.is_zerofill() {
+                let off = sec.offset + (addr - sec.addr);
+                ranges.push((off as usize, atom.size as usize, fi, ai as u32));
             }
-            let off = sec.offset + (addr - sec.addr);
-            ranges.push((off as usize, atom.size as usize, fi, ai as u32));
         }
     }
-    if !ranges.is_sorted_by_key(|r| r.0) {
-        ranges.sort_unstable_by_key(|r| r.0);
-    }
-    let mut out: Vec<Vec<AtomBytes<'i>>> = files.clone().map(|_| Vec::new()).collect();
-    let mut rest = image;
-    let mut cursor = 0usize;
+    ranges.sort_unstable_by_key(|r| r.0);
     for (off, size, fi, ai) in ranges {
-        let gap = off.checked_sub(cursor).ok_or_else(|| {
-            format!("internal error: atom {ai} of file {fi} at file offset {off:#x} overlaps the atom before it")
-        })?;
-        if gap + size > rest.len() {
-            return Err(format!(
-                "internal error: atom {ai} of file {fi} at file offset {off:#x} lies past the end of the output"
-            ));
-        }
-        let (_, tail) = std::mem::take(&mut rest).split_at_mut(gap);
-        let (bytes, tail) = tail.split_at_mut(size);
-        out[(fi - files.start) as usize].push((ai, bytes));
-        rest = tail;
-        cursor = off + size;
+        take(off, size, fi, ai)?;
     }
     Ok(out)
 }

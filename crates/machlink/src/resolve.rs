@@ -4,7 +4,7 @@
 //! hide symbols, literals merge, `-dead_strip` runs, and every duplicate or
 //! undefined symbol is reported at once.
 
-use crate::atom::{Atom, NONE};
+use crate::atom::{Atom, Target, NONE};
 use crate::error::{LinkError, Result};
 use crate::input::object::{InputSection, ObjectFile};
 use crate::input::{parse_member, Inputs, Library};
@@ -104,6 +104,7 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     allocate_commons(&mut symtab, &mut inputs.objects);
     hide_unexported(opts, &mut symtab)?;
     merge_literals(&mut inputs.objects);
+    drop_coalesced_weak_definitions(&mut inputs.objects, &symtab);
     if !opts.use_chained_fixups() {
         let idx = inputs.objects.len() as u32;
         inputs.objects.push(dyld_private_object());
@@ -157,6 +158,7 @@ fn dyld_private_object() -> ObjectFile<'static> {
         mtime: 0,
         input: u32::MAX,
         member: false,
+        data_in_code: Vec::new(),
     }
 }
 
@@ -179,8 +181,11 @@ pub(crate) fn hide_unexported(opts: &Options, symtab: &mut SymbolTable) -> Resul
 
 /// Deduplicates C strings and fixed-size literals across all objects: the
 /// first copy (in input order) is placed; later identical ones alias it.
+/// Copies may promise different alignments (a section's alignment applies
+/// to its every string): the placed copy keeps the strictest, as lld does.
 fn merge_literals(objects: &mut [ObjectFile]) {
-    let mut canonical: rustc_hash::FxHashMap<(u32, u8, &[u8]), (u32, u32)> = Default::default();
+    type Canonical = (u32, u32, u8);
+    let mut canonical: rustc_hash::FxHashMap<(u32, &[u8]), Canonical> = Default::default();
     let mut aliases = Vec::new();
     for (fi, obj) in objects.iter().enumerate() {
         for sec in obj.sections.iter().filter(|s| s.kept) {
@@ -196,18 +201,98 @@ fn merge_literals(objects: &mut [ObjectFile]) {
             }
             for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
                 let atom = &obj.atoms[a as usize];
-                let key = (kind, atom.align_log2, obj.atom_data(a));
-                match canonical.get(&key) {
-                    Some(&c) => aliases.push((fi, a, c)),
+                let key = (kind, obj.atom_data(a));
+                match canonical.get_mut(&key) {
+                    Some(c) => {
+                        c.2 = c.2.max(atom.align_log2);
+                        aliases.push((fi, a, (c.0, c.1)));
+                    }
                     None => {
-                        canonical.insert(key, (fi as u32, a));
+                        canonical.insert(key, (fi as u32, a, atom.align_log2));
                     }
                 }
             }
         }
     }
+    let raised: Vec<Canonical> = canonical.into_values().collect();
+    for (fi, a, align) in raised {
+        let atom = &mut objects[fi as usize].atoms[a as usize];
+        atom.align_log2 = atom.align_log2.max(align);
+    }
     for (fi, a, c) in aliases {
         objects[fi].atoms[a as usize].alias_of = Some(c);
+    }
+}
+
+/// A weak definition that lost to another definition of its name is
+/// coalesced away, as ld64 and lld do: its atom is not placed, nor its
+/// unwind entry and FDE. (An atom something refers to directly, not
+/// through the symbol, stays.)
+fn drop_coalesced_weak_definitions(objects: &mut [ObjectFile], symtab: &SymbolTable) {
+    let mut lost: rustc_hash::FxHashSet<(u32, u32)> = Default::default();
+    for (fi, obj) in objects.iter().enumerate() {
+        for (i, s) in obj.symbols.iter().enumerate() {
+            if !s.is_external() || !s.is_weak_def() || s.atom == NONE || !s.is_defined_in_section()
+            {
+                continue;
+            }
+            let Some(g) = symtab.global_of(fi as u32, Target::Symbol(i as u32)) else {
+                continue;
+            };
+            if let Def::Defined { file, atom, .. } = symtab.syms[g as usize].def {
+                if (file, atom) != (fi as u32, s.atom) {
+                    lost.insert((fi as u32, s.atom));
+                }
+            }
+        }
+    }
+    if lost.is_empty() {
+        return;
+    }
+    // Keep what a relocation names as an atom, and atoms that still start
+    // a winning symbol (an alias of the lost one).
+    for (fi, obj) in objects.iter().enumerate() {
+        // Unwind entries and FDEs name their function's atom; they go with it.
+        let unwind_info = |a: &Atom| {
+            let sec = &obj.sections[a.section as usize];
+            sec.metadata || sec.sectname == crate::input::object::EH_FRAME
+        };
+        for atom in obj.atoms.iter().filter(|a| !unwind_info(a)) {
+            for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+                for t in [Some(r.target), r.subtrahend].into_iter().flatten() {
+                    if let Target::Atom(a) = t {
+                        lost.remove(&(fi as u32, a));
+                    }
+                }
+            }
+        }
+        for (i, s) in obj.symbols.iter().enumerate() {
+            if s.atom != NONE && s.is_external() && lost.contains(&(fi as u32, s.atom)) {
+                let won = symtab
+                    .global_of(fi as u32, Target::Symbol(i as u32))
+                    .is_some_and(|g| {
+                        matches!(symtab.syms[g as usize].def,
+                            Def::Defined { file, atom, .. } if (file, atom) == (fi as u32, s.atom))
+                    });
+                if won {
+                    lost.remove(&(fi as u32, s.atom));
+                }
+            }
+        }
+    }
+    let unwind: Vec<(u32, u32)> = crate::unwind::entries(objects, symtab)
+        .into_iter()
+        .filter(|&(_, _, ff, fa)| lost.contains(&(ff, fa)))
+        .map(|(f, e, _, _)| (f, e))
+        .chain(
+            crate::unwind::fdes(objects)
+                .into_iter()
+                .filter(|&(f, _, func)| lost.contains(&(f, func)))
+                .map(|(f, fde, _)| (f, fde)),
+        )
+        .collect();
+    for (f, a) in lost.into_iter().chain(unwind) {
+        objects[f as usize].atoms[a as usize].live = false;
     }
 }
 

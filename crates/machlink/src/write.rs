@@ -16,7 +16,7 @@ use crate::layout::{self, Content, Layout, Reserve, IMAGE_BASE};
 use crate::linkedit::codesign;
 use crate::linkedit::fixups::{self, Fixup, FixupKind, Import};
 use crate::linkedit::symtab::SymbolGroups;
-use crate::linkedit::tables::{exports_trie, function_starts, symbol_groups};
+use crate::linkedit::tables::{data_in_code, exports_trie, function_starts, symbol_groups};
 use crate::options::{Options, OutputKind};
 use crate::output::{self, LinkeditRanges, LoadCommandPlan};
 use crate::relocate::{self, Resolved};
@@ -467,7 +467,15 @@ pub(crate) fn build_linkedit(
     let mut starts = function_starts(layout, objects);
     starts.resize(starts.len() + reserve.function_starts(starts.len()), 0);
     ranges.function_starts = put(&starts, &mut bytes);
-    ranges.data_in_code = put(&[], &mut bytes);
+    // An update rewrites code without revisiting these entries (only
+    // disassemblers read them), so incremental links leave them out
+    // rather than let them go stale.
+    let dice = if reserve.is_incremental() {
+        Vec::new()
+    } else {
+        data_in_code(layout, objects)
+    };
+    ranges.data_in_code = put(&dice, &mut bytes);
     let groups = symbol_groups(opts, symtab, layout, objects);
     timer.lap("symbols");
     let written = groups.write();

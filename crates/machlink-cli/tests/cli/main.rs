@@ -23,5 +23,6 @@ mod incremental;
 mod incremental_random;
 mod projects;
 mod robustness;
+mod semantic_diff;
 mod tools;
 mod verify;

@@ -106,6 +106,9 @@ pub struct ObjectFile<'a> {
     /// input paths), and whether as an archive member; set by the driver.
     pub input: u32,
     pub member: bool,
+    /// LC_DATA_IN_CODE: data (jump tables and the like) inside code, as
+    /// (input address, length, kind), for disassemblers.
+    pub data_in_code: Vec<(u32, u16, u16)>,
 }
 
 const N_ALT_ENTRY: u16 = 0x200;
@@ -207,6 +210,7 @@ impl<'a> ObjectFile<'a> {
             mtime: 0,
             input: u32::MAX,
             member: false,
+            data_in_code: Vec::new(),
         };
         let mut raw_relocs: Vec<&'a [u8]> = Vec::new();
         let mut offset = 32u64;
@@ -222,6 +226,7 @@ impl<'a> ObjectFile<'a> {
             match lc.cmd.get(LE) {
                 macho::LC_SEGMENT_64 => file.read_sections(&r, offset, &mut raw_relocs)?,
                 macho::LC_SYMTAB => file.read_symbols(&r, offset)?,
+                macho::LC_DATA_IN_CODE => file.read_data_in_code(&r, offset)?,
                 _ => {}
             }
             offset += size;
@@ -232,6 +237,23 @@ impl<'a> ObjectFile<'a> {
         file.assign_symbols_to_atoms(&r)?;
         file.read_relocs(&r, &raw_relocs)?;
         Ok(file)
+    }
+
+    fn read_data_in_code(&mut self, r: &Reader<'a, '_>, at: u64) -> Result<()> {
+        let cmd = r.pod::<macho::LinkeditDataCommand<LE>>(at, "LC_DATA_IN_CODE")?;
+        let size = u64::from(cmd.datasize.get(LE));
+        let bytes = r.bytes(u64::from(cmd.dataoff.get(LE)), size, "data-in-code entries")?;
+        self.data_in_code = bytes
+            .chunks_exact(8)
+            .map(|e| {
+                (
+                    u32::from_le_bytes(e[0..4].try_into().unwrap()),
+                    u16::from_le_bytes(e[4..6].try_into().unwrap()),
+                    u16::from_le_bytes(e[6..8].try_into().unwrap()),
+                )
+            })
+            .collect();
+        Ok(())
     }
 
     fn read_sections(
@@ -557,14 +579,15 @@ impl<'a> ObjectFile<'a> {
             .ok_or_else(|| bad("no atom holds the field"))?;
         let atom_off = (off - u64::from(self.atoms[atom as usize].offset)) as u32;
         let field = &sec.data[off as usize..(off + size) as usize];
-        let embedded = r
-            .arch
-            .embedded_addend(RelocKind::Absolute, info.r_length, field);
-        let mut addend = if info.r_pcrel {
-            r.arch.embedded_addend(kind, info.r_length, field)
+        let read_as = if info.r_pcrel {
+            kind
         } else {
-            embedded
+            RelocKind::Absolute
         };
+        let mut addend = r.arch.embedded_addend(read_as, info.r_length, field);
+        // What a field that is not pc-relative holds in input addresses
+        // (for a difference: the minuend less the subtrahend).
+        let embedded = addend;
         let target = if info.r_extern {
             self.extern_target(info.r_symbolnum, &mut addend)
                 .ok_or_else(|| bad("symbol index out of range"))?

@@ -71,6 +71,35 @@ pub fn function_starts(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
     out
 }
 
+/// LC_DATA_IN_CODE: the objects' entries (data such as jump tables inside
+/// code, for disassemblers), moved to where their atoms landed, as
+/// 8-byte `data_in_code_entry` records sorted by offset from the header.
+pub fn data_in_code(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
+    use crate::input::eh_frame::AtomLookup;
+    let mut entries: Vec<(u64, u16, u16)> = Vec::new();
+    for (fi, obj) in objects.iter().enumerate() {
+        for &(addr, length, kind) in &obj.data_in_code {
+            let Some((atom, atom_start)) = obj.atom_at_address(u64::from(addr)) else {
+                continue;
+            };
+            let placed = layout.atom_addr[fi][atom as usize];
+            if placed == 0 || obj.atoms[atom as usize].alias_of.is_some() {
+                continue; // dead-stripped, or not kept
+            }
+            let at = layout.body_addr(fi as u32, atom) + (u64::from(addr) - atom_start);
+            entries.push((at - layout.image_base, length, kind));
+        }
+    }
+    entries.sort_unstable();
+    let mut out = Vec::with_capacity(entries.len() * 8);
+    for (offset, length, kind) in entries {
+        out.extend_from_slice(&(offset as u32).to_le_bytes());
+        out.extend_from_slice(&length.to_le_bytes());
+        out.extend_from_slice(&kind.to_le_bytes());
+    }
+    out
+}
+
 /// The symbol table: locals (unless -x), defined externals, imports.
 pub fn symbol_groups<'a>(
     opts: &Options,
