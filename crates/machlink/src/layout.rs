@@ -141,6 +141,12 @@ impl Headroom {
         (size / 4).max(PAGE_SIZE)
     }
 
+    /// Room left after a table an update rebuilds in place
+    /// (`__unwind_info`): a quarter of its size plus a page.
+    pub fn table_reserve(&self, size: u64) -> u64 {
+        size / 4 + PAGE_SIZE
+    }
+
     /// Whether a section may carry reserved space: a pointer section would
     /// hand dyld null pointers to call or bind, so only plain contents do
     /// (and thread-local descriptors: a zero descriptor is never used, and
@@ -280,15 +286,44 @@ pub fn add_reserved_sections(sections: &mut Vec<OutSection>) {
     }
 }
 
+/// What layout has placed by the time it sizes a synthetic section: the
+/// addresses of the atoms in the sections before it (0 for later ones),
+/// and every section (later ones without addresses yet).
+pub struct Placed<'a> {
+    pub sections: &'a [OutSection],
+    pub atom_addr: &'a [Vec<u64>],
+    pub image_base: u64,
+}
+
+/// Lays out a section's atoms: calls `place(file, atom, offset)` with each
+/// atom's offset from the section start (aligned to the largest alignment
+/// of its atoms) and returns the end of the last. `slots`: an incremental
+/// link's headroom, for code.
+pub fn place_atoms(
+    objects: &[ObjectFile],
+    list: &[(u32, u32)],
+    slots: Option<Headroom>,
+    mut place: impl FnMut(u32, u32, u64),
+) -> u64 {
+    let mut size = 0u64;
+    for &(f, a) in list {
+        let atom = &objects[f as usize].atoms[a as usize];
+        size = align_up(size, 1 << atom.align_log2);
+        place(f, a, size);
+        size += slots.map_or(u64::from(atom.size), |h| h.slot(u64::from(atom.size)));
+    }
+    size
+}
+
 /// Assigns addresses and file offsets. `header_size` is the Mach-O header
 /// plus load commands plus header padding; `synthetic_size` gives the size
-/// and alignment of a synthetic section; `headroom` is set for an
-/// incremental link.
+/// of a synthetic section, from what is placed before it (the alignment
+/// comes with the section); `headroom` is set for an incremental link.
 pub fn assign_addresses(
     objects: &[ObjectFile],
     mut sections: Vec<OutSection>,
     header_size: u64,
-    synthetic_size: impl Fn(&Content) -> u64,
+    mut synthetic_size: impl FnMut(&Content, &Placed) -> u64,
     image_base: u64,
     headroom: Option<Headroom>,
 ) -> Layout {
@@ -328,9 +363,10 @@ pub fn assign_addresses(
         let seg_file = fileoff;
         let mut cursor = if segname == "__TEXT" { header_size } else { 0 };
         let mut file_end = cursor;
-        for s in &mut sections[start..i] {
+        for si in start..i {
+            let s = &sections[si];
             let mut align = s.align_log2;
-            let mut size = 0u64;
+            let mut size;
             if let Content::Atoms(list) = &s.content {
                 // First pass: alignment of the section is that of its atoms.
                 for &(f, a) in list {
@@ -338,20 +374,29 @@ pub fn assign_addresses(
                 }
                 cursor = align_up(cursor, 1 << align);
                 let slots = headroom.filter(|_| s.is_code());
-                for &(f, a) in list {
-                    let atom = &objects[f as usize].atoms[a as usize];
-                    size = align_up(size, 1 << atom.align_log2);
-                    layout.atom_addr[f as usize][a as usize] = seg_vm + cursor + size;
-                    size += slots.map_or(u64::from(atom.size), |h| h.slot(u64::from(atom.size)));
-                }
+                let atom_addr = &mut layout.atom_addr;
+                size = place_atoms(objects, list, slots, |f, a, off| {
+                    atom_addr[f as usize][a as usize] = seg_vm + cursor + off;
+                });
                 if let Some(h) = headroom.filter(|_| Headroom::reserves(s)) {
                     size += h.reserve(size);
                 }
             } else {
                 // Synthetic sections come with their alignment.
                 cursor = align_up(cursor, 1 << align);
-                size = synthetic_size(&s.content);
+                let placed = Placed {
+                    sections: &sections,
+                    atom_addr: &layout.atom_addr,
+                    image_base,
+                };
+                size = synthetic_size(&s.content, &placed);
+                if let Some(h) = headroom.filter(|_| s.content == Content::UnwindInfo) {
+                    // Room for the rows of functions that move or appear
+                    // in later updates.
+                    size += h.table_reserve(size);
+                }
             }
+            let s = &mut sections[si];
             s.align_log2 = align;
             s.addr = seg_vm + cursor;
             s.size = size;

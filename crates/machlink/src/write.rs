@@ -153,7 +153,8 @@ pub(crate) struct ImageFacts {
     pub imports: Vec<Import>,
     /// Synthetic entries of every symbol that has any (by symbol id).
     pub slots: Vec<ImportSlots>,
-    /// `__unwind_info` rows (function address → encoding).
+    /// `__unwind_info` rows (function address → encoding; personality and
+    /// LSDA only as present or not, see [`crate::unwind::UnwindTable`]).
     pub unwind_rows: Vec<crate::unwind_info::UnwindEntry>,
     pub uuid_offset: u64,
     /// LC_FUNCTION_STARTS data: file offset and size (with reserve).
@@ -187,11 +188,7 @@ pub(crate) fn write_image(
     } else {
         symtab.get(b"dyld_stub_binder")
     };
-    let mut synth = Synthetic::scan(objects, symtab, lazy_binder);
-    if opts.incremental && synth.unwind_size > 0 {
-        // Room for the rows of functions that move or appear later.
-        synth.unwind_size += synth.unwind_size / 4 + layout::PAGE_SIZE;
-    }
+    let synth = Synthetic::scan(objects, symtab, lazy_binder);
     let mut sections = layout::plan_sections(objects, synth.sections());
     if opts.incremental {
         layout::add_reserved_sections(&mut sections);
@@ -212,23 +209,34 @@ pub(crate) fn write_image(
     } else {
         0
     };
+    // Planned once the functions before it have addresses.
+    let mut unwind_table = None;
     let layout = layout::assign_addresses(
         objects,
         sections,
         header_size,
-        |c| {
-            synth.size_of(c)
-                + match c {
-                    Content::Stubs => import_reserve * STUB_SIZE,
-                    Content::Got => import_reserve * 8,
-                    _ => 0,
-                }
+        |c, placed| match c {
+            Content::UnwindInfo => {
+                let table = crate::unwind::plan(objects, symtab, placed);
+                let size = table.as_ref().map_or(0, |t| t.size());
+                unwind_table = Some(table);
+                size
+            }
+            Content::Stubs => synth.size_of(c) + import_reserve * STUB_SIZE,
+            Content::Got => synth.size_of(c) + import_reserve * 8,
+            _ => synth.size_of(c),
         },
         image_base,
         opts.incremental.then_some(layout::Headroom {
             min_slot: <crate::arch::x86_64::X86_64 as crate::arch::Arch>::MAX_TRAMPOLINE as u64,
         }),
     );
+    let unwind_table = unwind_table.transpose().map_err(|e| {
+        LinkError::usage(format!(
+            "{}: cannot build __unwind_info: {e}",
+            opts.output.display()
+        ))
+    })?;
     timer.lap("layout");
     if let Some(map) = &opts.map {
         crate::map::write_map(map, &opts.output, objects, &layout)?;
@@ -306,7 +314,7 @@ pub(crate) fn write_image(
         }
     }
     write_synthetic(&res, symtab, image, &mut fixup_list, &mut import_for);
-    let unwind_rows = write_unwind_info(objects, symtab, &res, image)
+    let unwind_rows = write_unwind_info(unwind_table, &res, image)
         .map_err(|e| LinkError::usage(format!("{}: {e}", opts.output.display())))?;
     let dyld_private = inputs
         .dyld_private
@@ -675,43 +683,37 @@ fn write_synthetic(
     }
 }
 
-/// Builds `__unwind_info` from the compact unwind entries, now that every
-/// function and GOT slot has its address.
+/// Writes `__unwind_info`, planned during layout, now that every GOT slot
+/// and LSDA has its address; returns its rows.
 fn write_unwind_info(
-    objects: &[ObjectFile],
-    symtab: &SymbolTable,
+    table: Option<crate::unwind::UnwindTable>,
     res: &Resolved,
     image: &mut [u8],
 ) -> std::result::Result<Vec<crate::unwind_info::UnwindEntry>, String> {
     let layout = res.layout;
-    let Some(sec) = layout
-        .sections
-        .iter()
-        .find(|s| s.content == Content::UnwindInfo)
-    else {
+    let (Some(table), Some(sec)) = (
+        table,
+        layout
+            .sections
+            .iter()
+            .find(|s| s.content == Content::UnwindInfo),
+    ) else {
         return Ok(Vec::new());
     };
-    let rows = crate::unwind::rows(objects, symtab, layout, &|g| res.got_slot(g));
-    // The end marker follows the last function (the builder takes the
-    // larger of this and the last row's end).
-    let text_end = 0;
-    let bytes = crate::unwind_info::try_build_unwind_info(
-        &rows,
-        layout.image_base,
-        text_end,
-        crate::unwind_info::UnwindArch::X86_64,
-    )
-    .map_err(|e| format!("cannot build __unwind_info: {e}"))?;
-    if bytes.len() as u64 > sec.size {
+    let bytes = table
+        .encode(&layout.atom_addr, &|g| res.got_slot(g))
+        .map_err(|e| format!("cannot build __unwind_info: {e}"))?;
+    if bytes.len() as u64 != table.size() || bytes.len() as u64 > sec.size {
         return Err(format!(
-            "__unwind_info needs {} bytes, {} were reserved",
+            "__unwind_info needs {} bytes, {} were planned and {} reserved",
             bytes.len(),
+            table.size(),
             sec.size
         ));
     }
     let off = sec.offset as usize;
     image[off..off + bytes.len()].copy_from_slice(&bytes);
-    Ok(rows)
+    Ok(table.rows)
 }
 
 /// Classic lazy binding: each lazy pointer starts out pointing at its stub
