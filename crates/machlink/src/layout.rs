@@ -151,6 +151,12 @@ impl Headroom {
         (size / 4).max(self.page_size)
     }
 
+    /// Room left after a table an update rebuilds in place
+    /// (`__unwind_info`): a quarter of its size plus a page.
+    pub fn table_reserve(&self, size: u64) -> u64 {
+        size / 4 + self.page_size
+    }
+
     /// Whether a section may carry reserved space: a pointer section would
     /// hand dyld null pointers to call or bind, so only plain contents do
     /// (and thread-local descriptors: a zero descriptor is never used, and
@@ -181,7 +187,7 @@ impl Headroom {
 /// The room an incremental link leaves for later updates, decided once
 /// here rather than at each place that writes: function slots with
 /// headroom and room after sections ([`Headroom`]), spare stubs and GOT
-/// slots for new imports, room in `__unwind_info`, and room after the
+/// slots for new imports, and room after the
 /// LINKEDIT pieces an update rewrites. A full link reserves nothing.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Reserve {
@@ -207,15 +213,6 @@ impl Reserve {
 
     pub fn is_incremental(&self) -> bool {
         self.headroom.is_some()
-    }
-
-    /// Room after `__unwind_info`'s `used` bytes, for the rows of
-    /// functions that move or appear later.
-    pub fn unwind(&self, used: u64) -> u64 {
-        match self.headroom {
-            Some(h) if used > 0 => used / 4 + h.page_size,
-            _ => 0,
-        }
     }
 
     /// Room after a LINKEDIT piece (exports, symbols, strings, chained
@@ -359,15 +356,44 @@ pub fn add_reserved_sections(sections: &mut Vec<OutSection>) {
     }
 }
 
+/// What layout has placed by the time it sizes a synthetic section: the
+/// addresses of the atoms in the sections before it (0 for later ones),
+/// and every section (later ones without addresses yet).
+pub struct Placed<'a> {
+    pub sections: &'a [OutSection],
+    pub atom_addr: &'a [Vec<u64>],
+    pub image_base: u64,
+}
+
+/// Lays out a section's atoms: calls `place(file, atom, offset)` with each
+/// atom's offset from the section start (aligned to the largest alignment
+/// of its atoms) and returns the end of the last. `slots`: an incremental
+/// link's headroom, for code.
+pub fn place_atoms(
+    objects: &[ObjectFile],
+    list: &[(u32, u32)],
+    slots: Option<Headroom>,
+    mut place: impl FnMut(u32, u32, u64),
+) -> u64 {
+    let mut size = 0u64;
+    for &(f, a) in list {
+        let atom = &objects[f as usize].atoms[a as usize];
+        size = align_up(size, 1 << atom.align_log2);
+        place(f, a, size);
+        size += slots.map_or(u64::from(atom.size), |h| h.slot(u64::from(atom.size)));
+    }
+    size
+}
+
 /// Assigns addresses and file offsets. `header_size` is the Mach-O header
 /// plus load commands plus header padding; `synthetic_size` gives the size
-/// and alignment of a synthetic section; `headroom` is set for an
-/// incremental link.
+/// of a synthetic section, from what is placed before it (the alignment
+/// comes with the section); `headroom` is set for an incremental link.
 pub fn assign_addresses(
     objects: &[ObjectFile],
     mut sections: Vec<OutSection>,
     header_size: u64,
-    synthetic_size: impl Fn(&Content) -> u64,
+    mut synthetic_size: impl FnMut(&Content, &Placed) -> u64,
     image_base: u64,
     page_size: u64,
     headroom: Option<Headroom>,
@@ -409,9 +435,10 @@ pub fn assign_addresses(
         let seg_file = fileoff;
         let mut cursor = if segname == "__TEXT" { header_size } else { 0 };
         let mut file_end = cursor;
-        for s in &mut sections[start..i] {
+        for si in start..i {
+            let s = &sections[si];
             let mut align = s.align_log2;
-            let mut size = 0u64;
+            let mut size;
             if let Content::Atoms(list) = &s.content {
                 // First pass: alignment of the section is that of its atoms.
                 for &(f, a) in list {
@@ -419,20 +446,29 @@ pub fn assign_addresses(
                 }
                 cursor = align_up(cursor, 1 << align);
                 let slots = headroom.filter(|_| s.is_code());
-                for &(f, a) in list {
-                    let atom = &objects[f as usize].atoms[a as usize];
-                    size = align_up(size, 1 << atom.align_log2);
-                    layout.atom_addr[f as usize][a as usize] = seg_vm + cursor + size;
-                    size += slots.map_or(u64::from(atom.size), |h| h.slot(u64::from(atom.size)));
-                }
+                let atom_addr = &mut layout.atom_addr;
+                size = place_atoms(objects, list, slots, |f, a, off| {
+                    atom_addr[f as usize][a as usize] = seg_vm + cursor + off;
+                });
                 if let Some(h) = headroom.filter(|_| Headroom::reserves(s)) {
                     size += h.reserve(size);
                 }
             } else {
                 // Synthetic sections come with their alignment.
                 cursor = align_up(cursor, 1 << align);
-                size = synthetic_size(&s.content);
+                let placed = Placed {
+                    sections: &sections,
+                    atom_addr: &layout.atom_addr,
+                    image_base,
+                };
+                size = synthetic_size(&s.content, &placed);
+                if let Some(h) = headroom.filter(|_| s.content == Content::UnwindInfo) {
+                    // Room for the rows of functions that move or appear
+                    // in later updates.
+                    size += h.table_reserve(size);
+                }
             }
+            let s = &mut sections[si];
             s.align_log2 = align;
             s.addr = seg_vm + cursor;
             s.size = size;

@@ -168,7 +168,8 @@ fn full_link(
         relocs: inputs.objects.iter().map(|o| o.relocs.len()).sum(),
         ..Default::default()
     };
-    let mut plan = write::plan(opts, &inputs, &symtab);
+    let mut plan = write::plan(opts, &inputs, &symtab)?;
+    let unwind = plan.unwind.take();
     timer.lap("layout");
     if let Some(map) = &opts.map {
         crate::map::write_map(map, &opts.output, arch, &inputs.objects, &plan.layout)?;
@@ -187,6 +188,7 @@ fn full_link(
         &inputs,
         &symtab,
         &plan.synth,
+        unwind,
         &res,
         file.bytes(),
         &mut fixups,

@@ -59,8 +59,9 @@ pub struct Synthetic {
     /// Classic lazy binding: stubs jump through lazy pointers (one per stub)
     /// that first lead to the stub helper; `Some` holds dyld_stub_binder.
     pub lazy_binder: Option<SymId>,
-    /// Bytes reserved for `__unwind_info` (0: no section).
-    pub unwind_size: u64,
+    /// Whether the image gets `__unwind_info` (any function); layout sizes
+    /// it (see [`crate::unwind::plan`]).
+    pub unwind_info: bool,
 }
 
 /// Whether references to a symbol must go through dyld.
@@ -85,7 +86,7 @@ impl Synthetic {
             got: Table::new(n),
             thread_ptrs: Table::new(n),
             lazy_binder,
-            unwind_size: 0,
+            unwind_info: false,
         };
         for (fi, obj) in objects.iter().enumerate() {
             let live = obj.atoms.iter().filter(|a| a.live);
@@ -102,27 +103,18 @@ impl Synthetic {
                 }
             }
         }
-        // Personality routines are reached through GOT slots. The
-        // __unwind_info reservation needs only counts: at most one row per
-        // entry plus one per code atom (functions without an entry).
-        let (mut rows, mut lsdas) = (0u64, 0u64);
-        let mut personalities = rustc_hash::FxHashSet::default();
+        // Personality routines are reached through GOT slots. Every
+        // function gets an `__unwind_info` row, with or without an entry.
         for (fi, e, _, _) in crate::unwind::entries(objects, symtab) {
             let obj = &objects[fi as usize];
             if obj.atoms[e as usize].live {
-                rows += 1;
+                s.unwind_info = true;
                 if let Some(g) = crate::unwind::personality(obj, fi, e, symtab) {
                     s.got.add(g);
-                    personalities.insert(g);
                 }
-                lsdas += u64::from(crate::unwind::has_lsda(obj, e));
             }
         }
-        rows += crate::unwind::code_atoms(objects);
-        if rows > 0 {
-            s.unwind_size =
-                crate::unwind_info::size_bound_for_counts(rows, personalities.len() as u64, lsdas);
-        }
+        s.unwind_info = s.unwind_info || crate::unwind::code_atoms(objects) > 0;
         match lazy_binder {
             // The stub helper calls the binder through the GOT.
             Some(binder) if !s.stubs.entries.is_empty() => s.got.add(binder),
@@ -186,7 +178,7 @@ impl Synthetic {
                 0,
             ));
         }
-        if self.unwind_size > 0 {
+        if self.unwind_info {
             out.push(mk(
                 "__TEXT",
                 "__unwind_info",
@@ -216,7 +208,9 @@ impl Synthetic {
         out
     }
 
-    /// Size in bytes of a synthetic section.
+    /// Size in bytes of a synthetic section; 0 for `__unwind_info`, which
+    /// layout sizes from the function addresses (see
+    /// [`crate::unwind::plan`]).
     pub fn size_of(&self, content: &Content) -> u64 {
         match content {
             Content::Stubs => self.stubs.entries.len() as u64 * self.arch.stub_size(),
@@ -227,7 +221,7 @@ impl Synthetic {
                     + self.stubs.entries.len() as u64 * self.arch.stub_helper_entry_size()
             }
             Content::LazyPointers => self.stubs.entries.len() as u64 * 8,
-            Content::UnwindInfo => self.unwind_size,
+            Content::UnwindInfo => 0,
             Content::Atoms(_) => 0,
         }
     }

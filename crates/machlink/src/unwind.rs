@@ -9,9 +9,9 @@
 
 use crate::atom::{Target, NONE};
 use crate::input::object::ObjectFile;
-use crate::layout::Layout;
+use crate::layout::{self, Content, Placed};
 use crate::symbols::{Def, SymId, SymbolTable};
-use crate::unwind_info::UnwindEntry;
+use crate::unwind_info::{UnwindEntry, UnwindInfoError, UnwindPlan};
 
 /// The bits of a compact unwind encoding that hold its mode.
 const MODE_MASK: u32 = 0x0f00_0000;
@@ -83,14 +83,6 @@ pub fn fdes(objects: &[ObjectFile]) -> Vec<(u32, u32, u32)> {
     out
 }
 
-/// Whether an entry names an LSDA (a relocation at +24).
-pub fn has_lsda(obj: &ObjectFile, entry: u32) -> bool {
-    let a = &obj.atoms[entry as usize];
-    obj.relocs[a.relocs_start as usize..a.relocs_end as usize]
-        .iter()
-        .any(|r| r.offset == 24)
-}
-
 /// How many live code atoms start with a symbol (each may need a row).
 pub fn code_atoms(objects: &[ObjectFile]) -> u64 {
     objects
@@ -117,35 +109,84 @@ fn read_u32(data: &[u8], at: usize) -> u32 {
         .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
 }
 
-/// The rows of `__unwind_info`, with output addresses.
-pub fn rows(
+/// The `__unwind_info` of a link: planned during layout, as soon as every
+/// function has its address (code precedes `__unwind_info`), so that the
+/// section gets exactly the size it needs; encoded once the personality GOT
+/// slots and the LSDAs have their addresses, which do not change that size.
+pub struct UnwindTable {
+    /// One row per function, with output addresses, except that
+    /// `personality_got` is the personality's symbol id + 1 and `lsda` an
+    /// index + 1 into `lsdas` (keys, see [`UnwindPlan`]); 0 is none.
+    pub rows: Vec<UnwindEntry>,
+    /// The LSDAs the rows name: (file, atom, offset).
+    lsdas: Vec<(u32, u32, i64)>,
+    plan: UnwindPlan,
+}
+
+impl UnwindTable {
+    /// Bytes the section needs.
+    pub fn size(&self) -> u64 {
+        self.plan.size()
+    }
+
+    /// The section contents, with the final personality and LSDA addresses.
+    pub fn encode(
+        &self,
+        atom_addr: &[Vec<u64>],
+        got_slot: &dyn Fn(SymId) -> Option<u64>,
+    ) -> Result<Vec<u8>, UnwindInfoError> {
+        self.plan.encode(
+            |key| got_slot((key - 1) as SymId),
+            |key| {
+                let (f, a, off) = self.lsdas[key as usize - 1];
+                let base = atom_addr[f as usize][a as usize];
+                (base != 0).then(|| (base as i64 + off) as u64)
+            },
+        )
+    }
+}
+
+/// Plans `__unwind_info` from what layout has placed: the functions (every
+/// code section comes before `__unwind_info`; a function not placed yet
+/// gets no row) and the `__eh_frame` section's contents, whose offsets
+/// DWARF-mode encodings hold.
+pub fn plan(
     arch: &dyn crate::arch::Arch,
     objects: &[ObjectFile],
     symtab: &SymbolTable,
-    layout: &Layout,
-    got_slot: &dyn Fn(SymId) -> Option<u64>,
-) -> Vec<UnwindEntry> {
-    let addr = |f: u32, a: u32| layout.atom_addr[f as usize][a as usize];
-    // A function described by an FDE: its offset in the output __eh_frame.
-    let eh_frame_addr = layout
-        .sections
-        .iter()
-        .find(|s| s.segname == "__TEXT" && s.sectname == crate::input::object::EH_FRAME)
-        .map_or(0, |s| s.addr);
-    let fde_of: rustc_hash::FxHashMap<(u32, u32), u32> = fdes(objects)
-        .into_iter()
-        .filter(|&(f, fde, _)| objects[f as usize].atoms[fde as usize].live)
-        .map(|(f, fde, func)| ((f, func), addr(f, fde).saturating_sub(eh_frame_addr) as u32))
-        .collect();
+    placed: &Placed,
+) -> Result<UnwindTable, UnwindInfoError> {
+    let addr = |f: u32, a: u32| placed.atom_addr[f as usize][a as usize];
     // A DWARF-mode encoding defers to `__eh_frame`.
     let mode_dwarf = arch.unwind_mode_dwarf();
+    // A function described by an FDE: its offset in the output __eh_frame.
+    let mut fde_offset: rustc_hash::FxHashMap<(u32, u32), u64> = Default::default();
+    let eh_frame = placed
+        .sections
+        .iter()
+        .find(|s| s.segname == "__TEXT" && s.sectname == crate::input::object::EH_FRAME);
+    if let Some(Content::Atoms(list)) = eh_frame.map(|s| &s.content) {
+        // Not code, so no slots even in an incremental link.
+        layout::place_atoms(objects, list, None, |f, a, off| {
+            fde_offset.insert((f, a), off);
+        });
+    }
+    let fde_of: rustc_hash::FxHashMap<(u32, u32), u32> = if fde_offset.is_empty() {
+        Default::default()
+    } else {
+        fdes(objects)
+            .into_iter()
+            .filter_map(|(f, fde, func)| Some(((f, func), *fde_offset.get(&(f, fde))? as u32)))
+            .collect()
+    };
     let dwarf = |f: u32, a: u32| {
         fde_of
             .get(&(f, a))
             .map(|&off| mode_dwarf | (off & 0x00ff_ffff))
     };
     let mut covered = rustc_hash::FxHashSet::default();
-    let mut out = Vec::new();
+    let mut rows = Vec::new();
+    let mut lsdas = Vec::new();
     for (fi, e, ff, fa) in entries(objects, symtab) {
         let obj = &objects[fi as usize];
         let func = &objects[ff as usize].atoms[fa as usize];
@@ -158,18 +199,17 @@ pub fn rows(
             // Point at the FDE's place in the output __eh_frame.
             encoding = dwarf(ff, fa).unwrap_or(0);
         }
-        let personality_got =
-            personality(obj, fi, e, symtab).map_or(0, |g| got_slot(g).unwrap_or(0));
-        let lsda = reloc_target(obj, fi, e, 24, symtab).map_or(0, |(lf, la, off)| {
-            let base = addr(lf, la);
-            if base == 0 {
-                0
-            } else {
-                (base as i64 + off) as u64
+        let personality_got = personality(obj, fi, e, symtab).map_or(0, |g| u64::from(g) + 1);
+        // An LSDA in a live atom is placed by the time the table is encoded.
+        let lsda = match reloc_target(obj, fi, e, 24, symtab) {
+            Some((lf, la, off)) if objects[lf as usize].atoms[la as usize].live => {
+                lsdas.push((lf, la, off));
+                lsdas.len() as u64
             }
-        });
+            _ => 0,
+        };
         covered.insert((ff, fa));
-        out.push(UnwindEntry {
+        rows.push(UnwindEntry {
             function_addr: addr(ff, fa),
             length: read_u32(data, 8),
             encoding,
@@ -189,7 +229,7 @@ pub fn rows(
             if covered.contains(&(fi as u32, ai as u32)) || addr(fi as u32, ai as u32) == 0 {
                 continue;
             }
-            out.push(UnwindEntry {
+            rows.push(UnwindEntry {
                 function_addr: addr(fi as u32, ai as u32),
                 length: atom.size,
                 encoding: dwarf(fi as u32, ai as u32).unwrap_or(0),
@@ -198,5 +238,11 @@ pub fn rows(
             });
         }
     }
-    out
+    // The end marker follows the last function (the planner takes the
+    // larger of this and the last row's end).
+    let text_end = 0;
+    let plan = crate::unwind_info::plan_unwind_info(&rows, placed.image_base, text_end, &|e| {
+        arch.unwind_can_fold(e)
+    })?;
+    Ok(UnwindTable { rows, lsdas, plan })
 }

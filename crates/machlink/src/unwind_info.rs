@@ -39,7 +39,12 @@
 //! its 4 KiB, its 24-bit offset range and its 8-bit encoding indexes; a
 //! non-final page that would hold fewer than the 511 entries a regular page
 //! holds becomes a regular page instead. Pages are always padded to their
-//! full 4096 bytes.
+//! full 4096 bytes (lld's section size too).
+//!
+//! The size depends on the function addresses (page breaks) but not on the
+//! personality or LSDA addresses, so a linker [plans](plan_unwind_info) the
+//! table as soon as the functions are placed, sizes the section exactly
+//! from the plan, and [encodes](UnwindPlan::encode) it later.
 
 use rustc_hash::FxHashMap;
 
@@ -71,12 +76,6 @@ pub const UNWIND_SECOND_LEVEL_COMPRESSED: u32 = 3;
 pub const UNWIND_PERSONALITY_MASK: u32 = 0x3000_0000;
 /// Bits of an encoding holding its mode.
 pub const UNWIND_MODE_MASK: u32 = 0x0F00_0000;
-/// x86_64: frameless with a stack size read from the function's `subq`.
-pub const UNWIND_X86_64_MODE_STACK_IND: u32 = 0x0300_0000;
-/// x86_64: unwind through DWARF; the low 24 bits are an `__eh_frame` offset.
-pub const UNWIND_X86_64_MODE_DWARF: u32 = 0x0400_0000;
-/// arm64: unwind through DWARF; the low 24 bits are an `__eh_frame` offset.
-pub const UNWIND_ARM64_MODE_DWARF: u32 = 0x0300_0000;
 /// Size of a second-level page.
 pub const SECOND_LEVEL_PAGE_BYTES: usize = 4096;
 /// At most this many personality functions can be encoded (2 bits, 1-based).
@@ -92,28 +91,6 @@ const COMPACT_ENCODINGS_MAX: usize = 256;
 const REGULAR_ENTRIES_MAX: usize = (SECOND_LEVEL_PAGE_BYTES - REGULAR_HEADER_BYTES) / 8;
 const COMPRESSED_FUNC_OFFSET_MASK: u64 = 0x00FF_FFFF;
 
-/// The target whose mode bits decide which encodings may not be folded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum UnwindArch {
-    #[default]
-    X86_64,
-    Arm64,
-}
-
-impl UnwindArch {
-    /// Whether adjacent entries with this (identical) encoding may share one
-    /// entry.
-    pub fn can_fold(self, encoding: u32) -> bool {
-        let mode = encoding & UNWIND_MODE_MASK;
-        match self {
-            UnwindArch::X86_64 => {
-                mode != UNWIND_X86_64_MODE_DWARF && mode != UNWIND_X86_64_MODE_STACK_IND
-            }
-            UnwindArch::Arm64 => mode != UNWIND_ARM64_MODE_DWARF,
-        }
-    }
-}
-
 /// Why a table cannot be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnwindInfoError {
@@ -121,6 +98,8 @@ pub enum UnwindInfoError {
     TooManyPersonalities(usize),
     #[error("address {addr:#x} is not within 4 GiB above the image base {base:#x}")]
     OutOfRange { addr: u64, base: u64 },
+    #[error("a {0} has no address")]
+    Unresolved(&'static str),
 }
 
 /// Builds the section contents. `image_base` is the mach header address
@@ -137,8 +116,13 @@ pub enum UnwindInfoError {
 /// choosing (everything is image-base-relative). Panics when the table cannot
 /// be encoded (more than 3 personalities, addresses beyond 4 GiB of the
 /// image base); [`try_build_unwind_info`] reports those as errors.
-pub fn build_unwind_info(entries: &[UnwindEntry], image_base: u64, text_end: u64) -> Vec<u8> {
-    match try_build_unwind_info(entries, image_base, text_end, UnwindArch::X86_64) {
+pub fn build_unwind_info(
+    entries: &[UnwindEntry],
+    image_base: u64,
+    text_end: u64,
+    can_fold: &dyn Fn(u32) -> bool,
+) -> Vec<u8> {
+    match try_build_unwind_info(entries, image_base, text_end, can_fold) {
         Ok(bytes) => bytes,
         Err(e) => panic!("__unwind_info: {e}"),
     }
@@ -189,8 +173,8 @@ pub fn size_bound_for_counts(n: u64, personalities: u64, lsdas: u64) -> u64 {
 struct Folded {
     offset: u32,
     encoding: u32,
-    /// Image offset of the LSDA, when it has one.
-    lsda: Option<u32>,
+    /// The entry's LSDA key (see [`UnwindPlan`]), 0 for none.
+    lsda: u64,
 }
 
 struct Page {
@@ -201,25 +185,59 @@ struct Page {
     local_encodings: Vec<u32>,
 }
 
-/// [`build_unwind_info`] for a given target, reporting what cannot be
-/// encoded.
+/// A table whose layout is settled: entries sorted, deduplicated and
+/// folded, common encodings chosen, pages split. Its [`size`](Self::size)
+/// is final, because nothing it still needs changes the layout: the
+/// `personality_got` and `lsda` values of the entries it was planned from
+/// are only keys there (0 = none; equal keys = the same personality), which
+/// [`encode`](Self::encode) maps to addresses. A linker plans the table as
+/// soon as function addresses are known and encodes it once personality
+/// (GOT) and LSDA addresses are.
+pub struct UnwindPlan {
+    image_base: u64,
+    end_offset: u32,
+    folded: Vec<Folded>,
+    /// Personality keys, in index order (index = position + 1).
+    personalities: Vec<u64>,
+    common: Vec<u32>,
+    common_index: FxHashMap<u32, u32>,
+    pages: Vec<Page>,
+}
+
+/// [`build_unwind_info`], reporting what cannot be encoded.
+/// `can_fold` is the target's rule for which encodings adjacent functions
+/// may share a row with ([`crate::arch::Arch::unwind_can_fold`]).
 pub fn try_build_unwind_info(
     entries: &[UnwindEntry],
     image_base: u64,
     text_end: u64,
-    arch: UnwindArch,
+    can_fold: &dyn Fn(u32) -> bool,
 ) -> Result<Vec<u8>, UnwindInfoError> {
-    if entries.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rel = |addr: u64| -> Result<u32, UnwindInfoError> {
-        addr.checked_sub(image_base)
-            .and_then(|o| u32::try_from(o).ok())
-            .ok_or(UnwindInfoError::OutOfRange {
-                addr,
-                base: image_base,
-            })
+    plan_unwind_info(entries, image_base, text_end, can_fold)?.encode(Some, Some)
+}
+
+/// Plans the table of `entries` (see [`build_unwind_info`] for the
+/// arguments), whose `personality_got` and `lsda` may be keys rather than
+/// addresses (see [`UnwindPlan`]). Function addresses must be final.
+pub fn plan_unwind_info(
+    entries: &[UnwindEntry],
+    image_base: u64,
+    text_end: u64,
+    can_fold: &dyn Fn(u32) -> bool,
+) -> Result<UnwindPlan, UnwindInfoError> {
+    let mut plan = UnwindPlan {
+        image_base,
+        end_offset: 0,
+        folded: Vec::new(),
+        personalities: Vec::new(),
+        common: Vec::new(),
+        common_index: FxHashMap::default(),
+        pages: Vec::new(),
     };
+    if entries.is_empty() {
+        return Ok(plan);
+    }
+    let rel = |addr: u64| rel_offset(addr, image_base);
 
     // Sort by address (stably, so among entries at one address the caller's
     // order decides) and keep one entry per address.
@@ -240,11 +258,12 @@ pub fn try_build_unwind_info(
 
     let last = unique[unique.len() - 1];
     let end = text_end.max(last.function_addr + u64::from(last.length));
-    let end_offset = rel(end)?;
+    plan.end_offset = rel(end)?;
 
     // Personalities get 1-based indexes in address order of first use.
-    let mut personalities: Vec<u64> = Vec::new();
-    let mut folded: Vec<Folded> = Vec::with_capacity(unique.len());
+    let personalities = &mut plan.personalities;
+    let folded = &mut plan.folded;
+    folded.reserve(unique.len());
     for e in unique {
         let mut encoding = e.encoding & !UNWIND_PERSONALITY_MASK;
         if e.personality_got != 0 {
@@ -260,156 +279,204 @@ pub fn try_build_unwind_info(
             }
             encoding |= (index as u32) << UNWIND_PERSONALITY_MASK.trailing_zeros();
         }
-        let lsda = if e.lsda != 0 {
-            Some(rel(e.lsda)?)
-        } else {
-            None
-        };
         let offset = rel(e.function_addr)?;
         // Fold into the previous entry when both lack an LSDA and share an
         // encoding (personality included) that may be folded.
         if let Some(prev) = folded.last() {
-            if prev.encoding == encoding
-                && prev.lsda.is_none()
-                && lsda.is_none()
-                && arch.can_fold(encoding)
-            {
+            if prev.encoding == encoding && prev.lsda == 0 && e.lsda == 0 && can_fold(encoding) {
                 continue;
             }
         }
         folded.push(Folded {
             offset,
             encoding,
-            lsda,
+            lsda: e.lsda,
         });
     }
     if personalities.len() > MAX_PERSONALITIES {
         return Err(UnwindInfoError::TooManyPersonalities(personalities.len()));
     }
-    let personality_offsets: Vec<u32> = personalities
-        .iter()
-        .map(|&p| rel(p))
-        .collect::<Result<_, _>>()?;
 
     // Common encodings: most frequent first, ties by descending encoding
     // (lld's order).
     let mut frequency: FxHashMap<u32, usize> = FxHashMap::default();
-    for f in &folded {
+    for f in folded.iter() {
         *frequency.entry(f.encoding).or_insert(0) += 1;
     }
     let mut common: Vec<(u32, usize)> = frequency.into_iter().collect();
     common.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
     common.truncate(COMMON_ENCODINGS_MAX);
-    let common_index: FxHashMap<u32, u32> = common
+    plan.common = common.iter().map(|&(enc, _)| enc).collect();
+    plan.common_index = plan
+        .common
         .iter()
         .enumerate()
-        .map(|(i, &(enc, _))| (enc, i as u32))
+        .map(|(i, &enc)| (enc, i as u32))
         .collect();
+    plan.pages = split_pages(&plan.folded, &plan.common_index);
+    Ok(plan)
+}
 
-    let pages = split_pages(&folded, &common_index);
+fn rel_offset(addr: u64, image_base: u64) -> Result<u32, UnwindInfoError> {
+    addr.checked_sub(image_base)
+        .and_then(|o| u32::try_from(o).ok())
+        .ok_or(UnwindInfoError::OutOfRange {
+            addr,
+            base: image_base,
+        })
+}
 
-    // Sizes and offsets.
-    let common_off = HEADER_BYTES;
-    let personality_off = common_off + 4 * common.len();
-    let index_off = personality_off + 4 * personality_offsets.len();
-    let index_count = pages.len() + 1;
-    let lsda_off = index_off + INDEX_ENTRY_BYTES * index_count;
-    let lsda_count = folded.iter().filter(|f| f.lsda.is_some()).count();
-    let pages_off = lsda_off + LSDA_ENTRY_BYTES * lsda_count;
-    let total = pages_off + SECOND_LEVEL_PAGE_BYTES * pages.len();
+/// Section offsets of a planned table's parts.
+struct Offsets {
+    personality: usize,
+    index: usize,
+    lsda: usize,
+    lsda_count: usize,
+    pages: usize,
+    total: usize,
+}
 
-    let mut out: Vec<u8> = Vec::with_capacity(total);
-    let put32 = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
-    let put16 = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&v.to_le_bytes());
-
-    // Header.
-    for v in [
-        UNWIND_SECTION_VERSION,
-        common_off as u32,
-        common.len() as u32,
-        personality_off as u32,
-        personality_offsets.len() as u32,
-        index_off as u32,
-        index_count as u32,
-    ] {
-        put32(&mut out, v);
+impl UnwindPlan {
+    fn offsets(&self) -> Offsets {
+        if self.folded.is_empty() {
+            return Offsets {
+                personality: 0,
+                index: 0,
+                lsda: 0,
+                lsda_count: 0,
+                pages: 0,
+                total: 0,
+            };
+        }
+        let personality = HEADER_BYTES + 4 * self.common.len();
+        let index = personality + 4 * self.personalities.len();
+        let lsda = index + INDEX_ENTRY_BYTES * (self.pages.len() + 1);
+        let lsda_count = self.folded.iter().filter(|f| f.lsda != 0).count();
+        let pages = lsda + LSDA_ENTRY_BYTES * lsda_count;
+        Offsets {
+            personality,
+            index,
+            lsda,
+            lsda_count,
+            pages,
+            total: pages + SECOND_LEVEL_PAGE_BYTES * self.pages.len(),
+        }
     }
-    for &(enc, _) in &common {
-        put32(&mut out, enc);
-    }
-    for &p in &personality_offsets {
-        put32(&mut out, p);
+
+    /// The size of the section in bytes (0 for no entries).
+    pub fn size(&self) -> u64 {
+        self.offsets().total as u64
     }
 
-    // First-level index; each page points at the LSDAs from its first entry.
-    let mut lsdas_before = 0usize;
-    let mut scanned = 0usize;
-    for (i, page) in pages.iter().enumerate() {
-        lsdas_before += folded[scanned..page.start]
+    /// Writes the section, with `personality` and `lsda` giving the address
+    /// of each key (None: the key has no address, an error).
+    pub fn encode(
+        &self,
+        mut personality: impl FnMut(u64) -> Option<u64>,
+        mut lsda: impl FnMut(u64) -> Option<u64>,
+    ) -> Result<Vec<u8>, UnwindInfoError> {
+        let o = self.offsets();
+        if o.total == 0 {
+            return Ok(Vec::new());
+        }
+        let rel = |addr: u64| rel_offset(addr, self.image_base);
+        let personality_offsets: Vec<u32> = self
+            .personalities
             .iter()
-            .filter(|f| f.lsda.is_some())
-            .count();
-        scanned = page.start;
-        put32(&mut out, folded[page.start].offset);
-        put32(&mut out, (pages_off + i * SECOND_LEVEL_PAGE_BYTES) as u32);
-        put32(
-            &mut out,
-            (lsda_off + LSDA_ENTRY_BYTES * lsdas_before) as u32,
-        );
-    }
-    put32(&mut out, end_offset);
-    put32(&mut out, 0);
-    put32(&mut out, (lsda_off + LSDA_ENTRY_BYTES * lsda_count) as u32);
+            .map(|&key| rel(personality(key).ok_or(UnwindInfoError::Unresolved("personality"))?))
+            .collect::<Result<_, _>>()?;
+        let (folded, pages, common) = (&self.folded, &self.pages, &self.common);
 
-    // LSDA index.
-    for f in &folded {
-        if let Some(lsda) = f.lsda {
-            put32(&mut out, f.offset);
-            put32(&mut out, lsda);
+        let mut out: Vec<u8> = Vec::with_capacity(o.total);
+        let put32 = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
+        let put16 = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&v.to_le_bytes());
+
+        // Header.
+        for v in [
+            UNWIND_SECTION_VERSION,
+            HEADER_BYTES as u32,
+            common.len() as u32,
+            o.personality as u32,
+            personality_offsets.len() as u32,
+            o.index as u32,
+            pages.len() as u32 + 1,
+        ] {
+            put32(&mut out, v);
         }
-    }
-    debug_assert_eq!(out.len(), pages_off);
+        for &enc in common {
+            put32(&mut out, enc);
+        }
+        for &p in &personality_offsets {
+            put32(&mut out, p);
+        }
 
-    // Second-level pages.
-    for page in &pages {
-        let page_start = out.len();
-        let entries = &folded[page.start..page.start + page.count];
-        put32(&mut out, page.kind);
-        if page.kind == UNWIND_SECOND_LEVEL_COMPRESSED {
-            let entries_off = COMPRESSED_HEADER_BYTES;
-            put16(&mut out, entries_off as u16);
-            put16(&mut out, page.count as u16);
-            put16(&mut out, (entries_off + 4 * page.count) as u16);
-            put16(&mut out, page.local_encodings.len() as u16);
-            let base = entries[0].offset;
-            let local_index: FxHashMap<u32, u32> = page
-                .local_encodings
+        // First-level index; each page points at the LSDAs from its first
+        // entry.
+        let mut lsdas_before = 0usize;
+        let mut scanned = 0usize;
+        for (i, page) in pages.iter().enumerate() {
+            lsdas_before += folded[scanned..page.start]
                 .iter()
-                .enumerate()
-                .map(|(i, &enc)| (enc, (common.len() + i) as u32))
-                .collect();
-            for f in entries {
-                let index = match common_index.get(&f.encoding) {
-                    Some(&i) => i,
-                    None => local_index[&f.encoding],
-                };
-                put32(&mut out, index << 24 | (f.offset - base));
-            }
-            for &enc in &page.local_encodings {
-                put32(&mut out, enc);
-            }
-        } else {
-            put16(&mut out, REGULAR_HEADER_BYTES as u16);
-            put16(&mut out, page.count as u16);
-            for f in entries {
-                put32(&mut out, f.offset);
-                put32(&mut out, f.encoding);
-            }
+                .filter(|f| f.lsda != 0)
+                .count();
+            scanned = page.start;
+            put32(&mut out, folded[page.start].offset);
+            put32(&mut out, (o.pages + i * SECOND_LEVEL_PAGE_BYTES) as u32);
+            put32(&mut out, (o.lsda + LSDA_ENTRY_BYTES * lsdas_before) as u32);
         }
-        out.resize(page_start + SECOND_LEVEL_PAGE_BYTES, 0);
+        put32(&mut out, self.end_offset);
+        put32(&mut out, 0);
+        put32(&mut out, (o.lsda + LSDA_ENTRY_BYTES * o.lsda_count) as u32);
+
+        // LSDA index.
+        for f in folded.iter().filter(|f| f.lsda != 0) {
+            let addr = lsda(f.lsda).ok_or(UnwindInfoError::Unresolved("LSDA"))?;
+            put32(&mut out, f.offset);
+            put32(&mut out, rel(addr)?);
+        }
+        debug_assert_eq!(out.len(), o.pages);
+
+        // Second-level pages.
+        for page in pages {
+            let page_start = out.len();
+            let entries = &folded[page.start..page.start + page.count];
+            put32(&mut out, page.kind);
+            if page.kind == UNWIND_SECOND_LEVEL_COMPRESSED {
+                let entries_off = COMPRESSED_HEADER_BYTES;
+                put16(&mut out, entries_off as u16);
+                put16(&mut out, page.count as u16);
+                put16(&mut out, (entries_off + 4 * page.count) as u16);
+                put16(&mut out, page.local_encodings.len() as u16);
+                let base = entries[0].offset;
+                let local_index: FxHashMap<u32, u32> = page
+                    .local_encodings
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &enc)| (enc, (common.len() + i) as u32))
+                    .collect();
+                for f in entries {
+                    let index = match self.common_index.get(&f.encoding) {
+                        Some(&i) => i,
+                        None => local_index[&f.encoding],
+                    };
+                    put32(&mut out, index << 24 | (f.offset - base));
+                }
+                for &enc in &page.local_encodings {
+                    put32(&mut out, enc);
+                }
+            } else {
+                put16(&mut out, REGULAR_HEADER_BYTES as u16);
+                put16(&mut out, page.count as u16);
+                for f in entries {
+                    put32(&mut out, f.offset);
+                    put32(&mut out, f.encoding);
+                }
+            }
+            out.resize(page_start + SECOND_LEVEL_PAGE_BYTES, 0);
+        }
+        debug_assert_eq!(out.len(), o.total);
+        Ok(out)
     }
-    debug_assert_eq!(out.len(), total);
-    Ok(out)
 }
 
 /// Splits the folded entries into second-level pages (lld's algorithm).
@@ -738,6 +805,19 @@ pub fn parse_unwind_info_full(data: &[u8]) -> Option<ParsedUnwindInfo> {
 mod tests {
     use super::*;
 
+    /// x86_64 and arm64 compact unwind modes the tests use.
+    const UNWIND_X86_64_MODE_STACK_IND: u32 = 0x0300_0000;
+    const UNWIND_X86_64_MODE_DWARF: u32 = 0x0400_0000;
+    const UNWIND_ARM64_MODE_DWARF: u32 = 0x0300_0000;
+
+    fn x86_fold(encoding: u32) -> bool {
+        crate::arch::Arch::unwind_can_fold(&crate::arch::X86_64, encoding)
+    }
+
+    fn arm64_fold(encoding: u32) -> bool {
+        encoding & UNWIND_MODE_MASK != UNWIND_ARM64_MODE_DWARF
+    }
+
     const BASE: u64 = 0x1_0000_0000;
     const RBP: u32 = 0x0100_0000;
     const IMMD: u32 = 0x0200_0000;
@@ -762,7 +842,7 @@ mod tests {
 
     /// Builds, checks the size bound, and parses back.
     fn build_parse(entries: &[UnwindEntry]) -> (Vec<u8>, ParsedUnwindInfo) {
-        let bytes = build_unwind_info(entries, BASE, end_of(entries));
+        let bytes = build_unwind_info(entries, BASE, end_of(entries), &x86_fold);
         assert!(bytes.len() as u64 <= unwind_info_size_bound(entries));
         let parsed = parse_unwind_info_full(&bytes).expect("parses");
         assert_eq!(parse_unwind_info(&bytes).unwrap(), parsed.rows);
@@ -820,7 +900,10 @@ mod tests {
         // Rebuilding from the parsed rows gives the same bytes.
         let (bytes, _) = build_parse(&entries);
         let again: Vec<UnwindEntry> = rows_to_entries(&parsed);
-        assert_eq!(build_unwind_info(&again, BASE, BASE + 0x10e0), bytes);
+        assert_eq!(
+            build_unwind_info(&again, BASE, BASE + 0x10e0, &x86_fold),
+            bytes
+        );
     }
 
     fn rows_to_entries(p: &ParsedUnwindInfo) -> Vec<UnwindEntry> {
@@ -1022,14 +1105,60 @@ mod tests {
             })
             .collect();
         assert_eq!(
-            try_build_unwind_info(&many, BASE, BASE + 0x1040, UnwindArch::X86_64),
+            try_build_unwind_info(&many, BASE, BASE + 0x1040, &x86_fold),
             Err(UnwindInfoError::TooManyPersonalities(4))
         );
     }
 
     #[test]
+    fn unwind_plan_size_is_final_before_personality_and_lsda_addresses() {
+        // Keys now, addresses at encoding: the same bytes as a build from
+        // the addresses, and exactly the planned size.
+        let mut rng = Lcg(11);
+        for n in [1usize, 5, 700, 1500, 4000] {
+            let keyed: Vec<UnwindEntry> = (0..n)
+                .map(|i| {
+                    let mut e = entry(0x1000 + 32 * i as u64, 32, IMMD | (i as u32 % 150));
+                    if rng.next_u64().is_multiple_of(7) {
+                        e.personality_got = 1 + rng.next_u64() % 3;
+                        e.lsda = 1 + i as u64;
+                    }
+                    e
+                })
+                .collect();
+            let got = |key: u64| BASE + 0x40_0000 + 8 * key;
+            let lsda = |key: u64| BASE + 0x50_0000 + 4 * key;
+            let addressed: Vec<UnwindEntry> = keyed
+                .iter()
+                .map(|e| UnwindEntry {
+                    personality_got: if e.personality_got == 0 {
+                        0
+                    } else {
+                        got(e.personality_got)
+                    },
+                    lsda: if e.lsda == 0 { 0 } else { lsda(e.lsda) },
+                    ..*e
+                })
+                .collect();
+            let plan = plan_unwind_info(&keyed, BASE, 0, &x86_fold).unwrap();
+            let bytes = plan.encode(|k| Some(got(k)), |k| Some(lsda(k))).unwrap();
+            assert_eq!(bytes.len() as u64, plan.size());
+            assert_eq!(bytes, build_unwind_info(&addressed, BASE, 0, &x86_fold));
+            assert!(bytes.len() as u64 <= unwind_info_size_bound(&keyed));
+        }
+        // An unresolved key is an error, not a silent zero.
+        let mut one = [entry(0x1000, 16, RBP)];
+        one[0].lsda = 1;
+        let plan = plan_unwind_info(&one, BASE, 0, &x86_fold).unwrap();
+        assert_eq!(
+            plan.encode(Some, |_| None),
+            Err(UnwindInfoError::Unresolved("LSDA"))
+        );
+    }
+
+    #[test]
     fn unwind_zero_entries() {
-        assert!(build_unwind_info(&[], BASE, BASE).is_empty());
+        assert!(build_unwind_info(&[], BASE, BASE, &x86_fold).is_empty());
         assert_eq!(unwind_info_size_bound(&[]), 0);
         assert_eq!(parse_unwind_info(&[]), Some(vec![]));
     }
@@ -1046,11 +1175,11 @@ mod tests {
             ..entry(0, 0x10, RBP)
         }];
         assert!(matches!(
-            try_build_unwind_info(&low, BASE, BASE, UnwindArch::X86_64),
+            try_build_unwind_info(&low, BASE, BASE, &x86_fold),
             Err(UnwindInfoError::OutOfRange { .. })
         ));
         let high = [entry(0x1_0000_0000, 0x10, RBP)];
-        assert!(try_build_unwind_info(&high, BASE, 0, UnwindArch::X86_64).is_err());
+        assert!(try_build_unwind_info(&high, BASE, 0, &x86_fold).is_err());
         // arm64: its DWARF mode (3) does not fold, its frame mode (4) does.
         let arm = [
             entry(0x1000, 0x10, 0x0400_0000),
@@ -1058,7 +1187,7 @@ mod tests {
             entry(0x1020, 0x10, UNWIND_ARM64_MODE_DWARF),
             entry(0x1030, 0x10, UNWIND_ARM64_MODE_DWARF),
         ];
-        let bytes = try_build_unwind_info(&arm, BASE, BASE + 0x1040, UnwindArch::Arm64).unwrap();
+        let bytes = try_build_unwind_info(&arm, BASE, BASE + 0x1040, &arm64_fold).unwrap();
         assert_eq!(parse_unwind_info(&bytes).unwrap().len(), 3);
     }
 
@@ -1090,7 +1219,7 @@ mod tests {
             shuffled.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
         }
         let start = std::time::Instant::now();
-        let bytes = build_unwind_info(&shuffled, BASE, BASE + addr);
+        let bytes = build_unwind_info(&shuffled, BASE, BASE + addr, &x86_fold);
         let elapsed = start.elapsed();
         println!(
             "__unwind_info for 10k entries: {} bytes in {:?}",
@@ -1114,7 +1243,10 @@ mod tests {
                 assert_eq!(u64::from(row.3), e.lsda - BASE);
             }
         }
-        assert_eq!(build_unwind_info(&entries, BASE, BASE + addr), bytes);
+        assert_eq!(
+            build_unwind_info(&entries, BASE, BASE + addr, &x86_fold),
+            bytes
+        );
     }
 
     #[test]
@@ -1137,7 +1269,7 @@ mod tests {
                     e
                 })
                 .collect();
-            let bytes = build_unwind_info(&entries, BASE, end_of(&entries));
+            let bytes = build_unwind_info(&entries, BASE, end_of(&entries), &x86_fold);
             assert!(bytes.len() as u64 <= unwind_info_size_bound(&entries));
             assert!(parse_unwind_info(&bytes).is_some());
         }

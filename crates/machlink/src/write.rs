@@ -30,6 +30,8 @@ use rayon::prelude::*;
 pub(crate) struct Plan {
     pub arch: &'static dyn Arch,
     pub synth: Synthetic,
+    /// `__unwind_info`, planned during layout (None: no unwind entries).
+    pub unwind: Option<crate::unwind::UnwindTable>,
     pub layout: Layout,
     pub load_commands: LoadCommandPlan,
     /// Bytes for the header, load commands and `-headerpad`.
@@ -41,7 +43,7 @@ pub(crate) struct Plan {
 
 /// Pass: which synthetic entries the relocations need, the output
 /// sections, the load commands' size, and every address.
-pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Plan {
+pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Result<Plan> {
     let arch = opts.target();
     let objects = &inputs.objects;
     let chained = opts.use_chained_fixups();
@@ -50,13 +52,12 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Pla
     } else {
         symtab.get(b"dyld_stub_binder")
     };
-    let mut synth = Synthetic::scan(arch, objects, symtab, lazy_binder);
+    let synth = Synthetic::scan(arch, objects, symtab, lazy_binder);
     let reserve = if opts.incremental {
         Reserve::incremental(arch, synth.stubs.entries.len(), chained)
     } else {
         Reserve::default()
     };
-    synth.unwind_size += reserve.unwind(synth.unwind_size);
     let mut sections = layout::plan_sections(objects, synth.sections());
     if reserve.is_incremental() {
         layout::add_reserved_sections(&mut sections);
@@ -70,31 +71,44 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Pla
         0
     };
     let spare_stubs = reserve.imports * arch.stub_size();
+    // `__unwind_info` is planned once the functions before it have
+    // addresses, so that it gets exactly the size it needs.
+    let mut unwind = None;
     let layout = layout::assign_addresses(
         objects,
         sections,
         header_size,
-        |c| {
-            synth.size_of(c)
-                + match c {
-                    Content::Stubs => spare_stubs,
-                    Content::Got => reserve.imports * 8,
-                    _ => 0,
-                }
+        |c, placed| match c {
+            Content::UnwindInfo => {
+                let table = crate::unwind::plan(arch, objects, symtab, placed);
+                let size = table.as_ref().map_or(0, |t| t.size());
+                unwind = Some(table);
+                size
+            }
+            Content::Stubs => synth.size_of(c) + spare_stubs,
+            Content::Got => synth.size_of(c) + reserve.imports * 8,
+            _ => synth.size_of(c),
         },
         image_base,
         arch.page_size(),
         reserve.headroom,
     );
-    Plan {
+    let unwind = unwind.transpose().map_err(|e| {
+        LinkError::usage(format!(
+            "{}: cannot build __unwind_info: {e}",
+            opts.output.display()
+        ))
+    })?;
+    Ok(Plan {
         arch,
         synth,
+        unwind,
         layout,
         load_commands,
         header_size,
         reserve,
         dylibs: dylibs.len() as u32,
-    }
+    })
 }
 
 /// Pass: code between functions (alignment, slot headroom, reserved
@@ -191,7 +205,8 @@ impl<'s> ImportTable<'s> {
 
 /// What [`write_synthetic`] produced beyond bytes and fixups.
 pub(crate) struct SyntheticOut {
-    /// `__unwind_info` rows (function address → encoding).
+    /// `__unwind_info` rows (function address → encoding; personality and
+    /// LSDA only as present or not, see [`crate::unwind::UnwindTable`]).
     pub unwind_rows: Vec<crate::unwind_info::UnwindEntry>,
     /// The lazy bind opcode stream (classic lazy binding only).
     pub lazy_binds: Vec<u8>,
@@ -206,6 +221,7 @@ pub(crate) fn write_synthetic(
     inputs: &Inputs,
     symtab: &SymbolTable,
     synth: &Synthetic,
+    unwind: Option<crate::unwind::UnwindTable>,
     res: &Resolved,
     image: &mut [u8],
     fixups: &mut Vec<Fixup>,
@@ -213,7 +229,7 @@ pub(crate) fn write_synthetic(
 ) -> Result<SyntheticOut> {
     let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
     write_stubs_and_slots(synth, res, symtab, image, fixups, imports).map_err(err)?;
-    let unwind_rows = write_unwind_info(&inputs.objects, symtab, res, image).map_err(err)?;
+    let unwind_rows = write_unwind_info(unwind, res, image).map_err(err)?;
     let dyld_private = inputs
         .dyld_private
         .map_or(0, |f| res.layout.atom_addr[f as usize][0]);
@@ -299,43 +315,37 @@ fn write_stubs_and_slots(
     Ok(())
 }
 
-/// Builds `__unwind_info` from the compact unwind entries, now that every
-/// function and GOT slot has its address.
+/// Writes `__unwind_info`, planned during layout, now that every GOT slot
+/// and LSDA has its address; returns its rows.
 fn write_unwind_info(
-    objects: &[ObjectFile],
-    symtab: &SymbolTable,
+    table: Option<crate::unwind::UnwindTable>,
     res: &Resolved,
     image: &mut [u8],
 ) -> std::result::Result<Vec<crate::unwind_info::UnwindEntry>, String> {
     let layout = res.layout;
-    let Some(sec) = layout
-        .sections
-        .iter()
-        .find(|s| s.content == Content::UnwindInfo)
-    else {
+    let (Some(table), Some(sec)) = (
+        table,
+        layout
+            .sections
+            .iter()
+            .find(|s| s.content == Content::UnwindInfo),
+    ) else {
         return Ok(Vec::new());
     };
-    let rows = crate::unwind::rows(res.arch, objects, symtab, layout, &|g| res.got_slot(g));
-    // The end marker follows the last function (the builder takes the
-    // larger of this and the last row's end).
-    let text_end = 0;
-    let bytes = crate::unwind_info::try_build_unwind_info(
-        &rows,
-        layout.image_base,
-        text_end,
-        crate::unwind_info::UnwindArch::X86_64,
-    )
-    .map_err(|e| format!("cannot build __unwind_info: {e}"))?;
-    if bytes.len() as u64 > sec.size {
+    let bytes = table
+        .encode(&layout.atom_addr, &|g| res.got_slot(g))
+        .map_err(|e| format!("cannot build __unwind_info: {e}"))?;
+    if bytes.len() as u64 != table.size() || bytes.len() as u64 > sec.size {
         return Err(format!(
-            "__unwind_info needs {} bytes, {} were reserved",
+            "__unwind_info needs {} bytes, {} were planned and {} reserved",
             bytes.len(),
+            table.size(),
             sec.size
         ));
     }
     let off = sec.offset as usize;
     image[off..off + bytes.len()].copy_from_slice(&bytes);
-    Ok(rows)
+    Ok(table.rows)
 }
 
 /// Classic lazy binding: each lazy pointer starts out pointing at its stub

@@ -25,4 +25,5 @@ mod projects;
 mod robustness;
 mod semantic_diff;
 mod tools;
+mod unwind_size;
 mod verify;

@@ -39,6 +39,25 @@ pub fn record_cuts(data: &[u8]) -> Result<Vec<u64>, String> {
     Ok(cuts)
 }
 
+/// How many FDEs (records with a CIE pointer) a section holds; stops at
+/// the first malformed record.
+pub fn fde_count(data: &[u8]) -> usize {
+    let word = |at: usize| {
+        data.get(at..at.checked_add(4)?)
+            .map(|w| u32::from_le_bytes(w.try_into().unwrap()))
+    };
+    let mut count = 0;
+    let mut at = 0usize;
+    while let (Some(len), Some(cie_pointer)) = (word(at), word(at + 4)) {
+        if len == 0 || len == 0xffff_ffff {
+            break;
+        }
+        count += usize::from(cie_pointer != 0);
+        at += 4 + len as usize;
+    }
+    count
+}
+
 /// Pointer encodings a CIE declares for its FDEs.
 #[derive(Clone, Copy, Debug, Default)]
 struct CieInfo {

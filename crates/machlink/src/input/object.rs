@@ -498,16 +498,23 @@ impl<'a> ObjectFile<'a> {
     /// When every function has a compact unwind entry that does not defer
     /// to DWARF (the usual case for C), `__eh_frame` adds nothing the
     /// unwinder uses; ld64 and lld drop those FDEs too. Not reading it
-    /// saves an atom and three relocations per function.
+    /// saves an atom and three relocations per function. A function whose
+    /// frame compact unwind cannot describe has a DWARF-mode entry, or no
+    /// entry at all but an FDE (more FDEs than entries, then).
     fn drop_redundant_eh_frame(&mut self, arch: &dyn Arch) {
         let Some(cu) = self.sections.iter().find(|s| s.metadata) else {
             return;
         };
+        let entries = cu.data.chunks_exact(COMPACT_UNWIND_ENTRY as usize);
+        let fdes: usize = self
+            .sections
+            .iter()
+            .filter(|s| s.segname == "__TEXT" && s.sectname == EH_FRAME)
+            .map(|s| super::eh_frame::fde_count(s.data))
+            .sum();
         let mode_mask = crate::unwind_info::UNWIND_MODE_MASK;
-        let needs_dwarf = cu
-            .data
-            .chunks_exact(COMPACT_UNWIND_ENTRY as usize)
-            .any(|e| {
+        let needs_dwarf = fdes > entries.len()
+            || entries.into_iter().any(|e| {
                 u32::from_le_bytes(e[12..16].try_into().unwrap()) & mode_mask
                     == arch.unwind_mode_dwarf()
             });

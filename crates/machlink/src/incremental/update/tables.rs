@@ -108,12 +108,9 @@ impl Updater<'_> {
                 }
             })
             .collect();
-        let bytes = crate::unwind_info::try_build_unwind_info(
-            &entries,
-            base,
-            end,
-            crate::unwind_info::UnwindArch::X86_64,
-        )
+        let bytes = crate::unwind_info::try_build_unwind_info(&entries, base, end, &|e| {
+            arch.unwind_can_fold(e)
+        })
         .map_err(|e| Stop::Fallback(format!("cannot rebuild __unwind_info: {e}")))?;
         if bytes.len() as u64 > sec.size {
             return fallback("__unwind_info is out of reserved room");
