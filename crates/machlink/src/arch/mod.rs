@@ -170,11 +170,15 @@ pub enum ApplyError {
 }
 
 /// A raw relocation entry decoded by a target: its arch-neutral kind, the
-/// raw entries it stands for, and how to read the addend the object file
-/// embedded in the field.
+/// raw entries it stands for, and the addend the object file embedded.
 #[derive(Clone, Copy, Debug)]
 pub struct DecodedReloc {
     pub kind: RelocKind,
+    /// The addend the field (or an addend entry) holds, with the meaning
+    /// [`Arch::pc_relative_referent`] and [`Arch::apply`] give it. For a
+    /// field that is not pc-relative: what it holds (for a difference, the
+    /// minuend less the subtrahend, in input addresses).
+    pub addend: i64,
     /// The entry naming the target (for a difference, the minuend).
     pub info: macho::RelocationInfo,
     /// A difference's subtrahend entry.
@@ -229,10 +233,13 @@ pub trait Arch: Sync + Send {
     /// `__unwind_info` row (modes that carry per-function data may not).
     fn unwind_can_fold(&self, encoding: u32) -> bool;
 
-    /// Decodes the relocation at `infos[0]` (and its pair, if it has one).
-    fn decode_reloc(&self, infos: &[macho::RelocationInfo]) -> Result<DecodedReloc, String>;
-    /// The addend an object file embedded in the relocated field.
-    fn embedded_addend(&self, kind: RelocKind, length: u8, field: &[u8]) -> i64;
+    /// Decodes the relocation at `infos[0]` (and its pair, if it has one)
+    /// of a section whose contents are `data`.
+    fn decode_reloc(
+        &self,
+        infos: &[macho::RelocationInfo],
+        data: &[u8],
+    ) -> Result<DecodedReloc, String>;
     /// For a section-relative pc-relative relocation: the input address it
     /// refers to, given the field's input address and its addend.
     fn pc_relative_referent(&self, kind: RelocKind, field_addr: u64, addend: i64) -> u64;

@@ -107,9 +107,16 @@ impl Arch for X86_64 {
         mode != UNWIND_MODE_DWARF && mode != UNWIND_MODE_STACK_IND
     }
 
-    fn decode_reloc(&self, infos: &[macho::RelocationInfo]) -> Result<DecodedReloc, String> {
+    /// The field holds the addend. For SIGNED_1/2/4 it is relative to the
+    /// end of the instruction, 1, 2 or 4 bytes past the field's end: the
+    /// bias makes it relative to the field's end like the others.
+    fn decode_reloc(
+        &self,
+        infos: &[macho::RelocationInfo],
+        data: &[u8],
+    ) -> Result<DecodedReloc, String> {
         let first = infos[0];
-        if first.r_type == macho::X86_64_RELOC_SUBTRACTOR {
+        let (kind, info, subtrahend, used) = if first.r_type == macho::X86_64_RELOC_SUBTRACTOR {
             let pair = infos
                 .get(1)
                 .copied()
@@ -119,35 +126,34 @@ impl Arch for X86_64 {
                     "SUBTRACTOR must be followed by an UNSIGNED at the same address".into(),
                 );
             }
-            return Ok(DecodedReloc {
-                kind: RelocKind::Absolute,
-                info: pair,
-                subtrahend: Some(first),
-                used: 2,
-            });
-        }
-        let kind = kind_of(first.r_type)
-            .ok_or_else(|| format!("unknown relocation type {}", first.r_type))?;
+            (RelocKind::Absolute, pair, Some(first), 2)
+        } else {
+            let kind = kind_of(first.r_type)
+                .ok_or_else(|| format!("unknown relocation type {}", first.r_type))?;
+            (kind, first, None, 1)
+        };
+        let at = info.r_address as usize;
+        let field = data
+            .get(at..at + (1usize << info.r_length))
+            .ok_or("field extends past the end of the section")?;
+        let embedded = match *field {
+            [b] => i64::from(b as i8),
+            [a, b] => i64::from(i16::from_le_bytes([a, b])),
+            [a, b, c, d] => i64::from(i32::from_le_bytes([a, b, c, d])),
+            _ => i64::from_le_bytes(field.try_into().expect("8 bytes")),
+        };
+        let addend = if info.r_pcrel {
+            embedded + bias(kind)
+        } else {
+            embedded
+        };
         Ok(DecodedReloc {
             kind,
-            info: first,
-            subtrahend: None,
-            used: 1,
+            addend,
+            info,
+            subtrahend,
+            used,
         })
-    }
-
-    /// The field holds the addend (for SIGNED_1/2/4, relative to the end
-    /// of the instruction, which lies 1, 2 or 4 bytes past the field's end:
-    /// the bias makes it relative to the field's end like the others).
-    fn embedded_addend(&self, kind: RelocKind, length: u8, field: &[u8]) -> i64 {
-        let embedded = match (length, field) {
-            (0, [b, ..]) => i64::from(*b as i8),
-            (1, [a, b, ..]) => i64::from(i16::from_le_bytes([*a, *b])),
-            (2, [a, b, c, d, ..]) => i64::from(i32::from_le_bytes([*a, *b, *c, *d])),
-            (3, f) if f.len() >= 8 => i64::from_le_bytes(f[..8].try_into().unwrap()),
-            _ => 0,
-        };
-        embedded + bias(kind)
     }
 
     fn pc_relative_referent(&self, _kind: RelocKind, field_addr: u64, addend: i64) -> u64 {
@@ -376,42 +382,45 @@ mod tests {
             (macho::X86_64_RELOC_GOT, RelocKind::PointerToGot),
             (macho::X86_64_RELOC_TLV, RelocKind::TlvLoad),
         ];
+        let data = [0u8; 16];
         for (t, kind) in cases {
-            let d = A.decode_reloc(&[info(t, 8, true, 2)]).unwrap();
+            let d = A.decode_reloc(&[info(t, 8, true, 2)], &data).unwrap();
             assert_eq!((d.kind, d.used), (kind, 1));
         }
         let pair = [
             info(macho::X86_64_RELOC_SUBTRACTOR, 8, false, 3),
             info(macho::X86_64_RELOC_UNSIGNED, 8, false, 3),
         ];
-        let d = A.decode_reloc(&pair).unwrap();
+        let d = A.decode_reloc(&pair, &data).unwrap();
         assert_eq!(
             (d.kind, d.used, d.subtrahend.is_some()),
             (RelocKind::Absolute, 2, true)
         );
-        assert!(A.decode_reloc(&pair[..1]).is_err());
-        assert!(A
-            .decode_reloc(&[pair[0], info(macho::X86_64_RELOC_UNSIGNED, 16, false, 3)])
-            .is_err());
-        assert!(A.decode_reloc(&[info(10, 0, false, 2)]).is_err());
+        assert!(A.decode_reloc(&pair[..1], &data).is_err());
+        let unpaired = [pair[0], info(macho::X86_64_RELOC_UNSIGNED, 16, false, 3)];
+        assert!(A.decode_reloc(&unpaired, &data).is_err());
+        assert!(A.decode_reloc(&[info(10, 0, false, 2)], &data).is_err());
+        let past_the_end = [info(macho::X86_64_RELOC_BRANCH, 14, true, 2)];
+        assert!(A.decode_reloc(&past_the_end, &data).is_err());
     }
 
     #[test]
     fn embedded_addends_count_from_the_end_of_the_field() {
-        let field = (-8i32).to_le_bytes();
+        let mut data = [0u8; 16];
+        data[..4].copy_from_slice(&(-8i32).to_le_bytes());
+        data[8..].copy_from_slice(&7u64.to_le_bytes());
+        let addend = |t, at, pcrel, length, data: &[u8]| {
+            A.decode_reloc(&[info(t, at, pcrel, length)], data)
+                .unwrap()
+                .addend
+        };
+        assert_eq!(addend(macho::X86_64_RELOC_SIGNED, 0, true, 2, &data), -8);
+        assert_eq!(addend(macho::X86_64_RELOC_SIGNED_4, 0, true, 2, &data), -4);
+        assert_eq!(addend(macho::X86_64_RELOC_UNSIGNED, 8, false, 3, &data), 7);
         assert_eq!(
-            A.embedded_addend(RelocKind::PcRel { bias: 0 }, 2, &field),
-            -8
+            addend(macho::X86_64_RELOC_UNSIGNED, 0, false, 0, &[0xff]),
+            -1
         );
-        assert_eq!(
-            A.embedded_addend(RelocKind::PcRel { bias: 4 }, 2, &field),
-            -4
-        );
-        assert_eq!(
-            A.embedded_addend(RelocKind::Absolute, 3, &7u64.to_le_bytes()),
-            7
-        );
-        assert_eq!(A.embedded_addend(RelocKind::Absolute, 0, &[0xff]), -1);
         assert_eq!(
             A.pc_relative_referent(RelocKind::Branch, 0x100, 0x10),
             0x114

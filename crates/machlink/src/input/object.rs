@@ -6,7 +6,7 @@
 //! Relocations are decoded once here into atom-relative [`Reloc`]s, so
 //! every later pass (and every incremental update) works on atoms only.
 
-use crate::arch::{Arch, RelocKind};
+use crate::arch::Arch;
 use crate::atom::{Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
 use object::macho;
@@ -573,28 +573,20 @@ impl<'a> ObjectFile<'a> {
             )
         };
         let bad = |what: &str| r.err(format!("bad relocation at {}: {what}", where_()));
-        let decoded = r.arch.decode_reloc(infos).map_err(|e| bad(&e))?;
+        let decoded = r.arch.decode_reloc(infos, sec.data).map_err(|e| bad(&e))?;
         let (info, subtrahend_info, used, kind) =
             (decoded.info, decoded.subtrahend, decoded.used, decoded.kind);
         let size = 1u64 << info.r_length;
         let off = u64::from(info.r_address);
-        if off + size > sec.size || sec.data.len() < (off + size) as usize {
+        if off + size > sec.size {
             return Err(bad("field extends past the end of the section"));
         }
         let atom = self
             .atom_at(sect, off)
             .ok_or_else(|| bad("no atom holds the field"))?;
         let atom_off = (off - u64::from(self.atoms[atom as usize].offset)) as u32;
-        let field = &sec.data[off as usize..(off + size) as usize];
-        let read_as = if info.r_pcrel {
-            kind
-        } else {
-            RelocKind::Absolute
-        };
-        let mut addend = r.arch.embedded_addend(read_as, info.r_length, field);
-        // What a field that is not pc-relative holds in input addresses
-        // (for a difference: the minuend less the subtrahend).
-        let embedded = addend;
+        let mut addend = decoded.addend;
+        let embedded = decoded.addend;
         let target = if info.r_extern {
             self.extern_target(info.r_symbolnum, &mut addend)
                 .ok_or_else(|| bad("symbol index out of range"))?
