@@ -183,8 +183,6 @@ pub struct DecodedReloc {
     pub info: macho::RelocationInfo,
     /// A difference's subtrahend entry.
     pub subtrahend: Option<macho::RelocationInfo>,
-    /// How many raw entries this relocation used.
-    pub used: usize,
 }
 
 /// A relocation as a compiler backend states it through
@@ -233,13 +231,15 @@ pub trait Arch: Sync + Send {
     /// `__unwind_info` row (modes that carry per-function data may not).
     fn unwind_can_fold(&self, encoding: u32) -> bool;
 
-    /// Decodes the relocation at `infos[0]` (and its pair, if it has one)
-    /// of a section whose contents are `data`.
-    fn decode_reloc(
+    /// Decodes the relocation entries of a section whose contents are
+    /// `data`, appending one [`DecodedReloc`] per relocation (a pair of
+    /// entries makes one). Fails with the index of the entry at fault.
+    fn decode_relocs(
         &self,
         infos: &[macho::RelocationInfo],
         data: &[u8],
-    ) -> Result<DecodedReloc, String>;
+        out: &mut Vec<DecodedReloc>,
+    ) -> Result<(), (usize, String)>;
     /// For a section-relative pc-relative relocation: the input address it
     /// refers to, given the field's input address and its addend.
     fn pc_relative_referent(&self, kind: RelocKind, field_addr: u64, addend: i64) -> u64;

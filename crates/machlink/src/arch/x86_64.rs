@@ -65,6 +65,54 @@ fn rel32(
     write_int(field, v, 2)
 }
 
+/// Decodes the relocation at `infos[0]` (and the UNSIGNED a SUBTRACTOR
+/// pairs with); returns it and how many entries it used. The field holds
+/// the addend. For SIGNED_1/2/4 it is relative to the end of the
+/// instruction, 1, 2 or 4 bytes past the field's end: the bias makes it
+/// relative to the field's end like the others.
+fn decode_one(
+    infos: &[macho::RelocationInfo],
+    data: &[u8],
+) -> Result<(DecodedReloc, usize), String> {
+    let first = infos[0];
+    let (kind, info, subtrahend, used) = if first.r_type == macho::X86_64_RELOC_SUBTRACTOR {
+        let pair = infos
+            .get(1)
+            .copied()
+            .ok_or("SUBTRACTOR without its UNSIGNED pair")?;
+        if pair.r_type != macho::X86_64_RELOC_UNSIGNED || pair.r_address != first.r_address {
+            return Err("SUBTRACTOR must be followed by an UNSIGNED at the same address".into());
+        }
+        (RelocKind::Absolute, pair, Some(first), 2)
+    } else {
+        let kind = kind_of(first.r_type)
+            .ok_or_else(|| format!("unknown relocation type {}", first.r_type))?;
+        (kind, first, None, 1)
+    };
+    let at = info.r_address as usize;
+    let field = data
+        .get(at..at + (1usize << info.r_length))
+        .ok_or("field extends past the end of the section")?;
+    let embedded = match *field {
+        [b] => i64::from(b as i8),
+        [a, b] => i64::from(i16::from_le_bytes([a, b])),
+        [a, b, c, d] => i64::from(i32::from_le_bytes([a, b, c, d])),
+        _ => i64::from_le_bytes(field.try_into().expect("8 bytes")),
+    };
+    let addend = if info.r_pcrel {
+        embedded + bias(kind)
+    } else {
+        embedded
+    };
+    let decoded = DecodedReloc {
+        kind,
+        addend,
+        info,
+        subtrahend,
+    };
+    Ok((decoded, used))
+}
+
 impl Arch for X86_64 {
     fn name(&self) -> &'static str {
         "x86_64"
@@ -107,53 +155,19 @@ impl Arch for X86_64 {
         mode != UNWIND_MODE_DWARF && mode != UNWIND_MODE_STACK_IND
     }
 
-    /// The field holds the addend. For SIGNED_1/2/4 it is relative to the
-    /// end of the instruction, 1, 2 or 4 bytes past the field's end: the
-    /// bias makes it relative to the field's end like the others.
-    fn decode_reloc(
+    fn decode_relocs(
         &self,
         infos: &[macho::RelocationInfo],
         data: &[u8],
-    ) -> Result<DecodedReloc, String> {
-        let first = infos[0];
-        let (kind, info, subtrahend, used) = if first.r_type == macho::X86_64_RELOC_SUBTRACTOR {
-            let pair = infos
-                .get(1)
-                .copied()
-                .ok_or("SUBTRACTOR without its UNSIGNED pair")?;
-            if pair.r_type != macho::X86_64_RELOC_UNSIGNED || pair.r_address != first.r_address {
-                return Err(
-                    "SUBTRACTOR must be followed by an UNSIGNED at the same address".into(),
-                );
-            }
-            (RelocKind::Absolute, pair, Some(first), 2)
-        } else {
-            let kind = kind_of(first.r_type)
-                .ok_or_else(|| format!("unknown relocation type {}", first.r_type))?;
-            (kind, first, None, 1)
-        };
-        let at = info.r_address as usize;
-        let field = data
-            .get(at..at + (1usize << info.r_length))
-            .ok_or("field extends past the end of the section")?;
-        let embedded = match *field {
-            [b] => i64::from(b as i8),
-            [a, b] => i64::from(i16::from_le_bytes([a, b])),
-            [a, b, c, d] => i64::from(i32::from_le_bytes([a, b, c, d])),
-            _ => i64::from_le_bytes(field.try_into().expect("8 bytes")),
-        };
-        let addend = if info.r_pcrel {
-            embedded + bias(kind)
-        } else {
-            embedded
-        };
-        Ok(DecodedReloc {
-            kind,
-            addend,
-            info,
-            subtrahend,
-            used,
-        })
+        out: &mut Vec<DecodedReloc>,
+    ) -> Result<(), (usize, String)> {
+        let mut i = 0;
+        while i < infos.len() {
+            let (d, used) = decode_one(&infos[i..], data).map_err(|e| (i, e))?;
+            out.push(d);
+            i += used;
+        }
+        Ok(())
     }
 
     fn pc_relative_referent(&self, _kind: RelocKind, field_addr: u64, addend: i64) -> u64 {
@@ -369,6 +383,14 @@ mod tests {
         assert_eq!(A.read_trampoline(&[0x90; 5], 0), None);
     }
 
+    /// Decodes entries that make one relocation.
+    fn decode(infos: &[macho::RelocationInfo], data: &[u8]) -> Result<DecodedReloc, String> {
+        let mut out = Vec::new();
+        A.decode_relocs(infos, data, &mut out).map_err(|e| e.1)?;
+        assert_eq!(out.len(), 1);
+        Ok(out[0])
+    }
+
     #[test]
     fn every_relocation_type_decodes_to_a_kind() {
         let cases = [
@@ -384,24 +406,34 @@ mod tests {
         ];
         let data = [0u8; 16];
         for (t, kind) in cases {
-            let d = A.decode_reloc(&[info(t, 8, true, 2)], &data).unwrap();
-            assert_eq!((d.kind, d.used), (kind, 1));
+            let d = decode(&[info(t, 8, true, 2)], &data).unwrap();
+            assert_eq!((d.kind, d.subtrahend.is_some()), (kind, false));
         }
         let pair = [
             info(macho::X86_64_RELOC_SUBTRACTOR, 8, false, 3),
             info(macho::X86_64_RELOC_UNSIGNED, 8, false, 3),
         ];
-        let d = A.decode_reloc(&pair, &data).unwrap();
+        let d = decode(&pair, &data).unwrap();
         assert_eq!(
-            (d.kind, d.used, d.subtrahend.is_some()),
-            (RelocKind::Absolute, 2, true)
+            (d.kind, d.subtrahend.is_some()),
+            (RelocKind::Absolute, true)
         );
-        assert!(A.decode_reloc(&pair[..1], &data).is_err());
+        assert!(decode(&pair[..1], &data).is_err());
         let unpaired = [pair[0], info(macho::X86_64_RELOC_UNSIGNED, 16, false, 3)];
-        assert!(A.decode_reloc(&unpaired, &data).is_err());
-        assert!(A.decode_reloc(&[info(10, 0, false, 2)], &data).is_err());
+        assert!(decode(&unpaired, &data).is_err());
+        assert!(decode(&[info(10, 0, false, 2)], &data).is_err());
         let past_the_end = [info(macho::X86_64_RELOC_BRANCH, 14, true, 2)];
-        assert!(A.decode_reloc(&past_the_end, &data).is_err());
+        assert!(decode(&past_the_end, &data).is_err());
+        // The index of the entry at fault comes back.
+        let mut out = Vec::new();
+        let second_bad = [
+            info(macho::X86_64_RELOC_BRANCH, 0, true, 2),
+            info(10, 4, true, 2),
+        ];
+        assert_eq!(
+            A.decode_relocs(&second_bad, &data, &mut out).unwrap_err().0,
+            1
+        );
     }
 
     #[test]
@@ -410,9 +442,7 @@ mod tests {
         data[..4].copy_from_slice(&(-8i32).to_le_bytes());
         data[8..].copy_from_slice(&7u64.to_le_bytes());
         let addend = |t, at, pcrel, length, data: &[u8]| {
-            A.decode_reloc(&[info(t, at, pcrel, length)], data)
-                .unwrap()
-                .addend
+            decode(&[info(t, at, pcrel, length)], data).unwrap().addend
         };
         assert_eq!(addend(macho::X86_64_RELOC_SIGNED, 0, true, 2, &data), -8);
         assert_eq!(addend(macho::X86_64_RELOC_SIGNED_4, 0, true, 2, &data), -4);

@@ -6,7 +6,7 @@
 //! Relocations are decoded once here into atom-relative [`Reloc`]s, so
 //! every later pass (and every incremental update) works on atoms only.
 
-use crate::arch::Arch;
+use crate::arch::{Arch, DecodedReloc};
 use crate::atom::{Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
 use object::macho;
@@ -473,11 +473,18 @@ impl<'a> ObjectFile<'a> {
                         .info(LE)
                 })
                 .collect();
-            let mut i = 0;
-            while i < infos.len() {
-                let (atom, reloc, used) = self.decode_reloc(r, sect, &infos[i..])?;
-                per_atom.push((atom, reloc));
-                i += used;
+            let sec = &self.sections[sect];
+            let mut decoded = Vec::with_capacity(infos.len());
+            r.arch
+                .decode_relocs(&infos, sec.data, &mut decoded)
+                .map_err(|(i, e)| {
+                    r.err(format!(
+                        "bad relocation at {},{} offset {:#x}: {e}",
+                        sec.segname, sec.sectname, infos[i].r_address
+                    ))
+                })?;
+            for d in &decoded {
+                per_atom.push(self.place_reloc(r, sect, d)?);
             }
         }
         self.add_eh_frame_relocs(r, &mut per_atom)?;
@@ -556,16 +563,16 @@ impl<'a> ObjectFile<'a> {
         Ok(())
     }
 
-    /// Decodes the relocation at `infos[0]` (and its pair, for SUBTRACTOR);
-    /// returns its atom, the decoded form and how many entries it used.
-    fn decode_reloc(
+    /// Makes a relocation the target decoded atom-relative: its atom, and
+    /// its target as a symbol or an atom of this file.
+    fn place_reloc(
         &self,
         r: &Reader<'a, '_>,
         sect: usize,
-        infos: &[macho::RelocationInfo],
-    ) -> Result<(u32, Reloc, usize)> {
+        decoded: &DecodedReloc,
+    ) -> Result<(u32, Reloc)> {
         let sec = &self.sections[sect];
-        let info = infos[0];
+        let info = decoded.info;
         let where_ = || {
             format!(
                 "{},{} offset {:#x}",
@@ -573,9 +580,7 @@ impl<'a> ObjectFile<'a> {
             )
         };
         let bad = |what: &str| r.err(format!("bad relocation at {}: {what}", where_()));
-        let decoded = r.arch.decode_reloc(infos, sec.data).map_err(|e| bad(&e))?;
-        let (info, subtrahend_info, used, kind) =
-            (decoded.info, decoded.subtrahend, decoded.used, decoded.kind);
+        let (subtrahend_info, kind) = (decoded.subtrahend, decoded.kind);
         let size = 1u64 << info.r_length;
         let off = u64::from(info.r_address);
         if off + size > sec.size {
@@ -646,7 +651,6 @@ impl<'a> ObjectFile<'a> {
                 addend,
                 subtrahend,
             },
-            used,
         ))
     }
 
