@@ -55,14 +55,7 @@ fn check_program(dir: &Path) -> Vec<String> {
 }
 
 fn corpus_dirs() -> Vec<PathBuf> {
-    let root = testkit::workspace_root().join("tests/corpus");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("read {}: {e}", root.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
+    testkit::corpus_programs()
 }
 
 #[test]

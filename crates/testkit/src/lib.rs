@@ -329,6 +329,18 @@ pub fn corpus_dir(name: &str) -> PathBuf {
     workspace_root().join("tests/corpus").join(name)
 }
 
+/// Every corpus program's directory, sorted by name.
+pub fn corpus_programs() -> Vec<PathBuf> {
+    let root = workspace_root().join("tests/corpus");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", root.display()))
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
 /// Compiles every source of the corpus program `name` for macOS into
 /// `out_dir`, in parallel.
 pub fn compile_corpus_macos(name: &str, out_dir: &Path, flags: &[&str]) -> Vec<PathBuf> {

@@ -2,7 +2,7 @@
 //! machlink in both fixup formats, must behave under macho-run exactly as
 //! the same C compiled natively with gcc, and as ld64.lld-19's link does.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use testkit::{Linker, Outcome};
 
@@ -59,13 +59,7 @@ fn check_program(dir: &Path) -> Vec<String> {
 
 #[test]
 fn corpus_programs_linked_by_machlink_behave_as_native_builds() {
-    let root = testkit::workspace_root().join("tests/corpus");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let dirs = testkit::corpus_programs();
     let problems: Vec<String> = dirs.iter().flat_map(|d| check_program(d)).collect();
     assert!(
         problems.is_empty(),

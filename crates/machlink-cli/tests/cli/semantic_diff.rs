@@ -254,13 +254,7 @@ fn require_tools() {
 #[test]
 fn semantic_diff_corpus_programs_mean_the_same_as_lld_links() {
     require_tools();
-    let root = testkit::workspace_root().join("tests/corpus");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let dirs = testkit::corpus_programs();
     let results = std::sync::Mutex::new(Vec::new());
     testkit::parallel_for(dirs.len(), |i| {
         let name = dirs[i].file_name().unwrap().to_string_lossy().into_owned();
