@@ -4,7 +4,8 @@
 Generates the large program of tests/gen/genprog.py (default 200 objects x
 500 functions = 100k functions), compiles it once for x86_64-macos with zig
 cc (objects are cached under target/bench/), then links it alternately with
-machlink and ld64.lld-19, RUNS times each, and prints the median and spread
+machlink and ld64.lld-19 (and ld64.lld-22, the newest lld, when installed), RUNS
+times each, and prints the median and spread
 of wall time, peak memory (max RSS of the linker process) and the ratio.
 Both outputs are checked to run under macho-run with the same checksum.
 
@@ -15,6 +16,7 @@ Needs scripts/setup.sh and `cargo build --release --workspace` first.
 """
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -94,6 +96,10 @@ def main():
     args = bench_args(__doc__)
     work, objs = build_objects(args.objects, args.functions)
     linkers = {"machlink": MACHLINK, "ld64.lld-19": "ld64.lld-19"}
+    if shutil.which("ld64.lld-22"):
+        linkers["ld64.lld-22"] = "ld64.lld-22"
+    else:
+        print("ld64.lld-22 not found (scripts/setup.sh installs lld-22): comparing with lld 19 only")
     if args.baseline:
         linkers["baseline"] = args.baseline
     results = {name: [] for name in linkers}
@@ -120,6 +126,9 @@ def main():
         print(f"{name:<14}{med[name]:>10.1f}{min(walls):>9.1f}{max(walls):>9.1f}{rss:>14.1f}")
     print(f"\nmachlink / ld64.lld-19 median time ratio: {med['machlink'] / med['ld64.lld-19']:.2f} "
           f"(lld takes {med['ld64.lld-19'] / med['machlink']:.2f}x as long)")
+    if "ld64.lld-22" in med:
+        print(f"machlink / ld64.lld-22 median time ratio: {med['machlink'] / med['ld64.lld-22']:.2f} "
+              f"(lld 22 takes {med['ld64.lld-22'] / med['machlink']:.2f}x as long)")
     if args.baseline:
         print(f"machlink / baseline ({args.baseline}) median time ratio: "
               f"{med['machlink'] / med['baseline']:.3f}")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what machlink's tests need, idempotently; silent when all is present.
 #   - clang-19, lld-19 (ld64.lld-19, the reference linker), llvm-19 (objdump, readobj, dsymutil)
+#   - lld-22 (ld64.lld-22, the newest lld, a second reference for the benchmarks)
 #   - ziglang 0.17.0 from PyPI: `python3 -m ziglang cc -target x86_64-macos` compiles C for macOS
 #   - .toolchain/sdk: a -syslibroot whose usr/lib/libSystem.tbd is zig's stub with the
 #     arm64e.x1-* targets removed (ld64.lld-19 rejects them). Derived here, never vendored.
@@ -14,13 +15,13 @@ as_root() {
 
 missing=()
 for tool in clang-19 ld64.lld-19 llvm-objdump-19 llvm-readobj-19 dsymutil-19 llvm-dwarfdump-19 \
-    llvm-nm-19 llvm-ar-19 llvm-lipo-19; do
+    llvm-nm-19 llvm-ar-19 llvm-lipo-19 ld64.lld-22; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-    echo "setup.sh: installing clang-19 lld-19 llvm-19 (missing: ${missing[*]})" >&2
+    echo "setup.sh: installing clang-19 lld-19 llvm-19 lld-22 (missing: ${missing[*]})" >&2
     as_root apt-get update -qq >/dev/null
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-19 lld-19 llvm-19 >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-19 lld-19 llvm-19 lld-22 >/dev/null
 fi
 
 if [ "$(python3 -m ziglang version 2>/dev/null)" != "0.17.0" ]; then
