@@ -159,7 +159,10 @@ pub(crate) fn split_atoms<'i>(
     objects: &[ObjectFile],
     files: std::ops::Range<u32>,
 ) -> Result<Vec<Vec<AtomBytes<'i>>>, String> {
-    let mut out: Vec<Vec<AtomBytes<'i>>> = files.clone().map(|_| Vec::new()).collect();
+    let mut out: Vec<Vec<AtomBytes<'i>>> = objects
+        .iter()
+        .map(|o| Vec::with_capacity(o.atoms.len()))
+        .collect();
     let mut rest = image;
     let mut cursor = 0usize;
     let mut take = |off: usize, size: usize, fi: u32, ai: u32| -> Result<(), String> {

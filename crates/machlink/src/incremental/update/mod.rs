@@ -219,6 +219,8 @@ struct Updater<'s> {
 
 impl<'s> Updater<'s> {
     fn new(opts: &'s Options, session: &'s Session) -> Step<Updater<'s>> {
+        // The first phase, "map output", runs from here.
+        let timer = Timer::new();
         if opts.dead_strip {
             return fallback("-dead_strip: an edit can change what is live");
         }
@@ -296,7 +298,10 @@ impl<'s> Updater<'s> {
             stayed: Vec::new(),
             chained: None,
             pages: Default::default(),
-            stats: UpdateStats::default(),
+            stats: UpdateStats {
+                timer,
+                ..Default::default()
+            },
         })
     }
 
