@@ -148,59 +148,86 @@ pub(crate) struct FileOut {
 /// The output bytes of one atom: `(atom index, bytes)`.
 pub(crate) type AtomBytes<'i> = (u32, &'i mut [u8]);
 
-/// Splits `image` into the bytes of every atom that has some in the file
-/// (placed, not an alias of another, not zero-fill), grouped by file. An
-/// atom's bytes are at its body address (its own unless it moved). The
-/// ranges are disjoint by construction of the layout; this checks it, so
-/// the parallel writers below can never overlap.
+/// Hands out disjoint pieces of the output, in increasing file order, so
+/// that the parallel writers can never overlap (no shared raw pointer).
+struct Splitter<'i> {
+    rest: &'i mut [u8],
+    /// File offset where `rest` starts.
+    cursor: usize,
+    /// Per file (relative to `first`): its atoms' bytes.
+    out: Vec<Vec<AtomBytes<'i>>>,
+    first: u32,
+}
+
+impl<'i> Splitter<'i> {
+    fn new(image: &'i mut [u8], objects: &[ObjectFile], first: u32) -> Self {
+        Splitter {
+            rest: image,
+            cursor: 0,
+            out: objects
+                .iter()
+                .map(|o| Vec::with_capacity(o.atoms.len()))
+                .collect(),
+            first,
+        }
+    }
+
+    /// The `size` bytes at file offset `off` for atom `ai` of file `fi`;
+    /// they must lie past every piece handed out before.
+    fn take(&mut self, off: usize, size: usize, fi: u32, ai: u32) -> Result<(), String> {
+        let gap = off.checked_sub(self.cursor).ok_or_else(|| {
+            format!(
+                "internal error: atom {ai} of file {fi} at file offset {off:#x} overlaps the \
+                 atom before it"
+            )
+        })?;
+        if gap + size > self.rest.len() {
+            return Err(format!(
+                "internal error: atom {ai} of file {fi} at file offset {off:#x} lies past the \
+                 end of the output"
+            ));
+        }
+        let (_, tail) = std::mem::take(&mut self.rest).split_at_mut(gap);
+        let (bytes, tail) = tail.split_at_mut(size);
+        self.out[(fi - self.first) as usize].push((ai, bytes));
+        self.rest = tail;
+        self.cursor = off + size;
+        Ok(())
+    }
+}
+
+/// Splits the output of a full link into the bytes of every atom that has
+/// some in the file, grouped by file. The sections' atom lists are in
+/// address order and the sections in file order, so no sorting is needed;
+/// the splitter checks that nothing overlaps.
+pub(crate) fn split_all_atoms<'i>(
+    image: &'i mut [u8],
+    layout: &Layout,
+    objects: &[ObjectFile],
+) -> Result<Vec<Vec<AtomBytes<'i>>>, String> {
+    let mut split = Splitter::new(image, objects, 0);
+    for s in layout.sections.iter().filter(|s| !s.is_zerofill()) {
+        if let crate::layout::Content::Atoms(list) = &s.content {
+            for &(fi, ai) in list {
+                let addr = layout.atom_addr[fi as usize][ai as usize];
+                let size = objects[fi as usize].atoms[ai as usize].size;
+                split.take((s.offset + (addr - s.addr)) as usize, size as usize, fi, ai)?;
+            }
+        }
+    }
+    Ok(split.out)
+}
+
+/// Splits an image into the bytes of the placed atoms (not aliases, not
+/// zero-fill) of `files` (whose objects are `objects`), each at its body
+/// address (its own unless it moved): what an update rewrites.
 pub(crate) fn split_atoms<'i>(
     image: &'i mut [u8],
     layout: &Layout,
     objects: &[ObjectFile],
     files: std::ops::Range<u32>,
 ) -> Result<Vec<Vec<AtomBytes<'i>>>, String> {
-    let mut out: Vec<Vec<AtomBytes<'i>>> = objects
-        .iter()
-        .map(|o| Vec::with_capacity(o.atoms.len()))
-        .collect();
-    let mut rest = image;
-    let mut cursor = 0usize;
-    let mut take = |off: usize, size: usize, fi: u32, ai: u32| -> Result<(), String> {
-        let gap = off.checked_sub(cursor).ok_or_else(|| {
-            format!(
-                "internal error: atom {ai} of file {fi} at file offset {off:#x} overlaps the \
-                 atom before it"
-            )
-        })?;
-        if gap + size > rest.len() {
-            return Err(format!(
-                "internal error: atom {ai} of file {fi} at file offset {off:#x} lies past the \
-                 end of the output"
-            ));
-        }
-        let (_, tail) = std::mem::take(&mut rest).split_at_mut(gap);
-        let (bytes, tail) = tail.split_at_mut(size);
-        out[(fi - files.start) as usize].push((ai, bytes));
-        rest = tail;
-        cursor = off + size;
-        Ok(())
-    };
-    if files.start == 0 && files.len() == layout.atom_addr.len() && layout.atom_body.is_empty() {
-        // A full link: the sections' atom lists are in address order, and
-        // the sections in file order, so the atoms come in file order.
-        for s in layout.sections.iter().filter(|s| !s.is_zerofill()) {
-            if let crate::layout::Content::Atoms(list) = &s.content {
-                for &(fi, ai) in list {
-                    let addr = layout.atom_addr[fi as usize][ai as usize];
-                    let size = objects[fi as usize].atoms[ai as usize].size;
-                    take((s.offset + (addr - s.addr)) as usize, size as usize, fi, ai)?;
-                }
-            }
-        }
-        return Ok(out);
-    }
-    // (file offset, size, file, atom), for some files of an image whose
-    // functions may have moved: sorted here.
+    // (file offset, size, file, atom)
     let mut ranges: Vec<(usize, usize, u32, u32)> = Vec::new();
     for fi in files.clone() {
         let obj = &objects[(fi - files.start) as usize];
@@ -217,10 +244,11 @@ pub(crate) fn split_atoms<'i>(
         }
     }
     ranges.sort_unstable_by_key(|r| r.0);
+    let mut split = Splitter::new(image, objects, files.start);
     for (off, size, fi, ai) in ranges {
-        take(off, size, fi, ai)?;
+        split.take(off, size, fi, ai)?;
     }
-    Ok(out)
+    Ok(split.out)
 }
 
 /// Copies a file's atoms into their bytes and applies their relocations.
@@ -451,5 +479,36 @@ fn absolute(
             Ok(0)
         }
         _ => Err("32-bit absolute address cannot be used in a position-independent image".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_splitter_hands_out_disjoint_pieces_in_file_order() {
+        let mut image: Vec<u8> = (0..32).collect();
+        let mut split = Splitter {
+            rest: &mut image,
+            cursor: 0,
+            out: vec![Vec::new(), Vec::new()],
+            first: 0,
+        };
+        split.take(4, 4, 0, 7).unwrap();
+        split.take(8, 0, 1, 2).unwrap(); // an empty atom
+        split.take(8, 8, 1, 3).unwrap();
+        assert!(
+            split.take(12, 4, 0, 8).is_err(),
+            "a piece that overlaps the one before"
+        );
+        assert!(split.take(30, 4, 0, 9).is_err(), "a piece past the end");
+        split.take(20, 12, 0, 10).unwrap();
+        let out = split.out;
+        assert_eq!(out[0].len(), 2);
+        assert_eq!((out[0][0].0, &out[0][0].1[..]), (7, &[4u8, 5, 6, 7][..]));
+        assert_eq!(out[0][1].1.len(), 12);
+        assert_eq!(out[1].iter().map(|a| a.0).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(out[1][1].1[0], 8);
     }
 }

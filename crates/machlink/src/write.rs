@@ -137,8 +137,8 @@ pub(crate) fn write_atoms(
     symtab: &SymbolTable,
     res: &Resolved,
 ) -> Result<Vec<Fixup>> {
-    let per_file = relocate::split_atoms(image, res.layout, objects, 0..objects.len() as u32)
-        .map_err(LinkError::usage)?;
+    let per_file =
+        relocate::split_all_atoms(image, res.layout, objects).map_err(LinkError::usage)?;
     let outs: Vec<relocate::FileOut> = objects
         .par_iter()
         .zip(per_file)
