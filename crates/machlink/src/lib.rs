@@ -2,17 +2,19 @@
 //! near-instant incremental relinking through a *distributed jump table*
 //! (see `../shared/DESIGN.md` in the steering repository).
 //!
-//! The pipeline of a full link ([`link::link`] drives it), one module per
-//! stage:
+//! The pipeline of a full link ([`link::link`] drives it as a flat list of
+//! passes), one module per stage:
 //!
 //! inputs ([`input`]: objects split into atoms ([`atom`]), archives, dylibs, TAPI
 //! stubs) → resolution (`resolve`, over [`symbols`]; then [`dead_strip`])
 //! → synthetic sections ([`synthetic`], [`unwind`]) → [`layout`] →
-//! writing (`write`: relocation through [`arch`], then [`linkedit`] and
-//! [`output`]). The incremental engine ([`incremental`]) keeps the
-//! laid-out image and a state beside it, and replays only changed objects
-//! through the same relocation writer; [`image`] offers it to compiler
-//! backends as a library.
+//! writing (`write`'s passes: atoms through `relocate`, then [`linkedit`]
+//! and [`output`]). Everything that depends on the target architecture is
+//! behind [`arch::Arch`]; byte formats shared by inputs and output are in
+//! [`formats`]; [`timing`] times the passes. The incremental engine
+//! ([`incremental`]) keeps the laid-out image and a state beside it, and
+//! replays only changed objects through the same relocation writer;
+//! [`image`] offers it to compiler backends as a library.
 
 pub mod arch;
 pub mod atom;
