@@ -1,5 +1,6 @@
-//! Binding imports: each import of the plan gets an address, from the image
-//! itself (self / main-executable / weak lookups) or from the host.
+//! Binding imports: each import of the plan gets an address, from a loaded
+//! image (the program itself or one of its dylibs, see [`crate::images`]) or
+//! from the host.
 //!
 //! An import nobody provides is fatal when the program uses it as data (a
 //! pointer it may read at any time). When every use is through a stub, the
@@ -8,24 +9,18 @@
 //! fail on macOS.
 
 use crate::error::LoadError;
-use crate::fixups::{lookup_export, Action, Plan};
-use crate::loader::Mapped;
+use crate::fixups::{Action, Import, Plan};
 use crate::macho::Image;
-use crate::shims::Host;
 use object::macho;
 use std::collections::HashSet;
 use std::ffi::{c_char, CStr, CString};
 
-const SELF_ORDINAL: i32 = 0;
-const MAIN_EXECUTABLE: i32 = -1;
-const WEAK_LOOKUP: i32 = -3;
-
-/// Addresses of every import (0 for a missing weak import).
+/// Addresses of every import (0 for a missing weak import); `resolve` finds
+/// an import's address by its name and ordinal.
 pub fn bind(
     image: &Image,
     plan: &Plan,
-    mapped: &Mapped,
-    host: &Host,
+    mut resolve: impl FnMut(&Import) -> Option<u64>,
 ) -> Result<Vec<u64>, LoadError> {
     let call_slots = call_only_slots(image);
     let mut data_uses = vec![false; plan.imports.len()];
@@ -40,13 +35,7 @@ pub fn bind(
     let mut traps = Traps::default();
     let mut addrs = Vec::with_capacity(plan.imports.len());
     for (i, import) in plan.imports.iter().enumerate() {
-        let own = || lookup_export(image, &import.name).map(|a| mapped.addr(a));
-        let found = match import.lib_ordinal {
-            SELF_ORDINAL | MAIN_EXECUTABLE => own(),
-            WEAK_LOOKUP => own().or_else(|| host.lookup(&import.name)),
-            _ => host.lookup(&import.name),
-        };
-        let addr = match found {
+        let addr = match resolve(import) {
             Some(a) => a,
             None if import.weak => 0,
             None if !data_uses[i] => traps.make(&import.name)?,

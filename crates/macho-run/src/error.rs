@@ -6,7 +6,8 @@ use std::fmt;
 /// architecture or using a load command we do not support (as a shell does
 /// for "cannot execute").
 pub const EXIT_CANNOT_EXECUTE: i32 = 126;
-/// Exit status when imports cannot be bound (as a shell does for "not found").
+/// Exit status when imports cannot be bound or a dylib cannot be found (as
+/// a shell does for "not found").
 pub const EXIT_UNBOUND: i32 = 127;
 
 /// Why a Mach-O file could not be loaded.
@@ -38,6 +39,26 @@ pub enum LoadError {
     /// which the program uses as data (so a lazy trap cannot stand in).
     #[error("{file}: {} unbound import(s): {}", names.len(), names.join(", "))]
     Unbound { file: String, names: Vec<String> },
+    /// A required dylib (not one the host stands in for) is nowhere to be
+    /// found: `tried` lists every path looked at.
+    #[error("{file}: cannot find dylib {install_name} ({})", Tried(tried))]
+    MissingDylib {
+        file: String,
+        install_name: String,
+        tried: Vec<String>,
+    },
+}
+
+struct Tried<'a>(&'a [String]);
+
+impl fmt::Display for Tried<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            write!(f, "no path to try: the loading images have no LC_RPATH")
+        } else {
+            write!(f, "tried {}", self.0.join(", "))
+        }
+    }
 }
 
 struct OffsetSuffix(Option<u64>);
@@ -55,7 +76,7 @@ impl LoadError {
     /// The process exit status this error maps to.
     pub fn exit_status(&self) -> i32 {
         match self {
-            LoadError::Unbound { .. } => EXIT_UNBOUND,
+            LoadError::Unbound { .. } | LoadError::MissingDylib { .. } => EXIT_UNBOUND,
             _ => EXIT_CANNOT_EXECUTE,
         }
     }

@@ -688,9 +688,28 @@ fn bind_opcodes(
     Ok(())
 }
 
+/// What an export trie says about a symbol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Export {
+    /// Defined in the image at this unslid address.
+    Address(u64),
+    /// An absolute value (`EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE`), not slid.
+    Absolute(u64),
+    /// Re-exported from the image's dylib `ordinal` (1-based) under `name`.
+    Reexport { ordinal: u64, name: String },
+}
+
 /// Looks a symbol up in the image's export trie; returns its unslid address.
-/// Re-exports and resolvers are not followed (an executable has neither).
+/// Re-exports are not followed (see [`find_export`]).
 pub fn lookup_export(image: &Image, name: &str) -> Option<u64> {
+    match find_export(image, name)? {
+        Export::Address(a) => Some(a),
+        _ => None,
+    }
+}
+
+/// Looks a symbol up in the image's export trie.
+pub fn find_export(image: &Image, name: &str) -> Option<Export> {
     let range = image
         .exports_trie
         .or_else(|| image.dyld_info.map(|d| d.export))?;
@@ -711,10 +730,27 @@ pub fn lookup_export(image: &Image, name: &str) -> Option<u64> {
             }
             let flags = c.uleb()?;
             if flags & u64::from(macho::EXPORT_SYMBOL_FLAGS_REEXPORT) != 0 {
-                return None;
+                let ordinal = c.uleb()?;
+                let rest = trie.get(c.pos..children_at)?;
+                let len = rest.iter().position(|&b| b == 0)?;
+                let imported = String::from_utf8_lossy(&rest[..len]).into_owned();
+                return Some(Export::Reexport {
+                    ordinal,
+                    name: if imported.is_empty() {
+                        name.to_string()
+                    } else {
+                        imported
+                    },
+                });
             }
+            // For a stub-and-resolver export the first value is the stub,
+            // which calls the resolver through a lazy pointer itself.
             let offset = c.uleb()?;
-            return Some(image.preferred_base() + offset);
+            let kind = flags & u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_MASK);
+            if kind == u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE) {
+                return Some(Export::Absolute(offset));
+            }
+            return Some(Export::Address(image.preferred_base().wrapping_add(offset)));
         }
         c.pos = children_at;
         let count = *trie.get(c.pos)?;

@@ -2,18 +2,22 @@
 //!
 //! It is machlink's test oracle: a linker's output is right when the program
 //! it produced behaves here exactly as the same C code compiled natively.
-//! The loader does what dyld does for a single-image program:
+//! The loader does what dyld does for a program and its own dylibs:
 //!
 //! 1. [`macho`] parses and validates the header and load commands;
 //! 2. [`fixups`] decodes chained fixups or the classic dyld-info opcodes;
 //! 3. [`loader`] maps the segments at their addresses (sliding if needed);
-//! 4. [`binder`] binds imports to the host C library through [`shims`],
-//!    where macOS and glibc differ;
-//! 5. [`run`] sets up thread-locals, runs initialisers and calls `main`.
+//! 4. [`images`] finds and maps the dylibs the program names (recursively),
+//!    and resolves imports two-level: to a loaded image's exports, or for
+//!    system libraries to the host C library through [`shims`], where
+//!    macOS and glibc differ; [`binder`] gives every import its address;
+//! 5. [`run`] sets up thread-locals, runs initialisers (dylibs' first) and
+//!    calls `main`.
 
 pub mod binder;
 pub mod error;
 pub mod fixups;
+pub mod images;
 pub mod loader;
 pub mod macho;
 pub mod run;

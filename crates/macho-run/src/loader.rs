@@ -51,6 +51,11 @@ impl Mapped {
         std::ptr::read_unaligned(self.addr(vmaddr) as *const u64)
     }
 
+    /// The runtime address range of the whole image.
+    pub fn range(&self) -> (u64, u64) {
+        self.range
+    }
+
     pub fn contains(&self, runtime_addr: u64, len: u64) -> bool {
         runtime_addr >= self.range.0 && runtime_addr.saturating_add(len) <= self.range.1
     }
@@ -76,11 +81,17 @@ pub fn map(image: &Image) -> Result<Mapped, LoadError> {
         what: what.into(),
         source: io::Error::last_os_error(),
     };
-    if std::env::var_os(FORCE_SLIDE_ENV).is_some() {
+    if std::env::var_os(FORCE_SLIDE_ENV).is_some() && !image.is_dylib {
         // A placeholder, left in place, over the preferred range.
         reserve(Some(lo), size);
     }
-    let start = match reserve(Some(lo), size) {
+    // A dylib is linked at address 0, which is never free: it always slides.
+    let preferred = if image.is_dylib && lo == 0 {
+        None
+    } else {
+        reserve(Some(lo), size)
+    };
+    let start = match preferred {
         Some(start) => start,
         None if !image.pie => {
             return Err(image.blame.whole(format!(
@@ -95,7 +106,7 @@ pub fn map(image: &Image) -> Result<Mapped, LoadError> {
         base: image.preferred_base().wrapping_add(slide),
         range: (start, start + size),
     };
-    if slide == 0 {
+    if slide == 0 && !image.is_dylib {
         reserve_page_zero(image);
     }
     for seg in mapped_segments(image) {

@@ -86,12 +86,30 @@ pub struct SymbolTables {
     pub nindirectsyms: u32,
 }
 
-/// A parsed executable: everything the loader needs, borrowed from the file.
+/// How an image names a dylib it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DylibKind {
+    /// LC_LOAD_DYLIB (and LC_LAZY_LOAD_DYLIB, LC_LOAD_UPWARD_DYLIB): required.
+    Load,
+    /// LC_LOAD_WEAK_DYLIB: may be missing.
+    Weak,
+    /// LC_REEXPORT_DYLIB: required, and its exports are the image's too.
+    Reexport,
+}
+
+/// A parsed executable or dylib: everything the loader needs, borrowed from
+/// the file.
 #[derive(Debug)]
 pub struct Image<'a> {
     pub data: &'a [u8],
     pub blame: Blame,
+    /// May be loaded at another address than its own (MH_PIE executables,
+    /// and every dylib).
     pub pie: bool,
+    /// MH_DYLIB rather than MH_EXECUTE.
+    pub is_dylib: bool,
+    /// LC_ID_DYLIB's install name (dylibs only).
+    pub install_name: Option<String>,
     pub segments: Vec<Segment>,
     /// LC_MAIN's entry point, as a file offset into __TEXT.
     pub entryoff: u64,
@@ -100,6 +118,10 @@ pub struct Image<'a> {
     pub dyld_info: Option<DyldInfo>,
     /// Install names of LC_LOAD_DYLIB and friends, in ordinal order (1-based).
     pub dylibs: Vec<String>,
+    /// How each of `dylibs` is loaded, in the same order.
+    pub dylib_kinds: Vec<DylibKind>,
+    /// LC_RPATH entries, in order.
+    pub rpaths: Vec<String>,
     pub symtab: Option<SymbolTables>,
 }
 
@@ -160,16 +182,25 @@ fn thin_slice<'a>(data: &'a [u8], blame: &Blame) -> Result<(&'a [u8], u64), Load
 impl<'a> Image<'a> {
     /// Parses and validates an executable. `data` is the whole file.
     pub fn parse(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
+        Image::parse_kind(data, file, macho::MH_EXECUTE)
+    }
+
+    /// Parses and validates a dylib (MH_DYLIB). `data` is the whole file.
+    pub fn parse_dylib(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
+        Image::parse_kind(data, file, macho::MH_DYLIB)
+    }
+
+    fn parse_kind(data: &'a [u8], file: &str, want: u32) -> Result<Image<'a>, LoadError> {
         let blame = Blame::new(file);
         let (data, slice_off) = thin_slice(data, &blame)?;
         if slice_off != 0 {
             // Offsets inside a slice are relative to the slice; say so once.
-            return Image::parse_thin(data, Blame::new(format!("{file} (x86_64 slice)")));
+            return Image::parse_thin(data, Blame::new(format!("{file} (x86_64 slice)")), want);
         }
-        Image::parse_thin(data, blame)
+        Image::parse_thin(data, blame, want)
     }
 
-    fn parse_thin(data: &'a [u8], blame: Blame) -> Result<Image<'a>, LoadError> {
+    fn parse_thin(data: &'a [u8], blame: Blame, want: u32) -> Result<Image<'a>, LoadError> {
         check_magic(data, &blame)?;
         let header = read_pod::<macho::MachHeader64<LE>>(data, 0, &blame, "Mach-O header")?;
         let cputype = header.cputype.get(LE);
@@ -183,12 +214,15 @@ impl<'a> Image<'a> {
             ));
         }
         let filetype = header.filetype.get(LE);
-        if filetype != macho::MH_EXECUTE {
-            return Err(blame.at(
-                12,
-                format!("not an executable (filetype {filetype}, expected MH_EXECUTE = 2)"),
-            ));
+        if filetype != want {
+            let what = if want == macho::MH_DYLIB {
+                "not a dylib (filetype {filetype}, expected MH_DYLIB = 6)"
+            } else {
+                "not an executable (filetype {filetype}, expected MH_EXECUTE = 2)"
+            };
+            return Err(blame.at(12, what.replace("{filetype}", &filetype.to_string())));
         }
+        let is_dylib = filetype == macho::MH_DYLIB;
         let sizeofcmds = u64::from(header.sizeofcmds.get(LE));
         if HEADER_SIZE + sizeofcmds > data.len() as u64 {
             return Err(blame.at(
@@ -202,13 +236,17 @@ impl<'a> Image<'a> {
         let mut image = Image {
             data,
             blame,
-            pie: header.flags.get(LE) & macho::MH_PIE != 0,
+            pie: is_dylib || header.flags.get(LE) & macho::MH_PIE != 0,
+            is_dylib,
+            install_name: None,
             segments: Vec::new(),
             entryoff: 0,
             chained_fixups: None,
             exports_trie: None,
             dyld_info: None,
             dylibs: Vec::new(),
+            dylib_kinds: Vec::new(),
+            rpaths: Vec::new(),
             symtab: None,
         };
         let mut has_main = false;
@@ -231,7 +269,11 @@ impl<'a> Image<'a> {
             has_main |= image.load_command(cmd, body, offset)?;
             offset += cmdsize;
         }
-        if !has_main {
+        if is_dylib {
+            if has_main {
+                return Err(image.blame.whole("a dylib must not have LC_MAIN"));
+            }
+        } else if !has_main {
             return Err(image
                 .blame
                 .whole("no LC_MAIN load command (macho-run runs LC_MAIN executables only)"));
@@ -273,6 +315,14 @@ impl<'a> Image<'a> {
                 let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
                 self.dylibs
                     .push(String::from_utf8_lossy(&raw[..end]).into_owned());
+                self.dylib_kinds.push(match cmd {
+                    macho::LC_LOAD_WEAK_DYLIB => DylibKind::Weak,
+                    macho::LC_REEXPORT_DYLIB => DylibKind::Reexport,
+                    _ => DylibKind::Load,
+                });
+            }
+            macho::LC_ID_DYLIB if self.is_dylib => {
+                self.install_name = Some(lc_string(body, 8, at, &blame, "LC_ID_DYLIB")?);
             }
             macho::LC_SYMTAB => self.symtab_cmd(body, at)?,
             macho::LC_DYSYMTAB => self.dysymtab_cmd(body, at)?,
@@ -309,9 +359,11 @@ impl<'a> Image<'a> {
             macho::LC_ID_DYLIB | macho::LC_ID_DYLINKER | macho::LC_FILESET_ENTRY => {
                 return Err(blame.at(at, format!("unsupported {}", name(lc_name(cmd)))))
             }
-            // Run-path search entries only matter for finding dylibs, which
-            // macho-run does not load.
-            macho::LC_RPATH => {}
+            // Run-path search entries, for finding `@rpath/` dylibs.
+            macho::LC_RPATH => {
+                let path = lc_string(body, 8, at, &blame, "LC_RPATH")?;
+                self.rpaths.push(path);
+            }
             // dyld refuses a command it does not know only when it carries
             // LC_REQ_DYLD; everything else (LC_UUID, LC_BUILD_VERSION, LC_RPATH,
             // LC_SOURCE_VERSION, LC_LOAD_DYLINKER, ...) does not affect running.
@@ -558,6 +610,26 @@ impl<'a> Image<'a> {
     pub fn sections(&self) -> impl Iterator<Item = &Section> {
         self.segments.iter().flat_map(|s| s.sections.iter())
     }
+}
+
+/// A load command's string: its offset is the u32 at `field` in the body.
+fn lc_string(
+    body: &[u8],
+    field: usize,
+    at: u64,
+    blame: &Blame,
+    what: &str,
+) -> Result<String, LoadError> {
+    let off = body
+        .get(field..field + 4)
+        .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
+        .ok_or_else(|| blame.at(at, format!("{what} is truncated")))?;
+    let raw = body
+        .get(off..)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| blame.at(at, format!("{what} string offset is outside the command")))?;
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    Ok(String::from_utf8_lossy(&raw[..end]).into_owned())
 }
 
 fn check_magic(data: &[u8], blame: &Blame) -> Result<(), LoadError> {

@@ -1,9 +1,10 @@
 //! Running a loaded image: initialisers, then `main` through LC_MAIN.
 
 use crate::error::LoadError;
+use crate::images::Program;
 use crate::macho::Image;
 use crate::shims::{self, Host};
-use crate::{binder, fixups, loader};
+use crate::{fixups, loader};
 use object::macho;
 use std::ffi::{c_char, c_int, CString, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -24,7 +25,8 @@ pub struct Loaded {
     initializers: Vec<u64>,
 }
 
-/// Parses, maps, fixes up and binds `data`, the contents of `file`.
+/// Parses, maps, fixes up and binds `data`, the contents of `file`, and
+/// the dylibs it needs.
 pub fn load(data: &[u8], file: &str) -> Result<Loaded, LoadError> {
     let image = Image::parse(data, file)?;
     let plan = fixups::plan(&image)?;
@@ -42,32 +44,18 @@ pub fn load(data: &[u8], file: &str) -> Result<Loaded, LoadError> {
             ))
         })?;
     let host = Host::new();
-    let mapped = loader::map(&image)?;
-    let addrs = binder::bind(&image, &plan, &mapped, &host)?;
-    // With MACHO_RUN_LAZY, lazy pointers keep pointing at the stub helper
-    // and are bound on first call, as dyld does.
-    let mut skip = vec![false; plan.fixups.len()];
-    if std::env::var_os(shims::lazy::LAZY_ENV).is_some() {
-        let mut records = std::collections::HashMap::new();
-        for &(offset, i) in &plan.lazy {
-            skip[i] = true;
-            let f = &plan.fixups[i];
-            records.insert(
-                offset,
-                (
-                    mapped.addr(f.vmaddr),
-                    loader::value_of(&mapped, &plan, &addrs, f),
-                ),
-            );
-        }
-        shims::lazy::defer(records);
+    let program = Program::load(image, plan, file)?;
+    program.bind_and_fix(&host)?;
+    // Dylibs' initialisers first, dependencies before their users, then
+    // the main program's.
+    let mut inits = Vec::new();
+    for &i in program.init_order.iter().chain(std::iter::once(&0)) {
+        let img = &program.images[i];
+        inits.extend(initializers(&img.image, &img.mapped)?);
     }
-    loader::apply(&mapped, &plan, &addrs, &skip);
-    shims::tlv::setup(&image, &mapped);
-    loader::protect(&image, &mapped)?;
     Ok(Loaded {
-        entry: mapped.addr(entry),
-        initializers: initializers(&image, &mapped)?,
+        entry: program.images[0].mapped.addr(entry),
+        initializers: inits,
     })
 }
 

@@ -15,11 +15,20 @@ use std::sync::Mutex;
 pub const LAZY_ENV: &str = "MACHO_RUN_LAZY";
 
 /// Lazy bind record offset → (runtime address of the lazy pointer, value).
-static RECORDS: Mutex<Option<HashMap<u32, (u64, u64)>>> = Mutex::new(None);
+pub type Records = HashMap<u32, (u64, u64)>;
 
-/// Registers the lazy binds to resolve on first call.
-pub fn defer(records: HashMap<u32, (u64, u64)>) {
-    *RECORDS.lock().unwrap_or_else(|e| e.into_inner()) = Some(records);
+/// Per image: its runtime address range and its lazy bind records. The
+/// stub helper pushes the address of the image's own `__dyld_private`,
+/// which tells which image's records an offset refers to.
+static RECORDS: Mutex<Vec<((u64, u64), Records)>> = Mutex::new(Vec::new());
+
+/// Registers the lazy binds of the image mapped at `range` to resolve on
+/// first call.
+pub fn defer(range: (u64, u64), records: Records) {
+    RECORDS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((range, records));
 }
 
 // On entry (from the stub helper): [rsp] = __dyld_private, [rsp+8] = lazy
@@ -46,6 +55,7 @@ global_asm!(
     "    movdqu [rsp + 160], xmm6",
     "    movdqu [rsp + 176], xmm7",
     "    mov rdi, [rbp + 16]",
+    "    mov rsi, [rbp + 8]",
     "    call {resolve}",
     "    mov r11, rax",
     "    mov rdi, [rsp]",
@@ -74,11 +84,22 @@ extern "C" {
     pub fn macho_run_stub_binder();
 }
 
-/// Binds the lazy pointer of record `offset` and returns its target.
-extern "C" fn resolve(offset: u64) -> u64 {
+/// Binds the lazy pointer of record `offset` of the image holding
+/// `dyld_private` and returns its target.
+extern "C" fn resolve(offset: u64, dyld_private: u64) -> u64 {
     let guard = RECORDS.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(&(slot, value)) = guard.as_ref().and_then(|m| m.get(&(offset as u32))) else {
-        eprintln!("macho-run: dyld_stub_binder: no lazy bind record at offset {offset:#x}");
+    // The image whose range holds its __dyld_private; with a single image,
+    // that one whatever the stub helper pushed.
+    let records = guard
+        .iter()
+        .find(|((lo, hi), _)| (*lo..*hi).contains(&dyld_private))
+        .or_else(|| guard.first().filter(|_| guard.len() == 1))
+        .map(|(_, r)| r);
+    let Some(&(slot, value)) = records.and_then(|m| m.get(&(offset as u32))) else {
+        eprintln!(
+            "macho-run: dyld_stub_binder: no lazy bind record at offset {offset:#x} \
+             (image data {dyld_private:#x})"
+        );
         // SAFETY: ending the process.
         unsafe { libc::_exit(crate::error::EXIT_UNBOUND) }
     };

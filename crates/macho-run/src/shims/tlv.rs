@@ -13,7 +13,6 @@ use crate::loader::Mapped;
 use crate::macho::Image;
 use object::macho;
 use std::arch::global_asm;
-use std::sync::OnceLock;
 
 global_asm!(
     ".globl macho_run_tlv_get_addr",
@@ -89,7 +88,8 @@ struct Descriptor {
     offset: usize,
 }
 
-/// The per-thread initial image of all thread-locals.
+/// The per-thread initial image of all thread-locals of one image. Each
+/// image has its own, leaked; its descriptors' `key` field points at it.
 struct Template {
     /// Runtime address of the first thread-local section.
     start: usize,
@@ -98,8 +98,6 @@ struct Template {
     key: libc::pthread_key_t,
 }
 
-static TEMPLATE: OnceLock<Template> = OnceLock::new();
-
 extern "C" fn free_block(block: *mut libc::c_void) {
     // SAFETY: blocks come from posix_memalign in tlv_lookup.
     unsafe { libc::free(block) }
@@ -107,10 +105,11 @@ extern "C" fn free_block(block: *mut libc::c_void) {
 
 /// Returns this thread's address of the variable `desc` describes.
 extern "C" fn tlv_lookup(desc: *const Descriptor) -> *mut u8 {
-    let t = TEMPLATE.get().expect("thread-local accessed before setup");
-    // SAFETY: desc points at a descriptor in the mapped image; the block is
-    // allocated with the template's size and alignment and filled from it.
+    // SAFETY: desc points at a descriptor in the mapped image, whose key
+    // setup() set to a leaked Template; the block is allocated with the
+    // template's size and alignment and filled from it.
     unsafe {
+        let t = &*((*desc).key as *const Template);
         let mut block = libc::pthread_getspecific(t.key) as *mut u8;
         if block.is_null() {
             let mut p: *mut libc::c_void = std::ptr::null_mut();
@@ -160,17 +159,15 @@ pub fn setup(image: &Image, mapped: &Mapped) {
         .max()
         .unwrap_or(1)
         .max(std::mem::size_of::<usize>());
-    let template = TEMPLATE.get_or_init(|| {
-        let mut key: libc::pthread_key_t = 0;
-        // SAFETY: key is a valid out-pointer; the destructor frees blocks.
-        unsafe { libc::pthread_key_create(&mut key, Some(free_block)) };
-        Template {
-            start: mapped.addr(start) as usize,
-            size: (end - start) as usize,
-            align,
-            key,
-        }
-    });
+    let mut key: libc::pthread_key_t = 0;
+    // SAFETY: key is a valid out-pointer; the destructor frees blocks.
+    unsafe { libc::pthread_key_create(&mut key, Some(free_block)) };
+    let template: &'static Template = Box::leak(Box::new(Template {
+        start: mapped.addr(start) as usize,
+        size: (end - start) as usize,
+        align,
+        key,
+    }));
     for section in descriptors {
         let count = section.size / std::mem::size_of::<Descriptor>() as u64;
         for i in 0..count {
@@ -179,7 +176,7 @@ pub fn setup(image: &Image, mapped: &Mapped) {
             unsafe {
                 let d = d.add(i as usize);
                 (*d).thunk = macho_run_tlv_get_addr as *const () as usize;
-                (*d).key = template.key as usize;
+                (*d).key = template as *const Template as usize;
             }
         }
     }
