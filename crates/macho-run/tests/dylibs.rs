@@ -520,3 +520,27 @@ fn flat_lookups_search_every_image() {
         assert_output(&capture(&mut macho_run(&exe)), "flat 42\n", &variant);
     }
 }
+
+/// A file in the dylib's place that is not a dylib (garbage, or an
+/// executable) is refused with one line naming that file and the problem.
+#[test]
+fn a_dylib_that_is_not_a_dylib_is_refused() {
+    let (exe, lib) = weak_program("bad-dylib", false);
+    std::fs::write(&lib, b"not a mach-o at all").unwrap();
+    let out = capture(&mut macho_run(&exe));
+    let err = out.stderr_str();
+    assert_eq!(out.code, 126, "{err}");
+    assert!(
+        err.contains(&format!("{}: not a Mach-O file (bad magic)", lib.display())),
+        "{err}"
+    );
+    std::fs::copy(&exe, &lib).unwrap();
+    let out = capture(&mut macho_run(&exe));
+    let err = out.stderr_str();
+    assert_eq!(out.code, 126, "{err}");
+    assert!(
+        err.contains("not a dylib (filetype 2, expected MH_DYLIB = 6)"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one error line: {err}");
+}
