@@ -54,6 +54,19 @@ pub struct Plan {
     /// index in `fixups`). The stub helper pushes that offset for
     /// dyld_stub_binder.
     pub lazy: Vec<(u32, usize)>,
+    /// Classic weak binds: slots that take the coalesced definition of a
+    /// weak symbol (the first strong one in load order, else the first
+    /// weak one), when some image defines it.
+    pub weak_binds: Vec<WeakBind>,
+}
+
+/// One slot of the weak bind stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeakBind {
+    pub name: String,
+    /// Unslid address of the 8-byte slot.
+    pub vmaddr: u64,
+    pub addend: i64,
 }
 
 /// Decodes whichever fixup encoding the image carries (none is fine: a
@@ -80,17 +93,14 @@ pub fn plan(image: &Image) -> Result<Plan, LoadError> {
             &mut imports,
             &mut plan,
         )?;
-        // Weak binds coalesce weak definitions across images. The executable
-        // is the first image searched, and its own slots already point at its
-        // own definitions (through rebases) or at the import (through binds),
-        // so weak binds change nothing here; they are still decoded so a
-        // malformed stream is reported.
+        // Weak binds coalesce weak definitions across images: applied
+        // after the other fixups, where some image defines the symbol.
         bind_opcodes(
             image,
             info.weak_bind,
             BindStream::Weak,
             &mut ImportTable::default(),
-            &mut Plan::default(),
+            &mut plan,
         )?;
         plan.imports.extend(imports.list);
     }
@@ -601,6 +611,11 @@ fn bind_opcodes(
         }
         let vmaddr = opcode_slot(c, st.seg, st.off)?;
         if stream == BindStream::Weak {
+            plan.weak_binds.push(WeakBind {
+                name,
+                vmaddr,
+                addend: st.addend,
+            });
             return Ok(());
         }
         let import = imports.intern(
@@ -710,6 +725,18 @@ pub fn lookup_export(image: &Image, name: &str) -> Option<u64> {
 
 /// Looks a symbol up in the image's export trie.
 pub fn find_export(image: &Image, name: &str) -> Option<Export> {
+    find_export_flags(image, name).map(|(e, _)| e)
+}
+
+/// Whether the image exports `name` as a weak definition.
+pub fn is_weak_export(image: &Image, name: &str) -> bool {
+    find_export_flags(image, name).is_some_and(|(_, flags)| {
+        flags & u64::from(macho::EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION) != 0
+    })
+}
+
+/// [`find_export`], with the entry's flags.
+fn find_export_flags(image: &Image, name: &str) -> Option<(Export, u64)> {
     let range = image
         .exports_trie
         .or_else(|| image.dyld_info.map(|d| d.export))?;
@@ -734,23 +761,25 @@ pub fn find_export(image: &Image, name: &str) -> Option<Export> {
                 let rest = trie.get(c.pos..children_at)?;
                 let len = rest.iter().position(|&b| b == 0)?;
                 let imported = String::from_utf8_lossy(&rest[..len]).into_owned();
-                return Some(Export::Reexport {
+                let export = Export::Reexport {
                     ordinal,
                     name: if imported.is_empty() {
                         name.to_string()
                     } else {
                         imported
                     },
-                });
+                };
+                return Some((export, flags));
             }
             // For a stub-and-resolver export the first value is the stub,
             // which calls the resolver through a lazy pointer itself.
             let offset = c.uleb()?;
             let kind = flags & u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_MASK);
             if kind == u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE) {
-                return Some(Export::Absolute(offset));
+                return Some((Export::Absolute(offset), flags));
             }
-            return Some(Export::Address(image.preferred_base().wrapping_add(offset)));
+            let addr = image.preferred_base().wrapping_add(offset);
+            return Some((Export::Address(addr), flags));
         }
         c.pos = children_at;
         let count = *trie.get(c.pos)?;

@@ -18,7 +18,7 @@
 //! initialisers run dependencies first, before the main program's.
 
 use crate::error::LoadError;
-use crate::fixups::{self, find_export, Export, Import, Plan};
+use crate::fixups::{self, find_export, is_weak_export, Export, Import, Plan};
 use crate::loader::{self, Mapped};
 use crate::macho::{DylibKind, Image};
 use crate::shims::{self, Host};
@@ -248,6 +248,23 @@ impl<'a> Program<'a> {
         }
     }
 
+    /// The coalesced definition of a weak symbol, as dyld picks it: the
+    /// first image in load order (the executable first) with a strong
+    /// definition, else the first with a weak one.
+    fn weak_definition(&self, name: &str, host: &Host) -> Option<u64> {
+        let mut first_weak = None;
+        for (j, img) in self.images.iter().enumerate() {
+            let Some(addr) = self.export(j, name, host, 0) else {
+                continue;
+            };
+            if !is_weak_export(&img.image, name) {
+                return Some(addr);
+            }
+            first_weak.get_or_insert(addr);
+        }
+        first_weak
+    }
+
     /// The address an import of image `i` binds to, if anything has it.
     fn resolve(&self, i: usize, import: &Import, host: &Host) -> Option<u64> {
         let name = import.name.as_str();
@@ -255,9 +272,12 @@ impl<'a> Program<'a> {
             SELF_ORDINAL => self.export(i, name, host, 0),
             MAIN_EXECUTABLE => self.export(0, name, host, 0),
             // Every image in load order (the main executable first), then
-            // the host: for weak definitions the first one wins everywhere.
-            FLAT_LOOKUP | WEAK_LOOKUP => (0..self.images.len())
+            // the host.
+            FLAT_LOOKUP => (0..self.images.len())
                 .find_map(|j| self.export(j, name, host, 0))
+                .or_else(|| host.lookup(name)),
+            WEAK_LOOKUP => self
+                .weak_definition(name, host)
                 .or_else(|| host.lookup(name)),
             n if n > 0 => match self.images[i].deps.get(n as usize - 1) {
                 Some(&dep) => self.in_dep(dep, name, host, 0),
@@ -296,6 +316,13 @@ impl<'a> Program<'a> {
                 shims::lazy::defer(mapped.range(), records);
             }
             loader::apply(mapped, plan, &addrs, &skip);
+            for w in &plan.weak_binds {
+                if let Some(addr) = self.weak_definition(&w.name, host) {
+                    // SAFETY: the slot was checked against the segments
+                    // when decoded, and protections are not final yet.
+                    unsafe { mapped.write_u64(w.vmaddr, addr.wrapping_add(w.addend as u64)) };
+                }
+            }
             shims::tlv::setup(&img.image, mapped);
             loader::protect(&img.image, mapped)?;
         }
