@@ -6,7 +6,8 @@ use std::ffi::OsString;
 
 const USAGE: &str = "usage: macho-run PROG [ARGS...]\n\
 Runs an x86_64 macOS executable (MH_EXECUTE with LC_MAIN) on Linux x86_64,\n\
-binding its libSystem imports to the host C library.";
+loading the dylibs it names (absolute, @rpath, @executable_path, @loader_path)\n\
+and binding its libSystem imports to the host C library.";
 
 fn main() {
     let mut args = std::env::args_os().skip(1);
