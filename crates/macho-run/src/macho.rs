@@ -91,6 +91,8 @@ pub struct SymbolTables {
 pub struct Image<'a> {
     pub data: &'a [u8],
     pub blame: Blame,
+    /// MH_EXECUTE, or MH_DYLIB when parsed with [`Image::parse_linked`].
+    pub filetype: u32,
     pub pie: bool,
     pub segments: Vec<Segment>,
     /// LC_MAIN's entry point, as a file offset into __TEXT.
@@ -160,16 +162,28 @@ fn thin_slice<'a>(data: &'a [u8], blame: &Blame) -> Result<(&'a [u8], u64), Load
 impl<'a> Image<'a> {
     /// Parses and validates an executable. `data` is the whole file.
     pub fn parse(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
+        Image::parse_kind(data, file, false)
+    }
+
+    /// Parses and validates a linked image: an executable as [`Image::parse`]
+    /// does, or a dylib (MH_DYLIB: LC_ID_DYLIB, no LC_MAIN, usually based
+    /// at 0). For tools that read outputs; a dylib cannot be run.
+    pub fn parse_linked(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
+        Image::parse_kind(data, file, true)
+    }
+
+    fn parse_kind(data: &'a [u8], file: &str, dylib_ok: bool) -> Result<Image<'a>, LoadError> {
         let blame = Blame::new(file);
         let (data, slice_off) = thin_slice(data, &blame)?;
         if slice_off != 0 {
             // Offsets inside a slice are relative to the slice; say so once.
-            return Image::parse_thin(data, Blame::new(format!("{file} (x86_64 slice)")));
+            let blame = Blame::new(format!("{file} (x86_64 slice)"));
+            return Image::parse_thin(data, blame, dylib_ok);
         }
-        Image::parse_thin(data, blame)
+        Image::parse_thin(data, blame, dylib_ok)
     }
 
-    fn parse_thin(data: &'a [u8], blame: Blame) -> Result<Image<'a>, LoadError> {
+    fn parse_thin(data: &'a [u8], blame: Blame, dylib_ok: bool) -> Result<Image<'a>, LoadError> {
         check_magic(data, &blame)?;
         let header = read_pod::<macho::MachHeader64<LE>>(data, 0, &blame, "Mach-O header")?;
         let cputype = header.cputype.get(LE);
@@ -183,10 +197,16 @@ impl<'a> Image<'a> {
             ));
         }
         let filetype = header.filetype.get(LE);
-        if filetype != macho::MH_EXECUTE {
+        let dylib = dylib_ok && filetype == macho::MH_DYLIB;
+        if filetype != macho::MH_EXECUTE && !dylib {
+            let (what, expected) = if dylib_ok {
+                ("an executable or a dylib", "MH_EXECUTE = 2 or MH_DYLIB = 6")
+            } else {
+                ("an executable", "MH_EXECUTE = 2")
+            };
             return Err(blame.at(
                 12,
-                format!("not an executable (filetype {filetype}, expected MH_EXECUTE = 2)"),
+                format!("not {what} (filetype {filetype}, expected {expected})"),
             ));
         }
         let sizeofcmds = u64::from(header.sizeofcmds.get(LE));
@@ -202,6 +222,7 @@ impl<'a> Image<'a> {
         let mut image = Image {
             data,
             blame,
+            filetype,
             pie: header.flags.get(LE) & macho::MH_PIE != 0,
             segments: Vec::new(),
             entryoff: 0,
@@ -228,10 +249,12 @@ impl<'a> Image<'a> {
                 ));
             }
             let body = &data[offset as usize..(offset + cmdsize) as usize];
-            has_main |= image.load_command(cmd, body, offset)?;
+            if !(dylib && cmd == macho::LC_ID_DYLIB) {
+                has_main |= image.load_command(cmd, body, offset)?;
+            }
             offset += cmdsize;
         }
-        if !has_main {
+        if !has_main && !dylib {
             return Err(image
                 .blame
                 .whole("no LC_MAIN load command (macho-run runs LC_MAIN executables only)"));
