@@ -265,6 +265,26 @@ fn main() {
     let o = machlink_verify(&exe);
     assert_eq!(o.code, 0, "{}{}", o.stdout_str(), o.stderr_str());
     assert!(o.stdout_str().contains(": ok ("), "{}", o.stdout_str());
+
+    // Without LC_DATA_IN_CODE (as in machlink's -incremental outputs, which
+    // leave it out) the jump tables must still be told from code.
+    let mut bytes = std::fs::read(&exe).unwrap();
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let (ncmds, mut at, mut cleared) = (u32_at(&bytes, 16), 32usize, false);
+    for _ in 0..ncmds {
+        let (cmd, size) = (u32_at(&bytes, at), u32_at(&bytes, at + 4) as usize);
+        if cmd == 0x29 {
+            // LC_DATA_IN_CODE: datasize 0
+            bytes[at + 12..at + 16].copy_from_slice(&0u32.to_le_bytes());
+            cleared = true;
+        }
+        at += size;
+    }
+    assert!(cleared, "no LC_DATA_IN_CODE in {}", exe.display());
+    let bare = work.join("prog-no-data-in-code");
+    std::fs::write(&bare, &bytes).unwrap();
+    let o = machlink_verify(&bare);
+    assert_eq!(o.code, 0, "{}{}", o.stdout_str(), o.stderr_str());
 }
 
 /// `machlink verify X | head -1` with the reader gone before anything is
