@@ -78,7 +78,7 @@ fn data_in_code(data: &[u8], image: &Image) -> Vec<(u64, u64)> {
             let off = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
             let len = u16::from_le_bytes([e[4], e[5]]);
             let addr = image.fileoff_to_vmaddr(u64::from(off))?;
-            Some((addr, addr + u64::from(len)))
+            Some((addr, addr.saturating_add(u64::from(len))))
         })
         .filter(|r| r.1 > r.0)
         .collect();

@@ -233,3 +233,15 @@ pub fn write_map(
     std::fs::write(path, m)
         .map_err(|e| LinkError::file(path.display(), format!("cannot write link map: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::literal;
+
+    #[test]
+    fn map_literal_strings_read_as_ld64_prints_them() {
+        assert_eq!(literal(b"%d\n\0"), "literal string: %d\\n");
+        assert_eq!(literal(b"a\tb"), "literal string: a\\tb");
+        assert_eq!(literal(b""), "literal string: ");
+    }
+}
