@@ -3,6 +3,8 @@
 #   - clang-19, lld-19 (ld64.lld-19, the reference linker), llvm-19 (objdump, readobj, dsymutil)
 #   - lld-22 (ld64.lld-22, the newest lld, a second reference for the benchmarks)
 #   - ziglang 0.17.0 from PyPI: `python3 -m ziglang cc -target x86_64-macos` compiles C for macOS
+#   - the Rust standard library for x86_64-apple-darwin (rustup), for the test that verifies
+#     a Rust program for macOS
 #   - .toolchain/sdk: a -syslibroot whose usr/lib/libSystem.tbd is zig's stub with the
 #     arm64e.x1-* targets removed (ld64.lld-19 rejects them). Derived here, never vendored.
 set -euo pipefail
@@ -28,6 +30,11 @@ if [ "$(python3 -m ziglang version 2>/dev/null)" != "0.17.0" ]; then
     echo "setup.sh: installing ziglang==0.17.0" >&2
     python3 -m pip install -q --disable-pip-version-check ziglang==0.17.0 \
         || python3 -m pip install -q --disable-pip-version-check --break-system-packages ziglang==0.17.0
+fi
+
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx x86_64-apple-darwin; then
+    echo "setup.sh: adding the Rust target x86_64-apple-darwin" >&2
+    rustup target add x86_64-apple-darwin >/dev/null
 fi
 
 zig_lib="$(python3 -c 'import ziglang, os; print(os.path.dirname(ziglang.__file__))')/lib"

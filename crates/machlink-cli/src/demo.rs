@@ -16,6 +16,15 @@ const GREET_V2_O: &[u8] = include_bytes!("../demo/greet_v2.o");
 
 type DemoResult<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// Writes a line to stdout, or returns the write's error (a closed stdout
+/// ends the demo, quietly: see main).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 /// The demo's link command line, as a user would type it.
 fn link(dir: &Path) -> DemoResult<(machlink::link::Stats, f64)> {
     let args: Vec<String> = [
@@ -67,7 +76,7 @@ fn inspect(exe: &Path) -> DemoResult<(u64, Option<u64>)> {
 }
 
 fn run(exe: &Path) -> DemoResult<()> {
-    println!("  $ macho-run {}", exe.display());
+    say!("  $ macho-run {}", exe.display())?;
     let status = macho_run::run_file_in_child(exe, &[])?;
     if status != 0 {
         return Err(format!("the program exited with status {status}").into());
@@ -92,42 +101,42 @@ fn demo(dir: &Path) -> DemoResult<()> {
     write(dir.join("main.o"), MAIN_O)?;
     write(dir.join("greet.o"), GREET_V1_O)?;
     let exe = dir.join("demo");
-    println!("machlink demo: a two-object program (main.o, greet.o) and our own libSystem stub");
-    println!("in {}\n", dir.display());
+    say!("machlink demo: a two-object program (main.o, greet.o) and our own libSystem stub")?;
+    say!("in {}\n", dir.display())?;
 
-    println!("1. First link with -incremental: a full link that gives every function a slot");
-    println!("   with headroom and records the image's state.");
+    say!("1. First link with -incremental: a full link that gives every function a slot")?;
+    say!("   with headroom and records the image's state.")?;
     let (stats, ms) = link(dir)?;
-    println!(
+    say!(
         "   {} ({} bytes, {ms:.1} ms)",
         stats.incremental.unwrap_or_default(),
         stats.output_size
-    );
+    )?;
     let (greet, _) = inspect(&exe)?;
-    println!("   _greet is at {greet:#x}.");
+    say!("   _greet is at {greet:#x}.")?;
     run(&exe)?;
 
-    println!(
+    say!(
         "\n2. Edit: greet.o is recompiled with a bigger greet() ({} -> {} bytes of object).",
         GREET_V1_O.len(),
         GREET_V2_O.len()
-    );
+    )?;
     // A new modification time, as a compiler's write would give it.
     std::thread::sleep(std::time::Duration::from_millis(10));
     write(dir.join("greet.o"), GREET_V2_O)?;
     let (stats, ms) = link(dir)?;
-    println!(
+    say!(
         "   relink: {} ({ms:.1} ms in all)",
         stats.incremental.unwrap_or_default()
-    );
+    )?;
     match inspect(&exe)? {
-        (addr, Some(body)) if addr == greet => println!(
+        (addr, Some(body)) if addr == greet => say!(
             "   greet() outgrew its slot: its body moved to {body:#x}; the slot at {addr:#x}\n   \
              is now a 5-byte `jmp` trampoline, so every call and the pointer main.o\n   \
              stored keep working without being rewritten."
-        ),
+        )?,
         (addr, None) if addr == greet => {
-            println!("   greet() still fit its slot at {addr:#x} and was overwritten in place.")
+            say!("   greet() still fit its slot at {addr:#x} and was overwritten in place.")?
         }
         (addr, _) => {
             return Err(
@@ -137,18 +146,21 @@ fn demo(dir: &Path) -> DemoResult<()> {
     }
     run(&exe)?;
 
-    println!("\n3. `machlink verify` checks the invariants of the updated image:");
+    say!("\n3. `machlink verify` checks the invariants of the updated image:")?;
     let data = std::fs::read(&exe)?;
     let name = exe.display().to_string();
     let r = crate::verify::verify(&data, &name)?;
     if !r.violations.is_empty() {
         return Err(format!("verify: {}", r.violations.join("; ")).into());
     }
-    println!(
+    say!(
         "   ok: {} functions, {} direct branches (each lands on a function start or\n   \
          through one trampoline), {} fixups inside their segments, {} exports matching\n   \
          the symbol table.",
-        r.functions, r.branches, r.fixups, r.exports
-    );
+        r.functions,
+        r.branches,
+        r.fixups,
+        r.exports
+    )?;
     Ok(())
 }

@@ -4,42 +4,98 @@ mod demo;
 mod verify;
 
 use machlink::options::Options;
+use std::io::Write;
 use std::process::ExitCode;
+
+/// Writes a line to stderr. A closed or failing stderr is ignored: there is
+/// nowhere left to say anything, and the exit status still tells.
+macro_rules! say_err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// Whether a failed write to stdout is a failure of the command: a reader
+/// that went away (`machlink verify X | head`) is no error of ours, like
+/// other Unix tools ending quietly on EPIPE; any other failure is reported.
+fn stdout_failed(e: &std::io::Error, what: &str) -> bool {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return false;
+    }
+    say_err!("machlink{what}: cannot write to stdout: {e}");
+    true
+}
+
+/// The exit status after a write to stdout.
+fn printed(result: std::io::Result<()>, what: &str) -> ExitCode {
+    match result {
+        Err(e) if stdout_failed(&e, what) => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// Writes `text` and a newline to stdout, flushed.
+fn print_line(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()
+}
 
 /// `machlink verify BINARY...`: exit 0 when every file keeps the
 /// invariants, 1 with the list of violations otherwise.
 fn verify_command(files: &[String]) -> ExitCode {
     if files.is_empty() {
-        eprintln!("usage: machlink verify BINARY...");
+        say_err!("usage: machlink verify BINARY...");
         return ExitCode::from(2);
     }
     let mut ok = true;
+    // Once stdout is gone, the remaining files are still checked (the exit
+    // status covers them all), quietly.
+    let mut out = Some(std::io::stdout().lock());
+    let mut write_error = None;
+    let mut say = |line: String| {
+        if let Some(o) = out.as_mut() {
+            if let Err(e) = writeln!(o, "{line}") {
+                write_error = Some(e);
+                out = None;
+            }
+        }
+    };
     for f in files {
         let data = match std::fs::read(f) {
             Ok(d) => d,
             Err(e) => {
-                eprintln!("machlink verify: {f}: cannot read: {e}");
+                say_err!("machlink verify: {f}: cannot read: {e}");
                 ok = false;
                 continue;
             }
         };
         match verify::verify(&data, f) {
             Err(e) => {
-                eprintln!("machlink verify: {e}");
+                say_err!("machlink verify: {e}");
                 ok = false;
             }
-            Ok(r) if r.violations.is_empty() => println!(
+            Ok(r) if r.violations.is_empty() => say(format!(
                 "{f}: ok ({} functions, {} branches, {} trampolines, {} fixups, {} exports)",
                 r.functions, r.branches, r.trampolines, r.fixups, r.exports
-            ),
+            )),
             Ok(r) => {
                 ok = false;
-                println!("{f}: {} violation(s)", r.violations.len());
+                say(format!("{f}: {} violation(s)", r.violations.len()));
                 for v in r.violations {
-                    println!("  {v}");
+                    say(format!("  {v}"));
                 }
             }
         }
+    }
+    if let Some(mut o) = out.take() {
+        if let Err(e) = o.flush() {
+            write_error = Some(e);
+        }
+    }
+    if write_error.is_some_and(|e| stdout_failed(&e, " verify")) {
+        return ExitCode::FAILURE;
     }
     if ok {
         ExitCode::SUCCESS
@@ -57,19 +113,24 @@ fn main() -> ExitCode {
         return match demo::main() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("machlink demo: {e}");
+                // A closed stdout ends the demo quietly.
+                match e.downcast_ref::<std::io::Error>() {
+                    Some(io) if io.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    _ => say_err!("machlink demo: {e}"),
+                }
                 ExitCode::FAILURE
             }
         };
     }
     if args.iter().any(|a| a == "--help" || a == "-help") {
-        println!("usage: machlink [ld64 options] file...\nAn ld64-compatible Mach-O linker for x86_64 (see README.md for the flags).");
-        return ExitCode::SUCCESS;
+        let usage = "usage: machlink [ld64 options] file...\n\
+                     An ld64-compatible Mach-O linker for x86_64 (see README.md for the flags).";
+        return printed(print_line(usage), "");
     }
     let opts = match Options::parse(args) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("machlink: {e}");
+            say_err!("machlink: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -80,25 +141,25 @@ fn main() -> ExitCode {
         );
         // --version answers on stdout; `-v` speaks on stderr.
         if opts.verbose {
-            eprintln!("{banner}");
-        } else {
-            println!("{banner}");
+            say_err!("{banner}");
+            return ExitCode::SUCCESS;
         }
-        return ExitCode::SUCCESS;
+        return printed(print_line(&banner), "");
     }
     let start = std::time::Instant::now();
     match machlink::link::link(&opts) {
         Ok(stats) => {
             if opts.verbose {
-                eprintln!("{}", verbose_line(&opts, &stats, start.elapsed()));
+                say_err!("{}", verbose_line(&opts, &stats, start.elapsed()));
             }
             if opts.print_statistics && !stats.phases.is_empty() {
-                eprint!("{}", machlink::timing::table(&stats.phases));
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "{}", machlink::timing::table(&stats.phases));
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("machlink: {e}");
+            say_err!("machlink: {e}");
             ExitCode::FAILURE
         }
     }

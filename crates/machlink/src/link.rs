@@ -172,7 +172,15 @@ fn full_link(
     let unwind = plan.unwind.take();
     timer.lap("layout");
     if let Some(map) = &opts.map {
-        crate::map::write_map(map, &opts.output, arch, &inputs.objects, &plan.layout)?;
+        crate::map::write_map(
+            map,
+            &opts.output,
+            arch,
+            &inputs,
+            &symtab,
+            &plan.synth,
+            &plan.layout,
+        )?;
     }
     timer.begin("write");
     let (linkedit_off, _) = plan.layout.linkedit_start();

@@ -13,6 +13,7 @@ use crate::options::{Options, OutputKind, UndefinedTreatment};
 use crate::symbols::{Def, SymId, SymbolTable};
 use object::macho;
 use rayon::prelude::*;
+use std::io::Write as _;
 
 /// Resolves symbols: objects first, then archive members pulled for
 /// undefined symbols until nothing changes, then dylib exports. Reports all
@@ -334,7 +335,9 @@ fn undefined_errors(
             .any(|n| n.as_bytes() == sym.name);
         if id != entry && (allowed || opts.undefined != UndefinedTreatment::Error) {
             if opts.undefined == UndefinedTreatment::Warning && !allowed {
-                eprintln!(
+                // A closed stderr must not end the link.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "warning: undefined symbol: {}",
                     String::from_utf8_lossy(sym.name)
                 );

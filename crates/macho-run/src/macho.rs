@@ -103,6 +103,8 @@ pub enum DylibKind {
 pub struct Image<'a> {
     pub data: &'a [u8],
     pub blame: Blame,
+    /// MH_EXECUTE or MH_DYLIB.
+    pub filetype: u32,
     /// May be loaded at another address than its own (MH_PIE executables,
     /// and every dylib).
     pub pie: bool,
@@ -182,15 +184,22 @@ fn thin_slice<'a>(data: &'a [u8], blame: &Blame) -> Result<(&'a [u8], u64), Load
 impl<'a> Image<'a> {
     /// Parses and validates an executable. `data` is the whole file.
     pub fn parse(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
-        Image::parse_kind(data, file, macho::MH_EXECUTE)
+        Image::parse_kind(data, file, &[macho::MH_EXECUTE])
     }
 
     /// Parses and validates a dylib (MH_DYLIB). `data` is the whole file.
     pub fn parse_dylib(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
-        Image::parse_kind(data, file, macho::MH_DYLIB)
+        Image::parse_kind(data, file, &[macho::MH_DYLIB])
     }
 
-    fn parse_kind(data: &'a [u8], file: &str, want: u32) -> Result<Image<'a>, LoadError> {
+    /// Parses and validates a linked image: an executable as [`Image::parse`]
+    /// does, or a dylib as [`Image::parse_dylib`]. For tools that read
+    /// outputs.
+    pub fn parse_linked(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
+        Image::parse_kind(data, file, &[macho::MH_EXECUTE, macho::MH_DYLIB])
+    }
+
+    fn parse_kind(data: &'a [u8], file: &str, want: &[u32]) -> Result<Image<'a>, LoadError> {
         let blame = Blame::new(file);
         let (data, slice_off) = thin_slice(data, &blame)?;
         if slice_off != 0 {
@@ -200,7 +209,7 @@ impl<'a> Image<'a> {
         Image::parse_thin(data, blame, want)
     }
 
-    fn parse_thin(data: &'a [u8], blame: Blame, want: u32) -> Result<Image<'a>, LoadError> {
+    fn parse_thin(data: &'a [u8], blame: Blame, want: &[u32]) -> Result<Image<'a>, LoadError> {
         check_magic(data, &blame)?;
         let header = read_pod::<macho::MachHeader64<LE>>(data, 0, &blame, "Mach-O header")?;
         let cputype = header.cputype.get(LE);
@@ -214,13 +223,16 @@ impl<'a> Image<'a> {
             ));
         }
         let filetype = header.filetype.get(LE);
-        if filetype != want {
-            let what = if want == macho::MH_DYLIB {
-                "not a dylib (filetype {filetype}, expected MH_DYLIB = 6)"
-            } else {
-                "not an executable (filetype {filetype}, expected MH_EXECUTE = 2)"
+        if !want.contains(&filetype) {
+            let (what, expected) = match want {
+                [macho::MH_DYLIB] => ("a dylib", "MH_DYLIB = 6"),
+                [macho::MH_EXECUTE] => ("an executable", "MH_EXECUTE = 2"),
+                _ => ("an executable or a dylib", "MH_EXECUTE = 2 or MH_DYLIB = 6"),
             };
-            return Err(blame.at(12, what.replace("{filetype}", &filetype.to_string())));
+            return Err(blame.at(
+                12,
+                format!("not {what} (filetype {filetype}, expected {expected})"),
+            ));
         }
         let is_dylib = filetype == macho::MH_DYLIB;
         let sizeofcmds = u64::from(header.sizeofcmds.get(LE));
@@ -236,6 +248,7 @@ impl<'a> Image<'a> {
         let mut image = Image {
             data,
             blame,
+            filetype,
             pie: is_dylib || header.flags.get(LE) & macho::MH_PIE != 0,
             is_dylib,
             install_name: None,

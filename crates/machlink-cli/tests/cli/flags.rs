@@ -117,6 +117,145 @@ fn map_rpath_headerpad_and_entry() {
     assert_eq!((o.code, o.stdout_str()), (5, "other entry\n".to_string()));
 }
 
+/// A `-map` file's parts: the files (index, path) and the symbol rows
+/// (address, size, file index, label).
+type MapRows = (Vec<(usize, String)>, Vec<(u64, u64, usize, String)>);
+
+fn parse_map(text: &str) -> MapRows {
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    let (mut files, mut rows, mut part) = (Vec::new(), Vec::new(), "");
+    for line in text.lines() {
+        if let Some(p) = line.strip_prefix("# ") {
+            part = if p.ends_with(':') { p } else { part };
+            continue;
+        }
+        let (idx_at, rest) = match part {
+            "Object files:" => (0, line),
+            "Symbols:" => (line.find('[').unwrap(), line),
+            _ => continue,
+        };
+        let close = rest[idx_at..].find(']').unwrap() + idx_at;
+        let index: usize = rest[idx_at + 1..close].trim().parse().unwrap();
+        let name = rest[close + 2..].to_string();
+        if part == "Object files:" {
+            files.push((index, name));
+        } else {
+            let f: Vec<&str> = line[..idx_at].split_whitespace().collect();
+            rows.push((hex(f[0]), hex(f[1]), index, name));
+        }
+    }
+    (files, rows)
+}
+
+/// `-map` lists the dylibs linked against (here libSystem.tbd) among the
+/// files and labels every synthetic section's entries as ld64 does: stubs,
+/// stub helper entries and lazy pointers by the imported symbol and its
+/// dylib, GOT slots as `non-lazy-pointer-to[-local]: NAME`, the stub helper
+/// header `helper helper`, `__unwind_info` as `compact unwind info`.
+#[test]
+fn map_lists_dylibs_and_labels_synthetic_sections() {
+    let dir = testkit::scratch_dir("flags/map-labels");
+    let obj = compile(&dir, "p", PROGRAM);
+    for (mode, extra) in [("chained", None), ("classic", Some("-no_fixup_chains"))] {
+        let map = dir.join(format!("{mode}.map"));
+        let mut flags = vec!["-map", map.to_str().unwrap()];
+        flags.extend(extra);
+        let exe = link(&dir, &[&obj], &flags);
+        let text = std::fs::read_to_string(&map).unwrap();
+        let (files, rows) = parse_map(&text);
+        let libsystem = files
+            .iter()
+            .find(|(_, p)| p.ends_with("/usr/lib/libSystem.tbd"))
+            .unwrap_or_else(|| panic!("{mode}: libSystem.tbd is not listed:\n{text}"))
+            .0;
+        assert!(
+            files.iter().any(|(i, p)| *i == 1 && p.ends_with("p.o")),
+            "{mode}: {text}"
+        );
+        assert!(
+            !text.contains("<lazy pointers>")
+                && !text.contains("<GOT>")
+                && !text.contains("<stubs>"),
+            "{mode}: {text}"
+        );
+        let sections = tool("llvm-objdump-19", &["--macho", "--section-headers"], &exe);
+        let section = |name: &str| -> Option<(u64, u64)> {
+            sections.lines().find_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() >= 4 && f[1] == name).then(|| {
+                    let n = |s: &str| u64::from_str_radix(s, 16).unwrap();
+                    (n(f[3]), n(f[2]))
+                })
+            })
+        };
+        let in_section = |name: &str| -> Vec<&(u64, u64, usize, String)> {
+            let (addr, size) = section(name).unwrap_or((0, 0));
+            rows.iter()
+                .filter(|r| r.0 >= addr && r.0 < addr + size)
+                .collect()
+        };
+        // Each indirect symbol of __stubs, __got and __la_symbol_ptr has
+        // its row at its address.
+        let indirect = tool("llvm-objdump-19", &["--macho", "--indirect-symbols"], &exe);
+        let mut current = "";
+        let mut checked = 0;
+        for line in indirect.lines() {
+            if let Some(rest) = line.strip_prefix("Indirect symbols for (") {
+                current = rest.split([',', ')']).nth(1).unwrap_or("");
+                continue;
+            }
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let Some(addr) = f
+                .first()
+                .and_then(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok())
+            else {
+                continue;
+            };
+            let name = f[f.len() - 1];
+            let row = rows
+                .iter()
+                .find(|r| r.0 == addr)
+                .unwrap_or_else(|| panic!("{mode}: no row at {addr:#x} ({name}):\n{text}"));
+            let want = match current {
+                // Every GOT slot here leads into libSystem (none to a local).
+                "__got" => (0, format!("non-lazy-pointer-to: {name}")),
+                _ => (libsystem, name.to_string()),
+            };
+            assert_eq!((row.2, row.3.clone()), want, "{mode} {current}: {text}");
+            checked += 1;
+        }
+        assert!(checked >= if extra.is_some() { 3 } else { 2 }, "{indirect}");
+        let unwind = in_section("__unwind_info");
+        assert_eq!(unwind.len(), 1, "{mode}: {text}");
+        assert_eq!(
+            (unwind[0].2, unwind[0].3.as_str()),
+            (0, "compact unwind info")
+        );
+        let helper = in_section("__stub_helper");
+        if extra.is_some() {
+            assert_eq!(helper[0].3, "helper helper", "{mode}: {helper:?}");
+            // One helper entry per stub, in the stubs' order.
+            let label = |r: &&(u64, u64, usize, String)| (r.2, r.3.clone());
+            let stubs: Vec<_> = in_section("__stubs").iter().map(label).collect();
+            let entries: Vec<_> = helper[1..].iter().map(label).collect();
+            assert_eq!(entries, stubs, "{mode}: {text}");
+            assert!(
+                stubs.contains(&(libsystem, "_printf".into())),
+                "{mode}: {text}"
+            );
+            assert!(!in_section("__la_symbol_ptr").is_empty(), "{mode}: {text}");
+        } else {
+            assert!(helper.is_empty(), "{mode}: {text}");
+        }
+        assert!(
+            in_section("__cstring")
+                .iter()
+                .any(|r| r.3 == "literal string: %d\\n"),
+            "{mode}: {text}"
+        );
+    }
+}
+
 #[test]
 fn response_files_strip_locals_and_version() {
     let dir = testkit::scratch_dir("flags/response");

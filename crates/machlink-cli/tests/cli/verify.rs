@@ -1,6 +1,7 @@
-//! `machlink verify`: outputs of machlink and ld64.lld-19 pass; a branch
+//! `machlink verify`: outputs of machlink and ld64.lld-19 pass (programs,
+//! dylibs, and a Rust program whose `__text` holds jump tables); a branch
 //! into the middle of a function, a trampoline, and a trampoline chain are
-//! told apart.
+//! told apart; a closed stdout ends it quietly.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -110,4 +111,213 @@ fn bad_branches_trampolines_and_chains_are_told_apart() {
     let o = machlink_verify(&chain);
     assert_eq!(o.code, 1, "{}", o.stdout_str());
     assert!(o.stdout_str().contains("a chain"), "{}", o.stdout_str());
+}
+
+/// A dylib with a jump table, a local helper and data: verify reads
+/// MH_DYLIB images (based at 0, no LC_MAIN) from both linkers.
+#[test]
+fn dylibs_of_both_linkers_verify() {
+    let work = testkit::scratch_dir("verify/dylib");
+    let obj = testkit::cli::compile(
+        &work,
+        "lib",
+        r#"
+        #include <stdio.h>
+        static int helper(int x) { return x * 3 + 1; }
+        int lib_add(int a, int b) { return helper(a) + b; }
+        int lib_switch(int k) {
+            switch (k) {
+            case 0: return 5; case 1: return puts("one"); case 2: return 9;
+            case 3: return lib_add(k, 2); case 4: return 77; case 5: return helper(k);
+            case 6: return 12; default: return -1;
+            }
+        }
+        int lib_counter = 3;
+        "#,
+    );
+    for (mut cmd, tag) in [
+        (
+            testkit::machlink_command(&work.join("libm.dylib")),
+            "machlink",
+        ),
+        (testkit::lld_command(&work.join("liblld.dylib")), "lld"),
+    ] {
+        testkit::check(
+            cmd.args(["-dylib", "-install_name", "@rpath/libx.dylib"])
+                .arg(&obj),
+        );
+        let lib = work.join(if tag == "lld" {
+            "liblld.dylib"
+        } else {
+            "libm.dylib"
+        });
+        let o = machlink_verify(&lib);
+        assert_eq!(o.code, 0, "{tag}: {}{}", o.stdout_str(), o.stderr_str());
+        assert!(
+            o.stdout_str().contains(": ok ("),
+            "{tag}: {}",
+            o.stdout_str()
+        );
+        assert!(
+            o.stdout_str().contains(" 3 exports"),
+            "{tag}: {}",
+            o.stdout_str()
+        );
+    }
+    // An object file is still refused, saying what verify reads.
+    let o = machlink_verify(&obj);
+    assert_eq!(o.code, 1, "{}", o.stdout_str());
+    assert!(
+        o.stderr_str().contains("not an executable or a dylib"),
+        "{}",
+        o.stderr_str()
+    );
+}
+
+/// The directory of the Rust standard library for macOS x86_64, or a
+/// failure naming the setup script.
+fn rust_darwin_target() -> PathBuf {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = capture(Command::new(&rustc).args([
+        "--print",
+        "target-libdir",
+        "--target",
+        "x86_64-apple-darwin",
+    ]));
+    let dir = PathBuf::from(out.stdout_str().trim());
+    let has_std = std::fs::read_dir(&dir).is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
+    });
+    assert!(
+        out.code == 0 && has_std,
+        "the Rust target x86_64-apple-darwin is not installed (no libstd in {:?}): run `{}` first",
+        dir,
+        testkit::SETUP
+    );
+    dir
+}
+
+/// A Rust program for macOS, linked by ld64.lld-19 (rustc's ld64.lld
+/// flavor passes `-flavor darwin` first, which machlink does not take yet).
+/// rustc's `__text` holds jump tables (marked by LC_DATA_IN_CODE) and
+/// padding, which verify must not decode as branches.
+///
+/// What the link needs: rustc links `-lSystem -lc -lm`; on macOS libc and
+/// libm are libSystem, so a scratch -syslibroot holds libSystem.tbd and
+/// libc.tbd/libm.tbd copies of it (libiconv is not needed). SDKROOT names
+/// it too, so rustc does not go looking for xcrun.
+#[test]
+fn rust_program_linked_by_lld_verifies() {
+    let work = testkit::scratch_dir("verify/rust");
+    rust_darwin_target();
+    let lld = testkit::require_tool("ld64.lld-19");
+    let sdk = work.join("sdk");
+    let lib = sdk.join("usr/lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    let tbd = testkit::sdk_root().join("usr/lib/libSystem.tbd");
+    for name in ["libSystem.tbd", "libc.tbd", "libm.tbd"] {
+        std::fs::copy(&tbd, lib.join(name)).unwrap();
+    }
+    let src = work.join("prog.rs");
+    std::fs::write(
+        &src,
+        r#"
+use std::collections::HashMap;
+fn kind(n: usize) -> &'static str {
+    match n { 0 => "zero", 1 => "one", 2 => "two", 3 => "three", 4 => "four", 5 => "five", _ => "many" }
+}
+fn main() {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, a) in std::env::args().enumerate() {
+        seen.insert(a, i);
+    }
+    let mut v: Vec<_> = seen.into_iter().collect();
+    v.sort();
+    println!("{} {v:?} {:.3}", kind(v.len()), (v.len() as f64).sqrt());
+}
+"#,
+    )
+    .unwrap();
+    let exe = work.join("prog");
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    testkit::check(
+        Command::new(rustc)
+            .env("SDKROOT", &sdk)
+            .args(["--edition", "2021", "-O", "--target", "x86_64-apple-darwin"])
+            .arg(format!("-Clinker={}", lld.display()))
+            .args(["-Clinker-flavor=ld64.lld", "-Clink-arg=-syslibroot"])
+            .arg(format!("-Clink-arg={}", sdk.display()))
+            .arg("-o")
+            .arg(&exe)
+            .arg(&src),
+    );
+    let dice = capture(
+        Command::new(testkit::require_tool("llvm-objdump-19"))
+            .args(["--macho", "--data-in-code"])
+            .arg(&exe),
+    )
+    .stdout_str();
+    assert!(
+        dice.contains("JUMP_TABLE32"),
+        "the program should hold jump tables in __text:\n{dice}"
+    );
+    let o = machlink_verify(&exe);
+    assert_eq!(o.code, 0, "{}{}", o.stdout_str(), o.stderr_str());
+    assert!(o.stdout_str().contains(": ok ("), "{}", o.stdout_str());
+
+    // Without LC_DATA_IN_CODE (as in machlink's -incremental outputs, which
+    // leave it out) the jump tables must still be told from code.
+    let mut bytes = std::fs::read(&exe).unwrap();
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let (ncmds, mut at, mut cleared) = (u32_at(&bytes, 16), 32usize, false);
+    for _ in 0..ncmds {
+        let (cmd, size) = (u32_at(&bytes, at), u32_at(&bytes, at + 4) as usize);
+        if cmd == 0x29 {
+            // LC_DATA_IN_CODE: datasize 0
+            bytes[at + 12..at + 16].copy_from_slice(&0u32.to_le_bytes());
+            cleared = true;
+        }
+        at += size;
+    }
+    assert!(cleared, "no LC_DATA_IN_CODE in {}", exe.display());
+    let bare = work.join("prog-no-data-in-code");
+    std::fs::write(&bare, &bytes).unwrap();
+    let o = machlink_verify(&bare);
+    assert_eq!(o.code, 0, "{}{}", o.stdout_str(), o.stderr_str());
+}
+
+/// `machlink verify X | head -1` with the reader gone before anything is
+/// written: no panic, and the exit status is the checks' (0 for a good
+/// image, 1 for a bad one). --version and --help end quietly alike.
+#[test]
+fn closed_stdout_ends_quietly() {
+    let work = testkit::scratch_dir("verify/closed-stdout");
+    let exe = build(&work, Linker::MachlinkChained, &[], "ok");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(testkit::workspace_bin("machlink"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        (out.status.code(), stderr)
+    };
+    let verify = std::ffi::OsStr::new("verify");
+    let (code, stderr) = run(&[verify, exe.as_os_str(), exe.as_os_str()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+    let missing = work.join("missing");
+    let (code, stderr) = run(&[verify, exe.as_os_str(), missing.as_os_str()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot read"), "{stderr}");
+    for flag in ["--version", "--help"] {
+        let (code, stderr) = run(&[std::ffi::OsStr::new(flag)]);
+        assert_eq!(code, Some(0), "{flag}: {stderr}");
+    }
 }

@@ -379,7 +379,9 @@ impl Lock {
         use std::os::fd::AsRawFd;
         // SAFETY: flock on a file descriptor we own; the lock ends with it.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            eprintln!(
+            // A closed stderr must not end the link.
+            let _ = writeln!(
+                std::io::stderr(),
                 "machlink: waiting for another link of {} to finish",
                 output.display()
             );
