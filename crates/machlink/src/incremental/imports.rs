@@ -34,6 +34,7 @@ pub struct Libraries {
 impl Libraries {
     pub fn load(opts: &Options) -> crate::error::Result<Libraries> {
         let arch = opts.target();
+        let env = crate::input::dylib::DylibEnv::new(opts);
         let paths = input::input_paths(opts)?;
         let files = input::map_inputs(&paths)?;
         let mut libs = Libraries {
@@ -53,11 +54,8 @@ impl Libraries {
                             .or_insert_with(|| fname.clone());
                     }
                 }
-                FileKind::Tbd => {
-                    libs.dylibs
-                        .push(Dylib::from_tbd(data, fname, arch.tapi_target())?)
-                }
-                FileKind::Dylib => libs.dylibs.push(Dylib::from_macho(data, fname, arch)?),
+                FileKind::Tbd => libs.dylibs.push(Dylib::from_tbd(data, fname, &env)?),
+                FileKind::Dylib => libs.dylibs.push(Dylib::from_macho(data, fname, &env)?),
             }
         }
         Ok(libs)
