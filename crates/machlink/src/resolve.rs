@@ -13,6 +13,7 @@ use crate::options::{Options, OutputKind, UndefinedTreatment};
 use crate::symbols::{Def, SymId, SymbolTable};
 use object::macho;
 use rayon::prelude::*;
+use std::collections::HashMap;
 
 /// Resolves symbols: objects first, then archive members pulled for
 /// undefined symbols until nothing changes, then dylib exports. Reports all
@@ -78,11 +79,19 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     }
     // What is still undefined may come from a dylib (first in command-line order).
     let undefined: Vec<SymId> = symtab.undefined().collect();
+    // Libraries `$ld$previous` symbols move used symbols to, added after
+    // the command line's: (dylib, its previous library) -> dylib index.
+    let mut previous: HashMap<(u32, u32), u32> = HashMap::new();
     for id in undefined {
         let name = symtab.syms[id as usize].name;
         for lib in &inputs.libraries {
             if let Library::Dylib(d) = *lib {
-                if let Some(s) = inputs.dylibs[d as usize].exports.get(name) {
+                let dylib = &inputs.dylibs[d as usize];
+                if let Some(&s) = dylib.exports.get(name) {
+                    let d = match dylib.moved.get(name) {
+                        Some(&p) => previous_dylib(&mut inputs.dylibs, &mut previous, d, p),
+                        None => d,
+                    };
                     symtab.syms[id as usize].def = Def::Dylib {
                         dylib: d,
                         weak: s.weak,
@@ -120,6 +129,43 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
         return Err(e);
     }
     Ok(symtab)
+}
+
+/// The dylib standing for previous library `p` of dylib `d` (see
+/// [`Dylib::moved`](crate::input::dylib::Dylib::moved)), added to the
+/// link's dylibs the first time a symbol binds to it (so the output loads
+/// it only when used). Two dylibs naming the same install name share one.
+fn previous_dylib(
+    dylibs: &mut Vec<crate::input::dylib::Dylib>,
+    added: &mut HashMap<(u32, u32), u32>,
+    d: u32,
+    p: u32,
+) -> u32 {
+    if let Some(&index) = added.get(&(d, p)) {
+        return index;
+    }
+    let library = dylibs[d as usize].previous[p as usize].clone();
+    let existing = added
+        .values()
+        .copied()
+        .find(|&i| dylibs[i as usize].install_name == library.install_name);
+    let index = existing.unwrap_or_else(|| {
+        dylibs.push(crate::input::dylib::Dylib {
+            name: format!(
+                "{} ($ld$previous {})",
+                dylibs[d as usize].name, library.install_name
+            ),
+            install_name: library.install_name,
+            current_version: library.current_version,
+            compatibility_version: library.compatibility_version,
+            exports: Default::default(),
+            moved: Default::default(),
+            previous: Vec::new(),
+        });
+        dylibs.len() as u32 - 1
+    });
+    added.insert((d, p), index);
+    index
 }
 
 /// An object of the linker's own with one 8-byte `__DATA,__data` atom:

@@ -29,6 +29,20 @@ pub struct Dylib {
     pub current_version: u32,
     pub compatibility_version: u32,
     pub exports: HashMap<Box<[u8]>, DylibSymbol>,
+    /// Exports that a `$ld$previous` symbol moves, at the link's deployment
+    /// target, to another install name: the index of that library in
+    /// `previous`. A reference to one binds to that library instead.
+    pub moved: HashMap<Box<[u8]>, u32>,
+    pub previous: Vec<PreviousLibrary>,
+}
+
+/// The library a `$ld$previous` symbol moves a symbol to: the install name
+/// the symbol had in older releases of the library.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousLibrary {
+    pub install_name: String,
+    pub current_version: u32,
+    pub compatibility_version: u32,
 }
 
 /// What reading a dylib depends on besides its bytes: the link's arch (its
@@ -107,6 +121,8 @@ impl Dylib {
             current_version: main.current_version,
             compatibility_version: main.compatibility_version,
             exports: HashMap::new(),
+            moved: HashMap::new(),
+            previous: Vec::new(),
         };
         let mut ld = LdSymbols::default();
         // Flatten re-exports over the documents of this file, then over
@@ -142,11 +158,8 @@ impl Dylib {
             }
         }
         for install_name in outside {
-            let Some(child) = find_reexport(&install_name, env, seen, depth)? else {
-                continue;
-            };
-            for (symbol, flags) in child.exports {
-                dylib.exports.entry(symbol).or_insert(flags);
+            if let Some(child) = find_reexport(&install_name, env, seen, depth)? {
+                dylib.absorb(child);
             }
         }
         ld.apply(&mut dylib);
@@ -267,6 +280,8 @@ impl Dylib {
             current_version,
             compatibility_version,
             exports,
+            moved: HashMap::new(),
+            previous: Vec::new(),
         };
         for re in reexports {
             if seen.contains(&re) {
@@ -274,13 +289,41 @@ impl Dylib {
             }
             seen.push(re.clone());
             if let Some(child) = find_reexport(&re, env, seen, depth)? {
-                for (symbol, flags) in child.exports {
-                    dylib.exports.entry(symbol).or_insert(flags);
-                }
+                dylib.absorb(child);
             }
         }
         ld.apply(&mut dylib);
         Ok(dylib)
+    }
+}
+
+impl Dylib {
+    /// Takes in the exports of a library this one re-exports, with the
+    /// symbols its `$ld$previous` symbols move elsewhere.
+    fn absorb(&mut self, child: Dylib) {
+        for (symbol, flags) in child.exports {
+            if self.exports.contains_key(&symbol) {
+                continue;
+            }
+            if let Some(&index) = child.moved.get(&symbol) {
+                let index = self.previous_index(&child.previous[index as usize]);
+                self.moved.insert(symbol.clone(), index);
+            }
+            self.exports.insert(symbol, flags);
+        }
+    }
+
+    /// The index of `library` in `previous`, added if new.
+    fn previous_index(&mut self, library: &PreviousLibrary) -> u32 {
+        let found = self
+            .previous
+            .iter()
+            .position(|p| p.install_name == library.install_name);
+        let index = found.unwrap_or_else(|| {
+            self.previous.push(library.clone());
+            self.previous.len() - 1
+        });
+        index as u32
     }
 }
 
@@ -353,16 +396,22 @@ fn find_reexport(
 ///   targets in [start, end) on that platform the library's install name
 ///   is `<path>` (and its compatibility version `<compat>`, if given).
 ///
+/// With a symbol name (`...$<end>$<sym>$`), `$ld$previous` moves just that
+/// symbol to a library `<path>` (exported from it even if the library does
+/// not otherwise list it); the linker then loads `<path>` too, if the
+/// symbol is used.
+///
 /// The `$ld$` names themselves are never exported. Malformed ones are
-/// ignored, as by ld64 and lld. A `$ld$previous` naming a symbol (which
-/// moves just that symbol to another install name) is not supported: the
-/// symbol stays in this library.
+/// ignored, as by ld64 and lld.
 #[derive(Default)]
 struct LdSymbols {
     hidden: HashSet<Box<[u8]>>,
     added: Vec<Box<[u8]>>,
     install_name: Option<String>,
     compatibility_version: Option<u32>,
+    /// (symbol, install name, compatibility version) of `$ld$previous`
+    /// symbols that name a symbol.
+    moved: Vec<(Box<[u8]>, String, Option<u32>)>,
 }
 
 impl LdSymbols {
@@ -413,8 +462,7 @@ impl LdSymbols {
     /// `<path>$<compat>$<platform>$<start>$<end>$<symbol>$`.
     fn note_previous(&mut self, rest: &str, main: bool, env: &DylibEnv) {
         let mut fields = rest.splitn(6, '$');
-        let (Some(path), Some(compat), Some(platform), Some(start), Some(end), Some(tail)) = (
-            fields.next(),
+        let (Some(path), Some(compat), Some(platform), Some(start), Some(end)) = (
             fields.next(),
             fields.next(),
             fields.next(),
@@ -423,6 +471,8 @@ impl LdSymbols {
         ) else {
             return;
         };
+        // The symbol and the final `$` may both be left out.
+        let tail = fields.next().unwrap_or("");
         let symbol = tail.strip_suffix('$').unwrap_or(tail);
         let Ok(platform) = platform.parse::<u32>() else {
             return;
@@ -443,7 +493,13 @@ impl LdSymbols {
         if platform != env.platform() || env.min_os < start || env.min_os >= end {
             return;
         }
-        if symbol.is_empty() && main && !path.is_empty() {
+        if path.is_empty() {
+            return;
+        }
+        if !symbol.is_empty() {
+            self.moved
+                .push((symbol.as_bytes().into(), path.to_owned(), compat));
+        } else if main {
             self.install_name = Some(path.to_owned());
             if compat.is_some() {
                 self.compatibility_version = compat;
@@ -455,8 +511,21 @@ impl LdSymbols {
         for name in self.added {
             dylib.exports.entry(name).or_default();
         }
+        for (name, install_name, compat) in self.moved {
+            // As lld does: the symbol's current version is the given
+            // compatibility version, when there is one.
+            let library = PreviousLibrary {
+                install_name,
+                current_version: compat.unwrap_or(dylib.current_version),
+                compatibility_version: compat.unwrap_or(dylib.compatibility_version),
+            };
+            let index = dylib.previous_index(&library);
+            dylib.exports.entry(name.clone()).or_default();
+            dylib.moved.insert(name, index);
+        }
         for name in &self.hidden {
             dylib.exports.remove(name);
+            dylib.moved.remove(name);
         }
         if let Some(name) = self.install_name {
             dylib.install_name = name;
@@ -464,5 +533,224 @@ impl LdSymbols {
         if let Some(version) = self.compatibility_version {
             dylib.compatibility_version = version;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A v3 umbrella: an inlined sub-library, one found under a syslibroot,
+    /// and `$ld$` symbols of every kind.
+    const UMBRELLA: &str = "--- !tapi-tbd-v3
+archs:           [ x86_64, arm64 ]
+platform:        macosx
+install-name:    /usr/lib/libUmbrella.dylib
+current-version: 3
+compatibility-version: 2
+exports:
+  - archs:           [ x86_64, arm64 ]
+    re-exports:      [ /usr/lib/system/libinlined.dylib, /usr/lib/libext.dylib ]
+    symbols:         [ _plain, _gone_in_10_14, _moved,
+                       '$ld$hide$os10.14$_gone_in_10_14',
+                       '$ld$hide$os10.14$_inlined_hidden',
+                       '$ld$hide$_never',
+                       '$ld$add$os10.14$_added_in_10_14',
+                       '$ld$install_name$os10.13$/usr/lib/libOld13.dylib',
+                       '$ld$previous$/usr/lib/libOld.dylib$1.5$1$10.10$10.12$$',
+                       '$ld$previous$/usr/lib/libMoved.dylib$$1$10.14$10.16$_moved$',
+                       '$ld$previous$/usr/lib/libMoved.dylib$4$1$10.14$10.16$_new_old$',
+                       '$ld$previous$/usr/lib/libIos.dylib$$2$1.0$99.0$$',
+                       '$ld$previous$/usr/lib/libBad.dylib$$1$x$10.16$$',
+                       '$ld$hide$osBAD$_plain', '$ld$bogus', '$ld$', _never ]
+    weak-def-symbols: [ _weak ]
+    thread-local-symbols: [ _tls ]
+    objc-classes:    [ Cls ]
+--- !tapi-tbd-v3
+archs:           [ x86_64, arm64 ]
+platform:        macosx
+install-name:    /usr/lib/system/libinlined.dylib
+exports:
+  - archs:           [ x86_64, arm64 ]
+    symbols:         [ _inlined, _inlined_hidden,
+                       '$ld$install_name$os10.14$/usr/lib/libNotTheUmbrella.dylib' ]
+...
+";
+
+    const EXT: &str = "--- !tapi-tbd-v2
+archs:           [ x86_64 ]
+platform:        macosx
+install-name:    /usr/lib/libext.dylib
+exports:
+  - archs:           [ x86_64 ]
+    re-exports:      [ /usr/lib/libUmbrella.dylib, /usr/lib/libmissing.dylib ]
+    symbols:         [ _ext, '$ld$previous$/usr/lib/libExtOld.dylib$$1$10.14$10.15$_ext$' ]
+...
+";
+
+    fn version(text: &str) -> u32 {
+        tbd::parse_packed_version(text).unwrap()
+    }
+
+    fn read(text: &str, min_os: &str, roots: &[PathBuf]) -> Dylib {
+        let env = DylibEnv {
+            arch: &crate::arch::X86_64,
+            min_os: version(min_os),
+            syslibroots: roots,
+        };
+        Dylib::from_tbd(text.as_bytes(), "test.tbd".into(), &env).unwrap()
+    }
+
+    fn exports(dylib: &Dylib) -> Vec<&str> {
+        let mut names: Vec<&str> = dylib
+            .exports
+            .keys()
+            .map(|k| std::str::from_utf8(k).unwrap())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    fn has(dylib: &Dylib, name: &str) -> bool {
+        dylib.exports.contains_key(name.as_bytes())
+    }
+
+    #[test]
+    fn dylib_tbd_v3_reexports_and_flags() {
+        let dylib = read(UMBRELLA, "11.0", &[]);
+        assert_eq!(dylib.install_name, "/usr/lib/libUmbrella.dylib");
+        assert_eq!(dylib.current_version, 3 << 16);
+        assert_eq!(dylib.compatibility_version, 2 << 16);
+        assert_eq!(
+            exports(&dylib),
+            [
+                "_OBJC_CLASS_$_Cls",
+                "_OBJC_METACLASS_$_Cls",
+                "_gone_in_10_14",
+                "_inlined",
+                "_inlined_hidden",
+                "_moved",
+                "_plain",
+                "_tls",
+                "_weak",
+            ]
+        );
+        assert!(dylib.exports[&b"_weak"[..]].weak);
+        assert!(dylib.exports[&b"_tls"[..]].thread_local);
+        assert!(dylib.moved.is_empty() && dylib.previous.is_empty());
+    }
+
+    #[test]
+    fn dylib_ld_hide_add_install_name() {
+        let dylib = read(UMBRELLA, "10.14", &[]);
+        for gone in ["_gone_in_10_14", "_inlined_hidden", "_never"] {
+            assert!(!has(&dylib, gone), "{gone}");
+        }
+        assert!(has(&dylib, "_added_in_10_14") && has(&dylib, "_plain"));
+        // Only the library's own `$ld$install_name` renames it.
+        assert_eq!(dylib.install_name, "/usr/lib/libUmbrella.dylib");
+        let dylib = read(UMBRELLA, "10.13", &[]);
+        assert_eq!(dylib.install_name, "/usr/lib/libOld13.dylib");
+        assert!(has(&dylib, "_gone_in_10_14") && !has(&dylib, "_added_in_10_14"));
+        assert!(exports(&dylib).iter().all(|n| !n.starts_with("$ld$")));
+    }
+
+    #[test]
+    fn dylib_ld_previous() {
+        // [10.10, 10.12): the whole library was /usr/lib/libOld.dylib, compat 1.5.
+        for min_os in ["10.10", "10.11.6"] {
+            let dylib = read(UMBRELLA, min_os, &[]);
+            assert_eq!(dylib.install_name, "/usr/lib/libOld.dylib", "{min_os}");
+            assert_eq!(dylib.compatibility_version, 0x1_0500);
+            assert_eq!(dylib.current_version, 3 << 16);
+        }
+        let dylib = read(UMBRELLA, "10.12", &[]);
+        assert_eq!(dylib.install_name, "/usr/lib/libUmbrella.dylib");
+        assert_eq!(dylib.compatibility_version, 2 << 16);
+
+        // [10.14, 10.16): _moved and _new_old live in /usr/lib/libMoved.dylib.
+        let dylib = read(UMBRELLA, "10.15", &[]);
+        assert_eq!(
+            dylib.previous,
+            [PreviousLibrary {
+                install_name: "/usr/lib/libMoved.dylib".into(),
+                current_version: 3 << 16,
+                compatibility_version: 2 << 16,
+            }]
+        );
+        assert_eq!(dylib.moved.len(), 2);
+        assert_eq!(dylib.moved[&b"_moved"[..]], 0);
+        assert_eq!(dylib.moved[&b"_new_old"[..]], 0);
+        // Exported (from the previous library) even if not listed otherwise.
+        assert!(has(&dylib, "_new_old"));
+        assert!(read(UMBRELLA, "10.16", &[]).moved.is_empty());
+    }
+
+    #[test]
+    fn dylib_reexport_found_under_syslibroot() {
+        let root = std::env::temp_dir().join(format!("machlink-dylib-test-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+        std::fs::write(root.join("usr/lib/libext.tbd"), EXT).unwrap();
+        // A second root is searched too; the first hit wins.
+        let roots = [root.join("nonexistent"), root.clone()];
+        let dylib = read(UMBRELLA, "10.14", &roots);
+        assert!(has(&dylib, "_ext") && has(&dylib, "_inlined"));
+        // The re-exported library's own `$ld$previous` carries over.
+        assert_eq!(dylib.previous.len(), 2);
+        let ext = dylib.moved[&b"_ext"[..]] as usize;
+        assert_eq!(dylib.previous[ext].install_name, "/usr/lib/libExtOld.dylib");
+        // Without the root, the library is not found and its symbols are unknown.
+        assert!(!has(&read(UMBRELLA, "11.0", &[]), "_ext"));
+
+        // A malformed re-exported stub is an error naming it.
+        std::fs::write(
+            root.join("usr/lib/libext.tbd"),
+            "--- !tapi-tbd-v2\narchs: [ x86_64 ]\n",
+        )
+        .unwrap();
+        let env = DylibEnv {
+            arch: &crate::arch::X86_64,
+            min_os: version("11.0"),
+            syslibroots: &roots,
+        };
+        let err = Dylib::from_tbd(UMBRELLA.as_bytes(), "test.tbd".into(), &env).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("libext.tbd") && message.contains("platform"),
+            "{message}"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn dylib_ld_symbols_never_panic() {
+        let env = DylibEnv {
+            arch: &crate::arch::X86_64,
+            min_os: version("10.14"),
+            syslibroots: &[],
+        };
+        let mut ld = LdSymbols::default();
+        for symbol in [
+            "$ld$",
+            "$ld$hide",
+            "$ld$hide$",
+            "$ld$hide$os",
+            "$ld$hide$os$",
+            "$ld$hide$os10.14$",
+            "$ld$add$os10.14",
+            "$ld$install_name$os10.14$",
+            "$ld$previous$",
+            "$ld$previous$a$b$c$d$e",
+            "$ld$previous$$$$$$$",
+            "$ld$previous$/a$$1$10.14$10.15",
+            "$ld$previous$/a$99999999$1$1$2$$",
+            "$ld$hide$os10.14.1.1$_x",
+            "$ld$add$os\u{e9}$_x",
+        ] {
+            ld.note(symbol, true, &env);
+        }
+        // `$ld$previous$/a$$1$10.14$10.15` (no trailing `$`) still names no symbol.
+        assert_eq!(ld.install_name.as_deref(), Some("/a"));
+        assert!(ld.hidden.is_empty() && ld.added.is_empty() && ld.moved.is_empty());
     }
 }
