@@ -79,9 +79,10 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     }
     // What is still undefined may come from a dylib (first in command-line order).
     let undefined: Vec<SymId> = symtab.undefined().collect();
-    // Libraries `$ld$previous` symbols move used symbols to, added after
-    // the command line's: (dylib, its previous library) -> dylib index.
-    let mut previous: HashMap<(u32, u32), u32> = HashMap::new();
+    // Libraries that symbols of a dylib bind to instead of it (`$ld$previous`
+    // targets, implicitly linked re-exports), added after the command
+    // line's when first used: (dylib, its other library) -> dylib index.
+    let mut others: HashMap<(u32, u32), u32> = HashMap::new();
     for id in undefined {
         let name = symtab.syms[id as usize].name;
         for lib in &inputs.libraries {
@@ -89,7 +90,7 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
                 let dylib = &inputs.dylibs[d as usize];
                 if let Some(&s) = dylib.exports.get(name) {
                     let d = match dylib.moved.get(name) {
-                        Some(&p) => previous_dylib(&mut inputs.dylibs, &mut previous, d, p),
+                        Some(&p) => other_dylib(&mut inputs.dylibs, &mut others, d, p),
                         None => d,
                     };
                     symtab.syms[id as usize].def = Def::Dylib {
@@ -131,11 +132,11 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     Ok(symtab)
 }
 
-/// The dylib standing for previous library `p` of dylib `d` (see
+/// The dylib standing for other library `p` of dylib `d` (see
 /// [`Dylib::moved`](crate::input::dylib::Dylib::moved)), added to the
 /// link's dylibs the first time a symbol binds to it (so the output loads
 /// it only when used). Two dylibs naming the same install name share one.
-fn previous_dylib(
+fn other_dylib(
     dylibs: &mut Vec<crate::input::dylib::Dylib>,
     added: &mut HashMap<(u32, u32), u32>,
     d: u32,
@@ -144,23 +145,20 @@ fn previous_dylib(
     if let Some(&index) = added.get(&(d, p)) {
         return index;
     }
-    let library = dylibs[d as usize].previous[p as usize].clone();
+    let library = dylibs[d as usize].others[p as usize].clone();
     let existing = added
         .values()
         .copied()
         .find(|&i| dylibs[i as usize].install_name == library.install_name);
     let index = existing.unwrap_or_else(|| {
         dylibs.push(crate::input::dylib::Dylib {
-            name: format!(
-                "{} ($ld$previous {})",
-                dylibs[d as usize].name, library.install_name
-            ),
+            name: format!("{} (for {})", library.install_name, dylibs[d as usize].name),
             install_name: library.install_name,
             current_version: library.current_version,
             compatibility_version: library.compatibility_version,
             exports: Default::default(),
             moved: Default::default(),
-            previous: Vec::new(),
+            others: Vec::new(),
         });
         dylibs.len() as u32 - 1
     });

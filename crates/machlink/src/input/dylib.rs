@@ -29,17 +29,19 @@ pub struct Dylib {
     pub current_version: u32,
     pub compatibility_version: u32,
     pub exports: HashMap<Box<[u8]>, DylibSymbol>,
-    /// Exports that a `$ld$previous` symbol moves, at the link's deployment
-    /// target, to another install name: the index of that library in
-    /// `previous`. A reference to one binds to that library instead.
+    /// Exports that bind to another library than this one: the index of
+    /// that library in `others`. Those are the symbols a `$ld$previous`
+    /// symbol moves, at the link's deployment target, to another install
+    /// name, and those of re-exported libraries ld64 links implicitly
+    /// (see [`is_public`]).
     pub moved: HashMap<Box<[u8]>, u32>,
-    pub previous: Vec<PreviousLibrary>,
+    pub others: Vec<OtherLibrary>,
 }
 
-/// The library a `$ld$previous` symbol moves a symbol to: the install name
-/// the symbol had in older releases of the library.
+/// A library some exports of a [`Dylib`] bind to: the install name a
+/// `$ld$previous` symbol gives, or a public re-exported library.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreviousLibrary {
+pub struct OtherLibrary {
     pub install_name: String,
     pub current_version: u32,
     pub compatibility_version: u32,
@@ -86,6 +88,34 @@ impl<'a> DylibEnv<'a> {
     }
 }
 
+/// Whether a re-exported library is linked implicitly, as ld64 and lld do
+/// ("hoisting" public dylibs, `-no_implicit_dylibs` turns it off in ld64):
+/// one directly in `/usr/lib`, or a framework's binary under
+/// `/System/Library/Frameworks`. Its symbols bind to it, not to the
+/// library re-exporting it, and the output loads it if one is used.
+pub fn is_public(install_name: &str) -> bool {
+    if let Some(file) = install_name.strip_prefix("/usr/lib/") {
+        return !file.is_empty() && !file.contains('/');
+    }
+    let Some(rest) = install_name.strip_prefix("/System/Library/Frameworks/") else {
+        return false;
+    };
+    let Some((framework, _)) = rest.split_once(".framework/") else {
+        return false;
+    };
+    !framework.is_empty() && rest.rsplit('/').next() == Some(framework)
+}
+
+impl OtherLibrary {
+    fn of(dylib: &Dylib) -> OtherLibrary {
+        OtherLibrary {
+            install_name: dylib.install_name.clone(),
+            current_version: dylib.current_version,
+            compatibility_version: dylib.compatibility_version,
+        }
+    }
+}
+
 /// Re-exports are followed at most this deep (a cycle is cut earlier, by
 /// install name; this bounds a chain of distinct files).
 const MAX_REEXPORT_DEPTH: usize = 32;
@@ -122,15 +152,17 @@ impl Dylib {
             compatibility_version: main.compatibility_version,
             exports: HashMap::new(),
             moved: HashMap::new(),
-            previous: Vec::new(),
+            others: Vec::new(),
         };
         let mut ld = LdSymbols::default();
         // Flatten re-exports over the documents of this file, then over
-        // the files found under the syslibroots.
-        let mut queue = vec![main];
+        // the files found under the syslibroots. Each library carries the
+        // index (in `others`) of the public library its symbols bind to,
+        // if not this one.
+        let mut queue: Vec<(&tbd::TbdLibrary, Option<u32>)> = vec![(main, None)];
         seen.push(main.install_name.clone());
         let mut outside = Vec::new();
-        while let Some(lib) = queue.pop() {
+        while let Some((lib, owner)) = queue.pop() {
             let is_main = std::ptr::eq(lib, main);
             for s in &lib.exports {
                 if s.name.starts_with("$ld$") {
@@ -141,10 +173,14 @@ impl Dylib {
                     weak: s.weak,
                     thread_local: s.thread_local,
                 };
-                dylib
-                    .exports
-                    .entry(s.name.as_bytes().into())
-                    .or_insert(flags);
+                let name: Box<[u8]> = s.name.as_bytes().into();
+                if dylib.exports.contains_key(&name) {
+                    continue;
+                }
+                if let Some(owner) = owner {
+                    dylib.moved.insert(name.clone(), owner);
+                }
+                dylib.exports.insert(name, flags);
             }
             for re in &lib.reexported_libraries {
                 if seen.contains(re) {
@@ -152,14 +188,25 @@ impl Dylib {
                 }
                 seen.push(re.clone());
                 match libs.iter().find(|l| &l.install_name == re) {
-                    Some(child) => queue.push(child),
-                    None => outside.push(re.clone()),
+                    Some(child) => {
+                        let owner = if is_public(&child.install_name) {
+                            Some(dylib.other_index(&OtherLibrary {
+                                install_name: child.install_name.clone(),
+                                current_version: child.current_version,
+                                compatibility_version: child.compatibility_version,
+                            }))
+                        } else {
+                            owner
+                        };
+                        queue.push((child, owner));
+                    }
+                    None => outside.push((re.clone(), owner)),
                 }
             }
         }
-        for install_name in outside {
+        for (install_name, owner) in outside {
             if let Some(child) = find_reexport(&install_name, env, seen, depth)? {
-                dylib.absorb(child);
+                dylib.absorb(child, owner);
             }
         }
         ld.apply(&mut dylib);
@@ -281,7 +328,7 @@ impl Dylib {
             compatibility_version,
             exports,
             moved: HashMap::new(),
-            previous: Vec::new(),
+            others: Vec::new(),
         };
         for re in reexports {
             if seen.contains(&re) {
@@ -289,7 +336,7 @@ impl Dylib {
             }
             seen.push(re.clone());
             if let Some(child) = find_reexport(&re, env, seen, depth)? {
-                dylib.absorb(child);
+                dylib.absorb(child, None);
             }
         }
         ld.apply(&mut dylib);
@@ -299,29 +346,38 @@ impl Dylib {
 
 impl Dylib {
     /// Takes in the exports of a library this one re-exports, with the
-    /// symbols its `$ld$previous` symbols move elsewhere.
-    fn absorb(&mut self, child: Dylib) {
+    /// symbols it binds elsewhere. They bind to the child itself if it is
+    /// public, else to `owner` (the public library re-exporting it, if any).
+    fn absorb(&mut self, child: Dylib, owner: Option<u32>) {
+        let owner = if is_public(&child.install_name) {
+            Some(self.other_index(&OtherLibrary::of(&child)))
+        } else {
+            owner
+        };
         for (symbol, flags) in child.exports {
             if self.exports.contains_key(&symbol) {
                 continue;
             }
-            if let Some(&index) = child.moved.get(&symbol) {
-                let index = self.previous_index(&child.previous[index as usize]);
+            let moved = match child.moved.get(&symbol) {
+                Some(&index) => Some(self.other_index(&child.others[index as usize])),
+                None => owner,
+            };
+            if let Some(index) = moved {
                 self.moved.insert(symbol.clone(), index);
             }
             self.exports.insert(symbol, flags);
         }
     }
 
-    /// The index of `library` in `previous`, added if new.
-    fn previous_index(&mut self, library: &PreviousLibrary) -> u32 {
+    /// The index of `library` in `others`, added if new.
+    fn other_index(&mut self, library: &OtherLibrary) -> u32 {
         let found = self
-            .previous
+            .others
             .iter()
             .position(|p| p.install_name == library.install_name);
         let index = found.unwrap_or_else(|| {
-            self.previous.push(library.clone());
-            self.previous.len() - 1
+            self.others.push(library.clone());
+            self.others.len() - 1
         });
         index as u32
     }
@@ -514,12 +570,12 @@ impl LdSymbols {
         for (name, install_name, compat) in self.moved {
             // As lld does: the symbol's current version is the given
             // compatibility version, when there is one.
-            let library = PreviousLibrary {
+            let library = OtherLibrary {
                 install_name,
                 current_version: compat.unwrap_or(dylib.current_version),
                 compatibility_version: compat.unwrap_or(dylib.compatibility_version),
             };
-            let index = dylib.previous_index(&library);
+            let index = dylib.other_index(&library);
             dylib.exports.entry(name.clone()).or_default();
             dylib.moved.insert(name, index);
         }
@@ -584,7 +640,7 @@ install-name:    /usr/lib/libext.dylib
 exports:
   - archs:           [ x86_64 ]
     re-exports:      [ /usr/lib/libUmbrella.dylib, /usr/lib/libmissing.dylib ]
-    symbols:         [ _ext, '$ld$previous$/usr/lib/libExtOld.dylib$$1$10.14$10.15$_ext$' ]
+    symbols:         [ _ext, _ext_plain, '$ld$previous$/usr/lib/libExtOld.dylib$$1$10.14$10.15$_ext$' ]
 ...
 ";
 
@@ -637,7 +693,7 @@ exports:
         );
         assert!(dylib.exports[&b"_weak"[..]].weak);
         assert!(dylib.exports[&b"_tls"[..]].thread_local);
-        assert!(dylib.moved.is_empty() && dylib.previous.is_empty());
+        assert!(dylib.moved.is_empty() && dylib.others.is_empty());
     }
 
     #[test]
@@ -671,8 +727,8 @@ exports:
         // [10.14, 10.16): _moved and _new_old live in /usr/lib/libMoved.dylib.
         let dylib = read(UMBRELLA, "10.15", &[]);
         assert_eq!(
-            dylib.previous,
-            [PreviousLibrary {
+            dylib.others,
+            [OtherLibrary {
                 install_name: "/usr/lib/libMoved.dylib".into(),
                 current_version: 3 << 16,
                 compatibility_version: 2 << 16,
@@ -695,10 +751,25 @@ exports:
         let roots = [root.join("nonexistent"), root.clone()];
         let dylib = read(UMBRELLA, "10.14", &roots);
         assert!(has(&dylib, "_ext") && has(&dylib, "_inlined"));
-        // The re-exported library's own `$ld$previous` carries over.
-        assert_eq!(dylib.previous.len(), 2);
-        let ext = dylib.moved[&b"_ext"[..]] as usize;
-        assert_eq!(dylib.previous[ext].install_name, "/usr/lib/libExtOld.dylib");
+        // libext is public (directly in /usr/lib): linked implicitly, its
+        // symbols bind to it; its own `$ld$previous` carries over.
+        let others: Vec<&str> = dylib
+            .others
+            .iter()
+            .map(|o| o.install_name.as_str())
+            .collect();
+        assert_eq!(
+            others,
+            [
+                "/usr/lib/libext.dylib",
+                "/usr/lib/libExtOld.dylib",
+                "/usr/lib/libMoved.dylib"
+            ]
+        );
+        assert_eq!(dylib.moved[&b"_ext"[..]], 1);
+        assert_eq!(dylib.moved[&b"_ext_plain"[..]], 0);
+        // The inlined libinlined is in /usr/lib/system: not public.
+        assert!(!dylib.moved.contains_key(&b"_inlined"[..]));
         // Without the root, the library is not found and its symbols are unknown.
         assert!(!has(&read(UMBRELLA, "11.0", &[]), "_ext"));
 
@@ -721,6 +792,70 @@ exports:
         );
         std::fs::remove_dir_all(&root).unwrap();
     }
+
+    #[test]
+    fn dylib_public_reexports_are_linked_implicitly() {
+        for public in [
+            "/usr/lib/libz.1.dylib",
+            "/System/Library/Frameworks/Foo.framework/Foo",
+            "/System/Library/Frameworks/Foo.framework/Versions/A/Foo",
+        ] {
+            assert!(is_public(public), "{public}");
+        }
+        for private in [
+            "/usr/lib/system/libsystem_c.dylib",
+            "/usr/lib/",
+            "/usr/local/lib/libz.dylib",
+            "/System/Library/Frameworks/Foo.framework/Versions/A/Bar",
+            "/System/Library/PrivateFrameworks/Foo.framework/Foo",
+            "@rpath/libz.dylib",
+        ] {
+            assert!(!is_public(private), "{private}");
+        }
+        // An inlined public library, and a private one it re-exports: both
+        // bind to the public one.
+        let text = "--- !tapi-tbd-v3
+archs: [ x86_64 ]
+platform: macosx
+install-name: /usr/lib/libtop.dylib
+exports:
+  - archs: [ x86_64 ]
+    re-exports: [ /usr/lib/libpub.dylib ]
+    symbols: [ _top ]
+--- !tapi-tbd-v3
+archs: [ x86_64 ]
+platform: macosx
+install-name: /usr/lib/libpub.dylib
+current-version: 7
+exports:
+  - archs: [ x86_64 ]
+    re-exports: [ /usr/lib/system/libpriv.dylib ]
+    symbols: [ _pub ]
+--- !tapi-tbd-v3
+archs: [ x86_64 ]
+platform: macosx
+install-name: /usr/lib/system/libpriv.dylib
+exports:
+  - archs: [ x86_64 ]
+    symbols: [ _priv ]
+...
+";
+        let dylib = read(text, "11.0", &[]);
+        assert_eq!(exports(&dylib), ["_priv", "_pub", "_top"]);
+        assert_eq!(
+            dylib.others,
+            [OtherLibrary {
+                install_name: "/usr/lib/libpub.dylib".into(),
+                current_version: 7 << 16,
+                compatibility_version: DEFAULT_COMPAT,
+            }]
+        );
+        assert_eq!(dylib.moved[&b"_pub"[..]], 0);
+        assert_eq!(dylib.moved[&b"_priv"[..]], 0);
+        assert!(!dylib.moved.contains_key(&b"_top"[..]));
+    }
+
+    const DEFAULT_COMPAT: u32 = 0x1_0000;
 
     #[test]
     fn dylib_ld_symbols_never_panic() {
