@@ -858,6 +858,22 @@ exports:
     const DEFAULT_COMPAT: u32 = 0x1_0000;
 
     #[test]
+    fn dylib_truncated_stubs_never_panic() {
+        let env = DylibEnv {
+            arch: &crate::arch::X86_64,
+            min_os: version("10.15"),
+            syslibroots: &[],
+        };
+        for text in [UMBRELLA, EXT] {
+            for end in (0..text.len()).filter(|&end| text.is_char_boundary(end)) {
+                if let Err(e) = Dylib::from_tbd(&text.as_bytes()[..end], "cut.tbd".into(), &env) {
+                    assert!(e.to_string().contains("cut.tbd"), "{e}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn dylib_ld_symbols_never_panic() {
         let env = DylibEnv {
             arch: &crate::arch::X86_64,
