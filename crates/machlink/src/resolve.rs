@@ -135,7 +135,7 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
 /// The dylib standing for other library `p` of dylib `d` (see
 /// [`Dylib::moved`](crate::input::dylib::Dylib::moved)), added to the
 /// link's dylibs the first time a symbol binds to it (so the output loads
-/// it only when used). Two dylibs naming the same install name share one.
+/// it only when used). A dylib of the same install name is shared.
 fn other_dylib(
     dylibs: &mut Vec<crate::input::dylib::Dylib>,
     added: &mut HashMap<(u32, u32), u32>,
@@ -146,10 +146,12 @@ fn other_dylib(
         return index;
     }
     let library = dylibs[d as usize].others[p as usize].clone();
-    let existing = added
-        .values()
-        .copied()
-        .find(|&i| dylibs[i as usize].install_name == library.install_name);
+    // A library of that install name already loaded (on the command line,
+    // or added before) is used as it is: one load command per library.
+    let existing = dylibs
+        .iter()
+        .position(|other| other.install_name == library.install_name)
+        .map(|i| i as u32);
     let index = existing.unwrap_or_else(|| {
         dylibs.push(crate::input::dylib::Dylib {
             name: format!("{} (for {})", library.install_name, dylibs[d as usize].name),

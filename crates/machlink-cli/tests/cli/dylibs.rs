@@ -253,13 +253,12 @@ fn a_tapi_v3_stub_with_reexports_and_ld_symbols() {
         capture(
             testkit::ld64_command_in(linker, &sdk, out)
                 .args(extra)
-                .args(objs)
-                .arg(&tbd),
+                .args(objs),
         )
     };
     let machlink = testkit::workspace_bin("machlink");
     let ours = work.join("ours");
-    let o = link(&machlink, &ours, &[], &[&main]);
+    let o = link(&machlink, &ours, &[], &[&main, &tbd]);
     assert_eq!(o.code, 0, "{}", o.stderr_str());
 
     let dylibs = objdump(&["--macho", "--dylibs-used"], &ours);
@@ -291,7 +290,7 @@ fn a_tapi_v3_stub_with_reexports_and_ld_symbols() {
 
     // Classic binding opcodes name the same libraries.
     let classic = work.join("classic");
-    let o = link(&machlink, &classic, &["-no_fixup_chains"], &[&main]);
+    let o = link(&machlink, &classic, &["-no_fixup_chains"], &[&main, &tbd]);
     assert_eq!(o.code, 0, "{}", o.stderr_str());
     let binds = objdump(&["--macho", "--bind", "--lazy-bind"], &classic);
     for (lib, sym) in &expected {
@@ -305,7 +304,12 @@ fn a_tapi_v3_stub_with_reexports_and_ld_symbols() {
 
     // lld reads the stub alike: same load commands, same imports.
     let lld = work.join("lld");
-    let o = link(&testkit::require_tool("ld64.lld-19"), &lld, &[], &[&main]);
+    let o = link(
+        &testkit::require_tool("ld64.lld-19"),
+        &lld,
+        &[],
+        &[&main, &tbd],
+    );
     assert_eq!(o.code, 0, "{}", o.stderr_str());
     assert_eq!(
         objdump(&["--macho", "--dylibs-used"], &lld),
@@ -313,13 +317,32 @@ fn a_tapi_v3_stub_with_reexports_and_ld_symbols() {
     );
     assert_eq!(imports(&lld), expected);
 
+    // libext named on the command line too (after the umbrella): still
+    // loaded once, as lld does.
+    let ext = sdk.join("usr/lib/libext.tbd");
+    let twice = work.join("twice");
+    let o = link(&machlink, &twice, &[], &[&main, &tbd, &ext]);
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let lld_twice = work.join("lld-twice");
+    let o = link(
+        &testkit::require_tool("ld64.lld-19"),
+        &lld_twice,
+        &[],
+        &[&main, &tbd, &ext],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let used = objdump(&["--macho", "--dylibs-used"], &twice);
+    assert_eq!(used.matches("/usr/lib/libext.dylib").count(), 1, "{used}");
+    assert_eq!(imports(&twice), imports(&lld_twice));
+    assert_eq!(imports(&twice), expected);
+
     // The hidden symbol is undefined at 15.0, but there at 14.0.
     let hidden = compile(
         &work,
         "hidden",
         "int hidden_func(void);\nint main(void) { return hidden_func(); }\n",
     );
-    let o = link(&machlink, &work.join("hidden"), &[], &[&hidden]);
+    let o = link(&machlink, &work.join("hidden"), &[], &[&hidden, &tbd]);
     assert_ne!(o.code, 0);
     let stderr = o.stderr_str();
     assert!(
@@ -330,7 +353,7 @@ fn a_tapi_v3_stub_with_reexports_and_ld_symbols() {
         &testkit::require_tool("ld64.lld-19"),
         &work.join("hidden-lld"),
         &[],
-        &[&hidden],
+        &[&hidden, &tbd],
     );
     assert!(
         o.code != 0 && o.stderr_str().contains("_hidden_func"),
@@ -338,7 +361,7 @@ fn a_tapi_v3_stub_with_reexports_and_ld_symbols() {
         o.stderr_str()
     );
     let older = ["-platform_version", "macos", "14.0", "15.0"];
-    let o = link(&machlink, &work.join("hidden-14"), &older, &[&hidden]);
+    let o = link(&machlink, &work.join("hidden-14"), &older, &[&hidden, &tbd]);
     assert_eq!(o.code, 0, "{}", o.stderr_str());
     let dylibs = objdump(&["--macho", "--dylibs-used"], &work.join("hidden-14"));
     // At 14.0 neither `$ld$install_name` (15.0 only) nor anything moved applies.

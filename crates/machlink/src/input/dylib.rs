@@ -1,7 +1,9 @@
 //! Dynamic libraries as link inputs: a TAPI stub (.tbd) or a binary dylib.
 //! The linker needs only the install name, versions and exported symbols;
 //! symbols of re-exported libraries count as exports of the re-exporter
-//! (that is how libSystem provides libsystem_c's `printf`).
+//! (that is how libSystem provides libsystem_c's `printf`), though those of
+//! a public re-exported library bind to it (see [`is_public`]). `$ld$`
+//! symbols adjust all this to the deployment target (see [`LdSymbols`]).
 
 use crate::error::{LinkError, Result};
 use crate::formats::trie;
