@@ -336,6 +336,20 @@ fn a_tapi_v3_stub_with_reexports_and_ld_symbols() {
     assert_eq!(imports(&twice), imports(&lld_twice));
     assert_eq!(imports(&twice), expected);
 
+    // Under a syslibroot without libext, the re-export is not found: an
+    // error naming the stub and the library.
+    let o = capture(
+        testkit::ld64_command_in(&machlink, &testkit::sdk_root(), &work.join("no-ext"))
+            .arg(&main)
+            .arg(&tbd),
+    );
+    assert_ne!(o.code, 0);
+    let stderr = o.stderr_str();
+    assert!(
+        stderr.contains("libumbrella.tbd") && stderr.contains("/usr/lib/libext.dylib not found"),
+        "{stderr}"
+    );
+
     // The hidden symbol is undefined at 15.0, but there at 14.0.
     let hidden = compile(
         &work,

@@ -207,9 +207,8 @@ impl Dylib {
             }
         }
         for (install_name, owner) in outside {
-            if let Some(child) = find_reexport(&install_name, env, seen, depth)? {
-                dylib.absorb(child, owner);
-            }
+            let child = find_reexport(&install_name, &dylib.name, env, seen, depth)?;
+            dylib.absorb(child, owner);
         }
         ld.apply(&mut dylib);
         Ok(dylib)
@@ -337,9 +336,8 @@ impl Dylib {
                 continue;
             }
             seen.push(re.clone());
-            if let Some(child) = find_reexport(&re, env, seen, depth)? {
-                dylib.absorb(child, None);
-            }
+            let child = find_reexport(&re, &dylib.name, env, seen, depth)?;
+            dylib.absorb(child, None);
         }
         ld.apply(&mut dylib);
         Ok(dylib)
@@ -388,14 +386,15 @@ impl Dylib {
 /// Finds and reads a re-exported library by its install name the way ld64
 /// does: under each `-syslibroot` (or `/` when none is given), first as a
 /// `.tbd` stub (the install name with its extension replaced), then as the
-/// file itself. `None` when no such file exists: the library's symbols are
-/// then not known to the link.
+/// file itself. Not finding it is an error (as in lld) about `from`, the
+/// library re-exporting it.
 fn find_reexport(
     install_name: &str,
+    from: &str,
     env: &DylibEnv,
     seen: &mut Vec<String>,
     depth: usize,
-) -> Result<Option<Dylib>> {
+) -> Result<Dylib> {
     if depth >= MAX_REEXPORT_DEPTH {
         return Err(LinkError::file(
             install_name,
@@ -403,16 +402,13 @@ fn find_reexport(
         ));
     }
     let relative = install_name.trim_start_matches('/');
-    if relative.is_empty() {
-        return Ok(None);
-    }
     let default_root = [PathBuf::from("/")];
     let roots = if env.syslibroots.is_empty() {
         &default_root[..]
     } else {
         env.syslibroots
     };
-    for root in roots {
+    for root in roots.iter().filter(|_| !relative.is_empty()) {
         let base = root.join(relative);
         for path in [base.with_extension("tbd"), base] {
             if !path.is_file() {
@@ -436,10 +432,17 @@ fn find_reexport(
                     ))
                 }
             };
-            return Ok(Some(dylib));
+            return Ok(dylib);
         }
     }
-    Ok(None)
+    let roots: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+    Err(LinkError::file(
+        from,
+        format!(
+            "re-exported library {install_name} not found (no .tbd or dylib of that path under {})",
+            roots.join(", ")
+        ),
+    ))
 }
 
 /// What a library's `$ld$` symbols ask for at the link's deployment target
@@ -641,7 +644,7 @@ platform:        macosx
 install-name:    /usr/lib/libext.dylib
 exports:
   - archs:           [ x86_64 ]
-    re-exports:      [ /usr/lib/libUmbrella.dylib, /usr/lib/libmissing.dylib ]
+    re-exports:      [ /usr/lib/libUmbrella.dylib ]
     symbols:         [ _ext, _ext_plain, '$ld$previous$/usr/lib/libExtOld.dylib$$1$10.14$10.15$_ext$' ]
 ...
 ";
@@ -650,7 +653,27 @@ exports:
         tbd::parse_packed_version(text).unwrap()
     }
 
+    /// A syslibroot holding libext.tbd (which UMBRELLA re-exports), shared
+    /// by the tests that do not give their own.
+    fn ext_root() -> PathBuf {
+        static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        ROOT.get_or_init(|| {
+            let root =
+                std::env::temp_dir().join(format!("machlink-dylib-ext-{}", std::process::id()));
+            std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+            std::fs::write(root.join("usr/lib/libext.tbd"), EXT).unwrap();
+            root
+        })
+        .clone()
+    }
+
     fn read(text: &str, min_os: &str, roots: &[PathBuf]) -> Dylib {
+        let default_roots = [ext_root()];
+        let roots = if roots.is_empty() {
+            &default_roots[..]
+        } else {
+            roots
+        };
         let env = DylibEnv {
             arch: &crate::arch::X86_64,
             min_os: version(min_os),
@@ -684,6 +707,8 @@ exports:
             [
                 "_OBJC_CLASS_$_Cls",
                 "_OBJC_METACLASS_$_Cls",
+                "_ext",
+                "_ext_plain",
                 "_gone_in_10_14",
                 "_inlined",
                 "_inlined_hidden",
@@ -695,7 +720,12 @@ exports:
         );
         assert!(dylib.exports[&b"_weak"[..]].weak);
         assert!(dylib.exports[&b"_tls"[..]].thread_local);
-        assert!(dylib.moved.is_empty() && dylib.others.is_empty());
+        // Only libext's symbols (a public library) bind elsewhere.
+        let mut moved: Vec<&[u8]> = dylib.moved.keys().map(|k| &k[..]).collect();
+        moved.sort_unstable();
+        assert_eq!(moved, [&b"_ext"[..], b"_ext_plain"]);
+        assert_eq!(dylib.others.len(), 1);
+        assert_eq!(dylib.others[0].install_name, "/usr/lib/libext.dylib");
     }
 
     #[test]
@@ -729,19 +759,20 @@ exports:
         // [10.14, 10.16): _moved and _new_old live in /usr/lib/libMoved.dylib.
         let dylib = read(UMBRELLA, "10.15", &[]);
         assert_eq!(
-            dylib.others,
+            dylib.others[1..],
             [OtherLibrary {
                 install_name: "/usr/lib/libMoved.dylib".into(),
                 current_version: 3 << 16,
                 compatibility_version: 2 << 16,
             }]
         );
-        assert_eq!(dylib.moved.len(), 2);
-        assert_eq!(dylib.moved[&b"_moved"[..]], 0);
-        assert_eq!(dylib.moved[&b"_new_old"[..]], 0);
+        assert_eq!(dylib.moved[&b"_moved"[..]], 1);
+        assert_eq!(dylib.moved[&b"_new_old"[..]], 1);
         // Exported (from the previous library) even if not listed otherwise.
         assert!(has(&dylib, "_new_old"));
-        assert!(read(UMBRELLA, "10.16", &[]).moved.is_empty());
+        assert!(!read(UMBRELLA, "10.16", &[])
+            .moved
+            .contains_key(&b"_moved"[..]));
     }
 
     #[test]
@@ -772,8 +803,19 @@ exports:
         assert_eq!(dylib.moved[&b"_ext_plain"[..]], 0);
         // The inlined libinlined is in /usr/lib/system: not public.
         assert!(!dylib.moved.contains_key(&b"_inlined"[..]));
-        // Without the root, the library is not found and its symbols are unknown.
-        assert!(!has(&read(UMBRELLA, "11.0", &[]), "_ext"));
+        // Without the root, the library is not found: an error naming the stub and the library.
+        let env = DylibEnv {
+            arch: &crate::arch::X86_64,
+            min_os: version("11.0"),
+            syslibroots: &roots[..1],
+        };
+        let message = Dylib::from_tbd(UMBRELLA.as_bytes(), "test.tbd".into(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("test.tbd") && message.contains("/usr/lib/libext.dylib not found"),
+            "{message}"
+        );
 
         // A malformed re-exported stub is an error naming it.
         std::fs::write(
