@@ -158,7 +158,7 @@ fn full_link(
     let mut timer = Timer::new();
     let files = input::map_inputs(paths)?;
     timer.lap("map inputs");
-    let mut inputs = input::parse_inputs(&files, arch)?;
+    let mut inputs = input::parse_inputs(&files, opts)?;
     timer.lap("parse");
     let symtab = crate::resolve::resolve(opts, &mut inputs)?;
     timer.lap("resolve");

@@ -13,6 +13,7 @@ use crate::options::{Options, OutputKind, UndefinedTreatment};
 use crate::symbols::{Def, SymId, SymbolTable};
 use object::macho;
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::io::Write as _;
 
 /// Resolves symbols: objects first, then archive members pulled for
@@ -79,11 +80,20 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     }
     // What is still undefined may come from a dylib (first in command-line order).
     let undefined: Vec<SymId> = symtab.undefined().collect();
+    // Libraries that symbols of a dylib bind to instead of it (`$ld$previous`
+    // targets, implicitly linked re-exports), added after the command
+    // line's when first used: (dylib, its other library) -> dylib index.
+    let mut others: HashMap<(u32, u32), u32> = HashMap::new();
     for id in undefined {
         let name = symtab.syms[id as usize].name;
         for lib in &inputs.libraries {
             if let Library::Dylib(d) = *lib {
-                if let Some(s) = inputs.dylibs[d as usize].exports.get(name) {
+                let dylib = &inputs.dylibs[d as usize];
+                if let Some(&s) = dylib.exports.get(name) {
+                    let d = match dylib.moved.get(name) {
+                        Some(&p) => other_dylib(&mut inputs.dylibs, &mut others, d, p),
+                        None => d,
+                    };
                     symtab.syms[id as usize].def = Def::Dylib {
                         dylib: d,
                         weak: s.weak,
@@ -121,6 +131,42 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
         return Err(e);
     }
     Ok(symtab)
+}
+
+/// The dylib standing for other library `p` of dylib `d` (see
+/// [`Dylib::moved`](crate::input::dylib::Dylib::moved)), added to the
+/// link's dylibs the first time a symbol binds to it (so the output loads
+/// it only when used). A dylib of the same install name is shared.
+fn other_dylib(
+    dylibs: &mut Vec<crate::input::dylib::Dylib>,
+    added: &mut HashMap<(u32, u32), u32>,
+    d: u32,
+    p: u32,
+) -> u32 {
+    if let Some(&index) = added.get(&(d, p)) {
+        return index;
+    }
+    let library = dylibs[d as usize].others[p as usize].clone();
+    // A library of that install name already loaded (on the command line,
+    // or added before) is used as it is: one load command per library.
+    let existing = dylibs
+        .iter()
+        .position(|other| other.install_name == library.install_name)
+        .map(|i| i as u32);
+    let index = existing.unwrap_or_else(|| {
+        dylibs.push(crate::input::dylib::Dylib {
+            name: format!("{} (for {})", library.install_name, dylibs[d as usize].name),
+            install_name: library.install_name,
+            current_version: library.current_version,
+            compatibility_version: library.compatibility_version,
+            exports: Default::default(),
+            moved: Default::default(),
+            others: Vec::new(),
+        });
+        dylibs.len() as u32 - 1
+    });
+    added.insert((d, p), index);
+    index
 }
 
 /// An object of the linker's own with one 8-byte `__DATA,__data` atom:

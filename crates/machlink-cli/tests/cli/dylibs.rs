@@ -180,3 +180,207 @@ fn dylib_thread_locals_go_through_thread_pointers() {
     assert!(sections.contains("__thread_ptrs"), "{sections}");
     assert_eq!(a, b);
 }
+
+/// The v3 stub of [`a_tapi_v3_stub_with_reexports_and_ld_symbols`]: an
+/// inlined re-exported library, one left to be found under the
+/// syslibroot, and `$ld$` symbols for the tests' deployment target (15.0).
+const UMBRELLA_V3: &str = "--- !tapi-tbd-v3
+archs:           [ i386, x86_64, arm64 ]
+platform:        macosx
+install-name:    /usr/lib/libumbrella.dylib
+current-version: 3.1
+compatibility-version: 3
+exports:
+  - archs:           [ x86_64, arm64 ]
+    re-exports:      [ /usr/lib/system/libsub.dylib, /usr/lib/libext.dylib ]
+    symbols:         [ _umb_func, _hidden_func, _moved_func,
+                       '$ld$hide$os15.0$_hidden_func',
+                       '$ld$install_name$os15.0$/usr/lib/libumbrella_renamed.dylib',
+                       '$ld$previous$/usr/lib/libMoved.dylib$$1$14.0$16.0$_moved_func$' ]
+    weak-def-symbols: [ _umb_weak ]
+  - archs:           [ i386 ]
+    symbols:         [ _i386_func ]
+--- !tapi-tbd-v3
+archs:           [ x86_64, arm64 ]
+platform:        macosx
+install-name:    /usr/lib/system/libsub.dylib
+parent-umbrella: umbrella
+exports:
+  - archs:           [ x86_64, arm64 ]
+    symbols:         [ _sub_func ]
+...
+";
+
+/// The re-exported library the stub above does not inline.
+const EXT_V2: &str = "--- !tapi-tbd-v2
+archs:           [ x86_64 ]
+platform:        macosx
+install-name:    /usr/lib/libext.dylib
+exports:
+  - archs:           [ x86_64 ]
+    symbols:         [ _ext_func ]
+...
+";
+
+/// A C program linked against a v3 stub: symbols of its re-exported
+/// libraries bind to the umbrella's install name, which `$ld$install_name`
+/// changes for the deployment target, when the re-exported library is
+/// private (inlined libsub); a public one (/usr/lib/libext.dylib, found
+/// under -syslibroot by install name) is linked implicitly and its symbols
+/// bind to it. `$ld$previous` moves one symbol to another library;
+/// `$ld$hide` hides one. lld reads the same stub the same way.
+#[test]
+fn a_tapi_v3_stub_with_reexports_and_ld_symbols() {
+    let work = testkit::scratch_dir("machlink-dylibs/tbd-v3");
+    // A syslibroot of our own: the SDK's libSystem plus libext.tbd.
+    let sdk = work.join("sdk");
+    std::fs::create_dir_all(sdk.join("usr/lib")).unwrap();
+    std::fs::copy(
+        testkit::sdk_root().join("usr/lib/libSystem.tbd"),
+        sdk.join("usr/lib/libSystem.tbd"),
+    )
+    .unwrap();
+    std::fs::write(sdk.join("usr/lib/libext.tbd"), EXT_V2).unwrap();
+    let tbd = work.join("libumbrella.tbd");
+    std::fs::write(&tbd, UMBRELLA_V3).unwrap();
+    let main = compile(
+        &work,
+        "main",
+        "int umb_func(void), sub_func(void), ext_func(void), moved_func(void);\n\
+         int main(void) { return umb_func() + sub_func() + ext_func() + moved_func(); }\n",
+    );
+    let link = |linker: &Path, out: &Path, extra: &[&str], objs: &[&Path]| {
+        capture(
+            testkit::ld64_command_in(linker, &sdk, out)
+                .args(extra)
+                .args(objs),
+        )
+    };
+    let machlink = testkit::workspace_bin("machlink");
+    let ours = work.join("ours");
+    let o = link(&machlink, &ours, &[], &[&main, &tbd]);
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+
+    let dylibs = objdump(&["--macho", "--dylibs-used"], &ours);
+    let names: Vec<&str> = dylibs
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "/usr/lib/libSystem.B.dylib",
+            "/usr/lib/libumbrella_renamed.dylib",
+            "/usr/lib/libext.dylib",
+            "/usr/lib/libMoved.dylib",
+        ],
+        "{dylibs}"
+    );
+    let expected: Imports = [
+        ("libMoved", "_moved_func"),
+        ("libext", "_ext_func"),
+        ("libumbrella_renamed", "_sub_func"),
+        ("libumbrella_renamed", "_umb_func"),
+    ]
+    .iter()
+    .map(|&(l, s)| (l.to_owned(), s.to_owned()))
+    .collect();
+    assert_eq!(imports(&ours), expected);
+
+    // Classic binding opcodes name the same libraries.
+    let classic = work.join("classic");
+    let o = link(&machlink, &classic, &["-no_fixup_chains"], &[&main, &tbd]);
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let binds = objdump(&["--macho", "--bind", "--lazy-bind"], &classic);
+    for (lib, sym) in &expected {
+        assert!(
+            binds
+                .lines()
+                .any(|l| l.contains(lib.as_str()) && l.trim_end().ends_with(sym.as_str())),
+            "{lib} {sym}: {binds}"
+        );
+    }
+
+    // lld reads the stub alike: same load commands, same imports.
+    let lld = work.join("lld");
+    let o = link(
+        &testkit::require_tool("ld64.lld-19"),
+        &lld,
+        &[],
+        &[&main, &tbd],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    assert_eq!(
+        objdump(&["--macho", "--dylibs-used"], &lld),
+        dylibs.replace(&ours.display().to_string(), &lld.display().to_string())
+    );
+    assert_eq!(imports(&lld), expected);
+
+    // libext named on the command line too (after the umbrella): still
+    // loaded once, as lld does.
+    let ext = sdk.join("usr/lib/libext.tbd");
+    let twice = work.join("twice");
+    let o = link(&machlink, &twice, &[], &[&main, &tbd, &ext]);
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let lld_twice = work.join("lld-twice");
+    let o = link(
+        &testkit::require_tool("ld64.lld-19"),
+        &lld_twice,
+        &[],
+        &[&main, &tbd, &ext],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let used = objdump(&["--macho", "--dylibs-used"], &twice);
+    assert_eq!(used.matches("/usr/lib/libext.dylib").count(), 1, "{used}");
+    assert_eq!(imports(&twice), imports(&lld_twice));
+    assert_eq!(imports(&twice), expected);
+
+    // Under a syslibroot without libext, the re-export is not found: an
+    // error naming the stub and the library.
+    let o = capture(
+        testkit::ld64_command_in(&machlink, &testkit::sdk_root(), &work.join("no-ext"))
+            .arg(&main)
+            .arg(&tbd),
+    );
+    assert_ne!(o.code, 0);
+    let stderr = o.stderr_str();
+    assert!(
+        stderr.contains("libumbrella.tbd") && stderr.contains("/usr/lib/libext.dylib not found"),
+        "{stderr}"
+    );
+
+    // The hidden symbol is undefined at 15.0, but there at 14.0.
+    let hidden = compile(
+        &work,
+        "hidden",
+        "int hidden_func(void);\nint main(void) { return hidden_func(); }\n",
+    );
+    let o = link(&machlink, &work.join("hidden"), &[], &[&hidden, &tbd]);
+    assert_ne!(o.code, 0);
+    let stderr = o.stderr_str();
+    assert!(
+        stderr.contains("_hidden_func") && stderr.contains("ndefined"),
+        "{stderr}"
+    );
+    let o = link(
+        &testkit::require_tool("ld64.lld-19"),
+        &work.join("hidden-lld"),
+        &[],
+        &[&hidden, &tbd],
+    );
+    assert!(
+        o.code != 0 && o.stderr_str().contains("_hidden_func"),
+        "lld: {}",
+        o.stderr_str()
+    );
+    let older = ["-platform_version", "macos", "14.0", "15.0"];
+    let o = link(&machlink, &work.join("hidden-14"), &older, &[&hidden, &tbd]);
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let dylibs = objdump(&["--macho", "--dylibs-used"], &work.join("hidden-14"));
+    // At 14.0 neither `$ld$install_name` (15.0 only) nor anything moved applies.
+    assert!(
+        dylibs.contains("/usr/lib/libumbrella.dylib") && !dylibs.contains("libMoved"),
+        "{dylibs}"
+    );
+}

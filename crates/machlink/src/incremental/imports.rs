@@ -34,6 +34,7 @@ pub struct Libraries {
 impl Libraries {
     pub fn load(opts: &Options) -> crate::error::Result<Libraries> {
         let arch = opts.target();
+        let env = crate::input::dylib::DylibEnv::new(opts);
         let paths = input::input_paths(opts)?;
         let files = input::map_inputs(&paths)?;
         let mut libs = Libraries {
@@ -53,11 +54,8 @@ impl Libraries {
                             .or_insert_with(|| fname.clone());
                     }
                 }
-                FileKind::Tbd => {
-                    libs.dylibs
-                        .push(Dylib::from_tbd(data, fname, arch.tapi_target())?)
-                }
-                FileKind::Dylib => libs.dylibs.push(Dylib::from_macho(data, fname, arch)?),
+                FileKind::Tbd => libs.dylibs.push(Dylib::from_tbd(data, fname, &env)?),
+                FileKind::Dylib => libs.dylibs.push(Dylib::from_macho(data, fname, &env)?),
             }
         }
         Ok(libs)
@@ -73,22 +71,29 @@ impl Libraries {
                 String::from_utf8_lossy(name)
             ));
         }
-        self.dylibs
+        let (i, d, s) = self
+            .dylibs
             .iter()
             .enumerate()
-            .find_map(|(i, d)| {
-                d.exports.get(name).map(|s| Exporter {
-                    dylib: i as u32,
-                    weak: s.weak,
-                    thread_local: s.thread_local,
-                })
-            })
+            .find_map(|(i, d)| d.exports.get(name).map(|s| (i, d, s)))
             .ok_or_else(|| {
                 format!(
                     "{} is not exported by any library (a full link reports it)",
                     String::from_utf8_lossy(name)
                 )
-            })
+            })?;
+        if d.moved.contains_key(name) {
+            return Err(format!(
+                "{} binds to a $ld$previous library of {}: a full link adds it",
+                String::from_utf8_lossy(name),
+                d.name
+            ));
+        }
+        Ok(Exporter {
+            dylib: i as u32,
+            weak: s.weak,
+            thread_local: s.thread_local,
+        })
     }
 }
 

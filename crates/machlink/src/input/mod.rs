@@ -230,7 +230,9 @@ pub(crate) enum Library {
 }
 
 /// Parses every mapped input; objects in parallel.
-pub fn parse_inputs<'f>(files: &'f [MappedFile], arch: &'static dyn Arch) -> Result<Inputs<'f>> {
+pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Inputs<'f>> {
+    let arch = opts.target();
+    let env = dylib::DylibEnv::new(opts);
     let mut kinds = Vec::with_capacity(files.len());
     let mut errors = Vec::new();
     for f in files {
@@ -263,8 +265,8 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], arch: &'static dyn Arch) -> Res
             kinds
                 .par_iter()
                 .map(|(f, data, kind)| match kind {
-                    FileKind::Tbd => Some(Dylib::from_tbd(data, f.name(), arch.tapi_target())),
-                    FileKind::Dylib => Some(Dylib::from_macho(data, f.name(), arch)),
+                    FileKind::Tbd => Some(Dylib::from_tbd(data, f.name(), &env)),
+                    FileKind::Dylib => Some(Dylib::from_macho(data, f.name(), &env)),
                     _ => None,
                 })
                 .collect()

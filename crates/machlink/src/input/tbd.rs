@@ -5,24 +5,30 @@
 //! linker needs to bind against it. Two formats exist in the wild and both are
 //! read here:
 //!
+//! * **v1, v2, v3**: YAML, `---` (v1, or `--- !tapi-tbd-v1`),
+//!   `--- !tapi-tbd-v2` or `--- !tapi-tbd-v3` documents. A document names
+//!   its `archs` and one `platform`; its `exports` sections are keyed by
+//!   arch and list re-exported libraries (`re-exports`) next to symbols.
+//!   v3 files may inline re-exported libraries as further documents.
 //! * **v4**: YAML, one `--- !tapi-tbd` document per library, several
 //!   documents per file (an umbrella such as libSystem inlines its
 //!   sub-libraries), the stream ending with `...`. Parsed with `yaml-rust2`.
 //! * **v5**: JSON, one object with `main_library` and an optional
 //!   `libraries` array of inlined libraries. Parsed with `serde_json`.
 //!
-//! Versions 1–3 (YAML with `archs`/`platform` instead of `targets`) are
-//! rejected: current SDKs ship v4 or v5 only.
-//!
-//! Every list in a stub is keyed by *targets* (`x86_64-macos`,
+//! Every list in a v4/v5 stub is keyed by *targets* (`x86_64-macos`,
 //! `arm64e-macos`, …). [`parse_tbd`] keeps only what applies to the one
 //! target being linked, matching target strings exactly: `arm64` is not
-//! `arm64e`, and `x86_64-macos` is not `x86_64-maccatalyst`.
+//! `arm64e`, and `x86_64-macos` is not `x86_64-maccatalyst`. For v1–v3 the
+//! target is split into its arch (`x86_64`, matched exactly) and platform
+//! (`macos` is written `macosx`, or `zippered` for a macOS + Mac Catalyst
+//! library).
 //!
 //! Symbol names come out as Mach-O symbol names, the way ld64 and llvm's
 //! TextAPI see them: plain symbols keep the leading underscore written in the
-//! file (in both v4 and v5), Objective-C entries, written bare, are expanded
-//! to the symbols the objc2 ABI defines for them.
+//! file (in every version), Objective-C entries, written bare (v3–v5) or
+//! with a leading underscore (v1, v2: `_NSString`), are expanded to the
+//! symbols the objc2 ABI defines for them.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -74,7 +80,7 @@ const DEFAULT_VERSION: u32 = 0x1_0000;
 
 /// Parses every document of a .tbd file and keeps what applies to `target` (e.g. "x86_64-macos", "arm64-macos").
 /// Documents that do not list `target` are omitted from the result. Returns an error for malformed input
-/// (bad YAML/JSON, missing install-name, unsupported tbd-version such as 1-3, wrong types), never panics.
+/// (bad YAML/JSON, missing install-name, unsupported tbd-version, wrong types), never panics.
 pub fn parse_tbd(text: &[u8], target: &str) -> Result<Vec<TbdLibrary>, TbdError> {
     let text = std::str::from_utf8(text).map_err(|e| {
         TbdError::new(format!(
@@ -83,20 +89,51 @@ pub fn parse_tbd(text: &[u8], target: &str) -> Result<Vec<TbdLibrary>, TbdError>
         ))
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // A v5 stub is a JSON object; a v4 stub starts with `--- !tapi-tbd`. YAML
+    // A v5 stub is a JSON object; v1-v4 stubs are YAML documents. YAML
     // could in principle also start with a flow mapping `{`, but no TAPI
     // version writes one, so the first character decides.
     if text.trim_start().starts_with('{') {
         v5::parse(text, target)
     } else {
-        v4::parse(text, target)
+        yaml::parse(text, target)
     }
 }
+
+/// How a v1-v3 document names what a target string names: the arch and
+/// the `platform` values that include the target's platform. `None` for a
+/// target string without an arch part.
+fn legacy_target(target: &str) -> Option<(&str, &'static [&'static str])> {
+    let (arch, platform) = target.split_once('-')?;
+    let platforms: &'static [&'static str] = match platform {
+        "macos" => &["macosx", "zippered"],
+        "maccatalyst" => &["maccatalyst", "iosmac", "zippered"],
+        "ios" | "ios-simulator" => &["ios"],
+        "tvos" | "tvos-simulator" => &["tvos"],
+        "watchos" | "watchos-simulator" => &["watchos"],
+        "bridgeos" => &["bridgeos"],
+        "driverkit" => &["driverkit"],
+        _ => &[],
+    };
+    Some((arch, platforms))
+}
+
+/// The `platform` values v1-v3 documents may hold.
+const LEGACY_PLATFORMS: [&str; 9] = [
+    "macosx",
+    "ios",
+    "tvos",
+    "watchos",
+    "bridgeos",
+    "iosmac",
+    "maccatalyst",
+    "zippered",
+    "driverkit",
+];
 
 /// Packs a version string the way ld64 and llvm's `PackedVersion::parse32` do:
 /// `X[.Y[.Z]]` with X < 2^16 and Y, Z < 2^8, into `X << 16 | Y << 8 | Z`.
 /// Returns `None` when the string is not of that form.
-fn parse_packed_version(text: &str) -> Option<u32> {
+pub(crate) fn parse_packed_version(text: &str) -> Option<u32> {
     let mut parts = text.split('.');
     let major: u32 = parse_decimal(parts.next()?)?;
     if major > 0xffff {
@@ -182,8 +219,8 @@ impl ExportSink {
     }
 }
 
-/// Version 4: YAML documents.
-mod v4 {
+/// Versions 1-4: YAML documents.
+mod yaml {
     use super::*;
     use yaml_rust2::yaml::Hash;
     use yaml_rust2::{Yaml, YamlLoader};
@@ -291,6 +328,17 @@ mod v4 {
             ))
         }
 
+        /// The tag written after the document's `---` marker
+        /// (`!tapi-tbd-v3`), if any.
+        fn tag(&self) -> Option<&str> {
+            let span = self.span?;
+            let first = self.text.get(span.start..span.end)?.lines().next()?;
+            let rest = first.strip_prefix("---")?.trim_start();
+            rest.starts_with('!')
+                .then(|| rest.split_whitespace().next())
+                .flatten()
+        }
+
         /// The line of the top-level key that `path` starts with.
         fn key_line(&self, path: &str) -> Option<usize> {
             let span = self.span?;
@@ -313,11 +361,16 @@ mod v4 {
                 describe(yaml)
             )));
         };
+        if get(map, "tbd-version").is_none() {
+            if let Some(version) = legacy_version(doc, map)? {
+                return parse_legacy_document(doc, map, version, target);
+            }
+        }
         check_version(doc, map)?;
         let targets = string_list(doc, "targets", required(doc, map, "targets")?)?;
         let install_name = string(doc, "install-name", required(doc, map, "install-name")?)?;
-        let current_version = version(doc, map, "current-version")?;
-        let compatibility_version = version(doc, map, "compatibility-version")?;
+        let current_version = version_of(doc, map, "current-version")?;
+        let compatibility_version = version_of(doc, map, "compatibility-version")?;
         let reexported_libraries = reexported_libraries(doc, map, target)?;
         let mut sink = ExportSink::default();
         for key in ["exports", "re-exports", "reexports"] {
@@ -337,12 +390,151 @@ mod v4 {
         }))
     }
 
+    /// The symbol lists of a v1-v3 `exports` section.
+    const LEGACY_SYMBOL_KEYS: [(&str, SymbolKind); 6] = [
+        ("symbols", SymbolKind::Global),
+        ("weak-def-symbols", SymbolKind::Weak),
+        ("thread-local-symbols", SymbolKind::ThreadLocal),
+        ("objc-classes", SymbolKind::ObjcClass),
+        ("objc-eh-types", SymbolKind::ObjcEhType),
+        ("objc-ivars", SymbolKind::ObjcIvar),
+    ];
+
+    /// The lists of a v1-v3 `undefineds` section (validated, not used).
+    const LEGACY_UNDEFINED_KEYS: [&str; 5] = [
+        "symbols",
+        "objc-classes",
+        "objc-eh-types",
+        "objc-ivars",
+        "weak-ref-symbols",
+    ];
+
+    /// The version of a document without `tbd-version`: its tag says
+    /// (`!tapi-tbd-v2`, `!tapi-tbd-v3`); v1 has no tag (or `!tapi-tbd-v1`)
+    /// and is known by its `archs` key. `None`: not a v1-v3 document.
+    fn legacy_version(doc: &Doc, map: &Hash) -> Result<Option<u8>, TbdError> {
+        match doc.tag() {
+            Some("!tapi-tbd-v1") => Ok(Some(1)),
+            Some("!tapi-tbd-v2") => Ok(Some(2)),
+            Some("!tapi-tbd-v3") => Ok(Some(3)),
+            Some(tag) if tag.starts_with("!tapi-tbd-v") => Err(doc.document_error(format!(
+                "unsupported tag `{tag}` (YAML stubs are !tapi-tbd-v1 to -v3, or !tapi-tbd with `tbd-version: 4`)"
+            ))),
+            None if get(map, "archs").is_some() => Ok(Some(1)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A v1-v3 document: `archs` and `platform` instead of `targets`;
+    /// `exports` sections keyed by `archs`, listing re-exported libraries
+    /// as well as symbols.
+    fn parse_legacy_document(
+        doc: &Doc,
+        map: &Hash,
+        version: u8,
+        target: &str,
+    ) -> Result<Option<TbdLibrary>, TbdError> {
+        let archs = string_list(doc, "archs", required(doc, map, "archs")?)?;
+        let platform = string(doc, "platform", required(doc, map, "platform")?)?;
+        if !LEGACY_PLATFORMS.contains(&platform) {
+            return Err(doc.error(
+                "platform",
+                format!(
+                    "unknown platform `{platform}` (expected one of {})",
+                    LEGACY_PLATFORMS.join(", ")
+                ),
+            ));
+        }
+        let install_name = string(doc, "install-name", required(doc, map, "install-name")?)?;
+        let current_version = version_of(doc, map, "current-version")?;
+        let compatibility_version = version_of(doc, map, "compatibility-version")?;
+        if let Some(umbrella) = get(map, "parent-umbrella") {
+            string(doc, "parent-umbrella", umbrella)?;
+        }
+        let (arch, platforms) = legacy_target(target).unwrap_or((target, &[]));
+        let platform_applies = platforms.contains(&platform);
+
+        let mut reexported_libraries: Vec<String> = Vec::new();
+        let mut sink = ExportSink::default();
+        for (path, section) in sections(doc, map, "exports")? {
+            let applies = section_archs(doc, &path, section)?.contains(&arch) && platform_applies;
+            for key in ["allowed-clients", "allowable-clients"] {
+                if let Some(list) = get(section, key) {
+                    string_list(doc, &format!("{path}.{key}"), list)?;
+                }
+            }
+            if let Some(list) = get(section, "re-exports") {
+                let names = string_list(doc, &format!("{path}.re-exports"), list)?;
+                if applies {
+                    for name in names {
+                        if !reexported_libraries.iter().any(|l| l == name) {
+                            reexported_libraries.push(name.to_owned());
+                        }
+                    }
+                }
+            }
+            for (list_key, kind) in LEGACY_SYMBOL_KEYS {
+                let Some(list) = get(section, list_key) else {
+                    continue;
+                };
+                let names = string_list(doc, &format!("{path}.{list_key}"), list)?;
+                if !applies {
+                    continue;
+                }
+                // v1 and v2 write Objective-C class and ivar names with the
+                // underscore of the class's C-level name: `_NSString`.
+                let strip =
+                    version < 3 && matches!(kind, SymbolKind::ObjcClass | SymbolKind::ObjcIvar);
+                for name in names {
+                    let name = if strip {
+                        name.strip_prefix('_').unwrap_or(name)
+                    } else {
+                        name
+                    };
+                    sink.add(kind, name);
+                }
+            }
+        }
+        for (path, section) in sections(doc, map, "undefineds")? {
+            section_archs(doc, &path, section)?;
+            for key in LEGACY_UNDEFINED_KEYS {
+                if let Some(list) = get(section, key) {
+                    string_list(doc, &format!("{path}.{key}"), list)?;
+                }
+            }
+        }
+        // As for v4, the whole document is validated first.
+        if !platform_applies || !archs.contains(&arch) {
+            return Ok(None);
+        }
+        Ok(Some(TbdLibrary {
+            install_name: install_name.to_owned(),
+            current_version,
+            compatibility_version,
+            reexported_libraries,
+            exports: sink.finish(),
+        }))
+    }
+
+    /// A v1-v3 section's `archs` list (required).
+    fn section_archs<'y>(
+        doc: &Doc,
+        path: &str,
+        section: &'y Hash,
+    ) -> Result<Vec<&'y str>, TbdError> {
+        let path = format!("{path}.archs");
+        let Some(list) = get(section, "archs") else {
+            return Err(doc.error(&path, "missing"));
+        };
+        string_list(doc, &path, list)
+    }
+
     fn check_version(doc: &Doc, map: &Hash) -> Result<(), TbdError> {
         match get(map, "tbd-version") {
             Some(Yaml::Integer(4)) => Ok(()),
             None => Err(doc.error(
                 "tbd-version",
-                "missing; tbd versions 1-3 are not supported (expected `tbd-version: 4`)",
+                "missing (a `--- !tapi-tbd` document gives `tbd-version: 4`; v1-v3 documents are tagged `!tapi-tbd-v2`, `!tapi-tbd-v3` or untagged with `archs`)",
             )),
             Some(other) => Err(doc.error(
                 "tbd-version",
@@ -440,7 +632,7 @@ mod v4 {
     /// A version key: YAML reads `1359` as an integer, `1.2` as a float
     /// (kept as its source text, so `1.10` stays 1.10) and `1.2.3` as a
     /// string; all are the same dotted notation.
-    fn version(doc: &Doc, map: &Hash, key: &str) -> Result<u32, TbdError> {
+    fn version_of(doc: &Doc, map: &Hash, key: &str) -> Result<u32, TbdError> {
         let text = match get(map, key) {
             None => return Ok(DEFAULT_VERSION),
             Some(Yaml::Integer(n)) => n.to_string(),
@@ -818,6 +1010,99 @@ exports:
 ]
 }"#;
 
+    /// v1: no tag, `allowed-clients`, Objective-C names with underscores.
+    const V1_SAMPLE: &str = "---
+archs:           [ i386, x86_64 ]
+platform:        macosx
+install-name:    /usr/lib/libV1.dylib
+current-version: 2.3.4
+compatibility-version: 1.0
+swift-version:   0
+objc-constraint: none
+exports:
+  - archs:           [ i386, x86_64 ]
+    allowed-clients: [ Client ]
+    re-exports:      [ /usr/lib/libV1sub.dylib ]
+    symbols:         [ _v1_func, _OBJC_EHTYPE_$_V1Thing ]
+    objc-classes:    [ _V1Thing ]
+    objc-ivars:      [ _V1Thing._ivar ]
+    weak-def-symbols: [ _v1_weak ]
+    thread-local-symbols: [ _v1_tls ]
+  - archs:           [ i386 ]
+    symbols:         [ _i386_only ]
+undefineds:
+  - archs:           [ x86_64 ]
+    symbols:         [ _needed ]
+...
+";
+
+    /// v2: tagged, `allowable-clients`, uuids and flags, `parent-umbrella`.
+    const V2_SAMPLE: &str = "--- !tapi-tbd-v2
+archs:           [ armv7, x86_64, x86_64h ]
+uuids:           [ 'armv7: 00000000-0000-0000-0000-000000000000',
+                   'x86_64: 11111111-1111-1111-1111-111111111111' ]
+platform:        macosx
+flags:           [ flat_namespace, not_app_extension_safe ]
+install-name:    /System/Library/Frameworks/V2.framework/Versions/A/V2
+current-version: 1.2
+parent-umbrella: Umbrella
+exports:
+  - archs:           [ x86_64, x86_64h ]
+    allowable-clients: [ Client ]
+    symbols:         [ _v2_func ]
+    objc-classes:    [ _V2Class ]
+    weak-def-symbols: [ _v2_weak ]
+  - archs:           [ x86_64h ]
+    symbols:         [ _haswell_only ]
+  - archs:           [ armv7 ]
+    re-exports:      [ /usr/lib/libarm.dylib ]
+    symbols:         [ _arm_only ]
+...
+";
+
+    /// v3: tagged, bare Objective-C names, `objc-eh-types`, and an inlined
+    /// re-exported library (a second document) plus one for another arch.
+    const V3_SAMPLE: &str = "--- !tapi-tbd-v3
+archs:           [ x86_64, arm64 ]
+uuids:           [ 'x86_64: 22222222-2222-2222-2222-222222222222' ]
+platform:        macosx
+install-name:    /usr/lib/libUmbrella.dylib
+current-version: 10
+compatibility-version: 1.1.1
+swift-abi-version: 5
+exports:
+  - archs:           [ x86_64, arm64 ]
+    re-exports:      [ /usr/lib/system/libsub.dylib ]
+    symbols:         [ _umbrella_func, '$ld$hide$os10.9$_umbrella_func' ]
+    objc-classes:    [ U3Class ]
+    objc-eh-types:   [ U3Class ]
+    objc-ivars:      [ U3Class.field ]
+    weak-def-symbols: [ _u3_weak ]
+    thread-local-symbols: [ _u3_tls ]
+  - archs:           [ arm64 ]
+    re-exports:      [ /usr/lib/system/libarmsub.dylib ]
+    symbols:         [ _arm64_only ]
+undefineds:
+  - archs:           [ x86_64 ]
+    objc-eh-types:   [ Base ]
+--- !tapi-tbd-v3
+archs:           [ x86_64, arm64 ]
+platform:        macosx
+install-name:    /usr/lib/system/libsub.dylib
+parent-umbrella: Umbrella
+exports:
+  - archs:           [ x86_64, arm64 ]
+    symbols:         [ _sub_func ]
+--- !tapi-tbd-v3
+archs:           [ arm64 ]
+platform:        macosx
+install-name:    /usr/lib/system/libarmsub.dylib
+exports:
+  - archs:           [ arm64 ]
+    symbols:         [ _armsub_func ]
+...
+";
+
     fn names(library: &TbdLibrary) -> Vec<&str> {
         library.exports.iter().map(|s| s.name.as_str()).collect()
     }
@@ -980,6 +1265,212 @@ exports:
     }
 
     #[test]
+    fn tbd_v1_plain_weak_tls_objc() {
+        let libraries = parse_tbd(V1_SAMPLE.as_bytes(), "x86_64-macos").unwrap();
+        assert_eq!(libraries.len(), 1);
+        let v1 = &libraries[0];
+        assert_eq!(v1.install_name, "/usr/lib/libV1.dylib");
+        assert_eq!(v1.current_version, 0x2_0304);
+        assert_eq!(v1.compatibility_version, 0x1_0000);
+        assert_eq!(v1.reexported_libraries, ["/usr/lib/libV1sub.dylib"]);
+        assert_eq!(
+            names(v1),
+            [
+                "_v1_func",
+                "_OBJC_EHTYPE_$_V1Thing",
+                "_v1_weak",
+                "_v1_tls",
+                "_OBJC_CLASS_$_V1Thing",
+                "_OBJC_METACLASS_$_V1Thing",
+                "_OBJC_IVAR_$_V1Thing._ivar",
+            ]
+        );
+        assert!(symbol(v1, "_v1_weak").weak);
+        assert!(symbol(v1, "_v1_tls").thread_local);
+        assert!(!symbol(v1, "_v1_func").weak && !symbol(v1, "_v1_func").thread_local);
+        // The undefineds are not exports; i386 is not x86_64.
+        assert!(!names(v1).contains(&"_needed"));
+        assert!(!names(v1).contains(&"_i386_only"));
+        // Same stub, other platform or arch: nothing.
+        assert!(parse_tbd(V1_SAMPLE.as_bytes(), "x86_64-ios-simulator")
+            .unwrap()
+            .is_empty());
+        assert!(parse_tbd(V1_SAMPLE.as_bytes(), "arm64-macos")
+            .unwrap()
+            .is_empty());
+        // The tag spelled out is the same version.
+        let tagged = V1_SAMPLE.replacen("---", "--- !tapi-tbd-v1", 1);
+        assert_eq!(
+            parse_tbd(tagged.as_bytes(), "x86_64-macos").unwrap(),
+            libraries
+        );
+    }
+
+    #[test]
+    fn tbd_v2_arch_selection() {
+        let libraries = parse_tbd(V2_SAMPLE.as_bytes(), "x86_64-macos").unwrap();
+        assert_eq!(libraries.len(), 1);
+        let v2 = &libraries[0];
+        assert_eq!(
+            v2.install_name,
+            "/System/Library/Frameworks/V2.framework/Versions/A/V2"
+        );
+        assert_eq!(v2.current_version, 0x1_0200);
+        assert_eq!(v2.compatibility_version, DEFAULT_VERSION);
+        // The re-export is armv7's only; x86_64h is not x86_64.
+        assert!(v2.reexported_libraries.is_empty());
+        assert_eq!(
+            names(v2),
+            [
+                "_v2_func",
+                "_v2_weak",
+                "_OBJC_CLASS_$_V2Class",
+                "_OBJC_METACLASS_$_V2Class",
+            ]
+        );
+        assert!(symbol(v2, "_v2_weak").weak);
+        let haswell = parse_tbd(V2_SAMPLE.as_bytes(), "x86_64h-macos").unwrap();
+        assert!(names(&haswell[0]).contains(&"_haswell_only"));
+        let arm = parse_tbd(V2_SAMPLE.as_bytes(), "armv7-macos").unwrap();
+        assert_eq!(arm[0].reexported_libraries, ["/usr/lib/libarm.dylib"]);
+        assert_eq!(names(&arm[0]), ["_arm_only"]);
+    }
+
+    #[test]
+    fn tbd_v3_documents_and_reexports() {
+        let libraries = parse_tbd(V3_SAMPLE.as_bytes(), "x86_64-macos").unwrap();
+        let install_names: Vec<_> = libraries.iter().map(|l| l.install_name.as_str()).collect();
+        assert_eq!(
+            install_names,
+            ["/usr/lib/libUmbrella.dylib", "/usr/lib/system/libsub.dylib"]
+        );
+        let umbrella = &libraries[0];
+        assert_eq!(umbrella.current_version, 10 << 16);
+        assert_eq!(umbrella.compatibility_version, 0x1_0101);
+        assert_eq!(
+            umbrella.reexported_libraries,
+            ["/usr/lib/system/libsub.dylib"]
+        );
+        assert_eq!(
+            names(umbrella),
+            [
+                "_umbrella_func",
+                "$ld$hide$os10.9$_umbrella_func",
+                "_u3_weak",
+                "_u3_tls",
+                "_OBJC_CLASS_$_U3Class",
+                "_OBJC_METACLASS_$_U3Class",
+                "_OBJC_EHTYPE_$_U3Class",
+                "_OBJC_IVAR_$_U3Class.field",
+            ]
+        );
+        assert!(symbol(umbrella, "_u3_weak").weak);
+        assert!(symbol(umbrella, "_u3_tls").thread_local);
+        assert_eq!(names(&libraries[1]), ["_sub_func"]);
+
+        let arm64 = parse_tbd(V3_SAMPLE.as_bytes(), "arm64-macos").unwrap();
+        assert_eq!(arm64.len(), 3);
+        assert_eq!(
+            arm64[0].reexported_libraries,
+            [
+                "/usr/lib/system/libsub.dylib",
+                "/usr/lib/system/libarmsub.dylib"
+            ]
+        );
+        assert!(names(&arm64[0]).contains(&"_arm64_only"));
+        assert!(parse_tbd(V3_SAMPLE.as_bytes(), "x86_64-maccatalyst")
+            .unwrap()
+            .is_empty());
+
+        // `zippered` is macOS and Mac Catalyst.
+        let zippered = V3_SAMPLE.replace("platform:        macosx", "platform:        zippered");
+        assert_eq!(
+            parse_tbd(zippered.as_bytes(), "x86_64-macos")
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            parse_tbd(zippered.as_bytes(), "x86_64-maccatalyst")
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn tbd_v3_mixed_with_v4_documents() {
+        // A v4 document may follow v3 ones in one stream; each is read by its own rules.
+        let v4_doc = "--- !tapi-tbd\ntbd-version: 4\ntargets: [ x86_64-macos ]\n\
+                      install-name: /usr/lib/libv4.dylib\nexports:\n  - targets: [ x86_64-macos ]\n    \
+                      objc-classes: [ Four ]\n...\n";
+        let text = V3_SAMPLE.trim_end().trim_end_matches("...").to_owned() + v4_doc;
+        let libraries = parse_tbd(text.as_bytes(), "x86_64-macos").unwrap();
+        assert_eq!(libraries.len(), 3);
+        assert_eq!(
+            names(&libraries[2]),
+            ["_OBJC_CLASS_$_Four", "_OBJC_METACLASS_$_Four"]
+        );
+    }
+
+    #[test]
+    fn tbd_legacy_errors() {
+        let no_archs = error_of(&V3_SAMPLE.replacen("archs:           [ x86_64, arm64 ]\n", "", 1));
+        assert!(
+            no_archs.contains("document 1 of 3")
+                && no_archs.contains("`archs`")
+                && no_archs.contains("missing")
+                && no_archs.contains("(line 1)"),
+            "{no_archs}"
+        );
+        let platform =
+            error_of(&V2_SAMPLE.replace("platform:        macosx", "platform:        amiga"));
+        assert!(
+            platform.contains("unknown platform `amiga`") && platform.contains("(line 5)"),
+            "{platform}"
+        );
+        let no_platform = error_of(&V1_SAMPLE.replace("platform:        macosx\n", ""));
+        assert!(no_platform.contains("`platform`: missing"), "{no_platform}");
+        let section = error_of(&V3_SAMPLE.replace(
+            "  - archs:           [ arm64 ]\n    re-exports",
+            "  - re-exports",
+        ));
+        assert!(
+            section.contains("exports[1].archs") && section.contains("missing"),
+            "{section}"
+        );
+        let reexports = error_of(&V3_SAMPLE.replace(
+            "re-exports:      [ /usr/lib/system/libsub.dylib ]",
+            "re-exports:      /usr/lib/system/libsub.dylib",
+        ));
+        assert!(
+            reexports.contains("exports[0].re-exports") && reexports.contains("expected a list"),
+            "{reexports}"
+        );
+        let symbol = error_of(&V3_SAMPLE.replace("[ _sub_func ]", "[ 12 ]"));
+        assert!(
+            symbol.contains("document 2 of 3")
+                && symbol.contains("exports[0].symbols[0]")
+                && symbol.contains("integer 12"),
+            "{symbol}"
+        );
+        let undefined = error_of(
+            &V1_SAMPLE.replace("symbols:         [ _needed ]", "symbols:         { a: b }"),
+        );
+        assert!(undefined.contains("undefineds[0].symbols"), "{undefined}");
+        let version = error_of(&V1_SAMPLE.replace("2.3.4", "2.3.4.5"));
+        assert!(
+            version.contains("current-version") && version.contains("`2.3.4.5`"),
+            "{version}"
+        );
+        let tag = error_of(&V3_SAMPLE.replacen("!tapi-tbd-v3", "!tapi-tbd-v7", 1));
+        assert!(tag.contains("unsupported tag `!tapi-tbd-v7`"), "{tag}");
+        let umbrella =
+            error_of(&V2_SAMPLE.replace("parent-umbrella: Umbrella", "parent-umbrella: [ a ]"));
+        assert!(umbrella.contains("parent-umbrella"), "{umbrella}");
+    }
+
+    #[test]
     fn tbd_errors_for_malformed_input() {
         let bad_yaml =
             error_of("--- !tapi-tbd\ntbd-version: 4\ntargets: [ x86_64-macos\ninstall-name: x\n");
@@ -988,12 +1479,13 @@ exports:
             "{bad_yaml}"
         );
 
-        let v3 = error_of(
-            "--- !tapi-tbd-v3\narchs: [ x86_64 ]\nplatform: macosx\ninstall-name: /usr/lib/libA.dylib\n...\n",
+        // `!tapi-tbd` (v4) without its version.
+        let v4 = error_of(
+            "--- !tapi-tbd\ntargets: [ x86_64-macos ]\ninstall-name: /usr/lib/libA.dylib\n...\n",
         );
         assert!(
-            v3.contains("tbd-version") && v3.contains("document 1 of 1"),
-            "{v3}"
+            v4.contains("tbd-version") && v4.contains("document 1 of 1"),
+            "{v4}"
         );
         let v3 =
             error_of("--- !tapi-tbd\ntbd-version: 3\ntargets: [ x86_64-macos ]\ninstall-name: a\n");
@@ -1046,7 +1538,7 @@ exports:
 
     #[test]
     fn tbd_truncated_input_never_panics() {
-        for sample in [V4_SAMPLE, V5_SAMPLE] {
+        for sample in [V1_SAMPLE, V2_SAMPLE, V3_SAMPLE, V4_SAMPLE, V5_SAMPLE] {
             for end in (0..sample.len()).filter(|&end| sample.is_char_boundary(end)) {
                 let _ = parse_tbd(&sample.as_bytes()[..end], "x86_64-macos");
             }
