@@ -73,6 +73,52 @@ pub struct Options {
     pub incremental: bool,
     /// Print the time of every phase (`-print_statistics`, `--time`).
     pub print_statistics: bool,
+    /// `-w`: no warnings printed.
+    pub suppress_warnings: bool,
+    /// `-fatal_warnings`: the first warning fails the link.
+    pub fatal_warnings: bool,
+    /// Warnings found while parsing, reported when the link starts.
+    pub parse_warnings: Vec<String>,
+    /// `-no_uuid`: no LC_UUID.
+    pub no_uuid: bool,
+    /// `-random_uuid`: a random UUID instead of the content hash.
+    pub random_uuid: bool,
+    /// `-stack_size`: LC_MAIN's stacksize.
+    pub stack_size: u64,
+    /// `-pagezero_size`: __PAGEZERO's size (and so the image base).
+    pub pagezero_size: Option<u64>,
+    /// `-headerpad_max_install_names`.
+    pub headerpad_max_install_names: bool,
+    /// `--threads N` / `-threads N`.
+    pub threads: Option<usize>,
+    /// `-t`: print each input file as it is loaded.
+    pub trace_inputs: bool,
+    /// `-dependency_info FILE`.
+    pub dependency_info: Option<PathBuf>,
+    /// `-no_function_starts`.
+    pub no_function_starts: bool,
+    /// `-no_data_in_code_info`.
+    pub no_data_in_code: bool,
+    /// `-search_dylibs_first` (false: `-search_paths_first`, the default).
+    pub search_dylibs_first: bool,
+    /// `-Z`: no default library and framework paths.
+    pub no_default_paths: bool,
+    /// `-application_extension`: MH_APP_EXTENSION_SAFE.
+    pub application_extension: bool,
+    /// `-mark_dead_strippable_dylib`: MH_DEAD_STRIPPABLE_DYLIB.
+    pub dead_strippable_dylib: bool,
+    /// `-oso_prefix`: stripped from N_OSO paths ("." = the current dir).
+    pub oso_prefix: Option<String>,
+    /// `-exported_symbol SYM` (patterns like the list's lines).
+    pub exported_symbols: Vec<String>,
+    /// `-unexported_symbol SYM`.
+    pub unexported_symbols: Vec<String>,
+    /// `-dyld_env NAME=VALUE`: LC_DYLD_ENVIRONMENT.
+    pub dyld_env: Vec<String>,
+    /// `-add_ast_path PATH`: N_AST stabs.
+    pub ast_paths: Vec<String>,
+    /// `-final_output NAME`: a dylib's install name when `-install_name` is absent.
+    pub final_output: Option<String>,
 }
 
 impl Default for Options {
@@ -109,54 +155,120 @@ impl Default for Options {
             all_load: false,
             incremental: false,
             print_statistics: false,
+            suppress_warnings: false,
+            fatal_warnings: false,
+            parse_warnings: Vec::new(),
+            no_uuid: false,
+            random_uuid: false,
+            stack_size: 0,
+            pagezero_size: None,
+            headerpad_max_install_names: false,
+            threads: None,
+            trace_inputs: false,
+            dependency_info: None,
+            no_function_starts: false,
+            no_data_in_code: false,
+            search_dylibs_first: false,
+            no_default_paths: false,
+            application_extension: false,
+            dead_strippable_dylib: false,
+            oso_prefix: None,
+            exported_symbols: Vec::new(),
+            unexported_symbols: Vec::new(),
+            dyld_env: Vec::new(),
+            ast_paths: Vec::new(),
+            final_output: None,
         }
     }
 }
 
-/// Flags that take no value and do not change machlink's output.
+/// Flags that take no value and cannot change machlink's output: accepted
+/// silently.
 const IGNORED_FLAGS: &[&str] = &[
     "-demangle",
     "-dynamic",
     "-no_deduplicate",
     "-deduplicate",
-    "-search_paths_first",
-    "-headerpad_max_install_names",
     "-no_uuid_check",
-    "-mark_dead_strippable_dylib",
-    "-application_extension",
     "-no_application_extension",
-    "-bind_at_load",
     "-no_compact_unwind",
     "-warn_commons",
     "-no_warn_duplicate_libraries",
-    "-ObjC",
     "-no_objc_category_merging",
     "-objc_category_merging",
-    "-fatal_warnings",
     "-execute",
     "-twolevel_namespace",
     "-no_implicit_dylibs",
-    "-dead_strip_dylibs",
-    "-random_uuid",
+    // machlink does no LTO, the only thing -export_dynamic affects in ld64.
     "-export_dynamic",
     "-color_diagnostics",
     "--color-diagnostics",
+    // machlink's output is already deterministic.
+    "-reproducible",
+    "-ld_classic",
+    "-ld_new",
+    "-search_paths_first",
 ];
 
-/// Flags that take one value and do not change machlink's output.
+/// Flags that take no value and are ignored although they could matter to
+/// the user: accepted with a warning saying why.
+const WARNED_FLAGS: &[(&str, &str)] = &[
+    (
+        "-bind_at_load",
+        "machlink does not set MH_BINDATLOAD; dyld binds lazily where the fixup format allows",
+    ),
+    (
+        "-ObjC",
+        "machlink does not link Objective-C (archive members are loaded only for the symbols they define)",
+    ),
+];
+
+/// Flags that take one value and cannot change machlink's output.
 const IGNORED_WITH_VALUE: &[&str] = &[
     "-lto_library",
-    "-mllvm",
     "-object_path_lto",
     "-cache_path_lto",
     "-prune_interval_lto",
     "-prune_after_lto",
     "-max_relative_cache_size_lto",
-    "-order_file",
-    "-source_version",
     "-objc_abi_version",
-    "-sectalign_defaults",
-    "-oso_prefix",
+];
+
+/// Flags that take one value and are ignored with a warning.
+const WARNED_WITH_VALUE: &[(&str, &str)] = &[
+    (
+        "-mllvm",
+        "machlink does no LTO, so there is no LLVM to pass options to",
+    ),
+    ("-source_version", "machlink writes LC_SOURCE_VERSION as 0"),
+    (
+        "-sectalign_defaults",
+        "machlink aligns sections as their inputs ask",
+    ),
+];
+
+/// Options machlink knows but does not implement yet: an error, so that a
+/// link never silently differs from what was asked. With the number of
+/// values each takes.
+const NOT_SUPPORTED: &[(&str, usize)] = &[
+    ("-order_file", 1),
+    ("-alias", 2),
+    ("-alias_list", 1),
+    ("-sectcreate", 3),
+    ("-segcreate", 3),
+    ("-init", 1),
+    ("-keep_private_externs", 0),
+    ("-flat_namespace", 0),
+    ("-no_data_const", 0),
+    ("-why_live", 1),
+    ("-no_weak_imports", 0),
+    ("-weak_library", 1),
+    ("-weak_framework", 1),
+    ("-needed_library", 1),
+    ("-needed_framework", 1),
+    ("-reexport_library", 1),
+    ("-reexport_framework", 1),
+    ("-dead_strip_dylibs", 0),
 ];
 
 /// Packs "X[.Y[.Z]]" as ld64 does: X << 16 | Y << 8 | Z.
@@ -247,6 +359,14 @@ impl ArgIter {
             .ok_or_else(|| LinkError::usage(format!("{flag} needs an argument")))
     }
 
+    /// A hexadecimal number, with or without `0x`, as ld64 reads sizes.
+    fn hex(&mut self, flag: &str) -> Result<u64, LinkError> {
+        let v = self.value(flag)?;
+        let digits = v.trim_start_matches("0x").trim_start_matches("0X");
+        u64::from_str_radix(digits, 16)
+            .map_err(|_| LinkError::usage(format!("{flag}: malformed hexadecimal number '{v}'")))
+    }
+
     fn version(&mut self, flag: &str) -> Result<u32, LinkError> {
         let v = self.value(flag)?;
         parse_version(&v)
@@ -264,10 +384,22 @@ impl Options {
     /// Parses ld64-style arguments (without the program name).
     pub fn parse(args: Vec<String>) -> Result<Options, LinkError> {
         let mut o = Options::default();
-        let mut it = ArgIter {
-            args: args.into(),
-            expanded: 0,
-        };
+        let mut args: std::collections::VecDeque<String> = args.into();
+        // `-flavor darwin` (what rustc passes to an ld64.lld-flavoured
+        // linker) is only recognised as the first argument pair, as in lld.
+        if args.front().map(String::as_str) == Some("-flavor") {
+            args.pop_front();
+            match args.pop_front() {
+                Some(f) if f == "darwin" || f == "ld64" || f == "ld64.lld" => {}
+                Some(f) => {
+                    return Err(LinkError::usage(format!(
+                        "-flavor {f}: machlink is a Mach-O linker; the only flavor is darwin"
+                    )))
+                }
+                None => return Err(LinkError::usage("-flavor needs an argument")),
+            }
+        }
+        let mut it = ArgIter { args, expanded: 0 };
         while let Some(arg) = it.next_flag()? {
             o.parse_one(&arg, &mut it)?;
         }
@@ -296,7 +428,51 @@ impl Options {
         if o.platform_sdk == 0 {
             o.platform_sdk = o.platform_min;
         }
+        if o.stack_size != 0 && o.output_kind != OutputKind::Executable {
+            return Err(LinkError::usage(
+                "-stack_size option can only be used when linking a main executable",
+            ));
+        }
+        if o.pagezero_size.is_some() && o.output_kind != OutputKind::Executable {
+            o.parse_warnings
+                .push("-pagezero_size is ignored when not linking a main executable".into());
+            o.pagezero_size = None;
+        }
+        if o.incremental && (o.no_uuid || o.random_uuid) {
+            return Err(LinkError::usage(
+                "-no_uuid and -random_uuid cannot be used with -incremental (updates keep the UUID current)",
+            ));
+        }
+        if o.incremental && o.oso_prefix.is_some() {
+            return Err(LinkError::usage(
+                "-oso_prefix is not supported with -incremental yet",
+            ));
+        }
+        if o.incremental && o.no_function_starts {
+            o.parse_warnings.push(
+                "-no_function_starts is ignored with -incremental: updates find functions through the table".into(),
+            );
+            o.no_function_starts = false;
+        }
+        if !o.dyld_env.is_empty() && o.output_kind != OutputKind::Executable {
+            return Err(LinkError::usage(
+                "-dyld_env can only be used when linking a main executable",
+            ));
+        }
         Ok(o)
+    }
+
+    /// Reports a warning: printed as `machlink: warning: ...` on stderr,
+    /// nothing under `-w`, and an error under `-fatal_warnings` (which
+    /// wins over `-w`, as in lld).
+    pub fn warn(&self, what: &str) -> Result<(), LinkError> {
+        if self.fatal_warnings {
+            return Err(LinkError::usage(what.to_string()));
+        }
+        if !self.suppress_warnings {
+            eprintln!("machlink: warning: {what}");
+        }
+        Ok(())
     }
 
     /// Whether this link writes LC_DYLD_CHAINED_FIXUPS (the default from macOS 12 on).
@@ -382,9 +558,144 @@ impl Options {
             "-no_adhoc_codesign" => self.adhoc_codesign = Some(false),
             "-incremental" => self.incremental = true,
             "-print_statistics" | "--time" => self.print_statistics = true,
+            "-flavor" => {
+                return Err(LinkError::usage(
+                    "-flavor must be the first argument (-flavor darwin)",
+                ))
+            }
+            "-filelist" => {
+                let v = it.value(arg)?;
+                let (list, dir) = match v.split_once(',') {
+                    Some((l, d)) => (l.to_string(), Some(PathBuf::from(d))),
+                    None => (v.clone(), None),
+                };
+                let text = std::fs::read_to_string(&list).map_err(|e| {
+                    LinkError::usage(format!("-filelist: cannot read {list}: {e}"))
+                })?;
+                for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+                    let p = PathBuf::from(line);
+                    let p = match &dir {
+                        Some(d) if p.is_relative() => d.join(p),
+                        _ => p,
+                    };
+                    self.inputs.push(InputArg::File(p));
+                }
+            }
+            "-w" => self.suppress_warnings = true,
+            "-fatal_warnings" => self.fatal_warnings = true,
+            "-no_uuid" => self.no_uuid = true,
+            "-random_uuid" => self.random_uuid = true,
+            "-stack_size" => {
+                let n = it.hex(arg)?;
+                if n % 0x1000 != 0 {
+                    return Err(LinkError::usage(format!(
+                        "-stack_size {n:#x}: must be a multiple of the page size (0x1000)"
+                    )));
+                }
+                self.stack_size = n;
+            }
+            "-pagezero_size" => {
+                let n = it.hex(arg)?;
+                if n % 0x1000 != 0 {
+                    return Err(LinkError::usage(format!(
+                        "-pagezero_size {n:#x}: must be page aligned (a multiple of 0x1000)"
+                    )));
+                }
+                if n == 0 {
+                    return Err(LinkError::usage(
+                        "-pagezero_size 0 is not supported yet (an executable without __PAGEZERO)",
+                    ));
+                }
+                self.pagezero_size = Some(n);
+            }
+            "-headerpad_max_install_names" => self.headerpad_max_install_names = true,
+            "--threads" | "-threads" => {
+                let v = it.value(arg)?;
+                match v.parse::<usize>() {
+                    Ok(n) if n > 0 => self.threads = Some(n),
+                    _ => {
+                        return Err(LinkError::usage(format!(
+                            "{arg}: expected a positive integer, but got '{v}'"
+                        )))
+                    }
+                }
+            }
+            _ if arg.starts_with("--threads=") => {
+                let v = &arg["--threads=".len()..];
+                match v.parse::<usize>() {
+                    Ok(n) if n > 0 => self.threads = Some(n),
+                    _ => {
+                        return Err(LinkError::usage(format!(
+                            "--threads: expected a positive integer, but got '{v}'"
+                        )))
+                    }
+                }
+            }
+            "-t" => self.trace_inputs = true,
+            "-dependency_info" => self.dependency_info = Some(it.value(arg)?.into()),
+            "-no_function_starts" => self.no_function_starts = true,
+            "-function_starts" => self.no_function_starts = false,
+            "-no_data_in_code_info" => self.no_data_in_code = true,
+            "-data_in_code_info" => self.no_data_in_code = false,
+            "-search_dylibs_first" => self.search_dylibs_first = true,
+            "-search_paths_first" => self.search_dylibs_first = false,
+            "-Z" => self.no_default_paths = true,
+            "-application_extension" => self.application_extension = true,
+            "-no_application_extension" => self.application_extension = false,
+            "-mark_dead_strippable_dylib" => self.dead_strippable_dylib = true,
+            "-oso_prefix" => self.oso_prefix = Some(it.value(arg)?),
+            "-exported_symbol" => self.exported_symbols.push(it.value(arg)?),
+            "-unexported_symbol" => self.unexported_symbols.push(it.value(arg)?),
+            "-sdk_version" => self.platform_sdk = it.version(arg)?,
+            "-dyld_env" => {
+                let v = it.value(arg)?;
+                if !v.contains('=') {
+                    return Err(LinkError::usage(format!(
+                        "-dyld_env: '{v}' is not of the form NAME=VALUE"
+                    )));
+                }
+                self.dyld_env.push(v);
+            }
+            "-add_ast_path" => self.ast_paths.push(it.value(arg)?),
+            "-final_output" => self.final_output = Some(it.value(arg)?),
+            "-commons" => match it.value(arg)?.as_str() {
+                "ignore_dylibs" => {}
+                v @ ("use_dylibs" | "error") => {
+                    return Err(LinkError::usage(format!(
+                        "-commons {v} is not supported yet (machlink always allocates tentative definitions, as -commons ignore_dylibs)"
+                    )))
+                }
+                v => {
+                    return Err(LinkError::usage(format!(
+                        "-commons: unknown treatment '{v}' (expected ignore_dylibs, use_dylibs or error)"
+                    )))
+                }
+            },
             _ if IGNORED_FLAGS.contains(&arg) => {}
             _ if IGNORED_WITH_VALUE.contains(&arg) => {
                 it.value(arg)?;
+            }
+            _ if WARNED_FLAGS.iter().any(|(f, _)| *f == arg) => {
+                let why = WARNED_FLAGS.iter().find(|(f, _)| *f == arg).map_or("", |w| w.1);
+                self.parse_warnings.push(format!("{arg} is ignored: {why}"));
+            }
+            _ if WARNED_WITH_VALUE.iter().any(|(f, _)| *f == arg) => {
+                it.value(arg)?;
+                let why = WARNED_WITH_VALUE
+                    .iter()
+                    .find(|(f, _)| *f == arg)
+                    .map_or("", |w| w.1);
+                self.parse_warnings.push(format!("{arg} is ignored: {why}"));
+            }
+            _ if NOT_SUPPORTED.iter().any(|(f, _)| *f == arg) => {
+                return Err(LinkError::usage(format!("{arg} is not supported yet")))
+            }
+            _ if ["-weak-l", "-needed-l", "-reexport-l", "-lazy-l"]
+                .iter()
+                .any(|p| arg.starts_with(p)) =>
+            {
+                let flag = &arg[..arg.rfind("-l").map_or(arg.len(), |i| i + 2)];
+                return Err(LinkError::usage(format!("{flag} is not supported yet")));
             }
             _ if arg.starts_with("-l") && arg.len() > 2 => {
                 self.inputs.push(InputArg::Library(arg[2..].into()))

@@ -165,7 +165,11 @@ fn dyld_private_object() -> ObjectFile<'static> {
 /// Applies -exported_symbols_list / -unexported_symbols_list: globals they
 /// leave out become private externs.
 pub(crate) fn hide_unexported(opts: &Options, symtab: &mut SymbolTable) -> Result<()> {
-    if opts.exported_symbols_list.is_none() && opts.unexported_symbols_list.is_none() {
+    if opts.exported_symbols_list.is_none()
+        && opts.unexported_symbols_list.is_none()
+        && opts.exported_symbols.is_empty()
+        && opts.unexported_symbols.is_empty()
+    {
         return Ok(());
     }
     let filter = crate::exports::ExportFilter::from_options(opts)?;
@@ -334,10 +338,10 @@ fn undefined_errors(
             .any(|n| n.as_bytes() == sym.name);
         if id != entry && (allowed || opts.undefined != UndefinedTreatment::Error) {
             if opts.undefined == UndefinedTreatment::Warning && !allowed {
-                eprintln!(
-                    "warning: undefined symbol: {}",
-                    String::from_utf8_lossy(sym.name)
-                );
+                let what = format!("undefined symbol: {}", String::from_utf8_lossy(sym.name));
+                if let Err(e) = opts.warn(&what) {
+                    errors.extend(e.messages);
+                }
             }
             sym.def = Def::DynamicLookup;
             continue;

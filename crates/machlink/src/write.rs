@@ -64,9 +64,13 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     }
     let dylibs: Vec<&crate::input::dylib::Dylib> = inputs.dylibs.iter().collect();
     let load_commands = LoadCommandPlan::new(opts, &sections, &dylibs, chained);
-    let header_size = load_commands.header_and_commands_size() + u64::from(opts.headerpad);
+    let mut pad = u64::from(opts.headerpad);
+    if opts.headerpad_max_install_names {
+        pad = pad.max(load_commands.max_install_names_pad());
+    }
+    let header_size = load_commands.header_and_commands_size() + pad;
     let image_base = if opts.output_kind == OutputKind::Executable {
-        IMAGE_BASE
+        opts.pagezero_size.unwrap_or(IMAGE_BASE)
     } else {
         0
     };
@@ -474,13 +478,19 @@ pub(crate) fn build_linkedit(
     ranges.exports_trie = put(&exports_trie(symtab, layout, objects), &mut bytes);
     let exports_end = with_room(&mut bytes, ranges.exports_trie.1 as usize, 256);
     timer.lap("fixups+exports");
-    let mut starts = function_starts(layout, objects);
+    // `-no_function_starts` drops the table (an incremental link keeps it:
+    // updates find functions through it; only the load command goes).
+    let mut starts = if opts.no_function_starts && !reserve.is_incremental() {
+        Vec::new()
+    } else {
+        function_starts(layout, objects)
+    };
     starts.resize(starts.len() + reserve.function_starts(starts.len()), 0);
     ranges.function_starts = put(&starts, &mut bytes);
     // An update rewrites code without revisiting these entries (only
     // disassemblers read them), so incremental links leave them out
     // rather than let them go stale.
-    let dice = if reserve.is_incremental() {
+    let dice = if reserve.is_incremental() || opts.no_data_in_code {
         Vec::new()
     } else {
         data_in_code(layout, objects)
@@ -650,7 +660,13 @@ pub(crate) fn finish_image(
     image[..header.len()].copy_from_slice(&header);
     let code_limit = linkedit.code_limit(linkedit_off) as usize;
     let uuid_offset = plan.load_commands.uuid_offset();
-    output::fill_uuid(&mut image[..code_limit], uuid_offset);
+    if plan.load_commands.has_uuid() {
+        if opts.random_uuid {
+            output::fill_random_uuid(&mut image[uuid_offset..uuid_offset + 16]);
+        } else {
+            output::fill_uuid(&mut image[..code_limit], uuid_offset);
+        }
+    }
     if linkedit.signature_size > 0 {
         let text = layout
             .segments
