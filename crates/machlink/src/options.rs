@@ -105,6 +105,8 @@ pub struct Options {
     pub no_default_paths: bool,
     /// `-application_extension`: MH_APP_EXTENSION_SAFE.
     pub application_extension: bool,
+    /// `-bind_at_load`: MH_BINDATLOAD.
+    pub bind_at_load: bool,
     /// `-mark_dead_strippable_dylib`: MH_DEAD_STRIPPABLE_DYLIB.
     pub dead_strippable_dylib: bool,
     /// `-oso_prefix`: stripped from N_OSO paths ("." = the current dir).
@@ -172,6 +174,7 @@ impl Default for Options {
             no_default_paths: false,
             application_extension: false,
             dead_strippable_dylib: false,
+            bind_at_load: false,
             oso_prefix: None,
             exported_symbols: Vec::new(),
             unexported_symbols: Vec::new(),
@@ -213,10 +216,6 @@ const IGNORED_FLAGS: &[&str] = &[
 /// Flags that take no value and are ignored although they could matter to
 /// the user: accepted with a warning saying why.
 const WARNED_FLAGS: &[(&str, &str)] = &[
-    (
-        "-bind_at_load",
-        "machlink does not set MH_BINDATLOAD; dyld binds lazily where the fixup format allows",
-    ),
     (
         "-ObjC",
         "machlink does not link Objective-C (archive members are loaded only for the symbols they define)",
@@ -643,6 +642,7 @@ impl Options {
             "-application_extension" => self.application_extension = true,
             "-no_application_extension" => self.application_extension = false,
             "-mark_dead_strippable_dylib" => self.dead_strippable_dylib = true,
+            "-bind_at_load" => self.bind_at_load = true,
             "-oso_prefix" => self.oso_prefix = Some(it.value(arg)?),
             "-exported_symbol" => self.exported_symbols.push(it.value(arg)?),
             "-unexported_symbol" => self.unexported_symbols.push(it.value(arg)?),

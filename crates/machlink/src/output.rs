@@ -116,6 +116,9 @@ impl LoadCommandPlan {
             dyld_env: opts.dyld_env.clone(),
             extra_flags: {
                 let mut f = 0;
+                if opts.bind_at_load {
+                    f |= macho::MH_BINDATLOAD;
+                }
                 if opts.application_extension {
                     f |= macho::MH_APP_EXTENSION_SAFE;
                 }

@@ -1,0 +1,494 @@
+//! The ld64 options build systems pass (`-Wl,...`, rustc's `-flavor
+//! darwin`): each test checks what the option does to the output, read back
+//! with llvm-objdump / llvm-readobj or by running it under macho-run.
+//! (Named so that `cargo test --test cli flags::` runs these too.)
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use testkit::cli::{compile, compile_with, macho_run};
+use testkit::{capture, Outcome};
+
+const PROGRAM: &str = "#include <stdio.h>\nint helper_one(void) { return 1; }\n\
+                       int helper_two(void) { return 2; }\n\
+                       int main(void) { printf(\"%d\\n\", helper_one() + helper_two()); return 0; }\n";
+
+/// Links `objs` with machlink's usual command line plus `extra`.
+fn try_link(out: &Path, objs: &[&Path], extra: &[&str]) -> Outcome {
+    capture(testkit::machlink_command(out).args(extra).args(objs))
+}
+
+fn link(out: &Path, objs: &[&Path], extra: &[&str]) -> PathBuf {
+    let o = try_link(out, objs, extra);
+    assert_eq!(o.code, 0, "link failed: {}", o.stderr_str());
+    out.to_path_buf()
+}
+
+fn tool(name: &str, args: &[&str], file: &Path) -> String {
+    let o = capture(
+        Command::new(testkit::require_tool(name))
+            .args(args)
+            .arg(file),
+    );
+    assert_eq!(o.code, 0, "{name}: {}", o.stderr_str());
+    o.stdout_str()
+}
+
+fn headers(exe: &Path) -> String {
+    tool("llvm-objdump-19", &["--macho", "--private-headers"], exe)
+}
+
+/// The value after `key` on the first line that starts with it (trimmed).
+fn field<'a>(text: &'a str, after: &str, key: &str) -> &'a str {
+    let start = text
+        .find(after)
+        .unwrap_or_else(|| panic!("{after}: {text}"));
+    text[start..]
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(key))
+        .unwrap_or_else(|| panic!("{key} after {after}: {text}"))
+        .trim()
+}
+
+fn fails_with(o: &Outcome, what: &str) {
+    assert!(
+        o.code == 1 && o.stderr_str().contains(what),
+        "expected an error with '{what}', got {}: {}",
+        o.code,
+        o.stderr_str()
+    );
+}
+
+#[test]
+fn flavor_darwin_first_and_filelist() {
+    let dir = testkit::scratch_dir("ld64_flags/flavor");
+    let obj = compile(&dir, "p", PROGRAM);
+    // rustc's ld64.lld flavour: `-flavor darwin` before everything else.
+    let mut cmd = Command::new(testkit::workspace_bin("machlink"));
+    cmd.args(["-flavor", "darwin"]);
+    let base = testkit::machlink_command(&dir.join("out"));
+    cmd.args(base.get_args()).arg(&obj);
+    let o = capture(&mut cmd);
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    assert_eq!(macho_run(&dir.join("out")).stdout_str(), "3\n");
+    let o = capture(
+        Command::new(testkit::workspace_bin("machlink"))
+            .args(["-flavor", "gnu"])
+            .arg(&obj),
+    );
+    fails_with(&o, "-flavor gnu");
+    // Anywhere else it is an error too.
+    fails_with(
+        &try_link(&dir.join("x"), &[&obj], &["-flavor", "darwin"]),
+        "-flavor must be the first argument",
+    );
+
+    // -filelist: one path a line; with ",DIR" relative ones are under DIR.
+    let a = compile(&dir, "a", "int helper_one(void) { return 40; }\n");
+    let b = compile(
+        &dir,
+        "b",
+        "int helper_one(void);\nint main(void) { return helper_one() + 2; }\n",
+    );
+    let list = dir.join("files.txt");
+    std::fs::write(&list, "a.o\nb.o\n").unwrap();
+    let arg = format!("{},{}", list.display(), dir.display());
+    let exe = link(&dir.join("filelist"), &[], &["-filelist", &arg]);
+    assert_eq!(macho_run(&exe).code, 42);
+    std::fs::write(&list, format!("{}\n{}\n", a.display(), b.display())).unwrap();
+    let exe = link(
+        &dir.join("filelist2"),
+        &[],
+        &["-filelist", list.to_str().unwrap()],
+    );
+    assert_eq!(macho_run(&exe).code, 42);
+    fails_with(
+        &try_link(&dir.join("y"), &[], &["-filelist", "/nonexistent/list"]),
+        "-filelist: cannot read /nonexistent/list",
+    );
+}
+
+#[test]
+fn warnings_are_suppressed_by_w_and_fatal_under_fatal_warnings() {
+    let dir = testkit::scratch_dir("ld64_flags/warnings");
+    let obj = compile(&dir, "p", PROGRAM);
+    let o = try_link(&dir.join("a"), &[&obj], &["-ObjC"]);
+    assert!(
+        o.code == 0
+            && o.stderr_str()
+                .contains("machlink: warning: -ObjC is ignored"),
+        "{}",
+        o.stderr_str()
+    );
+    let o = try_link(&dir.join("b"), &[&obj], &["-ObjC", "-w"]);
+    assert!(
+        o.code == 0 && o.stderr_str().is_empty(),
+        "{}",
+        o.stderr_str()
+    );
+    let o = try_link(&dir.join("c"), &[&obj], &["-ObjC", "-fatal_warnings"]);
+    fails_with(&o, "error: -ObjC is ignored");
+    assert!(!dir.join("c").exists());
+    // A link-time warning (an undefined symbol under -undefined warning).
+    let u = compile(
+        &dir,
+        "u",
+        "void missing(void);\nint main(void) { missing(); return 0; }\n",
+    );
+    let o = try_link(&dir.join("d"), &[&u], &["-undefined", "warning"]);
+    assert!(
+        o.code == 0
+            && o.stderr_str()
+                .contains("warning: undefined symbol: _missing"),
+        "{}",
+        o.stderr_str()
+    );
+    let o = try_link(
+        &dir.join("e"),
+        &[&u],
+        &["-undefined", "warning", "-fatal_warnings"],
+    );
+    fails_with(&o, "undefined symbol: _missing");
+    // Options that cannot change the output are silent.
+    let o = try_link(
+        &dir.join("f"),
+        &[&obj],
+        &[
+            "-demangle",
+            "-ld_classic",
+            "-ld_new",
+            "-reproducible",
+            "-export_dynamic",
+            "-search_paths_first",
+        ],
+    );
+    assert!(
+        o.code == 0 && o.stderr_str().is_empty(),
+        "{}",
+        o.stderr_str()
+    );
+}
+
+fn uuid_of(exe: &Path) -> Option<String> {
+    let h = headers(exe);
+    h.contains("LC_UUID")
+        .then(|| field(&h, "LC_UUID", "uuid").to_string())
+}
+
+#[test]
+fn uuid_options() {
+    let dir = testkit::scratch_dir("ld64_flags/uuid");
+    let obj = compile(&dir, "p", PROGRAM);
+    let a = uuid_of(&link(&dir.join("a"), &[&obj], &[])).unwrap();
+    let b = uuid_of(&link(&dir.join("b"), &[&obj], &["-reproducible"])).unwrap();
+    assert_eq!(a, b, "the content-hash UUID is reproducible");
+    let r1 = uuid_of(&link(&dir.join("r1"), &[&obj], &["-random_uuid"])).unwrap();
+    let r2 = uuid_of(&link(&dir.join("r2"), &[&obj], &["-random_uuid"])).unwrap();
+    assert!(r1 != r2 && r1 != a, "{a} {r1} {r2}");
+    let exe = link(&dir.join("n"), &[&obj], &["-no_uuid"]);
+    assert_eq!(uuid_of(&exe), None);
+    assert_eq!(macho_run(&exe).stdout_str(), "3\n");
+}
+
+#[test]
+fn stack_size_pagezero_size_and_header_flags() {
+    let dir = testkit::scratch_dir("ld64_flags/sizes");
+    let obj = compile(&dir, "p", PROGRAM);
+    let exe = link(
+        &dir.join("a"),
+        &[&obj],
+        &[
+            "-stack_size",
+            "0x100000",
+            "-pagezero_size",
+            "0x200000",
+            "-application_extension",
+            "-bind_at_load",
+            "-sdk_version",
+            "15.4",
+        ],
+    );
+    let h = headers(&exe);
+    assert_eq!(field(&h, "LC_MAIN", "stacksize"), "1048576");
+    assert_eq!(field(&h, "__PAGEZERO", "vmsize"), "0x0000000000200000");
+    assert_eq!(field(&h, "segname __TEXT", "vmaddr"), "0x0000000000200000");
+    assert_eq!(field(&h, "LC_BUILD_VERSION", "sdk"), "15.4");
+    let header_line = h.lines().find(|l| l.starts_with("MH_MAGIC_64")).unwrap();
+    assert!(
+        header_line.contains("APP_EXTENSION_SAFE") && header_line.contains("BINDATLOAD"),
+        "{header_line}"
+    );
+    assert_eq!(macho_run(&exe).stdout_str(), "3\n");
+    fails_with(
+        &try_link(&dir.join("b"), &[&obj], &["-pagezero_size", "0x1234"]),
+        "must be page aligned",
+    );
+    fails_with(
+        &try_link(
+            &dir.join("c"),
+            &[&obj],
+            &["-dylib", "-stack_size", "0x1000"],
+        ),
+        "-stack_size option can only be used when linking a main executable",
+    );
+    // A dylib marked dead-strippable.
+    let lib = link(
+        &dir.join("lib.dylib"),
+        &[&obj],
+        &[
+            "-dylib",
+            "-mark_dead_strippable_dylib",
+            "-final_output",
+            "@rpath/libfinal.dylib",
+        ],
+    );
+    let h = headers(&lib);
+    assert!(h.contains("DEAD_STRIPPABLE_DYLIB"), "{h}");
+    assert!(
+        field(&h, "LC_ID_DYLIB", "name").starts_with("@rpath/libfinal.dylib"),
+        "{h}"
+    );
+}
+
+#[test]
+fn headerpad_max_install_names_leaves_maxpathlen_per_dylib() {
+    let dir = testkit::scratch_dir("ld64_flags/headerpad");
+    let obj = compile(&dir, "p", PROGRAM);
+    let exe = link(&dir.join("a"), &[&obj], &["-headerpad_max_install_names"]);
+    let h = headers(&exe);
+    let header_line: Vec<&str> = h
+        .lines()
+        .find(|l| l.starts_with("MH_MAGIC_64"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let sizeofcmds: u64 = header_line[6].parse().unwrap();
+    let dylibs = h.matches("cmd LC_LOAD_DYLIB").count() as u64;
+    assert!(dylibs >= 1);
+    let text: u64 = u64::from_str_radix(
+        field(&h, "sectname __text", "addr").trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    assert!(
+        text - 0x1_0000_0000 >= 32 + sizeofcmds + 1024 * dylibs,
+        "__text at {text:#x}, {sizeofcmds} bytes of commands, {dylibs} dylibs"
+    );
+    assert_eq!(macho_run(&exe).stdout_str(), "3\n");
+}
+
+#[test]
+fn threads_trace_and_dependency_info() {
+    let dir = testkit::scratch_dir("ld64_flags/threads");
+    let obj = compile(&dir, "p", PROGRAM);
+    let a = link(&dir.join("a"), &[&obj], &[]);
+    let b = link(&dir.join("b"), &[&obj], &["--threads", "1"]);
+    let c = link(&dir.join("c"), &[&obj], &["-threads", "3"]);
+    let bytes = |p: &Path| std::fs::read(p).unwrap();
+    // (The output name is part of the signature's identifier only when signed.)
+    assert!(bytes(&a) == bytes(&b) && bytes(&a) == bytes(&c));
+    fails_with(
+        &try_link(&dir.join("d"), &[&obj], &["--threads", "0"]),
+        "--threads: expected a positive integer, but got '0'",
+    );
+
+    // -t: every input on stdout as it is loaded, archive members included.
+    let m = compile(&dir, "m", "int helper_three(void) { return 3; }\n");
+    let archive = dir.join("libm3.a");
+    let o = capture(
+        Command::new(testkit::require_tool("llvm-ar-19"))
+            .arg("rcs")
+            .arg(&archive)
+            .arg(&m),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let user = compile(
+        &dir,
+        "user",
+        "int helper_three(void);\nint main(void) { return helper_three(); }\n",
+    );
+    let deps = dir.join("deps.dat");
+    let o = try_link(
+        &dir.join("e"),
+        &[&user, &archive],
+        &["-t", "-dependency_info", deps.to_str().unwrap()],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let out = o.stdout_str();
+    assert!(
+        out.contains(user.to_str().unwrap())
+            && out.contains(archive.to_str().unwrap())
+            && out.contains("libm3.a(m.o)")
+            && out.contains("libSystem.tbd"),
+        "{out}"
+    );
+    // ld64's format: a version record, then inputs (0x10), then the output (0x40).
+    let data = std::fs::read(&deps).unwrap();
+    let mut records: Vec<(u8, String)> = Vec::new();
+    let mut rest = &data[..];
+    while let Some((&op, tail)) = rest.split_first() {
+        let end = tail.iter().position(|&b| b == 0).expect("NUL-terminated");
+        records.push((op, String::from_utf8_lossy(&tail[..end]).into_owned()));
+        rest = &tail[end + 1..];
+    }
+    assert_eq!(records[0].0, 0x00);
+    assert!(records[0].1.starts_with("machlink"), "{records:?}");
+    assert!(records
+        .iter()
+        .any(|(op, s)| *op == 0x10 && s == user.to_str().unwrap()));
+    assert!(records
+        .iter()
+        .any(|(op, s)| *op == 0x10 && s.ends_with("libSystem.tbd")));
+    assert_eq!(
+        records.last().unwrap(),
+        &(0x40, dir.join("e").display().to_string())
+    );
+}
+
+#[test]
+fn no_function_starts_and_no_data_in_code_info() {
+    let dir = testkit::scratch_dir("ld64_flags/linkedit");
+    let obj = compile(&dir, "p", PROGRAM);
+    let h = headers(&link(&dir.join("a"), &[&obj], &[]));
+    assert!(h.contains("LC_FUNCTION_STARTS") && h.contains("LC_DATA_IN_CODE"));
+    let exe = link(
+        &dir.join("b"),
+        &[&obj],
+        &["-no_function_starts", "-no_data_in_code_info"],
+    );
+    let h = headers(&exe);
+    assert!(
+        !h.contains("LC_FUNCTION_STARTS") && !h.contains("LC_DATA_IN_CODE"),
+        "{h}"
+    );
+    assert_eq!(macho_run(&exe).stdout_str(), "3\n");
+}
+
+#[test]
+fn library_search_order_and_z() {
+    let dir = testkit::scratch_dir("ld64_flags/search");
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
+    // libfoo.a in the first directory returns 1, libfoo.dylib in the second 2.
+    let a = compile(&dir, "a", "int foo(void) { return 1; }\n");
+    let o = capture(
+        Command::new(testkit::require_tool("llvm-ar-19"))
+            .arg("rcs")
+            .arg(first.join("libfoo.a"))
+            .arg(&a),
+    );
+    assert_eq!(o.code, 0);
+    let d = compile(&dir, "d", "int foo(void) { return 2; }\n");
+    link(
+        &second.join("libfoo.dylib"),
+        &[&d],
+        &["-dylib", "-install_name", "@rpath/libfoo.dylib"],
+    );
+    let main = compile(
+        &dir,
+        "main",
+        "int foo(void);\nint main(void) { return foo(); }\n",
+    );
+    let args = |extra: &'static str| {
+        let mut v = vec![
+            "-L".to_string(),
+            first.display().to_string(),
+            "-L".to_string(),
+            second.display().to_string(),
+            "-lfoo".to_string(),
+        ];
+        if !extra.is_empty() {
+            v.push(extra.to_string());
+        }
+        v
+    };
+    let run = |out: &str, extra: &'static str| {
+        let a = args(extra);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        let exe = link(&dir.join(out), &[&main], &refs);
+        headers(&exe).contains("@rpath/libfoo.dylib")
+    };
+    assert!(
+        !run("paths_first", ""),
+        "default: the first directory's libfoo.a"
+    );
+    assert!(!run("paths_first2", "-search_paths_first"));
+    assert!(
+        run("dylibs_first", "-search_dylibs_first"),
+        "-search_dylibs_first: the second directory's libfoo.dylib"
+    );
+    // -Z: no default paths, so -lSystem (found under the syslibroot's
+    // /usr/lib) is missing.
+    fails_with(
+        &try_link(&dir.join("z"), &[&main], &["-Z"]),
+        "library not found for -lSystem",
+    );
+}
+
+#[test]
+fn single_symbol_export_options() {
+    let dir = testkit::scratch_dir("ld64_flags/exports");
+    let obj = compile(&dir, "p", PROGRAM);
+    let exe = link(&dir.join("a"), &[&obj], &["-exported_symbol", "_main"]);
+    let trie = tool("llvm-objdump-19", &["--macho", "--exports-trie"], &exe);
+    assert!(
+        trie.contains("_main") && !trie.contains("_helper_one"),
+        "{trie}"
+    );
+    let exe = link(
+        &dir.join("b"),
+        &[&obj],
+        &["-unexported_symbol", "_helper_*"],
+    );
+    let trie = tool("llvm-objdump-19", &["--macho", "--exports-trie"], &exe);
+    assert!(
+        trie.contains("_main") && !trie.contains("_helper_two"),
+        "{trie}"
+    );
+    assert_eq!(macho_run(&exe).stdout_str(), "3\n");
+}
+
+#[test]
+fn dyld_env_oso_prefix_and_ast_paths() {
+    let dir = testkit::scratch_dir("ld64_flags/debug");
+    let obj = compile_with(&dir, "p", PROGRAM, &["-O1", "-g"]);
+    let exe = link(
+        &dir.join("a"),
+        &[&obj],
+        &[
+            "-dyld_env",
+            "DYLD_VERSIONED_LIBRARY_PATH=/opt/lib",
+            "-oso_prefix",
+            &format!("{}/", dir.display()),
+            "-add_ast_path",
+            "/build/Mod.swiftmodule",
+        ],
+    );
+    let h = headers(&exe);
+    assert!(
+        field(&h, "LC_DYLD_ENVIRONMENT", "name")
+            .starts_with("DYLD_VERSIONED_LIBRARY_PATH=/opt/lib"),
+        "{h}"
+    );
+    let nm = tool("llvm-nm-19", &["-a"], &exe);
+    let oso = nm.lines().find(|l| l.contains(" OSO ")).unwrap();
+    assert!(oso.ends_with(" OSO p.o"), "{oso}");
+    let syms = tool("llvm-readobj-19", &["--symbols"], &exe);
+    let ast = syms.find("/build/Mod.swiftmodule").expect("N_AST stab");
+    assert!(syms[ast..].contains("(0x32)"), "{syms}");
+    assert_eq!(macho_run(&exe).stdout_str(), "3\n");
+    fails_with(
+        &try_link(&dir.join("b"), &[&obj], &["-dyld_env", "NOEQUALS"]),
+        "not of the form NAME=VALUE",
+    );
+}
+
+#[test]
+fn options_not_supported_yet_are_errors() {
+    let dir = testkit::scratch_dir("ld64_flags/unsupported");
+    let obj = compile(&dir, "p", PROGRAM);
+    for (args, flag) in [(&["-commons", "use_dylibs"][..], "-commons use_dylibs")] {
+        let o = try_link(&dir.join("x"), &[&obj], args);
+        fails_with(&o, &format!("{flag} is not supported yet"));
+    }
+}
