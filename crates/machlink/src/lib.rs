@@ -19,6 +19,7 @@
 pub mod arch;
 pub mod atom;
 pub mod dead_strip;
+pub(crate) mod dylib_use;
 pub mod error;
 pub mod exports;
 pub mod formats;

@@ -227,7 +227,8 @@ fn full_link(
     timer.lap("map inputs");
     let mut inputs = input::parse_inputs(&files, arch)?;
     timer.lap("parse");
-    let symtab = crate::resolve::resolve(opts, &mut inputs)?;
+    let mut symtab = crate::resolve::resolve(opts, &mut inputs)?;
+    crate::dylib_use::apply(opts, paths, &mut inputs, &mut symtab)?;
     timer.lap("resolve");
     if opts.trace_inputs {
         for o in inputs.objects.iter().filter(|o| o.member) {
@@ -253,7 +254,7 @@ fn full_link(
     write::fill_code_gaps(arch, &plan.layout, file.bytes());
     let mut fixups = write::write_atoms(file.bytes(), &inputs.objects, &symtab, &res)?;
     timer.lap("atoms");
-    let mut imports = write::ImportTable::new(&symtab);
+    let mut imports = write::ImportTable::new(&symtab, opts.flat_namespace);
     imports.adopt_binds(&mut fixups);
     let synthetic = write::write_synthetic(
         opts,

@@ -36,6 +36,17 @@ pub enum InputArg {
     ForceLoad(PathBuf),
 }
 
+/// How a library named with `-weak-l`, `-needed_framework`, ... is linked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LibAttr {
+    /// LC_LOAD_WEAK_DYLIB; every import from it is weak.
+    pub weak: bool,
+    /// Kept under `-dead_strip_dylibs` even when nothing binds to it.
+    pub needed: bool,
+    /// LC_REEXPORT_DYLIB (dylib outputs).
+    pub reexport: bool,
+}
+
 /// Everything the command line asks for.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -121,6 +132,14 @@ pub struct Options {
     pub ast_paths: Vec<String>,
     /// `-final_output NAME`: a dylib's install name when `-install_name` is absent.
     pub final_output: Option<String>,
+    /// Attributes of the libraries at these indices of `inputs`.
+    pub lib_attrs: Vec<(usize, LibAttr)>,
+    /// `-dead_strip_dylibs`: no load command for a dylib nothing binds to.
+    pub dead_strip_dylibs: bool,
+    /// `-no_weak_imports`: a weak import is an error.
+    pub no_weak_imports: bool,
+    /// `-flat_namespace`: imports are looked up in every loaded image.
+    pub flat_namespace: bool,
 }
 
 impl Default for Options {
@@ -181,6 +200,10 @@ impl Default for Options {
             dyld_env: Vec::new(),
             ast_paths: Vec::new(),
             final_output: None,
+            lib_attrs: Vec::new(),
+            dead_strip_dylibs: false,
+            no_weak_imports: false,
+            flat_namespace: false,
         }
     }
 }
@@ -200,7 +223,6 @@ const IGNORED_FLAGS: &[&str] = &[
     "-no_objc_category_merging",
     "-objc_category_merging",
     "-execute",
-    "-twolevel_namespace",
     "-no_implicit_dylibs",
     // machlink does no LTO, the only thing -export_dynamic affects in ld64.
     "-export_dynamic",
@@ -257,18 +279,18 @@ const NOT_SUPPORTED: &[(&str, usize)] = &[
     ("-segcreate", 3),
     ("-init", 1),
     ("-keep_private_externs", 0),
-    ("-flat_namespace", 0),
     ("-no_data_const", 0),
     ("-why_live", 1),
-    ("-no_weak_imports", 0),
-    ("-weak_library", 1),
-    ("-weak_framework", 1),
-    ("-needed_library", 1),
-    ("-needed_framework", 1),
-    ("-reexport_library", 1),
-    ("-reexport_framework", 1),
-    ("-dead_strip_dylibs", 0),
 ];
+
+/// The attribute a `-weak...`, `-needed...` or `-reexport...` flag gives.
+fn lib_attr(flag: &str) -> LibAttr {
+    LibAttr {
+        weak: flag.starts_with("-weak"),
+        needed: flag.starts_with("-needed"),
+        reexport: flag.starts_with("-reexport"),
+    }
+}
 
 /// Packs "X[.Y[.Z]]" as ld64 does: X << 16 | Y << 8 | Z.
 pub fn parse_version(s: &str) -> Option<u32> {
@@ -441,6 +463,25 @@ impl Options {
             return Err(LinkError::usage(
                 "-no_uuid and -random_uuid cannot be used with -incremental (updates keep the UUID current)",
             ));
+        }
+        if o.lib_attrs.iter().any(|(_, a)| a.reexport) && o.output_kind != OutputKind::Dylib {
+            return Err(LinkError::usage(
+                "-reexport_library, -reexport_framework and -reexport-l can only be used when creating a dynamic library",
+            ));
+        }
+        for (what, on) in [
+            ("-dead_strip_dylibs", o.dead_strip_dylibs),
+            ("-flat_namespace", o.flat_namespace),
+            (
+                "-weak_library, -weak_framework and -weak-l",
+                o.lib_attrs.iter().any(|(_, a)| a.weak),
+            ),
+        ] {
+            if o.incremental && on {
+                return Err(LinkError::usage(format!(
+                    "{what} cannot be used with -incremental yet"
+                )));
+            }
         }
         if o.incremental && o.oso_prefix.is_some() {
             return Err(LinkError::usage(
@@ -690,12 +731,36 @@ impl Options {
             _ if NOT_SUPPORTED.iter().any(|(f, _)| *f == arg) => {
                 return Err(LinkError::usage(format!("{arg} is not supported yet")))
             }
-            _ if ["-weak-l", "-needed-l", "-reexport-l", "-lazy-l"]
+            "-dead_strip_dylibs" => self.dead_strip_dylibs = true,
+            "-no_weak_imports" => self.no_weak_imports = true,
+            "-flat_namespace" => self.flat_namespace = true,
+            "-twolevel_namespace" => self.flat_namespace = false,
+            "-weak_library" | "-needed_library" | "-reexport_library" => {
+                let attr = lib_attr(arg);
+                self.inputs.push(InputArg::File(it.value(arg)?.into()));
+                self.lib_attrs.push((self.inputs.len() - 1, attr));
+            }
+            "-weak_framework" | "-needed_framework" | "-reexport_framework" => {
+                let attr = lib_attr(arg);
+                let v = it.value(arg)?;
+                // NAME[,SUFFIX]: the suffixed variant is not looked for.
+                let name = v.split(',').next().unwrap_or(&v).to_string();
+                self.inputs.push(InputArg::Framework(name));
+                self.lib_attrs.push((self.inputs.len() - 1, attr));
+            }
+            _ if ["-weak-l", "-needed-l", "-reexport-l"]
                 .iter()
-                .any(|p| arg.starts_with(p)) =>
+                .any(|p| arg.starts_with(p) && arg.len() > p.len()) =>
             {
-                let flag = &arg[..arg.rfind("-l").map_or(arg.len(), |i| i + 2)];
-                return Err(LinkError::usage(format!("{flag} is not supported yet")));
+                let (flag, name) = arg.split_at(arg.find("-l").map_or(0, |i| i + 2));
+                self.inputs.push(InputArg::Library(name.to_string()));
+                self.lib_attrs.push((self.inputs.len() - 1, lib_attr(flag)));
+            }
+            _ if arg.starts_with("-lazy-l") || arg == "-lazy_library" || arg == "-lazy_framework" => {
+                let flag = if arg.starts_with("-lazy-l") { "-lazy-l" } else { arg };
+                return Err(LinkError::usage(format!(
+                    "{flag} is not supported (ld64 no longer supports lazy dylibs either)"
+                )));
             }
             _ if arg.starts_with("-l") && arg.len() > 2 => {
                 self.inputs.push(InputArg::Library(arg[2..].into()))

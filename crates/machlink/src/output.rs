@@ -45,7 +45,8 @@ pub struct LoadCommandPlan {
     cpu_type: u32,
     cpu_subtype: u32,
     chained: bool,
-    dylibs: Vec<(String, u32, u32)>,
+    /// (install name, current version, compatibility version, load command).
+    dylibs: Vec<(String, u32, u32, u32)>,
     rpaths: Vec<String>,
     platform_min: u32,
     platform_sdk: u32,
@@ -56,6 +57,7 @@ pub struct LoadCommandPlan {
     /// For a dylib: (install name, current version, compatibility version).
     id_dylib: Option<(String, u32, u32)>,
     no_uuid: bool,
+    flat_namespace: bool,
     stack_size: u64,
     function_starts: bool,
     data_in_code: bool,
@@ -71,7 +73,12 @@ fn padded_len(fixed: usize, s: &str) -> usize {
 }
 
 impl LoadCommandPlan {
-    pub fn new(opts: &Options, sections: &[OutSection], dylibs: &[&Dylib], chained: bool) -> Self {
+    pub fn new(
+        opts: &Options,
+        sections: &[OutSection],
+        dylibs: &[(&Dylib, u32)],
+        chained: bool,
+    ) -> Self {
         let mut segs: Vec<&str> = sections.iter().map(|s| s.segname.as_str()).collect();
         segs.dedup();
         LoadCommandPlan {
@@ -80,11 +87,12 @@ impl LoadCommandPlan {
             chained,
             dylibs: dylibs
                 .iter()
-                .map(|d| {
+                .map(|&(d, cmd)| {
                     (
                         d.install_name.clone(),
                         d.current_version,
                         d.compatibility_version,
+                        cmd,
                     )
                 })
                 .collect(),
@@ -110,6 +118,7 @@ impl LoadCommandPlan {
                 (name, opts.current_version, opts.compatibility_version)
             }),
             no_uuid: opts.no_uuid,
+            flat_namespace: opts.flat_namespace,
             stack_size: opts.stack_size,
             function_starts: !opts.no_function_starts,
             data_in_code: !opts.no_data_in_code,
@@ -276,8 +285,8 @@ impl LoadCommandPlan {
             cmds.u64(self.stack_size);
             cmds.end();
         }
-        for (name, current, compat) in &self.dylibs {
-            cmds.begin(macho::LC_LOAD_DYLIB);
+        for (name, current, compat, cmd) in &self.dylibs {
+            cmds.begin(*cmd);
             for v in [24, 2, *current, *compat] {
                 cmds.u32(v);
             }
@@ -306,9 +315,17 @@ impl LoadCommandPlan {
             cmds.linkedit_data(macho::LC_CODE_SIGNATURE, r.code_signature);
         }
 
-        let mut flags = macho::MH_NOUNDEFS | macho::MH_DYLDLINK | macho::MH_TWOLEVEL;
+        let mut flags = macho::MH_NOUNDEFS | macho::MH_DYLDLINK;
+        if !self.flat_namespace {
+            flags |= macho::MH_TWOLEVEL;
+        }
+        let reexports = self.dylibs.iter().any(|d| d.3 == macho::LC_REEXPORT_DYLIB);
         flags |= if self.id_dylib.is_some() {
-            macho::MH_NO_REEXPORTED_DYLIBS
+            if reexports {
+                0
+            } else {
+                macho::MH_NO_REEXPORTED_DYLIBS
+            }
         } else {
             macho::MH_PIE
         };

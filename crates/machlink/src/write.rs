@@ -62,7 +62,15 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     if reserve.is_incremental() {
         layout::add_reserved_sections(&mut sections);
     }
-    let dylibs: Vec<&crate::input::dylib::Dylib> = inputs.dylibs.iter().collect();
+    let dylibs: Vec<(&crate::input::dylib::Dylib, u32)> = inputs
+        .dylibs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let cmd = inputs.dylib_cmds.get(i).copied();
+            (d, cmd.unwrap_or(object::macho::LC_LOAD_DYLIB))
+        })
+        .collect();
     let load_commands = LoadCommandPlan::new(opts, &sections, &dylibs, chained);
     let mut pad = u64::from(opts.headerpad);
     if opts.headerpad_max_install_names {
@@ -167,24 +175,27 @@ pub(crate) struct ImportTable<'s> {
     symtab: &'s SymbolTable<'s>,
     pub list: Vec<Import>,
     index: rustc_hash::FxHashMap<SymId, u32>,
+    /// `-flat_namespace`: every import is looked up in all images.
+    flat: bool,
 }
 
 impl<'s> ImportTable<'s> {
-    pub fn new(symtab: &'s SymbolTable<'s>) -> Self {
+    pub fn new(symtab: &'s SymbolTable<'s>, flat: bool) -> Self {
         ImportTable {
             symtab,
             list: Vec::new(),
             index: Default::default(),
+            flat,
         }
     }
 
     /// The import of symbol `id`, added on first use.
     pub fn of(&mut self, id: SymId) -> u32 {
-        let (list, symtab) = (&mut self.list, self.symtab);
+        let (list, symtab, flat) = (&mut self.list, self.symtab, self.flat);
         *self.index.entry(id).or_insert_with(|| {
             let sym = &symtab.syms[id as usize];
             let ordinal = match sym.def {
-                Def::Dylib { dylib, .. } => dylib as i32 + 1,
+                Def::Dylib { dylib, .. } if !flat => dylib as i32 + 1,
                 _ => i32::from(macho::BIND_SPECIAL_DYLIB_FLAT_LOOKUP),
             };
             list.push(Import {

@@ -492,3 +492,162 @@ fn options_not_supported_yet_are_errors() {
         fails_with(&o, &format!("{flag} is not supported yet"));
     }
 }
+
+/// Builds `dir/libNAME.dylib` (install name `@rpath/libNAME.dylib`) from C.
+fn dylib(dir: &Path, name: &str, src: &str) {
+    let obj = compile(dir, &format!("lib{name}"), src);
+    link(
+        &dir.join(format!("lib{name}.dylib")),
+        &[&obj],
+        &[
+            "-dylib",
+            "-install_name",
+            &format!("@rpath/lib{name}.dylib"),
+        ],
+    );
+}
+
+fn dylibs_used(exe: &Path) -> String {
+    tool("llvm-objdump-19", &["--macho", "--dylibs-used"], exe)
+}
+
+#[test]
+fn weak_needed_and_dead_stripped_dylibs() {
+    let dir = testkit::scratch_dir("ld64_flags/dylib_use");
+    dylib(&dir, "foo", "int foo(void) { return 7; }\n");
+    dylib(&dir, "bar", "int bar(void) { return 9; }\n");
+    // Whether foo was bound: null under a weak import when it is missing
+    // (macho-run loads no dylibs but libSystem, so _foo never is).
+    let main = compile(
+        &dir,
+        "main",
+        "int foo(void);\nint (*volatile p)(void);\n\
+         int main(void) { p = foo; return p ? p() : 42; }\n",
+    );
+    let l = format!("-L{}", dir.display());
+    let exe = link(&dir.join("weak"), &[&main], &[&l, "-weak-lfoo", "-lbar"]);
+    let used = dylibs_used(&exe);
+    assert!(
+        used.contains(
+            "@rpath/libfoo.dylib (compatibility version 1.0.0, current version 1.0.0, weak)"
+        ) && used.contains("@rpath/libbar.dylib"),
+        "{used}"
+    );
+    let nm = tool("llvm-nm-19", &["-m"], &exe);
+    assert!(
+        nm.contains("(undefined) weak external _foo (from libfoo)"),
+        "{nm}"
+    );
+    assert_eq!(macho_run(&exe).code, 42, "a missing weak import is null");
+    // -weak_library PATH and -weak_framework work the same way.
+    let lib = dir.join("libfoo.dylib");
+    let exe = link(
+        &dir.join("weak2"),
+        &[&main],
+        &["-weak_library", lib.to_str().unwrap()],
+    );
+    assert_eq!(macho_run(&exe).code, 42);
+    // The same program without -weak-l: the import is strong.
+    let exe = link(&dir.join("strong"), &[&main], &[&l, "-lfoo"]);
+    assert!(!tool("llvm-nm-19", &["-m"], &exe).contains("weak external _foo"));
+    assert_ne!(macho_run(&exe).code, 42);
+
+    // -dead_strip_dylibs drops libbar (nothing binds to it) unless needed.
+    let exe = link(
+        &dir.join("dead"),
+        &[&main],
+        &[&l, "-lbar", "-lfoo", "-dead_strip_dylibs"],
+    );
+    let used = dylibs_used(&exe);
+    assert!(
+        used.contains("libfoo") && !used.contains("libbar"),
+        "{used}"
+    );
+    // libfoo's ordinal closed up to 1 (libSystem, also unused, went too).
+    let nm = tool("llvm-nm-19", &["-m"], &exe);
+    assert!(
+        nm.contains("(undefined) external _foo (from libfoo)"),
+        "{nm}"
+    );
+    let exe = link(
+        &dir.join("needed"),
+        &[&main],
+        &[&l, "-needed-lbar", "-lfoo", "-dead_strip_dylibs"],
+    );
+    let used = dylibs_used(&exe);
+    assert!(used.contains("libfoo") && used.contains("libbar"), "{used}");
+    let exe = link(&dir.join("all"), &[&main], &[&l, "-lbar", "-lfoo"]);
+    assert!(dylibs_used(&exe).contains("libbar"));
+
+    // -no_weak_imports: a weak import is an error.
+    fails_with(
+        &try_link(
+            &dir.join("noweak"),
+            &[&main],
+            &[&l, "-weak-lfoo", "-no_weak_imports"],
+        ),
+        "weak import of symbol '_foo' not supported because of option: -no_weak_imports",
+    );
+}
+
+#[test]
+fn reexported_dylibs_and_flat_namespace() {
+    let dir = testkit::scratch_dir("ld64_flags/reexport");
+    dylib(&dir, "foo", "int foo(void) { return 7; }\n");
+    let bar = compile(&dir, "bar", "int bar(void) { return 9; }\n");
+    let l = format!("-L{}", dir.display());
+    let lib = link(
+        &dir.join("libre.dylib"),
+        &[&bar],
+        &["-dylib", &l, "-reexport-lfoo"],
+    );
+    let h = headers(&lib);
+    assert!(
+        field(&h, "LC_REEXPORT_DYLIB", "name").starts_with("@rpath/libfoo.dylib"),
+        "{h}"
+    );
+    let flags = h.lines().find(|l| l.starts_with("MH_MAGIC_64")).unwrap();
+    assert!(!flags.contains("NO_REEXPORTED_DYLIBS"), "{flags}");
+    fails_with(
+        &try_link(&dir.join("x"), &[&bar], &[&l, "-reexport-lfoo"]),
+        "can only be used when creating a dynamic library",
+    );
+
+    let main = compile(
+        &dir,
+        "main",
+        "int foo(void);\nint main(void) { return foo(); }\n",
+    );
+    for (name, chained) in [
+        ("flat", "-fixup_chains"),
+        ("flat_classic", "-no_fixup_chains"),
+    ] {
+        let exe = link(
+            &dir.join(name),
+            &[&main],
+            &[&l, "-lfoo", "-flat_namespace", chained],
+        );
+        let h = headers(&exe);
+        let flags = h.lines().find(|l| l.starts_with("MH_MAGIC_64")).unwrap();
+        assert!(!flags.contains("TWOLEVEL"), "{flags}");
+        let nm = tool("llvm-nm-19", &["-m"], &exe);
+        // Without MH_TWOLEVEL nm names no library for the import.
+        assert!(
+            nm.contains("(undefined) external _foo") && !nm.contains("(from libfoo)"),
+            "{nm}"
+        );
+        let binds = if chained == "-fixup_chains" {
+            tool("llvm-objdump-19", &["--macho", "--chained-fixups"], &exe)
+        } else {
+            tool(
+                "llvm-objdump-19",
+                &["--macho", "--lazy-bind", "--bind"],
+                &exe,
+            )
+        };
+        assert!(
+            binds.contains("flat-namespace") || binds.contains("flat lookup"),
+            "{binds}"
+        );
+    }
+}

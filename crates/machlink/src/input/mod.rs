@@ -225,6 +225,8 @@ pub struct Inputs<'a> {
     pub objects: Vec<ObjectFile<'a>>,
     pub archives: Vec<Archive<'a>>,
     pub dylibs: Vec<Dylib>,
+    /// The load command of each of `dylibs` (LC_LOAD_DYLIB when absent).
+    pub dylib_cmds: Vec<u32>,
     /// Archives and dylibs in command-line order, for symbol lookup.
     pub(crate) libraries: Vec<Library>,
     /// Archive members already loaded: (archive, member).
@@ -284,6 +286,7 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], arch: &'static dyn Arch) -> Res
         objects: Vec::new(),
         archives: Vec::new(),
         dylibs: Vec::new(),
+        dylib_cmds: Vec::new(),
         libraries: Vec::new(),
         loaded_members: Default::default(),
         dyld_private: None,

@@ -221,8 +221,11 @@ pub fn symbol_groups<'a>(
                 name: sym.name.into(),
                 n_type: macho::N_UNDF | macho::N_EXT,
                 n_sect: 0,
-                n_desc: ((dylib + 1) as u16) << 8
-                    | if sym.weak_ref { macho::N_WEAK_REF } else { 0 },
+                n_desc: if opts.flat_namespace {
+                    u16::from(macho::DYNAMIC_LOOKUP_ORDINAL) << 8
+                } else {
+                    ((dylib + 1) as u16) << 8
+                } | if sym.weak_ref { macho::N_WEAK_REF } else { 0 },
                 n_value: 0,
             }),
             Def::DynamicLookup if sym.referenced => g.undefined.push(Nlist {
