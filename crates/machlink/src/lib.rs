@@ -31,6 +31,7 @@ pub mod link;
 pub mod linkedit;
 pub mod map;
 pub mod options;
+pub mod order;
 pub mod output;
 pub(crate) mod relocate;
 pub(crate) mod resolve;

@@ -140,6 +140,10 @@ pub struct Options {
     pub no_weak_imports: bool,
     /// `-flat_namespace`: imports are looked up in every loaded image.
     pub flat_namespace: bool,
+    /// `-order_file FILE`.
+    pub order_file: Option<PathBuf>,
+    /// `-no_data_const`: no __DATA_CONST segment.
+    pub no_data_const: bool,
 }
 
 impl Default for Options {
@@ -204,6 +208,8 @@ impl Default for Options {
             dead_strip_dylibs: false,
             no_weak_imports: false,
             flat_namespace: false,
+            order_file: None,
+            no_data_const: false,
         }
     }
 }
@@ -272,14 +278,12 @@ const WARNED_WITH_VALUE: &[(&str, &str)] = &[
 /// link never silently differs from what was asked. With the number of
 /// values each takes.
 const NOT_SUPPORTED: &[(&str, usize)] = &[
-    ("-order_file", 1),
     ("-alias", 2),
     ("-alias_list", 1),
     ("-sectcreate", 3),
     ("-segcreate", 3),
     ("-init", 1),
     ("-keep_private_externs", 0),
-    ("-no_data_const", 0),
     ("-why_live", 1),
 ];
 
@@ -472,6 +476,7 @@ impl Options {
         for (what, on) in [
             ("-dead_strip_dylibs", o.dead_strip_dylibs),
             ("-flat_namespace", o.flat_namespace),
+            ("-no_data_const", o.no_data_const),
             (
                 "-weak_library, -weak_framework and -weak-l",
                 o.lib_attrs.iter().any(|(_, a)| a.weak),
@@ -734,6 +739,9 @@ impl Options {
             "-dead_strip_dylibs" => self.dead_strip_dylibs = true,
             "-no_weak_imports" => self.no_weak_imports = true,
             "-flat_namespace" => self.flat_namespace = true,
+            "-order_file" => self.order_file = Some(it.value(arg)?.into()),
+            "-no_data_const" => self.no_data_const = true,
+            "-data_const" => self.no_data_const = false,
             "-twolevel_namespace" => self.flat_namespace = false,
             "-weak_library" | "-needed_library" | "-reexport_library" => {
                 let attr = lib_attr(arg);

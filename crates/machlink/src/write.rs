@@ -59,6 +59,12 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         Reserve::default()
     };
     let mut sections = layout::plan_sections(objects, synth.sections());
+    if opts.no_data_const {
+        layout::merge_data_const(&mut sections);
+    }
+    if let Some(path) = &opts.order_file {
+        crate::order::OrderFile::read(path, &opts.arch)?.apply(objects, &mut sections);
+    }
     if reserve.is_incremental() {
         layout::add_reserved_sections(&mut sections);
     }

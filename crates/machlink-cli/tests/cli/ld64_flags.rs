@@ -651,3 +651,68 @@ fn reexported_dylibs_and_flat_namespace() {
         );
     }
 }
+
+const DATA_PROGRAM: &str = "#include <stdio.h>\nconst char *const names[] = {\"a\", \"b\"};\nint counter = 3;\n\
+                            __attribute__((noinline)) int helper_one(void) { return 1; }\n\
+                            __attribute__((noinline)) int helper_two(void) { return 2; }\n\
+                            int main(void) { printf(\"%s %d\\n\", names[1], helper_one() + helper_two() + counter); return 0; }\n";
+
+/// Defined text symbols in address order.
+fn text_order(exe: &Path) -> Vec<String> {
+    tool("llvm-nm-19", &["-n"], exe)
+        .lines()
+        .filter_map(|l| l.split_once(" T "))
+        .map(|(_, n)| n.to_string())
+        .filter(|n| n != "__mh_execute_header")
+        .collect()
+}
+
+#[test]
+fn order_file_orders_functions() {
+    let dir = testkit::scratch_dir("ld64_flags/order");
+    let obj = compile(&dir, "q", DATA_PROGRAM);
+    assert_eq!(
+        text_order(&link(&dir.join("plain"), &[&obj], &[])),
+        ["_helper_one", "_helper_two", "_main"]
+    );
+    let order = dir.join("order.txt");
+    std::fs::write(
+        &order,
+        "# hot first\n_helper_two\nx86_64:q.o:_main\narm64:_helper_one\nother.o:_helper_one\n",
+    )
+    .unwrap();
+    let exe = link(
+        &dir.join("ordered"),
+        &[&obj],
+        &["-order_file", order.to_str().unwrap()],
+    );
+    // Listed ones in the file's order; `arm64:` and `other.o:` lines do not
+    // apply, so _helper_one follows unlisted.
+    assert_eq!(text_order(&exe), ["_helper_two", "_main", "_helper_one"]);
+    assert_eq!(macho_run(&exe).stdout_str(), "b 6\n");
+    fails_with(
+        &try_link(
+            &dir.join("x"),
+            &[&obj],
+            &["-order_file", "/nonexistent/order"],
+        ),
+        "cannot read -order_file",
+    );
+}
+
+#[test]
+fn no_data_const_keeps_constant_data_in_data() {
+    let dir = testkit::scratch_dir("ld64_flags/data_const");
+    let obj = compile(&dir, "q", DATA_PROGRAM);
+    let h = headers(&link(&dir.join("a"), &[&obj], &[]));
+    assert!(h.contains("segname __DATA_CONST"), "{h}");
+    let exe = link(&dir.join("b"), &[&obj], &["-no_data_const"]);
+    let h = headers(&exe);
+    assert!(!h.contains("__DATA_CONST"), "{h}");
+    let data = &h[h.find("segname __DATA\n").expect("__DATA")..];
+    assert!(
+        data.contains("sectname __got") && data.contains("sectname __const"),
+        "{h}"
+    );
+    assert_eq!(macho_run(&exe).stdout_str(), "b 6\n");
+}
