@@ -144,6 +144,8 @@ pub struct Options {
     pub order_file: Option<PathBuf>,
     /// `-no_data_const`: no __DATA_CONST segment.
     pub no_data_const: bool,
+    /// `-why_live SYM`: print why SYM survives `-dead_strip`.
+    pub why_live: Vec<String>,
 }
 
 impl Default for Options {
@@ -210,6 +212,7 @@ impl Default for Options {
             flat_namespace: false,
             order_file: None,
             no_data_const: false,
+            why_live: Vec::new(),
         }
     }
 }
@@ -284,7 +287,6 @@ const NOT_SUPPORTED: &[(&str, usize)] = &[
     ("-segcreate", 3),
     ("-init", 1),
     ("-keep_private_externs", 0),
-    ("-why_live", 1),
 ];
 
 /// The attribute a `-weak...`, `-needed...` or `-reexport...` flag gives.
@@ -741,6 +743,7 @@ impl Options {
             "-flat_namespace" => self.flat_namespace = true,
             "-order_file" => self.order_file = Some(it.value(arg)?.into()),
             "-no_data_const" => self.no_data_const = true,
+            "-why_live" => self.why_live.push(it.value(arg)?),
             "-data_const" => self.no_data_const = false,
             "-twolevel_namespace" => self.flat_namespace = false,
             "-weak_library" | "-needed_library" | "-reexport_library" => {

@@ -716,3 +716,33 @@ fn no_data_const_keeps_constant_data_in_data() {
     );
     assert_eq!(macho_run(&exe).stdout_str(), "b 6\n");
 }
+
+#[test]
+fn why_live_prints_the_chain_to_a_root() {
+    let dir = testkit::scratch_dir("ld64_flags/why_live");
+    let one = compile(
+        &dir,
+        "one",
+        "int b(void);\n__attribute__((noinline)) int a(void) { return b() + 1; }\n\
+         int main(void) { return a(); }\n",
+    );
+    let two = compile(
+        &dir,
+        "two",
+        "int b(void) { return 41; }\nint unused(void) { return 0; }\n",
+    );
+    let o = try_link(
+        &dir.join("a"),
+        &[&one, &two],
+        &["-dead_strip", "-why_live", "_b", "-why_live", "_unused"],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let expected = format!(
+        "_b from {two}\n  _a from {one}\n    _main from {one} (the entry point)\n",
+        one = one.display(),
+        two = two.display()
+    );
+    // _unused is dead: nothing is printed for it.
+    assert_eq!(o.stdout_str(), expected);
+    assert_eq!(macho_run(&dir.join("a")).code, 42);
+}
