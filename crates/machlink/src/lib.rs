@@ -18,6 +18,7 @@
 
 pub mod arch;
 pub mod atom;
+pub mod cmdline;
 pub mod dead_strip;
 pub(crate) mod dylib_use;
 pub mod error;

@@ -146,6 +146,14 @@ pub struct Options {
     pub no_data_const: bool,
     /// `-why_live SYM`: print why SYM survives `-dead_strip`.
     pub why_live: Vec<String>,
+    /// `-sectcreate SEG SECT FILE`.
+    pub sectcreate: Vec<(String, String, PathBuf)>,
+    /// `-init SYM`: the first initializer.
+    pub init: Option<String>,
+    /// `-alias SYM ALIAS`.
+    pub aliases: Vec<(String, String)>,
+    /// `-alias_list FILE`.
+    pub alias_lists: Vec<PathBuf>,
 }
 
 impl Default for Options {
@@ -213,6 +221,10 @@ impl Default for Options {
             order_file: None,
             no_data_const: false,
             why_live: Vec::new(),
+            sectcreate: Vec::new(),
+            init: None,
+            aliases: Vec::new(),
+            alias_lists: Vec::new(),
         }
     }
 }
@@ -280,14 +292,7 @@ const WARNED_WITH_VALUE: &[(&str, &str)] = &[
 /// Options machlink knows but does not implement yet: an error, so that a
 /// link never silently differs from what was asked. With the number of
 /// values each takes.
-const NOT_SUPPORTED: &[(&str, usize)] = &[
-    ("-alias", 2),
-    ("-alias_list", 1),
-    ("-sectcreate", 3),
-    ("-segcreate", 3),
-    ("-init", 1),
-    ("-keep_private_externs", 0),
-];
+const NOT_SUPPORTED: &[(&str, usize)] = &[("-keep_private_externs", 0)];
 
 /// The attribute a `-weak...`, `-needed...` or `-reexport...` flag gives.
 fn lib_attr(flag: &str) -> LibAttr {
@@ -479,6 +484,12 @@ impl Options {
             ("-dead_strip_dylibs", o.dead_strip_dylibs),
             ("-flat_namespace", o.flat_namespace),
             ("-no_data_const", o.no_data_const),
+            ("-sectcreate", !o.sectcreate.is_empty()),
+            ("-init", o.init.is_some()),
+            (
+                "-alias and -alias_list",
+                !o.aliases.is_empty() || !o.alias_lists.is_empty(),
+            ),
             (
                 "-weak_library, -weak_framework and -weak-l",
                 o.lib_attrs.iter().any(|(_, a)| a.weak),
@@ -744,6 +755,26 @@ impl Options {
             "-order_file" => self.order_file = Some(it.value(arg)?.into()),
             "-no_data_const" => self.no_data_const = true,
             "-why_live" => self.why_live.push(it.value(arg)?),
+            "-sectcreate" | "-segcreate" => {
+                let seg = it.value(arg)?;
+                let sect = it.value(arg)?;
+                let file = it.value(arg)?;
+                for (what, name) in [("segment", &seg), ("section", &sect)] {
+                    if name.is_empty() || name.len() > 16 {
+                        return Err(LinkError::usage(format!(
+                            "{arg}: {what} name '{name}' must be 1 to 16 characters"
+                        )));
+                    }
+                }
+                self.sectcreate.push((seg, sect, file.into()));
+            }
+            "-init" => self.init = Some(it.value(arg)?),
+            "-alias" => {
+                let sym = it.value(arg)?;
+                let alias = it.value(arg)?;
+                self.aliases.push((sym, alias));
+            }
+            "-alias_list" => self.alias_lists.push(it.value(arg)?.into()),
             "-data_const" => self.no_data_const = false,
             "-twolevel_namespace" => self.flat_namespace = false,
             "-weak_library" | "-needed_library" | "-reexport_library" => {

@@ -22,6 +22,19 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     for (i, obj) in inputs.objects.iter().enumerate() {
         symtab.add_object(i as u32, obj);
     }
+    // `-sectcreate` and `-init`: the linker's own object.
+    if let Some(obj) = crate::cmdline::object(opts)? {
+        let idx = inputs.objects.len() as u32;
+        inputs.objects.push(obj);
+        symtab.add_object(idx, &inputs.objects[idx as usize]);
+    }
+    // An aliased symbol must be defined: searched for like `-u`.
+    let aliases = crate::cmdline::aliases(opts)?;
+    for (sym, _) in &aliases {
+        let id = symtab.intern(leak(sym));
+        symtab.syms[id as usize].referenced = true;
+        symtab.syms[id as usize].weak_ref = false;
+    }
     for name in &opts.force_undefined {
         let id = symtab.intern(leak(name));
         symtab.syms[id as usize].referenced = true;
@@ -100,7 +113,9 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
             }
         }
     }
+    let alias_errors = crate::cmdline::define_aliases(&mut symtab, &aliases);
     let mut errors = duplicate_errors(&symtab, &inputs.objects);
+    errors.extend(alias_errors);
     allocate_commons(&mut symtab, &mut inputs.objects);
     hide_unexported(opts, &mut symtab)?;
     merge_literals(&mut inputs.objects);

@@ -62,6 +62,18 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     if opts.no_data_const {
         layout::merge_data_const(&mut sections);
     }
+    if opts.init.is_some() {
+        // The -init pointer runs before every other initializer.
+        for s in &mut sections {
+            if let (macho::S_MOD_INIT_FUNC_POINTERS, Content::Atoms(list)) =
+                (s.kind(), &mut s.content)
+            {
+                list.sort_by_key(|&(f, _)| {
+                    objects[f as usize].name != crate::cmdline::CMDLINE_OBJECT
+                });
+            }
+        }
+    }
     if let Some(path) = &opts.order_file {
         crate::order::OrderFile::read(path, &opts.arch)?.apply(objects, &mut sections);
     }

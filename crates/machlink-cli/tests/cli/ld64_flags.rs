@@ -746,3 +746,107 @@ fn why_live_prints_the_chain_to_a_root() {
     assert_eq!(o.stdout_str(), expected);
     assert_eq!(macho_run(&dir.join("a")).code, 42);
 }
+
+#[test]
+fn init_alias_and_sectcreate() {
+    let dir = testkit::scratch_dir("ld64_flags/cmdline");
+    let obj = compile(
+        &dir,
+        "i",
+        "#include <stdio.h>\n__attribute__((constructor)) static void ctor(void) { puts(\"ctor\"); }\n\
+         void first(void) { puts(\"first\"); }\nint target(void) { return 5; }\n\
+         int target_alias(void);\nint listed_alias(void);\n\
+         int main(void) { puts(\"main\"); return target_alias() + listed_alias(); }\n",
+    );
+    let blob = dir.join("blob.txt");
+    std::fs::write(&blob, "hello sect").unwrap();
+    let list = dir.join("aliases.txt");
+    std::fs::write(&list, "# symbol alias\n_target _listed_alias\n").unwrap();
+    let exe = link(
+        &dir.join("a"),
+        &[&obj],
+        &[
+            "-init",
+            "_first",
+            "-alias",
+            "_target",
+            "_target_alias",
+            "-alias_list",
+            list.to_str().unwrap(),
+            "-sectcreate",
+            "__DATA",
+            "__blob",
+            blob.to_str().unwrap(),
+            "-sectcreate",
+            "__INFO",
+            "__plist",
+            blob.to_str().unwrap(),
+        ],
+    );
+    // -init runs before the object's own constructor.
+    let o = macho_run(&exe);
+    assert_eq!(
+        (o.code, o.stdout_str().as_str()),
+        (10, "first\nctor\nmain\n")
+    );
+    let nm = tool("llvm-nm-19", &[], &exe);
+    let addr = |name: &str| {
+        nm.lines()
+            .find(|l| l.ends_with(&format!(" T {name}")))
+            .map(|l| l[..16].to_string())
+            .unwrap_or_else(|| panic!("{name}: {nm}"))
+    };
+    assert_eq!(addr("_target"), addr("_target_alias"));
+    assert_eq!(addr("_target"), addr("_listed_alias"));
+    for sect in ["__DATA,__blob", "__INFO,__plist"] {
+        let dump = tool(
+            "llvm-objdump-19",
+            &["--macho", "-s", &format!("--section={sect}")],
+            &exe,
+        );
+        assert!(
+            dump.contains("68 65 6c 6c 6f 20 73 65 63 74"),
+            "{sect}: {dump}"
+        );
+    }
+    // A section survives -dead_strip.
+    let exe = link(
+        &dir.join("b"),
+        &[&obj],
+        &[
+            "-dead_strip",
+            "-alias",
+            "_target",
+            "_target_alias",
+            "-alias",
+            "_target",
+            "_listed_alias",
+            "-sectcreate",
+            "__DATA",
+            "__blob",
+            blob.to_str().unwrap(),
+        ],
+    );
+    assert!(headers(&exe).contains("sectname __blob"));
+    assert_eq!(macho_run(&exe).code, 10);
+    fails_with(
+        &try_link(
+            &dir.join("c"),
+            &[&obj],
+            &["-alias", "_nothere", "_target_alias"],
+        ),
+        "-alias: symbol _nothere (aliased as _target_alias) is not defined",
+    );
+    fails_with(
+        &try_link(&dir.join("d"), &[&obj], &["-init", "_nothere"]),
+        "undefined symbol: _nothere",
+    );
+    fails_with(
+        &try_link(
+            &dir.join("e"),
+            &[&obj],
+            &["-sectcreate", "__DATA", "__x", "/nonexistent"],
+        ),
+        "-sectcreate __DATA __x: cannot read",
+    );
+}
