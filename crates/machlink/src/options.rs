@@ -23,6 +23,17 @@ pub enum UndefinedTreatment {
     DynamicLookup,
 }
 
+/// `-commons`: tentative definitions against dylib exports of the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commons {
+    /// Allocated, dylibs not consulted (the default).
+    IgnoreDylibs,
+    /// A dylib's definition replaces the tentative one.
+    UseDylibs,
+    /// A dylib definition of the same name is an error.
+    Error,
+}
+
 /// One input in command-line order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputArg {
@@ -154,6 +165,10 @@ pub struct Options {
     pub aliases: Vec<(String, String)>,
     /// `-alias_list FILE`.
     pub alias_lists: Vec<PathBuf>,
+    /// `-keep_private_externs`: private externs stay external symbols.
+    pub keep_private_externs: bool,
+    /// `-commons`.
+    pub commons: Commons,
 }
 
 impl Default for Options {
@@ -225,6 +240,8 @@ impl Default for Options {
             init: None,
             aliases: Vec::new(),
             alias_lists: Vec::new(),
+            keep_private_externs: false,
+            commons: Commons::IgnoreDylibs,
         }
     }
 }
@@ -288,11 +305,6 @@ const WARNED_WITH_VALUE: &[(&str, &str)] = &[
         "machlink aligns sections as their inputs ask",
     ),
 ];
-
-/// Options machlink knows but does not implement yet: an error, so that a
-/// link never silently differs from what was asked. With the number of
-/// values each takes.
-const NOT_SUPPORTED: &[(&str, usize)] = &[("-keep_private_externs", 0)];
 
 /// The attribute a `-weak...`, `-needed...` or `-reexport...` flag gives.
 fn lib_attr(flag: &str) -> LibAttr {
@@ -485,6 +497,7 @@ impl Options {
             ("-flat_namespace", o.flat_namespace),
             ("-no_data_const", o.no_data_const),
             ("-sectcreate", !o.sectcreate.is_empty()),
+            ("-keep_private_externs", o.keep_private_externs),
             ("-init", o.init.is_some()),
             (
                 "-alias and -alias_list",
@@ -718,12 +731,9 @@ impl Options {
             "-add_ast_path" => self.ast_paths.push(it.value(arg)?),
             "-final_output" => self.final_output = Some(it.value(arg)?),
             "-commons" => match it.value(arg)?.as_str() {
-                "ignore_dylibs" => {}
-                v @ ("use_dylibs" | "error") => {
-                    return Err(LinkError::usage(format!(
-                        "-commons {v} is not supported yet (machlink always allocates tentative definitions, as -commons ignore_dylibs)"
-                    )))
-                }
+                "ignore_dylibs" => self.commons = Commons::IgnoreDylibs,
+                "use_dylibs" => self.commons = Commons::UseDylibs,
+                "error" => self.commons = Commons::Error,
                 v => {
                     return Err(LinkError::usage(format!(
                         "-commons: unknown treatment '{v}' (expected ignore_dylibs, use_dylibs or error)"
@@ -745,9 +755,6 @@ impl Options {
                     .find(|(f, _)| *f == arg)
                     .map_or("", |w| w.1);
                 self.parse_warnings.push(format!("{arg} is ignored: {why}"));
-            }
-            _ if NOT_SUPPORTED.iter().any(|(f, _)| *f == arg) => {
-                return Err(LinkError::usage(format!("{arg} is not supported yet")))
             }
             "-dead_strip_dylibs" => self.dead_strip_dylibs = true,
             "-no_weak_imports" => self.no_weak_imports = true,
@@ -775,6 +782,7 @@ impl Options {
                 self.aliases.push((sym, alias));
             }
             "-alias_list" => self.alias_lists.push(it.value(arg)?.into()),
+            "-keep_private_externs" => self.keep_private_externs = true,
             "-data_const" => self.no_data_const = false,
             "-twolevel_namespace" => self.flat_namespace = false,
             "-weak_library" | "-needed_library" | "-reexport_library" => {

@@ -113,7 +113,8 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
             }
         }
     }
-    let alias_errors = crate::cmdline::define_aliases(&mut symtab, &aliases);
+    let mut alias_errors = crate::cmdline::define_aliases(&mut symtab, &aliases);
+    alias_errors.extend(commons_against_dylibs(opts, &mut symtab, inputs));
     let mut errors = duplicate_errors(&symtab, &inputs.objects);
     errors.extend(alias_errors);
     allocate_commons(&mut symtab, &mut inputs.objects);
@@ -135,6 +136,52 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
         return Err(e);
     }
     Ok(symtab)
+}
+
+/// `-commons use_dylibs` / `-commons error`: a tentative definition that a
+/// dylib also defines is replaced by the dylib's, or is an error.
+fn commons_against_dylibs(
+    opts: &Options,
+    symtab: &mut SymbolTable,
+    inputs: &Inputs,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    if opts.commons == crate::options::Commons::IgnoreDylibs {
+        return errors;
+    }
+    for sym in &mut symtab.syms {
+        let Def::Common { file, .. } = sym.def else {
+            continue;
+        };
+        let found = inputs.libraries.iter().find_map(|lib| match *lib {
+            Library::Dylib(d) => inputs.dylibs[d as usize]
+                .exports
+                .get(sym.name)
+                .map(|s| (d, *s)),
+            Library::Archive(_) => None,
+        });
+        let Some((d, s)) = found else {
+            continue;
+        };
+        if opts.commons == crate::options::Commons::UseDylibs {
+            // Its object's references now bind to the dylib (strongly).
+            sym.referenced = true;
+            sym.weak_ref = false;
+            sym.def = Def::Dylib {
+                dylib: d,
+                weak: s.weak,
+                thread_local: s.thread_local,
+            };
+        } else {
+            errors.push(format!(
+                "tentative definition of {} in {} conflicts with a definition in {} (-commons error)",
+                String::from_utf8_lossy(sym.name),
+                inputs.objects[file as usize].name,
+                inputs.dylibs[d as usize].name
+            ));
+        }
+    }
+    errors
 }
 
 /// An object of the linker's own with one 8-byte `__DATA,__data` atom:

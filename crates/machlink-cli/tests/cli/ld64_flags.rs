@@ -484,13 +484,71 @@ fn dyld_env_oso_prefix_and_ast_paths() {
 }
 
 #[test]
-fn options_not_supported_yet_are_errors() {
-    let dir = testkit::scratch_dir("ld64_flags/unsupported");
-    let obj = compile(&dir, "p", PROGRAM);
-    for (args, flag) in [(&["-commons", "use_dylibs"][..], "-commons use_dylibs")] {
-        let o = try_link(&dir.join("x"), &[&obj], args);
-        fails_with(&o, &format!("{flag} is not supported yet"));
-    }
+fn commons_treatment_and_keep_private_externs() {
+    let dir = testkit::scratch_dir("ld64_flags/commons");
+    dylib(&dir, "shared", "int shared = 7;\n");
+    let obj = compile_with(
+        &dir,
+        "c",
+        "int shared;\n__attribute__((visibility(\"hidden\"))) int hidden_fn(void) { return 1; }\n\
+         int main(void) { return shared + hidden_fn(); }\n",
+        &["-O1", "-fcommon"],
+    );
+    let l = format!("-L{}", dir.display());
+    let nm_of = |exe: &Path| tool("llvm-nm-19", &["-m"], exe);
+    // Default (ignore_dylibs): the tentative definition is allocated.
+    let exe = link(&dir.join("a"), &[&obj], &[&l, "-lshared"]);
+    assert!(
+        nm_of(&exe).contains("external _shared\n"),
+        "{}",
+        nm_of(&exe)
+    );
+    assert_eq!(macho_run(&exe).code, 1);
+    let exe = link(
+        &dir.join("b"),
+        &[&obj],
+        &[&l, "-lshared", "-commons", "ignore_dylibs"],
+    );
+    assert!(!nm_of(&exe).contains("(undefined) external _shared"));
+    // use_dylibs: the dylib's definition replaces it.
+    let exe = link(
+        &dir.join("c"),
+        &[&obj],
+        &[&l, "-lshared", "-commons", "use_dylibs"],
+    );
+    assert!(
+        nm_of(&exe).contains("(undefined) external _shared (from libshared)"),
+        "{}",
+        nm_of(&exe)
+    );
+    fails_with(
+        &try_link(
+            &dir.join("d"),
+            &[&obj],
+            &[&l, "-lshared", "-commons", "error"],
+        ),
+        "tentative definition of _shared in",
+    );
+    fails_with(
+        &try_link(&dir.join("e"), &[&obj], &["-commons", "maybe"]),
+        "-commons: unknown treatment 'maybe'",
+    );
+
+    // -keep_private_externs: a hidden symbol stays a private external.
+    let nm = nm_of(&link(&dir.join("f"), &[&obj], &[]));
+    assert!(
+        nm.contains("non-external (was a private external) _hidden_fn"),
+        "{nm}"
+    );
+    let exe = link(&dir.join("g"), &[&obj], &["-keep_private_externs"]);
+    let nm = nm_of(&exe);
+    assert!(
+        nm.contains("private external _hidden_fn") && !nm.contains("was a private external"),
+        "{nm}"
+    );
+    let trie = tool("llvm-objdump-19", &["--macho", "--exports-trie"], &exe);
+    assert!(!trie.contains("_hidden_fn"), "{trie}");
+    assert_eq!(macho_run(&exe).code, 1);
 }
 
 /// Builds `dir/libNAME.dylib` (install name `@rpath/libNAME.dylib`) from C.

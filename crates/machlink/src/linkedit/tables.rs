@@ -177,6 +177,9 @@ pub fn symbol_groups<'a>(
             if temp || (opts.strip_locals && !private) {
                 continue;
             }
+            // `-keep_private_externs`: they stay external (N_EXT | N_PEXT),
+            // among the defined externals, and are still not exported.
+            let keep_external = private && opts.keep_private_externs;
             let a = s.atom as usize;
             if layout.atom_addr[fi][a] == 0 {
                 continue; // dead-stripped
@@ -184,13 +187,20 @@ pub fn symbol_groups<'a>(
             let atom = &obj.atoms[a];
             let sec = &obj.sections[atom.section as usize];
             let addr = layout.atom_addr[fi][a] + (s.n_value - sec.addr - u64::from(atom.offset));
-            g.locals.push(Nlist {
+            let entry = Nlist {
                 name: s.name.into(),
-                n_type: macho::N_SECT | if private { macho::N_PEXT } else { 0 },
+                n_type: macho::N_SECT
+                    | if private { macho::N_PEXT } else { 0 }
+                    | if keep_external { macho::N_EXT } else { 0 },
                 n_sect: sect_ordinal(fi, a),
                 n_desc: 0,
                 n_value: addr,
-            });
+            };
+            if keep_external {
+                g.externals.push(entry);
+            } else {
+                g.locals.push(entry);
+            }
         }
     }
     if layout.image_base != 0 {
