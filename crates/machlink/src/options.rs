@@ -872,6 +872,90 @@ mod tests {
     }
 
     #[test]
+    fn flavor_darwin_only_first() {
+        let o = parse(&["-flavor", "darwin", "-o", "x", "a.o"]).unwrap();
+        assert_eq!(o.output, PathBuf::from("x"));
+        let e = parse(&["-flavor", "gnu", "a.o"]).unwrap_err();
+        assert!(e.to_string().contains("-flavor gnu"), "{e}");
+        let e = parse(&["a.o", "-flavor", "darwin"]).unwrap_err();
+        assert!(e.to_string().contains("first argument"), "{e}");
+        let e = parse(&["-flavor"]).unwrap_err();
+        assert!(e.to_string().contains("-flavor needs an argument"), "{e}");
+    }
+
+    #[test]
+    fn library_attributes_and_sizes() {
+        let o = parse(&[
+            "-weak-lfoo",
+            "-needed_framework",
+            "Bar,_debug",
+            "-reexport_library",
+            "/x/libz.dylib",
+            "-dylib",
+            "-stack_size",
+            "0x2000",
+        ]);
+        assert!(o.unwrap_err().to_string().contains("-stack_size option"));
+        let o = parse(&[
+            "-weak-lfoo",
+            "-needed_framework",
+            "Bar,_debug",
+            "-reexport_library",
+            "/x/libz.dylib",
+            "-dylib",
+            "-pagezero_size",
+            "1000",
+        ])
+        .unwrap();
+        assert_eq!(
+            o.inputs,
+            vec![
+                InputArg::Library("foo".into()),
+                InputArg::Framework("Bar".into()),
+                InputArg::File("/x/libz.dylib".into()),
+            ]
+        );
+        let attrs: Vec<LibAttr> = o.lib_attrs.iter().map(|a| a.1).collect();
+        assert!(attrs[0].weak && attrs[1].needed && attrs[2].reexport);
+        // Not an executable: -pagezero_size is dropped with a warning.
+        assert_eq!(o.pagezero_size, None);
+        assert_eq!(o.parse_warnings.len(), 1);
+        let e = parse(&["-stack_size", "0x1234", "a.o"]).unwrap_err();
+        assert!(e.to_string().contains("multiple of the page size"), "{e}");
+        let e = parse(&["-stack_size", "zz", "a.o"]).unwrap_err();
+        assert!(
+            e.to_string().contains("malformed hexadecimal number 'zz'"),
+            "{e}"
+        );
+        let e = parse(&["--threads", "x", "a.o"]).unwrap_err();
+        assert!(e.to_string().contains("expected a positive integer"), "{e}");
+        assert_eq!(parse(&["--threads=3", "a.o"]).unwrap().threads, Some(3));
+    }
+
+    #[test]
+    fn incremental_rejects_what_updates_cannot_keep() {
+        for flag in [
+            &["-no_uuid"][..],
+            &["-dead_strip_dylibs"],
+            &["-flat_namespace"],
+            &["-init", "_f"],
+            &["-oso_prefix", "/x"],
+        ] {
+            let mut args = vec!["-incremental", "a.o"];
+            args.extend_from_slice(flag);
+            assert!(parse(&args).is_err(), "{flag:?}");
+        }
+    }
+
+    #[test]
+    fn warnings_fatal_wins_over_w() {
+        let o = parse(&["-w", "-fatal_warnings", "-ObjC", "a.o"]).unwrap();
+        assert!(o.warn("x").is_err());
+        let o = parse(&["-w", "a.o"]).unwrap();
+        assert!(o.warn("x").is_ok());
+    }
+
+    #[test]
     fn unknown_flags_and_no_pie_are_errors() {
         let e = parse(&["-frobnicate", "a.o"]).unwrap_err();
         assert!(e.to_string().contains("unknown option: -frobnicate"), "{e}");
