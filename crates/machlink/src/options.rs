@@ -169,6 +169,8 @@ pub struct Options {
     pub keep_private_externs: bool,
     /// `-commons`.
     pub commons: Commons,
+    /// `-source_version A.B.C.D.E`, packed as LC_SOURCE_VERSION holds it.
+    pub source_version: u64,
 }
 
 impl Default for Options {
@@ -242,6 +244,7 @@ impl Default for Options {
             alias_lists: Vec::new(),
             keep_private_externs: false,
             commons: Commons::IgnoreDylibs,
+            source_version: 0,
         }
     }
 }
@@ -299,7 +302,6 @@ const WARNED_WITH_VALUE: &[(&str, &str)] = &[
         "-mllvm",
         "machlink does no LTO, so there is no LLVM to pass options to",
     ),
-    ("-source_version", "machlink writes LC_SOURCE_VERSION as 0"),
     (
         "-sectalign_defaults",
         "machlink aligns sections as their inputs ask",
@@ -325,6 +327,25 @@ pub fn parse_version(s: &str) -> Option<u32> {
         return None;
     }
     Some(x << 16 | y << 8 | z)
+}
+
+/// Packs "A[.B[.C[.D[.E]]]]" as LC_SOURCE_VERSION does: A in 24 bits,
+/// the others in 10 bits each.
+pub fn parse_source_version(s: &str) -> Option<u64> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.is_empty() || parts.len() > 5 {
+        return None;
+    }
+    let mut v = 0u64;
+    for (i, p) in parts.iter().enumerate() {
+        let n: u64 = p.parse().ok()?;
+        let bits = if i == 0 { 24 } else { 10 };
+        if n >= 1 << bits {
+            return None;
+        }
+        v |= n << (40 - 10 * i as u64);
+    }
+    Some(v)
 }
 
 /// Splits a response file's text into arguments: whitespace separates,
@@ -783,6 +804,12 @@ impl Options {
             }
             "-alias_list" => self.alias_lists.push(it.value(arg)?.into()),
             "-keep_private_externs" => self.keep_private_externs = true,
+            "-source_version" => {
+                let v = it.value(arg)?;
+                self.source_version = parse_source_version(&v).ok_or_else(|| {
+                    LinkError::usage(format!("-source_version: malformed version '{v}'"))
+                })?;
+            }
             "-data_const" => self.no_data_const = false,
             "-twolevel_namespace" => self.flat_namespace = false,
             "-weak_library" | "-needed_library" | "-reexport_library" => {
@@ -961,6 +988,19 @@ mod tests {
         assert!(e.to_string().contains("unknown option: -frobnicate"), "{e}");
         let e = parse(&["-no_pie", "a.o"]).unwrap_err();
         assert!(e.to_string().contains("-no_pie"), "{e}");
+    }
+
+    #[test]
+    fn source_versions_pack_like_ld64() {
+        assert_eq!(
+            parse_source_version("1.2.3.4.5"),
+            Some(1 << 40 | 2 << 30 | 3 << 20 | 4 << 10 | 5)
+        );
+        assert_eq!(parse_source_version("7"), Some(7 << 40));
+        assert_eq!(parse_source_version("1.1024"), None);
+        assert_eq!(parse_source_version("1.2.3.4.5.6"), None);
+        let e = parse(&["-lazy-lfoo", "a.o"]).unwrap_err();
+        assert!(e.to_string().contains("-lazy-l is not supported"), "{e}");
     }
 
     #[test]

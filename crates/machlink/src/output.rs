@@ -57,6 +57,7 @@ pub struct LoadCommandPlan {
     /// For a dylib: (install name, current version, compatibility version).
     id_dylib: Option<(String, u32, u32)>,
     no_uuid: bool,
+    source_version: u64,
     flat_namespace: bool,
     stack_size: u64,
     function_starts: bool,
@@ -118,6 +119,7 @@ impl LoadCommandPlan {
                 (name, opts.current_version, opts.compatibility_version)
             }),
             no_uuid: opts.no_uuid,
+            source_version: opts.source_version,
             flat_namespace: opts.flat_namespace,
             stack_size: opts.stack_size,
             function_starts: !opts.no_function_starts,
@@ -277,7 +279,7 @@ impl LoadCommandPlan {
         }
         cmds.end();
         cmds.begin(macho::LC_SOURCE_VERSION);
-        cmds.u64(0);
+        cmds.u64(self.source_version);
         cmds.end();
         if self.id_dylib.is_none() {
             cmds.begin(macho::LC_MAIN);

@@ -205,7 +205,13 @@ fn stack_size_pagezero_size_and_header_flags() {
             "-bind_at_load",
             "-sdk_version",
             "15.4",
+            "-source_version",
+            "1.2.3.4.5",
         ],
+    );
+    assert_eq!(
+        field(&headers(&exe), "LC_SOURCE_VERSION", "version"),
+        "1.2.3.4.5"
     );
     let h = headers(&exe);
     assert_eq!(field(&h, "LC_MAIN", "stacksize"), "1048576");
