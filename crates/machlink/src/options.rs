@@ -258,7 +258,6 @@ const IGNORED_FLAGS: &[&str] = &[
     "-deduplicate",
     "-no_uuid_check",
     "-no_application_extension",
-    "-no_compact_unwind",
     "-warn_commons",
     "-no_warn_duplicate_libraries",
     "-no_objc_category_merging",
@@ -279,6 +278,10 @@ const IGNORED_FLAGS: &[&str] = &[
 /// Flags that take no value and are ignored although they could matter to
 /// the user: accepted with a warning saying why.
 const WARNED_FLAGS: &[(&str, &str)] = &[
+    (
+        "-no_compact_unwind",
+        "machlink always writes __unwind_info from the objects' compact unwind entries",
+    ),
     (
         "-ObjC",
         "machlink does not link Objective-C (archive members are loaded only for the symbols they define)",
