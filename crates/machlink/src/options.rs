@@ -1,9 +1,11 @@
 //! The ld64-compatible command line: parsing arguments (and `@response`
 //! files) into [`Options`].
 //!
-//! Flags that clang passes but that do not change our output are accepted
-//! and ignored; unknown flags are an error naming the flag, since silently
-//! ignoring one could produce a different binary than the user asked for.
+//! Flags that clang passes but that cannot change our output are accepted
+//! and ignored; ignored flags that could matter to the user get a warning
+//! ([`Options::warn`]: silenced by `-w`, fatal under `-fatal_warnings`);
+//! unknown flags are an error naming the flag, since silently ignoring one
+//! could produce a different binary than the user asked for.
 
 use crate::error::LinkError;
 use std::path::PathBuf;
