@@ -24,12 +24,23 @@ pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTab
     for (f, fde, func) in crate::unwind::fdes(objects) {
         unwind_of.entry((f, func)).or_default().push((f, fde));
     }
+    // `-why_live`: what made each atom live (another atom, or a root's
+    // reason), recorded only when asked for.
+    let tracing = !opts.why_live.is_empty();
+    let why: std::cell::RefCell<rustc_hash::FxHashMap<(u32, u32), Why>> = Default::default();
+    let from: std::cell::Cell<Why> = std::cell::Cell::new(Why::Root("a root"));
     let mark = |live: &mut Vec<Vec<bool>>, work: &mut Vec<(u32, u32)>, f: u32, a: u32| {
         if !std::mem::replace(&mut live[f as usize][a as usize], true) {
             work.push((f, a));
+            if tracing {
+                why.borrow_mut().insert((f, a), from.get());
+            }
             for &(uf, ua) in unwind_of.get(&(f, a)).into_iter().flatten() {
                 if !std::mem::replace(&mut live[uf as usize][ua as usize], true) {
                     work.push((uf, ua));
+                    if tracing {
+                        why.borrow_mut().insert((uf, ua), Why::Atom(f, a));
+                    }
                 }
             }
         }
@@ -41,10 +52,13 @@ pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTab
             }
         }
     };
+    from.set(Why::Root("the entry point"));
     root_symbol(&mut live, &mut work, opts.entry.as_bytes());
+    from.set(Why::Root("-u"));
     for name in &opts.force_undefined {
         root_symbol(&mut live, &mut work, name.as_bytes());
     }
+    from.set(Why::Root("exported"));
     if opts.output_kind == OutputKind::Dylib {
         for sym in &symtab.syms {
             if let Def::Defined {
@@ -58,6 +72,7 @@ pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTab
             }
         }
     }
+    from.set(Why::Root("no dead strip"));
     for (fi, obj) in objects.iter().enumerate() {
         for (ai, atom) in obj.atoms.iter().enumerate() {
             let sec = obj.section_of(ai as u32);
@@ -79,6 +94,7 @@ pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTab
         }
     }
     while let Some((f, a)) = work.pop() {
+        from.set(Why::Atom(f, a));
         let obj = &objects[f as usize];
         let atom = &obj.atoms[a as usize];
         if let Some((cf, ca)) = atom.alias_of {
@@ -99,6 +115,21 @@ pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTab
             }
         }
     }
+    if tracing {
+        let why = why.into_inner();
+        for name in &opts.why_live {
+            let Some(Def::Defined { file, atom, .. }) = symtab
+                .get(name.as_bytes())
+                .map(|id| symtab.syms[id as usize].def)
+            else {
+                continue;
+            };
+            if !live[file as usize][atom as usize] {
+                continue;
+            }
+            println!("{}", why_live_chain(objects, &why, (file, atom)));
+        }
+    }
     let mut stripped = 0;
     for (obj, flags) in objects.iter_mut().zip(live) {
         for (atom, is_live) in obj.atoms.iter_mut().zip(flags) {
@@ -107,4 +138,51 @@ pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTab
         }
     }
     stripped
+}
+
+/// Why an atom is live: an atom that reaches it, or a root's reason.
+#[derive(Clone, Copy)]
+enum Why {
+    Atom(u32, u32),
+    Root(&'static str),
+}
+
+/// `-why_live`'s answer for one atom, as lld prints it: the atom, then
+/// each atom that keeps the one above it alive, indented one step more,
+/// down to a root and why it is one.
+fn why_live_chain(
+    objects: &[ObjectFile],
+    why: &rustc_hash::FxHashMap<(u32, u32), Why>,
+    start: (u32, u32),
+) -> String {
+    let name = |(f, a): (u32, u32)| {
+        let obj = &objects[f as usize];
+        let atom = &obj.atoms[a as usize];
+        let sym = if atom.symbol == NONE {
+            format!("<atom {a}>")
+        } else {
+            String::from_utf8_lossy(obj.symbols[atom.symbol as usize].name).into_owned()
+        };
+        format!("{sym} from {}", obj.name)
+    };
+    let mut out = name(start);
+    let mut at = start;
+    let mut seen = rustc_hash::FxHashSet::default();
+    for depth in 1.. {
+        if !seen.insert(at) {
+            break;
+        }
+        match why.get(&at) {
+            Some(Why::Atom(f, a)) => {
+                at = (*f, *a);
+                out.push_str(&format!("\n{}{}", "  ".repeat(depth), name(at)));
+            }
+            Some(Why::Root(reason)) => {
+                out.push_str(&format!(" ({reason})"));
+                break;
+            }
+            None => break,
+        }
+    }
+    out
 }

@@ -27,16 +27,26 @@ fn read_list(path: &Path) -> Result<Vec<String>> {
 
 impl ExportFilter {
     pub fn from_options(opts: &Options) -> Result<ExportFilter> {
+        // `-exported_symbol` / `-unexported_symbol` add single lines to
+        // the lists; any `-exported_symbol` makes an export list.
+        let mut exported = opts
+            .exported_symbols_list
+            .as_deref()
+            .map(read_list)
+            .transpose()?;
+        if !opts.exported_symbols.is_empty() {
+            exported
+                .get_or_insert_with(Vec::new)
+                .extend(opts.exported_symbols.iter().cloned());
+        }
+        let mut unexported = match &opts.unexported_symbols_list {
+            Some(p) => read_list(p)?,
+            None => Vec::new(),
+        };
+        unexported.extend(opts.unexported_symbols.iter().cloned());
         Ok(ExportFilter {
-            exported: opts
-                .exported_symbols_list
-                .as_deref()
-                .map(read_list)
-                .transpose()?,
-            unexported: match &opts.unexported_symbols_list {
-                Some(p) => read_list(p)?,
-                None => Vec::new(),
-            },
+            exported,
+            unexported,
         })
     }
 

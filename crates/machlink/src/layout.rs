@@ -324,6 +324,36 @@ fn sort_sections(sections: &mut [OutSection]) {
     sections.sort_by_key(|s| (segment_rank(&s.segname), s.segname.clone(), section_rank(s)));
 }
 
+/// `-no_data_const`: no `__DATA_CONST` segment; its sections (constant
+/// data, the GOT, initializer lists) stay in `__DATA`, merged with a
+/// `__DATA` section of the same name when there is one.
+pub fn merge_data_const(sections: &mut Vec<OutSection>) {
+    let mut merged: Vec<OutSection> = Vec::with_capacity(sections.len());
+    for mut s in std::mem::take(sections) {
+        if s.segname == "__DATA_CONST" {
+            s.segname = "__DATA".into();
+        }
+        let same = merged.iter_mut().find(|m| {
+            m.segname == s.segname
+                && m.sectname == s.sectname
+                && matches!(m.content, Content::Atoms(_))
+                && matches!(s.content, Content::Atoms(_))
+        });
+        match same {
+            Some(m) => {
+                m.flags |= s.flags & macho::SECTION_ATTRIBUTES;
+                m.align_log2 = m.align_log2.max(s.align_log2);
+                if let (Content::Atoms(into), Content::Atoms(from)) = (&mut m.content, s.content) {
+                    into.extend(from);
+                }
+            }
+            None => merged.push(s),
+        }
+    }
+    *sections = merged;
+    sort_sections(sections);
+}
+
 /// For an incremental link: the sections a later edit most often needs
 /// that the inputs do not have yet (a program's first string, constant
 /// table, initialised or zeroed variable, thread-local variable), created

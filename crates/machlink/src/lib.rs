@@ -6,8 +6,11 @@
 //! passes), one module per stage:
 //!
 //! inputs ([`input`]: objects split into atoms ([`atom`]), archives, dylibs, TAPI
-//! stubs) → resolution (`resolve`, over [`symbols`]; then [`dead_strip`])
-//! → synthetic sections ([`synthetic`], [`unwind`]) → [`layout`] →
+//! stubs; [`cmdline`]: what `-sectcreate`, `-init` and `-alias` add) →
+//! resolution (`resolve`, over [`symbols`]; then [`dead_strip`], and
+//! `dylib_use` for weak, re-exported and dead-stripped dylibs) →
+//! synthetic sections ([`synthetic`], [`unwind`]) → [`layout`] (in
+//! `-order_file` order, [`order`]) →
 //! writing (`write`'s passes: atoms through `relocate`, then [`linkedit`]
 //! and [`output`]). Everything that depends on the target architecture is
 //! behind [`arch::Arch`]; byte formats shared by inputs and output are in
@@ -18,7 +21,9 @@
 
 pub mod arch;
 pub mod atom;
+pub mod cmdline;
 pub mod dead_strip;
+pub(crate) mod dylib_use;
 pub mod error;
 pub mod exports;
 pub mod formats;
@@ -30,6 +35,7 @@ pub mod link;
 pub mod linkedit;
 pub mod map;
 pub mod options;
+pub mod order;
 pub mod output;
 pub(crate) mod relocate;
 pub(crate) mod resolve;

@@ -36,11 +36,78 @@ pub struct Stats {
 
 /// Links according to `opts`; writes the output file atomically.
 pub fn link(opts: &Options) -> Result<Stats> {
-    let resolved = input::input_paths(opts)?;
-    if !opts.incremental {
-        return full_link(opts, &resolved, None);
+    for w in &opts.parse_warnings {
+        opts.warn(w)?;
     }
-    incremental_link(opts, &resolved)
+    match opts.threads {
+        // `--threads N`: the parallel passes run on a pool of N threads.
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| LinkError::usage(format!("--threads {n}: cannot start threads: {e}")))?
+            .install(|| link_inputs(opts)),
+        None => link_inputs(opts),
+    }
+}
+
+fn link_inputs(opts: &Options) -> Result<Stats> {
+    let resolved = input::input_paths(opts)?;
+    if opts.trace_inputs {
+        // `-t`: each input as it is loaded (archive members follow as
+        // resolution pulls them in), on stdout as ld64 prints them.
+        for (p, _) in &resolved {
+            println!("{}", p.display());
+        }
+    }
+    let stats = if opts.incremental {
+        incremental_link(opts, &resolved)?
+    } else {
+        full_link(opts, &resolved, None)?
+    };
+    if let Some(path) = &opts.dependency_info {
+        write_dependency_info(path, opts, &resolved)?;
+    }
+    Ok(stats)
+}
+
+/// `-dependency_info FILE`: ld64's binary record list, each record an
+/// opcode byte and a NUL-terminated string: 0x00 the linker's version,
+/// 0x10 an input file, 0x11 a file looked for and not found, 0x40 the
+/// output.
+fn write_dependency_info(
+    path: &std::path::Path,
+    opts: &Options,
+    inputs: &[(PathBuf, bool)],
+) -> Result<()> {
+    let mut out = Vec::new();
+    let mut record = |op: u8, s: &str| {
+        out.push(op);
+        out.extend_from_slice(s.as_bytes());
+        out.push(0);
+    };
+    record(0x00, &format!("machlink-{}", crate::VERSION));
+    let mut files: Vec<String> = inputs
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    for f in [&opts.exported_symbols_list, &opts.unexported_symbols_list]
+        .into_iter()
+        .flatten()
+    {
+        files.push(f.display().to_string());
+    }
+    files.sort();
+    files.dedup();
+    for f in &files {
+        record(0x10, f);
+    }
+    record(0x40, &opts.output.display().to_string());
+    std::fs::write(path, out).map_err(|e| {
+        LinkError::file(
+            path.display(),
+            format!("cannot write -dependency_info: {e}"),
+        )
+    })
 }
 
 /// `-incremental`: update the image in place when the state allows it,
@@ -160,8 +227,14 @@ fn full_link(
     timer.lap("map inputs");
     let mut inputs = input::parse_inputs(&files, opts)?;
     timer.lap("parse");
-    let symtab = crate::resolve::resolve(opts, &mut inputs)?;
+    let mut symtab = crate::resolve::resolve(opts, &mut inputs)?;
+    crate::dylib_use::apply(opts, paths, &mut inputs, &mut symtab)?;
     timer.lap("resolve");
+    if opts.trace_inputs {
+        for o in inputs.objects.iter().filter(|o| o.member) {
+            println!("{}", o.name);
+        }
+    }
     let mut stats = Stats {
         objects: inputs.objects.len(),
         atoms: inputs.objects.iter().map(|o| o.atoms.len()).sum(),
@@ -189,7 +262,7 @@ fn full_link(
     write::fill_code_gaps(arch, &plan.layout, file.bytes());
     let mut fixups = write::write_atoms(file.bytes(), &inputs.objects, &symtab, &res)?;
     timer.lap("atoms");
-    let mut imports = write::ImportTable::new(&symtab);
+    let mut imports = write::ImportTable::new(&symtab, opts.flat_namespace);
     imports.adopt_binds(&mut fixups);
     let synthetic = write::write_synthetic(
         opts,

@@ -45,7 +45,8 @@ pub struct LoadCommandPlan {
     cpu_type: u32,
     cpu_subtype: u32,
     chained: bool,
-    dylibs: Vec<(String, u32, u32)>,
+    /// (install name, current version, compatibility version, load command).
+    dylibs: Vec<(String, u32, u32, u32)>,
     rpaths: Vec<String>,
     platform_min: u32,
     platform_sdk: u32,
@@ -55,6 +56,15 @@ pub struct LoadCommandPlan {
     codesign: bool,
     /// For a dylib: (install name, current version, compatibility version).
     id_dylib: Option<(String, u32, u32)>,
+    no_uuid: bool,
+    source_version: u64,
+    flat_namespace: bool,
+    stack_size: u64,
+    function_starts: bool,
+    data_in_code: bool,
+    dyld_env: Vec<String>,
+    /// Header flags from the command line (MH_APP_EXTENSION_SAFE, ...).
+    extra_flags: u32,
 }
 
 const DYLD_PATH: &str = "/usr/lib/dyld";
@@ -64,7 +74,12 @@ fn padded_len(fixed: usize, s: &str) -> usize {
 }
 
 impl LoadCommandPlan {
-    pub fn new(opts: &Options, sections: &[OutSection], dylibs: &[&Dylib], chained: bool) -> Self {
+    pub fn new(
+        opts: &Options,
+        sections: &[OutSection],
+        dylibs: &[(&Dylib, u32)],
+        chained: bool,
+    ) -> Self {
         let mut segs: Vec<&str> = sections.iter().map(|s| s.segname.as_str()).collect();
         segs.dedup();
         LoadCommandPlan {
@@ -73,11 +88,12 @@ impl LoadCommandPlan {
             chained,
             dylibs: dylibs
                 .iter()
-                .map(|d| {
+                .map(|&(d, cmd)| {
                     (
                         d.install_name.clone(),
                         d.current_version,
                         d.compatibility_version,
+                        cmd,
                     )
                 })
                 .collect(),
@@ -98,10 +114,41 @@ impl LoadCommandPlan {
                 let name = opts
                     .install_name
                     .clone()
+                    .or_else(|| opts.final_output.clone())
                     .unwrap_or_else(|| opts.output.display().to_string());
                 (name, opts.current_version, opts.compatibility_version)
             }),
+            no_uuid: opts.no_uuid,
+            source_version: opts.source_version,
+            flat_namespace: opts.flat_namespace,
+            stack_size: opts.stack_size,
+            function_starts: !opts.no_function_starts,
+            data_in_code: !opts.no_data_in_code,
+            dyld_env: opts.dyld_env.clone(),
+            extra_flags: {
+                let mut f = 0;
+                if opts.bind_at_load {
+                    f |= macho::MH_BINDATLOAD;
+                }
+                if opts.application_extension {
+                    f |= macho::MH_APP_EXTENSION_SAFE;
+                }
+                if opts.dead_strippable_dylib && opts.output_kind == OutputKind::Dylib {
+                    f |= macho::MH_DEAD_STRIPPABLE_DYLIB;
+                }
+                f
+            },
         }
+    }
+
+    /// The room `-headerpad_max_install_names` asks for, as ld64 computes
+    /// it: MAXPATHLEN (1024) bytes per dylib load command (and one more
+    /// for a dylib's own LC_ID_DYLIB), so that install_name_tool can
+    /// rewrite every path to the longest one.
+    pub fn max_install_names_pad(&self) -> u64 {
+        const MAXPATHLEN: u64 = 1024;
+        let n = self.dylibs.len() as u64 + u64::from(self.id_dylib.is_some());
+        n * MAXPATHLEN
     }
 
     fn commands_size(&self) -> usize {
@@ -112,14 +159,22 @@ impl LoadCommandPlan {
             Some((name, ..)) => padded_len(24, name),
             None => padded_len(12, DYLD_PATH) + 24, // dylinker, main
         };
-        n += 24 + 32 + 16; // uuid, build version, source version
+        n += 32 + 16; // build version, source version
+        if !self.no_uuid {
+            n += 24;
+        }
+        n += self
+            .dyld_env
+            .iter()
+            .map(|p| padded_len(12, p))
+            .sum::<usize>();
         n += self
             .dylibs
             .iter()
             .map(|(name, ..)| padded_len(24, name))
             .sum::<usize>();
         n += self.rpaths.iter().map(|p| padded_len(12, p)).sum::<usize>();
-        n += 16 + 16; // function starts, data in code
+        n += 16 * (usize::from(self.function_starts) + usize::from(self.data_in_code));
         if self.codesign {
             n += 16;
         }
@@ -133,6 +188,11 @@ impl LoadCommandPlan {
 
     pub fn header_and_commands_size(&self) -> u64 {
         (32 + self.commands_size()) as u64
+    }
+
+    /// Whether the output gets an LC_UUID (not under `-no_uuid`).
+    pub fn has_uuid(&self) -> bool {
+        !self.no_uuid
     }
 
     pub fn uuid_offset(&self) -> usize {
@@ -200,10 +260,12 @@ impl LoadCommandPlan {
             cmds.cstr(DYLD_PATH);
             cmds.end();
         }
-        cmds.begin(macho::LC_UUID);
-        self.uuid_offset = 32 + cmds.buf.len();
-        cmds.buf.extend_from_slice(&[0; 16]);
-        cmds.end();
+        if !self.no_uuid {
+            cmds.begin(macho::LC_UUID);
+            self.uuid_offset = 32 + cmds.buf.len();
+            cmds.buf.extend_from_slice(&[0; 16]);
+            cmds.end();
+        }
         cmds.begin(macho::LC_BUILD_VERSION);
         for v in [
             macho::PLATFORM_MACOS,
@@ -217,16 +279,16 @@ impl LoadCommandPlan {
         }
         cmds.end();
         cmds.begin(macho::LC_SOURCE_VERSION);
-        cmds.u64(0);
+        cmds.u64(self.source_version);
         cmds.end();
         if self.id_dylib.is_none() {
             cmds.begin(macho::LC_MAIN);
             cmds.u64(h.entry_offset);
-            cmds.u64(0);
+            cmds.u64(self.stack_size);
             cmds.end();
         }
-        for (name, current, compat) in &self.dylibs {
-            cmds.begin(macho::LC_LOAD_DYLIB);
+        for (name, current, compat, cmd) in &self.dylibs {
+            cmds.begin(*cmd);
             for v in [24, 2, *current, *compat] {
                 cmds.u32(v);
             }
@@ -239,21 +301,40 @@ impl LoadCommandPlan {
             cmds.cstr(path);
             cmds.end();
         }
-        cmds.linkedit_data(macho::LC_FUNCTION_STARTS, r.function_starts);
-        cmds.linkedit_data(macho::LC_DATA_IN_CODE, r.data_in_code);
+        if self.function_starts {
+            cmds.linkedit_data(macho::LC_FUNCTION_STARTS, r.function_starts);
+        }
+        if self.data_in_code {
+            cmds.linkedit_data(macho::LC_DATA_IN_CODE, r.data_in_code);
+        }
+        for env in &self.dyld_env {
+            cmds.begin(macho::LC_DYLD_ENVIRONMENT);
+            cmds.u32(12);
+            cmds.cstr(env);
+            cmds.end();
+        }
         if self.codesign {
             cmds.linkedit_data(macho::LC_CODE_SIGNATURE, r.code_signature);
         }
 
-        let mut flags = macho::MH_NOUNDEFS | macho::MH_DYLDLINK | macho::MH_TWOLEVEL;
+        let mut flags = macho::MH_NOUNDEFS | macho::MH_DYLDLINK;
+        if !self.flat_namespace {
+            flags |= macho::MH_TWOLEVEL;
+        }
+        let reexports = self.dylibs.iter().any(|d| d.3 == macho::LC_REEXPORT_DYLIB);
         flags |= if self.id_dylib.is_some() {
-            macho::MH_NO_REEXPORTED_DYLIBS
+            if reexports {
+                0
+            } else {
+                macho::MH_NO_REEXPORTED_DYLIBS
+            }
         } else {
             macho::MH_PIE
         };
         if h.has_tlv {
             flags |= macho::MH_HAS_TLV_DESCRIPTORS;
         }
+        flags |= self.extra_flags;
         let mut out = Vec::with_capacity(32 + cmds.buf.len());
         for v in [
             macho::MH_MAGIC_64,
@@ -358,6 +439,24 @@ impl Cmds {
 
 /// Fills LC_UUID with a hash of the whole file (UUID bytes zero while
 /// hashing), so identical inputs give identical outputs.
+/// `-random_uuid`: a random (version 4) UUID, from the kernel's random
+/// source, or from the clock and process id if that cannot be read.
+pub fn fill_random_uuid(uuid: &mut [u8]) {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if read.is_err() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let seed = format!("{now} {}", std::process::id());
+        bytes = xxhash_rust::xxh3::xxh3_128(seed.as_bytes()).to_le_bytes();
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    uuid.copy_from_slice(&bytes);
+}
+
 pub fn fill_uuid(image: &mut [u8], at: usize) {
     let digest = xxhash_rust::xxh3::xxh3_128(image);
     let mut uuid = digest.to_le_bytes();

@@ -14,7 +14,6 @@ use crate::symbols::{Def, SymId, SymbolTable};
 use object::macho;
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::io::Write as _;
 
 /// Resolves symbols: objects first, then archive members pulled for
 /// undefined symbols until nothing changes, then dylib exports. Reports all
@@ -23,6 +22,19 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     let mut symtab = SymbolTable::default();
     for (i, obj) in inputs.objects.iter().enumerate() {
         symtab.add_object(i as u32, obj);
+    }
+    // `-sectcreate` and `-init`: the linker's own object.
+    if let Some(obj) = crate::cmdline::object(opts)? {
+        let idx = inputs.objects.len() as u32;
+        inputs.objects.push(obj);
+        symtab.add_object(idx, &inputs.objects[idx as usize]);
+    }
+    // An aliased symbol must be defined: searched for like `-u`.
+    let aliases = crate::cmdline::aliases(opts)?;
+    for (sym, _) in &aliases {
+        let id = symtab.intern(leak(sym));
+        symtab.syms[id as usize].referenced = true;
+        symtab.syms[id as usize].weak_ref = false;
     }
     for name in &opts.force_undefined {
         let id = symtab.intern(leak(name));
@@ -111,7 +123,10 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
             }
         }
     }
+    let mut alias_errors = crate::cmdline::define_aliases(&mut symtab, &aliases);
+    alias_errors.extend(commons_against_dylibs(opts, &mut symtab, inputs));
     let mut errors = duplicate_errors(&symtab, &inputs.objects);
+    errors.extend(alias_errors);
     allocate_commons(&mut symtab, &mut inputs.objects);
     hide_unexported(opts, &mut symtab)?;
     merge_literals(&mut inputs.objects);
@@ -169,6 +184,52 @@ fn other_dylib(
     index
 }
 
+/// `-commons use_dylibs` / `-commons error`: a tentative definition that a
+/// dylib also defines is replaced by the dylib's, or is an error.
+fn commons_against_dylibs(
+    opts: &Options,
+    symtab: &mut SymbolTable,
+    inputs: &Inputs,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    if opts.commons == crate::options::Commons::IgnoreDylibs {
+        return errors;
+    }
+    for sym in &mut symtab.syms {
+        let Def::Common { file, .. } = sym.def else {
+            continue;
+        };
+        let found = inputs.libraries.iter().find_map(|lib| match *lib {
+            Library::Dylib(d) => inputs.dylibs[d as usize]
+                .exports
+                .get(sym.name)
+                .map(|s| (d, *s)),
+            Library::Archive(_) => None,
+        });
+        let Some((d, s)) = found else {
+            continue;
+        };
+        if opts.commons == crate::options::Commons::UseDylibs {
+            // Its object's references now bind to the dylib (strongly).
+            sym.referenced = true;
+            sym.weak_ref = false;
+            sym.def = Def::Dylib {
+                dylib: d,
+                weak: s.weak,
+                thread_local: s.thread_local,
+            };
+        } else {
+            errors.push(format!(
+                "tentative definition of {} in {} conflicts with a definition in {} (-commons error)",
+                String::from_utf8_lossy(sym.name),
+                inputs.objects[file as usize].name,
+                inputs.dylibs[d as usize].name
+            ));
+        }
+    }
+    errors
+}
+
 /// An object of the linker's own with one 8-byte `__DATA,__data` atom:
 /// `__dyld_private`, which the stub helper hands to dyld_stub_binder.
 fn dyld_private_object() -> ObjectFile<'static> {
@@ -212,7 +273,11 @@ fn dyld_private_object() -> ObjectFile<'static> {
 /// Applies -exported_symbols_list / -unexported_symbols_list: globals they
 /// leave out become private externs.
 pub(crate) fn hide_unexported(opts: &Options, symtab: &mut SymbolTable) -> Result<()> {
-    if opts.exported_symbols_list.is_none() && opts.unexported_symbols_list.is_none() {
+    if opts.exported_symbols_list.is_none()
+        && opts.unexported_symbols_list.is_none()
+        && opts.exported_symbols.is_empty()
+        && opts.unexported_symbols.is_empty()
+    {
         return Ok(());
     }
     let filter = crate::exports::ExportFilter::from_options(opts)?;
@@ -381,12 +446,10 @@ fn undefined_errors(
             .any(|n| n.as_bytes() == sym.name);
         if id != entry && (allowed || opts.undefined != UndefinedTreatment::Error) {
             if opts.undefined == UndefinedTreatment::Warning && !allowed {
-                // A closed stderr must not end the link.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "warning: undefined symbol: {}",
-                    String::from_utf8_lossy(sym.name)
-                );
+                let what = format!("undefined symbol: {}", String::from_utf8_lossy(sym.name));
+                if let Err(e) = opts.warn(&what) {
+                    errors.extend(e.messages);
+                }
             }
             sym.def = Def::DynamicLookup;
             continue;

@@ -59,14 +59,44 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         Reserve::default()
     };
     let mut sections = layout::plan_sections(objects, synth.sections());
+    if opts.no_data_const {
+        layout::merge_data_const(&mut sections);
+    }
+    if opts.init.is_some() {
+        // The -init pointer runs before every other initializer.
+        for s in &mut sections {
+            if let (macho::S_MOD_INIT_FUNC_POINTERS, Content::Atoms(list)) =
+                (s.kind(), &mut s.content)
+            {
+                list.sort_by_key(|&(f, _)| {
+                    objects[f as usize].name != crate::cmdline::CMDLINE_OBJECT
+                });
+            }
+        }
+    }
+    if let Some(path) = &opts.order_file {
+        crate::order::OrderFile::read(path, &opts.arch)?.apply(objects, &mut sections);
+    }
     if reserve.is_incremental() {
         layout::add_reserved_sections(&mut sections);
     }
-    let dylibs: Vec<&crate::input::dylib::Dylib> = inputs.dylibs.iter().collect();
+    let dylibs: Vec<(&crate::input::dylib::Dylib, u32)> = inputs
+        .dylibs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let cmd = inputs.dylib_cmds.get(i).copied();
+            (d, cmd.unwrap_or(object::macho::LC_LOAD_DYLIB))
+        })
+        .collect();
     let load_commands = LoadCommandPlan::new(opts, &sections, &dylibs, chained);
-    let header_size = load_commands.header_and_commands_size() + u64::from(opts.headerpad);
+    let mut pad = u64::from(opts.headerpad);
+    if opts.headerpad_max_install_names {
+        pad = pad.max(load_commands.max_install_names_pad());
+    }
+    let header_size = load_commands.header_and_commands_size() + pad;
     let image_base = if opts.output_kind == OutputKind::Executable {
-        IMAGE_BASE
+        opts.pagezero_size.unwrap_or(IMAGE_BASE)
     } else {
         0
     };
@@ -163,24 +193,27 @@ pub(crate) struct ImportTable<'s> {
     symtab: &'s SymbolTable<'s>,
     pub list: Vec<Import>,
     index: rustc_hash::FxHashMap<SymId, u32>,
+    /// `-flat_namespace`: every import is looked up in all images.
+    flat: bool,
 }
 
 impl<'s> ImportTable<'s> {
-    pub fn new(symtab: &'s SymbolTable<'s>) -> Self {
+    pub fn new(symtab: &'s SymbolTable<'s>, flat: bool) -> Self {
         ImportTable {
             symtab,
             list: Vec::new(),
             index: Default::default(),
+            flat,
         }
     }
 
     /// The import of symbol `id`, added on first use.
     pub fn of(&mut self, id: SymId) -> u32 {
-        let (list, symtab) = (&mut self.list, self.symtab);
+        let (list, symtab, flat) = (&mut self.list, self.symtab, self.flat);
         *self.index.entry(id).or_insert_with(|| {
             let sym = &symtab.syms[id as usize];
             let ordinal = match sym.def {
-                Def::Dylib { dylib, .. } => dylib as i32 + 1,
+                Def::Dylib { dylib, .. } if !flat => dylib as i32 + 1,
                 _ => i32::from(macho::BIND_SPECIAL_DYLIB_FLAT_LOOKUP),
             };
             list.push(Import {
@@ -474,13 +507,19 @@ pub(crate) fn build_linkedit(
     ranges.exports_trie = put(&exports_trie(symtab, layout, objects), &mut bytes);
     let exports_end = with_room(&mut bytes, ranges.exports_trie.1 as usize, 256);
     timer.lap("fixups+exports");
-    let mut starts = function_starts(layout, objects);
+    // `-no_function_starts` drops the table (an incremental link keeps it:
+    // updates find functions through it; only the load command goes).
+    let mut starts = if opts.no_function_starts && !reserve.is_incremental() {
+        Vec::new()
+    } else {
+        function_starts(layout, objects)
+    };
     starts.resize(starts.len() + reserve.function_starts(starts.len()), 0);
     ranges.function_starts = put(&starts, &mut bytes);
     // An update rewrites code without revisiting these entries (only
     // disassemblers read them), so incremental links leave them out
     // rather than let them go stale.
-    let dice = if reserve.is_incremental() {
+    let dice = if reserve.is_incremental() || opts.no_data_in_code {
         Vec::new()
     } else {
         data_in_code(layout, objects)
@@ -650,7 +689,13 @@ pub(crate) fn finish_image(
     image[..header.len()].copy_from_slice(&header);
     let code_limit = linkedit.code_limit(linkedit_off) as usize;
     let uuid_offset = plan.load_commands.uuid_offset();
-    output::fill_uuid(&mut image[..code_limit], uuid_offset);
+    if plan.load_commands.has_uuid() {
+        if opts.random_uuid {
+            output::fill_random_uuid(&mut image[uuid_offset..uuid_offset + 16]);
+        } else {
+            output::fill_uuid(&mut image[..code_limit], uuid_offset);
+        }
+    }
     if linkedit.signature_size > 0 {
         let text = layout
             .segments

@@ -21,6 +21,7 @@ mod failures;
 mod flags;
 mod incremental;
 mod incremental_random;
+mod ld64_flags;
 mod projects;
 mod robustness;
 mod semantic_diff;

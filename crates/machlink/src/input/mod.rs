@@ -115,15 +115,22 @@ pub fn kind_of(data: &[u8], name: &str) -> Result<FileKind> {
 
 /// Finds `-lNAME` in the library search paths: in each directory,
 /// `libNAME.tbd`, `libNAME.dylib`, then `libNAME.a` (ld64's default
-/// `-search_paths_first` order).
+/// `-search_paths_first` order); with `-search_dylibs_first`, every
+/// directory is searched for a `.tbd` or `.dylib` before any for a `.a`.
 pub fn find_library(opts: &Options, name: &str) -> Option<PathBuf> {
     let dirs = search_dirs(opts, &opts.library_paths, &["/usr/lib", "/usr/local/lib"]);
-    dirs.iter().find_map(|dir| {
-        ["tbd", "dylib", "a"]
-            .iter()
-            .map(|ext| dir.join(format!("lib{name}.{ext}")))
-            .find(|p| p.is_file())
-    })
+    let find = |exts: &[&str]| {
+        dirs.iter().find_map(|dir| {
+            exts.iter()
+                .map(|ext| dir.join(format!("lib{name}.{ext}")))
+                .find(|p| p.is_file())
+        })
+    };
+    if opts.search_dylibs_first {
+        find(&["tbd", "dylib"]).or_else(|| find(&["a"]))
+    } else {
+        find(&["tbd", "dylib", "a"])
+    }
 }
 
 /// Finds `-framework NAME`: `NAME.framework/NAME(.tbd)` in the framework paths.
@@ -155,6 +162,9 @@ fn search_dirs(opts: &Options, user: &[PathBuf], defaults: &[&str]) -> Vec<PathB
             }
         }
         dirs.push(p.clone());
+    }
+    if opts.no_default_paths {
+        return dirs;
     }
     let roots: Vec<PathBuf> = if opts.syslibroots.is_empty() {
         vec![PathBuf::from("/")]
@@ -215,6 +225,8 @@ pub struct Inputs<'a> {
     pub objects: Vec<ObjectFile<'a>>,
     pub archives: Vec<Archive<'a>>,
     pub dylibs: Vec<Dylib>,
+    /// The load command of each of `dylibs` (LC_LOAD_DYLIB when absent).
+    pub dylib_cmds: Vec<u32>,
     /// Archives and dylibs in command-line order, for symbol lookup.
     pub(crate) libraries: Vec<Library>,
     /// Archive members already loaded: (archive, member).
@@ -276,6 +288,7 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
         objects: Vec::new(),
         archives: Vec::new(),
         dylibs: Vec::new(),
+        dylib_cmds: Vec::new(),
         libraries: Vec::new(),
         loaded_members: Default::default(),
         dyld_private: None,

@@ -100,6 +100,19 @@ pub fn data_in_code(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
     out
 }
 
+/// The text `-oso_prefix PATH` strips from N_OSO paths: PATH made
+/// absolute and resolved, keeping a trailing `/` (and `.` is the current
+/// directory with a `/`, as ld64 reads it).
+fn oso_prefix(p: &str) -> String {
+    let mut out = std::fs::canonicalize(p)
+        .map(|c| c.display().to_string())
+        .unwrap_or_else(|_| p.to_string());
+    if (p == "." || p.ends_with('/')) && !out.ends_with('/') {
+        out.push('/');
+    }
+    out
+}
+
 /// The symbol table: locals (unless -x), defined externals, imports.
 pub fn symbol_groups<'a>(
     opts: &Options,
@@ -109,11 +122,32 @@ pub fn symbol_groups<'a>(
 ) -> SymbolGroups<'a> {
     let mut g = SymbolGroups::default();
     if !opts.strip_debug {
+        let prefix = opts.oso_prefix.as_deref().map(oso_prefix);
         let oso: Vec<(String, u64)> = objects
             .iter()
-            .map(|o| (o.oso_path.clone(), o.mtime))
+            .map(|o| {
+                let path = match &prefix {
+                    Some(p) => o.oso_path.strip_prefix(p.as_str()).unwrap_or(&o.oso_path),
+                    None => &o.oso_path,
+                };
+                (path.to_string(), o.mtime)
+            })
             .collect();
-        g.locals = crate::linkedit::stabs::debug_map(objects, layout, &oso);
+        // `-add_ast_path`: N_AST stabs naming Swift module files for the
+        // debugger, before the objects' debug maps.
+        g.locals = opts
+            .ast_paths
+            .iter()
+            .map(|p| Nlist {
+                name: p.as_bytes().to_vec().into(),
+                n_type: object::macho::N_AST,
+                n_sect: 0,
+                n_desc: 0,
+                n_value: 0,
+            })
+            .collect();
+        g.locals
+            .extend(crate::linkedit::stabs::debug_map(objects, layout, &oso));
     }
     let sect_ordinal = |f: usize, a: usize| (layout.atom_section[f][a] + 1) as u8;
     for (fi, obj) in objects.iter().enumerate() {
@@ -143,6 +177,9 @@ pub fn symbol_groups<'a>(
             if temp || (opts.strip_locals && !private) {
                 continue;
             }
+            // `-keep_private_externs`: they stay external (N_EXT | N_PEXT),
+            // among the defined externals, and are still not exported.
+            let keep_external = private && opts.keep_private_externs;
             let a = s.atom as usize;
             if layout.atom_addr[fi][a] == 0 {
                 continue; // dead-stripped
@@ -150,13 +187,20 @@ pub fn symbol_groups<'a>(
             let atom = &obj.atoms[a];
             let sec = &obj.sections[atom.section as usize];
             let addr = layout.atom_addr[fi][a] + (s.n_value - sec.addr - u64::from(atom.offset));
-            g.locals.push(Nlist {
+            let entry = Nlist {
                 name: s.name.into(),
-                n_type: macho::N_SECT | if private { macho::N_PEXT } else { 0 },
+                n_type: macho::N_SECT
+                    | if private { macho::N_PEXT } else { 0 }
+                    | if keep_external { macho::N_EXT } else { 0 },
                 n_sect: sect_ordinal(fi, a),
                 n_desc: 0,
                 n_value: addr,
-            });
+            };
+            if keep_external {
+                g.externals.push(entry);
+            } else {
+                g.locals.push(entry);
+            }
         }
     }
     if layout.image_base != 0 {
@@ -187,8 +231,11 @@ pub fn symbol_groups<'a>(
                 name: sym.name.into(),
                 n_type: macho::N_UNDF | macho::N_EXT,
                 n_sect: 0,
-                n_desc: ((dylib + 1) as u16) << 8
-                    | if sym.weak_ref { macho::N_WEAK_REF } else { 0 },
+                n_desc: if opts.flat_namespace {
+                    u16::from(macho::DYNAMIC_LOOKUP_ORDINAL) << 8
+                } else {
+                    ((dylib + 1) as u16) << 8
+                } | if sym.weak_ref { macho::N_WEAK_REF } else { 0 },
                 n_value: 0,
             }),
             Def::DynamicLookup if sym.referenced => g.undefined.push(Nlist {
