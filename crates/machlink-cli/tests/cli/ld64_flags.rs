@@ -503,7 +503,9 @@ fn commons_treatment_and_keep_private_externs() {
     let l = format!("-L{}", dir.display());
     let nm_of = |exe: &Path| tool("llvm-nm-19", &["-m"], exe);
     // Default (ignore_dylibs): the tentative definition is allocated.
-    let exe = link(&dir.join("a"), &[&obj], &[&l, "-lshared"]);
+    // (-rpath: macho-run loads libshared as dyld would.)
+    let rpath = dir.to_str().unwrap();
+    let exe = link(&dir.join("a"), &[&obj], &[&l, "-lshared", "-rpath", rpath]);
     assert!(
         nm_of(&exe).contains("external _shared\n"),
         "{}",
@@ -520,13 +522,14 @@ fn commons_treatment_and_keep_private_externs() {
     let exe = link(
         &dir.join("c"),
         &[&obj],
-        &[&l, "-lshared", "-commons", "use_dylibs"],
+        &[&l, "-lshared", "-commons", "use_dylibs", "-rpath", rpath],
     );
     assert!(
         nm_of(&exe).contains("(undefined) external _shared (from libshared)"),
         "{}",
         nm_of(&exe)
     );
+    assert_eq!(macho_run(&exe).code, 8, "the dylib's shared (7) + 1");
     fails_with(
         &try_link(
             &dir.join("d"),
@@ -580,8 +583,8 @@ fn weak_needed_and_dead_stripped_dylibs() {
     let dir = testkit::scratch_dir("ld64_flags/dylib_use");
     dylib(&dir, "foo", "int foo(void) { return 7; }\n");
     dylib(&dir, "bar", "int bar(void) { return 9; }\n");
-    // Whether foo was bound: null under a weak import when it is missing
-    // (macho-run loads no dylibs but libSystem, so _foo never is).
+    // Whether foo was bound: macho-run loads libfoo when it is found, and
+    // binds a weak import of a missing dylib to null.
     let main = compile(
         &dir,
         "main",
@@ -602,7 +605,22 @@ fn weak_needed_and_dead_stripped_dylibs() {
         nm.contains("(undefined) weak external _foo (from libfoo)"),
         "{nm}"
     );
-    assert_eq!(macho_run(&exe).code, 42, "a missing weak import is null");
+    let found = link(
+        &dir.join("weak_found"),
+        &[&main],
+        &[&l, "-weak-lfoo", "-rpath", dir.to_str().unwrap()],
+    );
+    assert_eq!(
+        macho_run(&found).code,
+        7,
+        "a weak import of a loaded dylib binds"
+    );
+    let missing = link(&dir.join("weak_missing"), &[&main], &[&l, "-weak-lfoo"]);
+    assert_eq!(
+        macho_run(&missing).code,
+        42,
+        "a missing weak import is null"
+    );
     // -weak_library PATH and -weak_framework work the same way.
     let lib = dir.join("libfoo.dylib");
     let exe = link(
