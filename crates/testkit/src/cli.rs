@@ -1,7 +1,8 @@
 //! Helpers shared by the modules of machlink-cli's test binary
 //! (`crates/machlink-cli/tests/cli/`): compiling a C snippet, running an
 //! output under macho-run, `machlink verify`, and the `-incremental -v`
-//! command line, its `-v` line and its crash hook.
+//! command line, its `-v` line and its crash hook, and reading an output
+//! with an LLVM tool.
 
 use crate::{capture, compile_macos, machlink_command, workspace_bin, Outcome};
 use std::path::{Path, PathBuf};
@@ -87,4 +88,12 @@ pub fn interrupted(cmd: &mut Command, point: &str) -> Outcome {
         o.stderr_str()
     );
     o
+}
+
+/// The stdout of an LLVM tool (`llvm-objdump-19`, `llvm-nm-19`, ...) run
+/// with `args` on `file`; the test fails if it does.
+pub fn tool(name: &str, args: &[&str], file: &Path) -> String {
+    let o = capture(Command::new(crate::require_tool(name)).args(args).arg(file));
+    assert_eq!(o.code, 0, "{name}: {}", o.stderr_str());
+    o.stdout_str()
 }

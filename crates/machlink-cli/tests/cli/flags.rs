@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use testkit::capture;
-use testkit::cli::{compile, macho_run};
+use testkit::cli::{compile, macho_run, tool};
 
 const PROGRAM: &str = "#include <stdio.h>\nint helper_one(void) { return 1; }\nint helper_two(void) { return 2; }\n\
                        int other_entry(void) { printf(\"other entry\\n\"); return 5; }\n\
@@ -15,16 +15,6 @@ fn link(dir: &Path, objs: &[&Path], extra: &[&str]) -> PathBuf {
     let o = capture(testkit::machlink_command(&out).args(extra).args(objs));
     assert_eq!(o.code, 0, "link failed: {}", o.stderr_str());
     out
-}
-
-fn tool(name: &str, args: &[&str], file: &Path) -> String {
-    let o = capture(
-        Command::new(testkit::require_tool(name))
-            .args(args)
-            .arg(file),
-    );
-    assert_eq!(o.code, 0, "{name}: {}", o.stderr_str());
-    o.stdout_str()
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use testkit::cli::{compile, compile_with, macho_run};
+use testkit::cli::{compile, compile_with, macho_run, tool};
 use testkit::{capture, Outcome};
 
 const PROGRAM: &str = "#include <stdio.h>\nint helper_one(void) { return 1; }\n\
@@ -21,16 +21,6 @@ fn link(out: &Path, objs: &[&Path], extra: &[&str]) -> PathBuf {
     let o = try_link(out, objs, extra);
     assert_eq!(o.code, 0, "link failed: {}", o.stderr_str());
     out.to_path_buf()
-}
-
-fn tool(name: &str, args: &[&str], file: &Path) -> String {
-    let o = capture(
-        Command::new(testkit::require_tool(name))
-            .args(args)
-            .arg(file),
-    );
-    assert_eq!(o.code, 0, "{name}: {}", o.stderr_str());
-    o.stdout_str()
 }
 
 fn headers(exe: &Path) -> String {
