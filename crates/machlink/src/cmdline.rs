@@ -1,6 +1,7 @@
 //! What the command line itself adds to the link: `-sectcreate` sections,
 //! the `-init` initializer pointer (one object made by the linker, named
-//! [`CMDLINE_OBJECT`]), and `-alias` / `-alias_list` symbols.
+//! [`CMDLINE_OBJECT`]), `-alias` / `-alias_list` symbols, and
+//! `-sectalign` alignments.
 
 use crate::atom::{Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
@@ -190,4 +191,20 @@ pub fn define_aliases(symtab: &mut SymbolTable, aliases: &[(String, String)]) ->
         }
     }
     errors
+}
+
+/// `-sectalign SEG SECT ALIGN`: the section starts on that boundary (the
+/// last one given for a section counts; a section the output does not
+/// have is ignored, as by lld). An ALIGN smaller than the section's
+/// contents need has no effect: lld would lower the section's alignment
+/// below its atoms' and misalign them.
+pub fn apply_sectalign(opts: &Options, sections: &mut [crate::layout::OutSection]) {
+    for (seg, sect, align) in &opts.sectalign {
+        for s in sections
+            .iter_mut()
+            .filter(|s| &s.segname == seg && &s.sectname == sect)
+        {
+            s.align_log2 = s.align_log2.max(*align);
+        }
+    }
 }

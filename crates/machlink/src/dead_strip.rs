@@ -59,7 +59,8 @@ pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTab
         root_symbol(&mut live, &mut work, name.as_bytes());
     }
     from.set(Why::Root("exported"));
-    if opts.output_kind == OutputKind::Dylib {
+    // A dylib's or bundle's exports are what its loader uses.
+    if opts.output_kind != OutputKind::Executable {
         for sym in &symtab.syms {
             if let Def::Defined {
                 file,

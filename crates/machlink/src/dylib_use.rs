@@ -8,9 +8,39 @@
 use crate::error::{LinkError, Result};
 use crate::input::Inputs;
 use crate::options::{LibAttr, Options};
-use crate::symbols::{Def, SymbolTable};
+use crate::symbols::{Def, SymbolTable, BUNDLE_LOADER};
 use object::macho;
 use std::path::PathBuf;
+
+/// `-sub_library NAME` and `-sub_umbrella NAME`: the first linked dylib
+/// whose file is NAME (`libfoo` for `libfoo.dylib` / `libfoo.tbd`; a
+/// framework's `Foo` or `Foo.tbd`) is re-exported, as lld does (it writes
+/// LC_REEXPORT_DYLIB, not the old LC_SUB_LIBRARY / LC_SUB_UMBRELLA).
+fn mark_sub_libraries(opts: &Options, inputs: &Inputs, attrs: &mut [LibAttr]) -> Result<()> {
+    let mut errors = Vec::new();
+    for (flag, name) in &opts.sub_libraries {
+        let extensions: &[&str] = if flag == "-sub_library" {
+            &[".dylib", ".tbd"]
+        } else {
+            &[".tbd"]
+        };
+        let found = inputs.dylibs.iter().position(|d| {
+            let file = std::path::Path::new(&d.name)
+                .file_name()
+                .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+            file.strip_prefix(name.as_str())
+                .is_some_and(|rest| rest.is_empty() || extensions.contains(&rest))
+        });
+        match found {
+            Some(d) => attrs[d].reexport = true,
+            None => errors.push(format!("{flag} {name} does not match a supplied dylib")),
+        }
+    }
+    match LinkError::many(errors) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
 
 /// Applies the passes above; fills `inputs.dylib_cmds`.
 pub(crate) fn apply(
@@ -28,18 +58,19 @@ pub(crate) fn apply(
             e.reexport |= a.reexport;
         }
     }
-    let attrs: Vec<LibAttr> = inputs
+    let mut attrs: Vec<LibAttr> = inputs
         .dylibs
         .iter()
         .map(|d| by_path.get(&d.name).copied().unwrap_or_default())
         .collect();
+    mark_sub_libraries(opts, inputs, &mut attrs)?;
     let mut used = vec![false; inputs.dylibs.len()];
     let mut errors = Vec::new();
     for sym in &mut symtab.syms {
         let Def::Dylib { dylib, .. } = sym.def else {
             continue;
         };
-        if !sym.referenced {
+        if !sym.referenced || dylib == BUNDLE_LOADER {
             continue;
         }
         used[dylib as usize] = true;
@@ -68,6 +99,9 @@ pub(crate) fn apply(
     if keep.iter().any(|k| !k) {
         for sym in &mut symtab.syms {
             if let Def::Dylib { dylib, .. } = &mut sym.def {
+                if *dylib == BUNDLE_LOADER {
+                    continue;
+                }
                 // An unreferenced symbol of a dropped dylib keeps an index
                 // that no import uses.
                 *dylib = new_index[*dylib as usize].min(next.saturating_sub(1));

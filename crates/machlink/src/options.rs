@@ -15,13 +15,18 @@ use std::path::PathBuf;
 pub enum OutputKind {
     Executable,
     Dylib,
+    /// `-bundle`: MH_BUNDLE, loaded with dlopen (a plugin).
+    Bundle,
 }
 
 /// How undefined symbols are treated (`-undefined`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UndefinedTreatment {
     Error,
+    /// A warning for each, then looked up by dyld (flat namespace only).
     Warning,
+    /// Looked up by dyld, silently (flat namespace only).
+    Suppress,
     DynamicLookup,
 }
 
@@ -58,6 +63,9 @@ pub struct LibAttr {
     pub needed: bool,
     /// LC_REEXPORT_DYLIB (dylib outputs).
     pub reexport: bool,
+    /// `-load_hidden`, `-hidden-l`: an archive whose members' global
+    /// symbols become private externs.
+    pub hidden: bool,
 }
 
 /// Everything the command line asks for.
@@ -173,6 +181,23 @@ pub struct Options {
     pub commons: Commons,
     /// `-source_version A.B.C.D.E`, packed as LC_SOURCE_VERSION holds it.
     pub source_version: u64,
+    /// `-bundle_loader EXE`: the executable a bundle's undefined symbols
+    /// are bound to.
+    pub bundle_loader: Option<PathBuf>,
+    /// `-sectalign SEG SECT ALIGN`: (segment, section, log2 of the alignment).
+    pub sectalign: Vec<(String, String, u8)>,
+    /// `-umbrella NAME`: LC_SUB_FRAMEWORK.
+    pub umbrella: Option<String>,
+    /// `-sub_library NAME` / `-sub_umbrella NAME`: (flag, name) of a
+    /// linked dylib to re-export.
+    pub sub_libraries: Vec<(String, String)>,
+    /// `-pie` (the default) / `-no_pie`: MH_PIE on an executable.
+    pub pie: bool,
+    /// Whether `-data_const` was given (it keeps __DATA_CONST under `-no_pie`).
+    pub data_const_given: bool,
+    /// The last `-undefined` value that is not a known treatment (lld
+    /// warns and keeps `error`).
+    pub unknown_undefined: Option<String>,
 }
 
 impl Default for Options {
@@ -247,6 +272,13 @@ impl Default for Options {
             keep_private_externs: false,
             commons: Commons::IgnoreDylibs,
             source_version: 0,
+            bundle_loader: None,
+            sectalign: Vec::new(),
+            umbrella: None,
+            sub_libraries: Vec::new(),
+            pie: true,
+            data_const_given: false,
+            unknown_undefined: None,
         }
     }
 }
@@ -264,7 +296,6 @@ const IGNORED_FLAGS: &[&str] = &[
     "-no_warn_duplicate_libraries",
     "-no_objc_category_merging",
     "-objc_category_merging",
-    "-execute",
     "-no_implicit_dylibs",
     // machlink does no LTO, the only thing -export_dynamic affects in ld64.
     "-export_dynamic",
@@ -319,6 +350,7 @@ fn lib_attr(flag: &str) -> LibAttr {
         weak: flag.starts_with("-weak"),
         needed: flag.starts_with("-needed"),
         reexport: flag.starts_with("-reexport"),
+        hidden: flag.starts_with("-hidden") || flag == "-load_hidden",
     }
 }
 
@@ -351,6 +383,25 @@ pub fn parse_source_version(s: &str) -> Option<u64> {
         v |= n << (40 - 10 * i as u64);
     }
     Some(v)
+}
+
+/// `-sectalign`'s ALIGN: a hexadecimal power of two (with or without
+/// `0x`), as log2.
+fn parse_sectalign(v: &str) -> Result<u8, LinkError> {
+    let digits = v.trim_start_matches("0x").trim_start_matches("0X");
+    let n = u64::from_str_radix(digits, 16)
+        .map_err(|_| LinkError::usage(format!("-sectalign: failed to parse '{v}' as number")))?;
+    if !n.is_power_of_two() {
+        return Err(LinkError::usage(format!(
+            "-sectalign: '{v}' (in base 16) not a power of two"
+        )));
+    }
+    if n > 0x8000 {
+        return Err(LinkError::usage(format!(
+            "-sectalign: '{v}' is larger than the maximum alignment (0x8000)"
+        )));
+    }
+    Ok(n.trailing_zeros() as u8)
 }
 
 /// Splits a response file's text into arguments: whitespace separates,
@@ -498,6 +549,7 @@ impl Options {
         if o.platform_sdk == 0 {
             o.platform_sdk = o.platform_min;
         }
+        o.check_output_kind()?;
         if o.stack_size != 0 && o.output_kind != OutputKind::Executable {
             return Err(LinkError::usage(
                 "-stack_size option can only be used when linking a main executable",
@@ -519,6 +571,18 @@ impl Options {
             ));
         }
         for (what, on) in [
+            ("-bundle", o.output_kind == OutputKind::Bundle),
+            ("-no_pie", !o.pie),
+            ("-sectalign", !o.sectalign.is_empty()),
+            ("-umbrella", o.umbrella.is_some()),
+            (
+                "-sub_library and -sub_umbrella",
+                !o.sub_libraries.is_empty(),
+            ),
+            (
+                "-load_hidden and -hidden-l",
+                o.lib_attrs.iter().any(|(_, a)| a.hidden),
+            ),
             ("-dead_strip_dylibs", o.dead_strip_dylibs),
             ("-flat_namespace", o.flat_namespace),
             ("-no_data_const", o.no_data_const),
@@ -559,6 +623,56 @@ impl Options {
         Ok(o)
     }
 
+    /// What `-bundle`, `-bundle_loader`, `-no_pie`, `-umbrella` and
+    /// `-undefined` mean together, checked as lld checks them.
+    fn check_output_kind(&mut self) -> Result<(), LinkError> {
+        if self.bundle_loader.is_some() && self.output_kind != OutputKind::Bundle {
+            return Err(LinkError::usage(
+                "-bundle_loader can only be used with MachO bundle output",
+            ));
+        }
+        if self.umbrella.is_some() && self.output_kind != OutputKind::Dylib {
+            self.parse_warnings
+                .push("-umbrella used, but not creating dylib".into());
+        }
+        if let Some(v) = &self.unknown_undefined {
+            self.parse_warnings.push(format!(
+                "unknown -undefined TREATMENT '{v}', defaulting to 'error'"
+            ));
+        }
+        // Under two-level namespace a symbol must be bound to a library;
+        // only dyld's flat lookup can find one nobody defines.
+        if !self.flat_namespace {
+            for (t, name) in [
+                (UndefinedTreatment::Warning, "warning"),
+                (UndefinedTreatment::Suppress, "suppress"),
+            ] {
+                if self.undefined == t {
+                    return Err(LinkError::usage(format!(
+                        "'-undefined {name}' only valid with '-flat_namespace'"
+                    )));
+                }
+            }
+        }
+        // Only an executable can be position-dependent (dylibs and bundles
+        // are always PIC); it then binds with opcodes, as lld does, since
+        // chained fixups need PIE, and keeps its constants in __DATA.
+        if self.output_kind != OutputKind::Executable {
+            self.pie = true;
+        }
+        if !self.pie {
+            if self.fixup_chains == Some(true) {
+                return Err(LinkError::usage(
+                    "-fixup_chains is incompatible with -no_pie",
+                ));
+            }
+            if !self.data_const_given {
+                self.no_data_const = true;
+            }
+        }
+        Ok(())
+    }
+
     /// Reports a warning: printed as `machlink: warning: ...` on stderr,
     /// nothing under `-w`, and an error under `-fatal_warnings` (which
     /// wins over `-w`, as in lld).
@@ -577,7 +691,7 @@ impl Options {
     /// Whether this link writes LC_DYLD_CHAINED_FIXUPS (the default from macOS 12 on).
     pub fn use_chained_fixups(&self) -> bool {
         self.fixup_chains
-            .unwrap_or(self.platform_min >= 0x000c_0000)
+            .unwrap_or(self.platform_min >= 0x000c_0000 && self.pie)
     }
 
     fn parse_one(&mut self, arg: &str, it: &mut ArgIter) -> Result<(), LinkError> {
@@ -607,14 +721,18 @@ impl Options {
             "-u" => self.force_undefined.push(it.value(arg)?),
             "-U" => self.allowed_undefined.push(it.value(arg)?),
             "-undefined" => {
-                self.undefined = match it.value(arg)?.as_str() {
+                // The last one counts; an unknown one is a warning and
+                // means `error`, as in lld.
+                let v = it.value(arg)?;
+                self.unknown_undefined = None;
+                self.undefined = match v.as_str() {
                     "error" => UndefinedTreatment::Error,
-                    "warning" | "suppress" => UndefinedTreatment::Warning,
+                    "warning" => UndefinedTreatment::Warning,
+                    "suppress" => UndefinedTreatment::Suppress,
                     "dynamic_lookup" => UndefinedTreatment::DynamicLookup,
-                    other => {
-                        return Err(LinkError::usage(format!(
-                            "-undefined: unknown treatment '{other}'"
-                        )))
+                    _ => {
+                        self.unknown_undefined = Some(v);
+                        UndefinedTreatment::Error
                     }
                 }
             }
@@ -622,13 +740,8 @@ impl Options {
             "-no_dead_strip" => self.dead_strip = false,
             "-fixup_chains" => self.fixup_chains = Some(true),
             "-no_fixup_chains" => self.fixup_chains = Some(false),
-            "-pie" => {}
-            "-no_pie" => {
-                return Err(LinkError::usage(
-                    "-no_pie is not supported for x86_64: macOS requires PIE executables"
-                        .to_string(),
-                ))
-            }
+            "-pie" => self.pie = true,
+            "-no_pie" => self.pie = false,
             "-S" => self.strip_debug = true,
             "-x" => self.strip_locals = true,
             "-exported_symbols_list" => self.exported_symbols_list = Some(it.value(arg)?.into()),
@@ -638,7 +751,26 @@ impl Options {
             "-map" => self.map = Some(it.value(arg)?.into()),
             "-v" => self.verbose = true,
             "--version" | "-version_details" => self.print_version = true,
+            // The last of -execute, -dylib and -bundle wins, as in lld.
             "-dylib" => self.output_kind = OutputKind::Dylib,
+            "-bundle" => self.output_kind = OutputKind::Bundle,
+            "-execute" => self.output_kind = OutputKind::Executable,
+            "-bundle_loader" => self.bundle_loader = Some(it.value(arg)?.into()),
+            "-sectalign" => {
+                let seg = it.value(arg)?;
+                let sect = it.value(arg)?;
+                let align = parse_sectalign(&it.value(arg)?)?;
+                self.sectalign.push((seg, sect, align));
+            }
+            "-umbrella" => self.umbrella = Some(it.value(arg)?),
+            "-sub_library" | "-sub_umbrella" => {
+                let name = it.value(arg)?;
+                self.sub_libraries.push((arg.to_string(), name));
+            }
+            "-load_hidden" => {
+                self.inputs.push(InputArg::File(it.value(arg)?.into()));
+                self.lib_attrs.push((self.inputs.len() - 1, lib_attr(arg)));
+            }
             "-install_name" | "-dylib_install_name" => self.install_name = Some(it.value(arg)?),
             "-current_version" | "-dylib_current_version" => {
                 self.current_version = it.version(arg)?
@@ -817,7 +949,10 @@ impl Options {
                     LinkError::usage(format!("-source_version: malformed version '{v}'"))
                 })?;
             }
-            "-data_const" => self.no_data_const = false,
+            "-data_const" => {
+                self.no_data_const = false;
+                self.data_const_given = true;
+            }
             "-twolevel_namespace" => self.flat_namespace = false,
             "-weak_library" | "-needed_library" | "-reexport_library" => {
                 let attr = lib_attr(arg);
@@ -826,13 +961,11 @@ impl Options {
             }
             "-weak_framework" | "-needed_framework" | "-reexport_framework" => {
                 let attr = lib_attr(arg);
-                let v = it.value(arg)?;
-                // NAME[,SUFFIX]: the suffixed variant is not looked for.
-                let name = v.split(',').next().unwrap_or(&v).to_string();
-                self.inputs.push(InputArg::Framework(name));
+                // NAME[,SUFFIX]: found as `-framework` finds it.
+                self.inputs.push(InputArg::Framework(it.value(arg)?));
                 self.lib_attrs.push((self.inputs.len() - 1, attr));
             }
-            _ if ["-weak-l", "-needed-l", "-reexport-l"]
+            _ if ["-weak-l", "-needed-l", "-reexport-l", "-hidden-l"]
                 .iter()
                 .any(|p| arg.starts_with(p) && arg.len() > p.len()) =>
             {
@@ -990,11 +1123,19 @@ mod tests {
     }
 
     #[test]
-    fn unknown_flags_and_no_pie_are_errors() {
+    fn unknown_flags_are_errors_and_no_pie_is_not_chained() {
         let e = parse(&["-frobnicate", "a.o"]).unwrap_err();
         assert!(e.to_string().contains("unknown option: -frobnicate"), "{e}");
-        let e = parse(&["-no_pie", "a.o"]).unwrap_err();
-        assert!(e.to_string().contains("-no_pie"), "{e}");
+        let e = parse(&["-no_pie", "-fixup_chains", "a.o"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("-fixup_chains is incompatible with -no_pie"),
+            "{e}"
+        );
+        let o = parse(&["-no_pie", "a.o"]).unwrap();
+        assert!(!o.pie && o.no_data_const && !o.use_chained_fixups());
+        // Dylibs and bundles are position-independent whatever is asked.
+        assert!(parse(&["-no_pie", "-bundle", "a.o"]).unwrap().pie);
     }
 
     #[test]

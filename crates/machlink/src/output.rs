@@ -65,6 +65,10 @@ pub struct LoadCommandPlan {
     dyld_env: Vec<String>,
     /// Header flags from the command line (MH_APP_EXTENSION_SAFE, ...).
     extra_flags: u32,
+    /// MH_EXECUTE, MH_DYLIB or MH_BUNDLE.
+    filetype: u32,
+    /// `-umbrella NAME`: LC_SUB_FRAMEWORK.
+    umbrella: Option<String>,
 }
 
 const DYLD_PATH: &str = "/usr/lib/dyld";
@@ -125,6 +129,12 @@ impl LoadCommandPlan {
             function_starts: !opts.no_function_starts,
             data_in_code: !opts.no_data_in_code,
             dyld_env: opts.dyld_env.clone(),
+            filetype: match opts.output_kind {
+                OutputKind::Executable => macho::MH_EXECUTE,
+                OutputKind::Dylib => macho::MH_DYLIB,
+                OutputKind::Bundle => macho::MH_BUNDLE,
+            },
+            umbrella: opts.umbrella.clone(),
             extra_flags: {
                 let mut f = 0;
                 if opts.bind_at_load {
@@ -135,6 +145,9 @@ impl LoadCommandPlan {
                 }
                 if opts.dead_strippable_dylib && opts.output_kind == OutputKind::Dylib {
                     f |= macho::MH_DEAD_STRIPPABLE_DYLIB;
+                }
+                if opts.output_kind == OutputKind::Executable && opts.pie {
+                    f |= macho::MH_PIE;
                 }
                 f
             },
@@ -157,8 +170,10 @@ impl LoadCommandPlan {
         n += 24 + 80; // symtab, dysymtab
         n += match &self.id_dylib {
             Some((name, ..)) => padded_len(24, name),
-            None => padded_len(12, DYLD_PATH) + 24, // dylinker, main
+            None if self.filetype == macho::MH_EXECUTE => padded_len(12, DYLD_PATH) + 24, // dylinker, main
+            None => 0,
         };
+        n += self.umbrella.as_ref().map_or(0, |u| padded_len(12, u));
         n += 32 + 16; // build version, source version
         if !self.no_uuid {
             n += 24;
@@ -247,6 +262,12 @@ impl LoadCommandPlan {
             cmds.u32(v);
         }
         cmds.end();
+        if let Some(umbrella) = &self.umbrella {
+            cmds.begin(macho::LC_SUB_FRAMEWORK);
+            cmds.u32(12);
+            cmds.cstr(umbrella);
+            cmds.end();
+        }
         if let Some((name, current, compat)) = &self.id_dylib {
             cmds.begin(macho::LC_ID_DYLIB);
             for v in [24, 2, *current, *compat] {
@@ -254,7 +275,7 @@ impl LoadCommandPlan {
             }
             cmds.cstr(name);
             cmds.end();
-        } else {
+        } else if self.filetype == macho::MH_EXECUTE {
             cmds.begin(macho::LC_LOAD_DYLINKER);
             cmds.u32(12);
             cmds.cstr(DYLD_PATH);
@@ -281,7 +302,7 @@ impl LoadCommandPlan {
         cmds.begin(macho::LC_SOURCE_VERSION);
         cmds.u64(self.source_version);
         cmds.end();
-        if self.id_dylib.is_none() {
+        if self.filetype == macho::MH_EXECUTE {
             cmds.begin(macho::LC_MAIN);
             cmds.u64(h.entry_offset);
             cmds.u64(self.stack_size);
@@ -317,20 +338,16 @@ impl LoadCommandPlan {
             cmds.linkedit_data(macho::LC_CODE_SIGNATURE, r.code_signature);
         }
 
-        let mut flags = macho::MH_NOUNDEFS | macho::MH_DYLDLINK;
+        let mut flags = macho::MH_DYLDLINK;
+        // As in lld, a flat-namespace image may have symbols no library
+        // is known to define: it claims neither.
         if !self.flat_namespace {
-            flags |= macho::MH_TWOLEVEL;
+            flags |= macho::MH_NOUNDEFS | macho::MH_TWOLEVEL;
         }
         let reexports = self.dylibs.iter().any(|d| d.3 == macho::LC_REEXPORT_DYLIB);
-        flags |= if self.id_dylib.is_some() {
-            if reexports {
-                0
-            } else {
-                macho::MH_NO_REEXPORTED_DYLIBS
-            }
-        } else {
-            macho::MH_PIE
-        };
+        if self.filetype == macho::MH_DYLIB && !reexports {
+            flags |= macho::MH_NO_REEXPORTED_DYLIBS;
+        }
         if h.has_tlv {
             flags |= macho::MH_HAS_TLV_DESCRIPTORS;
         }
@@ -340,11 +357,7 @@ impl LoadCommandPlan {
             macho::MH_MAGIC_64,
             self.cpu_type,
             self.cpu_subtype,
-            if self.id_dylib.is_some() {
-                macho::MH_DYLIB
-            } else {
-                macho::MH_EXECUTE
-            },
+            self.filetype,
             cmds.count,
             cmds.buf.len() as u32,
             flags,

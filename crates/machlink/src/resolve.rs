@@ -98,6 +98,19 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     let mut others: HashMap<(u32, u32), u32> = HashMap::new();
     for id in undefined {
         let name = symtab.syms[id as usize].name;
+        // `-bundle_loader`'s executable comes first, as in lld.
+        if let Some(s) = inputs
+            .bundle_loader
+            .as_ref()
+            .and_then(|l| l.exports.get(name))
+        {
+            symtab.syms[id as usize].def = Def::Dylib {
+                dylib: crate::symbols::BUNDLE_LOADER,
+                weak: s.weak,
+                thread_local: s.thread_local,
+            };
+            continue;
+        }
         for lib in &inputs.libraries {
             if let Library::Dylib(d) = *lib {
                 let dylib = &inputs.dylibs[d as usize];
@@ -429,6 +442,9 @@ fn duplicate_errors(symtab: &SymbolTable, objects: &[ObjectFile]) -> Vec<String>
 }
 
 /// Undefined symbols, lld-style: the symbol, then where it is referenced.
+/// Those `-U` names, or all under `-undefined dynamic_lookup` (and, with
+/// `-flat_namespace`, `warning` or `suppress`), are left for dyld to look
+/// up; `warning` reports each as a warning.
 fn undefined_errors(
     opts: &Options,
     symtab: &mut SymbolTable,
@@ -438,6 +454,7 @@ fn undefined_errors(
     let mut errors = Vec::new();
     let undefined: Vec<SymId> = symtab.undefined().collect();
     let mut missing = Vec::new();
+    let mut warned = Vec::new();
     for id in undefined {
         let sym = &mut symtab.syms[id as usize];
         let allowed = opts
@@ -445,11 +462,8 @@ fn undefined_errors(
             .iter()
             .any(|n| n.as_bytes() == sym.name);
         if id != entry && (allowed || opts.undefined != UndefinedTreatment::Error) {
-            if opts.undefined == UndefinedTreatment::Warning && !allowed {
-                let what = format!("undefined symbol: {}", String::from_utf8_lossy(sym.name));
-                if let Err(e) = opts.warn(&what) {
-                    errors.extend(e.messages);
-                }
+            if opts.undefined == UndefinedTreatment::Warning && !allowed && sym.referenced {
+                warned.push(id);
             }
             sym.def = Def::DynamicLookup;
             continue;
@@ -459,17 +473,48 @@ fn undefined_errors(
         }
         missing.push(id);
     }
-    if missing.is_empty() {
+    if missing.is_empty() && warned.is_empty() {
         return errors;
     }
-    let missing_set: rustc_hash::FxHashSet<SymId> = missing.iter().copied().collect();
+    let mut refs = references(symtab, objects, missing.iter().chain(&warned).copied());
+    for id in warned {
+        let list = refs.remove(&id).unwrap_or_default();
+        if let Err(e) = opts.warn(&undefined_message(symtab, id, &list, "")) {
+            errors.extend(e.messages);
+        }
+    }
+    let forced: Vec<&[u8]> = opts.force_undefined.iter().map(|n| n.as_bytes()).collect();
+    for id in missing {
+        let sym_name = symtab.syms[id as usize].name;
+        if opts.dead_strip && id != entry && !refs.contains_key(&id) && !forced.contains(&sym_name)
+        {
+            continue; // referenced from stripped code only
+        }
+        let list = refs.remove(&id).unwrap_or_default();
+        let origin = if id == entry {
+            "\n>>> referenced by the entry point (-e)"
+        } else {
+            "\n>>> referenced by the command line (-u)"
+        };
+        errors.push(undefined_message(symtab, id, &list, origin));
+    }
+    errors
+}
+
+/// Where each of `ids` is referenced from live atoms: `file:(place)`.
+fn references(
+    symtab: &SymbolTable,
+    objects: &[ObjectFile],
+    ids: impl Iterator<Item = SymId>,
+) -> rustc_hash::FxHashMap<SymId, Vec<String>> {
+    let wanted: rustc_hash::FxHashSet<SymId> = ids.collect();
     let mut refs: rustc_hash::FxHashMap<SymId, Vec<String>> = Default::default();
     for (fi, obj) in objects.iter().enumerate() {
         for (ai, atom) in obj.atoms.iter().enumerate().filter(|(_, a)| a.live) {
             for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
                 for t in [Some(r.target), r.subtrahend].into_iter().flatten() {
                     if let Some(g) = symtab.global_of(fi as u32, t) {
-                        if missing_set.contains(&g) {
+                        if wanted.contains(&g) {
                             refs.entry(g).or_default().push(format!(
                                 "{}:({})",
                                 obj.name,
@@ -481,32 +526,29 @@ fn undefined_errors(
             }
         }
     }
-    let forced: Vec<&[u8]> = opts.force_undefined.iter().map(|n| n.as_bytes()).collect();
-    for id in missing {
-        let sym_name = symtab.syms[id as usize].name;
-        if opts.dead_strip && id != entry && !refs.contains_key(&id) && !forced.contains(&sym_name)
-        {
-            continue; // referenced from stripped code only
-        }
-        let name = String::from_utf8_lossy(sym_name);
-        let mut msg = format!("undefined symbol: {name}");
-        let list = refs.remove(&id).unwrap_or_default();
-        for r in list.iter().take(3) {
-            msg.push_str(&format!("\n>>> referenced by {r}"));
-        }
-        if list.len() > 3 {
-            msg.push_str(&format!("\n>>> referenced {} more times", list.len() - 3));
-        }
-        if list.is_empty() {
-            msg.push_str(if id == entry {
-                "\n>>> referenced by the entry point (-e)"
-            } else {
-                "\n>>> referenced by the command line (-u)"
-            });
-        }
-        errors.push(msg);
+    refs
+}
+
+/// `undefined symbol: NAME` and up to three places that reference it (or
+/// `unreferenced`, when no object does).
+fn undefined_message(
+    symtab: &SymbolTable,
+    id: SymId,
+    refs: &[String],
+    unreferenced: &str,
+) -> String {
+    let name = String::from_utf8_lossy(symtab.syms[id as usize].name);
+    let mut msg = format!("undefined symbol: {name}");
+    for r in refs.iter().take(3) {
+        msg.push_str(&format!("\n>>> referenced by {r}"));
     }
-    errors
+    if refs.len() > 3 {
+        msg.push_str(&format!("\n>>> referenced {} more times", refs.len() - 3));
+    }
+    if refs.is_empty() {
+        msg.push_str(unreferenced);
+    }
+    msg
 }
 
 /// Turns each winning tentative definition into a zero-fill atom in

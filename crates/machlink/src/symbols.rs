@@ -32,7 +32,8 @@ pub enum Def {
     Absolute {
         value: u64,
     },
-    /// Exported by a dylib: `dylib` indexes the link's dylib list.
+    /// Exported by a dylib: `dylib` indexes the link's dylib list, or is
+    /// [`BUNDLE_LOADER`].
     Dylib {
         dylib: u32,
         weak: bool,
@@ -50,6 +51,10 @@ pub enum Def {
         body: u64,
     },
 }
+
+/// The `dylib` of a symbol exported by `-bundle_loader`'s executable: it
+/// has no load command, and binds by the main-executable ordinal.
+pub const BUNDLE_LOADER: u32 = u32::MAX;
 
 #[derive(Clone, Debug)]
 pub struct Symbol<'a> {

@@ -74,6 +74,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
             }
         }
     }
+    crate::cmdline::apply_sectalign(opts, &mut sections);
     if let Some(path) = &opts.order_file {
         crate::order::OrderFile::read(path, &opts.arch)?.apply(objects, &mut sections);
     }
@@ -213,7 +214,12 @@ impl<'s> ImportTable<'s> {
         *self.index.entry(id).or_insert_with(|| {
             let sym = &symtab.syms[id as usize];
             let ordinal = match sym.def {
-                Def::Dylib { dylib, .. } if !flat => dylib as i32 + 1,
+                Def::Dylib { .. } if flat => i32::from(macho::BIND_SPECIAL_DYLIB_FLAT_LOOKUP),
+                Def::Dylib {
+                    dylib: crate::symbols::BUNDLE_LOADER,
+                    ..
+                } => i32::from(macho::BIND_SPECIAL_DYLIB_MAIN_EXECUTABLE),
+                Def::Dylib { dylib, .. } => dylib as i32 + 1,
                 _ => i32::from(macho::BIND_SPECIAL_DYLIB_FLAT_LOOKUP),
             };
             list.push(Import {
@@ -707,7 +713,7 @@ pub(crate) fn finish_image(
             code_limit as u64,
             &identifier(opts),
             (text.fileoff, text.filesize),
-            true,
+            opts.output_kind == OutputKind::Executable,
         );
         image[code_limit..code_limit + sig.len()].copy_from_slice(&sig);
     }

@@ -12,6 +12,8 @@ pub struct Archive<'a> {
     pub members: Vec<(String, &'a [u8], u64)>,
     /// (symbol name, index into `members`).
     pub symbols: Vec<(&'a [u8], u32)>,
+    /// `-load_hidden` / `-hidden-l`: members' globals become private externs.
+    pub hidden: bool,
 }
 
 impl<'a> Archive<'a> {
@@ -48,6 +50,7 @@ impl<'a> Archive<'a> {
             name,
             members,
             symbols,
+            hidden: false,
         })
     }
 

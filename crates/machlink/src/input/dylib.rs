@@ -222,6 +222,23 @@ impl Dylib {
         Self::from_macho_nested(data, name, env, &mut seen, 0)
     }
 
+    /// Reads `-bundle_loader`'s image (an MH_EXECUTE, or an MH_BUNDLE as
+    /// lld allows) for its export trie. It has no install name: what binds
+    /// to it names the main executable by ordinal.
+    pub fn from_loader_image(data: &[u8], name: String, env: &DylibEnv) -> Result<Dylib> {
+        let filetype = MachHeader64::<LE>::parse(data, 0)
+            .map(|h| h.filetype(LE))
+            .map_err(|e| LinkError::file(&name, format!("malformed executable: {e}")))?;
+        if filetype != macho::MH_EXECUTE && filetype != macho::MH_BUNDLE {
+            return Err(LinkError::file(
+                &name,
+                format!("is not an executable or bundle (Mach-O file type {filetype})"),
+            ));
+        }
+        let mut seen = Vec::new();
+        Self::from_macho_nested(data, name, env, &mut seen, 0)
+    }
+
     fn from_macho_nested(
         data: &[u8],
         name: String,
@@ -293,8 +310,13 @@ impl Dylib {
                 _ => {}
             }
         }
-        let (install_name, current_version, compatibility_version) =
-            id.ok_or_else(|| err("dylib has no LC_ID_DYLIB".into()))?;
+        let filetype = header.filetype(LE);
+        let is_dylib = filetype != macho::MH_EXECUTE && filetype != macho::MH_BUNDLE;
+        let (install_name, current_version, compatibility_version) = match id {
+            Some(id) => id,
+            None if !is_dylib => (String::new(), 0, 0),
+            None => return Err(err("dylib has no LC_ID_DYLIB".into())),
+        };
         let mut exports = HashMap::new();
         let mut ld = LdSymbols::default();
         if let Some((off, size)) = trie_range {

@@ -114,11 +114,16 @@ pub fn kind_of(data: &[u8], name: &str) -> Result<FileKind> {
 }
 
 /// Finds `-lNAME` in the library search paths: in each directory,
-/// `libNAME.tbd`, `libNAME.dylib`, then `libNAME.a` (ld64's default
-/// `-search_paths_first` order); with `-search_dylibs_first`, every
-/// directory is searched for a `.tbd` or `.dylib` before any for a `.a`.
+/// `libNAME.tbd`, `libNAME.dylib`, `libNAME.so`, then `libNAME.a` (ld64's
+/// default `-search_paths_first` order); with `-search_dylibs_first`,
+/// every directory is searched for a dylib before any for a `.a`. A NAME
+/// ending in `.o` (`-lcrt1.o`) is that file itself, found in the same
+/// directories, as ld64 and lld do for the old C runtime start files.
 pub fn find_library(opts: &Options, name: &str) -> Option<PathBuf> {
     let dirs = search_dirs(opts, &opts.library_paths, &["/usr/lib", "/usr/local/lib"]);
+    if name.ends_with(".o") {
+        return dirs.iter().map(|d| d.join(name)).find(|p| p.is_file());
+    }
     let find = |exts: &[&str]| {
         dirs.iter().find_map(|dir| {
             exts.iter()
@@ -127,14 +132,18 @@ pub fn find_library(opts: &Options, name: &str) -> Option<PathBuf> {
         })
     };
     if opts.search_dylibs_first {
-        find(&["tbd", "dylib"]).or_else(|| find(&["a"]))
+        find(&["tbd", "dylib", "so"]).or_else(|| find(&["a"]))
     } else {
-        find(&["tbd", "dylib", "a"])
+        find(&["tbd", "dylib", "so", "a"])
     }
 }
 
-/// Finds `-framework NAME`: `NAME.framework/NAME(.tbd)` in the framework paths.
+/// Finds `-framework NAME[,SUFFIX]`: in each framework directory,
+/// `NAME.framework/NAME` with SUFFIX appended to its resolved path (the
+/// `_debug` / `_profile` variants, which have no symlink of their own),
+/// else `NAME.framework/NAME.tbd`, else `NAME.framework/NAME`, as lld does.
 pub fn find_framework(opts: &Options, name: &str) -> Option<PathBuf> {
+    let (name, suffix) = name.split_once(',').unwrap_or((name, ""));
     let dirs = search_dirs(
         opts,
         &opts.framework_paths,
@@ -142,8 +151,17 @@ pub fn find_framework(opts: &Options, name: &str) -> Option<PathBuf> {
     );
     dirs.iter().find_map(|dir| {
         let base = dir.join(format!("{name}.framework")).join(name);
-        [base.with_extension("tbd"), base]
+        let suffixed = (!suffix.is_empty())
+            .then(|| std::fs::canonicalize(&base).ok())
+            .flatten()
+            .map(|real| {
+                let mut s = real.into_os_string();
+                s.push(suffix);
+                PathBuf::from(s)
+            });
+        suffixed
             .into_iter()
+            .chain([base.with_extension("tbd"), base])
             .find(|p| p.is_file())
     })
 }
@@ -233,6 +251,9 @@ pub struct Inputs<'a> {
     pub(crate) loaded_members: rustc_hash::FxHashSet<(u32, u32)>,
     /// The linker's own object holding `__dyld_private` (classic lazy binding).
     pub dyld_private: Option<u32>,
+    /// `-bundle_loader`: the executable whose exports a bundle binds to
+    /// (ordinal BIND_SPECIAL_DYLIB_MAIN_EXECUTABLE; no load command).
+    pub bundle_loader: Option<Dylib>,
 }
 
 #[derive(Clone, Copy)]
@@ -292,8 +313,15 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
         libraries: Vec::new(),
         loaded_members: Default::default(),
         dyld_private: None,
+        bundle_loader: None,
     };
     let mut errors = Vec::new();
+    if let Some(path) = &opts.bundle_loader {
+        match read_bundle_loader(path, &env) {
+            Ok(d) => inputs.bundle_loader = Some(d),
+            Err(e) => errors.extend(e.messages),
+        }
+    }
     for r in parsed {
         match r {
             Ok(o) => inputs.objects.push(o),
@@ -304,7 +332,8 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
         let name = f.name();
         let r = match kind {
             FileKind::Object => Ok(()),
-            FileKind::Archive => Archive::parse(data, name).map(|a| {
+            FileKind::Archive => Archive::parse(data, name).map(|mut a| {
+                a.hidden = hidden(opts, i);
                 let idx = inputs.archives.len() as u32;
                 if f.force_load {
                     for m in 0..a.members.len() as u32 {
@@ -345,6 +374,19 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
     }
 }
 
+/// Whether input `i` is an archive loaded with `-load_hidden` / `-hidden-l`.
+fn hidden(opts: &Options, i: usize) -> bool {
+    opts.lib_attrs.iter().any(|&(at, a)| at == i && a.hidden)
+}
+
+/// Reads `-bundle_loader`'s executable (or bundle) for its exports.
+fn read_bundle_loader(path: &Path, env: &dylib::DylibEnv) -> Result<Dylib> {
+    let file = MappedFile::open(path, false)?;
+    let name = format!("{} (-bundle_loader)", file.name());
+    let data = thin(&file.map, &name, env.arch)?;
+    Dylib::from_loader_image(data, name, env)
+}
+
 fn add_dylib(inputs: &mut Inputs, d: Dylib) {
     let idx = inputs.dylibs.len() as u32;
     inputs.dylibs.push(d);
@@ -371,7 +413,22 @@ pub fn parse_member<'a>(
     obj.oso_path = format!("{}({})", absolute(&ar.name), ar.members[member as usize].0);
     obj.mtime = mtime;
     obj.member = true;
+    if ar.hidden {
+        hide_globals(&mut obj);
+    }
     Ok(obj)
+}
+
+/// `-load_hidden`: every global a member defines becomes a private
+/// extern, visible to the rest of the link but not exported. (Undefined
+/// and tentative symbols are references, left as they are.)
+fn hide_globals(obj: &mut ObjectFile) {
+    use ::object::macho::{N_PEXT, N_SECT, N_TYPE};
+    for s in &mut obj.symbols {
+        if s.is_external() && s.n_type & N_TYPE == N_SECT {
+            s.n_type |= N_PEXT;
+        }
+    }
 }
 
 /// An absolute form of a path, for the debug map.

@@ -233,6 +233,8 @@ pub fn symbol_groups<'a>(
                 n_sect: 0,
                 n_desc: if opts.flat_namespace {
                     u16::from(macho::DYNAMIC_LOOKUP_ORDINAL) << 8
+                } else if dylib == crate::symbols::BUNDLE_LOADER {
+                    u16::from(macho::EXECUTABLE_ORDINAL) << 8
                 } else {
                     ((dylib + 1) as u16) << 8
                 } | if sym.weak_ref { macho::N_WEAK_REF } else { 0 },
