@@ -122,7 +122,10 @@ fn main() -> ExitCode {
             }
         };
     }
-    if args.iter().any(|a| a == "--help" || a == "-help") {
+    if args
+        .iter()
+        .any(|a| a == "--help" || a == "-help" || a == "--help-hidden")
+    {
         let usage = "usage: machlink [ld64 options] file...\n\
                      An ld64-compatible Mach-O linker for x86_64 (see README.md for the flags).";
         return printed(print_line(usage), "");

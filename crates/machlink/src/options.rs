@@ -198,6 +198,8 @@ pub struct Options {
     /// The last `-undefined` value that is not a known treatment (lld
     /// warns and keeps `error`).
     pub unknown_undefined: Option<String>,
+    /// `-help`: print a usage summary instead of linking.
+    pub print_help: bool,
 }
 
 impl Default for Options {
@@ -279,69 +281,443 @@ impl Default for Options {
             pie: true,
             data_const_given: false,
             unknown_undefined: None,
+            print_help: false,
         }
     }
 }
 
-/// Flags that take no value and cannot change machlink's output: accepted
-/// silently.
-const IGNORED_FLAGS: &[&str] = &[
-    "-demangle",
-    "-dynamic",
-    "-no_deduplicate",
-    "-deduplicate",
-    "-no_uuid_check",
-    "-no_application_extension",
-    "-warn_commons",
-    "-no_warn_duplicate_libraries",
-    "-no_objc_category_merging",
-    "-objc_category_merging",
-    "-no_implicit_dylibs",
-    // machlink does no LTO, the only thing -export_dynamic affects in ld64.
-    "-export_dynamic",
-    "-color_diagnostics",
-    "--color-diagnostics",
-    // machlink's output is already deterministic.
-    "-reproducible",
-    "-ld_classic",
-    "-ld_new",
-    "-search_paths_first",
+/// Options accepted and ignored because they cannot change machlink's
+/// output (see the README's option table for why), with how many values
+/// each takes.
+const IGNORED: &[(&str, usize)] = &[
+    ("-dynamic", 0),
+    ("-force_load_swift_libs", 0),
+    ("-no_dtrace_dof", 0),
+    ("-no_order_inits", 0),
+    ("-no_order_data", 0),
+    ("-exported_symbols_order", 1),
+    ("-no_branch_islands", 0),
+    ("-no_deduplicate", 0),
+    ("--deduplicate-strings", 0),
+    ("--icf=none", 0),
+    ("--keep-icf-stabs", 0),
+    ("--no-call-graph-profile-sort", 0),
+    ("-client_name", 1),
+    ("-allow_heap_execute", 0),
+    ("-export_dynamic", 0),
+    ("-d", 0),
+    ("-save-temps", 0),
+    ("-trace_symbol_layout", 0),
+    ("-warn_stabs", 0),
+    ("-reproducible", 0),
+    ("-verbose_deduplicate", 0),
+    ("-no_warn_inits", 0),
+    ("-debug_variant", 0),
+    ("-unaligned_pointers", 1),
+    ("-section_order", 2),
+    ("-segment_order", 1),
+    ("-no_eh_labels", 0),
+    ("-no_warn_unused_dylibs", 0),
+    ("-allow_sub_type_mismatches", 0),
+    ("-seg_addr_table", 1),
+    ("-seg_addr_table_filename", 1),
+    ("-segs_read_write_addr", 1),
+    ("-segs_read_only_addr", 1),
+    ("-read_only_relocs", 1),
+    ("-force_cpusubtype_ALL", 0),
+    ("-no_arch_warnings", 0),
+    ("-arch_errors_fatal", 0),
+    ("-arch_multiple", 0),
+    ("-read_only_stubs", 0),
+    ("-slow_stubs", 0),
+    ("-no_objc_category_merging", 0),
+    ("-no_objc_relative_method_lists", 0),
+    ("-objc_gc_compaction", 0),
+    ("-objc_gc", 0),
+    ("-objc_gc_only", 0),
+    ("-objc_abi_version", 1),
+    ("-object_path_lto", 1),
+    ("-lto_library", 1),
+    ("-cache_path_lto", 1),
+    ("-prune_interval_lto", 1),
+    ("-prune_after_lto", 1),
+    ("-max_relative_cache_size_lto", 1),
+    ("-mcpu", 1),
+    ("--thinlto-jobs=", 0),
+    ("--thinlto-cache-policy=", 0),
+    ("--lto-debug-pass-manager", 0),
+    ("--cs-profile-generate", 0),
+    ("--cs-profile-path=", 0),
+    ("--pgo-warn-mismatch", 0),
+    ("--no-pgo-warn-mismatch", 0),
+    ("-flto-codegen-only", 0),
+    ("-not_for_dyld_shared_cache", 0),
+    ("-ld_classic", 0),
+    ("-ld_new", 0),
+    ("-classic_linker", 0),
+    ("-new_linker", 0),
+    ("-ignore_auto_link", 0),
+    ("--ignore-auto-link-option", 1),
+    ("--ignore-auto-link-option=", 0),
+    ("--strict-auto-link", 0),
+    ("-single_module", 0),
+    ("-no_dead_strip_inits_and_terms", 0),
+    ("-seglinkedit", 0),
+    ("-noseglinkedit", 0),
+    ("-fvmlib", 0),
+    ("-sectobjectsymbols", 2),
+    ("-nofixprebinding", 0),
+    ("-noprebind_all_twolevel_modules", 0),
+    ("-prebind_all_twolevel_modules", 0),
+    ("-prebind_allow_overlap", 0),
+    ("-noprebind", 0),
+    ("-prebind", 0),
+    ("-sect_diff_relocs", 1),
+    ("-run_init_lazily", 0),
+    ("-A", 1),
+    ("-b", 0),
+    ("-Sn", 0),
+    ("-Si", 0),
+    ("-Sp", 0),
+    ("-X", 0),
+    ("-s", 0),
+    ("-m", 0),
+    ("-Y", 1),
+    ("-nomultidefs", 0),
+    ("-multiply_defined_unused", 1),
+    ("-multiply_defined", 1),
+    ("-private_bundle", 0),
+    ("-sectorder", 3),
+    ("-sectorder_detail", 0),
+    ("-no_compact_linkedit", 0),
+    ("-dependent_dr_info", 0),
+    ("-no_dependent_dr_info", 0),
+    ("-twolevel_namespace_hints", 0),
+    ("-M", 0),
+    ("-add_source_version", 0),
+    ("-allow_simulator_linking_to_macosx_dylibs", 0),
+    ("-simulator_support", 0),
+    ("-debug_snapshot", 0),
+    ("-snapshot_dir", 0),
+    ("-pause", 0),
+    ("-demangle", 0),
+    ("-no_encryption", 0),
+    ("-i", 0),
+    ("-ignore_optimization_hints", 0),
+    ("-verbose_optimization_hints", 0),
+    ("-no_kext_objects", 0),
+    ("-version_load_command", 0),
+    ("-no_warn_duplicate_libraries", 0),
+    ("--error-limit=", 0),
+    ("--color-diagnostics", 0),
+    ("--no-color-diagnostics", 0),
+    ("--color-diagnostics=", 0),
+    ("-color_diagnostics", 0),
+    ("--no-warn-dylib-install-name", 0),
+    ("--warn-thin-archive-missing-members", 0),
+    ("--no-warn-thin-archive-missing-members", 0),
+    ("-deduplicate", 0),
+    ("-no_uuid_check", 0),
 ];
 
-/// Flags that take no value and are ignored although they could matter to
-/// the user: accepted with a warning saying why.
-const WARNED_FLAGS: &[(&str, &str)] = &[
+/// Ignored options whose value is joined to them (`-O1`, `--lto-O2`,
+/// `-ySYM`, `--thinlto-jobs=N`).
+const IGNORED_JOINED: &[&str] = &["-O", "--lto-O", "--lto-CGO", "-y"];
+
+/// Options ignored with a warning: they cannot change the output either,
+/// but the user may expect what they do elsewhere (a report, a check).
+const WARNED: &[(&str, usize, &str)] = &[
+    ("-ObjC", 0, "machlink does not link Objective-C (archive members are loaded only for the symbols they define)"),
+    ("-weak_reference_mismatches", 1, "machlink imports a symbol weakly only when every reference is weak (ld64's non-weak)"),
+    ("-why_load", 0, "machlink does not say why archive members load (-t lists them)"),
+    ("-whyload", 0, "machlink does not say why archive members load (-t lists them)"),
+    ("-whatsloaded", 0, "machlink does not list loaded objects separately (-t lists every input)"),
+    ("-order_file_statistics", 0, "machlink prints no order-file statistics"),
+    ("--print-dylib-search", 0, "machlink does not log library searches (-t lists what was found)"),
+    ("-dot", 1, "machlink writes no dependency graph"),
+    ("-warn_compact_unwind", 0, "machlink does not report functions left to __eh_frame"),
+    ("-warn_weak_exports", 0, "machlink does not warn about weak exports"),
+    ("-warn_unused_dylibs", 0, "machlink does not report unused dylibs (-dead_strip_dylibs drops them)"),
+    ("-warn_commons", 0, "machlink does not warn about tentative definitions that dylibs define"),
+    ("-mllvm", 1, "machlink does no LTO, so there is no LLVM to pass options to"),
+    ("--check-category-conflicts", 0, "machlink does not check Objective-C categories"),
+    ("-no_compact_unwind", 0, "machlink always writes __unwind_info from the objects' compact unwind entries"),
+    ("-sectalign_defaults", 1, "machlink aligns sections as their inputs ask"),
+    ("--reproduce", 1, "machlink writes no reproduction archive"),
+    ("--reproduce=", 0, "machlink writes no reproduction archive"),
+    ("--time-trace", 0, "machlink writes no time trace (-print_statistics prints the phases)"),
+    ("--time-trace=", 0, "machlink writes no time trace (-print_statistics prints the phases)"),
+    ("--time-trace-granularity=", 0, "machlink writes no time trace (-print_statistics prints the phases)"),
+    ("--warn-dylib-install-name", 0, "machlink does not warn about -install_name without -dylib"),
+];
+
+/// Options machlink does not implement and that would change the output:
+/// an error saying so.
+const REJECTED: &[(&str, &str)] = &[
     (
-        "-no_compact_unwind",
-        "machlink always writes __unwind_info from the objects' compact unwind entries",
+        "-r",
+        "machlink writes final images, not relocatable objects",
+    ),
+    ("-dylinker", "building dyld itself is not supported"),
+    (
+        "-static",
+        "static images (kernels, firmware) are not supported",
+    ),
+    ("-preload", "unsegmented (preload) images are not supported"),
+    (
+        "-upward_library",
+        "upward dylibs (LC_LOAD_UPWARD_DYLIB) are not supported",
     ),
     (
-        "-ObjC",
-        "machlink does not link Objective-C (archive members are loaded only for the symbols they define)",
+        "-upward_framework",
+        "upward dylibs (LC_LOAD_UPWARD_DYLIB) are not supported",
+    ),
+    ("-image_suffix", "image suffixes are not searched"),
+    ("-lazy_library", "ld64 dropped lazy dylibs too"),
+    ("-lazy_framework", "ld64 dropped lazy dylibs too"),
+    ("-add_empty_section", "empty sections are not created"),
+    ("-dtrace", "DTrace static probes (DOF) are not generated"),
+    (
+        "-image_base",
+        "a preferred base address is not supported (dylibs and bundles are based at 0)",
+    ),
+    (
+        "-seg1addr",
+        "a preferred base address is not supported (dylibs and bundles are based at 0)",
+    ),
+    (
+        "-no_implicit_dylibs",
+        "public re-exported libraries are always linked implicitly",
+    ),
+    (
+        "-no_zero_fill_sections",
+        "zero-fill sections are always left zero-fill",
+    ),
+    (
+        "-merge_zero_fill_sections",
+        "zero-fill sections are not merged",
+    ),
+    (
+        "--no-deduplicate-strings",
+        "identical literals are always merged",
+    ),
+    ("--icf=", "identical code folding is not implemented"),
+    ("--icf=", "identical code folding is not implemented"),
+    ("--icf=", "identical code folding is not implemented"),
+    (
+        "--call-graph-profile-sort",
+        "call-graph profile sorting is not implemented",
+    ),
+    (
+        "--print-symbol-order=",
+        "call-graph profile sorting is not implemented",
+    ),
+    (
+        "--start-lib",
+        "lazily loaded object groups are not supported",
+    ),
+    ("--end-lib", "lazily loaded object groups are not supported"),
+    ("-ios_version_min", "machlink targets macOS only"),
+    ("-iphoneos_version_min", "machlink targets macOS only"),
+    ("-ios_simulator_version_min", "machlink targets macOS only"),
+    ("-maccatalyst_version_min", "machlink targets macOS only"),
+    ("-iosmac_version_min", "machlink targets macOS only"),
+    ("-uikitformac_version_min", "machlink targets macOS only"),
+    ("-tvos_version_min", "machlink targets macOS only"),
+    ("-watchos_version_min", "machlink targets macOS only"),
+    ("-bridgeos_version_min", "machlink targets macOS only"),
+    ("-driverkit_version_min", "machlink targets macOS only"),
+    ("-allowable_client", "LC_SUB_CLIENT is not written"),
+    (
+        "-allow_stack_execute",
+        "MH_ALLOW_STACK_EXECUTION is not supported",
+    ),
+    (
+        "-no_exported_symbols",
+        "an export list that matches nothing is not supported",
+    ),
+    (
+        "-reexported_symbols_list",
+        "re-exporting single symbols is not supported",
+    ),
+    ("-force_flat_namespace", "MH_FORCE_FLAT is not supported"),
+    (
+        "--dead-strip-duplicates",
+        "duplicate symbols are errors even in dead code",
+    ),
+    (
+        "-allow_dead_duplicates",
+        "duplicate symbols are errors even in dead code",
+    ),
+    (
+        "-non_global_symbols_strip_list",
+        "stripping chosen local symbols is not supported",
+    ),
+    (
+        "-non_global_symbols_no_strip_list",
+        "stripping chosen local symbols is not supported",
+    ),
+    (
+        "-const_selrefs",
+        "choosing where __objc_selrefs goes is not supported",
+    ),
+    (
+        "-no_const_selrefs",
+        "choosing where __objc_selrefs goes is not supported",
+    ),
+    ("-no_inits", "refusing static initializers is not supported"),
+    ("-dirty_data_list", "__DATA_DIRTY is not supported"),
+    (
+        "-max_default_common_align",
+        "common alignment cannot be capped",
+    ),
+    (
+        "-move_to_rw_segment",
+        "moving symbols between segments is not supported",
+    ),
+    (
+        "-move_to_ro_segment",
+        "moving symbols between segments is not supported",
+    ),
+    ("-rename_section", "renaming sections is not supported"),
+    ("-rename_segment", "renaming sections is not supported"),
+    ("-text_exec", "__TEXT_EXEC is not supported"),
+    ("-no_weak_exports", "refusing weak exports is not supported"),
+    (
+        "-root_safe",
+        "MH_ROOT_SAFE / MH_SETUID_SAFE are not supported",
+    ),
+    (
+        "-setuid_safe",
+        "MH_ROOT_SAFE / MH_SETUID_SAFE are not supported",
+    ),
+    ("-interposable", "interposable exports are not supported"),
+    ("-multi_module", "interposable exports are not supported"),
+    (
+        "-interposable_list",
+        "interposable exports are not supported",
+    ),
+    ("-segalign", "segment alignment is the page size"),
+    ("-stack_addr", "a fixed stack address is not supported"),
+    ("-segprot", "segment protections cannot be changed"),
+    ("-segaddr", "segment addresses cannot be chosen"),
+    ("-seg_page_size", "segment page sizes cannot be chosen"),
+    ("-dylib_file", "dylib path remapping is not supported"),
+    ("-keep_relocs", "section relocations are not kept"),
+    (
+        "-objc_category_merging",
+        "Objective-C category merging is not supported",
+    ),
+    (
+        "-objc_relative_method_lists",
+        "relative method lists are not written",
+    ),
+    (
+        "-objc_stubs_fast",
+        "Objective-C stubs are not synthesized yet",
+    ),
+    (
+        "-objc_stubs_small",
+        "Objective-C stubs are not synthesized yet",
+    ),
+    ("--thinlto-index-only", "machlink does no (Thin)LTO"),
+    ("--thinlto-index-only=", "machlink does no (Thin)LTO"),
+    ("--thinlto-emit-imports-files", "machlink does no (Thin)LTO"),
+    ("--thinlto-emit-index-files", "machlink does no (Thin)LTO"),
+    (
+        "--thinlto-object-suffix-replace=",
+        "machlink does no (Thin)LTO",
+    ),
+    ("--thinlto-prefix-replace=", "machlink does no (Thin)LTO"),
+    (
+        "-fixup_chains_section",
+        "__chain_starts sections (firmware) are not supported",
+    ),
+    (
+        "-fixup_chains_section_vm",
+        "__chain_starts sections (firmware) are not supported",
+    ),
+    (
+        "-threaded_starts_section",
+        "__chain_starts sections (firmware) are not supported",
+    ),
+    (
+        "-page_align_data_atoms",
+        "page-aligning data is not supported",
+    ),
+    (
+        "-search_in_sparse_frameworks",
+        "frameworks without a binary are not searched",
+    ),
+    ("-bitcode_bundle", "embedded bitcode is obsolete"),
+    ("-bitcode_hide_symbols", "embedded bitcode is obsolete"),
+    ("-bitcode_symbol_map", "embedded bitcode is obsolete"),
+    ("-bitcode_process_mode", "embedded bitcode is obsolete"),
+    ("-bitcode_verify", "embedded bitcode is obsolete"),
+    ("-add_linker_option", "LC_LINKER_OPTION is not written"),
+    ("-no_source_version", "LC_SOURCE_VERSION is always written"),
+    ("-add_split_seg_info", "split-segment info is not written"),
+    ("-encryptable", "LC_ENCRYPTION_INFO is not written"),
+    (
+        "-executable_path",
+        "@executable_path resolution at link time is not supported",
+    ),
+    (
+        "-force_symbol_not_weak",
+        "changing a symbol's weakness is not supported",
+    ),
+    (
+        "-force_symbol_weak",
+        "changing a symbol's weakness is not supported",
+    ),
+    (
+        "-force_symbols_coalesce_list",
+        "changing a symbol's weakness is not supported",
+    ),
+    (
+        "-force_symbols_not_weak_list",
+        "changing a symbol's weakness is not supported",
+    ),
+    (
+        "-force_symbols_weak_list",
+        "changing a symbol's weakness is not supported",
+    ),
+    ("-init_offsets", "__init_offsets is not written"),
+    (
+        "-keep_dwarf_unwind",
+        "choosing whether to keep __eh_frame is not supported",
+    ),
+    (
+        "-no_keep_dwarf_unwind",
+        "choosing whether to keep __eh_frame is not supported",
+    ),
+    ("-kext", "kernel extensions are not supported"),
+    ("-kext_objects_dir", "kernel extensions are not supported"),
+    ("-kexts_use_stubs", "kernel extensions are not supported"),
+    (
+        "-no_new_main",
+        "LC_UNIXTHREAD entry points are not supported",
     ),
 ];
 
-/// Flags that take one value and cannot change machlink's output.
-const IGNORED_WITH_VALUE: &[&str] = &[
-    "-lto_library",
-    "-object_path_lto",
-    "-cache_path_lto",
-    "-prune_interval_lto",
-    "-prune_after_lto",
-    "-max_relative_cache_size_lto",
-    "-objc_abi_version",
-];
-
-/// Flags that take one value and are ignored with a warning.
-const WARNED_WITH_VALUE: &[(&str, &str)] = &[
+/// Rejected options whose value is joined to them.
+const REJECTED_JOINED: &[(&str, &str)] = &[
     (
-        "-mllvm",
-        "machlink does no LTO, so there is no LLVM to pass options to",
+        "-upward-l",
+        "upward dylibs (LC_LOAD_UPWARD_DYLIB) are not supported",
     ),
+    ("-lazy-l", "ld64 dropped lazy dylibs too"),
+    ("--icf=", "identical code folding is not implemented"),
     (
-        "-sectalign_defaults",
-        "machlink aligns sections as their inputs ask",
+        "--print-symbol-order=",
+        "call-graph profile sorting is not implemented",
     ),
+    ("--thinlto-index-only=", "machlink does no (Thin)LTO"),
+    (
+        "--thinlto-object-suffix-replace=",
+        "machlink does no (Thin)LTO",
+    ),
+    ("--thinlto-prefix-replace=", "machlink does no (Thin)LTO"),
 ];
 
 /// The attribute a `-weak...`, `-needed...` or `-reexport...` flag gives.
@@ -524,6 +900,9 @@ impl Options {
         while let Some(arg) = it.next_flag()? {
             o.parse_one(&arg, &mut it)?;
         }
+        if o.print_help {
+            return Ok(o);
+        }
         // `-v` alone asks for the version, as with ld64.
         if o.print_version || (o.verbose && o.inputs.is_empty()) {
             o.print_version = true;
@@ -694,6 +1073,57 @@ impl Options {
             .unwrap_or(self.platform_min >= 0x000c_0000 && self.pie)
     }
 
+    /// Options of the README's table that machlink ignores (silently or
+    /// with a warning) or rejects: true when `arg` was one of the ignored
+    /// ones (its values consumed), an error when it is rejected.
+    fn table_option(&mut self, arg: &str, it: &mut ArgIter) -> Result<bool, LinkError> {
+        // `--name=value` is looked up as `--name=`.
+        let key = match arg.split_once('=') {
+            Some((k, _)) if arg.starts_with("--") => &arg[..=k.len()],
+            _ => arg,
+        };
+        let digits = |prefix: &str| {
+            arg.strip_prefix(prefix)
+                .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+        };
+        if let Some(&(_, values)) = IGNORED.iter().find(|(f, _)| *f == arg || *f == key) {
+            for _ in 0..values {
+                it.value(arg)?;
+            }
+            return Ok(true);
+        }
+        let joined_ignored = IGNORED_JOINED.iter().any(|p| {
+            if *p == "-y" {
+                arg.len() > 2 && arg.starts_with(p)
+            } else {
+                digits(p)
+            }
+        });
+        if joined_ignored {
+            return Ok(true);
+        }
+        if let Some(&(flag, values, why)) = WARNED.iter().find(|(f, ..)| *f == arg || *f == key) {
+            for _ in 0..values {
+                it.value(arg)?;
+            }
+            self.parse_warnings
+                .push(format!("{flag} is ignored: {why}"));
+            return Ok(true);
+        }
+        let rejected = REJECTED
+            .iter()
+            .find(|(f, _)| *f == arg || *f == key)
+            .or_else(|| {
+                REJECTED_JOINED
+                    .iter()
+                    .find(|(p, _)| arg.starts_with(p) && arg.len() > p.len())
+            });
+        if let Some(&(flag, why)) = rejected {
+            return Err(LinkError::usage(format!("{flag} is not supported: {why}")));
+        }
+        Ok(false)
+    }
+
     fn parse_one(&mut self, arg: &str, it: &mut ArgIter) -> Result<(), LinkError> {
         match arg {
             "-o" => self.output = it.value(arg)?.into(),
@@ -749,7 +1179,8 @@ impl Options {
                 self.unexported_symbols_list = Some(it.value(arg)?.into())
             }
             "-map" => self.map = Some(it.value(arg)?.into()),
-            "-v" => self.verbose = true,
+            "-v" | "--verbose" => self.verbose = true,
+            "-help" | "--help" | "--help-hidden" => self.print_help = true,
             "--version" | "-version_details" => self.print_version = true,
             // The last of -execute, -dylib and -bundle wins, as in lld.
             "-dylib" => self.output_kind = OutputKind::Dylib,
@@ -771,7 +1202,7 @@ impl Options {
                 self.inputs.push(InputArg::File(it.value(arg)?.into()));
                 self.lib_attrs.push((self.inputs.len() - 1, lib_attr(arg)));
             }
-            "-install_name" | "-dylib_install_name" => self.install_name = Some(it.value(arg)?),
+            "-install_name" | "-dylib_install_name" | "-dylinker_install_name" => self.install_name = Some(it.value(arg)?),
             "-current_version" | "-dylib_current_version" => {
                 self.current_version = it.version(arg)?
             }
@@ -900,22 +1331,7 @@ impl Options {
                     )))
                 }
             },
-            _ if IGNORED_FLAGS.contains(&arg) => {}
-            _ if IGNORED_WITH_VALUE.contains(&arg) => {
-                it.value(arg)?;
-            }
-            _ if WARNED_FLAGS.iter().any(|(f, _)| *f == arg) => {
-                let why = WARNED_FLAGS.iter().find(|(f, _)| *f == arg).map_or("", |w| w.1);
-                self.parse_warnings.push(format!("{arg} is ignored: {why}"));
-            }
-            _ if WARNED_WITH_VALUE.iter().any(|(f, _)| *f == arg) => {
-                it.value(arg)?;
-                let why = WARNED_WITH_VALUE
-                    .iter()
-                    .find(|(f, _)| *f == arg)
-                    .map_or("", |w| w.1);
-                self.parse_warnings.push(format!("{arg} is ignored: {why}"));
-            }
+            _ if self.table_option(arg, it)? => {}
             "-dead_strip_dylibs" => self.dead_strip_dylibs = true,
             "-no_weak_imports" => self.no_weak_imports = true,
             "-flat_namespace" => self.flat_namespace = true,
@@ -972,12 +1388,6 @@ impl Options {
                 let (flag, name) = arg.split_at(arg.find("-l").map_or(0, |i| i + 2));
                 self.inputs.push(InputArg::Library(name.to_string()));
                 self.lib_attrs.push((self.inputs.len() - 1, lib_attr(flag)));
-            }
-            _ if arg.starts_with("-lazy-l") || arg == "-lazy_library" || arg == "-lazy_framework" => {
-                let flag = if arg.starts_with("-lazy-l") { "-lazy-l" } else { arg };
-                return Err(LinkError::usage(format!(
-                    "{flag} is not supported (ld64 no longer supports lazy dylibs either)"
-                )));
             }
             _ if arg.starts_with("-l") && arg.len() > 2 => {
                 self.inputs.push(InputArg::Library(arg[2..].into()))
@@ -1148,7 +1558,11 @@ mod tests {
         assert_eq!(parse_source_version("1.1024"), None);
         assert_eq!(parse_source_version("1.2.3.4.5.6"), None);
         let e = parse(&["-lazy-lfoo", "a.o"]).unwrap_err();
-        assert!(e.to_string().contains("-lazy-l is not supported"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("-lazy-l is not supported: ld64 dropped lazy dylibs too"),
+            "{e}"
+        );
     }
 
     #[test]
