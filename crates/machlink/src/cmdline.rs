@@ -199,12 +199,14 @@ pub fn define_aliases(symtab: &mut SymbolTable, aliases: &[(String, String)]) ->
 /// contents need has no effect: lld would lower the section's alignment
 /// below its atoms' and misalign them.
 pub fn apply_sectalign(opts: &Options, sections: &mut [crate::layout::OutSection]) {
-    for (seg, sect, align) in &opts.sectalign {
-        for s in sections
-            .iter_mut()
-            .filter(|s| &s.segname == seg && &s.sectname == sect)
-        {
-            s.align_log2 = s.align_log2.max(*align);
+    for s in sections.iter_mut() {
+        let last = opts
+            .sectalign
+            .iter()
+            .rev()
+            .find(|(seg, sect, _)| *seg == s.segname && *sect == s.sectname);
+        if let Some(&(_, _, align)) = last {
+            s.align_log2 = s.align_log2.max(align);
         }
     }
 }

@@ -1488,7 +1488,7 @@ mod tests {
             o.inputs,
             vec![
                 InputArg::Library("foo".into()),
-                InputArg::Framework("Bar".into()),
+                InputArg::Framework("Bar,_debug".into()),
                 InputArg::File("/x/libz.dylib".into()),
             ]
         );

@@ -23,6 +23,7 @@ mod incremental;
 mod incremental_random;
 mod ld64_flags;
 mod option_table;
+mod output_flags;
 mod projects;
 mod robustness;
 mod semantic_diff;
