@@ -92,8 +92,21 @@ fn unknown_flags_and_missing_libraries_are_errors() {
     assert_fails(&dir, &out, &o, &["unknown option: -frobnicate"]);
     let (out, o) = machlink(&dir, std::slice::from_ref(&a), &["-lnosuchlibrary"]);
     assert_fails(&dir, &out, &o, &["library not found for -lnosuchlibrary"]);
-    let (out, o) = machlink(&dir, &[a], &["-no_pie"]);
-    assert_fails(&dir, &out, &o, &["-no_pie"]);
+    // An option machlink does not implement says so.
+    let (out, o) = machlink(&dir, std::slice::from_ref(&a), &["-r"]);
+    assert_fails(
+        &dir,
+        &out,
+        &o,
+        &["error: -r is not supported: machlink writes final images"],
+    );
+    let (out, o) = machlink(&dir, &[a], &["-no_pie", "-fixup_chains"]);
+    assert_fails(
+        &dir,
+        &out,
+        &o,
+        &["-fixup_chains is incompatible with -no_pie"],
+    );
 }
 
 #[test]

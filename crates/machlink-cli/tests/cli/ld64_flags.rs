@@ -118,13 +118,18 @@ fn warnings_are_suppressed_by_w_and_fatal_under_fatal_warnings() {
     let o = try_link(&dir.join("c"), &[&obj], &["-ObjC", "-fatal_warnings"]);
     fails_with(&o, "error: -ObjC is ignored");
     assert!(!dir.join("c").exists());
-    // A link-time warning (an undefined symbol under -undefined warning).
+    // A link-time warning (an undefined symbol under -undefined warning,
+    // which needs the flat namespace).
     let u = compile(
         &dir,
         "u",
         "void missing(void);\nint main(void) { missing(); return 0; }\n",
     );
-    let o = try_link(&dir.join("d"), &[&u], &["-undefined", "warning"]);
+    let o = try_link(
+        &dir.join("d"),
+        &[&u],
+        &["-flat_namespace", "-undefined", "warning"],
+    );
     assert!(
         o.code == 0
             && o.stderr_str()
@@ -135,7 +140,12 @@ fn warnings_are_suppressed_by_w_and_fatal_under_fatal_warnings() {
     let o = try_link(
         &dir.join("e"),
         &[&u],
-        &["-undefined", "warning", "-fatal_warnings"],
+        &[
+            "-flat_namespace",
+            "-undefined",
+            "warning",
+            "-fatal_warnings",
+        ],
     );
     fails_with(&o, "undefined symbol: _missing");
     // Options that cannot change the output are silent.
