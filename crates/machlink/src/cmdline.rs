@@ -20,7 +20,7 @@ fn leak(v: Vec<u8>) -> &'static [u8] {
 /// The object holding `-sectcreate` contents and the `-init` pointer, if
 /// the command line asks for either.
 pub fn object(opts: &Options) -> Result<Option<ObjectFile<'static>>> {
-    if opts.sectcreate.is_empty() && opts.init.is_none() {
+    if opts.sectcreate.is_empty() && opts.init.is_none() && opts.empty_sections.is_empty() {
         return Ok(None);
     }
     let mut obj = ObjectFile {
@@ -118,6 +118,17 @@ pub fn object(opts: &Options) -> Result<Option<ObjectFile<'static>>> {
             macho::S_REGULAR | macho::S_ATTR_NO_DEAD_STRIP,
             0,
             leak(data),
+        );
+    }
+    // `-add_empty_section`: kept though nothing is in it.
+    for (seg, sect) in &opts.empty_sections {
+        add(
+            &mut obj,
+            seg,
+            sect,
+            macho::S_REGULAR | macho::S_ATTR_NO_DEAD_STRIP,
+            0,
+            &[],
         );
     }
     Ok(Some(obj))

@@ -56,6 +56,7 @@ pub(crate) fn apply(
             e.weak |= a.weak;
             e.needed |= a.needed;
             e.reexport |= a.reexport;
+            e.upward |= a.upward;
         }
     }
     let mut attrs: Vec<LibAttr> = inputs
@@ -122,6 +123,8 @@ pub(crate) fn apply(
                 macho::LC_REEXPORT_DYLIB
             } else if a.weak {
                 macho::LC_LOAD_WEAK_DYLIB
+            } else if a.upward {
+                macho::LC_LOAD_UPWARD_DYLIB
             } else {
                 macho::LC_LOAD_DYLIB
             }

@@ -34,6 +34,10 @@ impl ExportFilter {
             .as_deref()
             .map(read_list)
             .transpose()?;
+        if opts.no_exported_symbols {
+            // An export list that matches nothing.
+            exported = Some(Vec::new());
+        }
         if !opts.exported_symbols.is_empty() {
             exported
                 .get_or_insert_with(Vec::new)

@@ -66,6 +66,9 @@ pub struct LibAttr {
     /// `-load_hidden`, `-hidden-l`: an archive whose members' global
     /// symbols become private externs.
     pub hidden: bool,
+    /// LC_LOAD_UPWARD_DYLIB: a dependency that may depend on the output in
+    /// turn (cycles between system libraries).
+    pub upward: bool,
 }
 
 /// Everything the command line asks for.
@@ -200,6 +203,17 @@ pub struct Options {
     pub unknown_undefined: Option<String>,
     /// `-help`: print a usage summary instead of linking.
     pub print_help: bool,
+    /// `-no_exported_symbols`: nothing is exported.
+    pub no_exported_symbols: bool,
+    /// Header flags ld64 sets on request: MH_ALLOW_STACK_EXECUTION,
+    /// MH_ROOT_SAFE, MH_SETUID_SAFE, MH_FORCE_FLAT.
+    pub header_flags: u32,
+    /// `-allowable_client NAME`: LC_SUB_CLIENT (dylibs).
+    pub allowable_clients: Vec<String>,
+    /// `-add_empty_section SEG SECT`.
+    pub empty_sections: Vec<(String, String)>,
+    /// `-why_load`: say which symbol loaded each archive member.
+    pub why_load: bool,
 }
 
 impl Default for Options {
@@ -282,6 +296,11 @@ impl Default for Options {
             data_const_given: false,
             unknown_undefined: None,
             print_help: false,
+            no_exported_symbols: false,
+            header_flags: 0,
+            allowable_clients: Vec::new(),
+            empty_sections: Vec::new(),
+            why_load: false,
         }
     }
 }
@@ -421,7 +440,7 @@ const IGNORED: &[(&str, usize)] = &[
 ];
 
 /// Ignored options whose value is joined to them (`-O1`, `--lto-O2`,
-/// `-ySYM`, `--thinlto-jobs=N`).
+/// `-ySYM`).
 const IGNORED_JOINED: &[&str] = &["-O", "--lto-O", "--lto-CGO", "-y"];
 
 /// Options ignored with a warning: they cannot change the output either,
@@ -429,8 +448,6 @@ const IGNORED_JOINED: &[&str] = &["-O", "--lto-O", "--lto-CGO", "-y"];
 const WARNED: &[(&str, usize, &str)] = &[
     ("-ObjC", 0, "machlink does not link Objective-C (archive members are loaded only for the symbols they define)"),
     ("-weak_reference_mismatches", 1, "machlink imports a symbol weakly only when every reference is weak (ld64's non-weak)"),
-    ("-why_load", 0, "machlink does not say why archive members load (-t lists them)"),
-    ("-whyload", 0, "machlink does not say why archive members load (-t lists them)"),
     ("-whatsloaded", 0, "machlink does not list loaded objects separately (-t lists every input)"),
     ("-order_file_statistics", 0, "machlink prints no order-file statistics"),
     ("--print-dylib-search", 0, "machlink does not log library searches (-t lists what was found)"),
@@ -464,18 +481,9 @@ const REJECTED: &[(&str, &str)] = &[
         "static images (kernels, firmware) are not supported",
     ),
     ("-preload", "unsegmented (preload) images are not supported"),
-    (
-        "-upward_library",
-        "upward dylibs (LC_LOAD_UPWARD_DYLIB) are not supported",
-    ),
-    (
-        "-upward_framework",
-        "upward dylibs (LC_LOAD_UPWARD_DYLIB) are not supported",
-    ),
     ("-image_suffix", "image suffixes are not searched"),
     ("-lazy_library", "ld64 dropped lazy dylibs too"),
     ("-lazy_framework", "ld64 dropped lazy dylibs too"),
-    ("-add_empty_section", "empty sections are not created"),
     ("-dtrace", "DTrace static probes (DOF) are not generated"),
     (
         "-image_base",
@@ -502,8 +510,6 @@ const REJECTED: &[(&str, &str)] = &[
         "identical literals are always merged",
     ),
     ("--icf=", "identical code folding is not implemented"),
-    ("--icf=", "identical code folding is not implemented"),
-    ("--icf=", "identical code folding is not implemented"),
     (
         "--call-graph-profile-sort",
         "call-graph profile sorting is not implemented",
@@ -527,20 +533,10 @@ const REJECTED: &[(&str, &str)] = &[
     ("-watchos_version_min", "machlink targets macOS only"),
     ("-bridgeos_version_min", "machlink targets macOS only"),
     ("-driverkit_version_min", "machlink targets macOS only"),
-    ("-allowable_client", "LC_SUB_CLIENT is not written"),
-    (
-        "-allow_stack_execute",
-        "MH_ALLOW_STACK_EXECUTION is not supported",
-    ),
-    (
-        "-no_exported_symbols",
-        "an export list that matches nothing is not supported",
-    ),
     (
         "-reexported_symbols_list",
         "re-exporting single symbols is not supported",
     ),
-    ("-force_flat_namespace", "MH_FORCE_FLAT is not supported"),
     (
         "--dead-strip-duplicates",
         "duplicate symbols are errors even in dead code",
@@ -583,14 +579,6 @@ const REJECTED: &[(&str, &str)] = &[
     ("-rename_segment", "renaming sections is not supported"),
     ("-text_exec", "__TEXT_EXEC is not supported"),
     ("-no_weak_exports", "refusing weak exports is not supported"),
-    (
-        "-root_safe",
-        "MH_ROOT_SAFE / MH_SETUID_SAFE are not supported",
-    ),
-    (
-        "-setuid_safe",
-        "MH_ROOT_SAFE / MH_SETUID_SAFE are not supported",
-    ),
     ("-interposable", "interposable exports are not supported"),
     ("-multi_module", "interposable exports are not supported"),
     (
@@ -700,25 +688,8 @@ const REJECTED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Rejected options whose value is joined to them.
-const REJECTED_JOINED: &[(&str, &str)] = &[
-    (
-        "-upward-l",
-        "upward dylibs (LC_LOAD_UPWARD_DYLIB) are not supported",
-    ),
-    ("-lazy-l", "ld64 dropped lazy dylibs too"),
-    ("--icf=", "identical code folding is not implemented"),
-    (
-        "--print-symbol-order=",
-        "call-graph profile sorting is not implemented",
-    ),
-    ("--thinlto-index-only=", "machlink does no (Thin)LTO"),
-    (
-        "--thinlto-object-suffix-replace=",
-        "machlink does no (Thin)LTO",
-    ),
-    ("--thinlto-prefix-replace=", "machlink does no (Thin)LTO"),
-];
+/// Rejected options whose value is joined to them (`-lazy-lNAME`).
+const REJECTED_JOINED: &[(&str, &str)] = &[("-lazy-l", "ld64 dropped lazy dylibs too")];
 
 /// The attribute a `-weak...`, `-needed...` or `-reexport...` flag gives.
 fn lib_attr(flag: &str) -> LibAttr {
@@ -727,6 +698,7 @@ fn lib_attr(flag: &str) -> LibAttr {
         needed: flag.starts_with("-needed"),
         reexport: flag.starts_with("-reexport"),
         hidden: flag.starts_with("-hidden") || flag == "-load_hidden",
+        upward: flag.starts_with("-upward"),
     }
 }
 
@@ -759,6 +731,18 @@ pub fn parse_source_version(s: &str) -> Option<u64> {
         v |= n << (40 - 10 * i as u64);
     }
     Some(v)
+}
+
+/// Segment and section names fit the 16 bytes Mach-O gives them.
+fn check_section_names(flag: &str, seg: &str, sect: &str) -> Result<(), LinkError> {
+    for (what, name) in [("segment", seg), ("section", sect)] {
+        if name.is_empty() || name.len() > 16 {
+            return Err(LinkError::usage(format!(
+                "{flag}: {what} name '{name}' must be 1 to 16 characters"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `-sectalign`'s ALIGN: a hexadecimal power of two (with or without
@@ -954,6 +938,13 @@ impl Options {
             ("-no_pie", !o.pie),
             ("-sectalign", !o.sectalign.is_empty()),
             ("-umbrella", o.umbrella.is_some()),
+            ("-allowable_client", !o.allowable_clients.is_empty()),
+            ("-add_empty_section", !o.empty_sections.is_empty()),
+            ("-no_exported_symbols", o.no_exported_symbols),
+            (
+                "-force_flat_namespace",
+                o.header_flags & object::macho::MH_FORCE_FLAT != 0,
+            ),
             (
                 "-sub_library and -sub_umbrella",
                 !o.sub_libraries.is_empty(),
@@ -1008,6 +999,18 @@ impl Options {
         if self.bundle_loader.is_some() && self.output_kind != OutputKind::Bundle {
             return Err(LinkError::usage(
                 "-bundle_loader can only be used with MachO bundle output",
+            ));
+        }
+        if self.no_exported_symbols
+            && (self.exported_symbols_list.is_some() || !self.exported_symbols.is_empty())
+        {
+            return Err(LinkError::usage(
+                "cannot use both -exported_symbol* and -no_exported_symbols options",
+            ));
+        }
+        if !self.allowable_clients.is_empty() && self.output_kind != OutputKind::Dylib {
+            return Err(LinkError::usage(
+                "-allowable_client can only be used when creating a dynamic library",
             ));
         }
         if self.umbrella.is_some() && self.output_kind != OutputKind::Dylib {
@@ -1194,6 +1197,22 @@ impl Options {
                 self.sectalign.push((seg, sect, align));
             }
             "-umbrella" => self.umbrella = Some(it.value(arg)?),
+            "-allowable_client" => self.allowable_clients.push(it.value(arg)?),
+            "-add_empty_section" => {
+                let seg = it.value(arg)?;
+                let sect = it.value(arg)?;
+                check_section_names(arg, &seg, &sect)?;
+                self.empty_sections.push((seg, sect));
+            }
+            "-no_exported_symbols" => self.no_exported_symbols = true,
+            "-why_load" | "-whyload" => self.why_load = true,
+            "-allow_stack_execute" => self.header_flags |= object::macho::MH_ALLOW_STACK_EXECUTION,
+            "-root_safe" => self.header_flags |= object::macho::MH_ROOT_SAFE,
+            "-setuid_safe" => self.header_flags |= object::macho::MH_SETUID_SAFE,
+            "-force_flat_namespace" => {
+                self.header_flags |= object::macho::MH_FORCE_FLAT;
+                self.flat_namespace = true;
+            }
             "-sub_library" | "-sub_umbrella" => {
                 let name = it.value(arg)?;
                 self.sub_libraries.push((arg.to_string(), name));
@@ -1342,13 +1361,7 @@ impl Options {
                 let seg = it.value(arg)?;
                 let sect = it.value(arg)?;
                 let file = it.value(arg)?;
-                for (what, name) in [("segment", &seg), ("section", &sect)] {
-                    if name.is_empty() || name.len() > 16 {
-                        return Err(LinkError::usage(format!(
-                            "{arg}: {what} name '{name}' must be 1 to 16 characters"
-                        )));
-                    }
-                }
+                check_section_names(arg, &seg, &sect)?;
                 self.sectcreate.push((seg, sect, file.into()));
             }
             "-init" => self.init = Some(it.value(arg)?),
@@ -1370,18 +1383,19 @@ impl Options {
                 self.data_const_given = true;
             }
             "-twolevel_namespace" => self.flat_namespace = false,
-            "-weak_library" | "-needed_library" | "-reexport_library" => {
+            "-weak_library" | "-needed_library" | "-reexport_library" | "-upward_library" => {
                 let attr = lib_attr(arg);
                 self.inputs.push(InputArg::File(it.value(arg)?.into()));
                 self.lib_attrs.push((self.inputs.len() - 1, attr));
             }
-            "-weak_framework" | "-needed_framework" | "-reexport_framework" => {
+            "-weak_framework" | "-needed_framework" | "-reexport_framework"
+            | "-upward_framework" => {
                 let attr = lib_attr(arg);
                 // NAME[,SUFFIX]: found as `-framework` finds it.
                 self.inputs.push(InputArg::Framework(it.value(arg)?));
                 self.lib_attrs.push((self.inputs.len() - 1, attr));
             }
-            _ if ["-weak-l", "-needed-l", "-reexport-l", "-hidden-l"]
+            _ if ["-weak-l", "-needed-l", "-reexport-l", "-hidden-l", "-upward-l"]
                 .iter()
                 .any(|p| arg.starts_with(p) && arg.len() > p.len()) =>
             {

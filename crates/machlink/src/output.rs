@@ -69,6 +69,8 @@ pub struct LoadCommandPlan {
     filetype: u32,
     /// `-umbrella NAME`: LC_SUB_FRAMEWORK.
     umbrella: Option<String>,
+    /// `-allowable_client NAME`s: LC_SUB_CLIENT each.
+    clients: Vec<String>,
 }
 
 const DYLD_PATH: &str = "/usr/lib/dyld";
@@ -135,6 +137,7 @@ impl LoadCommandPlan {
                 OutputKind::Bundle => macho::MH_BUNDLE,
             },
             umbrella: opts.umbrella.clone(),
+            clients: opts.allowable_clients.clone(),
             extra_flags: {
                 let mut f = 0;
                 if opts.bind_at_load {
@@ -149,6 +152,7 @@ impl LoadCommandPlan {
                 if opts.output_kind == OutputKind::Executable && opts.pie {
                     f |= macho::MH_PIE;
                 }
+                f |= opts.header_flags;
                 f
             },
         }
@@ -174,6 +178,11 @@ impl LoadCommandPlan {
             None => 0,
         };
         n += self.umbrella.as_ref().map_or(0, |u| padded_len(12, u));
+        n += self
+            .clients
+            .iter()
+            .map(|c| padded_len(12, c))
+            .sum::<usize>();
         n += 32 + 16; // build version, source version
         if !self.no_uuid {
             n += 24;
@@ -266,6 +275,12 @@ impl LoadCommandPlan {
             cmds.begin(macho::LC_SUB_FRAMEWORK);
             cmds.u32(12);
             cmds.cstr(umbrella);
+            cmds.end();
+        }
+        for client in &self.clients {
+            cmds.begin(macho::LC_SUB_CLIENT);
+            cmds.u32(12);
+            cmds.cstr(client);
             cmds.end();
         }
         if let Some((name, current, compat)) = &self.id_dylib {

@@ -66,18 +66,31 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
         }
     }
     loop {
-        let wanted: Vec<(u32, u32)> = symtab
-            .undefined()
-            .filter_map(|id| archive_index.get(symtab.syms[id as usize].name).copied())
-            .filter(|m| !inputs.loaded_members.contains(m))
-            .collect::<rustc_hash::FxHashSet<_>>()
-            .into_iter()
-            .collect();
-        if wanted.is_empty() {
+        // Each member wanted, with the first symbol that wants it.
+        let mut why: rustc_hash::FxHashMap<(u32, u32), &[u8]> = Default::default();
+        for id in symtab.undefined() {
+            let name = symtab.syms[id as usize].name;
+            if let Some(&m) = archive_index.get(name) {
+                if !inputs.loaded_members.contains(&m) {
+                    why.entry(m).or_insert(name);
+                }
+            }
+        }
+        if why.is_empty() {
             break;
         }
-        let mut wanted = wanted;
+        let mut wanted: Vec<(u32, u32)> = why.keys().copied().collect();
         wanted.sort_unstable();
+        if opts.why_load {
+            // `-why_load`, in lld's words, on stdout as ld64 prints it.
+            for m in &wanted {
+                println!(
+                    "{} forced load of {}",
+                    String::from_utf8_lossy(why[m]),
+                    inputs.archives[m.0 as usize].member_name(m.1)
+                );
+            }
+        }
         let parsed: Vec<Result<ObjectFile<'a>>> = wanted
             .par_iter()
             .map(|&(a, m)| parse_member(&inputs.archives[a as usize], m, opts.target()))
@@ -290,6 +303,7 @@ pub(crate) fn hide_unexported(opts: &Options, symtab: &mut SymbolTable) -> Resul
         && opts.unexported_symbols_list.is_none()
         && opts.exported_symbols.is_empty()
         && opts.unexported_symbols.is_empty()
+        && !opts.no_exported_symbols
     {
         return Ok(());
     }

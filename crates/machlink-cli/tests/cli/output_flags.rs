@@ -625,3 +625,146 @@ fn framework_suffix_load_hidden_and_object_libraries() {
         "library not found for -lnope.o",
     );
 }
+
+#[test]
+fn header_flags_clients_upward_dylibs_and_empty_sections() {
+    let dir = testkit::scratch_dir("output_flags/header");
+    let obj = compile(&dir, "host", HOST);
+    let exe = link(
+        &dir.join("flags"),
+        &[&obj],
+        &["-allow_stack_execute", "-root_safe", "-setuid_safe"],
+    );
+    let line = header_line(&exe);
+    // llvm-objdump names the first; the other two are 0x40000 | 0x80000.
+    assert!(
+        line.contains("ALLOW_STACK_EXECUTION") && line.contains("0x000c0000"),
+        "{line}"
+    );
+    assert_eq!(macho_run(&exe).stdout_str(), "40\n");
+    let exe = link(&dir.join("force_flat"), &[&obj], &["-force_flat_namespace"]);
+    let line = header_line(&exe);
+    assert!(
+        line.contains("FORCE_FLAT") && !line.contains("TWOLEVEL"),
+        "{line}"
+    );
+    assert!(binds(&exe).contains("flat-namespace"));
+
+    // LC_SUB_CLIENT, dylibs only.
+    let lib = compile(&dir, "lib", "int f(void) { return 1; }\n");
+    let d = link(
+        &dir.join("libc.dylib"),
+        &[&lib],
+        &["-dylib", "-allowable_client", "Client"],
+    );
+    let h = headers(&d);
+    assert!(
+        h.contains("cmd LC_SUB_CLIENT") && h.contains("client Client"),
+        "{h}"
+    );
+    fails_with(
+        &try_link(&dir.join("x"), &[&obj], &["-allowable_client", "Client"]),
+        "-allowable_client can only be used when creating a dynamic library",
+    );
+
+    // Upward dylibs.
+    stub(&dir.join("libup.tbd"), "/usr/lib/libup.dylib", "_up_fn");
+    let l = format!("-L{}", dir.display());
+    let exe = link(&dir.join("upward"), &[&obj], &[&l, "-upward-lup"]);
+    let h = headers(&exe);
+    assert!(
+        field_after(&h, "cmd LC_LOAD_UPWARD_DYLIB", "name ").starts_with("/usr/lib/libup.dylib"),
+        "{h}"
+    );
+    let path = dir.join("libup.tbd");
+    let exe = link(
+        &dir.join("upward2"),
+        &[&obj],
+        &["-upward_library", path.to_str().unwrap()],
+    );
+    assert!(headers(&exe).contains("cmd LC_LOAD_UPWARD_DYLIB"));
+
+    // An empty section, there though empty, as lld makes it.
+    let exe = link(
+        &dir.join("empty"),
+        &[&obj],
+        &["-add_empty_section", "__DATA", "__nothing"],
+    );
+    let h = headers(&exe);
+    let at = h.find("sectname __nothing").expect("the empty section");
+    assert!(h[at..].contains("size 0x0000000000000000"), "{h}");
+    let theirs = dir.join("lld_empty");
+    let o = lld_link(
+        &theirs,
+        &[&obj],
+        &["-add_empty_section", "__DATA", "__nothing"],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    assert!(headers(&theirs).contains("sectname __nothing"));
+}
+
+/// The value after `key` on the first line after `after` that has it.
+fn field_after<'a>(text: &'a str, after: &str, key: &str) -> &'a str {
+    let at = text
+        .find(after)
+        .unwrap_or_else(|| panic!("{after}: {text}"));
+    text[at..]
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(key))
+        .unwrap_or_else(|| panic!("{key} after {after}: {text}"))
+}
+
+#[test]
+fn why_load_and_no_exported_symbols() {
+    let dir = testkit::scratch_dir("output_flags/why_load");
+    let lib = compile(&dir, "lib", "int lib_fn(void) { return 5; }\n");
+    let ar = dir.join("liblib.a");
+    let o = capture(
+        Command::new(testkit::require_tool("llvm-ar-19"))
+            .arg("rcs")
+            .arg(&ar)
+            .arg(&lib),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    let main = compile(
+        &dir,
+        "main",
+        "int lib_fn(void);\nint main(void) { return lib_fn(); }\n",
+    );
+    let a = ar.to_str().unwrap();
+    // The same lines as lld's, on stdout.
+    for extra in [&["-why_load", a][..], &["-why_load", "-force_load", a]] {
+        let ours = try_link(&dir.join("w"), &[&main], extra);
+        assert_eq!(ours.code, 0, "{}", ours.stderr_str());
+        let theirs = lld_link(&dir.join("lw"), &[&main], extra);
+        assert_eq!(theirs.code, 0, "{}", theirs.stderr_str());
+        assert_eq!(ours.stdout_str(), theirs.stdout_str());
+        assert!(
+            ours.stdout_str().contains("forced load of"),
+            "{}",
+            ours.stdout_str()
+        );
+    }
+
+    // -no_exported_symbols: nothing of the program's is exported.
+    let d = link(
+        &dir.join("libn.dylib"),
+        &[&lib],
+        &["-dylib", "-no_exported_symbols"],
+    );
+    let trie = tool("llvm-objdump-19", &["--macho", "--exports-trie"], &d);
+    assert!(!trie.contains("_lib_fn"), "{trie}");
+    assert!(nm(&d).contains("non-external (was a private external) _lib_fn"));
+    let exe = link(&dir.join("n"), &[&main], &["-no_exported_symbols", a]);
+    let trie = tool("llvm-objdump-19", &["--macho", "--exports-trie"], &exe);
+    assert!(!trie.contains("_main"), "{trie}");
+    assert_eq!(macho_run(&exe).code, 5);
+    fails_with(
+        &try_link(
+            &dir.join("x"),
+            &[&main],
+            &["-no_exported_symbols", "-exported_symbol", "_main"],
+        ),
+        "cannot use both -exported_symbol* and -no_exported_symbols options",
+    );
+}

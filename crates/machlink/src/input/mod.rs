@@ -336,8 +336,15 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
                 a.hidden = hidden(opts, i);
                 let idx = inputs.archives.len() as u32;
                 if f.force_load {
+                    let reason = match opts.inputs.get(i) {
+                        Some(InputArg::ForceLoad(_)) => "-force_load",
+                        _ => "-all_load",
+                    };
                     for m in 0..a.members.len() as u32 {
                         inputs.loaded_members.insert((idx, m));
+                        if opts.why_load {
+                            println!("{reason} forced load of {}", a.member_name(m));
+                        }
                     }
                 }
                 inputs.archives.push(a);
