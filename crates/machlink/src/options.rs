@@ -1580,6 +1580,74 @@ mod tests {
     }
 
     #[test]
+    fn table_options_ignore_warn_or_reject() {
+        // Ignored: values consumed, joined and `--name=value` forms too.
+        let o = parse(&[
+            "-lto_library",
+            "/x",
+            "-O2",
+            "--lto-O3",
+            "-y_main",
+            "--icf=none",
+            "--error-limit=5",
+            "-sectorder",
+            "__TEXT",
+            "__text",
+            "f",
+            "a.o",
+        ])
+        .unwrap();
+        assert_eq!(o.inputs, vec![InputArg::File("a.o".into())]);
+        assert!(o.parse_warnings.is_empty(), "{:?}", o.parse_warnings);
+        // -ObjC is an option, not -O with a level.
+        let o = parse(&["-ObjC", "--reproduce=x.tar", "a.o"]).unwrap();
+        assert_eq!(o.parse_warnings.len(), 2, "{:?}", o.parse_warnings);
+        assert!(o.parse_warnings[1].starts_with("--reproduce= is ignored: "));
+        for (args, want) in [
+            (&["-r", "a.o"][..], "-r is not supported: "),
+            (&["--icf=all", "a.o"], "--icf= is not supported: "),
+            (&["-lazy-lfoo", "a.o"], "-lazy-l is not supported: "),
+            (
+                &["-ios_version_min", "16.0", "a.o"],
+                "machlink targets macOS only",
+            ),
+        ] {
+            let e = parse(args).unwrap_err();
+            assert!(e.to_string().contains(want), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn output_kinds_and_their_rules() {
+        assert_eq!(
+            parse(&["-dylib", "-bundle", "a.o"]).unwrap().output_kind,
+            OutputKind::Bundle
+        );
+        let e = parse(&["-bundle_loader", "x", "a.o"]).unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("only be used with MachO bundle output"));
+        let e = parse(&["-undefined", "suppress", "a.o"]).unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("'-undefined suppress' only valid with '-flat_namespace'"));
+        let o = parse(&["-undefined", "suppress", "-flat_namespace", "a.o"]).unwrap();
+        assert_eq!(o.undefined, UndefinedTreatment::Suppress);
+        let o = parse(&["-undefined", "bogus", "a.o"]).unwrap();
+        assert_eq!(o.undefined, UndefinedTreatment::Error);
+        assert!(o.parse_warnings[0].contains("unknown -undefined TREATMENT 'bogus'"));
+        let o = parse(&["-umbrella", "U", "a.o"]).unwrap();
+        assert!(o.parse_warnings[0].contains("-umbrella used, but not creating dylib"));
+        assert_eq!(parse_sectalign("0x1000").unwrap(), 12);
+        assert_eq!(parse_sectalign("10").unwrap(), 4);
+        assert!(parse_sectalign("0").is_err());
+        assert!(parse_sectalign("10000").is_err());
+        let o = parse(&["-weak_framework", "Foo,_debug", "-upward-lbar", "a.o"]).unwrap();
+        assert_eq!(o.inputs[0], InputArg::Framework("Foo,_debug".into()));
+        assert!(o.lib_attrs[1].1.upward);
+    }
+
+    #[test]
     fn versions_pack_like_ld64() {
         assert_eq!(parse_version("10.15.4"), Some(0x000a_0f04));
         assert_eq!(parse_version("12"), Some(0x000c_0000));
