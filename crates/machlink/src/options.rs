@@ -309,6 +309,9 @@ impl Default for Options {
 /// output (see the README's option table for why), with how many values
 /// each takes.
 const IGNORED: &[(&str, usize)] = &[
+    // clang's driver passes `-mllvm -enable-linkonceodr-outlining` to
+    // every link.
+    ("-mllvm", 1),
     ("-dynamic", 0),
     ("-force_load_swift_libs", 0),
     ("-no_dtrace_dof", 0),
@@ -456,7 +459,6 @@ const WARNED: &[(&str, usize, &str)] = &[
     ("-warn_weak_exports", 0, "machlink does not warn about weak exports"),
     ("-warn_unused_dylibs", 0, "machlink does not report unused dylibs (-dead_strip_dylibs drops them)"),
     ("-warn_commons", 0, "machlink does not warn about tentative definitions that dylibs define"),
-    ("-mllvm", 1, "machlink does no LTO, so there is no LLVM to pass options to"),
     ("--check-category-conflicts", 0, "machlink does not check Objective-C categories"),
     ("-no_compact_unwind", 0, "machlink always writes __unwind_info from the objects' compact unwind entries"),
     ("-sectalign_defaults", 1, "machlink aligns sections as their inputs ask"),
