@@ -498,6 +498,12 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("_ferror", ferror as *const () as usize),
         ("_clearerr", clearerr as *const () as usize),
         ("_fileno", fileno as *const () as usize),
+        // Macros in macOS's header; glibc has functions of these names,
+        // which must not see a macOS FILE.
+        ("_feof_unlocked", feof as *const () as usize),
+        ("_ferror_unlocked", ferror as *const () as usize),
+        ("_clearerr_unlocked", clearerr as *const () as usize),
+        ("_fileno_unlocked", fileno as *const () as usize),
         ("_setvbuf", setvbuf as *const () as usize),
         ("_setbuf", setbuf as *const () as usize),
         ("_setbuffer", setbuffer as *const () as usize),

@@ -250,7 +250,15 @@ pub unsafe fn interactive(h: *mut libc::FILE) -> bool {
     if g.flags & (IO_LINE_BUF | IO_UNBUFFERED) != 0 {
         return true;
     }
-    g.buf_base.is_null() && g.fileno >= 0 && libc::isatty(g.fileno) == 1
+    if !g.buf_base.is_null() || g.fileno < 0 {
+        return false;
+    }
+    // isatty sets errno on a non-terminal; the program must not see that
+    // (bzip2recover checks errno after getc returns EOF).
+    let errno = *libc::__errno_location();
+    let tty = libc::isatty(g.fileno) == 1;
+    *libc::__errno_location() = errno;
+    tty
 }
 
 /// Whether `h` holds written bytes not yet flushed.

@@ -193,23 +193,31 @@ pub unsafe fn reading<R>(m: *mut MacFile, closed: R, f: impl FnOnce(*mut libc::F
     };
     let interactive = !h.is_null() && file::interactive(h);
     if interactive {
-        flush_line_buffered_except(m);
+        // macOS flushes when it refills: when the buffer is empty (the
+        // getc macro leaves _r at -1 then). Either way glibc gets the bytes
+        // written inline, for its own flush of stdout in the middle of a
+        // longer read.
+        hand_over_line_buffered(m, (*m).r <= 0);
     }
     let r = with(m, closed, f);
     if interactive {
         let stdout = (&raw mut SF as *mut MacFile).add(1);
-        drop(Session::open(stdout));
+        if !(*stdout).host().is_null() {
+            drop(Session::open(stdout));
+        }
     }
     r
 }
 
-unsafe fn flush_line_buffered_except(skip: *mut MacFile) {
+/// Syncs every line-buffered stream but `skip`, and flushes those with
+/// output pending if `flush`.
+unsafe fn hand_over_line_buffered(skip: *mut MacFile, flush: bool) {
     for m in open_streams() {
         if m == skip || !file::line_buffered((*m).host()) {
             continue;
         }
         if let Some(s) = Session::open(m) {
-            if file::pending_output(s.host()) {
+            if flush && file::pending_output(s.host()) {
                 fflush(s.host());
             }
         }
