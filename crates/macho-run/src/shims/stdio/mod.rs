@@ -29,3 +29,29 @@ pub fn table() -> Vec<(&'static str, usize)> {
     t.extend(funopen::table());
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::file::MacFile;
+    use crate::shims::Host;
+
+    #[test]
+    fn standard_streams_are_the_entries_of_sf() {
+        let host = Host::new();
+        let addr = |name: &str| {
+            host.lookup(name)
+                .unwrap_or_else(|| panic!("{name} unbound"))
+        };
+        let sf = addr("___sF") as usize;
+        let size = std::mem::size_of::<MacFile>();
+        for (i, name) in ["___stdinp", "___stdoutp", "___stderrp"].iter().enumerate() {
+            // SAFETY: the symbol is the address of a FILE pointer.
+            let file = unsafe { *(addr(name) as *const *const MacFile) };
+            assert_eq!(file as usize, sf + i * size, "{name}");
+            // SAFETY: a standard stream, set up by Host::new.
+            assert_eq!(unsafe { (*file).file }, i as i16, "{name}: _file");
+        }
+        assert_ne!(addr("___srget"), 0);
+        assert_ne!(addr("___swbuf"), 0);
+    }
+}
