@@ -116,6 +116,17 @@ impl Program {
     /// `args` (`{dir}` is replaced by a fresh directory per run); returns
     /// every difference.
     fn compare(&self, setup: Setup, args: &[&str], stdin: Option<&Path>) -> Vec<String> {
+        self.compare_by(setup, args, stdin, |o| o)
+    }
+
+    /// [`Program::compare`] on what `view` keeps of each run.
+    fn compare_by(
+        &self,
+        setup: Setup,
+        args: &[&str],
+        stdin: Option<&Path>,
+        view: impl Fn(Outcome) -> Outcome,
+    ) -> Vec<String> {
         let mut runs = 0;
         let mut argv_for = |exe: &[&Path]| -> Vec<OsString> {
             runs += 1;
@@ -130,7 +141,7 @@ impl Program {
             }
             argv
         };
-        let expected = run(setup, &argv_for(&[&self.native]), stdin);
+        let expected = view(run(setup, &argv_for(&[&self.native]), stdin));
         assert_eq!(
             expected.code,
             0,
@@ -142,7 +153,7 @@ impl Program {
         let macho_run = Path::new(env!("CARGO_BIN_EXE_macho-run"));
         let mut problems = Vec::new();
         for (linker, exe) in &self.macos {
-            let got = run(setup, &argv_for(&[macho_run, exe]), stdin);
+            let got = view(run(setup, &argv_for(&[macho_run, exe]), stdin));
             if got != expected {
                 let what = format!(
                     "{} linked by {}, {}",
@@ -207,4 +218,20 @@ fn every_kind_of_stream_works_with_the_macros() {
     let mut problems = p.compare(Setup::Apart, &["{dir}"], None);
     problems.extend(p.compare(Setup::OnePipe, &["{dir}"], None));
     assert_none(problems);
+}
+
+/// The lines of stdout sorted: threads finish their lines in any order.
+fn sorted_lines(mut o: Outcome) -> Outcome {
+    let mut lines: Vec<&[u8]> = o.stdout.split_inclusive(|&b| b == b'\n').collect();
+    lines.sort();
+    o.stdout = lines.concat();
+    o
+}
+
+#[test]
+fn threads_locking_a_stream_write_and_read_whole_lines() {
+    let p = build("threads", "threads");
+    let input = stdin_text(&p.work);
+    let input = input.to_str().expect("scratch paths are UTF-8");
+    assert_none(p.compare_by(Setup::Apart, &[input], None, sorted_lines));
 }

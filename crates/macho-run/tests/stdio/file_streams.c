@@ -5,6 +5,7 @@
  * directory. */
 #include "compat.h"
 #include <unistd.h>
+#include <wchar.h>
 
 static char path_a[512], path_b[512];
 
@@ -243,6 +244,20 @@ static void memory(void) {
     free(buf);
 }
 
+static void wide(void) {
+    FILE *t = tmpfile();
+    fwprintf(t, L"wide %d %ls|", 5, L"string");
+    fputwc(L'w', t);
+    fputws(L"ide\n", t);
+    rewind(t);
+    wint_t c;
+    printf("wide:");
+    while ((c = fgetwc(t)) != WEOF)
+        printf(" %d", (int)c);
+    printf(" fwide %d\n", fwide(t, 0) > 0);
+    fclose(t);
+}
+
 static void reopened(void) {
     FILE *f = fopen(path_a, "r");
     printf("before freopen: %c", getc_unlocked(f));
@@ -267,6 +282,7 @@ int main(int argc, char **argv) {
     processes();
     functions();
     memory();
+    wide();
     reopened();
     return 0;
 }
