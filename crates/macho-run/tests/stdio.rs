@@ -73,14 +73,21 @@ struct Program {
 fn build(test: &str, name: &'static str) -> Program {
     let work = testkit::scratch_dir(&format!("stdio/{test}/{name}"));
     let src = source(name);
-    let native = work.join("native");
+    // Every build is called NAME, in a directory of its own: `warn` and
+    // `err` print the program's name.
+    let exe_in = |dir: &str| {
+        let dir = work.join(dir);
+        std::fs::create_dir_all(&dir).expect("create build dir");
+        dir.join(name)
+    };
+    let native = exe_in("native");
     testkit::build_native(std::slice::from_ref(&src), &native, &["-O1", "-Wall"]);
     let obj = work.join(format!("{name}.o"));
     testkit::compile_macos(&src, &obj, &["-O1", "-Wall"]);
     let macos = [Linker::LldChained, Linker::LldClassic]
         .into_iter()
         .map(|linker| {
-            let exe = work.join(format!("macos-{}", linker.name()));
+            let exe = exe_in(linker.name());
             testkit::link(linker, std::slice::from_ref(&obj), &exe, &[]);
             (linker, exe)
         })

@@ -1,9 +1,10 @@
 /* Writes to stdout and stderr with the inline macros (putc_unlocked,
  * putchar_unlocked) mixed with the stdio functions, across buffer
- * boundaries and buffering modes, and exits with bytes still in the
- * buffers. Run with stdout and stderr on one pipe, the interleaving shows
+ * boundaries and buffering modes, with warn/err, and exits (through errx)
+ * with bytes still in the buffers. Run with stdout and stderr on one pipe, the interleaving shows
  * every flush. */
 #include "compat.h"
+#include <err.h>
 #include <errno.h>
 
 static void burst(FILE *f, const char *tag, int n) {
@@ -82,8 +83,14 @@ int main(void) {
     printf("fileno %d %d %d %d\n", fileno(stdout), fileno_unlocked(stdout),
            fileno(stderr), fileno_unlocked(stdin));
 
+    /* warn and err write after what stderr holds. */
+    burst(stderr, "before warn;", 12);
+    errno = EACCES;
+    warn("warn %d", 3);
+    warnx("warnx %s", "x");
+
     /* Left for exit to flush. */
     burst(stdout, "pending at exit;", 40);
     burst(stderr, "stderr pending at exit;", 46);
-    return 0;
+    errx(0, "errx %d", 0);
 }

@@ -70,6 +70,10 @@ mod host {
         pub fn fwide(f: Host, mode: c_int) -> c_int;
         pub fn vfwprintf(f: Host, fmt: *const WChar, ap: VaList) -> c_int;
         pub fn vfwscanf(f: Host, fmt: *const WChar, ap: VaList) -> c_int;
+        pub fn vwarn(fmt: *const c_char, ap: VaList);
+        pub fn vwarnx(fmt: *const c_char, ap: VaList);
+        pub fn verr(status: c_int, fmt: *const c_char, ap: VaList) -> !;
+        pub fn verrx(status: c_int, fmt: *const c_char, ap: VaList) -> !;
     }
 }
 
@@ -415,6 +419,36 @@ pub unsafe extern "C" fn perror(s: *const c_char) {
     *libc::__errno_location() = errno;
 }
 
+/// Runs a glibc function that writes to glibc's own stderr (the `err`
+/// family), with the macOS FILE over it synced first and loaded after.
+unsafe fn on_host_stderr<R>(f: impl FnOnce() -> R) -> R {
+    let stderr = streams::standard(2);
+    if (*stderr).host().is_null() {
+        return f();
+    }
+    let _session = Session::open(stderr);
+    f()
+}
+
+pub unsafe extern "C" fn vwarn(fmt: *const c_char, ap: VaList) {
+    on_host_stderr(|| host::vwarn(fmt, ap))
+}
+
+pub unsafe extern "C" fn vwarnx(fmt: *const c_char, ap: VaList) {
+    on_host_stderr(|| host::vwarnx(fmt, ap))
+}
+
+/// `verr` exits: the stream is synced, the rest is glibc's `verr`.
+pub unsafe extern "C" fn verr(status: c_int, fmt: *const c_char, ap: VaList) -> ! {
+    on_host_stderr(|| ());
+    host::verr(status, fmt, ap)
+}
+
+pub unsafe extern "C" fn verrx(status: c_int, fmt: *const c_char, ap: VaList) -> ! {
+    on_host_stderr(|| ());
+    host::verrx(status, fmt, ap)
+}
+
 pub unsafe extern "C" fn fgetwc(m: File) -> WInt {
     reading(m, WEOF, |h| host::fgetwc(h))
 }
@@ -532,6 +566,10 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("___svfscanf", vfscanf as *const () as usize),
         ("_vscanf", vscanf as *const () as usize),
         ("_perror", perror as *const () as usize),
+        ("_vwarn", vwarn as *const () as usize),
+        ("_vwarnx", vwarnx as *const () as usize),
+        ("_verr", verr as *const () as usize),
+        ("_verrx", verrx as *const () as usize),
         ("_fgetwc", fgetwc as *const () as usize),
         ("_getwc", fgetwc as *const () as usize),
         ("_getwchar", getwchar as *const () as usize),

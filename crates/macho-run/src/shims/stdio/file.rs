@@ -44,8 +44,9 @@ pub struct Sbuf {
 /// x86_64 macOS `struct __sFILE`. Only the fields the `<stdio.h>` macros
 /// touch (`_p`, `_r`, `_w`, `_flags`, `_file`, `_lbfsize`) and `_bf` carry
 /// macOS meaning; `_cookie` holds the glibc stream behind this one, `_ur`
-/// which buffer window [`load`] published (1: writing, 0: reading), and
-/// `_lb` the line buffer of `fgetln`, as in macOS.
+/// which buffer window [`load`] published (1: writing, 0: reading) and
+/// `_extra` where it started, and `_lb` the line buffer of `fgetln`, as in
+/// macOS.
 #[repr(C)]
 pub struct MacFile {
     pub p: *mut u8,
@@ -186,6 +187,7 @@ pub unsafe fn load(m: *mut MacFile, h: *mut libc::FILE) {
         size: span(g.buf_base, g.buf_end),
     };
     m.ur = c_int::from(putting);
+    m.extra = std::ptr::null_mut();
     m.r = 0;
     m.w = 0;
     m.lbfsize = 0;
@@ -195,6 +197,7 @@ pub unsafe fn load(m: *mut MacFile, h: *mut libc::FILE) {
         m.p = std::ptr::null_mut();
     } else if putting {
         m.p = g.write_ptr;
+        m.extra = g.write_ptr as *mut c_void;
         if g.flags & IO_UNBUFFERED != 0 {
             // Every byte goes through __swbuf and out at once.
         } else if g.flags & IO_LINE_BUF != 0 {
@@ -206,6 +209,7 @@ pub unsafe fn load(m: *mut MacFile, h: *mut libc::FILE) {
         }
     } else {
         m.p = g.read_ptr;
+        m.extra = g.read_ptr as *mut c_void;
         m.r = span(g.read_ptr, g.read_end);
     }
 }
@@ -219,14 +223,17 @@ pub unsafe fn load(m: *mut MacFile, h: *mut libc::FILE) {
 pub unsafe fn sync(m: *mut MacFile, h: *mut libc::FILE) {
     let m = &*m;
     let g = &mut *glibc(h);
-    // The macros only move _p forward inside the window load published; a
-    // _p outside it means glibc moved on since (it flushed or switched
-    // direction), and there is nothing to hand back.
-    if g.mode <= 0 && !m.p.is_null() {
+    // The macros only move _p forward inside the window load published.
+    // If glibc's position is no longer where that window started, glibc
+    // moved on without a load since (a C library call that writes to its
+    // own stderr, or its flush of stdout before a terminal read), and the
+    // window is stale: there is nothing to hand back.
+    let start = m.extra as *mut u8;
+    if g.mode <= 0 && !m.p.is_null() && !start.is_null() && m.p >= start {
         let putting = g.flags & IO_CURRENTLY_PUTTING != 0;
-        if m.ur != 0 && putting && m.p >= g.write_ptr && m.p <= g.buf_end {
+        if m.ur != 0 && putting && g.write_ptr == start && m.p <= g.buf_end {
             g.write_ptr = m.p;
-        } else if m.ur == 0 && !putting && m.p >= g.read_ptr && m.p <= g.read_end {
+        } else if m.ur == 0 && !putting && g.read_ptr == start && m.p <= g.read_end {
             g.read_ptr = m.p;
         }
     }

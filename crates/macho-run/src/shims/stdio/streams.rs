@@ -30,6 +30,14 @@ pub static mut STDINP: *mut MacFile = std::ptr::null_mut();
 pub static mut STDOUTP: *mut MacFile = std::ptr::null_mut();
 pub static mut STDERRP: *mut MacFile = std::ptr::null_mut();
 
+/// `__sF[i]`: the FILE over glibc's stdin (0), stdout (1) or stderr (2),
+/// whatever the program assigned to `__stdoutp` and the others since.
+pub fn standard(i: usize) -> *mut MacFile {
+    assert!(i < 3);
+    // SAFETY: in bounds; only the address is taken.
+    unsafe { (&raw mut SF as *mut MacFile).add(i) }
+}
+
 /// Every FILE ever handed out, in allocation order; closed ones (null
 /// host) are reused, the standard three first, as macOS's `__sfp` does.
 /// Slots are never freed, so a pointer from this list stays valid.
@@ -201,7 +209,7 @@ pub unsafe fn reading<R>(m: *mut MacFile, closed: R, f: impl FnOnce(*mut libc::F
     }
     let r = with(m, closed, f);
     if interactive {
-        let stdout = (&raw mut SF as *mut MacFile).add(1);
+        let stdout = standard(1);
         if !(*stdout).host().is_null() {
             drop(Session::open(stdout));
         }

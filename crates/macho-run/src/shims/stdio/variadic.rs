@@ -1,4 +1,5 @@
-//! The variadic stdio functions (`fprintf`, `printf`, `fscanf`, ...).
+//! The variadic stdio functions (`fprintf`, `printf`, `fscanf`, ...,
+//! and `warn`/`err`, which write to stderr).
 //!
 //! Stable Rust cannot define a C variadic function, so each entry point is
 //! a few instructions of assembly that do what a C compiler's prologue
@@ -59,6 +60,10 @@ va_entry!("macho_run_fwprintf", "16", "rdx", calls::vfwprintf);
 va_entry!("macho_run_wprintf", "8", "rsi", calls::vwprintf);
 va_entry!("macho_run_fwscanf", "16", "rdx", calls::vfwscanf);
 va_entry!("macho_run_wscanf", "8", "rsi", calls::vwscanf);
+va_entry!("macho_run_warn", "8", "rsi", calls::vwarn);
+va_entry!("macho_run_warnx", "8", "rsi", calls::vwarnx);
+va_entry!("macho_run_err", "16", "rdx", calls::verr);
+va_entry!("macho_run_errx", "16", "rdx", calls::verrx);
 
 extern "C" {
     fn macho_run_fprintf();
@@ -69,6 +74,10 @@ extern "C" {
     fn macho_run_wprintf();
     fn macho_run_fwscanf();
     fn macho_run_wscanf();
+    fn macho_run_warn();
+    fn macho_run_warnx();
+    fn macho_run_err();
+    fn macho_run_errx();
 }
 
 pub fn table() -> Vec<(&'static str, usize)> {
@@ -81,5 +90,9 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("_wprintf", macho_run_wprintf as *const () as usize),
         ("_fwscanf", macho_run_fwscanf as *const () as usize),
         ("_wscanf", macho_run_wscanf as *const () as usize),
+        ("_warn", macho_run_warn as *const () as usize),
+        ("_warnx", macho_run_warnx as *const () as usize),
+        ("_err", macho_run_err as *const () as usize),
+        ("_errx", macho_run_errx as *const () as usize),
     ]
 }
