@@ -20,12 +20,7 @@ flags=(-std=gnu99 -DLUA_COMPAT_5_3 -Iinclude)
 if [ "$MODE" = native ]; then
     flags+=(-DLUA_USE_LINUX)
 else
-    # macOS <stdio.h> makes getc_unlocked a macro that reads and writes the
-    # BSD FILE fields (_r, _p) inline, but macho-run hands programs glibc
-    # FILEs (see tests/projects/README.md). liolib.c lets the build choose
-    # l_getc; this is its POSIX choice with the getc function instead.
-    flags+=(-DLUA_USE_MACOSX '-Dl_getc(f)=getc(f)' '-Dl_lockfile(f)=flockfile(f)'
-            '-Dl_unlockfile(f)=funlockfile(f)')
+    flags+=(-DLUA_USE_MACOSX)
 fi
 
 srcs=()

@@ -14,6 +14,7 @@ mod pwd;
 mod setjmp;
 mod signal;
 mod statfs;
+mod stdio;
 mod sysinfo;
 pub mod tlv;
 
@@ -26,9 +27,6 @@ use std::ffi::CString;
 /// meaning and layout (data symbols included: their address is what binds).
 const RENAMES: &[(&str, &str)] = &[
     ("___error", "__errno_location"),
-    ("___stdinp", "stdin"),
-    ("___stdoutp", "stdout"),
-    ("___stderrp", "stderr"),
     ("___exp10", "exp10"),
     ("___exp10f", "exp10f"),
 ];
@@ -75,6 +73,7 @@ impl Host {
             setjmp::table(),
             signal::table(),
             statfs::table(),
+            stdio::table(),
             sysinfo::table(),
             tlv::table(),
         ]
@@ -130,8 +129,11 @@ mod tests {
         let host = Host::new();
         assert!(host.lookup("_printf").is_some());
         assert!(host.lookup("_sqrt").is_some(), "libm must be searched");
-        assert_eq!(host.lookup("___stdoutp"), dlsym("stdout"));
-        assert_eq!(host.lookup("_fopen$UNIX2003"), dlsym("fopen"));
+        assert_eq!(host.lookup("_strlen"), dlsym("strlen"));
+        assert_eq!(host.lookup("_opendir$INODE64"), dlsym("opendir"));
+        assert_eq!(host.lookup("_fopen$DARWIN_EXTSN"), host.lookup("_fopen"));
+        assert_ne!(host.lookup("_fopen"), dlsym("fopen"), "FILEs are macOS's");
+        assert_ne!(host.lookup("___stdoutp"), dlsym("stdout"));
         assert_ne!(host.lookup("_stat$INODE64"), dlsym("stat"));
         assert!(host.lookup("_glob$INODE64").is_none());
         assert!(host.lookup("_no_such_function_anywhere").is_none());

@@ -27,6 +27,10 @@ pub static mut VARS: ProgramVars = ProgramVars {
 
 extern "C" {
     static mut environ: *mut *mut c_char;
+    // glibc's own idea of the program's name (`__progname` is the short
+    // one), which its `warn`/`err`/`error` print.
+    static mut program_invocation_name: *mut c_char;
+    static mut program_invocation_short_name: *mut c_char;
     fn __cxa_atexit(f: extern "C" fn(*mut c_void), arg: *mut c_void, dso: *mut c_void) -> c_int;
 }
 
@@ -49,6 +53,10 @@ pub unsafe fn set_args(argc: usize, argv: *mut *mut c_char) {
             std::ptr::null_mut()
         };
         PROGNAME.store(progname, Ordering::Relaxed);
+        if argc > 0 {
+            program_invocation_name = *argv;
+            program_invocation_short_name = progname;
+        }
         VARS = ProgramVars {
             nx_argc: argc as c_int,
             nx_argv: argv,
