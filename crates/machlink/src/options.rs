@@ -94,6 +94,11 @@ pub struct Options {
     pub headerpad: u32,
     pub adhoc_codesign: Option<bool>,
     pub all_load: bool,
+    /// `-ObjC`: load every archive member that defines an Objective-C
+    /// class or category (or holds Swift code).
+    pub objc: bool,
+    /// `-objc_stubs_fast` (default) / `-objc_stubs_small`.
+    pub objc_stubs: crate::arch::ObjcStubsMode,
     pub incremental: bool,
     /// Print the time of every phase (`-print_statistics`, `--time`).
     pub print_statistics: bool,
@@ -207,6 +212,8 @@ impl Default for Options {
             headerpad: 32,
             adhoc_codesign: None,
             all_load: false,
+            objc: false,
+            objc_stubs: crate::arch::ObjcStubsMode::Fast,
             incremental: false,
             print_statistics: false,
             suppress_warnings: false,
@@ -279,16 +286,10 @@ const IGNORED_FLAGS: &[&str] = &[
 
 /// Flags that take no value and are ignored although they could matter to
 /// the user: accepted with a warning saying why.
-const WARNED_FLAGS: &[(&str, &str)] = &[
-    (
-        "-no_compact_unwind",
-        "machlink always writes __unwind_info from the objects' compact unwind entries",
-    ),
-    (
-        "-ObjC",
-        "machlink does not link Objective-C (archive members are loaded only for the symbols they define)",
-    ),
-];
+const WARNED_FLAGS: &[(&str, &str)] = &[(
+    "-no_compact_unwind",
+    "machlink always writes __unwind_info from the objects' compact unwind entries",
+)];
 
 /// Flags that take one value and cannot change machlink's output.
 const IGNORED_WITH_VALUE: &[&str] = &[
@@ -603,6 +604,9 @@ impl Options {
             "-force_load" => self.inputs.push(InputArg::ForceLoad(it.value(arg)?.into())),
             "-all_load" => self.all_load = true,
             "-noall_load" => self.all_load = false,
+            "-ObjC" => self.objc = true,
+            "-objc_stubs_fast" => self.objc_stubs = crate::arch::ObjcStubsMode::Fast,
+            "-objc_stubs_small" => self.objc_stubs = crate::arch::ObjcStubsMode::Small,
             "-e" => self.entry = it.value(arg)?,
             "-u" => self.force_undefined.push(it.value(arg)?),
             "-U" => self.allowed_undefined.push(it.value(arg)?),
@@ -983,7 +987,7 @@ mod tests {
 
     #[test]
     fn warnings_fatal_wins_over_w() {
-        let o = parse(&["-w", "-fatal_warnings", "-ObjC", "a.o"]).unwrap();
+        let o = parse(&["-w", "-fatal_warnings", "-no_compact_unwind", "a.o"]).unwrap();
         assert!(o.warn("x").is_err());
         let o = parse(&["-w", "a.o"]).unwrap();
         assert!(o.warn("x").is_ok());

@@ -310,6 +310,10 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
                     for m in 0..a.members.len() as u32 {
                         inputs.loaded_members.insert((idx, m));
                     }
+                } else if opts.objc {
+                    for m in crate::objc::archive_members(&a) {
+                        inputs.loaded_members.insert((idx, m));
+                    }
                 }
                 inputs.archives.push(a);
                 inputs.libraries.push(Library::Archive(idx));

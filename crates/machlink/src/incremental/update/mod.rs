@@ -469,6 +469,13 @@ impl<'s> Updater<'s> {
                 (Def::Absolute { .. }, _) => {
                     return fallback(format!("{}: absolute symbol {sname}", obj.name))
                 }
+                (Def::Undefined, None) if crate::objc::is_stub_symbol(sym.name) => {
+                    return fallback(format!(
+                        "{}: {sname} is a new Objective-C message-send stub (__objc_stubs is \
+                         synthesized by a full link)",
+                        obj.name
+                    ))
+                }
                 (Def::Undefined, None) => {
                     let weak_ref = sym.weak_ref;
                     let name_bytes = sym.name;
