@@ -24,6 +24,7 @@ mod incremental_random;
 mod ld64_flags;
 mod objc;
 mod projects;
+mod relocations;
 mod robustness;
 mod semantic_diff;
 mod tools;

@@ -521,7 +521,7 @@ impl<'s> Updater<'s> {
                 };
                 let def = symtab.syms[g as usize].def;
                 let s = slots.get(&g).copied().unwrap_or_default();
-                let missing = match r.kind.entry(is_imported(def)) {
+                let missing = match crate::synthetic::entry_for(r.kind, def) {
                     Some(crate::arch::Entry::Stub) => s.stub == 0,
                     Some(crate::arch::Entry::Got) => s.got == 0,
                     Some(crate::arch::Entry::ThreadPtr) => s.thread_ptr == 0,
