@@ -230,8 +230,12 @@ pub fn symbol_groups<'a>(
                 n_value: 0,
             })
             .collect();
-        g.locals
-            .extend(crate::linkedit::stabs::debug_map(objects, layout, &oso));
+        g.locals.extend(crate::linkedit::stabs::debug_map(
+            objects,
+            layout,
+            &oso,
+            opts.target().cpu_subtype() as u8,
+        ));
     }
     let sect_ordinal = |f: usize, a: usize| (layout.atom_section[f][a] + 1) as u8;
     let mut seen_abs = rustc_hash::FxHashSet::default();
