@@ -108,11 +108,14 @@ _asm_alias:
 .subsections_via_symbols
 ";
 
-/// `dsymutil --dump-debug-map`: per object file, its symbols as
-/// (name, object address, size) and their addresses in the binary.
-fn debug_map(exe: &std::path::Path) -> Vec<(String, Vec<(String, String, String, u64)>)> {
+/// One symbol of a debug map: name, object address, size (as dsymutil
+/// prints them) and address in the binary.
+type MapSymbol = (String, String, String, u64);
+
+/// `dsymutil --dump-debug-map`: per object file, its symbols.
+fn debug_map(exe: &std::path::Path) -> Vec<(String, Vec<MapSymbol>)> {
     let text = testkit::cli::tool("dsymutil-19", &["--dump-debug-map"], exe);
-    let mut objects: Vec<(String, Vec<(String, String, String, u64)>)> = Vec::new();
+    let mut objects: Vec<(String, Vec<MapSymbol>)> = Vec::new();
     for line in text.lines() {
         let line = line.trim();
         if let Some(name) = line.strip_prefix("- filename:") {
