@@ -553,6 +553,25 @@ impl<'s> Updater<'s> {
         {
             return fallback(format!("{}: DWARF unwind (__eh_frame)", obj.name));
         }
+        // A symbol inside a code atom is a function start of its own
+        // (an object without subsections, an alternate entry); updates
+        // track function starts per atom.
+        let inner = obj.symbols.iter().find(|s| {
+            s.is_defined_in_section()
+                && s.atom != crate::atom::NONE
+                && crate::section_flags::is_code(obj.section_of(s.atom).flags)
+                && {
+                    let a = &obj.atoms[s.atom as usize];
+                    s.n_value != obj.section_of(s.atom).addr + u64::from(a.offset)
+                }
+        });
+        if let Some(s) = inner {
+            return fallback(format!(
+                "{}: {} lies inside another function's atom (no subsections via symbols)",
+                obj.name,
+                name(s.name)
+            ));
+        }
         let Resolution {
             symtab,
             slots,
