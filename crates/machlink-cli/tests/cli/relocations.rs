@@ -610,4 +610,25 @@ fn every_x86_64_relocation_form_gives_the_native_expectation() {
         ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // A 32-bit field cannot hold an address that slides: a clear error
+    // naming the file and the place (lld 19 says "fixups overlap").
+    let abs32 = assemble(
+        &work,
+        "abs32",
+        "  .data\n  .globl _p32\n_p32:\n  .long _gdata + 4\n  .long L_x\nL_x:\n  .long 0\n",
+    );
+    let mut inputs = common.to_vec();
+    inputs.push(abs32);
+    let o = capture(testkit::machlink_command(&work.join("abs32")).args(&inputs));
+    assert_eq!(o.code, 1, "{}", o.stderr_str());
+    for at in ["_p32+0x0", "_p32+0x4"] {
+        assert!(
+            o.stderr_str().contains(&format!(
+                "abs32.o: 32-bit absolute address cannot be used in a position-independent \
+                 image in symbol {at}"
+            )),
+            "{}",
+            o.stderr_str()
+        );
+    }
 }
