@@ -240,9 +240,13 @@ impl Reserve {
 pub fn output_section_name(segname: &str, sectname: &str) -> (String, String) {
     match (segname, sectname) {
         ("__TEXT", "__StaticInit") => ("__TEXT".into(), "__text".into()),
-        ("__DATA", "__const" | "__mod_init_func" | "__mod_term_func" | "__cfstring") => {
-            ("__DATA_CONST".into(), sectname.into())
-        }
+        (
+            "__DATA",
+            "__const" | "__mod_init_func" | "__mod_term_func" | "__cfstring"
+            // Objective-C lists and the image info: read-only after load.
+            | "__objc_classlist" | "__objc_nlclslist" | "__objc_catlist" | "__objc_nlcatlist"
+            | "__objc_protolist" | "__objc_imageinfo",
+        ) => ("__DATA_CONST".into(), sectname.into()),
         _ => (segname.into(), sectname.into()),
     }
 }

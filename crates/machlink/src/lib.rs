@@ -34,6 +34,7 @@ pub mod layout;
 pub mod link;
 pub mod linkedit;
 pub mod map;
+pub mod objc;
 pub mod options;
 pub mod order;
 pub mod output;

@@ -105,6 +105,11 @@ pub struct Options {
     pub headerpad: u32,
     pub adhoc_codesign: Option<bool>,
     pub all_load: bool,
+    /// `-ObjC`: load every archive member that defines an Objective-C
+    /// class or category (or holds Swift code).
+    pub objc: bool,
+    /// `-objc_stubs_fast` (default) / `-objc_stubs_small`.
+    pub objc_stubs: crate::arch::ObjcStubsMode,
     pub incremental: bool,
     /// Print the time of every phase (`-print_statistics`, `--time`).
     pub print_statistics: bool,
@@ -248,6 +253,8 @@ impl Default for Options {
             headerpad: 32,
             adhoc_codesign: None,
             all_load: false,
+            objc: false,
+            objc_stubs: crate::arch::ObjcStubsMode::Fast,
             incremental: false,
             print_statistics: false,
             suppress_warnings: false,
@@ -449,7 +456,6 @@ const IGNORED_JOINED: &[&str] = &["-O", "--lto-O", "--lto-CGO", "-y"];
 /// Options ignored with a warning: they cannot change the output either,
 /// but the user may expect what they do elsewhere (a report, a check).
 const WARNED: &[(&str, usize, &str)] = &[
-    ("-ObjC", 0, "machlink does not link Objective-C (archive members are loaded only for the symbols they define)"),
     ("-weak_reference_mismatches", 1, "machlink imports a symbol weakly only when every reference is weak (ld64's non-weak)"),
     ("-whatsloaded", 0, "machlink does not list loaded objects separately (-t lists every input)"),
     ("-order_file_statistics", 0, "machlink prints no order-file statistics"),
@@ -601,14 +607,6 @@ const REJECTED: &[(&str, &str)] = &[
     (
         "-objc_relative_method_lists",
         "relative method lists are not written",
-    ),
-    (
-        "-objc_stubs_fast",
-        "Objective-C stubs are not synthesized yet",
-    ),
-    (
-        "-objc_stubs_small",
-        "Objective-C stubs are not synthesized yet",
     ),
     ("--thinlto-index-only", "machlink does no (Thin)LTO"),
     ("--thinlto-index-only=", "machlink does no (Thin)LTO"),
@@ -1152,6 +1150,9 @@ impl Options {
             "-force_load" => self.inputs.push(InputArg::ForceLoad(it.value(arg)?.into())),
             "-all_load" => self.all_load = true,
             "-noall_load" => self.all_load = false,
+            "-ObjC" => self.objc = true,
+            "-objc_stubs_fast" => self.objc_stubs = crate::arch::ObjcStubsMode::Fast,
+            "-objc_stubs_small" => self.objc_stubs = crate::arch::ObjcStubsMode::Small,
             "-e" => self.entry = it.value(arg)?,
             "-u" => self.force_undefined.push(it.value(arg)?),
             "-U" => self.allowed_undefined.push(it.value(arg)?),
@@ -1542,7 +1543,7 @@ mod tests {
 
     #[test]
     fn warnings_fatal_wins_over_w() {
-        let o = parse(&["-w", "-fatal_warnings", "-ObjC", "a.o"]).unwrap();
+        let o = parse(&["-w", "-fatal_warnings", "-no_compact_unwind", "a.o"]).unwrap();
         assert!(o.warn("x").is_err());
         let o = parse(&["-w", "a.o"]).unwrap();
         assert!(o.warn("x").is_ok());

@@ -426,6 +426,15 @@ pub(crate) fn relocate(
                     res.got_slot(g).ok_or("no GOT slot")?
                 }
                 (Referent::Imported(g), _) => res.thread_ptr(g).ok_or("no thread pointer slot")?,
+                // An absolute symbol's value is loaded from its GOT slot
+                // (see `synthetic::entry_for`): a pc-relative `lea` could
+                // not reach a value that does not slide with the image.
+                (Referent::Absolute(_), Some(crate::arch::Entry::Got)) => {
+                    let g = symtab
+                        .global_of(p.file, r.target)
+                        .ok_or("GOT load of a local absolute symbol")?;
+                    res.got_slot(g).ok_or("no GOT slot")?
+                }
                 (Referent::Local { addr } | Referent::Absolute(addr), _) => {
                     arch.relax(r.kind, p.bytes, at).map_err(|e| e.to_string())?;
                     addr

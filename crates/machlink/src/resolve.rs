@@ -65,43 +65,12 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
             }
         }
     }
-    loop {
-        // Each member wanted, with the first symbol that wants it.
-        let mut why: rustc_hash::FxHashMap<(u32, u32), &[u8]> = Default::default();
-        for id in symtab.undefined() {
-            let name = symtab.syms[id as usize].name;
-            if let Some(&m) = archive_index.get(name) {
-                if !inputs.loaded_members.contains(&m) {
-                    why.entry(m).or_insert(name);
-                }
-            }
-        }
-        if why.is_empty() {
-            break;
-        }
-        let mut wanted: Vec<(u32, u32)> = why.keys().copied().collect();
-        wanted.sort_unstable();
-        if opts.why_load {
-            // `-why_load`, in lld's words, on stdout as ld64 prints it.
-            for m in &wanted {
-                println!(
-                    "{} forced load of {}",
-                    String::from_utf8_lossy(why[m]),
-                    inputs.archives[m.0 as usize].member_name(m.1)
-                );
-            }
-        }
-        let parsed: Vec<Result<ObjectFile<'a>>> = wanted
-            .par_iter()
-            .map(|&(a, m)| parse_member(&inputs.archives[a as usize], m, opts.target()))
-            .collect();
-        for (m, obj) in wanted.into_iter().zip(parsed) {
-            inputs.loaded_members.insert(m);
-            let obj = obj?;
-            let idx = inputs.objects.len() as u32;
-            inputs.objects.push(obj);
-            symtab.add_object(idx, &inputs.objects[idx as usize]);
-        }
+    pull_members(opts, inputs, &mut symtab, &archive_index)?;
+    // Message-send stubs for the selectors still undefined; their
+    // `_objc_msgSend` may itself come from an archive.
+    let objc_stubs = add_objc_stubs(opts, inputs, &mut symtab)?;
+    if objc_stubs.is_some() {
+        pull_members(opts, inputs, &mut symtab, &archive_index)?;
     }
     // What is still undefined may come from a dylib (first in command-line order).
     let undefined: Vec<SymId> = symtab.undefined().collect();
@@ -166,12 +135,97 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     if opts.dead_strip {
         crate::dead_strip::dead_strip(opts, &mut inputs.objects, &symtab);
     }
+    if let Some(idx) = objc_stubs {
+        crate::objc::after_dead_strip(&mut inputs.objects[idx as usize]);
+    }
+    if let Some(obj) = crate::objc::merge_image_info(&mut inputs.objects)? {
+        let idx = inputs.objects.len() as u32;
+        inputs.objects.push(obj);
+        symtab.add_object(idx, &inputs.objects[idx as usize]);
+    }
     // After dead stripping: a symbol only dead code references is no error.
     errors.extend(undefined_errors(opts, &mut symtab, &inputs.objects, entry));
     if let Some(e) = LinkError::many(errors) {
         return Err(e);
     }
     Ok(symtab)
+}
+
+/// Pulls archive members until no undefined symbol names one.
+fn pull_members<'a>(
+    opts: &Options,
+    inputs: &mut Inputs<'a>,
+    symtab: &mut SymbolTable<'a>,
+    archive_index: &rustc_hash::FxHashMap<&'a [u8], (u32, u32)>,
+) -> Result<()> {
+    loop {
+        // Each member wanted, with the first symbol that wants it.
+        let mut why: rustc_hash::FxHashMap<(u32, u32), &[u8]> = Default::default();
+        for id in symtab.undefined() {
+            let name = symtab.syms[id as usize].name;
+            if let Some(&m) = archive_index.get(name) {
+                if !inputs.loaded_members.contains(&m) {
+                    why.entry(m).or_insert(name);
+                }
+            }
+        }
+        if why.is_empty() {
+            break;
+        }
+        let mut wanted: Vec<(u32, u32)> = why.keys().copied().collect();
+        wanted.sort_unstable();
+        if opts.why_load {
+            // `-why_load`, in lld's words, on stdout as ld64 prints it.
+            for m in &wanted {
+                println!(
+                    "{} forced load of {}",
+                    String::from_utf8_lossy(why[m]),
+                    inputs.archives[m.0 as usize].member_name(m.1)
+                );
+            }
+        }
+        let parsed: Vec<Result<ObjectFile<'a>>> = wanted
+            .par_iter()
+            .map(|&(a, m)| parse_member(&inputs.archives[a as usize], m, opts.target()))
+            .collect();
+        for (m, obj) in wanted.into_iter().zip(parsed) {
+            inputs.loaded_members.insert(m);
+            let obj = obj?;
+            let idx = inputs.objects.len() as u32;
+            inputs.objects.push(obj);
+            symtab.add_object(idx, &inputs.objects[idx as usize]);
+        }
+    }
+    Ok(())
+}
+
+/// Adds the linker's Objective-C object (see [`crate::objc`]) when some
+/// `_objc_msgSend$sel` is still undefined: one stub per such symbol, in
+/// symbol-table order (first reference first, as lld orders them).
+/// Returns its index among the objects.
+fn add_objc_stubs<'a>(
+    opts: &Options,
+    inputs: &mut Inputs<'a>,
+    symtab: &mut SymbolTable<'a>,
+) -> Result<Option<u32>> {
+    let selectors: Vec<&'a [u8]> = symtab
+        .undefined()
+        .map(|id| symtab.syms[id as usize].name)
+        .filter(|name| crate::objc::is_stub_symbol(name))
+        .collect();
+    if selectors.is_empty() {
+        return Ok(None);
+    }
+    let (stub, warning) = crate::objc::stub_form(opts.target(), opts.objc_stubs);
+    if let Some(w) = warning {
+        opts.warn(&w)?;
+    }
+    let idx = inputs.objects.len() as u32;
+    inputs
+        .objects
+        .push(crate::objc::stubs_object(&stub, &selectors));
+    symtab.add_object(idx, &inputs.objects[idx as usize]);
+    Ok(Some(idx))
 }
 
 /// The dylib standing for other library `p` of dylib `d` (see

@@ -69,6 +69,25 @@ pub fn is_imported(def: Def) -> bool {
     matches!(def, Def::Dylib { .. } | Def::DynamicLookup)
 }
 
+/// The synthetic entry a reference of `kind` to a symbol defined as `def`
+/// needs. Besides what [`crate::arch::RelocKind::entry`] says for imports
+/// and pointers to the GOT: a GOT load of an absolute symbol keeps its GOT
+/// slot (holding the value, never slid), because the load cannot become
+/// a pc-relative address computation: the value does not move with the
+/// image.
+pub fn entry_for(kind: crate::arch::RelocKind, def: Def) -> Option<Entry> {
+    use crate::arch::{PageRef, RelocKind};
+    kind.entry(is_imported(def)).or_else(|| {
+        let got_load = matches!(
+            kind,
+            RelocKind::GotLoad
+                | RelocKind::Page(PageRef::Got)
+                | RelocKind::PageOffset(PageRef::Got)
+        );
+        (got_load && matches!(def, Def::Absolute { .. })).then_some(Entry::Got)
+    })
+}
+
 impl Synthetic {
     /// Scans every relocation for the entries it needs.
     /// `lazy_binder` is dyld_stub_binder for classic lazy binding, None
@@ -95,7 +114,7 @@ impl Synthetic {
                 let Some(g) = symtab.global_of(fi as u32, r.target) else {
                     continue;
                 };
-                match r.kind.entry(is_imported(symtab.syms[g as usize].def)) {
+                match entry_for(r.kind, symtab.syms[g as usize].def) {
                     Some(Entry::Stub) => s.stubs.add(g),
                     Some(Entry::Got) => s.got.add(g),
                     Some(Entry::ThreadPtr) => s.thread_ptrs.add(g),

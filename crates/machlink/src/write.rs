@@ -332,6 +332,12 @@ fn write_stubs_and_slots(
                 };
                 for (i, &id) in table.entries.iter().enumerate() {
                     let addr = s.addr + i as u64 * 8;
+                    if let Def::Absolute { value } = symtab.syms[id as usize].def {
+                        // A constant: no fixup, dyld must not slide it.
+                        let off = (s.offset + i as u64 * 8) as usize;
+                        image[off..off + 8].copy_from_slice(&value.to_le_bytes());
+                        continue;
+                    }
                     let kind = if is_imported(symtab.syms[id as usize].def) {
                         FixupKind::Bind {
                             import: imports.of(id),

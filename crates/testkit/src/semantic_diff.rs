@@ -41,7 +41,13 @@
 //!   trailing zero bytes are dropped (Mach-O records no symbol sizes, so
 //!   alignment padding would otherwise count). Pointer words carrying a
 //!   fixup are replaced by their decoded target. C-string and literal
-//!   sections compare as multisets of their literals. Zero-fill sections
+//!   sections compare as multisets of their literals (the strings of
+//!   `__objc_classname` and `__objc_methtype` as `__TEXT,__cstring`'s,
+//!   where lld merges them).
+//! - An `__objc_selrefs` slot is named by the selector it points at
+//!   (`selref(cstring("length"))`), so a `_objc_msgSend$sel` stub's load
+//!   reads as the selector it sends; the section compares as the multiset
+//!   of selectors. Zero-fill sections
 //!   are compared by the sections category only.
 
 use std::collections::{BTreeMap, HashMap};
@@ -306,6 +312,12 @@ const LC_BUILD_VERSION: u32 = 0x32;
 const LC_DYLD_EXPORTS_TRIE: u32 = 0x8000_0033;
 const LC_DYLD_CHAINED_FIXUPS: u32 = 0x8000_0034;
 
+/// `__DATA,__objc_selrefs`: pointers to selector names.
+const OBJC_SELREFS: &str = "__objc_selrefs";
+/// C-string sections of Objective-C metadata that lld merges into
+/// `__TEXT,__cstring` and ld64 keeps apart; their strings are compared as
+/// `__TEXT,__cstring`'s.
+const OBJC_CSTRING_SECTIONS: [&str; 2] = ["__objc_classname", "__objc_methtype"];
 const S_ZEROFILL: u32 = 0x1;
 const S_CSTRING_LITERALS: u32 = 0x2;
 const S_4BYTE_LITERALS: u32 = 0x3;
@@ -1129,6 +1141,15 @@ impl<'i, 'a> Namer<'i, 'a> {
             _ if s.name == "__stub_helper" => {
                 if let Some(name) = self.stub_helper_entry(s, off) {
                     return name;
+                }
+            }
+            // A selector reference means the selector it points at,
+            // wherever the linker put the slot (lld and machlink append
+            // the slots of `_objc_msgSend$sel` stubs after the inputs').
+            _ if s.name == OBJC_SELREFS && depth == 0 => {
+                let slot = addr - off % 8;
+                if let Some(&t) = self.rebases.get(&slot) {
+                    return with_off(format!("selref({})", self.name_depth(t, 1)), off % 8);
                 }
             }
             _ => {}
@@ -2022,20 +2043,26 @@ fn data(img: &Image, namer: &Namer, pointers: &HashMap<u64, String>) -> Result<F
         let bytes = img.section_bytes(s)?;
         match s.kind() {
             S_CSTRING_LITERALS => {
+                let section =
+                    if s.seg == "__TEXT" && OBJC_CSTRING_SECTIONS.contains(&s.name.as_str()) {
+                        "__TEXT,__cstring".to_string()
+                    } else {
+                        s.full()
+                    };
                 for piece in bytes.split_inclusive(|&b| b == 0) {
                     let text = piece.strip_suffix(&[0]).unwrap_or(piece);
                     if piece.len() == 1 && text.is_empty() && s.size > 0 {
                         // Alignment padding between strings, or "".
                         put(
                             &mut facts,
-                            format!("{} empty string or padding", s.full()),
+                            format!("{section} empty string or padding"),
                             "1",
                         );
                         continue;
                     }
                     put(
                         &mut facts,
-                        format!("{} {}", s.full(), literal(text)),
+                        format!("{section} {}", literal(text)),
                         "present",
                     );
                 }
@@ -2060,6 +2087,17 @@ fn data(img: &Image, namer: &Namer, pointers: &HashMap<u64, String>) -> Result<F
                     .map(|i| b.u32(i * 4).map(|o| namer.name(img.base + u64::from(o))))
                     .collect::<Result<_, _>>()?;
                 put(&mut facts, "initializers", list.join(", "));
+                continue;
+            }
+            // Selector references: the multiset of selectors they name,
+            // in whatever order the linker placed them.
+            _ if s.name == OBJC_SELREFS => {
+                for slot in (s.addr..s.addr + s.size).step_by(8) {
+                    let what = pointers
+                        .get(&slot)
+                        .map_or_else(|| "no fixup".to_string(), |p| p.clone());
+                    put(&mut facts, s.full(), what);
+                }
                 continue;
             }
             _ if is_literal_pool(s) => {

@@ -101,22 +101,26 @@ fn flavor_darwin_first_and_filelist() {
 fn warnings_are_suppressed_by_w_and_fatal_under_fatal_warnings() {
     let dir = testkit::scratch_dir("ld64_flags/warnings");
     let obj = compile(&dir, "p", PROGRAM);
-    let o = try_link(&dir.join("a"), &[&obj], &["-ObjC"]);
+    let o = try_link(&dir.join("a"), &[&obj], &["-no_compact_unwind"]);
     assert!(
         o.code == 0
             && o.stderr_str()
-                .contains("machlink: warning: -ObjC is ignored"),
+                .contains("machlink: warning: -no_compact_unwind is ignored"),
         "{}",
         o.stderr_str()
     );
-    let o = try_link(&dir.join("b"), &[&obj], &["-ObjC", "-w"]);
+    let o = try_link(&dir.join("b"), &[&obj], &["-no_compact_unwind", "-w"]);
     assert!(
         o.code == 0 && o.stderr_str().is_empty(),
         "{}",
         o.stderr_str()
     );
-    let o = try_link(&dir.join("c"), &[&obj], &["-ObjC", "-fatal_warnings"]);
-    fails_with(&o, "error: -ObjC is ignored");
+    let o = try_link(
+        &dir.join("c"),
+        &[&obj],
+        &["-no_compact_unwind", "-fatal_warnings"],
+    );
+    fails_with(&o, "error: -no_compact_unwind is ignored");
     assert!(!dir.join("c").exists());
     // A link-time warning (an undefined symbol under -undefined warning,
     // which needs the flat namespace).

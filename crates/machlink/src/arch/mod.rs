@@ -185,6 +185,39 @@ pub struct DecodedReloc {
     pub subtrahend: Option<macho::RelocationInfo>,
 }
 
+/// Which form of Objective-C message-send stub to write
+/// (`-objc_stubs_fast`, the default, or `-objc_stubs_small`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjcStubsMode {
+    /// Loads `_objc_msgSend` from its GOT slot and jumps to it.
+    Fast,
+    /// Calls `_objc_msgSend` directly (or through its stub): smaller,
+    /// one more hop when it is imported.
+    Small,
+}
+
+/// A field of a synthesized code template: where it is and how it is
+/// relocated (`length` as in [`crate::atom::Reloc`]: log2 of its bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TemplateField {
+    pub offset: u32,
+    pub kind: RelocKind,
+    pub length: u8,
+}
+
+/// The code of one `_objc_msgSend$sel` stub in `__objc_stubs`: it loads
+/// the selector from its `__objc_selrefs` slot into the selector argument
+/// register and continues in `_objc_msgSend`.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjcStub {
+    pub code: &'static [u8],
+    pub align_log2: u8,
+    /// The load of the selector from its selref slot.
+    pub selref: TemplateField,
+    /// The jump to `_objc_msgSend` (through its GOT slot, or a branch).
+    pub msgsend: TemplateField,
+}
+
 /// A relocation as a compiler backend states it through
 /// [`crate::image`] (`image::RelocKind`); the target says how an object
 /// file expresses it ([`Arch::object_relocation`]).
@@ -277,6 +310,11 @@ pub trait Arch: Sync + Send {
         binder_slot: u64,
         lazy_bind_offsets: &[u32],
     ) -> Result<(), ApplyError>;
+
+    /// The Objective-C message-send stub of `mode`, or `None` when the
+    /// target does not implement that mode (the caller then uses the fast
+    /// one, as ld64.lld does).
+    fn objc_stub(&self, mode: ObjcStubsMode) -> Option<ObjcStub>;
 
     /// Encodes a jump placed at `from` that lands on `to`. Returns the
     /// bytes written, or `None` when `to` is out of reach or `out` is too

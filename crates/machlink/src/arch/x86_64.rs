@@ -5,6 +5,7 @@
 
 use super::BackendRelocKind as ImageReloc;
 use super::{write_int, ApplyError, Arch, DecodedReloc, RelocKind};
+use super::{ObjcStub, ObjcStubsMode, TemplateField};
 use object::macho;
 
 pub struct X86_64;
@@ -22,6 +23,13 @@ const STUB_HELPER_ENTRY: u64 = 10;
 const UNWIND_MODE_STACK_IND: u32 = 0x0300_0000;
 const UNWIND_MODE_DWARF: u32 = 0x0400_0000;
 const UNWIND_MODE_MASK: u32 = 0x0F00_0000;
+
+/// `movq sel@selref(%rip), %rsi; jmpq *_objc_msgSend@GOT(%rip)`: the
+/// selector is the second argument (%rsi) of objc_msgSend.
+const OBJC_STUB_FAST: [u8; 13] = [
+    0x48, 0x8B, 0x35, 0, 0, 0, 0, // movq disp32(%rip), %rsi
+    0xFF, 0x25, 0, 0, 0, 0, // jmpq *disp32(%rip)
+];
 
 /// The arch-neutral kind of an `X86_64_RELOC_*` type (SUBTRACTOR, which
 /// pairs with the UNSIGNED after it, is [`RelocKind::Absolute`]).
@@ -290,6 +298,28 @@ impl Arch for X86_64 {
             )?;
         }
         Ok(())
+    }
+
+    fn objc_stub(&self, mode: ObjcStubsMode) -> Option<ObjcStub> {
+        match mode {
+            ObjcStubsMode::Fast => Some(ObjcStub {
+                code: &OBJC_STUB_FAST,
+                align_log2: 0,
+                selref: TemplateField {
+                    offset: 3,
+                    kind: RelocKind::PcRel { bias: 0 },
+                    length: 2,
+                },
+                msgsend: TemplateField {
+                    offset: 9,
+                    kind: RelocKind::PointerToGot,
+                    length: 2,
+                },
+            }),
+            // ld64.lld implements the small form only for arm64 and falls
+            // back to the fast one; machlink writes what lld writes.
+            ObjcStubsMode::Small => None,
+        }
     }
 
     fn write_trampoline(&self, out: &mut [u8], from: u64, to: u64) -> Option<usize> {

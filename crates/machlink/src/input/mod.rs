@@ -346,6 +346,10 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
                             println!("{reason} forced load of {}", a.member_name(m));
                         }
                     }
+                } else if opts.objc {
+                    for m in crate::objc::archive_members(&a) {
+                        inputs.loaded_members.insert((idx, m));
+                    }
                 }
                 inputs.archives.push(a);
                 inputs.libraries.push(Library::Archive(idx));

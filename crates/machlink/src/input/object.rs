@@ -422,6 +422,30 @@ impl<'a> ObjectFile<'a> {
         Some(sec.atoms_start + idx.saturating_sub(1) as u32)
     }
 
+    /// The one atom of section ordinal `n_sect` (1-based) and its input
+    /// address, for a section-relative subtrahend; an error when the
+    /// section is split into atoms (which of them is meant is unknown).
+    fn whole_section_atom(&self, n_sect: u32) -> std::result::Result<(u32, u64), String> {
+        let sec = (n_sect as usize)
+            .checked_sub(1)
+            .and_then(|i| self.sections.get(i))
+            .ok_or_else(|| format!("section ordinal {n_sect} out of range"))?;
+        if !sec.kept || sec.atoms_len != 1 {
+            return Err(format!(
+                "{},{} is {}; only a section that is one atom can be a section-relative subtrahend",
+                sec.segname,
+                sec.sectname,
+                if sec.kept {
+                    "split into atoms"
+                } else {
+                    "not kept"
+                }
+            ));
+        }
+        let a = sec.atoms_start;
+        Ok((a, sec.addr + u64::from(self.atoms[a as usize].offset)))
+    }
+
     fn assign_symbols_to_atoms(&mut self, r: &Reader<'a, '_>) -> Result<()> {
         for i in 0..self.symbols.len() {
             let s = self.symbols[i];
@@ -590,57 +614,75 @@ impl<'a> ObjectFile<'a> {
             .atom_at(sect, off)
             .ok_or_else(|| bad("no atom holds the field"))?;
         let atom_off = (off - u64::from(self.atoms[atom as usize].offset)) as u32;
+        // A difference `minuend - subtrahend + addend` (a SUBTRACTOR pair)
+        // holds in its field the addend plus the input address of each
+        // section-relative side (as the assembler resolved it: a side
+        // named by a symbol counts as 0). A section-relative subtrahend
+        // comes from a file without subsections, whose section is one
+        // atom: only how far that atom moves matters, so the difference
+        // is taken against the atom's start (`sub_base`).
+        let mut sub_base = 0u64;
+        let subtrahend = match subtrahend_info {
+            Some(sub) if sub.r_extern => {
+                let mut sub_addend = 0i64;
+                let t = self
+                    .extern_target(sub.r_symbolnum, &mut sub_addend)
+                    .ok_or_else(|| bad("SUBTRACTOR symbol index out of range"))?;
+                Some((t, sub_addend))
+            }
+            Some(sub) => {
+                let (a, base) = self
+                    .whole_section_atom(sub.r_symbolnum)
+                    .map_err(|why| bad(&format!("section-relative SUBTRACTOR: {why}")))?;
+                sub_base = base;
+                Some((Target::Atom(a), 0))
+            }
+            None => None,
+        };
         let mut addend = decoded.addend;
         let embedded = decoded.addend;
         let target = if info.r_extern {
-            self.extern_target(info.r_symbolnum, &mut addend)
-                .ok_or_else(|| bad("symbol index out of range"))?
+            let t = self
+                .extern_target(info.r_symbolnum, &mut addend)
+                .ok_or_else(|| bad("symbol index out of range"))?;
+            addend = addend.wrapping_add(sub_base as i64);
+            t
         } else {
             // Section-relative: the field holds the referent's address in the
             // input file's address space; find the atom that holds it.
             let referent = if info.r_pcrel {
                 r.arch.pc_relative_referent(kind, sec.addr + off, addend)
-            } else if let Some(sub) = subtrahend_info {
-                let sub_addr = self
-                    .referent_address(sub)
-                    .ok_or_else(|| bad("bad SUBTRACTOR symbol"))?;
-                (embedded as u64).wrapping_add(sub_addr)
             } else {
-                embedded as u64
+                (embedded as u64).wrapping_add(sub_base)
             };
             let tsect = (info.r_symbolnum as usize).wrapping_sub(1);
             let tsec = self
                 .sections
                 .get(tsect)
                 .ok_or_else(|| bad("section ordinal out of range"))?;
-            let toff = referent.wrapping_sub(tsec.addr);
-            let t = self.atom_at(tsect, toff).ok_or_else(|| {
-                bad(&format!(
-                    "target address {referent:#x} is outside {},{}",
-                    tsec.segname, tsec.sectname
-                ))
-            })?;
-            addend = toff as i64 - i64::from(self.atoms[t as usize].offset);
-            Target::Atom(t)
-        };
-        // A SUBTRACTOR pair computes `minuend - subtrahend + addend`. With an
-        // external minuend the field holds just the addend; with a
-        // section-relative one it holds `minuend - subtrahend` in input
-        // addresses, and the minuend's atom and offset were found above.
-        let subtrahend = match subtrahend_info {
-            Some(sub) => {
-                let mut sub_addend = 0i64;
-                let t = if sub.r_extern {
-                    self.extern_target(sub.r_symbolnum, &mut sub_addend)
-                } else {
-                    None
-                }
-                .ok_or_else(|| bad("SUBTRACTOR must name a symbol"))?;
-                addend -= sub_addend;
-                Some(t)
+            if subtrahend.is_some() && !tsec.is_zerofill() && tsec.atoms_len == 1 {
+                // One atom: the difference depends only on how far it
+                // moves, wherever in it the minuend lies.
+                let a = tsec.atoms_start;
+                let start = tsec.addr + u64::from(self.atoms[a as usize].offset);
+                addend = referent.wrapping_sub(start) as i64;
+                Target::Atom(a)
+            } else {
+                let toff = referent.wrapping_sub(tsec.addr);
+                let t = self.atom_at(tsect, toff).ok_or_else(|| {
+                    bad(&format!(
+                        "target address {referent:#x} is outside {},{}",
+                        tsec.segname, tsec.sectname
+                    ))
+                })?;
+                addend = toff as i64 - i64::from(self.atoms[t as usize].offset);
+                Target::Atom(t)
             }
-            None => None,
         };
+        let subtrahend = subtrahend.map(|(t, sub_addend)| {
+            addend -= sub_addend;
+            t
+        });
         Ok((
             atom,
             Reloc {
@@ -666,15 +708,6 @@ impl<'a> ObjectFile<'a> {
         let sec = &self.sections[a.section as usize];
         *addend += (s.n_value - sec.addr - u64::from(a.offset)) as i64;
         Some(Target::Atom(s.atom))
-    }
-
-    /// Input-file address a SUBTRACTOR's symbol stands for.
-    fn referent_address(&self, sub: macho::RelocationInfo) -> Option<u64> {
-        if !sub.r_extern {
-            return None;
-        }
-        let s = self.symbols.get(sub.r_symbolnum as usize)?;
-        s.is_defined_in_section().then_some(s.n_value)
     }
 
     /// The input section of an atom.

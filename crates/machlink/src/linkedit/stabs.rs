@@ -51,54 +51,79 @@ fn stab<'a>(
 
 /// The debug map of every object that carries DWARF. `oso` gives each
 /// object's absolute path (`lib.a(member.o)` for archive members) and
-/// modification time. Objects are read in parallel (each parses its own
-/// DWARF compile unit).
+/// modification time; `cpu_subtype` goes in each N_OSO's `n_sect`, as ld64
+/// writes it. Objects are read in parallel (each parses its own DWARF
+/// compile unit).
 pub fn debug_map<'a>(
     objects: &[ObjectFile<'a>],
     layout: &Layout,
     oso: &[(String, u64)],
+    cpu_subtype: u8,
 ) -> Vec<Nlist<'a>> {
     use rayon::prelude::*;
     let per_object: Vec<Vec<Nlist<'a>>> = objects
         .par_iter()
         .enumerate()
-        .map(|(fi, obj)| object_map(fi, obj, layout, &oso[fi]))
+        .map(|(fi, obj)| match compile_unit(obj) {
+            Some(unit) => object_map_for(fi, obj, layout, &oso[fi], unit, cpu_subtype),
+            None => Vec::new(),
+        })
         .collect();
     per_object.concat()
 }
 
-/// One object's stabs: N_SO (directory, file), N_OSO, then a group per
-/// function and a symbol per variable, closed by an empty N_SO.
-fn object_map<'a>(
-    fi: usize,
-    obj: &ObjectFile<'a>,
-    layout: &Layout,
-    oso: &(String, u64),
-) -> Vec<Nlist<'a>> {
-    match compile_unit(obj) {
-        Some(unit) => object_map_for(fi, obj, layout, oso, unit),
-        None => Vec::new(),
-    }
-}
-
 /// One object's stabs without reading its DWARF: the N_SO names are left
-/// empty. For an incremental update, which rewrites only the values of a
-/// group already in the image (and finds none when the object has no
-/// debug information).
+/// empty (and the N_OSO's `n_sect`). For an incremental update, which
+/// rewrites only the values of a group already in the image (and finds
+/// none when the object has no debug information).
 pub fn object_map_values<'a>(
     obj: &ObjectFile<'a>,
     layout: &Layout,
     oso: &(String, u64),
 ) -> Vec<Nlist<'a>> {
-    object_map_for(0, obj, layout, oso, (Vec::new(), Vec::new()))
+    object_map_for(0, obj, layout, oso, (Vec::new(), Vec::new()), 0)
 }
 
+/// The symbols the debug map names in each atom of `obj`, with their
+/// offsets in it: every defined, non-temporary symbol (aliases and
+/// symbols inside an atom too, as ld64 and lld list them), in address
+/// order, ties in symbol-table order; and the tentative definition an
+/// allocated common atom stands for.
+fn symbols_by_atom(obj: &ObjectFile) -> Vec<Vec<(u32, u64)>> {
+    let mut by_atom: Vec<Vec<(u32, u64)>> = vec![Vec::new(); obj.atoms.len()];
+    let temp =
+        |name: &[u8]| name.is_empty() || name.first().is_some_and(|&c| c == b'L' || c == b'l');
+    for (si, sym) in obj.symbols.iter().enumerate() {
+        if sym.is_defined_in_section() && sym.atom != NONE && !temp(sym.name) {
+            let atom = &obj.atoms[sym.atom as usize];
+            let start = obj.sections[atom.section as usize].addr + u64::from(atom.offset);
+            by_atom[sym.atom as usize].push((si as u32, sym.n_value - start));
+        }
+    }
+    for (ai, atom) in obj.atoms.iter().enumerate() {
+        if atom.symbol != NONE && obj.symbols[atom.symbol as usize].is_common() {
+            by_atom[ai].push((atom.symbol, 0));
+        }
+    }
+    for list in &mut by_atom {
+        list.sort_by_key(|&(si, off)| (off, si));
+    }
+    by_atom
+}
+
+/// One object's stabs: N_SO (directory, file), N_OSO, then per function
+/// N_BNSYM, N_FUN (address), N_FUN (size), N_ENSYM, and per variable an
+/// N_GSYM (external, found by name) or N_STSYM (local, with its address),
+/// closed by an empty N_SO. A function's size runs to the next symbol in
+/// its atom (an alias before another name at the same address has size 0,
+/// as in ld64) or to the atom's end.
 fn object_map_for<'a>(
     fi: usize,
     obj: &ObjectFile<'a>,
     layout: &Layout,
     oso: &(String, u64),
     (name, mut dir): (Vec<u8>, Vec<u8>),
+    cpu_subtype: u8,
 ) -> Vec<Nlist<'a>> {
     let mut out = Vec::new();
     if !dir.is_empty() && !dir.ends_with(b"/") {
@@ -107,28 +132,39 @@ fn object_map_for<'a>(
     let (path, mtime) = oso;
     out.push(stab(dir, macho::N_SO, 0, 0, 0));
     out.push(stab(name, macho::N_SO, 0, 0, 0));
-    out.push(stab(path.as_bytes().to_vec(), macho::N_OSO, 0, 1, *mtime));
+    out.push(stab(
+        path.as_bytes().to_vec(),
+        macho::N_OSO,
+        cpu_subtype,
+        1,
+        *mtime,
+    ));
+    let by_atom = symbols_by_atom(obj);
     for (ai, atom) in obj.atoms.iter().enumerate() {
         let addr = layout.atom_addr[fi][ai];
-        if atom.symbol == NONE || addr == 0 || atom.alias_of.is_some() {
-            continue;
-        }
-        let sym = &obj.symbols[atom.symbol as usize];
-        if sym.name.first().is_some_and(|&c| c == b'L' || c == b'l') {
+        if by_atom[ai].is_empty() || addr == 0 || atom.alias_of.is_some() {
             continue;
         }
         let si = layout.atom_section[fi][ai];
         let sect = &layout.sections[si as usize];
         let n_sect = (si + 1) as u8;
-        if sect.is_code() {
-            out.push(stab(&b""[..], macho::N_BNSYM, n_sect, 0, addr));
-            out.push(stab(sym.name, macho::N_FUN, n_sect, 0, addr));
-            out.push(stab(&b""[..], macho::N_FUN, 0, 0, u64::from(atom.size)));
-            out.push(stab(&b""[..], macho::N_ENSYM, n_sect, 0, addr));
-        } else if sym.is_external() && !sym.is_private_extern() {
-            out.push(stab(sym.name, macho::N_GSYM, 0, 0, 0));
-        } else {
-            out.push(stab(sym.name, macho::N_STSYM, n_sect, 0, addr));
+        let syms = &by_atom[ai];
+        for (k, &(s, offset)) in syms.iter().enumerate() {
+            let sym = &obj.symbols[s as usize];
+            let at = addr + offset;
+            if sect.is_code() {
+                let end = syms.get(k + 1).map_or(u64::from(atom.size), |n| n.1);
+                out.push(stab(&b""[..], macho::N_BNSYM, n_sect, 0, at));
+                out.push(stab(sym.name, macho::N_FUN, n_sect, 0, at));
+                out.push(stab(&b""[..], macho::N_FUN, 0, 0, end - offset));
+                out.push(stab(&b""[..], macho::N_ENSYM, n_sect, 0, at));
+            } else if sym.is_external() {
+                // Private externs too: ld64 gives only translation-unit
+                // (static) symbols an N_STSYM.
+                out.push(stab(sym.name, macho::N_GSYM, 0, 0, 0));
+            } else {
+                out.push(stab(sym.name, macho::N_STSYM, n_sect, 0, at));
+            }
         }
     }
     out.push(stab(&b""[..], macho::N_SO, 1, 0, 0));

@@ -32,7 +32,6 @@ pub fn exports_trie(symtab: &SymbolTable, layout: &Layout, objects: &[ObjectFile
             }
             let addr = base + u64::from(offset);
             let sec = &layout.sections[layout.atom_section[file as usize][atom as usize] as usize];
-            let _ = objects;
             let mut e = trie::Export::regular(sym.name, addr - layout.image_base);
             if weak {
                 e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION);
@@ -43,7 +42,70 @@ pub fn exports_trie(symtab: &SymbolTable, layout: &Layout, objects: &[ObjectFile
             exports.push(e);
         }
     }
+    // Exported absolute symbols: their value as it is (ld64; dyld does not
+    // add the image's address to an absolute export).
+    for (fi, obj) in objects.iter().enumerate() {
+        for (si, s) in obj.symbols.iter().enumerate() {
+            if s.is_stab() || s.kind() != macho::N_ABS || !s.is_external() || s.is_private_extern()
+            {
+                continue;
+            }
+            let id = symtab.file_globals[fi].get(si).copied().unwrap_or(NONE);
+            if symtab.syms.get(id as usize).map(|g| g.def)
+                != Some(Def::Absolute { value: s.n_value })
+                || exports.iter().any(|e| e.name == s.name)
+            {
+                continue;
+            }
+            exports.push(trie::Export {
+                flags: u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE),
+                ..trie::Export::regular(s.name, s.n_value)
+            });
+        }
+    }
     trie::build(&exports)
+}
+
+/// The symbol-table entry of an absolute symbol (`N_ABS`) of object
+/// `fi`, as ld64 and lld list them: a local one stays local; a global one
+/// is written once, by the first object defining it (the definition that
+/// won), external, or local with `N_PEXT` when private.
+fn absolute_symbol(
+    opts: &Options,
+    symtab: &SymbolTable,
+    seen: &mut rustc_hash::FxHashSet<u32>,
+    (fi, si): (usize, usize),
+    s: &crate::input::object::ObjSymbol,
+) -> Option<Nlist<'static>> {
+    let temp = s.name.first().is_some_and(|&c| c == b'L' || c == b'l') || s.name.is_empty();
+    if temp {
+        return None;
+    }
+    let n_type = if s.is_external() {
+        let id = symtab.file_globals[fi].get(si).copied().unwrap_or(NONE);
+        let def = symtab.syms.get(id as usize).map(|g| g.def);
+        if !matches!(def, Some(Def::Absolute { .. })) || !seen.insert(id) {
+            return None;
+        }
+        match (s.is_private_extern(), opts.keep_private_externs) {
+            (false, _) => macho::N_ABS | macho::N_EXT,
+            (true, true) => macho::N_ABS | macho::N_EXT | macho::N_PEXT,
+            (true, false) => macho::N_ABS | macho::N_PEXT,
+        }
+    } else {
+        macho::N_ABS
+    };
+    let external = n_type & macho::N_EXT != 0;
+    if opts.strip_locals && !external && n_type & macho::N_PEXT == 0 {
+        return None;
+    }
+    Some(Nlist {
+        name: s.name.to_vec().into(),
+        n_type,
+        n_sect: 0,
+        n_desc: 0,
+        n_value: s.n_value,
+    })
 }
 
 /// LC_FUNCTION_STARTS: ULEB deltas between the starts of code atoms.
@@ -56,6 +118,28 @@ pub fn function_starts(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
                     starts.push(layout.atom_addr[f as usize][a as usize]);
                 }
             }
+        }
+    }
+    // Symbols inside atoms start functions too (as lld lists every
+    // symbol in code): alternate entries, and the functions of objects
+    // without subsections, whose code section is one atom. The linker's
+    // Objective-C stubs are not functions.
+    for (fi, obj) in objects.iter().enumerate() {
+        if obj.name == crate::objc::STUBS_OBJECT {
+            continue;
+        }
+        for sym in obj
+            .symbols
+            .iter()
+            .filter(|s| s.is_defined_in_section() && s.atom != NONE)
+        {
+            let atom = &obj.atoms[sym.atom as usize];
+            let sec = &obj.sections[atom.section as usize];
+            let base = layout.atom_addr[fi][sym.atom as usize];
+            if base == 0 || !crate::section_flags::is_code(sec.flags) || atom.alias_of.is_some() {
+                continue;
+            }
+            starts.push(base + (sym.n_value - sec.addr - u64::from(atom.offset)));
         }
     }
     starts.sort_unstable();
@@ -146,12 +230,27 @@ pub fn symbol_groups<'a>(
                 n_value: 0,
             })
             .collect();
-        g.locals
-            .extend(crate::linkedit::stabs::debug_map(objects, layout, &oso));
+        g.locals.extend(crate::linkedit::stabs::debug_map(
+            objects,
+            layout,
+            &oso,
+            opts.target().cpu_subtype() as u8,
+        ));
     }
     let sect_ordinal = |f: usize, a: usize| (layout.atom_section[f][a] + 1) as u8;
+    let mut seen_abs = rustc_hash::FxHashSet::default();
     for (fi, obj) in objects.iter().enumerate() {
         for (si, s) in obj.symbols.iter().enumerate() {
+            if !s.is_stab() && s.kind() == macho::N_ABS {
+                if let Some(entry) = absolute_symbol(opts, symtab, &mut seen_abs, (fi, si), s) {
+                    if entry.n_type & macho::N_EXT != 0 {
+                        g.externals.push(entry);
+                    } else {
+                        g.locals.push(entry);
+                    }
+                }
+                continue;
+            }
             if s.is_stab() || !s.is_defined_in_section() || s.atom == NONE {
                 continue;
             }

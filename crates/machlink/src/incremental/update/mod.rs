@@ -469,6 +469,13 @@ impl<'s> Updater<'s> {
                 (Def::Absolute { .. }, _) => {
                     return fallback(format!("{}: absolute symbol {sname}", obj.name))
                 }
+                (Def::Undefined, None) if crate::objc::is_stub_symbol(sym.name) => {
+                    return fallback(format!(
+                        "{}: {sname} is a new Objective-C message-send stub (__objc_stubs is \
+                         synthesized by a full link)",
+                        obj.name
+                    ))
+                }
                 (Def::Undefined, None) => {
                     let weak_ref = sym.weak_ref;
                     let name_bytes = sym.name;
@@ -514,7 +521,7 @@ impl<'s> Updater<'s> {
                 };
                 let def = symtab.syms[g as usize].def;
                 let s = slots.get(&g).copied().unwrap_or_default();
-                let missing = match r.kind.entry(is_imported(def)) {
+                let missing = match crate::synthetic::entry_for(r.kind, def) {
                     Some(crate::arch::Entry::Stub) => s.stub == 0,
                     Some(crate::arch::Entry::Got) => s.got == 0,
                     Some(crate::arch::Entry::ThreadPtr) => s.thread_ptr == 0,
@@ -545,6 +552,25 @@ impl<'s> Updater<'s> {
             .any(|s| s.kept && s.sectname == crate::input::object::EH_FRAME)
         {
             return fallback(format!("{}: DWARF unwind (__eh_frame)", obj.name));
+        }
+        // A symbol inside a code atom is a function start of its own
+        // (an object without subsections, an alternate entry); updates
+        // track function starts per atom.
+        let inner = obj.symbols.iter().find(|s| {
+            s.is_defined_in_section()
+                && s.atom != crate::atom::NONE
+                && crate::section_flags::is_code(obj.section_of(s.atom).flags)
+                && {
+                    let a = &obj.atoms[s.atom as usize];
+                    s.n_value != obj.section_of(s.atom).addr + u64::from(a.offset)
+                }
+        });
+        if let Some(s) = inner {
+            return fallback(format!(
+                "{}: {} lies inside another function's atom (no subsections via symbols)",
+                obj.name,
+                name(s.name)
+            ));
         }
         let Resolution {
             symtab,
