@@ -59,6 +59,12 @@ pub struct Synthetic {
     /// Classic lazy binding: stubs jump through lazy pointers (one per stub)
     /// that first lead to the stub helper; `Some` holds dyld_stub_binder.
     pub lazy_binder: Option<SymId>,
+    /// Classic format: the stubs whose lazy pointer is bound lazily, each
+    /// with a stub helper entry (those of weak definitions dyld coalesces
+    /// are bound at load time instead, see [`crate::weak`]).
+    pub lazy: Table,
+    /// Whether the image has chained fixups (else classic dyld info).
+    pub chained: bool,
     /// Whether the image gets `__unwind_info` (any function); layout sizes
     /// it (see [`crate::unwind::plan`]).
     pub unwind_info: bool,
@@ -86,6 +92,8 @@ impl Synthetic {
             got: Table::new(n),
             thread_ptrs: Table::new(n),
             lazy_binder,
+            lazy: Table::new(n),
+            chained: lazy_binder.is_none(),
             unwind_info: false,
         };
         for (fi, obj) in objects.iter().enumerate() {
@@ -95,7 +103,10 @@ impl Synthetic {
                 let Some(g) = symtab.global_of(fi as u32, r.target) else {
                     continue;
                 };
-                match r.kind.entry(is_imported(symtab.syms[g as usize].def)) {
+                match r
+                    .kind
+                    .entry(crate::weak::needs_binding(symtab.syms[g as usize].def))
+                {
                     Some(Entry::Stub) => s.stubs.add(g),
                     Some(Entry::Got) => s.got.add(g),
                     Some(Entry::ThreadPtr) => s.thread_ptrs.add(g),
@@ -115,9 +126,17 @@ impl Synthetic {
             }
         }
         s.unwind_info = s.unwind_info || crate::unwind::code_atoms(objects) > 0;
+        if lazy_binder.is_some() {
+            for i in 0..s.stubs.entries.len() {
+                let sym = s.stubs.entries[i];
+                if crate::weak::lazily_bound(symtab.syms[sym as usize].def) {
+                    s.lazy.add(sym);
+                }
+            }
+        }
         match lazy_binder {
             // The stub helper calls the binder through the GOT.
-            Some(binder) if !s.stubs.entries.is_empty() => s.got.add(binder),
+            Some(binder) if !s.lazy.entries.is_empty() => s.got.add(binder),
             Some(_) => s.lazy_binder = None,
             // Every stub jumps through a GOT slot of its own symbol.
             None => {
@@ -170,6 +189,8 @@ impl Synthetic {
                 Content::StubHelper,
                 0,
             ));
+        }
+        if !self.chained && !self.stubs.entries.is_empty() {
             out.push(mk(
                 "__DATA",
                 "__la_symbol_ptr",
@@ -218,7 +239,7 @@ impl Synthetic {
             Content::ThreadPtrs => self.thread_ptrs.entries.len() as u64 * 8,
             Content::StubHelper => {
                 self.arch.stub_helper_header_size()
-                    + self.stubs.entries.len() as u64 * self.arch.stub_helper_entry_size()
+                    + self.lazy.entries.len() as u64 * self.arch.stub_helper_entry_size()
             }
             Content::LazyPointers => self.stubs.entries.len() as u64 * 8,
             Content::UnwindInfo => 0,

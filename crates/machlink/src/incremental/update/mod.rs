@@ -422,6 +422,14 @@ impl<'s> Updater<'s> {
             let sym = &symtab.syms[id];
             let rec = self.global(sym.name)?;
             let sname = name(sym.name);
+            if coalesced(sym.def, rec.as_ref()) {
+                // Its slots, weak binds or weak-lookup imports and the
+                // header's weak flags are a full link's to write.
+                return fallback(format!(
+                    "{}: {sname} is a weak definition dyld coalesces across images",
+                    obj.name
+                ));
+            }
             match (sym.def, rec) {
                 (Def::Defined { .. }, Some(r))
                     if r.kind == GlobalKind::Defined && r.definer == oi => {}
@@ -793,7 +801,7 @@ impl<'s> Updater<'s> {
                 let old = u64::from_le_bytes(self.orig[off..off + 8].try_into().unwrap());
                 let word = match f.kind {
                     FixupKind::Rebase { target } => target,
-                    FixupKind::Bind { .. } => old,
+                    FixupKind::Bind { .. } | FixupKind::WeakBind { .. } => old,
                 };
                 self.img[off..off + 8].copy_from_slice(&word.to_le_bytes());
             }
@@ -1018,6 +1026,22 @@ fn owned_groups(
 }
 
 /// Why an allocation in `sec` failed.
+/// Whether a symbol the changed object defines or uses is a weak
+/// definition dyld coalesces (see [`crate::weak`]), as the object has it
+/// or as the image recorded it.
+fn coalesced(def: Def, rec: Option<&GlobalRecord>) -> bool {
+    crate::weak::coalesced(def)
+        || rec.is_some_and(|r| {
+            let weak = r.flags & state::WEAK_DEF != 0;
+            let exported = r.flags & state::PRIVATE_EXTERN == 0;
+            match r.kind {
+                GlobalKind::Defined => weak && exported,
+                GlobalKind::Dylib => weak,
+                _ => false,
+            }
+        })
+}
+
 fn out_of_room(sec: &SectionRecord, size: u64) -> String {
     format!(
         "section {},{} is out of reserved room ({} bytes needed)",
