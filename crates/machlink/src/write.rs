@@ -59,6 +59,11 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         Reserve::default()
     };
     let mut sections = layout::plan_sections(objects, synth.sections());
+    if synth.lazy_binder.is_none() {
+        if let Some(f) = inputs.dyld_private {
+            drop_dyld_private(&mut sections, f);
+        }
+    }
     if opts.no_data_const {
         layout::merge_data_const(&mut sections);
     }
@@ -139,6 +144,20 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         reserve,
         dylibs: dylibs.len() as u32,
     })
+}
+
+/// Without a stub helper (no stub is bound lazily: chained fixups, or
+/// only weak definitions dyld coalesces), nothing uses the dyld-private
+/// slot, and lld leaves it out: so does machlink, with its section when it
+/// was the only atom there.
+fn drop_dyld_private(sections: &mut Vec<layout::OutSection>, file: u32) {
+    sections.retain_mut(|s| match &mut s.content {
+        Content::Atoms(list) if list.contains(&(file, 0)) => {
+            list.retain(|&a| a != (file, 0));
+            !list.is_empty()
+        }
+        _ => true,
+    });
 }
 
 /// Pass: code between functions (alignment, slot headroom, reserved

@@ -25,6 +25,7 @@ mod ld64_flags;
 mod projects;
 mod robustness;
 mod semantic_diff;
+mod split_corpus;
 mod tools;
 mod unwind_size;
 mod verify;

@@ -12,7 +12,7 @@ use testkit::Linker;
 
 /// The accepted differences between machlink and ld64.lld-19, each with
 /// why it does not change what the program means.
-const ALLOW: &[Allow] = &[
+pub(crate) const ALLOW: &[Allow] = &[
     Allow {
         category: Category::Symbols,
         subject: "dyld_stub_binder",
@@ -158,7 +158,12 @@ fn diff_links(work: &Path, label: &str, objs: &[PathBuf], flags: &[&str]) -> Vec
 }
 
 /// Diffs two linked files; returns the unexplained differences.
-fn diff_pair(label: &str, ours: &Path, reference: &Path, allow: &[Allow]) -> Vec<String> {
+pub(crate) fn diff_pair(
+    label: &str,
+    ours: &Path,
+    reference: &Path,
+    allow: &[Allow],
+) -> Vec<String> {
     let cmp = match compare_files(ours, reference) {
         Ok(c) => c,
         Err(e) => return vec![format!("{label}: cannot compare: {e}")],
@@ -176,7 +181,7 @@ fn diff_pair(label: &str, ours: &Path, reference: &Path, allow: &[Allow]) -> Vec
         .collect()
 }
 
-fn assert_no_problems(what: &str, problems: &[String]) {
+pub(crate) fn assert_no_problems(what: &str, problems: &[String]) {
     assert!(
         problems.is_empty(),
         "{what}: {} unexplained differences between machlink and ld64.lld-19 \
@@ -186,7 +191,7 @@ fn assert_no_problems(what: &str, problems: &[String]) {
     );
 }
 
-fn require_tools() {
+pub(crate) fn require_tools() {
     testkit::require_tool("ld64.lld-19");
     testkit::require_tool("llvm-objdump-19");
     testkit::sdk_root();

@@ -481,6 +481,12 @@ impl<'s> Updater<'s> {
                     let weak_ref = sym.weak_ref;
                     let name_bytes = sym.name;
                     let (def, slot) = self.new_import(obj, name_bytes, weak_ref)?;
+                    if coalesced(def, None) {
+                        return fallback(format!(
+                            "{}: new import {sname} is a weak definition dyld coalesces",
+                            obj.name
+                        ));
+                    }
                     symtab.syms[id].def = def;
                     slots.insert(id as SymId, slot);
                 }
