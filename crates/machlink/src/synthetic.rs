@@ -1,10 +1,13 @@
 //! Synthetic sections the linker creates from relocations: `__stubs` (calls
 //! to dylib functions), `__got` (pointers loaded through the GOT) and
-//! `__thread_ptrs` (thread-local variables of dylibs).
+//! `__thread_ptrs` (thread-local variables of dylibs). Weak definitions
+//! dyld coalesces across images get the same entries as imports (see
+//! [`crate::weak`]).
 //!
 //! With chained fixups a stub jumps through its symbol's GOT slot, which
-//! dyld binds at load time; the classic format binds the same slots with
-//! bind opcodes.
+//! dyld binds at load time; the classic format jumps through lazy
+//! pointers, bound on first call through `__stub_helper` (or at load time
+//! for coalesced weak definitions).
 
 use crate::arch::{Arch, Entry};
 use crate::atom::NONE;

@@ -611,3 +611,43 @@ fn weak_definitions_coalesce_across_images() {
         }
     }
 }
+
+/// As under dyld, only images whose header says MH_WEAK_DEFINES take part
+/// in coalescing: with the flag cleared in the executable, its definitions
+/// are passed over, and every weakly bound reference (the executable's
+/// own too) reaches the dylib's weak definitions.
+#[test]
+fn an_image_without_mh_weak_defines_is_passed_over_when_coalescing() {
+    const MH_WEAK_DEFINES: u32 = 0x8000;
+    let dir = testkit::scratch_dir("dylibs/coalesce-flag");
+    let lib = dir.join("libw.dylib");
+    let exe = dir.join("prog");
+    let lib_obj = compile_src(&dir, "lib", COALESCE_LIB_C);
+    link_dylib(Ld::Lld, false, &[lib_obj], &lib, "@rpath/libw.dylib", &[]);
+    let main_obj = compile_src(&dir, "main", COALESCE_MAIN_C);
+    link_exe(
+        Ld::Lld,
+        false,
+        &[main_obj],
+        &[&lib],
+        &exe,
+        &["-rpath", "@executable_path"],
+    );
+    assert_output(&capture(&mut macho_run(&exe)), "2 5 5223 1\n", "flag set");
+    let mut bytes = std::fs::read(&exe).unwrap();
+    let flags = u32::from_le_bytes(bytes[24..28].try_into().unwrap());
+    assert!(flags & MH_WEAK_DEFINES != 0, "lld sets MH_WEAK_DEFINES");
+    bytes[24..28].copy_from_slice(&(flags & !MH_WEAK_DEFINES).to_le_bytes());
+    let cleared = dir.join("prog-cleared");
+    std::fs::write(&cleared, &bytes).unwrap();
+    std::fs::set_permissions(
+        &cleared,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    assert_output(
+        &capture(&mut macho_run(&cleared)),
+        "2 4 4113 0\n",
+        "flag cleared",
+    );
+}

@@ -29,3 +29,4 @@ mod split_corpus;
 mod tools;
 mod unwind_size;
 mod verify;
+mod weak;
