@@ -249,6 +249,93 @@ mod tests {
     }
 
     #[test]
+    fn the_weak_bind_stream_has_strong_records_then_slots_grouped_by_symbol() {
+        let layout = Layout {
+            segments: vec![crate::layout::Segment {
+                name: "__DATA".into(),
+                vmaddr: 0x4000,
+                vmsize: 0x1000,
+                fileoff: 0x4000,
+                filesize: 0x1000,
+                maxprot: 3,
+                initprot: 3,
+                flags: 0,
+                sections: 0..0,
+            }],
+            ..Default::default()
+        };
+        let import = |name: &[u8]| Import {
+            name: name.to_vec(),
+            ordinal: -2,
+            weak: false,
+        };
+        let weak = |addr, import, addend| Fixup {
+            addr,
+            kind: FixupKind::WeakBind { import, addend },
+        };
+        let rebase = Fixup {
+            addr: 0x4000,
+            kind: FixupKind::Rebase { target: 0x1000 },
+        };
+        // `_b`'s first slot comes first; `_a` has an addend on one slot.
+        let fixups = [
+            rebase,
+            weak(0x4010, 0, 0),
+            weak(0x4008, 1, 0),
+            weak(0x4018, 0, 4),
+        ];
+        let stream =
+            encode_weak_binds(&[b"_s"], &fixups, &[import(b"_a"), import(b"_b")], &layout).unwrap();
+        use macho::*;
+        let set_sym = BIND_OPCODE_SET_SYMBOL_TRAILING_FLAGS_IMM;
+        let mut want = vec![
+            set_sym | BIND_SYMBOL_FLAGS_NON_WEAK_DEFINITION,
+            b'_',
+            b's',
+            0,
+        ];
+        want.extend([
+            set_sym,
+            b'_',
+            b'b',
+            0,
+            BIND_OPCODE_SET_TYPE_IMM | BIND_TYPE_POINTER,
+        ]);
+        want.extend([
+            BIND_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB,
+            0x08,
+            BIND_OPCODE_DO_BIND,
+        ]);
+        want.extend([
+            set_sym,
+            b'_',
+            b'a',
+            0,
+            BIND_OPCODE_SET_TYPE_IMM | BIND_TYPE_POINTER,
+        ]);
+        want.extend([
+            BIND_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB,
+            0x10,
+            BIND_OPCODE_DO_BIND,
+        ]);
+        want.extend([BIND_OPCODE_SET_ADDEND_SLEB, 4]);
+        want.extend([
+            BIND_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB,
+            0x18,
+            BIND_OPCODE_DO_BIND,
+        ]);
+        want.push(BIND_OPCODE_DONE);
+        while want.len() % 8 != 0 {
+            want.push(0);
+        }
+        assert_eq!(stream, want);
+        let none = encode_weak_binds(&[], &[rebase], &[], &layout).unwrap();
+        assert!(none.is_empty(), "nothing to say: no stream");
+        let outside = encode_weak_binds(&[], &[weak(0x9000, 0, 0)], &[import(b"_a")], &layout);
+        assert!(outside.is_err(), "a slot outside every segment");
+    }
+
+    #[test]
     fn header_flags_follow_lld() {
         let weak_bind = Fixup {
             addr: 0x1000,

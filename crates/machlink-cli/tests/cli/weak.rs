@@ -326,3 +326,74 @@ fn imports_of_a_dylibs_weak_definitions_are_weakly_bound() {
         );
     }
 }
+
+/// A `.tbd` exporting `_f` (weak or strong) and `_only_NAME`.
+fn tbd(dir: &Path, name: &str, weak: bool) -> PathBuf {
+    let symbols = if weak {
+        format!("symbols: [ _only_{name} ]\n    weak-symbols: [ _f ]")
+    } else {
+        format!("symbols: [ _f, _only_{name} ]")
+    };
+    let text = format!(
+        "--- !tapi-tbd\ntbd-version: 4\ntargets: [ x86_64-macos ]\n\
+         install-name: '/usr/lib/lib{name}.dylib'\nexports:\n\
+         \x20 - targets: [ x86_64-macos ]\n    {symbols}\n...\n"
+    );
+    let path = dir.join(format!("lib{name}.tbd"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The (library, weak-lookup or not) each chained import of `_f` binds to.
+fn import_of_f(file: &Path) -> String {
+    let text = tool("llvm-objdump-19", &["--macho", "--chained-fixups"], file);
+    let mut lib = String::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("lib_ordinal = ") {
+            lib = rest.to_string();
+        } else if line.starts_with("name_offset = ") && line.ends_with("(_f)") {
+            return lib;
+        }
+    }
+    panic!("{}: no import of _f:\n{text}", file.display())
+}
+
+/// Between dylibs, the first export of a name wins unless it is weak and a
+/// later dylib's is strong (as lld picks): `_f` binds to libstrong whether
+/// or not libweak comes first; with weak exports only, it is a weak-lookup
+/// import.
+#[test]
+fn a_later_dylibs_strong_export_beats_an_earlier_weak_one() {
+    let dir = testkit::scratch_dir("weak/dylib-precedence");
+    let weak = tbd(&dir, "weak", true);
+    let strong = tbd(&dir, "strong", false);
+    let other_weak = tbd(&dir, "weak2", true);
+    let main = compile(
+        &dir,
+        "main",
+        "int f(void);\nint main(void) { return f(); }\n",
+    );
+    let orders: [(&str, [&PathBuf; 3], &str); 2] = [
+        ("weak-first", [&weak, &strong, &other_weak], "(libstrong)"),
+        ("strong-first", [&strong, &weak, &other_weak], "(libstrong)"),
+    ];
+    for (tag, libs, want) in orders {
+        let objs: Vec<PathBuf> = std::iter::once(main.clone())
+            .chain(libs.iter().map(|p| (*p).clone()))
+            .collect();
+        let (ours, lld) = link_pair(&dir, tag, false, &objs, &[]);
+        let (a, b) = (import_of_f(&ours), import_of_f(&lld));
+        assert_eq!(a, b, "{tag}: _f's import differs from lld's");
+        assert!(a.ends_with(want), "{tag}: _f from {a}");
+        same_weak_facts(&ours, &lld, false);
+    }
+    // Only weak exports: a weak-lookup import, as lld makes it.
+    let objs = vec![main.clone(), other_weak.clone(), weak.clone()];
+    let (ours, lld) = link_pair(&dir, "weak-weak", false, &objs, &[]);
+    assert_eq!(import_of_f(&ours), import_of_f(&lld));
+    assert!(
+        import_of_f(&ours).starts_with("-3 "),
+        "{}",
+        import_of_f(&ours)
+    );
+}
