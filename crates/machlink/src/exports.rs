@@ -54,6 +54,16 @@ impl ExportFilter {
         })
     }
 
+    /// Whether an export list (`-exported_symbols_list`,
+    /// `-exported_symbol`) names `name`: that exports even a weak
+    /// definition that can be hidden.
+    pub fn listed(&self, name: &[u8]) -> bool {
+        let name = String::from_utf8_lossy(name);
+        self.exported
+            .as_ref()
+            .is_some_and(|list| list.iter().any(|p| glob(p.as_bytes(), name.as_bytes())))
+    }
+
     /// Whether a defined, non-private global is exported.
     pub fn exports(&self, name: &[u8]) -> bool {
         let name = String::from_utf8_lossy(name);

@@ -9,7 +9,8 @@
 //! stubs; [`cmdline`]: what `-sectcreate`, `-init` and `-alias` add) →
 //! resolution (`resolve`, over [`symbols`]; then [`dead_strip`], and
 //! `dylib_use` for weak, re-exported and dead-stripped dylibs) →
-//! synthetic sections ([`synthetic`], [`unwind`]) → [`layout`] (in
+//! synthetic sections ([`synthetic`], [`unwind`]; [`weak`] for weak
+//! definitions dyld coalesces across images) → [`layout`] (in
 //! `-order_file` order, [`order`]) →
 //! writing (`write`'s passes: atoms through `relocate`, then [`linkedit`]
 //! and [`output`]). Everything that depends on the target architecture is
@@ -46,6 +47,7 @@ pub mod synthetic;
 pub mod timing;
 pub mod unwind;
 pub mod unwind_info;
+pub mod weak;
 pub(crate) mod write;
 
 /// The version printed by `machlink --version`.

@@ -262,7 +262,8 @@ fn full_link(
     write::fill_code_gaps(arch, &plan.layout, file.bytes());
     let mut fixups = write::write_atoms(file.bytes(), &inputs.objects, &symtab, &res)?;
     timer.lap("atoms");
-    let mut imports = write::ImportTable::new(&symtab, opts.flat_namespace);
+    let mut imports =
+        write::ImportTable::new(&symtab, opts.flat_namespace, opts.use_chained_fixups());
     imports.adopt_binds(&mut fixups);
     let synthetic = write::write_synthetic(
         opts,

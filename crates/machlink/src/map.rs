@@ -173,7 +173,7 @@ pub fn write_map(
                 let header = arch.stub_helper_header_size();
                 rows.push((s.addr, header, 0, "helper helper".into()));
                 rows.extend(entries(
-                    &synth.stubs,
+                    &synth.lazy,
                     s.addr + header,
                     arch.stub_helper_entry_size(),
                     symtab,

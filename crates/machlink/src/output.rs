@@ -17,6 +17,7 @@ pub struct LinkeditRanges {
     pub rebase: (u32, u32),
     pub bind: (u32, u32),
     pub lazy_bind: (u32, u32),
+    pub weak_bind: (u32, u32),
     pub function_starts: (u32, u32),
     pub data_in_code: (u32, u32),
     pub symtab: (u32, u32),
@@ -37,6 +38,9 @@ pub struct HeaderInputs<'a> {
     pub entry_offset: u64,
     pub ranges: &'a LinkeditRanges,
     pub has_tlv: bool,
+    /// MH_WEAK_DEFINES / MH_BINDS_TO_WEAK, as [`crate::weak::header_flags`]
+    /// decides them.
+    pub weak_flags: u32,
 }
 
 /// The load commands' shape, fixed before layout so that their size is
@@ -235,7 +239,7 @@ impl LoadCommandPlan {
             cmds.linkedit_data(macho::LC_DYLD_EXPORTS_TRIE, r.exports_trie);
         } else {
             cmds.begin(macho::LC_DYLD_INFO_ONLY);
-            for (off, size) in [r.rebase, r.bind, (0, 0), r.lazy_bind, r.exports_trie] {
+            for (off, size) in [r.rebase, r.bind, r.weak_bind, r.lazy_bind, r.exports_trie] {
                 cmds.u32(off);
                 cmds.u32(size);
             }
@@ -366,7 +370,7 @@ impl LoadCommandPlan {
         if h.has_tlv {
             flags |= macho::MH_HAS_TLV_DESCRIPTORS;
         }
-        flags |= self.extra_flags;
+        flags |= self.extra_flags | h.weak_flags;
         let mut out = Vec::with_capacity(32 + cmds.buf.len());
         for v in [
             macho::MH_MAGIC_64,

@@ -28,6 +28,9 @@ pub(crate) struct Resolved<'l> {
     pub stub_helper_addr: u64,
     /// Incremental updates: import entries recorded by the earlier link.
     placed: Option<&'l rustc_hash::FxHashMap<SymId, ImportSlots>>,
+    /// Classic dyld info: coalesced weak definitions get weak bind
+    /// records (chained fixups bind them to weak-lookup imports instead).
+    pub weak_bind_stream: bool,
 }
 
 impl<'l> Resolved<'l> {
@@ -52,6 +55,7 @@ impl<'l> Resolved<'l> {
             lazy_ptrs_addr: section_addr(Content::LazyPointers),
             stub_helper_addr: section_addr(Content::StubHelper),
             placed: None,
+            weak_bind_stream: !synth.chained,
         }
     }
 
@@ -72,6 +76,8 @@ impl<'l> Resolved<'l> {
             lazy_ptrs_addr: 0,
             stub_helper_addr: 0,
             placed: Some(placed),
+            // Updates leave weak definitions to a full link.
+            weak_bind_stream: false,
         }
     }
 
@@ -304,6 +310,20 @@ enum Referent {
     Absolute(u64),
     /// A symbol dyld binds.
     Imported(SymId),
+    /// A weak definition in the image at `addr` that dyld may replace by
+    /// another image's (see [`crate::weak`]).
+    Coalesced { sym: SymId, addr: u64 },
+}
+
+impl Referent {
+    /// The address in the image, for references that do not go through
+    /// dyld (a coalesced definition's own copy).
+    fn local_addr(self) -> Option<u64> {
+        match self {
+            Referent::Local { addr } | Referent::Coalesced { addr, .. } => Some(addr),
+            Referent::Absolute(_) | Referent::Imported(_) => None,
+        }
+    }
 }
 
 /// `interior`: the reference means a place inside its target (a nonzero
@@ -342,6 +362,9 @@ fn referent(
             let addr = res
                 .symbol_ref(symtab, g, interior)
                 .ok_or_else(|| format!("symbol {} has no address", name_of(symtab, g)))?;
+            if crate::weak::coalesced_here(def) {
+                return Ok(Referent::Coalesced { sym: g, addr });
+            }
             Ok(Referent::Local { addr })
         }
     }
@@ -380,7 +403,7 @@ pub(crate) fn relocate(
     };
     if let Some(sub) = subtrahend {
         // A difference of two addresses in the image.
-        let (Referent::Local { addr: a }, Referent::Local { addr: b }) = (target, sub) else {
+        let (Some(a), Some(b)) = (target.local_addr(), sub.local_addr()) else {
             return Err("SUBTRACTOR pair must name two symbols defined in the image".into());
         };
         let v = (a as i64).wrapping_sub(b as i64).wrapping_add(r.addend);
@@ -389,7 +412,7 @@ pub(crate) fn relocate(
     let plus_addend = |s: u64| (s as i64).wrapping_add(r.addend) as u64;
     match r.kind {
         RelocKind::Absolute => {
-            let value = absolute(p, r, target, pc, res, fixups)?;
+            let value = absolute(p, r, target, pc, symtab, res, fixups)?;
             apply(p.bytes, r.kind, value as u64)
         }
         RelocKind::Branch
@@ -398,6 +421,12 @@ pub(crate) fn relocate(
         | RelocKind::PageOffset(crate::arch::PageRef::Direct) => {
             let s = match target {
                 Referent::Local { addr } | Referent::Absolute(addr) => addr,
+                // A call that dyld may redirect goes through the stub; other
+                // pc-relative references mean the image's own copy.
+                Referent::Coalesced { sym, addr } => match r.kind {
+                    RelocKind::Branch => res.stub(sym).ok_or("no stub for call")?,
+                    _ => addr,
+                },
                 Referent::Imported(g) if r.kind == RelocKind::Branch => {
                     res.stub(g).ok_or("no stub for call")?
                 }
@@ -422,10 +451,13 @@ pub(crate) fn relocate(
         }
         RelocKind::GotLoad | RelocKind::TlvLoad | RelocKind::Page(_) | RelocKind::PageOffset(_) => {
             let s = match (target, r.kind.entry(true)) {
-                (Referent::Imported(g), Some(crate::arch::Entry::Got)) => {
-                    res.got_slot(g).ok_or("no GOT slot")?
+                (
+                    Referent::Imported(g) | Referent::Coalesced { sym: g, .. },
+                    Some(crate::arch::Entry::Got),
+                ) => res.got_slot(g).ok_or("no GOT slot")?,
+                (Referent::Imported(g) | Referent::Coalesced { sym: g, .. }, _) => {
+                    res.thread_ptr(g).ok_or("no thread pointer slot")?
                 }
-                (Referent::Imported(g), _) => res.thread_ptr(g).ok_or("no thread pointer slot")?,
                 // An absolute symbol's value is loaded from its GOT slot
                 // (see `synthetic::entry_for`): a pc-relative `lea` could
                 // not reach a value that does not slide with the image.
@@ -451,6 +483,7 @@ fn absolute(
     r: &Reloc,
     target: Referent,
     pc: u64,
+    symtab: &SymbolTable,
     res: &Resolved,
     fixups: &mut Vec<Fixup>,
 ) -> Result<i64, String> {
@@ -458,7 +491,7 @@ fn absolute(
     // start of the thread-local template, and is not slid.
     if p.section.kind() == macho::S_THREAD_LOCAL_VARIABLES {
         let template = res.layout.tlv_start..res.layout.tlv_end;
-        if let Referent::Local { addr } = target {
+        if let Some(addr) = target.local_addr() {
             if template.contains(&addr) {
                 return Ok((addr - res.layout.tlv_start) as i64 + r.addend);
             }
@@ -485,7 +518,44 @@ fn absolute(
                     addend: r.addend,
                 },
             });
+            if res.weak_bind_stream && crate::weak::coalesced(symtab.syms[g as usize].def) {
+                fixups.push(Fixup {
+                    addr: pc,
+                    kind: FixupKind::WeakBind {
+                        import: g,
+                        addend: r.addend,
+                    },
+                });
+            }
             Ok(0)
+        }
+        (Referent::Coalesced { sym, .. }, 3) if !res.weak_bind_stream => {
+            // Chained fixups: bound to the weak-lookup import.
+            fixups.push(Fixup {
+                addr: pc,
+                kind: FixupKind::Bind {
+                    import: sym,
+                    addend: r.addend,
+                },
+            });
+            Ok(0)
+        }
+        (Referent::Coalesced { sym, addr }, 3) => {
+            // Classic: the image's own copy, unless dyld coalesces it
+            // with another image's.
+            let value = (addr as i64 + r.addend) as u64;
+            fixups.push(Fixup {
+                addr: pc,
+                kind: FixupKind::Rebase { target: value },
+            });
+            fixups.push(Fixup {
+                addr: pc,
+                kind: FixupKind::WeakBind {
+                    import: sym,
+                    addend: r.addend,
+                },
+            });
+            Ok(value as i64)
         }
         _ => Err("32-bit absolute address cannot be used in a position-independent image".into()),
     }

@@ -93,24 +93,34 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
             };
             continue;
         }
+        // The first dylib that exports it, unless a later one has a strong
+        // definition where the first has a weak one (as lld picks).
+        let mut found: Option<(u32, crate::input::dylib::DylibSymbol)> = None;
         for lib in &inputs.libraries {
             if let Library::Dylib(d) = *lib {
-                let dylib = &inputs.dylibs[d as usize];
-                if let Some(&s) = dylib.exports.get(name) {
-                    let d = match dylib.moved.get(name) {
-                        Some(&p) => other_dylib(&mut inputs.dylibs, &mut others, d, p),
-                        None => d,
-                    };
-                    symtab.syms[id as usize].def = Def::Dylib {
-                        dylib: d,
-                        weak: s.weak,
-                        thread_local: s.thread_local,
-                    };
-                    break;
+                if let Some(&s) = inputs.dylibs[d as usize].exports.get(name) {
+                    if found.is_none_or(|(_, first)| first.weak && !s.weak) {
+                        found = Some((d, s));
+                    }
+                    if !s.weak {
+                        break;
+                    }
                 }
             }
         }
+        if let Some((d, s)) = found {
+            let d = match inputs.dylibs[d as usize].moved.get(name) {
+                Some(&p) => other_dylib(&mut inputs.dylibs, &mut others, d, p),
+                None => d,
+            };
+            symtab.syms[id as usize].def = Def::Dylib {
+                dylib: d,
+                weak: s.weak,
+                thread_local: s.thread_local,
+            };
+        }
     }
+    crate::weak::mark_overrides(&mut symtab, inputs);
     for name in [&b"__mh_execute_header"[..], b"___dso_handle"] {
         if let Some(id) = symtab.get(name) {
             if symtab.syms[id as usize].def == Def::Undefined {
@@ -366,6 +376,10 @@ pub(crate) fn hide_unexported(opts: &Options, symtab: &mut SymbolTable) -> Resul
         if let Def::Defined { private_extern, .. } = &mut sym.def {
             if !*private_extern && !filter.exports(sym.name) {
                 *private_extern = true;
+            } else if *private_extern && sym.weak_def_can_be_hidden && filter.listed(sym.name) {
+                // Hidden only because it could be: an export list that
+                // names it exports it (as ld64 and lld do).
+                *private_extern = false;
             }
         }
     }

@@ -64,6 +64,13 @@ pub struct Symbol<'a> {
     pub weak_ref: bool,
     /// Some object references it (not just defines it).
     pub referenced: bool,
+    /// Its weak definitions are all `.weak_def_can_be_hidden`
+    /// (`N_WEAK_DEF | N_WEAK_REF`): hidden like a private extern, unless
+    /// an export list names it.
+    pub weak_def_can_be_hidden: bool,
+    /// A strong definition in an object overrides a dylib's weak one: dyld
+    /// must see it when it coalesces (see [`crate::weak`]).
+    pub overrides_weak_def: bool,
 }
 
 /// All global symbols of a link.
@@ -89,6 +96,8 @@ impl<'a> SymbolTable<'a> {
             def: Def::Undefined,
             weak_ref: true,
             referenced: false,
+            weak_def_can_be_hidden: false,
+            overrides_weak_def: false,
         });
         self.map.insert(name, id);
         id
@@ -113,12 +122,16 @@ impl<'a> SymbolTable<'a> {
                 }
                 let a = &obj.atoms[s.atom as usize];
                 let sec = &obj.sections[a.section as usize];
+                // A weak definition that can be hidden is kept out of the
+                // exports like a private extern (as lld does), unless an
+                // export list names it.
+                let can_be_hidden = s.is_weak_def() && s.is_weak_ref();
                 Def::Defined {
                     file: file_idx,
                     atom: s.atom,
                     offset: (s.n_value - sec.addr - u64::from(a.offset)) as u32,
                     weak: s.is_weak_def(),
-                    private_extern: s.is_private_extern(),
+                    private_extern: s.is_private_extern() || can_be_hidden,
                 }
             } else if s.is_common() {
                 Def::Common {
@@ -135,7 +148,8 @@ impl<'a> SymbolTable<'a> {
                 sym.weak_ref &= s.is_weak_ref();
                 continue;
             };
-            self.merge(id, candidate);
+            let can_be_hidden = s.is_weak_def() && s.is_weak_ref() && !s.is_private_extern();
+            self.merge(id, candidate, can_be_hidden);
         }
         if self.file_globals.len() <= file_idx as usize {
             self.file_globals.resize(file_idx as usize + 1, Vec::new());
@@ -147,8 +161,30 @@ impl<'a> SymbolTable<'a> {
     /// common (largest wins) > dylib export > undefined. Two strong
     /// definitions are a duplicate-symbol error, reported later with all
     /// others.
-    fn merge(&mut self, id: SymId, new: Def) {
+    fn merge(&mut self, id: SymId, new: Def, can_be_hidden: bool) {
         let cur = self.syms[id as usize].def;
+        if let (
+            Def::Defined {
+                weak: true,
+                private_extern: hidden,
+                ..
+            },
+            Def::Defined {
+                weak: true,
+                private_extern: new_hidden,
+                ..
+            },
+        ) = (cur, new)
+        {
+            // Weak definitions of one name coalesce: the first one's body,
+            // exported if any of them is (lld merges the visibility).
+            let sym = &mut self.syms[id as usize];
+            if let Def::Defined { private_extern, .. } = &mut sym.def {
+                *private_extern = hidden && new_hidden;
+            }
+            sym.weak_def_can_be_hidden &= can_be_hidden;
+            return;
+        }
         let replace = match (cur, new) {
             (Def::Undefined | Def::Dylib { .. } | Def::DynamicLookup, _) => true,
             (
@@ -170,7 +206,9 @@ impl<'a> SymbolTable<'a> {
             _ => false,
         };
         if replace {
-            self.syms[id as usize].def = new;
+            let sym = &mut self.syms[id as usize];
+            sym.def = new;
+            sym.weak_def_can_be_hidden = can_be_hidden;
         }
     }
 

@@ -1,10 +1,13 @@
 //! Synthetic sections the linker creates from relocations: `__stubs` (calls
 //! to dylib functions), `__got` (pointers loaded through the GOT) and
-//! `__thread_ptrs` (thread-local variables of dylibs).
+//! `__thread_ptrs` (thread-local variables of dylibs). Weak definitions
+//! dyld coalesces across images get the same entries as imports (see
+//! [`crate::weak`]).
 //!
 //! With chained fixups a stub jumps through its symbol's GOT slot, which
-//! dyld binds at load time; the classic format binds the same slots with
-//! bind opcodes.
+//! dyld binds at load time; the classic format jumps through lazy
+//! pointers, bound on first call through `__stub_helper` (or at load time
+//! for coalesced weak definitions).
 
 use crate::arch::{Arch, Entry};
 use crate::atom::NONE;
@@ -59,6 +62,12 @@ pub struct Synthetic {
     /// Classic lazy binding: stubs jump through lazy pointers (one per stub)
     /// that first lead to the stub helper; `Some` holds dyld_stub_binder.
     pub lazy_binder: Option<SymId>,
+    /// Classic format: the stubs whose lazy pointer is bound lazily, each
+    /// with a stub helper entry (those of weak definitions dyld coalesces
+    /// are bound at load time instead, see [`crate::weak`]).
+    pub lazy: Table,
+    /// Whether the image has chained fixups (else classic dyld info).
+    pub chained: bool,
     /// Whether the image gets `__unwind_info` (any function); layout sizes
     /// it (see [`crate::unwind::plan`]).
     pub unwind_info: bool,
@@ -77,7 +86,7 @@ pub fn is_imported(def: Def) -> bool {
 /// image.
 pub fn entry_for(kind: crate::arch::RelocKind, def: Def) -> Option<Entry> {
     use crate::arch::{PageRef, RelocKind};
-    kind.entry(is_imported(def)).or_else(|| {
+    kind.entry(crate::weak::needs_binding(def)).or_else(|| {
         let got_load = matches!(
             kind,
             RelocKind::GotLoad
@@ -105,6 +114,8 @@ impl Synthetic {
             got: Table::new(n),
             thread_ptrs: Table::new(n),
             lazy_binder,
+            lazy: Table::new(n),
+            chained: lazy_binder.is_none(),
             unwind_info: false,
         };
         for (fi, obj) in objects.iter().enumerate() {
@@ -134,9 +145,17 @@ impl Synthetic {
             }
         }
         s.unwind_info = s.unwind_info || crate::unwind::code_atoms(objects) > 0;
+        if lazy_binder.is_some() {
+            for i in 0..s.stubs.entries.len() {
+                let sym = s.stubs.entries[i];
+                if crate::weak::lazily_bound(symtab.syms[sym as usize].def) {
+                    s.lazy.add(sym);
+                }
+            }
+        }
         match lazy_binder {
             // The stub helper calls the binder through the GOT.
-            Some(binder) if !s.stubs.entries.is_empty() => s.got.add(binder),
+            Some(binder) if !s.lazy.entries.is_empty() => s.got.add(binder),
             Some(_) => s.lazy_binder = None,
             // Every stub jumps through a GOT slot of its own symbol.
             None => {
@@ -189,6 +208,8 @@ impl Synthetic {
                 Content::StubHelper,
                 0,
             ));
+        }
+        if !self.chained && !self.stubs.entries.is_empty() {
             out.push(mk(
                 "__DATA",
                 "__la_symbol_ptr",
@@ -237,7 +258,7 @@ impl Synthetic {
             Content::ThreadPtrs => self.thread_ptrs.entries.len() as u64 * 8,
             Content::StubHelper => {
                 self.arch.stub_helper_header_size()
-                    + self.stubs.entries.len() as u64 * self.arch.stub_helper_entry_size()
+                    + self.lazy.entries.len() as u64 * self.arch.stub_helper_entry_size()
             }
             Content::LazyPointers => self.stubs.entries.len() as u64 * 8,
             Content::UnwindInfo => 0,

@@ -59,6 +59,11 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         Reserve::default()
     };
     let mut sections = layout::plan_sections(objects, synth.sections());
+    if synth.lazy_binder.is_none() {
+        if let Some(f) = inputs.dyld_private {
+            drop_dyld_private(&mut sections, f);
+        }
+    }
     if opts.no_data_const {
         layout::merge_data_const(&mut sections);
     }
@@ -142,6 +147,20 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     })
 }
 
+/// Without a stub helper (no stub is bound lazily: chained fixups, or
+/// only weak definitions dyld coalesces), nothing uses the dyld-private
+/// slot, and lld leaves it out: so does machlink, with its section when it
+/// was the only atom there.
+fn drop_dyld_private(sections: &mut Vec<layout::OutSection>, file: u32) {
+    sections.retain_mut(|s| match &mut s.content {
+        Content::Atoms(list) if list.contains(&(file, 0)) => {
+            list.retain(|&a| a != (file, 0));
+            !list.is_empty()
+        }
+        _ => true,
+    });
+}
+
 /// Pass: code between functions (alignment, slot headroom, reserved
 /// space) and unused stubs get the target's trap instruction, so a stray
 /// jump traps instead of sliding into a neighbour.
@@ -196,24 +215,29 @@ pub(crate) struct ImportTable<'s> {
     index: rustc_hash::FxHashMap<SymId, u32>,
     /// `-flat_namespace`: every import is looked up in all images.
     flat: bool,
+    /// Chained fixups: weak definitions dyld coalesces are imports with
+    /// the weak-lookup ordinal.
+    chained: bool,
 }
 
 impl<'s> ImportTable<'s> {
-    pub fn new(symtab: &'s SymbolTable<'s>, flat: bool) -> Self {
+    pub fn new(symtab: &'s SymbolTable<'s>, flat: bool, chained: bool) -> Self {
         ImportTable {
             symtab,
             list: Vec::new(),
             index: Default::default(),
             flat,
+            chained,
         }
     }
 
     /// The import of symbol `id`, added on first use.
     pub fn of(&mut self, id: SymId) -> u32 {
-        let (list, symtab, flat) = (&mut self.list, self.symtab, self.flat);
+        let (list, symtab, flat, chained) = (&mut self.list, self.symtab, self.flat, self.chained);
         *self.index.entry(id).or_insert_with(|| {
             let sym = &symtab.syms[id as usize];
             let ordinal = match sym.def {
+                def if chained && crate::weak::coalesced(def) => crate::weak::WEAK_LOOKUP_ORDINAL,
                 Def::Dylib { .. } if flat => i32::from(macho::BIND_SPECIAL_DYLIB_FLAT_LOOKUP),
                 Def::Dylib {
                     dylib: crate::symbols::BUNDLE_LOADER,
@@ -225,7 +249,8 @@ impl<'s> ImportTable<'s> {
             list.push(Import {
                 name: sym.name.into(),
                 ordinal,
-                weak: sym.weak_ref,
+                // The image's own definition is never missing.
+                weak: sym.weak_ref && !matches!(sym.def, Def::Defined { .. }),
             });
             list.len() as u32 - 1
         })
@@ -235,7 +260,8 @@ impl<'s> ImportTable<'s> {
     /// import index.
     pub fn adopt_binds(&mut self, fixups: &mut [Fixup]) {
         for f in fixups {
-            if let FixupKind::Bind { import, .. } = &mut f.kind {
+            if let FixupKind::Bind { import, .. } | FixupKind::WeakBind { import, .. } = &mut f.kind
+            {
                 *import = self.of(*import);
             }
         }
@@ -272,11 +298,18 @@ pub(crate) fn write_synthetic(
     let dyld_private = inputs
         .dyld_private
         .map_or(0, |f| res.layout.atom_addr[f as usize][0]);
-    let lazy: Vec<u32> = synth
-        .stubs
+    if !synth.chained {
+        bind_weak_lazy_pointers(synth, res, symtab, fixups, imports);
+    }
+    // (lazy pointer, import) of each lazily bound stub.
+    let lazy: Vec<(u64, u32)> = synth
+        .lazy
         .entries
         .iter()
-        .map(|&id| imports.of(id))
+        .map(|&id| {
+            let stub = synth.stubs.get(id).unwrap_or(0);
+            (res.lazy_ptrs_addr + u64::from(stub) * 8, imports.of(id))
+        })
         .collect();
     let lazy_binds = match synth.lazy_binder {
         Some(binder) => write_lazy_binding(
@@ -313,7 +346,7 @@ fn write_stubs_and_slots(
             Content::Stubs => {
                 for (i, &id) in synth.stubs.entries.iter().enumerate() {
                     let at = s.addr + i as u64 * stub_size;
-                    let slot = if synth.lazy_binder.is_some() {
+                    let slot = if !synth.chained {
                         res.lazy_ptrs_addr + i as u64 * 8
                     } else {
                         res.got_slot(id).ok_or("a stub has no GOT slot")?
@@ -332,13 +365,15 @@ fn write_stubs_and_slots(
                 };
                 for (i, &id) in table.entries.iter().enumerate() {
                     let addr = s.addr + i as u64 * 8;
-                    if let Def::Absolute { value } = symtab.syms[id as usize].def {
+                    let def = symtab.syms[id as usize].def;
+                    if let Def::Absolute { value } = def {
                         // A constant: no fixup, dyld must not slide it.
                         let off = (s.offset + i as u64 * 8) as usize;
                         image[off..off + 8].copy_from_slice(&value.to_le_bytes());
                         continue;
                     }
-                    let kind = if is_imported(symtab.syms[id as usize].def) {
+                    let bound = is_imported(def) || (synth.chained && crate::weak::coalesced(def));
+                    let kind = if bound {
                         FixupKind::Bind {
                             import: imports.of(id),
                             addend: 0,
@@ -349,6 +384,15 @@ fn write_stubs_and_slots(
                         }
                     };
                     fixups.push(Fixup { addr, kind });
+                    if !synth.chained && crate::weak::coalesced(def) {
+                        fixups.push(Fixup {
+                            addr,
+                            kind: FixupKind::WeakBind {
+                                import: imports.of(id),
+                                addend: 0,
+                            },
+                        });
+                    }
                 }
             }
             Content::Atoms(_)
@@ -393,10 +437,43 @@ fn write_unwind_info(
     Ok(table.rows)
 }
 
+/// Classic format: the lazy pointers of stubs that dyld coalesces are not
+/// bound lazily but at load time (a dylib's weak definition) or rebased to
+/// the image's own copy, and weakly bound (as lld does).
+fn bind_weak_lazy_pointers(
+    synth: &Synthetic,
+    res: &Resolved,
+    symtab: &SymbolTable,
+    fixups: &mut Vec<Fixup>,
+    imports: &mut ImportTable,
+) {
+    for (i, &id) in synth.stubs.entries.iter().enumerate() {
+        let def = symtab.syms[id as usize].def;
+        if synth.lazy.get(id).is_some() || !crate::weak::coalesced(def) {
+            continue;
+        }
+        let addr = res.lazy_ptrs_addr + i as u64 * 8;
+        let import = imports.of(id);
+        let kind = if is_imported(def) {
+            FixupKind::Bind { import, addend: 0 }
+        } else {
+            FixupKind::Rebase {
+                target: res.symbol_addr(symtab, id).unwrap_or(0),
+            }
+        };
+        fixups.push(Fixup { addr, kind });
+        fixups.push(Fixup {
+            addr,
+            kind: FixupKind::WeakBind { import, addend: 0 },
+        });
+    }
+}
+
 /// Classic lazy binding: each lazy pointer starts out pointing at its stub
 /// helper entry, which pushes the offset of the symbol's record in the lazy
 /// bind stream and jumps to the helper header, which calls dyld_stub_binder.
-/// `lazy_imports` is the import of each stub. Returns the lazy bind stream.
+/// `entries` are the lazy pointer and import of each lazily bound stub, in
+/// stub helper order. Returns the lazy bind stream.
 fn write_lazy_binding(
     res: &Resolved,
     binder: SymId,
@@ -404,15 +481,10 @@ fn write_lazy_binding(
     image: &mut [u8],
     fixups: &mut Vec<Fixup>,
     imports: &[Import],
-    lazy_imports: &[u32],
+    entries: &[(u64, u32)],
 ) -> std::result::Result<Vec<u8>, String> {
     let layout = res.layout;
-    let entries: Vec<(u64, u32)> = lazy_imports
-        .iter()
-        .enumerate()
-        .map(|(i, &import)| (res.lazy_ptrs_addr + i as u64 * 8, import))
-        .collect();
-    let (stream, offsets) = fixups::encode_lazy_binds(&entries, imports, layout)?;
+    let (stream, offsets) = fixups::encode_lazy_binds(entries, imports, layout)?;
     let helper = res.stub_helper_addr;
     let off = layout
         .file_offset(helper)
@@ -458,6 +530,8 @@ pub(crate) struct Linkedit {
     pub indirect_starts: Vec<Option<u32>>,
     /// Size of the ad-hoc signature that follows `bytes` (0: unsigned).
     pub signature_size: u64,
+    /// MH_WEAK_DEFINES / MH_BINDS_TO_WEAK (see [`crate::weak`]).
+    pub weak_flags: u32,
 }
 
 impl Linkedit {
@@ -514,8 +588,19 @@ pub(crate) fn build_linkedit(
             fixups::encode_opcodes(fixup_list, imports, layout, image).map_err(err)?;
         ranges.rebase = put(&rebase, &mut bytes);
         ranges.bind = put(&bind, &mut bytes);
+        let overrides = crate::weak::strong_overrides(symtab, layout);
+        let weak_binds =
+            crate::weak::encode_weak_binds(&overrides, fixup_list, imports, layout).map_err(err)?;
+        ranges.weak_bind = put(&weak_binds, &mut bytes);
         ranges.lazy_bind = put(lazy_binds, &mut bytes);
     }
+    let weak_flags = crate::weak::header_flags(
+        crate::weak::exports_weak(symtab, layout),
+        !crate::weak::strong_overrides(symtab, layout).is_empty(),
+        fixup_list,
+        imports,
+        opts.use_chained_fixups(),
+    );
     ranges.exports_trie = put(&exports_trie(symtab, layout, objects), &mut bytes);
     let exports_end = with_room(&mut bytes, ranges.exports_trie.1 as usize, 256);
     timer.lap("fixups+exports");
@@ -539,6 +624,10 @@ pub(crate) fn build_linkedit(
     ranges.data_in_code = put(&dice, &mut bytes);
     let groups = symbol_groups(opts, symtab, layout, objects);
     timer.lap("symbols");
+    // Coalesced weak definitions' stubs and GOT slots name their (defined,
+    // external) symbol in the indirect symbol table.
+    let mut externals: Vec<Vec<u8>> = groups.externals.iter().map(|n| n.name.to_vec()).collect();
+    externals.sort_unstable();
     let written = groups.write();
     ranges.symtab = put(&written.symbols, &mut bytes);
     let symtab_end = with_room(&mut bytes, written.symbols.len(), 64 * 16);
@@ -546,8 +635,12 @@ pub(crate) fn build_linkedit(
     ranges.nlocal = written.nlocal;
     ranges.nextdef = written.nextdef;
     ranges.nundef = written.nundef;
-    let (indirect, indirect_starts) =
-        indirect_symbols(plan, symtab, written.nlocal + written.nextdef);
+    let (indirect, indirect_starts) = indirect_symbols(
+        plan,
+        symtab,
+        (&externals, written.nlocal),
+        written.nlocal + written.nextdef,
+    );
     ranges.indirect = put(&indirect, &mut bytes);
     ranges.strtab = put(&written.strings, &mut bytes);
     let strtab_end = with_room(&mut bytes, written.strings.len(), 2048);
@@ -572,6 +665,7 @@ pub(crate) fn build_linkedit(
         strtab_end,
         indirect_starts,
         signature_size,
+        weak_flags,
     })
 }
 
@@ -580,6 +674,7 @@ pub(crate) fn build_linkedit(
 fn indirect_symbols(
     plan: &Plan,
     symtab: &SymbolTable,
+    (externals, extdef_base): (&[Vec<u8>], u32),
     undef_base: u32,
 ) -> (Vec<u8>, Vec<Option<u32>>) {
     let synth = &plan.synth;
@@ -611,6 +706,10 @@ fn indirect_symbols(
             let idx = if is_imported(sym.def) {
                 SymbolGroups::undefined_index(&undefined_names, undef_base, sym.name)
                     .unwrap_or(macho::INDIRECT_SYMBOL_LOCAL)
+            } else if crate::weak::coalesced_here(sym.def) {
+                externals
+                    .binary_search_by(|n| n.as_slice().cmp(sym.name))
+                    .map_or(macho::INDIRECT_SYMBOL_LOCAL, |i| extdef_base + i as u32)
             } else {
                 macho::INDIRECT_SYMBOL_LOCAL
             };
@@ -692,6 +791,7 @@ pub(crate) fn finish_image(
         entry_offset,
         ranges: &linkedit.ranges,
         has_tlv: layout.tlv_start != 0,
+        weak_flags: linkedit.weak_flags,
     });
     if header.len() as u64 > plan.header_size {
         return Err(LinkError::usage(

@@ -248,12 +248,16 @@ impl<'a> Program<'a> {
         }
     }
 
-    /// The coalesced definition of a weak symbol, as dyld picks it: the
-    /// first image in load order (the executable first) with a strong
+    /// The coalesced definition of a weak symbol, as dyld picks it: among
+    /// the images that take part in coalescing (MH_WEAK_DEFINES), the
+    /// first in load order (the executable first) with a strong
     /// definition, else the first with a weak one.
     fn weak_definition(&self, name: &str, host: &Host) -> Option<u64> {
         let mut first_weak = None;
         for (j, img) in self.images.iter().enumerate() {
+            if !img.image.weak_defines {
+                continue;
+            }
             let Some(addr) = self.export(j, name, host, 0) else {
                 continue;
             };
@@ -316,7 +320,10 @@ impl<'a> Program<'a> {
                 shims::lazy::defer(mapped.range(), records);
             }
             loader::apply(mapped, plan, &addrs, &skip);
-            for w in &plan.weak_binds {
+            // dyld applies the weak binds of images that take part in
+            // coalescing.
+            let coalesces = img.image.weak_defines || img.image.binds_to_weak;
+            for w in plan.weak_binds.iter().filter(|_| coalesces) {
                 if let Some(addr) = self.weak_definition(&w.name, host) {
                     // SAFETY: the slot was checked against the segments
                     // when decoded, and protections are not final yet.

@@ -110,6 +110,13 @@ pub struct Image<'a> {
     pub pie: bool,
     /// MH_DYLIB rather than MH_EXECUTE.
     pub is_dylib: bool,
+    /// MH_WEAK_DEFINES: the image has weak definitions (or strong ones
+    /// overriding weak ones) that take part in coalescing; dyld looks only
+    /// at such images for the definition of a weakly bound symbol.
+    pub weak_defines: bool,
+    /// MH_BINDS_TO_WEAK: the image uses coalesced symbols; dyld applies
+    /// the weak bind stream of such images (and of `weak_defines` ones).
+    pub binds_to_weak: bool,
     /// LC_ID_DYLIB's install name (dylibs only).
     pub install_name: Option<String>,
     pub segments: Vec<Segment>,
@@ -251,6 +258,8 @@ impl<'a> Image<'a> {
             filetype,
             pie: is_dylib || header.flags.get(LE) & macho::MH_PIE != 0,
             is_dylib,
+            weak_defines: header.flags.get(LE) & macho::MH_WEAK_DEFINES != 0,
+            binds_to_weak: header.flags.get(LE) & macho::MH_BINDS_TO_WEAK != 0,
             install_name: None,
             segments: Vec::new(),
             entryoff: 0,

@@ -550,47 +550,104 @@ const COALESCE_LIB_C: &str = r#"
 __attribute__((weak)) int pick(void) { return 1; }
 __attribute__((weak)) int wvar = 10;
 __attribute__((weak)) int only_lib(void) { return 3; }
-int lib_pick(void) { return pick() * 100 + wvar + only_lib(); }
+__attribute__((weak)) int both(void) { return 4; }
+int lib_pick(void) { return both() * 1000 + pick() * 100 + wvar + only_lib(); }
+int *lib_wvar(void) { return &wvar; }
 "#;
 
 const COALESCE_MAIN_C: &str = r#"
 #include <stdio.h>
 int pick(void) { return 2; }
 int wvar = 20;
+__attribute__((weak)) int both(void) { return 5; }
 extern int lib_pick(void);
-int main(void) { printf("%d %d\n", pick(), lib_pick()); return 0; }
+extern int *lib_wvar(void);
+int main(void) {
+    printf("%d %d %d %d\n", pick(), both(), lib_pick(), lib_wvar() == &wvar);
+    return 0;
+}
 "#;
 
 /// The executable's strong definitions override a dylib's weak ones, also
 /// for the dylib's own references, as dyld coalesces them: chained images
 /// through weak-lookup imports (ordinal -3), classic ones through the weak
-/// bind stream. A weak definition nobody overrides stays the dylib's.
-/// (ld64.lld-19 only: machlink binds a dylib's references to its own weak
-/// definitions directly, so they cannot be overridden.)
+/// bind stream. A weak definition in both images is the executable's (the
+/// first in load order) in both; one nobody overrides stays the dylib's.
+/// Both images linked by ld64.lld-19 and by machlink.
 #[test]
 fn weak_definitions_coalesce_across_images() {
-    for classic in [false, true] {
-        let variant = if classic { "classic" } else { "chained" };
-        let dir = testkit::scratch_dir(&format!("dylibs/coalesce-{variant}"));
-        let lib = dir.join("libw.dylib");
-        let exe = dir.join("prog");
-        let lib_obj = compile_src(&dir, "lib", COALESCE_LIB_C);
-        link_dylib(Ld::Lld, classic, &[lib_obj], &lib, "@rpath/libw.dylib", &[]);
-        let main_obj = compile_src(&dir, "main", COALESCE_MAIN_C);
-        link_exe(
-            Ld::Lld,
-            classic,
-            &[main_obj],
-            &[&lib],
-            &exe,
-            &["-rpath", "@executable_path"],
-        );
-        for env in [None, Some(FORCE_SLIDE_ENV), Some(LAZY_ENV)] {
-            let mut cmd = macho_run(&exe);
-            if let Some(v) = env {
-                cmd.env(v, "1");
+    for ld in [Ld::Lld, Ld::Machlink] {
+        for classic in [false, true] {
+            let variant = format!(
+                "{}-{}",
+                ld.name(),
+                if classic { "classic" } else { "chained" }
+            );
+            let dir = testkit::scratch_dir(&format!("dylibs/coalesce-{variant}"));
+            let lib = dir.join("libw.dylib");
+            let exe = dir.join("prog");
+            let lib_obj = compile_src(&dir, "lib", COALESCE_LIB_C);
+            link_dylib(ld, classic, &[lib_obj], &lib, "@rpath/libw.dylib", &[]);
+            let main_obj = compile_src(&dir, "main", COALESCE_MAIN_C);
+            link_exe(
+                ld,
+                classic,
+                &[main_obj],
+                &[&lib],
+                &exe,
+                &["-rpath", "@executable_path"],
+            );
+            for env in [None, Some(FORCE_SLIDE_ENV), Some(LAZY_ENV)] {
+                let mut cmd = macho_run(&exe);
+                if let Some(v) = env {
+                    cmd.env(v, "1");
+                }
+                assert_output(
+                    &capture(&mut cmd),
+                    "2 5 5223 1\n",
+                    &format!("{variant} {env:?}"),
+                );
             }
-            assert_output(&capture(&mut cmd), "2 223\n", &format!("{variant} {env:?}"));
         }
     }
+}
+
+/// As under dyld, only images whose header says MH_WEAK_DEFINES take part
+/// in coalescing: with the flag cleared in the executable, its definitions
+/// are passed over, and every weakly bound reference (the executable's
+/// own too) reaches the dylib's weak definitions.
+#[test]
+fn an_image_without_mh_weak_defines_is_passed_over_when_coalescing() {
+    const MH_WEAK_DEFINES: u32 = 0x8000;
+    let dir = testkit::scratch_dir("dylibs/coalesce-flag");
+    let lib = dir.join("libw.dylib");
+    let exe = dir.join("prog");
+    let lib_obj = compile_src(&dir, "lib", COALESCE_LIB_C);
+    link_dylib(Ld::Lld, false, &[lib_obj], &lib, "@rpath/libw.dylib", &[]);
+    let main_obj = compile_src(&dir, "main", COALESCE_MAIN_C);
+    link_exe(
+        Ld::Lld,
+        false,
+        &[main_obj],
+        &[&lib],
+        &exe,
+        &["-rpath", "@executable_path"],
+    );
+    assert_output(&capture(&mut macho_run(&exe)), "2 5 5223 1\n", "flag set");
+    let mut bytes = std::fs::read(&exe).unwrap();
+    let flags = u32::from_le_bytes(bytes[24..28].try_into().unwrap());
+    assert!(flags & MH_WEAK_DEFINES != 0, "lld sets MH_WEAK_DEFINES");
+    bytes[24..28].copy_from_slice(&(flags & !MH_WEAK_DEFINES).to_le_bytes());
+    let cleared = dir.join("prog-cleared");
+    std::fs::write(&cleared, &bytes).unwrap();
+    std::fs::set_permissions(
+        &cleared,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    assert_output(
+        &capture(&mut macho_run(&cleared)),
+        "2 4 4113 0\n",
+        "flag cleared",
+    );
 }

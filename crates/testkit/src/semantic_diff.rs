@@ -1470,8 +1470,41 @@ fn prot(p: u32) -> String {
     [bit(1, 'r'), bit(2, 'w'), bit(4, 'x')].iter().collect()
 }
 
+/// The mach header's flags by name (what dyld reads from them: the
+/// namespace, PIE, weak-definition coalescing, thread-locals, ...).
+fn header_flags(flags: u32) -> String {
+    const NAMES: &[(u32, &str)] = &[
+        (0x1, "MH_NOUNDEFS"),
+        (0x4, "MH_DYLDLINK"),
+        (0x8, "MH_BINDATLOAD"),
+        (0x80, "MH_TWOLEVEL"),
+        (0x8000, "MH_WEAK_DEFINES"),
+        (0x1_0000, "MH_BINDS_TO_WEAK"),
+        (0x20_0000, "MH_PIE"),
+        (0x40_0000, "MH_DEAD_STRIPPABLE_DYLIB"),
+        (0x80_0000, "MH_HAS_TLV_DESCRIPTORS"),
+        (0x10_0000, "MH_NO_REEXPORTED_DYLIBS"),
+        (0x200_0000, "MH_APP_EXTENSION_SAFE"),
+    ];
+    let mut names: Vec<String> = NAMES
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, n)| n.to_string())
+        .collect();
+    let rest = NAMES.iter().fold(flags, |f, (bit, _)| f & !bit);
+    if rest != 0 {
+        names.push(format!("{rest:#x}"));
+    }
+    names.join(" ")
+}
+
 fn load_commands(img: &Image, namer: &Namer) -> Result<Facts, String> {
     let mut facts = Facts::new();
+    put(
+        &mut facts,
+        "mach header flags",
+        header_flags(img.data.u32(24)?),
+    );
     let mut ordinal = 0;
     for lc in &img.commands {
         let b = Buf(lc.body);

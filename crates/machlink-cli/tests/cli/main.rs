@@ -29,6 +29,8 @@ mod projects;
 mod relocations;
 mod robustness;
 mod semantic_diff;
+mod split_corpus;
 mod tools;
 mod unwind_size;
 mod verify;
+mod weak;

@@ -139,64 +139,6 @@ pub(crate) const ALLOW: &[Allow] = &[
     },
 ];
 
-/// Accepted for the corpus program `weak_defs` only: machlink does not yet
-/// let dyld coalesce an executable's exported weak definitions with other
-/// images' (README: "What does not work yet"). lld reaches them through
-/// GOT slots and stubs with weak binds; machlink binds every reference to
-/// the definition that won inside the image, which is what runs unless a
-/// loaded dylib exports the same weak symbol.
-const WEAK_COALESCING: &[Allow] = &[
-    Allow {
-        category: Category::Fixups,
-        subject: "*(_*)",
-        ours: "(none)",
-        reference: "*weak*",
-        reason: "weak-definition coalescing across images: lld's weak bind of a definition in \
-                 the image",
-    },
-    Allow {
-        category: Category::Code,
-        subject: "stub(_*)",
-        ours: "(none)",
-        reference: "jmpq*",
-        reason: "weak-definition coalescing across images: lld calls the weak definition \
-                 through a stub",
-    },
-    Allow {
-        category: Category::Code,
-        subject: "_*",
-        ours: "*leaq*[_*",
-        reference: "*movq*[got(_*",
-        reason: "weak-definition coalescing across images: lld loads the weak definition's \
-                 address from its GOT slot",
-    },
-    Allow {
-        category: Category::Sections,
-        subject: "__TEXT,__stubs size",
-        ours: "*",
-        reference: "*",
-        reason: "weak-definition coalescing across images: lld's stubs of weak definitions",
-    },
-    Allow {
-        category: Category::Sections,
-        subject: "__DATA,__la_symbol_ptr size",
-        ours: "*",
-        reference: "*",
-        reason: "weak-definition coalescing across images: lld's lazy pointers of weak \
-                 definitions",
-    },
-];
-
-/// The accepted differences for a program: [`ALLOW`], and for `weak_defs`
-/// [`WEAK_COALESCING`].
-fn allowed_for(label: &str) -> Vec<Allow> {
-    let mut allow = ALLOW.to_vec();
-    if label == "weak_defs" {
-        allow.extend_from_slice(WEAK_COALESCING);
-    }
-    allow
-}
-
 /// Diffs machlink's and lld's links of `objs` in both fixup formats;
 /// returns the unexplained differences, and logs the explained ones.
 fn diff_links(work: &Path, label: &str, objs: &[PathBuf], flags: &[&str]) -> Vec<String> {
@@ -210,8 +152,7 @@ fn diff_links(work: &Path, label: &str, objs: &[PathBuf], flags: &[&str]) -> Vec
         let b = work.join(format!("{label}-{}", reference.name()));
         testkit::link(ours, objs, &a, flags);
         testkit::link(reference, objs, &b, flags);
-        let allow = allowed_for(label);
-        problems.extend(diff_pair(&format!("{label} ({format})"), &a, &b, &allow));
+        problems.extend(diff_pair(&format!("{label} ({format})"), &a, &b, ALLOW));
     }
     problems
 }
@@ -240,7 +181,7 @@ pub(crate) fn diff_pair(
         .collect()
 }
 
-fn assert_no_problems(what: &str, problems: &[String]) {
+pub(crate) fn assert_no_problems(what: &str, problems: &[String]) {
     assert!(
         problems.is_empty(),
         "{what}: {} unexplained differences between machlink and ld64.lld-19 \
@@ -250,7 +191,7 @@ fn assert_no_problems(what: &str, problems: &[String]) {
     );
 }
 
-fn require_tools() {
+pub(crate) fn require_tools() {
     testkit::require_tool("ld64.lld-19");
     testkit::require_tool("llvm-objdump-19");
     testkit::sdk_root();

@@ -71,8 +71,9 @@ impl RelocKind {
     }
 
     /// The synthetic entry a reference of this kind to a symbol needs:
-    /// `imported` when the symbol is defined in a dylib (or looked up
-    /// dynamically).
+    /// `imported` when references to the symbol go through dyld (it is
+    /// defined in a dylib, looked up dynamically, or a weak definition dyld
+    /// coalesces, see [`crate::weak::needs_binding`]).
     pub fn entry(self, imported: bool) -> Option<Entry> {
         match self {
             RelocKind::Branch if imported => Some(Entry::Stub),

@@ -109,6 +109,12 @@ pub fn fixup_shape<'a>(
                 h.write_u8(0);
                 h.write_i64(addend);
             }
+            FixupKind::WeakBind { import, addend } => {
+                h.write_u8(2);
+                h.write(import_name(import));
+                h.write_u8(0);
+                h.write_i64(addend);
+            }
         }
     }
     h.finish() | 1

@@ -15,6 +15,10 @@ pub enum FixupKind {
     Rebase { target: u64 },
     /// The address of `imports[import]` plus `addend`.
     Bind { import: u32, addend: i64 },
+    /// Classic format only: besides its rebase or bind, the slot takes the
+    /// definition of `imports[import]` (plus `addend`) that dyld coalesces
+    /// across images (a weak bind record, see [`crate::weak`]).
+    WeakBind { import: u32, addend: i64 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +59,12 @@ pub fn encode_chained(
     let mut slots: Vec<(u64, u64)> = Vec::with_capacity(fixups.len()); // (addr, raw pointer minus `next`)
     for f in fixups {
         let raw = match f.kind {
+            FixupKind::WeakBind { .. } => {
+                return Err(format!(
+                    "internal error: a weak bind record at {:#x} in a chained-fixups image",
+                    f.addr
+                ))
+            }
             FixupKind::Rebase { target } => chained::rebase(target)?,
             FixupKind::Bind { import, addend } => {
                 let (ordinal, inline) = if (0..=255).contains(&addend) {
@@ -237,6 +247,8 @@ pub fn encode_opcodes(
                 image[off..off + 8].copy_from_slice(&0u64.to_le_bytes());
                 binds.push((import, addend, f.addr));
             }
+            // In the weak bind stream (`crate::weak::encode_weak_binds`).
+            FixupKind::WeakBind { .. } => {}
         }
     }
     rebase.push(macho::REBASE_OPCODE_DONE);

@@ -326,7 +326,7 @@ pub fn symbol_groups<'a>(
                 n_desc: if weak { macho::N_WEAK_DEF } else { 0 },
                 n_value: layout.atom_addr[file as usize][atom as usize] + u64::from(offset),
             }),
-            Def::Dylib { dylib, .. } if sym.referenced => g.undefined.push(Nlist {
+            Def::Dylib { dylib, weak, .. } if sym.referenced => g.undefined.push(Nlist {
                 name: sym.name.into(),
                 n_type: macho::N_UNDF | macho::N_EXT,
                 n_sect: 0,
@@ -336,7 +336,9 @@ pub fn symbol_groups<'a>(
                     u16::from(macho::EXECUTABLE_ORDINAL) << 8
                 } else {
                     ((dylib + 1) as u16) << 8
-                } | if sym.weak_ref { macho::N_WEAK_REF } else { 0 },
+                } | if sym.weak_ref { macho::N_WEAK_REF } else { 0 }
+                    // A reference to a weak definition (dyld coalesces it).
+                    | if weak { macho::N_REF_TO_WEAK } else { 0 },
                 n_value: 0,
             }),
             Def::DynamicLookup if sym.referenced => g.undefined.push(Nlist {

@@ -96,6 +96,9 @@ impl Updater<'_> {
         let mut raws = Vec::with_capacity(fixups.len());
         for f in fixups {
             let raw = match f.kind {
+                FixupKind::WeakBind { .. } => {
+                    return fallback("weak binds are rewritten only by a full link")
+                }
                 FixupKind::Rebase { target } => chained::rebase(target).map_err(|_| {
                     Stop::Fallback("a rebase target does not fit a chained pointer".into())
                 })?,

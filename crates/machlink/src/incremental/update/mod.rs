@@ -422,6 +422,14 @@ impl<'s> Updater<'s> {
             let sym = &symtab.syms[id];
             let rec = self.global(sym.name)?;
             let sname = name(sym.name);
+            if coalesced(sym.def, rec.as_ref()) {
+                // Its slots, weak binds or weak-lookup imports and the
+                // header's weak flags are a full link's to write.
+                return fallback(format!(
+                    "{}: {sname} is a weak definition dyld coalesces across images",
+                    obj.name
+                ));
+            }
             match (sym.def, rec) {
                 (Def::Defined { .. }, Some(r))
                     if r.kind == GlobalKind::Defined && r.definer == oi => {}
@@ -480,6 +488,12 @@ impl<'s> Updater<'s> {
                     let weak_ref = sym.weak_ref;
                     let name_bytes = sym.name;
                     let (def, slot) = self.new_import(obj, name_bytes, weak_ref)?;
+                    if coalesced(def, None) {
+                        return fallback(format!(
+                            "{}: new import {sname} is a weak definition dyld coalesces",
+                            obj.name
+                        ));
+                    }
                     symtab.syms[id].def = def;
                     slots.insert(id as SymId, slot);
                 }
@@ -819,7 +833,7 @@ impl<'s> Updater<'s> {
                 let old = u64::from_le_bytes(self.orig[off..off + 8].try_into().unwrap());
                 let word = match f.kind {
                     FixupKind::Rebase { target } => target,
-                    FixupKind::Bind { .. } => old,
+                    FixupKind::Bind { .. } | FixupKind::WeakBind { .. } => old,
                 };
                 self.img[off..off + 8].copy_from_slice(&word.to_le_bytes());
             }
@@ -1044,6 +1058,22 @@ fn owned_groups(
 }
 
 /// Why an allocation in `sec` failed.
+/// Whether a symbol the changed object defines or uses is a weak
+/// definition dyld coalesces (see [`crate::weak`]), as the object has it
+/// or as the image recorded it.
+fn coalesced(def: Def, rec: Option<&GlobalRecord>) -> bool {
+    crate::weak::coalesced(def)
+        || rec.is_some_and(|r| {
+            let weak = r.flags & state::WEAK_DEF != 0;
+            let exported = r.flags & state::PRIVATE_EXTERN == 0;
+            match r.kind {
+                GlobalKind::Defined => weak && exported,
+                GlobalKind::Dylib => weak,
+                _ => false,
+            }
+        })
+}
+
 fn out_of_room(sec: &SectionRecord, size: u64) -> String {
     format!(
         "section {},{} is out of reserved room ({} bytes needed)",
