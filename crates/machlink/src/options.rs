@@ -456,24 +456,84 @@ const IGNORED_JOINED: &[&str] = &["-O", "--lto-O", "--lto-CGO", "-y"];
 /// Options ignored with a warning: they cannot change the output either,
 /// but the user may expect what they do elsewhere (a report, a check).
 const WARNED: &[(&str, usize, &str)] = &[
-    ("-weak_reference_mismatches", 1, "machlink imports a symbol weakly only when every reference is weak (ld64's non-weak)"),
-    ("-whatsloaded", 0, "machlink does not list loaded objects separately (-t lists every input)"),
-    ("-order_file_statistics", 0, "machlink prints no order-file statistics"),
-    ("--print-dylib-search", 0, "machlink does not log library searches (-t lists what was found)"),
+    (
+        "-weak_reference_mismatches",
+        1,
+        "machlink imports a symbol weakly only when every reference is weak (ld64's non-weak)",
+    ),
+    (
+        "-whatsloaded",
+        0,
+        "machlink does not list loaded objects separately (-t lists every input)",
+    ),
+    (
+        "-order_file_statistics",
+        0,
+        "machlink prints no order-file statistics",
+    ),
+    (
+        "--print-dylib-search",
+        0,
+        "machlink does not log library searches (-t lists what was found)",
+    ),
     ("-dot", 1, "machlink writes no dependency graph"),
-    ("-warn_compact_unwind", 0, "machlink does not report functions left to __eh_frame"),
-    ("-warn_weak_exports", 0, "machlink does not warn about weak exports"),
-    ("-warn_unused_dylibs", 0, "machlink does not report unused dylibs (-dead_strip_dylibs drops them)"),
-    ("-warn_commons", 0, "machlink does not warn about tentative definitions that dylibs define"),
-    ("--check-category-conflicts", 0, "machlink does not check Objective-C categories"),
-    ("-no_compact_unwind", 0, "machlink always writes __unwind_info from the objects' compact unwind entries"),
-    ("-sectalign_defaults", 1, "machlink aligns sections as their inputs ask"),
+    (
+        "-warn_compact_unwind",
+        0,
+        "machlink does not report functions left to __eh_frame",
+    ),
+    (
+        "-warn_weak_exports",
+        0,
+        "machlink does not warn about weak exports",
+    ),
+    (
+        "-warn_unused_dylibs",
+        0,
+        "machlink does not report unused dylibs (-dead_strip_dylibs drops them)",
+    ),
+    (
+        "-warn_commons",
+        0,
+        "machlink does not warn about tentative definitions that dylibs define",
+    ),
+    (
+        "--check-category-conflicts",
+        0,
+        "machlink does not check Objective-C categories",
+    ),
+    (
+        "-no_compact_unwind",
+        0,
+        "machlink always writes __unwind_info from the objects' compact unwind entries",
+    ),
+    (
+        "-sectalign_defaults",
+        1,
+        "machlink aligns sections as their inputs ask",
+    ),
     ("--reproduce", 1, "machlink writes no reproduction archive"),
     ("--reproduce=", 0, "machlink writes no reproduction archive"),
-    ("--time-trace", 0, "machlink writes no time trace (-print_statistics prints the phases)"),
-    ("--time-trace=", 0, "machlink writes no time trace (-print_statistics prints the phases)"),
-    ("--time-trace-granularity=", 0, "machlink writes no time trace (-print_statistics prints the phases)"),
-    ("--warn-dylib-install-name", 0, "machlink does not warn about -install_name without -dylib"),
+    (
+        "--time-trace",
+        0,
+        "machlink writes no time trace (-print_statistics prints the phases)",
+    ),
+    (
+        "--time-trace=",
+        0,
+        "machlink writes no time trace (-print_statistics prints the phases)",
+    ),
+    (
+        "--time-trace-granularity=",
+        0,
+        "machlink writes no time trace (-print_statistics prints the phases)",
+    ),
+    (
+        "--warn-dylib-install-name",
+        0,
+        "machlink does not warn about -install_name without -dylib",
+    ),
 ];
 
 /// Options machlink does not implement and that would change the output:
