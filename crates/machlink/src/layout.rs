@@ -313,6 +313,13 @@ pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<
             }
         }
     }
+    // __eh_frame's S_ATTR_LIVE_SUPPORT does not carry over: each FDE
+    // lives with its function here, and lld drops the flag too.
+    for s in &mut sections {
+        if s.segname == "__TEXT" && s.sectname == crate::input::object::EH_FRAME {
+            s.flags &= !macho::S_ATTR_LIVE_SUPPORT;
+        }
+    }
     sections.extend(synthetic);
     sort_sections(&mut sections);
     sections
@@ -358,12 +365,13 @@ pub fn merge_data_const(sections: &mut Vec<OutSection>) {
 /// that the inputs do not have yet (a program's first string, constant
 /// table, initialised or zeroed variable, thread-local variable), created
 /// empty so that their reserve can take new atoms instead of forcing a
-/// full link.
-pub fn add_reserved_sections(sections: &mut Vec<OutSection>) {
+/// full link. `data_const`: whether constant data has its own segment.
+pub fn add_reserved_sections(sections: &mut Vec<OutSection>, data_const: bool) {
+    let const_segment = if data_const { "__DATA_CONST" } else { "__DATA" };
     let wanted: [(&str, &str, u32); 8] = [
         ("__TEXT", "__cstring", macho::S_CSTRING_LITERALS),
         ("__TEXT", "__const", macho::S_REGULAR),
-        ("__DATA_CONST", "__const", macho::S_REGULAR),
+        (const_segment, "__const", macho::S_REGULAR),
         ("__DATA", "__data", macho::S_REGULAR),
         ("__DATA", "__bss", macho::S_ZEROFILL),
         ("__DATA", "__thread_vars", macho::S_THREAD_LOCAL_VARIABLES),

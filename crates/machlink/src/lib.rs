@@ -37,6 +37,7 @@ pub mod map;
 pub mod options;
 pub mod order;
 pub mod output;
+pub mod platform;
 pub(crate) mod relocate;
 pub(crate) mod resolve;
 pub mod section_flags;

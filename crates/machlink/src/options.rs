@@ -155,8 +155,9 @@ pub struct Options {
     pub flat_namespace: bool,
     /// `-order_file FILE`.
     pub order_file: Option<PathBuf>,
-    /// `-no_data_const`: no __DATA_CONST segment.
-    pub no_data_const: bool,
+    /// `-data_const` (Some(true)) / `-no_data_const` (Some(false)); None:
+    /// lld's default, see [`Options::data_const`].
+    pub data_const: Option<bool>,
     /// `-why_live SYM`: print why SYM survives `-dead_strip`.
     pub why_live: Vec<String>,
     /// `-sectcreate SEG SECT FILE`.
@@ -201,8 +202,9 @@ impl Default for Options {
             verbose: false,
             print_version: false,
             install_name: None,
-            current_version: 0x10000,
-            compatibility_version: 0x10000,
+            // lld's and ld64's defaults: 0.0.0 unless given.
+            current_version: 0,
+            compatibility_version: 0,
             rpaths: Vec::new(),
             headerpad: 32,
             adhoc_codesign: None,
@@ -238,7 +240,7 @@ impl Default for Options {
             no_weak_imports: false,
             flat_namespace: false,
             order_file: None,
-            no_data_const: false,
+            data_const: None,
             why_live: Vec::new(),
             sectcreate: Vec::new(),
             init: None,
@@ -521,7 +523,6 @@ impl Options {
         for (what, on) in [
             ("-dead_strip_dylibs", o.dead_strip_dylibs),
             ("-flat_namespace", o.flat_namespace),
-            ("-no_data_const", o.no_data_const),
             ("-sectcreate", !o.sectcreate.is_empty()),
             ("-keep_private_externs", o.keep_private_externs),
             ("-init", o.init.is_some()),
@@ -788,7 +789,7 @@ impl Options {
             "-no_weak_imports" => self.no_weak_imports = true,
             "-flat_namespace" => self.flat_namespace = true,
             "-order_file" => self.order_file = Some(it.value(arg)?.into()),
-            "-no_data_const" => self.no_data_const = true,
+            "-no_data_const" => self.data_const = Some(false),
             "-why_live" => self.why_live.push(it.value(arg)?),
             "-sectcreate" | "-segcreate" => {
                 let seg = it.value(arg)?;
@@ -817,7 +818,7 @@ impl Options {
                     LinkError::usage(format!("-source_version: malformed version '{v}'"))
                 })?;
             }
-            "-data_const" => self.no_data_const = false,
+            "-data_const" => self.data_const = Some(true),
             "-twolevel_namespace" => self.flat_namespace = false,
             "-weak_library" | "-needed_library" | "-reexport_library" => {
                 let attr = lib_attr(arg);

@@ -139,6 +139,7 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     }
     if opts.dead_strip {
         crate::dead_strip::dead_strip(opts, &mut inputs.objects, &symtab);
+        forget_dead_imports(opts, &mut symtab, &inputs.objects);
     }
     // After dead stripping: a symbol only dead code references is no error.
     errors.extend(undefined_errors(opts, &mut symtab, &inputs.objects, entry));
@@ -405,6 +406,36 @@ fn drop_coalesced_weak_definitions(objects: &mut [ObjectFile], symtab: &SymbolTa
         .collect();
     for (f, a) in lost.into_iter().chain(unwind) {
         objects[f as usize].atoms[a as usize].live = false;
+    }
+}
+
+/// After `-dead_strip`: a dylib symbol that only stripped atoms referred
+/// to is no import (no symbol table entry, no fixup, no reason to keep its
+/// dylib under `-dead_strip_dylibs`), as with lld. What the linker itself
+/// asks for (`dyld_stub_binder`, `-u`, the entry point) stays.
+fn forget_dead_imports(opts: &Options, symtab: &mut SymbolTable, objects: &[ObjectFile]) {
+    let mut live_refs: rustc_hash::FxHashSet<SymId> = Default::default();
+    for (fi, obj) in objects.iter().enumerate() {
+        for atom in obj.atoms.iter().filter(|a| a.live) {
+            for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+                for t in [Some(r.target), r.subtrahend].into_iter().flatten() {
+                    if let Some(g) = symtab.global_of(fi as u32, t) {
+                        live_refs.insert(g);
+                    }
+                }
+            }
+        }
+    }
+    let mut kept: Vec<&[u8]> = vec![b"dyld_stub_binder", opts.entry.as_bytes()];
+    kept.extend(opts.force_undefined.iter().map(|n| n.as_bytes()));
+    for (id, sym) in symtab.syms.iter_mut().enumerate() {
+        if matches!(sym.def, Def::Dylib { .. })
+            && sym.referenced
+            && !live_refs.contains(&(id as SymId))
+            && !kept.contains(&sym.name)
+        {
+            sym.referenced = false;
+        }
     }
 }
 

@@ -59,7 +59,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         Reserve::default()
     };
     let mut sections = layout::plan_sections(objects, synth.sections());
-    if opts.no_data_const {
+    if !opts.data_const() {
         layout::merge_data_const(&mut sections);
     }
     if opts.init.is_some() {
@@ -78,7 +78,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         crate::order::OrderFile::read(path, &opts.arch)?.apply(objects, &mut sections);
     }
     if reserve.is_incremental() {
-        layout::add_reserved_sections(&mut sections);
+        layout::add_reserved_sections(&mut sections, opts.data_const());
     }
     let dylibs: Vec<(&crate::input::dylib::Dylib, u32)> = inputs
         .dylibs

@@ -25,6 +25,7 @@ mod ld64_flags;
 mod projects;
 mod robustness;
 mod semantic_diff;
+mod toolchains;
 mod tools;
 mod unwind_size;
 mod verify;

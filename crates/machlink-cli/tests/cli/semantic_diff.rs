@@ -12,7 +12,7 @@ use testkit::Linker;
 
 /// The accepted differences between machlink and ld64.lld-19, each with
 /// why it does not change what the program means.
-const ALLOW: &[Allow] = &[
+pub(crate) const ALLOW: &[Allow] = &[
     Allow {
         category: Category::Symbols,
         subject: "dyld_stub_binder",

@@ -345,7 +345,17 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
     }
 }
 
+/// Adds a dylib to the link, unless one of the same install name is in
+/// already: rustc links `-lSystem -lc -lm`, three stubs of one library,
+/// and the output loads it once (as lld does).
 fn add_dylib(inputs: &mut Inputs, d: Dylib) {
+    if inputs
+        .dylibs
+        .iter()
+        .any(|other| other.install_name == d.install_name)
+    {
+        return;
+    }
     let idx = inputs.dylibs.len() as u32;
     inputs.dylibs.push(d);
     inputs.libraries.push(Library::Dylib(idx));
