@@ -278,10 +278,25 @@ fn section_rank(s: &OutSection) -> u32 {
 
 /// Collects output sections from every kept input section, adds the
 /// synthetic ones, and sorts them into segment order.
-pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<OutSection> {
+///
+/// `order`: the files in layout order (see `crate::load_order`); empty
+/// means in index order.
+pub fn plan_sections(
+    objects: &[ObjectFile],
+    order: &[u32],
+    synthetic: Vec<OutSection>,
+) -> Vec<OutSection> {
     let mut sections: Vec<OutSection> = Vec::new();
     let mut index: rustc_hash::FxHashMap<(String, String), usize> = Default::default();
-    for (fi, obj) in objects.iter().enumerate() {
+    let in_index_order: Vec<u32>;
+    let order = if order.len() == objects.len() {
+        order
+    } else {
+        in_index_order = (0..objects.len() as u32).collect();
+        &in_index_order
+    };
+    for &fi in order {
+        let obj = &objects[fi as usize];
         for sec in obj
             .sections
             .iter()
@@ -307,7 +322,7 @@ pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<
                 for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
                     let atom = &obj.atoms[a as usize];
                     if atom.alias_of.is_none() && atom.live {
-                        list.push((fi as u32, a));
+                        list.push((fi, a));
                     }
                 }
             }

@@ -23,6 +23,10 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     for (i, obj) in inputs.objects.iter().enumerate() {
         symtab.add_object(i as u32, obj);
     }
+    let mut loaded = crate::load_order::Loaded {
+        members: Default::default(),
+        command_line: inputs.objects.len() as u32,
+    };
     // `-sectcreate` and `-init`: the linker's own object.
     if let Some(obj) = crate::cmdline::object(opts)? {
         let idx = inputs.objects.len() as u32;
@@ -86,10 +90,12 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
             inputs.loaded_members.insert(m);
             let obj = obj?;
             let idx = inputs.objects.len() as u32;
+            loaded.members.insert(m, idx);
             inputs.objects.push(obj);
             symtab.add_object(idx, &inputs.objects[idx as usize]);
         }
     }
+    inputs.layout_order = crate::load_order::lld_order(inputs, &loaded);
     // What is still undefined may come from a dylib (first in command-line order).
     let undefined: Vec<SymId> = symtab.undefined().collect();
     // Libraries that symbols of a dylib bind to instead of it (`$ld$previous`
@@ -129,16 +135,17 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     errors.extend(alias_errors);
     allocate_commons(&mut symtab, &mut inputs.objects);
     hide_unexported(opts, &mut symtab)?;
-    merge_literals(&mut inputs.objects);
+    merge_literals(&mut inputs.objects, &inputs.layout_order);
     drop_coalesced_weak_definitions(&mut inputs.objects, &symtab);
     if !opts.use_chained_fixups() {
         let idx = inputs.objects.len() as u32;
         inputs.objects.push(dyld_private_object());
         symtab.add_object(idx, &inputs.objects[idx as usize]);
+        inputs.layout_order.push(idx);
         inputs.dyld_private = Some(idx);
     }
     if opts.dead_strip {
-        crate::dead_strip::dead_strip(opts, &mut inputs.objects, &symtab);
+        crate::dead_strip::dead_strip(opts, &mut inputs.objects, &symtab, &inputs.layout_order);
         forget_dead_imports(opts, &mut symtab, &inputs.objects);
     }
     // After dead stripping: a symbol only dead code references is no error.
@@ -293,14 +300,18 @@ pub(crate) fn hide_unexported(opts: &Options, symtab: &mut SymbolTable) -> Resul
 }
 
 /// Deduplicates C strings and fixed-size literals across all objects: the
-/// first copy (in input order) is placed; later identical ones alias it.
+/// first copy (in layout order) is placed; later identical ones alias it
+/// (`-dead_strip` may hand that role to the first live copy).
 /// Copies may promise different alignments (a section's alignment applies
 /// to its every string): the placed copy keeps the strictest, as lld does.
-fn merge_literals(objects: &mut [ObjectFile]) {
+fn merge_literals(objects: &mut [ObjectFile], order: &[u32]) {
     type Canonical = (u32, u32, u8);
     let mut canonical: rustc_hash::FxHashMap<(u32, &[u8]), Canonical> = Default::default();
     let mut aliases = Vec::new();
-    for (fi, obj) in objects.iter().enumerate() {
+    // The first copy in layout order is kept, as lld keeps it.
+    for &fi in order {
+        let fi = fi as usize;
+        let obj = &objects[fi];
         for sec in obj.sections.iter().filter(|s| s.kept) {
             let kind = sec.kind();
             if !matches!(

@@ -58,7 +58,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     } else {
         Reserve::default()
     };
-    let mut sections = layout::plan_sections(objects, synth.sections());
+    let mut sections = layout::plan_sections(objects, &inputs.layout_order, synth.sections());
     if !opts.data_const() {
         layout::merge_data_const(&mut sections);
     }

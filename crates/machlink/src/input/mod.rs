@@ -233,6 +233,9 @@ pub struct Inputs<'a> {
     pub(crate) loaded_members: rustc_hash::FxHashSet<(u32, u32)>,
     /// The linker's own object holding `__dyld_private` (classic lazy binding).
     pub dyld_private: Option<u32>,
+    /// The order in which `objects` are laid out (lld's load order, see
+    /// `crate::load_order`); empty: index order.
+    pub layout_order: Vec<u32>,
 }
 
 #[derive(Clone, Copy)]
@@ -292,6 +295,7 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
         libraries: Vec::new(),
         loaded_members: Default::default(),
         dyld_private: None,
+        layout_order: Vec::new(),
     };
     let mut errors = Vec::new();
     for r in parsed {
