@@ -342,7 +342,7 @@ pub fn plan_sections(
 
 /// Puts sections in segment order (stable: equal ranks keep first-seen
 /// order).
-fn sort_sections(sections: &mut [OutSection]) {
+pub(crate) fn sort_sections(sections: &mut [OutSection]) {
     sections.sort_by_key(|s| (segment_rank(&s.segname), s.segname.clone(), section_rank(s)));
 }
 

@@ -33,6 +33,7 @@ pub mod input;
 pub mod layout;
 pub mod link;
 pub mod linkedit;
+pub mod linker_symbols;
 pub(crate) mod load_order;
 pub mod map;
 pub mod options;

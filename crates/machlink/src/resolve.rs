@@ -122,13 +122,7 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
             }
         }
     }
-    for name in [&b"__mh_execute_header"[..], b"___dso_handle"] {
-        if let Some(id) = symtab.get(name) {
-            if symtab.syms[id as usize].def == Def::Undefined {
-                symtab.syms[id as usize].def = Def::Header;
-            }
-        }
-    }
+    crate::linker_symbols::define(opts, &mut symtab);
     let mut alias_errors = crate::cmdline::define_aliases(&mut symtab, &aliases);
     alias_errors.extend(commons_against_dylibs(opts, &mut symtab, inputs));
     let mut errors = duplicate_errors(&symtab, &inputs.objects);
@@ -422,7 +416,8 @@ fn drop_coalesced_weak_definitions(objects: &mut [ObjectFile], symtab: &SymbolTa
 
 /// After `-dead_strip`: a dylib symbol that only stripped atoms referred
 /// to is no import (no symbol table entry, no fixup, no reason to keep its
-/// dylib under `-dead_strip_dylibs`), as with lld. What the linker itself
+/// dylib under `-dead_strip_dylibs`), as with lld; nor does a boundary
+/// symbol only they used create its section. What the linker itself
 /// asks for (`dyld_stub_binder`, `-u`, the entry point) stays.
 fn forget_dead_imports(opts: &Options, symtab: &mut SymbolTable, objects: &[ObjectFile]) {
     let mut live_refs: rustc_hash::FxHashSet<SymId> = Default::default();
@@ -440,7 +435,7 @@ fn forget_dead_imports(opts: &Options, symtab: &mut SymbolTable, objects: &[Obje
     let mut kept: Vec<&[u8]> = vec![b"dyld_stub_binder", opts.entry.as_bytes()];
     kept.extend(opts.force_undefined.iter().map(|n| n.as_bytes()));
     for (id, sym) in symtab.syms.iter_mut().enumerate() {
-        if matches!(sym.def, Def::Dylib { .. })
+        if matches!(sym.def, Def::Dylib { .. } | Def::Boundary)
             && sym.referenced
             && !live_refs.contains(&(id as SymId))
             && !kept.contains(&sym.name)

@@ -62,6 +62,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     if !opts.data_const() {
         layout::merge_data_const(&mut sections);
     }
+    crate::linker_symbols::add_missing_sections(opts, symtab, &mut sections)?;
     if opts.init.is_some() {
         // The -init pointer runs before every other initializer.
         for s in &mut sections {

@@ -22,6 +22,7 @@ mod flags;
 mod incremental;
 mod incremental_random;
 mod ld64_flags;
+mod linker_symbols;
 mod projects;
 mod robustness;
 mod semantic_diff;

@@ -381,3 +381,78 @@ fn clang_driver_links_with_machlink() {
     assert_same_meaning("clang -dynamiclib", &ours, &theirs);
     assert_both_verify(&ours, &theirs);
 }
+
+const OLD_TARGET_PROGRAM: &str = r#"
+#include <stdio.h>
+static const char *const names[] = {"zero", "one", "two"};
+const int weights[3] = {VALUE, 20, 30};
+int main(void) {
+    for (int i = 0; i < 3; i++)
+        printf("%s %d\n", names[i], weights[i]);
+    return 0;
+}
+"#;
+
+/// rustc's default target, macOS 10.12: as ld64.lld, no `__DATA_CONST`
+/// (constant data stays in `__DATA`, before 10.15) and LC_VERSION_MIN_MACOSX
+/// (before 10.14); the same output meaning as lld's. `-incremental` links
+/// for such targets update in place, and `-data_const` still asks for the
+/// segment.
+#[test]
+fn old_deployment_targets_link_like_lld() {
+    let work = testkit::scratch_dir("toolchains/old-target");
+    let target = ["-platform_version", "macos", "10.12", "10.12"];
+    let obj = |value: i32| {
+        testkit::cli::compile_with(
+            &work,
+            &format!("prog{value}"),
+            OLD_TARGET_PROGRAM,
+            &["-O1", &format!("-DVALUE={value}")],
+        )
+    };
+    let first = obj(10);
+    let headers =
+        |exe: &Path| testkit::cli::tool("llvm-objdump-19", &["--macho", "--private-headers"], exe);
+    let ours = work.join("prog-machlink");
+    let reference = work.join("prog-lld");
+    check(testkit::machlink_command(&ours).args(target).arg(&first));
+    check(testkit::lld_command(&reference).args(target).arg(&first));
+    let h = headers(&ours);
+    assert!(!h.contains("__DATA_CONST"), "{h}");
+    assert!(
+        h.contains("LC_VERSION_MIN_MACOSX") && !h.contains("LC_BUILD_VERSION"),
+        "{h}"
+    );
+    assert!(h.contains("version 10.12"), "{h}");
+    assert_eq!(run_ok(&ours), "zero 10\none 20\ntwo 30\n");
+    assert_same_meaning("macOS 10.12", &ours, &reference);
+
+    // -data_const overrides the target's default.
+    let forced = work.join("prog-data-const");
+    check(
+        testkit::machlink_command(&forced)
+            .args(target)
+            .arg("-data_const")
+            .arg(&first),
+    );
+    assert!(headers(&forced).contains("segname __DATA_CONST"));
+    assert_eq!(run_ok(&forced), "zero 10\none 20\ntwo 30\n");
+
+    // An incremental link for 10.12 updates constant data in place.
+    let inc = work.join("prog-incremental");
+    let link = |o: &Path| {
+        let out = capture(testkit::cli::incremental_command(&inc).args(target).arg(o));
+        assert_eq!(out.code, 0, "{}", out.stderr_str());
+        testkit::cli::incremental_line(&out)
+    };
+    link(&first);
+    assert!(!headers(&inc).contains("__DATA_CONST"));
+    assert_eq!(run_ok(&inc), "zero 10\none 20\ntwo 30\n");
+    let second = obj(11);
+    std::fs::copy(&second, &first).unwrap();
+    let line = link(&first);
+    assert!(line.contains("updated 1 object(s)"), "{line}");
+    assert_eq!(run_ok(&inc), "zero 11\none 20\ntwo 30\n");
+    let o = machlink_verify(&inc);
+    assert_eq!(o.code, 0, "{}{}", o.stdout_str(), o.stderr_str());
+}
