@@ -147,6 +147,7 @@ fn rustc_links_with_machlink_as_its_ld64_lld() {
 #[test]
 fn rustc_links_with_machlink_through_clang() {
     let work = testkit::scratch_dir("toolchains/rustc-clang");
+    require_clang_lld();
     let sdk = rust_sdk(&work);
     let clang = require_tool("clang-19");
     let src = work.join("prog.rs");
@@ -301,6 +302,19 @@ const C_LIBRARY: &str = r#"
 int twice(int x) { return 2 * x; }
 "#;
 
+/// clang's `-fuse-ld=lld` runs `ld64.lld` from clang's own directory (the
+/// reference links); fails naming the setup script when it is missing.
+fn require_clang_lld() {
+    let clang = std::fs::canonicalize(require_tool("clang-19")).unwrap();
+    let lld = clang.with_file_name("ld64.lld");
+    assert!(
+        lld.exists(),
+        "{} is missing (clang-19 -fuse-ld=lld runs it): run `{}` first",
+        lld.display(),
+        testkit::SETUP
+    );
+}
+
 /// The objects of the C program, compiled for macOS 13.
 fn c_objects(work: &Path) -> Vec<PathBuf> {
     let flags = ["-O1", "-target", "x86_64-macos.13.0"];
@@ -331,6 +345,7 @@ fn clang_link(objs: &[PathBuf], out: &Path, linker_args: &[&str]) -> Outcome {
 #[test]
 fn clang_driver_links_with_machlink() {
     let work = testkit::scratch_dir("toolchains/clang");
+    require_clang_lld();
     let objs = c_objects(&work);
     let machlink = workspace_bin("machlink");
     let ld_path = format!("--ld-path={}", machlink.display());
