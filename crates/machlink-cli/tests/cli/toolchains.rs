@@ -205,7 +205,8 @@ fn fetch_dependencies(cargo: &Path, project: &Path, cargo_home: &Path) {
     panic!(
         "cannot download the crates.io dependencies of {} (itoa 1.0.15, smallvec 1.13.2, \
          pinned by its Cargo.lock) after 3 attempts: this test needs the network \
-         (https://index.crates.io and https://static.crates.io). cargo said:\n{}",
+         (https://index.crates.io and https://static.crates.io); `scripts/test.sh --offline` \
+         leaves it out. cargo said:\n{}",
         project.display(),
         last.map(|o| o.stderr_str()).unwrap_or_default()
     );
