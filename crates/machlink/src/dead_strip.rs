@@ -11,8 +11,14 @@ use crate::symbols::{Def, SymbolTable};
 use object::macho;
 
 /// Marks every atom dead, then live from the roots; returns how many
-/// atoms were stripped.
-pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTable) -> usize {
+/// atoms were stripped. `order` is the files' layout order (for which
+/// copy of a merged literal is kept).
+pub fn dead_strip(
+    opts: &Options,
+    objects: &mut [ObjectFile],
+    symtab: &SymbolTable,
+    order: &[u32],
+) -> usize {
     let mut live: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
     let mut work: Vec<(u32, u32)> = Vec::new();
     // A function's compact unwind entry and FDE live with it (and keep its
@@ -94,12 +100,15 @@ pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTab
             }
         }
     }
+    // Live copies of merged literals: the copy kept is settled once
+    // liveness is known (see `keep_first_live_copies`).
+    let mut live_copies: Vec<(u32, u32)> = Vec::new();
     while let Some((f, a)) = work.pop() {
         from.set(Why::Atom(f, a));
         let obj = &objects[f as usize];
         let atom = &obj.atoms[a as usize];
-        if let Some((cf, ca)) = atom.alias_of {
-            mark(&mut live, &mut work, cf, ca);
+        if atom.alias_of.is_some() {
+            live_copies.push((f, a));
         }
         for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
             for t in [Some(r.target), r.subtrahend].into_iter().flatten() {
@@ -131,6 +140,7 @@ pub fn dead_strip(opts: &Options, objects: &mut [ObjectFile], symtab: &SymbolTab
             println!("{}", why_live_chain(objects, &why, (file, atom)));
         }
     }
+    keep_first_live_copies(objects, &mut live, &live_copies, order);
     let mut stripped = 0;
     for (obj, flags) in objects.iter_mut().zip(live) {
         for (atom, is_live) in obj.atoms.iter_mut().zip(flags) {
@@ -186,4 +196,68 @@ fn why_live_chain(
         }
     }
     out
+}
+
+/// Merged literals after `-dead_strip`, as lld settles them: of the copies
+/// of one literal, the first live one in layout order is placed, and the
+/// others alias it. A copy nothing reaches is not placed, and its symbols
+/// are not written, even when it was the first copy (lld drops a dead
+/// string's symbols too).
+fn keep_first_live_copies(
+    objects: &mut [ObjectFile],
+    live: &mut [Vec<bool>],
+    live_copies: &[(u32, u32)],
+    order: &[u32],
+) {
+    if live_copies.is_empty() {
+        return;
+    }
+    let mut rank = vec![u32::MAX; objects.len()];
+    for (i, &f) in order.iter().enumerate() {
+        if let Some(r) = rank.get_mut(f as usize) {
+            *r = i as u32;
+        }
+    }
+    // canonical -> its first live copy (by layout rank, then atom index).
+    let mut first: rustc_hash::FxHashMap<(u32, u32), (u32, u32)> = Default::default();
+    for &(f, a) in live_copies {
+        let Some(c) = objects[f as usize].atoms[a as usize].alias_of else {
+            continue;
+        };
+        if live[c.0 as usize][c.1 as usize] {
+            continue; // the placed copy is live itself
+        }
+        let key = |(f, a): (u32, u32)| (rank[f as usize], a);
+        first
+            .entry(c)
+            .and_modify(|best| {
+                if key((f, a)) < key(*best) {
+                    *best = (f, a);
+                }
+            })
+            .or_insert((f, a));
+    }
+    if first.is_empty() {
+        return;
+    }
+    for (fi, obj) in objects.iter_mut().enumerate() {
+        for (ai, atom) in obj.atoms.iter_mut().enumerate() {
+            let this = (fi as u32, ai as u32);
+            if let Some(&keep) = first.get(&this) {
+                // The old canonical copy: dead, now an alias of the kept one.
+                atom.alias_of = Some(keep);
+            } else if let Some(c) = atom.alias_of {
+                if let Some(&keep) = first.get(&c) {
+                    atom.alias_of = (keep != this).then_some(keep);
+                }
+            }
+        }
+    }
+    // The kept copy takes the strictest alignment its group promised.
+    for (&(cf, ca), &(kf, ka)) in &first {
+        let align = objects[cf as usize].atoms[ca as usize].align_log2;
+        let kept = &mut objects[kf as usize].atoms[ka as usize];
+        kept.align_log2 = kept.align_log2.max(align);
+        live[kf as usize][ka as usize] = true;
+    }
 }

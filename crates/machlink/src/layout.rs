@@ -282,10 +282,25 @@ fn section_rank(s: &OutSection) -> u32 {
 
 /// Collects output sections from every kept input section, adds the
 /// synthetic ones, and sorts them into segment order.
-pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<OutSection> {
+///
+/// `order`: the files in layout order (see `crate::load_order`); empty
+/// means in index order.
+pub fn plan_sections(
+    objects: &[ObjectFile],
+    order: &[u32],
+    synthetic: Vec<OutSection>,
+) -> Vec<OutSection> {
     let mut sections: Vec<OutSection> = Vec::new();
     let mut index: rustc_hash::FxHashMap<(String, String), usize> = Default::default();
-    for (fi, obj) in objects.iter().enumerate() {
+    let in_index_order: Vec<u32>;
+    let order = if order.len() == objects.len() {
+        order
+    } else {
+        in_index_order = (0..objects.len() as u32).collect();
+        &in_index_order
+    };
+    for &fi in order {
+        let obj = &objects[fi as usize];
         for sec in obj
             .sections
             .iter()
@@ -311,10 +326,17 @@ pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<
                 for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
                     let atom = &obj.atoms[a as usize];
                     if atom.alias_of.is_none() && atom.live {
-                        list.push((fi as u32, a));
+                        list.push((fi, a));
                     }
                 }
             }
+        }
+    }
+    // __eh_frame's S_ATTR_LIVE_SUPPORT does not carry over: each FDE
+    // lives with its function here, and lld drops the flag too.
+    for s in &mut sections {
+        if s.segname == "__TEXT" && s.sectname == crate::input::object::EH_FRAME {
+            s.flags &= !macho::S_ATTR_LIVE_SUPPORT;
         }
     }
     sections.extend(synthetic);
@@ -324,7 +346,7 @@ pub fn plan_sections(objects: &[ObjectFile], synthetic: Vec<OutSection>) -> Vec<
 
 /// Puts sections in segment order (stable: equal ranks keep first-seen
 /// order).
-fn sort_sections(sections: &mut [OutSection]) {
+pub(crate) fn sort_sections(sections: &mut [OutSection]) {
     sections.sort_by_key(|s| (segment_rank(&s.segname), s.segname.clone(), section_rank(s)));
 }
 
@@ -362,12 +384,13 @@ pub fn merge_data_const(sections: &mut Vec<OutSection>) {
 /// that the inputs do not have yet (a program's first string, constant
 /// table, initialised or zeroed variable, thread-local variable), created
 /// empty so that their reserve can take new atoms instead of forcing a
-/// full link.
-pub fn add_reserved_sections(sections: &mut Vec<OutSection>) {
+/// full link. `data_const`: whether constant data has its own segment.
+pub fn add_reserved_sections(sections: &mut Vec<OutSection>, data_const: bool) {
+    let const_segment = if data_const { "__DATA_CONST" } else { "__DATA" };
     let wanted: [(&str, &str, u32); 8] = [
         ("__TEXT", "__cstring", macho::S_CSTRING_LITERALS),
         ("__TEXT", "__const", macho::S_REGULAR),
-        ("__DATA_CONST", "__const", macho::S_REGULAR),
+        (const_segment, "__const", macho::S_REGULAR),
         ("__DATA", "__data", macho::S_REGULAR),
         ("__DATA", "__bss", macho::S_ZEROFILL),
         ("__DATA", "__thread_vars", macho::S_THREAD_LOCAL_VARIABLES),

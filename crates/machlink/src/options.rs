@@ -171,8 +171,9 @@ pub struct Options {
     pub flat_namespace: bool,
     /// `-order_file FILE`.
     pub order_file: Option<PathBuf>,
-    /// `-no_data_const`: no __DATA_CONST segment.
-    pub no_data_const: bool,
+    /// `-data_const` (Some(true)) / `-no_data_const` (Some(false)); None:
+    /// lld's default, see [`Options::data_const`].
+    pub data_const: Option<bool>,
     /// `-why_live SYM`: print why SYM survives `-dead_strip`.
     pub why_live: Vec<String>,
     /// `-sectcreate SEG SECT FILE`.
@@ -201,8 +202,6 @@ pub struct Options {
     pub sub_libraries: Vec<(String, String)>,
     /// `-pie` (the default) / `-no_pie`: MH_PIE on an executable.
     pub pie: bool,
-    /// Whether `-data_const` was given (it keeps __DATA_CONST under `-no_pie`).
-    pub data_const_given: bool,
     /// The last `-undefined` value that is not a known treatment (lld
     /// warns and keeps `error`).
     pub unknown_undefined: Option<String>,
@@ -247,8 +246,9 @@ impl Default for Options {
             verbose: false,
             print_version: false,
             install_name: None,
-            current_version: 0x10000,
-            compatibility_version: 0x10000,
+            // lld's and ld64's defaults: 0.0.0 unless given.
+            current_version: 0,
+            compatibility_version: 0,
             rpaths: Vec::new(),
             headerpad: 32,
             adhoc_codesign: None,
@@ -286,7 +286,7 @@ impl Default for Options {
             no_weak_imports: false,
             flat_namespace: false,
             order_file: None,
-            no_data_const: false,
+            data_const: None,
             why_live: Vec::new(),
             sectcreate: Vec::new(),
             init: None,
@@ -300,7 +300,6 @@ impl Default for Options {
             umbrella: None,
             sub_libraries: Vec::new(),
             pie: true,
-            data_const_given: false,
             unknown_undefined: None,
             print_help: false,
             no_exported_symbols: false,
@@ -1015,7 +1014,6 @@ impl Options {
             ),
             ("-dead_strip_dylibs", o.dead_strip_dylibs),
             ("-flat_namespace", o.flat_namespace),
-            ("-no_data_const", o.no_data_const),
             ("-sectcreate", !o.sectcreate.is_empty()),
             ("-keep_private_externs", o.keep_private_externs),
             ("-init", o.init.is_some()),
@@ -1107,9 +1105,6 @@ impl Options {
                 return Err(LinkError::usage(
                     "-fixup_chains is incompatible with -no_pie",
                 ));
-            }
-            if !self.data_const_given {
-                self.no_data_const = true;
             }
         }
         Ok(())
@@ -1418,7 +1413,7 @@ impl Options {
             "-no_weak_imports" => self.no_weak_imports = true,
             "-flat_namespace" => self.flat_namespace = true,
             "-order_file" => self.order_file = Some(it.value(arg)?.into()),
-            "-no_data_const" => self.no_data_const = true,
+            "-no_data_const" => self.data_const = Some(false),
             "-why_live" => self.why_live.push(it.value(arg)?),
             "-sectcreate" | "-segcreate" => {
                 let seg = it.value(arg)?;
@@ -1441,10 +1436,7 @@ impl Options {
                     LinkError::usage(format!("-source_version: malformed version '{v}'"))
                 })?;
             }
-            "-data_const" => {
-                self.no_data_const = false;
-                self.data_const_given = true;
-            }
+            "-data_const" => self.data_const = Some(true),
             "-twolevel_namespace" => self.flat_namespace = false,
             "-weak_library" | "-needed_library" | "-reexport_library" | "-upward_library" => {
                 let attr = lib_attr(arg);
@@ -1620,7 +1612,7 @@ mod tests {
             "{e}"
         );
         let o = parse(&["-no_pie", "a.o"]).unwrap();
-        assert!(!o.pie && o.no_data_const && !o.use_chained_fixups());
+        assert!(!o.pie && !o.data_const() && !o.use_chained_fixups());
         // Dylibs and bundles are position-independent whatever is asked.
         assert!(parse(&["-no_pie", "-bundle", "a.o"]).unwrap().pie);
     }

@@ -54,6 +54,8 @@ pub struct LoadCommandPlan {
     rpaths: Vec<String>,
     platform_min: u32,
     platform_sdk: u32,
+    /// LC_BUILD_VERSION, or LC_VERSION_MIN_MACOSX for targets before 10.14.
+    build_version: bool,
     nsegments: usize,
     nsections: usize,
     uuid_offset: usize,
@@ -110,6 +112,7 @@ impl LoadCommandPlan {
             rpaths: opts.rpaths.clone(),
             platform_min: opts.platform_min,
             platform_sdk: opts.platform_sdk,
+            build_version: opts.uses_build_version(),
             // + __LINKEDIT, and __PAGEZERO for an executable.
             nsegments: segs.len()
                 + if opts.output_kind == OutputKind::Executable {
@@ -187,7 +190,8 @@ impl LoadCommandPlan {
             .iter()
             .map(|c| padded_len(12, c))
             .sum::<usize>();
-        n += 32 + 16; // build version, source version
+        n += if self.build_version { 32 } else { 16 };
+        n += 16; // source version
         if !self.no_uuid {
             n += 24;
         }
@@ -306,18 +310,25 @@ impl LoadCommandPlan {
             cmds.buf.extend_from_slice(&[0; 16]);
             cmds.end();
         }
-        cmds.begin(macho::LC_BUILD_VERSION);
-        for v in [
-            macho::PLATFORM_MACOS,
-            self.platform_min,
-            self.platform_sdk,
-            1,
-            macho::TOOL_LD,
-            0x0001_0000,
-        ] {
-            cmds.u32(v);
+        if self.build_version {
+            cmds.begin(macho::LC_BUILD_VERSION);
+            for v in [
+                macho::PLATFORM_MACOS,
+                self.platform_min,
+                self.platform_sdk,
+                1,
+                macho::TOOL_LD,
+                0x0001_0000,
+            ] {
+                cmds.u32(v);
+            }
+            cmds.end();
+        } else {
+            cmds.begin(macho::LC_VERSION_MIN_MACOSX);
+            cmds.u32(self.platform_min);
+            cmds.u32(self.platform_sdk);
+            cmds.end();
         }
-        cmds.end();
         cmds.begin(macho::LC_SOURCE_VERSION);
         cmds.u64(self.source_version);
         cmds.end();

@@ -100,6 +100,8 @@ impl<'l> Resolved<'l> {
             Def::Placed { addr, body } => Some(if interior { body } else { addr }),
             Def::Absolute { value } => Some(value),
             Def::Header => Some(self.layout.image_base),
+            Def::Boundary => crate::linker_symbols::Boundary::parse(symtab.syms[id as usize].name)?
+                .address(self.layout),
             _ => None,
         }
     }

@@ -23,6 +23,10 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     for (i, obj) in inputs.objects.iter().enumerate() {
         symtab.add_object(i as u32, obj);
     }
+    let mut loaded = crate::load_order::Loaded {
+        members: Default::default(),
+        command_line: inputs.objects.len() as u32,
+    };
     // `-sectcreate` and `-init`: the linker's own object.
     if let Some(obj) = crate::cmdline::object(opts)? {
         let idx = inputs.objects.len() as u32;
@@ -65,13 +69,14 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
             }
         }
     }
-    pull_members(opts, inputs, &mut symtab, &archive_index)?;
+    pull_members(opts, inputs, &mut symtab, &archive_index, &mut loaded)?;
     // Message-send stubs for the selectors still undefined; their
     // `_objc_msgSend` may itself come from an archive.
     let objc_stubs = add_objc_stubs(opts, inputs, &mut symtab)?;
     if objc_stubs.is_some() {
-        pull_members(opts, inputs, &mut symtab, &archive_index)?;
+        pull_members(opts, inputs, &mut symtab, &archive_index, &mut loaded)?;
     }
+    inputs.layout_order = crate::load_order::lld_order(inputs, &loaded);
     // What is still undefined may come from a dylib (first in command-line order).
     let undefined: Vec<SymId> = symtab.undefined().collect();
     // Libraries that symbols of a dylib bind to instead of it (`$ld$previous`
@@ -121,29 +126,25 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
         }
     }
     crate::weak::mark_overrides(&mut symtab, inputs);
-    for name in [&b"__mh_execute_header"[..], b"___dso_handle"] {
-        if let Some(id) = symtab.get(name) {
-            if symtab.syms[id as usize].def == Def::Undefined {
-                symtab.syms[id as usize].def = Def::Header;
-            }
-        }
-    }
+    crate::linker_symbols::define(opts, &mut symtab);
     let mut alias_errors = crate::cmdline::define_aliases(&mut symtab, &aliases);
     alias_errors.extend(commons_against_dylibs(opts, &mut symtab, inputs));
     let mut errors = duplicate_errors(&symtab, &inputs.objects);
     errors.extend(alias_errors);
     allocate_commons(&mut symtab, &mut inputs.objects);
     hide_unexported(opts, &mut symtab)?;
-    merge_literals(&mut inputs.objects);
+    merge_literals(&mut inputs.objects, &inputs.layout_order);
     drop_coalesced_weak_definitions(&mut inputs.objects, &symtab);
     if !opts.use_chained_fixups() {
         let idx = inputs.objects.len() as u32;
         inputs.objects.push(dyld_private_object());
         symtab.add_object(idx, &inputs.objects[idx as usize]);
+        inputs.layout_order.push(idx);
         inputs.dyld_private = Some(idx);
     }
     if opts.dead_strip {
-        crate::dead_strip::dead_strip(opts, &mut inputs.objects, &symtab);
+        crate::dead_strip::dead_strip(opts, &mut inputs.objects, &symtab, &inputs.layout_order);
+        forget_dead_imports(opts, &mut symtab, &inputs.objects);
     }
     if let Some(idx) = objc_stubs {
         crate::objc::after_dead_strip(&mut inputs.objects[idx as usize]);
@@ -167,6 +168,7 @@ fn pull_members<'a>(
     inputs: &mut Inputs<'a>,
     symtab: &mut SymbolTable<'a>,
     archive_index: &rustc_hash::FxHashMap<&'a [u8], (u32, u32)>,
+    loaded: &mut crate::load_order::Loaded,
 ) -> Result<()> {
     loop {
         // Each member wanted, with the first symbol that wants it.
@@ -202,6 +204,7 @@ fn pull_members<'a>(
             inputs.loaded_members.insert(m);
             let obj = obj?;
             let idx = inputs.objects.len() as u32;
+            loaded.members.insert(m, idx);
             inputs.objects.push(obj);
             symtab.add_object(idx, &inputs.objects[idx as usize]);
         }
@@ -387,14 +390,18 @@ pub(crate) fn hide_unexported(opts: &Options, symtab: &mut SymbolTable) -> Resul
 }
 
 /// Deduplicates C strings and fixed-size literals across all objects: the
-/// first copy (in input order) is placed; later identical ones alias it.
+/// first copy (in layout order) is placed; later identical ones alias it
+/// (`-dead_strip` may hand that role to the first live copy).
 /// Copies may promise different alignments (a section's alignment applies
 /// to its every string): the placed copy keeps the strictest, as lld does.
-fn merge_literals(objects: &mut [ObjectFile]) {
+fn merge_literals(objects: &mut [ObjectFile], order: &[u32]) {
     type Canonical = (u32, u32, u8);
     let mut canonical: rustc_hash::FxHashMap<(u32, &[u8]), Canonical> = Default::default();
     let mut aliases = Vec::new();
-    for (fi, obj) in objects.iter().enumerate() {
+    // The first copy in layout order is kept, as lld keeps it.
+    for &fi in order {
+        let fi = fi as usize;
+        let obj = &objects[fi];
         for sec in obj.sections.iter().filter(|s| s.kept) {
             let kind = sec.kind();
             if !matches!(
@@ -500,6 +507,37 @@ fn drop_coalesced_weak_definitions(objects: &mut [ObjectFile], symtab: &SymbolTa
         .collect();
     for (f, a) in lost.into_iter().chain(unwind) {
         objects[f as usize].atoms[a as usize].live = false;
+    }
+}
+
+/// After `-dead_strip`: a dylib symbol that only stripped atoms referred
+/// to is no import (no symbol table entry, no fixup, no reason to keep its
+/// dylib under `-dead_strip_dylibs`), as with lld; nor does a boundary
+/// symbol only they used create its section. What the linker itself
+/// asks for (`dyld_stub_binder`, `-u`, the entry point) stays.
+fn forget_dead_imports(opts: &Options, symtab: &mut SymbolTable, objects: &[ObjectFile]) {
+    let mut live_refs: rustc_hash::FxHashSet<SymId> = Default::default();
+    for (fi, obj) in objects.iter().enumerate() {
+        for atom in obj.atoms.iter().filter(|a| a.live) {
+            for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+                for t in [Some(r.target), r.subtrahend].into_iter().flatten() {
+                    if let Some(g) = symtab.global_of(fi as u32, t) {
+                        live_refs.insert(g);
+                    }
+                }
+            }
+        }
+    }
+    let mut kept: Vec<&[u8]> = vec![b"dyld_stub_binder", opts.entry.as_bytes()];
+    kept.extend(opts.force_undefined.iter().map(|n| n.as_bytes()));
+    for (id, sym) in symtab.syms.iter_mut().enumerate() {
+        if matches!(sym.def, Def::Dylib { .. } | Def::Boundary)
+            && sym.referenced
+            && !live_refs.contains(&(id as SymId))
+            && !kept.contains(&sym.name)
+        {
+            sym.referenced = false;
+        }
     }
 }
 

@@ -43,6 +43,10 @@ pub enum Def {
     DynamicLookup,
     /// Defined by the linker itself (`__mh_execute_header`, `___dso_handle`).
     Header,
+    /// A section or segment boundary (`section$start$SEG$SECT` and
+    /// friends, see [`crate::linker_symbols`]): its address is known once
+    /// the image is laid out.
+    Boundary,
     /// Defined in an unchanged part of an incrementally updated image, at a
     /// recorded address: `addr` is the canonical (stable) address, `body`
     /// where the code lives now (different once a function has moved).

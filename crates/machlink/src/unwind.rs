@@ -63,7 +63,10 @@ pub fn entries(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<(u32, u32, u
     out
 }
 
-/// Every FDE of the `__eh_frame` sections: (file, FDE atom, function atom).
+/// Every FDE of the `__eh_frame` sections that is still wanted: (file, FDE
+/// atom, function atom). FDEs already dead (of a function with a compact
+/// encoding, or of a coalesced weak copy) are left out, so that nothing
+/// brings them back.
 pub fn fdes(objects: &[ObjectFile]) -> Vec<(u32, u32, u32)> {
     let mut out = Vec::new();
     for (fi, obj) in objects.iter().enumerate() {
@@ -73,6 +76,9 @@ pub fn fdes(objects: &[ObjectFile]) -> Vec<(u32, u32, u32)> {
         for sec in eh {
             for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
                 let atom = &obj.atoms[a as usize];
+                if !atom.live {
+                    continue;
+                }
                 let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
                 if let Some(Target::Atom(func)) = crate::input::eh_frame::fde_function(relocs) {
                     out.push((fi as u32, a, func));
@@ -171,22 +177,42 @@ pub fn plan(
             fde_offset.insert((f, a), off);
         });
     }
-    let fde_of: rustc_hash::FxHashMap<(u32, u32), u32> = if fde_offset.is_empty() {
+    // A function's FDE: its offset in the output and the FDE atom.
+    let fde_of: rustc_hash::FxHashMap<(u32, u32), (u32, u32)> = if fde_offset.is_empty() {
         Default::default()
     } else {
         fdes(objects)
             .into_iter()
-            .filter_map(|(f, fde, func)| Some(((f, func), *fde_offset.get(&(f, fde))? as u32)))
+            .filter_map(|(f, fde, func)| {
+                Some(((f, func), (*fde_offset.get(&(f, fde))? as u32, fde)))
+            })
             .collect()
     };
     let dwarf = |f: u32, a: u32| {
         fde_of
             .get(&(f, a))
-            .map(|&off| mode_dwarf | (off & 0x00ff_ffff))
+            .map(|&(off, _)| mode_dwarf | (off & 0x00ff_ffff))
+    };
+    let mut lsdas = Vec::new();
+    // A row that defers to DWARF names the LSDA its FDE names (as lld
+    // does), so that the personality routine finds it in the index too.
+    let fde_lsda = |f: u32, a: u32, lsdas: &mut Vec<(u32, u32, i64)>| -> u64 {
+        let Some(&(_, fde)) = fde_of.get(&(f, a)) else {
+            return 0;
+        };
+        let obj = &objects[f as usize];
+        let atom = &obj.atoms[fde as usize];
+        let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
+        match crate::input::eh_frame::fde_lsda(relocs) {
+            Some((la, off)) if obj.atoms[la as usize].live => {
+                lsdas.push((f, la, off));
+                lsdas.len() as u64
+            }
+            _ => 0,
+        }
     };
     let mut covered = rustc_hash::FxHashSet::default();
     let mut rows = Vec::new();
-    let mut lsdas = Vec::new();
     for (fi, e, ff, fa) in entries(objects, symtab) {
         let obj = &objects[fi as usize];
         let func = &objects[ff as usize].atoms[fa as usize];
@@ -201,13 +227,16 @@ pub fn plan(
         }
         let personality_got = personality(obj, fi, e, symtab).map_or(0, |g| u64::from(g) + 1);
         // An LSDA in a live atom is placed by the time the table is encoded.
-        let lsda = match reloc_target(obj, fi, e, 24, symtab) {
+        let mut lsda = match reloc_target(obj, fi, e, 24, symtab) {
             Some((lf, la, off)) if objects[lf as usize].atoms[la as usize].live => {
                 lsdas.push((lf, la, off));
                 lsdas.len() as u64
             }
             _ => 0,
         };
+        if lsda == 0 && encoding & MODE_MASK == mode_dwarf {
+            lsda = fde_lsda(ff, fa, &mut lsdas);
+        }
         covered.insert((ff, fa));
         rows.push(UnwindEntry {
             function_addr: addr(ff, fa),
@@ -229,12 +258,18 @@ pub fn plan(
             if covered.contains(&(fi as u32, ai as u32)) || addr(fi as u32, ai as u32) == 0 {
                 continue;
             }
+            let encoding = dwarf(fi as u32, ai as u32).unwrap_or(0);
+            let lsda = if encoding == 0 {
+                0
+            } else {
+                fde_lsda(fi as u32, ai as u32, &mut lsdas)
+            };
             rows.push(UnwindEntry {
                 function_addr: addr(fi as u32, ai as u32),
                 length: atom.size,
-                encoding: dwarf(fi as u32, ai as u32).unwrap_or(0),
+                encoding,
                 personality_got: 0,
-                lsda: 0,
+                lsda,
             });
         }
     }

@@ -58,15 +58,16 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     } else {
         Reserve::default()
     };
-    let mut sections = layout::plan_sections(objects, synth.sections());
+    let mut sections = layout::plan_sections(objects, &inputs.layout_order, synth.sections());
     if synth.lazy_binder.is_none() {
         if let Some(f) = inputs.dyld_private {
             drop_dyld_private(&mut sections, f);
         }
     }
-    if opts.no_data_const {
+    if !opts.data_const() {
         layout::merge_data_const(&mut sections);
     }
+    crate::linker_symbols::add_missing_sections(opts, symtab, &mut sections)?;
     if opts.init.is_some() {
         // The -init pointer runs before every other initializer.
         for s in &mut sections {
@@ -84,7 +85,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         crate::order::OrderFile::read(path, &opts.arch)?.apply(objects, &mut sections);
     }
     if reserve.is_incremental() {
-        layout::add_reserved_sections(&mut sections);
+        layout::add_reserved_sections(&mut sections, opts.data_const());
     }
     let dylibs: Vec<(&crate::input::dylib::Dylib, u32)> = inputs
         .dylibs

@@ -600,7 +600,7 @@ fn weak_needed_and_dead_stripped_dylibs() {
     let used = dylibs_used(&exe);
     assert!(
         used.contains(
-            "@rpath/libfoo.dylib (compatibility version 1.0.0, current version 1.0.0, weak)"
+            "@rpath/libfoo.dylib (compatibility version 0.0.0, current version 0.0.0, weak)"
         ) && used.contains("@rpath/libbar.dylib"),
         "{used}"
     );

@@ -176,7 +176,7 @@ fn dylibs_of_both_linkers_verify() {
 
 /// The directory of the Rust standard library for macOS x86_64, or a
 /// failure naming the setup script.
-fn rust_darwin_target() -> PathBuf {
+pub(crate) fn rust_darwin_target() -> PathBuf {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let out = capture(Command::new(&rustc).args([
         "--print",

@@ -240,7 +240,8 @@ fn global_record(symtab: &SymbolTable, id: usize, facts: &ImageFacts) -> Option<
             (GlobalKind::Dylib, NONE, 0, dylib as u16)
         }
         Def::DynamicLookup => (GlobalKind::DynamicLookup, NONE, 0, 0),
-        Def::Undefined | Def::Common { .. } | Def::Placed { .. } => return None,
+        // Boundaries exist only in full links (`-incremental` refuses them).
+        Def::Undefined | Def::Common { .. } | Def::Placed { .. } | Def::Boundary => return None,
     };
     Some(GlobalRecord {
         kind,

@@ -244,6 +244,18 @@ pub fn fde_function(relocs: &[Reloc]) -> Option<Target> {
     relocs.iter().find(|r| r.offset == 8).map(|r| r.target)
 }
 
+/// The LSDA an FDE atom names, as (atom of the same file, offset in it):
+/// the relocation after `pc_begin` and `pc_range`. Its value is
+/// `LSDA - field`, written as `target + addend - FDE start`, so the LSDA
+/// is at `target + addend + field offset`.
+pub fn fde_lsda(relocs: &[Reloc]) -> Option<(u32, i64)> {
+    let r = relocs.iter().find(|r| r.offset > 8)?;
+    match (r.target, r.subtrahend) {
+        (Target::Atom(t), Some(_)) => Some((t, r.addend + i64::from(r.offset))),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

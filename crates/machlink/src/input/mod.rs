@@ -254,6 +254,9 @@ pub struct Inputs<'a> {
     /// `-bundle_loader`: the executable whose exports a bundle binds to
     /// (ordinal BIND_SPECIAL_DYLIB_MAIN_EXECUTABLE; no load command).
     pub bundle_loader: Option<Dylib>,
+    /// The order in which `objects` are laid out (lld's load order, see
+    /// `crate::load_order`); empty: index order.
+    pub layout_order: Vec<u32>,
 }
 
 #[derive(Clone, Copy)]
@@ -314,6 +317,7 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
         loaded_members: Default::default(),
         dyld_private: None,
         bundle_loader: None,
+        layout_order: Vec::new(),
     };
     let mut errors = Vec::new();
     if let Some(path) = &opts.bundle_loader {
@@ -398,7 +402,17 @@ fn read_bundle_loader(path: &Path, env: &dylib::DylibEnv) -> Result<Dylib> {
     Dylib::from_loader_image(data, name, env)
 }
 
+/// Adds a dylib to the link, unless one of the same install name is in
+/// already: rustc links `-lSystem -lc -lm`, three stubs of one library,
+/// and the output loads it once (as lld does).
 fn add_dylib(inputs: &mut Inputs, d: Dylib) {
+    if inputs
+        .dylibs
+        .iter()
+        .any(|other| other.install_name == d.install_name)
+    {
+        return;
+    }
     let idx = inputs.dylibs.len() as u32;
     inputs.dylibs.push(d);
     inputs.libraries.push(Library::Dylib(idx));

@@ -236,6 +236,7 @@ impl<'a> ObjectFile<'a> {
             .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;
         file.assign_symbols_to_atoms(&r)?;
         file.read_relocs(&r, &raw_relocs)?;
+        file.drop_fdes_with_compact_unwind(arch);
         Ok(file)
     }
 
@@ -553,6 +554,59 @@ impl<'a> ObjectFile<'a> {
             for s in &mut self.sections {
                 if s.segname == "__TEXT" && s.sectname == EH_FRAME {
                     s.kept = false;
+                }
+            }
+        }
+    }
+
+    /// An FDE whose function also has a compact unwind entry that does not
+    /// defer to DWARF is never read: the unwinder follows `__unwind_info`.
+    /// ld64 and lld leave such FDEs out; marking them dead here keeps them
+    /// out of the output and out of `-dead_strip`'s unwind links (see
+    /// [`crate::unwind::fdes`]).
+    fn drop_fdes_with_compact_unwind(&mut self, arch: &dyn Arch) {
+        let mode_mask = crate::unwind_info::UNWIND_MODE_MASK;
+        let mut compact: rustc_hash::FxHashSet<u32> = Default::default();
+        for sec in self.sections.iter().filter(|s| s.metadata) {
+            for e in sec.atoms_start..sec.atoms_start + sec.atoms_len {
+                let atom = &self.atoms[e as usize];
+                let data = self.atom_data(e);
+                let Some(encoding) = data.get(12..16) else {
+                    continue;
+                };
+                let encoding = u32::from_le_bytes(encoding.try_into().unwrap());
+                if encoding & mode_mask == arch.unwind_mode_dwarf() {
+                    continue;
+                }
+                let relocs = &self.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
+                let function = relocs
+                    .iter()
+                    .find(|r| r.offset == 0)
+                    .and_then(|r| match r.target {
+                        Target::Atom(a) => Some(a),
+                        Target::Symbol(s) => {
+                            let sym = &self.symbols[s as usize];
+                            (sym.is_defined_in_section() && sym.atom != NONE).then_some(sym.atom)
+                        }
+                    });
+                compact.extend(function);
+            }
+        }
+        if compact.is_empty() {
+            return;
+        }
+        for sec in self
+            .sections
+            .iter()
+            .filter(|s| s.kept && s.segname == "__TEXT" && s.sectname == EH_FRAME)
+        {
+            for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
+                let atom = &self.atoms[a as usize];
+                let relocs = &self.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
+                if let Some(Target::Atom(func)) = super::eh_frame::fde_function(relocs) {
+                    if compact.contains(&func) {
+                        self.atoms[a as usize].live = false;
+                    }
                 }
             }
         }

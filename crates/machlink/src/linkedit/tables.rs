@@ -284,6 +284,11 @@ pub fn symbol_groups<'a>(
                 continue; // dead-stripped
             }
             let atom = &obj.atoms[a];
+            if atom.alias_of.is_some() && !atom.live {
+                // A dead copy of a merged literal: its address is the
+                // kept copy's, but nothing live names it (lld drops it too).
+                continue;
+            }
             let sec = &obj.sections[atom.section as usize];
             let addr = layout.atom_addr[fi][a] + (s.n_value - sec.addr - u64::from(atom.offset));
             let entry = Nlist {

@@ -628,6 +628,13 @@ impl<'s> Updater<'s> {
             .filter(|(_, a)| a.flags & (state::LITERAL | state::COMMON) == 0)
             .map(|(i, a)| ((a.section, a.key.as_slice()), i))
             .collect();
+        let has_data_const = self
+            .session
+            .base
+            .meta
+            .sections
+            .iter()
+            .any(|s| s.segname == "__DATA_CONST");
         // First where every atom goes (nothing written), then the patches.
         let mut seen = vec![false; old.atoms.len()];
         let mut planned = Vec::new();
@@ -636,7 +643,12 @@ impl<'s> Updater<'s> {
             if !sec.kept || sec.metadata || !obj.atoms[ai].live {
                 continue;
             }
-            let (seg, sect) = crate::layout::output_section_name(&sec.segname, &sec.sectname);
+            let (mut seg, sect) = crate::layout::output_section_name(&sec.segname, &sec.sectname);
+            if seg == "__DATA_CONST" && !has_data_const {
+                // Linked without __DATA_CONST (-no_data_const, or a target
+                // before macOS 10.15): constant data is in __DATA.
+                seg = "__DATA".into();
+            }
             let Some(si) = self
                 .session
                 .base
