@@ -1100,12 +1100,10 @@ impl Options {
         if self.output_kind != OutputKind::Executable {
             self.pie = true;
         }
-        if !self.pie {
-            if self.fixup_chains == Some(true) {
-                return Err(LinkError::usage(
-                    "-fixup_chains is incompatible with -no_pie",
-                ));
-            }
+        if !self.pie && self.fixup_chains == Some(true) {
+            return Err(LinkError::usage(
+                "-fixup_chains is incompatible with -no_pie",
+            ));
         }
         Ok(())
     }
