@@ -271,6 +271,8 @@ fn section_rank(s: &OutSection) -> u32 {
         (_, Content::UnwindInfo) => 7,
         ("__eh_frame", _) => 8,
         (_, Content::Got | Content::LazyPointers) => 3,
+        // After the stubs, before constants, as lld places it.
+        (crate::init_offsets::SECTION, _) => 3,
         _ if s.kind() == macho::S_THREAD_LOCAL_ZEROFILL => 8,
         _ if s.is_zerofill() => 9,
         _ if s.is_code() => 1,

@@ -30,6 +30,7 @@ pub mod exports;
 pub mod formats;
 pub mod image;
 pub mod incremental;
+pub mod init_offsets;
 pub mod input;
 pub mod layout;
 pub mod link;

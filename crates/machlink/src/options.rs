@@ -202,6 +202,9 @@ pub struct Options {
     pub sub_libraries: Vec<(String, String)>,
     /// `-pie` (the default) / `-no_pie`: MH_PIE on an executable.
     pub pie: bool,
+    /// `-init_offsets`: `__init_offsets` even without chained fixups (see
+    /// [`crate::init_offsets`]).
+    pub init_offsets: bool,
     /// The last `-undefined` value that is not a known treatment (lld
     /// warns and keeps `error`).
     pub unknown_undefined: Option<String>,
@@ -300,6 +303,7 @@ impl Default for Options {
             umbrella: None,
             sub_libraries: Vec::new(),
             pie: true,
+            init_offsets: false,
             unknown_undefined: None,
             print_help: false,
             no_exported_symbols: false,
@@ -729,7 +733,6 @@ const REJECTED: &[(&str, &str)] = &[
         "-force_symbols_weak_list",
         "changing a symbol's weakness is not supported",
     ),
-    ("-init_offsets", "__init_offsets is not written"),
     (
         "-keep_dwarf_unwind",
         "choosing whether to keep __eh_frame is not supported",
@@ -1017,6 +1020,7 @@ impl Options {
             ("-sectcreate", !o.sectcreate.is_empty()),
             ("-keep_private_externs", o.keep_private_externs),
             ("-init", o.init.is_some()),
+            ("-init_offsets", o.init_offsets),
             (
                 "-alias and -alias_list",
                 !o.aliases.is_empty() || !o.alias_lists.is_empty(),
@@ -1231,6 +1235,7 @@ impl Options {
             "-no_fixup_chains" => self.fixup_chains = Some(false),
             "-pie" => self.pie = true,
             "-no_pie" => self.pie = false,
+            "-init_offsets" => self.init_offsets = true,
             "-S" => self.strip_debug = true,
             "-x" => self.strip_locals = true,
             "-exported_symbols_list" => self.exported_symbols_list = Some(it.value(arg)?.into()),
@@ -1654,8 +1659,9 @@ mod tests {
         assert!(o.parse_warnings.is_empty(), "{:?}", o.parse_warnings);
         // -ObjC is an option, not -O with a level.
         let o = parse(&["-ObjC", "--reproduce=x.tar", "a.o"]).unwrap();
-        assert_eq!(o.parse_warnings.len(), 2, "{:?}", o.parse_warnings);
-        assert!(o.parse_warnings[1].starts_with("--reproduce= is ignored: "));
+        assert!(o.objc);
+        assert_eq!(o.parse_warnings.len(), 1, "{:?}", o.parse_warnings);
+        assert!(o.parse_warnings[0].starts_with("--reproduce= is ignored: "));
         for (args, want) in [
             (&["-r", "a.o"][..], "-r is not supported: "),
             (&["--icf=all", "a.o"], "--icf= is not supported: "),

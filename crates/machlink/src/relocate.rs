@@ -417,6 +417,26 @@ pub(crate) fn relocate(
             let value = absolute(p, r, target, pc, symtab, res, fixups)?;
             apply(p.bytes, r.kind, value as u64)
         }
+        RelocKind::ImageOffset => {
+            // An initializer in `__init_offsets`: dyld adds the header's
+            // address at run time, so it must be in this image.
+            let addr = target.local_addr().ok_or_else(|| {
+                format!(
+                    "an initializer in __init_offsets must be a function in the image, \
+                     not {}",
+                    match r.target {
+                        Target::Symbol(_) => symtab
+                            .global_of(p.file, r.target)
+                            .map_or_else(|| "a local symbol".into(), |g| name_of(symtab, g)),
+                        Target::Atom(_) => "a section address".into(),
+                    }
+                )
+            })?;
+            let offset = plus_addend(addr)
+                .checked_sub(res.layout.image_base)
+                .ok_or("an initializer below the image's header")?;
+            apply(p.bytes, r.kind, offset)
+        }
         RelocKind::Branch
         | RelocKind::PcRel { .. }
         | RelocKind::Page(crate::arch::PageRef::Direct)

@@ -149,6 +149,12 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     if let Some(idx) = objc_stubs {
         crate::objc::after_dead_strip(&mut inputs.objects[idx as usize]);
     }
+    if crate::init_offsets::applies(
+        opts.use_chained_fixups() || opts.init_offsets,
+        opts.incremental,
+    ) {
+        crate::init_offsets::convert(&mut inputs.objects);
+    }
     if let Some(obj) = crate::objc::merge_image_info(&mut inputs.objects)? {
         let idx = inputs.objects.len() as u32;
         inputs.objects.push(obj);

@@ -71,8 +71,10 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     if opts.init.is_some() {
         // The -init pointer runs before every other initializer.
         for s in &mut sections {
-            if let (macho::S_MOD_INIT_FUNC_POINTERS, Content::Atoms(list)) =
-                (s.kind(), &mut s.content)
+            if let (
+                macho::S_MOD_INIT_FUNC_POINTERS | macho::S_INIT_FUNC_OFFSETS,
+                Content::Atoms(list),
+            ) = (s.kind(), &mut s.content)
             {
                 list.sort_by_key(|&(f, _)| {
                     objects[f as usize].name != crate::cmdline::CMDLINE_OBJECT

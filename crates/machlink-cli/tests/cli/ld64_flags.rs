@@ -936,3 +936,60 @@ fn init_alias_and_sectcreate() {
         "-sectcreate __DATA __x: cannot read",
     );
 }
+
+/// The initializer sections' (segment, section) names in `exe`.
+fn init_sections(exe: &Path) -> Vec<String> {
+    tool("llvm-objdump-19", &["--section-headers"], exe)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .filter(|s| s == "__init_offsets" || s == "__mod_init_func")
+        .collect()
+}
+
+#[test]
+fn initializers_are_offsets_with_chained_fixups_as_lld() {
+    let dir = testkit::scratch_dir("ld64_flags/init_offsets");
+    let obj = compile(
+        &dir,
+        "c",
+        "#include <stdio.h>\n__attribute__((constructor)) static void one(void) { puts(\"one\"); }\n\
+         __attribute__((constructor)) void two(void) { puts(\"two\"); }\n\
+         void first(void) { puts(\"first\"); }\n\
+         int main(void) { puts(\"main\"); return 0; }\n",
+    );
+    // (flags, the section machlink writes, the section lld writes)
+    let cases: [(&[&str], &str); 5] = [
+        (&["-fixup_chains"], "__init_offsets"),
+        (&["-no_fixup_chains"], "__mod_init_func"),
+        (&["-no_fixup_chains", "-init_offsets"], "__init_offsets"),
+        (&["-fixup_chains", "-init", "_first"], "__init_offsets"),
+        // Updates keep the pointers they recorded.
+        (&["-fixup_chains", "-incremental"], "__mod_init_func"),
+    ];
+    for (i, (flags, want)) in cases.iter().enumerate() {
+        let exe = link(&dir.join(format!("a{i}")), &[&obj], flags);
+        assert_eq!(init_sections(&exe), vec![want.to_string()], "{flags:?}");
+        let o = macho_run(&exe);
+        let first = if flags.contains(&"-init") {
+            "first\n"
+        } else {
+            ""
+        };
+        assert_eq!(
+            (o.code, o.stdout_str()),
+            (0, format!("{first}one\ntwo\nmain\n")),
+            "{flags:?}"
+        );
+    }
+    // lld writes the same section in the same cases (it has no -init).
+    for (flags, want) in &cases[..3] {
+        let out = dir.join("lld");
+        let o = capture(testkit::lld_command(&out).args(flags.iter()).arg(&obj));
+        assert_eq!(o.code, 0, "{}", o.stderr_str());
+        assert_eq!(init_sections(&out), vec![want.to_string()], "lld {flags:?}");
+    }
+    fails_with(
+        &try_link(&dir.join("b"), &[&obj], &["-init_offsets", "-incremental"]),
+        "-init_offsets cannot be used with -incremental",
+    );
+}

@@ -74,30 +74,6 @@ pub(crate) const ALLOW: &[Allow] = &[
     },
     Allow {
         category: Category::Sections,
-        subject: "__DATA_CONST,__mod_init_func *",
-        ours: "*",
-        reference: "(none)",
-        reason: "with chained fixups lld turns initializer pointers into __TEXT,__init_offsets \
-                 (32-bit offsets, no fixups); machlink keeps __mod_init_func pointers. dyld runs \
-                 both; the ordered initializer list is compared as the data fact `initializers`",
-    },
-    Allow {
-        category: Category::Sections,
-        subject: "__TEXT,__init_offsets *",
-        ours: "(none)",
-        reference: "*",
-        reason: "see __mod_init_func: the same initializers, as offsets",
-    },
-    Allow {
-        category: Category::Fixups,
-        subject: "__DATA_CONST,__mod_init_func*",
-        ours: "rebase -> *",
-        reference: "(none)",
-        reason: "the rebases of machlink's __mod_init_func pointers; lld's __init_offsets need \
-                 none. The targets are compared as the data fact `initializers`",
-    },
-    Allow {
-        category: Category::Sections,
         subject: "__TEXT,__literal* *",
         ours: "*",
         reference: "(none)",

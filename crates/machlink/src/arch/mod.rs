@@ -43,6 +43,10 @@ pub enum RelocKind {
     Page(PageRef),
     /// The offset of an address within its page (arm64 `add`/`ldr`).
     PageOffset(PageRef),
+    /// The target's offset from the image's mach header, in a 4-byte
+    /// field: `__init_offsets` entries (see [`crate::init_offsets`]). It
+    /// does not change when the image slides, so it needs no fixup.
+    ImageOffset,
 }
 
 /// What a page or page-offset relocation addresses.
@@ -67,7 +71,10 @@ pub enum Entry {
 impl RelocKind {
     /// Whether the field's value depends on its own address.
     pub fn is_pc_relative(self) -> bool {
-        !matches!(self, RelocKind::Absolute | RelocKind::PageOffset(_))
+        !matches!(
+            self,
+            RelocKind::Absolute | RelocKind::PageOffset(_) | RelocKind::ImageOffset
+        )
     }
 
     /// The synthetic entry a reference of this kind to a symbol needs:
@@ -109,6 +116,7 @@ impl RelocKind {
             RelocKind::GotLoad => 2,
             RelocKind::PointerToGot => 3,
             RelocKind::TlvLoad => 4,
+            RelocKind::ImageOffset => 5,
             RelocKind::PcRel { bias } => 0x10 | (bias & 0x0f),
             RelocKind::Page(r) => 0x20 | page(r),
             RelocKind::PageOffset(r) => 0x30 | page(r),
@@ -129,6 +137,7 @@ impl RelocKind {
             2 => RelocKind::GotLoad,
             3 => RelocKind::PointerToGot,
             4 => RelocKind::TlvLoad,
+            5 => RelocKind::ImageOffset,
             0x10..=0x1f => RelocKind::PcRel { bias: code & 0x0f },
             0x20..=0x2f => RelocKind::Page(page(code)?),
             0x30..=0x3f => RelocKind::PageOffset(page(code)?),
@@ -436,7 +445,7 @@ mod tests {
                 assert!(seen.insert(kind));
             }
         }
-        assert_eq!(seen.len(), 5 + 16 + 3 + 3);
+        assert_eq!(seen.len(), 6 + 16 + 3 + 3);
         assert!(RelocKind::from_code(0xff).is_none());
         assert!(RelocKind::from_code(0x23).is_none());
     }
