@@ -50,20 +50,20 @@ pub fn convert(objects: &mut [ObjectFile]) {
 /// entry is one pointer relocation, with no symbol past its start.
 fn convertible(obj: &ObjectFile, si: usize) -> bool {
     let sec = &obj.sections[si];
-    if sec.kind() != macho::S_MOD_INIT_FUNC_POINTERS || !sec.kept || sec.size % 8 != 0 {
+    if sec.kind() != macho::S_MOD_INIT_FUNC_POINTERS || !sec.kept || !sec.size.is_multiple_of(8) {
         return false;
     }
     let atoms = &obj.atoms[sec.atoms_start as usize..(sec.atoms_start + sec.atoms_len) as usize];
     let entries_relocated = atoms.iter().all(|a| {
         let relocs = &obj.relocs[a.relocs_start as usize..a.relocs_end as usize];
-        a.offset % 8 == 0
-            && a.size % 8 == 0
+        a.offset.is_multiple_of(8)
+            && a.size.is_multiple_of(8)
             && relocs.len() as u32 == a.size / 8
             && relocs.iter().all(|r| {
                 r.kind == RelocKind::Absolute
                     && r.length == 3
                     && r.subtrahend.is_none()
-                    && r.offset % 8 == 0
+                    && r.offset.is_multiple_of(8)
             })
     });
     // Symbol addresses are kept as input addresses; halving the section
