@@ -74,6 +74,11 @@ impl<'a> Replay<'_, 'a> {
 /// The layout order of `inputs.objects` (a permutation of its indices).
 pub(crate) fn lld_order(inputs: &Inputs, loaded: &Loaded) -> Vec<u32> {
     let n = inputs.objects.len();
+    if loaded.members.is_empty() {
+        // Nothing pulled from an archive: the replay would give the
+        // command line's order, which is the index order.
+        return (0..n as u32).collect();
+    }
     let mut replay = Replay {
         objects: &inputs.objects,
         members: &loaded.members,

@@ -81,19 +81,21 @@ pub(crate) fn mark_overrides(symtab: &mut SymbolTable, inputs: &Inputs) {
             Library::Archive(_) => None,
         })
         .collect();
-    if dylibs.is_empty() {
+    // The dylibs' weak exports are few; looking each definition up in
+    // every dylib's exports would cost a hash per symbol per dylib.
+    let weak_exports: rustc_hash::FxHashSet<&[u8]> = dylibs
+        .iter()
+        .flat_map(|&d| inputs.dylibs[d as usize].exports.iter())
+        .filter(|(_, s)| s.weak)
+        .map(|(name, _)| &name[..])
+        .collect();
+    if weak_exports.is_empty() {
         return;
     }
     for sym in &mut symtab.syms {
-        if !matches!(sym.def, Def::Defined { weak: false, .. }) {
-            continue;
+        if matches!(sym.def, Def::Defined { weak: false, .. }) {
+            sym.overrides_weak_def = weak_exports.contains(sym.name);
         }
-        sym.overrides_weak_def = dylibs.iter().any(|&d| {
-            inputs.dylibs[d as usize]
-                .exports
-                .get(sym.name)
-                .is_some_and(|s| s.weak)
-        });
     }
 }
 

@@ -629,8 +629,20 @@ pub(crate) fn build_linkedit(
     timer.lap("symbols");
     // Coalesced weak definitions' stubs and GOT slots name their (defined,
     // external) symbol in the indirect symbol table.
-    let mut externals: Vec<Vec<u8>> = groups.externals.iter().map(|n| n.name.to_vec()).collect();
-    externals.sort_unstable();
+    // Only then: sorting every external name costs more than the rest of
+    // the symbol table.
+    let synth = &plan.synth;
+    let names_coalesced = synth
+        .stubs
+        .entries
+        .iter()
+        .chain(&synth.got.entries)
+        .any(|&id| crate::weak::coalesced_here(symtab.syms[id as usize].def));
+    let mut externals: Vec<Vec<u8>> = Vec::new();
+    if names_coalesced {
+        externals = groups.externals.iter().map(|n| n.name.to_vec()).collect();
+        externals.sort_unstable();
+    }
     let written = groups.write();
     ranges.symtab = put(&written.symbols, &mut bytes);
     let symtab_end = with_room(&mut bytes, written.symbols.len(), 64 * 16);
