@@ -7,11 +7,14 @@
 //! - section and segment boundaries: `section$start$SEG$SECT`,
 //!   `section$end$SEG$SECT`, `segment$start$SEG`, `segment$end$SEG`
 //!   (private, not in the symbol table). A section named but missing is
-//!   created empty, as lld does, so that its boundaries have an address.
+//!   created empty, as lld does, so that its boundaries have an address;
+//! - DTrace probe symbols (`___dtrace_probe...`, `___dtrace_isenabled...`),
+//!   whose call sites are rewritten ([`crate::dtrace`]).
 //!
 //! A name is defined only when something refers to it and nothing else
 //! defines it.
 
+use crate::dtrace::ProbeCall;
 use crate::error::{LinkError, Result};
 use crate::layout::{Layout, OutSection};
 use crate::options::{Options, OutputKind};
@@ -124,6 +127,8 @@ pub(crate) fn define(opts: &Options, symtab: &mut SymbolTable) {
     for sym in &mut symtab.syms {
         if sym.def == Def::Undefined && Boundary::parse(sym.name).is_some() {
             sym.def = Def::Boundary;
+        } else if sym.def == Def::Undefined && ProbeCall::of(sym.name).is_some() {
+            sym.def = Def::Dtrace;
         }
     }
 }

@@ -602,7 +602,7 @@ pub(crate) fn build_linkedit(
         imports,
         opts.use_chained_fixups(),
     );
-    ranges.exports_trie = put(&exports_trie(symtab, layout, objects), &mut bytes);
+    ranges.exports_trie = put(&exports_trie(opts, symtab, layout, objects), &mut bytes);
     let exports_end = with_room(&mut bytes, ranges.exports_trie.1 as usize, 256);
     timer.lap("fixups+exports");
     // `-no_function_starts` drops the table (an incremental link keeps it:

@@ -295,6 +295,17 @@ pub trait Arch: Sync + Send {
     /// `bytes[at..]` so that it computes the address itself; [`Arch::apply`]
     /// then encodes the address.
     fn relax(&self, kind: RelocKind, bytes: &mut [u8], at: usize) -> Result<(), ApplyError>;
+    /// Rewrites the call instruction whose relocated field is at
+    /// `bytes[at..]` and that calls a DTrace symbol: a probe becomes
+    /// no-ops, an is-enabled test sets the result to 0 (as ld64 and lld
+    /// patch it; see [`crate::dtrace`]).
+    fn rewrite_probe_call(
+        &self,
+        call: crate::dtrace::ProbeCall,
+        kind: RelocKind,
+        bytes: &mut [u8],
+        at: usize,
+    ) -> Result<(), ApplyError>;
 
     /// Writes the stub at `stub` that jumps through the pointer at `slot`.
     fn write_stub(&self, out: &mut [u8], stub: u64, slot: u64) -> Result<(), ApplyError>;
