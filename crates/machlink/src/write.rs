@@ -52,13 +52,23 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     } else {
         symtab.get(b"dyld_stub_binder")
     };
-    let synth = Synthetic::scan(arch, objects, symtab, lazy_binder);
+    let mut synth = Synthetic::scan(arch, objects, symtab, lazy_binder);
+    if !opts.incremental && !crate::unwind::any_function_described(objects, symtab) {
+        // lld leaves `__unwind_info` out when no live function has unwind
+        // information (an assembly-only program). An incremental link
+        // keeps it: its reserved rows are for the functions later edits
+        // add.
+        synth.unwind_info = false;
+    }
     let reserve = if opts.incremental {
         Reserve::incremental(arch, synth.stubs.entries.len(), chained)
     } else {
         Reserve::default()
     };
     let mut sections = layout::plan_sections(objects, &inputs.layout_order, synth.sections());
+    if !opts.incremental {
+        drop_dead_sections(&mut sections);
+    }
     if synth.lazy_binder.is_none() {
         if let Some(f) = inputs.dyld_private {
             drop_dyld_private(&mut sections, f);
@@ -146,6 +156,14 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         reserve,
         dylibs: dylibs.len() as u32,
     })
+}
+
+/// Sections whose every atom dead stripping removed: lld leaves them out
+/// (and a segment left without sections goes with them). An incremental
+/// link keeps them: their reserved room takes the atoms later edits bring
+/// back, instead of forcing a full link.
+fn drop_dead_sections(sections: &mut Vec<layout::OutSection>) {
+    sections.retain(|s| !matches!(&s.content, Content::Atoms(list) if list.is_empty()));
 }
 
 /// Without a stub helper (no stub is bound lazily: chained fixups, or

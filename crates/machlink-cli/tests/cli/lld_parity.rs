@@ -199,3 +199,59 @@ fn dtrace_probe_calls_survive_incremental_updates() {
     };
     assert_eq!(fixed(main_bytes(&out)), fixed(main_bytes(&lld)));
 }
+
+/// An assembly-only program (no unwind information at all) with a
+/// section of its own in `__TEXT` and one in `__DATA`, nothing of which
+/// `_main` uses.
+const ASM_ONLY: &str = "\
+.globl _main
+_main:
+  xorl %eax, %eax
+  ret
+.section __DATA,__mydata
+_unused:
+  .quad 5
+.section __TEXT,__mytext,regular,pure_instructions
+_deadfn:
+  ret
+.subsections_via_symbols
+";
+
+/// Section names and segment names of an output, in load-command order.
+fn sections_and_segments(path: &Path) -> Vec<String> {
+    let text = tool("llvm-objdump-19", &["--macho", "--private-headers"], path);
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("sectname ") || l.starts_with("segname "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Dead stripping that empties a section drops it (and a segment left
+/// without sections), and a program without unwind information gets no
+/// `__unwind_info`: the sections and segments are lld's.
+#[test]
+fn empty_sections_are_left_out_as_lld_does() {
+    let dir = testkit::scratch_dir("lld_parity/empty-sections");
+    let src = dir.join("asm.s");
+    std::fs::write(&src, ASM_ONLY).unwrap();
+    let obj = dir.join("asm.o");
+    testkit::compile_macos(&src, &obj, &[]);
+    let objs = [obj];
+    for (name, flags) in [("stripped", &["-dead_strip"][..]), ("kept", &[][..])] {
+        let (ours, lld) = both(&dir, name, &objs, flags);
+        let layout = sections_and_segments(&ours);
+        assert_eq!(layout, sections_and_segments(&lld), "{name}");
+        assert!(
+            !layout.iter().any(|l| l.contains("__unwind_info")),
+            "{layout:?}"
+        );
+        assert_eq!(
+            layout.iter().any(|l| l.contains("__mydata")),
+            name == "kept",
+            "{layout:?}"
+        );
+        let o = testkit::cli::macho_run(&ours);
+        assert_eq!(o.code, 0, "{name}: {}", o.stderr_str());
+    }
+}
