@@ -6,8 +6,9 @@
 //!   `___dso_handle` (the header too, private) in all three;
 //! - section and segment boundaries: `section$start$SEG$SECT`,
 //!   `section$end$SEG$SECT`, `segment$start$SEG`, `segment$end$SEG`
-//!   (private, not in the symbol table). A section named but missing is
-//!   created empty, as lld does, so that its boundaries have an address;
+//!   (private, not in the symbol table). A section or segment named but
+//!   missing is created empty, as lld does, so that its boundaries have an
+//!   address;
 //! - DTrace probe symbols (`___dtrace_probe...`, `___dtrace_isenabled...`),
 //!   whose call sites are rewritten ([`crate::dtrace`]).
 //!
@@ -135,14 +136,17 @@ pub(crate) fn define(opts: &Options, symtab: &mut SymbolTable) {
 
 /// Adds an empty output section for every section boundary that names one
 /// the image does not have (only for boundaries something live refers
-/// to). A segment boundary must name a segment the image has.
+/// to). Returns the segments that segment boundaries name and the image
+/// lacks: layout adds them empty ([`crate::layout::add_empty_segments`]),
+/// as lld does.
 pub(crate) fn add_missing_sections(
     opts: &Options,
     symtab: &SymbolTable,
     sections: &mut Vec<OutSection>,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let data_const = opts.data_const();
     let mut added = false;
+    let mut empty_segments: Vec<String> = Vec::new();
     let mut errors = Vec::new();
     for sym in symtab
         .syms
@@ -155,14 +159,10 @@ pub(crate) fn add_missing_sections(
         match b {
             Boundary::SegmentStart(seg) | Boundary::SegmentEnd(seg) => {
                 let has = sections.iter().any(|s| s.segname == seg);
-                if has && opts.incremental {
+                if opts.incremental {
                     errors.push(incremental_error(sym.name));
-                } else if !has {
-                    errors.push(format!(
-                        "{}: the output has no segment {seg}, and machlink does not create \
-                         empty segments: put a section in it",
-                        String::from_utf8_lossy(sym.name)
-                    ));
+                } else if !has && !empty_segments.iter().any(|s| s == seg) {
+                    empty_segments.push(seg.to_string());
                 }
             }
             _ => {
@@ -186,7 +186,7 @@ pub(crate) fn add_missing_sections(
     }
     match LinkError::many(errors) {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => Ok(empty_segments),
     }
 }
 

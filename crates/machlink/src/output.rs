@@ -181,6 +181,12 @@ impl LoadCommandPlan {
         }
     }
 
+    /// Counts segments without sections (see
+    /// [`crate::layout::add_empty_segments`]) among the load commands.
+    pub fn add_empty_segments(&mut self, count: usize) {
+        self.nsegments += count;
+    }
+
     /// The room `-headerpad_max_install_names` asks for, as ld64 computes
     /// it: MAXPATHLEN (1024) bytes per dylib load command (and one more
     /// for a dylib's own LC_ID_DYLIB), so that install_name_tool can

@@ -77,7 +77,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     if !opts.data_const() {
         layout::merge_data_const(&mut sections);
     }
-    crate::linker_symbols::add_missing_sections(opts, symtab, &mut sections)?;
+    let empty_segments = crate::linker_symbols::add_missing_sections(opts, symtab, &mut sections)?;
     if opts.init.is_some() {
         // The -init pointer runs before every other initializer.
         for s in &mut sections {
@@ -106,7 +106,8 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
             (d, cmd.unwrap_or(object::macho::LC_LOAD_DYLIB))
         })
         .collect();
-    let load_commands = LoadCommandPlan::new(opts, &sections, &dylibs, chained);
+    let mut load_commands = LoadCommandPlan::new(opts, &sections, &dylibs, chained);
+    load_commands.add_empty_segments(empty_segments.len());
     let mut pad = u64::from(opts.headerpad);
     if opts.headerpad_max_install_names {
         pad = pad.max(load_commands.max_install_names_pad());
@@ -121,7 +122,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     // `__unwind_info` is planned once the functions before it have
     // addresses, so that it gets exactly the size it needs.
     let mut unwind = None;
-    let layout = layout::assign_addresses(
+    let mut layout = layout::assign_addresses(
         objects,
         sections,
         header_size,
@@ -140,6 +141,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         arch.page_size(),
         reserve.headroom,
     );
+    layout::add_empty_segments(&mut layout, &empty_segments);
     let unwind = unwind.transpose().map_err(|e| {
         LinkError::usage(format!(
             "{}: cannot build __unwind_info: {e}",

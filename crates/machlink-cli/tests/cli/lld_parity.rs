@@ -255,3 +255,53 @@ fn empty_sections_are_left_out_as_lld_does() {
         assert_eq!(o.code, 0, "{name}: {}", o.stderr_str());
     }
 }
+
+const SEGMENT_BOUNDS: &str = r#"
+#include <stdio.h>
+extern char foo_start[] __asm("segment$start$__FOO");
+extern char foo_end[] __asm("segment$end$__FOO");
+extern char mh[] __asm("__mh_execute_header");
+int x = 3;
+int main(void) {
+    printf("%lx %ld %d\n", (long)(foo_start - mh), (long)(foo_end - foo_start), x);
+    return 0;
+}
+"#;
+
+/// One segment's load command as llvm-objdump prints it, addresses and
+/// all ("segname", "vmaddr", ..., "nsects" lines joined).
+fn segment_command(path: &Path, name: &str) -> String {
+    let text = tool("llvm-objdump-19", &["--macho", "--private-headers"], path);
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == format!("segname {name}"))
+        .unwrap_or_else(|| panic!("{}: no segment {name}\n{text}", path.display()));
+    lines[at..at + 9].join("; ")
+}
+
+/// `segment$start$SEG` / `segment$end$SEG` of a segment nothing else
+/// creates: lld makes it, empty and writable, after the others (where
+/// __LINKEDIT starts); so does machlink, and both boundaries are there.
+#[test]
+fn a_segment_only_boundaries_name_is_created_empty() {
+    let dir = testkit::scratch_dir("lld_parity/empty-segment");
+    let obj = compile(&dir, "bounds", SEGMENT_BOUNDS);
+    let (ours, lld) = both(&dir, "bounds", &[obj], &[]);
+    let foo = segment_command(&ours, "__FOO");
+    assert_eq!(foo, segment_command(&lld, "__FOO"));
+    assert!(
+        foo.contains("vmsize 0x0000000000000000") && foo.contains("nsects 0"),
+        "{foo}"
+    );
+    let start = foo
+        .split("vmaddr 0x")
+        .nth(1)
+        .and_then(|v| u64::from_str_radix(&v[..16], 16).ok())
+        .unwrap();
+    let expected = format!("{:x} 0 3\n", start - 0x1_0000_0000);
+    assert_eq!(run_ok(&ours), expected);
+    assert_eq!(run_ok(&lld), expected);
+    let verify = testkit::cli::machlink_verify(&ours);
+    assert_eq!(verify.code, 0, "{}", verify.stderr_str());
+}
