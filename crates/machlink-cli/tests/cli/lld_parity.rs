@@ -305,3 +305,26 @@ fn a_segment_only_boundaries_name_is_created_empty() {
     let verify = testkit::cli::machlink_verify(&ours);
     assert_eq!(verify.code, 0, "{}", verify.stderr_str());
 }
+
+/// Taking a probe symbol's address is an error naming the place (lld
+/// writes the call-site bytes into the pointer instead).
+#[test]
+fn a_dtrace_probe_used_as_data_is_an_error() {
+    let dir = testkit::scratch_dir("lld_parity/dtrace-data");
+    let src = "extern void probe_hit(int) __asm(\"___dtrace_probe$myprov$hit$v1\");\n\
+               void *ptr = (void *)&probe_hit;\n\
+               int main(void) { return ptr != 0; }\n";
+    let obj = compile(&dir, "pointer", src);
+    let out = dir.join("pointer");
+    let o = testkit::capture(testkit::machlink_command(&out).arg(&obj));
+    let err = o.stderr_str();
+    assert_eq!(o.code, 1, "{err}");
+    assert!(
+        err.contains("machlink: error: ")
+            && err.contains("pointer.o")
+            && err.contains("DTrace probe symbol can only be called")
+            && err.contains("_ptr"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

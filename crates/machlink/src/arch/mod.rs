@@ -168,6 +168,8 @@ pub enum ApplyError {
     Unsupported { kind: RelocKind, arch: &'static str },
     #[error("address {value:#x} is not a multiple of {align}, as the instruction needs")]
     Misaligned { value: u64, align: u64 },
+    #[error("a DTrace probe symbol can only be called (this is a {kind:?} relocation)")]
+    NotAProbeCall { kind: RelocKind },
 }
 
 /// A raw relocation entry decoded by a target: its arch-neutral kind, the

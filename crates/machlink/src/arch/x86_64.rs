@@ -247,10 +247,7 @@ impl Arch for X86_64 {
         at: usize,
     ) -> Result<(), ApplyError> {
         if kind != RelocKind::Branch {
-            return Err(ApplyError::UnexpectedInstruction {
-                expected: "a call to the DTrace symbol",
-                found: format!("a {kind:?} reference"),
-            });
+            return Err(ApplyError::NotAProbeCall { kind });
         }
         let site = at
             .checked_sub(1)
