@@ -79,6 +79,16 @@ impl ExportFilter {
     }
 }
 
+/// Whether an executable exports `__mh_execute_header`. lld treats it as
+/// any other global: an export list that does not name it, or
+/// `-no_exported_symbols`, leaves it out of the export trie and makes it a
+/// private external in the symbol table.
+pub fn header_exported(opts: &Options) -> bool {
+    // A list that cannot be read has already failed the link in
+    // `hide_unexported`; nothing is hidden without a filter.
+    ExportFilter::from_options(opts).map_or(true, |f| f.exports(b"__mh_execute_header"))
+}
+
 /// ld64's wildcard match: `*` any run, `?` one character, `[abc]` / `[a-z]`
 /// one of a set.
 fn glob(pat: &[u8], s: &[u8]) -> bool {

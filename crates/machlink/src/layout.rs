@@ -583,6 +583,44 @@ pub fn assign_addresses(
     layout
 }
 
+/// Adds segments without sections (named by `segment$start$SEG` or
+/// `segment$end$SEG` only), as lld creates them: empty (no memory, no
+/// file bytes), readable and writable, in segment order where the next
+/// segment starts; nothing after them moves.
+pub fn add_empty_segments(layout: &mut Layout, names: &[String]) {
+    for name in names {
+        let at = layout
+            .segments
+            .iter()
+            .position(|s| {
+                (segment_rank(&s.name), s.name.as_str()) > (segment_rank(name), name.as_str())
+            })
+            .unwrap_or(layout.segments.len());
+        let (vmaddr, fileoff, section) = match at.checked_sub(1).map(|i| &layout.segments[i]) {
+            Some(prev) => (
+                prev.vmaddr + prev.vmsize,
+                prev.fileoff + prev.filesize,
+                prev.sections.end,
+            ),
+            None => (layout.image_base, 0, 0),
+        };
+        layout.segments.insert(
+            at,
+            Segment {
+                name: name.clone(),
+                vmaddr,
+                vmsize: 0,
+                fileoff,
+                filesize: 0,
+                maxprot: 3,
+                initprot: 3,
+                flags: 0,
+                sections: section..section,
+            },
+        );
+    }
+}
+
 impl Layout {
     /// Where an atom's bytes go: its body when it moved, else its address.
     pub fn body_addr(&self, file: u32, atom: u32) -> u64 {

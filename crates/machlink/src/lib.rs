@@ -24,6 +24,7 @@ pub mod arch;
 pub mod atom;
 pub mod cmdline;
 pub mod dead_strip;
+pub mod dtrace;
 pub(crate) mod dylib_use;
 pub mod error;
 pub mod exports;

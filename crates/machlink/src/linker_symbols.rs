@@ -6,12 +6,16 @@
 //!   `___dso_handle` (the header too, private) in all three;
 //! - section and segment boundaries: `section$start$SEG$SECT`,
 //!   `section$end$SEG$SECT`, `segment$start$SEG`, `segment$end$SEG`
-//!   (private, not in the symbol table). A section named but missing is
-//!   created empty, as lld does, so that its boundaries have an address.
+//!   (private, not in the symbol table). A section or segment named but
+//!   missing is created empty, as lld does, so that its boundaries have an
+//!   address;
+//! - DTrace probe symbols (`___dtrace_probe...`, `___dtrace_isenabled...`),
+//!   whose call sites are rewritten ([`crate::dtrace`]).
 //!
 //! A name is defined only when something refers to it and nothing else
 //! defines it.
 
+use crate::dtrace::ProbeCall;
 use crate::error::{LinkError, Result};
 use crate::layout::{Layout, OutSection};
 use crate::options::{Options, OutputKind};
@@ -124,20 +128,25 @@ pub(crate) fn define(opts: &Options, symtab: &mut SymbolTable) {
     for sym in &mut symtab.syms {
         if sym.def == Def::Undefined && Boundary::parse(sym.name).is_some() {
             sym.def = Def::Boundary;
+        } else if sym.def == Def::Undefined && ProbeCall::of(sym.name).is_some() {
+            sym.def = Def::Dtrace;
         }
     }
 }
 
 /// Adds an empty output section for every section boundary that names one
 /// the image does not have (only for boundaries something live refers
-/// to). A segment boundary must name a segment the image has.
+/// to). Returns the segments that segment boundaries name and the image
+/// lacks: layout adds them empty ([`crate::layout::add_empty_segments`]),
+/// as lld does.
 pub(crate) fn add_missing_sections(
     opts: &Options,
     symtab: &SymbolTable,
     sections: &mut Vec<OutSection>,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let data_const = opts.data_const();
     let mut added = false;
+    let mut empty_segments: Vec<String> = Vec::new();
     let mut errors = Vec::new();
     for sym in symtab
         .syms
@@ -150,14 +159,10 @@ pub(crate) fn add_missing_sections(
         match b {
             Boundary::SegmentStart(seg) | Boundary::SegmentEnd(seg) => {
                 let has = sections.iter().any(|s| s.segname == seg);
-                if has && opts.incremental {
+                if opts.incremental {
                     errors.push(incremental_error(sym.name));
-                } else if !has {
-                    errors.push(format!(
-                        "{}: the output has no segment {seg}, and machlink does not create \
-                         empty segments: put a section in it",
-                        String::from_utf8_lossy(sym.name)
-                    ));
+                } else if !has && !empty_segments.iter().any(|s| s == seg) {
+                    empty_segments.push(seg.to_string());
                 }
             }
             _ => {
@@ -181,7 +186,7 @@ pub(crate) fn add_missing_sections(
     }
     match LinkError::many(errors) {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => Ok(empty_segments),
     }
 }
 

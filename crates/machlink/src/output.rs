@@ -81,6 +81,22 @@ pub struct LoadCommandPlan {
 
 const DYLD_PATH: &str = "/usr/lib/dyld";
 
+/// The header's `cpusubtype`. ld64 and lld add CPU_SUBTYPE_LIB64 (the
+/// executable is 64-bit) in an x86_64 macOS executable for targets from
+/// 10.5 on; dylibs and bundles keep the plain subtype.
+fn header_cpu_subtype(opts: &Options) -> u32 {
+    let subtype = opts.target().cpu_subtype();
+    let lib64 = opts.output_kind == OutputKind::Executable
+        && opts.target().cpu_type() == macho::CPU_TYPE_X86_64
+        && subtype == macho::CPU_SUBTYPE_X86_64_ALL
+        && opts.platform_min >= 0x000a_0500;
+    if lib64 {
+        subtype | macho::CPU_SUBTYPE_LIB64
+    } else {
+        subtype
+    }
+}
+
 fn padded_len(fixed: usize, s: &str) -> usize {
     (fixed + s.len() + 1).div_ceil(8) * 8
 }
@@ -96,7 +112,7 @@ impl LoadCommandPlan {
         segs.dedup();
         LoadCommandPlan {
             cpu_type: opts.target().cpu_type(),
-            cpu_subtype: opts.target().cpu_subtype(),
+            cpu_subtype: header_cpu_subtype(opts),
             chained,
             dylibs: dylibs
                 .iter()
@@ -163,6 +179,12 @@ impl LoadCommandPlan {
                 f
             },
         }
+    }
+
+    /// Counts segments without sections (see
+    /// [`crate::layout::add_empty_segments`]) among the load commands.
+    pub fn add_empty_segments(&mut self, count: usize) {
+        self.nsegments += count;
     }
 
     /// The room `-headerpad_max_install_names` asks for, as ld64 computes

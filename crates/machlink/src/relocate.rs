@@ -372,6 +372,16 @@ fn referent(
     }
 }
 
+/// A relocation that calls a DTrace probe symbol: its call site is
+/// rewritten rather than relocated.
+fn probe_call(p: &Place, r: &Reloc, symtab: &SymbolTable) -> Option<crate::dtrace::ProbeCall> {
+    let g = symtab.global_of(p.file, r.target)?;
+    let sym = &symtab.syms[g as usize];
+    (sym.def == Def::Dtrace)
+        .then(|| crate::dtrace::ProbeCall::of(sym.name))
+        .flatten()
+}
+
 fn name_of(symtab: &SymbolTable, g: SymId) -> String {
     String::from_utf8_lossy(symtab.syms[g as usize].name).into_owned()
 }
@@ -392,6 +402,11 @@ pub(crate) fn relocate(
     let pc = p.atom_addr + u64::from(r.offset);
     if at + (1usize << r.length) > p.bytes.len() {
         return Err("relocated field lies outside the atom".into());
+    }
+    if let Some(call) = probe_call(p, r, symtab) {
+        return arch
+            .rewrite_probe_call(call, r.kind, p.bytes, at)
+            .map_err(|e| e.to_string());
     }
     let pair = r.subtrahend.is_some();
     let target = referent(p, r.target, pair || r.addend != 0, symtab, res)?;

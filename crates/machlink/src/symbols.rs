@@ -47,6 +47,9 @@ pub enum Def {
     /// friends, see [`crate::linker_symbols`]): its address is known once
     /// the image is laid out.
     Boundary,
+    /// A DTrace probe or is-enabled symbol (see [`crate::dtrace`]): it has
+    /// no address; every call to it is rewritten in place.
+    Dtrace,
     /// Defined in an unchanged part of an incrementally updated image, at a
     /// recorded address: `addr` is the canonical (stable) address, `body`
     /// where the code lives now (different once a function has moved).

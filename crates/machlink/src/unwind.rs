@@ -89,6 +89,16 @@ pub fn fdes(objects: &[ObjectFile]) -> Vec<(u32, u32, u32)> {
     out
 }
 
+/// Whether some live function has unwind information: a compact unwind
+/// entry or an FDE. Without any, lld writes no `__unwind_info`.
+pub fn any_function_described(objects: &[ObjectFile], symtab: &SymbolTable) -> bool {
+    let live = |f: u32, a: u32| objects[f as usize].atoms[a as usize].live;
+    entries(objects, symtab)
+        .into_iter()
+        .any(|(f, e, ff, fa)| live(f, e) && live(ff, fa))
+        || fdes(objects).into_iter().any(|(f, _, func)| live(f, func))
+}
+
 /// How many live code atoms start with a symbol (each may need a row).
 pub fn code_atoms(objects: &[ObjectFile]) -> u64 {
     objects

@@ -52,13 +52,23 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     } else {
         symtab.get(b"dyld_stub_binder")
     };
-    let synth = Synthetic::scan(arch, objects, symtab, lazy_binder);
+    let mut synth = Synthetic::scan(arch, objects, symtab, lazy_binder);
+    if !opts.incremental && !crate::unwind::any_function_described(objects, symtab) {
+        // lld leaves `__unwind_info` out when no live function has unwind
+        // information (an assembly-only program). An incremental link
+        // keeps it: its reserved rows are for the functions later edits
+        // add.
+        synth.unwind_info = false;
+    }
     let reserve = if opts.incremental {
         Reserve::incremental(arch, synth.stubs.entries.len(), chained)
     } else {
         Reserve::default()
     };
     let mut sections = layout::plan_sections(objects, &inputs.layout_order, synth.sections());
+    if !opts.incremental {
+        drop_dead_sections(&mut sections);
+    }
     if synth.lazy_binder.is_none() {
         if let Some(f) = inputs.dyld_private {
             drop_dyld_private(&mut sections, f);
@@ -67,7 +77,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     if !opts.data_const() {
         layout::merge_data_const(&mut sections);
     }
-    crate::linker_symbols::add_missing_sections(opts, symtab, &mut sections)?;
+    let empty_segments = crate::linker_symbols::add_missing_sections(opts, symtab, &mut sections)?;
     if opts.init.is_some() {
         // The -init pointer runs before every other initializer.
         for s in &mut sections {
@@ -98,7 +108,8 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
             (d, cmd.unwrap_or(object::macho::LC_LOAD_DYLIB))
         })
         .collect();
-    let load_commands = LoadCommandPlan::new(opts, &sections, &dylibs, chained);
+    let mut load_commands = LoadCommandPlan::new(opts, &sections, &dylibs, chained);
+    load_commands.add_empty_segments(empty_segments.len());
     let mut pad = u64::from(opts.headerpad);
     if opts.headerpad_max_install_names {
         pad = pad.max(load_commands.max_install_names_pad());
@@ -113,7 +124,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     // `__unwind_info` is planned once the functions before it have
     // addresses, so that it gets exactly the size it needs.
     let mut unwind = None;
-    let layout = layout::assign_addresses(
+    let mut layout = layout::assign_addresses(
         objects,
         sections,
         header_size,
@@ -132,6 +143,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         arch.page_size(),
         reserve.headroom,
     );
+    layout::add_empty_segments(&mut layout, &empty_segments);
     let unwind = unwind.transpose().map_err(|e| {
         LinkError::usage(format!(
             "{}: cannot build __unwind_info: {e}",
@@ -148,6 +160,14 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         reserve,
         dylibs: dylibs.len() as u32,
     })
+}
+
+/// Sections whose every atom dead stripping removed: lld leaves them out
+/// (and a segment left without sections goes with them). An incremental
+/// link keeps them: their reserved room takes the atoms later edits bring
+/// back, instead of forcing a full link.
+fn drop_dead_sections(sections: &mut Vec<layout::OutSection>) {
+    sections.retain(|s| !matches!(&s.content, Content::Atoms(list) if list.is_empty()));
 }
 
 /// Without a stub helper (no stub is bound lazily: chained fixups, or
@@ -604,7 +624,7 @@ pub(crate) fn build_linkedit(
         imports,
         opts.use_chained_fixups(),
     );
-    ranges.exports_trie = put(&exports_trie(symtab, layout, objects), &mut bytes);
+    ranges.exports_trie = put(&exports_trie(opts, symtab, layout, objects), &mut bytes);
     let exports_end = with_room(&mut bytes, ranges.exports_trie.1 as usize, 256);
     timer.lap("fixups+exports");
     // `-no_function_starts` drops the table (an incremental link keeps it:

@@ -1505,6 +1505,17 @@ fn load_commands(img: &Image, namer: &Namer) -> Result<Facts, String> {
         "mach header flags",
         header_flags(img.data.u32(24)?),
     );
+    // The CPU the image is for, with the subtype's capability bits
+    // (CPU_SUBTYPE_LIB64 in an x86_64 executable).
+    put(
+        &mut facts,
+        "mach header cpu",
+        format!(
+            "cputype {:#x} cpusubtype {:#x}",
+            img.data.u32(4)?,
+            img.data.u32(8)?
+        ),
+    );
     let mut ordinal = 0;
     for lc in &img.commands {
         let b = Buf(lc.body);

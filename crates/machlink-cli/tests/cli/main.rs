@@ -23,6 +23,7 @@ mod incremental;
 mod incremental_random;
 mod ld64_flags;
 mod linker_symbols;
+mod lld_parity;
 mod objc;
 mod option_table;
 mod output_flags;

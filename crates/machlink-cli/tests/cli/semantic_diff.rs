@@ -374,6 +374,20 @@ fn semantic_diff_finds_what_differs_and_nothing_else() {
         bad_input_is_an_error(&work),
         "a truncated file must be an error"
     );
+    let subtype = cpu_subtype_differs(&work);
+    assert!(subtype.contains("mach header cpu"), "{subtype}");
+}
+
+/// The header's cpusubtype is compared: clearing CPU_SUBTYPE_LIB64 in a
+/// copy of an executable is a difference.
+fn cpu_subtype_differs(work: &Path) -> String {
+    let mut bytes = std::fs::read(work.join("chained")).unwrap();
+    bytes[11] &= 0x7f; // the top byte of the little-endian cpusubtype
+    let plain = work.join("plain-subtype");
+    std::fs::write(&plain, bytes).unwrap();
+    compare_files(&plain, &work.join("chained"))
+        .unwrap()
+        .report(&[])
 }
 
 fn bad_input_is_an_error(work: &Path) -> bool {

@@ -177,6 +177,8 @@ pub enum ApplyError {
     Unsupported { kind: RelocKind, arch: &'static str },
     #[error("address {value:#x} is not a multiple of {align}, as the instruction needs")]
     Misaligned { value: u64, align: u64 },
+    #[error("a DTrace probe symbol can only be called (this is a {kind:?} relocation)")]
+    NotAProbeCall { kind: RelocKind },
 }
 
 /// A raw relocation entry decoded by a target: its arch-neutral kind, the
@@ -304,6 +306,17 @@ pub trait Arch: Sync + Send {
     /// `bytes[at..]` so that it computes the address itself; [`Arch::apply`]
     /// then encodes the address.
     fn relax(&self, kind: RelocKind, bytes: &mut [u8], at: usize) -> Result<(), ApplyError>;
+    /// Rewrites the call instruction whose relocated field is at
+    /// `bytes[at..]` and that calls a DTrace symbol: a probe becomes
+    /// no-ops, an is-enabled test sets the result to 0 (as ld64 and lld
+    /// patch it; see [`crate::dtrace`]).
+    fn rewrite_probe_call(
+        &self,
+        call: crate::dtrace::ProbeCall,
+        kind: RelocKind,
+        bytes: &mut [u8],
+        at: usize,
+    ) -> Result<(), ApplyError>;
 
     /// Writes the stub at `stub` that jumps through the pointer at `slot`.
     fn write_stub(&self, out: &mut [u8], stub: u64, slot: u64) -> Result<(), ApplyError>;

@@ -15,6 +15,10 @@ const JMP_RIP_INDIRECT: [u8; 2] = [0xFF, 0x25];
 const MOVQ_LOAD: u8 = 0x8B;
 const LEAQ: u8 = 0x8D;
 const INT3: u8 = 0xCC;
+/// A DTrace probe's call site: `nop; nopl 0(%rax)`.
+const DTRACE_PROBE_NOPS: [u8; 5] = [0x90, 0x0F, 0x1F, 0x40, 0x00];
+/// An is-enabled test's call site: `xorl %eax, %eax; nop; nop; nop`.
+const DTRACE_IS_ENABLED_ZERO: [u8; 5] = [0x33, 0xC0, 0x90, 0x90, 0x90];
 const STUB_SIZE: u64 = 6;
 const STUB_HELPER_HEADER: u64 = 16;
 const STUB_HELPER_ENTRY: u64 = 10;
@@ -238,6 +242,30 @@ impl Arch for X86_64 {
             });
         }
         *opcode = LEAQ;
+        Ok(())
+    }
+
+    /// The 5 bytes of `call rel32` become `nop; nopl 0(%rax)` for a probe
+    /// and `xorl %eax, %eax; nop; nop; nop` for an is-enabled test: the
+    /// bytes lld and ld64 write.
+    fn rewrite_probe_call(
+        &self,
+        call: crate::dtrace::ProbeCall,
+        kind: RelocKind,
+        bytes: &mut [u8],
+        at: usize,
+    ) -> Result<(), ApplyError> {
+        if kind != RelocKind::Branch {
+            return Err(ApplyError::NotAProbeCall { kind });
+        }
+        let site = at
+            .checked_sub(1)
+            .and_then(|start| bytes.get_mut(start..at + 4))
+            .ok_or(ApplyError::OutsideAtom)?;
+        site.copy_from_slice(match call {
+            crate::dtrace::ProbeCall::Probe => &DTRACE_PROBE_NOPS,
+            crate::dtrace::ProbeCall::IsEnabled => &DTRACE_IS_ENABLED_ZERO,
+        });
         Ok(())
     }
 

@@ -240,8 +240,11 @@ fn global_record(symtab: &SymbolTable, id: usize, facts: &ImageFacts) -> Option<
             (GlobalKind::Dylib, NONE, 0, dylib as u16)
         }
         Def::DynamicLookup => (GlobalKind::DynamicLookup, NONE, 0, 0),
-        // Boundaries exist only in full links (`-incremental` refuses them).
-        Def::Undefined | Def::Common { .. } | Def::Placed { .. } | Def::Boundary => return None,
+        // Boundaries exist only in full links (`-incremental` refuses them);
+        // DTrace symbols have no address (an update defines them again).
+        Def::Undefined | Def::Common { .. } | Def::Placed { .. } | Def::Boundary | Def::Dtrace => {
+            return None
+        }
     };
     Some(GlobalRecord {
         kind,

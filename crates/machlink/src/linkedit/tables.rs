@@ -11,10 +11,16 @@ use crate::symbols::{Def, SymbolTable};
 use object::macho;
 
 /// Exported symbols: every defined, non-private external, plus the header.
-pub fn exports_trie(symtab: &SymbolTable, layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
-    // An executable exports its mach header; a dylib does not.
+pub fn exports_trie(
+    opts: &Options,
+    symtab: &SymbolTable,
+    layout: &Layout,
+    objects: &[ObjectFile],
+) -> Vec<u8> {
+    // An executable exports its mach header (unless an export list leaves
+    // it out); a dylib does not.
     let mut exports = Vec::new();
-    if layout.image_base != 0 {
+    if layout.image_base != 0 && crate::exports::header_exported(opts) {
         exports.push(trie::Export::regular(b"__mh_execute_header", 0));
     }
     for sym in &symtab.syms {
@@ -308,13 +314,26 @@ pub fn symbol_groups<'a>(
         }
     }
     if layout.image_base != 0 {
-        g.externals.push(Nlist {
+        let exported = crate::exports::header_exported(opts);
+        let header = Nlist {
             name: b"__mh_execute_header"[..].into(),
-            n_type: macho::N_SECT | macho::N_EXT,
+            // Hidden by an export list: a private external, as lld
+            // writes it (still referenced dynamically).
+            n_type: macho::N_SECT
+                | if exported {
+                    macho::N_EXT
+                } else {
+                    macho::N_PEXT
+                },
             n_sect: 1,
             n_desc: macho::REFERENCED_DYNAMICALLY,
             n_value: layout.image_base,
-        });
+        };
+        if exported {
+            g.externals.push(header);
+        } else {
+            g.locals.push(header);
+        }
     }
     for sym in &symtab.syms {
         match sym.def {

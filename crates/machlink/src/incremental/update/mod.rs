@@ -484,6 +484,11 @@ impl<'s> Updater<'s> {
                         obj.name
                     ))
                 }
+                // A DTrace probe: its call sites are rewritten when the
+                // object's atoms are relocated, as in a full link.
+                (Def::Undefined, None) if crate::dtrace::ProbeCall::of(sym.name).is_some() => {
+                    symtab.syms[id].def = Def::Dtrace;
+                }
                 (Def::Undefined, None) => {
                     let weak_ref = sym.weak_ref;
                     let name_bytes = sym.name;
