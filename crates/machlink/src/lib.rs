@@ -31,6 +31,7 @@ pub mod formats;
 pub mod image;
 pub mod incremental;
 pub mod input;
+pub mod interpose;
 pub mod layout;
 pub mod link;
 pub mod linkedit;

@@ -19,6 +19,7 @@ mod dylibs;
 mod errors;
 mod failures;
 mod flags;
+mod flat_namespace;
 mod incremental;
 mod incremental_random;
 mod ld64_flags;
