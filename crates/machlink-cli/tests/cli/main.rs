@@ -25,6 +25,7 @@ mod incremental_random;
 mod ld64_flags;
 mod linker_symbols;
 mod objc;
+mod option_effects;
 mod option_table;
 mod output_flags;
 mod projects;
