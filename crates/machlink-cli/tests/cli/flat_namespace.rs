@@ -34,6 +34,9 @@ __attribute__((noinline)) int foo(void) { return one; }
 int (*foo_ptr)(void) = foo;
 __attribute__((visibility("hidden"), noinline)) int hidden_fn(void) { __asm__ volatile(""); return 5; }
 int bar(void) { return foo() * 10 + foo_ptr() * 100 + counter * 1000 + hidden_fn(); }
+/* A thread-local definition is interposable too (its thread pointer is bound). */
+__thread int tl_count = 2;
+int tl_bump(void) { return ++tl_count; }
 "#;
 const COUNTER_C: &str = "int counter = 1;\n";
 /// Defines `foo` strongly: under flat lookup it interposes the dylib's.
@@ -172,6 +175,17 @@ fn flat_namespace_dylib_definitions_are_interposable() {
             assert!(imports.contains(&"_counter".to_string()), "{imports:?}");
             assert!(!imports.contains(&"_hidden_fn".to_string()), "{imports:?}");
         }
+        // A bundle is treated like a dylib.
+        let bundles = ["ours", "lld"].map(|w| dir.join(format!("{w}-{format}.bundle")));
+        let bundle_flags = ["-bundle", "-flat_namespace"];
+        testkit::link(ours, &objs, &bundles[0], &bundle_flags);
+        testkit::link(lld, &objs, &bundles[1], &bundle_flags);
+        problems.extend(crate::semantic_diff::diff_pair(
+            &format!("flat bundle ({format})"),
+            &bundles[0],
+            &bundles[1],
+            &allow(),
+        ));
         // 10 * foo + 100 * foo + 1000 * counter + 5.
         assert_eq!(
             run_ok(&interposing),
