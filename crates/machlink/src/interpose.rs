@@ -18,7 +18,10 @@
 //!   the image's own copy: nothing can redirect them.
 //!
 //! Executables are not affected (nothing is looked up before them), nor are
-//! private externs and names an export list leaves out. Weak definitions
+//! private externs and names an export list leaves out. (lld 19 decides
+//! before applying export lists, and so binds names the image does not
+//! export, which dyld's flat lookup then cannot find in it; like ld64,
+//! machlink asks once the export list has decided.) Weak definitions
 //! dyld coalesces keep their weak binding, which already lets another
 //! image's definition win.
 

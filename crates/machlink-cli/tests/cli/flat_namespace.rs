@@ -194,6 +194,25 @@ fn flat_namespace_dylib_definitions_are_interposable() {
         );
         assert_eq!(run_ok(&lld_interposing), "1775\n", "{format}: lld's output");
         assert_eq!(run_ok(&plain), "1115\n", "{format}: the dylib's own foo");
+        // A name the export list leaves out stays inside the image (lld
+        // would bind it by a flat lookup nothing can answer).
+        let (hidden_lib, hidden_interposing, _) = link_set(
+            &dir.join(format!("unexported-{format}")),
+            ours,
+            &objs,
+            &mains,
+            &["-flat_namespace", "-unexported_symbol", "_foo"],
+        );
+        if format == "classic" {
+            assert!(!classic_binds(&hidden_lib).iter().any(|(n, _)| n == "_foo"));
+        } else {
+            assert!(!flat_imports(&hidden_lib).contains(&"_foo".to_string()));
+        }
+        assert_eq!(
+            run_ok(&hidden_interposing),
+            "1115\n",
+            "{format}: _foo unexported"
+        );
         // Two-level namespace: the dylib's references stay inside it.
         let (_, two_level, _) = link_set(
             &dir.join(format!("two-level-{format}")),
