@@ -194,6 +194,7 @@ pub fn define_aliases(symtab: &mut SymbolTable, aliases: &[(String, String)]) ->
                     offset,
                     weak,
                     private_extern: false,
+                    interposable: false,
                 };
             }
             _ => errors.push(format!(

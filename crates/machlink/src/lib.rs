@@ -33,6 +33,7 @@ pub mod image;
 pub mod incremental;
 pub mod init_offsets;
 pub mod input;
+pub mod interpose;
 pub mod layout;
 pub mod link;
 pub mod linkedit;

@@ -1659,7 +1659,7 @@ mod tests {
         assert!(o.parse_warnings.is_empty(), "{:?}", o.parse_warnings);
         // -ObjC is an option, not -O with a level.
         let o = parse(&["-ObjC", "--reproduce=x.tar", "a.o"]).unwrap();
-        assert!(o.objc);
+        assert!(o.objc, "-ObjC is implemented");
         assert_eq!(o.parse_warnings.len(), 1, "{:?}", o.parse_warnings);
         assert!(o.parse_warnings[0].starts_with("--reproduce= is ignored: "));
         for (args, want) in [

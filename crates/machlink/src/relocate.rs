@@ -312,8 +312,9 @@ enum Referent {
     Absolute(u64),
     /// A symbol dyld binds.
     Imported(SymId),
-    /// A weak definition in the image at `addr` that dyld may replace by
-    /// another image's (see [`crate::weak`]).
+    /// A definition in the image at `addr` that dyld may replace by
+    /// another image's: a weak one it coalesces (see [`crate::weak`]) or
+    /// an interposable one (see [`crate::interpose`]).
     Coalesced { sym: SymId, addr: u64 },
 }
 
@@ -364,7 +365,7 @@ fn referent(
             let addr = res
                 .symbol_ref(symtab, g, interior)
                 .ok_or_else(|| format!("symbol {} has no address", name_of(symtab, g)))?;
-            if crate::weak::coalesced_here(def) {
+            if crate::weak::bound_here(def) {
                 return Ok(Referent::Coalesced { sym: g, addr });
             }
             Ok(Referent::Local { addr })
@@ -579,19 +580,20 @@ fn absolute(
         }
         (Referent::Coalesced { sym, addr }, 3) => {
             // Classic: the image's own copy, unless dyld coalesces it
-            // with another image's.
+            // with another image's (a weak bind) or finds another image's
+            // first (an interposable definition's flat-lookup bind).
             let value = (addr as i64 + r.addend) as u64;
             fixups.push(Fixup {
                 addr: pc,
                 kind: FixupKind::Rebase { target: value },
             });
-            fixups.push(Fixup {
-                addr: pc,
-                kind: FixupKind::WeakBind {
-                    import: sym,
-                    addend: r.addend,
-                },
-            });
+            let (import, addend) = (sym, r.addend);
+            let kind = if crate::weak::coalesced(symtab.syms[sym as usize].def) {
+                FixupKind::WeakBind { import, addend }
+            } else {
+                FixupKind::Bind { import, addend }
+            };
+            fixups.push(Fixup { addr: pc, kind });
             Ok(value as i64)
         }
         _ => Err("32-bit absolute address cannot be used in a position-independent image".into()),

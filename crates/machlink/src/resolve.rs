@@ -133,6 +133,7 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
     errors.extend(alias_errors);
     allocate_commons(&mut symtab, &mut inputs.objects);
     hide_unexported(opts, &mut symtab)?;
+    crate::interpose::mark(opts, &mut symtab);
     merge_literals(&mut inputs.objects, &inputs.layout_order);
     drop_coalesced_weak_definitions(&mut inputs.objects, &symtab);
     if !opts.use_chained_fixups() {
@@ -733,6 +734,7 @@ fn allocate_commons(symtab: &mut SymbolTable, objects: &mut [ObjectFile]) {
             offset: 0,
             weak: false,
             private_extern: false,
+            interposable: false,
         };
         if symtab.file_globals[file as usize].len() <= sym as usize {
             continue;

@@ -21,6 +21,10 @@ pub enum Def {
         offset: u32,
         weak: bool,
         private_extern: bool,
+        /// `-flat_namespace` dylibs and bundles: references from inside
+        /// the image go through dyld's flat lookup, so that another
+        /// image's definition can interpose (see [`crate::interpose`]).
+        interposable: bool,
     },
     /// A tentative definition, before commons are allocated.
     Common {
@@ -139,6 +143,7 @@ impl<'a> SymbolTable<'a> {
                     offset: (s.n_value - sec.addr - u64::from(a.offset)) as u32,
                     weak: s.is_weak_def(),
                     private_extern: s.is_private_extern() || can_be_hidden,
+                    interposable: false,
                 }
             } else if s.is_common() {
                 Def::Common {

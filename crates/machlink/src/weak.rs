@@ -28,6 +28,7 @@
 
 use crate::formats::uleb::{write_sleb, write_uleb};
 use crate::input::{Inputs, Library};
+use crate::interpose::interposable;
 use crate::layout::Layout;
 use crate::linkedit::fixups::{Fixup, FixupKind, Import};
 use crate::symbols::{Def, SymbolTable};
@@ -56,17 +57,25 @@ pub fn coalesced_here(def: Def) -> bool {
     matches!(def, Def::Defined { .. }) && coalesced(def)
 }
 
+/// A definition in the image that references reach through dyld: a weak
+/// one dyld may coalesce, or one a flat-namespace lookup may interpose
+/// (see [`crate::interpose`]).
+pub fn bound_here(def: Def) -> bool {
+    coalesced_here(def) || interposable(def)
+}
+
 /// Whether references to a symbol go through a slot dyld writes: an
-/// import, or a weak definition dyld may coalesce.
+/// import, a weak definition dyld may coalesce, or an interposable one.
 pub fn needs_binding(def: Def) -> bool {
-    is_imported(def) || coalesced(def)
+    is_imported(def) || coalesced(def) || interposable(def)
 }
 
 /// Whether a stub's lazy pointer is bound lazily, on first call through
 /// the stub helper (classic format). A coalesced symbol's is bound (or
-/// rebased) at load time and weakly bound, as lld does.
+/// rebased) at load time and weakly bound, as lld does; an interposable
+/// one's is bound lazily like an import's.
 pub fn lazily_bound(def: Def) -> bool {
-    is_imported(def) && !coalesced(def)
+    (is_imported(def) || interposable(def)) && !coalesced(def)
 }
 
 /// Marks every strong definition that overrides a weak definition some
@@ -231,6 +240,7 @@ mod tests {
             offset: 0,
             weak,
             private_extern,
+            interposable: false,
         }
     }
 

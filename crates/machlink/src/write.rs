@@ -334,6 +334,20 @@ pub(crate) fn write_synthetic(
             (res.lazy_ptrs_addr + u64::from(stub) * 8, imports.of(id))
         })
         .collect();
+    // An interposable definition's lazy pointer starts out at the image's
+    // own definition rather than its stub helper entry, as lld writes it
+    // (dyld binds it at launch).
+    let initial: Vec<Option<u64>> = synth
+        .lazy
+        .entries
+        .iter()
+        .map(|&id| {
+            let def = symtab.syms[id as usize].def;
+            crate::interpose::interposable(def)
+                .then(|| res.symbol_addr(symtab, id))
+                .flatten()
+        })
+        .collect();
     let lazy_binds = match synth.lazy_binder {
         Some(binder) => write_lazy_binding(
             res,
@@ -342,7 +356,7 @@ pub(crate) fn write_synthetic(
             image,
             fixups,
             &imports.list,
-            &lazy,
+            (&lazy, &initial),
         )
         .map_err(err)?,
         None => Vec::new(),
@@ -395,7 +409,7 @@ fn write_stubs_and_slots(
                         image[off..off + 8].copy_from_slice(&value.to_le_bytes());
                         continue;
                     }
-                    let bound = is_imported(def) || (synth.chained && crate::weak::coalesced(def));
+                    let bound = is_imported(def) || (synth.chained && crate::weak::bound_here(def));
                     let kind = if bound {
                         FixupKind::Bind {
                             import: imports.of(id),
@@ -407,6 +421,20 @@ fn write_stubs_and_slots(
                         }
                     };
                     fixups.push(Fixup { addr, kind });
+                    // Classic: the rebased slot is then bound by flat
+                    // lookup (interposable) or weakly (coalesced).
+                    if !synth.chained
+                        && crate::weak::bound_here(def)
+                        && !crate::weak::coalesced(def)
+                    {
+                        fixups.push(Fixup {
+                            addr,
+                            kind: FixupKind::Bind {
+                                import: imports.of(id),
+                                addend: 0,
+                            },
+                        });
+                    }
                     if !synth.chained && crate::weak::coalesced(def) {
                         fixups.push(Fixup {
                             addr,
@@ -496,7 +524,8 @@ fn bind_weak_lazy_pointers(
 /// helper entry, which pushes the offset of the symbol's record in the lazy
 /// bind stream and jumps to the helper header, which calls dyld_stub_binder.
 /// `entries` are the lazy pointer and import of each lazily bound stub, in
-/// stub helper order. Returns the lazy bind stream.
+/// stub helper order, `initial` where a lazy pointer starts out instead of
+/// its stub helper entry. Returns the lazy bind stream.
 fn write_lazy_binding(
     res: &Resolved,
     binder: SymId,
@@ -504,7 +533,7 @@ fn write_lazy_binding(
     image: &mut [u8],
     fixups: &mut Vec<Fixup>,
     imports: &[Import],
-    entries: &[(u64, u32)],
+    (entries, initial): (&[(u64, u32)], &[Option<u64>]),
 ) -> std::result::Result<Vec<u8>, String> {
     let layout = res.layout;
     let (stream, offsets) = fixups::encode_lazy_binds(entries, imports, layout)?;
@@ -532,7 +561,11 @@ fn write_lazy_binding(
         fixups.push(Fixup {
             addr: slot,
             kind: FixupKind::Rebase {
-                target: helper + header + i as u64 * entry,
+                target: initial
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(helper + header + i as u64 * entry),
             },
         });
     }
@@ -741,7 +774,7 @@ fn indirect_symbols(
             let idx = if is_imported(sym.def) {
                 SymbolGroups::undefined_index(&undefined_names, undef_base, sym.name)
                     .unwrap_or(macho::INDIRECT_SYMBOL_LOCAL)
-            } else if crate::weak::coalesced_here(sym.def) {
+            } else if crate::weak::bound_here(sym.def) {
                 externals
                     .binary_search_by(|n| n.as_slice().cmp(sym.name))
                     .map_or(macho::INDIRECT_SYMBOL_LOCAL, |i| extdef_base + i as u32)

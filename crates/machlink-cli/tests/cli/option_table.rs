@@ -677,3 +677,177 @@ fn every_option_behaves_as_the_table_says() {
         o.stderr_str()
     );
 }
+
+/// For each `implemented` row of the table (by its first form's option),
+/// the tests (`module::function` in this test binary) that check the
+/// option's effect on the output, not merely that it is accepted.
+const EFFECT_TESTS: &[(&str, &[&str])] = &[
+    ("-execute", &["option_effects::the_last_of_an_option_and_its_opposite_wins"]),
+    ("-dylib", &["dylibs::a_dylib_built_by_machlink_links_like_lld_links_it"]),
+    ("-bundle", &["output_flags::bundle_binds_to_its_loader_by_the_main_executable_ordinal"]),
+    ("-arch", &["option_effects::the_last_of_an_option_and_its_opposite_wins"]),
+    ("-o", &["option_effects::the_last_of_an_option_and_its_opposite_wins"]),
+    ("-l", &["ld64_flags::library_search_order_and_z"]),
+    ("-needed-l", &["ld64_flags::weak_needed_and_dead_stripped_dylibs"]),
+    ("-reexport-l", &["ld64_flags::reexported_dylibs_and_flat_namespace"]),
+    ("-weak-l", &["ld64_flags::weak_needed_and_dead_stripped_dylibs"]),
+    ("-hidden-l", &["output_flags::framework_suffix_load_hidden_and_object_libraries"]),
+    ("-upward-l", &["output_flags::header_flags_clients_upward_dylibs_and_empty_sections"]),
+    ("-needed_library", &["option_effects::libraries_by_path_and_frameworks_get_their_load_commands"]),
+    ("-reexport_library", &["option_effects::libraries_by_path_and_frameworks_get_their_load_commands"]),
+    ("-weak_library", &["ld64_flags::weak_needed_and_dead_stripped_dylibs"]),
+    ("-upward_library", &["output_flags::header_flags_clients_upward_dylibs_and_empty_sections"]),
+    ("-L", &["ld64_flags::library_search_order_and_z"]),
+    ("-Z", &["ld64_flags::library_search_order_and_z"]),
+    ("-syslibroot", &["option_effects::sdk_target_versions_statistics_and_help"]),
+    ("-search_paths_first", &["ld64_flags::library_search_order_and_z"]),
+    ("-search_dylibs_first", &["ld64_flags::library_search_order_and_z"]),
+    ("-framework", &["output_flags::framework_suffix_load_hidden_and_object_libraries"]),
+    ("-needed_framework", &["option_effects::libraries_by_path_and_frameworks_get_their_load_commands"]),
+    ("-weak_framework", &["output_flags::framework_suffix_load_hidden_and_object_libraries"]),
+    ("-reexport_framework", &["option_effects::libraries_by_path_and_frameworks_get_their_load_commands"]),
+    ("-upward_framework", &["option_effects::libraries_by_path_and_frameworks_get_their_load_commands"]),
+    ("-F", &["output_flags::umbrella_and_sub_libraries", "option_effects::libraries_by_path_and_frameworks_get_their_load_commands"]),
+    ("-all_load", &["archives::members_are_pulled_on_demand_or_all_with_all_load"]),
+    ("-noall_load", &["option_effects::noall_load_and_dash_u_decide_which_members_load"]),
+    ("-ObjC", &["objc::objc_flag_loads_class_and_category_members"]),
+    ("-force_load", &["archives::members_are_pulled_on_demand_or_all_with_all_load"]),
+    ("-load_hidden", &["output_flags::framework_suffix_load_hidden_and_object_libraries"]),
+    ("-sectcreate", &["ld64_flags::init_alias_and_sectcreate"]),
+    ("-add_empty_section", &["output_flags::header_flags_clients_upward_dylibs_and_empty_sections"]),
+    ("-add_ast_path", &["ld64_flags::dyld_env_oso_prefix_and_ast_paths"]),
+    ("-filelist", &["ld64_flags::flavor_darwin_first_and_filelist"]),
+    ("-dead_strip", &["flags::dead_strip_drops_unreachable_code_and_its_undefined_references"]),
+    ("-no_dead_strip", &["option_effects::the_last_of_an_option_and_its_opposite_wins"]),
+    ("-order_file", &["ld64_flags::order_file_orders_functions"]),
+    ("-platform_version", &["toolchains::old_deployment_targets_link_like_lld"]),
+    ("-sdk_version", &["ld64_flags::stack_size_pagezero_size_and_header_flags"]),
+    ("-macos_version_min", &["option_effects::sdk_target_versions_statistics_and_help"]),
+    ("-install_name", &["dylibs::a_dylib_built_by_machlink_links_like_lld_links_it"]),
+    ("-mark_dead_strippable_dylib", &["ld64_flags::stack_size_pagezero_size_and_header_flags"]),
+    ("-compatibility_version", &["option_effects::sdk_target_versions_statistics_and_help"]),
+    ("-current_version", &["option_effects::sdk_target_versions_statistics_and_help"]),
+    ("-umbrella", &["output_flags::umbrella_and_sub_libraries"]),
+    ("-sub_library", &["output_flags::umbrella_and_sub_libraries"]),
+    ("-allowable_client", &["output_flags::header_flags_clients_upward_dylibs_and_empty_sections"]),
+    ("-pie", &["option_effects::the_last_of_an_option_and_its_opposite_wins"]),
+    ("-no_pie", &["output_flags::no_pie_executables_bind_with_opcodes_and_run"]),
+    ("-pagezero_size", &["ld64_flags::stack_size_pagezero_size_and_header_flags"]),
+    ("-stack_size", &["ld64_flags::stack_size_pagezero_size_and_header_flags"]),
+    ("-allow_stack_execute", &["output_flags::header_flags_clients_upward_dylibs_and_empty_sections"]),
+    ("-bundle_loader", &["output_flags::bundle_binds_to_its_loader_by_the_main_executable_ordinal"]),
+    ("-keep_private_externs", &["ld64_flags::commons_treatment_and_keep_private_externs"]),
+    ("-exported_symbols_list", &["flags::export_lists_decide_what_the_trie_exports"]),
+    ("-exported_symbol", &["ld64_flags::single_symbol_export_options"]),
+    ("-no_exported_symbols", &["output_flags::why_load_and_no_exported_symbols"]),
+    ("-unexported_symbols_list", &["flags::export_lists_decide_what_the_trie_exports"]),
+    ("-unexported_symbol", &["ld64_flags::single_symbol_export_options"]),
+    ("-alias", &["ld64_flags::init_alias_and_sectcreate"]),
+    ("-alias_list", &["ld64_flags::init_alias_and_sectcreate"]),
+    ("-flat_namespace", &["ld64_flags::reexported_dylibs_and_flat_namespace", "flat_namespace::flat_namespace_dylib_definitions_are_interposable"]),
+    ("-twolevel_namespace", &["option_effects::the_last_of_an_option_and_its_opposite_wins"]),
+    ("-force_flat_namespace", &["output_flags::header_flags_clients_upward_dylibs_and_empty_sections"]),
+    ("-u", &["option_effects::noall_load_and_dash_u_decide_which_members_load"]),
+    ("-U", &["output_flags::undefined_treatments_and_dash_u_as_lld"]),
+    ("-undefined", &["output_flags::undefined_treatments_and_dash_u_as_lld"]),
+    ("-rpath", &["flags::map_rpath_headerpad_and_entry"]),
+    ("-commons", &["ld64_flags::commons_treatment_and_keep_private_externs"]),
+    ("-why_load", &["output_flags::why_load_and_no_exported_symbols"]),
+    ("-why_live", &["ld64_flags::why_live_prints_the_chain_to_a_root"]),
+    ("-print_statistics", &["option_effects::sdk_target_versions_statistics_and_help"]),
+    ("-t", &["ld64_flags::threads_trace_and_dependency_info"]),
+    ("-map", &["flags::map_lists_dylibs_and_labels_synthetic_sections"]),
+    ("-dependency_info", &["ld64_flags::threads_trace_and_dependency_info"]),
+    ("-S", &["debug_map::dsymutil_builds_a_valid_dsym_from_the_debug_map"]),
+    ("-x", &["flags::response_files_strip_locals_and_version"]),
+    ("-oso_prefix", &["ld64_flags::dyld_env_oso_prefix_and_ast_paths"]),
+    ("-v", &["failures::verbose_prints_one_line_per_run"]),
+    ("--version", &["flags::response_files_strip_locals_and_version"]),
+    ("-help", &["option_effects::sdk_target_versions_statistics_and_help"]),
+    ("-adhoc_codesign", &["tools::adhoc_signatures_hash_every_page"]),
+    ("-no_adhoc_codesign", &["option_effects::the_last_of_an_option_and_its_opposite_wins"]),
+    ("-data_const", &["output_flags::no_pie_executables_bind_with_opcodes_and_run"]),
+    ("-no_data_const", &["ld64_flags::no_data_const_keeps_constant_data_in_data"]),
+    ("-no_weak_imports", &["ld64_flags::weak_needed_and_dead_stripped_dylibs"]),
+    ("-application_extension", &["ld64_flags::stack_size_pagezero_size_and_header_flags"]),
+    ("-no_application_extension", &["option_effects::the_last_of_an_option_and_its_opposite_wins"]),
+    ("-fatal_warnings", &["ld64_flags::warnings_are_suppressed_by_w_and_fatal_under_fatal_warnings"]),
+    ("-w", &["ld64_flags::warnings_are_suppressed_by_w_and_fatal_under_fatal_warnings"]),
+    ("-dead_strip_dylibs", &["ld64_flags::weak_needed_and_dead_stripped_dylibs"]),
+    ("-no_uuid", &["ld64_flags::uuid_options"]),
+    ("-random_uuid", &["ld64_flags::uuid_options"]),
+    ("-root_safe", &["output_flags::header_flags_clients_upward_dylibs_and_empty_sections"]),
+    ("-init", &["ld64_flags::init_alias_and_sectcreate"]),
+    ("-init_offsets", &["ld64_flags::initializers_are_offsets_with_chained_fixups_as_lld"]),
+    ("-headerpad", &["flags::map_rpath_headerpad_and_entry"]),
+    ("-headerpad_max_install_names", &["ld64_flags::headerpad_max_install_names_leaves_maxpathlen_per_dylib"]),
+    ("-bind_at_load", &["ld64_flags::stack_size_pagezero_size_and_header_flags"]),
+    ("-sectalign", &["output_flags::sectalign_aligns_a_section"]),
+    ("-e", &["flags::map_rpath_headerpad_and_entry"]),
+    ("-final_output", &["ld64_flags::stack_size_pagezero_size_and_header_flags"]),
+    ("-no_function_starts", &["ld64_flags::no_function_starts_and_no_data_in_code_info"]),
+    ("-function_starts", &["option_effects::the_last_of_an_option_and_its_opposite_wins"]),
+    ("-no_data_in_code_info", &["ld64_flags::no_function_starts_and_no_data_in_code_info"]),
+    ("-data_in_code_info", &["option_effects::the_last_of_an_option_and_its_opposite_wins"]),
+    ("-objc_stubs_fast", &["objc::objc_msgsend_stubs_mean_the_same_as_lld_in_both_modes"]),
+    ("-fixup_chains", &["ld64_flags::reexported_dylibs_and_flat_namespace"]),
+    ("-no_fixup_chains", &["ld64_flags::reexported_dylibs_and_flat_namespace", "output_flags::no_pie_executables_bind_with_opcodes_and_run"]),
+    ("-dyld_env", &["ld64_flags::dyld_env_oso_prefix_and_ast_paths"]),
+    ("-source_version", &["ld64_flags::stack_size_pagezero_size_and_header_flags"]),
+    ("--threads=", &["ld64_flags::threads_trace_and_dependency_info"]),
+    ("-flavor", &["ld64_flags::flavor_darwin_first_and_filelist"]),
+    ("-incremental", &["incremental::unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reason"]),
+];
+
+/// Whether `tests/cli/MODULE.rs` has a `#[test]` function named `function`
+/// (with or without attributes and doc lines between the two).
+fn test_exists(path: &str) -> bool {
+    let Some((module, function)) = path.split_once("::") else {
+        return false;
+    };
+    let file = testkit::workspace_root()
+        .join("crates/machlink-cli/tests/cli")
+        .join(format!("{module}.rs"));
+    let Ok(src) = std::fs::read_to_string(file) else {
+        return false;
+    };
+    let needle = format!("fn {function}()");
+    src.split("#[test]").skip(1).any(|after| {
+        after
+            .lines()
+            .take(4)
+            .any(|l| l.trim_start().starts_with(&needle))
+    })
+}
+
+/// Every `implemented` row of the README's table has tests checking its
+/// effect, each named test exists, and no entry outlives its row.
+#[test]
+fn every_implemented_option_has_an_effect_test() {
+    let implemented: Vec<String> = table()
+        .into_iter()
+        .filter(|r| r.status == "implemented")
+        .map(|r| option_name(&r.forms[0]))
+        .collect();
+    let mut problems = Vec::new();
+    for name in &implemented {
+        match EFFECT_TESTS.iter().find(|(n, _)| n == name) {
+            None => problems.push(format!("{name}: no entry in EFFECT_TESTS")),
+            Some((_, [])) => problems.push(format!("{name}: no test named")),
+            Some((_, tests)) => problems.extend(
+                tests
+                    .iter()
+                    .filter(|t| !test_exists(t))
+                    .map(|t| format!("{name}: no test function {t}")),
+            ),
+        }
+    }
+    for (name, _) in EFFECT_TESTS {
+        if !implemented.iter().any(|n| n == name) {
+            problems.push(format!(
+                "{name}: in EFFECT_TESTS but not an implemented row"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -215,6 +215,7 @@ fn global_record(symtab: &SymbolTable, id: usize, facts: &ImageFacts) -> Option<
             offset,
             weak,
             private_extern,
+            ..
         } => {
             let base = layout.atom_addr[file as usize][atom as usize];
             if base == 0 {

@@ -219,6 +219,13 @@ pub fn encode_opcodes(
     let mut rebase = vec![macho::REBASE_OPCODE_SET_TYPE_IMM | macho::REBASE_TYPE_POINTER];
     let mut binds: Vec<(u32, i64, u64)> = Vec::new();
     let mut last: Option<(usize, u64)> = None;
+    // A slot both rebased and bound (an interposable definition's, see
+    // `crate::interpose`) keeps the image's own address until dyld binds it.
+    let rebased: rustc_hash::FxHashSet<u64> = fixups
+        .iter()
+        .filter(|f| matches!(f.kind, FixupKind::Rebase { .. }))
+        .map(|f| f.addr)
+        .collect();
     for f in fixups {
         let off = layout
             .file_offset(f.addr)
@@ -244,7 +251,9 @@ pub fn encode_opcodes(
                 last = Some((si, so + 8));
             }
             FixupKind::Bind { import, addend } => {
-                image[off..off + 8].copy_from_slice(&0u64.to_le_bytes());
+                if !rebased.contains(&f.addr) {
+                    image[off..off + 8].copy_from_slice(&0u64.to_le_bytes());
+                }
                 binds.push((import, addend, f.addr));
             }
             // In the weak bind stream (`crate::weak::encode_weak_binds`).

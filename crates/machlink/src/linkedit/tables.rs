@@ -30,6 +30,7 @@ pub fn exports_trie(
             offset,
             weak,
             private_extern: false,
+            ..
         } = sym.def
         {
             let base = layout.atom_addr[file as usize][atom as usize];
@@ -343,6 +344,7 @@ pub fn symbol_groups<'a>(
                 offset,
                 weak,
                 private_extern: false,
+                ..
             } if layout.atom_addr[file as usize][atom as usize] != 0 => g.externals.push(Nlist {
                 name: sym.name.into(),
                 n_type: macho::N_SECT | macho::N_EXT,
