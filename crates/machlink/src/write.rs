@@ -680,19 +680,21 @@ pub(crate) fn build_linkedit(
     ranges.data_in_code = put(&dice, &mut bytes);
     let groups = symbol_groups(opts, symtab, layout, objects);
     timer.lap("symbols");
-    // Coalesced weak definitions' stubs and GOT slots name their (defined,
-    // external) symbol in the indirect symbol table.
-    // Only then: sorting every external name costs more than the rest of
-    // the symbol table.
+    // The stubs, GOT and thread-pointer slots of definitions dyld may
+    // replace (coalesced weak, flat-namespace interposable) name their
+    // defined, external symbol in the indirect symbol table. The sorted
+    // names are built only then: sorting every external name costs more
+    // than the rest of the symbol table.
     let synth = &plan.synth;
-    let names_coalesced = synth
+    let names_own = synth
         .stubs
         .entries
         .iter()
         .chain(&synth.got.entries)
-        .any(|&id| crate::weak::coalesced_here(symtab.syms[id as usize].def));
+        .chain(&synth.thread_ptrs.entries)
+        .any(|&id| crate::weak::bound_here(symtab.syms[id as usize].def));
     let mut externals: Vec<Vec<u8>> = Vec::new();
-    if names_coalesced {
+    if names_own {
         externals = groups.externals.iter().map(|n| n.name.to_vec()).collect();
         externals.sort_unstable();
     }

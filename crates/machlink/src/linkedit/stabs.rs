@@ -89,26 +89,44 @@ pub fn object_map_values<'a>(
 /// symbols inside an atom too, as ld64 and lld list them), in address
 /// order, ties in symbol-table order; and the tentative definition an
 /// allocated common atom stands for.
-fn symbols_by_atom(obj: &ObjectFile) -> Vec<Vec<(u32, u64)>> {
-    let mut by_atom: Vec<Vec<(u32, u64)>> = vec![Vec::new(); obj.atoms.len()];
+fn symbols_by_atom(obj: &ObjectFile) -> Vec<AtomSymbol> {
+    // One flat list sorted by atom, not a list per atom: most atoms have
+    // one symbol, and an allocation each would cost more than the rest.
+    let mut list: Vec<AtomSymbol> = Vec::with_capacity(obj.atoms.len());
     let temp =
         |name: &[u8]| name.is_empty() || name.first().is_some_and(|&c| c == b'L' || c == b'l');
     for (si, sym) in obj.symbols.iter().enumerate() {
         if sym.is_defined_in_section() && sym.atom != NONE && !temp(sym.name) {
             let atom = &obj.atoms[sym.atom as usize];
             let start = obj.sections[atom.section as usize].addr + u64::from(atom.offset);
-            by_atom[sym.atom as usize].push((si as u32, sym.n_value - start));
+            list.push(AtomSymbol {
+                atom: sym.atom,
+                offset: sym.n_value - start,
+                symbol: si as u32,
+            });
         }
     }
     for (ai, atom) in obj.atoms.iter().enumerate() {
         if atom.symbol != NONE && obj.symbols[atom.symbol as usize].is_common() {
-            by_atom[ai].push((atom.symbol, 0));
+            list.push(AtomSymbol {
+                atom: ai as u32,
+                offset: 0,
+                symbol: atom.symbol,
+            });
         }
     }
-    for list in &mut by_atom {
-        list.sort_by_key(|&(si, off)| (off, si));
-    }
-    by_atom
+    list.sort_unstable_by_key(|a| (a.atom, a.offset, a.symbol));
+    list
+}
+
+/// A symbol named in the debug map, by the atom holding it.
+#[derive(Clone, Copy)]
+struct AtomSymbol {
+    atom: u32,
+    /// Offset of the symbol within its atom.
+    offset: u64,
+    /// Its nlist index in the object.
+    symbol: u32,
 }
 
 /// One object's stabs: N_SO (directory, file), N_OSO, then per function
@@ -140,20 +158,21 @@ fn object_map_for<'a>(
         *mtime,
     ));
     let by_atom = symbols_by_atom(obj);
-    for (ai, atom) in obj.atoms.iter().enumerate() {
+    for syms in by_atom.chunk_by(|a, b| a.atom == b.atom) {
+        let ai = syms[0].atom as usize;
+        let atom = &obj.atoms[ai];
         let addr = layout.atom_addr[fi][ai];
-        if by_atom[ai].is_empty() || addr == 0 || atom.alias_of.is_some() {
+        if addr == 0 || atom.alias_of.is_some() {
             continue;
         }
         let si = layout.atom_section[fi][ai];
         let sect = &layout.sections[si as usize];
         let n_sect = (si + 1) as u8;
-        let syms = &by_atom[ai];
-        for (k, &(s, offset)) in syms.iter().enumerate() {
-            let sym = &obj.symbols[s as usize];
+        for (k, s) in syms.iter().enumerate() {
+            let (offset, sym) = (s.offset, &obj.symbols[s.symbol as usize]);
             let at = addr + offset;
             if sect.is_code() {
-                let end = syms.get(k + 1).map_or(u64::from(atom.size), |n| n.1);
+                let end = syms.get(k + 1).map_or(u64::from(atom.size), |n| n.offset);
                 out.push(stab(&b""[..], macho::N_BNSYM, n_sect, 0, at));
                 out.push(stab(sym.name, macho::N_FUN, n_sect, 0, at));
                 out.push(stab(&b""[..], macho::N_FUN, 0, 0, end - offset));
