@@ -97,3 +97,32 @@ pub fn tool(name: &str, args: &[&str], file: &Path) -> String {
     assert_eq!(o.code, 0, "{name}: {}", o.stderr_str());
     o.stdout_str()
 }
+
+/// Links `objs` into `out` with machlink's usual executable command line
+/// plus `extra`.
+pub fn try_link(out: &Path, objs: &[&Path], extra: &[&str]) -> Outcome {
+    capture(machlink_command(out).args(extra).args(objs))
+}
+
+/// [`try_link`], which must succeed; returns `out`.
+pub fn link_ok(out: &Path, objs: &[&Path], extra: &[&str]) -> PathBuf {
+    let o = try_link(out, objs, extra);
+    assert_eq!(o.code, 0, "link failed: {}", o.stderr_str());
+    out.to_path_buf()
+}
+
+/// `llvm-objdump --macho --private-headers`: the mach header and the load
+/// commands, as text.
+pub fn private_headers(file: &Path) -> String {
+    tool("llvm-objdump-19", &["--macho", "--private-headers"], file)
+}
+
+/// Asserts that `o` is a failed link whose message contains `what`.
+pub fn fails_with(o: &Outcome, what: &str) {
+    assert!(
+        o.code == 1 && o.stderr_str().contains(what),
+        "expected an error with '{what}', got {}: {}",
+        o.code,
+        o.stderr_str()
+    );
+}

@@ -3,29 +3,17 @@
 //! with llvm-objdump / llvm-readobj or by running it under macho-run.
 //! (Named so that `cargo test --test cli flags::` runs these too.)
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use testkit::cli::{compile, compile_with, macho_run, tool};
-use testkit::{capture, Outcome};
+use testkit::capture;
+use testkit::cli::{
+    compile, compile_with, fails_with, link_ok as link, macho_run, private_headers as headers,
+    tool, try_link,
+};
 
 const PROGRAM: &str = "#include <stdio.h>\nint helper_one(void) { return 1; }\n\
                        int helper_two(void) { return 2; }\n\
                        int main(void) { printf(\"%d\\n\", helper_one() + helper_two()); return 0; }\n";
-
-/// Links `objs` with machlink's usual command line plus `extra`.
-fn try_link(out: &Path, objs: &[&Path], extra: &[&str]) -> Outcome {
-    capture(testkit::machlink_command(out).args(extra).args(objs))
-}
-
-fn link(out: &Path, objs: &[&Path], extra: &[&str]) -> PathBuf {
-    let o = try_link(out, objs, extra);
-    assert_eq!(o.code, 0, "link failed: {}", o.stderr_str());
-    out.to_path_buf()
-}
-
-fn headers(exe: &Path) -> String {
-    tool("llvm-objdump-19", &["--macho", "--private-headers"], exe)
-}
 
 /// The value after `key` on the first line that starts with it (trimmed).
 fn field<'a>(text: &'a str, after: &str, key: &str) -> &'a str {
@@ -37,15 +25,6 @@ fn field<'a>(text: &'a str, after: &str, key: &str) -> &'a str {
         .find_map(|l| l.trim().strip_prefix(key))
         .unwrap_or_else(|| panic!("{key} after {after}: {text}"))
         .trim()
-}
-
-fn fails_with(o: &Outcome, what: &str) {
-    assert!(
-        o.code == 1 && o.stderr_str().contains(what),
-        "expected an error with '{what}', got {}: {}",
-        o.code,
-        o.stderr_str()
-    );
 }
 
 #[test]

@@ -4,27 +4,15 @@
 //! with a kind, and the options that name the target or the SDK. Each is
 //! read back from the output with llvm-objdump / llvm-nm, or run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use testkit::cli::{compile, macho_run, tool};
-use testkit::{capture, Outcome};
+use testkit::capture;
+use testkit::cli::{
+    compile, link_ok as link, macho_run, private_headers as headers, tool, try_link,
+};
 
 const PROGRAM: &str = "#include <stdio.h>\nint unused_fn(void) { return 9; }\n\
                        int main(void) { printf(\"hi\\n\"); return 0; }\n";
-
-fn try_link(out: &Path, objs: &[&Path], extra: &[&str]) -> Outcome {
-    capture(testkit::machlink_command(out).args(extra).args(objs))
-}
-
-fn link(out: &Path, objs: &[&Path], extra: &[&str]) -> PathBuf {
-    let o = try_link(out, objs, extra);
-    assert_eq!(o.code, 0, "link failed: {}", o.stderr_str());
-    out.to_path_buf()
-}
-
-fn headers(file: &Path) -> String {
-    tool("llvm-objdump-19", &["--macho", "--private-headers"], file)
-}
 
 /// The mach header's line (`MH_MAGIC_64 X86_64 ... EXECUTE ... PIE ...`).
 fn header_line(file: &Path) -> String {

@@ -7,38 +7,17 @@
 //! compares with ld64.lld-19 where lld's behaviour is the reference.
 //! (Named so that `cargo test --test cli flags::` runs these too.)
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use testkit::cli::{compile, macho_run, tool};
+use testkit::cli::{
+    compile, fails_with, link_ok as link, macho_run, private_headers as headers, tool, try_link,
+};
 use testkit::{capture, Outcome};
-
-fn try_link(out: &Path, objs: &[&Path], extra: &[&str]) -> Outcome {
-    capture(testkit::machlink_command(out).args(extra).args(objs))
-}
-
-fn link(out: &Path, objs: &[&Path], extra: &[&str]) -> PathBuf {
-    let o = try_link(out, objs, extra);
-    assert_eq!(o.code, 0, "link failed: {}", o.stderr_str());
-    out.to_path_buf()
-}
 
 /// The same command line given to ld64.lld-19 (its warnings about object
 /// versions are its own business).
 fn lld_link(out: &Path, objs: &[&Path], extra: &[&str]) -> Outcome {
     capture(testkit::lld_command(out).args(extra).args(objs))
-}
-
-fn fails_with(o: &Outcome, what: &str) {
-    assert!(
-        o.code == 1 && o.stderr_str().contains(what),
-        "expected an error with '{what}', got {}: {}",
-        o.code,
-        o.stderr_str()
-    );
-}
-
-fn headers(file: &Path) -> String {
-    tool("llvm-objdump-19", &["--macho", "--private-headers"], file)
 }
 
 /// The header line: file type and flags.
