@@ -23,18 +23,7 @@ pub fn object(opts: &Options) -> Result<Option<ObjectFile<'static>>> {
     if opts.sectcreate.is_empty() && opts.init.is_none() && opts.empty_sections.is_empty() {
         return Ok(None);
     }
-    let mut obj = ObjectFile {
-        name: CMDLINE_OBJECT.into(),
-        sections: Vec::new(),
-        symbols: Vec::new(),
-        atoms: Vec::new(),
-        relocs: Vec::new(),
-        oso_path: String::new(),
-        mtime: 0,
-        input: u32::MAX,
-        member: false,
-        data_in_code: Vec::new(),
-    };
+    let mut obj = ObjectFile::empty(CMDLINE_OBJECT.into());
     let add = |obj: &mut ObjectFile<'static>,
                seg: &str,
                sect: &str,

@@ -74,18 +74,7 @@ pub fn stubs_object<'a>(stub: &ObjcStub, selectors: &[&'a [u8]]) -> ObjectFile<'
         names.extend_from_slice(&sel[STUB_PREFIX.len()..]);
         names.push(0);
     }
-    let mut obj = ObjectFile {
-        name: STUBS_OBJECT.into(),
-        sections: Vec::new(),
-        symbols: Vec::new(),
-        atoms: Vec::new(),
-        relocs: Vec::new(),
-        oso_path: String::new(),
-        mtime: 0,
-        input: u32::MAX,
-        member: false,
-        data_in_code: Vec::new(),
-    };
+    let mut obj = ObjectFile::empty(STUBS_OBJECT.into());
     // `_objc_msgSend`, which every stub continues in.
     let msgsend = obj.symbols.len() as u32;
     obj.symbols.push(ObjSymbol {
@@ -325,18 +314,7 @@ pub fn merge_image_info(
     let flags = category | u32::from(swift) << 8;
     let mut record = vec![0u8; 8];
     record[4..].copy_from_slice(&flags.to_le_bytes());
-    let mut obj = ObjectFile {
-        name: IMAGE_INFO_OBJECT.into(),
-        sections: Vec::new(),
-        symbols: Vec::new(),
-        atoms: Vec::new(),
-        relocs: Vec::new(),
-        oso_path: String::new(),
-        mtime: 0,
-        input: u32::MAX,
-        member: false,
-        data_in_code: Vec::new(),
-    };
+    let mut obj = ObjectFile::empty(IMAGE_INFO_OBJECT.into());
     // No S_ATTR_NO_DEAD_STRIP, as in lld's record: the object joins the
     // link after dead stripping, so nothing can strip it.
     let sec = add_section(

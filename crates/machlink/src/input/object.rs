@@ -174,6 +174,23 @@ fn consumed(segname: &str, sectname: &str, flags: u32) -> bool {
 }
 
 impl<'a> ObjectFile<'a> {
+    /// An object with nothing in it yet, named `name` in diagnostics; the
+    /// driver fills in where it came from.
+    pub fn empty(name: String) -> Self {
+        ObjectFile {
+            name,
+            sections: Vec::new(),
+            symbols: Vec::new(),
+            atoms: Vec::new(),
+            relocs: Vec::new(),
+            oso_path: String::new(),
+            mtime: 0,
+            input: u32::MAX,
+            member: false,
+            data_in_code: Vec::new(),
+        }
+    }
+
     /// Parses an MH_OBJECT for `arch`.
     pub fn parse(data: &'a [u8], name: String, arch: &'static dyn Arch) -> Result<ObjectFile<'a>> {
         let r = Reader {
@@ -200,18 +217,7 @@ impl<'a> ObjectFile<'a> {
             )));
         }
         let subsections = header.flags.get(LE) & macho::MH_SUBSECTIONS_VIA_SYMBOLS != 0;
-        let mut file = ObjectFile {
-            name: name.clone(),
-            sections: Vec::new(),
-            symbols: Vec::new(),
-            atoms: Vec::new(),
-            relocs: Vec::new(),
-            oso_path: String::new(),
-            mtime: 0,
-            input: u32::MAX,
-            member: false,
-            data_in_code: Vec::new(),
-        };
+        let mut file = ObjectFile::empty(name.clone());
         let mut raw_relocs: Vec<&'a [u8]> = Vec::new();
         let mut offset = 32u64;
         let end = 32 + u64::from(header.sizeofcmds.get(LE));
