@@ -43,6 +43,19 @@ enum Ld {
     Machlink,
 }
 
+/// Both linkers in both fixup formats (`classic`: `-no_fixup_chains`),
+/// each named `lld-chained`, `machlink-classic`, ...
+fn variants() -> Vec<(Ld, bool, String)> {
+    let mut v = Vec::new();
+    for ld in [Ld::Lld, Ld::Machlink] {
+        for classic in [false, true] {
+            let format = if classic { "classic" } else { "chained" };
+            v.push((ld, classic, format!("{}-{format}", ld.name())));
+        }
+    }
+    v
+}
+
 impl Ld {
     fn command(self, out: &Path) -> Command {
         match self {
@@ -243,17 +256,7 @@ fn assert_output(out: &Outcome, stdout: &str, what: &str) {
 /// base, mid, main.
 #[test]
 fn dylibs_load_their_own_dylibs_and_reexports_bind() {
-    for (ld, classic) in [
-        (Ld::Lld, false),
-        (Ld::Lld, true),
-        (Ld::Machlink, false),
-        (Ld::Machlink, true),
-    ] {
-        let variant = format!(
-            "{}-{}",
-            ld.name(),
-            if classic { "classic" } else { "chained" }
-        );
+    for (ld, classic, variant) in variants() {
         let dir = testkit::scratch_dir(&format!("dylibs/chain-{variant}"));
         let libdir = dir.join("lib");
         std::fs::create_dir_all(libdir.join("sub")).unwrap();
@@ -428,17 +431,7 @@ int main(void) {
 /// image gets its own per-thread template.
 #[test]
 fn thread_locals_in_a_dylib() {
-    for (ld, classic) in [
-        (Ld::Lld, false),
-        (Ld::Lld, true),
-        (Ld::Machlink, false),
-        (Ld::Machlink, true),
-    ] {
-        let variant = format!(
-            "{}-{}",
-            ld.name(),
-            if classic { "classic" } else { "chained" }
-        );
+    for (ld, classic, variant) in variants() {
         let dir = testkit::scratch_dir(&format!("dylibs/tlv-{variant}"));
         let lib = dir.join("libtlv.dylib");
         let exe = dir.join("prog");
@@ -488,17 +481,7 @@ int main(void) { printf("flat %d\n", lib_calls_main(20)); return 0; }
 /// executable defines by a flat lookup (ordinal -2) over every image.
 #[test]
 fn flat_lookups_search_every_image() {
-    for (ld, classic) in [
-        (Ld::Lld, false),
-        (Ld::Lld, true),
-        (Ld::Machlink, false),
-        (Ld::Machlink, true),
-    ] {
-        let variant = format!(
-            "{}-{}",
-            ld.name(),
-            if classic { "classic" } else { "chained" }
-        );
+    for (ld, classic, variant) in variants() {
         let dir = testkit::scratch_dir(&format!("dylibs/flat-{variant}"));
         let lib = dir.join("libflat.dylib");
         let exe = dir.join("prog");
@@ -576,38 +559,31 @@ int main(void) {
 /// Both images linked by ld64.lld-19 and by machlink.
 #[test]
 fn weak_definitions_coalesce_across_images() {
-    for ld in [Ld::Lld, Ld::Machlink] {
-        for classic in [false, true] {
-            let variant = format!(
-                "{}-{}",
-                ld.name(),
-                if classic { "classic" } else { "chained" }
-            );
-            let dir = testkit::scratch_dir(&format!("dylibs/coalesce-{variant}"));
-            let lib = dir.join("libw.dylib");
-            let exe = dir.join("prog");
-            let lib_obj = compile_src(&dir, "lib", COALESCE_LIB_C);
-            link_dylib(ld, classic, &[lib_obj], &lib, "@rpath/libw.dylib", &[]);
-            let main_obj = compile_src(&dir, "main", COALESCE_MAIN_C);
-            link_exe(
-                ld,
-                classic,
-                &[main_obj],
-                &[&lib],
-                &exe,
-                &["-rpath", "@executable_path"],
-            );
-            for env in [None, Some(FORCE_SLIDE_ENV), Some(LAZY_ENV)] {
-                let mut cmd = macho_run(&exe);
-                if let Some(v) = env {
-                    cmd.env(v, "1");
-                }
-                assert_output(
-                    &capture(&mut cmd),
-                    "2 5 5223 1\n",
-                    &format!("{variant} {env:?}"),
-                );
+    for (ld, classic, variant) in variants() {
+        let dir = testkit::scratch_dir(&format!("dylibs/coalesce-{variant}"));
+        let lib = dir.join("libw.dylib");
+        let exe = dir.join("prog");
+        let lib_obj = compile_src(&dir, "lib", COALESCE_LIB_C);
+        link_dylib(ld, classic, &[lib_obj], &lib, "@rpath/libw.dylib", &[]);
+        let main_obj = compile_src(&dir, "main", COALESCE_MAIN_C);
+        link_exe(
+            ld,
+            classic,
+            &[main_obj],
+            &[&lib],
+            &exe,
+            &["-rpath", "@executable_path"],
+        );
+        for env in [None, Some(FORCE_SLIDE_ENV), Some(LAZY_ENV)] {
+            let mut cmd = macho_run(&exe);
+            if let Some(v) = env {
+                cmd.env(v, "1");
             }
+            assert_output(
+                &capture(&mut cmd),
+                "2 5 5223 1\n",
+                &format!("{variant} {env:?}"),
+            );
         }
     }
 }
