@@ -3,8 +3,11 @@
 #   - clang-19, lld-19 (ld64.lld-19, the reference linker), llvm-19 (objdump, readobj, dsymutil)
 #   - lld-22 (ld64.lld-22, the newest lld, a second reference for the benchmarks)
 #   - ziglang 0.17.0 from PyPI: `python3 -m ziglang cc -target x86_64-macos` compiles C for macOS
-#   - the Rust standard library for x86_64-apple-darwin (rustup), for the test that verifies
-#     a Rust program for macOS
+#   - the Rust standard library for x86_64-apple-darwin and aarch64-apple-darwin (rustup), for
+#     the tests that link Rust programs for macOS, and for aarch64-unknown-linux-gnu, which
+#     macho-run is also built for so that it runs arm64 Mach-O programs under qemu-aarch64
+#   - qemu-user (qemu-aarch64), gcc-aarch64-linux-gnu, libc6-arm64-cross and
+#     libc6-dev-arm64-cross: the aarch64 Linux toolchain and emulator macho-run's arm64 side needs
 #   - .toolchain/sdk: a -syslibroot whose usr/lib/libSystem.tbd is zig's stub with the
 #     arm64e.x1-* targets removed (ld64.lld-19 rejects them). Derived here, never vendored.
 set -euo pipefail
@@ -17,13 +20,20 @@ as_root() {
 
 missing=()
 for tool in clang-19 ld64.lld-19 llvm-objdump-19 llvm-readobj-19 dsymutil-19 llvm-dwarfdump-19 \
-    llvm-nm-19 llvm-ar-19 llvm-lipo-19 ld64.lld-22; do
+    llvm-nm-19 llvm-ar-19 llvm-lipo-19 ld64.lld-22 qemu-aarch64 aarch64-linux-gnu-gcc; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-    echo "setup.sh: installing clang-19 lld-19 llvm-19 lld-22 (missing: ${missing[*]})" >&2
+    packages=(clang-19 lld-19 llvm-19 lld-22 qemu-user gcc-aarch64-linux-gnu libc6-arm64-cross
+        libc6-dev-arm64-cross)
+    echo "setup.sh: installing ${packages[*]} (missing: ${missing[*]})" >&2
     as_root apt-get update -qq >/dev/null
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-19 lld-19 llvm-19 lld-22 >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+if [ ! -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]; then
+    echo "setup.sh: /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 is missing after installing" \
+        "libc6-arm64-cross" >&2
+    exit 1
 fi
 
 if [ "$(python3 -m ziglang version 2>/dev/null)" != "0.17.0" ]; then
@@ -32,9 +42,14 @@ if [ "$(python3 -m ziglang version 2>/dev/null)" != "0.17.0" ]; then
         || python3 -m pip install -q --disable-pip-version-check --break-system-packages ziglang==0.17.0
 fi
 
-if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx x86_64-apple-darwin; then
-    echo "setup.sh: adding the Rust target x86_64-apple-darwin" >&2
-    rustup target add x86_64-apple-darwin >/dev/null
+if command -v rustup >/dev/null 2>&1; then
+    installed="$(rustup target list --installed)"
+    for target in x86_64-apple-darwin aarch64-apple-darwin aarch64-unknown-linux-gnu; do
+        if ! grep -qx "$target" <<<"$installed"; then
+            echo "setup.sh: adding the Rust target $target" >&2
+            rustup target add "$target" >/dev/null
+        fi
+    done
 fi
 
 zig_lib="$(python3 -c 'import ziglang, os; print(os.path.dirname(ziglang.__file__))')/lib"
