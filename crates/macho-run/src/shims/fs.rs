@@ -42,7 +42,7 @@ fn to_mac_stat(st: &libc::stat) -> MacStat {
     MacStat {
         dev: mac_dev(st.st_dev),
         mode: st.st_mode as u16,
-        nlink: st.st_nlink.min(u16::MAX as u64) as u16,
+        nlink: u16::try_from(st.st_nlink).unwrap_or(u16::MAX),
         ino: st.st_ino,
         uid: st.st_uid,
         gid: st.st_gid,
