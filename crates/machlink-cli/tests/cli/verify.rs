@@ -113,6 +113,148 @@ fn bad_branches_trampolines_and_chains_are_told_apart() {
     assert!(o.stdout_str().contains("a chain"), "{}", o.stdout_str());
 }
 
+/// An arm64 program of the corpus linked by ld64.lld-19.
+fn build_arm64(work: &Path) -> PathBuf {
+    let srcs = testkit::c_sources(&testkit::corpus_dir("xobj_calls"));
+    let mut objs = Vec::new();
+    for src in &srcs {
+        let obj = work.join(src.file_stem().unwrap()).with_extension("o");
+        testkit::check(
+            Command::new("python3")
+                .args([
+                    "-m",
+                    "ziglang",
+                    "cc",
+                    "-target",
+                    "aarch64-macos",
+                    "-O1",
+                    "-c",
+                ])
+                .arg(src)
+                .arg("-o")
+                .arg(&obj),
+        );
+        objs.push(obj);
+    }
+    let exe = work.join("prog-arm64");
+    testkit::check(
+        Command::new(testkit::require_tool("ld64.lld-19"))
+            .args([
+                "-arch",
+                "arm64",
+                "-platform_version",
+                "macos",
+                "15.0",
+                "15.0",
+            ])
+            .arg("-syslibroot")
+            .arg(testkit::sdk_root())
+            .args(["-lSystem", "-o"])
+            .arg(&exe)
+            .args(&objs),
+    );
+    exe
+}
+
+fn write_words(bytes: &mut [u8], at: u64, words: &[u32]) {
+    let off = text_offset(at);
+    for (i, w) in words.iter().enumerate() {
+        bytes[off + 4 * i..off + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
+    }
+}
+
+/// `b to` placed at `at`.
+fn arm64_b(at: u64, to: u64) -> u32 {
+    0x1400_0000 | (((to as i64 - at as i64) / 4) as u32 & 0x03ff_ffff)
+}
+
+/// arm64 outputs: `b`/`bl` are decoded, a branch into the middle of a
+/// function is caught, and a slot holding a trampoline (a `b`, or the far
+/// `adrp x16 / add x16 / br x16` form, then `brk` fill) to a moved body is
+/// one hop, while a trampoline to another trampoline is a chain.
+#[test]
+fn arm64_branches_trampolines_and_chains_are_told_apart() {
+    const BRK: u32 = 0xd420_0020;
+    let work = testkit::scratch_dir("verify/arm64");
+    let exe = build_arm64(&work);
+    let o = machlink_verify(&exe);
+    assert_eq!(o.code, 0, "{}{}", o.stdout_str(), o.stderr_str());
+    let out = o.stdout_str();
+    let branches: usize = out
+        .split(" branches")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(branches > 10, "the arm64 code has bl calls: {out}");
+    let funcs = functions(&exe);
+    assert!(funcs.len() >= 4, "{funcs:?}");
+    let original = std::fs::read(&exe).unwrap();
+    let size = |i: usize| funcs[i + 1] - funcs[i];
+    let biggest = (0..funcs.len() - 1).max_by_key(|&i| size(i)).unwrap();
+    let (a, b) = (funcs[biggest], funcs[biggest] + 8);
+    let other = funcs[if biggest == 0 { 1 } else { 0 }];
+    let fill = |from: u64, len: u64| {
+        vec![BRK; (len / 4) as usize]
+            .into_iter()
+            .enumerate()
+            .map(move |(i, w)| (from + 4 * i as u64, w))
+    };
+
+    // A branch from another function into the middle of `biggest`.
+    let mut bytes = original.clone();
+    write_words(&mut bytes, other + 4, &[arm64_b(other + 4, b)]);
+    let bad = work.join("bad-branch");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = machlink_verify(&bad);
+    assert_eq!(o.code, 1, "{}", o.stdout_str());
+    assert!(
+        o.stdout_str().contains("which is no function start"),
+        "{}",
+        o.stdout_str()
+    );
+
+    // A trampoline: `other`'s whole slot becomes `b` into `biggest` + fill.
+    let mut bytes = original.clone();
+    let other_size = funcs[funcs.iter().position(|&f| f == other).unwrap() + 1] - other;
+    for (at, w) in fill(other, other_size) {
+        write_words(&mut bytes, at, &[w]);
+    }
+    write_words(&mut bytes, other, &[arm64_b(other, b)]);
+    let tramp = work.join("trampoline");
+    std::fs::write(&tramp, &bytes).unwrap();
+    let o = machlink_verify(&tramp);
+    assert_eq!(o.code, 0, "{}", o.stdout_str());
+    assert!(
+        o.stdout_str().contains("1 trampolines"),
+        "{}",
+        o.stdout_str()
+    );
+
+    // The far form to the same place.
+    let page = |x: u64| x & !0xfff;
+    let pages = ((page(b) as i64 - page(other) as i64) >> 12) as u32;
+    let adrp = 0x9000_0010 | ((pages & 3) << 29) | (((pages >> 2) & 0x7_ffff) << 5);
+    let add = 0x9100_0210 | (((b & 0xfff) as u32) << 10);
+    write_words(&mut bytes, other, &[adrp, add, 0xd61f_0200]);
+    std::fs::write(&tramp, &bytes).unwrap();
+    let o = machlink_verify(&tramp);
+    assert_eq!(o.code, 0, "{}", o.stdout_str());
+    assert!(
+        o.stdout_str().contains("1 trampolines"),
+        "{}",
+        o.stdout_str()
+    );
+
+    // A chain: the body the trampoline reaches jumps on, then fill.
+    write_words(&mut bytes, b, &[arm64_b(b, a + 16), BRK]);
+    let chain = work.join("chain");
+    std::fs::write(&chain, &bytes).unwrap();
+    let o = machlink_verify(&chain);
+    assert_eq!(o.code, 1, "{}", o.stdout_str());
+    assert!(o.stdout_str().contains("a chain"), "{}", o.stdout_str());
+}
+
 /// A dylib with a jump table, a local helper and data: verify reads
 /// MH_DYLIB images (based at 0, no LC_MAIN) from both linkers.
 #[test]
