@@ -17,6 +17,7 @@ mod statfs;
 mod stdio;
 mod sysinfo;
 pub mod tlv;
+pub mod variadic;
 
 pub use process::{set_args, ProgramVars, VARS};
 
@@ -76,6 +77,9 @@ impl Host {
             stdio::table(),
             sysinfo::table(),
             tlv::table(),
+            // Last: on arm64 its entry points replace the x86_64-convention
+            // shims of the same names (`_open`, `_fcntl`).
+            variadic::table(),
         ]
         .into_iter()
         .flatten()
@@ -108,6 +112,10 @@ impl Host {
             if let Some(&addr) = self.shims.get(format!("_{base}").as_str()) {
                 return Some(addr as u64);
             }
+        }
+        // Never glibc's: it would read the arguments from the wrong place.
+        if variadic::refused(name) {
+            return None;
         }
         dlsym(base)
     }
