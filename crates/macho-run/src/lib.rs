@@ -14,6 +14,7 @@
 //! 5. [`run`] sets up thread-locals, runs initialisers (dylibs' first) and
 //!    calls `main`.
 
+pub mod arch;
 pub mod binder;
 pub mod error;
 pub mod fixups;
