@@ -288,6 +288,9 @@ fn put_u32(bytes: &mut [u8], at: usize, v: u32) {
     bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 
+/// How a test damages a file's bytes.
+type Damage = Box<dyn FnOnce(&mut Vec<u8>)>;
+
 /// Writes a damaged copy of a good arm64 build and runs it.
 fn run_damaged(good: &Path, name: &str, damage: impl FnOnce(&mut Vec<u8>)) -> (PathBuf, Outcome) {
     let mut bytes = std::fs::read(good).unwrap();
@@ -302,7 +305,7 @@ fn run_damaged(good: &Path, name: &str, damage: impl FnOnce(&mut Vec<u8>)) -> (P
 fn malformed_arm64_files_are_refused_by_the_aarch64_build() {
     require_aarch64_build();
     let (chained, _) = where_builds();
-    let cases: [(&str, &str, Box<dyn FnOnce(&mut Vec<u8>)>); 6] = [
+    let cases: [(&str, &str, Damage); 6] = [
         (
             "trunc-header",
             "header is truncated",
