@@ -182,6 +182,13 @@ fn arm64_ctype_and_signed_char_match_native() {
     matches_native("ctype", &[], &[]);
 }
 
+/// `long double` is `double` on Apple arm64: the `l` functions bind to the
+/// host's double functions, not glibc aarch64's quad ones.
+#[test]
+fn arm64_long_double_functions_are_their_double_twins() {
+    matches_native("longdouble", &[], &[]);
+}
+
 #[test]
 fn arm64_thread_locals_per_thread_match_native() {
     matches_native("tlv", &[], &[]);

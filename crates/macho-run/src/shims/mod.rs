@@ -43,6 +43,41 @@ const INODE64_SAFE: &[&str] = &[
     "dirfd",
 ];
 
+/// Functions with a `$INODE64` variant on x86_64 macOS: their structures
+/// (`stat`, `dirent`, `statfs`, `glob_t`, `FTSENT`...) hold 64-bit inodes.
+/// arm64 macOS has only that layout, under the plain names.
+const INODE64: &[&str] = &[
+    "stat",
+    "lstat",
+    "fstat",
+    "fstatat",
+    "statfs",
+    "fstatfs",
+    "getfsstat",
+    "getmntinfo",
+    "getmntinfo_r_np",
+    "readdir",
+    "readdir_r",
+    "scandir",
+    "scandir_b",
+    "alphasort",
+    "glob",
+    "glob_b",
+    "globfree",
+    "fts_open",
+    "fts_open_b",
+    "fts_read",
+    "fts_children",
+    "fts_close",
+    "fts_set",
+    "opendir",
+    "fdopendir",
+    "rewinddir",
+    "seekdir",
+    "telldir",
+    "dirfd",
+];
+
 /// Resolves macOS symbol names to addresses in this process.
 pub struct Host {
     shims: HashMap<&'static str, usize>,
@@ -93,6 +128,12 @@ impl Host {
         if let Some((_, to)) = RENAMES.iter().find(|(from, _)| *from == name) {
             return dlsym(to);
         }
+        if let Some(to) = crate::arch::rename(name) {
+            return dlsym(to);
+        }
+        if crate::arch::unsupported(name) {
+            return None;
+        }
         // C symbols carry a leading underscore on macOS; others (rare in
         // libSystem) have no glibc equivalent.
         let c_name = name.strip_prefix('_')?;
@@ -100,6 +141,16 @@ impl Host {
             Some((base, suffix)) => (base, Some(suffix)),
             None => (c_name, None),
         };
+        if suffix.is_none() && crate::arch::PLAIN_NAMES_ARE_INODE64 && INODE64.contains(&base) {
+            // The plain name has the layout `$INODE64` has on x86_64.
+            let inode64 = format!("_{base}$INODE64");
+            if let Some(&addr) = self.shims.get(inode64.as_str()) {
+                return Some(addr as u64);
+            }
+            if !INODE64_SAFE.contains(&base) {
+                return None;
+            }
+        }
         if let Some(suffix) = suffix {
             if suffix.contains("INODE64") && !INODE64_SAFE.contains(&base) {
                 return None;
