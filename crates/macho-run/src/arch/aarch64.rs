@@ -447,3 +447,60 @@ pub unsafe fn flush_icache(start: u64, len: usize) {
     let start = start as *mut libc::c_char;
     __clear_cache(start, start.add(len));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stub(insns: &[u32]) -> Vec<u8> {
+        insns.iter().flat_map(|i| i.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn stubs_name_the_slot_they_branch_through() {
+        const BR_X16: u32 = 0xd61f_0200;
+        // adrp x16, +4 pages; ldr x16, [x16, #0x10]; br x16 (as lld emits).
+        let forward = stub(&[0x9000_0030, 0xf940_0a10, BR_X16]);
+        assert_eq!(stub_slot(&forward, 0x1_0000_0500), Some(0x1_0000_4010));
+        // adrp x16, -4 pages.
+        let backward = stub(&[0x90ff_fff0, 0xf940_0a10, BR_X16]);
+        assert_eq!(stub_slot(&backward, 0x1_0000_8004), Some(0x1_0000_4010));
+        // ldr x16, .+8; br x16.
+        let literal = stub(&[0x5800_0050, BR_X16, 0]);
+        assert_eq!(stub_slot(&literal, 0x1000), Some(0x1008));
+        // Another register, or not a branch: not a stub we know.
+        assert_eq!(
+            stub_slot(&stub(&[0x9000_0031, 0xf940_0a31, 0xd61f_0220]), 0),
+            None
+        );
+        assert_eq!(stub_slot(&stub(&[0x9000_0030, 0xf940_0a10, 0]), 0), None);
+        assert_eq!(stub_slot(&[0, 0], 0), None);
+    }
+
+    #[test]
+    fn only_plain_arm64_subtypes_are_accepted() {
+        assert!(check_subtype(macho::CPU_SUBTYPE_ARM64_ALL).is_ok());
+        assert!(check_subtype(macho::CPU_SUBTYPE_ARM64_V8).is_ok());
+        assert!(check_subtype(CPU_SUBTYPE_ARM64E)
+            .unwrap_err()
+            .contains("arm64e"));
+        assert!(check_subtype(9)
+            .unwrap_err()
+            .contains("unknown arm64 cpusubtype 0x9"));
+    }
+
+    #[test]
+    fn long_double_functions_are_their_double_twins() {
+        assert_eq!(rename("_sqrtl"), Some("sqrt"));
+        assert_eq!(rename("_cexpl"), Some("cexp"));
+        assert_eq!(rename("_strtold"), Some("strtod"));
+        assert_eq!(rename("_nexttoward"), Some("nextafter"));
+        assert_eq!(rename("_sqrt"), None);
+        assert_eq!(rename("_strtol"), None, "not a long double function");
+        assert_eq!(rename("_labs"), None, "not a long double function");
+        assert!(unsupported("_strtold_l"));
+        assert_eq!(nexttowardf(1.0, 2.0), 1.0 + f32::EPSILON);
+        assert_eq!(nexttowardf(3.0, 3.0), 3.0);
+        assert!(nexttowardf(1.0, 0.0) < 1.0);
+    }
+}
