@@ -370,7 +370,7 @@ mod tests {
             99,
         ];
         let expect =
-            "-7|-9223372036854775808|3.142|str|z|0x1234|4000000000|beef|-1|1e-05|last|44|  2.2|99";
+            "-7|-9223372036854775808|12.346|str|z|0x1234|4000000000|beef|-1|1e-05|last|44|  2.2|99";
         assert_eq!(
             apple_snprintf(fmt, &slots, 256),
             (expect.len() as i32, expect.into())
