@@ -524,3 +524,20 @@ fn arm64_dyld_chained_ptr_64_offset_rebases_from_the_image_base() {
         );
     }
 }
+
+/// The library's entry point for tools (`run_file_in_child`, used by
+/// `machlink demo` and the examples) runs arm64 programs too.
+#[test]
+fn run_file_in_child_runs_an_arm64_program() {
+    require_aarch64_build();
+    let (chained, _) = where_builds();
+    let status = macho_run::run_file_in_child(&chained, &[]).expect("fork");
+    assert_eq!(status, 0);
+    // The aarch64 build's refusal comes back as the status.
+    let mut bytes = std::fs::read(&chained).unwrap();
+    put_u32(&mut bytes, 8, 2);
+    let arm64e = chained.with_file_name("where-arm64e-in-child");
+    std::fs::write(&arm64e, &bytes).unwrap();
+    let status = macho_run::run_file_in_child(&arm64e, &[]).expect("fork");
+    assert_eq!(status, 126);
+}
