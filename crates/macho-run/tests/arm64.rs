@@ -541,3 +541,74 @@ fn run_file_in_child_runs_an_arm64_program() {
     let status = macho_run::run_file_in_child(&arm64e, &[]).expect("fork");
     assert_eq!(status, 126);
 }
+
+/// An arm64 program with its own dylib (`@rpath`, thread-local, exported
+/// data, initialiser) in both fixup formats, eager, slid and lazy, against
+/// the native build of both sources as one program.
+#[test]
+fn arm64_a_program_and_its_dylib_match_native() {
+    require_aarch64_build();
+    let dir = testkit::scratch_dir("arm64/dylib");
+    let native_exe = dir.join("native");
+    testkit::build_native(
+        &[source("dylib_lib"), source("dylib_main")],
+        &native_exe,
+        &["-O1", "-w"],
+    );
+    let expected = run(None, &native_exe, &[], &[]);
+    assert_eq!(expected.code, 0, "{}", expected.stderr_str());
+    let (lib_obj, main_obj) = (dir.join("lib.o"), dir.join("main.o"));
+    compile_arm64(&source("dylib_lib"), &lib_obj, &[]);
+    compile_arm64(&source("dylib_main"), &main_obj, &[]);
+    let mut mismatches = Vec::new();
+    for chained in [true, false] {
+        let sub = dir.join(if chained { "chained" } else { "classic" });
+        std::fs::create_dir_all(&sub).unwrap();
+        let format = if chained {
+            "-fixup_chains"
+        } else {
+            "-no_fixup_chains"
+        };
+        let lld = || {
+            let mut c = Command::new(require_tool("ld64.lld-19"));
+            c.args([
+                "-arch",
+                "arm64",
+                "-platform_version",
+                "macos",
+                "13.0",
+                "13.0",
+            ])
+            .arg("-syslibroot")
+            .arg(testkit::sdk_root())
+            .args(["-lSystem", format]);
+            c
+        };
+        let dylib = sub.join("libx.dylib");
+        check(
+            lld()
+                .args(["-dylib", "-install_name", "@rpath/libx.dylib", "-o"])
+                .arg(&dylib)
+                .arg(&lib_obj),
+        );
+        let exe = sub.join("main");
+        check(
+            lld()
+                .args(["-rpath", "@executable_path", "-o"])
+                .arg(&exe)
+                .arg(&main_obj)
+                .arg(&dylib),
+        );
+        for env in [&[][..], &[(SLIDE, "1")], &[(LAZY, "1"), (SLIDE, "1")]] {
+            let got = run(Some(Path::new(MACHO_RUN)), &exe, &[], env);
+            if got != expected {
+                mismatches.push(testkit::mismatch(
+                    &format!("{format} {env:?}"),
+                    &expected,
+                    &got,
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
