@@ -52,15 +52,31 @@ pub fn cputype(data: &[u8], host: u32) -> Option<u32> {
     }
 }
 
+/// An arm64 program started on x86_64 runs through the aarch64 build: this
+/// replaces the process then (and never returns). Anything else is for
+/// this build to load or refuse, so this returns.
+pub fn exec_if_foreign(data: &[u8], prog: &Path, args: &[OsString]) {
+    let arm64 = cputype(data, crate::arch::CPU_TYPE) == Some(macho::CPU_TYPE_ARM64);
+    if cfg!(target_arch = "x86_64") && arm64 {
+        exec_aarch64(prog, args)
+    }
+}
+
 /// The aarch64 macho-run: `$MACHO_RUN_AARCH64`, else the build beside this
-/// one (`target/<profile>/macho-run` → `target/aarch64-unknown-linux-gnu/
-/// <profile>/macho-run`).
+/// one: from `target/<profile>/macho-run` (or another binary of the
+/// workspace, a test or an example) to
+/// `target/aarch64-unknown-linux-gnu/<profile>/macho-run`.
 pub fn aarch64_build() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(AARCH64_ENV) {
         return Some(PathBuf::from(p));
     }
     let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?;
+    let mut dir = exe.parent()?;
+    // Test binaries and examples (through run_file_in_child) live one
+    // level further down, in target/<profile>/{deps,examples}.
+    if dir.ends_with("deps") || dir.ends_with("examples") {
+        dir = dir.parent()?;
+    }
     let profile = dir.file_name()?;
     Some(
         dir.parent()?

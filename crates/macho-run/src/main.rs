@@ -39,7 +39,7 @@ fn main() {
             source,
         })
         .and_then(|data| {
-            run_foreign(&data, &prog, &rest);
+            macho_run::foreign::exec_if_foreign(&data, std::path::Path::new(&prog), &rest);
             macho_run::load(&data, &name)
         });
     match loaded {
@@ -50,18 +50,3 @@ fn main() {
         }
     }
 }
-
-/// An arm64 program started on x86_64 runs through the aarch64 build
-/// (this never returns then); anything else is for this build to load or
-/// refuse.
-#[cfg(target_arch = "x86_64")]
-fn run_foreign(data: &[u8], prog: &std::ffi::OsStr, args: &[OsString]) {
-    use macho_run::foreign;
-    if foreign::cputype(data, macho_run::arch::CPU_TYPE) == Some(object::macho::CPU_TYPE_ARM64) {
-        foreign::exec_aarch64(std::path::Path::new(prog), args)
-    }
-}
-
-/// The aarch64 build runs arm64 programs itself and refuses others.
-#[cfg(not(target_arch = "x86_64"))]
-fn run_foreign(_data: &[u8], _prog: &std::ffi::OsStr, _args: &[OsString]) {}

@@ -423,3 +423,192 @@ fn a_missing_aarch64_build_is_named_with_its_build_command() {
     );
     assert_refused(&chained, &out, BUILD_AARCH64);
 }
+
+/// `(vmaddr, fileoff)` of every LC_SEGMENT_64, in load command order (the
+/// order of the chained-fixups segment table).
+fn segments(bytes: &[u8]) -> Vec<(u64, u64)> {
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    let mut at = 32;
+    let mut out = Vec::new();
+    for _ in 0..u32_at(16) {
+        if u32_at(at) == object::macho::LC_SEGMENT_64 as usize {
+            out.push((u64_at(at + 24), u64_at(at + 40)));
+        }
+        at += u32_at(at + 4);
+    }
+    out
+}
+
+/// Rewrites an lld arm64 output from `DYLD_CHAINED_PTR_64` (rebase targets
+/// are vmaddrs) to `DYLD_CHAINED_PTR_64_OFFSET` (offsets from the image
+/// base), walking every chain of every 16 KiB page. Returns the rebases
+/// rewritten.
+fn to_ptr_64_offset(bytes: &mut [u8], base: u64) -> usize {
+    let u16_at = |b: &[u8], at: usize| u16::from_le_bytes(b[at..at + 2].try_into().unwrap());
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let segs = segments(bytes);
+    let mut at = 32;
+    let mut fixups = None;
+    for _ in 0..u32_at(bytes, 16) {
+        if u32_at(bytes, at) == object::macho::LC_DYLD_CHAINED_FIXUPS {
+            fixups = Some(u32_at(bytes, at + 8) as usize);
+        }
+        at += u32_at(bytes, at + 4) as usize;
+    }
+    let fixups = fixups.expect("LC_DYLD_CHAINED_FIXUPS");
+    let image_starts = fixups + u32_at(bytes, fixups + 4) as usize;
+    let mut rebases = 0;
+    for (seg, &(vmaddr, fileoff)) in segs.iter().enumerate() {
+        let off = u32_at(bytes, image_starts + 4 + 4 * seg) as usize;
+        if off == 0 {
+            continue;
+        }
+        let starts = image_starts + off;
+        let page_size = u16_at(bytes, starts + 4) as u64;
+        assert_eq!(page_size, 16384, "arm64 chains are per 16 KiB page");
+        assert_eq!(
+            u16_at(bytes, starts + 6),
+            2,
+            "lld writes DYLD_CHAINED_PTR_64"
+        );
+        bytes[starts + 6..starts + 8].copy_from_slice(&6u16.to_le_bytes());
+        assert_eq!(u64_at(bytes, starts + 8), vmaddr - base, "segment_offset");
+        for page in 0..u16_at(bytes, starts + 20) as u64 {
+            let start = u16_at(bytes, starts + 22 + 2 * page as usize);
+            if start == 0xffff {
+                continue;
+            }
+            let mut at = (fileoff + page * page_size + u64::from(start)) as usize;
+            loop {
+                let raw = u64_at(bytes, at);
+                let mut new = raw;
+                if raw >> 63 == 0 {
+                    let target = raw & 0xf_ffff_ffff;
+                    new = (raw & !0xf_ffff_ffff) | (target - base);
+                    rebases += 1;
+                }
+                bytes[at..at + 8].copy_from_slice(&new.to_le_bytes());
+                let next = (raw >> 51) & 0xfff;
+                if next == 0 {
+                    break;
+                }
+                at += next as usize * 4;
+            }
+        }
+    }
+    rebases
+}
+
+/// Both chained pointer formats a non-arm64e image may use: lld writes
+/// `DYLD_CHAINED_PTR_64`; the same image rewritten to `_64_OFFSET` must
+/// run the same, at its address and slid.
+#[test]
+fn arm64_dyld_chained_ptr_64_offset_rebases_from_the_image_base() {
+    require_aarch64_build();
+    let (chained, _) = where_builds();
+    let mut bytes = std::fs::read(&chained).unwrap();
+    let rebases = to_ptr_64_offset(&mut bytes, 0x1_0000_0000);
+    assert!(rebases > 0, "where.c has a rebased pointer");
+    let offset = chained.with_file_name("where-ptr-64-offset");
+    std::fs::write(&offset, &bytes).unwrap();
+    for (env, first) in [(None, "preferred"), (Some(SLIDE), "slid")] {
+        let envs: Vec<(&str, &str)> = env.map(|e| (e, "1")).into_iter().collect();
+        let out = run(Some(Path::new(MACHO_RUN)), &offset, &[], &envs);
+        assert_eq!(
+            out.stdout_str(),
+            format!("{first}\nrebased pointer ok\n"),
+            "{}",
+            out.stderr_str()
+        );
+    }
+}
+
+/// The library's entry point for tools (`run_file_in_child`, used by
+/// `machlink demo` and the examples) runs arm64 programs too.
+#[test]
+fn run_file_in_child_runs_an_arm64_program() {
+    require_aarch64_build();
+    let (chained, _) = where_builds();
+    let status = macho_run::run_file_in_child(&chained, &[]).expect("fork");
+    assert_eq!(status, 0);
+    // The aarch64 build's refusal comes back as the status.
+    let mut bytes = std::fs::read(&chained).unwrap();
+    put_u32(&mut bytes, 8, 2);
+    let arm64e = chained.with_file_name("where-arm64e-in-child");
+    std::fs::write(&arm64e, &bytes).unwrap();
+    let status = macho_run::run_file_in_child(&arm64e, &[]).expect("fork");
+    assert_eq!(status, 126);
+}
+
+/// An arm64 program with its own dylib (`@rpath`, thread-local, exported
+/// data, initialiser) in both fixup formats, eager, slid and lazy, against
+/// the native build of both sources as one program.
+#[test]
+fn arm64_a_program_and_its_dylib_match_native() {
+    require_aarch64_build();
+    let dir = testkit::scratch_dir("arm64/dylib");
+    let native_exe = dir.join("native");
+    testkit::build_native(
+        &[source("dylib_lib"), source("dylib_main")],
+        &native_exe,
+        &["-O1", "-w"],
+    );
+    let expected = run(None, &native_exe, &[], &[]);
+    assert_eq!(expected.code, 0, "{}", expected.stderr_str());
+    let (lib_obj, main_obj) = (dir.join("lib.o"), dir.join("main.o"));
+    compile_arm64(&source("dylib_lib"), &lib_obj, &[]);
+    compile_arm64(&source("dylib_main"), &main_obj, &[]);
+    let mut mismatches = Vec::new();
+    for chained in [true, false] {
+        let sub = dir.join(if chained { "chained" } else { "classic" });
+        std::fs::create_dir_all(&sub).unwrap();
+        let format = if chained {
+            "-fixup_chains"
+        } else {
+            "-no_fixup_chains"
+        };
+        let lld = || {
+            let mut c = Command::new(require_tool("ld64.lld-19"));
+            c.args([
+                "-arch",
+                "arm64",
+                "-platform_version",
+                "macos",
+                "13.0",
+                "13.0",
+            ])
+            .arg("-syslibroot")
+            .arg(testkit::sdk_root())
+            .args(["-lSystem", format]);
+            c
+        };
+        let dylib = sub.join("libx.dylib");
+        check(
+            lld()
+                .args(["-dylib", "-install_name", "@rpath/libx.dylib", "-o"])
+                .arg(&dylib)
+                .arg(&lib_obj),
+        );
+        let exe = sub.join("main");
+        check(
+            lld()
+                .args(["-rpath", "@executable_path", "-o"])
+                .arg(&exe)
+                .arg(&main_obj)
+                .arg(&dylib),
+        );
+        for env in [&[][..], &[(SLIDE, "1")], &[(LAZY, "1"), (SLIDE, "1")]] {
+            let got = run(Some(Path::new(MACHO_RUN)), &exe, &[], env);
+            if got != expected {
+                mismatches.push(testkit::mismatch(
+                    &format!("{format} {env:?}"),
+                    &expected,
+                    &got,
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
