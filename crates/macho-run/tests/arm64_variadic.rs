@@ -1,6 +1,6 @@
 //! arm64 programs that call variadic libSystem functions (printf and
 //! scanf families, open, fcntl, execl, syslog, err/warn) and functions
-//! taking a va_list, run by the x86_64 macho-run (through its aarch64
+//! taking a va_list (wide forms and BSD's warnc/errc too), run by the x86_64 macho-run (through its aarch64
 //! build under qemu-aarch64), must print exactly what the same C built
 //! natively by gcc prints: Apple's arm64 convention passes every variadic
 //! argument on the stack, glibc's in registers, and a call bound straight
@@ -80,8 +80,9 @@ fn build_arm64(name: &str, chained: bool) -> PathBuf {
     exe
 }
 
-fn build_native(name: &str) -> PathBuf {
-    let dir = testkit::scratch_dir(&format!("arm64_variadic/{name}-native"));
+/// The native gcc build of NAME, in a directory of the test `test`'s own.
+fn build_native(name: &str, test: &str) -> PathBuf {
+    let dir = testkit::scratch_dir(&format!("arm64_variadic/{name}-native-{test}"));
     let exe = dir.join(name);
     testkit::build_native(&[source(name)], &exe, &["-O1", "-w", "-ffp-contract=off"]);
     exe
@@ -115,7 +116,7 @@ fn refs(v: &[PathBuf]) -> Vec<&Path> {
 
 fn same_as_native(name: &str, args: impl Fn(&Path) -> Vec<PathBuf>) {
     require_aarch64_build();
-    let native = build_native(name);
+    let native = build_native(name, "arm64");
     let scratch = |who: &str| {
         let d = testkit::scratch_dir(&format!("arm64_variadic/{name}-run-{who}"));
         args(&d)
@@ -147,6 +148,30 @@ fn printf_and_scanf_families_pass_mixed_arguments() {
 #[test]
 fn open_fcntl_and_file_formatting_take_their_optional_arguments() {
     same_as_native("files", |dir| vec![dir.to_path_buf()]);
+}
+
+#[test]
+fn wide_formatting_on_files_and_warnc_errc() {
+    same_as_native("wide", |_| Vec::new());
+}
+
+/// BSD's warnc/errc are shims on x86_64 too (glibc has none), through the
+/// System V entry points.
+#[test]
+fn warnc_and_errc_on_x86_64_too() {
+    let native = build_native("wide", "x86_64");
+    let dir = testkit::scratch_dir("arm64_variadic/wide-x86_64");
+    let obj = dir.join("wide.o");
+    testkit::compile_macos(&source("wide"), &obj, &["-O1", "-w"]);
+    let exe = dir.join("wide");
+    testkit::link(testkit::Linker::LldChained, &[obj], &exe, &[]);
+    let expected = run(None, &native, &[]);
+    let got = run(Some(MACHO_RUN), &exe, &[]);
+    assert!(
+        got.code == expected.code && got.stdout == expected.stdout && got.stderr == expected.stderr,
+        "{}",
+        testkit::mismatch("wide (x86_64) under macho-run", &expected, &got)
+    );
 }
 
 #[test]

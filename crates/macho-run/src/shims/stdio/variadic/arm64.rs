@@ -216,15 +216,14 @@ unsafe extern "C" fn verrx(status: c_int, fmt: *const c_char, ap: AppleVaList) -
     calls::verrx(status, fmt.ptr(), GlibcVaList::over(ap).as_arg())
 }
 
-/// BSD `vwarnc`: `vwarn` with the message of `code` rather than errno's.
 unsafe extern "C" fn vwarnc(code: c_int, fmt: *const c_char, ap: AppleVaList) {
-    *libc::__errno_location() = code;
-    vwarn(fmt, ap)
+    let fmt = Format::fix(fmt);
+    calls::vwarnc(code, fmt.ptr(), GlibcVaList::over(ap).as_arg())
 }
 
 unsafe extern "C" fn verrc(status: c_int, code: c_int, fmt: *const c_char, ap: AppleVaList) -> ! {
-    *libc::__errno_location() = code;
-    verr(status, fmt, ap)
+    let fmt = Format::fix(fmt);
+    calls::verrc(status, code, fmt.ptr(), GlibcVaList::over(ap).as_arg())
 }
 
 apple_va_entries! {

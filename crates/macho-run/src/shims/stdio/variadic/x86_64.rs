@@ -66,6 +66,8 @@ va_entry!("macho_run_warn", "8", "rsi", calls::vwarn);
 va_entry!("macho_run_warnx", "8", "rsi", calls::vwarnx);
 va_entry!("macho_run_err", "16", "rdx", calls::verr);
 va_entry!("macho_run_errx", "16", "rdx", calls::verrx);
+va_entry!("macho_run_warnc", "16", "rdx", calls::vwarnc);
+va_entry!("macho_run_errc", "24", "rcx", calls::verrc);
 
 extern "C" {
     fn macho_run_fprintf();
@@ -80,6 +82,8 @@ extern "C" {
     fn macho_run_warnx();
     fn macho_run_err();
     fn macho_run_errx();
+    fn macho_run_warnc();
+    fn macho_run_errc();
 }
 
 pub fn table() -> Vec<(&'static str, usize)> {
@@ -96,5 +100,7 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("_warnx", macho_run_warnx as *const () as usize),
         ("_err", macho_run_err as *const () as usize),
         ("_errx", macho_run_errx as *const () as usize),
+        ("_warnc", macho_run_warnc as *const () as usize),
+        ("_errc", macho_run_errc as *const () as usize),
     ]
 }
