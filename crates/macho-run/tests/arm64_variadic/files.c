@@ -1,12 +1,29 @@
 /* The variadic system calls: open's mode, fcntl's argument, openat, and
  * the formatted-I/O functions on files the program opens; fscanf. */
 #include <err.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static int scan_stdin(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vscanf(fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+static int scan_file(FILE *f, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vfscanf(f, fmt, ap);
+    va_end(ap);
+    return n;
+}
 
 int main(int argc, char **argv) {
     if (argc < 2) {
@@ -58,6 +75,23 @@ int main(int argc, char **argv) {
     read(fd, buf, sizeof buf - 1);
     close(fd);
     printf("fprintf to a file: %s", buf);
+
+    /* scanf and vscanf read stdin, here the file "input". */
+    out = fopen("input", "w");
+    fprintf(out, "77 word 0x1f 2.5 tail\n");
+    fclose(out);
+    if (!freopen("input", "r", stdin))
+        err(1, "freopen");
+    int k = 0;
+    unsigned h = 0;
+    n = scanf("%d %15s", &k, word);
+    printf("scanf: %d -> %d %s\n", n, k, word);
+    n = scan_stdin("%x %lf", &h, &x);
+    printf("vscanf: %d -> %u %.1f\n", n, h, x);
+    in = fopen("input", "r");
+    n = scan_file(in, "%*d %*s %i", &k);
+    printf("vfscanf: %d -> %d\n", n, k);
+    fclose(in);
     warnx("warnx: %d %s", 3, "args");
     fflush(stdout);
     errx(3, "errx: %s %d", "exit", 3);

@@ -31,6 +31,24 @@ static void report(FILE *f, const char *fmt, ...) {
     va_end(ap);
 }
 
+/* The other va_list forms, each from a `...` of the program's own. */
+static void other_forms(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    va_start(ap, fmt);
+    char *heap = NULL;
+    int n = vasprintf(&heap, fmt, ap);
+    va_end(ap);
+    printf("vasprintf: %d [%.*s]\n", n, n - 1, heap);
+    free(heap);
+    fflush(stdout);
+    va_start(ap, fmt);
+    vdprintf(1, fmt, ap);
+    va_end(ap);
+}
+
 static int scan_from(const char *input, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -75,6 +93,8 @@ int main(void) {
                     1, 2.5, 3L, 'x', "y", 6, 7, 8, 9);
     printf("vsnprintf via own ...: %d [%s]\n", n, buf);
     report(stdout, "report: %d %s %.2f\n", 5, "five", 5.0);
+    other_forms("forms: %s %d %.1f %ld %c %s %d %d %d %Lg\n", "v", 1, 2.0, 3L,
+                '4', "5", 6, 7, 8, 9.5L);
 
     char *heap = NULL;
     n = asprintf(&heap, "%s/%d/%g", "asprintf", 99, 0.5);
