@@ -106,7 +106,7 @@ pub struct Image<'a> {
     pub data: &'a [u8],
     pub blame: Blame,
     /// The file's architecture (the host's, unless read by
-    /// [`Image::parse_linked`]).
+    /// [`Image::parse_linked_any_arch`]).
     pub arch: &'static crate::arch::FileArch,
     /// MH_EXECUTE or MH_DYLIB.
     pub filetype: u32,
@@ -209,10 +209,16 @@ impl<'a> Image<'a> {
     }
 
     /// Parses and validates a linked image: an executable as [`Image::parse`]
-    /// does, or a dylib as [`Image::parse_dylib`], of any architecture
-    /// macho-run knows (x86_64 or arm64, whatever the host). For tools that
-    /// read outputs.
+    /// does, or a dylib as [`Image::parse_dylib`]. For tools that read
+    /// outputs.
     pub fn parse_linked(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
+        Image::parse_kind(data, file, &[macho::MH_EXECUTE, macho::MH_DYLIB], false)
+    }
+
+    /// [`Image::parse_linked`] for any architecture macho-run knows (x86_64
+    /// or arm64, whatever the host; `arch` says which): for tools that read
+    /// outputs and look at code or fixups per architecture themselves.
+    pub fn parse_linked_any_arch(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
         Image::parse_kind(data, file, &[macho::MH_EXECUTE, macho::MH_DYLIB], true)
     }
 
