@@ -54,7 +54,12 @@ fn to_mac_stat(st: &libc::stat) -> MacStat {
         birthtime: [st.st_ctime, st.st_ctime_nsec],
         size: st.st_size,
         blocks: st.st_blocks,
-        blksize: st.st_blksize as i32,
+        blksize: {
+            // i64 in glibc x86_64, already i32 in glibc aarch64.
+            #[allow(clippy::unnecessary_cast)]
+            let size = st.st_blksize as i32;
+            size
+        },
         flags: 0,
         gen: 0,
         lspare: 0,
@@ -141,11 +146,16 @@ pub fn linux_open_flags(mac: c_int) -> c_int {
         .fold(mac & libc::O_ACCMODE, |acc, (_, l)| acc | l)
 }
 
-unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+pub(super) unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
     libc::open(path, linux_open_flags(flags), mode)
 }
 
-unsafe extern "C" fn openat(fd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+pub(super) unsafe extern "C" fn openat(
+    fd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mode: c_uint,
+) -> c_int {
     libc::openat(at_fd(fd), path, linux_open_flags(flags), mode)
 }
 

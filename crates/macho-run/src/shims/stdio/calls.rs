@@ -9,8 +9,9 @@ use super::streams::{self, adopt, reading, release, with, Session, STDERRP, STDI
 use std::ffi::{c_char, c_int, c_long, c_void};
 
 type Host = *mut libc::FILE;
-/// A `va_list` argument: on x86_64 a pointer to the caller's list, the
-/// same on macOS and Linux.
+/// A `va_list` argument: a pointer to a glibc `va_list`. On x86_64 that is
+/// the caller's own (macOS's is the same); on arm64 one that
+/// [`super::variadic`] builds over Apple's argument slots.
 pub type VaList = *mut c_void;
 type WInt = u32;
 type WChar = i32;
@@ -291,10 +292,10 @@ pub unsafe extern "C" fn getline(line: *mut *mut c_char, cap: *mut usize, m: Fil
 pub unsafe extern "C" fn fgetln(m: File, len: *mut usize) -> *mut c_char {
     reading(m, std::ptr::null_mut(), |h| {
         let lb = &mut (*m).lb;
-        let mut buf = lb.base as *mut c_char;
+        let mut buf = lb.base.cast::<c_char>();
         let mut cap = lb.size.max(0) as usize;
         let n = host::getdelim(&mut buf, &mut cap, c_int::from(b'\n'), h);
-        lb.base = buf as *mut u8;
+        lb.base = buf.cast::<u8>();
         lb.size = cap.min(c_int::MAX as usize) as c_int;
         if n <= 0 {
             return std::ptr::null_mut();
@@ -449,6 +450,19 @@ pub unsafe extern "C" fn verrx(status: c_int, fmt: *const c_char, ap: VaList) ->
     host::verrx(status, fmt, ap)
 }
 
+/// BSD `vwarnc` (glibc has none): `vwarn` with the message of `code`
+/// rather than errno's.
+pub unsafe extern "C" fn vwarnc(code: c_int, fmt: *const c_char, ap: VaList) {
+    *libc::__errno_location() = code;
+    vwarn(fmt, ap)
+}
+
+/// BSD `verrc`: `verr` with the message of `code`.
+pub unsafe extern "C" fn verrc(status: c_int, code: c_int, fmt: *const c_char, ap: VaList) -> ! {
+    *libc::__errno_location() = code;
+    verr(status, fmt, ap)
+}
+
 pub unsafe extern "C" fn fgetwc(m: File) -> WInt {
     reading(m, WEOF, |h| host::fgetwc(h))
 }
@@ -570,6 +584,8 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("_vwarnx", vwarnx as *const () as usize),
         ("_verr", verr as *const () as usize),
         ("_verrx", verrx as *const () as usize),
+        ("_vwarnc", vwarnc as *const () as usize),
+        ("_verrc", verrc as *const () as usize),
         ("_fgetwc", fgetwc as *const () as usize),
         ("_getwc", fgetwc as *const () as usize),
         ("_getwchar", getwchar as *const () as usize),
