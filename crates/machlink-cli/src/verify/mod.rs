@@ -140,13 +140,12 @@ fn is_code(s: &Section) -> bool {
 
 /// Verifies one file; `Err` when it cannot be read as a Mach-O at all.
 pub fn verify(data: &[u8], name: &str) -> Result<Report, String> {
-    let image = Image::parse_linked(data, name).map_err(|e| e.to_string())?;
+    let image = Image::parse_linked_any_arch(data, name).map_err(|e| e.to_string())?;
     let mut report = Report::default();
     check_fixups(&image, &mut report);
     let code = Code::new(data, &image, &mut report);
-    let cputype = MachHeader64::<LE>::parse(data, 0).map(|h| h.cputype.get(LE));
-    match cputype {
-        Ok(macho::CPU_TYPE_ARM64) => arm64::check_branches(&code, &mut report),
+    match image.arch.cputype {
+        macho::CPU_TYPE_ARM64 => arm64::check_branches(&code, &mut report),
         _ => x86_64::check_branches(&code, &mut report),
     }
     check_exports(data, &image, &mut report);
