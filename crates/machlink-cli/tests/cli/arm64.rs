@@ -208,7 +208,12 @@ fn arm64_dylibs_are_signed_export_their_symbols_and_link_into_executables() {
         let dylib = work.join(format!("libarm{format}.dylib"));
         let mut flags = vec!["-dylib", format];
         flags.extend(install);
-        link(Linker::Machlink, &dylib, &[lib_o.clone()], &flags);
+        link(
+            Linker::Machlink,
+            &dylib,
+            std::slice::from_ref(&lib_o),
+            &flags,
+        );
         objdump_clean(&dylib);
         let headers = check_headers(&dylib, "DYLIB");
         assert!(headers.contains("LC_ID_DYLIB") && headers.contains("@rpath/libarm.dylib"));
@@ -268,7 +273,12 @@ fn arm64_outputs_are_unsigned_only_with_no_adhoc_codesign() {
         "int main(void) { return 0; }\n",
         "arm64-apple-macos13",
     );
-    let signed = link(Linker::Machlink, &work.join("signed"), &[obj.clone()], &[]);
+    let signed = link(
+        Linker::Machlink,
+        &work.join("signed"),
+        std::slice::from_ref(&obj),
+        &[],
+    );
     testkit::check_adhoc_signature(&std::fs::read(&signed).unwrap());
     let unsigned = link(
         Linker::Machlink,
@@ -373,7 +383,7 @@ fn arm64_dwarf_mode_unwind_rows_point_at_their_fde() {
         let out = link(
             linker,
             &work.join(format!("{linker:?}")),
-            &[obj.clone()],
+            std::slice::from_ref(&obj),
             &[],
         );
         // FDE offsets by the address their function starts at.
