@@ -120,12 +120,12 @@ pub fn stubs_object<'a>(stub: &ObjcStub, selectors: &[&'a [u8]]) -> ObjectFile<'
             addend: 0,
             subtrahend: None,
         };
-        push_reloc(
-            &mut obj,
-            atom,
-            field(stub.selref, Target::Atom(selref_atom(i))),
-        );
-        push_reloc(&mut obj, atom, field(stub.msgsend, Target::Symbol(msgsend)));
+        for &f in stub.selref {
+            push_reloc(&mut obj, atom, field(f, Target::Atom(selref_atom(i))));
+        }
+        for &f in stub.msgsend {
+            push_reloc(&mut obj, atom, field(f, Target::Symbol(msgsend)));
+        }
     }
     // One atom per string, as the parser splits C-string sections, so
     // they merge with the inputs' copies.
@@ -423,6 +423,36 @@ mod tests {
         assert_eq!(s.name, b"_objc_msgSend$foo:bar:");
         assert!(s.is_private_extern() && s.atom != NONE);
         assert_eq!(obj.sections[2].flags & macho::S_ATTR_NO_DEAD_STRIP, 0);
+    }
+
+    #[test]
+    fn arm64_stubs_take_a_page_and_an_offset_for_each_reference() {
+        use crate::arch::{Arm64, PageRef, RelocKind};
+        for mode in [ObjcStubsMode::Fast, ObjcStubsMode::Small] {
+            let (stub, warning) = stub_form(&Arm64, mode);
+            assert!(warning.is_none(), "arm64 has both forms");
+            let obj = stubs_object(&stub, &[b"_objc_msgSend$length"]);
+            let atom = &obj.atoms[0];
+            let r = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
+            let kinds: Vec<RelocKind> = r.iter().map(|r| r.kind).collect();
+            let msgsend: &[RelocKind] = match mode {
+                ObjcStubsMode::Fast => &[
+                    RelocKind::Page(PageRef::Got),
+                    RelocKind::PageOffset(PageRef::Got),
+                ],
+                ObjcStubsMode::Small => &[RelocKind::Branch],
+            };
+            assert_eq!(
+                kinds[..2],
+                [
+                    RelocKind::Page(PageRef::Direct),
+                    RelocKind::PageOffset(PageRef::Direct)
+                ]
+            );
+            assert_eq!(&kinds[2..], msgsend);
+            assert!(matches!(r[0].target, Target::Atom(_)) && r[0].target == r[1].target);
+            assert!(r[2..].iter().all(|r| r.target == Target::Symbol(0)));
+        }
     }
 
     #[test]
