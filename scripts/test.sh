@@ -34,6 +34,10 @@ if ! scripts/setup.sh; then
 fi
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The aarch64 side of macho-run (its assembly, its variadic entry points)
+# only compiles for aarch64.
+step "cargo clippy (aarch64 macho-run)" cargo clippy -p macho-run --all-targets --quiet \
+    --target aarch64-unknown-linux-gnu -- -D warnings
 step "cargo build" cargo build --workspace --release --quiet
 # macho-run runs arm64 programs through its aarch64 build under qemu-aarch64
 # (crates/macho-run/tests/arm64.rs); it lives beside target/release.
@@ -52,6 +56,11 @@ fi
 # cargo prints the failing test binaries at the end; the summary below
 # names the failed steps.
 step "cargo test" cargo test --workspace --release --no-fail-fast "${skip[@]}"
+# macho-run's own unit tests on aarch64 (run under qemu-aarch64 by the
+# runner in .cargo/config.toml): the traps, stubs and variadic entry points
+# called the way Apple arm64 code calls them.
+step "cargo test (aarch64 macho-run unit tests)" \
+    cargo test --release -p macho-run --lib --target aarch64-unknown-linux-gnu
 
 if [ ${#failures[@]} -gt 0 ]; then
     echo "test.sh: FAILED: ${failures[*]}" >&2
