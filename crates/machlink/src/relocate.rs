@@ -31,6 +31,9 @@ pub(crate) struct Resolved<'l> {
     /// Classic dyld info: coalesced weak definitions get weak bind
     /// records (chained fixups bind them to weak-lookup imports instead).
     pub weak_bind_stream: bool,
+    /// A full link's range-extension thunks (empty when the code is
+    /// within a branch's reach): a branch out of reach goes through one.
+    thunks: Option<&'l crate::thunks::Thunks>,
 }
 
 impl<'l> Resolved<'l> {
@@ -56,7 +59,14 @@ impl<'l> Resolved<'l> {
             stub_helper_addr: section_addr(Content::StubHelper),
             placed: None,
             weak_bind_stream: !synth.chained,
+            thunks: None,
         }
+    }
+
+    /// Branches out of reach go through these thunks.
+    pub(crate) fn with_thunks(mut self, thunks: &'l crate::thunks::Thunks) -> Self {
+        self.thunks = Some(thunks);
+        self
     }
 
     /// Addresses for relocating atoms into an image laid out earlier:
@@ -78,6 +88,7 @@ impl<'l> Resolved<'l> {
             placed: Some(placed),
             // Updates leave weak definitions to a full link.
             weak_bind_stream: false,
+            thunks: None,
         }
     }
 
@@ -475,7 +486,24 @@ pub(crate) fn relocate(
                 ))
                 }
             };
-            apply(p.bytes, r.kind, plus_addend(s))
+            let value = match res.thunks {
+                Some(thunks) if r.kind == RelocKind::Branch => {
+                    let key = crate::thunks::key_of(p.file, r, symtab);
+                    crate::thunks::branch_value(thunks, arch, pc, plus_addend(s), key).map_err(
+                        |e| match key.map(|k| k.callee) {
+                            Some(crate::thunks::Callee::Symbol(g)) => {
+                                format!("call to {}: {e}", name_of(symtab, g))
+                            }
+                            Some(crate::thunks::Callee::Atom { atom, .. }) => {
+                                format!("call to {}: {e}", p.obj.describe(atom, 0))
+                            }
+                            None => e,
+                        },
+                    )?
+                }
+                _ => plus_addend(s),
+            };
+            apply(p.bytes, r.kind, value)
         }
         RelocKind::PointerToGot => {
             let g = match r.target {
