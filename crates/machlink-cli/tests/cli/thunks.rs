@@ -107,11 +107,18 @@ fn assemble(dir: &Path, name: &str, src: &str) -> PathBuf {
 /// The ld64 command line of an arm64 executable, minus the objects.
 fn arm64_command(linker: &Path, out: &Path) -> Command {
     let mut cmd = Command::new(linker);
-    cmd.args(["-arch", "arm64", "-platform_version", "macos", "13.0", "13.0"])
-        .arg("-syslibroot")
-        .arg(sdk_root())
-        .args(["-lSystem", "-o"])
-        .arg(out);
+    cmd.args([
+        "-arch",
+        "arm64",
+        "-platform_version",
+        "macos",
+        "13.0",
+        "13.0",
+    ])
+    .arg("-syslibroot")
+    .arg(sdk_root())
+    .args(["-lSystem", "-o"])
+    .arg(out);
     cmd
 }
 
@@ -298,7 +305,12 @@ fn incremental_links_with_thunks_are_full_links_without_state() {
     let obj = assemble(&dir, "far", FAR_S);
     let out = dir.join("far");
     for _ in 0..2 {
-        let o = link(&workspace_bin("machlink"), &out, &obj, &["-incremental", "-v"]);
+        let o = link(
+            &workspace_bin("machlink"),
+            &out,
+            &obj,
+            &["-incremental", "-v"],
+        );
         assert_eq!(o.code, 0, "machlink: {}", o.stderr_str());
         let line = incremental_line(&o);
         assert!(
