@@ -394,6 +394,21 @@ fn probe_call(p: &Place, r: &Reloc, symtab: &SymbolTable) -> Option<crate::dtrac
         .flatten()
 }
 
+/// What a relocation refers to, for messages: a symbol's name, or the
+/// section the atom belongs to.
+fn target_name(p: &Place, t: Target, symtab: &SymbolTable) -> String {
+    match symtab.global_of(p.file, t) {
+        Some(g) => name_of(symtab, g),
+        None => match t {
+            Target::Symbol(i) => p.obj.symbols.get(i as usize).map_or_else(
+                || "a local symbol".into(),
+                |s| String::from_utf8_lossy(s.name).into_owned(),
+            ),
+            Target::Atom(a) => p.obj.describe(a, 0),
+        },
+    }
+}
+
 fn name_of(symtab: &SymbolTable, g: SymId) -> String {
     String::from_utf8_lossy(symtab.syms[g as usize].name).into_owned()
 }
@@ -486,24 +501,38 @@ pub(crate) fn relocate(
                 ))
                 }
             };
-            let value = match res.thunks {
-                Some(thunks) if r.kind == RelocKind::Branch => {
-                    let key = crate::thunks::key_of(p.file, r, symtab);
-                    crate::thunks::branch_value(thunks, arch, pc, plus_addend(s), key).map_err(
-                        |e| match key.map(|k| k.callee) {
-                            Some(crate::thunks::Callee::Symbol(g)) => {
-                                format!("call to {}: {e}", name_of(symtab, g))
-                            }
-                            Some(crate::thunks::Callee::Atom { atom, .. }) => {
-                                format!("call to {}: {e}", p.obj.describe(atom, 0))
-                            }
-                            None => e,
-                        },
-                    )?
-                }
-                _ => plus_addend(s),
-            };
-            apply(p.bytes, r.kind, value)
+            let mut value = plus_addend(s);
+            if let (Some(thunks), RelocKind::Branch) = (res.thunks, r.kind) {
+                // Out of direct reach: through a thunk for the target.
+                let key = crate::thunks::key_of(p.file, r, symtab);
+                value = crate::thunks::branch_value(thunks, arch, pc, value, key).ok_or_else(
+                    || {
+                        format!(
+                            "branch to {} is out of range: {:#x} bytes away, and {} branches \
+                             reach {:#x}; no thunk for it is in reach",
+                            target_name(p, r.target, symtab),
+                            pc.abs_diff(value),
+                            arch.name(),
+                            arch.branch_reach()
+                        )
+                    },
+                )?;
+            }
+            arch.apply(r.kind, r.length, p.bytes, at, pc, value)
+                .map_err(|e| match e {
+                    crate::arch::ApplyError::OutOfRange { value, .. }
+                        if r.kind == RelocKind::Branch =>
+                    {
+                        format!(
+                            "branch to {} is out of range: {value:#x} bytes away, and {} \
+                             branches reach {:#x}",
+                            target_name(p, r.target, symtab),
+                            arch.name(),
+                            arch.branch_reach()
+                        )
+                    }
+                    e => e.to_string(),
+                })
         }
         RelocKind::PointerToGot => {
             let g = match r.target {

@@ -509,25 +509,20 @@ pub(crate) fn symbols(
 }
 
 /// For relocation: the value a branch at `pc` to `value` (the callee
-/// `key`) encodes: the callee itself when in reach, else its thunk.
+/// `key`) encodes: the callee itself when in reach, else its thunk; None
+/// when neither is in reach.
 pub(crate) fn branch_value(
     thunks: &Thunks,
     arch: &dyn Arch,
     pc: u64,
     value: u64,
     key: Option<ThunkKey>,
-) -> Result<u64, String> {
+) -> Option<u64> {
     let reach = arch.branch_reach();
     if in_reach(pc, value, reach) {
-        return Ok(value);
+        return Some(value);
     }
-    key.and_then(|k| thunks.find(pc, k, reach)).ok_or_else(|| {
-        format!(
-            "a branch to {value:#x} is {} bytes away, beyond the ±{reach} bytes it reaches, \
-             and no thunk for its target is in reach",
-            pc.abs_diff(value)
-        )
-    })
+    thunks.find(pc, key?, reach)
 }
 
 #[cfg(test)]

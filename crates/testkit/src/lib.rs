@@ -163,6 +163,14 @@ pub fn check(cmd: &mut Command) {
 
 /// `python3 -m ziglang cc` — the macOS C compiler (and zig's own linker).
 pub fn zig_cc() -> Command {
+    zig_cc_for(ZIG_TARGET)
+}
+
+/// zig's target for macOS arm64 objects.
+pub const ZIG_TARGET_ARM64: &str = "aarch64-macos";
+
+/// [`zig_cc`] for another zig target.
+pub fn zig_cc_for(target: &str) -> Command {
     static PROBED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let installed = *PROBED.get_or_init(|| {
         require_tool("python3");
@@ -173,13 +181,36 @@ pub fn zig_cc() -> Command {
         "zig is not installed (python3 -m ziglang failed): run `{SETUP}` first"
     );
     let mut cmd = Command::new("python3");
-    cmd.args(["-m", "ziglang", "cc", "-target", ZIG_TARGET]);
+    cmd.args(["-m", "ziglang", "cc", "-target", target]);
     cmd
 }
 
 /// Compiles one C file to a macOS x86_64 object.
 pub fn compile_macos(src: &Path, obj: &Path, flags: &[&str]) {
     check(zig_cc().args(flags).arg("-c").arg(src).arg("-o").arg(obj));
+}
+
+/// Compiles one C file to a macOS arm64 object. `-ffp-contract=off`: the
+/// gcc oracle on Linux does not fuse multiply-adds, arm64 clang would.
+pub fn compile_macos_arm64(src: &Path, obj: &Path, flags: &[&str]) {
+    check(
+        zig_cc_for(ZIG_TARGET_ARM64)
+            .arg("-ffp-contract=off")
+            .args(flags)
+            .arg("-c")
+            .arg(src)
+            .arg("-o")
+            .arg(obj),
+    );
+}
+
+/// [`compile_all_macos`] for arm64.
+pub fn compile_all_macos_arm64(srcs: &[PathBuf], out_dir: &Path, flags: &[&str]) -> Vec<PathBuf> {
+    let objs = objects_for(srcs, out_dir);
+    parallel_for(srcs.len(), |i| {
+        compile_macos_arm64(&srcs[i], &objs[i], flags)
+    });
+    objs
 }
 
 /// Compiles C sources natively with gcc (each to an object beside `exe`,
@@ -263,10 +294,20 @@ fn ld64_command(linker: &Path, out: &Path) -> Command {
 
 /// [`ld64_command`] with another linker binary and -syslibroot.
 pub fn ld64_command_in(linker: &Path, sdk: &Path, out: &Path) -> Command {
+    ld64_command_arch(linker, sdk, "x86_64", out)
+}
+
+/// The ld64-style command line of an arm64 executable, minus the objects:
+/// `linker` is ld64.lld-19 or machlink.
+pub fn ld64_arm64_command(linker: &Path, out: &Path) -> Command {
+    ld64_command_arch(linker, &sdk_root(), "arm64", out)
+}
+
+fn ld64_command_arch(linker: &Path, sdk: &Path, arch: &str, out: &Path) -> Command {
     let mut cmd = Command::new(linker);
     cmd.args([
         "-arch",
-        "x86_64",
+        arch,
         "-platform_version",
         "macos",
         MACOS_VERSION,
