@@ -153,7 +153,8 @@ impl Loaded {
 /// Runs the Mach-O executable at `path` in a child process (the image is
 /// mapped into the process that runs it, and its exit ends that process)
 /// and returns its exit status, or 128 + the signal that ended it. Stdout
-/// and stderr are inherited.
+/// and stderr are inherited. An arm64 program started from x86_64 runs
+/// through the aarch64 build, as `macho-run PROG` does.
 pub fn run_file_in_child(path: &std::path::Path, args: &[OsString]) -> std::io::Result<i32> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -171,7 +172,10 @@ pub fn run_file_in_child(path: &std::path::Path, args: &[OsString]) -> std::io::
                 file: name.clone(),
                 source,
             })
-            .and_then(|data| load(&data, &name));
+            .and_then(|data| {
+                crate::foreign::exec_if_foreign(&data, path, args);
+                load(&data, &name)
+            });
         match loaded {
             Ok(program) => program.run(&name, args),
             Err(e) => {
