@@ -505,8 +505,8 @@ pub(crate) fn relocate(
             if let (Some(thunks), RelocKind::Branch) = (res.thunks, r.kind) {
                 // Out of direct reach: through a thunk for the target.
                 let key = crate::thunks::key_of(p.file, r, symtab);
-                value = crate::thunks::branch_value(thunks, arch, pc, value, key).ok_or_else(
-                    || {
+                value =
+                    crate::thunks::branch_value(thunks, arch, pc, value, key).ok_or_else(|| {
                         format!(
                             "branch to {} is out of range: {:#x} bytes away, and {} branches \
                              reach {:#x}; no thunk for it is in reach",
@@ -515,8 +515,7 @@ pub(crate) fn relocate(
                             arch.name(),
                             arch.branch_reach()
                         )
-                    },
-                )?;
+                    })?;
             }
             arch.apply(r.kind, r.length, p.bytes, at, pc, value)
                 .map_err(|e| match e {

@@ -144,66 +144,67 @@ fn symbols(exe: &Path) -> (BTreeMap<String, u64>, Vec<String>) {
     (addrs, private)
 }
 
-/// The disassembly of `__text` as (address, instruction text) per
-/// function label.
-fn disassemble(exe: &Path) -> BTreeMap<String, Vec<(u64, String)>> {
+/// The instructions of `exe` in `[start, start + len)`, as objdump prints
+/// them (`bl\t0x100000450 <_puts.thunk.0>`). Only a window, and not in
+/// `--macho` mode, which disassembles the whole 130 MiB function anyway.
+fn instructions(exe: &Path, start: u64, len: u64) -> Vec<String> {
     let text = tool(
         "llvm-objdump-19",
-        &["--macho", "-d", "--no-show-raw-insn"],
+        &[
+            "-d",
+            "--no-show-raw-insn",
+            &format!("--start-address={start:#x}"),
+            &format!("--stop-address={:#x}", start + len),
+        ],
         exe,
     );
-    let mut functions: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
-    let mut current = String::new();
-    for line in text.lines() {
-        if let Some(label) = line.strip_suffix(':') {
-            if !label.contains(' ') && !label.starts_with('(') {
-                current = label.to_string();
-                continue;
-            }
-        }
-        let Some((addr, insn)) = line.split_once(":\t") else {
-            continue;
-        };
-        let Ok(addr) = u64::from_str_radix(addr.trim(), 16) else {
-            continue;
-        };
-        if !insn.starts_with("udf") {
-            functions
-                .entry(current.clone())
-                .or_default()
-                .push((addr, insn.trim().to_string()));
-        }
-    }
-    functions
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(addr, _)| u64::from_str_radix(addr.trim(), 16).is_ok())
+        .map(|(_, insn)| insn.trim().to_string())
+        .collect()
+}
+
+/// The hexadecimal number after `prefix` in `insn`.
+fn hex_after(insn: &str, prefix: &str) -> u64 {
+    let rest = insn
+        .split_once(prefix)
+        .unwrap_or_else(|| panic!("no {prefix:?} in {insn:?}"))
+        .1;
+    let digits: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+    u64::from_str_radix(&digits, 16).unwrap()
 }
 
 /// Where a thunk (`adrp x16, PAGE` / `add x16, x16, #OFF` / `br x16`)
-/// jumps: objdump prints the page as a comment.
-fn thunk_target(body: &[(u64, String)]) -> u64 {
-    let insns: Vec<&str> = body.iter().map(|(_, i)| i.as_str()).collect();
+/// jumps.
+fn thunk_target(exe: &Path, at: u64) -> u64 {
+    let insns = instructions(exe, at, 12);
     assert!(
         insns.len() == 3
-            && insns[0].starts_with("adrp\tx16")
-            && insns[1].starts_with("add\tx16, x16, #")
+            && insns[0].starts_with("adrp\tx16, 0x")
+            && insns[1].starts_with("add\tx16, x16, #0x")
             && insns[2] == "br\tx16",
-        "not a far thunk: {insns:?}"
+        "{}: not a far thunk at {at:#x}: {insns:?}",
+        exe.display()
     );
-    let page = insns[0].rsplit("; 0x").next().unwrap();
-    let page = u64::from_str_radix(page.trim(), 16).unwrap();
-    let off = insns[1]["add\tx16, x16, #".len()..]
-        .split_whitespace()
-        .next()
-        .unwrap();
-    let off = u64::from_str_radix(off.trim_start_matches("0x"), 16).unwrap();
-    page + off
+    hex_after(&insns[0], ", 0x") + hex_after(&insns[1], "#0x")
 }
 
-/// The `bl` instructions of a function, as printed (`bl\t_x.thunk.0`).
-fn calls(functions: &BTreeMap<String, Vec<(u64, String)>>, f: &str) -> Vec<String> {
-    functions[f]
-        .iter()
-        .filter(|(_, i)| i.starts_with("bl\t"))
-        .map(|(_, i)| i.clone())
+/// The calls of a function (up to its `ret`): where each `bl` lands and
+/// the symbol objdump names there (empty when none starts there).
+fn calls(exe: &Path, at: u64) -> Vec<(u64, String)> {
+    instructions(exe, at, 64)
+        .into_iter()
+        .take_while(|i| i != "ret")
+        .filter(|i| i.starts_with("bl\t"))
+        .map(|i| {
+            let to = hex_after(&i, "0x");
+            let name = match i.split_once('<') {
+                Some((_, n)) if !n.contains('+') => n.trim_end_matches('>').to_string(),
+                _ => String::new(),
+            };
+            (to, name)
+        })
         .collect()
 }
 
@@ -223,19 +224,19 @@ fn stubs_addr(exe: &Path) -> u64 {
 /// names.
 fn check_thunks(exe: &Path) -> Vec<String> {
     let (addrs, private) = symbols(exe);
-    let functions = disassemble(exe);
+    let names =
+        |f: &str| -> Vec<String> { calls(exe, addrs[f]).into_iter().map(|c| c.1).collect() };
     assert_eq!(
-        calls(&functions, "_main"),
-        ["bl\t_puts.thunk.0", "bl\t_far_forward.thunk.0"],
+        names("_main"),
+        ["_puts.thunk.0", "_far_forward.thunk.0"],
         "{}",
         exe.display()
     );
-    assert_eq!(calls(&functions, "_early"), ["bl\t_puts.thunk.0"]);
-    let far = calls(&functions, "_far_forward");
+    assert_eq!(names("_early"), ["_puts.thunk.0"], "{}", exe.display());
+    // The call to `_puts` near its stub stays direct.
+    let far: Vec<(u64, String)> = calls(exe, addrs["_far_forward"]);
     assert!(
-        far.len() == 2
-            && far[0].contains("symbol stub for: _puts")
-            && far[1] == "bl\t_early.thunk.0",
+        far.len() == 2 && far[0].0 == stubs_addr(exe) && far[1].1 == "_early.thunk.0",
         "{}: _far_forward calls {far:?}",
         exe.display()
     );
@@ -246,7 +247,7 @@ fn check_thunks(exe: &Path) -> Vec<String> {
     ];
     for (thunk, target) in targets {
         assert_eq!(
-            thunk_target(&functions[thunk]),
+            thunk_target(exe, addrs[thunk]),
             target,
             "{}: {thunk} does not land on its target",
             exe.display()
