@@ -10,6 +10,35 @@
 use crate::arch::Arch;
 use crate::input::object::ObjectFile;
 use object::macho;
+/// `__thread_data` and `__thread_bss`: the template each thread's
+/// variables are copied from.
+fn is_thread_local_template(kind: u32) -> bool {
+    matches!(
+        kind,
+        macho::S_THREAD_LOCAL_REGULAR | macho::S_THREAD_LOCAL_ZEROFILL
+    )
+}
+
+/// The alignment every section of the thread-local template gets: the
+/// largest any of them needs. Descriptors hold offsets from the start of
+/// the template, which dyld copies as one block, so (as ld64.lld does) a
+/// later section must not be aligned more than the template's start.
+fn thread_local_template_align(sections: &[OutSection], objects: &[ObjectFile]) -> u8 {
+    let mut align = 0;
+    for s in sections
+        .iter()
+        .filter(|s| is_thread_local_template(s.kind()))
+    {
+        align = align.max(s.align_log2);
+        if let Content::Atoms(list) = &s.content {
+            for &(f, a) in list {
+                align = align.max(objects[f as usize].atoms[a as usize].align_log2);
+            }
+        }
+    }
+    align
+}
+
 /// Where an executable's __TEXT starts (after the 4 GiB __PAGEZERO); a
 /// dylib's starts at 0.
 pub const IMAGE_BASE: u64 = 0x1_0000_0000;
@@ -536,6 +565,7 @@ pub fn assign_addresses(
         let seg_file = fileoff;
         let mut cursor = if segname == "__TEXT" { header_size } else { 0 };
         let mut file_end = cursor;
+        let tlv_align = thread_local_template_align(&sections[start..i], objects);
         for si in start..i {
             let s = &sections[si];
             let mut align = s.align_log2;
@@ -544,6 +574,9 @@ pub fn assign_addresses(
                 // First pass: alignment of the section is that of its atoms.
                 for &(f, a) in list {
                     align = align.max(objects[f as usize].atoms[a as usize].align_log2);
+                }
+                if is_thread_local_template(s.kind()) {
+                    align = align.max(tlv_align);
                 }
                 cursor = align_up(cursor, 1 << align);
                 let slots = headroom.filter(|_| s.is_code());

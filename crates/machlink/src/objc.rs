@@ -426,6 +426,36 @@ mod tests {
     }
 
     #[test]
+    fn arm64_stubs_take_a_page_and_an_offset_for_each_reference() {
+        use crate::arch::{Arm64, PageRef, RelocKind};
+        for mode in [ObjcStubsMode::Fast, ObjcStubsMode::Small] {
+            let (stub, warning) = stub_form(&Arm64, mode);
+            assert!(warning.is_none(), "arm64 has both forms");
+            let obj = stubs_object(&stub, &[b"_objc_msgSend$length"]);
+            let atom = &obj.atoms[0];
+            let r = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
+            let kinds: Vec<RelocKind> = r.iter().map(|r| r.kind).collect();
+            let msgsend: &[RelocKind] = match mode {
+                ObjcStubsMode::Fast => &[
+                    RelocKind::Page(PageRef::Got),
+                    RelocKind::PageOffset(PageRef::Got),
+                ],
+                ObjcStubsMode::Small => &[RelocKind::Branch],
+            };
+            assert_eq!(
+                kinds[..2],
+                [
+                    RelocKind::Page(PageRef::Direct),
+                    RelocKind::PageOffset(PageRef::Direct)
+                ]
+            );
+            assert_eq!(&kinds[2..], msgsend);
+            assert!(matches!(r[0].target, Target::Atom(_)) && r[0].target == r[1].target);
+            assert!(r[2..].iter().all(|r| r.target == Target::Symbol(0)));
+        }
+    }
+
+    #[test]
     fn small_stubs_fall_back_to_fast_on_x86_64_with_a_warning() {
         let (stub, warning) = stub_form(&X86_64, ObjcStubsMode::Small);
         assert_eq!(stub.code.len(), 13);

@@ -150,7 +150,7 @@ impl<'a> SymbolTable<'a> {
                     file: file_idx,
                     sym: i as u32,
                     size: s.n_value,
-                    align_log2: ((s.n_desc >> 8) & 0x0f) as u8,
+                    align_log2: common_align_log2(s.n_desc, s.n_value),
                 }
             } else if s.kind() == object::macho::N_ABS {
                 Def::Absolute { value: s.n_value }
@@ -244,5 +244,29 @@ impl<'a> SymbolTable<'a> {
                 .filter(|&id| id != NONE),
             Target::Atom(_) => None,
         }
+    }
+}
+
+/// A common symbol's alignment: `n_desc` bits 8-11 (GET_COMM_ALIGN), or,
+/// when they say 0 (arm64 compilers leave them so for arrays), the
+/// natural alignment of its size up to a 4 KiB page, as ld64.lld lays
+/// such commons out (a 64-byte buffer 64-aligned).
+pub fn common_align_log2(n_desc: u16, size: u64) -> u8 {
+    match ((n_desc >> 8) & 0x0f) as u8 {
+        0 if size > 1 => (63 - size.leading_zeros()).min(12) as u8,
+        align => align,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn commons_without_an_alignment_are_naturally_aligned() {
+        use super::common_align_log2;
+        assert_eq!(common_align_log2(0x0300, 64), 3, "stated");
+        assert_eq!(common_align_log2(0, 64), 6);
+        assert_eq!(common_align_log2(0, 12), 3);
+        assert_eq!(common_align_log2(0, 1), 0);
+        assert_eq!(common_align_log2(0, 1 << 20), 12);
     }
 }
