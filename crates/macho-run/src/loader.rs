@@ -12,7 +12,7 @@ use object::macho;
 use std::io;
 
 /// The host's page size: the granularity of mappings and protections.
-/// Mach-O segments are aligned to [`crate::arch::SEGMENT_ALIGN`] (4 KiB on
+/// Mach-O segments are aligned to their architecture's page (4 KiB on
 /// x86_64, 16 KiB on arm64), which [`map`] checks is a multiple of it.
 pub fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
@@ -83,11 +83,12 @@ pub fn map(image: &Image) -> Result<Mapped, LoadError> {
         return Err(image.blame.whole("no segment to map"));
     };
     let page = page_size();
-    if !crate::arch::SEGMENT_ALIGN.is_multiple_of(page) {
+    let align = image.arch.segment_align;
+    if !align.is_multiple_of(page) {
         return Err(image.blame.whole(format!(
             "this host's {page}-byte pages are larger than the image's {}-byte \
              segment alignment, so its segments cannot get their own protections",
-            crate::arch::SEGMENT_ALIGN
+            align
         )));
     }
     let size = page_round_up(hi - lo);

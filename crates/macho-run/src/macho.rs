@@ -105,6 +105,9 @@ pub enum DylibKind {
 pub struct Image<'a> {
     pub data: &'a [u8],
     pub blame: Blame,
+    /// The file's architecture (the host's, unless read by
+    /// [`Image::parse_linked_any_arch`]).
+    pub arch: &'static crate::arch::FileArch,
     /// MH_EXECUTE or MH_DYLIB.
     pub filetype: u32,
     /// May be loaded at another address than its own (MH_PIE executables,
@@ -197,46 +200,66 @@ fn thin_slice<'a>(data: &'a [u8], blame: &Blame) -> Result<(&'a [u8], u64), Load
 impl<'a> Image<'a> {
     /// Parses and validates an executable. `data` is the whole file.
     pub fn parse(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
-        Image::parse_kind(data, file, &[macho::MH_EXECUTE])
+        Image::parse_kind(data, file, &[macho::MH_EXECUTE], false)
     }
 
     /// Parses and validates a dylib (MH_DYLIB). `data` is the whole file.
     pub fn parse_dylib(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
-        Image::parse_kind(data, file, &[macho::MH_DYLIB])
+        Image::parse_kind(data, file, &[macho::MH_DYLIB], false)
     }
 
     /// Parses and validates a linked image: an executable as [`Image::parse`]
     /// does, or a dylib as [`Image::parse_dylib`]. For tools that read
     /// outputs.
     pub fn parse_linked(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
-        Image::parse_kind(data, file, &[macho::MH_EXECUTE, macho::MH_DYLIB])
+        Image::parse_kind(data, file, &[macho::MH_EXECUTE, macho::MH_DYLIB], false)
     }
 
-    fn parse_kind(data: &'a [u8], file: &str, want: &[u32]) -> Result<Image<'a>, LoadError> {
+    /// [`Image::parse_linked`] for any architecture macho-run knows (x86_64
+    /// or arm64, whatever the host; `arch` says which): for tools that read
+    /// outputs and look at code or fixups per architecture themselves.
+    pub fn parse_linked_any_arch(data: &'a [u8], file: &str) -> Result<Image<'a>, LoadError> {
+        Image::parse_kind(data, file, &[macho::MH_EXECUTE, macho::MH_DYLIB], true)
+    }
+
+    fn parse_kind(
+        data: &'a [u8],
+        file: &str,
+        want: &[u32],
+        any_arch: bool,
+    ) -> Result<Image<'a>, LoadError> {
         let blame = Blame::new(file);
         let (data, slice_off) = thin_slice(data, &blame)?;
         if slice_off != 0 {
             // Offsets inside a slice are relative to the slice; say so once.
             let blame = Blame::new(format!("{file} ({HOST_ARCH} slice)"));
-            return Image::parse_thin(data, blame, want);
+            return Image::parse_thin(data, blame, want, any_arch);
         }
-        Image::parse_thin(data, blame, want)
+        Image::parse_thin(data, blame, want, any_arch)
     }
 
-    fn parse_thin(data: &'a [u8], blame: Blame, want: &[u32]) -> Result<Image<'a>, LoadError> {
+    fn parse_thin(
+        data: &'a [u8],
+        blame: Blame,
+        want: &[u32],
+        any_arch: bool,
+    ) -> Result<Image<'a>, LoadError> {
         check_magic(data, &blame)?;
         let header = read_pod::<macho::MachHeader64<LE>>(data, 0, &blame, "Mach-O header")?;
         let cputype = header.cputype.get(LE);
-        if cputype != crate::arch::CPU_TYPE {
-            return Err(blame.at(
-                4,
-                format!(
-                    "wrong architecture: {} Mach-O, but this macho-run runs {HOST_ARCH}",
-                    cpu_name(cputype)
-                ),
-            ));
-        }
-        crate::arch::check_subtype(header.cpusubtype.get(LE)).map_err(|what| blame.at(8, what))?;
+        let arch = match crate::arch::file_arch(cputype) {
+            Some(arch) if any_arch || cputype == crate::arch::CPU_TYPE => arch,
+            _ => {
+                return Err(blame.at(
+                    4,
+                    format!(
+                        "wrong architecture: {} Mach-O, but this macho-run runs {HOST_ARCH}",
+                        cpu_name(cputype)
+                    ),
+                ))
+            }
+        };
+        (arch.check_subtype)(header.cpusubtype.get(LE)).map_err(|what| blame.at(8, what))?;
         let filetype = header.filetype.get(LE);
         if !want.contains(&filetype) {
             let (what, expected) = match want {
@@ -263,6 +286,7 @@ impl<'a> Image<'a> {
         let mut image = Image {
             data,
             blame,
+            arch,
             filetype,
             pie: is_dylib || header.flags.get(LE) & macho::MH_PIE != 0,
             is_dylib,
@@ -598,12 +622,13 @@ impl<'a> Image<'a> {
             }
         }
         for s in &mapped {
-            let align = crate::arch::SEGMENT_ALIGN;
+            let align = self.arch.segment_align;
             if s.vmaddr % align != 0 || s.fileoff % align != 0 {
                 return Err(self.blame.whole(format!(
-                    "segment {} is not aligned to {HOST_ARCH}'s {} KiB pages \
+                    "segment {} is not aligned to {}'s {} KiB pages \
                      (vmaddr {:#x}, fileoff {:#x})",
                     s.name,
+                    self.arch.name,
                     align / 1024,
                     s.vmaddr,
                     s.fileoff

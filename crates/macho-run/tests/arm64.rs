@@ -612,3 +612,29 @@ fn arm64_a_program_and_its_dylib_match_native() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+/// Tools that read linker output can parse arm64 images on any host
+/// (`parse_linked_any_arch`); running, and `parse_linked` (whose users
+/// decode x86_64 code), still need the host's architecture.
+#[test]
+fn arm64_outputs_are_readable_on_any_host() {
+    let (chained, classic) = where_builds();
+    for exe in [chained, classic] {
+        let bytes = std::fs::read(&exe).unwrap();
+        let name = exe.display().to_string();
+        let image = macho_run::macho::Image::parse_linked_any_arch(&bytes, &name)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(image.arch.name, "arm64");
+        let plan = macho_run::fixups::plan(&image).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !plan.fixups.is_empty(),
+            "{name}: where.c has rebases and binds"
+        );
+        if cfg!(target_arch = "x86_64") {
+            let e = macho_run::macho::Image::parse(&bytes, &name).unwrap_err();
+            assert!(e.to_string().contains("wrong architecture: arm64"), "{e}");
+            let e = macho_run::macho::Image::parse_linked(&bytes, &name).unwrap_err();
+            assert!(e.to_string().contains("wrong architecture: arm64"), "{e}");
+        }
+    }
+}

@@ -10,28 +10,6 @@ pub const NAME: &str = "arm64";
 /// The Mach-O CPU type this build runs.
 pub const CPU_TYPE: u32 = macho::CPU_TYPE_ARM64;
 
-/// macOS on Apple silicon uses 16 KiB pages, and ld64 aligns arm64
-/// segments to them; the kernel refuses anything less.
-pub const SEGMENT_ALIGN: u64 = 16 * 1024;
-
-/// `CPU_SUBTYPE_ARM64E`: pointer authentication, which needs signed
-/// pointers in the fixups and an ABI this host cannot provide.
-const CPU_SUBTYPE_ARM64E: u32 = 2;
-
-/// Accepts plain arm64 (ARM64_ALL = 0, ARM64_V8 = 1); refuses arm64e and
-/// anything unknown.
-pub fn check_subtype(cpusubtype: u32) -> Result<(), String> {
-    match cpusubtype & !macho::CPU_SUBTYPE_MASK {
-        macho::CPU_SUBTYPE_ARM64_ALL | macho::CPU_SUBTYPE_ARM64_V8 => Ok(()),
-        CPU_SUBTYPE_ARM64E => Err("arm64e (pointer authentication) is not supported: \
-             macho-run runs arm64 (ARM64_ALL or ARM64_V8) only"
-            .into()),
-        other => Err(format!(
-            "unknown arm64 cpusubtype {other:#x} (macho-run runs ARM64_ALL or ARM64_V8)"
-        )),
-    }
-}
-
 // setjmp/longjmp with macOS's arm64 jmp_buf size: `jmp_buf` is `int[48]`
 // (192 bytes) and `sigjmp_buf` `int[49]`; glibc's aarch64 jmp_buf is 312
 // bytes, so glibc's setjmp would write past a macOS program's buffer.
@@ -475,18 +453,6 @@ mod tests {
         );
         assert_eq!(stub_slot(&stub(&[0x9000_0030, 0xf940_0a10, 0]), 0), None);
         assert_eq!(stub_slot(&[0, 0], 0), None);
-    }
-
-    #[test]
-    fn only_plain_arm64_subtypes_are_accepted() {
-        assert!(check_subtype(macho::CPU_SUBTYPE_ARM64_ALL).is_ok());
-        assert!(check_subtype(macho::CPU_SUBTYPE_ARM64_V8).is_ok());
-        assert!(check_subtype(CPU_SUBTYPE_ARM64E)
-            .unwrap_err()
-            .contains("arm64e"));
-        assert!(check_subtype(9)
-            .unwrap_err()
-            .contains("unknown arm64 cpusubtype 0x9"));
     }
 
     #[test]

@@ -23,6 +23,68 @@ pub use x86_64::*;
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("macho-run runs x86_64 Mach-O on x86_64 and arm64 Mach-O on aarch64 only");
 
+/// What the Mach-O format asks of the programs of one CPU type, whatever
+/// the host: readers of linker output (`Image::parse_linked`) accept every
+/// architecture listed here; running needs the host's.
+#[derive(Debug)]
+pub struct FileArch {
+    pub cputype: u32,
+    /// The name Mach-O tools use (`x86_64`, `arm64`).
+    pub name: &'static str,
+    /// Segment alignment: the page size of macOS on that architecture.
+    pub segment_align: u64,
+    /// Accepts or refuses a `cpusubtype` (capability bits masked off).
+    pub check_subtype: fn(u32) -> Result<(), String>,
+}
+
+/// `CPU_SUBTYPE_ARM64E`: pointer authentication, which needs signed
+/// pointers in the fixups and an ABI this host cannot provide.
+const CPU_SUBTYPE_ARM64E: u32 = 2;
+
+/// The architectures macho-run knows.
+pub const FILE_ARCHES: [FileArch; 2] = [
+    FileArch {
+        cputype: object::macho::CPU_TYPE_X86_64,
+        name: "x86_64",
+        segment_align: 4096,
+        // Every x86_64 subtype (ALL, H) runs the same instructions.
+        check_subtype: |_| Ok(()),
+    },
+    FileArch {
+        cputype: object::macho::CPU_TYPE_ARM64,
+        name: "arm64",
+        // macOS on Apple silicon uses 16 KiB pages, and ld64 aligns arm64
+        // segments to them; the kernel refuses anything less.
+        segment_align: 16 * 1024,
+        check_subtype: arm64_subtype,
+    },
+];
+
+/// The rules for a CPU type, if macho-run knows it.
+pub fn file_arch(cputype: u32) -> Option<&'static FileArch> {
+    FILE_ARCHES.iter().find(|a| a.cputype == cputype)
+}
+
+/// The rules for the programs this build runs.
+pub fn host() -> &'static FileArch {
+    file_arch(CPU_TYPE).expect("the host architecture is in FILE_ARCHES")
+}
+
+/// Accepts plain arm64 (ARM64_ALL = 0, ARM64_V8 = 1); refuses arm64e and
+/// anything unknown.
+fn arm64_subtype(cpusubtype: u32) -> Result<(), String> {
+    use object::macho;
+    match cpusubtype & !macho::CPU_SUBTYPE_MASK {
+        macho::CPU_SUBTYPE_ARM64_ALL | macho::CPU_SUBTYPE_ARM64_V8 => Ok(()),
+        CPU_SUBTYPE_ARM64E => Err("arm64e (pointer authentication) is not supported: \
+             macho-run runs arm64 (ARM64_ALL or ARM64_V8) only"
+            .into()),
+        other => Err(format!(
+            "unknown arm64 cpusubtype {other:#x} (macho-run runs ARM64_ALL or ARM64_V8)"
+        )),
+    }
+}
+
 /// Human name of a Mach-O CPU type, for messages.
 pub fn cpu_name(cputype: u32) -> String {
     use object::macho;
@@ -48,6 +110,20 @@ mod tests {
     /// A trap passes its name to its target and jumps (not calls) there, so
     /// a target that returns returns to the trap's caller: running one
     /// checks the generated code and the cache flush.
+    #[test]
+    fn only_plain_arm64_subtypes_are_accepted() {
+        use object::macho;
+        let arm64 = file_arch(macho::CPU_TYPE_ARM64).unwrap();
+        assert!((arm64.check_subtype)(macho::CPU_SUBTYPE_ARM64_ALL).is_ok());
+        assert!((arm64.check_subtype)(macho::CPU_SUBTYPE_ARM64_V8).is_ok());
+        let e = (arm64.check_subtype)(CPU_SUBTYPE_ARM64E).unwrap_err();
+        assert!(e.contains("arm64e"), "{e}");
+        let e = (arm64.check_subtype)(9).unwrap_err();
+        assert!(e.contains("unknown arm64 cpusubtype 0x9"), "{e}");
+        assert_eq!(host().cputype, CPU_TYPE);
+        assert_eq!(host().name, NAME);
+    }
+
     #[test]
     fn trap_code_jumps_to_its_target_with_the_name_as_argument() {
         let code = trap_code(41, plus_one as *const () as u64);

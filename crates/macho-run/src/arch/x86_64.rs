@@ -9,14 +9,6 @@ pub const NAME: &str = "x86_64";
 /// The Mach-O CPU type this build runs.
 pub const CPU_TYPE: u32 = macho::CPU_TYPE_X86_64;
 
-/// Mach-O x86_64 segments are aligned to 4 KiB, like Linux x86_64 pages.
-pub const SEGMENT_ALIGN: u64 = 4096;
-
-/// Every x86_64 subtype (ALL, H) runs the same instructions here.
-pub fn check_subtype(_cpusubtype: u32) -> Result<(), String> {
-    Ok(())
-}
-
 // setjmp/longjmp with macOS's x86_64 jmp_buf size: `jmp_buf` is `int[37]`
 // (148 bytes) and `sigjmp_buf` `int[38]`; glibc's is 200 bytes, so glibc's
 // setjmp would write past a macOS program's buffer. These store 96 bytes:
