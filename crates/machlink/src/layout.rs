@@ -146,6 +146,8 @@ pub struct Layout {
     pub image_base: u64,
     /// The target's page size: segments start on one.
     pub page_size: u64,
+    /// Where each [`Gap`] went: its address and output section index.
+    pub gaps: Vec<(u64, u32)>,
 }
 
 /// The room an incremental link leaves for growth (DESIGN.md: every
@@ -461,7 +463,37 @@ pub fn place_atoms(
     objects: &[ObjectFile],
     list: &[(u32, u32)],
     slots: Option<Headroom>,
+    place: impl FnMut(u32, u32, u64),
+) -> u64 {
+    place_atoms_and_gaps(
+        objects,
+        list,
+        slots,
+        &mut [].iter().peekable(),
+        place,
+        |_| {},
+    )
+}
+
+/// Room left after a code atom for an island of range-extension thunks
+/// (see [`crate::thunks`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gap {
+    /// The atom (file, atom) the island follows.
+    pub after: (u32, u32),
+    pub size: u64,
+    pub align_log2: u8,
+}
+
+/// [`place_atoms`], leaving the `gaps` that follow atoms of `list` (the
+/// next ones in address order) and telling `gap_at` each one's offset.
+fn place_atoms_and_gaps<'g>(
+    objects: &[ObjectFile],
+    list: &[(u32, u32)],
+    slots: Option<Headroom>,
+    gaps: &mut std::iter::Peekable<std::slice::Iter<'g, Gap>>,
     mut place: impl FnMut(u32, u32, u64),
+    mut gap_at: impl FnMut(u64),
 ) -> u64 {
     let mut size = 0u64;
     for &(f, a) in list {
@@ -469,6 +501,11 @@ pub fn place_atoms(
         size = align_up(size, 1 << atom.align_log2);
         place(f, a, size);
         size += slots.map_or(u64::from(atom.size), |h| h.slot(u64::from(atom.size)));
+        if let Some(g) = gaps.next_if(|g| g.after == (f, a)) {
+            size = align_up(size, 1 << g.align_log2);
+            gap_at(size);
+            size += g.size;
+        }
     }
     size
 }
@@ -476,7 +513,10 @@ pub fn place_atoms(
 /// Assigns addresses and file offsets. `header_size` is the Mach-O header
 /// plus load commands plus header padding; `synthetic_size` gives the size
 /// of a synthetic section, from what is placed before it (the alignment
-/// comes with the section); `headroom` is set for an incremental link.
+/// comes with the section); `headroom` is set for an incremental link;
+/// `gaps` (in address order) leave room for islands of thunks, whose
+/// addresses end up in [`Layout::gaps`].
+#[allow(clippy::too_many_arguments)]
 pub fn assign_addresses(
     objects: &[ObjectFile],
     mut sections: Vec<OutSection>,
@@ -485,7 +525,9 @@ pub fn assign_addresses(
     image_base: u64,
     page_size: u64,
     headroom: Option<Headroom>,
+    gaps: &[Gap],
 ) -> Layout {
+    let mut gaps = gaps.iter().peekable();
     let mut layout = Layout {
         atom_addr: objects.iter().map(|o| vec![0; o.atoms.len()]).collect(),
         atom_section: objects
@@ -539,9 +581,16 @@ pub fn assign_addresses(
                 cursor = align_up(cursor, 1 << align);
                 let slots = headroom.filter(|_| s.is_code());
                 let atom_addr = &mut layout.atom_addr;
-                size = place_atoms(objects, list, slots, |f, a, off| {
-                    atom_addr[f as usize][a as usize] = seg_vm + cursor + off;
-                });
+                let gap_addr = &mut layout.gaps;
+                let base = seg_vm + cursor;
+                size = place_atoms_and_gaps(
+                    objects,
+                    list,
+                    slots,
+                    &mut gaps,
+                    |f, a, off| atom_addr[f as usize][a as usize] = base + off,
+                    |off| gap_addr.push((base + off, si as u32)),
+                );
                 if let Some(h) = headroom.filter(|_| Headroom::reserves(s)) {
                     size += h.reserve(size);
                 }

@@ -203,6 +203,11 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
         })
         .collect::<Result<Vec<_>>>()?;
     let mut stats = full_link(opts, resolved, Some((args, inputs)))?;
+    let reason = match stats.incremental.take() {
+        // The full link could not keep a state either (thunks).
+        Some(why) => format!("{reason}; {why}"),
+        None => reason,
+    };
     stats.incremental = Some(match recovered {
         Some(r) => format!("{r}; full link: {reason}"),
         None => format!("full link: {reason}"),
@@ -244,6 +249,19 @@ fn full_link(
     let mut plan = write::plan(opts, &inputs, &symtab)?;
     let unwind = plan.unwind.take();
     timer.lap("layout");
+    let mut record = record;
+    if record.is_some() && !plan.thunks.is_empty() {
+        // An update moves and patches functions without knowing about
+        // islands, so an image with thunks keeps no incremental state:
+        // every later run links it in full.
+        record = None;
+        stats.incremental = Some(format!(
+            "the code exceeds the ±{} bytes a branch reaches and needs {} thunks, which \
+             incremental updates do not maintain (no incremental state kept)",
+            arch.branch_reach(),
+            plan.thunks.count()
+        ));
+    }
     if let Some(map) = &opts.map {
         crate::map::write_map(
             map,
@@ -258,9 +276,11 @@ fn full_link(
     timer.begin("write");
     let (linkedit_off, _) = plan.layout.linkedit_start();
     let mut file = output::OutputFile::create(&opts.output, linkedit_off)?;
-    let res = Resolved::new(arch, &plan.layout, &plan.synth);
+    let res = Resolved::new(arch, &plan.layout, &plan.synth).with_thunks(&plan.thunks);
     write::fill_code_gaps(arch, &plan.layout, file.bytes());
     let mut fixups = write::write_atoms(file.bytes(), &inputs.objects, &symtab, &res)?;
+    crate::thunks::write_thunks(&plan.thunks, &inputs.objects, &symtab, &res, file.bytes())
+        .map_err(|e| LinkError::usage(format!("{}: {e}", opts.output.display())))?;
     timer.lap("atoms");
     let mut imports =
         write::ImportTable::new(&symtab, opts.flat_namespace, opts.use_chained_fixups());
@@ -343,7 +363,15 @@ fn full_link(
             crate::incremental::forget(&opts.output)?;
             Some(pending)
         }
-        _ => None,
+        Some(_) => None,
+        None => {
+            if opts.incremental && file.replaces() {
+                // No state for this output: an old one must not outlive
+                // the output it described.
+                crate::incremental::forget(&opts.output)?;
+            }
+            None
+        }
     };
     stats.output_size = file.commit()?;
     if let Some(pending) = state {

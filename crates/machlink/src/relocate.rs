@@ -31,6 +31,9 @@ pub(crate) struct Resolved<'l> {
     /// Classic dyld info: coalesced weak definitions get weak bind
     /// records (chained fixups bind them to weak-lookup imports instead).
     pub weak_bind_stream: bool,
+    /// A full link's range-extension thunks (empty when the code is
+    /// within a branch's reach): a branch out of reach goes through one.
+    thunks: Option<&'l crate::thunks::Thunks>,
 }
 
 impl<'l> Resolved<'l> {
@@ -56,7 +59,14 @@ impl<'l> Resolved<'l> {
             stub_helper_addr: section_addr(Content::StubHelper),
             placed: None,
             weak_bind_stream: !synth.chained,
+            thunks: None,
         }
+    }
+
+    /// Branches out of reach go through these thunks.
+    pub(crate) fn with_thunks(mut self, thunks: &'l crate::thunks::Thunks) -> Self {
+        self.thunks = Some(thunks);
+        self
     }
 
     /// Addresses for relocating atoms into an image laid out earlier:
@@ -78,6 +88,7 @@ impl<'l> Resolved<'l> {
             placed: Some(placed),
             // Updates leave weak definitions to a full link.
             weak_bind_stream: false,
+            thunks: None,
         }
     }
 
@@ -490,15 +501,30 @@ pub(crate) fn relocate(
                 ))
                 }
             };
-            arch.apply(r.kind, r.length, p.bytes, at, pc, plus_addend(s))
+            let mut value = plus_addend(s);
+            if let (Some(thunks), RelocKind::Branch) = (res.thunks, r.kind) {
+                // Out of direct reach: through a thunk for the target.
+                let key = crate::thunks::key_of(p.file, r, symtab);
+                value =
+                    crate::thunks::branch_value(thunks, arch, pc, value, key).ok_or_else(|| {
+                        format!(
+                            "branch to {} is out of range: {:#x} bytes away, and {} branches \
+                             reach {:#x}; no thunk for it is in reach",
+                            target_name(p, r.target, symtab),
+                            pc.abs_diff(value),
+                            arch.name(),
+                            arch.branch_reach()
+                        )
+                    })?;
+            }
+            arch.apply(r.kind, r.length, p.bytes, at, pc, value)
                 .map_err(|e| match e {
                     crate::arch::ApplyError::OutOfRange { value, .. }
                         if r.kind == RelocKind::Branch =>
                     {
                         format!(
                             "branch to {} is out of range: {value:#x} bytes away, and {} \
-                             branches reach {:#x} (machlink does not insert range-extension \
-                             thunks yet)",
+                             branches reach {:#x}",
                             target_name(p, r.target, symtab),
                             arch.name(),
                             arch.branch_reach()

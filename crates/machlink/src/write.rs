@@ -39,6 +39,9 @@ pub(crate) struct Plan {
     pub reserve: Reserve,
     /// How many dylibs the image loads (LC_LOAD_DYLIB).
     pub dylibs: u32,
+    /// Range-extension thunks (empty unless the code spans more than a
+    /// branch reaches).
+    pub thunks: crate::thunks::Thunks,
 }
 
 /// Pass: which synthetic entries the relocations need, the output
@@ -124,25 +127,61 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     // `__unwind_info` is planned once the functions before it have
     // addresses, so that it gets exactly the size it needs.
     let mut unwind = None;
+    let mut size_of = |c: &Content, placed: &layout::Placed| match c {
+        Content::UnwindInfo => {
+            let table = crate::unwind::plan(arch, objects, symtab, placed);
+            let size = table.as_ref().map_or(0, |t| t.size());
+            unwind = Some(table);
+            size
+        }
+        Content::Stubs => synth.size_of(c) + spare_stubs,
+        Content::Got => synth.size_of(c) + reserve.imports * 8,
+        _ => synth.size_of(c),
+    };
     let mut layout = layout::assign_addresses(
         objects,
         sections,
         header_size,
-        |c, placed| match c {
-            Content::UnwindInfo => {
-                let table = crate::unwind::plan(arch, objects, symtab, placed);
-                let size = table.as_ref().map_or(0, |t| t.size());
-                unwind = Some(table);
-                size
-            }
-            Content::Stubs => synth.size_of(c) + spare_stubs,
-            Content::Got => synth.size_of(c) + reserve.imports * 8,
-            _ => synth.size_of(c),
-        },
+        &mut size_of,
         image_base,
         arch.page_size(),
         reserve.headroom,
+        &[],
     );
+    let mut thunks = crate::thunks::Thunks::default();
+    if crate::thunks::code_exceeds_reach(arch, &layout) {
+        // Some branches may be out of reach: plan islands of thunks from
+        // these addresses and lay out again with room for them.
+        let islands = {
+            let res = Resolved::new(arch, &layout, &synth);
+            crate::thunks::plan(arch, objects, symtab, &res)
+        }
+        .map_err(|e| LinkError::usage(format!("{}: {e}", opts.output.display())))?;
+        let sections = std::mem::take(&mut layout.sections);
+        layout = layout::assign_addresses(
+            objects,
+            sections,
+            header_size,
+            &mut size_of,
+            image_base,
+            arch.page_size(),
+            reserve.headroom,
+            &islands.gaps,
+        );
+        if layout.gaps.len() != islands.gaps.len() {
+            return Err(LinkError::usage(format!(
+                "{}: internal error: {} of {} thunk islands were placed",
+                opts.output.display(),
+                layout.gaps.len(),
+                islands.gaps.len()
+            )));
+        }
+        thunks = crate::thunks::Thunks::new(
+            islands.planned,
+            &layout.gaps,
+            crate::thunks::slot_size(arch),
+        );
+    }
     layout::add_empty_segments(&mut layout, &empty_segments);
     let unwind = unwind.transpose().map_err(|e| {
         LinkError::usage(format!(
@@ -159,6 +198,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
         header_size,
         reserve,
         dylibs: dylibs.len() as u32,
+        thunks,
     })
 }
 
@@ -678,7 +718,10 @@ pub(crate) fn build_linkedit(
         data_in_code(layout, objects)
     };
     ranges.data_in_code = put(&dice, &mut bytes);
-    let groups = symbol_groups(opts, symtab, layout, objects);
+    let mut groups = symbol_groups(opts, symtab, layout, objects);
+    groups
+        .locals
+        .extend(crate::thunks::symbols(&plan.thunks, objects, symtab));
     timer.lap("symbols");
     // The stubs, GOT and thread-pointer slots of definitions dyld may
     // replace (coalesced weak, flat-namespace interposable) name their

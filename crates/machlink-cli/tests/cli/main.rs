@@ -35,6 +35,7 @@ mod relocations;
 mod robustness;
 mod semantic_diff;
 mod split_corpus;
+mod thunks;
 mod toolchains;
 mod tools;
 mod unwind_size;
