@@ -297,6 +297,10 @@ fn far_calls_go_through_thunks_and_run() {
             exe.display(),
             o.stderr_str()
         );
+        // Every branch lands on a function, a stub or a thunk (which has a
+        // symbol), as `machlink verify` checks.
+        let v = testkit::cli::machlink_verify(exe);
+        assert_eq!(v.code, 0, "{}{}", v.stdout_str(), v.stderr_str());
     }
 }
 
