@@ -13,6 +13,7 @@
 
 mod archives;
 mod corpus;
+mod corpus_arm64;
 mod damaged_state;
 mod debug_map;
 mod dylibs;
