@@ -123,6 +123,16 @@ pub fn sdk_root() -> PathBuf {
     sdk
 }
 
+/// Runs tests/projects/fetch.sh (the real projects' Debian sources into
+/// target/projects-src), once at a time: the tests that build the projects
+/// run concurrently in one process, and two fetches of a missing source
+/// would unpack into the same directory.
+pub fn fetch_projects() {
+    static FETCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = FETCH.lock().unwrap_or_else(|e| e.into_inner());
+    check(Command::new("bash").arg(workspace_root().join("tests/projects/fetch.sh")));
+}
+
 /// The captured result of running a program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {

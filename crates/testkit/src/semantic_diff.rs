@@ -1,4 +1,4 @@
-//! A semantic diff of two linked x86_64 Mach-O executables: machlink's
+//! A semantic diff of two linked Mach-O executables (x86_64 or arm64): machlink's
 //! output against ld64.lld-19's, linked from the same inputs with the same
 //! flags. It compares what the program *means*, not where things landed:
 //! every address is named `symbol+offset` (the nearest preceding symbol of
@@ -49,6 +49,12 @@
 //!   reads as the selector it sends; the section compares as the multiset
 //!   of selectors. Zero-fill sections
 //!   are compared by the sections category only.
+//! - arm64 code: see the [`arm64`] module (addresses built by `adrp` pairs,
+//!   `adr` and literal loads all read as the name they reach; `nop`s that
+//!   optimization hints leave are dropped); stubs and the stub helper are
+//!   decoded from their bytes as on x86_64.
+
+mod arm64;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -497,7 +503,29 @@ struct LoadCommand<'a> {
     body: &'a [u8],
 }
 
+/// The CPU an image is for: it decides how stubs, the stub helper, code
+/// listings and compact unwind's DWARF mode are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arch {
+    X86_64,
+    Arm64,
+}
+
+const CPU_TYPE_X86_64: u32 = 0x0100_0007;
+const CPU_TYPE_ARM64: u32 = 0x0100_000c;
+
+impl Arch {
+    /// Compact unwind's mode field for "see the FDE in __eh_frame".
+    fn dwarf_mode(self) -> u32 {
+        match self {
+            Arch::X86_64 => 0x0400_0000,
+            Arch::Arm64 => 0x0300_0000,
+        }
+    }
+}
+
 struct Image<'a> {
+    arch: Arch,
     data: Buf<'a>,
     commands: Vec<LoadCommand<'a>>,
     segments: Vec<Segment>,
@@ -520,9 +548,11 @@ impl<'a> Image<'a> {
         if data.u32(0)? != 0xfeed_facf {
             return Err("not a 64-bit little-endian Mach-O file".into());
         }
-        if data.u32(4)? != 0x0100_0007 {
-            return Err(format!("CPU type {:#x} is not x86_64", data.u32(4)?));
-        }
+        let arch = match data.u32(4)? {
+            CPU_TYPE_X86_64 => Arch::X86_64,
+            CPU_TYPE_ARM64 => Arch::Arm64,
+            other => return Err(format!("CPU type {other:#x} is neither x86_64 nor arm64")),
+        };
         let ncmds = data.u32(16)?;
         let mut commands = Vec::new();
         let mut at = 32usize;
@@ -540,6 +570,7 @@ impl<'a> Image<'a> {
             at += size;
         }
         let mut image = Image {
+            arch,
             data,
             commands: Vec::new(),
             segments: Vec::new(),
@@ -1167,11 +1198,16 @@ impl<'i, 'a> Namer<'i, 'a> {
     /// `off`, named by the symbol its lazy-bind entry binds.
     fn stub_helper_entry(&self, s: &Section, off: u64) -> Option<String> {
         let bytes = self.img.section_bytes(s).ok()?;
-        let entry = bytes.get(off as usize..off as usize + 10)?;
-        if entry[0] != 0x68 || entry[5] != 0xe9 {
-            return None;
-        }
-        let imm = u64::from(u32::from_le_bytes(entry[1..5].try_into().ok()?));
+        let imm = match self.img.arch {
+            Arch::Arm64 => arm64::stub_helper_entry_offset(bytes, off)?,
+            Arch::X86_64 => {
+                let entry = bytes.get(off as usize..off as usize + 10)?;
+                if entry[0] != 0x68 || entry[5] != 0xe9 {
+                    return None;
+                }
+                u64::from(u32::from_le_bytes(entry[1..5].try_into().ok()?))
+            }
+        };
         let name = self.lazy.get(&imm).map_or("?", |n| n.as_str());
         Some(format!("stub_helper({name})"))
     }
@@ -1822,7 +1858,7 @@ fn unwind(img: &Image, namer: &Namer) -> Result<Facts, String> {
         } else {
             let enc = rows[i - 1].1;
             let mut v = match enc & 0x0f00_0000 {
-                0x0400_0000 => {
+                mode if mode == img.arch.dwarf_mode() => {
                     let fde = u64::from(enc & 0xff_ffff);
                     let target = fdes
                         .get(&fde)
@@ -1852,7 +1888,10 @@ fn unwind(img: &Image, namer: &Namer) -> Result<Facts, String> {
 // Code.
 
 fn is_padding(ins: &str) -> bool {
-    ins.starts_with("nop") || ins == "int3" || ins.starts_with("addb\t%al, (%rax)")
+    ins.starts_with("nop")
+        || ins == "int3"
+        || ins.starts_with("addb\t%al, (%rax)")
+        || ins.starts_with("udf\t#0x0")
 }
 
 /// Renames a branch target or RIP-relative operand of one instruction
@@ -1921,7 +1960,9 @@ fn code(img: &Image, namer: &Namer, path: &Path) -> Result<Facts, String> {
         let bytes = img.section_bytes(s)?;
         for (i, stub) in bytes.chunks(s.reserved2 as usize).enumerate() {
             let addr = s.addr + (i as u64) * u64::from(s.reserved2);
-            let text = if stub.len() == 6 && stub[0] == 0xff && stub[1] == 0x25 {
+            let text = if img.arch == Arch::Arm64 {
+                arm64::stub_text(stub, addr, namer)
+            } else if stub.len() == 6 && stub[0] == 0xff && stub[1] == 0x25 {
                 let disp = i32::from_le_bytes(stub[2..6].try_into().unwrap());
                 format!(
                     "jmpq\t*[{}](%rip)",
@@ -1934,7 +1975,10 @@ fn code(img: &Image, namer: &Namer, path: &Path) -> Result<Facts, String> {
         }
     }
     if let Some(s) = img.sections.iter().find(|s| s.name == "__stub_helper") {
-        stub_helper(img, s, namer, &mut facts)?;
+        match img.arch {
+            Arch::X86_64 => stub_helper(img, s, namer, &mut facts)?,
+            Arch::Arm64 => arm64::stub_helper(img, s, namer, &mut facts)?,
+        }
     }
     let code_sections: Vec<&Section> = img
         .sections
@@ -1987,7 +2031,8 @@ fn code(img: &Image, namer: &Namer, path: &Path) -> Result<Facts, String> {
     }
     insns.sort_by_key(|i| i.0);
     insns.dedup_by_key(|i| i.0);
-    type Body = (String, u64, Vec<(u64, String)>);
+    // (address, the next instruction's address, objdump's text).
+    type Body = (String, u64, Vec<(u64, u64, String)>);
     let mut functions: BTreeMap<(usize, u64), Body> = BTreeMap::new();
     for (k, (addr, text)) in insns.iter().enumerate() {
         let Some(si) = namer.section_of(*addr) else {
@@ -2011,7 +2056,7 @@ fn code(img: &Image, namer: &Namer, path: &Path) -> Result<Facts, String> {
             .entry((si, start))
             .or_insert_with(|| (name, end, Vec::new()))
             .2
-            .push((*addr, normalize(text, next, namer)));
+            .push((*addr, next, text.clone()));
     }
     for ((si, _), (name, end, mut body)) in functions {
         // Trailing alignment padding: nops, int3, or zero bytes (which
@@ -2022,10 +2067,25 @@ fn code(img: &Image, namer: &Namer, path: &Path) -> Result<Facts, String> {
             let (a, b) = ((from - base) as usize, (end.saturating_sub(base)) as usize);
             bytes.get(a..b).is_some_and(|r| r.iter().all(|&x| x == 0))
         };
-        while body.last().is_some_and(|(a, l)| is_padding(l) || zeros(*a)) {
+        while body
+            .last()
+            .is_some_and(|(a, _, l)| is_padding(l) || zeros(*a))
+        {
             body.pop();
         }
-        let text: Vec<String> = body.into_iter().map(|(_, t)| t).collect();
+        let text: Vec<String> = match img.arch {
+            Arch::X86_64 => body
+                .into_iter()
+                .map(|(_, next, t)| normalize(&t, next, namer))
+                .collect(),
+            Arch::Arm64 => {
+                let listed: Vec<(u64, String)> = body.into_iter().map(|(a, _, t)| (a, t)).collect();
+                arm64::normalize_body(&listed, namer)
+                    .into_iter()
+                    .map(|(_, t)| t)
+                    .collect()
+            }
+        };
         put(&mut facts, name, text.join("\n"));
     }
     Ok(facts)
