@@ -8,6 +8,7 @@
 //! stands in and fires only if it is called, as a lazily bound call would
 //! fail on macOS.
 
+use crate::arch::TRAP_SIZE;
 use crate::error::LoadError;
 use crate::fixups::{Action, Import, Plan};
 use crate::macho::Image;
@@ -58,7 +59,8 @@ pub fn bind(
 }
 
 /// Slots through which the program only calls: lazy symbol pointers and the
-/// pointers that `__stubs` entries jump through (`jmp *disp32(%rip)`).
+/// pointers that `__stubs` entries jump through (recognised per
+/// architecture by [`crate::arch::stub_slot`]).
 fn call_only_slots(image: &Image) -> HashSet<u64> {
     let mut slots = HashSet::new();
     for s in image.sections() {
@@ -66,16 +68,13 @@ fn call_only_slots(image: &Image) -> HashSet<u64> {
             macho::S_LAZY_SYMBOL_POINTERS => {
                 slots.extend((0..s.size / 8).map(|i| s.addr + i * 8));
             }
-            macho::S_SYMBOL_STUBS if s.reserved2 >= 6 => {
+            macho::S_SYMBOL_STUBS if s.reserved2 > 0 => {
                 let Some(bytes) = section_bytes(image, s) else {
                     continue;
                 };
                 for (i, stub) in bytes.chunks_exact(s.reserved2 as usize).enumerate() {
-                    if stub[..2] == [0xff, 0x25] {
-                        let disp = i32::from_le_bytes(stub[2..6].try_into().unwrap());
-                        let next = s.addr + (i as u64) * u64::from(s.reserved2) + 6;
-                        slots.insert(next.wrapping_add(disp as i64 as u64));
-                    }
+                    let addr = s.addr + (i as u64) * u64::from(s.reserved2);
+                    slots.extend(crate::arch::stub_slot(stub, addr));
                 }
             }
             _ => {}
@@ -96,7 +95,6 @@ struct Traps {
     used: usize,
 }
 
-const TRAP_SIZE: usize = 22;
 const TRAP_PAGE: usize = 64 * 1024;
 
 extern "C" fn unbound_called(name: *const c_char) -> ! {
@@ -134,15 +132,14 @@ impl Traps {
         }
         let (page, _) = self.page.unwrap();
         let cname = CString::new(name).unwrap_or_default().into_raw();
-        let mut code = Vec::with_capacity(TRAP_SIZE);
-        code.extend_from_slice(&[0x48, 0xbf]); // movabs rdi, name
-        code.extend_from_slice(&(cname as u64).to_le_bytes());
-        code.extend_from_slice(&[0x48, 0xb8]); // movabs rax, unbound_called
-        code.extend_from_slice(&(unbound_called as *const () as u64).to_le_bytes());
-        code.extend_from_slice(&[0xff, 0xe0]); // jmp rax
-                                               // SAFETY: the trap page has room for one more trap (checked above).
+        let code = crate::arch::trap_code(cname as u64, unbound_called as *const () as u64);
+        // SAFETY: the trap page has room for one more trap (checked above);
+        // the cache flush covers exactly the bytes just written.
         let at = unsafe { page.add(self.used) };
-        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), at, TRAP_SIZE) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(code.as_ptr(), at, TRAP_SIZE);
+            crate::arch::flush_icache(at as u64, TRAP_SIZE);
+        }
         self.used += TRAP_SIZE;
         Ok(at as u64)
     }

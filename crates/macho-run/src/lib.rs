@@ -1,4 +1,6 @@
-//! `macho-run`: runs x86_64 macOS (Mach-O) executables on Linux x86_64.
+//! `macho-run`: runs macOS (Mach-O) executables on Linux: x86_64 programs
+//! on x86_64, arm64 programs on aarch64 (and, through [`foreign`], under
+//! qemu-aarch64 when started on x86_64). [`arch`] holds what differs.
 //!
 //! It is machlink's test oracle: a linker's output is right when the program
 //! it produced behaves here exactly as the same C code compiled natively.
@@ -14,9 +16,11 @@
 //! 5. [`run`] sets up thread-locals, runs initialisers (dylibs' first) and
 //!    calls `main`.
 
+pub mod arch;
 pub mod binder;
 pub mod error;
 pub mod fixups;
+pub mod foreign;
 pub mod images;
 pub mod loader;
 pub mod macho;

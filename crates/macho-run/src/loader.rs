@@ -11,11 +11,18 @@ use crate::macho::{Image, Segment};
 use object::macho;
 use std::io;
 
-/// Mach-O x86_64 segments are aligned to 4 KiB, like Linux x86_64 pages.
-pub const PAGE_SIZE: u64 = 4096;
+/// The host's page size: the granularity of mappings and protections.
+/// Mach-O segments are aligned to [`crate::arch::SEGMENT_ALIGN`] (4 KiB on
+/// x86_64, 16 KiB on arm64), which [`map`] checks is a multiple of it.
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(size).unwrap_or(4096)
+}
 
 fn page_round_up(v: u64) -> u64 {
-    v.div_ceil(PAGE_SIZE) * PAGE_SIZE
+    let page = page_size();
+    v.div_ceil(page) * page
 }
 
 /// The image as mapped: where it landed and how far it slid.
@@ -75,6 +82,14 @@ pub fn map(image: &Image) -> Result<Mapped, LoadError> {
     let (Some(lo), Some(hi)) = (lo, hi) else {
         return Err(image.blame.whole("no segment to map"));
     };
+    let page = page_size();
+    if !crate::arch::SEGMENT_ALIGN.is_multiple_of(page) {
+        return Err(image.blame.whole(format!(
+            "this host's {page}-byte pages are larger than the image's {}-byte \
+             segment alignment, so its segments cannot get their own protections",
+            crate::arch::SEGMENT_ALIGN
+        )));
+    }
     let size = page_round_up(hi - lo);
     let map_err = |what: &str| LoadError::Map {
         file: image.blame.file.clone(),
@@ -222,8 +237,14 @@ pub fn protect(image: &Image, mapped: &Mapped) -> Result<(), LoadError> {
             prot |= libc::PROT_EXEC;
         }
         let addr = mapped.addr(seg.vmaddr) as *mut libc::c_void;
+        let len = page_round_up(seg.vmsize) as usize;
+        if prot & libc::PROT_EXEC != 0 {
+            // SAFETY: the segment is mapped (and still writable): its code
+            // was copied in, and fixups written, through the data cache.
+            unsafe { crate::arch::flush_icache(addr as u64, len) };
+        }
         // SAFETY: the segment lies inside our reservation.
-        if unsafe { libc::mprotect(addr, page_round_up(seg.vmsize) as usize, prot) } != 0 {
+        if unsafe { libc::mprotect(addr, len, prot) } != 0 {
             return Err(LoadError::Map {
                 file: image.blame.file.clone(),
                 what: format!("segment {} with its final protection", seg.name),

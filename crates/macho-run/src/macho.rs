@@ -1,4 +1,4 @@
-//! Reading an x86_64 Mach-O executable: the header, the load commands and
+//! Reading a Mach-O executable of the host's architecture: the header, the load commands and
 //! the ranges of LINKEDIT that the loader needs.
 //!
 //! Every read is bounds-checked against the file, and every failure names
@@ -9,6 +9,8 @@ use crate::error::{Blame, LoadError};
 use object::macho;
 use object::pod::{self, Pod};
 use object::LittleEndian as LE;
+
+use crate::arch::{cpu_name, NAME as HOST_ARCH};
 
 /// A segment as its LC_SEGMENT_64 describes it.
 #[derive(Clone, Debug)]
@@ -161,7 +163,8 @@ fn fixed_name(raw: &[u8; 16]) -> String {
     String::from_utf8_lossy(&raw[..end]).into_owned()
 }
 
-/// Picks the x86_64 slice of a universal ("fat") file, if this is one.
+/// Picks the slice of the host's architecture out of a universal ("fat")
+/// file, if this is one.
 fn thin_slice<'a>(data: &'a [u8], blame: &Blame) -> Result<(&'a [u8], u64), LoadError> {
     let magic = match data.get(..4) {
         Some(m) => u32::from_be_bytes(m.try_into().unwrap()),
@@ -175,17 +178,20 @@ fn thin_slice<'a>(data: &'a [u8], blame: &Blame) -> Result<(&'a [u8], u64), Load
     for i in 0..u64::from(count) {
         let at = 8 + i * 20;
         let arch = read_pod::<macho::FatArch32>(data, at, blame, "fat_arch entry")?;
-        if arch.cputype.get(object::BigEndian) == macho::CPU_TYPE_X86_64 {
+        if arch.cputype.get(object::BigEndian) == crate::arch::CPU_TYPE {
             let off = u64::from(arch.offset.get(object::BigEndian));
             let size = u64::from(arch.size.get(object::BigEndian));
             let end = off.checked_add(size).filter(|&e| e <= data.len() as u64);
             return match end {
                 Some(end) => Ok((&data[off as usize..end as usize], off)),
-                None => Err(blame.at(at, "fat_arch x86_64 slice extends past the end of the file")),
+                None => Err(blame.at(
+                    at,
+                    format!("fat_arch {HOST_ARCH} slice extends past the end of the file"),
+                )),
             };
         }
     }
-    Err(blame.at(0, "universal file has no x86_64 slice"))
+    Err(blame.at(0, format!("universal file has no {HOST_ARCH} slice")))
 }
 
 impl<'a> Image<'a> {
@@ -211,7 +217,8 @@ impl<'a> Image<'a> {
         let (data, slice_off) = thin_slice(data, &blame)?;
         if slice_off != 0 {
             // Offsets inside a slice are relative to the slice; say so once.
-            return Image::parse_thin(data, Blame::new(format!("{file} (x86_64 slice)")), want);
+            let blame = Blame::new(format!("{file} ({HOST_ARCH} slice)"));
+            return Image::parse_thin(data, blame, want);
         }
         Image::parse_thin(data, blame, want)
     }
@@ -220,15 +227,16 @@ impl<'a> Image<'a> {
         check_magic(data, &blame)?;
         let header = read_pod::<macho::MachHeader64<LE>>(data, 0, &blame, "Mach-O header")?;
         let cputype = header.cputype.get(LE);
-        if cputype != macho::CPU_TYPE_X86_64 {
+        if cputype != crate::arch::CPU_TYPE {
             return Err(blame.at(
                 4,
                 format!(
-                    "wrong architecture: {} Mach-O, but macho-run runs x86_64",
+                    "wrong architecture: {} Mach-O, but this macho-run runs {HOST_ARCH}",
                     cpu_name(cputype)
                 ),
             ));
         }
+        crate::arch::check_subtype(header.cpusubtype.get(LE)).map_err(|what| blame.at(8, what))?;
         let filetype = header.filetype.get(LE);
         if !want.contains(&filetype) {
             let (what, expected) = match want {
@@ -590,11 +598,15 @@ impl<'a> Image<'a> {
             }
         }
         for s in &mapped {
-            if s.vmaddr % crate::loader::PAGE_SIZE != 0 || s.fileoff % crate::loader::PAGE_SIZE != 0
-            {
+            let align = crate::arch::SEGMENT_ALIGN;
+            if s.vmaddr % align != 0 || s.fileoff % align != 0 {
                 return Err(self.blame.whole(format!(
-                    "segment {} is not page aligned (vmaddr {:#x}, fileoff {:#x})",
-                    s.name, s.vmaddr, s.fileoff
+                    "segment {} is not aligned to {HOST_ARCH}'s {} KiB pages \
+                     (vmaddr {:#x}, fileoff {:#x})",
+                    s.name,
+                    align / 1024,
+                    s.vmaddr,
+                    s.fileoff
                 )));
             }
         }
@@ -665,17 +677,6 @@ fn check_magic(data: &[u8], blame: &Blame) -> Result<(), LoadError> {
         }
         _ if data.len() < 4 => Err(blame.at(0, "file is too short to be a Mach-O")),
         _ => Err(blame.at(0, "not a Mach-O file (bad magic)")),
-    }
-}
-
-fn cpu_name(cputype: u32) -> String {
-    match cputype {
-        macho::CPU_TYPE_ARM64 => "arm64".into(),
-        macho::CPU_TYPE_ARM64_32 => "arm64_32".into(),
-        macho::CPU_TYPE_X86 => "i386".into(),
-        macho::CPU_TYPE_ARM => "arm".into(),
-        macho::CPU_TYPE_POWERPC64 => "ppc64".into(),
-        other => format!("cputype {other:#x}"),
     }
 }
 

@@ -224,21 +224,17 @@ fn an_elf_file_is_refused() {
     assert_refused(&p, &out, 126, "is an ELF file");
 }
 
+/// A CPU type macho-run runs nowhere. (arm64 programs run, through the
+/// aarch64 build: tests/arm64.rs has their refusals.)
 #[test]
-fn an_arm64_macho_is_refused() {
-    let dir = testkit::scratch_dir("malformed-arm64");
-    let src = dir.join("hello.c");
-    std::fs::write(&src, HELLO).unwrap();
-    let exe = dir.join("hello-arm64");
-    testkit::check(
-        Command::new("python3")
-            .args(["-m", "ziglang", "cc", "-target", "aarch64-macos"])
-            .arg(&src)
-            .arg("-o")
-            .arg(&exe),
-    );
-    let out = macho_run(&exe);
-    assert_refused(&exe, &out, 126, "wrong architecture: arm64 Mach-O");
+fn a_foreign_cpu_type_is_refused() {
+    let mut bytes = read(&good().0);
+    put_u32(&mut bytes, 4, object::macho::CPU_TYPE_POWERPC64);
+    let (p, out) = run_bytes("ppc64", &bytes);
+    assert_refused(&p, &out, 126, "wrong architecture: ppc64 Mach-O");
+    put_u32(&mut bytes, 4, 0x1234);
+    let (p, out) = run_bytes("cputype-0x1234", &bytes);
+    assert_refused(&p, &out, 126, "wrong architecture: cputype 0x1234 Mach-O");
 }
 
 #[test]

@@ -54,7 +54,12 @@ fn to_mac_stat(st: &libc::stat) -> MacStat {
         birthtime: [st.st_ctime, st.st_ctime_nsec],
         size: st.st_size,
         blocks: st.st_blocks,
-        blksize: st.st_blksize as i32,
+        blksize: {
+            // i64 in glibc x86_64, already i32 in glibc aarch64.
+            #[allow(clippy::unnecessary_cast)]
+            let size = st.st_blksize as i32;
+            size
+        },
         flags: 0,
         gen: 0,
         lspare: 0,

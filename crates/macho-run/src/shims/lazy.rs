@@ -2,12 +2,11 @@
 //!
 //! macho-run binds lazy pointers at load time. With `MACHO_RUN_LAZY=1` it
 //! leaves them pointing at the stub helper instead, and the first call
-//! through each stub reaches [`macho_run_stub_binder`] with the offset of
-//! its lazy bind record on the stack: it looks the record up, stores the
+//! through each stub reaches `macho_run_stub_binder` (assembly in
+//! [`crate::arch`]) with the offset of its lazy bind record on the stack: it looks the record up, stores the
 //! bound address in the lazy pointer and jumps there, preserving every
 //! argument register, exactly as dyld_stub_binder must.
 
-use std::arch::global_asm;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -31,62 +30,9 @@ pub fn defer(range: (u64, u64), records: Records) {
         .push((range, records));
 }
 
-// On entry (from the stub helper): [rsp] = __dyld_private, [rsp+8] = lazy
-// bind offset, [rsp+16] = return address of the original call.
-global_asm!(
-    ".globl macho_run_stub_binder",
-    "macho_run_stub_binder:",
-    "    push rbp",
-    "    mov rbp, rsp",
-    "    sub rsp, 192",
-    "    mov [rsp], rdi",
-    "    mov [rsp + 8], rsi",
-    "    mov [rsp + 16], rdx",
-    "    mov [rsp + 24], rcx",
-    "    mov [rsp + 32], r8",
-    "    mov [rsp + 40], r9",
-    "    mov [rsp + 48], rax",
-    "    movdqu [rsp + 64], xmm0",
-    "    movdqu [rsp + 80], xmm1",
-    "    movdqu [rsp + 96], xmm2",
-    "    movdqu [rsp + 112], xmm3",
-    "    movdqu [rsp + 128], xmm4",
-    "    movdqu [rsp + 144], xmm5",
-    "    movdqu [rsp + 160], xmm6",
-    "    movdqu [rsp + 176], xmm7",
-    "    mov rdi, [rbp + 16]",
-    "    mov rsi, [rbp + 8]",
-    "    call {resolve}",
-    "    mov r11, rax",
-    "    mov rdi, [rsp]",
-    "    mov rsi, [rsp + 8]",
-    "    mov rdx, [rsp + 16]",
-    "    mov rcx, [rsp + 24]",
-    "    mov r8, [rsp + 32]",
-    "    mov r9, [rsp + 40]",
-    "    mov rax, [rsp + 48]",
-    "    movdqu xmm0, [rsp + 64]",
-    "    movdqu xmm1, [rsp + 80]",
-    "    movdqu xmm2, [rsp + 96]",
-    "    movdqu xmm3, [rsp + 112]",
-    "    movdqu xmm4, [rsp + 128]",
-    "    movdqu xmm5, [rsp + 144]",
-    "    movdqu xmm6, [rsp + 160]",
-    "    movdqu xmm7, [rsp + 176]",
-    "    mov rsp, rbp",
-    "    pop rbp",
-    "    add rsp, 16",
-    "    jmp r11",
-    resolve = sym resolve,
-);
-
-extern "C" {
-    pub fn macho_run_stub_binder();
-}
-
 /// Binds the lazy pointer of record `offset` of the image holding
 /// `dyld_private` and returns its target.
-extern "C" fn resolve(offset: u64, dyld_private: u64) -> u64 {
+pub(crate) extern "C" fn resolve(offset: u64, dyld_private: u64) -> u64 {
     let guard = RECORDS.lock().unwrap_or_else(|e| e.into_inner());
     // The image whose range holds its __dyld_private; with a single image,
     // that one whatever the stub helper pushed.

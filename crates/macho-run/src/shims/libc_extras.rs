@@ -1,37 +1,8 @@
 //! libSystem functions glibc lacks or names differently: BSD string and
-//! memory helpers, math entry points clang emits for macOS, and the stack
-//! probe for large frames.
+//! memory helpers and math entry points clang emits for macOS. (The x86_64
+//! stack probe for large frames is assembly, in [`crate::arch`].)
 
-use std::arch::global_asm;
 use std::ffi::{c_char, c_void};
-
-// `___chkstk_darwin`: called with the frame size in rax before a function
-// moves rsp down by more than a page; touches every page in between so a
-// guard page is hit in order. Preserves every register.
-global_asm!(
-    ".globl macho_run_chkstk_darwin",
-    "macho_run_chkstk_darwin:",
-    "    push rcx",
-    "    push rax",
-    "    lea rcx, [rsp + 24]",
-    "2:",
-    "    cmp rax, 0x1000",
-    "    jb 3f",
-    "    sub rcx, 0x1000",
-    "    or qword ptr [rcx], 0",
-    "    sub rax, 0x1000",
-    "    jmp 2b",
-    "3:",
-    "    sub rcx, rax",
-    "    or qword ptr [rcx], 0",
-    "    pop rax",
-    "    pop rcx",
-    "    ret",
-);
-
-extern "C" {
-    fn macho_run_chkstk_darwin();
-}
 
 /// BSD `strlcpy`: copies with truncation, always NUL-terminates, returns
 /// strlen(src). (glibc gained it only in 2.38.)
@@ -131,10 +102,6 @@ extern "C" {
 
 pub fn table() -> Vec<(&'static str, usize)> {
     vec![
-        (
-            "___chkstk_darwin",
-            macho_run_chkstk_darwin as *const () as usize,
-        ),
         ("_strlcpy", strlcpy as *const () as usize),
         ("_strlcat", strlcat as *const () as usize),
         ("_reallocf", reallocf as *const () as usize),

@@ -11,7 +11,7 @@ mod malloc_zone;
 mod process;
 mod pthread;
 mod pwd;
-mod setjmp;
+pub(crate) mod setjmp;
 mod signal;
 mod statfs;
 mod stdio;
@@ -76,6 +76,7 @@ impl Host {
             stdio::table(),
             sysinfo::table(),
             tlv::table(),
+            crate::arch::shims(),
         ]
         .into_iter()
         .flatten()

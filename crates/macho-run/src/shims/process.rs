@@ -190,7 +190,7 @@ pub fn table() -> Vec<(&'static str, usize)> {
         (
             "dyld_stub_binder",
             if std::env::var_os(super::lazy::LAZY_ENV).is_some() {
-                super::lazy::macho_run_stub_binder as *const () as usize
+                crate::arch::macho_run_stub_binder as *const () as usize
             } else {
                 dyld_stub_binder as *const () as usize
             },

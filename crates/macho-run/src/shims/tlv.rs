@@ -2,87 +2,21 @@
 //!
 //! The compiler reaches a `_Thread_local` through a descriptor in
 //! `__thread_vars`: `{ thunk, key, offset }`. Code calls `thunk(desc)` and
-//! gets the variable's address in rax. That call must preserve every
-//! register but rax and rdi (Darwin's TLS calling convention), so the thunk
-//! is assembly that saves what a C call may clobber and calls
+//! gets the variable's address back. That call must preserve almost every
+//! register (Darwin's TLS calling convention), so the thunk is assembly in
+//! [`crate::arch`] that saves what a C call may clobber and calls
 //! [`tlv_lookup`]. Each thread's block is allocated on first use, filled
 //! from the image's template (`__thread_data` bytes, `__thread_bss` zeros)
 //! and freed by the pthread key's destructor when the thread exits.
 
+use crate::arch::macho_run_tlv_get_addr;
 use crate::loader::Mapped;
 use crate::macho::Image;
 use object::macho;
-use std::arch::global_asm;
-
-global_asm!(
-    ".globl macho_run_tlv_get_addr",
-    "macho_run_tlv_get_addr:",
-    "    push rbp",
-    "    mov rbp, rsp",
-    "    push rcx",
-    "    push rdx",
-    "    push rsi",
-    "    push r8",
-    "    push r9",
-    "    push r10",
-    "    push r11",
-    "    push rdi",
-    // rsp is now 16-byte aligned (entry was 8 mod 16, then 9 pushes).
-    "    sub rsp, 256",
-    "    movdqu [rsp], xmm0",
-    "    movdqu [rsp + 16], xmm1",
-    "    movdqu [rsp + 32], xmm2",
-    "    movdqu [rsp + 48], xmm3",
-    "    movdqu [rsp + 64], xmm4",
-    "    movdqu [rsp + 80], xmm5",
-    "    movdqu [rsp + 96], xmm6",
-    "    movdqu [rsp + 112], xmm7",
-    "    movdqu [rsp + 128], xmm8",
-    "    movdqu [rsp + 144], xmm9",
-    "    movdqu [rsp + 160], xmm10",
-    "    movdqu [rsp + 176], xmm11",
-    "    movdqu [rsp + 192], xmm12",
-    "    movdqu [rsp + 208], xmm13",
-    "    movdqu [rsp + 224], xmm14",
-    "    movdqu [rsp + 240], xmm15",
-    "    call {lookup}",
-    "    movdqu xmm0, [rsp]",
-    "    movdqu xmm1, [rsp + 16]",
-    "    movdqu xmm2, [rsp + 32]",
-    "    movdqu xmm3, [rsp + 48]",
-    "    movdqu xmm4, [rsp + 64]",
-    "    movdqu xmm5, [rsp + 80]",
-    "    movdqu xmm6, [rsp + 96]",
-    "    movdqu xmm7, [rsp + 112]",
-    "    movdqu xmm8, [rsp + 128]",
-    "    movdqu xmm9, [rsp + 144]",
-    "    movdqu xmm10, [rsp + 160]",
-    "    movdqu xmm11, [rsp + 176]",
-    "    movdqu xmm12, [rsp + 192]",
-    "    movdqu xmm13, [rsp + 208]",
-    "    movdqu xmm14, [rsp + 224]",
-    "    movdqu xmm15, [rsp + 240]",
-    "    add rsp, 256",
-    "    pop rdi",
-    "    pop r11",
-    "    pop r10",
-    "    pop r9",
-    "    pop r8",
-    "    pop rsi",
-    "    pop rdx",
-    "    pop rcx",
-    "    pop rbp",
-    "    ret",
-    lookup = sym tlv_lookup,
-);
-
-extern "C" {
-    fn macho_run_tlv_get_addr();
-}
 
 /// A `__thread_vars` entry, as laid out in the image.
 #[repr(C)]
-struct Descriptor {
+pub(crate) struct Descriptor {
     thunk: usize,
     key: usize,
     offset: usize,
@@ -104,7 +38,7 @@ extern "C" fn free_block(block: *mut libc::c_void) {
 }
 
 /// Returns this thread's address of the variable `desc` describes.
-extern "C" fn tlv_lookup(desc: *const Descriptor) -> *mut u8 {
+pub(crate) extern "C" fn tlv_lookup(desc: *const Descriptor) -> *mut u8 {
     // SAFETY: desc points at a descriptor in the mapped image, whose key
     // setup() set to a leaked Template; the block is allocated with the
     // template's size and alignment and filled from it.

@@ -291,10 +291,10 @@ pub unsafe extern "C" fn getline(line: *mut *mut c_char, cap: *mut usize, m: Fil
 pub unsafe extern "C" fn fgetln(m: File, len: *mut usize) -> *mut c_char {
     reading(m, std::ptr::null_mut(), |h| {
         let lb = &mut (*m).lb;
-        let mut buf = lb.base as *mut c_char;
+        let mut buf = lb.base.cast::<c_char>();
         let mut cap = lb.size.max(0) as usize;
         let n = host::getdelim(&mut buf, &mut cap, c_int::from(b'\n'), h);
-        lb.base = buf as *mut u8;
+        lb.base = buf.cast::<u8>();
         lb.size = cap.min(c_int::MAX as usize) as c_int;
         if n <= 0 {
             return std::ptr::null_mut();

@@ -14,6 +14,8 @@ mod calls;
 mod file;
 mod funopen;
 mod streams;
+// x86_64 assembly for now; the arm64 variadic convention is separate work.
+#[cfg(target_arch = "x86_64")]
 mod variadic;
 
 pub fn table() -> Vec<(&'static str, usize)> {
@@ -25,6 +27,7 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("___sF", &raw mut streams::SF as usize),
     ];
     t.extend(calls::table());
+    #[cfg(target_arch = "x86_64")]
     t.extend(variadic::table());
     t.extend(funopen::table());
     t
