@@ -313,7 +313,9 @@ fn unit_object(unit: &str, defs: &[Definition], arch: &dyn Arch) -> Result<Vec<u
                     id
                 }
             };
-            let (flags, addend) = arch.object_relocation(r.kind, r.addend);
+            let (flags, addend) = arch
+                .object_relocation(r.kind, r.addend)
+                .map_err(|e| LinkError::usage(format!("unit {unit}: in {}: {e}", d.name)))?;
             obj.add_relocation(
                 section,
                 Relocation {

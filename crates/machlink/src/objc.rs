@@ -120,12 +120,12 @@ pub fn stubs_object<'a>(stub: &ObjcStub, selectors: &[&'a [u8]]) -> ObjectFile<'
             addend: 0,
             subtrahend: None,
         };
-        push_reloc(
-            &mut obj,
-            atom,
-            field(stub.selref, Target::Atom(selref_atom(i))),
-        );
-        push_reloc(&mut obj, atom, field(stub.msgsend, Target::Symbol(msgsend)));
+        for &f in stub.selref {
+            push_reloc(&mut obj, atom, field(f, Target::Atom(selref_atom(i))));
+        }
+        for &f in stub.msgsend {
+            push_reloc(&mut obj, atom, field(f, Target::Symbol(msgsend)));
+        }
     }
     // One atom per string, as the parser splits C-string sections, so
     // they merge with the inputs' copies.

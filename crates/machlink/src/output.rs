@@ -138,7 +138,10 @@ impl LoadCommandPlan {
                 },
             nsections: sections.len(),
             uuid_offset: 0,
-            codesign: opts.adhoc_codesign == Some(true),
+            // arm64 outputs are signed unless `-no_adhoc_codesign`.
+            codesign: opts
+                .adhoc_codesign
+                .unwrap_or_else(|| opts.target().adhoc_sign_by_default()),
             id_dylib: (opts.output_kind == OutputKind::Dylib).then(|| {
                 let name = opts
                     .install_name

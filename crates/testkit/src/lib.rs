@@ -47,7 +47,7 @@ impl Target {
     pub fn zig_target(self) -> &'static str {
         match self {
             Target::X86_64 => ZIG_TARGET,
-            Target::Arm64 => "aarch64-macos",
+            Target::Arm64 => ZIG_TARGET_ARM64,
         }
     }
 
@@ -253,6 +253,20 @@ pub fn compile_macos_for(target: Target, src: &Path, obj: &Path, flags: &[&str])
     );
 }
 
+/// zig's target for macOS arm64 objects ([`Target::zig_target`]).
+pub const ZIG_TARGET_ARM64: &str = "aarch64-macos";
+
+/// Compiles one C file to a macOS arm64 object (with
+/// [`Target::cflags`]: `-ffp-contract=off`).
+pub fn compile_macos_arm64(src: &Path, obj: &Path, flags: &[&str]) {
+    compile_macos_for(Target::Arm64, src, obj, flags);
+}
+
+/// [`compile_all_macos`] for arm64.
+pub fn compile_all_macos_arm64(srcs: &[PathBuf], out_dir: &Path, flags: &[&str]) -> Vec<PathBuf> {
+    compile_all_macos_for(Target::Arm64, srcs, out_dir, flags)
+}
+
 /// Compiles C sources natively with gcc (each to an object beside `exe`,
 /// in parallel) and links them.
 pub fn build_native(srcs: &[PathBuf], exe: &Path, flags: &[&str]) {
@@ -335,6 +349,12 @@ fn ld64_command(target: Target, linker: &Path, out: &Path) -> Command {
 /// [`ld64_command`] with another linker binary and -syslibroot.
 pub fn ld64_command_in(linker: &Path, sdk: &Path, out: &Path) -> Command {
     ld64_command_in_for(Target::X86_64, linker, sdk, out)
+}
+
+/// The ld64-style command line of an arm64 executable, minus the objects:
+/// `linker` is ld64.lld-19 or machlink.
+pub fn ld64_arm64_command(linker: &Path, out: &Path) -> Command {
+    ld64_command_in_for(Target::Arm64, linker, &sdk_root(), out)
 }
 
 /// [`ld64_command_in`] for `target` (`-arch x86_64` or `-arch arm64`).

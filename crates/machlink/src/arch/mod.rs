@@ -8,11 +8,13 @@
 //! ([`Arch::apply`]), to relax GOT loads, and to write stubs, the stub
 //! helper and trampolines.
 
+pub mod arm64;
 pub mod x86_64;
 
 use object::macho;
 use serde::{Deserialize, Serialize};
 
+pub use arm64::Arm64;
 pub use x86_64::X86_64;
 
 /// What a relocated field means, independent of the instruction set.
@@ -179,6 +181,11 @@ pub enum ApplyError {
     Misaligned { value: u64, align: u64 },
     #[error("a DTrace probe symbol can only be called (this is a {kind:?} relocation)")]
     NotAProbeCall { kind: RelocKind },
+    #[error("{arch} has no single relocation for a backend's {kind:?} reference")]
+    UnsupportedBackend {
+        kind: BackendRelocKind,
+        arch: &'static str,
+    },
 }
 
 /// A raw relocation entry decoded by a target: its arch-neutral kind, the
@@ -219,15 +226,16 @@ pub struct TemplateField {
 
 /// The code of one `_objc_msgSend$sel` stub in `__objc_stubs`: it loads
 /// the selector from its `__objc_selrefs` slot into the selector argument
-/// register and continues in `_objc_msgSend`.
+/// register and continues in `_objc_msgSend`. A reference may take more
+/// than one field (arm64: a page and an offset in it).
 #[derive(Clone, Copy, Debug)]
 pub struct ObjcStub {
     pub code: &'static [u8],
     pub align_log2: u8,
     /// The load of the selector from its selref slot.
-    pub selref: TemplateField,
+    pub selref: &'static [TemplateField],
     /// The jump to `_objc_msgSend` (through its GOT slot, or a branch).
-    pub msgsend: TemplateField,
+    pub msgsend: &'static [TemplateField],
 }
 
 /// A relocation as a compiler backend states it through
@@ -253,12 +261,22 @@ pub trait Arch: Sync + Send {
     /// Mach-O `cputype` and `cpusubtype` of images for this target.
     fn cpu_type(&self) -> u32;
     fn cpu_subtype(&self) -> u32;
+    /// Whether an object or a universal slice of this `cputype` with
+    /// `cpusubtype` (capability bits included) can be linked for this
+    /// target.
+    fn accepts_cpu_subtype(&self, subtype: u32) -> bool;
     /// The TAPI target of macOS dylib stubs (`x86_64-macos`).
     fn tapi_target(&self) -> &'static str;
+    /// Other TAPI targets whose stubs serve this one (same CPU type, as
+    /// ld64.lld accepts them), tried when a stub lacks [`Arch::tapi_target`].
+    fn tapi_compatible_targets(&self) -> &'static [&'static str];
     /// Page size of images: segment alignment and fixup-chain pages.
     fn page_size(&self) -> u64;
     /// The instruction that fills code gaps, so a stray jump traps.
     fn trap(&self) -> &'static [u8];
+    /// Whether outputs carry an ad-hoc, linker-signed code signature
+    /// unless `-no_adhoc_codesign` says otherwise.
+    fn adhoc_sign_by_default(&self) -> bool;
     /// Size of a stub, of the stub helper's header and of one of its
     /// entries (classic lazy binding).
     fn stub_size(&self) -> u64;
@@ -349,17 +367,18 @@ pub trait Arch: Sync + Send {
 
     /// For [`crate::image`], which writes a backend's code as objects with
     /// the `object` crate: the architecture, and how one of its relocation
-    /// kinds is expressed (flags and the addend to store).
+    /// kinds is expressed (flags and the addend to store), or
+    /// [`ApplyError::UnsupportedBackend`] when no one relocation states it.
     fn object_architecture(&self) -> object::Architecture;
     fn object_relocation(
         &self,
         kind: BackendRelocKind,
         addend: i64,
-    ) -> (object::RelocationFlags, i64);
+    ) -> Result<(object::RelocationFlags, i64), ApplyError>;
 }
 
 /// Every target machlink links for.
-pub static ALL: &[&dyn Arch] = &[&X86_64];
+pub static ALL: &[&dyn Arch] = &[&X86_64, &Arm64];
 
 /// The target `-arch` names.
 pub fn by_name(name: &str) -> Option<&'static dyn Arch> {

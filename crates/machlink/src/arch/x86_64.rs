@@ -135,14 +135,24 @@ impl Arch for X86_64 {
     fn cpu_subtype(&self) -> u32 {
         macho::CPU_SUBTYPE_X86_64_ALL
     }
+    /// x86_64h (Haswell) objects link as x86_64, as before.
+    fn accepts_cpu_subtype(&self, _subtype: u32) -> bool {
+        true
+    }
     fn tapi_target(&self) -> &'static str {
         "x86_64-macos"
+    }
+    fn tapi_compatible_targets(&self) -> &'static [&'static str] {
+        &[]
     }
     fn page_size(&self) -> u64 {
         0x1000
     }
     fn trap(&self) -> &'static [u8] {
         &[INT3]
+    }
+    fn adhoc_sign_by_default(&self) -> bool {
+        false
     }
     fn stub_size(&self) -> u64 {
         STUB_SIZE
@@ -342,16 +352,16 @@ impl Arch for X86_64 {
             ObjcStubsMode::Fast => Some(ObjcStub {
                 code: &OBJC_STUB_FAST,
                 align_log2: 0,
-                selref: TemplateField {
+                selref: &[TemplateField {
                     offset: 3,
                     kind: RelocKind::PcRel { bias: 0 },
                     length: 2,
-                },
-                msgsend: TemplateField {
+                }],
+                msgsend: &[TemplateField {
                     offset: 9,
                     kind: RelocKind::PointerToGot,
                     length: 2,
-                },
+                }],
             }),
             // ld64.lld implements the small form only for arm64 and falls
             // back to the fast one; machlink writes what lld writes.
@@ -388,7 +398,11 @@ impl Arch for X86_64 {
     }
 
     /// rel32 fields are relative to their own end: 4 less than the addend.
-    fn object_relocation(&self, kind: ImageReloc, addend: i64) -> (object::RelocationFlags, i64) {
+    fn object_relocation(
+        &self,
+        kind: ImageReloc,
+        addend: i64,
+    ) -> Result<(object::RelocationFlags, i64), ApplyError> {
         use object::{RelocationEncoding as E, RelocationKind as K};
         let (kind, encoding, size, addend) = match kind {
             ImageReloc::Call => (K::Relative, E::X86Branch, 32, addend - 4),
@@ -396,14 +410,14 @@ impl Arch for X86_64 {
             ImageReloc::GotLoad => (K::GotRelative, E::X86RipRelativeMovq, 32, addend - 4),
             ImageReloc::Abs64 => (K::Absolute, E::Generic, 64, addend),
         };
-        (
+        Ok((
             object::RelocationFlags::Generic {
                 kind,
                 encoding,
                 size,
             },
             addend,
-        )
+        ))
     }
 }
 

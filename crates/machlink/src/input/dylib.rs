@@ -140,7 +140,11 @@ impl Dylib {
         depth: usize,
     ) -> Result<Dylib> {
         let target = env.arch.tapi_target();
-        let libs = tbd::parse_tbd(data, target).map_err(|e| LinkError::file(&name, e))?;
+        let wanted = tbd::Wanted {
+            target,
+            compatible: env.arch.tapi_compatible_targets(),
+        };
+        let libs = tbd::parse_tbd_for(data, &wanted).map_err(|e| LinkError::file(&name, e))?;
         let Some(main) = libs.first() else {
             return Err(LinkError::file(
                 &name,

@@ -58,20 +58,31 @@ impl MappedFile {
     }
 }
 
-/// The slice of a universal file for `arch`, or the whole file.
+/// The slice of a universal file for `arch`, or the whole file. A slice of
+/// the target's own subtype wins; else one whose subtype the target
+/// accepts (an arm64e slice is no arm64 one, whatever its order).
 pub fn thin<'a>(data: &'a [u8], name: &str, arch: &dyn Arch) -> Result<&'a [u8]> {
+    use ::object::read::macho::FatArch;
     if data.len() < 8 || data[..4] != [0xca, 0xfe, 0xba, 0xbe] {
         return Ok(data);
     }
     let fat = ::object::read::macho::MachOFatFile32::parse(data)
         .map_err(|e| LinkError::file(name, format!("malformed universal file: {e}")))?;
-    for slice in fat.arches() {
-        use ::object::read::macho::FatArch;
-        if slice.cputype() == arch.cpu_type() {
-            return slice
-                .data(data)
-                .map_err(|e| LinkError::file(name, format!("malformed universal file: {e}")));
-        }
+    let ours = fat
+        .arches()
+        .iter()
+        .filter(|s| s.cputype() == arch.cpu_type());
+    let subtype =
+        |s: &&::object::macho::FatArch32| s.cpusubtype() & !::object::macho::CPU_SUBTYPE_MASK;
+    let exact = ours.clone().find(|s| subtype(s) == arch.cpu_subtype());
+    let slice = exact.or_else(|| {
+        ours.clone()
+            .find(|s| arch.accepts_cpu_subtype(s.cpusubtype()))
+    });
+    if let Some(slice) = slice {
+        return slice
+            .data(data)
+            .map_err(|e| LinkError::file(name, format!("malformed universal file: {e}")));
     }
     Err(LinkError::file(
         name,

@@ -19,7 +19,9 @@
 //! Every list in a v4/v5 stub is keyed by *targets* (`x86_64-macos`,
 //! `arm64e-macos`, …). [`parse_tbd`] keeps only what applies to the one
 //! target being linked, matching target strings exactly: `arm64` is not
-//! `arm64e`, and `x86_64-macos` is not `x86_64-maccatalyst`. For v1–v3 the
+//! `arm64e`, and `x86_64-macos` is not `x86_64-maccatalyst`.
+//! [`parse_tbd_for`] also takes the entries of targets compatible with it
+//! (an `arm64` link uses `arm64e` entries, as ld64.lld does). For v1–v3 the
 //! target is split into its arch (`x86_64`, matched exactly) and platform
 //! (`macos` is written `macosx`, or `zippered` for a macOS + Mac Catalyst
 //! library).
@@ -82,6 +84,40 @@ const DEFAULT_VERSION: u32 = 0x1_0000;
 /// Documents that do not list `target` are omitted from the result. Returns an error for malformed input
 /// (bad YAML/JSON, missing install-name, unsupported tbd-version, wrong types), never panics.
 pub fn parse_tbd(text: &[u8], target: &str) -> Result<Vec<TbdLibrary>, TbdError> {
+    parse_tbd_for(
+        text,
+        &Wanted {
+            target,
+            compatible: &[],
+        },
+    )
+}
+
+/// The target a stub is read for, and other targets whose entries serve
+/// it as well. ld64.lld takes any arch of the same CPU type on the same
+/// platform (`isArchABICompatible`): current SDKs list libSystem for
+/// `arm64e-macos` only, and `-arch arm64` links use it.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted<'t> {
+    pub target: &'t str,
+    pub compatible: &'t [&'t str],
+}
+
+impl Wanted<'_> {
+    fn matches(&self, listed: &str) -> bool {
+        listed == self.target || self.compatible.contains(&listed)
+    }
+
+    /// For v1-v3 documents, which name archs and a platform apart.
+    fn arch_matches(&self, arch: &str) -> bool {
+        std::iter::once(&self.target)
+            .chain(self.compatible)
+            .any(|t| t.split_once('-').map_or(*t, |(a, _)| a) == arch)
+    }
+}
+
+/// [`parse_tbd`] for a target and the targets compatible with it.
+pub fn parse_tbd_for(text: &[u8], target: &Wanted) -> Result<Vec<TbdLibrary>, TbdError> {
     let text = std::str::from_utf8(text).map_err(|e| {
         TbdError::new(format!(
             "tbd: not UTF-8 text (invalid byte at offset {})",
@@ -235,7 +271,7 @@ mod yaml {
         ("objc-ivars", SymbolKind::ObjcIvar),
     ];
 
-    pub(super) fn parse(text: &str, target: &str) -> Result<Vec<TbdLibrary>, TbdError> {
+    pub(super) fn parse(text: &str, target: &Wanted) -> Result<Vec<TbdLibrary>, TbdError> {
         let docs = YamlLoader::load_from_str(text)
             .map_err(|e| TbdError::new(format!("tbd: invalid YAML: {e}")))?;
         if docs.is_empty() {
@@ -353,7 +389,7 @@ mod yaml {
     fn parse_document(
         doc: &Doc,
         yaml: &Yaml,
-        target: &str,
+        target: &Wanted,
     ) -> Result<Option<TbdLibrary>, TbdError> {
         let Yaml::Hash(map) = yaml else {
             return Err(doc.document_error(format!(
@@ -378,7 +414,7 @@ mod yaml {
         }
         // The whole document is validated before deciding it does not
         // apply, so a broken stub is reported whatever the target.
-        if !targets.contains(&target) {
+        if !targets.iter().any(|t| target.matches(t)) {
             return Ok(None);
         }
         Ok(Some(TbdLibrary {
@@ -432,7 +468,7 @@ mod yaml {
         doc: &Doc,
         map: &Hash,
         version: u8,
-        target: &str,
+        target: &Wanted,
     ) -> Result<Option<TbdLibrary>, TbdError> {
         let archs = string_list(doc, "archs", required(doc, map, "archs")?)?;
         let platform = string(doc, "platform", required(doc, map, "platform")?)?;
@@ -451,13 +487,16 @@ mod yaml {
         if let Some(umbrella) = get(map, "parent-umbrella") {
             string(doc, "parent-umbrella", umbrella)?;
         }
-        let (arch, platforms) = legacy_target(target).unwrap_or((target, &[]));
+        let (_, platforms) = legacy_target(target.target).unwrap_or((target.target, &[]));
         let platform_applies = platforms.contains(&platform);
 
         let mut reexported_libraries: Vec<String> = Vec::new();
         let mut sink = ExportSink::default();
         for (path, section) in sections(doc, map, "exports")? {
-            let applies = section_archs(doc, &path, section)?.contains(&arch) && platform_applies;
+            let applies = section_archs(doc, &path, section)?
+                .iter()
+                .any(|a| target.arch_matches(a))
+                && platform_applies;
             for key in ["allowed-clients", "allowable-clients"] {
                 if let Some(list) = get(section, key) {
                     string_list(doc, &format!("{path}.{key}"), list)?;
@@ -504,7 +543,7 @@ mod yaml {
             }
         }
         // As for v4, the whole document is validated first.
-        if !platform_applies || !archs.contains(&arch) {
+        if !platform_applies || !archs.iter().any(|a| target.arch_matches(a)) {
             return Ok(None);
         }
         Ok(Some(TbdLibrary {
@@ -546,7 +585,11 @@ mod yaml {
         }
     }
 
-    fn reexported_libraries(doc: &Doc, map: &Hash, target: &str) -> Result<Vec<String>, TbdError> {
+    fn reexported_libraries(
+        doc: &Doc,
+        map: &Hash,
+        target: &Wanted,
+    ) -> Result<Vec<String>, TbdError> {
         let mut libraries = Vec::new();
         for (path, section) in sections(doc, map, "reexported-libraries")? {
             let applies = section_applies(doc, &path, section, target)?;
@@ -565,7 +608,7 @@ mod yaml {
         doc: &Doc,
         map: &Hash,
         key: &str,
-        target: &str,
+        target: &Wanted,
         sink: &mut ExportSink,
     ) -> Result<(), TbdError> {
         for (path, section) in sections(doc, map, key)? {
@@ -620,13 +663,15 @@ mod yaml {
         doc: &Doc,
         path: &str,
         section: &Hash,
-        target: &str,
+        target: &Wanted,
     ) -> Result<bool, TbdError> {
         let path = format!("{path}.targets");
         let Some(list) = get(section, "targets") else {
             return Err(doc.error(&path, "missing"));
         };
-        Ok(string_list(doc, &path, list)?.contains(&target))
+        Ok(string_list(doc, &path, list)?
+            .iter()
+            .any(|t| target.matches(t)))
     }
 
     /// A version key: YAML reads `1359` as an integer, `1.2` as a float
@@ -797,7 +842,7 @@ mod v5 {
         objc_ivar: Vec<String>,
     }
 
-    pub(super) fn parse(text: &str, target: &str) -> Result<Vec<TbdLibrary>, TbdError> {
+    pub(super) fn parse(text: &str, target: &Wanted) -> Result<Vec<TbdLibrary>, TbdError> {
         let version: VersionOnly = serde_json::from_str(text)
             .map_err(|e| TbdError::new(format!("tbd: invalid JSON: {e}")))?;
         match version.tapi_tbd_version {
@@ -831,7 +876,7 @@ mod v5 {
     fn convert(
         path: &str,
         library: &Library,
-        target: &str,
+        target: &Wanted,
     ) -> Result<Option<TbdLibrary>, TbdError> {
         let error = |key: &str, message: &str| {
             TbdError::new(format!("tbd (JSON): `{path}.{key}`: {message}"))
@@ -845,7 +890,11 @@ mod v5 {
             .map_err(|message| error("current_versions", &message))?;
         let compatibility_version = first_version(&library.compatibility_versions)
             .map_err(|message| error("compatibility_versions", &message))?;
-        if !library.target_info.iter().any(|info| info.target == target) {
+        if !library
+            .target_info
+            .iter()
+            .any(|info| target.matches(&info.target))
+        {
             return Ok(None);
         }
         let reexported_libraries = library
@@ -876,10 +925,10 @@ mod v5 {
     /// A section applies when its targets name `target`; one without targets
     /// applies to the whole library, which is only converted for its own
     /// targets.
-    fn applies(targets: &Option<Vec<String>>, target: &str) -> bool {
+    fn applies(targets: &Option<Vec<String>>, target: &Wanted) -> bool {
         targets
             .as_ref()
-            .is_none_or(|list| list.iter().any(|t| t == target))
+            .is_none_or(|list| list.iter().any(|t| target.matches(t)))
     }
 
     /// The packed first version of a list, or why it is invalid.
@@ -1204,6 +1253,35 @@ exports:
         );
         assert!(names(&arm64e[0]).contains(&"_arm64e_only"));
         assert!(!names(&arm64e[0]).contains(&"_reexported"));
+
+        // With arm64e as a compatible target (ld64.lld's rule for -arch
+        // arm64): both, and an arm64e-only library too.
+        let wanted = Wanted {
+            target: "arm64-macos",
+            compatible: &["arm64e-macos"],
+        };
+        let both = parse_tbd_for(V4_SAMPLE.as_bytes(), &wanted).unwrap();
+        let install_names: Vec<_> = both.iter().map(|l| l.install_name.as_str()).collect();
+        assert_eq!(
+            install_names,
+            ["/usr/lib/libFoo.dylib", "/usr/lib/system/libbar_e.dylib"]
+        );
+        assert_eq!(
+            both[0].reexported_libraries,
+            [
+                "/usr/lib/system/libbar.dylib",
+                "/usr/lib/system/libbar_e.dylib"
+            ]
+        );
+        assert!(names(&both[0]).contains(&"_arm64e_only"));
+        assert!(names(&both[0]).contains(&"_reexported"));
+        assert!(!names(&both[0]).contains(&"_x86_only"));
+        let legacy = V3_SAMPLE.replace("arm64 ]", "arm64e ]");
+        let arm = parse_tbd_for(legacy.as_bytes(), &wanted).unwrap();
+        assert!(!arm.is_empty(), "v3 archs match the compatible arch too");
+        assert!(parse_tbd(legacy.as_bytes(), "arm64-macos")
+            .unwrap()
+            .is_empty());
 
         let catalyst = parse_tbd(V4_SAMPLE.as_bytes(), "x86_64-maccatalyst").unwrap();
         assert_eq!(catalyst.len(), 1);
