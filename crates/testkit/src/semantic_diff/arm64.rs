@@ -322,11 +322,22 @@ pub(super) fn normalize_body(body: &[(u64, String)], namer: &Namer) -> Vec<(u64,
                 p.consumed = true;
             }
         }
+        // `mov xD, xS` copies what xS is known to hold (a page kept in a
+        // callee-saved register across calls, say).
+        let copied = match (mnemonic, ops.as_slice()) {
+            ("mov", [rd, rs]) if rd.starts_with('x') && rs.starts_with('x') => reg_number(rs)
+                .and_then(|r| known.get(r).copied())
+                .and_then(|k| Some((reg_number(rd)?.to_string(), k))),
+            _ => None,
+        };
         for op in &ops[..written] {
             if let Some(r) = reg_number(op) {
                 finish(&mut pending, &mut lines, r);
                 known.remove(r);
             }
+        }
+        if let Some((rd, k)) = copied {
+            known.insert(rd, k);
         }
         let (text, defines) = match named {
             Some(n) => (n.text, n.defines),
