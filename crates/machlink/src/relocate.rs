@@ -383,6 +383,21 @@ fn probe_call(p: &Place, r: &Reloc, symtab: &SymbolTable) -> Option<crate::dtrac
         .flatten()
 }
 
+/// What a relocation refers to, for messages: a symbol's name, or the
+/// section the atom belongs to.
+fn target_name(p: &Place, t: Target, symtab: &SymbolTable) -> String {
+    match symtab.global_of(p.file, t) {
+        Some(g) => name_of(symtab, g),
+        None => match t {
+            Target::Symbol(i) => p.obj.symbols.get(i as usize).map_or_else(
+                || "a local symbol".into(),
+                |s| String::from_utf8_lossy(s.name).into_owned(),
+            ),
+            Target::Atom(a) => p.obj.describe(a, 0),
+        },
+    }
+}
+
 fn name_of(symtab: &SymbolTable, g: SymId) -> String {
     String::from_utf8_lossy(symtab.syms[g as usize].name).into_owned()
 }
@@ -475,7 +490,22 @@ pub(crate) fn relocate(
                 ))
                 }
             };
-            apply(p.bytes, r.kind, plus_addend(s))
+            arch.apply(r.kind, r.length, p.bytes, at, pc, plus_addend(s))
+                .map_err(|e| match e {
+                    crate::arch::ApplyError::OutOfRange { value, .. }
+                        if r.kind == RelocKind::Branch =>
+                    {
+                        format!(
+                            "branch to {} is out of range: {value:#x} bytes away, and {} \
+                             branches reach {:#x} (machlink does not insert range-extension \
+                             thunks yet)",
+                            target_name(p, r.target, symtab),
+                            arch.name(),
+                            arch.branch_reach()
+                        )
+                    }
+                    e => e.to_string(),
+                })
         }
         RelocKind::PointerToGot => {
             let g = match r.target {

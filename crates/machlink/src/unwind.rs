@@ -80,7 +80,7 @@ pub fn fdes(objects: &[ObjectFile]) -> Vec<(u32, u32, u32)> {
                     continue;
                 }
                 let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
-                if let Some(Target::Atom(func)) = crate::input::eh_frame::fde_function(relocs) {
+                if let Some(func) = crate::input::eh_frame::fde_function(&obj.symbols, relocs) {
                     out.push((fi as u32, a, func));
                 }
             }
@@ -248,8 +248,11 @@ pub fn plan(
             lsda = fde_lsda(ff, fa, &mut lsdas);
         }
         covered.insert((ff, fa));
+        // An object without subsections keeps a section's functions in one
+        // atom: the entry names where in it its function starts.
+        let offset = reloc_target(obj, fi, e, 0, symtab).map_or(0, |t| t.2);
         rows.push(UnwindEntry {
-            function_addr: addr(ff, fa),
+            function_addr: addr(ff, fa).wrapping_add(offset as u64),
             length: read_u32(data, 8),
             encoding,
             personality_got,

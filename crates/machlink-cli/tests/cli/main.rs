@@ -12,6 +12,7 @@
 //! Helpers used by several modules live in `testkit::cli`.
 
 mod archives;
+mod arm64;
 mod corpus;
 mod corpus_arm64;
 mod damaged_state;

@@ -239,9 +239,19 @@ pub fn implicit_relocs(
     Ok(out)
 }
 
-/// The function an FDE atom describes: the target of its `pc_begin`.
-pub fn fde_function(relocs: &[Reloc]) -> Option<Target> {
-    relocs.iter().find(|r| r.offset == 8).map(|r| r.target)
+/// The function (an atom of the same file) an FDE atom describes: the
+/// target of its `pc_begin`. x86_64 objects leave the field to the linker
+/// (see [`implicit_relocs`]: a section-relative atom); arm64 objects
+/// state it with a SUBTRACTOR pair whose minuend names the function's
+/// symbol, which may be a global one.
+pub fn fde_function(symbols: &[super::object::ObjSymbol], relocs: &[Reloc]) -> Option<u32> {
+    match relocs.iter().find(|r| r.offset == 8)?.target {
+        Target::Atom(a) => Some(a),
+        Target::Symbol(s) => {
+            let sym = symbols.get(s as usize)?;
+            (sym.is_defined_in_section() && sym.atom != crate::atom::NONE).then_some(sym.atom)
+        }
+    }
 }
 
 /// The LSDA an FDE atom names, as (atom of the same file, offset in it):

@@ -609,7 +609,7 @@ impl<'a> ObjectFile<'a> {
             for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
                 let atom = &self.atoms[a as usize];
                 let relocs = &self.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
-                if let Some(Target::Atom(func)) = super::eh_frame::fde_function(relocs) {
+                if let Some(func) = super::eh_frame::fde_function(&self.symbols, relocs) {
                     if compact.contains(&func) {
                         self.atoms[a as usize].live = false;
                     }
