@@ -35,6 +35,10 @@ fi
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "cargo build" cargo build --workspace --release --quiet
+# macho-run runs arm64 programs through its aarch64 build under qemu-aarch64
+# (crates/macho-run/tests/arm64.rs); it lives beside target/release.
+step "cargo build (aarch64 macho-run)" \
+    cargo build --release --quiet -p macho-run --target aarch64-unknown-linux-gnu
 skip=()
 if [ -n "$offline" ]; then
     # The tests that fetch Debian source packages (tests/projects/fetch.sh)

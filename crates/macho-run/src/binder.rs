@@ -7,6 +7,10 @@
 //! program only calls it, perhaps never, so a trap that names the symbol
 //! stands in and fires only if it is called, as a lazily bound call would
 //! fail on macOS.
+//!
+//! On arm64 a variadic libSystem function with no shim is refused outright
+//! (see [`crate::shims::variadic`]): bound to glibc it would run and read
+//! its arguments from the wrong place.
 
 use crate::arch::TRAP_SIZE;
 use crate::error::LoadError;
@@ -33,12 +37,17 @@ pub fn bind(
         }
     }
     let mut unbound = Vec::new();
+    let mut refused = Vec::new();
     let mut traps = Traps::default();
     let mut addrs = Vec::with_capacity(plan.imports.len());
     for (i, import) in plan.imports.iter().enumerate() {
         let addr = match resolve(import) {
             Some(a) => a,
             None if import.weak => 0,
+            None if crate::shims::variadic::refused(&import.name) => {
+                refused.push(import.name.clone());
+                0
+            }
             None if !data_uses[i] => traps.make(&import.name)?,
             None => {
                 unbound.push(import.name.clone());
@@ -46,6 +55,14 @@ pub fn bind(
             }
         };
         addrs.push(addr);
+    }
+    if !refused.is_empty() {
+        refused.sort();
+        refused.dedup();
+        return Err(LoadError::Refused {
+            file: image.blame.file.clone(),
+            names: refused,
+        });
     }
     if !unbound.is_empty() {
         unbound.sort();

@@ -39,6 +39,16 @@ pub enum LoadError {
     /// which the program uses as data (so a lazy trap cannot stand in).
     #[error("{file}: {} unbound import(s): {}", names.len(), names.join(", "))]
     Unbound { file: String, names: Vec<String> },
+    /// Variadic libSystem functions (see [`crate::shims::variadic`]) that
+    /// the program imports and macho-run has no arm64 shim for: bound to
+    /// glibc, they would read their arguments from the wrong place.
+    #[error(
+        "{file}: {} variadic import(s) with no arm64 shim (macOS passes `...` on the stack, \
+         glibc in registers): {}",
+        names.len(),
+        names.join(", ")
+    )]
+    Refused { file: String, names: Vec<String> },
     /// A required dylib (not one the host stands in for) is nowhere to be
     /// found: `tried` lists every path looked at.
     #[error("{file}: cannot find dylib {install_name} ({})", Tried(tried))]
@@ -76,7 +86,9 @@ impl LoadError {
     /// The process exit status this error maps to.
     pub fn exit_status(&self) -> i32 {
         match self {
-            LoadError::Unbound { .. } | LoadError::MissingDylib { .. } => EXIT_UNBOUND,
+            LoadError::Unbound { .. }
+            | LoadError::Refused { .. }
+            | LoadError::MissingDylib { .. } => EXIT_UNBOUND,
             _ => EXIT_CANNOT_EXECUTE,
         }
     }

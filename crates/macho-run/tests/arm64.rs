@@ -96,6 +96,13 @@ fn build_arm64(name: &str, flags: &[&str]) -> (PathBuf, PathBuf) {
     (chained, classic)
 }
 
+/// tests/arm64/where.c built once for the tests that look at one image:
+/// (chained, classic).
+fn where_builds() -> (PathBuf, PathBuf) {
+    static BUILT: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| build_arm64("where", &[])).clone()
+}
+
 fn native(name: &str, flags: &[&str]) -> PathBuf {
     let dir = testkit::scratch_dir(&format!("arm64-native/{name}"));
     let exe = dir.join(name);
@@ -105,8 +112,11 @@ fn native(name: &str, flags: &[&str]) -> PathBuf {
     exe
 }
 
+/// Environment variables for one run.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
 /// Runs `exe` (directly, or under macho-run) with fixed args and env.
-fn run(runner: Option<&Path>, exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+fn run(runner: Option<&Path>, exe: &Path, args: &[&str], env: Env) -> Outcome {
     let mut cmd = match runner {
         Some(r) => {
             let mut c = Command::new(r);
@@ -132,7 +142,7 @@ fn matches_native(name: &str, flags: &[&str], args: &[&str]) -> (PathBuf, PathBu
     let expected = run(None, &native(name, flags), args, &[]);
     let mut mismatches = Vec::new();
     let (chained, classic) = build_arm64(name, flags);
-    let runs: [(&Path, &str, &[(&str, &str)]); 5] = [
+    let runs: [(&Path, &str, Env); 5] = [
         (&chained, "chained", &[]),
         (&chained, "chained, slid", &[(SLIDE, "1")]),
         (&classic, "classic", &[]),
@@ -172,6 +182,13 @@ fn arm64_ctype_and_signed_char_match_native() {
     matches_native("ctype", &[], &[]);
 }
 
+/// `long double` is `double` on Apple arm64: the `l` functions bind to the
+/// host's double functions, not glibc aarch64's quad ones.
+#[test]
+fn arm64_long_double_functions_are_their_double_twins() {
+    matches_native("longdouble", &[], &[]);
+}
+
 #[test]
 fn arm64_thread_locals_per_thread_match_native() {
     matches_native("tlv", &[], &[]);
@@ -195,7 +212,7 @@ fn arm64_stack_protector_passes_and_catches_an_overrun() {
 #[test]
 fn arm64_images_run_at_their_address_or_slid() {
     require_aarch64_build();
-    for exe in <[PathBuf; 2]>::from(build_arm64("where", &[])) {
+    for exe in <[PathBuf; 2]>::from(where_builds()) {
         let out = run(Some(Path::new(MACHO_RUN)), &exe, &[], &[]);
         assert_eq!(
             out.stdout_str(),
@@ -211,4 +228,198 @@ fn arm64_images_run_at_their_address_or_slid() {
             out.stderr_str()
         );
     }
+}
+
+/// (file offset, size) of section `sect` in a 64-bit Mach-O, read from the
+/// load commands directly (the library's reader accepts only the host's
+/// architecture).
+fn section_range(bytes: &[u8], sect: &str) -> (usize, usize) {
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    let mut at = 32;
+    for _ in 0..u32_at(16) {
+        if u32_at(at) == object::macho::LC_SEGMENT_64 as usize {
+            for i in 0..u32_at(at + 64) {
+                let s = at + 72 + i * 80;
+                let name = &bytes[s..s + 16];
+                if name.starts_with(sect.as_bytes()) && name.get(sect.len()).is_none_or(|&b| b == 0)
+                {
+                    return (u32_at(s + 48), u64_at(s + 40));
+                }
+            }
+        }
+        at += u32_at(at + 4);
+    }
+    panic!("no section {sect}");
+}
+
+/// MACHO_RUN_LAZY really sends arm64 calls through the stub helper and
+/// dyld_stub_binder: with the helper's code replaced by `udf`, the eager
+/// default still runs, the lazy mode traps on the first call.
+#[test]
+fn arm64_lazy_mode_goes_through_the_stub_helper() {
+    require_aarch64_build();
+    let (_, classic) = where_builds();
+    let x86 = Path::new(MACHO_RUN);
+    let lazy = run(Some(x86), &classic, &[], &[(LAZY, "1")]);
+    let expected = "preferred\nrebased pointer ok\n";
+    assert_eq!(lazy.stdout_str(), expected, "{}", lazy.stderr_str());
+    let mut bytes = std::fs::read(&classic).unwrap();
+    let (at, size) = section_range(&bytes, "__stub_helper");
+    bytes[at..at + size].fill(0); // udf #0
+    let broken = classic.with_file_name("where-udf");
+    std::fs::write(&broken, &bytes).unwrap();
+    let eager = run(Some(x86), &broken, &[], &[]);
+    assert_eq!(eager.stdout_str(), expected, "{}", eager.stderr_str());
+    let trapped = run(Some(x86), &broken, &[], &[(LAZY, "1")]);
+    const SIGILL: i32 = 4;
+    assert_eq!(trapped.code, 128 + SIGILL, "{}", trapped.stderr_str());
+}
+
+/// Asserts a clean refusal: exit 126, nothing on stdout, one
+/// `macho-run: error:` line naming the file and saying `what`.
+fn assert_refused(path: &Path, out: &Outcome, what: &str) {
+    let err = out.stderr_str();
+    assert_eq!(out.code, 126, "{}: stderr: {err}", path.display());
+    assert!(out.stdout.is_empty(), "stdout {:?}", out.stdout_str());
+    assert_eq!(err.lines().count(), 1, "one error line expected: {err}");
+    assert!(err.starts_with("macho-run: error: "), "{err}");
+    assert!(
+        err.contains(&*path.to_string_lossy()),
+        "must name the file: {err}"
+    );
+    assert!(err.contains(what), "must say {what:?}: {err}");
+}
+
+fn put_u32(bytes: &mut [u8], at: usize, v: u32) {
+    bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+/// How a test damages a file's bytes.
+type Damage = Box<dyn FnOnce(&mut Vec<u8>)>;
+
+/// Writes a damaged copy of a good arm64 build and runs it.
+fn run_damaged(good: &Path, name: &str, damage: impl FnOnce(&mut Vec<u8>)) -> (PathBuf, Outcome) {
+    let mut bytes = std::fs::read(good).unwrap();
+    damage(&mut bytes);
+    let path = good.with_file_name(name);
+    std::fs::write(&path, &bytes).unwrap();
+    let out = run(Some(Path::new(MACHO_RUN)), &path, &[], &[]);
+    (path, out)
+}
+
+#[test]
+fn malformed_arm64_files_are_refused_by_the_aarch64_build() {
+    require_aarch64_build();
+    let (chained, _) = where_builds();
+    let cases: [(&str, &str, Damage); 6] = [
+        (
+            "trunc-header",
+            "header is truncated",
+            Box::new(|b| b.truncate(20)),
+        ),
+        (
+            "trunc-commands",
+            "past the end of the file",
+            Box::new(|b| b.truncate(200)),
+        ),
+        (
+            "trunc-half",
+            "outside the file",
+            Box::new(|b| b.truncate(b.len() / 2)),
+        ),
+        (
+            "arm64e",
+            "arm64e (pointer authentication) is not supported",
+            Box::new(|b| put_u32(b, 8, 2)),
+        ),
+        (
+            "subtype-7",
+            "unknown arm64 cpusubtype 0x7",
+            Box::new(|b| put_u32(b, 8, 7)),
+        ),
+        (
+            "bad-cputype",
+            "wrong architecture: cputype 0x1234 Mach-O, but this macho-run runs x86_64",
+            Box::new(|b| put_u32(b, 4, 0x1234)),
+        ),
+    ];
+    for (name, what, damage) in cases {
+        let (path, out) = run_damaged(&chained, name, damage);
+        assert_refused(&path, &out, what);
+    }
+}
+
+/// arm64 segments must sit on macOS's 16 KiB arm64 pages (4 KiB would do on
+/// the Linux host, but the file would not load on macOS).
+#[test]
+fn an_arm64_segment_off_a_16k_page_is_refused() {
+    require_aarch64_build();
+    let (chained, _) = where_builds();
+    let (path, out) = run_damaged(&chained, "linkedit-4k", |b| {
+        // __LINKEDIT, the last segment: moving it 4 KiB up overlaps nothing.
+        let mut at = 32;
+        loop {
+            let cmd = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+            if cmd == object::macho::LC_SEGMENT_64 && b[at + 8..].starts_with(b"__LINKEDIT\0") {
+                let vmaddr = u64::from_le_bytes(b[at + 24..at + 32].try_into().unwrap());
+                b[at + 24..at + 32].copy_from_slice(&(vmaddr + 0x1000).to_le_bytes());
+                return;
+            }
+            at += u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()) as usize;
+        }
+    });
+    assert_refused(
+        &path,
+        &out,
+        "segment __LINKEDIT is not aligned to arm64's 16 KiB pages",
+    );
+}
+
+/// The aarch64 build refuses an x86_64 program, as the x86_64 build
+/// refuses a CPU type it cannot run.
+#[test]
+fn the_aarch64_build_refuses_an_x86_64_program() {
+    require_aarch64_build();
+    let dir = testkit::scratch_dir("arm64/x86-on-aarch64");
+    let obj = dir.join("where.o");
+    testkit::compile_macos(&source("ctype"), &obj, &["-O1"]);
+    let exe = dir.join("x86-program");
+    testkit::link(testkit::Linker::LldChained, &[obj], &exe, &[]);
+    let x86 = Path::new(MACHO_RUN);
+    let arm = x86
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("aarch64-unknown-linux-gnu")
+        .join(x86.parent().unwrap().file_name().unwrap())
+        .join("macho-run");
+    let out = capture(
+        Command::new("qemu-aarch64")
+            .arg("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1")
+            .args(["--library-path", "/usr/aarch64-linux-gnu/lib"])
+            .arg(arm)
+            .arg(&exe),
+    );
+    assert_refused(
+        &exe,
+        &out,
+        "wrong architecture: x86_64 Mach-O, but this macho-run runs arm64",
+    );
+}
+
+/// Without the aarch64 build, an arm64 program is refused with the command
+/// that builds it.
+#[test]
+fn a_missing_aarch64_build_is_named_with_its_build_command() {
+    require_aarch64_build();
+    let (chained, _) = where_builds();
+    let missing = chained.with_file_name("no-such-macho-run");
+    let out = run(
+        Some(Path::new(MACHO_RUN)),
+        &chained,
+        &[],
+        &[(macho_run::foreign::AARCH64_ENV, missing.to_str().unwrap())],
+    );
+    assert_refused(&chained, &out, BUILD_AARCH64);
 }

@@ -228,12 +228,151 @@ extern "C" {
     pub fn macho_run_tlv_get_addr();
 }
 
-/// libSystem entry points that exist only on this architecture: none.
-/// (arm64 macOS has no `___chkstk_darwin` calls: clang probes large arm64
-/// frames inline.)
+/// libSystem entry points whose arm64 ABI needs code of our own. (arm64
+/// macOS has no `___chkstk_darwin` calls: clang does not probe arm64
+/// frames through a helper.)
 pub fn shims() -> Vec<(&'static str, usize)> {
-    Vec::new()
+    vec![("_nexttowardf", nexttowardf as *const () as usize)]
 }
+
+// `long double` is `double` on Apple arm64 but IEEE quad (passed in q
+// registers, 16 bytes in memory) in glibc aarch64. Every libSystem
+// function whose signature has a long double is therefore the host's
+// double function under another name: `sqrtl` is `sqrt`, `strtold` is
+// `strtod`. Binding the glibc `l` functions would hand them the wrong bits.
+
+/// libm functions whose `l` form (`sqrtl`, `cexpl`, ...) is, with a
+/// 64-bit long double, the same as the double form.
+const LONG_DOUBLE_MATH: &[&str] = &[
+    "acos",
+    "asin",
+    "atan",
+    "atan2",
+    "cos",
+    "sin",
+    "tan",
+    "acosh",
+    "asinh",
+    "atanh",
+    "cosh",
+    "sinh",
+    "tanh",
+    "exp",
+    "exp2",
+    "expm1",
+    "frexp",
+    "ilogb",
+    "ldexp",
+    "log",
+    "log10",
+    "log1p",
+    "log2",
+    "logb",
+    "modf",
+    "scalbn",
+    "scalbln",
+    "cbrt",
+    "fabs",
+    "hypot",
+    "pow",
+    "sqrt",
+    "erf",
+    "erfc",
+    "lgamma",
+    "tgamma",
+    "ceil",
+    "floor",
+    "nearbyint",
+    "rint",
+    "lrint",
+    "llrint",
+    "round",
+    "lround",
+    "llround",
+    "trunc",
+    "fmod",
+    "remainder",
+    "remquo",
+    "copysign",
+    "nan",
+    "nextafter",
+    "fdim",
+    "fmax",
+    "fmin",
+    "fma",
+    "cabs",
+    "carg",
+    "cimag",
+    "creal",
+    "conj",
+    "cproj",
+    "cexp",
+    "clog",
+    "cpow",
+    "csqrt",
+    "csin",
+    "ccos",
+    "ctan",
+    "casin",
+    "cacos",
+    "catan",
+    "csinh",
+    "ccosh",
+    "ctanh",
+    "casinh",
+    "cacosh",
+    "catanh",
+];
+
+/// The host function that implements macOS symbol `name` on this
+/// architecture when it is not the one of the same name: the long double
+/// functions, which are their double twins here.
+pub fn rename(name: &str) -> Option<&str> {
+    let c_name = name.strip_prefix('_')?;
+    match c_name {
+        "strtold" => Some("strtod"),
+        "wcstold" => Some("wcstod"),
+        // nexttoward(double, long double) is nextafter(double, double).
+        "nexttoward" => Some("nextafter"),
+        _ => {
+            let base = c_name.strip_suffix('l')?;
+            LONG_DOUBLE_MATH.contains(&base).then_some(base)
+        }
+    }
+}
+
+/// Long double functions with no host twin (their locale argument is
+/// macOS's): left unbound rather than bound to glibc's quad versions, so a
+/// call stops with a message naming them.
+pub fn unsupported(name: &str) -> bool {
+    matches!(name, "_strtold_l" | "_wcstold_l")
+}
+
+/// `nexttowardf(float, long double)` with a 64-bit long double: the next
+/// float after `x` in the direction of the double `y`.
+extern "C" fn nexttowardf(x: f32, y: f64) -> f32 {
+    if x.is_nan() || y.is_nan() {
+        return (f64::from(x) + y) as f32;
+    }
+    if f64::from(x) == y {
+        return y as f32;
+    }
+    let toward = if y > f64::from(x) {
+        f32::INFINITY
+    } else {
+        f32::NEG_INFINITY
+    };
+    // SAFETY: a libm function on plain values.
+    unsafe { nextafterf(x, toward) }
+}
+
+extern "C" {
+    fn nextafterf(x: f32, y: f32) -> f32;
+}
+
+/// arm64 macOS has only 64-bit-inode `stat`/`readdir`/..., under the plain
+/// names (x86_64's `$INODE64` variants).
+pub const PLAIN_NAMES_ARE_INODE64: bool = true;
 
 /// Bytes of one unbound-import trap.
 pub const TRAP_SIZE: usize = 32;
@@ -307,4 +446,61 @@ extern "C" {
 pub unsafe fn flush_icache(start: u64, len: usize) {
     let start = start as *mut libc::c_char;
     __clear_cache(start, start.add(len));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stub(insns: &[u32]) -> Vec<u8> {
+        insns.iter().flat_map(|i| i.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn stubs_name_the_slot_they_branch_through() {
+        const BR_X16: u32 = 0xd61f_0200;
+        // adrp x16, +4 pages; ldr x16, [x16, #0x10]; br x16 (as lld emits).
+        let forward = stub(&[0x9000_0030, 0xf940_0a10, BR_X16]);
+        assert_eq!(stub_slot(&forward, 0x1_0000_0500), Some(0x1_0000_4010));
+        // adrp x16, -4 pages.
+        let backward = stub(&[0x90ff_fff0, 0xf940_0a10, BR_X16]);
+        assert_eq!(stub_slot(&backward, 0x1_0000_8004), Some(0x1_0000_4010));
+        // ldr x16, .+8; br x16.
+        let literal = stub(&[0x5800_0050, BR_X16, 0]);
+        assert_eq!(stub_slot(&literal, 0x1000), Some(0x1008));
+        // Another register, or not a branch: not a stub we know.
+        assert_eq!(
+            stub_slot(&stub(&[0x9000_0031, 0xf940_0a31, 0xd61f_0220]), 0),
+            None
+        );
+        assert_eq!(stub_slot(&stub(&[0x9000_0030, 0xf940_0a10, 0]), 0), None);
+        assert_eq!(stub_slot(&[0, 0], 0), None);
+    }
+
+    #[test]
+    fn only_plain_arm64_subtypes_are_accepted() {
+        assert!(check_subtype(macho::CPU_SUBTYPE_ARM64_ALL).is_ok());
+        assert!(check_subtype(macho::CPU_SUBTYPE_ARM64_V8).is_ok());
+        assert!(check_subtype(CPU_SUBTYPE_ARM64E)
+            .unwrap_err()
+            .contains("arm64e"));
+        assert!(check_subtype(9)
+            .unwrap_err()
+            .contains("unknown arm64 cpusubtype 0x9"));
+    }
+
+    #[test]
+    fn long_double_functions_are_their_double_twins() {
+        assert_eq!(rename("_sqrtl"), Some("sqrt"));
+        assert_eq!(rename("_cexpl"), Some("cexp"));
+        assert_eq!(rename("_strtold"), Some("strtod"));
+        assert_eq!(rename("_nexttoward"), Some("nextafter"));
+        assert_eq!(rename("_sqrt"), None);
+        assert_eq!(rename("_strtol"), None, "not a long double function");
+        assert_eq!(rename("_labs"), None, "not a long double function");
+        assert!(unsupported("_strtold_l"));
+        assert_eq!(nexttowardf(1.0, 2.0), 1.0 + f32::EPSILON);
+        assert_eq!(nexttowardf(3.0, 3.0), 3.0);
+        assert!(nexttowardf(1.0, 0.0) < 1.0);
+    }
 }

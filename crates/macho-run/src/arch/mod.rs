@@ -36,3 +36,43 @@ pub fn cpu_name(cputype: u32) -> String {
         other => format!("cputype {other:#x}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    extern "C" fn plus_one(x: u64) -> u64 {
+        x + 1
+    }
+
+    /// A trap passes its name to its target and jumps (not calls) there, so
+    /// a target that returns returns to the trap's caller: running one
+    /// checks the generated code and the cache flush.
+    #[test]
+    fn trap_code_jumps_to_its_target_with_the_name_as_argument() {
+        let code = trap_code(41, plus_one as *const () as u64);
+        assert_eq!(code.len(), TRAP_SIZE);
+        // SAFETY: a fresh anonymous mapping, written, flushed, then made
+        // executable before the call.
+        unsafe {
+            let page = libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(page, libc::MAP_FAILED);
+            std::ptr::copy_nonoverlapping(code.as_ptr(), page as *mut u8, code.len());
+            flush_icache(page as u64, code.len());
+            assert_eq!(
+                libc::mprotect(page, 4096, libc::PROT_READ | libc::PROT_EXEC),
+                0
+            );
+            let trap: extern "C" fn() -> u64 = std::mem::transmute(page);
+            assert_eq!(trap(), 42);
+            libc::munmap(page, 4096);
+        }
+    }
+}

@@ -254,6 +254,21 @@ pub fn shims() -> Vec<(&'static str, usize)> {
     )]
 }
 
+/// Host functions standing for macOS ones of another name on this
+/// architecture: none (x86_64 long double is the x87 format in both).
+pub fn rename(_name: &str) -> Option<&str> {
+    None
+}
+
+/// macOS functions this architecture cannot bind: none.
+pub fn unsupported(_name: &str) -> bool {
+    false
+}
+
+/// x86_64 macOS keeps 32-bit-inode `stat`/`readdir`/... under the plain
+/// names and the 64-bit-inode ones under `$INODE64`.
+pub const PLAIN_NAMES_ARE_INODE64: bool = false;
+
 /// Bytes of one unbound-import trap.
 pub const TRAP_SIZE: usize = 22;
 

@@ -70,7 +70,7 @@ unsafe fn lock(fd: c_int, cmd: c_int, mac: *mut MacFlock) -> c_int {
 
 /// `fcntl(fd, cmd, ...)`: every command takes at most one int or pointer,
 /// which the System V ABI passes in the same register either way.
-unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: usize) -> c_int {
+pub(super) unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: usize) -> c_int {
     match cmd {
         // F_DUPFD, F_GETFD, F_SETFD: same numbers, FD_CLOEXEC is 1 on both.
         0..=2 => libc::fcntl(fd, cmd, arg as c_int),

@@ -146,11 +146,16 @@ pub fn linux_open_flags(mac: c_int) -> c_int {
         .fold(mac & libc::O_ACCMODE, |acc, (_, l)| acc | l)
 }
 
-unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+pub(super) unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
     libc::open(path, linux_open_flags(flags), mode)
 }
 
-unsafe extern "C" fn openat(fd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+pub(super) unsafe extern "C" fn openat(
+    fd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mode: c_uint,
+) -> c_int {
     libc::openat(at_fd(fd), path, linux_open_flags(flags), mode)
 }
 

@@ -17,6 +17,7 @@ mod statfs;
 mod stdio;
 mod sysinfo;
 pub mod tlv;
+pub mod variadic;
 
 pub use process::{set_args, ProgramVars, VARS};
 
@@ -35,6 +36,41 @@ const RENAMES: &[(&str, &str)] = &[
 /// the glibc function of the base name is right. Every other `$INODE64`
 /// symbol needs a layout-converting shim (or stays unbound).
 const INODE64_SAFE: &[&str] = &[
+    "opendir",
+    "fdopendir",
+    "rewinddir",
+    "seekdir",
+    "telldir",
+    "dirfd",
+];
+
+/// Functions with a `$INODE64` variant on x86_64 macOS: their structures
+/// (`stat`, `dirent`, `statfs`, `glob_t`, `FTSENT`...) hold 64-bit inodes.
+/// arm64 macOS has only that layout, under the plain names.
+const INODE64: &[&str] = &[
+    "stat",
+    "lstat",
+    "fstat",
+    "fstatat",
+    "statfs",
+    "fstatfs",
+    "getfsstat",
+    "getmntinfo",
+    "getmntinfo_r_np",
+    "readdir",
+    "readdir_r",
+    "scandir",
+    "scandir_b",
+    "alphasort",
+    "glob",
+    "glob_b",
+    "globfree",
+    "fts_open",
+    "fts_open_b",
+    "fts_read",
+    "fts_children",
+    "fts_close",
+    "fts_set",
     "opendir",
     "fdopendir",
     "rewinddir",
@@ -77,6 +113,9 @@ impl Host {
             sysinfo::table(),
             tlv::table(),
             crate::arch::shims(),
+            // Last: on arm64 its entry points replace the x86_64-convention
+            // shims of the same names (`_open`, `_fcntl`).
+            variadic::table(),
         ]
         .into_iter()
         .flatten()
@@ -93,6 +132,12 @@ impl Host {
         if let Some((_, to)) = RENAMES.iter().find(|(from, _)| *from == name) {
             return dlsym(to);
         }
+        if let Some(to) = crate::arch::rename(name) {
+            return dlsym(to);
+        }
+        if crate::arch::unsupported(name) {
+            return None;
+        }
         // C symbols carry a leading underscore on macOS; others (rare in
         // libSystem) have no glibc equivalent.
         let c_name = name.strip_prefix('_')?;
@@ -100,6 +145,16 @@ impl Host {
             Some((base, suffix)) => (base, Some(suffix)),
             None => (c_name, None),
         };
+        if suffix.is_none() && crate::arch::PLAIN_NAMES_ARE_INODE64 && INODE64.contains(&base) {
+            // The plain name has the layout `$INODE64` has on x86_64.
+            let inode64 = format!("_{base}$INODE64");
+            if let Some(&addr) = self.shims.get(inode64.as_str()) {
+                return Some(addr as u64);
+            }
+            if !INODE64_SAFE.contains(&base) {
+                return None;
+            }
+        }
         if let Some(suffix) = suffix {
             if suffix.contains("INODE64") && !INODE64_SAFE.contains(&base) {
                 return None;
@@ -109,6 +164,10 @@ impl Host {
             if let Some(&addr) = self.shims.get(format!("_{base}").as_str()) {
                 return Some(addr as u64);
             }
+        }
+        // Never glibc's: it would read the arguments from the wrong place.
+        if variadic::refused(name) {
+            return None;
         }
         dlsym(base)
     }

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int order[4];
@@ -72,6 +74,31 @@ int main(int argc, char **argv) {
     char line[64];
     while (fgets(line, sizeof line, f))
         fputs(line, stdout);
+
+    /* struct stat has macOS's layout, filled from glibc's. */
+    struct stat st;
+    say("fstat", fstat(fileno(f), &st));
+    say("st_size", (long)st.st_size);
+    say("regular", S_ISREG(st.st_mode));
+    say("blksize > 0", st.st_blksize > 0);
+    say("stat /", stat("/", &st));
+    say("directory", S_ISDIR(st.st_mode));
+    say("nlink > 1", st.st_nlink > 1);
+    say("ino > 0", st.st_ino > 0);
+    /* struct dirent too. */
+    DIR *d = opendir("/");
+    long entries = 0, dirs = 0, found_etc = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        entries++;
+        dirs += e->d_type == DT_DIR;
+        found_etc |= strcmp(e->d_name, "etc") == 0;
+    }
+    if (d)
+        closedir(d);
+    say("entries in /", entries);
+    say("directories in /", dirs);
+    say("found /etc", found_etc);
     fclose(f);
     fflush(stdout);
     return 7;

@@ -7,15 +7,14 @@
 //! - [`file`]: the layout, and how its fields mirror the glibc stream;
 //! - [`streams`]: stdin/stdout/stderr, the pool of FILEs, locking;
 //! - [`calls`]: every libSystem function that takes or returns a FILE;
-//! - [`variadic`]: `fprintf`, `printf`, `fscanf`, ... entry points;
+//! - [`variadic`]: `fprintf`, `printf`, `fscanf`, ... entry points, and
+//!   on arm64 every `va_list` form;
 //! - [`funopen`]: streams over the program's own functions.
 
 mod calls;
 mod file;
 mod funopen;
 mod streams;
-// x86_64 assembly for now; the arm64 variadic convention is separate work.
-#[cfg(target_arch = "x86_64")]
 mod variadic;
 
 pub fn table() -> Vec<(&'static str, usize)> {
@@ -27,10 +26,16 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("___sF", &raw mut streams::SF as usize),
     ];
     t.extend(calls::table());
-    #[cfg(target_arch = "x86_64")]
     t.extend(variadic::table());
     t.extend(funopen::table());
     t
+}
+
+/// The variadic entry points alone, for checking them against
+/// [`crate::shims::variadic::LIST`].
+#[cfg(test)]
+pub(crate) fn variadic_table() -> Vec<(&'static str, usize)> {
+    variadic::table()
 }
 
 #[cfg(test)]
