@@ -17,7 +17,11 @@ steps are the growing ones (original -> grown); the steps back (a shrink,
 in place) are reported separately. After each kind, both outputs must print
 the same checksum under macho-run, and `machlink verify` must pass.
 
-usage: bench/incremental_bench.py [--objects N] [--functions M] [--runs R] [--baseline PATH]
+usage: bench/incremental_bench.py [--objects N] [--functions M] [--runs R]
+                                  [--arch x86_64|arm64] [--baseline REV|PATH]
+--baseline times another machlink's incremental relinks in the same runs: a
+git revision (built in a temporary git worktree, see bench/link_bench.py) or
+the path of a machlink binary; both are reported.
 Needs scripts/setup.sh and `cargo build --release --workspace` first.
 """
 import os
@@ -32,11 +36,11 @@ from link_bench import (  # noqa: E402
     MACHLINK, MACHO_RUN, bench_args, build_objects, compile_macos, link_cmd, timed)
 
 
-def compile_variant(text, out):
+def compile_variant(text, out, arch):
     tmp = out[:-2] + ".c"
     with open(tmp, "w") as f:
         f.write(text)
-    compile_macos(tmp, out)
+    compile_macos(tmp, out, arch)
 
 
 def edits(source, obj_index, functions):
@@ -68,7 +72,7 @@ def summary(runs):
 
 def main():
     args = bench_args(__doc__)
-    work, cached = build_objects(args.objects, args.functions)
+    work, cached = build_objects(args.objects, args.functions, args.arch)
     inc = os.path.join(work, "incremental")
     shutil.rmtree(inc, ignore_errors=True)
     os.makedirs(inc)
@@ -88,18 +92,19 @@ def main():
         "grown": os.path.join(inc, "v_grown.o"),
     }
     shutil.copy(target, variants["original"])
-    compile_variant(in_place, variants["in place"])
-    compile_variant(grown, variants["grown"])
+    compile_variant(in_place, variants["in place"], args.arch)
+    compile_variant(grown, variants["grown"], args.arch)
 
     exe = os.path.join(inc, "prog-incremental")
     ref = os.path.join(inc, "prog-lld")
-    machlink = link_cmd(MACHLINK, exe, objs) + ["-incremental"]
-    lld = link_cmd("ld64.lld-19", ref, objs)
+    machlink = link_cmd(MACHLINK, exe, objs, args.arch) + ["-incremental"]
+    lld = link_cmd("ld64.lld-19", ref, objs, args.arch)
     full = timed(machlink)  # the first, full link with headroom
     print(f"full incremental-mode link by machlink: {full[0] * 1e3:.1f} ms, {full[1] / 1024:.1f} MiB")
     # --baseline: another machlink keeps its own output (and state) beside ours.
     base_exe = os.path.join(inc, "prog-baseline")
-    baseline = link_cmd(args.baseline, base_exe, objs) + ["-incremental"] if args.baseline else None
+    baseline = (link_cmd(args.baseline, base_exe, objs, args.arch) + ["-incremental"]
+                if args.baseline else None)
     if baseline:
         timed(baseline)
 
@@ -133,14 +138,14 @@ def main():
             timed(baseline)
 
     v = subprocess.run(machlink + ["-v"], capture_output=True, text=True).stderr
-    print(f"\n{len(objs)} objects ({args.objects} x {args.functions} functions), "
+    print(f"\n{args.arch}: {len(objs)} objects ({args.objects} x {args.functions} functions), "
           f"{args.runs} runs per step kind; outputs agree with ld64.lld-19")
     print(f"{'step':<40}{'median ms':>10}{'min':>8}{'max':>8}{'peak RSS MiB':>14}")
     for kind, (forward, back, reference, _, base) in results.items():
         rows = [(f"machlink -incremental ({kind} edit)", forward),
                 (f"ld64.lld-19 full relink ({kind} edit)", reference)]
         if base:
-            rows.insert(1, (f"baseline -incremental ({kind} edit)", base))
+            rows.insert(1, (f"baseline {args.baseline_label} ({kind} edit)", base))
         if kind == "grown":
             rows.insert(1, ("machlink -incremental (shrink back)", back))
         for label, runs in rows:

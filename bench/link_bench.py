@@ -2,16 +2,21 @@
 """Link-time benchmark: machlink against ld64.lld-19 on the same objects.
 
 Generates the large program of tests/gen/genprog.py (default 200 objects x
-500 functions = 100k functions), compiles it once for x86_64-macos with zig
-cc (objects are cached under target/bench/), then links it alternately with
-machlink and ld64.lld-19 (and ld64.lld-22, the newest lld, when installed), RUNS
-times each, and prints the median and spread
+500 functions = 100k functions), compiles it once for macOS with zig cc
+(x86_64, or arm64 with --arch arm64; objects are cached under target/bench/),
+then links it alternately with machlink and ld64.lld-19 (and ld64.lld-22, the
+newest lld, when installed), RUNS times each, and prints the median and spread
 of wall time, peak memory (max RSS of the linker process) and the ratio.
-Both outputs are checked to run under macho-run with the same checksum.
+All outputs are checked to run under macho-run with the same checksum (arm64
+ones through macho-run's aarch64 build under qemu-aarch64).
 
-usage: bench/link_bench.py [--objects N] [--functions M] [--runs R] [--baseline PATH]
---baseline adds another machlink binary (e.g. one built from an older commit)
-to the same alternating runs, for a before/after comparison on one machine.
+usage: bench/link_bench.py [--objects N] [--functions M] [--runs R]
+                           [--arch x86_64|arm64] [--baseline REV|PATH]
+--baseline adds another machlink to the same alternating runs, for a
+before/after comparison on one machine: a git revision (built here: a git
+worktree of REV in a temporary directory, `cargo build --release -p
+machlink-cli` with its own cached target directory, target/bench/baseline-target)
+or the path of a machlink binary.
 Needs scripts/setup.sh and `cargo build --release --workspace` first.
 """
 import argparse
@@ -20,6 +25,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,14 +39,23 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
-def compile_macos(src, out):
-    """One generated source to an x86_64-macos object, as the benchmarks build them."""
-    sh([sys.executable, "-m", "ziglang", "cc", "-target", "x86_64-macos", "-O1", "-fcommon", "-w",
-        "-c", src, "-o", out])
+# zig's target and the extra flags for each --arch. arm64 objects are built
+# without fused multiply-add, as the tests build them (testkit::Target).
+ZIG_TARGETS = {
+    "x86_64": ["-target", "x86_64-macos"],
+    "arm64": ["-target", "aarch64-macos", "-ffp-contract=off"],
+}
 
 
-def build_objects(objects, functions):
-    work = os.path.join(ROOT, "target", "bench", f"gen-{objects}x{functions}")
+def compile_macos(src, out, arch="x86_64"):
+    """One generated source to a macOS object, as the benchmarks build them."""
+    sh([sys.executable, "-m", "ziglang", "cc"] + ZIG_TARGETS[arch] + ["-O1", "-fcommon", "-w",
+       "-c", src, "-o", out])
+
+
+def build_objects(objects, functions, arch="x86_64"):
+    suffix = "" if arch == "x86_64" else f"-{arch}"
+    work = os.path.join(ROOT, "target", "bench", f"gen-{objects}x{functions}{suffix}")
     src = os.path.join(work, "src")
     stamp = os.path.join(work, "objects.done")
     objs_dir = os.path.join(work, "obj")
@@ -49,10 +64,10 @@ def build_objects(objects, functions):
         sh([sys.executable, os.path.join(ROOT, "tests", "gen", "genprog.py"),
             "--objects", str(objects), "--functions", str(functions), "--out", src])
         sources = sorted(f for f in os.listdir(src) if f.endswith(".c"))
-        print(f"compiling {len(sources)} sources for x86_64-macos (once; cached)...", flush=True)
+        print(f"compiling {len(sources)} sources for {arch} macOS (once; cached)...", flush=True)
 
         def compile_one(f):
-            compile_macos(os.path.join(src, f), os.path.join(objs_dir, f[:-2] + ".o"))
+            compile_macos(os.path.join(src, f), os.path.join(objs_dir, f[:-2] + ".o"), arch)
 
         with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
             list(pool.map(compile_one, sources))
@@ -62,22 +77,61 @@ def build_objects(objects, functions):
 
 
 def bench_args(doc):
-    """The benchmarks' shared command line; also checks the binaries exist."""
+    """The benchmarks' shared command line; also checks the binaries exist
+    and builds the --baseline revision (args.baseline becomes its binary)."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--objects", type=int, default=200)
     ap.add_argument("--functions", type=int, default=500)
     ap.add_argument("--runs", type=int, default=11)
-    ap.add_argument("--baseline", metavar="PATH",
-                    help="another machlink binary to time in the same runs (before/after)")
+    ap.add_argument("--arch", choices=sorted(ZIG_TARGETS), default="x86_64",
+                    help="the CPU the program is compiled and linked for (default x86_64)")
+    ap.add_argument("--baseline", metavar="REV|PATH",
+                    help="another machlink to time in the same runs (before/after): a git "
+                         "revision to build, or a machlink binary")
     args = ap.parse_args()
-    for tool in (MACHLINK, MACHO_RUN) + ((args.baseline,) if args.baseline else ()):
+    for tool in (MACHLINK, MACHO_RUN):
         if not os.path.exists(tool):
             sys.exit(f"{tool} missing: run `cargo build --release --workspace`")
+    if args.baseline:
+        args.baseline_label = args.baseline
+        args.baseline = baseline_binary(args.baseline)
     return args
 
 
-def link_cmd(linker, out, objs):
-    return [linker, "-arch", "x86_64", "-platform_version", "macos", "15.0", "15.0",
+def baseline_binary(spec):
+    """A machlink binary for --baseline: the path itself when it is a file,
+    else machlink built at git revision `spec`."""
+    if os.path.isfile(spec):
+        return os.path.abspath(spec)
+    rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--verify", "--quiet", spec + "^{commit}"],
+                         capture_output=True, text=True)
+    if rev.returncode != 0:
+        sys.exit(f"--baseline {spec}: neither a file nor a git revision of {ROOT}")
+    commit = rev.stdout.strip()
+    out_dir = os.path.join(ROOT, "target", "bench", "baseline-bin")
+    binary = os.path.join(out_dir, f"machlink-{commit[:12]}")
+    if os.path.exists(binary):
+        print(f"baseline {spec} ({commit[:12]}): {binary} (built before)")
+        return binary
+    os.makedirs(out_dir, exist_ok=True)
+    # The target directory outlives the worktree, so that a second baseline
+    # only rebuilds machlink's own crates, not every dependency.
+    target_dir = os.path.join(ROOT, "target", "bench", "baseline-target")
+    with tempfile.TemporaryDirectory(prefix="machlink-baseline-") as tmp:
+        tree = os.path.join(tmp, "src")
+        sh(["git", "-C", ROOT, "worktree", "add", "--detach", "--quiet", tree, commit])
+        try:
+            print(f"building machlink at {spec} ({commit[:12]}) in {tree}...", flush=True)
+            sh(["cargo", "build", "--release", "--quiet", "-p", "machlink-cli"], cwd=tree,
+               env=dict(os.environ, CARGO_TARGET_DIR=target_dir))
+            shutil.copy(os.path.join(target_dir, "release", "machlink"), binary)
+        finally:
+            sh(["git", "-C", ROOT, "worktree", "remove", "--force", tree])
+    return binary
+
+
+def link_cmd(linker, out, objs, arch="x86_64"):
+    return [linker, "-arch", arch, "-platform_version", "macos", "15.0", "15.0",
             "-syslibroot", SDK, "-lSystem", "-o", out] + objs
 
 
@@ -94,7 +148,7 @@ def timed(cmd):
 
 def main():
     args = bench_args(__doc__)
-    work, objs = build_objects(args.objects, args.functions)
+    work, objs = build_objects(args.objects, args.functions, args.arch)
     linkers = {"machlink": MACHLINK, "ld64.lld-19": "ld64.lld-19"}
     if shutil.which("ld64.lld-22"):
         linkers["ld64.lld-22"] = "ld64.lld-22"
@@ -105,17 +159,18 @@ def main():
     results = {name: [] for name in linkers}
     outputs = {name: os.path.join(work, f"prog-{name}") for name in linkers}
     for name, exe in linkers.items():  # warm the page cache
-        timed(link_cmd(exe, outputs[name], objs))
+        timed(link_cmd(exe, outputs[name], objs, args.arch))
     for _ in range(args.runs):
         for name, exe in linkers.items():
-            results[name].append(timed(link_cmd(exe, outputs[name], objs)))
+            results[name].append(timed(link_cmd(exe, outputs[name], objs, args.arch)))
     sums = {}
     for name in linkers:
         out = subprocess.run([MACHO_RUN, outputs[name]], capture_output=True, text=True, check=True).stdout
         sums[name] = out.strip().splitlines()[-1]
     if len(set(sums.values())) != 1:
         sys.exit(f"outputs differ: {sums}")
-    print(f"\n{len(objs)} objects ({args.objects} x {args.functions} functions), {args.runs} runs each, "
+    print(f"\n{args.arch}: {len(objs)} objects ({args.objects} x {args.functions} functions), "
+          f"{args.runs} runs each, "
           f"outputs agree ({sums['machlink']})")
     print(f"{'linker':<14}{'median ms':>10}{'min ms':>9}{'max ms':>9}{'peak RSS MiB':>14}")
     med = {}
@@ -130,7 +185,7 @@ def main():
         print(f"machlink / ld64.lld-22 median time ratio: {med['machlink'] / med['ld64.lld-22']:.2f} "
               f"(lld 22 takes {med['ld64.lld-22'] / med['machlink']:.2f}x as long)")
     if args.baseline:
-        print(f"machlink / baseline ({args.baseline}) median time ratio: "
+        print(f"machlink / baseline ({args.baseline_label}) median time ratio: "
               f"{med['machlink'] / med['baseline']:.3f}")
 
 

@@ -16,18 +16,28 @@
 #                  with CHECK_MACHLINK=1: linked by target/release/machlink
 #                  (chained fixups, then -no_fixup_chains), from the same
 #                  objects as the macos variant
-# Output goes to $PROJECTS_OUT (default target/projects-out)/<project>/<variant>/.
+#   machlink-slid  with CHECK_MACHLINK=1 and CHECK_SLID=1: the machlink
+#                  build run with MACHO_RUN_FORCE_SLIDE=1
+# TARGET_ARCH=arm64 builds and links every macOS variant for arm64 (see
+# lib.sh); the native build is the same x86_64 gcc one.
+# Output goes to $PROJECTS_OUT (default target/projects-out, and
+# target/projects-out-arm64 for arm64)/<project>/<variant>/.
 # Exits 0 when every variant of every project matches the native run.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-out_root="${PROJECTS_OUT:-$root/target/projects-out}"
+export TARGET_ARCH="${TARGET_ARCH:-x86_64}"
+case "$TARGET_ARCH" in
+    x86_64) out_root="${PROJECTS_OUT:-$root/target/projects-out}" ;;
+    arm64) out_root="${PROJECTS_OUT:-$root/target/projects-out-arm64}" ;;
+    *) echo "check.sh: TARGET_ARCH must be x86_64 or arm64, not '$TARGET_ARCH'" >&2; exit 2 ;;
+esac
 src_root="${PROJECTS_SRC:-$root/target/projects-src}"
 projects=("$@")
 [ ${#projects[@]} -eq 0 ] && projects=(zlib bzip2 lua sqlite)
 
 declare -A package=([zlib]=zlib [bzip2]=bzip2 [lua]=lua5.4 [sqlite]=sqlite3)
-lld="ld64.lld-19 -arch x86_64 -platform_version macos 15.0 15.0 -syslibroot $root/.toolchain/sdk -lSystem"
+lld="ld64.lld-19 -arch $TARGET_ARCH -platform_version macos 15.0 15.0 -syslibroot $root/.toolchain/sdk -lSystem"
 variants=(macos)
 declare -A link=([macos]="${MACHO_LINK:-$lld -o}")
 if [ -z "${MACHO_LINK:-}" ]; then
@@ -42,7 +52,7 @@ fi
 runner="${MACHO_RUN_BIN:-$root/target/release/macho-run}"
 machlink_bin="${MACHLINK_BIN:-$root/target/release/machlink}"
 if [ "${CHECK_MACHLINK:-}" = 1 ]; then
-    machlink="$machlink_bin -arch x86_64 -platform_version macos 15.0 15.0 -syslibroot $root/.toolchain/sdk -lSystem"
+    machlink="$machlink_bin -arch $TARGET_ARCH -platform_version macos 15.0 15.0 -syslibroot $root/.toolchain/sdk -lSystem"
     variants+=(machlink machlink-classic)
     link[machlink]="$machlink -o"
     link[machlink-classic]="$machlink -no_fixup_chains -o"
@@ -99,6 +109,9 @@ for p in "${projects[@]}"; do
         compare "$p" "$v" "$out/$v" "$out/$v"
         if [ "$v" = macos ] && [ "${CHECK_SLID:-}" = 1 ]; then
             MACHO_RUN_FORCE_SLIDE=1 compare "$p" macos-slid "$out/$v" "$out/macos-slid"
+        fi
+        if [ "$v" = machlink ] && [ "${CHECK_SLID:-}" = 1 ]; then
+            MACHO_RUN_FORCE_SLIDE=1 compare "$p" machlink-slid "$out/$v" "$out/machlink-slid"
         fi
         if [ "$v" = macos-classic ] && [ "${CHECK_LAZY:-}" = 1 ]; then
             MACHO_RUN_LAZY=1 compare "$p" macos-lazy "$out/$v" "$out/macos-lazy"

@@ -4,10 +4,21 @@
 #   MODE native: gcc -O1, linked by gcc.
 #   MODE macos:  python3 -m ziglang cc -target x86_64-macos -O1 -c, each .c to
 #                OUT_DIR/<name>.o, linked by $MACHO_LINK OUTPUT OBJECTS...
+#                With TARGET_ARCH=arm64: -target aarch64-macos -ffp-contract=off
+#                (no fused multiply-add, so doubles round as in the native
+#                x86_64 build the runs are compared with) and -arch arm64.
 set -euo pipefail
 
 projects_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$projects_dir/../.." && pwd)"
+
+# TARGET_ARCH (x86_64 by default, or arm64): what the macos mode builds for.
+TARGET_ARCH="${TARGET_ARCH:-x86_64}"
+case "$TARGET_ARCH" in
+    x86_64) macos_cc=(python3 -m ziglang cc -target x86_64-macos) ;;
+    arm64) macos_cc=(python3 -m ziglang cc -target aarch64-macos -ffp-contract=off) ;;
+    *) echo "TARGET_ARCH must be x86_64 or arm64, not '$TARGET_ARCH'" >&2; exit 2 ;;
+esac
 
 # Parses build.sh's arguments into SRC, OUT, MODE and prepares OUT.
 build_args() {
@@ -19,7 +30,7 @@ build_args() {
     mkdir -p "$2"
     OUT="$(cd "$2" && pwd)"
     MODE="$3"
-    MACHO_LINK="${MACHO_LINK:-ld64.lld-19 -arch x86_64 -platform_version macos 15.0 15.0 -syslibroot $repo_root/.toolchain/sdk -lSystem -o}"
+    MACHO_LINK="${MACHO_LINK:-ld64.lld-19 -arch $TARGET_ARCH -platform_version macos 15.0 15.0 -syslibroot $repo_root/.toolchain/sdk -lSystem -o}"
 }
 
 # compile_all FLAGS... -- SOURCES...: each source to $OUT/<basename>.o, in
@@ -33,7 +44,7 @@ compile_all() {
     shift
     # -w: old-style C draws hundreds of warnings; code generation is unchanged.
     local cc=(gcc -O1 -w)
-    [ "$MODE" = macos ] && cc=(python3 -m ziglang cc -target x86_64-macos -O1 -w)
+    [ "$MODE" = macos ] && cc=("${macos_cc[@]}" -O1 -w)
     mkdir -p "$OUT/.cmd"
     printf '%s\0' "$@" | xargs -0 -P "$(nproc)" -I{} \
         bash -c 'src="$1"; cd "$2"; shift 2

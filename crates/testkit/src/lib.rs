@@ -16,10 +16,53 @@ pub mod cli;
 /// The command that installs everything the tests need.
 pub const SETUP: &str = "scripts/setup.sh";
 
-/// Target triple zig uses for macOS objects and links.
+/// Target triple zig uses for macOS objects and links (x86_64; see
+/// [`Target::zig_target`] for the others).
 pub const ZIG_TARGET: &str = "x86_64-macos";
 /// Deployment target and SDK version passed to ld64.lld-19.
 pub const MACOS_VERSION: &str = "15.0";
+
+/// The CPU a macOS object or executable is built for. Every helper without
+/// a `_for` suffix builds for [`Target::X86_64`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    X86_64,
+    Arm64,
+}
+
+impl Target {
+    pub const ALL: [Target; 2] = [Target::X86_64, Target::Arm64];
+
+    /// The name ld64's `-arch` takes (and the test labels use).
+    pub fn arch(self) -> &'static str {
+        match self {
+            Target::X86_64 => "x86_64",
+            Target::Arm64 => "arm64",
+        }
+    }
+
+    /// zig's `-target` for macOS objects and links. zig ships the macOS
+    /// headers for both CPUs; clang-19 would need an SDK with headers, and
+    /// .toolchain/sdk only has libSystem.tbd.
+    pub fn zig_target(self) -> &'static str {
+        match self {
+            Target::X86_64 => ZIG_TARGET,
+            Target::Arm64 => ZIG_TARGET_ARM64,
+        }
+    }
+
+    /// Compiler flags every macOS object of this target gets. arm64 has
+    /// fused multiply-add, and clang contracts `a * b + c` into one `fmadd`
+    /// (rounded once) by default; the expected output of a test is the
+    /// x86_64 gcc build, which rounds twice, so arm64 objects are compiled
+    /// with contraction off to compute the same doubles.
+    pub fn cflags(self) -> &'static [&'static str] {
+        match self {
+            Target::X86_64 => &[],
+            Target::Arm64 => &["-ffp-contract=off"],
+        }
+    }
+}
 
 /// The workspace root (where Cargo.toml with `[workspace]` lives).
 pub fn workspace_root() -> PathBuf {
@@ -78,6 +121,16 @@ pub fn sdk_root() -> PathBuf {
         sdk.display()
     );
     sdk
+}
+
+/// Runs tests/projects/fetch.sh (the real projects' Debian sources into
+/// target/projects-src), once at a time: the tests that build the projects
+/// run concurrently in one process, and two fetches of a missing source
+/// would unpack into the same directory.
+pub fn fetch_projects() {
+    static FETCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = FETCH.lock().unwrap_or_else(|e| e.into_inner());
+    check(Command::new("bash").arg(workspace_root().join("tests/projects/fetch.sh")));
 }
 
 /// The captured result of running a program.
@@ -163,14 +216,11 @@ pub fn check(cmd: &mut Command) {
 
 /// `python3 -m ziglang cc` — the macOS C compiler (and zig's own linker).
 pub fn zig_cc() -> Command {
-    zig_cc_for(ZIG_TARGET)
+    zig_cc_for(Target::X86_64)
 }
 
-/// zig's target for macOS arm64 objects.
-pub const ZIG_TARGET_ARM64: &str = "aarch64-macos";
-
-/// [`zig_cc`] for another zig target.
-pub fn zig_cc_for(target: &str) -> Command {
+/// [`zig_cc`] for `target`, with the target's own compiler flags.
+pub fn zig_cc_for(target: Target) -> Command {
     static PROBED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let installed = *PROBED.get_or_init(|| {
         require_tool("python3");
@@ -181,21 +231,20 @@ pub fn zig_cc_for(target: &str) -> Command {
         "zig is not installed (python3 -m ziglang failed): run `{SETUP}` first"
     );
     let mut cmd = Command::new("python3");
-    cmd.args(["-m", "ziglang", "cc", "-target", target]);
+    cmd.args(["-m", "ziglang", "cc", "-target", target.zig_target()])
+        .args(target.cflags());
     cmd
 }
 
 /// Compiles one C file to a macOS x86_64 object.
 pub fn compile_macos(src: &Path, obj: &Path, flags: &[&str]) {
-    check(zig_cc().args(flags).arg("-c").arg(src).arg("-o").arg(obj));
+    compile_macos_for(Target::X86_64, src, obj, flags);
 }
 
-/// Compiles one C file to a macOS arm64 object. `-ffp-contract=off`: the
-/// gcc oracle on Linux does not fuse multiply-adds, arm64 clang would.
-pub fn compile_macos_arm64(src: &Path, obj: &Path, flags: &[&str]) {
+/// Compiles one C file to a macOS object for `target`.
+pub fn compile_macos_for(target: Target, src: &Path, obj: &Path, flags: &[&str]) {
     check(
-        zig_cc_for(ZIG_TARGET_ARM64)
-            .arg("-ffp-contract=off")
+        zig_cc_for(target)
             .args(flags)
             .arg("-c")
             .arg(src)
@@ -204,13 +253,18 @@ pub fn compile_macos_arm64(src: &Path, obj: &Path, flags: &[&str]) {
     );
 }
 
+/// zig's target for macOS arm64 objects ([`Target::zig_target`]).
+pub const ZIG_TARGET_ARM64: &str = "aarch64-macos";
+
+/// Compiles one C file to a macOS arm64 object (with
+/// [`Target::cflags`]: `-ffp-contract=off`).
+pub fn compile_macos_arm64(src: &Path, obj: &Path, flags: &[&str]) {
+    compile_macos_for(Target::Arm64, src, obj, flags);
+}
+
 /// [`compile_all_macos`] for arm64.
 pub fn compile_all_macos_arm64(srcs: &[PathBuf], out_dir: &Path, flags: &[&str]) -> Vec<PathBuf> {
-    let objs = objects_for(srcs, out_dir);
-    parallel_for(srcs.len(), |i| {
-        compile_macos_arm64(&srcs[i], &objs[i], flags)
-    });
-    objs
+    compile_all_macos_for(Target::Arm64, srcs, out_dir, flags)
 }
 
 /// Compiles C sources natively with gcc (each to an object beside `exe`,
@@ -288,26 +342,27 @@ pub fn workspace_bin(name: &str) -> PathBuf {
 }
 
 /// The ld64-style command line for an executable, minus the objects.
-fn ld64_command(linker: &Path, out: &Path) -> Command {
-    ld64_command_in(linker, &sdk_root(), out)
+fn ld64_command(target: Target, linker: &Path, out: &Path) -> Command {
+    ld64_command_in_for(target, linker, &sdk_root(), out)
 }
 
 /// [`ld64_command`] with another linker binary and -syslibroot.
 pub fn ld64_command_in(linker: &Path, sdk: &Path, out: &Path) -> Command {
-    ld64_command_arch(linker, sdk, "x86_64", out)
+    ld64_command_in_for(Target::X86_64, linker, sdk, out)
 }
 
 /// The ld64-style command line of an arm64 executable, minus the objects:
 /// `linker` is ld64.lld-19 or machlink.
 pub fn ld64_arm64_command(linker: &Path, out: &Path) -> Command {
-    ld64_command_arch(linker, &sdk_root(), "arm64", out)
+    ld64_command_in_for(Target::Arm64, linker, &sdk_root(), out)
 }
 
-fn ld64_command_arch(linker: &Path, sdk: &Path, arch: &str, out: &Path) -> Command {
+/// [`ld64_command_in`] for `target` (`-arch x86_64` or `-arch arm64`).
+pub fn ld64_command_in_for(target: Target, linker: &Path, sdk: &Path, out: &Path) -> Command {
     let mut cmd = Command::new(linker);
     cmd.args([
         "-arch",
-        arch,
+        target.arch(),
         "-platform_version",
         "macos",
         MACOS_VERSION,
@@ -322,36 +377,88 @@ fn ld64_command_arch(linker: &Path, sdk: &Path, arch: &str, out: &Path) -> Comma
 
 /// The ld64.lld-19 command line for an executable, minus the objects.
 pub fn lld_command(out: &Path) -> Command {
-    ld64_command(&require_tool("ld64.lld-19"), out)
+    lld_command_for(Target::X86_64, out)
+}
+
+/// [`lld_command`] for `target`.
+pub fn lld_command_for(target: Target, out: &Path) -> Command {
+    ld64_command(target, &require_tool("ld64.lld-19"), out)
 }
 
 /// The machlink command line for an executable, minus the objects.
 pub fn machlink_command(out: &Path) -> Command {
-    ld64_command(&workspace_bin("machlink"), out)
+    machlink_command_for(Target::X86_64, out)
 }
 
-/// Links macOS objects into an executable with the given linker.
-pub fn link(linker: Linker, objs: &[PathBuf], out: &Path, extra: &[&str]) {
+/// [`machlink_command`] for `target`.
+pub fn machlink_command_for(target: Target, out: &Path) -> Command {
+    ld64_command(target, &workspace_bin("machlink"), out)
+}
+
+/// The whole command line that links `objs` into `out` with `linker`
+/// for `target`, with `extra` flags before the objects.
+pub fn link_command_for(
+    target: Target,
+    linker: Linker,
+    objs: &[PathBuf],
+    out: &Path,
+    extra: &[&str],
+) -> Command {
     let mut cmd = match linker {
-        Linker::LldChained => lld_command(out),
+        Linker::LldChained => lld_command_for(target, out),
         Linker::LldClassic => {
-            let mut c = lld_command(out);
+            let mut c = lld_command_for(target, out);
             c.arg("-no_fixup_chains");
             c
         }
         Linker::Zig => {
-            let mut c = zig_cc();
+            let mut c = zig_cc_for(target);
             c.arg("-o").arg(out);
             c
         }
-        Linker::MachlinkChained => machlink_command(out),
+        Linker::MachlinkChained => machlink_command_for(target, out),
         Linker::MachlinkClassic => {
-            let mut c = machlink_command(out);
+            let mut c = machlink_command_for(target, out);
             c.arg("-no_fixup_chains");
             c
         }
     };
-    check(cmd.args(extra).args(objs));
+    cmd.args(extra).args(objs);
+    cmd
+}
+
+/// Links macOS x86_64 objects into an executable with the given linker.
+pub fn link(linker: Linker, objs: &[PathBuf], out: &Path, extra: &[&str]) {
+    link_for(Target::X86_64, linker, objs, out, extra);
+}
+
+/// [`link`] for `target`; panics with the linker's output when it fails.
+pub fn link_for(target: Target, linker: Linker, objs: &[PathBuf], out: &Path, extra: &[&str]) {
+    check(&mut link_command_for(target, linker, objs, out, extra));
+}
+
+/// [`link_for`] that returns the failed link's message instead of
+/// panicking, for tests that go on with their other linkers.
+pub fn try_link_for(
+    target: Target,
+    linker: Linker,
+    objs: &[PathBuf],
+    out: &Path,
+    extra: &[&str],
+) -> Result<(), String> {
+    let mut cmd = link_command_for(target, linker, objs, out, extra);
+    let o = capture(&mut cmd);
+    if o.code == 0 {
+        return Ok(());
+    }
+    Err(format!(
+        "{} -arch {} failed ({}): {}{}",
+        linker.name(),
+        target.arch(),
+        o.code,
+        o.stdout_str(),
+        o.stderr_str()
+    ))
 }
 
 /// The C sources (`*.c`) of a directory, sorted.
@@ -388,6 +495,16 @@ pub fn compile_corpus_macos(name: &str, out_dir: &Path, flags: &[&str]) -> Vec<P
     compile_all_macos(&c_sources(&corpus_dir(name)), out_dir, flags)
 }
 
+/// [`compile_corpus_macos`] for `target`.
+pub fn compile_corpus_macos_for(
+    target: Target,
+    name: &str,
+    out_dir: &Path,
+    flags: &[&str],
+) -> Vec<PathBuf> {
+    compile_all_macos_for(target, &c_sources(&corpus_dir(name)), out_dir, flags)
+}
+
 /// `out_dir/<stem>.o` for every source.
 fn objects_for(srcs: &[PathBuf], out_dir: &Path) -> Vec<PathBuf> {
     srcs.iter()
@@ -414,8 +531,20 @@ pub fn parallel_for(count: usize, job: impl Fn(usize) + Sync) {
 
 /// Compiles every source to `out_dir/<stem>.o` for macOS, in parallel.
 pub fn compile_all_macos(srcs: &[PathBuf], out_dir: &Path, flags: &[&str]) -> Vec<PathBuf> {
+    compile_all_macos_for(Target::X86_64, srcs, out_dir, flags)
+}
+
+/// [`compile_all_macos`] for `target`.
+pub fn compile_all_macos_for(
+    target: Target,
+    srcs: &[PathBuf],
+    out_dir: &Path,
+    flags: &[&str],
+) -> Vec<PathBuf> {
     let objs = objects_for(srcs, out_dir);
-    parallel_for(srcs.len(), |i| compile_macos(&srcs[i], &objs[i], flags));
+    parallel_for(srcs.len(), |i| {
+        compile_macos_for(target, &srcs[i], &objs[i], flags)
+    });
     objs
 }
 
@@ -437,30 +566,65 @@ impl Lcg {
 /// points at a SuperBlob whose CodeDirectory holds the SHA-256 of every
 /// 4 KiB page before it. Panics with the first page that does not match.
 pub fn check_adhoc_signature(bytes: &[u8]) {
-    use sha2::Digest;
-    let u32le = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-    let u32be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-    let (mut at, mut sig) = (32, None);
-    for _ in 0..u32le(16) {
-        if u32le(at) == 0x1d {
-            sig = Some((u32le(at + 8), u32le(at + 12)));
-        }
-        at += u32le(at + 4);
+    if let Err(e) = verify_adhoc_signature(bytes) {
+        panic!("{e}");
     }
-    let (off, size) = sig.expect("LC_CODE_SIGNATURE");
-    assert_eq!(off + size, bytes.len(), "the signature ends the file");
-    assert_eq!(u32be(off), 0xfade_0cc0, "SuperBlob magic");
-    let cd = off + u32be(off + 16);
-    assert_eq!(u32be(cd), 0xfade_0c02, "CodeDirectory magic");
-    let hash_offset = u32be(cd + 16);
-    let n_code_slots = u32be(cd + 28);
-    let code_limit = u32be(cd + 32);
-    assert_eq!(code_limit, off);
-    assert_eq!(n_code_slots, code_limit.div_ceil(4096));
+}
+
+/// [`check_adhoc_signature`] that returns what is wrong (a truncated
+/// header or blob included) instead of panicking.
+pub fn verify_adhoc_signature(bytes: &[u8]) -> Result<(), String> {
+    use sha2::Digest;
+    let field = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| <[u8; 4]>::try_from(b).unwrap())
+            .ok_or_else(|| format!("the file ends before offset {at:#x}"))
+    };
+    let u32le = |at: usize| field(at).map(|b| u32::from_le_bytes(b) as usize);
+    let u32be = |at: usize| field(at).map(|b| u32::from_be_bytes(b) as usize);
+    let expect = |what: &str, got: usize, want: usize| {
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("{what}: {got:#x}, expected {want:#x}"))
+        }
+    };
+    let (mut at, mut sig) = (32, None);
+    for _ in 0..u32le(16)? {
+        if u32le(at)? == 0x1d {
+            sig = Some((u32le(at + 8)?, u32le(at + 12)?));
+        }
+        at += u32le(at + 4)?.max(8);
+    }
+    let (off, size) = sig.ok_or("no LC_CODE_SIGNATURE")?;
+    expect(
+        "the signature's end (it must end the file)",
+        off + size,
+        bytes.len(),
+    )?;
+    expect("SuperBlob magic", u32be(off)?, 0xfade_0cc0)?;
+    let cd = off + u32be(off + 16)?;
+    expect("CodeDirectory magic", u32be(cd)?, 0xfade_0c02)?;
+    let hash_offset = u32be(cd + 16)?;
+    let n_code_slots = u32be(cd + 28)?;
+    let code_limit = u32be(cd + 32)?;
+    expect("CodeDirectory codeLimit", code_limit, off)?;
+    expect(
+        "CodeDirectory nCodeSlots",
+        n_code_slots,
+        code_limit.div_ceil(4096),
+    )?;
     for page in 0..n_code_slots {
         let data = &bytes[page * 4096..((page + 1) * 4096).min(code_limit)];
         let want = sha2::Sha256::digest(data);
         let slot = cd + hash_offset + page * 32;
-        assert_eq!(&bytes[slot..slot + 32], want.as_slice(), "page {page}");
+        let have = bytes
+            .get(slot..slot + 32)
+            .ok_or_else(|| format!("page {page}'s hash slot is past the end of the file"))?;
+        if have != want.as_slice() {
+            return Err(format!("page {page} does not match its hash"));
+        }
     }
+    Ok(())
 }

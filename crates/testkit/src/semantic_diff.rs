@@ -1,4 +1,4 @@
-//! A semantic diff of two linked x86_64 or arm64 Mach-O executables: machlink's
+//! A semantic diff of two linked Mach-O executables (x86_64 or arm64): machlink's
 //! output against ld64.lld-19's, linked from the same inputs with the same
 //! flags. It compares what the program *means*, not where things landed:
 //! every address is named `symbol+offset` (the nearest preceding symbol of
@@ -49,6 +49,12 @@
 //!   reads as the selector it sends; the section compares as the multiset
 //!   of selectors. Zero-fill sections
 //!   are compared by the sections category only.
+//! - arm64 code: see the [`arm64`] module (addresses built by `adrp` pairs,
+//!   `adr` and literal loads all read as the name they reach; `nop`s that
+//!   optimization hints leave are dropped); stubs and the stub helper are
+//!   decoded from their bytes as on x86_64.
+
+mod arm64;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -497,7 +503,29 @@ struct LoadCommand<'a> {
     body: &'a [u8],
 }
 
+/// The CPU an image is for: it decides how stubs, the stub helper, code
+/// listings and compact unwind's DWARF mode are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arch {
+    X86_64,
+    Arm64,
+}
+
+const CPU_TYPE_X86_64: u32 = 0x0100_0007;
+const CPU_TYPE_ARM64: u32 = 0x0100_000c;
+
+impl Arch {
+    /// Compact unwind's mode field for "see the FDE in __eh_frame".
+    fn dwarf_mode(self) -> u32 {
+        match self {
+            Arch::X86_64 => 0x0400_0000,
+            Arch::Arm64 => 0x0300_0000,
+        }
+    }
+}
+
 struct Image<'a> {
+    arch: Arch,
     data: Buf<'a>,
     commands: Vec<LoadCommand<'a>>,
     segments: Vec<Segment>,
@@ -507,8 +535,6 @@ struct Image<'a> {
     dylibs: Vec<String>,
     /// The address of the Mach-O header (the segment mapping file offset 0).
     base: u64,
-    /// CPU_TYPE_ARM64 rather than x86_64.
-    arm64: bool,
 }
 
 fn linkedit<'a>(data: Buf<'a>, cmd: &LoadCommand<'_>) -> Result<&'a [u8], String> {
@@ -522,9 +548,9 @@ impl<'a> Image<'a> {
         if data.u32(0)? != 0xfeed_facf {
             return Err("not a 64-bit little-endian Mach-O file".into());
         }
-        let arm64 = match data.u32(4)? {
-            0x0100_0007 => false,
-            0x0100_000c => true,
+        let arch = match data.u32(4)? {
+            CPU_TYPE_X86_64 => Arch::X86_64,
+            CPU_TYPE_ARM64 => Arch::Arm64,
             other => return Err(format!("CPU type {other:#x} is neither x86_64 nor arm64")),
         };
         let ncmds = data.u32(16)?;
@@ -544,6 +570,7 @@ impl<'a> Image<'a> {
             at += size;
         }
         let mut image = Image {
+            arch,
             data,
             commands: Vec::new(),
             segments: Vec::new(),
@@ -552,7 +579,6 @@ impl<'a> Image<'a> {
             indirect: Vec::new(),
             dylibs: Vec::new(),
             base: 0,
-            arm64,
         };
         for lc in &commands {
             let b = Buf(lc.body);
@@ -1172,20 +1198,15 @@ impl<'i, 'a> Namer<'i, 'a> {
     /// `off`, named by the symbol its lazy-bind entry binds.
     fn stub_helper_entry(&self, s: &Section, off: u64) -> Option<String> {
         let bytes = self.img.section_bytes(s).ok()?;
-        let imm = if self.img.arm64 {
-            // ldr w16, #8; b header; .long offset
-            let entry = bytes.get(off as usize..off as usize + 12)?;
-            let word = |i: usize| u32::from_le_bytes(entry[i..i + 4].try_into().unwrap());
-            if word(0) != 0x1800_0050 || word(4) & 0xfc00_0000 != 0x1400_0000 {
-                return None;
+        let imm = match self.img.arch {
+            Arch::Arm64 => arm64::stub_helper_entry_offset(bytes, off)?,
+            Arch::X86_64 => {
+                let entry = bytes.get(off as usize..off as usize + 10)?;
+                if entry[0] != 0x68 || entry[5] != 0xe9 {
+                    return None;
+                }
+                u64::from(u32::from_le_bytes(entry[1..5].try_into().ok()?))
             }
-            u64::from(word(8))
-        } else {
-            let entry = bytes.get(off as usize..off as usize + 10)?;
-            if entry[0] != 0x68 || entry[5] != 0xe9 {
-                return None;
-            }
-            u64::from(u32::from_le_bytes(entry[1..5].try_into().ok()?))
         };
         let name = self.lazy.get(&imm).map_or("?", |n| n.as_str());
         Some(format!("stub_helper({name})"))
@@ -1836,9 +1857,8 @@ fn unwind(img: &Image, namer: &Namer) -> Result<Facts, String> {
             "no unwind entry".to_string()
         } else {
             let enc = rows[i - 1].1;
-            let dwarf_mode = if img.arm64 { 0x0300_0000 } else { 0x0400_0000 };
             let mut v = match enc & 0x0f00_0000 {
-                mode if mode == dwarf_mode => {
+                mode if mode == img.arch.dwarf_mode() => {
                     let fde = u64::from(enc & 0xff_ffff);
                     let target = fdes
                         .get(&fde)
@@ -1871,116 +1891,7 @@ fn is_padding(ins: &str) -> bool {
     ins.starts_with("nop")
         || ins == "int3"
         || ins.starts_with("addb\t%al, (%rax)")
-        || ins == "brk\t#0x1"
-        || ins == "udf\t#0x0"
-}
-
-/// What arm64 `adrp` instructions of the current function left in each
-/// register: the page address, until something else writes the register.
-type Pages = [Option<u64>; 32];
-
-/// The number of an arm64 register operand (`x8`, `w8`), if it is one.
-fn arm64_reg(op: &str) -> Option<usize> {
-    let op = op.trim().trim_start_matches('[').trim_end_matches(']');
-    let n = op.strip_prefix('x').or_else(|| op.strip_prefix('w'))?;
-    n.parse().ok().filter(|&n: &usize| n < 31)
-}
-
-/// An arm64 immediate operand (`#0xa8`, `#8`, `#-0x10`).
-fn arm64_imm(op: &str) -> Option<i64> {
-    let op = op.trim().trim_end_matches(']').trim_end_matches('!');
-    let v = op.strip_prefix('#')?;
-    let (neg, v) = v.strip_prefix('-').map_or((false, v), |d| (true, d));
-    let v = match v.strip_prefix("0x") {
-        Some(h) => i64::from_str_radix(h, 16).ok()?,
-        None => v.parse().ok()?,
-    };
-    Some(if neg { -v } else { v })
-}
-
-/// Renames the addresses an arm64 instruction computes: a branch target,
-/// the page an `adrp` gives (only remembered: its value is layout), and
-/// the page plus offset an `add` or a load/store adds to a register an
-/// `adrp` set. A GOT load of a local definition reads as the `add` both
-/// ld64 and lld relax it to.
-fn normalize_arm64(text: &str, pages: &mut Pages, namer: &Namer) -> String {
-    let comment = text.split_once(';').map(|(_, c)| c.trim());
-    let text = text.split(';').next().unwrap_or("").trim_end();
-    let (mnemonic, operands) = text.split_once('\t').unwrap_or((text, ""));
-    let ops: Vec<&str> = operands.split(", ").collect();
-    let dest = ops.first().and_then(|o| arm64_reg(o));
-    let branch = matches!(mnemonic, "b" | "bl" | "cbz" | "cbnz" | "tbz" | "tbnz")
-        || mnemonic.starts_with("b.");
-    let mut out = text.to_string();
-    if branch {
-        if let Some(h) = ops.last().and_then(|o| o.strip_prefix("0x")) {
-            if let Ok(target) = u64::from_str_radix(h, 16) {
-                let head = &ops[..ops.len() - 1];
-                let mut parts: Vec<String> = head.iter().map(|s| s.to_string()).collect();
-                parts.push(namer.name(target));
-                out = format!("{mnemonic}\t{}", parts.join(", "));
-            }
-        }
-        // A call clobbers x0-x18, but code after it in address order may
-        // be reached another way (a block placed after a return), where
-        // the register still holds its page; correct code never reads a
-        // clobbered one, so pages survive calls and `ret`.
-        return out;
-    }
-    if mnemonic == "adrp" {
-        // `adrp x0, 1 ; 0x100001000`: the page is in the comment.
-        let page = comment
-            .and_then(|c| c.strip_prefix("0x"))
-            .and_then(|h| u64::from_str_radix(h, 16).ok());
-        if let (Some(d), Some(_)) = (dest, page) {
-            pages[d] = page;
-            return format!("adrp\t{}, [page]", ops[0]);
-        }
-        return out;
-    }
-    let is_add = mnemonic == "add" && ops.len() == 3;
-    let is_mem = (mnemonic.starts_with("ld") || mnemonic.starts_with("st"))
-        && !mnemonic.starts_with("ldp")
-        && !mnemonic.starts_with("stp");
-    let base_at = if is_add {
-        1
-    } else {
-        ops.iter()
-            .position(|o| o.starts_with('['))
-            .unwrap_or(ops.len())
-    };
-    let base = ops.get(base_at).and_then(|o| arm64_reg(o));
-    let page = base.and_then(|b| pages[b]);
-    let offset = match ops.get(base_at) {
-        // `ldr x8, [x8]`: no offset.
-        Some(o) if is_mem && o.ends_with(']') => Some(0),
-        _ => ops.get(base_at + 1).and_then(|o| arm64_imm(o)),
-    };
-    if let (true, Some(page), Some(offset)) = (is_add || is_mem, page, offset) {
-        let target = page.wrapping_add(offset as u64);
-        let name = namer.name(target);
-        let local = name
-            .strip_prefix("got(local ")
-            .and_then(|n| n.strip_suffix(')'));
-        out = match local {
-            Some(local) if mnemonic == "ldr" && ops[0].starts_with('x') => {
-                format!("add\t{}, [{local}]", ops[0])
-            }
-            _ if is_add => format!("add\t{}, [{name}]", ops[0]),
-            _ => format!("{mnemonic}\t{}, [{name}]", ops[..base_at].join(", ")),
-        };
-    }
-    if let Some(d) = dest {
-        if !mnemonic.starts_with("st") && !mnemonic.starts_with("cmp") {
-            // `mov xD, xS` carries the page along.
-            let copied = match (mnemonic, ops.get(1).and_then(|o| arm64_reg(o))) {
-                ("mov", Some(src)) if ops.len() == 2 && ops[1].starts_with('x') => pages[src],
-                _ => None,
-            };
-            pages[d] = copied;
-        }
-    }
-    out
+        || ins.starts_with("udf\t#0x0")
 }
 
 /// Renames a branch target or RIP-relative operand of one instruction
@@ -2049,14 +1960,14 @@ fn code(img: &Image, namer: &Namer, path: &Path) -> Result<Facts, String> {
         let bytes = img.section_bytes(s)?;
         for (i, stub) in bytes.chunks(s.reserved2 as usize).enumerate() {
             let addr = s.addr + (i as u64) * u64::from(s.reserved2);
-            let text = if stub.len() == 6 && stub[0] == 0xff && stub[1] == 0x25 {
+            let text = if img.arch == Arch::Arm64 {
+                arm64::stub_text(stub, addr, namer)
+            } else if stub.len() == 6 && stub[0] == 0xff && stub[1] == 0x25 {
                 let disp = i32::from_le_bytes(stub[2..6].try_into().unwrap());
                 format!(
                     "jmpq\t*[{}](%rip)",
                     namer.name((addr + 6).wrapping_add(disp as u64))
                 )
-            } else if let Some(slot) = arm64_page_pair(stub, addr, 0xf940_0210, 3) {
-                format!("br\t*[{}]", namer.name(slot))
             } else {
                 format!("bytes {}", hex(stub))
             };
@@ -2064,7 +1975,10 @@ fn code(img: &Image, namer: &Namer, path: &Path) -> Result<Facts, String> {
         }
     }
     if let Some(s) = img.sections.iter().find(|s| s.name == "__stub_helper") {
-        stub_helper(img, s, namer, &mut facts)?;
+        match img.arch {
+            Arch::X86_64 => stub_helper(img, s, namer, &mut facts)?,
+            Arch::Arm64 => arm64::stub_helper(img, s, namer, &mut facts)?,
+        }
     }
     let code_sections: Vec<&Section> = img
         .sections
@@ -2117,10 +2031,9 @@ fn code(img: &Image, namer: &Namer, path: &Path) -> Result<Facts, String> {
     }
     insns.sort_by_key(|i| i.0);
     insns.dedup_by_key(|i| i.0);
-    type Body = (String, u64, Vec<(u64, String)>);
+    // (address, the next instruction's address, objdump's text).
+    type Body = (String, u64, Vec<(u64, u64, String)>);
     let mut functions: BTreeMap<(usize, u64), Body> = BTreeMap::new();
-    let mut pages: Pages = [None; 32];
-    let mut current = None;
     for (k, (addr, text)) in insns.iter().enumerate() {
         let Some(si) = namer.section_of(*addr) else {
             continue;
@@ -2139,20 +2052,11 @@ fn code(img: &Image, namer: &Namer, path: &Path) -> Result<Facts, String> {
             (s.addr, s.full())
         };
         let end = list.get(i).map_or(s.addr + s.size, |a| a.0);
-        if current != Some((si, start)) {
-            current = Some((si, start));
-            pages = [None; 32];
-        }
-        let text = if img.arm64 {
-            normalize_arm64(text, &mut pages, namer)
-        } else {
-            normalize(text, next, namer)
-        };
         functions
             .entry((si, start))
             .or_insert_with(|| (name, end, Vec::new()))
             .2
-            .push((*addr, text));
+            .push((*addr, next, text.clone()));
     }
     for ((si, _), (name, end, mut body)) in functions {
         // Trailing alignment padding: nops, int3, or zero bytes (which
@@ -2163,79 +2067,34 @@ fn code(img: &Image, namer: &Namer, path: &Path) -> Result<Facts, String> {
             let (a, b) = ((from - base) as usize, (end.saturating_sub(base)) as usize);
             bytes.get(a..b).is_some_and(|r| r.iter().all(|&x| x == 0))
         };
-        while body.last().is_some_and(|(a, l)| is_padding(l) || zeros(*a)) {
+        while body
+            .last()
+            .is_some_and(|(a, _, l)| is_padding(l) || zeros(*a))
+        {
             body.pop();
         }
-        let text: Vec<String> = body.into_iter().map(|(_, t)| t).collect();
+        let text: Vec<String> = match img.arch {
+            Arch::X86_64 => body
+                .into_iter()
+                .map(|(_, next, t)| normalize(&t, next, namer))
+                .collect(),
+            Arch::Arm64 => {
+                let listed: Vec<(u64, String)> = body.into_iter().map(|(a, _, t)| (a, t)).collect();
+                arm64::normalize_body(&listed, namer)
+                    .into_iter()
+                    .map(|(_, t)| t)
+                    .collect()
+            }
+        };
         put(&mut facts, name, text.join("\n"));
     }
     Ok(facts)
-}
-
-/// The address an arm64 `adrp xN; <second> xN, [xN, #off]` pair at `at`
-/// computes (`second` is the second instruction with its immediate zero,
-/// which counts units of `1 << scale` bytes), as in stubs and the stub
-/// helper.
-fn arm64_page_pair(code: &[u8], at: u64, second: u32, scale: u32) -> Option<u64> {
-    let word = |i: usize| Some(u32::from_le_bytes(code.get(i..i + 4)?.try_into().ok()?));
-    let (adrp, next) = (word(0)?, word(4)?);
-    let reg = (second >> 5) & 0x1f;
-    if adrp & 0x9f00_001f != 0x9000_0000 | reg || next & !(0xfff << 10) != second {
-        return None;
-    }
-    let imm = ((adrp >> 29) & 3) | ((adrp >> 5) & 0x7ffff) << 2;
-    let pages = i64::from((imm << 11) as i32 >> 11);
-    let page = (at & !0xfff).wrapping_add((pages << 12) as u64);
-    Some(page + (u64::from((next >> 10) & 0xfff) << scale))
-}
-
-/// `__stub_helper` of arm64: `adrp x17, dyld_private; add x17; stp x16,
-/// x17, [sp, #-16]!; adrp x16, binder slot; ldr x16; br x16`, then
-/// entries `ldr w16, #8; b header; .long lazy_bind_offset`.
-fn stub_helper_arm64(
-    img: &Image,
-    s: &Section,
-    namer: &Namer,
-    facts: &mut Facts,
-) -> Result<(), String> {
-    let bytes = img.section_bytes(s)?;
-    let private = arm64_page_pair(bytes, s.addr, 0x9100_0231, 0);
-    let binder = bytes
-        .get(12..)
-        .and_then(|b| arm64_page_pair(b, s.addr + 12, 0xf940_0210, 3));
-    let header = match (private, binder) {
-        (Some(p), Some(b)) => format!(
-            "adrp/add x17, [{}]; stp x16, x17, [sp, #-16]!; adrp/ldr x16, [{}]; br x16",
-            namer.name(p),
-            namer.name(b)
-        ),
-        _ => format!("bytes {}", hex(&bytes[..bytes.len().min(24)])),
-    };
-    put(facts, "__stub_helper header", header);
-    let mut off = 24;
-    while off + 12 <= bytes.len() {
-        let text = match namer.stub_helper_entry(s, off as u64) {
-            Some(_) => {
-                let b = u32::from_le_bytes(bytes[off + 4..off + 8].try_into().unwrap());
-                let delta = i64::from(((b << 6) as i32) >> 6) * 4;
-                let to = (s.addr + off as u64 + 4).wrapping_add(delta as u64);
-                format!("ldr w16, lazy-bind entry; b {}", namer.name(to))
-            }
-            None => format!("bytes {}", hex(&bytes[off..off + 12])),
-        };
-        put(facts, namer.name(s.addr + off as u64), text);
-        off += 12;
-    }
-    Ok(())
 }
 
 /// `__stub_helper`: its header (`lea dyld_private(%rip), %r11; push %r11;
 /// jmp *binder`) and its entries (`push $lazy_bind_offset; jmp header`),
 /// each named by the symbol its lazy-bind entry binds.
 fn stub_helper(img: &Image, s: &Section, namer: &Namer, facts: &mut Facts) -> Result<(), String> {
-    if img.arm64 {
-        return stub_helper_arm64(img, s, namer, facts);
-    }
     let bytes = img.section_bytes(s)?;
     let rel = |at: usize, len: usize| -> Option<String> {
         let d = i32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?);

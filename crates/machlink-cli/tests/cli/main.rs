@@ -14,6 +14,7 @@
 mod archives;
 mod arm64;
 mod corpus;
+mod corpus_arm64;
 mod damaged_state;
 mod debug_map;
 mod dylibs;

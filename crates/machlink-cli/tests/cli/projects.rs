@@ -1,39 +1,68 @@
 //! Real C projects from Debian's sources (zlib, bzip2, Lua, SQLite; see
-//! tests/projects/README.md), compiled for x86_64-macos and linked by
-//! machlink with chained fixups and with classic dyld info (also run with
-//! lazy binding through machlink's stub helper), must run under macho-run
-//! exactly like their native gcc builds, as their ld64.lld-19 links do.
-//! tests/projects/check.sh does the work; this test runs it.
+//! tests/projects/README.md), compiled for x86_64-macos and for arm64 macOS
+//! and linked by ld64.lld-19 and by machlink, each with chained fixups and
+//! with classic dyld info (also run with lazy binding through the stub
+//! helper, and slid away from the preferred address), must run under
+//! macho-run exactly like their native gcc builds.
+//! tests/projects/check.sh does the work; these tests run it, once per
+//! architecture (`TARGET_ARCH`).
 
 use std::process::Command;
+use testkit::Target;
 
-#[test]
-fn real_projects_linked_by_machlink_behave_as_native_builds() {
+/// Every variant check.sh runs with CHECK_MACHLINK, CHECK_LAZY and
+/// CHECK_SLID: lld's and machlink's links in both fixup formats, slid
+/// and lazily bound.
+const VARIANTS: [&str; 8] = [
+    "macos",
+    "macos-slid",
+    "macos-classic",
+    "macos-lazy",
+    "machlink",
+    "machlink-slid",
+    "machlink-classic",
+    "machlink-lazy",
+];
+
+fn check_projects(target: Target) {
     let root = testkit::workspace_root();
     testkit::require_tool("ld64.lld-19");
     testkit::sdk_root();
+    testkit::fetch_projects();
     let out = testkit::capture(
         Command::new("bash")
             .arg(root.join("tests/projects/check.sh"))
+            .env("TARGET_ARCH", target.arch())
             .env("CHECK_MACHLINK", "1")
             .env("CHECK_LAZY", "1")
             .env("CHECK_SLID", "1")
             .env("MACHO_RUN_BIN", testkit::workspace_bin("macho-run"))
             .env("MACHLINK_BIN", testkit::workspace_bin("machlink")),
     );
+    let arch = target.arch();
     let log = format!("{}{}", out.stdout_str(), out.stderr_str());
-    assert_eq!(out.code, 0, "check.sh failed:\n{log}");
+    assert_eq!(out.code, 0, "check.sh ({arch}) failed:\n{log}");
     for project in ["zlib", "bzip2", "lua", "sqlite"] {
-        for variant in ["machlink", "machlink-classic", "machlink-lazy", "macos"] {
+        for variant in VARIANTS {
             let line = format!("{project}: {variant} run");
             assert!(
                 log.lines()
                     .any(|l| l.starts_with(&line) && l.contains("same as native")),
-                "no matching run for {project} {variant}:\n{log}"
+                "no matching run for {project} {variant} ({arch}):\n{log}"
             );
         }
     }
-    eprintln!("{log}");
+    eprintln!("{arch}:\n{log}");
+}
+
+#[test]
+fn real_projects_linked_by_machlink_behave_as_native_builds() {
+    check_projects(Target::X86_64);
+}
+
+#[test]
+fn real_projects_arm64_linked_by_lld_and_machlink_behave_as_native_builds() {
+    check_projects(Target::Arm64);
 }
 
 /// The archive can list a source version it no longer serves (a security
