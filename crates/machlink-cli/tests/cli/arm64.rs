@@ -1,8 +1,9 @@
 //! `-arch arm64`: the corpus, a dylib and hand-written objects linked by
-//! machlink for macOS arm64, checked statically (the outputs cannot run
-//! here yet): llvm-objdump reads them without a warning, they import what
-//! ld64.lld-19's links of the same objects import, their ad-hoc signature
-//! hashes every page, and what machlink must refuse is refused by name.
+//! machlink for macOS arm64, checked statically: llvm-objdump reads them
+//! without a warning, they import what ld64.lld-19's links of the same
+//! objects import, their ad-hoc signature hashes every page, and what
+//! machlink must refuse is refused by name. (Running them is
+//! `corpus_arm64`; meaning what lld's links mean is `semantic_diff`.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -453,73 +454,4 @@ fn arm64_universal_inputs_use_the_arm64_slice() {
     let out = link(Linker::Machlink, &work.join("out"), &[fat], &[]);
     let code = tool("llvm-objdump-19", &["--macho", "-d"], &out);
     assert!(code.contains("#0x64"), "{code}");
-}
-
-/// Differences between machlink's and ld64.lld-19's arm64 links accepted
-/// on top of the x86_64 ones (`semantic_diff::ALLOW`), each with its
-/// reason.
-const ARM64_ALLOW: &[testkit::semantic_diff::Allow] = &[
-    testkit::semantic_diff::Allow {
-    category: testkit::semantic_diff::Category::Code,
-    subject: "__stub_helper header",
-    ours: "adrp/add x17, [*]; stp x16, x17, [sp, #-16]!; adrp/ldr x16, [got(dyld_stub_binder)]; br x16",
-    reference: "adrp/add x17, [__dyld_private]; stp x16, x17, [sp, #-16]!; adrp/ldr x16, [got(dyld_stub_binder)]; br x16",
-    reason: "the same instructions (x86_64's `__stub_helper header` entry): lld names the \
-             dyld-private slot it passes to the binder with a local symbol, machlink reserves \
-             the same zeroed slot unnamed, so it reads as the data symbol before it",
-    },
-    testkit::semantic_diff::Allow {
-        category: testkit::semantic_diff::Category::Code,
-        subject: "_nested",
-        ours: "*ldr\tw8, [x19*",
-        reference: "*ldr\tw8, [x19*",
-        reason: "setjmp_longjmp: after setjmp returns a second time, `ldr w8, [x19, _ntrace@PAGEOFF]` \
-                 uses a page that `adrp x8` set on another path (copied by `mov x19, x8`), which \
-                 the linear normaliser cannot follow, so the raw page offset is compared; both \
-                 offsets address `_ntrace` (lld puts the __common variable before it on the page)",
-    },
-];
-
-/// The corpus linked by machlink and by ld64.lld-19 (with
-/// `-ignore_optimization_hints`: lld would otherwise rewrite `adrp/add`
-/// pairs into `adr/nop` as the objects' LOH hints allow, an optimisation
-/// machlink does not make) must mean the same, in both fixup formats.
-#[test]
-fn arm64_semantic_diff_corpus_programs_mean_the_same_as_lld_links() {
-    crate::semantic_diff::require_tools();
-    let dirs = testkit::corpus_programs();
-    let allow: Vec<testkit::semantic_diff::Allow> = crate::semantic_diff::ALLOW
-        .iter()
-        .chain(ARM64_ALLOW)
-        .cloned()
-        .collect();
-    let results = std::sync::Mutex::new(Vec::new());
-    testkit::parallel_for(dirs.len(), |i| {
-        let name = dirs[i].file_name().unwrap().to_string_lossy().into_owned();
-        let work = testkit::scratch_dir(&format!("arm64-semdiff/{name}"));
-        let objs =
-            testkit::compile_all_macos_arm64(&testkit::c_sources(&dirs[i]), &work, CORPUS_CFLAGS);
-        let mut problems = Vec::new();
-        for format in ["-fixup_chains", "-no_fixup_chains"] {
-            let ours = link(
-                Linker::Machlink,
-                &work.join(format!("ml{format}")),
-                &objs,
-                &[format],
-            );
-            let lld = link(
-                Linker::Lld,
-                &work.join(format!("lld{format}")),
-                &objs,
-                &[format, "-ignore_optimization_hints"],
-            );
-            let label = format!("{name} arm64 {format}");
-            problems.extend(crate::semantic_diff::diff_pair(&label, &ours, &lld, &allow));
-        }
-        results.lock().unwrap().push((name, problems));
-    });
-    let mut results = results.into_inner().unwrap();
-    results.sort();
-    let problems: Vec<String> = results.into_iter().flat_map(|r| r.1).collect();
-    crate::semantic_diff::assert_no_problems("arm64 corpus", &problems);
 }
