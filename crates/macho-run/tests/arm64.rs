@@ -13,27 +13,14 @@ use testkit::{capture, check, require_tool, Outcome};
 
 /// The x86_64 build under test; it re-executes the aarch64 one.
 const MACHO_RUN: &str = env!("CARGO_BIN_EXE_macho-run");
-const BUILD_AARCH64: &str = "cargo build --release -p macho-run --target aarch64-unknown-linux-gnu";
+const BUILD_AARCH64: &str = testkit::BUILD_AARCH64_MACHO_RUN;
 const LAZY: &str = macho_run::shims::lazy::LAZY_ENV;
 const SLIDE: &str = macho_run::loader::FORCE_SLIDE_ENV;
 
-/// Fails (naming the commands that fix it) unless the aarch64 build of
+/// Fails (naming the command that fixes it) unless the aarch64 build of
 /// macho-run and qemu-aarch64 are there.
 fn require_aarch64_build() {
-    require_tool("qemu-aarch64");
-    let x86 = Path::new(MACHO_RUN);
-    let dir = x86.parent().expect("target/<profile>");
-    let arm = dir
-        .parent()
-        .expect("target")
-        .join("aarch64-unknown-linux-gnu")
-        .join(dir.file_name().expect("profile"))
-        .join("macho-run");
-    assert!(
-        arm.is_file(),
-        "{} is not built: run `{BUILD_AARCH64}` (scripts/test.sh does)",
-        arm.display()
-    );
+    testkit::require_aarch64_macho_run(Path::new(MACHO_RUN));
 }
 
 fn source(name: &str) -> PathBuf {

@@ -324,6 +324,30 @@ impl Linker {
     }
 }
 
+/// The command that builds macho-run's aarch64 side, which the x86_64
+/// macho-run re-executes under qemu-aarch64 for arm64 programs.
+pub const BUILD_AARCH64_MACHO_RUN: &str =
+    "cargo build --release -p macho-run --target aarch64-unknown-linux-gnu";
+
+/// Fails, naming the command that fixes it, unless qemu-aarch64 is
+/// installed and the aarch64 build of macho-run sits where the x86_64
+/// build `macho_run` (`target/<profile>/macho-run`) looks for it.
+pub fn require_aarch64_macho_run(macho_run: &Path) {
+    require_tool("qemu-aarch64");
+    let dir = macho_run.parent().expect("target/<profile>");
+    let arm = dir
+        .parent()
+        .expect("target")
+        .join("aarch64-unknown-linux-gnu")
+        .join(dir.file_name().expect("profile"))
+        .join("macho-run");
+    assert!(
+        arm.is_file(),
+        "{} is not built: run `{BUILD_AARCH64_MACHO_RUN}` (scripts/test.sh does)",
+        arm.display()
+    );
+}
+
 /// A binary built from this workspace (`machlink`, `macho-run`), found
 /// beside the running test's own target directory.
 pub fn workspace_bin(name: &str) -> PathBuf {
