@@ -401,11 +401,7 @@ impl Arch for Arm64 {
             RelocKind::Absolute => write_int(field, value as i64, length),
             RelocKind::ImageOffset => {
                 need_length(kind, length, 2)?;
-                let offset = u32::try_from(value).map_err(|_| ApplyError::OutOfRange {
-                    value: value as i64,
-                    bits: 32,
-                })?;
-                insn::put(field, offset)
+                super::write_image_offset(field, value)
             }
             RelocKind::PointerToGot => {
                 need_length(kind, length, 2)?;

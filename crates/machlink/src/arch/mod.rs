@@ -438,6 +438,18 @@ pub fn write_int(field: &mut [u8], value: i64, length: u8) -> Result<(), ApplyEr
     Ok(())
 }
 
+/// Writes an image offset ([`RelocKind::ImageOffset`]: `value` is the
+/// target's offset from the mach header) into a 4-byte field.
+pub fn write_image_offset(field: &mut [u8], value: u64) -> Result<(), ApplyError> {
+    let offset = u32::try_from(value).map_err(|_| ApplyError::OutOfRange {
+        value: value as i64,
+        bits: 32,
+    })?;
+    let field = field.get_mut(..4).ok_or(ApplyError::OutsideAtom)?;
+    field.copy_from_slice(&offset.to_le_bytes());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -208,15 +208,7 @@ impl Arch for X86_64 {
         let field = bytes.get_mut(at..).ok_or(ApplyError::OutsideAtom)?;
         match kind {
             RelocKind::Absolute => write_int(field, value as i64, length),
-            RelocKind::ImageOffset => {
-                let offset = u32::try_from(value).map_err(|_| ApplyError::OutOfRange {
-                    value: value as i64,
-                    bits: 32,
-                })?;
-                let field = field.get_mut(..4).ok_or(ApplyError::OutsideAtom)?;
-                field.copy_from_slice(&offset.to_le_bytes());
-                Ok(())
-            }
+            RelocKind::ImageOffset => super::write_image_offset(field, value),
             RelocKind::Branch
             | RelocKind::PcRel { .. }
             | RelocKind::GotLoad
