@@ -70,7 +70,7 @@ fn label(program: &str, linker: Linker, run: &str) -> String {
 /// `llvm-objdump-19 --macho -d` must read the whole output: exit 0 and
 /// say nothing on stderr (it warns about a malformed load command, a
 /// section outside its segment, an unknown relocation, ...).
-fn objdump_problem(exe: &Path) -> Option<String> {
+pub(crate) fn objdump_problem(exe: &Path) -> Option<String> {
     let o = testkit::capture(
         Command::new("llvm-objdump-19")
             .args(["--macho", "-d"])
@@ -85,7 +85,7 @@ fn objdump_problem(exe: &Path) -> Option<String> {
     })
 }
 
-fn signature_problem(exe: &Path) -> Option<String> {
+pub(crate) fn signature_problem(exe: &Path) -> Option<String> {
     let bytes = std::fs::read(exe).unwrap_or_else(|e| panic!("read {}: {e}", exe.display()));
     testkit::verify_adhoc_signature(&bytes)
         .err()
