@@ -6,13 +6,29 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use testkit::cli::machlink_verify;
-use testkit::{capture, Linker};
+use testkit::{capture, Linker, Target};
 
 fn build(work: &Path, linker: Linker, flags: &[&str], tag: &str) -> PathBuf {
-    let objs = testkit::compile_corpus_macos("xobj_calls", work, &["-O1"]);
+    build_for(Target::X86_64, work, linker, flags, tag)
+}
+
+/// xobj_calls for `target`, linked by `linker` with `flags`.
+fn build_for(target: Target, work: &Path, linker: Linker, flags: &[&str], tag: &str) -> PathBuf {
+    let objs = testkit::compile_corpus_macos_for(target, "xobj_calls", work, &["-O1"]);
     let exe = work.join(format!("prog-{tag}"));
-    testkit::link(linker, &objs, &exe, flags);
+    testkit::link_for(target, linker, &objs, &exe, flags);
     exe
+}
+
+/// Writes `bytes` (an output with patched code) as `work/name`, runs
+/// `machlink verify` on it, and checks its exit code and that its report
+/// says `says`.
+fn verify_patched(work: &Path, name: &str, bytes: &[u8], code: i32, says: &str) {
+    let file = work.join(name);
+    std::fs::write(&file, bytes).unwrap();
+    let o = machlink_verify(&file);
+    assert_eq!(o.code, code, "{name}: {}", o.stdout_str());
+    assert!(o.stdout_str().contains(says), "{name}: {}", o.stdout_str());
 }
 
 #[test]
@@ -81,79 +97,16 @@ fn bad_branches_trampolines_and_chains_are_told_apart() {
     // A branch into the middle of another function.
     let mut bytes = original.clone();
     write_jmp(&mut bytes, funcs[0] + 1, funcs[1] + 1);
-    let bad = work.join("bad-branch");
-    std::fs::write(&bad, &bytes).unwrap();
-    let o = machlink_verify(&bad);
-    assert_eq!(o.code, 1, "{}", o.stdout_str());
-    assert!(
-        o.stdout_str().contains("which is no function start"),
-        "{}",
-        o.stdout_str()
-    );
+    verify_patched(&work, "bad-branch", &bytes, 1, "which is no function start");
 
     // A trampoline: the first function's slot jumps to a moved body.
     let mut bytes = original.clone();
     write_jmp(&mut bytes, funcs[0], spare);
-    let tramp = work.join("trampoline");
-    std::fs::write(&tramp, &bytes).unwrap();
-    let o = machlink_verify(&tramp);
-    assert_eq!(o.code, 0, "{}", o.stdout_str());
-    assert!(
-        o.stdout_str().contains("1 trampolines"),
-        "{}",
-        o.stdout_str()
-    );
+    verify_patched(&work, "trampoline", &bytes, 0, "1 trampolines");
 
     // A chain: the moved body jumps on again.
     write_jmp(&mut bytes, spare, spare + 32);
-    let chain = work.join("chain");
-    std::fs::write(&chain, &bytes).unwrap();
-    let o = machlink_verify(&chain);
-    assert_eq!(o.code, 1, "{}", o.stdout_str());
-    assert!(o.stdout_str().contains("a chain"), "{}", o.stdout_str());
-}
-
-/// An arm64 program of the corpus linked by ld64.lld-19.
-fn build_arm64(work: &Path) -> PathBuf {
-    let srcs = testkit::c_sources(&testkit::corpus_dir("xobj_calls"));
-    let mut objs = Vec::new();
-    for src in &srcs {
-        let obj = work.join(src.file_stem().unwrap()).with_extension("o");
-        testkit::check(
-            Command::new("python3")
-                .args([
-                    "-m",
-                    "ziglang",
-                    "cc",
-                    "-target",
-                    "aarch64-macos",
-                    "-O1",
-                    "-c",
-                ])
-                .arg(src)
-                .arg("-o")
-                .arg(&obj),
-        );
-        objs.push(obj);
-    }
-    let exe = work.join("prog-arm64");
-    testkit::check(
-        Command::new(testkit::require_tool("ld64.lld-19"))
-            .args([
-                "-arch",
-                "arm64",
-                "-platform_version",
-                "macos",
-                "15.0",
-                "15.0",
-            ])
-            .arg("-syslibroot")
-            .arg(testkit::sdk_root())
-            .args(["-lSystem", "-o"])
-            .arg(&exe)
-            .args(&objs),
-    );
-    exe
+    verify_patched(&work, "chain", &bytes, 1, "a chain");
 }
 
 fn write_words(bytes: &mut [u8], at: u64, words: &[u32]) {
@@ -176,7 +129,7 @@ fn arm64_b(at: u64, to: u64) -> u32 {
 fn arm64_branches_trampolines_and_chains_are_told_apart() {
     const BRK: u32 = 0xd420_0020;
     let work = testkit::scratch_dir("verify/arm64");
-    let exe = build_arm64(&work);
+    let exe = build_for(Target::Arm64, &work, Linker::LldChained, &[], "arm64");
     let o = machlink_verify(&exe);
     assert_eq!(o.code, 0, "{}{}", o.stdout_str(), o.stderr_str());
     let out = o.stdout_str();
@@ -204,15 +157,7 @@ fn arm64_branches_trampolines_and_chains_are_told_apart() {
     // A branch from another function into the middle of `biggest`.
     let mut bytes = original.clone();
     write_words(&mut bytes, other + 4, &[arm64_b(other + 4, b)]);
-    let bad = work.join("bad-branch");
-    std::fs::write(&bad, &bytes).unwrap();
-    let o = machlink_verify(&bad);
-    assert_eq!(o.code, 1, "{}", o.stdout_str());
-    assert!(
-        o.stdout_str().contains("which is no function start"),
-        "{}",
-        o.stdout_str()
-    );
+    verify_patched(&work, "bad-branch", &bytes, 1, "which is no function start");
 
     // A trampoline: `other`'s whole slot becomes `b` into `biggest` + fill.
     let mut bytes = original.clone();
@@ -221,15 +166,7 @@ fn arm64_branches_trampolines_and_chains_are_told_apart() {
         write_words(&mut bytes, at, &[w]);
     }
     write_words(&mut bytes, other, &[arm64_b(other, b)]);
-    let tramp = work.join("trampoline");
-    std::fs::write(&tramp, &bytes).unwrap();
-    let o = machlink_verify(&tramp);
-    assert_eq!(o.code, 0, "{}", o.stdout_str());
-    assert!(
-        o.stdout_str().contains("1 trampolines"),
-        "{}",
-        o.stdout_str()
-    );
+    verify_patched(&work, "trampoline", &bytes, 0, "1 trampolines");
 
     // The far form to the same place.
     let page = |x: u64| x & !0xfff;
@@ -237,22 +174,11 @@ fn arm64_branches_trampolines_and_chains_are_told_apart() {
     let adrp = 0x9000_0010 | ((pages & 3) << 29) | (((pages >> 2) & 0x7_ffff) << 5);
     let add = 0x9100_0210 | (((b & 0xfff) as u32) << 10);
     write_words(&mut bytes, other, &[adrp, add, 0xd61f_0200]);
-    std::fs::write(&tramp, &bytes).unwrap();
-    let o = machlink_verify(&tramp);
-    assert_eq!(o.code, 0, "{}", o.stdout_str());
-    assert!(
-        o.stdout_str().contains("1 trampolines"),
-        "{}",
-        o.stdout_str()
-    );
+    verify_patched(&work, "far-trampoline", &bytes, 0, "1 trampolines");
 
     // A chain: the body the trampoline reaches jumps on, then fill.
     write_words(&mut bytes, b, &[arm64_b(b, a + 16), BRK]);
-    let chain = work.join("chain");
-    std::fs::write(&chain, &bytes).unwrap();
-    let o = machlink_verify(&chain);
-    assert_eq!(o.code, 1, "{}", o.stdout_str());
-    assert!(o.stdout_str().contains("a chain"), "{}", o.stdout_str());
+    verify_patched(&work, "chain", &bytes, 1, "a chain");
 }
 
 /// A dylib with a jump table, a local helper and data: verify reads
