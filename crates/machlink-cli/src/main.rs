@@ -110,7 +110,7 @@ fn main() -> ExitCode {
         return verify_command(&args[1..]);
     }
     if args.first().map(String::as_str) == Some("demo") {
-        return match demo::main() {
+        return match demo::main(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 // A closed stdout ends the demo quietly.
@@ -118,7 +118,11 @@ fn main() -> ExitCode {
                     Some(io) if io.kind() == std::io::ErrorKind::BrokenPipe => {}
                     _ => say_err!("machlink demo: {e}"),
                 }
-                ExitCode::FAILURE
+                if e.is::<demo::UsageError>() {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::FAILURE
+                }
             }
         };
     }
@@ -127,7 +131,9 @@ fn main() -> ExitCode {
         .any(|a| a == "--help" || a == "-help" || a == "--help-hidden")
     {
         let usage = "usage: machlink [ld64 options] file...\n\
-                     An ld64-compatible Mach-O linker for x86_64 (see README.md for the flags).";
+                     \x20      machlink verify BINARY...\n\
+                     \x20      machlink demo [--arch x86_64|arm64]   (--arch defaults to the host's)\n\
+                     An ld64-compatible Mach-O linker for x86_64 and arm64 (see README.md for the flags).";
         return printed(print_line(usage), "");
     }
     let opts = match Options::parse(args) {
@@ -139,7 +145,7 @@ fn main() -> ExitCode {
     };
     if opts.print_version {
         let banner = format!(
-            "machlink {} (ld64-compatible; targets: x86_64)",
+            "machlink {} (ld64-compatible; targets: x86_64, arm64)",
             machlink::VERSION
         );
         // --version answers on stdout; `-v` speaks on stderr.

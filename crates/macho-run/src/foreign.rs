@@ -99,49 +99,63 @@ fn refuse(prog: &str, why: String) -> ! {
     std::process::exit(EXIT_CANNOT_EXECUTE)
 }
 
+/// What running an arm64 program on an x86_64 host takes: qemu-aarch64,
+/// the aarch64 glibc's dynamic loader, and the aarch64 build of macho-run.
+pub struct Aarch64Runner {
+    qemu: PathBuf,
+    ld_so: PathBuf,
+    build: PathBuf,
+}
+
+/// Finds the pieces of [`Aarch64Runner`], or says which is missing and how
+/// to get it, as a phrase that follows "an arm64 Mach-O" ("needs the
+/// aarch64 build of macho-run (...): build it with `cargo build ...`").
+/// A program that runs arm64 programs (`machlink demo --arch arm64`) asks
+/// this first, so it can stop before doing work whose result cannot run.
+pub fn aarch64_runner() -> Result<Aarch64Runner, String> {
+    let build = match aarch64_build() {
+        Some(b) if b.is_file() => b,
+        other => {
+            return Err(format!(
+                "needs the aarch64 build of macho-run{}: \
+                 build it with `{BUILD_HINT}` (or set {AARCH64_ENV})",
+                other.map_or(String::new(), |b| format!(" ({} is missing)", b.display()))
+            ))
+        }
+    };
+    let Some(qemu) = find_in_path(QEMU) else {
+        return Err(format!("needs {QEMU} on PATH: run `{SETUP_HINT}`"));
+    };
+    let ld_so = Path::new(AARCH64_SYSROOT_LIB).join(AARCH64_LD_SO);
+    if !ld_so.is_file() {
+        return Err(format!(
+            "needs the aarch64 C library ({} is missing): run `{SETUP_HINT}`",
+            ld_so.display()
+        ));
+    }
+    Ok(Aarch64Runner { qemu, ld_so, build })
+}
+
 /// Replaces this process with the aarch64 macho-run running `prog` with
 /// `args` under qemu-aarch64 (environment inherited, so its exit status is
 /// ours). Exits 126 naming what to install when a piece is missing.
 pub fn exec_aarch64(prog: &Path, args: &[OsString]) -> ! {
     use std::os::unix::process::CommandExt;
     let name = prog.display().to_string();
-    let build = match aarch64_build() {
-        Some(b) if b.is_file() => b,
-        other => refuse(
-            &name,
-            format!(
-                "is an arm64 Mach-O, which needs the aarch64 build of macho-run{}: \
-                 build it with `{BUILD_HINT}` (or set {AARCH64_ENV})",
-                other.map_or(String::new(), |b| format!(" ({} is missing)", b.display()))
-            ),
-        ),
-    };
-    let Some(qemu) = find_in_path(QEMU) else {
-        refuse(
-            &name,
-            format!("is an arm64 Mach-O, which needs {QEMU} on PATH: run `{SETUP_HINT}`"),
-        )
-    };
-    let ld_so = Path::new(AARCH64_SYSROOT_LIB).join(AARCH64_LD_SO);
-    if !ld_so.is_file() {
-        refuse(
-            &name,
-            format!(
-                "is an arm64 Mach-O, which needs the aarch64 C library ({} is missing): \
-                 run `{SETUP_HINT}`",
-                ld_so.display()
-            ),
-        )
-    }
-    let err = std::process::Command::new(&qemu)
-        .arg(&ld_so)
+    let runner = aarch64_runner()
+        .unwrap_or_else(|why| refuse(&name, format!("is an arm64 Mach-O, which {why}")));
+    let err = std::process::Command::new(&runner.qemu)
+        .arg(&runner.ld_so)
         .arg("--library-path")
         .arg(AARCH64_SYSROOT_LIB)
-        .arg(&build)
+        .arg(&runner.build)
         .arg(prog)
         .args(args)
         .exec();
-    refuse(&name, format!("cannot start {}: {err}", qemu.display()))
+    refuse(
+        &name,
+        format!("cannot start {}: {err}", runner.qemu.display()),
+    )
 }
 
 #[cfg(test)]

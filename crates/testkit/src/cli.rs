@@ -4,7 +4,7 @@
 //! command line, its `-v` line and its crash hook, and reading an output
 //! with an LLVM tool.
 
-use crate::{capture, compile_macos, machlink_command, workspace_bin, Outcome};
+use crate::{capture, compile_macos_for, machlink_command, workspace_bin, Outcome, Target};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,10 +15,15 @@ pub fn compile(dir: &Path, name: &str, src: &str) -> PathBuf {
 
 /// [`compile`] with other compiler flags.
 pub fn compile_with(dir: &Path, name: &str, src: &str, flags: &[&str]) -> PathBuf {
+    compile_for(Target::X86_64, dir, name, src, flags)
+}
+
+/// [`compile_with`] for `target`.
+pub fn compile_for(target: Target, dir: &Path, name: &str, src: &str, flags: &[&str]) -> PathBuf {
     let c = dir.join(format!("{name}.c"));
     std::fs::write(&c, src).unwrap();
     let o = dir.join(format!("{name}.o"));
-    compile_macos(&c, &o, flags);
+    compile_macos_for(target, &c, &o, flags);
     o
 }
 

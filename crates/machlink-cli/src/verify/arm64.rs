@@ -56,20 +56,20 @@ fn far_jump_target(bytes: &[u8], pc: u64) -> Option<u64> {
     Some(page + u64::from((add >> 10) & 0xfff))
 }
 
-/// Where a trampoline at `addr` jumps: a `b` (or the far form) to a place
-/// that is no function start or stub, followed by fill or the end of the
-/// code (a function that starts with a jump into its own code has code
-/// after the jump, not fill).
-fn hop(code: &Code, addr: u64) -> Option<u64> {
+/// Where a trampoline at `addr` jumps, and its length: a `b` (or the far
+/// form) to a place that is no function start or stub, followed by fill or
+/// the end of the code (a function that starts with a jump into its own
+/// code has code after the jump, not fill).
+fn hop(code: &Code, addr: u64) -> Option<(u64, u64)> {
     let bytes = code.bytes_at(addr)?;
     let first = word_at(bytes, 0)?;
-    let (to, len) = if is_b(first) {
+    let (to, words) = if is_b(first) {
         (branch_target(first, addr)?, 1)
     } else {
         (far_jump_target(bytes, addr)?, 3)
     };
-    let padded = word_at(bytes, len).is_none_or(is_fill);
-    (padded && !code.is_entry(to) && !code.is_stub(to)).then_some(to)
+    let padded = word_at(bytes, words).is_none_or(is_fill);
+    (padded && !code.is_entry(to) && !code.is_stub(to)).then_some((to, 4 * words as u64))
 }
 
 pub(super) fn check_branches(code: &Code, report: &mut Report) {

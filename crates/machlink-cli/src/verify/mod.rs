@@ -6,7 +6,13 @@
 //!   (range-extension thunks have one), or on a stub; a function slot may
 //!   instead begin with a trampoline (x86_64 `jmp rel32`; arm64 `b`, or
 //!   `adrp x16 / add x16 / br x16`) to a moved body, which must reach a body
-//!   directly (at most one hop);
+//!   directly (at most one hop). The body lies in the trampoline's own code
+//!   section, starts on an instruction boundary with code (not trap or zero
+//!   fill), and not inside a slot another trampoline owns; a slot that holds
+//!   a trampoline is at least the target's largest trampoline (invariant 3:
+//!   12 bytes on arm64, 5 on x86_64). (A slot without a trampoline has no
+//!   size the file shows: an alternate entry starts a function inside its
+//!   atom's slot.)
 //! - function starts are strictly increasing (slots do not overlap);
 //! - every fixup slot lies in a mapped segment, and every rebase target
 //!   inside the image;
@@ -143,7 +149,9 @@ pub fn verify(data: &[u8], name: &str) -> Result<Report, String> {
     let image = Image::parse_linked_any_arch(data, name).map_err(|e| e.to_string())?;
     let mut report = Report::default();
     check_fixups(&image, &mut report);
-    let code = Code::new(data, &image, &mut report);
+    let arch = machlink::arch::by_cpu_type(image.arch.cputype)
+        .ok_or_else(|| format!("{name}: no machlink target for this CPU type"))?;
+    let code = Code::new(data, &image, arch, &mut report);
     match image.arch.cputype {
         macho::CPU_TYPE_ARM64 => arm64::check_branches(&code, &mut report),
         _ => x86_64::check_branches(&code, &mut report),
@@ -199,6 +207,8 @@ fn range_of(starts: &[u64], code: &[&Section], a: u64) -> Option<(u64, u64)> {
 /// stubs, function starts and the places decoding restarts.
 struct Code<'a> {
     data: &'a [u8],
+    /// The target: its trap fill and largest trampoline.
+    arch: &'static dyn machlink::arch::Arch,
     sections: Vec<&'a Section>,
     stubs: Vec<&'a Section>,
     /// Where decoding (re)starts: every function start and every symbol in
@@ -222,7 +232,12 @@ struct Piece<'a> {
 }
 
 impl<'a> Code<'a> {
-    fn new(data: &'a [u8], image: &'a Image, report: &mut Report) -> Code<'a> {
+    fn new(
+        data: &'a [u8],
+        image: &'a Image,
+        arch: &'static dyn machlink::arch::Arch,
+        report: &mut Report,
+    ) -> Code<'a> {
         let text_vmaddr = image
             .segments
             .iter()
@@ -257,6 +272,7 @@ impl<'a> Code<'a> {
         };
         Code {
             data,
+            arch,
             sections,
             stubs,
             entries,
@@ -297,6 +313,27 @@ impl<'a> Code<'a> {
         range_of(&self.functions, &self.sections, a)
     }
 
+    /// The end of the slot that starts at the function start `start`: the
+    /// next function start in the same section. None for a section's last
+    /// function, whose slot runs on into the section's reserve.
+    fn slot_end(&self, start: u64) -> Option<u64> {
+        let sec = self.section_of(start)?;
+        let i = self.functions.partition_point(|&s| s <= start);
+        self.functions
+            .get(i)
+            .copied()
+            .filter(|&next| next < sec.addr + sec.size)
+    }
+
+    /// Whether the bytes at `a` are fill (the target's trap, or zeros) and
+    /// so begin no body.
+    fn is_fill(&self, a: u64) -> bool {
+        let trap = self.arch.trap();
+        self.bytes_at(a)
+            .and_then(|b| b.get(..trap.len()))
+            .is_some_and(|b| b == trap || b.iter().all(|&x| x == 0))
+    }
+
     /// The pieces of code, in address order.
     fn pieces(&self) -> impl Iterator<Item = Piece<'a>> + '_ {
         self.entries.iter().filter_map(|&entry| {
@@ -321,23 +358,29 @@ impl<'a> Code<'a> {
     }
 
     /// Checks a direct branch at `at`, inside the function `func`, to `to`;
-    /// `hop` says where a trampoline at an address jumps. Returns true
-    /// when the branch is a trampoline filling its slot, so the rest of
-    /// the piece is padding.
+    /// `hop` says where a trampoline at an address jumps, and how long it
+    /// is. Returns true when the branch is a trampoline filling its slot,
+    /// so the rest of the piece is padding.
     fn check_branch(
         &self,
         report: &mut Report,
         at: u64,
         to: u64,
         func: (u64, u64),
-        hop: impl Fn(u64) -> Option<u64>,
+        hop: impl Fn(u64) -> Option<(u64, u64)>,
     ) -> bool {
         report.branches += 1;
         let (flo, fhi) = func;
         // A slot that holds a trampoline (the last function's slot runs to
         // the section's end, so its body may lie "inside" it).
-        let trampoline = at == flo && hop(at) == Some(to);
-        if !trampoline && ((flo..fhi).contains(&to) || self.is_entry(to) || self.is_stub(to)) {
+        let trampoline = if at == flo {
+            hop(at).filter(|&(t, _)| t == to)
+        } else {
+            None
+        };
+        if trampoline.is_none()
+            && ((flo..fhi).contains(&to) || self.is_entry(to) || self.is_stub(to))
+        {
             return false;
         }
         if at != flo {
@@ -346,18 +389,74 @@ impl<'a> Code<'a> {
             ));
             return false;
         }
-        // A trampoline: its target must be a body, not another trampoline.
+        // A branch that starts a slot and leaves it is a trampoline, padded
+        // or not (its length is then the branch's, unknown here).
+        let len = trampoline.map_or(0, |(_, len)| len);
         report.trampolines += 1;
-        if self.function_of(to).is_none() {
-            report.violations.push(format!(
-                "trampoline at {at:#x} jumps outside the code to {to:#x}"
-            ));
-        } else if let Some(next) = hop(to) {
-            report.violations.push(format!(
-                "trampoline at {at:#x} leads to {to:#x}, which jumps on to {next:#x} (a chain: more than one hop)"
+        self.check_trampoline(report, at, to, len, &hop);
+        true
+    }
+
+    /// The invariants of a trampoline at the slot `at`, `len` bytes long,
+    /// to `to`: its slot has room for the largest trampoline, and it leads
+    /// to a body (not fill, not another trampoline's slot, not a second
+    /// trampoline) in its own section.
+    fn check_trampoline(
+        &self,
+        report: &mut Report,
+        at: u64,
+        to: u64,
+        len: u64,
+        hop: impl Fn(u64) -> Option<(u64, u64)>,
+    ) {
+        let largest = self.arch.max_trampoline() as u64;
+        let mut say = |what: String| {
+            report
+                .violations
+                .push(format!("trampoline at {at:#x} {what}"))
+        };
+        if let Some(end) = self.slot_end(at) {
+            if end - at < largest.max(len) {
+                say(format!(
+                    "fills a slot of {} bytes, less than the largest trampoline ({largest} bytes)",
+                    end - at
+                ));
+            }
+        }
+        let section = self.section_of(at);
+        if self.section_of(to).map(|s| s.addr) != section.map(|s| s.addr) {
+            return say(format!(
+                "jumps to {to:#x}, outside its section ({})",
+                section.map_or("?", |s| s.sectname.as_str())
             ));
         }
-        true
+        let align = self.arch.trap().len() as u64;
+        if !to.is_multiple_of(align) {
+            return say(format!(
+                "jumps to {to:#x}, which is no instruction boundary"
+            ));
+        }
+        if self.is_fill(to) {
+            return say(format!(
+                "jumps to {to:#x}, which is trap or zero fill, not a function body"
+            ));
+        }
+        if let Some(next) = hop(to) {
+            return say(format!(
+                "leads to {to:#x}, which jumps on to {:#x} (a chain: more than one hop)",
+                next.0
+            ));
+        }
+        // A slot that holds a trampoline is owned by it: nothing else lives
+        // in the rest of it (a section's last slot excepted: its end is the
+        // section's reserve, where moved bodies go).
+        if let Some((owner, end)) = self.function_of(to) {
+            if owner != to && hop(owner).is_some() && self.slot_end(owner) == Some(end) {
+                say(format!(
+                    "jumps to {to:#x}, inside the slot of the trampoline at {owner:#x}"
+                ));
+            }
+        }
     }
 }
 

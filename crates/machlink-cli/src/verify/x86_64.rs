@@ -47,14 +47,14 @@ pub(super) fn check_branches(code: &Code, report: &mut Report) {
     // to a place that is no function start or stub, followed by int3
     // padding (a function that starts with a jump into its own code has
     // code after the jump, not padding).
-    let hop = |addr: u64| -> Option<u64> {
+    let hop = |addr: u64| -> Option<(u64, u64)> {
         let bytes = code.bytes_at(addr)?;
         let mut d = Decoder::with_ip(64, bytes, addr, DecoderOptions::NONE);
         let i = d.decode();
         let to = i.near_branch_target();
         let padded = bytes.get(5).is_none_or(|&b| b == 0xcc);
         (i.is_jmp_near() && i.len() == 5 && padded && !code.is_entry(to) && !code.is_stub(to))
-            .then_some(to)
+            .then_some((to, 5))
     };
     let mut instr = Instruction::default();
     for piece in code.pieces() {

@@ -650,30 +650,6 @@ fn concurrent_incremental_links_of_one_output_take_turns() {
     assert!(dir.join("prog.machlink-state").is_file());
 }
 
-#[test]
-fn the_demo_moves_a_function_behind_a_trampoline_without_a_compiler() {
-    // No compiler or SDK on PATH: the demo brings its own objects and stub.
-    let o = capture(
-        Command::new(testkit::workspace_bin("machlink"))
-            .arg("demo")
-            .env("PATH", "/nonexistent"),
-    );
-    let out = o.stdout_str();
-    assert_eq!(o.code, 0, "{out}{}", o.stderr_str());
-    for expected in [
-        "full link: first link (no output yet)",
-        "hello, linker\nhello, world\n",
-        "updated 1 object(s): 0 atoms in place, 1 moved",
-        "is now a 5-byte `jmp` trampoline",
-        "hello again, linker (2 vowels)",
-        "greet returned 3 in total; &greet is stable: yes",
-        "3. `machlink verify`",
-        "   ok: ",
-    ] {
-        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
-    }
-}
-
 /// After updates, the debug map still leads dsymutil to every object's
 /// DWARF (the changed object's new modification time) and names where a
 /// moved function's code now is, so the .dSYM verifies and places it there.

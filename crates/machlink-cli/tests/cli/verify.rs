@@ -99,9 +99,14 @@ fn bad_branches_trampolines_and_chains_are_told_apart() {
     write_jmp(&mut bytes, funcs[0] + 1, funcs[1] + 1);
     verify_patched(&work, "bad-branch", &bytes, 1, "which is no function start");
 
-    // A trampoline: the first function's slot jumps to a moved body.
+    // A trampoline into the reserve's int3 fill leads to no body.
     let mut bytes = original.clone();
     write_jmp(&mut bytes, funcs[0], spare);
+    verify_patched(&work, "trampoline-to-fill", &bytes, 1, "trap or zero fill");
+
+    // A trampoline: the first function's slot jumps to a moved body (a
+    // `ret` in the reserve).
+    bytes[text_offset(spare)] = 0xc3;
     verify_patched(&work, "trampoline", &bytes, 0, "1 trampolines");
 
     // A chain: the moved body jumps on again.
@@ -388,4 +393,200 @@ fn closed_stdout_ends_quietly() {
         let (code, stderr) = run(&[std::ffi::OsStr::new(flag)]);
         assert_eq!(code, Some(0), "{flag}: {stderr}");
     }
+}
+
+/// `llvm-nm -n` address of `sym` in `exe`.
+fn address_of(exe: &Path, sym: &str) -> u64 {
+    let nm = testkit::cli::tool("llvm-nm-19", &["-n"], exe);
+    let line = nm
+        .lines()
+        .find(|l| l.ends_with(&format!(" {sym}")))
+        .unwrap_or_else(|| panic!("no {sym} in:\n{nm}"));
+    u64::from_str_radix(line.split_whitespace().next().unwrap(), 16).unwrap()
+}
+
+/// `(addr, size)` of the section `name` from llvm-objdump's headers.
+fn section(exe: &Path, name: &str) -> (u64, u64) {
+    let headers = testkit::cli::tool("llvm-objdump-19", &["--macho", "--section-headers"], exe);
+    let f: Vec<&str> = headers
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no {name} in:\n{headers}"))
+        .split_whitespace()
+        .collect();
+    (
+        u64::from_str_radix(f[3], 16).unwrap(),
+        u64::from_str_radix(f[2], 16).unwrap(),
+    )
+}
+
+/// Adds a function start at `addr` to LC_FUNCTION_STARTS, in the room the
+/// blob has (an incremental image reserves some).
+fn add_function_start(bytes: &mut [u8], addr: u64) {
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let (mut at, mut blob) = (32usize, None);
+    for _ in 0..u32_at(bytes, 16) {
+        if u32_at(bytes, at) == 0x26 {
+            blob = Some((
+                u32_at(bytes, at + 8) as usize,
+                u32_at(bytes, at + 12) as usize,
+            ));
+        }
+        at += u32_at(bytes, at + 4) as usize;
+    }
+    let (off, size) = blob.expect("LC_FUNCTION_STARTS");
+    let mut starts = Vec::new();
+    let (mut pos, mut last) = (off, 0x1_0000_0000u64);
+    loop {
+        let (mut delta, mut shift) = (0u64, 0);
+        loop {
+            let b = bytes[pos];
+            pos += 1;
+            delta |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        if delta == 0 {
+            break;
+        }
+        last += delta;
+        starts.push(last);
+    }
+    starts.push(addr);
+    starts.sort_unstable();
+    let (mut out, mut prev) = (Vec::new(), 0x1_0000_0000u64);
+    for s in starts {
+        let mut d = s - prev;
+        prev = s;
+        loop {
+            let b = (d & 0x7f) as u8;
+            d >>= 7;
+            out.push(if d == 0 { b } else { b | 0x80 });
+            if d == 0 {
+                break;
+            }
+        }
+    }
+    out.resize(size, 0);
+    assert_eq!(out.len(), size, "no room for another function start");
+    bytes[off..off + size].copy_from_slice(&out);
+}
+
+/// An arm64 `-incremental` image after a real update that moved `f`
+/// behind a trampoline passes; patched copies of it fail for a chain of
+/// two trampolines, a trampoline into the reserve's fill (the middle of
+/// nowhere), out of its section or into its own slot, and a trampoline
+/// slot smaller than the far form; the far form itself passes.
+#[test]
+fn arm64_incremental_images_and_their_broken_trampolines() {
+    const BRK: u32 = 0xd420_0020;
+    // No DWARF CFI: an object with __eh_frame makes the update fall back
+    // to a full link, and these functions need none.
+    const CFLAGS: &[&str] = &["-O1", "-fno-asynchronous-unwind-tables"];
+    let work = testkit::scratch_dir("verify/arm64-incremental");
+    let compile =
+        |name: &str, src: &str| testkit::cli::compile_for(Target::Arm64, &work, name, src, CFLAGS);
+    let main = compile(
+        "main",
+        "#include <stdio.h>\nint f(int); int g(int);\n\
+         int main(void) { printf(\"%d %d\\n\", f(2), g(3)); return 0; }\n",
+    );
+    let lib = |n: usize| {
+        let body: String = (0..n).map(|i| format!(" s = s * 3 + {i};")).collect();
+        format!("int f(int x) {{ volatile int s = x;{body} return s; }}\nint g(int x) {{ return x + 1; }}\n")
+    };
+    let exe = work.join("prog");
+    let link = || {
+        let o = capture(
+            testkit::machlink_command_for(Target::Arm64, &exe)
+                .args(["-incremental", "-v"])
+                .arg(&main)
+                .arg(work.join("lib.o")),
+        );
+        assert_eq!(o.code, 0, "{}", o.stderr_str());
+        testkit::cli::incremental_line(&o)
+    };
+    compile("lib", &lib(1));
+    link();
+    compile("lib", &lib(60));
+    let line = link();
+    assert!(line.contains("1 trampolines written"), "{line}");
+    let o = machlink_verify(&exe);
+    assert_eq!(o.code, 0, "{}{}", o.stdout_str(), o.stderr_str());
+    assert!(
+        o.stdout_str().contains(" 1 trampolines"),
+        "{}",
+        o.stdout_str()
+    );
+
+    let (f, g) = (address_of(&exe, "_f"), address_of(&exe, "_g"));
+    assert!(g > f, "f's slot is not the last of __text");
+    let original = std::fs::read(&exe).unwrap();
+    let first = u32::from_le_bytes(original[text_offset(f)..][..4].try_into().unwrap());
+    assert_eq!(first & 0xfc00_0000, 0x1400_0000, "f's slot holds a `b`");
+    let body = f.wrapping_add_signed(i64::from(((first << 6) as i32) >> 6) * 4);
+    let (text, text_size) = section(&exe, "__text");
+    assert!(body > g && body < text + text_size);
+    let far = |at: u64, to: u64| {
+        let pages = (((to & !0xfff) as i64 - (at & !0xfff) as i64) >> 12) as u32;
+        let adrp = 0x9000_0010 | ((pages & 3) << 29) | (((pages >> 2) & 0x7_ffff) << 5);
+        [
+            adrp,
+            0x9100_0210 | (((to & 0xfff) as u32) << 10),
+            0xd61f_0200,
+        ]
+    };
+
+    // The far form of the same trampoline.
+    let mut bytes = original.clone();
+    write_words(&mut bytes, f, &far(f, body));
+    verify_patched(&work, "far", &bytes, 0, "1 trampolines");
+
+    // A chain: the moved body is itself a trampoline, to a second body.
+    let mut bytes = original.clone();
+    write_words(&mut bytes, body, &[arm64_b(body, body + 16), BRK]);
+    verify_patched(&work, "chain", &bytes, 1, "a chain");
+
+    // Into the middle of nowhere: the reserve's brk fill at __text's end.
+    let nowhere = text + text_size - 64;
+    let mut bytes = original.clone();
+    write_words(&mut bytes, f, &[arm64_b(f, nowhere)]);
+    verify_patched(&work, "nowhere", &bytes, 1, "trap or zero fill");
+
+    // Out of __text: the far form to a string literal.
+    let (cstring, _) = section(&exe, "__cstring");
+    let mut bytes = original.clone();
+    write_words(&mut bytes, f, &far(f, cstring));
+    verify_patched(
+        &work,
+        "out-of-text",
+        &bytes,
+        1,
+        "outside its section (__text)",
+    );
+
+    // Into its own slot, which the trampoline owns.
+    let mut bytes = original.clone();
+    write_words(&mut bytes, f, &[arm64_b(f, f + 8)]);
+    write_words(&mut bytes, f + 8, &[0xd65f_03c0]); // ret: code, not fill
+    verify_patched(
+        &work,
+        "own-slot",
+        &bytes,
+        1,
+        "inside the slot of the trampoline",
+    );
+
+    // A slot of 8 bytes holding a trampoline: no room for the far form.
+    let mut bytes = original.clone();
+    add_function_start(&mut bytes, f + 8);
+    verify_patched(
+        &work,
+        "small-slot",
+        &bytes,
+        1,
+        "fills a slot of 8 bytes, less than the largest trampoline (12 bytes)",
+    );
 }
