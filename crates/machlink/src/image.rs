@@ -10,6 +10,13 @@
 //! incremental engine as `machlink -incremental` (functions overwritten in
 //! place, or moved behind a trampoline; see DESIGN.md).
 //!
+//! Relocations name the field's form ([`RelocKind`]): a call, a 64-bit
+//! pointer, and per target its data references: x86_64's one 32-bit
+//! pc-relative field (`PcRel32`, `GotLoad`), arm64's `adrp` pair, one
+//! relocation per instruction (`Page` and `PageOffset`, or `GotPage` and
+//! `GotPageOffset` to load an address from the GOT). Set
+//! [`ImageConfig::arch`] to `"arm64"` for an arm64 image.
+//!
 //! Each changed unit is kept as a Mach-O object beside the output
 //! (`OUTPUT.machlink-units/UNIT.o`), which is what the engine replays and
 //! what lets a restarted backend continue from the same image: the
@@ -86,7 +93,7 @@ pub struct ImageConfig {
     pub libraries: Vec<String>,
     /// Further ld64 arguments (e.g. `-no_fixup_chains`).
     pub extra_args: Vec<String>,
-    /// `-arch` (default x86_64).
+    /// `-arch`: `x86_64` (the default) or `arm64`.
     pub arch: String,
 }
 

@@ -571,18 +571,43 @@ impl Arch for Arm64 {
         object::Architecture::Aarch64
     }
 
-    /// A call is a BRANCH26 and a pointer an UNSIGNED; a pc-relative data
-    /// reference or a GOT load takes an `adrp` and a page offset on arm64,
-    /// two relocations the backend interface cannot state.
+    /// A call is a BRANCH26 and a pointer an UNSIGNED. A pc-relative data
+    /// reference takes two instructions on arm64, `adrp` (PAGE21) and an
+    /// `add` or load/store (PAGEOFF12), and a GOT load `adrp` and `ldr`
+    /// (GOT_LOAD_PAGE21, GOT_LOAD_PAGEOFF12): the backend states each half
+    /// ([`ImageReloc::Page`] ...). x86_64's one-field kinds have no arm64
+    /// form. The object crate names no generic kind for the page
+    /// relocations, so they are given as Mach-O relocation types; an
+    /// addend goes into an ARM64_RELOC_ADDEND entry, which a GOT load
+    /// does not take.
     fn object_relocation(
         &self,
         kind: ImageReloc,
         addend: i64,
     ) -> Result<(object::RelocationFlags, i64), ApplyError> {
         use object::{RelocationEncoding as E, RelocationKind as K};
+        let mach_o = |r_type: u8, r_pcrel: bool| {
+            Ok((
+                object::RelocationFlags::MachO {
+                    r_type,
+                    r_pcrel,
+                    r_length: 2,
+                },
+                addend,
+            ))
+        };
         let (kind, encoding, size) = match kind {
             ImageReloc::Call => (K::Relative, E::AArch64Call, 26),
             ImageReloc::Abs64 => (K::Absolute, E::Generic, 64),
+            ImageReloc::Page => return mach_o(macho::ARM64_RELOC_PAGE21, true),
+            ImageReloc::PageOffset => return mach_o(macho::ARM64_RELOC_PAGEOFF12, false),
+            ImageReloc::GotPage | ImageReloc::GotPageOffset if addend != 0 => {
+                return Err(ApplyError::BackendAddend { kind })
+            }
+            ImageReloc::GotPage => return mach_o(macho::ARM64_RELOC_GOT_LOAD_PAGE21, true),
+            ImageReloc::GotPageOffset => {
+                return mach_o(macho::ARM64_RELOC_GOT_LOAD_PAGEOFF12, false)
+            }
             ImageReloc::PcRel32 | ImageReloc::GotLoad => {
                 return Err(ApplyError::UnsupportedBackend { kind, arch: NAME })
             }

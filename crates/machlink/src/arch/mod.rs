@@ -186,6 +186,8 @@ pub enum ApplyError {
         kind: BackendRelocKind,
         arch: &'static str,
     },
+    #[error("a {kind:?} reference takes no addend (it loads the symbol's own address)")]
+    BackendAddend { kind: BackendRelocKind },
 }
 
 /// A raw relocation entry decoded by a target: its arch-neutral kind, the
@@ -252,6 +254,19 @@ pub enum BackendRelocKind {
     GotLoad,
     /// A 64-bit absolute pointer in data (rebased or bound by dyld).
     Abs64,
+    /// The 4 KiB page of the symbol, in an arm64 `adrp` (its pair, at
+    /// another offset, is a [`BackendRelocKind::PageOffset`]).
+    Page,
+    /// The symbol's offset within its page, in the arm64 `add` or
+    /// load/store immediate that follows an `adrp` (scaled as the
+    /// instruction's access size says).
+    PageOffset,
+    /// The page of the symbol's GOT slot, in an arm64 `adrp` (imports and
+    /// any symbol whose address is loaded rather than computed).
+    GotPage,
+    /// The GOT slot's offset within its page, in the arm64 `ldr x, [x, #]`
+    /// that loads the symbol's address.
+    GotPageOffset,
 }
 
 /// What the linker needs to know about, and do for, one target.

@@ -404,6 +404,15 @@ impl Arch for X86_64 {
             ImageReloc::PcRel32 => (K::Relative, E::X86RipRelative, 32, addend - 4),
             ImageReloc::GotLoad => (K::GotRelative, E::X86RipRelativeMovq, 32, addend - 4),
             ImageReloc::Abs64 => (K::Absolute, E::Generic, 64, addend),
+            ImageReloc::Page
+            | ImageReloc::PageOffset
+            | ImageReloc::GotPage
+            | ImageReloc::GotPageOffset => {
+                return Err(ApplyError::UnsupportedBackend {
+                    kind,
+                    arch: "x86_64",
+                })
+            }
         };
         Ok((
             object::RelocationFlags::Generic {

@@ -611,7 +611,7 @@ fn objc_stubs_take_a_page_and_an_offset_per_reference() {
 }
 
 #[test]
-fn backend_relocations_that_need_a_pair_are_refused() {
+fn backend_relocations_are_single_mach_o_relocations_or_refused() {
     use object::{RelocationEncoding as E, RelocationFlags as F, RelocationKind as K};
     assert_eq!(
         A.object_relocation(ImageReloc::Call, 0).unwrap(),
@@ -629,5 +629,44 @@ fn backend_relocations_that_need_a_pair_are_refused() {
         let e = A.object_relocation(kind, 0).unwrap_err();
         assert!(e.to_string().contains("arm64"), "{e}");
     }
+    // Each half of an adrp pair is one Mach-O relocation; only the direct
+    // ones take an addend (an ARM64_RELOC_ADDEND entry).
+    for (kind, r_type, r_pcrel, addend) in [
+        (ImageReloc::Page, macho::ARM64_RELOC_PAGE21, true, 8),
+        (
+            ImageReloc::PageOffset,
+            macho::ARM64_RELOC_PAGEOFF12,
+            false,
+            8,
+        ),
+        (
+            ImageReloc::GotPage,
+            macho::ARM64_RELOC_GOT_LOAD_PAGE21,
+            true,
+            0,
+        ),
+        (
+            ImageReloc::GotPageOffset,
+            macho::ARM64_RELOC_GOT_LOAD_PAGEOFF12,
+            false,
+            0,
+        ),
+    ] {
+        let flags = F::MachO {
+            r_type,
+            r_pcrel,
+            r_length: 2,
+        };
+        assert_eq!(A.object_relocation(kind, addend).unwrap(), (flags, addend));
+    }
+    for kind in [ImageReloc::GotPage, ImageReloc::GotPageOffset] {
+        let e = A.object_relocation(kind, 8).unwrap_err();
+        assert!(e.to_string().contains("no addend"), "{e}");
+    }
+    // x86_64 has no page relocations.
+    let e = crate::arch::x86_64::X86_64
+        .object_relocation(ImageReloc::Page, 0)
+        .unwrap_err();
+    assert!(e.to_string().contains("x86_64"), "{e}");
     assert_eq!(A.object_architecture(), object::Architecture::Aarch64);
 }
