@@ -310,6 +310,11 @@ pub trait Arch: Sync + Send {
     /// `UNWIND_*_MODE_DWARF`: a compact unwind encoding that defers to
     /// `__eh_frame` (its low 24 bits are an FDE offset).
     fn unwind_mode_dwarf(&self) -> u32;
+    /// The compact unwind encoding of a trampoline (`write_trampoline`):
+    /// no frame, the return address where the call left it. An update
+    /// gives it to the slot of a moved function whose own row deferred to
+    /// an FDE, which now describes the body elsewhere.
+    fn trampoline_unwind(&self) -> u32;
     /// Whether two adjacent functions with this encoding may share one
     /// `__unwind_info` row (modes that carry per-function data may not).
     fn unwind_can_fold(&self, encoding: u32) -> bool;

@@ -175,6 +175,11 @@ impl Arch for X86_64 {
     fn unwind_mode_dwarf(&self) -> u32 {
         UNWIND_MODE_DWARF
     }
+    fn trampoline_unwind(&self) -> u32 {
+        // UNWIND_X86_64_MODE_STACK_IMMD, a stack of one word: the return
+        // address at [rsp] (a `jmp` pushes nothing).
+        0x0200_0000 | (1 << 16)
+    }
     fn unwind_can_fold(&self, encoding: u32) -> bool {
         let mode = encoding & UNWIND_MODE_MASK;
         mode != UNWIND_MODE_DWARF && mode != UNWIND_MODE_STACK_IND
