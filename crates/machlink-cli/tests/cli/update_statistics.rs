@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use testkit::cli::{compile_for, incremental_line, machlink_verify, run_ok};
 use testkit::{capture, Outcome, Target};
 
-/// zig's clang writes DWARF CFI (__eh_frame) beside compact unwind on
-/// arm64, and an update falls back to a full link for an object with
-/// __eh_frame; these functions need no DWARF unwind.
+/// Compact unwind only, no DWARF CFI (__eh_frame): on arm64 an update
+/// that adds an FDE record (a new function, or one whose unwind grows)
+/// still falls back to a full link ("an FDE would precede its CIE in
+/// __eh_frame"), and the new-import step below adds one.
 const CFLAGS: &[&str] = &["-O1", "-fno-asynchronous-unwind-tables"];
 
 const MAIN: &str = r#"#include <stdio.h>
@@ -27,15 +28,20 @@ int main(void) {
 /// f with about `n` statements, then g (which says hello through puts,
 /// a new import, when `puts` is set).
 fn lib(n: usize, puts: bool) -> String {
-    let mut s = String::from("#include <stdio.h>\nint f(int x) { volatile int s = x;");
+    // (noinline: an edit of f changes f alone, not a copy of it in g)
+    let mut s = String::from(
+        "#include <stdio.h>\n__attribute__((noinline)) int f(int x) { volatile int s = x;",
+    );
     for i in 0..n {
         s.push_str(&format!(" s = s * {} + {i};", i % 7 + 2));
     }
     s.push_str(" return s; }\n");
+    // g keeps a frame (it calls f) with or without puts, so its DWARF
+    // unwind record keeps its CIE.
     if puts {
-        s.push_str("int g(int x) { puts(\"hello from g\"); return x + 1; }\n");
+        s.push_str("int g(int x) { puts(\"hello from g\"); return f(x) + 1; }\n");
     } else {
-        s.push_str("int g(int x) { return x + 1; }\n");
+        s.push_str("int g(int x) { return f(x) + 1; }\n");
     }
     s
 }

@@ -482,9 +482,7 @@ fn add_function_start(bytes: &mut [u8], addr: u64) {
 #[test]
 fn arm64_incremental_images_and_their_broken_trampolines() {
     const BRK: u32 = 0xd420_0020;
-    // No DWARF CFI: an object with __eh_frame makes the update fall back
-    // to a full link, and these functions need none.
-    const CFLAGS: &[&str] = &["-O1", "-fno-asynchronous-unwind-tables"];
+    const CFLAGS: &[&str] = &["-O1"];
     let work = testkit::scratch_dir("verify/arm64-incremental");
     let compile =
         |name: &str, src: &str| testkit::cli::compile_for(Target::Arm64, &work, name, src, CFLAGS);
