@@ -1,8 +1,12 @@
 //! `machlink verify`: outputs of machlink and ld64.lld-19 pass (programs,
 //! dylibs, and a Rust program whose `__text` holds jump tables); a branch
 //! into the middle of a function, a trampoline, and a trampoline chain are
-//! told apart; a closed stdout ends it quietly.
+//! told apart; an arm64 incremental image after a real update passes, and
+//! its broken trampolines (a chain, into fill, out of `__text`, into its
+//! own slot, a slot too small for the far form) fail; a closed stdout ends
+//! it quietly.
 
+use machlink::formats::uleb::{read_uleb, write_uleb};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use testkit::cli::machlink_verify;
@@ -435,42 +439,22 @@ fn add_function_start(bytes: &mut [u8], addr: u64) {
         at += u32_at(bytes, at + 4) as usize;
     }
     let (off, size) = blob.expect("LC_FUNCTION_STARTS");
+    let image_base = 0x1_0000_0000u64;
     let mut starts = Vec::new();
-    let (mut pos, mut last) = (off, 0x1_0000_0000u64);
-    loop {
-        let (mut delta, mut shift) = (0u64, 0);
-        loop {
-            let b = bytes[pos];
-            pos += 1;
-            delta |= u64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        if delta == 0 {
-            break;
-        }
+    let (mut pos, mut last) = (0usize, image_base);
+    while let Some(delta) = read_uleb(&bytes[off..off + size], &mut pos).filter(|&d| d != 0) {
         last += delta;
         starts.push(last);
     }
     starts.push(addr);
     starts.sort_unstable();
-    let (mut out, mut prev) = (Vec::new(), 0x1_0000_0000u64);
+    let (mut out, mut prev) = (Vec::new(), image_base);
     for s in starts {
-        let mut d = s - prev;
+        write_uleb(&mut out, s - prev);
         prev = s;
-        loop {
-            let b = (d & 0x7f) as u8;
-            d >>= 7;
-            out.push(if d == 0 { b } else { b | 0x80 });
-            if d == 0 {
-                break;
-            }
-        }
     }
+    assert!(out.len() < size, "no room for another function start");
     out.resize(size, 0);
-    assert_eq!(out.len(), size, "no room for another function start");
     bytes[off..off + size].copy_from_slice(&out);
 }
 
