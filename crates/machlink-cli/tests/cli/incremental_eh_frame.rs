@@ -45,8 +45,13 @@ fn leaf(n: usize) -> String {
 const CALLS: &str = "int f(int x) { int a = g(x), b = g(a + 1), c = g(b + 2), d = g(c + 3), \
                      e = g(d + 4); return (a + b + c + d + e + x) % 1000; }\n";
 
-/// The library: `f`, and `g`, which calls `h` when there is one.
-fn lib(f: &str, with_h: bool) -> String {
+/// A function with a string: the object gains a `__cstring` section, and
+/// arm64's section-start labels (`ltmpN`) are numbered anew.
+const WHO: &str = "const char *who(void) { return \"lib\"; }\n";
+
+/// The library: `f`, and `g`, which calls `h` when there is one; `extra`
+/// after them.
+fn lib(f: &str, with_h: bool, extra: &str) -> String {
     let h = "int h(int x) { volatile int s = x; s = s * 5 + 2; return s; }\n";
     let g = if with_h {
         "__attribute__((noinline)) int g(int x) { volatile int s = x; s = s + 1; \
@@ -54,7 +59,7 @@ fn lib(f: &str, with_h: bool) -> String {
     } else {
         "__attribute__((noinline)) int g(int x) { volatile int s = x; s = s + 1; return s; }\n"
     };
-    format!("int g(int);\n{}{f}{g}", if with_h { h } else { "" })
+    format!("int g(int);\n{}{f}{g}{extra}", if with_h { h } else { "" })
 }
 
 fn flags(target: Target) -> &'static [&'static str] {
@@ -250,7 +255,7 @@ fn scenario(target: Target) {
         testkit::require_aarch64_macho_run(&testkit::workspace_bin("macho-run"));
     }
     let main = compile(target, &dir, "main", MAIN);
-    let lib_o = compile(target, &dir, "lib", &lib(&leaf(1), true));
+    let lib_o = compile(target, &dir, "lib", &lib(&leaf(1), true, ""));
     let (out, fresh) = (dir.join("prog"), dir.join("fresh"));
     let o = link(target, &out, &[&main, &lib_o], true);
     assert!(
@@ -271,19 +276,20 @@ fn scenario(target: Target) {
     );
     let mut fde_moved = false;
     let mut compact_f = false;
-    let steps: [(&str, String, bool); 8] = [
-        ("edit in place", leaf(2), true),
-        ("grow behind a trampoline", leaf(12), true),
-        ("grow again", leaf(30), true),
-        ("calls: a larger FDE", CALLS.to_string(), true),
-        ("shrink back into the slot", leaf(1), true),
-        ("delete h", leaf(1), false),
-        ("add h back", leaf(3), true),
-        ("calls again", CALLS.to_string(), true),
+    let steps: [(&str, String, bool, &str); 9] = [
+        ("edit in place", leaf(2), true, ""),
+        ("grow behind a trampoline", leaf(12), true, ""),
+        ("grow again", leaf(30), true, ""),
+        ("calls: a larger FDE", CALLS.to_string(), true, ""),
+        ("shrink back into the slot", leaf(1), true, ""),
+        ("delete h", leaf(1), false, ""),
+        ("add h back", leaf(3), true, ""),
+        ("a string and a new section", leaf(3), true, WHO),
+        ("calls again", CALLS.to_string(), true, WHO),
     ];
-    for (what, f, with_h) in steps {
+    for (what, f, with_h, extra) in steps {
         let before = fde_offset(&out);
-        let lib_o = compile(target, &dir, "lib", &lib(&f, with_h));
+        let lib_o = compile(target, &dir, "lib", &lib(&f, with_h, extra));
         let o = link(target, &out, &[&main, &lib_o], true);
         let line = incremental_line(&o);
         assert!(
@@ -343,4 +349,71 @@ fn x86_64_functions_with_fdes_are_updated_moved_removed_and_added() {
 #[test]
 fn arm64_functions_with_fdes_are_updated_moved_removed_and_added() {
     scenario(Target::Arm64);
+}
+
+/// A cleanup under `-fexceptions` gives the object a personality and an
+/// LSDA in `__eh_frame`: an update cannot rebuild the `__unwind_info` rows
+/// those need, so the edit links in full and says why, and the result
+/// runs its cleanup as a fresh link does. (On arm64 this program's first
+/// incremental link also needs `__stubs` aligned after code slots whose
+/// headroom is not a whole number of instructions.)
+fn personality_falls_back(target: Target) {
+    let dir = testkit::scratch_dir(&format!(
+        "incremental-eh-frame-personality/{}",
+        target.arch()
+    ));
+    if target == Target::Arm64 {
+        testkit::require_aarch64_macho_run(&testkit::workspace_bin("macho-run"));
+    }
+    let compile = |name: &str, src: &str| {
+        let c = dir.join(format!("{name}.c"));
+        std::fs::write(&c, src).unwrap();
+        let o = dir.join(format!("{name}.o"));
+        testkit::compile_macos_for(target, &c, &o, &["-O1", "-fexceptions"]);
+        o
+    };
+    let main = compile(
+        "main",
+        "#include <stdio.h>\nint f(int);\nvoid ext(int x) { printf(\"ext %d\\n\", x); }\n\
+         int main(void) { printf(\"%d\\n\", f(2)); return 0; }\n",
+    );
+    let lib = |k: u32| {
+        compile(
+            "lib",
+            &format!(
+                "#include <stdio.h>\nvoid ext(int);\n\
+                 static void done(int *p) {{ printf(\"done %d\\n\", *p); }}\n\
+                 int f(int x) {{ int s __attribute__((cleanup(done))) = x; ext(s); \
+                 return s + {k}; }}\n"
+            ),
+        )
+    };
+    let out = dir.join("prog");
+    let lib_o = lib(1);
+    link(target, &out, &[&main, &lib_o], true);
+    let lib_o = lib(2);
+    let o = link(target, &out, &[&main, &lib_o], true);
+    let line = incremental_line(&o);
+    assert!(
+        line.contains("full link: ")
+            && line.contains("lib.o: __eh_frame names a personality or LSDAs"),
+        "{line}"
+    );
+    let run = macho_run_with(&out, &[]);
+    assert_eq!(
+        (run.code, run.stdout_str().as_str()),
+        (0, "ext 2\ndone 2\n4\n"),
+        "{}",
+        run.stderr_str()
+    );
+}
+
+#[test]
+fn x86_64_personalities_in_eh_frame_fall_back_with_their_reason() {
+    personality_falls_back(Target::X86_64);
+}
+
+#[test]
+fn arm64_personalities_in_eh_frame_fall_back_with_their_reason() {
+    personality_falls_back(Target::Arm64);
 }
