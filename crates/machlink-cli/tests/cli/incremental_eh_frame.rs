@@ -12,11 +12,9 @@
 //! (macho-run has no unwinder, so unwinding itself is checked through the
 //! tables it would read.)
 
-use object::{Object, ObjectSection, ObjectSymbol};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use testkit::cli::{incremental_line, machlink_verify, macho_run_with};
-use testkit::unwind::{self, Fde, MODE_MASK};
+use testkit::unwind::{check_unwind, UnwindTables};
 use testkit::{capture, Outcome, Target};
 
 const MAIN: &str = r#"#include <stdio.h>
@@ -102,153 +100,6 @@ fn objdump_reads(exe: &Path) {
     }
 }
 
-/// An image's functions and unwind tables.
-struct Tables {
-    target: Target,
-    /// Address of each function symbol.
-    symbols: BTreeMap<String, u64>,
-    text: (u64, Vec<u8>),
-    rows: Vec<(u32, u32)>,
-    end: u32,
-    fdes: Vec<Fde>,
-    base: u64,
-}
-
-impl Tables {
-    fn read(target: Target, exe: &Path) -> Tables {
-        let data = std::fs::read(exe).unwrap();
-        let file = object::File::parse(&*data).unwrap();
-        let section = |name: &str| {
-            let s = file
-                .section_by_name(name)
-                .unwrap_or_else(|| panic!("{} has no {name}", exe.display()));
-            (s.address(), s.data().unwrap().to_vec())
-        };
-        let text = section("__text");
-        let (_, info) = section("__unwind_info");
-        let (eh_addr, eh) = section("__eh_frame");
-        let (rows, end) = unwind::unwind_rows(&info).unwrap();
-        let fdes = unwind::eh_frame_fdes(&eh, eh_addr).unwrap();
-        let symbols = file
-            .symbols()
-            .filter(|s| {
-                let a = s.address();
-                s.is_definition() && a >= text.0 && a < text.0 + text.1.len() as u64
-            })
-            .map(|s| (s.name().unwrap().to_string(), s.address()))
-            .collect();
-        Tables {
-            target,
-            symbols,
-            text,
-            rows,
-            end,
-            fdes,
-            base: 0x1_0000_0000,
-        }
-    }
-
-    fn addr(&self, sym: &str) -> u64 {
-        self.symbols[sym]
-    }
-
-    /// Where a function's code is: behind the trampoline in its slot, if
-    /// its slot holds one.
-    fn body(&self, sym: &str) -> u64 {
-        let a = self.addr(sym);
-        let code = &self.text.1[(a - self.text.0) as usize..];
-        unwind::trampoline_target(self.target, code, a).unwrap_or(a)
-    }
-
-    /// The row covering `addr`: (its start address, encoding).
-    fn row(&self, addr: u64) -> (u64, u32) {
-        let (start, enc) = unwind::covering_row(&self.rows, self.end, (addr - self.base) as u32)
-            .unwrap_or_else(|| panic!("no __unwind_info row covers {addr:#x}"));
-        (self.base + u64::from(start), enc)
-    }
-
-    fn is_dwarf(&self, encoding: u32) -> bool {
-        encoding & MODE_MASK == unwind::dwarf_mode(self.target)
-    }
-
-    /// The FDE a row's encoding names.
-    fn fde_of(&self, encoding: u32) -> &Fde {
-        let off = encoding & 0x00ff_ffff;
-        self.fdes
-            .iter()
-            .find(|f| f.offset == off)
-            .unwrap_or_else(|| panic!("no FDE at __eh_frame offset {off:#x}"))
-    }
-
-    /// The FDEs a search of `__eh_frame` finds for `addr`.
-    fn search(&self, addr: u64) -> Vec<&Fde> {
-        self.fdes.iter().filter(|f| f.covers(addr)).collect()
-    }
-}
-
-/// Checks that `exe` (incrementally updated) unwinds `funcs` as `fresh`
-/// (a full link of the same objects) does; returns each function's
-/// encoding in `exe`.
-fn check_unwind(target: Target, exe: &Path, fresh: &Path, funcs: &[&str]) -> Vec<u32> {
-    let inc = Tables::read(target, exe);
-    let full = Tables::read(target, fresh);
-    let mut encodings = Vec::new();
-    for &f in funcs {
-        let (fa, fenc) = full.row(full.addr(f));
-        assert_eq!(fa, full.addr(f), "fresh link: {f} has no row of its own");
-        let (canonical, body) = (inc.addr(f), inc.body(f));
-        let (start, enc) = inc.row(body);
-        assert_eq!(start, body, "{f}'s code at {body:#x} has no row of its own");
-        encodings.push(enc);
-        if full.is_dwarf(fenc) {
-            let want = full.fde_of(fenc);
-            assert_eq!(want.pc_begin, fa, "fresh link: {f}'s FDE");
-            assert!(inc.is_dwarf(enc), "{f}: encoding {enc:#x}, fresh {fenc:#x}");
-            let fde = inc.fde_of(enc);
-            assert_eq!(
-                (fde.pc_begin, fde.pc_range),
-                (body, want.pc_range),
-                "{f}'s row leads to an FDE for another range"
-            );
-            assert_eq!(
-                (&fde.program, &fde.cie_program),
-                (&want.program, &want.cie_program),
-                "{f}'s call frame instructions differ from a fresh link's"
-            );
-            let found: Vec<u32> = inc.search(body).iter().map(|d| d.offset).collect();
-            assert_eq!(found, vec![fde.offset], "a search of __eh_frame for {f}");
-        } else {
-            assert_eq!(enc, fenc, "{f}'s compact unwind encoding");
-            assert!(inc.search(body).is_empty(), "a stale FDE covers {f}");
-        }
-        if canonical != body {
-            // The trampoline: a row of its own that does not lead to an FDE
-            // describing something else, and no FDE found for it.
-            let (start, enc) = inc.row(canonical);
-            assert_eq!(start, canonical, "{f}'s trampoline has no row of its own");
-            if inc.is_dwarf(enc) {
-                assert!(inc.fde_of(enc).covers(canonical), "{f}'s trampoline row");
-            }
-            assert!(
-                inc.search(canonical).is_empty(),
-                "an FDE covers {f}'s trampoline"
-            );
-        }
-    }
-    // No two live FDEs describe the same code.
-    let mut live: Vec<&Fde> = inc.fdes.iter().filter(|f| f.pc_range > 0).collect();
-    live.sort_by_key(|f| f.pc_begin);
-    for w in live.windows(2) {
-        assert!(
-            w[0].pc_begin + w[0].pc_range <= w[1].pc_begin,
-            "FDEs at {:#x} and {:#x} overlap",
-            w[0].offset,
-            w[1].offset
-        );
-    }
-    encodings
-}
-
 fn scenario(target: Target) {
     let dir = testkit::scratch_dir(&format!("incremental-eh-frame/{}", target.arch()));
     if target == Target::Arm64 {
@@ -263,9 +114,9 @@ fn scenario(target: Target) {
         "{}",
         o.stderr_str()
     );
-    let f_addr = Tables::read(target, &out).addr("_f");
+    let f_addr = UnwindTables::read(target, &out).addr("_f");
     let fde_offset = |exe: &Path| {
-        let t = Tables::read(target, exe);
+        let t = UnwindTables::read(target, exe);
         let (_, enc) = t.row(t.body("_f"));
         t.is_dwarf(enc).then_some(enc & 0x00ff_ffff)
     };
@@ -327,7 +178,7 @@ fn scenario(target: Target) {
             &["_f", "_g", "_main"]
         };
         let encodings = check_unwind(target, &out, &fresh, funcs);
-        let t = Tables::read(target, &out);
+        let t = UnwindTables::read(target, &out);
         assert_eq!(t.addr("_f"), f_addr, "{what}: f's address changed");
         compact_f |= !t.is_dwarf(encodings[0]);
         let after = fde_offset(&out);
