@@ -170,16 +170,12 @@ impl Synthetic {
 
     /// The output sections to create (only non-empty ones).
     pub fn sections(&self) -> Vec<OutSection> {
-        // Stubs hold whole instructions: 4-byte aligned on arm64 (as lld
-        // has them; code before them need not end on 4 bytes when an
-        // incremental link leaves headroom), 2 on x86_64 (as ld64).
-        let stub_align = (self.arch.trap().len().trailing_zeros() as u8).max(1);
         let mk = |seg: &str, sect: &str, flags: u32, content: Content, reserved2: u32| OutSection {
             segname: seg.into(),
             sectname: sect.into(),
             flags,
             align_log2: match content {
-                Content::Stubs => stub_align,
+                Content::Stubs => self.arch.stub_align_log2(),
                 Content::StubHelper | Content::UnwindInfo => 2,
                 _ => 3,
             },
