@@ -4,12 +4,17 @@
 //! to an FDE that describes exactly that function, and that a search of
 //! `__eh_frame` (what an unwinder does without a row) finds the same one.
 
+use crate::Target;
+use object::{Object, ObjectSection, ObjectSymbol};
+use std::collections::BTreeMap;
+use std::path::Path;
+
 /// `UNWIND_X86_64_MODE_DWARF` / `UNWIND_ARM64_MODE_DWARF`: an encoding
 /// whose low 24 bits are an FDE's offset in `__eh_frame`.
-pub fn dwarf_mode(target: crate::Target) -> u32 {
+pub fn dwarf_mode(target: Target) -> u32 {
     match target {
-        crate::Target::X86_64 => 0x0400_0000,
-        crate::Target::Arm64 => 0x0300_0000,
+        Target::X86_64 => 0x0400_0000,
+        Target::Arm64 => 0x0300_0000,
     }
 }
 
@@ -227,13 +232,13 @@ pub fn eh_frame_fdes(d: &[u8], addr: u64) -> Result<Vec<Fde>, String> {
 /// Where the trampoline an incremental update writes at `addr` (its
 /// bytes `code`) leads: x86_64 `jmp rel32`; arm64 `b imm26`, or
 /// `adrp x16` / `add x16` / `br x16`. None: not a trampoline.
-pub fn trampoline_target(target: crate::Target, code: &[u8], addr: u64) -> Option<u64> {
+pub fn trampoline_target(target: Target, code: &[u8], addr: u64) -> Option<u64> {
     match target {
-        crate::Target::X86_64 => (code.first() == Some(&0xe9)).then(|| {
+        Target::X86_64 => (code.first() == Some(&0xe9)).then(|| {
             let d = i32::from_le_bytes(code[1..5].try_into().unwrap());
             (addr as i64 + 5 + i64::from(d)) as u64
         }),
-        crate::Target::Arm64 => {
+        Target::Arm64 => {
             let word = |i: usize| {
                 code.get(4 * i..4 * i + 4)
                     .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
@@ -258,4 +263,158 @@ pub fn trampoline_target(target: crate::Target, code: &[u8], addr: u64) -> Optio
             Some(page + u64::from((w1 >> 10) & 0xfff))
         }
     }
+}
+
+/// An image's functions and unwind tables, read with the `object` crate.
+pub struct UnwindTables {
+    target: Target,
+    /// Address of each function symbol.
+    symbols: BTreeMap<String, u64>,
+    text: (u64, Vec<u8>),
+    rows: Vec<(u32, u32)>,
+    end: u32,
+    fdes: Vec<Fde>,
+    base: u64,
+}
+
+impl UnwindTables {
+    pub fn read(target: Target, exe: &Path) -> UnwindTables {
+        let data = std::fs::read(exe).unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        let section = |name: &str| {
+            let s = file
+                .section_by_name(name)
+                .unwrap_or_else(|| panic!("{} has no {name}", exe.display()));
+            (s.address(), s.data().unwrap().to_vec())
+        };
+        let text = section("__text");
+        let (_, info) = section("__unwind_info");
+        let (eh_addr, eh) = section("__eh_frame");
+        let (rows, end) = unwind_rows(&info).unwrap();
+        let fdes = eh_frame_fdes(&eh, eh_addr).unwrap();
+        let symbols = file
+            .symbols()
+            .filter(|s| {
+                let a = s.address();
+                s.is_definition() && a >= text.0 && a < text.0 + text.1.len() as u64
+            })
+            .map(|s| (s.name().unwrap().to_string(), s.address()))
+            .collect();
+        UnwindTables {
+            target,
+            symbols,
+            text,
+            rows,
+            end,
+            fdes,
+            base: 0x1_0000_0000,
+        }
+    }
+
+    pub fn addr(&self, sym: &str) -> u64 {
+        self.symbols[sym]
+    }
+
+    /// Where a function's code is: behind the trampoline in its slot, if
+    /// its slot holds one.
+    pub fn body(&self, sym: &str) -> u64 {
+        let a = self.addr(sym);
+        let code = &self.text.1[(a - self.text.0) as usize..];
+        trampoline_target(self.target, code, a).unwrap_or(a)
+    }
+
+    /// The row covering `addr`: (its start address, encoding).
+    pub fn row(&self, addr: u64) -> (u64, u32) {
+        let (start, enc) = covering_row(&self.rows, self.end, (addr - self.base) as u32)
+            .unwrap_or_else(|| panic!("no __unwind_info row covers {addr:#x}"));
+        (self.base + u64::from(start), enc)
+    }
+
+    pub fn is_dwarf(&self, encoding: u32) -> bool {
+        encoding & MODE_MASK == dwarf_mode(self.target)
+    }
+
+    /// The FDE a row's encoding names.
+    pub fn fde_of(&self, encoding: u32) -> &Fde {
+        let off = encoding & 0x00ff_ffff;
+        self.fdes
+            .iter()
+            .find(|f| f.offset == off)
+            .unwrap_or_else(|| panic!("no FDE at __eh_frame offset {off:#x}"))
+    }
+
+    /// The FDEs a search of `__eh_frame` finds for `addr`.
+    pub fn search(&self, addr: u64) -> Vec<&Fde> {
+        self.fdes.iter().filter(|f| f.covers(addr)).collect()
+    }
+}
+
+/// Checks that `exe` (an incrementally updated image) unwinds `funcs`
+/// (symbol names, `_f`) as `fresh` (a full link of the same objects)
+/// does, and panics naming what differs: each function's code (behind its
+/// trampoline, if it moved) has a row of its own; a row that defers to
+/// DWARF leads to an FDE for exactly that code, with the fresh link's call
+/// frame instructions, and a search of `__eh_frame` finds that FDE and no
+/// other; a compact encoding is the fresh link's; a trampoline has a row
+/// of its own that no FDE covers; no two FDEs overlap. FDE offsets differ
+/// between the two images and are not compared. Returns each function's
+/// encoding in `exe`.
+pub fn check_unwind(target: Target, exe: &Path, fresh: &Path, funcs: &[&str]) -> Vec<u32> {
+    let inc = UnwindTables::read(target, exe);
+    let full = UnwindTables::read(target, fresh);
+    let mut encodings = Vec::new();
+    for &f in funcs {
+        let (fa, fenc) = full.row(full.addr(f));
+        assert_eq!(fa, full.addr(f), "fresh link: {f} has no row of its own");
+        let (canonical, body) = (inc.addr(f), inc.body(f));
+        let (start, enc) = inc.row(body);
+        assert_eq!(start, body, "{f}'s code at {body:#x} has no row of its own");
+        encodings.push(enc);
+        if full.is_dwarf(fenc) {
+            let want = full.fde_of(fenc);
+            assert_eq!(want.pc_begin, fa, "fresh link: {f}'s FDE");
+            assert!(inc.is_dwarf(enc), "{f}: encoding {enc:#x}, fresh {fenc:#x}");
+            let fde = inc.fde_of(enc);
+            assert_eq!(
+                (fde.pc_begin, fde.pc_range),
+                (body, want.pc_range),
+                "{f}'s row leads to an FDE for another range"
+            );
+            assert_eq!(
+                (&fde.program, &fde.cie_program),
+                (&want.program, &want.cie_program),
+                "{f}'s call frame instructions differ from a fresh link's"
+            );
+            let found: Vec<u32> = inc.search(body).iter().map(|d| d.offset).collect();
+            assert_eq!(found, vec![fde.offset], "a search of __eh_frame for {f}");
+        } else {
+            assert_eq!(enc, fenc, "{f}'s compact unwind encoding");
+            assert!(inc.search(body).is_empty(), "a stale FDE covers {f}");
+        }
+        if canonical != body {
+            // The trampoline: a row of its own that does not lead to an FDE
+            // describing something else, and no FDE found for it.
+            let (start, enc) = inc.row(canonical);
+            assert_eq!(start, canonical, "{f}'s trampoline has no row of its own");
+            if inc.is_dwarf(enc) {
+                assert!(inc.fde_of(enc).covers(canonical), "{f}'s trampoline row");
+            }
+            assert!(
+                inc.search(canonical).is_empty(),
+                "an FDE covers {f}'s trampoline"
+            );
+        }
+    }
+    // No two live FDEs describe the same code.
+    let mut live: Vec<&Fde> = inc.fdes.iter().filter(|f| f.pc_range > 0).collect();
+    live.sort_by_key(|f| f.pc_begin);
+    for w in live.windows(2) {
+        assert!(
+            w[0].pc_begin + w[0].pc_range <= w[1].pc_begin,
+            "FDEs at {:#x} and {:#x} overlap",
+            w[0].offset,
+            w[1].offset
+        );
+    }
+    encodings
 }

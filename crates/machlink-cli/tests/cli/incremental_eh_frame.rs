@@ -12,11 +12,9 @@
 //! (macho-run has no unwinder, so unwinding itself is checked through the
 //! tables it would read.)
 
-use object::{Object, ObjectSection, ObjectSymbol};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use testkit::cli::{incremental_line, machlink_verify, macho_run_with};
-use testkit::unwind::{self, Fde, MODE_MASK};
+use testkit::unwind::{check_unwind, UnwindTables};
 use testkit::{capture, Outcome, Target};
 
 const MAIN: &str = r#"#include <stdio.h>
@@ -45,8 +43,13 @@ fn leaf(n: usize) -> String {
 const CALLS: &str = "int f(int x) { int a = g(x), b = g(a + 1), c = g(b + 2), d = g(c + 3), \
                      e = g(d + 4); return (a + b + c + d + e + x) % 1000; }\n";
 
-/// The library: `f`, and `g`, which calls `h` when there is one.
-fn lib(f: &str, with_h: bool) -> String {
+/// A function with a string: the object gains a `__cstring` section, and
+/// arm64's section-start labels (`ltmpN`) are numbered anew.
+const WHO: &str = "const char *who(void) { return \"lib\"; }\n";
+
+/// The library: `f`, and `g`, which calls `h` when there is one; `extra`
+/// after them.
+fn lib(f: &str, with_h: bool, extra: &str) -> String {
     let h = "int h(int x) { volatile int s = x; s = s * 5 + 2; return s; }\n";
     let g = if with_h {
         "__attribute__((noinline)) int g(int x) { volatile int s = x; s = s + 1; \
@@ -54,7 +57,7 @@ fn lib(f: &str, with_h: bool) -> String {
     } else {
         "__attribute__((noinline)) int g(int x) { volatile int s = x; s = s + 1; return s; }\n"
     };
-    format!("int g(int);\n{}{f}{g}", if with_h { h } else { "" })
+    format!("int g(int);\n{}{f}{g}{extra}", if with_h { h } else { "" })
 }
 
 fn flags(target: Target) -> &'static [&'static str] {
@@ -97,160 +100,13 @@ fn objdump_reads(exe: &Path) {
     }
 }
 
-/// An image's functions and unwind tables.
-struct Tables {
-    target: Target,
-    /// Address of each function symbol.
-    symbols: BTreeMap<String, u64>,
-    text: (u64, Vec<u8>),
-    rows: Vec<(u32, u32)>,
-    end: u32,
-    fdes: Vec<Fde>,
-    base: u64,
-}
-
-impl Tables {
-    fn read(target: Target, exe: &Path) -> Tables {
-        let data = std::fs::read(exe).unwrap();
-        let file = object::File::parse(&*data).unwrap();
-        let section = |name: &str| {
-            let s = file
-                .section_by_name(name)
-                .unwrap_or_else(|| panic!("{} has no {name}", exe.display()));
-            (s.address(), s.data().unwrap().to_vec())
-        };
-        let text = section("__text");
-        let (_, info) = section("__unwind_info");
-        let (eh_addr, eh) = section("__eh_frame");
-        let (rows, end) = unwind::unwind_rows(&info).unwrap();
-        let fdes = unwind::eh_frame_fdes(&eh, eh_addr).unwrap();
-        let symbols = file
-            .symbols()
-            .filter(|s| {
-                let a = s.address();
-                s.is_definition() && a >= text.0 && a < text.0 + text.1.len() as u64
-            })
-            .map(|s| (s.name().unwrap().to_string(), s.address()))
-            .collect();
-        Tables {
-            target,
-            symbols,
-            text,
-            rows,
-            end,
-            fdes,
-            base: 0x1_0000_0000,
-        }
-    }
-
-    fn addr(&self, sym: &str) -> u64 {
-        self.symbols[sym]
-    }
-
-    /// Where a function's code is: behind the trampoline in its slot, if
-    /// its slot holds one.
-    fn body(&self, sym: &str) -> u64 {
-        let a = self.addr(sym);
-        let code = &self.text.1[(a - self.text.0) as usize..];
-        unwind::trampoline_target(self.target, code, a).unwrap_or(a)
-    }
-
-    /// The row covering `addr`: (its start address, encoding).
-    fn row(&self, addr: u64) -> (u64, u32) {
-        let (start, enc) = unwind::covering_row(&self.rows, self.end, (addr - self.base) as u32)
-            .unwrap_or_else(|| panic!("no __unwind_info row covers {addr:#x}"));
-        (self.base + u64::from(start), enc)
-    }
-
-    fn is_dwarf(&self, encoding: u32) -> bool {
-        encoding & MODE_MASK == unwind::dwarf_mode(self.target)
-    }
-
-    /// The FDE a row's encoding names.
-    fn fde_of(&self, encoding: u32) -> &Fde {
-        let off = encoding & 0x00ff_ffff;
-        self.fdes
-            .iter()
-            .find(|f| f.offset == off)
-            .unwrap_or_else(|| panic!("no FDE at __eh_frame offset {off:#x}"))
-    }
-
-    /// The FDEs a search of `__eh_frame` finds for `addr`.
-    fn search(&self, addr: u64) -> Vec<&Fde> {
-        self.fdes.iter().filter(|f| f.covers(addr)).collect()
-    }
-}
-
-/// Checks that `exe` (incrementally updated) unwinds `funcs` as `fresh`
-/// (a full link of the same objects) does; returns each function's
-/// encoding in `exe`.
-fn check_unwind(target: Target, exe: &Path, fresh: &Path, funcs: &[&str]) -> Vec<u32> {
-    let inc = Tables::read(target, exe);
-    let full = Tables::read(target, fresh);
-    let mut encodings = Vec::new();
-    for &f in funcs {
-        let (fa, fenc) = full.row(full.addr(f));
-        assert_eq!(fa, full.addr(f), "fresh link: {f} has no row of its own");
-        let (canonical, body) = (inc.addr(f), inc.body(f));
-        let (start, enc) = inc.row(body);
-        assert_eq!(start, body, "{f}'s code at {body:#x} has no row of its own");
-        encodings.push(enc);
-        if full.is_dwarf(fenc) {
-            let want = full.fde_of(fenc);
-            assert_eq!(want.pc_begin, fa, "fresh link: {f}'s FDE");
-            assert!(inc.is_dwarf(enc), "{f}: encoding {enc:#x}, fresh {fenc:#x}");
-            let fde = inc.fde_of(enc);
-            assert_eq!(
-                (fde.pc_begin, fde.pc_range),
-                (body, want.pc_range),
-                "{f}'s row leads to an FDE for another range"
-            );
-            assert_eq!(
-                (&fde.program, &fde.cie_program),
-                (&want.program, &want.cie_program),
-                "{f}'s call frame instructions differ from a fresh link's"
-            );
-            let found: Vec<u32> = inc.search(body).iter().map(|d| d.offset).collect();
-            assert_eq!(found, vec![fde.offset], "a search of __eh_frame for {f}");
-        } else {
-            assert_eq!(enc, fenc, "{f}'s compact unwind encoding");
-            assert!(inc.search(body).is_empty(), "a stale FDE covers {f}");
-        }
-        if canonical != body {
-            // The trampoline: a row of its own that does not lead to an FDE
-            // describing something else, and no FDE found for it.
-            let (start, enc) = inc.row(canonical);
-            assert_eq!(start, canonical, "{f}'s trampoline has no row of its own");
-            if inc.is_dwarf(enc) {
-                assert!(inc.fde_of(enc).covers(canonical), "{f}'s trampoline row");
-            }
-            assert!(
-                inc.search(canonical).is_empty(),
-                "an FDE covers {f}'s trampoline"
-            );
-        }
-    }
-    // No two live FDEs describe the same code.
-    let mut live: Vec<&Fde> = inc.fdes.iter().filter(|f| f.pc_range > 0).collect();
-    live.sort_by_key(|f| f.pc_begin);
-    for w in live.windows(2) {
-        assert!(
-            w[0].pc_begin + w[0].pc_range <= w[1].pc_begin,
-            "FDEs at {:#x} and {:#x} overlap",
-            w[0].offset,
-            w[1].offset
-        );
-    }
-    encodings
-}
-
 fn scenario(target: Target) {
     let dir = testkit::scratch_dir(&format!("incremental-eh-frame/{}", target.arch()));
     if target == Target::Arm64 {
         testkit::require_aarch64_macho_run(&testkit::workspace_bin("macho-run"));
     }
     let main = compile(target, &dir, "main", MAIN);
-    let lib_o = compile(target, &dir, "lib", &lib(&leaf(1), true));
+    let lib_o = compile(target, &dir, "lib", &lib(&leaf(1), true, ""));
     let (out, fresh) = (dir.join("prog"), dir.join("fresh"));
     let o = link(target, &out, &[&main, &lib_o], true);
     assert!(
@@ -258,9 +114,9 @@ fn scenario(target: Target) {
         "{}",
         o.stderr_str()
     );
-    let f_addr = Tables::read(target, &out).addr("_f");
+    let f_addr = UnwindTables::read(target, &out).addr("_f");
     let fde_offset = |exe: &Path| {
-        let t = Tables::read(target, exe);
+        let t = UnwindTables::read(target, exe);
         let (_, enc) = t.row(t.body("_f"));
         t.is_dwarf(enc).then_some(enc & 0x00ff_ffff)
     };
@@ -271,19 +127,20 @@ fn scenario(target: Target) {
     );
     let mut fde_moved = false;
     let mut compact_f = false;
-    let steps: [(&str, String, bool); 8] = [
-        ("edit in place", leaf(2), true),
-        ("grow behind a trampoline", leaf(12), true),
-        ("grow again", leaf(30), true),
-        ("calls: a larger FDE", CALLS.to_string(), true),
-        ("shrink back into the slot", leaf(1), true),
-        ("delete h", leaf(1), false),
-        ("add h back", leaf(3), true),
-        ("calls again", CALLS.to_string(), true),
+    let steps: [(&str, String, bool, &str); 9] = [
+        ("edit in place", leaf(2), true, ""),
+        ("grow behind a trampoline", leaf(12), true, ""),
+        ("grow again", leaf(30), true, ""),
+        ("calls: a larger FDE", CALLS.to_string(), true, ""),
+        ("shrink back into the slot", leaf(1), true, ""),
+        ("delete h", leaf(1), false, ""),
+        ("add h back", leaf(3), true, ""),
+        ("a string and a new section", leaf(3), true, WHO),
+        ("calls again", CALLS.to_string(), true, WHO),
     ];
-    for (what, f, with_h) in steps {
+    for (what, f, with_h, extra) in steps {
         let before = fde_offset(&out);
-        let lib_o = compile(target, &dir, "lib", &lib(&f, with_h));
+        let lib_o = compile(target, &dir, "lib", &lib(&f, with_h, extra));
         let o = link(target, &out, &[&main, &lib_o], true);
         let line = incremental_line(&o);
         assert!(
@@ -321,7 +178,7 @@ fn scenario(target: Target) {
             &["_f", "_g", "_main"]
         };
         let encodings = check_unwind(target, &out, &fresh, funcs);
-        let t = Tables::read(target, &out);
+        let t = UnwindTables::read(target, &out);
         assert_eq!(t.addr("_f"), f_addr, "{what}: f's address changed");
         compact_f |= !t.is_dwarf(encodings[0]);
         let after = fde_offset(&out);
@@ -343,4 +200,71 @@ fn x86_64_functions_with_fdes_are_updated_moved_removed_and_added() {
 #[test]
 fn arm64_functions_with_fdes_are_updated_moved_removed_and_added() {
     scenario(Target::Arm64);
+}
+
+/// A cleanup under `-fexceptions` gives the object a personality and an
+/// LSDA in `__eh_frame`: an update cannot rebuild the `__unwind_info` rows
+/// those need, so the edit links in full and says why, and the result
+/// runs its cleanup as a fresh link does. (On arm64 this program's first
+/// incremental link also needs `__stubs` aligned after code slots whose
+/// headroom is not a whole number of instructions.)
+fn personality_falls_back(target: Target) {
+    let dir = testkit::scratch_dir(&format!(
+        "incremental-eh-frame-personality/{}",
+        target.arch()
+    ));
+    if target == Target::Arm64 {
+        testkit::require_aarch64_macho_run(&testkit::workspace_bin("macho-run"));
+    }
+    let compile = |name: &str, src: &str| {
+        let c = dir.join(format!("{name}.c"));
+        std::fs::write(&c, src).unwrap();
+        let o = dir.join(format!("{name}.o"));
+        testkit::compile_macos_for(target, &c, &o, &["-O1", "-fexceptions"]);
+        o
+    };
+    let main = compile(
+        "main",
+        "#include <stdio.h>\nint f(int);\nvoid ext(int x) { printf(\"ext %d\\n\", x); }\n\
+         int main(void) { printf(\"%d\\n\", f(2)); return 0; }\n",
+    );
+    let lib = |k: u32| {
+        compile(
+            "lib",
+            &format!(
+                "#include <stdio.h>\nvoid ext(int);\n\
+                 static void done(int *p) {{ printf(\"done %d\\n\", *p); }}\n\
+                 int f(int x) {{ int s __attribute__((cleanup(done))) = x; ext(s); \
+                 return s + {k}; }}\n"
+            ),
+        )
+    };
+    let out = dir.join("prog");
+    let lib_o = lib(1);
+    link(target, &out, &[&main, &lib_o], true);
+    let lib_o = lib(2);
+    let o = link(target, &out, &[&main, &lib_o], true);
+    let line = incremental_line(&o);
+    assert!(
+        line.contains("full link: ")
+            && line.contains("lib.o: __eh_frame names a personality or LSDAs"),
+        "{line}"
+    );
+    let run = macho_run_with(&out, &[]);
+    assert_eq!(
+        (run.code, run.stdout_str().as_str()),
+        (0, "ext 2\ndone 2\n4\n"),
+        "{}",
+        run.stderr_str()
+    );
+}
+
+#[test]
+fn x86_64_personalities_in_eh_frame_fall_back_with_their_reason() {
+    personality_falls_back(Target::X86_64);
+}
+
+#[test]
+fn arm64_personalities_in_eh_frame_fall_back_with_their_reason() {
+    personality_falls_back(Target::Arm64);
 }

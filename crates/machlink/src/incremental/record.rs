@@ -27,7 +27,7 @@ use xxhash_rust::xxh3::Xxh3;
 /// An FDE of `__eh_frame` is named for the function it describes (see
 /// [`fde_key`]): its ordinal would change whenever a function before it
 /// is added or removed, and it is the function's FDE that an update must
-/// find again.
+/// find again. A CIE is named for its contents ([`cie_key`]).
 ///
 /// Of several names at an atom's start, the most lasting one is its key: a
 /// global before a local, and an assembler label (arm64 objects put
@@ -58,17 +58,26 @@ pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
         }
     }
     let mut unnamed = vec![0u32; obj.sections.len()];
+    let mut cies: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
     let mut keys: Vec<Vec<u8>> = obj
         .atoms
         .iter()
         .enumerate()
         .map(|(ai, a)| {
+            if is_eh_frame(&obj.sections[a.section as usize]) {
+                if fdes.contains_key(&(ai as u32)) {
+                    return Vec::new(); // named below, after its function
+                }
+                let data = obj.atom_data(ai as u32);
+                if crate::input::eh_frame::is_cie(data) {
+                    let n = cies.entry(data).or_default();
+                    *n += 1;
+                    return cie_key(data, *n - 1);
+                }
+            }
             if a.symbol != NONE {
                 let first = obj.symbols[a.symbol as usize].name;
                 return named[ai].map_or(first, |(_, name)| name).to_vec();
-            }
-            if fdes.contains_key(&(ai as u32)) {
-                return Vec::new(); // named below, after its function
             }
             let n = &mut unnamed[a.section as usize];
             *n += 1;
@@ -87,6 +96,19 @@ pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
 /// from the source.
 fn is_label(name: &[u8]) -> bool {
     name.starts_with(b"ltmp") || name.starts_with(b"l_") || name.starts_with(b"L")
+}
+
+/// The key of a CIE: its contents (and how many identical ones precede
+/// it). Its label, if it has one, is an assembler's section-start label
+/// whose number changes with the object's other sections; and a CIE an
+/// update may keep is one whose contents did not change.
+fn cie_key(data: &[u8], ordinal: u32) -> Vec<u8> {
+    let mut key = b"#__eh_frame#cie#".to_vec();
+    for b in data {
+        key.extend_from_slice(format!("{b:02x}").as_bytes());
+    }
+    key.extend_from_slice(format!("#{ordinal}").as_bytes());
+    key
 }
 
 /// The key of the FDE of the function whose key is `function`.

@@ -31,7 +31,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-const MAGIC: &[u8; 8] = b"MLSTATE8";
+/// Version 9: atom keys prefer a global name to an assembler label, and
+/// `__eh_frame` records are keyed by function (FDEs) and contents (CIEs).
+const MAGIC: &[u8; 8] = b"MLSTATE9";
 /// The magic without its version digit: a state of another version.
 const MAGIC_FAMILY: &[u8; 7] = b"MLSTATE";
 const HEADER: usize = 128;

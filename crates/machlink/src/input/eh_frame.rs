@@ -296,6 +296,35 @@ pub fn fde_pc_range(data: &[u8], fde: usize) -> Option<(usize, usize)> {
 mod tests {
     use super::*;
 
+    /// A CIE ("zR", pc-relative sdata4 pointers) and an FDE after it.
+    fn cie_and_fde() -> Vec<u8> {
+        let mut d = Vec::new();
+        d.extend_from_slice(&16u32.to_le_bytes());
+        d.extend_from_slice(&0u32.to_le_bytes());
+        d.extend_from_slice(&[1, b'z', b'R', 0, 1, 0x78, 16, 1, 0x1b, 0x0c, 7, 8]);
+        assert_eq!(d.len(), 20);
+        d.extend_from_slice(&20u32.to_le_bytes());
+        d.extend_from_slice(&24u32.to_le_bytes()); // back to offset 0
+        d.extend_from_slice(&(-0x100i32).to_le_bytes());
+        d.extend_from_slice(&0x40u32.to_le_bytes());
+        d.extend_from_slice(&[0; 8]);
+        d
+    }
+
+    #[test]
+    fn an_fdes_pc_range_is_found_through_its_cie() {
+        let d = cie_and_fde();
+        assert!(is_cie(&d) && !is_cie(&d[20..]));
+        assert_eq!(cie_augmentation(&d), Some(&b"zR"[..]));
+        // pc_begin at +8 is 4 bytes (sdata4): pc_range follows it.
+        assert_eq!(fde_pc_range(&d, 20), Some((12, 4)));
+        // Not an FDE, or an FDE whose CIE pointer leads nowhere.
+        assert_eq!(fde_pc_range(&d, 0), None);
+        let mut bad = d.clone();
+        bad[24..28].copy_from_slice(&8u32.to_le_bytes());
+        assert_eq!(fde_pc_range(&bad, 20), None);
+    }
+
     #[test]
     fn records_are_cut_at_their_lengths() {
         let mut d = vec![0u8; 0];

@@ -735,6 +735,104 @@ mod tests {
         assert!(freed(&s, 0x1100..0x1140) && freed(&s, body));
     }
 
+    fn record(key: &str, addr: u64, slot: u32) -> AtomRecord {
+        AtomRecord {
+            flags: 0,
+            align_log2: 2,
+            size: slot,
+            ..function(key, addr, slot)
+        }
+    }
+
+    fn unwind_record(
+        s: &mut SectionSpace,
+        new: NewAtom,
+        old: Option<&AtomRecord>,
+    ) -> (AtomRecord, Decision) {
+        plan_atom(s, &rules(Kind::UnwindRecord), new, old).expect("placed")
+    }
+
+    #[test]
+    fn an_fde_that_fits_its_room_stays_and_keeps_the_room() {
+        let mut s = space();
+        let old = record("fde", 0x1104, 0x24);
+        for size in [0x24, 0x18] {
+            let (rec, d) = unwind_record(&mut s, atom("fde", size, 3), Some(&old));
+            assert_eq!(
+                d,
+                Decision::InPlace {
+                    addr: 0x1104,
+                    slot: 0x24,
+                    freed_body: None
+                }
+            );
+            // The room stays whole: the record is padded to it.
+            assert_eq!((rec.addr, rec.slot, rec.size), (0x1104, 0x24, size));
+        }
+        assert_eq!(s, space());
+    }
+
+    #[test]
+    fn an_fde_that_outgrows_its_room_goes_after_the_last_record_and_frees_nothing() {
+        let mut s = SectionSpace::new(
+            0x1000..0x2000,
+            Allocation {
+                used_end: 0x1804,
+                free: Vec::new(),
+            },
+        );
+        let old = record("fde", 0x1104, 0x24);
+        // An 8-byte alignment from the object does not open a gap: records
+        // follow each other at 4 bytes.
+        let (rec, d) = unwind_record(&mut s, atom("fde", 0x2c, 3), Some(&old));
+        assert_eq!(
+            d,
+            Decision::MoveRecord {
+                from: 0x1104,
+                to: 0x1804
+            }
+        );
+        assert_eq!((rec.addr, rec.slot, rec.align_log2), (0x1804, 0x2c, 2));
+        assert_eq!(s.used_end(), 0x1830);
+        assert_eq!(s.free_ranges(), &[], "the old room still holds a record");
+        let (rec, d) = unwind_record(&mut s, atom("new", 0x20, 3), None);
+        assert_eq!(
+            d,
+            Decision::Add {
+                addr: 0x1830,
+                room: 0x20
+            }
+        );
+        assert_eq!(rec.slot, 0x20);
+        let gone = plan_removal(&mut s, &rec, true, true);
+        assert!(gone.record && !gone.slot_freed);
+        assert_eq!(s.free_ranges(), &[]);
+    }
+
+    #[test]
+    fn unwind_records_out_of_room_or_not_whole_words_fall_back() {
+        let mut s = space();
+        assert_eq!(
+            plan_atom(
+                &mut s,
+                &rules(Kind::UnwindRecord),
+                atom("fde", 0x801, 2),
+                None
+            ),
+            Err(Refusal::UnalignedRecord { size: 0x801 })
+        );
+        assert_eq!(
+            plan_atom(
+                &mut s,
+                &rules(Kind::UnwindRecord),
+                atom("fde", 0x804, 2),
+                None
+            ),
+            Err(Refusal::OutOfRoom { size: 0x804 })
+        );
+        assert_eq!(s, space());
+    }
+
     #[test]
     fn removed_data_with_classic_pointers_keeps_its_room() {
         let mut s = space();
