@@ -24,18 +24,56 @@ use xxhash_rust::xxh3::Xxh3;
 /// atom its input section's name and its ordinal among that section's
 /// unnamed atoms.
 pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
+    let names = atom_names(obj);
     let mut unnamed = vec![0u32; obj.sections.len()];
     obj.atoms
         .iter()
-        .map(|a| {
-            if a.symbol != NONE {
-                return obj.symbols[a.symbol as usize].name.to_vec();
+        .zip(names)
+        .map(|(a, name)| {
+            if let Some(name) = name {
+                return name.to_vec();
             }
             let n = &mut unnamed[a.section as usize];
             *n += 1;
             format!("#{}#{}", obj.sections[a.section as usize].sectname, *n - 1).into_bytes()
         })
         .collect()
+}
+
+/// Whether a symbol is an assembler temporary (`ltmp0`, `lCPI0_0`,
+/// `Ltmp3`): a label, not the name of what it labels.
+fn is_temporary(name: &[u8]) -> bool {
+    matches!(name.first(), Some(b'l' | b'L'))
+}
+
+/// The name each atom is known by: the symbol that starts it, preferring a
+/// real name to an assembler temporary at the same address. clang for arm64
+/// puts an `ltmp<N>` at the start of each section, before the function or
+/// variable there: keyed by it, a section's first atom would take the
+/// identity of whatever comes first in the next version of the object.
+fn atom_names<'o>(obj: &'o ObjectFile) -> Vec<Option<&'o [u8]>> {
+    let mut names: Vec<Option<&[u8]>> = obj
+        .atoms
+        .iter()
+        .map(|a| (a.symbol != NONE).then(|| obj.symbols[a.symbol as usize].name))
+        .collect();
+    if !names.iter().flatten().any(|n| is_temporary(n)) {
+        return names;
+    }
+    for s in &obj.symbols {
+        let Some(name) = names.get_mut(s.atom as usize) else {
+            continue;
+        };
+        if !name.is_some_and(is_temporary) || is_temporary(s.name) || !s.is_defined_in_section() {
+            continue;
+        }
+        // (A named atom's symbol is a real index.)
+        let first = obj.symbols[obj.atoms[s.atom as usize].symbol as usize];
+        if s.n_value == first.n_value {
+            *name = Some(s.name);
+        }
+    }
+    names
 }
 
 /// Whether atom `ai` is the storage the link allocated for a tentative
@@ -540,4 +578,62 @@ pub(crate) fn write_state(
     };
     let blobs: Vec<Vec<u8>> = records.into_iter().map(|r| r.0).collect();
     state::write_base(&path, meta, &blobs, &globals, &mut literals, &sites)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object::write::{Object, StandardSection, Symbol, SymbolSection};
+    use object::{SymbolFlags, SymbolKind, SymbolScope};
+
+    /// An arm64 object as clang writes it: `ltmp0` (a local, so before the
+    /// globals in the symbol table) labels the start of __text, where
+    /// `first` is; `second` follows.
+    fn object_with_ltmp(first: &str, second: &str) -> Vec<u8> {
+        let mut obj = Object::new(
+            object::BinaryFormat::MachO,
+            object::Architecture::Aarch64,
+            object::Endianness::Little,
+        );
+        obj.set_subsections_via_symbols();
+        obj.set_mangling(object::write::Mangling::None);
+        let text = obj.section_id(StandardSection::Text);
+        let ret = 0xd65f_03c0u32.to_le_bytes();
+        obj.append_section_data(text, &[ret, ret].concat(), 4);
+        for (name, value, scope) in [
+            ("ltmp0", 0, SymbolScope::Compilation),
+            (first, 0, SymbolScope::Dynamic),
+            (second, 4, SymbolScope::Dynamic),
+        ] {
+            obj.add_symbol(Symbol {
+                name: name.as_bytes().to_vec(),
+                value,
+                size: 0,
+                kind: SymbolKind::Text,
+                scope,
+                weak: false,
+                section: SymbolSection::Section(text),
+                flags: SymbolFlags::None,
+            });
+        }
+        obj.write().unwrap()
+    }
+
+    fn keys(bytes: &[u8]) -> Vec<String> {
+        let arch = crate::arch::by_name("arm64").unwrap();
+        let obj = ObjectFile::parse(bytes, "t.o".into(), arch).unwrap();
+        atom_keys(&obj)
+            .into_iter()
+            .map(|k| String::from_utf8(k).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn atoms_are_keyed_by_their_names_not_the_assembler_temporary_before_them() {
+        let before = keys(&object_with_ltmp("_helper", "_value"));
+        assert_eq!(before, ["_helper", "_value"]);
+        // `helper` deleted: `value` comes first, and keeps its identity.
+        let after = keys(&object_with_ltmp("_value", "_other"));
+        assert_eq!(after, ["_value", "_other"]);
+    }
 }
