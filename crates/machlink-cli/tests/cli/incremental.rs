@@ -124,11 +124,7 @@ fn objdump(exe: &Path, args: &[&str]) -> String {
 fn slot_of(exe: &Path, sym: &str) -> (u64, Option<u64>) {
     let data = std::fs::read(exe).unwrap();
     let file = object::File::parse(&*data).unwrap();
-    let s = file
-        .symbols()
-        .find(|s| s.name() == Ok(sym))
-        .unwrap_or_else(|| panic!("{sym} not in the symbol table"));
-    let addr = s.address();
+    let addr = address_of(exe, sym);
     let text = file.section_by_name("__text").unwrap();
     let code = &text.data().unwrap()[(addr - text.address()) as usize..];
     let target = match file.architecture() {
@@ -137,6 +133,17 @@ fn slot_of(exe: &Path, sym: &str) -> (u64, Option<u64>) {
         a => panic!("{a:?}"),
     };
     (addr, target)
+}
+
+/// A symbol's address in an output.
+fn address_of(exe: &Path, sym: &str) -> u64 {
+    let data = std::fs::read(exe).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let s = file
+        .symbols()
+        .find(|s| s.name() == Ok(sym))
+        .unwrap_or_else(|| panic!("{sym} not in the symbol table"));
+    s.address()
 }
 
 /// Where a `jmp rel32` at `addr` leads.
@@ -387,20 +394,24 @@ fn functions_are_deleted_and_added_back_with_the_symbol_table_rewritten(t: Targe
 fn arrays_that_outgrow_their_room_move_and_every_reference_follows(t: Target) {
     let s = Scenario::new(t, "data-moves");
     let out = s.out();
-    // main.o refers to lib.o's table three ways: a RIP-relative load, an
-    // address taken in code, and a pointer stored in data (a rebase).
+    // main.o refers to lib.o's table three ways: a load through its GOT
+    // slot (relaxed by the link: a RIP-relative `lea`, or `adrp` + `add`),
+    // an address taken in code, and a pointer stored in data (a rebase);
+    // and to a hidden array directly (RIP-relative, or `adrp` + `ldr` at
+    // an offset past its start).
     let main = s.compile(
         "main",
         r#"#include <stdio.h>
 extern int table[];
 extern int table_len;
+extern long hidden[] __attribute__((visibility("hidden")));
 int *stored = table;
 int value(void);
 int main(void) {
     int s = 0;
     for (int i = 0; i < table_len; i++) s += table[i];
     int *p = table;
-    printf("%d %d %d %d\n", s, stored == p, stored[table_len - 1], value());
+    printf("%d %d %d %d %ld\n", s, stored == p, stored[table_len - 1], value(), hidden[1]);
     return 0;
 }
 "#,
@@ -408,21 +419,29 @@ int main(void) {
     let lib_src = |n: usize| {
         let values: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
         format!(
-            "int table[{n}] = {{{}}};\nint table_len = {n};\nstatic volatile int local[{n}] = {{1}};\nint value(void) {{ int s = 0; for (int i = 0; i < {n}; i++) s += local[i] + i; return s; }}\n",
-            values.join(", ")
+            "int table[{n}] = {{{}}};\nint table_len = {n};\n__attribute__((visibility(\"hidden\"))) long hidden[{}] = {{0, {}}};\nstatic volatile int local[{n}] = {{1}};\nint value(void) {{ int s = 0; for (int i = 0; i < {n}; i++) s += local[i] + i; return s; }}\n",
+            values.join(", "),
+            n / 8 + 2,
+            1000 + n
         )
     };
     let lib = s.compile("lib", &lib_src(4));
     s.link(&out, &[&main, &lib], &[]);
-    assert_eq!(run_ok(&out), "10 1 4 7\n");
+    assert_eq!(run_ok(&out), "10 1 4 7 1004\n");
     for n in [40, 400] {
+        let hidden_was = address_of(&out, "_hidden");
         s.compile("lib", &lib_src(n));
         let o = s.link(&out, &[&main, &lib], &[]);
         updated(&o);
         assert!(said(&o, "moved"), "{}", o.stderr_str());
+        assert_ne!(
+            address_of(&out, "_hidden"),
+            hidden_was,
+            "the hidden array moved"
+        );
         let sum = n * (n + 1) / 2;
         let local = 1 + n * (n - 1) / 2;
-        let expected = format!("{sum} 1 {n} {local}\n");
+        let expected = format!("{sum} 1 {n} {local} {}\n", 1000 + n);
         assert_eq!(run_ok(&out), expected);
         let slid = run_slid(&out);
         assert_eq!(slid.stdout_str(), expected, "slid");
