@@ -459,17 +459,19 @@ fn calls_to_new_libsystem_functions_get_stubs_and_binds_in_headroom(t: Target) {
     assert_eq!(run_ok(&out), "3\n");
     s.compile(
         "lib",
-        "#include <stdio.h>\n#include <stdlib.h>\nint value(void) {\n    char buf[16];\n    snprintf(buf, sizeof buf, \"%d\", 40);\n    puts(\"side\");\n    return atoi(buf) + 2;\n}\n",
+        "#include <stdio.h>\n#include <stdlib.h>\nint value(void) {\n    char buf[16];\n    snprintf(buf, sizeof buf, \"%d\", 40);\n    puts(\"side\");\n    fputs(\"out\\n\", stdout);\n    return atoi(buf) + 2;\n}\n",
     );
     let o = s.link(&out, &[&main, &lib], &[]);
     updated(&o);
-    assert!(said(&o, "3 new imports"), "{}", o.stderr_str());
-    assert_eq!(run_ok(&out), "side\n42\n");
+    // (`stdout` is `___stdoutp`, a data import loaded through a new GOT
+    // slot.)
+    assert!(said(&o, "5 new imports"), "{}", o.stderr_str());
+    assert_eq!(run_ok(&out), "side\nout\n42\n");
     let slid = run_slid(&out);
-    assert_eq!(slid.stdout_str(), "side\n42\n");
+    assert_eq!(slid.stdout_str(), "side\nout\n42\n");
     verify(&out);
     let tables = objdump(&out, &["--dyld-info", "--indirect-symbols", "--syms"]);
-    for import in ["_atoi", "_puts", "_snprintf"] {
+    for import in ["_atoi", "_puts", "_snprintf", "_fputs", "___stdoutp"] {
         assert!(
             tables
                 .lines()
