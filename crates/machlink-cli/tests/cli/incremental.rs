@@ -646,6 +646,26 @@ fn unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reaso
     assert!(said(&o, "the list of inputs changed"), "{}", o.stderr_str());
 }
 
+/// An incremental link gives each function a slot of its size plus a
+/// quarter, so `__text` may end anywhere: the stubs after it keep their
+/// alignment (arm64 instructions are 4 bytes) whatever size the last
+/// function has. (A function of N `nop`s and `return 3`: 4N + 8 bytes.)
+fn stubs_stay_aligned_after_a_last_function_of_any_size(t: Target) {
+    let s = Scenario::new(t, "stub-alignment");
+    let main = s.compile("main", PRINT_VALUE);
+    for nops in 16..20 {
+        let body = "nop\\n".repeat(nops);
+        let lib = s.compile(
+            &format!("lib{nops}"),
+            &format!("int value(void) {{ __asm__ volatile(\"{body}\"); return {nops}; }}\n"),
+        );
+        let out = s.dir.join(format!("prog{nops}"));
+        s.link(&out, &[&main, &lib], &[]);
+        assert_eq!(run_ok(&out), format!("{nops}\n"));
+        verify(&out);
+    }
+}
+
 /// The points of an update where machlink's crash hook can stop it (see
 /// `fault` in crates/machlink/src/incremental/journal.rs).
 const CRASH_POINTS: [&str; 5] = [
@@ -877,4 +897,5 @@ for_each_target!(
     unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reason,
     an_interrupted_update_is_finished_by_the_next_run,
     signed_outputs_are_patched_on_a_copy_with_their_touched_pages_rehashed,
+    stubs_stay_aligned_after_a_last_function_of_any_size,
 );

@@ -282,6 +282,10 @@ pub trait Arch: Sync + Send {
     fn stub_size(&self) -> u64;
     fn stub_helper_header_size(&self) -> u64;
     fn stub_helper_entry_size(&self) -> u64;
+    /// The alignment (log2) of `__stubs`: an instruction's. An incremental
+    /// link's `__text` ends at whatever its slots and reserve add up to,
+    /// so the section after it is only aligned if it says so.
+    fn stubs_align_log2(&self) -> u8;
     /// Size of the largest trampoline; every function slot is at least
     /// this large (invariant 3).
     fn max_trampoline(&self) -> usize;

@@ -157,6 +157,10 @@ impl Arch for X86_64 {
     fn stub_size(&self) -> u64 {
         STUB_SIZE
     }
+    /// As ld64: 2 bytes (a stub is a 6-byte `jmp *slot(%rip)`).
+    fn stubs_align_log2(&self) -> u8 {
+        1
+    }
     fn stub_helper_header_size(&self) -> u64 {
         STUB_HELPER_HEADER
     }
