@@ -176,6 +176,23 @@ fn arm64_trampoline(code: &[u8], addr: u64) -> Option<u64> {
     Some(page as u64 + u64::from((add >> 10) & 0xfff))
 }
 
+/// The test's own decoder, on encodings from `llvm-mc -triple=aarch64`
+/// (scenarios only reach the `adrp` form with bodies over 128 MiB away).
+#[test]
+fn arm64_trampolines_are_decoded() {
+    let far = [
+        [0xf0, 0x08, 0x00, 0xf0], // adrp x16, #0x11f000
+        [0x10, 0x5a, 0x11, 0x91], // add x16, x16, #0x456
+        [0x00, 0x02, 0x1f, 0xd6], // br x16
+    ]
+    .concat();
+    assert_eq!(arm64_trampoline(&far, 0x1_0000_4abc), Some(0x1_0012_3456));
+    let back = [0xf0, 0xff, 0xff, 0x17]; // b #-0x40
+    assert_eq!(arm64_trampoline(&back, 0x1_0000_4000), Some(0x1_0000_3fc0));
+    let body = [0xff, 0x43, 0x00, 0xd1, 0, 0, 0, 0, 0, 0, 0, 0]; // sub sp, sp, #0x10
+    assert_eq!(arm64_trampoline(&body, 0x1_0000_4000), None);
+}
+
 /// A main that prints what `value()` in another object returns.
 const PRINT_VALUE: &str =
     "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d\\n\", value()); return 0; }\n";
