@@ -827,9 +827,8 @@ fn the_demo_moves_a_function_behind_a_trampoline_without_a_compiler() {
 /// After updates, the debug map still leads dsymutil to every object's
 /// DWARF (the changed object's new modification time) and names where a
 /// moved function's code now is, so the .dSYM verifies and places it there.
-#[test]
-fn the_debug_map_follows_updates() {
-    let s = Scenario::new(Target::X86_64, "debug-map");
+fn the_debug_map_follows_updates(t: Target) {
+    let s = Scenario::new(t, "debug-map");
     let compile_g = |name: &str, src: &str| s.compile_with(name, src, &["-g", "-O1"]);
     let main = compile_g("main", MAIN);
     let lib_o = compile_g("lib", &lib(&f_body(1)));
@@ -915,4 +914,5 @@ for_each_target!(
     an_interrupted_update_is_finished_by_the_next_run,
     signed_outputs_are_patched_on_a_copy_with_their_touched_pages_rehashed,
     stubs_stay_aligned_after_a_last_function_of_any_size,
+    the_debug_map_follows_updates,
 );
