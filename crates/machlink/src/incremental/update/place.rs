@@ -338,7 +338,6 @@ impl Updater<'_> {
         encoding & crate::unwind_info::UNWIND_MODE_MASK == self.arch.unwind_mode_dwarf()
     }
 
-    /// The output `__eh_frame`: its index and record.
     /// Whether `rec` is a DWARF unwind record (an FDE in `__eh_frame`).
     /// `-v` counts the atoms of the program, not these: an FDE changes with
     /// its function, and the same edit should report the same counts
@@ -350,6 +349,7 @@ impl Updater<'_> {
             .is_some_and(|(si, _)| si == usize::from(rec.section))
     }
 
+    /// The output `__eh_frame`: its index and record.
     pub(super) fn eh_frame(&self) -> Option<(usize, &SectionRecord)> {
         self.session
             .base
