@@ -6,7 +6,7 @@
 //! update's phase table.
 
 use std::path::{Path, PathBuf};
-use testkit::cli::{compile_for, incremental_line, machlink_verify, run_ok};
+use testkit::cli::{compile_with_for, incremental_line, machlink_verify, run_ok};
 use testkit::{capture, Outcome, Target};
 
 /// Compact unwind only, no DWARF CFI (__eh_frame): on arm64 an update
@@ -105,7 +105,7 @@ impl Program {
     /// says it wrote. Returns the bytes and patches it reported.
     fn update(&self, src: &str, want: Counts) -> (u64, u64) {
         let before = std::fs::read(&self.exe).unwrap();
-        let lib = compile_for(Target::Arm64, &self.dir, "lib", src, CFLAGS);
+        let lib = compile_with_for(Target::Arm64, &self.dir, "lib", src, CFLAGS);
         let o = self.link(&lib, &[]);
         let (counts, bytes, patches) = parse(&incremental_line(&o));
         assert_eq!(counts, want, "{}", incremental_line(&o));
@@ -182,11 +182,11 @@ fn arm64_update_statistics_count_what_each_update_did() {
     testkit::require_aarch64_macho_run(&testkit::workspace_bin("macho-run"));
     let dir = testkit::scratch_dir("update-statistics/arm64");
     let p = Program {
-        main: compile_for(Target::Arm64, &dir, "main", MAIN, CFLAGS),
+        main: compile_with_for(Target::Arm64, &dir, "main", MAIN, CFLAGS),
         exe: dir.join("prog"),
         dir: dir.clone(),
     };
-    let lib_o = compile_for(Target::Arm64, &dir, "lib", &lib(1, false), CFLAGS);
+    let lib_o = compile_with_for(Target::Arm64, &dir, "lib", &lib(1, false), CFLAGS);
     let o = p.link(&lib_o, &[]);
     assert!(
         incremental_line(&o).contains("full link: first link"),
@@ -228,7 +228,7 @@ fn arm64_update_statistics_count_what_each_update_did() {
 
     // -print_statistics times an update's steps on stderr.
     std::thread::sleep(std::time::Duration::from_millis(10));
-    let lib_o = compile_for(Target::Arm64, &dir, "lib", &lib(3, true), CFLAGS);
+    let lib_o = compile_with_for(Target::Arm64, &dir, "lib", &lib(3, true), CFLAGS);
     let o = p.link(&lib_o, &["-print_statistics"]);
     assert!(
         incremental_line(&o).contains("updated 1 object(s)"),

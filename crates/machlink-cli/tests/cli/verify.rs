@@ -469,7 +469,7 @@ fn arm64_incremental_images_and_their_broken_trampolines() {
     const CFLAGS: &[&str] = &["-O1"];
     let work = testkit::scratch_dir("verify/arm64-incremental");
     let compile =
-        |name: &str, src: &str| testkit::cli::compile_for(Target::Arm64, &work, name, src, CFLAGS);
+        |name: &str, src: &str| testkit::cli::compile_with_for(Target::Arm64, &work, name, src, CFLAGS);
     let main = compile(
         "main",
         "#include <stdio.h>\nint f(int); int g(int);\n\

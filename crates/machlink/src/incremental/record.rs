@@ -645,3 +645,61 @@ pub(crate) fn write_state(
     let blobs: Vec<Vec<u8>> = records.into_iter().map(|r| r.0).collect();
     state::write_base(&path, meta, &blobs, &globals, &mut literals, &sites)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object::write::{Object, StandardSection, Symbol, SymbolSection};
+    use object::{SymbolFlags, SymbolKind, SymbolScope};
+
+    /// An arm64 object as clang writes it: `ltmp0` (a local, so before the
+    /// globals in the symbol table) labels the start of __text, where
+    /// `first` is; `second` follows.
+    fn object_with_ltmp(first: &str, second: &str) -> Vec<u8> {
+        let mut obj = Object::new(
+            object::BinaryFormat::MachO,
+            object::Architecture::Aarch64,
+            object::Endianness::Little,
+        );
+        obj.set_subsections_via_symbols();
+        obj.set_mangling(object::write::Mangling::None);
+        let text = obj.section_id(StandardSection::Text);
+        let ret = 0xd65f_03c0u32.to_le_bytes();
+        obj.append_section_data(text, &[ret, ret].concat(), 4);
+        for (name, value, scope) in [
+            ("ltmp0", 0, SymbolScope::Compilation),
+            (first, 0, SymbolScope::Dynamic),
+            (second, 4, SymbolScope::Dynamic),
+        ] {
+            obj.add_symbol(Symbol {
+                name: name.as_bytes().to_vec(),
+                value,
+                size: 0,
+                kind: SymbolKind::Text,
+                scope,
+                weak: false,
+                section: SymbolSection::Section(text),
+                flags: SymbolFlags::None,
+            });
+        }
+        obj.write().unwrap()
+    }
+
+    fn keys(bytes: &[u8]) -> Vec<String> {
+        let arch = crate::arch::by_name("arm64").unwrap();
+        let obj = ObjectFile::parse(bytes, "t.o".into(), arch).unwrap();
+        atom_keys(&obj)
+            .into_iter()
+            .map(|k| String::from_utf8(k).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn atoms_are_keyed_by_their_names_not_the_assembler_temporary_before_them() {
+        let before = keys(&object_with_ltmp("_helper", "_value"));
+        assert_eq!(before, ["_helper", "_value"]);
+        // `helper` deleted: `value` comes first, and keeps its identity.
+        let after = keys(&object_with_ltmp("_value", "_other"));
+        assert_eq!(after, ["_value", "_other"]);
+    }
+}

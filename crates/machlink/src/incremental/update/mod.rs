@@ -854,10 +854,12 @@ impl<'s> Updater<'s> {
             }
         }
         // Counted once chains are written (`finish`): atoms that stayed and
-        // whose bytes changed.
+        // whose bytes changed (unwind records aside, see
+        // `is_unwind_record`).
         for (ai, rec) in atoms.iter() {
             if self.relocated.contains(&rec.addr)
                 || self.layout.sections[usize::from(rec.section)].is_zerofill()
+                || self.is_unwind_record(rec)
             {
                 continue;
             }

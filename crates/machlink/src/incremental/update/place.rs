@@ -261,7 +261,9 @@ impl Updater<'_> {
                     self.unwind.push((addr, room, Some(unwind)));
                     self.starts.push((addr, true));
                 }
-                self.stats.added += 1;
+                if !self.is_unwind_record(&p.rec) {
+                    self.stats.added += 1;
+                }
             }
             Decision::InPlace {
                 addr,
@@ -323,9 +325,9 @@ impl Updater<'_> {
                 self.stats.moved += 1;
             }
             Decision::MoveRecord { from, to } => {
+                // (Not counted: see `is_unwind_record`.)
                 self.relocated.insert(to);
                 self.retire_record(from)?;
-                self.stats.moved += 1;
             }
         }
         Ok(())
@@ -334,6 +336,17 @@ impl Updater<'_> {
     /// Whether a compact unwind encoding defers to an FDE.
     pub(super) fn is_dwarf(&self, encoding: u32) -> bool {
         encoding & crate::unwind_info::UNWIND_MODE_MASK == self.arch.unwind_mode_dwarf()
+    }
+
+    /// Whether `rec` is a DWARF unwind record (an FDE in `__eh_frame`).
+    /// `-v` counts the atoms of the program, not these: an FDE changes with
+    /// its function, and the same edit should report the same counts
+    /// whether the compiler described the function with an FDE (clang for
+    /// arm64 does for any function with a frame) or with compact unwind
+    /// alone.
+    pub(super) fn is_unwind_record(&self, rec: &AtomRecord) -> bool {
+        self.eh_frame()
+            .is_some_and(|(si, _)| si == usize::from(rec.section))
     }
 
     /// The output `__eh_frame`: its index and record.
@@ -420,7 +433,9 @@ impl Updater<'_> {
         }
         // Chained fixups of removed data leave their chains (see
         // `rethread`).
-        self.stats.removed += 1;
+        if !r.record {
+            self.stats.removed += 1;
+        }
         Ok(())
     }
 

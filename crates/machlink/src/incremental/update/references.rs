@@ -2,7 +2,7 @@
 //! data global, and re-patching those places when it moves (invariant 4).
 
 use super::*;
-use crate::arch::{ApplyError, RelocKind};
+use crate::arch::{ApplyError, PageRef, RelocKind};
 use crate::linkedit::chained;
 
 impl Updater<'_> {
@@ -93,7 +93,8 @@ impl Updater<'_> {
         if kind == RelocKind::Absolute && site.length == 3 {
             return self.repatch_pointer(site.addr, off, referenced);
         }
-        if !kind.is_pc_relative() {
+        let kind = self.as_direct(kind, off, sym)?;
+        if !kind.is_pc_relative() && !matches!(kind, RelocKind::PageOffset(_)) {
             return fallback(format!(
                 "{} moved, and a reference to it cannot be re-patched",
                 name(sym)
@@ -119,6 +120,35 @@ impl Updater<'_> {
             })?;
         self.touched.push(off as u64..off as u64 + size);
         Ok(())
+    }
+
+    /// How the instruction at `off` now refers to the global: an arm64 GOT
+    /// load of a global in the image was relaxed by the full link into
+    /// computing its address (`adrp` + `add`), so it is re-patched like a
+    /// direct reference. One still loading from the slot (an `ldr`, the
+    /// form `relax` accepts) would need no change, as the slot is
+    /// re-patched, but its `adrp` cannot tell the two apart: a full link.
+    fn as_direct(&self, kind: RelocKind, off: usize, sym: &[u8]) -> Step<RelocKind> {
+        match kind {
+            RelocKind::Page(PageRef::Got) => Ok(RelocKind::Page(PageRef::Direct)),
+            RelocKind::PageOffset(PageRef::Got) => {
+                let mut word = self.img[off..off + 4].to_vec();
+                if self.arch.relax(kind, &mut word, 0).is_ok() {
+                    return fallback(format!(
+                        "{} moved, and a load of its GOT slot was not relaxed",
+                        name(sym)
+                    ));
+                }
+                Ok(RelocKind::PageOffset(PageRef::Direct))
+            }
+            RelocKind::Page(PageRef::Tlv) | RelocKind::PageOffset(PageRef::Tlv) => {
+                fallback(format!(
+                    "{} moved, and a reference to its thread-local descriptor cannot be re-patched",
+                    name(sym)
+                ))
+            }
+            k => Ok(k),
+        }
     }
 
     /// A data pointer now pointing at `value`: the word, and with chained
