@@ -4,7 +4,7 @@
 //! command line, its `-v` line and its crash hook, and reading an output
 //! with an LLVM tool.
 
-use crate::{capture, compile_macos, machlink_command, workspace_bin, Outcome};
+use crate::{capture, compile_macos_for, machlink_command_for, workspace_bin, Outcome, Target};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,10 +15,15 @@ pub fn compile(dir: &Path, name: &str, src: &str) -> PathBuf {
 
 /// [`compile`] with other compiler flags.
 pub fn compile_with(dir: &Path, name: &str, src: &str, flags: &[&str]) -> PathBuf {
+    compile_for(Target::X86_64, dir, name, src, flags)
+}
+
+/// [`compile_with`] for `target`.
+pub fn compile_for(target: Target, dir: &Path, name: &str, src: &str, flags: &[&str]) -> PathBuf {
     let c = dir.join(format!("{name}.c"));
     std::fs::write(&c, src).unwrap();
     let o = dir.join(format!("{name}.o"));
-    compile_macos(&c, &o, flags);
+    compile_macos_for(target, &c, &o, flags);
     o
 }
 
@@ -62,7 +67,12 @@ pub fn machlink_verify(exe: &Path) -> Outcome {
 /// The machlink command line for an incremental link with `-v`, minus the
 /// objects.
 pub fn incremental_command(out: &Path) -> Command {
-    let mut cmd = machlink_command(out);
+    incremental_command_for(Target::X86_64, out)
+}
+
+/// [`incremental_command`] for `target`.
+pub fn incremental_command_for(target: Target, out: &Path) -> Command {
+    let mut cmd = machlink_command_for(target, out);
     cmd.args(["-incremental", "-v"]);
     cmd
 }
@@ -101,7 +111,7 @@ pub fn tool(name: &str, args: &[&str], file: &Path) -> String {
 /// Links `objs` into `out` with machlink's usual executable command line
 /// plus `extra`.
 pub fn try_link(out: &Path, objs: &[&Path], extra: &[&str]) -> Outcome {
-    capture(machlink_command(out).args(extra).args(objs))
+    capture(crate::machlink_command(out).args(extra).args(objs))
 }
 
 /// [`try_link`], which must succeed; returns `out`.

@@ -341,6 +341,10 @@ impl Arch for Arm64 {
     fn adhoc_sign_by_default(&self) -> bool {
         true
     }
+    /// 4 bytes: a `b`/`bl` to a stub must land on an instruction.
+    fn stubs_align_log2(&self) -> u8 {
+        2
+    }
     fn stub_size(&self) -> u64 {
         STUB_SIZE
     }

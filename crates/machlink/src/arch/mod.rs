@@ -280,6 +280,11 @@ pub trait Arch: Sync + Send {
     /// Size of a stub, of the stub helper's header and of one of its
     /// entries (classic lazy binding).
     fn stub_size(&self) -> u64;
+    /// The alignment (log2) of `__stubs`: that of an instruction. The
+    /// section follows `__text`, whose size an incremental link's headroom
+    /// makes arbitrary, so the section's own alignment is all that keeps
+    /// its stubs on instruction boundaries.
+    fn stubs_align_log2(&self) -> u8;
     fn stub_helper_header_size(&self) -> u64;
     fn stub_helper_entry_size(&self) -> u64;
     /// Size of the largest trampoline; every function slot is at least

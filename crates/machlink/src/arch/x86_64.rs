@@ -154,6 +154,10 @@ impl Arch for X86_64 {
     fn adhoc_sign_by_default(&self) -> bool {
         false
     }
+    /// ld64's: 2 bytes (any byte would do for x86_64's instructions).
+    fn stubs_align_log2(&self) -> u8 {
+        1
+    }
     fn stub_size(&self) -> u64 {
         STUB_SIZE
     }

@@ -93,7 +93,9 @@ impl Updater<'_> {
         if kind == RelocKind::Absolute && site.length == 3 {
             return self.repatch_pointer(site.addr, off, referenced);
         }
-        if !kind.is_pc_relative() {
+        // A page offset (the `add`/`ldr`/`str` after an `adrp`) depends on
+        // the target alone; its `adrp` is a site of its own.
+        if !kind.is_pc_relative() && !matches!(kind, RelocKind::PageOffset(_)) {
             return fallback(format!(
                 "{} moved, and a reference to it cannot be re-patched",
                 name(sym)
