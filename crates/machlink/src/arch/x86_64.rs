@@ -154,12 +154,11 @@ impl Arch for X86_64 {
     fn adhoc_sign_by_default(&self) -> bool {
         false
     }
-    /// ld64's: 2 bytes (any byte would do for x86_64's instructions).
-    fn stubs_align_log2(&self) -> u8 {
-        1
-    }
     fn stub_size(&self) -> u64 {
         STUB_SIZE
+    }
+    fn stub_align_log2(&self) -> u8 {
+        1
     }
     fn stub_helper_header_size(&self) -> u64 {
         STUB_HELPER_HEADER
@@ -175,6 +174,11 @@ impl Arch for X86_64 {
     }
     fn unwind_mode_dwarf(&self) -> u32 {
         UNWIND_MODE_DWARF
+    }
+    fn trampoline_unwind(&self) -> u32 {
+        // UNWIND_X86_64_MODE_STACK_IMMD, a stack of one word: the return
+        // address at [rsp] (a `jmp` pushes nothing).
+        0x0200_0000 | (1 << 16)
     }
     fn unwind_can_fold(&self, encoding: u32) -> bool {
         let mode = encoding & UNWIND_MODE_MASK;
