@@ -160,7 +160,19 @@ pub struct Headroom {
     pub min_slot: u64,
     /// The least room left after a section: a page.
     pub page_size: u64,
+    /// How far a direct branch reaches (`bl`: 128 MiB on arm64), which
+    /// caps a code section's reserve (see [`Headroom::code_reserve`]).
+    pub branch_reach: u64,
+    /// Whether function slots get growth room (see
+    /// [`Headroom::for_code`]).
+    pub slot_growth: bool,
 }
+
+/// What a code section's reserve leaves within branch reach of the
+/// section's start for the code sections placed after it in `__TEXT`
+/// (`__stubs` at 12 bytes a stub, `__stub_helper`): 4 MiB, room for some
+/// 300,000 stubs.
+const CODE_TAIL_ROOM: u64 = 4 << 20;
 
 impl Headroom {
     /// The headroom of `arch`'s images.
@@ -168,18 +180,81 @@ impl Headroom {
         Headroom {
             min_slot: arch.max_trampoline() as u64,
             page_size: arch.page_size(),
+            branch_reach: arch.branch_reach(),
+            slot_growth: true,
         }
     }
 
     /// A function's slot: its size plus a quarter (at least 16 bytes).
     pub fn slot(&self, size: u64) -> u64 {
+        if !self.slot_growth {
+            return size.max(self.min_slot);
+        }
         (size + (size / 4).max(16)).max(self.min_slot)
+    }
+
+    /// The headroom of the code section holding `list`. When its code
+    /// fits in a branch's reach (less `CODE_TAIL_ROOM`) but the growth
+    /// room of its slots would take it past, slots get room for a
+    /// trampoline only: a function that grows then moves into the
+    /// reserve (see [`Headroom::code_reserve`]), which stays in reach,
+    /// where slots with growth room would have made the full link need
+    /// range-extension thunks, and so keep no incremental state. Layout
+    /// and the recorded state both size slots through this.
+    pub fn for_code(
+        self,
+        objects: &[crate::input::object::ObjectFile],
+        list: &[(u32, u32)],
+    ) -> Headroom {
+        let span = self.code_span();
+        let sizes = || {
+            list.iter()
+                .map(|&(f, a)| u64::from(objects[f as usize].atoms[a as usize].size))
+        };
+        let code: u64 = sizes().sum();
+        let slotted: u64 = sizes().map(|s| self.slot(s)).sum();
+        if code < span && slotted >= span {
+            Headroom {
+                slot_growth: false,
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+
+    /// How far a code section with its reserve may extend.
+    fn code_span(&self) -> u64 {
+        self.branch_reach.saturating_sub(CODE_TAIL_ROOM)
     }
 
     /// Space reserved after a section's last atom: a quarter of what it
     /// holds, at least a page.
     pub fn reserve(&self, size: u64) -> u64 {
         (size / 4).max(self.page_size)
+    }
+
+    /// A code section's reserve: [`Headroom::reserve`], cut so that the
+    /// section with its reserve, and the stubs after it, stay within one
+    /// branch's reach when its slots do (`CODE_TAIL_ROOM` short of it;
+    /// [`Headroom::for_code`] drops the slots' growth room to keep them
+    /// so). A body an update moves or adds goes into the reserve; placed
+    /// there, it reaches every function of the section, and every stub,
+    /// with a plain `bl`, and any slot's trampoline to it is a single
+    /// `b`: a program with less than 124 MiB of arm64 code never falls
+    /// back for reach. (One with more needs range-extension thunks in its
+    /// full link, which keeps no state, unless no call spans the reach;
+    /// that case, and code sections other than `__text` whose spans add
+    /// up, are what an update still checks reach for: a body's field out
+    /// of reach falls back with the reference, a slot out of `b` reach of
+    /// its body takes the long trampoline.)
+    pub fn code_reserve(&self, size: u64) -> u64 {
+        let reserve = self.reserve(size);
+        let span = self.code_span();
+        if size >= span {
+            return reserve;
+        }
+        reserve.min(span - size)
     }
 
     /// Room left after a table an update rebuilds in place
@@ -589,7 +664,9 @@ pub fn assign_addresses(
                     align = align.max(tlv_align);
                 }
                 cursor = align_up(cursor, 1 << align);
-                let slots = headroom.filter(|_| s.is_code());
+                let slots = headroom
+                    .filter(|_| s.is_code())
+                    .map(|h| h.for_code(objects, list));
                 let atom_addr = &mut layout.atom_addr;
                 let gap_addr = &mut layout.gaps;
                 let base = seg_vm + cursor;
@@ -602,7 +679,11 @@ pub fn assign_addresses(
                     |off| gap_addr.push((base + off, si as u32)),
                 );
                 if let Some(h) = headroom.filter(|_| Headroom::reserves(s)) {
-                    size += h.reserve(size);
+                    size += if s.is_code() {
+                        h.code_reserve(size)
+                    } else {
+                        h.reserve(size)
+                    };
                 }
             } else {
                 // Synthetic sections come with their alignment.
@@ -751,5 +832,43 @@ impl Layout {
     pub fn linkedit_start(&self) -> (u64, u64) {
         let last = self.segments.last().unwrap();
         (last.fileoff + last.filesize, last.vmaddr + last.vmsize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARM64: Headroom = Headroom {
+        min_slot: 12,
+        page_size: 0x4000,
+        branch_reach: (128 << 20) - 4,
+        slot_growth: true,
+    };
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn a_code_reserve_keeps_the_section_and_its_stubs_in_branch_reach() {
+        // Small code: the usual quarter (at least a page).
+        assert_eq!(ARM64.code_reserve(0x1000), 0x4000);
+        assert_eq!(ARM64.code_reserve(40 * MIB), 10 * MIB);
+        // Close to the reach: cut to end 4 MiB short of it.
+        let size = 110 * MIB;
+        let reserve = ARM64.code_reserve(size);
+        assert!(reserve < size / 4);
+        assert_eq!(size + reserve + CODE_TAIL_ROOM, ARM64.branch_reach);
+        // Past it (thunks, or no call spans it): the usual quarter.
+        assert_eq!(ARM64.code_reserve(200 * MIB), 50 * MIB);
+    }
+
+    #[test]
+    fn a_slot_without_growth_room_holds_its_function_or_a_trampoline() {
+        assert_eq!(ARM64.slot(4), 20);
+        let no_growth = Headroom {
+            slot_growth: false,
+            ..ARM64
+        };
+        assert_eq!(no_growth.slot(4), 12);
+        assert_eq!(no_growth.slot(400), 400);
     }
 }

@@ -253,7 +253,14 @@ fn full_link(
     if record.is_some() && !plan.thunks.is_empty() {
         // An update moves and patches functions without knowing about
         // islands, so an image with thunks keeps no incremental state:
-        // every later run links it in full.
+        // every later run links it in full. Kept so on purpose: thunks
+        // are only needed when calls span more than a branch's reach
+        // (128 MiB of arm64 code), where a full link is seconds anyway;
+        // below that, an update never needs one (a code section's reserve
+        // stays in reach, see `Headroom::code_reserve`), and a slot whose
+        // moved body is out of `b` reach takes the long trampoline
+        // (`adrp/add/br x16`, no island needed). A moved body whose own
+        // call cannot reach falls back with that call as its reason.
         record = None;
         stats.incremental = Some(format!(
             "the code exceeds the ±{} bytes a branch reaches and needs {} thunks, which \

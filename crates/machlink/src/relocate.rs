@@ -523,9 +523,11 @@ pub(crate) fn relocate(
                         if r.kind == RelocKind::Branch =>
                     {
                         format!(
-                            "branch to {} is out of range: {value:#x} bytes away, and {} \
+                            "branch to {} is out of range: {}{:#x} bytes away, and {} \
                              branches reach {:#x}",
                             target_name(p, r.target, symtab),
+                            if value < 0 { "-" } else { "" },
+                            value.unsigned_abs(),
                             arch.name(),
                             arch.branch_reach()
                         )

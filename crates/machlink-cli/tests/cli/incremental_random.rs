@@ -1,20 +1,46 @@
-//! Randomised differential test of incremental relinking (issue #4): a
-//! generated multi-object program is edited step by step (functions grow,
-//! shrink, gain and lose calls, appear and disappear; data and strings
-//! change). After every step the incrementally relinked binary must print
-//! exactly what a fresh full link of the same objects prints under
-//! macho-run, and `machlink verify` must pass. Failures name the seed, the
-//! step and the edit.
+//! Randomised differential test of incremental relinking (issues #4 and
+//! #14), for each target: a generated multi-object program is edited step
+//! by step (functions grow, shrink, gain and lose calls, appear and
+//! disappear; data and strings change). After every step the
+//! incrementally relinked binary must print exactly what a fresh full link
+//! of the same objects prints under macho-run, plain and slid, `machlink
+//! verify` must pass, and an arm64 output's code signature must check.
+//! Failures name the target, the seed, the step and the edit.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use testkit::cli::{incremental_command, incremental_line, machlink_verify, macho_run_with};
-use testkit::{capture, Lcg};
+use std::time::Instant;
+use testkit::cli::{incremental_command_for, incremental_line, machlink_verify, macho_run_with};
+use testkit::{capture, Lcg, Target};
 
 const OBJECTS: usize = 4;
 const FUNCTIONS: usize = 6;
-const SEEDS: [u64; 4] = [1, 7, 42, 2026];
-const STEPS: usize = 55;
+
+/// What one target's run covers. Odd seeds link with the classic
+/// rebase/bind opcodes (`-no_fixup_chains`), even ones with chained
+/// fixups, so each list holds both parities.
+struct Plan {
+    target: Target,
+    seeds: &'static [u64],
+    steps: usize,
+}
+
+const X86_64: Plan = Plan {
+    target: Target::X86_64,
+    seeds: &[1, 7, 42, 2026],
+    steps: 55,
+};
+
+/// Every arm64 run goes through qemu (three per step), so the arm64 plan
+/// is the acceptance minimum: 4 × 50 = 200 steps.
+const ARM64: Plan = Plan {
+    target: Target::Arm64,
+    seeds: &[3, 8, 13, 2026],
+    steps: 50,
+};
+
+/// The compiler flags of every object.
+const CFLAGS: &[&str] = &["-O1"];
 
 #[derive(Clone)]
 struct Function {
@@ -269,7 +295,7 @@ fn source_path(dir: &Path, i: usize) -> PathBuf {
     }
 }
 
-fn write_and_compile(dir: &Path, p: &Program, files: &[usize]) {
+fn write_and_compile(target: Target, dir: &Path, p: &Program, files: &[usize]) {
     for &i in files {
         let text = if i == OBJECTS {
             p.main_source()
@@ -280,14 +306,15 @@ fn write_and_compile(dir: &Path, p: &Program, files: &[usize]) {
     }
     testkit::parallel_for(files.len(), |k| {
         let src = source_path(dir, files[k]);
-        testkit::compile_macos(&src, &src.with_extension("o"), &["-O1"]);
+        testkit::compile_macos_for(target, &src, &src.with_extension("o"), CFLAGS);
     });
 }
 
 /// Each function's compact unwind encoding, looked up in `__unwind_info` at
 /// its body (through a trampoline, if its slot holds one).
-fn unwind_encodings(exe: &Path) -> Vec<(String, Option<u32>)> {
+fn unwind_encodings(target: Target, exe: &Path) -> Vec<(String, Option<u32>)> {
     use object::{Object, ObjectSection, ObjectSymbol};
+    let arch = machlink::arch::by_name(target.arch()).unwrap();
     let data = std::fs::read(exe).unwrap();
     let file = object::File::parse(&*data).unwrap();
     let text = file.section_by_name("__text").unwrap();
@@ -299,18 +326,51 @@ fn unwind_encodings(exe: &Path) -> Vec<(String, Option<u32>)> {
         .symbols()
         .filter(|s| s.name().is_ok_and(|n| n.starts_with("_f_")))
         .map(|s| {
-            let mut addr = s.address();
-            let at = (addr - text.address()) as usize;
-            if code[at] == 0xe9 {
-                let d = i32::from_le_bytes(code[at + 1..at + 5].try_into().unwrap());
-                addr = (addr as i64 + 5 + i64::from(d)) as u64;
-            }
+            let slot = s.address();
+            // The generated functions never begin with a jump (each
+            // starts by storing its volatile local), so one that does is
+            // a trampoline.
+            let at = (slot - text.address()) as usize;
+            let addr = arch.read_trampoline(&code[at..], slot).unwrap_or(slot);
             let row = machlink::unwind_info::covering_row(unwind, (addr - base) as u32);
             (s.name().unwrap().to_string(), row.map(|r| r.1))
         })
         .collect();
     out.sort();
     out
+}
+
+/// Checks that every function of `inc` unwinds as in `fresh`: the same
+/// compact encoding, or (where clang deferred to DWARF, as it does for
+/// most arm64 functions) a row leading to an FDE for its body with the
+/// same call frame instructions (see `incremental_eh_frame`).
+fn check_unwind(target: Target, inc: &Path, fresh: &Path, ctx: &str, line: &str) {
+    let encodings = unwind_encodings(target, fresh);
+    let has_eh_frame = {
+        use object::Object;
+        let data = std::fs::read(fresh).unwrap();
+        object::File::parse(&*data)
+            .unwrap()
+            .section_by_name("__eh_frame")
+            .is_some()
+    };
+    if !has_eh_frame {
+        assert_eq!(
+            unwind_encodings(target, inc),
+            encodings,
+            "{ctx}: a function's unwind encoding differs from a fresh link's\n{line}"
+        );
+        return;
+    }
+    // An FDE's offset in the encoding depends on the layout, so DWARF
+    // rows are compared through the FDEs they name.
+    let names: Vec<&str> = encodings.iter().map(|(n, _)| n.as_str()).collect();
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        testkit::unwind::check_unwind(target, inc, fresh, &names)
+    }));
+    if checked.is_err() {
+        panic!("{ctx}: a function's unwind information differs from a fresh link's\n{line}");
+    }
 }
 
 fn run(exe: &Path) -> (i32, String) {
@@ -322,36 +382,48 @@ fn run_with(exe: &Path, env: &[(&str, &str)]) -> (i32, String) {
     (o.code, o.stdout_str() + &o.stderr_str())
 }
 
-/// Runs one seed; returns (steps, incremental updates, full links).
-fn run_seed(seed: u64) -> (usize, usize, usize) {
-    let dir = testkit::scratch_dir(&format!("incremental/random-{seed}"));
+/// What one seed's run did.
+#[derive(Default)]
+struct Counts {
+    steps: usize,
+    updates: usize,
+    fulls: usize,
+}
+
+/// Runs one seed for `steps` edits.
+fn run_seed(target: Target, seed: u64, steps: usize) -> Counts {
+    let arch = target.arch();
+    let dir = testkit::scratch_dir(&format!("incremental/random-{arch}-{seed}"));
     let mut rng = Lcg(seed);
     let mut p = Program::new(&mut rng);
     let all: Vec<usize> = (0..=OBJECTS).collect();
-    write_and_compile(&dir, &p, &all);
+    write_and_compile(target, &dir, &p, &all);
     let objs: Vec<PathBuf> = all
         .iter()
         .map(|&i| source_path(&dir, i).with_extension("o"))
         .collect();
     let inc = dir.join("incremental");
     let fresh = dir.join("fresh");
-    // Half the seeds use the classic rebase/bind opcodes instead of chains.
     let format: &[&str] = if seed % 2 == 1 {
         &["-no_fixup_chains"]
     } else {
         &[]
     };
-    let (mut updates, mut fulls) = (0, 0);
-    for step in 0..=STEPS {
+    let mut counts = Counts::default();
+    for step in 0..=steps {
         let what = if step == 0 {
             "first link".to_string()
         } else {
             let (what, files) = p.edit(&mut rng);
-            write_and_compile(&dir, &p, &files);
+            write_and_compile(target, &dir, &p, &files);
             what
         };
-        let ctx = format!("seed {seed}, step {step} ({what})");
-        let o = capture(incremental_command(&inc).args(format).args(&objs));
+        let ctx = format!("{arch} seed {seed}, step {step} ({what})");
+        let o = capture(
+            incremental_command_for(target, &inc)
+                .args(format)
+                .args(&objs),
+        );
         assert_eq!(
             o.code,
             0,
@@ -359,15 +431,20 @@ fn run_seed(seed: u64) -> (usize, usize, usize) {
             o.stderr_str()
         );
         let line = incremental_line(&o);
-        if line.contains("updated") {
-            updates += 1;
-        } else if line.contains("full link") {
-            fulls += 1;
-            if step > 0 {
-                eprintln!("seed {seed} step {step} ({what}): {line}");
+        if step > 0 {
+            counts.steps += 1;
+            if line.contains("updated") {
+                counts.updates += 1;
+            } else if line.contains("full link") {
+                counts.fulls += 1;
+                eprintln!("{ctx}: {line}");
             }
         }
-        let f = capture(testkit::machlink_command(&fresh).args(format).args(&objs));
+        let f = capture(
+            testkit::machlink_command_for(target, &fresh)
+                .args(format)
+                .args(&objs),
+        );
         assert_eq!(f.code, 0, "{ctx}: full link failed: {}", f.stderr_str());
         let (a, b) = (run(&inc), run(&fresh));
         assert_eq!(
@@ -375,11 +452,7 @@ fn run_seed(seed: u64) -> (usize, usize, usize) {
             "{ctx}: the incrementally linked program differs from a fresh link\n{line}"
         );
         assert_eq!(a.0, 0, "{ctx}: {}", a.1);
-        assert_eq!(
-            unwind_encodings(&inc),
-            unwind_encodings(&fresh),
-            "{ctx}: a function's unwind encoding differs from a fresh link's\n{line}"
-        );
+        check_unwind(target, &inc, &fresh, &ctx, &line);
         // Slid, every rebased pointer of the patched image must still hold.
         let slid = run_with(&inc, &[("MACHO_RUN_FORCE_SLIDE", "1")]);
         assert_eq!(slid, b, "{ctx}: the slid program differs\n{line}");
@@ -392,45 +465,75 @@ fn run_seed(seed: u64) -> (usize, usize, usize) {
             v.stderr_str(),
             o.stderr_str()
         );
+        if target == Target::Arm64 {
+            let bytes = std::fs::read(&inc).unwrap();
+            if let Err(e) = testkit::verify_adhoc_signature(&bytes) {
+                panic!("{ctx}: the code signature does not check: {e}\n{line}");
+            }
+        }
     }
     // The oracle of last resort: the native build of the final program.
     let srcs: Vec<PathBuf> = all.iter().map(|&i| source_path(&dir, i)).collect();
     let native = dir.join("native");
-    testkit::build_native(&srcs, &native, &["-O1"]);
+    testkit::build_native(&srcs, &native, CFLAGS);
     let n = capture(&mut Command::new(&native));
     assert_eq!(
         (n.code, n.stdout_str()),
         run(&inc),
-        "seed {seed}: final program differs from its native build"
+        "{arch} seed {seed}: final program differs from its native build"
     );
-    (STEPS, updates, fulls)
+    counts
 }
 
-#[test]
-fn incremental_relinks_match_fresh_links_over_random_edits() {
-    // MACHLINK_RANDOM_SEED=N reruns one seed (as a failure names it).
+/// Runs `plan`'s seeds (or only `MACHLINK_RANDOM_SEED=N`, which reruns
+/// the seed a failure names), in parallel, and checks that enough steps
+/// were real incremental updates.
+fn run_plan(plan: &Plan) {
+    let arch = plan.target.arch();
     let seeds: Vec<u64> = match std::env::var("MACHLINK_RANDOM_SEED") {
         Ok(s) => vec![s.parse().expect("MACHLINK_RANDOM_SEED is a number")],
-        Err(_) => SEEDS.to_vec(),
+        Err(_) => plan.seeds.to_vec(),
     };
-    let results: Vec<(usize, usize, usize)> = std::thread::scope(|s| {
-        let handles: Vec<_> = seeds
-            .iter()
-            .map(|&seed| s.spawn(move || run_seed(seed)))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    if seeds.len() > 1 {
+        let parities: Vec<u64> = seeds.iter().map(|s| s % 2).collect();
+        assert!(
+            parities.contains(&0) && parities.contains(&1),
+            "{arch}: the seeds must cover both fixup formats"
+        );
+    }
+    let start = Instant::now();
+    let results: Vec<std::sync::Mutex<Counts>> = seeds.iter().map(|_| Default::default()).collect();
+    testkit::parallel_for(seeds.len(), |i| {
+        *results[i].lock().unwrap() = run_seed(plan.target, seeds[i], plan.steps);
     });
-    let steps: usize = results.iter().map(|r| r.0).sum();
-    let updates: usize = results.iter().map(|r| r.1).sum();
-    let fulls: usize = results.iter().map(|r| r.2).sum();
+    let results: Vec<Counts> = results
+        .into_iter()
+        .map(|m| m.into_inner().unwrap())
+        .collect();
+    let steps: usize = results.iter().map(|r| r.steps).sum();
+    let updates: usize = results.iter().map(|r| r.updates).sum();
+    let fulls: usize = results.iter().map(|r| r.fulls).sum();
     eprintln!(
-        "{steps} random edit steps over {} seeds: {updates} incremental updates, {fulls} full links",
-        seeds.len()
+        "{arch}: {steps} random edit steps over {} seeds in {:.0?}: {updates} incremental \
+         updates, {fulls} full links",
+        seeds.len(),
+        start.elapsed()
     );
     assert!(steps >= 200 || seeds.len() == 1);
     // Most edits must take the incremental path, or this test proves little.
     assert!(
         updates * 2 >= steps,
-        "only {updates} of {steps} steps were incremental updates"
+        "{arch}: only {updates} of {steps} steps were incremental updates"
     );
+}
+
+#[test]
+fn incremental_relinks_match_fresh_links_over_random_edits() {
+    run_plan(&X86_64);
+}
+
+#[test]
+fn arm64_incremental_relinks_match_fresh_links_over_random_edits() {
+    testkit::require_aarch64_macho_run(&testkit::workspace_bin("macho-run"));
+    run_plan(&ARM64);
 }

@@ -343,3 +343,303 @@ fn a_call_no_island_can_reach_is_an_error() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// The program of the moved-body tests, in three objects linked in this
+/// order: `FIRST_S` (`_f`, `_main`, `_helper`, at the start of `__text`),
+/// [`GIANT_S`] (`{SIZE}` bytes of never-executed code) and [`LAST_S`]
+/// (`_report`, which prints what `_f` returned). `_main` calls `_report`
+/// through a pointer, so no call spans the giant function and the full
+/// link needs no thunks. `{F}` is `_f`'s body.
+const FIRST_S: &str = r#"  .section __TEXT,__text,regular,pure_instructions
+  .globl _f
+  .p2align 2
+_f:
+{F}
+
+  .globl _main
+  .p2align 2
+_main:
+  stp x29, x30, [sp, #-16]!
+  mov x29, sp
+  bl _f
+  adrp x8, _report_ptr@PAGE
+  ldr x8, [x8, _report_ptr@PAGEOFF]
+  blr x8
+  bl _helper
+  ldp x29, x30, [sp], #16
+  ret
+
+  .globl _helper
+  .p2align 2
+_helper:
+  mov w0, #0
+  ret
+
+  .section __TEXT,__cstring,cstring_literals
+l_grew:
+  .asciz "f grew"
+
+  .section __DATA,__data
+  .p2align 3
+_report_ptr:
+  .quad _report
+.subsections_via_symbols
+"#;
+
+const GIANT_S: &str = r#"  .section __TEXT,__text,regular,pure_instructions
+  .globl _giant
+  .p2align 2
+_giant:
+  brk #1
+  .space {SIZE}
+  ret
+.subsections_via_symbols
+"#;
+
+/// `_report(w0)`: puts "f returned 42" when w0 is 42, else "f returned 7".
+const LAST_S: &str = r#"  .section __TEXT,__text,regular,pure_instructions
+  .globl _report
+  .p2align 2
+_report:
+  stp x29, x30, [sp, #-16]!
+  mov x29, sp
+  cmp w0, #42
+  adrp x0, l_seven@PAGE
+  add x0, x0, l_seven@PAGEOFF
+  adrp x1, l_fortytwo@PAGE
+  add x1, x1, l_fortytwo@PAGEOFF
+  csel x0, x1, x0, eq
+  bl _puts
+  ldp x29, x30, [sp], #16
+  ret
+
+  .section __TEXT,__cstring,cstring_literals
+l_seven:
+  .asciz "f returned 7"
+l_fortytwo:
+  .asciz "f returned 42"
+.subsections_via_symbols
+"#;
+
+/// `_f` at first: returns 7, in an 8-byte slot with its headroom.
+const F_SMALL: &str = "  mov w0, #7\n  ret";
+/// `_f` grown past its slot: puts "f grew" (a call to `_puts`'s stub) and
+/// returns 42.
+const F_GROWN: &str = "  stp x29, x30, [sp, #-16]!
+  mov x29, sp
+  adrp x0, l_grew@PAGE
+  add x0, x0, l_grew@PAGEOFF
+  bl _puts
+  mov w0, #42
+  ldp x29, x30, [sp], #16
+  ret";
+/// [`F_GROWN`] that also calls `_helper`, which stayed before the giant
+/// function, out of a `bl`'s reach from `_f`'s moved body.
+const F_CALLS_BACK: &str = "  stp x29, x30, [sp, #-16]!
+  mov x29, sp
+  adrp x0, l_grew@PAGE
+  add x0, x0, l_grew@PAGEOFF
+  bl _puts
+  bl _helper
+  mov w0, #42
+  ldp x29, x30, [sp], #16
+  ret";
+
+/// Links `objs` (in order) for arm64 into `out`.
+fn link_objects(out: &Path, objs: &[PathBuf], extra: &[&str]) -> Outcome {
+    capture(
+        arm64_command(&workspace_bin("machlink"), out)
+            .args(extra)
+            .args(objs),
+    )
+}
+
+/// The output of `exe` under macho-run, plain and slid (they must agree),
+/// after `machlink verify` and the signature check.
+fn checked_run(exe: &Path, what: &str) -> String {
+    let v = testkit::cli::machlink_verify(exe);
+    assert_eq!(
+        v.code,
+        0,
+        "{what}: verify: {}{}",
+        v.stdout_str(),
+        v.stderr_str()
+    );
+    if let Err(e) = testkit::verify_adhoc_signature(&std::fs::read(exe).unwrap()) {
+        panic!("{what}: the code signature does not check: {e}");
+    }
+    let o = run(exe);
+    assert_eq!(o.code, 0, "{what}: {}", o.stderr_str());
+    let slid = testkit::cli::macho_run_with(exe, &[("MACHO_RUN_FORCE_SLIDE", "1")]);
+    assert_eq!(
+        (slid.code, slid.stdout_str()),
+        (0, o.stdout_str()),
+        "{what}: slid: {}",
+        slid.stderr_str()
+    );
+    o.stdout_str()
+}
+
+/// The moved-body program with a giant function of `giant_size` bytes,
+/// linked incrementally and fresh at each step.
+struct MovedBody {
+    dir: PathBuf,
+    giant_size: u64,
+    others: [PathBuf; 2],
+    out: PathBuf,
+    fresh: PathBuf,
+    start: std::time::Instant,
+}
+
+impl MovedBody {
+    fn new(name: &str, giant_size: u64) -> MovedBody {
+        testkit::require_aarch64_macho_run(&workspace_bin("macho-run"));
+        let dir = testkit::scratch_dir(name);
+        let giant = GIANT_S.replace("{SIZE}", &format!("{giant_size:#x}"));
+        MovedBody {
+            others: [
+                assemble(&dir, "giant", &giant),
+                assemble(&dir, "last", LAST_S),
+            ],
+            out: dir.join("incremental"),
+            fresh: dir.join("fresh"),
+            dir,
+            giant_size,
+            start: std::time::Instant::now(),
+        }
+    }
+
+    /// Links with `f` as `_f`'s body, incrementally and fresh; both must
+    /// run alike (see [`checked_run`]). Returns the `-v` line and what
+    /// the program printed.
+    fn step(&self, f: &str, what: &str) -> (String, String) {
+        let first = assemble(&self.dir, "first", &FIRST_S.replace("{F}", f));
+        let objs = [first, self.others[0].clone(), self.others[1].clone()];
+        let o = link_objects(&self.out, &objs, &["-incremental", "-v"]);
+        assert_eq!(o.code, 0, "{what}: {}", o.stderr_str());
+        let f = link_objects(&self.fresh, &objs, &[]);
+        assert_eq!(f.code, 0, "{what}: fresh link: {}", f.stderr_str());
+        let printed = checked_run(&self.out, what);
+        assert_eq!(
+            printed,
+            run(&self.fresh).stdout_str(),
+            "{what}: differs from a fresh link"
+        );
+        (incremental_line(&o), printed)
+    }
+
+    /// The first link: a full link that needs no thunks (so it keeps its
+    /// incremental state).
+    fn first_link(&self) {
+        let (line, printed) = self.step(F_SMALL, "first link");
+        assert!(
+            line.contains("full link") && !line.contains("thunks"),
+            "the first link needs no thunks and keeps its state: {line}"
+        );
+        assert_eq!(printed, "f returned 7\n");
+    }
+
+    /// `_f` grows out of its slot: an update. Returns its slot's and its
+    /// new body's addresses, after checking that the body's call to
+    /// `_puts` lands on its stub.
+    fn grow(&self) -> (u64, u64) {
+        let (line, printed) = self.step(F_GROWN, "f grows");
+        assert!(line.contains("updated"), "{line}");
+        assert_eq!(printed, "f grew\nf returned 42\n");
+        let (addrs, _) = symbols(&self.out);
+        let slot = addrs["_f"];
+        let code = std::fs::read(&self.out).unwrap();
+        let arm64 = machlink::arch::by_name("arm64").unwrap();
+        let at = (slot - 0x1_0000_0000) as usize;
+        let body = arm64
+            .read_trampoline(&code[at..], slot)
+            .expect("_f's slot holds a trampoline");
+        assert!(
+            body > addrs["_giant"] + self.giant_size,
+            "_f's body at {body:#x} is not in the reserve after the giant function"
+        );
+        assert_eq!(
+            calls(&self.out, body)[0],
+            (stubs_addr(&self.out), String::new()),
+            "the moved body's call to _puts does not land on its stub"
+        );
+        (slot, body)
+    }
+
+    /// Reports the time taken and the outputs' sizes, and removes them.
+    fn finish(self) {
+        let mib = |p: &Path| std::fs::metadata(p).unwrap().len() >> 20;
+        eprintln!(
+            "{}: {:.1?}, outputs of {} MiB (incremental) and {} MiB (fresh)",
+            self.dir.display(),
+            self.start.elapsed(),
+            mib(&self.out),
+            mib(&self.fresh)
+        );
+        std::fs::remove_dir_all(&self.dir).unwrap();
+    }
+}
+
+/// Issue #14: a function whose grown body lands out of `b` reach of its
+/// slot (past 130 MiB of code, where no call spans the reach, so the full
+/// link needs no thunks) gets the long trampoline, and its body's call to
+/// `_puts`'s stub is in reach; a body whose own call cannot reach makes
+/// the update fall back with that call as the reason. Each step prints
+/// what a fresh link prints. Disk: an incremental output of 204 MiB (130
+/// MiB of code, its slot's headroom and the section's reserve) and a
+/// fresh one of 131 MiB, removed at the end.
+#[test]
+fn a_body_moved_out_of_branch_reach_takes_the_long_trampoline() {
+    let t = MovedBody::new("thunks-moved-body-far", 0x8200000);
+    t.first_link();
+    let (slot, body) = t.grow();
+    thunk_target(&t.out, slot);
+    let reach = machlink::arch::by_name("arm64").unwrap().branch_reach();
+    assert!(body - slot > reach, "{body:#x} is in b reach of {slot:#x}");
+
+    let (line, printed) = t.step(F_CALLS_BACK, "f calls back across the giant function");
+    assert!(
+        line.contains("full link")
+            && line.contains("branch to _helper is out of range")
+            && line.contains("bytes away")
+            && line.contains("in symbol _f+"),
+        "{line}"
+    );
+    assert_eq!(printed, "f grew\nf returned 42\n");
+    t.finish();
+}
+
+/// Issue #14: with 105 MiB of code (under the 128 MiB a `bl` reaches, but
+/// over it with every slot's growth room), the incremental layout keeps
+/// `__text`, its reserve and `__stubs` in one branch's reach: the full
+/// link needs no thunks, the grown `_f` is reached with a plain `b`, and
+/// its new body calls `_puts`'s stub and `_helper` (before the giant
+/// function) directly, in an update.
+#[test]
+fn under_the_branch_reach_a_moved_body_reaches_everything() {
+    let t = MovedBody::new("thunks-moved-body-near", 105 << 20);
+    t.first_link();
+    let (slot, body) = t.grow();
+    let code = std::fs::read(&t.out).unwrap();
+    let at = (slot - 0x1_0000_0000) as usize;
+    let word = u32::from_le_bytes(code[at..at + 4].try_into().unwrap());
+    assert_eq!(word & 0xfc00_0000, 0x1400_0000, "_f's slot is not a b");
+
+    let (line, printed) = t.step(F_CALLS_BACK, "f calls back across the giant function");
+    assert!(line.contains("updated"), "{line}");
+    assert_eq!(printed, "f grew\nf returned 42\n");
+    let (addrs, _) = symbols(&t.out);
+    let body_now = machlink::arch::by_name("arm64")
+        .unwrap()
+        .read_trampoline(&std::fs::read(&t.out).unwrap()[at..], slot)
+        .unwrap();
+    assert!(body_now > addrs["_giant"], "{body_now:#x} {body:#x}");
+    assert_eq!(
+        calls(&t.out, body_now)
+            .into_iter()
+            .map(|c| c.0)
+            .collect::<Vec<_>>(),
+        [stubs_addr(&t.out), addrs["_helper"]]
+    );
+    t.finish();
+}

@@ -286,6 +286,7 @@ fn slots_and_used_ends(
             used.push(s.addr + s.size);
             continue;
         };
+        let headroom = headroom.for_code(objects, list);
         let mut end = s.addr;
         let mut placed: Vec<(u64, u32, u32)> = list
             .iter()

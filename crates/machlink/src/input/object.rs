@@ -807,7 +807,22 @@ impl<'a> ObjectFile<'a> {
     pub fn describe(&self, atom: u32, offset: u32) -> String {
         let a = &self.atoms[atom as usize];
         if a.symbol != NONE {
-            let name = String::from_utf8_lossy(self.symbols[a.symbol as usize].name);
+            // An assembler-temporary label (`ltmp0` at a section's start)
+            // says less than the function that starts there too.
+            let temporary = |n: &[u8]| n.first().is_some_and(|c| matches!(c, b'l' | b'L'));
+            let start = self.sections[a.section as usize].addr + u64::from(a.offset);
+            let mut name = self.symbols[a.symbol as usize].name;
+            if temporary(name) {
+                if let Some(s) = self.symbols.iter().find(|s| {
+                    s.atom == atom
+                        && s.is_defined_in_section()
+                        && s.n_value == start
+                        && !temporary(s.name)
+                }) {
+                    name = s.name;
+                }
+            }
+            let name = String::from_utf8_lossy(name);
             format!("symbol {name}+{offset:#x}")
         } else {
             let sec = &self.sections[a.section as usize];

@@ -812,8 +812,19 @@ impl<'s> Updater<'s> {
             symtab,
             &res,
         );
-        if let Some(e) = LinkError::many(out.errors) {
-            return Err(Stop::Error(e));
+        if let Some(first) = out.errors.first() {
+            // At the update's addresses a field may be out of its
+            // instruction's reach (a body moved into reserve far from a
+            // callee, a stub or its data): a full link answers that with
+            // thunks or a new layout. An error in the input itself is
+            // reported by that full link just the same.
+            let more = match out.errors.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            return fallback(format!(
+                "a relocation at the update's addresses: {first}{more}"
+            ));
         }
         let mut fixups = out.fixups;
         fixups.sort_unstable_by_key(|f| f.addr);

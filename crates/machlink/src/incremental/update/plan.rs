@@ -352,6 +352,8 @@ mod tests {
     const HEADROOM: Headroom = Headroom {
         min_slot: 5,
         page_size: 0x1000,
+        branch_reach: 1 << 31,
+        slot_growth: true,
     };
 
     /// A section at 0x1000..0x2000 whose first 0x800 bytes are used.

@@ -94,6 +94,8 @@ impl Updater<'_> {
             return self.repatch_pointer(site.addr, off, referenced);
         }
         let kind = self.as_direct(kind, off, sym)?;
+        // A page offset (the `add`/`ldr`/`str` after an `adrp`) depends on
+        // the target alone; its `adrp` is a site of its own.
         if !kind.is_pc_relative() && !matches!(kind, RelocKind::PageOffset(_)) {
             return fallback(format!(
                 "{} moved, and a reference to it cannot be re-patched",
