@@ -47,14 +47,17 @@ ZIG_TARGETS = {
 }
 
 
-def compile_macos(src, out, arch="x86_64"):
-    """One generated source to a macOS object, as the benchmarks build them."""
-    sh([sys.executable, "-m", "ziglang", "cc"] + ZIG_TARGETS[arch] + ["-O1", "-fcommon", "-w",
-       "-c", src, "-o", out])
+def compile_macos(src, out, arch="x86_64", flags=()):
+    """One generated source to a macOS object, as the benchmarks build them
+    (`flags`: extra compiler flags)."""
+    sh([sys.executable, "-m", "ziglang", "cc"] + ZIG_TARGETS[arch] + ["-O1", "-fcommon", "-w"]
+       + list(flags) + ["-c", src, "-o", out])
 
 
-def build_objects(objects, functions, arch="x86_64"):
-    suffix = "" if arch == "x86_64" else f"-{arch}"
+def build_objects(objects, functions, arch="x86_64", flags=(), tag=""):
+    """The generated program's objects, compiled once and cached; objects
+    compiled with extra `flags` are cached apart, under a name with `tag`."""
+    suffix = ("" if arch == "x86_64" else f"-{arch}") + (f"-{tag}" if tag else "")
     work = os.path.join(ROOT, "target", "bench", f"gen-{objects}x{functions}{suffix}")
     src = os.path.join(work, "src")
     stamp = os.path.join(work, "objects.done")
@@ -67,7 +70,7 @@ def build_objects(objects, functions, arch="x86_64"):
         print(f"compiling {len(sources)} sources for {arch} macOS (once; cached)...", flush=True)
 
         def compile_one(f):
-            compile_macos(os.path.join(src, f), os.path.join(objs_dir, f[:-2] + ".o"), arch)
+            compile_macos(os.path.join(src, f), os.path.join(objs_dir, f[:-2] + ".o"), arch, flags)
 
         with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
             list(pool.map(compile_one, sources))

@@ -344,6 +344,9 @@ impl Arch for Arm64 {
     fn stub_size(&self) -> u64 {
         STUB_SIZE
     }
+    fn stub_align_log2(&self) -> u8 {
+        2
+    }
     fn stub_helper_header_size(&self) -> u64 {
         STUB_HELPER_HEADER
     }
