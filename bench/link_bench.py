@@ -79,9 +79,10 @@ def build_objects(objects, functions, arch="x86_64", flags=(), tag=""):
     return work, objs
 
 
-def bench_args(doc):
-    """The benchmarks' shared command line; also checks the binaries exist
-    and builds the --baseline revision (args.baseline becomes its binary)."""
+def bench_args(doc, more=None):
+    """The benchmarks' shared command line (`more` adds a script's own
+    options to the parser); also checks the binaries exist and builds the
+    --baseline revision (args.baseline becomes its binary)."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--objects", type=int, default=200)
     ap.add_argument("--functions", type=int, default=500)
@@ -91,6 +92,8 @@ def bench_args(doc):
     ap.add_argument("--baseline", metavar="REV|PATH",
                     help="another machlink to time in the same runs (before/after): a git "
                          "revision to build, or a machlink binary")
+    if more:
+        more(ap)
     args = ap.parse_args()
     for tool in (MACHLINK, MACHO_RUN):
         if not os.path.exists(tool):

@@ -118,9 +118,18 @@ fn functions_are_updated_in_place_moved_behind_trampolines_and_moved_back() {
 
     // Edit in place: same size class, new behaviour, same address.
     compile(&dir, "lib", &lib(&f_body(2)));
-    let o = link(&out, &[&main, &lib_o], &[]);
+    let o = link(&out, &[&main, &lib_o], &["-print_statistics"]);
     updated(&o);
     assert!(said(&o, "1 atoms in place, 0 moved"), "{}", o.stderr_str());
+    // Unsigned: patched where it is, so nothing is cloned or copied.
+    assert!(said(&o, "written in place"), "{}", o.stderr_str());
+    let table = o.stderr_str();
+    assert!(
+        table.contains("patch and sync")
+            && !table.contains("clone output")
+            && !table.contains("copy output"),
+        "{table}"
+    );
     let second = run_ok(&out);
     assert_ne!(first, second);
     assert!(second.ends_with(&at), "&f moved: {second}");
@@ -612,7 +621,11 @@ fn signed_outputs_are_patched_on_a_copy_with_their_touched_pages_rehashed() {
     testkit::check_adhoc_signature(&std::fs::read(&out).unwrap());
     let inode = std::fs::metadata(&out).unwrap().ino();
     compile(&dir, "lib", &lib(&f_body(40)));
-    let o = link(&out, &[&main, &lib_o], &["-adhoc_codesign"]);
+    let o = link(
+        &out,
+        &[&main, &lib_o],
+        &["-adhoc_codesign", "-print_statistics"],
+    );
     updated(&o);
     testkit::check_adhoc_signature(&std::fs::read(&out).unwrap());
     assert_ne!(
@@ -620,8 +633,64 @@ fn signed_outputs_are_patched_on_a_copy_with_their_touched_pages_rehashed() {
         inode,
         "a signed output is replaced by a patched copy, not modified in place"
     );
+    // A clone where the scratch directory's filesystem has them, a copy
+    // elsewhere; either way timed, with the rehash.
+    let table = o.stderr_str();
+    let (clone, copy) = (
+        said(&o, "written on a clone"),
+        said(&o, "written on a copy"),
+    );
+    assert!(clone || copy, "{table}");
+    let phase = if clone { "clone output" } else { "copy output" };
+    assert!(
+        table.contains(phase) && table.contains("rehash signature"),
+        "{table}"
+    );
     assert!(run_ok(&out).contains("same=1"));
     verify(&out);
+}
+
+#[test]
+fn signed_outputs_on_a_filesystem_with_clones_are_patched_on_a_clone() {
+    // A real clone needs a filesystem that has them: an XFS made with
+    // reflinks, mounted from a loop file in the scratch directory.
+    let fs = testkit::ReflinkMount::new("incremental/signed-clone");
+    let dir = fs.dir.clone();
+    let main = compile(&dir, "main", MAIN);
+    let lib_o = compile(&dir, "lib", &lib(&f_body(1)));
+    let out = dir.join("prog");
+    link(&out, &[&main, &lib_o], &["-adhoc_codesign"]);
+    let before = run_ok(&out);
+    for (body, edit) in [(2, "1 atoms in place"), (40, "1 moved")] {
+        compile(&dir, "lib", &lib(&f_body(body)));
+        let o = link(
+            &out,
+            &[&main, &lib_o],
+            &["-adhoc_codesign", "-print_statistics"],
+        );
+        updated(&o);
+        assert!(said(&o, edit), "{}", o.stderr_str());
+        assert!(said(&o, "written on a clone"), "{}", o.stderr_str());
+        assert!(
+            o.stderr_str().contains("clone output"),
+            "{}",
+            o.stderr_str()
+        );
+        testkit::check_adhoc_signature(&std::fs::read(&out).unwrap());
+        let after = run_ok(&out);
+        assert_ne!(before, after);
+        assert_eq!(before.split(" at=").nth(1), after.split(" at=").nth(1));
+        verify(&out);
+        assert!(!dir.join("prog.machlink-patching").exists());
+        assert!(!dir.join("prog.machlink-journal").exists());
+    }
+    // The clone's result is what a fresh link of the same inputs makes.
+    let fresh = dir.join("fresh");
+    testkit::check(testkit::machlink_command(&fresh).arg(&main).arg(&lib_o));
+    assert_eq!(
+        run_ok(&fresh).split(" at=").next(),
+        run_ok(&out).split(" at=").next()
+    );
 }
 
 #[test]

@@ -344,7 +344,7 @@ impl Arch for Arm64 {
     fn stub_size(&self) -> u64 {
         STUB_SIZE
     }
-    fn stub_align_log2(&self) -> u8 {
+    fn stubs_align_log2(&self) -> u8 {
         2
     }
     fn stub_helper_header_size(&self) -> u64 {

@@ -283,7 +283,7 @@ pub trait Arch: Sync + Send {
     /// Alignment (log2) of `__stubs`: its instructions' (ld64's too). The
     /// section after an incremental link's headroom starts wherever that
     /// reserve ends, so this must say what the stubs need.
-    fn stub_align_log2(&self) -> u8;
+    fn stubs_align_log2(&self) -> u8;
     fn stub_helper_header_size(&self) -> u64;
     fn stub_helper_entry_size(&self) -> u64;
     /// Size of the largest trampoline; every function slot is at least
