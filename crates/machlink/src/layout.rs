@@ -192,8 +192,18 @@ impl Headroom {
     /// hand dyld null pointers to call or bind, so only plain contents do
     /// (and thread-local descriptors: a zero descriptor is never used, and
     /// dyld just points its thunk at the getter like any other).
+    ///
+    /// `__eh_frame` has one too: an update writes the FDEs that grew (and
+    /// new ones) there, and the zeros after the last record read as the
+    /// terminator a DWARF unwinder stops at.
     pub fn reserves(section: &OutSection) -> bool {
-        Self::reserves_kind(section.flags) && matches!(section.content, Content::Atoms(_))
+        (Self::reserves_kind(section.flags) || Self::is_eh_frame(section))
+            && matches!(section.content, Content::Atoms(_))
+    }
+
+    /// `__TEXT,__eh_frame`, whose reserve is for DWARF unwind records.
+    pub fn is_eh_frame(section: &OutSection) -> bool {
+        section.segname == "__TEXT" && section.sectname == crate::input::object::EH_FRAME
     }
 
     /// [`Headroom::reserves`] by section flags alone. A thread-local

@@ -175,7 +175,7 @@ impl Synthetic {
             sectname: sect.into(),
             flags,
             align_log2: match content {
-                Content::Stubs => self.arch.stubs_align_log2(),
+                Content::Stubs => self.arch.stub_align_log2(),
                 Content::StubHelper | Content::UnwindInfo => 2,
                 _ => 3,
             },

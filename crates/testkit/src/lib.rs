@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub mod cli;
+pub mod unwind;
 
 /// The command that installs everything the tests need.
 pub const SETUP: &str = "scripts/setup.sh";

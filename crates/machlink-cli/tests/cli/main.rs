@@ -23,6 +23,7 @@ mod failures;
 mod flags;
 mod flat_namespace;
 mod incremental;
+mod incremental_eh_frame;
 mod incremental_random;
 mod ld64_flags;
 mod linker_symbols;

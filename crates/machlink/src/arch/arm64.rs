@@ -344,7 +344,7 @@ impl Arch for Arm64 {
     fn stub_size(&self) -> u64 {
         STUB_SIZE
     }
-    fn stubs_align_log2(&self) -> u8 {
+    fn stub_align_log2(&self) -> u8 {
         2
     }
     fn stub_helper_header_size(&self) -> u64 {
@@ -362,6 +362,11 @@ impl Arch for Arm64 {
     }
     fn unwind_mode_dwarf(&self) -> u32 {
         UNWIND_MODE_DWARF
+    }
+    fn trampoline_unwind(&self) -> u32 {
+        // UNWIND_ARM64_MODE_FRAMELESS with no stack: the return address is
+        // still in lr (`b`, or `adrp`/`add`/`br x16`, leave it alone).
+        0x0200_0000
     }
     fn unwind_can_fold(&self, encoding: u32) -> bool {
         encoding & UNWIND_MODE_MASK != UNWIND_MODE_DWARF

@@ -280,10 +280,11 @@ pub trait Arch: Sync + Send {
     /// Size of a stub, of the stub helper's header and of one of its
     /// entries (classic lazy binding).
     fn stub_size(&self) -> u64;
-    /// Alignment (log2) of `__stubs`: its instructions' (ld64's too). The
-    /// section after an incremental link's headroom starts wherever that
-    /// reserve ends, so this must say what the stubs need.
-    fn stubs_align_log2(&self) -> u8;
+    /// The alignment of `__stubs` (log2): ld64's 2 bytes on x86_64, an
+    /// instruction (4 bytes) on arm64. On arm64 it matters beyond taste:
+    /// an incremental link's reserve after `__text` is a quarter of its
+    /// size, so only the stubs' own alignment keeps `bl` targets aligned.
+    fn stub_align_log2(&self) -> u8;
     fn stub_helper_header_size(&self) -> u64;
     fn stub_helper_entry_size(&self) -> u64;
     /// Size of the largest trampoline; every function slot is at least
@@ -294,6 +295,11 @@ pub trait Arch: Sync + Send {
     /// `UNWIND_*_MODE_DWARF`: a compact unwind encoding that defers to
     /// `__eh_frame` (its low 24 bits are an FDE offset).
     fn unwind_mode_dwarf(&self) -> u32;
+    /// The compact unwind encoding of a trampoline (`write_trampoline`):
+    /// no frame, the return address where the call left it. An update
+    /// gives it to the slot of a moved function whose own row deferred to
+    /// an FDE, which now describes the body elsewhere.
+    fn trampoline_unwind(&self) -> u32;
     /// Whether two adjacent functions with this encoding may share one
     /// `__unwind_info` row (modes that carry per-function data may not).
     fn unwind_can_fold(&self, encoding: u32) -> bool;
@@ -465,6 +471,9 @@ mod tests {
             assert_eq!(by_cpu_type(a.cpu_type()).unwrap().name(), a.name());
             assert!(a.max_trampoline() as u64 <= a.stub_size() * 4);
             assert!(a.page_size().is_power_of_two());
+            // A stub is code: aligned at least as an instruction (the trap).
+            assert!(1 << a.stub_align_log2() >= a.trap().len(), "{}", a.name());
+            assert!(a.stub_size().is_multiple_of(1 << a.stub_align_log2()));
         }
         assert!(by_name("ppc").is_none());
         assert_eq!(cpu_name(macho::CPU_TYPE_ARM64), "arm64");

@@ -157,7 +157,7 @@ impl Arch for X86_64 {
     fn stub_size(&self) -> u64 {
         STUB_SIZE
     }
-    fn stubs_align_log2(&self) -> u8 {
+    fn stub_align_log2(&self) -> u8 {
         1
     }
     fn stub_helper_header_size(&self) -> u64 {
@@ -174,6 +174,11 @@ impl Arch for X86_64 {
     }
     fn unwind_mode_dwarf(&self) -> u32 {
         UNWIND_MODE_DWARF
+    }
+    fn trampoline_unwind(&self) -> u32 {
+        // UNWIND_X86_64_MODE_STACK_IMMD, a stack of one word: the return
+        // address at [rsp] (a `jmp` pushes nothing).
+        0x0200_0000 | (1 << 16)
     }
     fn unwind_can_fold(&self, encoding: u32) -> bool {
         let mode = encoding & UNWIND_MODE_MASK;

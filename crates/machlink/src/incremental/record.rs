@@ -23,19 +23,98 @@ use xxhash_rust::xxh3::Xxh3;
 /// object, within its output section: its symbol name, or for an unnamed
 /// atom its input section's name and its ordinal among that section's
 /// unnamed atoms.
+///
+/// An FDE of `__eh_frame` is named for the function it describes (see
+/// [`fde_key`]): its ordinal would change whenever a function before it
+/// is added or removed, and it is the function's FDE that an update must
+/// find again.
+///
+/// Of several names at an atom's start, the most lasting one is its key: a
+/// global before a local, and an assembler label (arm64 objects put
+/// `ltmp0` where `__text` starts, before its first function) last, since
+/// it moves to whatever comes first when the object changes.
 pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
+    let fdes = fde_functions(obj);
+    let mut named: Vec<Option<(u8, &[u8])>> = vec![None; obj.atoms.len()];
+    for s in &obj.symbols {
+        if !s.is_defined_in_section() || s.atom == NONE || s.is_stab() {
+            continue;
+        }
+        let a = &obj.atoms[s.atom as usize];
+        let sec = &obj.sections[a.section as usize];
+        if s.n_value != sec.addr + u64::from(a.offset) {
+            continue;
+        }
+        let rank = if s.is_external() {
+            2
+        } else if is_label(s.name) {
+            0
+        } else {
+            1
+        };
+        let best = &mut named[s.atom as usize];
+        if best.is_none_or(|(r, _)| rank > r) {
+            *best = Some((rank, s.name));
+        }
+    }
     let mut unnamed = vec![0u32; obj.sections.len()];
-    obj.atoms
+    let mut keys: Vec<Vec<u8>> = obj
+        .atoms
         .iter()
-        .map(|a| {
+        .enumerate()
+        .map(|(ai, a)| {
             if a.symbol != NONE {
-                return obj.symbols[a.symbol as usize].name.to_vec();
+                let first = obj.symbols[a.symbol as usize].name;
+                return named[ai].map_or(first, |(_, name)| name).to_vec();
+            }
+            if fdes.contains_key(&(ai as u32)) {
+                return Vec::new(); // named below, after its function
             }
             let n = &mut unnamed[a.section as usize];
             *n += 1;
             format!("#{}#{}", obj.sections[a.section as usize].sectname, *n - 1).into_bytes()
         })
-        .collect()
+        .collect();
+    for (&fde, &func) in &fdes {
+        if keys[fde as usize].is_empty() {
+            keys[fde as usize] = fde_key(&keys[func as usize]);
+        }
+    }
+    keys
+}
+
+/// An assembler-local label (`ltmp0`, `l_name`, `Lname`), not a name
+/// from the source.
+fn is_label(name: &[u8]) -> bool {
+    name.starts_with(b"ltmp") || name.starts_with(b"l_") || name.starts_with(b"L")
+}
+
+/// The key of the FDE of the function whose key is `function`.
+pub fn fde_key(function: &[u8]) -> Vec<u8> {
+    let mut key = b"#__eh_frame#fde#".to_vec();
+    key.extend_from_slice(function);
+    key
+}
+
+/// The FDE atoms of the object's kept `__eh_frame` sections, with the
+/// function atom each describes.
+pub fn fde_functions(obj: &ObjectFile) -> rustc_hash::FxHashMap<u32, u32> {
+    let mut out = rustc_hash::FxHashMap::default();
+    for sec in obj.sections.iter().filter(|s| is_eh_frame(s)) {
+        for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
+            let atom = &obj.atoms[a as usize];
+            let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
+            if let Some(func) = crate::input::eh_frame::fde_function(&obj.symbols, relocs) {
+                out.insert(a, func);
+            }
+        }
+    }
+    out
+}
+
+/// A kept `__TEXT,__eh_frame` input section.
+pub fn is_eh_frame(sec: &crate::input::object::InputSection) -> bool {
+    sec.kept && sec.segname == "__TEXT" && sec.sectname == crate::input::object::EH_FRAME
 }
 
 /// Whether atom `ai` is the storage the link allocated for a tentative
@@ -129,7 +208,10 @@ fn interior_targets(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<Vec<boo
         .map(|(fi, obj)| {
             let mut out = Vec::new();
             for (ai, atom) in obj.atoms.iter().enumerate() {
-                if obj.section_of(ai as u32).metadata {
+                // An FDE's pointer into its function is rewritten with the
+                // rest of its object when the function moves.
+                let sec = obj.section_of(ai as u32);
+                if sec.metadata || is_eh_frame(sec) {
                     continue;
                 }
                 for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {

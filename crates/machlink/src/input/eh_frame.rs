@@ -266,6 +266,32 @@ pub fn fde_lsda(relocs: &[Reloc]) -> Option<(u32, i64)> {
     }
 }
 
+/// Whether the record `record` (its bytes, from its length word on) is a
+/// CIE: its second word, the CIE pointer of an FDE, is 0.
+pub fn is_cie(record: &[u8]) -> bool {
+    record.get(4..8) == Some(&[0, 0, 0, 0])
+}
+
+/// A CIE's augmentation string (`record` starts at its length word).
+pub fn cie_augmentation(record: &[u8]) -> Option<&[u8]> {
+    let aug = record.get(9..)?;
+    Some(&aug[..aug.iter().position(|&b| b == 0)?])
+}
+
+/// Where the `pc_range` field of the FDE at offset `fde` of an
+/// `__eh_frame` section's bytes `data` is (offset from the FDE's start,
+/// size), read through the CIE it points at.
+pub fn fde_pc_range(data: &[u8], fde: usize) -> Option<(usize, usize)> {
+    let cie_ptr = u32::from_le_bytes(data.get(fde + 4..fde + 8)?.try_into().ok()?);
+    let cie = (fde + 4).checked_sub(cie_ptr as usize)?;
+    if cie_ptr == 0 || !is_cie(data.get(cie..)?) {
+        return None;
+    }
+    let size = pointer_size(parse_cie(data, cie)?.fde_encoding)?;
+    let len = u32::from_le_bytes(data.get(fde..fde + 4)?.try_into().ok()?) as usize;
+    (8 + 2 * size <= 4 + len).then_some((8 + size, size))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

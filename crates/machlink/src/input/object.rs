@@ -633,6 +633,24 @@ impl<'a> ObjectFile<'a> {
                 .map(|a| (a, u64::from(self.atoms[a as usize].offset)))
                 .collect();
             let range = sec.atoms_start..sec.atoms_start + sec.atoms_len;
+            // arm64 objects state an FDE's pointers as `target - L + k`
+            // with L a label at the start of the section (the CIE's atom),
+            // so the value holds only while the FDE stays as far from its
+            // CIE as in the object. Taken against the FDE itself instead,
+            // it holds wherever the FDE goes (an FDE before it left out,
+            // an FDE an incremental update moves).
+            for (a, rel) in per_atom.iter_mut().filter(|(a, _)| range.contains(a)) {
+                if let Some(Target::Atom(s)) = rel.subtrahend {
+                    if s != *a && range.contains(&s) {
+                        let (fde, label) = (
+                            self.atoms[*a as usize].offset,
+                            self.atoms[s as usize].offset,
+                        );
+                        rel.addend += i64::from(fde) - i64::from(label);
+                        rel.subtrahend = Some(Target::Atom(*a));
+                    }
+                }
+            }
             let mut explicit: Vec<u64> = per_atom
                 .iter()
                 .filter(|(a, _)| range.contains(a))

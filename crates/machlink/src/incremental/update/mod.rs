@@ -24,6 +24,7 @@
 mod chains;
 mod place;
 mod plan;
+mod records;
 mod references;
 mod tables;
 
@@ -570,13 +571,7 @@ impl<'s> Updater<'s> {
     /// Places and writes one object's atoms; returns its new record.
     fn replay(&mut self, oi: u32, obj: &mut ObjectFile, old: &ObjectRecord) -> Step<ObjectRecord> {
         let symbols = symbols_hash(obj);
-        if obj
-            .sections
-            .iter()
-            .any(|s| s.kept && s.sectname == crate::input::object::EH_FRAME)
-        {
-            return fallback(format!("{}: DWARF unwind (__eh_frame)", obj.name));
-        }
+        records::check_cies(obj)?;
         // A symbol inside a code atom is a function start of its own
         // (an object without subsections, an alternate entry); updates
         // track function starts per atom.
@@ -625,7 +620,7 @@ impl<'s> Updater<'s> {
         for n in old.refs.iter().filter(|n| refs.binary_search(n).is_err()) {
             *self.delta.ref_adjust.entry(n.clone()).or_default() -= 1;
         }
-        let encodings = unwind_encodings(self.arch, obj, &symtab)?;
+        let encodings = unwind_encodings(obj, &symtab)?;
         let n = obj.atoms.len();
         self.layout.atom_addr = vec![vec![0; n]];
         self.layout.atom_section = vec![vec![u32::MAX; n]];
@@ -696,6 +691,8 @@ impl<'s> Updater<'s> {
                 removals.push(self.plan_removal(rec));
             }
         }
+        self.dwarf_unwind(obj, &encodings, &mut planned)?;
+        let kept_records = records::in_place(&planned, self.eh_frame().map(|(si, _)| si));
         let mut atoms = Vec::with_capacity(planned.len());
         for p in planned {
             self.apply(&obj.name, &p)?;
@@ -714,6 +711,7 @@ impl<'s> Updater<'s> {
             .map(|a| a.addr..a.addr + u64::from(a.slot.max(a.size)))
             .collect();
         self.write_atoms(obj, &symtab, &slots, &mut atoms, &old_fixup_ranges)?;
+        self.finish_records(obj, &kept_records)?;
         self.record_globals(oi, &symtab)?;
         let sites = self.sites_of_object(oi, obj, &symtab, &others);
         let moved_globals = self.repatch_moved_data(oi, &symtab)?;
@@ -1109,12 +1107,10 @@ fn reserves(flags: u32) -> bool {
     crate::layout::Headroom::reserves_kind(flags)
 }
 
-/// Compact unwind encodings of the object's functions (atom → encoding).
-fn unwind_encodings(
-    arch: &dyn Arch,
-    obj: &ObjectFile,
-    symtab: &SymbolTable,
-) -> Step<FxHashMap<u32, u32>> {
+/// Compact unwind encodings of the object's functions (atom → encoding);
+/// one that defers to DWARF gets its FDE's offset once the FDEs are placed
+/// (see `records`).
+fn unwind_encodings(obj: &ObjectFile, symtab: &SymbolTable) -> Step<FxHashMap<u32, u32>> {
     let mut out = FxHashMap::default();
     for (_, e, ff, fa) in crate::unwind::entries(std::slice::from_ref(obj), symtab) {
         if ff != 0 {
@@ -1126,11 +1122,9 @@ fn unwind_encodings(
             .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()));
         let atom = &obj.atoms[e as usize];
         let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
-        if relocs.iter().any(|r| r.offset == 16 || r.offset == 24)
-            || encoding & crate::unwind_info::UNWIND_MODE_MASK == arch.unwind_mode_dwarf()
-        {
+        if relocs.iter().any(|r| r.offset == 16 || r.offset == 24) {
             return fallback(format!(
-                "{}: unwind entries with personalities, LSDAs or DWARF",
+                "{}: unwind entries with personalities or LSDAs",
                 obj.name
             ));
         }

@@ -39,6 +39,9 @@ fn refusal(obj: &str, sec: &SectionRecord, old: Option<&AtomRecord>, r: Refusal)
             key()
         ),
         Refusal::OutOfRoom { size } => out_of_room(sec, size),
+        Refusal::UnalignedRecord { size } => {
+            format!("{obj}: a {size}-byte __eh_frame record (not a multiple of 4 bytes)")
+        }
     }
 }
 
@@ -203,7 +206,9 @@ impl Updater<'_> {
             align_log2: atom.align_log2,
             unwind,
         };
-        let kind = if is_literal(sec.flags) {
+        let kind = if sec.segname == "__TEXT" && sec.sectname == crate::input::object::EH_FRAME {
+            Kind::UnwindRecord
+        } else if is_literal(sec.flags) {
             Kind::Literal
         } else if crate::section_flags::is_code(sec.flags) {
             Kind::Code
@@ -299,6 +304,13 @@ impl Updater<'_> {
                     })?;
                 self.relocated.insert(from);
                 self.unwind.push((to, cap, Some(unwind)));
+                if self.is_dwarf(unwind) || p.old_unwind.is_some_and(|u| self.is_dwarf(u)) {
+                    // The slot's row may lead to the FDE, which describes
+                    // the body (or nothing) now; the trampoline has no frame
+                    // of its own.
+                    let tramp = self.arch.trampoline_unwind();
+                    self.unwind.push((from, slot, Some(tramp)));
+                }
                 // Function starts keep naming the canonical address: the
                 // body is reached through it, which is what `machlink
                 // verify` checks.
@@ -310,7 +322,64 @@ impl Updater<'_> {
                 self.moved_data.push((from, to));
                 self.stats.moved += 1;
             }
+            Decision::MoveRecord { from, to } => {
+                self.relocated.insert(to);
+                self.retire_record(from)?;
+                self.stats.moved += 1;
+            }
         }
+        Ok(())
+    }
+
+    /// Whether a compact unwind encoding defers to an FDE.
+    pub(super) fn is_dwarf(&self, encoding: u32) -> bool {
+        encoding & crate::unwind_info::UNWIND_MODE_MASK == self.arch.unwind_mode_dwarf()
+    }
+
+    /// The output `__eh_frame`: its index and record.
+    pub(super) fn eh_frame(&self) -> Option<(usize, &SectionRecord)> {
+        self.session
+            .base
+            .meta
+            .sections
+            .iter()
+            .enumerate()
+            .find(|(_, s)| {
+                !s.synthetic
+                    && s.segname == "__TEXT"
+                    && s.sectname == crate::input::object::EH_FRAME
+            })
+    }
+
+    /// Makes the unwind record at `addr`, which nothing owns any more,
+    /// describe nothing: an FDE gets a `pc_range` of 0, so that a search
+    /// of `__eh_frame` for an address never finds it (its function, or
+    /// what now runs where it was, is described elsewhere). The record
+    /// itself stays, so that the stream still walks from record to record;
+    /// a CIE stays as it is (FDEs that stay may still point at it).
+    pub(super) fn retire_record(&mut self, addr: u64) -> Step<()> {
+        let Some((_, sec)) = self.eh_frame() else {
+            return Err(damaged("it names an __eh_frame record, and there is none"));
+        };
+        let (start, size) = (sec.offset as usize, sec.size as usize);
+        let data = self
+            .img
+            .get(start..start + size)
+            .ok_or_else(|| damaged("__eh_frame lies outside the file"))?;
+        let at = addr.wrapping_sub(sec.addr) as usize;
+        let record = data.get(at..).unwrap_or_default();
+        if record.len() < 8 {
+            return Err(damaged(format_args!("no __eh_frame record at {addr:#x}")));
+        }
+        if crate::input::eh_frame::is_cie(record) {
+            return Ok(());
+        }
+        let Some((field, len)) = crate::input::eh_frame::fde_pc_range(data, at) else {
+            return Err(damaged(format_args!("the FDE at {addr:#x} does not parse")));
+        };
+        let off = start + at + field;
+        self.img[off..off + len].fill(0);
+        self.touched.push(off as u64..(off + len) as u64);
         Ok(())
     }
 
@@ -325,11 +394,22 @@ impl Updater<'_> {
     /// [`plan::plan_removal`]), nothing written yet.
     pub(super) fn plan_removal(&mut self, o: &AtomRecord) -> Removal {
         let chained = self.session.base.meta.chained;
-        plan::plan_removal(self.alloc.section(usize::from(o.section)), o, chained)
+        let record = self
+            .eh_frame()
+            .is_some_and(|(si, _)| si == usize::from(o.section));
+        plan::plan_removal(
+            self.alloc.section(usize::from(o.section)),
+            o,
+            chained,
+            record,
+        )
     }
 
     /// Traps where a removed function was.
     pub(super) fn apply_removal(&mut self, r: &Removal) -> Step<()> {
+        if r.record {
+            self.retire_record(r.addr)?;
+        }
         if r.code {
             if let Some(body) = &r.body {
                 self.drop_body(body)?;

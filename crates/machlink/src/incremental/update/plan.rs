@@ -26,7 +26,18 @@ pub enum Kind {
     Data,
     /// Merged literals: a new one gets exactly its size.
     Literal,
+    /// DWARF unwind records (`__eh_frame`): a stream read record by
+    /// record, so a record keeps exactly the room it had (a smaller one is
+    /// padded to it) and a new or larger one goes to the reserve, right
+    /// after the last record. Old room is never freed: a record that left
+    /// it stays as a record that describes nothing (see `place`).
+    UnwindRecord,
 }
+
+/// The alignment of a DWARF unwind record: 4 bytes, whatever its offset in
+/// its object suggests, so that the stream stays gapless (a zero word
+/// between records would end it).
+const RECORD_ALIGN: u64 = 4;
 
 /// The rules an atom is placed by.
 #[derive(Clone, Copy, Debug)]
@@ -78,6 +89,9 @@ pub enum Decision {
     /// Data that outgrew its room: moves to `to`, its old room is freed,
     /// and every reference to it is re-patched.
     MoveData { from: u64, to: u64 },
+    /// An unwind record that outgrew its room: written at `to`; the one
+    /// at `from` stays (its room is not freed) and must describe nothing.
+    MoveRecord { from: u64, to: u64 },
 }
 
 /// Why an atom cannot be placed by an update.
@@ -94,6 +108,8 @@ pub enum Refusal {
     Interior,
     /// The section is out of room (free list and reserve).
     OutOfRoom { size: u64 },
+    /// An unwind record whose size is not a multiple of 4 bytes.
+    UnalignedRecord { size: u64 },
 }
 
 /// Decides where `new` goes (`old`: its record in the image, if it had
@@ -124,6 +140,9 @@ pub fn plan_atom(
             .ok_or(Refusal::OutOfRoom { size })
     };
     let code = rules.kind == Kind::Code;
+    if rules.kind == Kind::UnwindRecord {
+        return plan_record(space, rec, old);
+    }
     if rules.kind == Kind::Literal {
         rec.flags |= state::LITERAL;
         rec.addr = take(size, align)?;
@@ -237,6 +256,45 @@ pub fn plan_atom(
     ))
 }
 
+/// [`plan_atom`] for a DWARF unwind record ([`Kind::UnwindRecord`]).
+fn plan_record(
+    space: &mut SectionSpace,
+    mut rec: AtomRecord,
+    old: Option<&AtomRecord>,
+) -> Result<(AtomRecord, Decision), Refusal> {
+    let size = u64::from(rec.size);
+    if size % RECORD_ALIGN != 0 {
+        return Err(Refusal::UnalignedRecord { size });
+    }
+    if let Some(o) = old.filter(|o| size <= u64::from(o.slot)) {
+        rec.flags = o.flags;
+        rec.addr = o.addr;
+        rec.slot = o.slot;
+        let d = Decision::InPlace {
+            addr: o.addr,
+            slot: u64::from(o.slot),
+            freed_body: None,
+        };
+        return Ok((rec, d));
+    }
+    rec.addr = space
+        .allocate(size, RECORD_ALIGN)
+        .ok_or(Refusal::OutOfRoom { size })?;
+    rec.slot = size as u32;
+    rec.align_log2 = rec.align_log2.min(RECORD_ALIGN.trailing_zeros() as u8);
+    let d = match old {
+        Some(o) => Decision::MoveRecord {
+            from: o.addr,
+            to: rec.addr,
+        },
+        None => Decision::Add {
+            addr: rec.addr,
+            room: size,
+        },
+    };
+    Ok((rec, d))
+}
+
 /// What removing an atom the new object no longer has frees.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Removal {
@@ -248,17 +306,27 @@ pub struct Removal {
     pub body: Option<Range<u64>>,
     /// Its room went back to the free list.
     pub slot_freed: bool,
+    /// A DWARF unwind record ([`Kind::UnwindRecord`]): its room stays
+    /// taken, and an FDE there must be made to describe nothing.
+    pub record: bool,
 }
 
 /// Removes `old` from `space`'s books. A removed function's slot and body
 /// are freed (nothing can call it any more: a global others still refer
 /// to makes the update fall back). Data with classic rebase or bind
 /// entries keeps its room: the streams would still name its words.
-pub fn plan_removal(space: &mut SectionSpace, old: &AtomRecord, chained: bool) -> Removal {
+/// An unwind record (`record`) keeps its room: the records after it are
+/// found by walking the stream through it.
+pub fn plan_removal(
+    space: &mut SectionSpace,
+    old: &AtomRecord,
+    chained: bool,
+    record: bool,
+) -> Removal {
     let code = old.flags & state::CODE != 0;
     let slot = u64::from(old.slot);
     let mut body = None;
-    let slot_freed = code || old.fixups == 0 || chained;
+    let slot_freed = !record && (code || old.fixups == 0 || chained);
     if code && old.body != 0 {
         space.free(old.body, u64::from(old.body_cap));
         body = Some(old.body..old.body + u64::from(old.body_cap));
@@ -272,6 +340,7 @@ pub fn plan_removal(space: &mut SectionSpace, old: &AtomRecord, chained: bool) -
         slot,
         body,
         slot_freed,
+        record,
     }
 }
 
@@ -651,7 +720,7 @@ mod tests {
         let old = function("f", 0x1100, 0x40);
         let (r1, _) = code(&mut s, atom("f", 0x50, 4), &old);
         let body = r1.body..r1.body + u64::from(r1.body_cap);
-        let gone = plan_removal(&mut s, &r1, true);
+        let gone = plan_removal(&mut s, &r1, true, false);
         assert_eq!(
             gone,
             Removal {
@@ -659,7 +728,8 @@ mod tests {
                 addr: 0x1100,
                 slot: 0x40,
                 body: Some(body.clone()),
-                slot_freed: true
+                slot_freed: true,
+                record: false
             }
         );
         assert!(freed(&s, 0x1100..0x1140) && freed(&s, body));
@@ -672,9 +742,9 @@ mod tests {
             fixups: 7,
             ..data("d", 0x1200, 0x10)
         };
-        assert!(!plan_removal(&mut s, &old, false).slot_freed);
+        assert!(!plan_removal(&mut s, &old, false, false).slot_freed);
         assert_eq!(s.free_ranges(), &[]);
-        assert!(plan_removal(&mut s, &old, true).slot_freed);
+        assert!(plan_removal(&mut s, &old, true, false).slot_freed);
         assert_eq!(s.free_ranges(), &[(0x1200, 0x10)]);
     }
 }
