@@ -31,9 +31,9 @@ e.g. on a filesystem with clones:
 --unsigned links with -no_adhoc_codesign (both linkers): the update is then
 written in place. --no-eh-frame compiles the program with
 -fno-asynchronous-unwind-tables (objects cached apart), so that it has
-compact unwind only: clang emits __eh_frame for arm64 functions with stack
-frames, and an object with __eh_frame is relinked in full by an engine that
-cannot update it in place.
+compact unwind only (clang emits __eh_frame for arm64 functions with stack
+frames; updates of objects with __eh_frame came later than the first arm64
+figures, which used this).
 
 usage: bench/incremental_bench.py [--objects N] [--functions M] [--runs R]
                                   [--arch x86_64|arm64] [--baseline REV|PATH]
