@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Incremental relink benchmark: machlink -incremental against a full
-ld64.lld-19 relink of the same objects.
+ld64.lld-19 (and ld64.lld-22, when installed) relink of the same objects.
 
 Uses the generated program of bench/link_bench.py (default 200 objects x
 500 functions = 100k functions; objects cached under target/bench/). One
@@ -17,8 +17,27 @@ steps are the growing ones (original -> grown); the steps back (a shrink,
 in place) are reported separately. After each kind, both outputs must print
 the same checksum under macho-run, and `machlink verify` must pass.
 
+Every machlink step runs with -v and -print_statistics: a step that fell
+back to a full link stops the benchmark (its time is not an incremental
+one), and the medians of the update's write phases are reported: how the
+patches were written (in place, on a clone, on a copy), the clone or copy
+of the output, the signature rehash, and the journal as a whole.
+
+arm64 outputs are signed, so their updates are written on a clone or a copy
+of the output. --output-dir puts the outputs (and their state) elsewhere,
+e.g. on a filesystem with clones:
+    truncate -s 2G /tmp/x/img && mkfs.xfs -q -m reflink=1 /tmp/x/img
+    mkdir /tmp/x/mnt && mount -o loop /tmp/x/img /tmp/x/mnt   (as root)
+--unsigned links with -no_adhoc_codesign (both linkers): the update is then
+written in place. --no-eh-frame compiles the program with
+-fno-asynchronous-unwind-tables (objects cached apart), so that it has
+compact unwind only (clang emits __eh_frame for arm64 functions with stack
+frames; updates of objects with __eh_frame came later than the first arm64
+figures, which used this).
+
 usage: bench/incremental_bench.py [--objects N] [--functions M] [--runs R]
                                   [--arch x86_64|arm64] [--baseline REV|PATH]
+                                  [--output-dir DIR] [--unsigned] [--no-eh-frame]
 --baseline times another machlink's incremental relinks in the same runs: a
 git revision (built in a temporary git worktree, see bench/link_bench.py) or
 the path of a machlink binary; both are reported.
@@ -30,17 +49,46 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from link_bench import (  # noqa: E402
     MACHLINK, MACHO_RUN, bench_args, build_objects, compile_macos, link_cmd, timed)
 
+NO_EH_FRAME = ["-fno-asynchronous-unwind-tables"]
+# The phases of an update's write, as -print_statistics names them.
+WRITE_PHASES = ("rehash signature", "journal and patch", "write journal", "clone output",
+                "copy output", "patch and sync", "rename and clean up")
 
-def compile_variant(text, out, arch):
+
+def compile_variant(text, out, arch, flags):
     tmp = out[:-2] + ".c"
     with open(tmp, "w") as f:
         f.write(text)
-    compile_macos(tmp, out, arch)
+    compile_macos(tmp, out, arch, flags)
+
+
+def timed_update(cmd):
+    """An incremental relink with -v -print_statistics: wall seconds, peak
+    RSS (KiB), the write path and the write phases (ms). Exits if the step
+    was not an incremental update."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd + ["-v", "-print_statistics"], stderr=subprocess.PIPE, text=True)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"failed: {' '.join(cmd[:3])} ...:\n{err}")
+    line = next((ln for ln in err.splitlines() if "incremental:" in ln), "")
+    m = re.search(r"written (in place|on a clone|on a copy)", line)
+    if "updated" not in line or not m:
+        sys.exit(f"not an incremental update, so no incremental time to report:\n{line or err}")
+    phases = {}
+    for ln in err.splitlines():
+        pm = re.match(r"\s*(\S.*?)\s+([0-9.]+)\s+[0-9.]+%$", ln)
+        if pm and pm.group(1) in WRITE_PHASES:
+            phases[pm.group(1)] = float(pm.group(2))
+    return wall, usage.ru_maxrss, m.group(1), phases
 
 
 def edits(source, obj_index, functions):
@@ -65,14 +113,25 @@ def checksum(exe):
 
 
 def summary(runs):
-    walls = [w * 1e3 for w, _ in runs]
-    rss = max(r for _, r in runs) / 1024
+    walls = [r[0] * 1e3 for r in runs]
+    rss = max(r[1] for r in runs) / 1024
     return statistics.median(walls), min(walls), max(walls), rss
 
 
+def extra_args(ap):
+    ap.add_argument("--output-dir", metavar="DIR",
+                    help="where the outputs and machlink's state go (default: beside the objects)")
+    ap.add_argument("--unsigned", action="store_true",
+                    help="link with -no_adhoc_codesign (updates are written in place)")
+    ap.add_argument("--no-eh-frame", action="store_true",
+                    help="compile with -fno-asynchronous-unwind-tables (compact unwind only)")
+
+
 def main():
-    args = bench_args(__doc__)
-    work, cached = build_objects(args.objects, args.functions, args.arch)
+    args = bench_args(__doc__, extra_args)
+    flags = NO_EH_FRAME if args.no_eh_frame else []
+    work, cached = build_objects(args.objects, args.functions, args.arch, flags,
+                                 "compact-unwind" if args.no_eh_frame else "")
     inc = os.path.join(work, "incremental")
     shutil.rmtree(inc, ignore_errors=True)
     os.makedirs(inc)
@@ -92,68 +151,91 @@ def main():
         "grown": os.path.join(inc, "v_grown.o"),
     }
     shutil.copy(target, variants["original"])
-    compile_variant(in_place, variants["in place"], args.arch)
-    compile_variant(grown, variants["grown"], args.arch)
+    compile_variant(in_place, variants["in place"], args.arch, flags)
+    compile_variant(grown, variants["grown"], args.arch, flags)
 
-    exe = os.path.join(inc, "prog-incremental")
-    ref = os.path.join(inc, "prog-lld")
-    machlink = link_cmd(MACHLINK, exe, objs, args.arch) + ["-incremental"]
-    lld = link_cmd("ld64.lld-19", ref, objs, args.arch)
+    out_dir = args.output_dir or inc
+    os.makedirs(out_dir, exist_ok=True)
+    for f in os.listdir(out_dir):
+        if f.startswith("prog-"):
+            os.remove(os.path.join(out_dir, f))
+    sign = ["-no_adhoc_codesign"] if args.unsigned else []
+    exe = os.path.join(out_dir, "prog-incremental")
+    machlink = link_cmd(MACHLINK, exe, objs, args.arch) + sign + ["-incremental"]
+    references = {}
+    for lld in ("ld64.lld-19", "ld64.lld-22"):
+        if shutil.which(lld):
+            references[lld] = link_cmd(lld, os.path.join(out_dir, f"prog-{lld}"), objs,
+                                       args.arch) + sign
+        else:
+            print(f"{lld} not found (scripts/setup.sh installs it): not compared")
     full = timed(machlink)  # the first, full link with headroom
     print(f"full incremental-mode link by machlink: {full[0] * 1e3:.1f} ms, {full[1] / 1024:.1f} MiB")
     # --baseline: another machlink keeps its own output (and state) beside ours.
-    base_exe = os.path.join(inc, "prog-baseline")
-    baseline = (link_cmd(args.baseline, base_exe, objs, args.arch) + ["-incremental"]
+    base_exe = os.path.join(out_dir, "prog-baseline")
+    baseline = (link_cmd(args.baseline, base_exe, objs, args.arch) + sign + ["-incremental"]
                 if args.baseline else None)
     if baseline:
         timed(baseline)
 
     results = {}
     for kind, variant in (("in place", variants["in place"]), ("grown", variants["grown"])):
-        forward, back, reference, base = [], [], [], []
+        forward, back, base = [], [], []
+        reference = {lld: [] for lld in references}
         for _ in range(args.runs):
             for step, source_obj in (("forward", variant), ("back", variants["original"])):
                 shutil.copy(source_obj, target)
-                t = timed(machlink)
+                t = timed_update(machlink)
                 (forward if step == "forward" else back).append(t)
                 if step == "forward":
-                    reference.append(timed(lld))
+                    for lld, cmd in references.items():
+                        reference[lld].append(timed(cmd))
                 if baseline:
                     b = timed(baseline)
                     if step == "forward":
                         base.append(b)
-        # The last step left the original object: check both outputs agree
+        # The last step left the original object: check the outputs agree
         # after an edited state too.
         shutil.copy(variant, target)
-        timed(machlink)
-        timed(lld)
-        a, b = checksum(exe), checksum(ref)
-        if a != b:
-            sys.exit(f"{kind}: incremental output differs from lld's: {a} vs {b}")
+        timed_update(machlink)
+        sums = {"machlink": checksum(exe)}
+        for lld, cmd in references.items():
+            timed(cmd)
+            sums[lld] = checksum(cmd[cmd.index("-o") + 1])
+        if len(set(sums.values())) != 1:
+            sys.exit(f"{kind}: the outputs differ: {sums}")
         subprocess.run([MACHLINK, "verify", exe], check=True, stdout=subprocess.DEVNULL)
-        results[kind] = (forward, back, reference, a, base)
+        results[kind] = (forward, back, reference, base)
         shutil.copy(variants["original"], target)
-        timed(machlink)
+        timed_update(machlink)
         if baseline:
             timed(baseline)
 
-    v = subprocess.run(machlink + ["-v"], capture_output=True, text=True).stderr
+    signed = "unsigned (-no_adhoc_codesign)" if args.unsigned else "as signed as the target's default"
     print(f"\n{args.arch}: {len(objs)} objects ({args.objects} x {args.functions} functions), "
-          f"{args.runs} runs per step kind; outputs agree with ld64.lld-19")
+          f"{args.runs} runs per step kind; outputs {signed} in {out_dir}; "
+          f"outputs agree with {', '.join(references) or 'each other'}")
     print(f"{'step':<40}{'median ms':>10}{'min':>8}{'max':>8}{'peak RSS MiB':>14}")
-    for kind, (forward, back, reference, _, base) in results.items():
-        rows = [(f"machlink -incremental ({kind} edit)", forward),
-                (f"ld64.lld-19 full relink ({kind} edit)", reference)]
-        if base:
-            rows.insert(1, (f"baseline {args.baseline_label} ({kind} edit)", base))
+    for kind, (forward, back, reference, base) in results.items():
+        rows = [(f"machlink -incremental ({kind} edit)", forward)]
         if kind == "grown":
-            rows.insert(1, ("machlink -incremental (shrink back)", back))
+            rows.append(("machlink -incremental (shrink back)", back))
+        if base:
+            rows.append((f"baseline {args.baseline_label} ({kind} edit)", base))
+        rows += [(f"{lld} full relink ({kind} edit)", runs) for lld, runs in reference.items()]
         for label, runs in rows:
             med, lo, hi, rss = summary(runs)
             print(f"{label:<40}{med:>10.2f}{lo:>8.2f}{hi:>8.2f}{rss:>14.1f}")
-        ratio = statistics.median(w for w, _ in reference) / statistics.median(w for w, _ in forward)
-        print(f"  -> ld64.lld-19 takes {ratio:.1f}x as long as machlink's incremental relink ({kind})")
-    print("\nlast -v line: " + next((line for line in v.splitlines() if "incremental:" in line), "?"))
+        paths = sorted({r[2] for r in forward})
+        phase_meds = {p: statistics.median(r[3].get(p, 0.0) for r in forward)
+                      for p in WRITE_PHASES if any(p in r[3] for r in forward)}
+        total = statistics.median(r[0] * 1e3 for r in forward)
+        print(f"  write path: {', '.join(paths)}; median phase ms (share of the median relink): "
+              + "; ".join(f"{p} {ms:.2f} ({100 * ms / total:.0f}%)" for p, ms in phase_meds.items()))
+        mine = statistics.median(r[0] for r in forward)
+        for lld, runs in reference.items():
+            ratio = statistics.median(r[0] for r in runs) / mine
+            print(f"  -> {lld} takes {ratio:.1f}x as long as machlink's incremental relink ({kind})")
 
 
 if __name__ == "__main__":

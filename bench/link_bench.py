@@ -47,14 +47,17 @@ ZIG_TARGETS = {
 }
 
 
-def compile_macos(src, out, arch="x86_64"):
-    """One generated source to a macOS object, as the benchmarks build them."""
-    sh([sys.executable, "-m", "ziglang", "cc"] + ZIG_TARGETS[arch] + ["-O1", "-fcommon", "-w",
-       "-c", src, "-o", out])
+def compile_macos(src, out, arch="x86_64", flags=()):
+    """One generated source to a macOS object, as the benchmarks build them
+    (`flags`: extra compiler flags)."""
+    sh([sys.executable, "-m", "ziglang", "cc"] + ZIG_TARGETS[arch] + ["-O1", "-fcommon", "-w"]
+       + list(flags) + ["-c", src, "-o", out])
 
 
-def build_objects(objects, functions, arch="x86_64"):
-    suffix = "" if arch == "x86_64" else f"-{arch}"
+def build_objects(objects, functions, arch="x86_64", flags=(), tag=""):
+    """The generated program's objects, compiled once and cached; objects
+    compiled with extra `flags` are cached apart, under a name with `tag`."""
+    suffix = ("" if arch == "x86_64" else f"-{arch}") + (f"-{tag}" if tag else "")
     work = os.path.join(ROOT, "target", "bench", f"gen-{objects}x{functions}{suffix}")
     src = os.path.join(work, "src")
     stamp = os.path.join(work, "objects.done")
@@ -67,7 +70,7 @@ def build_objects(objects, functions, arch="x86_64"):
         print(f"compiling {len(sources)} sources for {arch} macOS (once; cached)...", flush=True)
 
         def compile_one(f):
-            compile_macos(os.path.join(src, f), os.path.join(objs_dir, f[:-2] + ".o"), arch)
+            compile_macos(os.path.join(src, f), os.path.join(objs_dir, f[:-2] + ".o"), arch, flags)
 
         with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
             list(pool.map(compile_one, sources))
@@ -76,9 +79,10 @@ def build_objects(objects, functions, arch="x86_64"):
     return work, objs
 
 
-def bench_args(doc):
-    """The benchmarks' shared command line; also checks the binaries exist
-    and builds the --baseline revision (args.baseline becomes its binary)."""
+def bench_args(doc, more=None):
+    """The benchmarks' shared command line (`more` adds a script's own
+    options to the parser); also checks the binaries exist and builds the
+    --baseline revision (args.baseline becomes its binary)."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--objects", type=int, default=200)
     ap.add_argument("--functions", type=int, default=500)
@@ -88,6 +92,8 @@ def bench_args(doc):
     ap.add_argument("--baseline", metavar="REV|PATH",
                     help="another machlink to time in the same runs (before/after): a git "
                          "revision to build, or a machlink binary")
+    if more:
+        more(ap)
     args = ap.parse_args()
     for tool in (MACHLINK, MACHO_RUN):
         if not os.path.exists(tool):

@@ -6,6 +6,8 @@
 #   - the Rust standard library for x86_64-apple-darwin and aarch64-apple-darwin (rustup), for
 #     the tests that link Rust programs for macOS, and for aarch64-unknown-linux-gnu, which
 #     macho-run is also built for so that it runs arm64 Mach-O programs under qemu-aarch64
+#   - xfsprogs (mkfs.xfs): the test of updates written on a clone mounts a small XFS made
+#     with reflinks from a loop file (as root)
 #   - qemu-user (qemu-aarch64), gcc-aarch64-linux-gnu, libc6-arm64-cross and
 #     libc6-dev-arm64-cross: the aarch64 Linux toolchain and emulator macho-run's arm64 side needs
 #   - .toolchain/sdk: a -syslibroot whose usr/lib/libSystem.tbd is zig's stub with the
@@ -20,12 +22,12 @@ as_root() {
 
 missing=()
 for tool in clang-19 ld64.lld-19 llvm-objdump-19 llvm-readobj-19 dsymutil-19 llvm-dwarfdump-19 \
-    llvm-nm-19 llvm-ar-19 llvm-lipo-19 ld64.lld-22 qemu-aarch64 aarch64-linux-gnu-gcc; do
+    llvm-nm-19 llvm-ar-19 llvm-lipo-19 ld64.lld-22 qemu-aarch64 aarch64-linux-gnu-gcc mkfs.xfs; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     packages=(clang-19 lld-19 llvm-19 lld-22 qemu-user gcc-aarch64-linux-gnu libc6-arm64-cross
-        libc6-dev-arm64-cross)
+        libc6-dev-arm64-cross xfsprogs)
     echo "setup.sh: installing ${packages[*]} (missing: ${missing[*]})" >&2
     as_root apt-get update -qq >/dev/null
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null

@@ -174,7 +174,8 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                     let phases = std::mem::take(&mut s.phases);
                     let mut stats = done(format!(
                         "updated {} object(s): {} atoms in place, {} moved, {} added, {} removed; \
-                         {} trampolines written; {} new imports; {} bytes in {} patches; {:.2} ms",
+                         {} trampolines written; {} new imports; {} bytes in {} patches, \
+                         written {}; {:.2} ms",
                         s.objects,
                         s.in_place,
                         s.moved,
@@ -184,6 +185,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                         s.imports,
                         s.bytes,
                         s.patches,
+                        s.write_path.describe(),
                         start.elapsed().as_secs_f64() * 1e3
                     ))?;
                     stats.phases = phases;

@@ -653,3 +653,52 @@ pub fn verify_adhoc_signature(bytes: &[u8]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A small XFS filesystem made with reflinks, so that files on it can be
+/// cloned (`FICLONE`), on a loop file in the scratch directory `name` and
+/// mounted at [`ReflinkMount::dir`]; unmounted when dropped. Needs root,
+/// loop devices and `mkfs.xfs` (xfsprogs: `scripts/setup.sh`); fails,
+/// naming what is missing, without them.
+pub struct ReflinkMount {
+    pub dir: PathBuf,
+}
+
+impl ReflinkMount {
+    pub fn new(name: &str) -> ReflinkMount {
+        let scratch = scratch_dir(name);
+        let image = scratch.join("xfs.img");
+        // XFS's smallest filesystem; a sparse file, so it costs little.
+        std::fs::File::create(&image)
+            .and_then(|f| f.set_len(320 << 20))
+            .unwrap();
+        let mkfs = require_tool("mkfs.xfs");
+        check(
+            Command::new(mkfs)
+                .args(["-q", "-m", "reflink=1"])
+                .arg(&image),
+        );
+        let dir = scratch.join("mnt");
+        std::fs::create_dir(&dir).unwrap();
+        let o = capture(
+            Command::new("mount")
+                .args(["-o", "loop"])
+                .arg(&image)
+                .arg(&dir),
+        );
+        assert_eq!(
+            o.code,
+            0,
+            "cannot mount an XFS loop file at {} ({}): this test needs root and loop \
+             devices, and xfsprogs from `{SETUP}`",
+            dir.display(),
+            o.stderr_str().trim()
+        );
+        ReflinkMount { dir }
+    }
+}
+
+impl Drop for ReflinkMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+    }
+}

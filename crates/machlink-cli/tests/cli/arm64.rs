@@ -455,3 +455,39 @@ fn arm64_universal_inputs_use_the_arm64_slice() {
     let code = tool("llvm-objdump-19", &["--macho", "-d"], &out);
     assert!(code.contains("#0x64"), "{code}");
 }
+
+#[test]
+fn arm64_incremental_links_keep_their_stubs_aligned_after_the_code_reserve() {
+    // An incremental link's __text ends with slots and a reserve whose
+    // sizes are a quarter more than the code, so any byte count: the
+    // stubs after it must still start on an instruction boundary.
+    let work = testkit::scratch_dir("arm64-incremental-stubs");
+    for n in 1..=4 {
+        let body: String = (0..n)
+            .map(|i| format!("    x = x * {} + {i};\n", 2 * i + 3))
+            .collect();
+        let src = format!(
+            "int printf(const char *, ...);\nint f(volatile int x) {{\n{body}    return x;\n}}\n\
+             int main(void) {{ printf(\"%d\\n\", f(1)); return 0; }}\n"
+        );
+        let obj = clang_arm64(&work, &format!("m{n}"), &src, "arm64-apple-macos13");
+        let out = link(
+            Linker::Machlink,
+            &work.join(format!("prog{n}")),
+            &[obj],
+            &["-incremental"],
+        );
+        let headers = testkit::cli::private_headers(&out);
+        let stubs = headers
+            .split("sectname __stubs")
+            .nth(1)
+            .expect("a __stubs section");
+        let addr = stubs
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("addr 0x"))
+            .map(|a| u64::from_str_radix(a, 16).unwrap())
+            .unwrap();
+        assert_eq!(addr % 4, 0, "__stubs at {addr:#x} in prog{n}");
+        assert_eq!(testkit::cli::macho_run(&out).code, 0, "prog{n}");
+    }
+}

@@ -381,6 +381,7 @@ fn a_crash_or_an_error_at_each_step_of_an_update_never_leaves_a_runnable_mix() {
         "journal",
         "after-journal",
         "delta",
+        "before-patch",
         "mid-patch",
         "after-patch",
     ];
@@ -423,8 +424,10 @@ fn a_crash_or_an_error_at_each_step_of_an_update_never_leaves_a_runnable_mix() {
                     !runnable || now == old || now == new,
                     "{case}: a runnable output is neither the old nor the new one"
                 );
-                let untouched = matches!(point, "journal" | "after-journal" | "delta")
-                    || (signed && point == "mid-patch");
+                let untouched = matches!(
+                    point,
+                    "journal" | "after-journal" | "delta" | "before-patch"
+                ) || (signed && point == "mid-patch");
                 if untouched {
                     assert!(
                         runnable && now == old,

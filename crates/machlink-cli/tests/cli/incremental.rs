@@ -235,9 +235,26 @@ fn functions_are_updated_in_place_moved_behind_trampolines_and_moved_back(t: Tar
 
     // Edit in place: same size class, new behaviour, same address.
     s.compile("lib", &lib(&f_body(2)));
-    let o = s.link(&out, &[&main, &lib_o], &[]);
+    let o = s.link(&out, &[&main, &lib_o], &["-print_statistics"]);
     updated(&o);
     assert!(said(&o, "1 atoms in place, 0 moved"), "{}", o.stderr_str());
+    // An unsigned output (x86_64) is patched where it is, so nothing is
+    // cloned or copied; a signed one (arm64) is written on a clone or copy.
+    let table = o.stderr_str();
+    if t == Target::X86_64 {
+        assert!(said(&o, "written in place"), "{table}");
+        assert!(
+            table.contains("patch and sync")
+                && !table.contains("clone output")
+                && !table.contains("copy output"),
+            "{table}"
+        );
+    } else {
+        assert!(
+            said(&o, "written on a clone") || said(&o, "written on a copy"),
+            "{table}"
+        );
+    }
     let second = run_ok(&out);
     assert_ne!(first, second);
     assert!(second.ends_with(&at), "&f moved: {second}");
@@ -685,10 +702,11 @@ fn stubs_stay_aligned_after_a_last_function_of_any_size(t: Target) {
 
 /// The points of an update where machlink's crash hook can stop it (see
 /// `fault` in crates/machlink/src/incremental/journal.rs).
-const CRASH_POINTS: [&str; 5] = [
+const CRASH_POINTS: [&str; 6] = [
     "journal",
     "after-journal",
     "delta",
+    "before-patch",
     "mid-patch",
     "after-patch",
 ];
@@ -762,7 +780,11 @@ fn signed_outputs_are_patched_on_a_copy_with_their_touched_pages_rehashed(t: Tar
     s.link(&out, &[&main, &lib_o], &["-adhoc_codesign"]);
     let inode = std::fs::metadata(&out).unwrap().ino();
     s.compile("lib", &lib(&f_body(40)));
-    let o = s.link(&out, &[&main, &lib_o], &["-adhoc_codesign"]);
+    let o = s.link(
+        &out,
+        &[&main, &lib_o],
+        &["-adhoc_codesign", "-print_statistics"],
+    );
     updated(&o);
     // (`Scenario::link` checked every page's hash.)
     assert_ne!(
@@ -770,8 +792,65 @@ fn signed_outputs_are_patched_on_a_copy_with_their_touched_pages_rehashed(t: Tar
         inode,
         "a signed output is replaced by a patched copy, not modified in place"
     );
+    // A clone where the scratch directory's filesystem has them, a copy
+    // elsewhere; either way timed, with the rehash.
+    let table = o.stderr_str();
+    let (clone, copy) = (
+        said(&o, "written on a clone"),
+        said(&o, "written on a copy"),
+    );
+    assert!(clone || copy, "{table}");
+    let phase = if clone { "clone output" } else { "copy output" };
+    assert!(
+        table.contains(phase) && table.contains("rehash signature"),
+        "{table}"
+    );
     assert!(run_ok(&out).contains("same=1"));
     verify(&out);
+}
+
+/// A real clone needs a filesystem that has them: an XFS made with
+/// reflinks, mounted from a loop file in the scratch directory.
+fn signed_outputs_on_a_filesystem_with_clones_are_patched_on_a_clone(t: Target) {
+    let fs = testkit::ReflinkMount::new(&format!("incremental/signed-clone-{}", t.arch()));
+    let s = Scenario {
+        target: t,
+        dir: fs.dir.clone(),
+    };
+    let main = s.compile("main", MAIN);
+    let lib_o = s.compile("lib", &lib(&f_body(1)));
+    let out = s.out();
+    s.link(&out, &[&main, &lib_o], &["-adhoc_codesign"]);
+    let before = run_ok(&out);
+    for (body, edit) in [(2, "1 atoms in place"), (40, "1 moved")] {
+        s.compile("lib", &lib(&f_body(body)));
+        let o = s.link(
+            &out,
+            &[&main, &lib_o],
+            &["-adhoc_codesign", "-print_statistics"],
+        );
+        updated(&o);
+        assert!(said(&o, edit), "{}", o.stderr_str());
+        assert!(said(&o, "written on a clone"), "{}", o.stderr_str());
+        assert!(
+            o.stderr_str().contains("clone output"),
+            "{}",
+            o.stderr_str()
+        );
+        let after = run_ok(&out);
+        assert_ne!(before, after);
+        assert_eq!(before.split(" at=").nth(1), after.split(" at=").nth(1));
+        verify(&out);
+        assert!(!s.dir.join("prog.machlink-patching").exists());
+        assert!(!s.dir.join("prog.machlink-journal").exists());
+    }
+    // The clone's result is what a fresh link of the same inputs makes.
+    let fresh = s.dir.join("fresh");
+    s.fresh_link(&fresh, &[&main, &lib_o]);
+    assert_eq!(
+        run_ok(&fresh).split(" at=").next(),
+        run_ok(&out).split(" at=").next()
+    );
 }
 
 #[test]
@@ -889,6 +968,7 @@ for_each_target!(
     unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reason,
     an_interrupted_update_is_finished_by_the_next_run,
     signed_outputs_are_patched_on_a_copy_with_their_touched_pages_rehashed,
+    signed_outputs_on_a_filesystem_with_clones_are_patched_on_a_clone,
     stubs_stay_aligned_after_a_last_function_of_any_size,
     the_debug_map_follows_updates,
 );

@@ -11,8 +11,9 @@
 //! - a signed output (macOS kills a process whose signed file changed in
 //!   place), an output we may not write or change the mode of (read-only,
 //!   another owner's) and an output with other hard links (which ld64 would
-//!   not change either: it writes a new file) are patched on a copy that is
-//!   renamed over it.
+//!   not change either: it writes a new file) are patched on a clone of
+//!   it (see [`super::clone`]; a byte copy where the filesystem cannot
+//!   clone) that is renamed over it. The rename is the commit point.
 //!
 //! The output gets the modification time the delta records, the delta is
 //! renamed into place, the execute bits come back and the journal goes.
@@ -22,8 +23,10 @@
 //! the same as once. A journal that cannot be applied (damaged, for another
 //! image, or failing) is discarded with the state, and a full link follows.
 
+use super::clone::{clone_or_copy, WritePath};
 use super::state::{seal, unseal, Delta};
 use super::{delta_path, journal_path, write_atomically, Pending};
+use crate::timing::Timer;
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -52,7 +55,8 @@ const MAGIC: &[u8; 8] = b"MLJRNL02";
 /// Test hooks standing in for a crash (`MACHLINK_TEST_CRASH=point`: the
 /// process aborts there) or an I/O error (`MACHLINK_TEST_FAIL=point`) at a
 /// point of an update. Points: `journal` (writing it), `after-journal`,
-/// `delta` (writing the new delta), `mid-patch` (after the first patch),
+/// `delta` (writing the new delta), `before-patch` (the clone or copy made,
+/// if any; nothing patched), `mid-patch` (after the first patch),
 /// `after-patch` (patches synced, delta not yet in place).
 fn fault(point: &str) -> std::io::Result<()> {
     let is = |var: &str| std::env::var_os(var).is_some_and(|v| v == point);
@@ -99,14 +103,16 @@ impl Journal {
         self.patches.iter().map(|(_, b)| b.len() as u64).sum()
     }
 
-    /// Records the journal, then applies it.
-    pub fn commit(&self, output: &Path) -> std::io::Result<()> {
+    /// Records the journal, then applies it; says how the patches were
+    /// written. Each step is a phase of `timer`.
+    pub fn commit(&self, output: &Path, timer: &mut Timer) -> std::io::Result<WritePath> {
         let journal = journal_path(output);
         fault("journal")
             .and_then(|()| write_atomically(&journal, &seal(MAGIC, self)))
             .map_err(|e| with_path(e, "cannot write the journal", &journal))?;
+        timer.lap("write journal");
         let mut started = false;
-        let r = fault("after-journal").and_then(|()| self.apply(output, &mut started));
+        let r = fault("after-journal").and_then(|()| self.apply(output, &mut started, timer));
         if r.is_err() && !started {
             // The output is untouched: the update did not happen, and the
             // state still describes the output.
@@ -116,8 +122,14 @@ impl Journal {
     }
 
     /// Applies the journal; `started` is set once the output may differ
-    /// from what it was.
-    fn apply(&self, output: &Path, started: &mut bool) -> std::io::Result<()> {
+    /// from what it was. Returns how the patches were written; each step
+    /// is a phase of `timer`.
+    fn apply(
+        &self,
+        output: &Path,
+        started: &mut bool,
+        timer: &mut Timer,
+    ) -> std::io::Result<WritePath> {
         let delta_file = delta_path(output);
         let write_delta = |d: &Delta| {
             fault("delta")
@@ -125,8 +137,10 @@ impl Journal {
                 .map_err(|e| with_path(e, "cannot write the delta", &delta_file))
         };
         let mut delta = Some(write_delta(&self.delta)?);
+        timer.lap("write delta");
         let mode = self.mode & 0o7777;
         let copy = self.copy || !patchable_in_place(output);
+        let mut path = WritePath::InPlace;
         let patching = if copy {
             let tmp = super::patching_path(output);
             let _ = std::fs::remove_file(&tmp);
@@ -135,16 +149,17 @@ impl Journal {
                 tmp: tmp.clone(),
                 path: output.to_path_buf(),
             };
-            std::fs::copy(output, &tmp)
-                .and_then(|_| {
-                    // The copy is ours to write, whatever the output's mode.
-                    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
-                })
+            path = clone_or_copy(output, &tmp)
                 .map_err(|e| with_path(e, "cannot copy the output to patch it", &tmp))?;
+            timer.lap(match path {
+                WritePath::Clone => "clone output",
+                _ => "copy output",
+            });
             Some(guard)
         } else {
             None
         };
+        fault("before-patch")?;
         let target = patching.as_ref().map_or(output, |p| p.tmp.as_path());
         let file = std::fs::OpenOptions::new()
             .write(true)
@@ -178,6 +193,7 @@ impl Journal {
             }
         }
         file.sync_data()?;
+        timer.lap("patch and sync");
         if let Some(p) = patching {
             file.set_permissions(std::fs::Permissions::from_mode(mode))?;
             drop(file);
@@ -191,7 +207,9 @@ impl Journal {
         // the delta's, and the next run links in full.
         delta.expect("written above").commit()?;
         std::fs::set_permissions(output, std::fs::Permissions::from_mode(mode))?;
-        std::fs::remove_file(journal_path(output))
+        std::fs::remove_file(journal_path(output))?;
+        timer.lap("rename and clean up");
+        Ok(path)
     }
 }
 
@@ -252,10 +270,11 @@ pub fn recover(output: &Path) -> std::io::Result<Recovery> {
     if let Some(why) = journal.mismatch(output) {
         return discard(output, why);
     }
-    match journal.apply(output, &mut false) {
-        Ok(()) => Ok(Recovery::Finished(format!(
-            "finished an interrupted update ({} patches)",
-            journal.patches.len()
+    match journal.apply(output, &mut false, &mut Timer::new()) {
+        Ok(path) => Ok(Recovery::Finished(format!(
+            "finished an interrupted update ({} patches, written {})",
+            journal.patches.len(),
+            path.describe()
         ))),
         Err(e) => discard(output, format!("it could not be applied ({e})")),
     }

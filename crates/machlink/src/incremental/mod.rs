@@ -12,6 +12,7 @@
 //!   runnable mix.
 
 pub mod alloc;
+pub mod clone;
 pub mod imports;
 pub mod journal;
 pub mod record;

@@ -61,6 +61,8 @@ pub struct UpdateStats {
     pub imports: usize,
     pub bytes: u64,
     pub patches: usize,
+    /// In place, on a clone or on a copy.
+    pub write_path: super::clone::WritePath,
     /// Wall time of each step, for `-print_statistics`.
     pub phases: Vec<Phase>,
     timer: Timer,
@@ -133,13 +135,16 @@ pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome
     });
     match prepared {
         Ok((journal, mut stats)) => {
-            journal.commit(&opts.output).map_err(|e| {
-                LinkError::file(
-                    opts.output.display(),
-                    format!("cannot write the update: {e}"),
-                )
-            })?;
-            lap(&mut stats, "journal and patch");
+            stats.timer.begin("journal and patch");
+            stats.write_path = journal
+                .commit(&opts.output, &mut stats.timer)
+                .map_err(|e| {
+                    LinkError::file(
+                        opts.output.display(),
+                        format!("cannot write the update: {e}"),
+                    )
+                })?;
+            stats.timer.end();
             stats.phases = std::mem::take(&mut stats.timer).finish();
             stats.bytes = journal.bytes();
             stats.patches = journal.patches.len();
@@ -1018,6 +1023,7 @@ impl<'s> Updater<'s> {
             self.touched.push(at as u64..at as u64 + 16);
             patches.extend(diff(&self.orig, &self.img, &mut self.touched));
         }
+        lap(&mut self.stats, "diff and uuid");
         let (code_limit, sig_off, sig_len) = meta.linkedit.signature;
         if sig_len > 0 && !patches.is_empty() {
             let changed: Vec<Range<u64>> = patches
@@ -1030,8 +1036,8 @@ impl<'s> Updater<'s> {
             self.touched.clear();
             self.touched.push(sig_off..sig_off + sig_len);
             patches.extend(diff(&self.orig, &self.img, &mut self.touched));
+            lap(&mut self.stats, "rehash signature");
         }
-        lap(&mut self.stats, "diff, uuid, signature");
         let mode = std::fs::metadata(&self.opts.output)
             .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()))
             .map_err(|e| LinkError::file(self.opts.output.display(), e.to_string()))?;
