@@ -468,8 +468,9 @@ fn arm64_incremental_images_and_their_broken_trampolines() {
     const BRK: u32 = 0xd420_0020;
     const CFLAGS: &[&str] = &["-O1"];
     let work = testkit::scratch_dir("verify/arm64-incremental");
-    let compile =
-        |name: &str, src: &str| testkit::cli::compile_with_for(Target::Arm64, &work, name, src, CFLAGS);
+    let compile = |name: &str, src: &str| {
+        testkit::cli::compile_with_for(Target::Arm64, &work, name, src, CFLAGS)
+    };
     let main = compile(
         "main",
         "#include <stdio.h>\nint f(int); int g(int);\n\
