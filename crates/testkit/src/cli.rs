@@ -98,6 +98,17 @@ pub fn incremental_line(o: &Outcome) -> String {
         .to_string()
 }
 
+/// The points of an update where machlink's crash hook can stop it (see
+/// `fault` in crates/machlink/src/incremental/journal.rs), in order.
+pub const CRASH_POINTS: [&str; 6] = [
+    "journal",
+    "after-journal",
+    "delta",
+    "before-patch",
+    "mid-patch",
+    "after-patch",
+];
+
 /// Runs `cmd` (an incremental link) with machlink's crash hook at `point`
 /// (`MACHLINK_TEST_CRASH`: the run dies there, standing in for a crash or
 /// kill -9) and checks that the hook fired.

@@ -377,14 +377,6 @@ fn a_full_disk_fails_cleanly_and_the_run_after_succeeds() {
 #[test]
 fn a_crash_or_an_error_at_each_step_of_an_update_never_leaves_a_runnable_mix() {
     let p = Prog::new("faults");
-    let points = [
-        "journal",
-        "after-journal",
-        "delta",
-        "before-patch",
-        "mid-patch",
-        "after-patch",
-    ];
     for signed in [false, true] {
         let extra: &[&str] = if signed {
             &["-incremental", "-adhoc_codesign"]
@@ -404,7 +396,7 @@ fn a_crash_or_an_error_at_each_step_of_an_update_never_leaves_a_runnable_mix() {
         assert_ne!(old, new);
 
         for var in ["MACHLINK_TEST_FAIL", "MACHLINK_TEST_CRASH"] {
-            for point in points {
+            for point in testkit::cli::CRASH_POINTS {
                 let case = format!("{var}={point} signed={signed}");
                 let dir = p.dir.join(format!("{var}-{point}-{signed}"));
                 std::fs::create_dir(&dir).unwrap();

@@ -700,17 +700,6 @@ fn stubs_stay_aligned_after_a_last_function_of_any_size(t: Target) {
     }
 }
 
-/// The points of an update where machlink's crash hook can stop it (see
-/// `fault` in crates/machlink/src/incremental/journal.rs).
-const CRASH_POINTS: [&str; 6] = [
-    "journal",
-    "after-journal",
-    "delta",
-    "before-patch",
-    "mid-patch",
-    "after-patch",
-];
-
 fn an_interrupted_update_is_finished_by_the_next_run(t: Target) {
     use std::os::unix::fs::PermissionsExt;
     let s = Scenario::new(t, "journal");
@@ -723,7 +712,7 @@ fn an_interrupted_update_is_finished_by_the_next_run(t: Target) {
     let expected = run_ok(&fresh);
     let expected = expected.split(" at=").next().unwrap();
     let executable = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o111 != 0;
-    for point in CRASH_POINTS {
+    for point in testkit::cli::CRASH_POINTS {
         let out = s.dir.join(format!("prog-{point}"));
         std::fs::copy(&small, &lib_o).unwrap();
         s.link(&out, &[&main, &lib_o], &[]);
