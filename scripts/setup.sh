@@ -20,6 +20,24 @@ as_root() {
         echo "setup.sh: need root to run: $*" >&2; exit 1; fi
 }
 
+# apt-get as root, waiting while another apt run (a boot-time apt-daily
+# update, a concurrent test's fetch) holds apt's locks: up to 10 minutes,
+# then its error.
+apt_get() {
+    local tries=0 log
+    log="$(mktemp)"
+    until as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@" >"$log" 2>&1; do
+        if grep -q "Could not get lock" "$log" && [ $((tries += 1)) -lt 60 ]; then
+            sleep 10
+            continue
+        fi
+        cat "$log" >&2
+        rm -f "$log"
+        return 1
+    done
+    rm -f "$log"
+}
+
 missing=()
 for tool in clang-19 ld64.lld-19 llvm-objdump-19 llvm-readobj-19 dsymutil-19 llvm-dwarfdump-19 \
     llvm-nm-19 llvm-ar-19 llvm-lipo-19 ld64.lld-22 qemu-aarch64 aarch64-linux-gnu-gcc mkfs.xfs; do
@@ -29,8 +47,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     packages=(clang-19 lld-19 llvm-19 lld-22 qemu-user gcc-aarch64-linux-gnu libc6-arm64-cross
         libc6-dev-arm64-cross xfsprogs)
     echo "setup.sh: installing ${packages[*]} (missing: ${missing[*]})" >&2
-    as_root apt-get update -qq >/dev/null
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+    apt_get update -qq
+    apt_get install -y -qq "${packages[@]}"
 fi
 if [ ! -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]; then
     echo "setup.sh: /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 is missing after installing" \

@@ -16,6 +16,24 @@ as_root() {
         echo "fetch.sh: need root to run: $*" >&2; exit 1; fi
 }
 
+# apt-get as root, waiting while another apt run (a boot-time apt-daily
+# update, a concurrent test's fetch) holds apt's locks: up to 10 minutes,
+# then its error.
+apt_get() {
+    local tries=0 log
+    log="$(mktemp)"
+    until as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@" >"$log" 2>&1; do
+        if grep -q "Could not get lock" "$log" && [ $((tries += 1)) -lt 60 ]; then
+            sleep 10
+            continue
+        fi
+        cat "$log" >&2
+        rm -f "$log"
+        return 1
+    done
+    rm -f "$log"
+}
+
 # An unpacked tree is <package>-<version>/ next to its .dsc.
 have() { compgen -G "$dest/${1}_*.dsc" >/dev/null && [ -n "$(find -H "$dest" -maxdepth 1 -type d -name "${1}-*" -print -quit)" ]; }
 
@@ -30,8 +48,8 @@ command -v dpkg-source >/dev/null || tools+=(dpkg-dev)
 command -v tclsh >/dev/null || tools+=(tcl)
 if [ ${#tools[@]} -gt 0 ]; then
     echo "fetch.sh: installing ${tools[*]}" >&2
-    as_root apt-get update -qq >/dev/null
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tools[@]}" >/dev/null
+    apt_get update -qq
+    apt_get install -y -qq "${tools[@]}"
 fi
 
 # deb-src entry: the deb822 stanzas of debian.sources with Types: deb-src,
@@ -54,7 +72,7 @@ if ! grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sou
     added=1
 fi
 if [ -n "$added" ] || ! apt-cache showsrc "${missing[0]}" 2>/dev/null | grep -q '^Package:'; then
-    as_root apt-get update -qq >/dev/null
+    apt_get update -qq
 fi
 
 mkdir -p "$dest"
