@@ -15,28 +15,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-        echo "setup.sh: need root to run: $*" >&2; exit 1; fi
-}
-
-# apt-get as root, waiting while another apt run (a boot-time apt-daily
-# update, a concurrent test's fetch) holds apt's locks: up to 10 minutes,
-# then its error.
-apt_get() {
-    local tries=0 log
-    log="$(mktemp)"
-    until as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@" >"$log" 2>&1; do
-        if grep -q "Could not get lock" "$log" && [ $((tries += 1)) -lt 60 ]; then
-            sleep 10
-            continue
-        fi
-        cat "$log" >&2
-        rm -f "$log"
-        return 1
-    done
-    rm -f "$log"
-}
+# as_root, apt_get
+source "$root/scripts/apt.sh"
 
 missing=()
 for tool in clang-19 ld64.lld-19 llvm-objdump-19 llvm-readobj-19 dsymutil-19 llvm-dwarfdump-19 \

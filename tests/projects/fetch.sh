@@ -11,28 +11,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 dest="${PROJECTS_SRC:-$root/target/projects-src}"
 packages=(${MACHLINK_FETCH_PACKAGES:-zlib lua5.4 sqlite3 bzip2})
 
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-        echo "fetch.sh: need root to run: $*" >&2; exit 1; fi
-}
-
-# apt-get as root, waiting while another apt run (a boot-time apt-daily
-# update, a concurrent test's fetch) holds apt's locks: up to 10 minutes,
-# then its error.
-apt_get() {
-    local tries=0 log
-    log="$(mktemp)"
-    until as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@" >"$log" 2>&1; do
-        if grep -q "Could not get lock" "$log" && [ $((tries += 1)) -lt 60 ]; then
-            sleep 10
-            continue
-        fi
-        cat "$log" >&2
-        rm -f "$log"
-        return 1
-    done
-    rm -f "$log"
-}
+# as_root, apt_get
+source "$root/scripts/apt.sh"
 
 # An unpacked tree is <package>-<version>/ next to its .dsc.
 have() { compgen -G "$dest/${1}_*.dsc" >/dev/null && [ -n "$(find -H "$dest" -maxdepth 1 -type d -name "${1}-*" -print -quit)" ]; }
