@@ -24,7 +24,7 @@ const MACHO_RUN: &str = env!("CARGO_BIN_EXE_macho-run");
 const MODES: [&str; 3] = ["backtrace", "raise", "forced"];
 
 fn source(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/unwind/{name}.c"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/unwind/{name}"))
 }
 
 /// Each source file with the flags that give its functions their rows.
@@ -32,7 +32,7 @@ fn source(name: &str) -> PathBuf {
 /// (`-fasynchronous-unwind-tables`), which no arm64 compact encoding can;
 /// synchronous tables get compact rows. x86_64 frameless rows need
 /// `-fomit-frame-pointer`; functions with cleanups get DWARF rows anyway.
-fn sources(target: Target) -> Vec<(&'static str, Vec<&'static str>)> {
+fn sources(target: Target) -> Vec<(String, Vec<&'static str>)> {
     let sync = ["-fno-asynchronous-unwind-tables", "-funwind-tables"];
     let frameless: Vec<&str> = match target {
         Target::X86_64 => vec!["-fomit-frame-pointer"],
@@ -41,11 +41,20 @@ fn sources(target: Target) -> Vec<(&'static str, Vec<&'static str>)> {
     let mut frame = vec!["-fno-omit-frame-pointer"];
     frame.extend(sync);
     vec![
-        ("main", vec![]),
-        ("frame", frame),
-        ("frameless", frameless),
-        ("cleanup", vec!["-fomit-frame-pointer"]),
+        ("main.c".into(), vec![]),
+        ("frame.c".into(), frame),
+        ("frameless.c".into(), frameless),
+        ("cleanup.c".into(), vec!["-fomit-frame-pointer"]),
     ]
+}
+
+/// The sources of the macOS builds: the chain, and the assembly catcher
+/// for the `catch` mode (which gcc's build leaves out).
+fn macos_sources(target: Target) -> Vec<(String, Vec<&'static str>)> {
+    let mut all = sources(target);
+    all[0].1.push("-DHAVE_CATCHER");
+    all.push((format!("catcher-{}.s", target.arch()), vec![]));
+    all
 }
 
 /// The compact mode (encoding bits 24..27) each function's row must have.
@@ -59,6 +68,7 @@ fn expected_modes(target: Target) -> Vec<(&'static str, u32, &'static str)> {
             ("_via_cleanup", 4, "DWARF"),
             ("_via_dwarf", 4, "DWARF"),
             ("_bottom", 4, "DWARF"),
+            ("_catcher", 1, "RBP frame"),
         ],
         Target::Arm64 => vec![
             ("_via_frame", 4, "frame"),
@@ -68,6 +78,7 @@ fn expected_modes(target: Target) -> Vec<(&'static str, u32, &'static str)> {
             ("_via_cleanup", 3, "DWARF"),
             ("_via_dwarf", 3, "DWARF"),
             ("_bottom", 3, "DWARF"),
+            ("_catcher", 4, "frame"),
         ],
     }
 }
@@ -77,13 +88,13 @@ fn objects(target: Target) -> &'static [PathBuf] {
     static OBJS: [OnceLock<Vec<PathBuf>>; 2] = [OnceLock::new(), OnceLock::new()];
     OBJS[target as usize].get_or_init(|| {
         let dir = testkit::scratch_dir(&format!("unwind/objs-{}", target.arch()));
-        sources(target)
+        macos_sources(target)
             .into_iter()
             .map(|(name, flags)| {
                 let obj = dir.join(format!("{name}.o"));
                 let mut all = vec!["-O1", "-fexceptions"];
                 all.extend(flags);
-                testkit::compile_macos_for(target, &source(name), &obj, &all);
+                testkit::compile_macos_for(target, &source(&name), &obj, &all);
                 obj
             })
             .collect()
@@ -165,6 +176,36 @@ fn encodings(exe: &Path) -> impl Fn(&str) -> u32 {
     }
 }
 
+/// A handler found in the search phase (a personality and LSDA from a
+/// compact row), every cleanup below it run in the cleanup phase, and the
+/// landing pad entered with the callee-saved registers it had at the call,
+/// restored through every kind of frame in between.
+#[test]
+fn a_handler_catches_with_every_register_restored() {
+    let dir = testkit::scratch_dir("unwind/catch");
+    let expected = "search: catcher has a handler\n\
+                    cleanup bottom\n\
+                    cleanup via_dwarf\n\
+                    cleanup via_cleanup\n\
+                    landing in catcher (selector 42)\n\
+                    catcher returned 1042\n\
+                    exception object deleted (reason 1)\n";
+    for target in Target::ALL {
+        for linker in LINKERS {
+            let exe = link(target, linker, &dir);
+            let got = run(&exe, "catch");
+            assert_eq!(
+                (got.stdout_str().as_str(), got.code),
+                (expected, 0),
+                "{} {}: {}",
+                target.arch(),
+                linker.name(),
+                got.stderr_str()
+            );
+        }
+    }
+}
+
 #[test]
 fn every_claimed_compact_mode_is_in_the_linked_images() {
     let dir = testkit::scratch_dir("unwind/modes");
@@ -182,6 +223,15 @@ fn every_claimed_compact_mode_is_in_the_linked_images() {
                     linker.name()
                 );
             }
+            // The catcher's personality and LSDA are in __unwind_info: a
+            // personality index and the LSDA bit.
+            let catcher = encoding_of("_catcher");
+            assert!(
+                catcher & 0x3000_0000 != 0 && catcher & 0x4000_0000 != 0,
+                "{} {}: catcher's row {catcher:#010x} names no personality or LSDA",
+                target.arch(),
+                linker.name()
+            );
             // Saved registers in the frames' encodings: x86_64's RBP frame
             // and frameless rows list some, arm64's frame rows name the
             // x19..x28 pairs and d8/d9.
