@@ -369,3 +369,53 @@ fn a_frame_without_unwind_info_is_reported() {
         );
     }
 }
+
+/// dyld's image queries (what Rust std's backtraces symbolise with) and a
+/// backtrace through a dylib's frame between two of the program's.
+#[test]
+fn dyld_queries_and_a_backtrace_across_a_dylib() {
+    let dir = testkit::scratch_dir("unwind/dyld");
+    let expected = "images: 2\n\
+                    image 0: dyldprog, magic 0xfeedfacf, slides agree: yes\n\
+                    image 1: libunwlib.dylib, magic 0xfeedfacf, slides agree: yes\n\
+                    image 0 is the program: yes\n\
+                    past the last image: null\n\
+                    a stack address is in an image: no\n\
+                    frame 0: image 0, unwind info yes\n\
+                    frame 1: image 1, unwind info yes\n\
+                    frame 2: image 0, unwind info yes\n\
+                    backtrace returned 3\n\
+                    lib_call returned 84\n";
+    for target in Target::ALL {
+        if target == Target::Arm64 {
+            testkit::require_aarch64_macho_run(Path::new(MACHO_RUN));
+        }
+        let objs = dir.join(target.arch());
+        std::fs::create_dir_all(&objs).unwrap();
+        let compile = |name: &str| {
+            let obj = objs.join(format!("{name}.o"));
+            testkit::compile_macos_for(target, &source(&format!("{name}.c")), &obj, &["-O1"]);
+            obj
+        };
+        let (main, lib) = (compile("dyld"), compile("unwlib"));
+        for linker in LINKERS {
+            let out = objs.join(linker.name());
+            std::fs::create_dir_all(&out).unwrap();
+            let dylib = out.join("libunwlib.dylib");
+            let install = ["-dylib", "-install_name", "@rpath/libunwlib.dylib"];
+            testkit::link_for(target, linker, &[lib.clone()], &dylib, &install);
+            let exe = out.join("dyldprog");
+            let objs = [main.clone(), dylib];
+            testkit::link_for(target, linker, &objs, &exe, &["-rpath", "@executable_path"]);
+            let got = capture(&mut Command::new(MACHO_RUN).arg(&exe));
+            assert_eq!(
+                (got.stdout_str().as_str(), got.code),
+                (expected, 0),
+                "{} {}: {}",
+                target.arch(),
+                linker.name(),
+                got.stderr_str()
+            );
+        }
+    }
+}
