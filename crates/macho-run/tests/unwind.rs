@@ -403,11 +403,11 @@ fn dyld_queries_and_a_backtrace_across_a_dylib() {
             std::fs::create_dir_all(&out).unwrap();
             let dylib = out.join("libunwlib.dylib");
             let install = ["-dylib", "-install_name", "@rpath/libunwlib.dylib"];
-            testkit::link_for(target, linker, &[lib.clone()], &dylib, &install);
+            testkit::link_for(target, linker, std::slice::from_ref(&lib), &dylib, &install);
             let exe = out.join("dyldprog");
             let objs = [main.clone(), dylib];
             testkit::link_for(target, linker, &objs, &exe, &["-rpath", "@executable_path"]);
-            let got = capture(&mut Command::new(MACHO_RUN).arg(&exe));
+            let got = capture(Command::new(MACHO_RUN).arg(&exe));
             assert_eq!(
                 (got.stdout_str().as_str(), got.code),
                 (expected, 0),
