@@ -122,6 +122,9 @@ impl Host {
             stdio::table(),
             sysinfo::table(),
             tlv::table(),
+            // macho-run's own unwinder: never the host's libgcc_s, which
+            // cannot read Mach-O unwind info.
+            crate::unwind::table(),
             crate::arch::shims(),
             // Last: on arm64 its entry points replace the x86_64-convention
             // shims of the same names (`_open`, `_fcntl`).
