@@ -226,3 +226,210 @@ fn masking_removes_thread_ids_and_timings_only() {
     );
     assert_eq!(masked("a ' (x) b"), "a ' (x) b\n");
 }
+
+/// The cargo project of [`cargo_runs_and_tests_for_both_targets`]: a
+/// library with unit tests (one `#[should_panic]`), a doctest, an
+/// integration test with threads and a caught panic, and a binary.
+const CARGO_PROJECT: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        // Its own workspace: the scratch directory lies inside machlink's.
+        "[package]\nname = \"machlink-e2e\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    ),
+    (
+        "src/lib.rs",
+        r#"/// Sums the squares of `1..=n`.
+///
+/// ```
+/// assert_eq!(machlink_e2e::squares(3), 14);
+/// ```
+pub fn squares(n: u64) -> u64 {
+    (1..=n).map(|i| i.checked_mul(i).expect("overflow")).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn small() {
+        assert_eq!(super::squares(4), 30);
+    }
+
+    #[test]
+    #[should_panic(expected = "overflow")]
+    fn too_big() {
+        super::squares(std::hint::black_box(u64::MAX));
+    }
+}
+"#,
+    ),
+    (
+        "src/main.rs",
+        r#"fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(10);
+    println!("args {args:?}");
+    println!("squares({n}) = {}", machlink_e2e::squares(n));
+    println!("env {:?}", std::env::var("E2E_VAR"));
+    std::process::exit(3);
+}
+"#,
+    ),
+    (
+        "tests/api.rs",
+        r#"#[test]
+fn squares_in_threads() {
+    let handles: Vec<_> = (1..=4u64).map(|n| std::thread::spawn(move || machlink_e2e::squares(n))).collect();
+    let sums: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(sums, [1, 5, 14, 30]);
+}
+
+#[test]
+fn a_panic_is_caught() {
+    let r = std::panic::catch_unwind(|| machlink_e2e::squares(u64::MAX));
+    assert!(r.is_err());
+}
+"#,
+    ),
+];
+
+/// The `.cargo/config.toml` that builds for both macOS targets with
+/// machlink (rustdoc too: doctests are linked for the target) and runs
+/// what it builds under macho-run.
+fn cargo_config(machlink: &Path, macho_run: &Path, sdk: &Path) -> String {
+    let mut config = String::new();
+    for target in Target::ALL {
+        config.push_str(&format!(
+            "[target.{}]\nlinker = {:?}\nrustflags = [\"-C\", \"linker-flavor=ld64.lld\"]\n\
+             rustdocflags = [\"-C\", \"linker-flavor=ld64.lld\"]\nrunner = {:?}\n\n",
+            target.rust_triple(),
+            machlink.display().to_string(),
+            macho_run.display().to_string(),
+        ));
+    }
+    config.push_str(&format!(
+        "[env]\nSDKROOT = {:?}\n",
+        sdk.display().to_string()
+    ));
+    config
+}
+
+/// cargo in `project`, isolated from the cargo running this test, with
+/// its target directory in `target_dir`.
+fn cargo(project: &Path, target_dir: &Path, args: &[&str]) -> Outcome {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    capture(
+        std::process::Command::new(cargo)
+            .current_dir(project)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET")
+            .env_remove("RUST_TEST_THREADS")
+            .env("CARGO_TARGET_DIR", target_dir)
+            .env("RUST_BACKTRACE", "0")
+            .env("E2E_VAR", "passed through")
+            .arg("--offline")
+            .args(args),
+    )
+}
+
+/// The `test NAME ... RESULT` lines and the count of `test result: ok`
+/// summaries of a `cargo test` output, sorted.
+fn test_report(o: &Outcome) -> (Vec<String>, usize) {
+    let out = o.stdout_str();
+    let mut lines: Vec<String> = out
+        .lines()
+        .filter(|l| l.starts_with("test ") && l.contains(" ... "))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    let ok = out
+        .lines()
+        .filter(|l| l.starts_with("test result: ok."))
+        .count();
+    (lines, ok)
+}
+
+/// cargo end to end, as a developer sets it up: `.cargo/config.toml` names
+/// machlink as the linker and macho-run as the runner for both macOS
+/// targets; `cargo run` and `cargo test` (unit, integration and doc tests)
+/// for each must report what the native `cargo run`/`cargo test` report.
+/// The target directory persists between runs (the project's files are
+/// rewritten, so the crate is rebuilt and relinked each time).
+#[test]
+fn cargo_runs_and_tests_for_both_targets() {
+    let work = testkit::scratch_dir("rust_programs/cargo");
+    let macho_run = workspace_bin("macho-run");
+    for target in Target::ALL {
+        require_rust_target(target.rust_triple());
+    }
+    testkit::require_aarch64_macho_run(&macho_run);
+    let sdk = rust_sdk(&work);
+    let project = work.join("project");
+    for (path, text) in CARGO_PROJECT {
+        let file = project.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+    std::fs::create_dir_all(project.join(".cargo")).unwrap();
+    std::fs::write(
+        project.join(".cargo/config.toml"),
+        cargo_config(&workspace_bin("machlink"), &macho_run, &sdk),
+    )
+    .unwrap();
+    let target_dir = testkit::workspace_root().join("target/test-cache/rust-programs-cargo");
+
+    let native_run = cargo(&project, &target_dir, &["run", "-q", "--", "12", "x"]);
+    let native_test = cargo(&project, &target_dir, &["test"]);
+    assert_eq!(
+        native_test.code,
+        0,
+        "native cargo test: {}",
+        native_test.stderr_str()
+    );
+    let (native_lines, native_ok) = test_report(&native_test);
+    // The library's and the binary's unit tests, the integration test, the doctest.
+    assert_eq!(native_ok, 4, "{}", native_test.stdout_str());
+
+    let mut failures = Vec::new();
+    for target in Target::ALL {
+        let triple = target.rust_triple();
+        let run = cargo(
+            &project,
+            &target_dir,
+            &["run", "-q", "--target", triple, "--", "12", "x"],
+        );
+        if (run.code, run.stdout_str()) != (native_run.code, native_run.stdout_str()) {
+            failures.push(format!(
+                "cargo run --target {triple}: exit {} (native {}), stdout:\n{}native:\n{}stderr:\n{}",
+                run.code,
+                native_run.code,
+                run.stdout_str(),
+                native_run.stdout_str(),
+                run.stderr_str()
+            ));
+        }
+        let test = cargo(&project, &target_dir, &["test", "--target", triple]);
+        let (lines, ok) = test_report(&test);
+        if test.code != 0 || lines != native_lines || ok != native_ok {
+            failures.push(format!(
+                "cargo test --target {triple}: exit {}, {ok} suites ok (native {native_ok}), \
+                 tests {lines:?} (native {native_lines:?})\n{}{}",
+                test.code,
+                test.stdout_str(),
+                test.stderr_str()
+            ));
+        }
+        // What cargo ran is a Mach-O linked by machlink.
+        let exe = target_dir.join(triple).join("debug/machlink-e2e");
+        let o = machlink_verify(&exe);
+        if o.code != 0 {
+            failures.push(format!(
+                "verify {}: {}{}",
+                exe.display(),
+                o.stdout_str(),
+                o.stderr_str()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
