@@ -173,6 +173,15 @@ fn cargo_config(sdk: &Path) -> String {
         "[env]\nSDKROOT = {:?}\n",
         sdk.display().to_string()
     ));
+    // Build scripts that compile C or assembly for the target (psm, under
+    // serde_json's dev-dependency serde_stacker) need a macOS compiler:
+    // clang-19 (cc-rs passes it the target) and an archiver for Mach-O.
+    for target in Target::ALL {
+        let var = target.rust_triple().replace('-', "_");
+        config.push_str(&format!(
+            "CC_{var} = \"clang-19\"\nAR_{var} = \"llvm-ar-19\"\n"
+        ));
+    }
     config
 }
 

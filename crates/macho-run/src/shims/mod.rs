@@ -19,6 +19,7 @@ mod pthread;
 mod pwd;
 pub(crate) mod setjmp;
 mod signal;
+mod socket;
 mod spawn;
 mod statfs;
 mod stdio;
@@ -117,6 +118,7 @@ impl Host {
             pwd::table(),
             setjmp::table(),
             signal::table(),
+            socket::table(),
             spawn::table(),
             statfs::table(),
             stdio::table(),
