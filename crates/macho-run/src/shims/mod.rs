@@ -132,6 +132,11 @@ impl Host {
         if let Some(&addr) = self.shims.get(name) {
             return Some(addr as u64);
         }
+        // The unwinder's other entry points are not the host's either: the
+        // host's would read ELF unwind tables (and hide a linker's bugs).
+        if crate::unwind::is_unwinder_symbol(name) {
+            return None;
+        }
         if let Some((_, to)) = RENAMES.iter().find(|(from, _)| *from == name) {
             return dlsym(to);
         }
@@ -200,6 +205,16 @@ mod tests {
         assert_ne!(host.lookup("_stat$INODE64"), dlsym("stat"));
         assert!(host.lookup("_glob$INODE64").is_none());
         assert!(host.lookup("_no_such_function_anywhere").is_none());
+        assert!(host.lookup("__Unwind_RaiseException").is_some());
+        assert_ne!(
+            host.lookup("__Unwind_RaiseException"),
+            dlsym("_Unwind_RaiseException"),
+            "never the host's unwinder"
+        );
+        assert!(
+            host.lookup("__Unwind_Find_FDE").is_none(),
+            "libgcc_s has it, and it reads ELF tables"
+        );
         assert!(
             host.lookup("printf").is_none(),
             "no underscore: not a C symbol"

@@ -58,6 +58,22 @@ pub fn table() -> Vec<(&'static str, usize)> {
     t
 }
 
+/// Whether a libSystem name belongs to the unwinder (libunwind's C
+/// interfaces, the FDE registry): those macho-run has are in [`table`],
+/// and none of the others may bind to the host's libgcc_s.
+pub fn is_unwinder_symbol(name: &str) -> bool {
+    [
+        "__Unwind_",
+        "_unw_",
+        "___unw_",
+        "___register_frame",
+        "___deregister_frame",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
+        || name.ends_with("_personality_v0")
+}
+
 /// Memory an unwinder may read: the current thread's stack (saved
 /// registers, return addresses) and the images' own bytes. A corrupt
 /// table then yields an error message instead of a wild read.
