@@ -2,17 +2,24 @@
 //! library, with shims wherever macOS and glibc differ in name, layout or
 //! constants.
 
+mod copyfile;
 mod ctype;
+mod darwin_rt;
+mod dispatch;
+pub(crate) mod errno;
 mod fcntl;
 mod fs;
 pub mod lazy;
 mod libc_extras;
+mod mach;
 mod malloc_zone;
+mod mman;
 mod process;
 mod pthread;
 mod pwd;
 pub(crate) mod setjmp;
 mod signal;
+mod spawn;
 mod statfs;
 mod stdio;
 mod sysinfo;
@@ -26,11 +33,7 @@ use std::ffi::CString;
 
 /// macOS names whose glibc counterpart has another name but the same
 /// meaning and layout (data symbols included: their address is what binds).
-const RENAMES: &[(&str, &str)] = &[
-    ("___error", "__errno_location"),
-    ("___exp10", "exp10"),
-    ("___exp10f", "exp10f"),
-];
+const RENAMES: &[(&str, &str)] = &[("___exp10", "exp10"), ("___exp10f", "exp10f")];
 
 /// `$INODE64` variants whose arguments do not depend on the inode size, so
 /// the glibc function of the base name is right. Every other `$INODE64`
@@ -98,16 +101,23 @@ impl Host {
             libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
         }
         let shims = [
+            copyfile::table(),
             ctype::table(),
+            darwin_rt::table(),
+            dispatch::table(),
+            errno::table(),
             fcntl::table(),
             fs::table(),
             libc_extras::table(),
+            mach::table(),
             malloc_zone::table(),
+            mman::table(),
             process::table(),
             pthread::table(),
             pwd::table(),
             setjmp::table(),
             signal::table(),
+            spawn::table(),
             statfs::table(),
             stdio::table(),
             sysinfo::table(),
