@@ -18,6 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use testkit::unwind::dwarf_mode;
 use testkit::{capture, mismatch, Linker, Outcome, Target};
 
 const MACHO_RUN: &str = env!("CARGO_BIN_EXE_macho-run");
@@ -154,6 +155,7 @@ fn c_unwinding_matches_gcc_on_both_targets_and_linkers() {
     // The expected output is not trivially satisfied: it names every frame.
     let backtrace = native()[0].stdout_str();
     assert!(backtrace.contains("frame 7: main"), "{backtrace}");
+    assert!(backtrace.contains("cfa ascending: yes"), "{backtrace}");
 }
 
 /// The encoding of the `__unwind_info` row covering a function, by name.
@@ -189,6 +191,7 @@ fn a_handler_catches_with_every_register_restored() {
                     cleanup via_cleanup\n\
                     landing in catcher (selector 42)\n\
                     catcher returned 1042\n\
+                    rethrow returned 5\n\
                     exception object deleted (reason 1)\n";
     for target in Target::ALL {
         for linker in LINKERS {
@@ -341,6 +344,34 @@ fn a_corrupted_unwind_row_makes_the_program_fail() {
                 target.arch(),
                 got.stdout_str()
             );
+        }
+    }
+}
+
+/// A function whose row has no compact encoding is found by searching
+/// `__eh_frame`, as libunwind does: a DWARF row zeroed still unwinds.
+#[test]
+fn a_function_without_a_compact_row_is_found_in_eh_frame() {
+    let dir = testkit::scratch_dir("unwind/search");
+    for target in Target::ALL {
+        for linker in LINKERS {
+            let exe = link(target, linker, &dir);
+            corrupt_row(&exe, "_via_cleanup", |e| {
+                assert_eq!(e & 0x0f00_0000, dwarf_mode(target), "a DWARF row");
+                0
+            });
+            for (mode, expected) in MODES.iter().zip(native()) {
+                let got = run(&exe, mode);
+                assert!(
+                    got.stdout == expected.stdout && got.code == expected.code,
+                    "{}",
+                    mismatch(
+                        &format!("{} {} {mode}", target.arch(), linker.name()),
+                        expected,
+                        &got
+                    )
+                );
+            }
         }
     }
 }
