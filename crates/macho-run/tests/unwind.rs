@@ -11,9 +11,9 @@
 //! - `_Unwind_ForcedUnwind` runs every `__attribute__((cleanup))` through
 //!   the landing pads and `_Unwind_Resume`, asking a stop function first.
 //!
-//! That each claimed mode really is in the linked image is checked from
-//! its `__unwind_info`. And a corrupted row must make the program fail:
-//! nothing hides an unwinding bug of the linker.
+//! That each claimed mode really is in the linked image is checked with
+//! `llvm-objdump-19 --unwind-info`. And a corrupted row must make the
+//! program fail: nothing hides an unwinding bug of the linker.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -158,13 +158,25 @@ fn c_unwinding_matches_gcc_on_both_targets_and_linkers() {
     assert!(backtrace.contains("cfa ascending: yes"), "{backtrace}");
 }
 
-/// The encoding of the `__unwind_info` row covering a function, by name.
+/// The encoding of the `__unwind_info` row covering a function, by name,
+/// as `llvm-objdump-19 --unwind-info` lists the second-level entries (a
+/// row may cover several functions: linkers fold equal neighbours).
 fn encodings(exe: &Path) -> impl Fn(&str) -> u32 {
-    use object::{Object, ObjectSection, ObjectSymbol};
+    use object::{Object, ObjectSymbol};
+    let listing = testkit::cli::tool("llvm-objdump-19", &["--unwind-info"], exe);
+    let hex = |s: &str| u32::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    let mut rows: Vec<(u32, u32)> = listing
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim().split_once("]: function offset=")?.1;
+            let (off, enc) = rest.split_once(", encoding[")?;
+            Some((hex(off), hex(enc.split_once("]=")?.1.trim())))
+        })
+        .collect();
+    rows.sort();
+    assert!(!rows.is_empty(), "no second-level entries in:\n{listing}");
     let data = std::fs::read(exe).unwrap();
     let file = object::File::parse(&*data).unwrap();
-    let info = file.section_by_name("__unwind_info").unwrap();
-    let (rows, end) = testkit::unwind::unwind_rows(info.data().unwrap()).unwrap();
     let symbols: Vec<(String, u64)> = file
         .symbols()
         .map(|s| (s.name().unwrap_or("").to_string(), s.address()))
@@ -172,7 +184,9 @@ fn encodings(exe: &Path) -> impl Fn(&str) -> u32 {
     move |func| {
         let addr = symbols.iter().find(|(n, _)| n == func).expect(func).1;
         let off = (addr - 0x1_0000_0000) as u32;
-        testkit::unwind::covering_row(&rows, end, off)
+        rows.iter()
+            .rev()
+            .find(|(start, _)| *start <= off)
             .expect(func)
             .1
     }
