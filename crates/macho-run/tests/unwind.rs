@@ -135,17 +135,32 @@ fn run(exe: &Path, mode: &str) -> Outcome {
 
 const LINKERS: [Linker; 2] = [Linker::MachlinkChained, Linker::LldChained];
 
+/// Also with classic fixups run lazily bound (`MACHO_RUN_LAZY`): each
+/// `_Unwind_*` entry point is then reached through the stub helper and
+/// macho-run's `dyld_stub_binder`, which must hand it the caller's
+/// registers untouched.
 #[test]
 fn c_unwinding_matches_gcc_on_both_targets_and_linkers() {
     let dir = testkit::scratch_dir("unwind/runs");
     let mut failures = Vec::new();
+    let lazy = [(macho_run::shims::lazy::LAZY_ENV, "1")];
     for target in Target::ALL {
-        for linker in LINKERS {
+        let runs = [
+            (Linker::MachlinkChained, &[][..]),
+            (Linker::LldChained, &[][..]),
+            (Linker::MachlinkClassic, &lazy[..]),
+        ];
+        for (linker, env) in runs {
             let exe = link(target, linker, &dir);
             for (mode, expected) in MODES.iter().zip(native()) {
-                let got = run(&exe, mode);
+                let got = capture(
+                    Command::new(MACHO_RUN)
+                        .arg(&exe)
+                        .arg(mode)
+                        .envs(env.iter().copied()),
+                );
                 if got.stdout != expected.stdout || got.code != expected.code {
-                    let what = format!("{} {} {mode}", target.arch(), linker.name());
+                    let what = format!("{} {} {mode} {env:?}", target.arch(), linker.name());
                     failures.push(mismatch(&what, expected, &got));
                 }
             }
