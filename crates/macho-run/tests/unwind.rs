@@ -70,6 +70,7 @@ fn expected_modes(target: Target) -> Vec<(&'static str, u32, &'static str)> {
             ("_via_dwarf", 4, "DWARF"),
             ("_bottom", 4, "DWARF"),
             ("_catcher", 1, "RBP frame"),
+            ("_expr_frame", 4, "DWARF"),
         ],
         Target::Arm64 => vec![
             ("_via_frame", 4, "frame"),
@@ -80,6 +81,7 @@ fn expected_modes(target: Target) -> Vec<(&'static str, u32, &'static str)> {
             ("_via_dwarf", 3, "DWARF"),
             ("_bottom", 3, "DWARF"),
             ("_catcher", 4, "frame"),
+            ("_expr_frame", 3, "DWARF"),
         ],
     }
 }

@@ -10,7 +10,9 @@
  *              program when it reaches main;
  *   catch:     (macOS builds, -DHAVE_CATCHER) _Unwind_RaiseException
  *              caught by the assembly `catcher` (catcher-*.s) between
- *              main and the chain: its personality below finds the
+ *              main and the chain (through `expr_frame`, whose CFI
+ *              restores a register by a DWARF expression): its
+ *              personality below finds the
  *              handler in the search phase, the cleanups run, and the
  *              landing pad checks the callee-saved registers the
  *              unwinder restored. */
@@ -99,6 +101,7 @@ static const uint64_t MACHORUN = 0x4d4143484f52554eULL; /* "MACHORUN" */
 
 #ifdef HAVE_CATCHER
 int catcher(int (*fn)(int), int x);
+int expr_frame(int x);
 
 /* catcher's LSDA: the landing pad's offset and its selector. */
 struct catch_lsda {
@@ -161,7 +164,7 @@ int main(int argc, char **argv) {
 #ifdef HAVE_CATCHER
     if (strcmp(mode, "catch") == 0) {
         exc.exception_cleanup = delete_exception;
-        printf("catcher returned %d\n", catcher(via_frame, argc));
+        printf("catcher returned %d\n", catcher(expr_frame, argc));
         /* A rethrow from main (as __cxa_rethrow does) finds no handler. */
         printf("rethrow returned %d\n", _Unwind_Resume_or_Rethrow(&exc));
         _Unwind_DeleteException(&exc);
