@@ -18,8 +18,10 @@
 //!   entry and installs them at a landing pad.
 //!
 //! A frame whose PC is in no Mach-O image (macho-run's code that calls
-//! `main`, the C library's thread start) ends the walk; a PC inside an
-//! image with no unwind entry is an error reported on stderr.
+//! `main`, the C library's thread start) ends the walk, so an exception
+//! does not cross a host frame (a callback of glibc's `qsort` cannot throw
+//! to the caller of `qsort`, as it could on macOS); a PC inside an image
+//! with no unwind entry is an error reported on stderr.
 
 mod api;
 mod compact;
