@@ -2,8 +2,8 @@
 //! targets: tests/unwind/panics.rs (panics caught by `catch_unwind` with
 //! destructors run, a panic in a spawned thread seen by `join`, a rethrow,
 //! four threads unwinding at once, `Backtrace::force_capture()` naming the
-//! program's frames) linked by
-//! machlink and by ld64.lld-19, against the same source built natively.
+//! program's frames) linked by machlink and by ld64.lld-19, against the
+//! same source built natively.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
