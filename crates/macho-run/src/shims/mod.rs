@@ -2,6 +2,7 @@
 //! library, with shims wherever macOS and glibc differ in name, layout or
 //! constants.
 
+mod arc4random;
 mod ctype;
 mod fcntl;
 mod fs;
@@ -16,8 +17,11 @@ mod signal;
 mod statfs;
 mod stdio;
 mod sysinfo;
+mod thread_port;
 pub mod tlv;
+mod ulock;
 pub mod variadic;
+pub(crate) mod xlocale;
 
 pub use process::{set_args, ProgramVars, VARS};
 
@@ -98,6 +102,7 @@ impl Host {
             libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
         }
         let shims = [
+            arc4random::table(),
             ctype::table(),
             fcntl::table(),
             fs::table(),
@@ -111,7 +116,10 @@ impl Host {
             statfs::table(),
             stdio::table(),
             sysinfo::table(),
+            thread_port::table(),
             tlv::table(),
+            ulock::table(),
+            xlocale::table(),
             crate::arch::shims(),
             // Last: on arm64 its entry points replace the x86_64-convention
             // shims of the same names (`_open`, `_fcntl`).
