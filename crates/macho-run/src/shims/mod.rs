@@ -120,6 +120,9 @@ impl Host {
             tlv::table(),
             ulock::table(),
             xlocale::table(),
+            // macho-run's own unwinder: never the host's libgcc_s, which
+            // cannot read Mach-O unwind info.
+            crate::unwind::table(),
             crate::arch::shims(),
             // Last: on arm64 its entry points replace the x86_64-convention
             // shims of the same names (`_open`, `_fcntl`).
@@ -136,6 +139,11 @@ impl Host {
     pub fn lookup(&self, name: &str) -> Option<u64> {
         if let Some(&addr) = self.shims.get(name) {
             return Some(addr as u64);
+        }
+        // The unwinder's other entry points are not the host's either: the
+        // host's would read ELF unwind tables (and hide a linker's bugs).
+        if crate::unwind::is_unwinder_symbol(name) {
+            return None;
         }
         if let Some((_, to)) = RENAMES.iter().find(|(from, _)| *from == name) {
             return dlsym(to);
@@ -205,6 +213,16 @@ mod tests {
         assert_ne!(host.lookup("_stat$INODE64"), dlsym("stat"));
         assert!(host.lookup("_glob$INODE64").is_none());
         assert!(host.lookup("_no_such_function_anywhere").is_none());
+        assert!(host.lookup("__Unwind_RaiseException").is_some());
+        assert_ne!(
+            host.lookup("__Unwind_RaiseException"),
+            dlsym("_Unwind_RaiseException"),
+            "never the host's unwinder"
+        );
+        assert!(
+            host.lookup("__Unwind_Find_FDE").is_none(),
+            "libgcc_s has it, and it reads ELF tables"
+        );
         assert!(
             host.lookup("printf").is_none(),
             "no underscore: not a C symbol"
