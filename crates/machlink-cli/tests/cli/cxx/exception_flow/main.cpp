@@ -20,7 +20,7 @@ int main() {
     for (int n = 0; n < 6; ++n) std::printf("task %d: %s\n", n, describe(run_task(n)).c_str());
     for (int n = 3; n < 6; ++n) std::printf("thread task %d -> %d\n", n, task_in_thread(n));
 
-    for (int fail_at : {3, 9}) {
+    for (int fail_at : {4, 9}) {
         try {
             std::printf("use_resources -> %d\n", use_resources(fail_at));
         } catch (const std::runtime_error& e) {
