@@ -3,17 +3,24 @@
 //! constants.
 
 mod arc4random;
+mod copyfile;
 mod ctype;
+mod darwin_rt;
+mod dispatch;
+pub(crate) mod errno;
 mod fcntl;
 mod fs;
 pub mod lazy;
 mod libc_extras;
+mod mach;
 mod malloc_zone;
+mod mman;
 mod process;
 mod pthread;
 mod pwd;
 pub(crate) mod setjmp;
 mod signal;
+mod spawn;
 mod statfs;
 mod stdio;
 mod sysinfo;
@@ -30,11 +37,7 @@ use std::ffi::CString;
 
 /// macOS names whose glibc counterpart has another name but the same
 /// meaning and layout (data symbols included: their address is what binds).
-const RENAMES: &[(&str, &str)] = &[
-    ("___error", "__errno_location"),
-    ("___exp10", "exp10"),
-    ("___exp10f", "exp10f"),
-];
+const RENAMES: &[(&str, &str)] = &[("___exp10", "exp10"), ("___exp10f", "exp10f")];
 
 /// `$INODE64` variants whose arguments do not depend on the inode size, so
 /// the glibc function of the base name is right. Every other `$INODE64`
@@ -103,16 +106,23 @@ impl Host {
         }
         let shims = [
             arc4random::table(),
+            copyfile::table(),
             ctype::table(),
+            darwin_rt::table(),
+            dispatch::table(),
+            errno::table(),
             fcntl::table(),
             fs::table(),
             libc_extras::table(),
+            mach::table(),
             malloc_zone::table(),
+            mman::table(),
             process::table(),
             pthread::table(),
             pwd::table(),
             setjmp::table(),
             signal::table(),
+            spawn::table(),
             statfs::table(),
             stdio::table(),
             sysinfo::table(),
