@@ -37,7 +37,7 @@ const PROGRAMS: [&str; 8] = [
 ];
 
 /// Flags for both compilers: the same language and optimisation level.
-const CXXFLAGS: &[&str] = &["-std=c++17", "-O1"];
+const CXXFLAGS: &[&str] = &["-std=c++20", "-O1"];
 
 /// The linkers each program is linked with: machlink and the reference.
 const LINKERS: [Linker; 2] = [Linker::MachlinkChained, Linker::LldChained];

@@ -5,6 +5,7 @@
 // Defined in worker.cpp.
 long parallel_sum(int threads, long upto);
 std::vector<std::string> ping_pong(int rounds);
+std::vector<std::string> phases(int workers);
 
 // Defined in tls.cpp: a thread_local object with a destructor.
 void touch_thread_local(const char* who);
