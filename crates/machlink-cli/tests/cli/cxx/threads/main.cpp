@@ -15,6 +15,7 @@ int main() {
     for (const char* who : {"first", "second"}) {
         std::thread t([who] {
             touch_thread_local(who);
+            register_goodbye(who);
             touch_thread_local(who);
         });
         t.join();
