@@ -75,7 +75,9 @@ int main() {
     float f = 0;
     long long big = 0;
     wide_numbers >> ld >> f >> big;
-    std::cout << std::setprecision(8) << static_cast<double>(ld) << ' ' << f << ' ' << big
+    // A long double is printed through snprintf_l's "%Lg" (a double on
+    // arm64 macOS, an x87 value on x86_64).
+    std::cout << std::setprecision(8) << ld << ' ' << ld / 3 << ' ' << f << ' ' << big
               << std::setprecision(6) << '\n';
 
     std::wostringstream ws;
