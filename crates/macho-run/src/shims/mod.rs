@@ -2,8 +2,10 @@
 //! library, with shims wherever macOS and glibc differ in name, layout or
 //! constants.
 
+mod arc4random;
 mod copyfile;
 mod ctype;
+mod cxa_thread_atexit;
 mod darwin_rt;
 mod dispatch;
 pub(crate) mod errno;
@@ -23,8 +25,11 @@ mod spawn;
 mod statfs;
 mod stdio;
 mod sysinfo;
+mod thread_port;
 pub mod tlv;
+mod ulock;
 pub mod variadic;
+pub(crate) mod xlocale;
 
 pub use process::{set_args, ProgramVars, VARS};
 
@@ -101,8 +106,10 @@ impl Host {
             libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
         }
         let shims = [
+            arc4random::table(),
             copyfile::table(),
             ctype::table(),
+            cxa_thread_atexit::table(),
             darwin_rt::table(),
             dispatch::table(),
             errno::table(),
@@ -121,7 +128,10 @@ impl Host {
             statfs::table(),
             stdio::table(),
             sysinfo::table(),
+            thread_port::table(),
             tlv::table(),
+            ulock::table(),
+            xlocale::table(),
             // macho-run's own unwinder: never the host's libgcc_s, which
             // cannot read Mach-O unwind info.
             crate::unwind::table(),
