@@ -16,6 +16,7 @@ mod arm64;
 mod corpus;
 mod corpus_arm64;
 mod crates_io;
+mod cxx_programs;
 mod damaged_state;
 mod debug_map;
 mod demo;

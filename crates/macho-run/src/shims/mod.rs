@@ -2,8 +2,10 @@
 //! library, with shims wherever macOS and glibc differ in name, layout or
 //! constants.
 
+mod arc4random;
 mod copyfile;
 mod ctype;
+mod cxa_thread_atexit;
 mod darwin_rt;
 mod dispatch;
 pub(crate) mod errno;
@@ -24,8 +26,11 @@ mod spawn;
 mod statfs;
 mod stdio;
 mod sysinfo;
+mod thread_port;
 pub mod tlv;
+mod ulock;
 pub mod variadic;
+pub(crate) mod xlocale;
 
 pub use process::{set_args, ProgramVars, VARS};
 
@@ -102,8 +107,10 @@ impl Host {
             libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
         }
         let shims = [
+            arc4random::table(),
             copyfile::table(),
             ctype::table(),
+            cxa_thread_atexit::table(),
             darwin_rt::table(),
             dispatch::table(),
             errno::table(),
@@ -123,7 +130,10 @@ impl Host {
             statfs::table(),
             stdio::table(),
             sysinfo::table(),
+            thread_port::table(),
             tlv::table(),
+            ulock::table(),
+            xlocale::table(),
             // macho-run's own unwinder: never the host's libgcc_s, which
             // cannot read Mach-O unwind info.
             crate::unwind::table(),
@@ -143,6 +153,11 @@ impl Host {
     pub fn lookup(&self, name: &str) -> Option<u64> {
         if let Some(&addr) = self.shims.get(name) {
             return Some(addr as u64);
+        }
+        // The unwinder's other entry points are not the host's either: the
+        // host's would read ELF unwind tables (and hide a linker's bugs).
+        if crate::unwind::is_unwinder_symbol(name) {
+            return None;
         }
         if let Some((_, to)) = RENAMES.iter().find(|(from, _)| *from == name) {
             return dlsym(to);
@@ -212,6 +227,16 @@ mod tests {
         assert_ne!(host.lookup("_stat$INODE64"), dlsym("stat"));
         assert!(host.lookup("_glob$INODE64").is_none());
         assert!(host.lookup("_no_such_function_anywhere").is_none());
+        assert!(host.lookup("__Unwind_RaiseException").is_some());
+        assert_ne!(
+            host.lookup("__Unwind_RaiseException"),
+            dlsym("_Unwind_RaiseException"),
+            "never the host's unwinder"
+        );
+        assert!(
+            host.lookup("__Unwind_Find_FDE").is_none(),
+            "libgcc_s has it, and it reads ELF tables"
+        );
         assert!(
             host.lookup("printf").is_none(),
             "no underscore: not a C symbol"
