@@ -415,18 +415,6 @@ impl<'s> Updater<'s> {
             Some(r) => r,
             None => self.old_record(oi)?,
         };
-        if old.oso != obj.oso_path
-            && !self.opts.strip_debug
-            && obj.sections.iter().any(|s| s.segname == "__DWARF")
-        {
-            // Its N_OSO names the old path; updates rewrite the debug map's
-            // values, not its strings.
-            return fallback(format!(
-                "{} moved from {} and has debug information (its debug map entry names the path)",
-                path.display(),
-                old.oso
-            ));
-        }
         let record = self.replay(oi, &mut obj, &old)?;
         self.delta.objects.insert(oi, record);
         let fp = Fingerprint::of_bytes(&path, &mapped.map)
@@ -874,7 +862,9 @@ impl<'s> Updater<'s> {
                 &(obj.oso_path.clone(), obj.mtime),
             )
         };
-        if symbols != old.symbols || moved_globals {
+        // An object at a new path (see `Session::change`) gets its debug
+        // map group written again: its N_OSO names the path.
+        if symbols != old.symbols || moved_globals || old.oso != obj.oso_path {
             let mut new = owned_groups(crate::linkedit::tables::symbol_groups(
                 self.opts,
                 &symtab,
