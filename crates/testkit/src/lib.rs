@@ -222,6 +222,17 @@ pub fn zig_cc() -> Command {
 
 /// [`zig_cc`] for `target`, with the target's own compiler flags.
 pub fn zig_cc_for(target: Target) -> Command {
+    zig_driver_for("cc", target)
+}
+
+/// `python3 -m ziglang c++` for `target`: the macOS C++ compiler, whose
+/// objects use zig's libc++ headers (link them with [`cxx_runtime`]).
+pub fn zig_cxx_for(target: Target) -> Command {
+    zig_driver_for("c++", target)
+}
+
+/// zig's `cc` or `c++` driver for `target`, with the target's flags.
+fn zig_driver_for(driver: &str, target: Target) -> Command {
     static PROBED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let installed = *PROBED.get_or_init(|| {
         require_tool("python3");
@@ -232,7 +243,7 @@ pub fn zig_cc_for(target: Target) -> Command {
         "zig is not installed (python3 -m ziglang failed): run `{SETUP}` first"
     );
     let mut cmd = Command::new("python3");
-    cmd.args(["-m", "ziglang", "cc", "-target", target.zig_target()])
+    cmd.args(["-m", "ziglang", driver, "-target", target.zig_target()])
         .args(target.cflags());
     cmd
 }
@@ -252,6 +263,38 @@ pub fn compile_macos_for(target: Target, src: &Path, obj: &Path, flags: &[&str])
             .arg("-o")
             .arg(obj),
     );
+}
+
+/// Compiles one C++ file to a macOS object for `target`.
+pub fn compile_cxx_macos_for(target: Target, src: &Path, obj: &Path, flags: &[&str]) {
+    check(
+        zig_cxx_for(target)
+            .args(flags)
+            .arg("-c")
+            .arg(src)
+            .arg("-o")
+            .arg(obj),
+    );
+}
+
+/// zig's static libc++ and libc++abi for `target` (in that order, the
+/// order a link needs them), which `scripts/setup.sh` derives into
+/// `.toolchain/cxx/<arch>/`. There is no libunwind for macOS: the
+/// `_Unwind_*` calls are libSystem's, bound by macho-run to its unwinder.
+pub fn cxx_runtime(target: Target) -> Vec<PathBuf> {
+    let dir = workspace_root().join(".toolchain/cxx").join(target.arch());
+    ["libc++.a", "libc++abi.a"]
+        .iter()
+        .map(|lib| {
+            let path = dir.join(lib);
+            assert!(
+                path.is_file(),
+                "{} is missing: run `{SETUP}` first (it builds zig's libc++ for macOS)",
+                path.display()
+            );
+            path
+        })
+        .collect()
 }
 
 /// zig's target for macOS arm64 objects ([`Target::zig_target`]).

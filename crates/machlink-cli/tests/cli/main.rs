@@ -25,6 +25,7 @@ mod flags;
 mod flat_namespace;
 mod incremental;
 mod incremental_eh_frame;
+mod incremental_lsda;
 mod incremental_random;
 mod ld64_flags;
 mod linker_symbols;

@@ -3,6 +3,7 @@
 //! rows, function starts); new literals, tentative definitions and imports.
 
 use super::plan::{self, Decision, Kind, NewAtom, Refusal, Removal, Rules};
+use super::tables::UnwindRow;
 use super::*;
 
 /// An atom's planned place: its new record, and what to patch.
@@ -14,6 +15,10 @@ pub(super) struct Planned {
     pub code: bool,
     /// Its compact unwind encoding in the image (None: a new atom).
     pub old_unwind: Option<u32>,
+    /// The GOT slot of its personality and the address of its LSDA (0:
+    /// none), set once every atom of the object has its place.
+    pub personality_got: u64,
+    pub lsda: u64,
 }
 
 /// The fallback reason for a refusal of the planner.
@@ -246,6 +251,8 @@ impl Updater<'_> {
             decision,
             code: kind == Kind::Code,
             old_unwind: old.map(|o| o.unwind),
+            personality_got: 0,
+            lsda: 0,
         }))
     }
 
@@ -253,12 +260,21 @@ impl Updater<'_> {
     /// trampolines written, unwind rows and function starts noted.
     pub(super) fn apply(&mut self, obj_name: &str, p: &Planned) -> Step<()> {
         let unwind = p.rec.unwind;
+        let row = UnwindRow {
+            encoding: unwind,
+            personality_got: p.personality_got,
+            lsda: p.lsda,
+        };
+        // With exception tables in the image (or in this function), a row
+        // may change with the encoding unchanged: its personality or LSDA
+        // did, or the LSDA moved.
+        let row_changed = p.old_unwind != Some(unwind) || self.unwind_complex || row.names_tables();
         match p.decision {
             Decision::Add { addr, room } => {
                 self.relocated.insert(addr);
                 if p.code {
                     self.trap(addr, room)?;
-                    self.unwind.push((addr, room, Some(unwind)));
+                    self.unwind.push((addr, room, Some(row)));
                     self.starts.push((addr, true));
                 }
                 if !self.is_unwind_record(&p.rec) {
@@ -275,15 +291,15 @@ impl Updater<'_> {
                         self.drop_body(body)?;
                     }
                     self.trap(addr, slot)?;
-                    if p.old_unwind != Some(unwind) || freed_body.is_some() {
-                        self.unwind.push((addr, slot, Some(unwind)));
+                    if row_changed || freed_body.is_some() {
+                        self.unwind.push((addr, slot, Some(row)));
                     }
                 }
             }
             Decision::InBody { body, cap } => {
                 self.trap(body, cap)?;
-                if p.old_unwind != Some(unwind) {
-                    self.unwind.push((body, cap, Some(unwind)));
+                if row_changed {
+                    self.unwind.push((body, cap, Some(row)));
                 }
             }
             Decision::Move {
@@ -305,12 +321,17 @@ impl Updater<'_> {
                         Stop::Fallback(format!("{obj_name}: a trampoline cannot reach {to:#x}"))
                     })?;
                 self.relocated.insert(from);
-                self.unwind.push((to, cap, Some(unwind)));
-                if self.is_dwarf(unwind) || p.old_unwind.is_some_and(|u| self.is_dwarf(u)) {
+                self.unwind.push((to, cap, Some(row)));
+                if self.is_dwarf(unwind)
+                    || p.old_unwind.is_some_and(|u| self.is_dwarf(u))
+                    || self.unwind_complex
+                    || row.names_tables()
+                {
                     // The slot's row may lead to the FDE, which describes
-                    // the body (or nothing) now; the trampoline has no frame
-                    // of its own.
-                    let tramp = self.arch.trampoline_unwind();
+                    // the body (or nothing) now, or name the function's
+                    // LSDA, whose call sites are the body's; the trampoline
+                    // has no frame of its own and catches nothing.
+                    let tramp = UnwindRow::plain(self.arch.trampoline_unwind());
                     self.unwind.push((from, slot, Some(tramp)));
                 }
                 // Function starts keep naming the canonical address: the
