@@ -60,3 +60,41 @@ if [ ! -f "$dst_tbd" ] || [ "$src_tbd" -nt "$dst_tbd" ]; then
     mkdir -p "$sdk/usr/lib"
     python3 "$root/scripts/filter_tbd.py" "$src_tbd" "$dst_tbd"
 fi
+
+# .toolchain/cxx/<arch>/libc++.a and libc++abi.a: zig's static libc++ and libc++abi for macOS,
+# which machlink links into C++ programs (zig gives no libunwind for macOS: the _Unwind_* calls
+# bind to macho-run's unwinder). zig builds both from its bundled sources when it links a C++
+# program; --verbose-link names the archives in its cache, which are copied out. ReleaseFast is
+# the mode `zig c++ -O1`/`-O2` objects are compiled in, so library and headers agree. The first
+# derivation takes minutes per target; later runs only compare the zig version in the stamp.
+zig_version="$(python3 -m ziglang version)"
+for pair in x86_64:x86_64-macos arm64:aarch64-macos; do
+    arch="${pair%%:*}" ztarget="${pair#*:}"
+    cxx="$root/.toolchain/cxx/$arch"
+    if [ -f "$cxx/libc++.a" ] && [ -f "$cxx/libc++abi.a" ] \
+        && [ "$(cat "$cxx/zig-version" 2>/dev/null)" = "$zig_version" ]; then
+        continue
+    fi
+    echo "setup.sh: building zig's libc++ and libc++abi for $ztarget (a few minutes)" >&2
+    work="$(mktemp -d)"
+    printf '#include <iostream>\nint main() { std::cout << 1 << std::endl; }\n' >"$work/probe.cpp"
+    # In $work, where zig puts its local cache; the libraries land in zig's global one.
+    if ! (cd "$work" && python3 -m ziglang build-exe -target "$ztarget" -O ReleaseFast -lc++ \
+        probe.cpp -femit-bin=probe --verbose-link >log 2>&1); then
+        echo "setup.sh: zig could not build libc++ for $ztarget:" >&2
+        cat "$work/log" >&2
+        exit 1
+    fi
+    mkdir -p "$cxx"
+    for lib in libc++.a libc++abi.a; do
+        path="$(tr ' ' '\n' <"$work/log" | grep -m1 "/$lib\$" || true)"
+        if [ -z "$path" ] || [ ! -f "$path" ]; then
+            echo "setup.sh: zig's link line for $ztarget names no $lib (zig $zig_version):" >&2
+            cat "$work/log" >&2
+            exit 1
+        fi
+        cp "$path" "$cxx/$lib.tmp" && mv "$cxx/$lib.tmp" "$cxx/$lib"
+    done
+    echo "$zig_version" >"$cxx/zig-version"
+    rm -rf "$work"
+done

@@ -484,10 +484,15 @@ fn rebase_opcodes(image: &Image, range: FileRange, plan: &mut Plan) -> Result<()
             return Err(c.err(format!("unsupported rebase type {kind}")));
         }
         let vmaddr = opcode_slot(c, seg, off)?;
-        let target = slot_in_file(image, vmaddr).unwrap_or(0);
+        let value = slot_in_file(image, vmaddr).unwrap_or(0);
+        // The top byte is not part of the address (arm64 libc++ sets bit 63
+        // of some type_info name pointers): kept aside, as in a chained word.
         plan.fixups.push(Fixup {
             vmaddr,
-            action: Action::Rebase { target, high8: 0 },
+            action: Action::Rebase {
+                target: value & ((1 << 56) - 1),
+                high8: (value >> 56) as u8,
+            },
         });
         Ok(())
     };

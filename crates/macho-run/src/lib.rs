@@ -13,7 +13,9 @@
 //!    and resolves imports two-level: to a loaded image's exports, or for
 //!    system libraries to the host C library through [`shims`], where
 //!    macOS and glibc differ; [`binder`] gives every import its address;
-//! 5. [`run`] sets up thread-locals, runs initialisers (dylibs' first) and
+//! 5. [`unwind`] records every image for the unwinder and dyld's image
+//!    queries;
+//! 6. [`run`] sets up thread-locals, runs initialisers (dylibs' first) and
 //!    calls `main`.
 
 pub mod arch;
@@ -26,6 +28,7 @@ pub mod loader;
 pub mod macho;
 pub mod run;
 pub mod shims;
+pub mod unwind;
 
 pub use error::{LoadError, EXIT_CANNOT_EXECUTE, EXIT_UNBOUND};
 pub use run::{load, run_file_in_child, Loaded};

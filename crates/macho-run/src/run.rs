@@ -46,6 +46,10 @@ pub fn load(data: &[u8], file: &str) -> Result<Loaded, LoadError> {
     let host = Host::new();
     let program = Program::load(image, plan, file)?;
     program.bind_and_fix(&host)?;
+    // Before any initialiser runs: it may throw, or ask dyld about images.
+    for img in &program.images {
+        crate::unwind::registry::register(&img.image, &img.mapped, &img.path);
+    }
     // Dylibs' initialisers first, dependencies before their users, then
     // the main program's.
     let mut inits = Vec::new();

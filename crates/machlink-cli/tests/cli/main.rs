@@ -15,6 +15,7 @@ mod archives;
 mod arm64;
 mod corpus;
 mod corpus_arm64;
+mod cxx_programs;
 mod damaged_state;
 mod debug_map;
 mod demo;

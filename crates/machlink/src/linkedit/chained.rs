@@ -74,9 +74,17 @@ impl ChainedPtr {
     }
 }
 
-/// The rebase word of an unslid address.
+/// The rebase word of an unslid address. A pointer's top byte travels in
+/// `high8`, which dyld puts back after sliding the rest: arm64 libc++ marks
+/// the name pointer of a type_info that may be duplicated across images
+/// by setting bit 63 (its "non-unique RTTI" bit), so such words are common
+/// in C++ programs.
 pub fn rebase(target: u64) -> Result<u64, String> {
-    ChainedPtr::Rebase { target, high8: 0 }.encode()
+    ChainedPtr::Rebase {
+        target: target & ((1 << 56) - 1),
+        high8: (target >> 56) as u8,
+    }
+    .encode()
 }
 
 /// A word's `next` field: strides to the next slot of its page.
@@ -133,6 +141,22 @@ mod tests {
             assert_eq!(ChainedPtr::decode(linked), p);
             assert_eq!(without_next(linked), word);
         }
+    }
+
+    #[test]
+    fn a_pointer_s_top_byte_goes_to_high8() {
+        let word = rebase(0x8000_0001_0002_8860).unwrap();
+        assert_eq!(
+            ChainedPtr::decode(word),
+            ChainedPtr::Rebase {
+                target: 0x1_0002_8860,
+                high8: 0x80
+            }
+        );
+        assert!(
+            rebase(0x0100_0010_0000_0000).is_err(),
+            "bits 36..56 do not fit"
+        );
     }
 
     #[test]

@@ -90,8 +90,13 @@ unsafe extern "C" fn fstat(fd: c_int, out: *mut MacStat) -> c_int {
 }
 
 const MAC_AT_FDCWD: c_int = -2;
-const MAC_AT_SYMLINK_NOFOLLOW: c_int = 0x20;
-const MAC_AT_REMOVEDIR: c_int = 0x80;
+/// macOS `AT_*` flag bits and Linux's.
+const AT_FLAGS: &[(c_int, c_int)] = &[
+    (0x10, libc::AT_EACCESS),
+    (0x20, libc::AT_SYMLINK_NOFOLLOW),
+    (0x40, libc::AT_SYMLINK_FOLLOW),
+    (0x80, libc::AT_REMOVEDIR),
+];
 
 fn at_fd(fd: c_int) -> c_int {
     if fd == MAC_AT_FDCWD {
@@ -102,14 +107,107 @@ fn at_fd(fd: c_int) -> c_int {
 }
 
 fn at_flags(flags: c_int) -> c_int {
-    let mut out = 0;
-    if flags & MAC_AT_SYMLINK_NOFOLLOW != 0 {
-        out |= libc::AT_SYMLINK_NOFOLLOW;
-    }
-    if flags & MAC_AT_REMOVEDIR != 0 {
-        out |= libc::AT_REMOVEDIR;
-    }
-    out
+    AT_FLAGS
+        .iter()
+        .filter(|(m, _)| flags & m != 0)
+        .fold(0, |acc, (_, l)| acc | l)
+}
+
+// The `*at` calls: macOS's AT_FDCWD is -2 (Linux's -100) and its AT_*
+// flags are other bits; the rest of their arguments mean the same.
+
+unsafe extern "C" fn unlinkat(fd: c_int, path: *const c_char, flags: c_int) -> c_int {
+    libc::unlinkat(at_fd(fd), path, at_flags(flags))
+}
+
+unsafe extern "C" fn mkdirat(fd: c_int, path: *const c_char, mode: libc::mode_t) -> c_int {
+    libc::mkdirat(at_fd(fd), path, mode)
+}
+
+unsafe extern "C" fn renameat(
+    from_fd: c_int,
+    from: *const c_char,
+    to_fd: c_int,
+    to: *const c_char,
+) -> c_int {
+    libc::renameat(at_fd(from_fd), from, at_fd(to_fd), to)
+}
+
+unsafe extern "C" fn linkat(
+    from_fd: c_int,
+    from: *const c_char,
+    to_fd: c_int,
+    to: *const c_char,
+    flags: c_int,
+) -> c_int {
+    libc::linkat(at_fd(from_fd), from, at_fd(to_fd), to, at_flags(flags))
+}
+
+unsafe extern "C" fn symlinkat(target: *const c_char, fd: c_int, path: *const c_char) -> c_int {
+    libc::symlinkat(target, at_fd(fd), path)
+}
+
+unsafe extern "C" fn readlinkat(
+    fd: c_int,
+    path: *const c_char,
+    buf: *mut c_char,
+    len: usize,
+) -> isize {
+    libc::readlinkat(at_fd(fd), path, buf, len)
+}
+
+unsafe extern "C" fn faccessat(fd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int {
+    libc::faccessat(at_fd(fd), path, mode, at_flags(flags))
+}
+
+unsafe extern "C" fn fchmodat(
+    fd: c_int,
+    path: *const c_char,
+    mode: libc::mode_t,
+    flags: c_int,
+) -> c_int {
+    libc::fchmodat(at_fd(fd), path, mode, at_flags(flags))
+}
+
+unsafe extern "C" fn fchownat(
+    fd: c_int,
+    path: *const c_char,
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+    flags: c_int,
+) -> c_int {
+    libc::fchownat(at_fd(fd), path, uid, gid, at_flags(flags))
+}
+
+/// `utimensat`: also macOS's UTIME_NOW (-1) and UTIME_OMIT (-2).
+unsafe extern "C" fn utimensat(
+    fd: c_int,
+    path: *const c_char,
+    times: *const libc::timespec,
+    flags: c_int,
+) -> c_int {
+    let mut linux = [libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    }; 2];
+    let times = if times.is_null() {
+        std::ptr::null()
+    } else {
+        for (i, t) in linux.iter_mut().enumerate() {
+            *t = *times.add(i);
+            t.tv_nsec = match t.tv_nsec {
+                -1 => libc::UTIME_NOW,
+                -2 => libc::UTIME_OMIT,
+                n => n,
+            };
+        }
+        linux.as_ptr()
+    };
+    libc::utimensat(at_fd(fd), path, times, at_flags(flags))
+}
+
+unsafe extern "C" fn futimens(fd: c_int, times: *const libc::timespec) -> c_int {
+    utimensat(fd, std::ptr::null(), times, 0)
 }
 
 unsafe extern "C" fn fstatat(
@@ -205,6 +303,27 @@ unsafe extern "C" fn readdir(dir: *mut libc::DIR) -> *mut MacDirent {
     &mut **slot
 }
 
+/// `readdir_r(dir, entry, &result)`: the next entry into the caller's
+/// macOS `dirent`; `*result` is null at the end. Returns an error number.
+unsafe extern "C" fn readdir_r(
+    dir: *mut libc::DIR,
+    entry: *mut MacDirent,
+    result: *mut *mut MacDirent,
+) -> c_int {
+    let saved = *libc::__errno_location();
+    *libc::__errno_location() = 0;
+    let next = readdir(dir);
+    let err = *libc::__errno_location();
+    *libc::__errno_location() = saved;
+    if next.is_null() {
+        *result = std::ptr::null_mut();
+        return err;
+    }
+    std::ptr::copy_nonoverlapping(next, entry, 1);
+    *result = entry;
+    0
+}
+
 unsafe extern "C" fn closedir(dir: *mut libc::DIR) -> c_int {
     if let Some(map) = DIRENTS.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
         map.remove(&(dir as usize));
@@ -222,7 +341,19 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("_open$NOCANCEL", open as *const () as usize),
         ("_openat", openat as *const () as usize),
         ("_openat$NOCANCEL", openat as *const () as usize),
+        ("_unlinkat", unlinkat as *const () as usize),
+        ("_mkdirat", mkdirat as *const () as usize),
+        ("_renameat", renameat as *const () as usize),
+        ("_linkat", linkat as *const () as usize),
+        ("_symlinkat", symlinkat as *const () as usize),
+        ("_readlinkat", readlinkat as *const () as usize),
+        ("_faccessat", faccessat as *const () as usize),
+        ("_fchmodat", fchmodat as *const () as usize),
+        ("_fchownat", fchownat as *const () as usize),
+        ("_utimensat", utimensat as *const () as usize),
+        ("_futimens", futimens as *const () as usize),
         ("_readdir$INODE64", readdir as *const () as usize),
+        ("_readdir_r$INODE64", readdir_r as *const () as usize),
         ("_closedir", closedir as *const () as usize),
     ]
 }

@@ -2,22 +2,33 @@
 //! library, with shims wherever macOS and glibc differ in name, layout or
 //! constants.
 
+mod arc4random;
+mod copyfile;
 mod ctype;
+mod darwin_rt;
+mod dispatch;
+pub(crate) mod errno;
 mod fcntl;
 mod fs;
 pub mod lazy;
 mod libc_extras;
+mod mach;
 mod malloc_zone;
+mod mman;
 mod process;
 mod pthread;
 mod pwd;
 pub(crate) mod setjmp;
 mod signal;
+mod spawn;
 mod statfs;
 mod stdio;
 mod sysinfo;
+mod thread_port;
 pub mod tlv;
+mod ulock;
 pub mod variadic;
+pub(crate) mod xlocale;
 
 pub use process::{set_args, ProgramVars, VARS};
 
@@ -26,11 +37,7 @@ use std::ffi::CString;
 
 /// macOS names whose glibc counterpart has another name but the same
 /// meaning and layout (data symbols included: their address is what binds).
-const RENAMES: &[(&str, &str)] = &[
-    ("___error", "__errno_location"),
-    ("___exp10", "exp10"),
-    ("___exp10f", "exp10f"),
-];
+const RENAMES: &[(&str, &str)] = &[("___exp10", "exp10"), ("___exp10f", "exp10f")];
 
 /// `$INODE64` variants whose arguments do not depend on the inode size, so
 /// the glibc function of the base name is right. Every other `$INODE64`
@@ -98,20 +105,34 @@ impl Host {
             libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
         }
         let shims = [
+            arc4random::table(),
+            copyfile::table(),
             ctype::table(),
+            darwin_rt::table(),
+            dispatch::table(),
+            errno::table(),
             fcntl::table(),
             fs::table(),
             libc_extras::table(),
+            mach::table(),
             malloc_zone::table(),
+            mman::table(),
             process::table(),
             pthread::table(),
             pwd::table(),
             setjmp::table(),
             signal::table(),
+            spawn::table(),
             statfs::table(),
             stdio::table(),
             sysinfo::table(),
+            thread_port::table(),
             tlv::table(),
+            ulock::table(),
+            xlocale::table(),
+            // macho-run's own unwinder: never the host's libgcc_s, which
+            // cannot read Mach-O unwind info.
+            crate::unwind::table(),
             crate::arch::shims(),
             // Last: on arm64 its entry points replace the x86_64-convention
             // shims of the same names (`_open`, `_fcntl`).
@@ -128,6 +149,11 @@ impl Host {
     pub fn lookup(&self, name: &str) -> Option<u64> {
         if let Some(&addr) = self.shims.get(name) {
             return Some(addr as u64);
+        }
+        // The unwinder's other entry points are not the host's either: the
+        // host's would read ELF unwind tables (and hide a linker's bugs).
+        if crate::unwind::is_unwinder_symbol(name) {
+            return None;
         }
         if let Some((_, to)) = RENAMES.iter().find(|(from, _)| *from == name) {
             return dlsym(to);
@@ -197,6 +223,16 @@ mod tests {
         assert_ne!(host.lookup("_stat$INODE64"), dlsym("stat"));
         assert!(host.lookup("_glob$INODE64").is_none());
         assert!(host.lookup("_no_such_function_anywhere").is_none());
+        assert!(host.lookup("__Unwind_RaiseException").is_some());
+        assert_ne!(
+            host.lookup("__Unwind_RaiseException"),
+            dlsym("_Unwind_RaiseException"),
+            "never the host's unwinder"
+        );
+        assert!(
+            host.lookup("__Unwind_Find_FDE").is_none(),
+            "libgcc_s has it, and it reads ELF tables"
+        );
         assert!(
             host.lookup("printf").is_none(),
             "no underscore: not a C symbol"

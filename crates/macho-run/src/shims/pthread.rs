@@ -102,10 +102,47 @@ unsafe extern "C" fn cond_timedwait(
 ) -> c_int {
     adopt(cond, COND_SIG_INIT);
     adopt(mutex, MUTEX_SIG_INIT);
-    libc::pthread_cond_timedwait(cond.cast(), mutex.cast(), t)
+    match libc::pthread_cond_timedwait(cond.cast(), mutex.cast(), t) {
+        // The error number comes back as the result: macOS's ETIMEDOUT is 60.
+        libc::ETIMEDOUT => 60,
+        rc => rc,
+    }
+}
+
+/// `pthread_cond_timedwait_relative_np`: waits at most `rel` (Rust's
+/// `Condvar::wait_timeout` on macOS). Measured on the monotonic clock, so
+/// a change of the wall clock does not stretch the wait.
+unsafe extern "C" fn cond_timedwait_relative(
+    cond: *mut c_void,
+    mutex: *mut c_void,
+    rel: *const libc::timespec,
+) -> c_int {
+    adopt(cond, COND_SIG_INIT);
+    adopt(mutex, MUTEX_SIG_INIT);
+    let mut deadline = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut deadline);
+    let nanos = deadline.tv_nsec + (*rel).tv_nsec;
+    deadline.tv_sec = deadline
+        .tv_sec
+        .saturating_add((*rel).tv_sec)
+        .saturating_add(nanos / 1_000_000_000);
+    deadline.tv_nsec = nanos % 1_000_000_000;
+    match pthread_cond_clockwait(cond, mutex, libc::CLOCK_MONOTONIC, &deadline) {
+        libc::ETIMEDOUT => 60,
+        rc => rc,
+    }
 }
 
 extern "C" {
+    fn pthread_cond_clockwait(
+        cond: *mut c_void,
+        mutex: *mut c_void,
+        clock: libc::clockid_t,
+        abstime: *const libc::timespec,
+    ) -> c_int;
     fn pthread_once(once: *mut c_void, f: extern "C" fn()) -> c_int;
 }
 
@@ -180,6 +217,10 @@ pub fn table() -> Vec<(&'static str, usize)> {
         (
             "_pthread_rwlock_destroy",
             rwlock_destroy as *const () as usize,
+        ),
+        (
+            "_pthread_cond_timedwait_relative_np",
+            cond_timedwait_relative as *const () as usize,
         ),
         ("_pthread_once", once as *const () as usize),
         (

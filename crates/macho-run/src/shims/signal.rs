@@ -48,18 +48,125 @@ struct MacSigaction {
 /// The program's handler per macOS signal number, called by the trampoline.
 static HANDLERS: [AtomicUsize; 32] = [const { AtomicUsize::new(0) }; 32];
 
-extern "C" fn trampoline(sig: c_int, info: *mut c_void, ctx: *mut c_void) {
+/// macOS `siginfo_t` (104 bytes on both architectures).
+#[repr(C)]
+struct MacSiginfo {
+    signo: c_int,
+    errno: c_int,
+    code: c_int,
+    pid: libc::pid_t,
+    uid: libc::uid_t,
+    status: c_int,
+    addr: *mut c_void,
+    value: usize,
+    band: i64,
+    pad: [u64; 7],
+}
+
+const _: () = assert!(std::mem::size_of::<MacSiginfo>() == 104);
+
+/// Linux `si_code`s for signals sent by a process and macOS's numbers
+/// (the fault codes, `SEGV_MAPERR` and the like, are the same).
+const SI_CODES: &[(c_int, c_int)] = &[
+    (libc::SI_USER, 0x10001),
+    (libc::SI_QUEUE, 0x10002),
+    (libc::SI_TIMER, 0x10003),
+    (libc::SI_ASYNCIO, 0x10004),
+    (libc::SI_MESGQ, 0x10005),
+];
+
+/// The siginfo a macOS handler reads: where a fault happened (Rust's
+/// stack-overflow handler compares it with the guard page), who sent it.
+unsafe fn mac_siginfo(mac: c_int, info: *const libc::siginfo_t) -> MacSiginfo {
+    let i = &*info;
+    let code = SI_CODES
+        .iter()
+        .find(|(l, _)| *l == i.si_code)
+        .map_or(i.si_code, |&(_, m)| m);
+    let faults = [
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGILL,
+        libc::SIGFPE,
+        libc::SIGTRAP,
+    ];
+    let (addr, pid, uid, status) = if faults.contains(&i.si_signo) {
+        (i.si_addr(), 0, 0, 0)
+    } else if i.si_signo == libc::SIGCHLD {
+        (std::ptr::null_mut(), i.si_pid(), i.si_uid(), i.si_status())
+    } else {
+        (std::ptr::null_mut(), i.si_pid(), i.si_uid(), 0)
+    };
+    MacSiginfo {
+        signo: mac,
+        errno: i.si_errno,
+        code,
+        pid,
+        uid,
+        status,
+        addr,
+        value: 0,
+        band: 0,
+        pad: [0; 7],
+    }
+}
+
+extern "C" fn trampoline(sig: c_int, info: *mut libc::siginfo_t, ctx: *mut c_void) {
     let mac = to_mac(sig);
     let h = HANDLERS[mac as usize].load(Ordering::Relaxed);
     if h > 1 {
+        // SAFETY: the kernel passes a valid siginfo (or none).
+        let mut mac_info = (!info.is_null()).then(|| unsafe { mac_siginfo(mac, info) });
+        let info = mac_info.as_mut().map_or(std::ptr::null_mut(), |i| {
+            (i as *mut MacSiginfo).cast::<c_void>()
+        });
         // SAFETY: h is the program's handler; a one-argument handler
-        // ignores the extra argument registers. (siginfo keeps Linux's layout.)
+        // ignores the extra argument registers. (The context keeps Linux's layout.)
         let f: extern "C" fn(c_int, *mut c_void, *mut c_void) = unsafe { std::mem::transmute(h) };
         f(mac, info, ctx);
     }
 }
 
-unsafe fn linux_set(mask: u32) -> libc::sigset_t {
+/// macOS `stack_t`: { sp, size, flags } (Linux's is { sp, flags, size }).
+#[repr(C)]
+struct MacStack {
+    sp: *mut c_void,
+    size: usize,
+    flags: c_int,
+}
+
+/// macOS SS_ONSTACK and SS_DISABLE, and Linux's.
+const SS_FLAGS: &[(c_int, c_int)] = &[(1, libc::SS_ONSTACK), (4, libc::SS_DISABLE)];
+
+unsafe extern "C" fn sigaltstack(new: *const MacStack, old: *mut MacStack) -> c_int {
+    let convert = |flags: c_int, to_linux: bool| {
+        SS_FLAGS
+            .iter()
+            .map(|&(m, l)| if to_linux { (m, l) } else { (l, m) })
+            .filter(|(from, _)| flags & from != 0)
+            .fold(0, |acc, (_, to)| acc | to)
+    };
+    let linux_new = (!new.is_null()).then(|| libc::stack_t {
+        ss_sp: (*new).sp,
+        ss_flags: convert((*new).flags, true),
+        ss_size: (*new).size,
+    });
+    let mut prev: libc::stack_t = std::mem::zeroed();
+    let rc = libc::sigaltstack(
+        linux_new.as_ref().map_or(std::ptr::null(), |s| s),
+        &mut prev,
+    );
+    if rc == 0 && !old.is_null() {
+        old.write(MacStack {
+            sp: prev.ss_sp,
+            size: prev.ss_size,
+            flags: convert(prev.ss_flags, false),
+        });
+    }
+    rc
+}
+
+pub(super) unsafe fn linux_set(mask: u32) -> libc::sigset_t {
     let mut set: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut set);
     for mac in 1..32 {
@@ -257,6 +364,7 @@ unsafe extern "C" fn sigismember(set: *const u32, sig: c_int) -> c_int {
 pub fn table() -> Vec<(&'static str, usize)> {
     vec![
         ("_sigaction", sigaction as *const () as usize),
+        ("_sigaltstack", sigaltstack as *const () as usize),
         ("_signal", signal as *const () as usize),
         ("_raise", raise as *const () as usize),
         ("_kill", kill as *const () as usize),

@@ -404,7 +404,7 @@ pub unsafe extern "C" fn vscanf(fmt: *const c_char, ap: VaList) -> c_int {
 /// `perror` as macOS writes it: stderr is flushed, then the message goes
 /// straight to its descriptor.
 pub unsafe extern "C" fn perror(s: *const c_char) {
-    let errno = *libc::__errno_location();
+    let errno = crate::shims::errno::linux_current();
     let mut msg = Vec::new();
     if !s.is_null() && *s != 0 {
         msg.extend_from_slice(std::ffi::CStr::from_ptr(s).to_bytes());
@@ -432,6 +432,7 @@ unsafe fn on_host_stderr<R>(f: impl FnOnce() -> R) -> R {
 }
 
 pub unsafe extern "C" fn vwarn(fmt: *const c_char, ap: VaList) {
+    crate::shims::errno::publish();
     on_host_stderr(|| host::vwarn(fmt, ap))
 }
 
@@ -441,6 +442,7 @@ pub unsafe extern "C" fn vwarnx(fmt: *const c_char, ap: VaList) {
 
 /// `verr` exits: the stream is synced, the rest is glibc's `verr`.
 pub unsafe extern "C" fn verr(status: c_int, fmt: *const c_char, ap: VaList) -> ! {
+    crate::shims::errno::publish();
     on_host_stderr(|| ());
     host::verr(status, fmt, ap)
 }
@@ -451,15 +453,15 @@ pub unsafe extern "C" fn verrx(status: c_int, fmt: *const c_char, ap: VaList) ->
 }
 
 /// BSD `vwarnc` (glibc has none): `vwarn` with the message of `code`
-/// rather than errno's.
+/// rather than errno's (a macOS number).
 pub unsafe extern "C" fn vwarnc(code: c_int, fmt: *const c_char, ap: VaList) {
-    *libc::__errno_location() = code;
+    *libc::__errno_location() = crate::shims::errno::to_linux(code);
     vwarn(fmt, ap)
 }
 
 /// BSD `verrc`: `verr` with the message of `code`.
 pub unsafe extern "C" fn verrc(status: c_int, code: c_int, fmt: *const c_char, ap: VaList) -> ! {
-    *libc::__errno_location() = code;
+    *libc::__errno_location() = crate::shims::errno::to_linux(code);
     verr(status, fmt, ap)
 }
 

@@ -16,6 +16,7 @@
 use super::super::calls;
 use super::super::file::MacFile;
 use crate::shims::variadic::{apple_va_entries, GlibcVaList};
+use crate::shims::xlocale::{self, Locale};
 use std::ffi::{c_char, c_int, c_void};
 
 type VaList = *mut c_void;
@@ -204,6 +205,9 @@ from_apple_va_list! {
     fn vwarn(; c_char) -> () = calls::vwarn;
     fn vwarnx(; c_char) -> () = calls::vwarnx;
     fn vsyslog(priority: c_int; c_char) -> () = glibc::vsyslog;
+    fn vsnprintf_l(s: *mut c_char, n: usize, loc: Locale; c_char) -> c_int = xlocale::vsnprintf_l;
+    fn vasprintf_l(ret: *mut *mut c_char, loc: Locale; c_char) -> c_int = xlocale::vasprintf_l;
+    fn vsscanf_l(s: *const c_char, loc: Locale; c_char) -> c_int = xlocale::vsscanf_l;
 }
 
 unsafe extern "C" fn verr(status: c_int, fmt: *const c_char, ap: AppleVaList) -> ! {
@@ -252,6 +256,9 @@ apple_va_entries! {
     "_errx" = macho_run_a64_errx["mov x2, sp"] => verrx;
     "_errc" = macho_run_a64_errc["mov x3, sp"] => verrc;
     "_syslog" = macho_run_a64_syslog["mov x2, sp"] => vsyslog;
+    "_snprintf_l" = macho_run_a64_snprintf_l["mov x4, sp"] => vsnprintf_l;
+    "_asprintf_l" = macho_run_a64_asprintf_l["mov x3, sp"] => vasprintf_l;
+    "_sscanf_l" = macho_run_a64_sscanf_l["mov x3, sp"] => vsscanf_l;
 }
 
 /// The `va_list` forms, by Mach-O name.
@@ -282,6 +289,9 @@ fn va_list_forms() -> Vec<(&'static str, usize)> {
         ("_verrx", verrx as *const () as usize),
         ("_verrc", verrc as *const () as usize),
         ("_vsyslog", vsyslog as *const () as usize),
+        ("_vsnprintf_l", vsnprintf_l as *const () as usize),
+        ("_vasprintf_l", vasprintf_l as *const () as usize),
+        ("_vsscanf_l", vsscanf_l as *const () as usize),
     ]
 }
 

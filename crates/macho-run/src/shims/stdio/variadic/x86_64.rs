@@ -10,6 +10,7 @@
 //! call the `v` form of the function (in [`super::super::calls`]) with it.
 
 use super::super::calls;
+use crate::shims::xlocale;
 use std::arch::global_asm;
 
 /// Defines `$name(named..., ...)` calling `$target(named..., va_list)`:
@@ -68,6 +69,10 @@ va_entry!("macho_run_err", "16", "rdx", calls::verr);
 va_entry!("macho_run_errx", "16", "rdx", calls::verrx);
 va_entry!("macho_run_warnc", "16", "rdx", calls::vwarnc);
 va_entry!("macho_run_errc", "24", "rcx", calls::verrc);
+// The xlocale forms libc++ formats and parses numbers with.
+va_entry!("macho_run_snprintf_l", "32", "r8", xlocale::vsnprintf_l);
+va_entry!("macho_run_asprintf_l", "24", "rcx", xlocale::vasprintf_l);
+va_entry!("macho_run_sscanf_l", "24", "rcx", xlocale::vsscanf_l);
 
 extern "C" {
     fn macho_run_fprintf();
@@ -84,6 +89,9 @@ extern "C" {
     fn macho_run_errx();
     fn macho_run_warnc();
     fn macho_run_errc();
+    fn macho_run_snprintf_l();
+    fn macho_run_asprintf_l();
+    fn macho_run_sscanf_l();
 }
 
 pub fn table() -> Vec<(&'static str, usize)> {
@@ -102,5 +110,11 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("_errx", macho_run_errx as *const () as usize),
         ("_warnc", macho_run_warnc as *const () as usize),
         ("_errc", macho_run_errc as *const () as usize),
+        ("_snprintf_l", macho_run_snprintf_l as *const () as usize),
+        ("_asprintf_l", macho_run_asprintf_l as *const () as usize),
+        ("_sscanf_l", macho_run_sscanf_l as *const () as usize),
+        ("_vsnprintf_l", xlocale::vsnprintf_l as *const () as usize),
+        ("_vasprintf_l", xlocale::vasprintf_l as *const () as usize),
+        ("_vsscanf_l", xlocale::vsscanf_l as *const () as usize),
     ]
 }

@@ -1,0 +1,45 @@
+#include "common.h"
+#include <atomic>
+#include <mutex>
+#include <string>
+
+static std::mutex log_mutex;
+static std::vector<std::string> log_lines;
+static std::atomic<int> live{0};
+
+static void note(const std::string& line) {
+    std::lock_guard<std::mutex> lock(log_mutex);
+    log_lines.push_back(line);
+}
+
+// Constructed on a thread's first use, destroyed when that thread exits
+// (through _tlv_atexit on macOS, __cxa_thread_atexit_impl on glibc).
+struct PerThread {
+    std::string owner;
+    int uses = 0;
+    explicit PerThread(std::string who) : owner(std::move(who)) {
+        ++live;
+        note("construct for " + owner);
+    }
+    ~PerThread() {
+        --live;
+        note("destroy for " + owner + " after " + std::to_string(uses) + " uses");
+    }
+};
+
+thread_local int plain_counter = 5;
+
+void touch_thread_local(const char* who) {
+    thread_local PerThread mine(who);
+    ++mine.uses;
+    plain_counter += 1;
+    note(std::string(who) + " uses " + std::to_string(mine.uses) + " counter " +
+         std::to_string(plain_counter));
+}
+
+std::vector<std::string> tls_log() {
+    std::lock_guard<std::mutex> lock(log_mutex);
+    return log_lines;
+}
+
+int tls_live_count() { return live.load(); }
