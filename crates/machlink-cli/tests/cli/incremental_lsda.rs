@@ -13,8 +13,9 @@
 //! and each function's unwind row names the fresh link's personality (by
 //! the symbol its GOT slot holds) and an LSDA with the fresh link's
 //! contents (`testkit::unwind::check_unwind`); a moved function's
-//! trampoline has no LSDA. The programs do not throw: macho-run has no
-//! unwinder yet, so the tables are checked as an unwinder reads them.
+//! trampoline has no LSDA. The C++ program throws through `f` and `g`
+//! (a C cleanup runs, a C++ handler catches) under macho-run's unwinder,
+//! which reads the updated tables.
 
 use std::path::{Path, PathBuf};
 use testkit::cli::{incremental_line, machlink_verify, macho_run_with};
@@ -51,13 +52,15 @@ fn link(target: Target, out: &Path, objs: &[PathBuf], incremental: bool) -> Outc
     o
 }
 
-/// One edit of the library: what it does, its language and source, and
-/// whether `f` has an LSDA after it.
+/// One edit of the library: what it does, its language and source,
+/// whether `f` has an LSDA after it, and what the program's output ends
+/// with (where exceptions were thrown and caught).
 struct Step {
     what: &'static str,
     lang: Lang,
     src: String,
     f_lsda: bool,
+    ends: &'static str,
 }
 
 /// Links the first version incrementally, then applies each step as an
@@ -98,6 +101,11 @@ fn run_steps(
         link(target, &fresh, &objs(&lib), false);
         let want = macho_run_with(&fresh, &[]);
         assert_eq!(want.code, 0, "{ctx}: fresh link: {}", want.stderr_str());
+        assert!(
+            want.stdout_str().ends_with(step.ends),
+            "{ctx}: fresh link printed {:?}",
+            want.stdout_str()
+        );
         let got = macho_run_with(&out, &[]);
         assert_eq!(
             (got.code, got.stdout_str()),
@@ -176,6 +184,7 @@ fn c_cleanups(target: Target) {
         lang: Lang::C,
         src,
         f_lsda,
+        ends: "",
     };
     let steps = [
         step("first link", c_lib(&c_f(true, 1, 1), false, 1), true),
@@ -225,11 +234,16 @@ fn arm64_c_cleanups_update_personality_and_lsda_rows() {
 
 /// The C++ program: `guarded` catches an `int` (so the image has
 /// `___gxx_personality_v0` and `__ZTIi`), `ext` throws one past 1000.
+/// `main` has `f` and `g` throw through their frames: a C `f` runs its
+/// cleanup (its LSDA and the C personality), a C++ one catches.
 const CXX_MAIN: &str = "#include <cstdio>\n\
     extern \"C\" int f(int); extern \"C\" int g(int);\n\
     extern \"C\" void ext(int x) { std::printf(\"ext %d\\n\", x); if (x > 1000) throw x; }\n\
     int guarded(int x) { try { return f(x); } catch (int e) { return e; } }\n\
-    int main() { std::printf(\"%d %d\\n\", guarded(1), g(2)); return 0; }\n";
+    int guarded_g(int x) { try { return g(x); } catch (int e) { return -e; } }\n\
+    int main() { std::printf(\"%d %d\\n\", guarded(1), g(2)); \
+    std::printf(\"%d\\n\", guarded(5000)); std::printf(\"%d\\n\", guarded_g(3000)); \
+    return 0; }\n";
 
 /// A C++ `f` that calls `ext` `calls` times in a `try`, catching an `int`
 /// and, with `all`, anything else.
@@ -261,17 +275,19 @@ fn cxx_lib(f: &str, g_catches: bool) -> String {
 fn cxx_exceptions(target: Target) {
     let dir = testkit::scratch_dir(&format!("incremental-lsda-cxx/{}", target.arch()));
     let main = compile(target, &dir, "main", Lang::Cxx, CXX_MAIN);
-    let c = |what, src, f_lsda| Step {
+    let c = |what, src, f_lsda, ends| Step {
         what,
         lang: Lang::C,
         src,
         f_lsda,
+        ends,
     };
-    let cxx = |what, src, f_lsda| Step {
+    let cxx = |what, src, f_lsda, ends| Step {
         what,
         lang: Lang::Cxx,
         src,
         f_lsda,
+        ends,
     };
     let c_g = "int g(int x) { ext(x); return x * 3; }\n";
     let steps = [
@@ -279,21 +295,25 @@ fn cxx_exceptions(target: Target) {
             "first link: f in C with a cleanup",
             format!("{C_PRELUDE}{}{c_g}", c_f(true, 1, 1)),
             true,
+            "ext 5000\ndone 5000\n5000\next 3000\n-3000\n",
         ),
         cxx(
             "f in C++: its personality changes",
             cxx_lib(&cxx_f(1, false, 1), false),
             true,
+            "ext 5000\n5001\next 3000\n-3000\n",
         ),
         cxx(
             "f grows and catches anything: it moves, its LSDA grows",
             cxx_lib(&cxx_f(12, true, 1), false),
             true,
+            "ext 5000\n5001\next 3000\n-3000\n",
         ),
         cxx(
             "g gains a try (an LSDA with a type info)",
             cxx_lib(&cxx_f(12, true, 2), true),
             true,
+            "ext 5000\n5001\next 3000\n3000\n",
         ),
         cxx(
             "f loses its try (and its LSDA)",
@@ -302,15 +322,24 @@ fn cxx_exceptions(target: Target) {
                 true,
             ),
             false,
+            "ext 5000\n5000\next 3000\n3000\n",
         ),
         c(
             "back to C: f's cleanup has the C personality again",
             format!("{C_PRELUDE}{}{c_g}", c_f(true, 3, 6)),
             true,
+            "ext 5000\ndone 5000\n5000\next 3000\n-3000\n",
         ),
     ];
     let runtime = testkit::cxx_runtime(target);
-    let funcs = ["_f", "_g", "_main", "__Z7guardedi", "_ext"];
+    let funcs = [
+        "_f",
+        "_g",
+        "_main",
+        "__Z7guardedi",
+        "__Z9guarded_gi",
+        "_ext",
+    ];
     run_steps(target, &dir, &main, &runtime, &funcs, &steps);
 }
 
