@@ -99,7 +99,7 @@ impl Program {
                     .map(|_| rng.next_u64() as u32)
                     .collect(),
                 calls,
-                cleanup: rng.next_u64() % 4 == 0,
+                cleanup: rng.next_u64().is_multiple_of(4),
             });
         }
         Program {
