@@ -187,7 +187,17 @@ fn c_cleanups(target: Target) {
         ends: "",
     };
     let steps = [
-        step("first link", c_lib(&c_f(true, 1, 1), false, 1), true),
+        step(
+            "first link: no cleanups",
+            c_lib(&c_f(false, 1, 1), false, 0),
+            false,
+        ),
+        step(
+            "f and h gain the image's first cleanups: a new personality import, the first \
+             LSDAs and FDEs (in the sections an incremental link reserves empty)",
+            c_lib(&c_f(true, 1, 1), false, 1),
+            true,
+        ),
         step("edit f in place", c_lib(&c_f(true, 1, 2), false, 1), true),
         step(
             "grow f: it moves, its LSDA follows",
