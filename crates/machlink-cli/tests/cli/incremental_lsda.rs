@@ -326,6 +326,17 @@ fn cxx_exceptions(target: Target) {
             "ext 5000\n5001\next 3000\n3000\n",
         ),
         cxx(
+            "g also catches a long: a type info the image defines, now reached through the \
+             GOT (a new slot)",
+            format!(
+                "extern \"C\" void ext(int);\n{}extern \"C\" int g(int x) {{ try {{ ext(x); }} \
+                 catch (long l) {{ return 7; }} catch (int e) {{ return e; }} return x * 3; }}\n",
+                cxx_f(12, true, 2)
+            ),
+            true,
+            "ext 5000\n5001\next 3000\n3000\n",
+        ),
+        cxx(
             "f loses its try (and its LSDA)",
             cxx_lib(
                 "extern \"C\" int f(int x) { ext(x); return x + 5; }\n",

@@ -221,6 +221,9 @@ struct Updater<'s> {
     /// Imports this update adds, and once written, added.
     new_imports: Vec<NewImport>,
     imports_added: Vec<NewImport>,
+    /// GOT slots this update gives symbols the image defines: (slot,
+    /// the symbol's address), rebased by `finish`.
+    local_gots: Vec<(u64, u64)>,
     /// Canonical addresses of atoms this update moved or added (the rest
     /// that changed bytes count as updated in place).
     relocated: rustc_hash::FxHashSet<u64>,
@@ -313,6 +316,7 @@ impl<'s> Updater<'s> {
             libraries: None,
             new_imports: Vec::new(),
             imports_added: Vec::new(),
+            local_gots: Vec::new(),
             new_commons: Vec::new(),
             stayed: Vec::new(),
             chained: None,
@@ -558,8 +562,18 @@ impl<'s> Updater<'s> {
                     continue;
                 };
                 let def = symtab.syms[g as usize].def;
-                let s = slots.get(&g).copied().unwrap_or_default();
-                let missing = match crate::synthetic::entry_for(r.kind, def) {
+                let mut s = slots.get(&g).copied().unwrap_or_default();
+                let entry = crate::synthetic::entry_for(r.kind, def);
+                if let (Some(crate::arch::Entry::Got), 0, Def::Placed { addr, .. }) =
+                    (entry, s.got, def)
+                {
+                    // Another object's definition, reached through the
+                    // GOT for the first time (a type info a new handler
+                    // catches): a slot of its own, as a full link gives it.
+                    s.got = self.local_got(obj, symtab.syms[g as usize].name, addr)?;
+                    slots.insert(g, s);
+                }
+                let missing = match entry {
                     Some(crate::arch::Entry::Stub) => s.stub == 0,
                     Some(crate::arch::Entry::Got) => s.got == 0,
                     Some(crate::arch::Entry::ThreadPtr) => s.thread_ptr == 0,
@@ -997,6 +1011,7 @@ impl<'s> Updater<'s> {
         self.rewrite_function_starts()?;
         lap(&mut self.stats, "function starts");
         self.write_new_imports()?;
+        self.write_local_gots()?;
         self.write_chains()?;
         self.stats.in_place = self
             .stayed

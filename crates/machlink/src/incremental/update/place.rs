@@ -110,6 +110,41 @@ impl Updater<'_> {
         Ok(addr)
     }
 
+    /// A GOT slot for `sym`, which the image defines at `addr`, from the
+    /// room in `__got` (its rebase is written by `finish`); the symbol's
+    /// record keeps it, so that later updates and a move of its data find
+    /// it.
+    pub(super) fn local_got(&mut self, obj: &ObjectFile, sym: &[u8], addr: u64) -> Step<u64> {
+        let meta = &self.session.base.meta;
+        if !meta.chained {
+            return fallback(format!(
+                "{}: {} needs a GOT slot (classic rebase opcodes have no room for it; chained \
+                 fixups do)",
+                obj.name,
+                name(sym)
+            ));
+        }
+        let Some(got) = meta
+            .sections
+            .iter()
+            .position(|s| s.synthetic && s.sectname == "__got")
+        else {
+            return fallback(format!(
+                "{}: {} needs a GOT slot, and the image has no GOT",
+                obj.name,
+                name(sym)
+            ));
+        };
+        let Some(mut rec) = self.global(sym)? else {
+            return fallback(format!("{}: {} cannot be resolved", obj.name, name(sym)));
+        };
+        let slot = self.allocate(got, 8, 8)?;
+        rec.slots.got = slot;
+        self.delta.globals.insert(sym.to_vec(), rec);
+        self.local_gots.push((slot, addr));
+        Ok(slot)
+    }
+
     /// A dylib symbol the image did not import yet: a stub and a GOT slot
     /// from the room in `__stubs` and `__got` (written by `finish`).
     pub(super) fn new_import(
