@@ -11,13 +11,14 @@
 //! - `_Unwind_ForcedUnwind` runs every `__attribute__((cleanup))` through
 //!   the landing pads and `_Unwind_Resume`, asking a stop function first.
 //!
-//! That each claimed mode really is in the linked image is checked from
-//! its `__unwind_info`. And a corrupted row must make the program fail:
-//! nothing hides an unwinding bug of the linker.
+//! That each claimed mode really is in the linked image is checked with
+//! `llvm-objdump-19 --unwind-info`. And a corrupted row must make the
+//! program fail: nothing hides an unwinding bug of the linker.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use testkit::unwind::dwarf_mode;
 use testkit::{capture, mismatch, Linker, Outcome, Target};
 
 const MACHO_RUN: &str = env!("CARGO_BIN_EXE_macho-run");
@@ -69,6 +70,7 @@ fn expected_modes(target: Target) -> Vec<(&'static str, u32, &'static str)> {
             ("_via_dwarf", 4, "DWARF"),
             ("_bottom", 4, "DWARF"),
             ("_catcher", 1, "RBP frame"),
+            ("_expr_frame", 4, "DWARF"),
         ],
         Target::Arm64 => vec![
             ("_via_frame", 4, "frame"),
@@ -79,6 +81,7 @@ fn expected_modes(target: Target) -> Vec<(&'static str, u32, &'static str)> {
             ("_via_dwarf", 3, "DWARF"),
             ("_bottom", 3, "DWARF"),
             ("_catcher", 4, "frame"),
+            ("_expr_frame", 3, "DWARF"),
         ],
     }
 }
@@ -134,17 +137,32 @@ fn run(exe: &Path, mode: &str) -> Outcome {
 
 const LINKERS: [Linker; 2] = [Linker::MachlinkChained, Linker::LldChained];
 
+/// Also with classic fixups run lazily bound (`MACHO_RUN_LAZY`): each
+/// `_Unwind_*` entry point is then reached through the stub helper and
+/// macho-run's `dyld_stub_binder`, which must hand it the caller's
+/// registers untouched.
 #[test]
 fn c_unwinding_matches_gcc_on_both_targets_and_linkers() {
     let dir = testkit::scratch_dir("unwind/runs");
     let mut failures = Vec::new();
+    let lazy = [(macho_run::shims::lazy::LAZY_ENV, "1")];
     for target in Target::ALL {
-        for linker in LINKERS {
+        let runs = [
+            (Linker::MachlinkChained, &[][..]),
+            (Linker::LldChained, &[][..]),
+            (Linker::MachlinkClassic, &lazy[..]),
+        ];
+        for (linker, env) in runs {
             let exe = link(target, linker, &dir);
             for (mode, expected) in MODES.iter().zip(native()) {
-                let got = run(&exe, mode);
+                let got = capture(
+                    Command::new(MACHO_RUN)
+                        .arg(&exe)
+                        .arg(mode)
+                        .envs(env.iter().copied()),
+                );
                 if got.stdout != expected.stdout || got.code != expected.code {
-                    let what = format!("{} {} {mode}", target.arch(), linker.name());
+                    let what = format!("{} {} {mode} {env:?}", target.arch(), linker.name());
                     failures.push(mismatch(&what, expected, &got));
                 }
             }
@@ -154,15 +172,28 @@ fn c_unwinding_matches_gcc_on_both_targets_and_linkers() {
     // The expected output is not trivially satisfied: it names every frame.
     let backtrace = native()[0].stdout_str();
     assert!(backtrace.contains("frame 7: main"), "{backtrace}");
+    assert!(backtrace.contains("cfa ascending: yes"), "{backtrace}");
 }
 
-/// The encoding of the `__unwind_info` row covering a function, by name.
+/// The encoding of the `__unwind_info` row covering a function, by name,
+/// as `llvm-objdump-19 --unwind-info` lists the second-level entries (a
+/// row may cover several functions: linkers fold equal neighbours).
 fn encodings(exe: &Path) -> impl Fn(&str) -> u32 {
-    use object::{Object, ObjectSection, ObjectSymbol};
+    use object::{Object, ObjectSymbol};
+    let listing = testkit::cli::tool("llvm-objdump-19", &["--unwind-info"], exe);
+    let hex = |s: &str| u32::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    let mut rows: Vec<(u32, u32)> = listing
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim().split_once("]: function offset=")?.1;
+            let (off, enc) = rest.split_once(", encoding[")?;
+            Some((hex(off), hex(enc.split_once("]=")?.1.trim())))
+        })
+        .collect();
+    rows.sort();
+    assert!(!rows.is_empty(), "no second-level entries in:\n{listing}");
     let data = std::fs::read(exe).unwrap();
     let file = object::File::parse(&*data).unwrap();
-    let info = file.section_by_name("__unwind_info").unwrap();
-    let (rows, end) = testkit::unwind::unwind_rows(info.data().unwrap()).unwrap();
     let symbols: Vec<(String, u64)> = file
         .symbols()
         .map(|s| (s.name().unwrap_or("").to_string(), s.address()))
@@ -170,7 +201,9 @@ fn encodings(exe: &Path) -> impl Fn(&str) -> u32 {
     move |func| {
         let addr = symbols.iter().find(|(n, _)| n == func).expect(func).1;
         let off = (addr - 0x1_0000_0000) as u32;
-        testkit::unwind::covering_row(&rows, end, off)
+        rows.iter()
+            .rev()
+            .find(|(start, _)| *start <= off)
             .expect(func)
             .1
     }
@@ -189,19 +222,29 @@ fn a_handler_catches_with_every_register_restored() {
                     cleanup via_cleanup\n\
                     landing in catcher (selector 42)\n\
                     catcher returned 1042\n\
+                    rethrow returned 5\n\
                     exception object deleted (reason 1)\n";
     for target in Target::ALL {
         for linker in LINKERS {
             let exe = link(target, linker, &dir);
-            let got = run(&exe, "catch");
-            assert_eq!(
-                (got.stdout_str().as_str(), got.code),
-                (expected, 0),
-                "{} {}: {}",
-                target.arch(),
-                linker.name(),
-                got.stderr_str()
-            );
+            // At the preferred address and slid: the rows' offsets are
+            // from the header, the personality's GOT slot is rebased.
+            for slide in [false, true] {
+                let mut cmd = Command::new(MACHO_RUN);
+                cmd.arg(&exe).arg("catch");
+                if slide {
+                    cmd.env(macho_run::loader::FORCE_SLIDE_ENV, "1");
+                }
+                let got = capture(&mut cmd);
+                assert_eq!(
+                    (got.stdout_str().as_str(), got.code),
+                    (expected, 0),
+                    "{} {} (slid: {slide}): {}",
+                    target.arch(),
+                    linker.name(),
+                    got.stderr_str()
+                );
+            }
         }
     }
 }
@@ -341,6 +384,34 @@ fn a_corrupted_unwind_row_makes_the_program_fail() {
                 target.arch(),
                 got.stdout_str()
             );
+        }
+    }
+}
+
+/// A function whose row has no compact encoding is found by searching
+/// `__eh_frame`, as libunwind does: a DWARF row zeroed still unwinds.
+#[test]
+fn a_function_without_a_compact_row_is_found_in_eh_frame() {
+    let dir = testkit::scratch_dir("unwind/search");
+    for target in Target::ALL {
+        for linker in LINKERS {
+            let exe = link(target, linker, &dir);
+            corrupt_row(&exe, "_via_cleanup", |e| {
+                assert_eq!(e & 0x0f00_0000, dwarf_mode(target), "a DWARF row");
+                0
+            });
+            for (mode, expected) in MODES.iter().zip(native()) {
+                let got = run(&exe, mode);
+                assert!(
+                    got.stdout == expected.stdout && got.code == expected.code,
+                    "{}",
+                    mismatch(
+                        &format!("{} {} {mode}", target.arch(), linker.name()),
+                        expected,
+                        &got
+                    )
+                );
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub mod cli;
+pub mod rust;
 pub mod unwind;
 
 /// The command that installs everything the tests need.

@@ -7,10 +7,11 @@
 //! templates and inline functions coalesced across objects, containers,
 //! and exceptions thrown across objects). For each target, its objects are
 //! compiled by `zig c++` and linked with zig's static libc++ and libc++abi
-//! (`scripts/setup.sh` derives them into `.toolchain/cxx/`) by machlink and
-//! by ld64.lld-19. Both outputs run under macho-run at their preferred
-//! address and slid (`MACHO_RUN_FORCE_SLIDE`), and must print and exit as
-//! the same sources built natively with g++; both pass `machlink verify`.
+//! (`scripts/setup.sh` derives them into `.toolchain/cxx/`) by machlink,
+//! with chained fixups and with `-no_fixup_chains`, and by ld64.lld-19.
+//! Every output runs under macho-run at its preferred address and slid
+//! (`MACHO_RUN_FORCE_SLIDE`), must print and exit as the same sources
+//! built natively with g++, and must pass `machlink verify`.
 //! The `_Unwind_*` calls of libc++abi bind to macho-run's unwinder, which
 //! reads the image's own unwind tables, so a wrong table fails here.
 
@@ -37,10 +38,16 @@ const PROGRAMS: [&str; 8] = [
 ];
 
 /// Flags for both compilers: the same language and optimisation level.
-const CXXFLAGS: &[&str] = &["-std=c++17", "-O1"];
+const CXXFLAGS: &[&str] = &["-std=c++20", "-O1"];
 
-/// The linkers each program is linked with: machlink and the reference.
-const LINKERS: [Linker; 2] = [Linker::MachlinkChained, Linker::LldChained];
+/// The linkers each program is linked with: machlink in both fixup formats
+/// (arm64 libc++'s type_info name pointers carry bit 63, which chained
+/// rebases keep in `high8` and classic ones in the slot) and the reference.
+const LINKERS: [Linker; 3] = [
+    Linker::MachlinkChained,
+    Linker::MachlinkClassic,
+    Linker::LldChained,
+];
 
 fn program_dir(name: &str) -> PathBuf {
     workspace_root()

@@ -38,6 +38,7 @@ mod output_flags;
 mod projects;
 mod relocations;
 mod robustness;
+mod rust_programs;
 mod semantic_diff;
 mod split_corpus;
 mod thunks;

@@ -42,20 +42,11 @@ fn main() {
 }
 "#;
 
-/// What rustc needs to link for macOS here: `SDKROOT` (rustc passes it as
-/// `-syslibroot`, clang reads it) names a directory whose `usr/lib` holds
-/// libSystem.tbd and copies named libc.tbd and libm.tbd (rustc links
-/// `-lSystem -lc -lm`; on macOS all three are libSystem).
+/// The SDK directory rustc links against ([`testkit::rust::rust_sdk`]),
+/// once the x86_64-apple-darwin standard library is known to be there.
 fn rust_sdk(work: &Path) -> PathBuf {
     crate::verify::rust_darwin_target();
-    let sdk = work.join("rust-sdk");
-    let lib = sdk.join("usr/lib");
-    std::fs::create_dir_all(&lib).unwrap();
-    let tbd = testkit::sdk_root().join("usr/lib/libSystem.tbd");
-    for name in ["libSystem.tbd", "libc.tbd", "libm.tbd"] {
-        std::fs::copy(&tbd, lib.join(name)).unwrap();
-    }
-    sdk
+    testkit::rust::rust_sdk(work)
 }
 
 /// rustc compiling `src` for x86_64-apple-darwin with optimizations.

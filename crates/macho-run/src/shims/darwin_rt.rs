@@ -94,7 +94,7 @@ unsafe extern "C" fn strerror_r(errnum: c_int, buf: *mut c_char, len: usize) -> 
     __xpg_strerror_r(super::errno::to_linux(errnum), buf, len)
 }
 
-type TlvDtor = unsafe extern "C" fn(*mut c_void);
+pub(super) type TlvDtor = unsafe extern "C" fn(*mut c_void);
 
 thread_local! {
     /// This thread's `_tlv_atexit` registrations, newest last. A raw
@@ -123,7 +123,7 @@ unsafe extern "C" fn run_tlv_dtors(_: *mut c_void) {
 /// `exit` for the main thread). glibc's thread-exit destructors run before
 /// its pthread keys are destroyed, so the thread's thread-local block (a
 /// key's value, see tlv.rs) is still there when the destructors read it.
-unsafe extern "C" fn tlv_atexit(dtor: TlvDtor, obj: *mut c_void) {
+pub(super) unsafe extern "C" fn tlv_atexit(dtor: TlvDtor, obj: *mut c_void) {
     TLV_DTORS.with(|l| {
         if l.get().is_null() {
             l.set(Box::into_raw(Box::default()));

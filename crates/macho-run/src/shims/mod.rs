@@ -5,6 +5,7 @@
 mod arc4random;
 mod copyfile;
 mod ctype;
+mod cxa_thread_atexit;
 mod darwin_rt;
 mod dispatch;
 pub(crate) mod errno;
@@ -108,6 +109,7 @@ impl Host {
             arc4random::table(),
             copyfile::table(),
             ctype::table(),
+            cxa_thread_atexit::table(),
             darwin_rt::table(),
             dispatch::table(),
             errno::table(),

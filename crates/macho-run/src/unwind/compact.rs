@@ -277,7 +277,7 @@ mod x86_64_step {
     /// Undoes the permutation (a Lehmer code over the six registers)
     /// that names which registers, in push order, a frameless function
     /// saved.
-    fn permutation(count: u32, mut perm: u32) -> Result<Vec<u32>, String> {
+    pub(super) fn permutation(count: u32, mut perm: u32) -> Result<Vec<u32>, String> {
         let radices: &[u32] = match count {
             0 => &[],
             1 => &[1],
@@ -399,5 +399,281 @@ mod aarch64_step {
         }
         *regs = new;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(buf: &mut [u8], at: usize, words: &[u32]) {
+        for (i, w) in words.iter().enumerate() {
+            buf[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        }
+    }
+
+    fn put16(buf: &mut [u8], at: usize, halves: &[u16]) {
+        for (i, h) in halves.iter().enumerate() {
+            buf[at + 2 * i..at + 2 * i + 2].copy_from_slice(&h.to_le_bytes());
+        }
+    }
+
+    const ENC_A: u32 = 0x0100_0001;
+    const ENC_B: u32 = 0x0200_0002;
+    const ENC_C: u32 = 0x0100_0003 | HAS_LSDA | 0x1000_0000;
+    const ENC_D: u32 = 0x0300_0004;
+
+    /// An `__unwind_info` with a regular page (functions 0x1000 and
+    /// 0x1100, the second with personality 1 and an LSDA) and a
+    /// compressed one (0x2000 with the common encoding, 0x2080 with the
+    /// page's own), ending at 0x3000.
+    fn table() -> Vec<u8> {
+        let mut t = vec![0u8; 128];
+        put(&mut t, 0, &[1, 28, 1, 32, 1, 36, 3]);
+        put(&mut t, 28, &[ENC_A]);
+        put(&mut t, 32, &[0x4000]); // the personality's GOT slot
+        put(
+            &mut t,
+            36,
+            &[0x1000, 80, 72, 0x2000, 104, 80, 0x3000, 0, 80],
+        );
+        put(&mut t, 72, &[0x1100, 0x5000]); // LSDA entry
+        put(&mut t, 80, &[2]);
+        put16(&mut t, 84, &[8, 2]);
+        put(&mut t, 88, &[0x1000, ENC_B, 0x1100, ENC_C]);
+        put(&mut t, 104, &[3]);
+        put16(&mut t, 108, &[12, 2, 20, 1]);
+        put(&mut t, 116, &[0, 1 << 24 | 0x80]);
+        put(&mut t, 124, &[ENC_D]);
+        t
+    }
+
+    #[test]
+    fn regular_and_compressed_pages_personality_and_lsda() {
+        let info = Box::leak(table().into_boxed_slice());
+        let image: &mut [u64] = Box::leak(vec![0u64; 0x6000 / 8].into_boxed_slice());
+        image[0x4000 / 8] = 0xdead_beef;
+        let header = image.as_ptr() as u64;
+        let range = (
+            info.as_ptr() as u64,
+            info.as_ptr() as u64 + info.len() as u64,
+        );
+        let rec = ImageRecord {
+            path: c"test".into(),
+            header,
+            slide: 0,
+            text: (header, header + 0x6000),
+            range: (header, header + 0x6000),
+            unwind_info: Some(range),
+            eh_frame: None,
+        };
+        let row = |off| lookup(&rec, range, off).unwrap();
+        let at = |off: u64| header + off;
+        let r = row(0x1050).unwrap();
+        assert_eq!(
+            (r.start, r.end, r.encoding),
+            (at(0x1000), at(0x1100), ENC_B)
+        );
+        assert_eq!((r.personality, r.lsda), (0, 0));
+        let r = row(0x1fff).unwrap();
+        assert_eq!(
+            (r.start, r.end, r.encoding),
+            (at(0x1100), at(0x2000), ENC_C)
+        );
+        assert_eq!((r.personality, r.lsda), (0xdead_beef, at(0x5000)));
+        let r = row(0x2000).unwrap();
+        assert_eq!(
+            (r.start, r.end, r.encoding),
+            (at(0x2000), at(0x2080), ENC_A)
+        );
+        let r = row(0x2fff).unwrap();
+        assert_eq!(
+            (r.start, r.end, r.encoding),
+            (at(0x2080), at(0x3000), ENC_D)
+        );
+        assert!(row(0x3000).is_none(), "past the sentinel");
+        assert!(row(0xfff).is_none(), "before the first function");
+        assert_eq!(dwarf_offset(super::super::arch_modes::DWARF | 4), Some(4));
+    }
+
+    #[test]
+    fn a_truncated_table_is_an_error() {
+        let info = Box::leak(table()[..60].to_vec().into_boxed_slice());
+        let range = (info.as_ptr() as u64, info.as_ptr() as u64 + 60);
+        let rec = ImageRecord {
+            path: c"test".into(),
+            header: 0x1_0000_0000,
+            slide: 0,
+            text: (0, 0),
+            range: (0, 0),
+            unwind_info: Some(range),
+            eh_frame: None,
+        };
+        let e = lookup(&rec, range, 0x1050).unwrap_err();
+        assert!(e.contains("truncated"), "{e}");
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod x86_64_tests {
+    use super::x86_64_step::*;
+    use super::Row;
+    use crate::unwind::{Mem, Regs};
+
+    /// The Lehmer code of a sequence of distinct registers 1..=6, as
+    /// compilers encode frameless saved registers.
+    fn encode(regs: &[u32]) -> u32 {
+        let radices: &[u32] = match regs.len() {
+            0 => &[],
+            1 => &[1],
+            2 => &[5, 1],
+            3 => &[20, 4, 1],
+            4 => &[60, 12, 3, 1],
+            5 => &[120, 24, 6, 2, 1],
+            _ => &[120, 24, 6, 2, 1, 1],
+        };
+        let mut used = [false; 7];
+        let mut perm = 0;
+        for (r, radix) in regs.iter().zip(radices) {
+            let digit = (1..*r).filter(|&u| !used[u as usize]).count() as u32;
+            used[*r as usize] = true;
+            perm += digit * radix;
+        }
+        perm
+    }
+
+    #[test]
+    fn every_register_permutation_decodes() {
+        fn all(prefix: &mut Vec<u32>, k: usize, out: &mut Vec<Vec<u32>>) {
+            if prefix.len() == k {
+                out.push(prefix.clone());
+                return;
+            }
+            for r in 1..=6 {
+                if !prefix.contains(&r) {
+                    prefix.push(r);
+                    all(prefix, k, out);
+                    prefix.pop();
+                }
+            }
+        }
+        for k in 0..=6 {
+            let mut perms = Vec::new();
+            all(&mut Vec::new(), k, &mut perms);
+            for p in perms {
+                let got = permutation(k as u32, encode(&p)).unwrap();
+                assert_eq!(got, p, "{k} registers");
+            }
+        }
+        assert!(permutation(7, 0).is_err());
+    }
+
+    fn regs(sp: u64, rbp: u64) -> Regs {
+        let mut r = Regs { r: [0; 16], pc: 0 };
+        r.r[7] = sp;
+        r.r[6] = rbp;
+        r
+    }
+
+    fn row(encoding: u32, start: u64) -> Row {
+        Row {
+            start,
+            end: start + 16,
+            encoding,
+            personality: 0,
+            lsda: 0,
+        }
+    }
+
+    #[test]
+    fn frameless_rows_restore_registers_in_push_order() {
+        // Five words: two of locals, r12 (pushed last), rbx, the return
+        // address.
+        let stack: [u64; 6] = [0, 7, 0x12, 0x3, 0xaaaa, 0];
+        let sp = stack.as_ptr() as u64;
+        let mem = Mem::current();
+        let e = 0x0200_0000 | (5 << 16) | (2 << 10) | encode(&[2, 1]);
+        let mut r = regs(sp, 0);
+        step(&row(e, 0), &mut r, &mem).unwrap();
+        assert_eq!((r.r[12], r.r[3]), (0x12, 0x3));
+        assert_eq!((r.pc, r.r[7]), (0xaaaa, sp + 40));
+        // The same frame, its size read from a `sub $24, %rsp` immediate
+        // plus the two pushes.
+        let code: [u8; 8] = [0x48, 0x83, 0xec, 24, 0, 0, 0, 0];
+        let start = code.as_ptr() as u64;
+        let e = 0x0300_0000 | (3 << 16) | (2 << 13) | (2 << 10) | encode(&[2, 1]);
+        let mut r = regs(sp, 0);
+        // The code is not in a registered image: an error, not a wild read.
+        let err = step(&row(e, start), &mut r, &mem).unwrap_err();
+        assert!(err.contains("outside the image"), "{err}");
+    }
+
+    #[test]
+    fn rbp_frames_restore_saved_registers_below_rbp() {
+        // rbx at rbp-16, r12 at rbp-8, then saved rbp and the return address.
+        let stack: [u64; 4] = [0x3, 0x12, 0x5555, 0xbbbb];
+        let rbp = stack.as_ptr() as u64 + 16;
+        // offset 2 words; registers rbx (1), r12 (2) upwards from rbp-16.
+        let e = 0x0100_0000 | (2 << 16) | (2 << 3) | 1;
+        let mut r = regs(rbp - 32, rbp);
+        step(&row(e, 0), &mut r, &Mem::current()).unwrap();
+        assert_eq!((r.r[3], r.r[12], r.r[6]), (0x3, 0x12, 0x5555));
+        assert_eq!((r.pc, r.r[7]), (0xbbbb, rbp + 16));
+    }
+
+    #[test]
+    fn reads_outside_the_stack_are_errors() {
+        let e = 0x0100_0000;
+        let mut r = regs(0x10, 0x1000);
+        let err = step(&row(e, 0), &mut r, &Mem::current()).unwrap_err();
+        assert!(err.contains("outside this thread's stack"), "{err}");
+    }
+}
+
+#[cfg(all(test, target_arch = "aarch64"))]
+mod aarch64_tests {
+    use super::aarch64_step::*;
+    use super::Row;
+    use crate::unwind::{Mem, Regs};
+
+    fn row(encoding: u32) -> Row {
+        Row {
+            start: 0,
+            end: 16,
+            encoding,
+            personality: 0,
+            lsda: 0,
+        }
+    }
+
+    fn regs() -> Regs {
+        // SAFETY: Regs is plain integers.
+        unsafe { std::mem::zeroed() }
+    }
+
+    #[test]
+    fn frame_rows_restore_pairs_below_the_frame_record() {
+        // d9, d8, x20, x19, then the frame record (fp, lr).
+        let stack: [u64; 6] = [9, 8, 20, 19, 0x7777, 0xcccc];
+        let fp = stack.as_ptr() as u64 + 32;
+        let mut r = regs();
+        r.r[29] = fp;
+        r.r[31] = fp - 32;
+        step(&row(0x0400_0101), &mut r, &Mem::current()).unwrap();
+        assert_eq!((r.r[19], r.r[20], r.r[72], r.r[73]), (19, 20, 8, 9));
+        assert_eq!((r.r[29], r.pc, r.r[31]), (0x7777, 0xcccc, fp + 16));
+    }
+
+    #[test]
+    fn frameless_rows_take_the_return_address_from_lr() {
+        // 32 bytes: locals, then x20 and x19 at the top.
+        let stack: [u64; 4] = [0, 0, 20, 19];
+        let sp = stack.as_ptr() as u64;
+        let mut r = regs();
+        r.r[31] = sp;
+        r.r[30] = 0xdddd;
+        step(&row(0x0200_0000 | (2 << 12) | 1), &mut r, &Mem::current()).unwrap();
+        assert_eq!((r.r[19], r.r[20]), (19, 20));
+        assert_eq!((r.pc, r.r[31]), (0xdddd, sp + 32));
     }
 }

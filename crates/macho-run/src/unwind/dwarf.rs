@@ -6,8 +6,8 @@
 use super::registry::ImageRecord;
 use super::{arch, Frame, How, Mem, Regs};
 use gimli::{
-    BaseAddresses, CfaRule, EhFrame, EhFrameOffset, EndianSlice, NativeEndian, Pointer,
-    RegisterRule, UnwindContext, UnwindSection,
+    BaseAddresses, CfaRule, EhFrame, EhFrameOffset, EndianSlice, EvaluationResult, Location,
+    NativeEndian, Pointer, RegisterRule, UnwindContext, UnwindExpression, UnwindSection, Value,
 };
 
 type Reader = EndianSlice<'static, NativeEndian>;
@@ -116,7 +116,7 @@ pub fn step(
             .get(register.0)
             .ok_or_else(|| format!("CFA based on unknown register {}", register.0))?
             .wrapping_add(*offset as u64),
-        CfaRule::Expression(_) => return Err("CFA given by a DWARF expression".into()),
+        CfaRule::Expression(e) => evaluate(&eh, e, regs, mem, None)?,
     };
     let mut new = *regs;
     let mut ra_undefined = false;
@@ -133,6 +133,8 @@ pub fn step(
                 .get(r.0)
                 .ok_or_else(|| format!("rule copies unknown register {}", r.0))?,
             RegisterRule::Constant(c) => *c,
+            RegisterRule::Expression(e) => mem.stack(evaluate(&eh, e, regs, mem, Some(cfa))?)?,
+            RegisterRule::ValExpression(e) => evaluate(&eh, e, regs, mem, Some(cfa))?,
             other => {
                 return Err(format!(
                     "register {} has an unsupported rule {other:?}",
@@ -154,4 +156,57 @@ pub fn step(
     new.set(arch::SP, cfa);
     *regs = new;
     Ok(())
+}
+
+/// The value of a CFI expression (`DW_CFA_def_cfa_expression`,
+/// `DW_CFA_expression`, `DW_CFA_val_expression`): registers are the
+/// frame's, memory is the thread's stack, and register rules start with
+/// the CFA on the stack.
+fn evaluate(
+    eh: &EhFrame<Reader>,
+    expr: &UnwindExpression<usize>,
+    regs: &Regs,
+    mem: &Mem,
+    cfa: Option<u64>,
+) -> Result<u64, String> {
+    let err = |e: gimli::Error| format!("CFI expression: {e}");
+    let encoding = gimli::Encoding {
+        address_size: 8,
+        format: gimli::Format::Dwarf32,
+        version: 4,
+    };
+    let mut eval = expr.get(eh).map_err(err)?.evaluation(encoding);
+    if let Some(cfa) = cfa {
+        eval.set_initial_value(cfa);
+    }
+    let mut state = eval.evaluate().map_err(err)?;
+    loop {
+        state = match state {
+            EvaluationResult::Complete => break,
+            EvaluationResult::RequiresRegister { register, .. } => {
+                let v = regs.get(register.0).ok_or_else(|| {
+                    format!("CFI expression reads unknown register {}", register.0)
+                })?;
+                eval.resume_with_register(Value::Generic(v)).map_err(err)?
+            }
+            EvaluationResult::RequiresMemory { address, size, .. } => {
+                let word = mem.stack(address)?;
+                let v = if size >= 8 {
+                    word
+                } else {
+                    word & ((1u64 << (8 * size)) - 1)
+                };
+                eval.resume_with_memory(Value::Generic(v)).map_err(err)?
+            }
+            other => return Err(format!("CFI expression needs {other:?}")),
+        };
+    }
+    match eval.as_result() {
+        [piece] => match &piece.location {
+            Location::Address { address } => Ok(*address),
+            Location::Value { value } => value.to_u64(u64::MAX).map_err(err),
+            other => Err(format!("CFI expression yields {other:?}")),
+        },
+        pieces => Err(format!("CFI expression yields {} pieces", pieces.len())),
+    }
 }

@@ -18,8 +18,10 @@
 //!   entry and installs them at a landing pad.
 //!
 //! A frame whose PC is in no Mach-O image (macho-run's code that calls
-//! `main`, the C library's thread start) ends the walk; a PC inside an
-//! image with no unwind entry is an error reported on stderr.
+//! `main`, the C library's thread start) ends the walk, so an exception
+//! does not cross a host frame (a callback of glibc's `qsort` cannot throw
+//! to the caller of `qsort`, as it could on macOS); a PC inside an image
+//! with no unwind entry is an error reported on stderr.
 
 mod api;
 mod compact;
@@ -82,11 +84,21 @@ pub struct Mem {
 }
 
 impl Mem {
-    /// The bounds of the calling thread's stack.
+    /// The bounds of the calling thread's stack (found once per thread:
+    /// for the main thread glibc reads /proc/self/maps, and every landing
+    /// pad's `_Unwind_Resume` starts a walk).
     pub fn current() -> Mem {
+        thread_local! {
+            static STACK: std::cell::OnceCell<Option<(u64, u64)>> = const { std::cell::OnceCell::new() };
+        }
+        let stack = STACK.with(|s| *s.get_or_init(Self::thread_stack));
+        Mem { stack }
+    }
+
+    fn thread_stack() -> Option<(u64, u64)> {
         // SAFETY: pthread_getattr_np fills an attr for the calling thread;
         // it is destroyed after reading the stack bounds.
-        let stack = unsafe {
+        unsafe {
             let mut attr: libc::pthread_attr_t = std::mem::zeroed();
             if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
                 None
@@ -97,8 +109,7 @@ impl Mem {
                 libc::pthread_attr_destroy(&mut attr);
                 ok.then(|| (addr as u64, addr as u64 + size as u64))
             }
-        };
-        Mem { stack }
+        }
     }
 
     /// A 64-bit word of the stack.

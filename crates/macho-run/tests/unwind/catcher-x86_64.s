@@ -69,3 +69,24 @@ Ldone:
 Lcatcher_lsda:
 	.long	Lpad - _catcher
 	.long	42
+
+# int expr_frame(int x): calls via_frame(x) with rbx saved where a CFI
+# expression says (DW_CFA_expression rbx: CFA - 16), which no compact
+# encoding expresses: a DWARF row without a personality, whose rbx only
+# the expression restores (catcher checks it).
+	.section	__TEXT,__text,regular,pure_instructions
+	.globl	_expr_frame
+	.p2align	4
+_expr_frame:
+	.cfi_startproc
+	pushq	%rbx
+	.cfi_def_cfa_offset 16
+	.cfi_escape 0x10, 0x03, 0x02, 0x40, 0x1c
+	movl	$0x7777, %ebx
+	callq	_via_frame
+	popq	%rbx
+	retq
+	.cfi_endproc
+
+# Each function its own atom, as compilers mark their objects.
+	.subsections_via_symbols

@@ -10,7 +10,9 @@
  *              program when it reaches main;
  *   catch:     (macOS builds, -DHAVE_CATCHER) _Unwind_RaiseException
  *              caught by the assembly `catcher` (catcher-*.s) between
- *              main and the chain: its personality below finds the
+ *              main and the chain (through `expr_frame`, whose CFI
+ *              restores a register by a DWARF expression): its
+ *              personality below finds the
  *              handler in the search phase, the cleanups run, and the
  *              landing pad checks the callee-saved registers the
  *              unwinder restored. */
@@ -58,10 +60,20 @@ static const char *name_of(struct _Unwind_Context *ctx) {
 
 void note_cleanup(const char **name) { printf("cleanup %s\n", *name); }
 
+static uintptr_t last_cfa;
+static int cfa_ascending = 1, ip_before_insn;
+
 static _Unwind_Reason_Code trace(struct _Unwind_Context *ctx, void *arg) {
     int *frames = arg;
     const char *name = name_of(ctx);
     printf("frame %d: %s\n", (*frames)++, name);
+    /* Each frame is above its callee. */
+    uintptr_t cfa = _Unwind_GetCFA(ctx);
+    cfa_ascending &= cfa > last_cfa;
+    last_cfa = cfa;
+    int before;
+    _Unwind_GetIPInfo(ctx, &before);
+    ip_before_insn |= before;
     /* Frames past main are the C library's (or macho-run's): stop. */
     return strcmp(name, "main") == 0 ? _URC_NORMAL_STOP : _URC_NO_REASON;
 }
@@ -89,6 +101,7 @@ static const uint64_t MACHORUN = 0x4d4143484f52554eULL; /* "MACHORUN" */
 
 #ifdef HAVE_CATCHER
 int catcher(int (*fn)(int), int x);
+int expr_frame(int x);
 
 /* catcher's LSDA: the landing pad's offset and its selector. */
 struct catch_lsda {
@@ -132,6 +145,8 @@ NOINLINE int bottom(int depth) {
         int frames = 0;
         int code = _Unwind_Backtrace(trace, &frames);
         printf("backtrace returned %d after %d frames\n", code, frames);
+        printf("cfa ascending: %s, a signal frame: %s\n", cfa_ascending ? "yes" : "no",
+               ip_before_insn ? "yes" : "no");
     } else if (strcmp(mode, "raise") == 0 || strcmp(mode, "catch") == 0) {
         exc.exception_class = MACHORUN;
         int code = _Unwind_RaiseException(&exc);
@@ -149,7 +164,9 @@ int main(int argc, char **argv) {
 #ifdef HAVE_CATCHER
     if (strcmp(mode, "catch") == 0) {
         exc.exception_cleanup = delete_exception;
-        printf("catcher returned %d\n", catcher(via_frame, argc));
+        printf("catcher returned %d\n", catcher(expr_frame, argc));
+        /* A rethrow from main (as __cxa_rethrow does) finds no handler. */
+        printf("rethrow returned %d\n", _Unwind_Resume_or_Rethrow(&exc));
         _Unwind_DeleteException(&exc);
         return 0;
     }

@@ -5,6 +5,27 @@
 //! expected output.
 
 use std::panic;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Destructors run by the stress threads' unwinding.
+static DROPS: AtomicUsize = AtomicUsize::new(0);
+
+struct Counted;
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        DROPS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[inline(never)]
+fn descend_quietly(n: usize) -> usize {
+    let _c = Counted;
+    if n == 0 {
+        panic!("quiet");
+    }
+    descend_quietly(std::hint::black_box(n - 1)) + 1
+}
 
 struct Guard(&'static str);
 
@@ -26,7 +47,9 @@ fn descend(n: u32) -> u32 {
 fn message(payload: Box<dyn std::any::Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(s) => *s,
-        Err(p) => p.downcast_ref::<&str>().map_or("?".into(), |s| s.to_string()),
+        Err(p) => p
+            .downcast_ref::<&str>()
+            .map_or("?".into(), |s| s.to_string()),
     }
 }
 
@@ -38,7 +61,14 @@ fn capture_here() -> String {
 fn main() {
     panic::set_hook(Box::new(|info| {
         let thread = std::thread::current();
-        println!("panic in {}: {}", thread.name().unwrap_or("?"), info.payload_as_str().unwrap_or("?"));
+        if thread.name().is_some_and(|n| n.starts_with("stress")) {
+            return;
+        }
+        println!(
+            "panic in {}: {}",
+            thread.name().unwrap_or("?"),
+            info.payload_as_str().unwrap_or("?")
+        );
     }));
     let caught = panic::catch_unwind(|| {
         let _g = Guard("closure");
@@ -61,6 +91,29 @@ fn main() {
         panic::resume_unwind(Box::new("rethrown"));
     });
     println!("outer caught: {}", message(nested.unwrap_err()));
+
+    // Threads unwinding at the same time.
+    let stress: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::Builder::new()
+                .name(format!("stress-{t}"))
+                .spawn(move || {
+                    (0..50)
+                        .filter(|i| panic::catch_unwind(|| descend_quietly(i % 7 + t)).is_err())
+                        .count()
+                })
+                .unwrap()
+        })
+        .collect();
+    let caught: usize = stress.into_iter().map(|h| h.join().unwrap()).sum();
+    // Each panic at depth d drops d + 1 guards.
+    let expected: usize = (0..4)
+        .flat_map(|t| (0..50).map(move |i| i % 7 + t + 1))
+        .sum();
+    println!(
+        "stress: {caught} panics caught, {} of {expected} destructors run",
+        DROPS.load(Ordering::Relaxed)
+    );
 
     // This program's own frames, innermost first, as the backtrace names
     // them (std's frames differ between platforms).

@@ -8,6 +8,7 @@
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -74,6 +75,14 @@ int main() {
     std::string big;
     for (int i = 0; i < 1000; ++i) big += std::to_string(i % 10);
     std::printf("big %zu %s %zu\n", big.size(), big.substr(995).c_str(), big.rfind("789"));
+
+    // Seeded from the system (arc4random on macOS): only that it draws.
+    std::random_device rd;
+    std::uniform_int_distribution<int> die(1, 6);
+    int rolls_in_range = 0;
+    for (int i = 0; i < 100; ++i) rolls_in_range += die(rd) <= 6;
+    std::mt19937 fixed(42);
+    std::printf("random_device %d rolls, mt19937(42) %u\n", rolls_in_range, static_cast<unsigned>(fixed()));
 
     auto head = std::make_shared<Node>(1);
     head->next = std::make_shared<Node>(2);

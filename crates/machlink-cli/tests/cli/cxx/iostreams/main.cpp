@@ -3,8 +3,17 @@
 #include "report.h"
 #include <iomanip>
 #include <iostream>
+#include <locale>
 #include <sstream>
 #include <string>
+
+// Thousands grouped by threes with '.' and a decimal comma: a locale of
+// the program's own, which needs no locale installed on the host.
+struct Grouped : std::numpunct<char> {
+    char do_thousands_sep() const override { return '.'; }
+    char do_decimal_point() const override { return ','; }
+    std::string do_grouping() const override { return "\3"; }
+};
 
 int main() {
     std::cout << "hello, " << std::string("iostreams") << std::endl;
@@ -47,6 +56,39 @@ int main() {
     while (std::getline(lines, line)) std::cout << "line: " << line << '\n';
 
     std::cout << hex_dump("Mach-O") << '\n';
+
+    std::ostringstream grouped;
+    grouped.imbue(std::locale(std::locale::classic(), new Grouped));
+    grouped << 1234567 << ' ' << std::fixed << std::setprecision(2) << 9876543.25;
+    std::cout << "grouped: " << grouped.str() << '\n';
+    std::istringstream parse_grouped("7.654.321,5");
+    parse_grouped.imbue(std::locale(std::locale::classic(), new Grouped));
+    double back = 0;
+    parse_grouped >> back;
+    std::cout << "parsed grouped: " << std::fixed << std::setprecision(1) << back << '\n';
+    std::cout.unsetf(std::ios::floatfield);
+    std::cout << "classic locale: " << std::locale::classic().name() << ' '
+              << (std::locale() == std::locale::classic()) << '\n';
+
+    std::istringstream wide_numbers("2.5e3 0.125 123456789012");
+    long double ld = 0;
+    float f = 0;
+    long long big = 0;
+    wide_numbers >> ld >> f >> big;
+    // A long double is printed through snprintf_l's "%Lg" (a double on
+    // arm64 macOS, an x87 value on x86_64).
+    std::cout << std::setprecision(8) << ld << ' ' << ld / 3 << ' ' << f << ' ' << big
+              << std::setprecision(6) << '\n';
+
+    std::wostringstream ws;
+    ws << L"wide " << 42 << L' ' << 1.5;
+    std::string narrowed;
+    for (wchar_t c : ws.str()) narrowed += std::use_facet<std::ctype<wchar_t>>(ws.getloc()).narrow(c, '?');
+    std::cout << "wide stream: " << narrowed << ' ' << ws.str().size() << '\n';
+    std::wistringstream wi(L"17 -4");
+    int wa = 0, wb = 0;
+    wi >> wa >> wb;
+    std::cout << "wide parse: " << wa + wb << '\n';
     std::cerr << "to stderr" << std::endl;
     std::cout << std::flush;
     return 0;

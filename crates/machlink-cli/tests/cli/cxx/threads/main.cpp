@@ -1,5 +1,6 @@
 // std::thread, mutexes, condition variables, atomics, and thread_local
-// objects with destructors that run when their thread exits.
+// objects with destructors that run when their thread exits, and C++20's
+// latch, barrier, semaphore and atomic wait.
 #include "common.h"
 #include <cstdio>
 #include <future>
@@ -8,11 +9,13 @@
 int main() {
     std::printf("sum %ld\n", parallel_sum(4, 100000));
     for (const auto& line : ping_pong(3)) std::printf("%s\n", line.c_str());
+    for (const auto& line : phases(4)) std::printf("%s\n", line.c_str());
 
     // One thread at a time, so the log has one order.
     for (const char* who : {"first", "second"}) {
         std::thread t([who] {
             touch_thread_local(who);
+            register_goodbye(who);
             touch_thread_local(who);
         });
         t.join();
