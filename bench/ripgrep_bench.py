@@ -428,22 +428,22 @@ def bench_arch(args, work, src, arch):
     modes = {"as rustc": Stage(stage.root + "-inc", True),
              "output kept": Stage(stage.root + "-kept", True, delete_output=False),
              "stable paths": Stage(stage.root + "-stable", False)}
-    incremental, lld = {}, []
+    incremental = {}
     for mode, st in modes.items():
         inc = os.path.join(st.root, "rg-incremental")
         st.stage(base)
         first = machlink_step(st.command(base, MACHLINK, inc, ["-incremental"]))
-        forward, back = [], []
+        forward, back, lld = [], [], []
         for _ in range(args.runs):
             st.stage(edit)
             forward.append(machlink_step(st.command(edit, MACHLINK, inc, ["-incremental"])))
-            if mode == "as rustc" and "ld64.lld-22" in linkers:
-                lld.append(timed(st.command(edit, "ld64.lld-22", out("ld64.lld-22-edited"))))
+            if "ld64.lld-22" in linkers:
+                lld.append(timed(st.command(edit, "ld64.lld-22", os.path.join(st.root, "rg-lld"))))
             st.stage(base)
             back.append(machlink_step(st.command(base, MACHLINK, inc, ["-incremental"])))
         st.stage(edit)
         last = machlink_step(st.command(edit, MACHLINK, inc, ["-incremental"]))
-        incremental[mode] = (first, forward, back + [last])
+        incremental[mode] = (first, forward, back + [last], lld)
         checks.append(f"[{mode}] " + run_rg(arch, inc, ["--type-list"], " => "))
         verify = subprocess.run([MACHLINK, "verify", inc], capture_output=True, text=True)
         checks.append(f"[{mode}] machlink verify of the incremental output: " +
@@ -463,12 +463,12 @@ def bench_arch(args, work, src, arch):
           f"(machlink); {args.runs} runs each; load average {os.getloadavg()[0]:.1f}")
     print(f"{'link':<52}{'median ms':>10}{'min':>9}{'max':>9}{'peak RSS MiB':>14}")
     rows = [(f"full link: {n}", full[n]) for n in linkers]
-    if lld:
-        rows.append(("ld64.lld-22 full relink of the edited inputs", lld))
-    for mode, (first, forward, back) in incremental.items():
+    for mode, (first, forward, back, lld) in incremental.items():
         rows += [(f"machlink -incremental [{mode}], first link", [first]),
-                 (f"  after the edit", forward),
-                 (f"  back to the original", back)]
+                 ("  after the edit", forward),
+                 ("  back to the original", back)]
+        if lld:
+            rows.append(("  ld64.lld-22 full relink of the edited inputs", lld))
     for label, runs in rows:
         med, lo, hi, rss = summary(runs)
         print(f"{label:<52}{med:>10.1f}{lo:>9.1f}{hi:>9.1f}{rss:>14.1f}")
@@ -478,7 +478,7 @@ def bench_arch(args, work, src, arch):
             print(f"full link: machlink / {n} = {med['machlink'] / med[n]:.2f}")
     print(f"the edit changed {len(changed)} input(s) by content: {', '.join(changed[:6])}"
           + (" ..." if len(changed) > 6 else ""))
-    for mode, (first, forward, back) in incremental.items():
+    for mode, (first, forward, back, lld) in incremental.items():
         ratio = (f"ld64.lld-22's full relink takes "
                  f"{statistics.median(w for w, _ in lld) / statistics.median(r[0] for r in forward):.2f}x "
                  f"as long; " if lld else "")
