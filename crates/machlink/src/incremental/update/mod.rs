@@ -57,6 +57,8 @@ pub struct UpdateStats {
     pub added: usize,
     pub removed: usize,
     pub trampolines: usize,
+    /// Definitions that moved from one changed object to another.
+    pub moved_between: usize,
     /// New imports given a stub and GOT slot.
     pub imports: usize,
     pub bytes: u64,
@@ -116,6 +118,7 @@ pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome
     let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Updater::new(opts, session).and_then(|mut u| {
             lap(&mut u.stats, "map output");
+            u.plan_moves(changed)?;
             for &i in changed {
                 u.object(i)?;
             }
@@ -220,6 +223,9 @@ struct Updater<'s> {
     /// Canonical addresses of atoms this update moved or added (the rest
     /// that changed bytes count as updated in place).
     relocated: rustc_hash::FxHashSet<u64>,
+    /// Old records of changed objects as [`Updater::plan_moves`] left them:
+    /// definitions that moved between them already moved here.
+    reworked: FxHashMap<u32, ObjectRecord>,
     stats: UpdateStats,
 }
 
@@ -227,9 +233,10 @@ impl<'s> Updater<'s> {
     fn new(opts: &'s Options, session: &'s Session) -> Step<Updater<'s>> {
         // The first phase, "map output", runs from here.
         let timer = Timer::new();
-        if opts.dead_strip {
-            return fallback("-dead_strip: an edit can change what is live");
-        }
+        // -dead_strip needs nothing here: under -incremental the full link
+        // kept every atom (see `dead_strip::keep_all_for_incremental`), so
+        // an update replays every atom of a changed object, as it would
+        // without it.
         let meta = &session.base.meta;
         // Session::open checked that the state is for this target.
         let arch = opts.target();
@@ -293,6 +300,7 @@ impl<'s> Updater<'s> {
             unwind: Vec::new(),
             starts: Vec::new(),
             relocated: Default::default(),
+            reworked: Default::default(),
             symbol_edits: Vec::new(),
             stab_patches: Vec::new(),
             removed: Vec::new(),
@@ -383,7 +391,8 @@ impl<'s> Updater<'s> {
     /// Replays one changed input.
     fn object(&mut self, input: u32) -> Step<()> {
         let meta = &self.session.base.meta;
-        let path = meta.inputs[input as usize].path.clone();
+        // Where it is now (an input may have moved, see `Session::change`).
+        let path = self.session.input(input).path.clone();
         let Some(oi) = meta
             .objects
             .iter()
@@ -402,16 +411,144 @@ impl<'s> Updater<'s> {
             return fallback(format!("{} is no longer an object file", path.display()));
         }
         let mut obj = crate::input::parse_object(&mapped, data, self.arch)?;
-        let old = match self.delta.objects.get(&oi) {
-            Some(r) => r.clone(),
-            None => self.session.base.object(oi)?,
+        let old = match self.reworked.remove(&oi) {
+            Some(r) => r,
+            None => self.old_record(oi)?,
         };
+        if old.oso != obj.oso_path
+            && !self.opts.strip_debug
+            && obj.sections.iter().any(|s| s.segname == "__DWARF")
+        {
+            // Its N_OSO names the old path; updates rewrite the debug map's
+            // values, not its strings.
+            return fallback(format!(
+                "{} moved from {} and has debug information (its debug map entry names the path)",
+                path.display(),
+                old.oso
+            ));
+        }
         let record = self.replay(oi, &mut obj, &old)?;
         self.delta.objects.insert(oi, record);
         let fp = Fingerprint::of_bytes(&path, &mapped.map)
             .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?;
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
+        Ok(())
+    }
+
+    /// An object's record as the image has it now.
+    fn old_record(&self, oi: u32) -> Step<ObjectRecord> {
+        Ok(match self.delta.objects.get(&oi) {
+            Some(r) => r.clone(),
+            None => self.session.base.object(oi)?,
+        })
+    }
+
+    /// The object (index into the state's objects) that input `input` is.
+    fn object_of_input(&self, input: u32) -> Option<u32> {
+        let objects = &self.session.base.meta.objects;
+        let oi = objects.iter().position(|o| o.input == input && !o.member)?;
+        Some(oi as u32)
+    }
+
+    /// Definitions that moved from one changed object to another (rustc's
+    /// codegen units re-partition functions between their objects on every
+    /// edit): the global and its atom record go from the old definer's
+    /// record to the new one's before either is replayed, so the new
+    /// definer finds it as its own atom and keeps its address and slot
+    /// (invariant 1), overwritten in place or moved behind a trampoline like
+    /// any edited function; the old definer neither removes nor frees it.
+    /// A global defined before by an object that did not change, or that
+    /// two changed objects now define, is left to `resolve` (a fallback).
+    fn plan_moves(&mut self, changed: &[u32]) -> Step<()> {
+        if changed.len() < 2 {
+            return Ok(());
+        }
+        // The globals each changed object defines now.
+        let mut now: FxHashMap<u32, rustc_hash::FxHashSet<Vec<u8>>> = FxHashMap::default();
+        for &input in changed {
+            let Some(oi) = self.object_of_input(input) else {
+                continue; // `object` falls back on it
+            };
+            let path = self.session.input(input).path.clone();
+            let Ok(mapped) = crate::input::MappedFile::open(&path, false) else {
+                continue;
+            };
+            let name = mapped.name();
+            let Ok(data) = crate::input::thin(&mapped.map, &name, self.arch) else {
+                continue;
+            };
+            let Ok(obj) = crate::input::parse_object(&mapped, data, self.arch) else {
+                continue;
+            };
+            let defined = obj
+                .symbols
+                .iter()
+                .filter(|s| s.is_defined_in_section() && s.is_external() && !s.is_stab())
+                .map(|s| s.name.to_vec())
+                .collect();
+            now.insert(oi, defined);
+        }
+        let mut moves: FxHashMap<Vec<u8>, Option<(u32, u32)>> = FxHashMap::default();
+        for (&to, names) in &now {
+            for n in names {
+                let Some(g) = self.global(n)? else { continue };
+                let from = g.definer;
+                let movable = g.kind == GlobalKind::Defined
+                    && from != to
+                    && now.get(&from).is_some_and(|defs| !defs.contains(n));
+                if movable {
+                    // Two new definers: neither may take it.
+                    moves
+                        .entry(n.clone())
+                        .and_modify(|m| *m = None)
+                        .or_insert(Some((from, to)));
+                }
+            }
+        }
+        let mut moves: Vec<(Vec<u8>, u32, u32)> = moves
+            .into_iter()
+            .filter_map(|(n, m)| m.map(|(from, to)| (n, from, to)))
+            .collect();
+        moves.sort_unstable();
+        for (n, from, to) in moves {
+            self.move_definition(&n, from, to)?;
+        }
+        Ok(())
+    }
+
+    /// Moves global `n`'s atom record from object `from`'s old record to
+    /// `to`'s (see [`Updater::plan_moves`]).
+    fn move_definition(&mut self, n: &[u8], from: u32, to: u32) -> Step<()> {
+        let mut src = match self.reworked.remove(&from) {
+            Some(r) => r,
+            None => self.old_record(from)?,
+        };
+        let movable =
+            |a: &AtomRecord| a.key == n && a.flags & (state::LITERAL | state::COMMON) == 0;
+        let Some(at) = src.atoms.iter().position(movable) else {
+            // Not an atom of its own (an alias inside another): `resolve`
+            // decides.
+            self.reworked.insert(from, src);
+            return Ok(());
+        };
+        let atom = src.atoms.remove(at);
+        src.globals.retain(|g| g != n);
+        self.reworked.insert(from, src);
+        let mut dst = match self.reworked.remove(&to) {
+            Some(r) => r,
+            None => self.old_record(to)?,
+        };
+        dst.atoms.push(atom);
+        if let Err(i) = dst.globals.binary_search_by(|g| g.as_slice().cmp(n)) {
+            dst.globals.insert(i, n.to_vec());
+        }
+        self.reworked.insert(to, dst);
+        if let Some(mut g) = self.global(n)? {
+            g.definer = to;
+            self.delta.globals.insert(n.to_vec(), g);
+        }
+        self.stats.moved_between += 1;
         Ok(())
     }
 
