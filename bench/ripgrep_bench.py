@@ -484,6 +484,7 @@ def bench_arch(args, work, src, arch):
                  f"as long; " if lld else "")
         whats = sorted({r[2] for r in forward + back})
         print(f"machlink -incremental [{mode}]: {ratio}it did: " + " | ".join(whats))
+        print(f"  (its first link: {first[2]})")
     for c in checks:
         print(f"{arch} check: {c}")
     for n, c in counts.items():
