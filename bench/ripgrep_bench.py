@@ -228,11 +228,15 @@ def load(capture):
 
 # ---- replaying a captured link ----------------------------------------------
 
+# crate-hash.unit.SESSION.rcgu.o (a name without SESSION does not match).
+SESSION = re.compile(r"^([^./]+\.[0-9a-z]+)\.[0-9a-z]+\.rcgu\.o$")
+
+
 def unit_name(path):
     """An input's name without rustc's per-session part: rustc names the
     objects of a codegen unit `crate-hash.unit.SESSION.rcgu.o`, SESSION new
     in every build, so that after an edit every object is at a new path."""
-    return re.sub(r"\.[0-9a-z]+\.rcgu\.o$", ".rcgu.o", os.path.basename(path))
+    return SESSION.sub(r"\1.rcgu.o", os.path.basename(path))
 
 
 class Stage:
@@ -359,6 +363,10 @@ def machlink_step(cmd):
         what = "update: " + what
     # The reason up to the link statistics, which differ run to run.
     what = re.sub(r"; \d+ objects, \d+ atoms.*$", "", what) or f"(no -v line: {err.strip()[:200]})"
+    # Paths by their names, and rustc's session part of an object's name
+    # left out, so that the same reason reads the same in every run.
+    what = re.sub(r"/[^\s:;,()]*/", "", what)
+    what = " ".join(SESSION.sub(r"\1.SESSION.rcgu.o", w) for w in what.split(" "))
     return wall, usage.ru_maxrss, what
 
 
