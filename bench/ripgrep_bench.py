@@ -57,7 +57,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from link_bench import MACHLINK, MACHO_RUN, ROOT, SDK, timed  # noqa: E402
+from link_bench import MACHLINK, MACHO_RUN, ROOT, SDK  # noqa: E402
 
 CAPTURE = os.path.join(ROOT, "bench", "capture_link.py")
 RUNNER = [MACHO_RUN]  # --macho-run replaces it
@@ -347,16 +347,24 @@ def changed_inputs(base, edit):
     return sorted(n for n in b if n not in a or not filecmp.cmp(a[n], b[n], shallow=False))
 
 
-def machlink_step(cmd):
-    """A machlink -incremental run with -v: wall seconds, peak RSS (KiB),
-    and what it did ('update', or 'full link: <reason>')."""
+def timed(cmd):
+    """Wall seconds, peak RSS (KiB), CPU seconds (user + system, all
+    threads: steadier than wall time on a loaded machine) and stderr of
+    one run."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd + ["-v"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
-        sys.exit(f"machlink failed:\n{err}")
+        sys.exit(f"failed: {' '.join(cmd[:3])} ...:\n{err}")
+    return wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, err
+
+
+def machlink_step(cmd):
+    """A machlink -incremental run with -v: timed()'s figures, with what
+    it did ('update: ...', or 'full link: <reason>') in place of stderr."""
+    wall, rss, cpu, err = timed(cmd + ["-v"])
     line = next((ln for ln in err.splitlines() if ln.startswith("machlink: incremental: ")), "")
     what = line[len("machlink: incremental: "):]
     if what.startswith("updated"):
@@ -367,12 +375,14 @@ def machlink_step(cmd):
     # left out, so that the same reason reads the same in every run.
     what = re.sub(r"/[^\s:;,()]*/", "", what)
     what = " ".join(SESSION.sub(r"\1.SESSION.rcgu.o", w) for w in what.split(" "))
-    return wall, usage.ru_maxrss, what
+    return wall, rss, cpu, what
 
 
 def summary(runs):
+    """Median, min and max wall ms, peak RSS MiB, median CPU ms."""
     walls = [r[0] * 1e3 for r in runs]
-    return statistics.median(walls), min(walls), max(walls), max(r[1] for r in runs) / 1024
+    return (statistics.median(walls), min(walls), max(walls), max(r[1] for r in runs) / 1024,
+            statistics.median(r[2] * 1e3 for r in runs))
 
 
 def callgrind(cmd, out_dir, name):
@@ -469,7 +479,7 @@ def bench_arch(args, work, src, arch):
     print(f"\n== ripgrep, {TRIPLES[arch]} (dev profile, incremental): {nobj} objects + {nrlib} "
           f"rlibs, {size:.0f} MB of inputs; output {os.path.getsize(out('machlink')) / 2**20:.1f} MB "
           f"(machlink); {args.runs} runs each; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'link':<52}{'median ms':>10}{'min':>9}{'max':>9}{'peak RSS MiB':>14}")
+    print(f"{'link':<52}{'median ms':>10}{'min':>9}{'max':>9}{'CPU ms':>9}{'peak RSS MiB':>14}")
     rows = [(f"full link: {n}", full[n]) for n in linkers]
     for mode, (first, forward, back, lld) in incremental.items():
         rows += [(f"machlink -incremental [{mode}], first link", [first]),
@@ -478,9 +488,9 @@ def bench_arch(args, work, src, arch):
         if lld:
             rows.append(("  ld64.lld-22 full relink of the edited inputs", lld))
     for label, runs in rows:
-        med, lo, hi, rss = summary(runs)
-        print(f"{label:<52}{med:>10.1f}{lo:>9.1f}{hi:>9.1f}{rss:>14.1f}")
-    med = {n: statistics.median(w for w, _ in full[n]) for n in linkers}
+        med, lo, hi, rss, cpu = summary(runs)
+        print(f"{label:<52}{med:>10.1f}{lo:>9.1f}{hi:>9.1f}{cpu:>9.1f}{rss:>14.1f}")
+    med = {n: statistics.median(r[0] for r in full[n]) for n in linkers}
     for n in linkers:
         if n != "machlink":
             print(f"full link: machlink / {n} = {med['machlink'] / med[n]:.2f}")
@@ -488,11 +498,11 @@ def bench_arch(args, work, src, arch):
           + (" ..." if len(changed) > 6 else ""))
     for mode, (first, forward, back, lld) in incremental.items():
         ratio = (f"ld64.lld-22's full relink takes "
-                 f"{statistics.median(w for w, _ in lld) / statistics.median(r[0] for r in forward):.2f}x "
+                 f"{statistics.median(r[0] for r in lld) / statistics.median(r[0] for r in forward):.2f}x "
                  f"as long; " if lld else "")
-        whats = sorted({r[2] for r in forward + back})
+        whats = sorted({r[3] for r in forward + back})
         print(f"machlink -incremental [{mode}]: {ratio}it did: " + " | ".join(whats))
-        print(f"  (its first link: {first[2]})")
+        print(f"  (its first link: {first[3]})")
     for c in checks:
         print(f"{arch} check: {c}")
     for n, c in counts.items():
