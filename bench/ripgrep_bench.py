@@ -69,10 +69,6 @@ EDIT_FROM = 'stdout.write_all(b": ")?;'
 EDIT_TO = 'stdout.write_all(b" => ")?;'
 
 
-def sh(cmd, **kw):
-    return subprocess.run(cmd, check=True, **kw)
-
-
 # ---- the source ----------------------------------------------------------
 
 def fetch_source(work, versions):
@@ -195,9 +191,19 @@ def cargo_build(work, src, arch, capture):
                **{f"CARGO_TARGET_{var}_LINKER": CAPTURE,
                   f"CARGO_TARGET_{var}_RUSTFLAGS": "-C linker-flavor=ld64.lld"})
     env.setdefault("CARGO_BUILD_JOBS", "2")
+    if not shutil.which("ld64.lld-22"):
+        sys.exit("ld64.lld-22 not found (capture_link.py links with it for cargo): run scripts/setup.sh")
+    installed = subprocess.run(["rustup", "target", "list", "--installed"],
+                               capture_output=True, text=True).stdout.split()
+    if triple not in installed:
+        sys.exit(f"Rust's std for {triple} is not installed: rustup target add {triple}")
     shutil.rmtree(capture, ignore_errors=True)
     start = time.perf_counter()
-    sh(["cargo", "build", "--locked", "--target", triple, "--bin", "rg"], cwd=src, env=env)
+    build = subprocess.run(["cargo", "build", "--locked", "--target", triple, "--bin", "rg"],
+                           cwd=src, env=env)
+    if build.returncode != 0:
+        sys.exit(f"cargo build of ripgrep for {triple} failed (above); its link, if it got "
+                 f"that far, is recorded in {capture}")
     if not os.path.exists(os.path.join(capture, "args.json")):
         sys.exit(f"cargo did not link rg (nothing captured in {capture}): "
                  f"delete {os.path.join(work, 'target')} and run again")
