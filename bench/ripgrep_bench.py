@@ -36,7 +36,7 @@ fatal (Rust programs under macho-run are work in progress, issue #15).
 
 usage: bench/ripgrep_bench.py [--arch x86_64|arm64 ...] [--runs R]
                               [--work DIR] [--callgrind] [--version V]
-                              [--macho-run PATH]
+                              [--machlink PATH] [--macho-run PATH]
 --work is where the source, cargo's target directory and the captured links
 are kept (default target/bench/ripgrep; building ripgrep takes minutes).
 Needs scripts/setup.sh, `cargo build --release --workspace`, and rustup's
@@ -61,6 +61,7 @@ from link_bench import MACHLINK, MACHO_RUN, ROOT, SDK  # noqa: E402
 
 CAPTURE = os.path.join(ROOT, "bench", "capture_link.py")
 RUNNER = [MACHO_RUN]  # --macho-run replaces it
+LINKER = [MACHLINK]  # --machlink replaces it
 VERSIONS = ["14.1.1", "14.1.0", "14.0.3", "13.0.0"]
 TRIPLES = {"x86_64": "x86_64-apple-darwin", "arm64": "aarch64-apple-darwin"}
 # The one-line edit: a literal in `rg --type-list`, in ripgrep's own crate.
@@ -428,7 +429,7 @@ def bench_arch(args, work, src, arch):
     stage = Stage(os.path.join(work, "replay", arch))
     stage.stage(base)
     out = lambda n: os.path.join(stage.root, f"rg-{n}")  # noqa: E731
-    linkers = {"machlink": MACHLINK, "ld64.lld-22": "ld64.lld-22", "ld64.lld-19": "ld64.lld-19"}
+    linkers = {"machlink": LINKER[0], "ld64.lld-22": "ld64.lld-22", "ld64.lld-19": "ld64.lld-19"}
     for name in list(linkers):
         if name != "machlink" and not shutil.which(linkers[name]):
             print(f"{name} not found (scripts/setup.sh installs it): not compared")
@@ -441,7 +442,7 @@ def bench_arch(args, work, src, arch):
             full[n].append(timed(stage.command(base, exe, out(n))))
     checks = [run_rg(arch, out("machlink"), ["--version"], "ripgrep"),
               run_rg(arch, out("machlink"), ["-c", "fn main", src + "/crates/core/main.rs"], "1")]
-    verify = subprocess.run([MACHLINK, "verify", out("machlink")], capture_output=True, text=True)
+    verify = subprocess.run([LINKER[0], "verify", out("machlink")], capture_output=True, text=True)
     checks.append("machlink verify of the full link: " +
                   ("OK" if verify.returncode == 0 else f"FAILED: {verify.stderr.strip()[:200]}"))
 
@@ -456,20 +457,20 @@ def bench_arch(args, work, src, arch):
     for mode, st in modes.items():
         inc = os.path.join(st.root, "rg-incremental")
         st.stage(base)
-        first = machlink_step(st.command(base, MACHLINK, inc, ["-incremental"]))
+        first = machlink_step(st.command(base, LINKER[0], inc, ["-incremental"]))
         forward, back, lld = [], [], []
         for _ in range(args.runs):
             st.stage(edit)
-            forward.append(machlink_step(st.command(edit, MACHLINK, inc, ["-incremental"])))
+            forward.append(machlink_step(st.command(edit, LINKER[0], inc, ["-incremental"])))
             if "ld64.lld-22" in linkers:
                 lld.append(timed(st.command(edit, "ld64.lld-22", os.path.join(st.root, "rg-lld"))))
             st.stage(base)
-            back.append(machlink_step(st.command(base, MACHLINK, inc, ["-incremental"])))
+            back.append(machlink_step(st.command(base, LINKER[0], inc, ["-incremental"])))
         st.stage(edit)
-        last = machlink_step(st.command(edit, MACHLINK, inc, ["-incremental"]))
+        last = machlink_step(st.command(edit, LINKER[0], inc, ["-incremental"]))
         incremental[mode] = (first, forward, back + [last], lld)
         checks.append(f"[{mode}] " + run_rg(arch, inc, ["--type-list"], " => "))
-        verify = subprocess.run([MACHLINK, "verify", inc], capture_output=True, text=True)
+        verify = subprocess.run([LINKER[0], "verify", inc], capture_output=True, text=True)
         checks.append(f"[{mode}] machlink verify of the incremental output: " +
                       ("OK" if verify.returncode == 0 else f"FAILED: {verify.stderr.strip()[:200]}"))
 
@@ -485,6 +486,8 @@ def bench_arch(args, work, src, arch):
     print(f"\n== ripgrep, {TRIPLES[arch]} (dev profile, incremental): {nobj} objects + {nrlib} "
           f"rlibs, {size:.0f} MB of inputs; output {os.path.getsize(out('machlink')) / 2**20:.1f} MB "
           f"(machlink); {args.runs} runs each; load average {os.getloadavg()[0]:.1f}")
+    if LINKER[0] != MACHLINK:
+        print(f"machlink measured: {LINKER[0]}")
     print(f"{'link':<52}{'median ms':>10}{'min':>9}{'max':>9}{'CPU ms':>9}{'peak RSS MiB':>14}")
     rows = [(f"full link: {n}", full[n]) for n in linkers]
     for mode, (first, forward, back, lld) in incremental.items():
@@ -526,12 +529,16 @@ def main():
                     help="ripgrep version(s) to try, in order (default: " + ", ".join(VERSIONS) + ")")
     ap.add_argument("--callgrind", action="store_true",
                     help="also count the instructions of one full link (machlink, ld64.lld-22)")
+    ap.add_argument("--machlink", metavar="PATH",
+                    help="the machlink binary to measure (default: this tree's release build)")
     ap.add_argument("--macho-run", metavar="PATH",
                     help="the macho-run that runs the outputs (default: this tree's)")
     args = ap.parse_args()
     if args.macho_run:
         RUNNER[0] = os.path.abspath(args.macho_run)
-    for tool in (MACHLINK, RUNNER[0]):
+    if args.machlink:
+        LINKER[0] = os.path.abspath(args.machlink)
+    for tool in (LINKER[0], RUNNER[0]):
         if not os.path.exists(tool):
             sys.exit(f"{tool} missing: run `cargo build --release --workspace`")
     work = os.path.abspath(args.work)
