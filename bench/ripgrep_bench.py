@@ -375,7 +375,8 @@ def machlink_step(cmd):
     line = next((ln for ln in err.splitlines() if ln.startswith("machlink: incremental: ")), "")
     what = line[len("machlink: incremental: "):]
     if what.startswith("updated"):
-        what = "update: " + what
+        # Without the update's own time, which differs run to run.
+        what = "update: " + re.sub(r"; [0-9.]+ ms$", "", what)
     # The reason up to the link statistics, which differ run to run.
     what = re.sub(r"; \d+ objects, \d+ atoms.*$", "", what) or f"(no -v line: {err.strip()[:200]})"
     # Paths by their names, and rustc's session part of an object's name
