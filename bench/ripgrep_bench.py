@@ -30,13 +30,16 @@ linker process):
     against ld64.lld-22's full relink of the edited inputs;
   - with --callgrind: instructions of one full link by machlink and by
     ld64.lld-22 (valgrind --tool=callgrind).
-The outputs of machlink are run under macho-run (`rg --version`, a search,
-and `rg --type-list` showing the edit); a failure there is reported, not
-fatal (Rust programs under macho-run are work in progress, issue #15).
+The outputs of machlink are run under macho-run (`rg --version`, a search
+through ripgrep's source, and `rg --type-list` showing the edit), and each
+must print what ld64.lld-22's link of the same inputs prints; a failure
+there is reported, not fatal (Rust programs under macho-run are work in
+progress, issue #15); `machlink verify` checks every output.
 
 usage: bench/ripgrep_bench.py [--arch x86_64|arm64 ...] [--runs R]
                               [--work DIR] [--callgrind] [--version V]
                               [--machlink PATH] [--macho-run PATH]
+--machlink and --macho-run take other builds of those (a branch's, say).
 --work is where the source, cargo's target directory and the captured links
 are kept (default target/bench/ripgrep; building ripgrep takes minutes).
 Needs scripts/setup.sh, `cargo build --release --workspace`, and rustup's
@@ -47,6 +50,7 @@ import filecmp
 import json
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -410,17 +414,31 @@ def callgrind(cmd, out_dir, name):
     return None
 
 
-def run_rg(arch, exe, args, want):
-    """Runs a linked rg under macho-run; returns a one-line verdict."""
-    try:
-        r = subprocess.run([RUNNER[0], exe] + args, capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        return f"`rg {' '.join(args)}`: timed out under macho-run"
+def run_rg(exe, args, want, reference=None):
+    """Runs a linked rg under macho-run; returns a one-line verdict. With
+    `reference` (ld64.lld-22's link of the same inputs), its output must
+    be the same."""
+    def run(prog):
+        try:
+            return subprocess.run([RUNNER[0], prog] + args, capture_output=True, text=True,
+                                  timeout=120)
+        except subprocess.TimeoutExpired:
+            return None
+    shown = f"`rg {shlex.join(args)}`"
+    r = run(exe)
+    if r is None:
+        return f"{shown}: timed out under macho-run"
     first = (r.stdout.strip().splitlines() or [""])[0]
-    if r.returncode == 0 and want in r.stdout:
-        return f"under macho-run, `rg {' '.join(args)}` OK ({first[:60]})"
-    err = (r.stderr.strip().splitlines() or [""])[-1]
-    return f"`rg {' '.join(args)}` FAILED under macho-run (status {r.returncode}): {err[:160] or first[:160]}"
+    if r.returncode != 0 or want not in r.stdout:
+        err = (r.stderr.strip().splitlines() or [""])[-1]
+        return f"{shown} FAILED under macho-run (status {r.returncode}): {err[:160] or first[:160]}"
+    same = ""
+    if reference:
+        ref = run(reference)
+        if ref is None or (ref.returncode, ref.stdout) != (r.returncode, r.stdout):
+            return f"{shown} works under macho-run but its output differs from ld64.lld-22's link's"
+        same = ", the same as ld64.lld-22's link"
+    return f"under macho-run, {shown} OK{same} ({first[:60]})"
 
 
 # ---- the benchmark -------------------------------------------------------------
@@ -441,8 +459,11 @@ def bench_arch(args, work, src, arch):
     for _ in range(args.runs):
         for n, exe in linkers.items():
             full[n].append(timed(stage.command(base, exe, out(n))))
-    checks = [run_rg(arch, out("machlink"), ["--version"], "ripgrep"),
-              run_rg(arch, out("machlink"), ["-c", "fn main", src + "/crates/core/main.rs"], "1")]
+    # A search through ripgrep's own source (--sort path: one thread, so
+    # that the two outputs can be compared line by line).
+    search = ["--sort", "path", "-c", "fn ", os.path.join(src, "crates", "core")]
+    checks = [run_rg(out("machlink"), ["--version"], "ripgrep", out("ld64.lld-22")),
+              run_rg(out("machlink"), search, "main.rs", out("ld64.lld-22"))]
     verify = subprocess.run([LINKER[0], "verify", out("machlink")], capture_output=True, text=True)
     checks.append("machlink verify of the full link: " +
                   ("OK" if verify.returncode == 0 else f"FAILED: {verify.stderr.strip()[:200]}"))
@@ -470,7 +491,12 @@ def bench_arch(args, work, src, arch):
         st.stage(edit)
         last = machlink_step(st.command(edit, LINKER[0], inc, ["-incremental"]))
         incremental[mode] = (first, forward, back + [last], lld)
-        checks.append(f"[{mode}] " + run_rg(arch, inc, ["--type-list"], " => "))
+        lld_out = os.path.join(st.root, "rg-lld")
+        if "ld64.lld-22" in linkers:
+            timed(st.command(edit, "ld64.lld-22", lld_out))
+        ref = lld_out if "ld64.lld-22" in linkers else None
+        checks.append(f"[{mode}] " + run_rg(inc, ["--type-list"], " => ", ref))
+        checks.append(f"[{mode}] " + run_rg(inc, search, "main.rs", ref))
         verify = subprocess.run([LINKER[0], "verify", inc], capture_output=True, text=True)
         checks.append(f"[{mode}] machlink verify of the incremental output: " +
                       ("OK" if verify.returncode == 0 else f"FAILED: {verify.stderr.strip()[:200]}"))
