@@ -46,7 +46,7 @@ fn main() {
 /// `-syslibroot`, clang reads it) names a directory whose `usr/lib` holds
 /// libSystem.tbd and copies named libc.tbd and libm.tbd (rustc links
 /// `-lSystem -lc -lm`; on macOS all three are libSystem).
-fn rust_sdk(work: &Path) -> PathBuf {
+pub(crate) fn rust_sdk(work: &Path) -> PathBuf {
     crate::verify::rust_darwin_target();
     let sdk = work.join("rust-sdk");
     let lib = sdk.join("usr/lib");

@@ -118,8 +118,8 @@ pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome
     let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Updater::new(opts, session).and_then(|mut u| {
             lap(&mut u.stats, "map output");
-            u.plan_moves(changed)?;
-            for &i in changed {
+            let order = u.plan_moves(changed)?;
+            for i in order {
                 u.object(i)?;
             }
             lap(&mut u.stats, "replay objects");
@@ -415,18 +415,6 @@ impl<'s> Updater<'s> {
             Some(r) => r,
             None => self.old_record(oi)?,
         };
-        if old.oso != obj.oso_path
-            && !self.opts.strip_debug
-            && obj.sections.iter().any(|s| s.segname == "__DWARF")
-        {
-            // Its N_OSO names the old path; updates rewrite the debug map's
-            // values, not its strings.
-            return fallback(format!(
-                "{} moved from {} and has debug information (its debug map entry names the path)",
-                path.display(),
-                old.oso
-            ));
-        }
         let record = self.replay(oi, &mut obj, &old)?;
         self.delta.objects.insert(oi, record);
         let fp = Fingerprint::of_bytes(&path, &mapped.map)
@@ -460,12 +448,20 @@ impl<'s> Updater<'s> {
     /// any edited function; the old definer neither removes nor frees it.
     /// A global defined before by an object that did not change, or that
     /// two changed objects now define, is left to `resolve` (a fallback).
-    fn plan_moves(&mut self, changed: &[u32]) -> Step<()> {
+    ///
+    /// Returns the order to replay the changed inputs in: an object that
+    /// defines a global new to the image goes before the changed objects
+    /// that use it (rustc puts a new generic instantiation in one codegen
+    /// unit and calls it from others), so they find it defined, not as an
+    /// import. A cycle keeps the given order (and falls back if it must).
+    fn plan_moves(&mut self, changed: &[u32]) -> Step<Vec<u32>> {
         if changed.len() < 2 {
-            return Ok(());
+            return Ok(changed.to_vec());
         }
-        // The globals each changed object defines now.
+        // The globals each changed object defines now, and those it uses.
         let mut now: FxHashMap<u32, rustc_hash::FxHashSet<Vec<u8>>> = FxHashMap::default();
+        let mut uses: FxHashMap<u32, Vec<Vec<u8>>> = FxHashMap::default();
+        let mut input_of: FxHashMap<u32, u32> = FxHashMap::default();
         for &input in changed {
             let Some(oi) = self.object_of_input(input) else {
                 continue; // `object` falls back on it
@@ -488,7 +484,16 @@ impl<'s> Updater<'s> {
                 .map(|s| s.name.to_vec())
                 .collect();
             now.insert(oi, defined);
+            let undefined = obj
+                .symbols
+                .iter()
+                .filter(|s| s.is_external() && s.kind() == object::macho::N_UNDF)
+                .map(|s| s.name.to_vec())
+                .collect();
+            uses.insert(oi, undefined);
+            input_of.insert(oi, input);
         }
+        let order = self.definers_first(changed, &now, &uses, &input_of)?;
         let mut moves: FxHashMap<Vec<u8>, Option<(u32, u32)>> = FxHashMap::default();
         for (&to, names) in &now {
             for n in names {
@@ -514,7 +519,58 @@ impl<'s> Updater<'s> {
         for (n, from, to) in moves {
             self.move_definition(&n, from, to)?;
         }
-        Ok(())
+        Ok(order)
+    }
+
+    /// `changed` reordered so that the definer of a global new to the image
+    /// comes before the changed objects that use it (see
+    /// [`Updater::plan_moves`]); otherwise in the given order.
+    fn definers_first(
+        &self,
+        changed: &[u32],
+        now: &FxHashMap<u32, rustc_hash::FxHashSet<Vec<u8>>>,
+        uses: &FxHashMap<u32, Vec<Vec<u8>>>,
+        input_of: &FxHashMap<u32, u32>,
+    ) -> Step<Vec<u32>> {
+        let mut new_definer: FxHashMap<&[u8], u32> = FxHashMap::default();
+        for (&oi, defs) in now {
+            for n in defs {
+                if self.global(n)?.is_none() {
+                    new_definer.insert(n.as_slice(), oi);
+                }
+            }
+        }
+        // Inputs each input must wait for.
+        let mut waits: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for (&oi, names) in uses {
+            for n in names {
+                if let Some(&d) = new_definer.get(n.as_slice()).filter(|&&d| d != oi) {
+                    waits.entry(input_of[&oi]).or_default().push(input_of[&d]);
+                }
+            }
+        }
+        if waits.is_empty() {
+            return Ok(changed.to_vec());
+        }
+        // Repeatedly take, in the given order, the first input whose
+        // definers are all placed.
+        let mut order: Vec<u32> = Vec::with_capacity(changed.len());
+        let mut left: Vec<u32> = changed.to_vec();
+        while !left.is_empty() {
+            let ready = left.iter().position(|i| {
+                waits
+                    .get(i)
+                    .is_none_or(|ds| ds.iter().all(|d| order.contains(d)))
+            });
+            match ready {
+                Some(k) => order.push(left.remove(k)),
+                None => {
+                    // A cycle: the rest as given.
+                    order.append(&mut left);
+                }
+            }
+        }
+        Ok(order)
     }
 
     /// Moves global `n`'s atom record from object `from`'s old record to
@@ -874,7 +930,9 @@ impl<'s> Updater<'s> {
                 &(obj.oso_path.clone(), obj.mtime),
             )
         };
-        if symbols != old.symbols || moved_globals {
+        // An object at a new path (see `Session::change`) gets its debug
+        // map group written again: its N_OSO names the path.
+        if symbols != old.symbols || moved_globals || old.oso != obj.oso_path {
             let mut new = owned_groups(crate::linkedit::tables::symbol_groups(
                 self.opts,
                 &symtab,
