@@ -386,7 +386,7 @@ def machlink_step(cmd):
     # Paths by their names, and rustc's session part of an object's name
     # left out, so that the same reason reads the same in every run.
     what = re.sub(r"/[^\s:;,()]*/", "", what)
-    what = " ".join(SESSION.sub(r"\1.SESSION.rcgu.o", w) for w in what.split(" "))
+    what = re.sub(SESSION.pattern.strip("^$"), r"\1.SESSION.rcgu.o", what)
     return wall, rss, cpu, what
 
 
