@@ -378,7 +378,7 @@ def machlink_step(cmd):
     wall, rss, cpu, err = timed(cmd + ["-v"])
     line = next((ln for ln in err.splitlines() if ln.startswith("machlink: incremental: ")), "")
     what = line[len("machlink: incremental: "):]
-    if what.startswith("updated"):
+    if what.startswith("updated") or "; updated " in what:
         # Without the update's own time, which differs run to run.
         what = "update: " + re.sub(r"; [0-9.]+ ms$", "", what)
     # The reason up to the link statistics, which differ run to run.
