@@ -589,6 +589,15 @@ impl<'s> Updater<'s> {
             return Ok(());
         };
         let atom = src.atoms.remove(at);
+        // Its FDE in __eh_frame goes with it: the new definer's FDE for it
+        // is then found again (rewritten where it is), and no second FDE
+        // is left to describe the function.
+        let fde_key = super::record::fde_key(n);
+        let fde = src
+            .atoms
+            .iter()
+            .position(|a| a.key == fde_key)
+            .map(|i| src.atoms.remove(i));
         src.globals.retain(|g| g != n);
         self.reworked.insert(from, src);
         let mut dst = match self.reworked.remove(&to) {
@@ -596,6 +605,7 @@ impl<'s> Updater<'s> {
             None => self.old_record(to)?,
         };
         dst.atoms.push(atom);
+        dst.atoms.extend(fde);
         if let Err(i) = dst.globals.binary_search_by(|g| g.as_slice().cmp(n)) {
             dst.globals.insert(i, n.to_vec());
         }
