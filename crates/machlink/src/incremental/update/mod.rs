@@ -1141,6 +1141,18 @@ fn unwind_encodings(obj: &ObjectFile, symtab: &SymbolTable) -> Step<FxHashMap<u3
                 obj.name
             ));
         }
+        // Rows are kept per atom: an entry for code inside another
+        // function's atom (no subsections) would share its row.
+        let inside = relocs
+            .iter()
+            .find(|r| r.offset == 0)
+            .is_some_and(|r| matches!(r.target, crate::atom::Target::Atom(_)) && r.addend != 0);
+        if inside {
+            return fallback(format!(
+                "{}: an unwind entry describes code inside another function's atom (no subsections via symbols)",
+                obj.name
+            ));
+        }
         out.insert(fa, encoding);
     }
     Ok(out)

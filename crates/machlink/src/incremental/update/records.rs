@@ -84,10 +84,18 @@ impl Updater<'_> {
         };
         let addr_of: FxHashMap<usize, u64> = planned.iter().map(|p| (p.ai, p.rec.addr)).collect();
         let mut fde_of: FxHashMap<u32, u64> = FxHashMap::default();
-        for (&fde, &func) in &fdes {
+        for (&fde, &(func, offset)) in &fdes {
             let Some(&at) = addr_of.get(&(fde as usize)) else {
                 continue; // dead: the function has a compact encoding
             };
+            // Rows are kept per atom: a function inside another's atom
+            // (no subsections) would share its row.
+            if offset != 0 {
+                return fallback(format!(
+                    "{}: an FDE describes code inside another function's atom (no subsections via symbols)",
+                    obj.name
+                ));
+            }
             let atom = &obj.atoms[fde as usize];
             let cie = obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize]
                 .iter()
