@@ -46,12 +46,13 @@ step "cargo build (aarch64 macho-run)" \
 skip=()
 if [ -n "$offline" ]; then
     # The tests that fetch Debian source packages (tests/projects/fetch.sh)
-    # and the one that downloads crates from crates.io (toolchains.rs).
+    # and the ones that download crates from crates.io (toolchains.rs,
+    # crates_io.rs).
     # cargo matches these substrings anywhere in a test's full name, e.g.
     # projects::real_projects_... in machlink-cli's one test binary `cli`.
-    skip=(-- --skip real_projects_ --skip fetch_ --skip cargo_project_)
+    skip=(-- --skip real_projects_ --skip fetch_ --skip cargo_project_ --skip crates_io_suites_)
     echo "test.sh: --offline: not running the tests that download sources" \
-        "(real_projects_*, fetch_*, cargo_project_*)" >&2
+        "(real_projects_*, fetch_*, cargo_project_*, crates_io_suites_*)" >&2
 fi
 # cargo prints the failing test binaries at the end; the summary below
 # names the failed steps.

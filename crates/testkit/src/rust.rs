@@ -40,7 +40,8 @@ pub fn require_rust_target(triple: &str) -> PathBuf {
 /// What rustc needs to link for macOS here: `SDKROOT` (rustc passes it as
 /// `-syslibroot`, clang reads it) names a directory whose `usr/lib` holds
 /// libSystem.tbd and copies named libc.tbd and libm.tbd (rustc links
-/// `-lSystem -lc -lm`; on macOS all three are libSystem). Made in `work`.
+/// `-lSystem -lc -lm`; on macOS all three are libSystem), and a
+/// libiconv.tbd. Made in `work`.
 pub fn rust_sdk(work: &Path) -> PathBuf {
     let sdk = work.join("rust-sdk");
     let lib = sdk.join("usr/lib");
@@ -49,8 +50,24 @@ pub fn rust_sdk(work: &Path) -> PathBuf {
     for name in ["libSystem.tbd", "libc.tbd", "libm.tbd"] {
         std::fs::copy(&tbd, lib.join(name)).unwrap();
     }
+    std::fs::write(lib.join("libiconv.tbd"), LIBICONV_TBD).unwrap();
     sdk
 }
+
+/// libiconv's interface as the macOS SDK has it (the `libc` crate links
+/// `-liconv` on Apple targets): its own dylib, outside libSystem.
+const LIBICONV_TBD: &str = "--- !tapi-tbd
+tbd-version:     4
+targets:         [ x86_64-macos, arm64-macos, arm64e-macos ]
+install-name:    '/usr/lib/libiconv.2.dylib'
+current-version: 7
+compatibility-version: 7
+exports:
+  - targets:         [ x86_64-macos, arm64-macos, arm64e-macos ]
+    symbols:         [ _iconv, _iconv_close, _iconv_open, _iconvctl, _libiconv,
+                       _libiconv_close, _libiconv_open, _libiconvctl, _libiconvlist ]
+...
+";
 
 /// rustc compiling `src` (edition 2021, optimized) into the macOS program
 /// `out` for `target`, with `linker` as its ld64.lld-flavoured linker.

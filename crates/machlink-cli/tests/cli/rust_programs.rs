@@ -6,9 +6,9 @@
 //! this Linux host prints (stdout and stderr, thread ids and timings
 //! masked) and exit with the same status. The programs cover std's
 //! threads and synchronisation, collections with random hash seeds,
-//! arguments, environment, files and directories, child processes,
-//! panics (caught, in threads, uncaught, backtraces) and the libtest
-//! harness with `#[should_panic]` tests.
+//! arguments, environment, files and directories, child processes, TCP
+//! and UDP sockets on the loopback, panics (caught, in threads, uncaught,
+//! backtraces) and the libtest harness with `#[should_panic]` tests.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -42,6 +42,11 @@ const PROGRAMS: &[Program] = &[
     },
     Program {
         name: "process",
+        args: &[],
+        harness: false,
+    },
+    Program {
+        name: "net",
         args: &[],
         harness: false,
     },

@@ -21,6 +21,7 @@ mod pthread;
 mod pwd;
 pub(crate) mod setjmp;
 mod signal;
+mod socket;
 mod spawn;
 mod statfs;
 mod stdio;
@@ -124,6 +125,7 @@ impl Host {
             pwd::table(),
             setjmp::table(),
             signal::table(),
+            socket::table(),
             spawn::table(),
             statfs::table(),
             stdio::table(),

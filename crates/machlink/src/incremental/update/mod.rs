@@ -57,6 +57,8 @@ pub struct UpdateStats {
     pub added: usize,
     pub removed: usize,
     pub trampolines: usize,
+    /// Definitions that moved from one changed object to another.
+    pub moved_between: usize,
     /// New imports given a stub and GOT slot.
     pub imports: usize,
     pub bytes: u64,
@@ -116,7 +118,8 @@ pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome
     let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Updater::new(opts, session).and_then(|mut u| {
             lap(&mut u.stats, "map output");
-            for &i in changed {
+            let order = u.plan_moves(changed)?;
+            for i in order {
                 u.object(i)?;
             }
             lap(&mut u.stats, "replay objects");
@@ -191,7 +194,11 @@ struct Updater<'s> {
     touched: Vec<Touched>,
     /// Changes to `__unwind_info` rows (address, length, encoding; None:
     /// the range was freed) and to function starts (address, added?).
-    unwind: Vec<(u64, u64, Option<u32>)>,
+    unwind: Vec<(u64, u64, Option<tables::UnwindRow>)>,
+    /// The image's `__unwind_info` has personalities or LSDAs: rows of
+    /// replayed functions are then rewritten even where their encoding
+    /// stayed, since what they name may have changed.
+    unwind_complex: bool,
     starts: Vec<(u64, bool)>,
     /// Symbol-table changes of objects whose symbols changed, and new
     /// debug-map values of the others: (N_OSO path, (type, value) each).
@@ -217,9 +224,15 @@ struct Updater<'s> {
     /// Imports this update adds, and once written, added.
     new_imports: Vec<NewImport>,
     imports_added: Vec<NewImport>,
+    /// GOT slots this update gives symbols the image defines: (slot,
+    /// the symbol's address), rebased by `finish`.
+    local_gots: Vec<(u64, u64)>,
     /// Canonical addresses of atoms this update moved or added (the rest
     /// that changed bytes count as updated in place).
     relocated: rustc_hash::FxHashSet<u64>,
+    /// Old records of changed objects as [`Updater::plan_moves`] left them:
+    /// definitions that moved between them already moved here.
+    reworked: FxHashMap<u32, ObjectRecord>,
     stats: UpdateStats,
 }
 
@@ -227,9 +240,10 @@ impl<'s> Updater<'s> {
     fn new(opts: &'s Options, session: &'s Session) -> Step<Updater<'s>> {
         // The first phase, "map output", runs from here.
         let timer = Timer::new();
-        if opts.dead_strip {
-            return fallback("-dead_strip: an edit can change what is live");
-        }
+        // -dead_strip needs nothing here: under -incremental the full link
+        // kept every atom (see `dead_strip::keep_all_for_incremental`), so
+        // an update replays every atom of a changed object, as it would
+        // without it.
         let meta = &session.base.meta;
         // Session::open checked that the state is for this target.
         let arch = opts.target();
@@ -280,6 +294,14 @@ impl<'s> Updater<'s> {
                 std::mem::take(&mut delta.allocation)
             },
         );
+        let unwind_complex = meta
+            .sections
+            .iter()
+            .find(|s| s.synthetic && s.sectname == "__unwind_info")
+            .is_some_and(|s| {
+                orig.get(s.offset as usize..(s.offset + s.size) as usize)
+                    .is_none_or(crate::unwind_info::has_exception_tables)
+            });
         Ok(Updater {
             opts,
             arch,
@@ -291,8 +313,10 @@ impl<'s> Updater<'s> {
             delta,
             touched: Vec::new(),
             unwind: Vec::new(),
+            unwind_complex,
             starts: Vec::new(),
             relocated: Default::default(),
+            reworked: Default::default(),
             symbol_edits: Vec::new(),
             stab_patches: Vec::new(),
             removed: Vec::new(),
@@ -300,6 +324,7 @@ impl<'s> Updater<'s> {
             libraries: None,
             new_imports: Vec::new(),
             imports_added: Vec::new(),
+            local_gots: Vec::new(),
             new_commons: Vec::new(),
             stayed: Vec::new(),
             chained: None,
@@ -383,7 +408,8 @@ impl<'s> Updater<'s> {
     /// Replays one changed input.
     fn object(&mut self, input: u32) -> Step<()> {
         let meta = &self.session.base.meta;
-        let path = meta.inputs[input as usize].path.clone();
+        // Where it is now (an input may have moved, see `Session::change`).
+        let path = self.session.input(input).path.clone();
         let Some(oi) = meta
             .objects
             .iter()
@@ -402,9 +428,9 @@ impl<'s> Updater<'s> {
             return fallback(format!("{} is no longer an object file", path.display()));
         }
         let mut obj = crate::input::parse_object(&mapped, data, self.arch)?;
-        let old = match self.delta.objects.get(&oi) {
-            Some(r) => r.clone(),
-            None => self.session.base.object(oi)?,
+        let old = match self.reworked.remove(&oi) {
+            Some(r) => r,
+            None => self.old_record(oi)?,
         };
         let record = self.replay(oi, &mut obj, &old)?;
         self.delta.objects.insert(oi, record);
@@ -412,6 +438,200 @@ impl<'s> Updater<'s> {
             .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?;
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
+        Ok(())
+    }
+
+    /// An object's record as the image has it now.
+    fn old_record(&self, oi: u32) -> Step<ObjectRecord> {
+        Ok(match self.delta.objects.get(&oi) {
+            Some(r) => r.clone(),
+            None => self.session.base.object(oi)?,
+        })
+    }
+
+    /// The object (index into the state's objects) that input `input` is.
+    fn object_of_input(&self, input: u32) -> Option<u32> {
+        let objects = &self.session.base.meta.objects;
+        let oi = objects.iter().position(|o| o.input == input && !o.member)?;
+        Some(oi as u32)
+    }
+
+    /// Definitions that moved from one changed object to another (rustc's
+    /// codegen units re-partition functions between their objects on every
+    /// edit): the global and its atom record go from the old definer's
+    /// record to the new one's before either is replayed, so the new
+    /// definer finds it as its own atom and keeps its address and slot
+    /// (invariant 1), overwritten in place or moved behind a trampoline like
+    /// any edited function; the old definer neither removes nor frees it.
+    /// A global defined before by an object that did not change, or that
+    /// two changed objects now define, is left to `resolve` (a fallback).
+    ///
+    /// Returns the order to replay the changed inputs in: an object that
+    /// defines a global new to the image goes before the changed objects
+    /// that use it (rustc puts a new generic instantiation in one codegen
+    /// unit and calls it from others), so they find it defined, not as an
+    /// import. A cycle keeps the given order (and falls back if it must).
+    fn plan_moves(&mut self, changed: &[u32]) -> Step<Vec<u32>> {
+        if changed.len() < 2 {
+            return Ok(changed.to_vec());
+        }
+        // The globals each changed object defines now, and those it uses.
+        let mut now: FxHashMap<u32, rustc_hash::FxHashSet<Vec<u8>>> = FxHashMap::default();
+        let mut uses: FxHashMap<u32, Vec<Vec<u8>>> = FxHashMap::default();
+        let mut input_of: FxHashMap<u32, u32> = FxHashMap::default();
+        for &input in changed {
+            let Some(oi) = self.object_of_input(input) else {
+                continue; // `object` falls back on it
+            };
+            let path = self.session.input(input).path.clone();
+            let Ok(mapped) = crate::input::MappedFile::open(&path, false) else {
+                continue;
+            };
+            let name = mapped.name();
+            let Ok(data) = crate::input::thin(&mapped.map, &name, self.arch) else {
+                continue;
+            };
+            let Ok(obj) = crate::input::parse_object(&mapped, data, self.arch) else {
+                continue;
+            };
+            let defined = obj
+                .symbols
+                .iter()
+                .filter(|s| s.is_defined_in_section() && s.is_external() && !s.is_stab())
+                .map(|s| s.name.to_vec())
+                .collect();
+            now.insert(oi, defined);
+            let undefined = obj
+                .symbols
+                .iter()
+                .filter(|s| s.is_external() && s.kind() == object::macho::N_UNDF)
+                .map(|s| s.name.to_vec())
+                .collect();
+            uses.insert(oi, undefined);
+            input_of.insert(oi, input);
+        }
+        let order = self.definers_first(changed, &now, &uses, &input_of)?;
+        let mut moves: FxHashMap<Vec<u8>, Option<(u32, u32)>> = FxHashMap::default();
+        for (&to, names) in &now {
+            for n in names {
+                let Some(g) = self.global(n)? else { continue };
+                let from = g.definer;
+                let movable = g.kind == GlobalKind::Defined
+                    && from != to
+                    && now.get(&from).is_some_and(|defs| !defs.contains(n));
+                if movable {
+                    // Two new definers: neither may take it.
+                    moves
+                        .entry(n.clone())
+                        .and_modify(|m| *m = None)
+                        .or_insert(Some((from, to)));
+                }
+            }
+        }
+        let mut moves: Vec<(Vec<u8>, u32, u32)> = moves
+            .into_iter()
+            .filter_map(|(n, m)| m.map(|(from, to)| (n, from, to)))
+            .collect();
+        moves.sort_unstable();
+        for (n, from, to) in moves {
+            self.move_definition(&n, from, to)?;
+        }
+        Ok(order)
+    }
+
+    /// `changed` reordered so that the definer of a global new to the image
+    /// comes before the changed objects that use it (see
+    /// [`Updater::plan_moves`]); otherwise in the given order.
+    fn definers_first(
+        &self,
+        changed: &[u32],
+        now: &FxHashMap<u32, rustc_hash::FxHashSet<Vec<u8>>>,
+        uses: &FxHashMap<u32, Vec<Vec<u8>>>,
+        input_of: &FxHashMap<u32, u32>,
+    ) -> Step<Vec<u32>> {
+        let mut new_definer: FxHashMap<&[u8], u32> = FxHashMap::default();
+        for (&oi, defs) in now {
+            for n in defs {
+                if self.global(n)?.is_none() {
+                    new_definer.insert(n.as_slice(), oi);
+                }
+            }
+        }
+        // Inputs each input must wait for.
+        let mut waits: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for (&oi, names) in uses {
+            for n in names {
+                if let Some(&d) = new_definer.get(n.as_slice()).filter(|&&d| d != oi) {
+                    waits.entry(input_of[&oi]).or_default().push(input_of[&d]);
+                }
+            }
+        }
+        if waits.is_empty() {
+            return Ok(changed.to_vec());
+        }
+        // Repeatedly take, in the given order, the first input whose
+        // definers are all placed.
+        let mut order: Vec<u32> = Vec::with_capacity(changed.len());
+        let mut left: Vec<u32> = changed.to_vec();
+        while !left.is_empty() {
+            let ready = left.iter().position(|i| {
+                waits
+                    .get(i)
+                    .is_none_or(|ds| ds.iter().all(|d| order.contains(d)))
+            });
+            match ready {
+                Some(k) => order.push(left.remove(k)),
+                None => {
+                    // A cycle: the rest as given.
+                    order.append(&mut left);
+                }
+            }
+        }
+        Ok(order)
+    }
+
+    /// Moves global `n`'s atom record from object `from`'s old record to
+    /// `to`'s (see [`Updater::plan_moves`]).
+    fn move_definition(&mut self, n: &[u8], from: u32, to: u32) -> Step<()> {
+        let mut src = match self.reworked.remove(&from) {
+            Some(r) => r,
+            None => self.old_record(from)?,
+        };
+        let movable =
+            |a: &AtomRecord| a.key == n && a.flags & (state::LITERAL | state::COMMON) == 0;
+        let Some(at) = src.atoms.iter().position(movable) else {
+            // Not an atom of its own (an alias inside another): `resolve`
+            // decides.
+            self.reworked.insert(from, src);
+            return Ok(());
+        };
+        let atom = src.atoms.remove(at);
+        // Its FDE in __eh_frame goes with it: the new definer's FDE for it
+        // is then found again (rewritten where it is), and no second FDE
+        // is left to describe the function.
+        let fde_key = super::record::fde_key(n);
+        let fde = src
+            .atoms
+            .iter()
+            .position(|a| a.key == fde_key)
+            .map(|i| src.atoms.remove(i));
+        src.globals.retain(|g| g != n);
+        self.reworked.insert(from, src);
+        let mut dst = match self.reworked.remove(&to) {
+            Some(r) => r,
+            None => self.old_record(to)?,
+        };
+        dst.atoms.push(atom);
+        dst.atoms.extend(fde);
+        if let Err(i) = dst.globals.binary_search_by(|g| g.as_slice().cmp(n)) {
+            dst.globals.insert(i, n.to_vec());
+        }
+        self.reworked.insert(to, dst);
+        if let Some(mut g) = self.global(n)? {
+            g.definer = to;
+            self.delta.globals.insert(n.to_vec(), g);
+        }
+        self.stats.moved_between += 1;
         Ok(())
     }
 
@@ -545,8 +765,18 @@ impl<'s> Updater<'s> {
                     continue;
                 };
                 let def = symtab.syms[g as usize].def;
-                let s = slots.get(&g).copied().unwrap_or_default();
-                let missing = match crate::synthetic::entry_for(r.kind, def) {
+                let mut s = slots.get(&g).copied().unwrap_or_default();
+                let entry = crate::synthetic::entry_for(r.kind, def);
+                if let (Some(crate::arch::Entry::Got), 0, Def::Placed { addr, .. }) =
+                    (entry, s.got, def)
+                {
+                    // Another object's definition, reached through the
+                    // GOT for the first time (a type info a new handler
+                    // catches): a slot of its own, as a full link gives it.
+                    s.got = self.local_got(obj, symtab.syms[g as usize].name, addr)?;
+                    slots.insert(g, s);
+                }
+                let missing = match entry {
                     Some(crate::arch::Entry::Stub) => s.stub == 0,
                     Some(crate::arch::Entry::Got) => s.got == 0,
                     Some(crate::arch::Entry::ThreadPtr) => s.thread_ptr == 0,
@@ -620,7 +850,8 @@ impl<'s> Updater<'s> {
         for n in old.refs.iter().filter(|n| refs.binary_search(n).is_err()) {
             *self.delta.ref_adjust.entry(n.clone()).or_default() -= 1;
         }
-        let encodings = unwind_encodings(obj, &symtab)?;
+        let entries = unwind_entries(obj, &symtab)?;
+        let encodings = &entries.encodings;
         let n = obj.atoms.len();
         self.layout.atom_addr = vec![vec![0; n]];
         self.layout.atom_section = vec![vec![u32::MAX; n]];
@@ -691,7 +922,9 @@ impl<'s> Updater<'s> {
                 removals.push(self.plan_removal(rec));
             }
         }
-        self.dwarf_unwind(obj, &encodings, &mut planned)?;
+        self.fdes_after_cies(obj, &mut planned)?;
+        self.dwarf_unwind(obj, encodings, &mut planned)?;
+        self.exception_rows(obj, &entries, &symtab, &slots, &mut planned)?;
         let kept_records = records::in_place(&planned, self.eh_frame().map(|(si, _)| si));
         let mut atoms = Vec::with_capacity(planned.len());
         for p in planned {
@@ -737,7 +970,9 @@ impl<'s> Updater<'s> {
                 &(obj.oso_path.clone(), obj.mtime),
             )
         };
-        if symbols != old.symbols || moved_globals {
+        // An object at a new path (see `Session::change`) gets its debug
+        // map group written again: its N_OSO names the path.
+        if symbols != old.symbols || moved_globals || old.oso != obj.oso_path {
             let mut new = owned_groups(crate::linkedit::tables::symbol_groups(
                 self.opts,
                 &symtab,
@@ -981,6 +1216,7 @@ impl<'s> Updater<'s> {
         self.rewrite_function_starts()?;
         lap(&mut self.stats, "function starts");
         self.write_new_imports()?;
+        self.write_local_gots()?;
         self.write_chains()?;
         self.stats.in_place = self
             .stayed
@@ -1120,11 +1356,21 @@ fn reserves(flags: u32) -> bool {
     crate::layout::Headroom::reserves_kind(flags)
 }
 
-/// Compact unwind encodings of the object's functions (atom → encoding);
-/// one that defers to DWARF gets its FDE's offset once the FDEs are placed
-/// (see `records`).
-fn unwind_encodings(obj: &ObjectFile, symtab: &SymbolTable) -> Step<FxHashMap<u32, u32>> {
-    let mut out = FxHashMap::default();
+/// The compact unwind entries of the object's functions: their encodings
+/// (atom → encoding; one that defers to DWARF gets its FDE's offset once
+/// the FDEs are placed, see `records`) and, for C++ exception tables,
+/// their personalities and LSDAs.
+#[derive(Default)]
+struct UnwindEntries {
+    encodings: FxHashMap<u32, u32>,
+    /// Function atom → the personality symbol its entry names.
+    personality: FxHashMap<u32, SymId>,
+    /// Function atom → its entry's LSDA: (atom of this object, offset).
+    lsda: FxHashMap<u32, (u32, i64)>,
+}
+
+fn unwind_entries(obj: &ObjectFile, symtab: &SymbolTable) -> Step<UnwindEntries> {
+    let mut out = UnwindEntries::default();
     for (_, e, ff, fa) in crate::unwind::entries(std::slice::from_ref(obj), symtab) {
         if ff != 0 {
             continue;
@@ -1133,13 +1379,39 @@ fn unwind_encodings(obj: &ObjectFile, symtab: &SymbolTable) -> Step<FxHashMap<u3
         let encoding = data
             .get(12..16)
             .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()));
+        out.encodings.insert(fa, encoding);
+        if let Some(g) = crate::unwind::personality(obj, 0, e, symtab) {
+            out.personality.insert(fa, g);
+        }
         let atom = &obj.atoms[e as usize];
         let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
-        if relocs.iter().any(|r| r.offset == 16 || r.offset == 24) {
-            return fallback(format!(
-                "{}: unwind entries with personalities or LSDAs",
-                obj.name
-            ));
+        if let Some(r) = relocs.iter().find(|r| r.offset == 24) {
+            // The LSDA is the object's own data: a section-relative
+            // reference (local labels are made atoms at parse time), or a
+            // global it defines.
+            let target =
+                match r.target {
+                    crate::atom::Target::Atom(a) => Some((a, r.addend)),
+                    crate::atom::Target::Symbol(_) => symtab.global_of(0, r.target).and_then(|g| {
+                        match symtab.syms[g as usize].def {
+                            Def::Defined { atom, offset, .. } => {
+                                Some((atom, r.addend + i64::from(offset)))
+                            }
+                            _ => None,
+                        }
+                    }),
+                };
+            match target {
+                Some(t) => {
+                    out.lsda.insert(fa, t);
+                }
+                None => {
+                    return fallback(format!(
+                        "{}: an unwind entry's LSDA is not in the object",
+                        obj.name
+                    ))
+                }
+            }
         }
         // Rows are kept per atom: an entry for code inside another
         // function's atom (no subsections) would share its row.
@@ -1153,7 +1425,6 @@ fn unwind_encodings(obj: &ObjectFile, symtab: &SymbolTable) -> Step<FxHashMap<u3
                 obj.name
             ));
         }
-        out.insert(fa, encoding);
     }
     Ok(out)
 }
