@@ -60,10 +60,15 @@ fn main() {
             g = c.wait(g).unwrap();
         }
         println!("condvar reached {}", *g);
+    }
+    // Only once the producer is gone can no late notify end the wait early.
+    producer.join().unwrap();
+    {
+        let (m, c) = &*pair;
+        let g = m.lock().unwrap();
         let (g, timeout) = c.wait_timeout(g, Duration::from_millis(30)).unwrap();
         println!("wait_timeout timed out: {} value {}", timeout.timed_out(), *g);
     }
-    producer.join().unwrap();
 
     // RwLock, Barrier and many threads hammering a counter.
     let lock = Arc::new(RwLock::new(Vec::new()));
@@ -77,8 +82,15 @@ fn main() {
                 for _ in 0..1000 {
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
-                lock.write().unwrap().push(i);
-                lock.read().unwrap().len()
+                // The length is taken under the write lock: read separately,
+                // two writers could both see the later length.
+                let len = {
+                    let mut v = lock.write().unwrap();
+                    v.push(i);
+                    v.len()
+                };
+                assert!(lock.read().unwrap().contains(&i));
+                len
             })
         })
         .collect();

@@ -5,10 +5,10 @@
 //!   from a fresh temporary directory and renames the codegen-unit objects
 //!   it recompiles; `-dead_strip` is always on. Every one-line edit, and a
 //!   function moved from one module (codegen unit) to another, must be an
-//!   update. Rust programs cannot run under macho-run yet (issue #15), so
-//!   each output is held to the semantic diff against a fresh link of the
-//!   same inputs (made by a wrapper around machlink while rustc's
-//!   temporaries exist) and to `machlink verify`.
+//!   update. Each output runs under macho-run, plain and slid, like a fresh
+//!   link of the same inputs (made by a wrapper around machlink while
+//!   rustc's temporaries exist), a caught panic included; it is also held
+//!   to the semantic diff against that link and to `machlink verify`.
 //! - C programs under macho-run, on both targets: `-dead_strip` with
 //!   `-incremental`, a function moved between two objects that change
 //!   together (its address kept), and clang compiling and linking in one
@@ -17,7 +17,9 @@
 use crate::incremental::{address_of, said, verify};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use testkit::cli::{compile_with_for, incremental_command_for, incremental_line, run_ok};
+use testkit::cli::{
+    compile_with_for, incremental_command_for, incremental_line, macho_run, macho_run_with, run_ok,
+};
 use testkit::semantic_diff::{compare_files, Allow, Category};
 use testkit::{capture, require_tool, workspace_bin, Outcome, Target};
 
@@ -32,6 +34,10 @@ fn main() {
     let areas = shapes::areas(7);
     let s = stats::summary(&areas);
     println!("{}", text::report("areas", &s));
+    // A panic unwound through the updated image's tables and caught.
+    std::panic::set_hook(Box::new(|_| {}));
+    let caught = std::panic::catch_unwind(|| text::checked(&s));
+    println!("checked: {:?}", caught.map_err(|_| "panicked"));
 }
 "#;
 
@@ -69,6 +75,24 @@ pub fn summary(v: &[f64]) -> Summary {
 "#;
 
 const TEXT_RS: &str = r#"use crate::stats::Summary;
+
+pub fn checked(s: &Summary) -> usize {
+    let _guard = Noisy("dropped while unwinding");
+    if s.total > 100.0 {
+        panic!("total {} too large", s.total);
+    }
+    s.count
+}
+
+struct Noisy(&'static str);
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            println!("{}", self.0);
+        }
+    }
+}
 
 pub fn report(name: &str, s: &Summary) -> String {
     format!("{name}: {} values, total {:.1}, max {:.1}", s.count, s.total, s.max)
@@ -342,6 +366,7 @@ impl CargoProject {
         verify(&out);
         let mut fresh = out.clone().into_os_string();
         fresh.push(".fresh");
+        self.runs_like(step, &out, Path::new(&fresh));
         let cmp = compare_files(&out, Path::new(&fresh))
             .unwrap_or_else(|e| panic!("{step}: cannot compare: {e}"));
         let unexplained: Vec<_> = cmp
@@ -358,6 +383,35 @@ impl CargoProject {
                 .collect::<Vec<_>>()
                 .join("\n")
         );
+    }
+}
+
+impl CargoProject {
+    /// The updated output prints, plain and slid, what the fresh link of
+    /// the same inputs prints (the panic included: unwinding goes through
+    /// the updated `__unwind_info`, `__eh_frame` and LSDAs).
+    fn runs_like(&self, step: &str, out: &Path, fresh: &Path) {
+        let expected = macho_run(fresh);
+        assert_eq!(
+            expected.code,
+            0,
+            "{step}: the fresh link does not run: {}",
+            expected.stderr_str()
+        );
+        assert!(
+            expected.stdout_str().contains("checked: "),
+            "{step}: the program did not get to its panic: {}",
+            expected.stdout_str()
+        );
+        for env in [&[][..], &[("MACHO_RUN_FORCE_SLIDE", "1")][..]] {
+            let got = macho_run_with(out, env);
+            assert_eq!(
+                (got.code, got.stdout_str()),
+                (expected.code, expected.stdout_str()),
+                "{step}: the update runs unlike a fresh link ({env:?}): {}",
+                got.stderr_str()
+            );
+        }
     }
 }
 
