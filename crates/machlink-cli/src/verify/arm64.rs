@@ -57,7 +57,8 @@ fn far_jump_target(bytes: &[u8], pc: u64) -> Option<u64> {
 }
 
 /// Where a trampoline at `addr` jumps, and its length: a `b` (or the far
-/// form) to a place that is no function start or stub, followed by fill or
+/// form) to a place that is no function or stub (see
+/// [`Code::may_be_trampoline`]), followed by fill or
 /// the end of the code (a function that starts with a jump into its own
 /// code has code after the jump, not fill).
 fn hop(code: &Code, addr: u64) -> Option<(u64, u64)> {
@@ -69,7 +70,7 @@ fn hop(code: &Code, addr: u64) -> Option<(u64, u64)> {
         (far_jump_target(bytes, addr)?, 3)
     };
     let padded = word_at(bytes, words).is_none_or(is_fill);
-    (padded && !code.is_entry(to) && !code.is_stub(to)).then_some((to, 4 * words as u64))
+    (padded && code.may_be_trampoline(addr, to)).then_some((to, 4 * words as u64))
 }
 
 pub(super) fn check_branches(code: &Code, report: &mut Report) {

@@ -12,7 +12,10 @@
 //!   a trampoline is at least the target's largest trampoline (invariant 3:
 //!   12 bytes on arm64, 5 on x86_64). (A slot without a trampoline has no
 //!   size the file shows: an alternate entry starts a function inside its
-//!   atom's slot.)
+//!   atom's slot.) Slots are read from LC_FUNCTION_STARTS, where an update
+//!   lists each moved body (with no symbol of its own): a body placed in a
+//!   removed neighbour's slot then ends the trampoline's slot instead of
+//!   lying inside it.
 //! - function starts are strictly increasing (slots do not overlap);
 //! - every fixup slot lies in a mapped segment, and every rebase target
 //!   inside the image;
@@ -219,6 +222,10 @@ struct Code<'a> {
     /// Functions (for "a branch within its own function"): the function
     /// starts, or the entries when the image has no LC_FUNCTION_STARTS.
     functions: Vec<u64>,
+    /// Symbol addresses in code, sorted: a moved body starts a function
+    /// but has no symbol of its own (its function's symbol stays at the
+    /// canonical address, where the trampoline is).
+    symbols: Vec<u64>,
     /// LC_DATA_IN_CODE ranges, sorted.
     data_in_code: Vec<(u64, u64)>,
 }
@@ -258,11 +265,13 @@ impl<'a> Code<'a> {
         starts.dedup();
         report.functions = starts.len();
         let in_code = |a: u64| sections.iter().any(|s| a >= s.addr && a < s.addr + s.size);
-        let mut entries: Vec<u64> = symbol_addresses(data)
+        let mut symbols: Vec<u64> = symbol_addresses(data)
             .into_iter()
             .filter(|&a| in_code(a))
-            .chain(starts.iter().copied())
             .collect();
+        symbols.sort_unstable();
+        symbols.dedup();
+        let mut entries: Vec<u64> = symbols.iter().chain(&starts).copied().collect();
         entries.sort_unstable();
         entries.dedup();
         let functions = if starts.is_empty() {
@@ -277,12 +286,25 @@ impl<'a> Code<'a> {
             stubs,
             entries,
             functions,
+            symbols,
             data_in_code: data_in_code(data, image),
         }
     }
 
     fn is_entry(&self, a: u64) -> bool {
         self.entries.binary_search(&a).is_ok()
+    }
+
+    /// Whether a padded jump at the function start `at` to `to` may be a
+    /// trampoline rather than a tail call: `to` is no stub and no symbol,
+    /// and either no function start at all (images that do not list
+    /// moved bodies), or a start the symbol table does not name reached
+    /// from a slot it does name: updates list each moved body in
+    /// LC_FUNCTION_STARTS. (A stripped image's tail call jumps from an
+    /// unnamed function to an unnamed one, and stays a tail call.)
+    fn may_be_trampoline(&self, at: u64, to: u64) -> bool {
+        let named = |a: u64| self.symbols.binary_search(&a).is_ok();
+        !self.is_stub(to) && !named(to) && (!self.is_entry(to) || named(at))
     }
 
     fn is_stub(&self, a: u64) -> bool {

@@ -44,7 +44,8 @@ fn skip_jump_table(
 
 pub(super) fn check_branches(code: &Code, report: &mut Report) {
     // Where the code at `addr` jumps, if it is a trampoline: a `jmp rel32`
-    // to a place that is no function start or stub, followed by int3
+    // to a place that is no function or stub (see `may_be_trampoline`),
+    // followed by int3
     // padding (a function that starts with a jump into its own code has
     // code after the jump, not padding).
     let hop = |addr: u64| -> Option<(u64, u64)> {
@@ -53,7 +54,7 @@ pub(super) fn check_branches(code: &Code, report: &mut Report) {
         let i = d.decode();
         let to = i.near_branch_target();
         let padded = bytes.get(5).is_none_or(|&b| b == 0xcc);
-        (i.is_jmp_near() && i.len() == 5 && padded && !code.is_entry(to) && !code.is_stub(to))
+        (i.is_jmp_near() && i.len() == 5 && padded && code.may_be_trampoline(addr, to))
             .then_some((to, 5))
     };
     let mut instr = Instruction::default();

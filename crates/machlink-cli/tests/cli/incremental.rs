@@ -927,6 +927,89 @@ fn the_debug_map_follows_updates(t: Target) {
     );
 }
 
+/// A function removed by one update and its neighbour grown into the
+/// freed room by the next: the moved body lies where the removed function
+/// was, between the trampoline's slot and the next function. The update
+/// lists the body in LC_FUNCTION_STARTS, so `machlink verify` sees where
+/// the trampoline's slot ends (it used to read the body as inside it);
+/// a trampoline that really jumps into its own slot still fails.
+fn a_body_moved_into_a_removed_neighbours_slot_verifies(t: Target) {
+    let s = Scenario::new(t, "into-freed-slot");
+    let out = s.out();
+    let main = s.compile(
+        "main",
+        "#include <stdio.h>\nint f(int); int h(int);\n\
+         int main(void) { printf(\"%d %d\\n\", f(3), h(4)); return 0; }\n",
+    );
+    let g = "int g(int x) { volatile int s = x; s = s * 5 + 1; s = s * 7 + 2; s = s * 3 + 3;\
+             s = s * 9 + 4; s = s * 11 + 5; s = s * 13 + 6; return s; }\n";
+    let h = "int h(int x) { return x + 1; }\n";
+    let lib = s.compile("lib", &format!("{}{g}{h}", f_body(1)));
+    s.link(&out, &[&main, &lib], &[]);
+    let (f_at, g_at) = (address_of(&out, "_f"), address_of(&out, "_g"));
+    let h_at = address_of(&out, "_h");
+    assert!(f_at < g_at && g_at < h_at, "f, g, h in order");
+    verify(&out);
+
+    // g removed: its slot is freed.
+    s.compile("lib", &format!("{}{h}", f_body(1)));
+    let o = s.link(&out, &[&main, &lib], &[]);
+    updated(&o);
+    assert!(said(&o, "1 removed"), "{}", o.stderr_str());
+    verify(&out);
+
+    // f grown by two statements: past its slot, into g's freed room.
+    s.compile("lib", &format!("{}{h}", f_body(3)));
+    let o = s.link(&out, &[&main, &lib], &[]);
+    updated(&o);
+    assert!(said(&o, "1 trampolines written"), "{}", o.stderr_str());
+    let (addr, body) = slot_of(&out, "_f");
+    assert_eq!(addr, f_at);
+    let body = body.expect("a trampoline in f's slot");
+    assert!(
+        (g_at..h_at).contains(&body),
+        "f's body {body:#x} is in g's freed slot [{g_at:#x}, {h_at:#x})"
+    );
+    let report = verify(&out);
+    assert!(report.contains(" 1 trampolines"), "{report}");
+    let fresh = s.dir.join("fresh");
+    s.fresh_link(&fresh, &[&main, &lib]);
+    assert_eq!(run_ok(&out), run_ok(&fresh));
+
+    // A trampoline into its own slot (code there, not fill) is still a
+    // violation: f's slot ends where its body starts.
+    let mut bytes = std::fs::read(&out).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let text = file.section_by_name("__text").unwrap();
+    let off = |a: u64| (text.file_range().unwrap().0 + a - text.address()) as usize;
+    let inside = f_at + 8;
+    assert!(inside + 4 <= body);
+    let (jump, ret): (Vec<u8>, &[u8]) = match t {
+        Target::X86_64 => {
+            let rel = (inside as i64 - (f_at as i64 + 5)) as i32;
+            ([&[0xe9][..], &rel.to_le_bytes()].concat(), &[0xc3])
+        }
+        Target::Arm64 => {
+            let b = 0x1400_0000 | (((inside - f_at) / 4) as u32 & 0x03ff_ffff);
+            (b.to_le_bytes().to_vec(), &[0xc0, 0x03, 0x5f, 0xd6])
+        }
+    };
+    let (at_f, at_inside) = (off(f_at), off(inside));
+    bytes[at_f..at_f + jump.len()].copy_from_slice(&jump);
+    bytes[at_inside..at_inside + ret.len()].copy_from_slice(ret);
+    let bad = s.dir.join("own-slot");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = machlink_verify(&bad);
+    assert_eq!(o.code, 1, "{}{}", o.stdout_str(), o.stderr_str());
+    assert!(
+        o.stdout_str().contains(&format!(
+            "jumps to {inside:#x}, inside the slot of the trampoline at {f_at:#x}"
+        )),
+        "{}",
+        o.stdout_str()
+    );
+}
+
 /// One test per target for each scenario: `incremental::x86_64::NAME` and
 /// `incremental::arm64::NAME`.
 macro_rules! for_each_target {
@@ -960,4 +1043,5 @@ for_each_target!(
     signed_outputs_on_a_filesystem_with_clones_are_patched_on_a_clone,
     stubs_stay_aligned_after_a_last_function_of_any_size,
     the_debug_map_follows_updates,
+    a_body_moved_into_a_removed_neighbours_slot_verifies,
 );

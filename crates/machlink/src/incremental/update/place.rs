@@ -369,9 +369,14 @@ impl Updater<'_> {
                     let tramp = UnwindRow::plain(self.arch.trampoline_unwind());
                     self.unwind.push((from, slot, Some(tramp)));
                 }
-                // Function starts keep naming the canonical address: the
-                // body is reached through it, which is what `machlink
-                // verify` checks.
+                // The body starts a function of its own in
+                // LC_FUNCTION_STARTS, next to the canonical address (the
+                // trampoline's slot): the image then tells where every
+                // slot ends. Without it, a body placed in a neighbour's
+                // freed slot would read as part of the trampoline's slot,
+                // and tools that symbolize by function starts (profilers,
+                // `machlink verify`) would not find it.
+                self.starts.push((to, true));
                 self.stats.moved += 1;
                 self.stats.trampolines += 1;
             }
@@ -452,10 +457,12 @@ impl Updater<'_> {
         Ok(())
     }
 
-    /// Traps where a moved function's body was (its room is freed).
+    /// Traps where a moved function's body was (its room is freed), and
+    /// drops its function start.
     fn drop_body(&mut self, body: &Range<u64>) -> Step<()> {
         self.trap(body.start, body.end - body.start)?;
         self.unwind.push((body.start, 0, None));
+        self.starts.push((body.start, false));
         Ok(())
     }
 

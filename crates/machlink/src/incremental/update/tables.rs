@@ -268,7 +268,12 @@ impl Updater<'_> {
         }
         let (write_at, mut prev) = tail_pos.expect("set before the loop ends");
         let old_end = pos;
-        for &(a, add) in &self.starts {
+        // Removals first, then additions: an address freed and taken again
+        // in one update (a removed function's slot given to a moved body)
+        // starts a function afterwards, whatever order the atoms were
+        // applied in. Nothing is placed and freed in the same update.
+        let (gone, added): (Vec<_>, Vec<_>) = self.starts.iter().partition(|s| !s.1);
+        for &(a, add) in gone.iter().chain(&added) {
             let at = tail.partition_point(|&t| t < a);
             let present = tail.get(at) == Some(&a);
             if add && !present {
