@@ -18,7 +18,8 @@ use testkit::{capture, Outcome, Target};
 /// exception type whose type info is a weak definition. `a.o` and `b.o`
 /// take the address of `bump` and of `scale`'s instantiations (`via`), so
 /// that their copies are exported weak definitions, not ones the link may
-/// hide.
+/// hide; `twist` is one the link hides (`.weak_def_can_be_hidden`), also
+/// coalesced between the two.
 fn header(template_k: i32) -> String {
     format!(
         "#include <cstdio>\n\
@@ -27,6 +28,7 @@ fn header(template_k: i32) -> String {
          if (x < 0) throw Oops{{x}}; return x + 1; }}\n\
          template <class T> __attribute__((noinline)) T scale(T x) {{ \
          if (x > T(100000)) throw Oops{{int(x % 1000)}}; return x * T({template_k}); }}\n\
+         __attribute__((noinline)) inline int twist(int x) {{ return x ^ 1; }}\n\
          template <class T> inline T via(T x) {{ T (*volatile f)(T) = &scale<T>; return f(x); }}\n\
          int from_a(int); int from_b(int); int grown(int);\n"
     )
@@ -42,14 +44,14 @@ const MAIN: &str = "int main() {\n\
 fn a_src(k: i32, extra: &str) -> String {
     format!(
         "__attribute__((noinline)) int from_a(int x) {{ int (*volatile b)(int) = &bump; \
-         return via(b(x)) + {k}; }}\n{extra}"
+         return via(b(x)) + {k} + twist({k}) - ({k} ^ 1); }}\n{extra}"
     )
 }
 
 fn b_src(k: i32) -> String {
     format!(
         "__attribute__((noinline)) int from_b(int x) {{ int (*volatile b)(int) = &bump; \
-         return via(x) + b({k}); }}\n"
+         return via(x) + b(twist({k}) ^ 1); }}\n"
     )
 }
 
@@ -175,6 +177,7 @@ fn cxx_weak(target: Target) {
         "__Z4bumpi",
         "__Z5scaleIiET_S0_",
         "__Z5growni",
+        "__Z5twisti",
     ];
     let (out, fresh) = (dir.join("prog"), dir.join("fresh"));
     for (i, step) in steps.iter().enumerate() {
