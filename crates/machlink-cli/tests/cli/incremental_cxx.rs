@@ -133,6 +133,15 @@ fn cxx_weak(target: Target) {
             ends: "13 18\ncaught -7\ncaught 0\n27 4\n",
         },
         Step {
+            what: "a new function in the object whose weak copies are coalesced away (its \
+                   symbols are written again)",
+            template_k: 2,
+            a: a_src(5, "int grown(int x) { return x; }\n"),
+            b: format!("{}int spare(int x) {{ return twist(x) * 2; }}\n", b_src(9)),
+            expect: Expect::Update(1),
+            ends: "13 18\ncaught -7\ncaught 0\n27 4\n",
+        },
+        Step {
             what: "the template's body (both objects instantiating it)",
             template_k: 3,
             a: a_src(5, "int grown(int x) { return x; }\n"),
