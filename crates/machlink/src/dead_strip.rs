@@ -95,7 +95,7 @@ fn liveness(
     for (f, e, ff, fa) in crate::unwind::entries(objects, symtab) {
         unwind_of.entry((ff, fa)).or_default().push((f, e));
     }
-    for (f, fde, func) in crate::unwind::fdes(objects) {
+    for (f, fde, func, _) in crate::unwind::fdes(objects) {
         unwind_of.entry((f, func)).or_default().push((f, fde));
     }
     // `-why_live`: what made each atom live (another atom, or a root's

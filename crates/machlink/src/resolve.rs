@@ -521,8 +521,8 @@ pub(crate) fn drop_coalesced_weak_definitions(objects: &mut [ObjectFile], symtab
         .chain(
             crate::unwind::fdes(objects)
                 .into_iter()
-                .filter(|&(f, _, func)| lost.contains(&(f, func)))
-                .map(|(f, fde, _)| (f, fde)),
+                .filter(|&(f, _, func, _)| lost.contains(&(f, func)))
+                .map(|(f, fde, _, _)| (f, fde)),
         )
         .collect();
     for (f, a) in lost.into_iter().chain(unwind) {

@@ -64,10 +64,10 @@ pub fn entries(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<(u32, u32, u
 }
 
 /// Every FDE of the `__eh_frame` sections that is still wanted: (file, FDE
-/// atom, function atom). FDEs already dead (of a function with a compact
-/// encoding, or of a coalesced weak copy) are left out, so that nothing
-/// brings them back.
-pub fn fdes(objects: &[ObjectFile]) -> Vec<(u32, u32, u32)> {
+/// atom, function atom, the function's offset in that atom). FDEs already
+/// dead (of a function with a compact encoding, or of a coalesced weak
+/// copy) are left out, so that nothing brings them back.
+pub fn fdes(objects: &[ObjectFile]) -> Vec<(u32, u32, u32, u32)> {
     let mut out = Vec::new();
     for (fi, obj) in objects.iter().enumerate() {
         let eh = obj.sections.iter().filter(|s| {
@@ -79,9 +79,8 @@ pub fn fdes(objects: &[ObjectFile]) -> Vec<(u32, u32, u32)> {
                 if !atom.live {
                     continue;
                 }
-                let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
-                if let Some(func) = crate::input::eh_frame::fde_function(&obj.symbols, relocs) {
-                    out.push((fi as u32, a, func));
+                if let Some((func, offset)) = obj.fde_function(a) {
+                    out.push((fi as u32, a, func, offset));
                 }
             }
         }
@@ -96,7 +95,9 @@ pub fn any_function_described(objects: &[ObjectFile], symtab: &SymbolTable) -> b
     entries(objects, symtab)
         .into_iter()
         .any(|(f, e, ff, fa)| live(f, e) && live(ff, fa))
-        || fdes(objects).into_iter().any(|(f, _, func)| live(f, func))
+        || fdes(objects)
+            .into_iter()
+            .any(|(f, _, func, _)| live(f, func))
 }
 
 /// How many live code atoms start with a symbol (each may need a row).
@@ -175,7 +176,10 @@ pub fn plan(
     let addr = |f: u32, a: u32| placed.atom_addr[f as usize][a as usize];
     // A DWARF-mode encoding defers to `__eh_frame`.
     let mode_dwarf = arch.unwind_mode_dwarf();
-    // A function described by an FDE: its offset in the output __eh_frame.
+    // Functions are keyed by where they start, (file, atom, offset in the
+    // atom): an object without subsections keeps a section's functions
+    // in one atom, each with its own compact entry or FDE.
+    // An FDE atom's offset in the output __eh_frame.
     let mut fde_offset: rustc_hash::FxHashMap<(u32, u32), u64> = Default::default();
     let eh_frame = placed
         .sections
@@ -188,26 +192,26 @@ pub fn plan(
         });
     }
     // A function's FDE: its offset in the output and the FDE atom.
-    let fde_of: rustc_hash::FxHashMap<(u32, u32), (u32, u32)> = if fde_offset.is_empty() {
+    let fde_of: rustc_hash::FxHashMap<(u32, u32, u32), (u32, u32)> = if fde_offset.is_empty() {
         Default::default()
     } else {
         fdes(objects)
             .into_iter()
-            .filter_map(|(f, fde, func)| {
-                Some(((f, func), (*fde_offset.get(&(f, fde))? as u32, fde)))
+            .filter_map(|(f, fde, func, at)| {
+                Some(((f, func, at), (*fde_offset.get(&(f, fde))? as u32, fde)))
             })
             .collect()
     };
-    let dwarf = |f: u32, a: u32| {
+    let dwarf = |key: (u32, u32, u32)| {
         fde_of
-            .get(&(f, a))
+            .get(&key)
             .map(|&(off, _)| mode_dwarf | (off & 0x00ff_ffff))
     };
     let mut lsdas = Vec::new();
     // A row that defers to DWARF names the LSDA its FDE names (as lld
     // does), so that the personality routine finds it in the index too.
-    let fde_lsda = |f: u32, a: u32, lsdas: &mut Vec<(u32, u32, i64)>| -> u64 {
-        let Some(&(_, fde)) = fde_of.get(&(f, a)) else {
+    let fde_lsda = |(f, a, at): (u32, u32, u32), lsdas: &mut Vec<(u32, u32, i64)>| -> u64 {
+        let Some(&(_, fde)) = fde_of.get(&(f, a, at)) else {
             return 0;
         };
         let obj = &objects[f as usize];
@@ -221,6 +225,9 @@ pub fn plan(
             _ => 0,
         }
     };
+    // Atoms with a row of an entry, and the function starts those rows
+    // are for.
+    let mut covered_atoms = rustc_hash::FxHashSet::default();
     let mut covered = rustc_hash::FxHashSet::default();
     let mut rows = Vec::new();
     for (fi, e, ff, fa) in entries(objects, symtab) {
@@ -229,11 +236,15 @@ pub fn plan(
         if !func.live || !obj.atoms[e as usize].live || addr(ff, fa) == 0 {
             continue;
         }
+        // An object without subsections keeps a section's functions in one
+        // atom: the entry names where in it its function starts.
+        let offset = reloc_target(obj, fi, e, 0, symtab).map_or(0, |t| t.2);
+        let key = (ff, fa, u32::try_from(offset).unwrap_or(u32::MAX));
         let data = obj.atom_data(e);
         let mut encoding = read_u32(data, 12);
         if encoding & MODE_MASK == mode_dwarf {
             // Point at the FDE's place in the output __eh_frame.
-            encoding = dwarf(ff, fa).unwrap_or(0);
+            encoding = dwarf(key).unwrap_or(0);
         }
         let personality_got = personality(obj, fi, e, symtab).map_or(0, |g| u64::from(g) + 1);
         // An LSDA in a live atom is placed by the time the table is encoded.
@@ -245,12 +256,10 @@ pub fn plan(
             _ => 0,
         };
         if lsda == 0 && encoding & MODE_MASK == mode_dwarf {
-            lsda = fde_lsda(ff, fa, &mut lsdas);
+            lsda = fde_lsda(key, &mut lsdas);
         }
-        covered.insert((ff, fa));
-        // An object without subsections keeps a section's functions in one
-        // atom: the entry names where in it its function starts.
-        let offset = reloc_target(obj, fi, e, 0, symtab).map_or(0, |t| t.2);
+        covered_atoms.insert((ff, fa));
+        covered.insert(key);
         rows.push(UnwindEntry {
             function_addr: addr(ff, fa).wrapping_add(offset as u64),
             length: read_u32(data, 8),
@@ -268,14 +277,16 @@ pub fn plan(
             if !code || !sec.kept || sec.metadata || !atom.live || atom.symbol == NONE {
                 continue;
             }
-            if covered.contains(&(fi as u32, ai as u32)) || addr(fi as u32, ai as u32) == 0 {
+            if covered_atoms.contains(&(fi as u32, ai as u32)) || addr(fi as u32, ai as u32) == 0 {
                 continue;
             }
-            let encoding = dwarf(fi as u32, ai as u32).unwrap_or(0);
+            let key = (fi as u32, ai as u32, 0);
+            covered.insert(key);
+            let encoding = dwarf(key).unwrap_or(0);
             let lsda = if encoding == 0 {
                 0
             } else {
-                fde_lsda(fi as u32, ai as u32, &mut lsdas)
+                fde_lsda(key, &mut lsdas)
             };
             rows.push(UnwindEntry {
                 function_addr: addr(fi as u32, ai as u32),
@@ -285,6 +296,29 @@ pub fn plan(
                 lsda,
             });
         }
+    }
+    // A function an FDE describes, inside an atom, without an entry of
+    // its own (an object without subsections or compact unwind entries):
+    // its DWARF row, where it starts.
+    let mut inner: Vec<(u32, u32, u32)> = fde_of
+        .keys()
+        .copied()
+        .filter(|k| !covered.contains(k))
+        .collect();
+    inner.sort_unstable();
+    for key @ (f, a, at) in inner {
+        let atom = &objects[f as usize].atoms[a as usize];
+        if !atom.live || addr(f, a) == 0 || at >= atom.size {
+            continue;
+        }
+        let lsda = fde_lsda(key, &mut lsdas);
+        rows.push(UnwindEntry {
+            function_addr: addr(f, a) + u64::from(at),
+            length: atom.size - at,
+            encoding: dwarf(key).unwrap_or(0),
+            personality_got: 0,
+            lsda,
+        });
     }
     // The end marker follows the last function (the planner takes the
     // larger of this and the last row's end).

@@ -387,7 +387,7 @@ fn cargo_edit_build_loop_updates(target: Target) {
         "{line}"
     );
     p.check("first build", &line);
-    let mut scale = address_of(&p.output(), "_scale");
+    let scale = address_of(&p.output(), "_scale");
     let edits: [(&str, &str, &str, &str); 4] = [
         ("a constant", "shapes.rs", "3.0 * r * r", "3.25 * r * r"),
         (
@@ -408,17 +408,12 @@ fn cargo_edit_build_loop_updates(target: Target) {
             "editing {what}: the deleted output must be brought back: {line}"
         );
         p.check(what, &line);
-        if awaiting_lsda_updates(&line) {
-            // A full link may lay the program out anew.
-            scale = address_of(&p.output(), "_scale");
-        } else {
-            assert!(
-                line.contains("updated"),
-                "editing {what}: expected an update: {line}"
-            );
-            updates += 1;
-            assert_eq!(address_of(&p.output(), "_scale"), scale, "{what}");
-        }
+        assert!(
+            line.contains("updated"),
+            "editing {what}: expected an update: {line}"
+        );
+        updates += 1;
+        assert_eq!(address_of(&p.output(), "_scale"), scale, "{what}");
     }
     // `scale` moves from the shapes codegen unit to the stats one.
     p.edit(
@@ -433,40 +428,22 @@ fn cargo_edit_build_loop_updates(target: Target) {
     );
     p.edit("stats.rs", "crate::shapes::scale", "scale");
     let line = p.build();
-    if !awaiting_lsda_updates(&line) {
-        assert!(
-            line.contains("updated") && line.contains("definitions moved between objects"),
-            "moving scale between codegen units: {line}"
-        );
-        updates += 1;
-        assert_eq!(
-            address_of(&p.output(), "_scale"),
-            scale,
-            "a function moved between objects keeps its address"
-        );
-    }
+    assert!(
+        line.contains("updated") && line.contains("definitions moved between objects"),
+        "moving scale between codegen units: {line}"
+    );
+    updates += 1;
+    assert_eq!(
+        address_of(&p.output(), "_scale"),
+        scale,
+        "a function moved between objects keeps its address"
+    );
     p.check("move", &line);
-    assert!(updates >= 1, "no edit was an update");
+    assert_eq!(updates, 5, "every edit is an update");
     eprintln!(
         "cargo edit-build loop ({}): {updates} of 5 edits were updates",
         p.triple
     );
-}
-
-/// Whether `line` is the one fallback this test accepts for now: an update
-/// of an object with personalities or LSDAs, or one that must rewrite the
-/// `__unwind_info` rows of an image with them (Rust's std has them), which is the other half of issue #15's
-/// incremental work (h-incunwind). Once that is merged, every edit here is
-/// an update and this accepts nothing: remove it then.
-fn awaiting_lsda_updates(line: &str) -> bool {
-    line.contains("full link: ")
-        && [
-            "__unwind_info has personalities or LSDAs",
-            "__eh_frame names a personality or LSDAs",
-            "unwind entries with personalities or LSDAs",
-        ]
-        .iter()
-        .any(|why| line.contains(why))
 }
 
 /// A C program whose dead code `-dead_strip` would remove: under

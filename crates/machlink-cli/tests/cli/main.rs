@@ -47,6 +47,7 @@ mod split_corpus;
 mod thunks;
 mod toolchains;
 mod tools;
+mod unwind_atoms;
 mod unwind_size;
 mod update_statistics;
 mod verify;

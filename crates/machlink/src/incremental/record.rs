@@ -84,9 +84,15 @@ pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
             format!("#{}#{}", obj.sections[a.section as usize].sectname, *n - 1).into_bytes()
         })
         .collect();
-    for (&fde, &func) in &fdes {
+    for (&fde, &(func, at)) in &fdes {
         if keys[fde as usize].is_empty() {
-            keys[fde as usize] = fde_key(&keys[func as usize]);
+            let mut key = fde_key(&keys[func as usize]);
+            // A function inside another's atom (no subsections) is told
+            // apart by its offset.
+            if at != 0 {
+                key.extend_from_slice(format!("+{at:#x}").as_bytes());
+            }
+            keys[fde as usize] = key;
         }
     }
     keys
@@ -137,14 +143,12 @@ pub fn fde_key(function: &[u8]) -> Vec<u8> {
 }
 
 /// The FDE atoms of the object's kept `__eh_frame` sections, with the
-/// function atom each describes.
-pub fn fde_functions(obj: &ObjectFile) -> rustc_hash::FxHashMap<u32, u32> {
+/// function each describes: its atom, and where in that atom it starts.
+pub fn fde_functions(obj: &ObjectFile) -> rustc_hash::FxHashMap<u32, (u32, u32)> {
     let mut out = rustc_hash::FxHashMap::default();
     for sec in obj.sections.iter().filter(|s| is_eh_frame(s)) {
         for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
-            let atom = &obj.atoms[a as usize];
-            let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
-            if let Some(func) = crate::input::eh_frame::fde_function(&obj.symbols, relocs) {
+            if let Some(func) = obj.fde_function(a) {
                 out.insert(a, func);
             }
         }

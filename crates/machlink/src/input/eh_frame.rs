@@ -239,19 +239,14 @@ pub fn implicit_relocs(
     Ok(out)
 }
 
-/// The function (an atom of the same file) an FDE atom describes: the
-/// target of its `pc_begin`. x86_64 objects leave the field to the linker
-/// (see [`implicit_relocs`]: a section-relative atom); arm64 objects
-/// state it with a SUBTRACTOR pair whose minuend names the function's
-/// symbol, which may be a global one.
-pub fn fde_function(symbols: &[super::object::ObjSymbol], relocs: &[Reloc]) -> Option<u32> {
-    match relocs.iter().find(|r| r.offset == 8)?.target {
-        Target::Atom(a) => Some(a),
-        Target::Symbol(s) => {
-            let sym = symbols.get(s as usize)?;
-            (sym.is_defined_in_section() && sym.atom != crate::atom::NONE).then_some(sym.atom)
-        }
-    }
+/// The relocation of an FDE atom's `pc_begin`, which names the function
+/// it describes (see [`ObjectFile::fde_function`](super::object::ObjectFile::fde_function)).
+/// x86_64 objects leave the field to the linker (see [`implicit_relocs`]:
+/// a section-relative atom); arm64 objects state it with a SUBTRACTOR
+/// pair whose minuend names the function's symbol, which may be a global
+/// one.
+pub fn pc_begin(relocs: &[Reloc]) -> Option<&Reloc> {
+    relocs.iter().find(|r| r.offset == 8)
 }
 
 /// The LSDA an FDE atom names, as (atom of the same file, offset in it):

@@ -569,10 +569,13 @@ impl<'a> ObjectFile<'a> {
     /// defer to DWARF is never read: the unwinder follows `__unwind_info`.
     /// ld64 and lld leave such FDEs out; marking them dead here keeps them
     /// out of the output and out of `-dead_strip`'s unwind links (see
-    /// [`crate::unwind::fdes`]).
+    /// [`crate::unwind::fdes`]). Functions are told apart by where they
+    /// start, not by their atom: an object without subsections keeps a
+    /// section's functions in one atom, where a compact one may sit next
+    /// to one that needs its FDE.
     fn drop_fdes_with_compact_unwind(&mut self, arch: &dyn Arch) {
         let mode_mask = crate::unwind_info::UNWIND_MODE_MASK;
-        let mut compact: rustc_hash::FxHashSet<u32> = Default::default();
+        let mut compact: rustc_hash::FxHashSet<(u32, u32)> = Default::default();
         for sec in self.sections.iter().filter(|s| s.metadata) {
             for e in sec.atoms_start..sec.atoms_start + sec.atoms_len {
                 let atom = &self.atoms[e as usize];
@@ -588,13 +591,7 @@ impl<'a> ObjectFile<'a> {
                 let function = relocs
                     .iter()
                     .find(|r| r.offset == 0)
-                    .and_then(|r| match r.target {
-                        Target::Atom(a) => Some(a),
-                        Target::Symbol(s) => {
-                            let sym = &self.symbols[s as usize];
-                            (sym.is_defined_in_section() && sym.atom != NONE).then_some(sym.atom)
-                        }
-                    });
+                    .and_then(|r| self.local_point(r.target, r.addend));
                 compact.extend(function);
             }
         }
@@ -607,15 +604,44 @@ impl<'a> ObjectFile<'a> {
             .filter(|s| s.kept && s.segname == "__TEXT" && s.sectname == EH_FRAME)
         {
             for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
-                let atom = &self.atoms[a as usize];
-                let relocs = &self.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
-                if let Some(func) = super::eh_frame::fde_function(&self.symbols, relocs) {
-                    if compact.contains(&func) {
-                        self.atoms[a as usize].live = false;
-                    }
+                if self.fde_function(a).is_some_and(|f| compact.contains(&f)) {
+                    self.atoms[a as usize].live = false;
                 }
             }
         }
+    }
+
+    /// Where `target + addend` points inside this object: (atom, offset
+    /// in it). None for a symbol defined elsewhere, or before its atom.
+    fn local_point(&self, target: Target, addend: i64) -> Option<(u32, u32)> {
+        let (atom, base) = match target {
+            Target::Atom(a) => (a, 0),
+            Target::Symbol(s) => {
+                let sym = self.symbols.get(s as usize)?;
+                if !sym.is_defined_in_section() || sym.atom == NONE {
+                    return None;
+                }
+                let a = &self.atoms[sym.atom as usize];
+                let start = self.sections[a.section as usize].addr + u64::from(a.offset);
+                (sym.atom, sym.n_value.checked_sub(start)?)
+            }
+        };
+        let offset = u32::try_from(i64::try_from(base).ok()?.checked_add(addend)?).ok()?;
+        Some((atom, offset))
+    }
+
+    /// The function the FDE atom `fde` describes: (its atom, where in that
+    /// atom it starts). An atom of an object without subsections holds
+    /// several functions, each with its own FDE.
+    pub fn fde_function(&self, fde: u32) -> Option<(u32, u32)> {
+        let atom = &self.atoms[fde as usize];
+        let relocs = &self.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
+        let r = super::eh_frame::pc_begin(relocs)?;
+        // `pc_begin` holds `function - field`, written (see
+        // `eh_frame::implicit_relocs`, and `add_eh_frame_relocs` for
+        // arm64) as `target + addend - FDE start`, the field being
+        // `r.offset` bytes into the FDE.
+        self.local_point(r.target, r.addend + i64::from(r.offset))
     }
 
     /// Makes the implicit pointers of `__eh_frame` records explicit.

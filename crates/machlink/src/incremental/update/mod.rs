@@ -1492,6 +1492,18 @@ fn unwind_entries(obj: &ObjectFile, symtab: &SymbolTable) -> Step<UnwindEntries>
                 }
             }
         }
+        // Rows are kept per atom: an entry for code inside another
+        // function's atom (no subsections) would share its row.
+        let inside = relocs
+            .iter()
+            .find(|r| r.offset == 0)
+            .is_some_and(|r| matches!(r.target, crate::atom::Target::Atom(_)) && r.addend != 0);
+        if inside {
+            return fallback(format!(
+                "{}: an unwind entry describes code inside another function's atom (no subsections via symbols)",
+                obj.name
+            ));
+        }
     }
     Ok(out)
 }

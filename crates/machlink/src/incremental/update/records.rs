@@ -137,10 +137,18 @@ impl Updater<'_> {
         };
         let addr_of: FxHashMap<usize, u64> = planned.iter().map(|p| (p.ai, p.rec.addr)).collect();
         let mut fde_of: FxHashMap<u32, u64> = FxHashMap::default();
-        for (&fde, &func) in &fdes {
+        for (&fde, &(func, offset)) in &fdes {
             let Some(&at) = addr_of.get(&(fde as usize)) else {
                 continue; // dead: the function has a compact encoding
             };
+            // Rows are kept per atom: a function inside another's atom
+            // (no subsections) would share its row.
+            if offset != 0 {
+                return fallback(format!(
+                    "{}: an FDE describes code inside another function's atom (no subsections via symbols)",
+                    obj.name
+                ));
+            }
             match cie_of(obj, fde as usize).and_then(|c| addr_of.get(&c)) {
                 Some(&c) if c < at => {}
                 _ => {
@@ -193,7 +201,13 @@ impl Updater<'_> {
         planned: &mut [Planned],
     ) -> Step<()> {
         let fdes = super::super::record::fde_functions(obj);
-        let fde_of: FxHashMap<u32, u32> = fdes.iter().map(|(&fde, &func)| (func, fde)).collect();
+        // (An FDE of code inside another function's atom falls back in
+        // `dwarf_unwind`.)
+        let fde_of: FxHashMap<u32, u32> = fdes
+            .iter()
+            .filter(|(_, &(_, at))| at == 0)
+            .map(|(&fde, &(func, _))| (func, fde))
+            .collect();
         if entries.personality.is_empty() && entries.lsda.is_empty() && fdes.is_empty() {
             return Ok(());
         }
