@@ -86,10 +86,17 @@ impl<'l> Resolved<'l> {
             lazy_ptrs_addr: 0,
             stub_helper_addr: 0,
             placed: Some(placed),
-            // Updates leave weak definitions to a full link.
+            // Set by `with_weak_bind_stream` for a classic image.
             weak_bind_stream: false,
             thunks: None,
         }
+    }
+
+    /// Classic dyld info: pointers to coalesced weak definitions also get
+    /// weak bind records (chained fixups bind them to weak-lookup imports).
+    pub(crate) fn with_weak_bind_stream(mut self, on: bool) -> Self {
+        self.weak_bind_stream = on;
+        self
     }
 
     /// A symbol's (canonical) address.
@@ -108,7 +115,7 @@ impl<'l> Resolved<'l> {
                     .referenced_addr(file, atom, interior || offset != 0)
                     + u64::from(offset),
             ),
-            Def::Placed { addr, body } => Some(if interior { body } else { addr }),
+            Def::Placed { addr, body, .. } => Some(if interior { body } else { addr }),
             Def::Absolute { value } => Some(value),
             Def::Header => Some(self.layout.image_base),
             Def::Boundary => crate::linker_symbols::Boundary::parse(symtab.syms[id as usize].name)?

@@ -457,7 +457,7 @@ fn merge_literals(objects: &mut [ObjectFile], order: &[u32]) {
 /// coalesced away, as ld64 and lld do: its atom is not placed, nor its
 /// unwind entry and FDE. (An atom something refers to directly, not
 /// through the symbol, stays.)
-fn drop_coalesced_weak_definitions(objects: &mut [ObjectFile], symtab: &SymbolTable) {
+pub(crate) fn drop_coalesced_weak_definitions(objects: &mut [ObjectFile], symtab: &SymbolTable) {
     let mut lost: rustc_hash::FxHashSet<(u32, u32)> = Default::default();
     for (fi, obj) in objects.iter().enumerate() {
         for (i, s) in obj.symbols.iter().enumerate() {
@@ -468,10 +468,15 @@ fn drop_coalesced_weak_definitions(objects: &mut [ObjectFile], symtab: &SymbolTa
             let Some(g) = symtab.global_of(fi as u32, Target::Symbol(i as u32)) else {
                 continue;
             };
-            if let Def::Defined { file, atom, .. } = symtab.syms[g as usize].def {
-                if (file, atom) != (fi as u32, s.atom) {
+            match symtab.syms[g as usize].def {
+                Def::Defined { file, atom, .. } if (file, atom) != (fi as u32, s.atom) => {
                     lost.insert((fi as u32, s.atom));
                 }
+                // An incremental update: the winner is in the image already.
+                Def::Placed { .. } => {
+                    lost.insert((fi as u32, s.atom));
+                }
+                _ => {}
             }
         }
     }

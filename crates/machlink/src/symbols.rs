@@ -60,6 +60,10 @@ pub enum Def {
     Placed {
         addr: u64,
         body: u64,
+        /// An exported weak definition dyld coalesces across images:
+        /// references go through the image's slots, as to the definer's
+        /// own copy (see [`crate::weak`]).
+        coalesced: bool,
     },
 }
 

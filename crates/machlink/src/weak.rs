@@ -49,12 +49,16 @@ pub fn coalesced(def: Def) -> bool {
             private_extern: false,
             ..
         } | Def::Dylib { weak: true, .. }
+            | Def::Placed {
+                coalesced: true,
+                ..
+            }
     )
 }
 
 /// A weak definition in the image that dyld may replace.
 pub fn coalesced_here(def: Def) -> bool {
-    matches!(def, Def::Defined { .. }) && coalesced(def)
+    matches!(def, Def::Defined { .. } | Def::Placed { .. }) && coalesced(def)
 }
 
 /// A definition in the image that references reach through dyld: a weak

@@ -703,13 +703,17 @@ pub fn check_unwind(target: Target, exe: &Path, fresh: &Path, funcs: &[&str]) ->
             let (start, enc) = inc.row(canonical);
             // Its row may fold with the compact row of what precedes it
             // when that is no function's code (another trampoline, a
-            // freed range), as the rows of a full link fold.
+            // freed range), or a function's without an LSDA (rows fold
+            // only when their encodings are equal, so the trampoline
+            // unwinds as its own row would say), as the rows of a full
+            // link fold.
             let folded = || {
                 !inc.is_dwarf(enc)
-                    && inc.symbols.keys().all(|g| {
-                        let b = inc.body(g);
-                        b < start || b >= canonical
-                    })
+                    && (inc.row_lsda(start).is_none()
+                        || inc.symbols.keys().all(|g| {
+                            let b = inc.body(g);
+                            b < start || b >= canonical
+                        }))
             };
             assert!(
                 start == canonical || folded(),

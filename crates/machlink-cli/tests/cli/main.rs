@@ -26,6 +26,7 @@ mod failures;
 mod flags;
 mod flat_namespace;
 mod incremental;
+mod incremental_cxx;
 mod incremental_eh_frame;
 mod incremental_lsda;
 mod incremental_random;

@@ -227,47 +227,71 @@ fn hidden_weak_definitions_bind_inside_the_image() {
     }
 }
 
-/// `-incremental`: an edit of an object whose weak definition dyld
-/// coalesces is a full link (an update does not rewrite weak binds), with
-/// the reason; the result runs and keeps the flags. An edit elsewhere
-/// still updates in place.
+/// `-incremental`, in both fixup formats: an edit of an object whose
+/// weak definition dyld coalesces is an update when the definition keeps
+/// its winner and address (its export, slots and weak binds or weak-lookup
+/// imports stay right); the result runs, verifies and keeps the flags. A
+/// definition that stops being weak, or a new weak one (a new export and
+/// weak binds), is a full link with the reason.
 #[test]
-fn incremental_links_leave_coalesced_weak_definitions_to_a_full_link() {
-    let dir = testkit::scratch_dir("weak/incremental");
-    let out = dir.join("prog");
-    let main_src = "#include <stdio.h>\nint shared(void); int other(void);\n\
-                    int main(void) { printf(\"%d %d\\n\", shared(), other()); return 0; }\n";
-    let main = compile(&dir, "main", main_src);
-    let weak = compile(
-        &dir,
-        "weak",
-        "__attribute__((weak)) int shared(void) { return 1; }\n",
-    );
-    let other = compile(&dir, "other", "int other(void) { return 10; }\n");
-    let link = || {
-        let o = capture(incremental_command(&out).args([&main, &weak, &other]));
-        assert_eq!(o.code, 0, "{}", o.stderr_str());
-        incremental_line(&o)
-    };
-    link();
-    assert_eq!(run_ok(&out), "1 10\n");
-    assert_eq!(weak_flags(&out), WEAK_FLAGS);
-    compile(
-        &dir,
-        "weak",
-        "__attribute__((weak)) int shared(void) { return 2; }\n",
-    );
-    let line = link();
-    assert!(
-        line.contains("full link") && line.contains("weak definition dyld coalesces"),
-        "{line}"
-    );
-    assert_eq!(run_ok(&out), "2 10\n");
-    assert_eq!(weak_flags(&out), WEAK_FLAGS);
-    compile(&dir, "other", "int other(void) { return 20; }\n");
-    let line = link();
-    assert!(line.contains("updated 1 object(s)"), "{line}");
-    assert_eq!(run_ok(&out), "2 20\n");
+fn incremental_links_update_coalesced_weak_definitions_that_keep_their_winner() {
+    for classic in [false, true] {
+        let tag = if classic { "classic" } else { "chained" };
+        let dir = testkit::scratch_dir(&format!("weak/incremental-{tag}"));
+        let out = dir.join("prog");
+        let main_src = "#include <stdio.h>\nint shared(void); int other(void);\n\
+                        int (*volatile p)(void) = shared;\n\
+                        int main(void) { printf(\"%d %d %d\\n\", shared(), p(), other()); \
+                        return 0; }\n";
+        let main = compile(&dir, "main", main_src);
+        let weak_src =
+            |body: &str| format!("__attribute__((weak)) int shared(void) {{ {body} }}\n");
+        let weak = compile(&dir, "weak", &weak_src("return 1;"));
+        let other = compile(&dir, "other", "int other(void) { return 10; }\n");
+        let link = |want: &str| {
+            let mut cmd = incremental_command(&out);
+            if classic {
+                cmd.arg("-no_fixup_chains");
+            }
+            let o = capture(cmd.args([&main, &weak, &other]));
+            assert_eq!(o.code, 0, "{tag}: {}", o.stderr_str());
+            let line = incremental_line(&o);
+            assert!(line.contains(want), "{tag}: wanted {want:?}: {line}");
+            let v = testkit::cli::machlink_verify(&out);
+            assert_eq!(v.code, 0, "{tag}: {}{}", v.stdout_str(), v.stderr_str());
+        };
+        link("full link: first link");
+        assert_eq!(run_ok(&out), "1 1 10\n", "{tag}");
+        assert_eq!(weak_flags(&out), WEAK_FLAGS, "{tag}");
+        compile(&dir, "weak", &weak_src("return 2;"));
+        link("updated 1 object(s)");
+        assert_eq!(run_ok(&out), "2 2 10\n", "{tag}");
+        assert_eq!(weak_flags(&out), WEAK_FLAGS, "{tag}");
+        // Grown past its slot: it moves behind a trampoline, its export
+        // and weak binds keep the canonical address.
+        let grown = "volatile int n = 3; int s = 0; for (int i = 0; i < n; i++) s += i * i + \
+                     (s ^ i) * 7 - (s >> 2) + (i << 3); return s % 5 + 3;";
+        compile(&dir, "weak", &weak_src(grown));
+        link("updated 1 object(s)");
+        assert_eq!(run_ok(&out), "6 6 10\n", "{tag}");
+        assert_eq!(weak_flags(&out), WEAK_FLAGS, "{tag}");
+        compile(
+            &dir,
+            "weak",
+            &format!(
+                "{}__attribute__((weak)) int extra(void) {{ return 5; }}\n",
+                weak_src("return 4;")
+            ),
+        );
+        link("is a new weak definition dyld coalesces");
+        assert_eq!(run_ok(&out), "4 4 10\n", "{tag}");
+        compile(&dir, "weak", "int shared(void) { return 7; }\n");
+        link("changed between a weak definition dyld coalesces and one it does not");
+        assert_eq!(run_ok(&out), "7 7 10\n", "{tag}");
+        compile(&dir, "other", "int other(void) { return 20; }\n");
+        link("updated 1 object(s)");
+        assert_eq!(run_ok(&out), "7 7 20\n", "{tag}");
+    }
 }
 
 const WEAK_TBD: &str = "--- !tapi-tbd

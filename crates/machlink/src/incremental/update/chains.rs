@@ -151,6 +151,18 @@ impl Updater<'_> {
         {
             return Ok(i);
         }
+        if rec.as_ref().is_some_and(|r| {
+            r.kind == GlobalKind::Defined
+                && r.flags & state::WEAK_DEF != 0
+                && r.flags & state::PRIVATE_EXTERN == 0
+        }) {
+            // Its weak-lookup import is a full link's to add.
+            return fallback(format!(
+                "a pointer binds {}, a weak definition dyld coalesces that no pointer bound \
+                 before",
+                name(sym)
+            ));
+        }
         let Some(rec) = rec.filter(|r| r.kind == GlobalKind::Dylib) else {
             return fallback(format!(
                 "a pointer binds {}, which is not an import",

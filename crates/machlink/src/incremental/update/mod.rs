@@ -648,17 +648,36 @@ impl<'s> Updater<'s> {
             let sym = &symtab.syms[id];
             let rec = self.global(sym.name)?;
             let sname = name(sym.name);
-            if coalesced(sym.def, rec.as_ref()) {
-                // Its slots, weak binds or weak-lookup imports and the
-                // header's weak flags are a full link's to write.
-                return fallback(format!(
-                    "{}: {sname} is a weak definition dyld coalesces across images",
-                    obj.name
-                ));
+            // A weak definition dyld coalesces keeps its slots, weak binds
+            // (or weak-lookup imports) and export as long as the same copy
+            // wins at the same address; anything else is a full link's.
+            let was_coalesced = rec.as_ref().is_some_and(recorded_coalesced);
+            if let Some(why) = weak_change(sym.def, rec.as_ref(), oi) {
+                return fallback(format!("{}: {sname} {why}", obj.name));
             }
             match (sym.def, rec) {
                 (Def::Defined { .. }, Some(r))
-                    if r.kind == GlobalKind::Defined && r.definer == oi => {}
+                    if r.kind == GlobalKind::Defined && r.definer == oi =>
+                {
+                    if was_coalesced {
+                        // References go through its slots, as before.
+                        slots.insert(id as SymId, r.slots);
+                    }
+                }
+                (Def::Defined { weak: true, .. }, Some(r))
+                    if r.kind == GlobalKind::Defined && loses_to(&r, oi) =>
+                {
+                    // Its copy is coalesced away (as the full link did):
+                    // references are to the winning one, and its atom is
+                    // not placed (`drop_coalesced_weak_definitions`).
+                    others.insert(id as SymId, r);
+                    symtab.syms[id].def = Def::Placed {
+                        addr: r.value,
+                        body: r.body,
+                        coalesced: was_coalesced,
+                    };
+                    slots.insert(id as SymId, r.slots);
+                }
                 (Def::Defined { .. }, Some(r)) if r.kind == GlobalKind::Defined => {
                     let other = &self.session.base.meta.objects[r.definer as usize].name;
                     return fallback(format!(
@@ -683,6 +702,7 @@ impl<'s> Updater<'s> {
                     symtab.syms[id].def = Def::Placed {
                         addr: r.value,
                         body: r.value,
+                        coalesced: false,
                     };
                 }
                 (
@@ -695,7 +715,11 @@ impl<'s> Updater<'s> {
                     // from the commons' (or zero-fill) reserve.
                     let name_bytes = sym.name;
                     let addr = self.new_common(oi, name_bytes, size, align_log2)?;
-                    symtab.syms[id].def = Def::Placed { addr, body: addr };
+                    symtab.syms[id].def = Def::Placed {
+                        addr,
+                        body: addr,
+                        coalesced: false,
+                    };
                 }
                 (Def::Common { .. }, _) => {
                     return fallback(format!("{}: tentative definition {sname}", obj.name))
@@ -719,7 +743,7 @@ impl<'s> Updater<'s> {
                     let weak_ref = sym.weak_ref;
                     let name_bytes = sym.name;
                     let (def, slot) = self.new_import(obj, name_bytes, weak_ref)?;
-                    if coalesced(def, None) {
+                    if crate::weak::coalesced(def) {
                         return fallback(format!(
                             "{}: new import {sname} is a weak definition dyld coalesces",
                             obj.name
@@ -733,6 +757,7 @@ impl<'s> Updater<'s> {
                         GlobalKind::Defined => Def::Placed {
                             addr: r.value,
                             body: r.body,
+                            coalesced: was_coalesced,
                         },
                         GlobalKind::Absolute => Def::Absolute { value: r.value },
                         GlobalKind::Header => Def::Header,
@@ -782,6 +807,16 @@ impl<'s> Updater<'s> {
                     Some(crate::arch::Entry::ThreadPtr) => s.thread_ptr == 0,
                     None => false,
                 };
+                if missing && crate::weak::coalesced(def) {
+                    // Its new stub or slot would bind through a new
+                    // weak-lookup import or weak bind record.
+                    return fallback(format!(
+                        "{}: {} is a weak definition dyld coalesces, reached through a stub or \
+                         GOT entry the image does not have yet",
+                        obj.name,
+                        name(symtab.syms[g as usize].name)
+                    ));
+                }
                 if missing {
                     return fallback(format!(
                         "{}: {} needs a stub or GOT entry the image does not have yet",
@@ -826,6 +861,9 @@ impl<'s> Updater<'s> {
             slots,
             others,
         } = self.resolve(oi, obj)?;
+        // Weak copies that lose to another object's are not placed, as in
+        // the full link.
+        crate::resolve::drop_coalesced_weak_definitions(std::slice::from_mut(obj), &symtab);
         let globals = self.defined_globals(oi, &symtab)?;
         for removed in old
             .globals
@@ -1037,7 +1075,8 @@ impl<'s> Updater<'s> {
         atoms: &mut [(usize, AtomRecord)],
         old_fixup_ranges: &[Range<u64>],
     ) -> Step<()> {
-        let res = Resolved::placed(self.arch, &self.layout, slots);
+        let chained = self.session.base.meta.chained;
+        let res = Resolved::placed(self.arch, &self.layout, slots).with_weak_bind_stream(!chained);
         let bytes = crate::relocate::split_atoms(
             &mut self.img,
             &self.layout,
@@ -1067,9 +1106,10 @@ impl<'s> Updater<'s> {
             ));
         }
         let mut fixups = out.fixups;
-        fixups.sort_unstable_by_key(|f| f.addr);
+        // Stable: a classic pointer's rebase stays before its weak bind,
+        // the order its recorded shape has.
+        fixups.sort_by_key(|f| f.addr);
         let import_name = |i: u32| symtab.syms[i as usize].name;
-        let chained = self.session.base.meta.chained;
         for (ai, rec) in atoms.iter_mut() {
             let at = self.layout.body_addr(0, *ai as u32);
             let size = u64::from(rec.size);
@@ -1099,7 +1139,10 @@ impl<'s> Updater<'s> {
                 let old = u64::from_le_bytes(self.orig[off..off + 8].try_into().unwrap());
                 let word = match f.kind {
                     FixupKind::Rebase { target } => target,
-                    FixupKind::Bind { .. } | FixupKind::WeakBind { .. } => old,
+                    FixupKind::Bind { .. } => old,
+                    // The word is its rebase's (the weak bind record,
+                    // at the same place, stays in its stream).
+                    FixupKind::WeakBind { .. } => continue,
                 };
                 self.img[off..off + 8].copy_from_slice(&word.to_le_bytes());
             }
@@ -1328,20 +1371,56 @@ fn owned_groups(
 }
 
 /// Why an allocation in `sec` failed.
-/// Whether a symbol the changed object defines or uses is a weak
-/// definition dyld coalesces (see [`crate::weak`]), as the object has it
-/// or as the image recorded it.
-fn coalesced(def: Def, rec: Option<&GlobalRecord>) -> bool {
-    crate::weak::coalesced(def)
-        || rec.is_some_and(|r| {
-            let weak = r.flags & state::WEAK_DEF != 0;
-            let exported = r.flags & state::PRIVATE_EXTERN == 0;
-            match r.kind {
-                GlobalKind::Defined => weak && exported,
-                GlobalKind::Dylib => weak,
-                _ => false,
+/// Whether the image recorded a global as a weak definition dyld
+/// coalesces (see [`crate::weak`]): an exported weak definition of its
+/// own, or a dylib's weak export.
+fn recorded_coalesced(r: &GlobalRecord) -> bool {
+    let weak = r.flags & state::WEAK_DEF != 0;
+    let exported = r.flags & state::PRIVATE_EXTERN == 0;
+    match r.kind {
+        GlobalKind::Defined => weak && exported,
+        GlobalKind::Dylib => weak,
+        _ => false,
+    }
+}
+
+/// Whether the changed object's weak copy of a global still loses to the
+/// recorded winner in another object, as a fresh link would decide: a
+/// strong winner beats any weak copy, a weak one only copies after it in
+/// load order (the first weak definition wins).
+fn loses_to(r: &GlobalRecord, oi: u32) -> bool {
+    r.definer != oi && (r.flags & state::WEAK_DEF == 0 || r.definer < oi)
+}
+
+/// Why a changed object's use of a weak definition dyld coalesces cannot
+/// be an update, if it cannot. What the update keeps is the image's
+/// coalescing: which names are coalesced, each one's winner and address,
+/// and so its export-trie entry, slots and weak binds (or weak-lookup
+/// imports). A name that becomes coalesced or stops being so, or a new
+/// coalesced definition (a new template instantiation: a new export and
+/// weak binds), changes that and needs a full link.
+fn weak_change(def: Def, rec: Option<&GlobalRecord>, oi: u32) -> Option<&'static str> {
+    let now = crate::weak::coalesced(def);
+    match (def, rec) {
+        (Def::Defined { .. }, None) if now => Some(
+            "is a new weak definition dyld coalesces (its export and weak binds are a full \
+             link's to write)",
+        ),
+        (Def::Defined { weak, .. }, Some(r)) => {
+            let was = recorded_coalesced(r);
+            let ours = r.kind == GlobalKind::Defined && r.definer == oi;
+            if ours && now != was {
+                Some("changed between a weak definition dyld coalesces and one it does not")
+            } else if !ours && weak && r.kind == GlobalKind::Defined && !loses_to(r, oi) {
+                Some("is a weak definition whose winning copy would now be this object's")
+            } else if !ours && now && (r.kind != GlobalKind::Defined || !was) {
+                Some("is a weak definition dyld coalesces, resolved differently before")
+            } else {
+                None
             }
-        })
+        }
+        _ => None,
+    }
 }
 
 fn out_of_room(sec: &SectionRecord, size: u64) -> String {

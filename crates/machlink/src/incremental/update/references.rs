@@ -56,6 +56,14 @@ impl Updater<'_> {
             if !moved.iter().any(|&(_, new)| new == addr) {
                 continue;
             }
+            if crate::weak::coalesced(sym.def) {
+                // Its export-trie entry and the slots dyld binds to it name
+                // the old address.
+                return fallback(format!(
+                    "{} is a weak definition dyld coalesces, and its data moved",
+                    name(sym.name)
+                ));
+            }
             any = true;
             let target = addr + u64::from(offset);
             for site in self.sites_of(sym.name, oi)? {
