@@ -19,6 +19,74 @@ pub fn dead_strip(
     symtab: &SymbolTable,
     order: &[u32],
 ) -> usize {
+    let (mut live, live_copies) = liveness(opts, objects, symtab, true);
+    keep_first_live_copies(objects, &mut live, &live_copies, order);
+    let mut stripped = 0;
+    for (obj, flags) in objects.iter_mut().zip(live) {
+        for (atom, is_live) in obj.atoms.iter_mut().zip(flags) {
+            atom.live = is_live;
+            stripped += usize::from(!is_live);
+        }
+    }
+    stripped
+}
+
+/// `-dead_strip` under `-incremental` keeps every atom, as MSVC's
+/// /INCREMENTAL turns /OPT:REF off: an edit can make dead code live again
+/// (a new call to a function stripped before), and an update that had to
+/// bring back stripped atoms — and everything they reach — would have to
+/// redo the whole reachability walk and place code the image has no slots
+/// for. Keeping them costs only space (never behaviour: nothing reaches
+/// them), and every later edit stays an update.
+///
+/// The one case where keeping them would change the result is dead code
+/// that refers to a symbol nothing defines: a stripping link accepts it,
+/// a keeping one could not bind it. Then this returns why (the link strips
+/// for real and keeps no incremental state); otherwise `None`, and the
+/// caller leaves every atom live.
+pub fn keep_all_for_incremental(
+    opts: &Options,
+    objects: &[ObjectFile],
+    symtab: &SymbolTable,
+) -> Option<String> {
+    let (live, _) = liveness(opts, objects, symtab, false);
+    for (fi, obj) in objects.iter().enumerate() {
+        for (ai, atom) in obj.atoms.iter().enumerate() {
+            // Atoms dropped before (coalesced copies) are no one's concern.
+            if !atom.live || live[fi][ai] {
+                continue;
+            }
+            for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+                for t in [Some(r.target), r.subtrahend].into_iter().flatten() {
+                    let Some(g) = symtab.global_of(fi as u32, t) else {
+                        continue;
+                    };
+                    let sym = &symtab.syms[g as usize];
+                    if matches!(sym.def, Def::Undefined) && !sym.weak_ref {
+                        return Some(format!(
+                            "-dead_strip: code only -dead_strip removes refers to undefined \
+                             symbol {} (in {}), so this link stripped it and keeps no \
+                             incremental state",
+                            String::from_utf8_lossy(sym.name),
+                            obj.name
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Which atoms are reachable from the roots, and the live copies of merged
+/// literals (settled by [`keep_first_live_copies`]); prints `-why_live`
+/// when `explain` (only for the liveness a link applies).
+fn liveness(
+    opts: &Options,
+    objects: &[ObjectFile],
+    symtab: &SymbolTable,
+    explain: bool,
+) -> (Vec<Vec<bool>>, Vec<(u32, u32)>) {
     let mut live: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
     let mut work: Vec<(u32, u32)> = Vec::new();
     // A function's compact unwind entry and FDE live with it (and keep its
@@ -32,7 +100,7 @@ pub fn dead_strip(
     }
     // `-why_live`: what made each atom live (another atom, or a root's
     // reason), recorded only when asked for.
-    let tracing = !opts.why_live.is_empty();
+    let tracing = explain && !opts.why_live.is_empty();
     let why: std::cell::RefCell<rustc_hash::FxHashMap<(u32, u32), Why>> = Default::default();
     let from: std::cell::Cell<Why> = std::cell::Cell::new(Why::Root("a root"));
     let mark = |live: &mut Vec<Vec<bool>>, work: &mut Vec<(u32, u32)>, f: u32, a: u32| {
@@ -140,15 +208,7 @@ pub fn dead_strip(
             println!("{}", why_live_chain(objects, &why, (file, atom)));
         }
     }
-    keep_first_live_copies(objects, &mut live, &live_copies, order);
-    let mut stripped = 0;
-    for (obj, flags) in objects.iter_mut().zip(live) {
-        for (atom, is_live) in obj.atoms.iter_mut().zip(flags) {
-            atom.live = is_live;
-            stripped += usize::from(!is_live);
-        }
-    }
-    stripped
+    (live, live_copies)
 }
 
 /// Why an atom is live: an atom that reaches it, or a root's reason.

@@ -140,6 +140,19 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
         Recovery::Finished(what) => (Some(what), None),
         Recovery::Discarded(why) => (None, Some(why)),
     };
+    let session = match discarded {
+        Some(why) => Err(why),
+        None => Session::open(&opts.output, opts.target()),
+    };
+    let mut recovered = recovered;
+    if let Ok(session) = &session {
+        if let Some(revived) = session.revive_output(&opts.output) {
+            recovered = Some(match recovered {
+                Some(r) => format!("{r}; {revived}"),
+                None => revived,
+            });
+        }
+    }
     let done = |what: String| {
         let what = match &recovered {
             Some(r) => format!("{r}; {what}"),
@@ -150,18 +163,15 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
             ..Default::default()
         })
     };
-    let session = match discarded {
-        Some(why) => Err(why),
-        None => Session::open(&opts.output, opts.target()),
-    };
     let reason = match session {
         Err(why) => why,
         Ok(mut session) => match session.change(args, &paths) {
             Change::Nothing => {
-                // Touched but unchanged files keep their new stamps. Only a
-                // saving of work: if the delta cannot be written (a
-                // read-only directory), the next run hashes them again.
-                if session.refresh_stamps() {
+                // Touched but unchanged files keep their new stamps, and
+                // inputs found at a new path their new one. Only a saving
+                // of work: if the delta cannot be written (a read-only
+                // directory), the next run hashes them again.
+                if session.refresh_stamps() | !session.moved.is_empty() {
                     let _ = session.save_delta(&opts.output);
                 }
                 return done(format!(
@@ -174,7 +184,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                     let phases = std::mem::take(&mut s.phases);
                     let mut stats = done(format!(
                         "updated {} object(s): {} atoms in place, {} moved, {} added, {} removed; \
-                         {} trampolines written; {} new imports; {} bytes in {} patches, \
+                         {} trampolines written; {}{} new imports; {} bytes in {} patches, \
                          written {}; {:.2} ms",
                         s.objects,
                         s.in_place,
@@ -182,6 +192,10 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                         s.added,
                         s.removed,
                         s.trampolines,
+                        match s.moved_between {
+                            0 => String::new(),
+                            n => format!("{n} definitions moved between objects; "),
+                        },
                         s.imports,
                         s.bytes,
                         s.patches,
@@ -209,6 +223,17 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
         // The full link could not keep a state either (thunks).
         Some(why) => format!("{reason}; {why}"),
         None => reason,
+    };
+    // Said once, by the full link that records the state (updates keep
+    // what it kept): -dead_strip removed nothing (see
+    // `dead_strip::keep_all_for_incremental`).
+    let reason = if opts.dead_strip && !reason.contains("-dead_strip") {
+        format!(
+            "{reason}; -dead_strip keeps every atom under -incremental (an edit can make \
+             dead code live again)"
+        )
+    } else {
+        reason
     };
     stats.incremental = Some(match recovered {
         Some(r) => format!("{r}; full link: {reason}"),
@@ -270,6 +295,12 @@ fn full_link(
             arch.branch_reach(),
             plan.thunks.count()
         ));
+    }
+    if record.is_some() {
+        if let Some(why) = inputs.dead_strip_blocker.take() {
+            record = None;
+            stats.incremental = Some(why);
+        }
     }
     if let Some(map) = &opts.map {
         crate::map::write_map(
@@ -390,6 +421,7 @@ fn full_link(
                 format!("cannot write incremental state: {e}"),
             )
         })?;
+        crate::incremental::keep_image(&opts.output);
     }
     timer.lap("commit");
     stats.phases = timer.finish();

@@ -143,7 +143,15 @@ pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<Sym
         inputs.layout_order.push(idx);
         inputs.dyld_private = Some(idx);
     }
-    if opts.dead_strip {
+    // Under -incremental, -dead_strip keeps every atom when it can (see
+    // `keep_all_for_incremental` for why).
+    let strip = opts.dead_strip
+        && (!opts.incremental || {
+            inputs.dead_strip_blocker =
+                crate::dead_strip::keep_all_for_incremental(opts, &inputs.objects, &symtab);
+            inputs.dead_strip_blocker.is_some()
+        });
+    if strip {
         crate::dead_strip::dead_strip(opts, &mut inputs.objects, &symtab, &inputs.layout_order);
         forget_dead_imports(opts, &mut symtab, &inputs.objects);
     }

@@ -217,7 +217,8 @@ fn assert_clean(dir: &Path, allowed: &[&str]) {
                 || [
                     "prog.machlink-state",
                     "prog.machlink-delta",
-                    "prog.machlink-lock"
+                    "prog.machlink-lock",
+                    "prog.machlink-image"
                 ]
                 .contains(&n.as_str()),
             "{} was left in {}: {:?}",
@@ -508,8 +509,29 @@ fn deleting_the_state_and_journal_always_gives_a_clean_full_link() {
         "{said}"
     );
     assert_eq!(run_ok(&out), two());
-    // A deleted output is reported as missing.
+    // A deleted output (rustc deletes it before it links) comes back from
+    // the image link the state keeps, and is updated.
     std::fs::remove_file(&out).unwrap();
+    p.set(0);
+    let said = ok(&p.link(&out, &["-incremental"]));
+    assert!(
+        said.contains("the output was deleted since the last link; its image was kept")
+            && said.contains("updated 1 object(s)"),
+        "{said}"
+    );
+    assert_eq!(run_ok(&out), ONE);
+    // Without it (or with another file there), a deleted output is
+    // reported as missing.
+    let image = p.dir.join("prog.machlink-image");
+    std::fs::remove_file(&out).unwrap();
+    std::fs::remove_file(&image).unwrap();
+    std::fs::write(&image, b"not the image").unwrap();
+    p.set(1);
+    let said = ok(&p.link(&out, &["-incremental"]));
+    assert!(said.contains("full link: the output is missing"), "{said}");
+    assert_eq!(run_ok(&out), two());
+    std::fs::remove_file(&out).unwrap();
+    std::fs::remove_file(&image).unwrap();
     p.set(0);
     let said = ok(&p.link(&out, &["-incremental"]));
     assert!(said.contains("full link: the output is missing"), "{said}");
@@ -593,6 +615,7 @@ fn outputs_that_are_not_regular_files_are_written_into_never_replaced() {
             "regular",
             "regular.machlink-state",
             "regular.machlink-lock",
+            "regular.machlink-image",
             "fifo",
             "null",
             "stdout-link",

@@ -81,7 +81,7 @@ impl Scenario {
     }
 }
 
-fn said(o: &Outcome, what: &str) -> bool {
+pub(crate) fn said(o: &Outcome, what: &str) -> bool {
     incremental_line(o).contains(what)
 }
 
@@ -99,7 +99,7 @@ fn run_slid(exe: &Path) -> Outcome {
 }
 
 /// `machlink verify`'s report on an output that must pass.
-fn verify(exe: &Path) -> String {
+pub(crate) fn verify(exe: &Path) -> String {
     let o = machlink_verify(exe);
     assert_eq!(o.code, 0, "verify: {}{}", o.stdout_str(), o.stderr_str());
     o.stdout_str()
@@ -136,7 +136,7 @@ fn slot_of(exe: &Path, sym: &str) -> (u64, Option<u64>) {
 }
 
 /// A symbol's address in an output.
-fn address_of(exe: &Path, sym: &str) -> u64 {
+pub(crate) fn address_of(exe: &Path, sym: &str) -> u64 {
     let data = std::fs::read(exe).unwrap();
     let file = object::File::parse(&*data).unwrap();
     let s = file

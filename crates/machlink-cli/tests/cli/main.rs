@@ -28,6 +28,7 @@ mod flat_namespace;
 mod incremental;
 mod incremental_eh_frame;
 mod incremental_random;
+mod incremental_rust;
 mod ld64_flags;
 mod linker_symbols;
 mod lld_parity;

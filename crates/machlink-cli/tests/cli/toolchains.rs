@@ -44,7 +44,7 @@ fn main() {
 
 /// The SDK directory rustc links against ([`testkit::rust::rust_sdk`]),
 /// once the x86_64-apple-darwin standard library is known to be there.
-fn rust_sdk(work: &Path) -> PathBuf {
+pub(crate) fn rust_sdk(work: &Path) -> PathBuf {
     crate::verify::rust_darwin_target();
     testkit::rust::rust_sdk(work)
 }

@@ -199,6 +199,8 @@ impl Journal {
             drop(file);
             *started = true;
             p.commit()?;
+            // The output is a new file: the image link follows it.
+            super::keep_image(output);
         } else {
             drop(file);
         }
@@ -227,7 +229,7 @@ fn system_time(ns: i128) -> std::time::SystemTime {
 }
 
 /// Whether the output may be patched where it is: a regular file with no
-/// other hard links that this process may write and change the mode of.
+/// other hard links (but the state's image link) that this process may write and change the mode of.
 fn patchable_in_place(output: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(meta) = std::fs::symlink_metadata(output) else {
@@ -238,7 +240,10 @@ fn patchable_in_place(output: &Path) -> bool {
     };
     // SAFETY: plain system calls on a NUL-terminated path.
     let (writable, euid) = unsafe { (libc::access(c.as_ptr(), libc::W_OK) == 0, libc::geteuid()) };
-    meta.is_file() && meta.nlink() == 1 && writable && (euid == 0 || meta.uid() == euid)
+    meta.is_file()
+        && super::only_image_links(output, &meta)
+        && writable
+        && (euid == 0 || meta.uid() == euid)
 }
 
 /// What [`recover`] did with a journal an earlier run left behind.

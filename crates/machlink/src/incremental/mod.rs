@@ -177,7 +177,7 @@ pub fn forget(output: &Path) -> Result<()> {
     let with_tmp = |p: PathBuf| [tmp_path(&p), p];
     // (Not the state's temporary: a full link writes the new state there
     // before it forgets the old one, and a leftover is overwritten then.)
-    let files = [journal_path(output), delta_path(output)]
+    let files = [journal_path(output), delta_path(output), image_path(output)]
         .into_iter()
         .flat_map(with_tmp)
         .chain([state_path(output), patching_path(output)]);
@@ -213,6 +213,46 @@ pub fn patching_path(output: &Path) -> PathBuf {
 pub struct Session {
     pub base: state::Base,
     pub delta: state::Delta,
+    /// Inputs found at a new path with [`Session::change`] (compiler
+    /// temporaries); the delta records their new fingerprints.
+    pub moved: Vec<u32>,
+}
+
+/// The hard link to the output that the state keeps beside it
+/// (`OUTPUT.machlink-image`, the same inode): rustc deletes its output
+/// before it calls the linker, and this link keeps the image (and the
+/// update's work) alive across that deletion. It is only ever trusted after
+/// the same checks as the output itself (stamp and UUID, see
+/// [`Session::revive_output`]).
+pub fn image_path(output: &Path) -> PathBuf {
+    sibling(output, "machlink-image")
+}
+
+/// Points the image link at the output as it is now (after a full link, or
+/// an update that renamed a patched copy over it). Best effort: where hard
+/// links are not possible, a deleted output just means a full link.
+pub fn keep_image(output: &Path) {
+    let image = image_path(output);
+    let tmp = tmp_path(&image);
+    let _ = std::fs::remove_file(&tmp);
+    // A new name first, renamed over the old: the image link never names
+    // a half-made state (a crash leaves the old link, which the stamp and
+    // UUID checks then refuse, or the new one).
+    if std::fs::hard_link(output, &tmp).is_ok() && std::fs::rename(&tmp, &image).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// Whether `output` has no hard links but the image link (which an
+/// in-place update is meant to change too).
+pub fn only_image_links(output: &Path, meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match meta.nlink() {
+        1 => true,
+        2 => std::fs::symlink_metadata(image_path(output))
+            .is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino()),
+        _ => false,
+    }
 }
 
 /// What changed since the last run.
@@ -258,7 +298,11 @@ impl Session {
         delta
             .validate(&base.meta)
             .map_err(|e| reason(Unusable::Damaged(e)))?;
-        Ok(Session { base, delta })
+        Ok(Session {
+            base,
+            delta,
+            moved: Vec::new(),
+        })
     }
 
     pub fn input(&self, i: u32) -> &Fingerprint {
@@ -273,7 +317,15 @@ impl Session {
     }
 
     /// What changed for a run with `args` over `inputs`.
-    pub fn change(&self, args: u64, inputs: &[PathBuf]) -> Change {
+    ///
+    /// An input is matched by its position. One at a new path (rustc's
+    /// `symbols.o` in a fresh `/tmp/rustcXXXX/` on every link, the clang
+    /// driver's `/tmp/main-abc123.o` when it compiles and links in one
+    /// step) is the same input if it is an object file and its old path is
+    /// not elsewhere in the list: its contents are hashed (a stamp at a new
+    /// path proves nothing), and it is unchanged when the hash is the
+    /// recorded one, else a changed object read from its new path.
+    pub fn change(&mut self, args: u64, inputs: &[PathBuf]) -> Change {
         let meta = &self.base.meta;
         if meta.args != args {
             return Change::Other("the options changed".into());
@@ -281,19 +333,94 @@ impl Session {
         if let Some(why) = self.output_changed() {
             return Change::Other(why);
         }
-        if meta.inputs.len() != inputs.len()
-            || meta.inputs.iter().zip(inputs).any(|(f, p)| &f.path != p)
-        {
+        if meta.inputs.len() != inputs.len() {
             return Change::Other("the list of inputs changed".into());
         }
-        let changed: Vec<u32> = (0..inputs.len() as u32)
-            .filter(|&i| !self.input(i).unchanged())
-            .collect();
+        let mut changed = Vec::new();
+        for (i, path) in (0..inputs.len() as u32).zip(inputs) {
+            let recorded = self.input(i);
+            if &recorded.path == path {
+                if !recorded.unchanged() {
+                    changed.push(i);
+                }
+                continue;
+            }
+            let fp = match self.moved_input(i, path, inputs) {
+                Ok(fp) => fp,
+                Err(why) => return Change::Other(why),
+            };
+            if fp.hash != recorded.hash {
+                changed.push(i);
+            }
+            self.delta.inputs.insert(i, fp);
+            self.moved.push(i);
+        }
         if changed.is_empty() {
             Change::Nothing
         } else {
             Change::Inputs(changed)
         }
+    }
+
+    /// The fingerprint of input `i`, found at `path` instead of its
+    /// recorded one, if it may be taken for the same input.
+    fn moved_input(
+        &self,
+        i: u32,
+        path: &Path,
+        inputs: &[PathBuf],
+    ) -> std::result::Result<Fingerprint, String> {
+        let old = &self.input(i).path;
+        let list_changed = || {
+            format!(
+                "the list of inputs changed ({} is now {})",
+                old.display(),
+                path.display()
+            )
+        };
+        // Reordered inputs, or a library, are a new link: only a plain
+        // object whose old path is gone from the list moves.
+        let object = self
+            .base
+            .meta
+            .objects
+            .iter()
+            .any(|o| o.input == i && !o.member);
+        if !object || inputs.iter().any(|p| p == old) {
+            return Err(list_changed());
+        }
+        let bytes = std::fs::read(path).map_err(|_| list_changed())?;
+        let fp = Fingerprint::of_bytes(path, &bytes).map_err(|_| list_changed())?;
+        let is_object = crate::input::kind_of(&bytes, &path.display().to_string())
+            .is_ok_and(|k| k == crate::input::FileKind::Object);
+        if !is_object {
+            return Err(list_changed());
+        }
+        Ok(fp)
+    }
+
+    /// rustc deletes its output before it runs the linker. When the output
+    /// is missing and the image link beside it is the image the state
+    /// describes (its stamp and UUID, the checks a present output gets),
+    /// the output is linked back to it so the run can update it; says so
+    /// for `-v`. Anything else (no link, or a stale one) leaves it missing:
+    /// a full link follows.
+    pub fn revive_output(&self, output: &Path) -> Option<String> {
+        if std::fs::symlink_metadata(output).is_ok() {
+            return None;
+        }
+        let image = image_path(output);
+        let m = std::fs::symlink_metadata(&image).ok()?;
+        let fp = self.output();
+        if !m.is_file() || stamp_of_meta(&m) != (fp.size, fp.mtime_ns) {
+            return None;
+        }
+        let expected = self.delta.uuid.unwrap_or(self.base.meta.uuid);
+        if read_uuid(&image, self.base.meta.linkedit.uuid_offset).ok() != Some(expected) {
+            return None;
+        }
+        std::fs::hard_link(&image, output).ok()?;
+        Some("the output was deleted since the last link; its image was kept".into())
     }
 
     /// Why the output is not the image the state describes, if it is not:

@@ -268,6 +268,10 @@ pub struct Inputs<'a> {
     /// The order in which `objects` are laid out (lld's load order, see
     /// `crate::load_order`); empty: index order.
     pub layout_order: Vec<u32>,
+    /// `-dead_strip -incremental`: `None` when every atom was kept (see
+    /// [`crate::dead_strip::keep_all_for_incremental`]), or why the link
+    /// stripped for real and can keep no incremental state.
+    pub dead_strip_blocker: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -329,6 +333,7 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
         dyld_private: None,
         bundle_loader: None,
         layout_order: Vec::new(),
+        dead_strip_blocker: None,
     };
     let mut errors = Vec::new();
     if let Some(path) = &opts.bundle_loader {

@@ -57,6 +57,8 @@ pub struct UpdateStats {
     pub added: usize,
     pub removed: usize,
     pub trampolines: usize,
+    /// Definitions that moved from one changed object to another.
+    pub moved_between: usize,
     /// New imports given a stub and GOT slot.
     pub imports: usize,
     pub bytes: u64,
@@ -116,7 +118,8 @@ pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome
     let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Updater::new(opts, session).and_then(|mut u| {
             lap(&mut u.stats, "map output");
-            for &i in changed {
+            let order = u.plan_moves(changed)?;
+            for i in order {
                 u.object(i)?;
             }
             lap(&mut u.stats, "replay objects");
@@ -220,6 +223,9 @@ struct Updater<'s> {
     /// Canonical addresses of atoms this update moved or added (the rest
     /// that changed bytes count as updated in place).
     relocated: rustc_hash::FxHashSet<u64>,
+    /// Old records of changed objects as [`Updater::plan_moves`] left them:
+    /// definitions that moved between them already moved here.
+    reworked: FxHashMap<u32, ObjectRecord>,
     stats: UpdateStats,
 }
 
@@ -227,9 +233,10 @@ impl<'s> Updater<'s> {
     fn new(opts: &'s Options, session: &'s Session) -> Step<Updater<'s>> {
         // The first phase, "map output", runs from here.
         let timer = Timer::new();
-        if opts.dead_strip {
-            return fallback("-dead_strip: an edit can change what is live");
-        }
+        // -dead_strip needs nothing here: under -incremental the full link
+        // kept every atom (see `dead_strip::keep_all_for_incremental`), so
+        // an update replays every atom of a changed object, as it would
+        // without it.
         let meta = &session.base.meta;
         // Session::open checked that the state is for this target.
         let arch = opts.target();
@@ -293,6 +300,7 @@ impl<'s> Updater<'s> {
             unwind: Vec::new(),
             starts: Vec::new(),
             relocated: Default::default(),
+            reworked: Default::default(),
             symbol_edits: Vec::new(),
             stab_patches: Vec::new(),
             removed: Vec::new(),
@@ -383,7 +391,8 @@ impl<'s> Updater<'s> {
     /// Replays one changed input.
     fn object(&mut self, input: u32) -> Step<()> {
         let meta = &self.session.base.meta;
-        let path = meta.inputs[input as usize].path.clone();
+        // Where it is now (an input may have moved, see `Session::change`).
+        let path = self.session.input(input).path.clone();
         let Some(oi) = meta
             .objects
             .iter()
@@ -402,9 +411,9 @@ impl<'s> Updater<'s> {
             return fallback(format!("{} is no longer an object file", path.display()));
         }
         let mut obj = crate::input::parse_object(&mapped, data, self.arch)?;
-        let old = match self.delta.objects.get(&oi) {
-            Some(r) => r.clone(),
-            None => self.session.base.object(oi)?,
+        let old = match self.reworked.remove(&oi) {
+            Some(r) => r,
+            None => self.old_record(oi)?,
         };
         let record = self.replay(oi, &mut obj, &old)?;
         self.delta.objects.insert(oi, record);
@@ -412,6 +421,200 @@ impl<'s> Updater<'s> {
             .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?;
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
+        Ok(())
+    }
+
+    /// An object's record as the image has it now.
+    fn old_record(&self, oi: u32) -> Step<ObjectRecord> {
+        Ok(match self.delta.objects.get(&oi) {
+            Some(r) => r.clone(),
+            None => self.session.base.object(oi)?,
+        })
+    }
+
+    /// The object (index into the state's objects) that input `input` is.
+    fn object_of_input(&self, input: u32) -> Option<u32> {
+        let objects = &self.session.base.meta.objects;
+        let oi = objects.iter().position(|o| o.input == input && !o.member)?;
+        Some(oi as u32)
+    }
+
+    /// Definitions that moved from one changed object to another (rustc's
+    /// codegen units re-partition functions between their objects on every
+    /// edit): the global and its atom record go from the old definer's
+    /// record to the new one's before either is replayed, so the new
+    /// definer finds it as its own atom and keeps its address and slot
+    /// (invariant 1), overwritten in place or moved behind a trampoline like
+    /// any edited function; the old definer neither removes nor frees it.
+    /// A global defined before by an object that did not change, or that
+    /// two changed objects now define, is left to `resolve` (a fallback).
+    ///
+    /// Returns the order to replay the changed inputs in: an object that
+    /// defines a global new to the image goes before the changed objects
+    /// that use it (rustc puts a new generic instantiation in one codegen
+    /// unit and calls it from others), so they find it defined, not as an
+    /// import. A cycle keeps the given order (and falls back if it must).
+    fn plan_moves(&mut self, changed: &[u32]) -> Step<Vec<u32>> {
+        if changed.len() < 2 {
+            return Ok(changed.to_vec());
+        }
+        // The globals each changed object defines now, and those it uses.
+        let mut now: FxHashMap<u32, rustc_hash::FxHashSet<Vec<u8>>> = FxHashMap::default();
+        let mut uses: FxHashMap<u32, Vec<Vec<u8>>> = FxHashMap::default();
+        let mut input_of: FxHashMap<u32, u32> = FxHashMap::default();
+        for &input in changed {
+            let Some(oi) = self.object_of_input(input) else {
+                continue; // `object` falls back on it
+            };
+            let path = self.session.input(input).path.clone();
+            let Ok(mapped) = crate::input::MappedFile::open(&path, false) else {
+                continue;
+            };
+            let name = mapped.name();
+            let Ok(data) = crate::input::thin(&mapped.map, &name, self.arch) else {
+                continue;
+            };
+            let Ok(obj) = crate::input::parse_object(&mapped, data, self.arch) else {
+                continue;
+            };
+            let defined = obj
+                .symbols
+                .iter()
+                .filter(|s| s.is_defined_in_section() && s.is_external() && !s.is_stab())
+                .map(|s| s.name.to_vec())
+                .collect();
+            now.insert(oi, defined);
+            let undefined = obj
+                .symbols
+                .iter()
+                .filter(|s| s.is_external() && s.kind() == object::macho::N_UNDF)
+                .map(|s| s.name.to_vec())
+                .collect();
+            uses.insert(oi, undefined);
+            input_of.insert(oi, input);
+        }
+        let order = self.definers_first(changed, &now, &uses, &input_of)?;
+        let mut moves: FxHashMap<Vec<u8>, Option<(u32, u32)>> = FxHashMap::default();
+        for (&to, names) in &now {
+            for n in names {
+                let Some(g) = self.global(n)? else { continue };
+                let from = g.definer;
+                let movable = g.kind == GlobalKind::Defined
+                    && from != to
+                    && now.get(&from).is_some_and(|defs| !defs.contains(n));
+                if movable {
+                    // Two new definers: neither may take it.
+                    moves
+                        .entry(n.clone())
+                        .and_modify(|m| *m = None)
+                        .or_insert(Some((from, to)));
+                }
+            }
+        }
+        let mut moves: Vec<(Vec<u8>, u32, u32)> = moves
+            .into_iter()
+            .filter_map(|(n, m)| m.map(|(from, to)| (n, from, to)))
+            .collect();
+        moves.sort_unstable();
+        for (n, from, to) in moves {
+            self.move_definition(&n, from, to)?;
+        }
+        Ok(order)
+    }
+
+    /// `changed` reordered so that the definer of a global new to the image
+    /// comes before the changed objects that use it (see
+    /// [`Updater::plan_moves`]); otherwise in the given order.
+    fn definers_first(
+        &self,
+        changed: &[u32],
+        now: &FxHashMap<u32, rustc_hash::FxHashSet<Vec<u8>>>,
+        uses: &FxHashMap<u32, Vec<Vec<u8>>>,
+        input_of: &FxHashMap<u32, u32>,
+    ) -> Step<Vec<u32>> {
+        let mut new_definer: FxHashMap<&[u8], u32> = FxHashMap::default();
+        for (&oi, defs) in now {
+            for n in defs {
+                if self.global(n)?.is_none() {
+                    new_definer.insert(n.as_slice(), oi);
+                }
+            }
+        }
+        // Inputs each input must wait for.
+        let mut waits: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for (&oi, names) in uses {
+            for n in names {
+                if let Some(&d) = new_definer.get(n.as_slice()).filter(|&&d| d != oi) {
+                    waits.entry(input_of[&oi]).or_default().push(input_of[&d]);
+                }
+            }
+        }
+        if waits.is_empty() {
+            return Ok(changed.to_vec());
+        }
+        // Repeatedly take, in the given order, the first input whose
+        // definers are all placed.
+        let mut order: Vec<u32> = Vec::with_capacity(changed.len());
+        let mut left: Vec<u32> = changed.to_vec();
+        while !left.is_empty() {
+            let ready = left.iter().position(|i| {
+                waits
+                    .get(i)
+                    .is_none_or(|ds| ds.iter().all(|d| order.contains(d)))
+            });
+            match ready {
+                Some(k) => order.push(left.remove(k)),
+                None => {
+                    // A cycle: the rest as given.
+                    order.append(&mut left);
+                }
+            }
+        }
+        Ok(order)
+    }
+
+    /// Moves global `n`'s atom record from object `from`'s old record to
+    /// `to`'s (see [`Updater::plan_moves`]).
+    fn move_definition(&mut self, n: &[u8], from: u32, to: u32) -> Step<()> {
+        let mut src = match self.reworked.remove(&from) {
+            Some(r) => r,
+            None => self.old_record(from)?,
+        };
+        let movable =
+            |a: &AtomRecord| a.key == n && a.flags & (state::LITERAL | state::COMMON) == 0;
+        let Some(at) = src.atoms.iter().position(movable) else {
+            // Not an atom of its own (an alias inside another): `resolve`
+            // decides.
+            self.reworked.insert(from, src);
+            return Ok(());
+        };
+        let atom = src.atoms.remove(at);
+        // Its FDE in __eh_frame goes with it: the new definer's FDE for it
+        // is then found again (rewritten where it is), and no second FDE
+        // is left to describe the function.
+        let fde_key = super::record::fde_key(n);
+        let fde = src
+            .atoms
+            .iter()
+            .position(|a| a.key == fde_key)
+            .map(|i| src.atoms.remove(i));
+        src.globals.retain(|g| g != n);
+        self.reworked.insert(from, src);
+        let mut dst = match self.reworked.remove(&to) {
+            Some(r) => r,
+            None => self.old_record(to)?,
+        };
+        dst.atoms.push(atom);
+        dst.atoms.extend(fde);
+        if let Err(i) = dst.globals.binary_search_by(|g| g.as_slice().cmp(n)) {
+            dst.globals.insert(i, n.to_vec());
+        }
+        self.reworked.insert(to, dst);
+        if let Some(mut g) = self.global(n)? {
+            g.definer = to;
+            self.delta.globals.insert(n.to_vec(), g);
+        }
+        self.stats.moved_between += 1;
         Ok(())
     }
 
@@ -737,7 +940,9 @@ impl<'s> Updater<'s> {
                 &(obj.oso_path.clone(), obj.mtime),
             )
         };
-        if symbols != old.symbols || moved_globals {
+        // An object at a new path (see `Session::change`) gets its debug
+        // map group written again: its N_OSO names the path.
+        if symbols != old.symbols || moved_globals || old.oso != obj.oso_path {
             let mut new = owned_groups(crate::linkedit::tables::symbol_groups(
                 self.opts,
                 &symtab,
