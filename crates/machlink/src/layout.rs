@@ -500,14 +500,21 @@ pub fn merge_data_const(sections: &mut Vec<OutSection>) {
 
 /// For an incremental link: the sections a later edit most often needs
 /// that the inputs do not have yet (a program's first string, constant
-/// table, initialised or zeroed variable, thread-local variable), created
-/// empty so that their reserve can take new atoms instead of forcing a
-/// full link. `data_const`: whether constant data has its own segment.
+/// table, initialised or zeroed variable, thread-local variable, its first
+/// exception table and DWARF unwind record: a C function that gains a
+/// cleanup under `-fexceptions`), created empty so that their reserve can
+/// take new atoms instead of forcing a full link. `data_const`: whether
+/// constant data has its own segment.
 pub fn add_reserved_sections(sections: &mut Vec<OutSection>, data_const: bool) {
     let const_segment = if data_const { "__DATA_CONST" } else { "__DATA" };
-    let wanted: [(&str, &str, u32); 8] = [
+    // An output __eh_frame's flags (without S_ATTR_LIVE_SUPPORT, see
+    // `plan_sections`).
+    let eh_frame = macho::S_COALESCED | macho::S_ATTR_NO_TOC | macho::S_ATTR_STRIP_STATIC_SYMS;
+    let wanted: [(&str, &str, u32); 10] = [
         ("__TEXT", "__cstring", macho::S_CSTRING_LITERALS),
         ("__TEXT", "__const", macho::S_REGULAR),
+        ("__TEXT", "__gcc_except_tab", macho::S_REGULAR),
+        ("__TEXT", crate::input::object::EH_FRAME, eh_frame),
         (const_segment, "__const", macho::S_REGULAR),
         ("__DATA", "__data", macho::S_REGULAR),
         ("__DATA", "__bss", macho::S_ZEROFILL),

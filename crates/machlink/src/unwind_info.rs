@@ -604,6 +604,27 @@ pub fn sentinel(data: &[u8]) -> Option<(usize, u32)> {
     Some((at, read_u32(data, at)?))
 }
 
+/// Whether a table names personalities or LSDAs (C++ exception tables),
+/// read from its header and first-level index alone. A malformed table
+/// says yes: the caller then takes its careful path, which parses it.
+pub fn has_exception_tables(data: &[u8]) -> bool {
+    if data.is_empty() {
+        return false;
+    }
+    let Some(h) = read_u32_array(data, 0, 7) else {
+        return true;
+    };
+    if h[4] != 0 {
+        return true;
+    }
+    let first = read_u32(data, h[5] as usize + 8);
+    let last = (h[6] as usize)
+        .checked_sub(1)
+        .and_then(|i| i.checked_mul(INDEX_ENTRY_BYTES))
+        .and_then(|at| read_u32(data, (h[5] as usize).checked_add(at)? + 8));
+    !matches!((first, last), (Some(a), Some(b)) if a == b)
+}
+
 /// The row covering image offset `offset`: (its function offset, its
 /// encoding), found through the first-level index and one second-level
 /// page without reading the rest; None when `offset` is outside the

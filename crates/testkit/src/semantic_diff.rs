@@ -227,6 +227,25 @@ pub fn compare_files(ours: &Path, reference: &Path) -> Result<Comparison, String
     Ok(Comparison { differences })
 }
 
+/// What each pointer dyld fixes up in `image` holds: for a bind, the
+/// symbol's name; for a rebase, the address it points at (as `0x...`).
+/// Tests name GOT slots by it (a personality's, a type info's).
+pub fn pointer_targets(image: &Path) -> Result<HashMap<u64, String>, String> {
+    let data = std::fs::read(image).map_err(|e| format!("read {}: {e}", image.display()))?;
+    let img = Image::parse(&data).map_err(|e| format!("{}: {e}", image.display()))?;
+    let (fixups, _) = decode_fixups(&img)?;
+    Ok(fixups
+        .into_iter()
+        .map(|(at, f)| {
+            let what = match f {
+                Fix::Rebase(t) => format!("{t:#x}"),
+                Fix::Bind { name, .. } | Fix::WeakBind { name, .. } => name,
+            };
+            (at, what)
+        })
+        .collect())
+}
+
 /// Each category as subject -> multiset of values.
 type Facts = BTreeMap<String, Vec<String>>;
 

@@ -1,7 +1,8 @@
 //! Randomised differential test of incremental relinking (issues #4 and
 //! #14), for each target: a generated multi-object program is edited step
-//! by step (functions grow, shrink, gain and lose calls, appear and
-//! disappear; data and strings change). After every step the
+//! by step (functions grow, shrink, gain and lose calls and cleanups,
+//! whose exception tables come and go with them, appear and disappear;
+//! data and strings change). After every step the
 //! incrementally relinked binary must print exactly what a fresh full link
 //! of the same objects prints under macho-run, plain and slid, `machlink
 //! verify` must pass, and an arm64 output's code signature must check.
@@ -39,8 +40,9 @@ const ARM64: Plan = Plan {
     steps: 50,
 };
 
-/// The compiler flags of every object.
-const CFLAGS: &[&str] = &["-O1"];
+/// The compiler flags of every object: `-fexceptions`, so that a
+/// function with a cleanup gets a personality and an LSDA.
+const CFLAGS: &[&str] = &["-O1", "-fexceptions"];
 
 #[derive(Clone)]
 struct Function {
@@ -50,6 +52,9 @@ struct Function {
     ops: Vec<u32>,
     /// Global indexes of callees (always smaller than the caller's).
     calls: Vec<usize>,
+    /// Its local has a cleanup (`__attribute__((cleanup))`): with calls
+    /// after it, the function gets a personality and an LSDA.
+    cleanup: bool,
 }
 
 struct Program {
@@ -94,6 +99,7 @@ impl Program {
                     .map(|_| rng.next_u64() as u32)
                     .collect(),
                 calls,
+                cleanup: rng.next_u64().is_multiple_of(4),
             });
         }
         Program {
@@ -123,14 +129,23 @@ impl Program {
             t.len(),
             self.names[o]
         ));
+        // What cleanups run adds up here, and main prints it.
+        s.push_str(&format!(
+            "unsigned cleaned_{o};\nstatic void clean_{o}(volatile unsigned *p) {{ cleaned_{o} += *p & 15; }}\n"
+        ));
         for f in 0..FUNCTIONS {
             let g = gid(o, f);
             let func = &self.funcs[g];
             if !func.exists {
                 continue;
             }
+            let cleanup = if func.cleanup {
+                format!(" __attribute__((cleanup(clean_{o})))")
+            } else {
+                String::new()
+            };
             s.push_str(&format!(
-                "int {}(int x) {{\n    volatile unsigned s = (unsigned)x + {};\n",
+                "int {}(int x) {{\n    volatile unsigned s{cleanup} = (unsigned)x + {};\n",
                 fname(g),
                 func.salt
             ));
@@ -166,7 +181,7 @@ impl Program {
         let mut s = String::from("#include <stdio.h>\n");
         for o in 0..OBJECTS {
             s.push_str(&format!(
-                "extern int tab_{o}[];\nextern int len_{o};\nextern const char *name_{o};\nextern int (*ptrs_{o}[])(int);\nextern int nptrs_{o};\n"
+                "extern int tab_{o}[];\nextern int len_{o};\nextern const char *name_{o};\nextern int (*ptrs_{o}[])(int);\nextern int nptrs_{o};\nextern unsigned cleaned_{o};\n"
             ));
         }
         for (g, f) in self.funcs.iter().enumerate() {
@@ -184,6 +199,11 @@ impl Program {
             if f.exists {
                 s.push_str(&format!("    printf(\"{0} %d\\n\", {0}(7));\n", fname(g)));
             }
+        }
+        for o in 0..OBJECTS {
+            s.push_str(&format!(
+                "    printf(\"cleaned_{o} %u\\n\", cleaned_{o});\n"
+            ));
         }
         s.push_str("    return 0;\n}\n");
         s
@@ -226,7 +246,13 @@ impl Program {
                 self.funcs[g].calls.push(c);
                 (format!("{} calls {}", fname(g), fname(c)), vec![o])
             }
-            60..=69 => {
+            60..=64 => {
+                let f = &mut self.funcs[g];
+                f.cleanup = !f.cleanup;
+                let what = if f.cleanup { "gains" } else { "loses" };
+                (format!("{} {what} a cleanup", fname(g)), vec![o])
+            }
+            65..=69 => {
                 let f = &mut self.funcs[g];
                 if f.calls.is_empty() {
                     f.salt += 1;

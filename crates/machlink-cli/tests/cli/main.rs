@@ -27,6 +27,7 @@ mod flags;
 mod flat_namespace;
 mod incremental;
 mod incremental_eh_frame;
+mod incremental_lsda;
 mod incremental_random;
 mod incremental_rust;
 mod ld64_flags;

@@ -72,7 +72,7 @@ pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
                 if crate::input::eh_frame::is_cie(data) {
                     let n = cies.entry(data).or_default();
                     *n += 1;
-                    return cie_key(data, *n - 1);
+                    return cie_key(data, cie_personality(obj, ai as u32), *n - 1);
                 }
             }
             if a.symbol != NONE {
@@ -98,17 +98,35 @@ fn is_label(name: &[u8]) -> bool {
     name.starts_with(b"ltmp") || name.starts_with(b"l_") || name.starts_with(b"L")
 }
 
-/// The key of a CIE: its contents (and how many identical ones precede
-/// it). Its label, if it has one, is an assembler's section-start label
-/// whose number changes with the object's other sections; and a CIE an
-/// update may keep is one whose contents did not change.
-fn cie_key(data: &[u8], ordinal: u32) -> Vec<u8> {
+/// The key of a CIE: its contents and the personality it names (and how
+/// many identical ones precede it). Its label, if it has one, is an
+/// assembler's section-start label whose number changes with the object's
+/// other sections; and a CIE an update may keep is one whose contents did
+/// not change: the personality's pointer is a relocated field, whose bytes
+/// in the object are the same whichever routine it names.
+fn cie_key(data: &[u8], personality: Option<&[u8]>, ordinal: u32) -> Vec<u8> {
     let mut key = b"#__eh_frame#cie#".to_vec();
     for b in data {
         key.extend_from_slice(format!("{b:02x}").as_bytes());
     }
+    if let Some(p) = personality {
+        key.extend_from_slice(b"#personality#");
+        key.extend_from_slice(p);
+    }
     key.extend_from_slice(format!("#{ordinal}").as_bytes());
     key
+}
+
+/// The symbol a CIE's personality pointer names (its one relocation to
+/// a symbol).
+fn cie_personality<'a>(obj: &ObjectFile<'a>, cie: u32) -> Option<&'a [u8]> {
+    let a = &obj.atoms[cie as usize];
+    obj.relocs[a.relocs_start as usize..a.relocs_end as usize]
+        .iter()
+        .find_map(|r| match r.target {
+            crate::atom::Target::Symbol(s) => obj.symbols.get(s as usize).map(|s| s.name),
+            crate::atom::Target::Atom(_) => None,
+        })
 }
 
 /// The key of the FDE of the function whose key is `function`.

@@ -244,8 +244,9 @@ pub struct LinkeditRecord {
     pub uuid_offset: u64,
     /// LC_FUNCTION_STARTS data (file offset, reserved size).
     pub function_starts: (u64, u64),
-    /// `__unwind_info` holds personalities or LSDAs (updates touching
-    /// unwind rows then fall back).
+    /// `__unwind_info` held personalities or LSDAs at the full link. Kept
+    /// for the state's layout; updates read this from the image itself
+    /// (it changes with them).
     pub unwind_complex: bool,
     /// Ad-hoc signature: (code limit, signature offset, size); 0 if none.
     pub signature: (u64, u64, u64),

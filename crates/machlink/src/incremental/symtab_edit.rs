@@ -77,6 +77,40 @@ fn indirect_index(image: &[u8], addr: u64) -> Option<usize> {
     None
 }
 
+/// Makes the indirect entries of pointer slots `slots` (reserved ones an
+/// update gave defined symbols) `INDIRECT_SYMBOL_LOCAL`, as a full link
+/// writes a GOT slot of a symbol bound in the image; returns the ranges
+/// written.
+pub fn make_local_indirect(
+    orig: &[u8],
+    img: &mut [u8],
+    slots: &[u64],
+) -> Result<Vec<Range<u64>>, String> {
+    if slots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let c = commands(orig).ok_or("the output's load commands lack a symbol table")?;
+    let field = |at: usize| {
+        u32_at(orig, at)
+            .map(|v| v as usize)
+            .ok_or("truncated load command")
+    };
+    let (indirect_off, nindirect) = (field(c.dysymtab + 56)?, field(c.dysymtab + 60)?);
+    let mut touched = Vec::new();
+    for &slot in slots {
+        let k = indirect_index(orig, slot).ok_or("a new GOT slot has no indirect entry")?;
+        if k >= nindirect {
+            return Err("a new GOT slot is past the indirect symbol table".into());
+        }
+        let at = indirect_off + k * 4;
+        img.get_mut(at..at + 4)
+            .ok_or("the indirect symbol table lies outside the file")?
+            .copy_from_slice(&macho::INDIRECT_SYMBOL_LOCAL.to_le_bytes());
+        touched.push(at as u64..at as u64 + 4);
+    }
+    Ok(touched)
+}
+
 /// Offsets of the load commands an edit patches.
 #[derive(Default)]
 struct Commands {

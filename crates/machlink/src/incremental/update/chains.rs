@@ -228,4 +228,27 @@ impl Updater<'_> {
         self.imports_added = imports;
         Ok(())
     }
+
+    /// Rebases of the GOT slots this update gives defined symbols
+    /// (`local_got`), threaded into their pages' chains, and their
+    /// indirect entries made local, as a full link writes them.
+    pub(super) fn write_local_gots(&mut self) -> Step<()> {
+        let gots = std::mem::take(&mut self.local_gots);
+        for &(slot, target) in &gots {
+            self.span(slot, 8)?;
+            let raw = chained::rebase(target).map_err(|_| {
+                Stop::Fallback("a GOT slot's target does not fit a chained pointer".into())
+            })?;
+            let (seg, page, page_addr) = self.page_of(slot)?;
+            let entries = self.page_entries(seg, page, page_addr)?;
+            entries.push((slot - page_addr, raw));
+            entries.sort_unstable_by_key(|e| e.0);
+        }
+        let slots: Vec<u64> = gots.iter().map(|g| g.0).collect();
+        let touched =
+            crate::incremental::symtab_edit::make_local_indirect(&self.orig, &mut self.img, &slots)
+                .map_err(|why| Stop::Fallback(format!("indirect symbol table: {why}")))?;
+        self.touched.extend(touched);
+        Ok(())
+    }
 }

@@ -194,7 +194,11 @@ struct Updater<'s> {
     touched: Vec<Touched>,
     /// Changes to `__unwind_info` rows (address, length, encoding; None:
     /// the range was freed) and to function starts (address, added?).
-    unwind: Vec<(u64, u64, Option<u32>)>,
+    unwind: Vec<(u64, u64, Option<tables::UnwindRow>)>,
+    /// The image's `__unwind_info` has personalities or LSDAs: rows of
+    /// replayed functions are then rewritten even where their encoding
+    /// stayed, since what they name may have changed.
+    unwind_complex: bool,
     starts: Vec<(u64, bool)>,
     /// Symbol-table changes of objects whose symbols changed, and new
     /// debug-map values of the others: (N_OSO path, (type, value) each).
@@ -220,6 +224,9 @@ struct Updater<'s> {
     /// Imports this update adds, and once written, added.
     new_imports: Vec<NewImport>,
     imports_added: Vec<NewImport>,
+    /// GOT slots this update gives symbols the image defines: (slot,
+    /// the symbol's address), rebased by `finish`.
+    local_gots: Vec<(u64, u64)>,
     /// Canonical addresses of atoms this update moved or added (the rest
     /// that changed bytes count as updated in place).
     relocated: rustc_hash::FxHashSet<u64>,
@@ -287,6 +294,14 @@ impl<'s> Updater<'s> {
                 std::mem::take(&mut delta.allocation)
             },
         );
+        let unwind_complex = meta
+            .sections
+            .iter()
+            .find(|s| s.synthetic && s.sectname == "__unwind_info")
+            .is_some_and(|s| {
+                orig.get(s.offset as usize..(s.offset + s.size) as usize)
+                    .is_none_or(crate::unwind_info::has_exception_tables)
+            });
         Ok(Updater {
             opts,
             arch,
@@ -298,6 +313,7 @@ impl<'s> Updater<'s> {
             delta,
             touched: Vec::new(),
             unwind: Vec::new(),
+            unwind_complex,
             starts: Vec::new(),
             relocated: Default::default(),
             reworked: Default::default(),
@@ -308,6 +324,7 @@ impl<'s> Updater<'s> {
             libraries: None,
             new_imports: Vec::new(),
             imports_added: Vec::new(),
+            local_gots: Vec::new(),
             new_commons: Vec::new(),
             stayed: Vec::new(),
             chained: None,
@@ -748,8 +765,18 @@ impl<'s> Updater<'s> {
                     continue;
                 };
                 let def = symtab.syms[g as usize].def;
-                let s = slots.get(&g).copied().unwrap_or_default();
-                let missing = match crate::synthetic::entry_for(r.kind, def) {
+                let mut s = slots.get(&g).copied().unwrap_or_default();
+                let entry = crate::synthetic::entry_for(r.kind, def);
+                if let (Some(crate::arch::Entry::Got), 0, Def::Placed { addr, .. }) =
+                    (entry, s.got, def)
+                {
+                    // Another object's definition, reached through the
+                    // GOT for the first time (a type info a new handler
+                    // catches): a slot of its own, as a full link gives it.
+                    s.got = self.local_got(obj, symtab.syms[g as usize].name, addr)?;
+                    slots.insert(g, s);
+                }
+                let missing = match entry {
                     Some(crate::arch::Entry::Stub) => s.stub == 0,
                     Some(crate::arch::Entry::Got) => s.got == 0,
                     Some(crate::arch::Entry::ThreadPtr) => s.thread_ptr == 0,
@@ -823,7 +850,8 @@ impl<'s> Updater<'s> {
         for n in old.refs.iter().filter(|n| refs.binary_search(n).is_err()) {
             *self.delta.ref_adjust.entry(n.clone()).or_default() -= 1;
         }
-        let encodings = unwind_encodings(obj, &symtab)?;
+        let entries = unwind_entries(obj, &symtab)?;
+        let encodings = &entries.encodings;
         let n = obj.atoms.len();
         self.layout.atom_addr = vec![vec![0; n]];
         self.layout.atom_section = vec![vec![u32::MAX; n]];
@@ -894,7 +922,9 @@ impl<'s> Updater<'s> {
                 removals.push(self.plan_removal(rec));
             }
         }
-        self.dwarf_unwind(obj, &encodings, &mut planned)?;
+        self.fdes_after_cies(obj, &mut planned)?;
+        self.dwarf_unwind(obj, encodings, &mut planned)?;
+        self.exception_rows(obj, &entries, &symtab, &slots, &mut planned)?;
         let kept_records = records::in_place(&planned, self.eh_frame().map(|(si, _)| si));
         let mut atoms = Vec::with_capacity(planned.len());
         for p in planned {
@@ -1186,6 +1216,7 @@ impl<'s> Updater<'s> {
         self.rewrite_function_starts()?;
         lap(&mut self.stats, "function starts");
         self.write_new_imports()?;
+        self.write_local_gots()?;
         self.write_chains()?;
         self.stats.in_place = self
             .stayed
@@ -1325,11 +1356,21 @@ fn reserves(flags: u32) -> bool {
     crate::layout::Headroom::reserves_kind(flags)
 }
 
-/// Compact unwind encodings of the object's functions (atom → encoding);
-/// one that defers to DWARF gets its FDE's offset once the FDEs are placed
-/// (see `records`).
-fn unwind_encodings(obj: &ObjectFile, symtab: &SymbolTable) -> Step<FxHashMap<u32, u32>> {
-    let mut out = FxHashMap::default();
+/// The compact unwind entries of the object's functions: their encodings
+/// (atom → encoding; one that defers to DWARF gets its FDE's offset once
+/// the FDEs are placed, see `records`) and, for C++ exception tables,
+/// their personalities and LSDAs.
+#[derive(Default)]
+struct UnwindEntries {
+    encodings: FxHashMap<u32, u32>,
+    /// Function atom → the personality symbol its entry names.
+    personality: FxHashMap<u32, SymId>,
+    /// Function atom → its entry's LSDA: (atom of this object, offset).
+    lsda: FxHashMap<u32, (u32, i64)>,
+}
+
+fn unwind_entries(obj: &ObjectFile, symtab: &SymbolTable) -> Step<UnwindEntries> {
+    let mut out = UnwindEntries::default();
     for (_, e, ff, fa) in crate::unwind::entries(std::slice::from_ref(obj), symtab) {
         if ff != 0 {
             continue;
@@ -1338,15 +1379,40 @@ fn unwind_encodings(obj: &ObjectFile, symtab: &SymbolTable) -> Step<FxHashMap<u3
         let encoding = data
             .get(12..16)
             .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()));
+        out.encodings.insert(fa, encoding);
+        if let Some(g) = crate::unwind::personality(obj, 0, e, symtab) {
+            out.personality.insert(fa, g);
+        }
         let atom = &obj.atoms[e as usize];
         let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
-        if relocs.iter().any(|r| r.offset == 16 || r.offset == 24) {
-            return fallback(format!(
-                "{}: unwind entries with personalities or LSDAs",
-                obj.name
-            ));
+        if let Some(r) = relocs.iter().find(|r| r.offset == 24) {
+            // The LSDA is the object's own data: a section-relative
+            // reference (local labels are made atoms at parse time), or a
+            // global it defines.
+            let target =
+                match r.target {
+                    crate::atom::Target::Atom(a) => Some((a, r.addend)),
+                    crate::atom::Target::Symbol(_) => symtab.global_of(0, r.target).and_then(|g| {
+                        match symtab.syms[g as usize].def {
+                            Def::Defined { atom, offset, .. } => {
+                                Some((atom, r.addend + i64::from(offset)))
+                            }
+                            _ => None,
+                        }
+                    }),
+                };
+            match target {
+                Some(t) => {
+                    out.lsda.insert(fa, t);
+                }
+                None => {
+                    return fallback(format!(
+                        "{}: an unwind entry's LSDA is not in the object",
+                        obj.name
+                    ))
+                }
+            }
         }
-        out.insert(fa, encoding);
     }
     Ok(out)
 }

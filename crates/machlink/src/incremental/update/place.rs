@@ -3,6 +3,7 @@
 //! rows, function starts); new literals, tentative definitions and imports.
 
 use super::plan::{self, Decision, Kind, NewAtom, Refusal, Removal, Rules};
+use super::tables::UnwindRow;
 use super::*;
 
 /// An atom's planned place: its new record, and what to patch.
@@ -14,6 +15,10 @@ pub(super) struct Planned {
     pub code: bool,
     /// Its compact unwind encoding in the image (None: a new atom).
     pub old_unwind: Option<u32>,
+    /// The GOT slot of its personality and the address of its LSDA (0:
+    /// none), set once every atom of the object has its place.
+    pub personality_got: u64,
+    pub lsda: u64,
 }
 
 /// The fallback reason for a refusal of the planner.
@@ -103,6 +108,41 @@ impl Updater<'_> {
         ));
         self.stats.added += 1;
         Ok(addr)
+    }
+
+    /// A GOT slot for `sym`, which the image defines at `addr`, from the
+    /// room in `__got` (its rebase is written by `finish`); the symbol's
+    /// record keeps it, so that later updates and a move of its data find
+    /// it.
+    pub(super) fn local_got(&mut self, obj: &ObjectFile, sym: &[u8], addr: u64) -> Step<u64> {
+        let meta = &self.session.base.meta;
+        if !meta.chained {
+            return fallback(format!(
+                "{}: {} needs a GOT slot (classic rebase opcodes have no room for it; chained \
+                 fixups do)",
+                obj.name,
+                name(sym)
+            ));
+        }
+        let Some(got) = meta
+            .sections
+            .iter()
+            .position(|s| s.synthetic && s.sectname == "__got")
+        else {
+            return fallback(format!(
+                "{}: {} needs a GOT slot, and the image has no GOT",
+                obj.name,
+                name(sym)
+            ));
+        };
+        let Some(mut rec) = self.global(sym)? else {
+            return fallback(format!("{}: {} cannot be resolved", obj.name, name(sym)));
+        };
+        let slot = self.allocate(got, 8, 8)?;
+        rec.slots.got = slot;
+        self.delta.globals.insert(sym.to_vec(), rec);
+        self.local_gots.push((slot, addr));
+        Ok(slot)
     }
 
     /// A dylib symbol the image did not import yet: a stub and a GOT slot
@@ -246,6 +286,8 @@ impl Updater<'_> {
             decision,
             code: kind == Kind::Code,
             old_unwind: old.map(|o| o.unwind),
+            personality_got: 0,
+            lsda: 0,
         }))
     }
 
@@ -253,12 +295,21 @@ impl Updater<'_> {
     /// trampolines written, unwind rows and function starts noted.
     pub(super) fn apply(&mut self, obj_name: &str, p: &Planned) -> Step<()> {
         let unwind = p.rec.unwind;
+        let row = UnwindRow {
+            encoding: unwind,
+            personality_got: p.personality_got,
+            lsda: p.lsda,
+        };
+        // With exception tables in the image (or in this function), a row
+        // may change with the encoding unchanged: its personality or LSDA
+        // did, or the LSDA moved.
+        let row_changed = p.old_unwind != Some(unwind) || self.unwind_complex || row.names_tables();
         match p.decision {
             Decision::Add { addr, room } => {
                 self.relocated.insert(addr);
                 if p.code {
                     self.trap(addr, room)?;
-                    self.unwind.push((addr, room, Some(unwind)));
+                    self.unwind.push((addr, room, Some(row)));
                     self.starts.push((addr, true));
                 }
                 if !self.is_unwind_record(&p.rec) {
@@ -275,15 +326,15 @@ impl Updater<'_> {
                         self.drop_body(body)?;
                     }
                     self.trap(addr, slot)?;
-                    if p.old_unwind != Some(unwind) || freed_body.is_some() {
-                        self.unwind.push((addr, slot, Some(unwind)));
+                    if row_changed || freed_body.is_some() {
+                        self.unwind.push((addr, slot, Some(row)));
                     }
                 }
             }
             Decision::InBody { body, cap } => {
                 self.trap(body, cap)?;
-                if p.old_unwind != Some(unwind) {
-                    self.unwind.push((body, cap, Some(unwind)));
+                if row_changed {
+                    self.unwind.push((body, cap, Some(row)));
                 }
             }
             Decision::Move {
@@ -305,12 +356,17 @@ impl Updater<'_> {
                         Stop::Fallback(format!("{obj_name}: a trampoline cannot reach {to:#x}"))
                     })?;
                 self.relocated.insert(from);
-                self.unwind.push((to, cap, Some(unwind)));
-                if self.is_dwarf(unwind) || p.old_unwind.is_some_and(|u| self.is_dwarf(u)) {
+                self.unwind.push((to, cap, Some(row)));
+                if self.is_dwarf(unwind)
+                    || p.old_unwind.is_some_and(|u| self.is_dwarf(u))
+                    || self.unwind_complex
+                    || row.names_tables()
+                {
                     // The slot's row may lead to the FDE, which describes
-                    // the body (or nothing) now; the trampoline has no frame
-                    // of its own.
-                    let tramp = self.arch.trampoline_unwind();
+                    // the body (or nothing) now, or name the function's
+                    // LSDA, whose call sites are the body's; the trampoline
+                    // has no frame of its own and catches nothing.
+                    let tramp = UnwindRow::plain(self.arch.trampoline_unwind());
                     self.unwind.push((from, slot, Some(tramp)));
                 }
                 // Function starts keep naming the canonical address: the

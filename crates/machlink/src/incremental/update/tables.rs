@@ -3,6 +3,31 @@
 
 use super::*;
 
+/// What an update gives a function's `__unwind_info` row: its encoding,
+/// and the addresses of its personality's GOT slot and of its LSDA (0:
+/// none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct UnwindRow {
+    pub encoding: u32,
+    pub personality_got: u64,
+    pub lsda: u64,
+}
+
+impl UnwindRow {
+    pub fn plain(encoding: u32) -> UnwindRow {
+        UnwindRow {
+            encoding,
+            personality_got: 0,
+            lsda: 0,
+        }
+    }
+
+    /// Whether it names a personality or an LSDA.
+    pub fn names_tables(&self) -> bool {
+        self.personality_got != 0 || self.lsda != 0
+    }
+}
+
 impl Updater<'_> {
     pub(super) fn rewrite_unwind_info(&mut self) -> Step<()> {
         if self.unwind.is_empty() {
@@ -17,20 +42,114 @@ impl Updater<'_> {
         else {
             return Ok(());
         };
-        if meta.linkedit.unwind_complex {
-            return fallback("__unwind_info has personalities or LSDAs (C++ exception tables)");
-        }
         let range = sec.offset as usize..(sec.offset + sec.size) as usize;
-        // The common case: every new body is already covered by a row with
-        // its encoding (rows fold runs of one encoding), or lies past the
-        // covered range where the last row has its encoding, so that moving
-        // the end marker covers it. Then no row changes.
+        let tables = self.unwind_complex
+            || self
+                .unwind
+                .iter()
+                .any(|(_, _, r)| r.is_some_and(|r| r.names_tables()));
+        if !tables && self.unwind_rows_covered(&range) {
+            return Ok(());
+        }
         let base = meta.image_base;
+        let parsed = crate::unwind_info::parse_unwind_info_full(&self.img[range.clone()])
+            .ok_or_else(|| Stop::Fallback("the image's __unwind_info does not parse".into()))?;
+        // Each row as the full link's planner takes it: addresses, the
+        // personality by its GOT slot, the LSDA by its address.
+        let personality = |index: u32| match index {
+            0 => Some(0),
+            i => parsed
+                .personalities
+                .get(i as usize - 1)
+                .map(|&p| base + u64::from(p)),
+        };
+        let mut rows: Vec<(u64, UnwindRow)> = Vec::with_capacity(parsed.rows.len());
+        for &(off, encoding, p, lsda) in &parsed.rows {
+            let personality_got = personality(p).ok_or_else(|| {
+                Stop::Fallback("the image's __unwind_info names a missing personality".into())
+            })?;
+            rows.push((
+                base + u64::from(off),
+                UnwindRow {
+                    encoding: encoding & !crate::unwind_info::UNWIND_PERSONALITY_MASK,
+                    personality_got,
+                    lsda: if lsda == 0 { 0 } else { base + u64::from(lsda) },
+                },
+            ));
+        }
+        let mut end = base + u64::from(parsed.end_offset);
+        for &(addr, len, row) in &self.unwind {
+            let Some(row) = row else {
+                // A freed range keeps its row (nothing runs there), but no
+                // LSDA: its call sites were the code's that left.
+                if let Ok(i) = rows.binary_search_by_key(&addr, |r| r.0) {
+                    rows[i].1.lsda = 0;
+                }
+                continue;
+            };
+            let after = addr + len.max(1);
+            // Whatever covered the first byte after the range still does
+            // (rows only mark starts, and a run of one encoding is one
+            // row), with no LSDA: an LSDA belongs to the row that starts
+            // its function.
+            if after < end {
+                let i = rows.partition_point(|r| r.0 <= after);
+                if i > 0 && rows[i - 1].0 != after {
+                    let continued = UnwindRow {
+                        lsda: 0,
+                        ..rows[i - 1].1
+                    };
+                    rows.insert(i, (after, continued));
+                }
+            }
+            // Rows inside the range belonged to what lived there before.
+            let lo = rows.partition_point(|r| r.0 < addr);
+            let hi = rows.partition_point(|r| r.0 < after);
+            rows.drain(lo..hi);
+            rows.insert(lo, (addr, row));
+            end = end.max(after);
+        }
+        // Function ends extend to the next row (the format stores starts).
+        let entries: Vec<crate::unwind_info::UnwindEntry> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, &(addr, row))| {
+                let next = rows.get(i + 1).map_or(end, |r| r.0);
+                crate::unwind_info::UnwindEntry {
+                    function_addr: addr,
+                    length: (next.max(addr + 1) - addr) as u32,
+                    encoding: row.encoding,
+                    personality_got: row.personality_got,
+                    lsda: row.lsda,
+                }
+            })
+            .collect();
+        let arch = self.arch;
+        let bytes = crate::unwind_info::try_build_unwind_info(&entries, base, end, &|e| {
+            arch.unwind_can_fold(e)
+        })
+        .map_err(|e| Stop::Fallback(format!("cannot rebuild __unwind_info: {e}")))?;
+        if bytes.len() as u64 > sec.size {
+            return fallback("__unwind_info is out of reserved room");
+        }
+        self.img[range.clone()].fill(0);
+        self.img[range.start..range.start + bytes.len()].copy_from_slice(&bytes);
+        self.touched.push(range.start as u64..range.end as u64);
+        Ok(())
+    }
+
+    /// The common case of a table without exception tables: every new
+    /// body is already covered by a row with its encoding (rows fold runs
+    /// of one encoding), or lies past the covered range where the last row
+    /// has its encoding, so that moving the end marker covers it. Then no
+    /// row changes, and this patches the end marker if it moved.
+    fn unwind_rows_covered(&mut self, range: &Range<usize>) -> bool {
+        let base = self.session.base.meta.image_base;
         let arch = self.arch;
         let data = &self.img[range.clone()];
         let mut end_patch = crate::unwind_info::sentinel(data);
-        let covered = self.unwind.iter().all(|&(addr, len, enc)| {
-            let Some(e) = enc else {
+        let covered = self.unwind.iter().all(|&(addr, len, row)| {
+            let Some(UnwindRow { encoding: e, .. }) = row else {
                 return true; // a freed range keeps its row: nothing runs there
             };
             let rel = |a: u64| u32::try_from(a.wrapping_sub(base)).ok();
@@ -57,68 +176,15 @@ impl Updater<'_> {
                 }
             }
         });
-        if covered {
-            if let Some((at, end)) = end_patch {
-                let at = range.start + at;
-                self.img[at..at + 4].copy_from_slice(&end.to_le_bytes());
-                self.touched.push(at as u64..at as u64 + 4);
-            }
-            return Ok(());
+        if !covered {
+            return false;
         }
-        let (rows, end_offset) = crate::unwind_info::read_rows(&self.img[range.clone()])
-            .ok_or_else(|| Stop::Fallback("the image's __unwind_info does not parse".into()))?;
-        let base = meta.image_base;
-        let mut rows: Vec<(u64, u32)> = rows
-            .into_iter()
-            .map(|(off, enc)| (base + u64::from(off), enc))
-            .collect();
-        let mut end = base + u64::from(end_offset);
-        for &(addr, len, enc) in &self.unwind {
-            // A freed range keeps its row: nothing runs there.
-            let Some(e) = enc else { continue };
-            let after = addr + len.max(1);
-            // Whatever covered the first byte after the range still does
-            // (rows only mark starts, and a run of one encoding is one row).
-            if after < end {
-                let i = rows.partition_point(|r| r.0 <= after);
-                if i > 0 && rows[i - 1].0 != after {
-                    let enc_after = rows[i - 1].1;
-                    rows.insert(i, (after, enc_after));
-                }
-            }
-            // Rows inside the range belonged to what lived there before.
-            let lo = rows.partition_point(|r| r.0 < addr);
-            let hi = rows.partition_point(|r| r.0 < after);
-            rows.drain(lo..hi);
-            rows.insert(lo, (addr, e));
-            end = end.max(after);
+        if let Some((at, end)) = end_patch {
+            let at = range.start + at;
+            self.img[at..at + 4].copy_from_slice(&end.to_le_bytes());
+            self.touched.push(at as u64..at as u64 + 4);
         }
-        // Function ends extend to the next row (the format stores starts).
-        let entries: Vec<crate::unwind_info::UnwindEntry> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, &(addr, encoding))| {
-                let next = rows.get(i + 1).map_or(end, |r| r.0);
-                crate::unwind_info::UnwindEntry {
-                    function_addr: addr,
-                    length: (next.max(addr + 1) - addr) as u32,
-                    encoding,
-                    personality_got: 0,
-                    lsda: 0,
-                }
-            })
-            .collect();
-        let bytes = crate::unwind_info::try_build_unwind_info(&entries, base, end, &|e| {
-            arch.unwind_can_fold(e)
-        })
-        .map_err(|e| Stop::Fallback(format!("cannot rebuild __unwind_info: {e}")))?;
-        if bytes.len() as u64 > sec.size {
-            return fallback("__unwind_info is out of reserved room");
-        }
-        self.img[range.clone()].fill(0);
-        self.img[range.start..range.start + bytes.len()].copy_from_slice(&bytes);
-        self.touched.push(range.start as u64..range.end as u64);
-        Ok(())
+        true
     }
 
     /// Returns whether the tables were rewritten.
