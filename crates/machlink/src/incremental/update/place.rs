@@ -37,7 +37,11 @@ fn refusal(obj: &str, sec: &SectionRecord, old: Option<&AtomRecord>, r: Refusal)
         ),
         // Its pointers would need new rebase and bind opcodes.
         Refusal::DataWithPointers => {
-            format!("{obj}: data {} with pointers outgrew its room", key())
+            format!(
+                "{obj}: data {} with pointers outgrew its room (with -no_fixup_chains its \
+                 rebases and binds would be re-encoded: a full link does that)",
+                key()
+            )
         }
         Refusal::Interior => format!(
             "{obj}: {} must move, but other code refers to a place inside it",
