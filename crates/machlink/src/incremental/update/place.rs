@@ -489,7 +489,9 @@ impl Updater<'_> {
             }
             self.trap(r.addr, r.slot)?;
             self.unwind.push((r.addr, 0, None));
-            self.starts.push((r.addr, false));
+            // Its function start stays: it bounds the slot before it, so a
+            // body later placed in this freed range is not read as lying
+            // inside that slot (which a trampoline there would own).
         }
         // Chained fixups of removed data leave their chains (see
         // `rethread`).
