@@ -315,6 +315,12 @@ pub fn compile_all_macos_arm64(srcs: &[PathBuf], out_dir: &Path, flags: &[&str])
 /// Compiles C sources natively with gcc (each to an object beside `exe`,
 /// in parallel) and links them.
 pub fn build_native(srcs: &[PathBuf], exe: &Path, flags: &[&str]) {
+    build_native_with(srcs, exe, flags, &[]);
+}
+
+/// [`build_native`] with more libraries on the link line: gcc compiles a
+/// `.cc` source as C++ (by its extension), and `-lstdc++` links its runtime.
+pub fn build_native_with(srcs: &[PathBuf], exe: &Path, flags: &[&str], libs: &[&str]) {
     require_tool("gcc");
     let dir = exe.with_extension("native-objs");
     std::fs::create_dir_all(&dir).expect("create object dir");
@@ -332,6 +338,7 @@ pub fn build_native(srcs: &[PathBuf], exe: &Path, flags: &[&str]) {
     check(
         Command::new("gcc")
             .args(&objs)
+            .args(libs)
             .args(["-lm", "-lpthread", "-o"])
             .arg(exe),
     );

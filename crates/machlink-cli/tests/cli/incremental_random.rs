@@ -1,13 +1,24 @@
-//! Randomised differential test of incremental relinking (issues #4 and
-//! #14), for each target: a generated multi-object program is edited step
-//! by step (functions grow, shrink, gain and lose calls and cleanups,
-//! whose exception tables come and go with them, appear and disappear;
-//! data and strings change). After every step the
+//! Randomised differential test of incremental relinking (issues #4, #14
+//! and #15), for each target: a generated multi-object program is edited
+//! step by step (functions grow, shrink, gain and lose calls and cleanups,
+//! whose exception tables come and go with them, appear and disappear,
+//! and move from one object to another, both objects changing in one step
+//! as rustc's codegen units do; data and strings change). Some seeds make
+//! one object C++ (linked with zig's libc++ and libc++abi): its functions
+//! may `try` a call that throws and catch it at run time, under
+//! macho-run's unwinder, and a function moving between it and a C object
+//! changes personality (`___gxx_personality_v0` / `___gcc_personality_v0`).
+//! Some seeds link with `-dead_strip`, and some of their functions are
+//! reachable only through calls that edits add and remove, so code dead
+//! in one step is live in the next. After every step the
 //! incrementally relinked binary must print exactly what a fresh full link
 //! of the same objects prints under macho-run, plain and slid, `machlink
-//! verify` must pass, and an arm64 output's code signature must check.
-//! Failures name the target, the seed, the step and the edit.
+//! verify` must pass, and an arm64 output's code signature must check;
+//! at least half the steps must be updates, and a full link must give one
+//! of the documented reasons. Failures name the target, the seed, the
+//! step and the edit.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -16,19 +27,45 @@ use testkit::{capture, Lcg, Target};
 
 const OBJECTS: usize = 4;
 const FUNCTIONS: usize = 6;
+/// The object that is C++ in a seed with `cxx`.
+const CXX_OBJECT: usize = OBJECTS - 1;
+
+/// One seed and what its program and links are like.
+#[derive(Clone, Copy)]
+struct Seed {
+    seed: u64,
+    /// Link with `-dead_strip` (fresh and incremental).
+    dead_strip: bool,
+    /// [`CXX_OBJECT`] is C++ with `try`/`catch`.
+    cxx: bool,
+}
+
+const fn seed(seed: u64, dead_strip: bool, cxx: bool) -> Seed {
+    Seed {
+        seed,
+        dead_strip,
+        cxx,
+    }
+}
 
 /// What one target's run covers. Odd seeds link with the classic
 /// rebase/bind opcodes (`-no_fixup_chains`), even ones with chained
-/// fixups, so each list holds both parities.
+/// fixups, so each list holds both parities, and `-dead_strip` and C++
+/// with each.
 struct Plan {
     target: Target,
-    seeds: &'static [u64],
+    seeds: &'static [Seed],
     steps: usize,
 }
 
 const X86_64: Plan = Plan {
     target: Target::X86_64,
-    seeds: &[1, 7, 42, 2026],
+    seeds: &[
+        seed(1, false, true),
+        seed(7, true, true),
+        seed(42, false, true),
+        seed(2028, true, false),
+    ],
     steps: 55,
 };
 
@@ -36,7 +73,12 @@ const X86_64: Plan = Plan {
 /// is the acceptance minimum: 4 × 50 = 200 steps.
 const ARM64: Plan = Plan {
     target: Target::Arm64,
-    seeds: &[3, 8, 13, 2026],
+    seeds: &[
+        seed(3, true, false),
+        seed(8, true, true),
+        seed(13, false, true),
+        seed(2026, false, false),
+    ],
     steps: 50,
 };
 
@@ -47,6 +89,8 @@ const CFLAGS: &[&str] = &["-O1", "-fexceptions"];
 #[derive(Clone)]
 struct Function {
     exists: bool,
+    /// The object that defines it (moves change it).
+    home: usize,
     salt: u32,
     /// Each op is one statement (see `op_text`).
     ops: Vec<u32>,
@@ -55,16 +99,20 @@ struct Function {
     /// Its local has a cleanup (`__attribute__((cleanup))`): with calls
     /// after it, the function gets a personality and an LSDA.
     cleanup: bool,
+    /// In the C++ object, it calls `raise_N` in a `try` and catches what
+    /// that throws (an `int`, for one value in four). In a C object this
+    /// has no effect: a function moving there loses its handler.
+    catches: bool,
 }
 
 struct Program {
     funcs: Vec<Function>,
     tables: Vec<Vec<i32>>,
     names: Vec<String>,
-}
-
-fn gid(o: usize, f: usize) -> usize {
-    o * FUNCTIONS + f
+    /// The links strip dead code: main and the pointer tables leave out
+    /// each object's last function ([`Program::internal`]).
+    dead_strip: bool,
+    cxx: bool,
 }
 
 fn fname(g: usize) -> String {
@@ -85,7 +133,7 @@ fn op_text(op: u32, o: usize) -> String {
 }
 
 impl Program {
-    fn new(rng: &mut Lcg) -> Program {
+    fn new(rng: &mut Lcg, seed: Seed) -> Program {
         let mut funcs = Vec::new();
         for g in 0..OBJECTS * FUNCTIONS {
             let calls = (0..rng.next_u64() % 3)
@@ -94,12 +142,14 @@ impl Program {
                 .collect();
             funcs.push(Function {
                 exists: true,
+                home: g / FUNCTIONS,
                 salt: (rng.next_u64() % 1000) as u32,
                 ops: (0..1 + rng.next_u64() % 4)
                     .map(|_| rng.next_u64() as u32)
                     .collect(),
                 calls,
                 cleanup: rng.next_u64().is_multiple_of(4),
+                catches: rng.next_u64().is_multiple_of(2),
             });
         }
         Program {
@@ -108,11 +158,33 @@ impl Program {
                 .map(|o| (0..8).map(|i| (o * 10 + i) as i32).collect())
                 .collect(),
             names: (0..OBJECTS).map(|o| format!("object {o}")).collect(),
+            dead_strip: seed.dead_strip,
+            cxx: seed.cxx,
         }
     }
 
+    fn is_cxx(&self, o: usize) -> bool {
+        self.cxx && o == CXX_OBJECT
+    }
+
+    /// A function only other functions' calls reach (under `-dead_strip`):
+    /// dead while nothing calls it, live again when an edit adds a call.
+    fn internal(&self, g: usize) -> bool {
+        self.dead_strip && g % FUNCTIONS == FUNCTIONS - 1
+    }
+
+    /// The existing functions `o` defines, in order.
+    fn defined_in(&self, o: usize) -> Vec<usize> {
+        (0..self.funcs.len())
+            .filter(|&g| self.funcs[g].exists && self.funcs[g].home == o)
+            .collect()
+    }
+
     fn object_source(&self, o: usize) -> String {
-        let mut s = String::new();
+        let cxx = self.is_cxx(o);
+        // C linkage throughout, so that C objects call the C++ object's
+        // functions and main reads its data by the same names.
+        let mut s = String::from(if cxx { "extern \"C\" {\n" } else { "" });
         for g in 0..self.funcs.len() {
             if self.funcs[g].exists {
                 s.push_str(&format!("int {}(int);\n", fname(g)));
@@ -129,16 +201,23 @@ impl Program {
             t.len(),
             self.names[o]
         ));
-        // What cleanups run adds up here, and main prints it.
+        // What cleanups run and handlers catch adds up here, and main
+        // prints it.
         s.push_str(&format!(
-            "unsigned cleaned_{o};\nstatic void clean_{o}(volatile unsigned *p) {{ cleaned_{o} += *p & 15; }}\n"
+            "unsigned cleaned_{o};\nunsigned caught_{o};\nstatic void clean_{o}(volatile unsigned *p) {{ cleaned_{o} += *p & 15; }}\n"
         ));
-        for f in 0..FUNCTIONS {
-            let g = gid(o, f);
+        if cxx {
+            // What the handlers try: a throw from a frame of its own, so
+            // the unwinder walks out of it to the catching function.
+            // `probe` always catches (main calls it), so the C++ runtime
+            // is linked from the first link on whatever moves.
+            s.push_str(&format!(
+                "__attribute__((noinline)) static unsigned raise_{o}(unsigned v) {{\n    if ((v & 3) == 0) throw (int)(v % 1000);\n    return v + 1;\n}}\n\
+                 int probe_{o}(int x) {{\n    try {{ return (int)raise_{o}((unsigned)x); }} catch (int e) {{ caught_{o} += 100; return -e; }}\n}}\n"
+            ));
+        }
+        for g in self.defined_in(o) {
             let func = &self.funcs[g];
-            if !func.exists {
-                continue;
-            }
             let cleanup = if func.cleanup {
                 format!(" __attribute__((cleanup(clean_{o})))")
             } else {
@@ -152,6 +231,11 @@ impl Program {
             for &op in &func.ops {
                 s.push_str(&format!("    {}\n", op_text(op, o)));
             }
+            if cxx && func.catches {
+                s.push_str(&format!(
+                    "    try {{ s = raise_{o}(s); }} catch (int e) {{ s += (unsigned)e; caught_{o}++; }}\n"
+                ));
+            }
             for &c in &func.calls {
                 s.push_str(&format!("    s += {}(s & 255);\n", fname(c)));
             }
@@ -159,9 +243,10 @@ impl Program {
         }
         // Pointers to the object's functions: rebases whose number and
         // places change as functions come and go.
-        let mine: Vec<String> = (0..FUNCTIONS)
-            .map(|f| gid(o, f))
-            .filter(|&g| self.funcs[g].exists)
+        let mine: Vec<String> = self
+            .defined_in(o)
+            .into_iter()
+            .filter(|&g| !self.internal(g))
             .map(fname)
             .collect();
         s.push_str(&format!(
@@ -174,6 +259,9 @@ impl Program {
             },
             mine.len()
         ));
+        if cxx {
+            s.push_str("}\n");
+        }
         s
     }
 
@@ -181,8 +269,11 @@ impl Program {
         let mut s = String::from("#include <stdio.h>\n");
         for o in 0..OBJECTS {
             s.push_str(&format!(
-                "extern int tab_{o}[];\nextern int len_{o};\nextern const char *name_{o};\nextern int (*ptrs_{o}[])(int);\nextern int nptrs_{o};\nextern unsigned cleaned_{o};\n"
+                "extern int tab_{o}[];\nextern int len_{o};\nextern const char *name_{o};\nextern int (*ptrs_{o}[])(int);\nextern int nptrs_{o};\nextern unsigned cleaned_{o};\nextern unsigned caught_{o};\n"
             ));
+        }
+        if self.cxx {
+            s.push_str(&format!("int probe_{CXX_OBJECT}(int);\n"));
         }
         for (g, f) in self.funcs.iter().enumerate() {
             if f.exists {
@@ -196,13 +287,18 @@ impl Program {
             ));
         }
         for (g, f) in self.funcs.iter().enumerate() {
-            if f.exists {
+            if f.exists && !self.internal(g) {
                 s.push_str(&format!("    printf(\"{0} %d\\n\", {0}(7));\n", fname(g)));
             }
         }
+        if self.cxx {
+            s.push_str(&format!(
+                "    printf(\"probe %d %d\\n\", probe_{CXX_OBJECT}(4), probe_{CXX_OBJECT}(5));\n"
+            ));
+        }
         for o in 0..OBJECTS {
             s.push_str(&format!(
-                "    printf(\"cleaned_{o} %u\\n\", cleaned_{o});\n"
+                "    printf(\"cleaned_{o} %u caught_{o} %u\\n\", cleaned_{o}, caught_{o});\n"
             ));
         }
         s.push_str("    return 0;\n}\n");
@@ -221,9 +317,9 @@ impl Program {
     /// Applies one random edit; returns its description and the files it
     /// changed (object indexes; OBJECTS stands for main).
     fn edit(&mut self, rng: &mut Lcg) -> (String, Vec<usize>) {
-        let roll = rng.next_u64() % 100;
+        let roll = rng.next_u64() % 118;
         let g = self.existing(rng);
-        let o = g / FUNCTIONS;
+        let o = self.funcs[g].home;
         match roll {
             0..=29 => {
                 let n = 3 + rng.next_u64() % 10;
@@ -284,24 +380,26 @@ impl Program {
                 // Remove a function and every call to it.
                 self.funcs[g].exists = false;
                 let mut changed = vec![o, OBJECTS];
-                for (h, f) in self.funcs.iter_mut().enumerate() {
+                for f in self.funcs.iter_mut() {
                     if f.calls.contains(&g) {
                         f.calls.retain(|&c| c != g);
-                        changed.push(h / FUNCTIONS);
+                        if f.exists {
+                            changed.push(f.home);
+                        }
                     }
                 }
                 changed.sort_unstable();
                 changed.dedup();
                 (format!("remove {}", fname(g)), changed)
             }
-            _ => match self.funcs.iter().position(|f| !f.exists) {
+            94..=99 => match self.funcs.iter().position(|f| !f.exists) {
                 Some(h) => {
                     self.funcs[h].exists = true;
                     let exists: Vec<bool> = self.funcs.iter().map(|f| f.exists).collect();
                     self.funcs[h].calls.retain(|&c| exists[c]);
                     (
                         format!("add back {}", fname(h)),
-                        vec![h / FUNCTIONS, OBJECTS],
+                        vec![self.funcs[h].home, OBJECTS],
                     )
                 }
                 None => {
@@ -309,13 +407,72 @@ impl Program {
                     (format!("{} changes a constant", fname(g)), vec![o])
                 }
             },
+            100..=111 => {
+                // Half the moves take a function with exception tables
+                // (a cleanup, or a handler in the C++ object) along.
+                let g = match self.with_tables() {
+                    ref w if !w.is_empty() && rng.next_u64().is_multiple_of(2) => {
+                        w[(rng.next_u64() % w.len() as u64) as usize]
+                    }
+                    _ => g,
+                };
+                let from = self.funcs[g].home;
+                let to = (from + 1 + (rng.next_u64() % (OBJECTS as u64 - 1)) as usize) % OBJECTS;
+                self.funcs[g].home = to;
+                (
+                    format!("move {} from obj{from} to obj{to}", fname(g)),
+                    vec![from, to],
+                )
+            }
+            _ if !self.cxx => {
+                let f = &mut self.funcs[g];
+                f.salt += 3;
+                (format!("{} changes a constant", fname(g)), vec![o])
+            }
+            _ => {
+                // A handler comes or goes in the C++ object, or a function
+                // moves there with one.
+                let here = self.defined_in(CXX_OBJECT);
+                if here.is_empty() || rng.next_u64().is_multiple_of(4) {
+                    let f = &mut self.funcs[g];
+                    f.home = CXX_OBJECT;
+                    f.catches = true;
+                    let mut changed = vec![o, CXX_OBJECT];
+                    changed.dedup();
+                    return (
+                        format!(
+                            "{} moves from obj{o} to the C++ object with a handler",
+                            fname(g)
+                        ),
+                        changed,
+                    );
+                }
+                let h = here[(rng.next_u64() % here.len() as u64) as usize];
+                let f = &mut self.funcs[h];
+                f.catches = !f.catches;
+                let what = if f.catches { "gains" } else { "loses" };
+                (format!("{} {what} a try/catch", fname(h)), vec![CXX_OBJECT])
+            }
         }
+    }
+
+    /// The existing functions with exception tables: a cleanup, or a
+    /// handler in the C++ object.
+    fn with_tables(&self) -> Vec<usize> {
+        (0..self.funcs.len())
+            .filter(|&g| {
+                let f = &self.funcs[g];
+                f.exists && (f.cleanup || (f.catches && self.is_cxx(f.home)))
+            })
+            .collect()
     }
 }
 
-fn source_path(dir: &Path, i: usize) -> PathBuf {
+fn source_path(dir: &Path, p: &Program, i: usize) -> PathBuf {
     if i == OBJECTS {
         dir.join("main.c")
+    } else if p.is_cxx(i) {
+        dir.join(format!("obj{i}.cc"))
     } else {
         dir.join(format!("obj{i}.c"))
     }
@@ -328,69 +485,43 @@ fn write_and_compile(target: Target, dir: &Path, p: &Program, files: &[usize]) {
         } else {
             p.object_source(i)
         };
-        std::fs::write(source_path(dir, i), text).unwrap();
+        std::fs::write(source_path(dir, p, i), text).unwrap();
     }
     testkit::parallel_for(files.len(), |k| {
-        let src = source_path(dir, files[k]);
-        testkit::compile_macos_for(target, &src, &src.with_extension("o"), CFLAGS);
+        let src = source_path(dir, p, files[k]);
+        let obj = src.with_extension("o");
+        if p.is_cxx(files[k]) {
+            testkit::compile_cxx_macos_for(target, &src, &obj, CFLAGS);
+        } else {
+            testkit::compile_macos_for(target, &src, &obj, CFLAGS);
+        }
     });
 }
 
-/// Each function's compact unwind encoding, looked up in `__unwind_info` at
-/// its body (through a trampoline, if its slot holds one).
-fn unwind_encodings(target: Target, exe: &Path) -> Vec<(String, Option<u32>)> {
-    use object::{Object, ObjectSection, ObjectSymbol};
-    let arch = machlink::arch::by_name(target.arch()).unwrap();
+/// The generated functions a link kept (`-dead_strip` removes the
+/// unreached ones from a fresh link).
+fn generated_functions(exe: &Path) -> Vec<String> {
+    use object::{Object, ObjectSymbol};
     let data = std::fs::read(exe).unwrap();
     let file = object::File::parse(&*data).unwrap();
-    let text = file.section_by_name("__text").unwrap();
-    let code = text.data().unwrap();
-    let unwind = file.section_by_name("__unwind_info").unwrap();
-    let unwind = unwind.data().unwrap();
-    let base = 0x1_0000_0000u64;
-    let mut out: Vec<(String, Option<u32>)> = file
+    let mut names: Vec<String> = file
         .symbols()
-        .filter(|s| s.name().is_ok_and(|n| n.starts_with("_f_")))
-        .map(|s| {
-            let slot = s.address();
-            // The generated functions never begin with a jump (each
-            // starts by storing its volatile local), so one that does is
-            // a trampoline.
-            let at = (slot - text.address()) as usize;
-            let addr = arch.read_trampoline(&code[at..], slot).unwrap_or(slot);
-            let row = machlink::unwind_info::covering_row(unwind, (addr - base) as u32);
-            (s.name().unwrap().to_string(), row.map(|r| r.1))
-        })
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .filter(|n| n.starts_with("_f_"))
         .collect();
-    out.sort();
-    out
+    names.sort();
+    names
 }
 
-/// Checks that every function of `inc` unwinds as in `fresh`: the same
-/// compact encoding, or (where clang deferred to DWARF, as it does for
-/// most arm64 functions) a row leading to an FDE for its body with the
-/// same call frame instructions (see `incremental_eh_frame`).
+/// Checks that every function of the fresh link unwinds in `inc` as in
+/// `fresh` (`testkit::unwind::check_unwind`): the same compact encoding,
+/// or (where clang deferred to DWARF, as it does for most arm64
+/// functions) a row leading to an FDE for its body with the same call
+/// frame instructions; the same personality (by name: compact unwind's
+/// personality indexes may differ) and LSDA contents.
 fn check_unwind(target: Target, inc: &Path, fresh: &Path, ctx: &str, line: &str) {
-    let encodings = unwind_encodings(target, fresh);
-    let has_eh_frame = {
-        use object::Object;
-        let data = std::fs::read(fresh).unwrap();
-        object::File::parse(&*data)
-            .unwrap()
-            .section_by_name("__eh_frame")
-            .is_some()
-    };
-    if !has_eh_frame {
-        assert_eq!(
-            unwind_encodings(target, inc),
-            encodings,
-            "{ctx}: a function's unwind encoding differs from a fresh link's\n{line}"
-        );
-        return;
-    }
-    // An FDE's offset in the encoding depends on the layout, so DWARF
-    // rows are compared through the FDEs they name.
-    let names: Vec<&str> = encodings.iter().map(|(n, _)| n.as_str()).collect();
+    let names = generated_functions(fresh);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         testkit::unwind::check_unwind(target, inc, fresh, &names)
     }));
@@ -414,27 +545,67 @@ struct Counts {
     steps: usize,
     updates: usize,
     fulls: usize,
+    /// The reason of each full link.
+    reasons: Vec<String>,
+}
+
+/// Full links this program's edits may need, as the README's list of
+/// fallbacks documents them (matched against `-v`'s reason).
+/// The classic format re-encodes its rebase and bind streams in a full
+/// link whenever pointers or imports change.
+const DOCUMENTED_FALLBACKS: &[&str] = &[
+    "with -no_fixup_chains",
+    "classic lazy binding has no room",
+    "out of reserved room",
+    "fourth personality",
+];
+
+/// The reason a `-v` line gives for a full link, if it says one, without
+/// the scratch directory (`obj2.o: the pointers in _ptrs_2 changed (...)`).
+fn full_link_reason(line: &str) -> Option<String> {
+    let at = line.find("full link")?;
+    let reason = line[at..]
+        .trim_start_matches("full link")
+        .trim_start_matches(':');
+    let reason = reason.split("; ").next().unwrap_or(reason).trim();
+    let file = match reason.find(".o: ") {
+        Some(end) => reason[..end].rfind('/').map_or(0, |slash| slash + 1),
+        None => 0,
+    };
+    Some(reason[file..].to_string())
+}
+
+/// A reason without its explanation in parentheses, to count alike ones.
+fn reason_summary(reason: &str) -> &str {
+    reason.split(" (").next().unwrap_or(reason)
 }
 
 /// Runs one seed for `steps` edits.
-fn run_seed(target: Target, seed: u64, steps: usize) -> Counts {
+fn run_seed(target: Target, seed: Seed, steps: usize) -> Counts {
     let arch = target.arch();
-    let dir = testkit::scratch_dir(&format!("incremental/random-{arch}-{seed}"));
-    let mut rng = Lcg(seed);
-    let mut p = Program::new(&mut rng);
+    let Seed { seed: n, .. } = seed;
+    let dir = testkit::scratch_dir(&format!("incremental/random-{arch}-{n}"));
+    let mut rng = Lcg(n);
+    let mut p = Program::new(&mut rng, seed);
     let all: Vec<usize> = (0..=OBJECTS).collect();
     write_and_compile(target, &dir, &p, &all);
-    let objs: Vec<PathBuf> = all
+    let mut objs: Vec<PathBuf> = all
         .iter()
-        .map(|&i| source_path(&dir, i).with_extension("o"))
+        .map(|&i| source_path(&dir, &p, i).with_extension("o"))
         .collect();
+    if p.cxx {
+        objs.extend(testkit::cxx_runtime(target));
+    }
     let inc = dir.join("incremental");
     let fresh = dir.join("fresh");
-    let format: &[&str] = if seed % 2 == 1 {
-        &["-no_fixup_chains"]
-    } else {
-        &[]
-    };
+    let mut format: Vec<&str> = Vec::new();
+    if n % 2 == 1 {
+        format.push("-no_fixup_chains");
+    }
+    if p.dead_strip {
+        format.push("-dead_strip");
+    }
+    let seed = n;
     let mut counts = Counts::default();
     for step in 0..=steps {
         let what = if step == 0 {
@@ -447,7 +618,7 @@ fn run_seed(target: Target, seed: u64, steps: usize) -> Counts {
         let ctx = format!("{arch} seed {seed}, step {step} ({what})");
         let o = capture(
             incremental_command_for(target, &inc)
-                .args(format)
+                .args(&format)
                 .args(&objs),
         );
         assert_eq!(
@@ -457,18 +628,26 @@ fn run_seed(target: Target, seed: u64, steps: usize) -> Counts {
             o.stderr_str()
         );
         let line = incremental_line(&o);
+        if std::env::var_os("MACHLINK_RANDOM_TRACE").is_some() {
+            eprintln!("{ctx}: {line}");
+        }
         if step > 0 {
             counts.steps += 1;
             if line.contains("updated") {
                 counts.updates += 1;
-            } else if line.contains("full link") {
+            } else if let Some(reason) = full_link_reason(&line) {
                 counts.fulls += 1;
                 eprintln!("{ctx}: {line}");
+                assert!(
+                    DOCUMENTED_FALLBACKS.iter().any(|d| reason.contains(d)),
+                    "{ctx}: a full link for a reason this test does not expect: {line}"
+                );
+                counts.reasons.push(reason);
             }
         }
         let f = capture(
             testkit::machlink_command_for(target, &fresh)
-                .args(format)
+                .args(&format)
                 .args(&objs),
         );
         assert_eq!(f.code, 0, "{ctx}: full link failed: {}", f.stderr_str());
@@ -499,9 +678,10 @@ fn run_seed(target: Target, seed: u64, steps: usize) -> Counts {
         }
     }
     // The oracle of last resort: the native build of the final program.
-    let srcs: Vec<PathBuf> = all.iter().map(|&i| source_path(&dir, i)).collect();
+    let srcs: Vec<PathBuf> = all.iter().map(|&i| source_path(&dir, &p, i)).collect();
     let native = dir.join("native");
-    testkit::build_native(&srcs, &native, CFLAGS);
+    let libs: &[&str] = if p.cxx { &["-lstdc++"] } else { &[] };
+    testkit::build_native_with(&srcs, &native, CFLAGS, libs);
     let n = capture(&mut Command::new(&native));
     assert_eq!(
         (n.code, n.stdout_str()),
@@ -516,12 +696,23 @@ fn run_seed(target: Target, seed: u64, steps: usize) -> Counts {
 /// were real incremental updates.
 fn run_plan(plan: &Plan) {
     let arch = plan.target.arch();
-    let seeds: Vec<u64> = match std::env::var("MACHLINK_RANDOM_SEED") {
-        Ok(s) => vec![s.parse().expect("MACHLINK_RANDOM_SEED is a number")],
+    let seeds: Vec<Seed> = match std::env::var("MACHLINK_RANDOM_SEED") {
+        Ok(s) => {
+            let n: u64 = s.parse().expect("MACHLINK_RANDOM_SEED is a number");
+            // A seed the plan does not list runs plain, unless
+            // MACHLINK_RANDOM_DEAD_STRIP=1 or MACHLINK_RANDOM_CXX=1 say.
+            let on = |v: &str| std::env::var(v).is_ok_and(|v| v == "1");
+            let listed = plan.seeds.iter().find(|s| s.seed == n).copied();
+            vec![listed.unwrap_or(seed(
+                n,
+                on("MACHLINK_RANDOM_DEAD_STRIP"),
+                on("MACHLINK_RANDOM_CXX"),
+            ))]
+        }
         Err(_) => plan.seeds.to_vec(),
     };
     if seeds.len() > 1 {
-        let parities: Vec<u64> = seeds.iter().map(|s| s % 2).collect();
+        let parities: Vec<u64> = seeds.iter().map(|s| s.seed % 2).collect();
         assert!(
             parities.contains(&0) && parities.contains(&1),
             "{arch}: the seeds must cover both fixup formats"
@@ -539,9 +730,13 @@ fn run_plan(plan: &Plan) {
     let steps: usize = results.iter().map(|r| r.steps).sum();
     let updates: usize = results.iter().map(|r| r.updates).sum();
     let fulls: usize = results.iter().map(|r| r.fulls).sum();
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in results.iter().flat_map(|r| &r.reasons) {
+        *reasons.entry(reason_summary(r)).or_default() += 1;
+    }
     eprintln!(
         "{arch}: {steps} random edit steps over {} seeds in {:.0?}: {updates} incremental \
-         updates, {fulls} full links",
+         updates, {fulls} full links {reasons:?}",
         seeds.len(),
         start.elapsed()
     );

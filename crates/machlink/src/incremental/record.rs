@@ -415,6 +415,15 @@ fn references(obj: &ObjectFile, fi: u32, symtab: &SymbolTable) -> Vec<SymId> {
     out
 }
 
+/// Names sorted byte-wise, as an object record's `refs` must be: an
+/// update compares them by binary search, and symbol ids (the order
+/// [`references`] gives) follow the inputs, not the names.
+fn sorted_names(names: impl Iterator<Item = Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = names.collect();
+    out.sort_unstable();
+    out
+}
+
 /// Whether a global is defined in a data (not code) section of the image.
 pub fn is_data(symtab: &SymbolTable, layout: &Layout, g: SymId) -> bool {
     match symtab.syms[g as usize].def {
@@ -567,7 +576,7 @@ pub(crate) fn write_state(
                 symbols: symbols_hash(obj),
                 atoms,
                 globals: defined_globals(obj, fi as u32, symtab),
-                refs: refs.iter().map(|&g| name(g)).collect(),
+                refs: sorted_names(refs.iter().map(|&g| name(g))),
                 sites: sites.iter().map(|&(g, s)| (name(g), s)).collect(),
                 oso: obj.oso_path.clone(),
             };

@@ -37,7 +37,11 @@ fn refusal(obj: &str, sec: &SectionRecord, old: Option<&AtomRecord>, r: Refusal)
         ),
         // Its pointers would need new rebase and bind opcodes.
         Refusal::DataWithPointers => {
-            format!("{obj}: data {} with pointers outgrew its room", key())
+            format!(
+                "{obj}: data {} with pointers outgrew its room (with -no_fixup_chains its \
+                 rebases and binds would be re-encoded: a full link does that)",
+                key()
+            )
         }
         Refusal::Interior => format!(
             "{obj}: {} must move, but other code refers to a place inside it",
@@ -492,7 +496,9 @@ impl Updater<'_> {
             }
             self.trap(r.addr, r.slot)?;
             self.unwind.push((r.addr, 0, None));
-            self.starts.push((r.addr, false));
+            // Its function start stays: it bounds the slot before it, so a
+            // body later placed in this freed range is not read as lying
+            // inside that slot (which a trampoline there would own).
         }
         // Chained fixups of removed data leave their chains (see
         // `rethread`).
