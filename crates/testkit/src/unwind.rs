@@ -618,6 +618,44 @@ impl UnwindTables {
     }
 }
 
+/// After an incremental update of `exe`: the fresh link of the same
+/// inputs runs and exits 0 with an output `fresh_ok` accepts; `exe` runs
+/// exactly like it, passes `machlink verify`, and its unwind tables mean
+/// the fresh link's (`check_unwind`, whose encodings it returns).
+pub fn check_update_like_fresh(
+    ctx: &str,
+    target: Target,
+    exe: &Path,
+    fresh: &Path,
+    funcs: &[&str],
+    fresh_ok: impl Fn(&str) -> bool,
+) -> Vec<u32> {
+    use crate::cli::{machlink_verify, macho_run_with};
+    let want = macho_run_with(fresh, &[]);
+    assert_eq!(want.code, 0, "{ctx}: fresh link: {}", want.stderr_str());
+    assert!(
+        fresh_ok(&want.stdout_str()),
+        "{ctx}: fresh link printed {:?}",
+        want.stdout_str()
+    );
+    let got = macho_run_with(exe, &[]);
+    assert_eq!(
+        (got.code, got.stdout_str()),
+        (want.code, want.stdout_str()),
+        "{ctx}: {}",
+        got.stderr_str()
+    );
+    let v = machlink_verify(exe);
+    assert_eq!(
+        v.code,
+        0,
+        "{ctx}: verify: {}{}",
+        v.stdout_str(),
+        v.stderr_str()
+    );
+    check_unwind(target, exe, fresh, funcs)
+}
+
 /// Checks that `exe` (an incrementally updated image) unwinds `funcs`
 /// (symbol names, `_f`) as `fresh` (a full link of the same objects)
 /// does, and panics naming what differs: each function's code (behind its

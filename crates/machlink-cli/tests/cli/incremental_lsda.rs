@@ -18,8 +18,8 @@
 //! which reads the updated tables.
 
 use std::path::{Path, PathBuf};
-use testkit::cli::{incremental_line, machlink_verify, macho_run_with};
-use testkit::unwind::{check_unwind, UnwindTables};
+use testkit::cli::incremental_line;
+use testkit::unwind::{check_update_like_fresh, UnwindTables};
 use testkit::{capture, Outcome, Target};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -99,29 +99,9 @@ fn run_steps(
             );
         }
         link(target, &fresh, &objs(&lib), false);
-        let want = macho_run_with(&fresh, &[]);
-        assert_eq!(want.code, 0, "{ctx}: fresh link: {}", want.stderr_str());
-        assert!(
-            want.stdout_str().ends_with(step.ends),
-            "{ctx}: fresh link printed {:?}",
-            want.stdout_str()
-        );
-        let got = macho_run_with(&out, &[]);
-        assert_eq!(
-            (got.code, got.stdout_str()),
-            (want.code, want.stdout_str()),
-            "{ctx}: {}",
-            got.stderr_str()
-        );
-        let v = machlink_verify(&out);
-        assert_eq!(
-            v.code,
-            0,
-            "{ctx}: verify: {}{}",
-            v.stdout_str(),
-            v.stderr_str()
-        );
-        check_unwind(target, &out, &fresh, funcs);
+        check_update_like_fresh(&ctx, target, &out, &fresh, funcs, |s| {
+            s.ends_with(step.ends)
+        });
         let t = UnwindTables::read(target, &out);
         let body = t.body("_f");
         moved |= body != t.addr("_f");

@@ -496,9 +496,9 @@ impl Updater<'_> {
             }
             self.trap(r.addr, r.slot)?;
             self.unwind.push((r.addr, 0, None));
-            // Its function start stays: it bounds the slot before it, so a
-            // body later placed in this freed range is not read as lying
-            // inside that slot (which a trampoline there would own).
+            // Its start goes, as in a fresh link; a body later placed in
+            // this freed range gets a start of its own (`Decision::Move`).
+            self.starts.push((r.addr, false));
         }
         // Chained fixups of removed data leave their chains (see
         // `rethread`).
