@@ -401,7 +401,9 @@ pub(crate) fn write_synthetic(
         .map_err(err)?,
         None => Vec::new(),
     };
-    fixups.sort_unstable_by_key(|f| f.addr);
+    // Each object's fixups come in runs of ascending addresses, which the
+    // stable sort merges instead of sorting from scratch.
+    fixups.sort_by_key(|f| f.addr);
     Ok(SyntheticOut {
         unwind_rows,
         lazy_binds,

@@ -429,6 +429,28 @@ impl<'a> ObjectFile<'a> {
         Some(sec.atoms_start + idx.saturating_sub(1) as u32)
     }
 
+    /// [`Self::atom_at`] for fields met in ascending order: `hint` is the
+    /// atom the previous lookup found, and the answer is usually it or
+    /// the next one, which saves the binary search.
+    fn atom_at_from(&self, sect: usize, off: u64, hint: &mut u32) -> Option<u32> {
+        let sec = self.sections.get(sect)?;
+        let end = sec.atoms_start + sec.atoms_len;
+        let starts_at = |a: u32| u64::from(self.atoms[a as usize].offset);
+        let h = *hint;
+        if sec.kept && off <= sec.size && (sec.atoms_start..end).contains(&h) && starts_at(h) <= off
+        {
+            for a in h..end.min(h + 3) {
+                if a + 1 == end || starts_at(a + 1) > off {
+                    *hint = a;
+                    return Some(a);
+                }
+            }
+        }
+        let a = self.atom_at(sect, off)?;
+        *hint = a;
+        Some(a)
+    }
+
     /// The one atom of section ordinal `n_sect` (1-based) and its input
     /// address, for a section-relative subtrahend; an error when the
     /// section is split into atoms (which of them is meant is unknown).
@@ -514,12 +536,29 @@ impl<'a> ObjectFile<'a> {
                         sec.segname, sec.sectname, infos[i].r_address
                     ))
                 })?;
-            for d in &decoded {
-                per_atom.push(self.place_reloc(r, sect, d)?);
+            // Assemblers list a section's relocations from its end to its
+            // start: taken backwards, they are already in atom order, and
+            // the sort below has nothing to do. (Only a strictly
+            // descending list is turned: equal offsets keep their order.)
+            let descending = decoded
+                .windows(2)
+                .all(|w| w[0].info.r_address > w[1].info.r_address);
+            let mut hint = sec.atoms_start;
+            if descending {
+                for d in decoded.iter().rev() {
+                    per_atom.push(self.place_reloc(r, sect, d, &mut hint)?);
+                }
+            } else {
+                for d in &decoded {
+                    per_atom.push(self.place_reloc(r, sect, d, &mut hint)?);
+                }
             }
         }
         self.add_eh_frame_relocs(r, &mut per_atom)?;
-        per_atom.sort_by_key(|&(atom, ref rel)| (atom, rel.offset));
+        let key = |&(atom, ref rel): &(u32, Reloc)| (atom, rel.offset);
+        if !per_atom.is_sorted_by_key(key) {
+            per_atom.sort_by_key(key);
+        }
         self.relocs = Vec::with_capacity(per_atom.len());
         let mut k = 0;
         for (idx, atom) in self.atoms.iter_mut().enumerate() {
@@ -698,6 +737,7 @@ impl<'a> ObjectFile<'a> {
         r: &Reader<'a, '_>,
         sect: usize,
         decoded: &DecodedReloc,
+        hint: &mut u32,
     ) -> Result<(u32, Reloc)> {
         let sec = &self.sections[sect];
         let info = decoded.info;
@@ -715,7 +755,7 @@ impl<'a> ObjectFile<'a> {
             return Err(bad("field extends past the end of the section"));
         }
         let atom = self
-            .atom_at(sect, off)
+            .atom_at_from(sect, off, hint)
             .ok_or_else(|| bad("no atom holds the field"))?;
         let atom_off = (off - u64::from(self.atoms[atom as usize].offset)) as u32;
         // A difference `minuend - subtrahend + addend` (a SUBTRACTOR pair)

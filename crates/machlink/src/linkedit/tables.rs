@@ -117,12 +117,15 @@ fn absolute_symbol(
 
 /// LC_FUNCTION_STARTS: ULEB deltas between the starts of code atoms.
 pub fn function_starts(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
+    // Code atoms in layout order: already sorted by address.
     let mut starts: Vec<u64> = Vec::new();
+    let mut listed: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
     for s in layout.sections.iter().filter(|s| s.is_code()) {
         if let Content::Atoms(list) = &s.content {
             for &(f, a) in list {
                 if objects[f as usize].atoms[a as usize].symbol != NONE {
                     starts.push(layout.atom_addr[f as usize][a as usize]);
+                    listed[f as usize][a as usize] = true;
                 }
             }
         }
@@ -130,7 +133,10 @@ pub fn function_starts(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
     // Symbols inside atoms start functions too (as lld lists every
     // symbol in code): alternate entries, and the functions of objects
     // without subsections, whose code section is one atom. The linker's
-    // Objective-C stubs are not functions.
+    // Objective-C stubs are not functions. A symbol at the start of an
+    // atom listed above adds nothing; the few others are sorted apart and
+    // merged, so the common case sorts almost nothing.
+    let mut inner: Vec<u64> = Vec::new();
     for (fi, obj) in objects.iter().enumerate() {
         if obj.name == crate::objc::STUBS_OBJECT {
             continue;
@@ -146,10 +152,17 @@ pub fn function_starts(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
             if base == 0 || !crate::section_flags::is_code(sec.flags) || atom.alias_of.is_some() {
                 continue;
             }
-            starts.push(base + (sym.n_value - sec.addr - u64::from(atom.offset)));
+            let off = sym.n_value - sec.addr - u64::from(atom.offset);
+            if off == 0 && listed[fi][sym.atom as usize] {
+                continue;
+            }
+            inner.push(base + off);
         }
     }
-    starts.sort_unstable();
+    inner.sort_unstable();
+    starts.extend(inner);
+    // Two sorted runs: the stable sort merges them in one pass.
+    starts.sort();
     starts.dedup();
     let mut out = Vec::new();
     let mut prev = layout.image_base;
