@@ -399,8 +399,10 @@ impl CargoProject {
             expected.stderr_str()
         );
         assert!(
-            expected.stdout_str().contains("checked: "),
-            "{step}: the program did not get to its panic: {}",
+            expected
+                .stdout_str()
+                .contains("dropped while unwinding\nchecked: Err(\"panicked\")"),
+            "{step}: the program did not panic and catch it: {}",
             expected.stdout_str()
         );
         for env in [&[][..], &[("MACHO_RUN_FORCE_SLIDE", "1")][..]] {
