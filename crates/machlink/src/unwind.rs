@@ -12,6 +12,17 @@ use crate::input::object::ObjectFile;
 use crate::layout::{self, Content, Placed};
 use crate::symbols::{Def, SymId, SymbolTable};
 use crate::unwind_info::{UnwindEntry, UnwindInfoError, UnwindPlan};
+use rayon::prelude::*;
+
+/// Rows planned for one object's functions, with the LSDAs they name
+/// (their `lsda` numbers count from 1 within `lsdas`) and the functions'
+/// keys (file, atom, offset in the atom).
+#[derive(Default)]
+struct Rows {
+    rows: Vec<UnwindEntry>,
+    lsdas: Vec<(u32, u32, i64)>,
+    keys: Vec<(u32, u32, u32)>,
+}
 
 /// The bits of a compact unwind encoding that hold its mode.
 const MODE_MASK: u32 = 0x0f00_0000;
@@ -52,15 +63,23 @@ pub fn personality(obj: &ObjectFile, fi: u32, entry: u32, symtab: &SymbolTable) 
 pub fn entries(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<(u32, u32, u32, u32)> {
     let mut out = Vec::new();
     for (fi, obj) in objects.iter().enumerate() {
-        for sec in obj.sections.iter().filter(|s| s.metadata) {
-            for e in sec.atoms_start..sec.atoms_start + sec.atoms_len {
-                if let Some((ff, fa, _)) = reloc_target(obj, fi as u32, e, 0, symtab) {
-                    out.push((fi as u32, e, ff, fa));
-                }
-            }
-        }
+        out.extend(entries_of(obj, fi as u32, symtab).map(|(e, ff, fa)| (fi as u32, e, ff, fa)));
     }
     out
+}
+
+/// The compact unwind entry atoms of object `fi`: (entry atom, function
+/// file, function atom).
+fn entries_of<'a>(
+    obj: &'a ObjectFile,
+    fi: u32,
+    symtab: &'a SymbolTable,
+) -> impl Iterator<Item = (u32, u32, u32)> + 'a {
+    obj.sections
+        .iter()
+        .filter(|s| s.metadata)
+        .flat_map(|sec| sec.atoms_start..sec.atoms_start + sec.atoms_len)
+        .filter_map(move |e| reloc_target(obj, fi, e, 0, symtab).map(|(ff, fa, _)| (e, ff, fa)))
 }
 
 /// Every FDE of the `__eh_frame` sections that is still wanted: (file, FDE
@@ -207,7 +226,6 @@ pub fn plan(
             .get(&key)
             .map(|&(off, _)| mode_dwarf | (off & 0x00ff_ffff))
     };
-    let mut lsdas = Vec::new();
     // A row that defers to DWARF names the LSDA its FDE names (as lld
     // does), so that the personality routine finds it in the index too.
     let fde_lsda = |(f, a, at): (u32, u32, u32), lsdas: &mut Vec<(u32, u32, i64)>| -> u64 {
@@ -225,76 +243,113 @@ pub fn plan(
             _ => 0,
         }
     };
-    // Atoms with a row of an entry, and the function starts those rows
-    // are for.
-    let mut covered_atoms = rustc_hash::FxHashSet::default();
-    let mut covered = rustc_hash::FxHashSet::default();
-    let mut rows = Vec::new();
-    for (fi, e, ff, fa) in entries(objects, symtab) {
-        let obj = &objects[fi as usize];
-        let func = &objects[ff as usize].atoms[fa as usize];
-        if !func.live || !obj.atoms[e as usize].live || addr(ff, fa) == 0 {
-            continue;
-        }
-        // An object without subsections keeps a section's functions in one
-        // atom: the entry names where in it its function starts.
-        let offset = reloc_target(obj, fi, e, 0, symtab).map_or(0, |t| t.2);
-        let key = (ff, fa, u32::try_from(offset).unwrap_or(u32::MAX));
-        let data = obj.atom_data(e);
-        let mut encoding = read_u32(data, 12);
-        if encoding & MODE_MASK == mode_dwarf {
-            // Point at the FDE's place in the output __eh_frame.
-            encoding = dwarf(key).unwrap_or(0);
-        }
-        let personality_got = personality(obj, fi, e, symtab).map_or(0, |g| u64::from(g) + 1);
-        // An LSDA in a live atom is placed by the time the table is encoded.
-        let mut lsda = match reloc_target(obj, fi, e, 24, symtab) {
-            Some((lf, la, off)) if objects[lf as usize].atoms[la as usize].live => {
-                lsdas.push((lf, la, off));
-                lsdas.len() as u64
+    // The rows of the functions with a compact unwind entry, each
+    // object's on its own thread.
+    let with_entries: Vec<Rows> = objects
+        .par_iter()
+        .enumerate()
+        .map(|(fi, obj)| {
+            let fi = fi as u32;
+            let mut out = Rows::default();
+            for (e, ff, fa) in entries_of(obj, fi, symtab) {
+                let func = &objects[ff as usize].atoms[fa as usize];
+                if !func.live || !obj.atoms[e as usize].live || addr(ff, fa) == 0 {
+                    continue;
+                }
+                // An object without subsections keeps a section's functions
+                // in one atom: the entry names where in it its function starts.
+                let offset = reloc_target(obj, fi, e, 0, symtab).map_or(0, |t| t.2);
+                let key = (ff, fa, u32::try_from(offset).unwrap_or(u32::MAX));
+                let data = obj.atom_data(e);
+                let mut encoding = read_u32(data, 12);
+                if encoding & MODE_MASK == mode_dwarf {
+                    // Point at the FDE's place in the output __eh_frame.
+                    encoding = dwarf(key).unwrap_or(0);
+                }
+                let personality_got =
+                    personality(obj, fi, e, symtab).map_or(0, |g| u64::from(g) + 1);
+                // An LSDA in a live atom is placed by the time the table is
+                // encoded.
+                let mut lsda = match reloc_target(obj, fi, e, 24, symtab) {
+                    Some((lf, la, off)) if objects[lf as usize].atoms[la as usize].live => {
+                        out.lsdas.push((lf, la, off));
+                        out.lsdas.len() as u64
+                    }
+                    _ => 0,
+                };
+                if lsda == 0 && encoding & MODE_MASK == mode_dwarf {
+                    lsda = fde_lsda(key, &mut out.lsdas);
+                }
+                out.keys.push(key);
+                out.rows.push(UnwindEntry {
+                    function_addr: addr(ff, fa).wrapping_add(offset as u64),
+                    length: read_u32(data, 8),
+                    encoding,
+                    personality_got,
+                    lsda,
+                });
             }
-            _ => 0,
-        };
-        if lsda == 0 && encoding & MODE_MASK == mode_dwarf {
-            lsda = fde_lsda(key, &mut lsdas);
-        }
-        covered_atoms.insert((ff, fa));
-        covered.insert(key);
-        rows.push(UnwindEntry {
-            function_addr: addr(ff, fa).wrapping_add(offset as u64),
-            length: read_u32(data, 8),
-            encoding,
-            personality_got,
-            lsda,
-        });
+            out
+        })
+        .collect();
+    // Atoms with a row of an entry (an entry may name a function of
+    // another object: a coalesced definition).
+    let mut covered_atoms: Vec<Vec<bool>> =
+        objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
+    for &(f, a, _) in with_entries.iter().flat_map(|r| &r.keys) {
+        covered_atoms[f as usize][a as usize] = true;
     }
     // Functions without an entry still get a row, so the unwinder does not
     // attribute them to the function before.
-    for (fi, obj) in objects.iter().enumerate() {
-        for (ai, atom) in obj.atoms.iter().enumerate() {
-            let sec = obj.section_of(ai as u32);
-            let code = crate::section_flags::is_code(sec.flags);
-            if !code || !sec.kept || sec.metadata || !atom.live || atom.symbol == NONE {
-                continue;
+    let without: Vec<Rows> = objects
+        .par_iter()
+        .enumerate()
+        .map(|(fi, obj)| {
+            let mut out = Rows::default();
+            for (ai, atom) in obj.atoms.iter().enumerate() {
+                let sec = obj.section_of(ai as u32);
+                let code = crate::section_flags::is_code(sec.flags);
+                if !code || !sec.kept || sec.metadata || !atom.live || atom.symbol == NONE {
+                    continue;
+                }
+                if covered_atoms[fi][ai] || addr(fi as u32, ai as u32) == 0 {
+                    continue;
+                }
+                let key = (fi as u32, ai as u32, 0);
+                let encoding = dwarf(key).unwrap_or(0);
+                let lsda = if encoding == 0 {
+                    0
+                } else {
+                    fde_lsda(key, &mut out.lsdas)
+                };
+                out.keys.push(key);
+                out.rows.push(UnwindEntry {
+                    function_addr: addr(fi as u32, ai as u32),
+                    length: atom.size,
+                    encoding,
+                    personality_got: 0,
+                    lsda,
+                });
             }
-            if covered_atoms.contains(&(fi as u32, ai as u32)) || addr(fi as u32, ai as u32) == 0 {
-                continue;
+            out
+        })
+        .collect();
+    // One list, in the order of a single pass over the objects (entries
+    // first), with each part's LSDA numbers moved past the parts before.
+    let mut lsdas = Vec::new();
+    let mut rows = Vec::new();
+    let mut covered = rustc_hash::FxHashSet::default();
+    for part in with_entries.into_iter().chain(without) {
+        let base = lsdas.len() as u64;
+        lsdas.extend(part.lsdas);
+        rows.extend(part.rows.into_iter().map(|mut r| {
+            if r.lsda != 0 {
+                r.lsda += base;
             }
-            let key = (fi as u32, ai as u32, 0);
-            covered.insert(key);
-            let encoding = dwarf(key).unwrap_or(0);
-            let lsda = if encoding == 0 {
-                0
-            } else {
-                fde_lsda(key, &mut lsdas)
-            };
-            rows.push(UnwindEntry {
-                function_addr: addr(fi as u32, ai as u32),
-                length: atom.size,
-                encoding,
-                personality_got: 0,
-                lsda,
-            });
+            r
+        }));
+        if !fde_of.is_empty() {
+            covered.extend(part.keys);
         }
     }
     // A function an FDE describes, inside an atom, without an entry of
