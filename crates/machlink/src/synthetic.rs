@@ -15,6 +15,7 @@ use crate::input::object::ObjectFile;
 use crate::layout::{Content, OutSection};
 use crate::symbols::{Def, SymId, SymbolTable};
 use object::macho;
+use rayon::prelude::*;
 
 /// An imported symbol's synthetic entries as an earlier link placed them
 /// (0: none).
@@ -97,6 +98,18 @@ pub fn entry_for(kind: crate::arch::RelocKind, def: Def) -> Option<Entry> {
     })
 }
 
+/// The synthetic entries the live atoms of object `fi` refer to, in
+/// relocation order (with repeats).
+fn entries_needed(fi: u32, obj: &ObjectFile, symtab: &SymbolTable) -> Vec<(Entry, SymId)> {
+    let live = obj.atoms.iter().filter(|a| a.live);
+    live.flat_map(|a| &obj.relocs[a.relocs_start as usize..a.relocs_end as usize])
+        .filter_map(|r| {
+            let g = symtab.global_of(fi, r.target)?;
+            Some((entry_for(r.kind, symtab.syms[g as usize].def)?, g))
+        })
+        .collect()
+}
+
 impl Synthetic {
     /// Scans every relocation for the entries it needs.
     /// `lazy_binder` is dyld_stub_binder for classic lazy binding, None
@@ -118,19 +131,19 @@ impl Synthetic {
             chained: lazy_binder.is_none(),
             unwind_info: false,
         };
-        for (fi, obj) in objects.iter().enumerate() {
-            let live = obj.atoms.iter().filter(|a| a.live);
-            for r in live.flat_map(|a| &obj.relocs[a.relocs_start as usize..a.relocs_end as usize])
-            {
-                let Some(g) = symtab.global_of(fi as u32, r.target) else {
-                    continue;
-                };
-                match entry_for(r.kind, symtab.syms[g as usize].def) {
-                    Some(Entry::Stub) => s.stubs.add(g),
-                    Some(Entry::Got) => s.got.add(g),
-                    Some(Entry::ThreadPtr) => s.thread_ptrs.add(g),
-                    None => {}
-                }
+        // Each object's needs are found on its own thread (most references
+        // need no entry) and added in input order, so the tables come out
+        // in first-use order as from one pass.
+        let needs: Vec<Vec<(Entry, SymId)>> = objects
+            .par_iter()
+            .enumerate()
+            .map(|(fi, obj)| entries_needed(fi as u32, obj, symtab))
+            .collect();
+        for (entry, g) in needs.into_iter().flatten() {
+            match entry {
+                Entry::Stub => s.stubs.add(g),
+                Entry::Got => s.got.add(g),
+                Entry::ThreadPtr => s.thread_ptrs.add(g),
             }
         }
         // Personality routines are reached through GOT slots. Every
