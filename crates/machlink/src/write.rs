@@ -401,9 +401,9 @@ pub(crate) fn write_synthetic(
         .map_err(err)?,
         None => Vec::new(),
     };
-    // Each object's fixups come in runs of ascending addresses, which the
-    // stable sort merges instead of sorting from scratch.
-    fixups.sort_by_key(|f| f.addr);
+    let mut starts: Vec<u64> = res.layout.sections.iter().map(|s| s.addr).collect();
+    starts.sort_unstable();
+    crate::linkedit::fixups::sort_by_address(fixups, &starts);
     Ok(SyntheticOut {
         unwind_rows,
         lazy_binds,

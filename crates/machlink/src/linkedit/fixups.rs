@@ -27,6 +27,45 @@ pub struct Fixup {
     pub kind: FixupKind,
 }
 
+/// Sorts `fixups` by address, as a stable sort would. They come object
+/// after object, each object's in ascending runs per output section, and
+/// sections are laid out in input order: distributed into one bucket per
+/// section (`section_starts`, ascending), in order, each bucket is
+/// usually sorted already, and only one that is not (an order file moved
+/// atoms) is sorted on its own. Sorting all of them at once cost 29 M
+/// instructions on a 100k-function link.
+pub fn sort_by_address(fixups: &mut Vec<Fixup>, section_starts: &[u64]) {
+    let Some(&first) = fixups.first() else {
+        return;
+    };
+    let bucket = |addr: u64| {
+        section_starts
+            .partition_point(|&s| s <= addr)
+            .saturating_sub(1)
+    };
+    let mut next = vec![0usize; section_starts.len().max(1) + 1];
+    for f in fixups.iter() {
+        next[bucket(f.addr) + 1] += 1;
+    }
+    for i in 1..next.len() {
+        next[i] += next[i - 1];
+    }
+    let bounds = next.clone();
+    let mut sorted = vec![first; fixups.len()];
+    for f in fixups.iter() {
+        let b = bucket(f.addr);
+        sorted[next[b]] = *f;
+        next[b] += 1;
+    }
+    for w in bounds.windows(2) {
+        let run = &mut sorted[w[0]..w[1]];
+        if !run.is_sorted_by_key(|f| f.addr) {
+            run.sort_by_key(|f| f.addr);
+        }
+    }
+    *fixups = sorted;
+}
+
 /// An imported symbol as dyld sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Import {
@@ -338,5 +377,58 @@ fn write_ordinal(out: &mut Vec<u8>, ordinal: i32) {
     } else {
         out.push(macho::BIND_OPCODE_SET_DYLIB_ORDINAL_ULEB);
         write_uleb(out, ordinal as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bucketed sort gives what a stable sort gives, for fixups in
+    /// per-object runs and for scrambled ones (an order file), duplicates
+    /// and addresses before the first section included.
+    #[test]
+    fn sort_by_address_matches_a_stable_sort() {
+        let starts = [0x1000, 0x4000, 0x8000, 0x9000];
+        let mut seed = 12345u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for scrambled in [false, true] {
+            let mut fixups = Vec::new();
+            for object in 0..20u64 {
+                for (si, &start) in starts.iter().enumerate() {
+                    for i in 0..(next() % 30) {
+                        let addr = if scrambled {
+                            next() % 0xa000
+                        } else {
+                            start + object * 0x80 + i * 8
+                        };
+                        let kind = FixupKind::Bind {
+                            import: (object * 10 + si as u64) as u32,
+                            addend: i as i64,
+                        };
+                        fixups.push(Fixup { addr, kind });
+                        if i % 7 == 3 {
+                            // A second fixup at the same address keeps its place.
+                            fixups.push(Fixup {
+                                addr,
+                                kind: FixupKind::Rebase { target: i },
+                            });
+                        }
+                    }
+                }
+            }
+            let mut expected = fixups.clone();
+            expected.sort_by_key(|f| f.addr);
+            sort_by_address(&mut fixups, &starts);
+            assert_eq!(fixups, expected, "scrambled: {scrambled}");
+        }
+        let mut none = Vec::new();
+        sort_by_address(&mut none, &starts);
+        assert!(none.is_empty());
     }
 }
