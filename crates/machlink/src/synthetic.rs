@@ -98,16 +98,41 @@ pub fn entry_for(kind: crate::arch::RelocKind, def: Def) -> Option<Entry> {
     })
 }
 
-/// The synthetic entries the live atoms of object `fi` refer to, in
-/// relocation order (with repeats).
-fn entries_needed(fi: u32, obj: &ObjectFile, symtab: &SymbolTable) -> Vec<(Entry, SymId)> {
-    let live = obj.atoms.iter().filter(|a| a.live);
-    live.flat_map(|a| &obj.relocs[a.relocs_start as usize..a.relocs_end as usize])
-        .filter_map(|r| {
-            let g = symtab.global_of(fi, r.target)?;
-            Some((entry_for(r.kind, symtab.syms[g as usize].def)?, g))
-        })
-        .collect()
+/// What one object needs of the synthetic tables.
+struct Needs {
+    /// The entries its live atoms' relocations refer to, in relocation
+    /// order (with repeats).
+    entries: Vec<(Entry, SymId)>,
+    /// The personalities of its live compact unwind entries, in order.
+    personalities: Vec<SymId>,
+    /// Whether it has a live compact unwind entry.
+    live_unwind_entry: bool,
+}
+
+impl Needs {
+    fn of(fi: u32, obj: &ObjectFile, symtab: &SymbolTable) -> Needs {
+        let live = obj.atoms.iter().filter(|a| a.live);
+        let entries = live
+            .flat_map(|a| &obj.relocs[a.relocs_start as usize..a.relocs_end as usize])
+            .filter_map(|r| {
+                let g = symtab.global_of(fi, r.target)?;
+                Some((entry_for(r.kind, symtab.syms[g as usize].def)?, g))
+            })
+            .collect();
+        let mut personalities = Vec::new();
+        let mut live_unwind_entry = false;
+        for (e, _, _) in crate::unwind::entries_of(obj, fi, symtab) {
+            if obj.atoms[e as usize].live {
+                live_unwind_entry = true;
+                personalities.extend(crate::unwind::personality(obj, fi, e, symtab));
+            }
+        }
+        Needs {
+            entries,
+            personalities,
+            live_unwind_entry,
+        }
+    }
 }
 
 impl Synthetic {
@@ -134,27 +159,25 @@ impl Synthetic {
         // Each object's needs are found on its own thread (most references
         // need no entry) and added in input order, so the tables come out
         // in first-use order as from one pass.
-        let needs: Vec<Vec<(Entry, SymId)>> = objects
+        let needs: Vec<Needs> = objects
             .par_iter()
             .enumerate()
-            .map(|(fi, obj)| entries_needed(fi as u32, obj, symtab))
+            .map(|(fi, obj)| Needs::of(fi as u32, obj, symtab))
             .collect();
-        for (entry, g) in needs.into_iter().flatten() {
+        for (entry, g) in needs.iter().flat_map(|n| &n.entries) {
             match entry {
-                Entry::Stub => s.stubs.add(g),
-                Entry::Got => s.got.add(g),
-                Entry::ThreadPtr => s.thread_ptrs.add(g),
+                Entry::Stub => s.stubs.add(*g),
+                Entry::Got => s.got.add(*g),
+                Entry::ThreadPtr => s.thread_ptrs.add(*g),
             }
         }
-        // Personality routines are reached through GOT slots. Every
-        // function gets an `__unwind_info` row, with or without an entry.
-        for (fi, e, _, _) in crate::unwind::entries(objects, symtab) {
-            let obj = &objects[fi as usize];
-            if obj.atoms[e as usize].live {
-                s.unwind_info = true;
-                if let Some(g) = crate::unwind::personality(obj, fi, e, symtab) {
-                    s.got.add(g);
-                }
+        // Personality routines are reached through GOT slots (after every
+        // relocation's). Every function gets an `__unwind_info` row, with
+        // or without an entry.
+        for n in &needs {
+            s.unwind_info |= n.live_unwind_entry;
+            for &g in &n.personalities {
+                s.got.add(g);
             }
         }
         s.unwind_info = s.unwind_info || crate::unwind::code_atoms(objects) > 0;

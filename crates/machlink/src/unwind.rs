@@ -70,7 +70,7 @@ pub fn entries(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<(u32, u32, u
 
 /// The compact unwind entry atoms of object `fi`: (entry atom, function
 /// file, function atom).
-fn entries_of<'a>(
+pub fn entries_of<'a>(
     obj: &'a ObjectFile,
     fi: u32,
     symtab: &'a SymbolTable,
@@ -111,12 +111,12 @@ pub fn fdes(objects: &[ObjectFile]) -> Vec<(u32, u32, u32, u32)> {
 /// entry or an FDE. Without any, lld writes no `__unwind_info`.
 pub fn any_function_described(objects: &[ObjectFile], symtab: &SymbolTable) -> bool {
     let live = |f: u32, a: u32| objects[f as usize].atoms[a as usize].live;
-    entries(objects, symtab)
+    // Stops at the first (usually in the first object).
+    objects.iter().enumerate().any(|(fi, obj)| {
+        entries_of(obj, fi as u32, symtab).any(|(e, ff, fa)| live(fi as u32, e) && live(ff, fa))
+    }) || fdes(objects)
         .into_iter()
-        .any(|(f, e, ff, fa)| live(f, e) && live(ff, fa))
-        || fdes(objects)
-            .into_iter()
-            .any(|(f, _, func, _)| live(f, func))
+        .any(|(f, _, func, _)| live(f, func))
 }
 
 /// How many live code atoms start with a symbol (each may need a row).
