@@ -698,6 +698,40 @@ impl Placer {
     }
 }
 
+/// The dyld fixups' LINKEDIT blobs, in one format or the other.
+enum FixupBlobs {
+    Chained(Vec<u8>),
+    Opcodes {
+        rebase: Vec<u8>,
+        bind: Vec<u8>,
+        weak_bind: Vec<u8>,
+    },
+}
+
+/// Encodes the fixups (chained fixups are also written into their slots
+/// in `image`; `all_data_segments`: see [`fixups::encode_chained`]).
+fn fixup_blobs(
+    opts: &Options,
+    symtab: &SymbolTable,
+    layout: &Layout,
+    (fixup_list, imports): (&[Fixup], &[Import]),
+    image: &mut [u8],
+    all_data_segments: bool,
+) -> std::result::Result<FixupBlobs, String> {
+    if opts.use_chained_fixups() {
+        let blob = fixups::encode_chained(fixup_list, imports, layout, image, all_data_segments)?;
+        return Ok(FixupBlobs::Chained(blob));
+    }
+    let (rebase, bind) = fixups::encode_opcodes(fixup_list, imports, layout, image)?;
+    let overrides = crate::weak::strong_overrides(symtab, layout);
+    let weak_bind = crate::weak::encode_weak_binds(&overrides, fixup_list, imports, layout)?;
+    Ok(FixupBlobs::Opcodes {
+        rebase,
+        bind,
+        weak_bind,
+    })
+}
+
 /// Pass: the LINKEDIT pieces (fixups, exports, function starts, symbols,
 /// indirect symbols, strings; room for the signature), each followed by
 /// the reserve an incremental link keeps. Chained fixups are also written
@@ -731,24 +765,64 @@ pub(crate) fn build_linkedit<'a>(
         out.at
     };
     let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
+    // The fixups, the exports trie and the function starts are each built
+    // by one thread: they are built side by side.
+    let sorted = sorted_definitions(symtab, layout);
+    let (fixup_blobs, (trie, (starts, dice))) = rayon::join(
+        || {
+            let all_data_segments = reserve.is_incremental();
+            fixup_blobs(
+                opts,
+                symtab,
+                layout,
+                (fixup_list, imports),
+                image,
+                all_data_segments,
+            )
+        },
+        || {
+            rayon::join(
+                || exports_trie(opts, symtab, layout, objects, &sorted),
+                || {
+                    // `-no_function_starts` drops the table (an incremental
+                    // link keeps it: updates find functions through it;
+                    // only the load command goes).
+                    let starts = if opts.no_function_starts && !reserve.is_incremental() {
+                        Vec::new()
+                    } else {
+                        function_starts(layout, objects)
+                    };
+                    // An update rewrites code without revisiting these
+                    // entries (only disassemblers read them), so
+                    // incremental links leave them out rather than let
+                    // them go stale.
+                    let dice = if reserve.is_incremental() || opts.no_data_in_code {
+                        Vec::new()
+                    } else {
+                        data_in_code(layout, objects)
+                    };
+                    (starts, dice)
+                },
+            )
+        },
+    );
     let mut chained_end = 0;
-    if opts.use_chained_fixups() {
-        let blob =
-            fixups::encode_chained(fixup_list, imports, layout, image, reserve.is_incremental())
-                .map_err(err)?;
-        let used = blob.len();
-        ranges.chained_fixups = out.put(blob);
-        chained_end = with_room(&mut out, used, 1024);
-    } else {
-        let (rebase, bind) =
-            fixups::encode_opcodes(fixup_list, imports, layout, image).map_err(err)?;
-        ranges.rebase = out.put(rebase);
-        ranges.bind = out.put(bind);
-        let overrides = crate::weak::strong_overrides(symtab, layout);
-        let weak_binds =
-            crate::weak::encode_weak_binds(&overrides, fixup_list, imports, layout).map_err(err)?;
-        ranges.weak_bind = out.put(weak_binds);
-        ranges.lazy_bind = out.put(lazy_binds.to_vec());
+    match fixup_blobs.map_err(err)? {
+        FixupBlobs::Chained(blob) => {
+            let used = blob.len();
+            ranges.chained_fixups = out.put(blob);
+            chained_end = with_room(&mut out, used, 1024);
+        }
+        FixupBlobs::Opcodes {
+            rebase,
+            bind,
+            weak_bind,
+        } => {
+            ranges.rebase = out.put(rebase);
+            ranges.bind = out.put(bind);
+            ranges.weak_bind = out.put(weak_bind);
+            ranges.lazy_bind = out.put(lazy_binds.to_vec());
+        }
     }
     let weak_flags = crate::weak::header_flags(
         crate::weak::exports_weak(symtab, layout),
@@ -757,28 +831,13 @@ pub(crate) fn build_linkedit<'a>(
         imports,
         opts.use_chained_fixups(),
     );
-    let sorted = sorted_definitions(symtab, layout);
-    ranges.exports_trie = out.put(exports_trie(opts, symtab, layout, objects, &sorted));
+    ranges.exports_trie = out.put(trie);
     let exports_end = with_room(&mut out, ranges.exports_trie.1 as usize, 256);
-    timer.lap("fixups+exports");
-    // `-no_function_starts` drops the table (an incremental link keeps it:
-    // updates find functions through it; only the load command goes).
-    let mut starts = if opts.no_function_starts && !reserve.is_incremental() {
-        Vec::new()
-    } else {
-        function_starts(layout, objects)
-    };
+    let mut starts = starts;
     starts.resize(starts.len() + reserve.function_starts(starts.len()), 0);
     ranges.function_starts = out.put(starts);
-    // An update rewrites code without revisiting these entries (only
-    // disassemblers read them), so incremental links leave them out
-    // rather than let them go stale.
-    let dice = if reserve.is_incremental() || opts.no_data_in_code {
-        Vec::new()
-    } else {
-        data_in_code(layout, objects)
-    };
     ranges.data_in_code = out.put(dice);
+    timer.lap("fixups+exports");
     let mut runs = symbol_runs(opts, symtab, layout, objects, Some(&sorted));
     drop(sorted);
     runs.locals

@@ -456,18 +456,18 @@ pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
 
     // 4. Offsets to a fixed point. Children follow their parent, so a pass
     // sizes each node with its children's offsets from the previous pass.
-    // The first pass has none and guesses from the parent's end instead, a
-    // lower bound; iterating from below converges to the least (compact)
-    // layout, as iterating from all-zero offsets would. Once no offset
-    // changes its ULEB length from one pass to the next, sizes are exact.
-    // Offsets are u32, like the load command's `datasize`.
+    // The first pass starts from every child offset taking one byte, a
+    // lower bound of every offset; iterating from below converges to the
+    // least (compact) layout, as iterating from all-zero offsets would, and
+    // from this bound in two or three passes. Once no offset changes its
+    // ULEB length from one pass to the next, sizes are exact. Offsets are
+    // u32, like the load command's `datasize`.
     let too_big = "export trie over 4 GiB";
     let mut offsets = vec![0u32; nodes.len()];
     let mut offset = 0u64;
     for (k, node) in nodes.iter().enumerate() {
         offsets[k] = u32::try_from(offset).expect(too_big);
-        let end = offset + u64::from(node.fixed_size) + u64::from(node.edge_count);
-        offset += u64::from(node.fixed_size) + uleb_len(end) as u64 * u64::from(node.edge_count);
+        offset += u64::from(node.fixed_size) + u64::from(node.edge_count);
     }
     let total = loop {
         let mut offset = 0u64;
