@@ -1046,6 +1046,10 @@ mod tests {
         );
         check_layout(&trie);
         assert_eq!(parsed, sorted_owned(&exports));
+        // Names passed in order take the already-sorted path: same bytes.
+        let mut in_order = exports.clone();
+        in_order.sort_by(|a, b| a.name.cmp(b.name));
+        assert_eq!(build(&in_order), trie);
         for e in exports.iter().step_by(997) {
             assert_eq!(lookup(&trie, e.name).unwrap(), owned(e));
         }
