@@ -355,7 +355,7 @@ fn full_link(
         file.bytes(),
         &mut timer,
     )?;
-    file.resize(linkedit_off + linkedit.bytes.len() as u64 + linkedit.signature_size)?;
+    file.resize(linkedit_off + linkedit.size + linkedit.signature_size)?;
     let uuid_offset = write::finish_image(opts, &mut plan, entry, &linkedit, file.bytes())?;
     timer.lap("header+signature");
     timer.end();

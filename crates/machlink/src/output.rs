@@ -505,8 +505,6 @@ impl Cmds {
     }
 }
 
-/// Fills LC_UUID with a hash of the whole file (UUID bytes zero while
-/// hashing), so identical inputs give identical outputs.
 /// `-random_uuid`: a random (version 4) UUID, from the kernel's random
 /// source, or from the clock and process id if that cannot be read.
 pub fn fill_random_uuid(uuid: &mut [u8]) {
@@ -525,8 +523,23 @@ pub fn fill_random_uuid(uuid: &mut [u8]) {
     uuid.copy_from_slice(&bytes);
 }
 
+/// Bytes hashed per task for the UUID. Fixed (not derived from the number
+/// of threads), so the UUID depends on the image alone.
+const UUID_CHUNK: usize = 1 << 20;
+
+/// Fills LC_UUID at `at` with a hash of the whole file (UUID bytes zero
+/// while hashing), so identical inputs give identical outputs: the hash of
+/// the hashes of its 1 MiB chunks, computed in parallel.
 pub fn fill_uuid(image: &mut [u8], at: usize) {
-    let digest = xxhash_rust::xxh3::xxh3_128(image);
+    use rayon::prelude::*;
+    let chunks: Vec<u8> = image
+        .par_chunks(UUID_CHUNK)
+        .flat_map_iter(|c| xxhash_rust::xxh3::xxh3_128(c).to_le_bytes())
+        .collect();
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&(image.len() as u64).to_le_bytes());
+    h.update(&chunks);
+    let digest = h.digest128();
     let mut uuid = digest.to_le_bytes();
     // Mark it as an RFC 4122 name-based UUID, as ld64 does.
     uuid[6] = (uuid[6] & 0x0f) | 0x30;

@@ -15,8 +15,10 @@ use crate::input::Inputs;
 use crate::layout::{self, Content, Layout, Reserve, IMAGE_BASE};
 use crate::linkedit::codesign;
 use crate::linkedit::fixups::{self, Fixup, FixupKind, Import};
-use crate::linkedit::symtab::SymbolGroups;
-use crate::linkedit::tables::{data_in_code, exports_trie, function_starts, symbol_groups};
+use crate::linkedit::symtab::{SortedGroups, SymbolGroups};
+use crate::linkedit::tables::{
+    data_in_code, exports_trie, function_starts, sorted_definitions, symbol_runs,
+};
 use crate::options::{Options, OutputKind};
 use crate::output::{self, LinkeditRanges, LoadCommandPlan};
 use crate::relocate::{self, Resolved};
@@ -614,9 +616,18 @@ fn write_lazy_binding(
     Ok(stream)
 }
 
-/// The LINKEDIT segment's contents, before the signature.
-pub(crate) struct Linkedit {
-    pub bytes: Vec<u8>,
+/// The LINKEDIT segment's contents, before the signature: its size and
+/// what goes where, written into the output by [`finish_image`] once the
+/// file has grown to hold it. Only the pieces are written: everything
+/// else (room after a piece, padding, NULs of the string table) is the
+/// zeros of the freshly grown file.
+pub(crate) struct Linkedit<'a> {
+    /// Bytes from the segment's start to the signature (or the end).
+    pub size: u64,
+    /// Blobs and their file offsets.
+    pieces: Vec<(u64, Vec<u8>)>,
+    /// The symbol and string tables, written in place.
+    symbols: SortedGroups<'a>,
     pub ranges: LinkeditRanges,
     /// Where the room after the pieces an update rewrites ends (file
     /// offsets; equal to the piece's end without room).
@@ -626,17 +637,99 @@ pub(crate) struct Linkedit {
     pub strtab_end: u64,
     /// Per output section: its first indirect-symbol entry, if it has any.
     pub indirect_starts: Vec<Option<u32>>,
-    /// Size of the ad-hoc signature that follows `bytes` (0: unsigned).
+    /// Size of the ad-hoc signature that follows (0: unsigned).
     pub signature_size: u64,
     /// MH_WEAK_DEFINES / MH_BINDS_TO_WEAK (see [`crate::weak`]).
     pub weak_flags: u32,
 }
 
-impl Linkedit {
+impl Linkedit<'_> {
     /// The file offset the signature covers up to.
     pub fn code_limit(&self, linkedit_off: u64) -> u64 {
-        linkedit_off + self.bytes.len() as u64
+        linkedit_off + self.size
     }
+
+    /// Writes every piece into `image`, whose LINKEDIT part is zeros.
+    fn write_into(&self, image: &mut [u8]) {
+        for (off, blob) in &self.pieces {
+            image[*off as usize..][..blob.len()].copy_from_slice(blob);
+        }
+        let (symoff, symsize) = self.ranges.symtab;
+        let (stroff, strsize) = self.ranges.strtab;
+        // The string table follows the symbol table.
+        let (head, tail) = image.split_at_mut(stroff as usize);
+        self.symbols.write_into(
+            &mut head[symoff as usize..][..symsize as usize],
+            &mut tail[..strsize as usize],
+        );
+    }
+}
+
+/// LINKEDIT's pieces as they are placed, one after another from the
+/// segment's start: only offsets advance; blobs are kept to be written
+/// later.
+struct Placer {
+    /// File offset of the next piece.
+    at: u64,
+    pieces: Vec<(u64, Vec<u8>)>,
+}
+
+impl Placer {
+    /// Places `blob` next; returns its (offset, size).
+    fn put(&mut self, blob: Vec<u8>) -> (u32, u32) {
+        let placed = (self.at as u32, blob.len() as u32);
+        self.at += blob.len() as u64;
+        if !blob.is_empty() {
+            self.pieces.push((u64::from(placed.0), blob));
+        }
+        placed
+    }
+
+    /// Skips `size` bytes (written later, or zeros).
+    fn skip(&mut self, size: u64) -> (u32, u32) {
+        let placed = (self.at as u32, size as u32);
+        self.at += size;
+        placed
+    }
+
+    /// Pads to a multiple of `align` bytes from `base` with zeros.
+    fn pad(&mut self, base: u64, align: u64) {
+        self.at = base + (self.at - base).next_multiple_of(align);
+    }
+}
+
+/// The dyld fixups' LINKEDIT blobs, in one format or the other.
+enum FixupBlobs {
+    Chained(Vec<u8>),
+    Opcodes {
+        rebase: Vec<u8>,
+        bind: Vec<u8>,
+        weak_bind: Vec<u8>,
+    },
+}
+
+/// Encodes the fixups (chained fixups are also written into their slots
+/// in `image`; `all_data_segments`: see [`fixups::encode_chained`]).
+fn fixup_blobs(
+    opts: &Options,
+    symtab: &SymbolTable,
+    layout: &Layout,
+    (fixup_list, imports): (&[Fixup], &[Import]),
+    image: &mut [u8],
+    all_data_segments: bool,
+) -> std::result::Result<FixupBlobs, String> {
+    if opts.use_chained_fixups() {
+        let blob = fixups::encode_chained(fixup_list, imports, layout, image, all_data_segments)?;
+        return Ok(FixupBlobs::Chained(blob));
+    }
+    let (rebase, bind) = fixups::encode_opcodes(fixup_list, imports, layout, image)?;
+    let overrides = crate::weak::strong_overrides(symtab, layout);
+    let weak_bind = crate::weak::encode_weak_binds(&overrides, fixup_list, imports, layout)?;
+    Ok(FixupBlobs::Opcodes {
+        rebase,
+        bind,
+        weak_bind,
+    })
 }
 
 /// Pass: the LINKEDIT pieces (fixups, exports, function starts, symbols,
@@ -644,53 +737,92 @@ impl Linkedit {
 /// the reserve an incremental link keeps. Chained fixups are also written
 /// into their slots in `image`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn build_linkedit(
+pub(crate) fn build_linkedit<'a>(
     opts: &Options,
     plan: &Plan,
-    objects: &[ObjectFile],
-    symtab: &SymbolTable,
+    objects: &[ObjectFile<'a>],
+    symtab: &SymbolTable<'a>,
     fixup_list: &[Fixup],
     imports: &[Import],
     lazy_binds: &[u8],
     image: &mut [u8],
     timer: &mut Timer,
-) -> Result<Linkedit> {
+) -> Result<Linkedit<'a>> {
     let layout = &plan.layout;
     let reserve = plan.reserve;
     let (linkedit_off, _) = layout.linkedit_start();
-    let mut bytes = Vec::new();
+    let mut out = Placer {
+        at: linkedit_off,
+        pieces: Vec::new(),
+    };
     let mut ranges = LinkeditRanges::default();
-    let with_room = |bytes: &mut Vec<u8>, used: usize, min: usize| -> u64 {
+    let with_room = |out: &mut Placer, used: usize, min: usize| -> u64 {
         let room = reserve.linkedit(used, min);
         if room > 0 {
-            bytes.resize(bytes.len() + room, 0);
-            crate::linkedit::pad_to(bytes, 8);
+            out.skip(room as u64);
+            out.pad(linkedit_off, 8);
         }
-        linkedit_off + bytes.len() as u64
-    };
-    let put = |blob: &[u8], bytes: &mut Vec<u8>| -> (u32, u32) {
-        let off = linkedit_off + bytes.len() as u64;
-        bytes.extend_from_slice(blob);
-        (off as u32, blob.len() as u32)
+        out.at
     };
     let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
+    // The fixups, the exports trie and the function starts are each built
+    // by one thread: they are built side by side.
+    let sorted = sorted_definitions(symtab, layout);
+    let (fixup_blobs, (trie, (starts, dice))) = rayon::join(
+        || {
+            let all_data_segments = reserve.is_incremental();
+            fixup_blobs(
+                opts,
+                symtab,
+                layout,
+                (fixup_list, imports),
+                image,
+                all_data_segments,
+            )
+        },
+        || {
+            rayon::join(
+                || exports_trie(opts, symtab, layout, objects, &sorted),
+                || {
+                    // `-no_function_starts` drops the table (an incremental
+                    // link keeps it: updates find functions through it;
+                    // only the load command goes).
+                    let starts = if opts.no_function_starts && !reserve.is_incremental() {
+                        Vec::new()
+                    } else {
+                        function_starts(layout, objects)
+                    };
+                    // An update rewrites code without revisiting these
+                    // entries (only disassemblers read them), so
+                    // incremental links leave them out rather than let
+                    // them go stale.
+                    let dice = if reserve.is_incremental() || opts.no_data_in_code {
+                        Vec::new()
+                    } else {
+                        data_in_code(layout, objects)
+                    };
+                    (starts, dice)
+                },
+            )
+        },
+    );
     let mut chained_end = 0;
-    if opts.use_chained_fixups() {
-        let blob =
-            fixups::encode_chained(fixup_list, imports, layout, image, reserve.is_incremental())
-                .map_err(err)?;
-        ranges.chained_fixups = put(&blob, &mut bytes);
-        chained_end = with_room(&mut bytes, blob.len(), 1024);
-    } else {
-        let (rebase, bind) =
-            fixups::encode_opcodes(fixup_list, imports, layout, image).map_err(err)?;
-        ranges.rebase = put(&rebase, &mut bytes);
-        ranges.bind = put(&bind, &mut bytes);
-        let overrides = crate::weak::strong_overrides(symtab, layout);
-        let weak_binds =
-            crate::weak::encode_weak_binds(&overrides, fixup_list, imports, layout).map_err(err)?;
-        ranges.weak_bind = put(&weak_binds, &mut bytes);
-        ranges.lazy_bind = put(lazy_binds, &mut bytes);
+    match fixup_blobs.map_err(err)? {
+        FixupBlobs::Chained(blob) => {
+            let used = blob.len();
+            ranges.chained_fixups = out.put(blob);
+            chained_end = with_room(&mut out, used, 1024);
+        }
+        FixupBlobs::Opcodes {
+            rebase,
+            bind,
+            weak_bind,
+        } => {
+            ranges.rebase = out.put(rebase);
+            ranges.bind = out.put(bind);
+            ranges.weak_bind = out.put(weak_bind);
+            ranges.lazy_bind = out.put(lazy_binds.to_vec());
+        }
     }
     let weak_flags = crate::weak::header_flags(
         crate::weak::exports_weak(symtab, layout),
@@ -699,37 +831,24 @@ pub(crate) fn build_linkedit(
         imports,
         opts.use_chained_fixups(),
     );
-    ranges.exports_trie = put(&exports_trie(opts, symtab, layout, objects), &mut bytes);
-    let exports_end = with_room(&mut bytes, ranges.exports_trie.1 as usize, 256);
-    timer.lap("fixups+exports");
-    // `-no_function_starts` drops the table (an incremental link keeps it:
-    // updates find functions through it; only the load command goes).
-    let mut starts = if opts.no_function_starts && !reserve.is_incremental() {
-        Vec::new()
-    } else {
-        function_starts(layout, objects)
-    };
+    ranges.exports_trie = out.put(trie);
+    let exports_end = with_room(&mut out, ranges.exports_trie.1 as usize, 256);
+    let mut starts = starts;
     starts.resize(starts.len() + reserve.function_starts(starts.len()), 0);
-    ranges.function_starts = put(&starts, &mut bytes);
-    // An update rewrites code without revisiting these entries (only
-    // disassemblers read them), so incremental links leave them out
-    // rather than let them go stale.
-    let dice = if reserve.is_incremental() || opts.no_data_in_code {
-        Vec::new()
-    } else {
-        data_in_code(layout, objects)
-    };
-    ranges.data_in_code = put(&dice, &mut bytes);
-    let mut groups = symbol_groups(opts, symtab, layout, objects);
-    groups
-        .locals
-        .extend(crate::thunks::symbols(&plan.thunks, objects, symtab));
+    ranges.function_starts = out.put(starts);
+    ranges.data_in_code = out.put(dice);
+    timer.lap("fixups+exports");
+    let mut runs = symbol_runs(opts, symtab, layout, objects, Some(&sorted));
+    drop(sorted);
+    runs.locals
+        .push(crate::thunks::symbols(&plan.thunks, objects, symtab));
+    runs.locals.retain(|r| !r.is_empty());
     timer.lap("symbols");
+    let groups = SortedGroups::new(runs.locals, runs.externals, runs.undefined);
     // The stubs, GOT and thread-pointer slots of definitions dyld may
     // replace (coalesced weak, flat-namespace interposable) name their
-    // defined, external symbol in the indirect symbol table. The sorted
-    // names are built only then: sorting every external name costs more
-    // than the rest of the symbol table.
+    // defined, external symbol in the indirect symbol table, found among
+    // the sorted externals.
     let synth = &plan.synth;
     let names_own = synth
         .stubs
@@ -738,32 +857,33 @@ pub(crate) fn build_linkedit(
         .chain(&synth.got.entries)
         .chain(&synth.thread_ptrs.entries)
         .any(|&id| crate::weak::bound_here(symtab.syms[id as usize].def));
-    let mut externals: Vec<Vec<u8>> = Vec::new();
-    if names_own {
-        externals = groups.externals.iter().map(|n| n.name.to_vec()).collect();
-        externals.sort_unstable();
-    }
-    let written = groups.write();
-    ranges.symtab = put(&written.symbols, &mut bytes);
-    let symtab_end = with_room(&mut bytes, written.symbols.len(), 64 * 16);
-    ranges.nsyms = written.nlocal + written.nextdef + written.nundef;
-    ranges.nlocal = written.nlocal;
-    ranges.nextdef = written.nextdef;
-    ranges.nundef = written.nundef;
+    let externals: Vec<&[u8]> = if names_own {
+        groups.external_names()
+    } else {
+        Vec::new()
+    };
+    let symbols_size = groups.symbols_size();
+    ranges.symtab = out.skip(symbols_size as u64);
+    let symtab_end = with_room(&mut out, symbols_size, 64 * 16);
+    ranges.nsyms = groups.nlocal + groups.nextdef + groups.nundef;
+    ranges.nlocal = groups.nlocal;
+    ranges.nextdef = groups.nextdef;
+    ranges.nundef = groups.nundef;
     let (indirect, indirect_starts) = indirect_symbols(
         plan,
         symtab,
-        (&externals, written.nlocal),
-        written.nlocal + written.nextdef,
+        (&externals, groups.nlocal),
+        groups.nlocal + groups.nextdef,
     );
-    ranges.indirect = put(&indirect, &mut bytes);
-    ranges.strtab = put(&written.strings, &mut bytes);
-    let strtab_end = with_room(&mut bytes, written.strings.len(), 2048);
+    drop(externals);
+    ranges.indirect = out.put(indirect);
+    ranges.strtab = out.skip(groups.strings_size as u64);
+    let strtab_end = with_room(&mut out, groups.strings_size, 2048);
     // The ad-hoc signature comes last, 16-byte aligned, and covers
     // everything before it.
     let signature_size = if plan.load_commands.codesign() {
-        crate::linkedit::pad_to(&mut bytes, 16);
-        let code_limit = linkedit_off + bytes.len() as u64;
+        out.pad(linkedit_off, 16);
+        let code_limit = out.at;
         let size = codesign::signature_size(code_limit, &identifier(opts));
         ranges.code_signature = (code_limit as u32, size as u32);
         size
@@ -772,7 +892,9 @@ pub(crate) fn build_linkedit(
     };
     timer.lap("linkedit");
     Ok(Linkedit {
-        bytes,
+        size: out.at - linkedit_off,
+        pieces: out.pieces,
+        symbols: groups,
         ranges,
         chained_end,
         exports_end,
@@ -789,7 +911,7 @@ pub(crate) fn build_linkedit(
 fn indirect_symbols(
     plan: &Plan,
     symtab: &SymbolTable,
-    (externals, extdef_base): (&[Vec<u8>], u32),
+    (externals, extdef_base): (&[&[u8]], u32),
     undef_base: u32,
 ) -> (Vec<u8>, Vec<Option<u32>>) {
     let synth = &plan.synth;
@@ -823,7 +945,7 @@ fn indirect_symbols(
                     .unwrap_or(macho::INDIRECT_SYMBOL_LOCAL)
             } else if crate::weak::bound_here(sym.def) {
                 externals
-                    .binary_search_by(|n| n.as_slice().cmp(sym.name))
+                    .binary_search_by(|n| (*n).cmp(sym.name))
                     .map_or(macho::INDIRECT_SYMBOL_LOCAL, |i| extdef_base + i as u32)
             } else {
                 macho::INDIRECT_SYMBOL_LOCAL
@@ -879,8 +1001,8 @@ pub(crate) fn finish_image(
 ) -> Result<usize> {
     let layout = &plan.layout;
     let (linkedit_off, linkedit_vm) = layout.linkedit_start();
-    image[linkedit_off as usize..][..linkedit.bytes.len()].copy_from_slice(&linkedit.bytes);
-    let linkedit_size = linkedit.bytes.len() as u64 + linkedit.signature_size;
+    linkedit.write_into(image);
+    let linkedit_size = linkedit.size + linkedit.signature_size;
     let linkedit_seg = layout::Segment {
         name: "__LINKEDIT".into(),
         vmaddr: linkedit_vm,

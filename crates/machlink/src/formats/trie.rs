@@ -57,9 +57,10 @@
 //! # Cost
 //!
 //! [`build`] reads each export once, sequentially, and encodes its symbol
-//! info into one buffer. It sorts the names with an MSD radix sort over
-//! 16-byte chunks (LSD radix within a chunk), which yields the longest
-//! common prefix of sorted neighbours on the way, then derives the whole
+//! info into one buffer. It sorts the names 16 bytes at a time (each
+//! name's next 16 bytes as one integer key, names that tie refined by the
+//! next 16; already sorted names are only checked), which yields the
+//! longest common prefix of sorted neighbours on the way, then derives the whole
 //! trie from those lengths alone: a node over sorted names `[lo, hi)` at
 //! depth `d` splits where neighbours share exactly `d` bytes, and its child
 //! sits at the group's minimum common prefix. Edges carry whole label
@@ -164,8 +165,8 @@ fn write_terminal_info(out: &mut Vec<u8>, e: &Export<'_>) {
 
 const NONE: u32 = u32::MAX;
 
-/// Runs of names shorter than this are sorted by comparing keys, not radix.
-const SMALL_RUN: usize = 64;
+/// Runs of names at least this long are sorted in parallel.
+const PARALLEL_RUN: usize = 16384;
 
 /// The 16 bytes of `name` at `offset`, zero-padded, as a big-endian integer.
 /// Among names that agree before `offset` (and hold no NUL), a smaller key
@@ -192,47 +193,6 @@ struct SortItem {
     len: u32,
 }
 
-/// Stable LSD radix sort of `items` by key, a byte per pass; bytes equal in
-/// every key cost no pass.
-fn radix_sort(items: &mut [SortItem], scratch: &mut Vec<SortItem>) {
-    let mut counts = [[0u32; 256]; 16];
-    for item in items.iter() {
-        for (byte, count) in counts.iter_mut().enumerate() {
-            count[((item.key >> (8 * byte)) & 0xff) as usize] += 1;
-        }
-    }
-    let first_key = items[0].key;
-    scratch.clear();
-    scratch.resize(items.len(), SortItem::default());
-    let mut in_scratch = false;
-    for (byte, count) in counts.iter_mut().enumerate() {
-        let shift = 8 * byte;
-        if count[((first_key >> shift) & 0xff) as usize] as usize == items.len() {
-            continue;
-        }
-        let mut sum = 0;
-        for c in count.iter_mut() {
-            let here = *c;
-            *c = sum;
-            sum += here;
-        }
-        let (src, dst) = if in_scratch {
-            (&scratch[..], &mut *items)
-        } else {
-            (&*items, &mut scratch[..])
-        };
-        for &item in src {
-            let slot = &mut count[((item.key >> shift) & 0xff) as usize];
-            dst[*slot as usize] = item;
-            *slot += 1;
-        }
-        in_scratch = !in_scratch;
-    }
-    if in_scratch {
-        items.copy_from_slice(scratch);
-    }
-}
-
 /// Names sorted in ascending byte order, as parallel arrays over sorted
 /// positions.
 struct SortedNames {
@@ -245,13 +205,24 @@ struct SortedNames {
     lcp: Vec<u32>,
 }
 
-/// Sorts `names`: an MSD radix sort over 16-byte chunks, each chunk sorted by
-/// [`radix_sort`] (short runs by comparing keys), runs that tie on a chunk
-/// refined by the next one. The common prefix of neighbours falls out of
+/// Sorts `names`: a most-significant-first sort over 16-byte chunks, each
+/// chunk compared as one integer key (big runs sorted in parallel), runs
+/// that tie on a chunk refined by the next one. The common prefix of neighbours falls out of
 /// the keys where they first differ, so name bytes are read once, chunk by
 /// chunk, and only as far as needed to tell the names apart.
 fn sort_names(names: &[&[u8]]) -> SortedNames {
     let n = names.len();
+    if names.windows(2).all(|w| w[0] < w[1]) {
+        // Already sorted (callers that sort the same names for another
+        // table pass them in order): only the common prefixes are needed.
+        return SortedNames {
+            idx: (0..n as u32).collect(),
+            len: names.iter().map(|name| name.len() as u32).collect(),
+            lcp: std::iter::once(0)
+                .chain(names.windows(2).map(|w| common_prefix(w[0], w[1]) as u32))
+                .collect(),
+        };
+    }
     let mut items: Vec<SortItem> = names
         .iter()
         .enumerate()
@@ -262,16 +233,16 @@ fn sort_names(names: &[&[u8]]) -> SortedNames {
         })
         .collect();
     let mut lcp = vec![0u32; n];
-    let mut scratch = Vec::new();
     // items[start..end] agree on their first `offset` bytes and are keyed by
     // the chunk at `offset`; lcp at start and end is already known.
     let mut work = vec![(0usize, n, 0usize)];
     while let Some((start, end, offset)) = work.pop() {
         let run = &mut items[start..end];
-        if run.len() < SMALL_RUN {
+        if run.len() < PARALLEL_RUN {
             run.sort_unstable_by_key(|item| item.key);
         } else {
-            radix_sort(run, &mut scratch);
+            use rayon::slice::ParallelSliceMut;
+            run.par_sort_unstable_by_key(|item| item.key);
         }
         let next = offset + 16;
         let mut prev_key = 0; // this level's key of run[i - 1]
@@ -317,6 +288,17 @@ fn sort_names(names: &[&[u8]]) -> SortedNames {
         len: items.iter().map(|item| item.len).collect(),
         lcp,
     }
+}
+
+/// The order that sorts `names` in ascending byte order (indices into
+/// `names`), by the sort the trie uses; for other tables that list names
+/// sorted (the symbol table's externals and imports): comparing whole
+/// 16-byte keys costs a fraction of comparing names byte by byte.
+pub fn sorted_order(names: &[&[u8]]) -> Vec<u32> {
+    if names.is_empty() {
+        return Vec::new();
+    }
+    sort_names(names).idx
 }
 
 /// Length of the longest common prefix of `a` and `b`.
@@ -474,18 +456,18 @@ pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
 
     // 4. Offsets to a fixed point. Children follow their parent, so a pass
     // sizes each node with its children's offsets from the previous pass.
-    // The first pass has none and guesses from the parent's end instead, a
-    // lower bound; iterating from below converges to the least (compact)
-    // layout, as iterating from all-zero offsets would. Once no offset
-    // changes its ULEB length from one pass to the next, sizes are exact.
-    // Offsets are u32, like the load command's `datasize`.
+    // The first pass starts from every child offset taking one byte, a
+    // lower bound of every offset; iterating from below converges to the
+    // least (compact) layout, as iterating from all-zero offsets would, and
+    // from this bound in two or three passes. Once no offset changes its
+    // ULEB length from one pass to the next, sizes are exact. Offsets are
+    // u32, like the load command's `datasize`.
     let too_big = "export trie over 4 GiB";
     let mut offsets = vec![0u32; nodes.len()];
     let mut offset = 0u64;
     for (k, node) in nodes.iter().enumerate() {
         offsets[k] = u32::try_from(offset).expect(too_big);
-        let end = offset + u64::from(node.fixed_size) + u64::from(node.edge_count);
-        offset += u64::from(node.fixed_size) + uleb_len(end) as u64 * u64::from(node.edge_count);
+        offset += u64::from(node.fixed_size) + u64::from(node.edge_count);
     }
     let total = loop {
         let mut offset = 0u64;
@@ -1064,6 +1046,10 @@ mod tests {
         );
         check_layout(&trie);
         assert_eq!(parsed, sorted_owned(&exports));
+        // Names passed in order take the already-sorted path: same bytes.
+        let mut in_order = exports.clone();
+        in_order.sort_by(|a, b| a.name.cmp(b.name));
+        assert_eq!(build(&in_order), trie);
         for e in exports.iter().step_by(997) {
             assert_eq!(lookup(&trie, e.name).unwrap(), owned(e));
         }

@@ -49,27 +49,22 @@ fn stab<'a>(
     }
 }
 
-/// The debug map of every object that carries DWARF. `oso` gives each
-/// object's absolute path (`lib.a(member.o)` for archive members) and
-/// modification time; `cpu_subtype` goes in each N_OSO's `n_sect`, as ld64
-/// writes it. Objects are read in parallel (each parses its own DWARF
-/// compile unit).
-pub fn debug_map<'a>(
-    objects: &[ObjectFile<'a>],
+/// The debug map of object `fi` (empty when it carries no DWARF). `oso`
+/// gives its absolute path (`lib.a(member.o)` for archive members) and
+/// modification time; `cpu_subtype` goes in the N_OSO's `n_sect`, as ld64
+/// writes it. Objects are read in parallel by the caller (each parses its
+/// own DWARF compile unit).
+pub fn object_map<'a>(
+    fi: usize,
+    obj: &ObjectFile<'a>,
     layout: &Layout,
-    oso: &[(String, u64)],
+    oso: &(String, u64),
     cpu_subtype: u8,
 ) -> Vec<Nlist<'a>> {
-    use rayon::prelude::*;
-    let per_object: Vec<Vec<Nlist<'a>>> = objects
-        .par_iter()
-        .enumerate()
-        .map(|(fi, obj)| match compile_unit(obj) {
-            Some(unit) => object_map_for(fi, obj, layout, &oso[fi], unit, cpu_subtype),
-            None => Vec::new(),
-        })
-        .collect();
-    per_object.concat()
+    match compile_unit(obj) {
+        Some(unit) => object_map_for(fi, obj, layout, oso, unit, cpu_subtype),
+        None => Vec::new(),
+    }
 }
 
 /// One object's stabs without reading its DWARF: the N_SO names are left
@@ -143,7 +138,9 @@ fn object_map_for<'a>(
     (name, mut dir): (Vec<u8>, Vec<u8>),
     cpu_subtype: u8,
 ) -> Vec<Nlist<'a>> {
-    let mut out = Vec::new();
+    let by_atom = symbols_by_atom(obj);
+    // At most four stabs a symbol (a function's), and four around them.
+    let mut out = Vec::with_capacity(4 + 4 * by_atom.len());
     if !dir.is_empty() && !dir.ends_with(b"/") {
         dir.push(b'/');
     }
@@ -157,7 +154,6 @@ fn object_map_for<'a>(
         1,
         *mtime,
     ));
-    let by_atom = symbols_by_atom(obj);
     for syms in by_atom.chunk_by(|a, b| a.atom == b.atom) {
         let ai = syms[0].atom as usize;
         let atom = &obj.atoms[ai];

@@ -7,47 +7,98 @@ use crate::input::object::ObjectFile;
 use crate::layout::{Content, Layout};
 use crate::linkedit::symtab::{Nlist, SymbolGroups};
 use crate::options::Options;
-use crate::symbols::{Def, SymbolTable};
+use crate::symbols::{Def, SymId, SymbolTable};
 use object::macho;
 
+/// The live, defined, non-private external symbols (what the image
+/// exports, bar the header and absolute symbols), sorted by name: the bulk
+/// of both the exports trie and the symbol table's externals, sorted once
+/// for both.
+pub fn sorted_definitions(symtab: &SymbolTable, layout: &Layout) -> Vec<SymId> {
+    use rayon::prelude::*;
+    let ids: Vec<SymId> = (0..symtab.syms.len() as SymId)
+        .into_par_iter()
+        .with_min_len(4096)
+        .filter(|&id| exported_definition(symtab, layout, id))
+        .collect();
+    let names: Vec<&[u8]> = ids
+        .iter()
+        .map(|&id| symtab.syms[id as usize].name)
+        .collect();
+    trie::sorted_order(&names)
+        .into_iter()
+        .map(|k| ids[k as usize])
+        .collect()
+}
+
+/// Whether symbol `id` is a live, defined, non-private external.
+fn exported_definition(symtab: &SymbolTable, layout: &Layout, id: SymId) -> bool {
+    matches!(symtab.syms[id as usize].def, Def::Defined { file, atom, private_extern: false, .. }
+        if layout.atom_addr[file as usize][atom as usize] != 0)
+}
+
+/// Merges `extra` (any order) into `sorted` (sorted by `name`), so that
+/// callers of [`trie::build`] and the symbol table's sort find the names
+/// already sorted.
+fn merge_by_name<T>(sorted: Vec<T>, mut extra: Vec<T>, name: impl Fn(&T) -> &[u8]) -> Vec<T> {
+    if extra.is_empty() {
+        return sorted;
+    }
+    extra.sort_by(|a, b| name(a).cmp(name(b)));
+    let mut out = Vec::with_capacity(sorted.len() + extra.len());
+    let mut extra = extra.into_iter().peekable();
+    for item in sorted {
+        while let Some(e) = extra.next_if(|e| name(e) < name(&item)) {
+            out.push(e);
+        }
+        out.push(item);
+    }
+    out.extend(extra);
+    out
+}
+
 /// Exported symbols: every defined, non-private external, plus the header.
+/// `sorted` is [`sorted_definitions`].
 pub fn exports_trie(
     opts: &Options,
     symtab: &SymbolTable,
     layout: &Layout,
     objects: &[ObjectFile],
+    sorted: &[SymId],
 ) -> Vec<u8> {
-    // An executable exports its mach header (unless an export list leaves
-    // it out); a dylib does not.
-    let mut exports = Vec::new();
-    if layout.image_base != 0 && crate::exports::header_exported(opts) {
-        exports.push(trie::Export::regular(b"__mh_execute_header", 0));
-    }
-    for sym in &symtab.syms {
-        if let Def::Defined {
+    let mut exports = Vec::with_capacity(sorted.len() + 1);
+    for &id in sorted {
+        let sym = &symtab.syms[id as usize];
+        let Def::Defined {
             file,
             atom,
             offset,
             weak,
-            private_extern: false,
             ..
         } = sym.def
-        {
-            let base = layout.atom_addr[file as usize][atom as usize];
-            if sym.name == b"__mh_execute_header" || base == 0 {
-                continue; // dead-stripped
-            }
-            let addr = base + u64::from(offset);
-            let sec = &layout.sections[layout.atom_section[file as usize][atom as usize] as usize];
-            let mut e = trie::Export::regular(sym.name, addr - layout.image_base);
-            if weak {
-                e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION);
-            }
-            if sec.kind() == macho::S_THREAD_LOCAL_VARIABLES {
-                e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_THREAD_LOCAL);
-            }
-            exports.push(e);
+        else {
+            continue;
+        };
+        if sym.name == b"__mh_execute_header" {
+            continue;
         }
+        let base = layout.atom_addr[file as usize][atom as usize];
+        let addr = base + u64::from(offset);
+        let sec = &layout.sections[layout.atom_section[file as usize][atom as usize] as usize];
+        let mut e = trie::Export::regular(sym.name, addr - layout.image_base);
+        if weak {
+            e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION);
+        }
+        if sec.kind() == macho::S_THREAD_LOCAL_VARIABLES {
+            e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_THREAD_LOCAL);
+        }
+        exports.push(e);
+    }
+    // An executable exports its mach header (unless an export list leaves
+    // it out); a dylib does not.
+    let mut extra = Vec::new();
+    if layout.image_base != 0 && crate::exports::header_exported(opts) {
+        extra.push(trie::Export::regular(b"__mh_execute_header", 0));
     }
     // Exported absolute symbols: their value as it is (ld64; dyld does not
     // add the image's address to an absolute export).
@@ -58,42 +109,48 @@ pub fn exports_trie(
                 continue;
             }
             let id = symtab.file_globals[fi].get(si).copied().unwrap_or(NONE);
+            let listed = |list: &[trie::Export]| list.iter().any(|e| e.name == s.name);
             if symtab.syms.get(id as usize).map(|g| g.def)
                 != Some(Def::Absolute { value: s.n_value })
-                || exports.iter().any(|e| e.name == s.name)
+                || exports
+                    .binary_search_by(|e: &trie::Export| e.name.cmp(s.name))
+                    .is_ok()
+                || listed(&extra)
             {
                 continue;
             }
-            exports.push(trie::Export {
+            extra.push(trie::Export {
                 flags: u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE),
                 ..trie::Export::regular(s.name, s.n_value)
             });
         }
     }
-    trie::build(&exports)
+    trie::build(&merge_by_name(exports, extra, |e| e.name))
 }
 
 /// The symbol-table entry of an absolute symbol (`N_ABS`) of object
 /// `fi`, as ld64 and lld list them: a local one stays local; a global one
 /// is written once, by the first object defining it (the definition that
-/// won), external, or local with `N_PEXT` when private.
+/// won), external, or local with `N_PEXT` when private. A global one comes
+/// with its symbol id: [`symbol_runs`] keeps the first object's entry.
 fn absolute_symbol(
     opts: &Options,
     symtab: &SymbolTable,
-    seen: &mut rustc_hash::FxHashSet<u32>,
     (fi, si): (usize, usize),
     s: &crate::input::object::ObjSymbol,
-) -> Option<Nlist<'static>> {
+) -> Option<(Nlist<'static>, Option<u32>)> {
     let temp = s.name.first().is_some_and(|&c| c == b'L' || c == b'l') || s.name.is_empty();
     if temp {
         return None;
     }
+    let mut global = None;
     let n_type = if s.is_external() {
         let id = symtab.file_globals[fi].get(si).copied().unwrap_or(NONE);
         let def = symtab.syms.get(id as usize).map(|g| g.def);
-        if !matches!(def, Some(Def::Absolute { .. })) || !seen.insert(id) {
+        if !matches!(def, Some(Def::Absolute { .. })) {
             return None;
         }
+        global = Some(id);
         match (s.is_private_extern(), opts.keep_private_externs) {
             (false, _) => macho::N_ABS | macho::N_EXT,
             (true, true) => macho::N_ABS | macho::N_EXT | macho::N_PEXT,
@@ -106,13 +163,14 @@ fn absolute_symbol(
     if opts.strip_locals && !external && n_type & macho::N_PEXT == 0 {
         return None;
     }
-    Some(Nlist {
+    let entry = Nlist {
         name: s.name.to_vec().into(),
         n_type,
         n_sect: 0,
         n_desc: 0,
         n_value: s.n_value,
-    })
+    };
+    Some((entry, global))
 }
 
 /// LC_FUNCTION_STARTS: ULEB deltas between the starts of code atoms.
@@ -224,109 +282,103 @@ pub fn symbol_groups<'a>(
     layout: &Layout,
     objects: &[ObjectFile<'a>],
 ) -> SymbolGroups<'a> {
-    let mut g = SymbolGroups::default();
-    if !opts.strip_debug {
-        let prefix = opts.oso_prefix.as_deref().map(oso_prefix);
-        let oso: Vec<(String, u64)> = objects
-            .iter()
-            .map(|o| {
+    let runs = symbol_runs(opts, symtab, layout, objects, None);
+    let mut locals = Vec::with_capacity(runs.locals.iter().map(Vec::len).sum());
+    for run in runs.locals {
+        locals.extend(run);
+    }
+    SymbolGroups {
+        locals,
+        externals: runs.externals,
+        undefined: runs.undefined,
+    }
+}
+
+/// The symbol table's groups with the locals as runs, in order: the
+/// `-add_ast_path` stabs, each object's debug map, each object's local
+/// symbols, then the header when it is not exported. Each object's runs
+/// are built in parallel and written from where they are (see
+/// [`crate::linkedit::symtab::TableLayout`]), never gathered into one list.
+pub struct SymbolRuns<'a> {
+    pub locals: Vec<Vec<Nlist<'a>>>,
+    /// Unsorted (names are unique: the writer sorts them).
+    pub externals: Vec<Nlist<'a>>,
+    pub undefined: Vec<Nlist<'a>>,
+}
+
+/// One object's part of the symbol table.
+#[derive(Default)]
+struct ObjectSymbols<'a> {
+    stabs: Vec<Nlist<'a>>,
+    locals: Vec<Nlist<'a>>,
+    externals: Vec<Nlist<'a>>,
+    /// Entries of global absolute symbols: (in `externals`, index, id).
+    absolute: Vec<(bool, usize, u32)>,
+}
+
+/// See [`SymbolRuns`]. With `sorted` ([`sorted_definitions`]), the
+/// externals come sorted by name.
+pub fn symbol_runs<'a>(
+    opts: &Options,
+    symtab: &SymbolTable<'a>,
+    layout: &Layout,
+    objects: &[ObjectFile<'a>],
+    sorted: Option<&[SymId]>,
+) -> SymbolRuns<'a> {
+    use rayon::prelude::*;
+    let prefix = opts.oso_prefix.as_deref().map(oso_prefix);
+    let cpu_subtype = opts.target().cpu_subtype() as u8;
+    let mut per_object: Vec<ObjectSymbols<'a>> = objects
+        .par_iter()
+        .enumerate()
+        .map(|(fi, obj)| {
+            let mut out = object_symbols(opts, symtab, layout, (fi, obj));
+            if !opts.strip_debug {
                 let path = match &prefix {
-                    Some(p) => o.oso_path.strip_prefix(p.as_str()).unwrap_or(&o.oso_path),
-                    None => &o.oso_path,
+                    Some(p) => obj
+                        .oso_path
+                        .strip_prefix(p.as_str())
+                        .unwrap_or(&obj.oso_path),
+                    None => &obj.oso_path,
                 };
-                (path.to_string(), o.mtime)
-            })
-            .collect();
+                out.stabs = crate::linkedit::stabs::object_map(
+                    fi,
+                    obj,
+                    layout,
+                    &(path.to_string(), obj.mtime),
+                    cpu_subtype,
+                );
+            }
+            out
+        })
+        .collect();
+    keep_first_absolutes(&mut per_object);
+    let mut locals: Vec<Vec<Nlist<'a>>> = Vec::with_capacity(2 * objects.len() + 2);
+    if !opts.strip_debug {
         // `-add_ast_path`: N_AST stabs naming Swift module files for the
         // debugger, before the objects' debug maps.
-        g.locals = opts
-            .ast_paths
-            .iter()
-            .map(|p| Nlist {
-                name: p.as_bytes().to_vec().into(),
-                n_type: object::macho::N_AST,
-                n_sect: 0,
-                n_desc: 0,
-                n_value: 0,
-            })
-            .collect();
-        g.locals.extend(crate::linkedit::stabs::debug_map(
-            objects,
-            layout,
-            &oso,
-            opts.target().cpu_subtype() as u8,
-        ));
+        locals.push(
+            opts.ast_paths
+                .iter()
+                .map(|p| Nlist {
+                    name: p.as_bytes().to_vec().into(),
+                    n_type: object::macho::N_AST,
+                    n_sect: 0,
+                    n_desc: 0,
+                    n_value: 0,
+                })
+                .collect(),
+        );
     }
-    let sect_ordinal = |f: usize, a: usize| (layout.atom_section[f][a] + 1) as u8;
-    let mut seen_abs = rustc_hash::FxHashSet::default();
-    for (fi, obj) in objects.iter().enumerate() {
-        for (si, s) in obj.symbols.iter().enumerate() {
-            if !s.is_stab() && s.kind() == macho::N_ABS {
-                if let Some(entry) = absolute_symbol(opts, symtab, &mut seen_abs, (fi, si), s) {
-                    if entry.n_type & macho::N_EXT != 0 {
-                        g.externals.push(entry);
-                    } else {
-                        g.locals.push(entry);
-                    }
-                }
-                continue;
-            }
-            if s.is_stab() || !s.is_defined_in_section() || s.atom == NONE {
-                continue;
-            }
-            // An external symbol is written here only when its winning
-            // definition is this one and it is not exported (private
-            // extern, or left out by an export list); exported ones are
-            // written once below, from the global table.
-            let private = if s.is_external() {
-                let id = symtab.file_globals[fi].get(si).copied().unwrap_or(NONE);
-                match symtab.syms.get(id as usize).map(|g| g.def) {
-                    Some(Def::Defined {
-                        file,
-                        atom,
-                        private_extern: true,
-                        ..
-                    }) if file == fi as u32 && atom == s.atom => true,
-                    _ => continue,
-                }
-            } else {
-                false
-            };
-            let temp = s.name.first().is_some_and(|&c| c == b'L' || c == b'l') || s.name.is_empty();
-            if temp || (opts.strip_locals && !private) {
-                continue;
-            }
-            // `-keep_private_externs`: they stay external (N_EXT | N_PEXT),
-            // among the defined externals, and are still not exported.
-            let keep_external = private && opts.keep_private_externs;
-            let a = s.atom as usize;
-            if layout.atom_addr[fi][a] == 0 {
-                continue; // dead-stripped
-            }
-            let atom = &obj.atoms[a];
-            if atom.alias_of.is_some() && !atom.live {
-                // A dead copy of a merged literal: its address is the
-                // kept copy's, but nothing live names it (lld drops it too).
-                continue;
-            }
-            let sec = &obj.sections[atom.section as usize];
-            let addr = layout.atom_addr[fi][a] + (s.n_value - sec.addr - u64::from(atom.offset));
-            let entry = Nlist {
-                name: s.name.into(),
-                n_type: macho::N_SECT
-                    | if private { macho::N_PEXT } else { 0 }
-                    | if keep_external { macho::N_EXT } else { 0 },
-                n_sect: sect_ordinal(fi, a),
-                n_desc: 0,
-                n_value: addr,
-            };
-            if keep_external {
-                g.externals.push(entry);
-            } else {
-                g.locals.push(entry);
-            }
-        }
+    let mut externals = Vec::new();
+    let mut object_locals = Vec::with_capacity(objects.len());
+    for o in per_object {
+        locals.push(o.stabs);
+        object_locals.push(o.locals);
+        externals.extend(o.externals);
     }
+    locals.extend(object_locals);
+    let mut header_run = Vec::new();
     if layout.image_base != 0 {
         let exported = crate::exports::header_exported(opts);
         let header = Nlist {
@@ -344,28 +396,57 @@ pub fn symbol_groups<'a>(
             n_value: layout.image_base,
         };
         if exported {
-            g.externals.push(header);
+            externals.push(header);
         } else {
-            g.locals.push(header);
+            header_run.push(header);
         }
     }
-    for sym in &symtab.syms {
+    locals.push(header_run);
+    locals.retain(|r| !r.is_empty());
+    let sect_ordinal = |f: usize, a: usize| (layout.atom_section[f][a] + 1) as u8;
+    let entry = |id: SymId| {
+        let sym = &symtab.syms[id as usize];
         match sym.def {
             Def::Defined {
                 file,
                 atom,
                 offset,
                 weak,
-                private_extern: false,
                 ..
-            } if layout.atom_addr[file as usize][atom as usize] != 0 => g.externals.push(Nlist {
+            } => Nlist {
                 name: sym.name.into(),
                 n_type: macho::N_SECT | macho::N_EXT,
                 n_sect: sect_ordinal(file as usize, atom as usize),
                 n_desc: if weak { macho::N_WEAK_DEF } else { 0 },
                 n_value: layout.atom_addr[file as usize][atom as usize] + u64::from(offset),
-            }),
-            Def::Dylib { dylib, weak, .. } if sym.referenced => g.undefined.push(Nlist {
+            },
+            _ => unreachable!("an exported definition"),
+        }
+    };
+    let externals = match sorted {
+        Some(sorted) => {
+            let defined: Vec<Nlist<'a>> = sorted
+                .par_iter()
+                .with_min_len(4096)
+                .map(|&id| entry(id))
+                .collect();
+            merge_by_name(defined, externals, |n| &n.name)
+        }
+        None => {
+            externals.par_extend(
+                (0..symtab.syms.len() as SymId)
+                    .into_par_iter()
+                    .with_min_len(4096)
+                    .filter(|&id| exported_definition(symtab, layout, id))
+                    .map(entry),
+            );
+            externals
+        }
+    };
+    let mut undefined = Vec::new();
+    for sym in &symtab.syms {
+        match sym.def {
+            Def::Dylib { dylib, weak, .. } if sym.referenced => undefined.push(Nlist {
                 name: sym.name.into(),
                 n_type: macho::N_UNDF | macho::N_EXT,
                 n_sect: 0,
@@ -380,7 +461,7 @@ pub fn symbol_groups<'a>(
                     | if weak { macho::N_REF_TO_WEAK } else { 0 },
                 n_value: 0,
             }),
-            Def::DynamicLookup if sym.referenced => g.undefined.push(Nlist {
+            Def::DynamicLookup if sym.referenced => undefined.push(Nlist {
                 name: sym.name.into(),
                 n_type: macho::N_UNDF | macho::N_EXT,
                 n_sect: 0,
@@ -389,6 +470,122 @@ pub fn symbol_groups<'a>(
                 n_value: 0,
             }),
             _ => {}
+        }
+    }
+    SymbolRuns {
+        locals,
+        externals,
+        undefined,
+    }
+}
+
+/// A global absolute symbol is written once, by the first object that
+/// defines it: later objects' entries go.
+fn keep_first_absolutes(per_object: &mut [ObjectSymbols]) {
+    let mut seen = rustc_hash::FxHashSet::default();
+    for o in per_object.iter_mut().filter(|o| !o.absolute.is_empty()) {
+        let mut drop_local = Vec::new();
+        let mut drop_external = Vec::new();
+        for &(external, index, id) in &o.absolute {
+            if !seen.insert(id) {
+                if external {
+                    drop_external.push(index);
+                } else {
+                    drop_local.push(index);
+                }
+            }
+        }
+        let retain = |list: &mut Vec<Nlist>, dropped: &[usize]| {
+            let mut k = 0;
+            list.retain(|_| {
+                k += 1;
+                !dropped.contains(&(k - 1))
+            });
+        };
+        retain(&mut o.locals, &drop_local);
+        retain(&mut o.externals, &drop_external);
+    }
+}
+
+/// Object `fi`'s local symbols (and the private externals it defines that
+/// stay external with `-keep_private_externs`, and its absolute ones).
+fn object_symbols<'a>(
+    opts: &Options,
+    symtab: &SymbolTable<'a>,
+    layout: &Layout,
+    (fi, obj): (usize, &ObjectFile<'a>),
+) -> ObjectSymbols<'a> {
+    let mut g = ObjectSymbols::default();
+    let sect_ordinal = |f: usize, a: usize| (layout.atom_section[f][a] + 1) as u8;
+    for (si, s) in obj.symbols.iter().enumerate() {
+        if !s.is_stab() && s.kind() == macho::N_ABS {
+            if let Some((entry, global)) = absolute_symbol(opts, symtab, (fi, si), s) {
+                let external = entry.n_type & macho::N_EXT != 0;
+                let list = if external {
+                    &mut g.externals
+                } else {
+                    &mut g.locals
+                };
+                if let Some(id) = global {
+                    g.absolute.push((external, list.len(), id));
+                }
+                list.push(entry);
+            }
+            continue;
+        }
+        if s.is_stab() || !s.is_defined_in_section() || s.atom == NONE {
+            continue;
+        }
+        // An external symbol is written here only when its winning
+        // definition is this one and it is not exported (private
+        // extern, or left out by an export list); exported ones are
+        // written once, from the global table.
+        let private = if s.is_external() {
+            let id = symtab.file_globals[fi].get(si).copied().unwrap_or(NONE);
+            match symtab.syms.get(id as usize).map(|g| g.def) {
+                Some(Def::Defined {
+                    file,
+                    atom,
+                    private_extern: true,
+                    ..
+                }) if file == fi as u32 && atom == s.atom => true,
+                _ => continue,
+            }
+        } else {
+            false
+        };
+        let temp = s.name.first().is_some_and(|&c| c == b'L' || c == b'l') || s.name.is_empty();
+        if temp || (opts.strip_locals && !private) {
+            continue;
+        }
+        // `-keep_private_externs`: they stay external (N_EXT | N_PEXT),
+        // among the defined externals, and are still not exported.
+        let keep_external = private && opts.keep_private_externs;
+        let a = s.atom as usize;
+        if layout.atom_addr[fi][a] == 0 {
+            continue; // dead-stripped
+        }
+        let atom = &obj.atoms[a];
+        if atom.alias_of.is_some() && !atom.live {
+            // A dead copy of a merged literal: its address is the
+            // kept copy's, but nothing live names it (lld drops it too).
+            continue;
+        }
+        let sec = &obj.sections[atom.section as usize];
+        let addr = layout.atom_addr[fi][a] + (s.n_value - sec.addr - u64::from(atom.offset));
+        let entry = Nlist {
+            name: s.name.into(),
+            n_type: macho::N_SECT
+                | if private { macho::N_PEXT } else { 0 }
+                | if keep_external { macho::N_EXT } else { 0 },
+            n_sect: sect_ordinal(fi, a),
+            n_desc: 0,
+            n_value: addr,
+        };
+        if keep_external {
+            g.externals.push(entry);
+        } else {
+            g.locals.push(entry);
         }
     }
     g
