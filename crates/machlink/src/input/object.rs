@@ -282,6 +282,8 @@ impl<'a> ObjectFile<'a> {
     ) -> Result<()> {
         let seg = r.pod::<macho::SegmentCommand64<LE>>(at, "LC_SEGMENT_64")?;
         let head = std::mem::size_of::<macho::SegmentCommand64<LE>>() as u64;
+        // One more for the commons resolution may add.
+        self.sections.reserve_exact(seg.nsects.get(LE) as usize + 1);
         for i in 0..u64::from(seg.nsects.get(LE)) {
             let s = r.pod::<macho::Section64<LE>>(at + head + i * 80, "section header")?;
             let (segname, sectname) = (fixed_name(&s.segname), fixed_name(&s.sectname));
@@ -414,7 +416,10 @@ impl<'a> ObjectFile<'a> {
             .zip(&self.sections)
             .map(|(c, sec)| c.count(sec.size))
             .sum();
-        self.atoms.reserve_exact(total);
+        // Resolution may add an atom per tentative definition that wins
+        // (see `resolve::allocate_commons`).
+        let commons = self.symbols.iter().filter(|s| s.is_common()).count();
+        self.atoms.reserve_exact(total + commons);
         for (i, (sec, cuts)) in self.sections.iter_mut().zip(&cuts).enumerate() {
             sec.atoms_start = self.atoms.len() as u32;
             let atoms = &mut self.atoms;
