@@ -101,21 +101,41 @@ pub struct SymbolTable<'a> {
 }
 
 impl<'a> SymbolTable<'a> {
-    pub fn intern(&mut self, name: &'a [u8]) -> SymId {
-        if let Some(&id) = self.map.get(name) {
-            return id;
+    /// A table with room for the globals of `objects` (at most their
+    /// external symbols, fewer when they share names), so that neither
+    /// the map nor the symbol list grows, and rehashes, while they go in.
+    pub fn with_capacity(objects: &[ObjectFile<'a>]) -> Self {
+        use rayon::prelude::*;
+        let externals: usize = objects
+            .par_iter()
+            .map(|o| o.symbols.iter().filter(|s| s.is_external()).count())
+            .sum();
+        SymbolTable {
+            map: FxHashMap::with_capacity_and_hasher(externals, Default::default()),
+            syms: Vec::with_capacity(externals),
+            file_globals: Vec::with_capacity(objects.len()),
+            duplicates: Vec::new(),
         }
-        let id = self.syms.len() as SymId;
-        self.syms.push(Symbol {
-            name,
-            def: Def::Undefined,
-            weak_ref: true,
-            referenced: false,
-            weak_def_can_be_hidden: false,
-            overrides_weak_def: false,
-        });
-        self.map.insert(name, id);
-        id
+    }
+
+    pub fn intern(&mut self, name: &'a [u8]) -> SymId {
+        // One hash and one probe, whether the name is new or not.
+        match self.map.entry(name) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let id = self.syms.len() as SymId;
+                self.syms.push(Symbol {
+                    name,
+                    def: Def::Undefined,
+                    weak_ref: true,
+                    referenced: false,
+                    weak_def_can_be_hidden: false,
+                    overrides_weak_def: false,
+                });
+                e.insert(id);
+                id
+            }
+        }
     }
 
     pub fn get(&self, name: &[u8]) -> Option<SymId> {

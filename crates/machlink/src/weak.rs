@@ -105,9 +105,14 @@ pub(crate) fn mark_overrides(symtab: &mut SymbolTable, inputs: &Inputs) {
     if weak_exports.is_empty() {
         return;
     }
-    for sym in &mut symtab.syms {
-        if matches!(sym.def, Def::Defined { weak: false, .. }) {
-            sym.overrides_weak_def = weak_exports.contains(sym.name);
+    // The few weak exports are looked up among the symbols, not every
+    // symbol among them.
+    for name in weak_exports {
+        if let Some(id) = symtab.get(name) {
+            let sym = &mut symtab.syms[id as usize];
+            if matches!(sym.def, Def::Defined { weak: false, .. }) {
+                sym.overrides_weak_def = true;
+            }
         }
     }
 }

@@ -144,13 +144,24 @@ impl<'a> Reader<'a, '_> {
     }
 
     fn bytes(&self, offset: u64, size: u64, what: &str) -> Result<&'a [u8]> {
+        self.bytes_or(offset, size, || what)
+    }
+
+    /// [`Self::bytes`] with the description made only for a message.
+    fn bytes_or<W: std::fmt::Display>(
+        &self,
+        offset: u64,
+        size: u64,
+        what: impl FnOnce() -> W,
+    ) -> Result<&'a [u8]> {
         let end = offset.checked_add(size);
         match end {
             Some(end) if end <= self.data.len() as u64 => {
                 Ok(&self.data[offset as usize..end as usize])
             }
             _ => Err(self.err(format!(
-                "{what} ({offset:#x}+{size:#x}) extends past the end of the file ({:#x} bytes)",
+                "{} ({offset:#x}+{size:#x}) extends past the end of the file ({:#x} bytes)",
+                what(),
                 self.data.len()
             ))),
         }
@@ -271,30 +282,31 @@ impl<'a> ObjectFile<'a> {
     ) -> Result<()> {
         let seg = r.pod::<macho::SegmentCommand64<LE>>(at, "LC_SEGMENT_64")?;
         let head = std::mem::size_of::<macho::SegmentCommand64<LE>>() as u64;
+        // One more for the commons resolution may add.
+        self.sections.reserve_exact(seg.nsects.get(LE) as usize + 1);
         for i in 0..u64::from(seg.nsects.get(LE)) {
             let s = r.pod::<macho::Section64<LE>>(at + head + i * 80, "section header")?;
             let (segname, sectname) = (fixed_name(&s.segname), fixed_name(&s.sectname));
             let flags = s.flags.get(LE);
             let size = s.size.get(LE);
             let zerofill = crate::section_flags::is_zerofill(flags);
-            let what = format!("section {segname},{sectname}");
+            // Formatted only for a message: this runs for every section.
+            let what = || format!("section {segname},{sectname}");
             let data = if zerofill {
                 &[][..]
             } else {
-                r.bytes(u64::from(s.offset.get(LE)), size, &what)?
+                r.bytes_or(u64::from(s.offset.get(LE)), size, what)?
             };
             let nreloc = u64::from(s.nreloc.get(LE));
-            raw_relocs.push(r.bytes(
-                u64::from(s.reloff.get(LE)),
-                nreloc * 8,
-                &format!("relocations of {what}"),
-            )?);
+            raw_relocs.push(r.bytes_or(u64::from(s.reloff.get(LE)), nreloc * 8, || {
+                format!("relocations of {}", what())
+            })?);
             let align = s.align.get(LE);
             if align > 15 {
-                return Err(r.err(format!("{what}: alignment 2^{align} is too large")));
+                return Err(r.err(format!("{}: alignment 2^{align} is too large", what())));
             }
             if size > u64::from(u32::MAX) {
-                return Err(r.err(format!("{what}: size {size:#x} is too large")));
+                return Err(r.err(format!("{}: size {size:#x} is too large", what())));
             }
             self.sections.push(InputSection {
                 kept: !consumed(&segname, &sectname, flags),
@@ -346,60 +358,79 @@ impl<'a> ObjectFile<'a> {
         Ok(())
     }
 
-    /// Cuts every kept section into atoms.
+    /// Cuts every kept section into atoms. The cuts of every section are
+    /// found first, so that the atom list is allocated once, at its size.
     fn split_atoms(&mut self, subsections: bool) -> std::result::Result<(), String> {
         let mut eh_frame_error = None;
-        // Symbol start offsets per section, for splitting at symbols.
-        let mut starts: Vec<Vec<u64>> = vec![Vec::new(); self.sections.len()];
+        // Where symbols start, as `section index << 32 | offset` (a
+        // section is at most 4 GiB): sorted, each section's are one run.
+        let mut starts: Vec<u64> = Vec::new();
         if subsections {
+            starts.reserve(self.symbols.len());
             for s in &self.symbols {
                 if s.is_defined_in_section() && s.n_desc & N_ALT_ENTRY == 0 {
-                    if let Some(sec) = self.sections.get(usize::from(s.n_sect).wrapping_sub(1)) {
+                    let i = usize::from(s.n_sect).wrapping_sub(1);
+                    if let Some(sec) = self.sections.get(i) {
                         if s.n_value >= sec.addr && s.n_value < sec.addr + sec.size {
-                            starts[usize::from(s.n_sect) - 1].push(s.n_value - sec.addr);
+                            starts.push((i as u64) << 32 | (s.n_value - sec.addr));
                         }
                     }
                 }
             }
+            starts.sort_unstable();
+            starts.dedup();
         }
-        for (i, sec) in self.sections.iter_mut().enumerate() {
-            sec.atoms_start = self.atoms.len() as u32;
-            if !sec.kept {
-                continue;
-            }
-            let is_eh_frame = sec.segname == "__TEXT" && sec.sectname == EH_FRAME;
-            let cuts = match sec.kind() {
-                _ if is_eh_frame => match super::eh_frame::record_cuts(sec.data) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        eh_frame_error.get_or_insert(e);
-                        vec![0]
-                    }
-                },
-                _ if sec.metadata => (0..sec.size)
-                    .step_by(COMPACT_UNWIND_ENTRY as usize)
-                    .collect(),
-                macho::S_CSTRING_LITERALS => cstring_cuts(sec.data),
-                macho::S_4BYTE_LITERALS => (0..sec.size).step_by(4).collect(),
-                macho::S_8BYTE_LITERALS => (0..sec.size).step_by(8).collect(),
-                macho::S_16BYTE_LITERALS => (0..sec.size).step_by(16).collect(),
-                _ => {
-                    let mut c = std::mem::take(&mut starts[i]);
-                    c.push(0);
-                    c.sort_unstable();
-                    c.dedup();
-                    c
+        let cuts: Vec<Cuts> = self
+            .sections
+            .iter()
+            .enumerate()
+            .map(|(i, sec)| {
+                if !sec.kept {
+                    return Cuts::List(Vec::new());
                 }
-            };
-            for (k, &start) in cuts.iter().enumerate() {
-                let end = cuts.get(k + 1).copied().unwrap_or(sec.size);
+                let is_eh_frame = sec.segname == "__TEXT" && sec.sectname == EH_FRAME;
+                match sec.kind() {
+                    _ if is_eh_frame => match super::eh_frame::record_cuts(sec.data) {
+                        Ok(c) => Cuts::List(c),
+                        Err(e) => {
+                            eh_frame_error.get_or_insert(e);
+                            Cuts::List(vec![0])
+                        }
+                    },
+                    _ if sec.metadata => Cuts::Every(COMPACT_UNWIND_ENTRY),
+                    macho::S_CSTRING_LITERALS => Cuts::List(cstring_cuts(sec.data)),
+                    macho::S_4BYTE_LITERALS => Cuts::Every(4),
+                    macho::S_8BYTE_LITERALS => Cuts::Every(8),
+                    macho::S_16BYTE_LITERALS => Cuts::Every(16),
+                    _ => {
+                        let i = i as u64;
+                        let lo = starts.partition_point(|&k| k >> 32 < i);
+                        let hi = lo + starts[lo..].partition_point(|&k| k >> 32 == i);
+                        Cuts::Symbols(&starts[lo..hi])
+                    }
+                }
+            })
+            .collect();
+        let total: usize = cuts
+            .iter()
+            .zip(&self.sections)
+            .map(|(c, sec)| c.count(sec.size))
+            .sum();
+        // Resolution may add an atom per tentative definition that wins
+        // (see `resolve::allocate_commons`).
+        let commons = self.symbols.iter().filter(|s| s.is_common()).count();
+        self.atoms.reserve_exact(total + commons);
+        for (i, (sec, cuts)) in self.sections.iter_mut().zip(&cuts).enumerate() {
+            sec.atoms_start = self.atoms.len() as u32;
+            let atoms = &mut self.atoms;
+            cuts.for_each_piece(sec.size, |start, end| {
                 // An offset's own alignment caps what the atom may promise.
                 let natural = if start == 0 {
                     15
                 } else {
                     start.trailing_zeros().min(15) as u8
                 };
-                self.atoms.push(Atom {
+                atoms.push(Atom {
                     section: i as u32,
                     offset: start as u32,
                     size: (end - start) as u32,
@@ -410,7 +441,7 @@ impl<'a> ObjectFile<'a> {
                     alias_of: None,
                     live: true,
                 });
-            }
+            });
             sec.atoms_len = self.atoms.len() as u32 - sec.atoms_start;
         }
         eh_frame_error.map_or(Ok(()), Err)
@@ -429,25 +460,32 @@ impl<'a> ObjectFile<'a> {
         Some(sec.atoms_start + idx.saturating_sub(1) as u32)
     }
 
-    /// [`Self::atom_at`] for fields met in ascending order: `hint` is the
-    /// atom the previous lookup found, and the answer is usually it or
-    /// the next one, which saves the binary search.
-    fn atom_at_from(&self, sect: usize, off: u64, hint: &mut u32) -> Option<u32> {
-        let sec = self.sections.get(sect)?;
+    /// [`Self::atom_at`] for the fields of section `sect`, met mostly in
+    /// ascending order: `cursor` is the atom the previous lookup found,
+    /// and the answer is usually it or one shortly after, which saves the
+    /// binary search.
+    fn atom_at_from(&self, sect: usize, off: u64, cursor: &mut u32) -> Option<u32> {
+        let sec = &self.sections[sect];
         let end = sec.atoms_start + sec.atoms_len;
-        let starts_at = |a: u32| u64::from(self.atoms[a as usize].offset);
-        let h = *hint;
-        if sec.kept && off <= sec.size && (sec.atoms_start..end).contains(&h) && starts_at(h) <= off
-        {
-            for a in h..end.min(h + 3) {
-                if a + 1 == end || starts_at(a + 1) > off {
-                    *hint = a;
-                    return Some(a);
+        let c = *cursor;
+        if sec.kept && off <= sec.size && c >= sec.atoms_start && c < end {
+            let atoms = &self.atoms[c as usize..end as usize];
+            if u64::from(atoms[0].offset) <= off {
+                // A few steps forward, then a binary search of the rest.
+                let mut i = 0;
+                while i + 1 < atoms.len() && u64::from(atoms[i + 1].offset) <= off {
+                    i += 1;
+                    if i == 8 {
+                        i += atoms[i..].partition_point(|a| u64::from(a.offset) <= off) - 1;
+                        break;
+                    }
                 }
+                *cursor = c + i as u32;
+                return Some(*cursor);
             }
         }
         let a = self.atom_at(sect, off)?;
-        *hint = a;
+        *cursor = a;
         Some(a)
     }
 
@@ -511,65 +549,119 @@ impl<'a> ObjectFile<'a> {
         Ok(())
     }
 
+    /// Decodes every kept section's relocations straight into the file's
+    /// relocation list, in atom order, and gives each atom its range.
+    /// The list is sized once from the section headers (a pair of entries
+    /// makes one relocation, so the count of entries is enough); the raw
+    /// and decoded forms of a section live in per-thread scratch buffers.
     fn read_relocs(&mut self, r: &Reader<'a, '_>, raw_relocs: &[&'a [u8]]) -> Result<()> {
-        let mut per_atom: Vec<(u32, Reloc)> = Vec::new();
-        for (sect, raw) in raw_relocs.iter().enumerate() {
-            if !self.sections[sect].kept || raw.is_empty() {
-                continue;
-            }
-            let infos: Vec<macho::RelocationInfo> = raw
-                .chunks_exact(8)
-                .map(|c| {
-                    pod::from_bytes::<macho::Relocation<LE>>(c)
-                        .unwrap()
-                        .0
-                        .info(LE)
-                })
-                .collect();
-            let sec = &self.sections[sect];
-            let mut decoded = Vec::with_capacity(infos.len());
-            r.arch
-                .decode_relocs(&infos, sec.data, &mut decoded)
-                .map_err(|(i, e)| {
-                    r.err(format!(
-                        "bad relocation at {},{} offset {:#x}: {e}",
-                        sec.segname, sec.sectname, infos[i].r_address
-                    ))
-                })?;
-            // Assemblers list a section's relocations from its end to its
-            // start: taken backwards, they are already in atom order, and
-            // the sort below has nothing to do. (Only a strictly
-            // descending list is turned: equal offsets keep their order.)
-            let descending = decoded
-                .windows(2)
-                .all(|w| w[0].info.r_address > w[1].info.r_address);
-            let mut hint = sec.atoms_start;
-            if descending {
-                for d in decoded.iter().rev() {
-                    per_atom.push(self.place_reloc(r, sect, d, &mut hint)?);
+        let entries: usize = raw_relocs
+            .iter()
+            .zip(&self.sections)
+            .filter(|(_, s)| s.kept)
+            .map(|(raw, _)| raw.len() / 8)
+            .sum();
+        let mut relocs: Vec<Reloc> = Vec::with_capacity(entries);
+        // An `__eh_frame` problem is reported only when no relocation of
+        // any section is bad (they are looked at first).
+        let mut eh_frame_error = None;
+        SCRATCH.with_borrow_mut(|scratch| {
+            for (sect, raw) in raw_relocs.iter().enumerate() {
+                let sec = &self.sections[sect];
+                if !sec.kept {
+                    continue;
                 }
-            } else {
-                for d in &decoded {
-                    per_atom.push(self.place_reloc(r, sect, d, &mut hint)?);
+                let first = relocs.len();
+                // The atom of each of the section's relocations.
+                let mut atom_of = std::mem::take(&mut scratch.atom_of);
+                atom_of.clear();
+                if !raw.is_empty() {
+                    self.place_section_relocs(r, sect, raw, scratch, &mut relocs, &mut atom_of)?;
                 }
+                if sec.segname == "__TEXT" && sec.sectname == EH_FRAME {
+                    if let Err(e) =
+                        self.add_eh_frame_relocs(r, sect, first, &mut relocs, &mut atom_of)
+                    {
+                        eh_frame_error.get_or_insert(e);
+                    }
+                }
+                sort_by_atom(&mut relocs[first..], &mut atom_of);
+                self.set_reloc_ranges(sect, first, &atom_of);
+                scratch.atom_of = atom_of;
             }
+            Ok(())
+        })?;
+        if let Some(e) = eh_frame_error {
+            return Err(e);
         }
-        self.add_eh_frame_relocs(r, &mut per_atom)?;
-        let key = |&(atom, ref rel): &(u32, Reloc)| (atom, rel.offset);
-        if !per_atom.is_sorted_by_key(key) {
-            per_atom.sort_by_key(key);
-        }
-        self.relocs = Vec::with_capacity(per_atom.len());
+        self.relocs = relocs;
+        Ok(())
+    }
+
+    /// Gives each atom of section `sect` its range of the file's
+    /// relocations: those from `first` on are the section's, whose atoms
+    /// `atom_of` lists in ascending order.
+    fn set_reloc_ranges(&mut self, sect: usize, first: usize, atom_of: &[u32]) {
+        let sec = &self.sections[sect];
         let mut k = 0;
-        for (idx, atom) in self.atoms.iter_mut().enumerate() {
-            atom.relocs_start = self.relocs.len() as u32;
-            while k < per_atom.len() && per_atom[k].0 == idx as u32 {
-                self.relocs.push(per_atom[k].1);
+        for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
+            let atom = &mut self.atoms[a as usize];
+            atom.relocs_start = (first + k) as u32;
+            while k < atom_of.len() && atom_of[k] == a {
                 k += 1;
             }
-            atom.relocs_end = self.relocs.len() as u32;
+            atom.relocs_end = (first + k) as u32;
         }
-        Ok(())
+    }
+
+    /// Decodes the raw relocation entries of section `sect` and appends
+    /// them, atom-relative, to `relocs` (their atoms to `atom_of`).
+    /// Decoding all entries first reports the first bad entry as decoding
+    /// finds it, else the first bad one in placing order.
+    fn place_section_relocs(
+        &self,
+        r: &Reader<'a, '_>,
+        sect: usize,
+        raw: &[u8],
+        scratch: &mut RelocScratch,
+        relocs: &mut Vec<Reloc>,
+        atom_of: &mut Vec<u32>,
+    ) -> Result<()> {
+        let sec = &self.sections[sect];
+        let RelocScratch { infos, decoded, .. } = scratch;
+        infos.clear();
+        infos.extend(raw.chunks_exact(8).map(relocation_info));
+        decoded.clear();
+        r.arch
+            .decode_relocs(infos, sec.data, decoded)
+            .map_err(|(i, e)| {
+                r.err(format!(
+                    "bad relocation at {},{} offset {:#x}: {e}",
+                    sec.segname, sec.sectname, infos[i].r_address
+                ))
+            })?;
+        // Assemblers list a section's relocations from its end to its
+        // start: taken backwards, they are already in atom order, and the
+        // sort after has nothing to do. (Only a strictly descending list
+        // is turned: equal offsets keep their order.)
+        let descending = decoded
+            .windows(2)
+            .all(|w| w[0].info.r_address > w[1].info.r_address);
+        // The atoms the previous field and the previous section-relative
+        // target were found in: the next ones are usually at or just
+        // after them (compact unwind entries name functions in order).
+        let mut hint = (sec.atoms_start, NONE);
+        let mut place = |d: &DecodedReloc| -> Result<()> {
+            let (atom, reloc) = self.place_reloc(r, sect, d, &mut hint)?;
+            atom_of.push(atom);
+            relocs.push(reloc);
+            Ok(())
+        };
+        if descending {
+            decoded.iter().rev().try_for_each(&mut place)
+        } else {
+            decoded.iter().try_for_each(&mut place)
+        }
     }
 
     /// When every function has a compact unwind entry that does not defer
@@ -613,6 +705,11 @@ impl<'a> ObjectFile<'a> {
     /// section's functions in one atom, where a compact one may sit next
     /// to one that needs its FDE.
     fn drop_fdes_with_compact_unwind(&mut self, arch: &dyn Arch) {
+        let kept_eh_frame =
+            |s: &InputSection| s.kept && s.segname == "__TEXT" && s.sectname == EH_FRAME;
+        if !self.sections.iter().any(kept_eh_frame) {
+            return; // no FDE to drop (the usual case, see `drop_redundant_eh_frame`)
+        }
         let mode_mask = crate::unwind_info::UNWIND_MODE_MASK;
         let mut compact: rustc_hash::FxHashSet<(u32, u32)> = Default::default();
         for sec in self.sections.iter().filter(|s| s.metadata) {
@@ -637,11 +734,7 @@ impl<'a> ObjectFile<'a> {
         if compact.is_empty() {
             return;
         }
-        for sec in self
-            .sections
-            .iter()
-            .filter(|s| s.kept && s.segname == "__TEXT" && s.sectname == EH_FRAME)
-        {
+        for sec in self.sections.iter().filter(|s| kept_eh_frame(s)) {
             for a in sec.atoms_start..sec.atoms_start + sec.atoms_len {
                 if self.fde_function(a).is_some_and(|f| compact.contains(&f)) {
                     self.atoms[a as usize].live = false;
@@ -683,49 +776,50 @@ impl<'a> ObjectFile<'a> {
         self.local_point(r.target, r.addend + i64::from(r.offset))
     }
 
-    /// Makes the implicit pointers of `__eh_frame` records explicit.
+    /// Makes the implicit pointers of the `__eh_frame` section `sect`
+    /// explicit; its relocations so far are `relocs[first..]`, in the atoms
+    /// `atom_of` lists.
     fn add_eh_frame_relocs(
         &self,
         r: &Reader<'a, '_>,
-        per_atom: &mut Vec<(u32, Reloc)>,
+        sect: usize,
+        first: usize,
+        relocs: &mut Vec<Reloc>,
+        atom_of: &mut Vec<u32>,
     ) -> Result<()> {
-        for sec in self
-            .sections
-            .iter()
-            .filter(|s| s.kept && s.segname == "__TEXT" && s.sectname == EH_FRAME)
-        {
-            let atoms: Vec<(u32, u64)> = (sec.atoms_start..sec.atoms_start + sec.atoms_len)
-                .map(|a| (a, u64::from(self.atoms[a as usize].offset)))
-                .collect();
-            let range = sec.atoms_start..sec.atoms_start + sec.atoms_len;
-            // arm64 objects state an FDE's pointers as `target - L + k`
-            // with L a label at the start of the section (the CIE's atom),
-            // so the value holds only while the FDE stays as far from its
-            // CIE as in the object. Taken against the FDE itself instead,
-            // it holds wherever the FDE goes (an FDE before it left out,
-            // an FDE an incremental update moves).
-            for (a, rel) in per_atom.iter_mut().filter(|(a, _)| range.contains(a)) {
-                if let Some(Target::Atom(s)) = rel.subtrahend {
-                    if s != *a && range.contains(&s) {
-                        let (fde, label) = (
-                            self.atoms[*a as usize].offset,
-                            self.atoms[s as usize].offset,
-                        );
-                        rel.addend += i64::from(fde) - i64::from(label);
-                        rel.subtrahend = Some(Target::Atom(*a));
-                    }
+        let sec = &self.sections[sect];
+        let atoms: Vec<(u32, u64)> = (sec.atoms_start..sec.atoms_start + sec.atoms_len)
+            .map(|a| (a, u64::from(self.atoms[a as usize].offset)))
+            .collect();
+        let range = sec.atoms_start..sec.atoms_start + sec.atoms_len;
+        // arm64 objects state an FDE's pointers as `target - L + k` with L
+        // a label at the start of the section (the CIE's atom), so the
+        // value holds only while the FDE stays as far from its CIE as in
+        // the object. Taken against the FDE itself instead, it holds
+        // wherever the FDE goes (an FDE before it left out, an FDE an
+        // incremental update moves).
+        for (rel, &a) in relocs[first..].iter_mut().zip(atom_of.iter()) {
+            if let Some(Target::Atom(s)) = rel.subtrahend {
+                if s != a && range.contains(&s) {
+                    let (fde, label) =
+                        (self.atoms[a as usize].offset, self.atoms[s as usize].offset);
+                    rel.addend += i64::from(fde) - i64::from(label);
+                    rel.subtrahend = Some(Target::Atom(a));
                 }
             }
-            let mut explicit: Vec<u64> = per_atom
-                .iter()
-                .filter(|(a, _)| range.contains(a))
-                .map(|(a, rel)| u64::from(self.atoms[*a as usize].offset) + u64::from(rel.offset))
-                .collect();
-            explicit.sort_unstable();
-            let implicit =
-                super::eh_frame::implicit_relocs(sec.data, sec.addr, &atoms, &explicit, self)
-                    .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;
-            per_atom.extend(implicit);
+        }
+        let mut explicit: Vec<u64> = relocs[first..]
+            .iter()
+            .zip(atom_of.iter())
+            .map(|(rel, &a)| u64::from(self.atoms[a as usize].offset) + u64::from(rel.offset))
+            .collect();
+        explicit.sort_unstable();
+        let implicit =
+            super::eh_frame::implicit_relocs(sec.data, sec.addr, &atoms, &explicit, self)
+                .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;
+        for (a, rel) in implicit {
+            atom_of.push(a);
+            relocs.push(rel);
         }
         Ok(())
     }
@@ -737,7 +831,7 @@ impl<'a> ObjectFile<'a> {
         r: &Reader<'a, '_>,
         sect: usize,
         decoded: &DecodedReloc,
-        hint: &mut u32,
+        hint: &mut (u32, u32),
     ) -> Result<(u32, Reloc)> {
         let sec = &self.sections[sect];
         let info = decoded.info;
@@ -755,9 +849,25 @@ impl<'a> ObjectFile<'a> {
             return Err(bad("field extends past the end of the section"));
         }
         let atom = self
-            .atom_at_from(sect, off, hint)
+            .atom_at_from(sect, off, &mut hint.0)
             .ok_or_else(|| bad("no atom holds the field"))?;
         let atom_off = (off - u64::from(self.atoms[atom as usize].offset)) as u32;
+        if subtrahend_info.is_none() && info.r_extern {
+            // The usual case: a reference to a symbol, no difference.
+            let mut addend = decoded.addend;
+            let target = self
+                .extern_target(info.r_symbolnum, &mut addend)
+                .ok_or_else(|| bad("symbol index out of range"))?;
+            let reloc = Reloc {
+                offset: atom_off,
+                kind,
+                length: info.r_length,
+                target,
+                addend,
+                subtrahend: None,
+            };
+            return Ok((atom, reloc));
+        }
         // A difference `minuend - subtrahend + addend` (a SUBTRACTOR pair)
         // holds in its field the addend plus the input address of each
         // section-relative side (as the assembler resolved it: a side
@@ -813,7 +923,7 @@ impl<'a> ObjectFile<'a> {
                 Target::Atom(a)
             } else {
                 let toff = referent.wrapping_sub(tsec.addr);
-                let t = self.atom_at(tsect, toff).ok_or_else(|| {
+                let t = self.atom_at_from(tsect, toff, &mut hint.1).ok_or_else(|| {
                     bad(&format!(
                         "target address {referent:#x} is outside {},{}",
                         tsec.segname, tsec.sectname
@@ -894,6 +1004,102 @@ impl<'a> ObjectFile<'a> {
             let sec = &self.sections[a.section as usize];
             format!("{},{}+{:#x}", sec.segname, sec.sectname, a.offset + offset)
         }
+    }
+}
+
+/// Where a section is cut into atoms.
+enum Cuts<'s> {
+    /// At the section's start and where each of these symbols starts
+    /// (`section << 32 | offset`, ascending).
+    Symbols(&'s [u64]),
+    /// Every so many bytes (fixed-size literals, compact unwind entries).
+    Every(u64),
+    /// At these offsets, ascending (none: a section that is not kept).
+    List(Vec<u64>),
+}
+
+impl Cuts<'_> {
+    fn count(&self, size: u64) -> usize {
+        match self {
+            Cuts::Symbols(s) => s.len() + usize::from(s.first().is_none_or(|&k| k as u32 != 0)),
+            Cuts::Every(n) => size.div_ceil(*n) as usize,
+            Cuts::List(v) => v.len(),
+        }
+    }
+
+    /// Calls `f(start, end)` for each piece, in section order.
+    fn for_each_piece(&self, size: u64, mut f: impl FnMut(u64, u64)) {
+        let mut previous: Option<u64> = None;
+        let mut cut = |at: u64| {
+            if let Some(start) = previous.replace(at) {
+                f(start, at);
+            }
+        };
+        match self {
+            Cuts::Symbols(s) => {
+                if s.first().is_none_or(|&k| k as u32 != 0) {
+                    cut(0);
+                }
+                s.iter().for_each(|&k| cut(k & 0xffff_ffff));
+            }
+            Cuts::Every(n) => (0..size).step_by(*n as usize).for_each(cut),
+            Cuts::List(v) => v.iter().copied().for_each(cut),
+        }
+        if let Some(start) = previous {
+            f(start, size);
+        }
+    }
+}
+
+/// Buffers [`ObjectFile::read_relocs`] decodes a section's relocations
+/// into, kept by each parsing thread so that a link allocates them once
+/// per thread rather than once per section.
+#[derive(Default)]
+struct RelocScratch {
+    infos: Vec<macho::RelocationInfo>,
+    decoded: Vec<DecodedReloc>,
+    atom_of: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<RelocScratch> = Default::default();
+}
+
+/// The fields of a little-endian relocation entry (x86_64 and arm64 have
+/// no scattered relocations: bit 31 of the address is part of it).
+fn relocation_info(raw: &[u8]) -> macho::RelocationInfo {
+    let word = |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().unwrap());
+    let (r_address, info) = (word(0), word(4));
+    macho::RelocationInfo {
+        r_address,
+        r_symbolnum: info & 0x00ff_ffff,
+        r_pcrel: (info >> 24) & 1 != 0,
+        r_length: ((info >> 25) & 3) as u8,
+        r_extern: (info >> 27) & 1 != 0,
+        r_type: (info >> 28) as u8,
+    }
+}
+
+/// Puts a section's relocations in (atom, offset) order, keeping the
+/// order of equal keys; usually they already are (see
+/// [`ObjectFile::place_section_relocs`]).
+fn sort_by_atom(relocs: &mut [Reloc], atom_of: &mut [u32]) {
+    let key = |(a, r): (&u32, &Reloc)| (*a, r.offset);
+    if atom_of.iter().zip(relocs.iter()).map(key).is_sorted() {
+        return;
+    }
+    let mut pairs: Vec<(u32, Reloc)> = atom_of
+        .iter()
+        .copied()
+        .zip(relocs.iter().copied())
+        .collect();
+    pairs.sort_by_key(|&(a, ref r)| (a, r.offset));
+    for ((a, r), (slot_a, slot_r)) in pairs
+        .into_iter()
+        .zip(atom_of.iter_mut().zip(relocs.iter_mut()))
+    {
+        *slot_a = a;
+        *slot_r = r;
     }
 }
 
