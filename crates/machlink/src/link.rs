@@ -179,7 +179,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                     paths.len()
                 ));
             }
-            Change::Inputs(changed) => match update::run(opts, &session, &changed)? {
+            Change::Inputs(changed) => match update::run(opts, &mut session, &changed)? {
                 update::Outcome::Updated(mut s) => {
                     let phases = std::mem::take(&mut s.phases);
                     let mut stats = done(format!(

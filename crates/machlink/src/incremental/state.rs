@@ -142,6 +142,7 @@ pub const COMMON: u8 = 8;
 pub struct AtomRecord {
     /// Identity within its object and output section: symbol name, or
     /// input section and ordinal.
+    #[serde(with = "super::bytes::one")]
     pub key: Vec<u8>,
     pub section: u16,
     pub align_log2: u8,
@@ -166,10 +167,13 @@ pub struct ObjectRecord {
     pub symbols: u64,
     pub atoms: Vec<AtomRecord>,
     /// The global symbols whose winning definition it holds.
+    #[serde(with = "super::bytes::list")]
     pub globals: Vec<Vec<u8>>,
     /// Globals defined elsewhere that it refers to (sorted).
+    #[serde(with = "super::bytes::list")]
     pub refs: Vec<Vec<u8>>,
     /// Its references to data globals defined elsewhere.
+    #[serde(with = "super::bytes::keyed")]
     pub sites: Vec<(Vec<u8>, Site)>,
     /// Its debug map key (the N_OSO path).
     pub oso: String,
@@ -302,9 +306,13 @@ pub struct Delta {
     pub inputs: BTreeMap<u32, Fingerprint>,
     /// Replaced objects, by object index.
     pub objects: BTreeMap<u32, ObjectRecord>,
-    /// Globals defined by replaced objects (superseding the state's).
-    pub globals: BTreeMap<Vec<u8>, GlobalRecord>,
+    /// Globals defined by replaced objects (superseding the state's):
+    /// looked up for every symbol a replayed object has, so hashed (and
+    /// written in key order, as a sorted map would be).
+    #[serde(with = "super::bytes::hashed")]
+    pub globals: rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
     /// Changes to globals' reference counts since the full link.
+    #[serde(with = "super::bytes::map")]
     pub ref_adjust: BTreeMap<Vec<u8>, i64>,
     /// Current allocation per section (empty: the state's).
     pub allocation: Vec<Allocation>,
@@ -995,6 +1003,11 @@ impl Delta {
 
     pub fn to_bytes(&self) -> Vec<u8> {
         seal(DELTA_MAGIC, self)
+    }
+
+    /// The delta [`Delta::to_bytes`] wrote, or what is wrong with it.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Delta, String> {
+        unseal(DELTA_MAGIC, bytes)
     }
 
     /// Checks what it says against the state it extends.

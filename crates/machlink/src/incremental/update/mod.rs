@@ -110,13 +110,18 @@ fn name(b: &[u8]) -> String {
 }
 
 /// Updates the image for the changed inputs `changed`.
-pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome> {
+pub fn run(opts: &Options, session: &mut Session, changed: &[u32]) -> Result<Outcome> {
     let mut lap = |stats: &mut UpdateStats, name: &'static str| stats.timer.lap(name);
+    // The update edits the delta it was given (not a copy of it: a
+    // replaced object's record is as large as the object); on a fallback
+    // the full link records a new state anyway.
+    let delta = std::mem::take(&mut session.delta);
+    let session = &*session;
     // Nothing is written before the journal is committed, so a panic in
     // the planning (a state that passed its checks but is still wrong, or
     // a bug) can fall back to a full link instead of ending the run.
     let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Updater::new(opts, session).and_then(|mut u| {
+        Updater::new(opts, session, delta).and_then(|mut u| {
             lap(&mut u.stats, "map output");
             let order = u.plan_moves(changed)?;
             for i in order {
@@ -237,7 +242,7 @@ struct Updater<'s> {
 }
 
 impl<'s> Updater<'s> {
-    fn new(opts: &'s Options, session: &'s Session) -> Step<Updater<'s>> {
+    fn new(opts: &'s Options, session: &'s Session, delta: state::Delta) -> Step<Updater<'s>> {
         // The first phase, "map output", runs from here.
         let timer = Timer::new();
         // -dead_strip needs nothing here: under -incremental the full link
@@ -285,7 +290,7 @@ impl<'s> Updater<'s> {
             page_size: arch.page_size(),
             ..Default::default()
         };
-        let mut delta = session.delta.clone();
+        let mut delta = delta;
         let alloc = Allocator::new(
             &meta.sections,
             if delta.allocation.is_empty() {
@@ -334,6 +339,18 @@ impl<'s> Updater<'s> {
                 ..Default::default()
             },
         })
+    }
+
+    /// Where input `i` is now (an input may have moved, see
+    /// `Session::change`, which recorded it in the delta).
+    fn input_path(&self, i: u32) -> std::path::PathBuf {
+        let meta = &self.session.base.meta;
+        self.delta
+            .inputs
+            .get(&i)
+            .unwrap_or(&meta.inputs[i as usize])
+            .path
+            .clone()
     }
 
     /// The global symbol as the image has it now.
@@ -409,7 +426,7 @@ impl<'s> Updater<'s> {
     fn object(&mut self, input: u32) -> Step<()> {
         let meta = &self.session.base.meta;
         // Where it is now (an input may have moved, see `Session::change`).
-        let path = self.session.input(input).path.clone();
+        let path = self.input_path(input);
         let Some(oi) = meta
             .objects
             .iter()
@@ -430,7 +447,7 @@ impl<'s> Updater<'s> {
         let mut obj = crate::input::parse_object(&mapped, data, self.arch)?;
         let old = match self.reworked.remove(&oi) {
             Some(r) => r,
-            None => self.old_record(oi)?,
+            None => self.take_old_record(oi)?,
         };
         let record = self.replay(oi, &mut obj, &old)?;
         self.delta.objects.insert(oi, record);
@@ -445,6 +462,16 @@ impl<'s> Updater<'s> {
     fn old_record(&self, oi: u32) -> Step<ObjectRecord> {
         Ok(match self.delta.objects.get(&oi) {
             Some(r) => r.clone(),
+            None => self.session.base.object(oi)?,
+        })
+    }
+
+    /// An object's record as the image has it now, for the object's replay,
+    /// which replaces it: taken out of the delta (leaving an empty record,
+    /// so that the object still counts as replaced), not copied.
+    fn take_old_record(&mut self, oi: u32) -> Step<ObjectRecord> {
+        Ok(match self.delta.objects.get_mut(&oi) {
+            Some(r) => std::mem::take(r),
             None => self.session.base.object(oi)?,
         })
     }
@@ -483,7 +510,7 @@ impl<'s> Updater<'s> {
             let Some(oi) = self.object_of_input(input) else {
                 continue; // `object` falls back on it
             };
-            let path = self.session.input(input).path.clone();
+            let path = self.input_path(input);
             let Ok(mapped) = crate::input::MappedFile::open(&path, false) else {
                 continue;
             };
@@ -1344,7 +1371,8 @@ impl<'s> Updater<'s> {
             ),
             size: self.orig.len() as u64,
             patches,
-            delta,
+            delta: delta.to_bytes(),
+            output: delta.output.clone(),
         };
         Ok((journal, self.stats))
     }
