@@ -195,7 +195,12 @@ impl Journal {
         let journal = journal_path(output);
         fault("journal")
             .and_then(|()| write_journal(&journal, self))
-            .map_err(|e| with_path(e, "cannot write the journal", &journal))?;
+            .map_err(|e| {
+                // Whatever was written holds no update (the last one was
+                // finished before this one began): nothing to leave behind.
+                let _ = std::fs::remove_file(&journal);
+                with_path(e, "cannot write the journal", &journal)
+            })?;
         timer.lap("write journal");
         let mut started = false;
         let r = fault("after-journal").and_then(|()| self.apply(output, &mut started, timer));

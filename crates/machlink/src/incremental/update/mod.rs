@@ -109,13 +109,28 @@ fn name(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// A symbol name for a message, decoded only if the message is made (a
+/// replay resolves every symbol of an object; few of them fall back).
+struct Lossy<'a>(&'a [u8]);
+
+impl std::fmt::Display for Lossy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(self.0))
+    }
+}
+
 /// Updates the image for the changed inputs `changed`.
 pub fn run(opts: &Options, session: &mut Session, changed: &[u32]) -> Result<Outcome> {
     let mut lap = |stats: &mut UpdateStats, name: &'static str| stats.timer.lap(name);
     // The update edits the delta it was given (not a copy of it: a
     // replaced object's record is as large as the object); on a fallback
     // the full link records a new state anyway.
-    let delta = std::mem::take(&mut session.delta);
+    let mut delta = std::mem::take(&mut session.delta);
+    if let Err(why) = delta.read_body(&session.base.meta) {
+        return Ok(Outcome::Fallback(format!(
+            "the incremental state is damaged: {why}"
+        )));
+    }
     let session = &*session;
     // Nothing is written before the journal is committed, so a panic in
     // the planning (a state that passed its checks but is still wrong, or
@@ -238,6 +253,9 @@ struct Updater<'s> {
     /// Old records of changed objects as [`Updater::plan_moves`] left them:
     /// definitions that moved between them already moved here.
     reworked: FxHashMap<u32, ObjectRecord>,
+    /// Lookups in the state's global symbol table (see
+    /// [`Updater::base_global`]).
+    base_globals: std::cell::RefCell<FxHashMap<Vec<u8>, Option<GlobalRecord>>>,
     stats: UpdateStats,
 }
 
@@ -322,6 +340,7 @@ impl<'s> Updater<'s> {
             starts: Vec::new(),
             relocated: Default::default(),
             reworked: Default::default(),
+            base_globals: Default::default(),
             symbol_edits: Vec::new(),
             stab_patches: Vec::new(),
             removed: Vec::new(),
@@ -353,12 +372,25 @@ impl<'s> Updater<'s> {
             .clone()
     }
 
+    /// The global symbol as the full link recorded it. A replay asks for
+    /// each of an object's symbols more than once (resolving them, then
+    /// recording its globals): the state file is read, and its blocks
+    /// checked, once per name.
+    fn base_global(&self, sym: &[u8]) -> Step<Option<GlobalRecord>> {
+        if let Some(g) = self.base_globals.borrow().get(sym) {
+            return Ok(*g);
+        }
+        let g = self.session.base.global(sym)?;
+        self.base_globals.borrow_mut().insert(sym.to_vec(), g);
+        Ok(g)
+    }
+
     /// The global symbol as the image has it now.
     fn global(&self, sym: &[u8]) -> Step<Option<GlobalRecord>> {
         if let Some(g) = self.delta.globals.get(sym) {
             return Ok(Some(*g));
         }
-        let Some(g) = self.session.base.global(sym)? else {
+        let Some(g) = self.base_global(sym)? else {
             return Ok(None);
         };
         // A replaced object's symbols are all in the delta: one missing
@@ -450,6 +482,10 @@ impl<'s> Updater<'s> {
             None => self.take_old_record(oi)?,
         };
         let record = self.replay(oi, &mut obj, &old)?;
+        // The process ends soon after an update: freeing the old record's
+        // hundreds of small allocations one by one costs more than its
+        // journal takes to write, and the exit frees them at once.
+        std::mem::forget(old);
         self.delta.objects.insert(oi, record);
         let fp = Fingerprint::of_bytes(&path, &mapped.map)
             .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?;
@@ -674,7 +710,7 @@ impl<'s> Updater<'s> {
         for id in 0..symtab.syms.len() {
             let sym = &symtab.syms[id];
             let rec = self.global(sym.name)?;
-            let sname = name(sym.name);
+            let sname = Lossy(sym.name);
             // A weak definition dyld coalesces keeps its slots, weak binds
             // (or weak-lookup imports) and export as long as the same copy
             // wins at the same address; anything else is a full link's.
@@ -1374,6 +1410,8 @@ impl<'s> Updater<'s> {
             delta: delta.to_bytes(),
             output: delta.output.clone(),
         };
+        // Left to the process's exit, as the replaced records (see `object`).
+        std::mem::forget(delta);
         Ok((journal, self.stats))
     }
 }
