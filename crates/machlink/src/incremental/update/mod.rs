@@ -49,7 +49,6 @@ use rustc_hash::FxHashMap;
 use std::ops::Range;
 
 /// What an update did, for `-v`.
-#[derive(Default)]
 pub struct UpdateStats {
     pub objects: usize,
     pub in_place: usize,
@@ -68,6 +67,30 @@ pub struct UpdateStats {
     /// Wall time of each step, for `-print_statistics`.
     pub phases: Vec<Phase>,
     timer: Timer,
+    /// When the update began (its first phase's start), for the caller's
+    /// phases before it.
+    pub started: std::time::Instant,
+}
+
+impl Default for UpdateStats {
+    fn default() -> Self {
+        UpdateStats {
+            objects: 0,
+            in_place: 0,
+            moved: 0,
+            added: 0,
+            removed: 0,
+            trampolines: 0,
+            moved_between: 0,
+            imports: 0,
+            bytes: 0,
+            patches: 0,
+            write_path: Default::default(),
+            phases: Vec::new(),
+            timer: Timer::new(),
+            started: std::time::Instant::now(),
+        }
+    }
 }
 
 pub enum Outcome {
