@@ -35,9 +35,17 @@ compact unwind only (clang emits __eh_frame for arm64 functions with stack
 frames; updates of objects with __eh_frame came later than the first arm64
 figures, which used this).
 
+The same steps are then timed on a small program (--small-objects x
+--small-functions, default 2 x 500 = 1k functions; --small-objects 0 skips
+it), whose edited object is as large as the big program's: an update's cost
+should follow the edit, not the program, and the ratio of the two medians
+(issue #16 wants it under 1.5) is reported. For both programs a run where
+nothing changed is timed too.
+
 usage: bench/incremental_bench.py [--objects N] [--functions M] [--runs R]
                                   [--arch x86_64|arm64] [--baseline REV|PATH]
                                   [--output-dir DIR] [--unsigned] [--no-eh-frame]
+                                  [--small-objects N] [--small-functions M]
 --baseline times another machlink's incremental relinks in the same runs: a
 git revision (built in a temporary git worktree, see bench/link_bench.py) or
 the path of a machlink binary; both are reported.
@@ -125,12 +133,30 @@ def extra_args(ap):
                     help="link with -no_adhoc_codesign (updates are written in place)")
     ap.add_argument("--no-eh-frame", action="store_true",
                     help="compile with -fno-asynchronous-unwind-tables (compact unwind only)")
+    ap.add_argument("--small-objects", type=int, default=2,
+                    help="objects of the small program timed beside (0: none; default 2)")
+    ap.add_argument("--small-functions", type=int, default=500,
+                    help="functions per object of the small program (default 500)")
 
 
-def main():
-    args = bench_args(__doc__, extra_args)
+def timed_nochange(cmd):
+    """A run with nothing changed: wall seconds and peak RSS (KiB). Exits if
+    machlink did anything else."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd + ["-v"], stderr=subprocess.PIPE, text=True)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0 or "nothing changed" not in err:
+        sys.exit(f"expected a run with nothing changed:\n{err}")
+    return wall, usage.ru_maxrss
+
+
+def measure(args, n_objects, n_functions):
+    """Times one generated program's steps; prints its table and returns
+    the medians (ms) of its machlink steps by label."""
     flags = NO_EH_FRAME if args.no_eh_frame else []
-    work, cached = build_objects(args.objects, args.functions, args.arch, flags,
+    work, cached = build_objects(n_objects, n_functions, args.arch, flags,
                                  "compact-unwind" if args.no_eh_frame else "")
     inc = os.path.join(work, "incremental")
     shutil.rmtree(inc, ignore_errors=True)
@@ -140,11 +166,11 @@ def main():
         dst = os.path.join(inc, os.path.basename(o))
         shutil.copy(o, dst)
         objs.append(dst)
-    k = args.objects // 2
+    k = n_objects // 2
     target = os.path.join(inc, f"obj_{k:04d}.o")
     with open(os.path.join(work, "src", f"obj_{k:04d}.c")) as f:
         source = f.read()
-    in_place, grown = edits(source, k, args.functions)
+    in_place, grown = edits(source, k, n_functions)
     variants = {
         "original": os.path.join(inc, "v_original.o"),
         "in place": os.path.join(inc, "v_inplace.o"),
@@ -154,7 +180,7 @@ def main():
     compile_variant(in_place, variants["in place"], args.arch, flags)
     compile_variant(grown, variants["grown"], args.arch, flags)
 
-    out_dir = args.output_dir or inc
+    out_dir = os.path.join(args.output_dir, os.path.basename(work)) if args.output_dir else inc
     os.makedirs(out_dir, exist_ok=True)
     for f in os.listdir(out_dir):
         if f.startswith("prog-"):
@@ -210,12 +236,18 @@ def main():
         timed_update(machlink)
         if baseline:
             timed(baseline)
+    # Nothing changed since the last step.
+    nochange = [timed_nochange(machlink) for _ in range(args.runs)]
 
     signed = "unsigned (-no_adhoc_codesign)" if args.unsigned else "as signed as the target's default"
-    print(f"\n{args.arch}: {len(objs)} objects ({args.objects} x {args.functions} functions), "
+    print(f"\n{args.arch}: {len(objs)} objects ({n_objects} x {n_functions} functions), "
           f"{args.runs} runs per step kind; outputs {signed} in {out_dir}; "
           f"outputs agree with {', '.join(references) or 'each other'}")
     print(f"{'step':<40}{'median ms':>10}{'min':>8}{'max':>8}{'peak RSS MiB':>14}")
+    medians = {}
+    med, lo, hi, rss = summary(nochange)
+    medians["nothing changed"] = med
+    print(f"{'machlink -incremental (nothing changed)':<40}{med:>10.2f}{lo:>8.2f}{hi:>8.2f}{rss:>14.1f}")
     for kind, (forward, back, reference, base) in results.items():
         rows = [(f"machlink -incremental ({kind} edit)", forward)]
         if kind == "grown":
@@ -225,6 +257,7 @@ def main():
         rows += [(f"{lld} full relink ({kind} edit)", runs) for lld, runs in reference.items()]
         for label, runs in rows:
             med, lo, hi, rss = summary(runs)
+            medians[label] = med
             print(f"{label:<40}{med:>10.2f}{lo:>8.2f}{hi:>8.2f}{rss:>14.1f}")
         paths = sorted({r[2] for r in forward})
         phase_meds = {p: statistics.median(r[3].get(p, 0.0) for r in forward)
@@ -236,6 +269,21 @@ def main():
         for lld, runs in reference.items():
             ratio = statistics.median(r[0] for r in runs) / mine
             print(f"  -> {lld} takes {ratio:.1f}x as long as machlink's incremental relink ({kind})")
+    return medians
+
+
+def main():
+    args = bench_args(__doc__, extra_args)
+    large = measure(args, args.objects, args.functions)
+    if args.small_objects <= 0:
+        return
+    small = measure(args, args.small_objects, args.small_functions)
+    print(f"\nthe same steps at {args.objects * args.functions} functions and at "
+          f"{args.small_objects * args.small_functions} (issue #16 wants the ratio under 1.5):")
+    for label, med in large.items():
+        if label.startswith("machlink") or label == "nothing changed":
+            if label in small and small[label] > 0:
+                print(f"  {label:<40} {med:8.2f} ms / {small[label]:8.2f} ms = {med / small[label]:.2f}")
 
 
 if __name__ == "__main__":

@@ -163,10 +163,29 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
             ..Default::default()
         })
     };
+    // The run's first steps, for -print_statistics: opening the state
+    // (recovery included), and looking at every input for changes.
+    let opened = start.elapsed();
+    let first_phases = |looked: std::time::Duration| {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        vec![
+            crate::timing::Phase {
+                name: "open state",
+                depth: 0,
+                ms: ms(opened),
+            },
+            crate::timing::Phase {
+                name: "find changes",
+                depth: 0,
+                ms: ms(looked),
+            },
+        ]
+    };
     let reason = match session {
         Err(why) => why,
         Ok(mut session) => match session.change(args, &paths) {
             Change::Nothing => {
+                let phases = first_phases(start.elapsed() - opened);
                 // Touched but unchanged files keep their new stamps, and
                 // inputs found at a new path their new one. Only a saving
                 // of work: if the delta cannot be written (a read-only
@@ -174,14 +193,18 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                 if session.refresh_stamps() | !session.moved.is_empty() {
                     let _ = session.save_delta(&opts.output);
                 }
-                return done(format!(
+                let mut stats = done(format!(
                     "nothing changed in {} inputs; output left as it is",
                     paths.len()
-                ));
+                ))?;
+                stats.phases = phases;
+                return Ok(stats);
             }
-            Change::Inputs(changed) => match update::run(opts, &session, &changed)? {
+            Change::Inputs(changed) => match update::run(opts, &mut session, &changed)? {
                 update::Outcome::Updated(mut s) => {
-                    let phases = std::mem::take(&mut s.phases);
+                    let mut phases =
+                        first_phases(s.started.duration_since(start).saturating_sub(opened));
+                    phases.append(&mut s.phases);
                     let mut stats = done(format!(
                         "updated {} object(s): {} atoms in place, {} moved, {} added, {} removed; \
                          {} trampolines written; {}{} new imports; {} bytes in {} patches, \

@@ -1185,6 +1185,12 @@ impl Options {
     }
 
     fn parse_one(&mut self, arg: &str, it: &mut ArgIter) -> Result<(), LinkError> {
+        // An input file (most arguments of a large link) matches no option:
+        // said first, it skips comparing it with each of them.
+        if !arg.starts_with('-') {
+            self.inputs.push(InputArg::File(arg.into()));
+            return Ok(());
+        }
         match arg {
             "-o" => self.output = it.value(arg)?.into(),
             "-arch" => self.arch = it.value(arg)?,

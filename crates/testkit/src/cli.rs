@@ -123,6 +123,15 @@ pub fn interrupted(cmd: &mut Command, point: &str) -> Outcome {
     o
 }
 
+/// Whether an incremental output has an update to finish: a journal file
+/// beside it not marked done (machlink keeps the file between updates and
+/// overwrites it, so that syncing it needs no new file).
+pub fn journal_pending(out: &Path) -> bool {
+    let mut journal = out.as_os_str().to_os_string();
+    journal.push(".machlink-journal");
+    std::fs::read(journal).is_ok_and(|b| !b.starts_with(b"MLJRDONE"))
+}
+
 /// The stdout of an LLVM tool (`llvm-objdump-19`, `llvm-nm-19`, ...) run
 /// with `args` on `file`; the test fails if it does.
 pub fn tool(name: &str, args: &[&str], file: &Path) -> String {

@@ -1,6 +1,12 @@
 //! Writing an update (DESIGN.md, "Writing an update"): the byte patches and
-//! the new delta go first to a journal beside the output, synced and renamed
-//! into place, so it exists whole or not at all. Then everything that needs
+//! the new delta go first to a journal beside the output, synced before
+//! anything else is written. The journal file is kept between updates and
+//! overwritten in place: syncing an overwrite of blocks the file already has
+//! costs a data write, where a new file (or a rename) also waits for the
+//! filesystem's metadata journal (0.12 ms against 0.5 ms here). A journal
+//! cut short by a crash fails its checksum and is discarded, as any damaged
+//! one is; and since patching starts only after the journal is synced, such
+//! a journal never belongs to a half-patched output. Then everything that needs
 //! new disk space is written before the output is touched: the new delta
 //! under a temporary name, and for an update on a copy, the copy. Only then
 //! are the patches written:
@@ -16,7 +22,10 @@
 //!   clone) that is renamed over it. The rename is the commit point.
 //!
 //! The output gets the modification time the delta records, the delta is
-//! renamed into place, the execute bits come back and the journal goes.
+//! renamed into place, the execute bits come back and the journal is marked
+//! done (its first eight bytes; not synced: a mark lost in a crash only
+//! makes the next run apply the finished journal again, which changes
+//! nothing).
 //!
 //! A run that finds a journal (the last one was interrupted) replays it:
 //! patches are absolute bytes at absolute offsets, so applying them twice is
@@ -25,7 +34,7 @@
 
 use super::clone::{clone_or_copy, WritePath};
 use super::state::{seal, unseal, Delta};
-use super::{delta_path, journal_path, write_atomically, Pending};
+use super::{delta_path, journal_path, Pending};
 use crate::timing::Timer;
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
@@ -45,12 +54,89 @@ pub struct Journal {
     pub size: u64,
     /// (file offset, bytes).
     pub patches: Vec<(u64, Vec<u8>)>,
-    /// The delta after the update. Its output stamp is the size above and
-    /// the modification time the patched output is given.
-    pub delta: Delta,
+    /// The delta file after the update, as it is written ([`Delta::to_bytes`]:
+    /// encoded once, for the journal and the file both).
+    #[serde(with = "super::bytes::one")]
+    pub delta: Vec<u8>,
+    /// The delta's output stamp: the size above and the modification time
+    /// the patched output is given.
+    pub output: Option<super::Fingerprint>,
 }
 
-const MAGIC: &[u8; 8] = b"MLJRNL02";
+const MAGIC: &[u8; 8] = b"MLJRNL03";
+/// The file's first eight bytes: an update to finish (then the length of
+/// the sealed journal and the journal follow), or none.
+const ACTIVE: &[u8; 8] = b"MLJRNACT";
+const DONE: &[u8; 8] = b"MLJRDONE";
+const PREFIX: usize = 16;
+
+/// Writes `journal` over the journal file (created on first use) and syncs
+/// it. Bytes past its end, left by a longer journal before, are not read.
+fn write_journal(path: &Path, journal: &Journal) -> std::io::Result<()> {
+    let sealed = seal(MAGIC, journal);
+    let mut bytes = Vec::with_capacity(PREFIX + sealed.len());
+    bytes.extend_from_slice(ACTIVE);
+    bytes.extend_from_slice(&(sealed.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&sealed);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    file.write_all_at(&bytes, 0)?;
+    file.sync_data()
+}
+
+/// Marks the journal file done (nothing to recover). Not synced, see the
+/// module's comment.
+fn mark_done(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .write_all_at(DONE, 0)
+}
+
+/// The sealed journal an interrupted update left, if any: `Ok(None)` for
+/// no journal file or one marked done.
+fn read_journal(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut prefix = [0u8; PREFIX];
+    let got = read_up_to(&file, &mut prefix, 0)?;
+    if got >= 8 && &prefix[..8] == DONE {
+        return Ok(None);
+    }
+    if got < PREFIX || &prefix[..8] != ACTIVE {
+        // Not one of ours (or cut short): unseal says what is wrong.
+        let mut all = prefix[..got].to_vec();
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut &file, &mut rest)?;
+        all.extend(rest);
+        return Ok(Some(all));
+    }
+    let len = u64::from_le_bytes(prefix[8..].try_into().expect("8 bytes"));
+    let avail = file.metadata()?.len().saturating_sub(PREFIX as u64);
+    // A length past the file's end is damage; unseal reports what is there.
+    let mut body = vec![0u8; len.min(avail) as usize];
+    let got = read_up_to(&file, &mut body, PREFIX as u64)?;
+    body.truncate(got);
+    Ok(Some(body))
+}
+
+/// Reads into `buf` at `at` until it is full or the file ends; how much.
+fn read_up_to(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], at + n as u64)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
 
 /// Test hooks standing in for a crash (`MACHLINK_TEST_CRASH=point`: the
 /// process aborts there) or an I/O error (`MACHLINK_TEST_FAIL=point`) at a
@@ -108,15 +194,20 @@ impl Journal {
     pub fn commit(&self, output: &Path, timer: &mut Timer) -> std::io::Result<WritePath> {
         let journal = journal_path(output);
         fault("journal")
-            .and_then(|()| write_atomically(&journal, &seal(MAGIC, self)))
-            .map_err(|e| with_path(e, "cannot write the journal", &journal))?;
+            .and_then(|()| write_journal(&journal, self))
+            .map_err(|e| {
+                // Whatever was written holds no update (the last one was
+                // finished before this one began): nothing to leave behind.
+                let _ = std::fs::remove_file(&journal);
+                with_path(e, "cannot write the journal", &journal)
+            })?;
         timer.lap("write journal");
         let mut started = false;
         let r = fault("after-journal").and_then(|()| self.apply(output, &mut started, timer));
         if r.is_err() && !started {
             // The output is untouched: the update did not happen, and the
             // state still describes the output.
-            let _ = std::fs::remove_file(&journal);
+            let _ = mark_done(&journal);
         }
         r
     }
@@ -131,9 +222,9 @@ impl Journal {
         timer: &mut Timer,
     ) -> std::io::Result<WritePath> {
         let delta_file = delta_path(output);
-        let write_delta = |d: &Delta| {
+        let write_delta = |d: &[u8]| {
             fault("delta")
-                .and_then(|()| Pending::write(&delta_file, &[&d.to_bytes()], false))
+                .and_then(|()| Pending::write(&delta_file, &[d], false))
                 .map_err(|e| with_path(e, "cannot write the delta", &delta_file))
         };
         let mut delta = Some(write_delta(&self.delta)?);
@@ -175,13 +266,13 @@ impl Journal {
                 fault("mid-patch")?;
             }
         }
-        if let Some(fp) = &self.delta.output {
+        if let Some(fp) = &self.output {
             file.set_modified(system_time(fp.mtime_ns))?;
             // A filesystem with coarser times keeps a rounded one: the
             // delta must record what the file has.
             let kept = super::stamp_of_file(&file)?;
             if kept != (fp.size, fp.mtime_ns) {
-                let mut d = self.delta.clone();
+                let mut d = Delta::from_bytes(&self.delta).map_err(std::io::Error::other)?;
                 d.output = Some(super::Fingerprint {
                     size: kept.0,
                     mtime_ns: kept.1,
@@ -189,7 +280,7 @@ impl Journal {
                 });
                 // (The old one goes first: both have one temporary name.)
                 drop(delta.take());
-                delta = Some(write_delta(&d)?);
+                delta = Some(write_delta(&d.to_bytes())?);
             }
         }
         file.sync_data()?;
@@ -209,7 +300,7 @@ impl Journal {
         // the delta's, and the next run links in full.
         delta.expect("written above").commit()?;
         std::fs::set_permissions(output, std::fs::Permissions::from_mode(mode))?;
-        std::fs::remove_file(journal_path(output))?;
+        mark_done(&journal_path(output))?;
         timer.lap("rename and clean up");
         Ok(path)
     }
@@ -263,9 +354,9 @@ pub enum Recovery {
 /// read nor removed.
 pub fn recover(output: &Path) -> std::io::Result<Recovery> {
     let path = journal_path(output);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Recovery::None),
+    let bytes = match read_journal(&path) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Ok(Recovery::None),
         Err(e) => return discard(output, format!("it cannot be read ({e})")),
     };
     let journal: Journal = match unseal(MAGIC, &bytes) {

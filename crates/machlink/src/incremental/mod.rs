@@ -12,6 +12,7 @@
 //!   runnable mix.
 
 pub mod alloc;
+mod bytes;
 pub mod clone;
 pub mod imports;
 pub mod journal;
@@ -70,14 +71,29 @@ impl Fingerprint {
     /// Whether the file still has these contents: equal stamps say yes
     /// without reading it; otherwise its hash decides.
     pub fn unchanged(&self) -> bool {
+        !matches!(self.check(), Check::Changed)
+    }
+
+    /// What one look at the file (one `stat`, and a read only when its
+    /// stamp moved) says about it.
+    pub fn check(&self) -> Check {
         match stamp(&self.path) {
-            Ok(s) if s == (self.size, self.mtime_ns) => true,
-            Ok((size, _)) if size != self.size => false,
-            Ok(_) if self.hash == 0 => false,
-            Ok(_) => hash_file(&self.path).is_ok_and(|h| h == self.hash),
-            Err(_) => false,
+            Ok(s) if s == (self.size, self.mtime_ns) => Check::Same,
+            Ok((size, _)) if size != self.size => Check::Changed,
+            Ok(_) if self.hash == 0 => Check::Changed,
+            Ok(s) if hash_file(&self.path).is_ok_and(|h| h == self.hash) => Check::Touched(s),
+            Ok(_) | Err(_) => Check::Changed,
         }
     }
+}
+
+/// What [`Fingerprint::check`] found.
+pub enum Check {
+    /// The recorded stamp.
+    Same,
+    /// Another stamp (size, mtime), the recorded contents: touched, not edited.
+    Touched((u64, i128)),
+    Changed,
 }
 
 /// The state file and lock file that sit beside an output.
@@ -216,6 +232,9 @@ pub struct Session {
     /// Inputs found at a new path with [`Session::change`] (compiler
     /// temporaries); the delta records their new fingerprints.
     pub moved: Vec<u32>,
+    /// Inputs [`Session::change`] found touched but not edited, with their
+    /// new stamps (so that refreshing them needs no second `stat`).
+    pub touched: Vec<(u32, (u64, i128))>,
 }
 
 /// The hard link to the output that the state keeps beside it
@@ -302,6 +321,7 @@ impl Session {
             base,
             delta,
             moved: Vec::new(),
+            touched: Vec::new(),
         })
     }
 
@@ -340,8 +360,10 @@ impl Session {
         for (i, path) in (0..inputs.len() as u32).zip(inputs) {
             let recorded = self.input(i);
             if &recorded.path == path {
-                if !recorded.unchanged() {
-                    changed.push(i);
+                match recorded.check() {
+                    Check::Same => {}
+                    Check::Touched(stamp) => self.touched.push((i, stamp)),
+                    Check::Changed => changed.push(i),
                 }
                 continue;
             }
@@ -451,23 +473,17 @@ impl Session {
         None
     }
 
-    /// Records the current stamps of inputs whose contents were found
-    /// unchanged by hash (touched, not edited), so the next run need not
-    /// read them again. Returns whether anything was updated.
+    /// Records the stamps [`Session::change`] found on inputs whose
+    /// contents were unchanged by hash (touched, not edited), so the next
+    /// run need not read them again. Returns whether anything was updated.
     pub fn refresh_stamps(&mut self) -> bool {
-        let mut updated = false;
-        for i in 0..self.base.meta.inputs.len() as u32 {
-            let f = self.input(i);
-            if let Ok((size, mtime_ns)) = stamp(&f.path) {
-                if (size, mtime_ns) != (f.size, f.mtime_ns) {
-                    let mut f = f.clone();
-                    (f.size, f.mtime_ns) = (size, mtime_ns);
-                    self.delta.inputs.insert(i, f);
-                    updated = true;
-                }
-            }
+        let touched = std::mem::take(&mut self.touched);
+        for &(i, (size, mtime_ns)) in &touched {
+            let mut f = self.input(i).clone();
+            (f.size, f.mtime_ns) = (size, mtime_ns);
+            self.delta.inputs.insert(i, f);
         }
-        updated
+        !touched.is_empty()
     }
 
     pub fn save_delta(&self, output: &Path) -> Result<()> {

@@ -42,7 +42,8 @@ const HEADER: usize = 128;
 /// name) and hashes the blocks around them; the table of block checksums
 /// (1/64 of the body) is hashed whole when the state is opened.
 const BLOCK: usize = 512;
-const DELTA_MAGIC: &[u8; 8] = b"MLDELTA2";
+/// Version 3: a head every run reads and a body only updates decode.
+const DELTA_MAGIC: &[u8; 8] = b"MLDELTA3";
 /// One slot of the global symbol table.
 const GLOBAL: usize = 80;
 /// One reference site.
@@ -142,6 +143,7 @@ pub const COMMON: u8 = 8;
 pub struct AtomRecord {
     /// Identity within its object and output section: symbol name, or
     /// input section and ordinal.
+    #[serde(with = "super::bytes::one")]
     pub key: Vec<u8>,
     pub section: u16,
     pub align_log2: u8,
@@ -166,10 +168,13 @@ pub struct ObjectRecord {
     pub symbols: u64,
     pub atoms: Vec<AtomRecord>,
     /// The global symbols whose winning definition it holds.
+    #[serde(with = "super::bytes::list")]
     pub globals: Vec<Vec<u8>>,
     /// Globals defined elsewhere that it refers to (sorted).
+    #[serde(with = "super::bytes::list")]
     pub refs: Vec<Vec<u8>>,
     /// Its references to data globals defined elsewhere.
+    #[serde(with = "super::bytes::keyed")]
     pub sites: Vec<(Vec<u8>, Site)>,
     /// Its debug map key (the N_OSO path).
     pub oso: String,
@@ -295,15 +300,23 @@ pub struct Meta {
 }
 
 /// What every update since the full link changed.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+///
+/// Its file holds two parts: the head (fingerprints, allocation, literals,
+/// UUID), which every run reads, and the body (the records of replaced
+/// objects and their globals, as large as those objects), which only an
+/// update reads: [`Delta::load`] checks the whole file's checksum but
+/// decodes the body only when [`Delta::read_body`] asks, so a run that finds
+/// nothing changed does not pay for the objects edited before.
+#[derive(Clone, Debug, Default)]
 pub struct Delta {
     /// Current fingerprints where they differ from the state's.
     pub output: Option<Fingerprint>,
     pub inputs: BTreeMap<u32, Fingerprint>,
     /// Replaced objects, by object index.
     pub objects: BTreeMap<u32, ObjectRecord>,
-    /// Globals defined by replaced objects (superseding the state's).
-    pub globals: BTreeMap<Vec<u8>, GlobalRecord>,
+    /// Globals defined by replaced objects (superseding the state's):
+    /// looked up for every symbol a replayed object has, so hashed.
+    pub globals: rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
     /// Changes to globals' reference counts since the full link.
     pub ref_adjust: BTreeMap<Vec<u8>, i64>,
     /// Current allocation per section (empty: the state's).
@@ -317,6 +330,62 @@ pub struct Delta {
     pub oso_index: BTreeMap<String, u32>,
     /// The output's UUID after the last update (None: the full link's).
     pub uuid: Option<[u8; 16]>,
+    /// The body as the file holds it, while it is not decoded (the three
+    /// fields above it are then empty).
+    unread: Vec<u8>,
+}
+
+/// The head of a delta file, written from borrowed fields.
+#[derive(Serialize)]
+struct HeadOut<'a> {
+    output: &'a Option<Fingerprint>,
+    inputs: &'a BTreeMap<u32, Fingerprint>,
+    allocation: &'a [Allocation],
+    literals: &'a BTreeMap<u64, u64>,
+    updates: u64,
+    oso_index: &'a BTreeMap<String, u32>,
+    uuid: &'a Option<[u8; 16]>,
+}
+
+#[derive(Deserialize)]
+struct HeadIn {
+    output: Option<Fingerprint>,
+    inputs: BTreeMap<u32, Fingerprint>,
+    allocation: Vec<Allocation>,
+    literals: BTreeMap<u64, u64>,
+    updates: u64,
+    oso_index: BTreeMap<String, u32>,
+    uuid: Option<[u8; 16]>,
+}
+
+/// The body of a delta file, written from borrowed fields.
+#[derive(Serialize)]
+struct BodyOut<'a> {
+    objects: &'a BTreeMap<u32, ObjectRecord>,
+    #[serde(serialize_with = "hashed_ref")]
+    globals: &'a rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
+    #[serde(serialize_with = "map_ref")]
+    ref_adjust: &'a BTreeMap<Vec<u8>, i64>,
+}
+
+fn hashed_ref<S: serde::Serializer>(
+    v: &&rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    super::bytes::hashed::serialize(v, s)
+}
+
+fn map_ref<S: serde::Serializer>(v: &&BTreeMap<Vec<u8>, i64>, s: S) -> Result<S::Ok, S::Error> {
+    super::bytes::map::serialize(v, s)
+}
+
+#[derive(Deserialize)]
+struct BodyIn {
+    objects: BTreeMap<u32, ObjectRecord>,
+    #[serde(with = "super::bytes::hashed")]
+    globals: rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
+    #[serde(with = "super::bytes::map")]
+    ref_adjust: BTreeMap<Vec<u8>, i64>,
 }
 
 /// Why there is no usable state.
@@ -990,11 +1059,106 @@ impl Delta {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Delta::default()),
             Err(e) => return Err(Unusable::Damaged(format!("its delta cannot be read ({e})"))),
         };
-        unseal(DELTA_MAGIC, &bytes).map_err(|e| Unusable::Damaged(format!("its delta: {e}")))
+        if !bytes.starts_with(DELTA_MAGIC) && bytes.starts_with(&DELTA_MAGIC[..7]) {
+            return Err(Unusable::OtherVersion);
+        }
+        Delta::from_file(&bytes).map_err(|e| Unusable::Damaged(format!("its delta: {e}")))
     }
 
+    /// The file: magic, the head's length (u64), head, body, and an xxh3
+    /// checksum of all that.
     pub fn to_bytes(&self) -> Vec<u8> {
-        seal(DELTA_MAGIC, self)
+        let head = encode(&HeadOut {
+            output: &self.output,
+            inputs: &self.inputs,
+            allocation: &self.allocation,
+            literals: &self.literals,
+            updates: self.updates,
+            oso_index: &self.oso_index,
+            uuid: &self.uuid,
+        })
+        .expect("the delta's head serialises");
+        let body = if self.unread.is_empty() {
+            encode(&BodyOut {
+                objects: &self.objects,
+                globals: &self.globals,
+                ref_adjust: &self.ref_adjust,
+            })
+            .expect("the delta's body serialises")
+        } else {
+            // Never decoded: written back as it was read.
+            self.unread.clone()
+        };
+        let mut out = Vec::with_capacity(16 + head.len() + body.len() + 8);
+        out.extend_from_slice(DELTA_MAGIC);
+        out.extend_from_slice(&(head.len() as u64).to_le_bytes());
+        out.extend_from_slice(&head);
+        out.extend_from_slice(&body);
+        let sum = xxhash_rust::xxh3::xxh3_64(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    /// The delta [`Delta::to_bytes`] wrote, whole, or what is wrong with it.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Delta, String> {
+        let mut d = Delta::from_file(bytes)?;
+        d.decode_body()?;
+        Ok(d)
+    }
+
+    /// The delta with its head decoded and its body kept as bytes.
+    fn from_file(bytes: &[u8]) -> Result<Delta, String> {
+        let Some(body_end) = bytes.len().checked_sub(8) else {
+            return Err("it is truncated".into());
+        };
+        let (all, sum) = bytes.split_at(body_end);
+        if !all.starts_with(DELTA_MAGIC) || all.len() < 16 {
+            return Err("its header is not machlink's".into());
+        }
+        if xxhash_rust::xxh3::xxh3_64(all).to_le_bytes() != sum {
+            return Err("checksum mismatch".into());
+        }
+        let head_len = u64_at(all, 8).expect("16 bytes at least");
+        let head_end = usize::try_from(head_len)
+            .ok()
+            .and_then(|l| l.checked_add(16))
+            .filter(|&e| e <= all.len())
+            .ok_or("its head's length is wrong")?;
+        let head: HeadIn =
+            decode(&all[16..head_end]).map_err(|e| format!("it does not decode ({e})"))?;
+        Ok(Delta {
+            output: head.output,
+            inputs: head.inputs,
+            allocation: head.allocation,
+            literals: head.literals,
+            updates: head.updates,
+            oso_index: head.oso_index,
+            uuid: head.uuid,
+            unread: all[head_end..].to_vec(),
+            ..Default::default()
+        })
+    }
+
+    fn decode_body(&mut self) -> Result<(), String> {
+        if self.unread.is_empty() {
+            return Ok(());
+        }
+        let body: BodyIn = decode(&self.unread).map_err(|e| format!("it does not decode ({e})"))?;
+        self.unread = Vec::new();
+        self.objects = body.objects;
+        self.globals = body.globals;
+        self.ref_adjust = body.ref_adjust;
+        Ok(())
+    }
+
+    /// Decodes the body (the records of replaced objects and their
+    /// globals), which an update needs, and checks it against the state.
+    pub fn read_body(&mut self, meta: &Meta) -> Result<(), String> {
+        if self.unread.is_empty() {
+            return Ok(());
+        }
+        self.decode_body().map_err(|e| format!("its delta: {e}"))?;
+        self.validate(meta)
     }
 
     /// Checks what it says against the state it extends.
@@ -1021,5 +1185,67 @@ impl Delta {
             })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod delta_tests {
+    use super::*;
+
+    fn sample() -> Delta {
+        let mut d = Delta {
+            updates: 3,
+            uuid: Some([7; 16]),
+            ..Default::default()
+        };
+        d.inputs.insert(
+            1,
+            Fingerprint {
+                path: "a.o".into(),
+                size: 10,
+                mtime_ns: 5,
+                hash: 9,
+            },
+        );
+        d.objects.insert(
+            0,
+            ObjectRecord {
+                symbols: 1,
+                globals: vec![b"_f".to_vec()],
+                refs: vec![b"_g".to_vec(), b"_h".to_vec()],
+                oso: "a.o".into(),
+                ..Default::default()
+            },
+        );
+        d.ref_adjust.insert(b"_g".to_vec(), -1);
+        d
+    }
+
+    #[test]
+    fn a_delta_body_is_decoded_only_when_asked_and_written_back_as_read() {
+        let d = sample();
+        let bytes = d.to_bytes();
+        let head_only = Delta::from_file(&bytes).unwrap();
+        assert!(head_only.objects.is_empty() && head_only.ref_adjust.is_empty());
+        assert_eq!(head_only.inputs, d.inputs);
+        assert_eq!((head_only.updates, head_only.uuid), (3, Some([7; 16])));
+        // Saved without being decoded (a run that only refreshed stamps):
+        // the body goes back as it was.
+        assert_eq!(head_only.to_bytes(), bytes);
+        let whole = Delta::from_bytes(&bytes).unwrap();
+        assert_eq!(whole.objects, d.objects);
+        assert_eq!(whole.ref_adjust, d.ref_adjust);
+        assert_eq!(whole.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn a_damaged_delta_is_refused_before_anything_is_decoded() {
+        let bytes = sample().to_bytes();
+        for at in [0, 9, bytes.len() / 2, bytes.len() - 1] {
+            let mut b = bytes.clone();
+            b[at] ^= 0x20;
+            assert!(Delta::from_file(&b).is_err(), "byte {at}");
+        }
+        assert!(Delta::from_file(&bytes[..bytes.len() - 3]).is_err());
     }
 }

@@ -49,7 +49,6 @@ use rustc_hash::FxHashMap;
 use std::ops::Range;
 
 /// What an update did, for `-v`.
-#[derive(Default)]
 pub struct UpdateStats {
     pub objects: usize,
     pub in_place: usize,
@@ -68,6 +67,30 @@ pub struct UpdateStats {
     /// Wall time of each step, for `-print_statistics`.
     pub phases: Vec<Phase>,
     timer: Timer,
+    /// When the update began (its first phase's start), for the caller's
+    /// phases before it.
+    pub started: std::time::Instant,
+}
+
+impl Default for UpdateStats {
+    fn default() -> Self {
+        UpdateStats {
+            objects: 0,
+            in_place: 0,
+            moved: 0,
+            added: 0,
+            removed: 0,
+            trampolines: 0,
+            moved_between: 0,
+            imports: 0,
+            bytes: 0,
+            patches: 0,
+            write_path: Default::default(),
+            phases: Vec::new(),
+            timer: Timer::new(),
+            started: std::time::Instant::now(),
+        }
+    }
 }
 
 pub enum Outcome {
@@ -109,14 +132,34 @@ fn name(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// A symbol name for a message, decoded only if the message is made (a
+/// replay resolves every symbol of an object; few of them fall back).
+struct Lossy<'a>(&'a [u8]);
+
+impl std::fmt::Display for Lossy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(self.0))
+    }
+}
+
 /// Updates the image for the changed inputs `changed`.
-pub fn run(opts: &Options, session: &Session, changed: &[u32]) -> Result<Outcome> {
+pub fn run(opts: &Options, session: &mut Session, changed: &[u32]) -> Result<Outcome> {
     let mut lap = |stats: &mut UpdateStats, name: &'static str| stats.timer.lap(name);
+    // The update edits the delta it was given (not a copy of it: a
+    // replaced object's record is as large as the object); on a fallback
+    // the full link records a new state anyway.
+    let mut delta = std::mem::take(&mut session.delta);
+    if let Err(why) = delta.read_body(&session.base.meta) {
+        return Ok(Outcome::Fallback(format!(
+            "the incremental state is damaged: {why}"
+        )));
+    }
+    let session = &*session;
     // Nothing is written before the journal is committed, so a panic in
     // the planning (a state that passed its checks but is still wrong, or
     // a bug) can fall back to a full link instead of ending the run.
     let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Updater::new(opts, session).and_then(|mut u| {
+        Updater::new(opts, session, delta).and_then(|mut u| {
             lap(&mut u.stats, "map output");
             let order = u.plan_moves(changed)?;
             for i in order {
@@ -233,11 +276,14 @@ struct Updater<'s> {
     /// Old records of changed objects as [`Updater::plan_moves`] left them:
     /// definitions that moved between them already moved here.
     reworked: FxHashMap<u32, ObjectRecord>,
+    /// Lookups in the state's global symbol table (see
+    /// [`Updater::base_global`]).
+    base_globals: std::cell::RefCell<FxHashMap<Vec<u8>, Option<GlobalRecord>>>,
     stats: UpdateStats,
 }
 
 impl<'s> Updater<'s> {
-    fn new(opts: &'s Options, session: &'s Session) -> Step<Updater<'s>> {
+    fn new(opts: &'s Options, session: &'s Session, delta: state::Delta) -> Step<Updater<'s>> {
         // The first phase, "map output", runs from here.
         let timer = Timer::new();
         // -dead_strip needs nothing here: under -incremental the full link
@@ -285,7 +331,7 @@ impl<'s> Updater<'s> {
             page_size: arch.page_size(),
             ..Default::default()
         };
-        let mut delta = session.delta.clone();
+        let mut delta = delta;
         let alloc = Allocator::new(
             &meta.sections,
             if delta.allocation.is_empty() {
@@ -317,6 +363,7 @@ impl<'s> Updater<'s> {
             starts: Vec::new(),
             relocated: Default::default(),
             reworked: Default::default(),
+            base_globals: Default::default(),
             symbol_edits: Vec::new(),
             stab_patches: Vec::new(),
             removed: Vec::new(),
@@ -336,12 +383,37 @@ impl<'s> Updater<'s> {
         })
     }
 
+    /// Where input `i` is now (an input may have moved, see
+    /// `Session::change`, which recorded it in the delta).
+    fn input_path(&self, i: u32) -> std::path::PathBuf {
+        let meta = &self.session.base.meta;
+        self.delta
+            .inputs
+            .get(&i)
+            .unwrap_or(&meta.inputs[i as usize])
+            .path
+            .clone()
+    }
+
+    /// The global symbol as the full link recorded it. A replay asks for
+    /// each of an object's symbols more than once (resolving them, then
+    /// recording its globals): the state file is read, and its blocks
+    /// checked, once per name.
+    fn base_global(&self, sym: &[u8]) -> Step<Option<GlobalRecord>> {
+        if let Some(g) = self.base_globals.borrow().get(sym) {
+            return Ok(*g);
+        }
+        let g = self.session.base.global(sym)?;
+        self.base_globals.borrow_mut().insert(sym.to_vec(), g);
+        Ok(g)
+    }
+
     /// The global symbol as the image has it now.
     fn global(&self, sym: &[u8]) -> Step<Option<GlobalRecord>> {
         if let Some(g) = self.delta.globals.get(sym) {
             return Ok(Some(*g));
         }
-        let Some(g) = self.session.base.global(sym)? else {
+        let Some(g) = self.base_global(sym)? else {
             return Ok(None);
         };
         // A replaced object's symbols are all in the delta: one missing
@@ -409,7 +481,7 @@ impl<'s> Updater<'s> {
     fn object(&mut self, input: u32) -> Step<()> {
         let meta = &self.session.base.meta;
         // Where it is now (an input may have moved, see `Session::change`).
-        let path = self.session.input(input).path.clone();
+        let path = self.input_path(input);
         let Some(oi) = meta
             .objects
             .iter()
@@ -430,9 +502,13 @@ impl<'s> Updater<'s> {
         let mut obj = crate::input::parse_object(&mapped, data, self.arch)?;
         let old = match self.reworked.remove(&oi) {
             Some(r) => r,
-            None => self.old_record(oi)?,
+            None => self.take_old_record(oi)?,
         };
         let record = self.replay(oi, &mut obj, &old)?;
+        // The process ends soon after an update: freeing the old record's
+        // hundreds of small allocations one by one costs more than its
+        // journal takes to write, and the exit frees them at once.
+        std::mem::forget(old);
         self.delta.objects.insert(oi, record);
         let fp = Fingerprint::of_bytes(&path, &mapped.map)
             .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?;
@@ -445,6 +521,16 @@ impl<'s> Updater<'s> {
     fn old_record(&self, oi: u32) -> Step<ObjectRecord> {
         Ok(match self.delta.objects.get(&oi) {
             Some(r) => r.clone(),
+            None => self.session.base.object(oi)?,
+        })
+    }
+
+    /// An object's record as the image has it now, for the object's replay,
+    /// which replaces it: taken out of the delta (leaving an empty record,
+    /// so that the object still counts as replaced), not copied.
+    fn take_old_record(&mut self, oi: u32) -> Step<ObjectRecord> {
+        Ok(match self.delta.objects.get_mut(&oi) {
+            Some(r) => std::mem::take(r),
             None => self.session.base.object(oi)?,
         })
     }
@@ -483,7 +569,7 @@ impl<'s> Updater<'s> {
             let Some(oi) = self.object_of_input(input) else {
                 continue; // `object` falls back on it
             };
-            let path = self.session.input(input).path.clone();
+            let path = self.input_path(input);
             let Ok(mapped) = crate::input::MappedFile::open(&path, false) else {
                 continue;
             };
@@ -647,7 +733,7 @@ impl<'s> Updater<'s> {
         for id in 0..symtab.syms.len() {
             let sym = &symtab.syms[id];
             let rec = self.global(sym.name)?;
-            let sname = name(sym.name);
+            let sname = Lossy(sym.name);
             // A weak definition dyld coalesces keeps its slots, weak binds
             // (or weak-lookup imports) and export as long as the same copy
             // wins at the same address; anything else is a full link's.
@@ -1344,8 +1430,11 @@ impl<'s> Updater<'s> {
             ),
             size: self.orig.len() as u64,
             patches,
-            delta,
+            delta: delta.to_bytes(),
+            output: delta.output.clone(),
         };
+        // Left to the process's exit, as the replaced records (see `object`).
+        std::mem::forget(delta);
         Ok((journal, self.stats))
     }
 }
