@@ -18,7 +18,6 @@ use crate::symbols::SymId;
 use crate::synthetic::ImportSlots;
 use crate::timing::{Phase, Timer};
 use crate::write;
-use rayon::prelude::*;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -210,15 +209,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
             Change::Other(why) => why,
         },
     };
-    // Every input's content hash, for the next run's change detection.
-    let inputs = paths
-        .par_iter()
-        .map(|p| {
-            crate::incremental::Fingerprint::of(p)
-                .map_err(|e| LinkError::file(p.display(), format!("cannot fingerprint: {e}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut stats = full_link(opts, resolved, Some((args, inputs)))?;
+    let mut stats = full_link(opts, resolved, Some(args))?;
     let reason = match stats.incremental.take() {
         // The full link could not keep a state either (thunks).
         Some(why) => format!("{reason}; {why}"),
@@ -244,20 +235,27 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
 
 /// Links everything from scratch; `paths` are the inputs as
 /// [`input::input_paths`] resolved them. With `record` (the options hash
-/// and input fingerprints of an incremental link) it also writes the
-/// incremental state: under a temporary name first, so that a failure
-/// (a full disk) leaves the old output and its state as they were; then
-/// the old state goes, the output moves into place and the state follows.
-fn full_link(
-    opts: &Options,
-    paths: &[(PathBuf, bool)],
-    record: Option<(u64, Vec<crate::incremental::Fingerprint>)>,
-) -> Result<Stats> {
+/// of an incremental link) it also writes the incremental state: under a
+/// temporary name first, so that a failure (a full disk) leaves the old
+/// output and its state as they were; then the old state goes, the output
+/// moves into place and the state follows.
+fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> Result<Stats> {
     let arch = opts.target();
     let mut timer = Timer::new();
     let files = input::map_inputs(paths)?;
     timer.lap("map inputs");
-    let mut inputs = input::parse_inputs(&files, opts)?;
+    // Every input's content hash, for the next run's change detection:
+    // taken from the mapped bytes the link reads (no second read of the
+    // files), alongside the parse.
+    let (inputs, fingerprints) = match record {
+        Some(_) => rayon::join(
+            || input::parse_inputs(&files, opts),
+            || crate::incremental::Fingerprint::of_mapped(&files),
+        ),
+        None => (input::parse_inputs(&files, opts), Vec::new()),
+    };
+    let mut inputs = inputs?;
+    let record = record.map(|args| (args, fingerprints));
     timer.lap("parse");
     let mut symtab = crate::resolve::resolve(opts, &mut inputs)?;
     crate::dylib_use::apply(opts, paths, &mut inputs, &mut symtab)?;
@@ -338,11 +336,17 @@ fn full_link(
     )?;
     timer.lap("synthetic");
     let entry = write::entry_point(opts, &symtab, &res)?;
-    let slots: Vec<ImportSlots> = match record {
-        Some(_) => (0..symtab.syms.len() as SymId)
-            .map(|id| res.slots(id))
-            .collect(),
-        None => Vec::new(),
+    // The synthetic entries of the symbols that have any (few: imports).
+    let slots: rustc_hash::FxHashMap<SymId, ImportSlots> = match record {
+        Some(_) => {
+            let synth = &plan.synth;
+            [&synth.stubs, &synth.got, &synth.thread_ptrs]
+                .iter()
+                .flat_map(|t| t.entries.iter())
+                .map(|&id| (id, res.slots(id)))
+                .collect()
+        }
+        None => Default::default(),
     };
     let linkedit = write::build_linkedit(
         opts,

@@ -759,7 +759,7 @@ pub fn temporary_beside(path: &Path, what: &str) -> std::path::PathBuf {
 
 /// Reserves the blocks of a file's first `size` bytes. Filesystems that
 /// cannot (EOPNOTSUPP) are left to allocate on write.
-fn allocate(file: &std::fs::File, size: u64) -> std::io::Result<()> {
+pub(crate) fn allocate(file: &std::fs::File, size: u64) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let Ok(len) = libc::off_t::try_from(size) else {
         return Err(std::io::Error::from_raw_os_error(libc::EFBIG));

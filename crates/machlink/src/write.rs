@@ -949,8 +949,8 @@ pub(crate) struct ImageFacts {
     /// Every dyld fixup, sorted by address, and the imports binds name.
     pub fixups: Vec<Fixup>,
     pub imports: Vec<Import>,
-    /// Synthetic entries of every symbol that has any (by symbol id).
-    pub slots: Vec<ImportSlots>,
+    /// The stubs, GOT and thread-pointer slots of the symbols with any.
+    pub slots: rustc_hash::FxHashMap<crate::symbols::SymId, ImportSlots>,
     /// `__unwind_info` rows (function address → encoding).
     pub unwind_rows: Vec<crate::unwind_info::UnwindEntry>,
     pub uuid_offset: u64,
@@ -982,7 +982,7 @@ pub(crate) struct Written {
 /// Pass (incremental links): the facts the state records.
 pub(crate) fn image_facts(
     plan: Plan,
-    slots: Vec<ImportSlots>,
+    slots: rustc_hash::FxHashMap<crate::symbols::SymId, ImportSlots>,
     written: Written,
     linkedit: &Linkedit,
 ) -> ImageFacts {
