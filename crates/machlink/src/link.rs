@@ -348,32 +348,56 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
         }
         None => Default::default(),
     };
-    let linkedit = write::build_linkedit(
-        opts,
-        &plan,
-        &inputs.objects,
-        &symtab,
-        &fixups,
-        &imports.list,
-        &synthetic.lazy_binds,
-        file.bytes(),
-        &mut timer,
-    )?;
+    // The objects' part of the incremental state is made while LINKEDIT
+    // is written (mostly sequential work, which leaves cores free).
+    let (linkedit, prepared) = rayon::join(
+        || {
+            write::build_linkedit(
+                opts,
+                &plan,
+                &inputs.objects,
+                &symtab,
+                &fixups,
+                &imports.list,
+                &synthetic.lazy_binds,
+                file.bytes(),
+                &mut timer,
+            )
+        },
+        || {
+            record.as_ref().map(|_| {
+                let image = crate::incremental::record::Image {
+                    layout: &plan.layout,
+                    fixups: &fixups,
+                    imports: &imports.list,
+                    unwind_rows: &synthetic.unwind_rows,
+                    arch,
+                    slots: &slots,
+                };
+                crate::incremental::record::prepare(&inputs.objects, &symtab, &image, &opts.output)
+            })
+        },
+    );
+    let linkedit = linkedit?;
+    let state_error = |e: std::io::Error| {
+        LinkError::file(
+            opts.output.display(),
+            format!("cannot write incremental state: {e}"),
+        )
+    };
+    let prepared = prepared.transpose().map_err(state_error)?;
     file.resize(linkedit_off + linkedit.bytes.len() as u64 + linkedit.signature_size)?;
     let uuid_offset = write::finish_image(opts, &mut plan, entry, &linkedit, file.bytes())?;
     timer.lap("header+signature");
     timer.end();
-    let state = match record {
-        Some((args, fingerprints)) if file.replaces() => {
+    let state = match record.zip(prepared) {
+        Some(((args, fingerprints), prepared)) if file.replaces() => {
             let uuid: [u8; 16] = file.bytes()[uuid_offset..uuid_offset + 16]
                 .try_into()
                 .expect("16 bytes");
             let facts = write::image_facts(
                 plan,
-                slots,
                 write::Written {
-                    fixups,
-                    imports: imports.list,
                     unwind_rows: synthetic.unwind_rows,
                     uuid_offset,
                 },
@@ -387,21 +411,16 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                 hash: 0,
             };
             let pending = crate::incremental::record::write_state(
+                prepared,
                 output,
                 uuid,
                 args,
                 fingerprints,
                 &inputs.objects,
-                &symtab,
                 &facts,
                 opts.use_chained_fixups(),
             )
-            .map_err(|e| {
-                LinkError::file(
-                    opts.output.display(),
-                    format!("cannot write incremental state: {e}"),
-                )
-            })?;
+            .map_err(state_error)?;
             timer.lap("incremental state");
             // The old state must not outlive the output it describes.
             crate::incremental::forget(&opts.output)?;

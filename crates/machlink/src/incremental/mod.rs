@@ -142,8 +142,9 @@ impl Pending {
 
     /// Creates the file, `len` bytes long with its blocks allocated (a
     /// full disk is an error here, not a fault when the mapping is
-    /// written), and maps it for the caller to fill in place.
-    pub fn mapped(path: &Path, len: u64) -> std::io::Result<(Pending, memmap2::MmapMut)> {
+    /// written), and maps it for the caller to fill in place (and to
+    /// extend, through the file).
+    pub fn mapped(path: &Path, len: u64) -> std::io::Result<(Pending, File, memmap2::MmapMut)> {
         let pending = Pending {
             tmp: tmp_path(path),
             path: path.to_path_buf(),
@@ -159,7 +160,7 @@ impl Pending {
         // SAFETY: the temporary file is ours (the output's lock is held),
         // and nothing else maps or truncates it while the map lives.
         let map = unsafe { memmap2::MmapOptions::new().populate().map_mut(&f) }?;
-        Ok((pending, map))
+        Ok((pending, f, map))
     }
 
     pub fn commit(self) -> std::io::Result<()> {

@@ -359,57 +359,6 @@ impl<'f> FixupPages<'f> {
     }
 }
 
-/// Code atoms that some other atom refers to at a nonzero offset: they
-/// must not move (their body is reachable only through the canonical slot).
-fn interior_targets(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<Vec<bool>> {
-    let per_file: Vec<Vec<(u32, u32)>> = objects
-        .par_iter()
-        .enumerate()
-        .map(|(fi, obj)| {
-            let mut out = Vec::new();
-            for (ai, atom) in obj.atoms.iter().enumerate() {
-                // An FDE's pointer into its function is rewritten with the
-                // rest of its object when the function moves.
-                let sec = obj.section_of(ai as u32);
-                if sec.metadata || is_eh_frame(sec) {
-                    continue;
-                }
-                for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
-                    let pair = r.subtrahend.is_some();
-                    for (t, interior) in [
-                        (Some(r.target), pair || r.addend != 0),
-                        (r.subtrahend, true),
-                    ] {
-                        let target = match t {
-                            Some(Target::Atom(a)) => Some((fi as u32, a, 0)),
-                            Some(tg @ Target::Symbol(_)) => symtab
-                                .global_of(fi as u32, tg)
-                                .and_then(|g| match symtab.syms[g as usize].def {
-                                    Def::Defined {
-                                        file, atom, offset, ..
-                                    } => Some((file, atom, offset)),
-                                    _ => None,
-                                }),
-                            None => None,
-                        };
-                        if let Some((f, a, offset)) = target {
-                            if (interior || offset != 0) && (f, a) != (fi as u32, ai as u32) {
-                                out.push((f, a));
-                            }
-                        }
-                    }
-                }
-            }
-            out
-        })
-        .collect();
-    let mut marks: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
-    for (f, a) in per_file.into_iter().flatten() {
-        marks[f as usize][a as usize] = true;
-    }
-    marks
-}
-
 /// Room of every placed atom: up to the next atom of its section, or to
 /// the section's used end (a code slot with headroom, a data atom's size).
 fn slots_and_used_ends(
@@ -447,9 +396,13 @@ fn slots_and_used_ends(
     (slots, used)
 }
 
-fn global_record(symtab: &SymbolTable, id: usize, facts: &ImageFacts) -> Option<GlobalRecord> {
+fn global_record(
+    symtab: &SymbolTable,
+    id: usize,
+    layout: &Layout,
+    slots: &rustc_hash::FxHashMap<SymId, crate::synthetic::ImportSlots>,
+) -> Option<GlobalRecord> {
     let sym = &symtab.syms[id];
-    let layout = &facts.layout;
     let mut flags = if sym.weak_ref { state::WEAK_REF } else { 0 };
     let (kind, definer, value, dylib) = match sym.def {
         Def::Defined {
@@ -497,7 +450,7 @@ fn global_record(symtab: &SymbolTable, id: usize, facts: &ImageFacts) -> Option<
         definer,
         value,
         body: value,
-        slots: facts.slots.get(&(id as SymId)).copied().unwrap_or_default(),
+        slots: slots.get(&(id as SymId)).copied().unwrap_or_default(),
         refs: 0,
         sites: (0, 0),
     })
@@ -549,38 +502,139 @@ pub fn data_sites(
                 if !is_data_elsewhere(g) || r.kind == RelocKind::PointerToGot {
                     continue;
                 }
-                out.push((
-                    g,
-                    Site {
-                        object: site_object,
-                        kind: if pair {
-                            SiteKind::Unpatchable
-                        } else {
-                            SiteKind::Field(r.kind)
-                        },
-                        length: r.length,
-                        addend: r.addend,
-                        addr: addr + u64::from(r.offset),
-                    },
-                ));
+                out.push((g, site(r, pair, addr, site_object)));
             }
         }
     }
     out
 }
 
+/// The site of a relocation's field in an atom at `atom_addr`, referring
+/// to a data global (`pair`: as one side of a difference).
+fn site(r: &crate::atom::Reloc, pair: bool, atom_addr: u64, site_object: u32) -> Site {
+    Site {
+        object: site_object,
+        kind: if pair {
+            SiteKind::Unpatchable
+        } else {
+            SiteKind::Field(r.kind)
+        },
+        length: r.length,
+        addend: r.addend,
+        addr: atom_addr + u64::from(r.offset),
+    }
+}
+
+/// What a relocation to a global may need recording for, per global
+/// ([`global_kinds`]): looked up in a byte per global, not in the symbol
+/// table, for each of half a million relocations.
+const DEFINED: u8 = 1;
+/// Defined in a data section ([`is_data`]).
+const IN_DATA: u8 = 2;
+/// Defined inside its atom (at a nonzero offset).
+const INSIDE: u8 = 4;
+
+fn global_kinds(symtab: &SymbolTable, layout: &Layout) -> Vec<u8> {
+    (0..symtab.syms.len() as SymId)
+        .into_par_iter()
+        .map(|g| match symtab.syms[g as usize].def {
+            Def::Defined { offset, .. } => {
+                let mut k = DEFINED;
+                if is_data(symtab, layout, g) {
+                    k |= IN_DATA;
+                }
+                if offset != 0 {
+                    k |= INSIDE;
+                }
+                k
+            }
+            _ => 0,
+        })
+        .collect()
+}
+
+/// Of one object's relocations: the atoms (file, atom) they point inside
+/// of, and its sites with the globals they refer to.
+type Scanned = (Vec<(u32, u32)>, Vec<(SymId, Site)>);
+
+/// What a full link records of one object's relocations, in one pass over
+/// them: the code atoms they point inside of, which must not move (their
+/// body is reachable only through the canonical slot), and
+/// its sites ([`data_sites`]); `kinds` from [`global_kinds`].
+fn scan_relocations(
+    obj: &ObjectFile,
+    fi: u32,
+    symtab: &SymbolTable,
+    layout: &Layout,
+    kinds: &[u8],
+) -> Scanned {
+    let (mut interior, mut sites) = (Vec::new(), Vec::new());
+    for (ai, atom) in obj.atoms.iter().enumerate() {
+        let sec = obj.section_of(ai as u32);
+        // An FDE's pointer into its function is rewritten with the rest of
+        // its object when the function moves.
+        let marks = !(sec.metadata || is_eh_frame(sec));
+        let placed = layout.atom_addr[fi as usize][ai] != 0 && atom.alias_of.is_none();
+        if !marks && !placed {
+            continue;
+        }
+        let addr = if placed {
+            layout.body_addr(fi, ai as u32)
+        } else {
+            0
+        };
+        let me = (fi, ai as u32);
+        for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+            let pair = r.subtrahend.is_some();
+            for (t, inside, site_pair) in [
+                (Some(r.target), pair || r.addend != 0, pair),
+                (r.subtrahend, true, true),
+            ] {
+                let g = match t {
+                    Some(Target::Atom(a)) => {
+                        if marks && inside && a != me.1 {
+                            interior.push((fi, a));
+                        }
+                        continue;
+                    }
+                    Some(t @ Target::Symbol(_)) => match symtab.global_of(fi, t) {
+                        Some(g) => g,
+                        None => continue,
+                    },
+                    None => continue,
+                };
+                let k = kinds[g as usize];
+                let mark = marks && k & DEFINED != 0 && (inside || k & INSIDE != 0);
+                // A GOT reference goes through a slot that does not move.
+                let data_site = placed && k & IN_DATA != 0 && r.kind != RelocKind::PointerToGot;
+                if !mark && !data_site {
+                    continue; // most: calls to functions' starts
+                }
+                let Def::Defined { file, atom, .. } = symtab.syms[g as usize].def else {
+                    continue;
+                };
+                if mark && (file, atom) != me {
+                    interior.push((file, atom));
+                }
+                if data_site && file != fi {
+                    sites.push((g, site(r, site_pair, addr, fi)));
+                }
+            }
+        }
+    }
+    (interior, sites)
+}
+
 /// What the full link knows of every object that its record is made of.
 struct RecordContext<'r, 'a> {
     objects: &'r [ObjectFile<'a>],
     symtab: &'r SymbolTable<'a>,
-    facts: &'r ImageFacts,
+    image: &'r Image<'r>,
     interior: Vec<Vec<bool>>,
     slots: Vec<Vec<u32>>,
-    /// `facts.unwind_rows` by function address.
+    /// `image.unwind_rows` by function address.
     unwind: UnwindLookup<'r>,
     fixups: FixupPages<'r>,
-    /// Per global: whether it is defined in a data section ([`is_data`]).
-    data: Vec<bool>,
 }
 
 /// Per object: its record in the state's serialisation, its literals
@@ -628,10 +682,11 @@ impl<'r> UnwindLookup<'r> {
 /// Writes object `fi`'s [`ObjectRecord`](state::ObjectRecord) straight from the link's data, in
 /// the state's serialisation (what [`state::encode`] would make of it),
 /// without building the record: no key, name or record is allocated.
-fn record_object(cx: &RecordContext, fi: usize) -> Recorded {
+fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Recorded {
     let obj = &cx.objects[fi];
-    let (symtab, facts) = (cx.symtab, cx.facts);
-    let layout = &facts.layout;
+    let symtab = cx.symtab;
+    let layout = cx.image.layout;
+    let imports = cx.image.imports;
     let keys = AtomKeys::new(obj);
     let mut literals = Vec::new();
     let mut chosen: Vec<u32> = Vec::new();
@@ -648,7 +703,8 @@ fn record_object(cx: &RecordContext, fi: usize) -> Recorded {
         }
         chosen.push(ai as u32);
     }
-    let mut out = Vec::with_capacity(64 + chosen.len() * 40);
+    // About what records take (keys, fields, names), to grow it seldom.
+    let mut out = Vec::with_capacity(64 + chosen.len() * 64 + obj.symbols.len() * 16);
     wire::varint(&mut out, symbols_hash(obj));
     wire::varint(&mut out, chosen.len() as u64);
     let mut key = Vec::new();
@@ -684,7 +740,7 @@ fn record_object(cx: &RecordContext, fi: usize) -> Recorded {
                 size: atom.size,
                 fixups: shape_of(
                     cx.fixups.within(addr, u64::from(atom.size)),
-                    &|i| facts.imports[i as usize].name.as_slice(),
+                    &|i| imports[i as usize].name.as_slice(),
                     addr,
                 ),
                 unwind: cx.unwind.encoding(addr),
@@ -722,11 +778,6 @@ fn record_object(cx: &RecordContext, fi: usize) -> Recorded {
     for (n, _) in &refs {
         wire::bytes(&mut out, n);
     }
-    let elsewhere = |g: SymId| {
-        cx.data[g as usize]
-            && matches!(symtab.syms[g as usize].def, Def::Defined { file, .. } if file != fi)
-    };
-    let sites = data_sites(obj, fi, fi, symtab, layout, &elsewhere);
     wire::varint(&mut out, sites.len() as u64);
     let mut kinds = wire::SiteKinds::default();
     for (g, site) in &sites {
@@ -888,62 +939,105 @@ mod wire {
     }
 }
 
-/// Writes the state of a full incremental link.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn write_state(
-    output: Fingerprint,
-    uuid: [u8; 16],
-    args: u64,
-    inputs: Vec<Fingerprint>,
+/// Every object's sites grouped by the global they refer to (a counting
+/// sort), each group by address; and each global's group (first, count),
+/// (0, 0) for none.
+fn sites_by_global(records: &[Recorded], globals: usize) -> (Vec<Site>, Vec<(u32, u32)>) {
+    let mut range = vec![(0u32, 0u32); globals];
+    for &(g, _) in records.iter().flat_map(|r| &r.sites) {
+        range[g as usize].1 += 1;
+    }
+    let mut total = 0;
+    for r in range.iter_mut().filter(|r| r.1 != 0) {
+        r.0 = total;
+        total += r.1;
+    }
+    let Some(&(_, any)) = records.iter().flat_map(|r| &r.sites).next() else {
+        return (Vec::new(), range);
+    };
+    let mut next: Vec<u32> = range.iter().map(|r| r.0).collect();
+    let mut sites = vec![any; total as usize];
+    for &(g, site) in records.iter().flat_map(|r| &r.sites) {
+        sites[next[g as usize] as usize] = site;
+        next[g as usize] += 1;
+    }
+    for &(first, n) in range.iter().filter(|r| r.1 > 1) {
+        sites[first as usize..(first + n) as usize].sort_unstable_by_key(|s| s.addr);
+    }
+    (sites, range)
+}
+
+/// What a full link records of its objects: everything of the state but
+/// the header chunk and the global symbols. It needs only the laid-out
+/// image and its fixups, so the link makes it while it writes LINKEDIT
+/// (mostly sequential work, which leaves cores to this).
+pub(crate) struct Prepared {
+    /// The state file, all written but its header chunk.
+    writer: state::BaseWriter,
+    /// Per output section: the end of its used part.
+    used: Vec<u64>,
+}
+
+/// The image a [`Prepared`] describes: its layout, dyld fixups (sorted by
+/// address) and the imports they bind, and `__unwind_info`'s rows.
+pub(crate) struct Image<'i> {
+    pub layout: &'i Layout,
+    pub fixups: &'i [Fixup],
+    pub imports: &'i [crate::linkedit::fixups::Import],
+    pub unwind_rows: &'i [crate::unwind_info::UnwindEntry],
+    pub arch: &'static dyn crate::arch::Arch,
+    /// The stubs, GOT and thread-pointer slots of the symbols with any.
+    pub slots: &'i rustc_hash::FxHashMap<SymId, crate::synthetic::ImportSlots>,
+}
+
+/// Records every object (in parallel) and the global symbols into the
+/// state file beside `output`, under its temporary name.
+pub(crate) fn prepare(
     objects: &[ObjectFile],
     symtab: &SymbolTable,
-    facts: &ImageFacts,
-    chained: bool,
-) -> std::io::Result<super::Pending> {
-    let layout = &facts.layout;
-    let arch = crate::arch::by_cpu_type(facts.cpu_type).ok_or_else(|| {
-        std::io::Error::other(format!("no target for cputype {:#x}", facts.cpu_type))
-    })?;
-    let headroom = Headroom::for_arch(arch);
+    image: &Image,
+    output: &std::path::Path,
+) -> std::io::Result<Prepared> {
+    let layout = image.layout;
+    let headroom = Headroom::for_arch(image.arch);
     let (slots, used) = slots_and_used_ends(objects, layout, headroom);
+    let kinds = global_kinds(symtab, layout);
+    let scanned: Vec<Scanned> = objects
+        .par_iter()
+        .enumerate()
+        .map(|(fi, obj)| scan_relocations(obj, fi as u32, symtab, layout, &kinds))
+        .collect();
+    let mut interior: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
+    let mut object_sites = Vec::with_capacity(objects.len());
+    for (pairs, sites) in scanned {
+        for (f, a) in pairs {
+            interior[f as usize][a as usize] = true;
+        }
+        object_sites.push(sites);
+    }
     let cx = RecordContext {
         objects,
         symtab,
-        facts,
-        interior: interior_targets(objects, symtab),
+        image,
+        interior,
         slots,
-        unwind: UnwindLookup::new(&facts.unwind_rows, layout.image_base),
-        fixups: FixupPages::new(&facts.fixups, layout.image_base),
-        data: (0..symtab.syms.len() as SymId)
-            .into_par_iter()
-            .map(|g| is_data(symtab, layout, g))
-            .collect(),
+        unwind: UnwindLookup::new(image.unwind_rows, layout.image_base),
+        fixups: FixupPages::new(image.fixups, layout.image_base),
     };
-    let records: Vec<Recorded> = (0..objects.len())
+    let records: Vec<Recorded> = object_sites
         .into_par_iter()
-        .map(|fi| record_object(&cx, fi))
+        .enumerate()
+        .map(|(fi, sites)| record_object(&cx, fi, sites))
         .collect();
     let mut refs = vec![0u32; symtab.syms.len()];
     for &g in records.iter().flat_map(|r| &r.refs) {
         refs[g as usize] += 1;
     }
-    let mut sites: Vec<(SymId, Site)> = records
-        .iter()
-        .flat_map(|r| r.sites.iter().copied())
-        .collect();
-    sites.sort_unstable_by_key(|&(g, s)| (g, s.addr));
-    let mut site_range = vec![(0u32, 0u32); symtab.syms.len()];
-    for (i, &(g, _)) in sites.iter().enumerate() {
-        let r = &mut site_range[g as usize];
-        if r.1 == 0 {
-            r.0 = i as u32;
-        }
-        r.1 += 1;
-    }
+    let (sites, site_range) = sites_by_global(&records, symtab.syms.len());
     let globals: Vec<(&[u8], GlobalRecord)> = (0..symtab.syms.len())
         .filter_map(|id| {
-            let mut g = global_record(symtab, id, facts)?;
-            if cx.data[id] {
+            let mut g = global_record(symtab, id, layout, image.slots)?;
+            if kinds[id] & IN_DATA != 0 {
                 g.flags |= state::DATA;
             }
             g.refs = refs[id];
@@ -951,12 +1045,36 @@ pub(crate) fn write_state(
             Some((symtab.syms[id].name, g))
         })
         .collect();
-    let sites: Vec<Site> = sites.into_iter().map(|(_, s)| s).collect();
     let mut literals: Vec<(u64, u64)> = records
         .iter()
         .flat_map(|r| r.literals.iter().copied())
         .collect();
-    let path = super::state_path(&output.path);
+    let blobs: Vec<Vec<u8>> = records.into_iter().map(|r| r.bytes).collect();
+    let writer = state::BaseWriter::begin(
+        &super::state_path(output),
+        &blobs,
+        &globals,
+        &mut literals,
+        &sites,
+    )?;
+    Ok(Prepared { writer, used })
+}
+
+/// Writes the state of a full incremental link: `prepared` (made of the
+/// same link), its global symbols and the header chunk.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_state(
+    prepared: Prepared,
+    output: Fingerprint,
+    uuid: [u8; 16],
+    args: u64,
+    inputs: Vec<Fingerprint>,
+    objects: &[ObjectFile],
+    facts: &ImageFacts,
+    chained: bool,
+) -> std::io::Result<super::Pending> {
+    let layout = &facts.layout;
+    let Prepared { writer, used } = prepared;
     let meta = Meta {
         args,
         output,
@@ -1015,8 +1133,7 @@ pub(crate) fn write_state(
             strtab: facts.strtab,
         },
     };
-    let blobs: Vec<Vec<u8>> = records.into_iter().map(|r| r.bytes).collect();
-    state::write_base(&path, meta, &blobs, &globals, &mut literals, &sites)
+    writer.finish(meta)
 }
 
 #[cfg(test)]

@@ -12,6 +12,14 @@
 //!   literals, fingerprints). It grows with the edits, not the program, and
 //!   is read whole.
 //!
+//! The state file is, in order: a 128-byte header (magic, the offsets of
+//! the parts, its checksum), the object records (bincode), the global
+//! symbol table (index, 40-byte records, their side table, names), the
+//! literal table, the reference sites, the header chunk (bincode [`Meta`],
+//! last: it describes the finished output, and the full link writes
+//! everything before it while it is still writing LINKEDIT, see
+//! [`BaseWriter`]), and the block checksums.
+//!
 //! Nothing in either file is trusted before it is checked. The state
 //! carries a checksum of its header and of the table of block checksums,
 //! verified when it is opened, and one checksum per 512-byte block of its
@@ -939,9 +947,10 @@ fn decode_global(b: &[u8], extra: Option<&[u8]>) -> Option<GlobalRecord> {
 }
 
 /// Where each part of a state file goes: offsets from the file's start.
+/// The header chunk comes last, after everything a full link knows before
+/// its output is finished (see [`BaseWriter`]).
 struct Plan {
     records: usize,
-    meta: usize,
     index: usize,
     cap: usize,
     globals: usize,
@@ -950,14 +959,13 @@ struct Plan {
     strings_end: usize,
     literals: usize,
     sites: usize,
-    body_end: usize,
-    len: usize,
+    /// Where the header chunk goes.
+    meta: usize,
 }
 
 impl Plan {
     fn new(
         records: usize,
-        meta: usize,
         globals: usize,
         extras: usize,
         strings: usize,
@@ -966,18 +974,15 @@ impl Plan {
     ) -> Plan {
         let pad = |n: usize| n.next_multiple_of(8);
         let cap = (globals * 3 / 2).next_power_of_two().max(16);
-        let meta_off = HEADER + records;
-        let index = pad(meta_off + meta);
+        let index = pad(HEADER + records);
         let globals_off = index + cap * 4;
         let extras_off = globals_off + globals * GLOBAL;
         let strings_off = extras_off + extras * EXTRA;
         let strings_end = strings_off + strings;
         let literals_off = pad(strings_end);
         let sites_off = literals_off + literals * 16;
-        let body_end = sites_off + sites * SITE;
         Plan {
             records: HEADER,
-            meta: meta_off,
             index,
             cap,
             globals: globals_off,
@@ -986,114 +991,176 @@ impl Plan {
             strings_end,
             literals: literals_off,
             sites: sites_off,
-            body_end,
-            len: body_end + blocks(body_end) * 8,
+            meta: sites_off + sites * SITE,
         }
     }
 }
 
+/// A state file being written: everything but its header chunk (the
+/// options, fingerprints, sections and LINKEDIT ranges, known once the
+/// output is finished), under a temporary name. [`BaseWriter::begin`]
+/// writes the object records, global symbols, literals and sites, and the
+/// checksums of the blocks they fill, while the link is still writing
+/// LINKEDIT; [`BaseWriter::finish`] adds the header chunk.
+pub struct BaseWriter {
+    pending: super::Pending,
+    file: std::fs::File,
+    map: memmap2::MmapMut,
+    plan: Plan,
+    /// Where each object's record is (offset, length).
+    record_ranges: Vec<(u64, u64)>,
+    literals: usize,
+    sites: usize,
+    extras: usize,
+    /// Checksums of the body's blocks that lie wholly before the header
+    /// chunk.
+    sums: Vec<u64>,
+}
+
+impl BaseWriter {
+    /// Sizes, allocates and maps the file, and writes every part in
+    /// place, once (a full disk is an error here, not a fault later).
+    pub fn begin(
+        path: &Path,
+        records: &[Vec<u8>],
+        globals: &[(&[u8], GlobalRecord)],
+        literals: &mut [(u64, u64)],
+        sites: &[Site],
+    ) -> std::io::Result<BaseWriter> {
+        use rayon::prelude::*;
+        let mut at = HEADER as u64;
+        let record_ranges = records
+            .iter()
+            .map(|r| {
+                let range = (at, r.len() as u64);
+                at += r.len() as u64;
+                range
+            })
+            .collect();
+        let extras = globals.iter().filter(|(_, g)| has_extra(g)).count();
+        let strings: usize = globals.iter().map(|(n, _)| n.len()).sum();
+        if u32::try_from(strings).is_err() || u32::try_from(globals.len()).is_err() {
+            return Err(std::io::Error::other("too many global symbols for a state"));
+        }
+        let plan = Plan::new(
+            (at as usize) - HEADER,
+            globals.len(),
+            extras,
+            strings,
+            literals.len(),
+            sites.len(),
+        );
+        let (pending, file, mut map) = super::Pending::mapped(path, plan.meta as u64)?;
+        let out: &mut [u8] = &mut map;
+        // Disjoint parts of the file, each written by its own step.
+        let (_header, rest) = out.split_at_mut(HEADER);
+        let (recs, rest) = rest.split_at_mut(plan.index - plan.records);
+        let (index, rest) = rest.split_at_mut(plan.globals - plan.index);
+        let (global_out, rest) = rest.split_at_mut(plan.extras - plan.globals);
+        let (extra_out, rest) = rest.split_at_mut(plan.strings - plan.extras);
+        let (string_out, rest) = rest.split_at_mut(plan.literals - plan.strings);
+        let (literal_out, site_out) = rest.split_at_mut(plan.sites - plan.literals);
+        rayon::join(
+            || copy_records(recs, records),
+            || {
+                write_globals(index, global_out, extra_out, string_out, globals);
+                literals.sort_unstable();
+                for (out, &(h, a)) in literal_out.chunks_exact_mut(16).zip(literals.iter()) {
+                    out[..8].copy_from_slice(&h.to_le_bytes());
+                    out[8..].copy_from_slice(&a.to_le_bytes());
+                }
+                for (out, s) in site_out.chunks_exact_mut(SITE).zip(sites) {
+                    out[0..4].copy_from_slice(&s.object.to_le_bytes());
+                    out[4..8].copy_from_slice(&[s.kind.code(), s.length, 0, 0]);
+                    out[8..16].copy_from_slice(&s.addend.to_le_bytes());
+                    out[16..24].copy_from_slice(&s.addr.to_le_bytes());
+                }
+            },
+        );
+        // The checksums of the blocks written, while their pages are in
+        // the cache.
+        let whole = (plan.meta - HEADER) / BLOCK * BLOCK;
+        let sums = map[HEADER..HEADER + whole]
+            .par_chunks(BLOCK)
+            .map(xxhash_rust::xxh3::xxh3_64)
+            .collect();
+        Ok(BaseWriter {
+            pending,
+            file,
+            map,
+            plan,
+            record_ranges,
+            literals: literals.len(),
+            sites: sites.len(),
+            extras,
+            sums,
+        })
+    }
+
+    /// Adds `meta` (its object record ranges are filled in here), the
+    /// last blocks' checksums and the header.
+    pub fn finish(mut self, mut meta: Meta) -> std::io::Result<super::Pending> {
+        use std::os::unix::fs::FileExt;
+        for (info, &range) in meta.objects.iter_mut().zip(&self.record_ranges) {
+            info.record = range;
+        }
+        let meta_bytes = encode(&meta).map_err(std::io::Error::other)?;
+        let plan = &self.plan;
+        let body_end = (plan.meta + meta_bytes.len()).next_multiple_of(8);
+        let len = body_end + blocks(body_end) * 8;
+        // The body from the first block not yet summed: the end of what is
+        // mapped, then the header chunk.
+        let tail_start = HEADER + self.sums.len() * BLOCK;
+        let mut tail = self.map[tail_start..plan.meta].to_vec();
+        tail.extend_from_slice(&meta_bytes);
+        tail.resize(body_end - tail_start, 0);
+        self.sums
+            .extend(tail.chunks(BLOCK).map(xxhash_rust::xxh3::xxh3_64));
+        let sums: Vec<u8> = self.sums.iter().flat_map(|h| h.to_le_bytes()).collect();
+        self.file.set_len(len as u64)?;
+        crate::output::allocate(&self.file, len as u64)?;
+        self.file
+            .write_all_at(&tail[plan.meta - tail_start..], plan.meta as u64)?;
+        self.file.write_all_at(&sums, body_end as u64)?;
+        let mut fields = [0usize; FIELDS];
+        fields[F_META_OFF] = plan.meta;
+        fields[F_META_LEN] = meta_bytes.len();
+        fields[F_GLOBALS_OFF] = plan.index;
+        fields[F_GLOBALS_CAP] = plan.cap;
+        fields[F_STRINGS_OFF] = plan.strings;
+        fields[F_LITERALS_OFF] = plan.literals;
+        fields[F_LITERALS_LEN] = self.literals;
+        fields[F_SITES_OFF] = plan.sites;
+        fields[F_SITES_LEN] = self.sites;
+        fields[F_RECORDS_OFF] = plan.globals;
+        fields[F_STRINGS_END] = plan.strings_end;
+        fields[F_BODY_END] = body_end;
+        fields[F_EXTRAS_OFF] = plan.extras;
+        fields[F_EXTRAS_LEN] = self.extras;
+        let header = &mut self.map[..HEADER];
+        header[..8].copy_from_slice(MAGIC);
+        for (i, v) in fields.iter().enumerate() {
+            header[8 + i * 8..16 + i * 8].copy_from_slice(&(*v as u64).to_le_bytes());
+        }
+        let sum = header_sum(header, &sums);
+        header[HEADER - 8..].copy_from_slice(&sum.to_le_bytes());
+        // Not synced, like the output it describes (neither linker syncs
+        // its output): a state that does not check out means a full link.
+        Ok(self.pending)
+    }
+}
+
 /// Writes a state file under a temporary name (moved into place by the
-/// caller, once the output it describes is): `meta` (its object record
-/// ranges are filled in here), the object records, the globals and the
-/// literals, then the block checksums. Every part is written once, in
-/// place, into the mapped file (sized and allocated first, so that a full
-/// disk is an error, not a fault).
+/// caller, once the output it describes is): see [`BaseWriter`].
 pub fn write_base(
     path: &Path,
-    mut meta: Meta,
+    meta: Meta,
     records: &[Vec<u8>],
     globals: &[(&[u8], GlobalRecord)],
     literals: &mut [(u64, u64)],
     sites: &[Site],
 ) -> std::io::Result<super::Pending> {
-    use rayon::prelude::*;
-    let mut at = HEADER as u64;
-    for (info, rec) in meta.objects.iter_mut().zip(records) {
-        info.record = (at, rec.len() as u64);
-        at += rec.len() as u64;
-    }
-    let meta_bytes = encode(&meta).map_err(std::io::Error::other)?;
-    let extras = globals.iter().filter(|(_, g)| has_extra(g)).count();
-    let strings: usize = globals.iter().map(|(n, _)| n.len()).sum();
-    if u32::try_from(strings).is_err() || u32::try_from(globals.len()).is_err() {
-        return Err(std::io::Error::other("too many global symbols for a state"));
-    }
-    let plan = Plan::new(
-        (at as usize) - HEADER,
-        meta_bytes.len(),
-        globals.len(),
-        extras,
-        strings,
-        literals.len(),
-        sites.len(),
-    );
-    let (pending, mut map) = super::Pending::mapped(path, plan.len as u64)?;
-    let file: &mut [u8] = &mut map;
-    // Disjoint parts of the file, each written by its own step.
-    let (_header, rest) = file.split_at_mut(HEADER);
-    let (recs, rest) = rest.split_at_mut(plan.meta - plan.records);
-    let (meta_out, rest) = rest.split_at_mut(plan.index - plan.meta);
-    let (index, rest) = rest.split_at_mut(plan.globals - plan.index);
-    let (global_out, rest) = rest.split_at_mut(plan.extras - plan.globals);
-    let (extra_out, rest) = rest.split_at_mut(plan.strings - plan.extras);
-    let (string_out, rest) = rest.split_at_mut(plan.literals - plan.strings);
-    let (literal_out, rest) = rest.split_at_mut(plan.sites - plan.literals);
-    let (site_out, _sums) = rest.split_at_mut(plan.body_end - plan.sites);
-    rayon::join(
-        || copy_records(recs, records),
-        || {
-            meta_out[..meta_bytes.len()].copy_from_slice(&meta_bytes);
-            write_globals(index, global_out, extra_out, string_out, globals);
-            literals.sort_unstable();
-            for (out, &(h, a)) in literal_out.chunks_exact_mut(16).zip(literals.iter()) {
-                out[..8].copy_from_slice(&h.to_le_bytes());
-                out[8..].copy_from_slice(&a.to_le_bytes());
-            }
-            for (out, s) in site_out.chunks_exact_mut(SITE).zip(sites) {
-                out[0..4].copy_from_slice(&s.object.to_le_bytes());
-                out[4..8].copy_from_slice(&[s.kind.code(), s.length, 0, 0]);
-                out[8..16].copy_from_slice(&s.addend.to_le_bytes());
-                out[16..24].copy_from_slice(&s.addr.to_le_bytes());
-            }
-        },
-    );
-    // The block checksums, over the body as written (the mapping's pages
-    // are still in the cache).
-    let body = &file[HEADER..plan.body_end];
-    let per_block: Vec<u64> = body
-        .par_chunks(BLOCK)
-        .map(xxhash_rust::xxh3::xxh3_64)
-        .collect();
-    let sums = &mut file[plan.body_end..];
-    for (out, h) in sums.chunks_exact_mut(8).zip(per_block) {
-        out.copy_from_slice(&h.to_le_bytes());
-    }
-    let mut fields = [0usize; FIELDS];
-    fields[F_META_OFF] = plan.meta;
-    fields[F_META_LEN] = meta_bytes.len();
-    fields[F_GLOBALS_OFF] = plan.index;
-    fields[F_GLOBALS_CAP] = plan.cap;
-    fields[F_STRINGS_OFF] = plan.strings;
-    fields[F_LITERALS_OFF] = plan.literals;
-    fields[F_LITERALS_LEN] = literals.len();
-    fields[F_SITES_OFF] = plan.sites;
-    fields[F_SITES_LEN] = sites.len();
-    fields[F_RECORDS_OFF] = plan.globals;
-    fields[F_STRINGS_END] = plan.strings_end;
-    fields[F_BODY_END] = plan.body_end;
-    fields[F_EXTRAS_OFF] = plan.extras;
-    fields[F_EXTRAS_LEN] = extras;
-    let header = &mut file[..HEADER];
-    header[..8].copy_from_slice(MAGIC);
-    for (i, v) in fields.iter().enumerate() {
-        header[8 + i * 8..16 + i * 8].copy_from_slice(&(*v as u64).to_le_bytes());
-    }
-    let sum = header_sum(&file[..HEADER], &file[plan.body_end..]);
-    file[HEADER - 8..HEADER].copy_from_slice(&sum.to_le_bytes());
-    // Not synced, like the output it describes (neither linker syncs its
-    // output): a state that does not check out means a full link.
-    drop(map);
-    Ok(pending)
+    BaseWriter::begin(path, records, globals, literals, sites)?.finish(meta)
 }
 
 /// The object records, one after another, copied in parallel.
