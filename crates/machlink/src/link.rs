@@ -18,7 +18,6 @@ use crate::symbols::SymId;
 use crate::synthetic::ImportSlots;
 use crate::timing::{Phase, Timer};
 use crate::write;
-use rayon::prelude::*;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -233,15 +232,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
             Change::Other(why) => why,
         },
     };
-    // Every input's content hash, for the next run's change detection.
-    let inputs = paths
-        .par_iter()
-        .map(|p| {
-            crate::incremental::Fingerprint::of(p)
-                .map_err(|e| LinkError::file(p.display(), format!("cannot fingerprint: {e}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut stats = full_link(opts, resolved, Some((args, inputs)))?;
+    let mut stats = full_link(opts, resolved, Some(args))?;
     let reason = match stats.incremental.take() {
         // The full link could not keep a state either (thunks).
         Some(why) => format!("{reason}; {why}"),
@@ -267,20 +258,27 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
 
 /// Links everything from scratch; `paths` are the inputs as
 /// [`input::input_paths`] resolved them. With `record` (the options hash
-/// and input fingerprints of an incremental link) it also writes the
-/// incremental state: under a temporary name first, so that a failure
-/// (a full disk) leaves the old output and its state as they were; then
-/// the old state goes, the output moves into place and the state follows.
-fn full_link(
-    opts: &Options,
-    paths: &[(PathBuf, bool)],
-    record: Option<(u64, Vec<crate::incremental::Fingerprint>)>,
-) -> Result<Stats> {
+/// of an incremental link) it also writes the incremental state: under a
+/// temporary name first, so that a failure (a full disk) leaves the old
+/// output and its state as they were; then the old state goes, the output
+/// moves into place and the state follows.
+fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> Result<Stats> {
     let arch = opts.target();
     let mut timer = Timer::new();
     let files = input::map_inputs(paths)?;
     timer.lap("map inputs");
-    let mut inputs = input::parse_inputs(&files, opts)?;
+    // Every input's content hash, for the next run's change detection:
+    // taken from the mapped bytes the link reads (no second read of the
+    // files), alongside the parse.
+    let (inputs, fingerprints) = match record {
+        Some(_) => rayon::join(
+            || input::parse_inputs(&files, opts),
+            || crate::incremental::Fingerprint::of_mapped(&files),
+        ),
+        None => (input::parse_inputs(&files, opts), Vec::new()),
+    };
+    let mut inputs = inputs?;
+    let record = record.map(|args| (args, fingerprints));
     timer.lap("parse");
     let mut symtab = crate::resolve::resolve(opts, &mut inputs)?;
     crate::dylib_use::apply(opts, paths, &mut inputs, &mut symtab)?;
@@ -361,38 +359,68 @@ fn full_link(
     )?;
     timer.lap("synthetic");
     let entry = write::entry_point(opts, &symtab, &res)?;
-    let slots: Vec<ImportSlots> = match record {
-        Some(_) => (0..symtab.syms.len() as SymId)
-            .map(|id| res.slots(id))
-            .collect(),
-        None => Vec::new(),
+    // The synthetic entries of the symbols that have any (few: imports).
+    let slots: rustc_hash::FxHashMap<SymId, ImportSlots> = match record {
+        Some(_) => {
+            let synth = &plan.synth;
+            [&synth.stubs, &synth.got, &synth.thread_ptrs]
+                .iter()
+                .flat_map(|t| t.entries.iter())
+                .map(|&id| (id, res.slots(id)))
+                .collect()
+        }
+        None => Default::default(),
     };
-    let linkedit = write::build_linkedit(
-        opts,
-        &plan,
-        &inputs.objects,
-        &symtab,
-        &fixups,
-        &imports.list,
-        &synthetic.lazy_binds,
-        file.bytes(),
-        &mut timer,
-    )?;
+    // The objects' part of the incremental state is made while LINKEDIT
+    // is written (mostly sequential work, which leaves cores free).
+    let (linkedit, prepared) = rayon::join(
+        || {
+            write::build_linkedit(
+                opts,
+                &plan,
+                &inputs.objects,
+                &symtab,
+                &fixups,
+                &imports.list,
+                &synthetic.lazy_binds,
+                file.bytes(),
+                &mut timer,
+            )
+        },
+        || {
+            record.as_ref().map(|_| {
+                let image = crate::incremental::record::Image {
+                    layout: &plan.layout,
+                    fixups: &fixups,
+                    imports: &imports.list,
+                    unwind_rows: &synthetic.unwind_rows,
+                    arch,
+                    slots: &slots,
+                };
+                crate::incremental::record::prepare(&inputs.objects, &symtab, &image, &opts.output)
+            })
+        },
+    );
+    let linkedit = linkedit?;
+    let state_error = |e: std::io::Error| {
+        LinkError::file(
+            opts.output.display(),
+            format!("cannot write incremental state: {e}"),
+        )
+    };
+    let prepared = prepared.transpose().map_err(state_error)?;
     file.resize(linkedit_off + linkedit.size + linkedit.signature_size)?;
     let uuid_offset = write::finish_image(opts, &mut plan, entry, &linkedit, file.bytes())?;
     timer.lap("header+signature");
     timer.end();
-    let state = match record {
-        Some((args, fingerprints)) if file.replaces() => {
+    let state = match record.zip(prepared) {
+        Some(((args, fingerprints), prepared)) if file.replaces() => {
             let uuid: [u8; 16] = file.bytes()[uuid_offset..uuid_offset + 16]
                 .try_into()
                 .expect("16 bytes");
             let facts = write::image_facts(
                 plan,
-                slots,
                 write::Written {
-                    fixups,
-                    imports: imports.list,
                     unwind_rows: synthetic.unwind_rows,
                     uuid_offset,
                 },
@@ -406,21 +434,16 @@ fn full_link(
                 hash: 0,
             };
             let pending = crate::incremental::record::write_state(
+                prepared,
                 output,
                 uuid,
                 args,
                 fingerprints,
                 &inputs.objects,
-                &symtab,
                 &facts,
                 opts.use_chained_fixups(),
             )
-            .map_err(|e| {
-                LinkError::file(
-                    opts.output.display(),
-                    format!("cannot write incremental state: {e}"),
-                )
-            })?;
+            .map_err(state_error)?;
             timer.lap("incremental state");
             // The old state must not outlive the output it describes.
             crate::incremental::forget(&opts.output)?;

@@ -824,6 +824,26 @@ pub fn temporary_beside(path: &Path, what: &str) -> std::path::PathBuf {
     dir.join(format!(".{name}.{what}-{}", std::process::id()))
 }
 
+/// Reserves the blocks of a file's first `size` bytes. Filesystems that
+/// cannot (EOPNOTSUPP) are left to allocate on write.
+pub(crate) fn allocate(file: &std::fs::File, size: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let Ok(len) = libc::off_t::try_from(size) else {
+        return Err(std::io::Error::from_raw_os_error(libc::EFBIG));
+    };
+    // SAFETY: a plain system call on a descriptor we own.
+    match unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) } {
+        0 => Ok(()),
+        _ => {
+            let e = std::io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => Ok(()),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
 /// Writes `bytes` into an existing path that is not replaced: a device, a
 /// FIFO (this waits for its reader), a descriptor's file.
 fn write_into(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

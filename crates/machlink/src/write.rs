@@ -23,7 +23,7 @@ use crate::options::{Options, OutputKind};
 use crate::output::{self, LinkeditRanges, LoadCommandPlan};
 use crate::relocate::{self, Resolved};
 use crate::symbols::{Def, SymId, SymbolTable};
-use crate::synthetic::{is_imported, ImportSlots, Synthetic};
+use crate::synthetic::{is_imported, Synthetic};
 use crate::timing::Timer;
 use object::macho;
 use rayon::prelude::*;
@@ -1068,11 +1068,6 @@ pub(crate) fn finish_image(
 pub(crate) struct ImageFacts {
     pub cpu_type: u32,
     pub layout: Layout,
-    /// Every dyld fixup, sorted by address, and the imports binds name.
-    pub fixups: Vec<Fixup>,
-    pub imports: Vec<Import>,
-    /// Synthetic entries of every symbol that has any (by symbol id).
-    pub slots: Vec<ImportSlots>,
     /// `__unwind_info` rows (function address → encoding).
     pub unwind_rows: Vec<crate::unwind_info::UnwindEntry>,
     pub uuid_offset: u64,
@@ -1095,19 +1090,12 @@ pub(crate) struct ImageFacts {
 
 /// What the passes wrote that an incremental link's state records.
 pub(crate) struct Written {
-    pub fixups: Vec<Fixup>,
-    pub imports: Vec<Import>,
     pub unwind_rows: Vec<crate::unwind_info::UnwindEntry>,
     pub uuid_offset: usize,
 }
 
 /// Pass (incremental links): the facts the state records.
-pub(crate) fn image_facts(
-    plan: Plan,
-    slots: Vec<ImportSlots>,
-    written: Written,
-    linkedit: &Linkedit,
-) -> ImageFacts {
+pub(crate) fn image_facts(plan: Plan, written: Written, linkedit: &Linkedit) -> ImageFacts {
     let (linkedit_off, _) = plan.layout.linkedit_start();
     let ranges = &linkedit.ranges;
     let code_limit = linkedit.code_limit(linkedit_off);
@@ -1116,9 +1104,6 @@ pub(crate) fn image_facts(
     ImageFacts {
         cpu_type: plan.arch.cpu_type(),
         dylibs: plan.dylibs,
-        fixups: written.fixups,
-        imports: written.imports,
-        slots,
         unwind_rows: written.unwind_rows,
         uuid_offset: written.uuid_offset as u64,
         function_starts: (

@@ -47,16 +47,6 @@ fn hash_file(path: &Path) -> std::io::Result<u64> {
 }
 
 impl Fingerprint {
-    pub fn of(path: &Path) -> std::io::Result<Fingerprint> {
-        let (size, mtime_ns) = stamp(path)?;
-        Ok(Fingerprint {
-            path: path.to_path_buf(),
-            size,
-            mtime_ns,
-            hash: hash_file(path)?,
-        })
-    }
-
     /// The fingerprint of a file whose contents are already in memory.
     pub fn of_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<Fingerprint> {
         let (size, mtime_ns) = stamp(path)?;
@@ -66,6 +56,21 @@ impl Fingerprint {
             mtime_ns,
             hash: xxhash_rust::xxh3::xxh3_64(bytes),
         })
+    }
+
+    /// The fingerprints of mapped inputs (in parallel): the stamp each had
+    /// when it was mapped and the hash of the bytes mapped.
+    pub fn of_mapped(files: &[crate::input::MappedFile]) -> Vec<Fingerprint> {
+        use rayon::prelude::*;
+        files
+            .par_iter()
+            .map(|f| Fingerprint {
+                path: f.path.clone(),
+                size: f.stamp.0,
+                mtime_ns: f.stamp.1,
+                hash: xxhash_rust::xxh3::xxh3_64(&f.map),
+            })
+            .collect()
     }
 
     /// Whether the file still has these contents: equal stamps say yes
@@ -149,6 +154,29 @@ impl Pending {
             f.sync_data()?;
         }
         Ok(pending)
+    }
+
+    /// Creates the file, `len` bytes long with its blocks allocated (a
+    /// full disk is an error here, not a fault when the mapping is
+    /// written), and maps it for the caller to fill in place (and to
+    /// extend, through the file).
+    pub fn mapped(path: &Path, len: u64) -> std::io::Result<(Pending, File, memmap2::MmapMut)> {
+        let pending = Pending {
+            tmp: tmp_path(path),
+            path: path.to_path_buf(),
+        };
+        let f = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&pending.tmp)?;
+        f.set_len(len)?;
+        crate::output::allocate(&f, len)?;
+        // SAFETY: the temporary file is ours (the output's lock is held),
+        // and nothing else maps or truncates it while the map lives.
+        let map = unsafe { memmap2::MmapOptions::new().populate().map_mut(&f) }?;
+        Ok((pending, f, map))
     }
 
     pub fn commit(self) -> std::io::Result<()> {
@@ -561,6 +589,33 @@ mod tests {
         assert_eq!(
             why,
             "the incremental state was made for arm64, and the link is for x86_64"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_state_of_an_earlier_format_is_not_used_and_says_so() {
+        let dir = std::env::temp_dir().join(format!("machlink-old-state-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let output = dir.join("a.out");
+        std::fs::write(&output, [0u8; 4096]).unwrap();
+        let mut meta = state::Meta::placeholder();
+        meta.output.size = 4096;
+        meta.cpu_type = object::macho::CPU_TYPE_X86_64;
+        state::write_base(&state_path(&output), meta, &[], &[], &mut [], &[])
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert!(Session::open(&output, &crate::arch::X86_64).is_ok());
+        // Version 9, the format before 40-byte global records.
+        let mut bytes = std::fs::read(state_path(&output)).unwrap();
+        bytes[..8].copy_from_slice(b"MLSTATE9");
+        std::fs::write(state_path(&output), bytes).unwrap();
+        let why = Session::open(&output, &crate::arch::X86_64).err().unwrap();
+        assert_eq!(
+            why,
+            "the incremental state was written by another version of machlink"
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -3,8 +3,8 @@
 //! hash, a literal's content hash, the shape of an atom's dyld fixups.
 
 use super::state::{
-    self, Allocation, AtomRecord, GlobalKind, GlobalRecord, LinkeditRecord, Meta, ObjectInfo,
-    ObjectRecord, SectionRecord, SegmentRecord, Site, SiteKind,
+    self, Allocation, GlobalKind, GlobalRecord, LinkeditRecord, Meta, ObjectInfo, SectionRecord,
+    SegmentRecord, Site, SiteKind,
 };
 use super::Fingerprint;
 use crate::arch::RelocKind;
@@ -16,8 +16,6 @@ use crate::symbols::{Def, SymId, SymbolTable};
 use crate::write::ImageFacts;
 use object::macho;
 use rayon::prelude::*;
-use std::hash::Hasher;
-use xxhash_rust::xxh3::Xxh3;
 
 /// The key that identifies each atom of `obj` across versions of the
 /// object, within its output section: its symbol name, or for an unnamed
@@ -34,68 +32,117 @@ use xxhash_rust::xxh3::Xxh3;
 /// `ltmp0` where `__text` starts, before its first function) last, since
 /// it moves to whatever comes first when the object changes.
 pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
-    let fdes = fde_functions(obj);
-    let mut named: Vec<Option<(u8, &[u8])>> = vec![None; obj.atoms.len()];
-    for s in &obj.symbols {
-        if !s.is_defined_in_section() || s.atom == NONE || s.is_stab() {
-            continue;
-        }
-        let a = &obj.atoms[s.atom as usize];
-        let sec = &obj.sections[a.section as usize];
-        if s.n_value != sec.addr + u64::from(a.offset) {
-            continue;
-        }
-        let rank = if s.is_external() {
-            2
-        } else if is_label(s.name) {
-            0
-        } else {
-            1
-        };
-        let best = &mut named[s.atom as usize];
-        if best.is_none_or(|(r, _)| rank > r) {
-            *best = Some((rank, s.name));
-        }
-    }
-    let mut unnamed = vec![0u32; obj.sections.len()];
-    let mut cies: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
-    let mut keys: Vec<Vec<u8>> = obj
-        .atoms
-        .iter()
-        .enumerate()
-        .map(|(ai, a)| {
-            if is_eh_frame(&obj.sections[a.section as usize]) {
-                if fdes.contains_key(&(ai as u32)) {
-                    return Vec::new(); // named below, after its function
-                }
-                let data = obj.atom_data(ai as u32);
-                if crate::input::eh_frame::is_cie(data) {
-                    let n = cies.entry(data).or_default();
-                    *n += 1;
-                    return cie_key(data, cie_personality(obj, ai as u32), *n - 1);
-                }
-            }
-            if a.symbol != NONE {
-                let first = obj.symbols[a.symbol as usize].name;
-                return named[ai].map_or(first, |(_, name)| name).to_vec();
-            }
-            let n = &mut unnamed[a.section as usize];
-            *n += 1;
-            format!("#{}#{}", obj.sections[a.section as usize].sectname, *n - 1).into_bytes()
+    let keys = AtomKeys::new(obj);
+    (0..obj.atoms.len() as u32)
+        .map(|ai| {
+            let mut key = Vec::new();
+            keys.write(ai, &mut key);
+            key
         })
-        .collect();
-    for (&fde, &(func, at)) in &fdes {
-        if keys[fde as usize].is_empty() {
-            let mut key = fde_key(&keys[func as usize]);
-            // A function inside another's atom (no subsections) is told
-            // apart by its offset.
-            if at != 0 {
-                key.extend_from_slice(format!("+{at:#x}").as_bytes());
+        .collect()
+}
+
+/// How each atom's key (see [`atom_keys`]) is made, worked out for every
+/// atom at once (ordinals count them all) and spelled out only for the
+/// atoms a caller records: a full link keys a small part of an object's
+/// atoms (not its compact unwind entries, debug sections or literals).
+pub struct AtomKeys<'o, 'a> {
+    obj: &'o ObjectFile<'a>,
+    kinds: Vec<KeyOf<'a>>,
+}
+
+enum KeyOf<'a> {
+    Name(&'a [u8]),
+    /// Ordinal among the unnamed atoms of its input section.
+    Unnamed(u32),
+    /// The FDE of the function at `at` in atom `function`.
+    Fde {
+        function: u32,
+        at: u32,
+    },
+    /// A CIE's key, made whole (there are one or two per object).
+    Cie(Vec<u8>),
+}
+
+impl<'o, 'a> AtomKeys<'o, 'a> {
+    pub fn new(obj: &'o ObjectFile<'a>) -> Self {
+        let fdes = fde_functions(obj);
+        let mut named: Vec<Option<(u8, &'a [u8])>> = vec![None; obj.atoms.len()];
+        for s in &obj.symbols {
+            if !s.is_defined_in_section() || s.atom == NONE || s.is_stab() {
+                continue;
             }
-            keys[fde as usize] = key;
+            let a = &obj.atoms[s.atom as usize];
+            let sec = &obj.sections[a.section as usize];
+            if s.n_value != sec.addr + u64::from(a.offset) {
+                continue;
+            }
+            let rank = if s.is_external() {
+                2
+            } else if is_label(s.name) {
+                0
+            } else {
+                1
+            };
+            let best = &mut named[s.atom as usize];
+            if best.is_none_or(|(r, _)| rank > r) {
+                *best = Some((rank, s.name));
+            }
+        }
+        let mut unnamed = vec![0u32; obj.sections.len()];
+        let mut cies: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
+        let kinds = obj
+            .atoms
+            .iter()
+            .enumerate()
+            .map(|(ai, a)| {
+                if is_eh_frame(&obj.sections[a.section as usize]) {
+                    if let Some(&(function, at)) = fdes.get(&(ai as u32)) {
+                        return KeyOf::Fde { function, at };
+                    }
+                    let data = obj.atom_data(ai as u32);
+                    if crate::input::eh_frame::is_cie(data) {
+                        let n = cies.entry(data).or_default();
+                        *n += 1;
+                        return KeyOf::Cie(cie_key(data, cie_personality(obj, ai as u32), *n - 1));
+                    }
+                }
+                if a.symbol != NONE {
+                    let first = obj.symbols[a.symbol as usize].name;
+                    return KeyOf::Name(named[ai].map_or(first, |(_, name)| name));
+                }
+                let n = &mut unnamed[a.section as usize];
+                *n += 1;
+                KeyOf::Unnamed(*n - 1)
+            })
+            .collect();
+        AtomKeys { obj, kinds }
+    }
+
+    /// Appends the key of atom `ai` to `out`.
+    pub fn write(&self, ai: u32, out: &mut Vec<u8>) {
+        use std::io::Write;
+        match &self.kinds[ai as usize] {
+            KeyOf::Name(name) => out.extend_from_slice(name),
+            KeyOf::Unnamed(n) => {
+                let sec = &self.obj.section_of(ai).sectname;
+                write!(out, "#{sec}#{n}").expect("writes to a Vec");
+            }
+            KeyOf::Fde { function, at } => {
+                out.extend_from_slice(FDE_PREFIX);
+                // A function is never an FDE itself.
+                if !matches!(self.kinds[*function as usize], KeyOf::Fde { .. }) {
+                    self.write(*function, out);
+                }
+                // A function inside another's atom (no subsections) is
+                // told apart by its offset.
+                if *at != 0 {
+                    write!(out, "+{at:#x}").expect("writes to a Vec");
+                }
+            }
+            KeyOf::Cie(key) => out.extend_from_slice(key),
         }
     }
-    keys
 }
 
 /// An assembler-local label (`ltmp0`, `l_name`, `Lname`), not a name
@@ -135,9 +182,11 @@ fn cie_personality<'a>(obj: &ObjectFile<'a>, cie: u32) -> Option<&'a [u8]> {
         })
 }
 
+const FDE_PREFIX: &[u8] = b"#__eh_frame#fde#";
+
 /// The key of the FDE of the function whose key is `function`.
 pub fn fde_key(function: &[u8]) -> Vec<u8> {
-    let mut key = b"#__eh_frame#fde#".to_vec();
+    let mut key = FDE_PREFIX.to_vec();
     key.extend_from_slice(function);
     key
 }
@@ -172,24 +221,20 @@ pub fn is_common_storage(obj: &ObjectFile, ai: usize) -> bool {
 /// when it changes, the symbol table and exports would change too. Its
 /// references are checked one by one instead (they may grow freely as
 /// long as the image already defines or imports what they name).
+///
+/// The sum of one hash per definition: it does not depend on their order,
+/// so nothing is sorted (a full link hashes every object's definitions).
 pub fn symbols_hash(obj: &ObjectFile) -> u64 {
-    let mut names: Vec<(&[u8], u8, u16)> = obj
-        .symbols
+    obj.symbols
         .iter()
         .filter(|s| {
             !s.is_stab() && (s.is_defined_in_section() || s.is_common() || s.kind() == macho::N_ABS)
         })
-        .map(|s| (s.name, s.n_type, s.n_desc))
-        .collect();
-    names.sort_unstable();
-    let mut h = Xxh3::new();
-    for (name, t, d) in names {
-        h.write(name);
-        h.write_u8(0);
-        h.write_u8(t);
-        h.write_u16(d);
-    }
-    h.finish()
+        .map(|s| {
+            let seed = u64::from(s.n_type) << 16 | u64::from(s.n_desc);
+            xxhash_rust::xxh3::xxh3_64_with_seed(s.name, seed)
+        })
+        .fold(0u64, u64::wrapping_add)
 }
 
 /// Whether an output section holds literals that are merged by content.
@@ -218,80 +263,100 @@ pub fn fixup_shape<'a>(
 ) -> u64 {
     let start = fixups.partition_point(|f| f.addr < addr);
     let end = start + fixups[start..].partition_point(|f| f.addr < addr + size);
-    if start == end {
-        return 0;
-    }
-    let mut h = Xxh3::new();
-    for f in &fixups[start..end] {
-        h.write_u64(f.addr - addr);
-        match f.kind {
-            FixupKind::Rebase { .. } => h.write_u8(0),
-            FixupKind::Bind { import, addend } => {
-                h.write_u8(1);
-                h.write(import_name(import));
-                h.write_u8(0);
-                h.write_i64(addend);
-            }
-            FixupKind::WeakBind { import, addend } => {
-                h.write_u8(2);
-                h.write(import_name(import));
-                h.write_u8(0);
-                h.write_i64(addend);
-            }
-        }
-    }
-    h.finish() | 1
+    shape_of(&fixups[start..end], import_name, addr)
 }
 
-/// Code atoms that some other atom refers to at a nonzero offset: they
-/// must not move (their body is reachable only through the canonical slot).
-fn interior_targets(objects: &[ObjectFile], symtab: &SymbolTable) -> Vec<Vec<bool>> {
-    let per_file: Vec<Vec<(u32, u32)>> = objects
-        .par_iter()
-        .enumerate()
-        .map(|(fi, obj)| {
-            let mut out = Vec::new();
-            for (ai, atom) in obj.atoms.iter().enumerate() {
-                // An FDE's pointer into its function is rewritten with the
-                // rest of its object when the function moves.
-                let sec = obj.section_of(ai as u32);
-                if sec.metadata || is_eh_frame(sec) {
-                    continue;
-                }
-                for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
-                    let pair = r.subtrahend.is_some();
-                    for (t, interior) in [
-                        (Some(r.target), pair || r.addend != 0),
-                        (r.subtrahend, true),
-                    ] {
-                        let target = match t {
-                            Some(Target::Atom(a)) => Some((fi as u32, a, 0)),
-                            Some(tg @ Target::Symbol(_)) => symtab
-                                .global_of(fi as u32, tg)
-                                .and_then(|g| match symtab.syms[g as usize].def {
-                                    Def::Defined {
-                                        file, atom, offset, ..
-                                    } => Some((file, atom, offset)),
-                                    _ => None,
-                                }),
-                            None => None,
-                        };
-                        if let Some((f, a, offset)) = target {
-                            if (interior || offset != 0) && (f, a) != (fi as u32, ai as u32) {
-                                out.push((f, a));
-                            }
-                        }
-                    }
-                }
-            }
-            out
-        })
-        .collect();
-    let mut marks: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
-    for (f, a) in per_file.into_iter().flatten() {
-        marks[f as usize][a as usize] = true;
+/// [`fixup_shape`] of the fixups of an atom at `addr`.
+fn shape_of<'a>(fixups: &[Fixup], import_name: &impl Fn(u32) -> &'a [u8], addr: u64) -> u64 {
+    if fixups.is_empty() {
+        return 0;
     }
-    marks
+    // Hashed in one go: a streaming hasher costs more to set up than
+    // most atoms' few fixups cost to hash.
+    let mut h = Vec::with_capacity(fixups.len() * 24);
+    for f in fixups {
+        h.extend_from_slice(&(f.addr - addr).to_le_bytes());
+        let (tag, import, addend) = match f.kind {
+            FixupKind::Rebase { .. } => {
+                h.push(0);
+                continue;
+            }
+            FixupKind::Bind { import, addend } => (1, import, addend),
+            FixupKind::WeakBind { import, addend } => (2, import, addend),
+        };
+        h.push(tag);
+        h.extend_from_slice(import_name(import));
+        h.push(0);
+        h.extend_from_slice(&addend.to_le_bytes());
+    }
+    xxhash_rust::xxh3::xxh3_64(&h) | 1
+}
+
+/// Finds things in a list sorted by address without a search of all of
+/// it: for each page of the image, where its entries start in the list.
+/// (Atoms are looked up one by one, a hundred thousand of them.)
+struct PageIndex {
+    base: u64,
+    /// Index of the first entry at or after each page's start.
+    first: Vec<u32>,
+}
+
+impl PageIndex {
+    const PAGE: u64 = 4096;
+
+    /// `addrs`: the entries' addresses, in ascending order.
+    fn new(addrs: &[u64], base: u64) -> Self {
+        let end = addrs.last().map_or(base, |&a| a.max(base));
+        let pages = ((end - base) / Self::PAGE + 2) as usize;
+        let mut first = Vec::with_capacity(pages);
+        let mut i = 0;
+        for p in 0..pages as u64 {
+            let start = base + p * Self::PAGE;
+            while i < addrs.len() && addrs[i] < start {
+                i += 1;
+            }
+            first.push(i as u32);
+        }
+        PageIndex { base, first }
+    }
+
+    /// The first of `addrs` (the list it was made from) at or after `a`.
+    fn first_at(&self, addrs: &[u64], a: u64) -> usize {
+        if a < self.base {
+            return addrs.partition_point(|&x| x < a);
+        }
+        let page = ((a - self.base) / Self::PAGE) as usize;
+        let at = |p: usize| self.first.get(p).map_or(addrs.len(), |&i| i as usize);
+        // Sorted within the page: a search of the page's entries only.
+        let (lo, hi) = (at(page), at(page + 1));
+        lo + addrs[lo..hi].partition_point(|&x| x < a)
+    }
+}
+
+/// The fixups of each atom.
+struct FixupPages<'f> {
+    fixups: &'f [Fixup],
+    addrs: Vec<u64>,
+    index: PageIndex,
+}
+
+impl<'f> FixupPages<'f> {
+    fn new(fixups: &'f [Fixup], base: u64) -> Self {
+        let addrs: Vec<u64> = fixups.iter().map(|f| f.addr).collect();
+        let index = PageIndex::new(&addrs, base);
+        FixupPages {
+            fixups,
+            addrs,
+            index,
+        }
+    }
+
+    /// The fixups inside `[addr, addr + size)`.
+    fn within(&self, addr: u64, size: u64) -> &'f [Fixup] {
+        let start = self.index.first_at(&self.addrs, addr);
+        let end = self.index.first_at(&self.addrs, addr + size);
+        &self.fixups[start..end.max(start)]
+    }
 }
 
 /// Room of every placed atom: up to the next atom of its section, or to
@@ -331,9 +396,13 @@ fn slots_and_used_ends(
     (slots, used)
 }
 
-fn global_record(symtab: &SymbolTable, id: usize, facts: &ImageFacts) -> Option<GlobalRecord> {
+fn global_record(
+    symtab: &SymbolTable,
+    id: usize,
+    layout: &Layout,
+    slots: &rustc_hash::FxHashMap<SymId, crate::synthetic::ImportSlots>,
+) -> Option<GlobalRecord> {
     let sym = &symtab.syms[id];
-    let layout = &facts.layout;
     let mut flags = if sym.weak_ref { state::WEAK_REF } else { 0 };
     let (kind, definer, value, dylib) = match sym.def {
         Def::Defined {
@@ -381,47 +450,10 @@ fn global_record(symtab: &SymbolTable, id: usize, facts: &ImageFacts) -> Option<
         definer,
         value,
         body: value,
-        slots: facts.slots[id],
+        slots: slots.get(&(id as SymId)).copied().unwrap_or_default(),
         refs: 0,
         sites: (0, 0),
     })
-}
-
-/// Names of the globals whose winning definition object `fi` holds.
-pub fn defined_globals(obj: &ObjectFile, fi: u32, symtab: &SymbolTable) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = (0..obj.symbols.len() as u32)
-        .filter_map(|i| symtab.global_of(fi, Target::Symbol(i)))
-        .filter(|&g| matches!(symtab.syms[g as usize].def, Def::Defined { file, .. } if file == fi))
-        .map(|g| symtab.syms[g as usize].name.to_vec())
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-/// The globals defined in other objects that object `fi` refers to (by an
-/// undefined or tentative symbol), sorted and unique.
-fn references(obj: &ObjectFile, fi: u32, symtab: &SymbolTable) -> Vec<SymId> {
-    let mut out: Vec<SymId> = obj
-        .symbols
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.is_external() && !s.is_defined_in_section())
-        .filter_map(|(i, _)| symtab.global_of(fi, Target::Symbol(i as u32)))
-        .filter(|&g| matches!(symtab.syms[g as usize].def, Def::Defined { file, .. } if file != fi))
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-/// Names sorted byte-wise, as an object record's `refs` must be: an
-/// update compares them by binary search, and symbol ids (the order
-/// [`references`] gives) follow the inputs, not the names.
-fn sorted_names(names: impl Iterator<Item = Vec<u8>>) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = names.collect();
-    out.sort_unstable();
-    out
 }
 
 /// Whether a global is defined in a data (not code) section of the image.
@@ -470,142 +502,542 @@ pub fn data_sites(
                 if !is_data_elsewhere(g) || r.kind == RelocKind::PointerToGot {
                     continue;
                 }
-                out.push((
-                    g,
-                    Site {
-                        object: site_object,
-                        kind: if pair {
-                            SiteKind::Unpatchable
-                        } else {
-                            SiteKind::Field(r.kind)
-                        },
-                        length: r.length,
-                        addend: r.addend,
-                        addr: addr + u64::from(r.offset),
-                    },
-                ));
+                out.push((g, site(r, pair, addr, site_object)));
             }
         }
     }
     out
 }
 
-/// Writes the state of a full incremental link.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn write_state(
-    output: Fingerprint,
-    uuid: [u8; 16],
-    args: u64,
-    inputs: Vec<Fingerprint>,
+/// The site of a relocation's field in an atom at `atom_addr`, referring
+/// to a data global (`pair`: as one side of a difference).
+fn site(r: &crate::atom::Reloc, pair: bool, atom_addr: u64, site_object: u32) -> Site {
+    Site {
+        object: site_object,
+        kind: if pair {
+            SiteKind::Unpatchable
+        } else {
+            SiteKind::Field(r.kind)
+        },
+        length: r.length,
+        addend: r.addend,
+        addr: atom_addr + u64::from(r.offset),
+    }
+}
+
+/// What a relocation to a global may need recording for, per global
+/// ([`global_kinds`]): looked up in a byte per global, not in the symbol
+/// table, for each of half a million relocations.
+const DEFINED: u8 = 1;
+/// Defined in a data section ([`is_data`]).
+const IN_DATA: u8 = 2;
+/// Defined inside its atom (at a nonzero offset).
+const INSIDE: u8 = 4;
+
+fn global_kinds(symtab: &SymbolTable, layout: &Layout) -> Vec<u8> {
+    (0..symtab.syms.len() as SymId)
+        .into_par_iter()
+        .map(|g| match symtab.syms[g as usize].def {
+            Def::Defined { offset, .. } => {
+                let mut k = DEFINED;
+                if is_data(symtab, layout, g) {
+                    k |= IN_DATA;
+                }
+                if offset != 0 {
+                    k |= INSIDE;
+                }
+                k
+            }
+            _ => 0,
+        })
+        .collect()
+}
+
+/// Of one object's relocations: the atoms (file, atom) they point inside
+/// of, and its sites with the globals they refer to.
+type Scanned = (Vec<(u32, u32)>, Vec<(SymId, Site)>);
+
+/// What a full link records of one object's relocations, in one pass over
+/// them: the code atoms they point inside of, which must not move (their
+/// body is reachable only through the canonical slot), and
+/// its sites ([`data_sites`]); `kinds` from [`global_kinds`].
+fn scan_relocations(
+    obj: &ObjectFile,
+    fi: u32,
+    symtab: &SymbolTable,
+    layout: &Layout,
+    kinds: &[u8],
+) -> Scanned {
+    let (mut interior, mut sites) = (Vec::new(), Vec::new());
+    for (ai, atom) in obj.atoms.iter().enumerate() {
+        let sec = obj.section_of(ai as u32);
+        // An FDE's pointer into its function is rewritten with the rest of
+        // its object when the function moves.
+        let marks = !(sec.metadata || is_eh_frame(sec));
+        let placed = layout.atom_addr[fi as usize][ai] != 0 && atom.alias_of.is_none();
+        if !marks && !placed {
+            continue;
+        }
+        let addr = if placed {
+            layout.body_addr(fi, ai as u32)
+        } else {
+            0
+        };
+        let me = (fi, ai as u32);
+        for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
+            let pair = r.subtrahend.is_some();
+            for (t, inside, site_pair) in [
+                (Some(r.target), pair || r.addend != 0, pair),
+                (r.subtrahend, true, true),
+            ] {
+                let g = match t {
+                    Some(Target::Atom(a)) => {
+                        if marks && inside && a != me.1 {
+                            interior.push((fi, a));
+                        }
+                        continue;
+                    }
+                    Some(t @ Target::Symbol(_)) => match symtab.global_of(fi, t) {
+                        Some(g) => g,
+                        None => continue,
+                    },
+                    None => continue,
+                };
+                let k = kinds[g as usize];
+                let mark = marks && k & DEFINED != 0 && (inside || k & INSIDE != 0);
+                // A GOT reference goes through a slot that does not move.
+                let data_site = placed && k & IN_DATA != 0 && r.kind != RelocKind::PointerToGot;
+                if !mark && !data_site {
+                    continue; // most: calls to functions' starts
+                }
+                let Def::Defined { file, atom, .. } = symtab.syms[g as usize].def else {
+                    continue;
+                };
+                if mark && (file, atom) != me {
+                    interior.push((file, atom));
+                }
+                if data_site && file != fi {
+                    sites.push((g, site(r, site_pair, addr, fi)));
+                }
+            }
+        }
+    }
+    (interior, sites)
+}
+
+/// What the full link knows of every object that its record is made of.
+struct RecordContext<'r, 'a> {
+    objects: &'r [ObjectFile<'a>],
+    symtab: &'r SymbolTable<'a>,
+    image: &'r Image<'r>,
+    interior: Vec<Vec<bool>>,
+    slots: Vec<Vec<u32>>,
+    /// `image.unwind_rows` by function address.
+    unwind: UnwindLookup<'r>,
+    fixups: FixupPages<'r>,
+}
+
+/// Per object: its record in the state's serialisation, its literals
+/// (hash, address), the globals it refers to and its sites.
+struct Recorded {
+    bytes: Vec<u8>,
+    literals: Vec<(u64, u64)>,
+    refs: Vec<SymId>,
+    sites: Vec<(SymId, Site)>,
+}
+
+/// The compact unwind encoding of a function, by its address.
+struct UnwindLookup<'r> {
+    rows: std::borrow::Cow<'r, [crate::unwind_info::UnwindEntry]>,
+    addrs: Vec<u64>,
+    index: PageIndex,
+}
+
+impl<'r> UnwindLookup<'r> {
+    /// `rows` as `__unwind_info` has them: sorted by address (sorted here
+    /// if they are not).
+    fn new(rows: &'r [crate::unwind_info::UnwindEntry], base: u64) -> Self {
+        let rows = if rows.is_sorted_by_key(|r| r.function_addr) {
+            std::borrow::Cow::Borrowed(rows)
+        } else {
+            let mut sorted = rows.to_vec();
+            sorted.sort_by_key(|r| r.function_addr);
+            std::borrow::Cow::Owned(sorted)
+        };
+        let addrs: Vec<u64> = rows.iter().map(|r| r.function_addr).collect();
+        let index = PageIndex::new(&addrs, base);
+        UnwindLookup { rows, addrs, index }
+    }
+
+    /// The encoding of the last row for the function at `addr` (0: none).
+    fn encoding(&self, addr: u64) -> u32 {
+        match self.index.first_at(&self.addrs, addr + 1) {
+            0 => 0,
+            i if self.addrs[i - 1] == addr => self.rows[i - 1].encoding,
+            _ => 0,
+        }
+    }
+}
+
+/// Writes object `fi`'s [`ObjectRecord`](state::ObjectRecord) straight from the link's data, in
+/// the state's serialisation (what [`state::encode`] would make of it),
+/// without building the record: no key, name or record is allocated.
+fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Recorded {
+    let obj = &cx.objects[fi];
+    let symtab = cx.symtab;
+    let layout = cx.image.layout;
+    let imports = cx.image.imports;
+    let keys = AtomKeys::new(obj);
+    let mut literals = Vec::new();
+    let mut chosen: Vec<u32> = Vec::new();
+    for (ai, atom) in obj.atoms.iter().enumerate() {
+        if layout.atom_addr[fi][ai] == 0 || atom.alias_of.is_some() {
+            continue;
+        }
+        let si = layout.atom_section[fi][ai];
+        if is_literal(layout.sections[si as usize].flags) {
+            // Found by content (the literal table), not by key.
+            let addr = layout.atom_addr[fi][ai];
+            literals.push((literal_hash(si as u16, obj.atom_data(ai as u32)), addr));
+            continue;
+        }
+        chosen.push(ai as u32);
+    }
+    // About what records take (keys, fields, names), to grow it seldom.
+    let mut out = Vec::with_capacity(64 + chosen.len() * 64 + obj.symbols.len() * 16);
+    wire::varint(&mut out, symbols_hash(obj));
+    wire::varint(&mut out, chosen.len() as u64);
+    let mut key = Vec::new();
+    for &ai in &chosen {
+        let ai = ai as usize;
+        let atom = &obj.atoms[ai];
+        let addr = layout.atom_addr[fi][ai];
+        let si = layout.atom_section[fi][ai];
+        let sec = &layout.sections[si as usize];
+        let mut flags = 0;
+        if sec.is_code() {
+            flags |= state::CODE;
+        }
+        if cx.interior[fi][ai] {
+            flags |= state::INTERIOR;
+        }
+        if is_common_storage(obj, ai) {
+            flags |= state::COMMON;
+        }
+        key.clear();
+        keys.write(ai as u32, &mut key);
+        wire::bytes(&mut out, &key);
+        wire::atom_fields(
+            &mut out,
+            &AtomFields {
+                section: si as u16,
+                align_log2: atom.align_log2,
+                flags,
+                addr,
+                slot: cx.slots[fi][ai],
+                body: 0,
+                body_cap: 0,
+                size: atom.size,
+                fixups: shape_of(
+                    cx.fixups.within(addr, u64::from(atom.size)),
+                    &|i| imports[i as usize].name.as_slice(),
+                    addr,
+                ),
+                unwind: cx.unwind.encoding(addr),
+            },
+        );
+    }
+    let fi = fi as u32;
+    let name = |g: SymId| symtab.syms[g as usize].name;
+    // The globals whose winning definition it holds, and those defined
+    // elsewhere that it refers to (by an undefined or tentative symbol),
+    // each sorted by name and unique. An object's symbol table has them
+    // sorted already, in a run or two (tentative definitions come with the
+    // undefined symbols): a stable sort merges the runs.
+    let mut globals: Vec<&[u8]> = Vec::new();
+    let mut refs: Vec<(&[u8], SymId)> = Vec::new();
+    for (s, &g) in obj.symbols.iter().zip(&symtab.file_globals[fi as usize]) {
+        if g == NONE {
+            continue;
+        }
+        let Def::Defined { file, .. } = symtab.syms[g as usize].def else {
+            continue;
+        };
+        if file == fi {
+            globals.push(name(g));
+        } else if s.is_external() && !s.is_defined_in_section() {
+            refs.push((name(g), g));
+        }
+    }
+    globals.sort();
+    globals.dedup();
+    refs.sort_by(|a, b| a.0.cmp(b.0));
+    refs.dedup_by(|a, b| a.0 == b.0);
+    wire::names(&mut out, &globals);
+    wire::varint(&mut out, refs.len() as u64);
+    for (n, _) in &refs {
+        wire::bytes(&mut out, n);
+    }
+    wire::varint(&mut out, sites.len() as u64);
+    let mut kinds = wire::SiteKinds::default();
+    for (g, site) in &sites {
+        wire::bytes(&mut out, name(*g));
+        kinds.site(&mut out, site);
+    }
+    wire::bytes(&mut out, obj.oso_path.as_bytes());
+    Recorded {
+        bytes: out,
+        literals,
+        refs: refs.into_iter().map(|(_, g)| g).collect(),
+        sites,
+    }
+}
+
+/// The fields of an [`AtomRecord`](state::AtomRecord) after its key.
+struct AtomFields {
+    section: u16,
+    align_log2: u8,
+    flags: u8,
+    addr: u64,
+    slot: u32,
+    body: u64,
+    body_cap: u32,
+    size: u32,
+    fixups: u64,
+    unwind: u32,
+}
+
+/// The state's serialisation ([`state::encode`]: bincode with
+/// variable-length integers) of the parts of an [`ObjectRecord`](state::ObjectRecord), for
+/// writing one without building it. The test below holds it to
+/// `state::encode` of the same record.
+mod wire {
+    use super::AtomFields;
+    use crate::incremental::state::{self, Site};
+
+    /// An unsigned integer of any width: one byte up to 250, else a marker
+    /// byte (251, 252, 253) and the value as u16, u32 or u64.
+    pub fn varint(out: &mut Vec<u8>, v: u64) {
+        if v <= 250 {
+            out.push(v as u8);
+        } else if v <= u64::from(u16::MAX) {
+            out.push(251);
+            out.extend_from_slice(&(v as u16).to_le_bytes());
+        } else if v <= u64::from(u32::MAX) {
+            out.push(252);
+            out.extend_from_slice(&(v as u32).to_le_bytes());
+        } else {
+            out.push(253);
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    /// A byte string (`Vec<u8>`, `String`): its length, then its bytes.
+    pub fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+        varint(out, b.len() as u64);
+        out.extend_from_slice(b);
+    }
+
+    /// A `Vec<Vec<u8>>`.
+    pub fn names(out: &mut Vec<u8>, names: &[&[u8]]) {
+        varint(out, names.len() as u64);
+        for n in names {
+            bytes(out, n);
+        }
+    }
+
+    /// Room for a few fields, filled without a capacity check per byte
+    /// and appended at once.
+    struct Fields {
+        bytes: [u8; 96],
+        len: usize,
+    }
+
+    impl Fields {
+        fn new() -> Self {
+            Fields {
+                bytes: [0; 96],
+                len: 0,
+            }
+        }
+
+        fn byte(&mut self, b: u8) {
+            self.bytes[self.len] = b;
+            self.len += 1;
+        }
+
+        fn raw(&mut self, b: &[u8]) {
+            self.bytes[self.len..self.len + b.len()].copy_from_slice(b);
+            self.len += b.len();
+        }
+
+        #[inline]
+        fn varint(&mut self, v: u64) {
+            if v <= 250 {
+                self.byte(v as u8);
+            } else if v <= u64::from(u16::MAX) {
+                self.byte(251);
+                self.raw(&(v as u16).to_le_bytes());
+            } else if v <= u64::from(u32::MAX) {
+                self.byte(252);
+                self.raw(&(v as u32).to_le_bytes());
+            } else {
+                self.byte(253);
+                self.raw(&v.to_le_bytes());
+            }
+        }
+
+        fn done(&self, out: &mut Vec<u8>) {
+            out.extend_from_slice(&self.bytes[..self.len]);
+        }
+    }
+
+    pub fn atom_fields(out: &mut Vec<u8>, a: &AtomFields) {
+        let mut f = Fields::new();
+        f.varint(u64::from(a.section));
+        f.byte(a.align_log2);
+        f.byte(a.flags);
+        f.varint(a.addr);
+        f.varint(u64::from(a.slot));
+        f.varint(a.body);
+        f.varint(u64::from(a.body_cap));
+        f.varint(u64::from(a.size));
+        f.varint(a.fixups);
+        f.varint(u64::from(a.unwind));
+        f.done(out);
+    }
+
+    /// A [`Site`]'s serialisation. Its kind is a nested enum, serialised
+    /// by serde once per kind.
+    #[derive(Default)]
+    pub struct SiteKinds(Vec<(u8, Vec<u8>)>);
+
+    impl SiteKinds {
+        pub fn site(&mut self, out: &mut Vec<u8>, site: &Site) {
+            let code = site.kind.code();
+            let kind = match self.0.iter().position(|(c, _)| *c == code) {
+                Some(i) => &self.0[i].1,
+                None => {
+                    let bytes = state::encode(&site.kind).expect("a site kind serialises");
+                    self.0.push((code, bytes));
+                    &self.0.last().expect("just pushed").1
+                }
+            };
+            let mut f = Fields::new();
+            f.varint(u64::from(site.object));
+            f.raw(kind);
+            f.byte(site.length);
+            f.varint(zigzag(site.addend));
+            f.varint(site.addr);
+            f.done(out);
+        }
+    }
+
+    /// A signed integer as bincode writes it: zigzag, then a varint.
+    fn zigzag(v: i64) -> u64 {
+        ((v << 1) ^ (v >> 63)) as u64
+    }
+}
+
+/// Every object's sites grouped by the global they refer to (a counting
+/// sort), each group by address; and each global's group (first, count),
+/// (0, 0) for none.
+fn sites_by_global(records: &[Recorded], globals: usize) -> (Vec<Site>, Vec<(u32, u32)>) {
+    let mut range = vec![(0u32, 0u32); globals];
+    for &(g, _) in records.iter().flat_map(|r| &r.sites) {
+        range[g as usize].1 += 1;
+    }
+    let mut total = 0;
+    for r in range.iter_mut().filter(|r| r.1 != 0) {
+        r.0 = total;
+        total += r.1;
+    }
+    let Some(&(_, any)) = records.iter().flat_map(|r| &r.sites).next() else {
+        return (Vec::new(), range);
+    };
+    let mut next: Vec<u32> = range.iter().map(|r| r.0).collect();
+    let mut sites = vec![any; total as usize];
+    for &(g, site) in records.iter().flat_map(|r| &r.sites) {
+        sites[next[g as usize] as usize] = site;
+        next[g as usize] += 1;
+    }
+    for &(first, n) in range.iter().filter(|r| r.1 > 1) {
+        sites[first as usize..(first + n) as usize].sort_unstable_by_key(|s| s.addr);
+    }
+    (sites, range)
+}
+
+/// What a full link records of its objects: everything of the state but
+/// the header chunk and the global symbols. It needs only the laid-out
+/// image and its fixups, so the link makes it while it writes LINKEDIT
+/// (mostly sequential work, which leaves cores to this).
+pub(crate) struct Prepared {
+    /// The state file, all written but its header chunk.
+    writer: state::BaseWriter,
+    /// Per output section: the end of its used part.
+    used: Vec<u64>,
+}
+
+/// The image a [`Prepared`] describes: its layout, dyld fixups (sorted by
+/// address) and the imports they bind, and `__unwind_info`'s rows.
+pub(crate) struct Image<'i> {
+    pub layout: &'i Layout,
+    pub fixups: &'i [Fixup],
+    pub imports: &'i [crate::linkedit::fixups::Import],
+    pub unwind_rows: &'i [crate::unwind_info::UnwindEntry],
+    pub arch: &'static dyn crate::arch::Arch,
+    /// The stubs, GOT and thread-pointer slots of the symbols with any.
+    pub slots: &'i rustc_hash::FxHashMap<SymId, crate::synthetic::ImportSlots>,
+}
+
+/// Records every object (in parallel) and the global symbols into the
+/// state file beside `output`, under its temporary name.
+pub(crate) fn prepare(
     objects: &[ObjectFile],
     symtab: &SymbolTable,
-    facts: &ImageFacts,
-    chained: bool,
-) -> std::io::Result<super::Pending> {
-    let layout = &facts.layout;
-    let arch = crate::arch::by_cpu_type(facts.cpu_type).ok_or_else(|| {
-        std::io::Error::other(format!("no target for cputype {:#x}", facts.cpu_type))
-    })?;
-    let headroom = Headroom::for_arch(arch);
-    let interior = interior_targets(objects, symtab);
+    image: &Image,
+    output: &std::path::Path,
+) -> std::io::Result<Prepared> {
+    let layout = image.layout;
+    let headroom = Headroom::for_arch(image.arch);
     let (slots, used) = slots_and_used_ends(objects, layout, headroom);
-    let unwind: rustc_hash::FxHashMap<u64, u32> = facts
-        .unwind_rows
-        .iter()
-        .map(|r| (r.function_addr, r.encoding))
-        .collect();
-    // Per object: its serialised record, its literals (hash, address), the
-    // globals it refers to and its sites.
-    type Recorded = (Vec<u8>, Vec<(u64, u64)>, Vec<SymId>, Vec<(SymId, Site)>);
-    let records: Vec<Recorded> = objects
+    let kinds = global_kinds(symtab, layout);
+    let scanned: Vec<Scanned> = objects
         .par_iter()
         .enumerate()
-        .map(|(fi, obj)| {
-            let keys = atom_keys(obj);
-            let mut literals = Vec::new();
-            let mut atoms = Vec::new();
-            for (ai, (atom, key)) in obj.atoms.iter().zip(keys).enumerate() {
-                let addr = layout.atom_addr[fi][ai];
-                if addr == 0 || atom.alias_of.is_some() {
-                    continue;
-                }
-                let si = layout.atom_section[fi][ai];
-                let sec = &layout.sections[si as usize];
-                if is_literal(sec.flags) {
-                    // Found by content (the literal table), not by key.
-                    literals.push((literal_hash(si as u16, obj.atom_data(ai as u32)), addr));
-                    continue;
-                }
-                let mut flags = 0;
-                if sec.is_code() {
-                    flags |= state::CODE;
-                }
-                if interior[fi][ai] {
-                    flags |= state::INTERIOR;
-                }
-                if is_common_storage(obj, ai) {
-                    flags |= state::COMMON;
-                }
-                atoms.push(AtomRecord {
-                    key,
-                    section: si as u16,
-                    align_log2: atom.align_log2,
-                    flags,
-                    addr,
-                    slot: slots[fi][ai],
-                    body: 0,
-                    body_cap: 0,
-                    size: atom.size,
-                    fixups: fixup_shape(
-                        &facts.fixups,
-                        &|i| facts.imports[i as usize].name.as_slice(),
-                        addr,
-                        u64::from(atom.size),
-                    ),
-                    unwind: unwind.get(&addr).copied().unwrap_or(0),
-                });
-            }
-            let refs = references(obj, fi as u32, symtab);
-            let elsewhere = |g: SymId| {
-                matches!(symtab.syms[g as usize].def, Def::Defined { file, .. } if file != fi as u32)
-                    && is_data(symtab, layout, g)
-            };
-            let sites = data_sites(obj, fi as u32, fi as u32, symtab, layout, &elsewhere);
-            let name = |g: SymId| symtab.syms[g as usize].name.to_vec();
-            let rec = ObjectRecord {
-                symbols: symbols_hash(obj),
-                atoms,
-                globals: defined_globals(obj, fi as u32, symtab),
-                refs: sorted_names(refs.iter().map(|&g| name(g))),
-                sites: sites.iter().map(|&(g, s)| (name(g), s)).collect(),
-                oso: obj.oso_path.clone(),
-            };
-            (
-                super::state::encode(&rec).expect("records serialise"),
-                literals,
-                refs,
-                sites,
-            )
-        })
+        .map(|(fi, obj)| scan_relocations(obj, fi as u32, symtab, layout, &kinds))
+        .collect();
+    let mut interior: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
+    let mut object_sites = Vec::with_capacity(objects.len());
+    for (pairs, sites) in scanned {
+        for (f, a) in pairs {
+            interior[f as usize][a as usize] = true;
+        }
+        object_sites.push(sites);
+    }
+    let cx = RecordContext {
+        objects,
+        symtab,
+        image,
+        interior,
+        slots,
+        unwind: UnwindLookup::new(image.unwind_rows, layout.image_base),
+        fixups: FixupPages::new(image.fixups, layout.image_base),
+    };
+    let records: Vec<Recorded> = object_sites
+        .into_par_iter()
+        .enumerate()
+        .map(|(fi, sites)| record_object(&cx, fi, sites))
         .collect();
     let mut refs = vec![0u32; symtab.syms.len()];
-    for &g in records.iter().flat_map(|r| &r.2) {
+    for &g in records.iter().flat_map(|r| &r.refs) {
         refs[g as usize] += 1;
     }
-    let mut sites: Vec<(SymId, Site)> = records.iter().flat_map(|r| r.3.iter().copied()).collect();
-    sites.sort_unstable_by_key(|&(g, s)| (g, s.addr));
-    let mut site_range = vec![(0u32, 0u32); symtab.syms.len()];
-    for (i, &(g, _)) in sites.iter().enumerate() {
-        let r = &mut site_range[g as usize];
-        if r.1 == 0 {
-            r.0 = i as u32;
-        }
-        r.1 += 1;
-    }
+    let (sites, site_range) = sites_by_global(&records, symtab.syms.len());
     let globals: Vec<(&[u8], GlobalRecord)> = (0..symtab.syms.len())
         .filter_map(|id| {
-            let mut g = global_record(symtab, id, facts)?;
-            if is_data(symtab, layout, id as SymId) {
+            let mut g = global_record(symtab, id, layout, image.slots)?;
+            if kinds[id] & IN_DATA != 0 {
                 g.flags |= state::DATA;
             }
             g.refs = refs[id];
@@ -613,9 +1045,36 @@ pub(crate) fn write_state(
             Some((symtab.syms[id].name, g))
         })
         .collect();
-    let sites: Vec<Site> = sites.into_iter().map(|(_, s)| s).collect();
-    let mut literals: Vec<(u64, u64)> = records.iter().flat_map(|r| r.1.iter().copied()).collect();
-    let path = super::state_path(&output.path);
+    let mut literals: Vec<(u64, u64)> = records
+        .iter()
+        .flat_map(|r| r.literals.iter().copied())
+        .collect();
+    let blobs: Vec<Vec<u8>> = records.into_iter().map(|r| r.bytes).collect();
+    let writer = state::BaseWriter::begin(
+        &super::state_path(output),
+        &blobs,
+        &globals,
+        &mut literals,
+        &sites,
+    )?;
+    Ok(Prepared { writer, used })
+}
+
+/// Writes the state of a full incremental link: `prepared` (made of the
+/// same link), its global symbols and the header chunk.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_state(
+    prepared: Prepared,
+    output: Fingerprint,
+    uuid: [u8; 16],
+    args: u64,
+    inputs: Vec<Fingerprint>,
+    objects: &[ObjectFile],
+    facts: &ImageFacts,
+    chained: bool,
+) -> std::io::Result<super::Pending> {
+    let layout = &facts.layout;
+    let Prepared { writer, used } = prepared;
     let meta = Meta {
         args,
         output,
@@ -674,8 +1133,7 @@ pub(crate) fn write_state(
             strtab: facts.strtab,
         },
     };
-    let blobs: Vec<Vec<u8>> = records.into_iter().map(|r| r.0).collect();
-    state::write_base(&path, meta, &blobs, &globals, &mut literals, &sites)
+    writer.finish(meta)
 }
 
 #[cfg(test)]
@@ -733,5 +1191,112 @@ mod tests {
         // `helper` deleted: `value` comes first, and keeps its identity.
         let after = keys(&object_with_ltmp("_value", "_other"));
         assert_eq!(after, ["_value", "_other"]);
+    }
+
+    /// A record written piece by piece as [`record_object`] writes it.
+    fn written(rec: &state::ObjectRecord) -> Vec<u8> {
+        let mut out = Vec::new();
+        wire::varint(&mut out, rec.symbols);
+        wire::varint(&mut out, rec.atoms.len() as u64);
+        for a in &rec.atoms {
+            wire::bytes(&mut out, &a.key);
+            wire::atom_fields(
+                &mut out,
+                &AtomFields {
+                    section: a.section,
+                    align_log2: a.align_log2,
+                    flags: a.flags,
+                    addr: a.addr,
+                    slot: a.slot,
+                    body: a.body,
+                    body_cap: a.body_cap,
+                    size: a.size,
+                    fixups: a.fixups,
+                    unwind: a.unwind,
+                },
+            );
+        }
+        fn names(v: &[Vec<u8>]) -> Vec<&[u8]> {
+            v.iter().map(|n| n.as_slice()).collect()
+        }
+        wire::names(&mut out, &names(&rec.globals));
+        wire::names(&mut out, &names(&rec.refs));
+        wire::varint(&mut out, rec.sites.len() as u64);
+        let mut kinds = wire::SiteKinds::default();
+        for (n, site) in &rec.sites {
+            wire::bytes(&mut out, n);
+            kinds.site(&mut out, site);
+        }
+        wire::bytes(&mut out, rec.oso.as_bytes());
+        out
+    }
+
+    #[test]
+    fn records_written_in_place_are_what_the_state_decodes() {
+        use crate::arch::{PageRef, RelocKind};
+        // Values of every width a varint takes, keys long and short.
+        let widths = [
+            0u64,
+            250,
+            251,
+            65_535,
+            65_536,
+            0xffff_ffff,
+            0x1_0000_0000,
+            u64::MAX,
+        ];
+        let atoms = widths
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| state::AtomRecord {
+                key: vec![b'k'; i * 40],
+                section: v as u16,
+                align_log2: i as u8,
+                flags: 0xff - i as u8,
+                addr: v,
+                slot: v as u32,
+                body: v.rotate_left(8),
+                body_cap: (v >> 3) as u32,
+                size: (v >> 7) as u32,
+                fixups: !v,
+                unwind: v as u32 ^ 0x8000_0000,
+            })
+            .collect();
+        let kinds = [
+            SiteKind::Field(RelocKind::Absolute),
+            SiteKind::Field(RelocKind::PcRel { bias: 4 }),
+            SiteKind::Field(RelocKind::Page(PageRef::Got)),
+            SiteKind::Field(RelocKind::PageOffset(PageRef::Tlv)),
+            SiteKind::Unpatchable,
+            SiteKind::Field(RelocKind::Absolute),
+        ];
+        let addends = [0i64, -1, 1, i64::MIN, i64::MAX, -300];
+        let sites = kinds
+            .iter()
+            .zip(addends)
+            .enumerate()
+            .map(|(i, (&kind, addend))| {
+                let site = Site {
+                    object: widths[i] as u32,
+                    kind,
+                    length: 3,
+                    addend,
+                    addr: widths[i + 2],
+                };
+                (format!("_data{i}").into_bytes(), site)
+            })
+            .collect();
+        let rec = state::ObjectRecord {
+            symbols: 0xdead_beef_f00d,
+            atoms,
+            globals: vec![b"_a".to_vec(), vec![b'g'; 300]],
+            refs: vec![],
+            sites,
+            oso: "/tmp/libx.a(y.o)".into(),
+        };
+        let bytes = written(&rec);
+        assert_eq!(bytes, state::encode(&rec).unwrap());
+        let back: state::ObjectRecord = state::decode(&bytes).unwrap();
+        assert_eq!(back, rec);
     }
 }

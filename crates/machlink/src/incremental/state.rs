@@ -12,6 +12,14 @@
 //!   literals, fingerprints). It grows with the edits, not the program, and
 //!   is read whole.
 //!
+//! The state file is, in order: a 128-byte header (magic, the offsets of
+//! the parts, its checksum), the object records (bincode), the global
+//! symbol table (index, 40-byte records, their side table, names), the
+//! literal table, the reference sites, the header chunk (bincode [`Meta`],
+//! last: it describes the finished output, and the full link writes
+//! everything before it while it is still writing LINKEDIT, see
+//! [`BaseWriter`]), and the block checksums.
+//!
 //! Nothing in either file is trusted before it is checked. The state
 //! carries a checksum of its header and of the table of block checksums,
 //! verified when it is opened, and one checksum per 512-byte block of its
@@ -31,9 +39,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Version 9: atom keys prefer a global name to an assembler label, and
-/// `__eh_frame` records are keyed by function (FDEs) and contents (CIEs).
-const MAGIC: &[u8; 8] = b"MLSTATE9";
+/// Version 10 (`A`): 40-byte global records, their synthetic slots and
+/// reference sites in a side table; an object's symbols hashed in any
+/// order. (9: atom keys prefer a global name to an assembler label, and
+/// `__eh_frame` records are keyed by function (FDEs) and contents (CIEs).)
+const MAGIC: &[u8; 8] = b"MLSTATEA";
 /// The magic without its version digit: a state of another version.
 const MAGIC_FAMILY: &[u8; 7] = b"MLSTATE";
 const HEADER: usize = 128;
@@ -44,8 +54,11 @@ const HEADER: usize = 128;
 const BLOCK: usize = 512;
 /// Version 3: a head every run reads and a body only updates decode.
 const DELTA_MAGIC: &[u8; 8] = b"MLDELTA3";
-/// One slot of the global symbol table.
-const GLOBAL: usize = 80;
+/// One record of the global symbol table.
+const GLOBAL: usize = 40;
+/// One entry of the globals' side table: synthetic slots and reference
+/// sites, which few globals have (imports, data others refer to).
+const EXTRA: usize = 32;
 /// One reference site.
 const SITE: usize = 24;
 
@@ -95,7 +108,7 @@ pub enum SiteKind {
 
 impl SiteKind {
     /// The byte that stands for it in the site table.
-    fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             SiteKind::Field(k) => k.code(),
             SiteKind::Unpatchable => 0xff,
@@ -416,6 +429,8 @@ pub struct Base {
     /// The index (offset, capacity) and where the records start.
     globals: (usize, usize),
     globals_records: usize,
+    /// The globals' side table (offset, entries).
+    extras: (usize, usize),
     /// The names of globals: (start, end).
     strings: (usize, usize),
     literals: (usize, usize),
@@ -465,7 +480,9 @@ const F_SITES_LEN: usize = 8;
 const F_RECORDS_OFF: usize = 9;
 const F_STRINGS_END: usize = 10;
 const F_BODY_END: usize = 11;
-const FIELDS: usize = 12;
+const F_EXTRAS_OFF: usize = 12;
+const F_EXTRAS_LEN: usize = 13;
+const FIELDS: usize = 14;
 
 fn blocks(body_end: usize) -> usize {
     (body_end - HEADER).div_ceil(BLOCK)
@@ -516,6 +533,7 @@ impl Base {
         let meta = (field(F_META_OFF), field(F_META_LEN));
         let globals = (field(F_GLOBALS_OFF), field(F_GLOBALS_CAP));
         let globals_records = field(F_RECORDS_OFF);
+        let extras = (field(F_EXTRAS_OFF), field(F_EXTRAS_LEN));
         let strings = (field(F_STRINGS_OFF), field(F_STRINGS_END));
         let literals = (field(F_LITERALS_OFF), field(F_LITERALS_LEN));
         let sites = (field(F_SITES_OFF), field(F_SITES_LEN));
@@ -529,6 +547,7 @@ impl Base {
             || !globals.1.is_power_of_two()
             || !within(globals.0, globals.1.checked_mul(4))
             || !within(globals_records, Some(0))
+            || !within(extras.0, extras.1.checked_mul(EXTRA))
             || !within(strings.0, strings.1.checked_sub(strings.0))
             || !within(literals.0, literals.1.checked_mul(16))
             || !within(sites.0, sites.1.checked_mul(SITE))
@@ -540,6 +559,7 @@ impl Base {
             meta: Meta::placeholder(),
             globals,
             globals_records,
+            extras,
             strings,
             literals,
             sites,
@@ -668,7 +688,15 @@ impl Base {
                     return Err(Damage(format!("{WHAT} names a string outside its strings")));
                 }
                 if self.read(start, len as usize, WHAT)? == name {
-                    let g = decode_global(record)
+                    let extra = match u32_at(record, 36).expect("within a record") as usize {
+                        0 => None,
+                        e if e <= self.extras.1 => {
+                            let at = self.extras.0 + (e - 1) * EXTRA;
+                            Some(self.read(at, EXTRA, WHAT)?)
+                        }
+                        _ => return Err(Damage(format!("{WHAT} names an entry outside it"))),
+                    };
+                    let g = decode_global(record, extra)
                         .ok_or_else(|| Damage(format!("{WHAT} has a record of no known kind")))?;
                     g.validate(&self.meta).map_err(|e| {
                         Damage(format!("{WHAT}: {}: {e}", String::from_utf8_lossy(name)))
@@ -921,133 +949,340 @@ fn kind_of_code(c: u8) -> Option<GlobalKind> {
     })
 }
 
-fn encode_global(out: &mut [u8], hash: u64, name: (u32, u32), g: &GlobalRecord) {
+/// A global's record: `hash`, its `name` in the strings (offset, length),
+/// its value, definer (or dylib), kind, flags, reference count, and 1 + the
+/// index of its entry in the side table (0: none). Its body is its value:
+/// a full link moves no function.
+fn encode_global(out: &mut [u8], hash: u64, name: (u32, u32), g: &GlobalRecord, extra: u32) {
+    let owner = match g.kind {
+        GlobalKind::Dylib => u32::from(g.dylib),
+        _ => g.definer,
+    };
     out[0..8].copy_from_slice(&hash.to_le_bytes());
     out[8..12].copy_from_slice(&name.0.to_le_bytes());
     out[12..16].copy_from_slice(&name.1.to_le_bytes());
     out[16..24].copy_from_slice(&g.value.to_le_bytes());
-    out[24..32].copy_from_slice(&g.slots.stub.to_le_bytes());
-    out[32..40].copy_from_slice(&g.slots.got.to_le_bytes());
-    out[40..48].copy_from_slice(&g.slots.thread_ptr.to_le_bytes());
-    out[48..52].copy_from_slice(&g.definer.to_le_bytes());
-    out[52] = kind_code(g.kind);
-    out[53] = g.flags;
-    out[54..56].copy_from_slice(&g.dylib.to_le_bytes());
-    out[56..64].copy_from_slice(&g.body.to_le_bytes());
-    out[64..68].copy_from_slice(&g.refs.to_le_bytes());
-    out[68..72].copy_from_slice(&g.sites.0.to_le_bytes());
-    out[72..76].copy_from_slice(&g.sites.1.to_le_bytes());
+    out[24..28].copy_from_slice(&owner.to_le_bytes());
+    out[28] = kind_code(g.kind);
+    out[29] = g.flags;
+    out[30..32].fill(0);
+    out[32..36].copy_from_slice(&g.refs.to_le_bytes());
+    out[36..40].copy_from_slice(&extra.to_le_bytes());
 }
 
-fn decode_global(b: &[u8]) -> Option<GlobalRecord> {
+/// Whether a global needs an entry in the side table.
+fn has_extra(g: &GlobalRecord) -> bool {
+    g.slots != ImportSlots::default() || g.sites != (0, 0)
+}
+
+fn encode_extra(out: &mut [u8], g: &GlobalRecord) {
+    out[0..8].copy_from_slice(&g.slots.stub.to_le_bytes());
+    out[8..16].copy_from_slice(&g.slots.got.to_le_bytes());
+    out[16..24].copy_from_slice(&g.slots.thread_ptr.to_le_bytes());
+    out[24..28].copy_from_slice(&g.sites.0.to_le_bytes());
+    out[28..32].copy_from_slice(&g.sites.1.to_le_bytes());
+}
+
+fn decode_global(b: &[u8], extra: Option<&[u8]>) -> Option<GlobalRecord> {
+    let kind = kind_of_code(b[28])?;
+    let owner = u32_at(b, 24)?;
+    let (definer, dylib) = match kind {
+        GlobalKind::Dylib => (crate::atom::NONE, u16::try_from(owner).ok()?),
+        _ => (owner, 0),
+    };
+    let value = u64_at(b, 16)?;
+    let (slots, sites) = match extra {
+        Some(e) => (
+            ImportSlots {
+                stub: u64_at(e, 0)?,
+                got: u64_at(e, 8)?,
+                thread_ptr: u64_at(e, 16)?,
+            },
+            (u32_at(e, 24)?, u32_at(e, 28)?),
+        ),
+        None => (ImportSlots::default(), (0, 0)),
+    };
     Some(GlobalRecord {
-        kind: kind_of_code(b[52])?,
-        flags: b[53],
-        dylib: u16::from_le_bytes([b[54], b[55]]),
-        definer: u32_at(b, 48)?,
-        value: u64_at(b, 16)?,
-        body: u64_at(b, 56)?,
-        slots: ImportSlots {
-            stub: u64_at(b, 24)?,
-            got: u64_at(b, 32)?,
-            thread_ptr: u64_at(b, 40)?,
-        },
-        refs: u32_at(b, 64)?,
-        sites: (u32_at(b, 68)?, u32_at(b, 72)?),
+        kind,
+        flags: b[29],
+        dylib,
+        definer,
+        value,
+        body: value,
+        slots,
+        refs: u32_at(b, 32)?,
+        sites,
     })
 }
 
+/// Where each part of a state file goes: offsets from the file's start.
+/// The header chunk comes last, after everything a full link knows before
+/// its output is finished (see [`BaseWriter`]).
+struct Plan {
+    records: usize,
+    index: usize,
+    cap: usize,
+    globals: usize,
+    extras: usize,
+    strings: usize,
+    strings_end: usize,
+    literals: usize,
+    sites: usize,
+    /// Where the header chunk goes.
+    meta: usize,
+}
+
+impl Plan {
+    fn new(
+        records: usize,
+        globals: usize,
+        extras: usize,
+        strings: usize,
+        literals: usize,
+        sites: usize,
+    ) -> Plan {
+        let pad = |n: usize| n.next_multiple_of(8);
+        let cap = (globals * 3 / 2).next_power_of_two().max(16);
+        let index = pad(HEADER + records);
+        let globals_off = index + cap * 4;
+        let extras_off = globals_off + globals * GLOBAL;
+        let strings_off = extras_off + extras * EXTRA;
+        let strings_end = strings_off + strings;
+        let literals_off = pad(strings_end);
+        let sites_off = literals_off + literals * 16;
+        Plan {
+            records: HEADER,
+            index,
+            cap,
+            globals: globals_off,
+            extras: extras_off,
+            strings: strings_off,
+            strings_end,
+            literals: literals_off,
+            sites: sites_off,
+            meta: sites_off + sites * SITE,
+        }
+    }
+}
+
+/// A state file being written: everything but its header chunk (the
+/// options, fingerprints, sections and LINKEDIT ranges, known once the
+/// output is finished), under a temporary name. [`BaseWriter::begin`]
+/// writes the object records, global symbols, literals and sites, and the
+/// checksums of the blocks they fill, while the link is still writing
+/// LINKEDIT; [`BaseWriter::finish`] adds the header chunk.
+pub struct BaseWriter {
+    pending: super::Pending,
+    file: std::fs::File,
+    map: memmap2::MmapMut,
+    plan: Plan,
+    /// Where each object's record is (offset, length).
+    record_ranges: Vec<(u64, u64)>,
+    literals: usize,
+    sites: usize,
+    extras: usize,
+    /// Checksums of the body's blocks that lie wholly before the header
+    /// chunk.
+    sums: Vec<u64>,
+}
+
+impl BaseWriter {
+    /// Sizes, allocates and maps the file, and writes every part in
+    /// place, once (a full disk is an error here, not a fault later).
+    pub fn begin(
+        path: &Path,
+        records: &[Vec<u8>],
+        globals: &[(&[u8], GlobalRecord)],
+        literals: &mut [(u64, u64)],
+        sites: &[Site],
+    ) -> std::io::Result<BaseWriter> {
+        use rayon::prelude::*;
+        let mut at = HEADER as u64;
+        let record_ranges = records
+            .iter()
+            .map(|r| {
+                let range = (at, r.len() as u64);
+                at += r.len() as u64;
+                range
+            })
+            .collect();
+        let extras = globals.iter().filter(|(_, g)| has_extra(g)).count();
+        let strings: usize = globals.iter().map(|(n, _)| n.len()).sum();
+        if u32::try_from(strings).is_err() || u32::try_from(globals.len()).is_err() {
+            return Err(std::io::Error::other("too many global symbols for a state"));
+        }
+        let plan = Plan::new(
+            (at as usize) - HEADER,
+            globals.len(),
+            extras,
+            strings,
+            literals.len(),
+            sites.len(),
+        );
+        let (pending, file, mut map) = super::Pending::mapped(path, plan.meta as u64)?;
+        let out: &mut [u8] = &mut map;
+        // Disjoint parts of the file, each written by its own step.
+        let (_header, rest) = out.split_at_mut(HEADER);
+        let (recs, rest) = rest.split_at_mut(plan.index - plan.records);
+        let (index, rest) = rest.split_at_mut(plan.globals - plan.index);
+        let (global_out, rest) = rest.split_at_mut(plan.extras - plan.globals);
+        let (extra_out, rest) = rest.split_at_mut(plan.strings - plan.extras);
+        let (string_out, rest) = rest.split_at_mut(plan.literals - plan.strings);
+        let (literal_out, site_out) = rest.split_at_mut(plan.sites - plan.literals);
+        rayon::join(
+            || copy_records(recs, records),
+            || {
+                write_globals(index, global_out, extra_out, string_out, globals);
+                literals.sort_unstable();
+                for (out, &(h, a)) in literal_out.chunks_exact_mut(16).zip(literals.iter()) {
+                    out[..8].copy_from_slice(&h.to_le_bytes());
+                    out[8..].copy_from_slice(&a.to_le_bytes());
+                }
+                for (out, s) in site_out.chunks_exact_mut(SITE).zip(sites) {
+                    out[0..4].copy_from_slice(&s.object.to_le_bytes());
+                    out[4..8].copy_from_slice(&[s.kind.code(), s.length, 0, 0]);
+                    out[8..16].copy_from_slice(&s.addend.to_le_bytes());
+                    out[16..24].copy_from_slice(&s.addr.to_le_bytes());
+                }
+            },
+        );
+        // The checksums of the blocks written, while their pages are in
+        // the cache.
+        let whole = (plan.meta - HEADER) / BLOCK * BLOCK;
+        let sums = map[HEADER..HEADER + whole]
+            .par_chunks(BLOCK)
+            .map(xxhash_rust::xxh3::xxh3_64)
+            .collect();
+        Ok(BaseWriter {
+            pending,
+            file,
+            map,
+            plan,
+            record_ranges,
+            literals: literals.len(),
+            sites: sites.len(),
+            extras,
+            sums,
+        })
+    }
+
+    /// Adds `meta` (its object record ranges are filled in here), the
+    /// last blocks' checksums and the header.
+    pub fn finish(mut self, mut meta: Meta) -> std::io::Result<super::Pending> {
+        use std::os::unix::fs::FileExt;
+        for (info, &range) in meta.objects.iter_mut().zip(&self.record_ranges) {
+            info.record = range;
+        }
+        let meta_bytes = encode(&meta).map_err(std::io::Error::other)?;
+        let plan = &self.plan;
+        let body_end = (plan.meta + meta_bytes.len()).next_multiple_of(8);
+        let len = body_end + blocks(body_end) * 8;
+        // The body from the first block not yet summed: the end of what is
+        // mapped, then the header chunk.
+        let tail_start = HEADER + self.sums.len() * BLOCK;
+        let mut tail = self.map[tail_start..plan.meta].to_vec();
+        tail.extend_from_slice(&meta_bytes);
+        tail.resize(body_end - tail_start, 0);
+        self.sums
+            .extend(tail.chunks(BLOCK).map(xxhash_rust::xxh3::xxh3_64));
+        let sums: Vec<u8> = self.sums.iter().flat_map(|h| h.to_le_bytes()).collect();
+        self.file.set_len(len as u64)?;
+        crate::output::allocate(&self.file, len as u64)?;
+        self.file
+            .write_all_at(&tail[plan.meta - tail_start..], plan.meta as u64)?;
+        self.file.write_all_at(&sums, body_end as u64)?;
+        let mut fields = [0usize; FIELDS];
+        fields[F_META_OFF] = plan.meta;
+        fields[F_META_LEN] = meta_bytes.len();
+        fields[F_GLOBALS_OFF] = plan.index;
+        fields[F_GLOBALS_CAP] = plan.cap;
+        fields[F_STRINGS_OFF] = plan.strings;
+        fields[F_LITERALS_OFF] = plan.literals;
+        fields[F_LITERALS_LEN] = self.literals;
+        fields[F_SITES_OFF] = plan.sites;
+        fields[F_SITES_LEN] = self.sites;
+        fields[F_RECORDS_OFF] = plan.globals;
+        fields[F_STRINGS_END] = plan.strings_end;
+        fields[F_BODY_END] = body_end;
+        fields[F_EXTRAS_OFF] = plan.extras;
+        fields[F_EXTRAS_LEN] = self.extras;
+        let header = &mut self.map[..HEADER];
+        header[..8].copy_from_slice(MAGIC);
+        for (i, v) in fields.iter().enumerate() {
+            header[8 + i * 8..16 + i * 8].copy_from_slice(&(*v as u64).to_le_bytes());
+        }
+        let sum = header_sum(header, &sums);
+        header[HEADER - 8..].copy_from_slice(&sum.to_le_bytes());
+        // Not synced, like the output it describes (neither linker syncs
+        // its output): a state that does not check out means a full link.
+        Ok(self.pending)
+    }
+}
+
 /// Writes a state file under a temporary name (moved into place by the
-/// caller, once the output it describes is): `meta` (its object record
-/// ranges are filled in here), the object records, the globals and the
-/// literals, then the block checksums.
+/// caller, once the output it describes is): see [`BaseWriter`].
 pub fn write_base(
     path: &Path,
-    mut meta: Meta,
+    meta: Meta,
     records: &[Vec<u8>],
     globals: &[(&[u8], GlobalRecord)],
     literals: &mut [(u64, u64)],
     sites: &[Site],
 ) -> std::io::Result<super::Pending> {
-    // Object records first, after the header.
-    let mut body: Vec<u8> = Vec::new();
-    for (info, rec) in meta.objects.iter_mut().zip(records) {
-        info.record = ((HEADER + body.len()) as u64, rec.len() as u64);
-        body.extend_from_slice(rec);
+    BaseWriter::begin(path, records, globals, literals, sites)?.finish(meta)
+}
+
+/// The object records, one after another, copied in parallel.
+fn copy_records(out: &mut [u8], records: &[Vec<u8>]) {
+    use rayon::prelude::*;
+    let mut parts = Vec::with_capacity(records.len());
+    let mut rest = out;
+    for r in records {
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(r.len());
+        parts.push((part, r));
+        rest = tail;
     }
-    let meta_bytes = encode(&meta).map_err(std::io::Error::other)?;
-    let meta_off = HEADER + body.len();
-    body.extend_from_slice(&meta_bytes);
-    crate::linkedit::pad_to(&mut body, 8);
-    let cap = (globals.len() * 3 / 2).next_power_of_two().max(16);
-    let globals_off = HEADER + body.len();
-    let mut index = vec![0u8; cap * 4];
-    let mut records = vec![0u8; globals.len() * GLOBAL];
-    let mut strings = Vec::new();
+    parts
+        .into_par_iter()
+        .for_each(|(part, r)| part.copy_from_slice(r));
+}
+
+/// The global symbol table: an open-addressed index of u32 (record number
+/// + 1, 0 for empty) over dense records, their side table and names.
+fn write_globals(
+    index: &mut [u8],
+    records: &mut [u8],
+    extras: &mut [u8],
+    strings: &mut [u8],
+    globals: &[(&[u8], GlobalRecord)],
+) {
+    let cap = index.len() / 4;
+    let (mut name_at, mut extra) = (0usize, 0usize);
     for (n, (name, g)) in globals.iter().enumerate() {
         let h = name_hash(name);
         let mut i = h as usize & (cap - 1);
-        while u32_at(&index, i * 4) != Some(0) {
+        while index[i * 4..i * 4 + 4] != [0; 4] {
             i = (i + 1) & (cap - 1);
         }
         index[i * 4..i * 4 + 4].copy_from_slice(&(n as u32 + 1).to_le_bytes());
-        let name_ref = (strings.len() as u32, name.len() as u32);
-        strings.extend_from_slice(name);
-        encode_global(&mut records[n * GLOBAL..(n + 1) * GLOBAL], h, name_ref, g);
+        strings[name_at..name_at + name.len()].copy_from_slice(name);
+        let name_ref = (name_at as u32, name.len() as u32);
+        name_at += name.len();
+        let extra_ref = if has_extra(g) {
+            encode_extra(&mut extras[extra * EXTRA..(extra + 1) * EXTRA], g);
+            extra += 1;
+            extra as u32
+        } else {
+            0
+        };
+        encode_global(
+            &mut records[n * GLOBAL..(n + 1) * GLOBAL],
+            h,
+            name_ref,
+            g,
+            extra_ref,
+        );
     }
-    body.extend_from_slice(&index);
-    let records_off = HEADER + body.len();
-    body.extend_from_slice(&records);
-    let strings_off = HEADER + body.len();
-    body.extend_from_slice(&strings);
-    let strings_end = HEADER + body.len();
-    crate::linkedit::pad_to(&mut body, 8);
-    literals.sort_unstable();
-    let literals_off = HEADER + body.len();
-    for &(h, a) in literals.iter() {
-        body.extend_from_slice(&h.to_le_bytes());
-        body.extend_from_slice(&a.to_le_bytes());
-    }
-    let sites_off = HEADER + body.len();
-    for s in sites {
-        body.extend_from_slice(&s.object.to_le_bytes());
-        body.extend_from_slice(&[s.kind.code(), s.length, 0, 0]);
-        body.extend_from_slice(&s.addend.to_le_bytes());
-        body.extend_from_slice(&s.addr.to_le_bytes());
-    }
-    let body_end = HEADER + body.len();
-    let sums: Vec<u8> = {
-        use rayon::prelude::*;
-        let per_block: Vec<u64> = body
-            .par_chunks(BLOCK)
-            .map(xxhash_rust::xxh3::xxh3_64)
-            .collect();
-        per_block.iter().flat_map(|h| h.to_le_bytes()).collect()
-    };
-    let mut fields = [0usize; FIELDS];
-    fields[F_META_OFF] = meta_off;
-    fields[F_META_LEN] = meta_bytes.len();
-    fields[F_GLOBALS_OFF] = globals_off;
-    fields[F_GLOBALS_CAP] = cap;
-    fields[F_STRINGS_OFF] = strings_off;
-    fields[F_LITERALS_OFF] = literals_off;
-    fields[F_LITERALS_LEN] = literals.len();
-    fields[F_SITES_OFF] = sites_off;
-    fields[F_SITES_LEN] = sites.len();
-    fields[F_RECORDS_OFF] = records_off;
-    fields[F_STRINGS_END] = strings_end;
-    fields[F_BODY_END] = body_end;
-    let mut header = Vec::with_capacity(HEADER);
-    header.extend_from_slice(MAGIC);
-    for v in fields {
-        header.extend_from_slice(&(v as u64).to_le_bytes());
-    }
-    header.resize(HEADER, 0);
-    let sum = header_sum(&header, &sums);
-    header[HEADER - 8..].copy_from_slice(&sum.to_le_bytes());
-    // Not synced, like the output it describes (neither linker syncs its
-    // output): a state that does not check out means a full link.
-    super::Pending::write(path, &[&header, &body, &sums], false)
 }
 
 impl Delta {

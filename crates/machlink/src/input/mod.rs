@@ -36,20 +36,31 @@ pub struct MappedFile {
     pub map: Mmap,
     /// For `-force_load` (and `-all_load`): load every archive member.
     pub force_load: bool,
+    /// Size and modification time (ns) of the file that was mapped: an
+    /// incremental link records them with the hash of `map`, so that
+    /// stamp and hash describe the same bytes, the ones linked.
+    pub stamp: (u64, i128),
 }
 
 impl MappedFile {
     pub fn open(path: &Path, force_load: bool) -> Result<MappedFile> {
         let file = std::fs::File::open(path)
             .map_err(|e| LinkError::file(path.display(), format!("cannot open: {e}")))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| LinkError::file(path.display(), format!("cannot examine: {e}")))?;
+        let stamp = crate::output::stamp_of_meta(&meta);
         // SAFETY: inputs are only read; a concurrent writer could change what
         // we read, as with any linker, but not our memory safety beyond that.
-        let map = unsafe { Mmap::map(&file) }
+        let map = usize::try_from(stamp.0)
+            .map_err(|_| std::io::Error::other("too large to map"))
+            .and_then(|len| unsafe { memmap2::MmapOptions::new().len(len).map(&file) })
             .map_err(|e| LinkError::file(path.display(), format!("cannot map: {e}")))?;
         Ok(MappedFile {
             path: path.to_path_buf(),
             map,
             force_load,
+            stamp,
         })
     }
 
