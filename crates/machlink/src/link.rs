@@ -338,7 +338,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     let (linkedit_off, _) = plan.layout.linkedit_start();
     let mut file = output::OutputFile::create(&opts.output, linkedit_off)?;
     let res = Resolved::new(arch, &plan.layout, &plan.synth).with_thunks(&plan.thunks);
-    write::fill_code_gaps(arch, &plan.layout, file.bytes());
+    write::fill_code_gaps(arch, &plan.layout, &inputs.objects, file.bytes());
     let mut fixups = write::write_atoms(file.bytes(), &inputs.objects, &symtab, &res)?;
     crate::thunks::write_thunks(&plan.thunks, &inputs.objects, &symtab, &res, file.bytes())
         .map_err(|e| LinkError::usage(format!("{}: {e}", opts.output.display())))?;
