@@ -140,6 +140,45 @@ pub mod keyed {
     }
 }
 
+/// Writes a map from byte strings as a serde map, keys as blocks.
+fn serialize_pairs<'a, S: Serializer, T: Serialize + 'a>(
+    len: usize,
+    pairs: impl Iterator<Item = (&'a Vec<u8>, &'a T)>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(len))?;
+    for (k, t) in pairs {
+        m.serialize_entry(&Ref(k), t)?;
+    }
+    m.end()
+}
+
+/// Reads a serde map from byte strings into any collection of pairs
+/// (collected from one run of pairs: a `BTreeMap` from its sorted keys is
+/// built in one pass, a hash map reserves once).
+fn deserialize_pairs<'de, D, T, M>(d: D) -> Result<M, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+    M: FromIterator<(Vec<u8>, T)>,
+{
+    struct V<T, M>(std::marker::PhantomData<(T, M)>);
+    impl<'de, T: Deserialize<'de>, M: FromIterator<(Vec<u8>, T)>> Visitor<'de> for V<T, M> {
+        type Value = M;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map from byte strings")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<M, A::Error> {
+            let mut pairs = Vec::with_capacity(capacity(m.size_hint()));
+            while let Some((Buf(k), t)) = m.next_entry::<Buf, T>()? {
+                pairs.push((k, t));
+            }
+            Ok(pairs.into_iter().collect())
+        }
+    }
+    d.deserialize_map(V(std::marker::PhantomData))
+}
+
 pub mod map {
     use super::*;
 
@@ -147,36 +186,13 @@ pub mod map {
         v: &BTreeMap<Vec<u8>, T>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(v.len()))?;
-        for (k, t) in v {
-            m.serialize_entry(&Ref(k), t)?;
-        }
-        m.end()
+        serialize_pairs(v.len(), v.iter(), s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
         d: D,
     ) -> Result<BTreeMap<Vec<u8>, T>, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = BTreeMap<Vec<u8>, T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map from byte strings")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<Self::Value, A::Error> {
-                // Written in key order: collecting a sorted run into a
-                // BTreeMap builds it in one pass.
-                let mut pairs = Vec::with_capacity(capacity(m.size_hint()));
-                while let Some((Buf(k), t)) = m.next_entry::<Buf, T>()? {
-                    pairs.push((k, t));
-                }
-                Ok(pairs.into_iter().collect())
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
+        deserialize_pairs(d)
     }
 }
 
@@ -190,35 +206,13 @@ pub mod hashed {
         v: &FxHashMap<Vec<u8>, T>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(v.len()))?;
-        for (k, t) in v {
-            m.serialize_entry(&Ref(k), t)?;
-        }
-        m.end()
+        serialize_pairs(v.len(), v.iter(), s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
         d: D,
     ) -> Result<FxHashMap<Vec<u8>, T>, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = FxHashMap<Vec<u8>, T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map from byte strings")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut out = FxHashMap::default();
-                out.reserve(capacity(m.size_hint()));
-                while let Some((Buf(k), t)) = m.next_entry::<Buf, T>()? {
-                    out.insert(k, t);
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
+        deserialize_pairs(d)
     }
 }
 

@@ -571,20 +571,27 @@ impl Lock {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_state_made_for_another_architecture_is_not_used() {
-        let dir = std::env::temp_dir().join(format!("machlink-arch-state-{}", std::process::id()));
+    /// A scratch directory named `name` with a 4 KiB output and an empty
+    /// state for `cpu_type` beside it; returns the directory and output.
+    fn output_with_state(name: &str, cpu_type: u32) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let output = dir.join("a.out");
         std::fs::write(&output, [0u8; 4096]).unwrap();
         let mut meta = state::Meta::placeholder();
         meta.output.size = 4096;
-        meta.cpu_type = object::macho::CPU_TYPE_ARM64;
+        meta.cpu_type = cpu_type;
         state::write_base(&state_path(&output), meta, &[], &[], &mut [], &[])
             .unwrap()
             .commit()
             .unwrap();
+        (dir, output)
+    }
+
+    #[test]
+    fn a_state_made_for_another_architecture_is_not_used() {
+        let (dir, output) = output_with_state("machlink-arch-state", object::macho::CPU_TYPE_ARM64);
         let why = Session::open(&output, &crate::arch::X86_64).err().unwrap();
         assert_eq!(
             why,
@@ -595,18 +602,7 @@ mod tests {
 
     #[test]
     fn a_state_of_an_earlier_format_is_not_used_and_says_so() {
-        let dir = std::env::temp_dir().join(format!("machlink-old-state-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let output = dir.join("a.out");
-        std::fs::write(&output, [0u8; 4096]).unwrap();
-        let mut meta = state::Meta::placeholder();
-        meta.output.size = 4096;
-        meta.cpu_type = object::macho::CPU_TYPE_X86_64;
-        state::write_base(&state_path(&output), meta, &[], &[], &mut [], &[])
-            .unwrap()
-            .commit()
-            .unwrap();
+        let (dir, output) = output_with_state("machlink-old-state", object::macho::CPU_TYPE_X86_64);
         assert!(Session::open(&output, &crate::arch::X86_64).is_ok());
         // Version 9, the format before 40-byte global records.
         let mut bytes = std::fs::read(state_path(&output)).unwrap();
