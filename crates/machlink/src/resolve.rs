@@ -19,10 +19,7 @@ use std::collections::HashMap;
 /// undefined symbols until nothing changes, then dylib exports. Reports all
 /// duplicate and undefined symbols at once.
 pub(crate) fn resolve<'a>(opts: &Options, inputs: &mut Inputs<'a>) -> Result<SymbolTable<'a>> {
-    let mut symtab = SymbolTable::with_capacity(&inputs.objects);
-    for (i, obj) in inputs.objects.iter().enumerate() {
-        symtab.add_object(i as u32, obj);
-    }
+    let mut symtab = SymbolTable::from_objects(&inputs.objects);
     let mut loaded = crate::load_order::Loaded {
         members: Default::default(),
         command_line: inputs.objects.len() as u32,

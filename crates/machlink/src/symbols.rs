@@ -4,8 +4,10 @@
 //! undefined and duplicate symbols.
 
 use crate::atom::{Target, NONE};
-use crate::input::object::ObjectFile;
-use rustc_hash::FxHashMap;
+use crate::input::object::{ObjSymbol, ObjectFile};
+use shards::{Key, Names};
+
+mod shards;
 
 pub type SymId = u32;
 
@@ -88,117 +90,40 @@ pub struct Symbol<'a> {
     pub overrides_weak_def: bool,
 }
 
-/// All global symbols of a link.
-#[derive(Default)]
-pub struct SymbolTable<'a> {
-    pub map: FxHashMap<&'a [u8], SymId>,
-    pub syms: Vec<Symbol<'a>>,
-    /// For each object file, its nlist index → global symbol (or NONE).
-    pub file_globals: Vec<Vec<SymId>>,
-    /// Duplicate strong definitions: (symbol, file that defined it first,
-    /// file that defined it again).
-    pub duplicates: Vec<(SymId, u32, u32)>,
-}
-
-impl<'a> SymbolTable<'a> {
-    /// A table with room for the globals of `objects` (at most their
-    /// external symbols, fewer when they share names), so that neither
-    /// the map nor the symbol list grows, and rehashes, while they go in.
-    pub fn with_capacity(objects: &[ObjectFile<'a>]) -> Self {
-        use rayon::prelude::*;
-        let externals: usize = objects
-            .par_iter()
-            .map(|o| o.symbols.iter().filter(|s| s.is_external()).count())
-            .sum();
-        SymbolTable {
-            map: FxHashMap::with_capacity_and_hasher(externals, Default::default()),
-            syms: Vec::with_capacity(externals),
-            file_globals: Vec::with_capacity(objects.len()),
-            duplicates: Vec::new(),
+impl<'a> Symbol<'a> {
+    /// A name first seen: undefined, and weakly referenced until some
+    /// reference is strong.
+    fn new(name: &'a [u8]) -> Self {
+        Symbol {
+            name,
+            def: Def::Undefined,
+            weak_ref: true,
+            referenced: false,
+            weak_def_can_be_hidden: false,
+            overrides_weak_def: false,
         }
     }
 
-    pub fn intern(&mut self, name: &'a [u8]) -> SymId {
-        // One hash and one probe, whether the name is new or not.
-        match self.map.entry(name) {
-            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let id = self.syms.len() as SymId;
-                self.syms.push(Symbol {
-                    name,
-                    def: Def::Undefined,
-                    weak_ref: true,
-                    referenced: false,
-                    weak_def_can_be_hidden: false,
-                    overrides_weak_def: false,
-                });
-                e.insert(id);
-                id
+    /// Takes in one more nlist entry of its name. Returns the file of the
+    /// first definition when `found` is a second strong one (a duplicate).
+    fn record(&mut self, found: Found) -> Option<u32> {
+        match found {
+            Found::Reference { weak } => {
+                self.referenced = true;
+                self.weak_ref &= weak;
+                None
             }
+            Found::Ignored => None,
+            Found::Definition { def, can_be_hidden } => self.merge(def, can_be_hidden),
         }
-    }
-
-    pub fn get(&self, name: &[u8]) -> Option<SymId> {
-        self.map.get(name).copied()
-    }
-
-    /// Adds the global symbols of object file `file_idx`.
-    pub fn add_object(&mut self, file_idx: u32, obj: &ObjectFile<'a>) {
-        let mut globals = vec![NONE; obj.symbols.len()];
-        for (i, s) in obj.symbols.iter().enumerate() {
-            if !s.is_external() {
-                continue;
-            }
-            let id = self.intern(s.name);
-            globals[i] = id;
-            let candidate = if s.is_defined_in_section() {
-                if s.atom == NONE {
-                    continue; // defined in a section we do not keep (debug info)
-                }
-                let a = &obj.atoms[s.atom as usize];
-                let sec = &obj.sections[a.section as usize];
-                // A weak definition that can be hidden is kept out of the
-                // exports like a private extern (as lld does), unless an
-                // export list names it.
-                let can_be_hidden = s.is_weak_def() && s.is_weak_ref();
-                Def::Defined {
-                    file: file_idx,
-                    atom: s.atom,
-                    offset: (s.n_value - sec.addr - u64::from(a.offset)) as u32,
-                    weak: s.is_weak_def(),
-                    private_extern: s.is_private_extern() || can_be_hidden,
-                    interposable: false,
-                }
-            } else if s.is_common() {
-                Def::Common {
-                    file: file_idx,
-                    sym: i as u32,
-                    size: s.n_value,
-                    align_log2: common_align_log2(s.n_desc, s.n_value),
-                }
-            } else if s.kind() == object::macho::N_ABS {
-                Def::Absolute { value: s.n_value }
-            } else {
-                let sym = &mut self.syms[id as usize];
-                sym.referenced = true;
-                sym.weak_ref &= s.is_weak_ref();
-                continue;
-            };
-            let can_be_hidden = s.is_weak_def() && s.is_weak_ref() && !s.is_private_extern();
-            self.merge(id, candidate, can_be_hidden);
-        }
-        if self.file_globals.len() <= file_idx as usize {
-            self.file_globals.resize(file_idx as usize + 1, Vec::new());
-        }
-        self.file_globals[file_idx as usize] = globals;
     }
 
     /// Applies the precedence rules: strong definition > weak definition >
     /// common (largest wins) > dylib export > undefined. Two strong
     /// definitions are a duplicate-symbol error, reported later with all
-    /// others.
-    fn merge(&mut self, id: SymId, new: Def, can_be_hidden: bool) {
-        let cur = self.syms[id as usize].def;
+    /// others: returns the first one's file.
+    fn merge(&mut self, new: Def, can_be_hidden: bool) -> Option<u32> {
+        let cur = self.def;
         if let (
             Def::Defined {
                 weak: true,
@@ -214,26 +139,22 @@ impl<'a> SymbolTable<'a> {
         {
             // Weak definitions of one name coalesce: the first one's body,
             // exported if any of them is (lld merges the visibility).
-            let sym = &mut self.syms[id as usize];
-            if let Def::Defined { private_extern, .. } = &mut sym.def {
+            if let Def::Defined { private_extern, .. } = &mut self.def {
                 *private_extern = hidden && new_hidden;
             }
-            sym.weak_def_can_be_hidden &= can_be_hidden;
-            return;
+            self.weak_def_can_be_hidden &= can_be_hidden;
+            return None;
         }
+        let mut duplicate = None;
         let replace = match (cur, new) {
             (Def::Undefined | Def::Dylib { .. } | Def::DynamicLookup, _) => true,
             (
                 Def::Defined {
                     weak: false, file, ..
                 },
-                Def::Defined {
-                    weak: false,
-                    file: again,
-                    ..
-                },
+                Def::Defined { weak: false, .. },
             ) => {
-                self.duplicates.push((id, file, again));
+                duplicate = Some(file);
                 false
             }
             (Def::Defined { weak: true, .. }, Def::Defined { weak: false, .. }) => true,
@@ -242,10 +163,122 @@ impl<'a> SymbolTable<'a> {
             _ => false,
         };
         if replace {
-            let sym = &mut self.syms[id as usize];
-            sym.def = new;
-            sym.weak_def_can_be_hidden = can_be_hidden;
+            self.def = new;
+            self.weak_def_can_be_hidden = can_be_hidden;
         }
+        duplicate
+    }
+}
+
+/// What one external nlist entry of an object says about its name.
+#[derive(Clone, Copy)]
+enum Found {
+    /// An undefined entry: the object references the name.
+    Reference { weak: bool },
+    /// Defined in a section the link does not keep (debug info).
+    Ignored,
+    /// A definition that competes with the others of its name.
+    Definition { def: Def, can_be_hidden: bool },
+}
+
+impl Found {
+    /// Entry `i` (`s`) of object `obj`, the link's file `file_idx`.
+    fn of(file_idx: u32, obj: &ObjectFile, s: &ObjSymbol, i: u32) -> Found {
+        let def = if s.is_defined_in_section() {
+            if s.atom == NONE {
+                return Found::Ignored;
+            }
+            let a = &obj.atoms[s.atom as usize];
+            let sec = &obj.sections[a.section as usize];
+            // A weak definition that can be hidden is kept out of the
+            // exports like a private extern (as lld does), unless an
+            // export list names it.
+            let can_be_hidden = s.is_weak_def() && s.is_weak_ref();
+            Def::Defined {
+                file: file_idx,
+                atom: s.atom,
+                offset: (s.n_value - sec.addr - u64::from(a.offset)) as u32,
+                weak: s.is_weak_def(),
+                private_extern: s.is_private_extern() || can_be_hidden,
+                interposable: false,
+            }
+        } else if s.is_common() {
+            Def::Common {
+                file: file_idx,
+                sym: i,
+                size: s.n_value,
+                align_log2: common_align_log2(s.n_desc, s.n_value),
+            }
+        } else if s.kind() == object::macho::N_ABS {
+            Def::Absolute { value: s.n_value }
+        } else {
+            return Found::Reference {
+                weak: s.is_weak_ref(),
+            };
+        };
+        let can_be_hidden = s.is_weak_def() && s.is_weak_ref() && !s.is_private_extern();
+        Found::Definition { def, can_be_hidden }
+    }
+}
+
+/// All global symbols of a link.
+#[derive(Default)]
+pub struct SymbolTable<'a> {
+    /// Name → symbol, split by hash into shards (see [`Names`]).
+    names: Names<'a>,
+    pub syms: Vec<Symbol<'a>>,
+    /// For each object file, its nlist index → global symbol (or NONE).
+    pub file_globals: Vec<Vec<SymId>>,
+    /// Duplicate strong definitions: (symbol, file that defined it first,
+    /// file that defined it again).
+    pub duplicates: Vec<(SymId, u32, u32)>,
+}
+
+impl<'a> SymbolTable<'a> {
+    /// The table of the command line's objects, as if each had gone
+    /// through [`add_object`](Self::add_object) in order, built in
+    /// parallel: see [`crate::symbols::shards`].
+    pub fn from_objects(objects: &[ObjectFile<'a>]) -> Self {
+        shards::resolve_objects(objects)
+    }
+
+    pub fn intern(&mut self, name: &'a [u8]) -> SymId {
+        let key = Key::new(name);
+        // One hash and one probe, whether the name is new or not.
+        match self.names.shard_mut(key.hash).entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let id = self.syms.len() as SymId;
+                self.syms.push(Symbol::new(name));
+                e.insert(id);
+                id
+            }
+        }
+    }
+
+    pub fn get(&self, name: &[u8]) -> Option<SymId> {
+        let key = Key::new(name);
+        self.names.shard(key.hash).get(&key).copied()
+    }
+
+    /// Adds the global symbols of object file `file_idx`.
+    pub fn add_object(&mut self, file_idx: u32, obj: &ObjectFile<'a>) {
+        let mut globals = vec![NONE; obj.symbols.len()];
+        for (i, s) in obj.symbols.iter().enumerate() {
+            if !s.is_external() {
+                continue;
+            }
+            let id = self.intern(s.name);
+            globals[i] = id;
+            let found = Found::of(file_idx, obj, s, i as u32);
+            if let Some(first) = self.syms[id as usize].record(found) {
+                self.duplicates.push((id, first, file_idx));
+            }
+        }
+        if self.file_globals.len() <= file_idx as usize {
+            self.file_globals.resize(file_idx as usize + 1, Vec::new());
+        }
+        self.file_globals[file_idx as usize] = globals;
     }
 
     /// Symbols still undefined, in id order.

@@ -1,0 +1,333 @@
+//! The symbol table's name map, split by hash into shards, and the
+//! parallel resolution of the command line's objects that the split
+//! allows.
+//!
+//! Resolving a name only ever looks at that name's own entries, in link
+//! order; names never interact. So the objects' external symbols are
+//! grouped by the shard of their name (per object, in parallel), and
+//! each shard then runs the same rules as [`SymbolTable::add_object`]
+//! over its names, object by object, in nlist order (shards in parallel).
+//! A shard's map is a sliver of the whole, so its probes stay in cache
+//! where one big map's would miss on almost every symbol.
+//!
+//! What must not change is what the serial loop numbered and listed in
+//! its order: a symbol's id is the rank of its first entry (by file, then
+//! nlist index), and duplicates are listed by the (file, index) of the
+//! second definition. One pass over the entries in that order restores
+//! the ids; the few duplicates are sorted.
+
+use super::{Found, SymId, Symbol, SymbolTable};
+use crate::atom::NONE;
+use crate::input::object::ObjectFile;
+use rayon::prelude::*;
+use std::collections::hash_map::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+/// How many shards the name map has: enough that each of a large link's
+/// (some 100k names) fits in the cache, few enough that a small link's
+/// empty ones cost nothing (an empty map does not allocate).
+const SHARDS: usize = 64;
+
+/// A symbol name with its hash, computed once (in parallel when the
+/// command line's objects go in) and reused by its shard's map.
+#[derive(Clone, Copy)]
+pub(super) struct Key<'a> {
+    pub hash: u64,
+    pub name: &'a [u8],
+}
+
+impl<'a> Key<'a> {
+    pub fn new(name: &'a [u8]) -> Self {
+        let mut h = rustc_hash::FxHasher::default();
+        h.write(name);
+        Key {
+            hash: h.finish(),
+            name,
+        }
+    }
+}
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.name == other.name
+    }
+}
+
+impl Eq for Key<'_> {}
+
+impl Hash for Key<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Hands a [`Key`]'s stored hash to the map unchanged.
+#[derive(Default)]
+pub(super) struct StoredHash(u64);
+
+impl Hasher for StoredHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `Key` is hashed with this, through `write_u64`; anything
+        // else still gets a usable (if slow) hash.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type ShardMap<'a> = HashMap<Key<'a>, SymId, BuildHasherDefault<StoredHash>>;
+
+/// Name → symbol id, in [`SHARDS`] maps chosen by hash bits that neither
+/// the maps' bucket index (low bits) nor their tag (top 7) use.
+pub(super) struct Names<'a> {
+    shards: Vec<ShardMap<'a>>,
+}
+
+impl Default for Names<'_> {
+    fn default() -> Self {
+        Names {
+            shards: (0..SHARDS).map(|_| ShardMap::default()).collect(),
+        }
+    }
+}
+
+fn shard_of(hash: u64) -> usize {
+    (hash >> 40) as usize % SHARDS
+}
+
+impl<'a> Names<'a> {
+    pub fn shard(&self, hash: u64) -> &ShardMap<'a> {
+        &self.shards[shard_of(hash)]
+    }
+    pub fn shard_mut(&mut self, hash: u64) -> &mut ShardMap<'a> {
+        &mut self.shards[shard_of(hash)]
+    }
+}
+
+/// One external nlist entry: its name's hash and its index.
+#[derive(Clone, Copy, Default)]
+struct Entry {
+    hash: u64,
+    sym: u32,
+}
+
+/// An object's external entries grouped by shard, each group in nlist
+/// order: group `s` is `entries[starts[s]..starts[s + 1]]`.
+struct Grouped {
+    entries: Vec<Entry>,
+    starts: [u32; SHARDS + 1],
+}
+
+impl Grouped {
+    fn of(obj: &ObjectFile) -> Self {
+        let hashed: Vec<Entry> = obj
+            .symbols
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_external())
+            .map(|(i, s)| Entry {
+                hash: Key::new(s.name).hash,
+                sym: i as u32,
+            })
+            .collect();
+        // A counting sort by shard, stable so each group keeps nlist order.
+        let mut starts = [0u32; SHARDS + 1];
+        for e in &hashed {
+            starts[shard_of(e.hash) + 1] += 1;
+        }
+        for s in 0..SHARDS {
+            starts[s + 1] += starts[s];
+        }
+        let mut next = starts;
+        let mut entries = vec![Entry::default(); hashed.len()];
+        for e in hashed {
+            let slot = &mut next[shard_of(e.hash)];
+            entries[*slot as usize] = e;
+            *slot += 1;
+        }
+        Grouped { entries, starts }
+    }
+
+    fn group(&self, shard: usize) -> &[Entry] {
+        &self.entries[self.starts[shard] as usize..self.starts[shard + 1] as usize]
+    }
+}
+
+/// One shard's names resolved over all objects, with shard-local ids.
+struct Shard<'a> {
+    map: ShardMap<'a>,
+    syms: Vec<Symbol<'a>>,
+    /// The local id of every entry the shard took in, in the order taken.
+    ids: Vec<u32>,
+    /// Per object: where its entries start in `ids`.
+    starts: Vec<u32>,
+    /// (link order of the second definition, local id, first file, its file).
+    duplicates: Vec<(u64, u32, u32, u32)>,
+}
+
+impl<'a> Shard<'a> {
+    /// Runs the resolution rules over shard `s`'s entries of every object.
+    fn resolve(s: usize, objects: &[ObjectFile<'a>], grouped: &[Grouped]) -> Self {
+        let entries: usize = grouped.iter().map(|g| g.group(s).len()).sum();
+        // Sized once, for the worst case of one name per entry: nothing
+        // grows (and copies itself) while names go in.
+        let mut shard = Shard {
+            map: ShardMap::with_capacity_and_hasher(entries, Default::default()),
+            syms: Vec::with_capacity(entries),
+            ids: Vec::with_capacity(entries),
+            starts: Vec::with_capacity(objects.len()),
+            duplicates: Vec::new(),
+        };
+        for (file, (obj, g)) in objects.iter().zip(grouped).enumerate() {
+            shard.starts.push(shard.ids.len() as u32);
+            for e in g.group(s) {
+                let sym = &obj.symbols[e.sym as usize];
+                let local = shard.intern(Key {
+                    hash: e.hash,
+                    name: sym.name,
+                });
+                shard.ids.push(local);
+                let found = Found::of(file as u32, obj, sym, e.sym);
+                if let Some(first) = shard.syms[local as usize].record(found) {
+                    let order = (file as u64) << 32 | u64::from(e.sym);
+                    shard.duplicates.push((order, local, first, file as u32));
+                }
+            }
+        }
+        shard
+    }
+
+    fn intern(&mut self, key: Key<'a>) -> u32 {
+        match self.map.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let local = self.syms.len() as u32;
+                self.syms.push(Symbol::new(key.name));
+                e.insert(local);
+                local
+            }
+        }
+    }
+}
+
+/// A shard-local id as one `u32` (see [`shard_locals`]).
+fn pack(shard: usize, local: u32) -> u32 {
+    local * SHARDS as u32 + shard as u32
+}
+
+fn unpack(packed: u32) -> (usize, usize) {
+    (packed as usize % SHARDS, packed as usize / SHARDS)
+}
+
+/// The symbol table of `objects` (files 0..n), equal to adding them one
+/// by one with [`SymbolTable::add_object`].
+pub(super) fn resolve_objects<'a>(objects: &[ObjectFile<'a>]) -> SymbolTable<'a> {
+    let grouped: Vec<Grouped> = objects.par_iter().map(Grouped::of).collect();
+    let entries: usize = grouped.iter().map(|g| g.entries.len()).sum();
+    if entries >= (NONE / SHARDS as u32) as usize {
+        // Too many for packed shard-local ids (billions of symbols):
+        // the serial way.
+        let mut table = SymbolTable::default();
+        for (i, obj) in objects.iter().enumerate() {
+            table.add_object(i as u32, obj);
+        }
+        return table;
+    }
+    let shards: Vec<Shard<'a>> = (0..SHARDS)
+        .into_par_iter()
+        .map(|s| Shard::resolve(s, objects, &grouped))
+        .collect();
+    let mut file_globals: Vec<Vec<SymId>> = objects
+        .par_iter()
+        .zip(&grouped)
+        .enumerate()
+        .map(|(file, (obj, g))| shard_locals(file, obj, g, &shards))
+        .collect();
+    let (syms, to_global) = number_in_link_order(&shards, &file_globals);
+    file_globals.par_iter_mut().for_each(|globals| {
+        for id in globals.iter_mut().filter(|id| **id != NONE) {
+            let (s, local) = unpack(*id);
+            *id = to_global[s][local];
+        }
+    });
+    let duplicates = duplicates_in_link_order(&shards, &to_global);
+    let maps = shards
+        .into_par_iter()
+        .zip(&to_global)
+        .map(|(shard, to_global)| {
+            let mut map = shard.map;
+            for id in map.values_mut() {
+                *id = to_global[*id as usize];
+            }
+            map
+        })
+        .collect();
+    SymbolTable {
+        names: Names { shards: maps },
+        syms,
+        file_globals,
+        duplicates,
+    }
+}
+
+/// Object `file`'s nlist index → its symbol's [`pack`]ed shard-local id
+/// (NONE for non-externals).
+fn shard_locals(file: usize, obj: &ObjectFile, grouped: &Grouped, shards: &[Shard]) -> Vec<u32> {
+    let mut locals = vec![NONE; obj.symbols.len()];
+    for (s, shard) in shards.iter().enumerate() {
+        let start = shard.starts[file] as usize;
+        let group = grouped.group(s);
+        for (e, &local) in group.iter().zip(&shard.ids[start..start + group.len()]) {
+            locals[e.sym as usize] = pack(s, local);
+        }
+    }
+    locals
+}
+
+/// Global ids as the serial loop handed them out: in order of each
+/// name's first entry (file, then nlist index). Returns the symbols in
+/// that order and, per shard, local id → global id.
+fn number_in_link_order<'a>(
+    shards: &[Shard<'a>],
+    locals: &[Vec<u32>],
+) -> (Vec<Symbol<'a>>, Vec<Vec<SymId>>) {
+    let total = shards.iter().map(|s| s.syms.len()).sum();
+    let mut to_global: Vec<Vec<SymId>> = shards.iter().map(|s| vec![NONE; s.syms.len()]).collect();
+    let mut syms = Vec::with_capacity(total);
+    for &packed in locals.iter().flatten().filter(|&&p| p != NONE) {
+        let (s, local) = unpack(packed);
+        // Not numbered yet: this is the name's first entry.
+        if to_global[s][local] == NONE {
+            to_global[s][local] = syms.len() as SymId;
+            syms.push(shards[s].syms[local].clone());
+        }
+    }
+    (syms, to_global)
+}
+
+/// Duplicate definitions as the serial loop listed them: by the link
+/// order of the second definition.
+fn duplicates_in_link_order(shards: &[Shard], to_global: &[Vec<SymId>]) -> Vec<(SymId, u32, u32)> {
+    let mut all: Vec<(u64, SymId, u32, u32)> = shards
+        .iter()
+        .zip(to_global)
+        .flat_map(|(shard, to_global)| {
+            shard
+                .duplicates
+                .iter()
+                .map(|&(order, local, first, again)| {
+                    (order, to_global[local as usize], first, again)
+                })
+        })
+        .collect();
+    all.sort_unstable_by_key(|&(order, ..)| order);
+    all.into_iter()
+        .map(|(_, id, first, again)| (id, first, again))
+        .collect()
+}
