@@ -331,3 +331,132 @@ fn duplicates_in_link_order(shards: &[Shard], to_global: &[Vec<SymId>]) -> Vec<(
         .map(|(_, id, first, again)| (id, first, again))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SymbolTable;
+    use crate::atom::{Atom, NONE};
+    use crate::input::object::{InputSection, ObjSymbol, ObjectFile};
+    use object::macho;
+
+    /// An object with one text section of one atom per definition, and
+    /// the given external entries: (name, n_type, n_desc, n_value).
+    fn object(entries: &[(&'static str, u8, u16, u64)]) -> ObjectFile<'static> {
+        let defined =
+            |&(_, n_type, _, _): &&(&str, u8, u16, u64)| n_type & macho::N_TYPE == macho::N_SECT;
+        let atoms: Vec<Atom> = entries
+            .iter()
+            .filter(defined)
+            .enumerate()
+            .map(|(i, _)| Atom {
+                section: 0,
+                offset: 4 * i as u32,
+                size: 4,
+                align_log2: 2,
+                relocs_start: 0,
+                relocs_end: 0,
+                symbol: NONE,
+                alias_of: None,
+                live: true,
+            })
+            .collect();
+        let mut next_atom = 0;
+        let symbols = entries
+            .iter()
+            .map(|&(name, n_type, n_desc, n_value)| {
+                let in_section = n_type & macho::N_TYPE == macho::N_SECT;
+                let atom = if in_section { next_atom } else { NONE };
+                next_atom += u32::from(in_section);
+                ObjSymbol {
+                    name: name.as_bytes(),
+                    n_type,
+                    n_sect: u8::from(in_section),
+                    n_desc,
+                    n_value: if in_section {
+                        4 * u64::from(atom)
+                    } else {
+                        n_value
+                    },
+                    atom,
+                }
+            })
+            .collect();
+        ObjectFile {
+            name: "t.o".into(),
+            sections: vec![InputSection {
+                segname: "__TEXT".into(),
+                sectname: "__text".into(),
+                addr: 0,
+                size: 4 * atoms.len() as u64,
+                align_log2: 2,
+                flags: macho::S_REGULAR,
+                data: &[],
+                atoms_start: 0,
+                atoms_len: atoms.len() as u32,
+                kept: true,
+                metadata: false,
+            }],
+            symbols,
+            atoms,
+            relocs: Vec::new(),
+            oso_path: String::new(),
+            mtime: 0,
+            input: 0,
+            member: false,
+            data_in_code: Vec::new(),
+        }
+    }
+
+    fn summary(t: &SymbolTable) -> String {
+        let names: Vec<_> = (0..t.syms.len() as u32)
+            .map(|id| t.get(t.syms[id as usize].name))
+            .collect();
+        format!(
+            "{:?}\n{:?}\n{:?}\n{names:?}",
+            t.syms, t.file_globals, t.duplicates
+        )
+    }
+
+    #[test]
+    fn sharded_resolution_equals_adding_objects_in_order() {
+        const DEF: u8 = macho::N_SECT | macho::N_EXT;
+        const UNDEF: u8 = macho::N_UNDF | macho::N_EXT;
+        const WEAK: u16 = macho::N_WEAK_DEF;
+        // Many names, so that every shard gets some, and every rule:
+        // duplicates, weak and common definitions, weak references,
+        // private externs and local entries.
+        let mut a = vec![
+            ("_main", DEF, 0, 0),
+            ("_dup", DEF, 0, 0),
+            ("_w", DEF, WEAK, 0),
+        ];
+        let mut b = vec![
+            ("_dup", DEF, 0, 0),
+            ("_w", DEF, WEAK, 0),
+            ("_c", UNDEF, 0, 16),
+        ];
+        let mut c = vec![("_c", UNDEF, 0, 64), ("_dup", DEF, 0, 0), ("_w", DEF, 0, 0)];
+        let names: Vec<&'static str> = (0..600)
+            .map(|i| &*Box::leak(format!("_f{i}").into_boxed_str()))
+            .collect();
+        for (i, &n) in names.iter().enumerate() {
+            match i % 5 {
+                0 => a.push((n, DEF, 0, 0)),
+                1 => b.push((n, DEF | macho::N_PEXT, 0, 0)),
+                2 => c.push((n, DEF, WEAK, 0)),
+                3 => a.push((n, UNDEF, macho::N_WEAK_REF, 0)),
+                _ => b.push((n, macho::N_SECT, 0, 0)),
+            }
+            c.push((names[(i * 7) % names.len()], UNDEF, 0, 0));
+            b.push((names[(i * 13) % names.len()], UNDEF, 0, 0));
+        }
+        let objects = vec![object(&a), object(&b), object(&c)];
+        let mut serial = SymbolTable::default();
+        for (i, obj) in objects.iter().enumerate() {
+            serial.add_object(i as u32, obj);
+        }
+        let sharded = SymbolTable::from_objects(&objects);
+        assert_eq!(summary(&sharded), summary(&serial));
+        assert_eq!(sharded.duplicates.len(), 2, "_dup is defined three times");
+    }
+}
