@@ -982,7 +982,7 @@ impl<'s> Updater<'s> {
         self.layout.atom_body = vec![vec![0; n]];
         // Keys of the atoms placed below, spelled out for those only (not
         // for compact unwind entries or debug sections, most of an object's).
-        let mut keys: Vec<Option<Vec<u8>>> = {
+        let keys: Vec<Option<Vec<u8>>> = {
             let keys = AtomKeys::new(obj);
             (0..n)
                 .map(|ai| {
@@ -1007,8 +1007,8 @@ impl<'s> Updater<'s> {
         let mut planned = Vec::new();
         // Output section of each input section, found at its first atom.
         let mut out_sections: Vec<Option<usize>> = vec![None; obj.sections.len()];
-        for ai in 0..n {
-            let Some(key) = keys[ai].take() else {
+        for (ai, key) in keys.into_iter().enumerate() {
+            let Some(key) = key else {
                 continue;
             };
             let isec = obj.atoms[ai].section as usize;
