@@ -66,8 +66,8 @@ pub fn exports_trie(
     objects: &[ObjectFile],
     sorted: &[SymId],
 ) -> Vec<u8> {
-    let mut exports = Vec::with_capacity(sorted.len() + 1);
-    for &id in sorted {
+    use rayon::prelude::*;
+    let export = |&id: &SymId| {
         let sym = &symtab.syms[id as usize];
         let Def::Defined {
             file,
@@ -77,10 +77,10 @@ pub fn exports_trie(
             ..
         } = sym.def
         else {
-            continue;
+            return None;
         };
         if sym.name == b"__mh_execute_header" {
-            continue;
+            return None;
         }
         let base = layout.atom_addr[file as usize][atom as usize];
         let addr = base + u64::from(offset);
@@ -92,8 +92,15 @@ pub fn exports_trie(
         if sec.kind() == macho::S_THREAD_LOCAL_VARIABLES {
             e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_THREAD_LOCAL);
         }
-        exports.push(e);
-    }
+        Some(e)
+    };
+    // Each export reads its symbol and its atom's address and section:
+    // scattered reads, spread over the threads.
+    let exports: Vec<trie::Export> = sorted
+        .par_iter()
+        .with_min_len(4096)
+        .filter_map(export)
+        .collect();
     // An executable exports its mach header (unless an export list leaves
     // it out); a dylib does not.
     let mut extra = Vec::new();
