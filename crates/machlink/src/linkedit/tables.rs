@@ -77,11 +77,8 @@ pub fn exports_trie(
             ..
         } = sym.def
         else {
-            return None;
+            unreachable!("an exported definition")
         };
-        if sym.name == b"__mh_execute_header" {
-            return None;
-        }
         let base = layout.atom_addr[file as usize][atom as usize];
         let addr = base + u64::from(offset);
         let sec = &layout.sections[layout.atom_section[file as usize][atom as usize] as usize];
@@ -92,14 +89,25 @@ pub fn exports_trie(
         if sec.kind() == macho::S_THREAD_LOCAL_VARIABLES {
             e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_THREAD_LOCAL);
         }
-        Some(e)
+        e
+    };
+    // The header, when it is defined here, is exported below (or not).
+    // Cut out by position, the rest keeps a known length: the threads
+    // fill the list in place.
+    let header = sorted
+        .binary_search_by(|&id| symtab.syms[id as usize].name.cmp(b"__mh_execute_header"))
+        .ok();
+    let (before, after) = match header {
+        Some(at) => (&sorted[..at], &sorted[at + 1..]),
+        None => (sorted, &[][..]),
     };
     // Each export reads its symbol and its atom's address and section:
     // scattered reads, spread over the threads.
-    let exports: Vec<trie::Export> = sorted
+    let exports: Vec<trie::Export> = before
         .par_iter()
+        .chain(after.par_iter())
         .with_min_len(4096)
-        .filter_map(export)
+        .map(export)
         .collect();
     // An executable exports its mach header (unless an export list leaves
     // it out); a dylib does not.
