@@ -42,10 +42,16 @@ should follow the edit, not the program, and the ratio of the two medians
 (issue #16 wants it under 1.5) is reported. For both programs a run where
 nothing changed is timed too.
 
+--serve sends machlink's steps to a resident machlink (`machlink --serve
+SOCKET`, started by the script and stopped at its end; each step is a
+`machlink` process with MACHLINK_SERVER=SOCKET that hands its command to
+it): the client's wall time is what is timed, and the peak RSS column
+gives the server's.
+
 usage: bench/incremental_bench.py [--objects N] [--functions M] [--runs R]
                                   [--arch x86_64|arm64] [--baseline REV|PATH]
                                   [--output-dir DIR] [--unsigned] [--no-eh-frame]
-                                  [--small-objects N] [--small-functions M]
+                                  [--small-objects N] [--small-functions M] [--serve]
 --baseline times another machlink's incremental relinks in the same runs: a
 git revision (built in a temporary git worktree, see bench/link_bench.py) or
 the path of a machlink binary; both are reported.
@@ -61,7 +67,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from link_bench import (  # noqa: E402
-    MACHLINK, MACHO_RUN, bench_args, build_objects, compile_macos, link_cmd, timed)
+    MACHLINK, MACHO_RUN, bench_args, build_objects, compile_macos, link_cmd, settle, timed)
 
 NO_EH_FRAME = ["-fno-asynchronous-unwind-tables"]
 # The phases of an update's write, as -print_statistics names them.
@@ -80,8 +86,10 @@ def timed_update(cmd):
     """An incremental relink with -v -print_statistics: wall seconds, peak
     RSS (KiB), the write path and the write phases (ms). Exits if the step
     was not an incremental update."""
+    settle()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd + ["-v", "-print_statistics"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd + ["-v", "-print_statistics"], stderr=subprocess.PIPE, text=True,
+                            env=machlink_env())
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -96,7 +104,7 @@ def timed_update(cmd):
         pm = re.match(r"\s*(\S.*?)\s+([0-9.]+)\s+[0-9.]+%$", ln)
         if pm and pm.group(1) in WRITE_PHASES:
             phases[pm.group(1)] = float(pm.group(2))
-    return wall, usage.ru_maxrss, m.group(1), phases
+    return wall, peak_rss(usage), m.group(1), phases
 
 
 def edits(source, obj_index, functions):
@@ -137,19 +145,63 @@ def extra_args(ap):
                     help="objects of the small program timed beside (0: none; default 2)")
     ap.add_argument("--small-functions", type=int, default=500,
                     help="functions per object of the small program (default 500)")
+    ap.add_argument("--serve", action="store_true",
+                    help="send machlink's steps to a resident machlink (machlink --serve)")
+
+
+# With --serve: the environment of machlink's steps (MACHLINK_SERVER) and
+# the server process, whose peak RSS is reported instead of the client's.
+SERVED = {"env": None, "server": None}
+
+
+def machlink_env():
+    return SERVED["env"]
+
+
+def peak_rss(usage):
+    """The peak RSS (KiB) to report for a machlink step: the client's, or
+    with --serve the server's (VmHWM)."""
+    server = SERVED["server"]
+    if server is None:
+        return usage.ru_maxrss
+    with open(f"/proc/{server.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def start_server(out_dir):
+    """Starts `machlink --serve` on a socket in `out_dir`; returns it once
+    it answers."""
+    socket = os.path.join(out_dir, "machlink.sock")
+    if os.path.exists(socket):
+        os.remove(socket)  # a killed server's (ours, in our directory)
+    server = subprocess.Popen([MACHLINK, "--serve", socket])
+    for _ in range(500):
+        if os.path.exists(socket):
+            break
+        time.sleep(0.01)
+    else:
+        server.kill()
+        sys.exit(f"machlink --serve {socket} did not start")
+    SERVED["env"] = dict(os.environ, MACHLINK_SERVER=socket)
+    SERVED["server"] = server
+    return server
 
 
 def timed_nochange(cmd):
     """A run with nothing changed: wall seconds and peak RSS (KiB). Exits if
     machlink did anything else."""
+    settle()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd + ["-v"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd + ["-v"], stderr=subprocess.PIPE, text=True, env=machlink_env())
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if status != 0 or "nothing changed" not in err:
         sys.exit(f"expected a run with nothing changed:\n{err}")
-    return wall, usage.ru_maxrss
+    return wall, peak_rss(usage)
 
 
 def measure(args, n_objects, n_functions):
@@ -195,7 +247,8 @@ def measure(args, n_objects, n_functions):
                                        args.arch) + sign
         else:
             print(f"{lld} not found (scripts/setup.sh installs it): not compared")
-    full = timed(machlink)  # the first, full link with headroom
+    full = timed(machlink)  # the first, full link with headroom (in its own process)
+    server = start_server(out_dir) if args.serve else None
     print(f"full incremental-mode link by machlink: {full[0] * 1e3:.1f} ms, {full[1] / 1024:.1f} MiB")
     # --baseline: another machlink keeps its own output (and state) beside ours.
     base_exe = os.path.join(out_dir, "prog-baseline")
@@ -238,8 +291,14 @@ def measure(args, n_objects, n_functions):
             timed(baseline)
     # Nothing changed since the last step.
     nochange = [timed_nochange(machlink) for _ in range(args.runs)]
+    if server:
+        server.terminate()
+        server.wait()
+        SERVED.update(env=None, server=None)
 
     signed = "unsigned (-no_adhoc_codesign)" if args.unsigned else "as signed as the target's default"
+    if args.serve:
+        signed += "; machlink's steps served by a resident machlink (--serve; RSS: the server's)"
     print(f"\n{args.arch}: {len(objs)} objects ({n_objects} x {n_functions} functions), "
           f"{args.runs} runs per step kind; outputs {signed} in {out_dir}; "
           f"outputs agree with {', '.join(references) or 'each other'}")

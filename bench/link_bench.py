@@ -148,8 +148,18 @@ def link_cmd(linker, out, objs, arch="x86_64"):
             "-syslibroot", SDK, "-lSystem", "-o", out] + objs
 
 
+def settle():
+    """Untimed, before each timed run: writes back what earlier runs left
+    dirty in the page cache. Otherwise a run pays for the previous linker's
+    output (an fsync in ext4's ordered mode flushes every dirty file, and
+    writeback competes for the 2 cores): a 29 MB lld output written just
+    before made a 10 ms incremental update take 100 ms."""
+    os.sync()
+
+
 def timed(cmd):
     """Wall seconds and peak RSS (KiB) of one run."""
+    settle()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd)
     _, status, usage = os.wait4(proc.pid, 0)

@@ -361,7 +361,8 @@ def changed_inputs(base, edit):
 def timed(cmd):
     """Wall seconds, peak RSS (KiB), CPU seconds (user + system, all
     threads: steadier than wall time on a loaded machine) and stderr of
-    one run."""
+    one run (after an untimed sync: see link_bench.settle)."""
+    os.sync()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     err = proc.stderr.read()

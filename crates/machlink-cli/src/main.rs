@@ -19,6 +19,8 @@ macro_rules! say_err {
     }};
 }
 
+mod serve;
+
 /// Whether a failed write to stdout is a failure of the command: a reader
 /// that went away (`machlink verify X | head`) is no error of ours, like
 /// other Unix tools ending quietly on EPIPE; any other failure is reported.
@@ -156,15 +158,42 @@ extern "C" fn main(
 /// comparison).
 #[cfg(not(test))]
 fn status(code: ExitCode) -> std::ffi::c_int {
+    status_byte(code).into()
+}
+
+/// The exit status byte of `code`.
+fn status_byte(code: ExitCode) -> u8 {
     (0..=255u8)
         .find(|&c| ExitCode::from(c) == code)
-        .map_or(1, std::ffi::c_int::from)
+        .unwrap_or(1)
 }
 
 // (Under the test harness nothing calls it.)
 #[cfg_attr(test, allow(dead_code))]
 fn run() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--serve") {
+        return match &args[1..] {
+            [socket] => serve::serve(std::path::Path::new(socket), run_args),
+            _ => {
+                say_err!("usage: machlink --serve SOCKET");
+                ExitCode::from(2)
+            }
+        };
+    }
+    // A resident server named by the environment runs the command, when
+    // one listens (see serve.rs).
+    if let Some(socket) = std::env::var_os(serve::SERVER_VAR).filter(|s| !s.is_empty()) {
+        if let Some(code) = serve::forward(std::path::Path::new(&socket), &args) {
+            return code;
+        }
+    }
+    run_args(args)
+}
+
+/// Runs one command line (without the program name), in this process.
+#[cfg_attr(test, allow(dead_code))]
+fn run_args(args: Vec<String>) -> ExitCode {
     if args.first().map(String::as_str) == Some("verify") {
         return verify_command(&args[1..]);
     }
@@ -192,6 +221,7 @@ fn run() -> ExitCode {
         let usage = "usage: machlink [ld64 options] file...\n\
                      \x20      machlink verify BINARY...\n\
                      \x20      machlink demo [--arch x86_64|arm64]   (--arch defaults to the host's)\n\
+                     \x20      machlink --serve SOCKET   (resident mode; clients set MACHLINK_SERVER=SOCKET)\n\
                      An ld64-compatible Mach-O linker for x86_64 and arm64 (see README.md for the flags).";
         return printed(print_line(usage), "");
     }

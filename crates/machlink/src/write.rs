@@ -793,10 +793,10 @@ pub(crate) fn build_linkedit<'a>(
         out.at
     };
     let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
-    // The fixups, the exports trie and the function starts are each built
-    // by one thread: they are built side by side.
-    let sorted = sorted_definitions(symtab, layout);
-    let (fixup_blobs, (trie, (starts, dice))) = rayon::join(
+    // The fixups, the exports trie (with the sort of the definitions it
+    // shares with the symbol table) and the function starts are built
+    // side by side.
+    let (fixup_blobs, ((trie, sorted), (starts, dice))) = rayon::join(
         || {
             let all_data_segments = reserve.is_incremental();
             fixup_blobs(
@@ -810,7 +810,11 @@ pub(crate) fn build_linkedit<'a>(
         },
         || {
             rayon::join(
-                || exports_trie(opts, symtab, layout, objects, &sorted),
+                || {
+                    let sorted = sorted_definitions(symtab, layout);
+                    let trie = exports_trie(opts, symtab, layout, objects, &sorted);
+                    (trie, sorted)
+                },
                 || {
                     // `-no_function_starts` drops the table (an incremental
                     // link keeps it: updates find functions through it;

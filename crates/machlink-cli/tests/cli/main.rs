@@ -43,6 +43,7 @@ mod relocations;
 mod robustness;
 mod rust_programs;
 mod semantic_diff;
+mod serve;
 mod split_corpus;
 mod thunks;
 mod toolchains;

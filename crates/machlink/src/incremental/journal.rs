@@ -7,9 +7,9 @@
 //! cut short by a crash fails its checksum and is discarded, as any damaged
 //! one is; and since patching starts only after the journal is synced, such
 //! a journal never belongs to a half-patched output. Then everything that needs
-//! new disk space is written before the output is touched: the new delta
-//! under a temporary name, and for an update on a copy, the copy. Only then
-//! are the patches written:
+//! new disk space is found before the output is touched: room for the new
+//! delta (see [`DeltaSlot`]), and for an update on a copy, the copy. Only
+//! then are the patches written:
 //!
 //! - an unsigned output is patched in place with its execute bits cleared
 //!   from before the first patch until the last one is synced, so nothing
@@ -21,8 +21,8 @@
 //!   it (see [`super::clone`]; a byte copy where the filesystem cannot
 //!   clone) that is renamed over it. The rename is the commit point.
 //!
-//! The output gets the modification time the delta records, the delta is
-//! renamed into place, the execute bits come back and the journal is marked
+//! The output gets the modification time the delta records, the execute
+//! bits come back, the new delta goes into place and the journal is marked
 //! done (its first eight bytes; not synced: a mark lost in a crash only
 //! makes the next run apply the finished journal again, which changes
 //! nothing).
@@ -222,12 +222,12 @@ impl Journal {
         timer: &mut Timer,
     ) -> std::io::Result<WritePath> {
         let delta_file = delta_path(output);
-        let write_delta = |d: &[u8]| {
-            fault("delta")
-                .and_then(|()| Pending::write(&delta_file, &[d], false))
-                .map_err(|e| with_path(e, "cannot write the delta", &delta_file))
-        };
-        let mut delta = Some(write_delta(&self.delta)?);
+        let mut delta = fault("delta")
+            .and_then(|()| DeltaSlot::prepare(&delta_file, &self.delta))
+            .map_err(|e| with_path(e, "cannot write the delta", &delta_file))?;
+        // The delta with the output's stamp as the filesystem kept it, if
+        // that differs from the journal's.
+        let mut restamped = None;
         timer.lap("write delta");
         let mode = self.mode & 0o7777;
         let copy = self.copy || !patchable_in_place(output);
@@ -278,9 +278,11 @@ impl Journal {
                     mtime_ns: kept.1,
                     ..fp.clone()
                 });
-                // (The old one goes first: both have one temporary name.)
-                drop(delta.take());
-                delta = Some(write_delta(&d.to_bytes())?);
+                let bytes = d.to_bytes();
+                delta = delta
+                    .replace(&delta_file, &bytes)
+                    .map_err(|e| with_path(e, "cannot write the delta", &delta_file))?;
+                restamped = Some(bytes);
             }
         }
         file.sync_data()?;
@@ -296,14 +298,123 @@ impl Journal {
             drop(file);
         }
         fault("after-patch")?;
-        // Not synced: if it is lost, the output's stamp no longer matches
-        // the delta's, and the next run links in full.
-        delta.expect("written above").commit()?;
+        // The output is whole and on disk: it may run again.
         std::fs::set_permissions(output, std::fs::Permissions::from_mode(mode))?;
+        delta
+            .commit(restamped.as_deref().unwrap_or(&self.delta))
+            .map_err(|e| with_path(e, "cannot write the delta", &delta_file))?;
         mark_done(&journal_path(output))?;
         timer.lap("rename and clean up");
         Ok(path)
     }
+}
+
+/// Where an update's new delta goes, made ready before the output is
+/// touched so that a full disk stops the update while the old output and
+/// its state still agree.
+///
+/// The delta is overwritten in place where that needs no new disk space:
+/// renaming a new file over the old one (the other way) makes ext4 flush the
+/// new file's data first (`auto_da_alloc`), which costs more than the rest
+/// of a small update's writes together. Overwriting stays crash-safe
+/// because the journal, synced before the output was touched, holds the
+/// new delta whole, and the delta is written only after the patches are
+/// synced and before the journal is marked done: a crash while it is
+/// written leaves the journal active, and the next run applies it again,
+/// delta included. Neither the delta nor the mark is synced (as the rename
+/// was not): if the mark reaches the disk and the delta does not, the delta
+/// is the old one (its output stamp no longer matches the output's) or a
+/// torn one (it fails its checksum), and either way the next run links in
+/// full, saying why.
+enum DeltaSlot {
+    /// The delta file, opened to be overwritten, and its length.
+    InPlace(std::fs::File, u64),
+    /// The new delta, written under a temporary name and renamed into
+    /// place (no delta yet, one with other links, or no room reserved).
+    Renamed(Pending),
+}
+
+impl DeltaSlot {
+    fn prepare(path: &Path, bytes: &[u8]) -> std::io::Result<DeltaSlot> {
+        match Self::overwritable(path, bytes.len() as u64)? {
+            Some((file, len)) => Ok(DeltaSlot::InPlace(file, len)),
+            None => Ok(DeltaSlot::Renamed(Pending::write(path, &[bytes], false)?)),
+        }
+    }
+
+    /// The delta file, when it can be overwritten with `len` bytes without
+    /// asking the filesystem for more room than it has reserved.
+    fn overwritable(path: &Path, len: u64) -> std::io::Result<Option<(std::fs::File, u64)>> {
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open(path) else {
+            // None yet, or not ours to write: the rename path says why if
+            // it cannot either.
+            return Ok(None);
+        };
+        let meta = file.metadata()?;
+        if !meta.is_file() || meta.nlink() != 1 {
+            return Ok(None);
+        }
+        if len > meta.len() && !reserve(&file, len)? {
+            return Ok(None);
+        }
+        Ok(Some((file, meta.len())))
+    }
+
+    /// The slot for other bytes than those it was prepared for (the same
+    /// delta with another output stamp, a few bytes apart).
+    fn replace(self, path: &Path, bytes: &[u8]) -> std::io::Result<DeltaSlot> {
+        match self {
+            DeltaSlot::InPlace(file, len) if bytes.len() as u64 <= len => {
+                Ok(DeltaSlot::InPlace(file, len))
+            }
+            slot => {
+                // (The old one goes first: both have one temporary name.)
+                drop(slot);
+                DeltaSlot::prepare(path, bytes)
+            }
+        }
+    }
+
+    /// Puts the delta in place; `bytes` are those the slot was prepared for.
+    fn commit(self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            DeltaSlot::InPlace(file, len) => {
+                file.write_all_at(bytes, 0)?;
+                if (bytes.len() as u64) < len {
+                    // Drop the older delta's tail (a shorter length needs
+                    // no room, and is no truncation to zero, which ext4
+                    // would flush on close).
+                    file.set_len(bytes.len() as u64)?;
+                }
+                Ok(())
+            }
+            DeltaSlot::Renamed(pending) => pending.commit(),
+        }
+    }
+}
+
+/// Reserves disk blocks for a file to grow to `len` bytes without changing
+/// its size or contents; whether it did (`Err` for a full disk).
+#[cfg(target_os = "linux")]
+fn reserve(file: &std::fs::File, len: u64) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let Ok(len) = libc::off_t::try_from(len) else {
+        return Ok(false);
+    };
+    // SAFETY: a plain system call on a descriptor we own.
+    if unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, len) } == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => Err(e),
+        _ => Ok(false),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn reserve(_file: &std::fs::File, _len: u64) -> std::io::Result<bool> {
+    Ok(false)
 }
 
 fn with_path(e: std::io::Error, what: &str, path: &Path) -> std::io::Error {

@@ -12,7 +12,9 @@ use object::macho;
 use object::macho::MachHeader64;
 use object::read::macho::MachHeader;
 use object::LittleEndian as LE;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 /// Flags of a symbol a dylib exports.
@@ -30,13 +32,13 @@ pub struct Dylib {
     pub install_name: String,
     pub current_version: u32,
     pub compatibility_version: u32,
-    pub exports: HashMap<Box<[u8]>, DylibSymbol>,
+    pub exports: FxHashMap<Box<[u8]>, DylibSymbol>,
     /// Exports that bind to another library than this one: the index of
     /// that library in `others`. Those are the symbols a `$ld$previous`
     /// symbol moves, at the link's deployment target, to another install
     /// name, and those of re-exported libraries ld64 links implicitly
     /// (see [`is_public`]).
-    pub moved: HashMap<Box<[u8]>, u32>,
+    pub moved: FxHashMap<Box<[u8]>, u32>,
     pub others: Vec<OtherLibrary>,
 }
 
@@ -144,57 +146,45 @@ impl Dylib {
             target,
             compatible: env.arch.tapi_compatible_targets(),
         };
-        let libs = tbd::parse_tbd_for(data, &wanted).map_err(|e| LinkError::file(&name, e))?;
+        let mut libs = tbd::parse_tbd_for(data, &wanted).map_err(|e| LinkError::file(&name, e))?;
         let Some(main) = libs.first() else {
             return Err(LinkError::file(
                 &name,
                 format!("no library in this stub supports {target}"),
             ));
         };
+        // Room for every listed symbol: libSystem's stub lists ten thousand.
+        let symbols = libs.iter().map(|l| l.exports.len()).sum();
         let mut dylib = Dylib {
             name,
             install_name: main.install_name.clone(),
             current_version: main.current_version,
             compatibility_version: main.compatibility_version,
-            exports: HashMap::new(),
-            moved: HashMap::new(),
+            exports: FxHashMap::with_capacity_and_hasher(symbols, Default::default()),
+            moved: FxHashMap::default(),
             others: Vec::new(),
         };
         let mut ld = LdSymbols::default();
         // Flatten re-exports over the documents of this file, then over
-        // the files found under the syslibroots. Each library carries the
-        // index (in `others`) of the public library its symbols bind to,
-        // if not this one.
-        let mut queue: Vec<(&tbd::TbdLibrary, Option<u32>)> = vec![(main, None)];
+        // the files found under the syslibroots. Each library (an index in
+        // `libs`) carries the index (in `others`) of the public library its
+        // symbols bind to, if not this one. A library is queued once (`seen`
+        // holds install names), so its exports can be taken, not copied.
+        let mut queue: Vec<(usize, Option<u32>)> = vec![(0, None)];
         seen.push(main.install_name.clone());
         let mut outside = Vec::new();
-        while let Some((lib, owner)) = queue.pop() {
-            let is_main = std::ptr::eq(lib, main);
-            for s in &lib.exports {
-                if s.name.starts_with("$ld$") {
-                    ld.note(&s.name, is_main, env);
-                    continue;
-                }
-                let flags = DylibSymbol {
-                    weak: s.weak,
-                    thread_local: s.thread_local,
-                };
-                let name: Box<[u8]> = s.name.as_bytes().into();
-                if dylib.exports.contains_key(&name) {
-                    continue;
-                }
-                if let Some(owner) = owner {
-                    dylib.moved.insert(name.clone(), owner);
-                }
-                dylib.exports.insert(name, flags);
-            }
-            for re in &lib.reexported_libraries {
+        while let Some((index, owner)) = queue.pop() {
+            let is_main = index == 0;
+            let exports = std::mem::take(&mut libs[index].exports);
+            dylib.add_stub_exports(exports, owner, is_main, &mut ld, env);
+            for re in &libs[index].reexported_libraries {
                 if seen.contains(re) {
                     continue;
                 }
                 seen.push(re.clone());
-                match libs.iter().find(|l| &l.install_name == re) {
-                    Some(child) => {
+                match libs.iter().position(|l| &l.install_name == re) {
+                    Some(child_index) => {
+                        let child = &libs[child_index];
                         let owner = if is_public(&child.install_name) {
                             Some(dylib.other_index(&OtherLibrary {
                                 install_name: child.install_name.clone(),
@@ -204,7 +194,7 @@ impl Dylib {
                         } else {
                             owner
                         };
-                        queue.push((child, owner));
+                        queue.push((child_index, owner));
                     }
                     None => outside.push((re.clone(), owner)),
                 }
@@ -321,7 +311,7 @@ impl Dylib {
             None if !is_dylib => (String::new(), 0, 0),
             None => return Err(err("dylib has no LC_ID_DYLIB".into())),
         };
-        let mut exports = HashMap::new();
+        let mut exports = FxHashMap::default();
         let mut ld = LdSymbols::default();
         if let Some((off, size)) = trie_range {
             let bytes = data.get(off..off + size).ok_or_else(|| {
@@ -331,6 +321,7 @@ impl Dylib {
             })?;
             let entries = trie::parse(bytes)
                 .ok_or_else(|| err(format!("malformed export trie at offset {off:#x}")))?;
+            exports.reserve(entries.len());
             for e in entries {
                 if e.name.starts_with(b"$ld$") {
                     ld.note(&String::from_utf8_lossy(&e.name), true, env);
@@ -354,7 +345,7 @@ impl Dylib {
             current_version,
             compatibility_version,
             exports,
-            moved: HashMap::new(),
+            moved: FxHashMap::default(),
             others: Vec::new(),
         };
         for re in reexports {
@@ -380,6 +371,7 @@ impl Dylib {
         } else {
             owner
         };
+        self.exports.reserve(child.exports.len());
         for (symbol, flags) in child.exports {
             if self.exports.contains_key(&symbol) {
                 continue;
@@ -392,6 +384,36 @@ impl Dylib {
                 self.moved.insert(symbol.clone(), index);
             }
             self.exports.insert(symbol, flags);
+        }
+    }
+
+    /// Takes in the symbols a stub lists for one of its libraries (`main`:
+    /// the linked one itself), bound to `owner` if given; `$ld$` symbols go
+    /// to `ld`. A name already exported keeps its first listing.
+    fn add_stub_exports(
+        &mut self,
+        exports: Vec<tbd::TbdSymbol>,
+        owner: Option<u32>,
+        main: bool,
+        ld: &mut LdSymbols,
+        env: &DylibEnv,
+    ) {
+        for symbol in exports {
+            if symbol.name.starts_with("$ld$") {
+                ld.note(&symbol.name, main, env);
+                continue;
+            }
+            let flags = DylibSymbol {
+                weak: symbol.weak,
+                thread_local: symbol.thread_local,
+            };
+            let name = symbol.name.into_bytes().into_boxed_slice();
+            if let Entry::Vacant(slot) = self.exports.entry(name) {
+                if let Some(owner) = owner {
+                    self.moved.insert(slot.key().clone(), owner);
+                }
+                slot.insert(flags);
+            }
         }
     }
 

@@ -32,7 +32,9 @@
 //! with a leading underscore (v1, v2: `_NSString`), are expanded to the
 //! symbols the objc2 ABI defines for them.
 
-use std::collections::HashSet;
+mod node;
+
+use rustc_hash::FxHashSet;
 use std::fmt;
 
 /// One library described by a .tbd document.
@@ -214,11 +216,23 @@ struct ExportSink {
 }
 
 impl ExportSink {
-    fn add(&mut self, kind: SymbolKind, name: &str) {
+    /// Adds what a listed name stands for. A plain name is taken as it is
+    /// (stubs list thousands: no copy).
+    fn add(&mut self, kind: SymbolKind, name: String) {
         match kind {
-            SymbolKind::Global => self.push(name.to_owned(), false, false),
-            SymbolKind::Weak => self.push(name.to_owned(), true, false),
-            SymbolKind::ThreadLocal => self.push(name.to_owned(), false, true),
+            SymbolKind::Global => self.push(name, false, false),
+            SymbolKind::Weak => self.push(name, true, false),
+            SymbolKind::ThreadLocal => self.push(name, false, true),
+            SymbolKind::ObjcClass | SymbolKind::ObjcEhType | SymbolKind::ObjcIvar => {
+                self.add_objc(kind, &name)
+            }
+        }
+    }
+
+    /// The symbols of an Objective-C entry (`kind` is one of the `Objc`
+    /// kinds).
+    fn add_objc(&mut self, kind: SymbolKind, name: &str) {
+        match kind {
             // The objc2 ABI (every 64-bit target) defines a class through
             // both its class and its metaclass object.
             SymbolKind::ObjcClass => {
@@ -226,7 +240,7 @@ impl ExportSink {
                 self.push(format!("_OBJC_METACLASS_$_{name}"), false, false);
             }
             SymbolKind::ObjcEhType => self.push(format!("_OBJC_EHTYPE_$_{name}"), false, false),
-            SymbolKind::ObjcIvar => self.push(format!("_OBJC_IVAR_$_{name}"), false, false),
+            _ => self.push(format!("_OBJC_IVAR_$_{name}"), false, false),
         }
     }
 
@@ -240,15 +254,14 @@ impl ExportSink {
 
     /// The exports with each name once, keeping the first listing: a name may
     /// be listed in several sections (say, one per target set) and the linker
-    /// wants one definition. Duplicates are rare, so a sort finds whether
-    /// there are any before paying for an order-keeping pass.
+    /// wants one definition. Duplicates are rare, so a set of borrowed names
+    /// finds whether there are any before paying for an order-keeping pass.
     fn finish(mut self) -> Vec<TbdSymbol> {
-        let mut names: Vec<&str> = self.exports.iter().map(|s| s.name.as_str()).collect();
-        names.sort_unstable();
-        if names.windows(2).all(|pair| pair[0] != pair[1]) {
+        let mut names = FxHashSet::with_capacity_and_hasher(self.exports.len(), Default::default());
+        if self.exports.iter().all(|s| names.insert(s.name.as_str())) {
             return self.exports;
         }
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         self.exports
             .retain(|symbol| seen.insert(symbol.name.clone()));
         self.exports
@@ -257,9 +270,13 @@ impl ExportSink {
 
 /// Versions 1-4: YAML documents.
 mod yaml {
+    use super::node::{self, Node};
     use super::*;
-    use yaml_rust2::yaml::Hash;
-    use yaml_rust2::{Yaml, YamlLoader};
+    use std::cell::OnceCell;
+    use yaml_rust2::Yaml;
+
+    /// A mapping's entries.
+    type Map = Vec<(Yaml, Node)>;
 
     /// The symbol lists of an `exports` / `re-exports` section.
     const SYMBOL_KEYS: [(&str, SymbolKind); 6] = [
@@ -272,18 +289,20 @@ mod yaml {
     ];
 
     pub(super) fn parse(text: &str, target: &Wanted) -> Result<Vec<TbdLibrary>, TbdError> {
-        let docs = YamlLoader::load_from_str(text)
-            .map_err(|e| TbdError::new(format!("tbd: invalid YAML: {e}")))?;
+        let docs =
+            node::load(text).map_err(|e| TbdError::new(format!("tbd: invalid YAML: {e}")))?;
         if docs.is_empty() {
             return Err(TbdError::new("tbd: the file holds no document"));
         }
-        let spans = document_spans(text, docs.len());
+        // Only errors and v1-v3 tags need the documents' places in the text.
+        let spans = OnceCell::new();
+        let count = docs.len();
         let mut libraries = Vec::new();
-        for (index, yaml) in docs.iter().enumerate() {
+        for (index, yaml) in docs.into_iter().enumerate() {
             let doc = Doc {
                 index,
-                count: docs.len(),
-                span: spans.get(index).copied(),
+                count,
+                spans: &spans,
                 text,
             };
             if let Some(library) = parse_document(&doc, yaml, target)? {
@@ -339,20 +358,28 @@ mod yaml {
     struct Doc<'t> {
         index: usize,
         count: usize,
-        span: Option<Span>,
+        /// All documents' spans, found when first needed.
+        spans: &'t OnceCell<Vec<Span>>,
         text: &'t str,
     }
 
     impl Doc<'_> {
+        fn span(&self) -> Option<Span> {
+            let spans = self
+                .spans
+                .get_or_init(|| document_spans(self.text, self.count));
+            spans.get(self.index).copied()
+        }
+
         /// An error about `key` (a path such as `exports[2].objc-classes`).
         fn error(&self, key: &str, message: impl fmt::Display) -> TbdError {
-            let line = self.key_line(key).or(self.span.map(|s| s.line));
+            let line = self.key_line(key).or(self.span().map(|s| s.line));
             self.error_at(line, format!(", key `{key}`: {message}"))
         }
 
         /// An error about the document as a whole.
         fn document_error(&self, message: impl fmt::Display) -> TbdError {
-            self.error_at(self.span.map(|s| s.line), format!(": {message}"))
+            self.error_at(self.span().map(|s| s.line), format!(": {message}"))
         }
 
         fn error_at(&self, line: Option<usize>, rest: String) -> TbdError {
@@ -367,7 +394,7 @@ mod yaml {
         /// The tag written after the document's `---` marker
         /// (`!tapi-tbd-v3`), if any.
         fn tag(&self) -> Option<&str> {
-            let span = self.span?;
+            let span = self.span()?;
             let first = self.text.get(span.start..span.end)?.lines().next()?;
             let rest = first.strip_prefix("---")?.trim_start();
             rest.starts_with('!')
@@ -377,7 +404,7 @@ mod yaml {
 
         /// The line of the top-level key that `path` starts with.
         fn key_line(&self, path: &str) -> Option<usize> {
-            let span = self.span?;
+            let span = self.span()?;
             let key = path.split(['[', '.']).next()?;
             let body = self.text.get(span.start..span.end)?;
             body.lines()
@@ -386,39 +413,43 @@ mod yaml {
         }
     }
 
+    /// One document. It is taken apart as it is read: symbol names move
+    /// into the library.
     fn parse_document(
         doc: &Doc,
-        yaml: &Yaml,
+        yaml: Node,
         target: &Wanted,
     ) -> Result<Option<TbdLibrary>, TbdError> {
-        let Yaml::Hash(map) = yaml else {
+        let Node::Map(mut map) = yaml else {
             return Err(doc.document_error(format!(
                 "expected a mapping of tbd keys, found {}",
-                describe(yaml)
+                describe(&yaml)
             )));
         };
-        if get(map, "tbd-version").is_none() {
-            if let Some(version) = legacy_version(doc, map)? {
-                return parse_legacy_document(doc, map, version, target);
+        if get(&map, "tbd-version").is_none() {
+            if let Some(version) = legacy_version(doc, &map)? {
+                return parse_legacy_document(doc, &mut map, version, target);
             }
         }
-        check_version(doc, map)?;
-        let targets = string_list(doc, "targets", required(doc, map, "targets")?)?;
-        let install_name = string(doc, "install-name", required(doc, map, "install-name")?)?;
-        let current_version = version_of(doc, map, "current-version")?;
-        let compatibility_version = version_of(doc, map, "compatibility-version")?;
-        let reexported_libraries = reexported_libraries(doc, map, target)?;
+        check_version(doc, &map)?;
+        let targets = string_list(doc, "targets", required(doc, &map, "targets")?)?;
+        let listed = targets.iter().any(|t| target.matches(t));
+        let install_name = string(doc, "install-name", required(doc, &map, "install-name")?)?;
+        let install_name = install_name.to_owned();
+        let current_version = version_of(doc, &map, "current-version")?;
+        let compatibility_version = version_of(doc, &map, "compatibility-version")?;
+        let reexported_libraries = reexported_libraries(doc, &mut map, target)?;
         let mut sink = ExportSink::default();
         for key in ["exports", "re-exports", "reexports"] {
-            collect_exports(doc, map, key, target, &mut sink)?;
+            collect_exports(doc, &mut map, key, target, &mut sink)?;
         }
         // The whole document is validated before deciding it does not
         // apply, so a broken stub is reported whatever the target.
-        if !targets.iter().any(|t| target.matches(t)) {
+        if !listed {
             return Ok(None);
         }
         Ok(Some(TbdLibrary {
-            install_name: install_name.to_owned(),
+            install_name,
             current_version,
             compatibility_version,
             reexported_libraries,
@@ -448,7 +479,7 @@ mod yaml {
     /// The version of a document without `tbd-version`: its tag says
     /// (`!tapi-tbd-v2`, `!tapi-tbd-v3`); v1 has no tag (or `!tapi-tbd-v1`)
     /// and is known by its `archs` key. `None`: not a v1-v3 document.
-    fn legacy_version(doc: &Doc, map: &Hash) -> Result<Option<u8>, TbdError> {
+    fn legacy_version(doc: &Doc, map: &Map) -> Result<Option<u8>, TbdError> {
         match doc.tag() {
             Some("!tapi-tbd-v1") => Ok(Some(1)),
             Some("!tapi-tbd-v2") => Ok(Some(2)),
@@ -466,13 +497,14 @@ mod yaml {
     /// as well as symbols.
     fn parse_legacy_document(
         doc: &Doc,
-        map: &Hash,
+        map: &mut Map,
         version: u8,
         target: &Wanted,
     ) -> Result<Option<TbdLibrary>, TbdError> {
         let archs = string_list(doc, "archs", required(doc, map, "archs")?)?;
+        let listed = archs.iter().any(|a| target.arch_matches(a));
         let platform = string(doc, "platform", required(doc, map, "platform")?)?;
-        if !LEGACY_PLATFORMS.contains(&platform) {
+        let Some(&platform) = LEGACY_PLATFORMS.iter().find(|&&p| p == platform) else {
             return Err(doc.error(
                 "platform",
                 format!(
@@ -480,8 +512,9 @@ mod yaml {
                     LEGACY_PLATFORMS.join(", ")
                 ),
             ));
-        }
+        };
         let install_name = string(doc, "install-name", required(doc, map, "install-name")?)?;
+        let install_name = install_name.to_owned();
         let current_version = version_of(doc, map, "current-version")?;
         let compatibility_version = version_of(doc, map, "compatibility-version")?;
         if let Some(umbrella) = get(map, "parent-umbrella") {
@@ -513,10 +546,10 @@ mod yaml {
                 }
             }
             for (list_key, kind) in LEGACY_SYMBOL_KEYS {
-                let Some(list) = get(section, list_key) else {
+                let Some(list) = get_mut(section, list_key) else {
                     continue;
                 };
-                let names = string_list(doc, &format!("{path}.{list_key}"), list)?;
+                let names = take_string_list(doc, &format!("{path}.{list_key}"), list)?;
                 if !applies {
                     continue;
                 }
@@ -525,12 +558,10 @@ mod yaml {
                 let strip =
                     version < 3 && matches!(kind, SymbolKind::ObjcClass | SymbolKind::ObjcIvar);
                 for name in names {
-                    let name = if strip {
-                        name.strip_prefix('_').unwrap_or(name)
-                    } else {
-                        name
-                    };
-                    sink.add(kind, name);
+                    match name.strip_prefix('_') {
+                        Some(bare) if strip => sink.add_objc(kind, bare),
+                        _ => sink.add(kind, name),
+                    }
                 }
             }
         }
@@ -543,11 +574,11 @@ mod yaml {
             }
         }
         // As for v4, the whole document is validated first.
-        if !platform_applies || !archs.iter().any(|a| target.arch_matches(a)) {
+        if !platform_applies || !listed {
             return Ok(None);
         }
         Ok(Some(TbdLibrary {
-            install_name: install_name.to_owned(),
+            install_name,
             current_version,
             compatibility_version,
             reexported_libraries,
@@ -559,7 +590,7 @@ mod yaml {
     fn section_archs<'y>(
         doc: &Doc,
         path: &str,
-        section: &'y Hash,
+        section: &'y Map,
     ) -> Result<Vec<&'y str>, TbdError> {
         let path = format!("{path}.archs");
         let Some(list) = get(section, "archs") else {
@@ -568,37 +599,39 @@ mod yaml {
         string_list(doc, &path, list)
     }
 
-    fn check_version(doc: &Doc, map: &Hash) -> Result<(), TbdError> {
-        match get(map, "tbd-version") {
-            Some(Yaml::Integer(4)) => Ok(()),
-            None => Err(doc.error(
+    fn check_version(doc: &Doc, map: &Map) -> Result<(), TbdError> {
+        let Some(version) = get(map, "tbd-version") else {
+            return Err(doc.error(
                 "tbd-version",
                 "missing (a `--- !tapi-tbd` document gives `tbd-version: 4`; v1-v3 documents are tagged `!tapi-tbd-v2`, `!tapi-tbd-v3` or untagged with `archs`)",
-            )),
-            Some(other) => Err(doc.error(
-                "tbd-version",
-                format!(
-                    "unsupported version {} (YAML stubs must be version 4, JSON stubs version 5)",
-                    describe(other)
-                ),
-            )),
+            ));
+        };
+        if version.scalar() == Some(Yaml::Integer(4)) {
+            return Ok(());
         }
+        Err(doc.error(
+            "tbd-version",
+            format!(
+                "unsupported version {} (YAML stubs must be version 4, JSON stubs version 5)",
+                describe(version)
+            ),
+        ))
     }
 
     fn reexported_libraries(
         doc: &Doc,
-        map: &Hash,
+        map: &mut Map,
         target: &Wanted,
     ) -> Result<Vec<String>, TbdError> {
         let mut libraries = Vec::new();
         for (path, section) in sections(doc, map, "reexported-libraries")? {
             let applies = section_applies(doc, &path, section, target)?;
-            let names = match get(section, "libraries") {
-                Some(list) => string_list(doc, &format!("{path}.libraries"), list)?,
+            let names = match get_mut(section, "libraries") {
+                Some(list) => take_string_list(doc, &format!("{path}.libraries"), list)?,
                 None => Vec::new(),
             };
             if applies {
-                libraries.extend(names.into_iter().map(str::to_owned));
+                libraries.extend(names);
             }
         }
         Ok(libraries)
@@ -606,7 +639,7 @@ mod yaml {
 
     fn collect_exports(
         doc: &Doc,
-        map: &Hash,
+        map: &mut Map,
         key: &str,
         target: &Wanted,
         sink: &mut ExportSink,
@@ -614,10 +647,10 @@ mod yaml {
         for (path, section) in sections(doc, map, key)? {
             let applies = section_applies(doc, &path, section, target)?;
             for (list_key, kind) in SYMBOL_KEYS {
-                let Some(list) = get(section, list_key) else {
+                let Some(list) = get_mut(section, list_key) else {
                     continue;
                 };
-                let names = string_list(doc, &format!("{path}.{list_key}"), list)?;
+                let names = take_string_list(doc, &format!("{path}.{list_key}"), list)?;
                 if applies {
                     names.into_iter().for_each(|name| sink.add(kind, name));
                 }
@@ -630,25 +663,25 @@ mod yaml {
     /// its path for error messages. A missing key is an empty list.
     fn sections<'y>(
         doc: &Doc,
-        map: &'y Hash,
+        map: &'y mut Map,
         key: &str,
-    ) -> Result<Vec<(String, &'y Hash)>, TbdError> {
-        let Some(value) = get(map, key) else {
+    ) -> Result<Vec<(String, &'y mut Map)>, TbdError> {
+        let Some(value) = get_mut(map, key) else {
             return Ok(Vec::new());
         };
-        let Yaml::Array(items) = value else {
+        let Node::List(items) = value else {
             return Err(doc.error(
                 key,
                 format!("expected a list of sections, found {}", describe(value)),
             ));
         };
         items
-            .iter()
+            .iter_mut()
             .enumerate()
             .map(|(i, item)| {
                 let path = format!("{key}[{i}]");
                 match item {
-                    Yaml::Hash(section) => Ok((path, section)),
+                    Node::Map(section) => Ok((path, section)),
                     other => Err(doc.error(
                         &path,
                         format!("expected a mapping, found {}", describe(other)),
@@ -662,7 +695,7 @@ mod yaml {
     fn section_applies(
         doc: &Doc,
         path: &str,
-        section: &Hash,
+        section: &Map,
         target: &Wanted,
     ) -> Result<bool, TbdError> {
         let path = format!("{path}.targets");
@@ -677,15 +710,17 @@ mod yaml {
     /// A version key: YAML reads `1359` as an integer, `1.2` as a float
     /// (kept as its source text, so `1.10` stays 1.10) and `1.2.3` as a
     /// string; all are the same dotted notation.
-    fn version_of(doc: &Doc, map: &Hash, key: &str) -> Result<u32, TbdError> {
-        let text = match get(map, key) {
-            None => return Ok(DEFAULT_VERSION),
+    fn version_of(doc: &Doc, map: &Map, key: &str) -> Result<u32, TbdError> {
+        let Some(value) = get(map, key) else {
+            return Ok(DEFAULT_VERSION);
+        };
+        let text = match value.scalar() {
             Some(Yaml::Integer(n)) => n.to_string(),
-            Some(Yaml::Real(s) | Yaml::String(s)) => s.clone(),
-            Some(other) => {
+            Some(Yaml::Real(s) | Yaml::String(s)) => s,
+            _ => {
                 return Err(doc.error(
                     key,
-                    format!("expected a version, found {}", describe(other)),
+                    format!("expected a version, found {}", describe(value)),
                 ))
             }
         };
@@ -699,26 +734,54 @@ mod yaml {
         })
     }
 
-    fn required<'y>(doc: &Doc, map: &'y Hash, key: &str) -> Result<&'y Yaml, TbdError> {
+    fn required<'y>(doc: &Doc, map: &'y Map, key: &str) -> Result<&'y Node, TbdError> {
         get(map, key).ok_or_else(|| doc.error(key, "missing"))
     }
 
-    fn get<'y>(map: &'y Hash, key: &str) -> Option<&'y Yaml> {
-        map.get(&Yaml::String(key.to_owned()))
+    /// The value of a string key, as the YAML library's `Hash::get` finds it
+    /// (stub mappings hold a handful of keys: a scan is cheapest).
+    fn get<'y>(map: &'y Map, key: &str) -> Option<&'y Node> {
+        map.iter()
+            .find(|(k, _)| matches!(k, Yaml::String(s) if s == key))
+            .map(|(_, value)| value)
     }
 
-    fn string<'y>(doc: &Doc, key: &str, value: &'y Yaml) -> Result<&'y str, TbdError> {
-        match value {
-            Yaml::String(s) => Ok(s),
-            other => Err(doc.error(key, format!("expected a string, found {}", describe(other)))),
-        }
+    fn get_mut<'y>(map: &'y mut Map, key: &str) -> Option<&'y mut Node> {
+        map.iter_mut()
+            .find(|(k, _)| matches!(k, Yaml::String(s) if s == key))
+            .map(|(_, value)| value)
+    }
+
+    fn string<'y>(doc: &Doc, key: &str, value: &'y Node) -> Result<&'y str, TbdError> {
+        value
+            .as_str()
+            .ok_or_else(|| doc.error(key, format!("expected a string, found {}", describe(value))))
     }
 
     /// A list of strings. Names are taken only from YAML strings: a plain
     /// scalar that YAML reads as a number or boolean is not a symbol name
     /// and is reported rather than silently reformatted.
-    fn string_list<'y>(doc: &Doc, key: &str, value: &'y Yaml) -> Result<Vec<&'y str>, TbdError> {
-        let Yaml::Array(items) = value else {
+    fn string_list<'y>(doc: &Doc, key: &str, value: &'y Node) -> Result<Vec<&'y str>, TbdError> {
+        let items = string_items(doc, key, value)?;
+        Ok(items.iter().filter_map(Node::as_str).collect())
+    }
+
+    /// [`string_list`], moving the strings out of the document (symbol
+    /// lists are long).
+    fn take_string_list(doc: &Doc, key: &str, value: &mut Node) -> Result<Vec<String>, TbdError> {
+        string_items(doc, key, value)?;
+        let Node::List(items) = value else {
+            return Ok(Vec::new()); // string_items checked it is a list
+        };
+        Ok(std::mem::take(items)
+            .into_iter()
+            .filter_map(Node::into_string)
+            .collect())
+    }
+
+    /// The items of a list whose items are all strings.
+    fn string_items<'y>(doc: &Doc, key: &str, value: &'y Node) -> Result<&'y [Node], TbdError> {
+        let Node::List(items) = value else {
             return Err(doc.error(
                 key,
                 format!("expected a list of strings, found {}", describe(value)),
@@ -726,30 +789,28 @@ mod yaml {
         };
         // The element's path is formatted only on error: lists hold
         // thousands of symbols.
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Yaml::String(s) => Ok(s.as_str()),
-                other => Err(doc.error(
-                    &format!("{key}[{i}]"),
-                    format!("expected a string, found {}", describe(other)),
-                )),
-            })
-            .collect()
+        match items.iter().position(|item| item.as_str().is_none()) {
+            None => Ok(items),
+            Some(i) => Err(doc.error(
+                &format!("{key}[{i}]"),
+                format!("expected a string, found {}", describe(&items[i])),
+            )),
+        }
     }
 
-    fn describe(value: &Yaml) -> String {
-        match value {
-            Yaml::Real(s) => format!("number {s}"),
-            Yaml::Integer(n) => format!("integer {n}"),
-            Yaml::String(s) => format!("string {s:?}"),
-            Yaml::Boolean(b) => format!("boolean {b}"),
-            Yaml::Array(_) => "a list".to_owned(),
-            Yaml::Hash(_) => "a mapping".to_owned(),
-            Yaml::Alias(_) => "an alias".to_owned(),
-            Yaml::Null => "null".to_owned(),
-            Yaml::BadValue => "nothing".to_owned(),
+    fn describe(node: &Node) -> String {
+        match node.scalar() {
+            None if matches!(node, Node::List(_)) => "a list".to_owned(),
+            None => "a mapping".to_owned(),
+            Some(Yaml::Real(s)) => format!("number {s}"),
+            Some(Yaml::Integer(n)) => format!("integer {n}"),
+            Some(Yaml::String(s)) => format!("string {s:?}"),
+            Some(Yaml::Boolean(b)) => format!("boolean {b}"),
+            Some(Yaml::Array(_)) => "a list".to_owned(),
+            Some(Yaml::Hash(_)) => "a mapping".to_owned(),
+            Some(Yaml::Alias(_)) => "an alias".to_owned(),
+            Some(Yaml::Null) => "null".to_owned(),
+            Some(Yaml::BadValue) => "nothing".to_owned(),
         }
     }
 }
@@ -953,7 +1014,7 @@ mod v5 {
             (&segment.objc_ivar, SymbolKind::ObjcIvar),
         ];
         for (names, kind) in lists {
-            names.iter().for_each(|name| sink.add(kind, name));
+            names.iter().for_each(|name| sink.add(kind, name.clone()));
         }
     }
 }
@@ -961,6 +1022,7 @@ mod v5 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     const V4_SAMPLE: &str = "--- !tapi-tbd
 tbd-version:     4

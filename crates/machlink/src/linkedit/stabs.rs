@@ -110,8 +110,35 @@ fn symbols_by_atom(obj: &ObjectFile) -> Vec<AtomSymbol> {
             });
         }
     }
-    list.sort_unstable_by_key(|a| (a.atom, a.offset, a.symbol));
-    list
+    group_by_atom(list, obj.atoms.len())
+}
+
+/// `list` ordered by (atom, offset, symbol): placed by atom in one
+/// counting pass (which keeps each atom's entries in list order), then the
+/// few atoms with several symbols sorted on their own. A general sort
+/// would cost a dozen comparisons an entry, mostly to find what the
+/// atom numbers already say.
+fn group_by_atom(list: Vec<AtomSymbol>, atom_count: usize) -> Vec<AtomSymbol> {
+    // start[a]: where atom a's entries begin.
+    let mut start = vec![0u32; atom_count + 1];
+    for a in &list {
+        start[a.atom as usize + 1] += 1;
+    }
+    for a in 1..start.len() {
+        start[a] += start[a - 1];
+    }
+    let mut grouped = list.clone();
+    for a in list {
+        let at = &mut start[a.atom as usize];
+        grouped[*at as usize] = a;
+        *at += 1;
+    }
+    for group in grouped.chunk_by_mut(|a, b| a.atom == b.atom) {
+        if group.len() > 1 {
+            group.sort_unstable_by_key(|a| (a.offset, a.symbol));
+        }
+    }
+    grouped
 }
 
 /// A symbol named in the debug map, by the atom holding it.

@@ -66,8 +66,8 @@ pub fn exports_trie(
     objects: &[ObjectFile],
     sorted: &[SymId],
 ) -> Vec<u8> {
-    let mut exports = Vec::with_capacity(sorted.len() + 1);
-    for &id in sorted {
+    use rayon::prelude::*;
+    let export = |&id: &SymId| {
         let sym = &symtab.syms[id as usize];
         let Def::Defined {
             file,
@@ -77,11 +77,8 @@ pub fn exports_trie(
             ..
         } = sym.def
         else {
-            continue;
+            unreachable!("an exported definition")
         };
-        if sym.name == b"__mh_execute_header" {
-            continue;
-        }
         let base = layout.atom_addr[file as usize][atom as usize];
         let addr = base + u64::from(offset);
         let sec = &layout.sections[layout.atom_section[file as usize][atom as usize] as usize];
@@ -92,8 +89,26 @@ pub fn exports_trie(
         if sec.kind() == macho::S_THREAD_LOCAL_VARIABLES {
             e.flags |= u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_THREAD_LOCAL);
         }
-        exports.push(e);
-    }
+        e
+    };
+    // The header, when it is defined here, is exported below (or not).
+    // Cut out by position, the rest keeps a known length: the threads
+    // fill the list in place.
+    let header = sorted
+        .binary_search_by(|&id| symtab.syms[id as usize].name.cmp(b"__mh_execute_header"))
+        .ok();
+    let (before, after) = match header {
+        Some(at) => (&sorted[..at], &sorted[at + 1..]),
+        None => (sorted, &[][..]),
+    };
+    // Each export reads its symbol and its atom's address and section:
+    // scattered reads, spread over the threads.
+    let exports: Vec<trie::Export> = before
+        .par_iter()
+        .chain(after.par_iter())
+        .with_min_len(4096)
+        .map(export)
+        .collect();
     // An executable exports its mach header (unless an export list leaves
     // it out); a dylib does not.
     let mut extra = Vec::new();

@@ -30,7 +30,7 @@ mod tables;
 
 use super::alloc::Allocator;
 use super::journal::Journal;
-use super::record::{atom_keys, fixup_shape, is_literal, literal_hash, symbols_hash};
+use super::record::{fixup_shape, is_literal, literal_hash, symbols_hash, AtomKeys};
 use super::state::{self, AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, SectionRecord};
 use super::symtab_edit::SymbolEdit;
 use super::{Fingerprint, Session};
@@ -980,7 +980,21 @@ impl<'s> Updater<'s> {
         self.layout.atom_addr = vec![vec![0; n]];
         self.layout.atom_section = vec![vec![u32::MAX; n]];
         self.layout.atom_body = vec![vec![0; n]];
-        let keys = atom_keys(obj);
+        // Keys of the atoms placed below, spelled out for those only (not
+        // for compact unwind entries or debug sections, most of an object's).
+        let keys: Vec<Option<Vec<u8>>> = {
+            let keys = AtomKeys::new(obj);
+            (0..n)
+                .map(|ai| {
+                    let sec = obj.section_of(ai as u32);
+                    (sec.kept && !sec.metadata && obj.atoms[ai].live).then(|| {
+                        let mut key = Vec::new();
+                        keys.write(ai as u32, &mut key);
+                        key
+                    })
+                })
+                .collect()
+        };
         let old_by_key: FxHashMap<(u16, &[u8]), usize> = old
             .atoms
             .iter()
@@ -988,42 +1002,25 @@ impl<'s> Updater<'s> {
             .filter(|(_, a)| a.flags & (state::LITERAL | state::COMMON) == 0)
             .map(|(i, a)| ((a.section, a.key.as_slice()), i))
             .collect();
-        let has_data_const = self
-            .session
-            .base
-            .meta
-            .sections
-            .iter()
-            .any(|s| s.segname == "__DATA_CONST");
         // First where every atom goes (nothing written), then the patches.
         let mut seen = vec![false; old.atoms.len()];
         let mut planned = Vec::new();
-        for (ai, key) in keys.iter().enumerate() {
-            let sec = obj.section_of(ai as u32);
-            if !sec.kept || sec.metadata || !obj.atoms[ai].live {
+        // Output section of each input section, found at its first atom.
+        let mut out_sections: Vec<Option<usize>> = vec![None; obj.sections.len()];
+        for (ai, key) in keys.into_iter().enumerate() {
+            let Some(key) = key else {
                 continue;
-            }
-            let (mut seg, sect) = crate::layout::output_section_name(&sec.segname, &sec.sectname);
-            if seg == "__DATA_CONST" && !has_data_const {
-                // Linked without __DATA_CONST (-no_data_const, or a target
-                // before macOS 10.15): constant data is in __DATA.
-                seg = "__DATA".into();
-            }
-            let Some(si) = self
-                .session
-                .base
-                .meta
-                .sections
-                .iter()
-                .position(|s| !s.synthetic && s.segname == seg && s.sectname == sect)
-            else {
-                return fallback(format!("{}: new output section {seg},{sect}", obj.name));
+            };
+            let isec = obj.atoms[ai].section as usize;
+            let si = match out_sections[isec] {
+                Some(si) => si,
+                None => *out_sections[isec].insert(self.output_section(obj, isec)?),
             };
             let old_atom = old_by_key.get(&(si as u16, key.as_slice())).copied();
             if let Some(o) = old_atom {
                 if seen[o] {
                     // Two atoms with one identity: they cannot both own its slot.
-                    return fallback(format!("{}: two atoms named {}", obj.name, name(key)));
+                    return fallback(format!("{}: two atoms named {}", obj.name, name(&key)));
                 }
                 seen[o] = true;
             }
@@ -1031,7 +1028,7 @@ impl<'s> Updater<'s> {
                 obj,
                 ai,
                 si,
-                key.clone(),
+                key,
                 old_atom.map(|o| &old.atoms[o]),
                 encodings.get(&(ai as u32)).copied().unwrap_or(0),
             )?);
@@ -1247,6 +1244,25 @@ impl<'s> Updater<'s> {
             self.stayed.push(off..off + rec.size as usize);
         }
         Ok(())
+    }
+
+    /// The image's section for the atoms of input section `isec`.
+    fn output_section(&self, obj: &ObjectFile, isec: usize) -> Step<usize> {
+        let sections = &self.session.base.meta.sections;
+        let sec = &obj.sections[isec];
+        let (mut seg, sect) = crate::layout::output_section_name(&sec.segname, &sec.sectname);
+        if seg == "__DATA_CONST" && !sections.iter().any(|s| s.segname == "__DATA_CONST") {
+            // Linked without __DATA_CONST (-no_data_const, or a target
+            // before macOS 10.15): constant data is in __DATA.
+            seg = "__DATA".into();
+        }
+        match sections
+            .iter()
+            .position(|s| !s.synthetic && s.segname == seg && s.sectname == sect)
+        {
+            Some(si) => Ok(si),
+            None => fallback(format!("{}: new output section {seg},{sect}", obj.name)),
+        }
     }
 
     /// The globals the object's definitions win (sorted): its own

@@ -1,0 +1,313 @@
+//! The YAML documents of a stub, read the way yaml-rust2's `YamlLoader`
+//! reads them (the same documents, the same errors), into a tree that is
+//! cheaper to build and to take apart.
+//!
+//! `YamlLoader` types every scalar as it loads it (a copy of each string,
+//! number parses) and keys every mapping in a hash table. A libSystem stub
+//! is ten thousand symbol names and a few hundred keys: here an untagged
+//! scalar keeps the text the parser made and is typed only when asked, a
+//! mapping is a list of entries, and the reader moves the names out of the
+//! tree instead of copying them.
+//!
+//! Everything else mirrors `YamlLoader::on_event`: anchors and aliases, the
+//! typing of tagged scalars (done by `YamlLoader` itself), and the
+//! `duplicated key in mapping` error, which, as there, is reported only if
+//! the parser finds no syntax error later in the stream.
+
+use rustc_hash::FxHashSet;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// One YAML node.
+#[derive(Clone, Debug)]
+pub(super) enum Node {
+    /// An untagged scalar. A plain one is typed as `Yaml::from_str` types
+    /// it (`12` is an integer, `_f` a string); a quoted or block one is a
+    /// string.
+    Text {
+        text: String,
+        plain: bool,
+    },
+    /// A scalar typed when loaded: a tagged one (`!!int 3`), or what
+    /// `YamlLoader` makes `BadValue` (an empty document, an alias to no
+    /// anchor).
+    Value(Yaml),
+    List(Vec<Node>),
+    /// Entries in file order; keys are typed, as `YamlLoader` keys them.
+    Map(Vec<(Yaml, Node)>),
+}
+
+impl Node {
+    /// The text of a node that is a YAML string.
+    pub(super) fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::Text { text, plain } => (!plain || plain_is_string(text)).then_some(text),
+            Node::Value(Yaml::String(text)) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// [`Node::as_str`], taking the string.
+    pub(super) fn into_string(self) -> Option<String> {
+        match self {
+            Node::Text { text, plain } if !plain || plain_is_string(&text) => Some(text),
+            Node::Value(Yaml::String(text)) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The value of a scalar as `YamlLoader` types it; `None` for a list
+    /// or a mapping.
+    pub(super) fn scalar(&self) -> Option<Yaml> {
+        match self {
+            Node::Text { text, plain: true } => Some(Yaml::from_str(text)),
+            Node::Text { text, plain: false } => Some(Yaml::String(text.clone())),
+            Node::Value(value) => Some(value.clone()),
+            Node::List(_) | Node::Map(_) => None,
+        }
+    }
+
+    /// The node as `YamlLoader` builds it.
+    pub(super) fn to_yaml(&self) -> Yaml {
+        match self {
+            Node::List(items) => Yaml::Array(items.iter().map(Node::to_yaml).collect()),
+            Node::Map(entries) => Yaml::Hash(
+                entries
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.to_yaml()))
+                    .collect(),
+            ),
+            scalar => scalar.scalar().unwrap_or(Yaml::BadValue),
+        }
+    }
+}
+
+/// Whether `Yaml::from_str` makes a plain scalar a string. Symbol names
+/// start with `_`, which no number, boolean or null does: they skip the
+/// copy `from_str` would make.
+fn plain_is_string(text: &str) -> bool {
+    text.starts_with('_') || matches!(Yaml::from_str(text), Yaml::String(_))
+}
+
+/// Reads every document of `text`. The error is the one
+/// `YamlLoader::load_from_str` returns.
+pub(super) fn load(text: &str) -> Result<Vec<Node>, ScanError> {
+    let mut builder = Builder::default();
+    Parser::new_from_str(text).load(&mut builder, true)?;
+    match builder.error {
+        Some(error) => Err(error),
+        None => Ok(builder.docs),
+    }
+}
+
+/// Builds documents from parser events, as `YamlLoader` does.
+#[derive(Default)]
+struct Builder {
+    docs: Vec<Node>,
+    /// The current document's root node, once complete.
+    root: Option<Node>,
+    /// The lists and mappings being built, innermost last.
+    open: Vec<Open>,
+    /// Anchored nodes by anchor id (ids are unique in the whole stream).
+    anchors: rustc_hash::FxHashMap<usize, Node>,
+    /// The first error; later events are ignored, as by `YamlLoader`.
+    error: Option<ScanError>,
+}
+
+/// A list or mapping being built, with its anchor id (0: none).
+enum Open {
+    List {
+        items: Vec<Node>,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Yaml, Node)>,
+        /// The keys so far, to find a duplicate.
+        keys: FxHashSet<Yaml>,
+        /// The key waiting for its value; `BadValue` when none is (so a
+        /// key that is itself `BadValue` waits for another, as in
+        /// `YamlLoader`).
+        key: Yaml,
+        anchor: usize,
+    },
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(error) = self.handle(event, mark) {
+            self.error = Some(error);
+        }
+    }
+}
+
+impl Builder {
+    fn handle(&mut self, event: Event, mark: Marker) -> Result<(), ScanError> {
+        match event {
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart => {}
+            Event::DocumentEnd => {
+                let root = self.root.take().unwrap_or(Node::Value(Yaml::BadValue));
+                self.docs.push(root);
+            }
+            Event::SequenceStart(anchor, _) => self.open.push(Open::List {
+                items: Vec::new(),
+                anchor,
+            }),
+            Event::MappingStart(anchor, _) => self.open.push(Open::Map {
+                entries: Vec::new(),
+                keys: FxHashSet::default(),
+                key: Yaml::BadValue,
+                anchor,
+            }),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match self.open.pop() {
+                    Some(Open::List { items, anchor }) => (Node::List(items), anchor),
+                    Some(Open::Map {
+                        entries, anchor, ..
+                    }) => (Node::Map(entries), anchor),
+                    // The parser balances its events.
+                    None => return Ok(()),
+                };
+                self.insert(node, anchor, mark)?;
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let node = scalar(text, style, tag, mark);
+                self.insert(node, anchor, mark)?;
+            }
+            Event::Alias(id) => {
+                let node = self.anchors.get(&id).cloned();
+                self.insert(node.unwrap_or(Node::Value(Yaml::BadValue)), 0, mark)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a complete node to its parent (`YamlLoader::insert_new_node`).
+    fn insert(&mut self, node: Node, anchor: usize, mark: Marker) -> Result<(), ScanError> {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.open.last_mut() {
+            None => self.root = Some(node),
+            Some(Open::List { items, .. }) => items.push(node),
+            Some(Open::Map {
+                entries, keys, key, ..
+            }) => {
+                if key.is_badvalue() {
+                    *key = node.to_yaml();
+                    return Ok(());
+                }
+                let key = std::mem::replace(key, Yaml::BadValue);
+                if !keys.insert(key.clone()) {
+                    return Err(ScanError::new_string(
+                        mark,
+                        format!("{key:?}: duplicated key in mapping"),
+                    ));
+                }
+                entries.push((key, node));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A scalar event's node. Tagged scalars (rare in stubs) are typed by
+/// `YamlLoader` itself, fed the one event.
+fn scalar(text: String, style: TScalarStyle, tag: Option<Tag>, mark: Marker) -> Node {
+    let plain = style == TScalarStyle::Plain;
+    if tag.is_none() || !plain {
+        return Node::Text { text, plain };
+    }
+    let mut loader = YamlLoader::default();
+    for event in [
+        Event::DocumentStart,
+        Event::Scalar(text, style, 0, tag),
+        Event::DocumentEnd,
+    ] {
+        loader.on_event(event, mark);
+    }
+    let value = loader.documents().first().cloned();
+    Node::Value(value.unwrap_or(Yaml::BadValue))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `load` and `YamlLoader` agree: the same documents, or the same error.
+    fn same_as_loader(text: &str) {
+        let ours = load(text).map(|docs| docs.iter().map(Node::to_yaml).collect::<Vec<_>>());
+        let theirs = YamlLoader::load_from_str(text);
+        match (ours, theirs) {
+            (Ok(ours), Ok(theirs)) => assert_eq!(ours, theirs, "{text:?}"),
+            (Err(ours), Err(theirs)) => {
+                assert_eq!(ours.to_string(), theirs.to_string(), "{text:?}")
+            }
+            (ours, theirs) => panic!("{text:?}: {ours:?} vs {theirs:?}"),
+        }
+    }
+
+    #[test]
+    fn tbd_node_loads_as_yaml_loader() {
+        for text in [
+            "",
+            "---\n",
+            "--- !tapi-tbd\na: 1\n...\n--- !tapi-tbd\nb: [ x, 'y', \"z\" ]\n...\n",
+            "a: [ 12, 0x1f, 0o17, +5, -3, 1.5, .inf, -.Inf, .nan, 1e3, ~, null, true, False ]\n",
+            "a: [ _sym, '$ld$hide$_x', inf, nan, infinity, e5, NULL, '12', \"true\", '' ]\n",
+            "a: [ !!int 3, !!int x, !!float 1.5, !!float y, !!bool true, !!bool z ]\n",
+            "a: [ !!null ~, !!null n, !!str 12, !foo 12, !!int '3', !!binary abc ]\n",
+            "a: &x [ _one, _two ]\nb: *x\nc: *nothing\n",
+            "a: &s _scalar\nb: *s\n",
+            "- &m { k: v }\n- *m\n",
+            "a: 1\na: 2\n",
+            "a: 1\nb: 2\nc: { d: 3, d: 4 }\n",
+            "1: a\n0x1: b\n",
+            "? [ a, b ]\n: 1\n? [ a, b ]\n: 2\n",
+            "? { a: b }\n: 1\n",
+            "*nothing : a\nb: c\n",
+            "!!int x : a\nb: c\n",
+            "a: 1\na: 2\nb: [ unclosed\n",
+            "a: |\n  text\nb: >\n  folded\n",
+            "[ a, b\n",
+            "a: b: c\n",
+            "%YAML 1.2\n--- x\n...\n--- y\n",
+        ] {
+            same_as_loader(text);
+        }
+    }
+
+    #[test]
+    fn tbd_node_types_plain_scalars_lazily() {
+        let docs = load("[ _f, f, '12', 12, true, !!str 7, !!int 7 ]").unwrap();
+        let Node::List(items) = &docs[0] else {
+            panic!("{docs:?}")
+        };
+        let strings: Vec<Option<&str>> = items.iter().map(Node::as_str).collect();
+        assert_eq!(
+            strings,
+            [
+                Some("_f"),
+                Some("f"),
+                Some("12"),
+                None,
+                None,
+                Some("7"),
+                None
+            ]
+        );
+        let owned: Vec<Option<String>> = items.iter().cloned().map(Node::into_string).collect();
+        assert_eq!(
+            owned,
+            strings
+                .iter()
+                .map(|s| s.map(str::to_owned))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(items[3].scalar(), Some(Yaml::Integer(12)));
+        assert_eq!(items[6].scalar(), Some(Yaml::Integer(7)));
+    }
+}
