@@ -45,7 +45,10 @@ impl Server {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        panic!("machlink --serve {} never answered", server.socket.display());
+        panic!(
+            "machlink --serve {} never answered",
+            server.socket.display()
+        );
     }
 
     /// Whether the server process has ended.
