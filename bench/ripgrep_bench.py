@@ -61,7 +61,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from link_bench import MACHLINK, MACHO_RUN, ROOT, SDK  # noqa: E402
+from link_bench import MACHLINK, MACHO_RUN, ROOT, SDK, settle  # noqa: E402
 
 CAPTURE = os.path.join(ROOT, "bench", "capture_link.py")
 RUNNER = [MACHO_RUN]  # --macho-run replaces it
@@ -361,8 +361,8 @@ def changed_inputs(base, edit):
 def timed(cmd):
     """Wall seconds, peak RSS (KiB), CPU seconds (user + system, all
     threads: steadier than wall time on a loaded machine) and stderr of
-    one run (after an untimed sync: see link_bench.settle)."""
-    os.sync()
+    one run (after link_bench.settle, untimed)."""
+    settle()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     err = proc.stderr.read()

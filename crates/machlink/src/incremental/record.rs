@@ -816,20 +816,34 @@ mod wire {
     use crate::incremental::state::{self, Site};
 
     /// An unsigned integer of any width: one byte up to 250, else a marker
-    /// byte (251, 252, 253) and the value as u16, u32 or u64.
-    pub fn varint(out: &mut Vec<u8>, v: u64) {
-        if v <= 250 {
-            out.push(v as u8);
+    /// byte (251, 252, 253) and the value as u16, u32 or u64. Returns the
+    /// encoding's bytes and how many of them are used.
+    #[inline]
+    fn encode_varint(v: u64) -> ([u8; 9], usize) {
+        let mut b = [0u8; 9];
+        let len = if v <= 250 {
+            b[0] = v as u8;
+            1
         } else if v <= u64::from(u16::MAX) {
-            out.push(251);
-            out.extend_from_slice(&(v as u16).to_le_bytes());
+            b[0] = 251;
+            b[1..3].copy_from_slice(&(v as u16).to_le_bytes());
+            3
         } else if v <= u64::from(u32::MAX) {
-            out.push(252);
-            out.extend_from_slice(&(v as u32).to_le_bytes());
+            b[0] = 252;
+            b[1..5].copy_from_slice(&(v as u32).to_le_bytes());
+            5
         } else {
-            out.push(253);
-            out.extend_from_slice(&v.to_le_bytes());
-        }
+            b[0] = 253;
+            b[1..9].copy_from_slice(&v.to_le_bytes());
+            9
+        };
+        (b, len)
+    }
+
+    /// [`encode_varint`] appended to `out`.
+    pub fn varint(out: &mut Vec<u8>, v: u64) {
+        let (b, len) = encode_varint(v);
+        out.extend_from_slice(&b[..len]);
     }
 
     /// A byte string (`Vec<u8>`, `String`): its length, then its bytes.
@@ -873,18 +887,8 @@ mod wire {
 
         #[inline]
         fn varint(&mut self, v: u64) {
-            if v <= 250 {
-                self.byte(v as u8);
-            } else if v <= u64::from(u16::MAX) {
-                self.byte(251);
-                self.raw(&(v as u16).to_le_bytes());
-            } else if v <= u64::from(u32::MAX) {
-                self.byte(252);
-                self.raw(&(v as u32).to_le_bytes());
-            } else {
-                self.byte(253);
-                self.raw(&v.to_le_bytes());
-            }
+            let (b, len) = encode_varint(v);
+            self.raw(&b[..len]);
         }
 
         fn done(&self, out: &mut Vec<u8>) {
