@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), no_main)]
 
 mod demo;
+mod detached_exit;
 mod verify;
 
 use machlink::options::Options;
@@ -151,6 +152,7 @@ extern "C" fn main(
     keep_freed_memory();
     let code = std::panic::catch_unwind(run).unwrap_or(ExitCode::from(101));
     let _ = std::io::stdout().flush();
+    detached_exit::detach();
     status(code)
 }
 
@@ -188,6 +190,9 @@ fn run() -> ExitCode {
             return code;
         }
     }
+    // This process ends after the command: a link may leave its cleanup
+    // to the exit (the server, which runs many, never does).
+    machlink::teardown::leave_to_exit();
     run_args(args)
 }
 

@@ -50,6 +50,7 @@ pub(crate) mod resolve;
 pub mod section_flags;
 pub mod symbols;
 pub mod synthetic;
+pub mod teardown;
 pub(crate) mod thunks;
 pub mod timing;
 pub mod unwind;

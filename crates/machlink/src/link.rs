@@ -471,5 +471,10 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     }
     timer.lap("commit");
     stats.phases = timer.finish();
+    // The tables, then the mappings they borrow from (see teardown).
+    crate::teardown::discard((fixups, imports, linkedit, slots));
+    crate::teardown::discard(symtab);
+    crate::teardown::discard(inputs);
+    crate::teardown::discard(files);
     Ok(stats)
 }
