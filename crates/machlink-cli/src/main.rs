@@ -4,7 +4,15 @@
 #![cfg_attr(not(test), no_main)]
 
 mod demo;
+// Used by the process entry, which unit tests do not build.
+#[cfg_attr(test, allow(dead_code, unused_imports))]
 mod detached_exit;
+#[cfg_attr(test, allow(dead_code, unused_imports))]
+mod heap;
+
+/// glibc's allocator, set up for a link (see heap.rs).
+#[global_allocator]
+static HEAP: heap::Heap = heap::Heap;
 mod verify;
 
 use machlink::options::Options;
@@ -110,29 +118,6 @@ fn verify_command(files: &[String]) -> ExitCode {
     }
 }
 
-/// glibc's allocator returns large blocks to the kernel as soon as they
-/// are freed (each one its own mapping) and trims the heap's top, so a
-/// link's passes fault the same memory in again and again; in a virtual
-/// machine a fault on memory the host took back costs microseconds. Keep
-/// freed memory for reuse instead: blocks up to 32 MiB come from the heap,
-/// which is never trimmed and grows 64 MiB at a time (a 100k-function
-/// link: 43,000 page faults down to 33,000).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[cfg_attr(test, allow(dead_code))]
-fn keep_freed_memory() {
-    // SAFETY: mallopt only adjusts the allocator's parameters; it runs
-    // before any thread is started.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-#[cfg_attr(test, allow(dead_code))]
-fn keep_freed_memory() {}
-
 /// The process entry, without std's runtime start: that start asks glibc
 /// for the main thread's stack bounds (to name a stack overflow), which
 /// reads and parses /proc/self/maps, about 0.1 ms: 5% of an incremental
@@ -149,7 +134,7 @@ extern "C" fn main(
 ) -> std::ffi::c_int {
     // SAFETY: setting a signal's disposition before any thread exists.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    keep_freed_memory();
+    heap::setup();
     let code = std::panic::catch_unwind(run).unwrap_or(ExitCode::from(101));
     let _ = std::io::stdout().flush();
     detached_exit::detach();
