@@ -626,7 +626,7 @@ impl<'a> ObjectFile<'a> {
         let n = decoded.len();
         for i in 0..n {
             let d = &decoded[if descending { n - 1 - i } else { i }];
-            let (atom, reloc) = match self.place_symbol_reloc(sect, d, &mut walks.0) {
+            let (atom, reloc) = match self.place_plain_reloc(sect, d, &mut walks) {
                 Some(placed) => placed,
                 None => self.place_reloc(r, sect, d, &mut walks)?,
             };
@@ -796,30 +796,40 @@ impl<'a> ObjectFile<'a> {
         Ok(())
     }
 
-    /// [`Self::place_reloc`] for most relocations, a reference to a
-    /// symbol that is not a difference, without anything that only the
-    /// others or a bad entry need; None for the others and for a bad one
-    /// (which `place_reloc` then reports).
+    /// [`Self::place_reloc`] for most relocations, those that are not a
+    /// difference: a reference to a symbol, or a pointer that holds the
+    /// address it points at (compact unwind entries' functions), without
+    /// anything that only the others or a bad entry need. None for the
+    /// others and for a bad one (which `place_reloc` then reports).
     #[inline(always)]
-    fn place_symbol_reloc(
+    fn place_plain_reloc(
         &self,
         sect: usize,
         decoded: &DecodedReloc,
-        walk: &mut AtomWalk,
+        walks: &mut (AtomWalk, AtomWalk),
     ) -> Option<(u32, Reloc)> {
         let info = decoded.info;
-        if decoded.subtrahend.is_some() || !info.r_extern {
+        if decoded.subtrahend.is_some() || (!info.r_extern && info.r_pcrel) {
             return None;
         }
         let off = u64::from(info.r_address);
         if off + (1u64 << info.r_length) > self.sections[sect].size {
             return None;
         }
-        let atom = walk.find(self, sect, off)?;
+        let atom = walks.0.find(self, sect, off)?;
         let mut addend = decoded.addend;
-        let target = self.extern_target(info.r_symbolnum, &mut addend)?;
+        let target = if info.r_extern {
+            self.extern_target(info.r_symbolnum, &mut addend)?
+        } else {
+            // The field holds the address in the input's address space.
+            let tsect = (info.r_symbolnum as usize).wrapping_sub(1);
+            let toff = (addend as u64).wrapping_sub(self.sections.get(tsect)?.addr);
+            let t = walks.1.find(self, tsect, toff)?;
+            addend = toff as i64 - walks.1.start as i64;
+            Target::Atom(t)
+        };
         let reloc = Reloc {
-            offset: (off - walk.start) as u32,
+            offset: (off - walks.0.start) as u32,
             kind: decoded.kind,
             length: info.r_length,
             target,
