@@ -567,7 +567,7 @@ pub(crate) fn relocate(
             let mut value = plus_addend(s);
             if let (Some(thunks), RelocKind::Branch) = (res.thunks, r.kind) {
                 // Out of direct reach: through a thunk for the target.
-                let key = crate::thunks::key_of(p.file, r, symtab);
+                let key = || crate::thunks::key_of(p.file, r, symtab);
                 value =
                     crate::thunks::branch_value(thunks, arch, pc, value, key).ok_or_else(|| {
                         format!(

@@ -546,17 +546,29 @@ impl<'a> ObjectFile<'a> {
                 // The atom of each of the section's relocations.
                 let mut atom_of = std::mem::take(&mut scratch.atom_of);
                 atom_of.clear();
+                // Whether the relocations are known to be in atom order.
+                let mut in_order = true;
                 if !raw.is_empty() {
-                    self.place_section_relocs(r, sect, raw, scratch, &mut relocs, &mut atom_of)?;
+                    in_order = self.place_section_relocs(
+                        r,
+                        sect,
+                        raw,
+                        scratch,
+                        &mut relocs,
+                        &mut atom_of,
+                    )?;
                 }
                 if sec.segname == "__TEXT" && sec.sectname == EH_FRAME {
+                    in_order = false;
                     if let Err(e) =
                         self.add_eh_frame_relocs(r, sect, first, &mut relocs, &mut atom_of)
                     {
                         eh_frame_error.get_or_insert(e);
                     }
                 }
-                sort_by_atom(&mut relocs[first..], &mut atom_of);
+                if !in_order {
+                    sort_by_atom(&mut relocs[first..], &mut atom_of);
+                }
                 self.set_reloc_ranges(sect, first, &atom_of);
                 scratch.atom_of = atom_of;
             }
@@ -586,7 +598,8 @@ impl<'a> ObjectFile<'a> {
     }
 
     /// Decodes the raw relocation entries of section `sect` and appends
-    /// them, atom-relative, to `relocs` (their atoms to `atom_of`).
+    /// them, atom-relative, to `relocs` (their atoms to `atom_of`); says
+    /// whether they came out in (atom, offset) order.
     /// Decoding all entries first reports the first bad entry as decoding
     /// finds it, else the first bad one in placing order.
     fn place_section_relocs(
@@ -597,7 +610,7 @@ impl<'a> ObjectFile<'a> {
         scratch: &mut RelocScratch,
         relocs: &mut Vec<Reloc>,
         atom_of: &mut Vec<u32>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let sec = &self.sections[sect];
         let RelocScratch { infos, decoded, .. } = scratch;
         infos.clear();
@@ -624,16 +637,22 @@ impl<'a> ObjectFile<'a> {
         // order), so most lookups stay in the atom of the one before.
         let mut walks = (AtomWalk::new(), AtomWalk::new());
         let n = decoded.len();
+        // (atom, offset) as one number, the atom above: in order while it
+        // does not go down.
+        let (mut in_order, mut last) = (true, 0u64);
         for i in 0..n {
             let d = &decoded[if descending { n - 1 - i } else { i }];
             let (atom, reloc) = match self.place_plain_reloc(sect, d, &mut walks) {
                 Some(placed) => placed,
                 None => self.place_reloc(r, sect, d, &mut walks)?,
             };
+            let key = u64::from(atom) << 32 | u64::from(reloc.offset);
+            in_order &= key >= last;
+            last = key;
             atom_of.push(atom);
             relocs.push(reloc);
         }
-        Ok(())
+        Ok(in_order)
     }
 
     /// When every function has a compact unwind entry that does not defer
