@@ -368,8 +368,8 @@ fn referent(
 }
 
 /// [`referent`] for a caller that has looked up the global `global` the
-/// target resolves to already. Most targets are plain definitions in the
-/// image, whose address is all there is to find.
+/// target resolves to already. Most targets are atoms of the file or
+/// plain definitions in the image, whose address is all there is to find.
 #[inline(always)]
 fn referent_of(
     p: &Place,
@@ -379,25 +379,34 @@ fn referent_of(
     symtab: &SymbolTable,
     res: &Resolved,
 ) -> Result<Referent, String> {
-    if let Some(g) = global {
-        if let Def::Defined {
-            file,
-            atom,
-            offset,
-            weak: false,
-            interposable: false,
-            ..
-        } = symtab.syms[g as usize].def
-        {
-            // Neither coalesced nor interposable: nothing binds it, and
-            // its address is what `Resolved::symbol_ref` says.
-            let addr = res
-                .layout
-                .referenced_addr(file, atom, interior || offset != 0);
-            return Ok(Referent::Local {
-                addr: addr + u64::from(offset),
-            });
+    match (t, global) {
+        (Target::Atom(a), _) => {
+            let addr = res.layout.referenced_addr(p.file, a, interior);
+            if addr != 0 {
+                return Ok(Referent::Local { addr });
+            }
         }
+        (Target::Symbol(_), Some(g)) => {
+            if let Def::Defined {
+                file,
+                atom,
+                offset,
+                weak: false,
+                interposable: false,
+                ..
+            } = symtab.syms[g as usize].def
+            {
+                // Neither coalesced nor interposable: nothing binds it,
+                // and its address is what `Resolved::symbol_ref` says.
+                let addr = res
+                    .layout
+                    .referenced_addr(file, atom, interior || offset != 0);
+                return Ok(Referent::Local {
+                    addr: addr + u64::from(offset),
+                });
+            }
+        }
+        (Target::Symbol(_), None) => {}
     }
     any_referent(p, t, global, interior, symtab, res)
 }
