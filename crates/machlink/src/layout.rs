@@ -803,6 +803,7 @@ pub fn add_empty_segments(layout: &mut Layout, names: &[String]) {
 
 impl Layout {
     /// Where an atom's bytes go: its body when it moved, else its address.
+    #[inline]
     pub fn body_addr(&self, file: u32, atom: u32) -> u64 {
         match self.atom_body.get(file as usize).map(|b| b[atom as usize]) {
             Some(body) if body != 0 => body,
@@ -813,6 +814,7 @@ impl Layout {
     /// The address a reference to an atom means: a function's canonical
     /// address for its start (which stays valid when the body moves,
     /// through the trampoline), its body for anything `interior` to it.
+    #[inline]
     pub fn referenced_addr(&self, file: u32, atom: u32, interior: bool) -> u64 {
         if !interior {
             self.atom_addr[file as usize][atom as usize]

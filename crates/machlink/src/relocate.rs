@@ -107,7 +107,14 @@ impl<'l> Resolved<'l> {
     /// The address a reference to a symbol means; `interior` as for
     /// [`Layout::referenced_addr`].
     pub fn symbol_ref(&self, symtab: &SymbolTable, id: SymId, interior: bool) -> Option<u64> {
-        match symtab.syms[id as usize].def {
+        self.def_ref(symtab, id, symtab.syms[id as usize].def, interior)
+    }
+
+    /// [`Self::symbol_ref`] for a caller that has read the symbol's
+    /// definition `def` already.
+    #[inline]
+    fn def_ref(&self, symtab: &SymbolTable, id: SymId, def: Def, interior: bool) -> Option<u64> {
+        match def {
             Def::Defined {
                 file, atom, offset, ..
             } => Some(
@@ -357,6 +364,63 @@ fn referent(
     symtab: &SymbolTable,
     res: &Resolved,
 ) -> Result<Referent, String> {
+    referent_of(p, t, symtab.global_of(p.file, t), interior, symtab, res)
+}
+
+/// [`referent`] for a caller that has looked up the global `global` the
+/// target resolves to already. Most targets are atoms of the file or
+/// plain definitions in the image, whose address is all there is to find.
+#[inline(always)]
+fn referent_of(
+    p: &Place,
+    t: Target,
+    global: Option<SymId>,
+    interior: bool,
+    symtab: &SymbolTable,
+    res: &Resolved,
+) -> Result<Referent, String> {
+    match (t, global) {
+        (Target::Atom(a), _) => {
+            let addr = res.layout.referenced_addr(p.file, a, interior);
+            if addr != 0 {
+                return Ok(Referent::Local { addr });
+            }
+        }
+        (Target::Symbol(_), Some(g)) => {
+            if let Def::Defined {
+                file,
+                atom,
+                offset,
+                weak: false,
+                interposable: false,
+                ..
+            } = symtab.syms[g as usize].def
+            {
+                // Neither coalesced nor interposable: nothing binds it,
+                // and its address is what `Resolved::symbol_ref` says.
+                let addr = res
+                    .layout
+                    .referenced_addr(file, atom, interior || offset != 0);
+                return Ok(Referent::Local {
+                    addr: addr + u64::from(offset),
+                });
+            }
+        }
+        (Target::Symbol(_), None) => {}
+    }
+    any_referent(p, t, global, interior, symtab, res)
+}
+
+/// [`referent_of`] for any target.
+#[inline(never)]
+fn any_referent(
+    p: &Place,
+    t: Target,
+    global: Option<SymId>,
+    interior: bool,
+    symtab: &SymbolTable,
+    res: &Resolved,
+) -> Result<Referent, String> {
     match t {
         Target::Atom(a) => {
             let addr = res.layout.referenced_addr(p.file, a, interior);
@@ -366,7 +430,7 @@ fn referent(
             Ok(Referent::Local { addr })
         }
         Target::Symbol(i) => {
-            let Some(g) = symtab.global_of(p.file, t) else {
+            let Some(g) = global else {
                 let name = p.obj.symbols.get(i as usize).map_or(&b"?"[..], |s| s.name);
                 return Err(format!(
                     "reference to local symbol {} in a section machlink does not keep",
@@ -381,7 +445,7 @@ fn referent(
                 return Ok(Referent::Absolute(value));
             }
             let addr = res
-                .symbol_ref(symtab, g, interior)
+                .def_ref(symtab, g, def, interior)
                 .ok_or_else(|| format!("symbol {} has no address", name_of(symtab, g)))?;
             if crate::weak::bound_here(def) {
                 return Ok(Referent::Coalesced { sym: g, addr });
@@ -393,9 +457,8 @@ fn referent(
 
 /// A relocation that calls a DTrace probe symbol: its call site is
 /// rewritten rather than relocated.
-fn probe_call(p: &Place, r: &Reloc, symtab: &SymbolTable) -> Option<crate::dtrace::ProbeCall> {
-    let g = symtab.global_of(p.file, r.target)?;
-    let sym = &symtab.syms[g as usize];
+fn probe_call(global: Option<SymId>, symtab: &SymbolTable) -> Option<crate::dtrace::ProbeCall> {
+    let sym = &symtab.syms[global? as usize];
     (sym.def == Def::Dtrace)
         .then(|| crate::dtrace::ProbeCall::of(sym.name))
         .flatten()
@@ -437,13 +500,15 @@ pub(crate) fn relocate(
     if at + (1usize << r.length) > p.bytes.len() {
         return Err("relocated field lies outside the atom".into());
     }
-    if let Some(call) = probe_call(p, r, symtab) {
+    // The global a symbol target resolves to, looked up once.
+    let global = symtab.global_of(p.file, r.target);
+    if let Some(call) = probe_call(global, symtab) {
         return arch
             .rewrite_probe_call(call, r.kind, p.bytes, at)
             .map_err(|e| e.to_string());
     }
     let pair = r.subtrahend.is_some();
-    let target = referent(p, r.target, pair || r.addend != 0, symtab, res)?;
+    let target = referent_of(p, r.target, global, pair || r.addend != 0, symtab, res)?;
     let subtrahend = r
         .subtrahend
         .map(|sub| referent(p, sub, true, symtab, res))
@@ -511,7 +576,7 @@ pub(crate) fn relocate(
             let mut value = plus_addend(s);
             if let (Some(thunks), RelocKind::Branch) = (res.thunks, r.kind) {
                 // Out of direct reach: through a thunk for the target.
-                let key = crate::thunks::key_of(p.file, r, symtab);
+                let key = || crate::thunks::key_of(p.file, r, symtab);
                 value =
                     crate::thunks::branch_value(thunks, arch, pc, value, key).ok_or_else(|| {
                         format!(

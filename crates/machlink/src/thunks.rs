@@ -509,20 +509,21 @@ pub(crate) fn symbols(
 }
 
 /// For relocation: the value a branch at `pc` to `value` (the callee
-/// `key`) encodes: the callee itself when in reach, else its thunk; None
-/// when neither is in reach.
+/// `key` names) encodes: the callee itself when in reach, else its thunk;
+/// None when neither is in reach. The key is looked up only for a branch
+/// out of reach, which is rare.
 pub(crate) fn branch_value(
     thunks: &Thunks,
     arch: &dyn Arch,
     pc: u64,
     value: u64,
-    key: Option<ThunkKey>,
+    key: impl FnOnce() -> Option<ThunkKey>,
 ) -> Option<u64> {
     let reach = arch.branch_reach();
     if in_reach(pc, value, reach) {
         return Some(value);
     }
-    thunks.find(pc, key?, reach)
+    thunks.find(pc, key()?, reach)
 }
 
 #[cfg(test)]

@@ -88,7 +88,28 @@ struct Form {
     takes_addend: bool,
 }
 
+/// The form of a relocation of type `r_type`, or why there is none.
+#[inline]
 fn form(r_type: u8) -> Result<Form, String> {
+    form_of(r_type).ok_or_else(|| form_error(r_type))
+}
+
+/// Why [`form_of`] knows no form for `r_type`.
+#[cold]
+fn form_error(r_type: u8) -> String {
+    if r_type == macho::ARM64_RELOC_AUTHENTICATED_POINTER {
+        "ARM64_RELOC_AUTHENTICATED_POINTER is arm64e pointer authentication, \
+         which machlink does not support (was the object built for arm64e?)"
+            .into()
+    } else {
+        format!("unknown relocation type {r_type}")
+    }
+}
+
+/// The form of the relocation types that stand alone (not ADDEND,
+/// SUBTRACTOR or POINTER_TO_GOT).
+#[inline]
+fn form_of(r_type: u8) -> Option<Form> {
     use RelocKind::{Page, PageOffset};
     let instr = |kind, pcrel, takes_addend| Form {
         kind,
@@ -96,7 +117,7 @@ fn form(r_type: u8) -> Result<Form, String> {
         lengths: &[2],
         takes_addend,
     };
-    Ok(match r_type {
+    Some(match r_type {
         macho::ARM64_RELOC_UNSIGNED => Form {
             kind: RelocKind::Absolute,
             pcrel: false,
@@ -110,14 +131,7 @@ fn form(r_type: u8) -> Result<Form, String> {
         macho::ARM64_RELOC_GOT_LOAD_PAGEOFF12 => instr(PageOffset(PageRef::Got), false, false),
         macho::ARM64_RELOC_TLVP_LOAD_PAGE21 => instr(Page(PageRef::Tlv), true, false),
         macho::ARM64_RELOC_TLVP_LOAD_PAGEOFF12 => instr(PageOffset(PageRef::Tlv), false, false),
-        macho::ARM64_RELOC_AUTHENTICATED_POINTER => {
-            return Err(
-                "ARM64_RELOC_AUTHENTICATED_POINTER is arm64e pointer authentication, \
-                        which machlink does not support (was the object built for arm64e?)"
-                    .into(),
-            )
-        }
-        other => return Err(format!("unknown relocation type {other}")),
+        _ => return None,
     })
 }
 
@@ -139,6 +153,7 @@ fn type_name(r_type: u8) -> &'static str {
 }
 
 /// The signed integer a 4- or 8-byte data field holds.
+#[inline]
 fn embedded(info: &macho::RelocationInfo, data: &[u8]) -> Result<i64, String> {
     let at = info.r_address as usize;
     let field = at
@@ -152,23 +167,30 @@ fn embedded(info: &macho::RelocationInfo, data: &[u8]) -> Result<i64, String> {
 }
 
 /// Checks the pc-relative bit and the length an entry of `r_type` needs.
+#[inline]
 fn check_shape(info: &macho::RelocationInfo, pcrel: bool, lengths: &[u8]) -> Result<(), String> {
+    if info.r_pcrel == pcrel && lengths.contains(&info.r_length) {
+        return Ok(());
+    }
+    Err(shape_error(info, pcrel, lengths))
+}
+
+/// What is wrong with the shape [`check_shape`] found wrong.
+#[cold]
+fn shape_error(info: &macho::RelocationInfo, pcrel: bool, lengths: &[u8]) -> String {
     let name = type_name(info.r_type);
     if info.r_pcrel != pcrel {
-        return Err(format!(
+        return format!(
             "ARM64_RELOC_{name} must {}be pc-relative",
             if pcrel { "" } else { "not " }
-        ));
+        );
     }
-    if !lengths.contains(&info.r_length) {
-        let sizes: Vec<String> = lengths.iter().map(|l| (1u32 << l).to_string()).collect();
-        return Err(format!(
-            "ARM64_RELOC_{name} has a {}-byte field (expected {} bytes)",
-            1u32 << info.r_length,
-            sizes.join(" or ")
-        ));
-    }
-    Ok(())
+    let sizes: Vec<String> = lengths.iter().map(|l| (1u32 << l).to_string()).collect();
+    format!(
+        "ARM64_RELOC_{name} has a {}-byte field (expected {} bytes)",
+        1u32 << info.r_length,
+        sizes.join(" or ")
+    )
 }
 
 /// The 24-bit signed addend an ADDEND entry holds in `r_symbolnum`.
@@ -193,7 +215,7 @@ fn decode_one(
                         .into(),
                 )
             })?;
-            let takes_addend = form(next.r_type).is_ok_and(|f| f.takes_addend);
+            let takes_addend = form_of(next.r_type).is_some_and(|f| f.takes_addend);
             if !takes_addend || next.r_address != first.r_address {
                 return Err(at0(format!(
                     "ADDEND must be followed by a BRANCH26, PAGE21 or PAGEOFF12 at the same \

@@ -125,6 +125,35 @@ fn decode_one(
     Ok((decoded, used))
 }
 
+/// [`decode_one`] for an entry that stands alone (not a SUBTRACTOR) and
+/// is good; None for any other, which `decode_one` then decodes or
+/// reports.
+#[inline(always)]
+fn decode_single(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedReloc> {
+    if info.r_type == macho::X86_64_RELOC_SUBTRACTOR {
+        return None;
+    }
+    let kind = kind_of(info.r_type)?;
+    let at = info.r_address as usize;
+    let embedded = match info.r_length {
+        0 => i64::from(*data.get(at)? as i8),
+        1 => i64::from(i16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?)),
+        2 => i64::from(i32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?)),
+        _ => i64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?),
+    };
+    let addend = if info.r_pcrel {
+        embedded + bias(kind)
+    } else {
+        embedded
+    };
+    Some(DecodedReloc {
+        kind,
+        addend,
+        info: *info,
+        subtrahend: None,
+    })
+}
+
 impl Arch for X86_64 {
     fn name(&self) -> &'static str {
         "x86_64"
@@ -191,8 +220,14 @@ impl Arch for X86_64 {
         data: &[u8],
         out: &mut Vec<DecodedReloc>,
     ) -> Result<(), (usize, String)> {
+        out.reserve(infos.len());
         let mut i = 0;
         while i < infos.len() {
+            if let Some(d) = decode_single(&infos[i], data) {
+                out.push(d);
+                i += 1;
+                continue;
+            }
             let (d, used) = decode_one(&infos[i..], data).map_err(|e| (i, e))?;
             out.push(d);
             i += used;

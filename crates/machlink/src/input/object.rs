@@ -460,35 +460,6 @@ impl<'a> ObjectFile<'a> {
         Some(sec.atoms_start + idx.saturating_sub(1) as u32)
     }
 
-    /// [`Self::atom_at`] for the fields of section `sect`, met mostly in
-    /// ascending order: `cursor` is the atom the previous lookup found,
-    /// and the answer is usually it or one shortly after, which saves the
-    /// binary search.
-    fn atom_at_from(&self, sect: usize, off: u64, cursor: &mut u32) -> Option<u32> {
-        let sec = &self.sections[sect];
-        let end = sec.atoms_start + sec.atoms_len;
-        let c = *cursor;
-        if sec.kept && off <= sec.size && c >= sec.atoms_start && c < end {
-            let atoms = &self.atoms[c as usize..end as usize];
-            if u64::from(atoms[0].offset) <= off {
-                // A few steps forward, then a binary search of the rest.
-                let mut i = 0;
-                while i + 1 < atoms.len() && u64::from(atoms[i + 1].offset) <= off {
-                    i += 1;
-                    if i == 8 {
-                        i += atoms[i..].partition_point(|a| u64::from(a.offset) <= off) - 1;
-                        break;
-                    }
-                }
-                *cursor = c + i as u32;
-                return Some(*cursor);
-            }
-        }
-        let a = self.atom_at(sect, off)?;
-        *cursor = a;
-        Some(a)
-    }
-
     /// The one atom of section ordinal `n_sect` (1-based) and its input
     /// address, for a section-relative subtrahend; an error when the
     /// section is split into atoms (which of them is meant is unknown).
@@ -575,17 +546,29 @@ impl<'a> ObjectFile<'a> {
                 // The atom of each of the section's relocations.
                 let mut atom_of = std::mem::take(&mut scratch.atom_of);
                 atom_of.clear();
+                // Whether the relocations are known to be in atom order.
+                let mut in_order = true;
                 if !raw.is_empty() {
-                    self.place_section_relocs(r, sect, raw, scratch, &mut relocs, &mut atom_of)?;
+                    in_order = self.place_section_relocs(
+                        r,
+                        sect,
+                        raw,
+                        scratch,
+                        &mut relocs,
+                        &mut atom_of,
+                    )?;
                 }
                 if sec.segname == "__TEXT" && sec.sectname == EH_FRAME {
+                    in_order = false;
                     if let Err(e) =
                         self.add_eh_frame_relocs(r, sect, first, &mut relocs, &mut atom_of)
                     {
                         eh_frame_error.get_or_insert(e);
                     }
                 }
-                sort_by_atom(&mut relocs[first..], &mut atom_of);
+                if !in_order {
+                    sort_by_atom(&mut relocs[first..], &mut atom_of);
+                }
                 self.set_reloc_ranges(sect, first, &atom_of);
                 scratch.atom_of = atom_of;
             }
@@ -615,7 +598,8 @@ impl<'a> ObjectFile<'a> {
     }
 
     /// Decodes the raw relocation entries of section `sect` and appends
-    /// them, atom-relative, to `relocs` (their atoms to `atom_of`).
+    /// them, atom-relative, to `relocs` (their atoms to `atom_of`); says
+    /// whether they came out in (atom, offset) order.
     /// Decoding all entries first reports the first bad entry as decoding
     /// finds it, else the first bad one in placing order.
     fn place_section_relocs(
@@ -626,7 +610,7 @@ impl<'a> ObjectFile<'a> {
         scratch: &mut RelocScratch,
         relocs: &mut Vec<Reloc>,
         atom_of: &mut Vec<u32>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let sec = &self.sections[sect];
         let RelocScratch { infos, decoded, .. } = scratch;
         infos.clear();
@@ -647,21 +631,28 @@ impl<'a> ObjectFile<'a> {
         let descending = decoded
             .windows(2)
             .all(|w| w[0].info.r_address > w[1].info.r_address);
-        // The atoms the previous field and the previous section-relative
-        // target were found in: the next ones are usually at or just
-        // after them (compact unwind entries name functions in order).
-        let mut hint = (sec.atoms_start, NONE);
-        let mut place = |d: &DecodedReloc| -> Result<()> {
-            let (atom, reloc) = self.place_reloc(r, sect, d, &mut hint)?;
+        // Walks over the atoms of the fields and of section-relative
+        // targets: both are met in ascending order (fields by the turn
+        // above, targets because compact unwind entries name functions in
+        // order), so most lookups stay in the atom of the one before.
+        let mut walks = (AtomWalk::new(), AtomWalk::new());
+        let n = decoded.len();
+        // (atom, offset) as one number, the atom above: in order while it
+        // does not go down.
+        let (mut in_order, mut last) = (true, 0u64);
+        for i in 0..n {
+            let d = &decoded[if descending { n - 1 - i } else { i }];
+            let (atom, reloc) = match self.place_plain_reloc(sect, d, &mut walks) {
+                Some(placed) => placed,
+                None => self.place_reloc(r, sect, d, &mut walks)?,
+            };
+            let key = u64::from(atom) << 32 | u64::from(reloc.offset);
+            in_order &= key >= last;
+            last = key;
             atom_of.push(atom);
             relocs.push(reloc);
-            Ok(())
-        };
-        if descending {
-            decoded.iter().rev().try_for_each(&mut place)
-        } else {
-            decoded.iter().try_for_each(&mut place)
         }
+        Ok(in_order)
     }
 
     /// When every function has a compact unwind entry that does not defer
@@ -824,14 +815,58 @@ impl<'a> ObjectFile<'a> {
         Ok(())
     }
 
+    /// [`Self::place_reloc`] for most relocations, those that are not a
+    /// difference: a reference to a symbol, or a pointer that holds the
+    /// address it points at (compact unwind entries' functions), without
+    /// anything that only the others or a bad entry need. None for the
+    /// others and for a bad one (which `place_reloc` then reports).
+    #[inline(always)]
+    fn place_plain_reloc(
+        &self,
+        sect: usize,
+        decoded: &DecodedReloc,
+        walks: &mut (AtomWalk, AtomWalk),
+    ) -> Option<(u32, Reloc)> {
+        let info = decoded.info;
+        if decoded.subtrahend.is_some() || (!info.r_extern && info.r_pcrel) {
+            return None;
+        }
+        let off = u64::from(info.r_address);
+        if off + (1u64 << info.r_length) > self.sections[sect].size {
+            return None;
+        }
+        let atom = walks.0.find(self, sect, off)?;
+        let mut addend = decoded.addend;
+        let target = if info.r_extern {
+            self.extern_target(info.r_symbolnum, &mut addend)?
+        } else {
+            // The field holds the address in the input's address space.
+            let tsect = (info.r_symbolnum as usize).wrapping_sub(1);
+            let toff = (addend as u64).wrapping_sub(self.sections.get(tsect)?.addr);
+            let t = walks.1.find(self, tsect, toff)?;
+            addend = toff as i64 - walks.1.start as i64;
+            Target::Atom(t)
+        };
+        let reloc = Reloc {
+            offset: (off - walks.0.start) as u32,
+            kind: decoded.kind,
+            length: info.r_length,
+            target,
+            addend,
+            subtrahend: None,
+        };
+        Some((atom, reloc))
+    }
+
     /// Makes a relocation the target decoded atom-relative: its atom, and
     /// its target as a symbol or an atom of this file.
+    #[inline(never)]
     fn place_reloc(
         &self,
         r: &Reader<'a, '_>,
         sect: usize,
         decoded: &DecodedReloc,
-        hint: &mut (u32, u32),
+        walks: &mut (AtomWalk, AtomWalk),
     ) -> Result<(u32, Reloc)> {
         let sec = &self.sections[sect];
         let info = decoded.info;
@@ -848,10 +883,11 @@ impl<'a> ObjectFile<'a> {
         if off + size > sec.size {
             return Err(bad("field extends past the end of the section"));
         }
-        let atom = self
-            .atom_at_from(sect, off, &mut hint.0)
+        let atom = walks
+            .0
+            .find(self, sect, off)
             .ok_or_else(|| bad("no atom holds the field"))?;
-        let atom_off = (off - u64::from(self.atoms[atom as usize].offset)) as u32;
+        let atom_off = (off - walks.0.start) as u32;
         if subtrahend_info.is_none() && info.r_extern {
             // The usual case: a reference to a symbol, no difference.
             let mut addend = decoded.addend;
@@ -923,13 +959,13 @@ impl<'a> ObjectFile<'a> {
                 Target::Atom(a)
             } else {
                 let toff = referent.wrapping_sub(tsec.addr);
-                let t = self.atom_at_from(tsect, toff, &mut hint.1).ok_or_else(|| {
+                let t = walks.1.find(self, tsect, toff).ok_or_else(|| {
                     bad(&format!(
                         "target address {referent:#x} is outside {},{}",
                         tsec.segname, tsec.sectname
                     ))
                 })?;
-                addend = toff as i64 - i64::from(self.atoms[t as usize].offset);
+                addend = toff as i64 - walks.1.start as i64;
                 Target::Atom(t)
             }
         };
@@ -1047,6 +1083,87 @@ impl Cuts<'_> {
         }
         if let Some(start) = previous {
             f(start, size);
+        }
+    }
+}
+
+/// A cursor over the atoms of a section for offsets met mostly in
+/// ascending order: the answer is usually the atom of the previous
+/// lookup or the one after it, which a comparison or two tell without the
+/// binary search of [`ObjectFile::atom_at`] (whose answers it gives).
+struct AtomWalk {
+    /// The section (0-based) of `atom`; `usize::MAX` before the first lookup.
+    sect: usize,
+    atom: u32,
+    /// Where `atom` starts in its section, and where the next atom starts
+    /// (for the last one: `past_end`).
+    start: u64,
+    next: u64,
+    /// One past the section's last atom (an index of the file's atoms),
+    /// and one past the section's end (its end is the last offset the
+    /// last atom holds).
+    end: u32,
+    past_end: u64,
+}
+
+impl AtomWalk {
+    fn new() -> Self {
+        AtomWalk {
+            sect: usize::MAX,
+            atom: NONE,
+            start: 0,
+            next: 0,
+            end: 0,
+            past_end: 0,
+        }
+    }
+
+    /// The atom of section `sect` that holds offset `off`, as
+    /// [`ObjectFile::atom_at`] finds it.
+    #[inline(always)]
+    fn find(&mut self, file: &ObjectFile, sect: usize, off: u64) -> Option<u32> {
+        if sect == self.sect && off >= self.start {
+            if off < self.next {
+                return Some(self.atom);
+            }
+            // The next atom starts at `self.next <= off`: it is the one
+            // unless `off` is past its end too.
+            let following = self.atom + 1;
+            if following < self.end {
+                let after = self.bound(file, following + 1);
+                if off < after {
+                    self.atom = following;
+                    self.start = self.next;
+                    self.next = after;
+                    return Some(following);
+                }
+            }
+        }
+        self.seek(file, sect, off)
+    }
+
+    /// [`Self::find`] by a binary search of the section's atoms.
+    #[inline(never)]
+    fn seek(&mut self, file: &ObjectFile, sect: usize, off: u64) -> Option<u32> {
+        let atom = file.atom_at(sect, off)?;
+        let sec = &file.sections[sect];
+        self.sect = sect;
+        self.atom = atom;
+        self.end = sec.atoms_start + sec.atoms_len;
+        self.past_end = sec.size + 1;
+        self.start = u64::from(file.atoms[atom as usize].offset);
+        self.next = self.bound(file, atom + 1);
+        Some(atom)
+    }
+
+    /// Where atom `atom` of the section starts, or `past_end` when the
+    /// section has no such atom.
+    #[inline(always)]
+    fn bound(&self, file: &ObjectFile, atom: u32) -> u64 {
+        if atom < self.end {
+            u64::from(file.atoms[atom as usize].offset)
+        } else {
+            self.past_end
         }
     }
 }
