@@ -280,9 +280,6 @@ struct Updater<'s> {
     /// Old records of changed objects as [`Updater::plan_moves`] left them:
     /// definitions that moved between them already moved here.
     reworked: FxHashMap<u32, ObjectRecord>,
-    /// Lookups in the state's global symbol table (see
-    /// [`Updater::base_global`]).
-    base_globals: std::cell::RefCell<FxHashMap<Vec<u8>, Option<GlobalRecord>>>,
     stats: UpdateStats,
 }
 
@@ -367,7 +364,6 @@ impl<'s> Updater<'s> {
             starts: Vec::new(),
             relocated: Default::default(),
             reworked: Default::default(),
-            base_globals: Default::default(),
             symbol_edits: Vec::new(),
             stab_patches: Vec::new(),
             removed: Vec::new(),
@@ -402,14 +398,10 @@ impl<'s> Updater<'s> {
     /// The global symbol as the full link recorded it. A replay asks for
     /// each of an object's symbols more than once (resolving them, then
     /// recording its globals): the state file is read, and its blocks
-    /// checked, once per name.
+    /// checked, once per name while the state is open (a resident server
+    /// keeps it open across updates).
     fn base_global(&self, sym: &[u8]) -> Step<Option<GlobalRecord>> {
-        if let Some(g) = self.base_globals.borrow().get(sym) {
-            return Ok(*g);
-        }
-        let g = self.session.base.global(sym)?;
-        self.base_globals.borrow_mut().insert(sym.to_vec(), g);
-        Ok(g)
+        Ok(self.session.base.global_cached(sym)?)
     }
 
     /// The global symbol as the image has it now.
