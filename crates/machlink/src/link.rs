@@ -148,7 +148,11 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
         Some(why) => Err(why),
         // A resident server's session for this output, if its files are
         // the ones it was read from; else the state's files, opened.
-        None => match crate::incremental::resident::take(&opts.output) {
+        // (One kept for another target is opened again, so that the run
+        // says why it cannot be used, as a process would.)
+        None => match crate::incremental::resident::take(&opts.output)
+            .filter(|kept| kept.base.meta.cpu_type == opts.target().cpu_type())
+        {
             Some(kept) => Ok(kept),
             None => Session::open(&opts.output, opts.target()),
         },
