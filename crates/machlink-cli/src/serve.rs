@@ -5,7 +5,10 @@
 //! Why: an incremental update costs milliseconds, and a fresh process adds
 //! its own start (loading the binary and its libraries) and faults in
 //! every page it uses again; the server keeps its allocator's memory, its
-//! thread pool and its mappings warm from one link to the next. Each
+//! thread pool and its mappings warm from one link to the next, and the
+//! incremental state it opened for an output, reused while the state's,
+//! delta's and output's files are the ones it read
+//! (`machlink::incremental::resident`). Each
 //! request runs exactly the code a process would (`crate::run_args`):
 //! the same lock, journal and recovery, so a server killed in the middle
 //! of an update leaves what a killed process leaves, and the next run
@@ -230,11 +233,17 @@ pub fn serve(socket: &Path, run: fn(Vec<String>) -> ExitCode) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Requests keep what they opened for the next one (see
+    // machlink::incremental::resident).
+    machlink::incremental::resident::enable();
     for conn in listener.incoming() {
         let Ok(mut conn) = conn else { continue };
         if let Err(e) = serve_one(&mut conn, run) {
             say_err!("machlink --serve: a request failed: {e}");
         }
+        // The client has its answer: free what its request left.
+        drop(conn);
+        machlink::incremental::resident::collect_garbage();
         // The next request starts where the server started.
         let _ = std::env::set_current_dir(&home);
     }

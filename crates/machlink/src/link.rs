@@ -134,14 +134,28 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
     })?;
     let paths: Vec<PathBuf> = resolved.iter().map(|(p, _)| p.clone()).collect();
     let args = args_hash(opts);
-    let (recovered, discarded) = match recovery {
+    let (recovered, discarded) = match &recovery {
         Recovery::None => (None, None),
-        Recovery::Finished(what) => (Some(what), None),
-        Recovery::Discarded(why) => (None, Some(why)),
+        Recovery::Finished(what) => (Some(what.clone()), None),
+        Recovery::Discarded(why) => (None, Some(why.clone())),
     };
+    if !matches!(recovery, Recovery::None) {
+        // The journal rewrote the output and the delta: what a server
+        // kept of them is stale.
+        crate::incremental::resident::forget(&opts.output);
+    }
     let session = match discarded {
         Some(why) => Err(why),
-        None => Session::open(&opts.output, opts.target()),
+        // A resident server's session for this output, if its files are
+        // the ones it was read from; else the state's files, opened.
+        // (One kept for another target is opened again, so that the run
+        // says why it cannot be used, as a process would.)
+        None => match crate::incremental::resident::take(&opts.output)
+            .filter(|kept| kept.base.meta.cpu_type == opts.target().cpu_type())
+        {
+            Some(kept) => Ok(kept),
+            None => Session::open(&opts.output, opts.target()),
+        },
     };
     let mut recovered = recovered;
     if let Ok(session) = &session {
@@ -192,6 +206,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                 if session.refresh_stamps() | !session.moved.is_empty() {
                     let _ = session.save_delta(&opts.output);
                 }
+                crate::incremental::resident::release(&opts.output, session);
                 let mut stats = done(format!(
                     "nothing changed in {} inputs; output left as it is",
                     paths.len()
@@ -201,6 +216,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
             }
             Change::Inputs(changed) => match update::run(opts, &mut session, &changed)? {
                 update::Outcome::Updated(mut s) => {
+                    crate::incremental::resident::release(&opts.output, session);
                     let mut phases =
                         first_phases(s.started.duration_since(start).saturating_sub(opened));
                     phases.append(&mut s.phases);

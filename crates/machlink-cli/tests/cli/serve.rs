@@ -51,9 +51,17 @@ impl Server {
         );
     }
 
-    /// Whether the server process has ended.
+    /// Whether the server process has ended (within 5 s: its socket is
+    /// closed while it exits, so a client can see its end before it is
+    /// reaped).
     fn ended(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_some()
+        for _ in 0..500 {
+            if self.child.try_wait().unwrap().is_some() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        false
     }
 }
 
@@ -165,6 +173,67 @@ fn served_incremental_updates_and_a_server_killed_mid_update() {
     );
     assert!(dying.ended(), "the crash hook did not stop the server");
     assert_eq!(run_ok(&out), "f(3)=28\n");
+    let v = machlink_verify(&out);
+    assert_eq!(v.code, 0, "{}", v.stdout_str());
+}
+
+/// A server keeps an output's opened state between requests; it must
+/// notice every change made outside it: a link by another process, and
+/// a state file edited in place with its size and time put back.
+#[test]
+fn a_server_trusts_nothing_changed_behind_its_back() {
+    let dir = scratch_dir("serve_behind_its_back");
+    let main_o = compile(&dir, "main", MAIN);
+    let lib_o = compile(&dir, "lib", &lib(2));
+    let out = dir.join("prog");
+    let args = |cmd: &mut Command| {
+        cmd.args(["-incremental", "-v"]).arg(&main_o).arg(&lib_o);
+    };
+    let server = Server::start(&dir, &[]);
+    let link = |what: &str| {
+        let mut cmd = served(&server, &out);
+        args(&mut cmd);
+        let o = capture(&mut cmd);
+        assert_eq!(o.code, 0, "{}", o.stderr_str());
+        let line = incremental_line(&o);
+        assert!(line.contains(what), "expected {what:?}: {}", o.stderr_str());
+        line
+    };
+    link("full link");
+    compile(&dir, "lib", &lib(5));
+    link("updated 1 object");
+    // Another process updates the output: the server's session is stale.
+    compile(&dir, "lib", &lib(7));
+    let mut local = machlink_command(&out);
+    args(&mut local);
+    let o = capture(&mut local);
+    assert!(
+        incremental_line(&o).contains("updated 1 object"),
+        "{}",
+        o.stderr_str()
+    );
+    compile(&dir, "lib", &lib(9));
+    link("updated 1 object");
+    assert_eq!(run_ok(&out), "f(3)=28\n");
+    link("nothing changed");
+    // A byte of the delta flipped in place, its size and time restored:
+    // the state is read again, its checksum fails, and a full link follows.
+    let delta = dir.join("prog.machlink-delta");
+    let mtime = std::fs::metadata(&delta).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&delta).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&delta, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&delta)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    compile(&dir, "lib", &lib(4));
+    let line = link("full link");
+    assert!(line.contains("damaged"), "{line}");
+    assert_eq!(run_ok(&out), "f(3)=13\n");
     let v = machlink_verify(&out);
     assert_eq!(v.code, 0, "{}", v.stdout_str());
 }

@@ -17,6 +17,7 @@ pub mod clone;
 pub mod imports;
 pub mod journal;
 pub mod record;
+pub mod resident;
 pub mod state;
 pub mod symtab_edit;
 pub mod update;

@@ -440,6 +440,10 @@ pub struct Base {
     sums: usize,
     /// One bit per body block: its checksum was verified.
     verified: Vec<AtomicU64>,
+    /// Globals looked up so far (see [`Base::global_cached`]): an update
+    /// asks for each of an object's symbols more than once, and a resident
+    /// server replays the same objects again and again.
+    found: std::sync::Mutex<rustc_hash::FxHashMap<Vec<u8>, Option<GlobalRecord>>>,
 }
 
 /// A small file written whole: `magic`, the bincode of `value`, and an
@@ -568,6 +572,7 @@ impl Base {
             verified: (0..nblocks.div_ceil(64))
                 .map(|_| AtomicU64::new(0))
                 .collect(),
+            found: Default::default(),
         };
         let bytes = base.read(meta.0, meta.1, "its header chunk")?;
         let decoded: Meta = decode(bytes)
@@ -660,6 +665,21 @@ impl Base {
         rec.validate(&self.meta)
             .map_err(|e| Damage(format!("{what}: {e}")))?;
         Ok(rec)
+    }
+
+    /// [`Base::global`], remembered: the state's records never change
+    /// while it is open, so each name is looked up (and its blocks
+    /// checked) once. A damaged record is not remembered: it is reported
+    /// every time.
+    pub fn global_cached(&self, name: &[u8]) -> Result<Option<GlobalRecord>, Damage> {
+        // (A lock poisoned by a panic still holds whole entries.)
+        let found = || self.found.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(g) = found().get(name) {
+            return Ok(*g);
+        }
+        let g = self.global(name)?;
+        found().insert(name.to_vec(), g);
+        Ok(g)
     }
 
     /// Looks a global symbol up: an open-addressed index of u32 (record

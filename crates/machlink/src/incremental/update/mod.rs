@@ -154,7 +154,8 @@ pub fn run(opts: &Options, session: &mut Session, changed: &[u32]) -> Result<Out
             "the incremental state is damaged: {why}"
         )));
     }
-    let session = &*session;
+    let kept = &mut *session;
+    let session = &*kept;
     // Nothing is written before the journal is committed, so a panic in
     // the planning (a state that passed its checks but is still wrong, or
     // a bug) can fall back to a full link instead of ending the run.
@@ -180,7 +181,7 @@ pub fn run(opts: &Options, session: &mut Session, changed: &[u32]) -> Result<Out
         )))
     });
     match prepared {
-        Ok((journal, mut stats)) => {
+        Ok((journal, mut stats, delta)) => {
             stats.timer.begin("journal and patch");
             stats.write_path = journal
                 .commit(&opts.output, &mut stats.timer)
@@ -194,6 +195,9 @@ pub fn run(opts: &Options, session: &mut Session, changed: &[u32]) -> Result<Out
             stats.phases = std::mem::take(&mut stats.timer).finish();
             stats.bytes = journal.bytes();
             stats.patches = journal.patches.len();
+            // The session now describes the updated image (a resident
+            // server keeps it for the next request).
+            kept.delta = delta;
             Ok(Outcome::Updated(stats))
         }
         Err(Stop::Fallback(why)) => Ok(Outcome::Fallback(why)),
@@ -276,9 +280,6 @@ struct Updater<'s> {
     /// Old records of changed objects as [`Updater::plan_moves`] left them:
     /// definitions that moved between them already moved here.
     reworked: FxHashMap<u32, ObjectRecord>,
-    /// Lookups in the state's global symbol table (see
-    /// [`Updater::base_global`]).
-    base_globals: std::cell::RefCell<FxHashMap<Vec<u8>, Option<GlobalRecord>>>,
     stats: UpdateStats,
 }
 
@@ -363,7 +364,6 @@ impl<'s> Updater<'s> {
             starts: Vec::new(),
             relocated: Default::default(),
             reworked: Default::default(),
-            base_globals: Default::default(),
             symbol_edits: Vec::new(),
             stab_patches: Vec::new(),
             removed: Vec::new(),
@@ -398,14 +398,10 @@ impl<'s> Updater<'s> {
     /// The global symbol as the full link recorded it. A replay asks for
     /// each of an object's symbols more than once (resolving them, then
     /// recording its globals): the state file is read, and its blocks
-    /// checked, once per name.
+    /// checked, once per name while the state is open (a resident server
+    /// keeps it open across updates).
     fn base_global(&self, sym: &[u8]) -> Step<Option<GlobalRecord>> {
-        if let Some(g) = self.base_globals.borrow().get(sym) {
-            return Ok(*g);
-        }
-        let g = self.session.base.global(sym)?;
-        self.base_globals.borrow_mut().insert(sym.to_vec(), g);
-        Ok(g)
+        Ok(self.session.base.global_cached(sym)?)
     }
 
     /// The global symbol as the image has it now.
@@ -505,10 +501,11 @@ impl<'s> Updater<'s> {
             None => self.take_old_record(oi)?,
         };
         let record = self.replay(oi, &mut obj, &old)?;
-        // The process ends soon after an update: freeing the old record's
-        // hundreds of small allocations one by one costs more than its
-        // journal takes to write, and the exit frees them at once.
-        std::mem::forget(old);
+        // The process ends soon after an update (a server answers its
+        // client first): freeing the old record's hundreds of small
+        // allocations one by one costs more than its journal takes to
+        // write, and the exit frees them at once.
+        super::resident::defer_drop(old);
         self.delta.objects.insert(oi, record);
         let fp = Fingerprint::of_bytes(&path, &mapped.map)
             .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?;
@@ -1341,7 +1338,7 @@ impl<'s> Updater<'s> {
     fn finish(
         mut self,
         lap: &mut impl FnMut(&mut UpdateStats, &'static str),
-    ) -> Step<(Journal, UpdateStats)> {
+    ) -> Step<(Journal, UpdateStats, state::Delta)> {
         for (g, by) in &self.removed {
             let before = self
                 .session
@@ -1449,9 +1446,7 @@ impl<'s> Updater<'s> {
             delta: delta.to_bytes(),
             output: delta.output.clone(),
         };
-        // Left to the process's exit, as the replaced records (see `object`).
-        std::mem::forget(delta);
-        Ok((journal, self.stats))
+        Ok((journal, self.stats, delta))
     }
 }
 
