@@ -10,6 +10,7 @@ pub mod dylib;
 pub mod eh_frame;
 pub mod object;
 pub mod tbd;
+mod unread;
 
 use crate::arch::Arch;
 use crate::error::{LinkError, Result};

@@ -6,6 +6,7 @@
 //! Relocations are decoded once here into atom-relative [`Reloc`]s, so
 //! every later pass (and every incremental update) works on atoms only.
 
+use super::unread;
 use crate::arch::{Arch, DecodedReloc};
 use crate::atom::{Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
@@ -178,8 +179,7 @@ fn consumed(segname: &str, sectname: &str, flags: u32) -> bool {
     if segname == "__LD" && sectname == COMPACT_UNWIND {
         return false; // marked S_ATTR_DEBUG, but read as metadata
     }
-    flags & macho::S_ATTR_DEBUG != 0
-        || segname == "__DWARF"
+    unread::is_debug(segname, flags)
         || (segname == "__LD" && sectname != COMPACT_UNWIND)
         || segname == "__LLVM"
 }
@@ -248,6 +248,8 @@ impl<'a> ObjectFile<'a> {
             }
             offset += size;
         }
+        // Before anything reads section contents and faults pages in.
+        file.advise_unread(&raw_relocs);
         file.drop_redundant_eh_frame(arch);
         file.split_atoms(subsections)
             .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;
@@ -255,6 +257,19 @@ impl<'a> ObjectFile<'a> {
         file.read_relocs(&r, &raw_relocs)?;
         file.drop_fdes_with_compact_unwind(arch);
         Ok(file)
+    }
+
+    /// Tells the kernel which parts of the file the link never reads: the
+    /// debug sections and their relocations (see [`unread`]).
+    fn advise_unread(&self, raw_relocs: &[&'a [u8]]) {
+        let mut stretches: Vec<&[u8]> = self
+            .sections
+            .iter()
+            .zip(raw_relocs)
+            .filter(|(s, _)| !s.kept && unread::is_debug(&s.segname, s.flags))
+            .flat_map(|(s, relocs)| [unread::unread_part(&s.sectname, s.data), relocs])
+            .collect();
+        unread::advise(&mut stretches);
     }
 
     fn read_data_in_code(&mut self, r: &Reader<'a, '_>, at: u64) -> Result<()> {
