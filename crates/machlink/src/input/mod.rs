@@ -9,8 +9,8 @@ pub mod archive;
 pub mod dylib;
 pub mod eh_frame;
 pub mod object;
+mod residency;
 pub mod tbd;
-mod unread;
 
 use crate::arch::Arch;
 use crate::error::{LinkError, Result};
@@ -258,6 +258,28 @@ pub fn map_inputs(paths: &[(PathBuf, bool)]) -> Result<Vec<MappedFile>> {
     match LinkError::many(errors) {
         Some(e) => Err(e),
         None => Ok(files),
+    }
+}
+
+/// Unmaps the objects' section contents and relocation entries once the
+/// image's contents are written (see [`residency`]). Only what lies in the
+/// input files' mappings: an object of the linker's own lives in ordinary
+/// memory, which `MADV_DONTNEED` would discard.
+pub fn release_contents(objects: &[ObjectFile], files: &[MappedFile]) {
+    let mut maps: Vec<(usize, usize)> = files
+        .iter()
+        .map(|f| (f.map.as_ptr() as usize, f.map.len()))
+        .collect();
+    maps.sort_unstable();
+    let mapped = |s: &&[u8]| {
+        let at = s.as_ptr() as usize;
+        let i = maps.partition_point(|&(start, _)| start <= at);
+        i > 0 && at + s.len() <= maps[i - 1].0 + maps[i - 1].1
+    };
+    for obj in objects {
+        let mut spent = obj.spent_contents();
+        spent.retain(mapped);
+        residency::release(&mut spent);
     }
 }
 

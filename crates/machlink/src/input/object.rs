@@ -6,7 +6,7 @@
 //! Relocations are decoded once here into atom-relative [`Reloc`]s, so
 //! every later pass (and every incremental update) works on atoms only.
 
-use super::unread;
+use super::residency;
 use crate::arch::{Arch, DecodedReloc};
 use crate::atom::{Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
@@ -110,6 +110,9 @@ pub struct ObjectFile<'a> {
     /// LC_DATA_IN_CODE: data (jump tables and the like) inside code, as
     /// (input address, length, kind), for disassemblers.
     pub data_in_code: Vec<(u32, u16, u16)>,
+    /// The file's relocation entries, from the first section's to the
+    /// last's (empty if none), for [`ObjectFile::spent_contents`].
+    pub reloc_bytes: &'a [u8],
 }
 
 const N_ALT_ENTRY: u16 = 0x200;
@@ -179,7 +182,7 @@ fn consumed(segname: &str, sectname: &str, flags: u32) -> bool {
     if segname == "__LD" && sectname == COMPACT_UNWIND {
         return false; // marked S_ATTR_DEBUG, but read as metadata
     }
-    unread::is_debug(segname, flags)
+    residency::is_debug(segname, flags)
         || (segname == "__LD" && sectname != COMPACT_UNWIND)
         || segname == "__LLVM"
 }
@@ -199,6 +202,7 @@ impl<'a> ObjectFile<'a> {
             input: u32::MAX,
             member: false,
             data_in_code: Vec::new(),
+            reloc_bytes: &[],
         }
     }
 
@@ -250,6 +254,7 @@ impl<'a> ObjectFile<'a> {
         }
         // Before anything reads section contents and faults pages in.
         file.advise_unread(&raw_relocs);
+        file.reloc_bytes = span(data, &raw_relocs);
         file.drop_redundant_eh_frame(arch);
         file.split_atoms(subsections)
             .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;
@@ -260,16 +265,28 @@ impl<'a> ObjectFile<'a> {
     }
 
     /// Tells the kernel which parts of the file the link never reads: the
-    /// debug sections and their relocations (see [`unread`]).
+    /// debug sections and their relocations (see [`residency`]).
     fn advise_unread(&self, raw_relocs: &[&'a [u8]]) {
         let mut stretches: Vec<&[u8]> = self
             .sections
             .iter()
             .zip(raw_relocs)
-            .filter(|(s, _)| !s.kept && unread::is_debug(&s.segname, s.flags))
-            .flat_map(|(s, relocs)| [unread::unread_part(&s.sectname, s.data), relocs])
+            .filter(|(s, _)| !s.kept && residency::is_debug(&s.segname, s.flags))
+            .flat_map(|(s, relocs)| [residency::unread_part(&s.sectname, s.data), relocs])
             .collect();
-        unread::advise(&mut stretches);
+        residency::advise_unread(&mut stretches);
+    }
+
+    /// The file's section contents and relocation entries, which the link
+    /// has finished reading once the image's contents are written (the
+    /// symbols' names, in the string table, are still to be written).
+    pub fn spent_contents(&self) -> Vec<&'a [u8]> {
+        self.sections
+            .iter()
+            .filter(|s| !residency::is_debug(&s.segname, s.flags))
+            .map(|s| s.data)
+            .chain([self.reloc_bytes])
+            .collect()
     }
 
     fn read_data_in_code(&mut self, r: &Reader<'a, '_>, at: u64) -> Result<()> {
@@ -1082,6 +1099,21 @@ thread_local! {
 
 /// The fields of a little-endian relocation entry (x86_64 and arm64 have
 /// no scattered relocations: bit 31 of the address is part of it).
+/// The part of `data` from the first of `parts` (subslices of it) to
+/// the end of the last.
+fn span<'a>(data: &'a [u8], parts: &[&'a [u8]]) -> &'a [u8] {
+    let base = data.as_ptr() as usize;
+    let nonempty = || parts.iter().filter(|p| !p.is_empty());
+    let start = nonempty().map(|p| p.as_ptr() as usize - base).min();
+    let end = nonempty()
+        .map(|p| p.as_ptr() as usize - base + p.len())
+        .max();
+    match (start, end) {
+        (Some(start), Some(end)) => &data[start..end],
+        _ => &[],
+    }
+}
+
 fn relocation_info(raw: &[u8]) -> macho::RelocationInfo {
     let word = |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().unwrap());
     let (r_address, info) = (word(0), word(4));

@@ -10,7 +10,7 @@ use crate::layout::Layout;
 use object::macho;
 
 /// The compile unit's source name and directory, from the object's DWARF.
-/// The sections read here are listed in `crate::input::unread`, which
+/// The sections read here are listed in `crate::input::residency`, which
 /// keeps the rest of the DWARF out of memory.
 fn compile_unit(obj: &ObjectFile) -> Option<(Vec<u8>, Vec<u8>)> {
     let section = |id: gimli::SectionId| -> Result<gimli::EndianSlice<'_, gimli::LittleEndian>, gimli::Error> {
