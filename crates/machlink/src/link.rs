@@ -359,10 +359,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     )?;
     timer.lap("synthetic");
     if record.is_none() {
-        // Done with the inputs' contents: unmapped before LINKEDIT, the
-        // link's largest allocations, is built. (An incremental record
-        // still reads them.)
-        input::release_contents(&inputs.objects, &files);
+        // (An incremental record still reads them.)
+        inputs.release_contents(&files);
     }
     let entry = write::entry_point(opts, &symtab, &res)?;
     // The synthetic entries of the symbols that have any (few: imports).

@@ -373,6 +373,7 @@ fn dyld_private_object() -> ObjectFile<'static> {
         member: false,
         data_in_code: Vec::new(),
         reloc_bytes: &[],
+        compile_unit: None,
     }
 }
 

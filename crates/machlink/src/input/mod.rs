@@ -261,28 +261,6 @@ pub fn map_inputs(paths: &[(PathBuf, bool)]) -> Result<Vec<MappedFile>> {
     }
 }
 
-/// Unmaps the objects' section contents and relocation entries once the
-/// image's contents are written (see [`residency`]). Only what lies in the
-/// input files' mappings: an object of the linker's own lives in ordinary
-/// memory, which `MADV_DONTNEED` would discard.
-pub fn release_contents(objects: &[ObjectFile], files: &[MappedFile]) {
-    let mut maps: Vec<(usize, usize)> = files
-        .iter()
-        .map(|f| (f.map.as_ptr() as usize, f.map.len()))
-        .collect();
-    maps.sort_unstable();
-    let mapped = |s: &&[u8]| {
-        let at = s.as_ptr() as usize;
-        let i = maps.partition_point(|&(start, _)| start <= at);
-        i > 0 && at + s.len() <= maps[i - 1].0 + maps[i - 1].1
-    };
-    for obj in objects {
-        let mut spent = obj.spent_contents();
-        spent.retain(mapped);
-        residency::release(&mut spent);
-    }
-}
-
 /// Everything parsed from the inputs, borrowing their maps.
 pub struct Inputs<'a> {
     pub objects: Vec<ObjectFile<'a>>,
@@ -306,6 +284,34 @@ pub struct Inputs<'a> {
     /// [`crate::dead_strip::keep_all_for_incremental`]), or why the link
     /// stripped for real and can keep no incremental state.
     pub dead_strip_blocker: Option<String>,
+}
+
+impl Inputs<'_> {
+    /// Lets go of what the link has finished with once the image's
+    /// contents are written, before LINKEDIT (whose symbol table is the
+    /// link's largest allocation) is built: the objects' parsed
+    /// relocations are freed, and their section contents and relocation
+    /// entries unmapped (see [`residency`]), within the input files'
+    /// mappings only: an object of the linker's own lives in ordinary
+    /// memory, which `MADV_DONTNEED` would discard.
+    pub fn release_contents(&mut self, files: &[MappedFile]) {
+        let mut maps: Vec<(usize, usize)> = files
+            .iter()
+            .map(|f| (f.map.as_ptr() as usize, f.map.len()))
+            .collect();
+        maps.sort_unstable();
+        let mapped = |s: &&[u8]| {
+            let at = s.as_ptr() as usize;
+            let i = maps.partition_point(|&(start, _)| start <= at);
+            i > 0 && at + s.len() <= maps[i - 1].0 + maps[i - 1].1
+        };
+        for obj in &mut self.objects {
+            obj.relocs = Vec::new();
+            let mut spent = obj.spent_contents();
+            spent.retain(mapped);
+            residency::release(&mut spent);
+        }
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -113,6 +113,10 @@ pub struct ObjectFile<'a> {
     /// The file's relocation entries, from the first section's to the
     /// last's (empty if none), for [`ObjectFile::spent_contents`].
     pub reloc_bytes: &'a [u8],
+    /// The first compile unit's source name and directory, for the debug
+    /// map: read from the DWARF while parsing, before the pages around it
+    /// are let go (see [`residency`]).
+    pub compile_unit: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 const N_ALT_ENTRY: u16 = 0x200;
@@ -203,6 +207,7 @@ impl<'a> ObjectFile<'a> {
             member: false,
             data_in_code: Vec::new(),
             reloc_bytes: &[],
+            compile_unit: None,
         }
     }
 
@@ -255,6 +260,7 @@ impl<'a> ObjectFile<'a> {
         // Before anything reads section contents and faults pages in.
         file.advise_unread(&raw_relocs);
         file.reloc_bytes = span(data, &raw_relocs);
+        file.compile_unit = crate::linkedit::stabs::compile_unit(&file);
         file.drop_redundant_eh_frame(arch);
         file.split_atoms(subsections)
             .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;

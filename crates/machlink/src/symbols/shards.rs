@@ -405,6 +405,7 @@ mod tests {
             member: false,
             data_in_code: Vec::new(),
             reloc_bytes: &[],
+            compile_unit: None,
         }
     }
 
