@@ -311,6 +311,7 @@ impl Inputs<'_> {
             spent.retain(mapped);
             residency::release(&mut spent);
         }
+        residency::trim_heap();
     }
 }
 

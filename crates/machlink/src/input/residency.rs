@@ -71,6 +71,17 @@ pub fn release(stretches: &mut [&[u8]]) {
     advise(stretches, libc::MADV_DONTNEED);
 }
 
+/// Returns the heap's free pages to the system. glibc keeps what the
+/// parallel parse and resolve allocated and freed (an arena per thread),
+/// which LINKEDIT's large tables do not reuse.
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// `madvise(advice)` on the whole pages inside `stretches`. Adjacent
 /// stretches are merged first, so an object costs a few system calls, not
 /// one per section.
