@@ -372,7 +372,7 @@ fn dyld_private_object() -> ObjectFile<'static> {
         input: u32::MAX,
         member: false,
         data_in_code: Vec::new(),
-        reloc_bytes: &[],
+        parsed_tables: &[],
         compile_unit: None,
     }
 }

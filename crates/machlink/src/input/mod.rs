@@ -446,6 +446,12 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
     }
 }
 
+/// Whether `part` lies inside `whole` (a file's mapping, say).
+fn within(whole: &[u8], part: &[u8]) -> bool {
+    let (start, at) = (whole.as_ptr() as usize, part.as_ptr() as usize);
+    start <= at && at + part.len() <= start + whole.len()
+}
+
 /// Whether input `i` is an archive loaded with `-load_hidden` / `-hidden-l`.
 fn hidden(opts: &Options, i: usize) -> bool {
     opts.lib_attrs.iter().any(|&(at, a)| at == i && a.hidden)
@@ -525,6 +531,10 @@ pub fn parse_object<'a>(
     arch: &'static dyn Arch,
 ) -> Result<ObjectFile<'a>> {
     let mut obj = ObjectFile::parse(data, f.name(), arch)?;
+    // Parsed, the relocation and symbol entries can go (see [`residency`]).
+    if within(&f.map, obj.parsed_tables) {
+        residency::release(&mut [obj.parsed_tables]);
+    }
     obj.oso_path = absolute(&f.name());
     obj.mtime = std::fs::metadata(&f.path)
         .and_then(|m| m.modified())

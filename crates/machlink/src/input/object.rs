@@ -110,9 +110,10 @@ pub struct ObjectFile<'a> {
     /// LC_DATA_IN_CODE: data (jump tables and the like) inside code, as
     /// (input address, length, kind), for disassemblers.
     pub data_in_code: Vec<(u32, u16, u16)>,
-    /// The file's relocation entries, from the first section's to the
-    /// last's (empty if none), for [`ObjectFile::spent_contents`].
-    pub reloc_bytes: &'a [u8],
+    /// The file's relocation and symbol entries, from the first to the
+    /// last (empty if none): parsed into `relocs` and `symbols`, so done
+    /// with once parsed (see [`residency`]).
+    pub parsed_tables: &'a [u8],
     /// The first compile unit's source name and directory, for the debug
     /// map: read from the DWARF while parsing, before the pages around it
     /// are let go (see [`residency`]).
@@ -206,7 +207,7 @@ impl<'a> ObjectFile<'a> {
             input: u32::MAX,
             member: false,
             data_in_code: Vec::new(),
-            reloc_bytes: &[],
+            parsed_tables: &[],
             compile_unit: None,
         }
     }
@@ -259,7 +260,9 @@ impl<'a> ObjectFile<'a> {
         }
         // Before anything reads section contents and faults pages in.
         file.advise_unread(&raw_relocs);
-        file.reloc_bytes = span(data, &raw_relocs);
+        let mut tables = raw_relocs.clone();
+        tables.push(file.parsed_tables); // the symbol entries, for now
+        file.parsed_tables = span(data, &tables);
         file.compile_unit = crate::linkedit::stabs::compile_unit(&file);
         file.drop_redundant_eh_frame(arch);
         file.split_atoms(subsections)
@@ -283,15 +286,16 @@ impl<'a> ObjectFile<'a> {
         residency::advise_unread(&mut stretches);
     }
 
-    /// The file's section contents and relocation entries, which the link
-    /// has finished reading once the image's contents are written (the
-    /// symbols' names, in the string table, are still to be written).
+    /// The file's section contents and relocation and symbol entries,
+    /// which the link has finished reading once the image's contents are
+    /// written (the symbols' names, in the string table, are still to be
+    /// written).
     pub fn spent_contents(&self) -> Vec<&'a [u8]> {
         self.sections
             .iter()
             .filter(|s| !residency::is_debug(&s.segname, s.flags))
             .map(|s| s.data)
-            .chain([self.reloc_bytes])
+            .chain([self.parsed_tables])
             .collect()
     }
 
@@ -367,6 +371,7 @@ impl<'a> ObjectFile<'a> {
         let st = r.pod::<macho::SymtabCommand<LE>>(at, "LC_SYMTAB")?;
         let nsyms = u64::from(st.nsyms.get(LE));
         let syms = r.bytes(u64::from(st.symoff.get(LE)), nsyms * 16, "symbol table")?;
+        self.parsed_tables = syms;
         let strs = r.bytes(
             u64::from(st.stroff.get(LE)),
             u64::from(st.strsize.get(LE)),

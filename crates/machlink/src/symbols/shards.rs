@@ -404,7 +404,7 @@ mod tests {
             input: 0,
             member: false,
             data_in_code: Vec::new(),
-            reloc_bytes: &[],
+            parsed_tables: &[],
             compile_unit: None,
         }
     }
