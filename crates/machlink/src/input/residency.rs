@@ -135,3 +135,38 @@ fn page_size() -> Option<usize> {
         usize::try_from(size).ok().filter(|p| p.is_power_of_two())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_sections_the_debug_map_reads_keep_their_start() {
+        let data = vec![7u8; 3 * READ_HEAD];
+        assert_eq!(unread_part("__debug_info", &data).len(), 2 * READ_HEAD);
+        assert!(unread_part("__debug_str", &data[..100]).is_empty());
+        assert_eq!(unread_part("__debug_loc", &data).len(), data.len());
+        assert_eq!(unread_part("__apple_names", &data).len(), data.len());
+    }
+
+    /// Advice changes no byte: unmapped pages of a file mapping read back
+    /// the same.
+    #[test]
+    fn released_and_unread_pages_read_back_unchanged() {
+        let dir = std::env::temp_dir().join(format!("machlink-residency-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let bytes: Vec<u8> = (0..256 * 1024u32)
+            .map(|i| (i * 7 + i / 4096) as u8)
+            .collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        // SAFETY: a file of this test's own, not changed while mapped.
+        let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+        assert_eq!(&map[..], &bytes[..]);
+        advise_unread(&mut [&map[1000..100_000], &map[100_005..150_000]]);
+        release(&mut [&map[150_000..], &map[3..40_000]]);
+        assert_eq!(&map[..], &bytes[..]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
