@@ -359,7 +359,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     )?;
     timer.lap("synthetic");
     if record.is_none() {
-        // (An incremental record still reads them.)
+        // Done with the inputs' contents (an incremental record still
+        // reads them).
         inputs.release_contents(&files);
     }
     let entry = write::entry_point(opts, &symtab, &res)?;

@@ -295,15 +295,11 @@ impl Inputs<'_> {
     /// mappings only: an object of the linker's own lives in ordinary
     /// memory, which `MADV_DONTNEED` would discard.
     pub fn release_contents(&mut self, files: &[MappedFile]) {
-        let mut maps: Vec<(usize, usize)> = files
-            .iter()
-            .map(|f| (f.map.as_ptr() as usize, f.map.len()))
-            .collect();
-        maps.sort_unstable();
+        let mut maps: Vec<&[u8]> = files.iter().map(|f| &f.map[..]).collect();
+        maps.sort_unstable_by_key(|m| m.as_ptr());
         let mapped = |s: &&[u8]| {
-            let at = s.as_ptr() as usize;
-            let i = maps.partition_point(|&(start, _)| start <= at);
-            i > 0 && at + s.len() <= maps[i - 1].0 + maps[i - 1].1
+            let i = maps.partition_point(|m| m.as_ptr() <= s.as_ptr());
+            i > 0 && within(maps[i - 1], s)
         };
         for obj in &mut self.objects {
             obj.relocs = Vec::new();

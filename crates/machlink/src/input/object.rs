@@ -1108,8 +1108,6 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<RelocScratch> = Default::default();
 }
 
-/// The fields of a little-endian relocation entry (x86_64 and arm64 have
-/// no scattered relocations: bit 31 of the address is part of it).
 /// The part of `data` from the first of `parts` (subslices of it) to
 /// the end of the last.
 fn span<'a>(data: &'a [u8], parts: &[&'a [u8]]) -> &'a [u8] {
@@ -1125,6 +1123,8 @@ fn span<'a>(data: &'a [u8], parts: &[&'a [u8]]) -> &'a [u8] {
     }
 }
 
+/// The fields of a little-endian relocation entry (x86_64 and arm64 have
+/// no scattered relocations: bit 31 of the address is part of it).
 fn relocation_info(raw: &[u8]) -> macho::RelocationInfo {
     let word = |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().unwrap());
     let (r_address, info) = (word(0), word(4));

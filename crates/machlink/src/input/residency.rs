@@ -15,11 +15,13 @@
 //!   `__debug_line` after it. Giving the unread stretches other VMA flags
 //!   (`MADV_RANDOM`, [`advise_unread`]) splits them into VMAs of their
 //!   own, which fault-around does not cross.
-//! - Once the atoms are written, the sections' contents and relocation
-//!   entries are done with, while LINKEDIT (the symbol table above all)
-//!   is still to be built: [`release`] unmaps them (`MADV_DONTNEED`; the
-//!   mappings are private and never written, so the file's pages in the
-//!   page cache are what a later read would see again).
+//! - What the link is done with is unmapped ([`release`],
+//!   `MADV_DONTNEED`; the mappings are private and never written, so the
+//!   file's pages in the page cache are what a later read would see
+//!   again): an object's relocation and symbol entries once parsed, its
+//!   sections' contents once the image's contents are written, before
+//!   LINKEDIT (the symbol table above all) is built. The heap is trimmed
+//!   then too ([`trim_heap`]).
 
 /// Sections the debug map reads the start of (the first compile unit's
 /// header, its first entry and the strings and line table header that
@@ -58,14 +60,15 @@ pub fn unread_part<'a>(sectname: &str, data: &'a [u8]) -> &'a [u8] {
 }
 
 /// Advises the kernel that `stretches`, byte ranges of a file mapping,
-/// will not be read (see the module comment).
+/// will not be read (see the module comment). Harmless on other memory.
 pub fn advise_unread(stretches: &mut [&[u8]]) {
     #[cfg(unix)]
     advise(stretches, libc::MADV_RANDOM);
 }
 
 /// Unmaps the whole pages of `stretches`, byte ranges of read-only file
-/// mappings the link has finished reading (see the module comment).
+/// mappings the link has finished reading (see the module comment). The
+/// caller makes sure they are: other memory would lose its contents.
 pub fn release(stretches: &mut [&[u8]]) {
     #[cfg(unix)]
     advise(stretches, libc::MADV_DONTNEED);
@@ -115,11 +118,11 @@ fn advise_pages((start, end): (usize, usize), page: usize, advice: libc::c_int) 
     if last <= first || last - first < MIN_STRETCH.max(page) {
         return;
     }
-    // SAFETY: the pages lie inside borrowed slices of read-only private
-    // file mappings (see the callers), so they are mapped and never
-    // written: MADV_RANDOM changes only how they are paged in, and after
-    // MADV_DONTNEED a read maps the same file page again. A failure
-    // leaves the mapping as it was: nothing to report.
+    // SAFETY: the pages lie inside borrowed slices, so they are mapped.
+    // MADV_RANDOM changes only how they are paged in; MADV_DONTNEED is
+    // given only read-only private file mappings (see `release`), never
+    // written, where a later read maps the same file page again. A
+    // failure leaves the mapping as it was: nothing to report.
     unsafe {
         libc::madvise(first as *mut libc::c_void, last - first, advice);
     }
