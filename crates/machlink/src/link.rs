@@ -374,6 +374,11 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
         &mut imports,
     )?;
     timer.lap("synthetic");
+    if record.is_none() {
+        // Done with the inputs' contents (an incremental record still
+        // reads them).
+        inputs.release_contents(&files);
+    }
     let entry = write::entry_point(opts, &symtab, &res)?;
     // The synthetic entries of the symbols that have any (few: imports).
     let slots: rustc_hash::FxHashMap<SymId, ImportSlots> = match record {

@@ -372,6 +372,8 @@ fn dyld_private_object() -> ObjectFile<'static> {
         input: u32::MAX,
         member: false,
         data_in_code: Vec::new(),
+        parsed_tables: &[],
+        compile_unit: None,
     }
 }
 

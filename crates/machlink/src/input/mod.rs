@@ -9,6 +9,7 @@ pub mod archive;
 pub mod dylib;
 pub mod eh_frame;
 pub mod object;
+mod residency;
 pub mod tbd;
 
 use crate::arch::Arch;
@@ -285,6 +286,31 @@ pub struct Inputs<'a> {
     pub dead_strip_blocker: Option<String>,
 }
 
+impl Inputs<'_> {
+    /// Lets go of what the link has finished with once the image's
+    /// contents are written, before LINKEDIT (whose symbol table is the
+    /// link's largest allocation) is built: the objects' parsed
+    /// relocations are freed, and their section contents and relocation
+    /// entries unmapped (see [`residency`]), within the input files'
+    /// mappings only: an object of the linker's own lives in ordinary
+    /// memory, which `MADV_DONTNEED` would discard.
+    pub fn release_contents(&mut self, files: &[MappedFile]) {
+        let mut maps: Vec<&[u8]> = files.iter().map(|f| &f.map[..]).collect();
+        maps.sort_unstable_by_key(|m| m.as_ptr());
+        let mapped = |s: &&[u8]| {
+            let i = maps.partition_point(|m| m.as_ptr() <= s.as_ptr());
+            i > 0 && within(maps[i - 1], s)
+        };
+        for obj in &mut self.objects {
+            obj.relocs = Vec::new();
+            let mut spent = obj.spent_contents();
+            spent.retain(mapped);
+            residency::release(&mut spent);
+        }
+        residency::trim_heap();
+    }
+}
+
 #[derive(Clone, Copy)]
 pub(crate) enum Library {
     Archive(u32),
@@ -416,6 +442,12 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
     }
 }
 
+/// Whether `part` lies inside `whole` (a file's mapping, say).
+fn within(whole: &[u8], part: &[u8]) -> bool {
+    let (start, at) = (whole.as_ptr() as usize, part.as_ptr() as usize);
+    start <= at && at + part.len() <= start + whole.len()
+}
+
 /// Whether input `i` is an archive loaded with `-load_hidden` / `-hidden-l`.
 fn hidden(opts: &Options, i: usize) -> bool {
     opts.lib_attrs.iter().any(|&(at, a)| at == i && a.hidden)
@@ -495,6 +527,10 @@ pub fn parse_object<'a>(
     arch: &'static dyn Arch,
 ) -> Result<ObjectFile<'a>> {
     let mut obj = ObjectFile::parse(data, f.name(), arch)?;
+    // Parsed, the relocation and symbol entries can go (see [`residency`]).
+    if within(&f.map, obj.parsed_tables) {
+        residency::release(&mut [obj.parsed_tables]);
+    }
     obj.oso_path = absolute(&f.name());
     obj.mtime = std::fs::metadata(&f.path)
         .and_then(|m| m.modified())

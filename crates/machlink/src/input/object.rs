@@ -6,6 +6,7 @@
 //! Relocations are decoded once here into atom-relative [`Reloc`]s, so
 //! every later pass (and every incremental update) works on atoms only.
 
+use super::residency;
 use crate::arch::{Arch, DecodedReloc};
 use crate::atom::{Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
@@ -109,6 +110,14 @@ pub struct ObjectFile<'a> {
     /// LC_DATA_IN_CODE: data (jump tables and the like) inside code, as
     /// (input address, length, kind), for disassemblers.
     pub data_in_code: Vec<(u32, u16, u16)>,
+    /// The file's relocation and symbol entries, from the first to the
+    /// last (empty if none): parsed into `relocs` and `symbols`, so done
+    /// with once parsed (see [`residency`]).
+    pub parsed_tables: &'a [u8],
+    /// The first compile unit's source name and directory, for the debug
+    /// map: read from the DWARF while parsing, before the pages around it
+    /// are let go (see [`residency`]).
+    pub compile_unit: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 const N_ALT_ENTRY: u16 = 0x200;
@@ -178,8 +187,7 @@ fn consumed(segname: &str, sectname: &str, flags: u32) -> bool {
     if segname == "__LD" && sectname == COMPACT_UNWIND {
         return false; // marked S_ATTR_DEBUG, but read as metadata
     }
-    flags & macho::S_ATTR_DEBUG != 0
-        || segname == "__DWARF"
+    residency::is_debug(segname, flags)
         || (segname == "__LD" && sectname != COMPACT_UNWIND)
         || segname == "__LLVM"
 }
@@ -199,6 +207,8 @@ impl<'a> ObjectFile<'a> {
             input: u32::MAX,
             member: false,
             data_in_code: Vec::new(),
+            parsed_tables: &[],
+            compile_unit: None,
         }
     }
 
@@ -248,6 +258,12 @@ impl<'a> ObjectFile<'a> {
             }
             offset += size;
         }
+        // Before anything reads section contents and faults pages in.
+        file.advise_unread(&raw_relocs);
+        let mut tables = raw_relocs.clone();
+        tables.push(file.parsed_tables); // the symbol entries, for now
+        file.parsed_tables = span(data, &tables);
+        file.compile_unit = crate::linkedit::stabs::compile_unit(&file);
         file.drop_redundant_eh_frame(arch);
         file.split_atoms(subsections)
             .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;
@@ -255,6 +271,32 @@ impl<'a> ObjectFile<'a> {
         file.read_relocs(&r, &raw_relocs)?;
         file.drop_fdes_with_compact_unwind(arch);
         Ok(file)
+    }
+
+    /// Tells the kernel which parts of the file the link never reads: the
+    /// debug sections and their relocations (see [`residency`]).
+    fn advise_unread(&self, raw_relocs: &[&'a [u8]]) {
+        let mut stretches: Vec<&[u8]> = self
+            .sections
+            .iter()
+            .zip(raw_relocs)
+            .filter(|(s, _)| !s.kept && residency::is_debug(&s.segname, s.flags))
+            .flat_map(|(s, relocs)| [residency::unread_part(&s.sectname, s.data), relocs])
+            .collect();
+        residency::advise_unread(&mut stretches);
+    }
+
+    /// The file's section contents and relocation and symbol entries,
+    /// which the link has finished reading once the image's contents are
+    /// written (the symbols' names, in the string table, are still to be
+    /// written).
+    pub fn spent_contents(&self) -> Vec<&'a [u8]> {
+        self.sections
+            .iter()
+            .filter(|s| !residency::is_debug(&s.segname, s.flags))
+            .map(|s| s.data)
+            .chain([self.parsed_tables])
+            .collect()
     }
 
     fn read_data_in_code(&mut self, r: &Reader<'a, '_>, at: u64) -> Result<()> {
@@ -329,6 +371,7 @@ impl<'a> ObjectFile<'a> {
         let st = r.pod::<macho::SymtabCommand<LE>>(at, "LC_SYMTAB")?;
         let nsyms = u64::from(st.nsyms.get(LE));
         let syms = r.bytes(u64::from(st.symoff.get(LE)), nsyms * 16, "symbol table")?;
+        self.parsed_tables = syms;
         let strs = r.bytes(
             u64::from(st.stroff.get(LE)),
             u64::from(st.strsize.get(LE)),
@@ -1180,6 +1223,21 @@ struct RelocScratch {
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<RelocScratch> = Default::default();
+}
+
+/// The part of `data` from the first of `parts` (subslices of it) to
+/// the end of the last.
+fn span<'a>(data: &'a [u8], parts: &[&'a [u8]]) -> &'a [u8] {
+    let base = data.as_ptr() as usize;
+    let nonempty = || parts.iter().filter(|p| !p.is_empty());
+    let start = nonempty().map(|p| p.as_ptr() as usize - base).min();
+    let end = nonempty()
+        .map(|p| p.as_ptr() as usize - base + p.len())
+        .max();
+    match (start, end) {
+        (Some(start), Some(end)) => &data[start..end],
+        _ => &[],
+    }
 }
 
 /// The fields of a little-endian relocation entry (x86_64 and arm64 have

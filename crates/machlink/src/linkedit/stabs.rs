@@ -9,8 +9,11 @@ use crate::input::object::ObjectFile;
 use crate::layout::Layout;
 use object::macho;
 
-/// The compile unit's source name and directory, from the object's DWARF.
-fn compile_unit(obj: &ObjectFile) -> Option<(Vec<u8>, Vec<u8>)> {
+/// The compile unit's source name and directory, from the object's DWARF
+/// (read when the object is parsed: [`ObjectFile::compile_unit`]). The
+/// sections read here are listed in `crate::input::residency`, which keeps
+/// the rest of the DWARF out of memory.
+pub(crate) fn compile_unit(obj: &ObjectFile) -> Option<(Vec<u8>, Vec<u8>)> {
     let section = |id: gimli::SectionId| -> Result<gimli::EndianSlice<'_, gimli::LittleEndian>, gimli::Error> {
         // Mach-O spells `.debug_str_offsets` as `__debug_str_offs` (16 chars).
         let mut name = format!("__{}", &id.name()[1..]);
@@ -52,8 +55,7 @@ fn stab<'a>(
 /// The debug map of object `fi` (empty when it carries no DWARF). `oso`
 /// gives its absolute path (`lib.a(member.o)` for archive members) and
 /// modification time; `cpu_subtype` goes in the N_OSO's `n_sect`, as ld64
-/// writes it. Objects are read in parallel by the caller (each parses its
-/// own DWARF compile unit).
+/// writes it. Objects are read in parallel by the caller.
 pub fn object_map<'a>(
     fi: usize,
     obj: &ObjectFile<'a>,
@@ -61,8 +63,8 @@ pub fn object_map<'a>(
     oso: &(String, u64),
     cpu_subtype: u8,
 ) -> Vec<Nlist<'a>> {
-    match compile_unit(obj) {
-        Some(unit) => object_map_for(fi, obj, layout, oso, unit, cpu_subtype),
+    match &obj.compile_unit {
+        Some(unit) => object_map_for(fi, obj, layout, oso, unit.clone(), cpu_subtype),
         None => Vec::new(),
     }
 }

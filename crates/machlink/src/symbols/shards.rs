@@ -404,6 +404,8 @@ mod tests {
             input: 0,
             member: false,
             data_in_code: Vec::new(),
+            parsed_tables: &[],
+            compile_unit: None,
         }
     }
 
