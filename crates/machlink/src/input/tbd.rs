@@ -272,7 +272,8 @@ impl ExportSink {
 mod yaml {
     use super::node::{self, Node};
     use super::*;
-    use std::cell::OnceCell;
+    use rayon::prelude::*;
+    use std::sync::OnceLock;
     use yaml_rust2::Yaml;
 
     /// A mapping's entries.
@@ -289,20 +290,32 @@ mod yaml {
     ];
 
     pub(super) fn parse(text: &str, target: &Wanted) -> Result<Vec<TbdLibrary>, TbdError> {
+        // Only errors and v1-v3 tags need the documents' places in the text.
+        let spans = OnceLock::new();
+        match parse_split(text, target, &spans) {
+            Some(libraries) => libraries,
+            None => parse_whole(text, target, &spans),
+        }
+    }
+
+    /// Reads the file as one YAML stream.
+    pub(super) fn parse_whole(
+        text: &str,
+        target: &Wanted,
+        spans: &OnceLock<Vec<Span>>,
+    ) -> Result<Vec<TbdLibrary>, TbdError> {
         let docs =
             node::load(text).map_err(|e| TbdError::new(format!("tbd: invalid YAML: {e}")))?;
         if docs.is_empty() {
             return Err(TbdError::new("tbd: the file holds no document"));
         }
-        // Only errors and v1-v3 tags need the documents' places in the text.
-        let spans = OnceCell::new();
         let count = docs.len();
         let mut libraries = Vec::new();
         for (index, yaml) in docs.into_iter().enumerate() {
             let doc = Doc {
                 index,
                 count,
-                spans: &spans,
+                spans,
                 text,
             };
             if let Some(library) = parse_document(&doc, yaml, target)? {
@@ -312,10 +325,87 @@ mod yaml {
         Ok(libraries)
     }
 
+    /// Reads a stub of several documents one document per rayon task: an
+    /// umbrella such as libSystem is forty of them, and the YAML scanner,
+    /// which reads a character at a time, is most of a small link's work.
+    ///
+    /// YAML makes a `---` at the start of a line a document marker wherever
+    /// it is (a flow collection or quoted scalar around it is an error), so
+    /// the text between two markers is a stream of its own with the same
+    /// events. This holds when the file starts with a marker and has no
+    /// directives (`%TAG` applies to the next document); else, or when any
+    /// piece does not hold exactly one document or is not valid YAML, the
+    /// whole file is read in one piece (`None`), which also words the errors
+    /// as that reading does. Errors about a document's content come out
+    /// the same either way: the first one in file order, once the whole
+    /// file is known to be valid YAML.
+    pub(super) fn parse_split(
+        text: &str,
+        target: &Wanted,
+        spans: &OnceLock<Vec<Span>>,
+    ) -> Option<Result<Vec<TbdLibrary>, TbdError>> {
+        let starts = split_points(text)?;
+        if starts.len() < 2 {
+            return None;
+        }
+        let count = starts.len();
+        let ends = starts.iter().skip(1).copied().chain([text.len()]);
+        let pieces: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
+        let results: Vec<Option<Result<Option<TbdLibrary>, TbdError>>> = pieces
+            .par_iter()
+            .enumerate()
+            .map(|(index, &(start, end))| {
+                let mut docs = node::load(&text[start..end]).ok()?;
+                let yaml = docs.pop().filter(|_| docs.is_empty())?;
+                let doc = Doc {
+                    index,
+                    count,
+                    spans,
+                    text,
+                };
+                Some(parse_document(&doc, yaml, target))
+            })
+            .collect();
+        let results: Vec<_> = results.into_iter().collect::<Option<_>>()?;
+        let libraries = results.into_iter().filter_map(Result::transpose);
+        Some(libraries.collect())
+    }
+
+    /// The byte offsets of the document markers (`---` then a blank or the
+    /// end of a line, as the YAML scanner knows them) when the text can be
+    /// split there: it starts with one, and no line is a directive or
+    /// starts with `---` followed by anything else (which
+    /// [`document_spans`] might count differently from the scanner).
+    fn split_points(text: &str) -> Option<Vec<usize>> {
+        let bytes = text.as_bytes();
+        let mut starts = Vec::new();
+        let mut line = 0;
+        loop {
+            let rest = &bytes[line..];
+            match rest.first() {
+                Some(b'%') => return None,
+                Some(b'-') if rest.starts_with(b"---") => match rest.get(3) {
+                    None | Some(b' ' | b'\t' | b'\r' | b'\n') => starts.push(line),
+                    Some(_) => return None,
+                },
+                _ => {}
+            }
+            match memchr_newline(rest) {
+                Some(at) => line += at + 1,
+                None => break,
+            }
+        }
+        (starts.first() == Some(&0)).then_some(starts)
+    }
+
+    fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+        bytes.iter().position(|&b| b == b'\n')
+    }
+
     /// Where one document sits in the file, for error messages: its first
     /// line (1-based) and its byte range.
     #[derive(Clone, Copy)]
-    struct Span {
+    pub(super) struct Span {
         line: usize,
         start: usize,
         end: usize,
@@ -359,7 +449,7 @@ mod yaml {
         index: usize,
         count: usize,
         /// All documents' spans, found when first needed.
-        spans: &'t OnceCell<Vec<Span>>,
+        spans: &'t OnceLock<Vec<Span>>,
         text: &'t str,
     }
 
@@ -1681,6 +1771,62 @@ exports:
         for sample in [V1_SAMPLE, V2_SAMPLE, V3_SAMPLE, V4_SAMPLE, V5_SAMPLE] {
             for end in (0..sample.len()).filter(|&end| sample.is_char_boundary(end)) {
                 let _ = parse_tbd(&sample.as_bytes()[..end], "x86_64-macos");
+            }
+        }
+    }
+
+    /// The reading of a stub one document per task gives what reading it
+    /// whole gives (the libraries, or the same error), and leaves to the
+    /// whole reading the files it cannot split.
+    #[test]
+    fn tbd_split_reads_as_whole() {
+        use std::sync::OnceLock;
+        let libsystem = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../.toolchain/sdk/usr/lib/libSystem.tbd"
+        ))
+        .unwrap_or_default();
+        let split = |text: &str, target: &str| {
+            let wanted = Wanted {
+                target,
+                compatible: &[],
+            };
+            yaml::parse_split(text, &wanted, &OnceLock::new()).map(|r| r.map_err(|e| e.what))
+        };
+        let whole = |text: &str, target: &str| {
+            let wanted = Wanted {
+                target,
+                compatible: &[],
+            };
+            yaml::parse_whole(text, &wanted, &OnceLock::new()).map_err(|e| e.what)
+        };
+        let v4_second_missing_name =
+            V4_SAMPLE.replacen("install-name:    '/usr/lib/system/libbar.dylib'", "", 1);
+        let splits = [
+            libsystem.as_str(),
+            V4_SAMPLE,
+            V3_SAMPLE,
+            &v4_second_missing_name,
+            &V4_SAMPLE.replace("symbols:         [ _e ]", "symbols:         _e"),
+            "--- !tapi-tbd-v3\narchs: [ x86_64 ]\n--- !tapi-tbd\ntbd-version: 4\n",
+        ];
+        let whole_only = [
+            // A directive, a second document without a marker, a piece that
+            // is no YAML on its own, a marker the scanner does not see.
+            "%YAML 1.2\n--- !tapi-tbd\na: 1\n--- !tapi-tbd\nb: 2\n",
+            "--- !tapi-tbd\na: 1\n...\nb: 2\n--- !tapi-tbd\nc: 3\n",
+            "--- !tapi-tbd\na: [ 1,\n--- !tapi-tbd\nc: 3 ]\n",
+            "--- !tapi-tbd\na: 1\n---x\n--- !tapi-tbd\nc: 3\n",
+            "# comment\n--- !tapi-tbd\na: 1\n--- !tapi-tbd\nc: 3\n",
+            V1_SAMPLE,
+        ];
+        for target in ["x86_64-macos", "arm64e-macos", "arm64-macos"] {
+            for text in splits.iter().filter(|t| !t.is_empty()) {
+                let ours = split(text, target).expect("split");
+                assert_eq!(ours, whole(text, target), "{target}: {text}");
+            }
+            for text in whole_only {
+                assert!(split(text, target).is_none(), "{text}");
             }
         }
     }
