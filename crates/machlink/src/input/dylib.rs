@@ -32,13 +32,17 @@ pub struct Dylib {
     pub install_name: String,
     pub current_version: u32,
     pub compatibility_version: u32,
-    pub exports: FxHashMap<Box<[u8]>, DylibSymbol>,
+    /// Keyed by name as the stub's YAML reader or the export trie made it:
+    /// a `Vec` takes the name as it is, where a boxed slice would first be
+    /// shrunk to fit (a reallocation per symbol, ten thousand for
+    /// libSystem).
+    pub exports: FxHashMap<Vec<u8>, DylibSymbol>,
     /// Exports that bind to another library than this one: the index of
     /// that library in `others`. Those are the symbols a `$ld$previous`
     /// symbol moves, at the link's deployment target, to another install
     /// name, and those of re-exported libraries ld64 links implicitly
     /// (see [`is_public`]).
-    pub moved: FxHashMap<Box<[u8]>, u32>,
+    pub moved: FxHashMap<Vec<u8>, u32>,
     pub others: Vec<OtherLibrary>,
 }
 
@@ -146,7 +150,8 @@ impl Dylib {
             target,
             compatible: env.arch.tapi_compatible_targets(),
         };
-        let mut libs = tbd::parse_tbd_for(data, &wanted).map_err(|e| LinkError::file(&name, e))?;
+        let mut libs =
+            tbd::parse_tbd_listings(data, &wanted).map_err(|e| LinkError::file(&name, e))?;
         let Some(main) = libs.first() else {
             return Err(LinkError::file(
                 &name,
@@ -329,7 +334,7 @@ impl Dylib {
                 }
                 let kind = e.flags & u64::from(macho::EXPORT_SYMBOL_FLAGS_KIND_MASK);
                 exports.insert(
-                    e.name.into_boxed_slice(),
+                    e.name,
                     DylibSymbol {
                         weak: e.flags & u64::from(macho::EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION) != 0,
                         thread_local: kind
@@ -398,16 +403,22 @@ impl Dylib {
         ld: &mut LdSymbols,
         env: &DylibEnv,
     ) {
+        // The stub's listings come in file order, a name perhaps more than
+        // once: the first listing counts, as for any exported name.
+        let mut noted = rustc_hash::FxHashSet::default();
         for symbol in exports {
             if symbol.name.starts_with("$ld$") {
-                ld.note(&symbol.name, main, env);
+                if !noted.contains(&symbol.name) {
+                    ld.note(&symbol.name, main, env);
+                    noted.insert(symbol.name);
+                }
                 continue;
             }
             let flags = DylibSymbol {
                 weak: symbol.weak,
                 thread_local: symbol.thread_local,
             };
-            let name = symbol.name.into_bytes().into_boxed_slice();
+            let name = symbol.name.into_bytes();
             if let Entry::Vacant(slot) = self.exports.entry(name) {
                 if let Some(owner) = owner {
                     self.moved.insert(slot.key().clone(), owner);
@@ -515,12 +526,12 @@ fn find_reexport(
 #[derive(Default)]
 struct LdSymbols {
     hidden: HashSet<Box<[u8]>>,
-    added: Vec<Box<[u8]>>,
+    added: Vec<Vec<u8>>,
     install_name: Option<String>,
     compatibility_version: Option<u32>,
     /// (symbol, install name, compatibility version) of `$ld$previous`
     /// symbols that name a symbol.
-    moved: Vec<(Box<[u8]>, String, Option<u32>)>,
+    moved: Vec<(Vec<u8>, String, Option<u32>)>,
 }
 
 impl LdSymbols {
@@ -552,7 +563,7 @@ impl LdSymbols {
             "add" => {
                 if let Some((version, name)) = rest.split_once('$') {
                     if at_target(version) == Some(true) && !name.is_empty() {
-                        self.added.push(name.as_bytes().into());
+                        self.added.push(name.as_bytes().to_vec());
                     }
                 }
             }
@@ -607,7 +618,7 @@ impl LdSymbols {
         }
         if !symbol.is_empty() {
             self.moved
-                .push((symbol.as_bytes().into(), path.to_owned(), compat));
+                .push((symbol.as_bytes().to_vec(), path.to_owned(), compat));
         } else if main {
             self.install_name = Some(path.to_owned());
             if compat.is_some() {
@@ -633,8 +644,8 @@ impl LdSymbols {
             dylib.moved.insert(name, index);
         }
         for name in &self.hidden {
-            dylib.exports.remove(name);
-            dylib.moved.remove(name);
+            dylib.exports.remove(&name[..]);
+            dylib.moved.remove(&name[..]);
         }
         if let Some(name) = self.install_name {
             dylib.install_name = name;

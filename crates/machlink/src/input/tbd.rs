@@ -120,6 +120,20 @@ impl Wanted<'_> {
 
 /// [`parse_tbd`] for a target and the targets compatible with it.
 pub fn parse_tbd_for(text: &[u8], target: &Wanted) -> Result<Vec<TbdLibrary>, TbdError> {
+    let mut libraries = parse_tbd_listings(text, target)?;
+    for library in &mut libraries {
+        dedup_exports(&mut library.exports);
+    }
+    Ok(libraries)
+}
+
+/// [`parse_tbd_for`], except that a name listed more than once (say, in
+/// sections for different target sets) comes out as often, in file order:
+/// for a caller that keeps the first listing of a name itself.
+pub(crate) fn parse_tbd_listings(
+    text: &[u8],
+    target: &Wanted,
+) -> Result<Vec<TbdLibrary>, TbdError> {
     let text = std::str::from_utf8(text).map_err(|e| {
         TbdError::new(format!(
             "tbd: not UTF-8 text (invalid byte at offset {})",
@@ -252,20 +266,22 @@ impl ExportSink {
         });
     }
 
-    /// The exports with each name once, keeping the first listing: a name may
-    /// be listed in several sections (say, one per target set) and the linker
-    /// wants one definition. Duplicates are rare, so a set of borrowed names
-    /// finds whether there are any before paying for an order-keeping pass.
-    fn finish(mut self) -> Vec<TbdSymbol> {
-        let mut names = FxHashSet::with_capacity_and_hasher(self.exports.len(), Default::default());
-        if self.exports.iter().all(|s| names.insert(s.name.as_str())) {
-            return self.exports;
-        }
-        let mut seen = FxHashSet::default();
-        self.exports
-            .retain(|symbol| seen.insert(symbol.name.clone()));
+    fn finish(self) -> Vec<TbdSymbol> {
         self.exports
     }
+}
+
+/// Keeps each name once, with its first listing: a name may be listed in
+/// several sections (say, one per target set) and the linker wants one
+/// definition. Duplicates are rare, so a set of borrowed names finds
+/// whether there are any before paying for an order-keeping pass.
+fn dedup_exports(exports: &mut Vec<TbdSymbol>) {
+    let mut names = FxHashSet::with_capacity_and_hasher(exports.len(), Default::default());
+    if exports.iter().all(|s| names.insert(s.name.as_str())) {
+        return;
+    }
+    let mut seen = FxHashSet::default();
+    exports.retain(|symbol| seen.insert(symbol.name.clone()));
 }
 
 /// Versions 1-4: YAML documents.
@@ -390,16 +406,12 @@ mod yaml {
                 },
                 _ => {}
             }
-            match memchr_newline(rest) {
+            match memchr::memchr(b'\n', rest) {
                 Some(at) => line += at + 1,
                 None => break,
             }
         }
         (starts.first() == Some(&0)).then_some(starts)
-    }
-
-    fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-        bytes.iter().position(|&b| b == b'\n')
     }
 
     /// Where one document sits in the file, for error messages: its first
