@@ -730,7 +730,7 @@ mod yaml {
             let applies = section_applies(doc, &path, section, target)?;
             let names = match get_mut(section, "libraries") {
                 Some(list) => take_string_list(doc, &format!("{path}.libraries"), list)?,
-                None => Vec::new(),
+                None => names(Vec::new()),
             };
             if applies {
                 libraries.extend(names);
@@ -754,7 +754,8 @@ mod yaml {
                 };
                 let names = take_string_list(doc, &format!("{path}.{list_key}"), list)?;
                 if applies {
-                    names.into_iter().for_each(|name| sink.add(kind, name));
+                    sink.exports.reserve(names.size_hint().1.unwrap_or(0));
+                    names.for_each(|name| sink.add(kind, name));
                 }
             }
         }
@@ -868,17 +869,22 @@ mod yaml {
         Ok(items.iter().filter_map(Node::as_str).collect())
     }
 
+    /// The strings of a list, moved out of the document as they are used.
+    type Names = std::iter::FilterMap<std::vec::IntoIter<Node>, fn(Node) -> Option<String>>;
+
+    fn names(items: Vec<Node>) -> Names {
+        items.into_iter().filter_map(Node::into_string)
+    }
+
     /// [`string_list`], moving the strings out of the document (symbol
-    /// lists are long).
-    fn take_string_list(doc: &Doc, key: &str, value: &mut Node) -> Result<Vec<String>, TbdError> {
+    /// lists are long) without collecting them again.
+    fn take_string_list(doc: &Doc, key: &str, value: &mut Node) -> Result<Names, TbdError> {
         string_items(doc, key, value)?;
-        let Node::List(items) = value else {
-            return Ok(Vec::new()); // string_items checked it is a list
+        let items = match value {
+            Node::List(items) => std::mem::take(items),
+            _ => Vec::new(), // string_items checked it is a list
         };
-        Ok(std::mem::take(items)
-            .into_iter()
-            .filter_map(Node::into_string)
-            .collect())
+        Ok(names(items))
     }
 
     /// The items of a list whose items are all strings.
