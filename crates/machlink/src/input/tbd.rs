@@ -367,24 +367,51 @@ mod yaml {
         let count = starts.len();
         let ends = starts.iter().skip(1).copied().chain([text.len()]);
         let pieces: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
-        let results: Vec<Option<Result<Option<TbdLibrary>, TbdError>>> = pieces
-            .par_iter()
-            .enumerate()
-            .map(|(index, &(start, end))| {
-                let mut docs = node::load(&text[start..end]).ok()?;
-                let yaml = docs.pop().filter(|_| docs.is_empty())?;
-                let doc = Doc {
-                    index,
-                    count,
-                    spans,
-                    text,
-                };
-                Some(parse_document(&doc, yaml, target))
-            })
+        let read = |index: usize| {
+            let (start, end) = pieces[index];
+            let mut docs = node::load(&text[start..end]).ok()?;
+            let yaml = docs.pop().filter(|_| docs.is_empty())?;
+            let doc = Doc {
+                index,
+                count,
+                spans,
+                text,
+            };
+            Some(parse_document(&doc, yaml, target))
+        };
+        let results: Vec<Option<Result<Option<TbdLibrary>, TbdError>>> = task_groups(&pieces)
+            .into_par_iter()
+            .map(|group| group.map(read).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
             .collect();
         let results: Vec<_> = results.into_iter().collect::<Option<_>>()?;
         let libraries = results.into_iter().filter_map(Result::transpose);
         Some(libraries.collect())
+    }
+
+    /// The documents (as ranges of indexes into `pieces`) each rayon task
+    /// reads: runs of about the same size in bytes, two per thread, so that
+    /// work moves between threads a few times rather than forty (the
+    /// largest document is a seventh of libSystem's stub).
+    fn task_groups(pieces: &[(usize, usize)]) -> Vec<std::ops::Range<usize>> {
+        let total: usize = pieces.iter().map(|&(start, end)| end - start).sum();
+        let tasks = (rayon::current_num_threads() * 2).clamp(1, pieces.len());
+        let share = total.div_ceil(tasks);
+        let mut groups = Vec::with_capacity(tasks);
+        let (mut first, mut bytes) = (0, 0);
+        for (index, &(start, end)) in pieces.iter().enumerate() {
+            bytes += end - start;
+            if bytes >= share {
+                groups.push(first..index + 1);
+                (first, bytes) = (index + 1, 0);
+            }
+        }
+        if first < pieces.len() {
+            groups.push(first..pieces.len());
+        }
+        groups
     }
 
     /// The byte offsets of the document markers (`---` then a blank or the
