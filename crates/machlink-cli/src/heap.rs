@@ -10,9 +10,14 @@
 //!   same memory in again and again. Blocks up to 32 MiB come from the
 //!   heap, which is never trimmed and grows 64 MiB at a time (43,000 page
 //!   faults down to 33,000);
-//! - one arena: glibc gives threads their own arenas, separate mappings
-//!   that grow page by page; a single heap lets every growth be advised
-//!   at once, and fragments less (peak RSS 213 -> 200 MiB);
+//! - two arenas: glibc gives threads their own arenas, separate mappings
+//!   that grow page by page; few of them let most growth be advised at
+//!   once, and fragment less (peak RSS 213 -> 200 MiB with one). But one
+//!   alone is a lock that parallel work allocating small blocks takes
+//!   turns on: reading libSystem's stub on two threads (the YAML scanner
+//!   allocates a few strings per symbol) took 15 ms instead of 8 for a
+//!   1k-function link, more than reading it on one. A second arena costs
+//!   the 100k-function link 7,400 page faults and 9 MiB of peak RSS;
 //! - every growth of the heap is advised to use transparent huge pages
 //!   (`MADV_HUGEPAGE`; the system's default here is "only where
 //!   advised"), as glibc's own `glibc.malloc.hugetlb=1` tunable would do
@@ -50,7 +55,7 @@ mod linux {
             libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
             libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
             libc::mallopt(libc::M_TOP_PAD, 64 << 20);
-            libc::mallopt(libc::M_ARENA_MAX, 1);
+            libc::mallopt(libc::M_ARENA_MAX, 2);
             ADVISED.store(libc::sbrk(0) as usize, Ordering::Relaxed);
         }
     }
