@@ -212,6 +212,7 @@ pub fn object_map<'a>(
     layout: &Layout,
     (path, mtime): (&str, u64),
     cpu_subtype: u8,
+    name_of: impl Fn(usize) -> Option<&'a [u8]>,
 ) -> Option<DebugMap<'a>> {
     let (source, mut dir) = obj.compile_unit.clone()?;
     if !dir.is_empty() && !dir.ends_with(b"/") {
@@ -223,7 +224,7 @@ pub fn object_map<'a>(
         oso: path.as_bytes().to_vec(),
         mtime,
         cpu_subtype,
-        symbols: stab_symbols(fi, obj, layout),
+        symbols: stab_symbols(fi, obj, layout, name_of),
     })
 }
 
@@ -242,7 +243,7 @@ pub fn object_map_values<'a>(
         oso: path.as_bytes().to_vec(),
         mtime,
         cpu_subtype: 0,
-        symbols: stab_symbols(0, obj, layout),
+        symbols: stab_symbols(0, obj, layout, |_| None),
     }
     .nlists()
 }
@@ -325,7 +326,16 @@ struct AtomSymbol {
 /// its address). A function's size runs to the next symbol in its atom
 /// (an alias before another name at the same address has size 0, as in
 /// ld64) or to the atom's end.
-fn stab_symbols<'a>(fi: usize, obj: &ObjectFile<'a>, layout: &Layout) -> Vec<StabSymbol<'a>> {
+///
+/// `name_of(si)` may give symbol `si`'s name as the symbol table holds it
+/// (the same bytes, at the address the symbol table's entry names), so
+/// that the writer finds the entry's string by address.
+fn stab_symbols<'a>(
+    fi: usize,
+    obj: &ObjectFile<'a>,
+    layout: &Layout,
+    name_of: impl Fn(usize) -> Option<&'a [u8]>,
+) -> Vec<StabSymbol<'a>> {
     let by_atom = symbols_by_atom(obj);
     let mut out = Vec::with_capacity(by_atom.len());
     for syms in by_atom.chunk_by(|a, b| a.atom == b.atom) {
@@ -352,7 +362,7 @@ fn stab_symbols<'a>(fi: usize, obj: &ObjectFile<'a>, layout: &Layout) -> Vec<Sta
                 (macho::N_STSYM, at, 0)
             };
             out.push(StabSymbol {
-                name: sym.name,
+                name: name_of(s.symbol as usize).unwrap_or(sym.name),
                 addr: at,
                 size,
                 n_sect,
@@ -373,7 +383,9 @@ mod tests {
     /// symbols where they have them, empty names at offset 1.
     #[test]
     fn a_debug_map_is_written_as_its_entries() {
-        let names: Vec<Vec<u8>> = (0..40).map(|i| format!("_f{i}").into_bytes()).collect();
+        let names: Vec<&'static [u8]> = (0..40)
+            .map(|i| &*format!("_f{i}").into_bytes().leak())
+            .collect();
         let kinds = [macho::N_FUN, macho::N_GSYM, macho::N_STSYM];
         let map = |dir: &[u8]| DebugMap {
             dir: dir.to_vec(),
@@ -393,9 +405,10 @@ mod tests {
                 })
                 .collect(),
         };
-        // Every other name is a symbol's too (a local and an external).
-        let symbol = |n: &[u8], n_type: u8| Nlist {
-            name: n.to_vec().into(),
+        // Every other name is a symbol's too (a local and an external),
+        // the same bytes in the same place, as the symbol table holds them.
+        let symbol = |n: &'static [u8], n_type: u8| Nlist {
+            name: n.into(),
             n_type,
             n_sect: 1,
             n_desc: 0,

@@ -338,11 +338,27 @@ fn lay_out_strings(runs: &[Run]) -> (Vec<RunStrings>, usize) {
         })
         .collect();
     // The symbols' names by offset, for the stabs to find (any symbol with
-    // the name will do: only the bytes matter). Without shareable stabs
-    // (-S, or no debug information) none is needed.
+    // the name will do: only the bytes matter). A debug map's names are
+    // the symbol table's own (see `stabs::object_map`): found by address,
+    // which costs a fraction of hashing the bytes; stabs given as entries
+    // (read back by an incremental update) by their bytes. Without
+    // shareable stabs (-S, or no debug information) neither is needed.
+    let need = |debug_map: bool| {
+        runs.iter()
+            .zip(&symbol_names)
+            .any(|(r, &(_, _, shareable))| shareable && matches!(r, Run::DebugMap(_)) == debug_map)
+    };
+    let symbol_count = symbol_names.iter().map(|&(_, count, _)| count).sum();
+    let mut by_address: rustc_hash::FxHashMap<(usize, usize), u32> = Default::default();
     let mut by_name: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
-    if symbol_names.iter().any(|&(_, _, shareable)| shareable) {
-        by_name.reserve(symbol_names.iter().map(|&(_, count, _)| count).sum());
+    let (need_address, need_name) = (need(true), need(false));
+    if need_address {
+        by_address.reserve(symbol_count);
+    }
+    if need_name {
+        by_name.reserve(symbol_count);
+    }
+    if need_address || need_name {
         for (r, s) in runs.iter().zip(&strings) {
             if matches!(r, Run::DebugMap(_)) {
                 continue;
@@ -350,7 +366,12 @@ fn lay_out_strings(runs: &[Run]) -> (Vec<RunStrings>, usize) {
             let mut at = s.symbols_start;
             r.for_each(|e| {
                 if name_kind(&e) == Name::Symbol {
-                    by_name.entry(e.name).or_insert(at);
+                    if need_address {
+                        by_address.entry(address(e.name)).or_insert(at);
+                    }
+                    if need_name {
+                        by_name.entry(e.name).or_insert(at);
+                    }
                     at += e.name.len() as u32 + 1;
                 }
             });
@@ -361,7 +382,7 @@ fn lay_out_strings(runs: &[Run]) -> (Vec<RunStrings>, usize) {
         .par_iter()
         .map(|r| {
             if let Run::DebugMap(m) = r {
-                return m.size_names(|name| by_name.get(name).copied());
+                return m.size_names(|name| by_address.get(&address(name)).copied());
             }
             let (mut size, mut shared) = (0, Vec::new());
             r.for_each(|e| match name_kind(&e) {
@@ -378,13 +399,18 @@ fn lay_out_strings(runs: &[Run]) -> (Vec<RunStrings>, usize) {
             (size, shared)
         })
         .collect();
-    drop(by_name);
+    drop((by_name, by_address));
     for (s, (size, shared)) in strings.iter_mut().zip(stab_bytes) {
         s.stabs_start = string_offset(offset);
         s.shared = shared;
         offset += size;
     }
     (strings, offset.next_multiple_of(8))
+}
+
+/// Where a name's bytes are: equal addresses (and lengths) mean equal names.
+fn address(name: &[u8]) -> (usize, usize) {
+    (name.as_ptr() as usize, name.len())
 }
 
 fn string_offset(offset: usize) -> u32 {

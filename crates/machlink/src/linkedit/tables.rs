@@ -366,6 +366,14 @@ pub fn symbol_runs<'a>(
                     layout,
                     (path, obj.mtime),
                     cpu_subtype,
+                    // An exported symbol's stab shares the string of its
+                    // entry among the externals, which has the global's
+                    // name; other stabs, their object's.
+                    |si| {
+                        let id = *symtab.file_globals[fi].get(si)?;
+                        (id != NONE && exported_definition(symtab, layout, id))
+                            .then(|| symtab.syms[id as usize].name)
+                    },
                 );
             }
             out
