@@ -872,8 +872,9 @@ pub(crate) fn build_linkedit<'a>(
     timer.lap("fixups+exports");
     let mut runs = symbol_runs(opts, symtab, layout, objects, Some(&sorted));
     drop(sorted);
-    runs.locals
-        .push(crate::thunks::symbols(&plan.thunks, objects, symtab));
+    runs.locals.push(crate::linkedit::symtab::LocalRun::Entries(
+        crate::thunks::symbols(&plan.thunks, objects, symtab),
+    ));
     runs.locals.retain(|r| !r.is_empty());
     timer.lap("symbols");
     let groups = SortedGroups::new(runs.locals, runs.externals, runs.undefined);

@@ -3,7 +3,7 @@
 //! N_STSYM), so it can link the objects' DWARF into a .dSYM. The DWARF
 //! itself stays in the object files, as with ld64.
 
-use super::symtab::Nlist;
+use super::symtab::{record, Nlist, EMPTY, OWN};
 use crate::atom::NONE;
 use crate::input::object::ObjectFile;
 use crate::layout::Layout;
@@ -36,23 +36,173 @@ pub(crate) fn compile_unit(obj: &ObjectFile) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((name, dir))
 }
 
-fn stab<'a>(
-    name: impl Into<std::borrow::Cow<'a, [u8]>>,
-    n_type: u8,
+/// One object's debug map, compact: what its stabs say, without the stabs.
+/// A function's four entries (N_BNSYM, N_FUN, N_FUN, N_ENSYM) come from
+/// one [`StabSymbol`]; they are written straight into the output's symbol
+/// table by [`crate::linkedit::symtab::SortedGroups`], never built as
+/// `Nlist`s first (a 100k-function link would hold ~16 MB of them).
+pub struct DebugMap<'a> {
+    /// The N_SO directory (ending in `/`) and source file names.
+    dir: Vec<u8>,
+    source: Vec<u8>,
+    /// The N_OSO: the object's path, modification time, CPU subtype.
+    oso: Vec<u8>,
+    mtime: u64,
+    cpu_subtype: u8,
+    symbols: Vec<StabSymbol<'a>>,
+}
+
+/// A function or variable of the debug map.
+#[derive(Clone, Copy)]
+struct StabSymbol<'a> {
+    name: &'a [u8],
+    /// Its address (0 for an N_GSYM).
+    addr: u64,
+    /// A function's size.
+    size: u32,
     n_sect: u8,
-    n_desc: u16,
-    n_value: u64,
-) -> Nlist<'a> {
-    Nlist {
-        name: name.into(),
-        n_type,
-        n_sect,
-        n_desc,
-        n_value,
+    /// N_FUN, N_GSYM or N_STSYM.
+    kind: u8,
+}
+
+/// One entry of the symbol table as it is written (the name is resolved
+/// to a string-table offset by the writer).
+#[derive(Clone, Copy)]
+pub struct Entry<'n> {
+    pub name: &'n [u8],
+    pub n_type: u8,
+    pub n_sect: u8,
+    pub n_desc: u16,
+    pub n_value: u64,
+}
+
+impl<'a> DebugMap<'a> {
+    /// Number of entries: N_SO, N_SO, N_OSO, the symbols' stabs, the
+    /// closing N_SO.
+    pub fn len(&self) -> usize {
+        4 + self
+            .symbols
+            .iter()
+            .map(|s| if s.kind == macho::N_FUN { 4 } else { 1 })
+            .sum::<usize>()
+    }
+
+    /// Never empty: the group has its N_SO and N_OSO entries.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Whether it names no function or variable.
+    pub fn symbols_empty(&self) -> bool {
+        self.symbols.is_empty()
+    }
+
+    /// Every entry, in table order.
+    pub fn for_each<'s>(&'s self, mut f: impl FnMut(Entry<'s>)) {
+        let e = |name, n_type, n_sect, n_desc, n_value| Entry {
+            name,
+            n_type,
+            n_sect,
+            n_desc,
+            n_value,
+        };
+        f(e(&self.dir, macho::N_SO, 0, 0, 0));
+        f(e(&self.source, macho::N_SO, 0, 0, 0));
+        f(e(&self.oso, macho::N_OSO, self.cpu_subtype, 1, self.mtime));
+        for s in &self.symbols {
+            match s.kind {
+                macho::N_FUN => {
+                    f(e(b"", macho::N_BNSYM, s.n_sect, 0, s.addr));
+                    f(e(s.name, macho::N_FUN, s.n_sect, 0, s.addr));
+                    f(e(b"", macho::N_FUN, 0, 0, u64::from(s.size)));
+                    f(e(b"", macho::N_ENSYM, s.n_sect, 0, s.addr));
+                }
+                macho::N_GSYM => f(e(s.name, macho::N_GSYM, 0, 0, 0)),
+                _ => f(e(s.name, macho::N_STSYM, s.n_sect, 0, s.addr)),
+            }
+        }
+        f(e(b"", macho::N_SO, 1, 0, 0));
+    }
+
+    /// Sizes the group's names for the string table (see
+    /// [`crate::linkedit::symtab`]): the bytes of those it writes itself
+    /// (its paths, and names no symbol has) and, per named function or
+    /// variable, the offset of the symbol string it shares (`find`), or
+    /// `OWN`. A direct pass over the symbols: a 100k-function debug map
+    /// has 400k entries, most without a name.
+    pub fn size_names(&self, find: impl Fn(&[u8]) -> Option<u32>) -> (usize, Vec<u32>) {
+        let own = |name: &[u8]| if name.is_empty() { 0 } else { name.len() + 1 };
+        let mut size = own(&self.dir) + own(&self.source) + own(&self.oso);
+        let shared = self
+            .symbols
+            .iter()
+            .map(|s| match find(s.name) {
+                _ if s.name.is_empty() => EMPTY,
+                Some(strx) => strx,
+                None => {
+                    size += s.name.len() + 1;
+                    OWN
+                }
+            })
+            .collect();
+        (size, shared)
+    }
+
+    /// Writes the group's `nlist_64` records into `records` (exactly
+    /// [`Self::len`] of them), with the name offsets [`Self::size_names`]
+    /// found; its own names go into `strings`, which starts at string
+    /// table offset `start`.
+    pub fn write(&self, records: &mut [u8], shared: &[u32], strings: &mut [u8], start: u32) {
+        let mut at = 0usize;
+        let mut own = |name: &[u8]| {
+            if name.is_empty() {
+                return EMPTY;
+            }
+            strings[at..at + name.len()].copy_from_slice(name);
+            let strx = start + at as u32;
+            at += name.len() + 1; // the NUL is already there
+            strx
+        };
+        let mut out = records.chunks_exact_mut(16);
+        let mut put = |r: [u8; 16]| out.next().expect("sized by len").copy_from_slice(&r);
+        put(record(own(&self.dir), macho::N_SO, 0, 0, 0));
+        put(record(own(&self.source), macho::N_SO, 0, 0, 0));
+        let oso = own(&self.oso);
+        put(record(oso, macho::N_OSO, self.cpu_subtype, 1, self.mtime));
+        for (s, &strx) in self.symbols.iter().zip(shared) {
+            let strx = if strx == OWN { own(s.name) } else { strx };
+            match s.kind {
+                macho::N_FUN => {
+                    put(record(EMPTY, macho::N_BNSYM, s.n_sect, 0, s.addr));
+                    put(record(strx, macho::N_FUN, s.n_sect, 0, s.addr));
+                    put(record(EMPTY, macho::N_FUN, 0, 0, u64::from(s.size)));
+                    put(record(EMPTY, macho::N_ENSYM, s.n_sect, 0, s.addr));
+                }
+                macho::N_GSYM => put(record(strx, macho::N_GSYM, 0, 0, 0)),
+                _ => put(record(strx, macho::N_STSYM, s.n_sect, 0, s.addr)),
+            }
+        }
+        put(record(EMPTY, macho::N_SO, 1, 0, 0));
+    }
+
+    /// The entries as `Nlist`s (for an incremental update, which edits
+    /// one object's group at a time).
+    pub fn nlists(&self) -> Vec<Nlist<'a>> {
+        let mut out = Vec::with_capacity(self.len());
+        self.for_each(|n| {
+            out.push(Nlist {
+                name: n.name.to_vec().into(),
+                n_type: n.n_type,
+                n_sect: n.n_sect,
+                n_desc: n.n_desc,
+                n_value: n.n_value,
+            })
+        });
+        out
     }
 }
 
-/// The debug map of object `fi` (empty when it carries no DWARF). `oso`
+/// The debug map of object `fi` (None when it carries no DWARF). `oso`
 /// gives its absolute path (`lib.a(member.o)` for archive members) and
 /// modification time; `cpu_subtype` goes in the N_OSO's `n_sect`, as ld64
 /// writes it. Objects are read in parallel by the caller.
@@ -60,13 +210,22 @@ pub fn object_map<'a>(
     fi: usize,
     obj: &ObjectFile<'a>,
     layout: &Layout,
-    oso: &(String, u64),
+    (path, mtime): (&str, u64),
     cpu_subtype: u8,
-) -> Vec<Nlist<'a>> {
-    match &obj.compile_unit {
-        Some(unit) => object_map_for(fi, obj, layout, oso, unit.clone(), cpu_subtype),
-        None => Vec::new(),
+    name_of: impl Fn(usize) -> Option<&'a [u8]>,
+) -> Option<DebugMap<'a>> {
+    let (source, mut dir) = obj.compile_unit.clone()?;
+    if !dir.is_empty() && !dir.ends_with(b"/") {
+        dir.push(b'/');
     }
+    Some(DebugMap {
+        dir,
+        source,
+        oso: path.as_bytes().to_vec(),
+        mtime,
+        cpu_subtype,
+        symbols: stab_symbols(fi, obj, layout, name_of),
+    })
 }
 
 /// One object's stabs without reading its DWARF: the N_SO names are left
@@ -76,9 +235,17 @@ pub fn object_map<'a>(
 pub fn object_map_values<'a>(
     obj: &ObjectFile<'a>,
     layout: &Layout,
-    oso: &(String, u64),
+    (path, mtime): (&str, u64),
 ) -> Vec<Nlist<'a>> {
-    object_map_for(0, obj, layout, oso, (Vec::new(), Vec::new()), 0)
+    DebugMap {
+        dir: Vec::new(),
+        source: Vec::new(),
+        oso: path.as_bytes().to_vec(),
+        mtime,
+        cpu_subtype: 0,
+        symbols: stab_symbols(0, obj, layout, |_| None),
+    }
+    .nlists()
 }
 
 /// The symbols the debug map names in each atom of `obj`, with their
@@ -153,36 +320,24 @@ struct AtomSymbol {
     symbol: u32,
 }
 
-/// One object's stabs: N_SO (directory, file), N_OSO, then per function
-/// N_BNSYM, N_FUN (address), N_FUN (size), N_ENSYM, and per variable an
-/// N_GSYM (external, found by name) or N_STSYM (local, with its address),
-/// closed by an empty N_SO. A function's size runs to the next symbol in
-/// its atom (an alias before another name at the same address has size 0,
-/// as in ld64) or to the atom's end.
-fn object_map_for<'a>(
+/// The functions and variables of object `fi`'s debug map, in address
+/// order: per function (in a code section) its address and size, per
+/// variable an N_GSYM (external, found by name) or N_STSYM (local, with
+/// its address). A function's size runs to the next symbol in its atom
+/// (an alias before another name at the same address has size 0, as in
+/// ld64) or to the atom's end.
+///
+/// `name_of(si)` may give symbol `si`'s name as the symbol table holds it
+/// (the same bytes, at the address the symbol table's entry names), so
+/// that the writer finds the entry's string by address.
+fn stab_symbols<'a>(
     fi: usize,
     obj: &ObjectFile<'a>,
     layout: &Layout,
-    oso: &(String, u64),
-    (name, mut dir): (Vec<u8>, Vec<u8>),
-    cpu_subtype: u8,
-) -> Vec<Nlist<'a>> {
+    name_of: impl Fn(usize) -> Option<&'a [u8]>,
+) -> Vec<StabSymbol<'a>> {
     let by_atom = symbols_by_atom(obj);
-    // At most four stabs a symbol (a function's), and four around them.
-    let mut out = Vec::with_capacity(4 + 4 * by_atom.len());
-    if !dir.is_empty() && !dir.ends_with(b"/") {
-        dir.push(b'/');
-    }
-    let (path, mtime) = oso;
-    out.push(stab(dir, macho::N_SO, 0, 0, 0));
-    out.push(stab(name, macho::N_SO, 0, 0, 0));
-    out.push(stab(
-        path.as_bytes().to_vec(),
-        macho::N_OSO,
-        cpu_subtype,
-        1,
-        *mtime,
-    ));
+    let mut out = Vec::with_capacity(by_atom.len());
     for syms in by_atom.chunk_by(|a, b| a.atom == b.atom) {
         let ai = syms[0].atom as usize;
         let atom = &obj.atoms[ai];
@@ -196,21 +351,109 @@ fn object_map_for<'a>(
         for (k, s) in syms.iter().enumerate() {
             let (offset, sym) = (s.offset, &obj.symbols[s.symbol as usize]);
             let at = addr + offset;
-            if sect.is_code() {
+            let (kind, at, size) = if sect.is_code() {
                 let end = syms.get(k + 1).map_or(u64::from(atom.size), |n| n.offset);
-                out.push(stab(&b""[..], macho::N_BNSYM, n_sect, 0, at));
-                out.push(stab(sym.name, macho::N_FUN, n_sect, 0, at));
-                out.push(stab(&b""[..], macho::N_FUN, 0, 0, end - offset));
-                out.push(stab(&b""[..], macho::N_ENSYM, n_sect, 0, at));
+                (macho::N_FUN, at, (end - offset) as u32)
             } else if sym.is_external() {
                 // Private externs too: ld64 gives only translation-unit
                 // (static) symbols an N_STSYM.
-                out.push(stab(sym.name, macho::N_GSYM, 0, 0, 0));
+                (macho::N_GSYM, 0, 0)
             } else {
-                out.push(stab(sym.name, macho::N_STSYM, n_sect, 0, at));
-            }
+                (macho::N_STSYM, at, 0)
+            };
+            out.push(StabSymbol {
+                name: name_of(s.symbol as usize).unwrap_or(sym.name),
+                addr: at,
+                size,
+                n_sect,
+                kind,
+            });
         }
     }
-    out.push(stab(&b""[..], macho::N_SO, 1, 0, 0));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linkedit::symtab::{LocalRun, SortedGroups};
+
+    /// A debug map written straight from its compact form gives the same
+    /// tables as its entries written one by one: names shared with the
+    /// symbols where they have them, empty names at offset 1.
+    #[test]
+    fn a_debug_map_is_written_as_its_entries() {
+        let names: Vec<&'static [u8]> = (0..40)
+            .map(|i| &*format!("_f{i}").into_bytes().leak())
+            .collect();
+        let kinds = [macho::N_FUN, macho::N_GSYM, macho::N_STSYM];
+        let map = |dir: &[u8]| DebugMap {
+            dir: dir.to_vec(),
+            source: b"a.c".to_vec(),
+            oso: b"/obj/a.o".to_vec(),
+            mtime: 77,
+            cpu_subtype: 3,
+            symbols: names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| StabSymbol {
+                    name: n,
+                    addr: 0x1000 + i as u64 * 16,
+                    size: 16,
+                    n_sect: 1,
+                    kind: kinds[i % 3],
+                })
+                .collect(),
+        };
+        // Every other name is a symbol's too (a local and an external),
+        // the same bytes in the same place, as the symbol table holds them.
+        let symbol = |n: &'static [u8], n_type: u8| Nlist {
+            name: n.into(),
+            n_type,
+            n_sect: 1,
+            n_desc: 0,
+            n_value: 5,
+        };
+        let locals: Vec<Nlist> = names
+            .iter()
+            .step_by(4)
+            .map(|n| symbol(n, macho::N_SECT))
+            .collect();
+        let externals: Vec<Nlist> = names
+            .iter()
+            .skip(2)
+            .step_by(4)
+            .map(|n| symbol(n, macho::N_SECT | macho::N_EXT))
+            .collect();
+        for dir in [&b"/src/"[..], b""] {
+            let compact = SortedGroups::new(
+                vec![
+                    LocalRun::DebugMap(map(dir)),
+                    LocalRun::Entries(locals.clone()),
+                ],
+                externals.clone(),
+                Vec::new(),
+            )
+            .write();
+            let entries = SortedGroups::new(
+                vec![
+                    LocalRun::Entries(map(dir).nlists()),
+                    LocalRun::Entries(locals.clone()),
+                ],
+                externals.clone(),
+                Vec::new(),
+            )
+            .write();
+            assert!(compact.symbols == entries.symbols);
+            assert!(compact.strings == entries.strings);
+            // Shared: the table holds each name once, and the paths.
+            let unshared: usize = names.iter().skip(1).step_by(2).map(|n| n.len() + 1).sum();
+            let shared: usize = names.iter().step_by(2).map(|n| n.len() + 1).sum();
+            let paths = b"a.c\0/obj/a.o\0".len() + if dir.is_empty() { 0 } else { dir.len() + 1 };
+            assert_eq!(
+                compact.strings.len(),
+                (2 + shared + unshared + paths).next_multiple_of(8)
+            );
+        }
+    }
 }

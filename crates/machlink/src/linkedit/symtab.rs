@@ -3,6 +3,8 @@
 //! table, and the indirect symbol table that names the symbol behind each
 //! stub and GOT slot.
 
+pub use super::stabs::{DebugMap, Entry};
+use object::macho;
 use std::borrow::Cow;
 
 /// One symbol to write; names borrow from the inputs where they can.
@@ -32,12 +34,34 @@ pub struct Written {
     pub nundef: u32,
 }
 
-/// Entries in a row, written as a unit: a slice, or a slice in a given
-/// order (sorted groups are written through their order, never permuted).
+/// A run of local entries: symbols (or stabs) as `Nlist`s, or an
+/// object's debug map, kept compact until it is written.
+pub enum LocalRun<'a> {
+    Entries(Vec<Nlist<'a>>),
+    DebugMap(DebugMap<'a>),
+}
+
+impl LocalRun<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            LocalRun::Entries(v) => v.len(),
+            LocalRun::DebugMap(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Entries in a row, written as a unit: a slice, a slice in a given order
+/// (sorted groups are written through their order, never permuted), or a
+/// debug map.
 #[derive(Clone, Copy)]
-pub enum Run<'r, 'a> {
+enum Run<'r, 'a> {
     Slice(&'r [Nlist<'a>]),
     Ordered(&'r [Nlist<'a>], &'r [u32]),
+    DebugMap(&'r DebugMap<'a>),
 }
 
 impl<'r, 'a> Run<'r, 'a> {
@@ -45,28 +69,96 @@ impl<'r, 'a> Run<'r, 'a> {
         match self {
             Run::Slice(s) => s.len(),
             Run::Ordered(_, order) => order.len(),
+            Run::DebugMap(m) => m.len(),
         }
     }
 
-    fn for_each(&self, mut f: impl FnMut(&'r Nlist<'a>)) {
+    fn for_each(&self, mut f: impl FnMut(Entry<'r>)) {
+        let entry = |n: &'r Nlist<'a>| Entry {
+            name: &n.name,
+            n_type: n.n_type,
+            n_sect: n.n_sect,
+            n_desc: n.n_desc,
+            n_value: n.n_value,
+        };
         match *self {
-            Run::Slice(s) => s.iter().for_each(f),
-            Run::Ordered(s, order) => order.iter().for_each(|&i| f(&s[i as usize])),
+            Run::Slice(s) => s.iter().for_each(|n| f(entry(n))),
+            Run::Ordered(s, order) => order.iter().for_each(|&i| f(entry(&s[i as usize]))),
+            Run::DebugMap(m) => m.for_each(f),
         }
     }
 
     /// Runs of at most `max` entries (so that big groups are written in
-    /// parallel too).
+    /// parallel too; a debug map, one object's, stays whole).
     fn split(self, max: usize) -> impl Iterator<Item = Run<'r, 'a>> {
-        let n = self.len();
+        let n = match self {
+            Run::DebugMap(_) => 1,
+            _ => self.len(),
+        };
         (0..n).step_by(max.max(1)).map(move |lo| {
             let hi = (lo + max).min(n);
             match self {
                 Run::Slice(s) => Run::Slice(&s[lo..hi]),
                 Run::Ordered(s, order) => Run::Ordered(s, &order[lo..hi]),
+                Run::DebugMap(m) => Run::DebugMap(m),
             }
         })
     }
+}
+
+/// Where an entry's name goes in the string table. The table holds the
+/// symbols' names first (in table order), then the stabs' own names (in
+/// table order): a stab that names a function or variable shares the
+/// string of the symbol with that name when there is one, as ld64 and
+/// lld write them, and an empty name is the NUL at offset 1 (after the
+/// leading space), so neither adds bytes.
+#[derive(PartialEq)]
+enum Name {
+    Empty,
+    Symbol,
+    /// A stab that may share a symbol's string.
+    Shareable,
+    /// A stab's own string (a path, a source file).
+    Stab,
+}
+
+fn name_kind(e: &Entry) -> Name {
+    if e.name.is_empty() {
+        Name::Empty
+    } else if e.n_type & macho::N_STAB == 0 {
+        Name::Symbol
+    } else if matches!(e.n_type, macho::N_FUN | macho::N_GSYM | macho::N_STSYM) {
+        Name::Shareable
+    } else {
+        Name::Stab
+    }
+}
+
+/// The offset of the empty string: the NUL after the table's leading space.
+pub(crate) const EMPTY: u32 = 1;
+
+/// A shareable stab name that found no symbol: written as its own.
+pub(crate) const OWN: u32 = u32::MAX;
+
+/// One `nlist_64` record.
+pub(crate) fn record(strx: u32, n_type: u8, n_sect: u8, n_desc: u16, n_value: u64) -> [u8; 16] {
+    let mut r = [0u8; 16];
+    r[..4].copy_from_slice(&strx.to_le_bytes());
+    r[4] = n_type;
+    r[5] = n_sect;
+    r[6..8].copy_from_slice(&n_desc.to_le_bytes());
+    r[8..].copy_from_slice(&n_value.to_le_bytes());
+    r
+}
+
+/// One run's part of the string table.
+#[derive(Default)]
+struct RunStrings {
+    /// Offset of its first symbol name, and of its first own stab name.
+    symbols_start: u32,
+    stabs_start: u32,
+    /// The offsets of its shareable stab names, in order (or [`OWN`]).
+    shared: Vec<u32>,
 }
 
 /// The symbol table sorted and sized before any byte of it is written:
@@ -76,15 +168,14 @@ impl<'r, 'a> Run<'r, 'a> {
 /// straight into the output, every run in parallel, with no table built
 /// and then copied.
 pub struct SortedGroups<'a> {
-    pub locals: Vec<Vec<Nlist<'a>>>,
+    pub locals: Vec<LocalRun<'a>>,
     pub externals: Vec<Nlist<'a>>,
     /// `externals` in name order (indices).
     pub ext_order: Vec<u32>,
     pub undefined: Vec<Nlist<'a>>,
     pub undef_order: Vec<u32>,
-    /// Offset in the string table of each run's first name (runs as
-    /// [`Self::runs`] lists them).
-    string_starts: Vec<u32>,
+    /// Each run's strings (runs as [`Self::runs`] lists them).
+    strings: Vec<RunStrings>,
     /// Bytes of the string table (with its leading " \0" and the padding
     /// to 8 bytes).
     pub strings_size: usize,
@@ -100,14 +191,13 @@ impl<'a> SortedGroups<'a> {
     /// Sorts externals and undefined symbols by name (as ld64 does, so
     /// tools can binary-search them) and sizes both tables.
     pub fn new(
-        locals: Vec<Vec<Nlist<'a>>>,
+        locals: Vec<LocalRun<'a>>,
         externals: Vec<Nlist<'a>>,
         undefined: Vec<Nlist<'a>>,
     ) -> Self {
-        use rayon::prelude::*;
         let (ext_order, undef_order) =
             rayon::join(|| name_order(&externals), || name_order(&undefined));
-        let nlocal = locals.iter().map(Vec::len).sum::<usize>() as u32;
+        let nlocal = locals.iter().map(LocalRun::len).sum::<usize>() as u32;
         let mut g = SortedGroups {
             locals,
             nextdef: externals.len() as u32,
@@ -116,30 +206,13 @@ impl<'a> SortedGroups<'a> {
             ext_order,
             undefined,
             undef_order,
-            string_starts: Vec::new(),
+            strings: Vec::new(),
             strings_size: 0,
             nlocal,
         };
-        let sizes: Vec<usize> = g
-            .runs()
-            .par_iter()
-            .map(|r| {
-                let mut size = 0;
-                r.for_each(|n| size += n.name.len() + 1);
-                size
-            })
-            .collect();
-        // ld64 starts the string table with " \0" so offset 0 is never a name.
-        let mut offset = 2usize;
-        g.string_starts = sizes
-            .iter()
-            .map(|s| {
-                let start = u32::try_from(offset).expect("string table over 4 GiB");
-                offset += s;
-                start
-            })
-            .collect();
-        g.strings_size = offset.next_multiple_of(8);
+        let (strings, size) = lay_out_strings(&g.runs());
+        g.strings = strings;
+        g.strings_size = size;
         g
     }
 
@@ -148,7 +221,10 @@ impl<'a> SortedGroups<'a> {
         let mut runs: Vec<Run> = self
             .locals
             .iter()
-            .flat_map(|r| Run::Slice(r).split(RUN_ENTRIES))
+            .flat_map(|r| match r {
+                LocalRun::Entries(v) => Run::Slice(v).split(RUN_ENTRIES),
+                LocalRun::DebugMap(m) => Run::DebugMap(m).split(RUN_ENTRIES),
+            })
             .collect();
         runs.extend(Run::Ordered(&self.externals, &self.ext_order).split(RUN_ENTRIES));
         runs.extend(Run::Ordered(&self.undefined, &self.undef_order).split(RUN_ENTRIES));
@@ -177,23 +253,34 @@ impl<'a> SortedGroups<'a> {
         assert_eq!(strings.len(), self.strings_size);
         strings[..2].copy_from_slice(b" \0");
         let runs = self.runs();
-        // Each run's disjoint parts of both tables.
+        // Each run's disjoint parts of both tables: its records, its
+        // symbols' names, its stabs' own names.
+        let stabs_base = self.strings.first().map_or(2, |s| s.stabs_start) as usize;
+        let (head, stab_strs) = strings.split_at_mut(stabs_base);
         let mut parts = Vec::with_capacity(runs.len());
-        let (mut syms, mut strs) = (symbols, &mut strings[2..]);
+        let (mut syms, mut strs, mut stab_strs) = (symbols, &mut head[2..], stab_strs);
         for (k, run) in runs.iter().enumerate() {
-            let len = self
-                .string_starts
-                .get(k + 1)
-                .map_or(strs.len(), |&e| (e - self.string_starts[k]) as usize);
+            let here = &self.strings[k];
+            let next = self.strings.get(k + 1);
+            let len = next.map_or(strs.len(), |n| {
+                (n.symbols_start - here.symbols_start) as usize
+            });
+            let stab_len = next.map_or(stab_strs.len(), |n| {
+                (n.stabs_start - here.stabs_start) as usize
+            });
             let (s, rest) = std::mem::take(&mut syms).split_at_mut(run.len() * 16);
             let (t, rest_t) = std::mem::take(&mut strs).split_at_mut(len);
+            let (u, rest_u) = std::mem::take(&mut stab_strs).split_at_mut(stab_len);
             syms = rest;
             strs = rest_t;
-            parts.push((run, self.string_starts[k], s, t));
+            stab_strs = rest_u;
+            parts.push((run, here, s, t, u));
         }
-        parts.into_par_iter().for_each(|(run, start, syms, strs)| {
-            write_run(run, start, syms, strs);
-        });
+        parts
+            .into_par_iter()
+            .for_each(|(run, at, syms, strs, stab_strs)| {
+                write_run(run, at, syms, (strs, stab_strs));
+            });
     }
 
     /// Both tables as vectors (for an incremental update, which writes
@@ -212,23 +299,159 @@ impl<'a> SortedGroups<'a> {
     }
 }
 
-/// One run's entries as whole 16-byte `nlist_64` records, its names from
-/// string-table offset `start` on.
-fn write_run(run: &Run, start: u32, symbols: &mut [u8], strings: &mut [u8]) {
+/// Places every run's names (see [`Name`]): the symbols' names, from
+/// offset 2; then, after them, the stabs' own names. Returns each run's
+/// part and the table's size.
+fn lay_out_strings(runs: &[Run]) -> (Vec<RunStrings>, usize) {
+    use rayon::prelude::*;
+    // Per run: bytes and count of its symbols' names, whether it has
+    // shareable stab names.
+    let symbol_names: Vec<(usize, usize, bool)> = runs
+        .par_iter()
+        .map(|r| {
+            if let Run::DebugMap(m) = r {
+                // Stabs only: no symbol names.
+                return (0, 0, !m.symbols_empty());
+            }
+            let (mut size, mut count, mut shareable) = (0, 0, false);
+            r.for_each(|e| match name_kind(&e) {
+                Name::Symbol => {
+                    size += e.name.len() + 1;
+                    count += 1;
+                }
+                Name::Shareable => shareable = true,
+                Name::Empty | Name::Stab => {}
+            });
+            (size, count, shareable)
+        })
+        .collect();
+    let mut offset = 2usize;
+    let mut strings: Vec<RunStrings> = symbol_names
+        .iter()
+        .map(|&(size, _, _)| {
+            let start = RunStrings {
+                symbols_start: string_offset(offset),
+                ..Default::default()
+            };
+            offset += size;
+            start
+        })
+        .collect();
+    // The symbols' names by offset, for the stabs to find (any symbol with
+    // the name will do: only the bytes matter). A debug map's names are
+    // the symbol table's own (see `stabs::object_map`): found by address,
+    // which costs a fraction of hashing the bytes; stabs given as entries
+    // (read back by an incremental update) by their bytes. Without
+    // shareable stabs (-S, or no debug information) neither is needed.
+    let need = |debug_map: bool| {
+        runs.iter()
+            .zip(&symbol_names)
+            .any(|(r, &(_, _, shareable))| shareable && matches!(r, Run::DebugMap(_)) == debug_map)
+    };
+    let symbol_count = symbol_names.iter().map(|&(_, count, _)| count).sum();
+    let mut by_address: rustc_hash::FxHashMap<(usize, usize), u32> = Default::default();
+    let mut by_name: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
+    let (need_address, need_name) = (need(true), need(false));
+    if need_address {
+        by_address.reserve(symbol_count);
+    }
+    if need_name {
+        by_name.reserve(symbol_count);
+    }
+    if need_address || need_name {
+        for (r, s) in runs.iter().zip(&strings) {
+            if matches!(r, Run::DebugMap(_)) {
+                continue;
+            }
+            let mut at = s.symbols_start;
+            r.for_each(|e| {
+                if name_kind(&e) == Name::Symbol {
+                    if need_address {
+                        by_address.entry(address(e.name)).or_insert(at);
+                    }
+                    if need_name {
+                        by_name.entry(e.name).or_insert(at);
+                    }
+                    at += e.name.len() as u32 + 1;
+                }
+            });
+        }
+    }
+    // Then each run's own stab names, and the offsets of shared ones.
+    let stab_bytes: Vec<(usize, Vec<u32>)> = runs
+        .par_iter()
+        .map(|r| {
+            if let Run::DebugMap(m) = r {
+                return m.size_names(|name| by_address.get(&address(name)).copied());
+            }
+            let (mut size, mut shared) = (0, Vec::new());
+            r.for_each(|e| match name_kind(&e) {
+                Name::Shareable => {
+                    let found = by_name.get(e.name).copied();
+                    shared.push(found.unwrap_or(OWN));
+                    if found.is_none() {
+                        size += e.name.len() + 1;
+                    }
+                }
+                Name::Stab => size += e.name.len() + 1,
+                Name::Empty | Name::Symbol => {}
+            });
+            (size, shared)
+        })
+        .collect();
+    drop((by_name, by_address));
+    for (s, (size, shared)) in strings.iter_mut().zip(stab_bytes) {
+        s.stabs_start = string_offset(offset);
+        s.shared = shared;
+        offset += size;
+    }
+    (strings, offset.next_multiple_of(8))
+}
+
+/// Where a name's bytes are: equal addresses (and lengths) mean equal names.
+fn address(name: &[u8]) -> (usize, usize) {
+    (name.as_ptr() as usize, name.len())
+}
+
+fn string_offset(offset: usize) -> u32 {
+    u32::try_from(offset).expect("string table over 4 GiB")
+}
+
+/// One run's entries as whole 16-byte `nlist_64` records; its symbols'
+/// names go in `symbol_strs` (from string-table offset
+/// `at.symbols_start`), its stabs' own names in `stab_strs`.
+fn write_run(
+    run: &Run,
+    at: &RunStrings,
+    symbols: &mut [u8],
+    (symbol_strs, stab_strs): (&mut [u8], &mut [u8]),
+) {
+    if let Run::DebugMap(m) = run {
+        m.write(symbols, &at.shared, stab_strs, at.stabs_start);
+        return;
+    }
     let mut records = symbols.chunks_exact_mut(16);
-    let mut at = 0usize;
+    let mut shared = at.shared.iter();
+    let (mut sym_at, mut stab_at) = (0usize, 0usize);
+    // Copies `name` to `to` at `*cursor`; its offset from `start`.
+    let place = |to: &mut [u8], cursor: &mut usize, start: u32, name: &[u8]| {
+        to[*cursor..*cursor + name.len()].copy_from_slice(name);
+        let strx = start + *cursor as u32;
+        *cursor += name.len() + 1; // the NUL is already there
+        strx
+    };
     run.for_each(|n| {
-        let record = records.next().expect("sized by TableLayout");
-        let strx = start + at as u32;
-        let mut r = [0u8; 16];
-        r[..4].copy_from_slice(&strx.to_le_bytes());
-        r[4] = n.n_type;
-        r[5] = n.n_sect;
-        r[6..8].copy_from_slice(&n.n_desc.to_le_bytes());
-        r[8..].copy_from_slice(&n.n_value.to_le_bytes());
-        record.copy_from_slice(&r);
-        strings[at..at + n.name.len()].copy_from_slice(&n.name);
-        at += n.name.len() + 1; // the NUL is already there
+        let record = records.next().expect("sized by SortedGroups");
+        let strx = match name_kind(&n) {
+            Name::Empty => EMPTY,
+            Name::Symbol => place(symbol_strs, &mut sym_at, at.symbols_start, n.name),
+            Name::Shareable => match *shared.next().expect("sized by SortedGroups") {
+                OWN => place(stab_strs, &mut stab_at, at.stabs_start, n.name),
+                strx => strx,
+            },
+            Name::Stab => place(stab_strs, &mut stab_at, at.stabs_start, n.name),
+        };
+        record.copy_from_slice(&self::record(strx, n.n_type, n.n_sect, n.n_desc, n.n_value));
     });
 }
 
@@ -242,7 +465,12 @@ impl SymbolGroups<'_> {
     /// Sorts externals and undefined symbols by name and serialises
     /// everything (see [`SortedGroups`]).
     pub fn write(self) -> Written {
-        SortedGroups::new(vec![self.locals], self.externals, self.undefined).write()
+        SortedGroups::new(
+            vec![LocalRun::Entries(self.locals)],
+            self.externals,
+            self.undefined,
+        )
+        .write()
     }
 
     /// Index in the written table of the undefined symbol `name`
@@ -269,21 +497,47 @@ mod tests {
         }
     }
 
-    /// The tables as the format defines them, written one entry at a time.
+    /// The tables as the format defines them, written one entry at a time:
+    /// the symbols' names in table order, then the stabs' own names; a
+    /// function or variable stab shares the first symbol string with its
+    /// name, an empty name is offset 1.
     fn reference(locals: &[Nlist], externals: &[Nlist], undefined: &[Nlist]) -> Written {
         let mut ext = externals.to_vec();
         ext.sort_by(|a, b| a.name.cmp(&b.name));
         let mut undef = undefined.to_vec();
         undef.sort_by(|a, b| a.name.cmp(&b.name));
+        let all: Vec<&Nlist> = locals.iter().chain(&ext).chain(&undef).collect();
+        let is_stab = |n: &Nlist| n.n_type & macho::N_STAB != 0;
         let mut strings = b" \0".to_vec();
+        let mut strx = vec![1u32; all.len()];
+        let mut first = std::collections::HashMap::new();
+        for (i, n) in all.iter().enumerate() {
+            if !is_stab(n) && !n.name.is_empty() {
+                strx[i] = strings.len() as u32;
+                first.entry(n.name.to_vec()).or_insert(strx[i]);
+                strings.extend_from_slice(&n.name);
+                strings.push(0);
+            }
+        }
+        for (i, n) in all.iter().enumerate() {
+            if is_stab(n) && !n.name.is_empty() {
+                let shareable = matches!(n.n_type, macho::N_FUN | macho::N_GSYM | macho::N_STSYM);
+                match first.get(&n.name.to_vec()) {
+                    Some(&at) if shareable => strx[i] = at,
+                    _ => {
+                        strx[i] = strings.len() as u32;
+                        strings.extend_from_slice(&n.name);
+                        strings.push(0);
+                    }
+                }
+            }
+        }
         let mut symbols = Vec::new();
-        for n in locals.iter().chain(&ext).chain(&undef) {
-            symbols.extend_from_slice(&(strings.len() as u32).to_le_bytes());
+        for (n, strx) in all.iter().zip(strx) {
+            symbols.extend_from_slice(&strx.to_le_bytes());
             symbols.extend_from_slice(&[n.n_type, n.n_sect]);
             symbols.extend_from_slice(&n.n_desc.to_le_bytes());
             symbols.extend_from_slice(&n.n_value.to_le_bytes());
-            strings.extend_from_slice(&n.name);
-            strings.push(0);
         }
         crate::linkedit::pad_to(&mut strings, 8);
         Written {
@@ -332,8 +586,36 @@ mod tests {
             }
         }
         let undefined: Vec<Nlist> = (0..300).map(|i| nlist(format!("_u{i}"), 0)).collect();
+        // A debug map naming externals, locals and names no symbol has,
+        // with empty names between.
+        let stab = |name: &[u8], n_type: u8| Nlist {
+            name: name.to_vec().into(),
+            n_type,
+            n_sect: 1,
+            n_desc: 0,
+            n_value: 7,
+        };
+        let mut debug_map = vec![stab(b"/src/", macho::N_SO), stab(b"a.o", macho::N_OSO)];
+        for (k, n) in externals
+            .iter()
+            .step_by(3)
+            .chain(&locals[2][..50])
+            .enumerate()
+        {
+            let name = if k % 7 == 0 {
+                &b"_nowhere"[..]
+            } else {
+                &n.name
+            };
+            let n_type = [macho::N_FUN, macho::N_GSYM, macho::N_STSYM][k % 3];
+            debug_map.extend([stab(b"", macho::N_BNSYM), stab(name, n_type)]);
+            debug_map.push(stab(b"", macho::N_FUN));
+        }
+        debug_map.push(stab(b"", macho::N_SO));
+        let locals: Vec<Vec<Nlist>> = std::iter::once(debug_map).chain(locals).collect();
         let flat: Vec<Nlist> = locals.concat();
         let want = reference(&flat, &externals, &undefined);
+        let locals = locals.into_iter().map(LocalRun::Entries).collect();
         let got = SortedGroups::new(locals, externals.clone(), undefined.clone()).write();
         assert_eq!(
             (got.nlocal, got.nextdef, got.nundef),
@@ -344,7 +626,7 @@ mod tests {
         // Already sorted externals take the sort's shortcut: same bytes.
         let mut sorted = externals;
         sorted.sort_by(|a, b| a.name.cmp(&b.name));
-        let again = SortedGroups::new(vec![flat], sorted, undefined).write();
+        let again = SortedGroups::new(vec![LocalRun::Entries(flat)], sorted, undefined).write();
         assert!(again.symbols == want.symbols && again.strings == want.strings);
     }
 }

@@ -5,7 +5,8 @@ use crate::atom::NONE;
 use crate::formats::{trie, uleb};
 use crate::input::object::ObjectFile;
 use crate::layout::{Content, Layout};
-use crate::linkedit::symtab::{Nlist, SymbolGroups};
+use crate::linkedit::stabs::DebugMap;
+use crate::linkedit::symtab::{LocalRun, Nlist, SymbolGroups};
 use crate::options::Options;
 use crate::symbols::{Def, SymId, SymbolTable};
 use object::macho;
@@ -298,9 +299,12 @@ pub fn symbol_groups<'a>(
     objects: &[ObjectFile<'a>],
 ) -> SymbolGroups<'a> {
     let runs = symbol_runs(opts, symtab, layout, objects, None);
-    let mut locals = Vec::with_capacity(runs.locals.iter().map(Vec::len).sum());
+    let mut locals = Vec::with_capacity(runs.locals.iter().map(LocalRun::len).sum());
     for run in runs.locals {
-        locals.extend(run);
+        match run {
+            LocalRun::Entries(v) => locals.extend(v),
+            LocalRun::DebugMap(m) => locals.extend(m.nlists()),
+        }
     }
     SymbolGroups {
         locals,
@@ -315,7 +319,7 @@ pub fn symbol_groups<'a>(
 /// are built in parallel and written from where they are (see
 /// [`crate::linkedit::symtab::TableLayout`]), never gathered into one list.
 pub struct SymbolRuns<'a> {
-    pub locals: Vec<Vec<Nlist<'a>>>,
+    pub locals: Vec<LocalRun<'a>>,
     /// Unsorted (names are unique: the writer sorts them).
     pub externals: Vec<Nlist<'a>>,
     pub undefined: Vec<Nlist<'a>>,
@@ -324,7 +328,7 @@ pub struct SymbolRuns<'a> {
 /// One object's part of the symbol table.
 #[derive(Default)]
 struct ObjectSymbols<'a> {
-    stabs: Vec<Nlist<'a>>,
+    stabs: Option<DebugMap<'a>>,
     locals: Vec<Nlist<'a>>,
     externals: Vec<Nlist<'a>>,
     /// Entries of global absolute symbols: (in `externals`, index, id).
@@ -360,19 +364,27 @@ pub fn symbol_runs<'a>(
                     fi,
                     obj,
                     layout,
-                    &(path.to_string(), obj.mtime),
+                    (path, obj.mtime),
                     cpu_subtype,
+                    // An exported symbol's stab shares the string of its
+                    // entry among the externals, which has the global's
+                    // name; other stabs, their object's.
+                    |si| {
+                        let id = *symtab.file_globals[fi].get(si)?;
+                        (id != NONE && exported_definition(symtab, layout, id))
+                            .then(|| symtab.syms[id as usize].name)
+                    },
                 );
             }
             out
         })
         .collect();
     keep_first_absolutes(&mut per_object);
-    let mut locals: Vec<Vec<Nlist<'a>>> = Vec::with_capacity(2 * objects.len() + 2);
+    let mut locals: Vec<LocalRun<'a>> = Vec::with_capacity(2 * objects.len() + 2);
     if !opts.strip_debug {
         // `-add_ast_path`: N_AST stabs naming Swift module files for the
         // debugger, before the objects' debug maps.
-        locals.push(
+        locals.push(LocalRun::Entries(
             opts.ast_paths
                 .iter()
                 .map(|p| Nlist {
@@ -383,13 +395,13 @@ pub fn symbol_runs<'a>(
                     n_value: 0,
                 })
                 .collect(),
-        );
+        ));
     }
     let mut externals = Vec::new();
     let mut object_locals = Vec::with_capacity(objects.len());
     for o in per_object {
-        locals.push(o.stabs);
-        object_locals.push(o.locals);
+        locals.extend(o.stabs.map(LocalRun::DebugMap));
+        object_locals.push(LocalRun::Entries(o.locals));
         externals.extend(o.externals);
     }
     locals.extend(object_locals);
@@ -416,7 +428,7 @@ pub fn symbol_runs<'a>(
             header_run.push(header);
         }
     }
-    locals.push(header_run);
+    locals.push(LocalRun::Entries(header_run));
     locals.retain(|r| !r.is_empty());
     let sect_ordinal = |f: usize, a: usize| (layout.atom_section[f][a] + 1) as u8;
     let entry = |id: SymId| {

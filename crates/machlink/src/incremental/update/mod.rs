@@ -1082,11 +1082,7 @@ impl<'s> Updater<'s> {
                 sections: self.layout.sections.clone(),
                 ..Default::default()
             };
-            crate::linkedit::stabs::object_map_values(
-                obj,
-                &layout,
-                &(obj.oso_path.clone(), obj.mtime),
-            )
+            crate::linkedit::stabs::object_map_values(obj, &layout, (&obj.oso_path, obj.mtime))
         };
         // An object at a new path (see `Session::change`) gets its debug
         // map group written again: its N_OSO names the path.
