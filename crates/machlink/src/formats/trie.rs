@@ -71,7 +71,7 @@
 //! About 7 ms for 100k names like `_f_12_345` on a 2-core EPYC VM (see
 //! the `hundred_thousand_exports` test).
 
-use super::uleb::{read_uleb, uleb_len, write_uleb};
+use super::uleb::{read_uleb, uleb_len};
 
 /// Mask of the symbol kind in the flags.
 pub const EXPORT_SYMBOL_FLAGS_KIND_MASK: u64 = 0x03;
@@ -154,17 +154,6 @@ fn terminal_info_size(e: &Export<'_>) -> usize {
     size
 }
 
-fn write_terminal_info(out: &mut Vec<u8>, e: &Export<'_>) {
-    write_uleb(out, e.flags);
-    write_uleb(out, e.address);
-    if e.flags & EXPORT_SYMBOL_FLAGS_REEXPORT != 0 {
-        out.extend_from_slice(e.reexport_name.unwrap_or_default());
-        out.push(0);
-    } else if e.flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER != 0 {
-        write_uleb(out, e.resolver);
-    }
-}
-
 const NONE: u32 = u32::MAX;
 
 /// Runs of names at least this long are sorted in parallel.
@@ -176,14 +165,24 @@ const PARALLEL_RUN: usize = 16384;
 #[inline]
 fn chunk_key(name: &[u8], offset: usize) -> u128 {
     let rest = name.get(offset..).unwrap_or_default();
-    match rest.first_chunk::<16>() {
-        Some(chunk) => u128::from_be_bytes(*chunk),
-        None => {
-            let mut buf = [0u8; 16];
-            buf[..rest.len()].copy_from_slice(rest);
-            u128::from_be_bytes(buf)
-        }
+    if let Some(chunk) = rest.first_chunk::<16>() {
+        return u128::from_be_bytes(*chunk);
     }
+    // Shorter: from two overlapping 8-byte loads shifted into place (or
+    // byte by byte, under 8), rather than a copy into a zeroed buffer.
+    let len = rest.len();
+    let word = |at: usize| u64::from_be_bytes(rest[at..at + 8].try_into().unwrap_or_default());
+    if len >= 8 {
+        let high = word(0);
+        // Bytes len - 8 .. len; the first 16 - len of them are high's.
+        let low = (u128::from(word(len - 8)) << (8 * (16 - len))) as u64;
+        return (u128::from(high) << 64) | u128::from(low);
+    }
+    let mut high = 0u64;
+    for (i, &byte) in rest.iter().enumerate() {
+        high |= u64::from(byte) << (56 - 8 * i);
+    }
+    u128::from(high) << 64
 }
 
 /// A name being sorted: its index, its length and the chunk of it that is
@@ -508,7 +507,7 @@ fn uleb_size(v: u64) -> u32 {
 /// `v` as ULEB128 into `out` at `at`; returns the position after it.
 /// Values under 2^28 (offsets, and the addresses of most images) are
 /// written without a loop.
-#[inline]
+#[inline(always)]
 fn put_uleb(out: &mut [u8], at: usize, v: u64) -> usize {
     let low = |shift: u32| (v >> shift) as u8 | 0x80;
     if v < 1 << 7 {
@@ -544,7 +543,7 @@ fn has_extra_info(e: &Export<'_>) -> bool {
 
 /// Size of the terminal part of `e` in a node: `terminal_size`, then the
 /// info.
-#[inline]
+#[inline(always)]
 fn terminal_part_size(e: &Export<'_>) -> u32 {
     if !has_extra_info(e) {
         // Flags and address take at most 20 bytes: a one-byte size.
