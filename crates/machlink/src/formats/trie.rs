@@ -697,8 +697,9 @@ impl ShapeBuilder {
         debug_assert_eq!(node.terminal == NONE, terminal_size == 1);
         let number = self.nodes.len() as u32;
         let own = &self.kids[node.first_kid as usize..];
-        let mut size = terminal_size + 1; // and the child count
-                                          // Edge by edge: nodes have a child or two, too few for a memcpy.
+        // The terminal part and the child count, then the edges, one by
+        // one: nodes have a child or two, too few for a memcpy.
+        let mut size = terminal_size + 1;
         for k in own {
             size += k.end - k.start + 1; // label and its NUL
             self.edges.push(*k);
