@@ -51,25 +51,28 @@
 //!
 //! Child offsets are ULEB128, so a node's size depends on the offsets of its
 //! children; offsets are recomputed over the pre-order until no ULEB length
-//! changes (see [`build`]). The result is zero-padded to a multiple of 8
+//! changes (see [`node_offsets`]). The result is zero-padded to a multiple of 8
 //! bytes, as lld and ld64 pad it.
 //!
 //! # Cost
 //!
-//! [`build`] reads each export once, sequentially, and encodes its symbol
-//! info into one buffer. It sorts the names 16 bytes at a time (each
-//! name's next 16 bytes as one integer key, names that tie refined by the
-//! next 16; already sorted names are only checked), which yields the
-//! longest common prefix of sorted neighbours on the way, then derives the whole
-//! trie from those lengths alone: a node over sorted names `[lo, hi)` at
-//! depth `d` splits where neighbours share exactly `d` bytes, and its child
-//! sits at the group's minimum common prefix. Edges carry whole label
-//! strings as ranges of the input names; nodes and edges live in two arenas
-//! of plain indices, with nothing allocated per node. About 10 ms for 100k
-//! names like `_f_12_345` on a 2-core EPYC VM (see the
-//! `hundred_thousand_exports` test).
+//! [`build`] sorts the names 16 bytes at a time (each name's next 16
+//! bytes as one integer key, names that tie refined by the next 16; names
+//! already sorted, as the linker passes them, are only checked), which
+//! yields the longest common prefix of sorted neighbours on the way. The
+//! whole trie follows from those lengths alone, in one pass over the names
+//! from the last to the first with a stack of the nodes on the current
+//! path (see [`shape`]), which completes the nodes in the reverse of the
+//! layout order; nodes and edges are two vectors of plain indices, with
+//! nothing allocated per node, and labels are ranges of the names. Offsets
+//! take a few rounds that each read only the nodes before the last ULEB
+//! length step an offset can reach, then one pass (see [`node_offsets`]);
+//! the bytes are written straight from the exports, in parallel parts.
+//! For 100k names like `_f_12_345`, passed in order as the linker does,
+//! some 400 instructions a name, counted by callgrind (the
+//! `hundred_thousand_exports` test prints the time).
 
-use super::uleb::{read_uleb, uleb_len, write_uleb};
+use super::uleb::{read_uleb, uleb_len};
 
 /// Mask of the symbol kind in the flags.
 pub const EXPORT_SYMBOL_FLAGS_KIND_MASK: u64 = 0x03;
@@ -152,17 +155,6 @@ fn terminal_info_size(e: &Export<'_>) -> usize {
     size
 }
 
-fn write_terminal_info(out: &mut Vec<u8>, e: &Export<'_>) {
-    write_uleb(out, e.flags);
-    write_uleb(out, e.address);
-    if e.flags & EXPORT_SYMBOL_FLAGS_REEXPORT != 0 {
-        out.extend_from_slice(e.reexport_name.unwrap_or_default());
-        out.push(0);
-    } else if e.flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER != 0 {
-        write_uleb(out, e.resolver);
-    }
-}
-
 const NONE: u32 = u32::MAX;
 
 /// Runs of names at least this long are sorted in parallel.
@@ -174,14 +166,24 @@ const PARALLEL_RUN: usize = 16384;
 #[inline]
 fn chunk_key(name: &[u8], offset: usize) -> u128 {
     let rest = name.get(offset..).unwrap_or_default();
-    match rest.first_chunk::<16>() {
-        Some(chunk) => u128::from_be_bytes(*chunk),
-        None => {
-            let mut buf = [0u8; 16];
-            buf[..rest.len()].copy_from_slice(rest);
-            u128::from_be_bytes(buf)
-        }
+    if let Some(chunk) = rest.first_chunk::<16>() {
+        return u128::from_be_bytes(*chunk);
     }
+    // Shorter: from two overlapping 8-byte loads shifted into place (or
+    // byte by byte, under 8), rather than a copy into a zeroed buffer.
+    let len = rest.len();
+    let word = |at: usize| u64::from_be_bytes(rest[at..at + 8].try_into().unwrap_or_default());
+    if len >= 8 {
+        let high = word(0);
+        // Bytes len - 8 .. len; the first 16 - len of them are high's.
+        let low = (u128::from(word(len - 8)) << (8 * (16 - len))) as u64;
+        return (u128::from(high) << 64) | u128::from(low);
+    }
+    let mut high = 0u64;
+    for (i, &byte) in rest.iter().enumerate() {
+        high |= u64::from(byte) << (56 - 8 * i);
+    }
+    u128::from(high) << 64
 }
 
 /// A name being sorted: its index, its length and the chunk of it that is
@@ -290,62 +292,80 @@ pub fn sorted_order(names: &[&[u8]]) -> Vec<u32> {
     if names.is_empty() {
         return Vec::new();
     }
+    // Lists sorted already (as the linker passes its externals) need no
+    // common prefixes.
+    if in_order(names) {
+        return (0..names.len() as u32).collect();
+    }
     sort_names(names).idx
 }
 
-/// `names` as [`SortedNames`] when they are already sorted (callers that
-/// sort the same names for another table pass them in order): only the
-/// common prefixes are needed then. Long lists are checked and measured
-/// in parallel.
+/// Whether `a` < `b`, given their common prefix `l`: `a` is a proper
+/// prefix of `b`, or has the smaller byte where they differ.
+#[inline]
+fn ordered_at(a: &[u8], b: &[u8], l: usize) -> bool {
+    match (a.get(l), b.get(l)) {
+        (None, Some(_)) => true,
+        (Some(x), Some(y)) => x < y,
+        _ => false,
+    }
+}
+
+/// Whether `names` are strictly ascending (long lists checked in
+/// parallel).
+fn in_order(names: &[&[u8]]) -> bool {
+    use rayon::prelude::*;
+    let pair = |w: &[&[u8]]| ordered_at(w[0], w[1], common_prefix(w[0], w[1]));
+    if names.len() < PARALLEL_RUN {
+        names.windows(2).all(pair)
+    } else {
+        names.par_windows(2).with_min_len(4096).all(pair)
+    }
+}
+
+/// `names` as [`SortedNames`] when they are already sorted, strictly
+/// (callers that sort the same names for another table pass them in
+/// order): one pass measures each name's common prefix with the previous
+/// one and, from the bytes just after it, checks their order. Long lists
+/// are checked in parallel.
 fn already_sorted(names: &[&[u8]]) -> Option<SortedNames> {
     use rayon::prelude::*;
+    const CHUNK: usize = 4096;
     let n = names.len();
-    let prefix = |i: usize| {
-        if i == 0 {
-            0
-        } else {
-            common_prefix(names[i - 1], names[i]) as u32
+    // Fills in the common prefixes of names `first..first + out.len()`
+    // with the names before them, while they are in order.
+    let measure = |first: usize, out: &mut [u32]| -> bool {
+        for (slot, i) in out.iter_mut().zip(first..) {
+            if i == 0 {
+                continue;
+            }
+            let (a, b) = (names[i - 1], names[i]);
+            let l = common_prefix(a, b);
+            if !ordered_at(a, b, l) {
+                return false;
+            }
+            *slot = l as u32;
         }
+        true
     };
-    if n < PARALLEL_RUN {
-        if !names.windows(2).all(|w| w[0] < w[1]) {
-            return None;
-        }
-        return Some(SortedNames {
-            idx: (0..n as u32).collect(),
-            len: names.iter().map(|name| name.len() as u32).collect(),
-            lcp: (0..n).map(prefix).collect(),
-        });
-    }
-    if !names.par_windows(2).with_min_len(4096).all(|w| w[0] < w[1]) {
-        return None;
-    }
-    let ((idx, len), lcp) = rayon::join(
-        || {
-            rayon::join(
-                || (0..n as u32).into_par_iter().with_min_len(4096).collect(),
-                || {
-                    names
-                        .par_iter()
-                        .with_min_len(4096)
-                        .map(|name| name.len() as u32)
-                        .collect()
-                },
-            )
-        },
-        || {
-            (0..n)
-                .into_par_iter()
-                .with_min_len(4096)
-                .map(prefix)
-                .collect()
-        },
-    );
-    Some(SortedNames { idx, len, lcp })
+    let mut lcp = vec![0u32; n];
+    let in_order = if n < PARALLEL_RUN {
+        measure(0, &mut lcp)
+    } else {
+        lcp.par_chunks_mut(CHUNK)
+            .enumerate()
+            .all(|(c, out)| measure(c * CHUNK, out))
+    };
+    in_order.then(|| SortedNames {
+        idx: (0..n as u32).collect(),
+        len: names.iter().map(|name| name.len() as u32).collect(),
+        lcp,
+    })
 }
 
 /// Length of the longest common prefix of `a` and `b`, compared 8 bytes
 /// at a time.
+#[inline]
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     let len = a.len().min(b.len());
     let (a, b) = (&a[..len], &b[..len]);
@@ -365,28 +385,19 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
         .count()
 }
 
-/// A node of the trie under construction, in layout (pre-)order.
+/// A node of the trie.
 #[derive(Clone, Copy)]
 struct Node {
     /// Index (in `exports`) of the name ending here, or `NONE`.
     terminal: u32,
-    /// Outgoing edges are `edges[first_edge..first_edge + edge_count]`.
-    first_edge: u32,
-    edge_count: u32,
-    /// Size of the node without its child offsets.
+    /// Size of the node without its children's offsets.
     fixed_size: u32,
+    /// Number of edges from the node.
+    edge_count: u32,
 }
 
-/// A node that stands for a subtree expanded on its own (see [`expand`]).
-const PLACEHOLDER: Node = Node {
-    terminal: NONE,
-    first_edge: 0,
-    edge_count: 0,
-    fixed_size: 0,
-};
-
 /// An edge: its label is `names[name][start..end]` (`name` indexes the
-/// exports).
+/// exports); `child` is the number of the node it leads to.
 #[derive(Clone, Copy)]
 struct Edge {
     child: u32,
@@ -395,43 +406,36 @@ struct Edge {
     end: u32,
 }
 
-/// A node still to be expanded: sorted names `[lo, hi)` below a prefix of
-/// length `depth`, reached through `edge` (`NONE` for the root).
-struct Pending {
-    lo: u32,
-    hi: u32,
+/// The trie's nodes and edges in the order [`shape`] completes them, the
+/// reverse of the layout's: node r (its number) is the (n - 1 - r)th in
+/// pre-order. The edges are node by node in the same order, each node's
+/// from its last child to its first: read backwards, both come in layout
+/// order.
+struct Shape {
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+}
+
+/// A node of [`shape`] whose first name (in sorted order) is not reached
+/// yet: at `depth` on the path of the names seen, with its children so far
+/// at `kids[first_kid..]`.
+struct Open {
     depth: u32,
-    edge: u32,
+    terminal: u32,
+    first_kid: u32,
 }
 
 /// At least this many exports are built by several threads; below it the
 /// threads would cost more than they save.
 const PARALLEL_EXPORTS: usize = 16384;
 
-/// What node expansion reads: the sorted names ([`SortedNames`]) and the
-/// end of each export's encoded terminal part.
-struct Expansion<'s> {
+/// What [`shape`] reads: the sorted names ([`SortedNames`]) and the
+/// exports.
+struct Expansion<'s, 'a> {
     idx: &'s [u32],
     lens: &'s [u32],
     lcp: &'s [u32],
-    terminal_end: &'s [u32],
-}
-
-/// Nodes (in pre-order) and edges of the trie or of one subtree of it,
-/// with indices local to it.
-#[derive(Default)]
-struct Arena {
-    nodes: Vec<Node>,
-    edges: Vec<Edge>,
-}
-
-/// A subtree left out of an expansion: sorted names `[lo, hi)` below a
-/// prefix of length `depth`, whose root is the placeholder node `at`.
-struct Subtree {
-    at: u32,
-    lo: u32,
-    hi: u32,
-    depth: u32,
+    exports: &'s [Export<'a>],
 }
 
 /// Builds the export trie of `exports` (any order, unique names). See the
@@ -440,7 +444,7 @@ struct Subtree {
 pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
     let threads = rayon::current_num_threads();
     let parts = if exports.len() >= PARALLEL_EXPORTS && threads > 1 {
-        // A few parts a thread, so that uneven subtrees still balance.
+        // A few parts a thread, so that uneven parts still balance.
         threads * 4
     } else {
         1
@@ -448,20 +452,21 @@ pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
     build_in_parts(exports, parts)
 }
 
-/// [`build`], with the work cut into `parts` pieces run in parallel: the
-/// exports' encoding, the subtrees of at most `n / parts` names, and the
-/// write. The bytes do not depend on `parts`.
+/// [`build`], with the write cut into `parts` pieces run in parallel.
+/// The bytes do not depend on `parts`.
 fn build_in_parts(exports: &[Export<'_>], parts: usize) -> Vec<u8> {
     let n = exports.len();
     if n == 0 {
         return Vec::new();
     }
-    assert!(n < NONE as usize, "too many exports for one trie");
+    assert!(n < (NONE / 2) as usize, "too many exports for one trie");
 
-    // 1. The names, and the terminal parts encoded into one buffer.
-    let (names, terminal, terminal_end) = encode(exports, parts);
-
-    // 2. Sort by name.
+    // 1. Sort by name.
+    let names: Vec<&[u8]> = exports.iter().map(|e| e.name).collect();
+    debug_assert!(
+        names.iter().all(|name| !name.contains(&0)),
+        "export name with a NUL byte"
+    );
     let SortedNames {
         idx: sorted_idx,
         len: lens,
@@ -472,286 +477,341 @@ fn build_in_parts(exports: &[Export<'_>], parts: usize) -> Vec<u8> {
         "duplicate export names"
     );
 
-    // 3. Nodes and edges: the top of the trie by one thread, leaving out
-    // subtrees of at most `n / parts` names, which are expanded side by
-    // side and spliced in where they belong.
-    let x = Expansion {
+    // 2. Nodes and edges, 3. offsets, then 4. the bytes.
+    let shape = shape(&Expansion {
         idx: &sorted_idx,
         lens: &lens,
         lcp: &lcp,
-        terminal_end: &terminal_end,
-    };
-    let cutoff = (parts > 1).then(|| n.div_ceil(parts));
-    let mut deferred = Vec::new();
-    let top = expand(&x, (0, n as u32, 0), cutoff, &mut deferred);
-    let arena = if deferred.is_empty() {
-        top
-    } else {
-        use rayon::prelude::*;
-        let subtrees: Vec<Arena> = deferred
-            .par_iter()
-            .map(|t| expand(&x, (t.lo, t.hi, t.depth), None, &mut Vec::new()))
-            .collect();
-        splice(top, &deferred, subtrees)
-    };
-
-    // 4. Offsets, then 5. the bytes.
-    let (offsets, total) = node_offsets(&arena);
+        exports,
+    });
+    let (offsets, total) = node_offsets(&shape);
     let mut out = vec![0u8; total.next_multiple_of(8)];
-    let sources = Sources {
-        names: &names,
-        terminal: &terminal,
-        terminal_end: &terminal_end,
-    };
-    write_nodes_in_parts(&mut out[..total], &arena, &offsets, &sources, parts);
+    write_nodes_in_parts(&mut out[..total], &shape, &offsets, exports, parts);
     out
 }
 
-/// One sequential pass per part over the exports (random access to them
-/// later would miss the cache on every node): their names, and their
-/// terminal parts (`terminal_size` and the info) encoded into one buffer,
-/// export i's at `terminal[terminal_end[i]..terminal_end[i + 1]]`.
-fn encode<'a>(exports: &[Export<'a>], parts: usize) -> (Vec<&'a [u8]>, Vec<u8>, Vec<u32>) {
-    use rayon::prelude::*;
-    let too_big = "export info over 4 GiB";
-    // Each part's bytes, and the end of each of its exports' bytes after
-    // a leading 0.
-    let mut pieces: Vec<(Vec<u8>, Vec<u32>)> = exports
-        .par_chunks(exports.len().div_ceil(parts).max(1))
-        .map(|chunk| {
-            let mut bytes: Vec<u8> = Vec::with_capacity(chunk.len() * 6);
-            let mut ends: Vec<u32> = Vec::with_capacity(chunk.len() + 1);
-            ends.push(0);
-            for e in chunk {
-                debug_assert!(!e.name.contains(&0), "export name with a NUL byte");
-                write_uleb(&mut bytes, terminal_info_size(e) as u64);
-                write_terminal_info(&mut bytes, e);
-                ends.push(u32::try_from(bytes.len()).expect(too_big));
-            }
-            (bytes, ends)
-        })
-        .collect();
-    let names: Vec<&'a [u8]> = if parts > 1 {
-        exports.par_iter().map(|e| e.name).collect()
-    } else {
-        exports.iter().map(|e| e.name).collect()
+/// ULEB128 length of `v` (as [`uleb_len`], from a table).
+#[inline]
+fn uleb_size(v: u64) -> u32 {
+    const BY_LEADING_ZEROS: [u8; 65] = {
+        let mut table = [1u8; 65];
+        let mut zeros = 0;
+        while zeros < 64 {
+            table[zeros] = (64 - zeros).div_ceil(7) as u8;
+            zeros += 1;
+        }
+        table
     };
-    if pieces.len() == 1 {
-        let (bytes, ends) = pieces.pop().unwrap_or_default();
-        return (names, bytes, ends);
-    }
-    let mut terminal = Vec::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
-    let mut terminal_end = Vec::with_capacity(exports.len() + 1);
-    terminal_end.push(0);
-    for (bytes, ends) in pieces {
-        let base = u32::try_from(terminal.len()).expect(too_big);
-        terminal.extend_from_slice(&bytes);
-        terminal_end.extend(
-            ends[1..]
-                .iter()
-                .map(|&end| base.checked_add(end).expect(too_big)),
-        );
-    }
-    (names, terminal, terminal_end)
+    u32::from(BY_LEADING_ZEROS[v.leading_zeros() as usize])
 }
 
-/// Expands sorted names `[lo, hi)` below a prefix of length `depth` into
-/// nodes and edges, depth-first, so nodes are numbered in pre-order. A node
-/// over sorted names [lo, hi) at depth d: the name of length d (sorted
-/// first) ends here; the rest split into groups where neighbours share
-/// exactly d bytes; a group's child sits at the group's longest common
-/// prefix. With a `cutoff`, a child over at most that many names is not
-/// expanded: it gets a placeholder node and is listed in `deferred`, for
-/// [`splice`].
-fn expand(
-    x: &Expansion,
-    (lo, hi, depth): (u32, u32, u32),
-    cutoff: Option<usize>,
-    deferred: &mut Vec<Subtree>,
-) -> Arena {
-    let count = (hi - lo) as usize;
-    let mut arena = Arena {
-        nodes: Vec::with_capacity(count.min(cutoff.unwrap_or(count)) * 2),
-        edges: Vec::with_capacity(count.min(cutoff.unwrap_or(count)) * 2),
+/// `v` as ULEB128 into `out` at `at`; returns the position after it.
+/// Values under 2^28 (offsets, and the addresses of most images) are
+/// written without a loop.
+#[inline(always)]
+fn put_uleb(out: &mut [u8], at: usize, v: u64) -> usize {
+    let low = |shift: u32| (v >> shift) as u8 | 0x80;
+    if v < 1 << 7 {
+        out[at] = v as u8;
+        at + 1
+    } else if v < 1 << 14 {
+        out[at..at + 2].copy_from_slice(&[low(0), (v >> 7) as u8]);
+        at + 2
+    } else if v < 1 << 21 {
+        out[at..at + 3].copy_from_slice(&[low(0), low(7), (v >> 14) as u8]);
+        at + 3
+    } else if v < 1 << 28 {
+        out[at..at + 4].copy_from_slice(&[low(0), low(7), low(14), (v >> 21) as u8]);
+        at + 4
+    } else {
+        let mut at = at;
+        let mut v = v;
+        while v >= 0x80 {
+            out[at] = (v as u8) | 0x80;
+            v >>= 7;
+            at += 1;
+        }
+        out[at] = v as u8;
+        at + 1
+    }
+}
+
+/// Whether the info of `e` is more than its flags and address.
+#[inline]
+fn has_extra_info(e: &Export<'_>) -> bool {
+    e.flags & (EXPORT_SYMBOL_FLAGS_REEXPORT | EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER) != 0
+}
+
+/// Size of the terminal part of `e` in a node: `terminal_size`, then the
+/// info.
+#[inline(always)]
+fn terminal_part_size(e: &Export<'_>) -> u32 {
+    if !has_extra_info(e) {
+        // Flags and address take at most 20 bytes: a one-byte size.
+        return 1 + uleb_size(e.flags) + uleb_size(e.address);
+    }
+    let info = terminal_info_size(e);
+    let size = uleb_len(info as u64) + info;
+    u32::try_from(size).expect("export info over 4 GiB")
+}
+
+/// Writes the terminal part of `e` into `out` at `at`, which has room for
+/// it; returns the position after it.
+#[inline]
+fn put_terminal(out: &mut [u8], at: usize, e: &Export<'_>) -> usize {
+    if !has_extra_info(e) {
+        let end = put_uleb(out, at + 1, e.flags);
+        let end = put_uleb(out, end, e.address);
+        out[at] = (end - at - 1) as u8; // under 0x80: a one-byte ULEB
+        return end;
+    }
+    let at = put_uleb(out, at, terminal_info_size(e) as u64);
+    let at = put_uleb(out, at, e.flags);
+    let mut at = put_uleb(out, at, e.address);
+    if e.flags & EXPORT_SYMBOL_FLAGS_REEXPORT != 0 {
+        let name = e.reexport_name.unwrap_or_default();
+        out[at..at + name.len()].copy_from_slice(name);
+        out[at + name.len()] = 0;
+        at += name.len() + 1;
+    } else {
+        at = put_uleb(out, at, e.resolver);
+    }
+    at
+}
+
+/// The trie's nodes and edges, from the sorted names and their common
+/// prefixes alone, in one pass over the names from the last to the first.
+///
+/// A node is the prefix `name[..d]` of the first sorted name `name` that
+/// has it, so pre-order (a node before its subtree, subtrees in label
+/// order) is the order of (first name, depth), and its reverse, last name
+/// first and deeper first, is the order in which nodes are completed when
+/// the names are read backwards. The nodes on the path of the names read
+/// so far that still wait for their first name are kept on a stack, deepest
+/// on top: name s (of length `len`, sharing `lcp` bytes with name s - 1)
+/// ends at the top one when it is at `len` (name s is a prefix of name
+/// s + 1), else at a new leaf; every open node deeper than `lcp` has its
+/// first name in s and is completed; the rest of the path, to depth `lcp`,
+/// stays open, with a node at exactly `lcp` opened if there is none, since
+/// names s - 1 and s part there. A completed node's children are completed
+/// before it, last child first, and are exactly the top of a second stack
+/// (`kids`) of edges. Linear in the names, with nothing allocated per
+/// node.
+fn shape(x: &Expansion) -> Shape {
+    let n = x.idx.len();
+    let mut b = ShapeBuilder {
+        nodes: Vec::with_capacity(2 * n + 1),
+        edges: Vec::with_capacity(2 * n),
+        kids: Vec::new(),
     };
-    let (nodes, edges) = (&mut arena.nodes, &mut arena.edges);
-    let mut stack = vec![Pending {
-        lo,
-        hi,
-        depth,
-        edge: NONE,
+    // The root, open to the end: names may share no prefix, and the root
+    // is a node of its own even when they all do.
+    let mut open = vec![Open {
+        depth: 0,
+        terminal: NONE,
+        first_kid: 0,
     }];
-    while let Some(Pending {
-        lo,
-        hi,
-        depth,
-        edge,
-    }) = stack.pop()
-    {
-        let k = nodes.len() as u32;
-        if edge != NONE {
-            edges[edge as usize].child = k;
-            if cutoff.is_some_and(|c| (hi - lo) as usize <= c) {
-                deferred.push(Subtree {
-                    at: k,
-                    lo,
-                    hi,
-                    depth,
+    for s in (0..n).rev() {
+        let (len, lcp) = (x.lens[s], x.lcp[s]);
+        if s > 0 && lcp == len && x.lens[s - 1] == len {
+            continue; // a duplicate (a caller bug): the first one is kept
+        }
+        let name = x.idx[s];
+        if len == 0 {
+            open[0].terminal = name; // the empty name (first) ends at the root
+            continue;
+        }
+        let mut terminal_size = terminal_part_size(&x.exports[name as usize]);
+        let mut node = match open.last() {
+            Some(top) if top.depth == len => {
+                let mut top = open.pop().expect("just seen");
+                top.terminal = name;
+                top
+            }
+            _ => Open {
+                depth: len,
+                terminal: name,
+                first_kid: b.kids.len() as u32,
+            },
+        };
+        loop {
+            let end = node.depth;
+            let child = b.complete(node, terminal_size);
+            terminal_size = 1; // terminal_size 0: only the first ends a name
+            let parent = open.last().expect("the root stays open").depth;
+            if parent > lcp {
+                // Still on name s's own part: the parent starts at s too.
+                b.kids.push(Edge {
+                    child,
+                    name,
+                    start: parent,
+                    end,
                 });
-                nodes.push(PLACEHOLDER);
+                node = open.pop().expect("just seen");
                 continue;
             }
-        }
-        let (lo, hi) = (lo as usize, hi as usize);
-        let mut i = lo;
-        let mut ends_here = NONE;
-        let mut size = 1; // terminal_size 0
-        if x.lens[i] == depth {
-            ends_here = x.idx[i];
-            let t = ends_here as usize;
-            size = (x.terminal_end[t + 1] - x.terminal_end[t]) as usize;
-            i += 1;
-            // Duplicates (a caller bug) keep the first.
-            while i < hi && x.lens[i] == depth {
-                i += 1;
+            if parent < lcp {
+                // Names s - 1 and s part at `lcp`: a node there.
+                open.push(Open {
+                    depth: lcp,
+                    terminal: NONE,
+                    first_kid: b.kids.len() as u32,
+                });
             }
-        }
-        size += 1; // child count
-        let first_edge = edges.len() as u32;
-        let base = stack.len();
-        while i < hi {
-            let mut j = i + 1;
-            let mut child_depth = u32::MAX;
-            while j < hi && x.lcp[j] > depth {
-                child_depth = child_depth.min(x.lcp[j]);
-                j += 1;
-            }
-            if j == i + 1 {
-                child_depth = x.lens[i];
-            }
-            size += (child_depth - depth) as usize + 1; // label and its NUL
-            stack.push(Pending {
-                lo: i as u32,
-                hi: j as u32,
-                depth: child_depth,
-                edge: edges.len() as u32,
+            b.kids.push(Edge {
+                child,
+                name,
+                start: lcp,
+                end,
             });
-            edges.push(Edge {
-                child: NONE,
-                name: x.idx[i],
-                start: depth,
-                end: child_depth,
-            });
-            i = j;
+            break;
         }
-        // First child on top: it is expanded (numbered) next.
-        stack[base..].reverse();
-        let edge_count = edges.len() as u32 - first_edge;
-        debug_assert!(edge_count <= 255, "more than 255 edges from a node");
-        nodes.push(Node {
-            terminal: ends_here,
-            first_edge,
-            edge_count,
-            fixed_size: u32::try_from(size).expect("export trie node over 4 GiB"),
+    }
+    let root = open.pop().expect("the root");
+    debug_assert!(open.is_empty());
+    let root_terminal_size = match root.terminal {
+        NONE => 1,
+        t => terminal_part_size(&x.exports[t as usize]),
+    };
+    b.complete(root, root_terminal_size);
+    debug_assert!(b.kids.is_empty());
+    Shape {
+        nodes: b.nodes,
+        edges: b.edges,
+    }
+}
+
+/// The nodes and edges [`shape`] has completed, in completion order, and
+/// the edges of nodes still open.
+struct ShapeBuilder {
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+    kids: Vec<Edge>,
+}
+
+impl ShapeBuilder {
+    /// Completes `node`, whose terminal part takes `terminal_size` bytes:
+    /// its children are the top of `kids`. Returns its number in
+    /// completion order.
+    #[inline(always)]
+    fn complete(&mut self, node: Open, terminal_size: u32) -> u32 {
+        debug_assert_eq!(node.terminal == NONE, terminal_size == 1);
+        let number = self.nodes.len() as u32;
+        let own = &self.kids[node.first_kid as usize..];
+        // The terminal part and the child count, then the edges, one by
+        // one: nodes have a child or two, too few for a memcpy.
+        let mut size = terminal_size + 1;
+        for k in own {
+            size += k.end - k.start + 1; // label and its NUL
+            self.edges.push(*k);
+        }
+        debug_assert!(own.len() <= 255, "more than 255 edges from a node");
+        self.nodes.push(Node {
+            terminal: node.terminal,
+            fixed_size: size,
+            edge_count: own.len() as u32,
         });
+        self.kids.truncate(node.first_kid as usize);
+        number
     }
-    arena
 }
 
-/// Puts each deferred subtree in place of its placeholder in `top`: the
-/// nodes in pre-order, the top's edges first (their `first_edge` stays),
-/// then each subtree's.
-fn splice(top: Arena, deferred: &[Subtree], subtrees: Vec<Arena>) -> Arena {
-    // Where each top node lands.
-    let mut landing = Vec::with_capacity(top.nodes.len());
-    let mut at = 0u32;
-    let mut next = deferred.iter().zip(&subtrees).peekable();
-    for k in 0..top.nodes.len() as u32 {
-        landing.push(at);
-        at += match next.next_if(|(t, _)| t.at == k) {
-            Some((_, sub)) => sub.nodes.len() as u32,
-            None => 1,
-        };
-    }
-    let edge_total = top.edges.len() + subtrees.iter().map(|s| s.edges.len()).sum::<usize>();
-    let mut edges = Vec::with_capacity(edge_total);
-    edges.extend(top.edges.iter().map(|e| Edge {
-        child: landing[e.child as usize],
-        ..*e
-    }));
-    let mut nodes = Vec::with_capacity(at as usize);
-    let mut subtrees = deferred.iter().zip(subtrees).peekable();
-    for (k, node) in top.nodes.iter().enumerate() {
-        let Some((_, sub)) = subtrees.next_if(|(t, _)| t.at as usize == k) else {
-            nodes.push(*node);
-            continue;
-        };
-        let (node_base, edge_base) = (nodes.len() as u32, edges.len() as u32);
-        nodes.extend(sub.nodes.iter().map(|n| Node {
-            first_edge: n.first_edge + edge_base,
-            ..*n
-        }));
-        edges.extend(sub.edges.iter().map(|e| Edge {
-            child: e.child + node_base,
-            ..*e
-        }));
-    }
-    Arena { nodes, edges }
-}
+/// ULEB128 lengths step up at these offsets.
+const ULEB_STEPS: [u64; 4] = [1 << 7, 1 << 14, 1 << 21, 1 << 28];
 
-/// Each node's offset, and the trie's size unpadded, at the fixed point.
-/// Children follow their parent, so a pass sizes each node with its
-/// children's offsets from the previous pass. The first pass starts from
-/// every child offset taking one byte, a lower bound of every offset;
-/// iterating from below converges to the least (compact) layout, as
-/// iterating from all-zero offsets would, and from this bound in two or
-/// three passes. Once no offset changes its ULEB length from one pass to
-/// the next, sizes are exact. Offsets are u32, like the load command's
-/// `datasize`.
-fn node_offsets(arena: &Arena) -> (Vec<u32>, usize) {
-    let too_big = "export trie over 4 GiB";
-    let Arena { nodes, edges } = arena;
+/// Each node's offset (by number), and the trie's size unpadded, at the
+/// fixed point.
+///
+/// A node's size depends on its children's offsets, through their ULEB
+/// lengths, and the offsets on the sizes before them. From the lower bound
+/// of every child offset taking one byte, sizing every node with its
+/// children's offsets from the previous round converges to the least
+/// (compact) layout, in a few rounds; once no offset's ULEB length changes
+/// from one round to the next, sizes are exact.
+///
+/// Offsets grow along the layout (children follow their parent), so a
+/// round's ULEB lengths are fixed by the nodes where offsets first reach
+/// each [`ULEB_STEPS`] step: a child's length is one plus the steps
+/// reached at or before it. A round therefore finds just those nodes,
+/// reading nodes only as far as the last step any offset can reach; one
+/// full pass then writes the offsets out. Offsets are u32, like the load
+/// command's `datasize`.
+fn node_offsets(shape: &Shape) -> (Vec<u32>, usize) {
+    let Shape { nodes, edges } = shape;
+    // Steps no offset can reach, each child offset taking 5 bytes, count
+    // for nothing.
+    let most: u64 = nodes
+        .iter()
+        .map(|node| u64::from(node.fixed_size) + 5 * u64::from(node.edge_count))
+        .sum();
+    let steps = ULEB_STEPS.iter().filter(|&&step| step <= most).count();
+    // For each step, one more than the number of the first node (in
+    // layout order) at or past it; 0 for none, as in the lower bound.
+    let mut reached = [0u32; 4];
+    loop {
+        let found = first_past_steps(shape, &reached, steps);
+        if found == reached {
+            break;
+        }
+        reached = found;
+    }
     let mut offsets = vec![0u32; nodes.len()];
     let mut offset = 0u64;
-    for (k, node) in nodes.iter().enumerate() {
-        offsets[k] = u32::try_from(offset).expect(too_big);
-        offset += u64::from(node.fixed_size) + u64::from(node.edge_count);
-    }
-    loop {
-        let mut offset = 0u64;
-        let mut stable = true;
-        for (k, node) in nodes.iter().enumerate() {
-            let new = u32::try_from(offset).expect(too_big);
-            stable &= offset_len(offsets[k]) == offset_len(new);
-            offsets[k] = new;
-            let node_edges = node.first_edge as usize..(node.first_edge + node.edge_count) as usize;
-            let mut size = node.fixed_size as usize;
-            for e in &edges[node_edges] {
-                size += offset_len(offsets[e.child as usize]);
-            }
-            offset += size as u64;
+    let mut edge = edges.len();
+    for (number, node) in nodes.iter().enumerate().rev() {
+        offsets[number] = offset as u32;
+        let mut size = node.fixed_size;
+        let first = edge - node.edge_count as usize;
+        for e in &edges[first..edge] {
+            size += offset_len_at(&reached, e.child);
         }
-        if stable {
-            return (offsets, usize::try_from(offset).expect(too_big));
-        }
+        edge = first;
+        offset += u64::from(size);
     }
+    assert!(offset <= u64::from(u32::MAX), "export trie over 4 GiB");
+    debug_assert!(edges.iter().all(
+        |e| uleb_size(u64::from(offsets[e.child as usize])) == offset_len_at(&reached, e.child)
+    ));
+    (offsets, offset as usize)
 }
 
-/// ULEB length of a u32 offset (the same as [`uleb_len`], cheaper: this
-/// runs for every node and edge on each pass).
+/// [`node_offsets`]' round: for each of the first `steps` steps of
+/// [`ULEB_STEPS`], one more than the number of the first node whose offset
+/// reaches it (0 if none does), with nodes sized by the child offset
+/// lengths `reached` gives ([`offset_len_at`]).
+fn first_past_steps(shape: &Shape, reached: &[u32; 4], steps: usize) -> [u32; 4] {
+    let mut found = [0u32; 4];
+    let mut next = 0; // the next step to reach
+    let mut offset = 0u64;
+    let mut edge = shape.edges.len();
+    for (number, node) in shape.nodes.iter().enumerate().rev() {
+        while next < steps && offset >= ULEB_STEPS[next] {
+            found[next] = number as u32 + 1;
+            next += 1;
+        }
+        if next == steps {
+            break;
+        }
+        let mut size = node.fixed_size;
+        let first = edge - node.edge_count as usize;
+        for e in &shape.edges[first..edge] {
+            size += offset_len_at(reached, e.child);
+        }
+        edge = first;
+        offset += u64::from(size);
+    }
+    found
+}
+
+/// ULEB length of the offset of node number `child`, given (one more
+/// than) the first node past each step of [`ULEB_STEPS`]: nodes after it
+/// in the layout have lower numbers.
 #[inline]
-fn offset_len(v: u32) -> usize {
-    1 + usize::from(v >= 1 << 7)
-        + usize::from(v >= 1 << 14)
-        + usize::from(v >= 1 << 21)
-        + usize::from(v >= 1 << 28)
-}
-
-/// What the write copies bytes from.
-struct Sources<'s, 'a> {
-    names: &'s [&'a [u8]],
-    terminal: &'s [u8],
-    terminal_end: &'s [u32],
+fn offset_len_at(reached: &[u32; 4], child: u32) -> u32 {
+    1 + u32::from(child < reached[0])
+        + u32::from(child < reached[1])
+        + u32::from(child < reached[2])
+        + u32::from(child < reached[3])
 }
 
 /// Writes the nodes into `out` (exactly the trie's bytes, unpadded):
@@ -759,86 +819,81 @@ struct Sources<'s, 'a> {
 /// side, each into its own range of `out`.
 fn write_nodes_in_parts(
     mut out: &mut [u8],
-    arena: &Arena,
+    shape: &Shape,
     offsets: &[u32],
-    sources: &Sources,
+    exports: &[Export<'_>],
     parts: usize,
 ) {
     use rayon::prelude::*;
-    let n = arena.nodes.len();
+    let n = shape.nodes.len();
     let total = out.len();
     let per_part = n.div_ceil(parts.max(1));
+    // Runs of node numbers, from the layout's start (the highest numbers),
+    // with the end of their edges.
     let mut runs = Vec::with_capacity(parts);
-    let mut first = 0;
-    while first < n {
-        let end = (first + per_part).min(n);
-        let end_offset = offsets.get(end).map_or(total, |&o| o as usize);
-        let (run, rest) = out.split_at_mut(end_offset - offsets[first] as usize);
-        runs.push((first..end, run));
+    let mut end = n;
+    let mut edge_end = shape.edges.len();
+    while end > 0 {
+        let first = end.saturating_sub(per_part);
+        let run_end = if first == 0 {
+            total
+        } else {
+            offsets[first - 1] as usize
+        };
+        let (run, rest) = out.split_at_mut(run_end - offsets[end - 1] as usize);
+        runs.push((first..end, edge_end, run));
+        edge_end -= shape.nodes[first..end]
+            .iter()
+            .map(|node| node.edge_count as usize)
+            .sum::<usize>();
         out = rest;
-        first = end;
+        end = first;
     }
-    runs.into_par_iter()
-        .for_each(|(range, run)| write_nodes(run, range, arena, offsets, sources));
+    runs.into_par_iter().for_each(|(numbers, edge_end, run)| {
+        write_nodes(run, numbers, edge_end, shape, offsets, exports)
+    });
 }
 
-/// Writes nodes `range` into `out`, which starts at the first one's offset
-/// and ends at the next one's.
+/// Writes the nodes numbered `numbers`, whose edges end at `edge_end`,
+/// into `out`, in layout order (from the last number): `out` starts at
+/// the first one's offset and ends at the next one's.
 fn write_nodes(
     out: &mut [u8],
-    range: std::ops::Range<usize>,
-    arena: &Arena,
+    numbers: std::ops::Range<usize>,
+    edge_end: usize,
+    shape: &Shape,
     offsets: &[u32],
-    s: &Sources,
+    exports: &[Export<'_>],
 ) {
-    let mut w = Cursor { out, at: 0 };
-    let start = range.start;
-    for (k, node) in arena.nodes[range].iter().enumerate() {
-        debug_assert_eq!(w.at, (offsets[start + k] - offsets[start]) as usize);
+    let mut at = 0;
+    let mut edge = edge_end;
+    let base = numbers.end - 1;
+    for number in numbers.rev() {
+        let node = &shape.nodes[number];
+        debug_assert_eq!(at, (offsets[number] - offsets[base]) as usize);
         if node.terminal == NONE {
-            w.put(&[0]);
+            out[at] = 0;
+            at += 1;
         } else {
-            let t = node.terminal as usize;
-            w.put(&s.terminal[s.terminal_end[t] as usize..s.terminal_end[t + 1] as usize]);
+            at = put_terminal(out, at, &exports[node.terminal as usize]);
         }
-        w.put(&[node.edge_count as u8]);
-        let node_edges = node.first_edge as usize..(node.first_edge + node.edge_count) as usize;
-        for e in &arena.edges[node_edges] {
-            w.put(&s.names[e.name as usize][e.start as usize..e.end as usize]);
-            w.put(&[0]);
-            let (bytes, len) = uleb_u32(offsets[e.child as usize]);
-            w.put(&bytes[..len]);
+        out[at] = node.edge_count as u8;
+        at += 1;
+        let first = edge - node.edge_count as usize;
+        for e in shape.edges[first..edge].iter().rev() {
+            let label = &exports[e.name as usize].name[e.start as usize..e.end as usize];
+            match label {
+                // Most labels are one byte, below a branch.
+                [byte] => out[at] = *byte,
+                _ => out[at..at + label.len()].copy_from_slice(label),
+            }
+            at += label.len();
+            out[at] = 0;
+            at = put_uleb(out, at + 1, u64::from(offsets[e.child as usize]));
         }
+        edge = first;
     }
-    debug_assert_eq!(w.at, w.out.len());
-}
-
-/// Writes bytes one after another into a slice sized for them.
-struct Cursor<'o> {
-    out: &'o mut [u8],
-    at: usize,
-}
-
-impl Cursor<'_> {
-    #[inline]
-    fn put(&mut self, bytes: &[u8]) {
-        self.out[self.at..self.at + bytes.len()].copy_from_slice(bytes);
-        self.at += bytes.len();
-    }
-}
-
-/// `v` as ULEB128: the bytes and how many of them are used.
-#[inline]
-fn uleb_u32(mut v: u32) -> ([u8; 5], usize) {
-    let mut bytes = [0u8; 5];
-    let mut len = 0;
-    while v >= 0x80 {
-        bytes[len] = (v as u8) | 0x80;
-        v >>= 7;
-        len += 1;
-    }
-    bytes[len] = v as u8;
-    (bytes, len + 1)
+    debug_assert_eq!(at, out.len());
 }
 
 /// Position of the first NUL at or after `pos`.
@@ -1337,11 +1392,11 @@ mod tests {
         }
     }
 
-    /// Built in parts (subtrees expanded apart and spliced, the encoding
-    /// and the write split), the trie has the same bytes as built in one
-    /// piece, for names whose subtrees are of every size: deep shared
-    /// prefixes, names that are prefixes of others, single-name leaves,
-    /// long names that cross the 16-byte sort keys.
+    /// Written in parts (runs of nodes side by side), the trie has the
+    /// same bytes as written in one piece, for names whose subtrees are of
+    /// every size: deep shared prefixes, names that are prefixes of
+    /// others, single-name leaves, long names that cross the 16-byte sort
+    /// keys.
     #[test]
     fn parts_give_the_same_bytes() {
         let mut names: Vec<Vec<u8>> = Vec::new();
