@@ -48,7 +48,7 @@ impl Updater<'_> {
                 .unwind
                 .iter()
                 .any(|(_, _, r)| r.is_some_and(|r| r.names_tables()));
-        if !tables && self.unwind_rows_covered(&range) {
+        if !tables && (self.unwind_rows_covered(&range) || self.patch_unwind_rows(&range)) {
             return Ok(());
         }
         let base = meta.image_base;
@@ -184,6 +184,47 @@ impl Updater<'_> {
             self.img[at..at + 4].copy_from_slice(&end.to_le_bytes());
             self.touched.push(at as u64..at as u64 + 4);
         }
+        true
+    }
+
+    /// A table without exception tables whose rows change: only the
+    /// second-level pages holding changed rows are rewritten (see
+    /// [`crate::unwind_info::patch_rows`]), not the whole table, whose
+    /// rebuild costs in proportion to the program's functions. False (the
+    /// image untouched) when that cannot be done: the caller rebuilds.
+    fn patch_unwind_rows(&mut self, range: &Range<usize>) -> bool {
+        let base = self.session.base.meta.image_base;
+        let rel = |a: u64| u32::try_from(a.wrapping_sub(base)).ok();
+        // A freed range keeps its row (nothing runs there); without LSDAs
+        // there is nothing to clear in it.
+        let changes: Option<Vec<crate::unwind_info::RowChange>> = self
+            .unwind
+            .iter()
+            .filter_map(|&(addr, len, row)| row.map(|r| (addr, len, r)))
+            .map(|(addr, len, row)| {
+                Some(crate::unwind_info::RowChange {
+                    start: rel(addr)?,
+                    len: u32::try_from(len).ok()?,
+                    encoding: row.encoding,
+                })
+            })
+            .collect();
+        let Some(changes) = changes else {
+            return false;
+        };
+        let arch = self.arch;
+        let data = &mut self.img[range.clone()];
+        let Some(written) =
+            crate::unwind_info::patch_rows(data, &changes, &|e| arch.unwind_can_fold(e))
+        else {
+            return false;
+        };
+        let at = range.start as u64;
+        self.touched.extend(
+            written
+                .into_iter()
+                .map(|r| at + r.start as u64..at + r.end as u64),
+        );
         true
     }
 
