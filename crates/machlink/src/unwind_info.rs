@@ -861,7 +861,11 @@ pub fn patch_rows(
     let mut spans: Vec<(usize, usize)> = Vec::with_capacity(changes.len());
     for c in changes {
         let after = c.start.checked_add(c.len.max(1))?;
-        let first = if c.start >= end { n - 1 } else { page_of(c.start)? };
+        let first = if c.start >= end {
+            n - 1
+        } else {
+            page_of(c.start)?
+        };
         let last = if after >= end { n - 1 } else { page_of(after)? };
         spans.push((first, last));
         end = end.max(after);
@@ -1704,18 +1708,32 @@ mod tests {
             3 => UNWIND_X86_64_MODE_DWARF | (i as u32 & 0xffff),
             _ => RBP | 0x100,
         };
-        let entries: Vec<UnwindEntry> = (0..6000).map(|i| entry(0x1000 + 32 * i, 32, enc(i))).collect();
+        let entries: Vec<UnwindEntry> = (0..6000)
+            .map(|i| entry(0x1000 + 32 * i, 32, enc(i)))
+            .collect();
         let built = build_unwind_info(&entries, BASE, end_of(&entries), &x86_fold);
         let parsed = parse_unwind_info_full(&built).unwrap();
         assert!(parsed.pages.len() >= 3);
         let cases: Vec<Vec<RowChange>> = vec![
             // A moved body past the end, with another encoding.
-            vec![RowChange { start: 0x1000 + 32 * 6000 + 64, len: 200, encoding: IMMD | 0x30000 }],
+            vec![RowChange {
+                start: 0x1000 + 32 * 6000 + 64,
+                len: 200,
+                encoding: IMMD | 0x30000,
+            }],
             // A row in the middle of a full page (one more row: the page
             // splits) and a body at the end.
             vec![
-                RowChange { start: 0x1000 + 32 * 10 + 8, len: 8, encoding: 0 },
-                RowChange { start: 0x1000 + 32 * 6000, len: 64, encoding: RBP },
+                RowChange {
+                    start: 0x1000 + 32 * 10 + 8,
+                    len: 8,
+                    encoding: 0,
+                },
+                RowChange {
+                    start: 0x1000 + 32 * 6000,
+                    len: 64,
+                    encoding: RBP,
+                },
             ],
             // A range across a page boundary, and one at the very start.
             vec![
@@ -1724,11 +1742,19 @@ mod tests {
                     len: 100,
                     encoding: UNWIND_X86_64_MODE_DWARF | 0x4242,
                 },
-                RowChange { start: 0x1000, len: 32, encoding: IMMD | 0x50000 },
+                RowChange {
+                    start: 0x1000,
+                    len: 32,
+                    encoding: IMMD | 0x50000,
+                },
             ],
             // Many new encodings on one page: its local encodings grow.
             (0..40)
-                .map(|k| RowChange { start: 0x1000 + 32 * (1100 + 2 * k), len: 32, encoding: 0x0200_0000 | (k << 16) })
+                .map(|k| RowChange {
+                    start: 0x1000 + 32 * (1100 + 2 * k),
+                    len: 32,
+                    encoding: 0x0200_0000 | (k << 16),
+                })
                 .collect(),
         ];
         let mut grew = 0;
@@ -1744,7 +1770,12 @@ mod tests {
             assert_eq!(p.end_offset, end);
             // Every row start of either table, and the bytes after each,
             // unwind alike.
-            let mut probes: Vec<u32> = rows.iter().chain(p.rows.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>().iter()).flat_map(|r| [r.0, r.0 + 1]).filter(|&o| o < end).collect();
+            let mut probes: Vec<u32> = rows
+                .iter()
+                .chain(p.rows.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>().iter())
+                .flat_map(|r| [r.0, r.0 + 1])
+                .filter(|&o| o < end)
+                .collect();
             probes.sort_unstable();
             probes.dedup();
             let model = {
@@ -1771,9 +1802,12 @@ mod tests {
         entries[1].lsda = BASE + 0x8000;
         let mut data = build_unwind_info(&entries, BASE, end_of(&entries), &x86_fold);
         let before = data.clone();
-        let change = RowChange { start: 0x1000, len: 8, encoding: 0 };
+        let change = RowChange {
+            start: 0x1000,
+            len: 8,
+            encoding: 0,
+        };
         assert!(patch_rows(&mut data, &[change], &x86_fold).is_none());
         assert_eq!(data, before);
     }
-
 }

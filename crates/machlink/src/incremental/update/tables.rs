@@ -424,7 +424,13 @@ mod tests {
             assert_eq!(backward, Some(forward), "{first:#x}");
         }
         // An end that does not describe the list is not used.
-        assert_eq!(starts_tail_from_end(&blob, (end - 1, last), base, last), None);
-        assert_eq!(starts_tail_from_end(&blob, (end, last + 1), base, base), None);
+        assert_eq!(
+            starts_tail_from_end(&blob, (end - 1, last), base, last),
+            None
+        );
+        assert_eq!(
+            starts_tail_from_end(&blob, (end, last + 1), base, base),
+            None
+        );
     }
 }
