@@ -822,6 +822,347 @@ pub fn parse_unwind_info_full(data: &[u8]) -> Option<ParsedUnwindInfo> {
     })
 }
 
+/// A row change an incremental update makes: from image offset `start`
+/// for `len` bytes, the code has `encoding` (see [`patch_rows`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowChange {
+    pub start: u32,
+    pub len: u32,
+    pub encoding: u32,
+}
+
+/// Edits a table without personalities or LSDAs in place for `changes`,
+/// rewriting only the second-level pages whose rows change (and the
+/// first-level index when their count does), so that an update's cost
+/// follows its edit rather than the number of functions. Each change gives
+/// `[start, start + len)` its own row (the rows inside it go; whatever
+/// covered the first byte after it still does), as a rebuild from the
+/// changed rows would; rows are folded again within the rewritten pages.
+/// The table stays a valid one, though not byte for byte the table a full
+/// link would plan (page breaks stay where they were).
+///
+/// `data` is the whole section, its reserve included: pages that no longer
+/// fit their place go to the reserve after the last page. Returns the byte
+/// ranges written, or None, changing nothing, when the table has
+/// personalities or LSDAs, is malformed, or has no room: the caller then
+/// rebuilds it.
+pub fn patch_rows(
+    data: &mut [u8],
+    changes: &[RowChange],
+    can_fold: &dyn Fn(u32) -> bool,
+) -> Option<Vec<std::ops::Range<usize>>> {
+    let table = PatchTable::read(data)?;
+    let mut end = table.end;
+    // The pages each change touches (by the page boundaries, which do not
+    // move: a change never removes the first row of its first page), merged
+    // into disjoint groups of adjacent pages.
+    let n = table.first.len();
+    let page_of = |off: u32| table.first.partition_point(|&f| f <= off).checked_sub(1);
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(changes.len());
+    for c in changes {
+        let after = c.start.checked_add(c.len.max(1))?;
+        let first = if c.start >= end {
+            n - 1
+        } else {
+            page_of(c.start)?
+        };
+        let last = if after >= end { n - 1 } else { page_of(after)? };
+        spans.push((first, last));
+        end = end.max(after);
+    }
+    let mut groups: Vec<(usize, usize)> = spans.clone();
+    groups.sort_unstable();
+    groups.dedup();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(groups.len());
+    for (a, b) in groups {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    let mut rows: Vec<Vec<(u32, u32)>> = merged
+        .iter()
+        .map(|&(a, b)| {
+            let mut r = Vec::new();
+            for p in a..=b {
+                r.extend(table.page_rows(data, p)?);
+            }
+            Some(r)
+        })
+        .collect::<Option<_>>()?;
+    // The changes, in order, on their groups' rows.
+    let mut end = table.end;
+    for (c, &(a, _)) in changes.iter().zip(&spans) {
+        let g = merged.partition_point(|m| m.1 < a);
+        let rows = &mut rows[g];
+        let after = c.start + c.len.max(1);
+        if after < end {
+            let i = rows.partition_point(|r| r.0 <= after);
+            if i > 0 && rows[i - 1].0 != after {
+                let continued = rows[i - 1].1;
+                rows.insert(i, (after, continued));
+            }
+        }
+        let lo = rows.partition_point(|r| r.0 < c.start);
+        let hi = rows.partition_point(|r| r.0 < after);
+        rows.drain(lo..hi);
+        rows.insert(lo, (c.start, c.encoding));
+        end = end.max(after);
+    }
+    // Pages, in index order: (first function offset, where its bytes are,
+    // new bytes if any).
+    let mut pages: Vec<(u32, usize, Option<Vec<u8>>)> = Vec::with_capacity(n + 2);
+    let mut free_at = table.pages_end;
+    let mut same_shape = true;
+    let mut next = 0;
+    for ((a, b), mut rows) in merged.iter().copied().zip(rows) {
+        pages.extend((next..a).map(|p| (table.first[p], table.at[p], None)));
+        next = b + 1;
+        // Fold again: a run of one foldable encoding is one row (the
+        // group's first row stays: it is the index's key for its page).
+        let mut k = 1;
+        while k < rows.len() {
+            if rows[k].1 == rows[k - 1].1 && can_fold(rows[k].1) {
+                rows.remove(k);
+            } else {
+                k += 1;
+            }
+        }
+        let mut slots = (a..=b).map(|p| table.at[p]);
+        let before = pages.len();
+        let mut i = 0;
+        while i < rows.len() {
+            let (count, bytes) = table.pack(&rows[i..])?;
+            let at = slots.next().unwrap_or_else(|| {
+                free_at += SECOND_LEVEL_PAGE_BYTES;
+                free_at - SECOND_LEVEL_PAGE_BYTES
+            });
+            pages.push((rows[i].0, at, Some(bytes)));
+            i += count;
+        }
+        same_shape &= pages.len() - before == b + 1 - a;
+    }
+    pages.extend((next..n).map(|p| (table.first[p], table.at[p], None)));
+    // The index grows or shrinks with the page count: pages it would now
+    // overlap move to the reserve.
+    let index_end = table.index_at + INDEX_ENTRY_BYTES * (pages.len() + 1);
+    for page in pages.iter_mut() {
+        if page.1 < index_end {
+            let bytes = match page.2.take() {
+                Some(b) => b,
+                None => data.get(page.1..page.1 + SECOND_LEVEL_PAGE_BYTES)?.to_vec(),
+            };
+            *page = (page.0, free_at, Some(bytes));
+            free_at += SECOND_LEVEL_PAGE_BYTES;
+        }
+    }
+    if free_at > data.len() {
+        return None;
+    }
+    // Everything is decided: write.
+    let mut touched = Vec::new();
+    let old_index_end = table.index_at + INDEX_ENTRY_BYTES * (n + 1);
+    if same_shape {
+        // Each page kept its place in the index: only the entries of
+        // rewritten pages, and the sentinel, may change.
+        for (p, &(first, at, ref bytes)) in pages.iter().enumerate() {
+            if bytes.is_some() {
+                let e = table.index_at + p * INDEX_ENTRY_BYTES;
+                data[e..e + 4].copy_from_slice(&first.to_le_bytes());
+                data[e + 4..e + 8].copy_from_slice(&(at as u32).to_le_bytes());
+                touched.push(e..e + 8);
+            }
+        }
+        if end != table.end {
+            let e = table.index_at + n * INDEX_ENTRY_BYTES;
+            data[e..e + 4].copy_from_slice(&end.to_le_bytes());
+            touched.push(e..e + 4);
+        }
+    } else {
+        let mut index = Vec::with_capacity(index_end - table.index_at);
+        for &(first, at, _) in &pages {
+            for v in [first, at as u32, index_end as u32] {
+                index.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        for v in [end, 0, index_end as u32] {
+            index.extend_from_slice(&v.to_le_bytes());
+        }
+        data[table.index_at..index_end].copy_from_slice(&index);
+        if old_index_end > index_end {
+            data[index_end..old_index_end].fill(0);
+        }
+        data[24..28].copy_from_slice(&(pages.len() as u32 + 1).to_le_bytes());
+        touched.push(24..28);
+        touched.push(table.index_at..index_end.max(old_index_end));
+    }
+    for (_, at, bytes) in pages {
+        if let Some(bytes) = bytes {
+            data[at..at + SECOND_LEVEL_PAGE_BYTES].copy_from_slice(&bytes);
+            touched.push(at..at + SECOND_LEVEL_PAGE_BYTES);
+        }
+    }
+    Some(touched)
+}
+
+/// What [`patch_rows`] reads of a table: its common encodings and
+/// first-level index.
+struct PatchTable {
+    common: Vec<u32>,
+    common_index: FxHashMap<u32, u32>,
+    index_at: usize,
+    /// Per page: first function offset and section offset.
+    first: Vec<u32>,
+    at: Vec<usize>,
+    /// The sentinel's function offset.
+    end: u32,
+    /// The end of the last page's bytes.
+    pages_end: usize,
+}
+
+impl PatchTable {
+    fn read(data: &[u8]) -> Option<PatchTable> {
+        let h = read_u32_array(data, 0, 7)?;
+        if h[0] != UNWIND_SECTION_VERSION || h[4] != 0 || h[6] < 2 {
+            return None;
+        }
+        let common = read_u32_array(data, h[1] as usize, h[2] as usize)?;
+        let index_at = h[5] as usize;
+        let n = h[6] as usize - 1;
+        let index = read_u32_array(data, index_at, (n + 1).checked_mul(3)?)?;
+        let lsdas = index[2];
+        let (mut first, mut at) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for e in index.chunks_exact(3) {
+            // No LSDAs: every entry points at the same empty array.
+            if e[2] != lsdas {
+                return None;
+            }
+        }
+        for e in index[..n * 3].chunks_exact(3) {
+            let page = e[1] as usize;
+            if page < index_at + INDEX_ENTRY_BYTES * (n + 1)
+                || page + SECOND_LEVEL_PAGE_BYTES > data.len()
+                || first.last().is_some_and(|&f| f >= e[0])
+            {
+                return None;
+            }
+            first.push(e[0]);
+            at.push(page);
+        }
+        let end = index[n * 3];
+        if first.last().is_some_and(|&f| f >= end) {
+            return None;
+        }
+        let pages_end = at.iter().max()? + SECOND_LEVEL_PAGE_BYTES;
+        let common_index = common
+            .iter()
+            .enumerate()
+            .map(|(i, &e)| (e, i as u32))
+            .collect();
+        Some(PatchTable {
+            common,
+            common_index,
+            index_at,
+            first,
+            at,
+            end,
+            pages_end,
+        })
+    }
+
+    /// The (function offset, encoding) rows of page `p`.
+    fn page_rows(&self, data: &[u8], p: usize) -> Option<Vec<(u32, u32)>> {
+        let page = self.at[p];
+        let kind = read_u32(data, page)?;
+        let entries_at = page + read_u16(data, page + 4)? as usize;
+        let count = read_u16(data, page + 6)? as usize;
+        if count == 0 {
+            return None;
+        }
+        let rows: Vec<(u32, u32)> = if kind == UNWIND_SECOND_LEVEL_REGULAR {
+            let raw = read_u32_array(data, entries_at, count.checked_mul(2)?)?;
+            raw.chunks_exact(2).map(|c| (c[0], c[1])).collect()
+        } else if kind == UNWIND_SECOND_LEVEL_COMPRESSED {
+            let local_at = page + read_u16(data, page + 8)? as usize;
+            let local = read_u32_array(data, local_at, read_u16(data, page + 10)? as usize)?;
+            let first = self.first[p];
+            read_u32_array(data, entries_at, count)?
+                .into_iter()
+                .map(|e| {
+                    let i = (e >> 24) as usize;
+                    let encoding = match self.common.get(i) {
+                        Some(&c) => c,
+                        None => *local.get(i - self.common.len())?,
+                    };
+                    Some((first.checked_add(e & 0x00ff_ffff)?, encoding))
+                })
+                .collect::<Option<_>>()?
+        } else {
+            return None;
+        };
+        // The page's rows start at its key and ascend.
+        let ascending = rows.windows(2).all(|w| w[0].0 < w[1].0);
+        (rows[0].0 == self.first[p] && ascending).then_some(rows)
+    }
+
+    /// The most of `rows` one page holds (compressed when that holds as
+    /// many as a regular page would), and that page's bytes.
+    fn pack(&self, rows: &[(u32, u32)]) -> Option<(usize, Vec<u8>)> {
+        let base = rows.first()?.0;
+        let mut local: Vec<u32> = Vec::new();
+        let mut words = (SECOND_LEVEL_PAGE_BYTES - COMPRESSED_HEADER_BYTES) / 4;
+        let mut compressed = 0;
+        for &(off, enc) in rows {
+            if u64::from(off - base) > COMPRESSED_FUNC_OFFSET_MASK || words == 0 {
+                break;
+            }
+            if self.common_index.contains_key(&enc) || local.contains(&enc) {
+                words -= 1;
+            } else if words >= 2 && self.common.len() + local.len() < COMPACT_ENCODINGS_MAX {
+                local.push(enc);
+                words -= 2;
+            } else {
+                break;
+            }
+            compressed += 1;
+        }
+        let regular = rows.len().min(REGULAR_ENTRIES_MAX);
+        let mut out = Vec::with_capacity(SECOND_LEVEL_PAGE_BYTES);
+        let put32 = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
+        let put16 = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&v.to_le_bytes());
+        let count = if compressed >= regular {
+            let rows = &rows[..compressed];
+            put32(&mut out, UNWIND_SECOND_LEVEL_COMPRESSED);
+            put16(&mut out, COMPRESSED_HEADER_BYTES as u16);
+            put16(&mut out, compressed as u16);
+            put16(&mut out, (COMPRESSED_HEADER_BYTES + 4 * compressed) as u16);
+            put16(&mut out, local.len() as u16);
+            for &(off, enc) in rows {
+                let index = match self.common_index.get(&enc) {
+                    Some(&i) => i,
+                    None => (self.common.len() + local.iter().position(|&e| e == enc)?) as u32,
+                };
+                put32(&mut out, index << 24 | (off - base));
+            }
+            for &enc in &local {
+                put32(&mut out, enc);
+            }
+            compressed
+        } else {
+            put32(&mut out, UNWIND_SECOND_LEVEL_REGULAR);
+            put16(&mut out, REGULAR_HEADER_BYTES as u16);
+            put16(&mut out, regular as u16);
+            for &(off, enc) in &rows[..regular] {
+                put32(&mut out, off);
+                put32(&mut out, enc);
+            }
+            regular
+        };
+        out.resize(SECOND_LEVEL_PAGE_BYTES, 0);
+        Some((count, out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1327,5 +1668,146 @@ mod tests {
         let mut v2 = bytes.clone();
         v2[0] = 2;
         assert!(parse_unwind_info(&v2).is_none());
+    }
+
+    /// Applies row changes to a whole row list, as an update's rebuild
+    /// does (the model [`patch_rows`] must agree with).
+    fn apply_model(rows: &mut Vec<(u32, u32)>, end: &mut u32, changes: &[RowChange]) {
+        for c in changes {
+            let after = c.start + c.len.max(1);
+            if after < *end {
+                let i = rows.partition_point(|r| r.0 <= after);
+                if i > 0 && rows[i - 1].0 != after {
+                    let continued = rows[i - 1].1;
+                    rows.insert(i, (after, continued));
+                }
+            }
+            let lo = rows.partition_point(|r| r.0 < c.start);
+            let hi = rows.partition_point(|r| r.0 < after);
+            rows.drain(lo..hi);
+            rows.insert(lo, (c.start, c.encoding));
+            *end = (*end).max(after);
+        }
+    }
+
+    /// The encoding that covers each of `probes`, as an unwinder finds it.
+    fn lookups(data: &[u8], probes: &[u32]) -> Vec<Option<u32>> {
+        probes
+            .iter()
+            .map(|&p| covering_row(data, p).map(|r| r.1))
+            .collect()
+    }
+
+    #[test]
+    fn patched_rows_unwind_as_a_rebuild_would() {
+        // Three encodings in a pattern that folds some runs; enough rows
+        // for full compressed pages.
+        let enc = |i: u64| match i % 7 {
+            0 | 1 => RBP,
+            2 => IMMD | 0x10000,
+            3 => UNWIND_X86_64_MODE_DWARF | (i as u32 & 0xffff),
+            _ => RBP | 0x100,
+        };
+        let entries: Vec<UnwindEntry> = (0..6000)
+            .map(|i| entry(0x1000 + 32 * i, 32, enc(i)))
+            .collect();
+        let built = build_unwind_info(&entries, BASE, end_of(&entries), &x86_fold);
+        let parsed = parse_unwind_info_full(&built).unwrap();
+        assert!(parsed.pages.len() >= 3);
+        let cases: Vec<Vec<RowChange>> = vec![
+            // A moved body past the end, with another encoding.
+            vec![RowChange {
+                start: 0x1000 + 32 * 6000 + 64,
+                len: 200,
+                encoding: IMMD | 0x30000,
+            }],
+            // A row in the middle of a full page (one more row: the page
+            // splits) and a body at the end.
+            vec![
+                RowChange {
+                    start: 0x1000 + 32 * 10 + 8,
+                    len: 8,
+                    encoding: 0,
+                },
+                RowChange {
+                    start: 0x1000 + 32 * 6000,
+                    len: 64,
+                    encoding: RBP,
+                },
+            ],
+            // A range across a page boundary, and one at the very start.
+            vec![
+                RowChange {
+                    start: parsed.pages[1].function_offset - 40,
+                    len: 100,
+                    encoding: UNWIND_X86_64_MODE_DWARF | 0x4242,
+                },
+                RowChange {
+                    start: 0x1000,
+                    len: 32,
+                    encoding: IMMD | 0x50000,
+                },
+            ],
+            // Many new encodings on one page: its local encodings grow.
+            (0..40)
+                .map(|k| RowChange {
+                    start: 0x1000 + 32 * (1100 + 2 * k),
+                    len: 32,
+                    encoding: 0x0200_0000 | (k << 16),
+                })
+                .collect(),
+        ];
+        let mut grew = 0;
+        for changes in cases {
+            let mut data = built.clone();
+            data.resize(built.len() + 4 * SECOND_LEVEL_PAGE_BYTES, 0);
+            let touched = patch_rows(&mut data, &changes, &x86_fold).expect("patched");
+            assert!(touched.iter().all(|r| r.end <= data.len()));
+            let p = parse_unwind_info_full(&data).expect("the patched table parses");
+            let mut rows: Vec<(u32, u32)> = parsed.rows.iter().map(|r| (r.0, r.1)).collect();
+            let mut end = parsed.end_offset;
+            apply_model(&mut rows, &mut end, &changes);
+            assert_eq!(p.end_offset, end);
+            // Every row start of either table, and the bytes after each,
+            // unwind alike.
+            let mut probes: Vec<u32> = rows
+                .iter()
+                .chain(p.rows.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>().iter())
+                .flat_map(|r| [r.0, r.0 + 1])
+                .filter(|&o| o < end)
+                .collect();
+            probes.sort_unstable();
+            probes.dedup();
+            let model = {
+                let model_entries: Vec<UnwindEntry> = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(off, e))| {
+                        let next = rows.get(i + 1).map_or(end, |r| r.0);
+                        entry(u64::from(off), next - off, e)
+                    })
+                    .collect();
+                build_unwind_info(&model_entries, BASE, BASE + u64::from(end), &x86_fold)
+            };
+            assert_eq!(lookups(&data, &probes), lookups(&model, &probes));
+            grew += usize::from(p.pages.len() > parsed.pages.len());
+        }
+        // Some pages overflowed: the index grew over the first page.
+        assert!(grew >= 2, "{grew}");
+    }
+
+    #[test]
+    fn patch_rows_leaves_tables_with_lsdas_to_a_rebuild() {
+        let mut entries = vec![entry(0x1000, 0x10, RBP), entry(0x1010, 0x30, IMMD)];
+        entries[1].lsda = BASE + 0x8000;
+        let mut data = build_unwind_info(&entries, BASE, end_of(&entries), &x86_fold);
+        let before = data.clone();
+        let change = RowChange {
+            start: 0x1000,
+            len: 8,
+            encoding: 0,
+        };
+        assert!(patch_rows(&mut data, &[change], &x86_fold).is_none());
+        assert_eq!(data, before);
     }
 }

@@ -18,13 +18,14 @@
 //! literal table, the reference sites, the header chunk (bincode [`Meta`],
 //! last: it describes the finished output, and the full link writes
 //! everything before it while it is still writing LINKEDIT, see
-//! [`BaseWriter`]), and the block checksums.
+//! [`BaseWriter`]), the block checksums, and the checksums of their chunks.
 //!
 //! Nothing in either file is trusted before it is checked. The state
-//! carries a checksum of its header and of the table of block checksums,
-//! verified when it is opened, and one checksum per 512-byte block of its
-//! body, verified when a read first touches the block; so a run checks what
-//! it reads, in proportion to its change. The delta carries one checksum.
+//! carries a checksum of its header and of the chunk checksums, verified
+//! when it is opened, and one checksum per 512-byte block of its body,
+//! verified (after the chunk of checksums it is in) when a read first
+//! touches the block; so a run checks what it reads, in proportion to its
+//! change. The delta carries one checksum.
 //! Addresses, sizes and indexes are then checked against the image they
 //! describe ([`Meta::validate`], [`ObjectRecord::validate`],
 //! [`GlobalRecord::validate`]). Anything that does not check out is
@@ -39,21 +40,30 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Version 10 (`A`): 40-byte global records, their synthetic slots and
-/// reference sites in a side table; an object's symbols hashed in any
-/// order. (9: atom keys prefer a global name to an assembler label, and
-/// `__eh_frame` records are keyed by function (FDEs) and contents (CIEs).)
-const MAGIC: &[u8; 8] = b"MLSTATEA";
+/// Version 11 (`B`): the block checksums are themselves checked in chunks
+/// (see [`SUMS_CHUNK`]). (10: 40-byte global records, their synthetic
+/// slots and reference sites in a side table; an object's symbols hashed
+/// in any order. 9: atom keys prefer a global name to an assembler label,
+/// and `__eh_frame` records are keyed by function (FDEs) and contents
+/// (CIEs).)
+const MAGIC: &[u8; 8] = b"MLSTATEB";
 /// The magic without its version digit: a state of another version.
 const MAGIC_FAMILY: &[u8; 7] = b"MLSTATE";
 const HEADER: usize = 128;
 /// The body is checksummed in blocks of this size: small, because a
 /// symbol lookup touches a few scattered places (an index slot, a record, a
-/// name) and hashes the blocks around them; the table of block checksums
-/// (1/64 of the body) is hashed whole when the state is opened.
+/// name) and hashes the blocks around them.
 const BLOCK: usize = 512;
-/// Version 3: a head every run reads and a body only updates decode.
-const DELTA_MAGIC: &[u8; 8] = b"MLDELTA3";
+/// The table of block checksums (1/64 of the body) is checked in chunks of
+/// this many checksums (4 KiB, for 256 KiB of body), each when a read first
+/// needs one of its blocks; the header's checksum covers the chunks'
+/// checksums (1/32768 of the body). Opening a state then reads nothing in
+/// proportion to the program: a run that finds nothing changed checks only
+/// the header chunk's blocks.
+const SUMS_CHUNK: usize = 512;
+/// Version 4: the end of the function starts in the head. (3: a head
+/// every run reads and a body only updates decode.)
+const DELTA_MAGIC: &[u8; 8] = b"MLDELTA4";
 /// One record of the global symbol table.
 const GLOBAL: usize = 40;
 /// One entry of the globals' side table: synthetic slots and reference
@@ -341,6 +351,11 @@ pub struct Delta {
     /// Where each object's N_OSO debug-map entry was last found (symbol
     /// index), so an update need not scan the symbol table for it.
     pub oso_index: BTreeMap<String, u32>,
+    /// Where LC_FUNCTION_STARTS ends (the offset of its terminating zero in
+    /// the blob) and the last address it lists, as the last update left
+    /// them: an update walks back from there to the entries it changes,
+    /// not forward through every function before them.
+    pub starts_end: Option<(u32, u64)>,
     /// The output's UUID after the last update (None: the full link's).
     pub uuid: Option<[u8; 16]>,
     /// The body as the file holds it, while it is not decoded (the three
@@ -357,6 +372,7 @@ struct HeadOut<'a> {
     literals: &'a BTreeMap<u64, u64>,
     updates: u64,
     oso_index: &'a BTreeMap<String, u32>,
+    starts_end: &'a Option<(u32, u64)>,
     uuid: &'a Option<[u8; 16]>,
 }
 
@@ -368,6 +384,7 @@ struct HeadIn {
     literals: BTreeMap<u64, u64>,
     updates: u64,
     oso_index: BTreeMap<String, u32>,
+    starts_end: Option<(u32, u64)>,
     uuid: Option<[u8; 16]>,
 }
 
@@ -435,11 +452,15 @@ pub struct Base {
     strings: (usize, usize),
     literals: (usize, usize),
     sites: (usize, usize),
-    /// End of the checksummed body and where the block checksums are.
+    /// End of the checksummed body, where the block checksums are, and
+    /// where their chunks' checksums are.
     body_end: usize,
     sums: usize,
+    chunks: usize,
     /// One bit per body block: its checksum was verified.
     verified: Vec<AtomicU64>,
+    /// One bit per chunk of block checksums: it was verified.
+    chunks_verified: Vec<AtomicU64>,
     /// Globals looked up so far (see [`Base::global_cached`]): an update
     /// asks for each of an object's symbols more than once, and a resident
     /// server replays the same objects again and again.
@@ -492,11 +513,19 @@ fn blocks(body_end: usize) -> usize {
     (body_end - HEADER).div_ceil(BLOCK)
 }
 
-/// The checksum of a state's header: its fields and the block checksums.
-fn header_sum(header: &[u8], sums: &[u8]) -> u64 {
+/// The checksums of the chunks of a table of block checksums.
+fn chunk_sums(sums: &[u8]) -> Vec<u8> {
+    sums.chunks(SUMS_CHUNK * 8)
+        .flat_map(|c| xxhash_rust::xxh3::xxh3_64(c).to_le_bytes())
+        .collect()
+}
+
+/// The checksum of a state's header: its fields and the checksums of the
+/// block checksums' chunks.
+fn header_sum(header: &[u8], chunk_sums: &[u8]) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&header[..HEADER - 8]);
-    h.update(sums);
+    h.update(chunk_sums);
     h.digest()
 }
 
@@ -527,11 +556,13 @@ impl Base {
             return Err(damaged("its header's body size is wrong"));
         }
         let nblocks = blocks(body_end);
-        if map.len() != body_end + nblocks * 8 {
+        let nchunks = nblocks.div_ceil(SUMS_CHUNK);
+        if map.len() != body_end + nblocks * 8 + nchunks * 8 {
             return Err(damaged("its length does not match its header"));
         }
         let sums = body_end;
-        if u64_at(&map, HEADER - 8) != Some(header_sum(&map[..HEADER], &map[sums..])) {
+        let chunks = sums + nblocks * 8;
+        if u64_at(&map, HEADER - 8) != Some(header_sum(&map[..HEADER], &map[chunks..])) {
             return Err(damaged("checksum mismatch in its header"));
         }
         let meta = (field(F_META_OFF), field(F_META_LEN));
@@ -569,7 +600,11 @@ impl Base {
             sites,
             body_end,
             sums,
+            chunks,
             verified: (0..nblocks.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            chunks_verified: (0..nchunks.div_ceil(64))
                 .map(|_| AtomicU64::new(0))
                 .collect(),
             found: Default::default(),
@@ -597,6 +632,7 @@ impl Base {
             if word.load(Ordering::Relaxed) & bit != 0 {
                 continue;
             }
+            self.check_sums_chunk(b / SUMS_CHUNK, what)?;
             let start = HEADER + b * BLOCK;
             let block = &self.map[start..(start + BLOCK).min(self.body_end)];
             if u64_at(&self.map, self.sums + b * 8) != Some(xxhash_rust::xxh3::xxh3_64(block)) {
@@ -608,6 +644,25 @@ impl Base {
             word.fetch_or(bit, Ordering::Relaxed);
         }
         Ok(&self.map[off..end])
+    }
+
+    /// Checks chunk `c` of the block checksums against its checksum (once
+    /// per run).
+    fn check_sums_chunk(&self, c: usize, what: &str) -> Result<(), Damage> {
+        let (word, bit) = (&self.chunks_verified[c / 64], 1u64 << (c % 64));
+        if word.load(Ordering::Relaxed) & bit != 0 {
+            return Ok(());
+        }
+        let start = self.sums + c * SUMS_CHUNK * 8;
+        let chunk = &self.map[start..(start + SUMS_CHUNK * 8).min(self.chunks)];
+        if u64_at(&self.map, self.chunks + c * 8) != Some(xxhash_rust::xxh3::xxh3_64(chunk)) {
+            return Err(Damage(format!(
+                "checksum mismatch in the checksums of {what} (bytes {start}..{} of the state)",
+                start + chunk.len()
+            )));
+        }
+        word.fetch_or(bit, Ordering::Relaxed);
+        Ok(())
     }
 
     fn u32_at(&self, at: usize, what: &str) -> Result<u32, Damage> {
@@ -1196,7 +1251,8 @@ impl BaseWriter {
         let meta_bytes = encode(&meta).map_err(std::io::Error::other)?;
         let plan = &self.plan;
         let body_end = (plan.meta + meta_bytes.len()).next_multiple_of(8);
-        let len = body_end + blocks(body_end) * 8;
+        let nblocks = blocks(body_end);
+        let len = body_end + nblocks * 8 + nblocks.div_ceil(SUMS_CHUNK) * 8;
         // The body from the first block not yet summed: the end of what is
         // mapped, then the header chunk.
         let tail_start = HEADER + self.sums.len() * BLOCK;
@@ -1205,7 +1261,9 @@ impl BaseWriter {
         tail.resize(body_end - tail_start, 0);
         self.sums
             .extend(tail.chunks(BLOCK).map(xxhash_rust::xxh3::xxh3_64));
-        let sums: Vec<u8> = self.sums.iter().flat_map(|h| h.to_le_bytes()).collect();
+        let mut sums: Vec<u8> = self.sums.iter().flat_map(|h| h.to_le_bytes()).collect();
+        let chunks = chunk_sums(&sums);
+        sums.extend_from_slice(&chunks);
         self.file.set_len(len as u64)?;
         crate::output::allocate(&self.file, len as u64)?;
         self.file
@@ -1231,7 +1289,7 @@ impl BaseWriter {
         for (i, v) in fields.iter().enumerate() {
             header[8 + i * 8..16 + i * 8].copy_from_slice(&(*v as u64).to_le_bytes());
         }
-        let sum = header_sum(header, &sums);
+        let sum = header_sum(header, &chunks);
         header[HEADER - 8..].copy_from_slice(&sum.to_le_bytes());
         // Not synced, like the output it describes (neither linker syncs
         // its output): a state that does not check out means a full link.
@@ -1330,6 +1388,7 @@ impl Delta {
             literals: &self.literals,
             updates: self.updates,
             oso_index: &self.oso_index,
+            starts_end: &self.starts_end,
             uuid: &self.uuid,
         })
         .expect("the delta's head serialises");
@@ -1388,6 +1447,7 @@ impl Delta {
             literals: head.literals,
             updates: head.updates,
             oso_index: head.oso_index,
+            starts_end: head.starts_end,
             uuid: head.uuid,
             unread: all[head_end..].to_vec(),
             ..Default::default()

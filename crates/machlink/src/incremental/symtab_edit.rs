@@ -215,7 +215,18 @@ pub fn patch_debug_map(
         };
         let found = match hint.map(|h| h as usize) {
             Some(h) if is_ours(h) => Some(h),
-            _ => (0..nlocal).find(|&i| is_ours(i)),
+            // Without a hint (the first update after a full link, or after
+            // the tables were rewritten), every local is looked at: by its
+            // type byte alone, in one pass over the entries, and by name
+            // only for debug-map headers.
+            _ => image
+                .get(symoff..)
+                .map(|syms| &syms[..nlocal.saturating_mul(16).min(syms.len())])
+                .and_then(|locals| {
+                    locals
+                        .chunks_exact(16)
+                        .position(|e| e[4] == macho::N_OSO && name_of(e) == Some(oso))
+                }),
         };
         let Some(j) = found else {
             return Ok(None);

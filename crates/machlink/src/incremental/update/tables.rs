@@ -48,7 +48,7 @@ impl Updater<'_> {
                 .unwind
                 .iter()
                 .any(|(_, _, r)| r.is_some_and(|r| r.names_tables()));
-        if !tables && self.unwind_rows_covered(&range) {
+        if !tables && (self.unwind_rows_covered(&range) || self.patch_unwind_rows(&range)) {
             return Ok(());
         }
         let base = meta.image_base;
@@ -187,6 +187,47 @@ impl Updater<'_> {
         true
     }
 
+    /// A table without exception tables whose rows change: only the
+    /// second-level pages holding changed rows are rewritten (see
+    /// [`crate::unwind_info::patch_rows`]), not the whole table, whose
+    /// rebuild costs in proportion to the program's functions. False (the
+    /// image untouched) when that cannot be done: the caller rebuilds.
+    fn patch_unwind_rows(&mut self, range: &Range<usize>) -> bool {
+        let base = self.session.base.meta.image_base;
+        let rel = |a: u64| u32::try_from(a.wrapping_sub(base)).ok();
+        // A freed range keeps its row (nothing runs there); without LSDAs
+        // there is nothing to clear in it.
+        let changes: Option<Vec<crate::unwind_info::RowChange>> = self
+            .unwind
+            .iter()
+            .filter_map(|&(addr, len, row)| row.map(|r| (addr, len, r)))
+            .map(|(addr, len, row)| {
+                Some(crate::unwind_info::RowChange {
+                    start: rel(addr)?,
+                    len: u32::try_from(len).ok()?,
+                    encoding: row.encoding,
+                })
+            })
+            .collect();
+        let Some(changes) = changes else {
+            return false;
+        };
+        let arch = self.arch;
+        let data = &mut self.img[range.clone()];
+        let Some(written) =
+            crate::unwind_info::patch_rows(data, &changes, &|e| arch.unwind_can_fold(e))
+        else {
+            return false;
+        };
+        let at = range.start as u64;
+        self.touched.extend(
+            written
+                .into_iter()
+                .map(|r| at + r.start as u64..at + r.end as u64),
+        );
+        true
+    }
+
     /// Returns whether the tables were rewritten.
     pub(super) fn rewrite_symbols(&mut self) -> Step<bool> {
         if self.symbol_edits.is_empty() && self.imports_added.is_empty() {
@@ -232,7 +273,10 @@ impl Updater<'_> {
 
     /// Rewrites LC_FUNCTION_STARTS from the first changed address on (the
     /// ULEB deltas before it stay as they are): moved bodies land near the
-    /// end of their section, so the tail is short.
+    /// end of their section, so the tail is short. The tail is found from
+    /// the list's end, which the delta remembers (see
+    /// [`state::Delta::starts_end`]); only without it (the first update
+    /// after a full link) is the list read from its start.
     pub(super) fn rewrite_function_starts(&mut self) -> Step<()> {
         if self.starts.is_empty() {
             return Ok(());
@@ -244,30 +288,13 @@ impl Updater<'_> {
             .get(range.clone())
             .ok_or_else(|| Stop::Fallback("function starts lie outside the file".into()))?;
         let first = self.starts.iter().map(|s| s.0).min().unwrap_or(0);
-        // Walk to the first entry at or after `first`.
         let base = self.session.base.meta.image_base;
-        let (mut pos, mut last) = (0usize, base);
-        let mut tail: Vec<u64> = Vec::new();
-        let mut tail_pos = None;
-        loop {
-            let here = pos;
-            match crate::formats::uleb::read_uleb(blob, &mut pos) {
-                Some(d) if d != 0 => {
-                    let addr = last + d;
-                    if addr >= first {
-                        tail_pos.get_or_insert((here, last));
-                        tail.push(addr);
-                    }
-                    last = addr;
-                }
-                _ => {
-                    tail_pos.get_or_insert((here, last));
-                    break;
-                }
-            }
-        }
-        let (write_at, mut prev) = tail_pos.expect("set before the loop ends");
-        let old_end = pos;
+        let found = self
+            .delta
+            .starts_end
+            .and_then(|end| starts_tail_from_end(blob, end, base, first));
+        let (write_at, mut prev, mut tail, old_end) =
+            found.unwrap_or_else(|| starts_tail_from_start(blob, base, first));
         // Removals first, then additions: an address freed and taken again
         // in one update (a removed function's slot given to a moved body)
         // starts a function afterwards, whatever order the atoms were
@@ -291,11 +318,119 @@ impl Updater<'_> {
         if write_at + out.len() > cap as usize {
             return fallback("function starts are out of reserved room");
         }
+        let end = u32::try_from(write_at + out.len() - 1).ok();
+        self.delta.starts_end = end.map(|e| (e, prev));
         // Clear what the old tail occupied beyond the new one.
         out.resize(out.len().max(old_end.min(cap as usize) - write_at), 0);
         let start = range.start + write_at;
         self.img[start..start + out.len()].copy_from_slice(&out);
         self.touched.push(start as u64..(start + out.len()) as u64);
         Ok(())
+    }
+}
+
+/// The function starts at or after `first`, read forward from the start of
+/// the list: (where they begin in the blob, the address before them, them,
+/// the end of the list's terminating zero).
+fn starts_tail_from_start(blob: &[u8], base: u64, first: u64) -> (usize, u64, Vec<u64>, usize) {
+    let (mut pos, mut last) = (0usize, base);
+    let mut tail: Vec<u64> = Vec::new();
+    let mut tail_pos = None;
+    loop {
+        let here = pos;
+        match crate::formats::uleb::read_uleb(blob, &mut pos) {
+            Some(d) if d != 0 => {
+                let addr = last + d;
+                if addr >= first {
+                    tail_pos.get_or_insert((here, last));
+                    tail.push(addr);
+                }
+                last = addr;
+            }
+            _ => {
+                tail_pos.get_or_insert((here, last));
+                break;
+            }
+        }
+    }
+    let (write_at, prev) = tail_pos.expect("set before the loop ends");
+    (write_at, prev, tail, pos)
+}
+
+/// [`starts_tail_from_start`], read backward from the list's end: `end` is
+/// the offset of its terminating zero and the last address listed. ULEBs
+/// read backward unambiguously (only a number's last byte has its top bit
+/// clear). None when `end` does not describe the blob (the caller then
+/// reads it forward).
+fn starts_tail_from_end(
+    blob: &[u8],
+    (end, last): (u32, u64),
+    base: u64,
+    first: u64,
+) -> Option<(usize, u64, Vec<u64>, usize)> {
+    let end = end as usize;
+    if *blob.get(end)? != 0 || (end > 0 && blob[end - 1] & 0x80 != 0) {
+        return None;
+    }
+    let (mut pos, mut addr) = (end, last);
+    let mut tail = Vec::new();
+    while pos > 0 && addr >= first {
+        let mut start = pos - 1;
+        while start > 0 && blob[start - 1] & 0x80 != 0 {
+            start -= 1;
+        }
+        let mut at = start;
+        let d = crate::formats::uleb::read_uleb(blob, &mut at)?;
+        if at != pos || d == 0 {
+            return None;
+        }
+        tail.push(addr);
+        addr = addr.checked_sub(d)?;
+        pos = start;
+    }
+    if pos == 0 && addr != base {
+        return None;
+    }
+    tail.reverse();
+    Some((pos, addr, tail, end + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_starts_read_backward_as_forward() {
+        let base = 0x1_0000_0000u64;
+        // Deltas of one, two and three ULEB bytes.
+        let addrs: Vec<u64> = (0..300u64)
+            .scan(base, |a, i| {
+                *a += [0x10, 0x300, 0x2_0000][i as usize % 3];
+                Some(*a)
+            })
+            .collect();
+        let mut blob = Vec::new();
+        let mut prev = base;
+        for &a in &addrs {
+            crate::formats::uleb::write_uleb(&mut blob, a - prev);
+            prev = a;
+        }
+        let end = blob.len() as u32;
+        blob.extend([0u8; 9]);
+        let last = *addrs.last().unwrap();
+        for first in [base, addrs[0], addrs[1] + 1, addrs[150], last, last + 1] {
+            let forward = starts_tail_from_start(&blob, base, first);
+            let backward = starts_tail_from_end(&blob, (end, last), base, first);
+            assert_eq!(backward, Some(forward), "{first:#x}");
+        }
+        // An end that does not describe the list is not used.
+        assert_eq!(
+            starts_tail_from_end(&blob, (end - 1, last), base, last),
+            None
+        );
+        assert_eq!(
+            starts_tail_from_end(&blob, (end, last + 1), base, base),
+            None
+        );
     }
 }
