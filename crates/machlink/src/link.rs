@@ -294,6 +294,10 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
         None => (input::parse_inputs(&files, opts), Vec::new()),
     };
     let mut inputs = inputs?;
+    if record.is_some() {
+        // The hash read the debug sections, which the link does not.
+        inputs.release_hashed(&files);
+    }
     let record = record.map(|args| (args, fingerprints));
     timer.lap("parse");
     let mut symtab = crate::resolve::resolve(opts, &mut inputs)?;
@@ -375,9 +379,12 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     )?;
     timer.lap("synthetic");
     if record.is_none() {
-        // Done with the inputs' contents (an incremental record still
-        // reads them).
+        // Done with the inputs' contents.
         inputs.release_contents(&files);
+    } else {
+        // The record reads the parsed relocations and the names, and of
+        // the contents only `__eh_frame` and literals (mapped again).
+        inputs.release_for_record(&files);
     }
     let entry = write::entry_point(opts, &symtab, &res)?;
     // The synthetic entries of the symbols that have any (few: imports).

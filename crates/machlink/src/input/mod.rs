@@ -286,7 +286,7 @@ pub struct Inputs<'a> {
     pub dead_strip_blocker: Option<String>,
 }
 
-impl Inputs<'_> {
+impl<'f> Inputs<'f> {
     /// Lets go of what the link has finished with once the image's
     /// contents are written, before LINKEDIT (whose symbol table is the
     /// link's largest allocation) is built: the objects' parsed
@@ -295,19 +295,47 @@ impl Inputs<'_> {
     /// mappings only: an object of the linker's own lives in ordinary
     /// memory, which `MADV_DONTNEED` would discard.
     pub fn release_contents(&mut self, files: &[MappedFile]) {
+        for obj in &mut self.objects {
+            obj.relocs = Vec::new();
+        }
+        self.release_mapped(files, ObjectFile::spent_contents);
+        residency::trim_heap();
+    }
+
+    /// What an incremental link that records its state lets go of: the
+    /// pages [`Inputs::release_contents`] unmaps, but not the parsed
+    /// relocations, which the record still reads (a page it reads again,
+    /// an `__eh_frame` or a literal, is mapped again on demand).
+    pub fn release_for_record(&self, files: &[MappedFile]) {
+        self.release_mapped(files, ObjectFile::spent_contents);
+    }
+
+    /// The debug sections' pages that the link never reads but that
+    /// hashing the whole files (an incremental state's fingerprints)
+    /// mapped in: about two thirds of an object built with `-g`.
+    pub fn release_hashed(&self, files: &[MappedFile]) {
+        self.release_mapped(files, ObjectFile::unread_contents);
+    }
+
+    /// Unmaps `stretches` of each object, within the input files'
+    /// mappings only: an object of the linker's own lives in ordinary
+    /// memory, which `MADV_DONTNEED` would discard.
+    fn release_mapped(
+        &self,
+        files: &[MappedFile],
+        stretches: impl Fn(&ObjectFile<'f>) -> Vec<&'f [u8]>,
+    ) {
         let mut maps: Vec<&[u8]> = files.iter().map(|f| &f.map[..]).collect();
         maps.sort_unstable_by_key(|m| m.as_ptr());
         let mapped = |s: &&[u8]| {
             let i = maps.partition_point(|m| m.as_ptr() <= s.as_ptr());
             i > 0 && within(maps[i - 1], s)
         };
-        for obj in &mut self.objects {
-            obj.relocs = Vec::new();
-            let mut spent = obj.spent_contents();
+        for obj in &self.objects {
+            let mut spent = stretches(obj);
             spent.retain(mapped);
             residency::release(&mut spent);
         }
-        residency::trim_heap();
     }
 }
 
