@@ -381,9 +381,8 @@ fn referent_of(
 ) -> Result<Referent, String> {
     match (t, global) {
         (Target::Atom(a), _) => {
-            let addr = res.layout.referenced_addr(p.file, a, interior);
-            if addr != 0 {
-                return Ok(Referent::Local { addr });
+            if let Some(r) = atom_referent(p, a, interior, res) {
+                return Ok(r);
             }
         }
         (Target::Symbol(_), Some(g)) => {
@@ -411,6 +410,14 @@ fn referent_of(
     any_referent(p, t, global, interior, symtab, res)
 }
 
+/// An atom of the relocation's own file, by its address: none for an atom
+/// in a section the image does not keep (its address is 0).
+#[inline(always)]
+fn atom_referent(p: &Place, atom: u32, interior: bool, res: &Resolved) -> Option<Referent> {
+    let addr = res.layout.referenced_addr(p.file, atom, interior);
+    (addr != 0).then_some(Referent::Local { addr })
+}
+
 /// [`referent_of`] for any target.
 #[inline(never)]
 fn any_referent(
@@ -422,13 +429,8 @@ fn any_referent(
     res: &Resolved,
 ) -> Result<Referent, String> {
     match t {
-        Target::Atom(a) => {
-            let addr = res.layout.referenced_addr(p.file, a, interior);
-            if addr == 0 {
-                return Err("reference to a section machlink does not keep".into());
-            }
-            Ok(Referent::Local { addr })
-        }
+        Target::Atom(a) => atom_referent(p, a, interior, res)
+            .ok_or_else(|| "reference to a section machlink does not keep".into()),
         Target::Symbol(i) => {
             let Some(g) = global else {
                 let name = p.obj.symbols.get(i as usize).map_or(&b"?"[..], |s| s.name);

@@ -831,6 +831,27 @@ pub struct RowChange {
     pub encoding: u32,
 }
 
+/// Puts one row change on a list of `(function offset, encoding)` rows
+/// sorted by offset: the rows the changed range covers give way to one
+/// row at its start, and the row that was in force at its end continues
+/// after it (unless the range runs to `end`, the table's end, which moves
+/// past it).
+fn apply_change(rows: &mut Vec<(u32, u32)>, end: &mut u32, c: &RowChange) {
+    let after = c.start + c.len.max(1);
+    if after < *end {
+        let i = rows.partition_point(|r| r.0 <= after);
+        if i > 0 && rows[i - 1].0 != after {
+            let continued = rows[i - 1].1;
+            rows.insert(i, (after, continued));
+        }
+    }
+    let lo = rows.partition_point(|r| r.0 < c.start);
+    let hi = rows.partition_point(|r| r.0 < after);
+    rows.drain(lo..hi);
+    rows.insert(lo, (c.start, c.encoding));
+    *end = (*end).max(after);
+}
+
 /// Edits a table without personalities or LSDAs in place for `changes`,
 /// rewriting only the second-level pages whose rows change (and the
 /// first-level index when their count does), so that an update's cost
@@ -894,20 +915,7 @@ pub fn patch_rows(
     let mut end = table.end;
     for (c, &(a, _)) in changes.iter().zip(&spans) {
         let g = merged.partition_point(|m| m.1 < a);
-        let rows = &mut rows[g];
-        let after = c.start + c.len.max(1);
-        if after < end {
-            let i = rows.partition_point(|r| r.0 <= after);
-            if i > 0 && rows[i - 1].0 != after {
-                let continued = rows[i - 1].1;
-                rows.insert(i, (after, continued));
-            }
-        }
-        let lo = rows.partition_point(|r| r.0 < c.start);
-        let hi = rows.partition_point(|r| r.0 < after);
-        rows.drain(lo..hi);
-        rows.insert(lo, (c.start, c.encoding));
-        end = end.max(after);
+        apply_change(&mut rows[g], &mut end, c);
     }
     // Pages, in index order: (first function offset, where its bytes are,
     // new bytes if any).
@@ -1674,19 +1682,7 @@ mod tests {
     /// does (the model [`patch_rows`] must agree with).
     fn apply_model(rows: &mut Vec<(u32, u32)>, end: &mut u32, changes: &[RowChange]) {
         for c in changes {
-            let after = c.start + c.len.max(1);
-            if after < *end {
-                let i = rows.partition_point(|r| r.0 <= after);
-                if i > 0 && rows[i - 1].0 != after {
-                    let continued = rows[i - 1].1;
-                    rows.insert(i, (after, continued));
-                }
-            }
-            let lo = rows.partition_point(|r| r.0 < c.start);
-            let hi = rows.partition_point(|r| r.0 < after);
-            rows.drain(lo..hi);
-            rows.insert(lo, (c.start, c.encoding));
-            *end = (*end).max(after);
+            apply_change(rows, end, c);
         }
     }
 
