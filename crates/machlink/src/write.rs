@@ -877,7 +877,7 @@ pub(crate) fn build_linkedit<'a>(
     ));
     runs.locals.retain(|r| !r.is_empty());
     timer.lap("symbols");
-    let groups = SortedGroups::new(runs.locals, runs.externals, runs.undefined);
+    let groups = SortedGroups::with_externals(runs.locals, runs.externals, runs.undefined);
     // The stubs, GOT and thread-pointer slots of definitions dyld may
     // replace (coalesced weak, flat-namespace interposable) name their
     // defined, external symbol in the indirect symbol table, found among

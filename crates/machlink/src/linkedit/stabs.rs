@@ -49,13 +49,31 @@ pub struct DebugMap<'a> {
     oso: Vec<u8>,
     mtime: u64,
     cpu_subtype: u8,
+    /// The object's index: its local symbols are the run
+    /// [`crate::linkedit::symtab::LocalRun::Object`] of the same object.
+    object: u32,
     symbols: Vec<StabSymbol<'a>>,
+}
+
+/// The symbol-table entry whose string a stab's name shares (ld64 and lld
+/// write each name once): named by index, so that the writer finds the
+/// entry's string offset without looking its name up.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Shared {
+    /// No entry: the stab writes its name itself.
+    None,
+    /// The external entry of this symbol id.
+    External(u32),
+    /// Entry `k` of the object's own local symbols.
+    Local(u32),
 }
 
 /// A function or variable of the debug map.
 #[derive(Clone, Copy)]
 struct StabSymbol<'a> {
     name: &'a [u8],
+    /// The entry whose string the name shares.
+    shared: Shared,
     /// Its address (0 for an N_GSYM).
     addr: u64,
     /// A function's size.
@@ -124,19 +142,25 @@ impl<'a> DebugMap<'a> {
         f(e(b"", macho::N_SO, 1, 0, 0));
     }
 
+    /// The object whose debug map this is.
+    pub fn object(&self) -> u32 {
+        self.object
+    }
+
     /// Sizes the group's names for the string table (see
     /// [`crate::linkedit::symtab`]): the bytes of those it writes itself
     /// (its paths, and names no symbol has) and, per named function or
-    /// variable, the offset of the symbol string it shares (`find`), or
-    /// `OWN`. A direct pass over the symbols: a 100k-function debug map
-    /// has 400k entries, most without a name.
-    pub fn size_names(&self, find: impl Fn(&[u8]) -> Option<u32>) -> (usize, Vec<u32>) {
+    /// variable, the offset of the symbol string it shares (`find`, given
+    /// the entry [`Shared`] names), or `OWN`. A direct pass over the
+    /// symbols: a 100k-function debug map has 400k entries, most without a
+    /// name.
+    pub fn size_names(&self, find: impl Fn(Shared) -> Option<u32>) -> (usize, Vec<u32>) {
         let own = |name: &[u8]| if name.is_empty() { 0 } else { name.len() + 1 };
         let mut size = own(&self.dir) + own(&self.source) + own(&self.oso);
         let shared = self
             .symbols
             .iter()
-            .map(|s| match find(s.name) {
+            .map(|s| match find(s.shared) {
                 _ if s.name.is_empty() => EMPTY,
                 Some(strx) => strx,
                 None => {
@@ -200,6 +224,23 @@ impl<'a> DebugMap<'a> {
         });
         out
     }
+
+    /// Entries `dropped` (ascending) of the object's local symbols were
+    /// removed: the stabs sharing later ones follow them down.
+    pub fn drop_locals(&mut self, dropped: &[usize]) {
+        for s in &mut self.symbols {
+            match s.shared {
+                Shared::Local(k) if dropped.binary_search(&(k as usize)).is_ok() => {
+                    s.shared = Shared::None
+                }
+                Shared::Local(k) => {
+                    let below = dropped.partition_point(|&d| d < k as usize);
+                    s.shared = Shared::Local(k - below as u32);
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 /// The debug map of object `fi` (None when it carries no DWARF). `oso`
@@ -212,7 +253,7 @@ pub fn object_map<'a>(
     layout: &Layout,
     (path, mtime): (&str, u64),
     cpu_subtype: u8,
-    name_of: impl Fn(usize) -> Option<&'a [u8]>,
+    shared: impl Fn(usize) -> Shared,
 ) -> Option<DebugMap<'a>> {
     let (source, mut dir) = obj.compile_unit.clone()?;
     if !dir.is_empty() && !dir.ends_with(b"/") {
@@ -224,7 +265,8 @@ pub fn object_map<'a>(
         oso: path.as_bytes().to_vec(),
         mtime,
         cpu_subtype,
-        symbols: stab_symbols(fi, obj, layout, name_of),
+        object: fi as u32,
+        symbols: stab_symbols(fi, obj, layout, shared),
     })
 }
 
@@ -243,7 +285,8 @@ pub fn object_map_values<'a>(
         oso: path.as_bytes().to_vec(),
         mtime,
         cpu_subtype: 0,
-        symbols: stab_symbols(0, obj, layout, |_| None),
+        object: 0,
+        symbols: stab_symbols(0, obj, layout, |_| Shared::None),
     }
     .nlists()
 }
@@ -327,14 +370,13 @@ struct AtomSymbol {
 /// (an alias before another name at the same address has size 0, as in
 /// ld64) or to the atom's end.
 ///
-/// `name_of(si)` may give symbol `si`'s name as the symbol table holds it
-/// (the same bytes, at the address the symbol table's entry names), so
-/// that the writer finds the entry's string by address.
+/// `shared(si)` names the symbol-table entry of symbol `si` (whose string
+/// the stab shares), if it has one.
 fn stab_symbols<'a>(
     fi: usize,
     obj: &ObjectFile<'a>,
     layout: &Layout,
-    name_of: impl Fn(usize) -> Option<&'a [u8]>,
+    shared: impl Fn(usize) -> Shared,
 ) -> Vec<StabSymbol<'a>> {
     let by_atom = symbols_by_atom(obj);
     let mut out = Vec::with_capacity(by_atom.len());
@@ -362,7 +404,8 @@ fn stab_symbols<'a>(
                 (macho::N_STSYM, at, 0)
             };
             out.push(StabSymbol {
-                name: name_of(s.symbol as usize).unwrap_or(sym.name),
+                name: sym.name,
+                shared: shared(s.symbol as usize),
                 addr: at,
                 size,
                 n_sect,
@@ -376,7 +419,7 @@ fn stab_symbols<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linkedit::symtab::{LocalRun, SortedGroups};
+    use crate::linkedit::symtab::{Externals, LocalRun, SortedGroups};
 
     /// A debug map written straight from its compact form gives the same
     /// tables as its entries written one by one: names shared with the
@@ -387,17 +430,26 @@ mod tests {
             .map(|i| &*format!("_f{i}").into_bytes().leak())
             .collect();
         let kinds = [macho::N_FUN, macho::N_GSYM, macho::N_STSYM];
+        // Every other name is a symbol's too (a local and an external),
+        // which the stab names by index: local i / 4, external id i.
+        let shared = |i: usize| match i % 4 {
+            0 => Shared::Local(i as u32 / 4),
+            2 => Shared::External(i as u32),
+            _ => Shared::None,
+        };
         let map = |dir: &[u8]| DebugMap {
             dir: dir.to_vec(),
             source: b"a.c".to_vec(),
             oso: b"/obj/a.o".to_vec(),
             mtime: 77,
             cpu_subtype: 3,
+            object: 5,
             symbols: names
                 .iter()
                 .enumerate()
                 .map(|(i, n)| StabSymbol {
                     name: n,
+                    shared: shared(i),
                     addr: 0x1000 + i as u64 * 16,
                     size: 16,
                     n_sect: 1,
@@ -405,8 +457,6 @@ mod tests {
                 })
                 .collect(),
         };
-        // Every other name is a symbol's too (a local and an external),
-        // the same bytes in the same place, as the symbol table holds them.
         let symbol = |n: &'static [u8], n_type: u8| Nlist {
             name: n.into(),
             n_type,
@@ -426,12 +476,21 @@ mod tests {
             .map(|n| symbol(n, macho::N_SECT | macho::N_EXT))
             .collect();
         for dir in [&b"/src/"[..], b""] {
-            let compact = SortedGroups::new(
+            // The externals' ids: external k is name 2 + 4k's.
+            let ids = (0..externals.len() as u32).map(|k| 2 + 4 * k).collect();
+            let compact = SortedGroups::with_externals(
                 vec![
                     LocalRun::DebugMap(map(dir)),
-                    LocalRun::Entries(locals.clone()),
+                    LocalRun::Object {
+                        object: 5,
+                        entries: locals.clone(),
+                    },
                 ],
-                externals.clone(),
+                Externals {
+                    list: externals.clone(),
+                    ids,
+                    sorted: false,
+                },
                 Vec::new(),
             )
             .write();

@@ -3,7 +3,7 @@
 //! table, and the indirect symbol table that names the symbol behind each
 //! stub and GOT slot.
 
-pub use super::stabs::{DebugMap, Entry};
+pub use super::stabs::{DebugMap, Entry, Shared};
 use object::macho;
 use std::borrow::Cow;
 
@@ -38,13 +38,19 @@ pub struct Written {
 /// object's debug map, kept compact until it is written.
 pub enum LocalRun<'a> {
     Entries(Vec<Nlist<'a>>),
+    /// Object `object`'s local symbols (which its debug map's stabs share
+    /// by index: [`Shared::Local`]).
+    Object {
+        object: u32,
+        entries: Vec<Nlist<'a>>,
+    },
     DebugMap(DebugMap<'a>),
 }
 
 impl LocalRun<'_> {
     pub fn len(&self) -> usize {
         match self {
-            LocalRun::Entries(v) => v.len(),
+            LocalRun::Entries(v) | LocalRun::Object { entries: v, .. } => v.len(),
             LocalRun::DebugMap(m) => m.len(),
         }
     }
@@ -172,6 +178,10 @@ pub struct SortedGroups<'a> {
     pub externals: Vec<Nlist<'a>>,
     /// `externals` in name order (indices).
     pub ext_order: Vec<u32>,
+    /// The symbol id of each of `externals` (or `NONE`), for the stabs
+    /// that share their strings ([`Shared::External`]); empty when none
+    /// do.
+    ext_ids: Vec<u32>,
     pub undefined: Vec<Nlist<'a>>,
     pub undef_order: Vec<u32>,
     /// Each run's strings (runs as [`Self::runs`] lists them).
@@ -195,8 +205,39 @@ impl<'a> SortedGroups<'a> {
         externals: Vec<Nlist<'a>>,
         undefined: Vec<Nlist<'a>>,
     ) -> Self {
-        let (ext_order, undef_order) =
-            rayon::join(|| name_order(&externals), || name_order(&undefined));
+        Self::with_externals(
+            locals,
+            Externals {
+                list: externals,
+                ids: Vec::new(),
+                sorted: false,
+            },
+            undefined,
+        )
+    }
+
+    /// [`Self::new`], with the externals' symbol ids (for the debug maps'
+    /// [`Shared::External`]) and, when they come sorted by name, no sort.
+    pub fn with_externals(
+        locals: Vec<LocalRun<'a>>,
+        externals: Externals<'a>,
+        undefined: Vec<Nlist<'a>>,
+    ) -> Self {
+        let Externals {
+            list: externals,
+            ids: ext_ids,
+            sorted,
+        } = externals;
+        debug_assert!(ext_ids.is_empty() || ext_ids.len() == externals.len());
+        let ext_sort = || {
+            if sorted {
+                debug_assert!(externals.windows(2).all(|w| w[0].name < w[1].name));
+                (0..externals.len() as u32).collect()
+            } else {
+                name_order(&externals)
+            }
+        };
+        let (ext_order, undef_order) = rayon::join(ext_sort, || name_order(&undefined));
         let nlocal = locals.iter().map(LocalRun::len).sum::<usize>() as u32;
         let mut g = SortedGroups {
             locals,
@@ -204,16 +245,59 @@ impl<'a> SortedGroups<'a> {
             nundef: undefined.len() as u32,
             externals,
             ext_order,
+            ext_ids,
             undefined,
             undef_order,
             strings: Vec::new(),
             strings_size: 0,
             nlocal,
         };
-        let (strings, size) = lay_out_strings(&g.runs());
+        let links = (!g.ext_ids.is_empty() || g.has_object_runs()).then(|| g.stab_links());
+        let (strings, size) = lay_out_strings(&g.runs(), links.as_ref());
         g.strings = strings;
         g.strings_size = size;
         g
+    }
+
+    fn has_object_runs(&self) -> bool {
+        self.locals
+            .iter()
+            .any(|r| matches!(r, LocalRun::Object { .. }))
+    }
+
+    /// Where the entries a debug map's stabs share are (see
+    /// [`StabLinks`]).
+    fn stab_links(&self) -> StabLinks {
+        let mut object_base = Vec::new();
+        let mut at = 0u32;
+        for r in &self.locals {
+            match r {
+                LocalRun::DebugMap(_) => continue,
+                LocalRun::Object { object, entries } => {
+                    let o = *object as usize;
+                    if object_base.len() <= o {
+                        object_base.resize(o + 1, OWN);
+                    }
+                    object_base[o] = at;
+                    at += entries.len() as u32;
+                }
+                LocalRun::Entries(v) => at += v.len() as u32,
+            }
+        }
+        let top = self.ext_ids.iter().filter(|&&id| id != OWN).max();
+        let mut external = vec![OWN; top.map_or(0, |&id| id as usize + 1)];
+        if !self.ext_ids.is_empty() {
+            for (p, &i) in self.ext_order.iter().enumerate() {
+                let id = self.ext_ids[i as usize];
+                if id != OWN {
+                    external[id as usize] = at + p as u32;
+                }
+            }
+        }
+        StabLinks {
+            object_base,
+            external,
+        }
     }
 
     /// Every entry, as runs in table order.
@@ -222,7 +306,9 @@ impl<'a> SortedGroups<'a> {
             .locals
             .iter()
             .flat_map(|r| match r {
-                LocalRun::Entries(v) => Run::Slice(v).split(RUN_ENTRIES),
+                LocalRun::Entries(v) | LocalRun::Object { entries: v, .. } => {
+                    Run::Slice(v).split(RUN_ENTRIES)
+                }
                 LocalRun::DebugMap(m) => Run::DebugMap(m).split(RUN_ENTRIES),
             })
             .collect();
@@ -299,10 +385,28 @@ impl<'a> SortedGroups<'a> {
     }
 }
 
+/// The externals of a symbol table: in any order, or `sorted` by name;
+/// `ids`, the symbol id of each (`NONE` for those without), or empty.
+pub struct Externals<'a> {
+    pub list: Vec<Nlist<'a>>,
+    pub ids: Vec<u32>,
+    pub sorted: bool,
+}
+
+/// Where the entries that debug maps' stabs share are, as indices among
+/// the entries of the runs that are not debug maps, in table order (the
+/// symbols' entries: a debug map's stabs come in runs of their own).
+struct StabLinks {
+    /// By object: the index of its first local symbol (`OWN` if none).
+    object_base: Vec<u32>,
+    /// By symbol id: the index of its external entry (`OWN` if none).
+    external: Vec<u32>,
+}
+
 /// Places every run's names (see [`Name`]): the symbols' names, from
 /// offset 2; then, after them, the stabs' own names. Returns each run's
 /// part and the table's size.
-fn lay_out_strings(runs: &[Run]) -> (Vec<RunStrings>, usize) {
+fn lay_out_strings(runs: &[Run], links: Option<&StabLinks>) -> (Vec<RunStrings>, usize) {
     use rayon::prelude::*;
     // Per run: bytes and count of its symbols' names, whether it has
     // shareable stab names.
@@ -337,38 +441,51 @@ fn lay_out_strings(runs: &[Run]) -> (Vec<RunStrings>, usize) {
             start
         })
         .collect();
-    // The symbols' names by offset, for the stabs to find (any symbol with
-    // the name will do: only the bytes matter). A debug map's names are
-    // the symbol table's own (see `stabs::object_map`): found by address,
-    // which costs a fraction of hashing the bytes; stabs given as entries
-    // (read back by an incremental update) by their bytes. Without
-    // shareable stabs (-S, or no debug information) neither is needed.
+    // The symbols' strings, for the stabs to share (any symbol with the
+    // name will do: only the bytes matter). A debug map's stabs name the
+    // entries they share (see `stabs::object_map`): found by index, in
+    // the offsets of the symbols' entries; stabs given as entries (read
+    // back by an incremental update) by their bytes. Without shareable
+    // stabs (-S, or no debug information) neither is needed.
     let need = |debug_map: bool| {
         runs.iter()
             .zip(&symbol_names)
             .any(|(r, &(_, _, shareable))| shareable && matches!(r, Run::DebugMap(_)) == debug_map)
     };
     let symbol_count = symbol_names.iter().map(|&(_, count, _)| count).sum();
-    let mut by_address: rustc_hash::FxHashMap<(usize, usize), u32> = Default::default();
     let mut by_name: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
-    let (need_address, need_name) = (need(true), need(false));
-    if need_address {
-        by_address.reserve(symbol_count);
-    }
+    let links = links.filter(|_| need(true));
+    let need_name = need(false);
     if need_name {
         by_name.reserve(symbol_count);
     }
-    if need_address || need_name {
+    // By entry (of the runs that are not debug maps, in table order): its
+    // string's offset, or `OWN` for a stab.
+    let mut entry_strx: Vec<u32> = Vec::new();
+    if links.is_some() {
+        let entries = runs
+            .iter()
+            .filter(|r| !matches!(r, Run::DebugMap(_)))
+            .map(Run::len)
+            .sum();
+        entry_strx.reserve_exact(entries);
+    }
+    if links.is_some() || need_name {
         for (r, s) in runs.iter().zip(&strings) {
             if matches!(r, Run::DebugMap(_)) {
                 continue;
             }
             let mut at = s.symbols_start;
             r.for_each(|e| {
-                if name_kind(&e) == Name::Symbol {
-                    if need_address {
-                        by_address.entry(address(e.name)).or_insert(at);
-                    }
+                let kind = name_kind(&e);
+                if links.is_some() {
+                    entry_strx.push(match kind {
+                        Name::Symbol => at,
+                        Name::Empty => EMPTY,
+                        _ => OWN,
+                    });
+                }
+                if kind == Name::Symbol {
                     if need_name {
                         by_name.entry(e.name).or_insert(at);
                     }
@@ -377,12 +494,24 @@ fn lay_out_strings(runs: &[Run]) -> (Vec<RunStrings>, usize) {
             });
         }
     }
+    let strx = |entry: u32| -> Option<u32> {
+        let strx = *entry_strx.get(entry as usize)?;
+        (strx != OWN).then_some(strx)
+    };
     // Then each run's own stab names, and the offsets of shared ones.
     let stab_bytes: Vec<(usize, Vec<u32>)> = runs
         .par_iter()
         .map(|r| {
             if let Run::DebugMap(m) = r {
-                return m.size_names(|name| by_address.get(&address(name)).copied());
+                let Some(links) = links else {
+                    return m.size_names(|_| None);
+                };
+                let base = links.object_base.get(m.object() as usize).copied();
+                return m.size_names(|shared| match shared {
+                    Shared::None => None,
+                    Shared::External(id) => strx(*links.external.get(id as usize)?),
+                    Shared::Local(k) => strx(base.filter(|&b| b != OWN)? + k),
+                });
             }
             let (mut size, mut shared) = (0, Vec::new());
             r.for_each(|e| match name_kind(&e) {
@@ -399,18 +528,13 @@ fn lay_out_strings(runs: &[Run]) -> (Vec<RunStrings>, usize) {
             (size, shared)
         })
         .collect();
-    drop((by_name, by_address));
+    drop((by_name, entry_strx));
     for (s, (size, shared)) in strings.iter_mut().zip(stab_bytes) {
         s.stabs_start = string_offset(offset);
         s.shared = shared;
         offset += size;
     }
     (strings, offset.next_multiple_of(8))
-}
-
-/// Where a name's bytes are: equal addresses (and lengths) mean equal names.
-fn address(name: &[u8]) -> (usize, usize) {
-    (name.as_ptr() as usize, name.len())
 }
 
 fn string_offset(offset: usize) -> u32 {

@@ -5,8 +5,8 @@ use crate::atom::NONE;
 use crate::formats::{trie, uleb};
 use crate::input::object::ObjectFile;
 use crate::layout::{Content, Layout};
-use crate::linkedit::stabs::DebugMap;
-use crate::linkedit::symtab::{LocalRun, Nlist, SymbolGroups};
+use crate::linkedit::stabs::{DebugMap, Shared};
+use crate::linkedit::symtab::{Externals, LocalRun, Nlist, SymbolGroups};
 use crate::options::Options;
 use crate::symbols::{Def, SymId, SymbolTable};
 use object::macho;
@@ -302,13 +302,13 @@ pub fn symbol_groups<'a>(
     let mut locals = Vec::with_capacity(runs.locals.iter().map(LocalRun::len).sum());
     for run in runs.locals {
         match run {
-            LocalRun::Entries(v) => locals.extend(v),
+            LocalRun::Entries(v) | LocalRun::Object { entries: v, .. } => locals.extend(v),
             LocalRun::DebugMap(m) => locals.extend(m.nlists()),
         }
     }
     SymbolGroups {
         locals,
-        externals: runs.externals,
+        externals: runs.externals.list,
         undefined: runs.undefined,
     }
 }
@@ -320,8 +320,10 @@ pub fn symbol_groups<'a>(
 /// [`crate::linkedit::symtab::TableLayout`]), never gathered into one list.
 pub struct SymbolRuns<'a> {
     pub locals: Vec<LocalRun<'a>>,
-    /// Unsorted (names are unique: the writer sorts them).
-    pub externals: Vec<Nlist<'a>>,
+    /// Sorted when [`symbol_runs`] is given the sorted definitions (names
+    /// are unique: otherwise the writer sorts them), with their symbol
+    /// ids, which the debug maps' stabs name.
+    pub externals: Externals<'a>,
     pub undefined: Vec<Nlist<'a>>,
 }
 
@@ -330,9 +332,13 @@ pub struct SymbolRuns<'a> {
 struct ObjectSymbols<'a> {
     stabs: Option<DebugMap<'a>>,
     locals: Vec<Nlist<'a>>,
-    externals: Vec<Nlist<'a>>,
+    /// With the symbol id a stab shares the entry by (or `NONE`).
+    externals: Vec<(Nlist<'a>, SymId)>,
     /// Entries of global absolute symbols: (in `externals`, index, id).
     absolute: Vec<(bool, usize, u32)>,
+    /// By symbol index (when the object has a debug map): the entry the
+    /// symbol's stab shares the string of.
+    shared: Vec<Shared>,
 }
 
 /// See [`SymbolRuns`]. With `sorted` ([`sorted_definitions`]), the
@@ -351,8 +357,10 @@ pub fn symbol_runs<'a>(
         .par_iter()
         .enumerate()
         .map(|(fi, obj)| {
-            let mut out = object_symbols(opts, symtab, layout, (fi, obj));
-            if !opts.strip_debug {
+            let stabs = !opts.strip_debug && obj.compile_unit.is_some();
+            let mut out = object_symbols(opts, symtab, layout, (fi, obj), stabs);
+            if stabs {
+                let shared = std::mem::take(&mut out.shared);
                 let path = match &prefix {
                     Some(p) => obj
                         .oso_path
@@ -367,12 +375,13 @@ pub fn symbol_runs<'a>(
                     (path, obj.mtime),
                     cpu_subtype,
                     // An exported symbol's stab shares the string of its
-                    // entry among the externals, which has the global's
-                    // name; other stabs, their object's.
-                    |si| {
-                        let id = *symtab.file_globals[fi].get(si)?;
-                        (id != NONE && exported_definition(symtab, layout, id))
-                            .then(|| symtab.syms[id as usize].name)
+                    // entry among the externals; other stabs, their
+                    // object's entry's.
+                    |si| match symtab.file_globals[fi].get(si) {
+                        Some(&id) if id != NONE && exported_definition(symtab, layout, id) => {
+                            Shared::External(id)
+                        }
+                        _ => shared.get(si).copied().unwrap_or(Shared::None),
                     },
                 );
             }
@@ -399,9 +408,12 @@ pub fn symbol_runs<'a>(
     }
     let mut externals = Vec::new();
     let mut object_locals = Vec::with_capacity(objects.len());
-    for o in per_object {
+    for (fi, o) in per_object.into_iter().enumerate() {
         locals.extend(o.stabs.map(LocalRun::DebugMap));
-        object_locals.push(LocalRun::Entries(o.locals));
+        object_locals.push(LocalRun::Object {
+            object: fi as u32,
+            entries: o.locals,
+        });
         externals.extend(o.externals);
     }
     locals.extend(object_locals);
@@ -423,7 +435,7 @@ pub fn symbol_runs<'a>(
             n_value: layout.image_base,
         };
         if exported {
-            externals.push(header);
+            externals.push((header, NONE));
         } else {
             header_run.push(header);
         }
@@ -450,14 +462,14 @@ pub fn symbol_runs<'a>(
             _ => unreachable!("an exported definition"),
         }
     };
-    let externals = match sorted {
+    let externals: Vec<(Nlist<'a>, SymId)> = match sorted {
         Some(sorted) => {
-            let defined: Vec<Nlist<'a>> = sorted
+            let defined: Vec<(Nlist<'a>, SymId)> = sorted
                 .par_iter()
                 .with_min_len(4096)
-                .map(|&id| entry(id))
+                .map(|&id| (entry(id), id))
                 .collect();
-            merge_by_name(defined, externals, |n| &n.name)
+            merge_by_name(defined, externals, |n| &n.0.name)
         }
         None => {
             externals.par_extend(
@@ -465,10 +477,16 @@ pub fn symbol_runs<'a>(
                     .into_par_iter()
                     .with_min_len(4096)
                     .filter(|&id| exported_definition(symtab, layout, id))
-                    .map(entry),
+                    .map(|id| (entry(id), id)),
             );
             externals
         }
+    };
+    let (list, ids) = externals.into_iter().unzip();
+    let externals = Externals {
+        list,
+        ids,
+        sorted: sorted.is_some(),
     };
     let mut undefined = Vec::new();
     for sym in &symtab.syms {
@@ -511,7 +529,7 @@ pub fn symbol_runs<'a>(
 fn keep_first_absolutes(per_object: &mut [ObjectSymbols]) {
     let mut seen = rustc_hash::FxHashSet::default();
     for o in per_object.iter_mut().filter(|o| !o.absolute.is_empty()) {
-        let mut drop_local = Vec::new();
+        let mut drop_local: Vec<usize> = Vec::new();
         let mut drop_external = Vec::new();
         for &(external, index, id) in &o.absolute {
             if !seen.insert(id) {
@@ -522,41 +540,54 @@ fn keep_first_absolutes(per_object: &mut [ObjectSymbols]) {
                 }
             }
         }
-        let retain = |list: &mut Vec<Nlist>, dropped: &[usize]| {
+        fn retain<T>(list: &mut Vec<T>, dropped: &[usize]) {
             let mut k = 0;
             list.retain(|_| {
                 k += 1;
                 !dropped.contains(&(k - 1))
             });
-        };
+        }
         retain(&mut o.locals, &drop_local);
         retain(&mut o.externals, &drop_external);
+        if let Some(m) = o.stabs.as_mut().filter(|_| !drop_local.is_empty()) {
+            m.drop_locals(&drop_local);
+        }
     }
 }
 
 /// Object `fi`'s local symbols (and the private externals it defines that
-/// stay external with `-keep_private_externs`, and its absolute ones).
+/// stay external with `-keep_private_externs`, and its absolute ones);
+/// with `stabs`, which entry each symbol's stab may share.
 fn object_symbols<'a>(
     opts: &Options,
     symtab: &SymbolTable<'a>,
     layout: &Layout,
     (fi, obj): (usize, &ObjectFile<'a>),
+    stabs: bool,
 ) -> ObjectSymbols<'a> {
     let mut g = ObjectSymbols::default();
+    if stabs {
+        g.shared = vec![Shared::None; obj.symbols.len()];
+    }
     let sect_ordinal = |f: usize, a: usize| (layout.atom_section[f][a] + 1) as u8;
     for (si, s) in obj.symbols.iter().enumerate() {
         if !s.is_stab() && s.kind() == macho::N_ABS {
             if let Some((entry, global)) = absolute_symbol(opts, symtab, (fi, si), s) {
                 let external = entry.n_type & macho::N_EXT != 0;
-                let list = if external {
-                    &mut g.externals
+                let index = if external {
+                    g.externals.len()
                 } else {
-                    &mut g.locals
+                    g.locals.len()
                 };
                 if let Some(id) = global {
-                    g.absolute.push((external, list.len(), id));
+                    g.absolute.push((external, index, id));
                 }
-                list.push(entry);
+                // Absolute symbols have no stabs: no id to share by.
+                if external {
+                    g.externals.push((entry, NONE));
+                } else {
+                    g.locals.push(entry);
+                }
             }
             continue;
         }
@@ -567,8 +598,12 @@ fn object_symbols<'a>(
         // definition is this one and it is not exported (private
         // extern, or left out by an export list); exported ones are
         // written once, from the global table.
+        let id = if s.is_external() {
+            symtab.file_globals[fi].get(si).copied().unwrap_or(NONE)
+        } else {
+            NONE
+        };
         let private = if s.is_external() {
-            let id = symtab.file_globals[fi].get(si).copied().unwrap_or(NONE);
             match symtab.syms.get(id as usize).map(|g| g.def) {
                 Some(Def::Defined {
                     file,
@@ -609,10 +644,15 @@ fn object_symbols<'a>(
             n_desc: 0,
             n_value: addr,
         };
-        if keep_external {
-            g.externals.push(entry);
+        let shared = if keep_external {
+            g.externals.push((entry, id));
+            Shared::External(id)
         } else {
             g.locals.push(entry);
+            Shared::Local(g.locals.len() as u32 - 1)
+        };
+        if let Some(slot) = g.shared.get_mut(si) {
+            *slot = shared;
         }
     }
     g
