@@ -280,7 +280,7 @@ impl<'a> ObjectFile<'a> {
             .sections
             .iter()
             .zip(raw_relocs)
-            .filter(|(s, _)| !s.kept && residency::is_debug(&s.segname, s.flags))
+            .filter(|(s, _)| never_read(s))
             .flat_map(|(s, relocs)| [residency::unread_part(&s.sectname, s.data), relocs])
             .collect();
         residency::advise_unread(&mut stretches);
@@ -291,7 +291,7 @@ impl<'a> ObjectFile<'a> {
     pub fn unread_contents(&self) -> Vec<&'a [u8]> {
         self.sections
             .iter()
-            .filter(|s| !s.kept && residency::is_debug(&s.segname, s.flags))
+            .filter(|s| never_read(s))
             .map(|s| residency::unread_part(&s.sectname, s.data))
             .collect()
     }
@@ -1233,6 +1233,13 @@ struct RelocScratch {
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<RelocScratch> = Default::default();
+}
+
+/// Whether the link never reads a section past the start the debug map
+/// takes (see [`residency::unread_part`]): a debug section not kept in
+/// the image.
+fn never_read(s: &InputSection) -> bool {
+    !s.kept && residency::is_debug(&s.segname, s.flags)
 }
 
 /// The part of `data` from the first of `parts` (subslices of it) to
