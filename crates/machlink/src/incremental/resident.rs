@@ -128,15 +128,16 @@ pub fn take(output: &Path) -> Option<Session> {
 }
 
 /// Keeps `session` for the next request of a server, once the request is
-/// done with it and its files are written; a process just leaves it to its
-/// exit (freeing its many small allocations one by one costs more than the
-/// update wrote). Not kept when the output's stamp is not the one the
+/// done with it and its files are written; a process that ends after the
+/// link leaves it to its exit (freeing its many small allocations one by
+/// one costs more than the update wrote), a library user drops it (see
+/// [`crate::teardown::discard`]). Not kept when the output's stamp is not the one the
 /// session records (a filesystem that rounded the time the update gave
 /// it: the delta on disk then records what the file has), or when a file
 /// cannot be examined.
 pub fn release(output: &Path, session: Session) {
     if !enabled() {
-        std::mem::forget(session);
+        crate::teardown::discard(session);
         return;
     }
     let fp = session.output();
@@ -175,7 +176,9 @@ pub fn forget(output: &Path) {
 }
 
 /// Frees `value` after the server has answered the request (see
-/// [`collect_garbage`]); in a process, at its exit (never one by one).
+/// [`collect_garbage`]); in a process that ends after the link, at its
+/// exit (never one by one); in a library user's process, now (see
+/// [`crate::teardown::discard`]).
 pub fn defer_drop<T: Send + 'static>(value: T) {
     if enabled() {
         GARBAGE
@@ -183,7 +186,7 @@ pub fn defer_drop<T: Send + 'static>(value: T) {
             .unwrap_or_else(|e| e.into_inner())
             .push(Box::new(value));
     } else {
-        std::mem::forget(value);
+        crate::teardown::discard(value);
     }
 }
 
