@@ -283,22 +283,15 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     let mut timer = Timer::new();
     let files = input::map_inputs(paths)?;
     timer.lap("map inputs");
-    // Every input's content hash, for the next run's change detection:
-    // taken from the mapped bytes the link reads (no second read of the
-    // files), alongside the parse.
-    let (inputs, fingerprints) = match record {
-        Some(_) => rayon::join(
-            || input::parse_inputs(&files, opts),
-            || crate::incremental::Fingerprint::of_mapped(&files),
-        ),
-        None => (input::parse_inputs(&files, opts), Vec::new()),
-    };
-    let mut inputs = inputs?;
-    if record.is_some() {
-        // The hash read the debug sections, which the link does not.
-        inputs.release_hashed(&files);
-    }
-    let record = record.map(|args| (args, fingerprints));
+    // Every input's content hash, for the next run's change detection,
+    // taken beside the link on a core it leaves idle (see `fingerprints`).
+    let record = record.map(|args| {
+        (
+            args,
+            crate::incremental::fingerprints::Hasher::start(&files),
+        )
+    });
+    let mut inputs = input::parse_inputs(&files, opts)?;
     timer.lap("parse");
     let mut symtab = crate::resolve::resolve(opts, &mut inputs)?;
     crate::dylib_use::apply(opts, paths, &mut inputs, &mut symtab)?;
@@ -425,7 +418,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                     arch,
                     slots: &slots,
                 };
-                crate::incremental::record::prepare(&inputs.objects, &symtab, &image, &opts.output)
+                crate::incremental::record::prepare(&inputs.objects, &symtab, &image)
             })
         },
     );
@@ -436,13 +429,15 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
             format!("cannot write incremental state: {e}"),
         )
     };
-    let prepared = prepared.transpose().map_err(state_error)?;
+    if prepared.is_some() {
+        timer.lap("record");
+    }
     file.resize(linkedit_off + linkedit.size + linkedit.signature_size)?;
     let uuid_offset = write::finish_image(opts, &mut plan, entry, &linkedit, file.bytes())?;
     timer.lap("header+signature");
     timer.end();
     let state = match record.zip(prepared) {
-        Some(((args, fingerprints), prepared)) if file.replaces() => {
+        Some(((args, hasher), prepared)) if file.replaces() => {
             let uuid: [u8; 16] = file.bytes()[uuid_offset..uuid_offset + 16]
                 .try_into()
                 .expect("16 bytes");
@@ -454,7 +449,19 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                 },
                 &linkedit,
             );
-            let (size, mtime_ns) = file.seal()?;
+            // The output's write (a system call, on one core) beside the
+            // state's body and the inputs' last hashes.
+            let (sealed, state_body) = rayon::join(
+                || file.seal(),
+                || {
+                    let begun = prepared.begin(&opts.output);
+                    (begun, hasher.finish())
+                },
+            );
+            let (size, mtime_ns) = sealed?;
+            let (begun, fingerprints) = state_body;
+            let begun = begun.map_err(state_error)?;
+            timer.lap("write output");
             let output = crate::incremental::Fingerprint {
                 path: opts.output.clone(),
                 size,
@@ -462,7 +469,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                 hash: 0,
             };
             let pending = crate::incremental::record::write_state(
-                prepared,
+                begun,
                 output,
                 uuid,
                 args,

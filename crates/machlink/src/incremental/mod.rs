@@ -14,6 +14,7 @@
 pub mod alloc;
 mod bytes;
 pub mod clone;
+pub mod fingerprints;
 pub mod imports;
 pub mod journal;
 pub mod record;
@@ -57,21 +58,6 @@ impl Fingerprint {
             mtime_ns,
             hash: xxhash_rust::xxh3::xxh3_64(bytes),
         })
-    }
-
-    /// The fingerprints of mapped inputs (in parallel): the stamp each had
-    /// when it was mapped and the hash of the bytes mapped.
-    pub fn of_mapped(files: &[crate::input::MappedFile]) -> Vec<Fingerprint> {
-        use rayon::prelude::*;
-        files
-            .par_iter()
-            .map(|f| Fingerprint {
-                path: f.path.clone(),
-                size: f.stamp.0,
-                mtime_ns: f.stamp.1,
-                hash: xxhash_rust::xxh3::xxh3_64(&f.map),
-            })
-            .collect()
     }
 
     /// Whether the file still has these contents: equal stamps say yes

@@ -997,14 +997,47 @@ fn sites_by_global(records: &[Recorded], globals: usize) -> (Vec<Site>, Vec<(u32
 }
 
 /// What a full link records of its objects: everything of the state but
-/// the header chunk and the global symbols. It needs only the laid-out
+/// the header chunk, made ready to be written. It needs only the laid-out
 /// image and its fixups, so the link makes it while it writes LINKEDIT
-/// (mostly sequential work, which leaves cores to this).
-pub(crate) struct Prepared {
-    /// The state file, all written but its header chunk.
-    writer: state::BaseWriter,
+/// (mostly sequential work, which leaves cores to this), and writes it
+/// ([`Prepared::begin`]) while the output's bytes go to their file.
+pub(crate) struct Prepared<'s> {
+    /// Each object's record, serialised.
+    records: Vec<Vec<u8>>,
+    /// The global symbols, by name.
+    globals: Vec<(&'s [u8], GlobalRecord)>,
+    /// The literals: (content hash, address).
+    literals: Vec<(u64, u64)>,
+    /// The reference sites, grouped by global.
+    sites: Vec<Site>,
     /// Per output section: the end of its used part.
     used: Vec<u64>,
+}
+
+/// A state file whose body is written: all of it but the header chunk.
+pub(crate) struct Begun {
+    writer: state::BaseWriter,
+    used: Vec<u64>,
+}
+
+impl Prepared<'_> {
+    /// Writes the state file's body beside `output`, under its temporary
+    /// name.
+    pub(crate) fn begin(mut self, output: &std::path::Path) -> std::io::Result<Begun> {
+        let writer = state::BaseWriter::begin(
+            &super::state_path(output),
+            &self.records,
+            &self.globals,
+            &mut self.literals,
+            &self.sites,
+        )?;
+        // The records' memory goes back while the link still runs.
+        crate::teardown::discard(self.records);
+        Ok(Begun {
+            writer,
+            used: self.used,
+        })
+    }
 }
 
 /// The image a [`Prepared`] describes: its layout, dyld fixups (sorted by
@@ -1019,14 +1052,13 @@ pub(crate) struct Image<'i> {
     pub slots: &'i rustc_hash::FxHashMap<SymId, crate::synthetic::ImportSlots>,
 }
 
-/// Records every object (in parallel) and the global symbols into the
-/// state file beside `output`, under its temporary name.
-pub(crate) fn prepare(
+/// Records every object (in parallel) and the global symbols, ready to be
+/// written into the state file.
+pub(crate) fn prepare<'s>(
     objects: &[ObjectFile],
-    symtab: &SymbolTable,
+    symtab: &'s SymbolTable,
     image: &Image,
-    output: &std::path::Path,
-) -> std::io::Result<Prepared> {
+) -> Prepared<'s> {
     let layout = image.layout;
     let headroom = Headroom::for_arch(image.arch);
     let (slots, used) = slots_and_used_ends(objects, layout, headroom);
@@ -1064,6 +1096,7 @@ pub(crate) fn prepare(
     }
     let (sites, site_range) = sites_by_global(&records, symtab.syms.len());
     let globals: Vec<(&[u8], GlobalRecord)> = (0..symtab.syms.len())
+        .into_par_iter()
         .filter_map(|id| {
             let mut g = global_record(symtab, id, layout, image.slots)?;
             if kinds[id] & IN_DATA != 0 {
@@ -1074,26 +1107,25 @@ pub(crate) fn prepare(
             Some((symtab.syms[id].name, g))
         })
         .collect();
-    let mut literals: Vec<(u64, u64)> = records
+    let literals: Vec<(u64, u64)> = records
         .iter()
         .flat_map(|r| r.literals.iter().copied())
         .collect();
-    let blobs: Vec<Vec<u8>> = records.into_iter().map(|r| r.bytes).collect();
-    let writer = state::BaseWriter::begin(
-        &super::state_path(output),
-        &blobs,
-        &globals,
-        &mut literals,
-        &sites,
-    )?;
-    Ok(Prepared { writer, used })
+    let records: Vec<Vec<u8>> = records.into_iter().map(|r| r.bytes).collect();
+    Prepared {
+        records,
+        globals,
+        literals,
+        sites,
+        used,
+    }
 }
 
-/// Writes the state of a full incremental link: `prepared` (made of the
-/// same link), its global symbols and the header chunk.
+/// Writes the state of a full incremental link: the header chunk after
+/// `begun` (the body, made of the same link).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_state(
-    prepared: Prepared,
+    begun: Begun,
     output: Fingerprint,
     uuid: [u8; 16],
     args: u64,
@@ -1103,7 +1135,7 @@ pub(crate) fn write_state(
     chained: bool,
 ) -> std::io::Result<super::Pending> {
     let layout = &facts.layout;
-    let Prepared { writer, used } = prepared;
+    let Begun { writer, used } = begun;
     let meta = Meta {
         args,
         output,

@@ -310,13 +310,6 @@ impl<'f> Inputs<'f> {
         self.release_mapped(files, ObjectFile::spent_contents);
     }
 
-    /// The debug sections' pages that the link never reads but that
-    /// hashing the whole files (an incremental state's fingerprints)
-    /// mapped in: about two thirds of an object built with `-g`.
-    pub fn release_hashed(&self, files: &[MappedFile]) {
-        self.release_mapped(files, ObjectFile::unread_contents);
-    }
-
     /// Unmaps `stretches` of each object, within the input files'
     /// mappings only: an object of the linker's own lives in ordinary
     /// memory, which `MADV_DONTNEED` would discard.

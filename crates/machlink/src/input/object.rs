@@ -286,16 +286,6 @@ impl<'a> ObjectFile<'a> {
         residency::advise_unread(&mut stretches);
     }
 
-    /// The parts of the debug sections the link never reads (see
-    /// `advise_unread`).
-    pub fn unread_contents(&self) -> Vec<&'a [u8]> {
-        self.sections
-            .iter()
-            .filter(|s| never_read(s))
-            .map(|s| residency::unread_part(&s.sectname, s.data))
-            .collect()
-    }
-
     /// The file's section contents and relocation and symbol entries,
     /// which the link has finished reading once the image's contents are
     /// written (the symbols' names, in the string table, are still to be
