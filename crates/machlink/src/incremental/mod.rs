@@ -144,10 +144,9 @@ impl Pending {
     }
 
     /// Creates the file, `len` bytes long with its blocks allocated (a
-    /// full disk is an error here, not a fault when the mapping is
-    /// written), and maps it for the caller to fill in place (and to
-    /// extend, through the file).
-    pub fn mapped(path: &Path, len: u64) -> std::io::Result<(Pending, File, memmap2::MmapMut)> {
+    /// full disk is an error here, before anything is written), for the
+    /// caller to write at offsets (and to extend).
+    pub fn sized(path: &Path, len: u64) -> std::io::Result<(Pending, File)> {
         let pending = Pending {
             tmp: tmp_path(path),
             path: path.to_path_buf(),
@@ -160,10 +159,7 @@ impl Pending {
             .open(&pending.tmp)?;
         f.set_len(len)?;
         crate::output::allocate(&f, len)?;
-        // SAFETY: the temporary file is ours (the output's lock is held),
-        // and nothing else maps or truncates it while the map lives.
-        let map = unsafe { memmap2::MmapOptions::new().populate().map_mut(&f) }?;
-        Ok((pending, f, map))
+        Ok((pending, f))
     }
 
     pub fn commit(self) -> std::io::Result<()> {

@@ -1061,13 +1061,20 @@ pub(crate) fn prepare<'s>(
 ) -> Prepared<'s> {
     let layout = image.layout;
     let headroom = Headroom::for_arch(image.arch);
-    let (slots, used) = slots_and_used_ends(objects, layout, headroom);
-    let kinds = global_kinds(symtab, layout);
-    let scanned: Vec<Scanned> = objects
-        .par_iter()
-        .enumerate()
-        .map(|(fi, obj)| scan_relocations(obj, fi as u32, symtab, layout, &kinds))
-        .collect();
+    // The slots (sequential, a pass over each section) beside the
+    // relocations' scan (parallel): neither needs the other.
+    let ((slots, used), (kinds, scanned)) = rayon::join(
+        || slots_and_used_ends(objects, layout, headroom),
+        || {
+            let kinds = global_kinds(symtab, layout);
+            let scanned: Vec<Scanned> = objects
+                .par_iter()
+                .enumerate()
+                .map(|(fi, obj)| scan_relocations(obj, fi as u32, symtab, layout, &kinds))
+                .collect();
+            (kinds, scanned)
+        },
+    );
     let mut interior: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
     let mut object_sites = Vec::with_capacity(objects.len());
     for (pairs, sites) in scanned {

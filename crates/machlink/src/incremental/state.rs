@@ -1149,7 +1149,9 @@ impl Plan {
 pub struct BaseWriter {
     pending: super::Pending,
     file: std::fs::File,
-    map: memmap2::MmapMut,
+    /// The body's bytes past its last whole block, which
+    /// [`BaseWriter::finish`] sums with the header chunk.
+    partial: Vec<u8>,
     plan: Plan,
     /// Where each object's record is (offset, length).
     record_ranges: Vec<(u64, u64)>,
@@ -1162,8 +1164,11 @@ pub struct BaseWriter {
 }
 
 impl BaseWriter {
-    /// Sizes, allocates and maps the file, and writes every part in
-    /// place, once (a full disk is an error here, not a fault later).
+    /// Sizes and allocates the file (a full disk is an error here), lays
+    /// every part out in memory and writes them at once. (Not through a
+    /// shared mapping of the file: its first write to each page is a
+    /// fault that the filesystem answers page by page, which took longer
+    /// than the copy a write makes.)
     pub fn begin(
         path: &Path,
         records: &[Vec<u8>],
@@ -1194,7 +1199,11 @@ impl BaseWriter {
             literals.len(),
             sites.len(),
         );
-        let (pending, file, mut map) = super::Pending::mapped(path, plan.meta as u64)?;
+        use std::os::unix::fs::FileExt;
+        let (pending, file) = super::Pending::sized(path, plan.meta as u64)?;
+        // Fresh zero pages from the kernel (the index's empty slots and
+        // the padding are zeros), not a zeroed heap allocation.
+        let mut map = memmap2::MmapMut::map_anon(plan.meta)?;
         let out: &mut [u8] = &mut map;
         // Disjoint parts of the file, each written by its own step.
         let (_header, rest) = out.split_at_mut(HEADER);
@@ -1228,10 +1237,14 @@ impl BaseWriter {
             .par_chunks(BLOCK)
             .map(xxhash_rust::xxh3::xxh3_64)
             .collect();
+        // The header goes last, in `finish`.
+        file.write_all_at(&map[HEADER..], HEADER as u64)?;
+        let partial = map[HEADER + whole..].to_vec();
+        crate::teardown::discard(map);
         Ok(BaseWriter {
             pending,
             file,
-            map,
+            partial,
             plan,
             record_ranges,
             literals: literals.len(),
@@ -1253,10 +1266,10 @@ impl BaseWriter {
         let body_end = (plan.meta + meta_bytes.len()).next_multiple_of(8);
         let nblocks = blocks(body_end);
         let len = body_end + nblocks * 8 + nblocks.div_ceil(SUMS_CHUNK) * 8;
-        // The body from the first block not yet summed: the end of what is
-        // mapped, then the header chunk.
+        // The body from the first block not yet summed: the end of what
+        // `begin` wrote, then the header chunk.
         let tail_start = HEADER + self.sums.len() * BLOCK;
-        let mut tail = self.map[tail_start..plan.meta].to_vec();
+        let mut tail = std::mem::take(&mut self.partial);
         tail.extend_from_slice(&meta_bytes);
         tail.resize(body_end - tail_start, 0);
         self.sums
@@ -1284,13 +1297,14 @@ impl BaseWriter {
         fields[F_BODY_END] = body_end;
         fields[F_EXTRAS_OFF] = plan.extras;
         fields[F_EXTRAS_LEN] = self.extras;
-        let header = &mut self.map[..HEADER];
+        let mut header = [0u8; HEADER];
         header[..8].copy_from_slice(MAGIC);
         for (i, v) in fields.iter().enumerate() {
             header[8 + i * 8..16 + i * 8].copy_from_slice(&(*v as u64).to_le_bytes());
         }
-        let sum = header_sum(header, &chunks);
+        let sum = header_sum(&header, &chunks);
         header[HEADER - 8..].copy_from_slice(&sum.to_le_bytes());
+        self.file.write_all_at(&header, 0)?;
         // Not synced, like the output it describes (neither linker syncs
         // its output): a state that does not check out means a full link.
         Ok(self.pending)
