@@ -793,27 +793,31 @@ pub(crate) fn build_linkedit<'a>(
         out.at
     };
     let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
-    // The fixups, the exports trie (with the sort of the definitions it
-    // shares with the symbol table) and the function starts are built
-    // side by side.
-    let (fixup_blobs, ((trie, sorted), (starts, dice))) = rayon::join(
+    // The fixups and the function starts need no sorted names: they run
+    // beside the sort of the definitions, which the exports trie and the
+    // symbol table's externals share; the trie and the symbol runs then
+    // run side by side (the trie's build is serial in parts, the runs are
+    // per object).
+    let ((trie, runs), (fixup_blobs, (starts, dice))) = rayon::join(
         || {
-            let all_data_segments = reserve.is_incremental();
-            fixup_blobs(
-                opts,
-                symtab,
-                layout,
-                (fixup_list, imports),
-                image,
-                all_data_segments,
+            let sorted = sorted_definitions(symtab, layout);
+            rayon::join(
+                || exports_trie(opts, symtab, layout, objects, &sorted),
+                || symbol_runs(opts, symtab, layout, objects, Some(&sorted)),
             )
         },
         || {
             rayon::join(
                 || {
-                    let sorted = sorted_definitions(symtab, layout);
-                    let trie = exports_trie(opts, symtab, layout, objects, &sorted);
-                    (trie, sorted)
+                    let all_data_segments = reserve.is_incremental();
+                    fixup_blobs(
+                        opts,
+                        symtab,
+                        layout,
+                        (fixup_list, imports),
+                        image,
+                        all_data_segments,
+                    )
                 },
                 || {
                     // `-no_function_starts` drops the table (an incremental
@@ -869,14 +873,12 @@ pub(crate) fn build_linkedit<'a>(
     starts.resize(starts.len() + reserve.function_starts(starts.len()), 0);
     ranges.function_starts = out.put(starts);
     ranges.data_in_code = out.put(dice);
-    timer.lap("fixups+exports");
-    let mut runs = symbol_runs(opts, symtab, layout, objects, Some(&sorted));
-    drop(sorted);
+    timer.lap("fixups+exports+symbols");
+    let mut runs = runs;
     runs.locals.push(crate::linkedit::symtab::LocalRun::Entries(
         crate::thunks::symbols(&plan.thunks, objects, symtab),
     ));
     runs.locals.retain(|r| !r.is_empty());
-    timer.lap("symbols");
     let groups = SortedGroups::with_externals(runs.locals, runs.externals, runs.undefined);
     // The stubs, GOT and thread-pointer slots of definitions dyld may
     // replace (coalesced weak, flat-namespace interposable) name their

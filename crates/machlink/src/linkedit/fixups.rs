@@ -139,19 +139,54 @@ pub fn encode_chained(
         3
     };
     // Thread chains page by page: each slot links to the next one in the
-    // same page.
+    // same page. The slots are sorted by address, so each segment's are
+    // one run of them, found by binary search rather than a segment
+    // lookup per slot.
+    debug_assert!(
+        slots.windows(2).all(|w| w[0].0 <= w[1].0),
+        "fixups sorted by address"
+    );
     let page_size = layout.page_size;
-    for (i, &(addr, raw)) in slots.iter().enumerate() {
-        let next = slots
-            .get(i + 1)
-            .filter(|&&(n, _)| n / page_size == addr / page_size)
-            .map_or(0, |&(n, _)| n - addr);
-        let value = chained::with_next(raw, next);
-        let off = layout
-            .file_offset(addr)
-            .ok_or_else(|| format!("fixup at {addr:#x} is not in a file-backed segment"))?
-            as usize;
-        image[off..off + 8].copy_from_slice(&value.to_le_bytes());
+    let mut by_segment: Vec<&[(u64, u64)]> = Vec::with_capacity(layout.segments.len());
+    let mut covered = 0;
+    // The lowest slot that is not in a file-backed part of a segment.
+    let mut first_bad: Option<u64> = None;
+    for seg in &layout.segments {
+        let start = slots.partition_point(|&(a, _)| a < seg.vmaddr);
+        let end = slots.partition_point(|&(a, _)| a < seg.vmaddr + seg.vmsize);
+        let run = &slots[start..end];
+        covered += run.len();
+        by_segment.push(run);
+        for (i, &(addr, raw)) in run.iter().enumerate() {
+            let off = addr - seg.vmaddr;
+            if seg.name == "__PAGEZERO" || off >= seg.filesize {
+                first_bad = Some(first_bad.map_or(addr, |b| b.min(addr)));
+                break;
+            }
+            let next = run
+                .get(i + 1)
+                .filter(|&&(n, _)| n / page_size == addr / page_size)
+                .map_or(0, |&(n, _)| n - addr);
+            let at = (seg.fileoff + off) as usize;
+            image[at..at + 8].copy_from_slice(&chained::with_next(raw, next).to_le_bytes());
+        }
+    }
+    if covered != slots.len() {
+        // Some slots lie outside every segment.
+        let outside = slots.iter().map(|&(a, _)| a).find(|&a| {
+            !layout
+                .segments
+                .iter()
+                .any(|s| a >= s.vmaddr && a < s.vmaddr + s.vmsize)
+        });
+        if let Some(a) = outside {
+            first_bad = Some(first_bad.map_or(a, |b| b.min(a)));
+        }
+    }
+    if let Some(addr) = first_bad {
+        return Err(format!(
+            "fixup at {addr:#x} is not in a file-backed segment"
+        ));
     }
 
     let mut out = vec![0u8; 32]; // header, padded to 8
@@ -162,10 +197,7 @@ pub fn encode_chained(
     out.resize(out.len() + 4 * nsegs, 0);
     super::pad_to(&mut out, 8);
     for (si, seg) in layout.segments.iter().enumerate() {
-        let in_seg: Vec<&(u64, u64)> = slots
-            .iter()
-            .filter(|(a, _)| *a >= seg.vmaddr && *a < seg.vmaddr + seg.vmsize)
-            .collect();
+        let in_seg = by_segment[si];
         let data_segment = seg.name != "__PAGEZERO" && seg.name != "__TEXT";
         if in_seg.is_empty() && !(all_data_segments && data_segment) {
             continue;
@@ -175,7 +207,7 @@ pub fn encode_chained(
             .copy_from_slice(&(info as u32).to_le_bytes());
         let page_count = seg.vmsize.div_ceil(page_size) as usize;
         let mut starts = vec![START_NONE; page_count];
-        for &&(addr, _) in &in_seg {
+        for &(addr, _) in in_seg {
             let page = ((addr - seg.vmaddr) / page_size) as usize;
             if starts[page] == START_NONE {
                 starts[page] = ((addr - seg.vmaddr) % page_size) as u16;

@@ -40,22 +40,52 @@ fn exported_definition(symtab: &SymbolTable, layout: &Layout, id: SymId) -> bool
 
 /// Merges `extra` (any order) into `sorted` (sorted by `name`), so that
 /// callers of [`trie::build`] and the symbol table's sort find the names
-/// already sorted.
-fn merge_by_name<T>(sorted: Vec<T>, mut extra: Vec<T>, name: impl Fn(&T) -> &[u8]) -> Vec<T> {
-    if extra.is_empty() {
-        return sorted;
-    }
+/// already sorted. An extra goes after the sorted items of its name.
+fn merge_by_name<T>(mut sorted: Vec<T>, mut extra: Vec<T>, name: impl Fn(&T) -> &[u8]) -> Vec<T> {
     extra.sort_by(|a, b| name(a).cmp(name(b)));
-    let mut out = Vec::with_capacity(sorted.len() + extra.len());
-    let mut extra = extra.into_iter().peekable();
-    for item in sorted {
-        while let Some(e) = extra.next_if(|e| name(e) < name(&item)) {
-            out.push(e);
+    let at = insertion_points(&sorted, &extra, &name, &name);
+    insert_at(&mut sorted, &at, extra);
+    sorted
+}
+
+/// Where each of `extra` (sorted by name) goes in `sorted` (sorted by
+/// name): after the items of its name, as positions in `sorted` before
+/// any insertion. A binary search each: the extras are a few symbols (the
+/// header, absolute ones) beside 100k definitions.
+fn insertion_points<T, U>(
+    sorted: &[T],
+    extra: &[U],
+    name: impl Fn(&T) -> &[u8],
+    extra_name: impl Fn(&U) -> &[u8],
+) -> Vec<usize> {
+    extra
+        .iter()
+        .map(|e| sorted.partition_point(|x| name(x) <= extra_name(e)))
+        .collect()
+}
+
+/// Inserts `items` into `v` at `points` (ascending positions in `v` as it
+/// was). A few are inserted in place, each moving the tail once; many, by
+/// rebuilding the vector in one pass.
+fn insert_at<T>(v: &mut Vec<T>, points: &[usize], items: Vec<T>) {
+    debug_assert_eq!(points.len(), items.len());
+    if items.len() <= 16 {
+        v.reserve(items.len());
+        for (k, (&at, item)) in points.iter().zip(items).enumerate() {
+            v.insert(at + k, item);
         }
+        return;
+    }
+    let mut out = Vec::with_capacity(v.len() + items.len());
+    let mut rest = std::mem::take(v).into_iter();
+    let mut taken = 0;
+    for (&at, item) in points.iter().zip(items) {
+        out.extend(rest.by_ref().take(at - taken));
+        taken = at;
         out.push(item);
     }
-    out.extend(extra);
-    out
+    out.extend(rest);
+    *v = out;
 }
 
 /// Exported symbols: every defined, non-private external, plus the header.
@@ -462,14 +492,22 @@ pub fn symbol_runs<'a>(
             _ => unreachable!("an exported definition"),
         }
     };
-    let externals: Vec<(Nlist<'a>, SymId)> = match sorted {
+    let (list, ids) = match sorted {
         Some(sorted) => {
-            let defined: Vec<(Nlist<'a>, SymId)> = sorted
+            // The entries and their ids as two lists from the start, the
+            // few other externals inserted into both.
+            let mut list: Vec<Nlist<'a>> = sorted
                 .par_iter()
                 .with_min_len(4096)
-                .map(|&id| (entry(id), id))
+                .map(|&id| entry(id))
                 .collect();
-            merge_by_name(defined, externals, |n| &n.0.name)
+            let mut ids = sorted.to_vec();
+            externals.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+            let at = insertion_points(&list, &externals, |n| &n.name, |e| &e.0.name);
+            let (extra, extra_ids) = externals.into_iter().unzip();
+            insert_at(&mut list, &at, extra);
+            insert_at(&mut ids, &at, extra_ids);
+            (list, ids)
         }
         None => {
             externals.par_extend(
@@ -479,10 +517,9 @@ pub fn symbol_runs<'a>(
                     .filter(|&id| exported_definition(symtab, layout, id))
                     .map(|id| (entry(id), id)),
             );
-            externals
+            externals.into_iter().unzip()
         }
     };
-    let (list, ids) = externals.into_iter().unzip();
     let externals = Externals {
         list,
         ids,
