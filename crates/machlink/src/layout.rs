@@ -681,7 +681,7 @@ impl Runs {
         for (r, size) in sizes.iter().enumerate() {
             offsets.push(end);
             let first = align_up(end, 1 << size.align_first);
-            end = if first % (1 << size.align_max) == 0 {
+            end = if first.is_multiple_of(1 << size.align_max) {
                 first + size.size
             } else {
                 let run = &list[bounds[r] as usize..bounds[r + 1] as usize];
