@@ -571,6 +571,11 @@ pub struct Gap {
     pub align_log2: u8,
 }
 
+/// Below this many atoms, layout works on one thread: handing work to
+/// others costs more than it saves, and much more when the machine is
+/// busy and a helper thread waits its turn for a core.
+const PARALLEL_ATOMS: usize = 8192;
+
 /// A section's atoms split into runs: stretches of one file's atoms
 /// (the order inputs list them in, unless an order file interleaves
 /// them), each ended early by an island of thunks after its last atom.
@@ -660,17 +665,22 @@ impl Runs {
             bounds.push(list.len() as u32);
         }
         let runs = bounds.len() - 1;
-        let sizes: Vec<RunSize> = (0..runs)
-            .into_par_iter()
-            .with_min_len(16)
-            .map(|r| {
-                RunSize::of(
-                    objects,
-                    &list[bounds[r] as usize..bounds[r + 1] as usize],
-                    slots,
-                )
-            })
-            .collect();
+        let size = |r: usize| {
+            RunSize::of(
+                objects,
+                &list[bounds[r] as usize..bounds[r + 1] as usize],
+                slots,
+            )
+        };
+        let sizes: Vec<RunSize> = if list.len() < PARALLEL_ATOMS {
+            (0..runs).map(size).collect()
+        } else {
+            (0..runs)
+                .into_par_iter()
+                .with_min_len(16)
+                .map(size)
+                .collect()
+        };
         // The runs' offsets: a run starting where its atoms' alignment
         // puts it at a multiple of its largest has its size from 0; one
         // that does not (mixed alignments) is walked from its offset.
@@ -765,24 +775,34 @@ impl Pending {
         for chunk in runs.chunk_by(|a, b| a.file == b.file) {
             by_file[chunk[0].file as usize] = chunk;
         }
-        layout
-            .atom_addr
-            .par_iter_mut()
-            .zip(layout.atom_section.par_iter_mut())
-            .zip(by_file)
-            .filter(|(_, runs)| !runs.is_empty())
-            .for_each(|((addr, section), runs)| {
-                for r in runs {
-                    let Content::Atoms(list) = &sections[r.section as usize].content else {
-                        continue;
-                    };
-                    let run = &list[r.start as usize..r.end as usize];
-                    place_run(objects, run, r.slots, r.offset, |_, a, off| {
-                        addr[a as usize] = r.base + off;
-                        section[a as usize] = r.section;
-                    });
-                }
-            });
+        let place = |((addr, section), runs): ((&mut Vec<u64>, &mut Vec<u32>), &[PendingRun])| {
+            for r in runs {
+                let Content::Atoms(list) = &sections[r.section as usize].content else {
+                    continue;
+                };
+                let run = &list[r.start as usize..r.end as usize];
+                place_run(objects, run, r.slots, r.offset, |_, a, off| {
+                    addr[a as usize] = r.base + off;
+                    section[a as usize] = r.section;
+                });
+            }
+        };
+        let atoms: usize = runs.iter().map(|r| (r.end - r.start) as usize).sum();
+        if atoms < PARALLEL_ATOMS {
+            layout
+                .atom_addr
+                .iter_mut()
+                .zip(layout.atom_section.iter_mut())
+                .zip(by_file)
+                .for_each(place);
+        } else {
+            layout
+                .atom_addr
+                .par_iter_mut()
+                .zip(layout.atom_section.par_iter_mut())
+                .zip(by_file)
+                .for_each(place);
+        }
         self.runs.clear();
     }
 }
@@ -841,7 +861,7 @@ pub fn assign_addresses(
     let mut layout = Layout {
         atom_addr: objects.iter().map(|o| vec![0; o.atoms.len()]).collect(),
         atom_section: objects
-            .par_iter()
+            .iter()
             .map(|o| vec![u32::MAX; o.atoms.len()])
             .collect(),
         ..Default::default()
