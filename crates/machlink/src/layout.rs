@@ -10,6 +10,7 @@
 use crate::arch::Arch;
 use crate::input::object::ObjectFile;
 use object::macho;
+use rayon::prelude::*;
 /// `__thread_data` and `__thread_bss`: the template each thread's
 /// variables are copied from.
 fn is_thread_local_template(kind: u32) -> bool {
@@ -557,14 +558,7 @@ pub fn place_atoms(
     slots: Option<Headroom>,
     place: impl FnMut(u32, u32, u64),
 ) -> u64 {
-    place_atoms_and_gaps(
-        objects,
-        list,
-        slots,
-        &mut [].iter().peekable(),
-        place,
-        |_| {},
-    )
+    place_run(objects, list, slots, 0, place)
 }
 
 /// Room left after a code atom for an island of range-extension thunks
@@ -577,29 +571,273 @@ pub struct Gap {
     pub align_log2: u8,
 }
 
-/// [`place_atoms`], leaving the `gaps` that follow atoms of `list` (the
-/// next ones in address order) and telling `gap_at` each one's offset.
-fn place_atoms_and_gaps<'g>(
+/// Below this many atoms, layout works on one thread: handing work to
+/// others costs more than it saves, and much more when the machine is
+/// busy and a helper thread waits its turn for a core.
+const PARALLEL_ATOMS: usize = 8192;
+
+/// A section's atoms split into runs: stretches of one file's atoms
+/// (the order inputs list them in, unless an order file interleaves
+/// them), each ended early by an island of thunks after its last atom.
+/// A run's size is worked out on its own (in parallel), its offset from
+/// the ones before it (a sum over runs, not atoms), and its atoms are
+/// placed by their file's thread: the atoms of a file are disjoint from
+/// every other file's, so no two threads write one address table.
+struct Runs {
+    /// `list[bounds[r]..bounds[r + 1]]` is run `r`.
+    bounds: Vec<u32>,
+    sizes: Vec<RunSize>,
+    /// Each run's offset from the section start.
+    offsets: Vec<u64>,
+    /// (run, offset from the run's start) of each island, in order.
+    gaps: Vec<(usize, u64)>,
+    /// The end of the last run and its island.
+    end: u64,
+}
+
+/// What one run needs of its atoms to be laid out from any offset.
+#[derive(Clone, Copy, Default)]
+struct RunSize {
+    /// Its first atom's alignment, and the largest of any.
+    align_first: u8,
+    align_max: u8,
+    /// Its size when it starts at offset 0: the same, shifted, from any
+    /// offset aligned to `align_max`.
+    size: u64,
+}
+
+impl RunSize {
+    fn of(objects: &[ObjectFile], run: &[(u32, u32)], slots: Option<Headroom>) -> RunSize {
+        let mut r = RunSize::default();
+        if let Some(&(f, a)) = run.first() {
+            r.align_first = objects[f as usize].atoms[a as usize].align_log2;
+        }
+        r.size = place_run(objects, run, slots, 0, |_, _, _| {});
+        for &(f, a) in run {
+            r.align_max = r
+                .align_max
+                .max(objects[f as usize].atoms[a as usize].align_log2);
+        }
+        r
+    }
+}
+
+/// Lays out `run` from `offset`: calls `place(file, atom, offset)` for
+/// each atom, and returns the end of the last.
+#[inline]
+fn place_run(
     objects: &[ObjectFile],
-    list: &[(u32, u32)],
+    run: &[(u32, u32)],
     slots: Option<Headroom>,
-    gaps: &mut std::iter::Peekable<std::slice::Iter<'g, Gap>>,
+    mut offset: u64,
     mut place: impl FnMut(u32, u32, u64),
-    mut gap_at: impl FnMut(u64),
 ) -> u64 {
-    let mut size = 0u64;
-    for &(f, a) in list {
+    for &(f, a) in run {
         let atom = &objects[f as usize].atoms[a as usize];
-        size = align_up(size, 1 << atom.align_log2);
-        place(f, a, size);
-        size += slots.map_or(u64::from(atom.size), |h| h.slot(u64::from(atom.size)));
-        if let Some(g) = gaps.next_if(|g| g.after == (f, a)) {
-            size = align_up(size, 1 << g.align_log2);
-            gap_at(size);
-            size += g.size;
+        offset = align_up(offset, 1 << atom.align_log2);
+        place(f, a, offset);
+        offset += slots.map_or(u64::from(atom.size), |h| h.slot(u64::from(atom.size)));
+    }
+    offset
+}
+
+impl Runs {
+    /// Splits `list` into runs (taking the islands of `gaps` that follow
+    /// its atoms) and sizes each.
+    fn of<'g>(
+        objects: &[ObjectFile],
+        list: &[(u32, u32)],
+        slots: Option<Headroom>,
+        gaps: &mut std::iter::Peekable<std::slice::Iter<'g, Gap>>,
+    ) -> Runs {
+        let mut bounds = vec![0u32];
+        let mut islands: Vec<(usize, &Gap)> = Vec::new();
+        for (i, &(f, a)) in list.iter().enumerate() {
+            if i > 0 && f != list[i - 1].0 && *bounds.last().unwrap() != i as u32 {
+                bounds.push(i as u32);
+            }
+            if let Some(g) = gaps.next_if(|g| g.after == (f, a)) {
+                islands.push((bounds.len() - 1, g));
+                bounds.push(i as u32 + 1);
+            }
+        }
+        if *bounds.last().unwrap() != list.len() as u32 || bounds.len() == 1 {
+            bounds.push(list.len() as u32);
+        }
+        let runs = bounds.len() - 1;
+        let size = |r: usize| {
+            RunSize::of(
+                objects,
+                &list[bounds[r] as usize..bounds[r + 1] as usize],
+                slots,
+            )
+        };
+        let sizes: Vec<RunSize> = if list.len() < PARALLEL_ATOMS {
+            (0..runs).map(size).collect()
+        } else {
+            (0..runs)
+                .into_par_iter()
+                .with_min_len(16)
+                .map(size)
+                .collect()
+        };
+        // The runs' offsets: a run starting where its atoms' alignment
+        // puts it at a multiple of its largest has its size from 0; one
+        // that does not (mixed alignments) is walked from its offset.
+        let mut offsets = Vec::with_capacity(runs);
+        let mut gaps_at = Vec::with_capacity(islands.len());
+        let mut islands = islands.into_iter().peekable();
+        let mut end = 0u64;
+        for (r, size) in sizes.iter().enumerate() {
+            offsets.push(end);
+            let first = align_up(end, 1 << size.align_first);
+            end = if first.is_multiple_of(1 << size.align_max) {
+                first + size.size
+            } else {
+                let run = &list[bounds[r] as usize..bounds[r + 1] as usize];
+                place_run(objects, run, slots, end, |_, _, _| {})
+            };
+            if let Some((_, g)) = islands.next_if(|&(ir, _)| ir == r) {
+                end = align_up(end, 1 << g.align_log2);
+                gaps_at.push((r, end - offsets[r]));
+                end += g.size;
+            }
+        }
+        Runs {
+            bounds,
+            sizes,
+            offsets,
+            gaps: gaps_at,
+            end,
         }
     }
-    size
+
+    /// Hands the runs of section `section`, at address `base`, to
+    /// `pending`; returns the section's size.
+    fn place(
+        &self,
+        base: u64,
+        section: u32,
+        slots: Option<Headroom>,
+        list: &[(u32, u32)],
+        pending: &mut Pending,
+    ) -> u64 {
+        for r in 0..self.sizes.len() {
+            let (start, end) = (self.bounds[r], self.bounds[r + 1]);
+            if start == end {
+                continue;
+            }
+            pending.runs.push(PendingRun {
+                file: list[start as usize].0,
+                section,
+                start,
+                end,
+                base,
+                offset: self.offsets[r],
+                slots,
+            });
+        }
+        self.end
+    }
+}
+
+/// Runs laid out but not placed yet: their atoms get their addresses in
+/// one parallel pass per file, when something needs them (see
+/// [`Placed`]) and at the end.
+#[derive(Default)]
+struct Pending {
+    runs: Vec<PendingRun>,
+}
+
+/// A run of `sections[section]`'s atoms, `list[start..end]`, all of
+/// `file`: laid out from `offset` in the section, which is at `base`.
+#[derive(Clone, Copy)]
+struct PendingRun {
+    file: u32,
+    section: u32,
+    start: u32,
+    end: u32,
+    base: u64,
+    offset: u64,
+    slots: Option<Headroom>,
+}
+
+impl Pending {
+    /// Places every pending run's atoms, each file's on one thread.
+    fn place_all(&mut self, objects: &[ObjectFile], sections: &[OutSection], layout: &mut Layout) {
+        if self.runs.is_empty() {
+            return;
+        }
+        // By file, each file's runs in the order laid out.
+        self.runs.sort_by_key(|r| r.file);
+        let runs = &self.runs;
+        let mut by_file: Vec<&[PendingRun]> = vec![&[]; objects.len()];
+        for chunk in runs.chunk_by(|a, b| a.file == b.file) {
+            by_file[chunk[0].file as usize] = chunk;
+        }
+        let place = |((addr, section), runs): ((&mut Vec<u64>, &mut Vec<u32>), &[PendingRun])| {
+            for r in runs {
+                let Content::Atoms(list) = &sections[r.section as usize].content else {
+                    continue;
+                };
+                let run = &list[r.start as usize..r.end as usize];
+                place_run(objects, run, r.slots, r.offset, |_, a, off| {
+                    addr[a as usize] = r.base + off;
+                    section[a as usize] = r.section;
+                });
+            }
+        };
+        let atoms: usize = runs.iter().map(|r| (r.end - r.start) as usize).sum();
+        if atoms < PARALLEL_ATOMS {
+            layout
+                .atom_addr
+                .iter_mut()
+                .zip(layout.atom_section.iter_mut())
+                .zip(by_file)
+                .for_each(place);
+        } else {
+            layout
+                .atom_addr
+                .par_iter_mut()
+                .zip(layout.atom_section.par_iter_mut())
+                .zip(by_file)
+                .for_each(place);
+        }
+        self.runs.clear();
+    }
+}
+
+/// Deduplicated literals live at their canonical copy's address, in its
+/// section.
+fn place_aliases(objects: &[ObjectFile], layout: &mut Layout) {
+    let found: Vec<Vec<(u32, u64, u32)>> = objects
+        .par_iter()
+        .map(|obj| {
+            obj.atoms
+                .iter()
+                .enumerate()
+                .filter_map(|(a, atom)| {
+                    let (cf, ca) = atom.alias_of?;
+                    Some((
+                        a as u32,
+                        layout.atom_addr[cf as usize][ca as usize],
+                        layout.atom_section[cf as usize][ca as usize],
+                    ))
+                })
+                .collect()
+        })
+        .collect();
+    layout
+        .atom_addr
+        .par_iter_mut()
+        .zip(layout.atom_section.par_iter_mut())
+        .zip(found)
+        .for_each(|((addr, section), found)| {
+            for (a, at, sec) in found {
+                addr[a as usize] = at;
+                section[a as usize] = sec;
+            }
+        });
 }
 
 /// Assigns addresses and file offsets. `header_size` is the Mach-O header
@@ -647,6 +885,7 @@ pub fn assign_addresses(
     let mut vm = image_base;
     let mut fileoff = 0u64;
     let mut i = 0;
+    let mut pending = Pending::default();
     while i < sections.len() {
         let segname = sections[i].segname.clone();
         let start = i;
@@ -663,28 +902,23 @@ pub fn assign_addresses(
             let mut align = s.align_log2;
             let mut size;
             if let Content::Atoms(list) = &s.content {
-                // First pass: alignment of the section is that of its atoms.
-                for &(f, a) in list {
-                    align = align.max(objects[f as usize].atoms[a as usize].align_log2);
-                }
+                let slots = headroom
+                    .filter(|_| s.is_code())
+                    .map(|h| h.for_code(objects, list));
+                let runs = Runs::of(objects, list, slots, &mut gaps);
+                // The section is aligned as its most aligned atom.
+                align = runs.sizes.iter().fold(align, |a, r| a.max(r.align_max));
                 if is_thread_local_template(s.kind()) {
                     align = align.max(tlv_align);
                 }
                 cursor = align_up(cursor, 1 << align);
-                let slots = headroom
-                    .filter(|_| s.is_code())
-                    .map(|h| h.for_code(objects, list));
-                let atom_addr = &mut layout.atom_addr;
-                let gap_addr = &mut layout.gaps;
                 let base = seg_vm + cursor;
-                size = place_atoms_and_gaps(
-                    objects,
-                    list,
-                    slots,
-                    &mut gaps,
-                    |f, a, off| atom_addr[f as usize][a as usize] = base + off,
-                    |off| gap_addr.push((base + off, si as u32)),
-                );
+                size = runs.place(base, si as u32, slots, list, &mut pending);
+                for (run, off) in runs.gaps {
+                    layout
+                        .gaps
+                        .push((base + runs.offsets[run] + off, si as u32));
+                }
                 if let Some(h) = headroom.filter(|_| Headroom::reserves(s)) {
                     size += if s.is_code() {
                         h.code_reserve(size)
@@ -695,6 +929,9 @@ pub fn assign_addresses(
             } else {
                 // Synthetic sections come with their alignment.
                 cursor = align_up(cursor, 1 << align);
+                // What is sized here sees the atoms of the sections
+                // before it at their addresses.
+                pending.place_all(objects, &sections, &mut layout);
                 let placed = Placed {
                     sections: &sections,
                     atom_addr: &layout.atom_addr,
@@ -740,22 +977,8 @@ pub fn assign_addresses(
         vm = seg_vm + align_up(cursor.max(1), page_size);
         fileoff = seg_file + align_up(file_end, page_size);
     }
-    for (si, s) in sections.iter().enumerate() {
-        if let Content::Atoms(list) = &s.content {
-            for &(f, a) in list {
-                layout.atom_section[f as usize][a as usize] = si as u32;
-            }
-        }
-    }
-    // Deduplicated literals live at their canonical copy's address.
-    for (f, obj) in objects.iter().enumerate() {
-        for (a, atom) in obj.atoms.iter().enumerate() {
-            if let Some((cf, ca)) = atom.alias_of {
-                layout.atom_addr[f][a] = layout.atom_addr[cf as usize][ca as usize];
-                layout.atom_section[f][a] = layout.atom_section[cf as usize][ca as usize];
-            }
-        }
-    }
+    pending.place_all(objects, &sections, &mut layout);
+    place_aliases(objects, &mut layout);
     let template = sections.iter().filter(|s| s.is_tlv_template());
     layout.tlv_start = template.clone().map(|s| s.addr).min().unwrap_or(0);
     layout.tlv_end = template.map(|s| s.addr + s.size).max().unwrap_or(0);
