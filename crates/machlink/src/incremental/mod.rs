@@ -12,6 +12,7 @@
 //!   runnable mix.
 
 pub mod alloc;
+mod body;
 mod bytes;
 pub mod clone;
 pub mod imports;

@@ -61,9 +61,10 @@ const BLOCK: usize = 512;
 /// proportion to the program: a run that finds nothing changed checks only
 /// the header chunk's blocks.
 const SUMS_CHUNK: usize = 512;
-/// Version 4: the end of the function starts in the head. (3: a head
+/// Version 5: the body in a format of its own (see [`super::body`]), not
+/// bincode. (4: the end of the function starts in the head. 3: a head
 /// every run reads and a body only updates decode.)
-const DELTA_MAGIC: &[u8; 8] = b"MLDELTA4";
+const DELTA_MAGIC: &[u8; 8] = b"MLDELTA5";
 /// One record of the global symbol table.
 const GLOBAL: usize = 40;
 /// One entry of the globals' side table: synthetic slots and reference
@@ -125,7 +126,7 @@ impl SiteKind {
         }
     }
 
-    fn from_code(code: u8) -> Option<SiteKind> {
+    pub(crate) fn from_code(code: u8) -> Option<SiteKind> {
         match code {
             0xff => Some(SiteKind::Unpatchable),
             c => RelocKind::from_code(c).map(SiteKind::Field),
@@ -386,36 +387,6 @@ struct HeadIn {
     oso_index: BTreeMap<String, u32>,
     starts_end: Option<(u32, u64)>,
     uuid: Option<[u8; 16]>,
-}
-
-/// The body of a delta file, written from borrowed fields.
-#[derive(Serialize)]
-struct BodyOut<'a> {
-    objects: &'a BTreeMap<u32, ObjectRecord>,
-    #[serde(serialize_with = "hashed_ref")]
-    globals: &'a rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
-    #[serde(serialize_with = "map_ref")]
-    ref_adjust: &'a BTreeMap<Vec<u8>, i64>,
-}
-
-fn hashed_ref<S: serde::Serializer>(
-    v: &&rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    super::bytes::hashed::serialize(v, s)
-}
-
-fn map_ref<S: serde::Serializer>(v: &&BTreeMap<Vec<u8>, i64>, s: S) -> Result<S::Ok, S::Error> {
-    super::bytes::map::serialize(v, s)
-}
-
-#[derive(Deserialize)]
-struct BodyIn {
-    objects: BTreeMap<u32, ObjectRecord>,
-    #[serde(with = "super::bytes::hashed")]
-    globals: rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
-    #[serde(with = "super::bytes::map")]
-    ref_adjust: BTreeMap<Vec<u8>, i64>,
 }
 
 /// Why there is no usable state.
@@ -1392,22 +1363,16 @@ impl Delta {
             uuid: &self.uuid,
         })
         .expect("the delta's head serialises");
-        let body = if self.unread.is_empty() {
-            encode(&BodyOut {
-                objects: &self.objects,
-                globals: &self.globals,
-                ref_adjust: &self.ref_adjust,
-            })
-            .expect("the delta's body serialises")
-        } else {
-            // Never decoded: written back as it was read.
-            self.unread.clone()
-        };
-        let mut out = Vec::with_capacity(16 + head.len() + body.len() + 8);
+        let mut out = Vec::with_capacity(16 + head.len() + self.unread.len().max(1 << 16) + 8);
         out.extend_from_slice(DELTA_MAGIC);
         out.extend_from_slice(&(head.len() as u64).to_le_bytes());
         out.extend_from_slice(&head);
-        out.extend_from_slice(&body);
+        if self.unread.is_empty() {
+            super::body::write(&mut out, &self.objects, &self.globals, &self.ref_adjust);
+        } else {
+            // Never decoded: written back as it was read.
+            out.extend_from_slice(&self.unread);
+        }
         let sum = xxhash_rust::xxh3::xxh3_64(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         out
@@ -1458,7 +1423,7 @@ impl Delta {
         if self.unread.is_empty() {
             return Ok(());
         }
-        let body: BodyIn = decode(&self.unread).map_err(|e| format!("it does not decode ({e})"))?;
+        let body = super::body::read(&self.unread).map_err(|e| format!("its body: {e}"))?;
         self.unread = Vec::new();
         self.objects = body.objects;
         self.globals = body.globals;
