@@ -507,8 +507,23 @@ impl<'s> Updater<'s> {
         // write, and the exit frees them at once.
         super::resident::defer_drop(old);
         self.delta.objects.insert(oi, record);
-        let fp = Fingerprint::of_bytes(&path, &mapped.map)
-            .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?;
+        // Hashed already when the change was found, if the bytes mapped
+        // are those (the same stamp).
+        let known = self
+            .session
+            .hashed
+            .iter()
+            .find(|(i, (s, _))| *i == input && *s == mapped.stamp);
+        let fp = match known {
+            Some(&(_, ((size, mtime_ns), hash))) => Fingerprint {
+                path: path.clone(),
+                size,
+                mtime_ns,
+                hash,
+            },
+            None => Fingerprint::of_bytes(&path, &mapped.map)
+                .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?,
+        };
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
         Ok(())
