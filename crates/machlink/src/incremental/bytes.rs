@@ -11,7 +11,7 @@
 //!
 //! Use with `#[serde(with = "...")]`: [`one`] for a `Vec<u8>`, [`list`] for
 //! a `Vec<Vec<u8>>`, [`keyed`] for a `Vec<(Vec<u8>, V)>`. (The delta's
-//! body has a format of its own, see [`super::body`].)
+//! body has a format of its own, see [`super::wire`].)
 
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};

@@ -12,7 +12,6 @@
 //!   runnable mix.
 
 pub mod alloc;
-mod body;
 mod bytes;
 pub mod clone;
 pub mod imports;
@@ -22,6 +21,7 @@ pub mod resident;
 pub mod state;
 pub mod symtab_edit;
 pub mod update;
+mod wire;
 
 use crate::error::{LinkError, Result};
 use crate::options::Options;

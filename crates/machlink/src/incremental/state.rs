@@ -15,7 +15,8 @@
 //! The state file is, in order: a 128-byte header (magic, the offsets of
 //! the parts, its checksum), the object records (bincode), the global
 //! symbol table (index, 40-byte records, their side table, names), the
-//! literal table, the reference sites, the header chunk (bincode [`Meta`],
+//! literal table, the reference sites, the header chunk ([`Meta`], in the
+//! format of [`super::wire`],
 //! last: it describes the finished output, and the full link writes
 //! everything before it while it is still writing LINKEDIT, see
 //! [`BaseWriter`]), the block checksums, and the checksums of their chunks.
@@ -40,13 +41,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Version 11 (`B`): the block checksums are themselves checked in chunks
-/// (see [`SUMS_CHUNK`]). (10: 40-byte global records, their synthetic
-/// slots and reference sites in a side table; an object's symbols hashed
-/// in any order. 9: atom keys prefer a global name to an assembler label,
-/// and `__eh_frame` records are keyed by function (FDEs) and contents
-/// (CIEs).)
-const MAGIC: &[u8; 8] = b"MLSTATEB";
+/// Version 12 (`C`): the header chunk ([`Meta`]) in a format of its own
+/// (see [`super::wire`]), not bincode. (11, `B`: the block checksums are
+/// themselves checked in chunks, see [`SUMS_CHUNK`]. 10: 40-byte global
+/// records, their synthetic slots and reference sites in a side table; an
+/// object's symbols hashed in any order. 9: atom keys prefer a global name
+/// to an assembler label, and `__eh_frame` records are keyed by function
+/// (FDEs) and contents (CIEs).)
+const MAGIC: &[u8; 8] = b"MLSTATEC";
 /// The magic without its version digit: a state of another version.
 const MAGIC_FAMILY: &[u8; 7] = b"MLSTATE";
 const HEADER: usize = 128;
@@ -61,7 +63,7 @@ const BLOCK: usize = 512;
 /// proportion to the program: a run that finds nothing changed checks only
 /// the header chunk's blocks.
 const SUMS_CHUNK: usize = 512;
-/// Version 5: the body in a format of its own (see [`super::body`]), not
+/// Version 5: the body in a format of its own (see [`super::wire`]), not
 /// bincode. (4: the end of the function starts in the head. 3: a head
 /// every run reads and a body only updates decode.)
 const DELTA_MAGIC: &[u8; 8] = b"MLDELTA5";
@@ -581,7 +583,7 @@ impl Base {
             found: Default::default(),
         };
         let bytes = base.read(meta.0, meta.1, "its header chunk")?;
-        let decoded: Meta = decode(bytes)
+        let decoded = super::wire::read_meta(bytes)
             .map_err(|e| Unusable::Damaged(format!("its header chunk does not decode ({e})")))?;
         decoded.validate().map_err(Unusable::Damaged)?;
         base.meta = decoded;
@@ -1219,7 +1221,7 @@ impl BaseWriter {
         for (info, &range) in meta.objects.iter_mut().zip(&self.record_ranges) {
             info.record = range;
         }
-        let meta_bytes = encode(&meta).map_err(std::io::Error::other)?;
+        let meta_bytes = super::wire::write_meta(&meta);
         let plan = &self.plan;
         let body_end = (plan.meta + meta_bytes.len()).next_multiple_of(8);
         let nblocks = blocks(body_end);
@@ -1368,7 +1370,7 @@ impl Delta {
         out.extend_from_slice(&(head.len() as u64).to_le_bytes());
         out.extend_from_slice(&head);
         if self.unread.is_empty() {
-            super::body::write(&mut out, &self.objects, &self.globals, &self.ref_adjust);
+            super::wire::write(&mut out, &self.objects, &self.globals, &self.ref_adjust);
         } else {
             // Never decoded: written back as it was read.
             out.extend_from_slice(&self.unread);
@@ -1423,7 +1425,7 @@ impl Delta {
         if self.unread.is_empty() {
             return Ok(());
         }
-        let body = super::body::read(&self.unread).map_err(|e| format!("its body: {e}"))?;
+        let body = super::wire::read(&self.unread).map_err(|e| format!("its body: {e}"))?;
         self.unread = Vec::new();
         self.objects = body.objects;
         self.globals = body.globals;

@@ -1,16 +1,25 @@
-//! The delta's body (replaced objects' records, their globals, reference
-//! count changes) in a format of its own, written and read field by field.
+//! Two parts of the incremental files in a format of their own, written
+//! and read field by field: the delta's body (replaced objects' records,
+//! their globals, reference count changes) and the state's header chunk
+//! ([`Meta`]: fingerprints, objects, sections), which every run reads.
 //!
 //! Every update reads the body and writes it back, and it is as large as
 //! the objects edited since the full link (a 500-function object's record
-//! holds about a thousand names). Through serde and bincode each field is a
+//! holds about a thousand names); every run, even one that finds nothing
+//! changed, decodes the header chunk (two hundred paths and names for the
+//! 100k-function benchmark). Through serde and bincode each field is a
 //! visitor call; here integers are LEB128 varints read in a loop, names a
 //! length and their bytes, vectors are allocated once at their length, and
-//! the reader checks each length against what is left before taking it. The delta file's
-//! checksum is verified before any of this is read; what decodes is then
-//! validated against the state like any other record.
+//! the reader checks each length against what is left before taking it.
+//! Both are checksummed before any of this is read (the delta file whole,
+//! the header chunk's blocks); what decodes is then validated against the
+//! image like any other record.
 
-use super::state::{AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, Site, SiteKind};
+use super::state::{
+    Allocation, AtomRecord, GlobalKind, GlobalRecord, LinkeditRecord, Meta, ObjectInfo,
+    ObjectRecord, SectionRecord, SegmentRecord, Site, SiteKind,
+};
+use super::Fingerprint;
 use crate::synthetic::ImportSlots;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -45,6 +54,18 @@ impl Writer {
         self.len(b.len());
         self.0.extend_from_slice(b);
     }
+    fn bool(&mut self, v: bool) {
+        self.u8(u8::from(v));
+    }
+    /// Eight bytes as they are: hashes and times, which a varint would
+    /// only lengthen.
+    fn fixed64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn pair(&mut self, (a, b): (u64, u64)) {
+        self.u64(a);
+        self.u64(b);
+    }
 }
 
 /// Takes fields from the front of a slice; running out is an error.
@@ -78,7 +99,7 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Got<u32> {
         u32::try_from(self.u64()?).map_err(|_| too_large())
     }
-    #[inline]
+    #[inline(always)]
     fn u64(&mut self) -> Got<u64> {
         match self.0.first() {
             // Most fields: one byte.
@@ -122,7 +143,22 @@ impl<'a> Reader<'a> {
     }
     fn string(&mut self) -> Got<String> {
         let b = self.bytes()?;
-        String::from_utf8(b.to_vec()).map_err(|_| "a path is not UTF-8".into())
+        String::from_utf8(b.to_vec()).map_err(|_| "a name is not UTF-8".into())
+    }
+    fn fixed64(&mut self) -> Got<u64> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
+    fn bool(&mut self) -> Got<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => Err(format!("a flag is {b}")),
+        }
+    }
+    fn pair(&mut self) -> Got<(u64, u64)> {
+        Ok((self.u64()?, self.u64()?))
     }
 }
 
@@ -361,6 +397,186 @@ pub fn read(bytes: &[u8]) -> Got<Body> {
     })
 }
 
+fn write_fingerprint(w: &mut Writer, f: &Fingerprint) {
+    use std::os::unix::ffi::OsStrExt;
+    w.bytes(f.path.as_os_str().as_bytes());
+    w.u64(f.size);
+    // Two's complement, low half first.
+    w.fixed64(f.mtime_ns as u64);
+    w.fixed64((f.mtime_ns >> 64) as u64);
+    w.fixed64(f.hash);
+}
+
+fn read_fingerprint(r: &mut Reader) -> Got<Fingerprint> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::OsStr::from_bytes(r.bytes()?).into();
+    let size = r.u64()?;
+    let (lo, hi) = (r.fixed64()?, r.fixed64()?);
+    Ok(Fingerprint {
+        path,
+        size,
+        mtime_ns: ((u128::from(hi) << 64) | u128::from(lo)) as i128,
+        hash: r.fixed64()?,
+    })
+}
+
+/// The smallest encoded sizes of [`Meta`]'s items.
+const MIN_FINGERPRINT: usize = 26;
+const MIN_OBJECT: usize = 5;
+const MIN_SECTION: usize = 8;
+const MIN_ALLOCATION: usize = 2;
+const MIN_SEGMENT: usize = 4;
+
+/// Writes the state's header chunk.
+pub fn write_meta(m: &Meta) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(
+        64 * (m.inputs.len() + m.objects.len()) + 1024,
+    ));
+    w.u64(m.args);
+    write_fingerprint(&mut w, &m.output);
+    w.len(m.inputs.len());
+    for f in &m.inputs {
+        write_fingerprint(&mut w, f);
+    }
+    w.len(m.objects.len());
+    for o in &m.objects {
+        w.u32(o.input);
+        w.bool(o.member);
+        w.bytes(o.name.as_bytes());
+        w.pair(o.record);
+    }
+    w.len(m.sections.len());
+    for s in &m.sections {
+        w.bytes(s.segname.as_bytes());
+        w.bytes(s.sectname.as_bytes());
+        w.u32(s.flags);
+        w.u8(s.align_log2);
+        w.u64(s.addr);
+        w.u64(s.size);
+        w.u64(s.offset);
+        w.bool(s.synthetic);
+    }
+    w.len(m.allocation.len());
+    for a in &m.allocation {
+        w.u64(a.used_end);
+        w.len(a.free.len());
+        for &f in &a.free {
+            w.pair(f);
+        }
+    }
+    w.len(m.segments.len());
+    for s in &m.segments {
+        w.u64(s.vmaddr);
+        w.u64(s.vmsize);
+        w.u64(s.fileoff);
+        w.u64(s.filesize);
+    }
+    w.u64(m.image_base);
+    w.u64(m.tlv_start);
+    w.u64(m.tlv_end);
+    w.bool(m.chained);
+    let l = &m.linkedit;
+    w.u64(l.uuid_offset);
+    w.pair(l.function_starts);
+    w.bool(l.unwind_complex);
+    w.u64(l.signature.0);
+    w.u64(l.signature.1);
+    w.u64(l.signature.2);
+    w.pair(l.chained_fixups);
+    w.pair(l.exports);
+    w.pair(l.symtab);
+    w.pair(l.strtab);
+    w.0.extend_from_slice(&m.uuid);
+    w.u32(m.dylibs);
+    w.u32(m.cpu_type);
+    w.0
+}
+
+/// Reads what [`write_meta`] wrote; anything left over is an error.
+pub fn read_meta(bytes: &[u8]) -> Got<Meta> {
+    let mut r = Reader(bytes);
+    let args = r.u64()?;
+    let output = read_fingerprint(&mut r)?;
+    let n = r.count(MIN_FINGERPRINT)?;
+    let inputs = read_n(&mut r, n, read_fingerprint)?;
+    let n = r.count(MIN_OBJECT)?;
+    let objects = read_n(&mut r, n, |r| {
+        Ok(ObjectInfo {
+            input: r.u32()?,
+            member: r.bool()?,
+            name: r.string()?,
+            record: r.pair()?,
+        })
+    })?;
+    let n = r.count(MIN_SECTION)?;
+    let sections = read_n(&mut r, n, |r| {
+        Ok(SectionRecord {
+            segname: r.string()?,
+            sectname: r.string()?,
+            flags: r.u32()?,
+            align_log2: r.u8()?,
+            addr: r.u64()?,
+            size: r.u64()?,
+            offset: r.u64()?,
+            synthetic: r.bool()?,
+        })
+    })?;
+    let n = r.count(MIN_ALLOCATION)?;
+    let allocation = read_n(&mut r, n, |r| {
+        let used_end = r.u64()?;
+        let n = r.count(2)?;
+        Ok(Allocation {
+            used_end,
+            free: read_n(r, n, |r| r.pair())?,
+        })
+    })?;
+    let n = r.count(MIN_SEGMENT)?;
+    let segments = read_n(&mut r, n, |r| {
+        Ok(SegmentRecord {
+            vmaddr: r.u64()?,
+            vmsize: r.u64()?,
+            fileoff: r.u64()?,
+            filesize: r.u64()?,
+        })
+    })?;
+    let image_base = r.u64()?;
+    let tlv_start = r.u64()?;
+    let tlv_end = r.u64()?;
+    let chained = r.bool()?;
+    let linkedit = LinkeditRecord {
+        uuid_offset: r.u64()?,
+        function_starts: r.pair()?,
+        unwind_complex: r.bool()?,
+        signature: (r.u64()?, r.u64()?, r.u64()?),
+        chained_fixups: r.pair()?,
+        exports: r.pair()?,
+        symtab: r.pair()?,
+        strtab: r.pair()?,
+    };
+    let uuid = r.take(16)?.try_into().expect("16 bytes");
+    let meta = Meta {
+        args,
+        output,
+        inputs,
+        objects,
+        sections,
+        allocation,
+        segments,
+        image_base,
+        tlv_start,
+        tlv_end,
+        chained,
+        linkedit,
+        uuid,
+        dylibs: r.u32()?,
+        cpu_type: r.u32()?,
+    };
+    if !r.0.is_empty() {
+        return Err("it has bytes after its end".into());
+    }
+    Ok(meta)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,5 +649,56 @@ mod tests {
         let mut longer = out.clone();
         longer.push(0);
         assert!(read(&longer).is_err());
+    }
+
+    #[test]
+    fn a_header_chunk_reads_back_as_written_and_a_cut_one_is_refused() {
+        let f = |p: &str, t: i128| Fingerprint {
+            path: p.into(),
+            size: 4242,
+            mtime_ns: t,
+            hash: 0xdead_beef,
+        };
+        let mut meta = Meta::placeholder();
+        meta.args = 77;
+        meta.output = f("/out/prog", 1_796_327_195_703_589_201);
+        meta.inputs = vec![f("a.o", -5), f("/x/b.o", i128::MAX)];
+        meta.objects = vec![ObjectInfo {
+            input: 1,
+            member: true,
+            name: "lib.a(b.o)".into(),
+            record: (128, 4096),
+        }];
+        meta.sections = vec![SectionRecord {
+            segname: "__TEXT".into(),
+            sectname: "__text".into(),
+            flags: 0x8000_0400,
+            align_log2: 4,
+            addr: 0x1_0000_0f00,
+            size: 1 << 20,
+            offset: 0xf00,
+            synthetic: false,
+        }];
+        meta.allocation = vec![Allocation {
+            used_end: 0x1_0000_8000,
+            free: vec![(0x1_0000_1000, 64)],
+        }];
+        meta.segments = vec![SegmentRecord {
+            vmaddr: 0x1_0000_0000,
+            vmsize: 1 << 21,
+            fileoff: 0,
+            filesize: 1 << 21,
+        }];
+        meta.chained = true;
+        meta.linkedit.signature = (1, 2, 3);
+        meta.linkedit.unwind_complex = true;
+        meta.uuid = [9; 16];
+        meta.dylibs = 2;
+        meta.cpu_type = 0x0100_000c;
+        let bytes = write_meta(&meta);
+        assert_eq!(read_meta(&bytes).unwrap(), meta);
+        for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+            assert!(read_meta(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
     }
 }
