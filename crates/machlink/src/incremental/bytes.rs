@@ -10,13 +10,12 @@
 //! hundreds of them).
 //!
 //! Use with `#[serde(with = "...")]`: [`one`] for a `Vec<u8>`, [`list`] for
-//! a `Vec<Vec<u8>>`, [`map`] for a `BTreeMap<Vec<u8>, V>`, [`keyed`] for a
-//! `Vec<(Vec<u8>, V)>`.
+//! a `Vec<Vec<u8>>`, [`keyed`] for a `Vec<(Vec<u8>, V)>`. (The delta's
+//! body has a format of its own, see [`super::wire`].)
 
 use serde::de::{Deserializer, SeqAccess, Visitor};
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// A borrowed byte string that serialises as bytes.
@@ -140,82 +139,6 @@ pub mod keyed {
     }
 }
 
-/// Writes a map from byte strings as a serde map, keys as blocks.
-fn serialize_pairs<'a, S: Serializer, T: Serialize + 'a>(
-    len: usize,
-    pairs: impl Iterator<Item = (&'a Vec<u8>, &'a T)>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    let mut m = s.serialize_map(Some(len))?;
-    for (k, t) in pairs {
-        m.serialize_entry(&Ref(k), t)?;
-    }
-    m.end()
-}
-
-/// Reads a serde map from byte strings into any collection of pairs
-/// (collected from one run of pairs: a `BTreeMap` from its sorted keys is
-/// built in one pass, a hash map reserves once).
-fn deserialize_pairs<'de, D, T, M>(d: D) -> Result<M, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-    M: FromIterator<(Vec<u8>, T)>,
-{
-    struct V<T, M>(std::marker::PhantomData<(T, M)>);
-    impl<'de, T: Deserialize<'de>, M: FromIterator<(Vec<u8>, T)>> Visitor<'de> for V<T, M> {
-        type Value = M;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a map from byte strings")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<M, A::Error> {
-            let mut pairs = Vec::with_capacity(capacity(m.size_hint()));
-            while let Some((Buf(k), t)) = m.next_entry::<Buf, T>()? {
-                pairs.push((k, t));
-            }
-            Ok(pairs.into_iter().collect())
-        }
-    }
-    d.deserialize_map(V(std::marker::PhantomData))
-}
-
-pub mod map {
-    use super::*;
-
-    pub fn serialize<S: Serializer, T: Serialize>(
-        v: &BTreeMap<Vec<u8>, T>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        serialize_pairs(v.len(), v.iter(), s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<Vec<u8>, T>, D::Error> {
-        deserialize_pairs(d)
-    }
-}
-
-/// A hash map from byte strings (written in the map's order: a reader
-/// builds a map, whatever the order).
-pub mod hashed {
-    use super::*;
-    use rustc_hash::FxHashMap;
-
-    pub fn serialize<S: Serializer, T: Serialize>(
-        v: &FxHashMap<Vec<u8>, T>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        serialize_pairs(v.len(), v.iter(), s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-        d: D,
-    ) -> Result<FxHashMap<Vec<u8>, T>, D::Error> {
-        deserialize_pairs(d)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,7 +148,6 @@ mod tests {
         one: Vec<u8>,
         list: Vec<Vec<u8>>,
         keyed: Vec<(Vec<u8>, u64)>,
-        map: BTreeMap<Vec<u8>, i64>,
     }
 
     #[derive(Serialize, Deserialize, PartialEq, Debug)]
@@ -236,20 +158,6 @@ mod tests {
         list: Vec<Vec<u8>>,
         #[serde(with = "keyed")]
         keyed: Vec<(Vec<u8>, u64)>,
-        #[serde(with = "map")]
-        map: BTreeMap<Vec<u8>, i64>,
-    }
-
-    #[derive(Serialize, Deserialize, PartialEq, Debug)]
-    struct Hashed {
-        #[serde(with = "one")]
-        one: Vec<u8>,
-        #[serde(with = "list")]
-        list: Vec<Vec<u8>>,
-        #[serde(with = "keyed")]
-        keyed: Vec<(Vec<u8>, u64)>,
-        #[serde(with = "hashed")]
-        map: rustc_hash::FxHashMap<Vec<u8>, i64>,
     }
 
     #[test]
@@ -259,15 +167,11 @@ mod tests {
             one: long.clone(),
             list: vec![b"_main".to_vec(), Vec::new(), long.clone()],
             keyed: vec![(b"_f".to_vec(), 1 << 40), (long.clone(), 3)],
-            map: [(b"_a".to_vec(), -5), (long.clone(), 1 << 33)]
-                .into_iter()
-                .collect(),
         };
         let wrapped = Wrapped {
             one: plain.one.clone(),
             list: plain.list.clone(),
             keyed: plain.keyed.clone(),
-            map: plain.map.clone(),
         };
         let a = crate::incremental::state::encode(&plain).unwrap();
         let b = crate::incremental::state::encode(&wrapped).unwrap();
@@ -276,13 +180,5 @@ mod tests {
         assert_eq!(back, wrapped);
         let back: Plain = crate::incremental::state::decode(&b).unwrap();
         assert_eq!(back, plain);
-        let hashed = Hashed {
-            one: plain.one.clone(),
-            list: plain.list.clone(),
-            keyed: plain.keyed.clone(),
-            map: plain.map.clone().into_iter().collect(),
-        };
-        let back: Hashed = crate::incremental::state::decode(&a).unwrap();
-        assert_eq!(back, hashed);
     }
 }

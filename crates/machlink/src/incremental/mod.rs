@@ -22,6 +22,7 @@ pub mod resident;
 pub mod state;
 pub mod symtab_edit;
 pub mod update;
+mod wire;
 
 use crate::error::{LinkError, Result};
 use crate::options::Options;
@@ -44,9 +45,24 @@ fn stamp(path: &Path) -> std::io::Result<(u64, i128)> {
 
 pub use crate::output::{stamp_of_file, stamp_of_meta};
 
-fn hash_file(path: &Path) -> std::io::Result<u64> {
-    Ok(xxhash_rust::xxh3::xxh3_64(&std::fs::read(path)?))
+/// The stamp and the hash of a file's contents, read through a mapping:
+/// no copy into fresh heap pages, and a replay that maps the object next
+/// finds its pages in memory. The stamp is the open file's, so it
+/// describes the bytes hashed.
+fn hash_file(path: &Path) -> std::io::Result<Hashed> {
+    let file = File::open(path)?;
+    let stamp = stamp_of_file(&file)?;
+    if stamp.0 == 0 {
+        return Ok((stamp, xxhash_rust::xxh3::xxh3_64(&[])));
+    }
+    // SAFETY: inputs are only read; a concurrent writer could change what
+    // is hashed, as with any read of them, not our memory safety.
+    let map = unsafe { memmap2::Mmap::map(&file) }?;
+    Ok((stamp, xxhash_rust::xxh3::xxh3_64(&map)))
 }
+
+/// A file's stamp (size, mtime) and the hash of the contents it had then.
+pub type Hashed = ((u64, i128), u64);
 
 impl Fingerprint {
     /// The fingerprint of a file whose contents are already in memory.
@@ -63,7 +79,7 @@ impl Fingerprint {
     /// Whether the file still has these contents: equal stamps say yes
     /// without reading it; otherwise its hash decides.
     pub fn unchanged(&self) -> bool {
-        !matches!(self.check(), Check::Changed)
+        !matches!(self.check(), Check::Changed(_))
     }
 
     /// What one look at the file (one `stat`, and a read only when its
@@ -71,10 +87,14 @@ impl Fingerprint {
     pub fn check(&self) -> Check {
         match stamp(&self.path) {
             Ok(s) if s == (self.size, self.mtime_ns) => Check::Same,
-            Ok((size, _)) if size != self.size => Check::Changed,
-            Ok(_) if self.hash == 0 => Check::Changed,
-            Ok(s) if hash_file(&self.path).is_ok_and(|h| h == self.hash) => Check::Touched(s),
-            Ok(_) | Err(_) => Check::Changed,
+            Ok((size, _)) if size != self.size => Check::Changed(None),
+            Ok(_) if self.hash == 0 => Check::Changed(None),
+            Ok(s) => match hash_file(&self.path) {
+                Ok((_, h)) if h == self.hash => Check::Touched(s),
+                Ok(hashed) => Check::Changed(Some(hashed)),
+                Err(_) => Check::Changed(None),
+            },
+            Err(_) => Check::Changed(None),
         }
     }
 }
@@ -85,7 +105,9 @@ pub enum Check {
     Same,
     /// Another stamp (size, mtime), the recorded contents: touched, not edited.
     Touched((u64, i128)),
-    Changed,
+    /// Other contents; their stamp and hash when it took hashing to tell
+    /// (the same size), which the replay of the object then reuses.
+    Changed(Option<Hashed>),
 }
 
 /// The state file and lock file that sit beside an output.
@@ -246,6 +268,10 @@ pub struct Session {
     /// Inputs [`Session::change`] found touched but not edited, with their
     /// new stamps (so that refreshing them needs no second `stat`).
     pub touched: Vec<(u32, (u64, i128))>,
+    /// Changed inputs [`Session::change`] hashed to tell (same size, new
+    /// contents): the replay takes their fingerprints from here when the
+    /// file it maps has the same stamp, instead of hashing it again.
+    pub hashed: Vec<(u32, Hashed)>,
 }
 
 /// The hard link to the output that the state keeps beside it
@@ -333,6 +359,7 @@ impl Session {
             delta,
             moved: Vec::new(),
             touched: Vec::new(),
+            hashed: Vec::new(),
         })
     }
 
@@ -374,7 +401,10 @@ impl Session {
                 match recorded.check() {
                     Check::Same => {}
                     Check::Touched(stamp) => self.touched.push((i, stamp)),
-                    Check::Changed => changed.push(i),
+                    Check::Changed(hashed) => {
+                        changed.push(i);
+                        self.hashed.extend(hashed.map(|h| (i, h)));
+                    }
                 }
                 continue;
             }

@@ -124,6 +124,7 @@ pub fn take(output: &Path) -> Option<Session> {
     let mut session = kept.session;
     session.moved.clear();
     session.touched.clear();
+    session.hashed.clear();
     Some(session)
 }
 

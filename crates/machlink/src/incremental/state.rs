@@ -15,7 +15,8 @@
 //! The state file is, in order: a 128-byte header (magic, the offsets of
 //! the parts, its checksum), the object records (bincode), the global
 //! symbol table (index, 40-byte records, their side table, names), the
-//! literal table, the reference sites, the header chunk (bincode [`Meta`],
+//! literal table, the reference sites, the header chunk ([`Meta`], in the
+//! format of [`super::wire`],
 //! last: it describes the finished output, and the full link writes
 //! everything before it while it is still writing LINKEDIT, see
 //! [`BaseWriter`]), the block checksums, and the checksums of their chunks.
@@ -40,13 +41,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Version 11 (`B`): the block checksums are themselves checked in chunks
-/// (see [`SUMS_CHUNK`]). (10: 40-byte global records, their synthetic
-/// slots and reference sites in a side table; an object's symbols hashed
-/// in any order. 9: atom keys prefer a global name to an assembler label,
-/// and `__eh_frame` records are keyed by function (FDEs) and contents
-/// (CIEs).)
-const MAGIC: &[u8; 8] = b"MLSTATEB";
+/// Version 12 (`C`): the header chunk ([`Meta`]) in a format of its own
+/// (see [`super::wire`]), not bincode. (11, `B`: the block checksums are
+/// themselves checked in chunks, see [`SUMS_CHUNK`]. 10: 40-byte global
+/// records, their synthetic slots and reference sites in a side table; an
+/// object's symbols hashed in any order. 9: atom keys prefer a global name
+/// to an assembler label, and `__eh_frame` records are keyed by function
+/// (FDEs) and contents (CIEs).)
+const MAGIC: &[u8; 8] = b"MLSTATEC";
 /// The magic without its version digit: a state of another version.
 const MAGIC_FAMILY: &[u8; 7] = b"MLSTATE";
 const HEADER: usize = 128;
@@ -61,9 +63,10 @@ const BLOCK: usize = 512;
 /// proportion to the program: a run that finds nothing changed checks only
 /// the header chunk's blocks.
 const SUMS_CHUNK: usize = 512;
-/// Version 4: the end of the function starts in the head. (3: a head
+/// Version 5: the body in a format of its own (see [`super::wire`]), not
+/// bincode. (4: the end of the function starts in the head. 3: a head
 /// every run reads and a body only updates decode.)
-const DELTA_MAGIC: &[u8; 8] = b"MLDELTA4";
+const DELTA_MAGIC: &[u8; 8] = b"MLDELTA5";
 /// One record of the global symbol table.
 const GLOBAL: usize = 40;
 /// One entry of the globals' side table: synthetic slots and reference
@@ -125,7 +128,7 @@ impl SiteKind {
         }
     }
 
-    fn from_code(code: u8) -> Option<SiteKind> {
+    pub(crate) fn from_code(code: u8) -> Option<SiteKind> {
         match code {
             0xff => Some(SiteKind::Unpatchable),
             c => RelocKind::from_code(c).map(SiteKind::Field),
@@ -388,36 +391,6 @@ struct HeadIn {
     uuid: Option<[u8; 16]>,
 }
 
-/// The body of a delta file, written from borrowed fields.
-#[derive(Serialize)]
-struct BodyOut<'a> {
-    objects: &'a BTreeMap<u32, ObjectRecord>,
-    #[serde(serialize_with = "hashed_ref")]
-    globals: &'a rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
-    #[serde(serialize_with = "map_ref")]
-    ref_adjust: &'a BTreeMap<Vec<u8>, i64>,
-}
-
-fn hashed_ref<S: serde::Serializer>(
-    v: &&rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    super::bytes::hashed::serialize(v, s)
-}
-
-fn map_ref<S: serde::Serializer>(v: &&BTreeMap<Vec<u8>, i64>, s: S) -> Result<S::Ok, S::Error> {
-    super::bytes::map::serialize(v, s)
-}
-
-#[derive(Deserialize)]
-struct BodyIn {
-    objects: BTreeMap<u32, ObjectRecord>,
-    #[serde(with = "super::bytes::hashed")]
-    globals: rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
-    #[serde(with = "super::bytes::map")]
-    ref_adjust: BTreeMap<Vec<u8>, i64>,
-}
-
 /// Why there is no usable state.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Unusable {
@@ -610,7 +583,7 @@ impl Base {
             found: Default::default(),
         };
         let bytes = base.read(meta.0, meta.1, "its header chunk")?;
-        let decoded: Meta = decode(bytes)
+        let decoded = super::wire::read_meta(bytes)
             .map_err(|e| Unusable::Damaged(format!("its header chunk does not decode ({e})")))?;
         decoded.validate().map_err(Unusable::Damaged)?;
         base.meta = decoded;
@@ -1261,7 +1234,7 @@ impl BaseWriter {
         for (info, &range) in meta.objects.iter_mut().zip(&self.record_ranges) {
             info.record = range;
         }
-        let meta_bytes = encode(&meta).map_err(std::io::Error::other)?;
+        let meta_bytes = super::wire::write_meta(&meta);
         let plan = &self.plan;
         let body_end = (plan.meta + meta_bytes.len()).next_multiple_of(8);
         let nblocks = blocks(body_end);
@@ -1406,22 +1379,16 @@ impl Delta {
             uuid: &self.uuid,
         })
         .expect("the delta's head serialises");
-        let body = if self.unread.is_empty() {
-            encode(&BodyOut {
-                objects: &self.objects,
-                globals: &self.globals,
-                ref_adjust: &self.ref_adjust,
-            })
-            .expect("the delta's body serialises")
-        } else {
-            // Never decoded: written back as it was read.
-            self.unread.clone()
-        };
-        let mut out = Vec::with_capacity(16 + head.len() + body.len() + 8);
+        let mut out = Vec::with_capacity(16 + head.len() + self.unread.len().max(1 << 16) + 8);
         out.extend_from_slice(DELTA_MAGIC);
         out.extend_from_slice(&(head.len() as u64).to_le_bytes());
         out.extend_from_slice(&head);
-        out.extend_from_slice(&body);
+        if self.unread.is_empty() {
+            super::wire::write(&mut out, &self.objects, &self.globals, &self.ref_adjust);
+        } else {
+            // Never decoded: written back as it was read.
+            out.extend_from_slice(&self.unread);
+        }
         let sum = xxhash_rust::xxh3::xxh3_64(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         out
@@ -1472,7 +1439,7 @@ impl Delta {
         if self.unread.is_empty() {
             return Ok(());
         }
-        let body: BodyIn = decode(&self.unread).map_err(|e| format!("it does not decode ({e})"))?;
+        let body = super::wire::read(&self.unread).map_err(|e| format!("its body: {e}"))?;
         self.unread = Vec::new();
         self.objects = body.objects;
         self.globals = body.globals;

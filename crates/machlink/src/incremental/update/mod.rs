@@ -507,8 +507,23 @@ impl<'s> Updater<'s> {
         // write, and the exit frees them at once.
         super::resident::defer_drop(old);
         self.delta.objects.insert(oi, record);
-        let fp = Fingerprint::of_bytes(&path, &mapped.map)
-            .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?;
+        // Hashed already when the change was found, if the bytes mapped
+        // are those (the same stamp).
+        let known = self
+            .session
+            .hashed
+            .iter()
+            .find(|(i, (s, _))| *i == input && *s == mapped.stamp);
+        let fp = match known {
+            Some(&(_, ((size, mtime_ns), hash))) => Fingerprint {
+                path: path.clone(),
+                size,
+                mtime_ns,
+                hash,
+            },
+            None => Fingerprint::of_bytes(&path, &mapped.map)
+                .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?,
+        };
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
         Ok(())
@@ -947,7 +962,7 @@ impl<'s> Updater<'s> {
         // Weak copies that lose to another object's are not placed, as in
         // the full link.
         crate::resolve::drop_coalesced_weak_definitions(std::slice::from_mut(obj), &symtab);
-        let globals = self.defined_globals(oi, &symtab)?;
+        let globals = self.defined_globals(oi, &symtab, &others)?;
         for removed in old
             .globals
             .iter()
@@ -958,10 +973,12 @@ impl<'s> Updater<'s> {
             self.removed.push((removed.clone(), obj.name.clone()));
             self.delta.globals.remove(removed);
         }
-        // Reference counts follow what the object refers to now.
-        let mut refs: Vec<Vec<u8>> = others
-            .keys()
-            .map(|&g| symtab.syms[g as usize].name.to_vec())
+        // Reference counts follow what the object refers to now. Taken in
+        // symbol-table order, not the map's: an object lists its undefined
+        // symbols sorted, so the sort below finds one sorted run.
+        let mut refs: Vec<Vec<u8>> = (0..symtab.syms.len() as SymId)
+            .filter(|g| others.contains_key(g))
+            .map(|g| symtab.syms[g as usize].name.to_vec())
             .collect();
         refs.sort_unstable();
         refs.dedup();
@@ -1063,7 +1080,7 @@ impl<'s> Updater<'s> {
             .collect();
         self.write_atoms(obj, &symtab, &slots, &mut atoms, &old_fixup_ranges)?;
         self.finish_records(obj, &kept_records)?;
-        self.record_globals(oi, &symtab)?;
+        self.record_globals(oi, &symtab, &others)?;
         let sites = self.sites_of_object(oi, obj, &symtab, &others);
         let moved_globals = self.repatch_moved_data(oi, &symtab)?;
         // The debug map names where code is: a moved function's body.
@@ -1259,12 +1276,20 @@ impl<'s> Updater<'s> {
     }
 
     /// The globals the object's definitions win (sorted): its own
-    /// definitions, and tentative ones whose storage it holds.
-    fn defined_globals(&self, oi: u32, symtab: &SymbolTable) -> Step<Vec<Vec<u8>>> {
+    /// definitions, and tentative ones whose storage it holds. (`others`,
+    /// what `resolve` found defined by other objects, is not looked up
+    /// again.)
+    fn defined_globals(
+        &self,
+        oi: u32,
+        symtab: &SymbolTable,
+        others: &FxHashMap<SymId, GlobalRecord>,
+    ) -> Step<Vec<Vec<u8>>> {
         let mut out: Vec<Vec<u8>> = Vec::new();
-        for s in &symtab.syms {
+        for (id, s) in symtab.syms.iter().enumerate() {
             let ours = match s.def {
                 Def::Defined { .. } => true,
+                Def::Placed { .. } if others.contains_key(&(id as SymId)) => false,
                 Def::Placed { .. } => self
                     .global(s.name)?
                     .is_some_and(|g| g.kind == GlobalKind::Defined && g.definer == oi),
@@ -1279,8 +1304,17 @@ impl<'s> Updater<'s> {
     }
 
     /// The object's definitions at their (possibly new) addresses.
-    fn record_globals(&mut self, oi: u32, symtab: &SymbolTable) -> Step<()> {
-        for sym in &symtab.syms {
+    /// (`others` are defined by other objects: nothing to record.)
+    fn record_globals(
+        &mut self,
+        oi: u32,
+        symtab: &SymbolTable,
+        others: &FxHashMap<SymId, GlobalRecord>,
+    ) -> Step<()> {
+        for (id, sym) in symtab.syms.iter().enumerate() {
+            if others.contains_key(&(id as SymId)) {
+                continue;
+            }
             let Def::Defined {
                 atom,
                 offset,
