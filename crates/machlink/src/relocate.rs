@@ -599,23 +599,27 @@ pub(crate) fn relocate(
         .subtrahend
         .map(|sub| referent(p, sub, true, symtab, res))
         .transpose()?;
-    let apply = |bytes: &mut [u8], kind: RelocKind, value: u64| {
-        arch.apply(kind, r.length, bytes, at, pc, value)
-            .map_err(|e| e.to_string())
-    };
     if let Some(sub) = subtrahend {
         // A difference of two addresses in the image.
         let (Some(a), Some(b)) = (target.local_addr(), sub.local_addr()) else {
             return Err("SUBTRACTOR pair must name two symbols defined in the image".into());
         };
         let v = (a as i64).wrapping_sub(b as i64).wrapping_add(r.addend);
-        return apply(p.bytes, RelocKind::Absolute, v as u64);
+        return encode(
+            arch,
+            RelocKind::Absolute,
+            r.length,
+            p.bytes,
+            at,
+            pc,
+            v as u64,
+        );
     }
     let plus_addend = |s: u64| (s as i64).wrapping_add(r.addend) as u64;
     match r.kind {
         RelocKind::Absolute => {
             let value = absolute(p, r, target, pc, symtab, res, fixups)?;
-            apply(p.bytes, r.kind, value as u64)
+            encode(arch, r.kind, r.length, p.bytes, at, pc, value as u64)
         }
         RelocKind::ImageOffset => {
             // An initializer in `__init_offsets`: dyld adds the header's
@@ -635,7 +639,7 @@ pub(crate) fn relocate(
             let offset = plus_addend(addr)
                 .checked_sub(res.layout.image_base)
                 .ok_or("an initializer below the image's header")?;
-            apply(p.bytes, r.kind, offset)
+            encode(arch, r.kind, r.length, p.bytes, at, pc, offset)
         }
         RelocKind::Branch
         | RelocKind::PcRel { .. }
@@ -701,7 +705,7 @@ pub(crate) fn relocate(
                 Target::Atom(_) => return Err("GOT reference to a section".into()),
             };
             let slot = res.got_slot(g).ok_or("no GOT slot")?;
-            apply(p.bytes, r.kind, plus_addend(slot))
+            encode(arch, r.kind, r.length, p.bytes, at, pc, plus_addend(slot))
         }
         RelocKind::GotLoad | RelocKind::TlvLoad | RelocKind::Page(_) | RelocKind::PageOffset(_) => {
             let s = match (target, r.kind.entry(true)) {
@@ -726,9 +730,30 @@ pub(crate) fn relocate(
                     addr
                 }
             };
-            apply(p.bytes, r.kind, plus_addend(s))
+            encode(arch, r.kind, r.length, p.bytes, at, pc, plus_addend(s))
         }
     }
+}
+
+/// [`Arch::apply`], its error in words. Inlined: called from several
+/// places, a closure was not, and its call cost as much as the encoding.
+#[inline(always)]
+fn encode(
+    arch: &dyn Arch,
+    kind: RelocKind,
+    length: u8,
+    bytes: &mut [u8],
+    at: usize,
+    pc: u64,
+    value: u64,
+) -> Result<(), String> {
+    arch.apply(kind, length, bytes, at, pc, value)
+        .map_err(apply_error)
+}
+
+#[cold]
+fn apply_error(e: crate::arch::ApplyError) -> String {
+    e.to_string()
 }
 
 /// The value of an absolute field, recording the fixup a pointer needs.
