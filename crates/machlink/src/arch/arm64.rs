@@ -318,7 +318,7 @@ fn decode_one(
 #[inline(always)]
 fn decode_single(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedReloc> {
     let f = form_of(info.r_type)?;
-    let shaped = info.r_pcrel == f.pcrel && f.lengths.iter().any(|&l| l == info.r_length);
+    let shaped = info.r_pcrel == f.pcrel && f.lengths.contains(&info.r_length);
     let absolute = f.kind == RelocKind::Absolute;
     if !shaped || !(absolute || info.r_extern) {
         return None;
