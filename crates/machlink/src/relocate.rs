@@ -294,6 +294,7 @@ pub(crate) fn write_file_atoms(
 ) -> FileOut {
     let mut result = FileOut::default();
     let layout = res.layout;
+    let symbol_addrs = plain_symbol_addrs(fi, obj, &atoms, symtab, layout);
     for (ai, bytes) in atoms {
         let atom = &obj.atoms[ai as usize];
         let sec = &layout.sections[layout.atom_section[fi as usize][ai as usize] as usize];
@@ -304,6 +305,7 @@ pub(crate) fn write_file_atoms(
             atom_addr: layout.body_addr(fi, ai),
             section: sec,
             bytes,
+            symbol_addrs: &symbol_addrs,
         };
         for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
             if let Err(e) = relocate(&mut place, r, symtab, res, &mut result.fixups) {
@@ -326,6 +328,83 @@ pub(crate) struct Place<'p, 'a> {
     pub atom_addr: u64,
     pub section: &'p OutSection,
     pub bytes: &'p mut [u8],
+    /// The file's [`plain_symbol_addrs`] (empty: none worked out).
+    symbol_addrs: &'p [u64],
+}
+
+impl Place<'_, '_> {
+    /// The address of a symbol target that is a plain definition in the
+    /// image (see [`plain_symbol_addrs`]), which is all its referent is.
+    #[inline(always)]
+    fn plain_addr(&self, t: Target) -> Option<u64> {
+        match t {
+            Target::Symbol(i) => self
+                .symbol_addrs
+                .get(i as usize)
+                .copied()
+                .filter(|&a| a != NOT_PLAIN),
+            Target::Atom(_) => None,
+        }
+    }
+}
+
+/// A [`plain_symbol_addrs`] entry for a symbol that needs the full look-up.
+const NOT_PLAIN: u64 = u64::MAX;
+
+/// For each nlist symbol of file `fi`: the address of the definition it
+/// resolves to when that is a plain one in the image (neither coalesced
+/// nor interposable, and at the same address whether a reference means
+/// its start or a place inside it), else [`NOT_PLAIN`]. A file's
+/// relocations name the same symbols many times over, and a reference's
+/// referent then takes one read of this table instead of three scattered
+/// ones (the file's global, its definition, its atom's address).
+/// Worked out only when `atoms` have more relocations than the file has
+/// symbols: an update that rewrites one function of a large file looks
+/// its few symbols up one by one instead.
+fn plain_symbol_addrs(
+    fi: u32,
+    obj: &ObjectFile,
+    atoms: &[AtomBytes<'_>],
+    symtab: &SymbolTable,
+    layout: &Layout,
+) -> Vec<u64> {
+    let relocs: usize = atoms
+        .iter()
+        .map(|&(ai, _)| {
+            let a = &obj.atoms[ai as usize];
+            (a.relocs_end - a.relocs_start) as usize
+        })
+        .sum();
+    let Some(globals) = symtab.file_globals.get(fi as usize) else {
+        return Vec::new();
+    };
+    if relocs <= obj.symbols.len() {
+        return Vec::new();
+    }
+    let plain = |&g: &SymId| {
+        if g == crate::atom::NONE {
+            return NOT_PLAIN;
+        }
+        match symtab.syms[g as usize].def {
+            Def::Defined {
+                file,
+                atom,
+                offset,
+                weak: false,
+                interposable: false,
+                ..
+            } => {
+                let addr = layout.atom_addr[file as usize][atom as usize];
+                if layout.body_addr(file, atom) == addr {
+                    addr + u64::from(offset)
+                } else {
+                    NOT_PLAIN
+                }
+            }
+            _ => NOT_PLAIN,
+        }
+    };
+    globals.iter().map(plain).collect()
 }
 
 /// What a relocation's target turned out to be.
@@ -502,36 +581,45 @@ pub(crate) fn relocate(
     if at + (1usize << r.length) > p.bytes.len() {
         return Err("relocated field lies outside the atom".into());
     }
-    // The global a symbol target resolves to, looked up once.
-    let global = symtab.global_of(p.file, r.target);
-    if let Some(call) = probe_call(global, symtab) {
-        return arch
-            .rewrite_probe_call(call, r.kind, p.bytes, at)
-            .map_err(|e| e.to_string());
-    }
     let pair = r.subtrahend.is_some();
-    let target = referent_of(p, r.target, global, pair || r.addend != 0, symtab, res)?;
+    let target = match p.plain_addr(r.target) {
+        Some(addr) => Referent::Local { addr },
+        None => {
+            // The global a symbol target resolves to, looked up once.
+            let global = symtab.global_of(p.file, r.target);
+            if let Some(call) = probe_call(global, symtab) {
+                return arch
+                    .rewrite_probe_call(call, r.kind, p.bytes, at)
+                    .map_err(|e| e.to_string());
+            }
+            referent_of(p, r.target, global, pair || r.addend != 0, symtab, res)?
+        }
+    };
     let subtrahend = r
         .subtrahend
         .map(|sub| referent(p, sub, true, symtab, res))
         .transpose()?;
-    let apply = |bytes: &mut [u8], kind: RelocKind, value: u64| {
-        arch.apply(kind, r.length, bytes, at, pc, value)
-            .map_err(|e| e.to_string())
-    };
     if let Some(sub) = subtrahend {
         // A difference of two addresses in the image.
         let (Some(a), Some(b)) = (target.local_addr(), sub.local_addr()) else {
             return Err("SUBTRACTOR pair must name two symbols defined in the image".into());
         };
         let v = (a as i64).wrapping_sub(b as i64).wrapping_add(r.addend);
-        return apply(p.bytes, RelocKind::Absolute, v as u64);
+        return encode(
+            arch,
+            RelocKind::Absolute,
+            r.length,
+            p.bytes,
+            at,
+            pc,
+            v as u64,
+        );
     }
     let plus_addend = |s: u64| (s as i64).wrapping_add(r.addend) as u64;
     match r.kind {
         RelocKind::Absolute => {
             let value = absolute(p, r, target, pc, symtab, res, fixups)?;
-            apply(p.bytes, r.kind, value as u64)
+            encode(arch, r.kind, r.length, p.bytes, at, pc, value as u64)
         }
         RelocKind::ImageOffset => {
             // An initializer in `__init_offsets`: dyld adds the header's
@@ -551,7 +639,7 @@ pub(crate) fn relocate(
             let offset = plus_addend(addr)
                 .checked_sub(res.layout.image_base)
                 .ok_or("an initializer below the image's header")?;
-            apply(p.bytes, r.kind, offset)
+            encode(arch, r.kind, r.length, p.bytes, at, pc, offset)
         }
         RelocKind::Branch
         | RelocKind::PcRel { .. }
@@ -617,7 +705,7 @@ pub(crate) fn relocate(
                 Target::Atom(_) => return Err("GOT reference to a section".into()),
             };
             let slot = res.got_slot(g).ok_or("no GOT slot")?;
-            apply(p.bytes, r.kind, plus_addend(slot))
+            encode(arch, r.kind, r.length, p.bytes, at, pc, plus_addend(slot))
         }
         RelocKind::GotLoad | RelocKind::TlvLoad | RelocKind::Page(_) | RelocKind::PageOffset(_) => {
             let s = match (target, r.kind.entry(true)) {
@@ -642,9 +730,30 @@ pub(crate) fn relocate(
                     addr
                 }
             };
-            apply(p.bytes, r.kind, plus_addend(s))
+            encode(arch, r.kind, r.length, p.bytes, at, pc, plus_addend(s))
         }
     }
+}
+
+/// [`Arch::apply`], its error in words. Inlined: called from several
+/// places, a closure was not, and its call cost as much as the encoding.
+#[inline(always)]
+fn encode(
+    arch: &dyn Arch,
+    kind: RelocKind,
+    length: u8,
+    bytes: &mut [u8],
+    at: usize,
+    pc: u64,
+    value: u64,
+) -> Result<(), String> {
+    arch.apply(kind, length, bytes, at, pc, value)
+        .map_err(apply_error)
+}
+
+#[cold]
+fn apply_error(e: crate::arch::ApplyError) -> String {
+    e.to_string()
 }
 
 /// The value of an absolute field, recording the fixup a pointer needs.

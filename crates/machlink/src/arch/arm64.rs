@@ -310,6 +310,35 @@ fn decode_one(
     }
 }
 
+/// [`decode_one`] for an entry that stands alone (not an ADDEND,
+/// SUBTRACTOR or POINTER_TO_GOT) and is good, as nearly all are; None for
+/// any other, which `decode_one` then decodes or reports. Without the
+/// messages `decode_one` is ready to make, it is small enough to inline
+/// into the loop over a section's entries.
+#[inline(always)]
+fn decode_single(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedReloc> {
+    let f = form_of(info.r_type)?;
+    let shaped = info.r_pcrel == f.pcrel && f.lengths.contains(&info.r_length);
+    let absolute = f.kind == RelocKind::Absolute;
+    if !shaped || !(absolute || info.r_extern) {
+        return None;
+    }
+    let at = info.r_address as usize;
+    let field = data.get(at..at.checked_add(1usize << info.r_length)?)?;
+    // Only a data field's addend is in the field (see `decode_one`).
+    let addend = match (absolute, field.len()) {
+        (false, _) => 0,
+        (true, 4) => i64::from(i32::from_le_bytes(field.try_into().ok()?)),
+        (true, _) => i64::from_le_bytes(field.try_into().ok()?),
+    };
+    Some(DecodedReloc {
+        kind: f.kind,
+        addend,
+        info: *info,
+        subtrahend: None,
+    })
+}
+
 fn unsupported(kind: RelocKind) -> ApplyError {
     ApplyError::Unsupported { kind, arch: NAME }
 }
@@ -400,8 +429,14 @@ impl Arch for Arm64 {
         data: &[u8],
         out: &mut Vec<DecodedReloc>,
     ) -> Result<(), (usize, String)> {
+        out.reserve(infos.len());
         let mut i = 0;
         while i < infos.len() {
+            if let Some(d) = decode_single(&infos[i], data) {
+                out.push(d);
+                i += 1;
+                continue;
+            }
             let (d, used) = decode_one(&infos[i..], data).map_err(|(j, e)| (i + j, e))?;
             out.push(d);
             i += used;

@@ -167,7 +167,10 @@ pub fn implicit_relocs(
             .ok()
             .map(|i| atoms[i].0)
     };
-    let mut out = Vec::new();
+    // Up to three pointers per FDE (CIE, function, LSDA).
+    let mut out = Vec::with_capacity(atoms.len() * 3);
+    // The CIE read last, by offset: the FDEs of a section share one or two.
+    let mut last_cie: Option<(u64, CieInfo)> = None;
     for &(fde_atom, start) in atoms {
         let rec = start as usize;
         let cie_ptr = u32::from_le_bytes(data[rec + 4..rec + 8].try_into().unwrap());
@@ -179,8 +182,15 @@ pub fn implicit_relocs(
             .ok_or_else(|| format!("FDE at {rec:#x} points before the section"))?;
         let cie_atom = atom_of_offset(cie_off)
             .ok_or_else(|| format!("FDE at {rec:#x}: no CIE at {cie_off:#x}"))?;
-        let cie = parse_cie(data, cie_off as usize)
-            .ok_or_else(|| format!("malformed CIE at {cie_off:#x}"))?;
+        let cie = match last_cie {
+            Some((off, cie)) if off == cie_off => cie,
+            _ => {
+                let cie = parse_cie(data, cie_off as usize)
+                    .ok_or_else(|| format!("malformed CIE at {cie_off:#x}"))?;
+                last_cie = Some((cie_off, cie));
+                cie
+            }
+        };
         // The CIE pointer: (this field) - (CIE start).
         out.push((
             fde_atom,
@@ -194,16 +204,19 @@ pub fn implicit_relocs(
             },
         ));
         let pc_size = pointer_size(cie.fde_encoding).ok_or("unsupported FDE pointer encoding")?;
-        let mut fields = vec![(8usize, cie.fde_encoding, pc_size)];
+        // (offset in the FDE, encoding, size) of the function and LSDA
+        // pointers.
+        let mut lsda = None;
         if let Some(enc) = cie.lsda_encoding {
             let mut at = rec + 8 + 2 * pc_size;
             uleb(data, &mut at).ok_or("truncated FDE")?;
             if enc != 0xff {
                 let size = pointer_size(enc).ok_or("unsupported LSDA pointer encoding")?;
-                fields.push((at - rec, enc, size));
+                lsda = Some((at - rec, enc, size));
             }
         }
-        for (field, enc, size) in fields {
+        let function = (8usize, cie.fde_encoding, pc_size);
+        for (field, enc, size) in std::iter::once(function).chain(lsda) {
             let field_off = start + field as u64;
             if explicit.binary_search(&field_off).is_ok() {
                 continue;
