@@ -976,7 +976,8 @@ pub fn name_hash(name: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(name) | 1 // 0 marks an empty slot
 }
 
-fn kind_code(k: GlobalKind) -> u8 {
+/// A global's kind as one byte, in the global table and the delta.
+pub(super) fn kind_code(k: GlobalKind) -> u8 {
     match k {
         GlobalKind::Defined => 1,
         GlobalKind::Absolute => 2,
@@ -986,7 +987,7 @@ fn kind_code(k: GlobalKind) -> u8 {
     }
 }
 
-fn kind_of_code(c: u8) -> Option<GlobalKind> {
+pub(super) fn kind_of_code(c: u8) -> Option<GlobalKind> {
     Some(match c {
         1 => GlobalKind::Defined,
         2 => GlobalKind::Absolute,

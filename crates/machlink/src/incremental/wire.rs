@@ -16,7 +16,7 @@
 //! image like any other record.
 
 use super::state::{
-    Allocation, AtomRecord, GlobalKind, GlobalRecord, LinkeditRecord, Meta, ObjectInfo,
+    self, Allocation, AtomRecord, GlobalKind, GlobalRecord, LinkeditRecord, Meta, ObjectInfo,
     ObjectRecord, SectionRecord, SegmentRecord, Site, SiteKind,
 };
 use super::Fingerprint;
@@ -162,25 +162,10 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn kind_code(k: GlobalKind) -> u8 {
-    match k {
-        GlobalKind::Defined => 1,
-        GlobalKind::Absolute => 2,
-        GlobalKind::Header => 3,
-        GlobalKind::Dylib => 4,
-        GlobalKind::DynamicLookup => 5,
-    }
-}
-
+/// A global's kind from its code (the state's global table uses the same
+/// codes, [`state::kind_code`]).
 fn kind_of_code(c: u8) -> Got<GlobalKind> {
-    Ok(match c {
-        1 => GlobalKind::Defined,
-        2 => GlobalKind::Absolute,
-        3 => GlobalKind::Header,
-        4 => GlobalKind::Dylib,
-        5 => GlobalKind::DynamicLookup,
-        _ => return Err(format!("a global has unknown kind {c}")),
-    })
+    state::kind_of_code(c).ok_or_else(|| format!("a global has unknown kind {c}"))
 }
 
 /// The smallest encoded sizes (a byte a field), for [`Reader::count`].
@@ -298,7 +283,7 @@ fn read_object(r: &mut Reader) -> Got<ObjectRecord> {
 }
 
 fn write_global(w: &mut Writer, g: &GlobalRecord) {
-    w.u8(kind_code(g.kind));
+    w.u8(state::kind_code(g.kind));
     w.u8(g.flags);
     w.u16(g.dylib);
     w.u32(g.definer);
