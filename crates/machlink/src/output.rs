@@ -791,7 +791,7 @@ impl OutputFile {
                 // 8.1 ms median here, and none of the 50 ms outliers).
                 let len = self.image.len as u64;
                 allocate(file, len)
-                    .and_then(|()| (&*file).write_all(self.image.bytes()))
+                    .and_then(|()| write_in_pieces(file, self.image.bytes()))
                     .and_then(|()| file.set_permissions(std::fs::Permissions::from_mode(0o755)))
                     .and_then(|()| file.set_modified(now))
                     .and_then(|()| stamp_of_file(file))
@@ -879,6 +879,22 @@ pub(crate) fn allocate(file: &std::fs::File, size: u64) -> std::io::Result<()> {
             }
         }
     }
+}
+
+/// The size of the writes that fill a new output: it bounds the page
+/// cache's folios of the file (Linux allocates a write's folios as large
+/// as the write, up to 2 MiB). An incremental update patches a few bytes
+/// here and there: the first write into a clean 2 MiB folio took 35-75 us
+/// here (ext4, Linux 6.18), into a 64 KiB one 3 us, so a 100k-function
+/// output's patches cost more than a small one's for the same edit.
+const WRITE_PIECE: usize = 64 << 10;
+
+/// Writes `bytes` at the file's position in [`WRITE_PIECE`]s.
+fn write_in_pieces(mut file: &std::fs::File, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    bytes
+        .chunks(WRITE_PIECE)
+        .try_for_each(|piece| file.write_all(piece))
 }
 
 /// Writes `bytes` into an existing path that is not replaced: a device, a
