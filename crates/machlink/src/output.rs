@@ -776,7 +776,6 @@ impl OutputFile {
     /// keeps both). A full disk is an error here, before anything is
     /// renamed.
     pub fn seal(&mut self) -> Result<(u64, i128)> {
-        use std::io::Write;
         use std::os::unix::fs::PermissionsExt;
         if let Some(stamp) = self.sealed {
             return Ok(stamp);
