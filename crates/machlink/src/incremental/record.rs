@@ -341,6 +341,41 @@ impl PageIndex {
     }
 }
 
+/// A position in a list of addresses that [`PageIndex`] indexes, for
+/// lookups in ascending order (an object's atoms, section by section):
+/// each starts where the last one ended and steps over the few entries
+/// between, where a fresh lookup costs a page search. A lookup behind the
+/// position, or far ahead of it, is a fresh one.
+#[derive(Default)]
+struct Cursor {
+    next: usize,
+}
+
+impl Cursor {
+    /// Entries stepped over before a lookup is made fresh instead.
+    const STEPS: usize = 8;
+
+    /// The first of `addrs` at or after `a` (`index` made from `addrs`).
+    fn first_at(&mut self, addrs: &[u64], index: &PageIndex, a: u64) -> usize {
+        let mut i = self.next;
+        // Every entry before `i` is below `a`: the answer is `i` or after.
+        // (At 0, the first lookup: a fresh one.)
+        if i != 0 && i <= addrs.len() && addrs[i - 1] < a {
+            let stop = (i + Self::STEPS).min(addrs.len());
+            while i < stop && addrs[i] < a {
+                i += 1;
+            }
+            if i == addrs.len() || addrs[i] >= a {
+                self.next = i;
+                return i;
+            }
+        }
+        let i = index.first_at(addrs, a);
+        self.next = i;
+        i
+    }
+}
+
 /// The fixups of each atom.
 struct FixupPages<'f> {
     fixups: &'f [Fixup],
@@ -359,11 +394,17 @@ impl<'f> FixupPages<'f> {
         }
     }
 
-    /// The fixups inside `[addr, addr + size)`.
-    fn within(&self, addr: u64, size: u64) -> &'f [Fixup] {
-        let start = self.index.first_at(&self.addrs, addr);
-        let end = self.index.first_at(&self.addrs, addr + size);
-        &self.fixups[start..end.max(start)]
+    /// The fixups inside `[addr, addr + size)`, for atoms looked up in
+    /// ascending order of address (`cursor` where the last one ended).
+    fn within(&self, cursor: &mut Cursor, addr: u64, size: u64) -> &'f [Fixup] {
+        let start = cursor.first_at(&self.addrs, &self.index, addr);
+        // An atom's fixups are few, and all of them are hashed anyway.
+        let mut end = start;
+        while end < self.addrs.len() && self.addrs[end] < addr + size {
+            end += 1;
+        }
+        cursor.next = end;
+        &self.fixups[start..end]
     }
 }
 
@@ -677,9 +718,11 @@ impl<'r> UnwindLookup<'r> {
         UnwindLookup { rows, addrs, index }
     }
 
-    /// The encoding of the last row for the function at `addr` (0: none).
-    fn encoding(&self, addr: u64) -> u32 {
-        match self.index.first_at(&self.addrs, addr + 1) {
+    /// The encoding of the last row for the function at `addr` (0: none),
+    /// for functions looked up in ascending order of address (`cursor`
+    /// where the last one was).
+    fn encoding(&self, cursor: &mut Cursor, addr: u64) -> u32 {
+        match cursor.first_at(&self.addrs, &self.index, addr + 1) {
             0 => 0,
             i if self.addrs[i - 1] == addr => self.rows[i - 1].encoding,
             _ => 0,
@@ -716,6 +759,7 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
     wire::varint(&mut out, symbols_hash(obj));
     wire::varint(&mut out, chosen.len() as u64);
     let mut key = Vec::new();
+    let (mut fixup_at, mut unwind_at) = (Cursor::default(), Cursor::default());
     for &ai in &chosen {
         let ai = ai as usize;
         let atom = &obj.atoms[ai];
@@ -753,11 +797,11 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
                 body_cap: 0,
                 size: atom.size,
                 fixups: shape_of(
-                    cx.fixups.within(addr, u64::from(atom.size)),
+                    cx.fixups.within(&mut fixup_at, addr, u64::from(atom.size)),
                     &|i| imports[i as usize].name.as_slice(),
                     addr,
                 ),
-                unwind: cx.unwind.encoding(addr),
+                unwind: cx.unwind.encoding(&mut unwind_at, addr),
             },
         );
     }
@@ -866,6 +910,7 @@ mod wire {
     }
 
     /// A byte string (`Vec<u8>`, `String`): its length, then its bytes.
+    #[inline]
     pub fn bytes(out: &mut Vec<u8>, b: &[u8]) {
         varint(out, b.len() as u64);
         out.extend_from_slice(b);
@@ -911,6 +956,11 @@ mod wire {
         /// field (at most 65 of the 96 bytes are used).
         #[inline]
         fn varint(&mut self, v: u64) {
+            if v <= 250 {
+                // Most fields (section, size, slot, the zeros): one byte.
+                self.byte(v as u8);
+                return;
+            }
             let (b, len) = encode_varint(v);
             self.bytes[self.len..self.len + 9].copy_from_slice(&b);
             self.len += len;
