@@ -91,12 +91,14 @@ impl<'o, 'a> AtomKeys<'o, 'a> {
         }
         let mut unnamed = vec![0u32; obj.sections.len()];
         let mut cies: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
+        // Per section, not per atom: a test of two names.
+        let eh_frame: Vec<bool> = obj.sections.iter().map(is_eh_frame).collect();
         let kinds = obj
             .atoms
             .iter()
             .enumerate()
             .map(|(ai, a)| {
-                if is_eh_frame(&obj.sections[a.section as usize]) {
+                if eh_frame[a.section as usize] {
                     if let Some(&(function, at)) = fdes.get(&(ai as u32)) {
                         return KeyOf::Fde { function, at };
                     }
@@ -618,11 +620,16 @@ fn scan_relocations(
     kinds: &[u8],
 ) -> Scanned {
     let (mut interior, mut sites) = (Vec::new(), Vec::new());
+    // An FDE's pointer into its function is rewritten with the rest of
+    // its object when the function moves. (Per section, not per atom: a
+    // test of two names.)
+    let section_marks: Vec<bool> = obj
+        .sections
+        .iter()
+        .map(|sec| !(sec.metadata || is_eh_frame(sec)))
+        .collect();
     for (ai, atom) in obj.atoms.iter().enumerate() {
-        let sec = obj.section_of(ai as u32);
-        // An FDE's pointer into its function is rewritten with the rest of
-        // its object when the function moves.
-        let marks = !(sec.metadata || is_eh_frame(sec));
+        let marks = section_marks[atom.section as usize];
         let placed = layout.atom_addr[fi as usize][ai] != 0 && atom.alias_of.is_none();
         if !marks && !placed {
             continue;
@@ -739,8 +746,10 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
     let layout = cx.image.layout;
     let imports = cx.image.imports;
     let keys = AtomKeys::new(obj);
+    // Room for all from the start: grown a push at a time, they were
+    // copied over and over.
     let mut literals = Vec::new();
-    let mut chosen: Vec<u32> = Vec::new();
+    let mut chosen: Vec<u32> = Vec::with_capacity(obj.atoms.len());
     for (ai, atom) in obj.atoms.iter().enumerate() {
         if layout.atom_addr[fi][ai] == 0 || atom.alias_of.is_some() {
             continue;
@@ -812,8 +821,8 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
     // each sorted by name and unique. An object's symbol table has them
     // sorted already, in a run or two (tentative definitions come with the
     // undefined symbols): a stable sort merges the runs.
-    let mut globals: Vec<&[u8]> = Vec::new();
-    let mut refs: Vec<(&[u8], SymId)> = Vec::new();
+    let mut globals: Vec<&[u8]> = Vec::with_capacity(obj.symbols.len());
+    let mut refs: Vec<(&[u8], SymId)> = Vec::with_capacity(obj.symbols.len());
     for (s, &g) in obj.symbols.iter().zip(&symtab.file_globals[fi as usize]) {
         if g == NONE {
             continue;
