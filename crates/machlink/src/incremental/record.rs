@@ -1311,6 +1311,28 @@ mod tests {
             .collect()
     }
 
+    /// A cursor finds what a search of the whole list finds, whether a
+    /// lookup steps on from the last, jumps far ahead, or goes back.
+    #[test]
+    fn cursor_lookups_match_a_search_of_the_list() {
+        let base = 0x1000;
+        let addrs: Vec<u64> = (0..400u64).map(|i| base + i * 24 + (i % 7) * 3).collect();
+        let index = PageIndex::new(&addrs, base);
+        let mut cursor = Cursor::default();
+        let probes = (0..300u64).map(|i| base + i * 29).chain([
+            base + 9000,
+            base,
+            0,
+            base + 50,
+            u64::MAX / 2,
+            base + 51,
+        ]);
+        for a in probes {
+            let want = addrs.partition_point(|&x| x < a);
+            assert_eq!(cursor.first_at(&addrs, &index, a), want, "at {a:#x}");
+        }
+    }
+
     #[test]
     fn atoms_are_keyed_by_their_names_not_the_assembler_temporary_before_them() {
         let before = keys(&object_with_ltmp("_helper", "_value"));
