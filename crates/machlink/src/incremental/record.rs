@@ -91,12 +91,14 @@ impl<'o, 'a> AtomKeys<'o, 'a> {
         }
         let mut unnamed = vec![0u32; obj.sections.len()];
         let mut cies: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
+        // Per section, not per atom: a test of two names.
+        let eh_frame: Vec<bool> = obj.sections.iter().map(is_eh_frame).collect();
         let kinds = obj
             .atoms
             .iter()
             .enumerate()
             .map(|(ai, a)| {
-                if is_eh_frame(&obj.sections[a.section as usize]) {
+                if eh_frame[a.section as usize] {
                     if let Some(&(function, at)) = fdes.get(&(ai as u32)) {
                         return KeyOf::Fde { function, at };
                     }
@@ -341,6 +343,41 @@ impl PageIndex {
     }
 }
 
+/// A position in a list of addresses that [`PageIndex`] indexes, for
+/// lookups in ascending order (an object's atoms, section by section):
+/// each starts where the last one ended and steps over the few entries
+/// between, where a fresh lookup costs a page search. A lookup behind the
+/// position, or far ahead of it, is a fresh one.
+#[derive(Default)]
+struct Cursor {
+    next: usize,
+}
+
+impl Cursor {
+    /// Entries stepped over before a lookup is made fresh instead.
+    const STEPS: usize = 8;
+
+    /// The first of `addrs` at or after `a` (`index` made from `addrs`).
+    fn first_at(&mut self, addrs: &[u64], index: &PageIndex, a: u64) -> usize {
+        let mut i = self.next;
+        // Every entry before `i` is below `a`: the answer is `i` or after.
+        // (At 0, the first lookup: a fresh one.)
+        if i != 0 && i <= addrs.len() && addrs[i - 1] < a {
+            let stop = (i + Self::STEPS).min(addrs.len());
+            while i < stop && addrs[i] < a {
+                i += 1;
+            }
+            if i == addrs.len() || addrs[i] >= a {
+                self.next = i;
+                return i;
+            }
+        }
+        let i = index.first_at(addrs, a);
+        self.next = i;
+        i
+    }
+}
+
 /// The fixups of each atom.
 struct FixupPages<'f> {
     fixups: &'f [Fixup],
@@ -359,11 +396,17 @@ impl<'f> FixupPages<'f> {
         }
     }
 
-    /// The fixups inside `[addr, addr + size)`.
-    fn within(&self, addr: u64, size: u64) -> &'f [Fixup] {
-        let start = self.index.first_at(&self.addrs, addr);
-        let end = self.index.first_at(&self.addrs, addr + size);
-        &self.fixups[start..end.max(start)]
+    /// The fixups inside `[addr, addr + size)`, for atoms looked up in
+    /// ascending order of address (`cursor` where the last one ended).
+    fn within(&self, cursor: &mut Cursor, addr: u64, size: u64) -> &'f [Fixup] {
+        let start = cursor.first_at(&self.addrs, &self.index, addr);
+        // An atom's fixups are few, and all of them are hashed anyway.
+        let mut end = start;
+        while end < self.addrs.len() && self.addrs[end] < addr + size {
+            end += 1;
+        }
+        cursor.next = end;
+        &self.fixups[start..end]
     }
 }
 
@@ -577,11 +620,16 @@ fn scan_relocations(
     kinds: &[u8],
 ) -> Scanned {
     let (mut interior, mut sites) = (Vec::new(), Vec::new());
+    // An FDE's pointer into its function is rewritten with the rest of
+    // its object when the function moves. (Per section, not per atom: a
+    // test of two names.)
+    let section_marks: Vec<bool> = obj
+        .sections
+        .iter()
+        .map(|sec| !(sec.metadata || is_eh_frame(sec)))
+        .collect();
     for (ai, atom) in obj.atoms.iter().enumerate() {
-        let sec = obj.section_of(ai as u32);
-        // An FDE's pointer into its function is rewritten with the rest of
-        // its object when the function moves.
-        let marks = !(sec.metadata || is_eh_frame(sec));
+        let marks = section_marks[atom.section as usize];
         let placed = layout.atom_addr[fi as usize][ai] != 0 && atom.alias_of.is_none();
         if !marks && !placed {
             continue;
@@ -677,9 +725,11 @@ impl<'r> UnwindLookup<'r> {
         UnwindLookup { rows, addrs, index }
     }
 
-    /// The encoding of the last row for the function at `addr` (0: none).
-    fn encoding(&self, addr: u64) -> u32 {
-        match self.index.first_at(&self.addrs, addr + 1) {
+    /// The encoding of the last row for the function at `addr` (0: none),
+    /// for functions looked up in ascending order of address (`cursor`
+    /// where the last one was).
+    fn encoding(&self, cursor: &mut Cursor, addr: u64) -> u32 {
+        match cursor.first_at(&self.addrs, &self.index, addr + 1) {
             0 => 0,
             i if self.addrs[i - 1] == addr => self.rows[i - 1].encoding,
             _ => 0,
@@ -696,8 +746,10 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
     let layout = cx.image.layout;
     let imports = cx.image.imports;
     let keys = AtomKeys::new(obj);
+    // Room for all from the start: grown a push at a time, they were
+    // copied over and over.
     let mut literals = Vec::new();
-    let mut chosen: Vec<u32> = Vec::new();
+    let mut chosen: Vec<u32> = Vec::with_capacity(obj.atoms.len());
     for (ai, atom) in obj.atoms.iter().enumerate() {
         if layout.atom_addr[fi][ai] == 0 || atom.alias_of.is_some() {
             continue;
@@ -716,6 +768,7 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
     wire::varint(&mut out, symbols_hash(obj));
     wire::varint(&mut out, chosen.len() as u64);
     let mut key = Vec::new();
+    let (mut fixup_at, mut unwind_at) = (Cursor::default(), Cursor::default());
     for &ai in &chosen {
         let ai = ai as usize;
         let atom = &obj.atoms[ai];
@@ -753,11 +806,11 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
                 body_cap: 0,
                 size: atom.size,
                 fixups: shape_of(
-                    cx.fixups.within(addr, u64::from(atom.size)),
+                    cx.fixups.within(&mut fixup_at, addr, u64::from(atom.size)),
                     &|i| imports[i as usize].name.as_slice(),
                     addr,
                 ),
-                unwind: cx.unwind.encoding(addr),
+                unwind: cx.unwind.encoding(&mut unwind_at, addr),
             },
         );
     }
@@ -768,8 +821,8 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
     // each sorted by name and unique. An object's symbol table has them
     // sorted already, in a run or two (tentative definitions come with the
     // undefined symbols): a stable sort merges the runs.
-    let mut globals: Vec<&[u8]> = Vec::new();
-    let mut refs: Vec<(&[u8], SymId)> = Vec::new();
+    let mut globals: Vec<&[u8]> = Vec::with_capacity(obj.symbols.len());
+    let mut refs: Vec<(&[u8], SymId)> = Vec::with_capacity(obj.symbols.len());
     for (s, &g) in obj.symbols.iter().zip(&symtab.file_globals[fi as usize]) {
         if g == NONE {
             continue;
@@ -866,6 +919,7 @@ mod wire {
     }
 
     /// A byte string (`Vec<u8>`, `String`): its length, then its bytes.
+    #[inline]
     pub fn bytes(out: &mut Vec<u8>, b: &[u8]) {
         varint(out, b.len() as u64);
         out.extend_from_slice(b);
@@ -911,6 +965,11 @@ mod wire {
         /// field (at most 65 of the 96 bytes are used).
         #[inline]
         fn varint(&mut self, v: u64) {
+            if v <= 250 {
+                // Most fields (section, size, slot, the zeros): one byte.
+                self.byte(v as u8);
+                return;
+            }
             let (b, len) = encode_varint(v);
             self.bytes[self.len..self.len + 9].copy_from_slice(&b);
             self.len += len;
@@ -1250,6 +1309,28 @@ mod tests {
             .into_iter()
             .map(|k| String::from_utf8(k).unwrap())
             .collect()
+    }
+
+    /// A cursor finds what a search of the whole list finds, whether a
+    /// lookup steps on from the last, jumps far ahead, or goes back.
+    #[test]
+    fn cursor_lookups_match_a_search_of_the_list() {
+        let base = 0x1000;
+        let addrs: Vec<u64> = (0..400u64).map(|i| base + i * 24 + (i % 7) * 3).collect();
+        let index = PageIndex::new(&addrs, base);
+        let mut cursor = Cursor::default();
+        let probes = (0..300u64).map(|i| base + i * 29).chain([
+            base + 9000,
+            base,
+            0,
+            base + 50,
+            u64::MAX / 2,
+            base + 51,
+        ]);
+        for a in probes {
+            let want = addrs.partition_point(|&x| x < a);
+            assert_eq!(cursor.first_at(&addrs, &index, a), want, "at {a:#x}");
+        }
     }
 
     #[test]
