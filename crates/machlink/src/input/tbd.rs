@@ -32,6 +32,7 @@
 //! with a leading underscore (v1, v2: `_NSString`), are expanded to the
 //! symbols the objc2 ABI defines for them.
 
+mod flow;
 mod node;
 
 use rustc_hash::FxHashSet;

@@ -14,6 +14,7 @@
 //! `duplicated key in mapping` error, which, as there, is reported only if
 //! the parser finds no syntax error later in the stream.
 
+use super::flow::{self, Lifted, Skeleton};
 use rustc_hash::FxHashSet;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
@@ -92,13 +93,39 @@ fn plain_is_string(text: &str) -> bool {
 
 /// Reads every document of `text`. The error is the one
 /// `YamlLoader::load_from_str` returns.
+///
+/// The lists of names are read ahead by [`flow::lift`] and the rest by
+/// yaml-rust2; when that does not go through cleanly, the whole text is
+/// read by yaml-rust2, which also words any error.
 pub(super) fn load(text: &str) -> Result<Vec<Node>, ScanError> {
+    match flow::lift(text).and_then(load_skeleton) {
+        Some(docs) => Ok(docs),
+        None => load_plain(text),
+    }
+}
+
+/// [`load`] with yaml-rust2 alone.
+pub(super) fn load_plain(text: &str) -> Result<Vec<Node>, ScanError> {
     let mut builder = Builder::default();
     Parser::new_from_str(text).load(&mut builder, true)?;
     match builder.error {
         Some(error) => Err(error),
         None => Ok(builder.docs),
     }
+}
+
+/// The documents of a skeleton, its lifted sequences put back; `None` if
+/// it has an error or a placeholder did not come out as a sequence.
+fn load_skeleton(skeleton: Skeleton) -> Option<Vec<Node>> {
+    let mut builder = Builder {
+        lifted: skeleton.lifted,
+        ..Builder::default()
+    };
+    Parser::new_from_str(&skeleton.text)
+        .load(&mut builder, true)
+        .ok()?;
+    let complete = builder.error.is_none() && builder.next_lifted == builder.lifted.len();
+    complete.then_some(builder.docs)
 }
 
 /// Builds documents from parser events, as `YamlLoader` does.
@@ -113,6 +140,9 @@ struct Builder {
     anchors: rustc_hash::FxHashMap<usize, Node>,
     /// The first error; later events are ignored, as by `YamlLoader`.
     error: Option<ScanError>,
+    /// The sequences read ahead, in text order, and the next one to meet.
+    lifted: Vec<Lifted>,
+    next_lifted: usize,
 }
 
 /// A list or mapping being built, with its anchor id (0: none).
@@ -152,10 +182,10 @@ impl Builder {
                 let root = self.root.take().unwrap_or(Node::Value(Yaml::BadValue));
                 self.docs.push(root);
             }
-            Event::SequenceStart(anchor, _) => self.open.push(Open::List {
-                items: Vec::new(),
-                anchor,
-            }),
+            Event::SequenceStart(anchor, _) => {
+                let items = self.lifted_items(mark);
+                self.open.push(Open::List { items, anchor });
+            }
             Event::MappingStart(anchor, _) => self.open.push(Open::Map {
                 entries: Vec::new(),
                 keys: FxHashSet::default(),
@@ -183,6 +213,18 @@ impl Builder {
             }
         }
         Ok(())
+    }
+
+    /// The items of the sequence lifted from where one starts at `mark`
+    /// (its placeholder holds none).
+    fn lifted_items(&mut self, mark: Marker) -> Vec<Node> {
+        match self.lifted.get_mut(self.next_lifted) {
+            Some(lifted) if lifted.at == mark.index() => {
+                self.next_lifted += 1;
+                std::mem::take(&mut lifted.items)
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Adds a complete node to its parent (`YamlLoader::insert_new_node`).
@@ -238,7 +280,9 @@ mod tests {
     use super::*;
 
     /// `load` and `YamlLoader` agree: the same documents, or the same error.
+    /// And `load` and `load_plain` build the same nodes.
     fn same_as_loader(text: &str) {
+        same_as_plain(text);
         let ours = load(text).map(|docs| docs.iter().map(Node::to_yaml).collect::<Vec<_>>());
         let theirs = YamlLoader::load_from_str(text);
         match (ours, theirs) {
@@ -309,5 +353,159 @@ mod tests {
         );
         assert_eq!(items[3].scalar(), Some(Yaml::Integer(12)));
         assert_eq!(items[6].scalar(), Some(Yaml::Integer(7)));
+    }
+
+    /// `load` (lifting lists of names when it can) and `load_plain` build
+    /// the same nodes, or fail with the same error.
+    fn same_as_plain(text: &str) {
+        let ours = format!("{:?}", load(text));
+        assert_eq!(ours, format!("{:?}", load_plain(text)), "{text:?}");
+    }
+
+    /// Whether `load` reads `text` with sequences lifted.
+    fn lifts(text: &str) -> bool {
+        flow::lift(text).and_then(load_skeleton).is_some()
+    }
+
+    const LIFTED_SAMPLE: &str = "--- !tapi-tbd
+tbd-version:     4
+targets:         [ x86_64-macos, arm64e-macos ]
+install-name:    '/usr/lib/libfoo.dylib'
+exports:
+  - targets:         [ x86_64-macos ]
+    symbols:         [ _a, '_b$c', 'it''s', '', ' sp ', a#b, 12, true, .inf,
+                       $x, /p, 'R8289209$_close', _tail ]
+    weak-symbols:    [ _w ]
+  - targets:         [ arm64e-macos ]
+    objc-classes:    [ NSFoo,
+                       'NSBar' ]
+...
+";
+
+    #[test]
+    fn tbd_node_lifts_lists_of_names() {
+        assert!(lifts(LIFTED_SAMPLE));
+        same_as_loader(LIFTED_SAMPLE);
+        for text in [
+            "a: [ _a, 'x$y', 'it''s', '', ' sp ', a#b, 12, true, .inf, $x, /p ]\n",
+            "a: [x,y]\nb: [ 'z' ]   # a comment after the sequence\n",
+            "- k:  [ _a,\n        _b ]\n- k-2: [ 'c',\n\n   d ]\n",
+        ] {
+            assert!(lifts(text), "{text:?}");
+            same_as_loader(text);
+        }
+    }
+
+    /// Sequences outside the subset are left to yaml-rust2; `[` that turn
+    /// out to be no sequence make the whole text read by yaml-rust2.
+    #[test]
+    fn tbd_node_reads_other_sequences_as_yaml() {
+        for text in [
+            "a: [ [ b ], c ]\n",
+            "a: [ b, ~ ]\n",
+            "a: [ x, 'y' ]: 1\n",
+            "? x\n: [ _a,\n  _b ]\n",
+            "a: { b: [ c,\n  d ] }\n",
+            "a: [ b, \"c\" ]\n",
+            "a: [ b, # comment\n  d ]\n",
+            "a: [ &x b, *x ]\n",
+            "a: [ !!str b, c ]\n",
+            "a: &x [ b ]\n",
+            "a: [ b: c ]\n",
+            "a: [ b\n  c ]\n",
+            "a: [ b, ]\n",
+            "a: [ ]\n",
+            "a: [ b,\tc ]\n",
+            "a: [ 'b\n  c' ]\n",
+            "a: [ -b ]\n",
+            "a: [ b, -]\n",
+            "a: [ b-, c- ]\n",
+            "a: [ a'b ]\n",
+            "a: [ b,\r\n  c ]\r\n",
+            "a: [ b ]\nc: \u{e9}\n",
+            "a:\n  b: [ c,\n d ]\n",
+            "a:\n  b: [ c,\n  d ]\n",
+            "  k: [\n [ a,\n  b ] ]\n",
+            "a: [ b,\n--- ]\n",
+            "a: [ b,\n... ]\n",
+            "? [ a, b ]\n: 1\n",
+            "- [ a, b ]\n",
+            "a: |\n  b: [ c, d ]\ne: f\n",
+            "a: >\n  b: [ c,\n    d ]\n",
+            "a: 'x\n  b: [ c ]'\n",
+            "a: \"x\n  b: [ c ]\"\n",
+            "# b: [ c ]\na: 1 # b: [ c ]\n",
+            "a: [ x, y ]\nb: |\n  c: [ d ]\n",
+            "a:[ x ]\n",
+            "a: [ x ]\n\tb: 1\n",
+            "a: [ 'x',\n  y ]\n\tb: 1\n",
+        ] {
+            same_as_loader(text);
+        }
+        assert!(!lifts("a: |\n  b: [ c, d ]\ne: f\n"));
+        assert!(!lifts("a: 'x\n  b: [ c ]'\n"));
+        assert!(flow::lift("a: [ [ b ], c ]\n").is_none());
+        assert!(flow::lift("a: [ b, \"c\" ]\n").is_none());
+    }
+
+    /// An error after a placeholder is reported where it is in the text.
+    #[test]
+    fn tbd_node_errors_after_lifted_lists() {
+        for text in [
+            "a: [ x,\n  y ]\nb: [ c\n",
+            "a: [ x,\n  y ]\nb: c: d\n",
+            "a: [ x,\n  y ]\na: 1\n",
+            "a: [ x,\n      y ] z\nb: 1\n",
+            "a: [ x,\n  y ]\n  b: 1\n",
+        ] {
+            assert!(flow::lift(text).is_some(), "{text:?}");
+            let ours = load(text).unwrap_err().to_string();
+            let theirs = YamlLoader::load_from_str(text).unwrap_err().to_string();
+            assert_eq!(ours, theirs, "{text:?}");
+        }
+        let ours = load("a: [ x,\n  y ]\nb: [ c\n").unwrap_err();
+        assert_eq!(ours.marker().line(), 4, "{ours}");
+    }
+
+    #[test]
+    fn tbd_node_truncated_lifted_lists_never_panic() {
+        for end in 0..=LIFTED_SAMPLE.len() {
+            same_as_plain(&LIFTED_SAMPLE[..end]);
+        }
+    }
+
+    /// Every stub of the SDK, whole and document by document, reads the
+    /// same with and without lifting, and libSystem's documents lift.
+    #[test]
+    fn tbd_node_sdk_stubs_read_as_plain() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.toolchain/sdk");
+        let mut stubs = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(root)];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "tbd") {
+                    stubs.push(path);
+                }
+            }
+        }
+        for path in &stubs {
+            let text = std::fs::read_to_string(path).unwrap();
+            same_as_plain(&text);
+            let starts: Vec<usize> = text.match_indices("\n--- ").map(|(at, _)| at + 1).collect();
+            let ends = starts.iter().copied().chain([text.len()]);
+            for (start, end) in std::iter::once(0).chain(starts.iter().copied()).zip(ends) {
+                let piece = &text[start..end];
+                same_as_plain(piece);
+                if path.ends_with("libSystem.tbd") {
+                    assert!(lifts(piece), "{}: {piece}", path.display());
+                }
+            }
+            for end in (0..text.len().min(6000)).step_by(29) {
+                same_as_plain(&text[..end]);
+            }
+        }
     }
 }
