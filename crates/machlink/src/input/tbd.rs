@@ -562,7 +562,7 @@ mod yaml {
             }
         }
         check_version(doc, &map)?;
-        let targets = string_list(doc, "targets", required(doc, &map, "targets")?)?;
+        let targets = string_list(doc, &"targets", required(doc, &map, "targets")?)?;
         let listed = targets.iter().any(|t| target.matches(t));
         let install_name = string(doc, "install-name", required(doc, &map, "install-name")?)?;
         let install_name = install_name.to_owned();
@@ -631,7 +631,7 @@ mod yaml {
         version: u8,
         target: &Wanted,
     ) -> Result<Option<TbdLibrary>, TbdError> {
-        let archs = string_list(doc, "archs", required(doc, map, "archs")?)?;
+        let archs = string_list(doc, &"archs", required(doc, map, "archs")?)?;
         let listed = archs.iter().any(|a| target.arch_matches(a));
         let platform = string(doc, "platform", required(doc, map, "platform")?)?;
         let Some(&platform) = LEGACY_PLATFORMS.iter().find(|&&p| p == platform) else {
@@ -662,11 +662,11 @@ mod yaml {
                 && platform_applies;
             for key in ["allowed-clients", "allowable-clients"] {
                 if let Some(list) = get(section, key) {
-                    string_list(doc, &format!("{path}.{key}"), list)?;
+                    string_list(doc, &format_args!("{path}.{key}"), list)?;
                 }
             }
             if let Some(list) = get(section, "re-exports") {
-                let names = string_list(doc, &format!("{path}.re-exports"), list)?;
+                let names = string_list(doc, &format_args!("{path}.re-exports"), list)?;
                 if applies {
                     for name in names {
                         if !reexported_libraries.iter().any(|l| l == name) {
@@ -679,7 +679,7 @@ mod yaml {
                 let Some(list) = get_mut(section, list_key) else {
                     continue;
                 };
-                let names = take_string_list(doc, &format!("{path}.{list_key}"), list)?;
+                let names = take_string_list(doc, &format_args!("{path}.{list_key}"), list)?;
                 if !applies {
                     continue;
                 }
@@ -699,7 +699,7 @@ mod yaml {
             section_archs(doc, &path, section)?;
             for key in LEGACY_UNDEFINED_KEYS {
                 if let Some(list) = get(section, key) {
-                    string_list(doc, &format!("{path}.{key}"), list)?;
+                    string_list(doc, &format_args!("{path}.{key}"), list)?;
                 }
             }
         }
@@ -719,14 +719,13 @@ mod yaml {
     /// A v1-v3 section's `archs` list (required).
     fn section_archs<'y>(
         doc: &Doc,
-        path: &str,
+        path: &SectionPath,
         section: &'y Map,
     ) -> Result<Vec<&'y str>, TbdError> {
-        let path = format!("{path}.archs");
         let Some(list) = get(section, "archs") else {
-            return Err(doc.error(&path, "missing"));
+            return Err(doc.error(&format!("{path}.archs"), "missing"));
         };
-        string_list(doc, &path, list)
+        string_list(doc, &format_args!("{path}.archs"), list)
     }
 
     fn check_version(doc: &Doc, map: &Map) -> Result<(), TbdError> {
@@ -757,7 +756,7 @@ mod yaml {
         for (path, section) in sections(doc, map, "reexported-libraries")? {
             let applies = section_applies(doc, &path, section, target)?;
             let names = match get_mut(section, "libraries") {
-                Some(list) => take_string_list(doc, &format!("{path}.libraries"), list)?,
+                Some(list) => take_string_list(doc, &format_args!("{path}.libraries"), list)?,
                 None => names(Vec::new()),
             };
             if applies {
@@ -780,7 +779,7 @@ mod yaml {
                 let Some(list) = get_mut(section, list_key) else {
                     continue;
                 };
-                let names = take_string_list(doc, &format!("{path}.{list_key}"), list)?;
+                let names = take_string_list(doc, &format_args!("{path}.{list_key}"), list)?;
                 if applies {
                     sink.exports.reserve(names.size_hint().1.unwrap_or(0));
                     names.for_each(|name| sink.add(kind, name));
@@ -792,11 +791,23 @@ mod yaml {
 
     /// The mappings of a list-of-sections key such as `exports`, each with
     /// its path for error messages. A missing key is an empty list.
-    fn sections<'y>(
+    /// Where a section is, for errors: `exports[2]`.
+    struct SectionPath<'k> {
+        key: &'k str,
+        index: usize,
+    }
+
+    impl fmt::Display for SectionPath<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "{}[{}]", self.key, self.index)
+        }
+    }
+
+    fn sections<'y, 'k>(
         doc: &Doc,
         map: &'y mut Map,
-        key: &str,
-    ) -> Result<Vec<(String, &'y mut Map)>, TbdError> {
+        key: &'k str,
+    ) -> Result<Vec<(SectionPath<'k>, &'y mut Map)>, TbdError> {
         let Some(value) = get_mut(map, key) else {
             return Ok(Vec::new());
         };
@@ -809,12 +820,12 @@ mod yaml {
         items
             .iter_mut()
             .enumerate()
-            .map(|(i, item)| {
-                let path = format!("{key}[{i}]");
+            .map(|(index, item)| {
+                let path = SectionPath { key, index };
                 match item {
                     Node::Map(section) => Ok((path, section)),
                     other => Err(doc.error(
-                        &path,
+                        &path.to_string(),
                         format!("expected a mapping, found {}", describe(other)),
                     )),
                 }
@@ -825,15 +836,14 @@ mod yaml {
     /// Whether a section's own `targets` list names `target`.
     fn section_applies(
         doc: &Doc,
-        path: &str,
+        path: &SectionPath,
         section: &Map,
         target: &Wanted,
     ) -> Result<bool, TbdError> {
-        let path = format!("{path}.targets");
         let Some(list) = get(section, "targets") else {
-            return Err(doc.error(&path, "missing"));
+            return Err(doc.error(&format!("{path}.targets"), "missing"));
         };
-        Ok(string_list(doc, &path, list)?
+        Ok(string_list(doc, &format_args!("{path}.targets"), list)?
             .iter()
             .any(|t| target.matches(t)))
     }
@@ -891,8 +901,14 @@ mod yaml {
 
     /// A list of strings. Names are taken only from YAML strings: a plain
     /// scalar that YAML reads as a number or boolean is not a symbol name
-    /// and is reported rather than silently reformatted.
-    fn string_list<'y>(doc: &Doc, key: &str, value: &'y Node) -> Result<Vec<&'y str>, TbdError> {
+    /// and is reported rather than silently reformatted. `key` (like that
+    /// of [`take_string_list`] and [`string_items`]) is formatted only for
+    /// an error.
+    fn string_list<'y>(
+        doc: &Doc,
+        key: &dyn fmt::Display,
+        value: &'y Node,
+    ) -> Result<Vec<&'y str>, TbdError> {
         let items = string_items(doc, key, value)?;
         Ok(items.iter().filter_map(Node::as_str).collect())
     }
@@ -906,7 +922,11 @@ mod yaml {
 
     /// [`string_list`], moving the strings out of the document (symbol
     /// lists are long) without collecting them again.
-    fn take_string_list(doc: &Doc, key: &str, value: &mut Node) -> Result<Names, TbdError> {
+    fn take_string_list(
+        doc: &Doc,
+        key: &dyn fmt::Display,
+        value: &mut Node,
+    ) -> Result<Names, TbdError> {
         string_items(doc, key, value)?;
         let items = match value {
             Node::List(items) => std::mem::take(items),
@@ -916,10 +936,14 @@ mod yaml {
     }
 
     /// The items of a list whose items are all strings.
-    fn string_items<'y>(doc: &Doc, key: &str, value: &'y Node) -> Result<&'y [Node], TbdError> {
+    fn string_items<'y>(
+        doc: &Doc,
+        key: &dyn fmt::Display,
+        value: &'y Node,
+    ) -> Result<&'y [Node], TbdError> {
         let Node::List(items) = value else {
             return Err(doc.error(
-                key,
+                &key.to_string(),
                 format!("expected a list of strings, found {}", describe(value)),
             ));
         };

@@ -59,6 +59,9 @@ pub(super) fn lift(text: &str) -> Option<Skeleton> {
     // Bytes of `text` up to `copied` are in the skeleton already.
     let mut copied = 0;
     let mut from = 0;
+    // The items of the sequence being read: lists grow to thousands, and
+    // each is then allocated once, at its size.
+    let mut scratch = Vec::new();
     while let Some(found) = memchr::memchr(b'[', &bytes[from..]) {
         let open = from + found;
         from = open + 1;
@@ -66,9 +69,11 @@ pub(super) fn lift(text: &str) -> Option<Skeleton> {
         let Some(key) = key_column(&bytes[line..open]) else {
             continue;
         };
-        let Some((items, close)) = read_sequence(text, open, line, key) else {
+        scratch.clear();
+        let Some(close) = read_sequence(text, open, line, key, &mut scratch) else {
             continue;
         };
+        let items = scratch.drain(..).collect();
         if skeleton.is_empty() {
             skeleton.reserve(text.len() / 8);
         }
@@ -131,17 +136,17 @@ fn skip_spaces(bytes: &[u8], mut at: usize) -> usize {
 }
 
 /// Reads the sequence whose `[` is at `open`, on the line starting at
-/// `line`, the value of a key in column `key`: its items and the offset of
-/// its `]`. `None` when anything is outside the subset.
+/// `line`, the value of a key in column `key`, into `items`; returns the
+/// offset of its `]`. `None` when anything is outside the subset.
 fn read_sequence(
     text: &str,
     open: usize,
     mut line: usize,
     key: usize,
-) -> Option<(Vec<Node>, usize)> {
+    items: &mut Vec<Node>,
+) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut at = open + 1;
-    let mut items = Vec::new();
     skip_separation(bytes, &mut at, &mut line);
     loop {
         if at - line <= key {
@@ -159,7 +164,7 @@ fn read_sequence(
                 at += 1;
                 skip_separation(bytes, &mut at, &mut line);
             }
-            b']' => return Some((items, at)),
+            b']' => return Some(at),
             _ => return None,
         }
     }
@@ -212,9 +217,26 @@ fn plain(text: &str, at: &mut usize) -> Node {
     while bytes.get(*at).is_some_and(|&c| plain_char(c)) {
         *at += 1;
     }
+    let text = &text[start..*at];
     Node::Text {
-        text: text[start..*at].to_owned(),
-        plain: true,
+        text: text.to_owned(),
+        plain: !surely_string(text),
+    }
+}
+
+/// Whether `Yaml::from_str` makes a plain scalar (of [`plain_char`]s) a
+/// string whatever follows its first character: one starting with `_`,
+/// `$` or `/`, or a letter (no number starts with one; `inf` and `nan`
+/// are not numbers to yaml-rust2), except the words for null and booleans.
+/// Such a scalar is kept as a quoted one: it reads the same, and is not
+/// typed again at each look.
+fn surely_string(text: &str) -> bool {
+    match text.as_bytes()[0] {
+        b'_' | b'$' | b'/' => true,
+        first if first.is_ascii_alphabetic() => !["null", "true", "false"]
+            .iter()
+            .any(|word| text.eq_ignore_ascii_case(word)),
+        _ => false,
     }
 }
 

@@ -153,7 +153,7 @@ enum Open {
     },
     Map {
         entries: Vec<(Yaml, Node)>,
-        /// The keys so far, to find a duplicate.
+        /// The keys so far once there are many, to find a duplicate.
         keys: FxHashSet<Yaml>,
         /// The key waiting for its value; `BadValue` when none is (so a
         /// key that is itself `BadValue` waits for another, as in
@@ -243,7 +243,7 @@ impl Builder {
                     return Ok(());
                 }
                 let key = std::mem::replace(key, Yaml::BadValue);
-                if !keys.insert(key.clone()) {
+                if is_duplicate(entries, keys, &key) {
                     return Err(ScanError::new_string(
                         mark,
                         format!("{key:?}: duplicated key in mapping"),
@@ -254,6 +254,19 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// Whether a mapping has `key` already. Stub mappings have a few keys:
+/// those are compared in turn; the set of keys is for large mappings.
+fn is_duplicate(entries: &[(Yaml, Node)], keys: &mut FxHashSet<Yaml>, key: &Yaml) -> bool {
+    const FEW: usize = 16;
+    if entries.len() < FEW {
+        return entries.iter().any(|(listed, _)| listed == key);
+    }
+    if keys.is_empty() {
+        keys.extend(entries.iter().map(|(listed, _)| listed.clone()));
+    }
+    !keys.insert(key.clone())
 }
 
 /// A scalar event's node. Tagged scalars (rare in stubs) are typed by
@@ -322,6 +335,16 @@ mod tests {
         ] {
             same_as_loader(text);
         }
+        // Mappings past the few keys compared in turn.
+        let many: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        for text in [
+            many.clone(),
+            format!("{many}k3: again\n"),
+            format!("{many}k39: again\n"),
+            format!("{many}0x10: a\n16: b\n"),
+        ] {
+            same_as_loader(&text);
+        }
     }
 
     #[test]
@@ -358,8 +381,14 @@ mod tests {
     /// `load` (lifting lists of names when it can) and `load_plain` build
     /// the same nodes, or fail with the same error.
     fn same_as_plain(text: &str) {
-        let ours = format!("{:?}", load(text));
-        assert_eq!(ours, format!("{:?}", load_plain(text)), "{text:?}");
+        let strings = |docs: Vec<Node>| {
+            let yaml: Vec<Yaml> = docs.iter().map(Node::to_yaml).collect();
+            let text: Vec<Option<String>> = docs.into_iter().map(Node::into_string).collect();
+            (yaml, text)
+        };
+        let ours = load(text).map(strings).map_err(|e| e.to_string());
+        let theirs = load_plain(text).map(strings).map_err(|e| e.to_string());
+        assert_eq!(ours, theirs, "{text:?}");
     }
 
     /// Whether `load` reads `text` with sequences lifted.
@@ -388,6 +417,7 @@ exports:
         same_as_loader(LIFTED_SAMPLE);
         for text in [
             "a: [ _a, 'x$y', 'it''s', '', ' sp ', a#b, 12, true, .inf, $x, /p ]\n",
+            "a: [ null, Null, NULL, True, FALSE, inf, nan, Infinity, e5, x1e5, 0x1f, 0o17, 1.5 ]\n",
             "a: [x,y]\nb: [ 'z' ]   # a comment after the sequence\n",
             "- k:  [ _a,\n        _b ]\n- k-2: [ 'c',\n\n   d ]\n",
         ] {
