@@ -59,9 +59,6 @@ pub(super) fn lift(text: &str) -> Option<Skeleton> {
     // Bytes of `text` up to `copied` are in the skeleton already.
     let mut copied = 0;
     let mut from = 0;
-    // The items of the sequence being read: lists grow to thousands, and
-    // each is then allocated once, at its size.
-    let mut scratch = Vec::new();
     while let Some(found) = memchr::memchr(b'[', &bytes[from..]) {
         let open = from + found;
         from = open + 1;
@@ -69,11 +66,10 @@ pub(super) fn lift(text: &str) -> Option<Skeleton> {
         let Some(key) = key_column(&bytes[line..open]) else {
             continue;
         };
-        scratch.clear();
-        let Some(close) = read_sequence(text, open, line, key, &mut scratch) else {
+        let mut items = Vec::new();
+        let Some(close) = read_sequence(text, open, line, key, &mut items) else {
             continue;
         };
-        let items = scratch.drain(..).collect();
         if skeleton.is_empty() {
             skeleton.reserve(text.len() / 8);
         }
@@ -251,8 +247,13 @@ fn single_quoted(text: &str, at: &mut usize) -> Option<Node> {
         if !part.iter().all(|&c| c == b' ' || c.is_ascii_graphic()) {
             return None;
         }
-        value.push_str(&text[start..quote]);
-        if bytes.get(quote + 1) == Some(&b'\'') {
+        let escaped = bytes.get(quote + 1) == Some(&b'\'');
+        if !escaped && value.is_empty() {
+            value = text[start..quote].to_owned();
+        } else {
+            value.push_str(&text[start..quote]);
+        }
+        if escaped {
             value.push('\'');
             start = quote + 2;
         } else {
