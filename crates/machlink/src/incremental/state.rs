@@ -370,9 +370,11 @@ pub struct Delta {
     pub starts_end: Option<(u32, u64)>,
     /// The output's UUID after the last update (None: the full link's).
     pub uuid: Option<[u8; 16]>,
-    /// The body as the file holds it, while it is not decoded (the three
-    /// fields above it are then empty).
+    /// The file as read, while its body is not decoded (the body's fields
+    /// are then empty): the body is `unread[body]`, kept where it was read
+    /// (not copied: a run that finds nothing changed never decodes it).
     unread: Vec<u8>,
+    body: std::ops::Range<usize>,
 }
 
 /// The head of a delta file, written from borrowed fields.
@@ -1525,7 +1527,7 @@ impl Delta {
         if !bytes.starts_with(DELTA_MAGIC) && bytes.starts_with(&DELTA_MAGIC[..7]) {
             return Err(Unusable::OtherVersion);
         }
-        Delta::from_file(&bytes).map_err(|e| Unusable::Damaged(format!("its delta: {e}")))
+        Delta::from_file(bytes).map_err(|e| Unusable::Damaged(format!("its delta: {e}")))
     }
 
     /// The file: magic, the head's length (u64), head, body, and an xxh3
@@ -1559,7 +1561,7 @@ impl Delta {
             );
         } else {
             // Never decoded: written back as it was read.
-            out.extend_from_slice(&self.unread);
+            out.extend_from_slice(&self.unread[self.body.clone()]);
         }
         let sum = xxhash_rust::xxh3::xxh3_64(&out);
         out.extend_from_slice(&sum.to_le_bytes());
@@ -1568,13 +1570,13 @@ impl Delta {
 
     /// The delta [`Delta::to_bytes`] wrote, whole, or what is wrong with it.
     pub fn from_bytes(bytes: &[u8]) -> Result<Delta, String> {
-        let mut d = Delta::from_file(bytes)?;
+        let mut d = Delta::from_file(bytes.to_vec())?;
         d.decode_body()?;
         Ok(d)
     }
 
     /// The delta with its head decoded and its body kept as bytes.
-    fn from_file(bytes: &[u8]) -> Result<Delta, String> {
+    fn from_file(bytes: Vec<u8>) -> Result<Delta, String> {
         let Some(body_end) = bytes.len().checked_sub(8) else {
             return Err("it is truncated".into());
         };
@@ -1602,7 +1604,8 @@ impl Delta {
             oso_index: head.oso_index,
             starts_end: head.starts_end,
             uuid: head.uuid,
-            unread: all[head_end..].to_vec(),
+            body: head_end..body_end,
+            unread: bytes,
             ..Default::default()
         })
     }
@@ -1611,8 +1614,10 @@ impl Delta {
         if self.unread.is_empty() {
             return Ok(());
         }
-        let body = super::wire::read(&self.unread).map_err(|e| format!("its body: {e}"))?;
+        let body = super::wire::read(&self.unread[self.body.clone()])
+            .map_err(|e| format!("its body: {e}"))?;
         self.unread = Vec::new();
+        self.body = 0..0;
         self.objects = body.objects;
         self.globals = body.globals;
         self.ref_adjust = body.ref_adjust;
@@ -1722,7 +1727,7 @@ mod delta_tests {
     fn a_delta_body_is_decoded_only_when_asked_and_written_back_as_read() {
         let d = sample();
         let bytes = d.to_bytes();
-        let head_only = Delta::from_file(&bytes).unwrap();
+        let head_only = Delta::from_file(bytes.clone()).unwrap();
         assert!(head_only.objects.is_empty() && head_only.ref_adjust.is_empty());
         assert_eq!(head_only.inputs, d.inputs);
         assert_eq!((head_only.updates, head_only.uuid), (3, Some([7; 16])));
@@ -1742,8 +1747,8 @@ mod delta_tests {
         for at in [0, 9, bytes.len() / 2, bytes.len() - 1] {
             let mut b = bytes.clone();
             b[at] ^= 0x20;
-            assert!(Delta::from_file(&b).is_err(), "byte {at}");
+            assert!(Delta::from_file(b).is_err(), "byte {at}");
         }
-        assert!(Delta::from_file(&bytes[..bytes.len() - 3]).is_err());
+        assert!(Delta::from_file(bytes[..bytes.len() - 3].to_vec()).is_err());
     }
 }

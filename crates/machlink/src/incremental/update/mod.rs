@@ -523,8 +523,14 @@ impl<'s> Updater<'s> {
                 mtime_ns,
                 hash,
             },
-            None => Fingerprint::of_bytes(&path, &mapped.map)
-                .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?,
+            // The stamp of the file mapped: it describes the bytes hashed
+            // (and needs no second `stat`).
+            None => Fingerprint {
+                path: path.clone(),
+                size: mapped.stamp.0,
+                mtime_ns: mapped.stamp.1,
+                hash: xxhash_rust::xxh3::xxh3_64(&mapped.map),
+            },
         };
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
