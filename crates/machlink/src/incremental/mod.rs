@@ -575,7 +575,8 @@ impl Lock {
                 return Err(err(std::io::Error::last_os_error()));
             }
         }
-        let _ = writeln!(file, "{}", std::process::id());
+        // One write (writeln! on a file makes two system calls).
+        let _ = file.write_all(format!("{}\n", std::process::id()).as_bytes());
         Ok(Lock { _file: file })
     }
 }

@@ -63,10 +63,13 @@ const BLOCK: usize = 512;
 /// proportion to the program: a run that finds nothing changed checks only
 /// the header chunk's blocks.
 const SUMS_CHUNK: usize = 512;
-/// Version 5: the body in a format of its own (see [`super::wire`]), not
-/// bincode. (4: the end of the function starts in the head. 3: a head
+/// Version 6: the body also remembers the state's answers to global
+/// lookups ([`Delta::resolved`]). (5: the body in a format of its own (see
+/// [`super::wire`]), not bincode. 4: the end of the function starts in the head. 3: a head
 /// every run reads and a body only updates decode.)
-const DELTA_MAGIC: &[u8; 8] = b"MLDELTA5";
+const DELTA_MAGIC: &[u8; 8] = b"MLDELTA6";
+/// The most global lookups a delta remembers (see [`Delta::resolved`]).
+const REMEMBERED: usize = 1 << 16;
 /// One record of the global symbol table.
 const GLOBAL: usize = 40;
 /// One entry of the globals' side table: synthetic slots and reference
@@ -345,6 +348,12 @@ pub struct Delta {
     pub globals: rustc_hash::FxHashMap<Vec<u8>, GlobalRecord>,
     /// Changes to globals' reference counts since the full link.
     pub ref_adjust: BTreeMap<Vec<u8>, i64>,
+    /// The state's answers to the global lookups of earlier updates (see
+    /// [`Base::remember`]): the state never changes under its delta, so an
+    /// object replayed again (the usual edit loop) finds what its
+    /// references resolved to here, not through the state's table (a
+    /// scattered read, and its blocks' checksums, per name).
+    pub resolved: Answers,
     /// Current allocation per section (empty: the state's).
     pub allocation: Vec<Allocation>,
     /// Literals placed by updates: content hash → address.
@@ -361,9 +370,11 @@ pub struct Delta {
     pub starts_end: Option<(u32, u64)>,
     /// The output's UUID after the last update (None: the full link's).
     pub uuid: Option<[u8; 16]>,
-    /// The body as the file holds it, while it is not decoded (the three
-    /// fields above it are then empty).
+    /// The file as read, while its body is not decoded (the body's fields
+    /// are then empty): the body is `unread[body]`, kept where it was read
+    /// (not copied: a run that finds nothing changed never decodes it).
     unread: Vec<u8>,
+    body: std::ops::Range<usize>,
 }
 
 /// The head of a delta file, written from borrowed fields.
@@ -437,7 +448,107 @@ pub struct Base {
     /// Globals looked up so far (see [`Base::global_cached`]): an update
     /// asks for each of an object's symbols more than once, and a resident
     /// server replays the same objects again and again.
-    found: std::sync::Mutex<rustc_hash::FxHashMap<Vec<u8>, Option<GlobalRecord>>>,
+    found: std::sync::Mutex<Found>,
+}
+
+/// The lookups of [`Base::global_cached`]: this run's, and those of
+/// earlier runs that the delta remembered.
+#[derive(Default)]
+struct Found {
+    fresh: rustc_hash::FxHashMap<Vec<u8>, Option<GlobalRecord>>,
+    earlier: Answers,
+}
+
+/// The state's answers to global lookups, by name (see
+/// [`Delta::resolved`]): flat, so that reading them from the delta costs
+/// two allocations, not one per name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answers {
+    /// (name hash, the name's range in `names`, the answer), by hash.
+    entries: Vec<(u64, (u32, u32), Option<GlobalRecord>)>,
+    names: Vec<u8>,
+}
+
+impl Answers {
+    /// The answers for these names (at most [`REMEMBERED`] of them: an
+    /// edit loop replays a few objects, and every update reads the delta
+    /// whole).
+    pub fn new<'a>(answers: impl Iterator<Item = (&'a [u8], Option<GlobalRecord>)>) -> Answers {
+        let mut out = Answers::default();
+        for (name, g) in answers.take(REMEMBERED) {
+            out.push(name, g);
+        }
+        out.sort();
+        out
+    }
+
+    pub(super) fn push(&mut self, name: &[u8], g: Option<GlobalRecord>) {
+        self.push_hashed(name_hash(name), name, g);
+    }
+
+    fn push_hashed(&mut self, hash: u64, name: &[u8], g: Option<GlobalRecord>) {
+        let at = self.names.len() as u32;
+        self.names.extend_from_slice(name);
+        self.entries.push((hash, (at, name.len() as u32), g));
+    }
+
+    /// Orders the entries by hash (once all are pushed).
+    pub(super) fn sort(&mut self) {
+        if !self.entries.is_sorted_by_key(|e| e.0) {
+            self.entries.sort_unstable_by_key(|e| e.0);
+        }
+    }
+
+    fn name(&self, (at, len): (u32, u32)) -> &[u8] {
+        &self.names[at as usize..(at + len) as usize]
+    }
+
+    /// The answer remembered for `name`, if there is one.
+    pub fn get(&self, name: &[u8]) -> Option<Option<GlobalRecord>> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let h = name_hash(name);
+        let first = self.entries.partition_point(|e| e.0 < h);
+        self.entries[first..]
+            .iter()
+            .take_while(|e| e.0 == h)
+            .find(|e| self.name(e.1) == name)
+            .map(|e| e.2)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], Option<GlobalRecord>)> {
+        self.entries.iter().map(|e| (self.name(e.1), e.2))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The bytes of a remembered answer in the delta: the global table's
+/// record and side-table entry (see [`encode_global`]; so, as there, its
+/// body is its value); a kind of 0 is no such global.
+pub(super) const ANSWER: usize = GLOBAL + EXTRA;
+
+pub(super) fn encode_answer(g: Option<&GlobalRecord>) -> [u8; ANSWER] {
+    let mut out = [0u8; ANSWER];
+    if let Some(g) = g {
+        encode_global(&mut out[..GLOBAL], 0, (0, 0), g, 0);
+        encode_extra(&mut out[GLOBAL..], g);
+    }
+    out
+}
+
+pub(super) fn decode_answer(b: &[u8]) -> Option<Option<GlobalRecord>> {
+    if b[28] == 0 {
+        return Some(None);
+    }
+    decode_global(&b[..GLOBAL], Some(&b[GLOBAL..])).map(Some)
 }
 
 /// A small file written whole: `magic`, the bincode of `value`, and an
@@ -697,17 +808,67 @@ impl Base {
 
     /// [`Base::global`], remembered: the state's records never change
     /// while it is open, so each name is looked up (and its blocks
-    /// checked) once. A damaged record is not remembered: it is reported
-    /// every time.
+    /// checked) once, and the answers of earlier runs ([`Base::remember`])
+    /// stand. A damaged record is not remembered: it is reported every
+    /// time.
     pub fn global_cached(&self, name: &[u8]) -> Result<Option<GlobalRecord>, Damage> {
         // (A lock poisoned by a panic still holds whole entries.)
         let found = || self.found.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(g) = found().get(name) {
-            return Ok(*g);
+        {
+            let f = found();
+            if let Some(g) = f.earlier.get(name) {
+                // Checked as a record read from the table is.
+                if let Some(g) = &g {
+                    g.validate(&self.meta).map_err(|e| {
+                        Damage(format!(
+                            "its delta's global {}: {e}",
+                            String::from_utf8_lossy(name)
+                        ))
+                    })?;
+                }
+                return Ok(g);
+            }
+            if let Some(g) = f.fresh.get(name) {
+                return Ok(*g);
+            }
         }
         let g = self.global(name)?;
-        found().insert(name.to_vec(), g);
+        found().fresh.insert(name.to_vec(), g);
         Ok(g)
+    }
+
+    /// Takes the answers of [`Base::global`] that earlier runs remembered
+    /// (the delta carries them, checked with it) as looked up already.
+    pub fn remember(&self, answers: Answers) {
+        self.found.lock().unwrap_or_else(|e| e.into_inner()).earlier = answers;
+    }
+
+    /// The answers looked up so far, this run's and those remembered, for
+    /// the delta to carry to the next run; not those about globals of
+    /// `replaced` objects (the delta has their records: the state's are
+    /// not asked for again).
+    pub fn remembered(&self, replaced: impl Fn(u32) -> bool) -> Answers {
+        let f = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        let wanted = |g: &Option<GlobalRecord>| {
+            !g.is_some_and(|g| g.kind == GlobalKind::Defined && replaced(g.definer))
+        };
+        let mut out = Answers::default();
+        // The earlier answers keep their order (and hashes).
+        for &(h, range, g) in f.earlier.entries.iter().filter(|e| wanted(&e.2)) {
+            out.push_hashed(h, f.earlier.name(range), g);
+        }
+        let mut fresh = f
+            .fresh
+            .iter()
+            .filter(|(n, g)| wanted(g) && f.earlier.get(n).is_none())
+            .peekable();
+        if fresh.peek().is_some() {
+            for (n, g) in fresh.take(REMEMBERED.saturating_sub(out.len())) {
+                out.push(n, *g);
+            }
+            out.sort();
+        }
+        out
     }
 
     /// Looks a global symbol up: an open-addressed index of u32 (record
@@ -895,8 +1056,10 @@ impl ObjectRecord {
     /// Checks that its atoms lie in their sections and its sites in the image.
     pub fn validate(&self, meta: &Meta) -> Result<(), String> {
         for a in &self.atoms {
-            let key = String::from_utf8_lossy(&a.key);
+            // (Decoded for a message only: most records check out.)
+            let key = || String::from_utf8_lossy(&a.key);
             let Some(s) = meta.sections.get(usize::from(a.section)) else {
+                let key = key();
                 return Err(format!("atom {key} names a section the image has not got"));
             };
             let inside = |start: u64, len: u64| {
@@ -905,6 +1068,7 @@ impl ObjectRecord {
             let room = u64::from(a.slot).max(u64::from(a.size));
             let body_ok = a.body == 0 || inside(a.body, u64::from(a.body_cap));
             if !inside(a.addr, room) || !body_ok || a.align_log2 >= 64 {
+                let key = key();
                 return Err(format!(
                     "atom {key} lies outside its section {},{}",
                     s.segname, s.sectname
@@ -1363,7 +1527,7 @@ impl Delta {
         if !bytes.starts_with(DELTA_MAGIC) && bytes.starts_with(&DELTA_MAGIC[..7]) {
             return Err(Unusable::OtherVersion);
         }
-        Delta::from_file(&bytes).map_err(|e| Unusable::Damaged(format!("its delta: {e}")))
+        Delta::from_file(bytes).map_err(|e| Unusable::Damaged(format!("its delta: {e}")))
     }
 
     /// The file: magic, the head's length (u64), head, body, and an xxh3
@@ -1380,15 +1544,24 @@ impl Delta {
             uuid: &self.uuid,
         })
         .expect("the delta's head serialises");
-        let mut out = Vec::with_capacity(16 + head.len() + self.unread.len().max(1 << 16) + 8);
+        // Room for a body as large as the objects edited (a 500-function
+        // object's record and remembered lookups take some 90 KiB): pages
+        // reserved and not written cost nothing, a copy on each growth does.
+        let mut out = Vec::with_capacity(16 + head.len() + self.unread.len().max(1 << 20) + 8);
         out.extend_from_slice(DELTA_MAGIC);
         out.extend_from_slice(&(head.len() as u64).to_le_bytes());
         out.extend_from_slice(&head);
         if self.unread.is_empty() {
-            super::wire::write(&mut out, &self.objects, &self.globals, &self.ref_adjust);
+            super::wire::write(
+                &mut out,
+                &self.objects,
+                &self.globals,
+                &self.ref_adjust,
+                &self.resolved,
+            );
         } else {
             // Never decoded: written back as it was read.
-            out.extend_from_slice(&self.unread);
+            out.extend_from_slice(&self.unread[self.body.clone()]);
         }
         let sum = xxhash_rust::xxh3::xxh3_64(&out);
         out.extend_from_slice(&sum.to_le_bytes());
@@ -1397,13 +1570,13 @@ impl Delta {
 
     /// The delta [`Delta::to_bytes`] wrote, whole, or what is wrong with it.
     pub fn from_bytes(bytes: &[u8]) -> Result<Delta, String> {
-        let mut d = Delta::from_file(bytes)?;
+        let mut d = Delta::from_file(bytes.to_vec())?;
         d.decode_body()?;
         Ok(d)
     }
 
     /// The delta with its head decoded and its body kept as bytes.
-    fn from_file(bytes: &[u8]) -> Result<Delta, String> {
+    fn from_file(bytes: Vec<u8>) -> Result<Delta, String> {
         let Some(body_end) = bytes.len().checked_sub(8) else {
             return Err("it is truncated".into());
         };
@@ -1431,7 +1604,8 @@ impl Delta {
             oso_index: head.oso_index,
             starts_end: head.starts_end,
             uuid: head.uuid,
-            unread: all[head_end..].to_vec(),
+            body: head_end..body_end,
+            unread: bytes,
             ..Default::default()
         })
     }
@@ -1440,11 +1614,14 @@ impl Delta {
         if self.unread.is_empty() {
             return Ok(());
         }
-        let body = super::wire::read(&self.unread).map_err(|e| format!("its body: {e}"))?;
+        let body = super::wire::read(&self.unread[self.body.clone()])
+            .map_err(|e| format!("its body: {e}"))?;
         self.unread = Vec::new();
+        self.body = 0..0;
         self.objects = body.objects;
         self.globals = body.globals;
         self.ref_adjust = body.ref_adjust;
+        self.resolved = body.resolved;
         Ok(())
     }
 
@@ -1476,6 +1653,8 @@ impl Delta {
             rec.validate(meta)
                 .map_err(|e| format!("its delta's record of object {i}: {e}"))?;
         }
+        // (Remembered answers are checked when they are used, as the
+        // state's records are.)
         for (name, g) in &self.globals {
             g.validate(meta).map_err(|e| {
                 format!("its delta's global {}: {e}", String::from_utf8_lossy(name))
@@ -1515,6 +1694,32 @@ mod delta_tests {
             },
         );
         d.ref_adjust.insert(b"_g".to_vec(), -1);
+        d.resolved = Answers::new(
+            [
+                (&b"_new"[..], None),
+                (
+                    &b"_g"[..],
+                    Some(GlobalRecord {
+                        kind: GlobalKind::Dylib,
+                        flags: WEAK_REF,
+                        dylib: 1,
+                        definer: crate::atom::NONE,
+                        value: 0,
+                        body: 0,
+                        slots: ImportSlots {
+                            stub: 0x1000,
+                            got: 0,
+                            thread_ptr: 0,
+                        },
+                        refs: 2,
+                        sites: (0, 0),
+                    }),
+                ),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(d.resolved.get(b"_new"), Some(None));
+        assert_eq!(d.resolved.get(b"_h"), None);
         d
     }
 
@@ -1522,7 +1727,7 @@ mod delta_tests {
     fn a_delta_body_is_decoded_only_when_asked_and_written_back_as_read() {
         let d = sample();
         let bytes = d.to_bytes();
-        let head_only = Delta::from_file(&bytes).unwrap();
+        let head_only = Delta::from_file(bytes.clone()).unwrap();
         assert!(head_only.objects.is_empty() && head_only.ref_adjust.is_empty());
         assert_eq!(head_only.inputs, d.inputs);
         assert_eq!((head_only.updates, head_only.uuid), (3, Some([7; 16])));
@@ -1532,6 +1737,7 @@ mod delta_tests {
         let whole = Delta::from_bytes(&bytes).unwrap();
         assert_eq!(whole.objects, d.objects);
         assert_eq!(whole.ref_adjust, d.ref_adjust);
+        assert_eq!(whole.resolved, d.resolved);
         assert_eq!(whole.to_bytes(), bytes);
     }
 
@@ -1541,8 +1747,8 @@ mod delta_tests {
         for at in [0, 9, bytes.len() / 2, bytes.len() - 1] {
             let mut b = bytes.clone();
             b[at] ^= 0x20;
-            assert!(Delta::from_file(&b).is_err(), "byte {at}");
+            assert!(Delta::from_file(b).is_err(), "byte {at}");
         }
-        assert!(Delta::from_file(&bytes[..bytes.len() - 3]).is_err());
+        assert!(Delta::from_file(bytes[..bytes.len() - 3].to_vec()).is_err());
     }
 }

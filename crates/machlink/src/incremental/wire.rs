@@ -315,21 +315,24 @@ fn read_global(r: &mut Reader) -> Got<GlobalRecord> {
     })
 }
 
-/// The body's three parts.
+/// The body's four parts.
 pub struct Body {
     pub objects: BTreeMap<u32, ObjectRecord>,
     pub globals: FxHashMap<Vec<u8>, GlobalRecord>,
     pub ref_adjust: BTreeMap<Vec<u8>, i64>,
+    pub resolved: state::Answers,
 }
 
 /// Writes the body: objects (index, record), globals (name, record) in the
 /// map's order (a reader builds a map, whatever the order), reference
-/// count changes (name, change).
+/// count changes (name, change), and the state's answers to global
+/// lookups (name, then 0 for none or 1 and the record).
 pub fn write(
     out: &mut Vec<u8>,
     objects: &BTreeMap<u32, ObjectRecord>,
     globals: &FxHashMap<Vec<u8>, GlobalRecord>,
     ref_adjust: &BTreeMap<Vec<u8>, i64>,
+    resolved: &state::Answers,
 ) {
     let mut w = Writer(std::mem::take(out));
     w.len(objects.len());
@@ -346,6 +349,11 @@ pub fn write(
     for (name, &d) in ref_adjust {
         w.bytes(name);
         w.u64(d as u64);
+    }
+    w.len(resolved.len());
+    for (name, g) in resolved.iter() {
+        w.bytes(name);
+        w.0.extend_from_slice(&state::encode_answer(g.as_ref()));
     }
     *out = w.0;
 }
@@ -372,6 +380,15 @@ pub fn read(bytes: &[u8]) -> Got<Body> {
         let name = r.bytes()?.to_vec();
         ref_adjust.insert(name, r.u64()? as i64);
     }
+    let n = r.count(MIN_NAME + state::ANSWER)?;
+    let mut resolved = state::Answers::default();
+    for _ in 0..n {
+        let name = r.bytes()?;
+        let g = state::decode_answer(r.take(state::ANSWER)?)
+            .ok_or("a remembered global has no known kind")?;
+        resolved.push(name, g);
+    }
+    resolved.sort();
     if !r.0.is_empty() {
         return Err("it has bytes after its end".into());
     }
@@ -379,6 +396,7 @@ pub fn read(bytes: &[u8]) -> Got<Body> {
         objects,
         globals,
         ref_adjust,
+        resolved,
     })
 }
 
@@ -622,12 +640,20 @@ mod tests {
             },
         );
         let ref_adjust: BTreeMap<Vec<u8>, i64> = [(b"_g".to_vec(), -2)].into_iter().collect();
+        // A lookup the state answered with a record, and one it had none for.
+        // (The state's records have their bodies at their values.)
+        let answer = globals.get(&b"_f"[..]).map(|g| GlobalRecord {
+            body: g.value,
+            ..*g
+        });
+        let resolved = state::Answers::new([(&b"_f"[..], answer), (&b"_x"[..], None)].into_iter());
         let mut out = Vec::new();
-        write(&mut out, &objects, &globals, &ref_adjust);
+        write(&mut out, &objects, &globals, &ref_adjust, &resolved);
         let back = read(&out).unwrap();
         assert_eq!(back.objects, objects);
         assert_eq!(back.globals, globals);
         assert_eq!(back.ref_adjust, ref_adjust);
+        assert_eq!(back.resolved, resolved);
         for cut in [0, 1, out.len() / 2, out.len() - 1] {
             assert!(read(&out[..cut]).is_err(), "cut at {cut}");
         }

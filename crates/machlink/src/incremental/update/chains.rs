@@ -121,12 +121,14 @@ impl Updater<'_> {
             };
             raws.push((f.addr, raw));
         }
+        // (Searched for every entry of every page: an object's data is
+        // hundreds of ranges.)
+        let old_union = union(old_ranges);
         for (seg, page, page_addr) in pages {
             let entries = self.page_entries(seg, page, page_addr)?;
             entries.retain(|&(at, _)| {
                 let a = page_addr + at;
-                !old_ranges.iter().any(|r| r.contains(&a))
-                    && raws.binary_search_by_key(&a, |r| r.0).is_err()
+                !covers(&old_union, a) && raws.binary_search_by_key(&a, |r| r.0).is_err()
             });
             for &(a, raw) in raws
                 .iter()
@@ -262,5 +264,40 @@ impl Updater<'_> {
                 .map_err(|why| Stop::Fallback(format!("indirect symbol table: {why}")))?;
         self.touched.extend(touched);
         Ok(())
+    }
+}
+
+/// The union of `ranges` as sorted, disjoint ranges.
+fn union(ranges: &[Range<u64>]) -> Vec<Range<u64>> {
+    let mut sorted: Vec<Range<u64>> = ranges.iter().filter(|r| !r.is_empty()).cloned().collect();
+    sorted.sort_unstable_by_key(|r| r.start);
+    let mut out: Vec<Range<u64>> = Vec::with_capacity(sorted.len());
+    for r in sorted {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// Whether sorted, disjoint `ranges` hold `a`.
+fn covers(ranges: &[Range<u64>], a: u64) -> bool {
+    let i = ranges.partition_point(|r| r.end <= a);
+    ranges.get(i).is_some_and(|r| r.start <= a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{covers, union};
+
+    #[test]
+    fn a_union_of_ranges_holds_what_any_of_them_holds() {
+        let ranges = [10..20, 40..40, 15..30, 50..60, 30..35, 5..8];
+        let u = union(&ranges);
+        assert_eq!(u, [5..8, 10..35, 50..60]);
+        for a in 0..70 {
+            assert_eq!(covers(&u, a), ranges.iter().any(|r| r.contains(&a)), "{a}");
+        }
     }
 }

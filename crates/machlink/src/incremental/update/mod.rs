@@ -154,6 +154,8 @@ pub fn run(opts: &Options, session: &mut Session, changed: &[u32]) -> Result<Out
             "the incremental state is damaged: {why}"
         )));
     }
+    // What earlier updates looked up in the state, as if looked up now.
+    session.base.remember(std::mem::take(&mut delta.resolved));
     let kept = &mut *session;
     let session = &*kept;
     // Nothing is written before the journal is committed, so a panic in
@@ -521,8 +523,14 @@ impl<'s> Updater<'s> {
                 mtime_ns,
                 hash,
             },
-            None => Fingerprint::of_bytes(&path, &mapped.map)
-                .map_err(|e| LinkError::file(path.display(), format!("cannot fingerprint: {e}")))?,
+            // The stamp of the file mapped: it describes the bytes hashed
+            // (and needs no second `stat`).
+            None => Fingerprint {
+                path: path.clone(),
+                size: mapped.stamp.0,
+                mtime_ns: mapped.stamp.1,
+                hash: xxhash_rust::xxh3::xxh3_64(&mapped.map),
+            },
         };
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
@@ -963,11 +971,7 @@ impl<'s> Updater<'s> {
         // the full link.
         crate::resolve::drop_coalesced_weak_definitions(std::slice::from_mut(obj), &symtab);
         let globals = self.defined_globals(oi, &symtab, &others)?;
-        for removed in old
-            .globals
-            .iter()
-            .filter(|g| globals.binary_search(g).is_err())
-        {
+        for removed in missing_from(&old.globals, &globals) {
             // Whether others still refer to it is known once every changed
             // object is replayed (see `finish`).
             self.removed.push((removed.clone(), obj.name.clone()));
@@ -982,10 +986,10 @@ impl<'s> Updater<'s> {
             .collect();
         refs.sort_unstable();
         refs.dedup();
-        for n in refs.iter().filter(|n| old.refs.binary_search(n).is_err()) {
+        for n in missing_from(&refs, &old.refs) {
             *self.delta.ref_adjust.entry(n.clone()).or_default() += 1;
         }
-        for n in old.refs.iter().filter(|n| refs.binary_search(n).is_err()) {
+        for n in missing_from(&old.refs, &refs) {
             *self.delta.ref_adjust.entry(n.clone()).or_default() -= 1;
         }
         let entries = unwind_entries(obj, &symtab)?;
@@ -1359,7 +1363,14 @@ impl<'s> Updater<'s> {
                 | if data { state::DATA } else { 0 };
             g.value = addr + u64::from(offset);
             g.body = body + u64::from(offset);
-            self.delta.globals.insert(sym.name.to_vec(), g);
+            // (An object replayed before has its names in the delta
+            // already: no new copy of each.)
+            match self.delta.globals.get_mut(sym.name) {
+                Some(r) => *r = g,
+                None => {
+                    self.delta.globals.insert(sym.name.to_vec(), g);
+                }
+            }
         }
         Ok(())
     }
@@ -1452,6 +1463,10 @@ impl<'s> Updater<'s> {
         let at = meta.linkedit.uuid_offset as usize;
         let uuid: [u8; 16] = self.img[at..at + 16].try_into().expect("16 bytes");
         let mut delta = self.delta;
+        delta.resolved = self
+            .session
+            .base
+            .remembered(|oi| delta.objects.contains_key(&oi));
         delta.allocation = self.alloc.into_allocation();
         delta.updates += 1;
         delta.uuid = Some(uuid);
@@ -1478,6 +1493,25 @@ impl<'s> Updater<'s> {
         };
         Ok((journal, self.stats, delta))
     }
+}
+
+/// The names of sorted list `a` that sorted list `b` has not got, in one
+/// walk of both (an object's globals and references are hundreds of names
+/// with long common prefixes: a search of `b` for each costs ten
+/// comparisons of them). Both are sorted where they are made (`replay`,
+/// and the records it wrote before).
+fn missing_from<'a>(a: &'a [Vec<u8>], b: &[Vec<u8>]) -> Vec<&'a Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = b;
+    for n in a {
+        while rest.first().is_some_and(|m| m < n) {
+            rest = &rest[1..];
+        }
+        if rest.first() != Some(n) {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// A changed object's symbol groups, owning their names (the object's
@@ -1675,4 +1709,24 @@ fn diff(orig: &[u8], img: &[u8], touched: &mut Vec<Touched>) -> Vec<(u64, Vec<u8
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_from;
+
+    #[test]
+    fn names_missing_from_a_list_are_found_in_order_or_not() {
+        let v = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| n.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (v(&["_a", "_b", "_d", "_e"]), v(&["_b", "_c", "_e", "_f"]));
+        assert_eq!(missing_from(&a, &b), [&a[0], &a[2]]);
+        assert_eq!(missing_from(&b, &a), [&b[1], &b[3]]);
+        assert!(missing_from(&a, &a).is_empty());
+        assert_eq!(missing_from(&a, &[]).len(), 4);
+    }
 }
