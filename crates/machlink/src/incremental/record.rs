@@ -1063,8 +1063,8 @@ fn sites_by_global(records: &[Recorded], globals: usize) -> (Vec<Site>, Vec<(u32
 pub(crate) struct Prepared<'s> {
     /// Each object's record, serialised.
     records: Vec<Vec<u8>>,
-    /// The global symbols, by name.
-    globals: Vec<(&'s [u8], GlobalRecord)>,
+    /// The global symbols with a record, by name, at their ids.
+    globals: Vec<Option<(&'s [u8], GlobalRecord)>>,
     /// The literals: (content hash, address).
     literals: Vec<(u64, u64)>,
     /// The reference sites, grouped by global.
@@ -1161,9 +1161,11 @@ pub(crate) fn prepare<'s>(
         refs[g as usize] += 1;
     }
     let (sites, site_range) = sites_by_global(&records, symtab.syms.len());
-    let globals: Vec<(&[u8], GlobalRecord)> = (0..symtab.syms.len())
+    // At their ids, gaps and all: a parallel collect of the few that have
+    // records would gather them in pieces and copy them again.
+    let globals: Vec<Option<(&[u8], GlobalRecord)>> = (0..symtab.syms.len())
         .into_par_iter()
-        .filter_map(|id| {
+        .map(|id| {
             let mut g = global_record(symtab, id, layout, image.slots)?;
             if kinds[id] & IN_DATA != 0 {
                 g.flags |= state::DATA;
