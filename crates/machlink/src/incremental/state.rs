@@ -1367,7 +1367,19 @@ impl<'f> BodyStream<'f> {
         self.start + self.buf.len()
     }
 
-    fn put(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        // Most puts: a field or a name, with room to spare.
+        if self.buf.len() + bytes.len() <= Self::FLUSH {
+            self.buf.extend_from_slice(bytes);
+            return Ok(());
+        }
+        self.put_across(bytes)
+    }
+
+    /// [`BodyStream::put`] of bytes that fill the buffer.
+    #[cold]
+    fn put_across(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
         while !bytes.is_empty() {
             let n = bytes
                 .len()
