@@ -3,8 +3,8 @@
 //! hash, a literal's content hash, the shape of an atom's dyld fixups.
 
 use super::state::{
-    self, Allocation, GlobalKind, GlobalRecord, LinkeditRecord, Meta, ObjectInfo, SectionRecord,
-    SegmentRecord, Site, SiteKind,
+    self, Allocation, GlobalKind, GlobalRecord, GlobalRow, GlobalTable, LinkeditRecord, Meta,
+    ObjectInfo, SectionRecord, SegmentRecord, Site, SiteKind,
 };
 use super::Fingerprint;
 use crate::arch::RelocKind;
@@ -1102,8 +1102,8 @@ fn sites_by_global(records: &[Recorded], globals: usize) -> (Vec<Site>, Vec<(u32
 pub(crate) struct Prepared<'s> {
     /// Each object's record, serialised.
     records: Vec<Vec<u8>>,
-    /// The global symbols with a record, by name, at their ids.
-    globals: Vec<Option<(&'s [u8], GlobalRecord)>>,
+    /// The global symbol table.
+    globals: state::GlobalTable<'s>,
     /// The literals: (content hash, address).
     literals: Vec<(u64, u64)>,
     /// The reference sites, grouped by global.
@@ -1228,20 +1228,34 @@ pub(crate) fn prepare<'s>(
         refs[g as usize] += 1;
     }
     let (sites, site_range) = sites_by_global(&records, symtab.syms.len());
-    // At their ids, gaps and all: a parallel collect of the few that have
-    // records would gather them in pieces and copy them again.
-    let globals: Vec<Option<(&[u8], GlobalRecord)>> = (0..symtab.syms.len())
+    let record = |id: usize| {
+        let mut g = global_record(symtab, id, layout, image.slots)?;
+        if kinds[id] & IN_DATA != 0 {
+            g.flags |= state::DATA;
+        }
+        g.refs = refs[id];
+        g.sites = site_range[id];
+        Some(g)
+    };
+    // Rows at their ids, gaps and all (a parallel collect of just those
+    // with rows would gather them in pieces and copy them again), encoded
+    // already: half the memory of the records. The few side-table
+    // entries are made again from their records.
+    let rows: Vec<Option<GlobalRow>> = (0..symtab.syms.len())
         .into_par_iter()
-        .map(|id| {
-            let mut g = global_record(symtab, id, layout, image.slots)?;
-            if kinds[id] & IN_DATA != 0 {
-                g.flags |= state::DATA;
-            }
-            g.refs = refs[id];
-            g.sites = site_range[id];
-            Some((symtab.syms[id].name, g))
-        })
+        .map(|id| Some(GlobalRow::of(symtab.syms[id].name, &record(id)?)))
         .collect();
+    let extras = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row.is_some_and(|r| r.has_extra()))
+        .filter_map(|(id, _)| state::global_extra(&record(id)?))
+        .collect();
+    let globals = GlobalTable {
+        rows,
+        name: Box::new(move |id| symtab.syms[id].name),
+        extras,
+    };
     let literals: Vec<(u64, u64)> = records
         .iter()
         .flat_map(|r| r.literals.iter().copied())

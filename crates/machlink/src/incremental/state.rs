@@ -1032,6 +1032,85 @@ fn encode_extra(out: &mut [u8], g: &GlobalRecord) {
     out[28..32].copy_from_slice(&g.sites.1.to_le_bytes());
 }
 
+/// A global's row of the state's table as a full link makes it (in
+/// parallel, ahead of the writing, 40 bytes where a record and its name
+/// take 80): encoded but for where its name goes among the strings and its
+/// number in the side table, which [`BaseWriter::begin`] fills in. Until
+/// then the side table's field says whether it has an entry there.
+#[derive(Clone, Copy)]
+pub struct GlobalRow([u8; GLOBAL]);
+
+impl GlobalRow {
+    pub fn of(name: &[u8], g: &GlobalRecord) -> GlobalRow {
+        let mut row = [0u8; GLOBAL];
+        let name_ref = (0, name.len() as u32);
+        encode_global(
+            &mut row,
+            name_hash(name),
+            name_ref,
+            g,
+            u32::from(has_extra(g)),
+        );
+        GlobalRow(row)
+    }
+
+    fn hash(&self) -> u64 {
+        u64::from_le_bytes(self.0[0..8].try_into().expect("8 bytes"))
+    }
+
+    fn name_len(&self) -> usize {
+        u32::from_le_bytes(self.0[12..16].try_into().expect("4 bytes")) as usize
+    }
+
+    /// Whether it has an entry in the side table.
+    pub fn has_extra(&self) -> bool {
+        self.0[36..40] != [0; 4]
+    }
+}
+
+/// A global's entry in the side table (its synthetic slots and reference
+/// sites), if it needs one.
+pub fn global_extra(g: &GlobalRecord) -> Option<[u8; EXTRA]> {
+    has_extra(g).then(|| {
+        let mut out = [0u8; EXTRA];
+        encode_extra(&mut out, g);
+        out
+    })
+}
+
+/// The global symbol table as a full link hands it to [`BaseWriter`]: a
+/// row for each global that has one, at its id; its name, by id; and the
+/// side table's entries, in the order of their rows.
+pub struct GlobalTable<'g> {
+    pub rows: Vec<Option<GlobalRow>>,
+    pub name: Box<dyn Fn(usize) -> &'g [u8] + Send + Sync + 'g>,
+    pub extras: Vec<[u8; EXTRA]>,
+}
+
+impl<'g> GlobalTable<'g> {
+    /// The table of `globals` (name and record), in their order.
+    pub fn of(globals: &'g [(&'g [u8], GlobalRecord)]) -> Self {
+        GlobalTable {
+            rows: globals
+                .iter()
+                .map(|(n, g)| Some(GlobalRow::of(n, g)))
+                .collect(),
+            name: Box::new(|i| globals[i].0),
+            extras: globals
+                .iter()
+                .filter_map(|(_, g)| global_extra(g))
+                .collect(),
+        }
+    }
+
+    fn rows(&self) -> impl Iterator<Item = (usize, &GlobalRow)> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter_map(|(id, r)| r.as_ref().map(|r| (id, r)))
+    }
+}
+
 fn decode_global(b: &[u8], extra: Option<&[u8]>) -> Option<GlobalRecord> {
     let kind = kind_of_code(b[28])?;
     let owner = u32_at(b, 24)?;
@@ -1144,13 +1223,10 @@ impl BaseWriter {
     /// first: that took a mapping as large as the state (14 MiB for 100k
     /// functions), and a copy of the records into it.
     ///
-    /// `globals` holds a global's name and record where it has one (a
-    /// list with gaps, as a parallel pass over the symbol table makes it
-    /// without a second copy).
     pub fn begin(
         path: &Path,
         records: &[Vec<u8>],
-        globals: &[Option<(&[u8], GlobalRecord)>],
+        globals: &GlobalTable,
         literals: &mut [(u64, u64)],
         sites: &[Site],
     ) -> std::io::Result<BaseWriter> {
@@ -1163,12 +1239,12 @@ impl BaseWriter {
                 range
             })
             .collect();
-        let (mut count, mut extras, mut strings) = (0usize, 0usize, 0usize);
-        for (name, g) in globals.iter().flatten() {
+        let (mut count, mut strings) = (0usize, 0usize);
+        for (_, row) in globals.rows() {
             count += 1;
-            extras += usize::from(has_extra(g));
-            strings += name.len();
+            strings += row.name_len();
         }
+        let extras = globals.extras.len();
         if u32::try_from(strings).is_err() || u32::try_from(count).is_err() {
             return Err(std::io::Error::other("too many global symbols for a state"));
         }
@@ -1281,29 +1357,22 @@ pub fn write_base(
     path: &Path,
     meta: Meta,
     records: &[Vec<u8>],
-    globals: &[Option<(&[u8], GlobalRecord)>],
+    globals: &[(&[u8], GlobalRecord)],
     literals: &mut [(u64, u64)],
     sites: &[Site],
 ) -> std::io::Result<super::Pending> {
-    BaseWriter::begin(path, records, globals, literals, sites)?.finish(meta)
+    let table = GlobalTable::of(globals);
+    BaseWriter::begin(path, records, &table, literals, sites)?.finish(meta)
 }
 
 /// The global symbol table: an open-addressed index of u32 (record number
 /// + 1, 0 for empty) over dense records, their side table and names, each
 /// part streamed in file order (the index, built whole first, is the only
 /// part with room of its own: `cap` slots).
-fn write_globals(
-    body: &mut BodyStream,
-    cap: usize,
-    globals: &[Option<(&[u8], GlobalRecord)>],
-) -> std::io::Result<()> {
-    let globals = || globals.iter().flatten();
+fn write_globals(body: &mut BodyStream, cap: usize, globals: &GlobalTable) -> std::io::Result<()> {
     let mut index = vec![0u8; cap * 4];
-    let mut hashes = Vec::new();
-    for (n, (name, _)) in globals().enumerate() {
-        let h = name_hash(name);
-        hashes.push(h);
-        let mut i = h as usize & (cap - 1);
+    for (n, (_, row)) in globals.rows().enumerate() {
+        let mut i = row.hash() as usize & (cap - 1);
         while index[i * 4..i * 4 + 4] != [0; 4] {
             i = (i + 1) & (cap - 1);
         }
@@ -1311,27 +1380,27 @@ fn write_globals(
     }
     body.put(&index)?;
     drop(index);
-    let (mut name_at, mut extra) = (0usize, 0usize);
-    for ((name, g), &h) in globals().zip(&hashes) {
-        let name_ref = (name_at as u32, name.len() as u32);
-        name_at += name.len();
-        let extra_ref = if has_extra(g) {
+    let (mut name_at, mut extra) = (0u32, 0u32);
+    for (_, row) in globals.rows() {
+        let mut out = row.0;
+        out[8..12].copy_from_slice(&name_at.to_le_bytes());
+        name_at += row.name_len() as u32;
+        if row.has_extra() {
             extra += 1;
-            extra as u32
-        } else {
-            0
-        };
-        let mut out = [0u8; GLOBAL];
-        encode_global(&mut out, h, name_ref, g, extra_ref);
+            out[36..40].copy_from_slice(&extra.to_le_bytes());
+        }
         body.put(&out)?;
     }
-    for (_, g) in globals().filter(|(_, g)| has_extra(g)) {
-        let mut out = [0u8; EXTRA];
-        encode_extra(&mut out, g);
-        body.put(&out)?;
+    if extra as usize != globals.extras.len() {
+        return Err(std::io::Error::other(
+            "global side table out of step with its rows",
+        ));
     }
-    for (name, _) in globals() {
-        body.put(name)?;
+    for e in &globals.extras {
+        body.put(e)?;
+    }
+    for (id, _) in globals.rows() {
+        body.put((globals.name)(id))?;
     }
     Ok(())
 }
@@ -1595,6 +1664,59 @@ mod delta_tests {
         );
         d.ref_adjust.insert(b"_g".to_vec(), -1);
         d
+    }
+
+    /// A body streamed in pieces of every size (across the buffer's
+    /// flushes, in the file, with padding) is in the file as one write of
+    /// it would put it, with the checksums of its whole blocks, and the
+    /// bytes past the last one handed back.
+    #[test]
+    fn a_streamed_body_is_written_and_summed_block_by_block() {
+        let dir = std::env::temp_dir().join(format!("machlink-body-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state");
+        let file = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let mut want = vec![0u8; HEADER];
+        let mut body = BodyStream::new(&file);
+        let mut n = 0u32;
+        for len in [
+            0,
+            1,
+            7,
+            511,
+            512,
+            513,
+            40,
+            BodyStream::FLUSH - 3,
+            24,
+            2 * BodyStream::FLUSH + 5,
+        ] {
+            let piece: Vec<u8> = (0..len).map(|i| (i as u32 * 31 + n) as u8).collect();
+            n += 1;
+            body.put(&piece).unwrap();
+            want.extend_from_slice(&piece);
+            let to = want.len().next_multiple_of(8) + 3;
+            body.pad_to(to).unwrap();
+            want.resize(to, 0);
+            assert_eq!(body.at(), want.len());
+        }
+        let (sums, partial) = body.end().unwrap();
+        let whole = (want.len() - HEADER) / BLOCK * BLOCK;
+        let expected: Vec<u64> = want[HEADER..HEADER + whole]
+            .chunks(BLOCK)
+            .map(xxhash_rust::xxh3::xxh3_64)
+            .collect();
+        assert_eq!(sums, expected);
+        assert_eq!(partial, &want[HEADER + whole..]);
+        let written = std::fs::read(&path).unwrap();
+        assert_eq!(&written[HEADER..], &want[HEADER..]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
