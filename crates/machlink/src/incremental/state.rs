@@ -1365,9 +1365,9 @@ pub fn write_base(
     BaseWriter::begin(path, records, &table, literals, sites)?.finish(meta)
 }
 
-/// The global symbol table: an open-addressed index of u32 (record number
-/// + 1, 0 for empty) over dense records, their side table and names, each
-/// part streamed in file order (the index, built whole first, is the only
+/// The global symbol table: an open-addressed index of u32 (a record's
+/// number plus one, 0 for empty) over dense records, their side table and
+/// names, each part streamed in file order (the index, built whole first, is the only
 /// part with room of its own: `cap` slots).
 fn write_globals(body: &mut BodyStream, cap: usize, globals: &GlobalTable) -> std::io::Result<()> {
     let mut index = vec![0u8; cap * 4];
@@ -1684,8 +1684,7 @@ mod delta_tests {
             .unwrap();
         let mut want = vec![0u8; HEADER];
         let mut body = BodyStream::new(&file);
-        let mut n = 0u32;
-        for len in [
+        let lens = [
             0,
             1,
             7,
@@ -1696,9 +1695,9 @@ mod delta_tests {
             BodyStream::FLUSH - 3,
             24,
             2 * BodyStream::FLUSH + 5,
-        ] {
-            let piece: Vec<u8> = (0..len).map(|i| (i as u32 * 31 + n) as u8).collect();
-            n += 1;
+        ];
+        for (n, len) in lens.into_iter().enumerate() {
+            let piece: Vec<u8> = (0..len).map(|i| (i * 31 + n) as u8).collect();
             body.put(&piece).unwrap();
             want.extend_from_slice(&piece);
             let to = want.len().next_multiple_of(8) + 3;
