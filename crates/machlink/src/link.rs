@@ -352,7 +352,18 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     let mut file = output::OutputFile::create(&opts.output, linkedit_off)?;
     let res = Resolved::new(arch, &plan.layout, &plan.synth).with_thunks(&plan.thunks);
     write::fill_code_gaps(arch, &plan.layout, &inputs.objects, file.bytes());
-    let mut fixups = write::write_atoms(file.bytes(), &inputs.objects, &symtab, &res)?;
+    // The record's look at the relocations beside the atoms' writing, so
+    // that they go as in a plain link (see `record::Scan`).
+    let (fixups, scan) = rayon::join(
+        || write::write_atoms(file.bytes(), &inputs.objects, &symtab, &res),
+        || {
+            let scan = crate::incremental::record::scan;
+            record
+                .as_ref()
+                .map(|_| scan(&inputs.objects, &symtab, &plan.layout))
+        },
+    );
+    let mut fixups = fixups?;
     crate::thunks::write_thunks(&plan.thunks, &inputs.objects, &symtab, &res, file.bytes())
         .map_err(|e| LinkError::usage(format!("{}: {e}", opts.output.display())))?;
     timer.lap("atoms");
@@ -371,14 +382,9 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
         &mut imports,
     )?;
     timer.lap("synthetic");
-    if record.is_none() {
-        // Done with the inputs' contents.
-        inputs.release_contents(&files);
-    } else {
-        // The record reads the parsed relocations and the names, and of
-        // the contents only `__eh_frame` and literals (mapped again).
-        inputs.release_for_record(&files);
-    }
+    // Done with the inputs' contents (the record reads of them only the
+    // names and literals, mapped again).
+    inputs.release_contents(&files);
     let entry = write::entry_point(opts, &symtab, &res)?;
     // The synthetic entries of the symbols that have any (few: imports).
     let slots: rustc_hash::FxHashMap<SymId, ImportSlots> = match record {
@@ -409,7 +415,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
             )
         },
         || {
-            record.as_ref().map(|_| {
+            scan.map(|scan| {
                 let image = crate::incremental::record::Image {
                     layout: &plan.layout,
                     fixups: &fixups,
@@ -418,7 +424,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                     arch,
                     slots: &slots,
                 };
-                crate::incremental::record::prepare(&inputs.objects, &symtab, &image)
+                crate::incremental::record::prepare(&inputs.objects, &symtab, &image, scan)
             })
         },
     );

@@ -3,8 +3,8 @@
 //! hash, a literal's content hash, the shape of an atom's dyld fixups.
 
 use super::state::{
-    self, Allocation, GlobalKind, GlobalRecord, LinkeditRecord, Meta, ObjectInfo, SectionRecord,
-    SegmentRecord, Site, SiteKind,
+    self, Allocation, GlobalKind, GlobalRecord, GlobalRow, GlobalTable, LinkeditRecord, Meta,
+    ObjectInfo, SectionRecord, SegmentRecord, Site, SiteKind,
 };
 use super::Fingerprint;
 use crate::arch::RelocKind;
@@ -64,9 +64,47 @@ enum KeyOf<'a> {
     Cie(Vec<u8>),
 }
 
+/// The keys of an object's `__eh_frame` atoms, which only its
+/// relocations tell: the function each FDE describes, and each CIE's key
+/// (it names its personality routine). A full link works them out before
+/// it lets the relocations go (see [`scan`]).
+pub struct EhFrameKeys {
+    fdes: rustc_hash::FxHashMap<u32, (u32, u32)>,
+    /// (atom, key) of each CIE, by atom.
+    cies: Vec<(u32, Vec<u8>)>,
+}
+
+impl EhFrameKeys {
+    pub fn of(obj: &ObjectFile) -> Self {
+        let fdes = fde_functions(obj);
+        let mut seen: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
+        let mut cies = Vec::new();
+        let eh_frame: Vec<bool> = obj.sections.iter().map(is_eh_frame).collect();
+        for (ai, a) in obj.atoms.iter().enumerate() {
+            let ai = ai as u32;
+            if !eh_frame[a.section as usize] || fdes.contains_key(&ai) {
+                continue;
+            }
+            let data = obj.atom_data(ai);
+            if crate::input::eh_frame::is_cie(data) {
+                // Identical CIEs are told apart by their order.
+                let n = seen.entry(data).or_default();
+                *n += 1;
+                cies.push((ai, cie_key(data, cie_personality(obj, ai), *n - 1)));
+            }
+        }
+        EhFrameKeys { fdes, cies }
+    }
+}
+
 impl<'o, 'a> AtomKeys<'o, 'a> {
     pub fn new(obj: &'o ObjectFile<'a>) -> Self {
-        let fdes = fde_functions(obj);
+        Self::with_eh_frame(obj, &EhFrameKeys::of(obj))
+    }
+
+    /// The keys, with those of `__eh_frame` worked out already (`eh`,
+    /// made of this object).
+    pub fn with_eh_frame(obj: &'o ObjectFile<'a>, eh: &EhFrameKeys) -> Self {
         let mut named: Vec<Option<(u8, &'a [u8])>> = vec![None; obj.atoms.len()];
         for s in &obj.symbols {
             if !s.is_defined_in_section() || s.atom == NONE || s.is_stab() {
@@ -90,7 +128,6 @@ impl<'o, 'a> AtomKeys<'o, 'a> {
             }
         }
         let mut unnamed = vec![0u32; obj.sections.len()];
-        let mut cies: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
         // Per section, not per atom: a test of two names.
         let eh_frame: Vec<bool> = obj.sections.iter().map(is_eh_frame).collect();
         let kinds = obj
@@ -99,14 +136,11 @@ impl<'o, 'a> AtomKeys<'o, 'a> {
             .enumerate()
             .map(|(ai, a)| {
                 if eh_frame[a.section as usize] {
-                    if let Some(&(function, at)) = fdes.get(&(ai as u32)) {
+                    if let Some(&(function, at)) = eh.fdes.get(&(ai as u32)) {
                         return KeyOf::Fde { function, at };
                     }
-                    let data = obj.atom_data(ai as u32);
-                    if crate::input::eh_frame::is_cie(data) {
-                        let n = cies.entry(data).or_default();
-                        *n += 1;
-                        return KeyOf::Cie(cie_key(data, cie_personality(obj, ai as u32), *n - 1));
+                    if let Ok(i) = eh.cies.binary_search_by_key(&(ai as u32), |c| c.0) {
+                        return KeyOf::Cie(eh.cies[i].1.clone());
                     }
                 }
                 if a.symbol != NONE {
@@ -687,6 +721,7 @@ struct RecordContext<'r, 'a> {
     symtab: &'r SymbolTable<'a>,
     image: &'r Image<'r>,
     interior: Vec<Vec<bool>>,
+    eh_frame: Vec<EhFrameKeys>,
     slots: Vec<Vec<u32>>,
     /// `image.unwind_rows` by function address.
     unwind: UnwindLookup<'r>,
@@ -745,7 +780,7 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
     let symtab = cx.symtab;
     let layout = cx.image.layout;
     let imports = cx.image.imports;
-    let keys = AtomKeys::new(obj);
+    let keys = AtomKeys::with_eh_frame(obj, &cx.eh_frame[fi]);
     // Room for all from the start: grown a push at a time, they were
     // copied over and over.
     let mut literals = Vec::new();
@@ -852,6 +887,10 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
         kinds.site(&mut out, site);
     }
     wire::bytes(&mut out, obj.oso_path.as_bytes());
+    // What the estimate above left unused goes back to the heap for the
+    // next object's record, in place (a third of it, untouched but on
+    // huge pages that other records touch).
+    out.shrink_to_fit();
     Recorded {
         bytes: out,
         literals,
@@ -1063,8 +1102,8 @@ fn sites_by_global(records: &[Recorded], globals: usize) -> (Vec<Site>, Vec<(u32
 pub(crate) struct Prepared<'s> {
     /// Each object's record, serialised.
     records: Vec<Vec<u8>>,
-    /// The global symbols, by name.
-    globals: Vec<(&'s [u8], GlobalRecord)>,
+    /// The global symbol table.
+    globals: state::GlobalTable<'s>,
     /// The literals: (content hash, address).
     literals: Vec<(u64, u64)>,
     /// The reference sites, grouped by global.
@@ -1111,42 +1150,70 @@ pub(crate) struct Image<'i> {
     pub slots: &'i rustc_hash::FxHashMap<SymId, crate::synthetic::ImportSlots>,
 }
 
+/// What the record takes of the objects' relocations, which a full link
+/// lets go of once it has written its atoms (as a plain link does, and
+/// what it frees is the memory LINKEDIT is then written in): the atoms
+/// pointed inside of, the reference sites, the `__eh_frame` keys, and
+/// `kinds` ([`global_kinds`]).
+pub(crate) struct Scan {
+    kinds: Vec<u8>,
+    interior: Vec<Vec<bool>>,
+    sites: Vec<Vec<(SymId, Site)>>,
+    eh_frame: Vec<EhFrameKeys>,
+}
+
+/// Scans every object's relocations (in parallel) for the record.
+pub(crate) fn scan(objects: &[ObjectFile], symtab: &SymbolTable, layout: &Layout) -> Scan {
+    let kinds = global_kinds(symtab, layout);
+    let scanned: Vec<(Scanned, EhFrameKeys)> = objects
+        .par_iter()
+        .enumerate()
+        .map(|(fi, obj)| {
+            let scanned = scan_relocations(obj, fi as u32, symtab, layout, &kinds);
+            (scanned, EhFrameKeys::of(obj))
+        })
+        .collect();
+    let mut interior: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
+    let mut sites = Vec::with_capacity(objects.len());
+    let mut eh_frame = Vec::with_capacity(objects.len());
+    for ((pairs, object_sites), eh) in scanned {
+        for (f, a) in pairs {
+            interior[f as usize][a as usize] = true;
+        }
+        sites.push(object_sites);
+        eh_frame.push(eh);
+    }
+    Scan {
+        kinds,
+        interior,
+        sites,
+        eh_frame,
+    }
+}
+
 /// Records every object (in parallel) and the global symbols, ready to be
-/// written into the state file.
+/// written into the state file; `scan` made of the same link.
 pub(crate) fn prepare<'s>(
     objects: &[ObjectFile],
     symtab: &'s SymbolTable,
     image: &Image,
+    scan: Scan,
 ) -> Prepared<'s> {
     let layout = image.layout;
     let headroom = Headroom::for_arch(image.arch);
-    // The slots (sequential, a pass over each section) beside the
-    // relocations' scan (parallel): neither needs the other.
-    let ((slots, used), (kinds, scanned)) = rayon::join(
-        || slots_and_used_ends(objects, layout, headroom),
-        || {
-            let kinds = global_kinds(symtab, layout);
-            let scanned: Vec<Scanned> = objects
-                .par_iter()
-                .enumerate()
-                .map(|(fi, obj)| scan_relocations(obj, fi as u32, symtab, layout, &kinds))
-                .collect();
-            (kinds, scanned)
-        },
-    );
-    let mut interior: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
-    let mut object_sites = Vec::with_capacity(objects.len());
-    for (pairs, sites) in scanned {
-        for (f, a) in pairs {
-            interior[f as usize][a as usize] = true;
-        }
-        object_sites.push(sites);
-    }
+    let (slots, used) = slots_and_used_ends(objects, layout, headroom);
+    let Scan {
+        kinds,
+        interior,
+        sites: object_sites,
+        eh_frame,
+    } = scan;
     let cx = RecordContext {
         objects,
         symtab,
         image,
         interior,
+        eh_frame,
         slots,
         unwind: UnwindLookup::new(image.unwind_rows, layout.image_base),
         fixups: FixupPages::new(image.fixups, layout.image_base),
@@ -1161,18 +1228,34 @@ pub(crate) fn prepare<'s>(
         refs[g as usize] += 1;
     }
     let (sites, site_range) = sites_by_global(&records, symtab.syms.len());
-    let globals: Vec<(&[u8], GlobalRecord)> = (0..symtab.syms.len())
+    let record = |id: usize| {
+        let mut g = global_record(symtab, id, layout, image.slots)?;
+        if kinds[id] & IN_DATA != 0 {
+            g.flags |= state::DATA;
+        }
+        g.refs = refs[id];
+        g.sites = site_range[id];
+        Some(g)
+    };
+    // Rows at their ids, gaps and all (a parallel collect of just those
+    // with rows would gather them in pieces and copy them again), encoded
+    // already: half the memory of the records. The few side-table
+    // entries are made again from their records.
+    let rows: Vec<Option<GlobalRow>> = (0..symtab.syms.len())
         .into_par_iter()
-        .filter_map(|id| {
-            let mut g = global_record(symtab, id, layout, image.slots)?;
-            if kinds[id] & IN_DATA != 0 {
-                g.flags |= state::DATA;
-            }
-            g.refs = refs[id];
-            g.sites = site_range[id];
-            Some((symtab.syms[id].name, g))
-        })
+        .map(|id| Some(GlobalRow::of(symtab.syms[id].name, &record(id)?)))
         .collect();
+    let extras = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row.is_some_and(|r| r.has_extra()))
+        .filter_map(|(id, _)| state::global_extra(&record(id)?))
+        .collect();
+    let globals = GlobalTable {
+        rows,
+        name: Box::new(move |id| symtab.syms[id].name),
+        extras,
+    };
     let literals: Vec<(u64, u64)> = records
         .iter()
         .flat_map(|r| r.literals.iter().copied())

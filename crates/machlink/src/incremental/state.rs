@@ -1196,6 +1196,85 @@ fn encode_extra(out: &mut [u8], g: &GlobalRecord) {
     out[28..32].copy_from_slice(&g.sites.1.to_le_bytes());
 }
 
+/// A global's row of the state's table as a full link makes it (in
+/// parallel, ahead of the writing, 40 bytes where a record and its name
+/// take 80): encoded but for where its name goes among the strings and its
+/// number in the side table, which [`BaseWriter::begin`] fills in. Until
+/// then the side table's field says whether it has an entry there.
+#[derive(Clone, Copy)]
+pub struct GlobalRow([u8; GLOBAL]);
+
+impl GlobalRow {
+    pub fn of(name: &[u8], g: &GlobalRecord) -> GlobalRow {
+        let mut row = [0u8; GLOBAL];
+        let name_ref = (0, name.len() as u32);
+        encode_global(
+            &mut row,
+            name_hash(name),
+            name_ref,
+            g,
+            u32::from(has_extra(g)),
+        );
+        GlobalRow(row)
+    }
+
+    fn hash(&self) -> u64 {
+        u64::from_le_bytes(self.0[0..8].try_into().expect("8 bytes"))
+    }
+
+    fn name_len(&self) -> usize {
+        u32::from_le_bytes(self.0[12..16].try_into().expect("4 bytes")) as usize
+    }
+
+    /// Whether it has an entry in the side table.
+    pub fn has_extra(&self) -> bool {
+        self.0[36..40] != [0; 4]
+    }
+}
+
+/// A global's entry in the side table (its synthetic slots and reference
+/// sites), if it needs one.
+pub fn global_extra(g: &GlobalRecord) -> Option<[u8; EXTRA]> {
+    has_extra(g).then(|| {
+        let mut out = [0u8; EXTRA];
+        encode_extra(&mut out, g);
+        out
+    })
+}
+
+/// The global symbol table as a full link hands it to [`BaseWriter`]: a
+/// row for each global that has one, at its id; its name, by id; and the
+/// side table's entries, in the order of their rows.
+pub struct GlobalTable<'g> {
+    pub rows: Vec<Option<GlobalRow>>,
+    pub name: Box<dyn Fn(usize) -> &'g [u8] + Send + Sync + 'g>,
+    pub extras: Vec<[u8; EXTRA]>,
+}
+
+impl<'g> GlobalTable<'g> {
+    /// The table of `globals` (name and record), in their order.
+    pub fn of(globals: &'g [(&'g [u8], GlobalRecord)]) -> Self {
+        GlobalTable {
+            rows: globals
+                .iter()
+                .map(|(n, g)| Some(GlobalRow::of(n, g)))
+                .collect(),
+            name: Box::new(|i| globals[i].0),
+            extras: globals
+                .iter()
+                .filter_map(|(_, g)| global_extra(g))
+                .collect(),
+        }
+    }
+
+    fn rows(&self) -> impl Iterator<Item = (usize, &GlobalRow)> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter_map(|(id, r)| r.as_ref().map(|r| (id, r)))
+    }
+}
+
 fn decode_global(b: &[u8], extra: Option<&[u8]>) -> Option<GlobalRecord> {
     let kind = kind_of_code(b[28])?;
     let owner = u32_at(b, 24)?;
@@ -1232,7 +1311,6 @@ fn decode_global(b: &[u8], extra: Option<&[u8]>) -> Option<GlobalRecord> {
 /// The header chunk comes last, after everything a full link knows before
 /// its output is finished (see [`BaseWriter`]).
 struct Plan {
-    records: usize,
     index: usize,
     cap: usize,
     globals: usize,
@@ -1264,7 +1342,6 @@ impl Plan {
         let literals_off = pad(strings_end);
         let sites_off = literals_off + literals * 16;
         Plan {
-            records: HEADER,
             index,
             cap,
             globals: globals_off,
@@ -1302,19 +1379,21 @@ pub struct BaseWriter {
 }
 
 impl BaseWriter {
-    /// Sizes and allocates the file (a full disk is an error here), lays
-    /// every part out in memory and writes them at once. (Not through a
-    /// shared mapping of the file: its first write to each page is a
-    /// fault that the filesystem answers page by page, which took longer
-    /// than the copy a write makes.)
+    /// Sizes and allocates the file (a full disk is an error here) and
+    /// writes every part in file order through one small buffer,
+    /// checksumming each block as it fills ([`BodyStream`]). Fresh memory
+    /// is what a link pays for most (every first touch of a page is a
+    /// fault, and zeroing it), so the body is not laid out whole in memory
+    /// first: that took a mapping as large as the state (14 MiB for 100k
+    /// functions), and a copy of the records into it.
+    ///
     pub fn begin(
         path: &Path,
         records: &[Vec<u8>],
-        globals: &[(&[u8], GlobalRecord)],
+        globals: &GlobalTable,
         literals: &mut [(u64, u64)],
         sites: &[Site],
     ) -> std::io::Result<BaseWriter> {
-        use rayon::prelude::*;
         let mut at = HEADER as u64;
         let record_ranges = records
             .iter()
@@ -1324,61 +1403,48 @@ impl BaseWriter {
                 range
             })
             .collect();
-        let extras = globals.iter().filter(|(_, g)| has_extra(g)).count();
-        let strings: usize = globals.iter().map(|(n, _)| n.len()).sum();
-        if u32::try_from(strings).is_err() || u32::try_from(globals.len()).is_err() {
+        let (mut count, mut strings) = (0usize, 0usize);
+        for (_, row) in globals.rows() {
+            count += 1;
+            strings += row.name_len();
+        }
+        let extras = globals.extras.len();
+        if u32::try_from(strings).is_err() || u32::try_from(count).is_err() {
             return Err(std::io::Error::other("too many global symbols for a state"));
         }
         let plan = Plan::new(
             (at as usize) - HEADER,
-            globals.len(),
+            count,
             extras,
             strings,
             literals.len(),
             sites.len(),
         );
-        use std::os::unix::fs::FileExt;
         let (pending, file) = super::Pending::sized(path, plan.meta as u64)?;
-        // Fresh zero pages from the kernel (the index's empty slots and
-        // the padding are zeros), not a zeroed heap allocation.
-        let mut map = memmap2::MmapMut::map_anon(plan.meta)?;
-        let out: &mut [u8] = &mut map;
-        // Disjoint parts of the file, each written by its own step.
-        let (_header, rest) = out.split_at_mut(HEADER);
-        let (recs, rest) = rest.split_at_mut(plan.index - plan.records);
-        let (index, rest) = rest.split_at_mut(plan.globals - plan.index);
-        let (global_out, rest) = rest.split_at_mut(plan.extras - plan.globals);
-        let (extra_out, rest) = rest.split_at_mut(plan.strings - plan.extras);
-        let (string_out, rest) = rest.split_at_mut(plan.literals - plan.strings);
-        let (literal_out, site_out) = rest.split_at_mut(plan.sites - plan.literals);
-        rayon::join(
-            || copy_records(recs, records),
-            || {
-                write_globals(index, global_out, extra_out, string_out, globals);
-                literals.sort_unstable();
-                for (out, &(h, a)) in literal_out.chunks_exact_mut(16).zip(literals.iter()) {
-                    out[..8].copy_from_slice(&h.to_le_bytes());
-                    out[8..].copy_from_slice(&a.to_le_bytes());
-                }
-                for (out, s) in site_out.chunks_exact_mut(SITE).zip(sites) {
-                    out[0..4].copy_from_slice(&s.object.to_le_bytes());
-                    out[4..8].copy_from_slice(&[s.kind.code(), s.length, 0, 0]);
-                    out[8..16].copy_from_slice(&s.addend.to_le_bytes());
-                    out[16..24].copy_from_slice(&s.addr.to_le_bytes());
-                }
-            },
-        );
-        // The checksums of the blocks written, while their pages are in
-        // the cache.
-        let whole = (plan.meta - HEADER) / BLOCK * BLOCK;
-        let sums = map[HEADER..HEADER + whole]
-            .par_chunks(BLOCK)
-            .map(xxhash_rust::xxh3::xxh3_64)
-            .collect();
-        // The header goes last, in `finish`.
-        file.write_all_at(&map[HEADER..], HEADER as u64)?;
-        let partial = map[HEADER + whole..].to_vec();
-        crate::teardown::discard(map);
+        let mut body = BodyStream::new(&file);
+        for r in records {
+            body.put(r)?;
+        }
+        body.pad_to(plan.index)?;
+        write_globals(&mut body, plan.cap, globals)?;
+        debug_assert_eq!(body.at(), plan.strings_end);
+        body.pad_to(plan.literals)?;
+        literals.sort_unstable();
+        for &(h, a) in literals.iter() {
+            body.put(&h.to_le_bytes())?;
+            body.put(&a.to_le_bytes())?;
+        }
+        for s in sites {
+            let mut out = [0u8; SITE];
+            out[0..4].copy_from_slice(&s.object.to_le_bytes());
+            out[4..8].copy_from_slice(&[s.kind.code(), s.length, 0, 0]);
+            out[8..16].copy_from_slice(&s.addend.to_le_bytes());
+            out[16..24].copy_from_slice(&s.addr.to_le_bytes());
+            body.put(&out)?;
+        }
+        debug_assert_eq!(body.at(), plan.meta);
+        // The header goes last, in `finish`, with the last partial block.
+        let (sums, partial) = body.end()?;
         Ok(BaseWriter {
             pending,
             file,
@@ -1459,59 +1525,141 @@ pub fn write_base(
     literals: &mut [(u64, u64)],
     sites: &[Site],
 ) -> std::io::Result<super::Pending> {
-    BaseWriter::begin(path, records, globals, literals, sites)?.finish(meta)
+    let table = GlobalTable::of(globals);
+    BaseWriter::begin(path, records, &table, literals, sites)?.finish(meta)
 }
 
-/// The object records, one after another, copied in parallel.
-fn copy_records(out: &mut [u8], records: &[Vec<u8>]) {
-    use rayon::prelude::*;
-    let mut parts = Vec::with_capacity(records.len());
-    let mut rest = out;
-    for r in records {
-        let (part, tail) = std::mem::take(&mut rest).split_at_mut(r.len());
-        parts.push((part, r));
-        rest = tail;
-    }
-    parts
-        .into_par_iter()
-        .for_each(|(part, r)| part.copy_from_slice(r));
-}
-
-/// The global symbol table: an open-addressed index of u32 (record number
-/// + 1, 0 for empty) over dense records, their side table and names.
-fn write_globals(
-    index: &mut [u8],
-    records: &mut [u8],
-    extras: &mut [u8],
-    strings: &mut [u8],
-    globals: &[(&[u8], GlobalRecord)],
-) {
-    let cap = index.len() / 4;
-    let (mut name_at, mut extra) = (0usize, 0usize);
-    for (n, (name, g)) in globals.iter().enumerate() {
-        let h = name_hash(name);
-        let mut i = h as usize & (cap - 1);
+/// The global symbol table: an open-addressed index of u32 (a record's
+/// number plus one, 0 for empty) over dense records, their side table and
+/// names, each part streamed in file order (the index, built whole first, is the only
+/// part with room of its own: `cap` slots).
+fn write_globals(body: &mut BodyStream, cap: usize, globals: &GlobalTable) -> std::io::Result<()> {
+    let mut index = vec![0u8; cap * 4];
+    for (n, (_, row)) in globals.rows().enumerate() {
+        let mut i = row.hash() as usize & (cap - 1);
         while index[i * 4..i * 4 + 4] != [0; 4] {
             i = (i + 1) & (cap - 1);
         }
         index[i * 4..i * 4 + 4].copy_from_slice(&(n as u32 + 1).to_le_bytes());
-        strings[name_at..name_at + name.len()].copy_from_slice(name);
-        let name_ref = (name_at as u32, name.len() as u32);
-        name_at += name.len();
-        let extra_ref = if has_extra(g) {
-            encode_extra(&mut extras[extra * EXTRA..(extra + 1) * EXTRA], g);
+    }
+    body.put(&index)?;
+    drop(index);
+    let (mut name_at, mut extra) = (0u32, 0u32);
+    for (_, row) in globals.rows() {
+        let mut out = row.0;
+        out[8..12].copy_from_slice(&name_at.to_le_bytes());
+        name_at += row.name_len() as u32;
+        if row.has_extra() {
             extra += 1;
-            extra as u32
-        } else {
-            0
-        };
-        encode_global(
-            &mut records[n * GLOBAL..(n + 1) * GLOBAL],
-            h,
-            name_ref,
-            g,
-            extra_ref,
+            out[36..40].copy_from_slice(&extra.to_le_bytes());
+        }
+        body.put(&out)?;
+    }
+    if extra as usize != globals.extras.len() {
+        return Err(std::io::Error::other(
+            "global side table out of step with its rows",
+        ));
+    }
+    for e in &globals.extras {
+        body.put(e)?;
+    }
+    for (id, _) in globals.rows() {
+        body.put((globals.name)(id))?;
+    }
+    Ok(())
+}
+
+/// A state body written in file order from its start (just past the
+/// header) through a buffer of [`BodyStream::FLUSH`] bytes, reused: each
+/// whole block is checksummed as it leaves the buffer, while it is in
+/// the cache, and written with the rest of the buffer in one call.
+struct BodyStream<'f> {
+    file: &'f std::fs::File,
+    buf: Vec<u8>,
+    /// File offset of `buf[0]` (a block boundary).
+    start: usize,
+    sums: Vec<u64>,
+}
+
+impl<'f> BodyStream<'f> {
+    /// Bytes buffered before a write: large enough that system calls are
+    /// few, small enough to stay in the cache.
+    const FLUSH: usize = 256 * 1024;
+
+    fn new(file: &'f std::fs::File) -> Self {
+        BodyStream {
+            file,
+            buf: Vec::with_capacity(Self::FLUSH + BLOCK),
+            start: HEADER,
+            sums: Vec::new(),
+        }
+    }
+
+    /// The file offset of the next byte put.
+    fn at(&self) -> usize {
+        self.start + self.buf.len()
+    }
+
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        // Most puts: a field or a name, with room to spare.
+        if self.buf.len() + bytes.len() <= Self::FLUSH {
+            self.buf.extend_from_slice(bytes);
+            return Ok(());
+        }
+        self.put_across(bytes)
+    }
+
+    /// [`BodyStream::put`] of bytes that fill the buffer.
+    #[cold]
+    fn put_across(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+        while !bytes.is_empty() {
+            let n = bytes
+                .len()
+                .min(Self::FLUSH - self.buf.len().min(Self::FLUSH));
+            if n == 0 {
+                self.flush()?;
+                continue;
+            }
+            self.buf.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+        }
+        Ok(())
+    }
+
+    /// Zeros up to file offset `to`.
+    fn pad_to(&mut self, to: usize) -> std::io::Result<()> {
+        const ZEROS: [u8; 64] = [0; 64];
+        while self.at() < to {
+            let n = (to - self.at()).min(ZEROS.len());
+            self.put(&ZEROS[..n])?;
+        }
+        Ok(())
+    }
+
+    /// Checksums and writes the buffer's whole blocks; the rest stays.
+    fn flush(&mut self) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let whole = self.buf.len() / BLOCK * BLOCK;
+        self.sums.extend(
+            self.buf[..whole]
+                .chunks(BLOCK)
+                .map(xxhash_rust::xxh3::xxh3_64),
         );
+        self.file
+            .write_all_at(&self.buf[..whole], self.start as u64)?;
+        self.buf.drain(..whole);
+        self.start += whole;
+        Ok(())
+    }
+
+    /// Writes what is left; returns the checksums of the whole blocks,
+    /// and the bytes past the last (summed with what follows them).
+    fn end(mut self) -> std::io::Result<(Vec<u64>, Vec<u8>)> {
+        use std::os::unix::fs::FileExt;
+        self.flush()?;
+        self.file.write_all_at(&self.buf, self.start as u64)?;
+        Ok((self.sums, self.buf))
     }
 }
 
@@ -1721,6 +1869,58 @@ mod delta_tests {
         assert_eq!(d.resolved.get(b"_new"), Some(None));
         assert_eq!(d.resolved.get(b"_h"), None);
         d
+    }
+
+    /// A body streamed in pieces of every size (across the buffer's
+    /// flushes, in the file, with padding) is in the file as one write of
+    /// it would put it, with the checksums of its whole blocks, and the
+    /// bytes past the last one handed back.
+    #[test]
+    fn a_streamed_body_is_written_and_summed_block_by_block() {
+        let dir = std::env::temp_dir().join(format!("machlink-body-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state");
+        let file = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let mut want = vec![0u8; HEADER];
+        let mut body = BodyStream::new(&file);
+        let lens = [
+            0,
+            1,
+            7,
+            511,
+            512,
+            513,
+            40,
+            BodyStream::FLUSH - 3,
+            24,
+            2 * BodyStream::FLUSH + 5,
+        ];
+        for (n, len) in lens.into_iter().enumerate() {
+            let piece: Vec<u8> = (0..len).map(|i| (i * 31 + n) as u8).collect();
+            body.put(&piece).unwrap();
+            want.extend_from_slice(&piece);
+            let to = want.len().next_multiple_of(8) + 3;
+            body.pad_to(to).unwrap();
+            want.resize(to, 0);
+            assert_eq!(body.at(), want.len());
+        }
+        let (sums, partial) = body.end().unwrap();
+        let whole = (want.len() - HEADER) / BLOCK * BLOCK;
+        let expected: Vec<u64> = want[HEADER..HEADER + whole]
+            .chunks(BLOCK)
+            .map(xxhash_rust::xxh3::xxh3_64)
+            .collect();
+        assert_eq!(sums, expected);
+        assert_eq!(partial, &want[HEADER + whole..]);
+        let written = std::fs::read(&path).unwrap();
+        assert_eq!(&written[HEADER..], &want[HEADER..]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -302,14 +302,6 @@ impl<'f> Inputs<'f> {
         residency::trim_heap();
     }
 
-    /// What an incremental link that records its state lets go of: the
-    /// pages [`Inputs::release_contents`] unmaps, but not the parsed
-    /// relocations, which the record still reads (a page it reads again,
-    /// an `__eh_frame` or a literal, is mapped again on demand).
-    pub fn release_for_record(&self, files: &[MappedFile]) {
-        self.release_mapped(files, ObjectFile::spent_contents);
-    }
-
     /// Unmaps `stretches` of each object, within the input files'
     /// mappings only: an object of the linker's own lives in ordinary
     /// memory, which `MADV_DONTNEED` would discard.
