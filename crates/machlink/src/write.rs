@@ -396,7 +396,6 @@ pub(crate) fn write_synthetic(
 ) -> Result<SyntheticOut> {
     let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
     write_stubs_and_slots(synth, res, symtab, image, fixups, imports).map_err(err)?;
-    let unwind_rows = write_unwind_info(unwind, res, image).map_err(err)?;
     let dyld_private = inputs
         .dyld_private
         .map_or(0, |f| res.layout.atom_addr[f as usize][0]);
@@ -442,7 +441,13 @@ pub(crate) fn write_synthetic(
     };
     let mut starts: Vec<u64> = res.layout.sections.iter().map(|s| s.addr).collect();
     starts.sort_unstable();
-    crate::linkedit::fixups::sort_by_address(fixups, &starts);
+    // `__unwind_info` (its bytes only) is encoded beside the sort of the
+    // fixups: both are serial.
+    let (unwind_rows, ()) = rayon::join(
+        || write_unwind_info(unwind, res, image),
+        || crate::linkedit::fixups::sort_by_address(fixups, &starts),
+    );
+    let unwind_rows = unwind_rows.map_err(err)?;
     Ok(SyntheticOut {
         unwind_rows,
         lazy_binds,
