@@ -1115,10 +1115,11 @@ pub(crate) fn finish_image(
     let segments: &[u8] = segments;
     let early = ahead.writes() && code_limit >= output::AHEAD_MIN;
     let written = std::thread::scope(|scope| {
-        let first = early.then(|| scope.spawn(|| ahead.write(segments, split as u64)));
+        let writer = |bytes, at| early.then(|| write_ahead(scope, ahead, bytes, at)).flatten();
+        let first = writer(segments, split as u64);
         linkedit.write_into(linkedit_bytes, linkedit_off);
         let linkedit_bytes: &[u8] = linkedit_bytes;
-        let second = early.then(|| scope.spawn(|| ahead.write(linkedit_bytes, linkedit_off)));
+        let second = writer(linkedit_bytes, linkedit_off);
         head[..header.len()].copy_from_slice(&header);
         if has_uuid {
             let uuid = if opts.random_uuid {
@@ -1151,6 +1152,20 @@ pub(crate) fn finish_image(
         )
     })?;
     Ok(uuid_offset)
+}
+
+/// A thread that writes `bytes`, final, at file offset `at` (see
+/// [`output::Ahead`]); none if it cannot be started, which leaves them to
+/// the output's `seal`.
+fn write_ahead<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    ahead: &'env output::Ahead,
+    bytes: &'env [u8],
+    at: u64,
+) -> Option<std::thread::ScopedJoinHandle<'scope, std::io::Result<()>>> {
+    std::thread::Builder::new()
+        .spawn_scoped(scope, move || ahead.write(bytes, at))
+        .ok()
 }
 
 /// What an incremental link records about the image it wrote, beyond the
