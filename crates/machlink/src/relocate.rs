@@ -231,7 +231,12 @@ impl<'i> Splitter<'i> {
 
 /// The output bytes of a run of one file's atoms, consecutive in an
 /// output section: `(section, the run's atoms, file offset, bytes)`.
-pub(crate) type RunBytes<'i, 'l> = (&'l crate::layout::OutSection, &'l [(u32, u32)], usize, &'i mut [u8]);
+pub(crate) type RunBytes<'i, 'l> = (
+    &'l crate::layout::OutSection,
+    &'l [(u32, u32)],
+    usize,
+    &'i mut [u8],
+);
 
 /// Splits the output of a full link into the bytes of runs of atoms that
 /// have some in the file (each file's atoms in a section follow one
@@ -260,13 +265,17 @@ pub(crate) fn split_all_atoms<'i, 'l>(
             let (fi, first) = run[0];
             let &(_, last) = run.last().expect("a chunk is never empty");
             let start = offset_of(run[0]);
-            let end = offset_of((fi, last)) + objects[fi as usize].atoms[last as usize].size as usize;
-            let gap = start.checked_sub(cursor).filter(|_| end >= start).ok_or_else(|| {
-                format!(
-                    "internal error: atom {first} of file {fi} at file offset {start:#x} \
+            let end =
+                offset_of((fi, last)) + objects[fi as usize].atoms[last as usize].size as usize;
+            let gap = start
+                .checked_sub(cursor)
+                .filter(|_| end >= start)
+                .ok_or_else(|| {
+                    format!(
+                        "internal error: atom {first} of file {fi} at file offset {start:#x} \
                      overlaps the atom before it"
-                )
-            })?;
+                    )
+                })?;
             if gap + (end - start) > rest.len() {
                 return Err(format!(
                     "internal error: atom {last} of file {fi} ends at file offset {end:#x}, \

@@ -1107,15 +1107,19 @@ pub(crate) fn finish_image(
     // LINKEDIT go into the file while the rest is worked out: the write is
     // a system call on one core, beside the copy and the hashes.
     let linkedit_start = linkedit_off as usize;
-    let split = layout::align_up(header.len() as u64, output::AHEAD_ALIGN as u64)
-        .min(linkedit_off) as usize;
+    let split = layout::align_up(header.len() as u64, output::AHEAD_ALIGN as u64).min(linkedit_off)
+        as usize;
     let (before, after) = image.split_at_mut(linkedit_start);
     let (head, segments) = before.split_at_mut(split);
     let (linkedit_bytes, signature) = after.split_at_mut(code_limit - linkedit_start);
     let segments: &[u8] = segments;
     let early = ahead.writes() && code_limit >= output::AHEAD_MIN;
     let written = std::thread::scope(|scope| {
-        let writer = |bytes, at| early.then(|| write_ahead(scope, ahead, bytes, at)).flatten();
+        let writer = |bytes, at| {
+            early
+                .then(|| write_ahead(scope, ahead, bytes, at))
+                .flatten()
+        };
         let first = writer(segments, split as u64);
         linkedit.write_into(linkedit_bytes, linkedit_off);
         let linkedit_bytes: &[u8] = linkedit_bytes;
@@ -1145,12 +1149,8 @@ pub(crate) fn finish_image(
             .flatten()
             .try_for_each(|w| w.join().expect("the output's writer panicked"))
     });
-    written.map_err(|e| {
-        LinkError::file(
-            opts.output.display(),
-            format!("cannot write output: {e}"),
-        )
-    })?;
+    written
+        .map_err(|e| LinkError::file(opts.output.display(), format!("cannot write output: {e}")))?;
     Ok(uuid_offset)
 }
 
