@@ -652,13 +652,20 @@ impl Runs {
     ) -> Runs {
         let mut bounds = vec![0u32];
         let mut islands: Vec<(usize, &Gap)> = Vec::new();
+        // Islands are rare (code beyond a branch's reach): without any
+        // left, runs end only where the file changes.
+        let mut any_gaps = gaps.peek().is_some();
         for (i, &(f, a)) in list.iter().enumerate() {
             if i > 0 && f != list[i - 1].0 && *bounds.last().unwrap() != i as u32 {
                 bounds.push(i as u32);
             }
+            if !any_gaps {
+                continue;
+            }
             if let Some(g) = gaps.next_if(|g| g.after == (f, a)) {
                 islands.push((bounds.len() - 1, g));
                 bounds.push(i as u32 + 1);
+                any_gaps = gaps.peek().is_some();
             }
         }
         if *bounds.last().unwrap() != list.len() as u32 || bounds.len() == 1 {

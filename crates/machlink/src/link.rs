@@ -439,7 +439,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
         timer.lap("record");
     }
     file.resize(linkedit_off + linkedit.size + linkedit.signature_size)?;
-    let uuid_offset = write::finish_image(opts, &mut plan, entry, &linkedit, file.bytes())?;
+    let (image, ahead) = file.split();
+    let uuid_offset = write::finish_image(opts, &mut plan, entry, &linkedit, image, &ahead)?;
     timer.lap("header+signature");
     timer.end();
     let state = match record.zip(prepared) {

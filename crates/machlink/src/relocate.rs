@@ -229,26 +229,93 @@ impl<'i> Splitter<'i> {
     }
 }
 
-/// Splits the output of a full link into the bytes of every atom that has
-/// some in the file, grouped by file. The sections' atom lists are in
-/// address order and the sections in file order, so no sorting is needed;
-/// the splitter checks that nothing overlaps.
-pub(crate) fn split_all_atoms<'i>(
+/// The output bytes of a run of one file's atoms, consecutive in an
+/// output section: `(section, the run's atoms, file offset, bytes)`.
+pub(crate) type RunBytes<'i, 'l> = (
+    &'l crate::layout::OutSection,
+    &'l [(u32, u32)],
+    usize,
+    &'i mut [u8],
+);
+
+/// Splits the output of a full link into the bytes of runs of atoms that
+/// have some in the file (each file's atoms in a section follow one
+/// another unless an order file interleaves them), grouped by file. The
+/// sections' atom lists are in address order and the sections in file
+/// order, so no sorting is needed; the splitter checks that no runs
+/// overlap, and [`split_run`] (each file's, in parallel) that no atoms
+/// do. Split run by run rather than atom by atom: this pass is serial.
+pub(crate) fn split_all_atoms<'i, 'l>(
     image: &'i mut [u8],
-    layout: &Layout,
+    layout: &'l Layout,
     objects: &[ObjectFile],
-) -> Result<Vec<Vec<AtomBytes<'i>>>, String> {
-    let mut split = Splitter::new(image, objects, 0);
+) -> Result<Vec<Vec<RunBytes<'i, 'l>>>, String> {
+    let mut out: Vec<Vec<RunBytes<'i, 'l>>> = objects.iter().map(|_| Vec::new()).collect();
+    let mut rest = image;
+    let mut cursor = 0usize;
     for s in layout.sections.iter().filter(|s| !s.is_zerofill()) {
-        if let crate::layout::Content::Atoms(list) = &s.content {
-            for &(fi, ai) in list {
-                let addr = layout.atom_addr[fi as usize][ai as usize];
-                let size = objects[fi as usize].atoms[ai as usize].size;
-                split.take((s.offset + (addr - s.addr)) as usize, size as usize, fi, ai)?;
+        let crate::layout::Content::Atoms(list) = &s.content else {
+            continue;
+        };
+        let offset_of = |(fi, ai): (u32, u32)| {
+            let addr = layout.atom_addr[fi as usize][ai as usize];
+            (s.offset + (addr - s.addr)) as usize
+        };
+        for run in list.chunk_by(|a, b| a.0 == b.0) {
+            let (fi, first) = run[0];
+            let &(_, last) = run.last().expect("a chunk is never empty");
+            let start = offset_of(run[0]);
+            let end =
+                offset_of((fi, last)) + objects[fi as usize].atoms[last as usize].size as usize;
+            let gap = start
+                .checked_sub(cursor)
+                .filter(|_| end >= start)
+                .ok_or_else(|| {
+                    format!(
+                        "internal error: atom {first} of file {fi} at file offset {start:#x} \
+                     overlaps the atom before it"
+                    )
+                })?;
+            if gap + (end - start) > rest.len() {
+                return Err(format!(
+                    "internal error: atom {last} of file {fi} ends at file offset {end:#x}, \
+                     past the end of the output"
+                ));
             }
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(gap);
+            let (bytes, tail) = tail.split_at_mut(end - start);
+            out[fi as usize].push((s, run, start, bytes));
+            rest = tail;
+            cursor = end;
         }
     }
-    Ok(split.out)
+    Ok(out)
+}
+
+/// The bytes of each atom of file `fi`'s runs (see [`split_all_atoms`]).
+pub(crate) fn split_runs<'i>(
+    fi: u32,
+    runs: Vec<RunBytes<'i, '_>>,
+    layout: &Layout,
+    obj: &ObjectFile,
+) -> Result<Vec<AtomBytes<'i>>, String> {
+    let atoms = runs.iter().map(|r| r.1.len()).sum();
+    let mut split = Splitter {
+        rest: &mut [],
+        cursor: 0,
+        out: vec![Vec::with_capacity(atoms)],
+        first: fi,
+    };
+    for (s, run, start, bytes) in runs {
+        split.rest = bytes;
+        split.cursor = start;
+        for &(_, ai) in run {
+            let addr = layout.atom_addr[fi as usize][ai as usize];
+            let off = (s.offset + (addr - s.addr)) as usize;
+            split.take(off, obj.atoms[ai as usize].size as usize, fi, ai)?;
+        }
+    }
+    Ok(split.out.pop().unwrap_or_default())
 }
 
 /// Splits an image into the bytes of the placed atoms (not aliases, not
@@ -295,6 +362,19 @@ pub(crate) fn write_file_atoms(
     let mut result = FileOut::default();
     let layout = res.layout;
     let symbol_addrs = plain_symbol_addrs(fi, obj, &atoms, symtab, layout);
+    // Room for a fixup per relocation outside code (nearly all pointers),
+    // rather than growing the list step by step.
+    let data_relocs: usize = atoms
+        .iter()
+        .filter(|&&(ai, _)| {
+            !layout.sections[layout.atom_section[fi as usize][ai as usize] as usize].is_code()
+        })
+        .map(|&(ai, _)| {
+            let a = &obj.atoms[ai as usize];
+            (a.relocs_end - a.relocs_start) as usize
+        })
+        .sum();
+    result.fixups.reserve(data_relocs);
     for (ai, bytes) in atoms {
         let atom = &obj.atoms[ai as usize];
         let sec = &layout.sections[layout.atom_section[fi as usize][ai as usize] as usize];

@@ -7,7 +7,7 @@
 //! (+12), personality pointer (+16, relocated), LSDA address (+24,
 //! relocated).
 
-use crate::atom::{Target, NONE};
+use crate::atom::{Reloc, Target, NONE};
 use crate::input::object::ObjectFile;
 use crate::layout::{self, Content, Placed};
 use crate::symbols::{Def, SymId, SymbolTable};
@@ -39,6 +39,28 @@ fn reloc_target(
     let r = obj.relocs[a.relocs_start as usize..a.relocs_end as usize]
         .iter()
         .find(|r| r.offset == field)?;
+    target_of(fi, r, symtab)
+}
+
+/// The relocations of an entry's function (+0), personality (+16) and
+/// LSDA (+24) fields, the first of each, found in one pass.
+fn entry_fields<'o>(obj: &'o ObjectFile, entry: u32) -> [Option<&'o Reloc>; 3] {
+    let a = &obj.atoms[entry as usize];
+    let mut fields = [None; 3];
+    for r in &obj.relocs[a.relocs_start as usize..a.relocs_end as usize] {
+        let slot = match r.offset {
+            0 => &mut fields[0],
+            16 => &mut fields[1],
+            24 => &mut fields[2],
+            _ => continue,
+        };
+        slot.get_or_insert(r);
+    }
+    fields
+}
+
+/// The atom (file, atom, offset) relocation `r` of file `fi` points at.
+fn target_of(fi: u32, r: &Reloc, symtab: &SymbolTable) -> Option<(u32, u32, i64)> {
     match r.target {
         Target::Atom(t) => Some((fi, t, r.addend)),
         Target::Symbol(_) => match symtab.syms[symtab.global_of(fi, r.target)? as usize].def {
@@ -251,14 +273,24 @@ pub fn plan(
         .map(|(fi, obj)| {
             let fi = fi as u32;
             let mut out = Rows::default();
-            for (e, ff, fa) in entries_of(obj, fi, symtab) {
+            // What `entries_of` yields, with every field's relocation read
+            // in one pass over the entry's.
+            let entries = obj
+                .sections
+                .iter()
+                .filter(|s| s.metadata)
+                .flat_map(|sec| sec.atoms_start..sec.atoms_start + sec.atoms_len);
+            for e in entries {
+                let [function, personality, lsda] = entry_fields(obj, e);
+                let Some((ff, fa, offset)) = function.and_then(|r| target_of(fi, r, symtab)) else {
+                    continue;
+                };
                 let func = &objects[ff as usize].atoms[fa as usize];
                 if !func.live || !obj.atoms[e as usize].live || addr(ff, fa) == 0 {
                     continue;
                 }
                 // An object without subsections keeps a section's functions
                 // in one atom: the entry names where in it its function starts.
-                let offset = reloc_target(obj, fi, e, 0, symtab).map_or(0, |t| t.2);
                 let key = (ff, fa, u32::try_from(offset).unwrap_or(u32::MAX));
                 let data = obj.atom_data(e);
                 let mut encoding = read_u32(data, 12);
@@ -266,11 +298,12 @@ pub fn plan(
                     // Point at the FDE's place in the output __eh_frame.
                     encoding = dwarf(key).unwrap_or(0);
                 }
-                let personality_got =
-                    personality(obj, fi, e, symtab).map_or(0, |g| u64::from(g) + 1);
+                let personality_got = personality
+                    .and_then(|r| symtab.global_of(fi, r.target))
+                    .map_or(0, |g| u64::from(g) + 1);
                 // An LSDA in a live atom is placed by the time the table is
                 // encoded.
-                let mut lsda = match reloc_target(obj, fi, e, 24, symtab) {
+                let mut lsda = match lsda.and_then(|r| target_of(fi, r, symtab)) {
                     Some((lf, la, off)) if objects[lf as usize].atoms[la as usize].live => {
                         out.lsdas.push((lf, la, off));
                         out.lsdas.len() as u64

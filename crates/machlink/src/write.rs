@@ -286,9 +286,18 @@ pub(crate) fn write_atoms(
         .par_iter()
         .zip(per_file)
         .enumerate()
-        .map(|(fi, (obj, atoms))| relocate::write_file_atoms(fi as u32, obj, atoms, symtab, res))
+        .map(|(fi, (obj, runs))| {
+            let fi = fi as u32;
+            match relocate::split_runs(fi, runs, res.layout, obj) {
+                Ok(atoms) => relocate::write_file_atoms(fi, obj, atoms, symtab, res),
+                Err(e) => relocate::FileOut {
+                    fixups: Vec::new(),
+                    errors: vec![e],
+                },
+            }
+        })
         .collect();
-    let mut fixups = Vec::new();
+    let mut fixups = Vec::with_capacity(outs.iter().map(|f| f.fixups.len()).sum());
     let mut errors = Vec::new();
     for f in outs {
         fixups.extend(f.fixups);
@@ -387,7 +396,6 @@ pub(crate) fn write_synthetic(
 ) -> Result<SyntheticOut> {
     let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
     write_stubs_and_slots(synth, res, symtab, image, fixups, imports).map_err(err)?;
-    let unwind_rows = write_unwind_info(unwind, res, image).map_err(err)?;
     let dyld_private = inputs
         .dyld_private
         .map_or(0, |f| res.layout.atom_addr[f as usize][0]);
@@ -433,7 +441,13 @@ pub(crate) fn write_synthetic(
     };
     let mut starts: Vec<u64> = res.layout.sections.iter().map(|s| s.addr).collect();
     starts.sort_unstable();
-    crate::linkedit::fixups::sort_by_address(fixups, &starts);
+    // `__unwind_info` (its bytes only) is encoded beside the sort of the
+    // fixups: both are serial.
+    let (unwind_rows, ()) = rayon::join(
+        || write_unwind_info(unwind, res, image),
+        || crate::linkedit::fixups::sort_by_address(fixups, &starts),
+    );
+    let unwind_rows = unwind_rows.map_err(err)?;
     Ok(SyntheticOut {
         unwind_rows,
         lazy_binds,
@@ -677,15 +691,18 @@ impl Linkedit<'_> {
         linkedit_off + self.size
     }
 
-    /// Writes every piece into `image`, whose LINKEDIT part is zeros.
-    fn write_into(&self, image: &mut [u8]) {
+    /// Writes every piece into `linkedit`, the zeros of LINKEDIT, which
+    /// starts at file offset `base`.
+    fn write_into(&self, linkedit: &mut [u8], base: u64) {
+        let at = |off: u64| (off - base) as usize;
         for (off, blob) in &self.pieces {
-            image[*off as usize..][..blob.len()].copy_from_slice(blob);
+            linkedit[at(*off)..][..blob.len()].copy_from_slice(blob);
         }
         let (symoff, symsize) = self.ranges.symtab;
         let (stroff, strsize) = self.ranges.strtab;
+        let (symoff, stroff) = (at(u64::from(symoff)) as u32, at(u64::from(stroff)) as u32);
         // The string table follows the symbol table.
-        let (head, tail) = image.split_at_mut(stroff as usize);
+        let (head, tail) = linkedit.split_at_mut(stroff as usize);
         self.symbols.write_into(
             &mut head[symoff as usize..][..symsize as usize],
             &mut tail[..strsize as usize],
@@ -1025,18 +1042,19 @@ pub(crate) fn entry_point(
 }
 
 /// Pass: LINKEDIT copied in, then the header and load commands, the UUID
-/// (a hash of everything before the signature) and the signature. Returns
-/// the UUID's file offset.
+/// (a hash of everything before the signature) and the signature, while
+/// `ahead` writes what they cover past the header's piece into the file.
+/// Returns the UUID's file offset.
 pub(crate) fn finish_image(
     opts: &Options,
     plan: &mut Plan,
     entry: Option<u64>,
     linkedit: &Linkedit,
     image: &mut [u8],
+    ahead: &output::Ahead,
 ) -> Result<usize> {
     let layout = &plan.layout;
     let (linkedit_off, linkedit_vm) = layout.linkedit_start();
-    linkedit.write_into(image);
     let linkedit_size = linkedit.size + linkedit.signature_size;
     let linkedit_seg = layout::Segment {
         name: "__LINKEDIT".into(),
@@ -1070,32 +1088,84 @@ pub(crate) fn finish_image(
             "internal error: load commands outgrew their reserved size".to_string(),
         ));
     }
-    image[..header.len()].copy_from_slice(&header);
     let code_limit = linkedit.code_limit(linkedit_off) as usize;
     let uuid_offset = plan.load_commands.uuid_offset();
-    if plan.load_commands.has_uuid() {
-        if opts.random_uuid {
-            output::fill_random_uuid(&mut image[uuid_offset..uuid_offset + 16]);
-        } else {
-            output::fill_uuid(&mut image[..code_limit], uuid_offset);
-        }
-    }
-    if linkedit.signature_size > 0 {
+    let has_uuid = plan.load_commands.has_uuid();
+    let text = if linkedit.signature_size > 0 {
         let text = layout
             .segments
             .iter()
             .find(|s| s.name == "__TEXT")
             .ok_or_else(|| LinkError::usage("internal error: no __TEXT segment".to_string()))?;
-        let sig = codesign::build_signature(
-            image,
-            code_limit as u64,
-            &identifier(opts),
-            (text.fileoff, text.filesize),
-            opts.output_kind == OutputKind::Executable,
-        );
-        image[code_limit..code_limit + sig.len()].copy_from_slice(&sig);
-    }
+        Some((text.fileoff, text.filesize))
+    } else {
+        None
+    };
+    // The image in parts: the head (the header, with the UUID, which
+    // hashes of the rest fill in), the segments' contents (final now),
+    // LINKEDIT (final once copied in) and the signature. The segments and
+    // LINKEDIT go into the file while the rest is worked out: the write is
+    // a system call on one core, beside the copy and the hashes.
+    let linkedit_start = linkedit_off as usize;
+    let split = layout::align_up(header.len() as u64, output::AHEAD_ALIGN as u64).min(linkedit_off)
+        as usize;
+    let (before, after) = image.split_at_mut(linkedit_start);
+    let (head, segments) = before.split_at_mut(split);
+    let (linkedit_bytes, signature) = after.split_at_mut(code_limit - linkedit_start);
+    let segments: &[u8] = segments;
+    let early = ahead.writes() && code_limit >= output::AHEAD_MIN;
+    let written = std::thread::scope(|scope| {
+        let writer = |bytes, at| {
+            early
+                .then(|| write_ahead(scope, ahead, bytes, at))
+                .flatten()
+        };
+        let first = writer(segments, split as u64);
+        linkedit.write_into(linkedit_bytes, linkedit_off);
+        let linkedit_bytes: &[u8] = linkedit_bytes;
+        let second = writer(linkedit_bytes, linkedit_off);
+        head[..header.len()].copy_from_slice(&header);
+        if has_uuid {
+            let uuid = if opts.random_uuid {
+                let mut uuid = [0u8; 16];
+                output::fill_random_uuid(&mut uuid);
+                uuid
+            } else {
+                output::uuid_of(&[head, segments, linkedit_bytes])
+            };
+            head[uuid_offset..uuid_offset + 16].copy_from_slice(&uuid);
+        }
+        if let Some(text) = text {
+            let sig = codesign::build_signature_of_parts(
+                &[head, segments, linkedit_bytes],
+                &identifier(opts),
+                text,
+                opts.output_kind == OutputKind::Executable,
+            );
+            signature[..sig.len()].copy_from_slice(&sig);
+        }
+        [first, second]
+            .into_iter()
+            .flatten()
+            .try_for_each(|w| w.join().expect("the output's writer panicked"))
+    });
+    written
+        .map_err(|e| LinkError::file(opts.output.display(), format!("cannot write output: {e}")))?;
     Ok(uuid_offset)
+}
+
+/// A thread that writes `bytes`, final, at file offset `at` (see
+/// [`output::Ahead`]); none if it cannot be started, which leaves them to
+/// the output's `seal`.
+fn write_ahead<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    ahead: &'env output::Ahead,
+    bytes: &'env [u8],
+    at: u64,
+) -> Option<std::thread::ScopedJoinHandle<'scope, std::io::Result<()>>> {
+    std::thread::Builder::new()
+        .spawn_scoped(scope, move || ahead.write(bytes, at))
+        .ok()
 }
 
 /// What an incremental link records about the image it wrote, beyond the

@@ -115,6 +115,23 @@ pub fn build_signature(
     is_executable: bool,
 ) -> Vec<u8> {
     let code = covered(file, code_limit);
+    build_signature_of_parts(&[code], identifier, text_segment, is_executable)
+}
+
+/// [`build_signature`] of the code made of `parts` laid end to end (one
+/// image split, so that some parts can be written into the output while
+/// others still change; the code limit is their total length).
+pub fn build_signature_of_parts(
+    parts: &[&[u8]],
+    identifier: &str,
+    text_segment: (u64, u64),
+    is_executable: bool,
+) -> Vec<u8> {
+    let code_limit = parts.iter().map(|p| p.len() as u64).sum::<u64>();
+    assert!(
+        code_limit <= u64::from(u32::MAX),
+        "code limit {code_limit:#x} does not fit a 32-bit codeLimit"
+    );
     assert!(
         !identifier.as_bytes().contains(&0),
         "code signature identifier {identifier:?} contains a NUL byte"
@@ -161,7 +178,7 @@ pub fn build_signature(
         .copy_from_slice(identifier.as_bytes());
 
     let hashes = &mut blob[layout.hashes_start..layout.hashes_start + layout.n_slots * HASH_SIZE];
-    hash_all_pages(code, hashes);
+    hash_pages_of_parts(parts, hashes);
     blob
 }
 
@@ -269,6 +286,35 @@ fn hash_slots_mut(sig: &mut [u8], code_limit: u64) -> &mut [u8] {
 
 /// Hashes each 4 KiB page of `code` (the last possibly partial) into the
 /// consecutive 32-byte slots of `hashes`, in parallel when there are many.
+/// [`hash_all_pages`] of `parts` laid end to end: a page that straddles
+/// two parts is gathered into a buffer first.
+fn hash_pages_of_parts(parts: &[&[u8]], mut hashes: &mut [u8]) {
+    let mut page: Vec<u8> = Vec::new();
+    for &part in parts {
+        let mut part = part;
+        if !page.is_empty() {
+            let n = (PAGE_SIZE - page.len()).min(part.len());
+            page.extend_from_slice(&part[..n]);
+            part = &part[n..];
+            if page.len() == PAGE_SIZE {
+                let (slot, rest) = std::mem::take(&mut hashes).split_at_mut(HASH_SIZE);
+                slot.copy_from_slice(&Sha256::digest(&page));
+                hashes = rest;
+                page.clear();
+            }
+        }
+        let (whole, rest) = part.split_at(part.len() / PAGE_SIZE * PAGE_SIZE);
+        let (slots, others) =
+            std::mem::take(&mut hashes).split_at_mut(whole.len() / PAGE_SIZE * HASH_SIZE);
+        hash_all_pages(whole, slots);
+        hashes = others;
+        page.extend_from_slice(rest);
+    }
+    if !page.is_empty() {
+        hashes[..HASH_SIZE].copy_from_slice(&Sha256::digest(&page));
+    }
+}
+
 fn hash_all_pages(code: &[u8], hashes: &mut [u8]) {
     debug_assert_eq!(hashes.len(), code.len().div_ceil(PAGE_SIZE) * HASH_SIZE);
     let hash_one = |(slot, page): (&mut [u8], &[u8])| {
@@ -310,6 +356,27 @@ fn get32(buf: &[u8], at: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signature_of_parts_is_that_of_the_whole() {
+        let file: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 4096) as u8).collect();
+        let whole = build_signature(&file, file.len() as u64, "a.out", (0, 8192), true);
+        // Parts on page boundaries, inside pages, and empty ones.
+        for cuts in [
+            vec![65536, 200_704],
+            vec![1000, 5000, 5001, 299_999],
+            vec![0, 4096, 4096, 300_000],
+        ] {
+            let mut parts = Vec::new();
+            let mut at = 0;
+            for &c in cuts.iter().chain([&file.len()]) {
+                parts.push(&file[at..c]);
+                at = c;
+            }
+            let sig = build_signature_of_parts(&parts, "a.out", (0, 8192), true);
+            assert_eq!(sig, whole, "cut at {cuts:?}");
+        }
+    }
 
     fn get64(buf: &[u8], at: usize) -> u64 {
         u64::from_be_bytes(buf[at..at + 8].try_into().unwrap())
