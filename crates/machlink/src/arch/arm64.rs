@@ -354,6 +354,13 @@ fn need_length(kind: RelocKind, length: u8, want: u8) -> Result<(), ApplyError> 
     }
 }
 
+impl super::LoneReloc for Arm64 {
+    #[inline(always)]
+    fn decode_lone(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedReloc> {
+        decode_single(info, data)
+    }
+}
+
 impl Arch for Arm64 {
     fn name(&self) -> &'static str {
         NAME

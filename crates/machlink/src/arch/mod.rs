@@ -206,6 +206,33 @@ pub struct DecodedReloc {
     pub subtrahend: Option<macho::RelocationInfo>,
 }
 
+/// A target's decoder of a lone relocation entry (one that pairs with no
+/// other and is good), called with the target's type known so that it
+/// inlines into the loop over a section's entries: the dynamic
+/// [`Arch::decode_relocs`] decodes into a list first, which costs more
+/// per entry than the decoding itself.
+pub trait LoneReloc {
+    /// The entry decoded, or None for any entry that is not lone and
+    /// good ([`Arch::decode_relocs`] decodes or reports those).
+    fn decode_lone(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedReloc>;
+}
+
+/// The fields of a little-endian relocation entry (x86_64 and arm64 have
+/// no scattered relocations: bit 31 of the address is part of it).
+#[inline(always)]
+pub fn relocation_info(raw: [u8; 8]) -> macho::RelocationInfo {
+    let r_address = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+    let info = u32::from_le_bytes([raw[4], raw[5], raw[6], raw[7]]);
+    macho::RelocationInfo {
+        r_address,
+        r_symbolnum: info & 0x00ff_ffff,
+        r_pcrel: (info >> 24) & 1 != 0,
+        r_length: ((info >> 25) & 3) as u8,
+        r_extern: (info >> 27) & 1 != 0,
+        r_type: (info >> 28) as u8,
+    }
+}
+
 /// Which form of Objective-C message-send stub to write
 /// (`-objc_stubs_fast`, the default, or `-objc_stubs_small`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

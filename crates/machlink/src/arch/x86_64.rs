@@ -154,6 +154,13 @@ fn decode_single(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedRel
     })
 }
 
+impl super::LoneReloc for X86_64 {
+    #[inline(always)]
+    fn decode_lone(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedReloc> {
+        decode_single(info, data)
+    }
+}
+
 impl Arch for X86_64 {
     fn name(&self) -> &'static str {
         "x86_64"

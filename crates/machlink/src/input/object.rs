@@ -7,7 +7,7 @@
 //! every later pass (and every incremental update) works on atoms only.
 
 use super::residency;
-use crate::arch::{Arch, DecodedReloc};
+use crate::arch::{relocation_info, Arch, DecodedReloc, LoneReloc};
 use crate::atom::{Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
 use object::macho;
@@ -592,14 +592,23 @@ impl<'a> ObjectFile<'a> {
                 // Whether the relocations are known to be in atom order.
                 let mut in_order = true;
                 if !raw.is_empty() {
-                    in_order = self.place_section_relocs(
-                        r,
-                        sect,
-                        raw,
-                        scratch,
-                        &mut relocs,
-                        &mut atom_of,
-                    )?;
+                    in_order = match self.place_lone_relocs(r.arch, sect, raw, &mut relocs, &mut atom_of) {
+                        Some(in_order) => in_order,
+                        None => {
+                            // Something only the general path handles (or
+                            // reports): start the section over with it.
+                            relocs.truncate(first);
+                            atom_of.clear();
+                            self.place_section_relocs(
+                                r,
+                                sect,
+                                raw,
+                                scratch,
+                                &mut relocs,
+                                &mut atom_of,
+                            )?
+                        }
+                    };
                 }
                 if sec.segname == "__TEXT" && sec.sectname == EH_FRAME {
                     in_order = false;
@@ -640,6 +649,60 @@ impl<'a> ObjectFile<'a> {
         }
     }
 
+    /// [`Self::place_section_relocs`] for a section whose entries are all
+    /// lone (no pairs) and good, and whose relocations
+    /// [`Self::place_plain_reloc`] places, as nearly all are: one pass
+    /// over the raw entries, with the target's decoder inlined. None when
+    /// an entry is not like that (what it appended is then to be dropped).
+    fn place_lone_relocs(
+        &self,
+        arch: &dyn Arch,
+        sect: usize,
+        raw: &[u8],
+        relocs: &mut Vec<Reloc>,
+        atom_of: &mut Vec<u32>,
+    ) -> Option<bool> {
+        if arch.cpu_type() == macho::CPU_TYPE_X86_64 {
+            self.place_lone_relocs_for::<crate::arch::X86_64>(sect, raw, relocs, atom_of)
+        } else if arch.cpu_type() == macho::CPU_TYPE_ARM64 {
+            self.place_lone_relocs_for::<crate::arch::Arm64>(sect, raw, relocs, atom_of)
+        } else {
+            None
+        }
+    }
+
+    fn place_lone_relocs_for<D: LoneReloc>(
+        &self,
+        sect: usize,
+        raw: &[u8],
+        relocs: &mut Vec<Reloc>,
+        atom_of: &mut Vec<u32>,
+    ) -> Option<bool> {
+        let data = self.sections[sect].data;
+        let entries: &[[u8; 8]] = raw.as_chunks().0;
+        let address = |e: &[u8; 8]| u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+        // As in `place_section_relocs`: with no pairs, the entries are
+        // the decoded relocations.
+        let descending = entries
+            .windows(2)
+            .all(|w| address(&w[0]) > address(&w[1]));
+        atom_of.reserve(entries.len());
+        let mut walks = (AtomWalk::new(), AtomWalk::new());
+        let (mut in_order, mut last) = (true, 0u64);
+        let n = entries.len();
+        for i in 0..n {
+            let e = entries[if descending { n - 1 - i } else { i }];
+            let d = D::decode_lone(&relocation_info(e), data)?;
+            let (atom, reloc) = self.place_plain_reloc(sect, &d, &mut walks)?;
+            let key = u64::from(atom) << 32 | u64::from(reloc.offset);
+            in_order &= key >= last;
+            last = key;
+            atom_of.push(atom);
+            relocs.push(reloc);
+        }
+        Some(in_order)
+    }
+
     /// Decodes the raw relocation entries of section `sect` and appends
     /// them, atom-relative, to `relocs` (their atoms to `atom_of`); says
     /// whether they came out in (atom, offset) order.
@@ -657,7 +720,10 @@ impl<'a> ObjectFile<'a> {
         let sec = &self.sections[sect];
         let RelocScratch { infos, decoded, .. } = scratch;
         infos.clear();
-        infos.extend(raw.chunks_exact(8).map(relocation_info));
+        infos.extend(
+            raw.chunks_exact(8)
+                .map(|e| relocation_info(e.try_into().unwrap())),
+        );
         decoded.clear();
         r.arch
             .decode_relocs(infos, sec.data, decoded)
@@ -1244,21 +1310,6 @@ fn span<'a>(data: &'a [u8], parts: &[&'a [u8]]) -> &'a [u8] {
     match (start, end) {
         (Some(start), Some(end)) => &data[start..end],
         _ => &[],
-    }
-}
-
-/// The fields of a little-endian relocation entry (x86_64 and arm64 have
-/// no scattered relocations: bit 31 of the address is part of it).
-fn relocation_info(raw: &[u8]) -> macho::RelocationInfo {
-    let word = |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().unwrap());
-    let (r_address, info) = (word(0), word(4));
-    macho::RelocationInfo {
-        r_address,
-        r_symbolnum: info & 0x00ff_ffff,
-        r_pcrel: (info >> 24) & 1 != 0,
-        r_length: ((info >> 25) & 3) as u8,
-        r_extern: (info >> 27) & 1 != 0,
-        r_type: (info >> 28) as u8,
     }
 }
 
