@@ -383,7 +383,7 @@ impl<'a> ObjectFile<'a> {
             let strx = n.n_strx.get(LE) as usize;
             let name = strs
                 .get(strx..)
-                .and_then(|s| s.iter().position(|&b| b == 0).map(|e| &s[..e]))
+                .and_then(|s| memchr::memchr(0, s).map(|e| &s[..e]))
                 .ok_or_else(|| {
                     r.err(format!(
                         "symbol #{i}: name offset {strx:#x} is outside the string table"
@@ -678,7 +678,7 @@ impl<'a> ObjectFile<'a> {
         relocs: &mut Vec<Reloc>,
         atom_of: &mut Vec<u32>,
     ) -> Option<bool> {
-        let data = self.sections[sect].data;
+        let sec = &self.sections[sect];
         let entries: &[[u8; 8]] = raw.as_chunks().0;
         let address = |e: &[u8; 8]| u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
         // As in `place_section_relocs`: with no pairs, the entries are
@@ -687,18 +687,44 @@ impl<'a> ObjectFile<'a> {
             .windows(2)
             .all(|w| address(&w[0]) > address(&w[1]));
         atom_of.reserve(entries.len());
-        let mut walks = (AtomWalk::new(), AtomWalk::new());
+        let mut fields = FieldCursor::new(self, sec)?;
+        let mut targets = AtomWalk::new();
         let (mut in_order, mut last) = (true, 0u64);
         let n = entries.len();
         for i in 0..n {
-            let e = entries[if descending { n - 1 - i } else { i }];
-            let d = D::decode_lone(&relocation_info(e), data)?;
-            let (atom, reloc) = self.place_plain_reloc(sect, &d, &mut walks)?;
-            let key = u64::from(atom) << 32 | u64::from(reloc.offset);
+            let info = relocation_info(entries[if descending { n - 1 - i } else { i }]);
+            // What `place_plain_reloc` places (and `decode_lone` makes no
+            // subtrahend); the field is inside the section, as decoding
+            // read it from the section's contents.
+            let d = D::decode_lone(&info, sec.data)?;
+            if !info.r_extern && info.r_pcrel {
+                return None;
+            }
+            let off = u64::from(info.r_address);
+            let (atom, start) = fields.find(off)?;
+            let mut addend = d.addend;
+            let target = if info.r_extern {
+                self.extern_target(info.r_symbolnum, &mut addend)?
+            } else {
+                let tsect = (info.r_symbolnum as usize).wrapping_sub(1);
+                let toff = (addend as u64).wrapping_sub(self.sections.get(tsect)?.addr);
+                let t = targets.find(self, tsect, toff)?;
+                addend = toff as i64 - targets.start as i64;
+                Target::Atom(t)
+            };
+            let offset = (off - start) as u32;
+            let key = u64::from(atom) << 32 | u64::from(offset);
             in_order &= key >= last;
             last = key;
             atom_of.push(atom);
-            relocs.push(reloc);
+            relocs.push(Reloc {
+                offset,
+                kind: d.kind,
+                length: info.r_length,
+                target,
+                addend,
+                subtrahend: None,
+            });
         }
         Some(in_order)
     }
@@ -1274,6 +1300,79 @@ impl AtomWalk {
         } else {
             self.past_end
         }
+    }
+}
+
+/// [`AtomWalk`] for the fields of one section, met mostly in ascending
+/// order: the atom holding an offset, and where that atom starts.
+struct FieldCursor<'s> {
+    /// The section's atoms, the first of them the file's atom `first`.
+    atoms: &'s [Atom],
+    first: u32,
+    /// Which of them the last lookup found, where it starts, and where
+    /// the next one starts (one past the section's end for the last).
+    at: usize,
+    start: u64,
+    next: u64,
+    past_end: u64,
+}
+
+impl<'s> FieldCursor<'s> {
+    /// None for a section without atoms.
+    fn new(file: &'s ObjectFile, sec: &InputSection) -> Option<Self> {
+        let first = sec.atoms_start;
+        let atoms = file
+            .atoms
+            .get(first as usize..(first + sec.atoms_len) as usize)
+            .filter(|a| !a.is_empty())?;
+        let mut cursor = FieldCursor {
+            atoms,
+            first,
+            at: 0,
+            start: 0,
+            next: 0,
+            past_end: sec.size + 1,
+        };
+        cursor.settle(0);
+        Some(cursor)
+    }
+
+    fn bound(&self, at: usize) -> u64 {
+        self.atoms
+            .get(at)
+            .map_or(self.past_end, |a| u64::from(a.offset))
+    }
+
+    fn settle(&mut self, at: usize) {
+        self.at = at;
+        self.start = u64::from(self.atoms[at].offset);
+        self.next = self.bound(at + 1);
+    }
+
+    /// The file's atom holding section offset `off` (as
+    /// [`ObjectFile::atom_at`] finds it) and where it starts; None when
+    /// no atom holds it or it lies before the first one.
+    #[inline(always)]
+    fn find(&mut self, off: u64) -> Option<(u32, u64)> {
+        if off < self.start || off >= self.next {
+            // Usually the next atom.
+            if off >= self.next && off < self.bound(self.at + 2) {
+                self.settle(self.at + 1);
+            } else {
+                self.seek(off)?;
+            }
+        }
+        Some((self.first + self.at as u32, self.start))
+    }
+
+    #[inline(never)]
+    fn seek(&mut self, off: u64) -> Option<()> {
+        if off >= self.past_end {
+            return None;
+        }
+        let at = self.atoms.partition_point(|a| u64::from(a.offset) <= off);
+        self.settle(at.checked_sub(1)?);
+        Some(())
     }
 }
 
