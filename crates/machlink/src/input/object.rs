@@ -265,9 +265,10 @@ impl<'a> ObjectFile<'a> {
         file.parsed_tables = span(data, &tables);
         file.compile_unit = crate::linkedit::stabs::compile_unit(&file);
         file.drop_redundant_eh_frame(arch);
-        file.split_atoms(subsections)
+        let starters = file
+            .split_atoms(subsections)
             .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;
-        file.assign_symbols_to_atoms(&r)?;
+        file.assign_symbols_to_atoms(&r, &starters)?;
         file.read_relocs(&r, &raw_relocs)?;
         file.drop_fdes_with_compact_unwind(arch);
         Ok(file)
@@ -403,24 +404,30 @@ impl<'a> ObjectFile<'a> {
 
     /// Cuts every kept section into atoms. The cuts of every section are
     /// found first, so that the atom list is allocated once, at its size.
-    fn split_atoms(&mut self, subsections: bool) -> std::result::Result<(), String> {
+    /// Returns the symbols that start atoms, as [`Starters`] (empty
+    /// without subsections).
+    fn split_atoms(&mut self, subsections: bool) -> std::result::Result<Starters, String> {
         let mut eh_frame_error = None;
-        // Where symbols start, as `section index << 32 | offset` (a
-        // section is at most 4 GiB): sorted, each section's are one run.
+        // The symbols that start atoms, sorted by where they start.
+        let mut starters: Starters = Vec::new();
+        // Where they start, as `section index << 32 | offset` (a section
+        // is at most 4 GiB): sorted, each section's are one run.
         let mut starts: Vec<u64> = Vec::new();
         if subsections {
-            starts.reserve(self.symbols.len());
-            for s in &self.symbols {
-                if s.is_defined_in_section() && s.n_desc & N_ALT_ENTRY == 0 {
-                    let i = usize::from(s.n_sect).wrapping_sub(1);
-                    if let Some(sec) = self.sections.get(i) {
-                        if s.n_value >= sec.addr && s.n_value < sec.addr + sec.size {
-                            starts.push((i as u64) << 32 | (s.n_value - sec.addr));
-                        }
-                    }
-                }
+            starters.reserve(self.symbols.len());
+            if self.symbols.len() < 1 << 24 {
+                starters.extend(
+                    (0u64..)
+                        .zip(&self.symbols)
+                        .filter_map(|(i, s)| Some(self.atom_start(s)? << 24 | i)),
+                );
+                starters.sort_unstable();
+                starts = starters.iter().map(|k| k >> 24).collect();
+            } else {
+                // Too many to name by 24 bits: symbols are placed one by one.
+                starts.extend(self.symbols.iter().filter_map(|s| self.atom_start(s)));
+                starts.sort_unstable();
             }
-            starts.sort_unstable();
             starts.dedup();
         }
         let cuts: Vec<Cuts> = self
@@ -487,7 +494,21 @@ impl<'a> ObjectFile<'a> {
             });
             sec.atoms_len = self.atoms.len() as u32 - sec.atoms_start;
         }
-        eh_frame_error.map_or(Ok(()), Err)
+        eh_frame_error.map_or(Ok(starters), Err)
+    }
+
+    /// Where symbol `s` starts an atom when the file has subsections:
+    /// `section index << 32 | offset`. None for a symbol that starts none
+    /// (not in a section, an alternate entry, or outside its section).
+    #[inline]
+    fn atom_start(&self, s: &ObjSymbol) -> Option<u64> {
+        if !s.is_defined_in_section() || s.n_desc & N_ALT_ENTRY != 0 {
+            return None;
+        }
+        let i = usize::from(s.n_sect).wrapping_sub(1);
+        let sec = self.sections.get(i)?;
+        (s.n_value >= sec.addr && s.n_value < sec.addr + sec.size)
+            .then(|| (i as u64) << 32 | (s.n_value - sec.addr))
     }
 
     /// The atom of section `sect` (0-based) that contains section offset
@@ -527,10 +548,38 @@ impl<'a> ObjectFile<'a> {
         Ok((a, sec.addr + u64::from(self.atoms[a as usize].offset)))
     }
 
-    fn assign_symbols_to_atoms(&mut self, r: &Reader<'a, '_>) -> Result<()> {
+    /// Gives every symbol defined in a kept section its atom, and every
+    /// atom the first symbol (by index) that starts where it does. The
+    /// `starters` are found by walking the atoms alongside them (both are
+    /// in address order); the other symbols by a search each.
+    fn assign_symbols_to_atoms(&mut self, r: &Reader<'a, '_>, starters: &Starters) -> Result<()> {
+        let mut cursor = 0usize;
+        for &k in starters {
+            let (sect, off, i) = ((k >> 56) as usize, (k >> 24) & 0xffff_ffff, k as u32 & 0xff_ffff);
+            let sec = &self.sections[sect];
+            if !sec.kept {
+                continue;
+            }
+            let (first, end) = (sec.atoms_start as usize, (sec.atoms_start + sec.atoms_len) as usize);
+            cursor = cursor.max(first);
+            while cursor + 1 < end && u64::from(self.atoms[cursor + 1].offset) <= off {
+                cursor += 1;
+            }
+            let atom = if cursor < end && u64::from(self.atoms[cursor].offset) <= off {
+                cursor as u32
+            } else {
+                // Not expected: let the search say what holds it.
+                let Some(atom) = self.atom_at(sect, off) else {
+                    continue; // reported below
+                };
+                atom
+            };
+            self.place_symbol(i, atom, off);
+        }
         for i in 0..self.symbols.len() {
             let s = self.symbols[i];
-            if !s.is_defined_in_section() {
+            // (Only the starters have atoms yet.)
+            if !s.is_defined_in_section() || s.atom != NONE {
                 continue;
             }
             let sect = usize::from(s.n_sect).wrapping_sub(1);
@@ -554,13 +603,19 @@ impl<'a> ObjectFile<'a> {
                     sec.sectname
                 ))
             })?;
-            self.symbols[i].atom = atom;
-            let a = &mut self.atoms[atom as usize];
-            if a.symbol == NONE && u64::from(a.offset) == off {
-                a.symbol = i as u32;
-            }
+            self.place_symbol(i as u32, atom, off);
         }
         Ok(())
+    }
+
+    /// Symbol `i`, at offset `off` of its section, is in `atom`; it names
+    /// the atom when it starts there, unless one before it does.
+    fn place_symbol(&mut self, i: u32, atom: u32, off: u64) {
+        self.symbols[i as usize].atom = atom;
+        let a = &mut self.atoms[atom as usize];
+        if u64::from(a.offset) == off {
+            a.symbol = a.symbol.min(i);
+        }
     }
 
     /// Decodes every kept section's relocations straight into the file's
@@ -1177,6 +1232,10 @@ impl<'a> ObjectFile<'a> {
         }
     }
 }
+
+/// The symbols that start atoms in a file with subsections, as
+/// `section index << 56 | offset << 24 | symbol index`, ascending.
+type Starters = Vec<u64>;
 
 /// Where a section is cut into atoms.
 enum Cuts<'s> {
