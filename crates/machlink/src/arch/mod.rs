@@ -206,15 +206,21 @@ pub struct DecodedReloc {
     pub subtrahend: Option<macho::RelocationInfo>,
 }
 
-/// A target's decoder of a lone relocation entry (one that pairs with no
-/// other and is good), called with the target's type known so that it
-/// inlines into the loop over a section's entries: the dynamic
-/// [`Arch::decode_relocs`] decodes into a list first, which costs more
-/// per entry than the decoding itself.
-pub trait LoneReloc {
-    /// The entry decoded, or None for any entry that is not lone and
-    /// good ([`Arch::decode_relocs`] decodes or reports those).
+/// A target's relocation decoding called with the target's type known, so
+/// that the common case inlines into the loop over a section's entries
+/// (the dynamic [`Arch::decode_relocs`] decodes into a list first, which
+/// costs more per entry than the decoding itself).
+pub trait InlineDecode {
+    /// An entry that stands alone and is good, decoded; None for any
+    /// other ([`Self::decode_group`] decodes or rejects those).
     fn decode_lone(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedReloc>;
+    /// Whether an entry is the first of a pair (it applies to the entry
+    /// after it, which is never itself the first of one).
+    fn is_pair_head(info: &macho::RelocationInfo) -> bool;
+    /// One relocation from all of `infos` (one entry or a pair), as
+    /// [`Arch::decode_relocs`] decodes it; None when they are not one
+    /// good relocation.
+    fn decode_group(infos: &[macho::RelocationInfo], data: &[u8]) -> Option<DecodedReloc>;
 }
 
 /// The fields of a little-endian relocation entry (x86_64 and arm64 have

@@ -7,7 +7,7 @@
 //! every later pass (and every incremental update) works on atoms only.
 
 use super::residency;
-use crate::arch::{relocation_info, Arch, DecodedReloc, LoneReloc};
+use crate::arch::{relocation_info, Arch, DecodedReloc, InlineDecode};
 use crate::atom::{Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
 use object::macho;
@@ -647,7 +647,7 @@ impl<'a> ObjectFile<'a> {
                 // Whether the relocations are known to be in atom order.
                 let mut in_order = true;
                 if !raw.is_empty() {
-                    in_order = match self.place_lone_relocs(r.arch, sect, raw, &mut relocs, &mut atom_of) {
+                    in_order = match self.place_relocs_inline(r, sect, raw, &mut relocs, &mut atom_of) {
                         Some(in_order) => in_order,
                         None => {
                             // Something only the general path handles (or
@@ -704,84 +704,184 @@ impl<'a> ObjectFile<'a> {
         }
     }
 
-    /// [`Self::place_section_relocs`] for a section whose entries are all
-    /// lone (no pairs) and good, and whose relocations
-    /// [`Self::place_plain_reloc`] places, as nearly all are: one pass
-    /// over the raw entries, with the target's decoder inlined. None when
-    /// an entry is not like that (what it appended is then to be dropped).
-    fn place_lone_relocs(
+    /// [`Self::place_section_relocs`] for a section whose relocations are
+    /// all good, as nearly all are: one pass over the raw entries, with
+    /// the target's decoder inlined and the usual relocation placed
+    /// inline. None at the first entry that is not good (what it appended
+    /// is then to be dropped, and the general path to say what is wrong).
+    fn place_relocs_inline(
         &self,
-        arch: &dyn Arch,
+        r: &Reader<'a, '_>,
         sect: usize,
         raw: &[u8],
         relocs: &mut Vec<Reloc>,
         atom_of: &mut Vec<u32>,
     ) -> Option<bool> {
-        if arch.cpu_type() == macho::CPU_TYPE_X86_64 {
-            self.place_lone_relocs_for::<crate::arch::X86_64>(sect, raw, relocs, atom_of)
-        } else if arch.cpu_type() == macho::CPU_TYPE_ARM64 {
-            self.place_lone_relocs_for::<crate::arch::Arm64>(sect, raw, relocs, atom_of)
+        let entries: &[[u8; 8]] = raw.as_chunks().0;
+        let address = |e: &[u8; 8]| u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+        // The entries of a pair share their address: without two at one
+        // address there is none (or a bad one, which decoding rejects),
+        // and a loop for lone entries does.
+        let descending = entries
+            .windows(2)
+            .all(|w| address(&w[0]) > address(&w[1]));
+        let pairs = !descending && entries.windows(2).any(|w| address(&w[0]) == address(&w[1]));
+        let out = (relocs, atom_of);
+        let cpu = r.arch.cpu_type();
+        if cpu == macho::CPU_TYPE_X86_64 {
+            if pairs {
+                self.place_paired_relocs::<crate::arch::X86_64>(r, sect, entries, out)
+            } else {
+                self.place_lone_relocs::<crate::arch::X86_64>(sect, entries, descending, out)
+            }
+        } else if cpu == macho::CPU_TYPE_ARM64 {
+            if pairs {
+                self.place_paired_relocs::<crate::arch::Arm64>(r, sect, entries, out)
+            } else {
+                self.place_lone_relocs::<crate::arch::Arm64>(sect, entries, descending, out)
+            }
         } else {
             None
         }
     }
 
-    fn place_lone_relocs_for<D: LoneReloc>(
+    /// [`Self::place_relocs_inline`] for entries that all stand alone
+    /// (relocations `place_plain_reloc` places), in ascending or
+    /// `descending` order of address.
+    fn place_lone_relocs<D: InlineDecode>(
         &self,
         sect: usize,
-        raw: &[u8],
-        relocs: &mut Vec<Reloc>,
-        atom_of: &mut Vec<u32>,
+        entries: &[[u8; 8]],
+        descending: bool,
+        (relocs, atom_of): (&mut Vec<Reloc>, &mut Vec<u32>),
     ) -> Option<bool> {
         let sec = &self.sections[sect];
-        let entries: &[[u8; 8]] = raw.as_chunks().0;
-        let address = |e: &[u8; 8]| u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
-        // As in `place_section_relocs`: with no pairs, the entries are
-        // the decoded relocations.
-        let descending = entries
-            .windows(2)
-            .all(|w| address(&w[0]) > address(&w[1]));
         atom_of.reserve(entries.len());
-        let mut fields = FieldCursor::new(self, sec)?;
-        let mut targets = AtomWalk::new();
+        let mut cursors = (FieldCursor::new(self, sec)?, AtomWalk::new());
         let (mut in_order, mut last) = (true, 0u64);
         let n = entries.len();
         for i in 0..n {
             let info = relocation_info(entries[if descending { n - 1 - i } else { i }]);
-            // What `place_plain_reloc` places (and `decode_lone` makes no
-            // subtrahend); the field is inside the section, as decoding
-            // read it from the section's contents.
             let d = D::decode_lone(&info, sec.data)?;
-            if !info.r_extern && info.r_pcrel {
-                return None;
-            }
-            let off = u64::from(info.r_address);
-            let (atom, start) = fields.find(off)?;
-            let mut addend = d.addend;
-            let target = if info.r_extern {
-                self.extern_target(info.r_symbolnum, &mut addend)?
-            } else {
-                let tsect = (info.r_symbolnum as usize).wrapping_sub(1);
-                let toff = (addend as u64).wrapping_sub(self.sections.get(tsect)?.addr);
-                let t = targets.find(self, tsect, toff)?;
-                addend = toff as i64 - targets.start as i64;
-                Target::Atom(t)
-            };
-            let offset = (off - start) as u32;
-            let key = u64::from(atom) << 32 | u64::from(offset);
+            let (atom, reloc) = self.place_lone_reloc(&d, &mut cursors)?;
+            let key = u64::from(atom) << 32 | u64::from(reloc.offset);
             in_order &= key >= last;
             last = key;
             atom_of.push(atom);
-            relocs.push(Reloc {
-                offset,
-                kind: d.kind,
-                length: info.r_length,
-                target,
-                addend,
-                subtrahend: None,
-            });
+            relocs.push(reloc);
         }
         Some(in_order)
+    }
+
+    /// [`Self::place_relocs_inline`] for entries some of which are pairs.
+    fn place_paired_relocs<D: InlineDecode>(
+        &self,
+        r: &Reader<'a, '_>,
+        sect: usize,
+        entries: &[[u8; 8]],
+        (relocs, atom_of): (&mut Vec<Reloc>, &mut Vec<u32>),
+    ) -> Option<bool> {
+        let sec = &self.sections[sect];
+        let info = |i: usize| relocation_info(entries[i]);
+        let address = |e: &[u8; 8]| u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+        // As `place_section_relocs` decides from the decoded relocations,
+        // whose address is that of their entries.
+        let descending = entries.windows(2).all(|w| {
+            let (a, b) = (address(&w[0]), address(&w[1]));
+            a > b || (a == b && D::is_pair_head(&relocation_info(w[0])))
+        });
+        atom_of.reserve(entries.len());
+        let mut cursors = (FieldCursor::new(self, sec)?, AtomWalk::new());
+        // For what only `place_reloc` places.
+        let mut walks = (AtomWalk::new(), AtomWalk::new());
+        let (mut in_order, mut last) = (true, 0u64);
+        let n = entries.len();
+        // Backwards, a pair is an entry and the pair head before it: a
+        // head is never the second of a pair, so these are the pairs
+        // decoding forwards finds.
+        let mut next = if descending { n } else { 0 };
+        loop {
+            // The group's first entry and, for a pair, its second.
+            let (e, second) = if descending {
+                if next == 0 {
+                    break;
+                }
+                let e = info(next - 1);
+                if next >= 2 && D::is_pair_head(&info(next - 2)) {
+                    next -= 2;
+                    (info(next), Some(e))
+                } else {
+                    next -= 1;
+                    (e, None)
+                }
+            } else {
+                if next == n {
+                    break;
+                }
+                let e = info(next);
+                if D::is_pair_head(&e) && next + 1 < n {
+                    next += 2;
+                    (e, Some(info(next - 1)))
+                } else {
+                    next += 1;
+                    (e, None)
+                }
+            };
+            let d = match second {
+                None => match D::decode_lone(&e, sec.data) {
+                    Some(d) => d,
+                    None => D::decode_group(&[e], sec.data)?,
+                },
+                Some(second) => D::decode_group(&[e, second], sec.data)?,
+            };
+            let (atom, reloc) = match self.place_lone_reloc(&d, &mut cursors) {
+                Some(placed) => placed,
+                None => self.place_reloc(r, sect, &d, &mut walks).ok()?,
+            };
+            let key = u64::from(atom) << 32 | u64::from(reloc.offset);
+            in_order &= key >= last;
+            last = key;
+            atom_of.push(atom);
+            relocs.push(reloc);
+        }
+        Some(in_order)
+    }
+
+    /// [`Self::place_plain_reloc`] with a [`FieldCursor`] over the
+    /// section's atoms (and an [`AtomWalk`] for section-relative
+    /// targets): the field is inside the section, as decoding read it
+    /// from the section's contents.
+    #[inline(always)]
+    fn place_lone_reloc(
+        &self,
+        d: &DecodedReloc,
+        (fields, targets): &mut (FieldCursor, AtomWalk),
+    ) -> Option<(u32, Reloc)> {
+        let info = d.info;
+        if d.subtrahend.is_some() || (!info.r_extern && info.r_pcrel) {
+            return None;
+        }
+        let off = u64::from(info.r_address);
+        let (atom, start) = fields.find(off)?;
+        let mut addend = d.addend;
+        let target = if info.r_extern {
+            self.extern_target(info.r_symbolnum, &mut addend)?
+        } else {
+            let tsect = (info.r_symbolnum as usize).wrapping_sub(1);
+            let toff = (addend as u64).wrapping_sub(self.sections.get(tsect)?.addr);
+            let t = targets.find(self, tsect, toff)?;
+            addend = toff as i64 - targets.start as i64;
+            Target::Atom(t)
+        };
+        let reloc = Reloc {
+            offset: (off - start) as u32,
+            kind: d.kind,
+            length: info.r_length,
+            target,
+            addend,
+            subtrahend: None,
+        };
+        Some((atom, reloc))
     }
 
     /// Decodes the raw relocation entries of section `sect` and appends
