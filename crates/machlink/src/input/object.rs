@@ -1575,22 +1575,25 @@ fn span<'a>(data: &'a [u8], parts: &[&'a [u8]]) -> &'a [u8] {
 /// order of equal keys; usually they already are (see
 /// [`ObjectFile::place_section_relocs`]).
 fn sort_by_atom(relocs: &mut [Reloc], atom_of: &mut [u32]) {
-    let key = |(a, r): (&u32, &Reloc)| (*a, r.offset);
+    let key = |(a, r): (&u32, &Reloc)| u64::from(*a) << 32 | u64::from(r.offset);
     if atom_of.iter().zip(relocs.iter()).map(key).is_sorted() {
         return;
     }
-    let mut pairs: Vec<(u32, Reloc)> = atom_of
+    // Sorted as small (key, position) pairs rather than whole
+    // relocations; the sort is stable (equal keys keep their order) and
+    // finds the runs already in order (usually two: the explicit
+    // relocations and those `add_eh_frame_relocs` added).
+    let mut order: Vec<(u64, u32)> = atom_of
         .iter()
-        .copied()
-        .zip(relocs.iter().copied())
+        .zip(relocs.iter())
+        .map(key)
+        .zip(0u32..)
         .collect();
-    pairs.sort_by_key(|&(a, ref r)| (a, r.offset));
-    for ((a, r), (slot_a, slot_r)) in pairs
-        .into_iter()
-        .zip(atom_of.iter_mut().zip(relocs.iter_mut()))
-    {
-        *slot_a = a;
-        *slot_r = r;
+    order.sort_by_key(|&(k, _)| k);
+    let sorted: Vec<Reloc> = order.iter().map(|&(_, i)| relocs[i as usize]).collect();
+    relocs.copy_from_slice(&sorted);
+    for (slot, &(k, _)) in atom_of.iter_mut().zip(&order) {
+        *slot = (k >> 32) as u32;
     }
 }
 
