@@ -555,12 +555,19 @@ impl<'a> ObjectFile<'a> {
     fn assign_symbols_to_atoms(&mut self, r: &Reader<'a, '_>, starters: &Starters) -> Result<()> {
         let mut cursor = 0usize;
         for &k in starters {
-            let (sect, off, i) = ((k >> 56) as usize, (k >> 24) & 0xffff_ffff, k as u32 & 0xff_ffff);
+            let (sect, off, i) = (
+                (k >> 56) as usize,
+                (k >> 24) & 0xffff_ffff,
+                k as u32 & 0xff_ffff,
+            );
             let sec = &self.sections[sect];
             if !sec.kept {
                 continue;
             }
-            let (first, end) = (sec.atoms_start as usize, (sec.atoms_start + sec.atoms_len) as usize);
+            let (first, end) = (
+                sec.atoms_start as usize,
+                (sec.atoms_start + sec.atoms_len) as usize,
+            );
             cursor = cursor.max(first);
             while cursor + 1 < end && u64::from(self.atoms[cursor + 1].offset) <= off {
                 cursor += 1;
@@ -647,23 +654,24 @@ impl<'a> ObjectFile<'a> {
                 // Whether the relocations are known to be in atom order.
                 let mut in_order = true;
                 if !raw.is_empty() {
-                    in_order = match self.place_relocs_inline(r, sect, raw, &mut relocs, &mut atom_of) {
-                        Some(in_order) => in_order,
-                        None => {
-                            // Something only the general path handles (or
-                            // reports): start the section over with it.
-                            relocs.truncate(first);
-                            atom_of.clear();
-                            self.place_section_relocs(
-                                r,
-                                sect,
-                                raw,
-                                scratch,
-                                &mut relocs,
-                                &mut atom_of,
-                            )?
-                        }
-                    };
+                    in_order =
+                        match self.place_relocs_inline(r, sect, raw, &mut relocs, &mut atom_of) {
+                            Some(in_order) => in_order,
+                            None => {
+                                // Something only the general path handles (or
+                                // reports): start the section over with it.
+                                relocs.truncate(first);
+                                atom_of.clear();
+                                self.place_section_relocs(
+                                    r,
+                                    sect,
+                                    raw,
+                                    scratch,
+                                    &mut relocs,
+                                    &mut atom_of,
+                                )?
+                            }
+                        };
                 }
                 if sec.segname == "__TEXT" && sec.sectname == EH_FRAME {
                     in_order = false;
@@ -722,9 +730,7 @@ impl<'a> ObjectFile<'a> {
         // The entries of a pair share their address: without two at one
         // address there is none (or a bad one, which decoding rejects),
         // and a loop for lone entries does.
-        let descending = entries
-            .windows(2)
-            .all(|w| address(&w[0]) > address(&w[1]));
+        let descending = entries.windows(2).all(|w| address(&w[0]) > address(&w[1]));
         let pairs = !descending && entries.windows(2).any(|w| address(&w[0]) == address(&w[1]));
         let out = (relocs, atom_of);
         let cpu = r.arch.cpu_type();
@@ -748,6 +754,7 @@ impl<'a> ObjectFile<'a> {
     /// [`Self::place_relocs_inline`] for entries that all stand alone
     /// (relocations `place_plain_reloc` places), in ascending or
     /// `descending` order of address.
+    #[inline(never)]
     fn place_lone_relocs<D: InlineDecode>(
         &self,
         sect: usize,
@@ -774,6 +781,7 @@ impl<'a> ObjectFile<'a> {
     }
 
     /// [`Self::place_relocs_inline`] for entries some of which are pairs.
+    #[inline(never)]
     fn place_paired_relocs<D: InlineDecode>(
         &self,
         r: &Reader<'a, '_>,
