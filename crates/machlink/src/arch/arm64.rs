@@ -354,6 +354,26 @@ fn need_length(kind: RelocKind, length: u8, want: u8) -> Result<(), ApplyError> 
     }
 }
 
+impl super::InlineDecode for Arm64 {
+    #[inline(always)]
+    fn decode_lone(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedReloc> {
+        decode_single(info, data)
+    }
+    #[inline(always)]
+    fn is_pair_head(info: &macho::RelocationInfo) -> bool {
+        matches!(
+            info.r_type,
+            macho::ARM64_RELOC_ADDEND | macho::ARM64_RELOC_SUBTRACTOR
+        )
+    }
+    fn decode_group(infos: &[macho::RelocationInfo], data: &[u8]) -> Option<DecodedReloc> {
+        match decode_one(infos, data) {
+            Ok((d, used)) if used == infos.len() => Some(d),
+            _ => None,
+        }
+    }
+}
+
 impl Arch for Arm64 {
     fn name(&self) -> &'static str {
         NAME

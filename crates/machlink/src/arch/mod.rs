@@ -206,6 +206,39 @@ pub struct DecodedReloc {
     pub subtrahend: Option<macho::RelocationInfo>,
 }
 
+/// A target's relocation decoding called with the target's type known, so
+/// that the common case inlines into the loop over a section's entries
+/// (the dynamic [`Arch::decode_relocs`] decodes into a list first, which
+/// costs more per entry than the decoding itself).
+pub trait InlineDecode {
+    /// An entry that stands alone and is good, decoded; None for any
+    /// other ([`Self::decode_group`] decodes or rejects those).
+    fn decode_lone(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedReloc>;
+    /// Whether an entry is the first of a pair (it applies to the entry
+    /// after it, which is never itself the first of one).
+    fn is_pair_head(info: &macho::RelocationInfo) -> bool;
+    /// One relocation from all of `infos` (one entry or a pair), as
+    /// [`Arch::decode_relocs`] decodes it; None when they are not one
+    /// good relocation.
+    fn decode_group(infos: &[macho::RelocationInfo], data: &[u8]) -> Option<DecodedReloc>;
+}
+
+/// The fields of a little-endian relocation entry (x86_64 and arm64 have
+/// no scattered relocations: bit 31 of the address is part of it).
+#[inline(always)]
+pub fn relocation_info(raw: [u8; 8]) -> macho::RelocationInfo {
+    let r_address = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+    let info = u32::from_le_bytes([raw[4], raw[5], raw[6], raw[7]]);
+    macho::RelocationInfo {
+        r_address,
+        r_symbolnum: info & 0x00ff_ffff,
+        r_pcrel: (info >> 24) & 1 != 0,
+        r_length: ((info >> 25) & 3) as u8,
+        r_extern: (info >> 27) & 1 != 0,
+        r_type: (info >> 28) as u8,
+    }
+}
+
 /// Which form of Objective-C message-send stub to write
 /// (`-objc_stubs_fast`, the default, or `-objc_stubs_small`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -154,6 +154,23 @@ fn decode_single(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedRel
     })
 }
 
+impl super::InlineDecode for X86_64 {
+    #[inline(always)]
+    fn decode_lone(info: &macho::RelocationInfo, data: &[u8]) -> Option<DecodedReloc> {
+        decode_single(info, data)
+    }
+    #[inline(always)]
+    fn is_pair_head(info: &macho::RelocationInfo) -> bool {
+        info.r_type == macho::X86_64_RELOC_SUBTRACTOR
+    }
+    fn decode_group(infos: &[macho::RelocationInfo], data: &[u8]) -> Option<DecodedReloc> {
+        match decode_one(infos, data) {
+            Ok((d, used)) if used == infos.len() => Some(d),
+            _ => None,
+        }
+    }
+}
+
 impl Arch for X86_64 {
     fn name(&self) -> &'static str {
         "x86_64"

@@ -7,7 +7,7 @@
 //! every later pass (and every incremental update) works on atoms only.
 
 use super::residency;
-use crate::arch::{Arch, DecodedReloc};
+use crate::arch::{relocation_info, Arch, DecodedReloc, InlineDecode};
 use crate::atom::{Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
 use object::macho;
@@ -265,9 +265,10 @@ impl<'a> ObjectFile<'a> {
         file.parsed_tables = span(data, &tables);
         file.compile_unit = crate::linkedit::stabs::compile_unit(&file);
         file.drop_redundant_eh_frame(arch);
-        file.split_atoms(subsections)
+        let starters = file
+            .split_atoms(subsections)
             .map_err(|e| r.err(format!("__TEXT,__eh_frame: {e}")))?;
-        file.assign_symbols_to_atoms(&r)?;
+        file.assign_symbols_to_atoms(&r, &starters)?;
         file.read_relocs(&r, &raw_relocs)?;
         file.drop_fdes_with_compact_unwind(arch);
         Ok(file)
@@ -383,7 +384,7 @@ impl<'a> ObjectFile<'a> {
             let strx = n.n_strx.get(LE) as usize;
             let name = strs
                 .get(strx..)
-                .and_then(|s| s.iter().position(|&b| b == 0).map(|e| &s[..e]))
+                .and_then(|s| memchr::memchr(0, s).map(|e| &s[..e]))
                 .ok_or_else(|| {
                     r.err(format!(
                         "symbol #{i}: name offset {strx:#x} is outside the string table"
@@ -403,24 +404,30 @@ impl<'a> ObjectFile<'a> {
 
     /// Cuts every kept section into atoms. The cuts of every section are
     /// found first, so that the atom list is allocated once, at its size.
-    fn split_atoms(&mut self, subsections: bool) -> std::result::Result<(), String> {
+    /// Returns the symbols that start atoms, as [`Starters`] (empty
+    /// without subsections).
+    fn split_atoms(&mut self, subsections: bool) -> std::result::Result<Starters, String> {
         let mut eh_frame_error = None;
-        // Where symbols start, as `section index << 32 | offset` (a
-        // section is at most 4 GiB): sorted, each section's are one run.
+        // The symbols that start atoms, sorted by where they start.
+        let mut starters: Starters = Vec::new();
+        // Where they start, as `section index << 32 | offset` (a section
+        // is at most 4 GiB): sorted, each section's are one run.
         let mut starts: Vec<u64> = Vec::new();
         if subsections {
-            starts.reserve(self.symbols.len());
-            for s in &self.symbols {
-                if s.is_defined_in_section() && s.n_desc & N_ALT_ENTRY == 0 {
-                    let i = usize::from(s.n_sect).wrapping_sub(1);
-                    if let Some(sec) = self.sections.get(i) {
-                        if s.n_value >= sec.addr && s.n_value < sec.addr + sec.size {
-                            starts.push((i as u64) << 32 | (s.n_value - sec.addr));
-                        }
-                    }
-                }
+            starters.reserve(self.symbols.len());
+            if self.symbols.len() < 1 << 24 {
+                starters.extend(
+                    (0u64..)
+                        .zip(&self.symbols)
+                        .filter_map(|(i, s)| Some(self.atom_start(s)? << 24 | i)),
+                );
+                starters.sort_unstable();
+                starts = starters.iter().map(|k| k >> 24).collect();
+            } else {
+                // Too many to name by 24 bits: symbols are placed one by one.
+                starts.extend(self.symbols.iter().filter_map(|s| self.atom_start(s)));
+                starts.sort_unstable();
             }
-            starts.sort_unstable();
             starts.dedup();
         }
         let cuts: Vec<Cuts> = self
@@ -487,7 +494,21 @@ impl<'a> ObjectFile<'a> {
             });
             sec.atoms_len = self.atoms.len() as u32 - sec.atoms_start;
         }
-        eh_frame_error.map_or(Ok(()), Err)
+        eh_frame_error.map_or(Ok(starters), Err)
+    }
+
+    /// Where symbol `s` starts an atom when the file has subsections:
+    /// `section index << 32 | offset`. None for a symbol that starts none
+    /// (not in a section, an alternate entry, or outside its section).
+    #[inline]
+    fn atom_start(&self, s: &ObjSymbol) -> Option<u64> {
+        if !s.is_defined_in_section() || s.n_desc & N_ALT_ENTRY != 0 {
+            return None;
+        }
+        let i = usize::from(s.n_sect).wrapping_sub(1);
+        let sec = self.sections.get(i)?;
+        (s.n_value >= sec.addr && s.n_value < sec.addr + sec.size)
+            .then(|| (i as u64) << 32 | (s.n_value - sec.addr))
     }
 
     /// The atom of section `sect` (0-based) that contains section offset
@@ -527,10 +548,45 @@ impl<'a> ObjectFile<'a> {
         Ok((a, sec.addr + u64::from(self.atoms[a as usize].offset)))
     }
 
-    fn assign_symbols_to_atoms(&mut self, r: &Reader<'a, '_>) -> Result<()> {
+    /// Gives every symbol defined in a kept section its atom, and every
+    /// atom the first symbol (by index) that starts where it does. The
+    /// `starters` are found by walking the atoms alongside them (both are
+    /// in address order); the other symbols by a search each.
+    fn assign_symbols_to_atoms(&mut self, r: &Reader<'a, '_>, starters: &Starters) -> Result<()> {
+        let mut cursor = 0usize;
+        for &k in starters {
+            let (sect, off, i) = (
+                (k >> 56) as usize,
+                (k >> 24) & 0xffff_ffff,
+                k as u32 & 0xff_ffff,
+            );
+            let sec = &self.sections[sect];
+            if !sec.kept {
+                continue;
+            }
+            let (first, end) = (
+                sec.atoms_start as usize,
+                (sec.atoms_start + sec.atoms_len) as usize,
+            );
+            cursor = cursor.max(first);
+            while cursor + 1 < end && u64::from(self.atoms[cursor + 1].offset) <= off {
+                cursor += 1;
+            }
+            let atom = if cursor < end && u64::from(self.atoms[cursor].offset) <= off {
+                cursor as u32
+            } else {
+                // Not expected: let the search say what holds it.
+                let Some(atom) = self.atom_at(sect, off) else {
+                    continue; // reported below
+                };
+                atom
+            };
+            self.place_symbol(i, atom, off);
+        }
         for i in 0..self.symbols.len() {
             let s = self.symbols[i];
-            if !s.is_defined_in_section() {
+            // (Only the starters have atoms yet.)
+            if !s.is_defined_in_section() || s.atom != NONE {
                 continue;
             }
             let sect = usize::from(s.n_sect).wrapping_sub(1);
@@ -554,13 +610,19 @@ impl<'a> ObjectFile<'a> {
                     sec.sectname
                 ))
             })?;
-            self.symbols[i].atom = atom;
-            let a = &mut self.atoms[atom as usize];
-            if a.symbol == NONE && u64::from(a.offset) == off {
-                a.symbol = i as u32;
-            }
+            self.place_symbol(i as u32, atom, off);
         }
         Ok(())
+    }
+
+    /// Symbol `i`, at offset `off` of its section, is in `atom`; it names
+    /// the atom when it starts there, unless one before it does.
+    fn place_symbol(&mut self, i: u32, atom: u32, off: u64) {
+        self.symbols[i as usize].atom = atom;
+        let a = &mut self.atoms[atom as usize];
+        if u64::from(a.offset) == off {
+            a.symbol = a.symbol.min(i);
+        }
     }
 
     /// Decodes every kept section's relocations straight into the file's
@@ -592,14 +654,24 @@ impl<'a> ObjectFile<'a> {
                 // Whether the relocations are known to be in atom order.
                 let mut in_order = true;
                 if !raw.is_empty() {
-                    in_order = self.place_section_relocs(
-                        r,
-                        sect,
-                        raw,
-                        scratch,
-                        &mut relocs,
-                        &mut atom_of,
-                    )?;
+                    in_order =
+                        match self.place_relocs_inline(r, sect, raw, &mut relocs, &mut atom_of) {
+                            Some(in_order) => in_order,
+                            None => {
+                                // Something only the general path handles (or
+                                // reports): start the section over with it.
+                                relocs.truncate(first);
+                                atom_of.clear();
+                                self.place_section_relocs(
+                                    r,
+                                    sect,
+                                    raw,
+                                    scratch,
+                                    &mut relocs,
+                                    &mut atom_of,
+                                )?
+                            }
+                        };
                 }
                 if sec.segname == "__TEXT" && sec.sectname == EH_FRAME {
                     in_order = false;
@@ -640,6 +712,186 @@ impl<'a> ObjectFile<'a> {
         }
     }
 
+    /// [`Self::place_section_relocs`] for a section whose relocations are
+    /// all good, as nearly all are: one pass over the raw entries, with
+    /// the target's decoder inlined and the usual relocation placed
+    /// inline. None at the first entry that is not good (what it appended
+    /// is then to be dropped, and the general path to say what is wrong).
+    fn place_relocs_inline(
+        &self,
+        r: &Reader<'a, '_>,
+        sect: usize,
+        raw: &[u8],
+        relocs: &mut Vec<Reloc>,
+        atom_of: &mut Vec<u32>,
+    ) -> Option<bool> {
+        let entries: &[[u8; 8]] = raw.as_chunks().0;
+        let address = |e: &[u8; 8]| u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+        // The entries of a pair share their address: without two at one
+        // address there is none (or a bad one, which decoding rejects),
+        // and a loop for lone entries does.
+        let descending = entries.windows(2).all(|w| address(&w[0]) > address(&w[1]));
+        let pairs = !descending && entries.windows(2).any(|w| address(&w[0]) == address(&w[1]));
+        let out = (relocs, atom_of);
+        let cpu = r.arch.cpu_type();
+        if cpu == macho::CPU_TYPE_X86_64 {
+            if pairs {
+                self.place_paired_relocs::<crate::arch::X86_64>(r, sect, entries, out)
+            } else {
+                self.place_lone_relocs::<crate::arch::X86_64>(sect, entries, descending, out)
+            }
+        } else if cpu == macho::CPU_TYPE_ARM64 {
+            if pairs {
+                self.place_paired_relocs::<crate::arch::Arm64>(r, sect, entries, out)
+            } else {
+                self.place_lone_relocs::<crate::arch::Arm64>(sect, entries, descending, out)
+            }
+        } else {
+            None
+        }
+    }
+
+    /// [`Self::place_relocs_inline`] for entries that all stand alone
+    /// (relocations `place_plain_reloc` places), in ascending or
+    /// `descending` order of address.
+    #[inline(never)]
+    fn place_lone_relocs<D: InlineDecode>(
+        &self,
+        sect: usize,
+        entries: &[[u8; 8]],
+        descending: bool,
+        (relocs, atom_of): (&mut Vec<Reloc>, &mut Vec<u32>),
+    ) -> Option<bool> {
+        let sec = &self.sections[sect];
+        atom_of.reserve(entries.len());
+        let mut cursors = (FieldCursor::new(self, sec)?, AtomWalk::new());
+        let (mut in_order, mut last) = (true, 0u64);
+        let n = entries.len();
+        for i in 0..n {
+            let info = relocation_info(entries[if descending { n - 1 - i } else { i }]);
+            let d = D::decode_lone(&info, sec.data)?;
+            let (atom, reloc) = self.place_lone_reloc(&d, &mut cursors)?;
+            let key = u64::from(atom) << 32 | u64::from(reloc.offset);
+            in_order &= key >= last;
+            last = key;
+            atom_of.push(atom);
+            relocs.push(reloc);
+        }
+        Some(in_order)
+    }
+
+    /// [`Self::place_relocs_inline`] for entries some of which are pairs.
+    #[inline(never)]
+    fn place_paired_relocs<D: InlineDecode>(
+        &self,
+        r: &Reader<'a, '_>,
+        sect: usize,
+        entries: &[[u8; 8]],
+        (relocs, atom_of): (&mut Vec<Reloc>, &mut Vec<u32>),
+    ) -> Option<bool> {
+        let sec = &self.sections[sect];
+        let info = |i: usize| relocation_info(entries[i]);
+        let address = |e: &[u8; 8]| u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+        // As `place_section_relocs` decides from the decoded relocations,
+        // whose address is that of their entries.
+        let descending = entries.windows(2).all(|w| {
+            let (a, b) = (address(&w[0]), address(&w[1]));
+            a > b || (a == b && D::is_pair_head(&relocation_info(w[0])))
+        });
+        atom_of.reserve(entries.len());
+        let mut cursors = (FieldCursor::new(self, sec)?, AtomWalk::new());
+        // For what only `place_reloc` places.
+        let mut walks = (AtomWalk::new(), AtomWalk::new());
+        let (mut in_order, mut last) = (true, 0u64);
+        let n = entries.len();
+        // Backwards, a pair is an entry and the pair head before it: a
+        // head is never the second of a pair, so these are the pairs
+        // decoding forwards finds.
+        let mut next = if descending { n } else { 0 };
+        loop {
+            // The group's first entry and, for a pair, its second.
+            let (e, second) = if descending {
+                if next == 0 {
+                    break;
+                }
+                let e = info(next - 1);
+                if next >= 2 && D::is_pair_head(&info(next - 2)) {
+                    next -= 2;
+                    (info(next), Some(e))
+                } else {
+                    next -= 1;
+                    (e, None)
+                }
+            } else {
+                if next == n {
+                    break;
+                }
+                let e = info(next);
+                if D::is_pair_head(&e) && next + 1 < n {
+                    next += 2;
+                    (e, Some(info(next - 1)))
+                } else {
+                    next += 1;
+                    (e, None)
+                }
+            };
+            let d = match second {
+                None => match D::decode_lone(&e, sec.data) {
+                    Some(d) => d,
+                    None => D::decode_group(&[e], sec.data)?,
+                },
+                Some(second) => D::decode_group(&[e, second], sec.data)?,
+            };
+            let (atom, reloc) = match self.place_lone_reloc(&d, &mut cursors) {
+                Some(placed) => placed,
+                None => self.place_reloc(r, sect, &d, &mut walks).ok()?,
+            };
+            let key = u64::from(atom) << 32 | u64::from(reloc.offset);
+            in_order &= key >= last;
+            last = key;
+            atom_of.push(atom);
+            relocs.push(reloc);
+        }
+        Some(in_order)
+    }
+
+    /// [`Self::place_plain_reloc`] with a [`FieldCursor`] over the
+    /// section's atoms (and an [`AtomWalk`] for section-relative
+    /// targets): the field is inside the section, as decoding read it
+    /// from the section's contents.
+    #[inline(always)]
+    fn place_lone_reloc(
+        &self,
+        d: &DecodedReloc,
+        (fields, targets): &mut (FieldCursor, AtomWalk),
+    ) -> Option<(u32, Reloc)> {
+        let info = d.info;
+        if d.subtrahend.is_some() || (!info.r_extern && info.r_pcrel) {
+            return None;
+        }
+        let off = u64::from(info.r_address);
+        let (atom, start) = fields.find(off)?;
+        let mut addend = d.addend;
+        let target = if info.r_extern {
+            self.extern_target(info.r_symbolnum, &mut addend)?
+        } else {
+            let tsect = (info.r_symbolnum as usize).wrapping_sub(1);
+            let toff = (addend as u64).wrapping_sub(self.sections.get(tsect)?.addr);
+            let t = targets.find(self, tsect, toff)?;
+            addend = toff as i64 - targets.start as i64;
+            Target::Atom(t)
+        };
+        let reloc = Reloc {
+            offset: (off - start) as u32,
+            kind: d.kind,
+            length: info.r_length,
+            target,
+            addend,
+            subtrahend: None,
+        };
+        Some((atom, reloc))
+    }
+
     /// Decodes the raw relocation entries of section `sect` and appends
     /// them, atom-relative, to `relocs` (their atoms to `atom_of`); says
     /// whether they came out in (atom, offset) order.
@@ -657,7 +909,10 @@ impl<'a> ObjectFile<'a> {
         let sec = &self.sections[sect];
         let RelocScratch { infos, decoded, .. } = scratch;
         infos.clear();
-        infos.extend(raw.chunks_exact(8).map(relocation_info));
+        infos.extend(
+            raw.chunks_exact(8)
+                .map(|e| relocation_info(e.try_into().unwrap())),
+        );
         decoded.clear();
         r.arch
             .decode_relocs(infos, sec.data, decoded)
@@ -1086,6 +1341,10 @@ impl<'a> ObjectFile<'a> {
     }
 }
 
+/// The symbols that start atoms in a file with subsections, as
+/// `section index << 56 | offset << 24 | symbol index`, ascending.
+type Starters = Vec<u64>;
+
 /// Where a section is cut into atoms.
 enum Cuts<'s> {
     /// At the section's start and where each of these symbols starts
@@ -1211,6 +1470,79 @@ impl AtomWalk {
     }
 }
 
+/// [`AtomWalk`] for the fields of one section, met mostly in ascending
+/// order: the atom holding an offset, and where that atom starts.
+struct FieldCursor<'s> {
+    /// The section's atoms, the first of them the file's atom `first`.
+    atoms: &'s [Atom],
+    first: u32,
+    /// Which of them the last lookup found, where it starts, and where
+    /// the next one starts (one past the section's end for the last).
+    at: usize,
+    start: u64,
+    next: u64,
+    past_end: u64,
+}
+
+impl<'s> FieldCursor<'s> {
+    /// None for a section without atoms.
+    fn new(file: &'s ObjectFile, sec: &InputSection) -> Option<Self> {
+        let first = sec.atoms_start;
+        let atoms = file
+            .atoms
+            .get(first as usize..(first + sec.atoms_len) as usize)
+            .filter(|a| !a.is_empty())?;
+        let mut cursor = FieldCursor {
+            atoms,
+            first,
+            at: 0,
+            start: 0,
+            next: 0,
+            past_end: sec.size + 1,
+        };
+        cursor.settle(0);
+        Some(cursor)
+    }
+
+    fn bound(&self, at: usize) -> u64 {
+        self.atoms
+            .get(at)
+            .map_or(self.past_end, |a| u64::from(a.offset))
+    }
+
+    fn settle(&mut self, at: usize) {
+        self.at = at;
+        self.start = u64::from(self.atoms[at].offset);
+        self.next = self.bound(at + 1);
+    }
+
+    /// The file's atom holding section offset `off` (as
+    /// [`ObjectFile::atom_at`] finds it) and where it starts; None when
+    /// no atom holds it or it lies before the first one.
+    #[inline(always)]
+    fn find(&mut self, off: u64) -> Option<(u32, u64)> {
+        if off < self.start || off >= self.next {
+            // Usually the next atom.
+            if off >= self.next && off < self.bound(self.at + 2) {
+                self.settle(self.at + 1);
+            } else {
+                self.seek(off)?;
+            }
+        }
+        Some((self.first + self.at as u32, self.start))
+    }
+
+    #[inline(never)]
+    fn seek(&mut self, off: u64) -> Option<()> {
+        if off >= self.past_end {
+            return None;
+        }
+        let at = self.atoms.partition_point(|a| u64::from(a.offset) <= off);
+        self.settle(at.checked_sub(1)?);
+        Some(())
+    }
+}
+
 /// Buffers [`ObjectFile::read_relocs`] decodes a section's relocations
 /// into, kept by each parsing thread so that a link allocates them once
 /// per thread rather than once per section.
@@ -1247,41 +1579,29 @@ fn span<'a>(data: &'a [u8], parts: &[&'a [u8]]) -> &'a [u8] {
     }
 }
 
-/// The fields of a little-endian relocation entry (x86_64 and arm64 have
-/// no scattered relocations: bit 31 of the address is part of it).
-fn relocation_info(raw: &[u8]) -> macho::RelocationInfo {
-    let word = |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().unwrap());
-    let (r_address, info) = (word(0), word(4));
-    macho::RelocationInfo {
-        r_address,
-        r_symbolnum: info & 0x00ff_ffff,
-        r_pcrel: (info >> 24) & 1 != 0,
-        r_length: ((info >> 25) & 3) as u8,
-        r_extern: (info >> 27) & 1 != 0,
-        r_type: (info >> 28) as u8,
-    }
-}
-
 /// Puts a section's relocations in (atom, offset) order, keeping the
 /// order of equal keys; usually they already are (see
 /// [`ObjectFile::place_section_relocs`]).
 fn sort_by_atom(relocs: &mut [Reloc], atom_of: &mut [u32]) {
-    let key = |(a, r): (&u32, &Reloc)| (*a, r.offset);
+    let key = |(a, r): (&u32, &Reloc)| u64::from(*a) << 32 | u64::from(r.offset);
     if atom_of.iter().zip(relocs.iter()).map(key).is_sorted() {
         return;
     }
-    let mut pairs: Vec<(u32, Reloc)> = atom_of
+    // Sorted as small (key, position) pairs rather than whole
+    // relocations; the sort is stable (equal keys keep their order) and
+    // finds the runs already in order (usually two: the explicit
+    // relocations and those `add_eh_frame_relocs` added).
+    let mut order: Vec<(u64, u32)> = atom_of
         .iter()
-        .copied()
-        .zip(relocs.iter().copied())
+        .zip(relocs.iter())
+        .map(key)
+        .zip(0u32..)
         .collect();
-    pairs.sort_by_key(|&(a, ref r)| (a, r.offset));
-    for ((a, r), (slot_a, slot_r)) in pairs
-        .into_iter()
-        .zip(atom_of.iter_mut().zip(relocs.iter_mut()))
-    {
-        *slot_a = a;
-        *slot_r = r;
+    order.sort_by_key(|&(k, _)| k);
+    let sorted: Vec<Reloc> = order.iter().map(|&(_, i)| relocs[i as usize]).collect();
+    relocs.copy_from_slice(&sorted);
+    for (slot, &(k, _)) in atom_of.iter_mut().zip(&order) {
+        *slot = (k >> 32) as u32;
     }
 }
 
