@@ -355,6 +355,22 @@ pub fn sorted_order(names: &[&[u8]]) -> Vec<u32> {
     sort_names(names).idx
 }
 
+/// Names in ascending byte order: the order (indices into the names) and
+/// each sorted name's common prefix with the one before it (`lcp[0]` is
+/// 0), which [`build_sorted`] takes so that the trie of names sorted for
+/// another table needs no second pass over them.
+pub struct Sorted {
+    pub order: Vec<u32>,
+    pub lcp: Vec<u32>,
+}
+
+/// `names` sorted (unique names), with their common prefixes: see
+/// [`Sorted`].
+pub fn sort(names: &[&[u8]]) -> Sorted {
+    let SortedNames { idx, lcp, .. } = sort_names(names);
+    Sorted { order: idx, lcp }
+}
+
 /// Whether `a` < `b`, given their common prefix `l`: `a` is a proper
 /// prefix of `b`, or has the smaller byte where they differ.
 #[inline]
@@ -421,7 +437,7 @@ fn already_sorted(names: &[&[u8]]) -> Option<SortedNames> {
 /// Length of the longest common prefix of `a` and `b`, compared 8 bytes
 /// at a time.
 #[inline]
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+pub fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     let len = a.len().min(b.len());
     let (a, b) = (&a[..len], &b[..len]);
     let mut at = 0;
@@ -497,14 +513,18 @@ struct Expansion<'s, 'a> {
 /// module documentation for the layout. Returns an empty vector when there
 /// is nothing to export, as linkers omit the trie then.
 pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
+    build_in_parts(exports, parts_for(exports.len()))
+}
+
+/// How many parts the bytes of `n` exports are written in.
+fn parts_for(n: usize) -> usize {
     let threads = rayon::current_num_threads();
-    let parts = if exports.len() >= PARALLEL_EXPORTS && threads > 1 {
+    if n >= PARALLEL_EXPORTS && threads > 1 {
         // A few parts a thread, so that uneven parts still balance.
         threads * 4
     } else {
         1
-    };
-    build_in_parts(exports, parts)
+    }
 }
 
 /// [`build`], with the write cut into `parts` pieces run in parallel.
@@ -522,11 +542,42 @@ fn build_in_parts(exports: &[Export<'_>], parts: usize) -> Vec<u8> {
         names.iter().all(|name| !name.contains(&0)),
         "export name with a NUL byte"
     );
+    let sorted = sort_names(&names);
+    drop(names);
+    write_trie(exports, sorted, parts)
+}
+
+/// [`build`] of `exports` sorted by name already (strictly), `lcp` being
+/// each name's common prefix with the one before ([`Sorted::lcp`], in the
+/// order of `exports`): the sort's work is not done twice.
+pub fn build_sorted(exports: &[Export<'_>], lcp: Vec<u32>) -> Vec<u8> {
+    let n = exports.len();
+    assert_eq!(lcp.len(), n, "a common prefix for each export");
+    if n == 0 {
+        return Vec::new();
+    }
+    assert!(n < (NONE / 2) as usize, "too many exports for one trie");
+    debug_assert!((1..n).all(|s| {
+        let (a, b) = (exports[s - 1].name, exports[s].name);
+        let l = common_prefix(a, b);
+        l == lcp[s] as usize && ordered_at(a, b, l)
+    }));
+    let sorted = SortedNames {
+        idx: (0..n as u32).collect(),
+        len: exports.iter().map(|e| e.name.len() as u32).collect(),
+        lcp,
+    };
+    write_trie(exports, sorted, parts_for(n))
+}
+
+/// Steps 2 to 4 of [`build_in_parts`], from the sorted names.
+fn write_trie(exports: &[Export<'_>], sorted: SortedNames, parts: usize) -> Vec<u8> {
+    let n = exports.len();
     let SortedNames {
         idx: sorted_idx,
         len: lens,
         lcp,
-    } = sort_names(&names);
+    } = sorted;
     debug_assert!(
         (1..n).all(|s| !(lcp[s] == lens[s] && lens[s] == lens[s - 1])),
         "duplicate export names"
