@@ -269,54 +269,70 @@ fn absolute_symbol(
 
 /// LC_FUNCTION_STARTS: ULEB deltas between the starts of code atoms.
 pub fn function_starts(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
+    // The output sections whose atoms with a symbol start functions.
+    let code: Vec<bool> = layout
+        .sections
+        .iter()
+        .map(|s| s.is_code() && matches!(s.content, Content::Atoms(_)))
+        .collect();
     // Code atoms in layout order: already sorted by address.
-    let mut starts: Vec<u64> = Vec::new();
-    let mut listed: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
-    for s in layout.sections.iter().filter(|s| s.is_code()) {
-        if let Content::Atoms(list) = &s.content {
-            for &(f, a) in list {
-                if objects[f as usize].atoms[a as usize].symbol != NONE {
-                    starts.push(layout.atom_addr[f as usize][a as usize]);
-                    listed[f as usize][a as usize] = true;
-                }
-            }
-        }
+    let atoms = layout
+        .sections
+        .iter()
+        .zip(&code)
+        .filter_map(|(s, &code)| match &s.content {
+            Content::Atoms(list) if code => Some(list),
+            _ => None,
+        });
+    let mut starts: Vec<u64> = Vec::with_capacity(atoms.clone().map(Vec::len).sum());
+    for list in atoms {
+        starts.extend(
+            list.iter()
+                .filter(|&&(f, a)| objects[f as usize].atoms[a as usize].symbol != NONE)
+                .map(|&(f, a)| layout.atom_addr[f as usize][a as usize]),
+        );
     }
     // Symbols inside atoms start functions too (as lld lists every
     // symbol in code): alternate entries, and the functions of objects
     // without subsections, whose code section is one atom. The linker's
     // Objective-C stubs are not functions. A symbol at the start of an
-    // atom listed above adds nothing; the few others are sorted apart and
-    // merged, so the common case sorts almost nothing.
+    // atom listed above (placed in a code section, with a symbol) adds
+    // nothing; the few others are sorted apart and merged, so the common
+    // case sorts nothing.
     let mut inner: Vec<u64> = Vec::new();
     for (fi, obj) in objects.iter().enumerate() {
         if obj.name == crate::objc::STUBS_OBJECT {
             continue;
         }
+        let (addrs, sections) = (&layout.atom_addr[fi], &layout.atom_section[fi]);
         for sym in obj
             .symbols
             .iter()
             .filter(|s| s.is_defined_in_section() && s.atom != NONE)
         {
-            let atom = &obj.atoms[sym.atom as usize];
+            let a = sym.atom as usize;
+            let base = addrs[a];
+            let atom = &obj.atoms[a];
             let sec = &obj.sections[atom.section as usize];
-            let base = layout.atom_addr[fi][sym.atom as usize];
             if base == 0 || !crate::section_flags::is_code(sec.flags) || atom.alias_of.is_some() {
                 continue;
             }
             let off = sym.n_value - sec.addr - u64::from(atom.offset);
-            if off == 0 && listed[fi][sym.atom as usize] {
+            if off == 0 && atom.symbol != NONE && code[sections[a] as usize] {
                 continue;
             }
             inner.push(base + off);
         }
     }
-    inner.sort_unstable();
-    starts.extend(inner);
-    // Two sorted runs: the stable sort merges them in one pass.
-    starts.sort();
+    if !inner.is_empty() {
+        inner.sort_unstable();
+        starts.extend(inner);
+        // Two sorted runs: the stable sort merges them in one pass.
+        starts.sort();
+    }
     starts.dedup();
-    let mut out = Vec::new();
+    // Most deltas take two or three bytes.
+    let mut out = Vec::with_capacity(3 * starts.len() + 8);
     let mut prev = layout.image_base;
     for s in starts {
         uleb::write_uleb(&mut out, s - prev);
