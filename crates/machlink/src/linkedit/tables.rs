@@ -455,6 +455,7 @@ pub fn symbol_runs<'a>(
             let mut out = object_symbols(opts, symtab, layout, (fi, obj), stabs);
             if stabs {
                 let shared = std::mem::take(&mut out.shared);
+                let globals = &symtab.file_globals[fi];
                 let path = match &prefix {
                     Some(p) => obj
                         .oso_path
@@ -471,7 +472,7 @@ pub fn symbol_runs<'a>(
                     // An exported symbol's stab shares the string of its
                     // entry among the externals; other stabs, their
                     // object's entry's.
-                    |si| match symtab.file_globals[fi].get(si) {
+                    |si| match globals.get(si) {
                         Some(&id) if id != NONE && exported_definition(symtab, layout, id) => {
                             Shared::External(id)
                         }
