@@ -177,6 +177,10 @@ pub fn encode_chained(
         "fixups sorted by address"
     );
     let page_size = layout.page_size;
+    // Pages are a power of two: page numbers by shifts, not divisions
+    // (two a slot otherwise).
+    assert!(page_size.is_power_of_two(), "page size {page_size:#x}");
+    let page_shift = page_size.trailing_zeros();
     let mut by_segment: Vec<&[(u64, u64)]> = Vec::with_capacity(layout.segments.len());
     let mut covered = 0;
     // The lowest slot that is not in a file-backed part of a segment.
@@ -195,7 +199,7 @@ pub fn encode_chained(
             }
             let next = run
                 .get(i + 1)
-                .filter(|&&(n, _)| n / page_size == addr / page_size)
+                .filter(|&&(n, _)| (n ^ addr) >> page_shift == 0)
                 .map_or(0, |&(n, _)| n - addr);
             let at = (seg.fileoff + off) as usize;
             image[at..at + 8].copy_from_slice(&chained::with_next(raw, next).to_le_bytes());
@@ -238,9 +242,10 @@ pub fn encode_chained(
         let page_count = seg.vmsize.div_ceil(page_size) as usize;
         let mut starts = vec![START_NONE; page_count];
         for &(addr, _) in in_seg {
-            let page = ((addr - seg.vmaddr) / page_size) as usize;
+            let off = addr - seg.vmaddr;
+            let page = (off >> page_shift) as usize;
             if starts[page] == START_NONE {
-                starts[page] = ((addr - seg.vmaddr) % page_size) as u16;
+                starts[page] = (off & (page_size - 1)) as u16;
             }
         }
         let size = 22 + 2 * page_count;
