@@ -820,7 +820,7 @@ pub(crate) fn build_linkedit<'a>(
             let sorted = sorted_definitions(symtab, layout);
             rayon::join(
                 || exports_trie(opts, symtab, layout, objects, &sorted),
-                || symbol_runs(opts, symtab, layout, objects, Some(&sorted)),
+                || symbol_runs(opts, symtab, layout, objects, Some(&sorted.ids)),
             )
         },
         || {

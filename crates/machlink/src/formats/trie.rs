@@ -284,58 +284,111 @@ fn sort_names(names: &[&[u8]]) -> SortedNames {
 /// comparisons, which cost less than a radix sort's fixed passes there.
 const RADIX_RUN: usize = 512;
 
+/// Runs at least this long are sorted 16 bits a pass (two of the key's
+/// bytes where keys differ) rather than 8: half the passes, each with a
+/// 65536-entry count, which only long runs repay.
+const WIDE_RUN: usize = 32768;
+
 /// Sorts `run` by key (ties in any order); `scratch` is reused between
 /// calls.
 fn sort_by_key(run: &mut [SortItem], scratch: &mut Vec<SortItem>) {
     if run.len() < RADIX_RUN {
         run.sort_unstable_by_key(|item| item.key);
+    } else if run.len() < WIDE_RUN {
+        radix_sort::<false>(run, scratch);
     } else {
-        radix_sort(run, scratch);
+        radix_sort::<true>(run, scratch);
     }
 }
 
 /// A least-significant-first radix sort of `run` by its keys' bytes,
 /// skipping the bytes all keys share: symbol names share much (a leading
 /// `_`, a common stem, the zero padding past the shortest name's end), so
-/// a name list takes a pass for each of the few bytes where names differ,
-/// each pass a counting scatter that reads and writes in 256 streams,
-/// where a comparison sort spends a dozen 16-byte comparisons a name.
-fn radix_sort(run: &mut [SortItem], scratch: &mut Vec<SortItem>) {
-    let n = run.len() as u32;
-    // One pass counts the bytes at every position (little-endian: byte 0
-    // is the least significant); a position whose bytes are all one value
-    // needs no pass.
-    let mut counts = vec![[0u32; 256]; 16];
+/// a name list takes a pass for each of the few bytes where names differ
+/// (each pair of them, when `WIDE`), each pass a counting scatter, where a
+/// comparison sort spends a dozen 16-byte comparisons a name.
+fn radix_sort<const WIDE: bool>(run: &mut [SortItem], scratch: &mut Vec<SortItem>) {
+    // The bytes where keys differ (little-endian: byte 0 is the least
+    // significant), from the bits set in some key and clear in another.
+    let (mut any, mut all) = (0u128, !0u128);
     for item in run.iter() {
-        let bytes = item.key.to_le_bytes();
-        for (count, &byte) in counts.iter_mut().zip(&bytes) {
-            count[usize::from(byte)] += 1;
+        any |= item.key;
+        all &= item.key;
+    }
+    let differ = (any ^ all).to_le_bytes();
+    let varying: Vec<usize> = (0..16).filter(|&p| differ[p] != 0).collect();
+    // Each pass's digit: one varying byte, or two (least significant
+    // first), the last one paired, if it is alone, with a byte all keys
+    // share (there is one: 16 varying bytes pair up).
+    let digits: Vec<(usize, usize)> = if WIDE {
+        let shared = (0..16).find(|&p| differ[p] == 0).unwrap_or(0);
+        varying
+            .chunks(2)
+            .map(|pair| (pair[0], pair.get(1).copied().unwrap_or(shared)))
+            .collect()
+    } else {
+        varying.iter().map(|&p| (p, p)).collect()
+    };
+    let buckets = if WIDE { 1 << 16 } else { 256 };
+    // The first digit is counted on its own; each pass counts the next
+    // digit as it moves the items.
+    let mut counts = vec![0u32; buckets];
+    let mut next_counts = vec![0u32; buckets];
+    if let Some(&d) = digits.first() {
+        for item in run.iter() {
+            counts[digit::<WIDE>(&item.key, d)] += 1;
         }
     }
-    let first = run[0].key.to_le_bytes();
-    let varying = (0..16).filter(|&p| counts[p][usize::from(first[p])] != n);
     scratch.clear();
     scratch.resize(run.len(), SortItem::default());
     let (mut src, mut dst): (&mut [SortItem], &mut [SortItem]) = (run, &mut scratch[..]);
     let mut in_scratch = false;
-    for p in varying {
-        let mut at = [0u32; 256];
+    for (k, &d) in digits.iter().enumerate() {
+        // The counts become where each digit's items go next.
         let mut sum = 0;
-        for (slot, &count) in at.iter_mut().zip(&counts[p]) {
+        for slot in counts.iter_mut() {
+            let count = *slot;
             *slot = sum;
             sum += count;
         }
-        for item in src.iter() {
-            let slot = &mut at[usize::from(item.key.to_le_bytes()[p])];
-            dst[*slot as usize] = *item;
-            *slot += 1;
+        let at = &mut counts[..];
+        match digits.get(k + 1) {
+            Some(&next) => {
+                next_counts.fill(0);
+                for item in src.iter() {
+                    let slot = &mut at[digit::<WIDE>(&item.key, d)];
+                    dst[*slot as usize] = *item;
+                    *slot += 1;
+                    next_counts[digit::<WIDE>(&item.key, next)] += 1;
+                }
+            }
+            None => {
+                for item in src.iter() {
+                    let slot = &mut at[digit::<WIDE>(&item.key, d)];
+                    dst[*slot as usize] = *item;
+                    *slot += 1;
+                }
+            }
         }
+        std::mem::swap(&mut counts, &mut next_counts);
         std::mem::swap(&mut src, &mut dst);
         in_scratch = !in_scratch;
     }
     if in_scratch {
         // `src` is the scratch, `dst` the run.
         dst.copy_from_slice(src);
+    }
+}
+
+/// The digit of `key` at bytes `(low, high)`: the byte `low`, with byte
+/// `high` above it when `WIDE`.
+#[inline(always)]
+fn digit<const WIDE: bool>(key: &u128, (low, high): (usize, usize)) -> usize {
+    let bytes = key.to_le_bytes();
+    if WIDE {
+        usize::from(bytes[low & 15]) | usize::from(bytes[high & 15]) << 8
+    } else {
+        usize::from(bytes[low & 15])
     }
 }
 
@@ -353,6 +406,22 @@ pub fn sorted_order(names: &[&[u8]]) -> Vec<u32> {
         return (0..names.len() as u32).collect();
     }
     sort_names(names).idx
+}
+
+/// Names in ascending byte order: the order (indices into the names) and
+/// each sorted name's common prefix with the one before it (`lcp[0]` is
+/// 0), which [`build_sorted`] takes so that the trie of names sorted for
+/// another table needs no second pass over them.
+pub struct Sorted {
+    pub order: Vec<u32>,
+    pub lcp: Vec<u32>,
+}
+
+/// `names` sorted (unique names), with their common prefixes: see
+/// [`Sorted`].
+pub fn sort(names: &[&[u8]]) -> Sorted {
+    let SortedNames { idx, lcp, .. } = sort_names(names);
+    Sorted { order: idx, lcp }
 }
 
 /// Whether `a` < `b`, given their common prefix `l`: `a` is a proper
@@ -421,7 +490,7 @@ fn already_sorted(names: &[&[u8]]) -> Option<SortedNames> {
 /// Length of the longest common prefix of `a` and `b`, compared 8 bytes
 /// at a time.
 #[inline]
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+pub fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     let len = a.len().min(b.len());
     let (a, b) = (&a[..len], &b[..len]);
     let mut at = 0;
@@ -497,14 +566,18 @@ struct Expansion<'s, 'a> {
 /// module documentation for the layout. Returns an empty vector when there
 /// is nothing to export, as linkers omit the trie then.
 pub fn build(exports: &[Export<'_>]) -> Vec<u8> {
+    build_in_parts(exports, parts_for(exports.len()))
+}
+
+/// How many parts the bytes of `n` exports are written in.
+fn parts_for(n: usize) -> usize {
     let threads = rayon::current_num_threads();
-    let parts = if exports.len() >= PARALLEL_EXPORTS && threads > 1 {
+    if n >= PARALLEL_EXPORTS && threads > 1 {
         // A few parts a thread, so that uneven parts still balance.
         threads * 4
     } else {
         1
-    };
-    build_in_parts(exports, parts)
+    }
 }
 
 /// [`build`], with the write cut into `parts` pieces run in parallel.
@@ -522,11 +595,42 @@ fn build_in_parts(exports: &[Export<'_>], parts: usize) -> Vec<u8> {
         names.iter().all(|name| !name.contains(&0)),
         "export name with a NUL byte"
     );
+    let sorted = sort_names(&names);
+    drop(names);
+    write_trie(exports, sorted, parts)
+}
+
+/// [`build`] of `exports` sorted by name already (strictly), `lcp` being
+/// each name's common prefix with the one before ([`Sorted::lcp`], in the
+/// order of `exports`): the sort's work is not done twice.
+pub fn build_sorted(exports: &[Export<'_>], lcp: Vec<u32>) -> Vec<u8> {
+    let n = exports.len();
+    assert_eq!(lcp.len(), n, "a common prefix for each export");
+    if n == 0 {
+        return Vec::new();
+    }
+    assert!(n < (NONE / 2) as usize, "too many exports for one trie");
+    debug_assert!((1..n).all(|s| {
+        let (a, b) = (exports[s - 1].name, exports[s].name);
+        let l = common_prefix(a, b);
+        l == lcp[s] as usize && ordered_at(a, b, l)
+    }));
+    let sorted = SortedNames {
+        idx: (0..n as u32).collect(),
+        len: exports.iter().map(|e| e.name.len() as u32).collect(),
+        lcp,
+    };
+    write_trie(exports, sorted, parts_for(n))
+}
+
+/// Steps 2 to 4 of [`build_in_parts`], from the sorted names.
+fn write_trie(exports: &[Export<'_>], sorted: SortedNames, parts: usize) -> Vec<u8> {
+    let n = exports.len();
     let SortedNames {
         idx: sorted_idx,
         len: lens,
         lcp,
-    } = sort_names(&names);
+    } = sorted;
     debug_assert!(
         (1..n).all(|s| !(lcp[s] == lens[s] && lens[s] == lens[s - 1])),
         "duplicate export names"
@@ -1499,7 +1603,14 @@ mod tests {
             seed ^= seed << 17;
             seed % n
         };
-        for count in [3usize, RADIX_RUN - 1, RADIX_RUN, 4 * RADIX_RUN + 7, 20_000] {
+        for count in [
+            3usize,
+            RADIX_RUN - 1,
+            RADIX_RUN,
+            4 * RADIX_RUN + 7,
+            20_000,
+            WIDE_RUN + 5,
+        ] {
             let mut names: Vec<Vec<u8>> = (0..count)
                 .map(|_| {
                     let stem: &[u8] =
@@ -1520,6 +1631,23 @@ mod tests {
             let mut want = refs.clone();
             want.sort();
             assert_eq!(got, want, "{count} names");
+        }
+        // Long lists differing in an odd number of bytes (the last wide
+        // digit pairs one with a byte all share), or in few.
+        for (count, step) in [(WIDE_RUN + 1, 7919u64), (70_000, 1)] {
+            let mut names: Vec<Vec<u8>> = (0..count as u64)
+                .map(|i| format!("_f_{}", (i * step) % 100_003).into_bytes())
+                .collect();
+            shuffle(&mut names, count as u64);
+            let refs: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+            let sorted = sort(&refs);
+            let got: Vec<&[u8]> = sorted.order.iter().map(|&k| refs[k as usize]).collect();
+            let mut want = refs.clone();
+            want.sort();
+            assert_eq!(got, want, "{count} numbered names");
+            for s in 1..got.len() {
+                assert_eq!(sorted.lcp[s] as usize, common_prefix(got[s - 1], got[s]));
+            }
         }
     }
 

@@ -38,14 +38,10 @@ pub fn sort_by_address(fixups: &mut Vec<Fixup>, section_starts: &[u64]) {
     let Some(&first) = fixups.first() else {
         return;
     };
-    let bucket = |addr: u64| {
-        section_starts
-            .partition_point(|&s| s <= addr)
-            .saturating_sub(1)
-    };
+    let mut bucket = Buckets::new(section_starts);
     let mut next = vec![0usize; section_starts.len().max(1) + 1];
     for f in fixups.iter() {
-        next[bucket(f.addr) + 1] += 1;
+        next[bucket.of(f.addr) + 1] += 1;
     }
     for i in 1..next.len() {
         next[i] += next[i - 1];
@@ -53,7 +49,7 @@ pub fn sort_by_address(fixups: &mut Vec<Fixup>, section_starts: &[u64]) {
     let bounds = next.clone();
     let mut sorted = vec![first; fixups.len()];
     for f in fixups.iter() {
-        let b = bucket(f.addr);
+        let b = bucket.of(f.addr);
         sorted[next[b]] = *f;
         next[b] += 1;
     }
@@ -64,6 +60,40 @@ pub fn sort_by_address(fixups: &mut Vec<Fixup>, section_starts: &[u64]) {
         }
     }
     *fixups = sorted;
+}
+
+/// The section (bucket) of an address: the last section starting at or
+/// before it (the first, for addresses before all). Fixups come in runs
+/// within one section, so the last bucket found is tried first.
+struct Buckets<'s> {
+    starts: &'s [u64],
+    /// The last bucket found and the addresses it covers, `lo..hi`.
+    last: (usize, u64, u64),
+}
+
+impl<'s> Buckets<'s> {
+    fn new(starts: &'s [u64]) -> Self {
+        Buckets {
+            starts,
+            last: (0, 1, 0), // covers nothing
+        }
+    }
+
+    #[inline]
+    fn of(&mut self, addr: u64) -> usize {
+        let (b, lo, hi) = self.last;
+        if lo <= addr && addr < hi {
+            return b;
+        }
+        let b = self
+            .starts
+            .partition_point(|&s| s <= addr)
+            .saturating_sub(1);
+        let lo = if b == 0 { 0 } else { self.starts[b] };
+        let hi = self.starts.get(b + 1).copied().unwrap_or(u64::MAX);
+        self.last = (b, lo, hi);
+        b
+    }
 }
 
 /// An imported symbol as dyld sees it.
@@ -147,6 +177,10 @@ pub fn encode_chained(
         "fixups sorted by address"
     );
     let page_size = layout.page_size;
+    // Pages are a power of two: page numbers by shifts, not divisions
+    // (two a slot otherwise).
+    assert!(page_size.is_power_of_two(), "page size {page_size:#x}");
+    let page_shift = page_size.trailing_zeros();
     let mut by_segment: Vec<&[(u64, u64)]> = Vec::with_capacity(layout.segments.len());
     let mut covered = 0;
     // The lowest slot that is not in a file-backed part of a segment.
@@ -165,7 +199,7 @@ pub fn encode_chained(
             }
             let next = run
                 .get(i + 1)
-                .filter(|&&(n, _)| n / page_size == addr / page_size)
+                .filter(|&&(n, _)| (n ^ addr) >> page_shift == 0)
                 .map_or(0, |&(n, _)| n - addr);
             let at = (seg.fileoff + off) as usize;
             image[at..at + 8].copy_from_slice(&chained::with_next(raw, next).to_le_bytes());
@@ -208,9 +242,10 @@ pub fn encode_chained(
         let page_count = seg.vmsize.div_ceil(page_size) as usize;
         let mut starts = vec![START_NONE; page_count];
         for &(addr, _) in in_seg {
-            let page = ((addr - seg.vmaddr) / page_size) as usize;
+            let off = addr - seg.vmaddr;
+            let page = (off >> page_shift) as usize;
             if starts[page] == START_NONE {
-                starts[page] = ((addr - seg.vmaddr) % page_size) as u16;
+                starts[page] = (off & (page_size - 1)) as u16;
             }
         }
         let size = 22 + 2 * page_count;

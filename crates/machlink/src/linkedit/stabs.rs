@@ -380,14 +380,15 @@ fn stab_symbols<'a>(
 ) -> Vec<StabSymbol<'a>> {
     let by_atom = symbols_by_atom(obj);
     let mut out = Vec::with_capacity(by_atom.len());
+    let (addrs, sections) = (&layout.atom_addr[fi], &layout.atom_section[fi]);
     for syms in by_atom.chunk_by(|a, b| a.atom == b.atom) {
         let ai = syms[0].atom as usize;
         let atom = &obj.atoms[ai];
-        let addr = layout.atom_addr[fi][ai];
+        let addr = addrs[ai];
         if addr == 0 || atom.alias_of.is_some() {
             continue;
         }
-        let si = layout.atom_section[fi][ai];
+        let si = sections[ai];
         let sect = &layout.sections[si as usize];
         let n_sect = (si + 1) as u8;
         for (k, s) in syms.iter().enumerate() {

@@ -14,8 +14,15 @@ use object::macho;
 /// The live, defined, non-private external symbols (what the image
 /// exports, bar the header and absolute symbols), sorted by name: the bulk
 /// of both the exports trie and the symbol table's externals, sorted once
-/// for both.
-pub fn sorted_definitions(symtab: &SymbolTable, layout: &Layout) -> Vec<SymId> {
+/// for both; with each name's common prefix with the one before, which
+/// the trie is built from.
+pub struct SortedDefinitions {
+    pub ids: Vec<SymId>,
+    pub lcp: Vec<u32>,
+}
+
+/// See [`SortedDefinitions`].
+pub fn sorted_definitions(symtab: &SymbolTable, layout: &Layout) -> SortedDefinitions {
     use rayon::prelude::*;
     let ids: Vec<SymId> = (0..symtab.syms.len() as SymId)
         .into_par_iter()
@@ -26,26 +33,17 @@ pub fn sorted_definitions(symtab: &SymbolTable, layout: &Layout) -> Vec<SymId> {
         .iter()
         .map(|&id| symtab.syms[id as usize].name)
         .collect();
-    trie::sorted_order(&names)
-        .into_iter()
-        .map(|k| ids[k as usize])
-        .collect()
+    let trie::Sorted { order, lcp } = trie::sort(&names);
+    SortedDefinitions {
+        ids: order.into_iter().map(|k| ids[k as usize]).collect(),
+        lcp,
+    }
 }
 
 /// Whether symbol `id` is a live, defined, non-private external.
 fn exported_definition(symtab: &SymbolTable, layout: &Layout, id: SymId) -> bool {
     matches!(symtab.syms[id as usize].def, Def::Defined { file, atom, private_extern: false, .. }
         if layout.atom_addr[file as usize][atom as usize] != 0)
-}
-
-/// Merges `extra` (any order) into `sorted` (sorted by `name`), so that
-/// callers of [`trie::build`] and the symbol table's sort find the names
-/// already sorted. An extra goes after the sorted items of its name.
-fn merge_by_name<T>(mut sorted: Vec<T>, mut extra: Vec<T>, name: impl Fn(&T) -> &[u8]) -> Vec<T> {
-    extra.sort_by(|a, b| name(a).cmp(name(b)));
-    let at = insertion_points(&sorted, &extra, &name, &name);
-    insert_at(&mut sorted, &at, extra);
-    sorted
 }
 
 /// Where each of `extra` (sorted by name) goes in `sorted` (sorted by
@@ -95,7 +93,7 @@ pub fn exports_trie(
     symtab: &SymbolTable,
     layout: &Layout,
     objects: &[ObjectFile],
-    sorted: &[SymId],
+    sorted: &SortedDefinitions,
 ) -> Vec<u8> {
     use rayon::prelude::*;
     let export = |&id: &SymId| {
@@ -125,12 +123,13 @@ pub fn exports_trie(
     // The header, when it is defined here, is exported below (or not).
     // Cut out by position, the rest keeps a known length: the threads
     // fill the list in place.
-    let header = sorted
+    let ids = &sorted.ids;
+    let header = ids
         .binary_search_by(|&id| symtab.syms[id as usize].name.cmp(b"__mh_execute_header"))
         .ok();
     let (before, after) = match header {
-        Some(at) => (&sorted[..at], &sorted[at + 1..]),
-        None => (sorted, &[][..]),
+        Some(at) => (&ids[..at], &ids[at + 1..]),
+        None => (&ids[..], &[][..]),
     };
     // Each export reads its symbol and its atom's address and section:
     // scattered reads, spread over the threads.
@@ -140,6 +139,17 @@ pub fn exports_trie(
         .with_min_len(4096)
         .map(export)
         .collect();
+    // The common prefixes, as the sort found them, but where the header
+    // was cut out.
+    let mut lcp = Vec::with_capacity(exports.len() + 2);
+    match header {
+        Some(at) => {
+            lcp.extend_from_slice(&sorted.lcp[..at]);
+            lcp.extend_from_slice(&sorted.lcp[at + 1..]);
+            fix_common_prefixes(&exports, &mut lcp, &[at]);
+        }
+        None => lcp.extend_from_slice(&sorted.lcp),
+    }
     // An executable exports its mach header (unless an export list leaves
     // it out); a dylib does not.
     let mut extra = Vec::new();
@@ -171,7 +181,45 @@ pub fn exports_trie(
             });
         }
     }
-    trie::build(&merge_by_name(exports, extra, |e| e.name))
+    let (exports, lcp) = merge_exports(exports, lcp, extra);
+    trie::build_sorted(&exports, lcp)
+}
+
+/// Merges `extra` (any order, names not in `sorted`) into `sorted`
+/// (sorted by name, with the common prefixes `lcp`), keeping `lcp` in
+/// step: only the common prefixes around an inserted name are measured.
+fn merge_exports<'a>(
+    mut sorted: Vec<trie::Export<'a>>,
+    mut lcp: Vec<u32>,
+    mut extra: Vec<trie::Export<'a>>,
+) -> (Vec<trie::Export<'a>>, Vec<u32>) {
+    if extra.is_empty() {
+        return (sorted, lcp);
+    }
+    extra.sort_by(|a, b| a.name.cmp(b.name));
+    let at = insertion_points(&sorted, &extra, |e| e.name, |e| e.name);
+    let count = extra.len();
+    insert_at(&mut sorted, &at, extra);
+    insert_at(&mut lcp, &at, vec![0; count]);
+    // Where the extras went: each after the ones before it.
+    let placed: Vec<usize> = at.iter().enumerate().map(|(k, &p)| p + k).collect();
+    fix_common_prefixes(&sorted, &mut lcp, &placed);
+    (sorted, lcp)
+}
+
+/// Measures again the common prefixes of names `at` and those after them
+/// (where a name was inserted, or cut out): `exports` sorted by name.
+fn fix_common_prefixes(exports: &[trie::Export], lcp: &mut [u32], at: &[usize]) {
+    for &p in at {
+        for i in [p, p + 1] {
+            if let Some(slot) = lcp.get_mut(i) {
+                *slot = match i {
+                    0 => 0,
+                    _ => trie::common_prefix(exports[i - 1].name, exports[i].name) as u32,
+                };
+            }
+        }
+    }
 }
 
 /// The symbol-table entry of an absolute symbol (`N_ABS`) of object
@@ -221,54 +269,70 @@ fn absolute_symbol(
 
 /// LC_FUNCTION_STARTS: ULEB deltas between the starts of code atoms.
 pub fn function_starts(layout: &Layout, objects: &[ObjectFile]) -> Vec<u8> {
+    // The output sections whose atoms with a symbol start functions.
+    let code: Vec<bool> = layout
+        .sections
+        .iter()
+        .map(|s| s.is_code() && matches!(s.content, Content::Atoms(_)))
+        .collect();
     // Code atoms in layout order: already sorted by address.
-    let mut starts: Vec<u64> = Vec::new();
-    let mut listed: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
-    for s in layout.sections.iter().filter(|s| s.is_code()) {
-        if let Content::Atoms(list) = &s.content {
-            for &(f, a) in list {
-                if objects[f as usize].atoms[a as usize].symbol != NONE {
-                    starts.push(layout.atom_addr[f as usize][a as usize]);
-                    listed[f as usize][a as usize] = true;
-                }
-            }
-        }
+    let atoms = layout
+        .sections
+        .iter()
+        .zip(&code)
+        .filter_map(|(s, &code)| match &s.content {
+            Content::Atoms(list) if code => Some(list),
+            _ => None,
+        });
+    let mut starts: Vec<u64> = Vec::with_capacity(atoms.clone().map(Vec::len).sum());
+    for list in atoms {
+        starts.extend(
+            list.iter()
+                .filter(|&&(f, a)| objects[f as usize].atoms[a as usize].symbol != NONE)
+                .map(|&(f, a)| layout.atom_addr[f as usize][a as usize]),
+        );
     }
     // Symbols inside atoms start functions too (as lld lists every
     // symbol in code): alternate entries, and the functions of objects
     // without subsections, whose code section is one atom. The linker's
     // Objective-C stubs are not functions. A symbol at the start of an
-    // atom listed above adds nothing; the few others are sorted apart and
-    // merged, so the common case sorts almost nothing.
+    // atom listed above (placed in a code section, with a symbol) adds
+    // nothing; the few others are sorted apart and merged, so the common
+    // case sorts nothing.
     let mut inner: Vec<u64> = Vec::new();
     for (fi, obj) in objects.iter().enumerate() {
         if obj.name == crate::objc::STUBS_OBJECT {
             continue;
         }
+        let (addrs, sections) = (&layout.atom_addr[fi], &layout.atom_section[fi]);
         for sym in obj
             .symbols
             .iter()
             .filter(|s| s.is_defined_in_section() && s.atom != NONE)
         {
-            let atom = &obj.atoms[sym.atom as usize];
+            let a = sym.atom as usize;
+            let base = addrs[a];
+            let atom = &obj.atoms[a];
             let sec = &obj.sections[atom.section as usize];
-            let base = layout.atom_addr[fi][sym.atom as usize];
             if base == 0 || !crate::section_flags::is_code(sec.flags) || atom.alias_of.is_some() {
                 continue;
             }
             let off = sym.n_value - sec.addr - u64::from(atom.offset);
-            if off == 0 && listed[fi][sym.atom as usize] {
+            if off == 0 && atom.symbol != NONE && code[sections[a] as usize] {
                 continue;
             }
             inner.push(base + off);
         }
     }
-    inner.sort_unstable();
-    starts.extend(inner);
-    // Two sorted runs: the stable sort merges them in one pass.
-    starts.sort();
+    if !inner.is_empty() {
+        inner.sort_unstable();
+        starts.extend(inner);
+        // Two sorted runs: the stable sort merges them in one pass.
+        starts.sort();
+    }
     starts.dedup();
-    let mut out = Vec::new();
+    // Most deltas take two or three bytes.
+    let mut out = Vec::with_capacity(3 * starts.len() + 8);
     let mut prev = layout.image_base;
     for s in starts {
         uleb::write_uleb(&mut out, s - prev);
@@ -391,6 +455,7 @@ pub fn symbol_runs<'a>(
             let mut out = object_symbols(opts, symtab, layout, (fi, obj), stabs);
             if stabs {
                 let shared = std::mem::take(&mut out.shared);
+                let globals = &symtab.file_globals[fi];
                 let path = match &prefix {
                     Some(p) => obj
                         .oso_path
@@ -407,7 +472,7 @@ pub fn symbol_runs<'a>(
                     // An exported symbol's stab shares the string of its
                     // entry among the externals; other stabs, their
                     // object's entry's.
-                    |si| match symtab.file_globals[fi].get(si) {
+                    |si| match globals.get(si) {
                         Some(&id) if id != NONE && exported_definition(symtab, layout, id) => {
                             Shared::External(id)
                         }
