@@ -765,19 +765,15 @@ impl<'a> ObjectFile<'a> {
         let sec = &self.sections[sect];
         atom_of.reserve(entries.len());
         let mut cursors = (FieldCursor::new(self, sec)?, AtomWalk::new());
-        let (mut in_order, mut last) = (true, 0u64);
+        let mut order = PlacedOrder::default();
         let n = entries.len();
         for i in 0..n {
             let info = relocation_info(entries[if descending { n - 1 - i } else { i }]);
             let d = D::decode_lone(&info, sec.data)?;
             let (atom, reloc) = self.place_lone_reloc(&d, &mut cursors)?;
-            let key = u64::from(atom) << 32 | u64::from(reloc.offset);
-            in_order &= key >= last;
-            last = key;
-            atom_of.push(atom);
-            relocs.push(reloc);
+            order.push(atom, reloc, relocs, atom_of);
         }
-        Some(in_order)
+        Some(order.in_order)
     }
 
     /// [`Self::place_relocs_inline`] for entries some of which are pairs.
@@ -802,7 +798,7 @@ impl<'a> ObjectFile<'a> {
         let mut cursors = (FieldCursor::new(self, sec)?, AtomWalk::new());
         // For what only `place_reloc` places.
         let mut walks = (AtomWalk::new(), AtomWalk::new());
-        let (mut in_order, mut last) = (true, 0u64);
+        let mut order = PlacedOrder::default();
         let n = entries.len();
         // Backwards, a pair is an entry and the pair head before it: a
         // head is never the second of a pair, so these are the pairs
@@ -846,13 +842,9 @@ impl<'a> ObjectFile<'a> {
                 Some(placed) => placed,
                 None => self.place_reloc(r, sect, &d, &mut walks).ok()?,
             };
-            let key = u64::from(atom) << 32 | u64::from(reloc.offset);
-            in_order &= key >= last;
-            last = key;
-            atom_of.push(atom);
-            relocs.push(reloc);
+            order.push(atom, reloc, relocs, atom_of);
         }
-        Some(in_order)
+        Some(order.in_order)
     }
 
     /// [`Self::place_plain_reloc`] with a [`FieldCursor`] over the
@@ -935,22 +927,16 @@ impl<'a> ObjectFile<'a> {
         // order), so most lookups stay in the atom of the one before.
         let mut walks = (AtomWalk::new(), AtomWalk::new());
         let n = decoded.len();
-        // (atom, offset) as one number, the atom above: in order while it
-        // does not go down.
-        let (mut in_order, mut last) = (true, 0u64);
+        let mut order = PlacedOrder::default();
         for i in 0..n {
             let d = &decoded[if descending { n - 1 - i } else { i }];
             let (atom, reloc) = match self.place_plain_reloc(sect, d, &mut walks) {
                 Some(placed) => placed,
                 None => self.place_reloc(r, sect, d, &mut walks)?,
             };
-            let key = u64::from(atom) << 32 | u64::from(reloc.offset);
-            in_order &= key >= last;
-            last = key;
-            atom_of.push(atom);
-            relocs.push(reloc);
+            order.push(atom, reloc, relocs, atom_of);
         }
-        Ok(in_order)
+        Ok(order.in_order)
     }
 
     /// When every function has a compact unwind entry that does not defer
@@ -1386,6 +1372,33 @@ impl Cuts<'_> {
         if let Some(start) = previous {
             f(start, size);
         }
+    }
+}
+
+/// Appends placed relocations and tells whether they came in atom order:
+/// (atom, offset) as one number never going down, so no sort is needed.
+struct PlacedOrder {
+    in_order: bool,
+    last: u64,
+}
+
+impl Default for PlacedOrder {
+    fn default() -> Self {
+        Self {
+            in_order: true,
+            last: 0,
+        }
+    }
+}
+
+impl PlacedOrder {
+    #[inline(always)]
+    fn push(&mut self, atom: u32, reloc: Reloc, relocs: &mut Vec<Reloc>, atom_of: &mut Vec<u32>) {
+        let key = u64::from(atom) << 32 | u64::from(reloc.offset);
+        self.in_order &= key >= self.last;
+        self.last = key;
+        atom_of.push(atom);
+        relocs.push(reloc);
     }
 }
 
