@@ -857,26 +857,16 @@ impl<'a> ObjectFile<'a> {
         d: &DecodedReloc,
         (fields, targets): &mut (FieldCursor, AtomWalk),
     ) -> Option<(u32, Reloc)> {
-        let info = d.info;
-        if d.subtrahend.is_some() || (!info.r_extern && info.r_pcrel) {
+        if !is_plain(d) {
             return None;
         }
-        let off = u64::from(info.r_address);
+        let off = u64::from(d.info.r_address);
         let (atom, start) = fields.find(off)?;
-        let mut addend = d.addend;
-        let target = if info.r_extern {
-            self.extern_target(info.r_symbolnum, &mut addend)?
-        } else {
-            let tsect = (info.r_symbolnum as usize).wrapping_sub(1);
-            let toff = (addend as u64).wrapping_sub(self.sections.get(tsect)?.addr);
-            let t = targets.find(self, tsect, toff)?;
-            addend = toff as i64 - targets.start as i64;
-            Target::Atom(t)
-        };
+        let (target, addend) = self.plain_target(d, targets)?;
         let reloc = Reloc {
             offset: (off - start) as u32,
             kind: d.kind,
-            length: info.r_length,
+            length: d.info.r_length,
             target,
             addend,
             subtrahend: None,
@@ -1112,7 +1102,7 @@ impl<'a> ObjectFile<'a> {
         walks: &mut (AtomWalk, AtomWalk),
     ) -> Option<(u32, Reloc)> {
         let info = decoded.info;
-        if decoded.subtrahend.is_some() || (!info.r_extern && info.r_pcrel) {
+        if !is_plain(decoded) {
             return None;
         }
         let off = u64::from(info.r_address);
@@ -1120,17 +1110,7 @@ impl<'a> ObjectFile<'a> {
             return None;
         }
         let atom = walks.0.find(self, sect, off)?;
-        let mut addend = decoded.addend;
-        let target = if info.r_extern {
-            self.extern_target(info.r_symbolnum, &mut addend)?
-        } else {
-            // The field holds the address in the input's address space.
-            let tsect = (info.r_symbolnum as usize).wrapping_sub(1);
-            let toff = (addend as u64).wrapping_sub(self.sections.get(tsect)?.addr);
-            let t = walks.1.find(self, tsect, toff)?;
-            addend = toff as i64 - walks.1.start as i64;
-            Target::Atom(t)
-        };
+        let (target, addend) = self.plain_target(decoded, &mut walks.1)?;
         let reloc = Reloc {
             offset: (off - walks.0.start) as u32,
             kind: decoded.kind,
@@ -1140,6 +1120,30 @@ impl<'a> ObjectFile<'a> {
             subtrahend: None,
         };
         Some((atom, reloc))
+    }
+
+    /// The target and addend of a plain entry (see [`is_plain`]);
+    /// `targets` walks the atoms of section-relative targets. None when
+    /// its target is not there.
+    #[inline(always)]
+    fn plain_target(
+        &self,
+        decoded: &DecodedReloc,
+        targets: &mut AtomWalk,
+    ) -> Option<(Target, i64)> {
+        let info = decoded.info;
+        let mut addend = decoded.addend;
+        let target = if info.r_extern {
+            self.extern_target(info.r_symbolnum, &mut addend)?
+        } else {
+            // The field holds the address in the input's address space.
+            let tsect = (info.r_symbolnum as usize).wrapping_sub(1);
+            let toff = (addend as u64).wrapping_sub(self.sections.get(tsect)?.addr);
+            let t = targets.find(self, tsect, toff)?;
+            addend = toff as i64 - targets.start as i64;
+            Target::Atom(t)
+        };
+        Some((target, addend))
     }
 
     /// Makes a relocation the target decoded atom-relative: its atom, and
@@ -1373,6 +1377,14 @@ impl Cuts<'_> {
             f(start, size);
         }
     }
+}
+
+/// Whether a decoded entry is one of the plain majority: no subtrahend,
+/// and not a pc-relative reference to a section (whose target the
+/// general path works out from the field's own address).
+#[inline(always)]
+fn is_plain(d: &DecodedReloc) -> bool {
+    d.subtrahend.is_none() && (d.info.r_extern || !d.info.r_pcrel)
 }
 
 /// Appends placed relocations and tells whether they came in atom order:
