@@ -67,13 +67,18 @@ pub type Hashed = ((u64, i128), u64);
 impl Fingerprint {
     /// The fingerprint of a file whose contents are already in memory.
     pub fn of_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<Fingerprint> {
-        let (size, mtime_ns) = stamp(path)?;
-        Ok(Fingerprint {
+        Ok(Fingerprint::stamped(path, stamp(path)?, bytes))
+    }
+
+    /// The fingerprint of bytes read from the file at `path` when it had
+    /// stamp `(size, mtime_ns)` (taken from the open file, so no `stat`).
+    pub fn stamped(path: &Path, (size, mtime_ns): (u64, i128), bytes: &[u8]) -> Fingerprint {
+        Fingerprint {
             path: path.to_path_buf(),
             size,
             mtime_ns,
             hash: xxhash_rust::xxh3::xxh3_64(bytes),
-        })
+        }
     }
 
     /// Whether the file still has these contents: equal stamps say yes

@@ -525,12 +525,7 @@ impl<'s> Updater<'s> {
             },
             // The stamp of the file mapped: it describes the bytes hashed
             // (and needs no second `stat`).
-            None => Fingerprint {
-                path: path.clone(),
-                size: mapped.stamp.0,
-                mtime_ns: mapped.stamp.1,
-                hash: xxhash_rust::xxh3::xxh3_64(&mapped.map),
-            },
+            None => Fingerprint::stamped(&path, mapped.stamp, &mapped.map),
         };
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
