@@ -359,6 +359,26 @@ pub(crate) fn write_file_atoms(
     symtab: &SymbolTable,
     res: &Resolved,
 ) -> FileOut {
+    // The target's encoders called with its type known, so that they
+    // inline into the loop over the relocations: through `dyn Arch` each
+    // relocation was a call with its arguments on the stack, which cost
+    // as much as the encoding.
+    match res.arch.cpu_type() {
+        macho::CPU_TYPE_X86_64 => write_atoms_as(&crate::arch::X86_64, fi, obj, atoms, symtab, res),
+        macho::CPU_TYPE_ARM64 => write_atoms_as(&crate::arch::Arm64, fi, obj, atoms, symtab, res),
+        _ => write_atoms_as(res.arch, fi, obj, atoms, symtab, res),
+    }
+}
+
+/// [`write_file_atoms`] for target `arch` (`res.arch`).
+fn write_atoms_as<A: Arch + ?Sized>(
+    arch: &A,
+    fi: u32,
+    obj: &ObjectFile,
+    atoms: Vec<AtomBytes<'_>>,
+    symtab: &SymbolTable,
+    res: &Resolved,
+) -> FileOut {
     let mut result = FileOut::default();
     let layout = res.layout;
     let symbol_addrs = plain_symbol_addrs(fi, obj, &atoms, symtab, layout);
@@ -386,9 +406,14 @@ pub(crate) fn write_file_atoms(
             section: sec,
             bytes,
             symbol_addrs: &symbol_addrs,
+            rebases: rebases_pointers(sec),
         };
         for r in &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize] {
-            if let Err(e) = relocate(&mut place, r, symtab, res, &mut result.fixups) {
+            let applied = match relocate_plain(arch, &mut place, r, res, &mut result.fixups) {
+                Some(applied) => applied,
+                None => relocate(arch, &mut place, r, symtab, res, &mut result.fixups),
+            };
+            if let Err(e) = applied {
                 result.errors.push(format!(
                     "{}: {} in {}",
                     obj.name,
@@ -410,6 +435,17 @@ pub(crate) struct Place<'p, 'a> {
     pub bytes: &'p mut [u8],
     /// The file's [`plain_symbol_addrs`] (empty: none worked out).
     symbol_addrs: &'p [u64],
+    /// Whether a pointer to a plain definition here is a rebased address
+    /// (see [`rebases_pointers`]).
+    rebases: bool,
+}
+
+/// Whether a 64-bit pointer in `section` to an address in the image is
+/// that address, rebased by dyld: not in code (where it would need a text
+/// relocation) nor in thread-local descriptors (whose offset words are
+/// relative to the template); [`absolute`] says what those get instead.
+fn rebases_pointers(section: &OutSection) -> bool {
+    !section.is_code() && section.kind() != macho::S_THREAD_LOCAL_VARIABLES
 }
 
 impl Place<'_, '_> {
@@ -644,17 +680,77 @@ fn name_of(symtab: &SymbolTable, g: SymId) -> String {
     String::from_utf8_lossy(symtab.syms[g as usize].name).into_owned()
 }
 
+/// [`relocate`] for the relocations that make up most of a link: one
+/// whose target is a plain definition in the image (see
+/// [`Place::plain_addr`]), no subtrahend, and a branch, a pc-relative
+/// reference or a GOT load that becomes an address, or a pointer that is
+/// rebased. Inlined into the loop over the relocations, with nothing to
+/// look up beyond the target's address. None, with the bytes untouched,
+/// for any other relocation and for a branch or pointer whose value does
+/// not fit, which [`relocate`] applies or reports in its words.
+#[inline(always)]
+fn relocate_plain<A: Arch + ?Sized>(
+    arch: &A,
+    p: &mut Place,
+    r: &Reloc,
+    res: &Resolved,
+    fixups: &mut Vec<Fixup>,
+) -> Option<Result<(), String>> {
+    use crate::arch::PageRef;
+    if r.subtrahend.is_some() {
+        return None;
+    }
+    let addr = p.plain_addr(r.target)?;
+    let at = r.offset as usize;
+    let pc = p.atom_addr + u64::from(r.offset);
+    let value = (addr as i64).wrapping_add(r.addend) as u64;
+    match r.kind {
+        RelocKind::Branch
+        | RelocKind::PcRel { .. }
+        | RelocKind::Page(PageRef::Direct)
+        | RelocKind::PageOffset(PageRef::Direct) => {
+            // A branch out of direct reach goes through a thunk.
+            let thunk = res.thunks.is_some()
+                && r.kind == RelocKind::Branch
+                && !crate::thunks::in_reach(pc, value, arch.branch_reach());
+            (!thunk && arch.apply(r.kind, r.length, p.bytes, at, pc, value).is_ok())
+                .then_some(Ok(()))
+        }
+        RelocKind::GotLoad | RelocKind::TlvLoad | RelocKind::Page(_) | RelocKind::PageOffset(_)
+            if at + (1usize << r.length) <= p.bytes.len() =>
+        {
+            // The load becomes the address's computation, as in `relocate`.
+            Some(
+                arch.relax(r.kind, p.bytes, at)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| encode(arch, r.kind, r.length, p.bytes, at, pc, value)),
+            )
+        }
+        RelocKind::Absolute if r.length == 3 && p.rebases => {
+            arch.apply(r.kind, 3, p.bytes, at, pc, value).ok()?;
+            fixups.push(Fixup {
+                addr: pc,
+                kind: FixupKind::Rebase { target: value },
+            });
+            Some(Ok(()))
+        }
+        _ => None,
+    }
+}
+
 /// Applies one relocation to the atom's bytes; records the dyld fixup a
 /// pointer needs. Bind fixups carry the symbol id in `import` until the
 /// import table is built.
-pub(crate) fn relocate(
+/// `arch` is `res.arch`, with its type known where the caller knows it.
+#[inline(always)]
+fn relocate<A: Arch + ?Sized>(
+    arch: &A,
     p: &mut Place,
     r: &Reloc,
     symtab: &SymbolTable,
     res: &Resolved,
     fixups: &mut Vec<Fixup>,
 ) -> Result<(), String> {
-    let arch = res.arch;
     let at = r.offset as usize;
     // The field's own address: where the bytes actually go.
     let pc = p.atom_addr + u64::from(r.offset);
@@ -747,8 +843,8 @@ pub(crate) fn relocate(
             if let (Some(thunks), RelocKind::Branch) = (res.thunks, r.kind) {
                 // Out of direct reach: through a thunk for the target.
                 let key = || crate::thunks::key_of(p.file, r, symtab);
-                value =
-                    crate::thunks::branch_value(thunks, arch, pc, value, key).ok_or_else(|| {
+                value = crate::thunks::branch_value(thunks, arch.branch_reach(), pc, value, key)
+                    .ok_or_else(|| {
                         format!(
                             "branch to {} is out of range: {:#x} bytes away, and {} branches \
                              reach {:#x}; no thunk for it is in reach",
@@ -818,8 +914,8 @@ pub(crate) fn relocate(
 /// [`Arch::apply`], its error in words. Inlined: called from several
 /// places, a closure was not, and its call cost as much as the encoding.
 #[inline(always)]
-fn encode(
-    arch: &dyn Arch,
+fn encode<A: Arch + ?Sized>(
+    arch: &A,
     kind: RelocKind,
     length: u8,
     bytes: &mut [u8],

@@ -514,12 +514,11 @@ pub(crate) fn symbols(
 /// out of reach, which is rare.
 pub(crate) fn branch_value(
     thunks: &Thunks,
-    arch: &dyn Arch,
+    reach: u64,
     pc: u64,
     value: u64,
     key: impl FnOnce() -> Option<ThunkKey>,
 ) -> Option<u64> {
-    let reach = arch.branch_reach();
     if in_reach(pc, value, reach) {
         return Some(value);
     }

@@ -428,6 +428,7 @@ impl Arch for Arm64 {
         MAX_TRAMPOLINE
     }
     /// imm26 counts words: -2^27 bytes back, 2^27 - 4 forward.
+    #[inline]
     fn branch_reach(&self) -> u64 {
         insn::BRANCH_REACH - 4
     }
@@ -472,6 +473,7 @@ impl Arch for Arm64 {
         field_addr.wrapping_add(addend as u64)
     }
 
+    #[inline]
     fn apply(
         &self,
         kind: RelocKind,
@@ -517,6 +519,7 @@ impl Arch for Arm64 {
     /// needs no change, as it is re-pointed at the target's own page; the
     /// `ldr xN, [xM, #off]` that loaded the slot becomes
     /// `add xN, xM, #off`, which computes the target's address.
+    #[inline]
     fn relax(&self, kind: RelocKind, bytes: &mut [u8], at: usize) -> Result<(), ApplyError> {
         match kind {
             RelocKind::Page(PageRef::Got | PageRef::Tlv) => {

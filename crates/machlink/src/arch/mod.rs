@@ -481,7 +481,24 @@ pub fn fill_pattern(out: &mut [u8], pattern: &[u8]) {
 /// Writes `value` into a little-endian field of `1 << length` bytes. A
 /// 4-byte field must hold it as a signed number (pc-relative displacements
 /// and differences are signed); a 1- or 2-byte field as signed or unsigned.
+#[inline]
 pub fn write_int(field: &mut [u8], value: i64, length: u8) -> Result<(), ApplyError> {
+    // The common widths as stores of their own (the general copy below is
+    // a call to `memcpy` for the variable length).
+    match length {
+        3 => {
+            let field = field.get_mut(..8).ok_or(ApplyError::OutsideAtom)?;
+            field.copy_from_slice(&value.to_le_bytes());
+            return Ok(());
+        }
+        2 => {
+            let field = field.get_mut(..4).ok_or(ApplyError::OutsideAtom)?;
+            let v = i32::try_from(value).map_err(|_| ApplyError::OutOfRange { value, bits: 32 })?;
+            field.copy_from_slice(&v.to_le_bytes());
+            return Ok(());
+        }
+        _ => {}
+    }
     let bytes = 1usize << length;
     let field = field.get_mut(..bytes).ok_or(ApplyError::OutsideAtom)?;
     if bytes < 8 {

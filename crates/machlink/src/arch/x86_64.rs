@@ -60,6 +60,7 @@ fn bias(kind: RelocKind) -> i64 {
     }
 }
 
+#[inline]
 fn rel32(
     kind: RelocKind,
     length: u8,
@@ -215,6 +216,7 @@ impl Arch for X86_64 {
     fn max_trampoline(&self) -> usize {
         5
     }
+    #[inline]
     fn branch_reach(&self) -> u64 {
         1 << 31
     }
@@ -256,6 +258,7 @@ impl Arch for X86_64 {
         (field_addr + 4).wrapping_add(addend as u64)
     }
 
+    #[inline]
     fn apply(
         &self,
         kind: RelocKind,
@@ -283,6 +286,7 @@ impl Arch for X86_64 {
 
     /// `movq x@GOTPCREL(%rip), %reg` (or `x@TLVP`) becomes
     /// `leaq x(%rip), %reg`.
+    #[inline]
     fn relax(&self, kind: RelocKind, bytes: &mut [u8], at: usize) -> Result<(), ApplyError> {
         if !matches!(kind, RelocKind::GotLoad | RelocKind::TlvLoad) {
             return Err(ApplyError::Unsupported {
