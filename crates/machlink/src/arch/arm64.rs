@@ -473,7 +473,8 @@ impl Arch for Arm64 {
         field_addr.wrapping_add(addend as u64)
     }
 
-    #[inline]
+    // Always: relocation writes it in its loop (see `relocate`).
+    #[inline(always)]
     fn apply(
         &self,
         kind: RelocKind,

@@ -258,7 +258,8 @@ impl Arch for X86_64 {
         (field_addr + 4).wrapping_add(addend as u64)
     }
 
-    #[inline]
+    // Always: relocation writes it in its loop (see `relocate`).
+    #[inline(always)]
     fn apply(
         &self,
         kind: RelocKind,
