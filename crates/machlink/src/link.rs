@@ -351,7 +351,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     let (linkedit_off, _) = plan.layout.linkedit_start();
     let mut file = output::OutputFile::create(&opts.output, linkedit_off)?;
     let res = Resolved::new(arch, &plan.layout, &plan.synth).with_thunks(&plan.thunks);
-    write::fill_code_gaps(arch, &plan.layout, &inputs.objects, file.bytes());
+    write::fill_code_gaps(arch, &plan.layout, file.bytes());
     // The record's look at the relocations beside the atoms' writing, so
     // that they go as in a plain link (see `record::Scan`).
     let (fixups, scan) = rayon::join(

@@ -227,6 +227,16 @@ impl<'i> Splitter<'i> {
         self.cursor = off + size;
         Ok(())
     }
+
+    /// Fills what is left before file offset `to` with trap instructions
+    /// `trap`, in phase with a section that starts at file offset `base`.
+    fn fill_to(&mut self, to: usize, trap: &[u8], base: usize) {
+        let n = to.saturating_sub(self.cursor).min(self.rest.len());
+        let (gap, tail) = std::mem::take(&mut self.rest).split_at_mut(n);
+        crate::arch::fill_trap(gap, trap, self.cursor - base);
+        self.rest = tail;
+        self.cursor += n;
+    }
 }
 
 /// The output bytes of a run of one file's atoms, consecutive in an
@@ -243,8 +253,10 @@ pub(crate) type RunBytes<'i, 'l> = (
 /// another unless an order file interleaves them), grouped by file. The
 /// sections' atom lists are in address order and the sections in file
 /// order, so no sorting is needed; the splitter checks that no runs
-/// overlap, and [`split_run`] (each file's, in parallel) that no atoms
+/// overlap, and [`split_runs`] (each file's, in parallel) that no atoms
 /// do. Split run by run rather than atom by atom: this pass is serial.
+/// In code, a run's bytes also take in the gap before it (the last one's
+/// the section's tail too), which [`split_runs`] fills with traps.
 pub(crate) fn split_all_atoms<'i, 'l>(
     image: &'i mut [u8],
     layout: &'l Layout,
@@ -261,12 +273,20 @@ pub(crate) fn split_all_atoms<'i, 'l>(
             let addr = layout.atom_addr[fi as usize][ai as usize];
             (s.offset + (addr - s.addr)) as usize
         };
-        for run in list.chunk_by(|a, b| a.0 == b.0) {
+        let code = s.is_code();
+        let mut runs = list.chunk_by(|a, b| a.0 == b.0).peekable();
+        while let Some(run) = runs.next() {
             let (fi, first) = run[0];
             let &(_, last) = run.last().expect("a chunk is never empty");
-            let start = offset_of(run[0]);
-            let end =
+            let mut start = offset_of(run[0]);
+            let mut end =
                 offset_of((fi, last)) + objects[fi as usize].atoms[last as usize].size as usize;
+            if code {
+                start = start.min(cursor.max(s.offset as usize));
+                if runs.peek().is_none() {
+                    end = end.max((s.offset + s.size) as usize);
+                }
+            }
             let gap = start
                 .checked_sub(cursor)
                 .filter(|_| end >= start)
@@ -292,12 +312,14 @@ pub(crate) fn split_all_atoms<'i, 'l>(
     Ok(out)
 }
 
-/// The bytes of each atom of file `fi`'s runs (see [`split_all_atoms`]).
+/// The bytes of each atom of file `fi`'s runs (see [`split_all_atoms`]);
+/// the bytes between them in code get trap instructions `trap`.
 pub(crate) fn split_runs<'i>(
     fi: u32,
     runs: Vec<RunBytes<'i, '_>>,
     layout: &Layout,
     obj: &ObjectFile,
+    trap: &[u8],
 ) -> Result<Vec<AtomBytes<'i>>, String> {
     let atoms = runs.iter().map(|r| r.1.len()).sum();
     let mut split = Splitter {
@@ -309,10 +331,17 @@ pub(crate) fn split_runs<'i>(
     for (s, run, start, bytes) in runs {
         split.rest = bytes;
         split.cursor = start;
+        let code = s.is_code();
         for &(_, ai) in run {
             let addr = layout.atom_addr[fi as usize][ai as usize];
             let off = (s.offset + (addr - s.addr)) as usize;
+            if code {
+                split.fill_to(off, trap, s.offset as usize);
+            }
             split.take(off, obj.atoms[ai as usize].size as usize, fi, ai)?;
+        }
+        if code {
+            split.fill_to(usize::MAX, trap, s.offset as usize);
         }
     }
     Ok(split.out.pop().unwrap_or_default())

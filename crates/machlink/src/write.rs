@@ -226,47 +226,22 @@ fn drop_dyld_private(sections: &mut Vec<layout::OutSection>, file: u32) {
     });
 }
 
-/// Pass: code between functions (alignment, slot headroom, reserved
-/// space) and unused stubs get the target's trap instruction, so a stray
-/// jump traps instead of sliding into a neighbour. Only the gaps: the
-/// atoms' own bytes are written next (filling whole sections first wrote
-/// the code twice).
-pub(crate) fn fill_code_gaps(
-    arch: &dyn Arch,
-    layout: &Layout,
-    objects: &[ObjectFile],
-    image: &mut [u8],
-) {
-    let trap = arch.trap();
+/// Pass: unused stubs, and code sections without atoms, get the target's
+/// trap instruction, so a stray jump traps instead of sliding into a
+/// neighbour. The code between functions (alignment, slot headroom,
+/// reserved space) gets it as the atoms are written, in parallel (see
+/// [`relocate::split_runs`]): filling it here, on one thread, was the
+/// first touch of every page of the code.
+pub(crate) fn fill_code_gaps(arch: &dyn Arch, layout: &Layout, image: &mut [u8]) {
     for s in layout.sections.iter().filter(|s| s.is_code()) {
-        let (start, end) = (s.offset as usize, (s.offset + s.size) as usize);
-        let mut fill = |from: usize, to: usize| {
-            // The pattern keeps its phase from the section's start.
-            let phase = (from - start) % trap.len();
-            let mut rotated = [0u8; 16];
-            let rotated = &mut rotated[..trap.len()];
-            rotated[..trap.len() - phase].copy_from_slice(&trap[phase..]);
-            rotated[trap.len() - phase..].copy_from_slice(&trap[..phase]);
-            crate::arch::fill_pattern(&mut image[from..to], rotated);
+        let whole = match &s.content {
+            Content::Stubs => true,
+            Content::Atoms(list) => list.is_empty(),
+            _ => false,
         };
-        match &s.content {
-            Content::Stubs => fill(start, end),
-            Content::Atoms(list) => {
-                let mut cursor = start;
-                for &(fi, ai) in list {
-                    let addr = layout.atom_addr[fi as usize][ai as usize];
-                    let off = (s.offset + (addr - s.addr)) as usize;
-                    if off > cursor {
-                        fill(cursor, off.min(end));
-                    }
-                    let size = objects[fi as usize].atoms[ai as usize].size as usize;
-                    cursor = cursor.max(off + size);
-                }
-                if end > cursor {
-                    fill(cursor, end);
-                }
-            }
-            _ => {}
+        if whole {
+            let (start, end) = (s.offset as usize, (s.offset + s.size) as usize);
+            crate::arch::fill_trap(&mut image[start..end], arch.trap(), 0);
         }
     }
 }
@@ -288,7 +263,7 @@ pub(crate) fn write_atoms(
         .enumerate()
         .map(|(fi, (obj, runs))| {
             let fi = fi as u32;
-            match relocate::split_runs(fi, runs, res.layout, obj) {
+            match relocate::split_runs(fi, runs, res.layout, obj, res.arch.trap()) {
                 Ok(atoms) => relocate::write_file_atoms(fi, obj, atoms, symtab, res),
                 Err(e) => relocate::FileOut {
                     fixups: Vec::new(),

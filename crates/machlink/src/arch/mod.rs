@@ -478,6 +478,17 @@ pub fn fill_pattern(out: &mut [u8], pattern: &[u8]) {
     }
 }
 
+/// Fills `out` with trap instructions `trap` that keep their phase with a
+/// run of them starting `phase` bytes before `out` (its section's start).
+pub fn fill_trap(out: &mut [u8], trap: &[u8], phase: usize) {
+    let phase = phase % trap.len();
+    let mut rotated = [0u8; 16];
+    let rotated = &mut rotated[..trap.len()];
+    rotated[..trap.len() - phase].copy_from_slice(&trap[phase..]);
+    rotated[trap.len() - phase..].copy_from_slice(&trap[..phase]);
+    fill_pattern(out, rotated);
+}
+
 /// Writes `value` into a little-endian field of `1 << length` bytes. A
 /// 4-byte field must hold it as a signed number (pc-relative displacements
 /// and differences are signed); a 1- or 2-byte field as signed or unsigned.
