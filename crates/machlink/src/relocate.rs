@@ -232,6 +232,9 @@ impl<'i> Splitter<'i> {
     /// `trap`, in phase with a section that starts at file offset `base`.
     fn fill_to(&mut self, to: usize, trap: &[u8], base: usize) {
         let n = to.saturating_sub(self.cursor).min(self.rest.len());
+        if n == 0 {
+            return;
+        }
         let (gap, tail) = std::mem::take(&mut self.rest).split_at_mut(n);
         crate::arch::fill_trap(gap, trap, self.cursor - base);
         self.rest = tail;
