@@ -399,36 +399,69 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
         None => Default::default(),
     };
     // The objects' part of the incremental state is made while LINKEDIT
-    // is written (mostly sequential work, which leaves cores free).
-    let (linkedit, prepared) = rayon::join(
-        || {
-            write::build_linkedit(
-                opts,
-                &plan,
-                &inputs.objects,
-                &symtab,
-                &fixups,
-                &imports.list,
-                &synthetic.lazy_binds,
-                file.bytes(),
-                &mut timer,
-            )
-        },
-        || {
-            scan.map(|scan| {
-                let image = crate::incremental::record::Image {
-                    layout: &plan.layout,
-                    fixups: &fixups,
-                    imports: &imports.list,
-                    unwind_rows: &synthetic.unwind_rows,
-                    arch,
-                    slots: &slots,
-                };
-                crate::incremental::record::prepare(&inputs.objects, &symtab, &image, scan)
-            })
-        },
-    );
+    // is written (mostly sequential work, which leaves cores free), and
+    // __TEXT, final now, goes into the file (see `write::text_ahead`).
+    let (linkedit, prepared, text_written) = {
+        let (image, ahead) = file.split();
+        let ahead_range = if ahead.writes() {
+            write::text_ahead(&plan, &fixups)
+        } else {
+            0..0
+        };
+        let (text, rest) = image.split_at_mut(ahead_range.end);
+        let slots_bytes = crate::linkedit::fixups::SlotBytes {
+            bytes: rest,
+            start: ahead_range.end,
+        };
+        let text: &[u8] = text;
+        std::thread::scope(|scope| {
+            let writer = (!ahead_range.is_empty())
+                .then(|| {
+                    let piece = (&text[ahead_range.clone()], ahead_range.start as u64);
+                    write::write_ahead(scope, &ahead, vec![piece])
+                })
+                .flatten();
+            let (linkedit, prepared) = rayon::join(
+                || {
+                    write::build_linkedit(
+                        opts,
+                        &plan,
+                        &inputs.objects,
+                        &symtab,
+                        &fixups,
+                        &imports.list,
+                        &synthetic.lazy_binds,
+                        slots_bytes,
+                        &mut timer,
+                    )
+                },
+                || {
+                    scan.map(|scan| {
+                        let image = crate::incremental::record::Image {
+                            layout: &plan.layout,
+                            fixups: &fixups,
+                            imports: &imports.list,
+                            unwind_rows: &synthetic.unwind_rows,
+                            arch,
+                            slots: &slots,
+                        };
+                        crate::incremental::record::prepare(&inputs.objects, &symtab, &image, scan)
+                    })
+                },
+            );
+            let written = match writer {
+                Some(w) => w
+                    .join()
+                    .expect("the output's writer panicked")
+                    .map(|()| ahead_range),
+                None => Ok(0..0),
+            };
+            (linkedit, prepared, written)
+        })
+    };
     let linkedit = linkedit?;
+    let text_written = text_written
+        .map_err(|e| LinkError::file(opts.output.display(), format!("cannot write output: {e}")))?;
     let state_error = |e: std::io::Error| {
         LinkError::file(
             opts.output.display(),
@@ -440,7 +473,15 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     }
     file.resize(linkedit_off + linkedit.size + linkedit.signature_size)?;
     let (image, ahead) = file.split();
-    let uuid_offset = write::finish_image(opts, &mut plan, entry, &linkedit, image, &ahead)?;
+    let uuid_offset = write::finish_image(
+        opts,
+        &mut plan,
+        entry,
+        &linkedit,
+        image,
+        &ahead,
+        text_written,
+    )?;
     timer.lap("header+signature");
     timer.end();
     let state = match record.zip(prepared) {

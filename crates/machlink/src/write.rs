@@ -735,7 +735,7 @@ fn fixup_blobs(
     symtab: &SymbolTable,
     layout: &Layout,
     (fixup_list, imports): (&[Fixup], &[Import]),
-    image: &mut [u8],
+    image: fixups::SlotBytes,
     all_data_segments: bool,
 ) -> std::result::Result<FixupBlobs, String> {
     if opts.use_chained_fixups() {
@@ -765,7 +765,7 @@ pub(crate) fn build_linkedit<'a>(
     fixup_list: &[Fixup],
     imports: &[Import],
     lazy_binds: &[u8],
-    image: &mut [u8],
+    image: fixups::SlotBytes,
     timer: &mut Timer,
 ) -> Result<Linkedit<'a>> {
     let layout = &plan.layout;
@@ -1016,9 +1016,38 @@ pub(crate) fn entry_point(
         .ok_or_else(|| LinkError::usage(format!("entry point {} is not defined", opts.entry)))
 }
 
+/// The part of `__TEXT` that is final once the synthetic sections are
+/// written, as file offsets: from the end of the header's piece (the
+/// header is written last, with the UUID) to the end of the segment, or
+/// to the first fixup's slot should `__TEXT` hold one (LINKEDIT's fixups
+/// still write those), in whole [`output::AHEAD_ALIGN`] pieces. It goes
+/// into the output file while LINKEDIT is built (mostly serial work that
+/// leaves a core idle; the write is a system call that keeps one busy
+/// for milliseconds). Empty when there is too little to be worth a
+/// thread. `fixups` are sorted by address.
+pub(crate) fn text_ahead(plan: &Plan, fixups: &[Fixup]) -> std::ops::Range<usize> {
+    let align = output::AHEAD_ALIGN as u64;
+    let Some(text) = plan.layout.segments.iter().find(|s| s.name == "__TEXT") else {
+        return 0..0;
+    };
+    let mut end = text.fileoff + text.filesize;
+    if let Some(first) = fixups.first() {
+        if first.addr < text.vmaddr + text.filesize {
+            end = end.min(text.fileoff + first.addr.saturating_sub(text.vmaddr));
+        }
+    }
+    let start = layout::align_up(plan.header_size, align);
+    let end = end / align * align;
+    if end < start + output::AHEAD_MIN as u64 {
+        return 0..0;
+    }
+    start as usize..end as usize
+}
+
 /// Pass: LINKEDIT copied in, then the header and load commands, the UUID
 /// (a hash of everything before the signature) and the signature, while
-/// `ahead` writes what they cover past the header's piece into the file.
+/// `ahead` writes what they cover past the header's piece into the file,
+/// but for `written`, which it wrote earlier (see [`text_ahead`]).
 /// Returns the UUID's file offset.
 pub(crate) fn finish_image(
     opts: &Options,
@@ -1027,6 +1056,7 @@ pub(crate) fn finish_image(
     linkedit: &Linkedit,
     image: &mut [u8],
     ahead: &output::Ahead,
+    written: std::ops::Range<usize>,
 ) -> Result<usize> {
     let layout = &plan.layout;
     let (linkedit_off, linkedit_vm) = layout.linkedit_start();
@@ -1089,16 +1119,23 @@ pub(crate) fn finish_image(
     let (linkedit_bytes, signature) = after.split_at_mut(code_limit - linkedit_start);
     let segments: &[u8] = segments;
     let early = ahead.writes() && code_limit >= output::AHEAD_MIN;
+    // The segments' pieces around what was written earlier.
+    let (before, after) = if written.is_empty() {
+        (segments, &segments[segments.len()..])
+    } else {
+        let cut = |at: usize| at.clamp(split, linkedit_start) - split;
+        (
+            &segments[..cut(written.start)],
+            &segments[cut(written.end)..],
+        )
+    };
+    let after_at = (linkedit_start - after.len()) as u64;
     let written = std::thread::scope(|scope| {
-        let writer = |bytes, at| {
-            early
-                .then(|| write_ahead(scope, ahead, bytes, at))
-                .flatten()
-        };
-        let first = writer(segments, split as u64);
+        let writer = |pieces| early.then(|| write_ahead(scope, ahead, pieces)).flatten();
+        let first = writer(vec![(before, split as u64), (after, after_at)]);
         linkedit.write_into(linkedit_bytes, linkedit_off);
         let linkedit_bytes: &[u8] = linkedit_bytes;
-        let second = writer(linkedit_bytes, linkedit_off);
+        let second = writer(vec![(linkedit_bytes, linkedit_off)]);
         head[..header.len()].copy_from_slice(&header);
         if has_uuid {
             let uuid = if opts.random_uuid {
@@ -1129,17 +1166,21 @@ pub(crate) fn finish_image(
     Ok(uuid_offset)
 }
 
-/// A thread that writes `bytes`, final, at file offset `at` (see
-/// [`output::Ahead`]); none if it cannot be started, which leaves them to
-/// the output's `seal`.
-fn write_ahead<'scope, 'env>(
+/// A thread that writes `pieces` (bytes, final, and their file offset)
+/// one after the other (see [`output::Ahead`]); none if it cannot be
+/// started, which leaves them to the output's `seal`.
+pub(crate) fn write_ahead<'scope, 'env>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     ahead: &'env output::Ahead,
-    bytes: &'env [u8],
-    at: u64,
+    pieces: Vec<(&'env [u8], u64)>,
 ) -> Option<std::thread::ScopedJoinHandle<'scope, std::io::Result<()>>> {
     std::thread::Builder::new()
-        .spawn_scoped(scope, move || ahead.write(bytes, at))
+        .spawn_scoped(scope, move || {
+            pieces
+                .into_iter()
+                .filter(|(bytes, _)| !bytes.is_empty())
+                .try_for_each(|(bytes, at)| ahead.write(bytes, at))
+        })
         .ok()
 }
 

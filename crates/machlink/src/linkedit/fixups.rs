@@ -105,6 +105,26 @@ pub struct Import {
     pub weak: bool,
 }
 
+/// The output's bytes from file offset `start` on, where the slots of the
+/// fixups are (the part before may be in the file already: see
+/// `write::text_ahead`).
+pub struct SlotBytes<'a> {
+    pub bytes: &'a mut [u8],
+    pub start: usize,
+}
+
+impl SlotBytes<'_> {
+    /// The 8 bytes of the slot at file offset `off`.
+    fn slot(&mut self, off: usize) -> Result<&mut [u8], String> {
+        let start = self.start;
+        off.checked_sub(start)
+            .and_then(|o| self.bytes.get_mut(o..o + 8))
+            .ok_or_else(|| {
+                format!("internal error: a fixup's slot at file offset {off:#x} is not writable")
+            })
+    }
+}
+
 /// Encodes LC_DYLD_CHAINED_FIXUPS: writes each slot's chained pointer into
 /// `image` (the output file bytes) and returns the LINKEDIT blob.
 /// `fixups` must be sorted by address. With `all_data_segments` (an
@@ -114,7 +134,7 @@ pub fn encode_chained(
     fixups: &[Fixup],
     imports: &[Import],
     layout: &Layout,
-    image: &mut [u8],
+    mut image: SlotBytes,
     all_data_segments: bool,
 ) -> Result<Vec<u8>, String> {
     // Which import format: inline 8-bit addends fit DYLD_CHAINED_IMPORT;
@@ -202,7 +222,9 @@ pub fn encode_chained(
                 .filter(|&&(n, _)| (n ^ addr) >> page_shift == 0)
                 .map_or(0, |&(n, _)| n - addr);
             let at = (seg.fileoff + off) as usize;
-            image[at..at + 8].copy_from_slice(&chained::with_next(raw, next).to_le_bytes());
+            image
+                .slot(at)?
+                .copy_from_slice(&chained::with_next(raw, next).to_le_bytes());
         }
     }
     if covered != slots.len() {
@@ -314,7 +336,7 @@ pub fn encode_opcodes(
     fixups: &[Fixup],
     imports: &[Import],
     layout: &Layout,
-    image: &mut [u8],
+    mut image: SlotBytes,
 ) -> Result<(Vec<u8>, Vec<u8>), String> {
     let seg_of = |addr: u64| -> Result<(usize, u64), String> {
         let si = layout
@@ -339,7 +361,7 @@ pub fn encode_opcodes(
             as usize;
         match f.kind {
             FixupKind::Rebase { target } => {
-                image[off..off + 8].copy_from_slice(&target.to_le_bytes());
+                image.slot(off)?.copy_from_slice(&target.to_le_bytes());
                 let (si, so) = seg_of(f.addr)?;
                 match last {
                     Some((ls, lo)) if ls == si && so >= lo => {
@@ -358,7 +380,7 @@ pub fn encode_opcodes(
             }
             FixupKind::Bind { import, addend } => {
                 if !rebased.contains(&f.addr) {
-                    image[off..off + 8].copy_from_slice(&0u64.to_le_bytes());
+                    image.slot(off)?.copy_from_slice(&0u64.to_le_bytes());
                 }
                 binds.push((import, addend, f.addr));
             }
