@@ -774,7 +774,9 @@ fn relocate_plain<A: Arch + ?Sized>(
 /// pointer needs. Bind fixups carry the symbol id in `import` until the
 /// import table is built.
 /// `arch` is `res.arch`, with its type known where the caller knows it.
-#[inline(always)]
+/// Not inlined: the loop over the relocations inlines [`relocate_plain`],
+/// which takes nearly all of them, and stays small without this.
+#[inline(never)]
 fn relocate<A: Arch + ?Sized>(
     arch: &A,
     p: &mut Place,
