@@ -277,14 +277,17 @@ pub fn plan(
         .enumerate()
         .map(|(fi, obj)| {
             let fi = fi as u32;
-            let mut out = Rows::default();
             // What `entries_of` yields, with every field's relocation read
             // in one pass over the entry's.
-            let entries = obj
-                .sections
-                .iter()
-                .filter(|s| s.metadata)
-                .flat_map(|sec| sec.atoms_start..sec.atoms_start + sec.atoms_len);
+            let metadata = || obj.sections.iter().filter(|s| s.metadata);
+            let count: u32 = metadata().map(|sec| sec.atoms_len).sum();
+            let mut out = Rows {
+                rows: Vec::with_capacity(count as usize),
+                lsdas: Vec::new(),
+                keys: Vec::with_capacity(count as usize),
+            };
+            let entries =
+                metadata().flat_map(|sec| sec.atoms_start..sec.atoms_start + sec.atoms_len);
             for e in entries {
                 let [function, personality, lsda] = entry_fields(obj, e);
                 let Some((ff, fa, offset)) = function.and_then(|r| target_of(fi, r, symtab)) else {
