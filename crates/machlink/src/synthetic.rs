@@ -30,21 +30,31 @@ pub struct ImportSlots {
 #[derive(Debug, Default)]
 pub struct Table {
     pub entries: Vec<SymId>,
-    /// Symbol → entry index (NONE when absent).
+    /// Symbol → entry index (NONE when absent); allocated with the first
+    /// entry, since most links leave some tables empty (thread pointers,
+    /// the classic format's lazy stubs) and each would be 4 bytes a
+    /// symbol to fill and keep.
     index: Vec<u32>,
+    /// How many symbols the link has: the index's size once allocated.
+    nsyms: usize,
 }
 
 impl Table {
     fn new(nsyms: usize) -> Table {
         Table {
             entries: Vec::new(),
-            index: vec![NONE; nsyms],
+            index: Vec::new(),
+            nsyms,
         }
     }
 
     fn add(&mut self, sym: SymId) {
-        if self.index[sym as usize] == NONE {
-            self.index[sym as usize] = self.entries.len() as u32;
+        let i = sym as usize;
+        if i >= self.index.len() {
+            self.index.resize(self.nsyms.max(i + 1), NONE);
+        }
+        if self.index[i] == NONE {
+            self.index[i] = self.entries.len() as u32;
             self.entries.push(sym);
         }
     }
