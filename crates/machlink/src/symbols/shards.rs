@@ -166,6 +166,10 @@ struct Shard<'a> {
     ids: Vec<u32>,
     /// Per object: where its entries start in `ids`.
     starts: Vec<u32>,
+    /// Per object, and one past the last: how many names the shard had
+    /// before it. The names an object brings first are the local ids
+    /// `sym_starts[file]..sym_starts[file + 1]`, in its nlist order.
+    sym_starts: Vec<u32>,
     /// (link order of the second definition, local id, first file, its file).
     duplicates: Vec<(u64, u32, u32, u32)>,
 }
@@ -181,10 +185,12 @@ impl<'a> Shard<'a> {
             syms: Vec::with_capacity(entries),
             ids: Vec::with_capacity(entries),
             starts: Vec::with_capacity(objects.len()),
+            sym_starts: Vec::with_capacity(objects.len() + 1),
             duplicates: Vec::new(),
         };
         for (file, (obj, g)) in objects.iter().zip(grouped).enumerate() {
             shard.starts.push(shard.ids.len() as u32);
+            shard.sym_starts.push(shard.syms.len() as u32);
             for e in g.group(s) {
                 let sym = &obj.symbols[e.sym as usize];
                 let local = shard.intern(Key {
@@ -199,6 +205,7 @@ impl<'a> Shard<'a> {
                 }
             }
         }
+        shard.sym_starts.push(shard.syms.len() as u32);
         shard
     }
 
@@ -284,20 +291,51 @@ fn shard_locals(file: usize, obj: &ObjectFile, grouped: &Grouped, shards: &[Shar
 /// Global ids as the serial loop handed them out: in order of each
 /// name's first entry (file, then nlist index). Returns the symbols in
 /// that order and, per shard, local id → global id.
+///
+/// Each object's share is found on its own: the names it brings first
+/// get the ids after those of the objects before it (counted by the
+/// shards), in its nlist order; and an entry is its name's first exactly
+/// when its local id is the next one its shard handed out in that object
+/// (a shard numbers the names new in an object in nlist order).
 fn number_in_link_order<'a>(
     shards: &[Shard<'a>],
     locals: &[Vec<u32>],
 ) -> (Vec<Symbol<'a>>, Vec<Vec<SymId>>) {
-    let total = shards.iter().map(|s| s.syms.len()).sum();
+    let first_entries: Vec<Vec<u32>> = locals
+        .par_iter()
+        .enumerate()
+        .map(|(file, locals)| {
+            let mut next = [0u32; SHARDS];
+            let mut count = 0;
+            for (next, shard) in next.iter_mut().zip(shards) {
+                *next = shard.sym_starts[file];
+                count += shard.sym_starts[file + 1] - shard.sym_starts[file];
+            }
+            let mut firsts = Vec::with_capacity(count as usize);
+            for &packed in locals.iter().filter(|&&p| p != NONE) {
+                let (s, local) = unpack(packed);
+                if local as u32 == next[s] {
+                    next[s] += 1;
+                    firsts.push(packed);
+                }
+            }
+            firsts
+        })
+        .collect();
+    // Global id → packed shard-local id.
+    let order: Vec<u32> = first_entries.concat();
+    drop(first_entries);
+    let syms: Vec<Symbol<'a>> = order
+        .par_iter()
+        .map(|&packed| {
+            let (s, local) = unpack(packed);
+            shards[s].syms[local].clone()
+        })
+        .collect();
     let mut to_global: Vec<Vec<SymId>> = shards.iter().map(|s| vec![NONE; s.syms.len()]).collect();
-    let mut syms = Vec::with_capacity(total);
-    for &packed in locals.iter().flatten().filter(|&&p| p != NONE) {
+    for (id, &packed) in order.iter().enumerate() {
         let (s, local) = unpack(packed);
-        // Not numbered yet: this is the name's first entry.
-        if to_global[s][local] == NONE {
-            to_global[s][local] = syms.len() as SymId;
-            syms.push(shards[s].syms[local].clone());
-        }
+        to_global[s][local] = id as SymId;
     }
     (syms, to_global)
 }
