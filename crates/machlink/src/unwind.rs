@@ -232,6 +232,8 @@ pub fn plan(
         .iter()
         .find(|s| s.segname == "__TEXT" && s.sectname == crate::input::object::EH_FRAME);
     if let Some(Content::Atoms(list)) = eh_frame.map(|s| &s.content) {
+        // Sized once: an arm64 link has an FDE for most functions.
+        fde_offset.reserve(list.len());
         // Not code, so no slots even in an incremental link.
         layout::place_atoms(objects, list, None, |f, a, off| {
             fde_offset.insert((f, a), off);
@@ -241,12 +243,13 @@ pub fn plan(
     let fde_of: rustc_hash::FxHashMap<(u32, u32, u32), (u32, u32)> = if fde_offset.is_empty() {
         Default::default()
     } else {
-        fdes(objects)
-            .into_iter()
-            .filter_map(|(f, fde, func, at)| {
-                Some(((f, func, at), (*fde_offset.get(&(f, fde))? as u32, fde)))
-            })
-            .collect()
+        let fdes = fdes(objects);
+        let mut fde_of = rustc_hash::FxHashMap::default();
+        fde_of.reserve(fdes.len());
+        fde_of.extend(fdes.into_iter().filter_map(|(f, fde, func, at)| {
+            Some(((f, func, at), (*fde_offset.get(&(f, fde))? as u32, fde)))
+        }));
+        fde_of
     };
     let dwarf = |key: (u32, u32, u32)| {
         fde_of
@@ -381,6 +384,9 @@ pub fn plan(
     let mut lsdas = Vec::with_capacity(parts().map(|p| p.lsdas.len()).sum());
     let mut rows = Vec::with_capacity(parts().map(|p| p.rows.len()).sum());
     let mut covered = rustc_hash::FxHashSet::default();
+    if !fde_of.is_empty() {
+        covered.reserve(rows.capacity());
+    }
     for part in with_entries.into_iter().chain(without) {
         let base = lsdas.len() as u64;
         lsdas.extend(part.lsdas);
