@@ -183,6 +183,7 @@ enum Found {
 
 impl Found {
     /// Entry `i` (`s`) of object `obj`, the link's file `file_idx`.
+    #[inline]
     fn of(file_idx: u32, obj: &ObjectFile, s: &ObjSymbol, i: u32) -> Found {
         let def = if s.is_defined_in_section() {
             if s.atom == NONE {
@@ -225,7 +226,7 @@ impl Found {
 #[derive(Default)]
 pub struct SymbolTable<'a> {
     /// Name → symbol, split by hash into shards (see [`Names`]).
-    names: Names<'a>,
+    names: Names,
     pub syms: Vec<Symbol<'a>>,
     /// For each object file, its nlist index → global symbol (or NONE).
     pub file_globals: Vec<Vec<SymId>>,
@@ -243,22 +244,12 @@ impl<'a> SymbolTable<'a> {
     }
 
     pub fn intern(&mut self, name: &'a [u8]) -> SymId {
-        let key = Key::new(name);
         // One hash and one probe, whether the name is new or not.
-        match self.names.shard_mut(key.hash).entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let id = self.syms.len() as SymId;
-                self.syms.push(Symbol::new(name));
-                e.insert(id);
-                id
-            }
-        }
+        self.names.intern(Key::new(name), &mut self.syms)
     }
 
     pub fn get(&self, name: &[u8]) -> Option<SymId> {
-        let key = Key::new(name);
-        self.names.shard(key.hash).get(&key).copied()
+        self.names.get(Key::new(name), &self.syms)
     }
 
     /// Adds the global symbols of object file `file_idx`.

@@ -30,21 +30,31 @@ pub struct ImportSlots {
 #[derive(Debug, Default)]
 pub struct Table {
     pub entries: Vec<SymId>,
-    /// Symbol → entry index (NONE when absent).
+    /// Symbol → entry index (NONE when absent); allocated with the first
+    /// entry, since most links leave some tables empty (thread pointers,
+    /// the classic format's lazy stubs) and each would be 4 bytes a
+    /// symbol to fill and keep.
     index: Vec<u32>,
+    /// How many symbols the link has: the index's size once allocated.
+    nsyms: usize,
 }
 
 impl Table {
     fn new(nsyms: usize) -> Table {
         Table {
             entries: Vec::new(),
-            index: vec![NONE; nsyms],
+            index: Vec::new(),
+            nsyms,
         }
     }
 
     fn add(&mut self, sym: SymId) {
-        if self.index[sym as usize] == NONE {
-            self.index[sym as usize] = self.entries.len() as u32;
+        let i = sym as usize;
+        if i >= self.index.len() {
+            self.index.resize(self.nsyms.max(i + 1), NONE);
+        }
+        if self.index[i] == NONE {
+            self.index[i] = self.entries.len() as u32;
             self.entries.push(sym);
         }
     }
@@ -86,16 +96,56 @@ pub fn is_imported(def: Def) -> bool {
 /// a pc-relative address computation: the value does not move with the
 /// image.
 pub fn entry_for(kind: crate::arch::RelocKind, def: Def) -> Option<Entry> {
+    entry_of_class(kind, DefClass::of(def))
+}
+
+/// What [`entry_for`] needs to know of a definition, in a byte: whether
+/// references go through dyld ([`crate::weak::needs_binding`]) and
+/// whether it is absolute. The scan over every relocation reads these
+/// from a table of one byte per symbol, which stays in the cache, rather
+/// than each target's 48-byte symbol (most relocations of a large link
+/// name a different one).
+#[derive(Clone, Copy)]
+struct DefClass(u8);
+
+impl DefClass {
+    const BINDS: u8 = 1;
+    const ABSOLUTE: u8 = 2;
+
+    fn of(def: Def) -> DefClass {
+        let binds = if crate::weak::needs_binding(def) {
+            DefClass::BINDS
+        } else {
+            0
+        };
+        let absolute = if matches!(def, Def::Absolute { .. }) {
+            DefClass::ABSOLUTE
+        } else {
+            0
+        };
+        DefClass(binds | absolute)
+    }
+}
+
+/// Whether a relocation of `kind` can need an entry at all, whatever its
+/// target: most (direct calls and pointers to definitions in the image
+/// aside) cannot, and need no look at their symbol.
+fn may_need_entry(kind: crate::arch::RelocKind) -> bool {
+    kind.entry(true).is_some() || is_got_load(kind)
+}
+
+fn is_got_load(kind: crate::arch::RelocKind) -> bool {
     use crate::arch::{PageRef, RelocKind};
-    kind.entry(crate::weak::needs_binding(def)).or_else(|| {
-        let got_load = matches!(
-            kind,
-            RelocKind::GotLoad
-                | RelocKind::Page(PageRef::Got)
-                | RelocKind::PageOffset(PageRef::Got)
-        );
-        (got_load && matches!(def, Def::Absolute { .. })).then_some(Entry::Got)
-    })
+    matches!(
+        kind,
+        RelocKind::GotLoad | RelocKind::Page(PageRef::Got) | RelocKind::PageOffset(PageRef::Got)
+    )
+}
+
+/// [`entry_for`] of a definition's [`DefClass`].
+fn entry_of_class(kind: crate::arch::RelocKind, class: DefClass) -> Option<Entry> {
+    kind.entry(class.0 & DefClass::BINDS != 0)
+        .or_else(|| (is_got_load(kind) && class.0 & DefClass::ABSOLUTE != 0).then_some(Entry::Got))
 }
 
 /// What one object needs of the synthetic tables.
@@ -110,13 +160,14 @@ struct Needs {
 }
 
 impl Needs {
-    fn of(fi: u32, obj: &ObjectFile, symtab: &SymbolTable) -> Needs {
+    fn of(fi: u32, obj: &ObjectFile, symtab: &SymbolTable, classes: &[DefClass]) -> Needs {
         let live = obj.atoms.iter().filter(|a| a.live);
         let entries = live
             .flat_map(|a| &obj.relocs[a.relocs_start as usize..a.relocs_end as usize])
+            .filter(|r| may_need_entry(r.kind))
             .filter_map(|r| {
                 let g = symtab.global_of(fi, r.target)?;
-                Some((entry_for(r.kind, symtab.syms[g as usize].def)?, g))
+                Some((entry_of_class(r.kind, classes[g as usize])?, g))
             })
             .collect();
         let mut personalities = Vec::new();
@@ -159,10 +210,16 @@ impl Synthetic {
         // Each object's needs are found on its own thread (most references
         // need no entry) and added in input order, so the tables come out
         // in first-use order as from one pass.
+        let classes: Vec<DefClass> = symtab
+            .syms
+            .par_iter()
+            .with_min_len(4096)
+            .map(|sym| DefClass::of(sym.def))
+            .collect();
         let needs: Vec<Needs> = objects
             .par_iter()
             .enumerate()
-            .map(|(fi, obj)| Needs::of(fi as u32, obj, symtab))
+            .map(|(fi, obj)| Needs::of(fi as u32, obj, symtab, &classes))
             .collect();
         for (entry, g) in needs.iter().flat_map(|n| &n.entries) {
             match entry {

@@ -172,7 +172,8 @@ fn read_u32(data: &[u8], at: usize) -> u32 {
 /// section gets exactly the size it needs; encoded once the personality GOT
 /// slots and the LSDAs have their addresses, which do not change that size.
 pub struct UnwindTable {
-    /// One row per function, with output addresses, except that
+    /// One row per function (kept for an incremental link's state only,
+    /// else empty), with output addresses, except that
     /// `personality_got` is the personality's symbol id + 1 and `lsda` an
     /// index + 1 into `lsdas` (keys, see [`UnwindPlan`]); 0 is none.
     pub rows: Vec<UnwindEntry>,
@@ -207,12 +208,16 @@ impl UnwindTable {
 /// Plans `__unwind_info` from what layout has placed: the functions (every
 /// code section comes before `__unwind_info`; a function not placed yet
 /// gets no row) and the `__eh_frame` section's contents, whose offsets
-/// DWARF-mode encodings hold.
+/// DWARF-mode encodings hold. `keep_rows`: whether the table keeps its
+/// rows for the incremental state (see [`UnwindTable::rows`]); a plain
+/// link drops them once planned, some 32 bytes a function it would
+/// otherwise hold through LINKEDIT, the link's peak of memory.
 pub fn plan(
     arch: &dyn crate::arch::Arch,
     objects: &[ObjectFile],
     symtab: &SymbolTable,
     placed: &Placed,
+    keep_rows: bool,
 ) -> Result<UnwindTable, UnwindInfoError> {
     let addr = |f: u32, a: u32| placed.atom_addr[f as usize][a as usize];
     // A DWARF-mode encoding defers to `__eh_frame`.
@@ -227,6 +232,8 @@ pub fn plan(
         .iter()
         .find(|s| s.segname == "__TEXT" && s.sectname == crate::input::object::EH_FRAME);
     if let Some(Content::Atoms(list)) = eh_frame.map(|s| &s.content) {
+        // Sized once: an arm64 link has an FDE for most functions.
+        fde_offset.reserve(list.len());
         // Not code, so no slots even in an incremental link.
         layout::place_atoms(objects, list, None, |f, a, off| {
             fde_offset.insert((f, a), off);
@@ -236,12 +243,13 @@ pub fn plan(
     let fde_of: rustc_hash::FxHashMap<(u32, u32, u32), (u32, u32)> = if fde_offset.is_empty() {
         Default::default()
     } else {
-        fdes(objects)
-            .into_iter()
-            .filter_map(|(f, fde, func, at)| {
-                Some(((f, func, at), (*fde_offset.get(&(f, fde))? as u32, fde)))
-            })
-            .collect()
+        let fdes = fdes(objects);
+        let mut fde_of = rustc_hash::FxHashMap::default();
+        fde_of.reserve(fdes.len());
+        fde_of.extend(fdes.into_iter().filter_map(|(f, fde, func, at)| {
+            Some(((f, func, at), (*fde_offset.get(&(f, fde))? as u32, fde)))
+        }));
+        fde_of
     };
     let dwarf = |key: (u32, u32, u32)| {
         fde_of
@@ -272,14 +280,17 @@ pub fn plan(
         .enumerate()
         .map(|(fi, obj)| {
             let fi = fi as u32;
-            let mut out = Rows::default();
             // What `entries_of` yields, with every field's relocation read
             // in one pass over the entry's.
-            let entries = obj
-                .sections
-                .iter()
-                .filter(|s| s.metadata)
-                .flat_map(|sec| sec.atoms_start..sec.atoms_start + sec.atoms_len);
+            let metadata = || obj.sections.iter().filter(|s| s.metadata);
+            let count: u32 = metadata().map(|sec| sec.atoms_len).sum();
+            let mut out = Rows {
+                rows: Vec::with_capacity(count as usize),
+                lsdas: Vec::new(),
+                keys: Vec::with_capacity(count as usize),
+            };
+            let entries =
+                metadata().flat_map(|sec| sec.atoms_start..sec.atoms_start + sec.atoms_len);
             for e in entries {
                 let [function, personality, lsda] = entry_fields(obj, e);
                 let Some((ff, fa, offset)) = function.and_then(|r| target_of(fi, r, symtab)) else {
@@ -369,9 +380,13 @@ pub fn plan(
         .collect();
     // One list, in the order of a single pass over the objects (entries
     // first), with each part's LSDA numbers moved past the parts before.
-    let mut lsdas = Vec::new();
-    let mut rows = Vec::new();
+    let parts = || with_entries.iter().chain(&without);
+    let mut lsdas = Vec::with_capacity(parts().map(|p| p.lsdas.len()).sum());
+    let mut rows = Vec::with_capacity(parts().map(|p| p.rows.len()).sum());
     let mut covered = rustc_hash::FxHashSet::default();
+    if !fde_of.is_empty() {
+        covered.reserve(rows.capacity());
+    }
     for part in with_entries.into_iter().chain(without) {
         let base = lsdas.len() as u64;
         lsdas.extend(part.lsdas);
@@ -414,5 +429,8 @@ pub fn plan(
     let plan = crate::unwind_info::plan_unwind_info(&rows, placed.image_base, text_end, &|e| {
         arch.unwind_can_fold(e)
     })?;
+    if !keep_rows {
+        rows = Vec::new();
+    }
     Ok(UnwindTable { rows, lsdas, plan })
 }

@@ -304,8 +304,16 @@ pub fn plan_unwind_info(
         *frequency.entry(f.encoding).or_insert(0) += 1;
     }
     let mut common: Vec<(u32, usize)> = frequency.into_iter().collect();
-    common.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
-    common.truncate(COMMON_ENCODINGS_MAX);
+    let order = |a: &(u32, usize), b: &(u32, usize)| b.1.cmp(&a.1).then(b.0.cmp(&a.0));
+    if common.len() > COMMON_ENCODINGS_MAX {
+        // Only the first ones are kept: found without sorting them all
+        // (DWARF-mode encodings hold their FDE's offset, so an arm64 link
+        // has about one encoding per function). The order is total
+        // (encodings differ), so the kept ones are those a full sort keeps.
+        common.select_nth_unstable_by(COMMON_ENCODINGS_MAX, order);
+        common.truncate(COMMON_ENCODINGS_MAX);
+    }
+    common.sort_unstable_by(order);
     plan.common = common.iter().map(|&(enc, _)| enc).collect();
     plan.common_index = plan
         .common

@@ -131,7 +131,7 @@ pub(crate) fn plan(opts: &Options, inputs: &Inputs, symtab: &SymbolTable) -> Res
     let mut unwind = None;
     let mut size_of = |c: &Content, placed: &layout::Placed| match c {
         Content::UnwindInfo => {
-            let table = crate::unwind::plan(arch, objects, symtab, placed);
+            let table = crate::unwind::plan(arch, objects, symtab, placed, opts.incremental);
             let size = table.as_ref().map_or(0, |t| t.size());
             unwind = Some(table);
             size
