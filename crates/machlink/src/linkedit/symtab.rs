@@ -79,6 +79,7 @@ impl<'r, 'a> Run<'r, 'a> {
         }
     }
 
+    #[inline(always)]
     fn for_each(&self, mut f: impl FnMut(Entry<'r>)) {
         let entry = |n: &'r Nlist<'a>| Entry {
             name: &n.name,
@@ -567,13 +568,16 @@ fn write_run(
     let mut shared = at.shared.iter();
     let (mut sym_at, mut stab_at) = (0usize, 0usize);
     // Copies `name` to `to` at `*cursor`; its offset from `start`.
-    let place = |to: &mut [u8], cursor: &mut usize, start: u32, name: &[u8]| {
+    #[inline(always)]
+    fn place(to: &mut [u8], cursor: &mut usize, start: u32, name: &[u8]) -> u32 {
         to[*cursor..*cursor + name.len()].copy_from_slice(name);
         let strx = start + *cursor as u32;
         *cursor += name.len() + 1; // the NUL is already there
         strx
-    };
-    run.for_each(|n| {
+    }
+    run.for_each(
+        #[inline(always)]
+        |n| {
         let record = records.next().expect("sized by SortedGroups");
         let strx = match name_kind(&n) {
             Name::Empty => EMPTY,
@@ -585,7 +589,8 @@ fn write_run(
             Name::Stab => place(stab_strs, &mut stab_at, at.stabs_start, n.name),
         };
         record.copy_from_slice(&self::record(strx, n.n_type, n.n_sect, n.n_desc, n.n_value));
-    });
+    },
+    );
 }
 
 /// The order that sorts `list` by name.
