@@ -259,13 +259,14 @@ pub fn object_map<'a>(
     layout: &Layout,
     (path, mtime): (&str, u64),
     cpu_subtype: u8,
+    extra: ExtraSymbols,
     shared: impl Fn(usize) -> Shared,
 ) -> Option<DebugMap<'a>> {
     let (source, mut dir) = obj.compile_unit.clone()?;
     if !dir.is_empty() && !dir.ends_with(b"/") {
         dir.push(b'/');
     }
-    let symbols = stab_symbols(fi, obj, layout, shared);
+    let symbols = stab_symbols(fi, obj, layout, extra, shared);
     Some(DebugMap {
         dir,
         source,
@@ -287,7 +288,7 @@ pub fn object_map_values<'a>(
     layout: &Layout,
     (path, mtime): (&str, u64),
 ) -> Vec<Nlist<'a>> {
-    let symbols = stab_symbols(0, obj, layout, |_| Shared::None);
+    let symbols = stab_symbols(0, obj, layout, ExtraSymbols::of(obj), |_| Shared::None);
     DebugMap {
         dir: Vec::new(),
         source: Vec::new(),
@@ -320,27 +321,43 @@ struct AtomSymbol {
     symbol: u32,
 }
 
-/// The symbols of `obj` the debug map names that are not their atom's
-/// [`Atom::symbol`] (aliases, symbols inside an atom, a name after a
-/// temporary one at an atom's start), ordered by (atom, offset, symbol).
-/// Most objects have none or a few: every other named symbol is found
-/// from its atom, in atom order, with no sort.
-fn extra_symbols(obj: &ObjectFile) -> Vec<AtomSymbol> {
-    let mut extra: Vec<AtomSymbol> = obj
-        .symbols
-        .iter()
-        .enumerate()
-        .filter(|&(si, sym)| {
-            named_in_map(sym) && obj.atoms[sym.atom as usize].symbol != si as u32
-        })
-        .map(|(si, sym)| AtomSymbol {
-            atom: sym.atom,
-            offset: sym.n_value - atom_start(obj, sym.atom as usize),
-            symbol: si as u32,
-        })
-        .collect();
-    extra.sort_unstable_by_key(|a| (a.atom, a.offset, a.symbol));
-    extra
+/// The symbols of an object the debug map names that are not their
+/// atom's [`Atom::symbol`] (aliases, symbols inside an atom, a name after
+/// a temporary one at an atom's start). Most objects have none or a few:
+/// every other named symbol is found from its atom, in atom order, with
+/// no sort. Gathered by the pass over the object's symbols that writes
+/// its local ones ([`Self::note`]), or by [`Self::of`].
+#[derive(Default)]
+pub struct ExtraSymbols(Vec<AtomSymbol>);
+
+impl ExtraSymbols {
+    /// Notes symbol `si` of `obj` if the debug map names it and its atom
+    /// does not.
+    #[inline]
+    pub fn note(&mut self, obj: &ObjectFile, si: usize, sym: &ObjSymbol) {
+        if named_in_map(sym) && obj.atoms[sym.atom as usize].symbol != si as u32 {
+            self.0.push(AtomSymbol {
+                atom: sym.atom,
+                offset: sym.n_value - atom_start(obj, sym.atom as usize),
+                symbol: si as u32,
+            });
+        }
+    }
+
+    /// Every symbol of `obj` [`Self::note`] would note.
+    pub fn of(obj: &ObjectFile) -> Self {
+        let mut extra = ExtraSymbols::default();
+        for (si, sym) in obj.symbols.iter().enumerate() {
+            extra.note(obj, si, sym);
+        }
+        extra
+    }
+
+    /// The symbols ordered by (atom, offset, symbol).
+    fn sorted(mut self) -> Vec<AtomSymbol> {
+        self.0.sort_unstable_by_key(|a| (a.atom, a.offset, a.symbol));
+        self.0
+    }
 }
 
 /// The address of atom `ai` in its object.
@@ -384,9 +401,10 @@ fn stab_symbols<'a>(
     fi: usize,
     obj: &ObjectFile<'a>,
     layout: &Layout,
+    extra: ExtraSymbols,
     shared: impl Fn(usize) -> Shared,
 ) -> Vec<StabSymbol<'a>> {
-    let extra = extra_symbols(obj);
+    let extra = extra.sorted();
     let mut extra = &extra[..];
     let mut out = Vec::with_capacity(obj.atoms.len() + extra.len());
     let (addrs, sections) = (&layout.atom_addr[fi], &layout.atom_section[fi]);
