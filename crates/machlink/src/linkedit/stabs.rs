@@ -406,7 +406,9 @@ fn stab_symbols<'a>(
 ) -> Vec<StabSymbol<'a>> {
     let extra = extra.sorted();
     let mut extra = &extra[..];
-    let mut out = Vec::with_capacity(obj.atoms.len() + extra.len());
+    // Each named symbol at most once: no more than the object's symbols
+    // (fewer than its atoms, which count every literal).
+    let mut out = Vec::with_capacity(obj.symbols.len().min(obj.atoms.len() + extra.len()));
     let (addrs, sections) = (&layout.atom_addr[fi], &layout.atom_section[fi]);
     debug_assert!(addrs.len() == obj.atoms.len() && sections.len() == obj.atoms.len());
     // An atom's symbols when it has several (reused).
