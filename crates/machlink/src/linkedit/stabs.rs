@@ -355,7 +355,8 @@ impl ExtraSymbols {
 
     /// The symbols ordered by (atom, offset, symbol).
     fn sorted(mut self) -> Vec<AtomSymbol> {
-        self.0.sort_unstable_by_key(|a| (a.atom, a.offset, a.symbol));
+        self.0
+            .sort_unstable_by_key(|a| (a.atom, a.offset, a.symbol));
         self.0
     }
 }
@@ -506,15 +507,15 @@ mod tests {
                 })
                 .collect();
             DebugMap {
-            dir: dir.to_vec(),
-            source: b"a.c".to_vec(),
-            oso: b"/obj/a.o".to_vec(),
-            mtime: 77,
-            cpu_subtype: 3,
-            object: 5,
-            len: DebugMap::count(&symbols),
-            symbols,
-        }
+                dir: dir.to_vec(),
+                source: b"a.c".to_vec(),
+                oso: b"/obj/a.o".to_vec(),
+                mtime: 77,
+                cpu_subtype: 3,
+                object: 5,
+                len: DebugMap::count(&symbols),
+                symbols,
+            }
         };
         let symbol = |n: &'static [u8], n_type: u8| Nlist {
             name: n.into(),

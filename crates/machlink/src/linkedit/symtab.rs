@@ -499,18 +499,15 @@ fn lay_out_strings(runs: &[Run], links: Option<&StabLinks>) -> (Vec<RunStrings>,
             start
         })
         .collect();
-    parts
-        .into_par_iter()
-        .zip(&strings)
-        .for_each(|(part, s)| {
-            for slot in part.into_iter().flatten() {
-                *slot = match *slot {
-                    0 => EMPTY,
-                    OWN => OWN,
-                    rel => s.symbols_start + rel - 1,
-                };
-            }
-        });
+    parts.into_par_iter().zip(&strings).for_each(|(part, s)| {
+        for slot in part.into_iter().flatten() {
+            *slot = match *slot {
+                0 => EMPTY,
+                OWN => OWN,
+                rel => s.symbols_start + rel - 1,
+            };
+        }
+    });
     // The symbols' strings by name, for stabs given as entries to share
     // (any symbol with the name will do: only the bytes matter).
     let need_name = runs
@@ -607,18 +604,18 @@ fn write_run(
     run.for_each(
         #[inline(always)]
         |n| {
-        let record = records.next().expect("sized by SortedGroups");
-        let strx = match name_kind(&n) {
-            Name::Empty => EMPTY,
-            Name::Symbol => place(symbol_strs, &mut sym_at, at.symbols_start, n.name),
-            Name::Shareable => match *shared.next().expect("sized by SortedGroups") {
-                OWN => place(stab_strs, &mut stab_at, at.stabs_start, n.name),
-                strx => strx,
-            },
-            Name::Stab => place(stab_strs, &mut stab_at, at.stabs_start, n.name),
-        };
-        record.copy_from_slice(&self::record(strx, n.n_type, n.n_sect, n.n_desc, n.n_value));
-    },
+            let record = records.next().expect("sized by SortedGroups");
+            let strx = match name_kind(&n) {
+                Name::Empty => EMPTY,
+                Name::Symbol => place(symbol_strs, &mut sym_at, at.symbols_start, n.name),
+                Name::Shareable => match *shared.next().expect("sized by SortedGroups") {
+                    OWN => place(stab_strs, &mut stab_at, at.stabs_start, n.name),
+                    strx => strx,
+                },
+                Name::Stab => place(stab_strs, &mut stab_at, at.stabs_start, n.name),
+            };
+            record.copy_from_slice(&self::record(strx, n.n_type, n.n_sect, n.n_desc, n.n_value));
+        },
     );
 }
 
