@@ -4,8 +4,8 @@
 //! itself stays in the object files, as with ld64.
 
 use super::symtab::{record, Nlist, EMPTY, OWN};
-use crate::atom::NONE;
-use crate::input::object::ObjectFile;
+use crate::atom::{Atom, NONE};
+use crate::input::object::{ObjSymbol, ObjectFile};
 use crate::layout::Layout;
 use object::macho;
 
@@ -53,6 +53,8 @@ pub struct DebugMap<'a> {
     /// [`crate::linkedit::symtab::LocalRun::Object`] of the same object.
     object: u32,
     symbols: Vec<StabSymbol<'a>>,
+    /// Its number of entries (see [`Self::len`]), counted once.
+    len: usize,
 }
 
 /// The symbol-table entry whose string a stab's name shares (ld64 and lld
@@ -98,8 +100,12 @@ impl<'a> DebugMap<'a> {
     /// Number of entries: N_SO, N_SO, N_OSO, the symbols' stabs, the
     /// closing N_SO.
     pub fn len(&self) -> usize {
-        4 + self
-            .symbols
+        self.len
+    }
+
+    /// Counts the entries of `symbols` (see [`Self::len`]).
+    fn count(symbols: &[StabSymbol]) -> usize {
+        4 + symbols
             .iter()
             .map(|s| if s.kind == macho::N_FUN { 4 } else { 1 })
             .sum::<usize>()
@@ -253,12 +259,14 @@ pub fn object_map<'a>(
     layout: &Layout,
     (path, mtime): (&str, u64),
     cpu_subtype: u8,
+    extra: ExtraSymbols,
     shared: impl Fn(usize) -> Shared,
 ) -> Option<DebugMap<'a>> {
     let (source, mut dir) = obj.compile_unit.clone()?;
     if !dir.is_empty() && !dir.ends_with(b"/") {
         dir.push(b'/');
     }
+    let symbols = stab_symbols(fi, obj, layout, extra, shared);
     Some(DebugMap {
         dir,
         source,
@@ -266,7 +274,8 @@ pub fn object_map<'a>(
         mtime,
         cpu_subtype,
         object: fi as u32,
-        symbols: stab_symbols(fi, obj, layout, shared),
+        len: DebugMap::count(&symbols),
+        symbols,
     })
 }
 
@@ -279,6 +288,7 @@ pub fn object_map_values<'a>(
     layout: &Layout,
     (path, mtime): (&str, u64),
 ) -> Vec<Nlist<'a>> {
+    let symbols = stab_symbols(0, obj, layout, ExtraSymbols::of(obj), |_| Shared::None);
     DebugMap {
         dir: Vec::new(),
         source: Vec::new(),
@@ -286,71 +296,19 @@ pub fn object_map_values<'a>(
         mtime,
         cpu_subtype: 0,
         object: 0,
-        symbols: stab_symbols(0, obj, layout, |_| Shared::None),
+        len: DebugMap::count(&symbols),
+        symbols,
     }
     .nlists()
 }
 
-/// The symbols the debug map names in each atom of `obj`, with their
-/// offsets in it: every defined, non-temporary symbol (aliases and
-/// symbols inside an atom too, as ld64 and lld list them), in address
-/// order, ties in symbol-table order; and the tentative definition an
-/// allocated common atom stands for.
-fn symbols_by_atom(obj: &ObjectFile) -> Vec<AtomSymbol> {
-    // One flat list sorted by atom, not a list per atom: most atoms have
-    // one symbol, and an allocation each would cost more than the rest.
-    let mut list: Vec<AtomSymbol> = Vec::with_capacity(obj.atoms.len());
-    let temp =
-        |name: &[u8]| name.is_empty() || name.first().is_some_and(|&c| c == b'L' || c == b'l');
-    for (si, sym) in obj.symbols.iter().enumerate() {
-        if sym.is_defined_in_section() && sym.atom != NONE && !temp(sym.name) {
-            let atom = &obj.atoms[sym.atom as usize];
-            let start = obj.sections[atom.section as usize].addr + u64::from(atom.offset);
-            list.push(AtomSymbol {
-                atom: sym.atom,
-                offset: sym.n_value - start,
-                symbol: si as u32,
-            });
-        }
-    }
-    for (ai, atom) in obj.atoms.iter().enumerate() {
-        if atom.symbol != NONE && obj.symbols[atom.symbol as usize].is_common() {
-            list.push(AtomSymbol {
-                atom: ai as u32,
-                offset: 0,
-                symbol: atom.symbol,
-            });
-        }
-    }
-    group_by_atom(list, obj.atoms.len())
-}
-
-/// `list` ordered by (atom, offset, symbol): placed by atom in one
-/// counting pass (which keeps each atom's entries in list order), then the
-/// few atoms with several symbols sorted on their own. A general sort
-/// would cost a dozen comparisons an entry, mostly to find what the
-/// atom numbers already say.
-fn group_by_atom(list: Vec<AtomSymbol>, atom_count: usize) -> Vec<AtomSymbol> {
-    // start[a]: where atom a's entries begin.
-    let mut start = vec![0u32; atom_count + 1];
-    for a in &list {
-        start[a.atom as usize + 1] += 1;
-    }
-    for a in 1..start.len() {
-        start[a] += start[a - 1];
-    }
-    let mut grouped = list.clone();
-    for a in list {
-        let at = &mut start[a.atom as usize];
-        grouped[*at as usize] = a;
-        *at += 1;
-    }
-    for group in grouped.chunk_by_mut(|a, b| a.atom == b.atom) {
-        if group.len() > 1 {
-            group.sort_unstable_by_key(|a| (a.offset, a.symbol));
-        }
-    }
-    grouped
+/// Whether the debug map names symbol `sym`: a defined, non-temporary
+/// symbol in an atom (aliases and symbols inside an atom too, as ld64 and
+/// lld list them).
+#[inline]
+fn named_in_map(sym: &ObjSymbol) -> bool {
+    let temp = sym.name.first().is_none_or(|&c| c == b'L' || c == b'l');
+    sym.is_defined_in_section() && sym.atom != NONE && !temp
 }
 
 /// A symbol named in the debug map, by the atom holding it.
@@ -363,12 +321,80 @@ struct AtomSymbol {
     symbol: u32,
 }
 
+/// The symbols of an object the debug map names that are not their
+/// atom's [`Atom::symbol`] (aliases, symbols inside an atom, a name after
+/// a temporary one at an atom's start). Most objects have none or a few:
+/// every other named symbol is found from its atom, in atom order, with
+/// no sort. Gathered by the pass over the object's symbols that writes
+/// its local ones ([`Self::note`]), or by [`Self::of`].
+#[derive(Default)]
+pub struct ExtraSymbols(Vec<AtomSymbol>);
+
+impl ExtraSymbols {
+    /// Notes symbol `si` of `obj` if the debug map names it and its atom
+    /// does not.
+    #[inline]
+    pub fn note(&mut self, obj: &ObjectFile, si: usize, sym: &ObjSymbol) {
+        if named_in_map(sym) && obj.atoms[sym.atom as usize].symbol != si as u32 {
+            self.0.push(AtomSymbol {
+                atom: sym.atom,
+                offset: sym.n_value - atom_start(obj, sym.atom as usize),
+                symbol: si as u32,
+            });
+        }
+    }
+
+    /// Every symbol of `obj` [`Self::note`] would note.
+    pub fn of(obj: &ObjectFile) -> Self {
+        let mut extra = ExtraSymbols::default();
+        for (si, sym) in obj.symbols.iter().enumerate() {
+            extra.note(obj, si, sym);
+        }
+        extra
+    }
+
+    /// The symbols ordered by (atom, offset, symbol).
+    fn sorted(mut self) -> Vec<AtomSymbol> {
+        self.0
+            .sort_unstable_by_key(|a| (a.atom, a.offset, a.symbol));
+        self.0
+    }
+}
+
+/// The address of atom `ai` in its object.
+#[inline]
+fn atom_start(obj: &ObjectFile, ai: usize) -> u64 {
+    let atom = &obj.atoms[ai];
+    obj.sections[atom.section as usize].addr + u64::from(atom.offset)
+}
+
+/// The symbol the debug map names by atom `ai`'s own [`Atom::symbol`]:
+/// a named symbol in it, or the tentative definition an allocated common
+/// atom stands for.
+#[inline]
+fn primary_symbol(obj: &ObjectFile, ai: usize, atom: &Atom) -> Option<AtomSymbol> {
+    let sym = obj.symbols.get(atom.symbol as usize)?;
+    let offset = if sym.is_common() {
+        0
+    } else if named_in_map(sym) && sym.atom as usize == ai {
+        sym.n_value - atom_start(obj, ai)
+    } else {
+        return None;
+    };
+    Some(AtomSymbol {
+        atom: ai as u32,
+        offset,
+        symbol: atom.symbol,
+    })
+}
+
 /// The functions and variables of object `fi`'s debug map, in address
 /// order: per function (in a code section) its address and size, per
 /// variable an N_GSYM (external, found by name) or N_STSYM (local, with
-/// its address). A function's size runs to the next symbol in its atom
-/// (an alias before another name at the same address has size 0, as in
-/// ld64) or to the atom's end.
+/// its address). Symbols come by atom, in atom order; within an atom by
+/// offset, ties in symbol-table order. A function's size runs to the next
+/// symbol in its atom (an alias before another name at the same address
+/// has size 0, as in ld64) or to the atom's end.
 ///
 /// `shared(si)` names the symbol-table entry of symbol `si` (whose string
 /// the stab shares), if it has one.
@@ -376,25 +402,54 @@ fn stab_symbols<'a>(
     fi: usize,
     obj: &ObjectFile<'a>,
     layout: &Layout,
+    extra: ExtraSymbols,
     shared: impl Fn(usize) -> Shared,
 ) -> Vec<StabSymbol<'a>> {
-    let by_atom = symbols_by_atom(obj);
-    let mut out = Vec::with_capacity(by_atom.len());
+    let extra = extra.sorted();
+    let mut extra = &extra[..];
+    // Each named symbol at most once: no more than the object's symbols
+    // (fewer than its atoms, which count every literal).
+    let mut out = Vec::with_capacity(obj.symbols.len().min(obj.atoms.len() + extra.len()));
     let (addrs, sections) = (&layout.atom_addr[fi], &layout.atom_section[fi]);
-    for syms in by_atom.chunk_by(|a, b| a.atom == b.atom) {
-        let ai = syms[0].atom as usize;
-        let atom = &obj.atoms[ai];
-        let addr = addrs[ai];
+    debug_assert!(addrs.len() == obj.atoms.len() && sections.len() == obj.atoms.len());
+    // An atom's symbols when it has several (reused).
+    let mut group: Vec<AtomSymbol> = Vec::new();
+    let atoms = obj.atoms.iter().zip(addrs).zip(sections).enumerate();
+    for (ai, ((atom, &addr), &si)) in atoms {
+        // This atom's extra symbols (none, mostly).
+        let more = match extra.first() {
+            Some(e) if e.atom as usize == ai => {
+                extra.iter().take_while(|e| e.atom as usize == ai).count()
+            }
+            _ => 0,
+        };
+        let (here, rest) = extra.split_at(more);
+        extra = rest;
         if addr == 0 || atom.alias_of.is_some() {
             continue;
         }
-        let si = sections[ai];
-        let sect = &layout.sections[si as usize];
+        let primary = primary_symbol(obj, ai, atom);
+        let one;
+        let syms = match primary {
+            Some(p) if here.is_empty() => {
+                one = p;
+                std::slice::from_ref(&one)
+            }
+            None if here.is_empty() => continue,
+            _ => {
+                group.clear();
+                group.extend(primary);
+                group.extend_from_slice(here);
+                group.sort_unstable_by_key(|a| (a.offset, a.symbol));
+                &group[..]
+            }
+        };
+        let code = layout.sections[si as usize].is_code();
         let n_sect = (si + 1) as u8;
         for (k, s) in syms.iter().enumerate() {
             let (offset, sym) = (s.offset, &obj.symbols[s.symbol as usize]);
             let at = addr + offset;
-            let (kind, at, size) = if sect.is_code() {
+            let (kind, at, size) = if code {
                 let end = syms.get(k + 1).map_or(u64::from(atom.size), |n| n.offset);
                 (macho::N_FUN, at, (end - offset) as u32)
             } else if sym.is_external() {
@@ -438,14 +493,8 @@ mod tests {
             2 => Shared::External(i as u32),
             _ => Shared::None,
         };
-        let map = |dir: &[u8]| DebugMap {
-            dir: dir.to_vec(),
-            source: b"a.c".to_vec(),
-            oso: b"/obj/a.o".to_vec(),
-            mtime: 77,
-            cpu_subtype: 3,
-            object: 5,
-            symbols: names
+        let map = |dir: &[u8]| {
+            let symbols: Vec<StabSymbol> = names
                 .iter()
                 .enumerate()
                 .map(|(i, n)| StabSymbol {
@@ -456,7 +505,17 @@ mod tests {
                     n_sect: 1,
                     kind: kinds[i % 3],
                 })
-                .collect(),
+                .collect();
+            DebugMap {
+                dir: dir.to_vec(),
+                source: b"a.c".to_vec(),
+                oso: b"/obj/a.o".to_vec(),
+                mtime: 77,
+                cpu_subtype: 3,
+                object: 5,
+                len: DebugMap::count(&symbols),
+                symbols,
+            }
         };
         let symbol = |n: &'static [u8], n_type: u8| Nlist {
             name: n.into(),

@@ -79,6 +79,7 @@ impl<'r, 'a> Run<'r, 'a> {
         }
     }
 
+    #[inline(always)]
     fn for_each(&self, mut f: impl FnMut(Entry<'r>)) {
         let entry = |n: &'r Nlist<'a>| Entry {
             name: &n.name,
@@ -417,23 +418,71 @@ struct StabLinks {
 /// part and the table's size.
 fn lay_out_strings(runs: &[Run], links: Option<&StabLinks>) -> (Vec<RunStrings>, usize) {
     use rayon::prelude::*;
+    // A debug map's stabs name the entries they share (see
+    // `stabs::object_map`): found by index, in the string offsets of the
+    // symbols' entries (`entry_strx`); stabs given as entries (read back
+    // by an incremental update) by their bytes (`by_name`). Without
+    // shareable stabs (-S, or no debug information) neither is needed.
+    let links = links.filter(|_| {
+        runs.iter()
+            .any(|r| matches!(r, Run::DebugMap(m) if !m.symbols_empty()))
+    });
+    // By entry (of the runs that are not debug maps, in table order): its
+    // string's offset, or `OWN` for a stab. Each run fills its part while
+    // it sizes its names, with offsets from the run's first name (stored
+    // plus one; 0 is an empty name), made absolute once the runs are
+    // placed.
+    let mut entry_strx: Vec<u32> = Vec::new();
+    let mut parts: Vec<Option<&mut [u32]>> = Vec::with_capacity(runs.len());
+    if links.is_some() {
+        let entries = runs
+            .iter()
+            .filter(|r| !matches!(r, Run::DebugMap(_)))
+            .map(Run::len)
+            .sum();
+        entry_strx.resize(entries, 0);
+        let mut rest = &mut entry_strx[..];
+        for r in runs {
+            if matches!(r, Run::DebugMap(_)) {
+                parts.push(None);
+                continue;
+            }
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(r.len());
+            rest = tail;
+            parts.push(Some(part));
+        }
+    } else {
+        parts.resize_with(runs.len(), || None);
+    }
     // Per run: bytes and count of its symbols' names, whether it has
     // shareable stab names.
     let symbol_names: Vec<(usize, usize, bool)> = runs
         .par_iter()
-        .map(|r| {
+        .zip(parts.par_iter_mut())
+        .map(|(r, part)| {
             if let Run::DebugMap(m) = r {
                 // Stabs only: no symbol names.
                 return (0, 0, !m.symbols_empty());
             }
             let (mut size, mut count, mut shareable) = (0, 0, false);
-            r.for_each(|e| match name_kind(&e) {
-                Name::Symbol => {
-                    size += e.name.len() + 1;
-                    count += 1;
+            let mut slots = part.as_deref_mut().map(|p| p.iter_mut());
+            r.for_each(|e| {
+                let kind = name_kind(&e);
+                if let Some(slot) = slots.as_mut().and_then(Iterator::next) {
+                    *slot = match kind {
+                        Name::Symbol => size as u32 + 1,
+                        Name::Empty => 0,
+                        _ => OWN,
+                    };
                 }
-                Name::Shareable => shareable = true,
-                Name::Empty | Name::Stab => {}
+                match kind {
+                    Name::Symbol => {
+                        size += e.name.len() + 1;
+                        count += 1;
+                    }
+                    Name::Shareable => shareable = true,
+                    Name::Empty | Name::Stab => {}
+                }
             });
             (size, count, shareable)
         })
@@ -450,54 +499,32 @@ fn lay_out_strings(runs: &[Run], links: Option<&StabLinks>) -> (Vec<RunStrings>,
             start
         })
         .collect();
-    // The symbols' strings, for the stabs to share (any symbol with the
-    // name will do: only the bytes matter). A debug map's stabs name the
-    // entries they share (see `stabs::object_map`): found by index, in
-    // the offsets of the symbols' entries; stabs given as entries (read
-    // back by an incremental update) by their bytes. Without shareable
-    // stabs (-S, or no debug information) neither is needed.
-    let need = |debug_map: bool| {
-        runs.iter()
-            .zip(&symbol_names)
-            .any(|(r, &(_, _, shareable))| shareable && matches!(r, Run::DebugMap(_)) == debug_map)
-    };
-    let symbol_count = symbol_names.iter().map(|&(_, count, _)| count).sum();
+    parts.into_par_iter().zip(&strings).for_each(|(part, s)| {
+        for slot in part.into_iter().flatten() {
+            *slot = match *slot {
+                0 => EMPTY,
+                OWN => OWN,
+                rel => s.symbols_start + rel - 1,
+            };
+        }
+    });
+    // The symbols' strings by name, for stabs given as entries to share
+    // (any symbol with the name will do: only the bytes matter).
+    let need_name = runs
+        .iter()
+        .zip(&symbol_names)
+        .any(|(r, &(_, _, shareable))| shareable && !matches!(r, Run::DebugMap(_)));
     let mut by_name: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
-    let links = links.filter(|_| need(true));
-    let need_name = need(false);
     if need_name {
-        by_name.reserve(symbol_count);
-    }
-    // By entry (of the runs that are not debug maps, in table order): its
-    // string's offset, or `OWN` for a stab.
-    let mut entry_strx: Vec<u32> = Vec::new();
-    if links.is_some() {
-        let entries = runs
-            .iter()
-            .filter(|r| !matches!(r, Run::DebugMap(_)))
-            .map(Run::len)
-            .sum();
-        entry_strx.reserve_exact(entries);
-    }
-    if links.is_some() || need_name {
+        by_name.reserve(symbol_names.iter().map(|&(_, count, _)| count).sum());
         for (r, s) in runs.iter().zip(&strings) {
             if matches!(r, Run::DebugMap(_)) {
                 continue;
             }
             let mut at = s.symbols_start;
             r.for_each(|e| {
-                let kind = name_kind(&e);
-                if links.is_some() {
-                    entry_strx.push(match kind {
-                        Name::Symbol => at,
-                        Name::Empty => EMPTY,
-                        _ => OWN,
-                    });
-                }
-                if kind == Name::Symbol {
-                    if need_name {
-                        by_name.entry(e.name).or_insert(at);
-                    }
+                if name_kind(&e) == Name::Symbol {
+                    by_name.entry(e.name).or_insert(at);
                     at += e.name.len() as u32 + 1;
                 }
             });
@@ -567,25 +594,29 @@ fn write_run(
     let mut shared = at.shared.iter();
     let (mut sym_at, mut stab_at) = (0usize, 0usize);
     // Copies `name` to `to` at `*cursor`; its offset from `start`.
-    let place = |to: &mut [u8], cursor: &mut usize, start: u32, name: &[u8]| {
+    #[inline(always)]
+    fn place(to: &mut [u8], cursor: &mut usize, start: u32, name: &[u8]) -> u32 {
         to[*cursor..*cursor + name.len()].copy_from_slice(name);
         let strx = start + *cursor as u32;
         *cursor += name.len() + 1; // the NUL is already there
         strx
-    };
-    run.for_each(|n| {
-        let record = records.next().expect("sized by SortedGroups");
-        let strx = match name_kind(&n) {
-            Name::Empty => EMPTY,
-            Name::Symbol => place(symbol_strs, &mut sym_at, at.symbols_start, n.name),
-            Name::Shareable => match *shared.next().expect("sized by SortedGroups") {
-                OWN => place(stab_strs, &mut stab_at, at.stabs_start, n.name),
-                strx => strx,
-            },
-            Name::Stab => place(stab_strs, &mut stab_at, at.stabs_start, n.name),
-        };
-        record.copy_from_slice(&self::record(strx, n.n_type, n.n_sect, n.n_desc, n.n_value));
-    });
+    }
+    run.for_each(
+        #[inline(always)]
+        |n| {
+            let record = records.next().expect("sized by SortedGroups");
+            let strx = match name_kind(&n) {
+                Name::Empty => EMPTY,
+                Name::Symbol => place(symbol_strs, &mut sym_at, at.symbols_start, n.name),
+                Name::Shareable => match *shared.next().expect("sized by SortedGroups") {
+                    OWN => place(stab_strs, &mut stab_at, at.stabs_start, n.name),
+                    strx => strx,
+                },
+                Name::Stab => place(stab_strs, &mut stab_at, at.stabs_start, n.name),
+            };
+            record.copy_from_slice(&self::record(strx, n.n_type, n.n_sect, n.n_desc, n.n_value));
+        },
+    );
 }
 
 /// The order that sorts `list` by name.

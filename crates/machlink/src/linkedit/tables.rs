@@ -5,7 +5,7 @@ use crate::atom::NONE;
 use crate::formats::{trie, uleb};
 use crate::input::object::ObjectFile;
 use crate::layout::{Content, Layout};
-use crate::linkedit::stabs::{DebugMap, Shared};
+use crate::linkedit::stabs::{DebugMap, ExtraSymbols, Shared};
 use crate::linkedit::symtab::{Externals, LocalRun, Nlist, SymbolGroups};
 use crate::options::Options;
 use crate::symbols::{Def, SymId, SymbolTable};
@@ -433,6 +433,8 @@ struct ObjectSymbols<'a> {
     /// By symbol index (when the object has a debug map): the entry the
     /// symbol's stab shares the string of.
     shared: Vec<Shared>,
+    /// The symbols its debug map names that their atoms do not.
+    extra: ExtraSymbols,
 }
 
 /// See [`SymbolRuns`]. With `sorted` ([`sorted_definitions`]), the
@@ -455,6 +457,7 @@ pub fn symbol_runs<'a>(
             let mut out = object_symbols(opts, symtab, layout, (fi, obj), stabs);
             if stabs {
                 let shared = std::mem::take(&mut out.shared);
+                let extra = std::mem::take(&mut out.extra);
                 let globals = &symtab.file_globals[fi];
                 let path = match &prefix {
                     Some(p) => obj
@@ -469,6 +472,7 @@ pub fn symbol_runs<'a>(
                     layout,
                     (path, obj.mtime),
                     cpu_subtype,
+                    extra,
                     // An exported symbol's stab shares the string of its
                     // entry among the externals; other stabs, their
                     // object's entry's.
@@ -695,6 +699,10 @@ fn object_symbols<'a>(
         }
         if s.is_stab() || !s.is_defined_in_section() || s.atom == NONE {
             continue;
+        }
+        if stabs {
+            // The debug map's symbols, found in the same pass.
+            g.extra.note(obj, si, s);
         }
         // An external symbol is written here only when its winning
         // definition is this one and it is not exported (private
