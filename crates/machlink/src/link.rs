@@ -283,6 +283,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     let mut timer = Timer::new();
     let files = input::map_inputs(paths)?;
     timer.lap("map inputs");
+    let mut inputs = input::parse_inputs(&files, opts)?;
+    timer.lap("parse");
     // Every input's content hash, for the next run's change detection,
     // taken beside the link on a core it leaves idle (see `fingerprints`).
     let record = record.map(|args| {
@@ -291,8 +293,6 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
             crate::incremental::fingerprints::Hasher::start(&files),
         )
     });
-    let mut inputs = input::parse_inputs(&files, opts)?;
-    timer.lap("parse");
     let mut symtab = crate::resolve::resolve(opts, &mut inputs)?;
     crate::dylib_use::apply(opts, paths, &mut inputs, &mut symtab)?;
     timer.lap("resolve");
