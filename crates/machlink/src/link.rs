@@ -424,7 +424,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                     arch,
                     slots: &slots,
                 };
-                crate::incremental::record::prepare(&inputs.objects, &symtab, &image, scan)
+                let prepare = crate::incremental::record::prepare;
+                prepare(&opts.output, &inputs.objects, &symtab, &image, scan)
             })
         },
     );
@@ -435,6 +436,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
             format!("cannot write incremental state: {e}"),
         )
     };
+    let prepared = prepared.transpose().map_err(state_error)?;
     if prepared.is_some() {
         timer.lap("record");
     }
@@ -461,7 +463,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
             let (sealed, state_body) = rayon::join(
                 || file.seal(),
                 || {
-                    let begun = prepared.begin(&opts.output);
+                    let begun = prepared.begin();
                     (begun, hasher.finish())
                 },
             );
