@@ -398,9 +398,9 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
         }
         None => Default::default(),
     };
-    // The objects' part of the incremental state is made while LINKEDIT
-    // is written (mostly sequential work, which leaves cores free).
-    let (linkedit, prepared) = rayon::join(
+    // The incremental state's body is made and written while LINKEDIT is
+    // (mostly sequential work, which leaves cores free).
+    let (linkedit, begun) = rayon::join(
         || {
             write::build_linkedit(
                 opts,
@@ -426,6 +426,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                 };
                 let prepare = crate::incremental::record::prepare;
                 prepare(&opts.output, &inputs.objects, &symtab, &image, scan)
+                    .and_then(|prepared| prepared.begin())
             })
         },
     );
@@ -436,8 +437,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
             format!("cannot write incremental state: {e}"),
         )
     };
-    let prepared = prepared.transpose().map_err(state_error)?;
-    if prepared.is_some() {
+    let begun = begun.transpose().map_err(state_error)?;
+    if begun.is_some() {
         timer.lap("record");
     }
     file.resize(linkedit_off + linkedit.size + linkedit.signature_size)?;
@@ -445,8 +446,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     let uuid_offset = write::finish_image(opts, &mut plan, entry, &linkedit, image, &ahead)?;
     timer.lap("header+signature");
     timer.end();
-    let state = match record.zip(prepared) {
-        Some(((args, hasher), prepared)) if file.replaces() => {
+    let state = match record.zip(begun) {
+        Some(((args, hasher), begun)) if file.replaces() => {
             let uuid: [u8; 16] = file.bytes()[uuid_offset..uuid_offset + 16]
                 .try_into()
                 .expect("16 bytes");
@@ -458,18 +459,10 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                 },
                 &linkedit,
             );
-            // The output's write (a system call, on one core) beside the
-            // state's body and the inputs' last hashes.
-            let (sealed, state_body) = rayon::join(
-                || file.seal(),
-                || {
-                    let begun = prepared.begin();
-                    (begun, hasher.finish())
-                },
-            );
+            // The rest of the output's write (a system call, on one core)
+            // beside the inputs' last hashes.
+            let (sealed, fingerprints) = rayon::join(|| file.seal(), || hasher.finish());
             let (size, mtime_ns) = sealed?;
-            let (begun, fingerprints) = state_body;
-            let begun = begun.map_err(state_error)?;
             timer.lap("write output");
             let output = crate::incremental::Fingerprint {
                 path: opts.output.clone(),

@@ -464,7 +464,11 @@ fn slots_and_used_ends(
             .iter()
             .map(|&(f, a)| (layout.atom_addr[f as usize][a as usize], f, a))
             .collect();
-        placed.sort_unstable();
+        // Layout places a section's atoms in the order it lists them:
+        // sorted already, but for what a caller placed otherwise.
+        if !placed.is_sorted() {
+            placed.sort_unstable();
+        }
         for (i, &(addr, f, a)) in placed.iter().enumerate() {
             let size = u64::from(objects[f as usize].atoms[a as usize].size);
             let own = if s.is_code() {
@@ -1097,10 +1101,10 @@ fn sites_by_global(records: &[Recorded], globals: usize) -> (Vec<Site>, Vec<(u32
 }
 
 /// What a full link records of its objects: everything of the state but
-/// the header chunk, made ready to be written. It needs only the laid-out
-/// image and its fixups, so the link makes it while it writes LINKEDIT
-/// (mostly sequential work, which leaves cores to this), and writes it
-/// ([`Prepared::begin`]) while the output's bytes go to their file.
+/// the header chunk, the records written already. It needs only the
+/// laid-out image and its fixups, so the link makes it, and writes it
+/// ([`Prepared::begin`]), while it writes LINKEDIT (mostly sequential
+/// work, which leaves cores to this).
 pub(crate) struct Prepared<'s> {
     /// The state file, each object's record written.
     records: state::RecordStream,
