@@ -283,6 +283,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     let mut timer = Timer::new();
     let files = input::map_inputs(paths)?;
     timer.lap("map inputs");
+    let mut inputs = input::parse_inputs(&files, opts)?;
+    timer.lap("parse");
     // Every input's content hash, for the next run's change detection,
     // taken beside the link on a core it leaves idle (see `fingerprints`).
     let record = record.map(|args| {
@@ -291,8 +293,6 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
             crate::incremental::fingerprints::Hasher::start(&files),
         )
     });
-    let mut inputs = input::parse_inputs(&files, opts)?;
-    timer.lap("parse");
     let mut symtab = crate::resolve::resolve(opts, &mut inputs)?;
     crate::dylib_use::apply(opts, paths, &mut inputs, &mut symtab)?;
     timer.lap("resolve");
@@ -398,10 +398,10 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
         }
         None => Default::default(),
     };
-    // The objects' part of the incremental state is made while LINKEDIT
-    // is written (mostly sequential work, which leaves cores free), and
+    // The incremental state's body is made and written while LINKEDIT is
+    // (mostly sequential work, which leaves cores free), and
     // __TEXT, final now, goes into the file (see `write::text_ahead`).
-    let (linkedit, prepared, text_written) = {
+    let (linkedit, begun, text_written) = {
         let (image, ahead) = file.split();
         let ahead_range = if ahead.writes() {
             write::text_ahead(&plan, &fixups)
@@ -421,7 +421,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                     write::write_ahead(scope, &ahead, vec![piece])
                 })
                 .flatten();
-            let (linkedit, prepared) = rayon::join(
+            let (linkedit, begun) = rayon::join(
                 || {
                     write::build_linkedit(
                         opts,
@@ -445,7 +445,9 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                             arch,
                             slots: &slots,
                         };
-                        crate::incremental::record::prepare(&inputs.objects, &symtab, &image, scan)
+                        let prepare = crate::incremental::record::prepare;
+                        prepare(&opts.output, &inputs.objects, &symtab, &image, scan)
+                            .and_then(|prepared| prepared.begin())
                     })
                 },
             );
@@ -456,7 +458,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                     .map(|()| ahead_range),
                 None => Ok(0..0),
             };
-            (linkedit, prepared, written)
+            (linkedit, begun, written)
         })
     };
     let linkedit = linkedit?;
@@ -468,7 +470,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
             format!("cannot write incremental state: {e}"),
         )
     };
-    if prepared.is_some() {
+    let begun = begun.transpose().map_err(state_error)?;
+    if begun.is_some() {
         timer.lap("record");
     }
     file.resize(linkedit_off + linkedit.size + linkedit.signature_size)?;
@@ -484,8 +487,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     )?;
     timer.lap("header+signature");
     timer.end();
-    let state = match record.zip(prepared) {
-        Some(((args, hasher), prepared)) if file.replaces() => {
+    let state = match record.zip(begun) {
+        Some(((args, hasher), begun)) if file.replaces() => {
             let uuid: [u8; 16] = file.bytes()[uuid_offset..uuid_offset + 16]
                 .try_into()
                 .expect("16 bytes");
@@ -497,18 +500,10 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                 },
                 &linkedit,
             );
-            // The output's write (a system call, on one core) beside the
-            // state's body and the inputs' last hashes.
-            let (sealed, state_body) = rayon::join(
-                || file.seal(),
-                || {
-                    let begun = prepared.begin(&opts.output);
-                    (begun, hasher.finish())
-                },
-            );
+            // The rest of the output's write (a system call, on one core)
+            // beside the inputs' last hashes.
+            let (sealed, fingerprints) = rayon::join(|| file.seal(), || hasher.finish());
             let (size, mtime_ns) = sealed?;
-            let (begun, fingerprints) = state_body;
-            let begun = begun.map_err(state_error)?;
             timer.lap("write output");
             let output = crate::incremental::Fingerprint {
                 path: opts.output.clone(),

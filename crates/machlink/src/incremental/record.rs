@@ -464,7 +464,11 @@ fn slots_and_used_ends(
             .iter()
             .map(|&(f, a)| (layout.atom_addr[f as usize][a as usize], f, a))
             .collect();
-        placed.sort_unstable();
+        // Layout places a section's atoms in the order it lists them:
+        // sorted already, but for what a caller placed otherwise.
+        if !placed.is_sorted() {
+            placed.sort_unstable();
+        }
         for (i, &(addr, f, a)) in placed.iter().enumerate() {
             let size = u64::from(objects[f as usize].atoms[a as usize].size);
             let own = if s.is_code() {
@@ -728,10 +732,9 @@ struct RecordContext<'r, 'a> {
     fixups: FixupPages<'r>,
 }
 
-/// Per object: its record in the state's serialisation, its literals
-/// (hash, address), the globals it refers to and its sites.
+/// Per object (its record in the state's serialisation aside): its
+/// literals (hash, address), the globals it refers to and its sites.
 struct Recorded {
-    bytes: Vec<u8>,
     literals: Vec<(u64, u64)>,
     refs: Vec<SymId>,
     sites: Vec<(SymId, Site)>,
@@ -774,8 +777,14 @@ impl<'r> UnwindLookup<'r> {
 
 /// Writes object `fi`'s [`ObjectRecord`](state::ObjectRecord) straight from the link's data, in
 /// the state's serialisation (what [`state::encode`] would make of it),
-/// without building the record: no key, name or record is allocated.
-fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Recorded {
+/// into `out` (cleared first), without building the record: no key, name
+/// or record is allocated.
+fn record_object(
+    cx: &RecordContext,
+    fi: usize,
+    sites: Vec<(SymId, Site)>,
+    out: &mut Vec<u8>,
+) -> Recorded {
     let obj = &cx.objects[fi];
     let symtab = cx.symtab;
     let layout = cx.image.layout;
@@ -798,10 +807,12 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
         }
         chosen.push(ai as u32);
     }
-    // About what records take (keys, fields, names), to grow it seldom.
-    let mut out = Vec::with_capacity(64 + chosen.len() * 64 + obj.symbols.len() * 16);
-    wire::varint(&mut out, symbols_hash(obj));
-    wire::varint(&mut out, chosen.len() as u64);
+    // About what records take (keys, fields, names), to grow it seldom
+    // (it is reused, object after object).
+    out.clear();
+    out.reserve(64 + chosen.len() * 64 + obj.symbols.len() * 16);
+    wire::varint(out, symbols_hash(obj));
+    wire::varint(out, chosen.len() as u64);
     let mut key = Vec::new();
     let (mut fixup_at, mut unwind_at) = (Cursor::default(), Cursor::default());
     for &ai in &chosen {
@@ -822,15 +833,15 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
         }
         match keys.name(ai as u32) {
             // Most keys: a symbol's name, written straight from it.
-            Some(name) => wire::bytes(&mut out, name),
+            Some(name) => wire::bytes(out, name),
             None => {
                 key.clear();
                 keys.write(ai as u32, &mut key);
-                wire::bytes(&mut out, &key);
+                wire::bytes(out, &key);
             }
         }
         wire::atom_fields(
-            &mut out,
+            out,
             &AtomFields {
                 section: si as u16,
                 align_log2: atom.align_log2,
@@ -875,24 +886,19 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
     globals.dedup();
     refs.sort_by(|a, b| a.0.cmp(b.0));
     refs.dedup_by(|a, b| a.0 == b.0);
-    wire::names(&mut out, &globals);
-    wire::varint(&mut out, refs.len() as u64);
+    wire::names(out, &globals);
+    wire::varint(out, refs.len() as u64);
     for (n, _) in &refs {
-        wire::bytes(&mut out, n);
+        wire::bytes(out, n);
     }
-    wire::varint(&mut out, sites.len() as u64);
+    wire::varint(out, sites.len() as u64);
     let mut kinds = wire::SiteKinds::default();
     for (g, site) in &sites {
-        wire::bytes(&mut out, name(*g));
-        kinds.site(&mut out, site);
+        wire::bytes(out, name(*g));
+        kinds.site(out, site);
     }
-    wire::bytes(&mut out, obj.oso_path.as_bytes());
-    // What the estimate above left unused goes back to the heap for the
-    // next object's record, in place (a third of it, untouched but on
-    // huge pages that other records touch).
-    out.shrink_to_fit();
+    wire::bytes(out, obj.oso_path.as_bytes());
     Recorded {
-        bytes: out,
         literals,
         refs: refs.into_iter().map(|(_, g)| g).collect(),
         sites,
@@ -1095,13 +1101,13 @@ fn sites_by_global(records: &[Recorded], globals: usize) -> (Vec<Site>, Vec<(u32
 }
 
 /// What a full link records of its objects: everything of the state but
-/// the header chunk, made ready to be written. It needs only the laid-out
-/// image and its fixups, so the link makes it while it writes LINKEDIT
-/// (mostly sequential work, which leaves cores to this), and writes it
-/// ([`Prepared::begin`]) while the output's bytes go to their file.
+/// the header chunk, the records written already. It needs only the
+/// laid-out image and its fixups, so the link makes it, and writes it
+/// ([`Prepared::begin`]), while it writes LINKEDIT (mostly sequential
+/// work, which leaves cores to this).
 pub(crate) struct Prepared<'s> {
-    /// Each object's record, serialised.
-    records: Vec<Vec<u8>>,
+    /// The state file, each object's record written.
+    records: state::RecordStream,
     /// The global symbol table.
     globals: state::GlobalTable<'s>,
     /// The literals: (content hash, address).
@@ -1119,18 +1125,14 @@ pub(crate) struct Begun {
 }
 
 impl Prepared<'_> {
-    /// Writes the state file's body beside `output`, under its temporary
-    /// name.
-    pub(crate) fn begin(mut self, output: &std::path::Path) -> std::io::Result<Begun> {
-        let writer = state::BaseWriter::begin(
-            &super::state_path(output),
-            &self.records,
+    /// Writes the rest of the state file's body (after the records).
+    pub(crate) fn begin(mut self) -> std::io::Result<Begun> {
+        let writer = state::BaseWriter::after_records(
+            self.records,
             &self.globals,
             &mut self.literals,
             &self.sites,
         )?;
-        // The records' memory goes back while the link still runs.
-        crate::teardown::discard(self.records);
         Ok(Begun {
             writer,
             used: self.used,
@@ -1191,14 +1193,16 @@ pub(crate) fn scan(objects: &[ObjectFile], symtab: &SymbolTable, layout: &Layout
     }
 }
 
-/// Records every object (in parallel) and the global symbols, ready to be
-/// written into the state file; `scan` made of the same link.
+/// Records every object (in parallel, each record written into the state
+/// file beside `output` as it is made) and the global symbols, ready to
+/// be written into the state file; `scan` made of the same link.
 pub(crate) fn prepare<'s>(
+    output: &std::path::Path,
     objects: &[ObjectFile],
     symtab: &'s SymbolTable,
     image: &Image,
     scan: Scan,
-) -> Prepared<'s> {
+) -> std::io::Result<Prepared<'s>> {
     let layout = image.layout;
     let headroom = Headroom::for_arch(image.arch);
     let (slots, used) = slots_and_used_ends(objects, layout, headroom);
@@ -1218,11 +1222,20 @@ pub(crate) fn prepare<'s>(
         unwind: UnwindLookup::new(image.unwind_rows, layout.image_base),
         fixups: FixupPages::new(image.fixups, layout.image_base),
     };
+    let stream = state::RecordStream::create(&super::state_path(output), objects.len())?;
+    let stream = std::sync::Mutex::new(stream);
+    // Each thread makes its records in one buffer; the stream takes a
+    // record at a time (a copy into its buffer, a write now and then).
     let records: Vec<Recorded> = object_sites
         .into_par_iter()
         .enumerate()
-        .map(|(fi, sites)| record_object(&cx, fi, sites))
-        .collect();
+        .map_init(Vec::new, |out, (fi, sites)| {
+            let recorded = record_object(&cx, fi, sites, out);
+            let mut stream = stream.lock().unwrap_or_else(|e| e.into_inner());
+            stream.put(fi, out).map(|()| recorded)
+        })
+        .collect::<std::io::Result<_>>()?;
+    let records_stream = stream.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut refs = vec![0u32; symtab.syms.len()];
     for &g in records.iter().flat_map(|r| &r.refs) {
         refs[g as usize] += 1;
@@ -1260,14 +1273,13 @@ pub(crate) fn prepare<'s>(
         .iter()
         .flat_map(|r| r.literals.iter().copied())
         .collect();
-    let records: Vec<Vec<u8>> = records.into_iter().map(|r| r.bytes).collect();
-    Prepared {
-        records,
+    Ok(Prepared {
+        records: records_stream,
         globals,
         literals,
         sites,
         used,
-    }
+    })
 }
 
 /// Writes the state of a full incremental link: the header chunk after

@@ -1357,10 +1357,11 @@ impl Plan {
 
 /// A state file being written: everything but its header chunk (the
 /// options, fingerprints, sections and LINKEDIT ranges, known once the
-/// output is finished), under a temporary name. [`BaseWriter::begin`]
-/// writes the object records, global symbols, literals and sites, and the
-/// checksums of the blocks they fill, while the link is still writing
-/// LINKEDIT; [`BaseWriter::finish`] adds the header chunk.
+/// output is finished), under a temporary name. A [`RecordStream`] writes
+/// the object records while the link is still writing LINKEDIT;
+/// [`BaseWriter::after_records`] the global symbols, literals and sites,
+/// and the checksums of the blocks they fill, while the output goes to
+/// its file; [`BaseWriter::finish`] adds the header chunk.
 pub struct BaseWriter {
     pending: super::Pending,
     file: std::fs::File,
@@ -1378,15 +1379,45 @@ pub struct BaseWriter {
     sums: Vec<u64>,
 }
 
+/// A state file whose object records are being written, each as soon as
+/// it is made (by any thread, in any order: each object's range goes into
+/// the header chunk), under a temporary name; [`BaseWriter::after_records`]
+/// writes the rest of its body after them. Records written as they come
+/// are never gathered in memory (6 MiB for 100k functions, fresh pages a
+/// link pays to fault in and zero), and their checksums and write come
+/// off the link's last, sequential stretch.
+pub struct RecordStream {
+    pending: super::Pending,
+    file: std::fs::File,
+    body: BodyStream,
+    /// Where each object's record is (offset, length).
+    ranges: Vec<(u64, u64)>,
+}
+
+impl RecordStream {
+    /// Creates the state file at `path` (under its temporary name) for
+    /// `objects` records.
+    pub fn create(path: &Path, objects: usize) -> std::io::Result<RecordStream> {
+        // Sized to the header for now (an allocation cannot be empty).
+        let (pending, file) = super::Pending::sized(path, HEADER as u64)?;
+        let body = BodyStream::new(&file)?;
+        Ok(RecordStream {
+            pending,
+            file,
+            body,
+            ranges: vec![(0, 0); objects],
+        })
+    }
+
+    /// Writes object `i`'s record.
+    pub fn put(&mut self, i: usize, record: &[u8]) -> std::io::Result<()> {
+        self.ranges[i] = (self.body.at() as u64, record.len() as u64);
+        self.body.put(record)
+    }
+}
+
 impl BaseWriter {
-    /// Sizes and allocates the file (a full disk is an error here) and
-    /// writes every part in file order through one small buffer,
-    /// checksumming each block as it fills ([`BodyStream`]). Fresh memory
-    /// is what a link pays for most (every first touch of a page is a
-    /// fault, and zeroing it), so the body is not laid out whole in memory
-    /// first: that took a mapping as large as the state (14 MiB for 100k
-    /// functions), and a copy of the records into it.
-    ///
+    /// [`BaseWriter::after_records`] of `records`, in order.
     pub fn begin(
         path: &Path,
         records: &[Vec<u8>],
@@ -1394,15 +1425,34 @@ impl BaseWriter {
         literals: &mut [(u64, u64)],
         sites: &[Site],
     ) -> std::io::Result<BaseWriter> {
-        let mut at = HEADER as u64;
-        let record_ranges = records
-            .iter()
-            .map(|r| {
-                let range = (at, r.len() as u64);
-                at += r.len() as u64;
-                range
-            })
-            .collect();
+        let mut stream = RecordStream::create(path, records.len())?;
+        for (i, r) in records.iter().enumerate() {
+            stream.put(i, r)?;
+        }
+        Self::after_records(stream, globals, literals, sites)
+    }
+
+    /// Allocates the rest of the file (a full disk is an error here) and
+    /// writes every other part after the records in file order through
+    /// one small buffer, checksumming each block as it fills
+    /// ([`BodyStream`]). Fresh memory is what a link pays for most (every
+    /// first touch of a page is a fault, and zeroing it), so the body is
+    /// not laid out whole in memory first: that took a mapping as large as
+    /// the state (14 MiB for 100k functions), and a copy of the records
+    /// into it.
+    pub fn after_records(
+        stream: RecordStream,
+        globals: &GlobalTable,
+        literals: &mut [(u64, u64)],
+        sites: &[Site],
+    ) -> std::io::Result<BaseWriter> {
+        let RecordStream {
+            pending,
+            file,
+            mut body,
+            ranges: record_ranges,
+        } = stream;
+        let at = body.at();
         let (mut count, mut strings) = (0usize, 0usize);
         for (_, row) in globals.rows() {
             count += 1;
@@ -1413,18 +1463,14 @@ impl BaseWriter {
             return Err(std::io::Error::other("too many global symbols for a state"));
         }
         let plan = Plan::new(
-            (at as usize) - HEADER,
+            at - HEADER,
             count,
             extras,
             strings,
             literals.len(),
             sites.len(),
         );
-        let (pending, file) = super::Pending::sized(path, plan.meta as u64)?;
-        let mut body = BodyStream::new(&file);
-        for r in records {
-            body.put(r)?;
-        }
+        crate::output::allocate(&file, plan.meta as u64)?;
         body.pad_to(plan.index)?;
         write_globals(&mut body, plan.cap, globals)?;
         debug_assert_eq!(body.at(), plan.strings_end);
@@ -1573,26 +1619,27 @@ fn write_globals(body: &mut BodyStream, cap: usize, globals: &GlobalTable) -> st
 /// header) through a buffer of [`BodyStream::FLUSH`] bytes, reused: each
 /// whole block is checksummed as it leaves the buffer, while it is in
 /// the cache, and written with the rest of the buffer in one call.
-struct BodyStream<'f> {
-    file: &'f std::fs::File,
+struct BodyStream {
+    /// The state file (a handle of its own).
+    file: std::fs::File,
     buf: Vec<u8>,
     /// File offset of `buf[0]` (a block boundary).
     start: usize,
     sums: Vec<u64>,
 }
 
-impl<'f> BodyStream<'f> {
+impl BodyStream {
     /// Bytes buffered before a write: large enough that system calls are
     /// few, small enough to stay in the cache.
     const FLUSH: usize = 256 * 1024;
 
-    fn new(file: &'f std::fs::File) -> Self {
-        BodyStream {
-            file,
+    fn new(file: &std::fs::File) -> std::io::Result<Self> {
+        Ok(BodyStream {
+            file: file.try_clone()?,
             buf: Vec::with_capacity(Self::FLUSH + BLOCK),
             start: HEADER,
             sums: Vec::new(),
-        }
+        })
     }
 
     /// The file offset of the next byte put.
@@ -1888,7 +1935,7 @@ mod delta_tests {
             .open(&path)
             .unwrap();
         let mut want = vec![0u8; HEADER];
-        let mut body = BodyStream::new(&file);
+        let mut body = BodyStream::new(&file).unwrap();
         let lens = [
             0,
             1,
