@@ -281,6 +281,163 @@ pub fn symbols_hash(obj: &ObjectFile) -> u64 {
         .fold(0u64, u64::wrapping_add)
 }
 
+/// Hash of what atom `ai` of file `fi` is written from: its bytes and
+/// output section, its own address (canonical and body), and for each
+/// relocation its place, kind, addend and target. A target that is an atom
+/// of the same file (directly, or through a symbol it defines) is hashed
+/// by its addresses, since those are what an update moves; any other
+/// target by its symbol's name, which the update checks still resolves as
+/// it did (the object defines the same symbols, no other object changed,
+/// no import or GOT slot is new). Equal hashes at an unchanged place: the
+/// relocation pass would write the same bytes and fixups again.
+///
+/// The full link records it, an update compares it (its object is file 0
+/// of its own symbol table there); never 0 (0: unknown).
+pub fn replay_hash(
+    fi: u32,
+    obj: &ObjectFile,
+    ai: u32,
+    symtab: &SymbolTable,
+    layout: &crate::layout::Layout,
+) -> u64 {
+    use std::hash::Hash;
+    let atom = &obj.atoms[ai as usize];
+    let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
+    let addrs = |a: u32| {
+        let addr = layout.atom_addr[fi as usize][a as usize];
+        let body = match layout.atom_body.get(fi as usize) {
+            Some(b) if b[a as usize] != 0 => b[a as usize],
+            _ => addr,
+        };
+        (addr, body)
+    };
+    let mut h = Chain(0x243f_6a88_85a3_08d3);
+    // A target: its kind, what names it, and the addresses of the atom
+    // of the same file it is.
+    let target = |h: &mut Chain, t: Target| match t {
+        Target::Atom(a) => {
+            let (addr, body) = addrs(a);
+            h.words(&[1, addr, body]);
+        }
+        Target::Symbol(i) => {
+            // By name: an index names another symbol once the object's
+            // undefined symbols change.
+            h.word(2);
+            h.bytes(obj.symbols.get(i as usize).map_or(&[][..], |s| s.name));
+            let own = symtab
+                .global_of(fi, t)
+                .map(|g| symtab.syms[g as usize].def)
+                .and_then(|d| match d {
+                    Def::Defined {
+                        file, atom, offset, ..
+                    } if file == fi => Some((atom, offset)),
+                    _ => None,
+                });
+            if let Some((atom, offset)) = own {
+                let (addr, body) = addrs(atom);
+                h.words(&[u64::from(offset), addr, body]);
+            }
+        }
+    };
+    let (addr, body) = addrs(ai);
+    h.words(&[
+        addr,
+        body,
+        u64::from(layout.atom_section[fi as usize][ai as usize]),
+        u64::from(atom.size),
+        relocs.len() as u64,
+    ]);
+    for r in relocs {
+        h.words(&[
+            u64::from(r.offset) | u64::from(r.length) << 32,
+            r.addend as u64,
+        ]);
+        r.kind.hash(&mut h);
+        target(&mut h, r.target);
+        match r.subtrahend {
+            Some(sub) => target(&mut h, sub),
+            None => h.word(0),
+        }
+    }
+    h.bytes(obj.atom_data(ai));
+    h.finish_chain() | 1
+}
+
+/// The chain [`replay_hash`] folds words into: each step xors a word in
+/// and applies a bijection, so inputs that differ in one word (an edited
+/// constant) always hash apart; the end is mixed once more.
+struct Chain(u64);
+
+impl Chain {
+    #[inline(always)]
+    fn word(&mut self, w: u64) {
+        let x = (self.0 ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = x ^ (x >> 29);
+    }
+
+    #[inline(always)]
+    fn words(&mut self, ws: &[u64]) {
+        for &w in ws {
+            self.word(w);
+        }
+    }
+
+    /// Bytes as words, then their length (which ends them).
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            self.word(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.word(u64::from_le_bytes(last));
+        }
+        self.word(b.len() as u64);
+    }
+
+    fn finish_chain(&self) -> u64 {
+        // splitmix64's finaliser.
+        let mut x = self.0;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^ (x >> 31)
+    }
+}
+
+/// What a relocation kind's `Hash` writes goes into the chain.
+impl std::hash::Hasher for Chain {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        self.bytes(bytes);
+    }
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.word(u64::from(v));
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.word(u64::from(v));
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.word(v);
+    }
+    #[inline]
+    fn write_i64(&mut self, v: i64) {
+        self.word(v as u64);
+    }
+    #[inline]
+    fn write_isize(&mut self, v: isize) {
+        self.word(v as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.finish_chain()
+    }
+}
+
 /// Whether an output section holds literals that are merged by content.
 pub fn is_literal(flags: u32) -> bool {
     matches!(
@@ -722,6 +879,7 @@ struct RecordContext<'r, 'a> {
     image: &'r Image<'r>,
     interior: Vec<Vec<bool>>,
     eh_frame: Vec<EhFrameKeys>,
+    replay: Vec<Vec<u64>>,
     slots: Vec<Vec<u32>>,
     /// `image.unwind_rows` by function address.
     unwind: UnwindLookup<'r>,
@@ -846,6 +1004,7 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
                     addr,
                 ),
                 unwind: cx.unwind.encoding(&mut unwind_at, addr),
+                replay: cx.replay[fi][ai],
             },
         );
     }
@@ -911,6 +1070,7 @@ struct AtomFields {
     size: u32,
     fixups: u64,
     unwind: u32,
+    replay: u64,
 }
 
 /// The state's serialisation ([`state::encode`]: bincode with
@@ -1031,6 +1191,7 @@ mod wire {
         f.varint(u64::from(a.size));
         f.varint(a.fixups);
         f.varint(u64::from(a.unwind));
+        f.varint(a.replay);
         f.done(out);
     }
 
@@ -1153,26 +1314,28 @@ pub(crate) struct Image<'i> {
 /// What the record takes of the objects' relocations, which a full link
 /// lets go of once it has written its atoms (as a plain link does, and
 /// what it frees is the memory LINKEDIT is then written in): the atoms
-/// pointed inside of, the reference sites, the `__eh_frame` keys, and
-/// `kinds` ([`global_kinds`]).
+/// pointed inside of, the reference sites, the `__eh_frame` keys, the
+/// atoms' [`replay_hash`]es and `kinds` ([`global_kinds`]).
 pub(crate) struct Scan {
     kinds: Vec<u8>,
     interior: Vec<Vec<bool>>,
     sites: Vec<Vec<(SymId, Site)>>,
     eh_frame: Vec<EhFrameKeys>,
+    replay: Vec<Vec<u64>>,
 }
 
 /// Scans every object's relocations (in parallel) for the record.
 pub(crate) fn scan(objects: &[ObjectFile], symtab: &SymbolTable, layout: &Layout) -> Scan {
     let kinds = global_kinds(symtab, layout);
-    let scanned: Vec<(Scanned, EhFrameKeys)> = objects
+    let (scanned, replay): (Vec<(Scanned, EhFrameKeys)>, Vec<Vec<u64>>) = objects
         .par_iter()
         .enumerate()
         .map(|(fi, obj)| {
             let scanned = scan_relocations(obj, fi as u32, symtab, layout, &kinds);
-            (scanned, EhFrameKeys::of(obj))
+            let replay = replay_hashes(obj, fi as u32, symtab, layout);
+            ((scanned, EhFrameKeys::of(obj)), replay)
         })
-        .collect();
+        .unzip();
     let mut interior: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
     let mut sites = Vec::with_capacity(objects.len());
     let mut eh_frame = Vec::with_capacity(objects.len());
@@ -1188,7 +1351,27 @@ pub(crate) fn scan(objects: &[ObjectFile], symtab: &SymbolTable, layout: &Layout
         interior,
         sites,
         eh_frame,
+        replay,
     }
+}
+
+/// The [`replay_hash`] of each atom of object `fi` that its record keeps
+/// (0 for the others).
+fn replay_hashes(obj: &ObjectFile, fi: u32, symtab: &SymbolTable, layout: &Layout) -> Vec<u64> {
+    (0..obj.atoms.len())
+        .map(|ai| {
+            let placed = layout.atom_addr[fi as usize][ai] != 0
+                && obj.atoms[ai].alias_of.is_none()
+                && !is_literal(
+                    layout.sections[layout.atom_section[fi as usize][ai] as usize].flags,
+                );
+            if placed {
+                replay_hash(fi, obj, ai as u32, symtab, layout)
+            } else {
+                0
+            }
+        })
+        .collect()
 }
 
 /// Records every object (in parallel) and the global symbols, ready to be
@@ -1207,6 +1390,7 @@ pub(crate) fn prepare<'s>(
         interior,
         sites: object_sites,
         eh_frame,
+        replay,
     } = scan;
     let cx = RecordContext {
         objects,
@@ -1214,6 +1398,7 @@ pub(crate) fn prepare<'s>(
         image,
         interior,
         eh_frame,
+        replay,
         slots,
         unwind: UnwindLookup::new(image.unwind_rows, layout.image_base),
         fixups: FixupPages::new(image.fixups, layout.image_base),
@@ -1445,6 +1630,7 @@ mod tests {
                     size: a.size,
                     fixups: a.fixups,
                     unwind: a.unwind,
+                    replay: a.replay,
                 },
             );
         }
@@ -1492,6 +1678,7 @@ mod tests {
                 size: (v >> 7) as u32,
                 fixups: !v,
                 unwind: v as u32 ^ 0x8000_0000,
+                replay: v.rotate_left(17),
             })
             .collect();
         let kinds = [
