@@ -299,8 +299,12 @@ pub fn replay_hash(
     ai: u32,
     symtab: &SymbolTable,
     layout: &crate::layout::Layout,
+    names: &mut Vec<u64>,
 ) -> u64 {
     use std::hash::Hash;
+    if names.len() != obj.symbols.len() {
+        *names = vec![0; obj.symbols.len()];
+    }
     let atom = &obj.atoms[ai as usize];
     let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
     let addrs = |a: u32| {
@@ -314,7 +318,7 @@ pub fn replay_hash(
     let mut h = Chain(0x243f_6a88_85a3_08d3);
     // A target: its kind, what names it, and the addresses of the atom
     // of the same file it is.
-    let target = |h: &mut Chain, t: Target| match t {
+    let mut target = |h: &mut Chain, t: Target| match t {
         Target::Atom(a) => {
             let (addr, body) = addrs(a);
             h.words(&[1, addr, body]);
@@ -323,7 +327,16 @@ pub fn replay_hash(
             // By name: an index names another symbol once the object's
             // undefined symbols change.
             h.word(2);
-            h.bytes(obj.symbols.get(i as usize).map_or(&[][..], |s| s.name));
+            h.word(match names.get_mut(i as usize) {
+                Some(n) if *n != 0 => *n,
+                Some(n) => {
+                    let mut c = Chain(0x1319_8a2e_0370_7344);
+                    c.bytes(obj.symbols[i as usize].name);
+                    *n = c.finish_chain() | 1;
+                    *n
+                }
+                None => 0,
+            });
             let own = symtab
                 .global_of(fi, t)
                 .map(|g| symtab.syms[g as usize].def)
@@ -1358,6 +1371,7 @@ pub(crate) fn scan(objects: &[ObjectFile], symtab: &SymbolTable, layout: &Layout
 /// The [`replay_hash`] of each atom of object `fi` that its record keeps
 /// (0 for the others).
 fn replay_hashes(obj: &ObjectFile, fi: u32, symtab: &SymbolTable, layout: &Layout) -> Vec<u64> {
+    let mut names = Vec::new();
     (0..obj.atoms.len())
         .map(|ai| {
             let placed = layout.atom_addr[fi as usize][ai] != 0
@@ -1366,7 +1380,7 @@ fn replay_hashes(obj: &ObjectFile, fi: u32, symtab: &SymbolTable, layout: &Layou
                     layout.sections[layout.atom_section[fi as usize][ai] as usize].flags,
                 );
             if placed {
-                replay_hash(fi, obj, ai as u32, symtab, layout)
+                replay_hash(fi, obj, ai as u32, symtab, layout, &mut names)
             } else {
                 0
             }

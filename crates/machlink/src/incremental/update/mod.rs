@@ -1195,8 +1195,10 @@ impl<'s> Updater<'s> {
     ) -> Vec<bool> {
         let mut leave = vec![false; obj.atoms.len()];
         let eh_frame = self.eh_frame().map(|(si, _)| si);
+        let mut names = Vec::new();
         for p in planned.iter_mut() {
-            p.rec.replay = super::record::replay_hash(0, obj, p.ai as u32, symtab, &self.layout);
+            p.rec.replay =
+                super::record::replay_hash(0, obj, p.ai as u32, symtab, &self.layout, &mut names);
             let stays = match p.decision {
                 plan::Decision::InPlace {
                     freed_body: None, ..
