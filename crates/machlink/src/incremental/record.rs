@@ -291,8 +291,9 @@ pub fn symbols_hash(obj: &ObjectFile) -> u64 {
 /// no import or GOT slot is new). Equal hashes at an unchanged place: the
 /// relocation pass would write the same bytes and fixups again.
 ///
-/// The full link records it, an update compares it (its object is file 0
-/// of its own symbol table there); never 0 (0: unknown).
+/// An update records it for the atoms of the objects it replays and
+/// compares it the next time (its object is file 0 of its own symbol table
+/// there); never 0 (0: unknown, as the full link leaves it).
 pub fn replay_hash(
     fi: u32,
     obj: &ObjectFile,
@@ -892,7 +893,6 @@ struct RecordContext<'r, 'a> {
     image: &'r Image<'r>,
     interior: Vec<Vec<bool>>,
     eh_frame: Vec<EhFrameKeys>,
-    replay: Vec<Vec<u64>>,
     slots: Vec<Vec<u32>>,
     /// `image.unwind_rows` by function address.
     unwind: UnwindLookup<'r>,
@@ -1017,7 +1017,11 @@ fn record_object(cx: &RecordContext, fi: usize, sites: Vec<(SymId, Site)>) -> Re
                     addr,
                 ),
                 unwind: cx.unwind.encoding(&mut unwind_at, addr),
-                replay: cx.replay[fi][ai],
+                // Unknown: hashed by the first update that replays the
+                // object (hashing every atom here would cost the full
+                // link a tenth more for an update's first edit of each
+                // object).
+                replay: 0,
             },
         );
     }
@@ -1327,28 +1331,26 @@ pub(crate) struct Image<'i> {
 /// What the record takes of the objects' relocations, which a full link
 /// lets go of once it has written its atoms (as a plain link does, and
 /// what it frees is the memory LINKEDIT is then written in): the atoms
-/// pointed inside of, the reference sites, the `__eh_frame` keys, the
-/// atoms' [`replay_hash`]es and `kinds` ([`global_kinds`]).
+/// pointed inside of, the reference sites, the `__eh_frame` keys, and
+/// `kinds` ([`global_kinds`]).
 pub(crate) struct Scan {
     kinds: Vec<u8>,
     interior: Vec<Vec<bool>>,
     sites: Vec<Vec<(SymId, Site)>>,
     eh_frame: Vec<EhFrameKeys>,
-    replay: Vec<Vec<u64>>,
 }
 
 /// Scans every object's relocations (in parallel) for the record.
 pub(crate) fn scan(objects: &[ObjectFile], symtab: &SymbolTable, layout: &Layout) -> Scan {
     let kinds = global_kinds(symtab, layout);
-    let (scanned, replay): (Vec<(Scanned, EhFrameKeys)>, Vec<Vec<u64>>) = objects
+    let scanned: Vec<(Scanned, EhFrameKeys)> = objects
         .par_iter()
         .enumerate()
         .map(|(fi, obj)| {
             let scanned = scan_relocations(obj, fi as u32, symtab, layout, &kinds);
-            let replay = replay_hashes(obj, fi as u32, symtab, layout);
-            ((scanned, EhFrameKeys::of(obj)), replay)
+            (scanned, EhFrameKeys::of(obj))
         })
-        .unzip();
+        .collect();
     let mut interior: Vec<Vec<bool>> = objects.iter().map(|o| vec![false; o.atoms.len()]).collect();
     let mut sites = Vec::with_capacity(objects.len());
     let mut eh_frame = Vec::with_capacity(objects.len());
@@ -1364,28 +1366,7 @@ pub(crate) fn scan(objects: &[ObjectFile], symtab: &SymbolTable, layout: &Layout
         interior,
         sites,
         eh_frame,
-        replay,
     }
-}
-
-/// The [`replay_hash`] of each atom of object `fi` that its record keeps
-/// (0 for the others).
-fn replay_hashes(obj: &ObjectFile, fi: u32, symtab: &SymbolTable, layout: &Layout) -> Vec<u64> {
-    let mut names = Vec::new();
-    (0..obj.atoms.len())
-        .map(|ai| {
-            let placed = layout.atom_addr[fi as usize][ai] != 0
-                && obj.atoms[ai].alias_of.is_none()
-                && !is_literal(
-                    layout.sections[layout.atom_section[fi as usize][ai] as usize].flags,
-                );
-            if placed {
-                replay_hash(fi, obj, ai as u32, symtab, layout, &mut names)
-            } else {
-                0
-            }
-        })
-        .collect()
 }
 
 /// Records every object (in parallel) and the global symbols, ready to be
@@ -1404,7 +1385,6 @@ pub(crate) fn prepare<'s>(
         interior,
         sites: object_sites,
         eh_frame,
-        replay,
     } = scan;
     let cx = RecordContext {
         objects,
@@ -1412,7 +1392,6 @@ pub(crate) fn prepare<'s>(
         image,
         interior,
         eh_frame,
-        replay,
         slots,
         unwind: UnwindLookup::new(image.unwind_rows, layout.image_base),
         fixups: FixupPages::new(image.fixups, layout.image_base),
