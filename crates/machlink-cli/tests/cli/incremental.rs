@@ -1019,6 +1019,9 @@ fn a_body_moved_into_a_removed_neighbours_slot_verifies(t: Target) {
 /// old callee is no longer referenced, the new one sorts in its place) is
 /// rewritten; its unchanged neighbour is left as it is. An update leaves
 /// only atoms whose replay hash, which names targets by name, is the same.
+/// The full link records no hashes, so the first update rewrites the whole
+/// object: the step back is the one that compares them (with targets
+/// hashed by symbol index it printed 42).
 fn a_callee_renamed_at_the_same_symbol_index_is_rewritten(t: Target) {
     let s = Scenario::new(t, "renamed-callee");
     let lib = s.compile(
