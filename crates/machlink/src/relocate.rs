@@ -352,19 +352,25 @@ pub(crate) fn split_runs<'i>(
 
 /// Splits an image into the bytes of the placed atoms (not aliases, not
 /// zero-fill) of `files` (whose objects are `objects`), each at its body
-/// address (its own unless it moved): what an update rewrites.
+/// address (its own unless it moved): what an update rewrites. Atoms for
+/// which `leave(file, atom)` holds are left out (an update leaves them as
+/// they are).
 pub(crate) fn split_atoms<'i>(
     image: &'i mut [u8],
     layout: &Layout,
     objects: &[ObjectFile],
     files: std::ops::Range<u32>,
+    leave: &dyn Fn(u32, u32) -> bool,
 ) -> Result<Vec<Vec<AtomBytes<'i>>>, String> {
     // (file offset, size, file, atom)
     let mut ranges: Vec<(usize, usize, u32, u32)> = Vec::new();
     for fi in files.clone() {
         let obj = &objects[(fi - files.start) as usize];
         for (ai, atom) in obj.atoms.iter().enumerate() {
-            if layout.atom_addr[fi as usize][ai] == 0 || atom.alias_of.is_some() {
+            if layout.atom_addr[fi as usize][ai] == 0
+                || atom.alias_of.is_some()
+                || leave(fi, ai as u32)
+            {
                 continue;
             }
             let addr = layout.body_addr(fi, ai as u32);

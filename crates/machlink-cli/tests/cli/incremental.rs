@@ -1014,6 +1014,48 @@ fn a_body_moved_into_a_removed_neighbours_slot_verifies(t: Target) {
     );
 }
 
+/// A function whose bytes and relocations stay the same but whose callee
+/// is another symbol (at the same index of the object's symbol table: the
+/// old callee is no longer referenced, the new one sorts in its place) is
+/// rewritten; its unchanged neighbour is left as it is. An update leaves
+/// only atoms whose replay hash, which names targets by name, is the same.
+/// The full link records no hashes, so the first update rewrites the whole
+/// object: the step back is the one that compares them (with targets
+/// hashed by symbol index it printed 42).
+fn a_callee_renamed_at_the_same_symbol_index_is_rewritten(t: Target) {
+    let s = Scenario::new(t, "renamed-callee");
+    let lib = s.compile(
+        "lib",
+        "int aaa(void) { return 1; }\nint bbb(void) { return 2; }\n",
+    );
+    let main_src = |callee: &str| {
+        format!(
+            r#"#include <stdio.h>
+int {callee}(void);
+__attribute__((noinline)) int x(void) {{ return {callee}(); }}
+__attribute__((noinline)) int y(void) {{ return 40; }}
+int main(void) {{
+    printf("%d\n", x() + y());
+    return 0;
+}}
+"#
+        )
+    };
+    let main = s.compile("main", &main_src("aaa"));
+    let out = s.out();
+    s.link(&out, &[&main, &lib], &[]);
+    assert_eq!(run_ok(&out), "41\n");
+    s.compile("main", &main_src("bbb"));
+    let o = s.link(&out, &[&main, &lib], &[]);
+    updated(&o);
+    assert_eq!(run_ok(&out), "42\n");
+    verify(&out);
+    s.compile("main", &main_src("aaa"));
+    let o = s.link(&out, &[&main, &lib], &[]);
+    updated(&o);
+    assert_eq!(run_ok(&out), "41\n");
+}
+
 /// One test per target for each scenario: `incremental::x86_64::NAME` and
 /// `incremental::arm64::NAME`.
 macro_rules! for_each_target {
@@ -1048,4 +1090,5 @@ for_each_target!(
     stubs_stay_aligned_after_a_last_function_of_any_size,
     the_debug_map_follows_updates,
     a_body_moved_into_a_removed_neighbours_slot_verifies,
+    a_callee_renamed_at_the_same_symbol_index_is_rewritten,
 );

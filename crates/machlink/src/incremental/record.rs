@@ -281,6 +281,177 @@ pub fn symbols_hash(obj: &ObjectFile) -> u64 {
         .fold(0u64, u64::wrapping_add)
 }
 
+/// Hash of what atom `ai` of file `fi` is written from: its bytes and
+/// output section, its own address (canonical and body), and for each
+/// relocation its place, kind, addend and target. A target that is an atom
+/// of the same file (directly, or through a symbol it defines) is hashed
+/// by its addresses, since those are what an update moves; any other
+/// target by its symbol's name, which the update checks still resolves as
+/// it did (the object defines the same symbols, no other object changed,
+/// no import or GOT slot is new). Equal hashes at an unchanged place: the
+/// relocation pass would write the same bytes and fixups again.
+///
+/// An update records it for the atoms of the objects it replays and
+/// compares it the next time (its object is file 0 of its own symbol table
+/// there); never 0 (0: unknown, as the full link leaves it).
+pub fn replay_hash(
+    fi: u32,
+    obj: &ObjectFile,
+    ai: u32,
+    symtab: &SymbolTable,
+    layout: &crate::layout::Layout,
+    names: &mut Vec<u64>,
+) -> u64 {
+    use std::hash::Hash;
+    if names.len() != obj.symbols.len() {
+        *names = vec![0; obj.symbols.len()];
+    }
+    let atom = &obj.atoms[ai as usize];
+    let relocs = &obj.relocs[atom.relocs_start as usize..atom.relocs_end as usize];
+    let addrs = |a: u32| {
+        let addr = layout.atom_addr[fi as usize][a as usize];
+        let body = match layout.atom_body.get(fi as usize) {
+            Some(b) if b[a as usize] != 0 => b[a as usize],
+            _ => addr,
+        };
+        (addr, body)
+    };
+    let mut h = Chain(0x243f_6a88_85a3_08d3);
+    // A target: its kind, what names it, and the addresses of the atom
+    // of the same file it is.
+    let mut target = |h: &mut Chain, t: Target| match t {
+        Target::Atom(a) => {
+            let (addr, body) = addrs(a);
+            h.words(&[1, addr, body]);
+        }
+        Target::Symbol(i) => {
+            // By name: an index names another symbol once the object's
+            // undefined symbols change.
+            h.word(2);
+            h.word(match names.get_mut(i as usize) {
+                Some(n) if *n != 0 => *n,
+                Some(n) => {
+                    let mut c = Chain(0x1319_8a2e_0370_7344);
+                    c.bytes(obj.symbols[i as usize].name);
+                    *n = c.finish_chain() | 1;
+                    *n
+                }
+                None => 0,
+            });
+            let own = symtab
+                .global_of(fi, t)
+                .map(|g| symtab.syms[g as usize].def)
+                .and_then(|d| match d {
+                    Def::Defined {
+                        file, atom, offset, ..
+                    } if file == fi => Some((atom, offset)),
+                    _ => None,
+                });
+            if let Some((atom, offset)) = own {
+                let (addr, body) = addrs(atom);
+                h.words(&[u64::from(offset), addr, body]);
+            }
+        }
+    };
+    let (addr, body) = addrs(ai);
+    h.words(&[
+        addr,
+        body,
+        u64::from(layout.atom_section[fi as usize][ai as usize]),
+        u64::from(atom.size),
+        relocs.len() as u64,
+    ]);
+    for r in relocs {
+        h.words(&[
+            u64::from(r.offset) | u64::from(r.length) << 32,
+            r.addend as u64,
+        ]);
+        r.kind.hash(&mut h);
+        target(&mut h, r.target);
+        match r.subtrahend {
+            Some(sub) => target(&mut h, sub),
+            None => h.word(0),
+        }
+    }
+    h.bytes(obj.atom_data(ai));
+    h.finish_chain() | 1
+}
+
+/// The chain [`replay_hash`] folds words into: each step xors a word in
+/// and applies a bijection, so inputs that differ in one word (an edited
+/// constant) always hash apart; the end is mixed once more.
+struct Chain(u64);
+
+impl Chain {
+    #[inline(always)]
+    fn word(&mut self, w: u64) {
+        let x = (self.0 ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = x ^ (x >> 29);
+    }
+
+    #[inline(always)]
+    fn words(&mut self, ws: &[u64]) {
+        for &w in ws {
+            self.word(w);
+        }
+    }
+
+    /// Bytes as words, then their length (which ends them).
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            self.word(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.word(u64::from_le_bytes(last));
+        }
+        self.word(b.len() as u64);
+    }
+
+    fn finish_chain(&self) -> u64 {
+        // splitmix64's finaliser.
+        let mut x = self.0;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^ (x >> 31)
+    }
+}
+
+/// What a relocation kind's `Hash` writes goes into the chain.
+impl std::hash::Hasher for Chain {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        self.bytes(bytes);
+    }
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.word(u64::from(v));
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.word(u64::from(v));
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.word(v);
+    }
+    #[inline]
+    fn write_i64(&mut self, v: i64) {
+        self.word(v as u64);
+    }
+    #[inline]
+    fn write_isize(&mut self, v: isize) {
+        self.word(v as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.finish_chain()
+    }
+}
+
 /// Whether an output section holds literals that are merged by content.
 pub fn is_literal(flags: u32) -> bool {
     matches!(
@@ -857,6 +1028,11 @@ fn record_object(
                     addr,
                 ),
                 unwind: cx.unwind.encoding(&mut unwind_at, addr),
+                // Unknown: hashed by the first update that replays the
+                // object (hashing every atom here would cost the full
+                // link a tenth more for an update's first edit of each
+                // object).
+                replay: 0,
             },
         );
     }
@@ -917,6 +1093,7 @@ struct AtomFields {
     size: u32,
     fixups: u64,
     unwind: u32,
+    replay: u64,
 }
 
 /// The state's serialisation ([`state::encode`]: bincode with
@@ -1037,6 +1214,7 @@ mod wire {
         f.varint(u64::from(a.size));
         f.varint(a.fixups);
         f.varint(u64::from(a.unwind));
+        f.varint(a.replay);
         f.done(out);
     }
 
@@ -1457,6 +1635,7 @@ mod tests {
                     size: a.size,
                     fixups: a.fixups,
                     unwind: a.unwind,
+                    replay: a.replay,
                 },
             );
         }
@@ -1504,6 +1683,7 @@ mod tests {
                 size: (v >> 7) as u32,
                 fixups: !v,
                 unwind: v as u32 ^ 0x8000_0000,
+                replay: v.rotate_left(17),
             })
             .collect();
         let kinds = [

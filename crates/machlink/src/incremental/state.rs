@@ -41,14 +41,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Version 12 (`C`): the header chunk ([`Meta`]) in a format of its own
+/// Version 13 (`D`): atom records carry a replay hash
+/// ([`AtomRecord::replay`]), so that an update rewrites only the atoms of
+/// an object whose output would change. (12, `C`: the header chunk ([`Meta`]) in a format of its own
 /// (see [`super::wire`]), not bincode. (11, `B`: the block checksums are
 /// themselves checked in chunks, see [`SUMS_CHUNK`]. 10: 40-byte global
 /// records, their synthetic slots and reference sites in a side table; an
 /// object's symbols hashed in any order. 9: atom keys prefer a global name
 /// to an assembler label, and `__eh_frame` records are keyed by function
 /// (FDEs) and contents (CIEs).)
-const MAGIC: &[u8; 8] = b"MLSTATEC";
+const MAGIC: &[u8; 8] = b"MLSTATED";
 /// The magic without its version digit: a state of another version.
 const MAGIC_FAMILY: &[u8; 7] = b"MLSTATE";
 const HEADER: usize = 128;
@@ -63,11 +65,12 @@ const BLOCK: usize = 512;
 /// proportion to the program: a run that finds nothing changed checks only
 /// the header chunk's blocks.
 const SUMS_CHUNK: usize = 512;
-/// Version 6: the body also remembers the state's answers to global
-/// lookups ([`Delta::resolved`]). (5: the body in a format of its own (see
+/// Version 7: atom records carry a replay hash ([`AtomRecord::replay`]).
+/// (6: the body also remembers the state's answers to global
+/// lookups ([`Delta::resolved`]); 5: the body in a format of its own (see
 /// [`super::wire`]), not bincode. 4: the end of the function starts in the head. 3: a head
 /// every run reads and a body only updates decode.)
-const DELTA_MAGIC: &[u8; 8] = b"MLDELTA6";
+const DELTA_MAGIC: &[u8; 8] = b"MLDELTA7";
 /// The most global lookups a delta remembers (see [`Delta::resolved`]).
 const REMEMBERED: usize = 1 << 16;
 /// One record of the global symbol table.
@@ -188,6 +191,10 @@ pub struct AtomRecord {
     pub fixups: u64,
     /// Compact unwind encoding (functions).
     pub unwind: u32,
+    /// Hash of everything its output bytes and fixups are made of (see
+    /// [`super::record::replay_hash`]); an update leaves an atom whose
+    /// hash and place stayed as they are (0: unknown, always rewritten).
+    pub replay: u64,
 }
 
 /// An object's part of the image.

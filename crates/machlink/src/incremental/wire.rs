@@ -169,7 +169,7 @@ fn kind_of_code(c: u8) -> Got<GlobalKind> {
 }
 
 /// The smallest encoded sizes (a byte a field), for [`Reader::count`].
-const MIN_ATOM: usize = 11;
+const MIN_ATOM: usize = 12;
 const MIN_NAME: usize = 1;
 const SITE: usize = 5;
 const GLOBAL: usize = 12;
@@ -186,6 +186,7 @@ fn write_atom(w: &mut Writer, a: &AtomRecord) {
     w.u32(a.size);
     w.u64(a.fixups);
     w.u32(a.unwind);
+    w.u64(a.replay);
 }
 
 fn read_atom(r: &mut Reader) -> Got<AtomRecord> {
@@ -201,6 +202,7 @@ fn read_atom(r: &mut Reader) -> Got<AtomRecord> {
         size: r.u32()?,
         fixups: r.u64()?,
         unwind: r.u32()?,
+        replay: r.u64()?,
     })
 }
 
@@ -604,6 +606,7 @@ mod tests {
                     size: 40,
                     fixups: 7,
                     unwind: 0x0100_0000,
+                    replay: 0xdead_beef_f00d,
                 }],
                 globals: vec![b"_f".to_vec()],
                 refs: vec![b"_g".to_vec(), Vec::new()],

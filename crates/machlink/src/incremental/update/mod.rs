@@ -164,6 +164,7 @@ pub fn run(opts: &Options, session: &mut Session, changed: &[u32]) -> Result<Out
     let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Updater::new(opts, session, delta).and_then(|mut u| {
             lap(&mut u.stats, "map output");
+            u.sole = changed.len() == 1;
             let order = u.plan_moves(changed)?;
             for i in order {
                 u.object(i)?;
@@ -282,6 +283,9 @@ struct Updater<'s> {
     /// Old records of changed objects as [`Updater::plan_moves`] left them:
     /// definitions that moved between them already moved here.
     reworked: FxHashMap<u32, ObjectRecord>,
+    /// The update replays one object: nothing another object defines
+    /// changes under it (see [`Updater::leave_unchanged`]).
+    sole: bool,
     stats: UpdateStats,
 }
 
@@ -366,6 +370,7 @@ impl<'s> Updater<'s> {
             starts: Vec::new(),
             relocated: Default::default(),
             reworked: Default::default(),
+            sole: false,
             symbol_edits: Vec::new(),
             stab_patches: Vec::new(),
             removed: Vec::new(),
@@ -957,11 +962,18 @@ impl<'s> Updater<'s> {
                 name(s.name)
             ));
         }
+        let entries_before = (self.new_imports.len(), self.local_gots.len());
         let Resolution {
             symtab,
             slots,
             others,
         } = self.resolve(oi, obj)?;
+        // Whether every symbol resolves as it did when the image was
+        // written: the same definitions and references, no entry new.
+        let same_resolution = self.sole
+            && symbols == old.symbols
+            && entries_before == (self.new_imports.len(), self.local_gots.len())
+            && self.new_commons.is_empty();
         // Weak copies that lose to another object's are not placed, as in
         // the full link.
         crate::resolve::drop_coalesced_weak_definitions(std::slice::from_mut(obj), &symtab);
@@ -1060,24 +1072,33 @@ impl<'s> Updater<'s> {
         self.dwarf_unwind(obj, encodings, &mut planned)?;
         self.exception_rows(obj, &entries, &symtab, &slots, &mut planned)?;
         let kept_records = records::in_place(&planned, self.eh_frame().map(|(si, _)| si));
-        let mut atoms = Vec::with_capacity(planned.len());
-        for p in planned {
-            self.apply(&obj.name, &p)?;
+        for p in &planned {
             self.layout.atom_addr[0][p.ai] = p.rec.addr;
             self.layout.atom_body[0][p.ai] = p.rec.body;
             self.layout.atom_section[0][p.ai] = u32::from(p.rec.section);
+        }
+        let leave = self.leave_unchanged(obj, &symtab, &mut planned, same_resolution);
+        let mut atoms = Vec::with_capacity(planned.len());
+        for p in planned {
+            self.apply(&obj.name, &p)?;
             atoms.push((p.ai, p.rec));
         }
         for r in &removals {
             self.apply_removal(r)?;
         }
+        // The fixups of atoms left as they are stay in their chains.
+        let left: rustc_hash::FxHashSet<u64> = atoms
+            .iter()
+            .filter(|(ai, _)| leave[*ai])
+            .map(|(_, r)| r.addr)
+            .collect();
         let old_fixup_ranges: Vec<Range<u64>> = old
             .atoms
             .iter()
-            .filter(|a| a.fixups != 0)
+            .filter(|a| a.fixups != 0 && !left.contains(&a.addr))
             .map(|a| a.addr..a.addr + u64::from(a.slot.max(a.size)))
             .collect();
-        self.write_atoms(obj, &symtab, &slots, &mut atoms, &old_fixup_ranges)?;
+        self.write_atoms(obj, &symtab, &slots, &mut atoms, &leave, &old_fixup_ranges)?;
         self.finish_records(obj, &kept_records)?;
         self.record_globals(oi, &symtab, &others)?;
         let sites = self.sites_of_object(oi, obj, &symtab, &others);
@@ -1157,6 +1178,44 @@ impl<'s> Updater<'s> {
         })
     }
 
+    /// Gives each planned atom its replay hash (see
+    /// [`super::record::replay_hash`]) and marks those whose bytes and
+    /// fixups in the image are what writing them again would make: the
+    /// same hash at the same place, while every symbol resolves as it did
+    /// (`same_resolution`). Those are left as they are, so that an edit of
+    /// one function costs that function, not its object (invariant 7).
+    /// DWARF unwind records are always rewritten (they point at shared
+    /// CIEs). Returns, per atom of the object, whether it is left.
+    fn leave_unchanged(
+        &self,
+        obj: &ObjectFile,
+        symtab: &SymbolTable,
+        planned: &mut [place::Planned],
+        same_resolution: bool,
+    ) -> Vec<bool> {
+        let mut leave = vec![false; obj.atoms.len()];
+        let eh_frame = self.eh_frame().map(|(si, _)| si);
+        let mut names = Vec::new();
+        for p in planned.iter_mut() {
+            p.rec.replay =
+                super::record::replay_hash(0, obj, p.ai as u32, symtab, &self.layout, &mut names);
+            let stays = match p.decision {
+                plan::Decision::InPlace {
+                    freed_body: None, ..
+                } => p.rec.body == 0,
+                plan::Decision::InBody { .. } => true,
+                _ => false,
+            };
+            p.kept = same_resolution
+                && stays
+                && p.old_replay == p.rec.replay
+                && p.rec.flags & (state::LITERAL | state::COMMON) == 0
+                && Some(usize::from(p.rec.section)) != eh_frame;
+            leave[p.ai] = p.kept;
+        }
+        leave
+    }
+
     /// Writes the placed atoms with the full link's writer and checks that
     /// their dyld fixups kept their shape.
     fn write_atoms(
@@ -1165,6 +1224,7 @@ impl<'s> Updater<'s> {
         symtab: &SymbolTable,
         slots: &FxHashMap<SymId, ImportSlots>,
         atoms: &mut [(usize, AtomRecord)],
+        leave: &[bool],
         old_fixup_ranges: &[Range<u64>],
     ) -> Step<()> {
         let chained = self.session.base.meta.chained;
@@ -1174,6 +1234,7 @@ impl<'s> Updater<'s> {
             &self.layout,
             std::slice::from_ref(obj),
             0..1,
+            &|_, ai| leave.get(ai as usize).copied().unwrap_or(false),
         )
         .map_err(|e| damaged(format_args!("{e}")))?;
         let out = crate::relocate::write_file_atoms(
@@ -1203,6 +1264,9 @@ impl<'s> Updater<'s> {
         fixups.sort_by_key(|f| f.addr);
         let import_name = |i: u32| symtab.syms[i as usize].name;
         for (ai, rec) in atoms.iter_mut() {
+            if leave[*ai] {
+                continue;
+            }
             let at = self.layout.body_addr(0, *ai as u32);
             let size = u64::from(rec.size);
             if !self.layout.sections[usize::from(rec.section)].is_zerofill() {
@@ -1243,7 +1307,8 @@ impl<'s> Updater<'s> {
         // whose bytes changed (unwind records aside, see
         // `is_unwind_record`).
         for (ai, rec) in atoms.iter() {
-            if self.relocated.contains(&rec.addr)
+            if leave[*ai]
+                || self.relocated.contains(&rec.addr)
                 || self.layout.sections[usize::from(rec.section)].is_zerofill()
                 || self.is_unwind_record(rec)
             {

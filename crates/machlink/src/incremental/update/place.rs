@@ -19,6 +19,11 @@ pub(super) struct Planned {
     /// none), set once every atom of the object has its place.
     pub personality_got: u64,
     pub lsda: u64,
+    /// Its replay hash in the image (0: none, see [`AtomRecord::replay`]).
+    pub old_replay: u64,
+    /// Its bytes (and fixups) in the image are what a replay would write:
+    /// it is left as it is (see [`Updater::leave_unchanged`]).
+    pub kept: bool,
 }
 
 /// The fallback reason for a refusal of the planner.
@@ -101,6 +106,7 @@ impl Updater<'_> {
                 size: size as u32,
                 fixups: 0,
                 unwind: 0,
+                replay: 0,
             },
             crate::linkedit::symtab::Nlist {
                 name: std::borrow::Cow::Owned(sym.to_vec()),
@@ -292,6 +298,8 @@ impl Updater<'_> {
             old_unwind: old.map(|o| o.unwind),
             personality_got: 0,
             lsda: 0,
+            old_replay: old.map_or(0, |o| o.replay),
+            kept: false,
         }))
     }
 
@@ -329,14 +337,18 @@ impl Updater<'_> {
                     if let Some(body) = freed_body {
                         self.drop_body(body)?;
                     }
-                    self.trap(addr, slot)?;
+                    if !p.kept {
+                        self.trap(addr, slot)?;
+                    }
                     if row_changed || freed_body.is_some() {
                         self.unwind.push((addr, slot, Some(row)));
                     }
                 }
             }
             Decision::InBody { body, cap } => {
-                self.trap(body, cap)?;
+                if !p.kept {
+                    self.trap(body, cap)?;
+                }
                 if row_changed {
                     self.unwind.push((body, cap, Some(row)));
                 }

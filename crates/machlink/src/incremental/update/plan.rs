@@ -133,6 +133,7 @@ pub fn plan_atom(
         size: new.size,
         fixups: 0,
         unwind: new.unwind,
+        replay: 0,
     };
     let mut take = |size: u64, align: u64| {
         space
@@ -400,6 +401,7 @@ mod tests {
             size: slot / 2,
             fixups: 0,
             unwind: 0,
+            replay: 0,
         }
     }
 
