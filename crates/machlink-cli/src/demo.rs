@@ -196,68 +196,16 @@ fn inspect(exe: &Path, arch: &dyn Arch) -> DemoResult<(u64, Option<Trampoline>)>
 
 fn run(exe: &Path) -> DemoResult<()> {
     say!("  $ macho-run {}", exe.display())?;
-    let status = run_program(exe)?;
+    let status = macho_run::run_file_in_child(exe, &[])?;
     if status != 0 {
         return Err(format!("the program exited with status {status}").into());
     }
     Ok(())
 }
 
-/// Runs `exe` under macho-run in a child process; its exit status (128 +
-/// the signal when one ended it).
-#[cfg(not(machlink_static))]
-fn run_program(exe: &Path) -> DemoResult<i32> {
-    Ok(macho_run::run_file_in_child(exe, &[])?)
-}
-
-/// Runs `exe` with the macho-run binary: a machlink linked statically (see
-/// build.rs) has no dynamic loader, and macho-run looks up the C functions
-/// a program calls with `dlsym` in the process's C library.
-#[cfg(machlink_static)]
-fn run_program(exe: &Path) -> DemoResult<i32> {
-    use std::io::Write as _;
-    use std::os::unix::process::ExitStatusExt as _;
-    std::io::stdout().flush()?;
-    let runner = macho_run_binary()?;
-    let status = std::process::Command::new(&runner)
-        .arg(exe)
-        .status()
-        .map_err(|e| format!("cannot start {}: {e}", runner.display()))?;
-    Ok(status
-        .code()
-        .or(status.signal().map(|s| 128 + s))
-        .unwrap_or(1))
-}
-
-/// The macho-run binary beside this one (cargo builds both into
-/// target/<profile>), else on PATH.
-#[cfg(machlink_static)]
-fn macho_run_binary() -> DemoResult<PathBuf> {
-    const NAME: &str = "macho-run";
-    let beside = std::env::current_exe()?.with_file_name(NAME);
-    if beside.is_file() {
-        return Ok(beside);
-    }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(NAME))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            format!(
-                "this machlink runs the program with the macho-run binary, which is neither \
-                 beside it ({}) nor on PATH: build it with `cargo build --release -p macho-run`",
-                beside.display()
-            )
-            .into()
-        })
-}
-
 /// Whether this machine can run `arch`'s programs under macho-run; the
 /// reason, with what to build or install, when it cannot.
 fn check_runner(arch: &str) -> DemoResult<()> {
-    #[cfg(machlink_static)]
-    macho_run_binary()?;
     match (host_arch(), arch) {
         (host, want) if host == want => Ok(()),
         ("x86_64", "arm64") => macho_run::foreign::aarch64_runner()

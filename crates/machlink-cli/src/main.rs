@@ -277,10 +277,10 @@ fn verbose_line(
 
 #[cfg(test)]
 mod tests {
-    /// The process entry's `catch_unwind` relies on the unwinder, which a
-    /// static link takes from libgcc_eh rather than libgcc_s (see build.rs;
-    /// this test binary is linked like the command): a panic, here and on
-    /// another thread, unwinds to where it is caught.
+    /// The process entry's `catch_unwind` relies on the unwinder, which this
+    /// binary links in from libgcc_eh rather than loading libgcc_s (see
+    /// build.rs; this test binary is linked like the command): a panic,
+    /// here and on another thread, unwinds to where it is caught.
     #[test]
     fn a_panic_unwinds_to_its_catch() {
         let quiet = std::panic::take_hook();
