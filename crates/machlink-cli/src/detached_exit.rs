@@ -16,17 +16,44 @@
 //! its end at this process's exit, not the helper's.
 
 /// Hands the exit's cleanup to a helper process when the link left any
-/// (does nothing where that is not possible; the exit then does it).
+/// worth it (does nothing where that is not possible; the exit then does
+/// it).
 pub fn detach() {
     if machlink::teardown::anything_left() {
         #[cfg(target_os = "linux")]
-        linux::spawn_helper(machlink::teardown::held());
+        {
+            let held = machlink::teardown::held();
+            if !held.is_empty() || linux::peak_rss_kib() >= WORTH_A_HELPER_KIB {
+                linux::spawn_helper(held);
+            }
+        }
     }
 }
+
+/// The peak resident size from which the exit's freeing costs more than
+/// starting the helper (a process, a pipe, a stack). An incremental run
+/// that finds nothing changed or updates an object in place peaks at
+/// 17 MiB, and its exit was 0.05 ms sooner without the helper (the helper
+/// only pays off for a full link's 130-200 MiB). Files held open, whose
+/// closing frees a replaced output's blocks, always get the helper.
+#[cfg(target_os = "linux")]
+const WORTH_A_HELPER_KIB: i64 = 64 << 10;
 
 #[cfg(target_os = "linux")]
 mod linux {
     use std::ffi::{c_int, c_void};
+
+    /// The process's peak resident size so far, in KiB (0 if unknown).
+    pub fn peak_rss_kib() -> i64 {
+        // SAFETY: getrusage fills the struct it is given.
+        unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 {
+                return 0;
+            }
+            usage.ru_maxrss
+        }
+    }
 
     /// What the helper needs, in memory it shares with this process and
     /// that nothing frees before the helper ends.

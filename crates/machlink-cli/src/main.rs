@@ -274,3 +274,20 @@ fn verbose_line(
         None => format!("machlink: linked {}: {linked}", opts.output.display()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The process entry's `catch_unwind` relies on the unwinder, which this
+    /// binary links in from libgcc_eh rather than loading libgcc_s (see
+    /// build.rs; this test binary is linked like the command): a panic,
+    /// here and on another thread, unwinds to where it is caught.
+    #[test]
+    fn a_panic_unwinds_to_its_catch() {
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let here = std::panic::catch_unwind(|| panic!("here"));
+        let there = std::thread::spawn(|| panic!("there")).join();
+        std::panic::set_hook(quiet);
+        assert!(here.is_err() && there.is_err());
+    }
+}

@@ -45,6 +45,7 @@ mod rust_programs;
 mod semantic_diff;
 mod serve;
 mod split_corpus;
+mod startup;
 mod thunks;
 mod toolchains;
 mod tools;

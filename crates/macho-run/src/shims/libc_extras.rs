@@ -2,7 +2,8 @@
 //! memory helpers and math entry points clang emits for macOS. (The x86_64
 //! stack probe for large frames is assembly, in [`crate::arch`].)
 
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_void, CStr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// BSD `strlcpy`: copies with truncation, always NUL-terminates, returns
 /// strlen(src). (glibc gained it only in 2.38.)
@@ -74,30 +75,56 @@ struct SinCosF {
 /// `__sincos_stret`: clang's macOS call for sin and cos of one argument,
 /// returning both in xmm0/xmm1.
 extern "C" fn sincos_stret(x: f64) -> SinCos {
-    SinCos {
-        // SAFETY: libm functions on plain values.
-        sin: unsafe { libc_sin(x) },
-        cos: unsafe { libc_cos(x) },
+    static SIN: AtomicUsize = AtomicUsize::new(0);
+    static COS: AtomicUsize = AtomicUsize::new(0);
+    // SAFETY: libm's sin and cos have this type; on plain values.
+    unsafe {
+        let sin: unsafe extern "C" fn(f64) -> f64 = std::mem::transmute(libm(&SIN, c"sin"));
+        let cos: unsafe extern "C" fn(f64) -> f64 = std::mem::transmute(libm(&COS, c"cos"));
+        SinCos {
+            sin: sin(x),
+            cos: cos(x),
+        }
     }
 }
 
 extern "C" fn sincosf_stret(x: f32) -> SinCosF {
-    SinCosF {
-        // SAFETY: libm functions on plain values.
-        sin: unsafe { libc_sinf(x) },
-        cos: unsafe { libc_cosf(x) },
+    static SIN: AtomicUsize = AtomicUsize::new(0);
+    static COS: AtomicUsize = AtomicUsize::new(0);
+    // SAFETY: libm's sinf and cosf have this type; on plain values.
+    unsafe {
+        let sin: unsafe extern "C" fn(f32) -> f32 = std::mem::transmute(libm(&SIN, c"sinf"));
+        let cos: unsafe extern "C" fn(f32) -> f32 = std::mem::transmute(libm(&COS, c"cosf"));
+        SinCosF {
+            sin: sin(x),
+            cos: cos(x),
+        }
     }
 }
 
-extern "C" {
-    #[link_name = "sin"]
-    fn libc_sin(x: f64) -> f64;
-    #[link_name = "cos"]
-    fn libc_cos(x: f64) -> f64;
-    #[link_name = "sinf"]
-    fn libc_sinf(x: f32) -> f32;
-    #[link_name = "cosf"]
-    fn libc_cosf(x: f32) -> f32;
+/// The address of libm's function `name`, looked up at its first call and
+/// kept in `slot`. Not a link-time reference: that would make every program
+/// built with this crate load libm at its start (the `machlink` command
+/// among them, which runs programs only for its demo and starts for every
+/// relink), while libm is here for the Mach-O programs ([`super::Host`]
+/// loads it before they run).
+fn libm(slot: &AtomicUsize, name: &CStr) -> usize {
+    let known = slot.load(Ordering::Relaxed);
+    if known != 0 {
+        return known;
+    }
+    // SAFETY: dlopen of a system library by its soname (already loaded:
+    // this only counts a reference), dlsym of a NUL-terminated name.
+    let found = unsafe {
+        let handle = libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
+        libc::dlsym(handle, name.as_ptr())
+    } as usize;
+    if found == 0 {
+        eprintln!("macho-run: libm has no {}", name.to_string_lossy());
+        std::process::abort();
+    }
+    slot.store(found, Ordering::Relaxed);
+    found
 }
 
 pub fn table() -> Vec<(&'static str, usize)> {
@@ -112,4 +139,19 @@ pub fn table() -> Vec<(&'static str, usize)> {
         ("___sincos_stret", sincos_stret as *const () as usize),
         ("___sincosf_stret", sincosf_stret as *const () as usize),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sincos_finds_libm_at_its_first_call() {
+        for x in [0.0, 0.5, -2.0, 10.0] {
+            let r = sincos_stret(x);
+            assert_eq!((r.sin, r.cos), (x.sin(), x.cos()));
+            let r = sincosf_stret(x as f32);
+            assert_eq!((r.sin, r.cos), ((x as f32).sin(), (x as f32).cos()));
+        }
+    }
 }
