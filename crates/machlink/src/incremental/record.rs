@@ -333,7 +333,7 @@ pub fn replay_hash(
                 Some(n) => {
                     let mut c = Chain(0x1319_8a2e_0370_7344);
                     c.bytes(obj.symbols[i as usize].name);
-                    *n = c.finish_chain() | 1;
+                    *n = c.finish_nonzero();
                     *n
                 }
                 None => 0,
@@ -374,7 +374,7 @@ pub fn replay_hash(
         }
     }
     h.bytes(obj.atom_data(ai));
-    h.finish_chain() | 1
+    h.finish_nonzero()
 }
 
 /// The chain [`replay_hash`] folds words into: each step xors a word in
@@ -410,6 +410,13 @@ impl Chain {
             self.word(u64::from_le_bytes(last));
         }
         self.word(b.len() as u64);
+    }
+
+    /// The end, never 0 (which means "unknown", see
+    /// [`AtomRecord::replay`]): only 0 and 1 share a value, where setting
+    /// the low bit would merge every pair that differs only there.
+    fn finish_nonzero(&self) -> u64 {
+        self.finish_chain().max(1)
     }
 
     fn finish_chain(&self) -> u64 {
