@@ -113,12 +113,10 @@ fn libm(slot: &AtomicUsize, name: &CStr) -> usize {
     if known != 0 {
         return known;
     }
-    // SAFETY: dlopen of a system library by its soname (already loaded:
-    // this only counts a reference), dlsym of a NUL-terminated name.
-    let found = unsafe {
-        let handle = libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
-        libc::dlsym(handle, name.as_ptr())
-    } as usize;
+    // (Already loaded by the host: this only counts a reference.)
+    let handle = super::load_libm();
+    // SAFETY: dlsym of a NUL-terminated name in a library's handle.
+    let found = unsafe { libc::dlsym(handle, name.as_ptr()) } as usize;
     if found == 0 {
         eprintln!("macho-run: libm has no {}", name.to_string_lossy());
         std::process::abort();

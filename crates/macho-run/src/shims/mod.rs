@@ -102,10 +102,7 @@ impl Default for Host {
 impl Host {
     pub fn new() -> Host {
         // libSystem includes the math library; glibc keeps it apart.
-        // SAFETY: dlopen of a system library by its soname.
-        unsafe {
-            libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
-        }
+        load_libm();
         let shims = [
             arc4random::table(),
             copyfile::table(),
@@ -201,6 +198,14 @@ impl Host {
         }
         dlsym(base)
     }
+}
+
+/// glibc's math library, loaded into the global scope (libSystem includes
+/// it; glibc keeps it apart), as a handle for `dlsym`. Loaded at run time,
+/// not linked: see `libc_extras::libm`.
+pub(super) fn load_libm() -> *mut std::ffi::c_void {
+    // SAFETY: dlopen of a system library by its soname.
+    unsafe { libc::dlopen(c"libm.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) }
 }
 
 fn dlsym(name: &str) -> Option<u64> {
