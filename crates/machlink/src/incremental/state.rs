@@ -43,9 +43,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Version 13 (`D`): atom records carry a replay hash
 /// ([`AtomRecord::replay`]), so that an update rewrites only the atoms of
-/// an object whose output would change. (12, `C`: the header chunk ([`Meta`]) in a format of its own
-/// (see [`super::wire`]), not bincode. (11, `B`: the block checksums are
-/// themselves checked in chunks, see [`SUMS_CHUNK`]. 10: 40-byte global
+/// an object whose output would change. (12, `C`: the header chunk
+/// ([`Meta`]) in a format of its own (see [`super::wire`]), not bincode.
+/// 11, `B`: the block checksums are themselves checked in chunks, see
+/// [`SUMS_CHUNK`]. 10: 40-byte global
 /// records, their synthetic slots and reference sites in a side table; an
 /// object's symbols hashed in any order. 9: atom keys prefer a global name
 /// to an assembler label, and `__eh_frame` records are keyed by function
@@ -1206,7 +1207,7 @@ fn encode_extra(out: &mut [u8], g: &GlobalRecord) {
 /// A global's row of the state's table as a full link makes it (in
 /// parallel, ahead of the writing, 40 bytes where a record and its name
 /// take 80): encoded but for where its name goes among the strings and its
-/// number in the side table, which [`BaseWriter::begin`] fills in. Until
+/// number in the side table, which [`BaseWriter::after_records`] fills in. Until
 /// then the side table's field says whether it has an entry there.
 #[derive(Clone, Copy)]
 pub struct GlobalRow([u8; GLOBAL]);
