@@ -266,9 +266,12 @@ def measure(args, n_objects, n_functions):
                 shutil.copy(source_obj, target)
                 t = timed_update(machlink)
                 (forward if step == "forward" else back).append(t)
-                if step == "forward":
-                    for lld, cmd in references.items():
-                        reference[lld].append(timed(cmd))
+                # lld relinks after both steps, so each machlink step runs
+                # after the same kind of run (the back step used to follow
+                # lld's relinks and the forward step machlink's own, which
+                # showed as a slower back step that was only the order).
+                for lld, cmd in references.items():
+                    reference[lld].append(timed(cmd))
                 if baseline:
                     b = timed(baseline)
                     if step == "forward":
