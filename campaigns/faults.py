@@ -13,7 +13,8 @@ grown so that it moves behind a trampoline), for each flavour (x86_64
 unsigned, x86_64 -adhoc_codesign, arm64, which is always signed):
 
 * kills: `kill -9` at a random moment of a run (uniform over the run's
-  measured duration) of four kinds: an incremental update, a first
+  measured duration, or for half of them over its last third, where the
+  files are written) of four kinds: an incremental update, a first
   -incremental link from nothing, an -incremental link that must relink in
   full over an existing output (changed options), and a plain link over an
   existing output; a share of the updates stop at machlink's named crash
@@ -375,7 +376,13 @@ class Campaign:
             point = None
             if mode == "update" and rnd.random() < self.args.point_share:
                 point = CRASH_POINTS[rnd.randrange(len(CRASH_POINTS))]
-            delay_frac = rnd.uniform(0.0, 1.15)
+            # Uniform over the run (a little past its end, for kills that
+            # come too late), or, for --late-share of them, over its last
+            # third, where a link writes its files.
+            if rnd.random() < self.args.late_share:
+                delay_frac = rnd.uniform(0.66, 1.05)
+            else:
+                delay_frac = rnd.uniform(0.0, 1.15)
             key = f"{fl.name}/{mode}" + ("@point" if point else "")
             try:
                 outcome, recovered, was_killed, info = self.one_kill(fl, mode, a, b, point,
@@ -386,6 +393,7 @@ class Campaign:
                 outcome = "finished-before-kill"
             killed += 1 if was_killed or point else 0
             outcomes = [[key, outcome], [key, "recovery:" + recovered]]
+            outcomes += [[key, "stray:" + n] for n in info.get("stray", [])]
             for k_, o_ in outcomes:
                 self.count("kill", k_, o_)
             failed = None
@@ -449,6 +457,12 @@ class Campaign:
             else:
                 recovered = "UNRECOVERED"
                 info["why"] = "the run after the kill wrote a wrong binary"
+        # Files a killed run left that the next one did not clean up
+        # (information, not a failure: nothing runs or reads them).
+        kept = {"prog", "killed-run.stderr", "recovery.stderr"} | {
+            f"prog.machlink-{n}" for n in ("state", "delta", "lock", "image", "journal")}
+        stray = sorted({re.sub(r"\d+", "N", n) for n in os.listdir(d) if n not in kept})
+        info["stray"] = stray
         return outcome, recovered, was_killed, info
 
     def classify(self, out, old, news, k):
@@ -751,7 +765,17 @@ def report(c, elapsed):
                 total[o] = total.get(o, 0) + n
         print("  " + "-" * 34)
         print(f"  {'total':34} " + ", ".join(f"{o} {n}" for o, n in sorted(total.items())))
+    if c.refs:
+        print("\nundisturbed run times (ms; the kills are spread over these):")
+        times = {}
+        for (fl, mode, _, _), (_, dt) in c.refs.items():
+            times.setdefault(f"{fl}/{mode}", []).append(dt * 1e3)
+        for k in sorted(times):
+            v = sorted(times[k])
+            print(f"  {k:34} {v[len(v) // 2]:.1f} (min {v[0]:.1f}, max {v[-1]:.1f})")
     if "kill" in c.counts:
+        print("(stray:NAME counts a file a killed run left that the next one kept; "
+              "information, not a failure)")
         print(f"\nkills (SIGKILL landed, or a crash point fired): {getattr(c, 'total_kills', 0)}")
     bad = sum(n for rows in c.counts.values() for r in rows.values()
               for o, n in r.items() if o in BAD or o.split(":")[-1] in BAD)
@@ -778,6 +802,9 @@ def main():
     ap.add_argument("--archs", default="x86_64,arm64")
     ap.add_argument("--point-share", type=float, default=0.2,
                     help="share of update kills made at named crash points (default 0.2)")
+    ap.add_argument("--late-share", type=float, default=0.5,
+                    help="share of kills drawn from the last third of the run, where the "
+                    "files are written (default 0.5; the rest over the whole run)")
     ap.add_argument("--enospc-points", type=int, default=12,
                     help="free-space points per flavour and mode (plus points at the journal)")
     ap.add_argument("--concurrent", type=int, default=40, help="pairs of concurrent runs")

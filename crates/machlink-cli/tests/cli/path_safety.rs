@@ -233,13 +233,13 @@ fn a_planted_link_at_the_output_of_a_plain_link_is_replaced() {
     let dir = testkit::scratch_dir("path_safety/output");
     let p = Prog::new(&dir);
     let v = Victims::new(&dir);
-    for what in 0..2 {
+    for (what, planted) in PLANTED.iter().enumerate().take(2) {
         let out = dir.join("prog");
         plant(&out, what, &v);
         p.link(&out, &[]);
         assert!(std::fs::symlink_metadata(&out).unwrap().is_file());
         assert_eq!(run_ok(&out), PRINTS[0]);
-        v.untouched(PLANTED[what]);
+        v.untouched(planted);
     }
 }
 
