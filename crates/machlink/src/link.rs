@@ -101,7 +101,7 @@ fn write_dependency_info(
         record(0x10, f);
     }
     record(0x40, &opts.output.display().to_string());
-    std::fs::write(path, out).map_err(|e| {
+    output::write_named(path, &out).map_err(|e| {
         LinkError::file(
             path.display(),
             format!("cannot write -dependency_info: {e}"),

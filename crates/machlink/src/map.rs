@@ -230,7 +230,7 @@ pub fn write_map(
     for (addr, size, file, name) in rows {
         let _ = writeln!(m, "0x{addr:08X}\t0x{size:08X}\t[{file:>3}] {name}");
     }
-    std::fs::write(path, m)
+    crate::output::write_named(path, m.as_bytes())
         .map_err(|e| LinkError::file(path.display(), format!("cannot write link map: {e}")))
 }
 

@@ -1015,6 +1015,30 @@ fn write_in_pieces_at(file: &std::fs::File, bytes: &[u8], at: u64) -> std::io::R
     Ok(())
 }
 
+/// Writes a file an option names (`-map`, `-dependency_info`) as the
+/// output is written: a regular file (or a new one) goes under a temporary
+/// name beside it and is renamed into place, so a symbolic link at that
+/// name is replaced and its target left alone (as for `-o`), and a reader
+/// never sees half of it; a device or FIFO is written into.
+pub fn write_named(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if matches!(output_target(path), Ok(OutputTarget::InPlace(_))) {
+        return write_into(path, bytes);
+    }
+    let tmp = temporary_beside(path, "machlink-file");
+    let _ = std::fs::remove_file(&tmp);
+    let r = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
 /// Writes `bytes` into an existing path that is not replaced: a device, a
 /// FIFO (this waits for its reader), a descriptor's file.
 fn write_into(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

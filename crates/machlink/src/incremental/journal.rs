@@ -78,11 +78,7 @@ fn write_journal(path: &Path, journal: &Journal) -> std::io::Result<()> {
     bytes.extend_from_slice(ACTIVE);
     bytes.extend_from_slice(&(sealed.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&sealed);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)?;
+    let file = super::open_beside(path, true)?;
     file.write_all_at(&bytes, 0)?;
     file.sync_data()
 }
@@ -90,16 +86,13 @@ fn write_journal(path: &Path, journal: &Journal) -> std::io::Result<()> {
 /// Marks the journal file done (nothing to recover). Not synced, see the
 /// module's comment.
 fn mark_done(path: &Path) -> std::io::Result<()> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)?
-        .write_all_at(DONE, 0)
+    super::open_beside(path, false)?.write_all_at(DONE, 0)
 }
 
 /// The sealed journal an interrupted update left, if any: `Ok(None)` for
 /// no journal file or one marked done.
 fn read_journal(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
-    let file = match std::fs::File::open(path) {
+    let file = match super::open_to_read(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -184,6 +177,18 @@ impl Journal {
         (!fits).then(|| "its patches lie outside the output".into())
     }
 
+    /// Why the opened `file` is not the image this journal updates (its
+    /// size, its UUID before or after the patches), if it is not.
+    fn other_file(&self, file: &std::fs::File) -> Option<String> {
+        let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+        let (at, before, after) = self.uuid;
+        let mut uuid = [0u8; 16];
+        let same = len == self.size
+            && file.read_exact_at(&mut uuid, at).is_ok()
+            && (uuid == before || uuid == after);
+        (!same).then(|| "the output was replaced while the update was being made".into())
+    }
+
     /// Bytes the update writes into the output.
     pub fn bytes(&self) -> u64 {
         self.patches.iter().map(|(_, b)| b.len() as u64).sum()
@@ -253,9 +258,20 @@ impl Journal {
         fault("before-patch")?;
         let target = patching.as_ref().map_or(output, |p| p.tmp.as_path());
         let file = std::fs::OpenOptions::new()
+            .read(true)
             .write(true)
             .open(target)
             .map_err(|e| with_path(e, "cannot open the output to patch it", target))?;
+        // The file opened is the image this journal was made for: a plain
+        // link (which takes no lock) may have renamed another output over
+        // it since this run looked, and patches meant for one layout would
+        // tear another.
+        if let Some(why) = self.other_file(&file) {
+            return Err(std::io::Error::other(format!(
+                "{}: {why}; the update was not applied",
+                output.display()
+            )));
+        }
         *started = !copy;
         // No execute bits while any patch is missing (on a copy, nothing
         // can run it before the rename anyway).
@@ -345,7 +361,8 @@ impl DeltaSlot {
     /// The delta file, when it can be overwritten with `len` bytes without
     /// asking the filesystem for more room than it has reserved.
     fn overwritable(path: &Path, len: u64) -> std::io::Result<Option<(std::fs::File, u64)>> {
-        let Ok(file) = std::fs::OpenOptions::new().write(true).open(path) else {
+        // (Not through a symbolic link: one there is replaced by the rename.)
+        let Ok(file) = super::open_beside(path, false) else {
             // None yet, or not ours to write: the rename path says why if
             // it cannot either.
             return Ok(None);

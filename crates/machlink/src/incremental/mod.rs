@@ -160,7 +160,7 @@ impl Pending {
             tmp: tmp_path(path),
             path: path.to_path_buf(),
         };
-        let mut f = File::create(&pending.tmp)?;
+        let mut f = create_fresh(&pending.tmp, false)?;
         for p in parts {
             f.write_all(p)?;
         }
@@ -178,12 +178,7 @@ impl Pending {
             tmp: tmp_path(path),
             path: path.to_path_buf(),
         };
-        let f = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&pending.tmp)?;
+        let f = create_fresh(&pending.tmp, true)?;
         f.set_len(len)?;
         crate::output::allocate(&f, len)?;
         Ok((pending, f))
@@ -199,6 +194,77 @@ impl Drop for Pending {
         // After a commit the temporary name is gone already.
         let _ = std::fs::remove_file(&self.tmp);
     }
+}
+
+/// Creates `path` as a new file (read and write when `read`), whatever
+/// was there: a crash's leftover, or a symbolic link, which is removed,
+/// never followed (`O_EXCL` does not follow one). See [`open_beside`].
+fn create_fresh(path: &Path, read: bool) -> std::io::Result<File> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    File::options()
+        .read(read)
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+/// Opens `path`, one of the files kept beside an output (the lock, the
+/// journal), to write it, creating it when `create`, without following a
+/// symbolic link at that name: a link there is replaced by the file, as a
+/// link at the output's own path is replaced by the output (ld64 and lld
+/// rename a new file over it), and its target is left alone. Following it
+/// would let whoever can add a name to the output's directory (a shared
+/// `/tmp`, another user's build tree) point machlink's writes at a file of
+/// theirs choosing; refusing would be an error that repeats on every run.
+pub fn open_beside(path: &Path, create: bool) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = || {
+        File::options()
+            .write(true)
+            .create(create)
+            .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+    };
+    let regular = |file: File| {
+        if file.metadata()?.is_file() {
+            Ok(file)
+        } else {
+            Err(std::io::Error::other("not a regular file"))
+        }
+    };
+    match open().and_then(regular) {
+        // A symbolic link (ELOOP), a FIFO without a reader (ENXIO) or
+        // another file that is not a regular one: not ours, replaced.
+        Err(e)
+            if create
+                && (matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENXIO))
+                    || e.kind() == std::io::ErrorKind::Other) =>
+        {
+            std::fs::remove_file(path)?;
+            open().and_then(regular)
+        }
+        r => r,
+    }
+}
+
+/// Opens `path`, one of the files kept beside an output, to read it: not
+/// through a symbolic link, and never blocking on a FIFO planted there
+/// (both are errors, which make the state unusable: a full link, which
+/// replaces them).
+pub fn open_to_read(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
 }
 
 /// The temporary name a [`Pending`] file is written under. One name per
@@ -560,12 +626,7 @@ impl Lock {
                 ),
             )
         };
-        let mut file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(err)?;
+        let mut file = open_beside(&path, true).map_err(err)?;
         use std::os::fd::AsRawFd;
         // SAFETY: flock on a file descriptor we own; the lock ends with it.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {

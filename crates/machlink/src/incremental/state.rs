@@ -624,7 +624,7 @@ fn header_sum(header: &[u8], chunk_sums: &[u8]) -> u64 {
 impl Base {
     /// Maps and checks the state file's header and header chunk.
     pub fn open(path: &Path) -> Result<Base, Unusable> {
-        let file = match std::fs::File::open(path) {
+        let file = match super::open_to_read(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Unusable::Missing),
             Err(e) => return Err(Unusable::Damaged(format!("it cannot be read ({e})"))),
@@ -1722,7 +1722,12 @@ impl Delta {
     /// The delta beside an output: empty when there is none (no update
     /// since the full link).
     pub fn load(path: &Path) -> Result<Delta, Unusable> {
-        let bytes = match std::fs::read(path) {
+        let read = |path| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut super::open_to_read(path)?, &mut bytes)?;
+            Ok::<_, std::io::Error>(bytes)
+        };
+        let bytes = match read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Delta::default()),
             Err(e) => return Err(Unusable::Damaged(format!("its delta cannot be read ({e})"))),
