@@ -364,7 +364,7 @@ fn duplicates_in_link_order(shards: &[Shard], to_global: &[Vec<SymId>]) -> Vec<(
 #[cfg(test)]
 mod tests {
     use super::SymbolTable;
-    use crate::atom::{Atom, NONE};
+    use crate::atom::{AliasOf, Atom, NONE};
     use crate::input::object::{InputSection, ObjSymbol, ObjectFile};
     use object::macho;
 
@@ -385,7 +385,7 @@ mod tests {
                 relocs_start: 0,
                 relocs_end: 0,
                 symbol: NONE,
-                alias_of: None,
+                alias_of: AliasOf::NONE,
                 live: true,
             })
             .collect();
