@@ -3,7 +3,7 @@
 //! [`CMDLINE_OBJECT`]), `-alias` / `-alias_list` symbols, and
 //! `-sectalign` alignments.
 
-use crate::atom::{Atom, Reloc, Target, NONE};
+use crate::atom::{AliasOf, Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
 use crate::input::object::{InputSection, ObjSymbol, ObjectFile};
 use crate::options::Options;
@@ -46,14 +46,14 @@ pub fn object(opts: &Options) -> Result<Option<ObjectFile<'static>>> {
             metadata: false,
         });
         obj.atoms.push(Atom {
-            section: index,
+            section: u16::try_from(index).expect("fewer than MAX_SECTIONS sections"),
             offset: 0,
             size: data.len() as u32,
             align_log2: align,
             relocs_start: obj.relocs.len() as u32,
             relocs_end: obj.relocs.len() as u32,
             symbol: NONE,
-            alias_of: None,
+            alias_of: AliasOf::NONE,
             live: true,
         });
     };

@@ -281,7 +281,7 @@ fn keep_first_live_copies(
     // canonical -> its first live copy (by layout rank, then atom index).
     let mut first: rustc_hash::FxHashMap<(u32, u32), (u32, u32)> = Default::default();
     for &(f, a) in live_copies {
-        let Some(c) = objects[f as usize].atoms[a as usize].alias_of else {
+        let Some(c) = objects[f as usize].atoms[a as usize].alias_of.get() else {
             continue;
         };
         if live[c.0 as usize][c.1 as usize] {
@@ -305,10 +305,10 @@ fn keep_first_live_copies(
             let this = (fi as u32, ai as u32);
             if let Some(&keep) = first.get(&this) {
                 // The old canonical copy: dead, now an alias of the kept one.
-                atom.alias_of = Some(keep);
-            } else if let Some(c) = atom.alias_of {
+                atom.alias_of = Some(keep).into();
+            } else if let Some(c) = atom.alias_of.get() {
                 if let Some(&keep) = first.get(&c) {
-                    atom.alias_of = (keep != this).then_some(keep);
+                    atom.alias_of = (keep != this).then_some(keep).into();
                 }
             }
         }

@@ -824,7 +824,7 @@ fn place_aliases(objects: &[ObjectFile], layout: &mut Layout) {
                 .iter()
                 .enumerate()
                 .filter_map(|(a, atom)| {
-                    let (cf, ca) = atom.alias_of?;
+                    let (cf, ca) = atom.alias_of.get()?;
                     Some((
                         a as u32,
                         layout.atom_addr[cf as usize][ca as usize],

@@ -18,7 +18,7 @@
 //!   not through symbols.
 
 use crate::arch::{Arch, ObjcStub, ObjcStubsMode, TemplateField};
-use crate::atom::{Atom, Reloc, Target, NONE};
+use crate::atom::{AliasOf, Atom, Reloc, Target, NONE};
 use crate::input::archive::Archive;
 use crate::input::object::{InputSection, ObjSymbol, ObjectFile};
 use object::macho;
@@ -232,14 +232,14 @@ fn add_atom(
     sec.atoms_len += 1;
     let relocs = obj.relocs.len() as u32;
     obj.atoms.push(Atom {
-        section,
+        section: u16::try_from(section).expect("fewer than MAX_SECTIONS sections"),
         offset,
         size,
         align_log2,
         relocs_start: relocs,
         relocs_end: relocs,
         symbol,
-        alias_of: None,
+        alias_of: AliasOf::NONE,
         live: true,
     });
     obj.atoms.len() as u32 - 1

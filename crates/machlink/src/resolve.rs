@@ -4,7 +4,7 @@
 //! hide symbols, literals merge, `-dead_strip` runs, and every duplicate or
 //! undefined symbol is reported at once.
 
-use crate::atom::{Atom, Target, NONE};
+use crate::atom::{AliasOf, Atom, Target, NONE};
 use crate::error::{LinkError, Result};
 use crate::input::object::{InputSection, ObjectFile};
 use crate::input::{parse_member, Inputs, Library};
@@ -363,7 +363,7 @@ fn dyld_private_object() -> ObjectFile<'static> {
             relocs_start: 0,
             relocs_end: 0,
             symbol: NONE,
-            alias_of: None,
+            alias_of: AliasOf::NONE,
             live: true,
         }],
         relocs: Vec::new(),
@@ -448,7 +448,7 @@ fn merge_literals(objects: &mut [ObjectFile], order: &[u32]) {
         atom.align_log2 = atom.align_log2.max(align);
     }
     for (fi, a, c) in aliases {
-        objects[fi].atoms[a as usize].alias_of = Some(c);
+        objects[fi].atoms[a as usize].alias_of = Some(c).into();
     }
 }
 
@@ -730,14 +730,15 @@ fn allocate_commons(symtab: &mut SymbolTable, objects: &mut [ObjectFile]) {
         sec.align_log2 = sec.align_log2.max(align_log2);
         sec.atoms_len += 1;
         obj.atoms.push(Atom {
-            section: sect as u32,
+            // Parsing left room for this one (see `MAX_SECTIONS`).
+            section: sect as u16,
             offset: offset as u32,
             size: size as u32,
             align_log2,
             relocs_start: obj.relocs.len() as u32,
             relocs_end: obj.relocs.len() as u32,
             symbol: sym,
-            alias_of: None,
+            alias_of: AliasOf::NONE,
             live: true,
         });
         symtab.syms[id].def = Def::Defined {

@@ -8,7 +8,7 @@
 
 use super::residency;
 use crate::arch::{relocation_info, Arch, DecodedReloc, InlineDecode};
-use crate::atom::{Atom, Reloc, Target, NONE};
+use crate::atom::{AliasOf, Atom, Reloc, Target, NONE};
 use crate::error::{LinkError, Result};
 use object::macho;
 use object::pod;
@@ -365,6 +365,10 @@ impl<'a> ObjectFile<'a> {
                 atoms_len: 0,
             });
         }
+        // An atom's section index is 16 bits; one more for the commons.
+        if self.sections.len() >= crate::atom::MAX_SECTIONS {
+            return Err(r.err(format!("{} sections are too many", self.sections.len())));
+        }
         Ok(())
     }
 
@@ -481,14 +485,14 @@ impl<'a> ObjectFile<'a> {
                     start.trailing_zeros().min(15) as u8
                 };
                 atoms.push(Atom {
-                    section: i as u32,
+                    section: i as u16,
                     offset: start as u32,
                     size: (end - start) as u32,
                     align_log2: sec.align_log2.min(natural),
                     relocs_start: 0,
                     relocs_end: 0,
                     symbol: NONE,
-                    alias_of: None,
+                    alias_of: AliasOf::NONE,
                     live: true,
                 });
             });

@@ -24,16 +24,14 @@
 //!   then too ([`trim_heap`]).
 
 /// Sections the debug map reads the start of (the first compile unit's
-/// header, its first entry and the strings and line table header that
-/// entry names): the first [`READ_HEAD`] bytes of each stay as they are.
+/// header, its first entry and the strings that entry names): the first
+/// [`READ_HEAD`] bytes of each stay as they are.
 const READ_AT_START: &[&str] = &[
     "__debug_info",
     "__debug_abbrev",
     "__debug_str",
     "__debug_str_offs",
-    "__debug_line",
     "__debug_line_str",
-    "__debug_addr",
 ];
 const READ_HEAD: usize = 4096;
 

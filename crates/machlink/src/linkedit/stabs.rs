@@ -13,26 +13,69 @@ use object::macho;
 /// (read when the object is parsed: [`ObjectFile::compile_unit`]). The
 /// sections read here are listed in `crate::input::residency`, which keeps
 /// the rest of the DWARF out of memory.
+///
+/// Only the first unit's root entry is read, and the strings it names:
+/// not gimli's whole `Unit` (its line program header, the other
+/// sections' bases), which cost some 50,000 instructions an object.
 pub(crate) fn compile_unit(obj: &ObjectFile) -> Option<(Vec<u8>, Vec<u8>)> {
-    let section = |id: gimli::SectionId| -> Result<gimli::EndianSlice<'_, gimli::LittleEndian>, gimli::Error> {
-        // Mach-O spells `.debug_str_offsets` as `__debug_str_offs` (16 chars).
-        let mut name = format!("__{}", &id.name()[1..]);
-        name.truncate(16);
+    use gimli::{AttributeValue, EndianSlice, LittleEndian};
+    let section = |name: &str| {
         let data = obj
             .sections
             .iter()
             .find(|s| s.segname == "__DWARF" && s.sectname == name)
             .map_or(&[][..], |s| s.data);
-        Ok(gimli::EndianSlice::new(data, gimli::LittleEndian))
+        EndianSlice::new(data, LittleEndian)
     };
-    let dwarf = gimli::Dwarf::load(section).ok()?;
-    let header = dwarf.units().next().ok()??;
-    let unit = dwarf.unit(header).ok()?;
-    let name = unit.name?.slice().to_vec();
-    let dir = unit
-        .comp_dir
-        .map(|d| d.slice().to_vec())
-        .unwrap_or_default();
+    let header = gimli::DebugInfo::from(section("__debug_info"))
+        .units()
+        .next()
+        .ok()??;
+    let abbreviations = header
+        .abbreviations(&gimli::DebugAbbrev::from(section("__debug_abbrev")))
+        .ok()?;
+    let mut entries = header.entries(&abbreviations);
+    let (_, root) = entries.next_dfs().ok()??;
+    let (mut name, mut dir) = (None, None);
+    let mut str_offsets_base = gimli::DebugStrOffsetsBase::default_for_encoding_and_file(
+        header.encoding(),
+        gimli::DwarfFileType::Main,
+    );
+    let mut attrs = root.attrs();
+    while let Some(attr) = attrs.next().ok()? {
+        match (attr.name(), attr.value()) {
+            (gimli::DW_AT_name, value) => name = Some(value),
+            (gimli::DW_AT_comp_dir, value) => dir = Some(value),
+            (gimli::DW_AT_str_offsets_base, AttributeValue::DebugStrOffsetsBase(base)) => {
+                str_offsets_base = base
+            }
+            _ => {}
+        }
+    }
+    // As gimli's `Dwarf::attr_string` reads them (there is no
+    // supplementary file).
+    let debug_str = gimli::DebugStr::from(section("__debug_str"));
+    let string = |value| -> Option<Vec<u8>> {
+        let s = match value {
+            AttributeValue::String(s) => s,
+            AttributeValue::DebugStrRef(offset) => debug_str.get_str(offset).ok()?,
+            AttributeValue::DebugLineStrRef(offset) => {
+                gimli::DebugLineStr::from(section("__debug_line_str"))
+                    .get_str(offset)
+                    .ok()?
+            }
+            AttributeValue::DebugStrOffsetsIndex(index) => {
+                let offset = gimli::DebugStrOffsets::from(section("__debug_str_offs"))
+                    .get_str_offset(header.format(), str_offsets_base, index)
+                    .ok()?;
+                debug_str.get_str(offset).ok()?
+            }
+            _ => return None,
+        };
+        Some(s.slice().to_vec())
+    };
+    let name = string(name?)?;
+    let dir = dir.and_then(string).unwrap_or_default();
     Some((name, dir))
 }
 

@@ -277,7 +277,7 @@ impl Updater<'_> {
             let h = literal_hash(si as u16, bytes);
             if let Some(addr) = self.find_literal(h, bytes)? {
                 // Merged with an existing copy: nothing to write.
-                obj.atoms[ai].alias_of = Some((0, ai as u32));
+                obj.atoms[ai].alias_of = Some((0, ai as u32)).into();
                 self.layout.atom_addr[0][ai] = addr;
                 self.layout.atom_section[0][ai] = si as u32;
                 return Ok(None);
