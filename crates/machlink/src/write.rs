@@ -230,7 +230,7 @@ fn drop_dyld_private(sections: &mut Vec<layout::OutSection>, file: u32) {
 /// trap instruction, so a stray jump traps instead of sliding into a
 /// neighbour. The code between functions (alignment, slot headroom,
 /// reserved space) gets it as the atoms are written, in parallel (see
-/// [`relocate::split_runs`]): filling it here, on one thread, was the
+/// [`relocate::FileAtoms`]): filling it here, on one thread, was the
 /// first touch of every page of the code.
 pub(crate) fn fill_code_gaps(arch: &dyn Arch, layout: &Layout, image: &mut [u8]) {
     for s in layout.sections.iter().filter(|s| s.is_code()) {
@@ -262,14 +262,11 @@ pub(crate) fn write_atoms(
         .zip(per_file)
         .enumerate()
         .map(|(fi, (obj, runs))| {
-            let fi = fi as u32;
-            match relocate::split_runs(fi, runs, res.layout, obj, res.arch.trap()) {
-                Ok(atoms) => relocate::write_file_atoms(fi, obj, atoms, symtab, res),
-                Err(e) => relocate::FileOut {
-                    fixups: Vec::new(),
-                    errors: vec![e],
-                },
-            }
+            let atoms = relocate::FileAtoms::Runs {
+                runs,
+                trap: res.arch.trap(),
+            };
+            relocate::write_file_atoms(fi as u32, obj, atoms, symtab, res)
         })
         .collect();
     let mut fixups = Vec::with_capacity(outs.iter().map(|f| f.fixups.len()).sum());
