@@ -417,8 +417,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
         std::thread::scope(|scope| {
             let writer = (!ahead_range.is_empty())
                 .then(|| {
-                    let piece = (&text[ahead_range.clone()], ahead_range.start as u64);
-                    write::write_ahead(scope, &ahead, vec![piece])
+                    let what = write::HashAhead::of(opts, &plan);
+                    write::write_and_hash_ahead(scope, &ahead, text, ahead_range.clone(), what)
                 })
                 .flatten();
             let (linkedit, begun) = rayon::join(
@@ -455,8 +455,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                 Some(w) => w
                     .join()
                     .expect("the output's writer panicked")
-                    .map(|()| ahead_range),
-                None => Ok(0..0),
+                    .map(|hashed| (ahead_range, hashed)),
+                None => Ok((0..0, write::AheadHashes::default())),
             };
             (linkedit, begun, written)
         })
@@ -483,7 +483,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
         &linkedit,
         image,
         &ahead,
-        text_written,
+        (text_written.0, &text_written.1),
     )?;
     timer.lap("header+signature");
     timer.end();

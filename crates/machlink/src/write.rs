@@ -1044,7 +1044,8 @@ pub(crate) fn text_ahead(plan: &Plan, fixups: &[Fixup]) -> std::ops::Range<usize
 /// Pass: LINKEDIT copied in, then the header and load commands, the UUID
 /// (a hash of everything before the signature) and the signature, while
 /// `ahead` writes what they cover past the header's piece into the file,
-/// but for `written`, which it wrote earlier (see [`text_ahead`]).
+/// but for `written`, which it wrote earlier (see [`text_ahead`]), and
+/// hashed, in part, in `hashed`.
 /// Returns the UUID's file offset.
 pub(crate) fn finish_image(
     opts: &Options,
@@ -1053,7 +1054,7 @@ pub(crate) fn finish_image(
     linkedit: &Linkedit,
     image: &mut [u8],
     ahead: &output::Ahead,
-    written: std::ops::Range<usize>,
+    (written, hashed): (std::ops::Range<usize>, &AheadHashes),
 ) -> Result<usize> {
     let layout = &plan.layout;
     let (linkedit_off, linkedit_vm) = layout.linkedit_start();
@@ -1140,13 +1141,13 @@ pub(crate) fn finish_image(
                 output::fill_random_uuid(&mut uuid);
                 uuid
             } else {
-                output::uuid_of(&[head, segments, linkedit_bytes])
+                output::uuid_of_parts(&hashed.parts([head, segments, linkedit_bytes], &hashed.uuid))
             };
             head[uuid_offset..uuid_offset + 16].copy_from_slice(&uuid);
         }
         if let Some(text) = text {
-            let sig = codesign::build_signature_of_parts(
-                &[head, segments, linkedit_bytes],
+            let sig = codesign::build_signature_of_hashed_parts(
+                &hashed.parts([head, segments, linkedit_bytes], &hashed.pages),
                 &identifier(opts),
                 text,
                 opts.output_kind == OutputKind::Executable,
@@ -1161,6 +1162,98 @@ pub(crate) fn finish_image(
     written
         .map_err(|e| LinkError::file(opts.output.display(), format!("cannot write output: {e}")))?;
     Ok(uuid_offset)
+}
+
+/// The hashes of a part of `__TEXT` taken on the thread that writes it
+/// early (see [`write_and_hash_ahead`]): the UUID's chunks and the
+/// signature's pages of `range` (file offsets, on the UUID chunks'
+/// boundaries, which are pages' too), so that [`finish_image`] hashes
+/// only the rest. Both empty when not taken.
+#[derive(Default)]
+pub(crate) struct AheadHashes {
+    range: std::ops::Range<usize>,
+    uuid: Vec<u8>,
+    pages: Vec<u8>,
+}
+
+impl AheadHashes {
+    /// `parts` (head, segments, LINKEDIT: the image before the signature,
+    /// end to end) with `range` given by `hashes` (when there are any)
+    /// instead of its bytes.
+    fn parts<'a>(&'a self, parts: [&'a [u8]; 3], hashes: &'a [u8]) -> Vec<output::HashPart<'a>> {
+        let [head, segments, linkedit] = parts;
+        if hashes.is_empty() || self.range.is_empty() {
+            return parts.into_iter().map(output::HashPart::Bytes).collect();
+        }
+        // The range lies within the segments (past the head's piece).
+        let cut = |at: usize| at - head.len();
+        vec![
+            output::HashPart::Bytes(head),
+            output::HashPart::Bytes(&segments[..cut(self.range.start)]),
+            output::HashPart::Hashed {
+                len: self.range.len(),
+                hashes,
+            },
+            output::HashPart::Bytes(&segments[cut(self.range.end)..]),
+            output::HashPart::Bytes(linkedit),
+        ]
+    }
+}
+
+/// What of the image [`write_and_hash_ahead`] hashes.
+pub(crate) struct HashAhead {
+    pub uuid: bool,
+    pub sign: bool,
+}
+
+impl HashAhead {
+    /// The hashes the image needs: the UUID's (unless random), the
+    /// signature's pages (when it is signed).
+    pub fn of(opts: &Options, plan: &Plan) -> Self {
+        HashAhead {
+            uuid: plan.load_commands.has_uuid() && !opts.random_uuid,
+            sign: plan.load_commands.codesign(),
+        }
+    }
+}
+
+/// A thread that writes `piece` (bytes `image[range]`, final) into the
+/// file, then takes the UUID's and the signature's hashes of the whole
+/// UUID chunks in it (see [`AheadHashes`]): this thread runs while
+/// LINKEDIT is built (work that leaves a core idle at times), and what
+/// it hashes [`finish_image`] does not, after everything else. None if
+/// it cannot be started (the piece is then left to the output's `seal`).
+pub(crate) fn write_and_hash_ahead<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    ahead: &'env output::Ahead,
+    image: &'env [u8],
+    range: std::ops::Range<usize>,
+    what: HashAhead,
+) -> Option<std::thread::ScopedJoinHandle<'scope, std::io::Result<AheadHashes>>> {
+    std::thread::Builder::new()
+        .spawn_scoped(scope, move || {
+            ahead.write(&image[range.clone()], range.start as u64)?;
+            let chunk = output::UUID_CHUNK;
+            let hashed = range.start.next_multiple_of(chunk)..range.end / chunk * chunk;
+            if hashed.is_empty() || !(what.uuid || what.sign) {
+                return Ok(AheadHashes::default());
+            }
+            let bytes = &image[hashed.clone()];
+            Ok(AheadHashes {
+                uuid: if what.uuid {
+                    output::uuid_chunk_hashes(bytes)
+                } else {
+                    Vec::new()
+                },
+                pages: if what.sign {
+                    codesign::page_hashes(bytes)
+                } else {
+                    Vec::new()
+                },
+                range: hashed,
+            })
+        })
+        .ok()
 }
 
 /// A thread that writes `pieces` (bytes, final, and their file offset)
