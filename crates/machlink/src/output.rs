@@ -557,7 +557,7 @@ impl HashPart<'_> {
 /// The UUID's hashes of `bytes`, whole chunks (see [`uuid_of_parts`]),
 /// one after the other on the calling thread: for a part of the image
 /// final early, hashed by a thread that has time (see
-/// `write::write_and_hash_ahead`).
+/// `write::AheadHashing`).
 pub fn uuid_chunk_hashes(bytes: &[u8]) -> Vec<u8> {
     debug_assert_eq!(bytes.len() % UUID_CHUNK, 0);
     bytes

@@ -1129,7 +1129,11 @@ pub(crate) fn finish_image(
     };
     let after_at = (linkedit_start - after.len()) as u64;
     let written = std::thread::scope(|scope| {
-        let writer = |pieces| early.then(|| write_ahead(scope, ahead, pieces)).flatten();
+        let writer = |pieces| {
+            early
+                .then(|| write_ahead(scope, ahead, pieces, None))
+                .flatten()
+        };
         let first = writer(vec![(before, split as u64), (after, after_at)]);
         linkedit.write_into(linkedit_bytes, linkedit_off);
         let linkedit_bytes: &[u8] = linkedit_bytes;
@@ -1164,8 +1168,8 @@ pub(crate) fn finish_image(
     Ok(uuid_offset)
 }
 
-/// The hashes of a part of `__TEXT` taken on the thread that writes it
-/// early (see [`write_and_hash_ahead`]): the UUID's chunks and the
+/// The hashes of a part of `__TEXT` taken while LINKEDIT is built (see
+/// [`AheadHashing`]): the UUID's chunks and the
 /// signature's pages of `range` (file offsets, on the UUID chunks'
 /// boundaries, which are pages' too), so that [`finish_image`] hashes
 /// only the rest. Both empty when not taken.
@@ -1200,7 +1204,7 @@ impl AheadHashes {
     }
 }
 
-/// What of the image [`write_and_hash_ahead`] hashes.
+/// What of the image [`AheadHashing`] hashes.
 pub(crate) struct HashAhead {
     pub uuid: bool,
     pub sign: bool,
@@ -1217,59 +1221,107 @@ impl HashAhead {
     }
 }
 
-/// A thread that writes `piece` (bytes `image[range]`, final) into the
-/// file, then takes the UUID's and the signature's hashes of the whole
-/// UUID chunks in it (see [`AheadHashes`]): this thread runs while
-/// LINKEDIT is built (work that leaves a core idle at times), and what
-/// it hashes [`finish_image`] does not, after everything else. None if
-/// it cannot be started (the piece is then left to the output's `seal`).
-pub(crate) fn write_and_hash_ahead<'scope, 'env>(
-    scope: &'scope std::thread::Scope<'scope, 'env>,
-    ahead: &'env output::Ahead,
-    image: &'env [u8],
+/// The hashes of the whole UUID chunks of a range of `__TEXT` written
+/// early (see [`text_ahead`]), taken by whichever thread has time: the
+/// one that writes the range, once it has, and the link's own threads
+/// once LINKEDIT is built, chunk by chunk, each chunk by one of them.
+/// What the thread that writes takes while LINKEDIT is built (work that
+/// leaves a core idle at times), [`finish_image`] does not, after
+/// everything else; and none waits for another's hashing.
+pub(crate) struct AheadHashing<'a> {
+    /// The chunks' bytes, and where they are in the image.
+    bytes: &'a [u8],
     range: std::ops::Range<usize>,
     what: HashAhead,
-) -> Option<std::thread::ScopedJoinHandle<'scope, std::io::Result<AheadHashes>>> {
-    std::thread::Builder::new()
-        .spawn_scoped(scope, move || {
-            ahead.write(&image[range.clone()], range.start as u64)?;
-            let chunk = output::UUID_CHUNK;
-            let hashed = range.start.next_multiple_of(chunk)..range.end / chunk * chunk;
-            if hashed.is_empty() || !(what.uuid || what.sign) {
-                return Ok(AheadHashes::default());
+    /// The next chunk to hash.
+    next: std::sync::atomic::AtomicUsize,
+    /// Per chunk: its UUID hash and page hashes, once taken.
+    done: Vec<std::sync::OnceLock<([u8; 16], Vec<u8>)>>,
+}
+
+impl<'a> AheadHashing<'a> {
+    /// The whole UUID chunks of `image[range]` (none if nothing is to be
+    /// hashed).
+    pub fn new(image: &'a [u8], range: std::ops::Range<usize>, what: HashAhead) -> Self {
+        let chunk = output::UUID_CHUNK;
+        let mut range = range.start.next_multiple_of(chunk)..range.end / chunk * chunk;
+        if range.is_empty() || !(what.uuid || what.sign) {
+            range = 0..0;
+        }
+        AheadHashing {
+            bytes: &image[range.clone()],
+            done: (0..range.len() / chunk)
+                .map(|_| Default::default())
+                .collect(),
+            range,
+            what,
+            next: Default::default(),
+        }
+    }
+
+    /// Hashes chunks until none is left.
+    pub fn work(&self) {
+        let chunk = output::UUID_CHUNK;
+        loop {
+            let k = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(slot) = self.done.get(k) else {
+                return;
+            };
+            let bytes = &self.bytes[k * chunk..(k + 1) * chunk];
+            let uuid = if self.what.uuid {
+                output::uuid_chunk_hashes(bytes)
+                    .try_into()
+                    .expect("one chunk's hash")
+            } else {
+                [0; 16]
+            };
+            let pages = if self.what.sign {
+                codesign::page_hashes(bytes)
+            } else {
+                Vec::new()
+            };
+            let _ = slot.set((uuid, pages));
+        }
+    }
+
+    /// The hashes, all taken: [`Self::work`] has returned on some thread
+    /// and every thread that ran it has finished.
+    pub fn finish(self) -> AheadHashes {
+        let mut out = AheadHashes {
+            range: self.range,
+            ..Default::default()
+        };
+        for slot in self.done {
+            let (uuid, pages) = slot.into_inner().expect("every chunk hashed");
+            if self.what.uuid {
+                out.uuid.extend_from_slice(&uuid);
             }
-            let bytes = &image[hashed.clone()];
-            Ok(AheadHashes {
-                uuid: if what.uuid {
-                    output::uuid_chunk_hashes(bytes)
-                } else {
-                    Vec::new()
-                },
-                pages: if what.sign {
-                    codesign::page_hashes(bytes)
-                } else {
-                    Vec::new()
-                },
-                range: hashed,
-            })
-        })
-        .ok()
+            out.pages.extend(pages);
+        }
+        out
+    }
 }
 
 /// A thread that writes `pieces` (bytes, final, and their file offset)
-/// one after the other (see [`output::Ahead`]); none if it cannot be
-/// started, which leaves them to the output's `seal`.
+/// one after the other (see [`output::Ahead`]), then takes its share of
+/// `then`'s hashes; none if it cannot be started, which leaves the
+/// pieces to the output's `seal`.
 pub(crate) fn write_ahead<'scope, 'env>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     ahead: &'env output::Ahead,
     pieces: Vec<(&'env [u8], u64)>,
+    then: Option<&'env AheadHashing<'env>>,
 ) -> Option<std::thread::ScopedJoinHandle<'scope, std::io::Result<()>>> {
     std::thread::Builder::new()
         .spawn_scoped(scope, move || {
             pieces
                 .into_iter()
                 .filter(|(bytes, _)| !bytes.is_empty())
-                .try_for_each(|(bytes, at)| ahead.write(bytes, at))
+                .try_for_each(|(bytes, at)| ahead.write(bytes, at))?;
+            if let Some(hashing) = then {
+                hashing.work();
+            }
+            Ok(())
         })
         .ok()
 }

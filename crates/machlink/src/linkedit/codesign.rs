@@ -134,7 +134,7 @@ pub fn build_signature_of_parts(
 
 /// The page hashes of `bytes` (whole pages), one after the other on the
 /// calling thread: for a part of the image final early, hashed by a
-/// thread that has time (see `write::write_and_hash_ahead`), then given
+/// thread that has time (see `write::AheadHashing`), then given
 /// to [`build_signature_of_hashed_parts`] as a [`HashPart::Hashed`].
 pub fn page_hashes(bytes: &[u8]) -> Vec<u8> {
     debug_assert_eq!(bytes.len() % PAGE_SIZE, 0);
