@@ -1134,5 +1134,19 @@ mod tests {
             }
             assert_eq!(uuid_of(&parts), expected, "cut at {cuts:?}");
         }
+        // Chunks hashed earlier (the second), between parts that cut
+        // chunks elsewhere.
+        let known = uuid_chunk_hashes(&image[1 << 20..2 << 20]);
+        let parts = [
+            HashPart::Bytes(&image[..1000]),
+            HashPart::Bytes(&image[1000..1 << 20]),
+            HashPart::Hashed {
+                len: 1 << 20,
+                hashes: &known,
+            },
+            HashPart::Bytes(&image[2 << 20..2_500_000]),
+            HashPart::Bytes(&image[2_500_000..]),
+        ];
+        assert_eq!(uuid_of_parts(&parts), expected);
     }
 }

@@ -414,6 +414,21 @@ mod tests {
             let sig = build_signature_of_parts(&parts, "a.out", (0, 8192), true);
             assert_eq!(sig, whole, "cut at {cuts:?}");
         }
+        // Pages hashed earlier (the 2nd to 17th), between parts that cut
+        // pages elsewhere.
+        let known = page_hashes(&file[4096..69632]);
+        let parts = [
+            HashPart::Bytes(&file[..100]),
+            HashPart::Bytes(&file[100..4096]),
+            HashPart::Hashed {
+                len: 65536,
+                hashes: &known,
+            },
+            HashPart::Bytes(&file[69632..70000]),
+            HashPart::Bytes(&file[70000..]),
+        ];
+        let sig = build_signature_of_hashed_parts(&parts, "a.out", (0, 8192), true);
+        assert_eq!(sig, whole, "pages hashed earlier");
     }
 
     fn get64(buf: &[u8], at: usize) -> u64 {
