@@ -546,7 +546,8 @@ pub enum HashPart<'a> {
 }
 
 impl HashPart<'_> {
-    pub fn len(&self) -> usize {
+    /// Its length in the image.
+    pub fn size(&self) -> usize {
         match self {
             HashPart::Bytes(b) => b.len(),
             HashPart::Hashed { len, .. } => *len,
@@ -620,7 +621,7 @@ pub fn uuid_of_parts(parts: &[HashPart]) -> [u8; 16] {
     if let Some((h, _)) = straddling {
         hashes.extend(h.digest128().to_le_bytes());
     }
-    let len: usize = parts.iter().map(HashPart::len).sum();
+    let len: usize = parts.iter().map(HashPart::size).sum();
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&(len as u64).to_le_bytes());
     h.update(&hashes);

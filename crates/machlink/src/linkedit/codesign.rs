@@ -153,7 +153,7 @@ pub fn build_signature_of_hashed_parts(
     text_segment: (u64, u64),
     is_executable: bool,
 ) -> Vec<u8> {
-    let code_limit = parts.iter().map(|p| p.len() as u64).sum::<u64>();
+    let code_limit = parts.iter().map(|p| p.size() as u64).sum::<u64>();
     assert!(
         code_limit <= u64::from(u32::MAX),
         "code limit {code_limit:#x} does not fit a 32-bit codeLimit"
