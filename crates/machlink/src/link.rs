@@ -401,7 +401,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
     // The incremental state's body is made and written while LINKEDIT is
     // (mostly sequential work, which leaves cores free), and
     // __TEXT, final now, goes into the file (see `write::text_ahead`).
-    let (linkedit, begun, text_written) = {
+    let (linkedit, begun, text_written, hashed) = {
         let (image, ahead) = file.split();
         let ahead_range = if ahead.writes() {
             write::text_ahead(&plan, &fixups)
@@ -414,11 +414,13 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
             start: ahead_range.end,
         };
         let text: &[u8] = text;
-        std::thread::scope(|scope| {
+        let hashing =
+            write::AheadHashing::new(text, ahead_range.clone(), write::HashAhead::of(opts, &plan));
+        let (linkedit, begun, written) = std::thread::scope(|scope| {
             let writer = (!ahead_range.is_empty())
                 .then(|| {
                     let piece = (&text[ahead_range.clone()], ahead_range.start as u64);
-                    write::write_ahead(scope, &ahead, vec![piece])
+                    write::write_ahead(scope, &ahead, vec![piece], Some(&hashing))
                 })
                 .flatten();
             let (linkedit, begun) = rayon::join(
@@ -451,6 +453,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                     })
                 },
             );
+            // What the writer has not hashed yet, on both cores.
+            rayon::join(|| hashing.work(), || hashing.work());
             let written = match writer {
                 Some(w) => w
                     .join()
@@ -459,7 +463,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                 None => Ok(0..0),
             };
             (linkedit, begun, written)
-        })
+        });
+        (linkedit, begun, written, hashing.finish())
     };
     let linkedit = linkedit?;
     let text_written = text_written
@@ -483,7 +488,7 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
         &linkedit,
         image,
         &ahead,
-        text_written,
+        (text_written, &hashed),
     )?;
     timer.lap("header+signature");
     timer.end();

@@ -525,7 +525,7 @@ pub fn fill_random_uuid(uuid: &mut [u8]) {
 
 /// Bytes hashed per task for the UUID. Fixed (not derived from the number
 /// of threads), so the UUID depends on the image alone.
-const UUID_CHUNK: usize = 1 << 20;
+pub const UUID_CHUNK: usize = 1 << 20;
 
 /// Fills LC_UUID at `at` with a hash of the whole file (UUID bytes zero
 /// while hashing), so identical inputs give identical outputs: the hash of
@@ -535,17 +535,67 @@ pub fn fill_uuid(image: &mut [u8], at: usize) {
     image[at..at + 16].copy_from_slice(&uuid);
 }
 
+/// A part of an image that is hashed in pieces (the UUID's chunks, the
+/// signature's pages): its bytes, or, for a part whose pieces were hashed
+/// earlier, its length and those hashes, in order (it must start and end
+/// on a piece's boundary).
+#[derive(Clone, Copy)]
+pub enum HashPart<'a> {
+    Bytes(&'a [u8]),
+    Hashed { len: usize, hashes: &'a [u8] },
+}
+
+impl HashPart<'_> {
+    /// Its length in the image.
+    pub fn size(&self) -> usize {
+        match self {
+            HashPart::Bytes(b) => b.len(),
+            HashPart::Hashed { len, .. } => *len,
+        }
+    }
+}
+
+/// The UUID's hashes of `bytes`, whole chunks (see [`uuid_of_parts`]),
+/// one after the other on the calling thread: for a part of the image
+/// final early, hashed by a thread that has time (see
+/// `write::AheadHashing`).
+pub fn uuid_chunk_hashes(bytes: &[u8]) -> Vec<u8> {
+    debug_assert_eq!(bytes.len() % UUID_CHUNK, 0);
+    bytes
+        .chunks(UUID_CHUNK)
+        .flat_map(|c| xxhash_rust::xxh3::xxh3_128(c).to_le_bytes())
+        .collect()
+}
+
 /// [`fill_uuid`]'s UUID of the file made of `parts` laid end to end (one
 /// image split, so that some parts can be written into the output while
 /// others still change): the same as that of the whole.
 pub fn uuid_of(parts: &[&[u8]]) -> [u8; 16] {
+    let parts: Vec<HashPart> = parts.iter().map(|&p| HashPart::Bytes(p)).collect();
+    uuid_of_parts(&parts)
+}
+
+/// [`uuid_of`] of `parts`, some of whose chunks may be hashed already
+/// ([`HashPart::Hashed`], by [`uuid_chunk_hashes`]).
+pub fn uuid_of_parts(parts: &[HashPart]) -> [u8; 16] {
     use rayon::prelude::*;
     let mut hashes: Vec<u8> = Vec::new();
     // A chunk that straddles parts, hashed as a stream, and how many of
     // its bytes it has so far.
     let mut straddling: Option<(xxhash_rust::xxh3::Xxh3, usize)> = None;
     for &part in parts {
-        let mut part = part;
+        let mut part = match part {
+            HashPart::Bytes(b) => b,
+            HashPart::Hashed { len, hashes: known } => {
+                assert!(
+                    straddling.is_none() && len % UUID_CHUNK == 0,
+                    "hashed UUID chunks off the chunks' boundaries"
+                );
+                debug_assert_eq!(known.len(), len / UUID_CHUNK * 16);
+                hashes.extend_from_slice(known);
+                continue;
+            }
+        };
         if let Some((h, len)) = &mut straddling {
             let n = (UUID_CHUNK - *len).min(part.len());
             h.update(&part[..n]);
@@ -571,7 +621,7 @@ pub fn uuid_of(parts: &[&[u8]]) -> [u8; 16] {
     if let Some((h, _)) = straddling {
         hashes.extend(h.digest128().to_le_bytes());
     }
-    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let len: usize = parts.iter().map(HashPart::size).sum();
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&(len as u64).to_le_bytes());
     h.update(&hashes);
@@ -1109,5 +1159,19 @@ mod tests {
             }
             assert_eq!(uuid_of(&parts), expected, "cut at {cuts:?}");
         }
+        // Chunks hashed earlier (the second), between parts that cut
+        // chunks elsewhere.
+        let known = uuid_chunk_hashes(&image[1 << 20..2 << 20]);
+        let parts = [
+            HashPart::Bytes(&image[..1000]),
+            HashPart::Bytes(&image[1000..1 << 20]),
+            HashPart::Hashed {
+                len: 1 << 20,
+                hashes: &known,
+            },
+            HashPart::Bytes(&image[2 << 20..2_500_000]),
+            HashPart::Bytes(&image[2_500_000..]),
+        ];
+        assert_eq!(uuid_of_parts(&parts), expected);
     }
 }

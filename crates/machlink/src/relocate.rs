@@ -208,6 +208,15 @@ impl<'i> Splitter<'i> {
     /// The `size` bytes at file offset `off` for atom `ai` of file `fi`;
     /// they must lie past every piece handed out before.
     fn take(&mut self, off: usize, size: usize, fi: u32, ai: u32) -> Result<(), String> {
+        let bytes = self.piece(off, size, fi, ai)?;
+        self.out[(fi - self.first) as usize].push((ai, bytes));
+        Ok(())
+    }
+
+    /// The `size` bytes at file offset `off` (of atom `ai` of file `fi`),
+    /// past every piece handed out before, taken out of `rest`.
+    #[inline]
+    fn piece(&mut self, off: usize, size: usize, fi: u32, ai: u32) -> Result<&'i mut [u8], String> {
         let gap = off.checked_sub(self.cursor).ok_or_else(|| {
             format!(
                 "internal error: atom {ai} of file {fi} at file offset {off:#x} overlaps the \
@@ -222,10 +231,9 @@ impl<'i> Splitter<'i> {
         }
         let (_, tail) = std::mem::take(&mut self.rest).split_at_mut(gap);
         let (bytes, tail) = tail.split_at_mut(size);
-        self.out[(fi - self.first) as usize].push((ai, bytes));
         self.rest = tail;
         self.cursor = off + size;
-        Ok(())
+        Ok(bytes)
     }
 
     /// Fills what is left before file offset `to` with trap instructions
@@ -256,10 +264,10 @@ pub(crate) type RunBytes<'i, 'l> = (
 /// another unless an order file interleaves them), grouped by file. The
 /// sections' atom lists are in address order and the sections in file
 /// order, so no sorting is needed; the splitter checks that no runs
-/// overlap, and [`split_runs`] (each file's, in parallel) that no atoms
+/// overlap, and [`FileAtoms::for_each`] (each file's, in parallel) that no atoms
 /// do. Split run by run rather than atom by atom: this pass is serial.
 /// In code, a run's bytes also take in the gap before it (the last one's
-/// the section's tail too), which [`split_runs`] fills with traps.
+/// the section's tail too), which [`FileAtoms::for_each`] fills with traps.
 pub(crate) fn split_all_atoms<'i, 'l>(
     image: &'i mut [u8],
     layout: &'l Layout,
@@ -315,39 +323,76 @@ pub(crate) fn split_all_atoms<'i, 'l>(
     Ok(out)
 }
 
-/// The bytes of each atom of file `fi`'s runs (see [`split_all_atoms`]);
-/// the bytes between them in code get trap instructions `trap`.
-pub(crate) fn split_runs<'i>(
-    fi: u32,
-    runs: Vec<RunBytes<'i, '_>>,
-    layout: &Layout,
-    obj: &ObjectFile,
-    trap: &[u8],
-) -> Result<Vec<AtomBytes<'i>>, String> {
-    let atoms = runs.iter().map(|r| r.1.len()).sum();
-    let mut split = Splitter {
-        rest: &mut [],
-        cursor: 0,
-        out: vec![Vec::with_capacity(atoms)],
-        first: fi,
-    };
-    for (s, run, start, bytes) in runs {
-        split.rest = bytes;
-        split.cursor = start;
-        let code = s.is_code();
-        for &(_, ai) in run {
-            let addr = layout.atom_addr[fi as usize][ai as usize];
-            let off = (s.offset + (addr - s.addr)) as usize;
-            if code {
-                split.fill_to(off, trap, s.offset as usize);
-            }
-            split.take(off, obj.atoms[ai as usize].size as usize, fi, ai)?;
-        }
-        if code {
-            split.fill_to(usize::MAX, trap, s.offset as usize);
+/// The atoms a writer copies and relocates, with their bytes: listed
+/// one by one (an update's, see [`split_atoms`]), or a full link's runs
+/// of one file (see [`split_all_atoms`]), each atom's bytes cut out of
+/// its run as it is written, the bytes between them in code filled with
+/// the trap instruction `trap`. Cut as they are written, a full link
+/// builds no list of every atom's bytes (200k pieces at 100k functions).
+pub(crate) enum FileAtoms<'i, 'l> {
+    Listed(Vec<AtomBytes<'i>>),
+    Runs {
+        runs: Vec<RunBytes<'i, 'l>>,
+        trap: &'l [u8],
+    },
+}
+
+impl<'i> FileAtoms<'i, '_> {
+    /// Calls `f` with each atom's index, in order.
+    #[inline]
+    fn each_index(&self, mut f: impl FnMut(u32)) {
+        match self {
+            FileAtoms::Listed(list) => list.iter().for_each(|&(ai, _)| f(ai)),
+            FileAtoms::Runs { runs, .. } => runs
+                .iter()
+                .flat_map(|r| r.1.iter())
+                .for_each(|&(_, ai)| f(ai)),
         }
     }
-    Ok(split.out.pop().unwrap_or_default())
+
+    /// Calls `f` with each atom of file `fi` (`obj`) and its bytes, in
+    /// order; an error if two atoms of a run overlap or one lies past
+    /// its run (nothing of the run is handed out from there on).
+    #[inline(always)]
+    fn for_each(
+        self,
+        fi: u32,
+        layout: &Layout,
+        obj: &ObjectFile,
+        mut f: impl FnMut(u32, &'i mut [u8]),
+    ) -> Result<(), String> {
+        let (runs, trap) = match self {
+            FileAtoms::Listed(list) => {
+                list.into_iter().for_each(|(ai, bytes)| f(ai, bytes));
+                return Ok(());
+            }
+            FileAtoms::Runs { runs, trap } => (runs, trap),
+        };
+        let mut split = Splitter {
+            rest: &mut [],
+            cursor: 0,
+            out: Vec::new(),
+            first: fi,
+        };
+        for (s, run, start, bytes) in runs {
+            split.rest = bytes;
+            split.cursor = start;
+            let code = s.is_code();
+            let addrs = &layout.atom_addr[fi as usize];
+            for &(_, ai) in run {
+                let off = (s.offset + (addrs[ai as usize] - s.addr)) as usize;
+                if code {
+                    split.fill_to(off, trap, s.offset as usize);
+                }
+                let size = obj.atoms[ai as usize].size as usize;
+                f(ai, split.piece(off, size, fi, ai)?);
+            }
+            if code {
+                split.fill_to(usize::MAX, trap, s.offset as usize);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Splits an image into the bytes of the placed atoms (not aliases, not
@@ -393,7 +438,7 @@ pub(crate) fn split_atoms<'i>(
 pub(crate) fn write_file_atoms(
     fi: u32,
     obj: &ObjectFile,
-    atoms: Vec<AtomBytes<'_>>,
+    atoms: FileAtoms<'_, '_>,
     symtab: &SymbolTable,
     res: &Resolved,
 ) -> FileOut {
@@ -413,29 +458,30 @@ fn write_atoms_as<A: Arch + ?Sized>(
     arch: &A,
     fi: u32,
     obj: &ObjectFile,
-    atoms: Vec<AtomBytes<'_>>,
+    atoms: FileAtoms<'_, '_>,
     symtab: &SymbolTable,
     res: &Resolved,
 ) -> FileOut {
     let mut result = FileOut::default();
     let layout = res.layout;
-    let symbol_addrs = plain_symbol_addrs(fi, obj, &atoms, symtab, layout);
-    // Room for a fixup per relocation outside code (nearly all pointers),
-    // rather than growing the list step by step.
-    let data_relocs: usize = atoms
-        .iter()
-        .filter(|&&(ai, _)| {
-            !layout.sections[layout.atom_section[fi as usize][ai as usize] as usize].is_code()
-        })
-        .map(|&(ai, _)| {
-            let a = &obj.atoms[ai as usize];
-            (a.relocs_end - a.relocs_start) as usize
-        })
-        .sum();
+    // The atoms' relocations, and those outside code (nearly all
+    // pointers), which get room for a fixup each rather than growing the
+    // list step by step.
+    let (mut relocs, mut data_relocs) = (0usize, 0usize);
+    let sections = &layout.atom_section[fi as usize];
+    atoms.each_index(|ai| {
+        let a = &obj.atoms[ai as usize];
+        let n = (a.relocs_end - a.relocs_start) as usize;
+        relocs += n;
+        if !layout.sections[sections[ai as usize] as usize].is_code() {
+            data_relocs += n;
+        }
+    });
+    let symbol_addrs = plain_symbol_addrs(fi, obj, relocs, symtab, layout);
     result.fixups.reserve(data_relocs);
-    for (ai, bytes) in atoms {
+    let split = atoms.for_each(fi, layout, obj, |ai, bytes| {
         let atom = &obj.atoms[ai as usize];
-        let sec = &layout.sections[layout.atom_section[fi as usize][ai as usize] as usize];
+        let sec = &layout.sections[sections[ai as usize] as usize];
         bytes.copy_from_slice(obj.atom_data(ai));
         let mut place = Place {
             file: fi,
@@ -460,6 +506,9 @@ fn write_atoms_as<A: Arch + ?Sized>(
                 ));
             }
         }
+    });
+    if let Err(e) = split {
+        result.errors.push(e);
     }
     result
 }
@@ -512,23 +561,17 @@ const NOT_PLAIN: u64 = u64::MAX;
 /// relocations name the same symbols many times over, and a reference's
 /// referent then takes one read of this table instead of three scattered
 /// ones (the file's global, its definition, its atom's address).
-/// Worked out only when `atoms` have more relocations than the file has
+/// Worked out only when the atoms written have more relocations (`relocs`)
+/// than the file has
 /// symbols: an update that rewrites one function of a large file looks
 /// its few symbols up one by one instead.
 fn plain_symbol_addrs(
     fi: u32,
     obj: &ObjectFile,
-    atoms: &[AtomBytes<'_>],
+    relocs: usize,
     symtab: &SymbolTable,
     layout: &Layout,
 ) -> Vec<u64> {
-    let relocs: usize = atoms
-        .iter()
-        .map(|&(ai, _)| {
-            let a = &obj.atoms[ai as usize];
-            (a.relocs_end - a.relocs_start) as usize
-        })
-        .sum();
     let Some(globals) = symtab.file_globals.get(fi as usize) else {
         return Vec::new();
     };

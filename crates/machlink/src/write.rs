@@ -230,7 +230,7 @@ fn drop_dyld_private(sections: &mut Vec<layout::OutSection>, file: u32) {
 /// trap instruction, so a stray jump traps instead of sliding into a
 /// neighbour. The code between functions (alignment, slot headroom,
 /// reserved space) gets it as the atoms are written, in parallel (see
-/// [`relocate::split_runs`]): filling it here, on one thread, was the
+/// [`relocate::FileAtoms`]): filling it here, on one thread, was the
 /// first touch of every page of the code.
 pub(crate) fn fill_code_gaps(arch: &dyn Arch, layout: &Layout, image: &mut [u8]) {
     for s in layout.sections.iter().filter(|s| s.is_code()) {
@@ -262,14 +262,11 @@ pub(crate) fn write_atoms(
         .zip(per_file)
         .enumerate()
         .map(|(fi, (obj, runs))| {
-            let fi = fi as u32;
-            match relocate::split_runs(fi, runs, res.layout, obj, res.arch.trap()) {
-                Ok(atoms) => relocate::write_file_atoms(fi, obj, atoms, symtab, res),
-                Err(e) => relocate::FileOut {
-                    fixups: Vec::new(),
-                    errors: vec![e],
-                },
-            }
+            let atoms = relocate::FileAtoms::Runs {
+                runs,
+                trap: res.arch.trap(),
+            };
+            relocate::write_file_atoms(fi as u32, obj, atoms, symtab, res)
         })
         .collect();
     let mut fixups = Vec::with_capacity(outs.iter().map(|f| f.fixups.len()).sum());
@@ -1047,7 +1044,8 @@ pub(crate) fn text_ahead(plan: &Plan, fixups: &[Fixup]) -> std::ops::Range<usize
 /// Pass: LINKEDIT copied in, then the header and load commands, the UUID
 /// (a hash of everything before the signature) and the signature, while
 /// `ahead` writes what they cover past the header's piece into the file,
-/// but for `written`, which it wrote earlier (see [`text_ahead`]).
+/// but for `written`, which it wrote earlier (see [`text_ahead`]), and
+/// hashed, in part, in `hashed`.
 /// Returns the UUID's file offset.
 pub(crate) fn finish_image(
     opts: &Options,
@@ -1056,7 +1054,7 @@ pub(crate) fn finish_image(
     linkedit: &Linkedit,
     image: &mut [u8],
     ahead: &output::Ahead,
-    written: std::ops::Range<usize>,
+    (written, hashed): (std::ops::Range<usize>, &AheadHashes),
 ) -> Result<usize> {
     let layout = &plan.layout;
     let (linkedit_off, linkedit_vm) = layout.linkedit_start();
@@ -1131,7 +1129,11 @@ pub(crate) fn finish_image(
     };
     let after_at = (linkedit_start - after.len()) as u64;
     let written = std::thread::scope(|scope| {
-        let writer = |pieces| early.then(|| write_ahead(scope, ahead, pieces)).flatten();
+        let writer = |pieces| {
+            early
+                .then(|| write_ahead(scope, ahead, pieces, None))
+                .flatten()
+        };
         let first = writer(vec![(before, split as u64), (after, after_at)]);
         linkedit.write_into(linkedit_bytes, linkedit_off);
         let linkedit_bytes: &[u8] = linkedit_bytes;
@@ -1143,13 +1145,13 @@ pub(crate) fn finish_image(
                 output::fill_random_uuid(&mut uuid);
                 uuid
             } else {
-                output::uuid_of(&[head, segments, linkedit_bytes])
+                output::uuid_of_parts(&hashed.parts([head, segments, linkedit_bytes], &hashed.uuid))
             };
             head[uuid_offset..uuid_offset + 16].copy_from_slice(&uuid);
         }
         if let Some(text) = text {
-            let sig = codesign::build_signature_of_parts(
-                &[head, segments, linkedit_bytes],
+            let sig = codesign::build_signature_of_hashed_parts(
+                &hashed.parts([head, segments, linkedit_bytes], &hashed.pages),
                 &identifier(opts),
                 text,
                 opts.output_kind == OutputKind::Executable,
@@ -1166,20 +1168,160 @@ pub(crate) fn finish_image(
     Ok(uuid_offset)
 }
 
+/// The hashes of a part of `__TEXT` taken while LINKEDIT is built (see
+/// [`AheadHashing`]): the UUID's chunks and the
+/// signature's pages of `range` (file offsets, on the UUID chunks'
+/// boundaries, which are pages' too), so that [`finish_image`] hashes
+/// only the rest. Both empty when not taken.
+#[derive(Default)]
+pub(crate) struct AheadHashes {
+    range: std::ops::Range<usize>,
+    uuid: Vec<u8>,
+    pages: Vec<u8>,
+}
+
+impl AheadHashes {
+    /// `parts` (head, segments, LINKEDIT: the image before the signature,
+    /// end to end) with `range` given by `hashes` (when there are any)
+    /// instead of its bytes.
+    fn parts<'a>(&'a self, parts: [&'a [u8]; 3], hashes: &'a [u8]) -> Vec<output::HashPart<'a>> {
+        let [head, segments, linkedit] = parts;
+        if hashes.is_empty() || self.range.is_empty() {
+            return parts.into_iter().map(output::HashPart::Bytes).collect();
+        }
+        // The range lies within the segments (past the head's piece).
+        let cut = |at: usize| at - head.len();
+        vec![
+            output::HashPart::Bytes(head),
+            output::HashPart::Bytes(&segments[..cut(self.range.start)]),
+            output::HashPart::Hashed {
+                len: self.range.len(),
+                hashes,
+            },
+            output::HashPart::Bytes(&segments[cut(self.range.end)..]),
+            output::HashPart::Bytes(linkedit),
+        ]
+    }
+}
+
+/// What of the image [`AheadHashing`] hashes.
+pub(crate) struct HashAhead {
+    pub uuid: bool,
+    pub sign: bool,
+}
+
+impl HashAhead {
+    /// The hashes the image needs: the UUID's (unless random), the
+    /// signature's pages (when it is signed).
+    pub fn of(opts: &Options, plan: &Plan) -> Self {
+        HashAhead {
+            uuid: plan.load_commands.has_uuid() && !opts.random_uuid,
+            sign: plan.load_commands.codesign(),
+        }
+    }
+}
+
+/// The hashes of the whole UUID chunks of a range of `__TEXT` written
+/// early (see [`text_ahead`]), taken by whichever thread has time: the
+/// one that writes the range, once it has, and the link's own threads
+/// once LINKEDIT is built, chunk by chunk, each chunk by one of them.
+/// What the thread that writes takes while LINKEDIT is built (work that
+/// leaves a core idle at times), [`finish_image`] does not, after
+/// everything else; and none waits for another's hashing.
+pub(crate) struct AheadHashing<'a> {
+    /// The chunks' bytes, and where they are in the image.
+    bytes: &'a [u8],
+    range: std::ops::Range<usize>,
+    what: HashAhead,
+    /// The next chunk to hash.
+    next: std::sync::atomic::AtomicUsize,
+    /// Per chunk: its UUID hash and page hashes, once taken.
+    done: Vec<std::sync::OnceLock<([u8; 16], Vec<u8>)>>,
+}
+
+impl<'a> AheadHashing<'a> {
+    /// The whole UUID chunks of `image[range]` (none if nothing is to be
+    /// hashed).
+    pub fn new(image: &'a [u8], range: std::ops::Range<usize>, what: HashAhead) -> Self {
+        let chunk = output::UUID_CHUNK;
+        let mut range = range.start.next_multiple_of(chunk)..range.end / chunk * chunk;
+        if range.is_empty() || !(what.uuid || what.sign) {
+            range = 0..0;
+        }
+        AheadHashing {
+            bytes: &image[range.clone()],
+            done: (0..range.len() / chunk)
+                .map(|_| Default::default())
+                .collect(),
+            range,
+            what,
+            next: Default::default(),
+        }
+    }
+
+    /// Hashes chunks until none is left.
+    pub fn work(&self) {
+        let chunk = output::UUID_CHUNK;
+        loop {
+            let k = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(slot) = self.done.get(k) else {
+                return;
+            };
+            let bytes = &self.bytes[k * chunk..(k + 1) * chunk];
+            let uuid = if self.what.uuid {
+                output::uuid_chunk_hashes(bytes)
+                    .try_into()
+                    .expect("one chunk's hash")
+            } else {
+                [0; 16]
+            };
+            let pages = if self.what.sign {
+                codesign::page_hashes(bytes)
+            } else {
+                Vec::new()
+            };
+            let _ = slot.set((uuid, pages));
+        }
+    }
+
+    /// The hashes, all taken: [`Self::work`] has returned on some thread
+    /// and every thread that ran it has finished.
+    pub fn finish(self) -> AheadHashes {
+        let mut out = AheadHashes {
+            range: self.range,
+            ..Default::default()
+        };
+        for slot in self.done {
+            let (uuid, pages) = slot.into_inner().expect("every chunk hashed");
+            if self.what.uuid {
+                out.uuid.extend_from_slice(&uuid);
+            }
+            out.pages.extend(pages);
+        }
+        out
+    }
+}
+
 /// A thread that writes `pieces` (bytes, final, and their file offset)
-/// one after the other (see [`output::Ahead`]); none if it cannot be
-/// started, which leaves them to the output's `seal`.
+/// one after the other (see [`output::Ahead`]), then takes its share of
+/// `then`'s hashes; none if it cannot be started, which leaves the
+/// pieces to the output's `seal`.
 pub(crate) fn write_ahead<'scope, 'env>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     ahead: &'env output::Ahead,
     pieces: Vec<(&'env [u8], u64)>,
+    then: Option<&'env AheadHashing<'env>>,
 ) -> Option<std::thread::ScopedJoinHandle<'scope, std::io::Result<()>>> {
     std::thread::Builder::new()
         .spawn_scoped(scope, move || {
             pieces
                 .into_iter()
                 .filter(|(bytes, _)| !bytes.is_empty())
-                .try_for_each(|(bytes, at)| ahead.write(bytes, at))
+                .try_for_each(|(bytes, at)| ahead.write(bytes, at))?;
+            if let Some(hashing) = then {
+                hashing.work();
+            }
+            Ok(())
         })
         .ok()
 }

@@ -23,6 +23,7 @@
 
 use std::ops::Range;
 
+use crate::output::HashPart;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -47,7 +48,7 @@ const CS_EXECSEG_MAIN_BINARY: u64 = 0x1;
 /// log2 of the page size the hashes cover.
 const PAGE_SHIFT: u8 = 12;
 /// The page size the hashes cover (4 KiB on every architecture, as in lld).
-const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
+pub const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
 /// Size of one SHA-256 hash slot.
 const HASH_SIZE: usize = 32;
 /// The blob's length is padded to this (lld aligns the section to 16).
@@ -127,7 +128,32 @@ pub fn build_signature_of_parts(
     text_segment: (u64, u64),
     is_executable: bool,
 ) -> Vec<u8> {
-    let code_limit = parts.iter().map(|p| p.len() as u64).sum::<u64>();
+    let parts: Vec<HashPart> = parts.iter().map(|&p| HashPart::Bytes(p)).collect();
+    build_signature_of_hashed_parts(&parts, identifier, text_segment, is_executable)
+}
+
+/// The page hashes of `bytes` (whole pages), one after the other on the
+/// calling thread: for a part of the image final early, hashed by a
+/// thread that has time (see `write::AheadHashing`), then given
+/// to [`build_signature_of_hashed_parts`] as a [`HashPart::Hashed`].
+pub fn page_hashes(bytes: &[u8]) -> Vec<u8> {
+    debug_assert_eq!(bytes.len() % PAGE_SIZE, 0);
+    let mut hashes = Vec::with_capacity(bytes.len() / PAGE_SIZE * HASH_SIZE);
+    for page in bytes.chunks(PAGE_SIZE) {
+        hashes.extend_from_slice(&Sha256::digest(page));
+    }
+    hashes
+}
+
+/// [`build_signature_of_parts`] of `parts`, some of whose pages may be
+/// hashed already (by [`page_hashes`]).
+pub fn build_signature_of_hashed_parts(
+    parts: &[HashPart],
+    identifier: &str,
+    text_segment: (u64, u64),
+    is_executable: bool,
+) -> Vec<u8> {
+    let code_limit = parts.iter().map(|p| p.size() as u64).sum::<u64>();
     assert!(
         code_limit <= u64::from(u32::MAX),
         "code limit {code_limit:#x} does not fit a 32-bit codeLimit"
@@ -288,10 +314,22 @@ fn hash_slots_mut(sig: &mut [u8], code_limit: u64) -> &mut [u8] {
 /// consecutive 32-byte slots of `hashes`, in parallel when there are many.
 /// [`hash_all_pages`] of `parts` laid end to end: a page that straddles
 /// two parts is gathered into a buffer first.
-fn hash_pages_of_parts(parts: &[&[u8]], mut hashes: &mut [u8]) {
+fn hash_pages_of_parts(parts: &[HashPart], mut hashes: &mut [u8]) {
     let mut page: Vec<u8> = Vec::new();
     for &part in parts {
-        let mut part = part;
+        let mut part = match part {
+            HashPart::Bytes(b) => b,
+            HashPart::Hashed { len, hashes: known } => {
+                assert!(
+                    page.is_empty() && len % PAGE_SIZE == 0,
+                    "hashed pages off the pages' boundaries"
+                );
+                let (slots, rest) = std::mem::take(&mut hashes).split_at_mut(known.len());
+                slots.copy_from_slice(known);
+                hashes = rest;
+                continue;
+            }
+        };
         if !page.is_empty() {
             let n = (PAGE_SIZE - page.len()).min(part.len());
             page.extend_from_slice(&part[..n]);
@@ -376,6 +414,21 @@ mod tests {
             let sig = build_signature_of_parts(&parts, "a.out", (0, 8192), true);
             assert_eq!(sig, whole, "cut at {cuts:?}");
         }
+        // Pages hashed earlier (the 2nd to 17th), between parts that cut
+        // pages elsewhere.
+        let known = page_hashes(&file[4096..69632]);
+        let parts = [
+            HashPart::Bytes(&file[..100]),
+            HashPart::Bytes(&file[100..4096]),
+            HashPart::Hashed {
+                len: 65536,
+                hashes: &known,
+            },
+            HashPart::Bytes(&file[69632..70000]),
+            HashPart::Bytes(&file[70000..]),
+        ];
+        let sig = build_signature_of_hashed_parts(&parts, "a.out", (0, 8192), true);
+        assert_eq!(sig, whole, "pages hashed earlier");
     }
 
     fn get64(buf: &[u8], at: usize) -> u64 {

@@ -1240,7 +1240,7 @@ impl<'s> Updater<'s> {
         let out = crate::relocate::write_file_atoms(
             0,
             obj,
-            bytes.into_iter().next().unwrap_or_default(),
+            crate::relocate::FileAtoms::Listed(bytes.into_iter().next().unwrap_or_default()),
             symtab,
             &res,
         );
