@@ -63,7 +63,9 @@ run_one() {
     local found=0
     for f in "$workdir/artifacts/$t"/*; do
         [ -e "$f" ] || continue
-        cp -n "$f" "$workdir/findings/$t/" && found=$((found + 1))
+        # New this run: not already kept by an earlier run of the same workdir.
+        [ -e "$workdir/findings/$t/$(basename "$f")" ] && continue
+        cp "$f" "$workdir/findings/$t/" && found=$((found + 1))
     done
     rm -rf "$workdir/tmp"/machlink-fuzz-* 2>/dev/null || true
     local execs cov ft
@@ -87,5 +89,5 @@ wait || true
 echo "== report ($workdir/report.txt) =="
 cat "$workdir/report.txt"
 total=$(find "$workdir/findings" -type f | wc -l)
-echo "findings: $total input(s) under $workdir/findings"
+echo "findings: $total input(s) under $workdir/findings (all runs of this work directory)"
 [ "$total" -eq 0 ]

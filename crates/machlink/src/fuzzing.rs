@@ -146,8 +146,6 @@ pub fn options(data: &[u8]) {
             return;
         }
     }
-    let args: Vec<String> = command
-        .lines()
-.map(local).collect();
+    let args: Vec<String> = command.lines().map(local).collect();
     let _ = crate::options::Options::parse(args);
 }

@@ -2073,7 +2073,7 @@ pub mod fuzz {
             return bytes;
         }
         let body_end = u64_at(&bytes, 8 + F_BODY_END * 8).map_or(usize::MAX, |v| v as usize);
-        if body_end < HEADER || body_end % 8 != 0 || body_end > bytes.len() {
+        if body_end < HEADER || !body_end.is_multiple_of(8) || body_end > bytes.len() {
             return bytes;
         }
         bytes.truncate(body_end);
