@@ -31,16 +31,25 @@ fn split(data: &[u8]) -> (&'static dyn Arch, &[u8]) {
     }
 }
 
+static SCRATCH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
 /// A directory of this process's own under the system's temporary
-/// directory, created on first use and emptied of nothing (its few files
-/// are overwritten by each run).
+/// directory, created on first use (its few files are overwritten by each
+/// run) and removed when the process exits.
 pub fn scratch() -> &'static Path {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
+    SCRATCH.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("machlink-fuzz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a scratch directory for the fuzz entries");
+        // SAFETY: registers a plain function; it runs once, at exit.
+        unsafe { libc::atexit(remove_scratch) };
         dir
     })
+}
+
+extern "C" fn remove_scratch() {
+    if let Some(dir) = SCRATCH.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// The object-file reader: selector byte, then an MH_OBJECT (or a
