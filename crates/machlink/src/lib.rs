@@ -29,6 +29,8 @@ pub(crate) mod dylib_use;
 pub mod error;
 pub mod exports;
 pub mod formats;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod image;
 pub mod incremental;
 pub mod init_offsets;

@@ -467,6 +467,13 @@ fn opcode_slot(c: &Cursor, seg_index: usize, seg_offset: u64) -> Result<u64, Loa
         .segments
         .get(seg_index)
         .ok_or_else(|| c.err(format!("segment index {seg_index} does not exist")))?;
+    // __PAGEZERO is reserved, never mapped: a slot there cannot be written.
+    if seg.is_page_zero() {
+        return Err(c.err(format!(
+            "slot at {}+{seg_offset:#x} lies in a segment that is never mapped",
+            seg.name
+        )));
+    }
     if seg_offset.checked_add(8).is_none_or(|e| e > seg.vmsize) {
         return Err(c.err(format!(
             "slot at {}+{seg_offset:#x} lies outside the segment",
@@ -474,6 +481,25 @@ fn opcode_slot(c: &Cursor, seg_index: usize, seg_offset: u64) -> Result<u64, Loa
         )));
     }
     Ok(seg.vmaddr + seg_offset)
+}
+
+/// Checks that the opcode streams have not described more fixups than an
+/// image of this size can have: every slot is a pointer in the file's
+/// data, and a slot takes at most a rebase, a bind and a lazy bind. A few
+/// opcode bytes can repeat a slot any number of times (`..._ULEB_TIMES`
+/// with a skip that wraps back), which would otherwise grow the plan
+/// without end. `weak_names` is the bytes of the weak binds' names so far
+/// (each keeps its own copy).
+fn room_for_fixup(c: &Cursor, plan: &Plan, weak_names: usize) -> Result<(), LoadError> {
+    let size = c.image.data.len();
+    let limit = size / 8 * 3 + 64;
+    let count = plan.fixups.len() + plan.weak_binds.len();
+    if count >= limit || weak_names > size.saturating_mul(8) + 4096 {
+        return Err(c.err(format!(
+            "the opcodes describe more fixups than a {size}-byte file has pointer slots for"
+        )));
+    }
+    Ok(())
 }
 
 fn rebase_opcodes(image: &Image, range: FileRange, plan: &mut Plan) -> Result<(), LoadError> {
@@ -484,6 +510,7 @@ fn rebase_opcodes(image: &Image, range: FileRange, plan: &mut Plan) -> Result<()
             return Err(c.err(format!("unsupported rebase type {kind}")));
         }
         let vmaddr = opcode_slot(c, seg, off)?;
+        room_for_fixup(c, plan, 0)?;
         let value = slot_in_file(image, vmaddr).unwrap_or(0);
         // The top byte is not part of the address (arm64 libc++ sets bit 63
         // of some type_info name pointers): kept aside, as in a chained word.
@@ -605,8 +632,10 @@ fn bind_opcodes(
         off: 0,
         record_start: 0,
     };
+    let mut weak_names = 0usize;
     // Binds the slot the state points at.
     let mut bind = |c: &Cursor, st: &BindState| -> Result<(), LoadError> {
+        room_for_fixup(c, plan, weak_names)?;
         let name = st
             .name
             .clone()
@@ -616,6 +645,7 @@ fn bind_opcodes(
         }
         let vmaddr = opcode_slot(c, st.seg, st.off)?;
         if stream == BindStream::Weak {
+            weak_names += name.len();
             plan.weak_binds.push(WeakBind {
                 name,
                 vmaddr,

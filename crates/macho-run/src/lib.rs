@@ -23,6 +23,8 @@ pub mod binder;
 pub mod error;
 pub mod fixups;
 pub mod foreign;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod images;
 pub mod loader;
 pub mod macho;

@@ -63,6 +63,14 @@ impl Mapped {
         self.range
     }
 
+    /// Gives the image's address range back (the fuzz entry: no code of
+    /// it ever ran, and nothing points into it).
+    pub(crate) fn unmap(self) {
+        let (start, end) = self.range;
+        // SAFETY: the range is the reservation `map` made for this image.
+        unsafe { libc::munmap(start as *mut libc::c_void, (end - start) as usize) };
+    }
+
     pub fn contains(&self, runtime_addr: u64, len: u64) -> bool {
         runtime_addr >= self.range.0 && runtime_addr.saturating_add(len) <= self.range.1
     }
@@ -77,6 +85,12 @@ fn mapped_segments<'a>(image: &'a Image) -> impl Iterator<Item = &'a Segment> {
 
 /// Reserves address space and copies every segment's file bytes into it.
 pub fn map(image: &Image) -> Result<Mapped, LoadError> {
+    map_with(image, true)
+}
+
+/// [`map`], keeping `__PAGEZERO`'s range inaccessible or not (the fuzz
+/// entry maps many images into one process and unmaps each).
+pub(crate) fn map_with(image: &Image, page_zero: bool) -> Result<Mapped, LoadError> {
     let lo = mapped_segments(image).map(|s| s.vmaddr).min();
     let hi = mapped_segments(image).map(|s| s.vm_end()).max();
     let (Some(lo), Some(hi)) = (lo, hi) else {
@@ -122,7 +136,7 @@ pub fn map(image: &Image) -> Result<Mapped, LoadError> {
         base: image.preferred_base().wrapping_add(slide),
         range: (start, start + size),
     };
-    if slide == 0 && !image.is_dylib {
+    if slide == 0 && !image.is_dylib && page_zero {
         reserve_page_zero(image);
     }
     for seg in mapped_segments(image) {

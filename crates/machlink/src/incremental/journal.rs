@@ -510,3 +510,23 @@ fn discard(output: &Path, why: String) -> std::io::Result<Recovery> {
         "discarded the journal of an interrupted update: {why}"
     )))
 }
+
+/// Fuzzing entry (see `fuzz/`): `data` as a journal file's sealed body, its
+/// checksum made right, decoded and checked against an output that is not
+/// there. Nothing is written.
+#[doc(hidden)]
+pub fn fuzz_decode(data: &[u8], scratch: &Path) {
+    let mut bytes = data.to_vec();
+    if bytes.len() >= 8 {
+        let end = bytes.len() - 8;
+        let sum = xxhash_rust::xxh3::xxh3_64(&bytes[..end]);
+        bytes[end..].copy_from_slice(&sum.to_le_bytes());
+    }
+    if let Ok(journal) = unseal::<Journal>(MAGIC, &bytes) {
+        let _ = journal.mismatch(&scratch.join("no-output"));
+        let _ = journal.bytes();
+        if let Ok(d) = Delta::from_bytes(&journal.delta) {
+            let _ = d.to_bytes();
+        }
+    }
+}

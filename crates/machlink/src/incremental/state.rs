@@ -2012,3 +2012,88 @@ mod delta_tests {
         assert!(Delta::from_file(bytes[..bytes.len() - 3].to_vec()).is_err());
     }
 }
+
+/// Fuzzing entries (see `fuzz/` and [`crate::fuzzing`]): every decoder of
+/// the state and the delta, fed bytes whose checksums are first made right
+/// so that the fuzzer gets past them to the decoding they guard. None of
+/// them may panic or allocate more than the bytes given justify.
+#[doc(hidden)]
+pub mod fuzz {
+    use super::*;
+
+    /// Decodes `data` as each part of a state and as a delta; a whole state
+    /// file goes through `scratch/state` (the reader maps a file).
+    pub fn decode_all(data: &[u8], scratch: &Path) {
+        if let Ok(meta) = super::super::wire::read_meta(data) {
+            let _ = meta.validate();
+        }
+        let _ = super::super::wire::read(data);
+        if let Ok(rec) = decode::<ObjectRecord>(data) {
+            let _ = rec.validate(&Meta::placeholder());
+        }
+        delta(data);
+        state_file(data, scratch);
+    }
+
+    /// `data` as a delta file, its checksum made right.
+    pub fn delta(data: &[u8]) {
+        let mut bytes = data.to_vec();
+        if bytes.len() >= 8 {
+            let end = bytes.len() - 8;
+            let sum = xxhash_rust::xxh3::xxh3_64(&bytes[..end]);
+            bytes[end..].copy_from_slice(&sum.to_le_bytes());
+        }
+        if let Ok(d) = Delta::from_bytes(&bytes) {
+            let _ = d.validate(&Meta::placeholder());
+            let _ = d.to_bytes();
+        }
+    }
+
+    /// `data` as a state file, its block, chunk and header checksums made
+    /// right, opened and read as an update would.
+    pub fn state_file(data: &[u8], scratch: &Path) {
+        let path = scratch.join("state");
+        if std::fs::write(&path, reseal(data.to_vec())).is_err() {
+            return;
+        }
+        let Ok(base) = Base::open(&path) else {
+            return;
+        };
+        for i in 0..base.meta.objects.len().min(8) as u32 {
+            let _ = base.object(i);
+        }
+        for name in [&b"_main"[..], b"_printf", b""] {
+            if let Ok(Some(g)) = base.global(name) {
+                let _ = base.sites(&g);
+            }
+            let _ = base.global_cached(name);
+        }
+        let _ = base.literal(0);
+    }
+
+    /// The bytes with the checksums [`Base::open`] checks recomputed (when
+    /// the header's body size leaves room for them).
+    fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
+        if bytes.len() < HEADER || !bytes.starts_with(MAGIC) {
+            return bytes;
+        }
+        let body_end = u64_at(&bytes, 8 + F_BODY_END * 8).map_or(usize::MAX, |v| v as usize);
+        if body_end < HEADER || !body_end.is_multiple_of(8) || body_end > bytes.len() {
+            return bytes;
+        }
+        bytes.truncate(body_end);
+        let sums: Vec<u8> = (0..blocks(body_end))
+            .flat_map(|b| {
+                let start = HEADER + b * BLOCK;
+                xxhash_rust::xxh3::xxh3_64(&bytes[start..(start + BLOCK).min(body_end)])
+                    .to_le_bytes()
+            })
+            .collect();
+        let chunks = chunk_sums(&sums);
+        bytes.extend_from_slice(&sums);
+        bytes.extend_from_slice(&chunks);
+        let sum = header_sum(&bytes[..HEADER], &chunks);
+        bytes[HEADER - 8..HEADER].copy_from_slice(&sum.to_le_bytes());
+        bytes
+    }
+}

@@ -173,7 +173,11 @@ pub fn implicit_relocs(
     let mut last_cie: Option<(u64, CieInfo)> = None;
     for &(fde_atom, start) in atoms {
         let rec = start as usize;
-        let cie_ptr = u32::from_le_bytes(data[rec + 4..rec + 8].try_into().unwrap());
+        // (A zerofill __eh_frame has no bytes behind its records at all.)
+        let cie_ptr = data
+            .get(rec + 4..rec + 8)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+            .ok_or_else(|| format!("record at {rec:#x} is truncated"))?;
         if cie_ptr == 0 {
             continue; // a CIE
         }

@@ -325,9 +325,20 @@ impl<'a> ObjectFile<'a> {
     ) -> Result<()> {
         let seg = r.pod::<macho::SegmentCommand64<LE>>(at, "LC_SEGMENT_64")?;
         let head = std::mem::size_of::<macho::SegmentCommand64<LE>>() as u64;
+        // The section headers must be in the command and in the file before
+        // the count sizes anything: a count is only a claim.
+        let nsects = u64::from(seg.nsects.get(LE));
+        let cmdsize = u64::from(seg.cmdsize.get(LE));
+        if head + nsects * 80 > cmdsize {
+            return Err(r.err(format!(
+                "LC_SEGMENT_64 at offset {at:#x} claims {nsects} sections, \
+                 more than its {cmdsize} bytes hold"
+            )));
+        }
+        r.bytes(at, head + nsects * 80, "LC_SEGMENT_64 section headers")?;
         // One more for the commons resolution may add.
-        self.sections.reserve_exact(seg.nsects.get(LE) as usize + 1);
-        for i in 0..u64::from(seg.nsects.get(LE)) {
+        self.sections.reserve_exact(nsects as usize + 1);
+        for i in 0..nsects {
             let s = r.pod::<macho::Section64<LE>>(at + head + i * 80, "section header")?;
             let (segname, sectname) = (fixed_name(&s.segname), fixed_name(&s.sectname));
             let flags = s.flags.get(LE);
@@ -451,7 +462,9 @@ impl<'a> ObjectFile<'a> {
                             Cuts::List(vec![0])
                         }
                     },
-                    _ if sec.metadata => Cuts::Every(COMPACT_UNWIND_ENTRY),
+                    // (Its entries are read from its bytes: a zerofill one
+                    // claims 4 GiB of entries with none behind them.)
+                    _ if sec.metadata && !sec.is_zerofill() => Cuts::Every(COMPACT_UNWIND_ENTRY),
                     macho::S_CSTRING_LITERALS => Cuts::List(cstring_cuts(sec.data)),
                     macho::S_4BYTE_LITERALS => Cuts::Every(4),
                     macho::S_8BYTE_LITERALS => Cuts::Every(8),
@@ -641,6 +654,16 @@ impl<'a> ObjectFile<'a> {
             .filter(|(_, s)| s.kept)
             .map(|(raw, _)| raw.len() / 8)
             .sum();
+        // Each section's entries lie in the file; more than the file holds
+        // means sections share them, and the list would grow past what the
+        // input justifies.
+        if entries > r.data.len() / 8 {
+            return Err(r.err(format!(
+                "the sections' relocation entries overlap ({entries} entries \
+                 in a file of {} bytes)",
+                r.data.len()
+            )));
+        }
         let mut relocs: Vec<Reloc> = Vec::with_capacity(entries);
         // An `__eh_frame` problem is reported only when no relocation of
         // any section is bad (they are looked at first).

@@ -128,6 +128,21 @@ fn load_skeleton(skeleton: Skeleton) -> Option<Vec<Node>> {
     complete.then_some(builder.docs)
 }
 
+/// How many nodes aliases may copy in all, over a whole stub: far more
+/// than any real stub has (they do not use aliases), and little memory.
+const ALIAS_BUDGET: usize = 1 << 20;
+
+impl Node {
+    /// How many nodes this one is made of.
+    fn size(&self) -> usize {
+        match self {
+            Node::List(items) => 1 + items.iter().map(Node::size).sum::<usize>(),
+            Node::Map(entries) => 1 + entries.iter().map(|(_, n)| 1 + n.size()).sum::<usize>(),
+            _ => 1,
+        }
+    }
+}
+
 /// Builds documents from parser events, as `YamlLoader` does.
 #[derive(Default)]
 struct Builder {
@@ -136,8 +151,11 @@ struct Builder {
     root: Option<Node>,
     /// The lists and mappings being built, innermost last.
     open: Vec<Open>,
-    /// Anchored nodes by anchor id (ids are unique in the whole stream).
-    anchors: rustc_hash::FxHashMap<usize, Node>,
+    /// Anchored nodes by anchor id (ids are unique in the whole stream),
+    /// with their sizes in nodes.
+    anchors: rustc_hash::FxHashMap<usize, (Node, usize)>,
+    /// Nodes copied for aliases so far (see [`ALIAS_BUDGET`]).
+    aliased: usize,
     /// The first error; later events are ignored, as by `YamlLoader`.
     error: Option<ScanError>,
     /// The sequences read ahead, in text order, and the next one to meet.
@@ -208,8 +226,21 @@ impl Builder {
                 self.insert(node, anchor, mark)?;
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned();
-                self.insert(node.unwrap_or(Node::Value(Yaml::BadValue)), 0, mark)?;
+                let (node, size) = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or((Node::Value(Yaml::BadValue), 1));
+                // Each alias is a copy: nested ones ("billion laughs")
+                // would grow exponentially in the text's size.
+                self.aliased = self.aliased.saturating_add(size);
+                if self.aliased > ALIAS_BUDGET {
+                    return Err(ScanError::new_string(
+                        mark,
+                        format!("aliases expand to more than {ALIAS_BUDGET} nodes"),
+                    ));
+                }
+                self.insert(node, 0, mark)?;
             }
         }
         Ok(())
@@ -230,7 +261,7 @@ impl Builder {
     /// Adds a complete node to its parent (`YamlLoader::insert_new_node`).
     fn insert(&mut self, node: Node, anchor: usize, mark: Marker) -> Result<(), ScanError> {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), node.size()));
         }
         match self.open.last_mut() {
             None => self.root = Some(node),
