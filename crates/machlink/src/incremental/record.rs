@@ -202,9 +202,12 @@ fn is_label(name: &[u8]) -> bool {
 /// not change: the personality's pointer is a relocated field, whose bytes
 /// in the object are the same whichever routine it names.
 fn cie_key(data: &[u8], personality: Option<&[u8]>, ordinal: u32) -> Vec<u8> {
-    let mut key = b"#__eh_frame#cie#".to_vec();
-    for b in data {
-        key.extend_from_slice(format!("{b:02x}").as_bytes());
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut key = Vec::with_capacity(64 + data.len() * 2);
+    key.extend_from_slice(b"#__eh_frame#cie#");
+    // Two digits a byte, without a formatted string for each.
+    for &b in data {
+        key.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
     }
     if let Some(p) = personality {
         key.extend_from_slice(b"#personality#");
@@ -844,12 +847,25 @@ fn scan_relocations(
         .iter()
         .map(|sec| !(sec.metadata || is_eh_frame(sec)))
         .collect();
+    // The kind of the global each of the object's symbols resolves to (0:
+    // none), by symbol index: one load per relocation where the symbol
+    // table took three (its file's list, the global, its kind), each
+    // checked against its bounds.
+    let file_globals = &symtab.file_globals[fi as usize];
+    let local: Vec<u8> = file_globals
+        .iter()
+        .map(|&g| if g == NONE { 0 } else { kinds[g as usize] })
+        .collect();
+    let atom_addr = &layout.atom_addr[fi as usize];
     for (ai, atom) in obj.atoms.iter().enumerate() {
         let marks = section_marks[atom.section as usize];
-        let placed = layout.atom_addr[fi as usize][ai] != 0 && atom.alias_of.is_none();
+        let placed = atom_addr[ai] != 0 && atom.alias_of.is_none();
         if !marks && !placed {
             continue;
         }
+        // What a global's kind must have for a reference to it at offset
+        // 0 to need anything (most: calls to functions' starts need none).
+        let wanted = if marks { INSIDE } else { 0 } | if placed { IN_DATA } else { 0 };
         let addr = if placed {
             layout.body_addr(fi, ai as u32)
         } else {
@@ -862,25 +878,27 @@ fn scan_relocations(
                 (Some(r.target), pair || r.addend != 0, pair),
                 (r.subtrahend, true, true),
             ] {
-                let g = match t {
+                let (g, k) = match t {
                     Some(Target::Atom(a)) => {
                         if marks && inside && a != me.1 {
                             interior.push((fi, a));
                         }
                         continue;
                     }
-                    Some(t @ Target::Symbol(_)) => match symtab.global_of(fi, t) {
-                        Some(g) => g,
-                        None => continue,
-                    },
+                    Some(Target::Symbol(i)) => {
+                        let k = local.get(i as usize).copied().unwrap_or(0);
+                        if k & (wanted | if inside { DEFINED } else { 0 }) == 0 {
+                            continue;
+                        }
+                        (file_globals[i as usize], k)
+                    }
                     None => continue,
                 };
-                let k = kinds[g as usize];
                 let mark = marks && k & DEFINED != 0 && (inside || k & INSIDE != 0);
                 // A GOT reference goes through a slot that does not move.
                 let data_site = placed && k & IN_DATA != 0 && r.kind != RelocKind::PointerToGot;
                 if !mark && !data_site {
-                    continue; // most: calls to functions' starts
+                    continue;
                 }
                 let Def::Defined { file, atom, .. } = symtab.syms[g as usize].def else {
                     continue;
@@ -1162,21 +1180,20 @@ mod wire {
         }
     }
 
-    /// Room for a few fields, filled without a capacity check per byte
-    /// and appended at once.
-    struct Fields {
-        bytes: [u8; 96],
+    /// Room for a few fields at the end of the output, filled without a
+    /// capacity check per byte ([`Fields::ROOM`] bytes, zeroed, cut to
+    /// what was used once filled).
+    struct Fields<'b> {
+        bytes: &'b mut [u8],
         len: usize,
     }
 
-    impl Fields {
-        fn new() -> Self {
-            Fields {
-                bytes: [0; 96],
-                len: 0,
-            }
-        }
+    impl Fields<'_> {
+        /// Enough for any caller's fields and the nine bytes a varint
+        /// copies (at most 65 are used).
+        const ROOM: usize = 96;
 
+        #[inline(always)]
         fn byte(&mut self, b: u8) {
             self.bytes[self.len] = b;
             self.len += 1;
@@ -1191,8 +1208,8 @@ mod wire {
         /// two moves, where a copy of `len` bytes is a `memcpy` call: nine
         /// calls an atom), and the unused ones overwritten by what
         /// follows. Every caller leaves nine bytes of room past its last
-        /// field (at most 65 of the 96 bytes are used).
-        #[inline]
+        /// field.
+        #[inline(always)]
         fn varint(&mut self, v: u64) {
             if v <= 250 {
                 // Most fields (section, size, slot, the zeros): one byte.
@@ -1203,26 +1220,39 @@ mod wire {
             self.bytes[self.len..self.len + 9].copy_from_slice(&b);
             self.len += len;
         }
+    }
 
-        fn done(&self, out: &mut Vec<u8>) {
-            out.extend_from_slice(&self.bytes[..self.len]);
-        }
+    /// Fills [`Fields`] at the end of `out` with `fill`.
+    #[inline(always)]
+    fn fields(out: &mut Vec<u8>, fill: impl FnOnce(&mut Fields)) {
+        let start = out.len();
+        out.resize(start + Fields::ROOM, 0);
+        let mut f = Fields {
+            bytes: &mut out[start..],
+            len: 0,
+        };
+        fill(&mut f);
+        let used = f.len;
+        out.truncate(start + used);
     }
 
     pub fn atom_fields(out: &mut Vec<u8>, a: &AtomFields) {
-        let mut f = Fields::new();
-        f.varint(u64::from(a.section));
-        f.byte(a.align_log2);
-        f.byte(a.flags);
-        f.varint(a.addr);
-        f.varint(u64::from(a.slot));
-        f.varint(a.body);
-        f.varint(u64::from(a.body_cap));
-        f.varint(u64::from(a.size));
-        f.varint(a.fixups);
-        f.varint(u64::from(a.unwind));
-        f.varint(a.replay);
-        f.done(out);
+        // Written in place at `out`'s end: a fixed-size fill where a
+        // buffer of its own cost a copy of a varying length (a `memcpy`
+        // call) for each atom.
+        fields(out, |f| {
+            f.varint(u64::from(a.section));
+            f.byte(a.align_log2);
+            f.byte(a.flags);
+            f.varint(a.addr);
+            f.varint(u64::from(a.slot));
+            f.varint(a.body);
+            f.varint(u64::from(a.body_cap));
+            f.varint(u64::from(a.size));
+            f.varint(a.fixups);
+            f.varint(u64::from(a.unwind));
+            f.varint(a.replay);
+        });
     }
 
     /// A [`Site`]'s serialisation. Its kind is a nested enum, serialised
@@ -1241,13 +1271,13 @@ mod wire {
                     &self.0.last().expect("just pushed").1
                 }
             };
-            let mut f = Fields::new();
-            f.varint(u64::from(site.object));
-            f.raw(kind);
-            f.byte(site.length);
-            f.varint(zigzag(site.addend));
-            f.varint(site.addr);
-            f.done(out);
+            fields(out, |f| {
+                f.varint(u64::from(site.object));
+                f.raw(kind);
+                f.byte(site.length);
+                f.varint(zigzag(site.addend));
+                f.varint(site.addr);
+            });
         }
     }
 
@@ -1256,6 +1286,7 @@ mod wire {
         ((v << 1) ^ (v >> 63)) as u64
     }
 }
+
 
 /// Every object's sites grouped by the global they refer to (a counting
 /// sort), each group by address; and each global's group (first, count),
