@@ -32,7 +32,8 @@ use rayon::prelude::*;
 /// `ltmp0` where `__text` starts, before its first function) last, since
 /// it moves to whatever comes first when the object changes.
 pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
-    let keys = AtomKeys::new(obj);
+    let eh = EhFrameKeys::of(obj);
+    let keys = AtomKeys::with_eh_frame(obj, &eh);
     (0..obj.atoms.len() as u32)
         .map(|ai| {
             let mut key = Vec::new();
@@ -46,9 +47,19 @@ pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
 /// atom at once (ordinals count them all) and spelled out only for the
 /// atoms a caller records: a full link keys a small part of an object's
 /// atoms (not its compact unwind entries, debug sections or literals).
+/// Two numbers an atom (its best name's symbol, its ordinal), each kind
+/// of key made of them when asked for.
 pub struct AtomKeys<'o, 'a> {
     obj: &'o ObjectFile<'a>,
-    kinds: Vec<KeyOf<'a>>,
+    eh: &'o EhFrameKeys,
+    /// Per section: whether it is a kept `__eh_frame`.
+    eh_frame: Vec<bool>,
+    /// Per atom: the symbol whose name is its key ([`NONE`]: the first
+    /// symbol of the atom, or none).
+    named: Vec<u32>,
+    /// Per unnamed atom: its ordinal among the unnamed atoms of its
+    /// input section.
+    ordinal: Vec<u32>,
 }
 
 enum KeyOf<'a> {
@@ -60,8 +71,8 @@ enum KeyOf<'a> {
         function: u32,
         at: u32,
     },
-    /// A CIE's key, made whole (there are one or two per object).
-    Cie(Vec<u8>),
+    /// A CIE's key (there are one or two per object).
+    Cie(&'a [u8]),
 }
 
 /// The keys of an object's `__eh_frame` atoms, which only its
@@ -95,18 +106,25 @@ impl EhFrameKeys {
         }
         EhFrameKeys { fdes, cies }
     }
+
+    /// The key of `__eh_frame` atom `ai`, if it is an FDE or a CIE.
+    fn key_of(&self, ai: u32) -> Option<KeyOf<'_>> {
+        if let Some(&(function, at)) = self.fdes.get(&ai) {
+            return Some(KeyOf::Fde { function, at });
+        }
+        let i = self.cies.binary_search_by_key(&ai, |c| c.0).ok()?;
+        Some(KeyOf::Cie(&self.cies[i].1))
+    }
 }
 
 impl<'o, 'a> AtomKeys<'o, 'a> {
-    pub fn new(obj: &'o ObjectFile<'a>) -> Self {
-        Self::with_eh_frame(obj, &EhFrameKeys::of(obj))
-    }
-
     /// The keys, with those of `__eh_frame` worked out already (`eh`,
     /// made of this object).
-    pub fn with_eh_frame(obj: &'o ObjectFile<'a>, eh: &EhFrameKeys) -> Self {
-        let mut named: Vec<Option<(u8, &'a [u8])>> = vec![None; obj.atoms.len()];
-        for s in &obj.symbols {
+    pub fn with_eh_frame(obj: &'o ObjectFile<'a>, eh: &'o EhFrameKeys) -> Self {
+        // The best name at each atom's start: its rank in the top two
+        // bits (see `rank`), its symbol in the rest.
+        let mut named = vec![NONE; obj.atoms.len()];
+        for (si, s) in obj.symbols.iter().enumerate() {
             if !s.is_defined_in_section() || s.atom == NONE || s.is_stab() {
                 continue;
             }
@@ -122,51 +140,79 @@ impl<'o, 'a> AtomKeys<'o, 'a> {
             } else {
                 1
             };
+            let entry = (rank << 30) | si as u32;
             let best = &mut named[s.atom as usize];
-            if best.is_none_or(|(r, _)| rank > r) {
-                *best = Some((rank, s.name));
+            // NONE ranks below every name; a later name wins only when it
+            // ranks higher.
+            if *best == NONE || rank > *best >> 30 {
+                *best = entry;
             }
         }
-        let mut unnamed = vec![0u32; obj.sections.len()];
-        // Per section, not per atom: a test of two names.
         let eh_frame: Vec<bool> = obj.sections.iter().map(is_eh_frame).collect();
-        let kinds = obj
+        let mut unnamed = vec![0u32; obj.sections.len()];
+        let ordinal = obj
             .atoms
             .iter()
             .enumerate()
             .map(|(ai, a)| {
-                if eh_frame[a.section as usize] {
-                    if let Some(&(function, at)) = eh.fdes.get(&(ai as u32)) {
-                        return KeyOf::Fde { function, at };
-                    }
-                    if let Ok(i) = eh.cies.binary_search_by_key(&(ai as u32), |c| c.0) {
-                        return KeyOf::Cie(eh.cies[i].1.clone());
-                    }
-                }
-                if a.symbol != NONE {
-                    let first = obj.symbols[a.symbol as usize].name;
-                    return KeyOf::Name(named[ai].map_or(first, |(_, name)| name));
+                let eh_key = eh_frame[a.section as usize] && eh.key_of(ai as u32).is_some();
+                if eh_key || a.symbol != NONE {
+                    return 0;
                 }
                 let n = &mut unnamed[a.section as usize];
                 *n += 1;
-                KeyOf::Unnamed(*n - 1)
+                *n - 1
             })
             .collect();
-        AtomKeys { obj, kinds }
+        AtomKeys {
+            obj,
+            eh,
+            eh_frame,
+            named,
+            ordinal,
+        }
+    }
+
+    fn kind(&self, ai: u32) -> KeyOf<'a>
+    where
+        'o: 'a,
+    {
+        let a = &self.obj.atoms[ai as usize];
+        if self.eh_frame[a.section as usize] {
+            if let Some(k) = self.eh.key_of(ai) {
+                return k;
+            }
+        }
+        if a.symbol != NONE {
+            let best = self.named[ai as usize];
+            let symbol = if best == NONE {
+                a.symbol
+            } else {
+                best & !(3 << 30)
+            };
+            return KeyOf::Name(self.obj.symbols[symbol as usize].name);
+        }
+        KeyOf::Unnamed(self.ordinal[ai as usize])
     }
 
     /// The key of atom `ai` when it is a symbol's name.
-    pub fn name(&self, ai: u32) -> Option<&'a [u8]> {
-        match self.kinds[ai as usize] {
+    pub fn name(&self, ai: u32) -> Option<&'a [u8]>
+    where
+        'o: 'a,
+    {
+        match self.kind(ai) {
             KeyOf::Name(name) => Some(name),
             _ => None,
         }
     }
 
     /// Appends the key of atom `ai` to `out`.
-    pub fn write(&self, ai: u32, out: &mut Vec<u8>) {
+    pub fn write(&self, ai: u32, out: &mut Vec<u8>)
+    where
+        'o: 'a,
+    {
         use std::io::Write;
-        match &self.kinds[ai as usize] {
+        match self.kind(ai) {
             KeyOf::Name(name) => out.extend_from_slice(name),
             KeyOf::Unnamed(n) => {
                 let sec = &self.obj.section_of(ai).sectname;
@@ -175,12 +221,12 @@ impl<'o, 'a> AtomKeys<'o, 'a> {
             KeyOf::Fde { function, at } => {
                 out.extend_from_slice(FDE_PREFIX);
                 // A function is never an FDE itself.
-                if !matches!(self.kinds[*function as usize], KeyOf::Fde { .. }) {
-                    self.write(*function, out);
+                if !matches!(self.kind(function), KeyOf::Fde { .. }) {
+                    self.write(function, out);
                 }
                 // A function inside another's atom (no subsections) is
                 // told apart by its offset.
-                if *at != 0 {
+                if at != 0 {
                     write!(out, "+{at:#x}").expect("writes to a Vec");
                 }
             }
@@ -671,6 +717,7 @@ fn global_record(
     id: usize,
     layout: &Layout,
     slots: &rustc_hash::FxHashMap<SymId, crate::synthetic::ImportSlots>,
+    has_slots: &[bool],
 ) -> Option<GlobalRecord> {
     let sym = &symtab.syms[id];
     let mut flags = if sym.weak_ref { state::WEAK_REF } else { 0 };
@@ -720,7 +767,12 @@ fn global_record(
         definer,
         value,
         body: value,
-        slots: slots.get(&(id as SymId)).copied().unwrap_or_default(),
+        // A lookup only for the few with any (a byte each says which).
+        slots: if has_slots[id] {
+            slots.get(&(id as SymId)).copied().unwrap_or_default()
+        } else {
+            Default::default()
+        },
         refs: 0,
         sites: (0, 0),
     })
@@ -1287,7 +1339,6 @@ mod wire {
     }
 }
 
-
 /// Every object's sites grouped by the global they refer to (a counting
 /// sort), each group by address; and each global's group (first, count),
 /// (0, 0) for none.
@@ -1457,8 +1508,12 @@ pub(crate) fn prepare<'s>(
         refs[g as usize] += 1;
     }
     let (sites, site_range) = sites_by_global(&records, symtab.syms.len());
+    let mut has_slots = vec![false; symtab.syms.len()];
+    for &id in image.slots.keys() {
+        has_slots[id as usize] = true;
+    }
     let record = |id: usize| {
-        let mut g = global_record(symtab, id, layout, image.slots)?;
+        let mut g = global_record(symtab, id, layout, image.slots, &has_slots)?;
         if kinds[id] & IN_DATA != 0 {
             g.flags |= state::DATA;
         }
