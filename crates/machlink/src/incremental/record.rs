@@ -211,8 +211,16 @@ impl<'o, 'a> AtomKeys<'o, 'a> {
     where
         'o: 'a,
     {
+        self.write_kind(ai, self.kind(ai), out);
+    }
+
+    /// [`AtomKeys::write`] of atom `ai`, whose kind of key is `kind`.
+    fn write_kind(&self, ai: u32, kind: KeyOf<'a>, out: &mut Vec<u8>)
+    where
+        'o: 'a,
+    {
         use std::io::Write;
-        match self.kind(ai) {
+        match kind {
             KeyOf::Name(name) => out.extend_from_slice(name),
             KeyOf::Unnamed(n) => {
                 let sec = &self.obj.section_of(ai).sectname;
@@ -221,8 +229,9 @@ impl<'o, 'a> AtomKeys<'o, 'a> {
             KeyOf::Fde { function, at } => {
                 out.extend_from_slice(FDE_PREFIX);
                 // A function is never an FDE itself.
-                if !matches!(self.kind(function), KeyOf::Fde { .. }) {
-                    self.write(function, out);
+                let of_function = self.kind(function);
+                if !matches!(of_function, KeyOf::Fde { .. }) {
+                    self.write_kind(function, of_function, out);
                 }
                 // A function inside another's atom (no subsections) is
                 // told apart by its offset.
@@ -231,6 +240,24 @@ impl<'o, 'a> AtomKeys<'o, 'a> {
                 }
             }
             KeyOf::Cie(key) => out.extend_from_slice(key),
+        }
+    }
+
+    /// Appends the key of atom `ai` to `out` as the state serialises a
+    /// byte string (`scratch` holds a key that is not a name while it is
+    /// made).
+    fn serialise(&self, ai: u32, out: &mut Vec<u8>, scratch: &mut Vec<u8>)
+    where
+        'o: 'a,
+    {
+        match self.kind(ai) {
+            // Most keys: a symbol's name, written straight from it.
+            KeyOf::Name(name) => wire::bytes(out, name),
+            kind => {
+                scratch.clear();
+                self.write_kind(ai, kind, scratch);
+                wire::bytes(out, scratch);
+            }
         }
     }
 }
@@ -1079,15 +1106,7 @@ fn record_object(
         if is_common_storage(obj, ai) {
             flags |= state::COMMON;
         }
-        match keys.name(ai as u32) {
-            // Most keys: a symbol's name, written straight from it.
-            Some(name) => wire::bytes(out, name),
-            None => {
-                key.clear();
-                keys.write(ai as u32, &mut key);
-                wire::bytes(out, &key);
-            }
-        }
+        keys.serialise(ai as u32, out, &mut key);
         wire::atom_fields(
             out,
             &AtomFields {
