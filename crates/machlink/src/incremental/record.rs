@@ -32,7 +32,8 @@ use rayon::prelude::*;
 /// `ltmp0` where `__text` starts, before its first function) last, since
 /// it moves to whatever comes first when the object changes.
 pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
-    let keys = AtomKeys::new(obj);
+    let eh = EhFrameKeys::of(obj);
+    let keys = AtomKeys::with_eh_frame(obj, &eh);
     (0..obj.atoms.len() as u32)
         .map(|ai| {
             let mut key = Vec::new();
@@ -46,9 +47,19 @@ pub fn atom_keys(obj: &ObjectFile) -> Vec<Vec<u8>> {
 /// atom at once (ordinals count them all) and spelled out only for the
 /// atoms a caller records: a full link keys a small part of an object's
 /// atoms (not its compact unwind entries, debug sections or literals).
+/// Two numbers an atom (its best name's symbol, its ordinal), each kind
+/// of key made of them when asked for.
 pub struct AtomKeys<'o, 'a> {
     obj: &'o ObjectFile<'a>,
-    kinds: Vec<KeyOf<'a>>,
+    eh: &'o EhFrameKeys,
+    /// Per section: whether it is a kept `__eh_frame`.
+    eh_frame: Vec<bool>,
+    /// Per atom: the symbol whose name is its key ([`NONE`]: the first
+    /// symbol of the atom, or none).
+    named: Vec<u32>,
+    /// Per unnamed atom: its ordinal among the unnamed atoms of its
+    /// input section.
+    ordinal: Vec<u32>,
 }
 
 enum KeyOf<'a> {
@@ -60,8 +71,8 @@ enum KeyOf<'a> {
         function: u32,
         at: u32,
     },
-    /// A CIE's key, made whole (there are one or two per object).
-    Cie(Vec<u8>),
+    /// A CIE's key (there are one or two per object).
+    Cie(&'a [u8]),
 }
 
 /// The keys of an object's `__eh_frame` atoms, which only its
@@ -95,18 +106,25 @@ impl EhFrameKeys {
         }
         EhFrameKeys { fdes, cies }
     }
+
+    /// The key of `__eh_frame` atom `ai`, if it is an FDE or a CIE.
+    fn key_of(&self, ai: u32) -> Option<KeyOf<'_>> {
+        if let Some(&(function, at)) = self.fdes.get(&ai) {
+            return Some(KeyOf::Fde { function, at });
+        }
+        let i = self.cies.binary_search_by_key(&ai, |c| c.0).ok()?;
+        Some(KeyOf::Cie(&self.cies[i].1))
+    }
 }
 
 impl<'o, 'a> AtomKeys<'o, 'a> {
-    pub fn new(obj: &'o ObjectFile<'a>) -> Self {
-        Self::with_eh_frame(obj, &EhFrameKeys::of(obj))
-    }
-
     /// The keys, with those of `__eh_frame` worked out already (`eh`,
     /// made of this object).
-    pub fn with_eh_frame(obj: &'o ObjectFile<'a>, eh: &EhFrameKeys) -> Self {
-        let mut named: Vec<Option<(u8, &'a [u8])>> = vec![None; obj.atoms.len()];
-        for s in &obj.symbols {
+    pub fn with_eh_frame(obj: &'o ObjectFile<'a>, eh: &'o EhFrameKeys) -> Self {
+        // The best name at each atom's start: its rank in the top two
+        // bits (see `rank`), its symbol in the rest.
+        let mut named = vec![NONE; obj.atoms.len()];
+        for (si, s) in obj.symbols.iter().enumerate() {
             if !s.is_defined_in_section() || s.atom == NONE || s.is_stab() {
                 continue;
             }
@@ -122,51 +140,87 @@ impl<'o, 'a> AtomKeys<'o, 'a> {
             } else {
                 1
             };
+            let entry = (rank << 30) | si as u32;
             let best = &mut named[s.atom as usize];
-            if best.is_none_or(|(r, _)| rank > r) {
-                *best = Some((rank, s.name));
+            // NONE ranks below every name; a later name wins only when it
+            // ranks higher.
+            if *best == NONE || rank > *best >> 30 {
+                *best = entry;
             }
         }
-        let mut unnamed = vec![0u32; obj.sections.len()];
-        // Per section, not per atom: a test of two names.
         let eh_frame: Vec<bool> = obj.sections.iter().map(is_eh_frame).collect();
-        let kinds = obj
+        let mut unnamed = vec![0u32; obj.sections.len()];
+        let ordinal = obj
             .atoms
             .iter()
             .enumerate()
             .map(|(ai, a)| {
-                if eh_frame[a.section as usize] {
-                    if let Some(&(function, at)) = eh.fdes.get(&(ai as u32)) {
-                        return KeyOf::Fde { function, at };
-                    }
-                    if let Ok(i) = eh.cies.binary_search_by_key(&(ai as u32), |c| c.0) {
-                        return KeyOf::Cie(eh.cies[i].1.clone());
-                    }
-                }
-                if a.symbol != NONE {
-                    let first = obj.symbols[a.symbol as usize].name;
-                    return KeyOf::Name(named[ai].map_or(first, |(_, name)| name));
+                let eh_key = eh_frame[a.section as usize] && eh.key_of(ai as u32).is_some();
+                if eh_key || a.symbol != NONE {
+                    return 0;
                 }
                 let n = &mut unnamed[a.section as usize];
                 *n += 1;
-                KeyOf::Unnamed(*n - 1)
+                *n - 1
             })
             .collect();
-        AtomKeys { obj, kinds }
+        AtomKeys {
+            obj,
+            eh,
+            eh_frame,
+            named,
+            ordinal,
+        }
+    }
+
+    fn kind(&self, ai: u32) -> KeyOf<'a>
+    where
+        'o: 'a,
+    {
+        let a = &self.obj.atoms[ai as usize];
+        if self.eh_frame[a.section as usize] {
+            if let Some(k) = self.eh.key_of(ai) {
+                return k;
+            }
+        }
+        if a.symbol != NONE {
+            let best = self.named[ai as usize];
+            let symbol = if best == NONE {
+                a.symbol
+            } else {
+                best & !(3 << 30)
+            };
+            return KeyOf::Name(self.obj.symbols[symbol as usize].name);
+        }
+        KeyOf::Unnamed(self.ordinal[ai as usize])
     }
 
     /// The key of atom `ai` when it is a symbol's name.
-    pub fn name(&self, ai: u32) -> Option<&'a [u8]> {
-        match self.kinds[ai as usize] {
+    pub fn name(&self, ai: u32) -> Option<&'a [u8]>
+    where
+        'o: 'a,
+    {
+        match self.kind(ai) {
             KeyOf::Name(name) => Some(name),
             _ => None,
         }
     }
 
     /// Appends the key of atom `ai` to `out`.
-    pub fn write(&self, ai: u32, out: &mut Vec<u8>) {
+    pub fn write(&self, ai: u32, out: &mut Vec<u8>)
+    where
+        'o: 'a,
+    {
+        self.write_kind(ai, self.kind(ai), out);
+    }
+
+    /// [`AtomKeys::write`] of atom `ai`, whose kind of key is `kind`.
+    fn write_kind(&self, ai: u32, kind: KeyOf<'a>, out: &mut Vec<u8>)
+    where
+        'o: 'a,
+    {
         use std::io::Write;
-        match &self.kinds[ai as usize] {
+        match kind {
             KeyOf::Name(name) => out.extend_from_slice(name),
             KeyOf::Unnamed(n) => {
                 let sec = &self.obj.section_of(ai).sectname;
@@ -175,16 +229,35 @@ impl<'o, 'a> AtomKeys<'o, 'a> {
             KeyOf::Fde { function, at } => {
                 out.extend_from_slice(FDE_PREFIX);
                 // A function is never an FDE itself.
-                if !matches!(self.kinds[*function as usize], KeyOf::Fde { .. }) {
-                    self.write(*function, out);
+                let of_function = self.kind(function);
+                if !matches!(of_function, KeyOf::Fde { .. }) {
+                    self.write_kind(function, of_function, out);
                 }
                 // A function inside another's atom (no subsections) is
                 // told apart by its offset.
-                if *at != 0 {
+                if at != 0 {
                     write!(out, "+{at:#x}").expect("writes to a Vec");
                 }
             }
             KeyOf::Cie(key) => out.extend_from_slice(key),
+        }
+    }
+
+    /// Appends the key of atom `ai` to `out` as the state serialises a
+    /// byte string (`scratch` holds a key that is not a name while it is
+    /// made).
+    fn serialise(&self, ai: u32, out: &mut Vec<u8>, scratch: &mut Vec<u8>)
+    where
+        'o: 'a,
+    {
+        match self.kind(ai) {
+            // Most keys: a symbol's name, written straight from it.
+            KeyOf::Name(name) => wire::bytes(out, name),
+            kind => {
+                scratch.clear();
+                self.write_kind(ai, kind, scratch);
+                wire::bytes(out, scratch);
+            }
         }
     }
 }
@@ -202,9 +275,12 @@ fn is_label(name: &[u8]) -> bool {
 /// not change: the personality's pointer is a relocated field, whose bytes
 /// in the object are the same whichever routine it names.
 fn cie_key(data: &[u8], personality: Option<&[u8]>, ordinal: u32) -> Vec<u8> {
-    let mut key = b"#__eh_frame#cie#".to_vec();
-    for b in data {
-        key.extend_from_slice(format!("{b:02x}").as_bytes());
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut key = Vec::with_capacity(64 + data.len() * 2);
+    key.extend_from_slice(b"#__eh_frame#cie#");
+    // Two digits a byte, without a formatted string for each.
+    for &b in data {
+        key.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
     }
     if let Some(p) = personality {
         key.extend_from_slice(b"#personality#");
@@ -668,6 +744,7 @@ fn global_record(
     id: usize,
     layout: &Layout,
     slots: &rustc_hash::FxHashMap<SymId, crate::synthetic::ImportSlots>,
+    has_slots: &[bool],
 ) -> Option<GlobalRecord> {
     let sym = &symtab.syms[id];
     let mut flags = if sym.weak_ref { state::WEAK_REF } else { 0 };
@@ -717,7 +794,12 @@ fn global_record(
         definer,
         value,
         body: value,
-        slots: slots.get(&(id as SymId)).copied().unwrap_or_default(),
+        // A lookup only for the few with any (a byte each says which).
+        slots: if has_slots[id] {
+            slots.get(&(id as SymId)).copied().unwrap_or_default()
+        } else {
+            Default::default()
+        },
         refs: 0,
         sites: (0, 0),
     })
@@ -844,12 +926,25 @@ fn scan_relocations(
         .iter()
         .map(|sec| !(sec.metadata || is_eh_frame(sec)))
         .collect();
+    // The kind of the global each of the object's symbols resolves to (0:
+    // none), by symbol index: one load per relocation where the symbol
+    // table took three (its file's list, the global, its kind), each
+    // checked against its bounds.
+    let file_globals = &symtab.file_globals[fi as usize];
+    let local: Vec<u8> = file_globals
+        .iter()
+        .map(|&g| if g == NONE { 0 } else { kinds[g as usize] })
+        .collect();
+    let atom_addr = &layout.atom_addr[fi as usize];
     for (ai, atom) in obj.atoms.iter().enumerate() {
         let marks = section_marks[atom.section as usize];
-        let placed = layout.atom_addr[fi as usize][ai] != 0 && atom.alias_of.is_none();
+        let placed = atom_addr[ai] != 0 && atom.alias_of.is_none();
         if !marks && !placed {
             continue;
         }
+        // What a global's kind must have for a reference to it at offset
+        // 0 to need anything (most: calls to functions' starts need none).
+        let wanted = if marks { INSIDE } else { 0 } | if placed { IN_DATA } else { 0 };
         let addr = if placed {
             layout.body_addr(fi, ai as u32)
         } else {
@@ -862,25 +957,27 @@ fn scan_relocations(
                 (Some(r.target), pair || r.addend != 0, pair),
                 (r.subtrahend, true, true),
             ] {
-                let g = match t {
+                let (g, k) = match t {
                     Some(Target::Atom(a)) => {
                         if marks && inside && a != me.1 {
                             interior.push((fi, a));
                         }
                         continue;
                     }
-                    Some(t @ Target::Symbol(_)) => match symtab.global_of(fi, t) {
-                        Some(g) => g,
-                        None => continue,
-                    },
+                    Some(Target::Symbol(i)) => {
+                        let k = local.get(i as usize).copied().unwrap_or(0);
+                        if k & (wanted | if inside { DEFINED } else { 0 }) == 0 {
+                            continue;
+                        }
+                        (file_globals[i as usize], k)
+                    }
                     None => continue,
                 };
-                let k = kinds[g as usize];
                 let mark = marks && k & DEFINED != 0 && (inside || k & INSIDE != 0);
                 // A GOT reference goes through a slot that does not move.
                 let data_site = placed && k & IN_DATA != 0 && r.kind != RelocKind::PointerToGot;
                 if !mark && !data_site {
-                    continue; // most: calls to functions' starts
+                    continue;
                 }
                 let Def::Defined { file, atom, .. } = symtab.syms[g as usize].def else {
                     continue;
@@ -1009,15 +1106,7 @@ fn record_object(
         if is_common_storage(obj, ai) {
             flags |= state::COMMON;
         }
-        match keys.name(ai as u32) {
-            // Most keys: a symbol's name, written straight from it.
-            Some(name) => wire::bytes(out, name),
-            None => {
-                key.clear();
-                keys.write(ai as u32, &mut key);
-                wire::bytes(out, &key);
-            }
-        }
+        keys.serialise(ai as u32, out, &mut key);
         wire::atom_fields(
             out,
             &AtomFields {
@@ -1162,21 +1251,20 @@ mod wire {
         }
     }
 
-    /// Room for a few fields, filled without a capacity check per byte
-    /// and appended at once.
-    struct Fields {
-        bytes: [u8; 96],
+    /// Room for a few fields at the end of the output, filled without a
+    /// capacity check per byte ([`Fields::ROOM`] bytes, zeroed, cut to
+    /// what was used once filled).
+    struct Fields<'b> {
+        bytes: &'b mut [u8],
         len: usize,
     }
 
-    impl Fields {
-        fn new() -> Self {
-            Fields {
-                bytes: [0; 96],
-                len: 0,
-            }
-        }
+    impl Fields<'_> {
+        /// Enough for any caller's fields and the nine bytes a varint
+        /// copies (at most 65 are used).
+        const ROOM: usize = 96;
 
+        #[inline(always)]
         fn byte(&mut self, b: u8) {
             self.bytes[self.len] = b;
             self.len += 1;
@@ -1191,8 +1279,8 @@ mod wire {
         /// two moves, where a copy of `len` bytes is a `memcpy` call: nine
         /// calls an atom), and the unused ones overwritten by what
         /// follows. Every caller leaves nine bytes of room past its last
-        /// field (at most 65 of the 96 bytes are used).
-        #[inline]
+        /// field.
+        #[inline(always)]
         fn varint(&mut self, v: u64) {
             if v <= 250 {
                 // Most fields (section, size, slot, the zeros): one byte.
@@ -1203,26 +1291,39 @@ mod wire {
             self.bytes[self.len..self.len + 9].copy_from_slice(&b);
             self.len += len;
         }
+    }
 
-        fn done(&self, out: &mut Vec<u8>) {
-            out.extend_from_slice(&self.bytes[..self.len]);
-        }
+    /// Fills [`Fields`] at the end of `out` with `fill`.
+    #[inline(always)]
+    fn fields(out: &mut Vec<u8>, fill: impl FnOnce(&mut Fields)) {
+        let start = out.len();
+        out.resize(start + Fields::ROOM, 0);
+        let mut f = Fields {
+            bytes: &mut out[start..],
+            len: 0,
+        };
+        fill(&mut f);
+        let used = f.len;
+        out.truncate(start + used);
     }
 
     pub fn atom_fields(out: &mut Vec<u8>, a: &AtomFields) {
-        let mut f = Fields::new();
-        f.varint(u64::from(a.section));
-        f.byte(a.align_log2);
-        f.byte(a.flags);
-        f.varint(a.addr);
-        f.varint(u64::from(a.slot));
-        f.varint(a.body);
-        f.varint(u64::from(a.body_cap));
-        f.varint(u64::from(a.size));
-        f.varint(a.fixups);
-        f.varint(u64::from(a.unwind));
-        f.varint(a.replay);
-        f.done(out);
+        // Written in place at `out`'s end: a fixed-size fill where a
+        // buffer of its own cost a copy of a varying length (a `memcpy`
+        // call) for each atom.
+        fields(out, |f| {
+            f.varint(u64::from(a.section));
+            f.byte(a.align_log2);
+            f.byte(a.flags);
+            f.varint(a.addr);
+            f.varint(u64::from(a.slot));
+            f.varint(a.body);
+            f.varint(u64::from(a.body_cap));
+            f.varint(u64::from(a.size));
+            f.varint(a.fixups);
+            f.varint(u64::from(a.unwind));
+            f.varint(a.replay);
+        });
     }
 
     /// A [`Site`]'s serialisation. Its kind is a nested enum, serialised
@@ -1241,13 +1342,13 @@ mod wire {
                     &self.0.last().expect("just pushed").1
                 }
             };
-            let mut f = Fields::new();
-            f.varint(u64::from(site.object));
-            f.raw(kind);
-            f.byte(site.length);
-            f.varint(zigzag(site.addend));
-            f.varint(site.addr);
-            f.done(out);
+            fields(out, |f| {
+                f.varint(u64::from(site.object));
+                f.raw(kind);
+                f.byte(site.length);
+                f.varint(zigzag(site.addend));
+                f.varint(site.addr);
+            });
         }
     }
 
@@ -1426,8 +1527,12 @@ pub(crate) fn prepare<'s>(
         refs[g as usize] += 1;
     }
     let (sites, site_range) = sites_by_global(&records, symtab.syms.len());
+    let mut has_slots = vec![false; symtab.syms.len()];
+    for &id in image.slots.keys() {
+        has_slots[id as usize] = true;
+    }
     let record = |id: usize| {
-        let mut g = global_record(symtab, id, layout, image.slots)?;
+        let mut g = global_record(symtab, id, layout, image.slots, &has_slots)?;
         if kinds[id] & IN_DATA != 0 {
             g.flags |= state::DATA;
         }

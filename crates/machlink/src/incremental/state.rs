@@ -1655,7 +1655,9 @@ impl BodyStream {
         self.start + self.buf.len()
     }
 
-    #[inline]
+    // Inlined always: a put of a fixed-size row or field is then a few
+    // moves, not a `memcpy` call.
+    #[inline(always)]
     fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         // Most puts: a field or a name, with room to spare.
         if self.buf.len() + bytes.len() <= Self::FLUSH {

@@ -30,7 +30,7 @@ mod tables;
 
 use super::alloc::Allocator;
 use super::journal::Journal;
-use super::record::{fixup_shape, is_literal, literal_hash, symbols_hash, AtomKeys};
+use super::record::{fixup_shape, is_literal, literal_hash, symbols_hash, AtomKeys, EhFrameKeys};
 use super::state::{self, AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, SectionRecord};
 use super::symtab_edit::SymbolEdit;
 use super::{Fingerprint, Session};
@@ -1008,7 +1008,8 @@ impl<'s> Updater<'s> {
         // Keys of the atoms placed below, spelled out for those only (not
         // for compact unwind entries or debug sections, most of an object's).
         let keys: Vec<Option<Vec<u8>>> = {
-            let keys = AtomKeys::new(obj);
+            let eh = EhFrameKeys::of(obj);
+            let keys = AtomKeys::with_eh_frame(obj, &eh);
             (0..n)
                 .map(|ai| {
                     let sec = obj.section_of(ai as u32);
