@@ -345,8 +345,8 @@ impl Campaign {
         std::fs::write(
             out.join("rerun.txt"),
             format!(
-                "MACHLINK_CAMPAIGN_SEEDS={n} MACHLINK_CAMPAIGN_TARGETS={arch} MACHLINK_CAMPAIGN_STEPS={} \
-                 campaigns/differential.sh --workdir NEW_DIR\n",
+                "campaigns/differential.sh --workdir NEW_DIR --seeds {n} --targets {arch} --steps {} \
+                 --no-shrink\n(a seed's program, edits and flags do not depend on the targets asked for)\n",
                 self.config.steps
             ),
         )
@@ -393,6 +393,9 @@ impl Campaign {
     }
 }
 
+/// A program state's sources, named, in link order.
+pub(super) type Sources = Vec<(String, String)>;
+
 /// Writes `states` as a reproducer directory ([`read_reproducer`]).
 fn write_reproducer(dir: &Path, target: Target, flags: &[String], states: &[Program]) {
     std::fs::create_dir_all(dir).unwrap();
@@ -413,7 +416,7 @@ fn write_reproducer(dir: &Path, target: Target, flags: &[String], states: &[Prog
 /// A reproducer directory: `target.txt` (the target's name, then the link
 /// flags on one line) and `stepNNN/` directories with each state's
 /// sources; the objects link in the order `obj*` by name, then `main.c`.
-pub(super) fn read_reproducer(dir: &Path) -> (Target, Vec<String>, Vec<Vec<(String, String)>>) {
+pub(super) fn read_reproducer(dir: &Path) -> (Target, Vec<String>, Vec<Sources>) {
     let spec = std::fs::read_to_string(dir.join("target.txt")).unwrap();
     let mut lines = spec.lines();
     let target = match lines.next().map(str::trim) {
@@ -782,4 +785,54 @@ fn campaign() {
         "the campaign found divergences: see {}/failures/",
         campaign.config.dir.display()
     );
+}
+
+/// The campaign's fast sample of its own machinery: a divergence planted
+/// in seed 1000's program (an update while a source calls `f_2_5`) is
+/// found at its first update, shrunk to two states and the few functions
+/// it needs, written as a reproducer that reads back and fails the same
+/// way, and passes without the plant.
+#[test]
+fn the_shrinker_cuts_a_planted_divergence_down() {
+    let target = Target::X86_64;
+    let (_, seed) = campaign_seed(1000, &[target]);
+    let plant = "f_2_5(s & 255)";
+    let dir = testkit::scratch_dir("incremental/campaign-shrinker");
+    let mut opts = RunOptions::new(dir.join("run"));
+    opts.strict = false;
+    opts.plant = Some(plant.to_string());
+    let message = catching(|| {
+        run_seed(target, seed, 6, &mut opts);
+    })
+    .expect_err("the planted divergence is found");
+    let kind = failure_kind(&message);
+    assert_eq!(kind, "runs unlike a fresh link", "{message}");
+    let flags = seed_flags(seed);
+    let states: Vec<Program> = opts.history.iter().map(|(_, p)| p.clone()).collect();
+    let shrunk = Shrinker {
+        target,
+        flags: &flags,
+        kind,
+        dir: &dir.join("shrink"),
+        plant: Some(plant),
+        replays: 0,
+        budget: 60,
+    }
+    .shrink(states);
+    let live = shrunk.states[1].funcs.iter().filter(|f| f.exists).count();
+    assert!(
+        shrunk.states.len() == 2 && live <= 3,
+        "shrunk to {} states, {live} functions in {} replays",
+        shrunk.states.len(),
+        shrunk.replays
+    );
+    write_reproducer(&dir.join("reproducer"), target, &flags, &shrunk.states);
+    let (t, f, sources) = read_reproducer(&dir.join("reproducer"));
+    assert_eq!((t, &f), (target, &flags));
+    let again = replay(t, &f, &sources, &dir.join("replay"), Some(plant))
+        .expect_err("the reproducer fails as the campaign's run did");
+    assert_eq!(failure_kind(&again), kind, "{again}");
+    if let Err(e) = replay(t, &f, &sources, &dir.join("replay"), None) {
+        panic!("without the plant the reproducer links like a fresh link: {e}");
+    }
 }
