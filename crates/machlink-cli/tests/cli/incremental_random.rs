@@ -8,6 +8,9 @@
 //! may `try` a call that throws and catch it at run time, under
 //! macho-run's unwinder, and a function moving between it and a C object
 //! changes personality (`___gxx_personality_v0` / `___gcc_personality_v0`).
+//! Some seeds make another object Rust (rustc's own `#![no_std]` object
+//! for the darwin target, with `extern "C"` functions and statics of the
+//! same names), so functions move between rustc's and clang's objects.
 //! Some seeds link with `-dead_strip`, and some of their functions are
 //! reachable only through calls that edits add and remove, so code dead
 //! in one step is live in the next. After every step the
@@ -17,6 +20,10 @@
 //! at least half the steps must be updates, and a full link must give one
 //! of the documented reasons. Failures name the target, the seed, the
 //! step and the edit.
+//!
+//! The same steps run as a long campaign over ranges of seeds, with a
+//! report and a shrinker for divergences: see [`campaign`] and
+//! `campaigns/differential.sh`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -671,6 +678,17 @@ fn generated_functions(exe: &Path) -> Vec<String> {
     names
 }
 
+/// The generated functions' addresses in `exe`.
+fn function_addresses(exe: &Path) -> BTreeMap<String, u64> {
+    use object::{Object, ObjectSymbol};
+    let data = std::fs::read(exe).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    file.symbols()
+        .filter_map(|s| Some((s.name().ok()?.to_string(), s.address())))
+        .filter(|(n, _)| n.starts_with("_f_"))
+        .collect()
+}
+
 /// Checks that every function of the fresh link unwinds in `inc` as in
 /// `fresh` (`testkit::unwind::check_unwind`): the same compact encoding,
 /// or (where clang deferred to DWARF, as it does for most arm64
@@ -783,6 +801,10 @@ struct Session {
     /// The campaign's self-test: an update of a program whose sources
     /// hold this text counts as a divergence.
     plant: Option<String>,
+    /// The functions' addresses in the last incremental output: an update
+    /// keeps them (DESIGN invariant 1; a function moving between objects
+    /// included).
+    addresses: BTreeMap<String, u64>,
 }
 
 impl Session {
@@ -808,6 +830,7 @@ impl Session {
             inc: dir.join("incremental"),
             fresh: dir.join("fresh"),
             plant: None,
+            addresses: BTreeMap::new(),
         }
     }
 
@@ -834,7 +857,7 @@ impl Session {
     /// signature that checks. Panics, naming `ctx`, at the first
     /// difference; with `strict`, also at a full link for a reason
     /// [`DOCUMENTED_FALLBACKS`] does not list.
-    fn link_and_check(&self, ctx: &str, strict: bool) -> StepRecord {
+    fn link_and_check(&mut self, ctx: &str, strict: bool) -> StepRecord {
         let started = Instant::now();
         let o = capture(
             incremental_command_for(self.target, &self.inc)
@@ -899,6 +922,18 @@ impl Session {
                 panic!("{ctx}: the code signature does not check: {e}\n{line}");
             }
         }
+        let addresses = function_addresses(&self.inc);
+        if outcome == "update" {
+            for (name, was) in &self.addresses {
+                if let Some(now) = addresses.get(name) {
+                    assert_eq!(
+                        now, was,
+                        "{ctx}: an update moved the canonical address of {name}\n{line}"
+                    );
+                }
+            }
+        }
+        self.addresses = addresses;
         if let Some(plant) = &self.plant {
             if outcome == "update" && self.texts.iter().any(|t| t.contains(plant.as_str())) {
                 panic!(
@@ -1131,7 +1166,12 @@ fn shrunk_reproducers_stay_fixed() {
     let root =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/incremental_random/reproducers");
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
-        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     cases.sort();
     for case in cases {

@@ -99,6 +99,7 @@ fn failure_kind(message: &str) -> &'static str {
         (": verify: ", "verify fails"),
         ("code signature does not check", "signature fails"),
         ("differs from its native build", "native build differs"),
+        ("moved the canonical address", "function address moved"),
     ];
     KINDS
         .iter()
