@@ -93,9 +93,10 @@ fn failure_kind(message: &str) -> &'static str {
     const KINDS: &[(&str, &str)] = &[
         ("incremental link failed", "incremental link failed"),
         ("full link failed", "fresh link failed"),
+        // Before "differs from a fresh link", which its message also says.
+        ("unwind information differs", "unwind differs"),
         ("differs from a fresh link", "runs unlike a fresh link"),
         ("the slid program differs", "slid run differs"),
-        ("unwind information differs", "unwind differs"),
         (": verify: ", "verify fails"),
         ("code signature does not check", "signature fails"),
         ("differs from its native build", "native build differs"),
