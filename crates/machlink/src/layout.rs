@@ -915,6 +915,12 @@ pub fn assign_addresses(
                 let runs = Runs::of(objects, list, slots, &mut gaps);
                 // The section is aligned as its most aligned atom.
                 align = runs.sizes.iter().fold(align, |a, r| a.max(r.align_max));
+                // __eh_frame's records are packed 4-aligned (see
+                // input::object), the section itself 8-aligned as ld64
+                // writes it.
+                if Headroom::is_eh_frame(s) {
+                    align = align.max(3);
+                }
                 if is_thread_local_template(s.kind()) {
                     align = align.max(tlv_align);
                 }

@@ -490,12 +490,22 @@ impl<'a> ObjectFile<'a> {
         for (i, (sec, cuts)) in self.sections.iter_mut().zip(&cuts).enumerate() {
             sec.atoms_start = self.atoms.len() as u32;
             let atoms = &mut self.atoms;
+            // __eh_frame's records follow each other 4-byte aligned: one
+            // that happens to start 8-aligned in its object must not ask
+            // for 8 in the output, or a record dropped before it (a dead
+            // FDE) leaves 4 zero bytes, which every reader walking
+            // __eh_frame takes for its terminator.
+            let cap = if sec.segname == "__TEXT" && sec.sectname == EH_FRAME {
+                2
+            } else {
+                15
+            };
             cuts.for_each_piece(sec.size, |start, end| {
                 // An offset's own alignment caps what the atom may promise.
                 let natural = if start == 0 {
-                    15
+                    cap
                 } else {
-                    start.trailing_zeros().min(15) as u8
+                    start.trailing_zeros().min(cap.into()) as u8
                 };
                 atoms.push(Atom {
                     section: i as u16,
