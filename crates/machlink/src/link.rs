@@ -126,6 +126,21 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
         return Ok(stats);
     }
     let _lock = Lock::acquire(&opts.output)?;
+    if opts.map.is_some() {
+        // A link map describes a whole fresh layout; an update (or a run
+        // that changes nothing) would leave the previous one describing
+        // an image that no longer is. Every run with -map links in full,
+        // so the map always matches the output, and keeps no state (a
+        // server's session for the output is stale after it).
+        crate::incremental::resident::forget(&opts.output);
+        let mut stats = full_link(opts, resolved, None)?;
+        stats.incremental = Some(
+            "full link: -map asks for a link map, which only a full link writes (no \
+             incremental state kept)"
+                .into(),
+        );
+        return Ok(stats);
+    }
     let recovery = journal::recover(&opts.output).map_err(|e| {
         LinkError::file(
             opts.output.display(),

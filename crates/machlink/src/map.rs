@@ -10,7 +10,6 @@
 //! `__unwind_info` is `compact unwind info`, and C strings read
 //! `literal string: TEXT`. Linker-made entries are file 0.
 
-use crate::atom::NONE;
 use crate::error::{LinkError, Result};
 use crate::input::Inputs;
 use crate::layout::{Content, Layout};
@@ -202,8 +201,8 @@ pub fn write_map(
                     let section = obj.sections.get(atom.section as usize);
                     let name = if inputs.dyld_private == Some(f) {
                         "__dyld_private".to_string()
-                    } else if atom.symbol != NONE {
-                        String::from_utf8_lossy(obj.symbols[atom.symbol as usize].name).into_owned()
+                    } else if let Some(name) = obj.atom_name(a) {
+                        String::from_utf8_lossy(name).into_owned()
                     } else if let Some(sec) = section
                         .filter(|sec| sec.flags & macho::SECTION_TYPE == macho::S_CSTRING_LITERALS)
                     {

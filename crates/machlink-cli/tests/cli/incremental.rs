@@ -680,6 +680,52 @@ fn unchanged_inputs_leave_the_output_alone_and_other_changes_relink_with_a_reaso
     assert!(said(&o, "the list of inputs changed"), "{}", o.stderr_str());
 }
 
+/// `-map` with `-incremental`: the map describes the output of every run,
+/// so each run links in full (an update would leave the map describing
+/// the image before it), says why, and keeps no state.
+fn a_link_map_is_never_left_describing_an_older_image(t: Target) {
+    let s = Scenario::new(t, "link-map");
+    let main = s.compile("main", PRINT_VALUE);
+    let lib = s.compile("lib", "int value(void) { return 1; }\n");
+    let out = s.out();
+    let map = s.dir.join("prog.map");
+    let flags = ["-map", map.to_str().unwrap()];
+    s.link(&out, &[&main, &lib], &[]);
+    assert!(s.dir.join("prog.machlink-state").is_file());
+    let o = s.link(&out, &[&main, &lib], &flags);
+    assert!(
+        said(&o, "full link: -map asks for a link map"),
+        "{}",
+        o.stderr_str()
+    );
+    assert!(std::fs::read_to_string(&map).unwrap().contains("_value"));
+
+    // A new function: the map of the next run lists it.
+    let lib2 = s.compile(
+        "lib2",
+        "int helper_added(int x) { return x + 1; }\nint value(void) { return helper_added(1); }\n",
+    );
+    std::fs::copy(&lib2, &lib).unwrap();
+    let o = s.link(&out, &[&main, &lib], &flags);
+    assert!(
+        said(&o, "full link: -map asks for a link map"),
+        "{}",
+        o.stderr_str()
+    );
+    assert_eq!(run_ok(&out), "2\n");
+    assert!(
+        std::fs::read_to_string(&map)
+            .unwrap()
+            .contains("_helper_added"),
+        "the map lists the function the edit added"
+    );
+    // Without -map again: the options changed, and the state comes back.
+    let o = s.link(&out, &[&main, &lib], &[]);
+    assert!(said(&o, "full link"), "{}", o.stderr_str());
+    let o = s.link(&out, &[&main, &lib], &[]);
+    assert!(said(&o, "nothing changed"), "{}", o.stderr_str());
+}
+
 /// An incremental link gives each function a slot of its size plus a
 /// quarter, so `__text` may end anywhere: the stubs after it keep their
 /// alignment (arm64 instructions are 4 bytes) whatever size the last
@@ -1091,4 +1137,5 @@ for_each_target!(
     the_debug_map_follows_updates,
     a_body_moved_into_a_removed_neighbours_slot_verifies,
     a_callee_renamed_at_the_same_symbol_index_is_rewritten,
+    a_link_map_is_never_left_describing_an_older_image,
 );

@@ -1340,25 +1340,31 @@ impl<'a> ObjectFile<'a> {
         &sec.data[a.offset as usize..(a.offset + a.size) as usize]
     }
 
+    /// The name that says most about atom `atom`: its own symbol's, or,
+    /// when that is an assembler-temporary label (`ltmp0` at a section's
+    /// start, which clang emits on arm64), a source name at the same
+    /// address. None for an atom without a symbol.
+    pub fn atom_name(&self, atom: u32) -> Option<&'a [u8]> {
+        let a = &self.atoms[atom as usize];
+        if a.symbol == NONE {
+            return None;
+        }
+        let temporary = |n: &[u8]| n.first().is_some_and(|c| matches!(c, b'l' | b'L'));
+        let name = self.symbols[a.symbol as usize].name;
+        if !temporary(name) {
+            return Some(name);
+        }
+        let start = self.sections[a.section as usize].addr + u64::from(a.offset);
+        let better = self.symbols.iter().find(|s| {
+            s.atom == atom && s.is_defined_in_section() && s.n_value == start && !temporary(s.name)
+        });
+        Some(better.map_or(name, |s| s.name))
+    }
+
     /// `_name+0xOFF` for diagnostics about a place inside an atom.
     pub fn describe(&self, atom: u32, offset: u32) -> String {
         let a = &self.atoms[atom as usize];
-        if a.symbol != NONE {
-            // An assembler-temporary label (`ltmp0` at a section's start)
-            // says less than the function that starts there too.
-            let temporary = |n: &[u8]| n.first().is_some_and(|c| matches!(c, b'l' | b'L'));
-            let start = self.sections[a.section as usize].addr + u64::from(a.offset);
-            let mut name = self.symbols[a.symbol as usize].name;
-            if temporary(name) {
-                if let Some(s) = self.symbols.iter().find(|s| {
-                    s.atom == atom
-                        && s.is_defined_in_section()
-                        && s.n_value == start
-                        && !temporary(s.name)
-                }) {
-                    name = s.name;
-                }
-            }
+        if let Some(name) = self.atom_name(atom) {
             let name = String::from_utf8_lossy(name);
             format!("symbol {name}+{offset:#x}")
         } else {
