@@ -218,7 +218,7 @@ fn create_fresh(path: &Path, read: bool) -> std::io::Result<File> {
 /// rename a new file over it), and its target is left alone. Following it
 /// would let whoever can add a name to the output's directory (a shared
 /// `/tmp`, another user's build tree) point machlink's writes at a file of
-/// theirs choosing; refusing would be an error that repeats on every run.
+/// their choosing; refusing would be an error that repeats on every run.
 pub fn open_beside(path: &Path, create: bool) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     let open = || {
