@@ -138,10 +138,8 @@ pub fn build_signature_of_parts(
 /// to [`build_signature_of_hashed_parts`] as a [`HashPart::Hashed`].
 pub fn page_hashes(bytes: &[u8]) -> Vec<u8> {
     debug_assert_eq!(bytes.len() % PAGE_SIZE, 0);
-    let mut hashes = Vec::with_capacity(bytes.len() / PAGE_SIZE * HASH_SIZE);
-    for page in bytes.chunks(PAGE_SIZE) {
-        hashes.extend_from_slice(&Sha256::digest(page));
-    }
+    let mut hashes = vec![0u8; bytes.len() / PAGE_SIZE * HASH_SIZE];
+    hash_pages_serially(bytes, &mut hashes);
     hashes
 }
 
@@ -369,12 +367,18 @@ fn hash_all_pages(code: &[u8], hashes: &mut [u8]) {
                     .for_each(|(slot, page)| repeated.hash(slot, page))
             });
     } else {
-        let mut repeated = RepeatedPage::default();
-        hashes
-            .chunks_mut(HASH_SIZE)
-            .zip(code.chunks(PAGE_SIZE))
-            .for_each(|(slot, page)| repeated.hash(slot, page));
+        hash_pages_serially(code, hashes);
     }
+}
+
+/// The page hashes of `code` into `hashes`, one page after the other on
+/// the calling thread (pages of one repeated word hashed once).
+fn hash_pages_serially(code: &[u8], hashes: &mut [u8]) {
+    let mut repeated = RepeatedPage::default();
+    hashes
+        .chunks_mut(HASH_SIZE)
+        .zip(code.chunks(PAGE_SIZE))
+        .for_each(|(slot, page)| repeated.hash(slot, page));
 }
 
 /// The hash of the last page seen that is one 4-byte word over and over:
