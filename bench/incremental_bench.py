@@ -44,20 +44,25 @@ nothing changed is timed too.
 
 --serve sends machlink's steps to a resident machlink (`machlink --serve
 SOCKET`, started by the script and stopped at its end; each step is a
-`machlink` process with MACHLINK_SERVER=SOCKET that hands its command to
-it): the client's wall time is what is timed, and the peak RSS column
-gives the server's.
+client process with MACHLINK_SERVER=SOCKET that hands its command to it):
+the client's wall time is what is timed, and the peak RSS column gives the
+server's. The client is machlink-client, the small static client that
+`scripts/build-client.sh` builds (the script stops, naming that command,
+when it is not built); --client PATH times another, e.g.
+target/release/machlink itself (a client that starts about 0.6 ms slower).
 
 usage: bench/incremental_bench.py [--objects N] [--functions M] [--runs R]
                                   [--arch x86_64|arm64] [--baseline REV|PATH]
                                   [--output-dir DIR] [--unsigned] [--no-eh-frame]
-                                  [--small-objects N] [--small-functions M] [--serve]
+                                  [--small-objects N] [--small-functions M]
+                                  [--serve [--client PATH]]
 --baseline times another machlink's incremental relinks in the same runs: a
 git revision (built in a temporary git worktree, see bench/link_bench.py) or
 the path of a machlink binary; both are reported.
 Needs scripts/setup.sh and `cargo build --release --workspace` first.
 """
 import os
+import platform
 import re
 import shutil
 import statistics
@@ -67,7 +72,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from link_bench import (  # noqa: E402
-    MACHLINK, MACHO_RUN, bench_args, build_objects, compile_macos, link_cmd, settle, timed)
+    MACHLINK, MACHO_RUN, ROOT, bench_args, build_objects, compile_macos, link_cmd, settle, timed)
 
 NO_EH_FRAME = ["-fno-asynchronous-unwind-tables"]
 # The phases of an update's write, as -print_statistics names them.
@@ -147,6 +152,18 @@ def extra_args(ap):
                     help="functions per object of the small program (default 500)")
     ap.add_argument("--serve", action="store_true",
                     help="send machlink's steps to a resident machlink (machlink --serve)")
+    ap.add_argument("--client", metavar="PATH", default=default_client(),
+                    help="with --serve: the client each step runs (default: machlink-client, "
+                         "as scripts/build-client.sh builds it)")
+
+
+def default_client():
+    """Where scripts/build-client.sh puts machlink-client: static against
+    musl on x86_64 Linux, a plain release build elsewhere."""
+    if sys.platform.startswith("linux") and platform.machine() == "x86_64":
+        return os.path.join(ROOT, "target", "x86_64-unknown-linux-musl", "release",
+                            "machlink-client")
+    return os.path.join(ROOT, "target", "release", "machlink-client")
 
 
 # With --serve: the environment of machlink's steps (MACHLINK_SERVER) and
@@ -249,6 +266,8 @@ def measure(args, n_objects, n_functions):
             print(f"{lld} not found (scripts/setup.sh installs it): not compared")
     full = timed(machlink)  # the first, full link with headroom (in its own process)
     server = start_server(out_dir) if args.serve else None
+    if server:
+        machlink = [args.client] + machlink[1:]
     print(f"full incremental-mode link by machlink: {full[0] * 1e3:.1f} ms, {full[1] / 1024:.1f} MiB")
     # --baseline: another machlink keeps its own output (and state) beside ours.
     base_exe = os.path.join(out_dir, "prog-baseline")
@@ -301,7 +320,8 @@ def measure(args, n_objects, n_functions):
 
     signed = "unsigned (-no_adhoc_codesign)" if args.unsigned else "as signed as the target's default"
     if args.serve:
-        signed += "; machlink's steps served by a resident machlink (--serve; RSS: the server's)"
+        signed += (f"; machlink's steps served by a resident machlink (--serve; client "
+                   f"{os.path.relpath(args.client, ROOT)}; RSS: the server's)")
     print(f"\n{args.arch}: {len(objs)} objects ({n_objects} x {n_functions} functions), "
           f"{args.runs} runs per step kind; outputs {signed} in {out_dir}; "
           f"outputs agree with {', '.join(references) or 'each other'}")
@@ -336,6 +356,10 @@ def measure(args, n_objects, n_functions):
 
 def main():
     args = bench_args(__doc__, extra_args)
+    if args.serve and not os.path.isfile(args.client):
+        sys.exit(f"{args.client} is not built: run scripts/build-client.sh "
+                 "(--serve times it as the client; --client PATH names another)")
+    args.client = os.path.abspath(args.client)
     large = measure(args, args.objects, args.functions)
     if args.small_objects <= 0:
         return

@@ -39,6 +39,9 @@ step "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warning
 step "cargo clippy (aarch64 macho-run)" cargo clippy -p macho-run --all-targets --quiet \
     --target aarch64-unknown-linux-gnu -- -D warnings
 step "cargo build" cargo build --workspace --release --quiet
+# machlink-client, static against musl on x86_64 Linux (a target of its own, so not in the
+# workspace build above): the resident-mode tests (tests/cli/serve.rs) run it.
+step "build machlink-client" scripts/build-client.sh --quiet
 # macho-run runs arm64 programs through its aarch64 build under qemu-aarch64
 # (crates/macho-run/tests/arm64.rs); it lives beside target/release.
 step "cargo build (aarch64 macho-run)" \

@@ -14,12 +14,11 @@
 //! of an update leaves what a killed process leaves, and the next run
 //! (served or not) finishes or discards the journal.
 //!
-//! The protocol, over a Unix stream socket: the client sends its standard
-//! input, output and error descriptors (`SCM_RIGHTS`) with a header
-//! (`MLSERVE1` and the length of what follows), then its working
-//! directory and arguments, each a length and its bytes; the server runs
-//! the command in that directory with its own output and error on the
-//! client's, and answers with the exit status, one byte. Requests are
+//! The protocol (crate `serve-wire`, shared with the small client
+//! `machlink-client`): the client sends its command line, working
+//! directory and standard input, output and error (as descriptors); the
+//! server runs the command in that directory with its own output and
+//! error on the client's, and answers with the exit status. Requests are
 //! served one at a time, in the order they connect.
 //!
 //! A client that cannot reach the server (no socket, nobody listening)
@@ -28,161 +27,23 @@
 //! safe). Environment variables of the client do not travel: the server
 //! links with its own environment (machlink reads none for a link).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::ExitCode;
 
-/// The variable that names a server's socket to clients.
-pub const SERVER_VAR: &str = "MACHLINK_SERVER";
-
-const MAGIC: &[u8; 8] = b"MLSERVE1";
-/// The largest request accepted (a command line with a long -filelist
-/// spelled out is far below it).
-const MAX_REQUEST: u32 = 64 << 20;
-
-/// A client's command: its working directory and arguments.
-struct Request {
-    cwd: String,
-    args: Vec<String>,
-}
-
-fn encode(cwd: &str, args: &[String]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for s in std::iter::once(cwd).chain(args.iter().map(String::as_str)) {
-        body.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        body.extend_from_slice(s.as_bytes());
-    }
-    body
-}
-
-fn decode(body: &[u8]) -> Result<Request, String> {
-    let mut strings = Vec::new();
-    let mut rest = body;
-    while !rest.is_empty() {
-        let (len, tail) = rest
-            .split_first_chunk::<4>()
-            .ok_or("a string's length is cut short")?;
-        let len = u32::from_le_bytes(*len) as usize;
-        if len > tail.len() {
-            return Err(format!(
-                "a string of {len} bytes where {} are left",
-                tail.len()
-            ));
-        }
-        let s = std::str::from_utf8(&tail[..len]).map_err(|e| format!("not UTF-8: {e}"))?;
-        strings.push(s.to_owned());
-        rest = &tail[len..];
-    }
-    let mut strings = strings.into_iter();
-    let cwd = strings.next().ok_or("no working directory")?;
-    Ok(Request {
-        cwd,
-        args: strings.collect(),
-    })
-}
-
-/// Sends `bytes` with the descriptors `fds` attached (`SCM_RIGHTS`).
-fn send_with_fds(sock: &UnixStream, bytes: &[u8], fds: &[RawFd]) -> std::io::Result<()> {
-    let fd_bytes = std::mem::size_of_val(fds);
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(fd_bytes as u32) } as usize;
-    let mut control = vec![0u64; space.div_ceil(8)];
-    let mut iov = libc::iovec {
-        iov_base: bytes.as_ptr() as *mut libc::c_void,
-        iov_len: bytes.len(),
-    };
-    // SAFETY: msghdr is plain data; every pointer set below outlives the
-    // sendmsg call, and the control buffer holds CMSG_SPACE bytes, aligned.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = space as _;
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(fd_bytes as u32) as _;
-        std::ptr::copy_nonoverlapping(fds.as_ptr() as *const u8, libc::CMSG_DATA(cmsg), fd_bytes);
-        if libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) != bytes.len() as isize {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-/// Receives exactly `buf.len()` bytes, the first read with up to `N`
-/// descriptors attached; returns the descriptors.
-fn recv_with_fds<const N: usize>(
-    sock: &mut UnixStream,
-    buf: &mut [u8],
-) -> std::io::Result<Vec<OwnedFd>> {
-    let fd_bytes = N * std::mem::size_of::<RawFd>();
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(fd_bytes as u32) } as usize;
-    let mut control = vec![0u64; space.div_ceil(8)];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
-        iov_len: buf.len(),
-    };
-    let mut fds = Vec::new();
-    // SAFETY: as in send_with_fds; the kernel writes at most msg_controllen
-    // bytes of control data, and each descriptor it passed is taken into
-    // an OwnedFd exactly once.
-    let got = unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = space as _;
-        let got = libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
-        if got < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-                let data = libc::CMSG_DATA(cmsg);
-                let count = ((*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize)
-                    / std::mem::size_of::<RawFd>();
-                for i in 0..count {
-                    let fd = std::ptr::read_unaligned((data as *const RawFd).add(i));
-                    fds.push(OwnedFd::from_raw_fd(fd));
-                }
-            }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-        }
-        got as usize
-    };
-    if got == 0 && !buf.is_empty() {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    sock.read_exact(&mut buf[got..])?;
-    Ok(fds)
-}
+pub use serve_wire::SERVER_VAR;
 
 /// The client side: `Some(status)` when the server at `socket` ran the
 /// command, `None` when this process should link itself (nobody listens,
 /// or the server went away before answering).
 pub fn forward(socket: &Path, args: &[String]) -> Option<ExitCode> {
-    let mut sock = UnixStream::connect(socket).ok()?;
-    let cwd = std::env::current_dir().ok()?;
-    let body = encode(cwd.to_str()?, args);
-    let mut head = Vec::with_capacity(12);
-    head.extend_from_slice(MAGIC);
-    head.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    let sent = send_with_fds(&sock, &head, &[0, 1, 2]).and_then(|()| sock.write_all(&body));
-    let mut status = [0u8; 1];
-    match sent.and_then(|()| sock.read_exact(&mut status)) {
-        Ok(()) => Some(ExitCode::from(status[0])),
-        Err(e) => {
-            say_err!(
-                "machlink: warning: the link server at {} ended without an answer ({e}); \
-                 linking in this process",
-                socket.display()
-            );
+    match serve_wire::forward(socket, args) {
+        serve_wire::Forwarded::Answered(status) => Some(ExitCode::from(status)),
+        serve_wire::Forwarded::NotSent => None,
+        serve_wire::Forwarded::Died(e) => {
+            say_err!("{}", serve_wire::died_message(socket, &e));
             None
         }
     }
@@ -253,26 +114,13 @@ pub fn serve(socket: &Path, run: fn(Vec<String>) -> ExitCode) -> ExitCode {
 /// Reads one request, runs it with the client's output and error, and
 /// answers its status.
 fn serve_one(conn: &mut UnixStream, run: fn(Vec<String>) -> ExitCode) -> Result<(), String> {
-    let mut head = [0u8; 12];
-    let fds = recv_with_fds::<3>(conn, &mut head).map_err(|e| format!("reading: {e}"))?;
-    if &head[..8] != MAGIC || fds.len() != 3 {
-        return Err("not a machlink client (bad header or descriptors)".into());
-    }
-    let len = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
-    if len > MAX_REQUEST {
-        return Err(format!("a request of {len} bytes"));
-    }
-    let mut body = vec![0u8; len as usize];
-    conn.read_exact(&mut body)
-        .map_err(|e| format!("reading: {e}"))?;
-    let req = decode(&body)?;
+    let (req, fds) = serve_wire::read_request(conn)?;
     std::env::set_current_dir(&req.cwd).map_err(|e| format!("{}: {e}", req.cwd))?;
     let status = with_client_output(&fds[1], &fds[2], || {
         std::panic::catch_unwind(|| run(req.args)).unwrap_or(ExitCode::from(101))
     })
     .map_err(|e| format!("redirecting output: {e}"))?;
-    conn.write_all(&[crate::status_byte(status)])
-        .map_err(|e| format!("answering: {e}"))
+    serve_wire::answer(conn, crate::status_byte(status))
 }
 
 /// Runs `f` with file descriptors 1 and 2 on the client's, then puts the
@@ -308,27 +156,5 @@ fn dup2(from: RawFd, to: RawFd) -> std::io::Result<()> {
     match unsafe { libc::dup2(from, to) } {
         -1 => Err(std::io::Error::last_os_error()),
         _ => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn requests_round_trip_and_bad_ones_are_errors() {
-        let args = vec!["-o".to_string(), "a b".to_string(), String::new()];
-        let req = decode(&encode("/tmp/x", &args)).unwrap();
-        assert_eq!(req.cwd, "/tmp/x");
-        assert_eq!(req.args, args);
-        let body = encode("/tmp/x", &args);
-        for cut in 1..body.len() {
-            // Every prefix either decodes to fewer strings or is an error.
-            if let Ok(r) = decode(&body[..cut]) {
-                assert!(r.args.len() < args.len());
-            }
-        }
-        assert!(decode(&[]).is_err());
-        assert!(decode(&[255, 255, 255, 255, b'x']).is_err());
     }
 }

@@ -417,6 +417,63 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     bin
 }
 
+/// The command that builds `machlink-client` (static against musl on
+/// x86_64 Linux, a plain release build elsewhere).
+pub const BUILD_MACHLINK_CLIENT: &str = "scripts/build-client.sh";
+
+/// The target `machlink-client` is built for on this host, when not the
+/// host's own: on x86_64 Linux it is static against musl, so that it
+/// starts in a tenth of a glibc program's time.
+pub const CLIENT_TARGET: Option<&str> = if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+    Some("x86_64-unknown-linux-musl")
+} else {
+    None
+};
+
+/// `machlink-client` as [`BUILD_MACHLINK_CLIENT`] builds it for the
+/// running test's profile; fails, naming the command that fixes it, when
+/// it is not there (or its Rust target is not installed).
+pub fn machlink_client_bin() -> PathBuf {
+    let Some(target) = CLIENT_TARGET else {
+        return workspace_bin("machlink-client");
+    };
+    let profile_dir = workspace_bin("machlink")
+        .parent()
+        .expect("target/<profile>")
+        .to_path_buf();
+    let profile = profile_dir.file_name().expect("profile");
+    let bin = profile_dir
+        .parent()
+        .expect("target")
+        .join(target)
+        .join(profile)
+        .join("machlink-client");
+    if bin.is_file() {
+        return bin;
+    }
+    // The script builds the release profile, which scripts/test.sh tests.
+    let build = if profile == "release" {
+        BUILD_MACHLINK_CLIENT.to_string()
+    } else {
+        format!("cargo build -p machlink-client --target {target}")
+    };
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = sysroot.is_some_and(|s| s.join("lib/rustlib").join(target).is_dir());
+    assert!(
+        installed,
+        "the Rust target {target} that machlink-client is built for is not installed: \
+         run `{SETUP}`, then `{build}`"
+    );
+    panic!(
+        "{} is not built: run `{build}` (scripts/test.sh does)",
+        bin.display()
+    );
+}
+
 /// The ld64-style command line for an executable, minus the objects.
 fn ld64_command(target: Target, linker: &Path, out: &Path) -> Command {
     ld64_command_in_for(target, linker, &sdk_root(), out)

@@ -5,11 +5,18 @@
 //! working directory), and a server that dies in the middle of an update
 //! must leave what a killed process leaves: the client links itself and
 //! the journal is recovered.
+//!
+//! Every test of a client runs twice: with `machlink` itself as the
+//! client, and with `machlink-client` (the small static client of
+//! scripts/build-client.sh), which must behave exactly the same.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use testkit::cli::{compile, incremental_line, machlink_verify, run_ok};
-use testkit::{capture, machlink_command, scratch_dir, workspace_bin};
+use testkit::{
+    capture, ld64_command_in, machlink_client_bin, machlink_command, scratch_dir, sdk_root,
+    workspace_bin,
+};
 
 const MAIN: &str = r#"#include <stdio.h>
 int f(int);
@@ -72,25 +79,80 @@ impl Drop for Server {
     }
 }
 
-/// The machlink command for `out`, sent to `server`.
-fn served(server: &Server, out: &Path) -> Command {
-    let mut cmd = machlink_command(out);
-    cmd.env("MACHLINK_SERVER", &server.socket);
-    cmd
+/// The program a test runs as the client.
+#[derive(Clone, Copy, Debug)]
+enum Client {
+    /// `machlink` itself, which hands its command to the server.
+    Machlink,
+    /// `machlink-client`, which does the same and otherwise runs machlink.
+    Small,
 }
 
-#[test]
-fn a_served_link_is_the_clients_own_link() {
-    let dir = scratch_dir("serve_same_link");
-    let main_o = compile(&dir, "main", MAIN);
-    let lib_o = compile(&dir, "lib", &lib(2));
+impl Client {
+    /// The client's executable.
+    fn bin(self) -> PathBuf {
+        match self {
+            Client::Machlink => workspace_bin("machlink"),
+            Client::Small => machlink_client_bin(),
+        }
+    }
+
+    /// A scratch directory name of this client's run of test `name`.
+    fn scratch(self, name: &str) -> PathBuf {
+        match self {
+            Client::Machlink => scratch_dir(name),
+            Client::Small => scratch_dir(&format!("{name}_client")),
+        }
+    }
+
+    /// The scratch directory of this client's run of test `name`, with
+    /// the program's objects compiled there: main.o and lib.o (`lib(2)`).
+    fn program(self, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+        let dir = self.scratch(name);
+        let main_o = compile(&dir, "main", MAIN);
+        let lib_o = compile(&dir, "lib", &lib(2));
+        (dir, main_o, lib_o)
+    }
+
+    /// The ld64-style link of `out` by this client, minus the objects,
+    /// with no server named.
+    fn command(self, out: &Path) -> Command {
+        ld64_command_in(&self.bin(), &sdk_root(), out)
+    }
+
+    /// The link command of `out`, sent to `server`.
+    fn served(self, server: &Server, out: &Path) -> Command {
+        let mut cmd = self.command(out);
+        cmd.env("MACHLINK_SERVER", &server.socket);
+        cmd
+    }
+}
+
+/// Two tests of `body`: one with each client.
+macro_rules! both_clients {
+    ($body:ident: $machlink:ident, $small:ident) => {
+        #[test]
+        fn $machlink() {
+            $body(Client::Machlink);
+        }
+        #[test]
+        fn $small() {
+            $body(Client::Small);
+        }
+    };
+}
+
+both_clients!(same_link: a_served_link_is_the_clients_own_link, a_served_link_is_the_small_clients_own_link);
+
+fn same_link(client: Client) {
+    let (dir, main_o, lib_o) = client.program("serve_same_link");
     let server = Server::start(&dir, &[]);
     for sub in ["served", "local"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
     // Relative paths: the server must resolve them in the client's
     // working directory. `-t` lists the inputs on stdout.
-    let mut cmd = served(&server, Path::new("served/prog"));
+    let mut cmd = client.served(&server, Path::new("served/prog"));
     cmd.current_dir(&dir).args(["-t", "main.o", "lib.o"]);
     let o = capture(&mut cmd);
     assert_eq!(o.code, 0, "served link failed: {}", o.stderr_str());
@@ -111,7 +173,7 @@ fn a_served_link_is_the_clients_own_link() {
     assert_eq!(run_ok(&dir.join("served/prog")), "f(3)=7\n");
     // Errors: the same message on the client's stderr, the same status.
     let bad = compile(&dir, "bad", "int g(int); int main(void) { return g(1); }\n");
-    let mut cmd = served(&server, &dir.join("bad"));
+    let mut cmd = client.served(&server, &dir.join("bad"));
     cmd.arg(&bad);
     let o = capture(&mut cmd);
     assert_eq!(o.code, 1, "{}", o.stderr_str());
@@ -124,14 +186,14 @@ fn a_served_link_is_the_clients_own_link() {
     let _ = (main_o, lib_o);
 }
 
-#[test]
-fn served_incremental_updates_and_a_server_killed_mid_update() {
-    let dir = scratch_dir("serve_incremental");
-    let main_o = compile(&dir, "main", MAIN);
-    let lib_o = compile(&dir, "lib", &lib(2));
+both_clients!(served_updates: served_incremental_updates_and_a_server_killed_mid_update,
+    served_incremental_updates_and_a_server_killed_mid_update_small_client);
+
+fn served_updates(client: Client) {
+    let (dir, main_o, lib_o) = client.program("serve_incremental");
     let out = dir.join("prog");
     let link = |server: &Server| {
-        let mut cmd = served(server, &out);
+        let mut cmd = client.served(server, &out);
         cmd.args(["-incremental", "-v"]).arg(&main_o).arg(&lib_o);
         capture(&mut cmd)
     };
@@ -177,21 +239,21 @@ fn served_incremental_updates_and_a_server_killed_mid_update() {
     assert_eq!(v.code, 0, "{}", v.stdout_str());
 }
 
+both_clients!(behind_its_back: a_server_trusts_nothing_changed_behind_its_back,
+    a_server_trusts_nothing_changed_behind_its_back_small_client);
+
 /// A server keeps an output's opened state between requests; it must
 /// notice every change made outside it: a link by another process, and
 /// a state file edited in place with its size and time put back.
-#[test]
-fn a_server_trusts_nothing_changed_behind_its_back() {
-    let dir = scratch_dir("serve_behind_its_back");
-    let main_o = compile(&dir, "main", MAIN);
-    let lib_o = compile(&dir, "lib", &lib(2));
+fn behind_its_back(client: Client) {
+    let (dir, main_o, lib_o) = client.program("serve_behind_its_back");
     let out = dir.join("prog");
     let args = |cmd: &mut Command| {
         cmd.args(["-incremental", "-v"]).arg(&main_o).arg(&lib_o);
     };
     let server = Server::start(&dir, &[]);
     let link = |what: &str| {
-        let mut cmd = served(&server, &out);
+        let mut cmd = client.served(&server, &out);
         args(&mut cmd);
         let o = capture(&mut cmd);
         assert_eq!(o.code, 0, "{}", o.stderr_str());
@@ -238,12 +300,12 @@ fn a_server_trusts_nothing_changed_behind_its_back() {
     assert_eq!(v.code, 0, "{}", v.stdout_str());
 }
 
-#[test]
-fn without_a_server_the_client_links_itself() {
-    let dir = scratch_dir("serve_absent");
-    let main_o = compile(&dir, "main", MAIN);
-    let lib_o = compile(&dir, "lib", &lib(2));
-    let mut cmd = machlink_command(&dir.join("prog"));
+both_clients!(without_a_server: without_a_server_the_client_links_itself,
+    without_a_server_the_small_client_links_itself);
+
+fn without_a_server(client: Client) {
+    let (dir, main_o, lib_o) = client.program("serve_absent");
+    let mut cmd = client.command(&dir.join("prog"));
     cmd.env("MACHLINK_SERVER", dir.join("nobody.sock"))
         .arg(&main_o)
         .arg(&lib_o);
@@ -251,27 +313,157 @@ fn without_a_server_the_client_links_itself() {
     assert_eq!(o.code, 0, "{}", o.stderr_str());
     assert_eq!(o.stderr_str(), "", "a missing server is no message");
     assert_eq!(run_ok(&dir.join("prog")), "f(3)=7\n");
+    // No variable at all: machlink's own messages, status and stdout.
+    let bad = compile(&dir, "bad", "int g(int); int main(void) { return g(1); }\n");
+    let mut cmd = client.command(&dir.join("bad"));
+    cmd.env_remove("MACHLINK_SERVER").arg(&bad);
+    let o = capture(&mut cmd);
+    assert_eq!(o.code, 1, "{}", o.stderr_str());
+    assert!(
+        o.stderr_str().contains("undefined symbol: _g"),
+        "{}",
+        o.stderr_str()
+    );
+    let o = capture(
+        Command::new(client.bin())
+            .arg("--version")
+            .env("MACHLINK_SERVER", dir.join("nobody.sock")),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    assert!(
+        o.stdout_str().starts_with("machlink "),
+        "{}",
+        o.stdout_str()
+    );
 }
 
+both_clients!(dropped_request: a_server_that_drops_a_request_is_asked_once,
+    a_server_that_drops_a_request_is_asked_once_by_the_small_client);
+
+/// A server that reads a request and closes the connection without an
+/// answer, but keeps listening: the client warns once and links itself,
+/// without asking that server again.
+fn dropped_request(client: Client) {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let (dir, main_o, lib_o) = client.program("serve_dropped_request");
+    let socket = dir.join("rude.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let rude = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut requests = 0;
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        conn.set_nonblocking(false).unwrap();
+                        let mut head = [0u8; 12];
+                        let _ = conn.read_exact(&mut head);
+                        requests += 1;
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+            requests
+        })
+    };
+    let mut cmd = client.command(&dir.join("prog"));
+    cmd.env("MACHLINK_SERVER", &socket).arg(&main_o).arg(&lib_o);
+    let o = capture(&mut cmd);
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(
+        rude.join().unwrap(),
+        1,
+        "the server was asked more than once"
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr_str());
+    assert_eq!(
+        o.stderr_str().matches("ended without an answer").count(),
+        1,
+        "{}",
+        o.stderr_str()
+    );
+    assert_eq!(run_ok(&dir.join("prog")), "f(3)=7\n");
+}
+
+/// When no server answers, machlink-client becomes the machlink
+/// `MACHLINK_CLIENT_FALLBACK` names, with the client's arguments and
+/// environment (less `MACHLINK_SERVER`: it asked already), and exits
+/// with its status; a fallback that cannot run, or that is the client
+/// itself, is an error that names the variable.
+#[test]
+fn the_small_client_runs_the_machlink_its_variable_names() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch_dir("serve_client_fallback");
+    let fake = dir.join("fake-machlink");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho \"args: $*\"\necho \"server: ${MACHLINK_SERVER-unset} keep: $KEEP\"\nexit 3\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let client = machlink_client_bin();
+    let run = |fallback: &Path| {
+        capture(
+            Command::new(&client)
+                .args(["-o", "a b", "x.o"])
+                .env("MACHLINK_SERVER", dir.join("nobody.sock"))
+                .env("MACHLINK_CLIENT_FALLBACK", fallback)
+                .env("KEEP", "kept"),
+        )
+    };
+    let o = run(&fake);
+    assert_eq!(o.code, 3, "{}", o.stderr_str());
+    assert_eq!(
+        o.stdout_str(),
+        "args: -o a b x.o\nserver: unset keep: kept\n"
+    );
+    for (fallback, what) in [
+        (dir.join("missing"), "cannot run"),
+        (client.clone(), "is this client"),
+    ] {
+        let o = run(&fallback);
+        assert_eq!(o.code, 127, "{}", o.stderr_str());
+        assert!(
+            o.stderr_str().contains(what) && o.stderr_str().contains("MACHLINK_CLIENT_FALLBACK"),
+            "{}",
+            o.stderr_str()
+        );
+    }
+}
+
+/// `--serve` never replaces a file that is not a socket; machlink-client
+/// leaves `--serve` to machlink even with a server named (it does not
+/// send it to the server).
 #[test]
 fn serve_never_replaces_a_file_that_is_not_a_socket() {
     let dir = scratch_dir("serve_not_a_socket");
     let path = dir.join("precious");
     std::fs::write(&path, "keep me").unwrap();
-    let o = capture(
-        Command::new(workspace_bin("machlink"))
-            .arg("--serve")
-            .arg(&path),
-    );
-    assert_eq!(o.code, 1);
-    assert!(
-        o.stderr_str().contains("is not a socket"),
-        "{}",
-        o.stderr_str()
-    );
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
-    // A second server on a live socket is refused too.
     let server = Server::start(&dir, &[]);
+    for (program, named) in [
+        (workspace_bin("machlink"), None),
+        (machlink_client_bin(), Some(&server.socket)),
+    ] {
+        let mut cmd = Command::new(&program);
+        cmd.arg("--serve").arg(&path);
+        if let Some(socket) = named {
+            cmd.env("MACHLINK_SERVER", socket);
+        }
+        let o = capture(&mut cmd);
+        assert_eq!(o.code, 1, "{}: {}", program.display(), o.stderr_str());
+        assert!(
+            o.stderr_str().contains("is not a socket"),
+            "{}: {}",
+            program.display(),
+            o.stderr_str()
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
+    }
+    // A second server on a live socket is refused too.
     let o = capture(
         Command::new(workspace_bin("machlink"))
             .arg("--serve")
