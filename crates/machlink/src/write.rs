@@ -784,15 +784,23 @@ pub(crate) fn build_linkedit<'a>(
     let err = |e: String| LinkError::usage(format!("{}: {e}", opts.output.display()));
     // The fixups and the function starts need no sorted names: they run
     // beside the sort of the definitions, which the exports trie and the
-    // symbol table's externals share; the trie and the symbol runs then
-    // run side by side (the trie's build is serial in parts, the runs are
-    // per object).
-    let ((trie, runs), (fixup_blobs, (starts, dice))) = rayon::join(
+    // symbol table's externals share; the trie and the symbol table then
+    // run side by side (the trie's build is serial in parts; the symbol
+    // runs are per object, and the string table's layout follows them
+    // there rather than after the trie).
+    let ((trie, groups), (fixup_blobs, (starts, dice))) = rayon::join(
         || {
             let sorted = sorted_definitions(symtab, layout);
             rayon::join(
                 || exports_trie(opts, symtab, layout, objects, &sorted),
-                || symbol_runs(opts, symtab, layout, objects, Some(&sorted.ids)),
+                || {
+                    let mut runs = symbol_runs(opts, symtab, layout, objects, Some(&sorted.ids));
+                    runs.locals.push(crate::linkedit::symtab::LocalRun::Entries(
+                        crate::thunks::symbols(&plan.thunks, objects, symtab),
+                    ));
+                    runs.locals.retain(|r| !r.is_empty());
+                    SortedGroups::with_externals(runs.locals, runs.externals, runs.undefined)
+                },
             )
         },
         || {
@@ -863,12 +871,6 @@ pub(crate) fn build_linkedit<'a>(
     ranges.function_starts = out.put(starts);
     ranges.data_in_code = out.put(dice);
     timer.lap("fixups+exports+symbols");
-    let mut runs = runs;
-    runs.locals.push(crate::linkedit::symtab::LocalRun::Entries(
-        crate::thunks::symbols(&plan.thunks, objects, symtab),
-    ));
-    runs.locals.retain(|r| !r.is_empty());
-    let groups = SortedGroups::with_externals(runs.locals, runs.externals, runs.undefined);
     // The stubs, GOT and thread-pointer slots of definitions dyld may
     // replace (coalesced weak, flat-namespace interposable) name their
     // defined, external symbol in the indirect symbol table, found among

@@ -455,64 +455,82 @@ fn stab_symbols<'a>(
     let mut out = Vec::with_capacity(obj.symbols.len().min(obj.atoms.len() + extra.len()));
     let (addrs, sections) = (&layout.atom_addr[fi], &layout.atom_section[fi]);
     debug_assert!(addrs.len() == obj.atoms.len() && sections.len() == obj.atoms.len());
+    // Whether each output section holds code, read once rather than per
+    // symbol from the (large) section records.
+    let code: Vec<bool> = layout.sections.iter().map(|s| s.is_code()).collect();
     // An atom's symbols when it has several (reused).
     let mut group: Vec<AtomSymbol> = Vec::new();
     let atoms = obj.atoms.iter().zip(addrs).zip(sections).enumerate();
     for (ai, ((atom, &addr), &si)) in atoms {
-        // This atom's extra symbols (none, mostly).
-        let more = match extra.first() {
-            Some(e) if e.atom as usize == ai => {
-                extra.iter().take_while(|e| e.atom as usize == ai).count()
+        let has_extra = extra.first().is_some_and(|e| e.atom as usize == ai);
+        if !has_extra {
+            // Nearly every atom: its own symbol at most, which runs to
+            // the atom's end. Unplaced atoms (dead, or not in the output:
+            // unwind entries, DWARF) and those without a symbol go first.
+            if addr == 0 || atom.symbol == NONE || atom.alias_of.is_some() {
+                continue;
             }
-            _ => 0,
-        };
+            if let Some(p) = primary_symbol(obj, ai, atom) {
+                let end = u64::from(atom.size);
+                out.push(stab_symbol(
+                    obj,
+                    (addr, si, code[si as usize]),
+                    p,
+                    end,
+                    &shared,
+                ));
+            }
+            continue;
+        }
+        // This atom's extra symbols.
+        let more = extra.iter().take_while(|e| e.atom as usize == ai).count();
         let (here, rest) = extra.split_at(more);
         extra = rest;
         if addr == 0 || atom.alias_of.is_some() {
             continue;
         }
-        let primary = primary_symbol(obj, ai, atom);
-        let one;
-        let syms = match primary {
-            Some(p) if here.is_empty() => {
-                one = p;
-                std::slice::from_ref(&one)
-            }
-            None if here.is_empty() => continue,
-            _ => {
-                group.clear();
-                group.extend(primary);
-                group.extend_from_slice(here);
-                group.sort_unstable_by_key(|a| (a.offset, a.symbol));
-                &group[..]
-            }
-        };
-        let code = layout.sections[si as usize].is_code();
-        let n_sect = (si + 1) as u8;
-        for (k, s) in syms.iter().enumerate() {
-            let (offset, sym) = (s.offset, &obj.symbols[s.symbol as usize]);
-            let at = addr + offset;
-            let (kind, at, size) = if code {
-                let end = syms.get(k + 1).map_or(u64::from(atom.size), |n| n.offset);
-                (macho::N_FUN, at, (end - offset) as u32)
-            } else if sym.is_external() {
-                // Private externs too: ld64 gives only translation-unit
-                // (static) symbols an N_STSYM.
-                (macho::N_GSYM, 0, 0)
-            } else {
-                (macho::N_STSYM, at, 0)
-            };
-            out.push(StabSymbol {
-                name: sym.name,
-                shared: shared(s.symbol as usize),
-                addr: at,
-                size,
-                n_sect,
-                kind,
-            });
+        group.clear();
+        group.extend(primary_symbol(obj, ai, atom));
+        group.extend_from_slice(here);
+        group.sort_unstable_by_key(|a| (a.offset, a.symbol));
+        let placed = (addr, si, code[si as usize]);
+        for (k, &s) in group.iter().enumerate() {
+            let end = group.get(k + 1).map_or(u64::from(atom.size), |n| n.offset);
+            out.push(stab_symbol(obj, placed, s, end, &shared));
         }
     }
     out
+}
+
+/// The stab of symbol `s`, in an atom placed at `addr` in output section
+/// `si` (`code` if it holds code), that runs to offset `end` of its atom.
+#[inline(always)]
+fn stab_symbol<'a>(
+    obj: &ObjectFile<'a>,
+    (addr, si, code): (u64, u32, bool),
+    s: AtomSymbol,
+    end: u64,
+    shared: &impl Fn(usize) -> Shared,
+) -> StabSymbol<'a> {
+    let (offset, sym) = (s.offset, &obj.symbols[s.symbol as usize]);
+    let at = addr + offset;
+    let (kind, at, size) = if code {
+        (macho::N_FUN, at, (end - offset) as u32)
+    } else if sym.is_external() {
+        // Private externs too: ld64 gives only translation-unit (static)
+        // symbols an N_STSYM.
+        (macho::N_GSYM, 0, 0)
+    } else {
+        (macho::N_STSYM, at, 0)
+    };
+    StabSymbol {
+        name: sym.name,
+        shared: shared(s.symbol as usize),
+        addr: at,
+        size,
+        n_sect: (si + 1) as u8,
+        kind,
+    }
 }
 
 #[cfg(test)]

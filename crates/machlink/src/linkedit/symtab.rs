@@ -186,8 +186,9 @@ struct RunStrings {
 pub struct SortedGroups<'a> {
     pub locals: Vec<LocalRun<'a>>,
     pub externals: Vec<Nlist<'a>>,
-    /// `externals` in name order (indices).
-    pub ext_order: Vec<u32>,
+    /// `externals` in name order (indices); empty when they came sorted
+    /// (then they are written as they are, with no order to go through).
+    ext_order: Vec<u32>,
     /// The symbol id of each of `externals` (or `NONE`), for the stabs
     /// that share their strings ([`Shared::External`]); empty when none
     /// do.
@@ -242,7 +243,7 @@ impl<'a> SortedGroups<'a> {
         let ext_sort = || {
             if sorted {
                 debug_assert!(externals.windows(2).all(|w| w[0].name < w[1].name));
-                (0..externals.len() as u32).collect()
+                Vec::new()
             } else {
                 name_order(&externals)
             }
@@ -297,8 +298,8 @@ impl<'a> SortedGroups<'a> {
         let top = self.ext_ids.iter().filter(|&&id| id != OWN).max();
         let mut external = vec![OWN; top.map_or(0, |&id| id as usize + 1)];
         if !self.ext_ids.is_empty() {
-            for (p, &i) in self.ext_order.iter().enumerate() {
-                let id = self.ext_ids[i as usize];
+            for p in 0..self.externals.len() {
+                let id = self.ext_ids[self.ext_index(p)];
                 if id != OWN {
                     external[id as usize] = at + p as u32;
                 }
@@ -322,7 +323,12 @@ impl<'a> SortedGroups<'a> {
                 LocalRun::DebugMap(m) => Run::DebugMap(m).split(RUN_ENTRIES),
             })
             .collect();
-        runs.extend(Run::Ordered(&self.externals, &self.ext_order).split(RUN_ENTRIES));
+        let externals = if self.ext_order.is_empty() {
+            Run::Slice(&self.externals)
+        } else {
+            Run::Ordered(&self.externals, &self.ext_order)
+        };
+        runs.extend(externals.split(RUN_ENTRIES));
         runs.extend(Run::Ordered(&self.undefined, &self.undef_order).split(RUN_ENTRIES));
         runs
     }
@@ -334,10 +340,18 @@ impl<'a> SortedGroups<'a> {
 
     /// The externals' names in table order.
     pub fn external_names(&self) -> Vec<&[u8]> {
-        self.ext_order
-            .iter()
-            .map(|&i| &self.externals[i as usize].name[..])
+        (0..self.externals.len())
+            .map(|p| &self.externals[self.ext_index(p)].name[..])
             .collect()
+    }
+
+    /// The index in `externals` of the external at position `p` in the
+    /// table.
+    fn ext_index(&self, p: usize) -> usize {
+        match self.ext_order.get(p) {
+            Some(&i) => i as usize,
+            None => p,
+        }
     }
 
     /// Writes both tables, every run in parallel: `symbols` and `strings`

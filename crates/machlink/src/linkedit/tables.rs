@@ -475,12 +475,17 @@ pub fn symbol_runs<'a>(
                     extra,
                     // An exported symbol's stab shares the string of its
                     // entry among the externals; other stabs, their
-                    // object's entry's.
-                    |si| match globals.get(si) {
-                        Some(&id) if id != NONE && exported_definition(symtab, layout, id) => {
-                            Shared::External(id)
-                        }
-                        _ => shared.get(si).copied().unwrap_or(Shared::None),
+                    // object's entry's. `object_symbols` found both for
+                    // the symbols defined in sections; the rest (a common
+                    // symbol's allocated atom) are looked up here.
+                    |si| match shared.get(si) {
+                        Some(&found) if found != Shared::None => found,
+                        _ => match globals.get(si) {
+                            Some(&id) if id != NONE && exported_definition(symtab, layout, id) => {
+                                Shared::External(id)
+                            }
+                            _ => Shared::None,
+                        },
                     },
                 );
             }
@@ -721,6 +726,23 @@ fn object_symbols<'a>(
                     private_extern: true,
                     ..
                 }) if file == fi as u32 && atom == s.atom => true,
+                Some(Def::Defined {
+                    file,
+                    atom,
+                    private_extern: false,
+                    ..
+                }) => {
+                    // Exported (if its definition is live): its stab
+                    // shares the string of its entry among the
+                    // externals, found here while the definition is at
+                    // hand (see `exported_definition`).
+                    if let Some(slot) = g.shared.get_mut(si) {
+                        if layout.atom_addr[file as usize][atom as usize] != 0 {
+                            *slot = Shared::External(id);
+                        }
+                    }
+                    continue;
+                }
                 _ => continue,
             }
         } else {
