@@ -84,7 +84,10 @@ pub struct Journal {
 /// output's is. They need the file they were made against to be where it
 /// was (overwritten in place, not renamed); where it is not, the delta is
 /// journaled whole. A delta whose bytes shifted (a record that grew)
-/// differs almost everywhere and is journaled whole too.
+/// differs almost everywhere and is journaled whole too. Where a power loss
+/// also lost the last update's unsynced delta write (see [`DeltaSlot`]),
+/// the patched file fails its checksum, and the next run links in full,
+/// as it does when such a delta is lost without a journal to replay.
 #[derive(Serialize, Deserialize)]
 pub enum DeltaWrite {
     Whole(#[serde(with = "super::bytes::one")] Vec<u8>),
@@ -93,8 +96,10 @@ pub enum DeltaWrite {
     Patches(u64, Vec<(u64, Vec<u8>)>),
 }
 
-/// Blocks compared when the new delta is diffed against the old one.
+/// Blocks compared when the new delta is diffed against the old one, in
+/// chunks skipped whole where they are the same.
 const DIFF_BLOCK: usize = 32;
+const DIFF_CHUNK: usize = 32 * DIFF_BLOCK;
 
 impl DeltaWrite {
     /// `new` as patches over `old` (the file's bytes now) when they are
@@ -107,6 +112,12 @@ impl DeltaWrite {
         let mut size = 0;
         let mut at = 0;
         while at < new.len() {
+            // Most of the file is the same: skip it a chunk at a time.
+            let chunk = (at + DIFF_CHUNK).min(new.len());
+            if at % DIFF_CHUNK == 0 && old.get(at..chunk) == Some(&new[at..chunk]) {
+                at = chunk;
+                continue;
+            }
             let end = (at + DIFF_BLOCK).min(new.len());
             if old.get(at..end) != Some(&new[at..end]) {
                 match patches.last_mut() {

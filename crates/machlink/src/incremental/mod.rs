@@ -68,15 +68,24 @@ impl Stamper {
     fn stamp(&mut self, path: &Path) -> std::io::Result<(u64, i128)> {
         use std::os::fd::{AsRawFd, FromRawFd};
         use std::os::unix::ffi::OsStrExt;
-        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        // Split at the last '/', as bytes (a `Path`'s parent and name parse
+        // its components, which costs more than the `stat` saves).
+        let bytes = path.as_os_str().as_bytes();
+        let Some(slash) = bytes.iter().rposition(|&b| b == b'/') else {
             return stamp(path);
         };
-        if dir.as_os_str().is_empty() {
+        let (dir, name) = (&bytes[..slash], &bytes[slash + 1..]);
+        // (No directory to open, or a name that is not one file's.)
+        if dir.is_empty() || name.is_empty() || name == b"." || name == b".." {
             return stamp(path);
         }
-        if self.dir.as_ref().is_none_or(|(d, _)| d != dir) {
+        if self
+            .dir
+            .as_ref()
+            .is_none_or(|(d, _)| d.as_os_str().as_bytes() != dir)
+        {
             self.dir = None;
-            let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+            let Ok(c) = std::ffi::CString::new(dir) else {
                 return stamp(path);
             };
             // SAFETY: a plain system call on a NUL-terminated path.
@@ -86,18 +95,20 @@ impl Stamper {
                 return stamp(path);
             }
             // SAFETY: a descriptor just opened, owned from here.
-            self.dir = Some((dir.to_path_buf(), unsafe {
-                std::os::fd::OwnedFd::from_raw_fd(fd)
-            }));
+            let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+            self.dir = Some((PathBuf::from(std::ffi::OsStr::from_bytes(dir)), fd));
         }
         let fd = self.dir.as_ref().expect("opened above").1.as_raw_fd();
-        let Ok(c) = std::ffi::CString::new(name.as_bytes()) else {
+        // The name NUL-terminated on the stack (object names are short).
+        let mut buf = [0u8; 256];
+        if name.len() >= buf.len() || name.contains(&0) {
             return stamp(path);
-        };
+        }
+        buf[..name.len()].copy_from_slice(name);
         // SAFETY: a plain system call on a descriptor we own, a
         // NUL-terminated name and a buffer of the right type.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if unsafe { libc::fstatat(fd, c.as_ptr(), &mut st, 0) } != 0 {
+        if unsafe { libc::fstatat(fd, buf.as_ptr().cast(), &mut st, 0) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
         Ok((
