@@ -3,28 +3,27 @@
 //! anything else is written. The delta goes as the bytes in which it
 //! differs from the delta file on disk where that file is overwritten in
 //! place (see [`DeltaWrite`]): an edit loop's journal is then a page, not
-//! the ~90 KiB of a 500-function object's record. The journal file is kept between updates and
-//! overwritten in place: syncing an overwrite of blocks the file already has
-//! costs a data write, where a new file (or a rename) also waits for the
-//! filesystem's metadata journal (0.12 ms against 0.5 ms here). A journal
-//! cut short by a crash fails its checksum and is discarded, as any damaged
-//! one is; and since patching starts only after the journal is synced, such
-//! a journal never belongs to a half-patched output. Then everything that needs
-//! new disk space is found before the output is touched: room for the new
-//! delta (see [`DeltaSlot`]), and for an update on a copy, the copy. Only
-//! then are the patches written:
+//! the ~90 KiB of a 500-function object's record. The journal file is kept
+//! between updates and overwritten in place: syncing an overwrite of blocks
+//! the file already has costs a data write, where a new file (or a rename)
+//! also waits for the filesystem's metadata journal (0.12 ms against 0.5 ms
+//! here). A journal cut short by a crash fails its checksum and is
+//! discarded, as any damaged one is; and since patching starts only after
+//! the journal is synced, such a journal never belongs to a half-patched
+//! output. Then everything that needs new disk space is found before the
+//! output is touched: room for the new delta (see [`DeltaSlot`]), and for
+//! an update on a copy, the copy. Only then are the patches written:
 //!
 //! - an unsigned output is patched in place with its execute bits cleared
 //!   from before the first patch until the last one is synced, so nothing
 //!   can run a half-patched file. The cleared mode is synced (`fsync` of
 //!   the output: 0.09-0.3 ms on a quiet disk here, but one more commit of
 //!   the filesystem's own journal, ~4 ms, on a busy one) before the first
-//!   patch is written: the
-//!   journal's `fdatasync` does not cover the output's inode, nor does an
-//!   `fdatasync` of the output (a mode is not data), and writeback may put
-//!   a patched page on the disk at any moment, so without it a power loss
-//!   could leave an executable, half-patched file (a killed process could
-//!   not: the page cache survives it);
+//!   patch is written: the journal's `fdatasync` does not cover the
+//!   output's inode, nor does an `fdatasync` of the output (a mode is not
+//!   data), and writeback may put a patched page on the disk at any moment,
+//!   so without it a power loss could leave an executable, half-patched
+//!   file (a killed process could not: the page cache survives it);
 //! - a signed output (macOS kills a process whose signed file changed in
 //!   place), an output we may not write or change the mode of (read-only,
 //!   another owner's) and an output with other hard links (which ld64 would
