@@ -77,7 +77,7 @@ from link_bench import (  # noqa: E402
 NO_EH_FRAME = ["-fno-asynchronous-unwind-tables"]
 # The phases of an update's write, as -print_statistics names them.
 WRITE_PHASES = ("rehash signature", "journal and patch", "write journal", "clone output",
-                "copy output", "patch and sync", "rename and clean up")
+                "copy output", "clear execute bits", "patch and sync", "rename and clean up")
 
 
 def compile_variant(text, out, arch, flags):

@@ -45,6 +45,79 @@ fn stamp(path: &Path) -> std::io::Result<(u64, i128)> {
 
 pub use crate::output::{stamp_of_file, stamp_of_meta};
 
+/// Stamps of files, each looked up in its directory, which is opened once
+/// for a run of files in it: a `stat` of a whole path looks up every
+/// component again, and the change check of a 200-object link spent more
+/// time on the components its objects share than on the objects (70 µs
+/// against 50 µs for 200 objects here, warm; more after another process
+/// has filled the caches). The same answer as [`stamp`]: the name is
+/// looked up (symbolic links followed) in the directory the path names.
+#[derive(Default)]
+struct Stamper {
+    dir: Option<(PathBuf, std::os::fd::OwnedFd)>,
+}
+
+/// A directory opened only to look names up in it (`O_PATH` where there
+/// is one: no read permission needed).
+#[cfg(target_os = "linux")]
+const DIR_FLAGS: libc::c_int = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+#[cfg(not(target_os = "linux"))]
+const DIR_FLAGS: libc::c_int = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+
+impl Stamper {
+    fn stamp(&mut self, path: &Path) -> std::io::Result<(u64, i128)> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        use std::os::unix::ffi::OsStrExt;
+        // Split at the last '/', as bytes (a `Path`'s parent and name parse
+        // its components, which costs more than the `stat` saves).
+        let bytes = path.as_os_str().as_bytes();
+        let Some(slash) = bytes.iter().rposition(|&b| b == b'/') else {
+            return stamp(path);
+        };
+        let (dir, name) = (&bytes[..slash], &bytes[slash + 1..]);
+        // (No directory to open, or a name that is not one file's.)
+        if dir.is_empty() || name.is_empty() || name == b"." || name == b".." {
+            return stamp(path);
+        }
+        if self
+            .dir
+            .as_ref()
+            .is_none_or(|(d, _)| d.as_os_str().as_bytes() != dir)
+        {
+            self.dir = None;
+            let Ok(c) = std::ffi::CString::new(dir) else {
+                return stamp(path);
+            };
+            // SAFETY: a plain system call on a NUL-terminated path.
+            let fd = unsafe { libc::open(c.as_ptr(), DIR_FLAGS) };
+            if fd < 0 {
+                // (The whole path's `stat` says what is wrong.)
+                return stamp(path);
+            }
+            // SAFETY: a descriptor just opened, owned from here.
+            let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+            self.dir = Some((PathBuf::from(std::ffi::OsStr::from_bytes(dir)), fd));
+        }
+        let fd = self.dir.as_ref().expect("opened above").1.as_raw_fd();
+        // The name NUL-terminated on the stack (object names are short).
+        let mut buf = [0u8; 256];
+        if name.len() >= buf.len() || name.contains(&0) {
+            return stamp(path);
+        }
+        buf[..name.len()].copy_from_slice(name);
+        // SAFETY: a plain system call on a descriptor we own, a
+        // NUL-terminated name and a buffer of the right type.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstatat(fd, buf.as_ptr().cast(), &mut st, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok((
+            st.st_size as u64,
+            i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
+        ))
+    }
+}
+
 /// The stamp and the hash of a file's contents, read through a mapping:
 /// no copy into fresh heap pages, and a replay that maps the object next
 /// finds its pages in memory. The stamp is the open file's, so it
@@ -90,7 +163,12 @@ impl Fingerprint {
     /// What one look at the file (one `stat`, and a read only when its
     /// stamp moved) says about it.
     pub fn check(&self) -> Check {
-        match stamp(&self.path) {
+        self.check_with(&mut Stamper::default())
+    }
+
+    /// [`Fingerprint::check`], with its `stat` through `stamper`.
+    fn check_with(&self, stamper: &mut Stamper) -> Check {
+        match stamper.stamp(&self.path) {
             Ok(s) if s == (self.size, self.mtime_ns) => Check::Same,
             Ok((size, _)) if size != self.size => Check::Changed(None),
             Ok(_) if self.hash == 0 => Check::Changed(None),
@@ -466,10 +544,11 @@ impl Session {
             return Change::Other("the list of inputs changed".into());
         }
         let mut changed = Vec::new();
+        let mut stamper = Stamper::default();
         for (i, path) in (0..inputs.len() as u32).zip(inputs) {
             let recorded = self.input(i);
             if &recorded.path == path {
-                match recorded.check() {
+                match recorded.check_with(&mut stamper) {
                     Check::Same => {}
                     Check::Touched(stamp) => self.touched.push((i, stamp)),
                     Check::Changed(hashed) => {
@@ -598,13 +677,16 @@ impl Session {
         !touched.is_empty()
     }
 
-    pub fn save_delta(&self, output: &Path) -> Result<()> {
-        write_atomically(&delta_path(output), &self.delta.to_bytes()).map_err(|e| {
+    pub fn save_delta(&mut self, output: &Path) -> Result<()> {
+        let bytes = self.delta.to_bytes();
+        write_atomically(&delta_path(output), &bytes).map_err(|e| {
             LinkError::file(
                 delta_path(output).display(),
                 format!("cannot write incremental state: {e}"),
             )
-        })
+        })?;
+        self.delta.written(bytes);
+        Ok(())
     }
 }
 

@@ -383,6 +383,11 @@ pub struct Delta {
     /// (not copied: a run that finds nothing changed never decodes it).
     unread: Vec<u8>,
     body: std::ops::Range<usize>,
+    /// The delta file's bytes as they are on disk once the body is
+    /// decoded (`unread` until then), or as an update last wrote them: an
+    /// update journals only where its delta differs from them (see
+    /// [`Delta::on_disk`]). Empty when there is no delta file.
+    on_disk: Vec<u8>,
 }
 
 /// The head of a delta file, written from borrowed fields.
@@ -1826,13 +1831,40 @@ impl Delta {
         }
         let body = super::wire::read(&self.unread[self.body.clone()])
             .map_err(|e| format!("its body: {e}"))?;
-        self.unread = Vec::new();
+        // (Kept: the next update's journal says how its delta differs.)
+        self.on_disk = std::mem::take(&mut self.unread);
         self.body = 0..0;
         self.objects = body.objects;
         self.globals = body.globals;
         self.ref_adjust = body.ref_adjust;
         self.resolved = body.resolved;
         Ok(())
+    }
+
+    /// The delta file's bytes, as this delta read or wrote them (empty:
+    /// no delta file). Only true while nothing else writes the file: a
+    /// process holds the output's lock from reading it to writing it, and
+    /// a server keeps a delta only while the file's identity is the one it
+    /// left (see [`super::resident`]).
+    pub fn on_disk(&self) -> &[u8] {
+        if self.unread.is_empty() {
+            &self.on_disk
+        } else {
+            &self.unread
+        }
+    }
+
+    /// Records that the delta file now holds `bytes`, which
+    /// [`Delta::to_bytes`] made of this delta.
+    pub fn written(&mut self, bytes: Vec<u8>) {
+        if self.unread.is_empty() {
+            self.on_disk = bytes;
+            return;
+        }
+        // Not decoded: the same body, after a head that may have changed.
+        let head_len = u64_at(&bytes, 8).expect("a delta's head length") as usize;
+        self.body = 16 + head_len..bytes.len() - 8;
+        self.unread = bytes;
     }
 
     /// Decodes the body (the records of replaced objects and their

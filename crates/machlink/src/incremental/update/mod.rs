@@ -29,7 +29,7 @@ mod references;
 mod tables;
 
 use super::alloc::Allocator;
-use super::journal::Journal;
+use super::journal::{DeltaWrite, Journal};
 use super::record::{fixup_shape, is_literal, literal_hash, symbols_hash, AtomKeys, EhFrameKeys};
 use super::state::{self, AtomRecord, GlobalKind, GlobalRecord, ObjectRecord, SectionRecord};
 use super::symtab_edit::SymbolEdit;
@@ -186,8 +186,9 @@ pub fn run(opts: &Options, session: &mut Session, changed: &[u32]) -> Result<Out
     match prepared {
         Ok((journal, mut stats, delta)) => {
             stats.timer.begin("journal and patch");
+            let mut journal = journal;
             stats.write_path = journal
-                .commit(&opts.output, &mut stats.timer)
+                .commit(&opts.output, delta.on_disk(), &mut stats.timer)
                 .map_err(|e| {
                     LinkError::file(
                         opts.output.display(),
@@ -1539,6 +1540,9 @@ impl<'s> Updater<'s> {
             mtime_ns: super::time_ns(std::time::SystemTime::now()),
             hash: 0,
         });
+        // The new delta file, journaled as where it differs from the one
+        // on disk when it can be (see `DeltaWrite`).
+        let bytes = delta.to_bytes();
         let journal = Journal {
             mode,
             copy: sig_len > 0,
@@ -1549,9 +1553,10 @@ impl<'s> Updater<'s> {
             ),
             size: self.orig.len() as u64,
             patches,
-            delta: delta.to_bytes(),
+            delta: DeltaWrite::between(delta.on_disk(), &bytes),
             output: delta.output.clone(),
         };
+        delta.written(bytes);
         Ok((journal, self.stats, delta))
     }
 }
