@@ -653,6 +653,14 @@ impl Session {
         if stamp_of_meta(&m) != (fp.size, fp.mtime_ns) {
             return Some("the output was changed since the last link".into());
         }
+        // Every link gives the output execute bits (0755, as ld64 does) and
+        // an update keeps them, clearing them only while it patches. A file
+        // without any is an update whose last step (giving them back, not
+        // synced) was lost with a power failure, or a chmod: an update
+        // would keep the mode, a full link gives back what a link makes.
+        if std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 == 0 {
+            return Some("the output has no execute bits (a link gives them)".into());
+        }
         let expected = self.delta.uuid.unwrap_or(self.base.meta.uuid);
         let uuid = read_uuid(&fp.path, self.base.meta.linkedit.uuid_offset);
         if uuid.ok() != Some(expected) {
