@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (or those named) for N seconds each, J at a time,
-# under `nice -n 19`, and reports executions, coverage and findings.
+# under `nice -n 19`, and reports executions, coverage and findings. The targets
+# are optimised and keep debug assertions and overflow checks (an overflow that a
+# release build would wrap silently is a finding), under AddressSanitizer.
 #
 #   fuzz/campaign.sh [--seconds N] [--jobs J] [--seed S] [--workdir DIR]
 #                    [--targets "object tbd ..."] [--no-build]
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
         --workdir) workdir=$2; shift 2 ;;
         --targets) targets=$2; shift 2 ;;
         --no-build) build=0; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -42,7 +44,7 @@ mkdir -p "$workdir"/{corpus,logs,artifacts,findings}
 workdir=$(cd "$workdir" && pwd)
 echo "campaign: targets [$targets], ${seconds}s each, $jobs at a time, work directory $workdir"
 if [ $build = 1 ]; then
-    (cd "$fuzz" && cargo +nightly fuzz build -O >"$workdir/logs/build.log" 2>&1) || {
+    (cd "$fuzz" && cargo +nightly fuzz build -O --debug-assertions >"$workdir/logs/build.log" 2>&1) || {
         echo "build failed: see $workdir/logs/build.log" >&2; exit 1; }
 fi
 bin_dir="$fuzz/target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release"
