@@ -791,9 +791,9 @@ impl<'a> ObjectFile<'a> {
 
     /// [`Self::place_relocs_inline`] for entries that all stand alone
     /// (plain ones, see [`decode_plain`]), in ascending or `descending`
-    /// order of address. Two passes: the first decodes each entry and
-    /// finds the atom of its field, the second its target, so that each
-    /// loop holds what it needs in registers.
+    /// order of address. Three passes: one decodes the entries, one finds
+    /// the atoms of their fields, one their targets, so that each loop
+    /// holds what it needs in registers.
     #[inline(never)]
     fn place_lone_relocs<D: InlineDecode>(
         &self,
@@ -805,13 +805,12 @@ impl<'a> ObjectFile<'a> {
         let sec = &self.sections[sect];
         let first = relocs.len();
         let mut fields = FieldCursor::new(self, sec)?;
-        PlacedOut::fill(relocs, atom_of, entries.len(), |out| {
-            if descending {
-                out.place_lone::<D>(entries.iter().rev(), sec.data, &mut fields)
-            } else {
-                out.place_lone::<D>(entries.iter(), sec.data, &mut fields)
-            }
-        })?;
+        if descending {
+            decode_plain_all::<D>(relocs, entries.iter().rev(), entries.len(), sec.data)?;
+        } else {
+            decode_plain_all::<D>(relocs, entries.iter(), entries.len(), sec.data)?;
+        }
+        place_fields(&mut relocs[first..], atom_of, &mut fields)?;
         self.settle_targets(&mut relocs[first..], &[])?;
         Some(descending || ascending(entries))
     }
@@ -1596,6 +1595,47 @@ fn ascending(entries: &[[u8; 8]]) -> bool {
     entries.windows(2).all(|w| address(&w[0]) <= address(&w[1]))
 }
 
+/// Appends [`decode_plain`] of each of `entries` (in placing order, at
+/// most `room` of them) to `relocs`, written into its spare room without
+/// a check of capacity each; None at the first entry it does not take.
+#[inline(always)]
+fn decode_plain_all<'e, D: InlineDecode>(
+    relocs: &mut Vec<Reloc>,
+    entries: impl Iterator<Item = &'e [u8; 8]>,
+    room: usize,
+    data: &[u8],
+) -> Option<()> {
+    relocs.reserve(room);
+    let mut written = 0;
+    for (e, slot) in entries.zip(&mut relocs.spare_capacity_mut()[..room]) {
+        slot.write(decode_plain::<D>(e, data)?);
+        written += 1;
+    }
+    // SAFETY: the loop wrote the first `written` slots of the spare
+    // capacity.
+    unsafe { relocs.set_len(relocs.len() + written) };
+    Some(())
+}
+
+/// The second pass of [`ObjectFile::place_lone_relocs`]: the atom of
+/// each of `relocs`' fields (whose section offset its `offset` is, made
+/// atom-relative here), appended to `atom_of`. None when no atom holds
+/// one.
+fn place_fields(
+    relocs: &mut [Reloc],
+    atom_of: &mut Vec<u32>,
+    fields: &mut FieldCursor,
+) -> Option<()> {
+    atom_of.reserve(relocs.len());
+    for reloc in relocs {
+        let off = u64::from(reloc.offset);
+        let (atom, start) = fields.find(off)?;
+        reloc.offset = (off - start) as u32;
+        atom_of.push(atom);
+    }
+    Some(())
+}
+
 /// Where the fast loops put what they place: the spare room of the
 /// file's relocation list and of the list of their atoms, written in
 /// turn without a check of capacity.
@@ -1627,8 +1667,7 @@ impl PlacedOut<'_> {
         place(&mut out)?;
         let len = out.len;
         // SAFETY: `out` wrote the first `len` slots of both lists' spare
-        // capacity (`push` and `place_lone` write each slot before
-        // counting it).
+        // capacity (`push` writes each slot before counting it).
         unsafe {
             relocs.set_len(relocs.len() + len);
             atom_of.set_len(atom_of.len() + len);
@@ -1641,25 +1680,6 @@ impl PlacedOut<'_> {
         self.relocs[self.len].write(reloc);
         self.atoms[self.len].write(atom);
         self.len += 1;
-    }
-
-    /// The first pass of [`ObjectFile::place_lone_relocs`] over `entries`
-    /// (in placing order, as many as the room).
-    #[inline(always)]
-    fn place_lone<'e, D: InlineDecode>(
-        &mut self,
-        entries: impl Iterator<Item = &'e [u8; 8]>,
-        data: &[u8],
-        fields: &mut FieldCursor,
-    ) -> Option<()> {
-        let slots = self.relocs.iter_mut().zip(self.atoms.iter_mut());
-        for (e, (reloc_slot, atom_slot)) in entries.zip(slots) {
-            let (atom, reloc) = fields.place(decode_plain::<D>(e, data)?)?;
-            reloc_slot.write(reloc);
-            atom_slot.write(atom);
-        }
-        self.len = self.relocs.len();
-        Some(())
     }
 }
 
