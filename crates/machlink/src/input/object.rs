@@ -1366,7 +1366,13 @@ impl<'a> ObjectFile<'a> {
         }
         let a = &self.atoms[s.atom as usize];
         let sec = &self.sections[a.section as usize];
-        *addend += (s.n_value - sec.addr - u64::from(a.offset)) as i64;
+        // Wrapping: a bad symbol may lie before its section (its atom is
+        // then the section's first); the sum wraps as in a release build.
+        let delta = s
+            .n_value
+            .wrapping_sub(sec.addr)
+            .wrapping_sub(u64::from(a.offset));
+        *addend = addend.wrapping_add(delta as i64);
         Some(Target::Atom(s.atom))
     }
 
