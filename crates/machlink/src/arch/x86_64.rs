@@ -286,7 +286,7 @@ impl Arch for X86_64 {
     }
 
     fn pc_relative_referent(&self, _kind: RelocKind, field_addr: u64, addend: i64) -> u64 {
-        (field_addr + 4).wrapping_add(addend as u64)
+        field_addr.wrapping_add(4).wrapping_add(addend as u64)
     }
 
     // Always: relocation writes it in its loop (see `relocate`).

@@ -1311,7 +1311,8 @@ impl<'a> ObjectFile<'a> {
             // Section-relative: the field holds the referent's address in the
             // input file's address space; find the atom that holds it.
             let referent = if info.r_pcrel {
-                r.arch.pc_relative_referent(kind, sec.addr + off, addend)
+                r.arch
+                    .pc_relative_referent(kind, sec.addr.wrapping_add(off), addend)
             } else {
                 (embedded as u64).wrapping_add(sub_base)
             };
@@ -1324,7 +1325,9 @@ impl<'a> ObjectFile<'a> {
                 // One atom: the difference depends only on how far it
                 // moves, wherever in it the minuend lies.
                 let a = tsec.atoms_start;
-                let start = tsec.addr + u64::from(self.atoms[a as usize].offset);
+                let start = tsec
+                    .addr
+                    .wrapping_add(u64::from(self.atoms[a as usize].offset));
                 addend = referent.wrapping_sub(start) as i64;
                 Target::Atom(a)
             } else {
