@@ -10,7 +10,7 @@ mod insn;
 mod tests;
 
 use super::BackendRelocKind as ImageReloc;
-use super::{write_int, ApplyError, Arch, DecodedReloc, PageRef, RelocKind};
+use super::{write_int, ApplyError, Arch, DecodedReloc, LoneForm, PageRef, RelocKind};
 use super::{ObjcStub, ObjcStubsMode, TemplateField};
 use object::macho;
 
@@ -372,6 +372,43 @@ impl super::InlineDecode for Arm64 {
             _ => None,
         }
     }
+    const LONE: [LoneForm; 16] = lone_forms();
+    const ADDEND: Option<u8> = Some(macho::ARM64_RELOC_ADDEND);
+}
+
+/// [`decode_single`] as a table (see [`LoneForm`]), from the forms of
+/// [`form_of`]: UNSIGNED is a 4- or 8-byte data field holding its
+/// addend, the instruction types a pc-relative or not 4-byte field that
+/// names a symbol (their addend is 0, or an ADDEND entry's).
+const fn lone_forms() -> [LoneForm; 16] {
+    use RelocKind::{Page, PageOffset};
+    const fn instr(kind: RelocKind, pcrel: bool, takes_addend: bool) -> LoneForm {
+        LoneForm {
+            kind,
+            shapes: LoneForm::shapes(Some(pcrel), 1 << 2, true),
+            reads_field: false,
+            bias: 0,
+            takes_addend,
+        }
+    }
+    let mut t = [LoneForm::NONE; 16];
+    t[macho::ARM64_RELOC_UNSIGNED as usize] = LoneForm {
+        kind: RelocKind::Absolute,
+        shapes: LoneForm::shapes(Some(false), (1 << 2) | (1 << 3), false),
+        reads_field: true,
+        bias: 0,
+        takes_addend: false,
+    };
+    t[macho::ARM64_RELOC_BRANCH26 as usize] = instr(RelocKind::Branch, true, true);
+    t[macho::ARM64_RELOC_PAGE21 as usize] = instr(Page(PageRef::Direct), true, true);
+    t[macho::ARM64_RELOC_PAGEOFF12 as usize] = instr(PageOffset(PageRef::Direct), false, true);
+    t[macho::ARM64_RELOC_GOT_LOAD_PAGE21 as usize] = instr(Page(PageRef::Got), true, false);
+    t[macho::ARM64_RELOC_GOT_LOAD_PAGEOFF12 as usize] =
+        instr(PageOffset(PageRef::Got), false, false);
+    t[macho::ARM64_RELOC_TLVP_LOAD_PAGE21 as usize] = instr(Page(PageRef::Tlv), true, false);
+    t[macho::ARM64_RELOC_TLVP_LOAD_PAGEOFF12 as usize] =
+        instr(PageOffset(PageRef::Tlv), false, false);
+    t
 }
 
 impl Arch for Arm64 {

@@ -221,6 +221,66 @@ pub trait InlineDecode {
     /// [`Arch::decode_relocs`] decodes it; None when they are not one
     /// good relocation.
     fn decode_group(infos: &[macho::RelocationInfo], data: &[u8]) -> Option<DecodedReloc>;
+    /// [`Self::decode_lone`] as a table for the parse's loop over a
+    /// section's entries, by `r_type`: which entries of the type it
+    /// decodes and that are plain (see [`LoneForm`]), and how.
+    const LONE: [LoneForm; 16];
+    /// The type of an entry that only carries the addend of the entry
+    /// after it (arm64 `ADDEND`), if the target has one.
+    const ADDEND: Option<u8>;
+}
+
+/// How [`InlineDecode::decode_lone`] decodes an entry of one `r_type`,
+/// for the entries it decodes whose relocation is plain: a reference to
+/// a symbol, or a section-relative one that is not pc-relative (no
+/// subtrahend, so nothing the field's own address decides).
+#[derive(Clone, Copy, Debug)]
+pub struct LoneForm {
+    pub kind: RelocKind,
+    /// Bit `(word >> 24) & 15` of an entry's second word (bit 0
+    /// pc-relative, bits 1-2 the length, bit 3 extern) set: an entry of
+    /// this shape is one such. 0 for a type none of whose entries is.
+    pub shapes: u16,
+    /// Whether the field holds the addend (a sign-extended integer); else
+    /// the addend is 0 (the field still has to lie in the section).
+    pub reads_field: bool,
+    /// Added to the field's value (x86_64 `SIGNED_1/2/4`, whose `shapes`
+    /// are pc-relative ones only).
+    pub bias: i8,
+    /// Whether an addend entry ([`InlineDecode::ADDEND`]) may precede it.
+    pub takes_addend: bool,
+}
+
+impl LoneForm {
+    /// A type no entry of which the table decodes.
+    pub const NONE: LoneForm = LoneForm {
+        kind: RelocKind::Absolute,
+        shapes: 0,
+        reads_field: false,
+        bias: 0,
+        takes_addend: false,
+    };
+
+    /// The shapes of the plain entries among those with a pc-relative bit
+    /// of `pcrel` (any, if None), a length in the bit set `lengths`, and
+    /// that name a symbol when `extern_only`.
+    pub const fn shapes(pcrel: Option<bool>, lengths: u8, extern_only: bool) -> u16 {
+        let mut mask = 0u16;
+        let mut shape = 0u16;
+        while shape < 16 {
+            let (is_pcrel, length, is_extern) = (shape & 1 != 0, (shape >> 1) & 3, shape & 8 != 0);
+            let pcrel_ok = match pcrel {
+                Some(p) => p == is_pcrel,
+                None => true,
+            };
+            let plain = is_extern || !is_pcrel;
+            if pcrel_ok && lengths & (1 << length) != 0 && (is_extern || !extern_only) && plain {
+                mask |= 1 << shape;
+            }
+            shape += 1;
+        }
+        mask
+    }
 }
 
 /// The fields of a little-endian relocation entry (x86_64 and arm64 have

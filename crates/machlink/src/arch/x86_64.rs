@@ -4,7 +4,7 @@
 //! between functions and 4 KiB pages.
 
 use super::BackendRelocKind as ImageReloc;
-use super::{write_int, ApplyError, Arch, DecodedReloc, RelocKind};
+use super::{write_int, ApplyError, Arch, DecodedReloc, LoneForm, RelocKind};
 use super::{ObjcStub, ObjcStubsMode, TemplateField};
 use object::macho;
 
@@ -170,6 +170,37 @@ impl super::InlineDecode for X86_64 {
             _ => None,
         }
     }
+    const LONE: [LoneForm; 16] = lone_forms();
+    const ADDEND: Option<u8> = None;
+}
+
+/// [`decode_single`] as a table (see [`LoneForm`]): every type but
+/// SUBTRACTOR stands alone in any shape, and its field holds the addend;
+/// SIGNED_1/2/4 add their bias when pc-relative (the table takes only
+/// those shapes of them).
+const fn lone_forms() -> [LoneForm; 16] {
+    let any = LoneForm::shapes(None, 0b1111, false);
+    let pcrel = LoneForm::shapes(Some(true), 0b1111, false);
+    const fn form(kind: RelocKind, shapes: u16, bias: i8) -> LoneForm {
+        LoneForm {
+            kind,
+            shapes,
+            reads_field: true,
+            bias,
+            takes_addend: false,
+        }
+    }
+    let mut t = [LoneForm::NONE; 16];
+    t[macho::X86_64_RELOC_UNSIGNED as usize] = form(RelocKind::Absolute, any, 0);
+    t[macho::X86_64_RELOC_SIGNED as usize] = form(RelocKind::PcRel { bias: 0 }, any, 0);
+    t[macho::X86_64_RELOC_SIGNED_1 as usize] = form(RelocKind::PcRel { bias: 1 }, pcrel, 1);
+    t[macho::X86_64_RELOC_SIGNED_2 as usize] = form(RelocKind::PcRel { bias: 2 }, pcrel, 2);
+    t[macho::X86_64_RELOC_SIGNED_4 as usize] = form(RelocKind::PcRel { bias: 4 }, pcrel, 4);
+    t[macho::X86_64_RELOC_BRANCH as usize] = form(RelocKind::Branch, any, 0);
+    t[macho::X86_64_RELOC_GOT_LOAD as usize] = form(RelocKind::GotLoad, any, 0);
+    t[macho::X86_64_RELOC_GOT as usize] = form(RelocKind::PointerToGot, any, 0);
+    t[macho::X86_64_RELOC_TLV as usize] = form(RelocKind::TlvLoad, any, 0);
+    t
 }
 
 impl Arch for X86_64 {
@@ -255,7 +286,7 @@ impl Arch for X86_64 {
     }
 
     fn pc_relative_referent(&self, _kind: RelocKind, field_addr: u64, addend: i64) -> u64 {
-        (field_addr + 4).wrapping_add(addend as u64)
+        field_addr.wrapping_add(4).wrapping_add(addend as u64)
     }
 
     // Always: relocation writes it in its loop (see `relocate`).

@@ -231,7 +231,7 @@ pub fn implicit_relocs(
                 ));
             }
             let value = read_signed(data, field_off as usize, size).ok_or("truncated FDE")?;
-            let field_addr = sect_addr + field_off;
+            let field_addr = sect_addr.wrapping_add(field_off);
             let target_addr = field_addr.wrapping_add(value as u64);
             if value == 0 && field != 8 {
                 continue; // no LSDA

@@ -13,6 +13,7 @@ use crate::error::{LinkError, Result};
 use object::macho;
 use object::pod;
 use object::LittleEndian as LE;
+use std::mem::MaybeUninit;
 
 /// A section header of an object file, with its bytes.
 #[derive(Clone, Debug)]
@@ -789,8 +790,10 @@ impl<'a> ObjectFile<'a> {
     }
 
     /// [`Self::place_relocs_inline`] for entries that all stand alone
-    /// (relocations `place_plain_reloc` places), in ascending or
-    /// `descending` order of address.
+    /// (plain ones, see [`decode_plain`]), in ascending or `descending`
+    /// order of address. Three passes: one decodes the entries, one finds
+    /// the atoms of their fields, one their targets, so that each loop
+    /// holds what it needs in registers.
     #[inline(never)]
     fn place_lone_relocs<D: InlineDecode>(
         &self,
@@ -800,20 +803,22 @@ impl<'a> ObjectFile<'a> {
         (relocs, atom_of): (&mut Vec<Reloc>, &mut Vec<u32>),
     ) -> Option<bool> {
         let sec = &self.sections[sect];
-        atom_of.reserve(entries.len());
-        let mut cursors = (FieldCursor::new(self, sec)?, AtomWalk::new());
-        let mut order = PlacedOrder::default();
-        let n = entries.len();
-        for i in 0..n {
-            let info = relocation_info(entries[if descending { n - 1 - i } else { i }]);
-            let d = D::decode_lone(&info, sec.data)?;
-            let (atom, reloc) = self.place_lone_reloc(&d, &mut cursors)?;
-            order.push(atom, reloc, relocs, atom_of);
+        let first = relocs.len();
+        let mut fields = FieldCursor::new(self, sec)?;
+        if descending {
+            decode_plain_all::<D>(relocs, entries.iter().rev(), entries.len(), sec.data)?;
+        } else {
+            decode_plain_all::<D>(relocs, entries.iter(), entries.len(), sec.data)?;
         }
-        Some(order.in_order)
+        place_fields(&mut relocs[first..], atom_of, &mut fields)?;
+        self.settle_targets(&mut relocs[first..], &[])?;
+        Some(descending || ascending(entries))
     }
 
-    /// [`Self::place_relocs_inline`] for entries some of which are pairs.
+    /// [`Self::place_relocs_inline`] for entries some of which are pairs:
+    /// as [`Self::place_lone_relocs`], with an addend entry and the plain
+    /// entry it applies to taken as one, and any other group placed whole
+    /// by the general path.
     #[inline(never)]
     fn place_paired_relocs<D: InlineDecode>(
         &self,
@@ -831,84 +836,124 @@ impl<'a> ObjectFile<'a> {
             let (a, b) = (address(&w[0]), address(&w[1]));
             a > b || (a == b && D::is_pair_head(&relocation_info(w[0])))
         });
-        atom_of.reserve(entries.len());
-        let mut cursors = (FieldCursor::new(self, sec)?, AtomWalk::new());
-        // For what only `place_reloc` places.
+        let first = relocs.len();
+        let mut fields = FieldCursor::new(self, sec)?;
+        // Where (from `first`) the relocations the general path placed
+        // are, whose targets are settled already.
+        let mut settled = Vec::new();
+        // For what only the general path places.
         let mut walks = (AtomWalk::new(), AtomWalk::new());
-        let mut order = PlacedOrder::default();
         let n = entries.len();
         // Backwards, a pair is an entry and the pair head before it: a
         // head is never the second of a pair, so these are the pairs
         // decoding forwards finds.
         let mut next = if descending { n } else { 0 };
-        loop {
-            // The group's first entry and, for a pair, its second.
-            let (e, second) = if descending {
+        PlacedOut::fill(relocs, atom_of, n, |out| loop {
+            // The group's first entry and how many it has.
+            let (at, len) = if descending {
                 if next == 0 {
-                    break;
+                    break Some(());
                 }
-                let e = info(next - 1);
                 if next >= 2 && D::is_pair_head(&info(next - 2)) {
                     next -= 2;
-                    (info(next), Some(e))
+                    (next, 2)
                 } else {
                     next -= 1;
-                    (e, None)
+                    (next, 1)
                 }
             } else {
                 if next == n {
-                    break;
+                    break Some(());
                 }
-                let e = info(next);
-                if D::is_pair_head(&e) && next + 1 < n {
+                if D::is_pair_head(&info(next)) && next + 1 < n {
                     next += 2;
-                    (e, Some(info(next - 1)))
+                    (next - 2, 2)
                 } else {
                     next += 1;
-                    (e, None)
+                    (next - 1, 1)
                 }
             };
-            let d = match second {
-                None => match D::decode_lone(&e, sec.data) {
-                    Some(d) => d,
-                    None => D::decode_group(&[e], sec.data)?,
-                },
-                Some(second) => D::decode_group(&[e, second], sec.data)?,
+            let plain = if len == 1 {
+                decode_plain::<D>(&entries[at], sec.data)
+            } else {
+                decode_addend_pair::<D>(&entries[at], &entries[at + 1], sec.data)
             };
-            let (atom, reloc) = match self.place_lone_reloc(&d, &mut cursors) {
+            let (atom, reloc) = match plain.and_then(|reloc| fields.place(reloc)) {
                 Some(placed) => placed,
-                None => self.place_reloc(r, sect, &d, &mut walks).ok()?,
+                None => {
+                    settled.push(out.len as u32);
+                    self.place_group::<D>(r, sect, &entries[at..at + len], &mut walks)?
+                }
             };
-            order.push(atom, reloc, relocs, atom_of);
-        }
-        Some(order.in_order)
+            out.push(atom, reloc);
+        })?;
+        self.settle_targets(&mut relocs[first..], &settled)?;
+        // The entries of a pair share their address.
+        Some(descending || ascending(entries))
     }
 
-    /// [`Self::place_plain_reloc`] with a [`FieldCursor`] over the
-    /// section's atoms (and an [`AtomWalk`] for section-relative
-    /// targets): the field is inside the section, as decoding read it
-    /// from the section's contents.
-    #[inline(always)]
-    fn place_lone_reloc(
+    /// A group of entries (one, or a pair) as the general path places
+    /// it: decoded by the target, then placed. None when it is bad.
+    #[inline(never)]
+    fn place_group<D: InlineDecode>(
         &self,
-        d: &DecodedReloc,
-        (fields, targets): &mut (FieldCursor, AtomWalk),
+        r: &Reader<'a, '_>,
+        sect: usize,
+        group: &[[u8; 8]],
+        walks: &mut (AtomWalk, AtomWalk),
     ) -> Option<(u32, Reloc)> {
-        if !is_plain(d) {
-            return None;
-        }
-        let off = u64::from(d.info.r_address);
-        let (atom, start) = fields.find(off)?;
-        let (target, addend) = self.plain_target(d, targets)?;
-        let reloc = Reloc {
-            offset: (off - start) as u32,
-            kind: d.kind,
-            length: d.info.r_length,
-            target,
-            addend,
-            subtrahend: None,
+        let data = self.sections[sect].data;
+        let d = match *group {
+            [e] => {
+                let e = relocation_info(e);
+                match D::decode_lone(&e, data) {
+                    Some(d) => d,
+                    None => D::decode_group(&[e], data)?,
+                }
+            }
+            [e, second] => D::decode_group(&[relocation_info(e), relocation_info(second)], data)?,
+            _ => return None,
         };
-        Some((atom, reloc))
+        match self.place_plain_reloc(sect, &d, walks) {
+            Some(placed) => Some(placed),
+            None => self.place_reloc(r, sect, &d, walks).ok(),
+        }
+    }
+
+    /// The second pass of [`Self::place_lone_relocs`]: turns the entry's
+    /// target each of `relocs` holds (see [`decode_plain`]) into its
+    /// target, but for those at the indices `settled` (ascending), which
+    /// have theirs. None when a target is not there.
+    fn settle_targets(&self, relocs: &mut [Reloc], settled: &[u32]) -> Option<()> {
+        let mut targets = AtomWalk::new();
+        let mut from = 0;
+        for &k in settled {
+            self.settle_run(&mut relocs[from..k as usize], &mut targets)?;
+            from = k as usize + 1;
+        }
+        self.settle_run(&mut relocs[from..], &mut targets)
+    }
+
+    /// [`Self::settle_targets`] for relocations none of which has its
+    /// target yet; `targets` walks the atoms of section-relative ones.
+    #[inline(always)]
+    fn settle_run(&self, relocs: &mut [Reloc], targets: &mut AtomWalk) -> Option<()> {
+        for reloc in relocs {
+            match reloc.target {
+                Target::Symbol(index) => {
+                    reloc.target = self.extern_target(index, &mut reloc.addend)?;
+                }
+                Target::Atom(ordinal) => {
+                    // The field holds the address in the input's address
+                    // space.
+                    let tsect = (ordinal as usize).wrapping_sub(1);
+                    let toff = (reloc.addend as u64).wrapping_sub(self.sections.get(tsect)?.addr);
+                    reloc.target = Target::Atom(targets.find(self, tsect, toff)?);
+                    reloc.addend = toff as i64 - targets.start as i64;
+                }
+            }
+        }
+        Some(())
     }
 
     /// Decodes the raw relocation entries of section `sect` and appends
@@ -1266,7 +1311,8 @@ impl<'a> ObjectFile<'a> {
             // Section-relative: the field holds the referent's address in the
             // input file's address space; find the atom that holds it.
             let referent = if info.r_pcrel {
-                r.arch.pc_relative_referent(kind, sec.addr + off, addend)
+                r.arch
+                    .pc_relative_referent(kind, sec.addr.wrapping_add(off), addend)
             } else {
                 (embedded as u64).wrapping_add(sub_base)
             };
@@ -1279,7 +1325,9 @@ impl<'a> ObjectFile<'a> {
                 // One atom: the difference depends only on how far it
                 // moves, wherever in it the minuend lies.
                 let a = tsec.atoms_start;
-                let start = tsec.addr + u64::from(self.atoms[a as usize].offset);
+                let start = tsec
+                    .addr
+                    .wrapping_add(u64::from(self.atoms[a as usize].offset));
                 addend = referent.wrapping_sub(start) as i64;
                 Target::Atom(a)
             } else {
@@ -1321,7 +1369,13 @@ impl<'a> ObjectFile<'a> {
         }
         let a = &self.atoms[s.atom as usize];
         let sec = &self.sections[a.section as usize];
-        *addend += (s.n_value - sec.addr - u64::from(a.offset)) as i64;
+        // Wrapping: a bad symbol may lie before its section (its atom is
+        // then the section's first); the sum wraps as in a release build.
+        let delta = s
+            .n_value
+            .wrapping_sub(sec.addr)
+            .wrapping_sub(u64::from(a.offset));
+        *addend = addend.wrapping_add(delta as i64);
         Some(Target::Atom(s.atom))
     }
 
@@ -1422,6 +1476,89 @@ impl Cuts<'_> {
     }
 }
 
+/// The relocation a plain entry stands for (one that [`is_plain`] takes
+/// and [`InlineDecode::decode_lone`] decodes), as far as the entry alone
+/// says: `offset` is the field's offset in the section, and `target` the
+/// entry's own, `Symbol(index)` for one naming a symbol and
+/// `Atom(ordinal)` (the 1-based section) for a section-relative one,
+/// which [`ObjectFile::settle_targets`] turns into the target. None for
+/// any other entry (the general path decodes or reports those).
+#[inline(always)]
+fn decode_plain<D: InlineDecode>(e: &[u8; 8], data: &[u8]) -> Option<Reloc> {
+    let address = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+    let word = u32::from_le_bytes([e[4], e[5], e[6], e[7]]);
+    let form = &D::LONE[(word >> 28) as usize];
+    if (form.shapes >> ((word >> 24) & 15)) & 1 == 0 {
+        return None;
+    }
+    let length = ((word >> 25) & 3) as u8;
+    let at = address as usize;
+    // The field lies in the section.
+    let rest = data.get(at..)?;
+    if rest.len() < 1 << length {
+        return None;
+    }
+    let addend = if form.reads_field {
+        field_value(rest, length).wrapping_add(i64::from(form.bias))
+    } else {
+        0
+    };
+    let index = word & 0x00ff_ffff;
+    let target = if word & (1 << 27) != 0 {
+        Target::Symbol(index)
+    } else {
+        Target::Atom(index)
+    };
+    Some(Reloc {
+        offset: address,
+        kind: form.kind,
+        length,
+        target,
+        addend,
+        subtrahend: None,
+    })
+}
+
+/// [`decode_plain`] for an addend entry (`head`, [`InlineDecode::ADDEND`])
+/// and the entry it applies to at the same address: that entry's
+/// relocation, with the addend the head holds (a signed 24-bit number).
+#[inline(always)]
+fn decode_addend_pair<D: InlineDecode>(head: &[u8; 8], e: &[u8; 8], data: &[u8]) -> Option<Reloc> {
+    let head_word = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    let word = u32::from_le_bytes([e[4], e[5], e[6], e[7]]);
+    if D::ADDEND != Some((head_word >> 28) as u8)
+        || head[..4] != e[..4]
+        || !D::LONE[(word >> 28) as usize].takes_addend
+    {
+        return None;
+    }
+    let mut reloc = decode_plain::<D>(e, data)?;
+    reloc.addend = i64::from(((head_word << 8) as i32) >> 8);
+    Some(reloc)
+}
+
+/// The signed integer of `1 << length` bytes at the start of `field`
+/// (which holds at least that many).
+#[inline(always)]
+fn field_value(field: &[u8], length: u8) -> i64 {
+    let word = match field.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        None => short_word(field),
+    };
+    let unused = 64 - (8u32 << length);
+    ((word << unused) as i64) >> unused
+}
+
+/// The little-endian word of a field near the end of its section (fewer
+/// than 8 bytes left), the missing bytes 0.
+#[cold]
+fn short_word(field: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = field.len().min(8);
+    w[..n].copy_from_slice(&field[..n]);
+    u64::from_le_bytes(w)
+}
+
 /// Whether a decoded entry is one of the plain majority: no subtrahend,
 /// and not a pc-relative reference to a section (whose target the
 /// general path works out from the field's own address).
@@ -1454,6 +1591,104 @@ impl PlacedOrder {
         self.last = key;
         atom_of.push(atom);
         relocs.push(reloc);
+    }
+}
+
+/// Whether the entries' addresses never go down, so that what they
+/// place comes in atom order (the atoms of a section, and so the
+/// (atom, offset) of its fields, follow the fields' section offsets).
+/// With [`ObjectFile::place_relocs_inline`]'s strictly descending
+/// entries taken backwards, these are the orders that need no sort.
+fn ascending(entries: &[[u8; 8]]) -> bool {
+    let address = |e: &[u8; 8]| u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+    entries.windows(2).all(|w| address(&w[0]) <= address(&w[1]))
+}
+
+/// Appends [`decode_plain`] of each of `entries` (in placing order, at
+/// most `room` of them) to `relocs`, written into its spare room without
+/// a check of capacity each; None at the first entry it does not take.
+#[inline(always)]
+fn decode_plain_all<'e, D: InlineDecode>(
+    relocs: &mut Vec<Reloc>,
+    entries: impl Iterator<Item = &'e [u8; 8]>,
+    room: usize,
+    data: &[u8],
+) -> Option<()> {
+    relocs.reserve(room);
+    let mut written = 0;
+    for (e, slot) in entries.zip(&mut relocs.spare_capacity_mut()[..room]) {
+        slot.write(decode_plain::<D>(e, data)?);
+        written += 1;
+    }
+    // SAFETY: the loop wrote the first `written` slots of the spare
+    // capacity.
+    unsafe { relocs.set_len(relocs.len() + written) };
+    Some(())
+}
+
+/// The second pass of [`ObjectFile::place_lone_relocs`]: the atom of
+/// each of `relocs`' fields (whose section offset its `offset` is, made
+/// atom-relative here), appended to `atom_of`. None when no atom holds
+/// one.
+fn place_fields(
+    relocs: &mut [Reloc],
+    atom_of: &mut Vec<u32>,
+    fields: &mut FieldCursor,
+) -> Option<()> {
+    atom_of.reserve(relocs.len());
+    for reloc in relocs {
+        let off = u64::from(reloc.offset);
+        let (atom, start) = fields.find(off)?;
+        reloc.offset = (off - start) as u32;
+        atom_of.push(atom);
+    }
+    Some(())
+}
+
+/// Where the fast loops put what they place: the spare room of the
+/// file's relocation list and of the list of their atoms, written in
+/// turn without a check of capacity.
+struct PlacedOut<'v> {
+    relocs: &'v mut [MaybeUninit<Reloc>],
+    atoms: &'v mut [MaybeUninit<u32>],
+    /// How many of each are written.
+    len: usize,
+}
+
+impl PlacedOut<'_> {
+    /// Lets `place` write at most `room` relocations after those of
+    /// `relocs` (their atoms after `atom_of`'s), and keeps them if it
+    /// succeeds.
+    #[inline(always)]
+    fn fill(
+        relocs: &mut Vec<Reloc>,
+        atom_of: &mut Vec<u32>,
+        room: usize,
+        place: impl FnOnce(&mut PlacedOut) -> Option<()>,
+    ) -> Option<()> {
+        relocs.reserve(room);
+        atom_of.reserve(room);
+        let mut out = PlacedOut {
+            relocs: &mut relocs.spare_capacity_mut()[..room],
+            atoms: &mut atom_of.spare_capacity_mut()[..room],
+            len: 0,
+        };
+        place(&mut out)?;
+        let len = out.len;
+        // SAFETY: `out` wrote the first `len` slots of both lists' spare
+        // capacity (`push` writes each slot before counting it).
+        unsafe {
+            relocs.set_len(relocs.len() + len);
+            atom_of.set_len(atom_of.len() + len);
+        }
+        Some(())
+    }
+
+    #[inline(always)]
+    fn push(&mut self, atom: u32, reloc: Reloc) {
+        self.relocs[self.len].write(reloc);
+        self.atoms[self.len].write(atom);
+        self.len += 1;
     }
 }
 
@@ -1591,24 +1826,41 @@ impl<'s> FieldCursor<'s> {
     fn find(&mut self, off: u64) -> Option<(u32, u64)> {
         if off < self.start || off >= self.next {
             // Usually the next atom.
-            if off >= self.next && off < self.bound(self.at + 2) {
-                self.settle(self.at + 1);
+            let after = self.bound(self.at + 2);
+            (self.at, self.start, self.next) = if off >= self.next && off < after {
+                (self.at + 1, self.next, after)
             } else {
-                self.seek(off)?;
-            }
+                seek_field(self.atoms, self.past_end, off)?
+            };
         }
         Some((self.first + self.at as u32, self.start))
     }
 
-    #[inline(never)]
-    fn seek(&mut self, off: u64) -> Option<()> {
-        if off >= self.past_end {
-            return None;
-        }
-        let at = self.atoms.partition_point(|a| u64::from(a.offset) <= off);
-        self.settle(at.checked_sub(1)?);
-        Some(())
+    /// `reloc` with the file's atom holding its field, whose section
+    /// offset its `offset` is, made relative to that atom.
+    #[inline(always)]
+    fn place(&mut self, mut reloc: Reloc) -> Option<(u32, Reloc)> {
+        let off = u64::from(reloc.offset);
+        let (atom, start) = self.find(off)?;
+        reloc.offset = (off - start) as u32;
+        Some((atom, reloc))
     }
+}
+
+/// [`FieldCursor::find`] by a binary search of the section's `atoms`
+/// (`past_end` one past the section's end): the atom that holds `off`,
+/// where it starts and where the next one does. A function of its own
+/// that returns them, so that the cursor's state can stay in registers.
+#[inline(never)]
+fn seek_field(atoms: &[Atom], past_end: u64, off: u64) -> Option<(usize, u64, u64)> {
+    if off >= past_end {
+        return None;
+    }
+    let at = atoms
+        .partition_point(|a| u64::from(a.offset) <= off)
+        .checked_sub(1)?;
+    let next = atoms.get(at + 1).map_or(past_end, |a| u64::from(a.offset));
+    Some((at, u64::from(atoms[at].offset), next))
 }
 
 /// Buffers [`ObjectFile::read_relocs`] decodes a section's relocations
@@ -1693,5 +1945,102 @@ impl super::eh_frame::AtomLookup for ObjectFile<'_> {
             .find(|(_, s)| s.kept && addr >= s.addr && addr < s.addr + s.size.max(1))?;
         let atom = self.atom_at(i, addr - sec.addr)?;
         Some((atom, sec.addr + u64::from(self.atoms[atom as usize].offset)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::{Arm64, X86_64};
+
+    /// Entries of every type and shape, at the start, middle and end of
+    /// a section, some naming a symbol.
+    fn entries() -> Vec<[u8; 8]> {
+        let mut out = Vec::new();
+        for r_type in 0u32..16 {
+            for shape in 0u32..16 {
+                for address in [0u32, 5, 8, 9, 12, 13, 14, 15, 16, 40] {
+                    let word = r_type << 28 | shape << 24 | 0x00ab_cd01;
+                    let mut e = [0u8; 8];
+                    e[..4].copy_from_slice(&address.to_le_bytes());
+                    e[4..].copy_from_slice(&word.to_le_bytes());
+                    out.push(e);
+                }
+            }
+        }
+        out
+    }
+
+    /// The table's decoding is the target's, for the plain entries but
+    /// those `left` to the general path, and takes no other.
+    fn check_plain<D: InlineDecode>(left: fn(&macho::RelocationInfo) -> bool) {
+        let data: Vec<u8> = (0..16u8).map(|b| b.wrapping_mul(37) ^ 0x80).collect();
+        for e in entries() {
+            let info = relocation_info(e);
+            let want = D::decode_lone(&info, &data).filter(is_plain);
+            let got = decode_plain::<D>(&e, &data);
+            match (want, got) {
+                (None, None) => {}
+                (Some(_), None) if left(&info) => {}
+                (Some(d), Some(r)) => {
+                    assert_eq!(d.kind, r.kind, "{info:?}");
+                    assert_eq!(d.addend, r.addend, "{info:?}");
+                    assert_eq!(d.info.r_length, r.length, "{info:?}");
+                    assert_eq!(d.info.r_address, r.offset, "{info:?}");
+                    let target = if info.r_extern {
+                        Target::Symbol(info.r_symbolnum)
+                    } else {
+                        Target::Atom(info.r_symbolnum)
+                    };
+                    assert_eq!(r.target, target, "{info:?}");
+                    assert_eq!(r.subtrahend, None);
+                }
+                (want, got) => panic!("{info:?}: target {want:?}, table {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lone_tables_decode_as_the_targets_do() {
+        // SIGNED_1/2/4 that are not pc-relative (no bias then).
+        check_plain::<X86_64>(|info| {
+            !info.r_pcrel
+                && [
+                    macho::X86_64_RELOC_SIGNED_1,
+                    macho::X86_64_RELOC_SIGNED_2,
+                    macho::X86_64_RELOC_SIGNED_4,
+                ]
+                .contains(&info.r_type)
+        });
+        check_plain::<Arm64>(|_| false);
+    }
+
+    #[test]
+    fn addend_pairs_decode_as_the_target_does() {
+        let data = [0u8; 16];
+        let all = entries();
+        for second in &all {
+            let mut head = *second;
+            // An ADDEND of -3 at the same address (and one elsewhere).
+            let word = u32::from(object::macho::ARM64_RELOC_ADDEND) << 28 | 0x00ff_fffd;
+            head[4..].copy_from_slice(&word.to_le_bytes());
+            for moved in [false, true] {
+                if moved {
+                    head[0] ^= 4;
+                }
+                let infos = [relocation_info(head), relocation_info(*second)];
+                let want = Arm64::decode_group(&infos, &data).filter(is_plain);
+                let got = decode_addend_pair::<Arm64>(&head, second, &data);
+                match (want, got) {
+                    (None, None) => {}
+                    (Some(d), Some(r)) => {
+                        assert_eq!((d.kind, d.addend), (r.kind, r.addend), "{infos:?}");
+                        assert_eq!(d.addend, -3);
+                    }
+                    (want, got) => panic!("{infos:?}: target {want:?}, table {got:?}"),
+                }
+                assert!(decode_addend_pair::<X86_64>(&head, second, &data).is_none());
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 use super::symtab::{record, Nlist, EMPTY, OWN};
 use crate::atom::{Atom, NONE};
+use crate::formats::uleb::{read_sleb, read_uleb};
 use crate::input::object::{ObjSymbol, ObjectFile};
 use crate::layout::Layout;
 use object::macho;
@@ -17,6 +18,7 @@ use object::macho;
 /// Only the first unit's root entry is read, and the strings it names:
 /// not gimli's whole `Unit` (its line program header, the other
 /// sections' bases), which cost some 50,000 instructions an object.
+#[inline(never)]
 pub(crate) fn compile_unit(obj: &ObjectFile) -> Option<(Vec<u8>, Vec<u8>)> {
     use gimli::{AttributeValue, EndianSlice, LittleEndian};
     let section = |name: &str| {
@@ -31,8 +33,19 @@ pub(crate) fn compile_unit(obj: &ObjectFile) -> Option<(Vec<u8>, Vec<u8>)> {
         .units()
         .next()
         .ok()??;
-    let abbreviations = header
-        .abbreviations(&gimli::DebugAbbrev::from(section("__debug_abbrev")))
+    // Only the root entry's abbreviation is parsed, not the unit's whole
+    // table (some 35,000 instructions an object for a table of ~25).
+    let gimli::UnitSectionOffset::DebugInfoOffset(unit) = header.offset() else {
+        return None;
+    };
+    let mut entries_at = unit.0.checked_add(header.size_of_header())?;
+    let code = read_uleb(section("__debug_info").slice(), &mut entries_at)?;
+    let table = section("__debug_abbrev")
+        .slice()
+        .get(header.debug_abbrev_offset().0..)?;
+    let declaration = abbreviation(table, code)?;
+    let abbreviations = gimli::DebugAbbrev::from(EndianSlice::new(&declaration, LittleEndian))
+        .abbreviations(gimli::DebugAbbrevOffset(0))
         .ok()?;
     let mut entries = header.entries(&abbreviations);
     let (_, root) = entries.next_dfs().ok()??;
@@ -77,6 +90,40 @@ pub(crate) fn compile_unit(obj: &ObjectFile) -> Option<(Vec<u8>, Vec<u8>)> {
     let name = string(name?)?;
     let dir = dir.and_then(string).unwrap_or_default();
     Some((name, dir))
+}
+
+/// The declaration of abbreviation `code` in the abbreviation table
+/// `table`, followed by the 0 that ends a table: a table of its own, for
+/// gimli to parse. None when the table has no such declaration or is bad
+/// before it.
+fn abbreviation(table: &[u8], code: u64) -> Option<Vec<u8>> {
+    let mut at = 0;
+    loop {
+        let start = at;
+        let this = read_uleb(table, &mut at)?;
+        if this == 0 {
+            return None;
+        }
+        read_uleb(table, &mut at)?; // the tag
+        at += 1; // whether it has children
+                 // Attribute specifications (name, form, and an implicit
+                 // constant's value) up to a (0, 0).
+        loop {
+            let name = read_uleb(table, &mut at)?;
+            let form = read_uleb(table, &mut at)?;
+            if name == 0 && form == 0 {
+                break;
+            }
+            if form == u64::from(gimli::DW_FORM_implicit_const.0) {
+                read_sleb(table, &mut at)?;
+            }
+        }
+        if this == code {
+            let mut declaration = table.get(start..at)?.to_vec();
+            declaration.push(0);
+            return Some(declaration);
+        }
+    }
 }
 
 /// One object's debug map, compact: what its stabs say, without the stabs.
@@ -635,5 +682,27 @@ mod tests {
                 (2 + shared + unshared + paths).next_multiple_of(8)
             );
         }
+    }
+
+    #[test]
+    fn abbreviation_finds_one_declaration() {
+        // 1: compile unit, children, name/strp, implicit const 7; 2:
+        // subprogram, no children, name/string; then the table's end.
+        let table = [
+            1, 0x11, 1, 0x03, 0x0e, 0x3e, 0x21, 7, 0, 0, //
+            2, 0x2e, 0, 0x03, 0x08, 0, 0, //
+            0,
+        ];
+        assert_eq!(
+            abbreviation(&table, 1).unwrap(),
+            [&table[..10], &[0]].concat()
+        );
+        assert_eq!(
+            abbreviation(&table, 2).unwrap(),
+            [&table[10..17], &[0]].concat()
+        );
+        assert_eq!(abbreviation(&table, 3), None);
+        // A table cut short before the declaration.
+        assert_eq!(abbreviation(&table[..12], 2), None);
     }
 }
