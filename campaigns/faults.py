@@ -500,6 +500,27 @@ class Campaign:
         self.mounted = None
 
     @staticmethod
+    def remount(disk, how):
+        """Remounts the tmpfs rw or ro. A read-only remount fails (EBUSY)
+        while any file on it is open for writing or deleted but still open:
+        the process a link hands its exit's cleanup to (see
+        crates/machlink-cli/src/detached_exit.rs) holds the replaced output
+        open for a moment after the link's own exit, so wait for it."""
+        start = time.monotonic()
+        deadline = start + 20
+        while True:
+            r = subprocess.run(["mount", "-o", f"remount,{how}", disk],
+                               capture_output=True, text=True)
+            if r.returncode == 0:
+                if time.monotonic() - start > 0.04:
+                    print(f"remount {how}: busy for {time.monotonic() - start:.2f} s",
+                          file=sys.stderr)
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"cannot remount {disk} {how}: {r.stderr.strip()}")
+            time.sleep(0.05)
+
+    @staticmethod
     def free(disk):
         s = os.statvfs(disk)
         return s.f_bavail * s.f_frsize
@@ -624,7 +645,7 @@ class Campaign:
         mode = "update" if case == "pending-journal" else case
         a, b = 0, 2
         key = f"{fl.name}/{case}"
-        subprocess.run(["mount", "-o", "remount,rw", disk], check=True)
+        self.remount(disk, "rw")
         self.clear(disk)
         d = os.path.join(disk, "out")
         os.makedirs(d)
@@ -643,7 +664,7 @@ class Campaign:
             env = {"MACHLINK_TEST_CRASH": "mid-patch"}
             r, _ = self.run(cmd, env=env)
         old = open(out, "rb").read() if os.path.exists(out) else None
-        subprocess.run(["mount", "-o", "remount,ro", disk], check=True)
+        self.remount(disk, "ro")
         r, _ = self.run(cmd)
         stderr = r.stderr.decode(errors="replace")
         info.update(stderr=stderr, returncode=r.returncode)
@@ -656,7 +677,7 @@ class Campaign:
         else:
             outcome = "UNCLEAN"
             info["why"] = f"exit {r.returncode}, output changed: {now != old}: {stderr}"
-        subprocess.run(["mount", "-o", "remount,rw", disk], check=True)
+        self.remount(disk, "rw")
         r2, _ = self.run(cmd)
         ref = self.reference(fl, mode, a, b)[0]
         if r2.returncode == 0 and (open(out, "rb").read() == ref or self.behaves(out, b)):
