@@ -48,6 +48,8 @@ pub struct Hasher {
 struct Shared {
     files: Vec<(PathBuf, (u64, i128))>,
     next: AtomicUsize,
+    /// Files from this index on are left unhashed (see [`Hasher::finish`]).
+    end: AtomicUsize,
     hashes: Vec<AtomicU64>,
     /// The background thread's id for the scheduler (0: not known yet).
     thread_id: AtomicI64,
@@ -58,6 +60,9 @@ impl Shared {
     /// when none is left.
     fn hash_next(&self, buf: &mut [u8]) -> bool {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if i >= self.end.load(Ordering::Relaxed) {
+            return false;
+        }
         let Some((path, stamp)) = self.files.get(i) else {
             return false;
         };
@@ -74,6 +79,7 @@ impl Hasher {
         let shared = Arc::new(Shared {
             files: files.iter().map(|f| (f.path.clone(), f.stamp)).collect(),
             next: AtomicUsize::new(0),
+            end: AtomicUsize::new(files.len()),
             hashes: files.iter().map(|_| AtomicU64::new(0)).collect(),
             thread_id: AtomicI64::new(0),
         });
@@ -94,17 +100,25 @@ impl Hasher {
 
     /// The fingerprints, in the order of the files given to
     /// [`Hasher::start`]: the files nobody has hashed yet are hashed now,
-    /// in parallel, if they are at most [`LEFTOVER`] bytes in all (else
-    /// they keep hash 0: see the module's comment), and the background
-    /// thread's last file awaited.
+    /// in parallel, in order up to [`LEFTOVER`] bytes (the rest keep hash
+    /// 0: see the module's comment), and the background thread's last file
+    /// awaited. In order: a program's own objects usually come before the
+    /// large runtime and library inputs, and they are the files a rebuild
+    /// rewrites with the same bytes.
     pub fn finish(mut self) -> Vec<Fingerprint> {
         use rayon::prelude::*;
         let shared = Arc::clone(&self.shared);
         let claimed = shared.next.load(Ordering::Relaxed).min(shared.files.len());
-        let left: u64 = shared.files[claimed..].iter().map(|(_, s)| s.0).sum();
-        if left > LEFTOVER {
-            shared.next.store(shared.files.len(), Ordering::Relaxed);
-        }
+        let mut budget = LEFTOVER;
+        let within = shared.files[claimed..]
+            .iter()
+            .take_while(|(_, (size, _))| {
+                let fits = *size <= budget;
+                budget = budget.saturating_sub(*size);
+                fits
+            })
+            .count();
+        shared.end.store(claimed + within, Ordering::Relaxed);
         (0..shared.files.len())
             .into_par_iter()
             .for_each_init(|| vec![0u8; CHUNK], |buf, _| _ = shared.hash_next(buf));
