@@ -73,6 +73,7 @@
 //! `hundred_thousand_exports` test prints the time).
 
 use super::uleb::{read_uleb, uleb_len};
+use std::ops::Range;
 
 /// Mask of the symbol kind in the flags.
 pub const EXPORT_SYMBOL_FLAGS_KIND_MASK: u64 = 0x03;
@@ -211,29 +212,140 @@ struct SortedNames {
 /// chunk one integer key (long runs radix-sorted by its bytes), runs
 /// that tie on a chunk refined by the next one. The common prefix of neighbours falls out of
 /// the keys where they first differ, so name bytes are read once, chunk by
-/// chunk, and only as far as needed to tell the names apart.
+/// chunk, and only as far as needed to tell the names apart. Long lists
+/// are first split by their leading bytes (see [`split_by_leading_bytes`])
+/// and the parts sorted on all threads.
 fn sort_names(names: &[&[u8]]) -> SortedNames {
+    let parallel = names.len() >= PARALLEL_RUN && rayon::current_num_threads() > 1;
+    sort_names_with(names, parallel)
+}
+
+/// [`sort_names`], its parts sorted side by side when `parallel`.
+fn sort_names_with(names: &[&[u8]], parallel: bool) -> SortedNames {
+    use rayon::prelude::*;
     let n = names.len();
     if let Some(sorted) = already_sorted(names) {
         return sorted;
     }
-    let mut items: Vec<SortItem> = names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| SortItem {
-            key: chunk_key(name, 0),
-            idx: i as u32,
-            len: u32::try_from(name.len()).expect("symbol name over 4 GiB"),
-        })
-        .collect();
+    let item = |(i, name): (usize, &&[u8])| SortItem {
+        key: chunk_key(name, 0),
+        idx: i as u32,
+        len: u32::try_from(name.len()).expect("symbol name over 4 GiB"),
+    };
+    let mut items: Vec<SortItem> = if parallel {
+        names
+            .par_iter()
+            .enumerate()
+            .with_min_len(4096)
+            .map(item)
+            .collect()
+    } else {
+        names.iter().enumerate().map(item).collect()
+    };
     let mut lcp = vec![0u32; n];
-    let mut scratch = Vec::new();
+    if parallel {
+        let parts = split_by_leading_bytes(&mut items);
+        // Disjoint pieces of the items and of their common prefixes, one
+        // per part, in order.
+        let mut pieces = Vec::with_capacity(parts.len());
+        let (mut rest_items, mut rest_lcp) = (&mut items[..], &mut lcp[..]);
+        for part in &parts {
+            let (a, b) = std::mem::take(&mut rest_items).split_at_mut(part.len());
+            let (c, d) = std::mem::take(&mut rest_lcp).split_at_mut(part.len());
+            pieces.push((a, c));
+            (rest_items, rest_lcp) = (b, d);
+        }
+        pieces
+            .into_par_iter()
+            .for_each(|(run, lcp)| refine(names, run, lcp, &mut Vec::new()));
+        // Each part's first name against the last of the part before.
+        for part in parts.iter().skip(1) {
+            let (a, b) = (items[part.start - 1].idx, items[part.start].idx);
+            lcp[part.start] = common_prefix(names[a as usize], names[b as usize]) as u32;
+        }
+    } else {
+        refine(names, &mut items, &mut lcp, &mut Vec::new());
+    }
+    SortedNames {
+        idx: items.iter().map(|item| item.idx).collect(),
+        len: items.iter().map(|item| item.len).collect(),
+        lcp,
+    }
+}
+
+/// Splits `items` (keyed by their names' first chunk) into runs in
+/// ascending order, for threads to sort apart: a counting sort by the most
+/// significant byte where their keys differ, and the same within a run
+/// that holds three quarters of the items or more. Returns the runs, which cover `items` in
+/// order.
+fn split_by_leading_bytes(items: &mut [SortItem]) -> Vec<Range<usize>> {
+    let mut parts = Vec::new();
+    split_into(items, 0, &mut parts, &mut Vec::new());
+    parts
+}
+
+/// Appends the runs of `run` (at `from` in the whole list) to `parts`, in
+/// order; see [`split_by_leading_bytes`].
+fn split_into(
+    run: &mut [SortItem],
+    from: usize,
+    parts: &mut Vec<Range<usize>>,
+    scratch: &mut Vec<SortItem>,
+) {
+    let n = run.len();
+    let (mut any, mut all) = (0u128, !0u128);
+    for item in run.iter() {
+        any |= item.key;
+        all &= item.key;
+    }
+    let differ = any ^ all;
+    if differ == 0 {
+        // The first chunks all tie: one run.
+        parts.push(from..from + n);
+        return;
+    }
+    // Every more significant byte is the same in all keys.
+    let at = ((127 - differ.leading_zeros()) / 8) as usize;
+    let byte = |item: &SortItem| usize::from(item.key.to_le_bytes()[at & 15]);
+    let mut starts = [0usize; 257];
+    for item in run.iter() {
+        starts[byte(item) + 1] += 1;
+    }
+    for b in 0..256 {
+        starts[b + 1] += starts[b];
+    }
+    scratch.clear();
+    scratch.resize(n, SortItem::default());
+    let mut next = starts;
+    for item in run.iter() {
+        let slot = &mut next[byte(item)];
+        scratch[*slot] = *item;
+        *slot += 1;
+    }
+    run.copy_from_slice(scratch);
+    for b in 0..256 {
+        let r = starts[b]..starts[b + 1];
+        if r.is_empty() {
+            continue;
+        }
+        if r.len() * 4 > n * 3 && r.len() >= PARALLEL_RUN {
+            // Most items in one run: split it too (the next byte down).
+            split_into(&mut run[r.clone()], from + r.start, parts, scratch);
+        } else {
+            parts.push(from + r.start..from + r.end);
+        }
+    }
+}
+
+/// Sorts `items` (keyed by their names' first chunk) by name, and fills in
+/// `lcp` (the same length) for all but the first of them.
+fn refine(names: &[&[u8]], items: &mut [SortItem], lcp: &mut [u32], scratch: &mut Vec<SortItem>) {
     // items[start..end] agree on their first `offset` bytes and are keyed by
     // the chunk at `offset`; lcp at start and end is already known.
-    let mut work = vec![(0usize, n, 0usize)];
+    let mut work = vec![(0usize, items.len(), 0usize)];
     while let Some((start, end, offset)) = work.pop() {
         let run = &mut items[start..end];
-        sort_by_key(run, &mut scratch);
+        sort_by_key(run, scratch);
         let next = offset + 16;
         let mut prev_key = 0; // this level's key of run[i - 1]
         let mut i = 0;
@@ -272,11 +384,6 @@ fn sort_names(names: &[&[u8]]) -> SortedNames {
             }
             i = j;
         }
-    }
-    SortedNames {
-        idx: items.iter().map(|item| item.idx).collect(),
-        len: items.iter().map(|item| item.len).collect(),
-        lcp,
     }
 }
 
@@ -1631,6 +1738,17 @@ mod tests {
             let mut want = refs.clone();
             want.sort();
             assert_eq!(got, want, "{count} names");
+            // Split into parts sorted apart, or not: the same order and
+            // common prefixes.
+            for parallel in [false, true] {
+                let sorted = sort_names_with(&refs, parallel);
+                let got: Vec<&[u8]> = sorted.idx.iter().map(|&k| refs[k as usize]).collect();
+                assert_eq!(got, want, "{count} names, parallel {parallel}");
+                assert_eq!(sorted.lcp[0], 0);
+                for s in 1..got.len() {
+                    assert_eq!(sorted.lcp[s] as usize, common_prefix(got[s - 1], got[s]));
+                }
+            }
         }
         // Long lists differing in an odd number of bytes (the last wide
         // digit pairs one with a byte all share), or in few.
