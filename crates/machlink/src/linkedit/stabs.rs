@@ -9,6 +9,7 @@ use crate::formats::uleb::{read_sleb, read_uleb};
 use crate::input::object::{ObjSymbol, ObjectFile};
 use crate::layout::Layout;
 use object::macho;
+use std::borrow::Cow;
 
 /// The compile unit's source name and directory, from the object's DWARF
 /// (read when the object is parsed: [`ObjectFile::compile_unit`]). The
@@ -213,29 +214,52 @@ impl<'a> DebugMap<'a> {
 
     /// Every entry, in table order.
     pub fn for_each<'s>(&'s self, mut f: impl FnMut(Entry<'s>)) {
-        let e = |name, n_type, n_sect, n_desc, n_value| Entry {
-            name,
-            n_type,
-            n_sect,
-            n_desc,
-            n_value,
-        };
-        f(e(&self.dir, macho::N_SO, 0, 0, 0));
-        f(e(&self.source, macho::N_SO, 0, 0, 0));
-        f(e(&self.oso, macho::N_OSO, self.cpu_subtype, 1, self.mtime));
+        self.entries(
+            |own| own,
+            |name| name,
+            |name, n_type, n_sect, n_desc, n_value| {
+                f(Entry {
+                    name,
+                    n_type,
+                    n_sect,
+                    n_desc,
+                    n_value,
+                })
+            },
+        )
+    }
+
+    /// Every entry, in table order, as `f(name, n_type, n_sect, n_desc,
+    /// n_value)`: each name made by `own` from the group's own bytes (its
+    /// paths) or by `symbol` from a name the object's symbols lend.
+    fn entries<'s, N>(
+        &'s self,
+        own: impl Fn(&'s [u8]) -> N,
+        symbol: impl Fn(&'a [u8]) -> N,
+        mut f: impl FnMut(N, u8, u8, u16, u64),
+    ) {
+        f(own(&self.dir), macho::N_SO, 0, 0, 0);
+        f(own(&self.source), macho::N_SO, 0, 0, 0);
+        f(
+            own(&self.oso),
+            macho::N_OSO,
+            self.cpu_subtype,
+            1,
+            self.mtime,
+        );
         for s in &self.symbols {
             match s.kind {
                 macho::N_FUN => {
-                    f(e(b"", macho::N_BNSYM, s.n_sect, 0, s.addr));
-                    f(e(s.name, macho::N_FUN, s.n_sect, 0, s.addr));
-                    f(e(b"", macho::N_FUN, 0, 0, u64::from(s.size)));
-                    f(e(b"", macho::N_ENSYM, s.n_sect, 0, s.addr));
+                    f(symbol(b""), macho::N_BNSYM, s.n_sect, 0, s.addr);
+                    f(symbol(s.name), macho::N_FUN, s.n_sect, 0, s.addr);
+                    f(symbol(b""), macho::N_FUN, 0, 0, u64::from(s.size));
+                    f(symbol(b""), macho::N_ENSYM, s.n_sect, 0, s.addr);
                 }
-                macho::N_GSYM => f(e(s.name, macho::N_GSYM, 0, 0, 0)),
-                _ => f(e(s.name, macho::N_STSYM, s.n_sect, 0, s.addr)),
+                macho::N_GSYM => f(symbol(s.name), macho::N_GSYM, 0, 0, 0),
+                _ => f(symbol(s.name), macho::N_STSYM, s.n_sect, 0, s.addr),
             }
         }
-        f(e(b"", macho::N_SO, 1, 0, 0));
+        f(symbol(b""), macho::N_SO, 1, 0, 0);
     }
 
     /// The object whose debug map this is.
@@ -307,17 +331,23 @@ impl<'a> DebugMap<'a> {
 
     /// The entries as `Nlist`s (for an incremental update, which edits
     /// one object's group at a time).
+    /// Symbols' names are borrowed (a 500-function object's group has a
+    /// thousand entries, and an update makes its list on every run).
     pub fn nlists(&self) -> Vec<Nlist<'a>> {
         let mut out = Vec::with_capacity(self.len());
-        self.for_each(|n| {
-            out.push(Nlist {
-                name: n.name.to_vec().into(),
-                n_type: n.n_type,
-                n_sect: n.n_sect,
-                n_desc: n.n_desc,
-                n_value: n.n_value,
-            })
-        });
+        self.entries(
+            |own| Cow::Owned(own.to_vec()),
+            Cow::Borrowed,
+            |name, n_type, n_sect, n_desc, n_value| {
+                out.push(Nlist {
+                    name,
+                    n_type,
+                    n_sect,
+                    n_desc,
+                    n_value,
+                })
+            },
+        );
         out
     }
 
