@@ -82,7 +82,7 @@ def fetch_source(work, versions):
     git tag; each version in turn. Exits naming every attempt that failed."""
     src = os.path.join(work, "src")
     if os.path.exists(os.path.join(src, "Cargo.lock")):
-        return src
+        return own_workspace(src)
     failures = []
     for v in versions:
         for how in (from_crates_io, from_registry_cache, from_git_tag):
@@ -97,8 +97,23 @@ def fetch_source(work, versions):
                 continue
             os.replace(tmp, src)
             print(f"ripgrep {v} source from {how.__name__} in {src}")
-            return src
+            return own_workspace(src)
     sys.exit("cannot get ripgrep's source:\n  " + "\n  ".join(failures))
+
+
+def own_workspace(src):
+    """Makes `src` a workspace of its own, as cargo asks of a package
+    inside another's directory: the work directory is under machlink's
+    `target/`, and cargo, finding machlink's workspace above a crates.io
+    package's manifest (which has no `[workspace]` of its own, unlike the
+    git tag's), refuses to build it. Returns `src`."""
+    manifest = os.path.join(src, "Cargo.toml")
+    with open(manifest) as f:
+        text = f.read()
+    if not any(line.strip() == "[workspace]" for line in text.splitlines()):
+        with open(manifest, "a") as f:
+            f.write("\n# Added by machlink's bench/ripgrep_bench.py: a workspace of its own.\n[workspace]\n")
+    return src
 
 
 def from_crates_io(version, dest):
