@@ -384,3 +384,45 @@ fn a_tapi_v3_stub_with_reexports_and_ld_symbols() {
         "{dylibs}"
     );
 }
+
+/// rustc links `-lSystem -lc -lm`, three copies of one stub (links to
+/// libSystem.tbd in macOS's SDK, copies here): the copies are not read
+/// again, and the output is the one `-lSystem` alone gives. A broken stub
+/// and its copy each get their own error.
+#[test]
+fn copies_of_one_stub_are_one_library() {
+    let work = testkit::scratch_dir("machlink-dylibs/copies");
+    let main = compile(
+        &work,
+        "main",
+        "#include <stdio.h>\n#include <math.h>\nint main(int c, char **v) { printf(\"%d %.1f\\n\", c, sqrt((double)c * 4)); return 0; }\n",
+    );
+    let system = testkit::sdk_root().join("usr/lib/libSystem.tbd");
+    let (libc, libm) = (work.join("libc.tbd"), work.join("libm.tbd"));
+    std::fs::copy(&system, &libc).unwrap();
+    std::fs::copy(&system, &libm).unwrap();
+    let alone = testkit::cli::link_ok(&work.join("alone"), &[&main], &[]);
+    let copies = testkit::cli::link_ok(&work.join("copies"), &[&main, &libc, &libm], &[]);
+    assert!(
+        std::fs::read(&alone).unwrap() == std::fs::read(&copies).unwrap(),
+        "linking copies of libSystem's stub changed the output"
+    );
+    let dylibs = objdump(&["--macho", "--dylibs-used"], &copies);
+    assert_eq!(dylibs.matches("libSystem").count(), 1, "{dylibs}");
+    assert_eq!(testkit::cli::run_ok(&copies), "1 2.0\n");
+
+    let (broken, copy) = (work.join("broken.tbd"), work.join("broken-copy.tbd"));
+    std::fs::write(
+        &broken,
+        "--- !tapi-tbd\ntbd-version: 4\ntargets: [ x86_64-macos\n",
+    )
+    .unwrap();
+    std::fs::copy(&broken, &copy).unwrap();
+    let o = testkit::cli::try_link(&work.join("broken-out"), &[&main, &broken, &copy], &[]);
+    let stderr = o.stderr_str();
+    assert!(
+        o.code == 1 && stderr.contains("broken.tbd") && stderr.contains("broken-copy.tbd"),
+        "{}: {stderr}",
+        o.code
+    );
+}

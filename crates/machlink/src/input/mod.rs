@@ -346,6 +346,12 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
     if let Some(e) = LinkError::many(errors) {
         return Err(e);
     }
+    let copies = earlier_copies(&kinds);
+    let read_dylib = |(f, data, kind): &(&MappedFile, &[u8], FileKind)| match kind {
+        FileKind::Tbd => Some(Dylib::from_tbd(data, f.name(), &env)),
+        FileKind::Dylib => Some(Dylib::from_macho(data, f.name(), &env)),
+        _ => None,
+    };
     // Objects and dylib stubs parse in parallel (a large .tbd is a few ms
     // of YAML on its own).
     let (parsed, mut dylibs): (Vec<Result<ObjectFile>>, Vec<Option<Result<Dylib>>>) = rayon::join(
@@ -365,11 +371,8 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
         || {
             kinds
                 .par_iter()
-                .map(|(f, data, kind)| match kind {
-                    FileKind::Tbd => Some(Dylib::from_tbd(data, f.name(), &env)),
-                    FileKind::Dylib => Some(Dylib::from_macho(data, f.name(), &env)),
-                    _ => None,
-                })
+                .zip(&copies)
+                .map(|(k, copy)| if copy.is_some() { None } else { read_dylib(k) })
                 .collect()
         },
     );
@@ -386,6 +389,8 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
         dead_strip_blocker: None,
     };
     let mut errors = Vec::new();
+    // Which libraries were read (for their copies, see `earlier_copies`).
+    let mut read_ok = vec![false; kinds.len()];
     if let Some(path) = &opts.bundle_loader {
         match read_bundle_loader(path, &env) {
             Ok(d) => inputs.bundle_loader = Some(d),
@@ -424,10 +429,20 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
                 inputs.archives.push(a);
                 inputs.libraries.push(Library::Archive(idx));
             }),
-            FileKind::Tbd | FileKind::Dylib => {
-                let parsed = dylibs[i].take().expect("parsed above");
-                parsed.map(|d| add_dylib(&mut inputs, d))
-            }
+            FileKind::Tbd | FileKind::Dylib => match (dylibs[i].take(), copies[i]) {
+                (Some(parsed), _) => {
+                    read_ok[i] = parsed.is_ok();
+                    parsed.map(|d| add_dylib(&mut inputs, d))
+                }
+                // The bytes of library `j`, read into the same install
+                // name, which is in the link already (a second copy adds
+                // nothing); if `j` could not be read, neither can this
+                // one, which is read now for its own message.
+                (None, Some(j)) if read_ok[j] => Ok(()),
+                (None, _) => read_dylib(&kinds[i])
+                    .expect("a library")
+                    .map(|d| add_dylib(&mut inputs, d)),
+            },
         };
         if let Err(e) = r {
             errors.extend(e.messages);
@@ -453,6 +468,29 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
         Some(e) => Err(e),
         None => Ok(inputs),
     }
+}
+
+/// For each library input (stub or dylib), the earlier library input
+/// with the same bytes, if there is one. rustc links `-lSystem -lc -lm`,
+/// and macOS's SDK makes `libc.tbd` and `libm.tbd` links to
+/// `libSystem.tbd`: each copy would be read (~17 M instructions for
+/// libSystem's stub) only for [`add_dylib`] to drop it as a second library
+/// of its install name. Same bytes read the same way give the same
+/// library, so a copy is not read.
+fn earlier_copies(kinds: &[(&MappedFile, &[u8], FileKind)]) -> Vec<Option<usize>> {
+    let library = |k: &FileKind| matches!(k, FileKind::Tbd | FileKind::Dylib);
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, (_, data, kind))| {
+            if !library(kind) {
+                return None;
+            }
+            kinds[..i]
+                .iter()
+                .position(|(_, other, k)| library(k) && k == kind && other == data)
+        })
+        .collect()
 }
 
 /// Whether `part` lies inside `whole` (a file's mapping, say).
