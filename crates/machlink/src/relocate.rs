@@ -1031,17 +1031,18 @@ fn absolute(
         let template = res.layout.tlv_start..res.layout.tlv_end;
         if let Some(addr) = target.local_addr() {
             if template.contains(&addr) {
-                return Ok((addr - res.layout.tlv_start) as i64 + r.addend);
+                return Ok(((addr - res.layout.tlv_start) as i64).wrapping_add(r.addend));
             }
         }
     }
     match (target, r.length) {
-        (Referent::Absolute(v), _) => Ok(v as i64 + r.addend),
+        (Referent::Absolute(v), _) => Ok((v as i64).wrapping_add(r.addend)),
         (_, 3) if p.section.is_code() => {
             Err("absolute 64-bit address in code would need a text relocation".into())
         }
         (Referent::Local { addr }, 3) => {
-            let value = (addr as i64 + r.addend) as u64;
+            // (Addresses wrap as the target's arithmetic does.)
+            let value = (addr as i64).wrapping_add(r.addend) as u64;
             fixups.push(Fixup {
                 addr: pc,
                 kind: FixupKind::Rebase { target: value },
@@ -1082,7 +1083,8 @@ fn absolute(
             // Classic: the image's own copy, unless dyld coalesces it
             // with another image's (a weak bind) or finds another image's
             // first (an interposable definition's flat-lookup bind).
-            let value = (addr as i64 + r.addend) as u64;
+            // (Addresses wrap as the target's arithmetic does.)
+            let value = (addr as i64).wrapping_add(r.addend) as u64;
             fixups.push(Fixup {
                 addr: pc,
                 kind: FixupKind::Rebase { target: value },

@@ -66,7 +66,10 @@ fn target_of(fi: u32, r: &Reloc, symtab: &SymbolTable) -> Option<(u32, u32, i64)
         Target::Symbol(_) => match symtab.syms[symtab.global_of(fi, r.target)? as usize].def {
             Def::Defined {
                 file, atom, offset, ..
-            } => Some((file, atom, r.addend + i64::from(offset))),
+            } => r
+                .addend
+                .checked_add(i64::from(offset))
+                .map(|at| (file, atom, at)),
             _ => None,
         },
     }

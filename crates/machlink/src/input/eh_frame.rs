@@ -273,7 +273,7 @@ pub fn pc_begin(relocs: &[Reloc]) -> Option<&Reloc> {
 pub fn fde_lsda(relocs: &[Reloc]) -> Option<(u32, i64)> {
     let r = relocs.iter().find(|r| r.offset > 8)?;
     match (r.target, r.subtrahend) {
-        (Target::Atom(t), Some(_)) => Some((t, r.addend + i64::from(r.offset))),
+        (Target::Atom(t), Some(_)) => Some((t, r.addend.checked_add(i64::from(r.offset))?)),
         _ => None,
     }
 }

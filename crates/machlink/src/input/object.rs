@@ -1120,7 +1120,8 @@ impl<'a> ObjectFile<'a> {
         // `eh_frame::implicit_relocs`, and `add_eh_frame_relocs` for
         // arm64) as `target + addend - FDE start`, the field being
         // `r.offset` bytes into the FDE.
-        self.local_point(r.target, r.addend + i64::from(r.offset))
+        // (A hostile addend may not reach past the field.)
+        self.local_point(r.target, r.addend.checked_add(i64::from(r.offset))?)
     }
 
     /// Makes the implicit pointers of the `__eh_frame` section `sect`
@@ -1150,7 +1151,8 @@ impl<'a> ObjectFile<'a> {
                 if s != a && range.contains(&s) {
                     let (fde, label) =
                         (self.atoms[a as usize].offset, self.atoms[s as usize].offset);
-                    rel.addend += i64::from(fde) - i64::from(label);
+                    // (Wrapping: a hostile addend is wrong either way.)
+                    rel.addend = rel.addend.wrapping_add(i64::from(fde) - i64::from(label));
                     rel.subtrahend = Some(Target::Atom(a));
                 }
             }

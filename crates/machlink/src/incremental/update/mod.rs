@@ -1704,7 +1704,7 @@ fn unwind_entries(obj: &ObjectFile, symtab: &SymbolTable) -> Step<UnwindEntries>
                     crate::atom::Target::Symbol(_) => symtab.global_of(0, r.target).and_then(|g| {
                         match symtab.syms[g as usize].def {
                             Def::Defined { atom, offset, .. } => {
-                                Some((atom, r.addend + i64::from(offset)))
+                                r.addend.checked_add(i64::from(offset)).map(|at| (atom, at))
                             }
                             _ => None,
                         }
