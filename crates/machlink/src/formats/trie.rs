@@ -276,12 +276,22 @@ fn sort_names_with(names: &[&[u8]], parallel: bool) -> SortedNames {
 /// Splits `items` (keyed by their names' first chunk) into runs in
 /// ascending order, for threads to sort apart: a counting sort by the most
 /// significant byte where their keys differ, and the same within a run
-/// that holds three quarters of the items or more. Returns the runs, which cover `items` in
-/// order.
+/// that holds three quarters of the items or more. Returns the runs,
+/// which cover `items` in order.
 fn split_by_leading_bytes(items: &mut [SortItem]) -> Vec<Range<usize>> {
     let mut parts = Vec::new();
     split_into(items, 0, &mut parts, &mut Vec::new());
     parts
+}
+
+/// The bits set in some key of `run` and clear in another.
+fn differing_bits(run: &[SortItem]) -> u128 {
+    let (mut any, mut all) = (0u128, !0u128);
+    for item in run {
+        any |= item.key;
+        all &= item.key;
+    }
+    any ^ all
 }
 
 /// Appends the runs of `run` (at `from` in the whole list) to `parts`, in
@@ -293,12 +303,7 @@ fn split_into(
     scratch: &mut Vec<SortItem>,
 ) {
     let n = run.len();
-    let (mut any, mut all) = (0u128, !0u128);
-    for item in run.iter() {
-        any |= item.key;
-        all &= item.key;
-    }
-    let differ = any ^ all;
+    let differ = differing_bits(run);
     if differ == 0 {
         // The first chunks all tie: one run.
         parts.push(from..from + n);
@@ -417,12 +422,7 @@ fn sort_by_key(run: &mut [SortItem], scratch: &mut Vec<SortItem>) {
 fn radix_sort<const WIDE: bool>(run: &mut [SortItem], scratch: &mut Vec<SortItem>) {
     // The bytes where keys differ (little-endian: byte 0 is the least
     // significant), from the bits set in some key and clear in another.
-    let (mut any, mut all) = (0u128, !0u128);
-    for item in run.iter() {
-        any |= item.key;
-        all &= item.key;
-    }
-    let differ = (any ^ all).to_le_bytes();
+    let differ = differing_bits(run).to_le_bytes();
     let varying: Vec<usize> = (0..16).filter(|&p| differ[p] != 0).collect();
     // Each pass's digit: one varying byte, or two (least significant
     // first), the last one paired, if it is alone, with a byte all keys

@@ -488,7 +488,7 @@ fn earlier_copies(kinds: &[(&MappedFile, &[u8], FileKind)]) -> Vec<Option<usize>
             }
             kinds[..i]
                 .iter()
-                .position(|(_, other, k)| library(k) && k == kind && other == data)
+                .position(|(_, other, k)| k == kind && other == data)
         })
         .collect()
 }

@@ -330,8 +330,7 @@ impl<'a> DebugMap<'a> {
     }
 
     /// The entries as `Nlist`s (for an incremental update, which edits
-    /// one object's group at a time).
-    /// Symbols' names are borrowed (a 500-function object's group has a
+    /// one object's group at a time). Symbols' names are borrowed (a 500-function object's group has a
     /// thousand entries, and an update makes its list on every run).
     pub fn nlists(&self) -> Vec<Nlist<'a>> {
         let mut out = Vec::with_capacity(self.len());
