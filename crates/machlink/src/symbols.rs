@@ -248,6 +248,17 @@ impl<'a> SymbolTable<'a> {
         self.names.intern(Key::new(name), &mut self.syms)
     }
 
+    /// The table of one object's symbols, sized for them at once (an
+    /// incremental update resolves each object it replays on its own).
+    pub fn of_object(obj: &ObjectFile<'a>) -> Self {
+        let externals = obj.symbols.iter().filter(|s| s.is_external()).count();
+        let mut table = SymbolTable::default();
+        table.syms.reserve(externals);
+        table.names.reserve(externals, &table.syms);
+        table.add_object(0, obj);
+        table
+    }
+
     pub fn get(&self, name: &[u8]) -> Option<SymId> {
         self.names.get(Key::new(name), &self.syms)
     }

@@ -100,6 +100,15 @@ fn intern<'a>(map: &mut ShardMap, key: Key<'a>, syms: &mut Vec<Symbol<'a>>) -> u
 }
 
 impl Names {
+    /// Room for `n` more names spread evenly over the shards (a table made
+    /// for one object: its shards would otherwise each grow four times).
+    pub fn reserve(&mut self, n: usize, syms: &[Symbol]) {
+        let per_shard = n.div_ceil(SHARDS) + n.div_ceil(SHARDS) / 2;
+        for shard in &mut self.shards {
+            shard.reserve(per_shard, |&id| Key::new(syms[id as usize].name).hash);
+        }
+    }
+
     pub fn get(&self, key: Key, syms: &[Symbol]) -> Option<SymId> {
         find(&self.shards[shard_of(key.hash)], key, syms)
     }

@@ -746,11 +746,12 @@ impl<'s> Updater<'s> {
     /// definitions must be the ones that won before, and everything it
     /// references must already be defined or imported.
     fn resolve<'a>(&mut self, oi: u32, obj: &ObjectFile<'a>) -> Step<Resolution<'a>> {
-        let mut symtab = SymbolTable::default();
-        symtab.add_object(0, obj);
+        let mut symtab = SymbolTable::of_object(obj);
         crate::resolve::hide_unexported(self.opts, &mut symtab)?;
-        let mut slots = FxHashMap::default();
-        let mut others = FxHashMap::default();
+        // Sized once: most of an object's symbols are references to other
+        // objects' definitions or to imports.
+        let mut slots = FxHashMap::with_capacity_and_hasher(symtab.syms.len(), Default::default());
+        let mut others = FxHashMap::with_capacity_and_hasher(symtab.syms.len(), Default::default());
         for id in 0..symtab.syms.len() {
             let sym = &symtab.syms[id];
             let rec = self.global(sym.name)?;
@@ -1008,30 +1009,39 @@ impl<'s> Updater<'s> {
         self.layout.atom_body = vec![vec![0; n]];
         // Keys of the atoms placed below, spelled out for those only (not
         // for compact unwind entries or debug sections, most of an object's).
+        // Each key is made in one scratch buffer and copied out at its
+        // size: an FDE's key (a prefix, then its function's name) grown in
+        // its own vector was two allocations and a copy.
         let keys: Vec<Option<Vec<u8>>> = {
             let eh = EhFrameKeys::of(obj);
             let keys = AtomKeys::with_eh_frame(obj, &eh);
+            let mut scratch = Vec::new();
             (0..n)
                 .map(|ai| {
                     let sec = obj.section_of(ai as u32);
                     (sec.kept && !sec.metadata && obj.atoms[ai].live).then(|| {
-                        let mut key = Vec::new();
-                        keys.write(ai as u32, &mut key);
-                        key
+                        scratch.clear();
+                        keys.write(ai as u32, &mut scratch);
+                        scratch.clone()
                     })
                 })
                 .collect()
         };
-        let old_by_key: FxHashMap<(u16, &[u8]), usize> = old
-            .atoms
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.flags & (state::LITERAL | state::COMMON) == 0)
-            .map(|(i, a)| ((a.section, a.key.as_slice()), i))
-            .collect();
+        // (Sized once: a filtered iterator would grow the map step by step.)
+        let mut old_by_key: FxHashMap<(u16, &[u8]), usize> =
+            FxHashMap::with_capacity_and_hasher(old.atoms.len(), Default::default());
+        old_by_key.extend(
+            old.atoms
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.flags & (state::LITERAL | state::COMMON) == 0)
+                .map(|(i, a)| ((a.section, a.key.as_slice()), i)),
+        );
         // First where every atom goes (nothing written), then the patches.
         let mut seen = vec![false; old.atoms.len()];
-        let mut planned = Vec::new();
+        // At most one planned atom per atom: sized once, not regrown (a
+        // planned atom is over a hundred bytes).
+        let mut planned = Vec::with_capacity(n);
         // Output section of each input section, found at its first atom.
         let mut out_sections: Vec<Option<usize>> = vec![None; obj.sections.len()];
         for (ai, key) in keys.into_iter().enumerate() {
@@ -1089,11 +1099,14 @@ impl<'s> Updater<'s> {
             self.apply_removal(r)?;
         }
         // The fixups of atoms left as they are stay in their chains.
-        let left: rustc_hash::FxHashSet<u64> = atoms
-            .iter()
-            .filter(|(ai, _)| leave[*ai])
-            .map(|(_, r)| r.addr)
-            .collect();
+        let mut left: rustc_hash::FxHashSet<u64> =
+            rustc_hash::FxHashSet::with_capacity_and_hasher(atoms.len(), Default::default());
+        left.extend(
+            atoms
+                .iter()
+                .filter(|(ai, _)| leave[*ai])
+                .map(|(_, r)| r.addr),
+        );
         let old_fixup_ranges: Vec<Range<u64>> = old
             .atoms
             .iter()
@@ -1365,7 +1378,10 @@ impl<'s> Updater<'s> {
                 out.push(s.name.to_vec());
             }
         }
-        out.sort_unstable();
+        // Nearly sorted already (an object lists its definitions sorted
+        // within their kinds): the stable sort merges the few runs, where
+        // the unstable one compared names n log n times.
+        out.sort();
         Ok(out)
     }
 
@@ -1680,7 +1696,10 @@ struct UnwindEntries {
 
 fn unwind_entries(obj: &ObjectFile, symtab: &SymbolTable) -> Step<UnwindEntries> {
     let mut out = UnwindEntries::default();
-    for (_, e, ff, fa) in crate::unwind::entries(std::slice::from_ref(obj), symtab) {
+    let entries = crate::unwind::entries(std::slice::from_ref(obj), symtab);
+    // Sized once (an entry per function).
+    out.encodings.reserve(entries.len());
+    for (_, e, ff, fa) in entries {
         if ff != 0 {
             continue;
         }
