@@ -237,7 +237,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                     phases.append(&mut s.phases);
                     let mut stats = done(format!(
                         "updated {} object(s): {} atoms in place, {} moved, {} added, {} removed; \
-                         {} trampolines written; {}{} new imports; {} bytes in {} patches, \
+                         {} trampolines written; {}{} new imports; {} bytes in {} patches{}, \
                          written {}; {:.2} ms",
                         s.objects,
                         s.in_place,
@@ -252,6 +252,11 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                         s.imports,
                         s.bytes,
                         s.patches,
+                        if s.symbols_rewritten {
+                            ", the symbol tables rewritten"
+                        } else {
+                            ""
+                        },
                         s.write_path.describe(),
                         start.elapsed().as_secs_f64() * 1e3
                     ))?;

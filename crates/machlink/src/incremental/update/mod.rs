@@ -62,6 +62,9 @@ pub struct UpdateStats {
     pub imports: usize,
     pub bytes: u64,
     pub patches: usize,
+    /// The symbol and string tables (and exports trie) were written again:
+    /// an edit changed which symbols the output lists.
+    pub symbols_rewritten: bool,
     /// In place, on a clone or on a copy.
     pub write_path: super::clone::WritePath,
     /// Wall time of each step, for `-print_statistics`.
@@ -85,6 +88,7 @@ impl Default for UpdateStats {
             imports: 0,
             bytes: 0,
             patches: 0,
+            symbols_rewritten: false,
             write_path: Default::default(),
             phases: Vec::new(),
             timer: Timer::new(),
@@ -1485,6 +1489,7 @@ impl<'s> Updater<'s> {
             .filter(|r| self.orig[(*r).clone()] != self.img[(*r).clone()])
             .count();
         if self.rewrite_symbols()? {
+            self.stats.symbols_rewritten = true;
             // The tables moved their entries: remembered places are stale.
             self.delta.oso_index.clear();
         }
