@@ -638,50 +638,130 @@ pub fn has_exception_tables(data: &[u8]) -> bool {
 /// page without reading the rest; None when `offset` is outside the
 /// covered range or the section is malformed.
 pub fn covering_row(data: &[u8], offset: u32) -> Option<(u32, u32)> {
-    let h = read_u32_array(data, 0, 7)?;
-    if h[0] != UNWIND_SECTION_VERSION || h[6] < 2 {
-        return None;
-    }
-    let index = read_u32_array(data, h[5] as usize, (h[6] as usize).checked_mul(3)?)?;
-    let entries: Vec<[u32; 3]> = index.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
-    let sentinel = entries[entries.len() - 1][0];
-    if offset >= sentinel || offset < entries[0][0] {
-        return None;
-    }
-    let pages = &entries[..entries.len() - 1];
-    let [first, page, _] = pages[pages.partition_point(|e| e[0] <= offset) - 1];
-    let page = page as usize;
-    let kind = read_u32(data, page)?;
-    let entries_at = page + read_u16(data, page + 4)? as usize;
-    let count = read_u16(data, page + 6)? as usize;
-    if count == 0 {
-        return None;
-    }
-    if kind == UNWIND_SECOND_LEVEL_REGULAR {
-        let raw = read_u32_array(data, entries_at, count.checked_mul(2)?)?;
-        let rows: Vec<(u32, u32)> = raw.chunks_exact(2).map(|c| (c[0], c[1])).collect();
-        let i = rows.partition_point(|r| r.0 <= offset).checked_sub(1)?;
-        return Some(rows[i]);
-    }
-    if kind != UNWIND_SECOND_LEVEL_COMPRESSED {
-        return None;
-    }
-    let raw = read_u32_array(data, entries_at, count)?;
-    let i = raw
-        .partition_point(|&e| first + (e & 0x00ff_ffff) <= offset)
-        .checked_sub(1)?;
-    let e = raw[i];
-    let common = read_u32_array(data, h[1] as usize, h[2] as usize)?;
-    let enc_index = (e >> 24) as usize;
-    let encoding = match common.get(enc_index) {
-        Some(&c) => c,
-        None => {
-            let local_at = page + read_u16(data, page + 8)? as usize;
-            let local = read_u32_array(data, local_at, read_u16(data, page + 10)? as usize)?;
-            *local.get(enc_index - common.len())?
+    RowLookup::new(data)?.row(offset)
+}
+
+/// A table's header, first-level index, shared encodings, personalities
+/// and LSDA array, read once for many lookups of single rows (an update
+/// checks each replayed function's row; reading the table whole per
+/// function cost in proportion to the program).
+pub struct RowLookup<'a> {
+    data: &'a [u8],
+    common: Vec<u32>,
+    personalities: Vec<u32>,
+    /// (first function offset, page offset, LSDA offset) per page, the
+    /// sentinel last.
+    index: Vec<[u32; 3]>,
+    /// (function offset, LSDA offset) pairs, sorted by function.
+    lsdas: Vec<u32>,
+}
+
+impl<'a> RowLookup<'a> {
+    pub fn new(data: &'a [u8]) -> Option<RowLookup<'a>> {
+        let h = read_u32_array(data, 0, 7)?;
+        if h[0] != UNWIND_SECTION_VERSION || h[6] < 2 {
+            return None;
         }
-    };
-    Some((first + (e & 0x00ff_ffff), encoding))
+        let raw = read_u32_array(data, h[5] as usize, (h[6] as usize).checked_mul(3)?)?;
+        let index: Vec<[u32; 3]> = raw.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+        // The LSDA array runs from the first page's pointer to the
+        // sentinel's.
+        let (start, end) = (index[0][2] as usize, index[index.len() - 1][2] as usize);
+        if end < start || !(end - start).is_multiple_of(LSDA_ENTRY_BYTES) {
+            return None;
+        }
+        Some(RowLookup {
+            data,
+            common: read_u32_array(data, h[1] as usize, h[2] as usize)?,
+            personalities: read_u32_array(data, h[3] as usize, h[4] as usize)?,
+            lsdas: read_u32_array(data, start, (end - start) / 4)?,
+            index,
+        })
+    }
+
+    /// The offset where the covered range ends (the sentinel's).
+    pub fn end(&self) -> u32 {
+        self.index[self.index.len() - 1][0]
+    }
+
+    /// The row covering `offset`: (its function offset, its encoding,
+    /// personality bits included).
+    pub fn row(&self, offset: u32) -> Option<(u32, u32)> {
+        let data = self.data;
+        if offset >= self.end() || offset < self.index[0][0] {
+            return None;
+        }
+        let pages = &self.index[..self.index.len() - 1];
+        let [first, page, _] = pages[pages.partition_point(|e| e[0] <= offset) - 1];
+        let page = page as usize;
+        let kind = read_u32(data, page)?;
+        let entries_at = page + read_u16(data, page + 4)? as usize;
+        let count = read_u16(data, page + 6)? as usize;
+        if count == 0 {
+            return None;
+        }
+        // The last entry of the page at or before `offset`, by bisection
+        // over the entries in place.
+        let last_at_or_before = |start_of: &dyn Fn(usize) -> Option<u32>| -> Option<usize> {
+            let (mut lo, mut hi) = (0, count);
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if start_of(mid)? <= offset {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo.checked_sub(1)
+        };
+        if kind == UNWIND_SECOND_LEVEL_REGULAR {
+            let i = last_at_or_before(&|k| read_u32(data, entries_at + 8 * k))?;
+            let at = entries_at + 8 * i;
+            return Some((read_u32(data, at)?, read_u32(data, at + 4)?));
+        }
+        if kind != UNWIND_SECOND_LEVEL_COMPRESSED {
+            return None;
+        }
+        let entry = |k: usize| read_u32(data, entries_at + 4 * k);
+        let i = last_at_or_before(&|k| Some(first + (entry(k)? & 0x00ff_ffff)))?;
+        let e = entry(i)?;
+        let enc_index = (e >> 24) as usize;
+        let encoding = match self.common.get(enc_index) {
+            Some(&c) => c,
+            None => {
+                let local_at = page + read_u16(data, page + 8)? as usize;
+                let local = read_u32_array(data, local_at, read_u16(data, page + 10)? as usize)?;
+                *local.get(enc_index - self.common.len())?
+            }
+        };
+        Some((first + (e & 0x00ff_ffff), encoding))
+    }
+
+    /// The personality an encoding names: its pointer's offset, 0 for
+    /// none; None for an index past the table's.
+    pub fn personality(&self, encoding: u32) -> Option<u32> {
+        match (encoding & UNWIND_PERSONALITY_MASK) >> UNWIND_PERSONALITY_MASK.trailing_zeros() {
+            0 => Some(0),
+            i => self.personalities.get(i as usize - 1).copied(),
+        }
+    }
+
+    /// The LSDA recorded for a function starting at `offset` (0: none).
+    pub fn lsda(&self, offset: u32) -> u32 {
+        let (mut lo, mut hi) = (0, self.lsdas.len() / 2);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.lsdas[2 * mid] < offset {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        match self.lsdas.get(2 * lo..2 * lo + 2) {
+            Some(&[at, lsda]) if at == offset => lsda,
+            _ => 0,
+        }
+    }
 }
 
 /// Just the (function offset, encoding) rows and the end offset, read
@@ -1438,6 +1518,44 @@ mod tests {
         assert_eq!(lsda1 - lsda0, 11 * 8);
         assert_eq!(lsda_end - lsda0, 11 * 8);
         assert_eq!(lsda0 as usize, idx + 3 * 12);
+    }
+
+    #[test]
+    fn row_lookup_agrees_with_the_full_parse() {
+        // Regular and compressed pages, two personalities, LSDAs on some
+        // rows, runs that fold: every row, personality and LSDA one lookup
+        // finds is the full parse's, and offsets inside a row find it.
+        let entries: Vec<UnwindEntry> = (0..2500u64)
+            .map(|i| {
+                let mut e = entry(0x1000 + 16 * i, 16, if i % 3 == 0 { RBP } else { IMMD });
+                if i % 7 == 0 {
+                    e.personality_got = BASE + 0x4000 + 8 * (i % 2);
+                }
+                if i % 11 == 0 {
+                    e.lsda = BASE + 0x10_0000 + 8 * i;
+                }
+                e
+            })
+            .collect();
+        let (bytes, p) = build_parse(&entries);
+        let table = RowLookup::new(&bytes).expect("a table we built");
+        for (k, &(start, encoding, personality, lsda)) in p.rows.iter().enumerate() {
+            let end = p.rows.get(k + 1).map_or(table.end(), |r| r.0);
+            for at in [start, (start + end) / 2, end - 1] {
+                assert_eq!(table.row(at), Some((start, encoding)), "at {at:#x}");
+            }
+            let want = match personality {
+                0 => 0,
+                i => p.personalities[i as usize - 1],
+            };
+            assert_eq!(table.personality(encoding), Some(want));
+            assert_eq!(table.lsda(start), lsda);
+            assert_eq!(covering_row(&bytes, start), Some((start, encoding)));
+        }
+        assert_eq!(table.row(table.end()), None);
+        assert_eq!(table.row(0), None);
+        // An offset no LSDA entry starts at has none.
+        assert_eq!(table.lsda(0x1000 + 16), 0);
     }
 
     #[test]

@@ -51,6 +51,9 @@ impl Updater<'_> {
         if !tables && (self.unwind_rows_covered(&range) || self.patch_unwind_rows(&range)) {
             return Ok(());
         }
+        if tables && self.unwind_rows_unchanged(&range) {
+            return Ok(());
+        }
         let base = meta.image_base;
         let parsed = crate::unwind_info::parse_unwind_info_full(&self.img[range.clone()])
             .ok_or_else(|| Stop::Fallback("the image's __unwind_info does not parse".into()))?;
@@ -136,6 +139,42 @@ impl Updater<'_> {
         self.img[range.start..range.start + bytes.len()].copy_from_slice(&bytes);
         self.touched.push(range.start as u64..range.end as u64);
         Ok(())
+    }
+
+    /// With exception tables (every Rust and most C++ programs), each
+    /// replayed function's range is listed, changed or not: whether the
+    /// image's table already says for every one of them what a rebuild
+    /// would (one row covering the range, with its encoding, personality
+    /// and LSDA; a freed range with no LSDA). An edit that leaves its
+    /// functions in place with the same unwind rows is then spared the
+    /// rebuild, whose cost follows the program's functions (1.1 ms of
+    /// ripgrep's x86_64 update, 6 ms on arm64).
+    fn unwind_rows_unchanged(&self, range: &Range<usize>) -> bool {
+        let base = self.session.base.meta.image_base;
+        let Some(table) = crate::unwind_info::RowLookup::new(&self.img[range.clone()]) else {
+            return false;
+        };
+        let rel = |a: u64| u32::try_from(a.wrapping_sub(base)).ok();
+        let addr_of = |off: u32| if off == 0 { 0 } else { base + u64::from(off) };
+        self.unwind.iter().all(|&(addr, len, row)| {
+            let (Some(start), Some(last)) = (rel(addr), rel(addr + len.max(1) - 1)) else {
+                return false;
+            };
+            let Some(covering) = table.row(start) else {
+                return false;
+            };
+            let lsda = addr_of(table.lsda(start));
+            match row {
+                None => lsda == 0,
+                Some(r) => {
+                    let mask = crate::unwind_info::UNWIND_PERSONALITY_MASK;
+                    table.row(last) == Some(covering)
+                        && covering.1 & !mask == r.encoding & !mask
+                        && table.personality(covering.1).map(addr_of) == Some(r.personality_got)
+                        && lsda == r.lsda
+                }
+            }
+        })
     }
 
     /// The common case of a table without exception tables: every new
