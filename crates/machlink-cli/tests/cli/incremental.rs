@@ -975,6 +975,28 @@ fn the_debug_map_follows_updates(t: Target) {
         info.contains(&format!("DW_AT_low_pc\t(0x{body:016x})")),
         "the dSYM places f at its body {body:#x}:\n{info}"
     );
+
+    // Recompiled under a new name, the old one deleted (as rustc renames
+    // the codegen units it recompiles): the group's N_OSO names the new
+    // object, which dsymutil reads (it would warn of the missing old one),
+    // and the symbol tables stay where they are.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let renamed = compile_g("lib-renamed", &lib(&f_body(41)));
+    std::fs::remove_file(&lib_o).unwrap();
+    let o = s.link(&out, &[&main, &renamed], &[]);
+    updated(&o);
+    assert!(!said(&o, "symbol tables rewritten"), "{}", o.stderr_str());
+    let map = capture(
+        Command::new(testkit::require_tool("llvm-nm-19"))
+            .arg("-a")
+            .arg(&out),
+    )
+    .stdout_str();
+    assert!(
+        map.contains("lib-renamed.o") && !map.contains("/lib.o"),
+        "the debug map names the renamed object:\n{map}"
+    );
+    dsym("renamed");
 }
 
 /// A function removed by one update and its neighbour grown into the

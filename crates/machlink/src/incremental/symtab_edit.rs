@@ -254,6 +254,59 @@ pub fn patch_debug_map(
     )))
 }
 
+/// Points the N_OSO at local entry `index` to a new object path, added at
+/// the string table's end in its reserved `room` (file offset, bytes): an
+/// object rustc recompiled comes under a new name, and its debug-map group
+/// must name it for dsymutil, while every other entry stays where it is.
+/// The old path's bytes stay behind, unreferenced, until a rewrite of the
+/// tables packs them. Returns the file ranges written, or why it cannot
+/// (out of room: a full link makes new room).
+pub fn rename_oso(
+    img: &mut [u8],
+    index: u32,
+    path: &[u8],
+    room: (u64, u64),
+) -> Result<Vec<Range<u64>>, String> {
+    let c = commands(img).ok_or("the output's load commands lack a symbol table")?;
+    let field = |at: usize| {
+        u32_at(img, at)
+            .map(|v| v as usize)
+            .ok_or("truncated load command")
+    };
+    let (symoff, nsyms, stroff, strsize) = (
+        field(c.symtab + 8)?,
+        field(c.symtab + 12)?,
+        field(c.symtab + 16)?,
+        field(c.symtab + 20)?,
+    );
+    if stroff as u64 != room.0 {
+        return Err("the string table is not where the state says".into());
+    }
+    let entry = symoff + index as usize * 16;
+    if index as usize >= nsyms || img.get(entry + 4) != Some(&macho::N_OSO) {
+        return Err("its debug-map entry is not where it was found".into());
+    }
+    if path.contains(&0) {
+        return Err("its path holds a NUL byte".into());
+    }
+    // Sizes stay multiples of 8, as the full link leaves them.
+    let end = (strsize + path.len() + 1).next_multiple_of(8);
+    if end as u64 > room.1 {
+        return Err("the string table is out of reserved room".into());
+    }
+    let (from, to) = (stroff + strsize, stroff + end);
+    img[from..from + path.len()].copy_from_slice(path);
+    img[from + path.len()..to].fill(0);
+    img[entry..entry + 4].copy_from_slice(&(strsize as u32).to_le_bytes());
+    let size_at = c.symtab + 20;
+    img[size_at..size_at + 4].copy_from_slice(&(end as u32).to_le_bytes());
+    Ok(vec![
+        from as u64..to as u64,
+        entry as u64..entry as u64 + 4,
+        size_at as u64..size_at as u64 + 4,
+    ])
+}
+
 /// Room for each rewritten piece: (file offset, bytes).
 pub struct Rooms {
     pub exports: (u64, u64),

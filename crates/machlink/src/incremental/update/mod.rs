@@ -213,6 +213,17 @@ pub fn run(opts: &Options, session: &mut Session, changed: &[u32]) -> Result<Out
     }
 }
 
+/// New debug-map values of a replayed object whose symbols stayed the
+/// same, for its group in the image (found by its N_OSO path).
+struct StabPatch {
+    /// The path its group's N_OSO names now.
+    oso: String,
+    /// The object's new path, when it moved (its N_OSO is renamed).
+    renamed: Option<String>,
+    /// (type, value) of each entry of the group, without its closing N_SO.
+    values: Vec<(u8, u64)>,
+}
+
 /// An import an update adds.
 pub struct NewImport {
     pub name: Vec<u8>,
@@ -258,7 +269,7 @@ struct Updater<'s> {
     /// Symbol-table changes of objects whose symbols changed, and new
     /// debug-map values of the others: (N_OSO path, (type, value) each).
     symbol_edits: Vec<SymbolEdit>,
-    stab_patches: Vec<(String, Vec<(u8, u64)>)>,
+    stab_patches: Vec<StabPatch>,
     /// Globals the changed objects no longer define, and by whom.
     removed: Vec<(Vec<u8>, String)>,
     /// Data atoms this update moved: (old address, new address).
@@ -1140,9 +1151,7 @@ impl<'s> Updater<'s> {
             };
             crate::linkedit::stabs::object_map_values(obj, &layout, (&obj.oso_path, obj.mtime))
         };
-        // An object at a new path (see `Session::change`) gets its debug
-        // map group written again: its N_OSO names the path.
-        if symbols != old.symbols || moved_globals || old.oso != obj.oso_path {
+        if symbols != old.symbols || moved_globals {
             let mut new = owned_groups(crate::linkedit::tables::symbol_groups(
                 self.opts,
                 &symtab,
@@ -1176,10 +1185,17 @@ impl<'s> Updater<'s> {
             });
         } else if !stabs.is_empty() {
             // Applied once the tables are final (another object's edit may
-            // rewrite them).
+            // rewrite them). An object at a new path (see `Session::change`:
+            // rustc renames the codegen units it recompiles) has its N_OSO
+            // name the new one.
             let body = &stabs[..stabs.len() - 1]; // without the closing N_SO
             let values = body.iter().map(|n| (n.n_type, n.n_value)).collect();
-            self.stab_patches.push((old.oso.clone(), values));
+            let renamed = (old.oso != obj.oso_path).then(|| obj.oso_path.clone());
+            self.stab_patches.push(StabPatch {
+                oso: old.oso.clone(),
+                renamed,
+                values,
+            });
         }
         let commons = std::mem::take(&mut self.new_commons);
         Ok(ObjectRecord {
@@ -1493,13 +1509,34 @@ impl<'s> Updater<'s> {
             // The tables moved their entries: remembered places are stale.
             self.delta.oso_index.clear();
         }
-        for (oso, values) in std::mem::take(&mut self.stab_patches) {
+        let strtab_room = self.session.base.meta.linkedit.strtab;
+        for StabPatch {
+            oso,
+            renamed,
+            values,
+        } in std::mem::take(&mut self.stab_patches)
+        {
             let hint = self.delta.oso_index.get(&oso).copied();
             match super::symtab_edit::patch_debug_map(&mut self.img, oso.as_bytes(), &values, hint)
             {
                 Ok(Some((range, index))) => {
                     self.touched.push(range);
-                    self.delta.oso_index.insert(oso, index);
+                    let key = match renamed {
+                        Some(path) => {
+                            let written = super::symtab_edit::rename_oso(
+                                &mut self.img,
+                                index,
+                                path.as_bytes(),
+                                strtab_room,
+                            )
+                            .map_err(|why| Stop::Fallback(format!("{path}: {why}")))?;
+                            self.touched.extend(written);
+                            self.delta.oso_index.remove(&oso);
+                            path
+                        }
+                        None => oso,
+                    };
+                    self.delta.oso_index.insert(key, index);
                 }
                 Ok(None) => {}
                 Err(why) => return fallback(format!("{oso}: {why}")),
