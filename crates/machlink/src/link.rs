@@ -535,6 +535,8 @@ fn full_link(opts: &Options, paths: &[(PathBuf, bool)], record: Option<u64>) -> 
                 size,
                 mtime_ns,
                 hash: 0,
+                // (An output's identity is its stamp and UUID.)
+                inode: (0, 0),
             };
             let pending = crate::incremental::record::write_state(
                 begun,

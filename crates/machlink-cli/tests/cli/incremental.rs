@@ -1082,6 +1082,46 @@ fn a_body_moved_into_a_removed_neighbours_slot_verifies(t: Target) {
     );
 }
 
+/// rustc links the codegen units it reuses under each session's new names
+/// (hard links of its cache) and deletes the old names: such an input is
+/// the very file recorded, taken as unchanged without being read. Another
+/// file at a new name is still read, even with the recorded size and
+/// modification time, and its edit replayed.
+fn hard_links_at_new_paths_are_the_same_input(t: Target) {
+    let s = Scenario::new(t, "hard-links");
+    let out = s.out();
+    let main = s.compile("main", PRINT_VALUE);
+    let lib_a = s.compile("lib", "int value(void) { return 111; }\n");
+    s.link(&out, &[&main, &lib_a], &[]);
+    assert_eq!(run_ok(&out), "111\n");
+
+    let lib_b = s.dir.join("lib-b.o");
+    std::fs::hard_link(&lib_a, &lib_b).unwrap();
+    std::fs::remove_file(&lib_a).unwrap();
+    let o = s.link(&out, &[&main, &lib_b], &[]);
+    assert!(said(&o, "nothing changed"), "{}", o.stderr_str());
+    assert_eq!(run_ok(&out), "111\n");
+
+    // Same size and time as lib-b.o, other bytes, another file (compiled
+    // as lib.o again, a new file now: names can change an object's size).
+    let edited = s.compile("lib", "int value(void) { return 222; }\n");
+    let lib_c = s.dir.join("lib-c.o");
+    std::fs::copy(&edited, &lib_c).unwrap();
+    let recorded = std::fs::metadata(&lib_b).unwrap();
+    assert_eq!(std::fs::metadata(&lib_c).unwrap().len(), recorded.len());
+    std::fs::File::options()
+        .write(true)
+        .open(&lib_c)
+        .unwrap()
+        .set_modified(recorded.modified().unwrap())
+        .unwrap();
+    std::fs::remove_file(&lib_b).unwrap();
+    let o = s.link(&out, &[&main, &lib_c], &[]);
+    updated(&o);
+    assert_eq!(run_ok(&out), "222\n");
+    verify(&out);
+}
+
 /// The names of the output's symbols, sorted.
 fn symbol_names(exe: &Path) -> Vec<String> {
     let data = std::fs::read(exe).unwrap();
@@ -1237,4 +1277,5 @@ for_each_target!(
     a_callee_renamed_at_the_same_symbol_index_is_rewritten,
     a_link_map_is_never_left_describing_an_older_image,
     linker_private_labels_come_and_go_without_a_symbol_table_rewrite,
+    hard_links_at_new_paths_are_the_same_input,
 );

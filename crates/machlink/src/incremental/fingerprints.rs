@@ -47,6 +47,8 @@ pub struct Hasher {
 /// the next one nobody has claimed, and the hashes (0: none).
 struct Shared {
     files: Vec<(PathBuf, (u64, i128))>,
+    /// Each file's (device, inode number), from its mapping.
+    inodes: Vec<(u64, u64)>,
     next: AtomicUsize,
     /// Files from this index on are left unhashed (see [`Hasher::finish`]).
     end: AtomicUsize,
@@ -78,6 +80,7 @@ impl Hasher {
     pub fn start(files: &[crate::input::MappedFile]) -> Hasher {
         let shared = Arc::new(Shared {
             files: files.iter().map(|f| (f.path.clone(), f.stamp)).collect(),
+            inodes: files.iter().map(|f| f.inode).collect(),
             next: AtomicUsize::new(0),
             end: AtomicUsize::new(files.len()),
             hashes: files.iter().map(|_| AtomicU64::new(0)).collect(),
@@ -127,11 +130,13 @@ impl Hasher {
             .files
             .iter()
             .zip(&shared.hashes)
-            .map(|((path, (size, mtime_ns)), h)| Fingerprint {
+            .zip(&shared.inodes)
+            .map(|(((path, (size, mtime_ns)), h), inode)| Fingerprint {
                 path: path.clone(),
                 size: *size,
                 mtime_ns: *mtime_ns,
                 hash: h.load(Ordering::Relaxed),
+                inode: *inode,
             })
             .collect()
     }

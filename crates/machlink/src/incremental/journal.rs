@@ -167,7 +167,7 @@ impl DeltaWrite {
     }
 }
 
-const MAGIC: &[u8; 8] = b"MLJRNL04";
+const MAGIC: &[u8; 8] = b"MLJRNL05";
 /// The file's first eight bytes: an update to finish (then the length of
 /// the sealed journal and the journal follow), or none.
 const ACTIVE: &[u8; 8] = b"MLJRNACT";

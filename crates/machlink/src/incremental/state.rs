@@ -51,7 +51,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// object's symbols hashed in any order. 9: atom keys prefer a global name
 /// to an assembler label, and `__eh_frame` records are keyed by function
 /// (FDEs) and contents (CIEs).)
-const MAGIC: &[u8; 8] = b"MLSTATED";
+const MAGIC: &[u8; 8] = b"MLSTATEE";
 /// The magic without its version digit: a state of another version.
 const MAGIC_FAMILY: &[u8; 7] = b"MLSTATE";
 const HEADER: usize = 128;
@@ -71,7 +71,7 @@ const SUMS_CHUNK: usize = 512;
 /// lookups ([`Delta::resolved`]); 5: the body in a format of its own (see
 /// [`super::wire`]), not bincode. 4: the end of the function starts in the head. 3: a head
 /// every run reads and a body only updates decode.)
-const DELTA_MAGIC: &[u8; 8] = b"MLDELTA7";
+const DELTA_MAGIC: &[u8; 8] = b"MLDELTA8";
 /// The most global lookups a delta remembers (see [`Delta::resolved`]).
 const REMEMBERED: usize = 1 << 16;
 /// One record of the global symbol table.
@@ -975,6 +975,8 @@ impl Meta {
                 size: 0,
                 mtime_ns: 0,
                 hash: 0,
+                // (An output's identity is its stamp and UUID.)
+                inode: (0, 0),
             },
             inputs: Vec::new(),
             objects: Vec::new(),
@@ -1923,6 +1925,7 @@ mod delta_tests {
                 size: 10,
                 mtime_ns: 5,
                 hash: 9,
+                inode: (3, 1 << 40),
             },
         );
         d.objects.insert(

@@ -410,6 +410,8 @@ fn write_fingerprint(w: &mut Writer, f: &Fingerprint) {
     w.fixed64(f.mtime_ns as u64);
     w.fixed64((f.mtime_ns >> 64) as u64);
     w.fixed64(f.hash);
+    w.u64(f.inode.0);
+    w.u64(f.inode.1);
 }
 
 fn read_fingerprint(r: &mut Reader) -> Got<Fingerprint> {
@@ -422,11 +424,12 @@ fn read_fingerprint(r: &mut Reader) -> Got<Fingerprint> {
         size,
         mtime_ns: ((u128::from(hi) << 64) | u128::from(lo)) as i128,
         hash: r.fixed64()?,
+        inode: (r.u64()?, r.u64()?),
     })
 }
 
 /// The smallest encoded sizes of [`Meta`]'s items.
-const MIN_FINGERPRINT: usize = 26;
+const MIN_FINGERPRINT: usize = 28;
 const MIN_OBJECT: usize = 5;
 const MIN_SECTION: usize = 8;
 const MIN_ALLOCATION: usize = 2;
@@ -672,6 +675,7 @@ mod tests {
             size: 4242,
             mtime_ns: t,
             hash: 0xdead_beef,
+            inode: (u64::MAX, 12),
         };
         let mut meta = Meta::placeholder();
         meta.args = 77;

@@ -41,6 +41,9 @@ pub struct MappedFile {
     /// incremental link records them with the hash of `map`, so that
     /// stamp and hash describe the same bytes, the ones linked.
     pub stamp: (u64, i128),
+    /// (device, inode number) of the file mapped (see
+    /// [`crate::incremental::Fingerprint::inode`]).
+    pub inode: (u64, u64),
 }
 
 impl MappedFile {
@@ -57,11 +60,13 @@ impl MappedFile {
             .map_err(|_| std::io::Error::other("too large to map"))
             .and_then(|len| unsafe { memmap2::MmapOptions::new().len(len).map(&file) })
             .map_err(|e| LinkError::file(path.display(), format!("cannot map: {e}")))?;
+        use std::os::unix::fs::MetadataExt;
         Ok(MappedFile {
             path: path.to_path_buf(),
             map,
             force_load,
             stamp,
+            inode: (meta.dev(), meta.ino()),
         })
     }
 

@@ -543,10 +543,14 @@ impl<'s> Updater<'s> {
                 size,
                 mtime_ns,
                 hash,
+                inode: mapped.inode,
             },
             // The stamp of the file mapped: it describes the bytes hashed
             // (and needs no second `stat`).
-            None => Fingerprint::stamped(&path, mapped.stamp, &mapped.map),
+            None => Fingerprint {
+                inode: mapped.inode,
+                ..Fingerprint::stamped(&path, mapped.stamp, &mapped.map)
+            },
         };
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
@@ -1597,6 +1601,8 @@ impl<'s> Updater<'s> {
             size: self.orig.len() as u64,
             mtime_ns: super::time_ns(std::time::SystemTime::now()),
             hash: 0,
+            // (An output's identity is its stamp and UUID.)
+            inode: (0, 0),
         });
         // The new delta file, journaled as where it differs from the one
         // on disk when it can be (see `DeltaWrite`).
