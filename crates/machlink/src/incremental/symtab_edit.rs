@@ -143,6 +143,24 @@ fn commands(image: &[u8]) -> Option<Commands> {
     (c.symtab != 0 && c.dysymtab != 0 && c.exports_size_at != 0).then_some(c)
 }
 
+/// The load commands, and LC_SYMTAB's symbol table offset, symbol count,
+/// string table offset and size.
+fn symtab_fields(image: &[u8]) -> Result<(Commands, [usize; 4]), String> {
+    let c = commands(image).ok_or("the output's load commands lack a symbol table")?;
+    let field = |at: usize| {
+        u32_at(image, at)
+            .map(|v| v as usize)
+            .ok_or("truncated load command")
+    };
+    let fields = [
+        field(c.symtab + 8)?,
+        field(c.symtab + 12)?,
+        field(c.symtab + 16)?,
+        field(c.symtab + 20)?,
+    ];
+    Ok((c, fields))
+}
+
 fn read_nlists<'a>(
     image: &'a [u8],
     symoff: usize,
@@ -188,18 +206,8 @@ pub fn patch_debug_map(
 ) -> Result<Option<(Range<u64>, u32)>, String> {
     let (symoff, start) = {
         let image: &[u8] = img;
-        let c = commands(image).ok_or("the output's load commands lack a symbol table")?;
-        let field = |at: usize| {
-            u32_at(image, at)
-                .map(|v| v as usize)
-                .ok_or("truncated load command")
-        };
-        let (symoff, stroff, strsize) = (
-            field(c.symtab + 8)?,
-            field(c.symtab + 16)?,
-            field(c.symtab + 20)?,
-        );
-        let nlocal = field(c.dysymtab + 12)?;
+        let (c, [symoff, _, stroff, strsize]) = symtab_fields(image)?;
+        let nlocal = u32_at(image, c.dysymtab + 12).ok_or("truncated load command")? as usize;
         let strings = image
             .get(stroff..stroff + strsize)
             .ok_or("the string table lies outside the file")?;
@@ -267,18 +275,7 @@ pub fn rename_oso(
     path: &[u8],
     room: (u64, u64),
 ) -> Result<Vec<Range<u64>>, String> {
-    let c = commands(img).ok_or("the output's load commands lack a symbol table")?;
-    let field = |at: usize| {
-        u32_at(img, at)
-            .map(|v| v as usize)
-            .ok_or("truncated load command")
-    };
-    let (symoff, nsyms, stroff, strsize) = (
-        field(c.symtab + 8)?,
-        field(c.symtab + 12)?,
-        field(c.symtab + 16)?,
-        field(c.symtab + 20)?,
-    );
+    let (c, [symoff, nsyms, stroff, strsize]) = symtab_fields(img)?;
     if stroff as u64 != room.0 {
         return Err("the string table is not where the state says".into());
     }
@@ -325,18 +322,12 @@ pub fn rewrite(
     edits: Vec<SymbolEdit>,
     imports: &[NewUndefined],
 ) -> Result<Vec<Range<u64>>, String> {
-    let c = commands(orig).ok_or("the output's load commands lack a symbol table")?;
+    let (c, [symoff, nsyms, stroff, strsize]) = symtab_fields(orig)?;
     let field = |at: usize| {
         u32_at(orig, at)
             .map(|v| v as usize)
             .ok_or("truncated load command")
     };
-    let (symoff, nsyms, stroff, strsize) = (
-        field(c.symtab + 8)?,
-        field(c.symtab + 12)?,
-        field(c.symtab + 16)?,
-        field(c.symtab + 20)?,
-    );
     let d = c.dysymtab;
     let (nlocal, nextdef, nundef) = (field(d + 12)?, field(d + 20)?, field(d + 28)?);
     let (indirect_off, nindirect) = (field(d + 56)?, field(d + 60)?);
