@@ -1122,6 +1122,41 @@ fn hard_links_at_new_paths_are_the_same_input(t: Target) {
     verify(&out);
 }
 
+/// Each rename of an edited object adds its new path at the string
+/// table's end, in the room the full link reserved; when that room is full
+/// the update writes the tables again, packed (the old paths dropped),
+/// and goes on updating: renames never force a full link.
+fn renamed_objects_fill_the_string_room_and_the_tables_are_packed(t: Target) {
+    let s = Scenario::new(t, "renames");
+    let out = s.out();
+    let main = s.compile_with("main", PRINT_VALUE, &["-g", "-O1"]);
+    let lib = |k: usize| {
+        s.compile_with(
+            &format!("lib-renamed-for-the-{k}th-time-with-a-long-name"),
+            &format!("int value(void) {{ return {k}; }}\n"),
+            &["-g", "-O1"],
+        )
+    };
+    let first = lib(0);
+    s.link(&out, &[&main, &first], &[]);
+    let mut previous = first;
+    let mut packed = 0;
+    for k in 1..60 {
+        let next = lib(k);
+        std::fs::remove_file(&previous).unwrap();
+        let o = s.link(&out, &[&main, &next], &[]);
+        updated(&o);
+        if said(&o, "symbol tables rewritten") {
+            packed += 1;
+        }
+        assert_eq!(run_ok(&out), format!("{k}\n"));
+        previous = next;
+    }
+    assert!(packed > 0, "the string table's room never filled");
+    assert!(packed < 10, "the tables were rewritten {packed} times");
+    verify(&out);
+}
+
 /// The names of the output's symbols, sorted.
 fn symbol_names(exe: &Path) -> Vec<String> {
     let data = std::fs::read(exe).unwrap();
@@ -1278,4 +1313,5 @@ for_each_target!(
     a_link_map_is_never_left_describing_an_older_image,
     linker_private_labels_come_and_go_without_a_symbol_table_rewrite,
     hard_links_at_new_paths_are_the_same_input,
+    renamed_objects_fill_the_string_room_and_the_tables_are_packed,
 );

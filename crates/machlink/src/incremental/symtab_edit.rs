@@ -304,6 +304,22 @@ pub fn rename_oso(
     ])
 }
 
+/// Bytes left after the string table in its reserved `room` (file offset,
+/// bytes); 0 when the tables are not where the state says.
+pub fn string_room_left(image: &[u8], room: (u64, u64)) -> u64 {
+    match symtab_fields(image) {
+        Ok((_, [_, _, stroff, strsize])) if stroff as u64 == room.0 => {
+            room.1.saturating_sub(strsize as u64)
+        }
+        _ => 0,
+    }
+}
+
+/// The bytes [`rename_oso`] adds to the string table for `path`, at most.
+pub fn oso_rename_bytes(path: &str) -> u64 {
+    path.len() as u64 + 8
+}
+
 /// Room for each rewritten piece: (file offset, bytes).
 pub struct Rooms {
     pub exports: (u64, u64),

@@ -270,6 +270,8 @@ struct Updater<'s> {
     /// debug-map values of the others: (N_OSO path, (type, value) each).
     symbol_edits: Vec<SymbolEdit>,
     stab_patches: Vec<StabPatch>,
+    /// String-table bytes the renames in `stab_patches` take, at most.
+    oso_rename_bytes: u64,
     /// Globals the changed objects no longer define, and by whom.
     removed: Vec<(Vec<u8>, String)>,
     /// Data atoms this update moved: (old address, new address).
@@ -389,6 +391,7 @@ impl<'s> Updater<'s> {
             sole: false,
             symbol_edits: Vec::new(),
             stab_patches: Vec::new(),
+            oso_rename_bytes: 0,
             removed: Vec::new(),
             moved_data: Vec::new(),
             libraries: None,
@@ -1155,7 +1158,16 @@ impl<'s> Updater<'s> {
             };
             crate::linkedit::stabs::object_map_values(obj, &layout, (&obj.oso_path, obj.mtime))
         };
-        if symbols != old.symbols || moved_globals {
+        // A new path for the group's N_OSO goes at the string table's end,
+        // in its reserved room; once that is full, the tables are written
+        // again (which packs them) rather than the output linked in full.
+        let renamed = (old.oso != obj.oso_path).then(|| obj.oso_path.clone());
+        let rename_fits = renamed.as_ref().is_none_or(|path| {
+            let need = self.oso_rename_bytes + super::symtab_edit::oso_rename_bytes(path);
+            let room = self.session.base.meta.linkedit.strtab;
+            need <= super::symtab_edit::string_room_left(&self.img, room)
+        });
+        if symbols != old.symbols || moved_globals || !rename_fits {
             let mut new = owned_groups(crate::linkedit::tables::symbol_groups(
                 self.opts,
                 &symtab,
@@ -1194,7 +1206,9 @@ impl<'s> Updater<'s> {
             // name the new one.
             let body = &stabs[..stabs.len() - 1]; // without the closing N_SO
             let values = body.iter().map(|n| (n.n_type, n.n_value)).collect();
-            let renamed = (old.oso != obj.oso_path).then(|| obj.oso_path.clone());
+            if let Some(path) = &renamed {
+                self.oso_rename_bytes += super::symtab_edit::oso_rename_bytes(path);
+            }
             self.stab_patches.push(StabPatch {
                 oso: old.oso.clone(),
                 renamed,
