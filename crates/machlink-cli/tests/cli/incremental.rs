@@ -1157,6 +1157,108 @@ fn renamed_objects_fill_the_string_room_and_the_tables_are_packed(t: Target) {
     verify(&out);
 }
 
+/// rustc's edit loop: the codegen units it reuses come at new names
+/// (hard links, the old names deleted) beside the one it recompiled. An
+/// update points every debug-map group's N_OSO at its object's new path
+/// (the renamed ones over their old paths, which rustc's names keep the
+/// length of; the replayed one at the string table's end), so dsymutil
+/// finds every object, also when a renamed object is replayed later.
+fn debug_map_groups_follow_renamed_objects(t: Target) {
+    let s = Scenario::new(t, "oso-renames");
+    let out = s.out();
+    let compile_g = |name: &str, src: &str| s.compile_with(name, src, &["-g", "-O1"]);
+    let lib = |k: u32| format!("int value(void) {{ return {k}; }}\n");
+    let check = |tag: &str, want: &str, present: &[&str], gone: &[&str]| {
+        assert_eq!(run_ok(&out), want, "{tag}");
+        let map = capture(
+            Command::new(testkit::require_tool("llvm-nm-19"))
+                .arg("-a")
+                .arg(&out),
+        )
+        .stdout_str();
+        for p in present {
+            assert!(
+                map.contains(&format!("/{p} ")) || map.contains(&format!("/{p}\n")),
+                "{tag}: no N_OSO for {p}:\n{map}"
+            );
+        }
+        for g in gone {
+            assert!(
+                !map.contains(&format!("/{g}")),
+                "{tag}: {g} still named:\n{map}"
+            );
+        }
+        let d = s.dir.join(format!("prog-{tag}.dSYM"));
+        let o = capture(
+            Command::new(testkit::require_tool("dsymutil-19"))
+                .arg(&out)
+                .arg("-o")
+                .arg(&d),
+        );
+        assert!(
+            o.code == 0 && o.stderr.is_empty(),
+            "{tag}: dsymutil: {}{}",
+            o.stdout_str(),
+            o.stderr_str()
+        );
+        verify(&out);
+    };
+    let main_a = compile_g("main-a", PRINT_VALUE);
+    let lib_a = compile_g("lib-a", &lib(1));
+    s.link(&out, &[&main_a, &lib_a], &[]);
+    check("first", "1\n", &["main-a.o", "lib-a.o"], &[]);
+
+    // main reused under a new name, lib recompiled under another.
+    let rename = |from: &Path, name: &str| {
+        let to = s.dir.join(name);
+        std::fs::hard_link(from, &to).unwrap();
+        std::fs::remove_file(from).unwrap();
+        to
+    };
+    let main_b = rename(&main_a, "main-b.o");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let lib_b = compile_g("lib-b", &lib(2));
+    std::fs::remove_file(&lib_a).unwrap();
+    let o = s.link(&out, &[&main_b, &lib_b], &[]);
+    updated(&o);
+    assert!(!said(&o, "symbol tables rewritten"), "{}", o.stderr_str());
+    check(
+        "renamed",
+        "2\n",
+        &["main-b.o", "lib-b.o"],
+        &["main-a.o", "lib-a.o"],
+    );
+
+    // Again: main's group is found under the name the last update gave it.
+    let main_c = rename(&main_b, "main-c.o");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let lib_c = compile_g("lib-c", &lib(3));
+    std::fs::remove_file(&lib_b).unwrap();
+    updated(&s.link(&out, &[&main_c, &lib_c], &[]));
+    check(
+        "again",
+        "3\n",
+        &["main-c.o", "lib-c.o"],
+        &["main-b.o", "lib-b.o"],
+    );
+
+    // Now main is the one recompiled: its replay finds its group there too.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let main_d = compile_g(
+        "main-d",
+        "#include <stdio.h>\nint value(void);\nint main(void) { printf(\"%d!\\n\", value()); return 0; }\n",
+    );
+    std::fs::remove_file(&main_c).unwrap();
+    let lib_d = rename(&lib_c, "lib-d.o");
+    updated(&s.link(&out, &[&main_d, &lib_d], &[]));
+    check(
+        "replayed",
+        "3!\n",
+        &["main-d.o", "lib-d.o"],
+        &["main-c.o", "lib-c.o"],
+    );
+}
+
 /// The names of the output's symbols, sorted.
 fn symbol_names(exe: &Path) -> Vec<String> {
     let data = std::fs::read(exe).unwrap();
@@ -1314,4 +1416,5 @@ for_each_target!(
     linker_private_labels_come_and_go_without_a_symbol_table_rewrite,
     hard_links_at_new_paths_are_the_same_input,
     renamed_objects_fill_the_string_room_and_the_tables_are_packed,
+    debug_map_groups_follow_renamed_objects,
 );

@@ -371,6 +371,10 @@ pub struct Delta {
     /// Where each object's N_OSO debug-map entry was last found (symbol
     /// index), so an update need not scan the symbol table for it.
     pub oso_index: BTreeMap<String, u32>,
+    /// The path an object's N_OSO names now, for objects an update renamed
+    /// without replaying them (rustc's reused codegen units at new names);
+    /// a replay takes it over (its record then holds the path).
+    pub oso_paths: BTreeMap<u32, String>,
     /// Where LC_FUNCTION_STARTS ends (the offset of its terminating zero in
     /// the blob) and the last address it lists, as the last update left
     /// them: an update walks back from there to the entries it changes,
@@ -399,6 +403,7 @@ struct HeadOut<'a> {
     literals: &'a BTreeMap<u64, u64>,
     updates: u64,
     oso_index: &'a BTreeMap<String, u32>,
+    oso_paths: &'a BTreeMap<u32, String>,
     starts_end: &'a Option<(u32, u64)>,
     uuid: &'a Option<[u8; 16]>,
 }
@@ -411,6 +416,7 @@ struct HeadIn {
     literals: BTreeMap<u64, u64>,
     updates: u64,
     oso_index: BTreeMap<String, u32>,
+    oso_paths: BTreeMap<u32, String>,
     starts_end: Option<(u32, u64)>,
     uuid: Option<[u8; 16]>,
 }
@@ -1757,6 +1763,7 @@ impl Delta {
             literals: &self.literals,
             updates: self.updates,
             oso_index: &self.oso_index,
+            oso_paths: &self.oso_paths,
             starts_end: &self.starts_end,
             uuid: &self.uuid,
         })
@@ -1819,6 +1826,7 @@ impl Delta {
             literals: head.literals,
             updates: head.updates,
             oso_index: head.oso_index,
+            oso_paths: head.oso_paths,
             starts_end: head.starts_end,
             uuid: head.uuid,
             body: head_end..body_end,

@@ -304,6 +304,108 @@ pub fn rename_oso(
     ])
 }
 
+/// The local N_OSO entries (debug-map headers) named in `names`: name ->
+/// entry index, found in one pass over the locals by type byte.
+pub fn find_osos(
+    image: &[u8],
+    names: &std::collections::HashSet<&[u8]>,
+) -> Result<std::collections::HashMap<Vec<u8>, u32>, String> {
+    let (c, [symoff, _, stroff, strsize]) = symtab_fields(image)?;
+    let nlocal = u32_at(image, c.dysymtab + 12).ok_or("truncated load command")? as usize;
+    let strings = image
+        .get(stroff..stroff + strsize)
+        .ok_or("the string table lies outside the file")?;
+    let locals = image
+        .get(symoff..symoff + nlocal * 16)
+        .ok_or("the symbol table lies outside the file")?;
+    let mut found = std::collections::HashMap::new();
+    for (i, e) in locals.chunks_exact(16).enumerate() {
+        if e[4] != macho::N_OSO {
+            continue;
+        }
+        let strx = u32::from_le_bytes(e[0..4].try_into().expect("4 bytes")) as usize;
+        let Some(rest) = strings.get(strx..) else {
+            continue;
+        };
+        let name = &rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())];
+        if names.contains(name) {
+            found.insert(name.to_vec(), i as u32);
+        }
+    }
+    Ok(found)
+}
+
+/// Gives the N_OSO entries `renames` (entry index, new path) their new
+/// paths by overwriting their old ones in place, where the new path is no
+/// longer than the old and no other entry's name lies in the old one's
+/// bytes (so nothing else reads them). rustc's session names keep their
+/// length, so its reused codegen units renamed at every link take no new
+/// room. Returns the ranges written and which renames were done.
+pub fn rename_osos_in_place(
+    img: &mut [u8],
+    renames: &[(u32, &[u8])],
+) -> Result<(Vec<Range<u64>>, Vec<bool>), String> {
+    let (_, [symoff, nsyms, stroff, strsize]) = symtab_fields(img)?;
+    let strx_of = |img: &[u8], i: usize| {
+        img.get(symoff + i * 16..symoff + i * 16 + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+    };
+    // Each old path's bytes (string offsets, its NUL included).
+    let mut spans: Vec<(usize, usize, usize)> = Vec::new(); // (start, end, rename)
+    let mut possible = vec![false; renames.len()];
+    for (k, &(index, path)) in renames.iter().enumerate() {
+        if index as usize >= nsyms || path.contains(&0) {
+            continue;
+        }
+        let Some(strx) = strx_of(img, index as usize) else {
+            continue;
+        };
+        let Some(rest) = img.get(stroff + strx..stroff + strsize) else {
+            continue;
+        };
+        let Some(len) = rest.iter().position(|&b| b == 0) else {
+            continue;
+        };
+        if path.len() <= len {
+            spans.push((strx, strx + len + 1, k));
+            possible[k] = true;
+        }
+    }
+    spans.sort_unstable();
+    // No other entry may name a string inside one of those bytes. (The
+    // paths lie together among the stabs' own names, after the symbols':
+    // most entries are told apart by the bounds alone.)
+    let (Some(low), Some(high)) = (spans.first().map(|s| s.0), spans.iter().map(|s| s.1).max())
+    else {
+        return Ok((Vec::new(), possible));
+    };
+    let entries = img
+        .get(symoff..symoff + nsyms * 16)
+        .ok_or("the symbol table lies outside the file")?;
+    for (i, e) in entries.chunks_exact(16).enumerate() {
+        let strx = u32::from_le_bytes(e[0..4].try_into().expect("4 bytes")) as usize;
+        if strx < low || strx >= high {
+            continue;
+        }
+        let j = spans.partition_point(|s| s.0 <= strx);
+        if j > 0 && strx < spans[j - 1].1 && renames[spans[j - 1].2].0 as usize != i {
+            possible[spans[j - 1].2] = false;
+        }
+    }
+    let mut written = Vec::new();
+    for &(start, end, k) in &spans {
+        if !possible[k] {
+            continue;
+        }
+        let path = renames[k].1;
+        let (from, to) = (stroff + start, stroff + end);
+        img[from..from + path.len()].copy_from_slice(path);
+        img[from + path.len()..to].fill(0);
+        written.push(from as u64..to as u64);
+    }
+    Ok((written, possible))
+}
+
 /// Bytes left after the string table in its reserved `room` (file offset,
 /// bytes); 0 when the tables are not where the state says.
 pub fn string_room_left(image: &[u8], room: (u64, u64)) -> u64 {

@@ -572,7 +572,7 @@ fn hide_globals(obj: &mut ObjectFile) {
 }
 
 /// An absolute form of a path, for the debug map.
-fn absolute(path: &str) -> String {
+pub(crate) fn absolute(path: &str) -> String {
     std::path::absolute(path).map_or_else(|_| path.to_string(), |p| p.display().to_string())
 }
 

@@ -169,6 +169,12 @@ pub fn run(opts: &Options, session: &mut Session, changed: &[u32]) -> Result<Out
         Updater::new(opts, session, delta).and_then(|mut u| {
             lap(&mut u.stats, "map output");
             u.sole = changed.len() == 1;
+            u.moved_unchanged = session
+                .moved
+                .iter()
+                .filter(|i| !changed.contains(i))
+                .copied()
+                .collect();
             let order = u.plan_moves(changed)?;
             for i in order {
                 u.object(i)?;
@@ -272,6 +278,9 @@ struct Updater<'s> {
     stab_patches: Vec<StabPatch>,
     /// String-table bytes the renames in `stab_patches` take, at most.
     oso_rename_bytes: u64,
+    /// Inputs at a new path with their recorded contents (not replayed):
+    /// their debug-map groups' N_OSO follow them where they can.
+    moved_unchanged: Vec<u32>,
     /// Globals the changed objects no longer define, and by whom.
     removed: Vec<(Vec<u8>, String)>,
     /// Data atoms this update moved: (old address, new address).
@@ -392,6 +401,7 @@ impl<'s> Updater<'s> {
             symbol_edits: Vec::new(),
             stab_patches: Vec::new(),
             oso_rename_bytes: 0,
+            moved_unchanged: Vec::new(),
             removed: Vec::new(),
             moved_data: Vec::new(),
             libraries: None,
@@ -965,6 +975,13 @@ impl<'s> Updater<'s> {
 
     /// Places and writes one object's atoms; returns its new record.
     fn replay(&mut self, oi: u32, obj: &mut ObjectFile, old: &ObjectRecord) -> Step<ObjectRecord> {
+        // The path its group's N_OSO names now (an update may have renamed
+        // it without replaying it).
+        let old_oso = self
+            .delta
+            .oso_paths
+            .remove(&oi)
+            .unwrap_or_else(|| old.oso.clone());
         let symbols = symbols_hash(obj);
         records::check_cies(obj)?;
         // A symbol inside a code atom is a function start of its own
@@ -1161,7 +1178,7 @@ impl<'s> Updater<'s> {
         // A new path for the group's N_OSO goes at the string table's end,
         // in its reserved room; once that is full, the tables are written
         // again (which packs them) rather than the output linked in full.
-        let renamed = (old.oso != obj.oso_path).then(|| obj.oso_path.clone());
+        let renamed = (old_oso != obj.oso_path).then(|| obj.oso_path.clone());
         let rename_fits = renamed.as_ref().is_none_or(|path| {
             let need = self.oso_rename_bytes + super::symtab_edit::oso_rename_bytes(path);
             let room = self.session.base.meta.linkedit.strtab;
@@ -1184,7 +1201,7 @@ impl<'s> Updater<'s> {
             new.externals
                 .extend(self.new_commons.iter().map(|(_, n)| n.clone()));
             self.symbol_edits.push(SymbolEdit {
-                oso: old.oso.clone(),
+                oso: old_oso.clone(),
                 old_ranges: old
                     .atoms
                     .iter()
@@ -1210,7 +1227,7 @@ impl<'s> Updater<'s> {
                 self.oso_rename_bytes += super::symtab_edit::oso_rename_bytes(path);
             }
             self.stab_patches.push(StabPatch {
-                oso: old.oso.clone(),
+                oso: old_oso.clone(),
                 renamed,
                 values,
             });
@@ -1491,6 +1508,61 @@ impl<'s> Updater<'s> {
         Ok(())
     }
 
+    /// Points the N_OSO of each object found at a new path with its
+    /// recorded contents (not replayed) to that path, where the new path
+    /// fits over the old one (see `symtab_edit::rename_osos_in_place`);
+    /// one that does not keeps the old path until a replay or a full link.
+    fn rename_moved_objects(&mut self) -> std::result::Result<(), String> {
+        let meta = &self.session.base.meta;
+        let mut renames: Vec<(u32, String, String)> = Vec::new(); // (object, now, new)
+        for &input in &self.moved_unchanged {
+            let Some(oi) = meta
+                .objects
+                .iter()
+                .position(|o| o.input == input && !o.member)
+            else {
+                continue;
+            };
+            let oi = oi as u32;
+            let now = match (self.delta.oso_paths.get(&oi), self.delta.objects.get(&oi)) {
+                (Some(p), _) => p.clone(),
+                (None, Some(r)) => r.oso.clone(),
+                (None, None) => {
+                    crate::input::absolute(&meta.inputs[input as usize].path.display().to_string())
+                }
+            };
+            let new = crate::input::absolute(&self.input_path(input).display().to_string());
+            if now != new {
+                renames.push((oi, now, new));
+            }
+        }
+        if renames.is_empty() {
+            return Ok(());
+        }
+        let names: std::collections::HashSet<&[u8]> =
+            renames.iter().map(|(_, now, _)| now.as_bytes()).collect();
+        let found = super::symtab_edit::find_osos(&self.img, &names)?;
+        let listed: Vec<(u32, &[u8])> = renames
+            .iter()
+            .filter_map(|(_, now, new)| Some((*found.get(now.as_bytes())?, new.as_bytes())))
+            .collect();
+        let (written, done) = super::symtab_edit::rename_osos_in_place(&mut self.img, &listed)?;
+        self.touched.extend(written);
+        let mut k = 0;
+        for (oi, now, new) in renames {
+            let Some(&index) = found.get(now.as_bytes()) else {
+                continue; // no debug map for it
+            };
+            if done[k] {
+                self.delta.oso_index.remove(&now);
+                self.delta.oso_index.insert(new.clone(), index);
+                self.delta.oso_paths.insert(oi, new);
+            }
+            k += 1;
+        }
+        Ok(())
+    }
+
     /// LINKEDIT and header pieces, then the patches.
     fn finish(
         mut self,
@@ -1560,6 +1632,8 @@ impl<'s> Updater<'s> {
                 Err(why) => return fallback(format!("{oso}: {why}")),
             }
         }
+        self.rename_moved_objects()
+            .map_err(|why| Stop::Fallback(format!("the debug map: {why}")))?;
         lap(&mut self.stats, "symbols");
         let mut patches = diff(&self.orig, &self.img, &mut self.touched);
         let meta = &self.session.base.meta;
