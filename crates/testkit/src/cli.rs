@@ -140,6 +140,24 @@ pub fn tool(name: &str, args: &[&str], file: &Path) -> String {
     o.stdout_str()
 }
 
+/// Builds `exe`'s .dSYM at `dsym` with dsymutil, which must succeed
+/// without a word on stderr (a warning names an object whose debug
+/// information it could not read); `what` says which in a failure.
+pub fn dsymutil_quietly(exe: &Path, dsym: &Path, what: &str) {
+    let o = capture(
+        Command::new(crate::require_tool("dsymutil-19"))
+            .arg(exe)
+            .arg("-o")
+            .arg(dsym),
+    );
+    assert!(
+        o.code == 0 && o.stderr.is_empty(),
+        "{what}: dsymutil: {}{}",
+        o.stdout_str(),
+        o.stderr_str()
+    );
+}
+
 /// Links `objs` into `out` with machlink's usual executable command line
 /// plus `extra`.
 pub fn try_link(out: &Path, objs: &[&Path], extra: &[&str]) -> Outcome {

@@ -15,18 +15,7 @@ fn dsymutil_builds_a_valid_dsym_from_the_debug_map() {
         testkit::link(linker, &objs, &exe, &[]);
         let dsym = exe.with_extension("dSYM");
         let _ = std::fs::remove_dir_all(&dsym);
-        let d = capture(
-            Command::new(testkit::require_tool("dsymutil-19"))
-                .arg(&exe)
-                .arg("-o")
-                .arg(&dsym),
-        );
-        assert!(
-            d.code == 0 && d.stderr.is_empty(),
-            "dsymutil: {}{}",
-            d.stdout_str(),
-            d.stderr_str()
-        );
+        testkit::cli::dsymutil_quietly(&exe, &dsym, linker.name());
         let v = capture(
             Command::new(testkit::require_tool("llvm-dwarfdump-19"))
                 .arg("--verify")
@@ -260,17 +249,7 @@ fn every_kind_of_symbol_is_in_the_debug_map_as_lld_reads_it() {
         assert_eq!(2 * count("(N_BNSYM"), count("(N_FUN"));
         let dsym = exe.with_extension("dSYM");
         let _ = std::fs::remove_dir_all(&dsym);
-        let d = capture(
-            Command::new(testkit::require_tool("dsymutil-19"))
-                .arg(exe)
-                .arg("-o")
-                .arg(&dsym),
-        );
-        assert!(
-            d.code == 0 && d.stderr.is_empty(),
-            "dsymutil: {}",
-            d.stderr_str()
-        );
+        testkit::cli::dsymutil_quietly(exe, &dsym, "the program");
         let v = testkit::cli::tool("llvm-dwarfdump-19", &["--verify"], &dsym);
         assert!(v.contains("No errors."), "{v}");
     }

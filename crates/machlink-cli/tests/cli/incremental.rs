@@ -930,18 +930,7 @@ fn the_debug_map_follows_updates(t: Target) {
     s.link(&out, &[&main, &lib_o], &[]);
     let dsym = |tag: &str| {
         let d = s.dir.join(format!("prog-{tag}.dSYM"));
-        let o = capture(
-            Command::new(testkit::require_tool("dsymutil-19"))
-                .arg(&out)
-                .arg("-o")
-                .arg(&d),
-        );
-        assert!(
-            o.code == 0 && o.stderr.is_empty(),
-            "{tag}: dsymutil: {}{}",
-            o.stdout_str(),
-            o.stderr_str()
-        );
+        testkit::cli::dsymutil_quietly(&out, &d, tag);
         let v = capture(
             Command::new(testkit::require_tool("llvm-dwarfdump-19"))
                 .arg("--verify")
@@ -986,12 +975,7 @@ fn the_debug_map_follows_updates(t: Target) {
     let o = s.link(&out, &[&main, &renamed], &[]);
     updated(&o);
     assert!(!said(&o, "symbol tables rewritten"), "{}", o.stderr_str());
-    let map = capture(
-        Command::new(testkit::require_tool("llvm-nm-19"))
-            .arg("-a")
-            .arg(&out),
-    )
-    .stdout_str();
+    let map = testkit::cli::tool("llvm-nm-19", &["-a"], &out);
     assert!(
         map.contains("lib-renamed.o") && !map.contains("/lib.o"),
         "the debug map names the renamed object:\n{map}"
@@ -1170,12 +1154,7 @@ fn debug_map_groups_follow_renamed_objects(t: Target) {
     let lib = |k: u32| format!("int value(void) {{ return {k}; }}\n");
     let check = |tag: &str, want: &str, present: &[&str], gone: &[&str]| {
         assert_eq!(run_ok(&out), want, "{tag}");
-        let map = capture(
-            Command::new(testkit::require_tool("llvm-nm-19"))
-                .arg("-a")
-                .arg(&out),
-        )
-        .stdout_str();
+        let map = testkit::cli::tool("llvm-nm-19", &["-a"], &out);
         for p in present {
             assert!(
                 map.contains(&format!("/{p} ")) || map.contains(&format!("/{p}\n")),
@@ -1189,18 +1168,7 @@ fn debug_map_groups_follow_renamed_objects(t: Target) {
             );
         }
         let d = s.dir.join(format!("prog-{tag}.dSYM"));
-        let o = capture(
-            Command::new(testkit::require_tool("dsymutil-19"))
-                .arg(&out)
-                .arg("-o")
-                .arg(&d),
-        );
-        assert!(
-            o.code == 0 && o.stderr.is_empty(),
-            "{tag}: dsymutil: {}{}",
-            o.stdout_str(),
-            o.stderr_str()
-        );
+        testkit::cli::dsymutil_quietly(&out, &d, tag);
         verify(&out);
     };
     let main_a = compile_g("main-a", PRINT_VALUE);

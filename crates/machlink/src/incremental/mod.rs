@@ -45,13 +45,6 @@ pub struct Fingerprint {
     pub inode: (u64, u64),
 }
 
-/// The (device, inode number) of the file at `path`; (0, 0) when it cannot
-/// be examined.
-pub fn inode_of(path: &Path) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).map_or((0, 0), |m| (m.dev(), m.ino()))
-}
-
 fn stamp(path: &Path) -> std::io::Result<(u64, i128)> {
     Ok(stamp_of_meta(&std::fs::metadata(path)?))
 }
@@ -153,18 +146,31 @@ pub type Hashed = ((u64, i128), u64);
 impl Fingerprint {
     /// The fingerprint of a file whose contents are already in memory.
     pub fn of_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<Fingerprint> {
-        Ok(Fingerprint::stamped(path, stamp(path)?, bytes))
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        Ok(Fingerprint::stamped(
+            path,
+            stamp_of_meta(&m),
+            (m.dev(), m.ino()),
+            bytes,
+        ))
     }
 
     /// The fingerprint of bytes read from the file at `path` when it had
-    /// stamp `(size, mtime_ns)` (taken from the open file, so no `stat`).
-    pub fn stamped(path: &Path, (size, mtime_ns): (u64, i128), bytes: &[u8]) -> Fingerprint {
+    /// stamp `(size, mtime_ns)` and was file `inode` (both taken from the
+    /// open file, so no `stat`).
+    pub fn stamped(
+        path: &Path,
+        (size, mtime_ns): (u64, i128),
+        inode: (u64, u64),
+        bytes: &[u8],
+    ) -> Fingerprint {
         Fingerprint {
             path: path.to_path_buf(),
             size,
             mtime_ns,
             hash: xxhash_rust::xxh3::xxh3_64(bytes),
-            inode: inode_of(path),
+            inode,
         }
     }
 
@@ -619,12 +625,7 @@ impl Session {
         };
         // Reordered inputs, or a library, are a new link: only a plain
         // object whose old path is gone from the list moves.
-        let object = self
-            .base
-            .meta
-            .objects
-            .iter()
-            .any(|o| o.input == i && !o.member);
+        let object = self.base.meta.object_of_input(i).is_some();
         if !object || listed.contains(old.as_path()) {
             return Err(list_changed());
         }

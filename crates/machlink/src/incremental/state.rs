@@ -971,6 +971,16 @@ fn in_image(meta: &Meta, addr: u64, len: u64) -> bool {
 }
 
 impl Meta {
+    /// The object (index into `objects`) that input `input` is, when it is
+    /// an object file on the command line (not an archive's member).
+    pub fn object_of_input(&self, input: u32) -> Option<u32> {
+        let oi = self
+            .objects
+            .iter()
+            .position(|o| o.input == input && !o.member)?;
+        Some(oi as u32)
+    }
+
     /// A stand-in until the real one is decoded.
     pub(crate) fn placeholder() -> Meta {
         Meta {

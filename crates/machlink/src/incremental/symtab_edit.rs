@@ -227,14 +227,9 @@ pub fn patch_debug_map(
             // the tables were rewritten), every local is looked at: by its
             // type byte alone, in one pass over the entries, and by name
             // only for debug-map headers.
-            _ => image
-                .get(symoff..)
-                .map(|syms| &syms[..nlocal.saturating_mul(16).min(syms.len())])
-                .and_then(|locals| {
-                    locals
-                        .chunks_exact(16)
-                        .position(|e| e[4] == macho::N_OSO && name_of(e) == Some(oso))
-                }),
+            _ => find_osos(image, &std::collections::HashSet::from([oso]))?
+                .get(oso)
+                .map(|&i| i as usize),
         };
         let Some(j) = found else {
             return Ok(None);
@@ -315,9 +310,10 @@ pub fn find_osos(
     let strings = image
         .get(stroff..stroff + strsize)
         .ok_or("the string table lies outside the file")?;
-    let locals = image
-        .get(symoff..symoff + nlocal * 16)
-        .ok_or("the symbol table lies outside the file")?;
+    // (As many locals as the file holds.)
+    let locals = image.get(symoff..).map_or(&[][..], |syms| {
+        &syms[..nlocal.saturating_mul(16).min(syms.len())]
+    });
     let mut found = std::collections::HashMap::new();
     for (i, e) in locals.chunks_exact(16).enumerate() {
         if e[4] != macho::N_OSO {
@@ -327,9 +323,12 @@ pub fn find_osos(
         let Some(rest) = strings.get(strx..) else {
             continue;
         };
-        let name = &rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())];
-        if names.contains(name) {
-            found.insert(name.to_vec(), i as u32);
+        let Some(len) = rest.iter().position(|&b| b == 0) else {
+            continue;
+        };
+        if names.contains(&rest[..len]) {
+            // The first entry of a name, as a search would find.
+            found.entry(rest[..len].to_vec()).or_insert(i as u32);
         }
     }
     Ok(found)

@@ -511,20 +511,14 @@ impl<'s> Updater<'s> {
 
     /// Replays one changed input.
     fn object(&mut self, input: u32) -> Step<()> {
-        let meta = &self.session.base.meta;
         // Where it is now (an input may have moved, see `Session::change`).
         let path = self.input_path(input);
-        let Some(oi) = meta
-            .objects
-            .iter()
-            .position(|o| o.input == input && !o.member)
-        else {
+        let Some(oi) = self.object_of_input(input) else {
             return fallback(format!(
                 "{} changed and is not an object file (archives and dylibs relink in full)",
                 path.display()
             ));
         };
-        let oi = oi as u32;
         let mapped = crate::input::MappedFile::open(&path, false)?;
         let name = mapped.name();
         let data = crate::input::thin(&mapped.map, &name, self.arch)?;
@@ -560,10 +554,7 @@ impl<'s> Updater<'s> {
             },
             // The stamp of the file mapped: it describes the bytes hashed
             // (and needs no second `stat`).
-            None => Fingerprint {
-                inode: mapped.inode,
-                ..Fingerprint::stamped(&path, mapped.stamp, &mapped.map)
-            },
+            None => Fingerprint::stamped(&path, mapped.stamp, mapped.inode, &mapped.map),
         };
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
@@ -590,9 +581,7 @@ impl<'s> Updater<'s> {
 
     /// The object (index into the state's objects) that input `input` is.
     fn object_of_input(&self, input: u32) -> Option<u32> {
-        let objects = &self.session.base.meta.objects;
-        let oi = objects.iter().position(|o| o.input == input && !o.member)?;
-        Some(oi as u32)
+        self.session.base.meta.object_of_input(input)
     }
 
     /// Definitions that moved from one changed object to another (rustc's
@@ -1516,14 +1505,9 @@ impl<'s> Updater<'s> {
         let meta = &self.session.base.meta;
         let mut renames: Vec<(u32, String, String)> = Vec::new(); // (object, now, new)
         for &input in &self.moved_unchanged {
-            let Some(oi) = meta
-                .objects
-                .iter()
-                .position(|o| o.input == input && !o.member)
-            else {
+            let Some(oi) = meta.object_of_input(input) else {
                 continue;
             };
-            let oi = oi as u32;
             let now = match (self.delta.oso_paths.get(&oi), self.delta.objects.get(&oi)) {
                 (Some(p), _) => p.clone(),
                 (None, Some(r)) => r.oso.clone(),

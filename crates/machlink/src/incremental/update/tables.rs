@@ -187,6 +187,9 @@ impl Updater<'_> {
         let arch = self.arch;
         let data = &self.img[range.clone()];
         let mut end_patch = crate::unwind_info::sentinel(data);
+        // The table's header and index read once for every row looked up.
+        let table = crate::unwind_info::RowLookup::new(data);
+        let covering_row = |offset: u32| table.as_ref().and_then(|t| t.row(offset));
         let covered = self.unwind.iter().all(|&(addr, len, row)| {
             let Some(UnwindRow { encoding: e, .. }) = row else {
                 return true; // a freed range keeps its row: nothing runs there
@@ -200,7 +203,7 @@ impl Updater<'_> {
             }
             match &mut end_patch {
                 Some((_, end)) if start >= *end => {
-                    let last_row = crate::unwind_info::covering_row(data, *end - 1);
+                    let last_row = covering_row(*end - 1);
                     if last_row.is_some_and(|r| r.1 == e) {
                         *end = (*end).max(last + 1);
                         return true;
@@ -209,9 +212,8 @@ impl Updater<'_> {
                 }
                 _ => {
                     // One row, with its encoding, from first byte to last.
-                    let row = crate::unwind_info::covering_row(data, start);
-                    row.is_some_and(|r| r.1 == e)
-                        && crate::unwind_info::covering_row(data, last) == row
+                    let row = covering_row(start);
+                    row.is_some_and(|r| r.1 == e) && covering_row(last) == row
                 }
             }
         });
