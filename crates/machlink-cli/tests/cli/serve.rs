@@ -476,3 +476,84 @@ fn serve_never_replaces_a_file_that_is_not_a_socket() {
         o.stderr_str()
     );
 }
+
+/// A server stamps only the inputs it has heard of a change to (inotify:
+/// see machlink::incremental::watch); every way a build changes an input
+/// must still be heard of: a write into the file, a new file renamed over
+/// it, a write through a hard link in another directory, and its
+/// directory renamed away with another put in its place. A touch alone
+/// changes nothing. Each step's output runs with the new code.
+#[test]
+fn a_server_hears_of_every_change_to_an_input() {
+    let dir = scratch_dir("serve_watches_inputs");
+    let objs = dir.join("objs");
+    std::fs::create_dir_all(&objs).unwrap();
+    let variants = dir.join("variants");
+    std::fs::create_dir_all(&variants).unwrap();
+    compile(&objs, "main", MAIN);
+    let variant = |k: i32| std::fs::read(compile(&variants, &format!("lib{k}"), &lib(k))).unwrap();
+    let lib_o = objs.join("lib.o");
+    std::fs::write(&lib_o, variant(2)).unwrap();
+    let out = dir.join("prog");
+    let server = Server::start(&dir, &[]);
+    // Relative input paths, as build systems give them: the server
+    // resolves them in the client's directory.
+    let link = |what: &str, k: i32| {
+        let mut cmd = Client::Machlink.served(&server, &out);
+        cmd.current_dir(&dir)
+            .args(["-incremental", "-v", "objs/main.o", "objs/lib.o"]);
+        let o = capture(&mut cmd);
+        assert_eq!(o.code, 0, "{}", o.stderr_str());
+        let line = incremental_line(&o);
+        assert!(line.contains(what), "expected {what:?}: {}", o.stderr_str());
+        assert_eq!(run_ok(&out), format!("f(3)={}\n", 3 * k + 1));
+    };
+    link("full link", 2);
+    // The first served run with a state watches the inputs.
+    link("nothing changed", 2);
+    link("nothing changed", 2);
+    // Written into (truncated, the same inode).
+    std::fs::write(&lib_o, variant(3)).unwrap();
+    link("updated 1 object", 3);
+    // A new file renamed over it.
+    let tmp = objs.join("lib.o.tmp");
+    std::fs::write(&tmp, variant(4)).unwrap();
+    std::fs::rename(&tmp, &lib_o).unwrap();
+    link("updated 1 object", 4);
+    link("nothing changed", 4);
+    // Written through another name of the same inode, elsewhere.
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let alias = elsewhere.join("alias.o");
+    std::fs::hard_link(&lib_o, &alias).unwrap();
+    std::fs::write(&alias, variant(5)).unwrap();
+    link("updated 1 object", 5);
+    // Touched, not edited.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&lib_o)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    link("nothing changed", 5);
+    // The directory renamed away, another in its place.
+    std::fs::rename(&objs, dir.join("objs.old")).unwrap();
+    std::fs::create_dir_all(&objs).unwrap();
+    std::fs::copy(dir.join("objs.old/main.o"), objs.join("main.o")).unwrap();
+    std::fs::write(&lib_o, variant(6)).unwrap();
+    link("updated 1 object", 6);
+    // Its directory reached through a symbolic link that is moved.
+    std::fs::rename(&objs, dir.join("objs.6")).unwrap();
+    std::os::unix::fs::symlink("objs.6", &objs).unwrap();
+    link("nothing changed", 6);
+    let seven = dir.join("objs.7");
+    std::fs::create_dir_all(&seven).unwrap();
+    std::fs::copy(dir.join("objs.6/main.o"), seven.join("main.o")).unwrap();
+    std::fs::write(seven.join("lib.o"), variant(7)).unwrap();
+    std::fs::remove_file(&objs).unwrap();
+    std::os::unix::fs::symlink("objs.7", &objs).unwrap();
+    link("updated 1 object", 7);
+    let v = machlink_verify(&out);
+    assert_eq!(v.code, 0, "{}", v.stdout_str());
+}

@@ -22,6 +22,7 @@ pub mod resident;
 pub mod state;
 pub mod symtab_edit;
 pub mod update;
+pub mod watch;
 mod wire;
 
 use crate::error::{LinkError, Result};
@@ -441,6 +442,10 @@ pub struct Session {
     /// contents): the replay takes their fingerprints from here when the
     /// file it maps has the same stamp, instead of hashing it again.
     pub hashed: Vec<(u32, Hashed)>,
+    /// In a server: what it knows of the inputs between requests, so that
+    /// [`Session::change`] stamps only those that may have changed (see
+    /// [`watch`]). `None` in a process.
+    pub watch: Option<watch::InputWatch>,
 }
 
 /// The hard link to the output that the state keeps beside it
@@ -529,6 +534,7 @@ impl Session {
             moved: Vec::new(),
             touched: Vec::new(),
             hashed: Vec::new(),
+            watch: None,
         })
     }
 
@@ -565,6 +571,7 @@ impl Session {
         }
         let mut changed = Vec::new();
         let mut stamper = Stamper::default();
+        let mut watch = self.take_watch();
         // The listed paths, as a set once an input has moved (rustc renames
         // hundreds at once, and a search of the list for each compared
         // paths component by component: 99 M instructions for ripgrep).
@@ -574,6 +581,12 @@ impl Session {
             // (Equal bytes are equal paths; the component-wise comparison
             // only for the rest.)
             if recorded.path.as_os_str() == path.as_os_str() || &recorded.path == path {
+                if watch.as_ref().is_some_and(|w| w.is_clean(path)) {
+                    continue;
+                }
+                // Watched before the stamp is taken: a change after it
+                // is heard of.
+                let watched = watch.as_mut().is_some_and(|w| w.watch(path));
                 match recorded.check_with(&mut stamper) {
                     Check::Same => {}
                     Check::Touched(stamp) => self.touched.push((i, stamp)),
@@ -581,6 +594,13 @@ impl Session {
                         changed.push(i);
                         self.hashed.extend(hashed.map(|h| (i, h)));
                     }
+                }
+                // Its contents are the recorded ones, or (changed) the
+                // ones the update records; a run that does not record them
+                // (a full link, a failure) drops the session and this
+                // watch with it.
+                if watched {
+                    watch.as_mut().expect("watched").mark_clean(path);
                 }
                 continue;
             }
@@ -600,10 +620,27 @@ impl Session {
             self.delta.inputs.insert(i, fp);
             self.moved.push(i);
         }
+        self.watch = watch;
         if changed.is_empty() {
             Change::Nothing
         } else {
             Change::Inputs(changed)
+        }
+    }
+
+    /// The session's watch over its inputs, caught up with what happened
+    /// since the last request; a new one in a server that has none (or
+    /// whose watch can no longer be trusted); `None` in a process.
+    fn take_watch(&mut self) -> Option<watch::InputWatch> {
+        if !resident::enabled() {
+            return None;
+        }
+        match self.watch.take() {
+            Some(mut w) => match w.catch_up() {
+                true => Some(w),
+                false => watch::InputWatch::new(),
+            },
+            None => watch::InputWatch::new(),
         }
     }
 

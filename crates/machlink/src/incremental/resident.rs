@@ -65,7 +65,7 @@ pub fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
 }
 
-fn enabled() -> bool {
+pub(crate) fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
