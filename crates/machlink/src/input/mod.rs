@@ -366,7 +366,7 @@ pub fn parse_inputs<'f>(files: &'f [MappedFile], opts: &Options) -> Result<Input
                 .enumerate()
                 .filter(|(_, (_, _, k))| *k == FileKind::Object)
                 .map(|(i, (f, data, _))| {
-                    parse_object(f, data, arch).map(|mut o| {
+                    parse_object(f, data, arch, true).map(|mut o| {
                         o.input = i as u32;
                         o
                     })
@@ -577,21 +577,24 @@ pub(crate) fn absolute(path: &str) -> String {
 }
 
 /// Parses an object named on the command line, noting its path and time.
+/// With `residency`, what the link will not read again is given back to
+/// the kernel (see [`residency`]): a full link's inputs; an update maps one
+/// object and drops it soon.
 pub fn parse_object<'a>(
     f: &MappedFile,
     data: &'a [u8],
     arch: &'static dyn Arch,
+    residency: bool,
 ) -> Result<ObjectFile<'a>> {
-    let mut obj = ObjectFile::parse(data, f.name(), arch)?;
-    // Parsed, the relocation and symbol entries can go (see [`residency`]).
-    if within(&f.map, obj.parsed_tables) {
+    let mut obj = ObjectFile::parse_with(data, f.name(), arch, residency)?;
+    // Parsed, the relocation and symbol entries can go.
+    if residency && within(&f.map, obj.parsed_tables) {
         residency::release(&mut [obj.parsed_tables]);
     }
     obj.oso_path = absolute(&f.name());
-    obj.mtime = std::fs::metadata(&f.path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
+    // The time of the file mapped (the debug map's N_OSO carries it for
+    // dsymutil, which compares it with the object's): its stamp, not a
+    // second `stat`.
+    obj.mtime = u64::try_from(f.stamp.1 / 1_000_000_000).unwrap_or(0);
     Ok(obj)
 }

@@ -215,6 +215,19 @@ impl<'a> ObjectFile<'a> {
 
     /// Parses an MH_OBJECT for `arch`.
     pub fn parse(data: &'a [u8], name: String, arch: &'static dyn Arch) -> Result<ObjectFile<'a>> {
+        Self::parse_with(data, name, arch, true)
+    }
+
+    /// [`ObjectFile::parse`]; with `advise`, the kernel is told which
+    /// parts of the mapping the link never reads (see [`residency`]): worth
+    /// it across a full link's inputs, not for the one object an update
+    /// maps and drops (five `madvise` calls, a VMA split each).
+    pub fn parse_with(
+        data: &'a [u8],
+        name: String,
+        arch: &'static dyn Arch,
+        advise: bool,
+    ) -> Result<ObjectFile<'a>> {
         let r = Reader {
             data,
             name: &name,
@@ -260,7 +273,9 @@ impl<'a> ObjectFile<'a> {
             offset += size;
         }
         // Before anything reads section contents and faults pages in.
-        file.advise_unread(&raw_relocs);
+        if advise {
+            file.advise_unread(&raw_relocs);
+        }
         let mut tables = raw_relocs.clone();
         tables.push(file.parsed_tables); // the symbol entries, for now
         file.parsed_tables = span(data, &tables);
