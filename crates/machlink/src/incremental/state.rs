@@ -71,7 +71,7 @@ const SUMS_CHUNK: usize = 512;
 /// lookups ([`Delta::resolved`]); 5: the body in a format of its own (see
 /// [`super::wire`]), not bincode. 4: the end of the function starts in the head. 3: a head
 /// every run reads and a body only updates decode.)
-const DELTA_MAGIC: &[u8; 8] = b"MLDELTA8";
+const DELTA_MAGIC: &[u8; 8] = b"MLDELTA9";
 /// The most global lookups a delta remembers (see [`Delta::resolved`]).
 const REMEMBERED: usize = 1 << 16;
 /// One record of the global symbol table.
@@ -387,6 +387,8 @@ pub struct Delta {
     /// (not copied: a run that finds nothing changed never decodes it).
     unread: Vec<u8>,
     body: std::ops::Range<usize>,
+    /// The room the file gives its head (see [`Delta::to_bytes`]).
+    head_room: usize,
     /// The delta file's bytes as they are on disk once the body is
     /// decoded (`unread` until then), or as an update last wrote them: an
     /// update journals only where its delta differs from them (see
@@ -1159,6 +1161,14 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> bincode::Result<T> {
     bincode::DefaultOptions::new().deserialize(bytes)
 }
 
+/// A delta file's head: its length and the room it has (the body starts
+/// after the room), if both fit in `file` (without its checksum).
+fn head_span(file: &[u8]) -> Option<(usize, usize)> {
+    let at = |i: usize| Some(u32::from_le_bytes(file.get(i..i + 4)?.try_into().ok()?) as usize);
+    let (len, room) = (at(8)?, at(12)?);
+    (len <= room && room <= file.len().checked_sub(16)?).then_some((len, room))
+}
+
 fn u64_at(data: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
 }
@@ -1763,8 +1773,15 @@ impl Delta {
         Delta::from_file(bytes).map_err(|e| Unusable::Damaged(format!("its delta: {e}")))
     }
 
-    /// The file: magic, the head's length (u64), head, body, and an xxh3
-    /// checksum of all that.
+    /// The file: magic, the head's length and its room (u32 each), the head
+    /// and zeros to fill its room, the body, and an xxh3 checksum of all
+    /// that.
+    ///
+    /// The head grows and shrinks by a few bytes with most updates (the
+    /// allocation's free ranges, stamps); given the room it had in the file
+    /// written before, it leaves the body where it was, so the new file
+    /// differs from the old only where the update changed something and is
+    /// journaled as those bytes (see `journal::DeltaWrite`), not whole.
     pub fn to_bytes(&self) -> Vec<u8> {
         let head = encode(&HeadOut {
             output: &self.output,
@@ -1781,10 +1798,18 @@ impl Delta {
         // Room for a body as large as the objects edited (a 500-function
         // object's record and remembered lookups take some 90 KiB): pages
         // reserved and not written cost nothing, a copy on each growth does.
-        let mut out = Vec::with_capacity(16 + head.len() + self.unread.len().max(1 << 20) + 8);
+        let room = if head.len() <= self.head_room {
+            self.head_room
+        } else {
+            (head.len() + head.len() / 2 + 256).next_multiple_of(64)
+        };
+        let mut out = Vec::with_capacity(16 + room + self.unread.len().max(1 << 20) + 8);
         out.extend_from_slice(DELTA_MAGIC);
-        out.extend_from_slice(&(head.len() as u64).to_le_bytes());
+        let len32 = |n: usize| u32::try_from(n).expect("a delta's head fits in 4 GiB");
+        out.extend_from_slice(&len32(head.len()).to_le_bytes());
+        out.extend_from_slice(&len32(room).to_le_bytes());
         out.extend_from_slice(&head);
+        out.resize(16 + room, 0);
         if self.unread.is_empty() {
             super::wire::write(
                 &mut out,
@@ -1821,14 +1846,10 @@ impl Delta {
         if xxhash_rust::xxh3::xxh3_64(all).to_le_bytes() != sum {
             return Err("checksum mismatch".into());
         }
-        let head_len = u64_at(all, 8).expect("16 bytes at least");
-        let head_end = usize::try_from(head_len)
-            .ok()
-            .and_then(|l| l.checked_add(16))
-            .filter(|&e| e <= all.len())
-            .ok_or("its head's length is wrong")?;
+        let (head_len, head_room) = head_span(all).ok_or("its head's length is wrong")?;
         let head: HeadIn =
-            decode(&all[16..head_end]).map_err(|e| format!("it does not decode ({e})"))?;
+            decode(&all[16..16 + head_len]).map_err(|e| format!("it does not decode ({e})"))?;
+        let head_end = 16 + head_room;
         Ok(Delta {
             output: head.output,
             inputs: head.inputs,
@@ -1841,6 +1862,7 @@ impl Delta {
             uuid: head.uuid,
             body: head_end..body_end,
             unread: bytes,
+            head_room,
             ..Default::default()
         })
     }
@@ -1877,13 +1899,14 @@ impl Delta {
     /// Records that the delta file now holds `bytes`, which
     /// [`Delta::to_bytes`] made of this delta.
     pub fn written(&mut self, bytes: Vec<u8>) {
+        let (_, room) = head_span(&bytes).expect("a delta's head as to_bytes wrote it");
+        self.head_room = room;
         if self.unread.is_empty() {
             self.on_disk = bytes;
             return;
         }
         // Not decoded: the same body, after a head that may have changed.
-        let head_len = u64_at(&bytes, 8).expect("a delta's head length") as usize;
-        self.body = 16 + head_len..bytes.len() - 8;
+        self.body = 16 + room..bytes.len() - 8;
         self.unread = bytes;
     }
 
