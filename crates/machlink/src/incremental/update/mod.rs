@@ -1011,11 +1011,15 @@ impl<'s> Updater<'s> {
         // the full link.
         crate::resolve::drop_coalesced_weak_definitions(std::slice::from_mut(obj), &symtab);
         let globals = self.defined_globals(oi, &symtab, &others)?;
-        for removed in missing_from(&old.globals, &globals) {
-            // Whether others still refer to it is known once every changed
-            // object is replayed (see `finish`).
-            self.removed.push((removed.clone(), obj.name.clone()));
-            self.delta.globals.remove(removed);
+        // (An edit seldom adds or removes a symbol: the lists are compared
+        // once before either is searched for the other's names.)
+        if globals != old.globals {
+            for removed in missing_from(&old.globals, &globals) {
+                // Whether others still refer to it is known once every
+                // changed object is replayed (see `finish`).
+                self.removed.push((removed.clone(), obj.name.clone()));
+                self.delta.globals.remove(removed);
+            }
         }
         // Reference counts follow what the object refers to now. Taken in
         // symbol-table order, not the map's: an object lists its undefined
@@ -1026,11 +1030,13 @@ impl<'s> Updater<'s> {
             .collect();
         refs.sort_unstable();
         refs.dedup();
-        for n in missing_from(&refs, &old.refs) {
-            *self.delta.ref_adjust.entry(n.clone()).or_default() += 1;
-        }
-        for n in missing_from(&old.refs, &refs) {
-            *self.delta.ref_adjust.entry(n.clone()).or_default() -= 1;
+        if refs != old.refs {
+            for n in missing_from(&refs, &old.refs) {
+                *self.delta.ref_adjust.entry(n.clone()).or_default() += 1;
+            }
+            for n in missing_from(&old.refs, &refs) {
+                *self.delta.ref_adjust.entry(n.clone()).or_default() -= 1;
+            }
         }
         let entries = unwind_entries(obj, &symtab)?;
         let encodings = &entries.encodings;
