@@ -92,7 +92,9 @@ mod linux {
         /// The working directory the watch was made in: relative input
         /// paths mean other files elsewhere.
         cwd: PathBuf,
-        dirs: HashMap<WatchDescriptor, Dir>,
+        /// Each watched directory by the paths inputs name it by (one
+        /// inode can be reached by several, each checked).
+        dirs: HashMap<WatchDescriptor, Vec<Dir>>,
         dir_of: HashMap<PathBuf, WatchDescriptor>,
         /// The input paths each (directory, name) stands for.
         names: HashMap<(WatchDescriptor, OsString), Vec<PathBuf>>,
@@ -174,6 +176,7 @@ mod linux {
             // A directory renamed, or replaced under its path.
             self.dirs
                 .values()
+                .flatten()
                 .all(|d| dir_id(&d.path).is_some_and(|id| id == d.id))
         }
 
@@ -237,17 +240,15 @@ mod linux {
             }
             let before = dir_id(dir)?;
             let wd = self.inotify.watches().add(dir, dir_mask()).ok()?;
+            // (A watch added for a directory that moved meanwhile is left
+            // alone: another path may have it, and no input uses it here.)
             if dir_id(dir) != Some(before) {
-                let _ = self.inotify.watches().remove(wd);
                 return None;
             }
-            self.dirs.insert(
-                wd.clone(),
-                Dir {
-                    path: dir.to_path_buf(),
-                    id: before,
-                },
-            );
+            self.dirs.entry(wd.clone()).or_default().push(Dir {
+                path: dir.to_path_buf(),
+                id: before,
+            });
             self.dir_of.insert(dir.to_path_buf(), wd.clone());
             Some(wd)
         }
