@@ -84,8 +84,11 @@ pub struct Journal {
 /// new one, so replaying them after a crash is safe as replaying the
 /// output's is. They need the file they were made against to be where it
 /// was (overwritten in place, not renamed); where it is not, the delta is
-/// journaled whole. A delta whose bytes shifted (a record that grew)
-/// differs almost everywhere and is journaled whole too. Where a power loss
+/// journaled whole. A delta whose bytes shifted (a record that gained an
+/// atom, a head that outgrew its room) differs almost everywhere and is
+/// journaled whole too; the fields an edit changes are fixed-width and the
+/// head has room (see `state::Delta::to_bytes`), so a function moving to a
+/// body and back shifts nothing. Where a power loss
 /// also lost the last update's unsynced delta write (see [`DeltaSlot`]),
 /// the patched file fails its checksum, and the next run links in full,
 /// as it does when such a delta is lost without a journal to replay.
