@@ -571,7 +571,7 @@ impl Session {
         }
         let mut changed = Vec::new();
         let mut stamper = Stamper::default();
-        let mut watch = self.take_watch();
+        let mut watch = self.take_watch(inputs.len());
         // The listed paths, as a set once an input has moved (rustc renames
         // hundreds at once, and a search of the list for each compared
         // paths component by component: 99 M instructions for ripgrep).
@@ -628,19 +628,20 @@ impl Session {
         }
     }
 
-    /// The session's watch over its inputs, caught up with what happened
-    /// since the last request; a new one in a server that has none (or
-    /// whose watch can no longer be trusted); `None` in a process.
-    fn take_watch(&mut self) -> Option<watch::InputWatch> {
+    /// The session's watch over its `inputs` inputs, caught up with what
+    /// happened since the last request; a new one in a server that has
+    /// none (or whose watch can no longer be trusted, or has grown far past
+    /// the inputs it serves); `None` in a process.
+    fn take_watch(&mut self, inputs: usize) -> Option<watch::InputWatch> {
         if !resident::enabled() {
             return None;
         }
         match self.watch.take() {
-            Some(mut w) => match w.catch_up() {
+            Some(mut w) if w.names() <= 4 * inputs + 64 => match w.catch_up() {
                 true => Some(w),
                 false => watch::InputWatch::new(),
             },
-            None => watch::InputWatch::new(),
+            _ => watch::InputWatch::new(),
         }
     }
 

@@ -125,8 +125,9 @@ mod linux {
         }
 
         /// Takes in what happened since the last request: inputs with an
-        /// event are no longer clean. False when the watch can no longer
-        /// be trusted for anything (drop it).
+        /// event, and those in a directory that went away or is no longer
+        /// the one their path names, are no longer clean. False when the
+        /// watch can no longer be trusted for anything (drop it).
         pub fn catch_up(&mut self) -> bool {
             if std::env::current_dir().ok().as_ref() != Some(&self.cwd) {
                 return false;
@@ -138,6 +139,7 @@ mod linux {
                     Err(_) => return false,
                 };
                 let mut any = false;
+                let mut gone_dirs = Vec::new();
                 for event in events {
                     any = true;
                     if event.mask.contains(EventMask::Q_OVERFLOW) {
@@ -149,7 +151,9 @@ mod linux {
                             | EventMask::IGNORED
                             | EventMask::UNMOUNT;
                         if event.mask.intersects(gone) {
-                            return false;
+                            // (rustc's temporary directory of each link.)
+                            gone_dirs.push(event.wd.clone());
+                            continue;
                         }
                         if let Some(name) = event.name {
                             let key = (event.wd.clone(), name.to_os_string());
@@ -169,15 +173,51 @@ mod linux {
                         }
                     }
                 }
+                for wd in gone_dirs {
+                    self.forget_dir(&wd);
+                }
                 if !any {
                     break;
                 }
             }
-            // A directory renamed, or replaced under its path.
-            self.dirs
-                .values()
-                .flatten()
-                .all(|d| dir_id(&d.path).is_some_and(|id| id == d.id))
+            // A directory renamed, or replaced under its path, or a
+            // directory above it renamed (no event on the watched one).
+            let moved: Vec<WatchDescriptor> = self
+                .dirs
+                .iter()
+                .filter(|(_, ds)| ds.iter().any(|d| dir_id(&d.path) != Some(d.id)))
+                .map(|(wd, _)| wd.clone())
+                .collect();
+            for wd in moved {
+                self.forget_dir(&wd);
+                let _ = self.inotify.watches().remove(wd);
+            }
+            true
+        }
+
+        /// Forgets a watched directory: the inputs named through it are
+        /// stamped (and watched again) when next looked at.
+        fn forget_dir(&mut self, wd: &WatchDescriptor) {
+            for d in self.dirs.remove(wd).into_iter().flatten() {
+                self.dir_of.remove(&d.path);
+            }
+            let clean = &mut self.clean;
+            self.names.retain(|(w, _), paths| {
+                if w != wd {
+                    return true;
+                }
+                for path in paths.iter() {
+                    clean.remove(path.as_os_str());
+                }
+                false
+            });
+        }
+
+        /// How many names it watches: inputs that moved (rustc's codegen
+        /// units at new paths in every session) leave their old names
+        /// behind, so a server drops a watch that grew far past its inputs.
+        pub fn names(&self) -> usize {
+            self.names.len()
         }
 
         /// Whether `path` is as it was when last stamped.
@@ -307,5 +347,8 @@ mod other {
             false
         }
         pub fn mark_clean(&mut self, _: &Path) {}
+        pub fn names(&self) -> usize {
+            0
+        }
     }
 }
