@@ -190,3 +190,55 @@ pub fn fails_with(o: &Outcome, what: &str) {
         o.stderr_str()
     );
 }
+
+/// A `machlink --serve` on `dir/machlink.sock` (with `env` in its
+/// environment), stopped when dropped.
+pub struct Server {
+    child: std::process::Child,
+    pub socket: PathBuf,
+}
+
+impl Server {
+    pub fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
+        let socket = dir.join("machlink.sock");
+        let child = Command::new(workspace_bin("machlink"))
+            .arg("--serve")
+            .arg(&socket)
+            .envs(env.iter().copied())
+            .spawn()
+            .expect("start machlink --serve");
+        // Owned at once, so that a server that never answers is still
+        // killed and reaped (by Drop) when the test fails.
+        let server = Server { child, socket };
+        for _ in 0..500 {
+            if std::os::unix::net::UnixStream::connect(&server.socket).is_ok() {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!(
+            "machlink --serve {} never answered",
+            server.socket.display()
+        );
+    }
+
+    /// Whether the server process has ended (within 5 s: its socket is
+    /// closed while it exits, so a client can see its end before it is
+    /// reaped).
+    pub fn ended(&mut self) -> bool {
+        for _ in 0..500 {
+            if self.child.try_wait().unwrap().is_some() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

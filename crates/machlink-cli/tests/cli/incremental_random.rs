@@ -80,6 +80,10 @@ struct Plan {
     target: Target,
     seeds: &'static [Seed],
     steps: usize,
+    /// The incremental links go to a resident machlink (`--serve`), one
+    /// per seed, which keeps each output's session and watches its inputs
+    /// between steps.
+    served: bool,
 }
 
 const X86_64: Plan = Plan {
@@ -91,6 +95,22 @@ const X86_64: Plan = Plan {
         rust_seed(2028, true, false),
     ],
     steps: 55,
+    served: false,
+};
+
+/// The x86_64 plan's kinds of program (plain, dead-stripped, C++, Rust)
+/// under other seeds, served: a kept session and the inputs' watch must
+/// give every step exactly what a process gives.
+const SERVED_X86_64: Plan = Plan {
+    target: Target::X86_64,
+    seeds: &[
+        seed(5, false, true),
+        seed(12, true, true),
+        seed(33, false, false),
+        rust_seed(2030, true, false),
+    ],
+    steps: 50,
+    served: true,
 };
 
 /// Every arm64 run goes through qemu (three per step), so the arm64 plan
@@ -104,6 +124,7 @@ const ARM64: Plan = Plan {
         rust_seed(2026, false, false),
     ],
     steps: 50,
+    served: false,
 };
 
 /// The compiler flags of every object: `-fexceptions`, so that a
@@ -805,6 +826,8 @@ struct Session {
     /// keeps them (DESIGN invariant 1; a function moving between objects
     /// included).
     addresses: BTreeMap<String, u64>,
+    /// The resident machlink the incremental links go to, if served.
+    server: Option<testkit::cli::Server>,
 }
 
 impl Session {
@@ -831,6 +854,7 @@ impl Session {
             fresh: dir.join("fresh"),
             plant: None,
             addresses: BTreeMap::new(),
+            server: None,
         }
     }
 
@@ -859,11 +883,18 @@ impl Session {
     /// [`DOCUMENTED_FALLBACKS`] does not list.
     fn link_and_check(&mut self, ctx: &str, strict: bool) -> StepRecord {
         let started = Instant::now();
-        let o = capture(
-            incremental_command_for(self.target, &self.inc)
-                .args(&self.flags)
-                .args(&self.objs),
-        );
+        let mut cmd = incremental_command_for(self.target, &self.inc);
+        cmd.args(&self.flags).args(&self.objs);
+        if let Some(server) = &self.server {
+            // (A client that finds no server links itself, silently: the
+            // server must still be listening.)
+            assert!(
+                std::os::unix::net::UnixStream::connect(&server.socket).is_ok(),
+                "{ctx}: the server no longer listens"
+            );
+            cmd.env("MACHLINK_SERVER", &server.socket);
+        }
+        let o = capture(&mut cmd);
         let link_ms = started.elapsed().as_secs_f64() * 1e3;
         assert_eq!(
             o.code,
@@ -1018,7 +1049,13 @@ impl RunOptions {
 }
 
 /// Runs one seed for `steps` edits.
-fn run_seed(target: Target, seed: Seed, steps: usize, opts: &mut RunOptions) -> Counts {
+fn run_seed(
+    target: Target,
+    seed: Seed,
+    steps: usize,
+    served: bool,
+    opts: &mut RunOptions,
+) -> Counts {
     let arch = target.arch();
     let n = seed.seed;
     let _ = std::fs::remove_dir_all(&opts.dir);
@@ -1027,6 +1064,9 @@ fn run_seed(target: Target, seed: Seed, steps: usize, opts: &mut RunOptions) -> 
     let mut p = Program::new(&mut rng, seed);
     let mut session = Session::new(target, &opts.dir, &seed_flags(seed), &p.sources());
     session.plant = opts.plant.clone();
+    if served {
+        session.server = Some(testkit::cli::Server::start(&opts.dir, &[]));
+    }
     let mut counts = Counts::default();
     for step in 0..=steps {
         if step > 0 && opts.deadline.is_some_and(|d| Instant::now() >= d) {
@@ -1120,7 +1160,8 @@ fn run_plan(plan: &Plan) {
         let n = seeds[i].seed;
         let dir = testkit::scratch_dir(&format!("incremental/random-{arch}-{n}"));
         let mut opts = RunOptions::new(dir);
-        *results[i].lock().unwrap() = run_seed(plan.target, seeds[i], plan.steps, &mut opts);
+        *results[i].lock().unwrap() =
+            run_seed(plan.target, seeds[i], plan.steps, plan.served, &mut opts);
     });
     let results: Vec<Counts> = results
         .into_iter()
@@ -1150,6 +1191,11 @@ fn run_plan(plan: &Plan) {
 #[test]
 fn incremental_relinks_match_fresh_links_over_random_edits() {
     run_plan(&X86_64);
+}
+
+#[test]
+fn served_incremental_relinks_match_fresh_links_over_random_edits() {
+    run_plan(&SERVED_X86_64);
 }
 
 #[test]

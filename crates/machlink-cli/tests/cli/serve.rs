@@ -11,8 +11,8 @@
 //! scripts/build-client.sh), which must behave exactly the same.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use testkit::cli::{compile, incremental_line, machlink_verify, run_ok};
+use std::process::Command;
+use testkit::cli::{compile, incremental_line, machlink_verify, run_ok, Server};
 use testkit::{
     capture, ld64_command_in, machlink_client_bin, machlink_command, scratch_dir, sdk_root,
     workspace_bin,
@@ -25,58 +25,6 @@ int main(void) { printf("f(3)=%d\n", f(3)); return 0; }
 
 fn lib(k: i32) -> String {
     format!("__attribute__((noinline)) int f(int x) {{ return x * {k} + 1; }}\n")
-}
-
-/// A server on `dir/machlink.sock` (with `env` in its environment), stopped
-/// when dropped.
-struct Server {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Server {
-    fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
-        let socket = dir.join("machlink.sock");
-        let child = Command::new(workspace_bin("machlink"))
-            .arg("--serve")
-            .arg(&socket)
-            .envs(env.iter().copied())
-            .spawn()
-            .expect("start machlink --serve");
-        // Owned at once, so that a server that never answers is still
-        // killed and reaped (by Drop) when the test fails.
-        let server = Server { child, socket };
-        for _ in 0..500 {
-            if std::os::unix::net::UnixStream::connect(&server.socket).is_ok() {
-                return server;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!(
-            "machlink --serve {} never answered",
-            server.socket.display()
-        );
-    }
-
-    /// Whether the server process has ended (within 5 s: its socket is
-    /// closed while it exits, so a client can see its end before it is
-    /// reaped).
-    fn ended(&mut self) -> bool {
-        for _ in 0..500 {
-            if self.child.try_wait().unwrap().is_some() {
-                return true;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        false
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The program a test runs as the client.

@@ -267,7 +267,7 @@ impl Campaign {
         let started = Instant::now();
         let mut counts = None;
         let result =
-            catching(|| counts = Some(run_seed(target, seed, self.config.steps, &mut opts)));
+            catching(|| counts = Some(run_seed(target, seed, self.config.steps, false, &mut opts)));
         let seconds = started.elapsed().as_secs_f64();
         let steps = opts.records.len().saturating_sub(1);
         let (status, note) = match &result {
@@ -804,7 +804,7 @@ fn the_shrinker_cuts_a_planted_divergence_down() {
     opts.strict = false;
     opts.plant = Some(plant.to_string());
     let message = catching(|| {
-        run_seed(target, seed, 6, &mut opts);
+        run_seed(target, seed, 6, false, &mut opts);
     })
     .expect_err("the planted divergence is found");
     let kind = failure_kind(&message);
