@@ -551,7 +551,8 @@ impl<'s> Updater<'s> {
             Some(r) => r,
             None => self.take_old_record(oi)?,
         };
-        let record = self.replay(oi, &mut obj, &old)?;
+        let mut old = old;
+        let record = self.replay(oi, &mut obj, &mut old)?;
         let fp = fingerprint();
         // The process ends soon after an update (a server answers its
         // client first): freeing the old record's hundreds of small
@@ -966,7 +967,15 @@ impl<'s> Updater<'s> {
     }
 
     /// Places and writes one object's atoms; returns its new record.
-    fn replay(&mut self, oi: u32, obj: &mut ObjectFile, old: &ObjectRecord) -> Step<ObjectRecord> {
+    /// Replays object `oi` (parsed as `obj`) over its old record `old`,
+    /// whose lists of globals and references it takes over where they
+    /// stayed the same (the caller frees the rest after answering).
+    fn replay(
+        &mut self,
+        oi: u32,
+        obj: &mut ObjectFile,
+        old: &mut ObjectRecord,
+    ) -> Step<ObjectRecord> {
         // The path its group's N_OSO names now (an update may have renamed
         // it without replaying it).
         let old_oso = self
@@ -1012,32 +1021,39 @@ impl<'s> Updater<'s> {
         crate::resolve::drop_coalesced_weak_definitions(std::slice::from_mut(obj), &symtab);
         let globals = self.defined_globals(oi, &symtab, &others)?;
         // (An edit seldom adds or removes a symbol: the lists are compared
-        // once before either is searched for the other's names.)
-        if globals != old.globals {
+        // once before either is searched for the other's names, and an
+        // unchanged list is the old record's, not a copy of every name.)
+        let globals = if same_names(&globals, &old.globals) {
+            std::mem::take(&mut old.globals)
+        } else {
             for removed in missing_from(&old.globals, &globals) {
                 // Whether others still refer to it is known once every
                 // changed object is replayed (see `finish`).
                 self.removed.push((removed.clone(), obj.name.clone()));
-                self.delta.globals.remove(removed);
+                self.delta.globals.remove(removed.as_slice());
             }
-        }
+            globals.iter().map(|n| n.to_vec()).collect()
+        };
         // Reference counts follow what the object refers to now. Taken in
         // symbol-table order, not the map's: an object lists its undefined
         // symbols sorted, so the sort below finds one sorted run.
-        let mut refs: Vec<Vec<u8>> = (0..symtab.syms.len() as SymId)
+        let mut refs: Vec<&[u8]> = (0..symtab.syms.len() as SymId)
             .filter(|g| others.contains_key(g))
-            .map(|g| symtab.syms[g as usize].name.to_vec())
+            .map(|g| symtab.syms[g as usize].name)
             .collect();
         refs.sort_unstable();
         refs.dedup();
-        if refs != old.refs {
+        let refs = if same_names(&refs, &old.refs) {
+            std::mem::take(&mut old.refs)
+        } else {
             for n in missing_from(&refs, &old.refs) {
-                *self.delta.ref_adjust.entry(n.clone()).or_default() += 1;
+                *self.delta.ref_adjust.entry(n.to_vec()).or_default() += 1;
             }
             for n in missing_from(&old.refs, &refs) {
                 *self.delta.ref_adjust.entry(n.clone()).or_default() -= 1;
             }
-        }
+            refs.iter().map(|n| n.to_vec()).collect()
+        };
         let entries = unwind_entries(obj, &symtab)?;
         let encodings = &entries.encodings;
         let n = obj.atoms.len();
@@ -1411,13 +1427,13 @@ impl<'s> Updater<'s> {
     /// definitions, and tentative ones whose storage it holds. (`others`,
     /// what `resolve` found defined by other objects, is not looked up
     /// again.)
-    fn defined_globals(
+    fn defined_globals<'n>(
         &self,
         oi: u32,
-        symtab: &SymbolTable,
+        symtab: &SymbolTable<'n>,
         others: &FxHashMap<SymId, GlobalRecord>,
-    ) -> Step<Vec<Vec<u8>>> {
-        let mut out: Vec<Vec<u8>> = Vec::new();
+    ) -> Step<Vec<&'n [u8]>> {
+        let mut out: Vec<&'n [u8]> = Vec::new();
         for (id, s) in symtab.syms.iter().enumerate() {
             let ours = match s.def {
                 Def::Defined { .. } => true,
@@ -1428,7 +1444,7 @@ impl<'s> Updater<'s> {
                 _ => false,
             };
             if ours {
-                out.push(s.name.to_vec());
+                out.push(s.name);
             }
         }
         // Nearly sorted already (an object lists its definitions sorted
@@ -1716,18 +1732,24 @@ impl<'s> Updater<'s> {
 /// with long common prefixes: a search of `b` for each costs ten
 /// comparisons of them). Both are sorted where they are made (`replay`,
 /// and the records it wrote before).
-fn missing_from<'a>(a: &'a [Vec<u8>], b: &[Vec<u8>]) -> Vec<&'a Vec<u8>> {
+fn missing_from<'a, A: AsRef<[u8]>, B: AsRef<[u8]>>(a: &'a [A], b: &[B]) -> Vec<&'a A> {
     let mut out = Vec::new();
     let mut rest = b;
     for n in a {
-        while rest.first().is_some_and(|m| m < n) {
+        let n_bytes = n.as_ref();
+        while rest.first().is_some_and(|m| m.as_ref() < n_bytes) {
             rest = &rest[1..];
         }
-        if rest.first() != Some(n) {
+        if rest.first().map(AsRef::as_ref) != Some(n_bytes) {
             out.push(n);
         }
     }
     out
+}
+
+/// Whether two sorted lists hold the same names.
+fn same_names(a: &[&[u8]], b: &[Vec<u8>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| *x == y.as_slice())
 }
 
 /// A changed object's symbol groups, owning their names (the object's
@@ -1932,7 +1954,7 @@ fn diff(orig: &[u8], img: &[u8], touched: &mut Vec<Touched>) -> Vec<(u64, Vec<u8
 
 #[cfg(test)]
 mod tests {
-    use super::missing_from;
+    use super::{missing_from, same_names};
 
     #[test]
     fn names_missing_from_a_list_are_found_in_order_or_not() {
@@ -1946,6 +1968,10 @@ mod tests {
         assert_eq!(missing_from(&a, &b), [&a[0], &a[2]]);
         assert_eq!(missing_from(&b, &a), [&b[1], &b[3]]);
         assert!(missing_from(&a, &a).is_empty());
-        assert_eq!(missing_from(&a, &[]).len(), 4);
+        assert_eq!(missing_from::<_, Vec<u8>>(&a, &[]).len(), 4);
+        // Borrowed names against owned ones, as a replay compares them.
+        let borrowed: Vec<&[u8]> = b.iter().map(Vec::as_slice).collect();
+        assert_eq!(missing_from(&borrowed, &a), [&borrowed[1], &borrowed[3]]);
+        assert!(same_names(&borrowed, &b) && !same_names(&borrowed, &a));
     }
 }
