@@ -525,41 +525,37 @@ impl<'s> Updater<'s> {
         if crate::input::kind_of(data, &name)? != crate::input::FileKind::Object {
             return fallback(format!("{} is no longer an object file", path.display()));
         }
-        // Hashed already when the change was found, if the bytes mapped
-        // are those (the same stamp).
-        let known = self
-            .session
-            .hashed
-            .iter()
-            .find(|(i, (s, _))| *i == input && *s == mapped.stamp)
-            .map(|&(_, ((size, mtime_ns), hash))| Fingerprint {
-                path: path.clone(),
-                size,
-                mtime_ns,
-                hash,
-                inode: mapped.inode,
-            });
-        // The stamp of the file mapped: it describes the bytes hashed (and
-        // needs no second `stat`).
-        let fingerprint = || {
-            known.unwrap_or_else(|| {
-                Fingerprint::stamped(&path, mapped.stamp, mapped.inode, &mapped.map)
-            })
-        };
         let mut obj = crate::input::parse_object(&mapped, data, self.arch, false)?;
-        let old = match self.reworked.remove(&oi) {
+        let mut old = match self.reworked.remove(&oi) {
             Some(r) => r,
             None => self.take_old_record(oi)?,
         };
-        let mut old = old;
         let record = self.replay(oi, &mut obj, &mut old)?;
-        let fp = fingerprint();
         // The process ends soon after an update (a server answers its
         // client first): freeing the old record's hundreds of small
         // allocations one by one costs more than its journal takes to
         // write, and the exit frees them at once.
         super::resident::defer_drop(old);
         self.delta.objects.insert(oi, record);
+        // Hashed already when the change was found, if the bytes mapped
+        // are those (the same stamp).
+        let known = self
+            .session
+            .hashed
+            .iter()
+            .find(|(i, (s, _))| *i == input && *s == mapped.stamp);
+        let fp = match known {
+            Some(&(_, ((size, mtime_ns), hash))) => Fingerprint {
+                path: path.clone(),
+                size,
+                mtime_ns,
+                hash,
+                inode: mapped.inode,
+            },
+            // The stamp of the file mapped: it describes the bytes hashed
+            // (and needs no second `stat`).
+            None => Fingerprint::stamped(&path, mapped.stamp, mapped.inode, &mapped.map),
+        };
         self.delta.inputs.insert(input, fp);
         self.stats.objects += 1;
         Ok(())
@@ -966,10 +962,10 @@ impl<'s> Updater<'s> {
         })
     }
 
-    /// Places and writes one object's atoms; returns its new record.
-    /// Replays object `oi` (parsed as `obj`) over its old record `old`,
-    /// whose lists of globals and references it takes over where they
-    /// stayed the same (the caller frees the rest after answering).
+    /// Places and writes one object's atoms (object `oi`, parsed as `obj`,
+    /// over its old record `old`); returns its new record, which takes the
+    /// old one's lists of globals and references where they stayed the
+    /// same (the caller frees the rest after answering).
     fn replay(
         &mut self,
         oi: u32,
