@@ -222,6 +222,11 @@ impl Server {
         );
     }
 
+    /// Whether the server process is still running (now, without waiting).
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// Whether the server process has ended (within 5 s: its socket is
     /// closed while it exits, so a client can see its end before it is
     /// reaped).

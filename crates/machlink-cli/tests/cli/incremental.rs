@@ -1345,16 +1345,6 @@ int main(void) {{
     assert_eq!(run_ok(&out), "41\n");
 }
 
-/// One test per target for each scenario: `incremental::x86_64::NAME` and
-/// `incremental::arm64::NAME`.
-/// The sealed length of an update's journal (after its 8-byte mark).
-fn journaled_bytes(out: &Path) -> u64 {
-    let mut name = out.file_name().unwrap().to_os_string();
-    name.push(".machlink-journal");
-    let j = std::fs::read(out.with_file_name(name)).unwrap();
-    u64::from_le_bytes(j[8..16].try_into().unwrap())
-}
-
 /// An edit loop on one function of an object with many: each update's
 /// journal holds the output's patches and the bytes of the delta that
 /// changed, not the whole delta, whether the function stays in its slot,
@@ -1371,9 +1361,6 @@ fn an_edit_loop_journals_only_what_changed(t: Target) {
     let lib_o = s.compile("lib", &lib_with(&f_body(1)));
     let out = s.out();
     s.link(&out, &[&main, &lib_o], &[]);
-    let mut delta_name = out.file_name().unwrap().to_os_string();
-    delta_name.push(".machlink-delta");
-    let delta = out.with_file_name(delta_name);
     for (step, n) in [2, 40, 3, 41, 4, 40].into_iter().enumerate() {
         s.compile("lib", &lib_with(&f_body(n)));
         let o = s.link(&out, &[&main, &lib_o], &[]);
@@ -1381,10 +1368,12 @@ fn an_edit_loop_journals_only_what_changed(t: Target) {
         assert!(run_ok(&out).starts_with("f="), "{}", o.stderr_str());
         // (The first update has no delta file to patch: it writes it whole.)
         if step > 0 {
-            let (journaled, whole) = (
-                journaled_bytes(&out),
-                std::fs::metadata(&delta).unwrap().len(),
-            );
+            // The journal's sealed length follows its 8-byte mark.
+            let journal = std::fs::read(s.dir.join("prog.machlink-journal")).unwrap();
+            let journaled = u64::from_le_bytes(journal[8..16].try_into().unwrap());
+            let whole = std::fs::metadata(s.dir.join("prog.machlink-delta"))
+                .unwrap()
+                .len();
             assert!(
                 journaled * 4 < whole,
                 "step {step} (f of {n} statements): {journaled} bytes journaled for a {whole}-byte delta; {}",
@@ -1395,6 +1384,8 @@ fn an_edit_loop_journals_only_what_changed(t: Target) {
     verify(&out);
 }
 
+/// One test per target for each scenario: `incremental::x86_64::NAME` and
+/// `incremental::arm64::NAME`.
 macro_rules! for_each_target {
     ($($scenario:ident),* $(,)?) => {
         mod x86_64 {

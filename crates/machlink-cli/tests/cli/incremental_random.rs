@@ -885,12 +885,12 @@ impl Session {
         let started = Instant::now();
         let mut cmd = incremental_command_for(self.target, &self.inc);
         cmd.args(&self.flags).args(&self.objs);
-        if let Some(server) = &self.server {
+        if let Some(server) = &mut self.server {
             // (A client that finds no server links itself, silently: the
-            // server must still be listening.)
+            // server must still be there.)
             assert!(
-                std::os::unix::net::UnixStream::connect(&server.socket).is_ok(),
-                "{ctx}: the server no longer listens"
+                server.running() && server.socket.exists(),
+                "{ctx}: the server has gone"
             );
             cmd.env("MACHLINK_SERVER", &server.socket);
         }

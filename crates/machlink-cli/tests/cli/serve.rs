@@ -428,9 +428,10 @@ fn serve_never_replaces_a_file_that_is_not_a_socket() {
 /// A server stamps only the inputs it has heard of a change to (inotify:
 /// see machlink::incremental::watch); every way a build changes an input
 /// must still be heard of: a write into the file, a new file renamed over
-/// it, a write through a hard link in another directory, and its
-/// directory renamed away with another put in its place. A touch alone
-/// changes nothing. Each step's output runs with the new code.
+/// it, a write through a hard link in another directory, its directory
+/// renamed away with another put in its place, and a symbolic link on its
+/// path pointed elsewhere. A touch alone changes nothing. Each step's
+/// output runs with the new code.
 #[test]
 fn a_server_hears_of_every_change_to_an_input() {
     let dir = scratch_dir("serve_watches_inputs");
