@@ -238,7 +238,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                     let mut stats = done(format!(
                         "updated {} object(s): {} atoms in place, {} moved, {} added, {} removed; \
                          {} trampolines written; {}{} new imports; {} bytes in {} patches{}, \
-                         written {}; {:.2} ms",
+                         written {}{}; {:.2} ms",
                         s.objects,
                         s.in_place,
                         s.moved,
@@ -258,6 +258,11 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                             ""
                         },
                         s.write_path.describe(),
+                        if s.resolved_again {
+                            "; symbols resolved as the last update found them"
+                        } else {
+                            ""
+                        },
                         start.elapsed().as_secs_f64() * 1e3
                     ))?;
                     stats.phases = phases;

@@ -506,3 +506,98 @@ fn a_server_hears_of_every_change_to_an_input() {
     let v = machlink_verify(&out);
     assert_eq!(v.code, 0, "{}", v.stdout_str());
 }
+
+/// The object of [`a_served_edit_loop_resolves_as_the_last_update_did`]:
+/// functions that call each other, one outside it (`twice`, in main.o), a
+/// data global of main.o, an import (`abs`) and a function pointer.
+fn loop_lib(k: i32, grown: usize, extra_call: bool) -> String {
+    let body: String = (0..grown)
+        .map(|i| format!("    x ^= x >> {}; x *= {}u;\n", 3 + i % 5, 2 * i + 3))
+        .collect();
+    let call = if extra_call { "x += twice(x);" } else { "" };
+    format!(
+        r#"#include <stdlib.h>
+extern int counter;
+int twice(int);
+__attribute__((noinline)) int g(int x) {{ counter += 1; return abs(x - {k}); }}
+__attribute__((noinline)) int f(int x) {{
+    unsigned u = (unsigned)x;
+{body}    x = g(x) + (int)(u & 7u); {call}
+    return x;
+}}
+int (*pick(void))(int) {{ return g; }}
+"#
+    )
+}
+
+const LOOP_MAIN: &str = r#"#include <stdio.h>
+int counter;
+int f(int);
+int (*pick(void))(int);
+int twice(int x) { return 2 * x; }
+int main(void) {
+    int a = f(3), b = pick()(10);
+    printf("f(3)=%d g(10)=%d counter=%d\n", a, b, counter);
+    return 0;
+}
+"#;
+
+/// A server's edit loop replays one object again and again with the same
+/// symbol table, and then resolves its symbols as the last update did,
+/// without looking them up (see machlink's `ResolvedObject`). Edits that
+/// keep the table (a constant, a function grown out of its slot and shrunk
+/// back) must then give what a fresh link of the same objects gives; one
+/// that adds a reference resolves afresh, and the next update that keeps
+/// the new table uses what that one found.
+#[test]
+fn a_served_edit_loop_resolves_as_the_last_update_did() {
+    let dir = scratch_dir("serve_resolves_again");
+    let main_o = compile(&dir, "main", LOOP_MAIN);
+    let out = dir.join("prog");
+    let fresh = dir.join("fresh");
+    let server = Server::start(&dir, &[]);
+    let mut steps = 0;
+    let mut step = |k: i32, grown: usize, extra_call: bool, expect: &str, again: bool| {
+        let lib_o = compile(&dir, "lib", &loop_lib(k, grown, extra_call));
+        let mut cmd = Client::Machlink.served(&server, &out);
+        cmd.args(["-incremental", "-v"]).arg(&main_o).arg(&lib_o);
+        let o = capture(&mut cmd);
+        assert_eq!(o.code, 0, "{}", o.stderr_str());
+        let line = incremental_line(&o);
+        let what = format!("step {steps} (k={k}, grown={grown}, extra call: {extra_call})");
+        assert!(line.contains(expect), "{what}: expected {expect:?}: {line}");
+        assert_eq!(
+            line.contains("symbols resolved as the last update found them"),
+            again,
+            "{what}: {line}"
+        );
+        let mut cmd = machlink_command(&fresh);
+        cmd.arg(&main_o).arg(&lib_o);
+        let f = capture(&mut cmd);
+        assert_eq!(f.code, 0, "{}", f.stderr_str());
+        assert_eq!(
+            run_ok(&out),
+            run_ok(&fresh),
+            "{what}: the update runs differently"
+        );
+        let v = machlink_verify(&out);
+        assert_eq!(v.code, 0, "{what}: {}", v.stdout_str());
+        steps += 1;
+    };
+    step(5, 0, false, "full link", false);
+    // The first update resolves every symbol and keeps what it found.
+    step(6, 0, false, "updated 1 object", false);
+    step(7, 0, false, "updated 1 object", true);
+    // Outgrows its slot (a trampoline), then fits it again.
+    step(7, 60, false, "1 moved", true);
+    step(8, 60, false, "updated 1 object", true);
+    step(8, 0, false, "updated 1 object", true);
+    // A new reference: a new table, resolved afresh, and its references
+    // changed (so nothing is kept); the next edit resolves afresh and
+    // keeps; the one after uses it.
+    step(9, 0, true, "updated 1 object", false);
+    step(10, 0, true, "updated 1 object", false);
+    step(11, 30, true, "updated 1 object", true);
+    // Back to the old table.
+    step(12, 0, false, "updated 1 object", false);
+}

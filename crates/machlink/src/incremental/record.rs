@@ -367,6 +367,30 @@ pub fn symbols_hash(obj: &ObjectFile) -> u64 {
         .fold(0u64, u64::wrapping_add)
 }
 
+/// Hash of an object's external symbols in order: name, type, section
+/// and description of each, and the value of the undefined ones (a
+/// common's size). Equal hashes: the object's symbol table gives each of
+/// these names the same id and the same kind of definition, so it
+/// resolves as it did while nothing else changed (see
+/// [`super::update::ResolvedObject`]). Defined symbols' values are left
+/// out: an edit moves them.
+pub fn symbol_table_hash(obj: &ObjectFile) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    obj.symbols
+        .iter()
+        .filter(|s| s.is_external())
+        .fold(0x243f_6a88_85a3_08d3, |h, s| {
+            let value = if s.n_type & macho::N_TYPE == macho::N_UNDF {
+                s.n_value
+            } else {
+                0
+            };
+            let seed = u64::from(s.n_type) | u64::from(s.n_sect) << 8 | u64::from(s.n_desc) << 16;
+            let x = xxhash_rust::xxh3::xxh3_64_with_seed(s.name, seed) ^ value.wrapping_mul(K);
+            (h.rotate_left(23) ^ x).wrapping_mul(K)
+        })
+}
+
 /// A name the assembler or compiler made for its own use (`L...` labels,
 /// `l...` linker-private ones), never one of the output's symbols.
 fn is_temporary_label(name: &[u8]) -> bool {

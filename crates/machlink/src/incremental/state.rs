@@ -382,6 +382,10 @@ pub struct Delta {
     pub starts_end: Option<(u32, u64)>,
     /// The output's UUID after the last update (None: the full link's).
     pub uuid: Option<[u8; 16]>,
+    /// In memory only, never written: how the object the last update
+    /// replayed resolved, for a server's next update of it (see
+    /// [`super::update::ResolvedObject`]).
+    pub resolved_object: Option<Box<super::update::ResolvedObject>>,
     /// The file as read, while its body is not decoded (the body's fields
     /// are then empty): the body is `unread[body]`, kept where it was read
     /// (not copied: a run that finds nothing changed never decodes it).

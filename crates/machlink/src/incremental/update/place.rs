@@ -26,6 +26,20 @@ pub(super) struct Planned {
     pub kept: bool,
 }
 
+impl Planned {
+    /// It keeps the canonical address and the body it had (a function at
+    /// its slot, or still in the body it moved to; data that still fits).
+    pub fn placed_as_before(&self) -> bool {
+        match self.decision {
+            Decision::InPlace {
+                freed_body: None, ..
+            } => self.rec.body == 0,
+            Decision::InBody { .. } => true,
+            _ => false,
+        }
+    }
+}
+
 /// The fallback reason for a refusal of the planner.
 fn refusal(obj: &str, sec: &SectionRecord, old: Option<&AtomRecord>, r: Refusal) -> String {
     let key = || name(old.map_or(&[][..], |o| &o.key));

@@ -15,7 +15,13 @@ impl Updater<'_> {
         symtab: &SymbolTable,
         others: &FxHashMap<SymId, GlobalRecord>,
     ) -> Vec<(Vec<u8>, state::Site)> {
-        let elsewhere = |g: SymId| others.get(&g).is_some_and(|r| r.flags & state::DATA != 0);
+        // Asked for each of the object's relocations: a flag per symbol, not
+        // a lookup in `others` (a table of records, mostly out of the cache).
+        let mut data_elsewhere = vec![false; symtab.syms.len()];
+        for (&g, r) in others {
+            data_elsewhere[g as usize] = r.flags & state::DATA != 0;
+        }
+        let elsewhere = |g: SymId| data_elsewhere[g as usize];
         crate::incremental::record::data_sites(obj, 0, oi, symtab, &self.layout, &elsewhere)
             .into_iter()
             .map(|(g, site)| (symtab.syms[g as usize].name.to_vec(), site))
