@@ -259,6 +259,36 @@ impl<'a> SymbolTable<'a> {
         table
     }
 
+    /// The table [`of_object`](Self::of_object) made of an object with the
+    /// same external symbols, given the ids it gave them (its
+    /// `file_globals[0]`): built without interning a name, so nothing may
+    /// look names up in it. None if `ids` do not fit the object.
+    pub fn of_object_as(obj: &ObjectFile<'a>, ids: &[SymId]) -> Option<Self> {
+        if ids.len() != obj.symbols.len() {
+            return None;
+        }
+        let mut table = SymbolTable::default();
+        for (i, (s, &id)) in obj.symbols.iter().zip(ids).enumerate() {
+            if (id == NONE) == s.is_external() {
+                return None;
+            }
+            if id == NONE {
+                continue;
+            }
+            match (id as usize).cmp(&table.syms.len()) {
+                std::cmp::Ordering::Equal => table.syms.push(Symbol::new(s.name)),
+                std::cmp::Ordering::Less if table.syms[id as usize].name == s.name => {}
+                _ => return None,
+            }
+            let found = Found::of(0, obj, s, i as u32);
+            if let Some(first) = table.syms[id as usize].record(found) {
+                table.duplicates.push((id, first, 0));
+            }
+        }
+        table.file_globals = vec![ids.to_vec()];
+        Some(table)
+    }
+
     pub fn get(&self, name: &[u8]) -> Option<SymId> {
         self.names.get(Key::new(name), &self.syms)
     }

@@ -249,7 +249,12 @@ pub fn patch_debug_map(
     };
     for (k, &(_, v)) in values.iter().enumerate() {
         let at = symoff + (start + k) * 16 + 8;
-        img[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        // Only where it differs: most values stay (an edit moves a function
+        // or two), and a write to a page of the private mapping copies it.
+        let v = v.to_le_bytes();
+        if img[at..at + 8] != v {
+            img[at..at + 8].copy_from_slice(&v);
+        }
     }
     Ok(Some((
         (symoff + start * 16) as u64..(symoff + (start + values.len()) * 16) as u64,

@@ -275,6 +275,8 @@ struct Resolution<'a> {
 pub struct ResolvedObject {
     object: u32,
     table: u64,
+    /// The ids its symbol table gave the object's symbols.
+    ids: Vec<SymId>,
     defs: Vec<(SymId, Def)>,
     slots: FxHashMap<SymId, ImportSlots>,
     others: FxHashMap<SymId, GlobalRecord>,
@@ -808,12 +810,21 @@ impl<'s> Updater<'s> {
     /// references must already be defined or imported.
     fn resolve<'a>(&mut self, oi: u32, obj: &ObjectFile<'a>) -> Step<Resolution<'a>> {
         let table = super::record::symbol_table_hash(obj);
-        let mut symtab = SymbolTable::of_object(obj);
+        // The same object and symbol table, nothing else replayed since or
+        // now: each symbol resolves as the last update found, and has the
+        // id it had then.
+        let again = self
+            .resolved_before
+            .take()
+            .filter(|r| self.sole && r.object == oi && r.table == table)
+            .and_then(|r| Some((SymbolTable::of_object_as(obj, &r.ids)?, r)));
+        let (mut symtab, again) = match again {
+            Some((symtab, r)) => (symtab, Some(r)),
+            None => (SymbolTable::of_object(obj), None),
+        };
         crate::resolve::hide_unexported(self.opts, &mut symtab)?;
-        let (mut slots, others, defs) = match self.resolved_before.take() {
-            // The same object and symbol table, nothing else replayed
-            // since or now: each symbol resolves as the last update found.
-            Some(r) if self.sole && r.object == oi && r.table == table => {
+        let (mut slots, others, defs) = match again {
+            Some(r) => {
                 let ResolvedObject {
                     defs,
                     slots,
@@ -1384,6 +1395,7 @@ impl<'s> Updater<'s> {
             Box::new(ResolvedObject {
                 object: oi,
                 table,
+                ids: symtab.file_globals[0].clone(),
                 defs,
                 slots,
                 others,
