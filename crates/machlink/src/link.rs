@@ -147,7 +147,6 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
             format!("cannot recover an interrupted update: {e}"),
         )
     })?;
-    let paths: Vec<PathBuf> = resolved.iter().map(|(p, _)| p.clone()).collect();
     let args = args_hash(opts);
     let (recovered, discarded) = match &recovery {
         Recovery::None => (None, None),
@@ -211,7 +210,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
     };
     let reason = match session {
         Err(why) => why,
-        Ok(mut session) => match session.change(args, &paths) {
+        Ok(mut session) => match session.change(args, resolved) {
             Change::Nothing => {
                 let phases = first_phases(start.elapsed() - opened);
                 // Touched but unchanged files keep their new stamps, and
@@ -224,7 +223,7 @@ fn incremental_link(opts: &Options, resolved: &[(PathBuf, bool)]) -> Result<Stat
                 crate::incremental::resident::release(&opts.output, session);
                 let mut stats = done(format!(
                     "nothing changed in {} inputs; output left as it is",
-                    paths.len()
+                    resolved.len()
                 ))?;
                 stats.phases = phases;
                 return Ok(stats);

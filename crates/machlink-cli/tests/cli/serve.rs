@@ -601,3 +601,38 @@ fn a_served_edit_loop_resolves_as_the_last_update_did() {
     // Back to the old table.
     step(12, 0, false, "updated 1 object", false);
 }
+
+/// A server looks only at the inputs its watch heard of while the list of
+/// inputs stays the one it went through last; an input found at a new
+/// path (a compiler's temporary) is not watched there yet, and must still
+/// be looked at by the requests that follow with the same list.
+#[test]
+fn a_server_looks_at_an_input_that_moved_until_it_watches_it() {
+    let dir = scratch_dir("serve_moved_then_edited");
+    let main_o = compile(&dir, "main", MAIN);
+    let variant = |k: i32| std::fs::read(compile(&dir, &format!("lib{k}"), &lib(k))).unwrap();
+    let (first, second) = (dir.join("first.o"), dir.join("second.o"));
+    std::fs::write(&first, variant(2)).unwrap();
+    let out = dir.join("prog");
+    let server = Server::start(&dir, &[]);
+    let link = |lib_o: &Path, what: &str, k: i32| {
+        let mut cmd = Client::Machlink.served(&server, &out);
+        cmd.args(["-incremental", "-v"]).arg(&main_o).arg(lib_o);
+        let o = capture(&mut cmd);
+        assert_eq!(o.code, 0, "{}", o.stderr_str());
+        let line = incremental_line(&o);
+        assert!(line.contains(what), "expected {what:?}: {}", o.stderr_str());
+        assert_eq!(run_ok(&out), format!("f(3)={}\n", 3 * k + 1));
+    };
+    link(&first, "full link", 2);
+    link(&first, "nothing changed", 2);
+    // The same object at a new path: the same input, unchanged.
+    std::fs::rename(&first, &second).unwrap();
+    link(&second, "nothing changed", 2);
+    // Edited there, with the list the server went through last time.
+    std::fs::write(&second, variant(3)).unwrap();
+    link(&second, "updated 1 object", 3);
+    link(&second, "nothing changed", 3);
+    std::fs::write(&second, variant(4)).unwrap();
+    link(&second, "updated 1 object", 4);
+}

@@ -558,7 +558,10 @@ impl Session {
     /// not elsewhere in the list: its contents are hashed (a stamp at a new
     /// path proves nothing), and it is unchanged when the hash is the
     /// recorded one, else a changed object read from its new path.
-    pub fn change(&mut self, args: u64, inputs: &[PathBuf]) -> Change {
+    ///
+    /// `inputs` are as [`crate::input::input_paths`] resolved them (the
+    /// flag, a forced load, is the options' business: not looked at).
+    pub fn change(&mut self, args: u64, inputs: &[(PathBuf, bool)]) -> Change {
         let meta = &self.base.meta;
         if meta.args != args {
             return Change::Other("the options changed".into());
@@ -572,42 +575,43 @@ impl Session {
         let mut changed = Vec::new();
         let mut stamper = Stamper::default();
         let mut watch = self.take_watch(inputs.len());
+        let list = watch::list_hash(inputs);
+        // The list the watch last went through: only the inputs it heard
+        // of (or cannot watch) may have changed, and the others are at
+        // their recorded paths.
+        if let Some(suspects) = watch.as_mut().and_then(|w| w.suspects(list)) {
+            let mut unwatched = Vec::new();
+            for i in suspects {
+                let path = &inputs[i as usize].0;
+                if !self.look_at(i, path, &mut watch, &mut stamper, &mut changed) {
+                    unwatched.push(i);
+                }
+            }
+            if let Some(w) = &mut watch {
+                w.keep_unwatched(unwatched);
+            }
+            self.watch = watch;
+            return self.changes(changed);
+        }
         // The listed paths, as a set once an input has moved (rustc renames
         // hundreds at once, and a search of the list for each compared
         // paths component by component: 99 M instructions for ripgrep).
         let mut listed = None;
-        for (i, path) in (0..inputs.len() as u32).zip(inputs) {
+        let mut unwatched = Vec::new();
+        for (i, (path, _)) in (0..inputs.len() as u32).zip(inputs) {
             let recorded = self.input(i);
             // (Equal bytes are equal paths; the component-wise comparison
             // only for the rest.)
             if recorded.path.as_os_str() == path.as_os_str() || &recorded.path == path {
-                if watch.as_ref().is_some_and(|w| w.is_clean(path)) {
-                    continue;
-                }
-                // Watched before the stamp is taken: a change after it
-                // is heard of.
-                let watched = watch.as_mut().is_some_and(|w| w.watch(path));
-                match recorded.check_with(&mut stamper) {
-                    Check::Same => {}
-                    Check::Touched(stamp) => self.touched.push((i, stamp)),
-                    Check::Changed(hashed) => {
-                        changed.push(i);
-                        self.hashed.extend(hashed.map(|h| (i, h)));
-                    }
-                }
-                // Its contents are the recorded ones, or (changed) the
-                // ones the update records; a run that does not record them
-                // (a full link, a failure) drops the session and this
-                // watch with it.
-                if watched {
-                    watch.as_mut().expect("watched").mark_clean(path);
+                if !self.look_at(i, path, &mut watch, &mut stamper, &mut changed) {
+                    unwatched.push(i);
                 }
                 continue;
             }
             let listed = listed.get_or_insert_with(|| {
                 inputs
                     .iter()
-                    .map(PathBuf::as_path)
+                    .map(|(p, _)| p.as_path())
                     .collect::<std::collections::HashSet<&Path>>()
             });
             let fp = match self.moved_input(i, path, listed) {
@@ -619,13 +623,56 @@ impl Session {
             }
             self.delta.inputs.insert(i, fp);
             self.moved.push(i);
+            // Not watched at its new path yet: looked at next time.
+            unwatched.push(i);
+        }
+        if let Some(w) = &mut watch {
+            w.set_listing(list, inputs, unwatched);
         }
         self.watch = watch;
+        self.changes(changed)
+    }
+
+    fn changes(&self, changed: Vec<u32>) -> Change {
         if changed.is_empty() {
             Change::Nothing
         } else {
             Change::Inputs(changed)
         }
+    }
+
+    /// Looks at input `i`, at its recorded path `path`: unless the watch
+    /// knows it clean, its stamp (and, the same size, its hash) against
+    /// the record, noting it changed or touched. Returns whether the
+    /// watch has it (false: it is looked at on every request).
+    fn look_at(
+        &mut self,
+        i: u32,
+        path: &Path,
+        watch: &mut Option<watch::InputWatch>,
+        stamper: &mut Stamper,
+        changed: &mut Vec<u32>,
+    ) -> bool {
+        if watch.as_ref().is_some_and(|w| w.is_clean(path)) {
+            return true;
+        }
+        // Watched before the stamp is taken: a change after it is heard of.
+        let watched = watch.as_mut().is_some_and(|w| w.watch(path));
+        match self.input(i).check_with(stamper) {
+            Check::Same => {}
+            Check::Touched(stamp) => self.touched.push((i, stamp)),
+            Check::Changed(hashed) => {
+                changed.push(i);
+                self.hashed.extend(hashed.map(|h| (i, h)));
+            }
+        }
+        // Its contents are the recorded ones, or (changed) the ones the
+        // update records; a run that does not record them (a full link, a
+        // failure) drops the session and this watch with it.
+        if watched {
+            watch.as_mut().expect("watched").mark_clean(path);
+        }
+        watched
     }
 
     /// The session's watch over its `inputs` inputs, caught up with what

@@ -36,6 +36,14 @@
 //! file raises no event. Tools that produce objects and libraries write
 //! them with `write` or replace them by rename.
 //!
+//! Going through the list of inputs to ask the watch about each one is
+//! itself work in proportion to the program (a hash and a few cache misses
+//! per input, after the build ran other programs). So the watch also keeps
+//! what its last full pass over the list found (the list's hash, each
+//! path's place in it, the inputs it could not watch) and which inputs
+//! lost their clean mark since: a request with the same list looks at
+//! those alone.
+//!
 //! Elsewhere than Linux there is no watch: every input is stamped.
 
 use std::path::Path;
@@ -45,6 +53,16 @@ pub use linux::InputWatch;
 
 #[cfg(not(target_os = "linux"))]
 pub use other::InputWatch;
+
+/// Hash of a list of inputs (their paths, in order), to tell a request's
+/// list from the one a watch's last full pass went through.
+pub fn list_hash(inputs: &[(std::path::PathBuf, bool)]) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    inputs.iter().fold(inputs.len() as u64, |h, (path, _)| {
+        let x = xxhash_rust::xxh3::xxh3_64(path.as_os_str().as_bytes());
+        (h.rotate_left(23) ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    })
+}
 
 #[cfg(target_os = "linux")]
 mod linux {
@@ -105,7 +123,22 @@ mod linux {
         /// hashes component by component, which cost more than the `stat`
         /// it saves.)
         clean: HashSet<OsString, rustc_hash::FxBuildHasher>,
+        /// Inputs that lost their clean mark since [`InputWatch::suspects`]
+        /// last asked.
+        lost: Vec<OsString>,
+        /// What the last full pass over the list of inputs found.
+        listing: Option<Listing>,
         buf: Vec<u8>,
+    }
+
+    /// A list of inputs as a full pass found it.
+    struct Listing {
+        /// [`super::list_hash`] of the list.
+        hash: u64,
+        /// Each path's place in the list (each path is there once).
+        index: HashMap<OsString, u32, rustc_hash::FxBuildHasher>,
+        /// The inputs it could not watch, stamped on every request.
+        unwatched: Vec<u32>,
     }
 
     impl InputWatch {
@@ -120,8 +153,66 @@ mod linux {
                 names: HashMap::new(),
                 files: HashMap::new(),
                 clean: HashSet::default(),
+                lost: Vec::new(),
+                listing: None,
                 buf: vec![0; 16 * 1024],
             })
+        }
+
+        /// For a list of inputs with hash `list` (see [`super::list_hash`]):
+        /// if it is the list of the last full pass, the inputs that may
+        /// have changed since (those that lost their clean mark, and those
+        /// never watched), in order; else None (a full pass is due).
+        pub fn suspects(&mut self, list: u64) -> Option<Vec<u32>> {
+            let lost = std::mem::take(&mut self.lost);
+            let listing = self.listing.as_ref().filter(|l| l.hash == list)?;
+            let mut out: Vec<u32> = lost
+                .iter()
+                .filter_map(|p| listing.index.get(p).copied())
+                .chain(listing.unwatched.iter().copied())
+                .collect();
+            out.sort_unstable();
+            out.dedup();
+            Some(out)
+        }
+
+        /// Records a full pass over `inputs` (hash `list`) that could not
+        /// watch `unwatched`; a list that names a path twice is not kept.
+        pub fn set_listing(&mut self, list: u64, inputs: &[(PathBuf, bool)], unwatched: Vec<u32>) {
+            self.listing = None;
+            let mut index = HashMap::with_capacity_and_hasher(inputs.len(), Default::default());
+            for (i, (path, _)) in inputs.iter().enumerate() {
+                if index
+                    .insert(path.as_os_str().to_os_string(), i as u32)
+                    .is_some()
+                {
+                    return;
+                }
+            }
+            self.listing = Some(Listing {
+                hash: list,
+                index,
+                unwatched,
+            });
+        }
+
+        /// After a pass over [`InputWatch::suspects`] alone: the inputs it
+        /// still could not watch.
+        pub fn keep_unwatched(&mut self, unwatched: Vec<u32>) {
+            if let Some(l) = &mut self.listing {
+                l.unwatched = unwatched;
+            }
+        }
+
+        /// Takes away the clean mark of `path`, noting that it lost it.
+        fn unclean(
+            clean: &mut HashSet<OsString, rustc_hash::FxBuildHasher>,
+            lost: &mut Vec<OsString>,
+            path: &Path,
+        ) {
+            if let Some(p) = clean.take(path.as_os_str()) {
+                lost.push(p);
+            }
         }
 
         /// Takes in what happened since the last request: inputs with an
@@ -158,13 +249,13 @@ mod linux {
                         if let Some(name) = event.name {
                             let key = (event.wd.clone(), name.to_os_string());
                             for path in self.names.get(&key).into_iter().flatten() {
-                                self.clean.remove(path.as_os_str());
+                                Self::unclean(&mut self.clean, &mut self.lost, path);
                             }
                         }
                     }
                     if let Some(paths) = self.files.get(&event.wd) {
                         for path in paths {
-                            self.clean.remove(path.as_os_str());
+                            Self::unclean(&mut self.clean, &mut self.lost, path);
                         }
                         // The kernel dropped the watch (the inode is gone):
                         // its paths are watched again when next stamped.
@@ -201,13 +292,13 @@ mod linux {
             for d in self.dirs.remove(wd).into_iter().flatten() {
                 self.dir_of.remove(&d.path);
             }
-            let clean = &mut self.clean;
+            let (clean, lost) = (&mut self.clean, &mut self.lost);
             self.names.retain(|(w, _), paths| {
                 if w != wd {
                     return true;
                 }
                 for path in paths.iter() {
-                    clean.remove(path.as_os_str());
+                    Self::unclean(clean, lost, path);
                 }
                 false
             });
@@ -329,6 +420,7 @@ mod linux {
 #[cfg(not(target_os = "linux"))]
 mod other {
     use super::Path;
+    use std::path::PathBuf;
 
     /// No watch here: every input is stamped on every request.
     pub struct InputWatch;
@@ -350,5 +442,10 @@ mod other {
         pub fn names(&self) -> usize {
             0
         }
+        pub fn suspects(&mut self, _: u64) -> Option<Vec<u32>> {
+            None
+        }
+        pub fn set_listing(&mut self, _: u64, _: &[(PathBuf, bool)], _: Vec<u32>) {}
+        pub fn keep_unwatched(&mut self, _: Vec<u32>) {}
     }
 }
