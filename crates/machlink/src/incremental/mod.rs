@@ -575,7 +575,12 @@ impl Session {
         let mut changed = Vec::new();
         let mut stamper = Stamper::default();
         let mut watch = self.take_watch(inputs.len());
-        let list = watch::list_hash(inputs);
+        // (A process has no watch: nothing to tell the list from.)
+        let list = if watch.is_some() {
+            watch::list_hash(inputs)
+        } else {
+            0
+        };
         // The list the watch last went through: only the inputs it heard
         // of (or cannot watch) may have changed, and the others are at
         // their recorded paths.
