@@ -485,6 +485,72 @@ mod tests {
         )
     }
 
+    /// What a served update's kept resolution relies on: an object's table
+    /// rebuilt from the ids interning gave its names is the same table, ids
+    /// that do not fit the object are refused, and the hash that tells an
+    /// object's symbol table from the last one follows its names, types and
+    /// undefined values, not its definitions' addresses.
+    #[test]
+    fn an_object_table_rebuilt_from_its_ids_is_the_interned_one() {
+        const DEF: u8 = macho::N_SECT | macho::N_EXT;
+        const UNDEF: u8 = macho::N_UNDF | macho::N_EXT;
+        let entries = [
+            ("_main", DEF, 0, 0),
+            ("_local", macho::N_SECT, 0, 0),
+            ("_puts", UNDEF, 0, 0),
+            ("_dup", DEF, 0, 0),
+            ("_common", UNDEF, 0, 16),
+            ("_dup", DEF, 0, 0),
+            ("_weak", UNDEF, macho::N_WEAK_REF, 0),
+        ];
+        let obj = object(&entries);
+        let interned = SymbolTable::of_object(&obj);
+        let ids = interned.file_globals[0].clone();
+        let rebuilt = SymbolTable::of_object_as(&obj, &ids).expect("the ids fit");
+        assert_eq!(
+            format!(
+                "{:?}\n{:?}\n{:?}",
+                interned.syms, interned.file_globals, interned.duplicates
+            ),
+            format!(
+                "{:?}\n{:?}\n{:?}",
+                rebuilt.syms, rebuilt.file_globals, rebuilt.duplicates
+            )
+        );
+        assert!(!rebuilt.duplicates.is_empty(), "_dup is defined twice");
+        // Ids for another table: too few, a local given one, one skipped,
+        // a repeated id under another name.
+        assert!(SymbolTable::of_object_as(&obj, &ids[1..]).is_none());
+        let mut local = ids.clone();
+        local[1] = 0;
+        assert!(SymbolTable::of_object_as(&obj, &local).is_none());
+        let mut skipped = ids.clone();
+        skipped[2] += 1;
+        assert!(SymbolTable::of_object_as(&obj, &skipped).is_none());
+        let mut renamed = ids.clone();
+        renamed[2] = ids[0];
+        assert!(SymbolTable::of_object_as(&obj, &renamed).is_none());
+
+        use crate::incremental::record::symbol_table_hash;
+        let hash = |entries: &[(&'static str, u8, u16, u64)]| symbol_table_hash(&object(entries));
+        let base = hash(&entries);
+        let mut moved = object(&entries);
+        moved.symbols[0].n_value += 64;
+        assert_eq!(symbol_table_hash(&moved), base, "a definition's address");
+        let mut more = entries.to_vec();
+        more.push(("_abs", UNDEF, 0, 0));
+        assert_ne!(hash(&more), base, "a new reference");
+        let mut bigger = entries.to_vec();
+        bigger[4].3 = 32;
+        assert_ne!(hash(&bigger), base, "a common's size");
+        let mut weak = entries.to_vec();
+        weak[2].2 = macho::N_WEAK_REF;
+        assert_ne!(hash(&weak), base, "a reference made weak");
+        let mut swapped = entries.to_vec();
+        swapped.swap(2, 6);
+        assert_ne!(hash(&swapped), base, "the order of the names");
+    }
+
     #[test]
     fn sharded_resolution_equals_adding_objects_in_order() {
         const DEF: u8 = macho::N_SECT | macho::N_EXT;
