@@ -494,6 +494,17 @@ pub enum Change {
     Other(String),
 }
 
+impl Change {
+    /// The inputs found changed: nothing, or these.
+    fn of(changed: Vec<u32>) -> Change {
+        if changed.is_empty() {
+            Change::Nothing
+        } else {
+            Change::Inputs(changed)
+        }
+    }
+}
+
 impl Session {
     /// Opens the state beside `output`, or says why it cannot be used (the
     /// reason a full link gives under `-v`).
@@ -584,7 +595,7 @@ impl Session {
         // The list the watch last went through: only the inputs it heard
         // of (or cannot watch) may have changed, and the others are at
         // their recorded paths.
-        if let Some(suspects) = watch.as_mut().and_then(|w| w.suspects(list)) {
+        if let Some(suspects) = watch.as_mut().and_then(|w| w.suspects(list, inputs)) {
             let mut unwatched = Vec::new();
             for i in suspects {
                 let path = &inputs[i as usize].0;
@@ -593,10 +604,10 @@ impl Session {
                 }
             }
             if let Some(w) = &mut watch {
-                w.keep_unwatched(unwatched);
+                w.set_listing(list, unwatched);
             }
             self.watch = watch;
-            return self.changes(changed);
+            return Change::of(changed);
         }
         // The listed paths, as a set once an input has moved (rustc renames
         // hundreds at once, and a search of the list for each compared
@@ -632,18 +643,10 @@ impl Session {
             unwatched.push(i);
         }
         if let Some(w) = &mut watch {
-            w.set_listing(list, inputs, unwatched);
+            w.set_listing(list, unwatched);
         }
         self.watch = watch;
-        self.changes(changed)
-    }
-
-    fn changes(&self, changed: Vec<u32>) -> Change {
-        if changed.is_empty() {
-            Change::Nothing
-        } else {
-            Change::Inputs(changed)
-        }
+        Change::of(changed)
     }
 
     /// Looks at input `i`, at its recorded path `path`: unless the watch

@@ -135,8 +135,12 @@ mod linux {
     struct Listing {
         /// [`super::list_hash`] of the list.
         hash: u64,
-        /// Each path's place in the list (each path is there once).
-        index: HashMap<OsString, u32, rustc_hash::FxBuildHasher>,
+        /// Each path's place in the list, made when the same list comes
+        /// again (a list new at every link, as rustc's with its temporary
+        /// directory, never pays for it).
+        index: Option<HashMap<OsString, u32, rustc_hash::FxBuildHasher>>,
+        /// The list names a path twice: no index, a full pass every time.
+        twice: bool,
         /// The inputs it could not watch, stamped on every request.
         unwatched: Vec<u32>,
     }
@@ -159,16 +163,34 @@ mod linux {
             })
         }
 
-        /// For a list of inputs with hash `list` (see [`super::list_hash`]):
-        /// if it is the list of the last full pass, the inputs that may
-        /// have changed since (those that lost their clean mark, and those
-        /// never watched), in order; else None (a full pass is due).
-        pub fn suspects(&mut self, list: u64) -> Option<Vec<u32>> {
+        /// For `inputs`, whose list hashes to `list` (see
+        /// [`super::list_hash`]): if it is the list of the last full pass,
+        /// the inputs that may have changed since (those that lost their
+        /// clean mark, and those never watched), in order; else None (a
+        /// full pass is due).
+        pub fn suspects(&mut self, list: u64, inputs: &[(PathBuf, bool)]) -> Option<Vec<u32>> {
             let lost = std::mem::take(&mut self.lost);
-            let listing = self.listing.as_ref().filter(|l| l.hash == list)?;
+            let listing = self
+                .listing
+                .as_mut()
+                .filter(|l| l.hash == list && !l.twice)?;
+            if listing.index.is_none() {
+                let mut index = HashMap::with_capacity_and_hasher(inputs.len(), Default::default());
+                for (i, (path, _)) in inputs.iter().enumerate() {
+                    if index
+                        .insert(path.as_os_str().to_os_string(), i as u32)
+                        .is_some()
+                    {
+                        listing.twice = true;
+                        return None;
+                    }
+                }
+                listing.index = Some(index);
+            }
+            let index = listing.index.as_ref().expect("made above");
             let mut out: Vec<u32> = lost
                 .iter()
-                .filter_map(|p| listing.index.get(p).copied())
+                .filter_map(|p| index.get(p).copied())
                 .chain(listing.unwatched.iter().copied())
                 .collect();
             out.sort_unstable();
@@ -176,31 +198,20 @@ mod linux {
             Some(out)
         }
 
-        /// Records a full pass over `inputs` (hash `list`) that could not
-        /// watch `unwatched`; a list that names a path twice is not kept.
-        pub fn set_listing(&mut self, list: u64, inputs: &[(PathBuf, bool)], unwatched: Vec<u32>) {
-            self.listing = None;
-            let mut index = HashMap::with_capacity_and_hasher(inputs.len(), Default::default());
-            for (i, (path, _)) in inputs.iter().enumerate() {
-                if index
-                    .insert(path.as_os_str().to_os_string(), i as u32)
-                    .is_some()
-                {
-                    return;
+        /// Records a pass over a list that hashes to `list`, which could
+        /// not watch `unwatched` (those it looked at, for a pass over
+        /// [`InputWatch::suspects`] alone).
+        pub fn set_listing(&mut self, list: u64, unwatched: Vec<u32>) {
+            match &mut self.listing {
+                Some(l) if l.hash == list => l.unwatched = unwatched,
+                _ => {
+                    self.listing = Some(Listing {
+                        hash: list,
+                        index: None,
+                        twice: false,
+                        unwatched,
+                    })
                 }
-            }
-            self.listing = Some(Listing {
-                hash: list,
-                index,
-                unwatched,
-            });
-        }
-
-        /// After a pass over [`InputWatch::suspects`] alone: the inputs it
-        /// still could not watch.
-        pub fn keep_unwatched(&mut self, unwatched: Vec<u32>) {
-            if let Some(l) = &mut self.listing {
-                l.unwatched = unwatched;
             }
         }
 
@@ -442,10 +453,9 @@ mod other {
         pub fn names(&self) -> usize {
             0
         }
-        pub fn suspects(&mut self, _: u64) -> Option<Vec<u32>> {
+        pub fn suspects(&mut self, _: u64, _: &[(PathBuf, bool)]) -> Option<Vec<u32>> {
             None
         }
-        pub fn set_listing(&mut self, _: u64, _: &[(PathBuf, bool)], _: Vec<u32>) {}
-        pub fn keep_unwatched(&mut self, _: Vec<u32>) {}
+        pub fn set_listing(&mut self, _: u64, _: Vec<u32>) {}
     }
 }

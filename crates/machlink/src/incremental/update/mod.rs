@@ -1265,9 +1265,18 @@ impl<'s> Updater<'s> {
             self.layout.atom_section[0][p.ai] = u32::from(p.rec.section);
         }
         let leave = self.leave_unchanged(obj, &symtab, &mut planned, same_resolution);
-        let mut planned_stayed = vec![false; n];
-        for p in &planned {
-            planned_stayed[p.ai] = p.placed_as_before();
+        // An object replayed before has its globals in the delta, and where
+        // its symbols resolve as before, those of a function that stayed
+        // where it was are what they were: the same flags (the symbols hash
+        // the same), and the function's addresses (a symbol inside a
+        // function fell back above; one inside data may have moved within
+        // it, so data is recorded again).
+        let mut settled = Vec::new();
+        if same_resolution && self.delta.objects.contains_key(&oi) {
+            settled = vec![false; n];
+            for p in &planned {
+                settled[p.ai] = p.placed_as_before() && p.rec.flags & state::CODE != 0;
+            }
         }
         let mut atoms = Vec::with_capacity(planned.len());
         for p in planned {
@@ -1294,21 +1303,6 @@ impl<'s> Updater<'s> {
             .collect();
         self.write_atoms(obj, &symtab, &slots, &mut atoms, &leave, &old_fixup_ranges)?;
         self.finish_records(obj, &kept_records)?;
-        // An object replayed before has its globals in the delta, and where
-        // its symbols resolve as before, those of a function that stayed
-        // where it was are what they were: the same flags (the symbols hash
-        // the same), and the function's addresses (a symbol inside a
-        // function fell back above; one inside data may have moved within
-        // it, so data is recorded again).
-        let settled: Vec<bool> = if same_resolution && self.delta.objects.contains_key(&oi) {
-            let mut settled = vec![false; n];
-            for (ai, rec) in &atoms {
-                settled[*ai] = planned_stayed[*ai] && rec.flags & state::CODE != 0;
-            }
-            settled
-        } else {
-            Vec::new()
-        };
         self.record_globals(oi, &symtab, &others, &settled)?;
         let sites = self.sites_of_object(oi, obj, &symtab, &others);
         let moved_globals = self.repatch_moved_data(oi, &symtab)?;
